@@ -1,0 +1,2 @@
+export * from './fleet/fleet.protocol';
+export * from './agent';
