@@ -1,0 +1,85 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { CrunConfig } from '../config/agent.config';
+import { AgentError, AgentErrorCode } from '../errors/agent.error';
+import type { HostCommands } from '../host/host-commands.adapter';
+
+export interface CrunLaunch {
+  containerId: string;
+  pidFile: string;
+  /** crun's own errors go here, so they do not mix with the workload's stderr. */
+  logFile: string;
+}
+
+/** Builds crun command lines; the long-running `run` and `exec` are returned as children. */
+export class Crun {
+  constructor(
+    private readonly config: CrunConfig,
+    private readonly host: HostCommands,
+  ) {}
+
+  runArgs(launch: CrunLaunch & { bundleDir: string }): string[] {
+    return [
+      ...this.globalArgs(launch.logFile),
+      'run',
+      ...(this.config.noPivot ? ['--no-pivot'] : []),
+      '--pid-file',
+      launch.pidFile,
+      '--bundle',
+      launch.bundleDir,
+      launch.containerId,
+    ];
+  }
+
+  execArgs(launch: CrunLaunch & { processFile: string }): string[] {
+    return [
+      ...this.globalArgs(launch.logFile),
+      'exec',
+      '--process',
+      launch.processFile,
+      '--pid-file',
+      launch.pidFile,
+      launch.containerId,
+    ];
+  }
+
+  /** Foreground `crun run`: stays the parent of the container's init process and exits with its status. */
+  spawnRun(launch: CrunLaunch & { bundleDir: string }): ChildProcessWithoutNullStreams {
+    return this.host.spawn(this.config.binary, this.runArgs(launch));
+  }
+
+  /** Foreground `crun exec`: waits for the process and exits with its status. */
+  spawnExec(launch: CrunLaunch & { processFile: string }): ChildProcessWithoutNullStreams {
+    return this.host.spawn(this.config.binary, this.execArgs(launch));
+  }
+
+  async kill(containerId: string, signal: number): Promise<void> {
+    await this.runChecked([...this.globalArgs(), 'kill', containerId, String(signal)]);
+  }
+
+  /** Removes crun's state for the container; a container crun does not know is already gone. */
+  async deleteForce(containerId: string): Promise<void> {
+    const args = [...this.globalArgs(), 'delete', '-f', containerId];
+    const result = await this.host.run(this.config.binary, args);
+    if (result.exitCode !== 0 && !/does not exist|no such file/i.test(result.stderr)) {
+      throw this.failure(args, result.stderr);
+    }
+  }
+
+  private globalArgs(logFile?: string): string[] {
+    return [
+      '--root',
+      this.config.root,
+      ...(this.config.cgroupManager ? [`--cgroup-manager=${this.config.cgroupManager}`] : []),
+      ...(logFile ? [`--log=file:${logFile}`] : []),
+    ];
+  }
+
+  private async runChecked(args: string[]): Promise<void> {
+    const result = await this.host.run(this.config.binary, args);
+    if (result.exitCode !== 0) throw this.failure(args, result.stderr);
+  }
+
+  private failure(args: string[], stderr: string): AgentError {
+    return new AgentError(AgentErrorCode.CRUN_FAILED, `crun ${args.join(' ')}: ${stderr || 'failed'}`);
+  }
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { AgentErrorCode } from '../errors/agent.error';
+import { execProcessSpec, parseOciSpec, validateId } from './oci-spec';
+
+const spec = {
+  ociVersion: '1.0.2',
+  root: { path: '/run/moat/shared/c1/rootfs' },
+  process: {
+    args: ['sleep', '1000'],
+    env: ['PATH=/bin'],
+    cwd: '/',
+    user: { uid: 0, gid: 0 },
+    capabilities: { bounding: ['CAP_KILL'] },
+    noNewPrivileges: true,
+  },
+  linux: { namespaces: [{ type: 'pid' }] },
+};
+const invalidSpec = expect.objectContaining({ code: AgentErrorCode.INVALID_SPEC });
+
+describe('parseOciSpec', () => {
+  it('accepts a spec with root.path and process.args and keeps every other field', () => {
+    expect(parseOciSpec(JSON.stringify(spec))).toEqual(spec);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['not an object', '[]'],
+    ['no root', JSON.stringify({ ...spec, root: undefined })],
+    ['relative root.path', JSON.stringify({ ...spec, root: { path: 'rootfs' } })],
+    ['no process', JSON.stringify({ ...spec, process: undefined })],
+    ['empty args', JSON.stringify({ ...spec, process: { ...spec.process, args: [] } })],
+    ['non-string args', JSON.stringify({ ...spec, process: { ...spec.process, args: ['sh', 1] } })],
+    ['a terminal', JSON.stringify({ ...spec, process: { ...spec.process, terminal: true } })],
+  ])('rejects %s', (_case, json) => {
+    expect(() => parseOciSpec(json)).toThrow(invalidSpec);
+  });
+});
+
+describe('execProcessSpec', () => {
+  it('takes what to run from the request and the security settings from the init process', () => {
+    const exec = execProcessSpec(
+      { args: ['sh', '-c', 'id'], env: ['A=1'], cwd: '', terminal: false, uid: 1000, gid: 100 },
+      spec.process,
+    );
+    expect(exec).toEqual({
+      terminal: false,
+      args: ['sh', '-c', 'id'],
+      env: ['A=1'],
+      cwd: '/',
+      user: { uid: 1000, gid: 100 },
+      capabilities: { bounding: ['CAP_KILL'] },
+      noNewPrivileges: true,
+    });
+  });
+
+  it('rejects a missing process, empty args, a relative cwd and a terminal', () => {
+    const base = { args: ['true'], env: [], cwd: '/', terminal: false, uid: 0, gid: 0 };
+    const invalidArgument = expect.objectContaining({ code: AgentErrorCode.INVALID_ARGUMENT });
+    expect(() => execProcessSpec(undefined, spec.process)).toThrow(invalidArgument);
+    expect(() => execProcessSpec({ ...base, args: [] }, spec.process)).toThrow(invalidArgument);
+    expect(() => execProcessSpec({ ...base, cwd: 'tmp' }, spec.process)).toThrow(invalidArgument);
+    expect(() => execProcessSpec({ ...base, terminal: true }, spec.process)).toThrow(invalidArgument);
+  });
+});
+
+describe('validateId', () => {
+  it('accepts plain ids and rejects ones that could escape the bundle directory or look like flags', () => {
+    expect(validateId('container', 'web-1.a_b')).toBe('web-1.a_b');
+    for (const bad of ['', '../x', 'a/b', '-rf', '.hidden', 'x'.repeat(129)]) {
+      expect(() => validateId('exec', bad)).toThrow(expect.objectContaining({ code: AgentErrorCode.INVALID_ARGUMENT }));
+    }
+  });
+});

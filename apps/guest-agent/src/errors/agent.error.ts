@@ -1,0 +1,27 @@
+/** What went wrong, independent of the transport; rpc/grpc-status.ts maps each code to a gRPC status. */
+export enum AgentErrorCode {
+  INVALID_ARGUMENT = 'INVALID_ARGUMENT',
+  INVALID_SPEC = 'INVALID_SPEC',
+  CONTAINER_NOT_FOUND = 'CONTAINER_NOT_FOUND',
+  PROCESS_NOT_FOUND = 'PROCESS_NOT_FOUND',
+  CONTAINER_EXISTS = 'CONTAINER_EXISTS',
+  PROCESS_EXISTS = 'PROCESS_EXISTS',
+  SANDBOX_EXISTS = 'SANDBOX_EXISTS',
+  WRONG_STATE = 'WRONG_STATE',
+  CRUN_FAILED = 'CRUN_FAILED',
+  MOUNT_FAILED = 'MOUNT_FAILED',
+  GUEST_SETUP_FAILED = 'GUEST_SETUP_FAILED',
+  TRANSPORT_FAILED = 'TRANSPORT_FAILED',
+  CONFIG_INVALID = 'CONFIG_INVALID',
+}
+
+export class AgentError extends Error {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AgentError';
+  }
+}

@@ -1,0 +1,76 @@
+import { Server } from '@grpc/grpc-js';
+import { AgentServiceService, HealthService } from '@moat/proto';
+import { join } from 'node:path';
+import packageJson from '../package.json';
+import { loadAgentConfig } from './config/agent.config';
+import { ContainerService } from './container/container.service';
+import { Crun } from './container/crun.adapter';
+import { ChildProcessHostCommands } from './host/host-commands.adapter';
+import { createJsonLogger } from './log/logger';
+import type { ContainerProcess } from './process/container-process';
+import { ProcessIoService } from './process/process-io.service';
+import { ProcessTable } from './process/process-table';
+import { agentServiceHandlers } from './rpc/agent-service.handlers';
+import { healthHandlers } from './rpc/health.handlers';
+import { SandboxService } from './sandbox/sandbox.service';
+import { StorageMounter } from './sandbox/storage.mounter';
+import { createTransport } from './transport/transport.factory';
+
+// Enough for a child that writes in bursts, small enough for many processes in a small guest.
+const STREAM_LIMIT_BYTES = 256 * 1024;
+const START_TIMEOUT_MS = 30_000;
+
+// A virtio-serial port holds one libuv threadpool thread in a blocking read(2) and, while no
+// host is attached, another in a blocking write(2); the default pool of 4 would leave the RPC
+// handlers' file operations two. libuv reads this when the pool first starts, which is later.
+process.env.UV_THREADPOOL_SIZE ??= '8';
+
+async function main(): Promise<void> {
+  const log = createJsonLogger();
+  // A bug that escapes a handler is logged; the agent is the sandbox's only door, so it keeps serving.
+  process.on('uncaughtException', (error) => log.error('uncaught exception', { error }));
+  process.on('unhandledRejection', (error) => log.error('unhandled rejection', { error }));
+
+  const config = loadAgentConfig(process.env);
+  const version = packageJson.version;
+  const host = new ChildProcessHostCommands();
+  const mounter = new StorageMounter(host);
+  const processes = new ProcessTable<ContainerProcess>();
+  const containers = new ContainerService(new Crun(config.crun, host), mounter, processes, log, {
+    containersDir: join(config.runDir, 'containers'),
+    streamLimitBytes: STREAM_LIMIT_BYTES,
+    startTimeoutMs: START_TIMEOUT_MS,
+  });
+  const sandbox = new SandboxService(
+    containers,
+    mounter,
+    host,
+    { sandboxDir: join(config.runDir, 'sandbox'), hostnameFile: '/proc/sys/kernel/hostname', resolvConf: '/etc/resolv.conf' },
+    version,
+    log,
+  );
+
+  const server = new Server();
+  server.addService(HealthService, healthHandlers(version, log));
+  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), log));
+
+  const transport = createTransport(config, log, (error) => {
+    log.error('transport failed, exiting', { error });
+    process.exit(1);
+  });
+  await transport.listen(server);
+  log.info('guest agent serving', { version, transport: transport.description, runDir: config.runDir });
+
+  const shutdown = (signal: NodeJS.Signals): void => {
+    log.info('shutting down', { signal });
+    server.forceShutdown();
+    void transport.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  createJsonLogger().error('guest agent failed to start', { error });
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+import type { WaitProcessResponse } from '@moat/proto';
+import { AgentError, AgentErrorCode } from '../errors/agent.error';
+import type { ContainerProcess } from './container-process';
+import type { ProcessTable } from './process-table';
+
+// One ReadStdout answer stays well under gRPC's 4 MiB default message limit.
+export const MAX_READ_BYTES = 1024 * 1024;
+
+/** WaitProcess and the stdio RPCs: they need only the process table, not the container. */
+export class ProcessIoService {
+  constructor(private readonly processes: ProcessTable<ContainerProcess>) {}
+
+  async wait(containerId: string, execId: string): Promise<WaitProcessResponse> {
+    const process = this.processes.get(containerId, execId);
+    const exit = await process.exited;
+    process.noteWaitAnswered();
+    this.processes.releaseIfSettled(containerId, execId);
+    return exit;
+  }
+
+  writeStdin(containerId: string, execId: string, data: Buffer): Promise<number> {
+    return this.processes.get(containerId, execId).writeStdin(data);
+  }
+
+  closeStdin(containerId: string, execId: string): void {
+    this.processes.get(containerId, execId).closeStdin();
+  }
+
+  /** Up to `len` bytes (0 means as many as one answer may carry); empty means end of stream. */
+  async read(containerId: string, execId: string, stream: 'stdout' | 'stderr', len: number): Promise<Buffer> {
+    if (!Number.isInteger(len) || len < 0) {
+      throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `len must be a non-negative integer, got ${len}`);
+    }
+    const process = this.processes.get(containerId, execId);
+    const data = await process[stream].read(len === 0 ? MAX_READ_BYTES : Math.min(len, MAX_READ_BYTES));
+    if (data.length === 0) this.processes.releaseIfSettled(containerId, execId);
+    return data;
+  }
+}

@@ -1,0 +1,36 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { AgentError, AgentErrorCode } from '../errors/agent.error';
+
+export function grpcStatusOf(code: AgentErrorCode): status {
+  switch (code) {
+    case AgentErrorCode.INVALID_ARGUMENT:
+    case AgentErrorCode.INVALID_SPEC:
+      return status.INVALID_ARGUMENT;
+    case AgentErrorCode.CONTAINER_NOT_FOUND:
+    case AgentErrorCode.PROCESS_NOT_FOUND:
+      return status.NOT_FOUND;
+    case AgentErrorCode.CONTAINER_EXISTS:
+    case AgentErrorCode.PROCESS_EXISTS:
+    case AgentErrorCode.SANDBOX_EXISTS:
+      return status.ALREADY_EXISTS;
+    case AgentErrorCode.WRONG_STATE:
+      return status.FAILED_PRECONDITION;
+    case AgentErrorCode.CRUN_FAILED:
+    case AgentErrorCode.MOUNT_FAILED:
+    case AgentErrorCode.GUEST_SETUP_FAILED:
+    case AgentErrorCode.TRANSPORT_FAILED:
+    case AgentErrorCode.CONFIG_INVALID:
+      return status.INTERNAL;
+  }
+}
+
+/** Any error as a gRPC status; errors that are not AgentErrors are bugs and become INTERNAL. */
+export function toServiceError(error: unknown): Partial<ServiceError> {
+  const metadata = new Metadata();
+  if (error instanceof AgentError) {
+    metadata.set('moat-error-code', error.code);
+    return { code: grpcStatusOf(error.code), details: error.message, metadata };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata };
+}

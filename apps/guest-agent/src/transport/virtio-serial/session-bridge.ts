@@ -1,0 +1,130 @@
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../log/logger';
+import type { BytePort } from './byte-port';
+
+/** Opens a fresh connection to the local gRPC server. */
+export type SessionConnector = () => Promise<Duplex>;
+
+export interface SessionBridgeOptions {
+  /** Pause after a 0-byte read: virtio_console returns 0 at once while no host is attached. */
+  disconnectedBackoffMs: number;
+  readBufferBytes: number;
+}
+
+export const DEFAULT_BRIDGE_OPTIONS: SessionBridgeOptions = { disconnectedBackoffMs: 20, readBufferBytes: 64 * 1024 };
+
+/**
+ * Pumps bytes between a port (one byte stream, no connection boundaries) and connections to
+ * the gRPC server. A host connection shows up only as the port's 0-byte read when it goes away,
+ * so each run of data between two such reads gets its own connection, and with it a fresh
+ * HTTP/2 session: a restarted host client never lands in its predecessor's session.
+ */
+export class SessionBridge {
+  private session?: BridgeSession;
+  private stopped = false;
+  private sessionsOpened = 0;
+  // Port writes are serialised: one fd, and chunks of one HTTP/2 stream must not interleave.
+  private portWrites: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly port: BytePort,
+    private readonly connect: SessionConnector,
+    private readonly log: Logger,
+    private readonly options: SessionBridgeOptions = DEFAULT_BRIDGE_OPTIONS,
+  ) {}
+
+  /** Runs until stop(); rejects when the port fails (the device went away), which is fatal. */
+  async run(): Promise<void> {
+    const buffer = Buffer.allocUnsafe(this.options.readBufferBytes);
+    while (!this.stopped) {
+      const bytesRead = await this.port.read(buffer);
+      if (this.stopped) break;
+      if (bytesRead === 0) {
+        this.endSession('host disconnected');
+        await sleep(this.options.disconnectedBackoffMs);
+        continue;
+      }
+      const session = this.session ?? (await this.openSession());
+      // Copied: the read buffer is reused while the socket may still hold the chunk.
+      await session.send(Buffer.from(buffer.subarray(0, bytesRead)));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.endSession('bridge stopped');
+  }
+
+  private async openSession(): Promise<BridgeSession> {
+    const socket = await this.connect();
+    const session: BridgeSession = new BridgeSession(socket, (chunk) => this.writeToPort(session, chunk), () => {
+      if (this.session === session) this.session = undefined;
+    });
+    this.session = session;
+    this.sessionsOpened += 1;
+    this.log.info('host session opened', { session: this.sessionsOpened });
+    return session;
+  }
+
+  private endSession(reason: string): void {
+    const session = this.session;
+    if (!session) return;
+    this.session = undefined;
+    session.end();
+    this.log.info('host session closed', { session: this.sessionsOpened, reason });
+  }
+
+  private writeToPort(session: BridgeSession, chunk: Buffer): Promise<void> {
+    this.portWrites = this.portWrites.then(async () => {
+      // Answers for a host that has gone would be read by the next one as garbage.
+      if (!session.open) return;
+      try {
+        await this.port.write(chunk);
+      } catch (error) {
+        this.log.error('port write failed', { error });
+        if (this.session === session) this.endSession('port write failed');
+      }
+    });
+    return this.portWrites;
+  }
+}
+
+class BridgeSession {
+  open = true;
+
+  constructor(
+    private readonly socket: Duplex,
+    writeToPort: (chunk: Buffer) => Promise<void>,
+    onClosed: () => void,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      // The port is slower than a unix socket: stop reading the server until the chunk is out.
+      socket.pause();
+      void writeToPort(chunk).then(() => {
+        if (this.open) socket.resume();
+      });
+    });
+    const closed = (): void => {
+      this.open = false;
+      onClosed();
+    };
+    socket.once('close', closed);
+    // An error is followed by 'close'; without a listener it would be thrown.
+    socket.on('error', () => undefined);
+  }
+
+  /** Delivers host bytes to the server, waiting while the socket is full. */
+  async send(chunk: Buffer): Promise<void> {
+    if (!this.open) return;
+    if (!this.socket.write(chunk)) {
+      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+    }
+  }
+
+  end(): void {
+    this.open = false;
+    this.socket.destroy();
+  }
+}

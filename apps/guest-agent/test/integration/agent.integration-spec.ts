@@ -1,0 +1,250 @@
+import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  AgentServiceClient,
+  HealthCheckResponse_ServingStatus,
+  type CheckRequest,
+  type HealthCheckResponse,
+  HealthClient,
+  type Empty,
+  type ReadStreamResponse,
+} from '@moat/proto';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFile, mkdir, mkdtemp, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const AGENT_BUNDLE = resolve(__dirname, '../../dist/guest-agent.js');
+const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'uname', 'true'];
+const CONTAINER_ID = 'itest-c1';
+const RUNNING_ID = 'itest-c2';
+
+type Callback<R> = (error: ServiceError | null, response: R) => void;
+
+/** Promisifies one unary call of a generated client. */
+function call<Req, Res>(method: (request: Req, callback: Callback<Res>) => unknown, request: Req): Promise<Res> {
+  return new Promise((resolvePromise, reject) => {
+    method(request, (error, response) => (error ? reject(error) : resolvePromise(response)));
+  });
+}
+
+describe('guest agent on the host (unix socket transport, real crun)', () => {
+  let tmp: string;
+  let crunRoot: string;
+  let runDir: string;
+  let rootfs: string;
+  let agent: ChildProcess | undefined;
+  let agentLog = '';
+  let client: AgentServiceClient;
+  let health: HealthClient;
+  const agentApi = <Req, Res>(name: keyof AgentServiceClient) =>
+    (request: Req): Promise<Res> =>
+      call((client[name] as (r: Req, cb: Callback<Res>) => unknown).bind(client), request);
+
+  beforeAll(async () => {
+    expect(existsSync(AGENT_BUNDLE), 'build the agent first (nx runs build before integration)').toBe(true);
+    tmp = await mkdtemp('/tmp/moat-guest-agent-');
+    crunRoot = join(tmp, 'crun');
+    runDir = join(tmp, 'run');
+    rootfs = join(tmp, 'rootfs');
+    await mkdir(join(rootfs, 'bin'), { recursive: true });
+    for (const dir of ['proc', 'dev', 'tmp']) await mkdir(join(rootfs, dir));
+    await copyFile('/usr/bin/busybox', join(rootfs, 'bin', 'busybox'));
+    for (const applet of APPLETS) await symlink('busybox', join(rootfs, 'bin', applet));
+
+    const socket = join(tmp, 'agent.sock');
+    // This host mounts cgroup v2 beside v1 with a controller enabled, a hybrid layout crun
+    // refuses. The agent runs in a private mount namespace without the v2 mount (the host
+    // keeps it) and crun is told not to manage cgroups; guests mount cgroups their own way.
+    agent = spawn(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; exec "$@"',
+        'agent',
+        process.execPath,
+        AGENT_BUNDLE,
+      ],
+      {
+        env: {
+          ...process.env,
+          MOAT_AGENT_LISTEN: `unix:${socket}`,
+          MOAT_AGENT_RUN_DIR: runDir,
+          MOAT_CRUN_ROOT: crunRoot,
+          MOAT_CRUN_CGROUP_MANAGER: 'disabled',
+        },
+        stdio: ['ignore', 'inherit', 'pipe'],
+      },
+    );
+    agent.stderr?.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
+    for (let i = 0; i < 200 && !agentLog.includes('guest agent serving'); i++) await sleep(50);
+    expect(agentLog).toContain('guest agent serving');
+
+    client = new AgentServiceClient(`unix:${socket}`, credentials.createInsecure());
+    health = new HealthClient(`unix:${socket}`, credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    for (const c of [client, health] as Client[]) c?.close();
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGKILL');
+      await once(agent, 'exit');
+    }
+    if (tmp) {
+      for (const id of [CONTAINER_ID, RUNNING_ID]) spawnSync('crun', ['--root', crunRoot, 'delete', '-f', id]);
+      for (const pid of await processesUnder(tmp)) process.kill(pid, 'SIGKILL');
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  const ociSpec = (): string =>
+    JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['sleep', '1000000'], env: ['PATH=/bin'], cwd: '/' },
+      root: { path: rootfs, readonly: false },
+      hostname: 'itest',
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+        {
+          destination: '/dev/pts',
+          type: 'devpts',
+          source: 'devpts',
+          options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+        },
+      ],
+      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }] },
+    });
+
+  const execRequest = (execId: string, args: string[]) => ({
+    containerId: CONTAINER_ID,
+    execId,
+    process: { args, env: ['PATH=/bin'], cwd: '/', terminal: false, uid: 0, gid: 0 },
+  });
+
+  async function readAll(stream: 'readStdout' | 'readStderr', execId: string): Promise<string> {
+    const read = agentApi<object, ReadStreamResponse>(stream);
+    let text = '';
+    for (;;) {
+      const { data } = await read({ containerId: CONTAINER_ID, execId, len: 4096 });
+      if (data.length === 0) return text;
+      text += data.toString();
+    }
+  }
+
+  it('answers Health.Check with SERVING', async () => {
+    const response = await call<CheckRequest, HealthCheckResponse>(health.check.bind(health), { service: '' });
+    expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+
+  it('rejects a spec without process.args as INVALID_ARGUMENT and an unknown container as NOT_FOUND', async () => {
+    const spec = JSON.parse(ociSpec());
+    delete spec.process.args;
+    await expect(
+      agentApi('createContainer')({ containerId: 'bad', ociSpecJson: JSON.stringify(spec), storages: [] }),
+    ).rejects.toMatchObject({ code: 3 });
+    await expect(agentApi('startContainer')({ containerId: 'nope' })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('creates and starts a container', async () => {
+    await agentApi<object, Empty>('createContainer')({ containerId: CONTAINER_ID, ociSpecJson: ociSpec(), storages: [] });
+    expect(existsSync(join(runDir, 'containers', CONTAINER_ID, 'config.json'))).toBe(true);
+    await agentApi('startContainer')({ containerId: CONTAINER_ID });
+    const list = spawnSync('crun', ['--root', crunRoot, 'list'], { encoding: 'utf8' });
+    expect(list.stdout).toMatch(new RegExp(`${CONTAINER_ID}\\s+\\d+\\s+running`));
+    await expect(
+      agentApi('createContainer')({ containerId: CONTAINER_ID, ociSpecJson: ociSpec(), storages: [] }),
+    ).rejects.toMatchObject({ code: 6 });
+  });
+
+  it('execs a process with stdin, stdout, stderr and its exit status', async () => {
+    await agentApi('execProcess')(execRequest('e1', ['sh', '-c', 'read x; echo out:$x; echo err >&2; exit 3']));
+    const written = await agentApi<object, { len: number }>('writeStdin')({
+      containerId: CONTAINER_ID,
+      execId: 'e1',
+      data: Buffer.from('hello\n'),
+    });
+    expect(written.len).toBe(6);
+    await agentApi('closeStdin')({ containerId: CONTAINER_ID, execId: 'e1' });
+    const [stdout, stderr, exit] = await Promise.all([
+      readAll('readStdout', 'e1'),
+      readAll('readStderr', 'e1'),
+      agentApi<object, { status: number; signal: number }>('waitProcess')({ containerId: CONTAINER_ID, execId: 'e1' }),
+    ]);
+    expect(stdout).toBe('out:hello\n');
+    expect(stderr).toBe('err\n');
+    expect(exit).toEqual({ status: 3, signal: 0 });
+    // Waited for and drained: the agent has forgotten it.
+    await expect(agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'e1' })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('runs uname -r in the container and sees the kernel it shares', async () => {
+    await agentApi('execProcess')(execRequest('uname', ['uname', '-r']));
+    const [stdout, exit] = await Promise.all([
+      readAll('readStdout', 'uname'),
+      agentApi<object, { status: number }>('waitProcess')({ containerId: CONTAINER_ID, execId: 'uname' }),
+    ]);
+    expect(stdout.trim()).toBe(spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim());
+    expect(exit.status).toBe(0);
+  });
+
+  it('reports a command crun cannot run as an error with crun’s reason', async () => {
+    await expect(agentApi('execProcess')(execRequest('missing', ['no-such-binary']))).rejects.toMatchObject({
+      code: 13,
+      details: expect.stringContaining('no-such-binary'),
+    });
+  });
+
+  it('signals an exec process and reports 128 + signal', async () => {
+    await agentApi('execProcess')(execRequest('sleeper', ['sleep', '1000']));
+    await agentApi('signalProcess')({ containerId: CONTAINER_ID, execId: 'sleeper', signal: 15 });
+    const exit = await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'sleeper' });
+    expect(exit).toEqual({ status: 143, signal: 15 });
+  });
+
+  it('signals the init process through crun kill', async () => {
+    await agentApi('signalProcess')({ containerId: CONTAINER_ID, execId: '', signal: 9 });
+    const exit = await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: '' });
+    expect(exit).toEqual({ status: 137, signal: 9 });
+  });
+
+  it('removes the container and leaves nothing behind', async () => {
+    await agentApi('removeContainer')({ containerId: CONTAINER_ID, timeoutSeconds: 1 });
+    const list = spawnSync('crun', ['--root', crunRoot, 'list', '-q'], { encoding: 'utf8' });
+    expect(list.stdout.trim()).toBe('');
+    expect(existsSync(join(runDir, 'containers', CONTAINER_ID))).toBe(false);
+    await expect(agentApi('startContainer')({ containerId: CONTAINER_ID })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('removes a running container whose init ignores SIGTERM by escalating to SIGKILL', async () => {
+    await agentApi('createContainer')({ containerId: RUNNING_ID, ociSpecJson: ociSpec(), storages: [] });
+    await agentApi('startContainer')({ containerId: RUNNING_ID });
+    await agentApi('execProcess')({ ...execRequest('bg', ['sleep', '1000']), containerId: RUNNING_ID });
+    // sleep is pid 1 of its namespace and has no SIGTERM handler, so SIGTERM is ignored.
+    await agentApi('removeContainer')({ containerId: RUNNING_ID, timeoutSeconds: 1 });
+    const list = spawnSync('crun', ['--root', crunRoot, 'list', '-q'], { encoding: 'utf8' });
+    expect(list.stdout.trim()).toBe('');
+    expect(await readdir(join(runDir, 'containers'))).toEqual([]);
+    expect(await processesUnder(tmp)).toEqual([]);
+  });
+});
+
+/** Pids of processes whose root or command line lies under `dir`: crun, and containers chrooted into the rootfs. */
+async function processesUnder(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const root = await readlink(`/proc/${pid}/root`).catch(() => '');
+    const cmdline = spawnSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).stdout ?? '';
+    if (root.startsWith(dir) || (cmdline.includes(dir) && !cmdline.includes('vitest'))) pids.push(pid);
+  }
+  return pids;
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveGuestImage } from '@moat/guest-image';
+import { SandboxRuntime, detectHost } from '@moat/runtime-core';
+import pino, { type Logger } from 'pino';
+import { loadAgentConfig } from './config/agent.config';
+import { FleetConnection } from './fleet/fleet.connection';
+import { Reconciler } from './reconcile/reconciler';
+
+const AGENT_VERSION = '0.1.0';
+
+async function main(): Promise<void> {
+  const config = loadAgentConfig();
+  const log = pino({ name: 'node-agent', level: config.logLevel });
+  await mkdir(config.nodeDir, { recursive: true });
+  const nodeId = await loadNodeId(config.nodeDir);
+  const guestImage = await resolveGuestImage(config.dataDir);
+  const host = await detectHost();
+  const accel = config.accel === 'auto' ? host.accel : config.accel;
+  log.info({ nodeId, name: config.nodeName, accel, guestImage: guestImage.id }, 'node agent starting');
+
+  const runtime = await SandboxRuntime.open({
+    dataDir: config.nodeDir,
+    guestImage,
+    accel,
+    sharedFs: config.sharedFs,
+    log: runtimeLogger(log),
+  });
+  let fleet: FleetConnection | undefined;
+  const reconciler = new Reconciler(runtime, (status) => fleet?.report(status), log);
+  fleet = new FleetConnection(
+    { url: config.controlPlaneUrl, token: config.token, nodeId, heartbeatMs: config.heartbeatMs },
+    {
+      hello: () => ({
+        name: config.nodeName,
+        capacity: { vcpus: host.vcpus, memoryMiB: host.memoryMiB },
+        accel,
+        hypervisors: host.hypervisors,
+        agentVersion: AGENT_VERSION,
+      }),
+      sandboxIds: () => runtime.list().map((s) => s.id),
+      onDesired: (sandboxes) => reconciler.setDesired(sandboxes),
+      exec: async (req) => {
+        const out = await runtime.exec(req.sandboxId, {
+          command: req.command,
+          stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
+          env: req.env,
+          cwd: req.cwd,
+          timeoutMs: req.timeoutMs,
+        });
+        return { exitCode: out.exitCode, stdout: out.stdout.toString('utf8'), stderr: out.stderr.toString('utf8') };
+      },
+    },
+    log,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
+    fleet?.close();
+    await reconciler.idle();
+    if (config.stopSandboxesOnExit) await reconciler.deleteAll();
+    await runtime.close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
+}
+
+/** The node's identity survives restarts, so the control plane recognises it on reconnect. */
+async function loadNodeId(nodeDir: string): Promise<string> {
+  const file = join(nodeDir, 'node-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const id = randomUUID();
+    await writeFile(file, `${id}\n`, { mode: 0o600 });
+    return id;
+  }
+}
+
+function runtimeLogger(log: Logger) {
+  return (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) =>
+    log[level](fields ?? {}, msg);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
+import type { SandboxInfo, SandboxSpec } from '@moat/runtime-core';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Reconciler, type RuntimePort } from './reconciler';
+
+/** An in-memory runtime: creates succeed unless the id is listed in `failIds`. */
+class FakeRuntime implements RuntimePort {
+  readonly sandboxes = new Map<string, SandboxInfo>();
+  readonly calls: string[] = [];
+  constructor(private readonly failIds = new Set<string>()) {}
+
+  list(): SandboxInfo[] {
+    return [...this.sandboxes.values()];
+  }
+  get(id: string): SandboxInfo | undefined {
+    return this.sandboxes.get(id);
+  }
+  async create(spec: SandboxSpec, onUpdate?: (info: SandboxInfo) => void): Promise<SandboxInfo> {
+    this.calls.push(`create ${spec.id}`);
+    const info: SandboxInfo = { id: spec.id, state: 'creating', timings: [], accel: 'tcg', transport: 'virtio-serial' };
+    this.sandboxes.set(spec.id, info);
+    onUpdate?.(info);
+    await new Promise((r) => setTimeout(r, 5));
+    const done: SandboxInfo = this.failIds.has(spec.id)
+      ? { ...info, state: 'failed', error: { code: 'VM_BOOT_FAILED', message: 'no kernel' } }
+      : { ...info, state: 'running', timings: [{ phase: 'vmm', ms: 3 }] };
+    this.sandboxes.set(spec.id, done);
+    return done;
+  }
+  async delete(id: string): Promise<void> {
+    this.calls.push(`delete ${id}`);
+    await new Promise((r) => setTimeout(r, 1));
+    this.sandboxes.delete(id);
+  }
+}
+
+const ID_A = '00000000-0000-4000-8000-00000000000a';
+const ID_B = '00000000-0000-4000-8000-00000000000b';
+const want = (id: string): DesiredSandbox => ({ id, vcpus: 1, memoryMiB: 256, env: {}, labels: {} });
+
+function setup(failIds?: Set<string>) {
+  const runtime = new FakeRuntime(failIds);
+  const reports: SandboxStatus[] = [];
+  const reconciler = new Reconciler(runtime, (s) => reports.push(s), pino({ level: 'silent' }));
+  return { runtime, reports, reconciler };
+}
+
+describe('Reconciler', () => {
+  it('creates what is desired and reports its progress', async () => {
+    const { runtime, reports, reconciler } = setup();
+    reconciler.setDesired([want(ID_A)]);
+    await reconciler.idle();
+    expect(runtime.get(ID_A)?.state).toBe('running');
+    expect(reports.map((r) => r.state)).toEqual(['creating', 'running']);
+  });
+
+  it('does not create twice when the same desired set arrives again', async () => {
+    const { runtime, reconciler } = setup();
+    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired([want(ID_A)]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`]);
+  });
+
+  it('deletes a sandbox that leaves the desired set, after its create finished, and reports it gone', async () => {
+    const { runtime, reports, reconciler } = setup();
+    reconciler.setDesired([want(ID_A), want(ID_B)]);
+    reconciler.setDesired([want(ID_B)]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`, `create ${ID_B}`, `delete ${ID_A}`]);
+    expect(runtime.get(ID_A)).toBeUndefined();
+    expect(reports.filter((r) => r.id === ID_A).at(-1)?.state).toBe('gone');
+  });
+
+  it('reports a failed create with its error and deletes it quietly once no longer desired', async () => {
+    const { runtime, reports, reconciler } = setup(new Set([ID_A]));
+    reconciler.setDesired([want(ID_A)]);
+    await reconciler.idle();
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', error: { code: 'VM_BOOT_FAILED' } });
+    reconciler.setDesired([]);
+    await reconciler.idle();
+    expect(runtime.sandboxes.size).toBe(0);
+    expect(reports.slice(-1).map((r) => r.state)).toEqual(['gone']);
+    expect(reports.some((r) => r.state === 'stopping')).toBe(false);
+  });
+
+  it('answers gone for a sandbox the runtime no longer has, so the control plane can forget it', async () => {
+    const { runtime, reports, reconciler } = setup(new Set([ID_A]));
+    reconciler.setDesired([want(ID_A)]);
+    await reconciler.idle();
+    runtime.sandboxes.delete(ID_A); // a runtime that released the failed sandbox by itself
+    reconciler.setDesired([]);
+    await reconciler.idle();
+    expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
+  });
+
+  it('deleteAll empties the host', async () => {
+    const { runtime, reconciler } = setup();
+    reconciler.setDesired([want(ID_A), want(ID_B)]);
+    await reconciler.deleteAll();
+    expect(runtime.list()).toEqual([]);
+  });
+});

@@ -1,0 +1,59 @@
+// Runs the whole-system tests: starts one real stack (control plane, node agent with real
+// VMs, web UI) in a fresh data dir, runs the REST e2e tests and the browser tests against
+// it, stops it, and fails if any host object of it is left behind.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { startStack } from '../tools/dev/stack.mjs';
+import { findLeaks } from './support/leaks.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const mainDataDir = resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
+if (!existsSync(join(mainDataDir, 'guest-images', 'current.json'))) {
+  throw new Error(`no guest image in ${mainDataDir}: run \`npm test\` (or node tools/dev/moat.mjs prepare)`);
+}
+// A fresh data dir for this run, sharing the already-built guest image.
+const dataDir = mkdtempSync(join(mainDataDir, 'e2e-'));
+symlinkSync(join(mainDataDir, 'guest-images'), join(dataDir, 'guest-images'));
+
+const freePort = () =>
+  new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+
+const stack = await startStack({
+  dataDir,
+  apiPort: await freePort(),
+  webPort: await freePort(),
+  output: 'file',
+  log: (m) => console.log(`[e2e] ${m}`),
+});
+const env = {
+  ...process.env,
+  MOAT_E2E_API_URL: stack.apiUrl,
+  MOAT_E2E_WEB_URL: stack.webUrl,
+  MOAT_E2E_ADMIN_TOKEN: stack.adminToken,
+  MOAT_E2E_DATA_DIR: dataDir,
+};
+const run = (args) => spawnSync('npx', args, { cwd: join(ROOT, 'e2e'), stdio: 'inherit', env }).status === 0;
+
+let ok = false;
+try {
+  ok = run(['vitest', 'run', '--config', 'vitest.config.mts']);
+  ok = run(['playwright', 'test', '-c', 'playwright.config.ts']) && ok;
+} finally {
+  await stack.stop();
+}
+const leaks = findLeaks(dataDir);
+if (leaks.length > 0) {
+  console.error(`[e2e] left behind after the stack stopped:\n  ${leaks.join('\n  ')}`);
+  ok = false;
+}
+if (!ok) console.error(`[e2e] failed; process logs are in ${dataDir}/*.log`);
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,43 @@
+// Host prerequisites: Debian packages Moat needs, installed with apt-get only when missing.
+import { spawnSync } from 'node:child_process';
+
+/** Packages every command needs (runtime, guest image builder, native npm builds). */
+export const RUNTIME_PACKAGES = [
+  'qemu-system-x86', // QEMU and /usr/lib/qemu/virtiofsd
+  'busybox-static', // guest userland and the default sandbox rootfs
+  'crun', // runs containers inside the guest
+  'cpio', // initramfs
+  'kmod', // depmod for the guest's module closure
+  'e2fsprogs', // mkfs.ext4 -d for the guest rootfs image
+  'xz-utils',
+  'zstd',
+  'iproute2',
+  'containernetworking-plugins',
+  'protobuf-compiler', // protoc for the guest agent API
+  'python3', // node-gyp, when a native module has no prebuilt binary
+  'make',
+  'g++',
+];
+
+/** Extra packages the test tiers need. */
+export const TEST_PACKAGES = ['chromium', 'fonts-liberation'];
+
+function isInstalled(pkg) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+/** Installs whatever of `packages` is missing; throws with the apt output when that fails. */
+export function ensureHostPackages(packages, log) {
+  const missing = packages.filter((p) => !isInstalled(p));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`missing Debian packages (run as root, or install them): ${missing.join(' ')}`);
+  }
+  log(`installing host packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...missing]]) {
+    const r = spawnSync('apt-get', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  }
+}

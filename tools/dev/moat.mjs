@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// `npm start` and `npm test`: prepare a fresh Debian machine (host packages, npm
+// dependencies, build, guest image), then run Moat or every test tier. Plain Node with no
+// dependencies, because it runs before `npm ci`.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureHostPackages, RUNTIME_PACKAGES, TEST_PACKAGES } from './host-packages.mjs';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const log = (msg) => console.log(`[moat] ${msg}`);
+const NX_ENV = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+
+function sh(cmd, args, extraEnv = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...NX_ENV, ...extraEnv } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.signal ?? r.status})`);
+}
+
+/** `npm ci` when node_modules is missing or was installed from another package-lock.json. */
+function ensureNpmDependencies() {
+  const lockHash = createHash('sha256').update(readFileSync(join(ROOT, 'package-lock.json'))).digest('hex');
+  const stamp = join(ROOT, 'node_modules', '.moat-lock-hash');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === lockHash) return;
+  log('installing npm dependencies (npm ci)');
+  sh('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, lockHash);
+}
+
+function dataDir() {
+  return resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
+}
+
+function prepare({ forTests }) {
+  const t0 = Date.now();
+  ensureHostPackages(forTests ? [...RUNTIME_PACKAGES, ...TEST_PACKAGES] : RUNTIME_PACKAGES, log);
+  ensureNpmDependencies();
+  log('building');
+  sh('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=stream']);
+  log('building the guest image (reused when nothing changed)');
+  sh(process.execPath, ['tools/guest-image/dist/cli.js', '--data-dir', dataDir()]);
+  log(`prepared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+async function start() {
+  prepare({ forTests: false });
+  const { startStack } = await import('./stack.mjs');
+  const apiPort = Number(process.env.MOAT_API_PORT ?? 8080);
+  const webPort = Number(process.env.MOAT_WEB_PORT ?? 3000);
+  const stack = await startStack({ dataDir: dataDir(), apiPort, webPort, adminToken: process.env.MOAT_ADMIN_TOKEN, log });
+  const host = process.env.MOAT_PUBLIC_HOST ?? 'localhost';
+  console.log(
+    [
+      '',
+      'Moat is running.',
+      `  Web UI:      http://${host}:${webPort}`,
+      `  API:         http://${host}:${apiPort}   (OpenAPI: http://${host}:${apiPort}/docs)`,
+      `  Admin token: ${stack.adminToken}`,
+      `  Data dir:    ${stack.dataDir}`,
+      'Press Ctrl-C to stop everything (sandbox VMs included).',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = async (why) => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping (${why})`);
+    await stack.stop();
+    process.exit(why.startsWith('SIG') ? 0 : 1);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stack.exited.then((why) => stop(why));
+}
+
+function test() {
+  prepare({ forTests: true });
+  const tiers = [
+    ['lint', ['nx', 'run-many', '-t', 'lint', '--outputStyle=stream']],
+    ['unit', ['nx', 'run-many', '-t', 'test', '--outputStyle=stream']],
+    ['integration', ['nx', 'run-many', '-t', 'integration', '--parallel=1', '--outputStyle=stream']],
+    ['e2e', ['nx', 'run-many', '-t', 'e2e', '--parallel=1', '--outputStyle=stream']],
+  ];
+  for (const [name, args] of tiers) {
+    log(`test tier: ${name}`);
+    sh('npx', args, { MOAT_DATA_DIR: dataDir() });
+  }
+  log('all test tiers passed');
+}
+
+const command = process.argv[2];
+try {
+  if (command === 'start') await start();
+  else if (command === 'test') test();
+  else if (command === 'prepare') prepare({ forTests: process.argv.includes('--tests') });
+  else throw new Error('usage: moat.mjs start | test | prepare [--tests]');
+} catch (err) {
+  console.error(`[moat] ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+}

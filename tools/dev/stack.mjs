@@ -1,0 +1,129 @@
+// Starts and stops a whole local Moat: control plane, node agent and web UI, as child
+// processes. Used by `npm start` and by the e2e tests, so both run the same thing.
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * @typedef {{ dataDir: string, apiPort: number, webPort: number, adminToken?: string,
+ *   web?: boolean, env?: Record<string,string>, output?: 'inherit' | 'prefix' | 'file',
+ *   log?: (msg: string) => void }} StackOptions
+ * @typedef {{ apiUrl: string, webUrl: string | undefined, adminToken: string, dataDir: string,
+ *   stop: () => Promise<void>, exited: Promise<string> }} Stack
+ */
+
+/** @param {StackOptions} opts @returns {Promise<Stack>} */
+export async function startStack(opts) {
+  const log = opts.log ?? ((m) => console.log(m));
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const env = {
+    ...process.env,
+    ...opts.env,
+    MOAT_DATA_DIR: dataDir,
+    MOAT_API_PORT: String(opts.apiPort),
+    MOAT_WEB_PORT: String(opts.webPort),
+    ...(opts.adminToken ? { MOAT_ADMIN_TOKEN: opts.adminToken } : {}),
+  };
+  const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  /** @type {Map<string, import('node:child_process').ChildProcess>} */
+  const children = new Map();
+  let stopping = false;
+  let onExit;
+  const exited = new Promise((r) => (onExit = r));
+
+  const run = (name, args, extraEnv = {}) => {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.set(name, child);
+    pipeOutput(name, child, opts.output ?? 'prefix', dataDir);
+    child.on('exit', (code, signal) => {
+      children.delete(name);
+      if (!stopping) onExit(`${name} exited (${signal ?? code})`);
+    });
+    return child;
+  };
+
+  const stop = async () => {
+    stopping = true;
+    // The node agent first: it stops its VMs (MOAT_STOP_SANDBOXES_ON_EXIT) while the
+    // control plane is still there to hear about it.
+    for (const name of ['node-agent', 'web', 'control-plane']) {
+      const child = children.get(name);
+      if (!child) continue;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), name === 'node-agent' ? 120_000 : 15_000);
+      await gone;
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    run('control-plane', ['apps/control-plane/dist/main.js']);
+    await waitForHttp(`${apiUrl}/healthz`, 60_000, exited);
+    const adminToken = opts.adminToken ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    run('node-agent', ['apps/node-agent/dist/main.js'], {
+      MOAT_ADMIN_TOKEN: adminToken,
+      MOAT_STOP_SANDBOXES_ON_EXIT: 'true',
+    });
+    let webUrl;
+    if (opts.web !== false) {
+      run('web', [join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(opts.webPort), 'apps/web']);
+      webUrl = `http://127.0.0.1:${opts.webPort}`;
+      await waitForHttp(webUrl, 60_000, exited);
+    }
+    log(`stack up: API ${apiUrl}${webUrl ? `, web ${webUrl}` : ''}`);
+    return { apiUrl, webUrl, adminToken, dataDir, stop, exited };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function pipeOutput(name, child, mode, dataDir) {
+  if (mode === 'inherit') {
+    child.stdout.pipe(process.stdout);
+    child.stderr.pipe(process.stderr);
+    return;
+  }
+  if (mode === 'file') {
+    const out = createWriteStream(join(dataDir, `${name}.log`), { flags: 'a' });
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+    return;
+  }
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      buf += chunk;
+      const lines = buf.split('\n');
+      buf = lines.pop();
+      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
+    });
+  }
+}
+
+async function waitForHttp(url, timeoutMs, exited) {
+  const deadline = Date.now() + timeoutMs;
+  let died;
+  exited.then((why) => (died = why));
+  while (Date.now() < deadline) {
+    if (died) throw new Error(`while waiting for ${url}: ${died}`);
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
