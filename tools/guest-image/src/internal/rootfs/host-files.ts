@@ -1,0 +1,84 @@
+import { open, stat } from 'node:fs/promises';
+import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { hasProgramInterpreter } from '../host/elf';
+import { sha256File } from '../host/files';
+import type { ProcessRunner } from '../host/process.adapter';
+import { GUEST_AGENT_PATH } from '../templates';
+import { parseLddOutput } from './ldd';
+
+/** busybox-static's binary; it must be static because the initramfs has no libraries. */
+export const HOST_BUSYBOX = '/bin/busybox';
+export const HOST_CRUN = '/usr/bin/crun';
+
+/** A host file copied into the guest. */
+export interface HostFile {
+  hostPath: string;
+  guestPath: string;
+  mode: number;
+  sha256: string;
+}
+
+/**
+ * The host files the guest is made of: busybox, node and crun with the shared libraries
+ * and loader `ldd` finds for them (at the same paths, so the loader's default search path
+ * finds them without an ld.so.cache), and the agent bundle.
+ */
+export async function collectHostFiles(
+  processes: ProcessRunner,
+  nodeBinary: string,
+  agentBundle: string,
+): Promise<HostFile[]> {
+  await assertStatic(HOST_BUSYBOX);
+  const placements = new Map<string, string>([
+    ['/bin/busybox', HOST_BUSYBOX],
+    ['/usr/bin/node', nodeBinary],
+    ['/usr/bin/crun', HOST_CRUN],
+    [GUEST_AGENT_PATH, agentBundle],
+  ]);
+  for (const binary of [nodeBinary, HOST_CRUN]) {
+    for (const library of await sharedLibraries(processes, binary)) placements.set(library, library);
+  }
+  return Promise.all(
+    [...placements].map(async ([guestPath, hostPath]) => ({
+      hostPath,
+      guestPath,
+      mode: (await statOrThrow(hostPath)).mode & 0o777,
+      sha256: await sha256File(hostPath),
+    })),
+  );
+}
+
+async function sharedLibraries(processes: ProcessRunner, binary: string): Promise<string[]> {
+  await statOrThrow(binary);
+  const { stdout } = await processes.run('ldd', [binary]);
+  const { libraries, missing } = parseLddOutput(stdout.toString('utf8'));
+  if (missing.length > 0) {
+    throw new GuestImageError(GuestImageErrorCode.HOST_BINARY_UNUSABLE, `${binary} needs ${missing.join(', ')}, which the host lacks`);
+  }
+  return libraries;
+}
+
+async function assertStatic(binary: string): Promise<void> {
+  await statOrThrow(binary);
+  const file = await open(binary, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (hasProgramInterpreter(head.subarray(0, bytesRead))) {
+      throw new GuestImageError(
+        GuestImageErrorCode.HOST_BINARY_UNUSABLE,
+        `${binary} is dynamically linked; install busybox-static`,
+      );
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+async function statOrThrow(path: string) {
+  try {
+    return await stat(path);
+  } catch (cause) {
+    throw new GuestImageError(GuestImageErrorCode.HOST_BINARY_UNUSABLE, `${path} is missing`, { cause });
+  }
+}

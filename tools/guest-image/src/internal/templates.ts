@@ -1,0 +1,140 @@
+/**
+ * Everything the builder writes into the guest besides host binaries. Bump BUILDER_VERSION
+ * when the build steps change in a way these texts do not show (mkfs options, layout): the
+ * image id covers both, so old images are then rebuilt.
+ */
+export const BUILDER_VERSION = '1';
+
+/**
+ * Modules /init loads, in dependency closure. Debian's generic kernel builds every one of
+ * them as a module (virtio_pci included), so without them the guest sees no disk at all.
+ */
+export const GUEST_MODULES = [
+  'virtio_pci', // the transport of every device on q35
+  'virtio_blk', // the rootfs disk
+  // ext4 only soft-depends on "crypto-crc32c" (not in modules.dep) and mounting a
+  // metadata_csum filesystem fails without it; the generic one because TCG's default CPU
+  // model lacks SSE4.2, which crc32c-intel needs.
+  'crc32c_generic',
+  'ext4',
+  'virtio_console', // the agent's virtio-serial channel
+  '9pnet_virtio', // shared dir over virtio-9p
+  '9p',
+  'virtiofs', // shared dir over virtio-fs (pulls in fuse)
+  'overlay', // container rootfs layering
+  'vmw_vsock_virtio_transport', // the agent's vsock channel
+  'virtio_net',
+] as const;
+
+/** Where the guest agent bundle lives in the rootfs. */
+export const GUEST_AGENT_PATH = '/opt/moat/guest-agent.js';
+
+/** The line /etc/init.d/rcS prints instead of starting the agent when booted with moat.bench=1. */
+export const BENCH_MARKER = 'MOAT-BENCH-MARKER';
+
+/** The busybox applets /init uses; linked in the initramfs so the script reads like sh. */
+export const INITRAMFS_APPLETS = ['sh', 'mount', 'insmod', 'sleep', 'switch_root', 'poweroff'] as const;
+
+/** The initramfs /init: load modules, mount the real root read-only, hand over to its init. */
+export function initScript(modules: readonly string[]): string {
+  return `#!/bin/sh
+export PATH=/bin
+
+fail() {
+  echo "moat-init: error: $*"
+  # Powering off instead of exiting (a kernel panic) lets the host see a VM that stopped.
+  poweroff -f
+}
+
+mount -t proc proc /proc || fail "mount /proc"
+mount -t sysfs sysfs /sys || fail "mount /sys"
+mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
+
+for module in ${modules.join(' ')}; do
+  insmod "/lib/modules/$module" || fail "insmod $module"
+done
+
+root=/dev/vda
+read -r cmdline < /proc/cmdline
+for arg in $cmdline; do
+  case "$arg" in
+    root=*) root="\${arg#root=}" ;;
+  esac
+done
+
+# virtio_blk normally adds the disk while it is being inserted; allow a late probe anyway.
+tries=0
+while [ ! -b "$root" ]; do
+  tries=$((tries + 1))
+  [ "$tries" -le 100 ] || fail "root device $root did not appear"
+  sleep 0.05
+done
+
+mount -t ext4 -o ro "$root" /newroot || fail "mount $root on /newroot"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run || fail "mount /run"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || fail "mount /tmp"
+for fs in dev proc sys; do
+  mount --move "/$fs" "/newroot/$fs" || fail "move /$fs"
+done
+exec switch_root /newroot /sbin/init
+`;
+}
+
+/** Busybox init's sysinit script in the rootfs. */
+const RCS = `#!/bin/sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+warn() {
+  echo "moat-rcS: $*"
+}
+
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts || warn "cannot mount /dev/pts"
+mount -t tmpfs -o nosuid,nodev,mode=1777 shm /dev/shm || warn "cannot mount /dev/shm"
+# devtmpfs has no fd links; shells and crun's hooks expect them.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
+
+# crun puts containers in cgroup v2; controllers must be enabled in the root's subtree first.
+mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup || warn "cannot mount cgroup2"
+for controller in cpu memory pids io; do
+  echo "+$controller" > /sys/fs/cgroup/cgroup.subtree_control || warn "cannot enable cgroup controller $controller"
+done
+
+hostname moat
+ip link set lo up || warn "cannot bring up lo"
+
+# The root is read-only: what the agent must rewrite (resolv.conf) lives on /run.
+mkdir -p /run/moat
+: > /run/moat/resolv.conf
+
+read -r cmdline < /proc/cmdline
+case " $cmdline " in
+  *" moat.bench=1 "*)
+    echo "${BENCH_MARKER}"
+    poweroff -f
+    ;;
+esac
+`;
+
+/** Busybox init reaps orphans as PID 1, which crun's detached container processes rely on. */
+const INITTAB = `::sysinit:/etc/init.d/rcS
+::respawn:/usr/bin/node ${GUEST_AGENT_PATH}
+`;
+
+/** A text file or symlink written into the rootfs. */
+export type RootfsTemplate = { path: string; mode: number; content: string } | { path: string; symlink: string };
+
+export const ROOTFS_TEMPLATES: readonly RootfsTemplate[] = [
+  { path: '/etc/init.d/rcS', mode: 0o755, content: RCS },
+  { path: '/etc/inittab', mode: 0o644, content: INITTAB },
+  { path: '/etc/passwd', mode: 0o644, content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' },
+  { path: '/etc/group', mode: 0o644, content: 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' },
+  { path: '/etc/hosts', mode: 0o644, content: '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' },
+  { path: '/etc/resolv.conf', symlink: '../run/moat/resolv.conf' },
+];
+
+/** Empty directories the rootfs needs: mount points and root's home. */
+export const ROOTFS_DIRS = ['/dev', '/proc', '/sys', '/run', '/tmp', '/root'] as const;
