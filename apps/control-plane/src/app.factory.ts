@@ -1,0 +1,40 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { RedisIoAdapter } from './common/redis-io.adapter';
+import { createValidationPipe } from './common/validation.pipe';
+import { AppConfig } from './config/app-config';
+
+/** JSON bodies above this are answered with 413 before any handler runs. */
+const JSON_BODY_LIMIT = '1mb';
+
+/** Builds the configured application, ready to `listen` (used by `main` and by tests). */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  // The dashboard calls from another origin; auth is a bearer token, never a cookie.
+  app.enableCors({ origin: '*' });
+  app.useGlobalPipes(createValidationPipe());
+
+  const ioAdapter = new RedisIoAdapter(app);
+  if (config.redisUrl) await ioAdapter.connect(config.redisUrl.reveal());
+  app.useWebSocketAdapter(ioAdapter);
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Moat control plane')
+      .setDescription('Tenants, nodes and microVM sandboxes. Authenticate with `Authorization: Bearer <token>`.')
+      .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin token or a tenant API key' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

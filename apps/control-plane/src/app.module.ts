@@ -1,0 +1,42 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
+import { DatabaseModule } from './database/database.module';
+import { FleetModule } from './fleet/fleet.module';
+import { HealthModule } from './health/health.module';
+import { NodesModule } from './nodes/nodes.module';
+import { SandboxesModule } from './sandboxes/sandboxes.module';
+import { TenantsModule } from './tenants/tenants.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // Bearer tokens are credentials: never in a log line.
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+          },
+        }),
+        DatabaseModule,
+        AuthModule,
+        HealthModule,
+        TenantsModule,
+        NodesModule,
+        SandboxesModule,
+        DashboardModule,
+        FleetModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+    };
+  }
+}

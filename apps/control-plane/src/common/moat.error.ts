@@ -1,0 +1,31 @@
+/**
+ * Error codes of the public API. They are one enum, not one per module, because together
+ * they form a single contract that clients switch on and the OpenAPI document lists.
+ */
+export enum ErrorCode {
+  VALIDATION_FAILED = 'VALIDATION_FAILED',
+  MALFORMED_JSON = 'MALFORMED_JSON',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
+  NOT_FOUND = 'NOT_FOUND',
+  CONFLICT = 'CONFLICT',
+  SANDBOX_NOT_RUNNING = 'SANDBOX_NOT_RUNNING',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  EXEC_FAILED = 'EXEC_FAILED',
+  NODE_UNAVAILABLE = 'NODE_UNAVAILABLE',
+  EXEC_TIMEOUT = 'EXEC_TIMEOUT',
+  INTERNAL = 'INTERNAL',
+}
+
+/** Base of every error the control plane raises on purpose; transports map `code`. */
+export class MoatError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'MoatError';
+  }
+}

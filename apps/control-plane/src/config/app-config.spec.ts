@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'moat-config-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uses defaults and SQLite in the data directory', () => {
+    const config = loadConfig({ MOAT_DATA_DIR: dir });
+    expect(config.apiPort).toBe(8080);
+    expect(config.apiHost).toBe('0.0.0.0');
+    expect(config.logLevel).toBe('info');
+    expect(config.database).toEqual({ kind: 'sqlite', path: join(dir, 'control-plane.sqlite') });
+    expect(config.redisUrl).toBeUndefined();
+  });
+
+  it('resolves a relative data directory against the working directory', () => {
+    expect(loadConfig({ MOAT_DATA_DIR: 'data' }, dir).dataDir).toBe(join(dir, 'data'));
+  });
+
+  it('generates the admin token once, mode 0600, and reuses it', () => {
+    const first = loadConfig({ MOAT_DATA_DIR: dir });
+    const file = join(dir, 'admin-token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.adminToken.reveal());
+    expect(first.adminToken.reveal()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(loadConfig({ MOAT_DATA_DIR: dir }).adminToken.reveal()).toBe(first.adminToken.reveal());
+  });
+
+  it('never shows secrets when printed', () => {
+    const config = loadConfig({
+      MOAT_DATA_DIR: dir,
+      MOAT_ADMIN_TOKEN: 'admin-token-0123456789',
+      DATABASE_URL: 'postgres://u:pw-1234@db/moat',
+    });
+    const printed = `${inspect(config, { depth: 5 })} ${JSON.stringify(config)}`;
+    expect(printed).not.toContain('admin-token-0123456789');
+    expect(printed).not.toContain('pw-1234');
+    expect(config.database.kind).toBe('postgres');
+  });
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        MOAT_DATA_DIR: dir,
+        MOAT_API_PORT: 'http',
+        MOAT_LOG_LEVEL: 'loud',
+        MOAT_ADMIN_TOKEN: 'short',
+        DATABASE_URL: 'mysql://x@y/z',
+        REDIS_URL: 'not a url',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toHaveLength(5);
+  });
+});

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Secret } from '../common/secret';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: Secret };
+
+/** The control plane's configuration, read once from the environment at start. */
+export class AppConfig {
+  constructor(
+    readonly dataDir: string,
+    readonly apiHost: string,
+    readonly apiPort: number,
+    readonly adminToken: Secret,
+    /** Where the admin token came from, for the start-up log (never the token itself). */
+    readonly adminTokenSource: 'env' | 'file',
+    readonly database: DatabaseConfig,
+    readonly logLevel: LogLevel,
+    readonly redisUrl: Secret | undefined,
+  ) {}
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+const ADMIN_TOKEN_FILE = 'admin-token';
+
+function parsePort(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined || raw === '') return 8080;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) {
+    problems.push(`MOAT_API_PORT must be an integer from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+function parseUrl(name: string, raw: string, protocols: string[], problems: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The value may hold a password, so it is not echoed.
+    problems.push(`${name} is not a valid URL`);
+    return;
+  }
+  if (!protocols.includes(url.protocol)) {
+    problems.push(`${name} must use ${protocols.join(' or ')}, got ${url.protocol}`);
+  }
+}
+
+/**
+ * The admin token from the environment, else the one generated on an earlier start,
+ * else a new one stored (mode 0600) in the data directory for the operator to read.
+ */
+function resolveAdminToken(dataDir: string): string {
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= MIN_ADMIN_TOKEN_LENGTH) return stored;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** Reads and validates the configuration, listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
+  const problems: string[] = [];
+  const rawDataDir = env.MOAT_DATA_DIR || './.moat';
+  const dataDir = isAbsolute(rawDataDir) ? rawDataDir : resolve(cwd, rawDataDir);
+  const apiHost = env.MOAT_API_HOST || '0.0.0.0';
+  const apiPort = parsePort(env.MOAT_API_PORT, problems);
+
+  const logLevel = (env.MOAT_LOG_LEVEL || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`MOAT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+
+  const envToken = env.MOAT_ADMIN_TOKEN;
+  if (envToken !== undefined && envToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    problems.push(`MOAT_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+
+  const databaseUrl = env.DATABASE_URL;
+  if (databaseUrl) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'], problems);
+  const redisUrl = env.REDIS_URL;
+  if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  let adminToken: string;
+  try {
+    adminToken = envToken ?? resolveAdminToken(dataDir);
+  } catch (err) {
+    throw new ConfigError([`cannot keep the admin token in ${dataDir}: ${(err as Error).message}`]);
+  }
+  const database: DatabaseConfig = databaseUrl
+    ? { kind: 'postgres', url: new Secret(databaseUrl) }
+    : { kind: 'sqlite', path: join(dataDir, 'control-plane.sqlite') };
+
+  return new AppConfig(
+    dataDir,
+    apiHost,
+    apiPort,
+    new Secret(adminToken),
+    envToken === undefined ? 'file' : 'env',
+    database,
+    logLevel,
+    redisUrl ? new Secret(redisUrl) : undefined,
+  );
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import type { UiEvents } from '@moat/proto';
+import type { Namespace } from 'socket.io';
+import type { NodeDto } from '../nodes/node.dto';
+import type { SandboxDto } from '../sandboxes/dto/sandbox.dto';
+
+export type UiNamespace = Namespace<Record<string, never>, UiEvents>;
+
+export const ADMIN_ROOM = 'admins';
+export const tenantRoom = (tenantId: string): string => `tenant:${tenantId}`;
+
+/** Pushes changes to dashboards: admins see everything, a tenant only its sandboxes. */
+@Injectable()
+export class UiChannel {
+  private namespace?: UiNamespace;
+
+  attach(namespace: UiNamespace): void {
+    this.namespace = namespace;
+  }
+
+  sandboxUpdated(sandbox: SandboxDto): void {
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(sandbox.tenantId)]).emit('sandbox:updated', sandbox);
+  }
+
+  sandboxDeleted(id: string, tenantId: string): void {
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit('sandbox:deleted', { id });
+  }
+
+  nodeUpdated(node: NodeDto): void {
+    this.namespace?.to(ADMIN_ROOM).emit('node:updated', node);
+  }
+}

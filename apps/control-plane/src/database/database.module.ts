@@ -1,0 +1,41 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
+import { Initial1732000000000 } from './migrations/1732000000000-initial';
+import { Transactions } from './transactions.service';
+
+/** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
+const MIGRATIONS = [Initial1732000000000];
+
+function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
+  const common = {
+    autoLoadEntities: true,
+    synchronize: false,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    // Start-up fails fast instead of retrying a database that is not there.
+    retryAttempts: 0,
+  } as const;
+  switch (config.database.kind) {
+    case 'postgres':
+      return { type: 'postgres', url: config.database.url.reveal(), ...common };
+    case 'sqlite':
+      return {
+        type: 'better-sqlite3',
+        database: config.database.path,
+        // WAL lets readers (another process inspecting the file) run beside the writer.
+        prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+          db.pragma('journal_mode = WAL');
+        },
+        ...common,
+      };
+  }
+}
+
+@Global()
+@Module({
+  imports: [TypeOrmModule.forRootAsync({ inject: [AppConfig], useFactory: typeOrmOptions })],
+  providers: [Transactions],
+  exports: [Transactions],
+})
+export class DatabaseModule {}

@@ -1,0 +1,59 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { NODE_STATES, type Accelerator, type Capacity, type NodeState } from '@moat/proto';
+import type { NodeEntity } from './node.entity';
+
+export class CapacityDto {
+  @ApiProperty({ minimum: 0 })
+  vcpus!: number;
+
+  @ApiProperty({ minimum: 0 })
+  memoryMiB!: number;
+}
+
+/** A node as the API and the dashboard see it. */
+export class NodeDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ enum: NODE_STATES })
+  state!: NodeState;
+
+  @ApiProperty({ type: CapacityDto })
+  capacity!: CapacityDto;
+
+  @ApiProperty({ type: CapacityDto, description: 'Sum over the sandboxes placed here that should run' })
+  allocated!: CapacityDto;
+
+  @ApiProperty({ enum: ['kvm', 'tcg'] })
+  accel!: Accelerator;
+
+  @ApiProperty({ type: [String], example: ['qemu'] })
+  hypervisors!: string[];
+
+  @ApiProperty()
+  agentVersion!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  lastHeartbeatAt!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  static from(node: NodeEntity, allocated: Capacity): NodeDto {
+    return {
+      id: node.id,
+      name: node.name,
+      state: node.state,
+      capacity: node.capacity,
+      allocated,
+      accel: node.accel,
+      hypervisors: node.hypervisors,
+      agentVersion: node.agentVersion,
+      lastHeartbeatAt: node.lastHeartbeatAt.toISOString(),
+      createdAt: node.createdAt.toISOString(),
+    };
+  }
+}

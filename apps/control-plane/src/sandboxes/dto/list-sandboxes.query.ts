@@ -1,0 +1,10 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
+import { IsIn, IsOptional } from 'class-validator';
+
+export class ListSandboxesQuery {
+  @ApiProperty({ required: false, enum: SANDBOX_STATES })
+  @IsOptional()
+  @IsIn(SANDBOX_STATES)
+  state?: SandboxState;
+}

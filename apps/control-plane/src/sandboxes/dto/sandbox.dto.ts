@@ -1,0 +1,91 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
+import type { SandboxEntity } from '../sandbox.entity';
+
+class PhaseTimingDto {
+  @ApiProperty({ example: 'vmm-start' })
+  phase!: string;
+
+  @ApiProperty({ example: 412 })
+  ms!: number;
+}
+
+class SandboxErrorDto {
+  @ApiProperty({ example: 'SANDBOX_LOST' })
+  code!: string;
+
+  @ApiProperty()
+  message!: string;
+}
+
+class GuestDto {
+  @ApiProperty({ example: '6.1.0-28-amd64' })
+  kernelRelease!: string;
+
+  @ApiProperty()
+  agentVersion!: string;
+}
+
+/** A sandbox as the API and the dashboard see it. */
+export class SandboxDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  tenantId!: string;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null until placed' })
+  nodeId!: string | null;
+
+  @ApiProperty({ enum: SANDBOX_STATES })
+  state!: SandboxState;
+
+  @ApiProperty()
+  vcpus!: number;
+
+  @ApiProperty()
+  memoryMiB!: number;
+
+  @ApiProperty({ nullable: true, type: String })
+  image!: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  env!: Record<string, string>;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  labels!: Record<string, string>;
+
+  @ApiProperty({ type: [PhaseTimingDto], description: 'Start phases in the order they ran' })
+  timings!: PhaseTimingDto[];
+
+  @ApiProperty({ required: false, type: SandboxErrorDto })
+  error?: SandboxErrorDto;
+
+  @ApiProperty({ required: false, type: GuestDto })
+  guest?: GuestDto;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt!: string;
+
+  static from(sandbox: SandboxEntity): SandboxDto {
+    return {
+      id: sandbox.id,
+      tenantId: sandbox.tenantId,
+      nodeId: sandbox.nodeId,
+      state: sandbox.state,
+      vcpus: sandbox.vcpus,
+      memoryMiB: sandbox.memoryMiB,
+      image: sandbox.image,
+      env: sandbox.env,
+      labels: sandbox.labels,
+      timings: sandbox.timings,
+      ...(sandbox.error ? { error: sandbox.error } : {}),
+      ...(sandbox.guest ? { guest: sandbox.guest } : {}),
+      createdAt: sandbox.createdAt.toISOString(),
+      updatedAt: sandbox.updatedAt.toISOString(),
+    };
+  }
+}

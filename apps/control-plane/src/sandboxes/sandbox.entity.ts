@@ -1,0 +1,55 @@
+import type { ErrorInfo, PhaseTiming, SandboxState, SandboxStatus } from '@moat/proto';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type DesiredSandboxState = 'running' | 'deleted';
+export type GuestInfo = NonNullable<SandboxStatus['guest']>;
+
+@Entity('sandboxes')
+export class SandboxEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  tenantId!: string;
+
+  /** The node it is placed on; null while pending placement. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  nodeId!: string | null;
+
+  /** Observed state, as reported by the node (or `pending`/`stopping` set here). */
+  @Column({ type: 'varchar', length: 16 })
+  state!: SandboxState;
+
+  @Column({ type: 'varchar', length: 16 })
+  desiredState!: DesiredSandboxState;
+
+  @Column('integer')
+  vcpus!: number;
+
+  @Column('integer')
+  memoryMiB!: number;
+
+  @Column({ type: 'varchar', length: 1024, nullable: true })
+  image!: string | null;
+
+  @Column('simple-json')
+  env!: Record<string, string>;
+
+  @Column('simple-json')
+  labels!: Record<string, string>;
+
+  @Column('simple-json')
+  timings!: PhaseTiming[];
+
+  @Column({ type: 'simple-json', nullable: true })
+  error!: ErrorInfo | null;
+
+  @Column({ type: 'simple-json', nullable: true })
+  guest!: GuestInfo | null;
+
+  @Column({ type: Date })
+  createdAt!: Date;
+
+  @Column({ type: Date })
+  updatedAt!: Date;
+}

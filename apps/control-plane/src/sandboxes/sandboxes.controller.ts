@@ -1,0 +1,77 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { ApiErrorResponses } from '../common/error-body.dto';
+import { CreateSandboxDto } from './dto/create-sandbox.dto';
+import { ExecDto, ExecResultDto } from './dto/exec.dto';
+import { ListSandboxesQuery } from './dto/list-sandboxes.query';
+import { SandboxDto } from './dto/sandbox.dto';
+import { SandboxesService } from './sandboxes.service';
+
+@ApiTags('sandboxes')
+@ApiBearerAuth()
+@ApiErrorResponses(401)
+@Controller('v1/sandboxes')
+export class SandboxesController {
+  constructor(private readonly sandboxes: SandboxesService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Create a sandbox',
+    description: 'With a tenant key, for that tenant; with the admin token, for `tenantId` or the "default" tenant.',
+  })
+  @ApiCreatedResponse({ type: SandboxDto })
+  @ApiErrorResponses(400, 403, 404, 413)
+  async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateSandboxDto): Promise<SandboxDto> {
+    return SandboxDto.from(await this.sandboxes.create(principal, dto));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List sandboxes (a tenant sees its own, the admin all)' })
+  @ApiOkResponse({ type: [SandboxDto] })
+  @ApiErrorResponses(400)
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: ListSandboxesQuery): Promise<SandboxDto[]> {
+    return (await this.sandboxes.list(principal, query.state)).map((sandbox) => SandboxDto.from(sandbox));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a sandbox' })
+  @ApiOkResponse({ type: SandboxDto })
+  @ApiErrorResponses(404)
+  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
+    return SandboxDto.from(await this.sandboxes.get(principal, id));
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Delete a sandbox',
+    description: 'It is `stopping` until its node reports it gone; then GET answers 404. Repeating is harmless.',
+  })
+  @ApiAcceptedResponse({ type: SandboxDto })
+  @ApiErrorResponses(404)
+  async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
+    return SandboxDto.from(await this.sandboxes.delete(principal, id));
+  }
+
+  @Post(':id/exec')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Run a command in a running sandbox and wait for it to finish' })
+  @ApiOkResponse({ type: ExecResultDto })
+  @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
+  exec(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() dto: ExecDto,
+  ): Promise<ExecResultDto> {
+    return this.sandboxes.exec(principal, id, dto);
+  }
+}

@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DashboardModule } from '../dashboard/dashboard.module';
+import { AgentChannelModule } from '../fleet/agent-channel.module';
+import { NodesModule } from '../nodes/nodes.module';
+import { SchedulerModule } from '../scheduler/scheduler.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { SandboxEntity } from './sandbox.entity';
+import { SandboxesController } from './sandboxes.controller';
+import { SandboxesService } from './sandboxes.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([SandboxEntity]),
+    TenantsModule,
+    NodesModule,
+    SchedulerModule,
+    AgentChannelModule,
+    DashboardModule,
+  ],
+  controllers: [SandboxesController],
+  providers: [SandboxesService],
+  exports: [SandboxesService],
+})
+export class SandboxesModule {}

@@ -1,0 +1,298 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { DesiredSandbox, ExecResult, SandboxState, SandboxStatus } from '@moat/proto';
+import { randomUUID } from 'node:crypto';
+import { EntityManager, In, Not, Repository } from 'typeorm';
+import type { Principal } from '../auth/principal';
+import { ErrorCode, MoatError } from '../common/moat.error';
+import { UiChannel } from '../dashboard/ui.channel';
+import { forUpdate } from '../database/row-lock';
+import { Transactions } from '../database/transactions.service';
+import { AgentChannel } from '../fleet/agent.channel';
+import { NodesService } from '../nodes/nodes.service';
+import { SchedulerService } from '../scheduler/scheduler.service';
+import { quotaViolation, Usage } from '../tenants/quota';
+import { TenantEntity } from '../tenants/tenant.entity';
+import { TenantsService } from '../tenants/tenants.service';
+import { CreateSandboxDto } from './dto/create-sandbox.dto';
+import { ExecDto } from './dto/exec.dto';
+import { SandboxDto } from './dto/sandbox.dto';
+import { SandboxEntity } from './sandbox.entity';
+
+const DEFAULT_VCPUS = 1;
+const DEFAULT_MEMORY_MIB = 256;
+/** How long to wait for an exec reply when the request sets no timeout. */
+const EXEC_DEFAULT_WAIT_MS = 60_000;
+/** Extra wait beyond the command's own timeout, for the relay and the agent's reply. */
+const EXEC_REPLY_MARGIN_MS = 5_000;
+
+/** Desired sandboxes: what tenants asked for, placed by the scheduler, run by node agents. */
+@Injectable()
+export class SandboxesService {
+  private readonly logger = new Logger(SandboxesService.name);
+
+  constructor(
+    @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
+    private readonly transactions: Transactions,
+    private readonly tenants: TenantsService,
+    private readonly nodes: NodesService,
+    private readonly scheduler: SchedulerService,
+    private readonly agents: AgentChannel,
+    private readonly ui: UiChannel,
+  ) {}
+
+  /** Stores a new sandbox if the tenant's quota allows it, then tries to place it. */
+  async create(principal: Principal, dto: CreateSandboxDto): Promise<SandboxEntity> {
+    const tenant = await this.tenantFor(principal, dto.tenantId);
+    const now = new Date();
+    const sandbox = this.sandboxes.create({
+      id: randomUUID(),
+      tenantId: tenant.id,
+      nodeId: null,
+      state: 'pending',
+      desiredState: 'running',
+      vcpus: dto.vcpus ?? DEFAULT_VCPUS,
+      memoryMiB: dto.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      image: dto.image ?? null,
+      env: dto.env ?? {},
+      labels: dto.labels ?? {},
+      timings: [],
+      error: null,
+      guest: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const violation = await this.transactions.run(async (manager) => {
+      // The row lock makes concurrent creates for this tenant on other replicas wait.
+      const locked = await forUpdate(
+        manager,
+        manager.createQueryBuilder(TenantEntity, 't').where('t.id = :id', { id: tenant.id }),
+      ).getOneOrFail();
+      const usage = await this.usage(manager, tenant.id);
+      const problem = quotaViolation(locked.quota, usage, {
+        sandboxes: 1,
+        vcpus: sandbox.vcpus,
+        memoryMiB: sandbox.memoryMiB,
+      });
+      // Returned, not thrown: nothing was written, and on SQLite a rollback would also
+      // undo writes that other requests made meanwhile on the shared connection.
+      if (problem) return problem;
+      await manager.insert(SandboxEntity, sandbox);
+      return undefined;
+    });
+    if (violation) throw new MoatError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${violation}`);
+    this.announce(sandbox);
+    await this.placePending();
+    return (await this.sandboxes.findOneBy({ id: sandbox.id })) ?? sandbox;
+  }
+
+  list(principal: Principal, state?: SandboxState): Promise<SandboxEntity[]> {
+    return this.sandboxes.find({
+      where: { ...(principal.kind === 'tenant' ? { tenantId: principal.tenantId } : {}), ...(state ? { state } : {}) },
+      order: { createdAt: 'ASC' },
+    });
+  }
+
+  async get(principal: Principal, id: string): Promise<SandboxEntity> {
+    return this.visible(principal, await this.sandboxes.findOneBy({ id }), id);
+  }
+
+  /**
+   * Asks for the sandbox to go away. A placed one becomes `stopping` until its node reports
+   * it gone; one never placed is removed at once (and reported `stopped`).
+   */
+  async delete(principal: Principal, id: string): Promise<SandboxEntity> {
+    const found = await this.transactions.run(async (manager) => {
+      const sandbox = await manager.findOneBy(SandboxEntity, { id });
+      if (!this.isVisible(principal, sandbox)) return undefined;
+      if (!sandbox.nodeId) {
+        await manager.delete(SandboxEntity, { id });
+        return { sandbox: { ...sandbox, state: 'stopped' as const }, removed: true };
+      }
+      if (sandbox.desiredState !== 'deleted') {
+        Object.assign(sandbox, { desiredState: 'deleted', state: 'stopping', updatedAt: new Date() });
+        await manager.save(sandbox);
+      }
+      return { sandbox, removed: false };
+    });
+    if (!found) throw this.notFound(id);
+    const { sandbox, removed } = found;
+    if (removed) {
+      this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId);
+      return sandbox;
+    }
+    this.announce(sandbox);
+    if (sandbox.nodeId) await this.afterNodeChange(sandbox.nodeId);
+    // Its room counts as free from now on (allocation covers sandboxes meant to run).
+    await this.placePending();
+    return sandbox;
+  }
+
+  /** Runs a command in a running sandbox through its node's agent. */
+  async exec(principal: Principal, id: string, dto: ExecDto): Promise<ExecResult> {
+    const sandbox = await this.get(principal, id);
+    if (sandbox.state !== 'running' || sandbox.desiredState !== 'running') {
+      throw new MoatError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
+    }
+    if (!sandbox.nodeId || !(await this.nodes.isUp(sandbox.nodeId))) {
+      throw new MoatError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
+    }
+    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
+    return this.agents.exec(
+      sandbox.nodeId,
+      { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs },
+      wait,
+    );
+  }
+
+  /** Places pending sandboxes and tells the nodes that got some. */
+  async placePending(): Promise<void> {
+    const placed = await this.scheduler.placePending();
+    placed.forEach((sandbox) => this.announce(sandbox));
+    for (const nodeId of new Set(placed.map((sandbox) => sandbox.nodeId))) {
+      if (nodeId) await this.afterNodeChange(nodeId);
+    }
+  }
+
+  /** Sends a node the full set of sandboxes it should run. */
+  async publishDesired(nodeId: string): Promise<void> {
+    const sandboxes = await this.sandboxes.find({
+      where: { nodeId, desiredState: 'running', state: Not('failed') },
+      order: { createdAt: 'ASC' },
+    });
+    this.agents.pushDesired(nodeId, { sandboxes: sandboxes.map(toDesired) });
+  }
+
+  /** Records what a node observed about one of its sandboxes. */
+  async applyStatus(nodeId: string, status: SandboxStatus): Promise<void> {
+    const outcome = await this.transactions.run(async (manager) => {
+      const sandbox = await manager.findOneBy(SandboxEntity, { id: status.id });
+      if (!sandbox || sandbox.nodeId !== nodeId) return 'ignored' as const;
+      if (status.state === 'gone') return this.gone(manager, sandbox);
+      const wasFailed = sandbox.state === 'failed';
+      // While being deleted it stays `stopping` until gone, whatever else is reported.
+      if (sandbox.desiredState === 'running') sandbox.state = status.state;
+      if (status.timings.length > 0) sandbox.timings = status.timings;
+      if (status.guest) sandbox.guest = status.guest;
+      if (status.state === 'failed') {
+        sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
+      } else if (status.state !== 'stopping' && status.state !== 'stopped') {
+        sandbox.error = null;
+      }
+      sandbox.updatedAt = new Date();
+      await manager.save(sandbox);
+      // A failed sandbox leaves the desired set, so the node must hear about it.
+      return { sandbox, desiredChanged: !wasFailed && sandbox.state === 'failed' };
+    });
+    if (outcome === 'ignored') {
+      this.logger.warn({ nodeId, sandboxId: status.id }, 'status for a sandbox not placed on this node ignored');
+      return;
+    }
+    await this.publishOutcome(nodeId, outcome);
+  }
+
+  /**
+   * Treats sandboxes being deleted that the node no longer lists as gone, in case the
+   * agent lost track of one and never reports it.
+   */
+  async reconcile(nodeId: string, presentIds: string[]): Promise<void> {
+    const present = new Set(presentIds);
+    const deleting = await this.sandboxes.find({ where: { nodeId, desiredState: 'deleted' } });
+    const vanished = deleting.filter((sandbox) => !present.has(sandbox.id));
+    if (vanished.length === 0) return;
+    await this.transactions.run((manager) =>
+      manager.delete(SandboxEntity, { id: In(vanished.map((s) => s.id)), desiredState: 'deleted' }),
+    );
+    vanished.forEach((sandbox) => this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId));
+    await this.nodes.announce(nodeId);
+  }
+
+  private async gone(
+    manager: EntityManager,
+    sandbox: SandboxEntity,
+  ): Promise<{ sandbox: SandboxEntity; desiredChanged: boolean; removed?: true }> {
+    if (sandbox.desiredState === 'deleted') {
+      await manager.delete(SandboxEntity, { id: sandbox.id });
+      return { sandbox, desiredChanged: false, removed: true };
+    }
+    if (sandbox.state === 'failed') return { sandbox, desiredChanged: false };
+    Object.assign(sandbox, {
+      state: 'failed',
+      error: { code: 'SANDBOX_LOST', message: 'the node no longer has this sandbox' },
+      updatedAt: new Date(),
+    });
+    await manager.save(sandbox);
+    return { sandbox, desiredChanged: true };
+  }
+
+  private async publishOutcome(
+    nodeId: string,
+    outcome: { sandbox: SandboxEntity; desiredChanged: boolean; removed?: true },
+  ): Promise<void> {
+    if (outcome.removed) {
+      this.ui.sandboxDeleted(outcome.sandbox.id, outcome.sandbox.tenantId);
+      await this.nodes.announce(nodeId);
+      return;
+    }
+    this.announce(outcome.sandbox);
+    if (outcome.desiredChanged) await this.publishDesired(nodeId);
+  }
+
+  private async afterNodeChange(nodeId: string): Promise<void> {
+    await this.publishDesired(nodeId);
+    await this.nodes.announce(nodeId);
+  }
+
+  private async tenantFor(principal: Principal, tenantId: string | undefined): Promise<TenantEntity> {
+    if (principal.kind === 'tenant') {
+      if (tenantId !== undefined && tenantId !== principal.tenantId) {
+        throw new MoatError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
+      }
+      return this.tenants.get(principal.tenantId);
+    }
+    return tenantId === undefined ? this.tenants.getDefault() : this.tenants.get(tenantId);
+  }
+
+  /** What the tenant's sandboxes that are meant to exist use. */
+  private async usage(manager: EntityManager, tenantId: string): Promise<Usage> {
+    const row = await manager
+      .createQueryBuilder(SandboxEntity, 's')
+      .select('COUNT(*)', 'sandboxes')
+      .addSelect('COALESCE(SUM(s.vcpus), 0)', 'vcpus')
+      .addSelect('COALESCE(SUM(s.memoryMiB), 0)', 'memoryMiB')
+      .where('s.tenantId = :tenantId', { tenantId })
+      .andWhere('s.desiredState = :running', { running: 'running' })
+      .getRawOne<Record<keyof Usage, string | number>>();
+    // PostgreSQL returns COUNT and SUM as bigint strings.
+    return { sandboxes: Number(row?.sandboxes ?? 0), vcpus: Number(row?.vcpus ?? 0), memoryMiB: Number(row?.memoryMiB ?? 0) };
+  }
+
+  private isVisible(principal: Principal, sandbox: SandboxEntity | null): sandbox is SandboxEntity {
+    // Another tenant's sandbox is reported missing, not forbidden, so ids reveal nothing.
+    return sandbox !== null && (principal.kind === 'admin' || sandbox.tenantId === principal.tenantId);
+  }
+
+  private visible(principal: Principal, sandbox: SandboxEntity | null, id: string): SandboxEntity {
+    if (!this.isVisible(principal, sandbox)) throw this.notFound(id);
+    return sandbox;
+  }
+
+  private notFound(id: string): MoatError {
+    return new MoatError(ErrorCode.NOT_FOUND, `sandbox ${id} not found`);
+  }
+
+  private announce(sandbox: SandboxEntity): void {
+    this.ui.sandboxUpdated(SandboxDto.from(sandbox));
+  }
+}
+
+function toDesired(sandbox: SandboxEntity): DesiredSandbox {
+  return {
+    id: sandbox.id,
+    vcpus: sandbox.vcpus,
+    memoryMiB: sandbox.memoryMiB,
+    ...(sandbox.image ? { image: sandbox.image } : {}),
+    env: sandbox.env,
+    labels: sandbox.labels,
+  };
+}

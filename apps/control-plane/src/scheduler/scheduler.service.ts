@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, IsNull } from 'typeorm';
+import { Transactions } from '../database/transactions.service';
+import { forUpdate } from '../database/row-lock';
+import { NodeEntity } from '../nodes/node.entity';
+import { SandboxEntity } from '../sandboxes/sandbox.entity';
+import { loadAllocations, NOTHING_ALLOCATED } from './allocation';
+import { Candidate, chooseNode } from './placement';
+
+/** Places pending sandboxes on ready nodes with room. */
+@Injectable()
+export class SchedulerService {
+  constructor(private readonly transactions: Transactions) {}
+
+  /** Places what it can, oldest first; returns the sandboxes it placed. */
+  placePending(): Promise<SandboxEntity[]> {
+    return this.transactions.run((manager) => this.place(manager));
+  }
+
+  private async place(manager: EntityManager): Promise<SandboxEntity[]> {
+    const pending = await manager.find(SandboxEntity, {
+      where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
+      order: { createdAt: 'ASC' },
+    });
+    if (pending.length === 0) return [];
+
+    // Locking the ready nodes makes replicas sharing PostgreSQL place one at a time.
+    const nodes = await forUpdate(
+      manager,
+      manager.createQueryBuilder(NodeEntity, 'n').where('n.state = :ready', { ready: 'ready' }),
+    ).getMany();
+    const allocations = await loadAllocations(manager);
+    const candidates: Candidate[] = nodes.map((node) => ({
+      id: node.id,
+      capacity: node.capacity,
+      allocated: { ...(allocations.get(node.id) ?? NOTHING_ALLOCATED) },
+    }));
+
+    const placed: SandboxEntity[] = [];
+    for (const sandbox of pending) {
+      const node = chooseNode({ vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB }, candidates);
+      if (!node) continue;
+      node.allocated.vcpus += sandbox.vcpus;
+      node.allocated.memoryMiB += sandbox.memoryMiB;
+      sandbox.nodeId = node.id;
+      sandbox.updatedAt = new Date();
+      // Only if still unplaced: another replica may have placed it since it was read.
+      const result = await manager.update(
+        SandboxEntity,
+        { id: sandbox.id, nodeId: IsNull(), desiredState: 'running' },
+        { nodeId: node.id, updatedAt: sandbox.updatedAt },
+      );
+      if (result.affected) placed.push(sandbox);
+    }
+    return placed;
+  }
+}

@@ -1,0 +1,26 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { TenantEntity } from '../tenant.entity';
+import { QuotaDto } from './quota.dto';
+
+export class TenantDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ type: QuotaDto })
+  quota!: QuotaDto;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  static from(tenant: TenantEntity): TenantDto {
+    return { id: tenant.id, name: tenant.name, quota: tenant.quota, createdAt: tenant.createdAt.toISOString() };
+  }
+}
+
+export class CreatedTenantDto extends TenantDto {
+  @ApiProperty({ description: 'The tenant API key. Shown only in this response; store it now.', example: 'moat_…' })
+  apiKey!: string;
+}

@@ -1,0 +1,227 @@
+import { UI_NAMESPACE } from '@moat/proto';
+import { randomUUID } from 'node:crypto';
+import { io, type Socket } from 'socket.io-client';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { TestAgent } from './support/test-agent';
+
+interface UiEvent {
+  event: string;
+  payload: { id: string; state?: string; tenantId?: string };
+}
+
+describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
+  let t: TestApp;
+  let ops: { id: string };
+  let opened: { close(): unknown }[] = [];
+  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
+  const api = () => request(t.baseUrl);
+
+  beforeAll(async () => {
+    if (skip) return;
+    t = await startApp(kind);
+    const quota = { maxSandboxes: 100, maxVcpus: 1000, maxMemoryMiB: 10_000_000 };
+    ops = (await api().post('/v1/tenants').set(admin()).send({ name: 'ops', quota }).expect(201)).body;
+  });
+  // Each test starts with no ready node, so placements are predictable.
+  afterEach(async () => {
+    opened.forEach((o) => o.close());
+    opened = [];
+    if (skip) return;
+    await eventually(async () => {
+      const nodes = (await api().get('/v1/nodes').set(admin()).expect(200)).body as { state: string }[];
+      expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Creates a sandbox as the admin, for a tenant whose quota these tests never reach. */
+  async function createSandbox(body: object = {}): Promise<{ id: string; nodeId: string | null; state: string }> {
+    return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId: ops.id, ...body }).expect(201));
+  }
+
+  async function agent(capacity = { vcpus: 8, memoryMiB: 8192 }): Promise<TestAgent> {
+    const a = await TestAgent.connect(t.baseUrl, t.adminToken);
+    opened.push(a);
+    expect(await a.hello({ capacity })).toEqual({ ok: true, result: { nodeId: a.nodeId } });
+    return a;
+  }
+
+  function dashboard(token: string): Promise<{ socket: Socket; events: UiEvent[] }> {
+    const socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token }, forceNew: true });
+    opened.push(socket);
+    const events: UiEvent[] = [];
+    socket.onAny((event: string, payload: UiEvent['payload']) => events.push({ event, payload }));
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve({ socket, events }));
+      socket.once('connect_error', reject);
+    });
+  }
+
+  async function sandboxState(id: string): Promise<string> {
+    return bodyOf<{ state: string }>(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200)).state;
+  }
+
+  it.skipIf(skip)('refuses agents without the right token or node id', async () => {
+    await expect(TestAgent.connect(t.baseUrl, 'wrong-token')).rejects.toThrow(/unauthenticated/);
+    await expect(TestAgent.connect(t.baseUrl, t.adminToken, 'not-a-uuid')).rejects.toThrow(/unauthenticated/);
+  });
+
+  it.skipIf(skip)('runs a sandbox through its whole life with a real socket.io agent', async () => {
+    const tenant = bodyOf<{ apiKey: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'fleet' }).expect(201));
+    const asTenant = { Authorization: `Bearer ${tenant.apiKey}` };
+    const ui = await dashboard(t.adminToken);
+    const tenantUi = await dashboard(tenant.apiKey);
+
+    const node = await agent();
+    await node.desiredWhere((ids) => ids.length === 0);
+    const nodeView = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
+    expect(nodeView.body).toMatchObject({ state: 'ready', capacity: { vcpus: 8, memoryMiB: 8192 }, accel: 'tcg' });
+
+    const created = await api()
+      .post('/v1/sandboxes')
+      .set(asTenant)
+      .send({ vcpus: 2, memoryMiB: 512, image: 'busybox', env: { A: '1' } })
+      .expect(201);
+    const id: string = created.body.id;
+    expect(created.body.nodeId).toBe(node.nodeId);
+    const desired = await node.desiredWhere((ids) => ids.includes(id));
+    expect(desired.sandboxes[0]).toEqual({ id, vcpus: 2, memoryMiB: 512, image: 'busybox', env: { A: '1' }, labels: {} });
+    const nodes = await api().get('/v1/nodes').set(admin()).expect(200);
+    expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });
+
+    // Exec before the node reports it running is refused.
+    const early = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['true'] }).expect(409);
+    expect(early.body.error.code).toBe('SANDBOX_NOT_RUNNING');
+
+    node.status({ id, state: 'creating', timings: [{ phase: 'rootfs', ms: 12 }] });
+    const timings = [
+      { phase: 'rootfs', ms: 12 },
+      { phase: 'vmm-start', ms: 400 },
+    ];
+    node.status({ id, state: 'running', timings, guest: { kernelRelease: '6.1.0', agentVersion: '0.1.0' } });
+    const running = await eventually(async () => {
+      const res = await api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
+      expect(res.body.state).toBe('running');
+      return bodyOf<Record<string, unknown>>(res);
+    });
+    expect(running).toMatchObject({ timings, guest: { kernelRelease: '6.1.0' }, nodeId: node.nodeId });
+    expect(running.error).toBeUndefined();
+    const runningList = await api().get('/v1/sandboxes?state=running').set(asTenant).expect(200);
+    expect(bodyOf<{ id: string }[]>(runningList).map((s) => s.id)).toEqual([id]);
+
+    // Exec goes through the agent.
+    node.onExec = (req) => ({ ok: true, result: { exitCode: 3, stdout: req.command.join(' '), stderr: req.stdin ?? '' } });
+    const exec = await api()
+      .post(`/v1/sandboxes/${id}/exec`)
+      .set(asTenant)
+      .send({ command: ['echo', 'hi'], stdin: 'in', cwd: '/tmp', timeoutMs: 1000 })
+      .expect(200);
+    expect(exec.body).toEqual({ exitCode: 3, stdout: 'echo hi', stderr: 'in' });
+    expect(node.execRequests.at(-1)).toEqual({ sandboxId: id, command: ['echo', 'hi'], stdin: 'in', cwd: '/tmp', timeoutMs: 1000 });
+    node.onExec = () => ({ ok: false, error: { code: 'NO_SUCH_PROCESS', message: 'crun failed' } });
+    const failed = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['x'] }).expect(502);
+    expect(failed.body.error).toEqual({ code: 'EXEC_FAILED', message: 'NO_SUCH_PROCESS: crun failed' });
+    node.onExec = () => undefined;
+    const silent = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['sleep'], timeoutMs: 1 });
+    expect(silent.status).toBe(504);
+    expect(silent.body.error.code).toBe('EXEC_TIMEOUT');
+    await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: [] }).expect(400);
+
+    // Delete: stopping until the agent reports it gone, then 404.
+    const deleted = await api().delete(`/v1/sandboxes/${id}`).set(asTenant).expect(202);
+    expect(deleted.body.state).toBe('stopping');
+    await api().delete(`/v1/sandboxes/${id}`).set(asTenant).expect(202);
+    await node.desiredWhere((ids) => !ids.includes(id));
+    node.status({ id, state: 'running', timings: [] });
+    node.status({ id, state: 'gone', timings: [] });
+    await eventually(() => api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(404));
+
+    // Dashboards saw it all live: the admin everything, the tenant its own sandbox only.
+    await eventually(() => {
+      expect(ui.events).toContainEqual({ event: 'sandbox:deleted', payload: { id } });
+      expect(tenantUi.events).toContainEqual({ event: 'sandbox:deleted', payload: { id } });
+      return Promise.resolve();
+    });
+    const states = (events: UiEvent[]) =>
+      events.filter((e) => e.event === 'sandbox:updated' && e.payload.id === id).map((e) => e.payload.state);
+    expect(states(ui.events)).toEqual(expect.arrayContaining(['pending', 'creating', 'running', 'stopping']));
+    expect(states(tenantUi.events)).toEqual(states(ui.events));
+    expect(ui.events.some((e) => e.event === 'node:updated' && e.payload.id === node.nodeId)).toBe(true);
+    expect(tenantUi.events.some((e) => e.event === 'node:updated')).toBe(false);
+  });
+
+  it.skipIf(skip)('keeps sandboxes pending until a node has room, then places them', async () => {
+    const small = await agent({ vcpus: 2, memoryMiB: 2048 });
+    const big = await createSandbox({ vcpus: 16, memoryMiB: 1024 });
+    expect(big).toMatchObject({ state: 'pending', nodeId: null });
+    expect(small.desired.at(-1)?.sandboxes).toEqual([]);
+    const roomy = await agent({ vcpus: 32, memoryMiB: 65536 });
+    await roomy.desiredWhere((ids) => ids.includes(big.id));
+    const placed = await api().get(`/v1/sandboxes/${big.id}`).set(admin()).expect(200);
+    expect(placed.body.nodeId).toBe(roomy.nodeId);
+  });
+
+  it.skipIf(skip)('spreads sandboxes, marks a lost one failed, and a node down when its agent disconnects', async () => {
+    const a = await agent({ vcpus: 4, memoryMiB: 4096 });
+    const b = await agent({ vcpus: 4, memoryMiB: 4096 });
+    const first = await createSandbox();
+    const second = await createSandbox();
+    expect([first.nodeId, second.nodeId].sort()).toEqual([a.nodeId, b.nodeId].sort());
+    const owner = first.nodeId === a.nodeId ? a : b;
+    const other = owner === a ? b : a;
+
+    await owner.desiredWhere((ids) => ids.includes(first.id));
+    owner.status({ id: first.id, state: 'running', timings: [] });
+    await eventually(async () => expect(await sandboxState(first.id)).toBe('running'));
+    // Statuses for sandboxes not placed on the reporting node, and invalid ones, are ignored.
+    other.status({ id: first.id, state: 'failed', timings: [], error: { code: 'X', message: 'y' } });
+    other.status({ id: randomUUID(), state: 'running', timings: [] });
+    other.socket.emit('sandbox:status', { id: 'nope' } as never);
+    owner.status({ id: first.id, state: 'gone', timings: [] });
+    await eventually(async () => expect(await sandboxState(first.id)).toBe('failed'));
+    const lost = await api().get(`/v1/sandboxes/${first.id}`).set(admin()).expect(200);
+    expect(lost.body.error.code).toBe('SANDBOX_LOST');
+    // A failed sandbox leaves its node's desired set.
+    await owner.desiredWhere((ids) => !ids.includes(first.id));
+
+    other.close();
+    await eventually(async () => {
+      const res = await api().get(`/v1/nodes/${other.nodeId}`).set(admin()).expect(200);
+      expect(res.body.state).toBe('down');
+    });
+    expect(await sandboxState(second.id)).toBe('pending');
+    await api().get('/healthz').expect(200);
+  });
+
+  it.skipIf(skip)('answers exec with 503 while the node is down, and resends the desired set on reconnect', async () => {
+    const node = await agent();
+    const created = await createSandbox();
+    expect(created.nodeId).toBe(node.nodeId);
+    await node.desiredWhere((ids) => ids.includes(created.id));
+    node.status({ id: created.id, state: 'running', timings: [] });
+    await eventually(async () => expect(await sandboxState(created.id)).toBe('running'));
+
+    node.close();
+    await eventually(async () => {
+      const res = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
+      expect(res.body.state).toBe('down');
+    });
+    const res = await api().post(`/v1/sandboxes/${created.id}/exec`).set(admin()).send({ command: ['true'] }).expect(503);
+    expect(res.body.error.code).toBe('NODE_UNAVAILABLE');
+
+    const again = await TestAgent.connect(t.baseUrl, t.adminToken, node.nodeId);
+    opened.push(again);
+    await again.hello();
+    await again.desiredWhere((ids) => ids.includes(created.id));
+    const back = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
+    expect(back.body.state).toBe('ready');
+  });
+
+  it.skipIf(skip)('refuses dashboards without a valid token', async () => {
+    await expect(dashboard('wrong')).rejects.toThrow(/unauthenticated/);
+  });
+});

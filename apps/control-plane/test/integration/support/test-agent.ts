@@ -1,0 +1,89 @@
+import {
+  AGENTS_NAMESPACE,
+  type AckReply,
+  type AgentToControlPlaneEvents,
+  type ControlPlaneToAgentEvents,
+  type DesiredState,
+  type ExecRequest,
+  type ExecResult,
+  type NodeHello,
+  type SandboxStatus,
+} from '@moat/proto';
+import { randomUUID } from 'node:crypto';
+import { io, type Socket } from 'socket.io-client';
+import { eventually } from './harness';
+
+type AgentClientSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
+
+/** A node agent stand-in speaking the real fleet protocol over a real socket.io client. */
+export class TestAgent {
+  readonly desired: DesiredState[] = [];
+  readonly execRequests: ExecRequest[] = [];
+  /** How exec requests are answered; undefined leaves them unanswered (to test timeouts). */
+  onExec: ((request: ExecRequest) => AckReply<ExecResult> | undefined) | undefined;
+
+  private constructor(
+    readonly socket: AgentClientSocket,
+    readonly nodeId: string,
+  ) {
+    socket.on('sandboxes:desired', (state) => {
+      this.desired.push(state);
+    });
+    socket.on('sandbox:exec', (request, ack) => {
+      this.execRequests.push(request);
+      const reply = this.onExec?.(request);
+      if (reply) ack(reply);
+    });
+  }
+
+  /** Connects; rejects with the server's reason if the handshake is refused. */
+  static connect(baseUrl: string, token: string, nodeId: string = randomUUID()): Promise<TestAgent> {
+    const socket: AgentClientSocket = io(`${baseUrl}${AGENTS_NAMESPACE}`, {
+      transports: ['websocket'],
+      auth: { token, nodeId },
+      reconnection: false,
+      forceNew: true,
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(new TestAgent(socket, nodeId)));
+      socket.once('connect_error', (err) => {
+        socket.close();
+        reject(err);
+      });
+    });
+  }
+
+  hello(overrides: Partial<NodeHello> = {}): Promise<AckReply<{ nodeId: string }>> {
+    return this.socket.timeout(5_000).emitWithAck('node:hello', {
+      name: `node-${this.nodeId.slice(0, 8)}`,
+      capacity: { vcpus: 8, memoryMiB: 8192 },
+      accel: 'tcg',
+      hypervisors: ['qemu'],
+      agentVersion: 'test',
+      ...overrides,
+    });
+  }
+
+  status(status: SandboxStatus): void {
+    this.socket.emit('sandbox:status', status);
+  }
+
+  heartbeat(sandboxIds: string[]): void {
+    this.socket.emit('node:heartbeat', { sandboxIds });
+  }
+
+  /** Waits until the latest desired set received holds sandbox ids matching `predicate`. */
+  desiredWhere(predicate: (ids: string[]) => boolean, timeoutMs = 10_000): Promise<DesiredState> {
+    return eventually(() => {
+      const latest = this.desired.at(-1);
+      if (!latest || !predicate(latest.sandboxes.map((s) => s.id))) {
+        return Promise.reject(new Error(`no matching desired set; latest: ${JSON.stringify(latest)}`));
+      }
+      return Promise.resolve(latest);
+    }, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { formatAge, formatDuration, formatMemory, formatTimestamp, nodeLabel, shortId } from './format';
+
+describe('format', () => {
+  it('shortens a UUID to its first block', () => {
+    expect(shortId('3f2a9c1e-1111-2222-3333-444455556666')).toBe('3f2a9c1e');
+  });
+
+  it('shows memory in MiB below 1 GiB and in GiB above', () => {
+    expect(formatMemory(512)).toBe('512 MiB');
+    expect(formatMemory(2048)).toBe('2 GiB');
+    expect(formatMemory(1536)).toBe('1.5 GiB');
+  });
+
+  it('shows durations in ms below a second', () => {
+    expect(formatDuration(63.4)).toBe('63 ms');
+    expect(formatDuration(2600)).toBe('2.60 s');
+    expect(formatDuration(61_000)).toBe('61.0 s');
+  });
+
+  it('shows ages relative to now', () => {
+    const now = Date.parse('2025-01-01T12:00:00Z');
+    expect(formatAge('2025-01-01T11:59:58Z', now)).toBe('just now');
+    expect(formatAge('2025-01-01T11:59:18Z', now)).toBe('42 s ago');
+    expect(formatAge('2025-01-01T11:55:00Z', now)).toBe('5 min ago');
+    expect(formatAge('2025-01-01T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatAge('2024-12-29T12:00:00Z', now)).toBe('3 d ago');
+    // A clock slightly ahead of the browser's must not read "in the future".
+    expect(formatAge('2025-01-01T12:00:03Z', now)).toBe('just now');
+  });
+
+  it('formats timestamps in UTC', () => {
+    expect(formatTimestamp('2025-01-01T12:00:00.123Z')).toBe('2025-01-01 12:00:00 UTC');
+  });
+
+  it('names a node when it is known', () => {
+    const nodes = { 'aaaa1111-0000-0000-0000-000000000000': { name: 'host-1' } };
+    expect(nodeLabel('aaaa1111-0000-0000-0000-000000000000', nodes)).toBe('host-1');
+    expect(nodeLabel('bbbb2222-0000-0000-0000-000000000000', nodes)).toBe('bbbb2222');
+    expect(nodeLabel(null, nodes)).toBe('not scheduled');
+  });
+});

@@ -1,0 +1,38 @@
+/** The first block of a UUID: enough to tell sandboxes apart on one screen. */
+export function shortId(id: string): string {
+  return id.split('-')[0] ?? id;
+}
+
+export function formatMemory(mib: number): string {
+  if (mib < 1024) return `${mib} MiB`;
+  const gib = mib / 1024;
+  return `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
+export function formatAge(iso: string, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (seconds < 5) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} d ago`;
+}
+
+/** Absolute time for tooltips; ISO-like and unambiguous for operators in any locale. */
+export function formatTimestamp(iso: string): string {
+  return new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** A node's name when known; tenants cannot list nodes, so they get its short id. */
+export function nodeLabel(nodeId: string | null, nodes: Readonly<Record<string, { name: string }>>): string {
+  if (!nodeId) return 'not scheduled';
+  return nodes[nodeId]?.name ?? shortId(nodeId);
+}

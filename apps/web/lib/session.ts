@@ -1,0 +1,62 @@
+'use client';
+
+import { useSyncExternalStore } from 'react';
+import type { Role } from './types';
+
+export interface Session {
+  token: string;
+  role: Role;
+}
+
+// sessionStorage rather than localStorage: the bearer token is gone when the tab closes.
+const STORAGE_KEY = 'moat.session';
+const listeners = new Set<() => void>();
+
+let cachedRaw: string | null = null;
+let cachedSession: Session | null = null;
+
+function readSession(): Session | null {
+  const raw = window.sessionStorage.getItem(STORAGE_KEY);
+  // useSyncExternalStore needs the same object back while nothing changed.
+  if (raw === cachedRaw) return cachedSession;
+  cachedRaw = raw;
+  cachedSession = parseSession(raw);
+  return cachedSession;
+}
+
+function parseSession(raw: string | null): Session | null {
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw) as Partial<Session>;
+    if (typeof value.token === 'string' && (value.role === 'admin' || value.role === 'tenant')) {
+      return { token: value.token, role: value.role };
+    }
+  } catch {
+    // A corrupt entry counts as signed out.
+  }
+  return null;
+}
+
+function notify(): void {
+  for (const listener of listeners) listener();
+}
+
+export function saveSession(session: Session): void {
+  window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+  notify();
+}
+
+export function clearSession(): void {
+  window.sessionStorage.removeItem(STORAGE_KEY);
+  notify();
+}
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** The signed-in session; `undefined` while not yet known (on the server and during hydration). */
+export function useSession(): Session | null | undefined {
+  return useSyncExternalStore(subscribe, readSession, () => undefined);
+}

@@ -1,0 +1,199 @@
+import { Server, ServerCredentials, status, type handleUnaryCall } from '@grpc/grpc-js';
+import { AgentServiceService, HealthCheckResponse_ServingStatus, HealthService, type AgentServiceServer, type HealthServer } from '@moat/proto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RuntimeErrorCode } from '../errors';
+import { AgentClient, DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.client';
+import { VirtioSerialTransport } from './transport/virtio-serial.transport';
+
+type Unary = handleUnaryCall<unknown, unknown>;
+const ok = (value: unknown): Unary => (_call, callback) => callback(null, value);
+
+/**
+ * An in-process guest agent: each exec is a tiny state machine fed by WriteStdin and drained
+ * by ReadStdout/ReadStderr. Tests override individual handlers to misbehave.
+ */
+function fakeAgent(overrides: Partial<Record<keyof AgentServiceServer, Unary>> = {}): { impl: AgentServiceServer; signals: number[] } {
+  const signals: number[] = [];
+  let stdin = Buffer.alloc(0);
+  let closeStdin: () => void = () => undefined;
+  const stdinClosed = new Promise<void>((resolve) => (closeStdin = resolve));
+  let stdoutSent = false;
+  let stderrSent = false;
+  const impl = {
+    createSandbox: ok({}),
+    destroySandbox: ok({}),
+    getGuestDetails: ok({ kernelRelease: '6.1.0-moat', agentVersion: '0.1.0', memTotalBytes: 0, cpus: 1, bootTimeUnixMs: 0 }),
+    createContainer: ok({}),
+    startContainer: ok({}),
+    removeContainer: ok({}),
+    execProcess: ok({}),
+    signalProcess: ((call: { request: { signal: number } }, callback: (e: null, v: unknown) => void) => {
+      signals.push(call.request.signal);
+      callback(null, {});
+    }) as Unary,
+    waitProcess: ok({ status: 3, signal: 0 }),
+    writeStdin: ((call: { request: { data: Uint8Array } }, callback: (e: null, v: unknown) => void) => {
+      stdin = Buffer.concat([stdin, call.request.data]);
+      callback(null, { len: call.request.data.length });
+    }) as Unary,
+    closeStdin: ((_call: unknown, callback: (e: null, v: unknown) => void) => {
+      closeStdin();
+      callback(null, {});
+    }) as Unary,
+    // Echo stdin back upper-cased once stdin is closed; one chunk then EOF.
+    readStdout: ((_call: unknown, callback: (e: null, v: unknown) => void) => {
+      void stdinClosed.then(() => {
+        const data = stdoutSent ? Buffer.alloc(0) : Buffer.from(stdin.toString().toUpperCase());
+        stdoutSent = true;
+        callback(null, { data });
+      });
+    }) as Unary,
+    readStderr: ((_call: unknown, callback: (e: null, v: unknown) => void) => {
+      const data = stderrSent ? Buffer.alloc(0) : Buffer.from('warn\n');
+      stderrSent = true;
+      callback(null, { data });
+    }) as Unary,
+    ...overrides,
+  } as unknown as AgentServiceServer;
+  return { impl, signals };
+}
+
+const serving: HealthServer = {
+  check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
+  version: (_call, callback) => callback(null, { grpcVersion: '1', agentVersion: '0.1.0' }),
+};
+
+describe('AgentClient', () => {
+  let dir: string;
+  let server: Server | undefined;
+  let client: AgentClient | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'agent-'));
+  });
+  afterEach(() => {
+    client?.close();
+    server?.forceShutdown();
+    client = undefined;
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(agent: AgentServiceServer, health: HealthServer = serving, limits: Partial<AgentLimits> = {}): Promise<AgentClient> {
+    const socketPath = join(dir, 'agent.sock');
+    server = new Server();
+    server.addService(AgentServiceService, agent);
+    server.addService(HealthService, health);
+    await new Promise<void>((resolve, reject) =>
+      server!.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+    client = new AgentClient(new VirtioSerialTransport(socketPath), { ...DEFAULT_AGENT_LIMITS, ...limits });
+    return client;
+  }
+
+  const exec = { containerId: 'c', execId: 'e', args: ['cat'], env: ['PATH=/bin'], cwd: '/' };
+
+  it('runs a process: stdin in, both streams out, exit status back', async () => {
+    const agent = await start(fakeAgent().impl);
+    await agent.waitReady(5_000, () => Promise.resolve(undefined));
+    const out = await agent.exec({ ...exec, stdin: Buffer.from('hello') });
+    expect(out).toEqual({ exitCode: 3, stdout: Buffer.from('HELLO'), stderr: Buffer.from('warn\n'), timedOut: false });
+  });
+
+  it('validates guest details', async () => {
+    const agent = await start(fakeAgent({ getGuestDetails: ok({ kernelRelease: 'x\u0007\n', agentVersion: '1', memTotalBytes: 0, cpus: 1, bootTimeUnixMs: 0 }) }).impl);
+    await expect(agent.guestDetails()).rejects.toMatchObject({ code: RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION });
+  });
+
+  it('kills the process and fails clearly when output exceeds the cap', async () => {
+    const { impl, signals } = fakeAgent({ readStdout: ok({ data: Buffer.alloc(1024, 'x') }) });
+    const agent = await start(impl, serving, { maxOutputBytes: 4096, readChunkBytes: 1024 });
+    await expect(agent.exec(exec)).rejects.toMatchObject({
+      code: RuntimeErrorCode.EXEC_OUTPUT_LIMIT_EXCEEDED,
+      message: expect.stringContaining('stdout exceeded 4096 bytes'),
+    });
+    await expect.poll(() => signals).toEqual([9]);
+  });
+
+  it('rejects a read larger than asked for', async () => {
+    const agent = await start(fakeAgent({ readStderr: ok({ data: Buffer.alloc(2048) }) }).impl, serving, { readChunkBytes: 1024 });
+    await expect(agent.exec(exec)).rejects.toMatchObject({ code: RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION });
+  });
+
+  it('rejects an impossible exit status', async () => {
+    const agent = await start(fakeAgent({ waitProcess: ok({ status: 4096, signal: 0 }) }).impl);
+    await expect(agent.exec(exec)).rejects.toMatchObject({ code: RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION });
+  });
+
+  it('gives up on a stalled call at its deadline', async () => {
+    const agent = await start(fakeAgent({ createSandbox: () => undefined }).impl, serving, { callTimeoutMs: 300 });
+    const started = Date.now();
+    await expect(agent.createSandbox({ sandboxId: 's', hostname: 'h', dns: [], storages: [] })).rejects.toMatchObject({
+      code: RuntimeErrorCode.AGENT_CALL_FAILED,
+      context: { grpcCode: status.DEADLINE_EXCEEDED },
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('on timeout sends SIGKILL and reports timedOut once the streams end', async () => {
+    let killed = false;
+    const pending: ((e: null, v: unknown) => void)[] = [];
+    const stallUntilKilled = ((_call: unknown, callback: (e: null, v: unknown) => void) => {
+      if (killed) callback(null, { data: Buffer.alloc(0) });
+      else pending.push(callback);
+    }) as Unary;
+    const agent = await start(
+      fakeAgent({
+        readStdout: stallUntilKilled,
+        readStderr: stallUntilKilled,
+        signalProcess: ((_call: unknown, callback: (e: null, v: unknown) => void) => {
+          killed = true;
+          for (const cb of pending.splice(0)) cb(null, { data: Buffer.alloc(0) });
+          callback(null, {});
+        }),
+        waitProcess: ok({ status: 137, signal: 9 }),
+      }).impl,
+    );
+    const out = await agent.exec({ ...exec, timeoutMs: 200 });
+    expect(out).toMatchObject({ exitCode: 137, timedOut: true });
+  });
+
+  it('does not wait forever for a guest that ignores SIGKILL', async () => {
+    const agent = await start(fakeAgent({ readStdout: () => undefined }).impl, serving, { killGraceMs: 200 });
+    await expect(agent.exec({ ...exec, timeoutMs: 100 })).rejects.toMatchObject({ code: RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION });
+  });
+
+  it('waitReady fails at once when the VM is gone', async () => {
+    const agent = await start(fakeAgent().impl, { ...serving, check: () => undefined });
+    const started = Date.now();
+    let calls = 0;
+    await expect(agent.waitReady(30_000, () => Promise.resolve(++calls < 2 ? undefined : 'the VM hit a KVM internal error'))).rejects.toMatchObject({
+      code: RuntimeErrorCode.VM_BOOT_FAILED,
+      message: 'the VM hit a KVM internal error before its agent answered',
+    });
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('waitReady keeps polling until SERVING', async () => {
+    let checks = 0;
+    const agent = await start(fakeAgent().impl, {
+      ...serving,
+      check: (_call, callback) =>
+        callback(null, { status: ++checks < 3 ? HealthCheckResponse_ServingStatus.NOT_SERVING : HealthCheckResponse_ServingStatus.SERVING }),
+    });
+    await agent.waitReady(10_000, () => Promise.resolve(undefined));
+    expect(checks).toBe(3);
+  });
+
+  it('waitReady gives up at the boot deadline when nothing answers', async () => {
+    const client = new AgentClient(new VirtioSerialTransport(join(dir, 'nobody.sock')));
+    try {
+      await expect(client.waitReady(600, () => Promise.resolve(undefined))).rejects.toThrow(/did not become ready within 600 ms/);
+    } finally {
+      client.close();
+    }
+  });
+});

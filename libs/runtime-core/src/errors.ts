@@ -1,0 +1,46 @@
+/** Why a runtime operation failed; stable strings that travel to the control plane and UI. */
+export enum RuntimeErrorCode {
+  SANDBOX_NOT_FOUND = 'SANDBOX_NOT_FOUND',
+  SANDBOX_NOT_RUNNING = 'SANDBOX_NOT_RUNNING',
+  INVALID_SPEC = 'INVALID_SPEC',
+  ROOTFS_FAILED = 'ROOTFS_FAILED',
+  SHAREFS_FAILED = 'SHAREFS_FAILED',
+  VMM_START_FAILED = 'VMM_START_FAILED',
+  VM_BOOT_FAILED = 'VM_BOOT_FAILED',
+  AGENT_UNREACHABLE = 'AGENT_UNREACHABLE',
+  AGENT_CALL_FAILED = 'AGENT_CALL_FAILED',
+  AGENT_PROTOCOL_VIOLATION = 'AGENT_PROTOCOL_VIOLATION',
+  EXEC_OUTPUT_LIMIT_EXCEEDED = 'EXEC_OUTPUT_LIMIT_EXCEEDED',
+  QMP_FAILED = 'QMP_FAILED',
+  PROCESS_FAILED = 'PROCESS_FAILED',
+  STATE_CORRUPT = 'STATE_CORRUPT',
+  HOST_UNSUPPORTED = 'HOST_UNSUPPORTED',
+}
+
+/**
+ * Base of every Moat error: a machine-readable `code`, a human message, the low-level
+ * `cause`, and structured context (sandbox id, paths, …) for logs.
+ */
+export class MoatError<Code extends string = string> extends Error {
+  readonly context: Record<string, unknown>;
+
+  constructor(
+    readonly code: Code,
+    message: string,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.context = options.context ?? {};
+  }
+}
+
+/** An error raised by `@moat/runtime-core`. */
+export class RuntimeError extends MoatError<RuntimeErrorCode> {}
+
+/** Appends the cause's message so one line in a log or API response says the whole story. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${describeError(error.cause)}` : '';
+  return error.message.endsWith(cause) ? error.message : `${error.message}${cause}`;
+}

@@ -1,0 +1,66 @@
+import { constants } from 'node:fs';
+import { access, open, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { Accel } from '../hypervisor/hypervisor';
+
+/** What this host can offer sandboxes. */
+export interface HostInfo {
+  vcpus: number;
+  memoryMiB: number;
+  accel: Accel;
+  /** VMM binaries found on PATH: `qemu`, `firecracker`, `cloud-hypervisor`. */
+  hypervisors: string[];
+}
+
+const HYPERVISOR_BINARIES: Record<string, string> = {
+  qemu: 'qemu-system-x86_64',
+  firecracker: 'firecracker',
+  'cloud-hypervisor': 'cloud-hypervisor',
+};
+
+/** KVM is usable only if /dev/kvm opens read-write; existing is not enough (permissions, nested virt). */
+export async function kvmUsable(device = '/dev/kvm'): Promise<boolean> {
+  try {
+    const handle = await open(device, constants.O_RDWR);
+    await handle.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function resolveAccel(requested: 'auto' | Accel = 'auto'): Promise<Accel> {
+  if (requested !== 'auto') return requested;
+  return (await kvmUsable()) ? 'kvm' : 'tcg';
+}
+
+async function onPath(binary: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    try {
+      await access(join(dir, binary), constants.X_OK);
+      return true;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return false;
+}
+
+async function memTotalMiB(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  const kib = Number(/^MemTotal:\s+(\d+) kB/m.exec(meminfo)?.[1] ?? 0);
+  return Math.floor(kib / 1024);
+}
+
+/** Probes the host's CPUs, memory, acceleration and installed VMMs. */
+export async function detectHost(accel: 'auto' | Accel = 'auto'): Promise<HostInfo> {
+  const names = Object.keys(HYPERVISOR_BINARIES);
+  const found = await Promise.all(names.map((name) => onPath(HYPERVISOR_BINARIES[name])));
+  return {
+    vcpus: availableParallelism(),
+    memoryMiB: await memTotalMiB(),
+    accel: await resolveAccel(accel),
+    hypervisors: names.filter((_, i) => found[i]),
+  };
+}

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { RuntimeError, RuntimeErrorCode } from '../errors';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+export interface DetachedSpawnOptions {
+  /** stdout and stderr are appended here; the child must not depend on our pipes to survive us. */
+  logFile: string;
+}
+
+/** Every child process and pid syscall the runtime makes goes through here. */
+export interface ProcessAdapter {
+  /** Runs to completion; rejects with stderr in the message on a non-zero exit. */
+  run(command: string, args: readonly string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Starts a process in its own session so it outlives the node agent; returns its pid. */
+  spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number>;
+  /** True if the pid exists and is not a zombie. */
+  isAlive(pid: number): Promise<boolean>;
+  /** The process's argv from /proc, or undefined if it is gone. */
+  cmdline(pid: number): Promise<string[] | undefined>;
+  /** Sends a signal; a missing process is not an error. */
+  kill(pid: number, signal: NodeJS.Signals): void;
+}
+
+const MAX_CAPTURE_BYTES = 1024 * 1024;
+
+export class NodeProcessAdapter implements ProcessAdapter {
+  run(command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let outBytes = 0;
+      let errBytes = 0;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if ((outBytes += chunk.length) <= MAX_CAPTURE_BYTES) out.push(chunk);
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        if ((errBytes += chunk.length) <= MAX_CAPTURE_BYTES) err.push(chunk);
+      });
+      child.once('error', (cause) =>
+        reject(new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `spawn ${command}`, { cause })),
+      );
+      child.once('close', (code, signal) => {
+        const stdout = Buffer.concat(out).toString();
+        const stderr = Buffer.concat(err).toString();
+        if (code === 0) return resolve({ stdout, stderr });
+        const status = signal ? `signal ${signal}` : `exit code ${code}`;
+        reject(
+          new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `${command} ${args.join(' ')}: ${status}: ${stderr.trim()}`, {
+            context: { command, args },
+          }),
+        );
+      });
+    });
+  }
+
+  spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number> {
+    const logFd = openSync(opts.logFile, 'a');
+    return new Promise<number>((resolve, reject) => {
+      const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+      child.once('error', (cause) =>
+        reject(new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `spawn ${command}`, { cause })),
+      );
+      child.once('spawn', () => {
+        // Unref so the node agent can exit while the VMM keeps running; libuv still reaps it
+        // if it dies while we are alive, so no zombie lingers.
+        child.unref();
+        resolve(child.pid as number);
+      });
+    }).finally(() => closeSync(logFd));
+  }
+
+  async isAlive(pid: number): Promise<boolean> {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // The state letter follows the parenthesised comm, which may itself contain spaces.
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  }
+
+  async cmdline(pid: number): Promise<string[] | undefined> {
+    try {
+      const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      return raw.split('\0').filter((arg) => arg.length > 0);
+    } catch {
+      return undefined;
+    }
+  }
+
+  kill(pid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
+/** Polls until the pid is gone or the timeout passes; returns whether it exited. */
+export async function waitForExit(proc: ProcessAdapter, pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (await proc.isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

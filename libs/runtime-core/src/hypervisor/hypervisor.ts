@@ -1,0 +1,49 @@
+import type { ProcessAdapter } from '../host/process.adapter';
+import type { SharedFsAttachment } from '../sharefs/shared-fs';
+import { QemuHypervisor } from './qemu/qemu.hypervisor';
+
+export type Accel = 'kvm' | 'tcg';
+
+/** Host paths a VM uses; all of them are named with (or live under a dir named by) the sandbox id. */
+export interface VmPaths {
+  consoleLog: string;
+  agentSocket: string;
+  qmpSocket: string;
+  pidFile: string;
+}
+
+/** Everything a VMM needs to boot one sandbox VM, independent of which VMM it is. */
+export interface VmConfig {
+  sandboxId: string;
+  accel: Accel;
+  vcpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  /** The guest image's root filesystem; attached as the first block device (/dev/vda). */
+  rootfsImage: string;
+  sharedFs: SharedFsAttachment;
+  paths: VmPaths;
+}
+
+/** One VMM driver (Kata's `Hypervisor` trait). */
+export interface Hypervisor {
+  readonly kind: HypervisorKind;
+  /** Starts the VMM detached from this process; resolves with its pid once it is running. */
+  start(config: VmConfig): Promise<number>;
+  /** Asks the VMM to quit, kills it if it does not; idempotent. */
+  stop(pid: number, sandboxId: string, paths: VmPaths): Promise<void>;
+  /** True if `pid` is alive and is this sandbox's VMM (guards against pid reuse). */
+  isRunning(pid: number, sandboxId: string): Promise<boolean>;
+  /** Why the guest cannot make progress (VMM gone, guest panicked, emulation error), or undefined. */
+  guestFailure(pid: number, sandboxId: string, paths: VmPaths): Promise<string | undefined>;
+}
+
+export type HypervisorKind = 'qemu';
+
+export function createHypervisor(kind: HypervisorKind, proc: ProcessAdapter): Hypervisor {
+  switch (kind) {
+    case 'qemu':
+      return new QemuHypervisor(proc);
+  }
+}

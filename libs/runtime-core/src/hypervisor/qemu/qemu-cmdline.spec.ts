@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { qemuMachineFor } from './qemu.hypervisor';
+import { buildQemuArgv } from './qemu-cmdline';
+import type { VmConfig } from '../hypervisor';
+
+const ID = '3f0c8a9e-5b1d-4c2e-9f7a-1b2c3d4e5f60';
+
+function config(overrides: Partial<VmConfig>): VmConfig {
+  return {
+    sandboxId: ID,
+    accel: 'tcg',
+    vcpus: 2,
+    memoryMiB: 512,
+    kernel: '/var/lib/moat/guest-images/g1/vmlinux',
+    initrd: '/var/lib/moat/guest-images/g1/initrd.img',
+    rootfsImage: '/var/lib/moat/guest-images/g1/rootfs.ext4',
+    sharedFs: { kind: '9p', hostPath: `/var/lib/moat/sandboxes/${ID}/shared`, mountTag: 'moatfs' },
+    paths: {
+      consoleLog: `/var/lib/moat/sandboxes/${ID}/console.log`,
+      agentSocket: `/run/moat/${ID}/agent.sock`,
+      qmpSocket: `/run/moat/${ID}/qmp.sock`,
+      pidFile: `/run/moat/${ID}/qemu.pid`,
+    },
+    ...overrides,
+  };
+}
+
+/** One option and its value per line, so a golden diff points at the option that changed. */
+function render(argv: string[]): string {
+  const lines: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-')) lines.push(arg);
+    else lines[lines.length - 1] += ` ${arg}`;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('buildQemuArgv', () => {
+  it('matches the golden 9p machine under TCG', async () => {
+    await expect(render(buildQemuArgv(qemuMachineFor(config({}))))).toMatchFileSnapshot('__golden__/qemu-9p-tcg.argv');
+  });
+
+  it('matches the golden virtio-fs machine under KVM', async () => {
+    const argv = buildQemuArgv(
+      qemuMachineFor(config({ accel: 'kvm', sharedFs: { kind: 'virtiofs', socketPath: `/run/moat/${ID}/virtiofsd.sock`, mountTag: 'moatfs' } })),
+    );
+    await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-virtiofs-kvm.argv');
+  });
+
+  it('backs guest memory with a shared memfd only for virtio-fs, which vhost-user needs', () => {
+    const ninep = buildQemuArgv(qemuMachineFor(config({})));
+    const vfs = buildQemuArgv(qemuMachineFor(config({ sharedFs: { kind: 'virtiofs', socketPath: '/run/v.sock', mountTag: 'moatfs' } })));
+    expect(ninep.join(' ')).not.toContain('memory-backend-memfd');
+    expect(vfs).toContain('memory-backend-memfd,id=mem,size=512M,share=on');
+    expect(vfs[vfs.indexOf('-numa') + 1]).toBe('node,memdev=mem');
+  });
+
+  it('attaches the rootfs as the first virtio-blk device, because the guest mounts /dev/vda', () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({})));
+    const devices = argv.filter((_, i) => argv[i - 1] === '-device');
+    expect(devices.find((d) => d.startsWith('virtio-blk'))).toBe('virtio-blk-pci,drive=rootfs');
+    expect(devices.filter((d) => d.startsWith('virtio-blk'))).toHaveLength(1);
+  });
+
+  it('doubles commas in paths so QEMU does not read them as option separators', () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({ rootfsImage: '/images/a,b/rootfs.ext4' })));
+    expect(argv).toContain('file=/images/a,,b/rootfs.ext4,if=none,id=rootfs,format=raw,readonly=on');
+  });
+
+  it('names the sandbox on the kernel command line and in argv, so leak checks find the VM', () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({})));
+    expect(argv[argv.indexOf('-append') + 1]).toContain(`moat.sandbox=${ID}`);
+    expect(argv[argv.indexOf('-name') + 1]).toBe(`moat-${ID},debug-threads=on`);
+  });
+});

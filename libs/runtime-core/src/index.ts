@@ -1,0 +1,22 @@
+/**
+ * `@moat/runtime-core`: everything one host needs to run sandbox microVMs — the QEMU driver,
+ * shared filesystems, the default rootfs, the guest agent client and the sandbox lifecycle
+ * with its on-disk state.
+ */
+export { SandboxRuntime } from './sandbox/sandbox.runtime';
+export type {
+  ExecOptions,
+  ExecOutput,
+  GuestImage,
+  LogLevel,
+  PhaseTiming,
+  RuntimeOptions,
+  SandboxInfo,
+  SandboxPhaseState,
+  SandboxSpec,
+} from './sandbox/sandbox.types';
+export { detectHost, type HostInfo } from './host/host-info';
+export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
+export type { Accel } from './hypervisor/hypervisor';
+export type { SharedFsKind } from './sharefs/shared-fs';
+export type { AgentTransportKind } from './agent/transport/agent-transport';

@@ -1,0 +1,103 @@
+import { GUEST_SHARED_DIR } from '../sharefs/shared-fs';
+
+/** The guest path of a sandbox's container rootfs (on the shared fs). */
+export const GUEST_ROOTFS_PATH = `${GUEST_SHARED_DIR}/rootfs`;
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Stays up until asked to stop: `sleep` in the background so the shell can take SIGTERM at once. */
+export const IDLE_INIT = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
+
+/** Docker's default capability set: enough for ordinary workloads, nothing that reaches past the container. */
+const DEFAULT_CAPS = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+/** The subset of the OCI runtime spec Moat builds; the guest agent hands it to crun unchanged. */
+export interface OciSpec {
+  ociVersion: string;
+  hostname: string;
+  root: { path: string; readonly: boolean };
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number };
+    args: string[];
+    env: string[];
+    cwd: string;
+    noNewPrivileges: boolean;
+    capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
+    rlimits: { type: string; hard: number; soft: number }[];
+  };
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  linux: {
+    namespaces: { type: string }[];
+    cgroupsPath: string;
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}
+
+export interface ContainerSpecInput {
+  sandboxId: string;
+  hostname: string;
+  env: Record<string, string>;
+  command?: string[];
+}
+
+/** `KEY=VALUE` list with PATH first so a caller's PATH overrides the default. */
+export function envList(...envs: Record<string, string>[]): string[] {
+  const merged = Object.assign({ PATH: DEFAULT_PATH }, ...envs) as Record<string, string>;
+  return Object.entries(merged).map(([key, value]) => `${key}=${value}`);
+}
+
+export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
+  return {
+    ociVersion: '1.0.2',
+    hostname: input.hostname,
+    // Writable: the rootfs is the sandbox's own copy, and containers expect to write to it.
+    root: { path: GUEST_ROOTFS_PATH, readonly: false },
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: input.command ?? IDLE_INIT,
+      env: envList(input.env),
+      cwd: '/',
+      noNewPrivileges: true,
+      capabilities: {
+        bounding: DEFAULT_CAPS,
+        effective: DEFAULT_CAPS,
+        permitted: DEFAULT_CAPS,
+        inheritable: [],
+        ambient: [],
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+    },
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+    ],
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }],
+      cgroupsPath: `/moat/${input.sandboxId}`,
+      maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/sys/firmware'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentApi } from '../agent/agent.client';
+import { RuntimeError, RuntimeErrorCode } from '../errors';
+import type { Hypervisor, VmConfig } from '../hypervisor/hypervisor';
+import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
+import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
+import type { SandboxSpec } from './sandbox.types';
+import type { StartPhase } from './timings';
+
+const ID = '0b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d';
+const spec: SandboxSpec = { id: ID, vcpus: 1, memoryMiB: 256, env: { GREETING: 'hi' } };
+
+/** A host in memory: which VMs, daemons and agent connections are held right now. */
+class FakeHost {
+  readonly vms = new Set<number>();
+  readonly daemons = new Set<number>();
+  readonly openAgents = new Set<FakeAgent>();
+  readonly calls: string[] = [];
+  failAt?: StartPhase;
+  private nextPid = 1000;
+
+  deps(): Partial<RuntimeDeps> {
+    const hypervisor: Hypervisor = {
+      kind: 'qemu',
+      start: (config: VmConfig) => {
+        if (this.failAt === 'vmm') return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'qemu: bad option'));
+        const pid = this.nextPid++;
+        this.vms.add(pid);
+        this.calls.push(`vm ${config.sharedFs.kind}`);
+        return Promise.resolve(pid);
+      },
+      stop: (pid) => {
+        this.vms.delete(pid);
+        return Promise.resolve();
+      },
+      isRunning: (pid) => Promise.resolve(this.vms.has(pid)),
+      guestFailure: (pid) => Promise.resolve(this.vms.has(pid) ? undefined : 'the VM exited'),
+    };
+    const sharedFs: SharedFs = {
+      kind: 'virtiofs',
+      start: () => {
+        if (this.failAt === 'sharefs') return Promise.reject(new Error('virtiofsd exited'));
+        const pid = this.nextPid++;
+        this.daemons.add(pid);
+        return Promise.resolve({ kind: 'virtiofs', daemonPid: pid, attachment: { kind: 'virtiofs', socketPath: '/x.sock', mountTag: 'moatfs' } });
+      },
+      stop: (handle: SharedFsHandle) => {
+        this.daemons.delete(handle.daemonPid!);
+        return Promise.resolve();
+      },
+      guestStorage: () => ({ driver: 'virtiofs', source: 'moatfs', fstype: 'virtiofs', options: [], mountPoint: '/run/moat/shared' }),
+    };
+    return {
+      hypervisor,
+      sharedFs: () => sharedFs,
+      rootfs: {
+        prepare: (dir: string) => {
+          if (this.failAt === 'rootfs') return Promise.reject(new Error('disk full'));
+          mkdirSync(dir, { recursive: true });
+          return Promise.resolve();
+        },
+      },
+      connectAgent: () => new FakeAgent(this),
+      bootTimeoutMs: 1_000,
+      adoptTimeoutMs: 1_000,
+    };
+  }
+}
+
+class FakeAgent implements AgentApi {
+  readonly transport = { kind: 'virtio-serial' as const, grpcTarget: 'unix:///fake' };
+  constructor(private readonly host: FakeHost) {
+    host.openAgents.add(this);
+  }
+  private step(name: string, phase?: StartPhase): Promise<void> {
+    this.host.calls.push(name);
+    return phase !== undefined && this.host.failAt === phase ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, `${name}: guest said no`)) : Promise.resolve();
+  }
+  waitReady = () => this.step('waitReady', 'agent');
+  guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
+  createSandbox = () => this.step('createSandbox', 'sandbox');
+  destroySandbox = () => this.step('destroySandbox');
+  createContainer = () => this.step('createContainer', 'container');
+  startContainer = () => this.step('startContainer');
+  removeContainer = () => this.step('removeContainer');
+  exec = () => Promise.resolve({ exitCode: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false });
+  close = () => {
+    this.host.openAgents.delete(this);
+  };
+}
+
+describe('SandboxRuntime', () => {
+  let dir: string;
+  let host: FakeHost;
+  const runtimes: SandboxRuntime[] = [];
+
+  const open = async () => {
+    const runtime = await SandboxRuntime.open(
+      {
+        dataDir: join(dir, 'data'),
+        runDir: join(dir, 'run'),
+        accel: 'tcg',
+        guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', kernelRelease: '6.1.0-guest' },
+      },
+      host.deps(),
+    );
+    runtimes.push(runtime);
+    return runtime;
+  };
+  const sandboxDir = () => join(dir, 'data', 'sandboxes', ID);
+  const runDir = () => join(dir, 'run', ID);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'runtime-'));
+    host = new FakeHost();
+  });
+  afterEach(async () => {
+    for (const runtime of runtimes.splice(0)) await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts a sandbox through every phase in order and persists what it holds', async () => {
+    const runtime = await open();
+    const updates: string[] = [];
+    const info = await runtime.create(spec, (i) => updates.push(`${i.state}:${i.timings.length}`));
+    expect(info).toMatchObject({ id: ID, state: 'running', accel: 'tcg', transport: 'virtio-serial', guest: { kernelRelease: '6.1.0-guest' } });
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(updates.at(-1)).toBe('running:6');
+    expect(host.calls).toEqual(['vm virtiofs', 'waitReady', 'createSandbox', 'createContainer', 'startContainer']);
+    const state = JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'));
+    expect(state).toMatchObject({ state: 'running', vmmPid: [...host.vms][0], sharedFs: { daemonPid: [...host.daemons][0] } });
+  });
+
+  it.each<StartPhase>(['rootfs', 'sharefs', 'vmm', 'agent', 'sandbox', 'container'])('releases everything when %s fails', async (phase) => {
+    host.failAt = phase;
+    const runtime = await open();
+    const info = await runtime.create(spec);
+    expect(info.state).toBe('failed');
+    expect(info.error?.message).toMatch(new RegExp(`^${phase}: `));
+    expect(info.timings.at(-1)?.phase).toBe(phase);
+    expect(host.vms.size + host.daemons.size + host.openAgents.size).toBe(0);
+    expect(existsSync(sandboxDir())).toBe(false);
+    expect(existsSync(runDir())).toBe(false);
+    // A failed sandbox stays visible until deleted; delete is then a no-op.
+    expect(runtime.get(ID)?.state).toBe('failed');
+    await runtime.delete(ID);
+    expect(runtime.get(ID)).toBeUndefined();
+  });
+
+  it('is idempotent for an id it already has', async () => {
+    const runtime = await open();
+    const [a, b] = await Promise.all([runtime.create(spec), runtime.create(spec)]);
+    expect(a.state).toBe('running');
+    expect(b.state).toBe('running');
+    expect(host.vms.size).toBe(1);
+  });
+
+  it('re-adopts a running sandbox after a restart and can exec in it', async () => {
+    await (await open()).create(spec);
+    await runtimes[0].close();
+    expect(host.vms.size).toBe(1);
+
+    const reopened = await open();
+    expect(reopened.list()).toMatchObject([{ id: ID, state: 'running' }]);
+    await expect(reopened.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+  });
+
+  it('cleans up a sandbox whose VM died while the runtime was away', async () => {
+    await (await open()).create(spec);
+    await runtimes[0].close();
+    host.vms.clear();
+
+    const reopened = await open();
+    expect(reopened.list()).toEqual([]);
+    expect(host.daemons.size).toBe(0);
+    expect(existsSync(sandboxDir())).toBe(false);
+  });
+
+  it('delete stops the container, sandbox, VM and daemon and removes every file', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    await runtime.delete(ID);
+    expect(host.calls.slice(-2)).toEqual(['removeContainer', 'destroySandbox']);
+    expect(host.vms.size + host.daemons.size + host.openAgents.size).toBe(0);
+    expect(existsSync(sandboxDir()) || existsSync(runDir())).toBe(false);
+    await expect(runtime.delete(ID)).resolves.toBeUndefined();
+  });
+
+  it('exec reports unknown and not-running sandboxes by code', async () => {
+    const runtime = await open();
+    await expect(runtime.exec(ID, { command: ['true'] })).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_FOUND });
+    host.failAt = 'agent';
+    await runtime.create(spec);
+    await expect(runtime.exec(ID, { command: ['true'] })).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING });
+  });
+
+  it('rejects a malformed spec with every problem listed', async () => {
+    const runtime = await open();
+    await expect(runtime.create({ id: '../etc', vcpus: 0, memoryMiB: 1, env: { 'A B': 'x' } })).rejects.toThrow(
+      /id must be a lowercase UUID; vcpus .*; memoryMiB .*; env key "A B"/,
+    );
+  });
+});

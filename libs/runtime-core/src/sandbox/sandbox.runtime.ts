@@ -1,0 +1,426 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { AgentClient, type AgentApi } from '../agent/agent.client';
+import { createAgentTransport, type AgentTransport } from '../agent/transport/agent-transport';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { readTail, removeTree } from '../host/fs.helpers';
+import { kvmUsable, resolveAccel } from '../host/host-info';
+import { NodeProcessAdapter } from '../host/process.adapter';
+import { createHypervisor, type Accel, type Hypervisor } from '../hypervisor/hypervisor';
+import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
+import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
+import { Virtio9pSharedFs } from '../sharefs/virtio-9p.share-fs';
+import { VirtioFsSharedFs } from '../sharefs/virtio-fs.share-fs';
+import { buildContainerSpec, envList } from './oci-spec';
+import { sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
+import type { ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
+import { timePhase, type StartPhase } from './timings';
+
+/** The host pieces a runtime drives; replaced by fakes in unit tests. */
+export interface RuntimeDeps {
+  hypervisor: Hypervisor;
+  sharedFs: (kind: SharedFsKind) => SharedFs;
+  rootfs: { prepare(dir: string): Promise<void> };
+  connectAgent: (transport: AgentTransport) => AgentApi;
+  /** How long a booting VM has to answer Health.Check; TCG boots are slow. */
+  bootTimeoutMs: number;
+  /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
+  adoptTimeoutMs: number;
+}
+
+const DEFAULT_RUN_DIR = '/run/moat';
+const CONSOLE_TAIL_BYTES = 2048;
+/** Seconds the container's init gets between SIGTERM and SIGKILL on delete. */
+const CONTAINER_STOP_SECONDS = 2;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function defaultDeps(): RuntimeDeps {
+  const proc = new NodeProcessAdapter();
+  const rootfs = new BusyboxRootfs(proc);
+  return {
+    hypervisor: createHypervisor('qemu', proc),
+    sharedFs: (kind) => (kind === 'virtiofs' ? new VirtioFsSharedFs(proc) : new Virtio9pSharedFs()),
+    rootfs,
+    connectAgent: (transport) => new AgentClient(transport),
+    bootTimeoutMs: 60_000,
+    adoptTimeoutMs: 15_000,
+  };
+}
+
+interface Entry {
+  state: SandboxState;
+  phase: SandboxInfo['state'];
+  error?: { code: string; message: string };
+  agent?: AgentApi;
+  creating?: Promise<SandboxInfo>;
+  deleting?: Promise<void>;
+  onUpdate?: (info: SandboxInfo) => void;
+}
+
+/**
+ * Runs sandbox VMs on this host and keeps their state on disk, so a restarted node agent can
+ * pick up the VMs it left running.
+ */
+export class SandboxRuntime {
+  private readonly entries = new Map<string, Entry>();
+  private readonly store: SandboxStateStore;
+  private readonly runDir: string;
+  private readonly log: NonNullable<RuntimeOptions['log']>;
+
+  private constructor(
+    private readonly opts: RuntimeOptions,
+    private readonly accel: Accel,
+    private readonly deps: RuntimeDeps,
+  ) {
+    this.store = new SandboxStateStore(opts.dataDir);
+    this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
+  static async open(opts: RuntimeOptions, deps: Partial<RuntimeDeps> = {}): Promise<SandboxRuntime> {
+    if (opts.accel === 'kvm' && !(await kvmUsable())) {
+      throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
+    }
+    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(), ...deps });
+    await runtime.recover();
+    return runtime;
+  }
+
+  list(): SandboxInfo[] {
+    return [...this.entries.values()].map((entry) => this.info(entry));
+  }
+
+  get(id: string): SandboxInfo | undefined {
+    const entry = this.entries.get(id);
+    return entry && this.info(entry);
+  }
+
+  /**
+   * Starts a sandbox and resolves once it is running or has failed; a VM failure does not
+   * throw but resolves `failed` with the reason, after releasing everything. Calling it again
+   * for a known id returns that sandbox (awaiting an in-flight start).
+   */
+  async create(spec: SandboxSpec, onUpdate?: (info: SandboxInfo) => void): Promise<SandboxInfo> {
+    validateSpec(spec);
+    const existing = this.entries.get(spec.id);
+    if (existing) return existing.creating ?? this.info(existing);
+
+    const sharedFsKind = this.opts.sharedFs ?? 'virtiofs';
+    const entry: Entry = {
+      phase: 'creating',
+      onUpdate,
+      state: {
+        version: 1,
+        spec: structuredClone(spec),
+        state: 'creating',
+        accel: this.accel,
+        transport: 'virtio-serial',
+        sharedFsKind,
+        paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id),
+        timings: [],
+        sandboxCreated: false,
+        containerCreated: false,
+      },
+    };
+    this.entries.set(spec.id, entry);
+    entry.creating = this.start(entry).finally(() => {
+      entry.creating = undefined;
+    });
+    return entry.creating;
+  }
+
+  async exec(id: string, opts: ExecOptions): Promise<ExecOutput> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
+    if (entry.phase !== 'running' || !entry.agent) {
+      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
+    }
+    if (opts.command.length === 0) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, 'exec needs a command');
+    try {
+      return await entry.agent.exec({
+        containerId: id,
+        execId: `exec-${randomUUID()}`,
+        args: opts.command,
+        env: envList(entry.state.spec.env, opts.env ?? {}),
+        cwd: opts.cwd ?? '/',
+        stdin: opts.stdin,
+        timeoutMs: opts.timeoutMs,
+      });
+    } catch (error) {
+      // A guest that lies to us loses its sandbox; it cannot be trusted with another call.
+      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) {
+        await this.failAndRelease(entry, error);
+      }
+      throw error;
+    }
+  }
+
+  /** Removes the container, stops the VM and shared-fs daemon, and deletes every file; idempotent. */
+  async delete(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry) {
+      // Nothing known, but a crash could have left dirs named by a well-formed id.
+      if (UUID.test(id)) await this.removeDirs(sandboxPaths(this.opts.dataDir, this.runDir, id));
+      return;
+    }
+    if (entry.creating) await entry.creating;
+    entry.deleting ??= this.stop(entry).finally(() => {
+      entry.deleting = undefined;
+    });
+    await entry.deleting;
+    this.entries.delete(id);
+  }
+
+  /** Disconnects from the guest agents; the VMs keep running for the next `open`. */
+  close(): Promise<void> {
+    for (const entry of this.entries.values()) entry.agent?.close();
+    this.entries.clear();
+    return Promise.resolve();
+  }
+
+  private info(entry: Entry): SandboxInfo {
+    const { state } = entry;
+    return {
+      id: state.spec.id,
+      state: entry.phase,
+      timings: state.timings.map((t) => ({ ...t })),
+      ...(entry.error && { error: { ...entry.error } }),
+      ...(state.guest && { guest: { ...state.guest } }),
+      accel: state.accel,
+      transport: state.transport,
+    };
+  }
+
+  private notify(entry: Entry): void {
+    try {
+      entry.onUpdate?.(this.info(entry));
+    } catch (error) {
+      this.log('warn', 'sandbox update callback threw', { sandboxId: entry.state.spec.id, error: describeError(error) });
+    }
+  }
+
+  private async start(entry: Entry): Promise<SandboxInfo> {
+    const { state } = entry;
+    const { spec, paths } = state;
+    const id = spec.id;
+    const save = () => this.store.save(state);
+    const phase = async <T>(name: StartPhase, fn: () => Promise<T>): Promise<T> => {
+      const result = await timePhase(state.timings, name, fn);
+      this.notify(entry);
+      return result;
+    };
+    let current: StartPhase = 'rootfs';
+    const sharedFs = this.deps.sharedFs(state.sharedFsKind);
+    this.log('info', 'creating sandbox', { sandboxId: id, accel: state.accel, sharedFs: state.sharedFsKind });
+    try {
+      await phase('rootfs', async () => {
+        await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
+        // Persist before acquiring anything, so a crash from here on is cleaned up by `open`.
+        await save();
+        await this.deps.rootfs.prepare(paths.rootfsDir);
+      });
+
+      current = 'sharefs';
+      const shared = await phase('sharefs', async () => {
+        state.sharedFs = await sharedFs.start({ sandboxId: id, sharedDir: paths.sharedDir, runDir: paths.runDir, logDir: paths.sandboxDir });
+        await save();
+        return state.sharedFs;
+      });
+
+      current = 'vmm';
+      const pid = await phase('vmm', async () => {
+        const image = this.opts.guestImage;
+        const vmmPid = await this.deps.hypervisor.start({
+          sandboxId: id,
+          accel: state.accel,
+          vcpus: spec.vcpus,
+          memoryMiB: spec.memoryMiB,
+          kernel: image.kernel,
+          initrd: image.initrd,
+          rootfsImage: image.rootfs,
+          sharedFs: shared.attachment,
+          paths,
+        });
+        state.vmmPid = vmmPid;
+        await save();
+        return vmmPid;
+      });
+
+      current = 'agent';
+      const agent = this.deps.connectAgent(createAgentTransport(state.transport, paths));
+      entry.agent = agent;
+      await phase('agent', async () => {
+        await agent.waitReady(this.deps.bootTimeoutMs, () => this.deps.hypervisor.guestFailure(pid, id, paths));
+        state.guest = await agent.guestDetails();
+      });
+
+      current = 'sandbox';
+      await phase('sandbox', async () => {
+        await agent.createSandbox({ sandboxId: id, hostname: hostnameOf(id), dns: [], storages: [sharedFs.guestStorage()] });
+        state.sandboxCreated = true;
+      });
+
+      current = 'container';
+      await phase('container', async () => {
+        const ociSpec = buildContainerSpec({ sandboxId: id, hostname: hostnameOf(id), env: spec.env, command: spec.command });
+        await agent.createContainer({ containerId: id, ociSpecJson: JSON.stringify(ociSpec), storages: [] });
+        state.containerCreated = true;
+        await agent.startContainer(id);
+      });
+
+      state.state = 'running';
+      entry.phase = 'running';
+      await save();
+      this.log('info', 'sandbox running', { sandboxId: id, timings: state.timings });
+      this.notify(entry);
+    } catch (error) {
+      await this.failAndRelease(entry, await this.phaseError(current, entry, error));
+    }
+    return this.info(entry);
+  }
+
+  /** Names the failed phase and, for boot failures, adds what the guest printed. */
+  private async phaseError(phase: StartPhase, entry: Entry, error: unknown): Promise<RuntimeError> {
+    const code = error instanceof RuntimeError ? error.code : PHASE_FALLBACK_CODE[phase];
+    let message = `${phase}: ${describeError(error)}`;
+    if (code === RuntimeErrorCode.VM_BOOT_FAILED || code === RuntimeErrorCode.VMM_START_FAILED) {
+      const tail = (await readTail(entry.state.paths.consoleLog, CONSOLE_TAIL_BYTES)).trim();
+      if (tail && !message.includes(tail)) message += `\n--- console (last ${CONSOLE_TAIL_BYTES} bytes) ---\n${tail}`;
+    }
+    return new RuntimeError(code, message, { cause: error, context: { sandboxId: entry.state.spec.id, phase } });
+  }
+
+  private async failAndRelease(entry: Entry, error: RuntimeError): Promise<void> {
+    this.log('error', 'sandbox failed', { sandboxId: entry.state.spec.id, code: error.code, error: error.message });
+    entry.phase = 'failed';
+    entry.error = { code: error.code, message: error.message };
+    try {
+      await this.release(entry);
+    } catch (releaseError) {
+      this.log('error', 'releasing a failed sandbox left something behind', { sandboxId: entry.state.spec.id, error: describeError(releaseError) });
+    }
+    // A failed sandbox holds nothing on the host; only this in-memory record remains until delete.
+    entry.state.state = 'failed';
+    this.notify(entry);
+  }
+
+  private async stop(entry: Entry): Promise<void> {
+    if (entry.phase !== 'failed') {
+      entry.phase = 'stopping';
+      entry.state.state = 'stopping';
+      this.notify(entry);
+      await this.store.save(entry.state).catch(() => undefined);
+    }
+    await this.release(entry);
+  }
+
+  /**
+   * Undoes start in reverse, guided by what the state says was acquired. Every step runs even
+   * if an earlier one fails; the first failure is rethrown at the end.
+   */
+  private async release(entry: Entry): Promise<void> {
+    const { state } = entry;
+    const id = state.spec.id;
+    const failures: unknown[] = [];
+    const step = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (error) {
+        this.log('warn', `release step ${name} failed`, { sandboxId: id, error: describeError(error) });
+        failures.push(error);
+      }
+    };
+    const vmAlive = state.vmmPid !== undefined && (await this.deps.hypervisor.isRunning(state.vmmPid, id));
+    const agent = entry.agent;
+    // A graceful goodbye to the guest only makes sense while it runs; errors are expected from a broken guest.
+    if (agent && vmAlive) {
+      if (state.containerCreated) await agent.removeContainer(id, CONTAINER_STOP_SECONDS).catch(() => undefined);
+      if (state.sandboxCreated) await agent.destroySandbox().catch(() => undefined);
+    }
+    agent?.close();
+    entry.agent = undefined;
+    const vmmPid = state.vmmPid;
+    if (vmmPid !== undefined) await step('vmm', () => this.deps.hypervisor.stop(vmmPid, id, state.paths));
+    const sharedFs = state.sharedFs;
+    if (sharedFs) await step('sharefs', () => this.deps.sharedFs(sharedFs.kind).stop(sharedFs, id));
+    await step('dirs', () => this.removeDirs(state.paths));
+    if (failures.length > 0) {
+      throw new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `release sandbox ${id}: ${describeError(failures[0])}`, { cause: failures[0] });
+    }
+    state.containerCreated = false;
+    state.sandboxCreated = false;
+    state.vmmPid = undefined;
+    state.sharedFs = undefined;
+  }
+
+  private async removeDirs(paths: { runDir: string; sandboxDir: string }): Promise<void> {
+    await removeTree(paths.runDir);
+    await removeTree(paths.sandboxDir);
+  }
+
+  private async recover(): Promise<void> {
+    const { states, unreadable } = await this.store.loadAll();
+    for (const { dir, error } of unreadable) {
+      // Without state we cannot tell which processes are its own; an operator must look.
+      this.log('error', 'sandbox dir with unreadable state left in place', { dir, error: describeError(error) });
+    }
+    await Promise.all(states.map((state) => this.recoverOne(state)));
+  }
+
+  private async recoverOne(state: SandboxState): Promise<void> {
+    const id = state.spec.id;
+    const entry: Entry = { state, phase: state.state };
+    const alive = state.vmmPid !== undefined && (await this.deps.hypervisor.isRunning(state.vmmPid, id));
+    const vmmPid = state.vmmPid;
+    if (state.state === 'running' && alive && vmmPid !== undefined) {
+      const agent = this.deps.connectAgent(createAgentTransport(state.transport, state.paths));
+      entry.agent = agent;
+      try {
+        await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, id, state.paths));
+        this.entries.set(id, entry);
+        this.log('info', 're-adopted sandbox', { sandboxId: id, pid: vmmPid });
+        return;
+      } catch (cause) {
+        const error = new RuntimeError(RuntimeErrorCode.AGENT_UNREACHABLE, `re-adopt: ${describeError(cause)}`, { cause, context: { sandboxId: id } });
+        this.entries.set(id, entry);
+        await this.failAndRelease(entry, error);
+        return;
+      }
+    }
+    // Interrupted mid-create or mid-delete, or its VM died while we were away: release it all.
+    this.log('info', 'cleaning up sandbox that cannot be re-adopted', { sandboxId: id, state: state.state, vmAlive: alive });
+    try {
+      await this.release(entry);
+    } catch (error) {
+      this.log('error', 'cleanup of a stale sandbox left something behind', { sandboxId: id, error: describeError(error) });
+    }
+  }
+}
+
+const PHASE_FALLBACK_CODE: Record<StartPhase, RuntimeErrorCode> = {
+  rootfs: RuntimeErrorCode.ROOTFS_FAILED,
+  sharefs: RuntimeErrorCode.SHAREFS_FAILED,
+  vmm: RuntimeErrorCode.VMM_START_FAILED,
+  agent: RuntimeErrorCode.VM_BOOT_FAILED,
+  sandbox: RuntimeErrorCode.AGENT_CALL_FAILED,
+  container: RuntimeErrorCode.AGENT_CALL_FAILED,
+};
+
+/** The guest's hostname: the id's first group, short enough for a shell prompt, unique enough on a host. */
+function hostnameOf(id: string): string {
+  return id.slice(0, 8);
+}
+
+function validateSpec(spec: SandboxSpec): void {
+  const problems: string[] = [];
+  if (!UUID.test(spec.id)) problems.push('id must be a lowercase UUID');
+  if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > 64) problems.push('vcpus must be an integer in 1..64');
+  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 64) problems.push('memoryMiB must be an integer >= 64');
+  for (const key of Object.keys(spec.env)) if (!ENV_KEY.test(key)) problems.push(`env key ${JSON.stringify(key)} is not a valid name`);
+  if (spec.command && spec.command.length === 0) problems.push('command must not be empty when given');
+  if (problems.length > 0) {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
+  }
+}

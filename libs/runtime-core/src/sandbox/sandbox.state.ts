@@ -1,0 +1,115 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { writeFileAtomic } from '../host/fs.helpers';
+
+/** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
+export interface SandboxPaths {
+  sandboxDir: string;
+  sharedDir: string;
+  rootfsDir: string;
+  consoleLog: string;
+  stateFile: string;
+  /** Holds the sockets; short because sun_path is limited to 108 bytes. */
+  runDir: string;
+  agentSocket: string;
+  qmpSocket: string;
+  pidFile: string;
+}
+
+export function sandboxPaths(dataDir: string, runDir: string, id: string): SandboxPaths {
+  const sandboxDir = join(dataDir, 'sandboxes', id);
+  const sandboxRunDir = join(runDir, id);
+  return {
+    sandboxDir,
+    sharedDir: join(sandboxDir, 'shared'),
+    rootfsDir: join(sandboxDir, 'shared', 'rootfs'),
+    consoleLog: join(sandboxDir, 'console.log'),
+    stateFile: join(sandboxDir, 'state.json'),
+    runDir: sandboxRunDir,
+    agentSocket: join(sandboxRunDir, 'agent.sock'),
+    qmpSocket: join(sandboxRunDir, 'qmp.sock'),
+    pidFile: join(sandboxRunDir, 'qemu.pid'),
+  };
+}
+
+const attachmentSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('9p'), hostPath: z.string(), mountTag: z.string() }),
+  z.object({ kind: z.literal('virtiofs'), socketPath: z.string(), mountTag: z.string() }),
+]);
+
+export const sandboxStateSchema = z.object({
+  version: z.literal(1),
+  spec: z.object({
+    id: z.string(),
+    vcpus: z.number().int().positive(),
+    memoryMiB: z.number().int().positive(),
+    env: z.record(z.string(), z.string()),
+    command: z.array(z.string()).optional(),
+  }),
+  state: z.enum(['creating', 'running', 'stopping', 'failed']),
+  accel: z.enum(['kvm', 'tcg']),
+  transport: z.literal('virtio-serial'),
+  sharedFsKind: z.enum(['9p', 'virtiofs']),
+  /** Set once the shared fs is started; what `stop` needs to release it. */
+  sharedFs: z.object({ kind: z.enum(['9p', 'virtiofs']), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),
+  /** Set once the VMM is started. */
+  vmmPid: z.number().int().positive().optional(),
+  paths: z.object({
+    sandboxDir: z.string(),
+    sharedDir: z.string(),
+    rootfsDir: z.string(),
+    consoleLog: z.string(),
+    stateFile: z.string(),
+    runDir: z.string(),
+    agentSocket: z.string(),
+    qmpSocket: z.string(),
+    pidFile: z.string(),
+  }),
+  timings: z.array(z.object({ phase: z.string(), ms: z.number() })),
+  guest: z.object({ kernelRelease: z.string(), agentVersion: z.string() }).optional(),
+  /** Progress markers so teardown only undoes what was done. */
+  sandboxCreated: z.boolean(),
+  containerCreated: z.boolean(),
+});
+
+/** What `state.json` holds: enough to re-adopt the sandbox or release everything it holds. */
+export type SandboxState = z.infer<typeof sandboxStateSchema>;
+
+export interface LoadedStates {
+  states: SandboxState[];
+  /** Sandbox dirs whose state could not be read; the caller decides what to do with them. */
+  unreadable: { dir: string; error: RuntimeError }[];
+}
+
+/** `<dataDir>/sandboxes/<id>/state.json`, one file per sandbox, written atomically. */
+export class SandboxStateStore {
+  readonly sandboxesDir: string;
+
+  constructor(dataDir: string) {
+    this.sandboxesDir = join(dataDir, 'sandboxes');
+  }
+
+  async save(state: SandboxState): Promise<void> {
+    await mkdir(state.paths.sandboxDir, { recursive: true });
+    await writeFileAtomic(state.paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  async loadAll(): Promise<LoadedStates> {
+    await mkdir(this.sandboxesDir, { recursive: true });
+    const result: LoadedStates = { states: [], unreadable: [] };
+    for (const entry of await readdir(this.sandboxesDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const dir = join(this.sandboxesDir, entry.name);
+      try {
+        const state = sandboxStateSchema.parse(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')));
+        if (state.spec.id !== entry.name) throw new Error(`state.json names sandbox ${state.spec.id}`);
+        result.states.push(state);
+      } catch (cause) {
+        result.unreadable.push({ dir, error: new RuntimeError(RuntimeErrorCode.STATE_CORRUPT, `read sandbox state in ${dir}`, { cause }) });
+      }
+    }
+    return result;
+  }
+}

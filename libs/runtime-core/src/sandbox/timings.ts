@@ -1,0 +1,14 @@
+import { performance } from 'node:perf_hooks';
+import type { PhaseTiming } from './sandbox.types';
+
+export type StartPhase = 'rootfs' | 'sharefs' | 'vmm' | 'agent' | 'sandbox' | 'container';
+
+/** Times each start phase with a monotonic clock; a failed phase is recorded too, so slow failures show. */
+export async function timePhase<T>(timings: PhaseTiming[], phase: StartPhase, fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push({ phase, ms: Math.round(performance.now() - started) });
+  }
+}

@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import type { Storage } from '@moat/proto';
+import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { readTail, removeTree, waitForPath } from '../host/fs.helpers';
+import { waitForExit, type ProcessAdapter } from '../host/process.adapter';
+import { GUEST_SHARED_DIR, SHARED_FS_MOUNT_TAG, type SharedFs, type SharedFsHandle, type SharedFsStartRequest } from './shared-fs';
+
+export const VIRTIOFSD_PATH = '/usr/lib/qemu/virtiofsd';
+const SOCKET_WAIT_MS = 5_000;
+const STOP_WAIT_MS = 2_000;
+
+/**
+ * virtio-fs served by QEMU 7.2's C virtiofsd over vhost-user. The guest's memory must be a
+ * shared memfd (see the QEMU machine description) because virtiofsd maps it directly.
+ */
+export class VirtioFsSharedFs implements SharedFs {
+  readonly kind = 'virtiofs' as const;
+
+  constructor(
+    private readonly proc: ProcessAdapter,
+    private readonly binary = VIRTIOFSD_PATH,
+  ) {}
+
+  async start(req: SharedFsStartRequest): Promise<SharedFsHandle> {
+    const socketPath = join(req.runDir, 'virtiofsd.sock');
+    const logFile = join(req.logDir, 'virtiofsd.log');
+    // A stale socket from a crashed run would make virtiofsd refuse to bind.
+    await removeTree(socketPath);
+    // The socket path holds the sandbox id, so leak checks and `stop` can recognise this
+    // daemon by its argv.
+    const args = [`--socket-path=${socketPath}`, '-o', `source=${req.sharedDir}`, '-o', 'cache=auto', '-o', 'log_level=warn', '--rlimit-nofile=4096'];
+    const pid = await this.proc.spawnDetached(this.binary, args, { logFile });
+    const handle: SharedFsHandle = { kind: this.kind, daemonPid: pid, attachment: { kind: 'virtiofs', socketPath, mountTag: SHARED_FS_MOUNT_TAG } };
+    const ready = await waitForPath(socketPath, SOCKET_WAIT_MS, () => this.proc.isAlive(pid));
+    if (!ready) {
+      await this.stop(handle, req.sandboxId);
+      throw new RuntimeError(RuntimeErrorCode.SHAREFS_FAILED, `virtiofsd did not create ${socketPath}: ${(await readTail(logFile, 2048)).trim()}`, {
+        context: { sandboxId: req.sandboxId },
+      });
+    }
+    return handle;
+  }
+
+  async stop(handle: SharedFsHandle, sandboxId: string): Promise<void> {
+    const pid = handle.daemonPid;
+    if (pid !== undefined && (await this.ownsProcess(pid, sandboxId))) {
+      this.proc.kill(pid, 'SIGTERM');
+      if (!(await waitForExit(this.proc, pid, STOP_WAIT_MS))) {
+        this.proc.kill(pid, 'SIGKILL');
+        await waitForExit(this.proc, pid, STOP_WAIT_MS);
+      }
+    }
+    if (handle.attachment.kind === 'virtiofs') await removeTree(handle.attachment.socketPath);
+  }
+
+  guestStorage(): Storage {
+    return { driver: 'virtiofs', source: SHARED_FS_MOUNT_TAG, fstype: 'virtiofs', options: [], mountPoint: GUEST_SHARED_DIR };
+  }
+
+  /** Guards against pid reuse: only signal a process whose argv names this sandbox. */
+  private async ownsProcess(pid: number, sandboxId: string): Promise<boolean> {
+    const argv = await this.proc.cmdline(pid);
+    return argv !== undefined && argv.some((arg) => arg.includes(sandboxId));
+  }
+}
