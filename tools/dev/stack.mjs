@@ -22,6 +22,7 @@ export async function startStack(opts) {
   await mkdir(dataDir, { recursive: true });
   const env = {
     ...process.env,
+    NEXT_TELEMETRY_DISABLED: '1',
     ...opts.env,
     MOAT_DATA_DIR: dataDir,
     MOAT_API_PORT: String(opts.apiPort),

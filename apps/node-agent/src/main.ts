@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   await mkdir(config.nodeDir, { recursive: true });
   const nodeId = await loadNodeId(config.nodeDir);
   const guestImage = await resolveGuestImage(config.dataDir);
-  const host = await detectHost();
-  const accel = config.accel === 'auto' ? host.accel : config.accel;
+  const host = await detectHost(config.accel);
+  const accel = host.accel;
   log.info({ nodeId, name: config.nodeName, accel, guestImage: guestImage.id }, 'node agent starting');
 
   const runtime = await SandboxRuntime.open({
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
     sharedFs: config.sharedFs,
     log: runtimeLogger(log),
   });
-  let fleet: FleetConnection | undefined;
-  const reconciler = new Reconciler(runtime, (status) => fleet?.report(status), log);
-  fleet = new FleetConnection(
+  // The reconciler reports only after the connection exists: setDesired comes from it.
+  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log);
+  const fleet = new FleetConnection(
     { url: config.controlPlaneUrl, token: config.token, nodeId, heartbeatMs: config.heartbeatMs },
     {
       hello: () => ({
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
-    fleet?.close();
+    fleet.close();
     await reconciler.idle();
     if (config.stopSandboxesOnExit) await reconciler.deleteAll();
     await runtime.close();

@@ -55,6 +55,15 @@ describe('Reconciler', () => {
     expect(reports.map((r) => r.state)).toEqual(['creating', 'running']);
   });
 
+  it('skips a create whose sandbox stopped being desired before its turn came', async () => {
+    const { runtime, reports, reconciler } = setup();
+    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired([]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([]);
+    expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
+  });
+
   it('does not create twice when the same desired set arrives again', async () => {
     const { runtime, reconciler } = setup();
     reconciler.setDesired([want(ID_A)]);
@@ -65,7 +74,8 @@ describe('Reconciler', () => {
 
   it('deletes a sandbox that leaves the desired set, after its create finished, and reports it gone', async () => {
     const { runtime, reports, reconciler } = setup();
-    reconciler.setDesired([want(ID_A), want(ID_B)]);
+    reconciler.setDesired([want(ID_A)]);
+    await new Promise((r) => setTimeout(r, 1)); // A's create is now in flight
     reconciler.setDesired([want(ID_B)]);
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`, `create ${ID_B}`, `delete ${ID_A}`]);

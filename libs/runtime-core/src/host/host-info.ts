@@ -19,9 +19,16 @@ const HYPERVISOR_BINARIES: Record<string, string> = {
   'cloud-hypervisor': 'cloud-hypervisor',
 };
 
-/** KVM is usable only if /dev/kvm opens read-write; existing is not enough (permissions, nested virt). */
-export async function kvmUsable(device = '/dev/kvm'): Promise<boolean> {
+/**
+ * KVM is usable only if /dev/kvm opens read-write AND the CPU has hardware virtualisation
+ * (vmx/svm). The second check matters: some cloud hosts expose /dev/kvm backed by a
+ * paravirtual backend (kvm-pvm) that cannot run a stock guest kernel (it dies on
+ * `lock cmpxchg16b`), so a present device is not enough.
+ */
+export async function kvmUsable(device = '/dev/kvm', cpuinfo = '/proc/cpuinfo'): Promise<boolean> {
   try {
+    const flags = /^flags\s*:(.*)$/m.exec(await readFile(cpuinfo, 'utf8'))?.[1] ?? '';
+    if (!/\b(vmx|svm)\b/.test(flags)) return false;
     const handle = await open(device, constants.O_RDWR);
     await handle.close();
     return true;
