@@ -20,3 +20,6 @@ export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
 export type { Accel } from './hypervisor/hypervisor';
 export type { SharedFsKind } from './sharefs/shared-fs';
 export type { AgentTransportKind } from './agent/transport/agent-transport';
+/** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
+export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
+export { AGENT_PORT_NAME, QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';

@@ -24,7 +24,7 @@ export interface RuntimeOptions {
   /** Unix sockets live under `<runDir>/<id>/` (short paths: sun_path is 108 bytes). Default `/run/moat`. */
   runDir?: string;
   guestImage: GuestImage;
-  /** `auto` (default) uses KVM when /dev/kvm opens read-write, else TCG. */
+  /** `auto` (default) uses KVM when the CPU has vmx/svm and /dev/kvm opens read-write, else TCG. */
   accel?: 'auto' | Accel;
   /** Default `virtiofs`. */
   sharedFs?: SharedFsKind;

@@ -1,0 +1,126 @@
+/**
+ * Boot benchmark. Measures, in one run and on the same guest image:
+ *  - the floor: bare QEMU booting the guest's kernel, initramfs and rootfs with the same
+ *    machine and devices to the point where the guest agent would start (`moat.bench=1`
+ *    makes the guest print a marker there and power off);
+ *  - a Moat sandbox: create → first successful exec, with the runtime's per-phase timings.
+ * Usage: node tools/bench/dist/boot.js [--runs N] [--accel auto|kvm|tcg] [--data-dir DIR]
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveGuestImage, type GuestImage } from '@moat/guest-image';
+import {
+  AGENT_PORT_NAME,
+  QEMU_BINARY,
+  SandboxRuntime,
+  buildQemuArgv,
+  detectHost,
+  guestKernelParams,
+  type Accel,
+} from '@moat/runtime-core';
+import { formatMs, summarize } from './stats';
+
+const MARKER = 'MOAT-BENCH-MARKER';
+
+async function bareBootToMarker(image: GuestImage, accel: Accel, dir: string): Promise<number> {
+  const id = randomUUID();
+  const consoleLog = join(dir, `${id}.console.log`);
+  const argv = buildQemuArgv({
+    name: `moat-bench-${id}`,
+    accel,
+    vcpus: 1,
+    memoryMiB: 256,
+    kernel: image.kernel,
+    initrd: image.initrd,
+    kernelParams: [...guestKernelParams(id), 'moat.bench=1'],
+    rootfsImage: image.rootfs,
+    consoleLog,
+    qmpSocket: join(dir, `${id}.qmp`),
+    pidFile: join(dir, `${id}.pid`),
+    agent: { socketPath: join(dir, `${id}.agent`), portName: AGENT_PORT_NAME },
+    sharedFs: { kind: '9p', hostPath: dir, mountTag: 'moatfs' },
+  });
+  const t0 = performance.now();
+  const qemu = spawn(QEMU_BINARY, argv, { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => qemu.once('exit', () => r()));
+  try {
+    for (;;) {
+      let text = '';
+      try {
+        text = readFileSync(consoleLog, 'utf8');
+      } catch {
+        // QEMU has not created the console file yet.
+      }
+      if (text.includes(MARKER)) return performance.now() - t0;
+      if (qemu.exitCode !== null) throw new Error(`QEMU exited before the marker:\n${text.slice(-2000)}`);
+      if (performance.now() - t0 > 120_000) throw new Error('no marker within 120 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    if (qemu.exitCode === null) qemu.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function sandboxToExecReady(runtime: SandboxRuntime): Promise<{ ms: number; timings: { phase: string; ms: number }[] }> {
+  const id = randomUUID();
+  const t0 = performance.now();
+  try {
+    const info = await runtime.create({ id, vcpus: 1, memoryMiB: 256, env: {} });
+    if (info.state !== 'running') throw new Error(`sandbox ${info.state}: ${info.error?.message ?? 'no error'}`);
+    const out = await runtime.exec(id, { command: ['true'] });
+    if (out.exitCode !== 0) throw new Error(`exec true exited ${out.exitCode}`);
+    return { ms: performance.now() - t0, timings: info.timings };
+  } finally {
+    await runtime.delete(id);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '3' },
+      accel: { type: 'string', default: 'auto' },
+      'data-dir': { type: 'string', default: process.env.MOAT_DATA_DIR ?? '.moat' },
+    },
+  });
+  const runs = Number(values.runs);
+  const requested = values.accel;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  if (requested !== 'auto' && requested !== 'kvm' && requested !== 'tcg') throw new Error('--accel must be auto, kvm or tcg');
+  const image = await resolveGuestImage(resolve(values['data-dir']));
+  const { accel } = await detectHost(requested);
+  const work = mkdtempSync(join(tmpdir(), 'moat-bench-boot-'));
+  const runtime = await SandboxRuntime.open({ dataDir: join(work, 'node'), runDir: join(work, 'run'), guestImage: image, accel });
+  console.log(`boot benchmark: guest image ${image.id.slice(0, 12)} (kernel ${image.kernelRelease}), accel ${accel}, ${runs} runs each`);
+  try {
+    const floor: number[] = [];
+    const sandbox: number[] = [];
+    const phases = new Map<string, number[]>();
+    for (let i = 0; i < runs; i++) {
+      floor.push(await bareBootToMarker(image, accel, work));
+      const s = await sandboxToExecReady(runtime);
+      sandbox.push(s.ms);
+      for (const t of s.timings) phases.set(t.phase, [...(phases.get(t.phase) ?? []), t.ms]);
+    }
+    const f = summarize(floor);
+    const s = summarize(sandbox);
+    console.log(`bare QEMU boot to marker (floor):  p50 ${formatMs(f.p50)}  min ${formatMs(f.min)}  max ${formatMs(f.max)}`);
+    console.log(`sandbox create → exec-ready:       p50 ${formatMs(s.p50)}  min ${formatMs(s.min)}  max ${formatMs(s.max)}`);
+    console.log(`ratio (p50 sandbox / p50 floor):    ${(s.p50 / f.p50).toFixed(2)}  (target ≤ 1.5)`);
+    console.log('per-phase breakdown (p50):');
+    for (const [phase, samples] of phases) console.log(`  ${phase.padEnd(10)} ${formatMs(summarize(samples).p50)}`);
+  } finally {
+    await runtime.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
