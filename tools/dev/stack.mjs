@@ -53,8 +53,9 @@ export async function startStack(opts) {
 
   const stop = async () => {
     stopping = true;
-    // The node agent first: it stops its VMs (MOAT_STOP_SANDBOXES_ON_EXIT) while the
-    // control plane is still there to hear about it.
+    // The node agent first, with a long grace period: it stops its VMs
+    // (MOAT_STOP_SANDBOXES_ON_EXIT) before exiting. The control plane keeps the sandboxes
+    // desired, so the next start recreates them (level-triggered).
     for (const name of ['node-agent', 'web', 'control-plane']) {
       const child = children.get(name);
       if (!child) continue;
