@@ -1,2 +1,3 @@
+export * from './errors/moat.error';
 export * from './fleet/fleet.protocol';
 export * from './agent';

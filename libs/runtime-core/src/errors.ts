@@ -1,3 +1,7 @@
+import { MoatError } from '@moat/proto';
+
+export { MoatError };
+
 /** Why a runtime operation failed; stable strings that travel to the control plane and UI. */
 export enum RuntimeErrorCode {
   SANDBOX_NOT_FOUND = 'SANDBOX_NOT_FOUND',
@@ -15,24 +19,6 @@ export enum RuntimeErrorCode {
   PROCESS_FAILED = 'PROCESS_FAILED',
   STATE_CORRUPT = 'STATE_CORRUPT',
   HOST_UNSUPPORTED = 'HOST_UNSUPPORTED',
-}
-
-/**
- * Base of every Moat error: a machine-readable `code`, a human message, the low-level
- * `cause`, and structured context (sandbox id, paths, …) for logs.
- */
-export class MoatError<Code extends string = string> extends Error {
-  readonly context: Record<string, unknown>;
-
-  constructor(
-    readonly code: Code,
-    message: string,
-    options: { cause?: unknown; context?: Record<string, unknown> } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = new.target.name;
-    this.context = options.context ?? {};
-  }
 }
 
 /** An error raised by `@moat/runtime-core`. */

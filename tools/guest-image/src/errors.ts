@@ -1,3 +1,5 @@
+import { MoatError } from '@moat/proto';
+
 /** Why building or resolving a guest image failed. */
 export enum GuestImageErrorCode {
   IMAGE_NOT_BUILT = 'IMAGE_NOT_BUILT',
@@ -15,13 +17,4 @@ export enum GuestImageErrorCode {
  * An error raised by `@moat/guest-image`: a machine-readable `code`, a message that names
  * the file or command involved, and the low-level `cause`.
  */
-export class GuestImageError extends Error {
-  constructor(
-    readonly code: GuestImageErrorCode,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = 'GuestImageError';
-  }
-}
+export class GuestImageError extends MoatError<GuestImageErrorCode> {}

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ErrorCode, MoatError } from '../common/moat.error';
+import { ErrorCode, ApiError } from '../common/api.error';
 import { ADMIN_ONLY, AuthenticatedRequest, PUBLIC_ROUTE } from './auth.decorators';
 import { AuthService } from './auth.service';
 import { parseBearer } from './token';
@@ -20,9 +20,9 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     const principal = await this.auth.resolve(parseBearer(typeof header === 'string' ? header : undefined));
-    if (!principal) throw new MoatError(ErrorCode.UNAUTHENTICATED, 'a valid bearer token is required');
+    if (!principal) throw new ApiError(ErrorCode.UNAUTHENTICATED, 'a valid bearer token is required');
     if (principal.kind !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
-      throw new MoatError(ErrorCode.FORBIDDEN, 'this operation needs the admin token');
+      throw new ApiError(ErrorCode.FORBIDDEN, 'this operation needs the admin token');
     }
     request.principal = principal;
     return true;

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiResponse } from '@nestjs/swagger';
-import { ErrorCode } from './moat.error';
+import { ErrorCode } from './api.error';
 
 class ErrorDetailDto {
   @ApiProperty({ enum: ErrorCode, enumName: 'ErrorCode' })

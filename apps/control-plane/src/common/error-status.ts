@@ -1,4 +1,4 @@
-import { ErrorCode } from './moat.error';
+import { ErrorCode } from './api.error';
 
 /** The HTTP status for each API error code. */
 export function httpStatusFor(code: ErrorCode): number {

@@ -2,7 +2,7 @@ import { ArgumentsHost, HttpException, Logger, NotFoundException } from '@nestjs
 import { beforeAll, describe, expect, it } from 'vitest';
 import { httpStatusFor } from './error-status';
 import { HttpExceptionFilter } from './http-exception.filter';
-import { ErrorCode, MoatError } from './moat.error';
+import { ErrorCode, ApiError } from './api.error';
 
 function render(exception: unknown): { status: number; body: unknown } {
   const response = { statusCode: 0, headersSent: false, body: '', setHeader: () => undefined, end(text: string) { this.body = text; } };
@@ -23,8 +23,8 @@ describe('error mapping', () => {
     for (const code of Object.values(ErrorCode)) expect(httpStatusFor(code)).toBeGreaterThanOrEqual(400);
   });
 
-  it('renders a MoatError with its code and message', () => {
-    expect(render(new MoatError(ErrorCode.QUOTA_EXCEEDED, 'too many'))).toEqual({
+  it('renders an ApiError with its code and message', () => {
+    expect(render(new ApiError(ErrorCode.QUOTA_EXCEEDED, 'too many'))).toEqual({
       status: 403,
       body: { error: { code: 'QUOTA_EXCEEDED', message: 'too many' } },
     });

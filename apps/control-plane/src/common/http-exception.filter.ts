@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { errorCodeForHttpStatus, httpStatusFor } from './error-status';
-import { ErrorCode, MoatError } from './moat.error';
+import { ErrorCode, ApiError } from './api.error';
 
 /** The body of every API error response. */
 export interface ErrorBody {
@@ -44,7 +44,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { status: number; body: ErrorBody } {
-    if (exception instanceof MoatError) {
+    if (exception instanceof ApiError) {
       return this.reply(exception.code, exception.message);
     }
     // Nest wraps body-parser failures in an HttpException; the original says which one.

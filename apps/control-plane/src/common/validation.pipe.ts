@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { ErrorCode, MoatError } from './moat.error';
+import { ErrorCode, ApiError } from './api.error';
 
 function describeErrors(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
@@ -19,6 +19,6 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     transform: true,
     exceptionFactory: (errors) =>
-      new MoatError(ErrorCode.VALIDATION_FAILED, describeErrors(errors).join('; ') || 'invalid request'),
+      new ApiError(ErrorCode.VALIDATION_FAILED, describeErrors(errors).join('; ') || 'invalid request'),
   });
 }

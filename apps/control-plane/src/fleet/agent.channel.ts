@@ -10,7 +10,7 @@ import {
 } from '@moat/proto';
 import type { Namespace } from 'socket.io';
 import { z } from 'zod';
-import { ErrorCode, MoatError } from '../common/moat.error';
+import { ErrorCode, ApiError } from '../common/api.error';
 
 export interface AgentSocketData {
   nodeId: string;
@@ -48,19 +48,19 @@ export class AgentChannel {
 
   /** Runs a command through the node's agent and waits at most `timeoutMs` for its reply. */
   async exec(nodeId: string, request: ExecRequest, timeoutMs: number): Promise<ExecResult> {
-    if (!this.namespace) throw new MoatError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
+    if (!this.namespace) throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
     let replies: unknown[];
     try {
       replies = await this.namespace.to(nodeRoom(nodeId)).timeout(timeoutMs).emitWithAck('sandbox:exec', request);
     } catch (cause) {
-      throw new MoatError(ErrorCode.EXEC_TIMEOUT, `node ${nodeId} did not answer within ${timeoutMs} ms`, { cause });
+      throw new ApiError(ErrorCode.EXEC_TIMEOUT, `node ${nodeId} did not answer within ${timeoutMs} ms`, { cause });
     }
     // A broadcast to an empty room settles at once with no replies.
-    if (replies.length === 0) throw new MoatError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
+    if (replies.length === 0) throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
     const reply = execReplySchema.safeParse(replies[0]);
-    if (!reply.success) throw new MoatError(ErrorCode.EXEC_FAILED, `node ${nodeId} sent an invalid exec reply`);
+    if (!reply.success) throw new ApiError(ErrorCode.EXEC_FAILED, `node ${nodeId} sent an invalid exec reply`);
     if (!reply.data.ok) {
-      throw new MoatError(ErrorCode.EXEC_FAILED, `${reply.data.error.code}: ${reply.data.error.message}`);
+      throw new ApiError(ErrorCode.EXEC_FAILED, `${reply.data.error.code}: ${reply.data.error.message}`);
     }
     return reply.data.result;
   }

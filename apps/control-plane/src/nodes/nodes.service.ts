@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { NodeHello } from '@moat/proto';
 import { LessThan, Not, Repository } from 'typeorm';
-import { ErrorCode, MoatError } from '../common/moat.error';
+import { ErrorCode, ApiError } from '../common/api.error';
 import { UiChannel } from '../dashboard/ui.channel';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { NodeDto } from './node.dto';
@@ -25,7 +25,7 @@ export class NodesService {
 
   async get(id: string): Promise<NodeDto> {
     const node = await this.nodes.findOneBy({ id });
-    if (!node) throw new MoatError(ErrorCode.NOT_FOUND, `node ${id} not found`);
+    if (!node) throw new ApiError(ErrorCode.NOT_FOUND, `node ${id} not found`);
     return this.view(node);
   }
 

@@ -4,7 +4,7 @@ import type { DesiredSandbox, ExecResult, SandboxState, SandboxStatus } from '@m
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
-import { ErrorCode, MoatError } from '../common/moat.error';
+import { ErrorCode, ApiError } from '../common/api.error';
 import { UiChannel } from '../dashboard/ui.channel';
 import { forUpdate } from '../database/row-lock';
 import { Transactions } from '../database/transactions.service';
@@ -80,7 +80,7 @@ export class SandboxesService {
       await manager.insert(SandboxEntity, sandbox);
       return undefined;
     });
-    if (violation) throw new MoatError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${violation}`);
+    if (violation) throw new ApiError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${violation}`);
     this.announce(sandbox);
     await this.placePending();
     return (await this.sandboxes.findOneBy({ id: sandbox.id })) ?? sandbox;
@@ -132,10 +132,10 @@ export class SandboxesService {
   async exec(principal: Principal, id: string, dto: ExecDto): Promise<ExecResult> {
     const sandbox = await this.get(principal, id);
     if (sandbox.state !== 'running' || sandbox.desiredState !== 'running') {
-      throw new MoatError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
+      throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
     }
     if (!sandbox.nodeId || !(await this.nodes.isUp(sandbox.nodeId))) {
-      throw new MoatError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
+      throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
     }
     const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
     return this.agents.exec(
@@ -246,7 +246,7 @@ export class SandboxesService {
   private async tenantFor(principal: Principal, tenantId: string | undefined): Promise<TenantEntity> {
     if (principal.kind === 'tenant') {
       if (tenantId !== undefined && tenantId !== principal.tenantId) {
-        throw new MoatError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
+        throw new ApiError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
       }
       return this.tenants.get(principal.tenantId);
     }
@@ -277,8 +277,8 @@ export class SandboxesService {
     return sandbox;
   }
 
-  private notFound(id: string): MoatError {
-    return new MoatError(ErrorCode.NOT_FOUND, `sandbox ${id} not found`);
+  private notFound(id: string): ApiError {
+    return new ApiError(ErrorCode.NOT_FOUND, `sandbox ${id} not found`);
   }
 
   private announce(sandbox: SandboxEntity): void {

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { generateApiKey } from '../auth/token';
-import { ErrorCode, MoatError } from '../common/moat.error';
+import { ErrorCode, ApiError } from '../common/api.error';
 import { isUniqueViolation } from '../database/unique-violation';
 import { Transactions } from '../database/transactions.service';
 import { ApiKeyEntity } from './api-key.entity';
@@ -37,7 +37,7 @@ export class TenantsService implements OnModuleInit {
     try {
       await this.transactions.run(async (manager) => {
         if (await manager.existsBy(TenantEntity, { name: dto.name })) {
-          throw new MoatError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
+          throw new ApiError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
         }
         await manager.insert(TenantEntity, tenant);
         await manager.insert(ApiKeyEntity, {
@@ -50,7 +50,7 @@ export class TenantsService implements OnModuleInit {
         });
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new MoatError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
+      if (isUniqueViolation(err)) throw new ApiError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
       throw err;
     }
     return { tenant, apiKey: key };
@@ -62,7 +62,7 @@ export class TenantsService implements OnModuleInit {
 
   async get(id: string): Promise<TenantEntity> {
     const tenant = await this.tenants.findOneBy({ id });
-    if (!tenant) throw new MoatError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
+    if (!tenant) throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
     return tenant;
   }
 

@@ -1,3 +1,5 @@
+import { MoatError } from '@moat/proto';
+
 /** What went wrong, independent of the transport; rpc/grpc-status.ts maps each code to a gRPC status. */
 export enum AgentErrorCode {
   INVALID_ARGUMENT = 'INVALID_ARGUMENT',
@@ -15,13 +17,5 @@ export enum AgentErrorCode {
   CONFIG_INVALID = 'CONFIG_INVALID',
 }
 
-export class AgentError extends Error {
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'AgentError';
-  }
-}
+/** An error raised by the guest agent. */
+export class AgentError extends MoatError<AgentErrorCode> {}

@@ -1,3 +1,5 @@
+import { MoatError } from '@moat/proto';
+
 /**
  * Error codes of the public API. They are one enum, not one per module, because together
  * they form a single contract that clients switch on and the OpenAPI document lists.
@@ -18,14 +20,5 @@ export enum ErrorCode {
   INTERNAL = 'INTERNAL',
 }
 
-/** Base of every error the control plane raises on purpose; transports map `code`. */
-export class MoatError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'MoatError';
-  }
-}
+/** An error the control plane raises on purpose; the exception filter maps its `code` to HTTP. */
+export class ApiError extends MoatError<ErrorCode> {}
