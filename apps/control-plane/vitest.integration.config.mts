@@ -1,14 +1,9 @@
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+import { integrationTest } from '../../vitest.integration.shared.mts';
 
 // NestJS dependency injection needs emitDecoratorMetadata, which esbuild lacks: use swc.
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
-  test: {
-    include: ['test/integration/**/*.integration-spec.ts'],
-    passWithNoTests: true,
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
+  test: integrationTest,
 });

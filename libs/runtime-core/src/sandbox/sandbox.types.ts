@@ -1,19 +1,9 @@
+import type { GuestImage } from '@moat/guest-image';
 import type { Accel } from '../hypervisor/hypervisor';
 import type { AgentTransportKind } from '../agent/transport/agent-transport';
 import type { SharedFsKind } from '../sharefs/shared-fs';
 
-/** A built guest image (see tools/guest-image): an uncompressed kernel, an initrd and an ext4 rootfs. */
-export interface GuestImage {
-  id: string;
-  dir: string;
-  /** Uncompressed `vmlinux`; QEMU boots it through its PVH note, much faster than a bzImage under TCG. */
-  kernel: string;
-  initrd: string;
-  /** ext4 image attached read-only as /dev/vda. */
-  rootfs: string;
-  /** `uname -r` inside the guest. */
-  kernelRelease: string;
-}
+export type { GuestImage };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
