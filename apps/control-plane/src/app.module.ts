@@ -7,10 +7,13 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
+import { DeploymentsModule } from './deployments/deployments.module';
 import { FleetModule } from './fleet/fleet.module';
 import { HealthModule } from './health/health.module';
 import { NodesModule } from './nodes/nodes.module';
+import { RolloutsModule } from './rollouts/rollouts.module';
 import { SandboxesModule } from './sandboxes/sandboxes.module';
+import { TemplatesModule } from './templates/templates.module';
 import { TenantsModule } from './tenants/tenants.module';
 
 @Module({})
@@ -33,6 +36,9 @@ export class AppModule {
         TenantsModule,
         NodesModule,
         SandboxesModule,
+        TemplatesModule,
+        DeploymentsModule,
+        RolloutsModule,
         DashboardModule,
         FleetModule,
       ],

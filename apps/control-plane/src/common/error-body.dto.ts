@@ -21,7 +21,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'UNAUTHENTICATED: missing or unknown bearer token',
   403: 'FORBIDDEN (needs the admin token) or QUOTA_EXCEEDED',
   404: 'NOT_FOUND',
-  409: 'CONFLICT or SANDBOX_NOT_RUNNING',
+  409: 'CONFLICT, SANDBOX_NOT_RUNNING or INVALID_STATE',
   413: 'PAYLOAD_TOO_LARGE: the JSON body exceeds 1 MiB',
   502: 'EXEC_FAILED: the node agent could not run the command',
   503: 'NODE_UNAVAILABLE: the sandbox node is not connected',

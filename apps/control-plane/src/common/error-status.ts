@@ -15,6 +15,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case ErrorCode.CONFLICT:
     case ErrorCode.SANDBOX_NOT_RUNNING:
+    case ErrorCode.INVALID_STATE:
       return 409;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return 413;

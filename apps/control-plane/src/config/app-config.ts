@@ -22,6 +22,8 @@ export class AppConfig {
     readonly database: DatabaseConfig,
     readonly logLevel: LogLevel,
     readonly redisUrl: Secret | undefined,
+    /** How often deployments and rollouts are reconciled when nothing prompts it sooner. */
+    readonly reconcileIntervalMs: number = DEFAULT_RECONCILE_INTERVAL_MS,
   ) {}
 }
 
@@ -33,6 +35,7 @@ export class ConfigError extends Error {
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
+const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
 const ADMIN_TOKEN_FILE = 'admin-token';
 
 function parsePort(raw: string | undefined, problems: string[]): number {
@@ -99,6 +102,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
   const redisUrl = env.REDIS_URL;
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], problems);
 
+  const rawInterval = env.MOAT_RECONCILE_INTERVAL_MS;
+  const reconcileIntervalMs = rawInterval ? Number(rawInterval) : DEFAULT_RECONCILE_INTERVAL_MS;
+  if (!Number.isInteger(reconcileIntervalMs) || reconcileIntervalMs < 50 || reconcileIntervalMs > 60_000) {
+    problems.push(`MOAT_RECONCILE_INTERVAL_MS must be an integer from 50 to 60000, got "${rawInterval}"`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken: string;
@@ -120,5 +129,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
     database,
     logLevel,
     redisUrl ? new Secret(redisUrl) : undefined,
+    reconcileIntervalMs,
   );
 }

@@ -1,15 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import type { UiEvents } from '@moat/proto';
 import type { Namespace } from 'socket.io';
+import type { DeploymentDto } from '../deployments/dto/deployment.dto';
 import type { NodeDto } from '../nodes/node.dto';
+import type { RolloutDto } from '../rollouts/dto/rollout.dto';
 import type { SandboxDto } from '../sandboxes/dto/sandbox.dto';
+import type { TemplateSummaryDto } from '../templates/dto/template.dto';
 
 export type UiNamespace = Namespace<Record<string, never>, UiEvents>;
 
 export const ADMIN_ROOM = 'admins';
 export const tenantRoom = (tenantId: string): string => `tenant:${tenantId}`;
 
-/** Pushes changes to dashboards: admins see everything, a tenant only its sandboxes. */
+/** Pushes changes to dashboards: admins see everything, a tenant only what it owns. */
 @Injectable()
 export class UiChannel {
   private namespace?: UiNamespace;
@@ -28,5 +31,22 @@ export class UiChannel {
 
   nodeUpdated(node: NodeDto): void {
     this.namespace?.to(ADMIN_ROOM).emit('node:updated', node);
+  }
+
+  deploymentUpdated(deployment: DeploymentDto): void {
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(deployment.tenantId)]).emit('deployment:updated', deployment);
+  }
+
+  deploymentDeleted(id: string, tenantId: string): void {
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit('deployment:deleted', { id });
+  }
+
+  rolloutUpdated(rollout: RolloutDto, tenantId: string): void {
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit('rollout:updated', rollout);
+  }
+
+  templateUpdated(template: TemplateSummaryDto): void {
+    const { id, name, latestVersion } = template;
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(template.tenantId)]).emit('template:updated', { id, name, latestVersion });
   }
 }

@@ -81,6 +81,16 @@ export class NodesService {
     if (node) this.ui.nodeUpdated(await this.view(node));
   }
 
+  /** Pushes several nodes to dashboards, computing allocations once for all of them. */
+  async announceMany(ids: readonly string[]): Promise<void> {
+    if (ids.length === 1) return this.announce(ids[0]);
+    const wanted = new Set(ids);
+    const [nodes, allocations] = await Promise.all([this.nodes.find(), loadAllocations(this.nodes.manager)]);
+    nodes
+      .filter((node) => wanted.has(node.id))
+      .forEach((node) => this.ui.nodeUpdated(NodeDto.from(node, allocations.get(node.id) ?? NOTHING_ALLOCATED)));
+  }
+
   private async view(node: NodeEntity): Promise<NodeDto> {
     const allocations = await loadAllocations(this.nodes.manager);
     return NodeDto.from(node, allocations.get(node.id) ?? NOTHING_ALLOCATED);

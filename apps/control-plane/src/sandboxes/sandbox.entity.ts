@@ -2,6 +2,8 @@ import type { ErrorInfo, PhaseTiming, SandboxState, SandboxStatus } from '@moat/
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type DesiredSandboxState = 'running' | 'deleted';
+export const SANDBOX_HEALTH = ['unknown', 'healthy', 'unhealthy'] as const;
+export type SandboxHealth = (typeof SANDBOX_HEALTH)[number];
 export type GuestInfo = NonNullable<SandboxStatus['guest']>;
 
 @Entity('sandboxes')
@@ -46,6 +48,24 @@ export class SandboxEntity {
 
   @Column({ type: 'simple-json', nullable: true })
   guest!: GuestInfo | null;
+
+  /** The deployment that manages it, if any. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  deploymentId!: string | null;
+
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  templateId!: string | null;
+
+  @Column({ type: 'integer', nullable: true })
+  templateVersion!: number | null;
+
+  /** What its template's health check last concluded (`healthy` once running when it has none). */
+  @Column({ type: 'varchar', length: 16, default: 'unknown' })
+  health!: SandboxHealth;
+
+  /** Since when it has been healthy without interruption; gates rollouts (minHealthySeconds). */
+  @Column({ type: Date, nullable: true })
+  healthySince!: Date | null;
 
   @Column({ type: Date })
   createdAt!: Date;

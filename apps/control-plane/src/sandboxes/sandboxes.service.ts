@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { DesiredSandbox, ExecResult, SandboxState, SandboxStatus } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
+import { Subject } from 'rxjs';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
@@ -11,7 +12,8 @@ import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
 import { NodesService } from '../nodes/nodes.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
-import { quotaViolation, Usage } from '../tenants/quota';
+import { quotaViolation } from '../tenants/quota';
+import { tenantUsage } from '../tenants/tenant-usage';
 import { TenantEntity } from '../tenants/tenant.entity';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
@@ -30,6 +32,8 @@ const EXEC_REPLY_MARGIN_MS = 5_000;
 @Injectable()
 export class SandboxesService {
   private readonly logger = new Logger(SandboxesService.name);
+  /** Emits the deployment id whenever a node reports on a sandbox a deployment manages. */
+  readonly managedChanges = new Subject<string>();
 
   constructor(
     @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
@@ -43,7 +47,7 @@ export class SandboxesService {
 
   /** Stores a new sandbox if the tenant's quota allows it, then tries to place it. */
   async create(principal: Principal, dto: CreateSandboxDto): Promise<SandboxEntity> {
-    const tenant = await this.tenantFor(principal, dto.tenantId);
+    const tenant = await this.tenants.forPrincipal(principal, dto.tenantId);
     const now = new Date();
     const sandbox = this.sandboxes.create({
       id: randomUUID(),
@@ -59,6 +63,11 @@ export class SandboxesService {
       timings: [],
       error: null,
       guest: null,
+      deploymentId: null,
+      templateId: null,
+      templateVersion: null,
+      health: 'unknown',
+      healthySince: null,
       createdAt: now,
       updatedAt: now,
     });
@@ -68,7 +77,7 @@ export class SandboxesService {
         manager,
         manager.createQueryBuilder(TenantEntity, 't').where('t.id = :id', { id: tenant.id }),
       ).getOneOrFail();
-      const usage = await this.usage(manager, tenant.id);
+      const usage = await tenantUsage(manager, tenant.id);
       const problem = quotaViolation(locked.quota, usage, {
         sandboxes: 1,
         vcpus: sandbox.vcpus,
@@ -86,9 +95,13 @@ export class SandboxesService {
     return (await this.sandboxes.findOneBy({ id: sandbox.id })) ?? sandbox;
   }
 
-  list(principal: Principal, state?: SandboxState): Promise<SandboxEntity[]> {
+  list(principal: Principal, filter: { state?: SandboxState; deploymentId?: string } = {}): Promise<SandboxEntity[]> {
     return this.sandboxes.find({
-      where: { ...(principal.kind === 'tenant' ? { tenantId: principal.tenantId } : {}), ...(state ? { state } : {}) },
+      where: {
+        ...(principal.kind === 'tenant' ? { tenantId: principal.tenantId } : {}),
+        ...(filter.state ? { state: filter.state } : {}),
+        ...(filter.deploymentId ? { deploymentId: filter.deploymentId } : {}),
+      },
       order: { createdAt: 'ASC' },
     });
   }
@@ -149,18 +162,42 @@ export class SandboxesService {
   async placePending(): Promise<void> {
     const placed = await this.scheduler.placePending();
     placed.forEach((sandbox) => this.announce(sandbox));
-    for (const nodeId of new Set(placed.map((sandbox) => sandbox.nodeId))) {
-      if (nodeId) await this.afterNodeChange(nodeId);
-    }
+    await this.nodesChanged(placed.map((sandbox) => sandbox.nodeId).filter((id): id is string => id !== null));
   }
 
   /** Sends a node the full set of sandboxes it should run. */
   async publishDesired(nodeId: string): Promise<void> {
-    const sandboxes = await this.sandboxes.find({
-      where: { nodeId, desiredState: 'running', state: Not('failed') },
-      order: { createdAt: 'ASC' },
-    });
-    this.agents.pushDesired(nodeId, { sandboxes: sandboxes.map(toDesired) });
+    await this.publishDesiredMany([nodeId]);
+  }
+
+  /**
+   * Sends each node its full desired set and refreshes them on dashboards, reading all of
+   * them at once (a rollout touches hundreds of nodes in one pass).
+   */
+  async nodesChanged(nodeIds: readonly string[]): Promise<void> {
+    const unique = [...new Set(nodeIds)];
+    if (unique.length === 0) return;
+    await this.publishDesiredMany(unique);
+    await this.nodes.announceMany(unique);
+  }
+
+  /** Sandbox rows as the API shows them, to announce changes made in bulk elsewhere. */
+  async announceMany(ids: readonly string[]): Promise<void> {
+    for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+      (await this.sandboxes.findBy({ id: In(chunk) })).forEach((sandbox) => this.announce(sandbox));
+    }
+  }
+
+  private async publishDesiredMany(nodeIds: readonly string[]): Promise<void> {
+    const byNode = new Map<string, DesiredSandbox[]>(nodeIds.map((id) => [id, []]));
+    for (const chunk of chunks(nodeIds, IN_LIST_CHUNK)) {
+      const sandboxes = await this.sandboxes.find({
+        where: { nodeId: In(chunk), desiredState: 'running', state: Not('failed') },
+        order: { createdAt: 'ASC' },
+      });
+      sandboxes.forEach((sandbox) => byNode.get(sandbox.nodeId ?? '')?.push(toDesired(sandbox)));
+    }
+    byNode.forEach((sandboxes, nodeId) => this.agents.pushDesired(nodeId, { sandboxes }));
   }
 
   /** Records what a node observed about one of its sandboxes. */
@@ -229,6 +266,7 @@ export class SandboxesService {
     nodeId: string,
     outcome: { sandbox: SandboxEntity; desiredChanged: boolean; removed?: true },
   ): Promise<void> {
+    if (outcome.sandbox.deploymentId) this.managedChanges.next(outcome.sandbox.deploymentId);
     if (outcome.removed) {
       this.ui.sandboxDeleted(outcome.sandbox.id, outcome.sandbox.tenantId);
       await this.nodes.announce(nodeId);
@@ -239,32 +277,7 @@ export class SandboxesService {
   }
 
   private async afterNodeChange(nodeId: string): Promise<void> {
-    await this.publishDesired(nodeId);
-    await this.nodes.announce(nodeId);
-  }
-
-  private async tenantFor(principal: Principal, tenantId: string | undefined): Promise<TenantEntity> {
-    if (principal.kind === 'tenant') {
-      if (tenantId !== undefined && tenantId !== principal.tenantId) {
-        throw new ApiError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
-      }
-      return this.tenants.get(principal.tenantId);
-    }
-    return tenantId === undefined ? this.tenants.getDefault() : this.tenants.get(tenantId);
-  }
-
-  /** What the tenant's sandboxes that are meant to exist use. */
-  private async usage(manager: EntityManager, tenantId: string): Promise<Usage> {
-    const row = await manager
-      .createQueryBuilder(SandboxEntity, 's')
-      .select('COUNT(*)', 'sandboxes')
-      .addSelect('COALESCE(SUM(s.vcpus), 0)', 'vcpus')
-      .addSelect('COALESCE(SUM(s.memoryMiB), 0)', 'memoryMiB')
-      .where('s.tenantId = :tenantId', { tenantId })
-      .andWhere('s.desiredState = :running', { running: 'running' })
-      .getRawOne<Record<keyof Usage, string | number>>();
-    // PostgreSQL returns COUNT and SUM as bigint strings.
-    return { sandboxes: Number(row?.sandboxes ?? 0), vcpus: Number(row?.vcpus ?? 0), memoryMiB: Number(row?.memoryMiB ?? 0) };
+    await this.nodesChanged([nodeId]);
   }
 
   private isVisible(principal: Principal, sandbox: SandboxEntity | null): sandbox is SandboxEntity {
@@ -284,6 +297,16 @@ export class SandboxesService {
   private announce(sandbox: SandboxEntity): void {
     this.ui.sandboxUpdated(SandboxDto.from(sandbox));
   }
+}
+
+/** Keeps `IN (…)` lists well below the bind-parameter limits of SQLite and PostgreSQL. */
+export const IN_LIST_CHUNK = 1000;
+
+/** `items` in consecutive slices of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function toDesired(sandbox: SandboxEntity): DesiredSandbox {

@@ -30,4 +30,10 @@ describe('chooseNode', () => {
   it('breaks ties by id so the choice is stable', () => {
     expect(chooseNode({ vcpus: 1, memoryMiB: 256 }, [node('b', 4, 4096), node('a', 4, 4096)])?.id).toBe('a');
   });
+
+  it('keeps replicas of one deployment apart before balancing load (anti-affinity)', () => {
+    const nodes = [node('a', 8, 8192, [1, 256]), node('b', 8, 8192, [6, 6144])];
+    const peers = new Map([['a', 1]]);
+    expect(chooseNode({ vcpus: 1, memoryMiB: 256 }, nodes, (id) => peers.get(id) ?? 0)?.id).toBe('b');
+  });
 });

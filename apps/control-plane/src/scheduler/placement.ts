@@ -20,14 +20,28 @@ function load(node: Candidate): number {
 }
 
 /**
- * The node for a request: among the ready nodes with room, the least loaded one, so that
+ * The node for a request: among the ready nodes with room, the one with the fewest
+ * `peers` (replicas of the same deployment: anti-affinity), then the least loaded, so that
  * sandboxes spread over the fleet. Ties go to the lower id, to keep the choice stable.
  */
-export function chooseNode(request: Capacity, candidates: readonly Candidate[]): Candidate | undefined {
+export function chooseNode(
+  request: Capacity,
+  candidates: readonly Candidate[],
+  peers: (nodeId: string) => number = () => 0,
+): Candidate | undefined {
   let best: Candidate | undefined;
+  let bestPeers = 0;
   for (const node of candidates) {
     if (!fits(request, node)) continue;
-    if (!best || load(node) < load(best) || (load(node) === load(best) && node.id < best.id)) best = node;
+    const nodePeers = peers(node.id);
+    const better =
+      !best ||
+      nodePeers < bestPeers ||
+      (nodePeers === bestPeers && (load(node) < load(best) || (load(node) === load(best) && node.id < best.id)));
+    if (better) {
+      best = node;
+      bestPeers = nodePeers;
+    }
   }
   return best;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, IsNull } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
 import { Transactions } from '../database/transactions.service';
 import { forUpdate } from '../database/row-lock';
 import { NodeEntity } from '../nodes/node.entity';
@@ -36,10 +36,17 @@ export class SchedulerService {
       allocated: { ...(allocations.get(node.id) ?? NOTHING_ALLOCATED) },
     }));
 
+    const peers = await loadPeers(manager, pending);
     const placed: SandboxEntity[] = [];
     for (const sandbox of pending) {
-      const node = chooseNode({ vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB }, candidates);
+      const ofDeployment = sandbox.deploymentId ? peers.get(sandbox.deploymentId) : undefined;
+      const node = chooseNode(
+        { vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB },
+        candidates,
+        (nodeId) => ofDeployment?.get(nodeId) ?? 0,
+      );
       if (!node) continue;
+      ofDeployment?.set(node.id, (ofDeployment.get(node.id) ?? 0) + 1);
       node.allocated.vcpus += sandbox.vcpus;
       node.allocated.memoryMiB += sandbox.memoryMiB;
       sandbox.nodeId = node.id;
@@ -54,4 +61,23 @@ export class SchedulerService {
     }
     return placed;
   }
+}
+
+/** Per deployment of the pending sandboxes: how many of its replicas each node runs. */
+async function loadPeers(manager: EntityManager, pending: SandboxEntity[]): Promise<Map<string, Map<string, number>>> {
+  const deploymentIds = [...new Set(pending.map((s) => s.deploymentId).filter((id): id is string => id !== null))];
+  const peers = new Map(deploymentIds.map((id) => [id, new Map<string, number>()]));
+  if (deploymentIds.length === 0) return peers;
+  const rows = await manager
+    .createQueryBuilder(SandboxEntity, 's')
+    .select('s.deploymentId', 'deploymentId')
+    .addSelect('s.nodeId', 'nodeId')
+    .addSelect('COUNT(*)', 'count')
+    .where({ deploymentId: In(deploymentIds), desiredState: 'running' })
+    .andWhere('s.nodeId IS NOT NULL')
+    .groupBy('s.deploymentId')
+    .addGroupBy('s.nodeId')
+    .getRawMany<{ deploymentId: string; nodeId: string; count: string | number }>();
+  rows.forEach((row) => peers.get(row.deploymentId)?.set(row.nodeId, Number(row.count)));
+  return peers;
 }

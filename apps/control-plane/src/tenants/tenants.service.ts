@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
+import type { Principal } from '../auth/principal';
 import { generateApiKey } from '../auth/token';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { isUniqueViolation } from '../database/unique-violation';
@@ -70,6 +71,20 @@ export class TenantsService implements OnModuleInit {
     const tenant = await this.tenants.findOneBy({ name: DEFAULT_TENANT_NAME });
     if (!tenant) throw new Error('the default tenant is missing although it is created at start');
     return tenant;
+  }
+
+  /**
+   * The tenant a request acts for: a tenant key acts for its own tenant only; the admin
+   * token for `tenantId`, or the "default" tenant when it names none.
+   */
+  async forPrincipal(principal: Principal, tenantId: string | undefined): Promise<TenantEntity> {
+    if (principal.kind === 'tenant') {
+      if (tenantId !== undefined && tenantId !== principal.tenantId) {
+        throw new ApiError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
+      }
+      return this.get(principal.tenantId);
+    }
+    return tenantId === undefined ? this.getDefault() : this.get(tenantId);
   }
 
   private newTenant(name: string): TenantEntity {

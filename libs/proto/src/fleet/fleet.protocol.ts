@@ -144,4 +144,8 @@ export interface UiEvents {
   'sandbox:updated': (sandbox: unknown) => void;
   'sandbox:deleted': (ref: { id: string }) => void;
   'node:updated': (node: unknown) => void;
+  'deployment:updated': (deployment: unknown) => void;
+  'deployment:deleted': (ref: { id: string }) => void;
+  'rollout:updated': (rollout: unknown) => void;
+  'template:updated': (template: { id: string; name: string; latestVersion: number }) => void;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
-import type { SandboxEntity } from '../sandbox.entity';
+import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
 
 class PhaseTimingDto {
   @ApiProperty({ example: 'vmm-start' })
@@ -64,6 +64,18 @@ export class SandboxDto {
   @ApiProperty({ required: false, type: GuestDto })
   guest?: GuestDto;
 
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The deployment managing it' })
+  deploymentId!: string | null;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String })
+  templateId!: string | null;
+
+  @ApiProperty({ nullable: true, type: Number })
+  templateVersion!: number | null;
+
+  @ApiProperty({ enum: SANDBOX_HEALTH, description: "Its template's health check verdict" })
+  health!: SandboxHealth;
+
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 
@@ -84,6 +96,10 @@ export class SandboxDto {
       timings: sandbox.timings,
       ...(sandbox.error ? { error: sandbox.error } : {}),
       ...(sandbox.guest ? { guest: sandbox.guest } : {}),
+      deploymentId: sandbox.deploymentId,
+      templateId: sandbox.templateId,
+      templateVersion: sandbox.templateVersion,
+      health: sandbox.health,
       createdAt: sandbox.createdAt.toISOString(),
       updatedAt: sandbox.updatedAt.toISOString(),
     };

@@ -26,6 +26,8 @@ export interface TestApp {
   app: INestApplication;
   baseUrl: string;
   adminToken: string;
+  /** Stops the application and starts a new one on the same data directory and database. */
+  restart(): Promise<TestApp>;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<vo
 }
 
 /** Starts the real application on an ephemeral port with its own data directory and database. */
-export async function startApp(kind: DatabaseKind): Promise<TestApp> {
+export async function startApp(kind: DatabaseKind, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-cp-it-'));
   const pg = kind === 'postgres' ? await createPgDatabase() : undefined;
   const adminToken = randomBytes(24).toString('base64url');
@@ -61,20 +63,31 @@ export async function startApp(kind: DatabaseKind): Promise<TestApp> {
     MOAT_ADMIN_TOKEN: adminToken,
     MOAT_LOG_LEVEL: 'silent',
     ...(pg ? { DATABASE_URL: pg.url } : {}),
+    ...env,
   });
-  const app = await createApp(config);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return {
-    app,
-    baseUrl: `http://127.0.0.1:${port}`,
-    adminToken,
-    close: async () => {
-      await app.close();
-      await pg?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const cleanUp = async (): Promise<void> => {
+    await pg?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
+  const launch = async (): Promise<TestApp> => {
+    const app = await createApp(config);
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    return {
+      app,
+      baseUrl: `http://127.0.0.1:${port}`,
+      adminToken,
+      restart: async () => {
+        await app.close();
+        return launch();
+      },
+      close: async () => {
+        await app.close();
+        await cleanUp();
+      },
+    };
+  };
+  return launch();
 }
 
 /** Retries `check` until it stops throwing, for state that settles asynchronously. */

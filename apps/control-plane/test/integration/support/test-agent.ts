@@ -83,6 +83,35 @@ export class TestAgent {
     }, timeoutMs);
   }
 
+  /**
+   * Behaves like a node agent whose sandboxes start at once: every sandbox that appears in
+   * the desired set is reported `running`, every one that leaves it `gone`; heartbeats keep
+   * the node alive; and health checks are answered as the command would exit in a shell
+   * (`["false"]` fails, anything else passes), so templates choose their own health.
+   */
+  simulate(): void {
+    const runs = new Set<string>();
+    this.socket.on('sandboxes:desired', (state) => {
+      const wanted = new Set(state.sandboxes.map((s) => s.id));
+      for (const id of wanted) {
+        if (runs.has(id)) continue;
+        runs.add(id);
+        this.status({ id, state: 'running', timings: [] });
+      }
+      for (const id of runs) {
+        if (wanted.has(id)) continue;
+        runs.delete(id);
+        this.status({ id, state: 'gone', timings: [] });
+      }
+    });
+    this.onExec = (request) => ({
+      ok: true,
+      result: { exitCode: request.command[0] === 'false' ? 1 : 0, stdout: '', stderr: '' },
+    });
+    const timer = setInterval(() => this.heartbeat([...runs]), 2_000);
+    this.socket.on('disconnect', () => clearInterval(timer));
+  }
+
   close(): void {
     this.socket.close();
   }

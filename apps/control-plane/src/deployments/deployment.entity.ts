@@ -1,0 +1,48 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { RolloutStrategy } from './strategy';
+
+export const DEPLOYMENT_STATES = ['active', 'rolling', 'deleting'] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
+@Entity('deployments')
+export class DeploymentEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  tenantId!: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  templateId!: string;
+
+  /** The stable version: the one every replica runs when no rollout is under way. */
+  @Column('integer')
+  templateVersion!: number;
+
+  @Column('integer')
+  replicas!: number;
+
+  @Column('boolean')
+  perNode!: boolean;
+
+  @Column('simple-json')
+  nodeSelector!: Record<string, string>;
+
+  @Column('simple-json')
+  strategy!: RolloutStrategy;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: DeploymentState;
+
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  currentRolloutId!: string | null;
+
+  @Column({ type: Date })
+  createdAt!: Date;
+
+  @Column({ type: Date })
+  updatedAt!: Date;
+}

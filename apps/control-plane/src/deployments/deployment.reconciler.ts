@@ -1,0 +1,471 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Subscription } from 'rxjs';
+import { EntityManager, In, IsNull, Not } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { UiChannel } from '../dashboard/ui.channel';
+import { forUpdate } from '../database/row-lock';
+import { Transactions } from '../database/transactions.service';
+import { NodeEntity } from '../nodes/node.entity';
+import { RolloutDto } from '../rollouts/dto/rollout.dto';
+import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
+import { planRollout } from '../rollouts/rollout.planner';
+import { SandboxEntity, type SandboxHealth } from '../sandboxes/sandbox.entity';
+import { chunks, IN_LIST_CHUNK, SandboxesService } from '../sandboxes/sandboxes.service';
+import { TemplateVersionEntity } from '../templates/template.entity';
+import { resolveHealthCheck, type TemplateSpec } from '../templates/template-spec';
+import { quotaViolation } from '../tenants/quota';
+import { TenantEntity } from '../tenants/tenant.entity';
+import { tenantUsage } from '../tenants/tenant-usage';
+import { DeploymentEntity } from './deployment.entity';
+import { DeploymentDto } from './dto/deployment.dto';
+import { HealthProber, type ProbeTarget, type ProbeVerdict } from './health.prober';
+import { labelsOf, matchesSelector } from './node-selector';
+import { planSteadyState, type Replica, type ReplicaActions } from './replica';
+import { countReplicas } from './replica-counts';
+
+/** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
+const INSERT_CHUNK = 500;
+/** PostgreSQL advisory lock key: one control-plane replica reconciles at a time. */
+const RECONCILER_LOCK_KEY = 0x6d6f6174;
+
+type ReplicaRow = Pick<
+  SandboxEntity,
+  'id' | 'tenantId' | 'nodeId' | 'state' | 'deploymentId' | 'templateId' | 'templateVersion' | 'health' | 'healthySince' | 'createdAt'
+>;
+
+/** What one pass changed, for what has to happen after its transaction commits. */
+interface PassResult {
+  removedPlaced: { id: string; nodeId: string }[];
+  removedUnplaced: { id: string; tenantId: string }[];
+  pinnedNodes: string[];
+  created: number;
+  healthChanged: string[];
+  rollouts: { rollout: RolloutEntity; tenantId: string }[];
+  deployments: DeploymentDto[];
+  deleted: { id: string; tenantId: string }[];
+  probes: ProbeTarget[];
+  again: boolean;
+}
+
+/**
+ * The level-triggered control loop behind deployments and rollouts. Each pass reads every
+ * deployment, its active rollout and its sandboxes, decides (with the pure planners) what to
+ * start and stop, and writes all of it in one transaction with multi-row statements, so the
+ * cost of a pass grows with the number of changes, not with round trips per sandbox. Nothing
+ * lives only in memory: after a restart the next pass carries on where the database says.
+ */
+@Injectable()
+export class DeploymentReconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DeploymentReconciler.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private subscriptions: Subscription[] = [];
+  /** What dashboards last saw of each deployment, to push only changes. */
+  private readonly shown = new Map<string, string>();
+
+  constructor(
+    private readonly transactions: Transactions,
+    private readonly sandboxes: SandboxesService,
+    private readonly prober: HealthProber,
+    private readonly ui: UiChannel,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.subscriptions = [
+      this.sandboxes.managedChanges.subscribe(() => this.kick()),
+      this.prober.verdictArrived.subscribe(() => this.kick()),
+    ];
+    this.kick();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.subscriptions.forEach((s) => s.unsubscribe());
+    await this.running;
+  }
+
+  /** Runs a pass soon: now if idle, right after the current one otherwise. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.pass()
+      .catch((err: unknown) => this.logger.error({ err }, 'deployment reconcile pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          setImmediate(() => this.kick());
+        } else {
+          this.timer = setTimeout(() => this.kick(), this.config.reconcileIntervalMs);
+          this.timer.unref();
+        }
+      });
+  }
+
+  private async pass(): Promise<void> {
+    const now = new Date();
+    const verdicts = this.prober.takeVerdicts();
+    const result = await this.transactions.run((manager) => this.plan(manager, verdicts, now));
+    if (!result) return;
+    await this.publish(result);
+    if (result.again) this.again = true;
+  }
+
+  private async plan(manager: EntityManager, verdicts: Map<string, ProbeVerdict>, now: Date): Promise<PassResult | undefined> {
+    if (!(await this.leads(manager))) return undefined;
+    const deployments = await manager.find(DeploymentEntity, { order: { createdAt: 'ASC' } });
+    if (deployments.length === 0) return undefined;
+    const rolloutIds = deployments.map((d) => d.currentRolloutId).filter((id): id is string => id !== null);
+    const rollouts = new Map(
+      (rolloutIds.length > 0 ? await manager.findBy(RolloutEntity, { id: In(rolloutIds) }) : []).map((r) => [r.id, r]),
+    );
+    const specs = await loadSpecs(manager, [...new Set(deployments.map((d) => d.templateId))]);
+    const nodes = await manager.find(NodeEntity);
+    const rows: ReplicaRow[] = await manager.find(SandboxEntity, {
+      select: {
+        id: true,
+        tenantId: true,
+        nodeId: true,
+        state: true,
+        deploymentId: true,
+        templateId: true,
+        templateVersion: true,
+        health: true,
+        healthySince: true,
+        createdAt: true,
+      },
+      where: { deploymentId: Not(IsNull()), desiredState: 'running' },
+    });
+
+    const result: PassResult = {
+      removedPlaced: [],
+      removedUnplaced: [],
+      pinnedNodes: [],
+      created: 0,
+      healthChanged: await applyHealth(manager, rows, specs, verdicts, now),
+      rollouts: [],
+      deployments: [],
+      deleted: [],
+      probes: probeTargets(rows, specs),
+      again: false,
+    };
+    const byDeployment = groupBy(rows, (row) => row.deploymentId ?? '');
+    const nodeById = new Map(nodes.map((node) => [node.id, node]));
+    const removals: ReplicaRow[] = [];
+    const creations: { deployment: DeploymentEntity; version: number; count: number; pinTo: string[] | undefined }[] = [];
+    const changedDeployments: DeploymentEntity[] = [];
+
+    for (const deployment of deployments) {
+      const own = byDeployment.get(deployment.id) ?? [];
+      if (deployment.state === 'deleting') {
+        removals.push(...own);
+        continue;
+      }
+      const eligible = deployment.perNode
+        ? nodes.filter((n) => n.state === 'ready' && matchesSelector(labelsOf(n), deployment.nodeSelector)).map((n) => n.id)
+        : undefined;
+      const desired = eligible ? eligible.length : deployment.replicas;
+      const eligibleSet = eligible && new Set(eligible);
+      const replicas = own.map((row) => toReplica(row, nodeById, eligibleSet));
+      const before = JSON.stringify(deployment);
+      const actions = this.decide(deployment, rollouts, replicas, desired, now, result);
+      if (JSON.stringify(deployment) !== before) changedDeployments.push(deployment);
+
+      const removed = new Set(actions.remove);
+      removals.push(...own.filter((row) => removed.has(row.id)));
+      for (const { version, count } of actions.create) {
+        const occupied = new Set(own.filter((r) => r.templateVersion === version && !removed.has(r.id)).map((r) => r.nodeId));
+        const pinTo = eligible?.filter((nodeId) => !occupied.has(nodeId)).slice(0, count);
+        creations.push({ deployment, version, count: pinTo ? pinTo.length : count, pinTo });
+      }
+      const remaining = own.filter((row) => !removed.has(row.id));
+      result.deployments.push(DeploymentDto.from(deployment, countReplicas(remaining, desired)));
+    }
+
+    await this.remove(manager, removals, now, result);
+    await this.create(manager, creations, specs, now, result);
+    for (const deployment of changedDeployments) await manager.save(DeploymentEntity, deployment);
+    for (const { rollout } of result.rollouts) await manager.save(RolloutEntity, rollout);
+    await this.finishDeletions(manager, deployments, byDeployment, result);
+    return result;
+  }
+
+  /** The actions for one deployment: its active rollout's, or the steady state's. */
+  private decide(
+    deployment: DeploymentEntity,
+    rollouts: Map<string, RolloutEntity>,
+    replicas: Replica[],
+    desired: number,
+    now: Date,
+    result: PassResult,
+  ): ReplicaActions {
+    const rollout = deployment.currentRolloutId ? rollouts.get(deployment.currentRolloutId) : undefined;
+    if (!rollout || !isActive(rollout.state)) {
+      // A failed rollout without autoRollback holds the deployment as it is until the next rollout.
+      if (rollout?.state === 'failed') return { create: [], remove: [] };
+      return planSteadyState(replicas, deployment.templateVersion, desired, now);
+    }
+    const before = JSON.stringify(rollout);
+    const plan = planRollout(rollout, replicas, desired, now);
+    const { state, steps, progress, lastProgressAt } = plan.rollout;
+    Object.assign(rollout, { state, steps, progress, lastProgressAt, reason: plan.rollout.reason ?? rollout.reason });
+    if (plan.outcome === 'completed') {
+      Object.assign(rollout, { finishedAt: now });
+      Object.assign(deployment, { templateVersion: rollout.toVersion, state: 'active', currentRolloutId: null, updatedAt: now });
+    } else if (plan.outcome === 'failed') {
+      rollout.finishedAt = now;
+      deployment.state = 'active';
+      deployment.updatedAt = now;
+      if (rollout.strategy.autoRollback) {
+        rollBack(rollout, `${rollout.reason ?? 'failed'}; rolled back to version ${rollout.fromVersion}`, now);
+        deployment.currentRolloutId = null;
+        result.again = true;
+      }
+    }
+    if (JSON.stringify(rollout) !== before) result.rollouts.push({ rollout, tenantId: deployment.tenantId });
+    return plan;
+  }
+
+  private async remove(manager: EntityManager, removals: ReplicaRow[], now: Date, result: PassResult): Promise<void> {
+    const placed = removals.filter((r) => r.nodeId !== null);
+    const unplaced = removals.filter((r) => r.nodeId === null);
+    for (const chunk of chunks(placed, IN_LIST_CHUNK)) {
+      await manager
+        .createQueryBuilder()
+        .update(SandboxEntity)
+        .set({ desiredState: 'deleted', state: 'stopping', updatedAt: now })
+        .where({ id: In(chunk.map((r) => r.id)) })
+        .updateEntity(false)
+        .execute();
+    }
+    for (const chunk of chunks(unplaced, IN_LIST_CHUNK)) {
+      await manager.delete(SandboxEntity, { id: In(chunk.map((r) => r.id)) });
+    }
+    result.removedPlaced = placed.map((r) => ({ id: r.id, nodeId: r.nodeId ?? '' }));
+    result.removedUnplaced = unplaced.map((r) => ({ id: r.id, tenantId: r.tenantId }));
+  }
+
+  /** Inserts new replicas, as many as each tenant's quota allows. */
+  private async create(
+    manager: EntityManager,
+    creations: { deployment: DeploymentEntity; version: number; count: number; pinTo: string[] | undefined }[],
+    specs: Map<string, TemplateSpec>,
+    now: Date,
+    result: PassResult,
+  ): Promise<void> {
+    const rows: SandboxEntity[] = [];
+    for (const [tenantId, wanted] of groupBy(creations.filter((c) => c.count > 0), (c) => c.deployment.tenantId)) {
+      const tenant = await forUpdate(
+        manager,
+        manager.createQueryBuilder(TenantEntity, 't').where('t.id = :id', { id: tenantId }),
+      ).getOne();
+      if (!tenant) continue;
+      const usage = await tenantUsage(manager, tenantId);
+      for (const { deployment, version, count, pinTo } of wanted) {
+        const spec = specs.get(specKey(deployment.templateId, version));
+        if (!spec) continue;
+        let fits = 0;
+        while (
+          fits < count &&
+          !quotaViolation(tenant.quota, usage, { sandboxes: fits + 1, vcpus: spec.vcpus * (fits + 1), memoryMiB: spec.memoryMiB * (fits + 1) })
+        ) {
+          fits += 1;
+        }
+        if (fits < count) this.logger.warn({ deploymentId: deployment.id, wanted: count, fits }, 'tenant quota limits replicas');
+        usage.sandboxes += fits;
+        usage.vcpus += spec.vcpus * fits;
+        usage.memoryMiB += spec.memoryMiB * fits;
+        for (let i = 0; i < fits; i += 1) rows.push(newReplica(deployment, version, spec, pinTo?.[i] ?? null, now));
+      }
+    }
+    for (const chunk of chunks(rows, INSERT_CHUNK)) {
+      await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
+    }
+    result.created = rows.length;
+    result.pinnedNodes = rows.map((r) => r.nodeId).filter((id): id is string => id !== null);
+  }
+
+  /** Drops deployments being deleted once none of their sandboxes is left, stopping ones included. */
+  private async finishDeletions(
+    manager: EntityManager,
+    deployments: DeploymentEntity[],
+    byDeployment: Map<string, ReplicaRow[]>,
+    result: PassResult,
+  ): Promise<void> {
+    for (const deployment of deployments.filter((d) => d.state === 'deleting')) {
+      if ((byDeployment.get(deployment.id) ?? []).length > 0) {
+        result.again = true;
+        continue;
+      }
+      if (await manager.existsBy(SandboxEntity, { deploymentId: deployment.id })) continue;
+      await manager.delete(RolloutEntity, { deploymentId: deployment.id });
+      await manager.delete(DeploymentEntity, { id: deployment.id });
+      result.deleted.push({ id: deployment.id, tenantId: deployment.tenantId });
+    }
+  }
+
+  /** After the commit: tell nodes, place new replicas, start probes, update dashboards. */
+  private async publish(result: PassResult): Promise<void> {
+    result.removedUnplaced.forEach(({ id, tenantId }) => this.ui.sandboxDeleted(id, tenantId));
+    await this.sandboxes.nodesChanged([...result.removedPlaced.map((r) => r.nodeId), ...result.pinnedNodes]);
+    await this.sandboxes.announceMany([...result.removedPlaced.map((r) => r.id), ...result.healthChanged]);
+    if (result.created > 0) await this.sandboxes.placePending();
+    this.prober.schedule(result.probes);
+    result.rollouts.forEach(({ rollout, tenantId }) => this.ui.rolloutUpdated(RolloutDto.from(rollout), tenantId));
+    for (const dto of result.deployments) {
+      const json = JSON.stringify(dto);
+      if (this.shown.get(dto.id) === json) continue;
+      this.shown.set(dto.id, json);
+      this.ui.deploymentUpdated(dto);
+    }
+    for (const { id, tenantId } of result.deleted) {
+      this.shown.delete(id);
+      this.ui.deploymentDeleted(id, tenantId);
+    }
+  }
+
+  /** On PostgreSQL, only the replica holding the advisory lock reconciles this round. */
+  private async leads(manager: EntityManager): Promise<boolean> {
+    if (manager.connection.driver.options.type !== 'postgres') return true;
+    const rows = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_KEY])) as {
+      locked: boolean;
+    }[];
+    return rows[0]?.locked === true;
+  }
+}
+
+/** Marks a rollout as rolled back (automatically or by `abort`), with a finished rollback step. */
+export function rollBack(rollout: RolloutEntity, reason: string, now: Date): void {
+  const at = now.toISOString();
+  rollout.steps = [
+    ...rollout.steps.map((step) => (step.state === 'running' ? { ...step, state: 'failed' as const, finishedAt: at } : step)),
+    { index: rollout.steps.length, name: `roll back to version ${rollout.fromVersion}`, state: 'done', startedAt: at, finishedAt: at },
+  ];
+  Object.assign(rollout, { state: 'rolled-back', reason, finishedAt: now });
+}
+
+export function specKey(templateId: string, version: number): string {
+  return `${templateId}@${version}`;
+}
+
+async function loadSpecs(manager: EntityManager, templateIds: string[]): Promise<Map<string, TemplateSpec>> {
+  const versions = templateIds.length > 0 ? await manager.findBy(TemplateVersionEntity, { templateId: In(templateIds) }) : [];
+  return new Map(versions.map((v) => [specKey(v.templateId, v.version), v.spec]));
+}
+
+function specOfRow(row: ReplicaRow, specs: Map<string, TemplateSpec>): TemplateSpec | undefined {
+  return row.templateId && row.templateVersion !== null ? specs.get(specKey(row.templateId, row.templateVersion)) : undefined;
+}
+
+/**
+ * Stores health as last concluded: running with no health check is healthy; otherwise the
+ * probes' verdicts; not running (yet, or any more) is unknown. Returns the ids that changed.
+ */
+async function applyHealth(
+  manager: EntityManager,
+  rows: ReplicaRow[],
+  specs: Map<string, TemplateSpec>,
+  verdicts: Map<string, ProbeVerdict>,
+  now: Date,
+): Promise<string[]> {
+  const changed = new Map<SandboxHealth, ReplicaRow[]>();
+  for (const row of rows) {
+    const spec = specOfRow(row, specs);
+    const check = spec && resolveHealthCheck(spec);
+    let next: SandboxHealth;
+    if (row.state !== 'running') next = row.health === 'healthy' ? 'unknown' : row.health;
+    else if (!check) next = 'healthy';
+    else next = verdicts.get(row.id) ?? row.health;
+    if (next === row.health) continue;
+    row.health = next;
+    row.healthySince = next === 'healthy' ? now : null;
+    const group = changed.get(next);
+    if (group) group.push(row);
+    else changed.set(next, [row]);
+  }
+  for (const [health, group] of changed) {
+    for (const chunk of chunks(group, IN_LIST_CHUNK)) {
+      await manager
+        .createQueryBuilder()
+        .update(SandboxEntity)
+        .set({ health, healthySince: health === 'healthy' ? now : null })
+        .where({ id: In(chunk.map((r) => r.id)) })
+        .updateEntity(false)
+        .execute();
+    }
+  }
+  return [...changed.values()].flat().map((r) => r.id);
+}
+
+function probeTargets(rows: ReplicaRow[], specs: Map<string, TemplateSpec>): ProbeTarget[] {
+  const targets: ProbeTarget[] = [];
+  for (const row of rows) {
+    const spec = specOfRow(row, specs);
+    const check = spec && resolveHealthCheck(spec);
+    if (check && row.state === 'running' && row.nodeId) targets.push({ sandboxId: row.id, nodeId: row.nodeId, check });
+  }
+  return targets;
+}
+
+function toReplica(row: ReplicaRow, nodes: Map<string, NodeEntity>, eligible: Set<string> | undefined): Replica {
+  const node = row.nodeId ? nodes.get(row.nodeId) : undefined;
+  // Cordoned nodes keep what they run; draining, down or vanished nodes give it up.
+  const nodeKeeps = node !== undefined && (node.state === 'ready' || node.state === 'cordoned');
+  const displaced = row.nodeId !== null && (!nodeKeeps || (eligible !== undefined && !eligible.has(row.nodeId)));
+  return {
+    id: row.id,
+    nodeId: row.nodeId,
+    version: row.templateVersion ?? 0,
+    state: row.state,
+    health: row.health,
+    healthySince: row.healthySince,
+    createdAt: row.createdAt,
+    displaced,
+  };
+}
+
+function newReplica(deployment: DeploymentEntity, version: number, spec: TemplateSpec, nodeId: string | null, now: Date): SandboxEntity {
+  return {
+    id: randomUUID(),
+    tenantId: deployment.tenantId,
+    nodeId,
+    state: 'pending',
+    desiredState: 'running',
+    vcpus: spec.vcpus,
+    memoryMiB: spec.memoryMiB,
+    image: spec.image ?? null,
+    env: spec.env ?? {},
+    labels: spec.labels ?? {},
+    timings: [],
+    error: null,
+    guest: null,
+    deploymentId: deployment.id,
+    templateId: deployment.templateId,
+    templateVersion: version,
+    health: 'unknown',
+    healthySince: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

@@ -1,0 +1,138 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  Equals,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateNested,
+  type ValidationOptions,
+} from 'class-validator';
+import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { PERCENT_PATTERN, STRATEGY_TYPES, type CountOrPercent, type RolloutStrategy, type StrategyType } from '../strategy';
+
+/** A non-negative integer count, or a percentage string such as "10%". */
+function IsCountOrPercent(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isCountOrPercent',
+      validator: {
+        validate: (value: unknown) =>
+          (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100_000) ||
+          (typeof value === 'string' && PERCENT_PATTERN.test(value)),
+        defaultMessage: (args) => `${args?.property ?? 'value'} must be a non-negative integer or a percentage like "10%"`,
+      },
+    },
+    options,
+  );
+}
+
+export class StrategyDto implements RolloutStrategy {
+  @ApiProperty({ enum: STRATEGY_TYPES })
+  @IsIn(STRATEGY_TYPES)
+  type!: StrategyType;
+
+  @ApiProperty({ required: false, oneOf: [{ type: 'integer' }, { type: 'string', example: '10%' }], default: '25%' })
+  @IsOptional()
+  @IsCountOrPercent()
+  maxUnavailable?: CountOrPercent;
+
+  @ApiProperty({ required: false, oneOf: [{ type: 'integer' }, { type: 'string', example: '25%' }], default: '25%' })
+  @IsOptional()
+  @IsCountOrPercent()
+  maxSurge?: CountOrPercent;
+
+  @ApiProperty({ required: false, minimum: 1, default: 1, description: 'canary: new replicas started before promotion' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  canaryReplicas?: number;
+
+  @ApiProperty({
+    required: false,
+    description: 'canary: promote without waiting for `promote` (default false); blue-green: false waits for `promote`',
+  })
+  @IsOptional()
+  @IsBoolean()
+  autoPromote?: boolean;
+
+  @ApiProperty({ required: false, minimum: 0, default: 0, description: 'How long a new replica must stay healthy to count' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  minHealthySeconds?: number;
+
+  @ApiProperty({ required: false, minimum: 1, default: 600, description: 'Fail the rollout after this long without progress' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  progressDeadlineSeconds?: number;
+
+  @ApiProperty({ required: false, default: false, description: 'Return to the last good version when the rollout fails' })
+  @IsOptional()
+  @IsBoolean()
+  autoRollback?: boolean;
+}
+
+export class CreateDeploymentDto {
+  @ApiProperty({ required: false, maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/, { message: 'name must be lowercase letters, digits and "-"' })
+  name?: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  templateId!: string;
+
+  @ApiProperty({ required: false, minimum: 1, description: 'Default: the latest version' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  templateVersion?: number;
+
+  @ApiProperty({ required: false, minimum: 0, maximum: 100_000, default: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  replicas?: number;
+
+  @ApiProperty({ required: false, enum: [true], description: 'One replica on every ready node matching nodeSelector' })
+  @IsOptional()
+  @Equals(true)
+  perNode?: true;
+
+  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsStringMap(LABEL_MAP)
+  nodeSelector?: Record<string, string>;
+
+  @ApiProperty({ type: StrategyDto })
+  @ValidateNested()
+  @Type(() => StrategyDto)
+  strategy!: StrategyDto;
+
+  @ApiProperty({ required: false, format: 'uuid', description: 'Admin only: the owning tenant (default: the template\'s)' })
+  @IsOptional()
+  @IsUUID()
+  tenantId?: string;
+}
+
+export class UpdateDeploymentDto {
+  @ApiProperty({ minimum: 0, maximum: 100_000 })
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  replicas!: number;
+}

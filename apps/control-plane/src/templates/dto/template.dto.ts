@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { TemplateEntity, TemplateVersionEntity } from '../template.entity';
+import { HealthCheckDto } from './template-spec.dto';
+import { NETWORK_MODELS, ROOTFS_KINDS, type TemplateSpec } from '../template-spec';
+
+/** One template version as the API returns it. */
+export class TemplateVersionDto {
+  @ApiProperty()
+  version!: number;
+
+  @ApiPropertyOptional()
+  image?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  command?: string[];
+
+  @ApiProperty()
+  vcpus!: number;
+
+  @ApiProperty()
+  memoryMiB!: number;
+
+  @ApiPropertyOptional({ type: Object, additionalProperties: { type: 'string' } })
+  env?: Record<string, string>;
+
+  @ApiPropertyOptional({ enum: NETWORK_MODELS })
+  networkModel?: TemplateSpec['networkModel'];
+
+  @ApiPropertyOptional({ enum: ROOTFS_KINDS })
+  rootfs?: TemplateSpec['rootfs'];
+
+  @ApiPropertyOptional({ type: Object, additionalProperties: { type: 'string' } })
+  labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: HealthCheckDto })
+  healthCheck?: HealthCheckDto;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  static from(version: TemplateVersionEntity): TemplateVersionDto {
+    return { version: version.version, ...version.spec, createdAt: version.createdAt.toISOString() };
+  }
+}
+
+/** A template version together with its template's identity (the answer to creating one). */
+export class TemplateVersionWithTemplateDto extends TemplateVersionDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  tenantId!: string;
+
+  static of(template: TemplateEntity, version: TemplateVersionEntity): TemplateVersionWithTemplateDto {
+    return { id: template.id, name: template.name, tenantId: template.tenantId, ...TemplateVersionDto.from(version) };
+  }
+}
+
+/** A template in lists and in `template:updated` events. */
+export class TemplateSummaryDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty()
+  latestVersion!: number;
+
+  @ApiProperty({ format: 'uuid' })
+  tenantId!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  static from(template: TemplateEntity): TemplateSummaryDto {
+    return {
+      id: template.id,
+      name: template.name,
+      latestVersion: template.latestVersion,
+      tenantId: template.tenantId,
+      createdAt: template.createdAt.toISOString(),
+    };
+  }
+}
+
+/** A template with every version. */
+export class TemplateDetailDto extends TemplateSummaryDto {
+  @ApiProperty({ type: [TemplateVersionDto] })
+  versions!: TemplateVersionDto[];
+}

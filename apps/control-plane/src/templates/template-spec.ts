@@ -1,0 +1,40 @@
+/** How a template's sandboxes are probed; the command runs in the sandbox through its guest agent. */
+export interface HealthCheck {
+  command: string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  failureThreshold?: number;
+}
+
+export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
+export const ROOTFS_KINDS = ['virtiofs', '9p', 'block'] as const;
+
+/** What one immutable template version describes: the sandboxes a deployment of it runs. */
+export interface TemplateSpec {
+  image?: string;
+  command?: string[];
+  vcpus: number;
+  memoryMiB: number;
+  env?: Record<string, string>;
+  networkModel?: (typeof NETWORK_MODELS)[number];
+  rootfs?: (typeof ROOTFS_KINDS)[number];
+  labels?: Record<string, string>;
+  healthCheck?: HealthCheck;
+}
+
+/** A health check with its defaults filled in. */
+export type ResolvedHealthCheck = Required<HealthCheck>;
+
+export const HEALTH_CHECK_DEFAULTS = { intervalMs: 2_000, timeoutMs: 5_000, failureThreshold: 3 } as const;
+
+/** The template's health check with defaults, or undefined when it has none (running means healthy). */
+export function resolveHealthCheck(spec: TemplateSpec): ResolvedHealthCheck | undefined {
+  const check = spec.healthCheck;
+  if (!check) return undefined;
+  return {
+    command: check.command,
+    intervalMs: check.intervalMs ?? HEALTH_CHECK_DEFAULTS.intervalMs,
+    timeoutMs: check.timeoutMs ?? HEALTH_CHECK_DEFAULTS.timeoutMs,
+    failureThreshold: check.failureThreshold ?? HEALTH_CHECK_DEFAULTS.failureThreshold,
+  };
+}
