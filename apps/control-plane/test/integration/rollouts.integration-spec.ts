@@ -226,12 +226,17 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     const before = await sandboxesOf(deploymentId);
     // Anti-affinity spreads three replicas over three nodes.
     expect(new Set(before.map((s) => s.nodeId)).size).toBe(REPLICAS);
-    const lost = agents.pop();
-    lost?.close();
+    const [lost] = agents.splice(2, 1);
+    lost.close();
     await eventually(async () => {
       const after = await settledAt(deploymentId, 1);
-      expect(after.some((s) => s.nodeId === lost?.nodeId)).toBe(false);
+      expect(after.some((s) => s.nodeId === lost.nodeId)).toBe(false);
     }, SETTLE_MS);
-    await remove(deploymentId).catch(() => undefined);
+    // Back again, the node learns the replica it held is to stop.
+    const back = await TestAgent.connect(t.baseUrl, t.adminToken, lost.nodeId);
+    back.simulate();
+    await back.hello();
+    agents.push(back);
+    await remove(deploymentId);
   });
 });
