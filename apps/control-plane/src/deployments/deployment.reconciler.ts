@@ -13,7 +13,7 @@ import { planRollout } from '../rollouts/rollout.planner';
 import { SandboxEntity, type SandboxHealth } from '../sandboxes/sandbox.entity';
 import { chunks, IN_LIST_CHUNK, SandboxesService } from '../sandboxes/sandboxes.service';
 import { TemplateVersionEntity } from '../templates/template.entity';
-import { resolveHealthCheck, type TemplateSpec } from '../templates/template-spec';
+import { resolveHealthCheck, type ResolvedHealthCheck, type TemplateSpec } from '../templates/template-spec';
 import { quotaViolation } from '../tenants/quota';
 import { TenantEntity } from '../tenants/tenant.entity';
 import { tenantUsage } from '../tenants/tenant-usage';
@@ -26,6 +26,8 @@ import { countReplicas } from './replica-counts';
 
 /** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
 const INSERT_CHUNK = 500;
+/** Shortest pause between passes that were asked for while one ran. */
+const MIN_PASS_GAP_MS = 20;
 /** PostgreSQL advisory lock key: one control-plane replica reconciles at a time. */
 const RECONCILER_LOCK_KEY = 0x6d6f6174;
 
@@ -61,6 +63,8 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  /** Prompted passes wait until then (performance.now() time). */
+  private restUntil = 0;
   private stopped = false;
   private subscriptions: Subscription[] = [];
   /** What dashboards last saw of each deployment, to push only changes. */
@@ -96,19 +100,28 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
       this.again = true;
       return;
     }
+    const wait = this.restUntil - performance.now();
+    if (wait > 0) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.kick(), wait);
+      this.timer.unref();
+      return;
+    }
     clearTimeout(this.timer);
+    const started = performance.now();
     this.running = this.pass()
       .catch((err: unknown) => this.logger.error({ err }, 'deployment reconcile pass failed'))
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;
-        if (this.again) {
-          this.again = false;
-          setImmediate(() => this.kick());
-        } else {
-          this.timer = setTimeout(() => this.kick(), this.config.reconcileIntervalMs);
-          this.timer.unref();
-        }
+        // Prompted passes leave at least as long as the last one took for everything else
+        // (status reports, API requests): a status storm must not become a pass storm.
+        const elapsed = performance.now() - started;
+        this.restUntil = performance.now() + Math.max(MIN_PASS_GAP_MS, elapsed);
+        const delay = this.again ? this.restUntil - performance.now() : this.config.reconcileIntervalMs;
+        this.again = false;
+        this.timer = setTimeout(() => this.kick(), delay);
+        this.timer.unref();
       });
   }
 
@@ -130,33 +143,19 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
       (rolloutIds.length > 0 ? await manager.findBy(RolloutEntity, { id: In(rolloutIds) }) : []).map((r) => [r.id, r]),
     );
     const specs = await loadSpecs(manager, [...new Set(deployments.map((d) => d.templateId))]);
+    const checks = new Map([...specs].map(([key, spec]) => [key, resolveHealthCheck(spec)]));
     const nodes = await manager.find(NodeEntity);
-    const rows: ReplicaRow[] = await manager.find(SandboxEntity, {
-      select: {
-        id: true,
-        tenantId: true,
-        nodeId: true,
-        state: true,
-        deploymentId: true,
-        templateId: true,
-        templateVersion: true,
-        health: true,
-        healthySince: true,
-        createdAt: true,
-      },
-      where: { deploymentId: Not(IsNull()), desiredState: 'running' },
-    });
-
+    const rows = await loadReplicaRows(manager);
     const result: PassResult = {
       removedPlaced: [],
       removedUnplaced: [],
       pinnedNodes: [],
       created: 0,
-      healthChanged: await applyHealth(manager, rows, specs, verdicts, now),
+      healthChanged: await applyHealth(manager, rows, checks, verdicts, now),
       rollouts: [],
       deployments: [],
       deleted: [],
-      probes: probeTargets(rows, specs),
+      probes: probeTargets(rows, checks),
       again: false,
     };
     const byDeployment = groupBy(rows, (row) => row.deploymentId ?? '');
@@ -363,8 +362,47 @@ async function loadSpecs(manager: EntityManager, templateIds: string[]): Promise
   return new Map(versions.map((v) => [specKey(v.templateId, v.version), v.spec]));
 }
 
-function specOfRow(row: ReplicaRow, specs: Map<string, TemplateSpec>): TemplateSpec | undefined {
-  return row.templateId && row.templateVersion !== null ? specs.get(specKey(row.templateId, row.templateVersion)) : undefined;
+/** The resolved health check of a row's template version (undefined: it has none). */
+function checkOf(row: ReplicaRow, checks: Map<string, ResolvedHealthCheck | undefined>): ResolvedHealthCheck | undefined {
+  return row.templateId && row.templateVersion !== null ? checks.get(specKey(row.templateId, row.templateVersion)) : undefined;
+}
+
+/**
+ * The deployment-managed sandboxes meant to run, read as raw rows: hydrating ten thousand
+ * entities on every pass cost more than the rest of the pass together.
+ */
+async function loadReplicaRows(manager: EntityManager): Promise<ReplicaRow[]> {
+  const raw = await manager
+    .createQueryBuilder(SandboxEntity, 's')
+    .select('s.id', 'id')
+    .addSelect('s.tenantId', 'tenantId')
+    .addSelect('s.nodeId', 'nodeId')
+    .addSelect('s.state', 'state')
+    .addSelect('s.deploymentId', 'deploymentId')
+    .addSelect('s.templateId', 'templateId')
+    .addSelect('s.templateVersion', 'templateVersion')
+    .addSelect('s.health', 'health')
+    .addSelect('s.healthySince', 'healthySince')
+    .addSelect('s.createdAt', 'createdAt')
+    .where('s.deploymentId IS NOT NULL')
+    .andWhere('s.desiredState = :running', { running: 'running' })
+    .getRawMany<Omit<ReplicaRow, 'healthySince' | 'createdAt' | 'templateVersion'> & {
+      templateVersion: number | string | null;
+      healthySince: Date | string | null;
+      createdAt: Date | string;
+    }>();
+  return raw.map((row) => ({
+    ...row,
+    templateVersion: row.templateVersion === null ? null : Number(row.templateVersion),
+    healthySince: row.healthySince === null ? null : toDate(row.healthySince),
+    createdAt: toDate(row.createdAt),
+  }));
+}
+
+/** A timestamp from a raw row: a Date from PostgreSQL, a UTC "YYYY-MM-DD HH:MM:SS.SSS" text from SQLite. */
+function toDate(value: Date | string): Date {
+  if (value instanceof Date) return value;
+  return new Date(value.includes('T') ? value : `${value.replace(' ', 'T')}Z`);
 }
 
 /**
@@ -374,14 +412,13 @@ function specOfRow(row: ReplicaRow, specs: Map<string, TemplateSpec>): TemplateS
 async function applyHealth(
   manager: EntityManager,
   rows: ReplicaRow[],
-  specs: Map<string, TemplateSpec>,
+  checks: Map<string, ResolvedHealthCheck | undefined>,
   verdicts: Map<string, ProbeVerdict>,
   now: Date,
 ): Promise<string[]> {
   const changed = new Map<SandboxHealth, ReplicaRow[]>();
   for (const row of rows) {
-    const spec = specOfRow(row, specs);
-    const check = spec && resolveHealthCheck(spec);
+    const check = checkOf(row, checks);
     let next: SandboxHealth;
     if (row.state !== 'running') next = row.health === 'healthy' ? 'unknown' : row.health;
     else if (!check) next = 'healthy';
@@ -407,11 +444,10 @@ async function applyHealth(
   return [...changed.values()].flat().map((r) => r.id);
 }
 
-function probeTargets(rows: ReplicaRow[], specs: Map<string, TemplateSpec>): ProbeTarget[] {
+function probeTargets(rows: ReplicaRow[], checks: Map<string, ResolvedHealthCheck | undefined>): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   for (const row of rows) {
-    const spec = specOfRow(row, specs);
-    const check = spec && resolveHealthCheck(spec);
+    const check = checkOf(row, checks);
     if (check && row.state === 'running' && row.nodeId) targets.push({ sandboxId: row.id, nodeId: row.nodeId, check });
   }
   return targets;

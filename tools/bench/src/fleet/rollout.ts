@@ -5,6 +5,7 @@
  * or PostgreSQL with --database-url) and SIMULATED node agents (real socket.io connections,
  * simulated runtime; see simulated-agent.ts) in separate processes.
  * Usage: node tools/bench/dist/fleet/rollout.js [--nodes 1000] [--sandboxes 10000] [--agent-processes 4]
+ *        [--database-url postgres://…] [--cpu-prof-dir DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,9 +16,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
+const ROOT = resolve(__dirname, '..', '..', '..', '..');
 const CONTROL_PLANE = join(ROOT, 'apps/control-plane/dist/main.js');
-const SIMULATED_AGENT = join(import.meta.dirname, 'simulated-agent.js');
+const SIMULATED_AGENT = join(__dirname, 'simulated-agent.js');
 
 interface Rollout {
   state: string;
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
       sandboxes: { type: 'string', default: '10000' },
       'agent-processes': { type: 'string', default: '4' },
       'database-url': { type: 'string' },
+      /** Write a V8 CPU profile of the control plane into this directory. */
+      'cpu-prof-dir': { type: 'string' },
     },
   });
   const nodes = Number(values.nodes);
@@ -74,11 +77,25 @@ async function main(): Promise<void> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const children: ChildProcess[] = [];
-  const stopAll = (): void => children.forEach((c) => c.kill('SIGTERM'));
-  process.on('exit', stopAll);
+  const stopAll = (): void => {
+    for (const child of children) {
+      if (child.exitCode !== null) continue;
+      child.kill('SIGTERM');
+      // A control plane busy with a pass gets a moment to stop cleanly, then is killed.
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }
+  };
+  process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stopAll();
+      process.exit(130);
+    });
+  }
 
   try {
-    const cp = spawn(process.execPath, [CONTROL_PLANE], {
+    const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [];
+    const cp = spawn(process.execPath, [...profile, CONTROL_PLANE], {
       env: {
         ...process.env,
         MOAT_DATA_DIR: dataDir,
