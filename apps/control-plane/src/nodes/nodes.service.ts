@@ -92,7 +92,7 @@ export class NodesService {
   }
 
   private async view(node: NodeEntity): Promise<NodeDto> {
-    const allocations = await loadAllocations(this.nodes.manager);
+    const allocations = await loadAllocations(this.nodes.manager, node.id);
     return NodeDto.from(node, allocations.get(node.id) ?? NOTHING_ALLOCATED);
   }
 }
