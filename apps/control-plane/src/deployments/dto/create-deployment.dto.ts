@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   Equals,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsInt,
   IsOptional,
@@ -119,6 +120,7 @@ export class CreateDeploymentDto {
   nodeSelector?: Record<string, string>;
 
   @ApiProperty({ type: StrategyDto })
+  @IsDefined()
   @ValidateNested()
   @Type(() => StrategyDto)
   strategy!: StrategyDto;

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { planSteadyState, type Replica } from './replica';
+
+const NOW = new Date('2026-01-01T00:10:00Z');
+let seq = 0;
+const replica = (version: number, overrides: Partial<Replica> = {}): Replica => ({
+  id: `r${(seq += 1)}`,
+  nodeId: 'n1',
+  version,
+  state: 'running',
+  health: 'healthy',
+  healthySince: new Date('2026-01-01T00:00:00Z'),
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  displaced: false,
+  ...overrides,
+});
+
+describe('planSteadyState', () => {
+  it('starts what is missing and replaces failed or unhealthy replicas', () => {
+    const failed = replica(1, { state: 'failed' });
+    const sick = replica(1, { health: 'unhealthy' });
+    const plan = planSteadyState([replica(1), failed, sick], 1, 4, NOW);
+    expect(plan.remove.sort()).toEqual([failed.id, sick.id].sort());
+    expect(plan.create).toEqual([{ version: 1, count: 3 }]);
+  });
+
+  it('scales down, newest first', () => {
+    const old = replica(1, { createdAt: new Date('2026-01-01T00:00:00Z') });
+    const young = replica(1, { createdAt: new Date('2026-01-01T00:05:00Z') });
+    expect(planSteadyState([old, young], 1, 1, NOW).remove).toEqual([young.id]);
+  });
+
+  it('keeps other versions serving until enough of the wanted one are available (rollback)', () => {
+    const others = [replica(3), replica(3)];
+    const starting = [replica(2, { state: 'creating', health: 'unknown', healthySince: null })];
+    const plan = planSteadyState([...others, ...starting], 2, 2, NOW);
+    expect(plan.remove).toEqual([]);
+    expect(plan.create).toEqual([{ version: 2, count: 1 }]);
+    expect(planSteadyState([...others, replica(2), replica(2)], 2, 2, NOW).remove.sort()).toEqual(others.map((r) => r.id).sort());
+  });
+
+  it('moves displaced replicas (drained or lost node): replacement first, then the old one goes', () => {
+    const displaced = replica(1, { displaced: true });
+    const first = planSteadyState([replica(1), displaced], 1, 2, NOW);
+    expect(first).toEqual({ create: [{ version: 1, count: 1 }], remove: [] });
+    const after = planSteadyState([replica(1), displaced, replica(1)], 1, 2, NOW);
+    expect(after).toEqual({ create: [], remove: [displaced.id] });
+  });
+});
