@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
-import { EntityManager, In, IsNull, Not } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
 import { forUpdate } from '../database/row-lock';
 import { Transactions } from '../database/transactions.service';
@@ -26,6 +27,12 @@ import { countReplicas } from './replica-counts';
 
 /** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
 const INSERT_CHUNK = 500;
+/**
+ * New replicas started per pass. A pass runs as one transaction, which on SQLite holds the
+ * event loop until it commits; bounding it keeps sockets (heartbeats, pings) served while a
+ * large deployment is created. Rolling rollouts stay within it through maxUnavailable.
+ */
+const MAX_CREATES_PER_PASS = 1_000;
 /** Shortest pause between passes that were asked for while one ran. */
 const MIN_PASS_GAP_MS = 20;
 /** PostgreSQL advisory lock key: one control-plane replica reconciles at a time. */
@@ -163,6 +170,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     const removals: ReplicaRow[] = [];
     const creations: { deployment: DeploymentEntity; version: number; count: number; pinTo: string[] | undefined }[] = [];
     const changedDeployments: DeploymentEntity[] = [];
+    let createBudget = MAX_CREATES_PER_PASS;
 
     for (const deployment of deployments) {
       const own = byDeployment.get(deployment.id) ?? [];
@@ -182,7 +190,10 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
 
       const removed = new Set(actions.remove);
       removals.push(...own.filter((row) => removed.has(row.id)));
-      for (const { version, count } of actions.create) {
+      for (const { version, count: wanted } of actions.create) {
+        const count = Math.min(wanted, createBudget);
+        createBudget -= count;
+        if (count < wanted) result.again = true;
         const occupied = new Set(own.filter((r) => r.templateVersion === version && !removed.has(r.id)).map((r) => r.nodeId));
         const pinTo = eligible?.filter((nodeId) => !occupied.has(nodeId)).slice(0, count);
         creations.push({ deployment, version, count: pinTo ? pinTo.length : count, pinTo });
@@ -246,9 +257,11 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
         .where({ id: In(chunk.map((r) => r.id)) })
         .updateEntity(false)
         .execute();
+      await yieldToEventLoop();
     }
     for (const chunk of chunks(unplaced, IN_LIST_CHUNK)) {
       await manager.delete(SandboxEntity, { id: In(chunk.map((r) => r.id)) });
+      await yieldToEventLoop();
     }
     result.removedPlaced = placed.map((r) => ({ id: r.id, nodeId: r.nodeId ?? '' }));
     result.removedUnplaced = unplaced.map((r) => ({ id: r.id, tenantId: r.tenantId }));
@@ -289,6 +302,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     }
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
       await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
+      await yieldToEventLoop();
     }
     result.created = rows.length;
     result.pinnedNodes = rows.map((r) => r.nodeId).filter((id): id is string => id !== null);
@@ -336,9 +350,9 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
   /** On PostgreSQL, only the replica holding the advisory lock reconciles this round. */
   private async leads(manager: EntityManager): Promise<boolean> {
     if (manager.connection.driver.options.type !== 'postgres') return true;
-    const rows = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RECONCILER_LOCK_KEY])) as {
-      locked: boolean;
-    }[];
+    const rows = await manager.query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+      RECONCILER_LOCK_KEY,
+    ]);
     return rows[0]?.locked === true;
   }
 }
@@ -439,6 +453,7 @@ async function applyHealth(
         .where({ id: In(chunk.map((r) => r.id)) })
         .updateEntity(false)
         .execute();
+      await yieldToEventLoop();
     }
   }
   return [...changed.values()].flat().map((r) => r.id);

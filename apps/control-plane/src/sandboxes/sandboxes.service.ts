@@ -6,6 +6,7 @@ import { Subject } from 'rxjs';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
+import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
 import { forUpdate } from '../database/row-lock';
 import { Transactions } from '../database/transactions.service';
@@ -185,6 +186,7 @@ export class SandboxesService {
   async announceMany(ids: readonly string[]): Promise<void> {
     for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
       (await this.sandboxes.findBy({ id: In(chunk) })).forEach((sandbox) => this.announce(sandbox));
+      await yieldToEventLoop();
     }
   }
 
@@ -196,6 +198,7 @@ export class SandboxesService {
         order: { createdAt: 'ASC' },
       });
       sandboxes.forEach((sandbox) => byNode.get(sandbox.nodeId ?? '')?.push(toDesired(sandbox)));
+      await yieldToEventLoop();
     }
     byNode.forEach((sandboxes, nodeId) => this.agents.pushDesired(nodeId, { sandboxes }));
   }

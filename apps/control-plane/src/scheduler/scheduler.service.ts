@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
+import { yieldToEventLoop } from '../common/yield';
 import { Transactions } from '../database/transactions.service';
 import { forUpdate } from '../database/row-lock';
 import { NodeEntity } from '../nodes/node.entity';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { loadAllocations, NOTHING_ALLOCATED } from './allocation';
 import { Candidate, chooseNode } from './placement';
+
+/** Placements between chances for the event loop to serve sockets (see yieldToEventLoop). */
+const YIELD_EVERY = 200;
 
 /** Places pending sandboxes on ready nodes with room. */
 @Injectable()
@@ -38,7 +42,8 @@ export class SchedulerService {
 
     const peers = await loadPeers(manager, pending);
     const placed: SandboxEntity[] = [];
-    for (const sandbox of pending) {
+    for (const [index, sandbox] of pending.entries()) {
+      if (index > 0 && index % YIELD_EVERY === 0) await yieldToEventLoop();
       const ofDeployment = sandbox.deploymentId ? peers.get(sandbox.deploymentId) : undefined;
       const node = chooseNode(
         { vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB },

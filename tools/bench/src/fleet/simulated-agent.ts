@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
   AGENTS_NAMESPACE,
+  type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
 } from '@moat/proto';
@@ -50,16 +51,19 @@ export async function startSimulatedAgent(url: string, token: string, index: num
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
-  const reply = await socket.timeout(60_000).emitWithAck('node:hello', {
+  const reply = (await socket.timeout(60_000).emitWithAck('node:hello', {
     name: `simulated-${index}`,
     capacity: SIMULATED_CAPACITY,
     accel: 'tcg',
     hypervisors: ['simulated'],
     agentVersion: 'simulated',
-  });
+  })) as AckReply<{ nodeId: string }>;
   if (!reply.ok) throw new Error(`hello refused: ${reply.error.message}`);
   const timer = setInterval(() => socket.emit('node:heartbeat', { sandboxIds: [...runs] }), HEARTBEAT_MS);
-  socket.on('disconnect', () => clearInterval(timer));
+  socket.on('disconnect', (reason) => {
+    clearInterval(timer);
+    process.stderr.write(`simulated-${index} disconnected: ${reason}\n`);
+  });
   return socket;
 }
 
