@@ -62,7 +62,8 @@ export async function startSimulatedAgent(url: string, token: string, index: num
   const timer = setInterval(() => socket.emit('node:heartbeat', { sandboxIds: [...runs] }), HEARTBEAT_MS);
   socket.on('disconnect', (reason) => {
     clearInterval(timer);
-    process.stderr.write(`simulated-${index} disconnected: ${reason}\n`);
+    // Closing at the end of a run is expected; anything else (a ping timeout) is worth seeing.
+    if (reason !== 'io client disconnect') process.stderr.write(`simulated-${index} disconnected: ${reason}\n`);
   });
   return socket;
 }
