@@ -214,7 +214,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     }, SETTLE_MS);
     const nodeIds = agents.map((a) => a.nodeId);
     agents.forEach((a) => a.close());
-    t = await t.restart();
+    await t.restart();
     await connectAgents(nodeIds);
     await rolloutReaches(rolloutId, 'completed');
     await settledAt(deploymentId, 2);

@@ -26,8 +26,8 @@ export interface TestApp {
   app: INestApplication;
   baseUrl: string;
   adminToken: string;
-  /** Stops the application and starts a new one on the same data directory and database. */
-  restart(): Promise<TestApp>;
+  /** Stops the application gracefully and starts it again on the same data (a new port). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,8 +53,11 @@ async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<vo
   };
 }
 
-/** Starts the real application on an ephemeral port with its own data directory and database. */
-export async function startApp(kind: DatabaseKind, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+/**
+ * Starts the real application on an ephemeral port with its own data directory and database;
+ * `env` adds or overrides configuration (e.g. a short reconcile interval).
+ */
+export async function startApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-cp-it-'));
   const pg = kind === 'postgres' ? await createPgDatabase() : undefined;
   const adminToken = randomBytes(24).toString('base64url');
@@ -65,29 +68,27 @@ export async function startApp(kind: DatabaseKind, env: NodeJS.ProcessEnv = {}):
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...env,
   });
-  const cleanUp = async (): Promise<void> => {
-    await pg?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+  const testApp: TestApp = {
+    ...(await listenOn(config)),
+    adminToken,
+    restart: async () => {
+      await testApp.app.close();
+      Object.assign(testApp, await listenOn(config));
+    },
+    close: async () => {
+      await testApp.app.close();
+      await pg?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
-  const launch = async (): Promise<TestApp> => {
-    const app = await createApp(config);
-    await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as AddressInfo;
-    return {
-      app,
-      baseUrl: `http://127.0.0.1:${port}`,
-      adminToken,
-      restart: async () => {
-        await app.close();
-        return launch();
-      },
-      close: async () => {
-        await app.close();
-        await cleanUp();
-      },
-    };
-  };
-  return launch();
+  return testApp;
+}
+
+async function listenOn(config: ReturnType<typeof loadConfig>): Promise<{ app: INestApplication; baseUrl: string }> {
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, baseUrl: `http://127.0.0.1:${port}` };
 }
 
 /** Retries `check` until it stops throwing, for state that settles asynchronously. */
