@@ -57,7 +57,8 @@ export async function layerTar(entries: LayerEntry[]): Promise<Buffer> {
     return Buffer.concat(chunks);
   })();
   for (const { body, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ mode: 0o644, mtime: new Date(0), ...header }, body ?? '', (e) => (e ? reject(e) : resolve())));
+    const mode = header.type === 'directory' ? 0o755 : 0o644;
+    await new Promise<void>((resolve, reject) => p.entry({ mode, mtime: new Date(0), ...header }, body ?? '', (e) => (e ? reject(e) : resolve())));
   }
   p.finalize();
   return collected;
