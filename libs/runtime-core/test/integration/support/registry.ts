@@ -115,7 +115,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     if (start.status !== 202) throw new Error(`start upload: HTTP ${start.status} ${await start.text()}`);
     const location = new URL(start.headers.get('location') ?? '', `http://${host}`);
     location.searchParams.set('digest', digest);
-    const put = await fetch(location, { method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await fetch(location, { method: 'PUT', body: new Uint8Array(data), headers: { 'content-type': 'application/octet-stream' } });
     if (put.status !== 201) throw new Error(`upload ${digest}: HTTP ${put.status} ${await put.text()}`);
     return digest;
   };
