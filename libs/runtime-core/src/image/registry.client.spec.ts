@@ -32,7 +32,7 @@ type Auth = 'none' | 'basic' | 'bearer';
 function fakeRegistry(auth: Auth, blobs: Record<string, Buffer | string> = {}) {
   const requests: string[] = [];
   const fetch: typeof globalThis.fetch = (input, init) => {
-    const url = new URL(String(input));
+    const url = new URL(input instanceof Request ? input.url : input);
     const headers = new Headers(init?.headers);
     requests.push(`${url.origin}${url.pathname}${url.search} ${headers.get('authorization') ?? '-'}`);
     if (url.pathname === '/token') {
