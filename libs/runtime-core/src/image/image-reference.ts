@@ -14,7 +14,7 @@ const DOCKER_HUB = 'registry-1.docker.io';
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const MAX_REFERENCE_LENGTH = 512;
+const MAX_REFERENCE_LENGTH = 1024;
 
 /** Parses an image reference the way `docker pull` does: no registry means Docker Hub, no tag means `latest`. */
 export function parseImageReference(raw: string): ImageReference {

@@ -488,7 +488,7 @@ function validateSpec(spec: SandboxSpec): void {
   if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 64) problems.push('memoryMiB must be an integer >= 64');
   for (const key of Object.keys(spec.env)) if (!ENV_KEY.test(key)) problems.push(`env key ${JSON.stringify(key)} is not a valid name`);
   if (spec.command && spec.command.length === 0) problems.push('command must not be empty when given');
-  if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > 512)) problems.push('image must be 1-512 characters');
+  if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > 1024)) problems.push('image must be 1-1024 characters');
   if (spec.rootfs !== undefined && !SHARED_FS_KINDS.includes(spec.rootfs)) problems.push(`rootfs must be one of ${SHARED_FS_KINDS.join(', ')}`);
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
