@@ -37,39 +37,33 @@ export async function imageProcess(config: ImageConfigFile, rootfsDir: string, c
 async function resolveUser(spec: string, rootfsDir: string): Promise<{ uid: number; gid: number }> {
   if (spec === '') return { uid: 0, gid: 0 };
   const [userPart, groupPart] = spec.split(':', 2);
-  let uid: number;
-  let gid: number | undefined;
-  if (NUMERIC.test(userPart)) {
-    uid = Number(userPart);
-    gid = (await lookup(rootfsDir, 'etc/passwd', (fields) => fields[2] === userPart))?.[3] as number | undefined;
-  } else {
-    const entry = await lookup(rootfsDir, 'etc/passwd', (fields) => fields[0] === userPart);
-    if (!entry) throw userError(spec, `no user ${userPart} in the image's /etc/passwd`);
-    uid = entry[2] as number;
-    gid = entry[3] as number;
-  }
-  if (groupPart !== undefined) {
-    if (NUMERIC.test(groupPart)) {
-      gid = Number(groupPart);
-    } else {
-      const group = await lookup(rootfsDir, 'etc/group', (fields) => fields[0] === groupPart);
-      if (!group) throw userError(spec, `no group ${groupPart} in the image's /etc/group`);
-      gid = group[2] as number;
-    }
-  }
-  return { uid, gid: gid ?? 0 };
+  const passwd = parseIdFile(await readInside(rootfsDir, 'etc/passwd'));
+  const user = passwd.find((entry) => (NUMERIC.test(userPart) ? entry.id === Number(userPart) : entry.name === userPart));
+  if (!NUMERIC.test(userPart) && !user) throw userError(spec, `no user ${userPart} in the image's /etc/passwd`);
+  const uid = NUMERIC.test(userPart) ? Number(userPart) : (user?.id ?? 0);
+  if (groupPart === undefined) return { uid, gid: user?.gid ?? 0 };
+  if (NUMERIC.test(groupPart)) return { uid, gid: Number(groupPart) };
+  const group = parseIdFile(await readInside(rootfsDir, 'etc/group')).find((entry) => entry.name === groupPart);
+  if (!group) throw userError(spec, `no group ${groupPart} in the image's /etc/group`);
+  return { uid, gid: group.id };
 }
 
-/** Finds a line of a colon-separated file in the image; ids are returned as numbers. */
-async function lookup(rootfsDir: string, file: string, match: (fields: string[]) => boolean): Promise<(string | number)[] | undefined> {
-  const text = await readInside(rootfsDir, file);
+interface IdEntry {
+  name: string;
+  id: number;
+  /** The primary group (passwd only). */
+  gid?: number;
+}
+
+/** Entries of an /etc/passwd or /etc/group: name, numeric id (3rd field) and, for passwd, gid (4th). */
+function parseIdFile(text: string): IdEntry[] {
+  const entries: IdEntry[] = [];
   for (const line of text.split('\n')) {
-    const fields = line.split(':');
-    if (fields.length >= 3 && match(fields)) {
-      return fields.map((field, i) => ((i === 2 || i === 3) && NUMERIC.test(field) ? Number(field) : field));
-    }
+    const [name, , id, gid] = line.split(':');
+    if (!name || id === undefined || !NUMERIC.test(id)) continue;
+    entries.push({ name, id: Number(id), ...(gid !== undefined && NUMERIC.test(gid) ? { gid: Number(gid) } : {}) });
   }
-  return undefined;
+  return entries;
 }
 
 /** Reads a file of the image, refusing one that resolves (through symlinks) outside it. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
 import { writeFileAtomic } from '../host/fs.helpers';
-import { formatImageReference, parseImageReference } from './image-reference';
+import { formatImageReference, parseImageReference, type ImageReference } from './image-reference';
 import { DEFAULT_UNPACK_LIMITS, unpackLayer, type OverlayMarkers, type UnpackLimits } from './layer.unpacker';
 import type { Descriptor, ImageConfigFile, RegistryClient } from './registry.client';
 
@@ -137,7 +137,7 @@ export class ImageStore {
     return { layers: metas.length, bytes: metas.reduce((sum, meta) => sum + meta.bytes, 0) };
   }
 
-  private async fetchLayer(ref: ReturnType<typeof parseImageReference>, desc: Descriptor, diffId: string, onBytes: (n: number) => void): Promise<void> {
+  private async fetchLayer(ref: ImageReference, desc: Descriptor, diffId: string, onBytes: (n: number) => void): Promise<void> {
     const hex = hexOf(desc.digest);
     let pending = this.inflight.get(hex);
     if (!pending) {
@@ -149,7 +149,7 @@ export class ImageStore {
     onBytes(desc.size);
   }
 
-  private async download(ref: ReturnType<typeof parseImageReference>, desc: Descriptor, diffId: string, onBytes: (n: number) => void): Promise<void> {
+  private async download(ref: ImageReference, desc: Descriptor, diffId: string, onBytes: (n: number) => void): Promise<void> {
     const hex = hexOf(desc.digest);
     const nonce = randomBytes(4).toString('hex');
     const blob = join(this.tmpDir, `${hex}.${nonce}.blob`);
