@@ -1,3 +1,5 @@
+import type { RootfsKind } from '@moat/proto';
+
 /** How a template's sandboxes are probed; the command runs in the sandbox through its guest agent. */
 export interface HealthCheck {
   command: string[];
@@ -7,7 +9,6 @@ export interface HealthCheck {
 }
 
 export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
-export const ROOTFS_KINDS = ['virtiofs', '9p', 'block'] as const;
 
 /** What one immutable template version describes: the sandboxes a deployment of it runs. */
 export interface TemplateSpec {
@@ -17,7 +18,7 @@ export interface TemplateSpec {
   memoryMiB: number;
   env?: Record<string, string>;
   networkModel?: (typeof NETWORK_MODELS)[number];
-  rootfs?: (typeof ROOTFS_KINDS)[number];
+  rootfs?: RootfsKind;
   labels?: Record<string, string>;
   healthCheck?: HealthCheck;
 }

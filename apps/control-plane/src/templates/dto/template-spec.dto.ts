@@ -17,7 +17,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
-import { HEALTH_CHECK_DEFAULTS, NETWORK_MODELS, ROOTFS_KINDS, type TemplateSpec } from '../template-spec';
+import { ROOTFS_KINDS, type RootfsKind } from '@moat/proto';
+import { HEALTH_CHECK_DEFAULTS, NETWORK_MODELS, type TemplateSpec } from '../template-spec';
 
 export class HealthCheckDto {
   @ApiProperty({ type: [String], example: ['test', '-f', '/tmp/ready'], description: 'Exit status 0 means healthy' })
@@ -90,7 +91,7 @@ export class TemplateSpecDto implements TemplateSpec {
   @ApiProperty({ required: false, enum: ROOTFS_KINDS })
   @IsOptional()
   @IsIn(ROOTFS_KINDS)
-  rootfs?: (typeof ROOTFS_KINDS)[number];
+  rootfs?: RootfsKind;
 
   @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })
   @IsOptional()
