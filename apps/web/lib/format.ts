@@ -36,3 +36,15 @@ export function nodeLabel(nodeId: string | null, nodes: Readonly<Record<string, 
   if (!nodeId) return 'not scheduled';
   return nodes[nodeId]?.name ?? shortId(nodeId);
 }
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
