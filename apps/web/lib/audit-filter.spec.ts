@@ -18,8 +18,8 @@ const entry: AuditEntry = {
 describe('matchesAudit', () => {
   it('matches a live entry against the filter the list was loaded with', () => {
     expect(matchesAudit(entry, {})).toBe(true);
-    expect(matchesAudit(entry, { actor: 'admin', action: 'node.', targetType: 'node', targetId: 'n1' })).toBe(true);
-    expect(matchesAudit(entry, { action: 'sandbox.' })).toBe(false);
+    expect(matchesAudit(entry, { actor: 'admin', action: 'node.cordon', targetType: 'node', targetId: 'n1' })).toBe(true);
+    expect(matchesAudit(entry, { action: 'node.uncordon' })).toBe(false);
     expect(matchesAudit(entry, { targetId: 'n2' })).toBe(false);
   });
 

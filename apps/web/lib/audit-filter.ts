@@ -6,7 +6,7 @@ import type { AuditEntry, AuditQuery } from './types';
  */
 export function matchesAudit(entry: AuditEntry, query: AuditQuery): boolean {
   if (query.actor && entry.actor.id !== query.actor && entry.actor.kind !== query.actor) return false;
-  if (query.action && !entry.action.startsWith(query.action)) return false;
+  if (query.action && entry.action !== query.action) return false;
   if (query.targetType && entry.targetType !== query.targetType) return false;
   if (query.targetId && entry.targetId !== query.targetId) return false;
   const at = Date.parse(entry.at);

@@ -58,6 +58,8 @@ export interface Sandbox {
   vcpus: number;
   memoryMiB: number;
   image?: string | null;
+  /** Replaces the image's Entrypoint and Cmd. */
+  command?: string[] | null;
   env: Record<string, string>;
   labels: Record<string, string>;
   createdAt: string;

@@ -101,6 +101,16 @@ export function SandboxDetail({ id }: { id: string }) {
             <dd>{formatMemory(sandbox.memoryMiB)}</dd>
             <dt>Image</dt>
             <dd className="mono">{sandbox.image ?? 'default'}</dd>
+            <dt>Command</dt>
+            <dd className="mono">{sandbox.command ? sandbox.command.join(' ') : "the image's"}</dd>
+            <dt>Rootfs</dt>
+            <dd className="mono">{sandbox.rootfs ?? "node's default"}</dd>
+            {sandbox.transport && (
+              <>
+                <dt>Agent transport</dt>
+                <dd className="mono">{sandbox.transport}</dd>
+              </>
+            )}
             {sandbox.networkModel && (
               <>
                 <dt>Network</dt>
@@ -116,12 +126,6 @@ export function SandboxDetail({ id }: { id: string }) {
                 <dd className="mono">
                   {sandbox.ports.map((p) => `${p.hostPort ?? '?'}→${p.containerPort}/${p.protocol}`).join(', ')}
                 </dd>
-              </>
-            )}
-            {sandbox.rootfs && (
-              <>
-                <dt>Rootfs</dt>
-                <dd className="mono">{sandbox.rootfs}</dd>
               </>
             )}
             {sandbox.deploymentId && (

@@ -118,7 +118,7 @@ export function FleetProvider({
         if (result.status === 'fulfilled') (snapshot as Record<string, unknown>)[name] = result.value;
         else {
           failed.push(name);
-          errors[name] = explain(result.reason);
+          errors[name] = `Could not load the ${name}: ${explain(result.reason)}`;
         }
       });
       dispatch({ type: 'sync:completed', snapshot });
