@@ -11,7 +11,8 @@ test('an operator cordons a node after confirming, and uncordons it', async ({ p
   const nodes = await api<Node[]>('GET', '/v1/nodes');
   const node = nodes.body.find((n) => n.state === 'ready');
   expect(node, 'a ready node').toBeDefined();
-  test.skip(!(await apiOffers(`/v1/nodes/${node?.id}/cordon`)), 'this control plane cannot cordon nodes yet');
+  // Cordon arrived with the fleet API, as did /v1/me (cordon itself is a POST, not probed).
+  test.skip(!(await apiOffers('/v1/me')), 'this control plane cannot cordon nodes yet');
   if (!node) return;
 
   await signInAsAdmin(page);
