@@ -13,7 +13,7 @@ test('an operator versions a template, deploys it and watches a rollout progress
     const form = page.getByRole('region', { name: 'New template' });
     await form.getByLabel('Name').fill(name);
     await form.getByLabel('Memory (MiB)').fill('256');
-    await form.getByLabel('Command').fill('sleep 3600');
+    await form.getByLabel('Command', { exact: true }).fill('sleep 3600');
     await form.getByRole('button', { name: 'Create template' }).click();
     await expect(page.getByRole('heading', { name: `Template ${name}`, level: 1 })).toBeVisible();
   });
@@ -33,9 +33,10 @@ test('an operator versions a template, deploys it and watches a rollout progress
   });
 
   await test.step('deploy version 1 with one replica', async () => {
-    await page.getByRole('link', { name: 'Deploy' }).click();
+    await page.getByRole('link', { name: 'Deploy', exact: true }).click();
     const form = page.getByRole('region', { name: 'New deployment' });
     await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Template version').fill('1');
     await form.getByLabel('Replicas').fill('1');
     await form.getByRole('button', { name: 'Create deployment' }).click();
     await expect(page.getByRole('heading', { name: `Deployment ${name}`, level: 1 })).toBeVisible();

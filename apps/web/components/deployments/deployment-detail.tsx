@@ -87,10 +87,7 @@ export function DeploymentDetail({ id }: { id: string }) {
         <StartRollout deployment={deployment} />
       </div>
       {current && <RolloutPanel rollout={current} showLink />}
-      <section className="card card--flush" aria-labelledby="rollout-history">
-        <h2 id="rollout-history" className="card__title">
-          Rollout history
-        </h2>
+      <section className="card card--flush" aria-label="Rollout history">
         {historyError && (
           <p role="alert" className="banner banner--inline">
             {historyError}

@@ -83,6 +83,7 @@ function NewDeploymentForm({ preselected }: { preselected: string }) {
     const templateId = textField(data, 'templateId');
     if (!templateId) problems.push('Choose a template.');
     const perNode = data.get('perNode') === 'on';
+    const templateVersion = parseOptionalInt(textField(data, 'templateVersion'), 'Version', { min: 1, max: 1_000_000 }, problems);
     const replicas = parseOptionalInt(textField(data, 'replicas'), 'Replicas', { min: 0, max: 1000 }, problems);
     const maxUnavailable = parseOptionalInt(textField(data, 'maxUnavailable'), 'Max unavailable', { min: 0, max: 1000 }, problems) ?? 1;
     const maxSurge = parseOptionalInt(textField(data, 'maxSurge'), 'Max surge', { min: 0, max: 1000 }, problems) ?? 1;
@@ -94,6 +95,7 @@ function NewDeploymentForm({ preselected }: { preselected: string }) {
       const deployment = await api.createDeployment({
         ...(name ? { name } : {}),
         templateId,
+        ...(templateVersion ? { templateVersion } : {}),
         ...(perNode ? { perNode: true } : { replicas: replicas ?? 1 }),
         strategy: {
           type: textField(data, 'strategy') as StrategyType,
@@ -128,6 +130,10 @@ function NewDeploymentForm({ preselected }: { preselected: string }) {
               </option>
             ))}
           </select>
+        </label>
+        <label className="field">
+          <span>Template version</span>
+          <input name="templateVersion" type="number" min={1} inputMode="numeric" placeholder="latest" />
         </label>
         <div className="form__row">
           <label className="field">
