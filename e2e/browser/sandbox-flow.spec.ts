@@ -1,5 +1,5 @@
 import { api } from '../support/api';
-import { BOOT_TIMEOUT_MS, countNavigations, createTenant, expect, signIn, signInAsAdmin, test } from './fixtures';
+import { BOOT_TIMEOUT_MS, allowConsoleErrors, apiOffers, countNavigations, createTenant, expect, signIn, signInAsAdmin, test } from './fixtures';
 
 // One sandbox VM serves the whole file: booting VMs is the expensive part under TCG.
 test.describe.configure({ mode: 'serial' });
@@ -43,9 +43,16 @@ test('an operator creates a sandbox from the form and watches it reach running w
 });
 
 test('its page shows the boot waterfall, the state history and runs a command', async ({ page, snap }) => {
+  const statsPath = `/v1/sandboxes/${sandboxId}/stats`;
+  const withStats = await apiOffers(statsPath);
+  // The page asks for live stats once and says in words when the API has none.
+  if (!withStats) allowConsoleErrors(page, /status of 404 .*\/stats\)$/);
   await signInAsAdmin(page);
   await page.goto(`/sandboxes/${sandboxId}`);
   await expect(page.getByRole('heading', { level: 1 })).toContainText(sandboxId.split('-')[0] ?? sandboxId);
+  const stats = page.getByRole('region', { name: 'Live stats' });
+  if (withStats) await expect(stats).toContainText(/Memory\s*[\d.]+ (B|KiB|MiB)/);
+  else await expect(stats.getByRole('alert')).toContainText('Live stats are not available');
 
   const waterfall = page.getByRole('region', { name: 'Boot waterfall' });
   // The runtime's phases, each with a duration, and their total.
