@@ -1,3 +1,4 @@
+import type { Page } from '@playwright/test';
 import { api } from '../support/api';
 import { BOOT_TIMEOUT_MS, allowConsoleErrors, apiOffers, countNavigations, createTenant, expect, signIn, signInAsAdmin, test } from './fixtures';
 
@@ -10,6 +11,17 @@ let sandboxId = '';
 test.afterAll(async () => {
   if (sandboxId) await api('DELETE', `/v1/sandboxes/${sandboxId}`);
 });
+
+/** Signs in as the operator and opens the sandbox's page; says whether the API has live stats. */
+async function openSandboxPage(page: Page): Promise<boolean> {
+  const withStats = await apiOffers(`/v1/sandboxes/${sandboxId}/stats`);
+  // The page asks for live stats once and says in words when the API has none.
+  if (!withStats) allowConsoleErrors(page, /status of 404 .*\/stats\)$/);
+  await signInAsAdmin(page);
+  await page.goto(`/sandboxes/${sandboxId}`);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(sandboxId.split('-')[0] ?? sandboxId);
+  return withStats;
+}
 
 test('an operator creates a sandbox from the form and watches it reach running without a reload', async ({ page, snap }) => {
   await signInAsAdmin(page);
@@ -43,13 +55,7 @@ test('an operator creates a sandbox from the form and watches it reach running w
 });
 
 test('its page shows the boot waterfall, the state history and runs a command', async ({ page, snap }) => {
-  const statsPath = `/v1/sandboxes/${sandboxId}/stats`;
-  const withStats = await apiOffers(statsPath);
-  // The page asks for live stats once and says in words when the API has none.
-  if (!withStats) allowConsoleErrors(page, /status of 404 .*\/stats\)$/);
-  await signInAsAdmin(page);
-  await page.goto(`/sandboxes/${sandboxId}`);
-  await expect(page.getByRole('heading', { level: 1 })).toContainText(sandboxId.split('-')[0] ?? sandboxId);
+  const withStats = await openSandboxPage(page);
   const stats = page.getByRole('region', { name: 'Live stats' });
   if (withStats) await expect(stats).toContainText(/Memory\s*[\d.]+ (B|KiB|MiB)/);
   else await expect(stats.getByRole('alert')).toContainText('Live stats are not available');
@@ -89,8 +95,7 @@ test('a tenant sees only its own sandboxes and no operator pages', async ({ page
 });
 
 test('an operator deletes the sandbox after confirming', async ({ page, snap }) => {
-  await signInAsAdmin(page);
-  await page.goto(`/sandboxes/${sandboxId}`);
+  await openSandboxPage(page);
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog).toBeVisible();

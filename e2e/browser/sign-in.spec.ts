@@ -1,5 +1,5 @@
 import { api } from '../support/api';
-import { allowConsoleErrors, apiOffers, createTenant, expect, signIn, signInAsAdmin, test } from './fixtures';
+import { allowConsoleErrors, apiOffers, createTenant, expect, expectSignInProbes, signIn, signInAsAdmin, test } from './fixtures';
 
 test('an operator signs in, sees the fleet, and signs out', async ({ page, snap }) => {
   await page.goto('/');
@@ -25,6 +25,7 @@ test('an operator signs in, sees the fleet, and signs out', async ({ page, snap 
 
 test('a wrong token is refused in words', async ({ page }) => {
   allowConsoleErrors(page, /status of 401/);
+  await expectSignInProbes(page);
   await page.goto('/signin');
   await page.getByLabel('API token', { exact: true }).fill('moat_not-a-real-token');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
