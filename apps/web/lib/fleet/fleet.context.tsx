@@ -88,7 +88,7 @@ export function FleetProvider({
   const [problem, setProblem] = useState<string | null>(null);
   const [loadErrors, setLoadErrors] = useState<Partial<Record<CollectionName, string>>>({});
   const wanted = useRef(new Set<CollectionName>(['sandboxes']));
-  const connected = useRef(false);
+  const requests = useRef(0);
   const auditListeners = useRef(new Set<AuditListener>());
 
   const explain = useCallback(
@@ -107,6 +107,7 @@ export function FleetProvider({
       });
       if (loadable.length === 0) return;
       const collections = loadable.map(({ name }) => name);
+      const seq = requests.current++;
       dispatch({ type: 'sync:started', collections });
       const results = await Promise.allSettled(loadable.map(({ loader }) => loader(api)));
       const snapshot: Snapshot = {};
@@ -121,7 +122,7 @@ export function FleetProvider({
           errors[name] = `Could not load the ${name}: ${explain(result.reason)}`;
         }
       });
-      dispatch({ type: 'sync:completed', snapshot });
+      dispatch({ type: 'sync:completed', snapshot, seq });
       if (failed.length > 0) dispatch({ type: 'sync:failed', collections: failed });
       setLoadErrors((previous) => {
         const next = { ...previous, ...errors };
@@ -136,8 +137,7 @@ export function FleetProvider({
     (name: CollectionName) => {
       if (wanted.current.has(name)) return;
       wanted.current.add(name);
-      // Not connected yet: the connect handler loads everything wanted.
-      if (connected.current) void load([name]);
+      void load([name]);
     },
     [load],
   );
@@ -147,18 +147,16 @@ export function FleetProvider({
     let closed = false;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
+    // Load at once, so the first paint does not wait for the socket's handshake; then again
+    // once subscribed and after every reconnect, because changes made before the socket
+    // joined (or while it was away) are never replayed.
+    void load([...wanted.current]);
     socket.on('connect', () => {
-      connected.current = true;
       setLive('live');
       setProblem(null);
-      // Fetch after subscribing, and again after every reconnect: events missed while
-      // disconnected are never replayed, so the lists are rebuilt from the source of truth.
       void load([...wanted.current]);
     });
-    socket.on('disconnect', () => {
-      connected.current = false;
-      setLive('reconnecting');
-    });
+    socket.on('disconnect', () => setLive('reconnecting'));
     socket.on('connect_error', (error) => {
       if (socket.active) {
         setLive('reconnecting');
@@ -191,7 +189,6 @@ export function FleetProvider({
 
     return () => {
       closed = true;
-      connected.current = false;
       clearTimeout(retryTimer);
       socket.disconnect();
     };

@@ -44,7 +44,7 @@ describe('fleetReducer', () => {
   it('loads a snapshot and applies later events', () => {
     const state = run([
       { type: 'sync:started', collections: ['sandboxes'] },
-      { type: 'sync:completed', snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
       upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:02Z')),
       upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:03Z')),
     ]);
@@ -62,11 +62,28 @@ describe('fleetReducer', () => {
       // The snapshot was read before those events: it still has "a" pending and "b" present.
       {
         type: 'sync:completed',
+        seq: 0,
         snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z'), sandbox('b', 'pending', '2025-01-01T00:00:01Z')] },
       },
     ]);
     expect(state.sandboxes.items.a?.state).toBe('running');
     expect(state.sandboxes.items.b).toBeUndefined();
+  });
+
+  it('keeps every racing event until the last overlapping snapshot is in, and never shows an older snapshot', () => {
+    const state = run([
+      // One snapshot at start, one when the socket connects; events arrive in between.
+      { type: 'sync:started', collections: ['sandboxes'] },
+      { type: 'sync:started', collections: ['sandboxes'] },
+      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:05Z')),
+      { type: 'sync:completed', seq: 1, snapshot: { sandboxes: [sandbox('a', 'creating', '2025-01-01T00:00:03Z'), sandbox('b', 'running', '2025-01-01T00:00:04Z')] } },
+      // The first request answers last, with a list from before "b" existed.
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
+    ]);
+    expect(state.sandboxes.items.a?.state).toBe('running');
+    expect(state.sandboxes.items.b?.state).toBe('running');
+    expect(state.sandboxes.pending).toBeNull();
+    expect(state.sandboxes.syncs).toBe(0);
   });
 
   it('ignores an event older than what is shown', () => {
@@ -80,7 +97,7 @@ describe('fleetReducer', () => {
   it('keeps one collection loading while another is already live', () => {
     const state = run([
       { type: 'sync:started', collections: ['sandboxes', 'deployments'] },
-      { type: 'sync:completed', snapshot: { sandboxes: [] } },
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [] } },
       { type: 'sync:failed', collections: ['deployments'] },
       { type: 'upsert', collection: 'deployments', item: deployment('d', 1) },
     ]);
@@ -102,7 +119,7 @@ describe('fleetReducer', () => {
   it('records each state change of a sandbox once, in order', () => {
     const state = run([
       { type: 'sync:started', collections: ['sandboxes'] },
-      { type: 'sync:completed', snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
       upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:02Z')),
       upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:03Z')),
       upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:04Z')),
@@ -129,6 +146,7 @@ describe('lists', () => {
     const state = run([
       {
         type: 'sync:completed',
+        seq: 0,
         snapshot: {
           sandboxes: [sandbox('old', 'running', 'x', '2025-01-01T00:00:00Z'), sandbox('new', 'running', 'x', '2025-01-02T00:00:00Z')],
           nodes: [node('2', 'zeta', 'ready', 'x'), node('1', 'alpha', 'ready', 'x')],

@@ -16,8 +16,12 @@ export interface Collection<T> {
   items: Readonly<Record<string, T>>;
   /** False until the first snapshot arrived. */
   loaded: boolean;
-  /** Events received since the in-flight snapshot was requested; null when none is in flight. */
+  /** Events received since the oldest in-flight snapshot was requested; null when none is in flight. */
   pending: readonly FleetEvent[] | null;
+  /** Snapshots in flight: one at start, racing the socket's connection, and one per (re)connect. */
+  syncs: number;
+  /** Request order of the snapshot shown; an older one answering late is not shown over it. */
+  shown: number;
 }
 
 /** A state a sandbox was seen in, and since when. */
@@ -48,10 +52,11 @@ export type Snapshot = { [K in CollectionName]?: Collections[K][] };
 export type FleetAction =
   | FleetEvent
   | { type: 'sync:started'; collections: readonly CollectionName[] }
-  | { type: 'sync:completed'; snapshot: Snapshot }
+  /** `seq` numbers the requests in the order they were made. */
+  | { type: 'sync:completed'; snapshot: Snapshot; seq: number }
   | { type: 'sync:failed'; collections: readonly CollectionName[] };
 
-const empty = { items: {}, loaded: false, pending: null };
+const empty = { items: {}, loaded: false, pending: null, syncs: 0, shown: -1 };
 
 export const initialFleetState: FleetState = {
   sandboxes: empty,
@@ -68,20 +73,29 @@ export const COLLECTIONS: readonly CollectionName[] = ['sandboxes', 'nodes', 'te
 export function fleetReducer(state: FleetState, action: FleetAction): FleetState {
   switch (action.type) {
     case 'sync:started':
-      return mapCollections(state, action.collections, (c) => ({ ...c, pending: [] }));
+      return mapCollections(state, action.collections, (c) => ({ ...c, syncs: c.syncs + 1, pending: c.pending ?? [] }));
     case 'sync:failed':
-      return mapCollections(state, action.collections, (c) => ({ ...c, pending: null }));
+      return mapCollections(state, action.collections, settle);
     case 'sync:completed': {
       let next = state;
       for (const name of COLLECTIONS) {
         const items = action.snapshot[name];
         if (!items) continue;
-        const replay = next[name].pending ?? [];
-        next = { ...next, [name]: { items: byId(items as readonly { id: string }[]), loaded: true, pending: null } };
+        const { pending, shown } = next[name];
+        if (action.seq < shown) {
+          next = { ...next, [name]: settle(next[name]) };
+          continue;
+        }
+        next = {
+          ...next,
+          [name]: { ...next[name], items: byId(items as readonly { id: string }[]), loaded: true, shown: action.seq },
+        };
         if (name === 'sandboxes' && action.snapshot.sandboxes) {
           next = { ...next, history: seedHistory(next.history, action.snapshot.sandboxes) };
         }
-        next = replay.reduce(applyEvent, next);
+        // Every event since the oldest snapshot in flight was requested: this one may predate them.
+        next = (pending ?? []).reduce(applyEvent, next);
+        next = { ...next, [name]: settle(next[name]) };
       }
       return next;
     }
@@ -93,6 +107,12 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
       return { ...next, [action.collection]: { ...collection, pending: [...collection.pending, action] } };
     }
   }
+}
+
+/** One snapshot fewer in flight; the remembered events go once none is. */
+function settle<C extends Collection<unknown>>(c: C): C {
+  const syncs = Math.max(0, c.syncs - 1);
+  return { ...c, syncs, pending: syncs > 0 ? c.pending : null };
 }
 
 function mapCollections(
