@@ -54,6 +54,9 @@ export class SandboxesService {
       vcpus: dto.vcpus ?? DEFAULT_VCPUS,
       memoryMiB: dto.memoryMiB ?? DEFAULT_MEMORY_MIB,
       image: dto.image ?? null,
+      command: dto.command ?? null,
+      rootfs: dto.rootfs ?? null,
+      progress: null,
       env: dto.env ?? {},
       labels: dto.labels ?? {},
       timings: [],
@@ -174,6 +177,7 @@ export class SandboxesService {
       if (sandbox.desiredState === 'running') sandbox.state = status.state;
       if (status.timings.length > 0) sandbox.timings = status.timings;
       if (status.guest) sandbox.guest = status.guest;
+      sandbox.progress = status.progress ?? null;
       if (status.state === 'failed') {
         sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
       } else if (status.state !== 'stopping' && status.state !== 'stopped') {
@@ -292,6 +296,8 @@ function toDesired(sandbox: SandboxEntity): DesiredSandbox {
     vcpus: sandbox.vcpus,
     memoryMiB: sandbox.memoryMiB,
     ...(sandbox.image ? { image: sandbox.image } : {}),
+    ...(sandbox.command ? { command: sandbox.command } : {}),
+    ...(sandbox.rootfs ? { rootfs: sandbox.rootfs } : {}),
     env: sandbox.env,
     labels: sandbox.labels,
   };
