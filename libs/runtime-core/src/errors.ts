@@ -19,6 +19,7 @@ export enum RuntimeErrorCode {
   PROCESS_FAILED = 'PROCESS_FAILED',
   STATE_CORRUPT = 'STATE_CORRUPT',
   HOST_UNSUPPORTED = 'HOST_UNSUPPORTED',
+  NETWORK_FAILED = 'NETWORK_FAILED',
 }
 
 /** An error raised by `@moat/runtime-core`. */

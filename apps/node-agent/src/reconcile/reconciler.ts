@@ -1,4 +1,4 @@
-import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
+import type { DesiredSandbox, NetworkModel, SandboxStatus } from '@moat/proto';
 import type { SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 
@@ -20,6 +20,7 @@ export class Reconciler {
     private readonly runtime: RuntimePort,
     private readonly report: (status: SandboxStatus) => void,
     private readonly log: Logger,
+    private readonly defaultNetworkModel: NetworkModel = 'tcfilter',
   ) {}
 
   /** Applies a complete desired set. Returns once every resulting change has been queued. */
@@ -59,7 +60,14 @@ export class Reconciler {
     if (want && !have) {
       this.log.info({ sandboxId: id }, 'creating sandbox');
       const info = await this.runtime.create(
-        { id, vcpus: want.vcpus, memoryMiB: want.memoryMiB, env: want.env },
+        {
+          id,
+          vcpus: want.vcpus,
+          memoryMiB: want.memoryMiB,
+          env: want.env,
+          ...(want.tenantId && { tenantId: want.tenantId }),
+          ...(want.network !== false && { network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [] } }),
+        },
         (update) => this.report(toStatus(update)),
       );
       this.report(toStatus(info));
@@ -86,5 +94,6 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     timings: info.timings,
     ...(info.error ? { error: info.error } : {}),
     ...(info.guest ? { guest: info.guest } : {}),
+    ...(info.network ? { network: info.network } : {}),
   };
 }

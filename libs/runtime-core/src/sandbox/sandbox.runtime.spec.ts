@@ -87,6 +87,8 @@ class FakeAgent implements AgentApi {
   startContainer = () => this.step('startContainer');
   removeContainer = () => this.step('removeContainer');
   exec = () => Promise.resolve({ exitCode: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false });
+  updateInterface = () => this.step('updateInterface');
+  updateRoutes = () => this.step('updateRoutes');
   close = () => {
     this.host.openAgents.delete(this);
   };

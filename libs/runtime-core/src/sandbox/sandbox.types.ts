@@ -1,6 +1,8 @@
 import type { GuestImage } from '@moat/guest-image';
 import type { Accel } from '../hypervisor/hypervisor';
 import type { AgentTransportKind } from '../agent/transport/agent-transport';
+import type { NetworkOptions } from '../network/sandbox-networks';
+import type { PortMapping, SandboxNetworkSpec } from '../network/network.types';
 import type { SharedFsKind } from '../sharefs/shared-fs';
 
 export type { GuestImage };
@@ -18,6 +20,8 @@ export interface RuntimeOptions {
   accel?: 'auto' | Accel;
   /** Default `virtiofs`. */
   sharedFs?: SharedFsKind;
+  /** CNI and tenant-network settings; without them a sandbox that asks for a network fails. */
+  network?: NetworkOptions;
   log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -30,6 +34,10 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** The container's init process; default an idle shell that exits on SIGTERM. */
   command?: string[];
+  /** Sandboxes of one tenant share a network segment; other tenants' are unreachable. Default `default`. */
+  tenantId?: string;
+  /** Absent: the VM gets no NIC at all. */
+  network?: SandboxNetworkSpec;
 }
 
 export type SandboxPhaseState = 'creating' | 'running' | 'stopping' | 'failed';
@@ -49,6 +57,8 @@ export interface SandboxInfo {
   guest?: { kernelRelease: string; agentVersion: string };
   accel: Accel;
   transport: AgentTransportKind;
+  /** The guest's address and the ports published for it, once plumbed. */
+  network?: { ip: string; ports: PortMapping[] };
 }
 
 export interface ExecOptions {
