@@ -5,7 +5,7 @@ import type { Interface, Route } from '@moat/proto';
 import { describeError } from '../errors';
 import { pathExists } from '../host/fs.helpers';
 import { IprouteNetAdapter, NETNS_DIR, type NetAdapter } from '../host/net.adapter';
-import type { ProcessAdapter } from '../host/process.adapter';
+import { NodeProcessAdapter, type ProcessAdapter } from '../host/process.adapter';
 import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
@@ -76,7 +76,8 @@ export class SandboxNetworks {
     });
   }
 
-  static create(proc: ProcessAdapter, opts: NetworkOptions): SandboxNetworks {
+  /** With the real host tools (iproute2, iptables, the CNI plugins). */
+  static create(opts: NetworkOptions, proc: ProcessAdapter = new NodeProcessAdapter()): SandboxNetworks {
     return new SandboxNetworks(new IprouteNetAdapter(proc), proc, opts);
   }
 

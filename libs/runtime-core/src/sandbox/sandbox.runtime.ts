@@ -88,7 +88,7 @@ export class SandboxRuntime {
     if (opts.accel === 'kvm' && !(await kvmUsable())) {
       throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
     }
-    const network = opts.network && SandboxNetworks.create(new NodeProcessAdapter(), opts.network);
+    const network = opts.network && SandboxNetworks.create(opts.network);
     const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(), ...(network && { network }), ...deps });
     await runtime.recover();
     return runtime;
