@@ -13,6 +13,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { resolveGuestImage } from '@moat/guest-image';
 import { NETWORK_MODELS, SandboxNetworks, SandboxRuntime, detectHost, type NetworkModelKind, type NetworkOptions, type NetworkState } from '@moat/runtime-core';
@@ -56,15 +58,16 @@ async function throughput(runtime: SandboxRuntime, model: NetworkModelKind, mib:
     const ip = info.network.ip;
     const gateway = `${ip.split('.').slice(0, 3).join('.')}.1`;
 
-    // host → guest: the guest's nc sinks to /dev/null and exits at EOF, closing the connection.
-    const listen = await runtime.exec(id, { command: ['sh', '-c', `nc -l -p ${SINK_PORT} >/dev/null 2>&1 </dev/null &`] });
+    // host → guest: busybox nc hands the connection to dd, which sinks it and exits at EOF.
+    // (-e keeps nc's own stdin out of the way: nc quits when its stdin ends.)
+    const listen = await runtime.exec(id, { command: ['sh', '-c', `nc -l -p ${SINK_PORT} -e dd of=/dev/null bs=65536 >/dev/null 2>&1 </dev/null &`] });
     if (listen.exitCode !== 0) throw new Error(`guest nc -l: ${listen.stderr.toString()}`);
     const toGuest = await sendTo(ip, SINK_PORT, mib);
 
     // guest → host: the host counts what the guest's nc sends until it closes.
     const received = receiveOnce(gateway);
     const port = await received.port;
-    const send = await runtime.exec(id, { command: ['sh', '-c', `dd if=/dev/zero bs=65536 count=${mib * 16} 2>/dev/null | nc ${gateway} ${port}`], timeoutMs: 600_000 });
+    const send = await runtime.exec(id, { command: ['nc', gateway, String(port), '-e', 'dd', 'if=/dev/zero', 'bs=65536', `count=${mib * 16}`], timeoutMs: 600_000 });
     if (send.exitCode !== 0) throw new Error(`guest nc send: exit ${send.exitCode}: ${send.stderr.toString()}`);
     const { bytes, ms } = await received.done;
     return { toGuest, fromGuest: bytes / (1024 * 1024) / (ms / 1000) };
@@ -77,15 +80,13 @@ async function sendTo(host: string, port: number, mib: number): Promise<number> 
   const chunk = Buffer.alloc(1024 * 1024);
   const socket = await connectWithRetry(host, port);
   const t0 = performance.now();
-  const closed = new Promise<void>((res, rej) => {
-    socket.once('close', () => res());
-    socket.once('error', rej);
-  });
-  for (let i = 0; i < mib; i++) {
-    if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
-  }
-  socket.end();
-  await closed;
+  // pipeline ends the socket after the last chunk and rejects if the guest closes early.
+  await pipeline(
+    Readable.from((function* () {
+      for (let i = 0; i < mib; i++) yield chunk;
+    })()),
+    socket,
+  );
   return mib / ((performance.now() - t0) / 1000);
 }
 
