@@ -5,9 +5,11 @@
  *    anchor sandbox, so the figures are per sandbox, not per tenant;
  *  - throughput: host → guest and guest → host TCP through a real VM (busybox `nc` in the
  *    guest, a Node socket on the host).
- * Traffic stays on a bench-only bridge prefix and subnet pool.
+ * Traffic stays on a bench-only bridge prefix and subnet pool. It also times the tcfilter
+ * plumbing batched against one fork per command.
  * Usage: node tools/bench/dist/net.js [--runs N] [--models tcfilter,macvtap,bridge] [--no-vm] [--mib N] [--data-dir DIR]
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -47,6 +49,55 @@ async function plumbing(options: NetworkOptions, model: NetworkModelKind, runs: 
     await networks.detach(anchorId, anchor, join(runDir, anchorId));
   }
   return { attach, detach };
+}
+
+/**
+ * What batching buys: the tcfilter plumbing (tap + two ingress qdiscs + two redirect filters)
+ * as one `ip -batch` and one `tc -batch`, against one `ip`/`tc` fork per command, each in a
+ * fresh netns with a veth standing in for CNI's.
+ */
+async function batching(runs: number): Promise<{ batched: number[]; perCommand: number[] }> {
+  const ipLines = ['link set lo up', 'tuntap add dev tap0 mode tap', 'link set dev tap0 up'];
+  const tcLines = [
+    'qdisc add dev eth0 ingress',
+    'qdisc add dev tap0 ingress',
+    'filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev tap0',
+    'filter add dev tap0 parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev eth0',
+  ];
+  const run = (cmd: string, args: string[], input?: string) =>
+    new Promise<void>((res, rej) => {
+      const child = execFile(cmd, args, (error) => (error ? rej(new Error(`${cmd} ${args.join(" ")}: ${error.message}`)) : res()));
+      child.stdin?.end(input);
+    });
+  const sample = async (plumb: (ns: string) => Promise<void>): Promise<number> => {
+    const ns = `moat-bench-${randomUUID().slice(0, 8)}`;
+    await run('ip', ['netns', 'add', ns]);
+    try {
+      await run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+      const t0 = performance.now();
+      await plumb(ns);
+      return performance.now() - t0;
+    } finally {
+      await run('ip', ['netns', 'del', ns]);
+    }
+  };
+  const batched: number[] = [];
+  const perCommand: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    batched.push(
+      await sample(async (ns) => {
+        await run('ip', ['-n', ns, '-batch', '-'], `${ipLines.join('\n')}\n`);
+        await run('tc', ['-n', ns, '-batch', '-'], `${tcLines.join('\n')}\n`);
+      }),
+    );
+    perCommand.push(
+      await sample(async (ns) => {
+        for (const line of ipLines) await run('ip', ['-n', ns, ...line.split(' ')]);
+        for (const line of tcLines) await run('tc', ['-n', ns, ...line.split(' ')]);
+      }),
+    );
+  }
+  return { batched, perCommand };
 }
 
 /** MiB/s for `mib` MiB each way between the host and a real VM on the model's network. */
@@ -150,6 +201,11 @@ async function main(): Promise<void> {
       runtime = await SandboxRuntime.open({ dataDir: join(work, 'node'), runDir: join(work, 'run'), guestImage: image, accel, network: options });
       console.log(`network benchmark: accel ${accel}, plumbing over ${runs} sandboxes, ${mib} MiB each way per model`);
     }
+    const { batched, perCommand } = await batching(runs);
+    console.log(
+      `tcfilter plumbing without CNI: batched (2 forks) p50 ${formatMs(summarize(batched).p50)} p95 ${formatMs(summarize(batched).p95)}; ` +
+        `one fork per command (7) p50 ${formatMs(summarize(perCommand).p50)} p95 ${formatMs(summarize(perCommand).p95)}`,
+    );
     console.log('model     attach p50 / p95     detach p50 / p95     host→guest    guest→host');
     for (const model of models) {
       const { attach, detach } = await plumbing(options, model, runs, join(work, 'plumb'));

@@ -45,6 +45,8 @@ type State = z.infer<typeof stateSchema>;
  */
 export class TenantNetworks {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set once this process has seen the isolation chain in place; saves an iptables fork per sandbox. */
+  private isolationReady = false;
   private readonly pool: { base: number; prefix: number };
 
   constructor(
@@ -138,6 +140,7 @@ export class TenantNetworks {
   }
 
   private async ensureIsolation(): Promise<void> {
+    if (this.isolationReady) return;
     const chain = this.chain;
     const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
     if (!rules.includes(`-N ${chain}`)) {
@@ -150,9 +153,11 @@ export class TenantNetworks {
     if (!rules.includes(`-A FORWARD -j ${chain}`)) {
       await this.linkStep(`hook chain ${chain}`, () => this.net.iptables(['-I', 'FORWARD', '1', '-j', chain]));
     }
+    this.isolationReady = true;
   }
 
   private async removeIsolation(): Promise<void> {
+    this.isolationReady = false;
     const chain = this.chain;
     const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
     if (rules.includes(`-A FORWARD -j ${chain}`)) await this.linkStep(`unhook ${chain}`, () => this.net.iptables(['-D', 'FORWARD', '-j', chain]));
