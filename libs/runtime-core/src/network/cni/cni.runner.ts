@@ -76,7 +76,10 @@ export class CniRunner {
     const failures: unknown[] = [];
     // Every plugin gets its DEL even if one fails: a lease must not stay behind a broken portmap.
     for (const plugin of this.chain(entry).reverse()) {
-      await this.exec('DEL', entry, plugin, entry.result).catch((error: unknown) => failures.push(error));
+      await this.exec('DEL', entry, plugin, entry.result).catch((error: unknown) => {
+        // A plugin that is not installed cannot have made anything to release.
+        if (!(error instanceof NetworkError && error.code === NetworkErrorCode.CNI_PLUGIN_NOT_FOUND)) failures.push(error);
+      });
     }
     if (failures.length > 0) throw failures[0];
     await rm(this.cacheFile(containerId), { force: true });
