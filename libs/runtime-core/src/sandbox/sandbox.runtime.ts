@@ -29,7 +29,7 @@ export interface RuntimeDeps {
   /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
   adoptTimeoutMs: number;
   /** Plumbs sandbox networks; absent when the runtime has no network options. */
-  network?: SandboxNetworks;
+  network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check'>;
 }
 
 const DEFAULT_RUN_DIR = '/run/moat';
@@ -380,7 +380,7 @@ export class SandboxRuntime {
     state.network = undefined;
   }
 
-  private networks(): SandboxNetworks {
+  private networks(): NonNullable<RuntimeDeps['network']> {
     if (!this.deps.network) throw new RuntimeError(RuntimeErrorCode.NETWORK_FAILED, 'this node has no network configuration');
     return this.deps.network;
   }
