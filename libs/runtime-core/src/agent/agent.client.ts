@@ -181,12 +181,17 @@ export class AgentClient {
 
   /** Configures the guest NIC with this MAC (name, MTU, addresses); the reply is not trusted, so it is dropped. */
   async updateInterface(iface: Interface): Promise<void> {
-    await this.unary(this.agent.updateInterface.bind(this.agent), { interface: iface }, 'UpdateInterface');
+    await this.unary(this.agent.updateInterface.bind(this.agent), { interface: iface }, 'UpdateInterface', { timeoutMs: this.networkCallTimeoutMs() });
   }
 
   /** Replaces the routes of the devices named in `routes`. */
   async updateRoutes(routes: Route[]): Promise<void> {
-    await this.unary(this.agent.updateRoutes.bind(this.agent), { routes: { routes } }, 'UpdateRoutes');
+    await this.unary(this.agent.updateRoutes.bind(this.agent), { routes: { routes } }, 'UpdateRoutes', { timeoutMs: this.networkCallTimeoutMs() });
+  }
+
+  /** The guest runs a few `ip` commands per network call; a loaded TCG guest forks slowly. */
+  private networkCallTimeoutMs(): number {
+    return this.limits.callTimeoutMs * 3;
   }
 
   async destroySandbox(): Promise<void> {
