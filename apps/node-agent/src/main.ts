@@ -25,6 +25,11 @@ async function main(): Promise<void> {
     guestImage,
     accel,
     sharedFs: config.sharedFs,
+    images: {
+      insecureRegistries: config.insecureRegistries,
+      maxCacheBytes: config.imageCacheMaxBytes,
+      credentials: (registry) => config.registryAuth[registry],
+    },
     network: {
       stateDir: join(config.nodeDir, 'network'),
       cniPath: config.network.cniPath,

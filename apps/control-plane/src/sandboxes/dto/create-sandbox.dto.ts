@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
-import { NETWORK_MODELS, type NetworkModel } from '@moat/proto';
+import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
 
 export class PortRequestDto {
@@ -47,12 +47,40 @@ export class CreateSandboxDto {
   @Max(65536)
   memoryMiB?: number;
 
-  @ApiProperty({ required: false, maxLength: 1024, example: 'docker.io/library/busybox:latest' })
+  @ApiProperty({
+    required: false,
+    maxLength: 1024,
+    example: 'docker.io/library/busybox:latest',
+    description: 'An OCI image reference; without one the container gets a busybox rootfs',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(1024)
   image?: string;
+
+  @ApiProperty({
+    required: false,
+    type: [String],
+    example: ['/bin/sh', '-c', 'echo hi; sleep 3600'],
+    description: "The container's init; replaces the image's Entrypoint and Cmd",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(4096)
+  @IsString({ each: true })
+  @MaxLength(65_536, { each: true })
+  command?: string[];
+
+  @ApiProperty({
+    required: false,
+    enum: ROOTFS_KINDS,
+    description: "How the container rootfs reaches the VM: virtio-fs, virtio-9p or an ext4 block device (default: the node's, virtiofs unless configured)",
+  })
+  @IsOptional()
+  @IsIn(ROOTFS_KINDS)
+  rootfs?: RootfsKind;
 
   @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' }, example: { FOO: 'bar' } })
   @IsOptional()
