@@ -6,7 +6,7 @@ import { mkdtempSync, symlinkSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startStack } from '../tools/dev/stack.mjs';
-import { findLeaks } from './support/leaks.mjs';
+import { E2E_BRIDGE_PREFIX, findLeaks } from './support/leaks.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const mainDataDir = resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
@@ -32,6 +32,8 @@ const stack = await startStack({
   apiPort: await freePort(),
   webPort: await freePort(),
   output: 'file',
+  // A bridge prefix and subnet pool of its own: e2e traffic stays off the host's real networks.
+  env: { MOAT_NET_BRIDGE_PREFIX: E2E_BRIDGE_PREFIX, MOAT_NET_SUBNET_POOL: '10.250.0.0/16' },
   log: (m) => console.log(`[e2e] ${m}`),
 });
 const env = {
@@ -45,8 +47,10 @@ const run = (args) => spawnSync('npx', args, { cwd: join(ROOT, 'e2e'), stdio: 'i
 
 let ok = false;
 try {
-  ok = run(['vitest', 'run', '--config', 'vitest.config.mts']);
-  ok = run(['playwright', 'test', '-c', 'playwright.config.ts']) && ok;
+  // `node e2e/run.mjs <filter…>` runs only the REST spec files matching the filters.
+  const filters = process.argv.slice(2);
+  ok = run(['vitest', 'run', '--config', 'vitest.config.mts', ...filters]);
+  if (filters.length === 0) ok = run(['playwright', 'test', '-c', 'playwright.config.ts']) && ok;
 } finally {
   await stack.stop();
 }

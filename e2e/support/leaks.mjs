@@ -1,8 +1,13 @@
 // Finds host objects a Moat stack left behind: VMM and virtiofsd processes, run dirs,
-// sandbox dirs and mounts. Everything Moat creates is named after its sandbox id or lives
-// under its data dir, which is what makes this check possible.
+// sandbox dirs and mounts, network namespaces, links, IP leases and iptables rules. Everything
+// Moat creates is named after its sandbox id or lives under its data dir, which is what makes
+// this check possible.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** The tenant-bridge prefix e2e/run.mjs gives its stack (MOAT_NET_BRIDGE_PREFIX). */
+export const E2E_BRIDGE_PREFIX = 'mte2e';
 
 /** @param {string} dataDir @param {string[]} [sandboxIds] only these ids (default: any under dataDir) */
 export function findLeaks(dataDir, sandboxIds = []) {
@@ -31,5 +36,55 @@ export function findLeaks(dataDir, sandboxIds = []) {
   for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
     if (line.includes(dataDir) || sandboxIds.some((id) => line.includes(id))) leaks.push(`mount ${line}`);
   }
+  leaks.push(...findNetworkLeaks(dataDir, sandboxIds));
   return leaks;
+}
+
+/**
+ * Network objects: netns `moat-<id>`, bridge-model taps `mt<id prefix>`, the e2e tenant
+ * bridges, host-local leases (files holding the sandbox id), cached CNI results, and iptables
+ * rules mentioning the sandbox id (portmap's comments) or the e2e isolation chain.
+ * @param {string} dataDir @param {string[]} sandboxIds
+ */
+export function findNetworkLeaks(dataDir, sandboxIds = []) {
+  const leaks = [];
+  const mine = (text) => (sandboxIds.length === 0 ? false : sandboxIds.some((id) => text.includes(id)));
+  const netnsDir = '/run/netns';
+  if (existsSync(netnsDir)) {
+    for (const ns of readdirSync(netnsDir)) if (mine(ns)) leaks.push(`netns ${ns}`);
+  }
+  const taps = sandboxIds.map((id) => `mt${id.replaceAll('-', '').slice(0, 13)}`);
+  for (const link of readdirSync('/sys/class/net')) {
+    if (taps.includes(link)) leaks.push(`link ${link}`);
+    if (sandboxIds.length === 0 && link.startsWith(E2E_BRIDGE_PREFIX)) leaks.push(`bridge ${link}`);
+  }
+  const networkDir = join(dataDir, 'node', 'network');
+  for (const sub of ['ipam', 'cni-cache']) {
+    const dir = join(networkDir, sub);
+    if (!existsSync(dir)) continue;
+    for (const file of walk(dir)) {
+      const text = readFileSync(file, 'utf8');
+      if (sandboxIds.length === 0 ? /^\d+\.\d+\.\d+\.\d+$/.test(file.split('/').pop()) || sub === 'cni-cache' : mine(text) || mine(file)) {
+        leaks.push(`${sub === 'ipam' ? 'lease' : 'CNI cache'} ${file}`);
+      }
+    }
+  }
+  for (const table of ['filter', 'nat']) {
+    let rules = '';
+    try {
+      rules = execFileSync('iptables', ['-w', '-t', table, '-S'], { encoding: 'utf8' });
+    } catch {
+      continue; // no iptables: nothing Moat could have added either
+    }
+    for (const rule of rules.split('\n')) {
+      if (mine(rule) || (sandboxIds.length === 0 && rule.includes(`${E2E_BRIDGE_PREFIX.toUpperCase()}-ISOLATION`))) leaks.push(`iptables ${table}: ${rule}`);
+    }
+  }
+  return leaks;
+}
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
 }

@@ -12,8 +12,9 @@ export const RUNTIME_PACKAGES = [
   'attr', // setfattr: overlayfs opaque-directory markers when unpacking image layers
   'xz-utils',
   'zstd',
-  'iproute2',
-  'containernetworking-plugins',
+  'iproute2', // ip/tc in batch mode for sandbox network plumbing
+  'iptables', // tenant isolation chain; portmap's DNAT rules
+  'containernetworking-plugins', // bridge, host-local, portmap, bandwidth (CNI)
   'protobuf-compiler', // protoc for the guest agent API
   'python3', // node-gyp, when a native module has no prebuilt binary
   'make',

@@ -8,6 +8,7 @@ import { ContainerService } from './container/container.service';
 import { Crun } from './container/crun.adapter';
 import { ChildProcessHostCommands } from './host/host-commands.adapter';
 import { createJsonLogger } from './log/logger';
+import { NetworkService } from './network/network.service';
 import type { ContainerProcess } from './process/container-process';
 import { ProcessIoService } from './process/process-io.service';
 import { ProcessTable } from './process/process-table';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
 
   const server = new Server();
   server.addService(HealthService, healthHandlers(version, log));
-  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), log));
+  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), new NetworkService(host), log));
 
   const transport = createTransport(config, log, (error) => {
     log.error('transport failed, exiting', { error });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveGuestImage } from '@moat/guest-image';
-import { SandboxRuntime, detectHost } from '@moat/runtime-core';
+import { SandboxRuntime, detectHost, loadConflist } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
 import { FleetConnection } from './fleet/fleet.connection';
@@ -30,10 +30,17 @@ async function main(): Promise<void> {
       maxCacheBytes: config.imageCacheMaxBytes,
       credentials: (registry) => config.registryAuth[registry],
     },
+    network: {
+      stateDir: join(config.nodeDir, 'network'),
+      cniPath: config.network.cniPath,
+      ...(config.network.conflistFile && { conflist: await loadConflist(config.network.conflistFile) }),
+      bridgePrefix: config.network.bridgePrefix,
+      subnetPool: config.network.subnetPool,
+    },
     log: runtimeLogger(log),
   });
   // The reconciler reports only after the connection exists: setDesired comes from it.
-  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log);
+  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel);
   const fleet = new FleetConnection(
     { url: config.controlPlaneUrl, token: config.token, nodeId, heartbeatMs: config.heartbeatMs },
     {

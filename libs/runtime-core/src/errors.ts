@@ -19,6 +19,7 @@ export enum RuntimeErrorCode {
   PROCESS_FAILED = 'PROCESS_FAILED',
   STATE_CORRUPT = 'STATE_CORRUPT',
   HOST_UNSUPPORTED = 'HOST_UNSUPPORTED',
+  NETWORK_FAILED = 'NETWORK_FAILED',
   /** The image reference cannot be parsed. */
   IMAGE_REFERENCE_INVALID = 'IMAGE_REFERENCE_INVALID',
   /** The registry refused, was unreachable, or sent something that is not a usable image. */

@@ -26,3 +26,10 @@ export type { AgentTransportKind } from './agent/transport/agent-transport';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
 export { AGENT_PORT_NAME, QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';
+/** Sandbox networking: CNI runner, network models, tenant networks. */
+export { SandboxNetworks, netnsName, macForSandbox, type NetworkOptions } from './network/sandbox-networks';
+export { NETWORK_MODELS, type NetworkModelKind, type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
+export { DEFAULT_CONFLIST, loadConflist } from './network/cni/conflist';
+export type { CniConflist } from './network/cni/cni.types';
+export { bridgeTapName } from './network/models/bridge.model';
+export { NetworkError, NetworkErrorCode } from './network/network.errors';

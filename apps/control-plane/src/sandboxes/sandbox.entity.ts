@@ -1,4 +1,4 @@
-import type { ErrorInfo, PhaseTiming, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
+import type { ErrorInfo, NetworkModel, PhaseTiming, PortSpec, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type DesiredSandboxState = 'running' | 'deleted';
@@ -60,6 +60,21 @@ export class SandboxEntity {
 
   @Column({ type: 'simple-json', nullable: true })
   guest!: GuestInfo | null;
+
+  /** null: the node's default model. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  networkModel!: NetworkModel | null;
+
+  @Column({ type: 'boolean', default: true })
+  network!: boolean;
+
+  /** As requested, then as published by the node (with the host ports it picked). */
+  @Column('simple-json')
+  ports!: PortSpec[];
+
+  /** The guest's address, once the node reports it. */
+  @Column({ type: 'varchar', length: 45, nullable: true })
+  ip!: string | null;
 
   /** The deployment that manages it, if any. */
   @Column({ type: 'varchar', length: 36, nullable: true })

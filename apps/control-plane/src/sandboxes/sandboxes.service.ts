@@ -67,6 +67,10 @@ export class SandboxesService {
       timings: [],
       error: null,
       guest: null,
+      networkModel: dto.networkModel ?? null,
+      network: dto.network ?? true,
+      ports: dto.ports?.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort !== undefined && { hostPort: p.hostPort }) })) ?? [],
+      ip: null,
       deploymentId: null,
       templateId: null,
       templateVersion: null,
@@ -217,6 +221,10 @@ export class SandboxesService {
       if (sandbox.desiredState === 'running') sandbox.state = status.state;
       if (status.timings.length > 0) sandbox.timings = status.timings;
       if (status.guest) sandbox.guest = status.guest;
+      if (status.network) {
+        sandbox.ip = status.network.ip;
+        sandbox.ports = status.network.ports;
+      }
       sandbox.progress = status.progress ?? null;
       if (status.state === 'failed') {
         sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
@@ -326,5 +334,9 @@ function toDesired(sandbox: SandboxEntity): DesiredSandbox {
     ...(sandbox.rootfs ? { rootfs: sandbox.rootfs } : {}),
     env: sandbox.env,
     labels: sandbox.labels,
+    tenantId: sandbox.tenantId,
+    network: sandbox.network,
+    ...(sandbox.networkModel ? { networkModel: sandbox.networkModel } : {}),
+    ports: sandbox.ports,
   };
 }

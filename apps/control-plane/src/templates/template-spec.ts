@@ -1,4 +1,4 @@
-import type { RootfsKind } from '@moat/proto';
+import type { NetworkModel, RootfsKind } from '@moat/proto';
 
 /** How a template's sandboxes are probed; the command runs in the sandbox through its guest agent. */
 export interface HealthCheck {
@@ -8,7 +8,6 @@ export interface HealthCheck {
   failureThreshold?: number;
 }
 
-export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
 
 /** What one immutable template version describes: the sandboxes a deployment of it runs. */
 export interface TemplateSpec {
@@ -17,7 +16,7 @@ export interface TemplateSpec {
   vcpus: number;
   memoryMiB: number;
   env?: Record<string, string>;
-  networkModel?: (typeof NETWORK_MODELS)[number];
+  networkModel?: NetworkModel;
   rootfs?: RootfsKind;
   labels?: Record<string, string>;
   healthCheck?: HealthCheck;

@@ -74,6 +74,12 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
       ['/v1/sandboxes', { env: { '1BAD': 'x' } }],
       ['/v1/sandboxes', { labels: { ok: 5 } }],
       ['/v1/sandboxes', { tenantId: 'not-a-uuid' }],
+      ['/v1/sandboxes', { networkModel: 'vde' }],
+      ['/v1/sandboxes', { network: 'yes' }],
+      ['/v1/sandboxes', { ports: [{ containerPort: 0, protocol: 'tcp' }] }],
+      ['/v1/sandboxes', { ports: [{ containerPort: 80, protocol: 'sctp' }] }],
+      ['/v1/sandboxes', { ports: [{ containerPort: 80, hostPort: 70000, protocol: 'tcp' }] }],
+      ['/v1/sandboxes', { ports: { containerPort: 80 } }],
     ];
     for (const [path, body] of cases) {
       const res = await api().post(path).set(admin()).send(body);

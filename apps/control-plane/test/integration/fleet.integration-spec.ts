@@ -84,10 +84,20 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const created = await api()
       .post('/v1/sandboxes')
       .set(asTenant)
-      .send({ vcpus: 2, memoryMiB: 512, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block', env: { A: '1' } })
+      .send({
+        vcpus: 2,
+        memoryMiB: 512,
+        image: 'busybox',
+        command: ['/bin/sh', '-c', 'sleep 9'],
+        rootfs: 'block',
+        env: { A: '1' },
+        networkModel: 'macvtap',
+        ports: [{ containerPort: 80, protocol: 'tcp' }],
+      })
       .expect(201);
     const id: string = created.body.id;
     expect(created.body).toMatchObject({ nodeId: node.nodeId, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block' });
+    expect(created.body).toMatchObject({ networkModel: 'macvtap', network: true, ip: null, ports: [{ containerPort: 80, protocol: 'tcp' }] });
     const desired = await node.desiredWhere((ids) => ids.includes(id));
     expect(desired.sandboxes[0]).toEqual({
       id,
@@ -98,6 +108,10 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
       rootfs: 'block',
       env: { A: '1' },
       labels: {},
+      tenantId: created.body.tenantId,
+      networkModel: 'macvtap',
+      network: true,
+      ports: [{ containerPort: 80, protocol: 'tcp' }],
     });
     const nodes = await api().get('/v1/nodes').set(admin()).expect(200);
     expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });
@@ -117,13 +131,14 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
       { phase: 'rootfs', ms: 12 },
       { phase: 'vmm-start', ms: 400 },
     ];
-    node.status({ id, state: 'running', timings, guest: { kernelRelease: '6.1.0', agentVersion: '0.1.0' } });
+    const network = { ip: '10.88.0.2', ports: [{ containerPort: 80, hostPort: 40123, protocol: 'tcp' as const }] };
+    node.status({ id, state: 'running', timings, guest: { kernelRelease: '6.1.0', agentVersion: '0.1.0' }, network });
     const running = await eventually(async () => {
       const res = await api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
       expect(res.body.state).toBe('running');
       return bodyOf<Record<string, unknown>>(res);
     });
-    expect(running).toMatchObject({ timings, guest: { kernelRelease: '6.1.0' }, nodeId: node.nodeId });
+    expect(running).toMatchObject({ timings, guest: { kernelRelease: '6.1.0' }, nodeId: node.nodeId, ip: network.ip, ports: network.ports });
     expect(running.error).toBeUndefined();
     expect(running.progress).toBeUndefined();
     const runningList = await api().get('/v1/sandboxes?state=running').set(asTenant).expect(200);

@@ -2,6 +2,7 @@ import type { AgentServiceServer, Empty } from '@moat/proto';
 import type { ContainerService } from '../container/container.service';
 import type { Logger } from '../log/logger';
 import type { ProcessIoService } from '../process/process-io.service';
+import type { NetworkService } from '../network/network.service';
 import type { SandboxService } from '../sandbox/sandbox.service';
 import { unary } from './unary-handler';
 
@@ -11,6 +12,7 @@ export function agentServiceHandlers(
   sandbox: SandboxService,
   containers: ContainerService,
   io: ProcessIoService,
+  network: NetworkService,
   log: Logger,
 ): AgentServiceServer {
   return {
@@ -57,5 +59,13 @@ export function agentServiceHandlers(
     readStderr: unary('ReadStderr', log, async (request) => ({
       data: await io.read(request.containerId, request.execId, 'stderr', request.len),
     })),
+    updateInterface: unary('UpdateInterface', log, (request) => network.updateInterface(request.interface)),
+    updateRoutes: unary('UpdateRoutes', log, async (request) => ({ routes: await network.updateRoutes(request.routes?.routes ?? []) })),
+    listInterfaces: unary('ListInterfaces', log, async () => ({ interfaces: await network.listInterfaces() })),
+    listRoutes: unary('ListRoutes', log, async () => ({ routes: await network.listRoutes() })),
+    addArpNeighbors: unary('AddARPNeighbors', log, async (request) => {
+      await network.addArpNeighbors(request.neighbors);
+      return EMPTY;
+    }),
   };
 }

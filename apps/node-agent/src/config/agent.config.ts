@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
+import { NETWORK_MODELS, type NetworkModel } from '@moat/proto';
 import { z } from 'zod';
 
 /** The node agent's configuration, read once from the environment at start. */
@@ -24,6 +25,15 @@ export interface AgentConfig {
   /** Stop every sandbox on exit (development: `npm start`); otherwise VMs outlive the agent. */
   stopSandboxesOnExit: boolean;
   logLevel: string;
+  network: {
+    /** Used when the control plane names no model for a sandbox. */
+    defaultModel: NetworkModel;
+    cniPath: string[];
+    /** Absent: the built-in bridge + host-local + portmap + bandwidth list. */
+    conflistFile?: string;
+    bridgePrefix: string;
+    subnetPool: string;
+  };
 }
 
 const envSchema = z.object({
@@ -41,6 +51,11 @@ const envSchema = z.object({
   MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   MOAT_STOP_SANDBOXES_ON_EXIT: z.enum(['true', 'false']).default('false'),
   MOAT_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  MOAT_NETWORK_MODEL: z.enum(NETWORK_MODELS).default('tcfilter'),
+  MOAT_CNI_PATH: z.string().min(1).default('/usr/lib/cni'),
+  MOAT_CNI_CONFLIST: z.string().min(1).optional(),
+  MOAT_NET_BRIDGE_PREFIX: z.string().regex(/^[a-z][a-z0-9-]{0,8}$/, '1-9 of [a-z0-9-], starting with a letter').default('moat'),
+  MOAT_NET_SUBNET_POOL: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR').default('10.88.0.0/16'),
 });
 
 export class ConfigError extends Error {
@@ -82,6 +97,13 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     heartbeatMs: e.MOAT_HEARTBEAT_MS,
     stopSandboxesOnExit: e.MOAT_STOP_SANDBOXES_ON_EXIT === 'true',
     logLevel: e.MOAT_LOG_LEVEL,
+    network: {
+      defaultModel: e.MOAT_NETWORK_MODEL,
+      cniPath: e.MOAT_CNI_PATH.split(':').filter(Boolean),
+      ...(e.MOAT_CNI_CONFLIST && { conflistFile: resolve(e.MOAT_CNI_CONFLIST) }),
+      bridgePrefix: e.MOAT_NET_BRIDGE_PREFIX,
+      subnetPool: e.MOAT_NET_SUBNET_POOL,
+    },
   };
 }
 

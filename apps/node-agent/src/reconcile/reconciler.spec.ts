@@ -50,6 +50,19 @@ function setup(failIds?: Set<string>) {
 }
 
 describe('Reconciler', () => {
+  it("asks for the tenant's network with the node's default model, or for none when network is false", async () => {
+    const { runtime, reconciler } = setup();
+    const tenantId = '00000000-0000-4000-8000-0000000000ff';
+    reconciler.setDesired([
+      { ...want(ID_A), tenantId, ports: [{ containerPort: 80, protocol: 'tcp' }] },
+      { ...want(ID_B), tenantId, networkModel: 'bridge', network: false },
+    ]);
+    await reconciler.idle();
+    const byId = new Map(runtime.specs.map((s) => [s.id, s]));
+    expect(byId.get(ID_A)).toMatchObject({ tenantId, network: { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] } });
+    expect(byId.get(ID_B)?.network).toBeUndefined();
+  });
+
   it('creates what is desired and reports its progress', async () => {
     const { runtime, reports, reconciler } = setup();
     reconciler.setDesired([want(ID_A)]);

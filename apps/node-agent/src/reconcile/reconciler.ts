@@ -1,4 +1,4 @@
-import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
+import type { DesiredSandbox, NetworkModel, SandboxStatus } from '@moat/proto';
 import type { SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 
@@ -20,6 +20,7 @@ export class Reconciler {
     private readonly runtime: RuntimePort,
     private readonly report: (status: SandboxStatus) => void,
     private readonly log: Logger,
+    private readonly defaultNetworkModel: NetworkModel = 'tcfilter',
   ) {}
 
   /** Applies a complete desired set. Returns once every resulting change has been queued. */
@@ -60,7 +61,17 @@ export class Reconciler {
       this.log.info({ sandboxId: id }, 'creating sandbox');
       let loggedTenth = -1;
       const info = await this.runtime.create(
-        { id, vcpus: want.vcpus, memoryMiB: want.memoryMiB, env: want.env, image: want.image, command: want.command, rootfs: want.rootfs },
+        {
+          id,
+          vcpus: want.vcpus,
+          memoryMiB: want.memoryMiB,
+          env: want.env,
+          image: want.image,
+          command: want.command,
+          rootfs: want.rootfs,
+          ...(want.tenantId && { tenantId: want.tenantId }),
+          ...(want.network !== false && { network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [] } }),
+        },
         (update) => {
           if (update.progress) {
             // Every tenth of the way is enough for a log; the control plane gets every update.
@@ -98,6 +109,7 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     timings: info.timings,
     ...(info.error ? { error: info.error } : {}),
     ...(info.guest ? { guest: info.guest } : {}),
+    ...(info.network ? { network: info.network } : {}),
     ...(info.progress ? { progress: info.progress } : {}),
   };
 }

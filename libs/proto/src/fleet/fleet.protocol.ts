@@ -45,6 +45,20 @@ export const errorInfoSchema = z.object({
 });
 export type ErrorInfo = z.infer<typeof errorInfoSchema>;
 
+/** How a sandbox VM's NIC joins the node's CNI network. */
+export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
+export const networkModelSchema = z.enum(NETWORK_MODELS);
+export type NetworkModel = z.infer<typeof networkModelSchema>;
+
+/** A sandbox port published on its node; `hostPort` is picked by the node when not asked for. */
+export const portSpecSchema = z.object({
+  containerPort: z.number().int().min(1).max(65535),
+  hostPort: z.number().int().min(1).max(65535).optional(),
+  protocol: z.enum(['tcp', 'udp']),
+});
+export type PortSpec = z.infer<typeof portSpecSchema>;
+export const publishedPortSchema = portSpecSchema.required();
+export type PublishedPort = z.infer<typeof publishedPortSchema>;
 /** How a sandbox's container rootfs reaches its VM. */
 export const ROOTFS_KINDS = ['virtiofs', '9p', 'block'] as const;
 export const rootfsKindSchema = z.enum(ROOTFS_KINDS);
@@ -97,6 +111,8 @@ export const sandboxStatusSchema = z.object({
   guest: z
     .object({ kernelRelease: z.string().max(256), agentVersion: z.string().max(64) })
     .optional(),
+  /** The guest's address on its tenant network and the ports published for it, once plumbed. */
+  network: z.object({ ip: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/), ports: z.array(publishedPortSchema).max(64) }).optional(),
   /** While an image is being pulled. */
   progress: sandboxProgressSchema.optional(),
 });
@@ -114,6 +130,12 @@ export const desiredSandboxSchema = z.object({
   rootfs: rootfsKindSchema.optional(),
   env: z.record(z.string(), z.string()),
   labels: z.record(z.string(), z.string()),
+  tenantId: z.string().uuid().optional(),
+  /** Absent: the node's `MOAT_NETWORK_MODEL`. */
+  networkModel: networkModelSchema.optional(),
+  /** false: no NIC at all. Default true. */
+  network: z.boolean().optional(),
+  ports: z.array(portSpecSchema).max(64).optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 

@@ -13,7 +13,9 @@ import {
   HealthClient,
   type CreateContainerRequest,
   type CreateSandboxRequest,
+  type Interface,
   type ReadStreamResponse,
+  type Route,
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import { sleep } from '../host/process.adapter';
@@ -64,7 +66,17 @@ export interface AgentExecRequest {
 /** What the sandbox lifecycle needs from a guest agent connection; lets tests substitute a fake. */
 export type AgentApi = Pick<
   AgentClient,
-  'waitReady' | 'guestDetails' | 'createSandbox' | 'destroySandbox' | 'createContainer' | 'startContainer' | 'removeContainer' | 'exec' | 'close'
+  | 'waitReady'
+  | 'guestDetails'
+  | 'createSandbox'
+  | 'destroySandbox'
+  | 'createContainer'
+  | 'startContainer'
+  | 'removeContainer'
+  | 'exec'
+  | 'updateInterface'
+  | 'updateRoutes'
+  | 'close'
 >;
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
@@ -165,6 +177,21 @@ export class AgentClient {
 
   async createSandbox(request: CreateSandboxRequest): Promise<void> {
     await this.unary(this.agent.createSandbox.bind(this.agent), request, 'CreateSandbox');
+  }
+
+  /** Configures the guest NIC with this MAC (name, MTU, addresses); the reply is not trusted, so it is dropped. */
+  async updateInterface(iface: Interface): Promise<void> {
+    await this.unary(this.agent.updateInterface.bind(this.agent), { interface: iface }, 'UpdateInterface', { timeoutMs: this.networkCallTimeoutMs() });
+  }
+
+  /** Replaces the routes of the devices named in `routes`. */
+  async updateRoutes(routes: Route[]): Promise<void> {
+    await this.unary(this.agent.updateRoutes.bind(this.agent), { routes: { routes } }, 'UpdateRoutes', { timeoutMs: this.networkCallTimeoutMs() });
+  }
+
+  /** The guest runs a few `ip` commands per network call; a loaded TCG guest forks slowly. */
+  private networkCallTimeoutMs(): number {
+    return this.limits.callTimeoutMs * 3;
   }
 
   async destroySandbox(): Promise<void> {

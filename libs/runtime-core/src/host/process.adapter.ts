@@ -11,12 +11,22 @@ export interface RunResult {
 export interface DetachedSpawnOptions {
   /** stdout and stderr are appended here; the child must not depend on our pipes to survive us. */
   logFile: string;
+  /** Open descriptors the child inherits as fd 3, 4, … (e.g. a macvtap device for QEMU). */
+  extraFds?: readonly number[];
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Written to the child's stdin, which is then closed. */
+  input?: string;
+  /** Added to (and overriding) this process's environment. */
+  env?: Record<string, string>;
 }
 
 /** Every child process and pid syscall the runtime makes goes through here. */
 export interface ProcessAdapter {
   /** Runs to completion; rejects with stderr in the message on a non-zero exit. */
-  run(command: string, args: readonly string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  run(command: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Starts a process in its own session so it outlives the node agent; returns its pid. */
   spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number>;
   /** True if the pid exists and is not a zombie. */
@@ -30,9 +40,16 @@ export interface ProcessAdapter {
 const MAX_CAPTURE_BYTES = 1024 * 1024;
 
 export class NodeProcessAdapter implements ProcessAdapter {
-  run(command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs });
+      const child = spawn(command, args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: opts.timeoutMs,
+        ...(opts.env && { env: { ...process.env, ...opts.env } }),
+      });
+      // A child that exits without reading all of its stdin must not crash us with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let outBytes = 0;
@@ -53,7 +70,8 @@ export class NodeProcessAdapter implements ProcessAdapter {
         const status = signal ? `signal ${signal}` : `exit code ${code}`;
         reject(
           new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `${command} ${args.join(' ')}: ${status}: ${stderr.trim()}`, {
-            context: { command, args },
+            // Some tools (CNI plugins) report errors on stdout.
+            context: { command, args, stdout: stdout.slice(0, 4096) },
           }),
         );
       });
@@ -63,7 +81,7 @@ export class NodeProcessAdapter implements ProcessAdapter {
   spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number> {
     const logFd = openSync(opts.logFile, 'a');
     return new Promise<number>((resolve, reject) => {
-      const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+      const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd, ...(opts.extraFds ?? [])] });
       child.once('error', (cause) =>
         reject(new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `spawn ${command}`, { cause })),
       );

@@ -1,4 +1,5 @@
 import type { ProcessAdapter } from '../host/process.adapter';
+import type { VmNic } from '../network/network.types';
 import type { SharedFsAttachment } from '../sharefs/shared-fs';
 import { QemuHypervisor } from './qemu/qemu.hypervisor';
 
@@ -23,6 +24,8 @@ export interface VmConfig {
   /** The guest image's root filesystem; attached as the first block device (/dev/vda). */
   rootfsImage: string;
   sharedFs: SharedFsAttachment;
+  /** The VM's one NIC, as its network model prepared it; absent: no network. */
+  network?: VmNic;
   paths: VmPaths;
 }
 

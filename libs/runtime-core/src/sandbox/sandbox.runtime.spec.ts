@@ -20,6 +20,8 @@ class FakeHost {
   readonly vms = new Set<number>();
   readonly daemons = new Set<number>();
   readonly openAgents = new Set<FakeAgent>();
+  /** Sandbox ids holding a network (netns, lease, …). */
+  readonly networks = new Set<string>();
   /** Sandboxes holding a rootfs (an image lease and overlay mount, in the real thing). */
   readonly rootfs = new Set<string>();
   readonly calls: string[] = [];
@@ -37,7 +39,7 @@ class FakeHost {
         if (this.failAt === 'vmm') return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'qemu: bad option'));
         const pid = this.nextPid++;
         this.vms.add(pid);
-        this.calls.push(`vm ${config.sharedFs.kind}`);
+        this.calls.push(`vm ${config.sharedFs.kind}${config.network ? ` nic ${config.network.mac}` : ''}`);
         return Promise.resolve(pid);
       },
       stop: (pid) => {
@@ -79,6 +81,23 @@ class FakeHost {
         },
       },
       connectAgent: () => new FakeAgent(this),
+      network: {
+        attach: async (id, tenantId, net, _runDir, save) => {
+          // Progress is saved before anything is acquired, as the real one does.
+          await save({ model: net.model, tenantId, ports: [] });
+          this.networks.add(id);
+          if (this.failAt === 'network') throw new Error('CNI ADD bridge: no addresses left');
+          const guest = { mac: '02:00:00:00:00:01', addresses: [{ address: '10.88.0.2', prefix: 24, family: '4' as const }], routes: [], dns: ['10.88.0.1'] };
+          const state = { model: net.model, tenantId, ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' as const }], nic: { tap: { kind: 'ifname' as const, ifname: 'tap0' }, mac: guest.mac }, guest };
+          await save(state);
+          return state;
+        },
+        detach: (id) => {
+          this.networks.delete(id);
+          return Promise.resolve();
+        },
+        check: () => Promise.resolve(),
+      },
       bootTimeoutMs: 1_000,
       adoptTimeoutMs: 1_000,
     };
@@ -108,6 +127,8 @@ class FakeAgent implements AgentApi {
     this.host.execs.push(req);
     return Promise.resolve({ exitCode: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false });
   };
+  updateInterface = () => this.step('updateInterface');
+  updateRoutes = () => this.step('updateRoutes');
   close = () => {
     this.host.openAgents.delete(this);
   };
@@ -169,6 +190,36 @@ describe('SandboxRuntime', () => {
     expect(runtime.get(ID)?.state).toBe('failed');
     await runtime.delete(ID);
     expect(runtime.get(ID)).toBeUndefined();
+  });
+
+  const networked: SandboxSpec = { ...spec, tenantId: 't1', network: { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] } };
+
+  it('plumbs the network before the VMM and configures the guest NIC before the sandbox', async () => {
+    const runtime = await open();
+    const info = await runtime.create(networked);
+    expect(info.state).toBe('running');
+    expect(info.network).toEqual({ ip: '10.88.0.2', ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' }] });
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'network', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(host.calls.slice(0, 5)).toEqual(['vm virtiofs nic 02:00:00:00:00:01', 'waitReady', 'updateInterface', 'updateRoutes', 'createSandbox']);
+    await runtime.delete(ID);
+    expect(host.networks.size).toBe(0);
+  });
+
+  it.each<StartPhase>(['network', 'vmm', 'agent', 'container'])('releases the network when %s fails', async (phase) => {
+    host.failAt = phase;
+    const runtime = await open();
+    const info = await runtime.create(networked);
+    expect(info.state).toBe('failed');
+    expect(host.networks.size + host.vms.size).toBe(0);
+  });
+
+  it('releases the network of a re-adopted sandbox on delete, from its state on disk', async () => {
+    await (await open()).create(networked);
+    await runtimes[0].close();
+    const reopened = await open();
+    expect(reopened.get(ID)?.network?.ip).toBe('10.88.0.2');
+    await reopened.delete(ID);
+    expect(host.networks.size).toBe(0);
   });
 
   it('is idempotent for an id it already has', async () => {

@@ -10,6 +10,8 @@ import { createHypervisor, type Accel, type Hypervisor } from '../hypervisor/hyp
 import { ImageStore } from '../image/image.store';
 import { ProcessOverlayMarkers } from '../image/layer.unpacker';
 import { RegistryClient } from '../image/registry.client';
+import { configureGuestNetwork } from '../network/guest-network';
+import { SandboxNetworks } from '../network/sandbox-networks';
 import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
 import { OverlayMount } from '../rootfs/overlay.mount';
 import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
@@ -32,6 +34,8 @@ export interface RuntimeDeps {
   bootTimeoutMs: number;
   /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
   adoptTimeoutMs: number;
+  /** Plumbs sandbox networks; absent when the runtime has no network options. */
+  network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check'>;
 }
 
 const DEFAULT_RUN_DIR = '/run/moat';
@@ -42,6 +46,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
 const SHARED_FS_KINDS: readonly SharedFsKind[] = ['virtiofs', '9p', 'block'];
+const DEFAULT_TENANT = 'default';
 
 /** Pull progress is reported at most this often (and once more when it completes). */
 const PROGRESS_INTERVAL_MS = 500;
@@ -111,7 +116,8 @@ export class SandboxRuntime {
     if (opts.accel === 'kvm' && !(await kvmUsable())) {
       throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
     }
-    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(opts), ...deps });
+    const network = opts.network && SandboxNetworks.create(opts.network);
+    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(opts), ...(network && { network }), ...deps });
     await runtime.recover();
     return runtime;
   }
@@ -220,6 +226,7 @@ export class SandboxRuntime {
       ...(state.guest && { guest: { ...state.guest } }),
       accel: state.accel,
       transport: state.transport,
+      ...(state.network?.guest && { network: { ip: state.network.guest.addresses[0].address, ports: state.network.ports } }),
     };
   }
 
@@ -282,6 +289,18 @@ export class SandboxRuntime {
         return state.sharedFs;
       });
 
+      current = 'network';
+      const networkSpec = spec.network;
+      if (networkSpec) {
+        await phase('network', async () => {
+          const networks = this.networks();
+          state.network = await networks.attach(id, spec.tenantId ?? DEFAULT_TENANT, networkSpec, paths.runDir, (progress) => {
+            state.network = progress;
+            return save();
+          });
+        });
+      }
+
       current = 'vmm';
       const pid = await phase('vmm', async () => {
         const image = this.opts.guestImage;
@@ -294,6 +313,7 @@ export class SandboxRuntime {
           initrd: image.initrd,
           rootfsImage: image.rootfs,
           sharedFs: shared.attachment,
+          ...(state.network?.nic && { network: state.network.nic }),
           paths,
         });
         state.vmmPid = vmmPid;
@@ -311,7 +331,9 @@ export class SandboxRuntime {
 
       current = 'sandbox';
       await phase('sandbox', async () => {
-        await agent.createSandbox({ sandboxId: id, hostname: hostnameOf(id), dns: [], storages: [sharedFs.guestStorage()] });
+        const guestNet = state.network?.guest;
+        if (guestNet) await configureGuestNetwork(agent, guestNet);
+        await agent.createSandbox({ sandboxId: id, hostname: hostnameOf(id), dns: guestNet?.dns ?? [], storages: [sharedFs.guestStorage()] });
         state.sandboxCreated = true;
       });
 
@@ -407,6 +429,8 @@ export class SandboxRuntime {
     if (vmmPid !== undefined) await step('vmm', () => this.deps.hypervisor.stop(vmmPid, id, state.paths));
     const sharedFs = state.sharedFs;
     if (sharedFs) await step('sharefs', () => this.deps.sharedFs(sharedFs.kind).stop(sharedFs, id));
+    const network = state.network;
+    if (network) await step('network', () => this.networks().detach(id, network, state.paths.runDir));
     // Only with the rootfs unmounted may its directory be deleted.
     let rootfsReleased = false;
     await step('rootfs', async () => {
@@ -421,6 +445,12 @@ export class SandboxRuntime {
     state.sandboxCreated = false;
     state.vmmPid = undefined;
     state.sharedFs = undefined;
+    state.network = undefined;
+  }
+
+  private networks(): NonNullable<RuntimeDeps['network']> {
+    if (!this.deps.network) throw new RuntimeError(RuntimeErrorCode.NETWORK_FAILED, 'this node has no network configuration');
+    return this.deps.network;
   }
 
   private async removeDirs(paths: { runDir: string; sandboxDir: string }): Promise<void> {
@@ -449,6 +479,11 @@ export class SandboxRuntime {
         await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, id, state.paths));
         this.entries.set(id, entry);
         this.log('info', 're-adopted sandbox', { sandboxId: id, pid: vmmPid });
+        if (state.network) {
+          await this.networks()
+            .check(id)
+            .catch((error: unknown) => this.log('warn', 'CNI CHECK of a re-adopted sandbox failed', { sandboxId: id, error: describeError(error) }));
+        }
         return;
       } catch (cause) {
         const error = new RuntimeError(RuntimeErrorCode.AGENT_UNREACHABLE, `re-adopt: ${describeError(cause)}`, { cause, context: { sandboxId: id } });
@@ -470,6 +505,7 @@ export class SandboxRuntime {
 const PHASE_FALLBACK_CODE: Record<StartPhase, RuntimeErrorCode> = {
   rootfs: RuntimeErrorCode.ROOTFS_FAILED,
   sharefs: RuntimeErrorCode.SHAREFS_FAILED,
+  network: RuntimeErrorCode.NETWORK_FAILED,
   vmm: RuntimeErrorCode.VMM_START_FAILED,
   agent: RuntimeErrorCode.VM_BOOT_FAILED,
   sandbox: RuntimeErrorCode.AGENT_CALL_FAILED,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import { writeFileAtomic } from '../host/fs.helpers';
+import { NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
 
 /** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
 export interface SandboxPaths {
@@ -51,6 +52,10 @@ export const sandboxStateSchema = z.object({
     command: z.array(z.string()).optional(),
     image: z.string().optional(),
     rootfs: z.enum(SHARED_FS_KINDS).optional(),
+    tenantId: z.string().optional(),
+    network: z
+      .object({ model: z.enum(NETWORK_MODELS), ports: z.array(portMappingSchema.partial({ hostPort: true })) })
+      .optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   accel: z.enum(['kvm', 'tcg']),
@@ -58,6 +63,8 @@ export const sandboxStateSchema = z.object({
   sharedFsKind: z.enum(SHARED_FS_KINDS),
   /** Set once the shared fs is started; what `stop` needs to release it. */
   sharedFs: z.object({ kind: z.enum(SHARED_FS_KINDS), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),
+  /** Set before the network is plumbed, completed as it is; what release needs to undo it. */
+  network: networkStateSchema.optional(),
   /** Set once the VMM is started. */
   vmmPid: z.number().int().positive().optional(),
   paths: z.object({

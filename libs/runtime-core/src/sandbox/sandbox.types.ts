@@ -1,6 +1,8 @@
 import type { GuestImage } from '@moat/guest-image';
 import type { Accel } from '../hypervisor/hypervisor';
 import type { AgentTransportKind } from '../agent/transport/agent-transport';
+import type { NetworkOptions } from '../network/sandbox-networks';
+import type { PortMapping, SandboxNetworkSpec } from '../network/network.types';
 import type { SharedFsKind } from '../sharefs/shared-fs';
 import type { RegistryCredentials } from '../image/registry.client';
 
@@ -21,6 +23,8 @@ export interface RuntimeOptions {
   sharedFs?: SharedFsKind;
   /** Image pulls: registries reached over plain HTTP, credentials, and the layer cache bound. */
   images?: ImageOptions;
+  /** CNI and tenant-network settings; without them a sandbox that asks for a network fails. */
+  network?: NetworkOptions;
   log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -48,6 +52,10 @@ export interface SandboxSpec {
   image?: string;
   /** How the rootfs reaches the guest; default the runtime's `sharedFs`. */
   rootfs?: SharedFsKind;
+  /** Sandboxes of one tenant share a network segment; other tenants' are unreachable. Default `default`. */
+  tenantId?: string;
+  /** Absent: the VM gets no NIC at all. */
+  network?: SandboxNetworkSpec;
 }
 
 export type SandboxPhaseState = 'creating' | 'running' | 'stopping' | 'failed';
@@ -70,6 +78,8 @@ export interface SandboxInfo {
   guest?: { kernelRelease: string; agentVersion: string };
   accel: Accel;
   transport: AgentTransportKind;
+  /** The guest's address and the ports published for it, once plumbed. */
+  network?: { ip: string; ports: PortMapping[] };
 }
 
 export interface ExecOptions {

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { PhaseTiming } from './sandbox.types';
 
-export type StartPhase = 'rootfs' | 'sharefs' | 'vmm' | 'agent' | 'sandbox' | 'container';
+export type StartPhase = 'rootfs' | 'sharefs' | 'network' | 'vmm' | 'agent' | 'sandbox' | 'container';
 
 /** Times each start phase with a monotonic clock; a failed phase is recorded too, so slow failures show. */
 export async function timePhase<T>(timings: PhaseTiming[], phase: StartPhase, fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,27 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ROOTFS_KINDS, type RootfsKind } from '@moat/proto';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+
+export class PortRequestDto {
+  @ApiProperty({ minimum: 1, maximum: 65535 })
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  containerPort!: number;
+
+  @ApiProperty({ required: false, minimum: 1, maximum: 65535, description: 'default: a free port picked by the node' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  hostPort?: number;
+
+  @ApiProperty({ enum: ['tcp', 'udp'] })
+  @IsIn(['tcp', 'udp'])
+  protocol!: 'tcp' | 'udp';
+}
 
 export class CreateSandboxDto {
   @ApiProperty({
@@ -71,4 +91,22 @@ export class CreateSandboxDto {
   @IsOptional()
   @IsStringMap(LABEL_MAP)
   labels?: Record<string, string>;
+
+  @ApiProperty({ required: false, enum: NETWORK_MODELS, description: "How the VM's NIC joins the network; default the node's MOAT_NETWORK_MODEL (tcfilter)" })
+  @IsOptional()
+  @IsIn(NETWORK_MODELS)
+  networkModel?: NetworkModel;
+
+  @ApiProperty({ required: false, default: true, description: 'false: no network interface at all' })
+  @IsOptional()
+  @IsBoolean()
+  network?: boolean;
+
+  @ApiProperty({ required: false, type: [PortRequestDto], description: 'Sandbox ports to publish on the node' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => PortRequestDto)
+  ports?: PortRequestDto[];
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ROOTFS_KINDS, SANDBOX_STATES, type RootfsKind, type SandboxState } from '@moat/proto';
+import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
 
 class PhaseTimingDto {
@@ -35,6 +35,17 @@ class GuestDto {
 
   @ApiProperty()
   agentVersion!: string;
+}
+
+export class PortDto {
+  @ApiProperty({ minimum: 1, maximum: 65535, example: 80 })
+  containerPort!: number;
+
+  @ApiProperty({ required: false, minimum: 1, maximum: 65535, description: 'Port on the node; picked by the node when not given' })
+  hostPort?: number;
+
+  @ApiProperty({ enum: ['tcp', 'udp'] })
+  protocol!: 'tcp' | 'udp';
 }
 
 /** A sandbox as the API and the dashboard see it. */
@@ -95,6 +106,17 @@ export class SandboxDto {
 
   @ApiProperty({ enum: SANDBOX_HEALTH, description: "Its template's health check verdict" })
   health!: SandboxHealth;
+  @ApiProperty({ enum: NETWORK_MODELS, nullable: true, type: String, description: "null: the node's MOAT_NETWORK_MODEL" })
+  networkModel!: NetworkModel | null;
+
+  @ApiProperty({ description: 'false: the sandbox has no network interface' })
+  network!: boolean;
+
+  @ApiProperty({ nullable: true, type: String, example: '10.88.0.5', description: "The guest's address on its tenant network, once running" })
+  ip!: string | null;
+
+  @ApiProperty({ type: [PortDto], description: 'Published ports; hostPort is filled in once the node published them' })
+  ports!: PortDto[];
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
@@ -123,6 +145,10 @@ export class SandboxDto {
       templateId: sandbox.templateId,
       templateVersion: sandbox.templateVersion,
       health: sandbox.health,
+      networkModel: sandbox.networkModel,
+      network: sandbox.network,
+      ip: sandbox.ip,
+      ports: sandbox.ports,
       createdAt: sandbox.createdAt.toISOString(),
       updatedAt: sandbox.updatedAt.toISOString(),
     };

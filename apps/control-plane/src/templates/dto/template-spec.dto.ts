@@ -17,8 +17,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
-import { ROOTFS_KINDS, type RootfsKind } from '@moat/proto';
-import { HEALTH_CHECK_DEFAULTS, NETWORK_MODELS, type TemplateSpec } from '../template-spec';
+import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
+import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../template-spec';
 
 export class HealthCheckDto {
   @ApiProperty({ type: [String], example: ['test', '-f', '/tmp/ready'], description: 'Exit status 0 means healthy' })
@@ -86,7 +86,7 @@ export class TemplateSpecDto implements TemplateSpec {
   @ApiProperty({ required: false, enum: NETWORK_MODELS })
   @IsOptional()
   @IsIn(NETWORK_MODELS)
-  networkModel?: (typeof NETWORK_MODELS)[number];
+  networkModel?: NetworkModel;
 
   @ApiProperty({ required: false, enum: ROOTFS_KINDS })
   @IsOptional()

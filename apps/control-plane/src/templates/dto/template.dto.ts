@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { TemplateEntity, TemplateVersionEntity } from '../template.entity';
 import { HealthCheckDto } from './template-spec.dto';
-import { ROOTFS_KINDS } from '@moat/proto';
-import { NETWORK_MODELS, type TemplateSpec } from '../template-spec';
+import { NETWORK_MODELS, ROOTFS_KINDS } from '@moat/proto';
+import type { TemplateSpec } from '../template-spec';
 
 /** One template version as the API returns it. */
 export class TemplateVersionDto {

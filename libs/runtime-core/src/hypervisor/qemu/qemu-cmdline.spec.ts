@@ -79,6 +79,23 @@ describe('buildQemuArgv', () => {
     expect(argv).toContain('file=/images/a,,b/rootfs.ext4,if=none,id=rootfs,format=raw,readonly=on');
   });
 
+  it('matches the golden machine with a tap NIC opened by name (tcfilter, bridge)', async () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({ network: { netnsPath: `/run/netns/moat-${ID}`, tap: { kind: 'ifname', ifname: 'tap0' }, mac: 'a6:24:a3:2c:d6:a1' } })));
+    await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-9p-tcg-tap.argv');
+  });
+
+  it('hands a macvtap device to QEMU as fd 3, the first descriptor after stdio', () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({ network: { tap: { kind: 'device', path: '/run/moat/x/macvtap' }, mac: '16:96:9d:9f:3a:26' } })));
+    expect(argv[argv.indexOf('-netdev') + 1]).toBe('tap,id=net0,fd=3,vhost=off');
+    expect(argv).toContain('virtio-net-pci,netdev=net0,mac=16:96:9d:9f:3a:26,romfile=');
+  });
+
+  it('gives a sandbox without a network no NIC at all', () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({})));
+    expect(argv).not.toContain('-netdev');
+    expect(argv.join(' ')).not.toContain('virtio-net');
+  });
+
   it('names the sandbox on the kernel command line and in argv, so leak checks find the VM', () => {
     const argv = buildQemuArgv(qemuMachineFor(config({})));
     expect(argv[argv.indexOf('-append') + 1]).toContain(`moat.sandbox=${ID}`);

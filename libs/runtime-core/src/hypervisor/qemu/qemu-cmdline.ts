@@ -19,6 +19,8 @@ export interface QemuMachine {
     | { kind: '9p'; hostPath: string; mountTag: string }
     | { kind: 'virtiofs'; socketPath: string; mountTag: string }
     | { kind: 'block'; imagePath: string };
+  /** A virtio-net NIC backed by a tap QEMU opens by name, or by an inherited fd (a macvtap device). */
+  nic?: { tap: { kind: 'ifname'; ifname: string } | { kind: 'fd'; fd: number }; mac: string };
 }
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
@@ -74,6 +76,12 @@ export function buildQemuArgv(m: QemuMachine): string[] {
         '-device', 'virtio-blk-pci,drive=ctr-rootfs',
       );
       break;
+  }
+  if (m.nic) {
+    // script=no: the network model has plumbed the tap already. vhost=off: no /dev/vhost-net
+    // is assumed. romfile= skips loading the PXE option ROM a direct-kernel boot never uses.
+    const backend = m.nic.tap.kind === 'ifname' ? `ifname=${m.nic.tap.ifname},script=no,downscript=no` : `fd=${m.nic.tap.fd}`;
+    argv.push('-netdev', `tap,id=net0,${backend},vhost=off`, '-device', `virtio-net-pci,netdev=net0,mac=${m.nic.mac},romfile=`);
   }
   argv.push('-qmp', `unix:${esc(m.qmpSocket)},server=on,wait=off`, '-pidfile', m.pidFile);
   return argv;

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { RuntimeError, RuntimeErrorCode } from '../../errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
@@ -40,6 +41,9 @@ export function guestKernelParams(sandboxId: string): string[] {
   ];
 }
 
+/** The fd a macvtap device is handed to QEMU as: the first after stdio. */
+export const NIC_FD = 3;
+
 export function qemuMachineFor(config: VmConfig): QemuMachine {
   return {
     name: `moat-${config.sandboxId}`,
@@ -55,6 +59,12 @@ export function qemuMachineFor(config: VmConfig): QemuMachine {
     pidFile: config.paths.pidFile,
     agent: { socketPath: config.paths.agentSocket, portName: AGENT_PORT_NAME },
     sharedFs: config.sharedFs,
+    ...(config.network && {
+      nic: {
+        tap: config.network.tap.kind === 'ifname' ? config.network.tap : { kind: 'fd', fd: NIC_FD },
+        mac: config.network.mac,
+      },
+    }),
   };
 }
 
@@ -70,7 +80,16 @@ export class QemuHypervisor implements Hypervisor {
     const { paths, sandboxId } = config;
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket)]);
     const argv = buildQemuArgv(qemuMachineFor(config));
-    const pid = await this.proc.spawnDetached(this.binary, argv, { logFile: paths.consoleLog });
+    const nic = config.network;
+    // nsenter execs QEMU in the sandbox netns, so the pid and argv are QEMU's own.
+    const [command, args] = nic?.netnsPath ? ['nsenter', [`--net=${nic.netnsPath}`, '--', this.binary, ...argv]] : [this.binary, argv];
+    const tapFd = nic?.tap.kind === 'device' ? await openDevice(nic.tap.path) : undefined;
+    let pid: number;
+    try {
+      pid = await this.proc.spawnDetached(command, args, { logFile: paths.consoleLog, ...(tapFd !== undefined && { extraFds: [tapFd] }) });
+    } finally {
+      if (tapFd !== undefined) closeSync(tapFd);
+    }
     // QEMU creates its server sockets during init, before running the guest; their existence
     // means it accepted the command line and devices, so argv errors surface here.
     const ready = await waitForPath(paths.qmpSocket, SOCKET_WAIT_MS, () => this.proc.isAlive(pid));
@@ -125,5 +144,13 @@ export class QemuHypervisor implements Hypervisor {
     } finally {
       qmp?.close();
     }
+  }
+}
+
+function openDevice(path: string): Promise<number> {
+  try {
+    return Promise.resolve(openSync(path, 'r+'));
+  } catch (cause) {
+    return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `open tap device ${path}`, { cause }));
   }
 }

@@ -1,0 +1,57 @@
+import type { ProcessAdapter } from './process.adapter';
+
+/** Paths of named network namespaces, as `ip netns` creates them. */
+export const NETNS_DIR = '/run/netns';
+
+/**
+ * The Linux network tools the runtime drives: iproute2 in batch mode (one fork for many
+ * changes), iptables, and commands run inside a network namespace.
+ */
+export interface NetAdapter {
+  /** `ip [-n netns] -batch -`: every line is one `ip` command; stops at the first failure. */
+  ipBatch(lines: readonly string[], netns?: string): Promise<void>;
+  /** `tc [-n netns] -batch -`. */
+  tcBatch(lines: readonly string[], netns?: string): Promise<void>;
+  /** One `ip` command; resolves with its stdout. */
+  ip(args: readonly string[], netns?: string): Promise<string>;
+  /** `iptables -w …`; resolves with its stdout. */
+  iptables(args: readonly string[]): Promise<string>;
+  /** Runs a command with the namespace's view of the network (and of /sys). */
+  inNetns(netns: string, command: string, args: readonly string[]): Promise<string>;
+  /** Creates a character device node. */
+  mknod(path: string, major: number, minor: number): Promise<void>;
+}
+
+export class IprouteNetAdapter implements NetAdapter {
+  constructor(private readonly proc: ProcessAdapter) {}
+
+  async ipBatch(lines: readonly string[], netns?: string): Promise<void> {
+    if (lines.length === 0) return;
+    await this.proc.run('ip', [...nsArgs(netns), '-batch', '-'], { input: `${lines.join('\n')}\n` });
+  }
+
+  async tcBatch(lines: readonly string[], netns?: string): Promise<void> {
+    if (lines.length === 0) return;
+    await this.proc.run('tc', [...nsArgs(netns), '-batch', '-'], { input: `${lines.join('\n')}\n` });
+  }
+
+  async ip(args: readonly string[], netns?: string): Promise<string> {
+    return (await this.proc.run('ip', [...nsArgs(netns), ...args])).stdout;
+  }
+
+  async iptables(args: readonly string[]): Promise<string> {
+    return (await this.proc.run('iptables', ['-w', ...args])).stdout;
+  }
+
+  async inNetns(netns: string, command: string, args: readonly string[]): Promise<string> {
+    return (await this.proc.run('ip', ['netns', 'exec', netns, command, ...args])).stdout;
+  }
+
+  async mknod(path: string, major: number, minor: number): Promise<void> {
+    await this.proc.run('mknod', ['-m', '0600', path, 'c', String(major), String(minor)]);
+  }
+}
+
+function nsArgs(netns: string | undefined): string[] {
+  return netns ? ['-n', netns] : [];
+}

@@ -1,0 +1,17 @@
+import { MoatError } from '@moat/proto';
+
+/** Why plumbing a sandbox's network failed. */
+export enum NetworkErrorCode {
+  CNI_CONFIG_INVALID = 'CNI_CONFIG_INVALID',
+  CNI_PLUGIN_NOT_FOUND = 'CNI_PLUGIN_NOT_FOUND',
+  CNI_PLUGIN_FAILED = 'CNI_PLUGIN_FAILED',
+  CNI_RESULT_INVALID = 'CNI_RESULT_INVALID',
+  NETNS_FAILED = 'NETNS_FAILED',
+  LINK_FAILED = 'LINK_FAILED',
+  TENANT_NETWORK_FAILED = 'TENANT_NETWORK_FAILED',
+  SUBNET_POOL_EXHAUSTED = 'SUBNET_POOL_EXHAUSTED',
+  PORT_UNAVAILABLE = 'PORT_UNAVAILABLE',
+}
+
+/** An error raised by `network/` in `@moat/runtime-core`. */
+export class NetworkError extends MoatError<NetworkErrorCode> {}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** How a VM's NIC is joined to the CNI network (Kata's network models, plus a veth-less bridge). */
+export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
+export type NetworkModelKind = (typeof NETWORK_MODELS)[number];
+
+export const portMappingSchema = z.object({
+  containerPort: z.number().int().min(1).max(65535),
+  hostPort: z.number().int().min(1).max(65535),
+  protocol: z.enum(['tcp', 'udp']),
+});
+/** A sandbox port published on the node (iptables DNAT by the CNI `portmap` plugin). */
+export type PortMapping = z.infer<typeof portMappingSchema>;
+
+/** A port as requested; without `hostPort` the node picks a free one. */
+export type PortRequest = Omit<PortMapping, 'hostPort'> & { hostPort?: number };
+
+/** What a sandbox asks of the network; absent from the spec means no network at all. */
+export interface SandboxNetworkSpec {
+  model: NetworkModelKind;
+  ports: PortRequest[];
+}
+
+const guestAddressSchema = z.object({ address: z.string(), prefix: z.number().int(), family: z.enum(['4', '6']) });
+
+/** The guest side of a CNI result: what the guest agent applies to the guest's eth0. */
+export const guestNetConfigSchema = z.object({
+  mac: z.string(),
+  addresses: z.array(guestAddressSchema),
+  routes: z.array(z.object({ dest: z.string(), gateway: z.string() })),
+  dns: z.array(z.string()),
+});
+export type GuestNetConfig = z.infer<typeof guestNetConfigSchema>;
+
+/** How QEMU reaches the NIC's host side: a tap it opens by name, or a macvtap char device it is handed as an fd. */
+export const vmNicSchema = z.object({
+  /** Path of the network namespace QEMU must run in; absent: the host's. */
+  netnsPath: z.string().optional(),
+  tap: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('ifname'), ifname: z.string() }),
+    z.object({ kind: z.literal('device'), path: z.string() }),
+  ]),
+  mac: z.string(),
+});
+export type VmNic = z.infer<typeof vmNicSchema>;
+
+/** A sandbox's network as kept in its state file: enough to finish or undo the plumbing after a restart. */
+export const networkStateSchema = z.object({
+  model: z.enum(NETWORK_MODELS),
+  tenantId: z.string(),
+  ports: z.array(portMappingSchema),
+  nic: vmNicSchema.optional(),
+  guest: guestNetConfigSchema.optional(),
+});
+export type NetworkState = z.infer<typeof networkStateSchema>;

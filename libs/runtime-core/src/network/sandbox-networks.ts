@@ -1,0 +1,221 @@
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Interface, Route } from '@moat/proto';
+import { describeError } from '../errors';
+import { pathExists } from '../host/fs.helpers';
+import { IprouteNetAdapter, NETNS_DIR, type NetAdapter } from '../host/net.adapter';
+import { NodeProcessAdapter, type ProcessAdapter } from '../host/process.adapter';
+import { CniRunner } from './cni/cni.runner';
+import type { CniConflist, CniResult } from './cni/cni.types';
+import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
+import { createNetworkModel, type PlumbContext } from './models/network-model';
+import { NetworkError, NetworkErrorCode } from './network.errors';
+import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
+import { parseCidr, ipString, TenantNetworks } from './tenant-networks';
+
+/** Node-wide network settings (`MOAT_CNI_PATH`, `MOAT_CNI_CONFLIST`, …). */
+export interface NetworkOptions {
+  /** Plugin directories, searched in order. Default `/usr/lib/cni`. */
+  cniPath?: readonly string[];
+  /** The conflist template; default {@link DEFAULT_CONFLIST}. */
+  conflist?: CniConflist;
+  /** Tenant bridges are `<prefix><n>`; default `moat`. */
+  bridgePrefix?: string;
+  /** Split into one subnet per tenant; default `10.88.0.0/16`. */
+  subnetPool?: string;
+  /** Default 24. */
+  tenantPrefixLength?: number;
+  /** CNI cache, IPAM leases and the tenant table live here. */
+  stateDir: string;
+}
+
+/** The guest NIC is always eth0, whatever the model. */
+export const GUEST_IFNAME = 'eth0';
+const CNI_IFNAME = 'eth0';
+
+/** The sandbox's netns: `moat-<sandbox id>`, so a leak check finds it. */
+export function netnsName(sandboxId: string): string {
+  return `moat-${sandboxId}`;
+}
+
+/** A locally administered unicast MAC derived from the sandbox id (for models without a CNI interface). */
+export function macForSandbox(sandboxId: string): string {
+  const hex = sandboxId.replaceAll('-', '');
+  return ['02', ...[0, 2, 4, 6, 8].map((i) => hex.slice(i, i + 2))].join(':');
+}
+
+/**
+ * Plumbs sandboxes into their tenant's network: tenant bridge → netns → CNI ADD → model →
+ * guest config, and undoes it in reverse. Every host object is named after the sandbox id,
+ * and progress is saved before each acquisition, so `detach` can clean up after a crash.
+ */
+export class SandboxNetworks {
+  readonly tenants: TenantNetworks;
+  readonly cni: CniRunner;
+  private readonly conflist: CniConflist;
+  private readonly ipamDir: string;
+
+  constructor(
+    private readonly net: NetAdapter,
+    proc: ProcessAdapter,
+    opts: NetworkOptions,
+    private readonly freePort: (protocol: 'tcp' | 'udp') => Promise<number> = pickFreePort,
+  ) {
+    this.conflist = opts.conflist ?? DEFAULT_CONFLIST;
+    this.ipamDir = join(opts.stateDir, 'ipam');
+    const bridgePrefix = opts.bridgePrefix ?? 'moat';
+    this.cni = new CniRunner(proc, { pluginDirs: opts.cniPath ?? ['/usr/lib/cni'], cacheDir: join(opts.stateDir, 'cni-cache') });
+    this.tenants = new TenantNetworks(net, {
+      bridgePrefix,
+      subnetPool: opts.subnetPool ?? '10.88.0.0/16',
+      tenantPrefixLength: opts.tenantPrefixLength ?? 24,
+      stateFile: join(opts.stateDir, 'tenants.json'),
+      ipamDataDir: this.ipamDir,
+      networkNamePrefix: `${this.conflist.name}-${bridgePrefix}`,
+    });
+  }
+
+  /** With the real host tools (iproute2, iptables, the CNI plugins). */
+  static create(opts: NetworkOptions, proc: ProcessAdapter = new NodeProcessAdapter()): SandboxNetworks {
+    return new SandboxNetworks(new IprouteNetAdapter(proc), proc, opts);
+  }
+
+  /**
+   * Plumbs one sandbox. `save` is called with the growing state before anything is acquired
+   * and after each step; on failure the caller runs {@link detach} with the last saved state.
+   */
+  async attach(
+    sandboxId: string,
+    tenantId: string,
+    spec: SandboxNetworkSpec,
+    runDir: string,
+    save: (state: NetworkState) => Promise<void>,
+  ): Promise<NetworkState> {
+    const state: NetworkState = { model: spec.model, tenantId, ports: await this.resolvePorts(spec) };
+    await save(state);
+    const model = createNetworkModel(spec.model, this.net);
+    const tenant = await this.tenants.acquire(tenantId, sandboxId);
+    const netns = netnsName(sandboxId);
+    const netnsPath = `${NETNS_DIR}/${netns}`;
+    if (model.cniMode === 'full') {
+      await step(NetworkErrorCode.NETNS_FAILED, `create netns ${netns}`, () => this.net.ip(['netns', 'add', netns]));
+    }
+    const result = await this.cni.add(
+      // ipam-only touches no netns; CNI still wants one, so it gets the host's.
+      { containerId: sandboxId, netnsPath: model.cniMode === 'full' ? netnsPath : '/proc/self/ns/net', ifname: CNI_IFNAME },
+      conflistForTenant(this.conflist, tenant, this.ipamDir),
+      { portMappings: state.ports },
+      model.cniMode,
+    );
+    const mac = model.cniMode === 'full' ? cniMac(result, netnsPath) : macForSandbox(sandboxId);
+    state.nic = await model.plumb(this.plumbContext(sandboxId, runDir, tenant.bridge, mac));
+    state.guest = guestConfig(result, mac);
+    await save(state);
+    return state;
+  }
+
+  /** Undoes {@link attach} from whatever state it reached; every step runs, the first failure is rethrown. */
+  async detach(sandboxId: string, state: NetworkState, runDir: string): Promise<void> {
+    const model = createNetworkModel(state.model, this.net);
+    const failures: unknown[] = [];
+    const attempt = async (fn: () => Promise<void>) => {
+      await fn().catch((error: unknown) => failures.push(error));
+    };
+    const tenant = await this.tenants.lookup(state.tenantId);
+    await attempt(() => model.unplumb(this.plumbContext(sandboxId, runDir, tenant?.bridge ?? '', state.nic?.mac ?? '')));
+    await attempt(() => this.cni.del(sandboxId));
+    const netns = netnsName(sandboxId);
+    if (await pathExists(`${NETNS_DIR}/${netns}`)) {
+      await attempt(() => step(NetworkErrorCode.NETNS_FAILED, `delete netns ${netns}`, async () => {
+        await this.net.ip(['netns', 'del', netns]);
+      }));
+    }
+    await attempt(() => this.tenants.release(state.tenantId, sandboxId));
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /** CNI CHECK: is the sandbox's attachment still as ADD left it? */
+  check(sandboxId: string): Promise<void> {
+    return this.cni.check(sandboxId);
+  }
+
+  private plumbContext(sandboxId: string, runDir: string, bridge: string, mac: string): PlumbContext {
+    return { sandboxId, netns: netnsName(sandboxId), cniIfname: CNI_IFNAME, mac, bridge, runDir };
+  }
+
+  private async resolvePorts(spec: SandboxNetworkSpec): Promise<PortMapping[]> {
+    const ports: PortMapping[] = [];
+    for (const port of spec.ports) {
+      ports.push({ ...port, hostPort: port.hostPort ?? (await this.freePort(port.protocol)) });
+    }
+    return ports;
+  }
+}
+
+/** The guest's interface and routes as guest agent requests. */
+export function guestRequests(guest: GuestNetConfig): { iface: Interface; routes: Route[] } {
+  const iface: Interface = {
+    device: '',
+    name: GUEST_IFNAME,
+    hwAddr: guest.mac,
+    mtu: 0,
+    ipAddresses: guest.addresses.map((a) => ({ family: a.family, address: a.address, mask: String(a.prefix) })),
+  };
+  // Replacing the device's routes flushes the connected ones too, so they are listed explicitly.
+  const onLink: Route[] = guest.addresses
+    .filter((a) => a.family === '4')
+    .map((a) => ({ dest: `${ipString(parseCidr(`${a.address}/${a.prefix}`).base)}/${a.prefix}`, gateway: '', device: GUEST_IFNAME, source: a.address }));
+  const routes = guest.routes.map((r) => ({ dest: r.dest === '0.0.0.0/0' ? 'default' : r.dest, gateway: r.gateway, device: GUEST_IFNAME, source: '' }));
+  return { iface, routes: [...onLink, ...routes] };
+}
+
+function cniMac(result: CniResult, netnsPath: string): string {
+  const iface = result.interfaces?.find((i) => i.sandbox === netnsPath && i.mac);
+  if (!iface?.mac) throw new NetworkError(NetworkErrorCode.CNI_RESULT_INVALID, 'CNI result names no interface with a MAC in the sandbox netns');
+  return iface.mac.toLowerCase();
+}
+
+function guestConfig(result: CniResult, mac: string): GuestNetConfig {
+  const addresses = result.ips.map((ip) => {
+    const [address, prefix] = ip.address.split('/');
+    return { address, prefix: Number(prefix), family: address.includes(':') ? ('6' as const) : ('4' as const) };
+  });
+  if (addresses.length === 0) throw new NetworkError(NetworkErrorCode.CNI_RESULT_INVALID, 'CNI result has no IP address');
+  const defaultGateway = result.ips.find((ip) => ip.gateway)?.gateway ?? '';
+  const routes = (result.routes ?? []).map((r) => ({ dest: r.dst, gateway: r.gw ?? defaultGateway }));
+  return { mac, addresses, routes, dns: result.dns?.nameservers ?? [] };
+}
+
+async function step<T>(code: NetworkErrorCode, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    throw new NetworkError(code, `${what}: ${describeError(cause)}`, { cause });
+  }
+}
+
+/** Asks the kernel for a free port by binding port 0; portmap then publishes it. */
+function pickFreePort(protocol: 'tcp' | 'udp'): Promise<number> {
+  if (protocol === 'udp') return pickFreeUdpPort();
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (cause) => reject(new NetworkError(NetworkErrorCode.PORT_UNAVAILABLE, 'no free TCP port', { cause })));
+    server.listen(0, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function pickFreeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', (cause) => reject(new NetworkError(NetworkErrorCode.PORT_UNAVAILABLE, 'no free UDP port', { cause })));
+    socket.bind(0, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,216 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { describeError } from '../errors';
+import { pathExists, writeFileAtomic } from '../host/fs.helpers';
+import type { NetAdapter } from '../host/net.adapter';
+import { NetworkError, NetworkErrorCode } from './network.errors';
+
+/** One tenant's L2 segment on this node. */
+export interface TenantNetwork {
+  bridge: string;
+  /** CIDR, e.g. `10.88.3.0/24`. */
+  subnet: string;
+  gateway: string;
+  prefixLength: number;
+  /** The CNI network name; host-local keeps this tenant's leases in a directory of that name. */
+  networkName: string;
+}
+
+export interface TenantNetworksOptions {
+  /** At most 9 characters: bridges are `<prefix><index>` and link names have 15. */
+  bridgePrefix: string;
+  /** IPv4 CIDR split into one subnet per tenant, e.g. `10.88.0.0/16`. */
+  subnetPool: string;
+  tenantPrefixLength: number;
+  /** Records which tenant has which subnet and which sandboxes use it. */
+  stateFile: string;
+  /** Host-local's lease dirs, removed with the tenant's bridge. */
+  ipamDataDir: string;
+  /** Base of the CNI network names. */
+  networkNamePrefix: string;
+}
+
+const stateSchema = z.object({
+  tenants: z.record(z.string(), z.object({ index: z.number().int().nonnegative(), sandboxes: z.array(z.string()) })),
+});
+type State = z.infer<typeof stateSchema>;
+
+/**
+ * Tenant isolation: every tenant gets its own bridge and subnet on a node, so its sandboxes
+ * share an L2 segment with each other only, and one iptables chain drops anything routed from
+ * one Moat bridge to another. Frames bridged within a segment are let through explicitly,
+ * because with br_netfilter they traverse FORWARD too. A bridge lives while a sandbox of its
+ * tenant does; the last release removes it, its leases and (with the last bridge) the chain.
+ */
+export class TenantNetworks {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Set once this process has seen the isolation chain in place; saves an iptables fork per sandbox. */
+  private isolationReady = false;
+  private readonly pool: { base: number; prefix: number };
+
+  constructor(
+    private readonly net: NetAdapter,
+    private readonly opts: TenantNetworksOptions,
+  ) {
+    if (!/^[a-z][a-z0-9-]{0,8}$/.test(opts.bridgePrefix)) {
+      throw new NetworkError(NetworkErrorCode.CNI_CONFIG_INVALID, `bridge prefix "${opts.bridgePrefix}" must be 1-9 of [a-z0-9-], starting with a letter`);
+    }
+    this.pool = parseCidr(opts.subnetPool);
+    if (opts.tenantPrefixLength < this.pool.prefix || opts.tenantPrefixLength > 30) {
+      throw new NetworkError(NetworkErrorCode.CNI_CONFIG_INVALID, `tenant prefix /${opts.tenantPrefixLength} does not fit pool ${opts.subnetPool}`);
+    }
+  }
+
+  /** The iptables chain holding the isolation rules. */
+  get chain(): string {
+    return `${this.opts.bridgePrefix.toUpperCase()}-ISOLATION`;
+  }
+
+  /** Registers the sandbox with its tenant's network, creating bridge, subnet and rules if needed. */
+  acquire(tenantId: string, sandboxId: string): Promise<TenantNetwork> {
+    return this.serially(async () => {
+      const state = await this.load();
+      let entry = state.tenants[tenantId];
+      if (!entry) {
+        entry = { index: this.freeIndex(state), sandboxes: [] };
+        state.tenants[tenantId] = entry;
+      }
+      if (!entry.sandboxes.includes(sandboxId)) entry.sandboxes.push(sandboxId);
+      // Recorded before the bridge exists, so a crash in between is undone by release.
+      await this.save(state);
+      const network = this.networkOf(entry.index);
+      await this.ensureIsolation();
+      await this.ensureBridge(network);
+      return network;
+    });
+  }
+
+  /** The tenant's network if any sandbox holds it. */
+  async lookup(tenantId: string): Promise<TenantNetwork | undefined> {
+    const entry = (await this.load()).tenants[tenantId];
+    return entry && this.networkOf(entry.index);
+  }
+
+  /** Drops the sandbox; the tenant's bridge and leases go with its last sandbox. Idempotent. */
+  release(tenantId: string, sandboxId: string): Promise<void> {
+    return this.serially(async () => {
+      const state = await this.load();
+      const entry = state.tenants[tenantId];
+      if (!entry) return;
+      entry.sandboxes = entry.sandboxes.filter((id) => id !== sandboxId);
+      if (entry.sandboxes.length > 0) return this.save(state);
+      const network = this.networkOf(entry.index);
+      if (await pathExists(`/sys/class/net/${network.bridge}`)) await this.linkStep(`delete bridge ${network.bridge}`, () => this.net.ip(['link', 'del', network.bridge]));
+      await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
+      delete state.tenants[tenantId];
+      await this.save(state);
+      if (Object.keys(state.tenants).length === 0) await this.removeIsolation();
+    });
+  }
+
+  private networkOf(index: number): TenantNetwork {
+    const size = 2 ** (32 - this.opts.tenantPrefixLength);
+    const base = this.pool.base + index * size;
+    return {
+      bridge: `${this.opts.bridgePrefix}${index}`,
+      subnet: `${ipString(base)}/${this.opts.tenantPrefixLength}`,
+      gateway: ipString(base + 1),
+      prefixLength: this.opts.tenantPrefixLength,
+      networkName: `${this.opts.networkNamePrefix}-${index}`,
+    };
+  }
+
+  private freeIndex(state: State): number {
+    const used = new Set(Object.values(state.tenants).map((t) => t.index));
+    const count = 2 ** (this.opts.tenantPrefixLength - this.pool.prefix);
+    for (let index = 0; index < count; index++) if (!used.has(index)) return index;
+    throw new NetworkError(NetworkErrorCode.SUBNET_POOL_EXHAUSTED, `no free /${this.opts.tenantPrefixLength} left in ${this.opts.subnetPool}`);
+  }
+
+  private async ensureBridge(network: TenantNetwork): Promise<void> {
+    if (await pathExists(`/sys/class/net/${network.bridge}`)) return;
+    await this.linkStep(`create bridge ${network.bridge}`, () =>
+      this.net.ipBatch([
+        `link add name ${network.bridge} type bridge`,
+        `addr add ${network.gateway}/${network.prefixLength} dev ${network.bridge}`,
+        `link set ${network.bridge} up`,
+      ]),
+    );
+  }
+
+  private async ensureIsolation(): Promise<void> {
+    if (this.isolationReady) return;
+    const chain = this.chain;
+    const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
+    if (!rules.includes(`-N ${chain}`)) {
+      await this.linkStep(`create chain ${chain}`, async () => {
+        await this.net.iptables(['-N', chain]);
+        await this.net.iptables(['-A', chain, '-m', 'physdev', '--physdev-is-bridged', '-j', 'RETURN']);
+        await this.net.iptables(['-A', chain, '-i', `${this.opts.bridgePrefix}+`, '-o', `${this.opts.bridgePrefix}+`, '-j', 'DROP']);
+      });
+    }
+    if (!rules.includes(`-A FORWARD -j ${chain}`)) {
+      await this.linkStep(`hook chain ${chain}`, () => this.net.iptables(['-I', 'FORWARD', '1', '-j', chain]));
+    }
+    this.isolationReady = true;
+  }
+
+  private async removeIsolation(): Promise<void> {
+    this.isolationReady = false;
+    const chain = this.chain;
+    const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
+    if (rules.includes(`-A FORWARD -j ${chain}`)) await this.linkStep(`unhook ${chain}`, () => this.net.iptables(['-D', 'FORWARD', '-j', chain]));
+    if (rules.includes(`-N ${chain}`)) {
+      await this.linkStep(`remove ${chain}`, async () => {
+        await this.net.iptables(['-F', chain]);
+        await this.net.iptables(['-X', chain]);
+      });
+    }
+  }
+
+  private async linkStep(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (cause) {
+      throw new NetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, `${what}: ${describeError(cause)}`, { cause });
+    }
+  }
+
+  private async load(): Promise<State> {
+    try {
+      return stateSchema.parse(JSON.parse(await readFile(this.opts.stateFile, 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { tenants: {} };
+      throw new NetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, `read ${this.opts.stateFile}`, { cause: error });
+    }
+  }
+
+  private async save(state: State): Promise<void> {
+    await mkdir(dirname(this.opts.stateFile), { recursive: true });
+    await writeFileAtomic(this.opts.stateFile, `${JSON.stringify(state)}\n`);
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Parses an IPv4 CIDR; the base is masked to the prefix. */
+export function parseCidr(cidr: string): { base: number; prefix: number } {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = match?.slice(1, 5).map(Number) ?? [];
+  const prefix = Number(match?.[5]);
+  if (!match || octets.some((o) => o > 255) || prefix > 32) {
+    throw new NetworkError(NetworkErrorCode.CNI_CONFIG_INVALID, `"${cidr}" is not an IPv4 CIDR`);
+  }
+  const ip = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { base: (ip & mask) >>> 0, prefix };
+}
+
+export function ipString(n: number): string {
+  return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFLIST, NETWORK_MODELS, NetworkErrorCode, SandboxNetworks, bridgeTapName, netnsName, type NetworkOptions, type NetworkState } from '../../src';
+
+// Real netns, links, CNI plugins and iptables, no VM. A prefix and pool of its own keep the
+// test off the host's networks; everything is removed in afterAll even if a test fails.
+const PREFIX = `mti${process.pid % 10000}`;
+const POOL = '10.253.0.0/16';
+
+function leaks(stateDir: string, ids: string[]): string[] {
+  const found: string[] = [];
+  const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+  for (const id of ids) {
+    if (netns.includes(netnsName(id))) found.push(`netns ${netnsName(id)}`);
+    if (existsSync(`/sys/class/net/${bridgeTapName(id)}`)) found.push(`tap ${bridgeTapName(id)}`);
+  }
+  for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) found.push(`bridge ${link}`);
+  const rules = execFileSync('iptables-save', { encoding: 'utf8' });
+  for (const line of rules.split('\n')) if (ids.some((id) => line.includes(id)) || line.includes(PREFIX.toUpperCase())) found.push(`iptables ${line}`);
+  const walk = (dir: string): string[] =>
+    existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])) : [];
+  for (const file of [...walk(join(stateDir, 'ipam')), ...walk(join(stateDir, 'cni-cache'))]) {
+    if (ids.some((id) => readFileSync(file, 'utf8').includes(id) || file.includes(id))) found.push(`file ${file}`);
+  }
+  return found;
+}
+
+describe('sandbox networks on real Linux', () => {
+  let dir: string;
+  let options: NetworkOptions;
+  const ids: string[] = [];
+  const runDir = (id: string) => {
+    const path = join(dir, 'run', id);
+    mkdirSync(path, { recursive: true });
+    return path;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'moat-net-'));
+    options = { stateDir: join(dir, 'network'), bridgePrefix: PREFIX, subnetPool: POOL };
+  });
+
+  afterAll(() => {
+    // Belt and braces: whatever a failed assertion left behind goes.
+    const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+    for (const id of ids) if (netns.includes(netnsName(id))) execFileSync('ip', ['netns', 'del', netnsName(id)]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it.each(NETWORK_MODELS)('%s: plumbs a VM NIC with the CNI address, isolates tenants, and releases everything', async (model) => {
+    const networks = SandboxNetworks.create(options);
+    const a = randomUUID();
+    const b = randomUUID();
+    ids.push(a, b);
+    const save = () => Promise.resolve();
+    const sa = await networks.attach(a, 'tenant-a', { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir(a), save);
+    const sb = await networks.attach(b, 'tenant-b', { model, ports: [] }, runDir(b), save);
+
+    expect(sa.guest?.addresses[0].address).toMatch(/^10\.253\.\d+\.\d+$/);
+    expect(sa.guest?.routes).toEqual([{ dest: '0.0.0.0/0', gateway: expect.stringMatching(/\.1$/) }]);
+    expect(sa.guest?.addresses[0].address.split('.')[2]).not.toBe(sb.guest?.addresses[0].address.split('.')[2]);
+    expect(sa.ports).toEqual([{ containerPort: 80, hostPort: expect.any(Number), protocol: 'tcp' }]);
+    expect(execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' })).toContain(`--dport ${sa.ports[0].hostPort}`);
+    const isolation = execFileSync('iptables', ['-S', `${PREFIX.toUpperCase()}-ISOLATION`], { encoding: 'utf8' });
+    expect(isolation).toContain(`-i ${PREFIX}+ -o ${PREFIX}+ -j DROP`);
+    if (model === 'bridge') {
+      expect(sa.nic).toEqual({ tap: { kind: 'ifname', ifname: bridgeTapName(a) }, mac: sa.guest?.mac });
+      expect(readFileSync(`/sys/class/net/${bridgeTapName(a)}/master/uevent`, 'utf8')).toContain(`INTERFACE=${PREFIX}`);
+    } else {
+      expect(sa.nic?.netnsPath).toBe(`/run/netns/${netnsName(a)}`);
+      const links = execFileSync('ip', ['-n', netnsName(a), '-o', 'link'], { encoding: 'utf8' });
+      expect(links).toContain(model === 'tcfilter' ? 'tap0' : 'mvtap0');
+      expect(links).toContain(sa.guest?.mac);
+      if (model === 'tcfilter') {
+        expect(execFileSync('tc', ['-n', netnsName(a), 'filter', 'show', 'dev', 'eth0', 'ingress'], { encoding: 'utf8' })).toContain('Redirect to device tap0');
+      }
+    }
+
+    // A restarted node agent has only the on-disk state: a fresh instance must release it all.
+    const restarted = SandboxNetworks.create(options);
+    await restarted.detach(a, sa, runDir(a));
+    await restarted.detach(b, sb, runDir(b));
+    expect(leaks(options.stateDir, [a, b])).toEqual([]);
+  });
+
+  it('releases the netns, lease and bridge when a plugin fails half-way through ADD', async () => {
+    const networks = SandboxNetworks.create({
+      ...options,
+      // portmap runs (rules in place), then the chain hits a plugin that is not installed.
+      conflist: { ...DEFAULT_CONFLIST, plugins: [...DEFAULT_CONFLIST.plugins, { type: 'moat-no-such-plugin' }] },
+    });
+    const id = randomUUID();
+    ids.push(id);
+    let saved: NetworkState | undefined;
+    const error = await networks
+      .attach(id, 'tenant-a', { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir(id), (state) => {
+        saved = structuredClone(state);
+        return Promise.resolve();
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: NetworkErrorCode.CNI_PLUGIN_NOT_FOUND });
+    expect(readdirSync(join(options.stateDir, 'ipam'), { recursive: true }).some((f) => /\d+\.\d+\.\d+\.\d+$/.test(String(f)))).toBe(true);
+    expect(saved).toBeDefined();
+    if (saved) await networks.detach(id, saved, runDir(id));
+    expect(leaks(options.stateDir, [id])).toEqual([]);
+  });
+});
