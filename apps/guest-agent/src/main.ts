@@ -12,6 +12,7 @@ import { ProcessIoService } from './process/process-io.service';
 import { ProcessTable } from './process/process-table';
 import { agentServiceHandlers } from './rpc/agent-service.handlers';
 import { healthHandlers } from './rpc/health.handlers';
+import { GuestService } from './sandbox/guest.service';
 import { SandboxService } from './sandbox/sandbox.service';
 import { StorageMounter } from './sandbox/storage.mounter';
 import { createTransport } from './transport/transport.factory';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
 
   const server = new Server();
   server.addService(HealthService, healthHandlers(version, log));
-  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), log));
+  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), new GuestService(host), log));
 
   const transport = createTransport(config, log, (error) => {
     log.error('transport failed, exiting', { error });

@@ -1,4 +1,6 @@
 import { open, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { GuestImageError, GuestImageErrorCode } from '../../errors';
 import { hasProgramInterpreter } from '../host/elf';
 import { sha256File } from '../host/files';
@@ -9,6 +11,9 @@ import { parseLddOutput } from './ldd';
 /** busybox-static's binary; it must be static because the initramfs has no libraries. */
 export const HOST_BUSYBOX = '/bin/busybox';
 export const HOST_CRUN = '/usr/bin/crun';
+
+/** node-pty's native addon, which the agent bundle loads by package name (esbuild leaves it external). */
+const PTY_ADDON = '@lydell/node-pty-linux-x64/pty.node';
 
 /** A host file copied into the guest. */
 export interface HostFile {
@@ -35,7 +40,9 @@ export async function collectHostFiles(
     ['/usr/bin/crun', HOST_CRUN],
     [GUEST_AGENT_PATH, agentBundle],
   ]);
-  for (const binary of [nodeBinary, HOST_CRUN]) {
+  const ptyAddon = resolveFrom(agentBundle, PTY_ADDON);
+  placements.set(join(dirname(GUEST_AGENT_PATH), 'node_modules', PTY_ADDON), ptyAddon);
+  for (const binary of [nodeBinary, HOST_CRUN, ptyAddon]) {
     for (const library of await sharedLibraries(processes, binary)) placements.set(library, library);
   }
   return Promise.all(
@@ -46,6 +53,14 @@ export async function collectHostFiles(
       sha256: await sha256File(hostPath),
     })),
   );
+}
+
+function resolveFrom(file: string, request: string): string {
+  try {
+    return createRequire(file).resolve(request);
+  } catch (cause) {
+    throw new GuestImageError(GuestImageErrorCode.HOST_BINARY_UNUSABLE, `${request} is not installed beside ${file}; run npm ci`, { cause });
+  }
 }
 
 async function sharedLibraries(processes: ProcessRunner, binary: string): Promise<string[]> {
