@@ -16,6 +16,7 @@ import { GuestService } from './sandbox/guest.service';
 import { SandboxService } from './sandbox/sandbox.service';
 import { StorageMounter } from './sandbox/storage.mounter';
 import { createTransport } from './transport/transport.factory';
+import { VsockListener, vsockUsable } from './transport/vsock/vsock.listener';
 
 // Enough for a child that writes in bursts, small enough for many processes in a small guest.
 const STREAM_LIMIT_BYTES = 256 * 1024;
@@ -60,11 +61,15 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   await transport.listen(server);
-  log.info('guest agent serving', { version, transport: transport.description, runDir: config.runDir });
+  // The host picks the transport; with a vsock device the agent answers on both.
+  const vsock = config.listen.kind === 'virtio-serial' && (await vsockUsable()) ? new VsockListener(host, transport.serverSocket, log) : undefined;
+  vsock?.start();
+  log.info('guest agent serving', { version, transport: transport.description, vsock: vsock !== undefined, runDir: config.runDir });
 
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info('shutting down', { signal });
     server.forceShutdown();
+    vsock?.stop();
     void transport.close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);

@@ -5,6 +5,7 @@
  */
 export { SandboxRuntime } from './sandbox/sandbox.runtime';
 export type {
+  ContainerStats,
   ExecOptions,
   ExecOutput,
   GuestImage,
@@ -19,7 +20,9 @@ export { detectHost, type HostInfo } from './host/host-info';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
 export type { Accel } from './hypervisor/hypervisor';
 export type { SharedFsKind } from './sharefs/shared-fs';
-export type { AgentTransportKind } from './agent/transport/agent-transport';
+export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
+export type { ProcessSession, SessionOptions } from './agent/process-session';
+export type { ExitInfo, OutputStream, WindowSize } from './agent/agent.client';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
 export { AGENT_PORT_NAME, QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';

@@ -24,6 +24,8 @@ export interface VmConfig {
   rootfsImage: string;
   sharedFs: SharedFsAttachment;
   paths: VmPaths;
+  /** Adds a vsock device with this guest context id (the vsock agent transport). */
+  vsockGuestCid?: number;
 }
 
 /** One VMM driver (Kata's `Hypervisor` trait). */

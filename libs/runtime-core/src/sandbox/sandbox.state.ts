@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
 
 /** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
@@ -50,7 +51,7 @@ export const sandboxStateSchema = z.object({
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   accel: z.enum(['kvm', 'tcg']),
-  transport: z.literal('virtio-serial'),
+  transport: z.enum(AGENT_TRANSPORT_KINDS),
   sharedFsKind: z.enum(['9p', 'virtiofs']),
   /** Set once the shared fs is started; what `stop` needs to release it. */
   sharedFs: z.object({ kind: z.enum(['9p', 'virtiofs']), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),

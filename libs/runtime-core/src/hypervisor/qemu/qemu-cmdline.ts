@@ -18,6 +18,8 @@ export interface QemuMachine {
   sharedFs:
     | { kind: '9p'; hostPath: string; mountTag: string }
     | { kind: 'virtiofs'; socketPath: string; mountTag: string };
+  /** vhost-vsock (needs /dev/vhost-vsock on the host); the agent also listens on vsock port 1024. */
+  vsock?: { guestCid: number };
 }
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
@@ -67,6 +69,7 @@ export function buildQemuArgv(m: QemuMachine): string[] {
       );
       break;
   }
+  if (m.vsock) argv.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${m.vsock.guestCid}`);
   argv.push('-qmp', `unix:${esc(m.qmpSocket)},server=on,wait=off`, '-pidfile', m.pidFile);
   return argv;
 }

@@ -55,6 +55,7 @@ export function qemuMachineFor(config: VmConfig): QemuMachine {
     pidFile: config.paths.pidFile,
     agent: { socketPath: config.paths.agentSocket, portName: AGENT_PORT_NAME },
     sharedFs: config.sharedFs,
+    ...(config.vsockGuestCid !== undefined && { vsock: { guestCid: config.vsockGuestCid } }),
   };
 }
 

@@ -11,6 +11,8 @@ import { parseLddOutput } from './ldd';
 /** busybox-static's binary; it must be static because the initramfs has no libraries. */
 export const HOST_BUSYBOX = '/bin/busybox';
 export const HOST_CRUN = '/usr/bin/crun';
+/** Splices vsock connections to the agent (Node has no AF_VSOCK). */
+export const HOST_SOCAT = '/usr/bin/socat';
 
 /** node-pty's native addon, which the agent bundle loads by package name (esbuild leaves it external). */
 const PTY_ADDON = '@lydell/node-pty-linux-x64/pty.node';
@@ -38,11 +40,12 @@ export async function collectHostFiles(
     ['/bin/busybox', HOST_BUSYBOX],
     ['/usr/bin/node', nodeBinary],
     ['/usr/bin/crun', HOST_CRUN],
+    ['/usr/bin/socat', HOST_SOCAT],
     [GUEST_AGENT_PATH, agentBundle],
   ]);
   const ptyAddon = resolveFrom(agentBundle, PTY_ADDON);
   placements.set(join(dirname(GUEST_AGENT_PATH), 'node_modules', PTY_ADDON), ptyAddon);
-  for (const binary of [nodeBinary, HOST_CRUN, ptyAddon]) {
+  for (const binary of [nodeBinary, HOST_CRUN, HOST_SOCAT, ptyAddon]) {
     for (const library of await sharedLibraries(processes, binary)) placements.set(library, library);
   }
   return Promise.all(
