@@ -6,6 +6,7 @@ import { SandboxRuntime, detectHost } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
 import { FleetConnection } from './fleet/fleet.connection';
+import { SessionManager } from './sessions/session.manager';
 import { Reconciler } from './reconcile/reconciler';
 
 const AGENT_VERSION = '0.1.0';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   });
   // The reconciler reports only after the connection exists: setDesired comes from it.
   const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log);
-  const fleet = new FleetConnection(
+  const fleet: FleetConnection = new FleetConnection(
     { url: config.controlPlaneUrl, token: config.token, nodeId, heartbeatMs: config.heartbeatMs },
     {
       hello: () => ({
@@ -48,9 +49,36 @@ async function main(): Promise<void> {
           env: req.env,
           cwd: req.cwd,
           timeoutMs: req.timeoutMs,
+          tty: req.tty,
         });
-        return { exitCode: out.exitCode, stdout: out.stdout.toString('utf8'), stderr: out.stderr.toString('utf8') };
+        return {
+          exitCode: out.exitCode,
+          stdout: out.stdout.toString('utf8'),
+          stderr: out.stderr.toString('utf8'),
+          signal: out.signal,
+          timedOut: out.timedOut,
+          oomKilled: out.oomKilled,
+        };
       },
+      stats: async (sandboxId) => {
+        const { cpu, memory, pids, io } = await runtime.stats(sandboxId);
+        return {
+          cpu,
+          memory: { currentBytes: memory.currentBytes, maxBytes: memory.maxBytes, limitBytes: memory.limitBytes },
+          pids,
+          io,
+          at: new Date().toISOString(),
+        };
+      },
+      sessions: new SessionManager(
+        runtime,
+        {
+          output: (output): Promise<void> => fleet.sessionOutput(output),
+          exit: (exit) => fleet.sessionExit(exit),
+          error: (sessionId, error) => fleet.sessionError(sessionId, error),
+        },
+        log,
+      ),
     },
     log,
   );

@@ -1,4 +1,4 @@
-import type { ErrorInfo, PhaseTiming, SandboxState, SandboxStatus } from '@moat/proto';
+import type { AgentTransportName, ErrorInfo, PhaseTiming, SandboxState, SandboxStatus } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type DesiredSandboxState = 'running' | 'deleted';
@@ -46,6 +46,10 @@ export class SandboxEntity {
 
   @Column({ type: 'simple-json', nullable: true })
   guest!: GuestInfo | null;
+
+  /** How the node reaches the guest agent; null until the node reports it. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  transport!: AgentTransportName | null;
 
   @Column({ type: Date })
   createdAt!: Date;

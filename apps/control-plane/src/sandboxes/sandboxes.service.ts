@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { DesiredSandbox, ExecResult, SandboxState, SandboxStatus } from '@moat/proto';
+import type { DesiredSandbox, ExecResult, SandboxState, SandboxStats, SandboxStatus } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
@@ -130,6 +130,26 @@ export class SandboxesService {
 
   /** Runs a command in a running sandbox through its node's agent. */
   async exec(principal: Principal, id: string, dto: ExecDto): Promise<ExecResult> {
+    const nodeId = await this.runningNode(principal, id);
+    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
+    return this.agents.exec(
+      nodeId,
+      { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs, tty: dto.tty },
+      wait,
+    );
+  }
+
+  /** The container's live resource use, read by its node from the guest. */
+  async stats(principal: Principal, id: string): Promise<SandboxStats> {
+    const nodeId = await this.runningNode(principal, id);
+    return this.agents.stats(nodeId, id);
+  }
+
+  /**
+   * The node of a running sandbox the principal may use; the attach gateway starts sessions
+   * there. Throws NOT_FOUND, SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE like exec does.
+   */
+  async runningNode(principal: Principal, id: string): Promise<string> {
     const sandbox = await this.get(principal, id);
     if (sandbox.state !== 'running' || sandbox.desiredState !== 'running') {
       throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
@@ -137,12 +157,7 @@ export class SandboxesService {
     if (!sandbox.nodeId || !(await this.nodes.isUp(sandbox.nodeId))) {
       throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
     }
-    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
-    return this.agents.exec(
-      sandbox.nodeId,
-      { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs },
-      wait,
-    );
+    return sandbox.nodeId;
   }
 
   /** Places pending sandboxes and tells the nodes that got some. */
@@ -174,6 +189,7 @@ export class SandboxesService {
       if (sandbox.desiredState === 'running') sandbox.state = status.state;
       if (status.timings.length > 0) sandbox.timings = status.timings;
       if (status.guest) sandbox.guest = status.guest;
+      if (status.transport) sandbox.transport = status.transport;
       if (status.state === 'failed') {
         sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
       } else if (status.state !== 'stopping' && status.state !== 'stopped') {

@@ -84,6 +84,7 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     id: info.id,
     state: info.state,
     timings: info.timings,
+    transport: info.transport,
     ...(info.error ? { error: info.error } : {}),
     ...(info.guest ? { guest: info.guest } : {}),
   };

@@ -1,3 +1,4 @@
+import type { AgentTransportName } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
 import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
 import type { SandboxEntity } from '../sandbox.entity';
@@ -64,6 +65,13 @@ export class SandboxDto {
   @ApiProperty({ required: false, type: GuestDto })
   guest?: GuestDto;
 
+  @ApiProperty({
+    required: false,
+    enum: ['vsock', 'hybrid-vsock', 'virtio-serial'],
+    description: 'How the node reaches the guest agent: vsock (QEMU vhost-vsock), hybrid-vsock (Firecracker, Cloud Hypervisor) or virtio-serial',
+  })
+  transport?: AgentTransportName;
+
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 
@@ -84,6 +92,7 @@ export class SandboxDto {
       timings: sandbox.timings,
       ...(sandbox.error ? { error: sandbox.error } : {}),
       ...(sandbox.guest ? { guest: sandbox.guest } : {}),
+      ...(sandbox.transport ? { transport: sandbox.transport } : {}),
       createdAt: sandbox.createdAt.toISOString(),
       updatedAt: sandbox.updatedAt.toISOString(),
     };
