@@ -43,7 +43,8 @@ const emptyReplySchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), result: z.null() }),
   z.object({ ok: z.literal(false), error: errorInfoSchema }),
 ]);
-const STATS_TIMEOUT_MS = 10_000;
+// Longer than the node's own call deadline, so its clearer error arrives first.
+const STATS_TIMEOUT_MS = 15_000;
 const SESSION_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Sends to node agents: desired state and exec requests. */

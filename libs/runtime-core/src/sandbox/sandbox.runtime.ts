@@ -18,7 +18,7 @@ import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
 import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
 import { Virtio9pSharedFs } from '../sharefs/virtio-9p.share-fs';
 import { VirtioFsSharedFs } from '../sharefs/virtio-fs.share-fs';
-import { buildContainerSpec, envList } from './oci-spec';
+import { buildContainerSpec, envList, GUEST_OVERHEAD_MIB } from './oci-spec';
 import { sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
 import type { ContainerStats, ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
 import { timePhase, type StartPhase } from './timings';
@@ -274,7 +274,7 @@ export class SandboxRuntime {
           sandboxId: id,
           accel: state.accel,
           vcpus: spec.vcpus,
-          memoryMiB: spec.memoryMiB,
+          memoryMiB: spec.memoryMiB + GUEST_OVERHEAD_MIB,
           kernel: image.kernel,
           initrd: image.initrd,
           rootfsImage: image.rootfs,
@@ -303,7 +303,14 @@ export class SandboxRuntime {
 
       current = 'container';
       await phase('container', async () => {
-        const ociSpec = buildContainerSpec({ sandboxId: id, hostname: hostnameOf(id), env: spec.env, command: spec.command });
+        const ociSpec = buildContainerSpec({
+          sandboxId: id,
+          hostname: hostnameOf(id),
+          env: spec.env,
+          command: spec.command,
+          vcpus: spec.vcpus,
+          memoryMiB: spec.memoryMiB,
+        });
         await agent.createContainer({ containerId: id, ociSpecJson: JSON.stringify(ociSpec), storages: [] });
         state.containerCreated = true;
         await agent.startContainer(id);
