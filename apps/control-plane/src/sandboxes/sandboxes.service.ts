@@ -23,8 +23,8 @@ const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
 /** How long to wait for an exec reply when the request sets no timeout. */
 const EXEC_DEFAULT_WAIT_MS = 60_000;
-/** Extra wait beyond the command's own timeout, for the relay and the agent's reply. */
-const EXEC_REPLY_MARGIN_MS = 5_000;
+/** Extra wait beyond the command's own timeout: the node may take twice its kill grace (5 s) to give up on a guest. */
+const EXEC_REPLY_MARGIN_MS = 15_000;
 
 /** Desired sandboxes: what tenants asked for, placed by the scheduler, run by node agents. */
 @Injectable()

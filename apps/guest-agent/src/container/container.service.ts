@@ -15,6 +15,7 @@ import { PipeProcessHandle, type ProcessHandle } from '../process/process-handle
 import { INIT_EXEC_ID, type ProcessTable } from '../process/process-table';
 import { killTree } from '../process/process-tree';
 import { PtyProcessHandle } from '../process/pty-process.handle';
+import { notYet } from '../process/stream-buffer';
 import type { StorageMounter } from '../sandbox/storage.mounter';
 import { CgroupReader, cgroupDirOf } from './cgroup.reader';
 import type { Crun } from './crun.adapter';
@@ -200,7 +201,7 @@ export class ContainerService {
       }
       await sleep(OOM_POLL_MS, undefined, { signal }).catch(() => undefined);
     }
-    throw new AgentError(AgentErrorCode.WRONG_STATE, 'GetOOMEvent cancelled');
+    throw notYet();
   }
 
   async signal(request: SignalProcessRequest): Promise<void> {

@@ -1,12 +1,10 @@
-import type { handleUnaryCall } from '@grpc/grpc-js';
-import type { AgentServiceServer, Empty, GetOOMEventRequest, OOMEvent } from '@moat/proto';
+import type { AgentServiceServer, Empty } from '@moat/proto';
 import type { ContainerService } from '../container/container.service';
 import type { Logger } from '../log/logger';
 import type { ProcessIoService } from '../process/process-io.service';
 import type { GuestService } from '../sandbox/guest.service';
 import type { SandboxService } from '../sandbox/sandbox.service';
-import { toServiceError } from './grpc-status';
-import { unary } from './unary-handler';
+import { longPoll, unary } from './unary-handler';
 
 const EMPTY: Empty = {};
 
@@ -47,7 +45,7 @@ export function agentServiceHandlers(
       await containers.signal(request);
       return EMPTY;
     }),
-    waitProcess: unary('WaitProcess', log, (request) => io.wait(request.containerId, request.execId)),
+    waitProcess: longPoll('WaitProcess', log, (request, signal) => io.wait(request.containerId, request.execId, signal)),
     writeStdin: unary('WriteStdin', log, async (request) => ({
       len: await io.writeStdin(request.containerId, request.execId, request.data),
     })),
@@ -55,11 +53,11 @@ export function agentServiceHandlers(
       io.closeStdin(request.containerId, request.execId);
       return EMPTY;
     }),
-    readStdout: unary('ReadStdout', log, async (request) => ({
-      data: await io.read(request.containerId, request.execId, 'stdout', request.len),
+    readStdout: longPoll('ReadStdout', log, async (request, signal) => ({
+      data: await io.read(request.containerId, request.execId, 'stdout', request.len, signal),
     })),
-    readStderr: unary('ReadStderr', log, async (request) => ({
-      data: await io.read(request.containerId, request.execId, 'stderr', request.len),
+    readStderr: longPoll('ReadStderr', log, async (request, signal) => ({
+      data: await io.read(request.containerId, request.execId, 'stderr', request.len, signal),
     })),
     ttyWinResize: unary('TtyWinResize', log, (request) => {
       containers.resize(request.containerId, request.execId, request.window);
@@ -86,21 +84,6 @@ export function agentServiceHandlers(
       await guest.copyFile(request);
       return EMPTY;
     }),
-    getOomEvent: oomEventHandler(containers, log),
-  };
-}
-
-/** A long-poll that ends when the host cancels the call (or its deadline passes). */
-function oomEventHandler(containers: ContainerService, log: Logger): handleUnaryCall<GetOOMEventRequest, OOMEvent> {
-  return (call, callback) => {
-    const cancelled = new AbortController();
-    call.on('cancelled', () => cancelled.abort());
-    containers.nextOomEvent(cancelled.signal).then(
-      (containerId) => callback(null, { containerId }),
-      (error: unknown) => {
-        if (!cancelled.signal.aborted) log.error('rpc failed', { method: 'GetOOMEvent', error });
-        callback(toServiceError(error));
-      },
-    );
+    getOomEvent: longPoll('GetOOMEvent', log, async (_request, signal) => ({ containerId: await containers.nextOomEvent(signal) })),
   };
 }

@@ -16,7 +16,8 @@ export interface HybridVsockOptions {
  * Opens a stream to a guest vsock port through Firecracker's or Cloud Hypervisor's "hybrid
  * vsock": connect to the VMM's unix socket, send `CONNECT <port>\n`, expect `OK <n>\n`.
  * A refusal, an answer that is not that line, or silence past the deadline fails the dial.
- * Bytes after the newline already belong to the guest and are handed back to the stream.
+ * Bytes after the newline already belong to the guest and are handed back to the stream,
+ * which is returned paused so none is emitted before the caller listens: pipe or resume it.
  */
 export function dialHybridVsock(opts: HybridVsockOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -38,6 +39,7 @@ export function dialHybridVsock(opts: HybridVsockOptions): Promise<Socket> {
       const line = received.subarray(0, newline).toString('latin1');
       if (!OK_LINE.test(line)) return fail(`refused: ${JSON.stringify(line.slice(0, MAX_HANDSHAKE_LINE))}`);
       cleanup();
+      socket.pause();
       const rest = received.subarray(newline + 1);
       if (rest.length > 0) socket.unshift(rest);
       resolve(socket);
