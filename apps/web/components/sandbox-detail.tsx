@@ -7,6 +7,7 @@ import { DeleteSandboxButton } from './delete-sandbox-button';
 import { ExecForm } from './exec-form';
 import { RelativeTime } from './relative-time';
 import { StateBadge } from './state-badge';
+import { SandboxTerminal } from './terminal/sandbox-terminal';
 import { TimingsWaterfall } from './timings-waterfall';
 
 export function SandboxDetail({ id }: { id: string }) {
@@ -68,6 +69,8 @@ export function SandboxDetail({ id }: { id: string }) {
             <dd className="mono">{sandbox.guest?.kernelRelease ?? 'not reported yet'}</dd>
             <dt>Guest agent</dt>
             <dd className="mono">{sandbox.guest?.agentVersion ?? 'not reported yet'}</dd>
+            <dt>Agent transport</dt>
+            <dd className="mono">{sandbox.transport ?? 'not reported yet'}</dd>
             <dt>Created</dt>
             <dd title={formatTimestamp(sandbox.createdAt)}>
               <RelativeTime iso={sandbox.createdAt} />
@@ -86,6 +89,7 @@ export function SandboxDetail({ id }: { id: string }) {
       </div>
 
       <ExecForm sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+      <SandboxTerminal sandboxId={sandbox.id} running={sandbox.state === 'running'} />
     </>
   );
 }

@@ -49,6 +49,8 @@ export interface Sandbox {
   timings: PhaseTiming[];
   error?: ErrorInfo | null;
   guest?: { kernelRelease: string; agentVersion: string } | null;
+  /** How the node reaches the guest agent. */
+  transport?: 'vsock' | 'hybrid-vsock' | 'virtio-serial';
 }
 
 export interface CreateSandboxRequest {
