@@ -7,7 +7,7 @@ import { useSession } from '@/lib/session';
 import type { TerminalStatus } from './terminal-view';
 
 // xterm.js (~300 kB) is fetched only when a terminal is opened.
-const TerminalView = dynamic(() => import('./terminal-view'), { ssr: false, loading: () => <p role="status">Loading terminal…</p> });
+const TerminalView = dynamic(() => import('./terminal-view'), { ssr: false, loading: () => <p className="hint">Loading terminal…</p> });
 
 /** The sandbox page's interactive shell: a button, then a live TTY session. */
 export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; running: boolean }) {
