@@ -160,9 +160,27 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
     expect((await exec({ command: ['echo', 'still here'] })).stdout).toBe('still here\n');
   });
 
+  it('pauses and resumes the container: a frozen process makes no progress until resumed', async () => {
+    const ticker = await attach({ command: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.2; done'], tty: false });
+    await ticker.waitForOutput(/\n3\n/);
+    expect((await api('POST', `/v1/sandboxes/${sandbox.id}/pause`, { token: key })).status).toBe(204);
+    // Let whatever was in flight arrive, then watch the output stand still.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const frozenAt = ticker.text().length;
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(ticker.text().length).toBe(frozenAt);
+    // Paused is not running: a second pause is refused by the guest.
+    expect((await api('POST', `/v1/sandboxes/${sandbox.id}/pause`, { token: key })).status).toBeGreaterThanOrEqual(400);
+    expect((await api('POST', `/v1/sandboxes/${sandbox.id}/resume`, { token: key })).status).toBe(204);
+    await expect.poll(() => ticker.text().length, { timeout: 60_000 }).toBeGreaterThan(frozenAt);
+    ticker.signal(9);
+    expect(await ticker.exited).toMatchObject({ signal: 9 });
+  });
+
   it('hides sessions and stats of the sandbox from another tenant', async () => {
     const other = await api<{ apiKey: string }>('POST', '/v1/tenants', { body: { name: `guest-e2e-other-${Date.now()}` } });
     expect((await api('GET', `/v1/sandboxes/${sandbox.id}/stats`, { token: other.body.apiKey })).status).toBe(404);
+    expect((await api('POST', `/v1/sandboxes/${sandbox.id}/pause`, { token: other.body.apiKey })).status).toBe(404);
     await expect(AttachSession.start(other.body.apiKey, { sandboxId: sandbox.id })).rejects.toThrow(/NOT_FOUND/);
   });
 });

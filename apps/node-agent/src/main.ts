@@ -11,6 +11,12 @@ import { Reconciler } from './reconcile/reconciler';
 
 const AGENT_VERSION = '0.1.0';
 
+/**
+ * An exec without a timeout still ends: the control plane waits 60 s for it, so the process
+ * (and a guest that stalls) is given up a little earlier and the answer still arrives.
+ */
+const DEFAULT_EXEC_TIMEOUT_MS = 50_000;
+
 async function main(): Promise<void> {
   const config = loadAgentConfig();
   const log = pino({ name: 'node-agent', level: config.logLevel });
@@ -48,7 +54,7 @@ async function main(): Promise<void> {
           stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
           env: req.env,
           cwd: req.cwd,
-          timeoutMs: req.timeoutMs,
+          timeoutMs: req.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
           tty: req.tty,
         });
         return {
@@ -70,6 +76,7 @@ async function main(): Promise<void> {
           at: new Date().toISOString(),
         };
       },
+      setPaused: (sandboxId, paused) => runtime.setPaused(sandboxId, paused),
       sessions: new SessionManager(
         runtime,
         {

@@ -33,7 +33,7 @@ export function connectAttach(apiBase: string, token: string): AttachSocket {
 
 /** Starts a shell on a TTY in the sandbox; rejects with the server's reason. */
 export async function startShell(socket: AttachSocket, sandboxId: string, window: { rows: number; cols: number }): Promise<void> {
-  const reply = await socket.timeout(60_000).emitWithAck('attach:start', { sandboxId, tty: true, window });
+  const reply = (await socket.timeout(60_000).emitWithAck('attach:start', { sandboxId, tty: true, window })) as Reply<{ sessionId: string }>;
   if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
 }
 
@@ -49,7 +49,10 @@ export function inputQueue(socket: AttachSocket, onError: (message: string) => v
     while (pending) {
       const batch = pending;
       pending = '';
-      const reply = await socket.timeout(30_000).emitWithAck('attach:input', batch).catch(() => undefined);
+      const reply = (await socket
+        .timeout(30_000)
+        .emitWithAck('attach:input', batch)
+        .catch(() => undefined)) as Reply<null> | undefined;
       if (!reply?.ok) onError(reply ? reply.error.message : 'the sandbox did not take the input');
     }
     sending = false;

@@ -70,6 +70,11 @@ export class AgentChannel {
     return this.request(nodeId, 'stats', STATS_TIMEOUT_MS, statsReplySchema, (room) => room.emitWithAck('sandbox:stats', { sandboxId }));
   }
 
+  /** Freezes or thaws the sandbox's container on its node. */
+  async setPaused(nodeId: string, sandboxId: string, paused: boolean): Promise<void> {
+    await this.request(nodeId, 'pause', STATS_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('sandbox:pause', { sandboxId, paused }));
+  }
+
   /** Starts an interactive process on the node; its output comes back as `session:output` events. */
   async openSession(nodeId: string, request: SessionOpen): Promise<void> {
     await this.request(nodeId, 'session', SESSION_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('session:open', request));
@@ -96,8 +101,10 @@ export class AgentChannel {
       case 'session:signal':
         if (payload.signal !== undefined) room?.emit(event, { sessionId: payload.sessionId, signal: payload.signal });
         break;
-      default:
+      case 'session:eof':
+      case 'session:close':
         room?.emit(event, { sessionId: payload.sessionId });
+        break;
     }
   }
 

@@ -62,6 +62,25 @@ export class SandboxesController {
     return SandboxDto.from(await this.sandboxes.delete(principal, id));
   }
 
+  @Post(':id/pause')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Freeze the sandbox's container",
+    description: 'Every process of the container stops (cgroup v2 freezer) until resumed; the VM and its agent keep running.',
+  })
+  @ApiErrorResponses(404, 409, 502, 503, 504)
+  async pause(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    await this.sandboxes.setPaused(principal, id, true);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Thaw a paused sandbox's container" })
+  @ApiErrorResponses(404, 409, 502, 503, 504)
+  async resume(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    await this.sandboxes.setPaused(principal, id, false);
+  }
+
   @Get(':id/stats')
   @ApiOperation({ summary: "The container's live resource use (cgroup v2 CPU, memory, pids, I/O)" })
   @ApiOkResponse({ type: SandboxStatsDto })

@@ -145,6 +145,12 @@ export class SandboxesService {
     return this.agents.stats(nodeId, id);
   }
 
+  /** Freezes (or thaws) every process of the sandbox's container; the VM itself keeps running. */
+  async setPaused(principal: Principal, id: string, paused: boolean): Promise<void> {
+    const nodeId = await this.runningNode(principal, id);
+    await this.agents.setPaused(nodeId, id, paused);
+  }
+
   /**
    * The node of a running sandbox the principal may use; the attach gateway starts sessions
    * there. Throws NOT_FOUND, SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE like exec does.

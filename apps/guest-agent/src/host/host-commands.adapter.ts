@@ -43,7 +43,7 @@ export class ChildProcessHostCommands implements HostCommands {
       name: 'xterm-256color',
       rows: size.rows,
       cols: size.cols,
-      env: process.env as Record<string, string>,
+      env: process.env,
       // Bytes, not strings: the host decodes, and a multi-byte character may straddle two reads.
       encoding: null,
     });

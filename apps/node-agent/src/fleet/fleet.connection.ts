@@ -12,6 +12,7 @@ import {
   type SessionOutput,
   desiredStateSchema,
   execRequestSchema,
+  sandboxPauseSchema,
   sandboxRefSchema,
   sessionInputSchema,
   sessionOpenSchema,
@@ -33,6 +34,7 @@ export interface FleetHandlers {
   onDesired(sandboxes: Parameters<ControlPlaneToAgentEvents['sandboxes:desired']>[0]['sandboxes']): void;
   exec(req: ExecRequest): Promise<ExecResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
+  setPaused(sandboxId: string, paused: boolean): Promise<void>;
   sessions: SessionManager;
 }
 
@@ -83,6 +85,15 @@ export class FleetConnection {
         (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
       );
     });
+    this.socket.on('sandbox:pause', (payload, ack) => {
+      if (typeof ack !== 'function') return;
+      const parsed = sandboxPauseSchema.safeParse(payload);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
+      this.handlers.setPaused(parsed.data.sandboxId, parsed.data.paused).then(
+        () => ack({ ok: true, result: null }),
+        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
+      );
+    });
     this.listenForSessions();
     this.heartbeat = setInterval(() => {
       if (this.socket.connected) this.socket.emit('node:heartbeat', { sandboxIds: this.handlers.sandboxIds() });
@@ -91,7 +102,7 @@ export class FleetConnection {
 
   /** Session output, acknowledged by the client at the other end; rejects when the connection drops. */
   async sessionOutput(output: SessionOutput): Promise<void> {
-    const taken = await this.socket.timeout(SESSION_ACK_TIMEOUT_MS).emitWithAck('session:output', output);
+    const taken: unknown = await this.socket.timeout(SESSION_ACK_TIMEOUT_MS).emitWithAck('session:output', output);
     if (taken !== true) throw new Error(`session ${output.sessionId}: the client is gone`);
   }
 

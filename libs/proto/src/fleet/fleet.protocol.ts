@@ -148,6 +148,10 @@ export type SandboxStats = z.infer<typeof sandboxStatsSchema>;
 export const sandboxRefSchema = z.object({ sandboxId: z.string().uuid() });
 export type SandboxRef = z.infer<typeof sandboxRefSchema>;
 
+/** Freeze or thaw the sandbox's container (`paused: false` resumes it). */
+export const sandboxPauseSchema = z.object({ sandboxId: z.string().uuid(), paused: z.boolean() });
+export type SandboxPause = z.infer<typeof sandboxPauseSchema>;
+
 // ---- interactive sessions (attach) ----------------------------------------------------
 
 /**
@@ -246,6 +250,7 @@ export interface ControlPlaneToAgentEvents {
   'sandboxes:desired': (state: DesiredState) => void;
   'sandbox:exec': (req: ExecRequest, ack: (reply: AckReply<ExecResult>) => void) => void;
   'sandbox:stats': (req: SandboxRef, ack: (reply: AckReply<SandboxStats>) => void) => void;
+  'sandbox:pause': (req: SandboxPause, ack: (reply: AckReply<null>) => void) => void;
   'session:open': (req: SessionOpen, ack: (reply: AckReply<null>) => void) => void;
   'session:input': (req: SessionInput, ack: (reply: AckReply<null>) => void) => void;
   'session:eof': (req: SessionRef) => void;

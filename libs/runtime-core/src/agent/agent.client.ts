@@ -14,7 +14,6 @@ import {
   type CreateContainerRequest,
   type CreateSandboxRequest,
   type LinuxResources,
-  type ReadStreamResponse,
   type StatsContainerResponse,
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors';

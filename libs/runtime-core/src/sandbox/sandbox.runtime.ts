@@ -186,6 +186,13 @@ export class SandboxRuntime {
     }
   }
 
+  /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */
+  async setPaused(id: string, paused: boolean): Promise<void> {
+    const { agent } = this.running(id);
+    if (paused) await agent.pauseContainer(id);
+    else await agent.resumeContainer(id);
+  }
+
   private running(id: string): { entry: Entry; agent: AgentApi } {
     const entry = this.entries.get(id);
     if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });

@@ -1,5 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { AgentServiceService, HealthCheckResponse_ServingStatus, HealthService, type AgentServiceServer } from '@moat/proto';
+import { AgentServiceService, HealthCheckResponse_ServingStatus, HealthService, type HealthServer } from '@moat/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,14 +90,15 @@ describe('hybrid vsock against a real unix-socket peer', () => {
   it('carries the agent gRPC API through the handshake (the transport a Firecracker sandbox uses)', async () => {
     const agentSocket = join(dir, 'agent.sock');
     const grpc = new Server();
-    grpc.addService(HealthService, {
+    const health: HealthServer = {
       check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
       version: (_call, callback) => callback(null, { grpcVersion: 'moat.agent.v1', agentVersion: '9.9.9' }),
-    });
+    };
+    grpc.addService(HealthService, health);
     grpc.addService(AgentServiceService, {
       getGuestDetails: (_call: unknown, callback: (e: null, v: unknown) => void) =>
         callback(null, { kernelRelease: '6.1.0-fc', agentVersion: '9.9.9', memTotalBytes: 0, cpus: 1, bootTimeUnixMs: 0 }),
-    } as unknown as AgentServiceServer);
+    });
     await new Promise<void>((resolve, reject) =>
       grpc.bindAsync(`unix://${agentSocket}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
