@@ -1,5 +1,6 @@
 import { Server } from '@grpc/grpc-js';
 import { AgentServiceService, HealthService } from '@moat/proto';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json';
 import { loadAgentConfig } from './config/agent.config';
@@ -64,7 +65,15 @@ async function main(): Promise<void> {
   // The host picks the transport; with a vsock device the agent answers on both.
   const vsock = config.listen.kind === 'virtio-serial' && (await vsockUsable()) ? new VsockListener(host, transport.serverSocket, log) : undefined;
   vsock?.start();
-  log.info('guest agent serving', { version, transport: transport.description, vsock: vsock !== undefined, runDir: config.runDir });
+  // Boot-time accounting for tools/bench/boot: how long the guest took to get here, and how much of it was node.
+  log.info('guest agent serving', {
+    version,
+    transport: transport.description,
+    vsock: vsock !== undefined,
+    runDir: config.runDir,
+    guestUptimeMs: Math.round(uptime() * 1000),
+    agentStartMs: Math.round(process.uptime() * 1000),
+  });
 
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info('shutting down', { signal });
