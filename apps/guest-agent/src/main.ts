@@ -20,7 +20,7 @@ import { createTransport } from './transport/transport.factory';
 import { VsockListener, vsockUsable } from './transport/vsock/vsock.listener';
 
 // Enough for a child that writes in bursts, small enough for many processes in a small guest.
-const STREAM_LIMIT_BYTES = 256 * 1024;
+const STREAM_LIMIT_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 30_000;
 
 // A virtio-serial port holds one libuv threadpool thread in a blocking read(2) and, while no

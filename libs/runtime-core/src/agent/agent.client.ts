@@ -41,7 +41,7 @@ export const DEFAULT_AGENT_LIMITS: AgentLimits = {
   callTimeoutMs: 10_000,
   pollTimeoutMs: 30_000,
   readChunkBytes: 1024 * 1024,
-  writeChunkBytes: 256 * 1024,
+  writeChunkBytes: 1024 * 1024,
   maxOutputBytes: 16 * 1024 * 1024,
   killGraceMs: 5_000,
 };
