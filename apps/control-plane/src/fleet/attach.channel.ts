@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { AttachClientEvents, AttachServerEvents, ErrorInfo, SessionExit, SessionOutput } from '@moat/proto';
 import type { Namespace } from 'socket.io';
+import type { Principal } from '../auth/principal';
 
 export interface AttachSocketData {
   /** Set by the gateway's auth middleware. */
-  principal: import('../auth/principal').Principal;
+  principal: Principal;
   /** Set by `attach:start`; one session per connection. */
   session?: { sessionId: string; nodeId: string };
 }

@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { ATTACH_NAMESPACE, attachStartSchema, type AckReply, type ErrorInfo, windowSizeSchema } from '@moat/proto';
+import {
+  ATTACH_NAMESPACE,
+  attachStartSchema,
+  windowSizeSchema,
+  type AckReply,
+  type AttachClientEvents,
+  type AttachServerEvents,
+  type ErrorInfo,
+} from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
@@ -11,12 +19,7 @@ import { AgentChannel } from '../fleet/agent.channel';
 import { AttachChannel, sessionRoom, type AttachNamespace, type AttachSocketData } from '../fleet/attach.channel';
 import { SandboxesService } from './sandboxes.service';
 
-type AttachSocket = Socket<
-  import('@moat/proto').AttachClientEvents,
-  import('@moat/proto').AttachServerEvents,
-  Record<string, never>,
-  AttachSocketData
->;
+type AttachSocket = Socket<AttachClientEvents, AttachServerEvents, Record<string, never>, AttachSocketData>;
 
 const inputSchema = z.union([z.custom<Uint8Array>((value) => value instanceof Uint8Array), z.string()]);
 const signalSchema = z.number().int().min(1).max(64);

@@ -1,3 +1,4 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -263,7 +264,7 @@ export class ContainerService {
     return container;
   }
 
-  private pipes(child: ConstructorParameters<typeof PipeProcessHandle>[0], containerId: string, execId: string): PipeProcessHandle {
+  private pipes(child: ChildProcessWithoutNullStreams, containerId: string, execId: string): PipeProcessHandle {
     return new PipeProcessHandle(child, (error) => this.log.warn('stdin write failed', { containerId, execId, error }));
   }
 

@@ -141,7 +141,7 @@ export class FleetConnection {
       const parsed = sessionInputSchema.safeParse(payload);
       if (!parsed.success) return ack(invalid(parsed.error.message));
       const { sessionId, data } = parsed.data;
-      sessions.input(sessionId, typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)).then(
+      sessions.input(sessionId, typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)).then(
         () => ack({ ok: true, result: null }),
         (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
       );
