@@ -9,7 +9,8 @@ export const RUNTIME_PACKAGES = [
   'socat', // vsock for the guest agent (guest side) and the host's vsock transport
   'cpio', // initramfs
   'kmod', // depmod for the guest's module closure
-  'e2fsprogs', // mkfs.ext4 -d for the guest rootfs image
+  'e2fsprogs', // mkfs.ext4 -d for the guest rootfs image and block sandbox rootfs
+  'attr', // setfattr: overlayfs opaque-directory markers when unpacking image layers
   'xz-utils',
   'zstd',
   'iproute2',
@@ -21,7 +22,11 @@ export const RUNTIME_PACKAGES = [
 ];
 
 /** Extra packages the test tiers need. */
-export const TEST_PACKAGES = ['chromium', 'fonts-liberation'];
+export const TEST_PACKAGES = [
+  'chromium',
+  'fonts-liberation',
+  'docker-registry', // a real OCI registry on loopback for the image tests
+];
 
 function isInstalled(pkg) {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

@@ -1,6 +1,6 @@
 /**
  * `@moat/runtime-core`: everything one host needs to run sandbox microVMs — the QEMU driver,
- * shared filesystems, the default rootfs, the guest agent client and the sandbox lifecycle
+ * shared filesystems and block rootfs, OCI images (pull, safe unpack, layer store), the default rootfs, the guest agent client and the sandbox lifecycle
  * with its on-disk state.
  */
 export { SandboxRuntime } from './sandbox/sandbox.runtime';
@@ -9,6 +9,7 @@ export type {
   ExecOptions,
   ExecOutput,
   GuestImage,
+  ImageOptions,
   LogLevel,
   PhaseTiming,
   RuntimeOptions,
@@ -20,6 +21,8 @@ export { detectHost, type HostInfo } from './host/host-info';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
 export type { Accel } from './hypervisor/hypervisor';
 export type { SharedFsKind } from './sharefs/shared-fs';
+export type { RegistryCredentials } from './image/registry.client';
+export { parseImageReference, type ImageReference } from './image/image-reference';
 export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
 export type { ProcessSession, SessionOptions } from './agent/process-session';
 export type { ExitInfo, OutputStream, WindowSize } from './agent/agent.client';

@@ -2,11 +2,12 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Initial1732000000000 } from './migrations/1732000000000-initial';
+import { SandboxImage1732000002000 } from './migrations/1732000002000-sandbox-image';
 import { SandboxTransport1732000003000 } from './migrations/1732000003000-sandbox-transport';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
-const MIGRATIONS = [Initial1732000000000, SandboxTransport1732000003000];
+const MIGRATIONS = [Initial1732000000000, SandboxImage1732000002000, SandboxTransport1732000003000];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   const common = {

@@ -54,6 +54,9 @@ export class SandboxesService {
       vcpus: dto.vcpus ?? DEFAULT_VCPUS,
       memoryMiB: dto.memoryMiB ?? DEFAULT_MEMORY_MIB,
       image: dto.image ?? null,
+      command: dto.command ?? null,
+      rootfs: dto.rootfs ?? null,
+      progress: null,
       env: dto.env ?? {},
       labels: dto.labels ?? {},
       timings: [],
@@ -196,6 +199,7 @@ export class SandboxesService {
       if (status.timings.length > 0) sandbox.timings = status.timings;
       if (status.guest) sandbox.guest = status.guest;
       if (status.transport) sandbox.transport = status.transport;
+      sandbox.progress = status.progress ?? null;
       if (status.state === 'failed') {
         sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
       } else if (status.state !== 'stopping' && status.state !== 'stopped') {
@@ -314,6 +318,8 @@ function toDesired(sandbox: SandboxEntity): DesiredSandbox {
     vcpus: sandbox.vcpus,
     memoryMiB: sandbox.memoryMiB,
     ...(sandbox.image ? { image: sandbox.image } : {}),
+    ...(sandbox.command ? { command: sandbox.command } : {}),
+    ...(sandbox.rootfs ? { rootfs: sandbox.rootfs } : {}),
     env: sandbox.env,
     labels: sandbox.labels,
   };

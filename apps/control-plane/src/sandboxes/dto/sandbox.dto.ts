@@ -1,6 +1,6 @@
 import type { AgentTransportName } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
-import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
+import { ROOTFS_KINDS, SANDBOX_STATES, type RootfsKind, type SandboxState } from '@moat/proto';
 import type { SandboxEntity } from '../sandbox.entity';
 
 class PhaseTimingDto {
@@ -17,6 +17,17 @@ class SandboxErrorDto {
 
   @ApiProperty()
   message!: string;
+}
+
+class ProgressDto {
+  @ApiProperty({ enum: ['pull'] })
+  phase!: 'pull';
+
+  @ApiProperty()
+  bytesDone!: number;
+
+  @ApiProperty()
+  bytesTotal!: number;
 }
 
 class GuestDto {
@@ -49,6 +60,15 @@ export class SandboxDto {
 
   @ApiProperty({ nullable: true, type: String })
   image!: string | null;
+
+  @ApiProperty({ nullable: true, type: [String], description: "Replaces the image's Entrypoint and Cmd" })
+  command!: string[] | null;
+
+  @ApiProperty({ nullable: true, enum: ROOTFS_KINDS, description: "null: the node's default" })
+  rootfs!: RootfsKind | null;
+
+  @ApiProperty({ required: false, type: ProgressDto, description: 'Image pull progress, while creating' })
+  progress?: ProgressDto;
 
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   env!: Record<string, string>;
@@ -87,6 +107,9 @@ export class SandboxDto {
       vcpus: sandbox.vcpus,
       memoryMiB: sandbox.memoryMiB,
       image: sandbox.image,
+      command: sandbox.command,
+      rootfs: sandbox.rootfs,
+      ...(sandbox.progress && sandbox.state === 'creating' ? { progress: sandbox.progress } : {}),
       env: sandbox.env,
       labels: sandbox.labels,
       timings: sandbox.timings,
