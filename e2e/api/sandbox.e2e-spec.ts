@@ -68,7 +68,7 @@ describe('a tenant runs a command in a real microVM sandbox', () => {
       token: key,
       body: { command: ['sh', '-c', 'cat; echo oops >&2; exit 7'], stdin: 'hello from stdin' },
     });
-    expect(res.body).toEqual({ exitCode: 7, stdout: 'hello from stdin', stderr: 'oops\n' });
+    expect(res.body).toMatchObject({ exitCode: 7, stdout: 'hello from stdin', stderr: 'oops\n', signal: 0, oomKilled: false });
   });
 
   it('hides the sandbox from another tenant', async () => {

@@ -6,6 +6,7 @@ export const RUNTIME_PACKAGES = [
   'qemu-system-x86', // QEMU and /usr/lib/qemu/virtiofsd
   'busybox-static', // guest userland and the default sandbox rootfs
   'crun', // runs containers inside the guest
+  'socat', // vsock for the guest agent (guest side) and the host's vsock transport
   'cpio', // initramfs
   'kmod', // depmod for the guest's module closure
   'e2fsprogs', // mkfs.ext4 -d for the guest rootfs image and block sandbox rootfs

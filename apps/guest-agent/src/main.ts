@@ -14,12 +14,14 @@ import { ProcessIoService } from './process/process-io.service';
 import { ProcessTable } from './process/process-table';
 import { agentServiceHandlers } from './rpc/agent-service.handlers';
 import { healthHandlers } from './rpc/health.handlers';
+import { GuestService } from './sandbox/guest.service';
 import { SandboxService } from './sandbox/sandbox.service';
 import { StorageMounter } from './sandbox/storage.mounter';
 import { createTransport } from './transport/transport.factory';
+import { VsockListener, vsockUsable } from './transport/vsock/vsock.listener';
 
 // Enough for a child that writes in bursts, small enough for many processes in a small guest.
-const STREAM_LIMIT_BYTES = 256 * 1024;
+const STREAM_LIMIT_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 30_000;
 
 // A virtio-serial port holds one libuv threadpool thread in a blocking read(2) and, while no
@@ -54,17 +56,21 @@ async function main(): Promise<void> {
 
   const server = new Server();
   server.addService(HealthService, healthHandlers(version, log));
-  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), new NetworkService(host), log));
+  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), new NetworkService(host), new GuestService(host), log));
 
   const transport = createTransport(config, log, (error) => {
     log.error('transport failed, exiting', { error });
     process.exit(1);
   });
   await transport.listen(server);
+  // The host picks the transport; with a vsock device the agent answers on both.
+  const vsock = config.listen.kind === 'virtio-serial' && (await vsockUsable()) ? new VsockListener(host, transport.serverSocket, log) : undefined;
+  vsock?.start();
   // Boot-time accounting for tools/bench/boot: how long the guest took to get here, and how much of it was node.
   log.info('guest agent serving', {
     version,
     transport: transport.description,
+    vsock: vsock !== undefined,
     runDir: config.runDir,
     guestUptimeMs: Math.round(uptime() * 1000),
     agentStartMs: Math.round(process.uptime() * 1000),
@@ -73,6 +79,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info('shutting down', { signal });
     server.forceShutdown();
+    vsock?.stop();
     void transport.close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);

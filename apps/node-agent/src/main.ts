@@ -6,9 +6,16 @@ import { SandboxRuntime, detectHost, loadConflist } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
 import { FleetConnection } from './fleet/fleet.connection';
+import { SessionManager } from './sessions/session.manager';
 import { Reconciler } from './reconcile/reconciler';
 
 const AGENT_VERSION = '0.1.0';
+
+/**
+ * An exec without a timeout still ends: the control plane waits 60 s for it, so the process
+ * (and a guest that stalls) is given up a little earlier and the answer still arrives.
+ */
+const DEFAULT_EXEC_TIMEOUT_MS = 50_000;
 
 async function main(): Promise<void> {
   const config = loadAgentConfig();
@@ -41,7 +48,7 @@ async function main(): Promise<void> {
   });
   // The reconciler reports only after the connection exists: setDesired comes from it.
   const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel);
-  const fleet = new FleetConnection(
+  const fleet: FleetConnection = new FleetConnection(
     { url: config.controlPlaneUrl, token: config.token, nodeId, heartbeatMs: config.heartbeatMs },
     {
       hello: () => ({
@@ -59,10 +66,38 @@ async function main(): Promise<void> {
           stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
           env: req.env,
           cwd: req.cwd,
-          timeoutMs: req.timeoutMs,
+          timeoutMs: req.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+          tty: req.tty,
         });
-        return { exitCode: out.exitCode, stdout: out.stdout.toString('utf8'), stderr: out.stderr.toString('utf8') };
+        return {
+          exitCode: out.exitCode,
+          stdout: out.stdout.toString('utf8'),
+          stderr: out.stderr.toString('utf8'),
+          signal: out.signal,
+          timedOut: out.timedOut,
+          oomKilled: out.oomKilled,
+        };
       },
+      stats: async (sandboxId) => {
+        const { cpu, memory, pids, io } = await runtime.stats(sandboxId);
+        return {
+          cpu,
+          memory: { currentBytes: memory.currentBytes, maxBytes: memory.maxBytes, limitBytes: memory.limitBytes },
+          pids,
+          io,
+          at: new Date().toISOString(),
+        };
+      },
+      setPaused: (sandboxId, paused) => runtime.setPaused(sandboxId, paused),
+      sessions: new SessionManager(
+        runtime,
+        {
+          output: (output): Promise<void> => fleet.sessionOutput(output),
+          exit: (exit) => fleet.sessionExit(exit),
+          error: (sessionId, error) => fleet.sessionError(sessionId, error),
+        },
+        log,
+      ),
     },
     log,
   );

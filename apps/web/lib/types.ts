@@ -71,7 +71,8 @@ export interface Sandbox {
   rootfs?: RootfsMode | null;
   ip?: string | null;
   ports?: PortMapping[];
-  transport?: string | null;
+  /** How the node reaches the guest agent. */
+  transport?: 'vsock' | 'hybrid-vsock' | 'virtio-serial' | null;
   deploymentId?: string | null;
   templateId?: string | null;
   templateVersion?: number | null;

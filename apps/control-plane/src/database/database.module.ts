@@ -5,10 +5,17 @@ import { Initial1732000000000 } from './migrations/1732000000000-initial';
 import { SandboxImage1732000002000 } from './migrations/1732000002000-sandbox-image';
 import { SandboxNetwork1732000003000 } from './migrations/1732000003000-sandbox-network';
 import { Deployments1732000004000 } from './migrations/1732000004000-deployments';
+import { SandboxTransport1732000005000 } from './migrations/1732000005000-sandbox-transport';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
-const MIGRATIONS = [Initial1732000000000, SandboxImage1732000002000, SandboxNetwork1732000003000, Deployments1732000004000];
+const MIGRATIONS = [
+  Initial1732000000000,
+  SandboxImage1732000002000,
+  SandboxNetwork1732000003000,
+  Deployments1732000004000,
+  SandboxTransport1732000005000,
+];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   const common = {

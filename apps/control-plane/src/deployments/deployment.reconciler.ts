@@ -502,6 +502,7 @@ function newReplica(deployment: DeploymentEntity, version: number, spec: Templat
     network: true,
     ports: [],
     ip: null,
+    transport: null,
     env: spec.env ?? {},
     labels: spec.labels ?? {},
     timings: [],

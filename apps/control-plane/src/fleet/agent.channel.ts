@@ -2,11 +2,14 @@ import { Injectable } from '@nestjs/common';
 import {
   errorInfoSchema,
   execResultSchema,
+  sandboxStatsSchema,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
   type DesiredState,
   type ExecRequest,
   type ExecResult,
+  type SandboxStats,
+  type SessionOpen,
 } from '@moat/proto';
 import type { Namespace } from 'socket.io';
 import { z } from 'zod';
@@ -32,6 +35,17 @@ const execReplySchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), result: execResultSchema }),
   z.object({ ok: z.literal(false), error: errorInfoSchema }),
 ]);
+const statsReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: sandboxStatsSchema }),
+  z.object({ ok: z.literal(false), error: errorInfoSchema }),
+]);
+const emptyReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.null() }),
+  z.object({ ok: z.literal(false), error: errorInfoSchema }),
+]);
+// Longer than the node's own call deadline, so its clearer error arrives first.
+const STATS_TIMEOUT_MS = 15_000;
+const SESSION_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -47,18 +61,72 @@ export class AgentChannel {
   }
 
   /** Runs a command through the node's agent and waits at most `timeoutMs` for its reply. */
-  async exec(nodeId: string, request: ExecRequest, timeoutMs: number): Promise<ExecResult> {
+  exec(nodeId: string, request: ExecRequest, timeoutMs: number): Promise<ExecResult> {
+    return this.request(nodeId, 'exec', timeoutMs, execReplySchema, (room) => room.emitWithAck('sandbox:exec', request));
+  }
+
+  /** The sandbox's container stats, read by its node from the guest. */
+  stats(nodeId: string, sandboxId: string): Promise<SandboxStats> {
+    return this.request(nodeId, 'stats', STATS_TIMEOUT_MS, statsReplySchema, (room) => room.emitWithAck('sandbox:stats', { sandboxId }));
+  }
+
+  /** Freezes or thaws the sandbox's container on its node. */
+  async setPaused(nodeId: string, sandboxId: string, paused: boolean): Promise<void> {
+    await this.request(nodeId, 'pause', STATS_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('sandbox:pause', { sandboxId, paused }));
+  }
+
+  /** Starts an interactive process on the node; its output comes back as `session:output` events. */
+  async openSession(nodeId: string, request: SessionOpen): Promise<void> {
+    await this.request(nodeId, 'session', SESSION_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('session:open', request));
+  }
+
+  /** Hands input to the session's process; resolves once the guest took it (back-pressure). */
+  async sessionInput(nodeId: string, sessionId: string, data: Uint8Array | string): Promise<void> {
+    await this.request(nodeId, 'session', SESSION_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) =>
+      room.emitWithAck('session:input', { sessionId, data }),
+    );
+  }
+
+  /** Fire-and-forget session controls. */
+  sessionControl(
+    nodeId: string,
+    event: 'session:eof' | 'session:close' | 'session:resize' | 'session:signal',
+    payload: { sessionId: string; window?: { rows: number; cols: number }; signal?: number },
+  ): void {
+    const room = this.namespace?.to(nodeRoom(nodeId));
+    switch (event) {
+      case 'session:resize':
+        if (payload.window) room?.emit(event, { sessionId: payload.sessionId, window: payload.window });
+        break;
+      case 'session:signal':
+        if (payload.signal !== undefined) room?.emit(event, { sessionId: payload.sessionId, signal: payload.signal });
+        break;
+      case 'session:eof':
+      case 'session:close':
+        room?.emit(event, { sessionId: payload.sessionId });
+        break;
+    }
+  }
+
+  /** One acknowledged request to a node, with its reply validated. */
+  private async request<T>(
+    nodeId: string,
+    what: string,
+    timeoutMs: number,
+    schema: z.ZodType<{ ok: true; result: T } | { ok: false; error: { code: string; message: string } }>,
+    send: (room: ReturnType<ReturnType<AgentNamespace['to']>['timeout']>) => Promise<unknown[]>,
+  ): Promise<T> {
     if (!this.namespace) throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
     let replies: unknown[];
     try {
-      replies = await this.namespace.to(nodeRoom(nodeId)).timeout(timeoutMs).emitWithAck('sandbox:exec', request);
+      replies = await send(this.namespace.to(nodeRoom(nodeId)).timeout(timeoutMs));
     } catch (cause) {
       throw new ApiError(ErrorCode.EXEC_TIMEOUT, `node ${nodeId} did not answer within ${timeoutMs} ms`, { cause });
     }
     // A broadcast to an empty room settles at once with no replies.
     if (replies.length === 0) throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
-    const reply = execReplySchema.safeParse(replies[0]);
-    if (!reply.success) throw new ApiError(ErrorCode.EXEC_FAILED, `node ${nodeId} sent an invalid exec reply`);
+    const reply = schema.safeParse(replies[0]);
+    if (!reply.success) throw new ApiError(ErrorCode.EXEC_FAILED, `node ${nodeId} sent an invalid ${what} reply`);
     if (!reply.data.ok) {
       throw new ApiError(ErrorCode.EXEC_FAILED, `${reply.data.error.code}: ${reply.data.error.message}`);
     }

@@ -5,6 +5,9 @@ import {
   nodeHeartbeatSchema,
   nodeHelloSchema,
   sandboxStatusSchema,
+  sessionErrorSchema,
+  sessionExitSchema,
+  sessionOutputSchema,
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
@@ -17,6 +20,7 @@ import { NodesService } from '../nodes/nodes.service';
 import { SandboxesService } from '../sandboxes/sandboxes.service';
 import { AgentAuthenticator } from './agent-auth.service';
 import { AgentChannel, AgentNamespace, AgentSocketData, nodeRoom } from './agent.channel';
+import { AttachChannel } from './attach.channel';
 
 type AgentSocket = Socket<
   AgentToControlPlaneEvents,
@@ -46,6 +50,7 @@ export class AgentsGateway
     private readonly channel: AgentChannel,
     private readonly nodes: NodesService,
     private readonly sandboxes: SandboxesService,
+    private readonly attach: AttachChannel,
   ) {}
 
   afterInit(namespace: AgentNamespace): void {
@@ -105,6 +110,21 @@ export class AgentsGateway
         if (!status || !this.registered(socket, 'sandbox:status')) return;
         await this.sandboxes.applyStatus(nodeId, status);
       });
+    });
+
+    // Interactive sessions: not queued behind status work, output is acknowledged end to end.
+    socket.on('session:output', (payload, ack) => {
+      const output = this.parse(sessionOutputSchema, payload, 'session:output', nodeId);
+      if (!output || typeof ack !== 'function') return;
+      void this.attach.output(output).then(ack);
+    });
+    socket.on('session:exit', (payload) => {
+      const exit = this.parse(sessionExitSchema, payload, 'session:exit', nodeId);
+      if (exit) this.attach.exit(exit);
+    });
+    socket.on('session:error', (payload) => {
+      const error = this.parse(sessionErrorSchema, payload, 'session:error', nodeId);
+      if (error) this.attach.error(error.sessionId, error.error);
     });
 
     void socket.join(nodeRoom(nodeId));

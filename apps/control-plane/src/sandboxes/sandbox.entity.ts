@@ -1,4 +1,4 @@
-import type { ErrorInfo, NetworkModel, PhaseTiming, PortSpec, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
+import type { AgentTransportName, ErrorInfo, NetworkModel, PhaseTiming, PortSpec, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type DesiredSandboxState = 'running' | 'deleted';
@@ -75,6 +75,9 @@ export class SandboxEntity {
   /** The guest's address, once the node reports it. */
   @Column({ type: 'varchar', length: 45, nullable: true })
   ip!: string | null;
+  /** How the node reaches the guest agent; null until the node reports it. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  transport!: AgentTransportName | null;
 
   /** The deployment that manages it, if any. */
   @Column({ type: 'varchar', length: 36, nullable: true })

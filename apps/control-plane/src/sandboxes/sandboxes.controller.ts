@@ -11,7 +11,7 @@ import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/error-body.dto';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
-import { ExecDto, ExecResultDto } from './dto/exec.dto';
+import { ExecDto, ExecResultDto, SandboxStatsDto } from './dto/exec.dto';
 import { ListSandboxesQuery } from './dto/list-sandboxes.query';
 import { SandboxDto } from './dto/sandbox.dto';
 import { SandboxesService } from './sandboxes.service';
@@ -62,9 +62,43 @@ export class SandboxesController {
     return SandboxDto.from(await this.sandboxes.delete(principal, id));
   }
 
+  @Post(':id/pause')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Freeze the sandbox's container",
+    description: 'Every process of the container stops (cgroup v2 freezer) until resumed; the VM and its agent keep running.',
+  })
+  @ApiErrorResponses(404, 409, 502, 503, 504)
+  async pause(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    await this.sandboxes.setPaused(principal, id, true);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Thaw a paused sandbox's container" })
+  @ApiErrorResponses(404, 409, 502, 503, 504)
+  async resume(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    await this.sandboxes.setPaused(principal, id, false);
+  }
+
+  @Get(':id/stats')
+  @ApiOperation({ summary: "The container's live resource use (cgroup v2 CPU, memory, pids, I/O)" })
+  @ApiOkResponse({ type: SandboxStatsDto })
+  @ApiErrorResponses(404, 409, 502, 503, 504)
+  stats(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxStatsDto> {
+    return this.sandboxes.stats(principal, id);
+  }
+
   @Post(':id/exec')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Run a command in a running sandbox and wait for it to finish' })
+  @ApiOperation({
+    summary: 'Run a command in a running sandbox and wait for it to finish',
+    description:
+      'For an interactive session (a shell on a TTY with resize, or a stream without size limit) use the socket.io ' +
+      'namespace `/attach` instead: connect with `auth: {token}`, emit `attach:start {sandboxId, command?, tty?, window?}`, ' +
+      'then `attach:input` (acknowledged), `attach:resize {rows, cols}`, `attach:eof`, `attach:signal`; the server emits ' +
+      '`attach:output {stream, data}` (acknowledge each), `attach:exit` and `attach:error`. See the README.',
+  })
   @ApiOkResponse({ type: ExecResultDto })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
   exec(

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module';
 import { DashboardModule } from '../dashboard/dashboard.module';
 import { AgentChannelModule } from '../fleet/agent-channel.module';
 import { NodesModule } from '../nodes/nodes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TenantsModule } from '../tenants/tenants.module';
+import { AttachGateway } from './attach.gateway';
 import { SandboxEntity } from './sandbox.entity';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
@@ -12,6 +14,7 @@ import { SandboxesService } from './sandboxes.service';
 @Module({
   imports: [
     TypeOrmModule.forFeature([SandboxEntity]),
+    AuthModule,
     TenantsModule,
     NodesModule,
     SchedulerModule,
@@ -19,7 +22,7 @@ import { SandboxesService } from './sandboxes.service';
     DashboardModule,
   ],
   controllers: [SandboxesController],
-  providers: [SandboxesService],
+  providers: [SandboxesService, AttachGateway],
   exports: [SandboxesService],
 })
 export class SandboxesModule {}

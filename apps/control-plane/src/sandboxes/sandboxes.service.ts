@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { DesiredSandbox, ExecResult, SandboxState, SandboxStatus } from '@moat/proto';
+import type { DesiredSandbox, ExecResult, SandboxState, SandboxStats, SandboxStatus } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { EntityManager, In, Not, Repository } from 'typeorm';
@@ -26,8 +26,8 @@ const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
 /** How long to wait for an exec reply when the request sets no timeout. */
 const EXEC_DEFAULT_WAIT_MS = 60_000;
-/** Extra wait beyond the command's own timeout, for the relay and the agent's reply. */
-const EXEC_REPLY_MARGIN_MS = 5_000;
+/** Extra wait beyond the command's own timeout: the node may take twice its kill grace (5 s) to give up on a guest. */
+const EXEC_REPLY_MARGIN_MS = 15_000;
 
 /** Desired sandboxes: what tenants asked for, placed by the scheduler, run by node agents. */
 @Injectable()
@@ -151,6 +151,32 @@ export class SandboxesService {
 
   /** Runs a command in a running sandbox through its node's agent. */
   async exec(principal: Principal, id: string, dto: ExecDto): Promise<ExecResult> {
+    const nodeId = await this.runningNode(principal, id);
+    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
+    return this.agents.exec(
+      nodeId,
+      { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs, tty: dto.tty },
+      wait,
+    );
+  }
+
+  /** The container's live resource use, read by its node from the guest. */
+  async stats(principal: Principal, id: string): Promise<SandboxStats> {
+    const nodeId = await this.runningNode(principal, id);
+    return this.agents.stats(nodeId, id);
+  }
+
+  /** Freezes (or thaws) every process of the sandbox's container; the VM itself keeps running. */
+  async setPaused(principal: Principal, id: string, paused: boolean): Promise<void> {
+    const nodeId = await this.runningNode(principal, id);
+    await this.agents.setPaused(nodeId, id, paused);
+  }
+
+  /**
+   * The node of a running sandbox the principal may use; the attach gateway starts sessions
+   * there. Throws NOT_FOUND, SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE like exec does.
+   */
+  async runningNode(principal: Principal, id: string): Promise<string> {
     const sandbox = await this.get(principal, id);
     if (sandbox.state !== 'running' || sandbox.desiredState !== 'running') {
       throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
@@ -158,12 +184,7 @@ export class SandboxesService {
     if (!sandbox.nodeId || !(await this.nodes.isUp(sandbox.nodeId))) {
       throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
     }
-    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
-    return this.agents.exec(
-      sandbox.nodeId,
-      { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs },
-      wait,
-    );
+    return sandbox.nodeId;
   }
 
   /** Places pending sandboxes and tells the nodes that got some. */
@@ -225,6 +246,7 @@ export class SandboxesService {
         sandbox.ip = status.network.ip;
         sandbox.ports = status.network.ports;
       }
+      if (status.transport) sandbox.transport = status.transport;
       sandbox.progress = status.progress ?? null;
       if (status.state === 'failed') {
         sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };

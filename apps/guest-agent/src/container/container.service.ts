@@ -2,16 +2,27 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CreateContainerRequest, ExecProcessRequest, SignalProcessRequest } from '@moat/proto';
+import type {
+  CreateContainerRequest,
+  ExecProcessRequest,
+  LinuxResources,
+  SignalProcessRequest,
+  StatsContainerResponse,
+} from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { Logger } from '../log/logger';
-import { ContainerProcess } from '../process/container-process';
+import { ContainerProcess, type ExitClassifier } from '../process/container-process';
+import { PipeProcessHandle, type ProcessHandle } from '../process/process-handle';
 import { INIT_EXEC_ID, type ProcessTable } from '../process/process-table';
+import { killTree } from '../process/process-tree';
+import { PtyProcessHandle } from '../process/pty-process.handle';
+import { notYet } from '../process/stream-buffer';
 import type { StorageMounter } from '../sandbox/storage.mounter';
+import { CgroupReader, cgroupDirOf } from './cgroup.reader';
 import type { Crun } from './crun.adapter';
 import { execProcessSpec, parseOciSpec, validateId, type OciSpec } from './oci-spec';
 
-type ContainerStatus = 'created' | 'starting' | 'running' | 'stopped' | 'removing';
+type ContainerStatus = 'created' | 'starting' | 'running' | 'paused' | 'stopped' | 'removing';
 
 interface Container {
   id: string;
@@ -19,6 +30,10 @@ interface Container {
   spec: OciSpec;
   mountPoints: string[];
   status: ContainerStatus;
+  /** Found from the init process once it runs. */
+  cgroup?: CgroupReader;
+  /** The OOM kill count last reported by GetOOMEvent. */
+  oomKillsReported: number;
 }
 
 export interface ContainerServiceOptions {
@@ -32,6 +47,9 @@ export interface ContainerServiceOptions {
 // After SIGKILL the kernel tears the pid namespace down; this only guards against a wedged crun.
 const KILL_WAIT_MS = 10_000;
 const PID_POLL_MS = 10;
+const OOM_POLL_MS = 500;
+const DEFAULT_WINDOW = { rows: 24, cols: 80 };
+const MAX_WINDOW_CELLS = 10_000;
 
 /** Containers (crun bundles) and the processes running in them. */
 export class ContainerService {
@@ -52,7 +70,7 @@ export class ContainerService {
     if (this.containers.has(id)) throw new AgentError(AgentErrorCode.CONTAINER_EXISTS, `container ${id} already exists`);
 
     const bundleDir = join(this.options.containersDir, id);
-    const container: Container = { id, bundleDir, spec, mountPoints: [], status: 'created' };
+    const container: Container = { id, bundleDir, spec, mountPoints: [], status: 'created', oomKillsReported: 0 };
     // Claimed before the first await so that a concurrent create of the same id fails.
     this.containers.set(id, container);
     try {
@@ -79,7 +97,7 @@ export class ContainerService {
       logFile: join(container.bundleDir, 'crun.log'),
     };
     await rm(launch.pidFile, { force: true });
-    const init = this.track(containerId, INIT_EXEC_ID, this.crun.spawnRun(launch));
+    const init = this.track(container, INIT_EXEC_ID, this.pipes(this.crun.spawnRun(launch), containerId, INIT_EXEC_ID));
     try {
       init.pid = await this.waitForPid(init, launch.pidFile, launch.logFile);
     } catch (error) {
@@ -87,6 +105,8 @@ export class ContainerService {
       this.processes.remove(containerId, INIT_EXEC_ID);
       throw error;
     }
+    const cgroupDir = await cgroupDirOf(init.pid);
+    if (cgroupDir) container.cgroup = new CgroupReader(cgroupDir);
     container.status = 'running';
     void init.exited.then(() => {
       if (container.status === 'running') container.status = 'stopped';
@@ -113,7 +133,10 @@ export class ContainerService {
     await mkdir(processDir, { recursive: true });
     await rm(launch.pidFile, { force: true });
     await writeFile(launch.processFile, JSON.stringify(spec));
-    const process = this.track(container.id, execId, this.crun.spawnExec(launch));
+    const handle: ProcessHandle = request.process?.terminal
+      ? new PtyProcessHandle(this.crun.spawnExecTerminal(launch, windowOf(request.window)))
+      : this.pipes(this.crun.spawnExec(launch), container.id, execId);
+    const process = this.track(container, execId, handle);
     try {
       process.pid = await this.waitForPid(process, launch.pidFile, launch.logFile);
     } catch (error) {
@@ -121,6 +144,65 @@ export class ContainerService {
       this.processes.remove(container.id, execId);
       throw error;
     }
+    if (request.timeoutMs > 0) this.enforceDeadline(process, request.timeoutMs);
+  }
+
+  resize(containerId: string, execId: string, window: { rows: number; cols: number } | undefined): void {
+    this.get(containerId);
+    const { rows, cols } = windowOf(window);
+    this.processes.get(containerId, execId).resize(rows, cols);
+  }
+
+  async pause(containerId: string): Promise<void> {
+    const container = this.get(containerId);
+    if (container.status !== 'running') {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} is ${container.status}, not running`);
+    }
+    await this.crun.pause(containerId);
+    container.status = 'paused';
+  }
+
+  async resume(containerId: string): Promise<void> {
+    const container = this.get(containerId);
+    if (container.status !== 'paused') {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} is ${container.status}, not paused`);
+    }
+    await this.crun.resume(containerId);
+    container.status = 'running';
+  }
+
+  /** Changes the CPU, memory and pids limits of a running container. */
+  async update(containerId: string, resources: LinuxResources | undefined): Promise<void> {
+    const container = this.get(containerId);
+    if (container.status !== 'running' && container.status !== 'paused') {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} is ${container.status}, not running`);
+    }
+    const file = join(container.bundleDir, 'resources.json');
+    await writeFile(file, JSON.stringify(ociResources(resources)));
+    await this.crun.update(containerId, file);
+  }
+
+  async stats(containerId: string): Promise<StatsContainerResponse> {
+    const container = this.get(containerId);
+    if (!container.cgroup) {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} has no cgroup (it is ${container.status})`);
+    }
+    return container.cgroup.stats();
+  }
+
+  /** Waits until some container's OOM killer has fired since the last report, and names it. */
+  async nextOomEvent(signal: AbortSignal): Promise<string> {
+    while (!signal.aborted) {
+      for (const container of this.containers.values()) {
+        const kills = (await container.cgroup?.oomKills()) ?? 0;
+        if (kills > container.oomKillsReported) {
+          container.oomKillsReported = kills;
+          return container.id;
+        }
+      }
+      await sleep(OOM_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+    throw notYet();
   }
 
   async signal(request: SignalProcessRequest): Promise<void> {
@@ -182,10 +264,36 @@ export class ContainerService {
     return container;
   }
 
-  private track(containerId: string, execId: string, child: ChildProcessWithoutNullStreams): ContainerProcess {
-    const process = new ContainerProcess(containerId, execId, child, this.options.streamLimitBytes, this.log);
+  private pipes(child: ChildProcessWithoutNullStreams, containerId: string, execId: string): PipeProcessHandle {
+    return new PipeProcessHandle(child, (error) => this.log.warn('stdin write failed', { containerId, execId, error }));
+  }
+
+  private track(container: Container, execId: string, handle: ProcessHandle): ContainerProcess {
+    const process = new ContainerProcess(container.id, execId, handle, this.options.streamLimitBytes, this.oomClassifier(container));
     this.processes.add(process);
     return process;
+  }
+
+  /**
+   * A process killed by SIGKILL while its container's `oom_kill` count rose was the OOM
+   * killer's victim. The count is taken when the process starts, so earlier kills do not count.
+   */
+  private oomClassifier(container: Container): ExitClassifier {
+    const before = container.cgroup?.oomKills() ?? Promise.resolve(0);
+    return async ({ signal }) => {
+      if (signal !== SIGKILL || !container.cgroup) return { oomKilled: false };
+      return { oomKilled: (await container.cgroup.oomKills()) > (await before) };
+    };
+  }
+
+  /** Kills the process and everything it started once `timeoutMs` have passed. */
+  private enforceDeadline(process: ContainerProcess, timeoutMs: number): void {
+    const timer = setTimeout(() => {
+      if (process.hasExited() || process.pid === undefined) return;
+      process.noteTimedOut();
+      killTree(process.pid).catch((error: unknown) => this.log.warn('cannot kill timed-out process', { execId: process.execId, error }));
+    }, timeoutMs);
+    void process.exited.finally(() => clearTimeout(timer));
   }
 
   /**
@@ -244,6 +352,33 @@ export class ContainerService {
 
 const SIGTERM = 15;
 const SIGKILL = 9;
+
+function windowOf(window: { rows: number; cols: number } | undefined): { rows: number; cols: number } {
+  if (!window || (window.rows === 0 && window.cols === 0)) return DEFAULT_WINDOW;
+  const { rows, cols } = window;
+  if (rows < 1 || cols < 1 || rows > MAX_WINDOW_CELLS || cols > MAX_WINDOW_CELLS) {
+    throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `window must be 1-${MAX_WINDOW_CELLS} rows and columns, got ${rows}x${cols}`);
+  }
+  return { rows, cols };
+}
+
+/** The request's limits as an OCI `LinuxResources` object; zero fields are left out (unchanged). */
+export function ociResources(resources: LinuxResources | undefined): Record<string, unknown> {
+  if (!resources) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, 'resources are required');
+  const { memoryLimitBytes, cpuQuotaUs, cpuPeriodUs, pidsLimit } = resources;
+  for (const [name, value] of Object.entries({ memoryLimitBytes, cpuQuotaUs, pidsLimit })) {
+    if (!Number.isSafeInteger(value) || value < -1) {
+      throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `${name} must be -1 (no limit), 0 (unchanged) or positive, got ${value}`);
+    }
+  }
+  const oci: Record<string, unknown> = {};
+  if (memoryLimitBytes !== 0) oci.memory = { limit: memoryLimitBytes, swap: memoryLimitBytes };
+  if (cpuQuotaUs !== 0 || cpuPeriodUs !== 0) {
+    oci.cpu = { ...(cpuQuotaUs !== 0 && { quota: cpuQuotaUs }), ...(cpuPeriodUs !== 0 && { period: cpuPeriodUs }) };
+  }
+  if (pidsLimit !== 0) oci.pids = { limit: pidsLimit };
+  return oci;
+}
 
 async function readPid(pidFile: string): Promise<number | undefined> {
   const text = await readFile(pidFile, 'utf8').catch(() => '');

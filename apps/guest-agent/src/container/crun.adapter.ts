@@ -1,4 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { IPty } from '@lydell/node-pty';
 import type { CrunConfig } from '../config/agent.config';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
@@ -50,6 +51,25 @@ export class Crun {
   /** Foreground `crun exec`: waits for the process and exits with its status. */
   spawnExec(launch: CrunLaunch & { processFile: string }): ChildProcessWithoutNullStreams {
     return this.host.spawn(this.config.binary, this.execArgs(launch));
+  }
+
+  /** Foreground `crun exec` on a new pty: the process spec says `terminal: false`, so crun passes the pty on. */
+  spawnExecTerminal(launch: CrunLaunch & { processFile: string }, size: { rows: number; cols: number }): IPty {
+    return this.host.spawnTerminal(this.config.binary, this.execArgs(launch), size);
+  }
+
+  /** Freezes every process of the container (cgroup v2 freezer). */
+  async pause(containerId: string): Promise<void> {
+    await this.runChecked([...this.globalArgs(), 'pause', containerId]);
+  }
+
+  async resume(containerId: string): Promise<void> {
+    await this.runChecked([...this.globalArgs(), 'resume', containerId]);
+  }
+
+  /** Applies an OCI `LinuxResources` JSON file to the running container's cgroup. */
+  async update(containerId: string, resourcesFile: string): Promise<void> {
+    await this.runChecked([...this.globalArgs(), 'update', '--resources', resourcesFile, containerId]);
   }
 
   async kill(containerId: string, signal: number): Promise<void> {

@@ -53,13 +53,17 @@ describe('execProcessSpec', () => {
     });
   });
 
-  it('rejects a missing process, empty args, a relative cwd and a terminal', () => {
+  it('rejects a missing process, empty args and a relative cwd', () => {
     const base = { args: ['true'], env: [], cwd: '/', terminal: false, uid: 0, gid: 0 };
     const invalidArgument = expect.objectContaining({ code: AgentErrorCode.INVALID_ARGUMENT });
     expect(() => execProcessSpec(undefined, spec.process)).toThrow(invalidArgument);
     expect(() => execProcessSpec({ ...base, args: [] }, spec.process)).toThrow(invalidArgument);
     expect(() => execProcessSpec({ ...base, cwd: 'tmp' }, spec.process)).toThrow(invalidArgument);
-    expect(() => execProcessSpec({ ...base, terminal: true }, spec.process)).toThrow(invalidArgument);
+  });
+
+  it('asks crun for no terminal of its own when the exec wants one: the agent supplies the pty', () => {
+    const base = { args: ['sh'], env: [], cwd: '/', terminal: true, uid: 0, gid: 0 };
+    expect(execProcessSpec(base, spec.process).terminal).toBe(false);
   });
 });
 

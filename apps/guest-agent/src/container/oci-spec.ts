@@ -53,7 +53,8 @@ export function parseOciSpec(json: string): OciSpec {
     throw invalid('process.args must be a non-empty array of strings');
   }
   if (process.env !== undefined && !isStringArray(process.env)) throw invalid('process.env must be an array of strings');
-  if (process.terminal === true) throw invalid('process.terminal is not supported yet');
+  // The init process is never attached to; terminals are for exec'd processes.
+  if (process.terminal === true) throw invalid('process.terminal is only supported for exec');
 
   return parsed as OciSpec;
 }
@@ -67,13 +68,13 @@ export function execProcessSpec(request: Process | undefined, init: OciProcess):
   if (!request || request.args.length === 0) {
     throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, 'process.args must not be empty');
   }
-  if (request.terminal) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, 'terminal processes are not supported yet');
   const cwd = request.cwd || '/';
   if (!isAbsolute(cwd)) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `cwd must be absolute, got "${cwd}"`);
 
   const { args: _args, env: _env, cwd: _cwd, user: _user, terminal: _terminal, ...security } = init;
   return {
     ...security,
+    // Even for a terminal process: the agent opens the pty and crun passes its slave on as stdio.
     terminal: false,
     args: request.args,
     env: request.env,

@@ -15,6 +15,8 @@ export enum AgentErrorCode {
   GUEST_SETUP_FAILED = 'GUEST_SETUP_FAILED',
   TRANSPORT_FAILED = 'TRANSPORT_FAILED',
   CONFIG_INVALID = 'CONFIG_INVALID',
+  /** A long-poll answered just before the host's deadline: nothing yet, nothing consumed, ask again. */
+  NOT_YET = 'NOT_YET',
 }
 
 /** An error raised by the guest agent. */

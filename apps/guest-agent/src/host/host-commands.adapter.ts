@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants } from 'node:os';
+import { spawn as spawnPty, type IPty } from '@lydell/node-pty';
 
 export interface CommandResult {
   exitCode: number;
@@ -13,6 +14,8 @@ export interface HostCommands {
   run(command: string, args: readonly string[]): Promise<CommandResult>;
   /** A long-lived child with piped stdio, owned by the caller. */
   spawn(command: string, args: readonly string[]): ChildProcessWithoutNullStreams;
+  /** A long-lived child whose stdio is the slave side of a new pseudo-terminal; the caller owns the master. */
+  spawnTerminal(command: string, args: readonly string[], size: { rows: number; cols: number }): IPty;
 }
 
 // crun and mount print a line or two; a bound keeps a misbehaving tool from filling memory.
@@ -33,6 +36,17 @@ export class ChildProcessHostCommands implements HostCommands {
 
   spawn(command: string, args: readonly string[]): ChildProcessWithoutNullStreams {
     return spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  spawnTerminal(command: string, args: readonly string[], size: { rows: number; cols: number }): IPty {
+    return spawnPty(command, [...args], {
+      name: 'xterm-256color',
+      rows: size.rows,
+      cols: size.cols,
+      env: process.env,
+      // Bytes, not strings: the host decodes, and a multi-byte character may straddle two reads.
+      encoding: null,
+    });
   }
 }
 

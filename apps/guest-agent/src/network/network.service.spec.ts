@@ -1,20 +1,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentErrorCode } from '../errors/agent.error';
 import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
 import { NetworkService } from './network.service';
 
-class FakeIp implements HostCommands {
+class FakeIp implements Pick<HostCommands, 'run'> {
   calls: string[] = [];
   run(command: string, args: readonly string[]): Promise<CommandResult> {
     this.calls.push(`${command} ${args.join(' ')}`);
     return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
-  }
-  spawn(): ChildProcessWithoutNullStreams {
-    throw new Error('not used');
   }
 }
 

@@ -26,7 +26,7 @@ const MIN_MTU = 68;
  */
 export class NetworkService {
   constructor(
-    private readonly host: HostCommands,
+    private readonly host: Pick<HostCommands, 'run'>,
     private readonly paths: NetworkPaths = { sysClassNet: '/sys/class/net', procNetRoute: '/proc/net/route' },
   ) {}
 

@@ -1,7 +1,6 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants } from 'node:os';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
-import type { Logger } from '../log/logger';
+import type { ProcessHandle, RawExit } from './process-handle';
 import type { TrackedProcess } from './process-table';
 import { StreamBuffer } from './stream-buffer';
 
@@ -10,11 +9,19 @@ export interface ExitStatus {
   status: number;
   /** The signal that killed the process, 0 when it exited. */
   signal: number;
+  /** The container's OOM killer killed it. */
+  oomKilled: boolean;
+  /** The agent killed it when its deadline passed. */
+  timedOut: boolean;
 }
+
+/** Facts about an exit only the container knows (its cgroup's OOM counter). */
+export type ExitClassifier = (status: { status: number; signal: number }) => Promise<{ oomKilled: boolean }>;
 
 /**
  * A container process, seen through the foreground `crun run` or `crun exec` that is the
- * agent's child: crun hands its own stdio to the process and exits with its status.
+ * agent's child: crun hands its own stdio (pipes or a pty slave) to the process and exits
+ * with its status.
  */
 export class ContainerProcess implements TrackedProcess {
   readonly stdout: StreamBuffer;
@@ -26,30 +33,27 @@ export class ContainerProcess implements TrackedProcess {
   private lastSignal = 0;
   private waitAnswered = false;
   private stdinClosed = false;
+  private timedOut = false;
 
   constructor(
     readonly containerId: string,
     readonly execId: string,
-    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly handle: ProcessHandle,
     streamLimitBytes: number,
-    log: Logger,
+    classify: ExitClassifier = () => Promise.resolve({ oomKilled: false }),
   ) {
-    this.stdout = new StreamBuffer(child.stdout, streamLimitBytes);
-    this.stderr = new StreamBuffer(child.stderr, streamLimitBytes);
-    // Writing to a process that has exited fails with EPIPE; WriteStdin reports it, the daemon must not die of it.
-    child.stdin.on('error', (error) => log.warn('stdin write failed', { containerId, execId, error }));
-    this.exited = new Promise((resolve) => {
-      const settle = (status: ExitStatus): void => {
-        if (this.exitStatus) return;
-        this.exitStatus = status;
-        resolve(status);
-      };
-      child.once('exit', (code, signal) => settle(this.toExitStatus(code, signal)));
-      child.once('error', (error) => {
-        log.error('cannot run crun', { containerId, execId, error });
-        settle({ status: 255, signal: 0 });
-      });
+    this.stdout = new StreamBuffer(handle.stdout, streamLimitBytes);
+    this.stderr = new StreamBuffer(handle.stderr, streamLimitBytes);
+    this.exited = handle.exited.then(async (raw) => {
+      const base = this.toExitStatus(raw);
+      const { oomKilled } = await classify(base).catch(() => ({ oomKilled: false }));
+      this.exitStatus = { ...base, oomKilled, timedOut: this.timedOut };
+      return this.exitStatus;
     });
+  }
+
+  get terminal(): boolean {
+    return this.handle.terminal;
   }
 
   hasExited(): boolean {
@@ -59,6 +63,12 @@ export class ContainerProcess implements TrackedProcess {
   /** Remembers the signal so that crun's folded 128+n status can be told apart from `exit n`. */
   noteSignalSent(signal: number): void {
     this.lastSignal = signal;
+  }
+
+  /** The agent is killing the process because its deadline passed. */
+  noteTimedOut(): void {
+    this.timedOut = true;
+    this.lastSignal = SIGKILL;
   }
 
   noteWaitAnswered(): void {
@@ -73,27 +83,34 @@ export class ContainerProcess implements TrackedProcess {
     if (this.stdinClosed || this.hasExited()) {
       throw new AgentError(AgentErrorCode.WRONG_STATE, `stdin of process "${this.execId}" is closed`);
     }
-    await new Promise<void>((resolve, reject) => {
-      this.child.stdin.write(data, (error) =>
-        error
-          ? reject(new AgentError(AgentErrorCode.WRONG_STATE, `write stdin: ${error.message}`, { cause: error }))
-          : resolve(),
-      );
-    });
+    try {
+      await this.handle.write(data);
+    } catch (cause) {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `write stdin: ${(cause as Error).message}`, { cause });
+    }
     return data.length;
   }
 
   closeStdin(): void {
+    if (this.stdinClosed) return;
     this.stdinClosed = true;
-    this.child.stdin.end();
+    this.handle.endInput();
+  }
+
+  resize(rows: number, cols: number): void {
+    if (!this.handle.terminal) {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `process "${this.execId}" has no terminal`);
+    }
+    if (this.hasExited()) return;
+    this.handle.resize(rows, cols);
   }
 
   /** Kills crun itself; used only when crun never reported the process as started. */
   abandon(): void {
-    this.child.kill('SIGKILL');
+    this.handle.kill('SIGKILL');
   }
 
-  private toExitStatus(code: number | null, signal: NodeJS.Signals | null): ExitStatus {
+  private toExitStatus({ code, signal }: RawExit): { status: number; signal: number } {
     if (signal) {
       const number = constants.signals[signal];
       return { status: 128 + number, signal: number };
@@ -101,6 +118,8 @@ export class ContainerProcess implements TrackedProcess {
     const status = code ?? 255;
     // crun exits with 128+n when the process died of signal n.
     const folded = status - 128;
-    return { status, signal: folded > 0 && folded === this.lastSignal ? folded : 0 };
+    return { status, signal: folded > 0 && (folded === this.lastSignal || folded === SIGKILL) ? folded : 0 };
   }
 }
+
+const SIGKILL = 9;

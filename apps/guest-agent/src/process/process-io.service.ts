@@ -2,6 +2,7 @@ import type { WaitProcessResponse } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { ContainerProcess } from './container-process';
 import type { ProcessTable } from './process-table';
+import { notYet } from './stream-buffer';
 
 // One ReadStdout answer stays well under gRPC's 4 MiB default message limit.
 export const MAX_READ_BYTES = 1024 * 1024;
@@ -10,9 +11,15 @@ export const MAX_READ_BYTES = 1024 * 1024;
 export class ProcessIoService {
   constructor(private readonly processes: ProcessTable<ContainerProcess>) {}
 
-  async wait(containerId: string, execId: string): Promise<WaitProcessResponse> {
+  async wait(containerId: string, execId: string, signal?: AbortSignal): Promise<WaitProcessResponse> {
     const process = this.processes.get(containerId, execId);
-    const exit = await process.exited;
+    const exit = await Promise.race([
+      process.exited,
+      new Promise<never>((_resolve, reject) => {
+        if (signal?.aborted) reject(notYet());
+        signal?.addEventListener('abort', () => reject(notYet()), { once: true });
+      }),
+    ]);
     process.noteWaitAnswered();
     this.processes.releaseIfSettled(containerId, execId);
     return exit;
@@ -27,12 +34,12 @@ export class ProcessIoService {
   }
 
   /** Up to `len` bytes (0 means as many as one answer may carry); empty means end of stream. */
-  async read(containerId: string, execId: string, stream: 'stdout' | 'stderr', len: number): Promise<Buffer> {
+  async read(containerId: string, execId: string, stream: 'stdout' | 'stderr', len: number, signal?: AbortSignal): Promise<Buffer> {
     if (!Number.isInteger(len) || len < 0) {
       throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `len must be a non-negative integer, got ${len}`);
     }
     const process = this.processes.get(containerId, execId);
-    const data = await process[stream].read(len === 0 ? MAX_READ_BYTES : Math.min(len, MAX_READ_BYTES));
+    const data = await process[stream].read(len === 0 ? MAX_READ_BYTES : Math.min(len, MAX_READ_BYTES), signal);
     if (data.length === 0) this.processes.releaseIfSettled(containerId, execId);
     return data;
   }

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { AgentErrorCode } from '../errors/agent.error';
 import { StreamBuffer } from './stream-buffer';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -24,6 +25,18 @@ describe('StreamBuffer', () => {
     expect(settled).toBe(false);
     source.write('late');
     expect((await pending).toString()).toBe('late');
+  });
+
+  it('gives up a read whose call was abandoned without taking the data that comes later', async () => {
+    const source = new PassThrough();
+    const buffer = new StreamBuffer(source, 1024);
+    const abandoned = new AbortController();
+    const pending = buffer.read(10, abandoned.signal);
+    abandoned.abort();
+    await expect(pending).rejects.toMatchObject({ code: AgentErrorCode.NOT_YET });
+    source.write('kept');
+    await tick();
+    expect((await buffer.read(10)).toString()).toBe('kept');
   });
 
   it('drains buffered data before reporting EOF as an empty read', async () => {

@@ -1,4 +1,9 @@
 import type { Readable } from 'node:stream';
+import { AgentError, AgentErrorCode } from '../errors/agent.error';
+
+export function notYet(): AgentError {
+  return new AgentError(AgentErrorCode.NOT_YET, 'nothing yet; ask again');
+}
 
 /**
  * Holds what a child wrote to one of its pipes until the host reads it (Kata's ReadStdout and
@@ -46,10 +51,17 @@ export class StreamBuffer {
     return this.eofReported;
   }
 
-  /** Up to `maxBytes`, waiting until some are available; an empty buffer means end of stream. */
-  async read(maxBytes: number): Promise<Buffer> {
+  /**
+   * Up to `maxBytes`, waiting until some are available; an empty buffer means end of stream.
+   * When `signal` aborts first, rejects with NOT_YET and takes nothing.
+   */
+  async read(maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     while (this.buffered === 0 && !this.ended) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (signal?.aborted) throw notYet();
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
     }
     if (this.buffered === 0) {
       this.eofReported = true;

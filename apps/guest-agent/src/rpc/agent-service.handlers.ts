@@ -3,8 +3,9 @@ import type { ContainerService } from '../container/container.service';
 import type { Logger } from '../log/logger';
 import type { ProcessIoService } from '../process/process-io.service';
 import type { NetworkService } from '../network/network.service';
+import type { GuestService } from '../sandbox/guest.service';
 import type { SandboxService } from '../sandbox/sandbox.service';
-import { unary } from './unary-handler';
+import { longPoll, unary } from './unary-handler';
 
 const EMPTY: Empty = {};
 
@@ -13,6 +14,7 @@ export function agentServiceHandlers(
   containers: ContainerService,
   io: ProcessIoService,
   network: NetworkService,
+  guest: GuestService,
   log: Logger,
 ): AgentServiceServer {
   return {
@@ -45,7 +47,7 @@ export function agentServiceHandlers(
       await containers.signal(request);
       return EMPTY;
     }),
-    waitProcess: unary('WaitProcess', log, (request) => io.wait(request.containerId, request.execId)),
+    waitProcess: longPoll('WaitProcess', log, (request, signal) => io.wait(request.containerId, request.execId, signal)),
     writeStdin: unary('WriteStdin', log, async (request) => ({
       len: await io.writeStdin(request.containerId, request.execId, request.data),
     })),
@@ -53,11 +55,11 @@ export function agentServiceHandlers(
       io.closeStdin(request.containerId, request.execId);
       return EMPTY;
     }),
-    readStdout: unary('ReadStdout', log, async (request) => ({
-      data: await io.read(request.containerId, request.execId, 'stdout', request.len),
+    readStdout: longPoll('ReadStdout', log, async (request, signal) => ({
+      data: await io.read(request.containerId, request.execId, 'stdout', request.len, signal),
     })),
-    readStderr: unary('ReadStderr', log, async (request) => ({
-      data: await io.read(request.containerId, request.execId, 'stderr', request.len),
+    readStderr: longPoll('ReadStderr', log, async (request, signal) => ({
+      data: await io.read(request.containerId, request.execId, 'stderr', request.len, signal),
     })),
     updateInterface: unary('UpdateInterface', log, (request) => network.updateInterface(request.interface)),
     updateRoutes: unary('UpdateRoutes', log, async (request) => ({ routes: await network.updateRoutes(request.routes?.routes ?? []) })),
@@ -67,5 +69,31 @@ export function agentServiceHandlers(
       await network.addArpNeighbors(request.neighbors);
       return EMPTY;
     }),
+    ttyWinResize: unary('TtyWinResize', log, (request) => {
+      containers.resize(request.containerId, request.execId, request.window);
+      return EMPTY;
+    }),
+    updateContainer: unary('UpdateContainer', log, async (request) => {
+      await containers.update(request.containerId, request.resources);
+      return EMPTY;
+    }),
+    statsContainer: unary('StatsContainer', log, (request) => containers.stats(request.containerId)),
+    pauseContainer: unary('PauseContainer', log, async (request) => {
+      await containers.pause(request.containerId);
+      return EMPTY;
+    }),
+    resumeContainer: unary('ResumeContainer', log, async (request) => {
+      await containers.resume(request.containerId);
+      return EMPTY;
+    }),
+    setGuestDateTime: unary('SetGuestDateTime', log, async (request) => {
+      await guest.setDateTime(request);
+      return EMPTY;
+    }),
+    copyFile: unary('CopyFile', log, async (request) => {
+      await guest.copyFile(request);
+      return EMPTY;
+    }),
+    getOomEvent: longPoll('GetOOMEvent', log, async (_request, signal) => ({ containerId: await containers.nextOomEvent(signal) })),
   };
 }

@@ -21,6 +21,8 @@ export function grpcStatusOf(code: AgentErrorCode): status {
     case AgentErrorCode.TRANSPORT_FAILED:
     case AgentErrorCode.CONFIG_INVALID:
       return status.INTERNAL;
+    case AgentErrorCode.NOT_YET:
+      return status.DEADLINE_EXCEEDED;
   }
 }
 

@@ -1,3 +1,4 @@
+import type { IPty } from '@lydell/node-pty';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,9 @@ class RecordingHost implements HostCommands {
     return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
   }
   spawn(): ChildProcessWithoutNullStreams {
+    throw new Error('not used');
+  }
+  spawnTerminal(): IPty {
     throw new Error('not used');
   }
 }

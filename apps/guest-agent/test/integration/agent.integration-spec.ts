@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const AGENT_BUNDLE = resolve(__dirname, '../../dist/guest-agent.js');
-const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'uname', 'true'];
+const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'uname', 'true', 'stty'];
 const CONTAINER_ID = 'itest-c1';
 const RUNNING_ID = 'itest-c2';
 
@@ -127,6 +127,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     containerId: CONTAINER_ID,
     execId,
     process: { args, env: ['PATH=/bin'], cwd: '/', terminal: false, uid: 0, gid: 0 },
+    timeoutMs: 0,
   });
 
   async function readAll(stream: 'readStdout' | 'readStderr', execId: string): Promise<string> {
@@ -180,7 +181,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     ]);
     expect(stdout).toBe('out:hello\n');
     expect(stderr).toBe('err\n');
-    expect(exit).toEqual({ status: 3, signal: 0 });
+    expect(exit).toMatchObject({ status: 3, signal: 0 });
     // Waited for and drained: the agent has forgotten it.
     await expect(agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'e1' })).rejects.toMatchObject({ code: 5 });
   });
@@ -206,13 +207,37 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     await agentApi('execProcess')(execRequest('sleeper', ['sleep', '1000']));
     await agentApi('signalProcess')({ containerId: CONTAINER_ID, execId: 'sleeper', signal: 15 });
     const exit = await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'sleeper' });
-    expect(exit).toEqual({ status: 143, signal: 15 });
+    expect(exit).toMatchObject({ status: 143, signal: 15 });
+  });
+
+  it('runs a process on a pty of the agent, with the size asked for and resized', async () => {
+    await agentApi('execProcess')({
+      ...execRequest('tty', ['sh', '-c', 'stty size; read line; stty size']),
+      process: { args: ['sh', '-c', 'stty size; read line; stty size'], env: ['PATH=/bin'], cwd: '/', terminal: true, uid: 0, gid: 0 },
+      window: { rows: 33, cols: 111 },
+    });
+    let output = '';
+    const readSome = async (): Promise<void> => {
+      const reply = await agentApi<object, ReadStreamResponse>('readStdout')({ containerId: CONTAINER_ID, execId: 'tty', len: 4096 });
+      output += Buffer.from(reply.data).toString();
+    };
+    while (!output.includes('33 111')) await readSome();
+    await agentApi('ttyWinResize')({ containerId: CONTAINER_ID, execId: 'tty', window: { rows: 40, cols: 120 } });
+    await agentApi('writeStdin')({ containerId: CONTAINER_ID, execId: 'tty', data: Buffer.from('go\n') });
+    while (!output.includes('40 120')) await readSome();
+    expect(await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'tty' })).toMatchObject({ status: 0 });
+  });
+
+  it('kills an exec and everything it started when its timeout_ms passes', async () => {
+    await agentApi('execProcess')({ ...execRequest('slow', ['sh', '-c', 'sleep 1001 & sleep 1002']), timeoutMs: 300 });
+    expect(await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'slow' })).toMatchObject({ status: 137, signal: 9, timedOut: true });
+    await expect.poll(() => spawnSync('pgrep', ['-f', 'sleep 100[12]'], { encoding: 'utf8' }).stdout.trim()).toBe('');
   });
 
   it('signals the init process through crun kill', async () => {
     await agentApi('signalProcess')({ containerId: CONTAINER_ID, execId: '', signal: 9 });
     const exit = await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: '' });
-    expect(exit).toEqual({ status: 137, signal: 9 });
+    expect(exit).toMatchObject({ status: 137, signal: 9 });
   });
 
   it('removes the container and leaves nothing behind', async () => {

@@ -6,12 +6,24 @@ import {
   type ExecRequest,
   type ExecResult,
   type NodeHello,
+  type SandboxStats,
   type SandboxStatus,
+  type SessionExit,
+  type SessionOutput,
   desiredStateSchema,
   execRequestSchema,
+  sandboxPauseSchema,
+  sandboxRefSchema,
+  sessionInputSchema,
+  sessionOpenSchema,
+  sessionRefSchema,
+  sessionResizeSchema,
+  sessionSignalSchema,
+  type ErrorInfo,
 } from '@moat/proto';
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
+import { errorInfo, type SessionManager } from '../sessions/session.manager';
 
 type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 
@@ -21,6 +33,9 @@ export interface FleetHandlers {
   sandboxIds(): string[];
   onDesired(sandboxes: Parameters<ControlPlaneToAgentEvents['sandboxes:desired']>[0]['sandboxes']): void;
   exec(req: ExecRequest): Promise<ExecResult>;
+  stats(sandboxId: string): Promise<SandboxStats>;
+  setPaused(sandboxId: string, paused: boolean): Promise<void>;
+  sessions: SessionManager;
 }
 
 export interface FleetConnectionOptions {
@@ -61,9 +76,42 @@ export class FleetConnection {
       if (typeof ack !== 'function') return;
       void this.relayExec(payload, ack);
     });
+    this.socket.on('sandbox:stats', (payload, ack) => {
+      if (typeof ack !== 'function') return;
+      const parsed = sandboxRefSchema.safeParse(payload);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
+      this.handlers.stats(parsed.data.sandboxId).then(
+        (result) => ack({ ok: true, result }),
+        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
+      );
+    });
+    this.socket.on('sandbox:pause', (payload, ack) => {
+      if (typeof ack !== 'function') return;
+      const parsed = sandboxPauseSchema.safeParse(payload);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
+      this.handlers.setPaused(parsed.data.sandboxId, parsed.data.paused).then(
+        () => ack({ ok: true, result: null }),
+        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
+      );
+    });
+    this.listenForSessions();
     this.heartbeat = setInterval(() => {
       if (this.socket.connected) this.socket.emit('node:heartbeat', { sandboxIds: this.handlers.sandboxIds() });
     }, opts.heartbeatMs);
+  }
+
+  /** Session output, acknowledged by the client at the other end; rejects when the connection drops. */
+  async sessionOutput(output: SessionOutput): Promise<void> {
+    const taken: unknown = await this.socket.timeout(SESSION_ACK_TIMEOUT_MS).emitWithAck('session:output', output);
+    if (taken !== true) throw new Error(`session ${output.sessionId}: the client is gone`);
+  }
+
+  sessionExit(exit: SessionExit): void {
+    this.socket.emit('session:exit', exit);
+  }
+
+  sessionError(sessionId: string, error: ErrorInfo): void {
+    this.socket.emit('session:error', { sessionId, error });
   }
 
   /** Sends a sandbox's observed state; dropped while disconnected (the next hello resyncs). */
@@ -74,6 +122,48 @@ export class FleetConnection {
   close(): void {
     clearInterval(this.heartbeat);
     this.socket.close();
+  }
+
+  private listenForSessions(): void {
+    const sessions = this.handlers.sessions;
+    const invalid = (message: string) => ({ ok: false as const, error: { code: 'INVALID_REQUEST', message } });
+    this.socket.on('session:open', (payload, ack) => {
+      if (typeof ack !== 'function') return;
+      const parsed = sessionOpenSchema.safeParse(payload);
+      if (!parsed.success) return ack(invalid(parsed.error.message));
+      sessions.open(parsed.data).then(
+        () => ack({ ok: true, result: null }),
+        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
+      );
+    });
+    this.socket.on('session:input', (payload, ack) => {
+      if (typeof ack !== 'function') return;
+      const parsed = sessionInputSchema.safeParse(payload);
+      if (!parsed.success) return ack(invalid(parsed.error.message));
+      const { sessionId, data } = parsed.data;
+      sessions.input(sessionId, typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)).then(
+        () => ack({ ok: true, result: null }),
+        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
+      );
+    });
+    this.socket.on('session:eof', (payload) => {
+      const parsed = sessionRefSchema.safeParse(payload);
+      if (parsed.success) sessions.eof(parsed.data.sessionId);
+    });
+    this.socket.on('session:resize', (payload) => {
+      const parsed = sessionResizeSchema.safeParse(payload);
+      if (parsed.success) sessions.resize(parsed.data.sessionId, parsed.data.window);
+    });
+    this.socket.on('session:signal', (payload) => {
+      const parsed = sessionSignalSchema.safeParse(payload);
+      if (parsed.success) sessions.signal(parsed.data.sessionId, parsed.data.signal);
+    });
+    this.socket.on('session:close', (payload) => {
+      const parsed = sessionRefSchema.safeParse(payload);
+      if (parsed.success) sessions.close(parsed.data.sessionId);
+    });
+    // Without the control plane nobody reads the output; the processes are killed.
+    this.socket.on('disconnect', () => sessions.closeAll());
   }
 
   private onConnect(): void {
@@ -96,10 +186,5 @@ export class FleetConnection {
   }
 }
 
-function errorInfo(err: unknown): { code: string; message: string } {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : 'EXEC_FAILED', message: err.message };
-  }
-  return { code: 'EXEC_FAILED', message: String(err) };
-}
+/** How long a client may take to acknowledge one chunk of session output before the session is dropped. */
+const SESSION_ACK_TIMEOUT_MS = 60_000;

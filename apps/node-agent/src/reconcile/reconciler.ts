@@ -107,6 +107,7 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     id: info.id,
     state: info.state,
     timings: info.timings,
+    transport: info.transport,
     ...(info.error ? { error: info.error } : {}),
     ...(info.guest ? { guest: info.guest } : {}),
     ...(info.network ? { network: info.network } : {}),

@@ -7,6 +7,7 @@ import { formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '
 import { ConfirmButton } from '../ui/confirm-button';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
+import { SandboxTerminal } from '../terminal/sandbox-terminal';
 import { ExecForm } from './exec-form';
 import { SandboxStats } from './sandbox-stats';
 import { StateHistory } from './state-history';
@@ -158,8 +159,8 @@ export function SandboxDetail({ id }: { id: string }) {
         <SandboxStats sandboxId={sandbox.id} running={sandbox.state === 'running'} />
       </div>
 
-      {/* The interactive terminal (components/terminal, owned by the guest-agent work) mounts here. */}
       <ExecForm sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+      <SandboxTerminal sandboxId={sandbox.id} running={sandbox.state === 'running'} />
     </>
   );
 }

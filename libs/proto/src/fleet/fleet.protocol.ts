@@ -102,9 +102,14 @@ export const OBSERVED_STATES = ['creating', 'running', 'stopping', 'stopped', 'f
 export const observedStateSchema = z.enum(OBSERVED_STATES);
 export type ObservedState = z.infer<typeof observedStateSchema>;
 
+/** How the host reaches a sandbox's guest agent. */
+export const agentTransportSchema = z.enum(['vsock', 'hybrid-vsock', 'virtio-serial']);
+export type AgentTransportName = z.infer<typeof agentTransportSchema>;
+
 export const sandboxStatusSchema = z.object({
   id: z.string().uuid(),
   state: observedStateSchema,
+  transport: agentTransportSchema.optional(),
   timings: z.array(phaseTimingSchema).max(64),
   error: errorInfoSchema.optional(),
   /** The guest's kernel release and similar details, once the agent answered. */
@@ -151,6 +156,8 @@ export const execRequestSchema = z.object({
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().max(4096).optional(),
   timeoutMs: z.number().int().positive().max(3_600_000).optional(),
+  /** Run on a pseudo-terminal: stderr arrives merged into stdout. */
+  tty: z.boolean().optional(),
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
@@ -158,8 +165,122 @@ export const execResultSchema = z.object({
   exitCode: z.number().int(),
   stdout: z.string(),
   stderr: z.string(),
+  /** The signal that killed the process, 0 if it exited. */
+  signal: z.number().int().min(0).max(64).optional(),
+  timedOut: z.boolean().optional(),
+  oomKilled: z.boolean().optional(),
 });
 export type ExecResult = z.infer<typeof execResultSchema>;
+
+const counter = z.number().int().nonnegative();
+
+/** A container's live resource use, as `GET /v1/sandboxes/:id/stats` returns it. */
+export const sandboxStatsSchema = z.object({
+  cpu: z.object({ usageUsec: counter, userUsec: counter, systemUsec: counter }),
+  memory: z.object({ currentBytes: counter, maxBytes: counter, limitBytes: counter }),
+  pids: z.object({ current: counter, limit: counter }),
+  io: z.object({ readBytes: counter, writeBytes: counter }),
+  /** When the node read the counters (ISO 8601). */
+  at: z.string().datetime(),
+});
+export type SandboxStats = z.infer<typeof sandboxStatsSchema>;
+
+export const sandboxRefSchema = z.object({ sandboxId: z.string().uuid() });
+export type SandboxRef = z.infer<typeof sandboxRefSchema>;
+
+/** Freeze or thaw the sandbox's container (`paused: false` resumes it). */
+export const sandboxPauseSchema = z.object({ sandboxId: z.string().uuid(), paused: z.boolean() });
+export type SandboxPause = z.infer<typeof sandboxPauseSchema>;
+
+// ---- interactive sessions (attach) ----------------------------------------------------
+
+/**
+ * One interactive process (a shell on a TTY, or a pipe session), relayed client ↔ control
+ * plane (namespace `/attach`) ↔ node agent (`/agents`) ↔ guest agent. Output chunks are
+ * acknowledged end to end: the node reads the next chunk from the guest only once the
+ * client has acknowledged the previous one, so a slow client slows the process, not memory.
+ */
+export const windowSizeSchema = z.object({
+  rows: z.number().int().min(1).max(10_000),
+  cols: z.number().int().min(1).max(10_000),
+});
+export type WindowSizeDto = z.infer<typeof windowSizeSchema>;
+
+/** What a client asks for in `attach:start`. */
+export const attachStartSchema = z.object({
+  sandboxId: z.string().uuid(),
+  /** Default: `/bin/sh`. */
+  command: z.array(z.string()).min(1).max(4096).optional(),
+  /** Default true. */
+  tty: z.boolean().optional(),
+  window: windowSizeSchema.optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().max(4096).optional(),
+});
+export type AttachStart = z.infer<typeof attachStartSchema>;
+
+export const sessionIdSchema = z.string().uuid();
+
+export const sessionOpenSchema = attachStartSchema.extend({ sessionId: sessionIdSchema });
+export type SessionOpen = z.infer<typeof sessionOpenSchema>;
+
+/** Largest chunk of input one event may carry; clients split bigger writes. */
+export const MAX_SESSION_CHUNK_BYTES = 1024 * 1024;
+const chunkSchema = z.union([z.custom<Uint8Array<ArrayBufferLike>>((value) => value instanceof Uint8Array), z.string()]).refine(
+  (data) => (typeof data === 'string' ? Buffer.byteLength(data) : data.length) <= MAX_SESSION_CHUNK_BYTES,
+  `a chunk may hold at most ${MAX_SESSION_CHUNK_BYTES} bytes`,
+);
+
+export const sessionInputSchema = z.object({ sessionId: sessionIdSchema, data: chunkSchema });
+export type SessionInput = z.infer<typeof sessionInputSchema>;
+export const sessionResizeSchema = z.object({ sessionId: sessionIdSchema, window: windowSizeSchema });
+export type SessionResize = z.infer<typeof sessionResizeSchema>;
+export const sessionSignalSchema = z.object({ sessionId: sessionIdSchema, signal: z.number().int().min(1).max(64) });
+export type SessionSignal = z.infer<typeof sessionSignalSchema>;
+export const sessionRefSchema = z.object({ sessionId: sessionIdSchema });
+export type SessionRef = z.infer<typeof sessionRefSchema>;
+
+export const outputStreamSchema = z.enum(['stdout', 'stderr']);
+export const sessionOutputSchema = z.object({
+  sessionId: sessionIdSchema,
+  stream: outputStreamSchema,
+  data: z.custom<Uint8Array<ArrayBufferLike>>((value) => value instanceof Uint8Array),
+});
+export type SessionOutput = z.infer<typeof sessionOutputSchema>;
+
+export const sessionExitSchema = z.object({
+  sessionId: sessionIdSchema,
+  exitCode: z.number().int().min(0).max(255),
+  signal: z.number().int().min(0).max(64),
+  oomKilled: z.boolean(),
+  timedOut: z.boolean(),
+});
+export type SessionExit = z.infer<typeof sessionExitSchema>;
+
+export const sessionErrorSchema = z.object({ sessionId: sessionIdSchema, error: errorInfoSchema });
+export type SessionError = z.infer<typeof sessionErrorSchema>;
+
+/** Namespace browsers and API clients attach on (`auth: {token}`), one session per connection. */
+export const ATTACH_NAMESPACE = '/attach';
+
+/** Client → control plane events on {@link ATTACH_NAMESPACE}. */
+export interface AttachClientEvents {
+  'attach:start': (req: AttachStart, ack: (reply: AckReply<{ sessionId: string }>) => void) => void;
+  /** Acknowledged once the guest process has the bytes: wait for it before sending more. */
+  'attach:input': (data: Uint8Array | string, ack: (reply: AckReply<null>) => void) => void;
+  /** Closes the process's stdin (^D on a TTY). */
+  'attach:eof': () => void;
+  'attach:resize': (window: WindowSizeDto) => void;
+  'attach:signal': (signal: number) => void;
+}
+
+/** Control plane → client events on {@link ATTACH_NAMESPACE}. */
+export interface AttachServerEvents {
+  /** Acknowledge each chunk; the next one comes only after the acknowledgement. */
+  'attach:output': (output: { stream: 'stdout' | 'stderr'; data: Uint8Array }, ack: (taken: boolean) => void) => void;
+  'attach:exit': (exit: Omit<SessionExit, 'sessionId'>) => void;
+  'attach:error': (error: ErrorInfo) => void;
+}
 
 /** Replies to acknowledged requests carry either a result or an error. */
 export type AckReply<T> = { ok: true; result: T } | { ok: false; error: ErrorInfo };
@@ -168,6 +289,14 @@ export type AckReply<T> = { ok: true; result: T } | { ok: false; error: ErrorInf
 export interface ControlPlaneToAgentEvents {
   'sandboxes:desired': (state: DesiredState) => void;
   'sandbox:exec': (req: ExecRequest, ack: (reply: AckReply<ExecResult>) => void) => void;
+  'sandbox:stats': (req: SandboxRef, ack: (reply: AckReply<SandboxStats>) => void) => void;
+  'sandbox:pause': (req: SandboxPause, ack: (reply: AckReply<null>) => void) => void;
+  'session:open': (req: SessionOpen, ack: (reply: AckReply<null>) => void) => void;
+  'session:input': (req: SessionInput, ack: (reply: AckReply<null>) => void) => void;
+  'session:eof': (req: SessionRef) => void;
+  'session:resize': (req: SessionResize) => void;
+  'session:signal': (req: SessionSignal) => void;
+  'session:close': (req: SessionRef) => void;
 }
 
 /** Events a node agent emits to the control plane. */
@@ -175,6 +304,10 @@ export interface AgentToControlPlaneEvents {
   'node:hello': (hello: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => void;
   'node:heartbeat': (hb: NodeHeartbeat) => void;
   'sandbox:status': (status: SandboxStatus) => void;
+  /** Acknowledged (true) once the client has taken the chunk. */
+  'session:output': (output: SessionOutput, ack: (taken: boolean) => void) => void;
+  'session:exit': (exit: SessionExit) => void;
+  'session:error': (error: SessionError) => void;
 }
 
 // ---- control plane → dashboards -------------------------------------------------------

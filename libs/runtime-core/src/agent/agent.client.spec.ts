@@ -100,7 +100,7 @@ describe('AgentClient', () => {
     const agent = await start(fakeAgent().impl);
     await agent.waitReady(5_000, () => Promise.resolve(undefined));
     const out = await agent.exec({ ...exec, stdin: Buffer.from('hello') });
-    expect(out).toEqual({ exitCode: 3, stdout: Buffer.from('HELLO'), stderr: Buffer.from('warn\n'), timedOut: false });
+    expect(out).toEqual({ exitCode: 3, signal: 0, stdout: Buffer.from('HELLO'), stderr: Buffer.from('warn\n'), timedOut: false, oomKilled: false });
   });
 
   it('validates guest details', async () => {
@@ -156,6 +156,9 @@ describe('AgentClient', () => {
         }),
         waitProcess: ok({ status: 137, signal: 9 }),
       }).impl,
+      serving,
+      // This guest does not enforce the deadline itself; the host's backstop kills after the grace.
+      { killGraceMs: 200 },
     );
     const out = await agent.exec({ ...exec, timeoutMs: 200 });
     expect(out).toMatchObject({ exitCode: 137, timedOut: true });

@@ -14,12 +14,13 @@ import {
   type CreateContainerRequest,
   type CreateSandboxRequest,
   type Interface,
-  type ReadStreamResponse,
   type Route,
+  type LinuxResources,
+  type StatsContainerResponse,
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import { sleep } from '../host/process.adapter';
-import type { ExecOutput } from '../sandbox/sandbox.types';
+import type { ContainerStats, ExecOutput } from '../sandbox/sandbox.types';
 import type { AgentTransport } from './transport/agent-transport';
 
 /** Bounds on what the host accepts from an untrusted guest. */
@@ -42,7 +43,7 @@ export const DEFAULT_AGENT_LIMITS: AgentLimits = {
   callTimeoutMs: 10_000,
   pollTimeoutMs: 30_000,
   readChunkBytes: 1024 * 1024,
-  writeChunkBytes: 256 * 1024,
+  writeChunkBytes: 1024 * 1024,
   maxOutputBytes: 16 * 1024 * 1024,
   killGraceMs: 5_000,
 };
@@ -52,16 +53,41 @@ export interface GuestDetails {
   agentVersion: string;
 }
 
-export interface AgentExecRequest {
+/** A process to start in a container. */
+export interface AgentProcessRequest {
   containerId: string;
   execId: string;
   args: string[];
   /** `KEY=VALUE` entries. */
   env: string[];
   cwd: string;
-  stdin?: Buffer;
+  /** Run on a pseudo-terminal (stdout and stderr merged). */
+  tty?: boolean;
+  /** The terminal's initial size. */
+  window?: WindowSize;
+  /** The guest SIGKILLs the process tree after this long; the host gives up a grace period later. */
   timeoutMs?: number;
 }
+
+export interface AgentExecRequest extends AgentProcessRequest {
+  stdin?: Buffer;
+}
+
+export interface WindowSize {
+  rows: number;
+  cols: number;
+}
+
+/** How a process ended, validated. */
+export interface ExitInfo {
+  exitCode: number;
+  /** The signal that killed it, 0 if it exited. */
+  signal: number;
+  oomKilled: boolean;
+  timedOut: boolean;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
 
 /** What the sandbox lifecycle needs from a guest agent connection; lets tests substitute a fake. */
 export type AgentApi = Pick<
@@ -76,6 +102,17 @@ export type AgentApi = Pick<
   | 'exec'
   | 'updateInterface'
   | 'updateRoutes'
+  | 'startProcess'
+  | 'pumpOutput'
+  | 'writeStdin'
+  | 'closeStdin'
+  | 'resizeTty'
+  | 'signalProcess'
+  | 'waitExit'
+  | 'stats'
+  | 'updateContainer'
+  | 'pauseContainer'
+  | 'resumeContainer'
   | 'close'
 >;
 
@@ -83,6 +120,10 @@ type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;
 
 const SIGKILL = 9;
+const MAX_SIGNAL = 64;
+/** A counter a guest could honestly report stays far below this; anything above is a lie. */
+const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+const MAX_WINDOW = 10_000;
 const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 const HEALTH_RETRY_INTERVAL_MS = 200;
 const VM_WATCH_INTERVAL_MS = 250;
@@ -212,38 +253,38 @@ export class AgentClient {
     });
   }
 
-  /** Runs a process in a container: stdin is written then closed while stdout/stderr drain to EOF. */
+  /**
+   * Runs a process to completion: stdin is written then closed while stdout/stderr drain to EOF,
+   * each captured up to `maxOutputBytes` (beyond that the process is killed and the exec fails).
+   */
   async exec(req: AgentExecRequest): Promise<ExecOutput> {
     const { containerId, execId } = req;
-    await this.unary(this.agent.execProcess.bind(this.agent), {
-      containerId,
-      execId,
-      process: { args: req.args, env: req.env, cwd: req.cwd, terminal: false, uid: 0, gid: 0 },
-    }, 'ExecProcess');
+    await this.startProcess(req);
 
     const abort = new AbortController();
-    let timedOut = false;
+    let hostTimedOut = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    // The guest enforces the deadline; the host's own timer only covers a guest that does not.
     const killTimer =
       req.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
-            timedOut = true;
-            this.kill(containerId, execId);
+            hostTimedOut = true;
+            this.signalProcess(containerId, execId, SIGKILL).catch(() => undefined);
             // A guest that keeps the streams open after SIGKILL gets no more of our time.
             graceTimer = setTimeout(() => abort.abort(), this.limits.killGraceMs);
-          }, req.timeoutMs);
+          }, req.timeoutMs + this.limits.killGraceMs);
 
     try {
       const [stdout, stderr] = await Promise.all([
-        this.drain(this.agent.readStdout.bind(this.agent), 'ReadStdout', containerId, execId, abort),
-        this.drain(this.agent.readStderr.bind(this.agent), 'ReadStderr', containerId, execId, abort),
+        this.capture(containerId, execId, 'stdout', abort.signal),
+        this.capture(containerId, execId, 'stderr', abort.signal),
         this.feedStdin(containerId, execId, req.stdin ?? Buffer.alloc(0), abort.signal),
       ]);
-      const exitCode = await this.waitProcess(containerId, execId, abort.signal);
-      return { exitCode, stdout, stderr, timedOut };
+      const exit = await this.waitExit(containerId, execId, abort.signal);
+      return { ...exit, timedOut: exit.timedOut || hostTimedOut, stdout, stderr };
     } catch (error) {
-      if (timedOut && abort.signal.aborted) {
+      if (hostTimedOut && abort.signal.aborted) {
         throw new RuntimeError(RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION, `exec ${execId} did not end within ${this.limits.killGraceMs} ms of SIGKILL`, {
           cause: error,
         });
@@ -256,67 +297,177 @@ export class AgentClient {
     }
   }
 
+  /** Starts a process; its output is read with {@link pumpOutput} and its end with {@link waitExit}. */
+  async startProcess(req: AgentProcessRequest): Promise<void> {
+    const window = req.window ? validWindow(req.window) : undefined;
+    await this.unary(this.agent.execProcess.bind(this.agent), {
+      containerId: req.containerId,
+      execId: req.execId,
+      process: { args: req.args, env: req.env, cwd: req.cwd, terminal: req.tty ?? false, uid: 0, gid: 0 },
+      window,
+      timeoutMs: req.timeoutMs ?? 0,
+    }, 'ExecProcess');
+  }
+
+  /**
+   * Reads one output stream to its end, handing each chunk to `sink` and waiting for it before
+   * the next read: a slow consumer slows the guest process down instead of filling memory.
+   */
+  async pumpOutput(
+    containerId: string,
+    execId: string,
+    stream: OutputStream,
+    sink: (chunk: Buffer) => Promise<void> | void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const name = stream === 'stdout' ? 'ReadStdout' : 'ReadStderr';
+    const method = stream === 'stdout' ? this.agent.readStdout.bind(this.agent) : this.agent.readStderr.bind(this.agent);
+    for (;;) {
+      const reply = await this.poll(method, { containerId, execId, len: this.limits.readChunkBytes }, name, signal);
+      const data: unknown = reply.data;
+      if (!(data instanceof Uint8Array)) throw protocolViolation(`${name} returned no data field`);
+      if (data.length === 0) return;
+      if (data.length > this.limits.readChunkBytes) {
+        throw protocolViolation(`${name} returned ${data.length} bytes, more than the ${this.limits.readChunkBytes} asked for`);
+      }
+      await sink(Buffer.from(data));
+    }
+  }
+
+  /** Writes all of `data` to the process's stdin, in chunks, each acknowledged by the guest. */
+  async writeStdin(containerId: string, execId: string, data: Buffer, signal?: AbortSignal): Promise<void> {
+    for (let offset = 0; offset < data.length; ) {
+      const chunk = data.subarray(offset, offset + this.limits.writeChunkBytes);
+      const reply = await this.unary(this.agent.writeStdin.bind(this.agent), { containerId, execId, data: chunk }, 'WriteStdin', { signal });
+      if (!Number.isInteger(reply.len) || reply.len === 0 || reply.len > chunk.length) {
+        throw protocolViolation(`WriteStdin reported ${reply.len} of ${chunk.length} bytes written`);
+      }
+      offset += reply.len;
+    }
+  }
+
+  async closeStdin(containerId: string, execId: string, signal?: AbortSignal): Promise<void> {
+    await this.unary(this.agent.closeStdin.bind(this.agent), { containerId, execId }, 'CloseStdin', { signal });
+  }
+
+  async resizeTty(containerId: string, execId: string, window: WindowSize): Promise<void> {
+    await this.unary(this.agent.ttyWinResize.bind(this.agent), { containerId, execId, window: validWindow(window) }, 'TtyWinResize');
+  }
+
+  async signalProcess(containerId: string, execId: string, signal: number): Promise<void> {
+    if (!Number.isInteger(signal) || signal < 1 || signal > MAX_SIGNAL) {
+      throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `signal must be 1-${MAX_SIGNAL}, got ${signal}`);
+    }
+    await this.unary(this.agent.signalProcess.bind(this.agent), { containerId, execId, signal }, 'SignalProcess');
+  }
+
+  /** Waits for the process to end (a long-poll, repeated until `signal` aborts). */
+  async waitExit(containerId: string, execId: string, signal: AbortSignal): Promise<ExitInfo> {
+    const reply = await this.poll(this.agent.waitProcess.bind(this.agent), { containerId, execId }, 'WaitProcess', signal);
+    if (!Number.isInteger(reply.status) || reply.status < 0 || reply.status > MAX_EXIT_STATUS) {
+      throw protocolViolation(`WaitProcess returned exit status ${reply.status}`);
+    }
+    if (!Number.isInteger(reply.signal) || reply.signal < 0 || reply.signal > MAX_SIGNAL) {
+      throw protocolViolation(`WaitProcess returned signal ${reply.signal}`);
+    }
+    if (typeof reply.oomKilled !== 'boolean' || typeof reply.timedOut !== 'boolean') {
+      throw protocolViolation('WaitProcess returned a malformed reply');
+    }
+    return { exitCode: reply.status, signal: reply.signal, oomKilled: reply.oomKilled, timedOut: reply.timedOut };
+  }
+
+  /** The container's cgroup counters, checked for plausibility. */
+  async stats(containerId: string): Promise<ContainerStats> {
+    const reply = await this.unary(this.agent.statsContainer.bind(this.agent), { containerId }, 'StatsContainer');
+    return validStats(reply);
+  }
+
+  async updateContainer(containerId: string, resources: LinuxResources): Promise<void> {
+    await this.unary(this.agent.updateContainer.bind(this.agent), { containerId, resources }, 'UpdateContainer');
+  }
+
+  async pauseContainer(containerId: string): Promise<void> {
+    await this.unary(this.agent.pauseContainer.bind(this.agent), { containerId }, 'PauseContainer');
+  }
+
+  async resumeContainer(containerId: string): Promise<void> {
+    await this.unary(this.agent.resumeContainer.bind(this.agent), { containerId }, 'ResumeContainer');
+  }
+
+  /** Sets the guest clock to the host's (e.g. after the VM was paused). */
+  async setGuestDateTime(now: Date = new Date()): Promise<void> {
+    const ms = now.getTime();
+    await this.unary(this.agent.setGuestDateTime.bind(this.agent), { sec: Math.floor(ms / 1000), usec: (ms % 1000) * 1000 }, 'SetGuestDateTime');
+  }
+
+  /** Copies a file into the guest in chunks of `writeChunkBytes`. */
+  async copyFile(path: string, data: Buffer, opts: { fileMode?: number; dirMode?: number; uid?: number; gid?: number } = {}): Promise<void> {
+    let offset = 0;
+    do {
+      const chunk = data.subarray(offset, offset + this.limits.writeChunkBytes);
+      await this.unary(this.agent.copyFile.bind(this.agent), {
+        path,
+        fileSize: data.length,
+        fileMode: opts.fileMode ?? 0o644,
+        dirMode: opts.dirMode ?? 0o755,
+        uid: opts.uid ?? 0,
+        gid: opts.gid ?? 0,
+        offset,
+        data: chunk,
+      }, 'CopyFile');
+      offset += chunk.length;
+    } while (offset < data.length);
+  }
+
+  /** Waits for the next container OOM event (a long-poll); resolves with the container's id. */
+  async nextOomEvent(signal: AbortSignal): Promise<string> {
+    const reply = await this.poll(this.agent.getOomEvent.bind(this.agent), {}, 'GetOOMEvent', signal);
+    return validDetail(reply.containerId, 'container_id', 'GetOOMEvent');
+  }
+
+  /** The agent's version and API package, as Health.Version reports them. */
+  async version(): Promise<{ grpcVersion: string; agentVersion: string }> {
+    const reply = await this.unary(this.health.version.bind(this.health), { service: '' }, 'Health.Version');
+    return {
+      grpcVersion: validDetail(reply.grpcVersion, 'grpc_version', 'Health.Version'),
+      agentVersion: validDetail(reply.agentVersion, 'agent_version', 'Health.Version'),
+    };
+  }
+
   close(): void {
     this.agent.close();
     this.health.close();
     this.channel.close();
+    this.transport.close();
   }
 
-  private kill(containerId: string, execId: string): void {
-    this.unary(this.agent.signalProcess.bind(this.agent), { containerId, execId, signal: SIGKILL }, 'SignalProcess').catch(() => {
-      // The process may already be gone; the drain below ends either way.
-    });
-  }
-
-  private async drain(
-    method: UnaryMethod<{ containerId: string; execId: string; len: number }, ReadStreamResponse>,
-    name: string,
-    containerId: string,
-    execId: string,
-    abort: AbortController,
-  ): Promise<Buffer> {
+  /** Collects one stream, killing the process when it outgrows `maxOutputBytes`. */
+  private async capture(containerId: string, execId: string, stream: OutputStream, signal: AbortSignal): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let total = 0;
-    for (;;) {
-      const reply = await this.poll(method, { containerId, execId, len: this.limits.readChunkBytes }, name, abort.signal);
-      const data = reply.data;
-      if (!(data instanceof Uint8Array)) throw protocolViolation(`${name} returned no data field`);
-      if (data.length === 0) return Buffer.concat(chunks);
-      if (data.length > this.limits.readChunkBytes) throw protocolViolation(`${name} returned ${data.length} bytes, more than the ${this.limits.readChunkBytes} asked for`);
-      total += data.length;
+    await this.pumpOutput(containerId, execId, stream, (chunk) => {
+      total += chunk.length;
       if (total > this.limits.maxOutputBytes) {
-        this.kill(containerId, execId);
+        this.signalProcess(containerId, execId, SIGKILL).catch(() => undefined);
         throw new RuntimeError(
           RuntimeErrorCode.EXEC_OUTPUT_LIMIT_EXCEEDED,
-          `exec ${execId}: ${name === 'ReadStdout' ? 'stdout' : 'stderr'} exceeded ${this.limits.maxOutputBytes} bytes; the process was killed`,
+          `exec ${execId}: ${stream} exceeded ${this.limits.maxOutputBytes} bytes; the process was killed`,
         );
       }
-      chunks.push(Buffer.from(data));
-    }
+      chunks.push(chunk);
+    }, signal);
+    return Buffer.concat(chunks);
   }
 
   private async feedStdin(containerId: string, execId: string, stdin: Buffer, signal: AbortSignal): Promise<void> {
     try {
-      for (let offset = 0; offset < stdin.length; ) {
-        const data = stdin.subarray(offset, offset + this.limits.writeChunkBytes);
-        const reply = await this.unary(this.agent.writeStdin.bind(this.agent), { containerId, execId, data }, 'WriteStdin', { signal });
-        if (reply.len === 0 || reply.len > data.length) throw protocolViolation(`WriteStdin reported ${reply.len} of ${data.length} bytes written`);
-        offset += reply.len;
-      }
-      await this.unary(this.agent.closeStdin.bind(this.agent), { containerId, execId }, 'CloseStdin', { signal });
+      await this.writeStdin(containerId, execId, stdin, signal);
+      await this.closeStdin(containerId, execId, signal);
     } catch (error) {
       // A process that exits without reading all its input is normal (EPIPE for a shell pipe);
       // only a lying guest is an error here.
       if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) throw error;
     }
-  }
-
-  private async waitProcess(containerId: string, execId: string, signal: AbortSignal): Promise<number> {
-    const reply = await this.poll(this.agent.waitProcess.bind(this.agent), { containerId, execId }, 'WaitProcess', signal);
-    if (!Number.isInteger(reply.status) || reply.status < 0 || reply.status > MAX_EXIT_STATUS) {
-      throw protocolViolation(`WaitProcess returned exit status ${reply.status}`);
-    }
-    return reply.status;
   }
 
   /** A long-poll: repeats the call while it only hit its own deadline, until `signal` aborts. */
@@ -366,9 +517,40 @@ function protocolViolation(message: string): RuntimeError {
 }
 
 /** Strings from the guest end up in logs and the UI: keep them short and printable. */
-function validDetail(value: unknown, field: string): string {
+function validDetail(value: unknown, field: string, method = 'GetGuestDetails'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_DETAIL_LENGTH || !/^[\x20-\x7e]+$/.test(value)) {
-    throw protocolViolation(`GetGuestDetails returned an invalid ${field}`);
+    throw protocolViolation(`${method} returned an invalid ${field}`);
   }
   return value;
+}
+
+function validWindow(window: WindowSize): WindowSize {
+  const { rows, cols } = window;
+  if (![rows, cols].every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_WINDOW)) {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `terminal size must be 1-${MAX_WINDOW} rows and columns, got ${rows}x${cols}`);
+  }
+  return { rows, cols };
+}
+
+/** Every counter present, a non-negative integer, and the groups the API reports. */
+export function validStats(reply: StatsContainerResponse): ContainerStats {
+  const counter = (value: unknown, field: string): number => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_COUNTER) {
+      throw protocolViolation(`StatsContainer returned an invalid ${field}`);
+    }
+    return value;
+  };
+  const { cpu, memory, pids, io } = reply;
+  if (!cpu || !memory || !pids || !io) throw protocolViolation('StatsContainer returned an incomplete reply');
+  return {
+    cpu: { usageUsec: counter(cpu.usageUsec, 'cpu.usage_usec'), userUsec: counter(cpu.userUsec, 'cpu.user_usec'), systemUsec: counter(cpu.systemUsec, 'cpu.system_usec') },
+    memory: {
+      currentBytes: counter(memory.currentBytes, 'memory.current_bytes'),
+      maxBytes: counter(memory.maxBytes, 'memory.max_bytes'),
+      limitBytes: counter(memory.limitBytes, 'memory.limit_bytes'),
+      oomKills: counter(memory.oomKills, 'memory.oom_kills'),
+    },
+    pids: { current: counter(pids.current, 'pids.current'), limit: counter(pids.limit, 'pids.limit') },
+    io: { readBytes: counter(io.readBytes, 'io.read_bytes'), writeBytes: counter(io.writeBytes, 'io.write_bytes') },
+  };
 }

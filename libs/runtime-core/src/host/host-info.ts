@@ -37,6 +37,17 @@ export async function kvmUsable(device = '/dev/kvm', cpuinfo = '/proc/cpuinfo'):
   }
 }
 
+/** QEMU's `vhost-vsock-pci` needs `/dev/vhost-vsock` read-write (the vhost_vsock module). */
+export async function vhostVsockUsable(device = '/dev/vhost-vsock'): Promise<boolean> {
+  try {
+    const handle = await open(device, constants.O_RDWR);
+    await handle.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function resolveAccel(requested: 'auto' | Accel = 'auto'): Promise<Accel> {
   if (requested !== 'auto') return requested;
   return (await kvmUsable()) ? 'kvm' : 'tcg';

@@ -27,6 +27,8 @@ export interface VmConfig {
   /** The VM's one NIC, as its network model prepared it; absent: no network. */
   network?: VmNic;
   paths: VmPaths;
+  /** Adds a vsock device with this guest context id (the vsock agent transport). */
+  vsockGuestCid?: number;
 }
 
 /** One VMM driver (Kata's `Hypervisor` trait). */

@@ -44,6 +44,7 @@ export interface OciSpec {
     cgroupsPath: string;
     maskedPaths: string[];
     readonlyPaths: string[];
+    resources?: { memory?: { limit: number; swap: number }; cpu?: { quota: number; period: number }; pids?: { limit: number } };
   };
 }
 
@@ -56,6 +57,28 @@ export interface ContainerSpecInput {
   cwd?: string;
   /** Default root. */
   user?: { uid: number; gid: number };
+  /** The sandbox's size: the container's CPU and memory limits. */
+  vcpus?: number;
+  memoryMiB?: number;
+}
+
+/**
+ * Memory the VM gets on top of the sandbox's `memoryMiB` for the guest kernel and agent (Kata
+ * does the same with its default VM memory): the container is limited to `memoryMiB`, so its
+ * OOM killer fires (and is reported as OOM) before the guest runs short and evicts the agent.
+ */
+export const GUEST_OVERHEAD_MIB = 160;
+const CPU_PERIOD_US = 100_000;
+const MIB = 1024 * 1024;
+
+/** cgroup v2 limits for the container: the sandbox's vCPUs as CPU bandwidth, and its memory. */
+export function containerResources(vcpus: number, memoryMiB: number): NonNullable<OciSpec['linux']['resources']> {
+  const limit = memoryMiB * MIB;
+  return {
+    memory: { limit, swap: limit },
+    cpu: { quota: vcpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
+    pids: { limit: 4096 },
+  };
 }
 
 /** `KEY=VALUE` list with PATH first so a caller's PATH overrides the default. */
@@ -99,6 +122,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
       cgroupsPath: `/moat/${input.sandboxId}`,
       maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/sys/firmware'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      ...(input.vcpus !== undefined && input.memoryMiB !== undefined && { resources: containerResources(input.vcpus, input.memoryMiB) }),
     },
   };
 }

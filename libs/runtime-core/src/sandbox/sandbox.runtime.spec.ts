@@ -104,6 +104,8 @@ class FakeHost {
   }
 }
 
+const notUsedHere = (): Promise<never> => Promise.reject(new Error('not used by the lifecycle tests'));
+
 class FakeAgent implements AgentApi {
   readonly transport = { kind: 'virtio-serial' as const, grpcTarget: 'unix:///fake' };
   constructor(private readonly host: FakeHost) {
@@ -125,10 +127,22 @@ class FakeAgent implements AgentApi {
   removeContainer = () => this.step('removeContainer');
   exec = (req: AgentExecRequest) => {
     this.host.execs.push(req);
-    return Promise.resolve({ exitCode: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false });
+    return Promise.resolve({ exitCode: 0, signal: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false, oomKilled: false });
   };
   updateInterface = () => this.step('updateInterface');
   updateRoutes = () => this.step('updateRoutes');
+  // The interactive process calls are exercised against a gRPC fake in agent.client.spec.ts.
+  startProcess = notUsedHere;
+  pumpOutput = notUsedHere;
+  writeStdin = notUsedHere;
+  closeStdin = notUsedHere;
+  resizeTty = notUsedHere;
+  signalProcess = notUsedHere;
+  waitExit = notUsedHere;
+  stats = notUsedHere;
+  updateContainer = notUsedHere;
+  pauseContainer = notUsedHere;
+  resumeContainer = notUsedHere;
   close = () => {
     this.host.openAgents.delete(this);
   };

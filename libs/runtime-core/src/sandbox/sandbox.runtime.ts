@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { AgentClient, type AgentApi } from '../agent/agent.client';
-import { createAgentTransport, type AgentTransport } from '../agent/transport/agent-transport';
+import { ProcessSession, type SessionOptions } from '../agent/process-session';
+import {
+  chooseAgentTransport,
+  createAgentTransport,
+  type AgentTransport,
+  type AgentTransportKind,
+} from '../agent/transport/agent-transport';
+import { guestCidFor } from '../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
 import { readTail, removeTree } from '../host/fs.helpers';
-import { kvmUsable, resolveAccel } from '../host/host-info';
+import { kvmUsable, resolveAccel, vhostVsockUsable } from '../host/host-info';
 import { NodeProcessAdapter } from '../host/process.adapter';
 import { createHypervisor, type Accel, type Hypervisor } from '../hypervisor/hypervisor';
 import { ImageStore } from '../image/image.store';
@@ -19,9 +26,9 @@ import { BlockRootfs } from '../sharefs/block.share-fs';
 import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
 import { Virtio9pSharedFs } from '../sharefs/virtio-9p.share-fs';
 import { VirtioFsSharedFs } from '../sharefs/virtio-fs.share-fs';
-import { buildContainerSpec, envList } from './oci-spec';
+import { buildContainerSpec, envList, GUEST_OVERHEAD_MIB } from './oci-spec';
 import { sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
-import type { ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
+import type { ContainerStats, ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
 import { timePhase, type StartPhase } from './timings';
 
 /** The host pieces a runtime drives; replaced by fakes in unit tests. */
@@ -30,6 +37,8 @@ export interface RuntimeDeps {
   sharedFs: (kind: SharedFsKind) => SharedFs;
   rootfs: RootfsProvider;
   connectAgent: (transport: AgentTransport) => AgentApi;
+  /** How new sandboxes reach their agent; default: the best the host offers ({@link chooseAgentTransport}). */
+  agentTransport?: AgentTransportKind;
   /** How long a booting VM has to answer Health.Check; TCG boots are slow. */
   bootTimeoutMs: number;
   /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
@@ -117,7 +126,13 @@ export class SandboxRuntime {
       throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
     }
     const network = opts.network && SandboxNetworks.create(opts.network);
-    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(opts), ...(network && { network }), ...deps });
+    const agentTransport = deps.agentTransport ?? chooseAgentTransport({ hypervisor: 'qemu', vhostVsock: await vhostVsockUsable() });
+    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), {
+      ...defaultDeps(opts),
+      ...(network && { network }),
+      ...deps,
+      agentTransport,
+    });
     await runtime.recover();
     return runtime;
   }
@@ -150,7 +165,7 @@ export class SandboxRuntime {
         spec: structuredClone(spec),
         state: 'creating',
         accel: this.accel,
-        transport: 'virtio-serial',
+        transport: this.deps.agentTransport ?? 'virtio-serial',
         sharedFsKind,
         paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id),
         timings: [],
@@ -166,14 +181,10 @@ export class SandboxRuntime {
   }
 
   async exec(id: string, opts: ExecOptions): Promise<ExecOutput> {
-    const entry = this.entries.get(id);
-    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
-    if (entry.phase !== 'running' || !entry.agent) {
-      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
-    }
+    const { entry, agent } = this.running(id);
     if (opts.command.length === 0) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, 'exec needs a command');
     try {
-      return await entry.agent.exec({
+      return await agent.exec({
         containerId: id,
         execId: `exec-${randomUUID()}`,
         args: opts.command,
@@ -181,6 +192,7 @@ export class SandboxRuntime {
         cwd: opts.cwd ?? entry.state.process?.cwd ?? '/',
         stdin: opts.stdin,
         timeoutMs: opts.timeoutMs,
+        tty: opts.tty,
       });
     } catch (error) {
       // A guest that lies to us loses its sandbox; it cannot be trusted with another call.
@@ -189,6 +201,44 @@ export class SandboxRuntime {
       }
       throw error;
     }
+  }
+
+  /**
+   * Starts an interactive process (e.g. a shell on a TTY) whose I/O the caller streams; a guest
+   * that breaks the protocol during the session fails the sandbox like a batch exec does.
+   */
+  async openSession(id: string, opts: SessionOptions): Promise<ProcessSession> {
+    const { entry, agent } = this.running(id);
+    return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, id, (error) => {
+      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) void this.failAndRelease(entry, error);
+    });
+  }
+
+  /** The container's live resource use (cgroup v2 counters in the guest). */
+  async stats(id: string): Promise<ContainerStats> {
+    const { entry, agent } = this.running(id);
+    try {
+      return await agent.stats(id);
+    } catch (error) {
+      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) await this.failAndRelease(entry, error);
+      throw error;
+    }
+  }
+
+  /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */
+  async setPaused(id: string, paused: boolean): Promise<void> {
+    const { agent } = this.running(id);
+    if (paused) await agent.pauseContainer(id);
+    else await agent.resumeContainer(id);
+  }
+
+  private running(id: string): { entry: Entry; agent: AgentApi } {
+    const entry = this.entries.get(id);
+    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
+    if (entry.phase !== 'running' || !entry.agent) {
+      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
+    }
+    return { entry, agent: entry.agent };
   }
 
   /** Removes the container, stops the VM and shared-fs daemon, and deletes every file; idempotent. */
@@ -308,13 +358,14 @@ export class SandboxRuntime {
           sandboxId: id,
           accel: state.accel,
           vcpus: spec.vcpus,
-          memoryMiB: spec.memoryMiB,
+          memoryMiB: spec.memoryMiB + GUEST_OVERHEAD_MIB,
           kernel: image.kernel,
           initrd: image.initrd,
           rootfsImage: image.rootfs,
           sharedFs: shared.attachment,
           ...(state.network?.nic && { network: state.network.nic }),
           paths,
+          ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(id) }),
         });
         state.vmmPid = vmmPid;
         await save();
@@ -322,7 +373,7 @@ export class SandboxRuntime {
       });
 
       current = 'agent';
-      const agent = this.deps.connectAgent(createAgentTransport(state.transport, paths));
+      const agent = this.deps.connectAgent(createAgentTransport(state.transport, transportPaths(state)));
       entry.agent = agent;
       await phase('agent', async () => {
         await agent.waitReady(this.deps.bootTimeoutMs, () => this.deps.hypervisor.guestFailure(pid, id, paths));
@@ -347,6 +398,8 @@ export class SandboxRuntime {
           command: process?.args ?? spec.command,
           cwd: process?.cwd,
           user: process?.user,
+          vcpus: spec.vcpus,
+          memoryMiB: spec.memoryMiB,
         });
         await agent.createContainer({ containerId: id, ociSpecJson: JSON.stringify(ociSpec), storages: [] });
         state.containerCreated = true;
@@ -473,7 +526,7 @@ export class SandboxRuntime {
     const alive = state.vmmPid !== undefined && (await this.deps.hypervisor.isRunning(state.vmmPid, id));
     const vmmPid = state.vmmPid;
     if (state.state === 'running' && alive && vmmPid !== undefined) {
-      const agent = this.deps.connectAgent(createAgentTransport(state.transport, state.paths));
+      const agent = this.deps.connectAgent(createAgentTransport(state.transport, transportPaths(state)));
       entry.agent = agent;
       try {
         await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, id, state.paths));
@@ -529,4 +582,13 @@ function validateSpec(spec: SandboxSpec): void {
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
   }
+}
+
+/** Where a sandbox's transport finds its guest: the proxy socket beside QEMU's, and its vsock CID. */
+function transportPaths(state: SandboxState) {
+  return {
+    agentSocket: state.paths.agentSocket,
+    proxySocket: `${state.paths.runDir}/agent-proxy.sock`,
+    guestCid: guestCidFor(state.spec.id),
+  };
 }

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
 import { NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
 
@@ -59,7 +60,7 @@ export const sandboxStateSchema = z.object({
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   accel: z.enum(['kvm', 'tcg']),
-  transport: z.literal('virtio-serial'),
+  transport: z.enum(AGENT_TRANSPORT_KINDS),
   sharedFsKind: z.enum(SHARED_FS_KINDS),
   /** Set once the shared fs is started; what `stop` needs to release it. */
   sharedFs: z.object({ kind: z.enum(SHARED_FS_KINDS), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),

@@ -87,13 +87,29 @@ export interface ExecOptions {
   stdin?: Buffer;
   env?: Record<string, string>;
   cwd?: string;
-  /** Kill the process (SIGKILL) after this long and report `timedOut`. */
+  /** Kill the process and everything it started (SIGKILL) after this long and report `timedOut`. */
   timeoutMs?: number;
+  /** Run on a pseudo-terminal: stdout and stderr arrive merged on stdout. */
+  tty?: boolean;
 }
 
 export interface ExecOutput {
   exitCode: number;
+  /** The signal that killed the process, 0 if it exited. */
+  signal: number;
   stdout: Buffer;
   stderr: Buffer;
   timedOut: boolean;
+  /** The container's memory limit was hit and the kernel's OOM killer killed the process. */
+  oomKilled: boolean;
+}
+
+/** A container's resource use, from its cgroup (v2) in the guest. */
+export interface ContainerStats {
+  cpu: { usageUsec: number; userUsec: number; systemUsec: number };
+  /** `maxBytes` is the peak; `limitBytes` 0 means no limit. */
+  memory: { currentBytes: number; maxBytes: number; limitBytes: number; oomKills: number };
+  /** `limit` 0 means no limit. */
+  pids: { current: number; limit: number };
+  io: { readBytes: number; writeBytes: number };
 }

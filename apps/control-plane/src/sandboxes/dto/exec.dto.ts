@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ENV_MAP, IsStringMap } from '../../common/string-map.validator';
 
 export class ExecDto {
@@ -32,10 +32,15 @@ export class ExecDto {
   @Min(1)
   @Max(3_600_000)
   timeoutMs?: number;
+
+  @ApiProperty({ required: false, description: 'Run on a pseudo-terminal (24x80); stderr arrives merged into stdout' })
+  @IsOptional()
+  @IsBoolean()
+  tty?: boolean;
 }
 
 export class ExecResultDto {
-  @ApiProperty()
+  @ApiProperty({ description: 'The exit code, or 128 + the signal number' })
   exitCode!: number;
 
   @ApiProperty()
@@ -43,4 +48,44 @@ export class ExecResultDto {
 
   @ApiProperty()
   stderr!: string;
+
+  @ApiProperty({ required: false, description: 'The signal that killed the process, 0 if it exited' })
+  signal?: number;
+
+  @ApiProperty({ required: false, description: 'Killed, with everything it started, when timeoutMs passed' })
+  timedOut?: boolean;
+
+  @ApiProperty({ required: false, description: "Killed by the kernel's OOM killer: the container hit its memory limit" })
+  oomKilled?: boolean;
+}
+
+class CpuStatsDto {
+  @ApiProperty() usageUsec!: number;
+  @ApiProperty() userUsec!: number;
+  @ApiProperty() systemUsec!: number;
+}
+
+class MemoryStatsDto {
+  @ApiProperty() currentBytes!: number;
+  @ApiProperty({ description: 'The peak since the container started' }) maxBytes!: number;
+  @ApiProperty({ description: '0: no limit' }) limitBytes!: number;
+}
+
+class PidsStatsDto {
+  @ApiProperty() current!: number;
+  @ApiProperty({ description: '0: no limit' }) limit!: number;
+}
+
+class IoStatsDto {
+  @ApiProperty() readBytes!: number;
+  @ApiProperty() writeBytes!: number;
+}
+
+/** `GET /v1/sandboxes/:id/stats`: the container's cgroup v2 counters in the guest. */
+export class SandboxStatsDto {
+  @ApiProperty({ type: CpuStatsDto }) cpu!: CpuStatsDto;
+  @ApiProperty({ type: MemoryStatsDto }) memory!: MemoryStatsDto;
+  @ApiProperty({ type: PidsStatsDto }) pids!: PidsStatsDto;
+  @ApiProperty({ type: IoStatsDto }) io!: IoStatsDto;
+  @ApiProperty({ format: 'date-time', description: 'When the node read the counters' }) at!: string;
 }

@@ -1,3 +1,4 @@
+import type { AgentTransportName } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
 import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
@@ -117,6 +118,12 @@ export class SandboxDto {
 
   @ApiProperty({ type: [PortDto], description: 'Published ports; hostPort is filled in once the node published them' })
   ports!: PortDto[];
+  @ApiProperty({
+    required: false,
+    enum: ['vsock', 'hybrid-vsock', 'virtio-serial'],
+    description: 'How the node reaches the guest agent: vsock (QEMU vhost-vsock), hybrid-vsock (Firecracker, Cloud Hypervisor) or virtio-serial',
+  })
+  transport?: AgentTransportName;
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
@@ -149,6 +156,7 @@ export class SandboxDto {
       network: sandbox.network,
       ip: sandbox.ip,
       ports: sandbox.ports,
+      ...(sandbox.transport ? { transport: sandbox.transport } : {}),
       createdAt: sandbox.createdAt.toISOString(),
       updatedAt: sandbox.updatedAt.toISOString(),
     };

@@ -7,15 +7,15 @@ import { bindUnixSocket } from './unix-socket';
 export class UnixSocketTransport implements AgentTransport {
   readonly description: string;
 
-  constructor(private readonly path: string) {
-    this.description = `unix ${path}`;
+  constructor(readonly serverSocket: string) {
+    this.description = `unix ${serverSocket}`;
   }
 
   listen(server: Server): Promise<void> {
-    return bindUnixSocket(server, this.path);
+    return bindUnixSocket(server, this.serverSocket);
   }
 
   async close(): Promise<void> {
-    await rm(this.path, { force: true });
+    await rm(this.serverSocket, { force: true });
   }
 }

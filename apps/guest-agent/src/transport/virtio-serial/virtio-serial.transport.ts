@@ -20,7 +20,7 @@ export class VirtioSerialTransport implements AgentTransport {
 
   constructor(
     private readonly portName: string,
-    private readonly serverSocketPath: string,
+    readonly serverSocket: string,
     private readonly log: Logger,
     /** Called when the port fails for good; the agent exits and init starts a fresh one. */
     private readonly onFatal: (error: unknown) => void,
@@ -31,7 +31,7 @@ export class VirtioSerialTransport implements AgentTransport {
   async listen(server: Server): Promise<void> {
     const devicePath = await findVirtioPort(this.portName);
     this.description = `virtio-serial ${this.portName} (${devicePath})`;
-    await bindUnixSocket(server, this.serverSocketPath);
+    await bindUnixSocket(server, this.serverSocket);
     const port = await VirtioPort.open(devicePath);
     this.bridge = new SessionBridge(port, () => this.connectToServer(), this.log);
     this.bridge.run().then(
@@ -44,11 +44,11 @@ export class VirtioSerialTransport implements AgentTransport {
   async close(): Promise<void> {
     this.bridge?.stop();
     // A read blocked in the kernel keeps its threadpool thread; the process is about to exit anyway.
-    await rm(this.serverSocketPath, { force: true });
+    await rm(this.serverSocket, { force: true });
   }
 
   private async connectToServer(): Promise<Duplex> {
-    const socket = createConnection(this.serverSocketPath);
+    const socket = createConnection(this.serverSocket);
     await once(socket, 'connect');
     return socket;
   }

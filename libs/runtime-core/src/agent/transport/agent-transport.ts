@@ -1,26 +1,88 @@
+import { ConnectionProxy } from './connection-proxy';
+import { dialHybridVsock } from './hybrid-vsock.dialer';
 import { VirtioSerialTransport } from './virtio-serial.transport';
+import { AGENT_VSOCK_PORT, dialVsock } from './vsock.dialer';
 
-export type AgentTransportKind = 'virtio-serial';
+export const AGENT_TRANSPORT_KINDS = ['vsock', 'hybrid-vsock', 'virtio-serial'] as const;
+export type AgentTransportKind = (typeof AGENT_TRANSPORT_KINDS)[number];
 
 /** How the host reaches the guest agent's gRPC server (Kata's agent `Sock` kinds). */
 export interface AgentTransport {
   readonly kind: AgentTransportKind;
   /** A grpc-js target string. */
   readonly grpcTarget: string;
+  /** Releases what the transport holds on the host (a proxy socket); the VM is not touched. */
+  close(): void;
 }
 
-/** Paths a transport may need; each VMM exposes the guest channel as a host unix socket. */
+/** Paths and addresses a transport may need. */
 export interface AgentTransportPaths {
+  /** virtio-serial: QEMU's chardev socket. */
   agentSocket: string;
+  /** vsock and hybrid vsock: the unix socket the gRPC channel connects to (a splicing proxy). */
+  proxySocket?: string;
+  /** hybrid vsock: the VMM's vsock unix socket. */
+  vsockUds?: string;
+  /** vsock: the guest's context id. */
+  guestCid?: number;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+
+/** What the host offers, for {@link chooseAgentTransport}. */
+export interface TransportCapabilities {
+  hypervisor: 'qemu' | 'firecracker' | 'cloud-hypervisor';
+  /** `/dev/vhost-vsock` opens read-write (QEMU's `vhost-vsock-pci` needs it). */
+  vhostVsock: boolean;
 }
 
 /**
- * vsock and hybrid vsock need /dev/vhost-vsock or Firecracker/Cloud Hypervisor; virtio-serial
- * works on every QEMU host, which is why it is the one implemented first.
+ * The best transport the host and VMM support: Firecracker and Cloud Hypervisor only speak
+ * hybrid vsock; QEMU uses vhost-vsock when the host has it, else virtio-serial (no vsock
+ * module on the host, as on the development machines).
  */
+export function chooseAgentTransport(caps: TransportCapabilities): AgentTransportKind {
+  if (caps.hypervisor !== 'qemu') return 'hybrid-vsock';
+  return caps.vhostVsock ? 'vsock' : 'virtio-serial';
+}
+
+/** A transport whose connections go through a {@link ConnectionProxy}. */
+class ProxiedTransport implements AgentTransport {
+  readonly grpcTarget: string;
+  private readonly proxy: ConnectionProxy;
+
+  constructor(
+    readonly kind: AgentTransportKind,
+    proxySocket: string,
+    dial: ConstructorParameters<typeof ConnectionProxy>[1],
+  ) {
+    this.proxy = new ConnectionProxy(proxySocket, dial);
+    this.grpcTarget = `unix://${proxySocket}`;
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}
+
 export function createAgentTransport(kind: AgentTransportKind, paths: AgentTransportPaths): AgentTransport {
   switch (kind) {
     case 'virtio-serial':
       return new VirtioSerialTransport(paths.agentSocket);
+    case 'hybrid-vsock': {
+      const udsPath = required(paths.vsockUds, 'vsockUds');
+      return new ProxiedTransport(kind, required(paths.proxySocket, 'proxySocket'), () =>
+        dialHybridVsock({ udsPath, port: AGENT_VSOCK_PORT, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }),
+      );
+    }
+    case 'vsock': {
+      const cid = required(paths.guestCid, 'guestCid');
+      return new ProxiedTransport(kind, required(paths.proxySocket, 'proxySocket'), () => dialVsock(cid, AGENT_VSOCK_PORT));
+    }
   }
+}
+
+function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new TypeError(`the ${name} path is needed for this transport`);
+  return value;
 }

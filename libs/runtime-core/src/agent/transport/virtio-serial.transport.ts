@@ -13,4 +13,9 @@ export class VirtioSerialTransport implements AgentTransport {
   constructor(readonly socketPath: string) {
     this.grpcTarget = `unix://${socketPath}`;
   }
+
+  /** Nothing to release: QEMU owns the chardev socket. */
+  close(): void {
+    // The socket is QEMU's and goes with the VM.
+  }
 }

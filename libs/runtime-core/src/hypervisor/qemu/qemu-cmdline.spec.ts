@@ -101,4 +101,13 @@ describe('buildQemuArgv', () => {
     expect(argv[argv.indexOf('-append') + 1]).toContain(`moat.sandbox=${ID}`);
     expect(argv[argv.indexOf('-name') + 1]).toBe(`moat-${ID},debug-threads=on`);
   });
+
+  it('adds a vhost-vsock device with the guest CID only for the vsock transport', () => {
+    const plain = buildQemuArgv(qemuMachineFor(config({})));
+    expect(plain.join(' ')).not.toContain('vsock');
+    const vsock = buildQemuArgv(qemuMachineFor(config({ vsockGuestCid: 4242 })));
+    expect(vsock[vsock.indexOf('vhost-vsock-pci,id=vsock0,guest-cid=4242') - 1]).toBe('-device');
+    // virtio-serial stays: the guest agent answers on both, the host picks one.
+    expect(vsock.join(' ')).toContain('virtserialport');
+  });
 });

@@ -21,6 +21,8 @@ export interface QemuMachine {
     | { kind: 'block'; imagePath: string };
   /** A virtio-net NIC backed by a tap QEMU opens by name, or by an inherited fd (a macvtap device). */
   nic?: { tap: { kind: 'ifname'; ifname: string } | { kind: 'fd'; fd: number }; mac: string };
+  /** vhost-vsock (needs /dev/vhost-vsock on the host); the agent also listens on vsock port 1024. */
+  vsock?: { guestCid: number };
 }
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
@@ -83,6 +85,7 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     const backend = m.nic.tap.kind === 'ifname' ? `ifname=${m.nic.tap.ifname},script=no,downscript=no` : `fd=${m.nic.tap.fd}`;
     argv.push('-netdev', `tap,id=net0,${backend},vhost=off`, '-device', `virtio-net-pci,netdev=net0,mac=${m.nic.mac},romfile=`);
   }
+  if (m.vsock) argv.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${m.vsock.guestCid}`);
   argv.push('-qmp', `unix:${esc(m.qmpSocket)},server=on,wait=off`, '-pidfile', m.pidFile);
   return argv;
 }

@@ -65,6 +65,7 @@ export function qemuMachineFor(config: VmConfig): QemuMachine {
         mac: config.network.mac,
       },
     }),
+    ...(config.vsockGuestCid !== undefined && { vsock: { guestCid: config.vsockGuestCid } }),
   };
 }
 

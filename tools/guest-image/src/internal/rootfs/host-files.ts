@@ -1,4 +1,6 @@
 import { open, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { GuestImageError, GuestImageErrorCode } from '../../errors';
 import { hasProgramInterpreter } from '../host/elf';
 import { sha256File } from '../host/files';
@@ -9,6 +11,11 @@ import { parseLddOutput } from './ldd';
 /** busybox-static's binary; it must be static because the initramfs has no libraries. */
 export const HOST_BUSYBOX = '/bin/busybox';
 export const HOST_CRUN = '/usr/bin/crun';
+/** Splices vsock connections to the agent (Node has no AF_VSOCK). */
+export const HOST_SOCAT = '/usr/bin/socat';
+
+/** node-pty's native addon, which the agent bundle loads by package name (esbuild leaves it external). */
+const PTY_ADDON = '@lydell/node-pty-linux-x64/pty.node';
 
 /** A host file copied into the guest. */
 export interface HostFile {
@@ -33,9 +40,12 @@ export async function collectHostFiles(
     ['/bin/busybox', HOST_BUSYBOX],
     ['/usr/bin/node', nodeBinary],
     ['/usr/bin/crun', HOST_CRUN],
+    ['/usr/bin/socat', HOST_SOCAT],
     [GUEST_AGENT_PATH, agentBundle],
   ]);
-  for (const binary of [nodeBinary, HOST_CRUN]) {
+  const ptyAddon = resolveFrom(agentBundle, PTY_ADDON);
+  placements.set(join(dirname(GUEST_AGENT_PATH), 'node_modules', PTY_ADDON), ptyAddon);
+  for (const binary of [nodeBinary, HOST_CRUN, HOST_SOCAT, ptyAddon]) {
     for (const library of await sharedLibraries(processes, binary)) placements.set(library, library);
   }
   return Promise.all(
@@ -46,6 +56,14 @@ export async function collectHostFiles(
       sha256: await sha256File(hostPath),
     })),
   );
+}
+
+function resolveFrom(file: string, request: string): string {
+  try {
+    return createRequire(file).resolve(request);
+  } catch (cause) {
+    throw new GuestImageError(GuestImageErrorCode.HOST_BINARY_UNUSABLE, `${request} is not installed beside ${file}; run npm ci`, { cause });
+  }
 }
 
 async function sharedLibraries(processes: ProcessRunner, binary: string): Promise<string[]> {
