@@ -66,6 +66,14 @@ describe('planRollout', () => {
     expect(plan.rollout.reason).toContain(`replica ${bad.id} of version 2 failed its health check`);
   });
 
+  it('replaces a new replica that failed to start instead of failing the rollout', () => {
+    const crashed = replica(2, { state: 'failed', health: 'unknown', healthySince: null });
+    const plan = planRollout(view({ type: 'immediate' }, 2), [crashed, replica(2)], 2, NOW);
+    expect(plan.outcome).toBeUndefined();
+    expect(plan.remove).toEqual([crashed.id]);
+    expect(plan.create).toEqual([{ version: 2, count: 1 }]);
+  });
+
   it('fails after progressDeadlineSeconds without progress', () => {
     const stalled = view({ type: 'rolling', progressDeadlineSeconds: 60 }, 2, {
       lastProgressAt: new Date(NOW.getTime() - 61_000),

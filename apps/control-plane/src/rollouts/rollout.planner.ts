@@ -60,8 +60,11 @@ export interface RolloutPlan extends ReplicaActions {
 export function planRollout(rollout: RolloutView, replicas: readonly Replica[], desired: number, now: Date): RolloutPlan {
   const { strategy, toVersion } = rollout;
   const minHealthySeconds = strategy.minHealthySeconds ?? 0;
-  const fresh = replicas.filter((r) => r.version === toVersion && !r.displaced);
-  const stale = replicas.filter((r) => r.version !== toVersion || r.displaced);
+  // A new replica that failed to start is replaced like any failed one; only a failed health
+  // check fails the gate at once (repeated start failures run into the progress deadline).
+  const failedToStart = replicas.filter((r) => r.version === toVersion && r.state === 'failed');
+  const fresh = replicas.filter((r) => r.version === toVersion && !r.displaced && r.state !== 'failed');
+  const stale = replicas.filter((r) => (r.version !== toVersion || r.displaced) && !failedToStart.includes(r));
   const availableNew = fresh.filter((r) => isAvailable(r, now, minHealthySeconds)).length;
   const servingOld = stale.filter((r) => isServing(r) && !r.displaced);
   const progress: RolloutProgress = {
@@ -82,9 +85,7 @@ export function planRollout(rollout: RolloutView, replicas: readonly Replica[], 
   if (rollout.state !== 'progressing') return idle;
 
   const broken = fresh.find(isBroken);
-  if (broken) {
-    return fail(next, `replica ${broken.id} of version ${toVersion} ${broken.state === 'failed' ? 'failed' : 'failed its health check'}`, now);
-  }
+  if (broken) return fail(next, `replica ${broken.id} of version ${toVersion} failed its health check`, now);
   const deadline = strategy.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
   if (now.getTime() - next.lastProgressAt.getTime() > deadline * 1000) {
     return fail(next, `no progress for ${deadline} s (progressDeadlineSeconds)`, now);
@@ -130,7 +131,7 @@ export function planRollout(rollout: RolloutView, replicas: readonly Replica[], 
   })();
 
   const done = fresh.length === desired && availableNew === desired && stale.length === 0;
-  if (!done) return { rollout: next, ...actions };
+  if (!done) return { rollout: next, create: actions.create, remove: [...failedToStart.map((r) => r.id), ...actions.remove] };
   steps.finishAll();
   return { rollout: { ...next, state: 'completed' }, outcome: 'completed', create: [], remove: [] };
 }
