@@ -2,10 +2,11 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Initial1732000000000 } from './migrations/1732000000000-initial';
+import { Fleet1732000001000 } from './migrations/1732000001000-fleet';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
-const MIGRATIONS = [Initial1732000000000];
+const MIGRATIONS = [Initial1732000000000, Fleet1732000001000];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   const common = {

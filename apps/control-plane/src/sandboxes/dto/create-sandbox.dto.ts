@@ -42,4 +42,15 @@ export class CreateSandboxDto {
   @IsOptional()
   @IsStringMap(LABEL_MAP)
   labels?: Record<string, string>;
+
+  @ApiProperty({
+    required: false,
+    type: Object,
+    additionalProperties: { type: 'string' },
+    example: { zone: 'eu-1' },
+    description: 'Only nodes carrying all these labels may run it',
+  })
+  @IsOptional()
+  @IsStringMap(LABEL_MAP)
+  nodeSelector?: Record<string, string>;
 }

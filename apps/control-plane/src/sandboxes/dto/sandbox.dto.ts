@@ -55,6 +55,9 @@ export class SandboxDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   labels!: Record<string, string>;
 
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  nodeSelector!: Record<string, string>;
+
   @ApiProperty({ type: [PhaseTimingDto], description: 'Start phases in the order they ran' })
   timings!: PhaseTimingDto[];
 
@@ -81,6 +84,7 @@ export class SandboxDto {
       image: sandbox.image,
       env: sandbox.env,
       labels: sandbox.labels,
+      nodeSelector: sandbox.nodeSelector,
       timings: sandbox.timings,
       ...(sandbox.error ? { error: sandbox.error } : {}),
       ...(sandbox.guest ? { guest: sandbox.guest } : {}),

@@ -26,6 +26,8 @@ export interface TestApp {
   app: INestApplication;
   baseUrl: string;
   adminToken: string;
+  /** Stops the application gracefully and starts it again on the same data (a new port). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,8 +53,11 @@ async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<vo
   };
 }
 
-/** Starts the real application on an ephemeral port with its own data directory and database. */
-export async function startApp(kind: DatabaseKind): Promise<TestApp> {
+/**
+ * Starts the real application on an ephemeral port with its own data directory and database;
+ * `env` adds or overrides configuration (e.g. short heartbeat timeouts).
+ */
+export async function startApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-cp-it-'));
   const pg = kind === 'postgres' ? await createPgDatabase() : undefined;
   const adminToken = randomBytes(24).toString('base64url');
@@ -61,20 +66,28 @@ export async function startApp(kind: DatabaseKind): Promise<TestApp> {
     MOAT_ADMIN_TOKEN: adminToken,
     MOAT_LOG_LEVEL: 'silent',
     ...(pg ? { DATABASE_URL: pg.url } : {}),
+    ...env,
   });
-  const app = await createApp(config);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return {
-    app,
-    baseUrl: `http://127.0.0.1:${port}`,
+  const listen = async (): Promise<{ app: INestApplication; baseUrl: string }> => {
+    const app = await createApp(config);
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    return { app, baseUrl: `http://127.0.0.1:${port}` };
+  };
+  const testApp: TestApp = {
+    ...(await listen()),
     adminToken,
+    restart: async () => {
+      await testApp.app.close();
+      Object.assign(testApp, await listen());
+    },
     close: async () => {
-      await app.close();
+      await testApp.app.close();
       await pg?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return testApp;
 }
 
 /** Retries `check` until it stops throwing, for state that settles asynchronously. */
