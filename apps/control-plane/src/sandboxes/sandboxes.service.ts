@@ -63,9 +63,14 @@ export class SandboxesService implements OnModuleInit {
 
   /**
    * Stores a new sandbox if its tenant is active and its quota allows it, and places it
-   * (the scheduler admits and places in batches; see SchedulerService).
+   * (the scheduler admits and places in batches; see SchedulerService). Controllers that
+   * manage replicas pass `placement.antiAffinityKey` (e.g. the deployment id) to spread them.
    */
-  async create(principal: Principal, dto: CreateSandboxDto): Promise<SandboxEntity> {
+  async create(
+    principal: Principal,
+    dto: CreateSandboxDto,
+    placement: { antiAffinityKey?: string } = {},
+  ): Promise<SandboxEntity> {
     const tenant = await this.tenantFor(principal, dto.tenantId);
     const now = new Date();
     const sandbox = this.sandboxes.create({
@@ -80,7 +85,7 @@ export class SandboxesService implements OnModuleInit {
       env: dto.env ?? {},
       labels: dto.labels ?? {},
       nodeSelector: dto.nodeSelector ?? {},
-      antiAffinityKey: null,
+      antiAffinityKey: placement.antiAffinityKey ?? null,
       placedAt: null,
       timings: [],
       error: null,
