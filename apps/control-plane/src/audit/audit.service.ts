@@ -1,8 +1,9 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Between, FindOptionsWhere, LessThan, LessThanOrEqual, MoreThanOrEqual, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { UiChannel } from '../dashboard/ui.channel';
+import { Transactions } from '../database/transactions.service';
 import { AuditEntryDto, AuditPageDto } from './audit-entry.dto';
 import { ACTOR_KINDS, AuditEntryEntity } from './audit-entry.entity';
 import { AuditQuery } from './audit.query';
@@ -20,7 +21,7 @@ export type NewAuditEntry = Omit<AuditEntryEntity, 'id' | 'at'> & { at?: Date };
  * so a reader always sees what was recorded before it asked.
  */
 @Injectable()
-export class AuditService implements OnApplicationShutdown {
+export class AuditService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private buffer: AuditEntryEntity[] = [];
   private timer?: NodeJS.Timeout;
@@ -29,6 +30,7 @@ export class AuditService implements OnApplicationShutdown {
   constructor(
     @InjectRepository(AuditEntryEntity) private readonly entries: Repository<AuditEntryEntity>,
     private readonly ui: UiChannel,
+    private readonly transactions: Transactions,
   ) {}
 
   record(entry: NewAuditEntry): void {
@@ -47,7 +49,8 @@ export class AuditService implements OnApplicationShutdown {
     return this.flushing;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.flush();
   }
 
@@ -78,7 +81,7 @@ export class AuditService implements OnApplicationShutdown {
     if (batch.length === 0) return;
     try {
       // One transaction for the batch; save assigns each entry its id.
-      await this.entries.manager.transaction((manager) => manager.save(AuditEntryEntity, batch, { chunk: 100 }));
+      await this.transactions.run((manager) => manager.save(AuditEntryEntity, batch, { chunk: 100 }));
     } catch (err) {
       this.logger.error({ err, entries: batch.length }, 'writing audit entries failed');
       return;

@@ -27,6 +27,7 @@ function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
         // WAL lets readers (another process inspecting the file) run beside the writer.
         prepareDatabase: (db: { pragma(sql: string): unknown }) => {
           db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = NORMAL');
         },
         ...common,
       };

@@ -71,11 +71,11 @@ export class SandboxesService implements OnModuleInit {
     dto: CreateSandboxDto,
     placement: { antiAffinityKey?: string } = {},
   ): Promise<SandboxEntity> {
-    const tenant = await this.tenantFor(principal, dto.tenantId);
+    const tenantId = await this.tenantIdFor(principal, dto.tenantId);
     const now = new Date();
     const sandbox = this.sandboxes.create({
       id: randomUUID(),
-      tenantId: tenant.id,
+      tenantId,
       nodeId: null,
       state: 'pending',
       desiredState: 'running',
@@ -104,6 +104,8 @@ export class SandboxesService implements OnModuleInit {
         );
       case 'tenant-suspended':
         throw new ApiError(ErrorCode.TENANT_SUSPENDED, `tenant "${admission.tenantName}" is suspended`);
+      case 'tenant-not-found':
+        throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${admission.tenantId} not found`);
     }
   }
 
@@ -282,14 +284,15 @@ export class SandboxesService implements OnModuleInit {
     await this.nodes.announce(nodeId);
   }
 
-  private async tenantFor(principal: Principal, tenantId: string | undefined): Promise<TenantEntity> {
+  /** The tenant to create for; whether it exists (and is active) the scheduler checks when admitting. */
+  private async tenantIdFor(principal: Principal, tenantId: string | undefined): Promise<string> {
     if (principal.kind === 'tenant') {
       if (tenantId !== undefined && tenantId !== principal.tenantId) {
         throw new ApiError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
       }
-      return this.tenants.get(principal.tenantId);
+      return principal.tenantId;
     }
-    return tenantId === undefined ? this.tenants.getDefault() : this.tenants.get(tenantId);
+    return tenantId ?? (await this.tenants.getDefault()).id;
   }
 
   private isVisible(principal: Principal, sandbox: SandboxEntity | null): sandbox is SandboxEntity {

@@ -20,7 +20,8 @@ const INSERT_CHUNK = 200;
 export type Admission =
   | { kind: 'admitted'; sandbox: SandboxEntity }
   | { kind: 'quota-exceeded'; tenantName: string; problem: string }
-  | { kind: 'tenant-suspended'; tenantName: string };
+  | { kind: 'tenant-suspended'; tenantName: string }
+  | { kind: 'tenant-not-found'; tenantId: string };
 
 /** What one scheduler transaction committed. */
 export interface SchedulerCommit {
@@ -105,10 +106,15 @@ export class SchedulerService {
     while (this.waiting.length > 0 || this.placeRequested) {
       const batch = this.waiting.splice(0, MAX_BATCH);
       const placeWaiters = this.placeWaiters.splice(0);
+      // Older pending sandboxes are looked at again only when asked (room may have appeared):
+      // new ones in the batch do not change whether they fit.
+      const retryPending = this.placeRequested;
       this.placeRequested = false;
       try {
         const stop = this.metrics.schedulerBatchSeconds.startTimer();
-        const { admissions, commit, morePending } = await this.transactions.run((manager) => this.runBatch(manager, batch));
+        const { admissions, commit, morePending } = await this.transactions.run((manager) =>
+          this.runBatch(manager, batch, retryPending),
+        );
         stop();
         if (morePending) this.placeRequested = true;
         this.observe(commit.placed);
@@ -126,18 +132,23 @@ export class SchedulerService {
   private async runBatch(
     manager: EntityManager,
     batch: Waiting[],
+    retryPending: boolean,
   ): Promise<{ admissions: Admission[]; commit: SchedulerCommit; morePending: boolean }> {
     const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
     const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
-    const pending = await manager.find(SandboxEntity, {
-      where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
-      order: { createdAt: 'ASC' },
-      take: MAX_BATCH,
-    });
+    const nodes = await this.lockSchedulableNodes(manager);
+    const pending =
+      retryPending && nodes.length > 0
+        ? await manager.find(SandboxEntity, {
+            where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
+            order: { createdAt: 'ASC' },
+            take: MAX_BATCH,
+          })
+        : [];
     const placed: SandboxEntity[] = [];
     const now = new Date();
     if (admitted.length + pending.length > 0) {
-      const candidates = await this.loadCandidates(manager, [...pending, ...admitted]);
+      const candidates = await this.loadCandidates(manager, nodes, [...pending, ...admitted]);
       // Older pending sandboxes first: they have waited longest.
       const movedByNode = new Map<string, string[]>();
       for (const sandbox of pending) {
@@ -173,7 +184,7 @@ export class SchedulerService {
     const usage = await loadUsage(manager, tenantIds);
     return sandboxes.map((sandbox): Admission => {
       const tenant = byId.get(sandbox.tenantId);
-      if (!tenant) throw new Error(`tenant ${sandbox.tenantId} vanished while admitting a sandbox`);
+      if (!tenant) return { kind: 'tenant-not-found', tenantId: sandbox.tenantId };
       if (tenant.state === 'suspended') return { kind: 'tenant-suspended', tenantName: tenant.name };
       const used: Usage = usage.get(tenant.id) ?? { ...NO_USAGE };
       const asked: Usage = { sandboxes: 1, vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB };
@@ -188,13 +199,16 @@ export class SchedulerService {
     });
   }
 
-  /** The schedulable nodes with what they have promised, as of this transaction. */
-  private async loadCandidates(manager: EntityManager, toPlace: SandboxEntity[]): Promise<Candidate[]> {
-    // Locking the ready nodes makes replicas sharing PostgreSQL place one batch at a time.
-    const nodes = await forUpdate(
+  /** The schedulable nodes. Locking them makes replicas sharing PostgreSQL place one batch at a time. */
+  private lockSchedulableNodes(manager: EntityManager): Promise<NodeEntity[]> {
+    return forUpdate(
       manager,
       manager.createQueryBuilder(NodeEntity, 'n').where('n.state = :ready', { ready: 'ready' }),
     ).getMany();
+  }
+
+  /** The nodes with what they have promised, as of this transaction. */
+  private async loadCandidates(manager: EntityManager, nodes: NodeEntity[], toPlace: SandboxEntity[]): Promise<Candidate[]> {
     if (nodes.length === 0) return [];
     const keys = [...new Set(toPlace.flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
     const allocations = await loadAllocations(manager);
