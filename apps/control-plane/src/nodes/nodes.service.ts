@@ -160,6 +160,7 @@ export class NodesService {
         createdAt: known?.createdAt ?? now,
       }),
     );
+    await this.scheduler.invalidate();
     await this.announce(id);
   }
 
@@ -179,6 +180,7 @@ export class NodesService {
         if (result.affected) revived.push(node.id);
       }
     }
+    if (revived.length > 0) await this.scheduler.invalidate();
     await this.announceMany(revived);
     return revived;
   }
@@ -202,6 +204,7 @@ export class NodesService {
       return affected.map((s) => ({ ...s, state: 'unknown' as const, updatedAt: now }));
     });
     if (!unknown) return;
+    await this.scheduler.invalidate();
     for (const sandbox of unknown) this.ui.sandboxUpdated(SandboxDto.from(sandbox));
     await this.announce(id);
     this.hooks.emit('nodeDown', id);
@@ -221,6 +224,7 @@ export class NodesService {
   async updateLabels(id: string, labels: Record<string, string>): Promise<NodeDto> {
     await this.found(id);
     await this.nodes.update({ id }, { labels });
+    await this.scheduler.invalidate();
     // Pending sandboxes may select the new labels.
     await this.scheduler.placePending();
     return this.announce(id);
@@ -232,6 +236,7 @@ export class NodesService {
     await this.nodes.update({ id }, { unschedulable });
     // A down node stays down; the mark applies when it comes back.
     if (node.state !== 'down') await this.nodes.update({ id, state: Not('down') }, { state: unschedulable ?? 'ready' });
+    await this.scheduler.invalidate();
     if (unschedulable === null) await this.scheduler.placePending();
     const view = await this.announce(id);
     if (unschedulable === 'draining' && node.unschedulable !== 'draining') this.hooks.emit('nodeDraining', id);

@@ -146,13 +146,14 @@ export class SandboxesService implements OnModuleInit {
     });
     if (!found) throw this.notFound(id);
     const { sandbox, removed } = found;
+    // Its room and quota count as free from now on (both cover sandboxes meant to run).
+    await this.scheduler.invalidate();
     if (removed) {
       this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId);
       return sandbox;
     }
     this.announce(sandbox);
     if (sandbox.nodeId) await this.afterNodeChange(sandbox.nodeId);
-    // Its room counts as free from now on (allocation covers sandboxes meant to run).
     await this.placePending();
     return sandbox;
   }

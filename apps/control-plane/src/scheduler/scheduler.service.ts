@@ -1,15 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { forUpdate } from '../database/row-lock';
 import { Transactions } from '../database/transactions.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { NodeEntity } from '../nodes/node.entity';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { quotaViolation, Usage } from '../tenants/quota';
 import { TenantEntity } from '../tenants/tenant.entity';
-import { loadUsage, NO_USAGE } from '../tenants/usage';
-import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
+import { NO_USAGE } from '../tenants/usage';
+import { CapacityIndex } from './capacity-index';
 import { book, Candidate, chooseNode, PlacementPolicy } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
@@ -39,11 +37,12 @@ interface Waiting {
 
 /**
  * Admits and places sandboxes in batches. Requests arriving while a batch commits wait for
- * the next one, so under load one transaction checks many quotas (one usage query per batch),
- * places many sandboxes against one capacity snapshot held in memory, and writes them with
- * multi-row inserts. The snapshot is read inside the transaction with the nodes locked
- * (`FOR UPDATE` on PostgreSQL), so replicas sharing a database never overbook a node, and a
- * quota check and the insert it allows commit together.
+ * the next one, so under load one transaction checks many quotas and places many sandboxes,
+ * written with multi-row inserts. Capacity and usage come from an in-memory index
+ * (CapacityIndex) that is current for the database's scheduler epoch; every batch bumps the
+ * epoch inside its transaction, which serialises replicas' batches on PostgreSQL and makes a
+ * replica rebuild its index whenever anyone else changed anything. So a quota check and the
+ * insert it allows commit together, and no node is overbooked, whatever the replica count.
  */
 @Injectable()
 export class SchedulerService {
@@ -54,6 +53,7 @@ export class SchedulerService {
   private placeRequested = false;
   private running = false;
   private readonly listeners: ((commit: SchedulerCommit) => Promise<void>)[] = [];
+  private readonly index = new CapacityIndex();
 
   constructor(
     private readonly transactions: Transactions,
@@ -65,6 +65,15 @@ export class SchedulerService {
       cpuOvercommit: config.fleet.cpuOvercommit,
       memoryOvercommit: config.fleet.memoryOvercommit,
     };
+  }
+
+  /**
+   * Says that nodes or capacity changed outside a scheduler batch (a node came or went, was
+   * cordoned or relabelled, a sandbox was deleted), so every replica's index is rebuilt.
+   */
+  async invalidate(): Promise<void> {
+    this.index.reset();
+    await this.transactions.run((manager) => manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1'));
   }
 
   /** Called after every commit (to tell nodes and dashboards), before the callers resume. */
@@ -122,6 +131,8 @@ export class SchedulerService {
         batch.forEach((w, i) => w.settle(admissions[i]));
         placeWaiters.forEach((w) => w.resolve());
       } catch (err) {
+        // Its bookings never committed: the index must be rebuilt from the database.
+        this.index.reset();
         this.logger.error({ err, admissions: batch.length }, 'scheduler batch failed');
         batch.forEach((w) => w.fail(err));
         placeWaiters.forEach((w) => w.reject(err));
@@ -134,11 +145,12 @@ export class SchedulerService {
     batch: Waiting[],
     retryPending: boolean,
   ): Promise<{ admissions: Admission[]; commit: SchedulerCommit; morePending: boolean }> {
+    await this.index.acquire(manager);
     const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
     const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
-    const nodes = await this.lockSchedulableNodes(manager);
+    const candidates = this.index.candidates();
     const pending =
-      retryPending && nodes.length > 0
+      retryPending && candidates.length > 0
         ? await manager.find(SandboxEntity, {
             where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
             order: { createdAt: 'ASC' },
@@ -147,14 +159,16 @@ export class SchedulerService {
         : [];
     const placed: SandboxEntity[] = [];
     const now = new Date();
-    if (admitted.length + pending.length > 0) {
-      const candidates = await this.loadCandidates(manager, nodes, [...pending, ...admitted]);
+    if (candidates.length > 0) {
+      const keys = [...new Set([...pending, ...admitted].flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
+      await this.index.ensureKeys(manager, keys);
       // Older pending sandboxes first: they have waited longest.
       const movedByNode = new Map<string, string[]>();
       for (const sandbox of pending) {
         if (!this.placeOne(sandbox, candidates, now)) continue;
         placed.push(sandbox);
-        movedByNode.set(sandbox.nodeId as string, [...(movedByNode.get(sandbox.nodeId as string) ?? []), sandbox.id]);
+        const nodeId = sandbox.nodeId as string;
+        movedByNode.set(nodeId, [...(movedByNode.get(nodeId) ?? []), sandbox.id]);
       }
       for (const [nodeId, ids] of movedByNode) {
         await manager.update(
@@ -164,9 +178,9 @@ export class SchedulerService {
         );
       }
       for (const sandbox of admitted) if (this.placeOne(sandbox, candidates, now)) placed.push(sandbox);
-      for (let i = 0; i < admitted.length; i += INSERT_CHUNK) {
-        await manager.insert(SandboxEntity, admitted.slice(i, i + INSERT_CHUNK));
-      }
+    }
+    for (let i = 0; i < admitted.length; i += INSERT_CHUNK) {
+      await manager.insert(SandboxEntity, admitted.slice(i, i + INSERT_CHUNK));
     }
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
     return { admissions, commit: { admitted, placed }, morePending };
@@ -175,13 +189,9 @@ export class SchedulerService {
   private async checkQuotas(manager: EntityManager, sandboxes: SandboxEntity[]): Promise<Admission[]> {
     if (sandboxes.length === 0) return [];
     const tenantIds = [...new Set(sandboxes.map((s) => s.tenantId))];
-    // The row locks make concurrent admissions for these tenants on other replicas wait.
-    const tenants = await forUpdate(
-      manager,
-      manager.createQueryBuilder(TenantEntity, 't').where({ id: In(tenantIds) }),
-    ).getMany();
+    const tenants = await manager.findBy(TenantEntity, { id: In(tenantIds) });
     const byId = new Map(tenants.map((t) => [t.id, t]));
-    const usage = await loadUsage(manager, tenantIds);
+    const usage = await this.index.usageOf(manager, tenantIds);
     return sandboxes.map((sandbox): Admission => {
       const tenant = byId.get(sandbox.tenantId);
       if (!tenant) return { kind: 'tenant-not-found', tenantId: sandbox.tenantId };
@@ -197,29 +207,6 @@ export class SchedulerService {
       });
       return { kind: 'admitted', sandbox };
     });
-  }
-
-  /** The schedulable nodes. Locking them makes replicas sharing PostgreSQL place one batch at a time. */
-  private lockSchedulableNodes(manager: EntityManager): Promise<NodeEntity[]> {
-    return forUpdate(
-      manager,
-      manager.createQueryBuilder(NodeEntity, 'n').where('n.state = :ready', { ready: 'ready' }),
-    ).getMany();
-  }
-
-  /** The nodes with what they have promised, as of this transaction. */
-  private async loadCandidates(manager: EntityManager, nodes: NodeEntity[], toPlace: SandboxEntity[]): Promise<Candidate[]> {
-    if (nodes.length === 0) return [];
-    const keys = [...new Set(toPlace.flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
-    const allocations = await loadAllocations(manager);
-    const keyCounts = await loadKeyCounts(manager, keys);
-    return nodes.map((node) => ({
-      id: node.id,
-      capacity: node.capacity,
-      allocated: { ...(allocations.get(node.id) ?? NOTHING_ALLOCATED) },
-      labels: node.labels,
-      keyCounts: keyCounts.get(node.id) ?? new Map<string, number>(),
-    }));
   }
 
   private placeOne(sandbox: SandboxEntity, candidates: Candidate[], now: Date): boolean {

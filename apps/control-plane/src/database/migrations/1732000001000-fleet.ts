@@ -50,6 +50,18 @@ export class Fleet1732000001000 implements MigrationInterface {
       'sandboxes',
       new TableIndex({ name: 'IDX_sandboxes_placement', columnNames: ['desiredState', 'nodeId', 'state'] }),
     );
+    // One row: bumped by every change to placements, nodes or capacity, so that a replica
+    // can tell whether its in-memory capacity index is still current.
+    await queryRunner.createTable(
+      new Table({
+        name: 'scheduler_epoch',
+        columns: [
+          { name: 'id', type: 'integer', isPrimary: true },
+          { name: 'epoch', type: 'integer' },
+        ],
+      }),
+    );
+    await queryRunner.query('INSERT INTO scheduler_epoch (id, epoch) VALUES (1, 0)');
     await queryRunner.createTable(
       new Table({
         name: 'join_tokens',
@@ -92,6 +104,7 @@ export class Fleet1732000001000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropTable('audit_log');
     await queryRunner.dropTable('join_tokens');
+    await queryRunner.dropTable('scheduler_epoch');
     await queryRunner.dropIndex('sandboxes', 'IDX_sandboxes_placement');
     await queryRunner.dropColumns('sandboxes', ['nodeSelector', 'antiAffinityKey', 'placedAt']);
     await queryRunner.dropIndex('nodes', 'UQ_nodes_credential');
