@@ -61,17 +61,7 @@ export class SimulatedAgent {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect_error', reject);
       socket.on('connect', () => {
-        socket.emit(
-          'node:hello',
-          {
-            name: this.opts.name,
-            capacity: this.opts.capacity,
-            accel: 'kvm',
-            hypervisors: ['simulated'],
-            agentVersion: 'simulated',
-          },
-          (reply) => (reply.ok ? resolve() : reject(new Error(`hello refused: ${reply.error.message}`))),
-        );
+        this.hello().then(resolve, reject);
       });
     });
     // Spread heartbeats over the interval, as independent hosts would.
@@ -80,6 +70,21 @@ export class SimulatedAgent {
       this.beat();
       this.heartbeat = setInterval(() => this.beat(), this.opts.heartbeatMs);
     }, first);
+  }
+
+  /**
+   * Says hello (again), reporting `capacity` from now on: a benchmark can make room appear
+   * on every node at once.
+   */
+  hello(capacity: Capacity = this.opts.capacity): Promise<void> {
+    this.opts.capacity = capacity;
+    return new Promise((resolve, reject) => {
+      this.socket?.emit(
+        'node:hello',
+        { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated' },
+        (reply) => (reply.ok ? resolve() : reject(new Error(`hello refused: ${reply.error.message}`))),
+      );
+    });
   }
 
   get connected(): boolean {

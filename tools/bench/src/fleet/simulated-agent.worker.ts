@@ -3,6 +3,7 @@
  * benchmark's agents are separate processes from the control plane and from each other.
  * Started by SimulatedFleet with its settings in MOAT_SIM_* variables; reports over IPC.
  */
+import type { Capacity } from '@moat/proto';
 import { SimulatedAgent } from './simulated-agent';
 import type { WorkerMessage, WorkerSettings } from './simulated-fleet';
 
@@ -48,8 +49,13 @@ async function startAll(): Promise<void> {
   send({ kind: 'started', connected: agents.length, failed, lastError });
 }
 
-process.on('message', (message: { kind: 'report' } | { kind: 'stop' }) => {
-  if (message.kind === 'report') {
+process.on('message', (message: { kind: 'report' } | { kind: 'stop' } | { kind: 'resize'; capacity: Capacity }) => {
+  if (message.kind === 'resize') {
+    Promise.all(agents.map((a) => a.hello(message.capacity))).then(
+      () => send({ kind: 'resized' }),
+      (err: unknown) => process.stderr.write(`resize failed: ${String(err)}\n`),
+    );
+  } else if (message.kind === 'report') {
     send({
       kind: 'report',
       connected: agents.filter((a) => a.connected).length,

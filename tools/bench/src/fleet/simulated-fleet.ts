@@ -20,7 +20,8 @@ export interface WorkerSettings {
 
 export type WorkerMessage =
   | { kind: 'started'; connected: number; failed: number; lastError: string }
-  | { kind: 'report'; connected: number; sandboxes: number; desiredSets: number; statuses: number };
+  | { kind: 'report'; connected: number; sandboxes: number; desiredSets: number; statuses: number }
+  | { kind: 'resized' };
 
 export interface FleetReport {
   connected: number;
@@ -94,6 +95,17 @@ export class SimulatedFleet {
       desiredSets: replies.reduce((n, r) => n + r.desiredSets, 0),
       statuses: replies.reduce((n, r) => n + r.statuses, 0),
     };
+  }
+
+  /** Every agent says hello again with this capacity; resolves once all were acknowledged. */
+  async resize(capacity: Capacity): Promise<void> {
+    await Promise.all(
+      this.workers.map((child) => {
+        const done = nextMessage(child, 'resized');
+        child.send({ kind: 'resize', capacity });
+        return done;
+      }),
+    );
   }
 
   async stop(): Promise<void> {
