@@ -120,6 +120,11 @@ export class SchedulerService {
       const retryPending = this.placeRequested;
       this.placeRequested = false;
       try {
+        // Nodes come and go all the time in a large fleet; most of the time nothing waits.
+        if (batch.length === 0 && !(await this.anyPending())) {
+          placeWaiters.forEach((w) => w.resolve());
+          continue;
+        }
         const stop = this.metrics.schedulerBatchSeconds.startTimer();
         const { admissions, commit, morePending } = await this.transactions.run((manager) =>
           this.runBatch(manager, batch, retryPending),
@@ -184,6 +189,12 @@ export class SchedulerService {
     }
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
     return { admissions, commit: { admitted, placed }, morePending };
+  }
+
+  private anyPending(): Promise<boolean> {
+    return this.transactions.run(async (manager) =>
+      manager.exists(SandboxEntity, { where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' } }),
+    );
   }
 
   private async checkQuotas(manager: EntityManager, sandboxes: SandboxEntity[]): Promise<Admission[]> {
