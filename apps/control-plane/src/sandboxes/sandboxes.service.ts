@@ -10,7 +10,6 @@ import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
 import { NodesService } from '../nodes/nodes.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
-import { TenantEntity } from '../tenants/tenant.entity';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto } from './dto/exec.dto';

@@ -78,20 +78,22 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await api().post('/v1/nodes/join-tokens').set({ Authorization: `Bearer ${tenant.apiKey}` }).send({}).expect(403);
     const issued = await api().post('/v1/nodes/join-tokens').set(admin()).send({ labels: { zone: 'a' } }).expect(201);
     expect(issued.body).toEqual({ id: expect.any(String), token: expect.stringMatching(/^moatj_/), expiresAt: expect.any(String) });
-    expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
+    const token = bodyOf<{ token: string; expiresAt: string }>(issued);
+    expect(Date.parse(token.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
 
     const nodeId = randomUUID();
-    const joined = await api().post('/v1/nodes/join').send({ token: issued.body.token, nodeId, name: 'host-a' }).expect(201);
+    const joined = await api().post('/v1/nodes/join').send({ token: token.token, nodeId, name: 'host-a' }).expect(201);
     expect(joined.body).toEqual({ nodeId, credential: expect.stringMatching(/^moatn_/) });
+    const { credential } = bodyOf<{ credential: string }>(joined);
     // Single use, also for another node.
-    const again = await api().post('/v1/nodes/join').send({ token: issued.body.token, nodeId: randomUUID(), name: 'x' }).expect(401);
+    const again = await api().post('/v1/nodes/join').send({ token: token.token, nodeId: randomUUID(), name: 'x' }).expect(401);
     expect(again.body.error.code).toBe('UNAUTHENTICATED');
     await api().post('/v1/nodes/join').send({ token: 'moatj_forged', nodeId: randomUUID(), name: 'x' }).expect(401);
 
     // The credential works for that node id only; the join token is no agent credential.
-    await expect(TestAgent.connect(t.baseUrl, joined.body.credential, randomUUID())).rejects.toThrow(/unauthenticated/);
-    await expect(TestAgent.connect(t.baseUrl, issued.body.token, nodeId)).rejects.toThrow(/unauthenticated/);
-    const a = await agent({ token: joined.body.credential, nodeId });
+    await expect(TestAgent.connect(t.baseUrl, credential, randomUUID())).rejects.toThrow(/unauthenticated/);
+    await expect(TestAgent.connect(t.baseUrl, token.token, nodeId)).rejects.toThrow(/unauthenticated/);
+    const a = await agent({ token: credential, nodeId });
     expect(await node(a.nodeId)).toMatchObject({ state: 'ready', labels: { zone: 'a' }, sandboxCount: 0 });
 
     // A second token cannot take over a node that has joined.

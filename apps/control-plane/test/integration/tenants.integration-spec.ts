@@ -100,14 +100,15 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
       key: expect.stringMatching(/^moat_/),
       createdAt: expect.any(String),
     });
-    expect(created.body.key.startsWith(created.body.prefix)).toBe(true);
-    const ci = bearer(created.body.key);
+    const newKey = bodyOf<{ id: string; key: string; prefix: string }>(created);
+    expect(newKey.key.startsWith(newKey.prefix)).toBe(true);
+    const ci = bearer(newKey.key);
     expect((await api().get('/v1/me').set(ci).expect(200)).body.tenant.id).toBe(acme.id);
 
-    const listed = await api().get(`/v1/tenants/${acme.id}/api-keys`).set(admin()).expect(200);
-    expect(listed.body).toHaveLength(2);
-    expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
-    expect(listed.body.find((k: { id: string }) => k.id === created.body.id)).toMatchObject({
+    const listed = bodyOf<{ id: string; revokedAt: string | null }[]>(await api().get(`/v1/tenants/${acme.id}/api-keys`).set(admin()).expect(200));
+    expect(listed).toHaveLength(2);
+    expect(JSON.stringify(listed)).not.toContain(newKey.key);
+    expect(listed.find((k) => k.id === newKey.id)).toMatchObject({
       name: 'ci',
       revokedAt: null,
       lastUsedAt: expect.any(String),
@@ -115,15 +116,15 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
 
     // Another tenant cannot see or touch these keys.
     await api().get(`/v1/tenants/${acme.id}/api-keys`).set(bearer(stranger.apiKey)).expect(404);
-    await api().delete(`/v1/tenants/${acme.id}/api-keys/${created.body.id}`).set(bearer(stranger.apiKey)).expect(404);
+    await api().delete(`/v1/tenants/${acme.id}/api-keys/${newKey.id}`).set(bearer(stranger.apiKey)).expect(404);
     await api().post(`/v1/tenants/${acme.id}/api-keys`).set(bearer(stranger.apiKey)).send({}).expect(404);
 
-    await api().delete(`/v1/tenants/${acme.id}/api-keys/${created.body.id}`).set(bearer(acme.apiKey)).expect(204);
+    await api().delete(`/v1/tenants/${acme.id}/api-keys/${newKey.id}`).set(bearer(acme.apiKey)).expect(204);
     await api().get('/v1/me').set(ci).expect(401);
     await api().get('/v1/sandboxes').set(ci).expect(401);
     await api().get('/v1/me').set(bearer(acme.apiKey)).expect(200);
-    const after = await api().get(`/v1/tenants/${acme.id}/api-keys`).set(bearer(acme.apiKey)).expect(200);
-    expect(after.body.find((k: { id: string }) => k.id === created.body.id).revokedAt).toEqual(expect.any(String));
+    const after = bodyOf<{ id: string; revokedAt: string | null }[]>(await api().get(`/v1/tenants/${acme.id}/api-keys`).set(bearer(acme.apiKey)).expect(200));
+    expect(after.find((k) => k.id === newKey.id)?.revokedAt).toEqual(expect.any(String));
     await api().delete(`/v1/tenants/${acme.id}/api-keys/00000000-0000-4000-8000-000000000000`).set(admin()).expect(404);
   });
 

@@ -25,7 +25,7 @@ describe('nodeToken', () => {
   });
 
   it('exchanges the join token once, keeps the credential (0600) and uses only that afterwards', async () => {
-    const fetchImpl = vi.fn(async () => new Response(JSON.stringify({ nodeId: NODE_ID, credential: 'moatn_abc' }), { status: 201 }));
+    const fetchImpl = vi.fn(() => Promise.resolve(new Response(JSON.stringify({ nodeId: NODE_ID, credential: 'moatn_abc' }), { status: 201 })));
     expect(await nodeToken(opts({ joinToken: 'moatj_x' }, fetchImpl as unknown as typeof fetch))).toBe('moatn_abc');
     expect(fetchImpl).toHaveBeenCalledTimes(1);
     const [url, init] = fetchImpl.mock.calls[0] as unknown as [URL, RequestInit];
@@ -41,7 +41,7 @@ describe('nodeToken', () => {
   });
 
   it('reports a refused join with the control plane answer', async () => {
-    const fetchImpl = async () => new Response('{"error":{"code":"UNAUTHENTICATED","message":"used"}}', { status: 401 });
+    const fetchImpl = () => Promise.resolve(new Response('{"error":{"code":"UNAUTHENTICATED","message":"used"}}', { status: 401 }));
     await expect(nodeToken(opts({ joinToken: 'moatj_x' }, fetchImpl))).rejects.toThrow(/\(401\).*UNAUTHENTICATED/);
   });
 
