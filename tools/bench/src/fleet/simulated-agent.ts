@@ -19,7 +19,8 @@ import { io, type Socket } from 'socket.io-client';
 
 type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 
-export const SIMULATED_LABELS = { simulated: 'true' } as const;
+/** How long a hello may wait for the control plane's acknowledgement. */
+const HELLO_TIMEOUT_MS = 120_000;
 
 export interface SimulatedAgentOptions {
   url: string;
@@ -76,15 +77,14 @@ export class SimulatedAgent {
    * Says hello (again), reporting `capacity` from now on: a benchmark can make room appear
    * on every node at once.
    */
-  hello(capacity: Capacity = this.opts.capacity): Promise<void> {
+  async hello(capacity: Capacity = this.opts.capacity): Promise<void> {
     this.opts.capacity = capacity;
-    return new Promise((resolve, reject) => {
-      this.socket?.emit(
-        'node:hello',
-        { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated' },
-        (reply) => (reply.ok ? resolve() : reject(new Error(`hello refused: ${reply.error.message}`))),
-      );
-    });
+    if (!this.socket) throw new Error('not started');
+    // Without a timeout a hello lost with its connection would never settle.
+    const reply = await this.socket
+      .timeout(HELLO_TIMEOUT_MS)
+      .emitWithAck('node:hello', { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated' });
+    if (!reply.ok) throw new Error(`hello refused: ${reply.error.message}`);
   }
 
   get connected(): boolean {
