@@ -8,7 +8,8 @@ export const RUNTIME_PACKAGES = [
   'crun', // runs containers inside the guest
   'cpio', // initramfs
   'kmod', // depmod for the guest's module closure
-  'e2fsprogs', // mkfs.ext4 -d for the guest rootfs image
+  'e2fsprogs', // mkfs.ext4 -d for the guest rootfs image and block sandbox rootfs
+  'attr', // setfattr: overlayfs opaque-directory markers when unpacking image layers
   'xz-utils',
   'zstd',
   'iproute2',
@@ -20,7 +21,11 @@ export const RUNTIME_PACKAGES = [
 ];
 
 /** Extra packages the test tiers need. */
-export const TEST_PACKAGES = ['chromium', 'fonts-liberation'];
+export const TEST_PACKAGES = [
+  'chromium',
+  'fonts-liberation',
+  'docker-registry', // a real OCI registry on loopback for the image tests
+];
 
 function isInstalled(pkg) {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

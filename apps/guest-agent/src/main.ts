@@ -1,5 +1,6 @@
 import { Server } from '@grpc/grpc-js';
 import { AgentServiceService, HealthService } from '@moat/proto';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json';
 import { loadAgentConfig } from './config/agent.config';
@@ -59,7 +60,14 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   await transport.listen(server);
-  log.info('guest agent serving', { version, transport: transport.description, runDir: config.runDir });
+  // Boot-time accounting for tools/bench/boot: how long the guest took to get here, and how much of it was node.
+  log.info('guest agent serving', {
+    version,
+    transport: transport.description,
+    runDir: config.runDir,
+    guestUptimeMs: Math.round(uptime() * 1000),
+    agentStartMs: Math.round(process.uptime() * 1000),
+  });
 
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info('shutting down', { signal });

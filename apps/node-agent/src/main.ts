@@ -35,6 +35,11 @@ async function main(): Promise<void> {
     guestImage,
     accel,
     sharedFs: config.sharedFs,
+    images: {
+      insecureRegistries: config.insecureRegistries,
+      maxCacheBytes: config.imageCacheMaxBytes,
+      credentials: (registry) => config.registryAuth[registry],
+    },
     log: runtimeLogger(log),
   });
   // The reconciler reports only after the connection exists: setDesired comes from it.

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useFleet } from '@/lib/fleet/fleet.context';
-import { formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
+import { formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
 import { DeleteSandboxButton } from './delete-sandbox-button';
 import { ExecForm } from './exec-form';
 import { RelativeTime } from './relative-time';
@@ -48,6 +48,15 @@ export function SandboxDetail({ id }: { id: string }) {
         </p>
       )}
 
+      {sandbox.state === 'creating' && sandbox.progress && (
+        <p className="banner banner--inline" role="status">
+          <label>
+            Pulling {sandbox.image}: {formatBytes(sandbox.progress.bytesDone)} of {formatBytes(sandbox.progress.bytesTotal)}{' '}
+            <progress max={sandbox.progress.bytesTotal} value={sandbox.progress.bytesDone} />
+          </label>
+        </p>
+      )}
+
       <div className="grid">
         <section className="card" aria-labelledby="details-heading">
           <h2 id="details-heading">Details</h2>
@@ -64,6 +73,10 @@ export function SandboxDetail({ id }: { id: string }) {
             <dd>{formatMemory(sandbox.memoryMiB)}</dd>
             <dt>Image</dt>
             <dd className="mono">{sandbox.image ?? 'default'}</dd>
+            <dt>Command</dt>
+            <dd className="mono">{sandbox.command ? sandbox.command.join(' ') : "the image's"}</dd>
+            <dt>Rootfs</dt>
+            <dd className="mono">{sandbox.rootfs ?? "node's default"}</dd>
             <dt>Guest kernel</dt>
             <dd className="mono">{sandbox.guest?.kernelRelease ?? 'not reported yet'}</dd>
             <dt>Guest agent</dt>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatDuration, formatMemory, formatTimestamp, nodeLabel, shortId } from './format';
+import { formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, nodeLabel, shortId } from './format';
 
 describe('format', () => {
   it('shortens a UUID to its first block', () => {
@@ -10,6 +10,12 @@ describe('format', () => {
     expect(formatMemory(512)).toBe('512 MiB');
     expect(formatMemory(2048)).toBe('2 GiB');
     expect(formatMemory(1536)).toBe('1.5 GiB');
+  });
+
+  it('shows byte counts in binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(52 * 1024 * 1024)).toBe('52.0 MiB');
   });
 
   it('shows durations in ms below a second', () => {

@@ -9,6 +9,18 @@ export function formatMemory(mib: number): string {
   return `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB`;
 }
 
+/** Bytes in the largest binary unit that keeps the number at least 1 (`12.3 MiB`). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;

@@ -42,6 +42,12 @@ export interface Sandbox {
   vcpus: number;
   memoryMiB: number;
   image?: string | null;
+  /** Replaces the image's Entrypoint and Cmd. */
+  command?: string[] | null;
+  /** How the rootfs reaches the VM; null: the node's default. */
+  rootfs?: 'virtiofs' | '9p' | 'block' | null;
+  /** Image pull progress, while creating. */
+  progress?: { phase: 'pull'; bytesDone: number; bytesTotal: number };
   env: Record<string, string>;
   labels: Record<string, string>;
   createdAt: string;

@@ -19,6 +19,14 @@ export enum RuntimeErrorCode {
   PROCESS_FAILED = 'PROCESS_FAILED',
   STATE_CORRUPT = 'STATE_CORRUPT',
   HOST_UNSUPPORTED = 'HOST_UNSUPPORTED',
+  /** The image reference cannot be parsed. */
+  IMAGE_REFERENCE_INVALID = 'IMAGE_REFERENCE_INVALID',
+  /** The registry refused, was unreachable, or sent something that is not a usable image. */
+  IMAGE_PULL_FAILED = 'IMAGE_PULL_FAILED',
+  /** Downloaded content does not match the digest (or size) the manifest promised. */
+  IMAGE_DIGEST_MISMATCH = 'IMAGE_DIGEST_MISMATCH',
+  /** A layer tries to write outside its directory, holds device nodes or is absurdly large. */
+  IMAGE_LAYER_UNSAFE = 'IMAGE_LAYER_UNSAFE',
 }
 
 /** An error raised by `@moat/runtime-core`. */

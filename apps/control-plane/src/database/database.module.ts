@@ -3,10 +3,11 @@ import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Initial1732000000000 } from './migrations/1732000000000-initial';
 import { Fleet1732000001000 } from './migrations/1732000001000-fleet';
+import { SandboxImage1732000002000 } from './migrations/1732000002000-sandbox-image';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
-const MIGRATIONS = [Initial1732000000000, Fleet1732000001000];
+const MIGRATIONS = [Initial1732000000000, Fleet1732000001000, SandboxImage1732000002000];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   const common = {

@@ -1,4 +1,4 @@
-import type { ErrorInfo, PhaseTiming, SandboxState, SandboxStatus } from '@moat/proto';
+import type { ErrorInfo, PhaseTiming, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type DesiredSandboxState = 'running' | 'deleted';
@@ -31,6 +31,18 @@ export class SandboxEntity {
 
   @Column({ type: 'varchar', length: 1024, nullable: true })
   image!: string | null;
+
+  /** Replaces the image's Entrypoint and Cmd. */
+  @Column({ type: 'simple-json', nullable: true })
+  command!: string[] | null;
+
+  /** How the rootfs reaches the VM; null: the node's default. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  rootfs!: RootfsKind | null;
+
+  /** Image pull progress while creating. */
+  @Column({ type: 'simple-json', nullable: true })
+  progress!: SandboxProgress | null;
 
   @Column('simple-json')
   env!: Record<string, string>;

@@ -81,6 +81,9 @@ export class SandboxesService implements OnModuleInit {
       vcpus: dto.vcpus ?? DEFAULT_VCPUS,
       memoryMiB: dto.memoryMiB ?? DEFAULT_MEMORY_MIB,
       image: dto.image ?? null,
+      command: dto.command ?? null,
+      rootfs: dto.rootfs ?? null,
+      progress: null,
       env: dto.env ?? {},
       labels: dto.labels ?? {},
       nodeSelector: dto.nodeSelector ?? {},
@@ -210,6 +213,7 @@ export class SandboxesService implements OnModuleInit {
       if (sandbox.desiredState === 'running') sandbox.state = status.state;
       if (status.timings.length > 0) sandbox.timings = status.timings;
       if (status.guest) sandbox.guest = status.guest;
+      sandbox.progress = status.progress ?? null;
       if (status.state === 'failed') {
         sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
       } else if (status.state !== 'stopping' && status.state !== 'stopped') {
@@ -320,6 +324,8 @@ function toDesired(sandbox: SandboxEntity): DesiredSandbox {
     vcpus: sandbox.vcpus,
     memoryMiB: sandbox.memoryMiB,
     ...(sandbox.image ? { image: sandbox.image } : {}),
+    ...(sandbox.command ? { command: sandbox.command } : {}),
+    ...(sandbox.rootfs ? { rootfs: sandbox.rootfs } : {}),
     env: sandbox.env,
     labels: sandbox.labels,
   };

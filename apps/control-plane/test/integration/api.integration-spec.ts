@@ -157,6 +157,8 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     const list = bodyOf<{ id: string; name: string }[]>(tenants);
     const defaultTenant = list.find((x) => x.name === 'default');
     const res = await api().post('/v1/sandboxes').set(admin()).send({ image: 'busybox' }).expect(201);
+    const badRootfs = await api().post('/v1/sandboxes').set(admin()).send({ image: 'busybox', rootfs: 'nfs', command: [] }).expect(400);
+    expect(badRootfs.body.error.message).toMatch(/rootfs.*command|command.*rootfs/s);
     expect(res.body.tenantId).toBe(defaultTenant?.id);
     const acme = list.find((x) => x.name === 'acme');
     const named = await api().post('/v1/sandboxes').set(admin()).send({ tenantId: acme?.id }).expect(201);

@@ -84,12 +84,21 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const created = await api()
       .post('/v1/sandboxes')
       .set(asTenant)
-      .send({ vcpus: 2, memoryMiB: 512, image: 'busybox', env: { A: '1' } })
+      .send({ vcpus: 2, memoryMiB: 512, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block', env: { A: '1' } })
       .expect(201);
     const id: string = created.body.id;
-    expect(created.body.nodeId).toBe(node.nodeId);
+    expect(created.body).toMatchObject({ nodeId: node.nodeId, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block' });
     const desired = await node.desiredWhere((ids) => ids.includes(id));
-    expect(desired.sandboxes[0]).toEqual({ id, vcpus: 2, memoryMiB: 512, image: 'busybox', env: { A: '1' }, labels: {} });
+    expect(desired.sandboxes[0]).toEqual({
+      id,
+      vcpus: 2,
+      memoryMiB: 512,
+      image: 'busybox',
+      command: ['/bin/sh', '-c', 'sleep 9'],
+      rootfs: 'block',
+      env: { A: '1' },
+      labels: {},
+    });
     const nodes = await api().get('/v1/nodes').set(admin()).expect(200);
     expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });
 
@@ -97,6 +106,12 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const early = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['true'] }).expect(409);
     expect(early.body.error.code).toBe('SANDBOX_NOT_RUNNING');
 
+    // Pull progress shows while creating, and goes once the sandbox runs.
+    node.status({ id, state: 'creating', timings: [], progress: { phase: 'pull', bytesDone: 10, bytesTotal: 40 } });
+    await eventually(async () => {
+      const res = await api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
+      expect(res.body.progress).toEqual({ phase: 'pull', bytesDone: 10, bytesTotal: 40 });
+    });
     node.status({ id, state: 'creating', timings: [{ phase: 'rootfs', ms: 12 }] });
     const timings = [
       { phase: 'rootfs', ms: 12 },
@@ -110,6 +125,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     });
     expect(running).toMatchObject({ timings, guest: { kernelRelease: '6.1.0' }, nodeId: node.nodeId });
     expect(running.error).toBeUndefined();
+    expect(running.progress).toBeUndefined();
     const runningList = await api().get('/v1/sandboxes?state=running').set(asTenant).expect(200);
     expect(bodyOf<{ id: string }[]>(runningList).map((s) => s.id)).toEqual([id]);
 

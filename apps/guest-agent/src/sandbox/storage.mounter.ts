@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isAbsolute, normalize } from 'node:path';
 import type { Storage } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
@@ -6,6 +7,17 @@ import type { HostCommands } from '../host/host-commands.adapter';
 
 // QEMU's 9p default msize (8 KiB) makes every read a round trip; 512 KiB is what Kata uses in practice.
 const DEFAULT_9P_MSIZE = 512 * 1024;
+/** virtio-blk probes asynchronously and there is no udev: a disk's node may appear a little after boot. */
+const DEVICE_WAIT_MS = 10_000;
+const DEVICE_POLL_MS = 50;
+
+/** True when `path` exists; the seam unit tests replace. */
+export type PathProbe = (path: string) => Promise<boolean>;
+
+const pathExists: PathProbe = (path) => stat(path).then(
+  () => true,
+  () => false,
+);
 
 /** The `mount` argv for one Storage, or INVALID_ARGUMENT. */
 export function mountArgs(storage: Storage): string[] {
@@ -39,15 +51,20 @@ export function mountArgs(storage: Storage): string[] {
 
 /** Mounts and unmounts Storages with the guest's mount(8), creating mount points as needed. */
 export class StorageMounter {
-  constructor(private readonly host: HostCommands) {}
+  constructor(
+    private readonly host: HostCommands,
+    private readonly exists: PathProbe = pathExists,
+    private readonly deviceWaitMs = DEVICE_WAIT_MS,
+  ) {}
 
   /** Mounts every storage in order; on failure unmounts the ones already mounted. Returns the mount points. */
   async mountAll(storages: readonly Storage[]): Promise<string[]> {
     const argvs = storages.map(mountArgs);
     const mounted: string[] = [];
     try {
-      for (const args of argvs) {
+      for (const [i, args] of argvs.entries()) {
         const mountPoint = args[args.length - 1];
+        if (storages[i].driver === 'blk') await this.waitForDevice(storages[i].source);
         await this.mountOne(mountPoint, args);
         mounted.push(mountPoint);
       }
@@ -68,6 +85,16 @@ export class StorageMounter {
       }
     }
     if (firstError) throw firstError;
+  }
+
+  private async waitForDevice(device: string): Promise<void> {
+    const deadline = Date.now() + this.deviceWaitMs;
+    while (!(await this.exists(device))) {
+      if (Date.now() >= deadline) {
+        throw new AgentError(AgentErrorCode.MOUNT_FAILED, `block device ${device} did not appear within ${this.deviceWaitMs} ms`);
+      }
+      await sleep(DEVICE_POLL_MS);
+    }
   }
 
   private async mountOne(mountPoint: string, args: string[]): Promise<void> {

@@ -17,7 +17,13 @@ export interface AgentConfig {
   auth: { joinToken?: string; token?: string };
   nodeName: string;
   accel: 'auto' | 'kvm' | 'tcg';
-  sharedFs: '9p' | 'virtiofs' | undefined;
+  sharedFs: '9p' | 'virtiofs' | 'block' | undefined;
+  /** Registries (`host[:port]`) pulled from over plain HTTP; loopback ones always are. */
+  insecureRegistries: string[];
+  /** Unreferenced image layers are kept up to this many bytes. */
+  imageCacheMaxBytes: number;
+  /** Per-registry credentials; secret, never logged. */
+  registryAuth: Record<string, { username: string; password: string }>;
   heartbeatMs: number;
   /** Stop every sandbox on exit (development: `npm start`); otherwise VMs outlive the agent. */
   stopSandboxesOnExit: boolean;
@@ -33,7 +39,10 @@ const envSchema = z.object({
   MOAT_ADMIN_TOKEN: z.string().min(1).optional(),
   MOAT_NODE_NAME: z.string().min(1).max(253).optional(),
   MOAT_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
-  MOAT_SHARED_FS: z.enum(['9p', 'virtiofs']).optional(),
+  MOAT_SHARED_FS: z.enum(['9p', 'virtiofs', 'block']).optional(),
+  MOAT_INSECURE_REGISTRIES: z.string().default(''),
+  MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
+  MOAT_REGISTRY_AUTH: z.string().optional(),
   MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   MOAT_STOP_SANDBOXES_ON_EXIT: z.enum(['true', 'false']).default('false'),
   MOAT_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -57,6 +66,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const registryAuth = parseRegistryAuth(e.MOAT_REGISTRY_AUTH);
   const dataDir = resolve(e.MOAT_DATA_DIR);
   const nodeDir = join(dataDir, 'node');
   const token = e.MOAT_NODE_TOKEN ?? e.MOAT_ADMIN_TOKEN ?? readTokenFile(join(dataDir, 'admin-token'));
@@ -74,6 +84,9 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     nodeName: e.MOAT_NODE_NAME ?? hostname(),
     accel: e.MOAT_ACCEL,
     sharedFs: e.MOAT_SHARED_FS,
+    insecureRegistries: e.MOAT_INSECURE_REGISTRIES.split(',').map((r) => r.trim()).filter((r) => r.length > 0),
+    imageCacheMaxBytes: e.MOAT_IMAGE_CACHE_MAX_BYTES,
+    registryAuth,
     heartbeatMs: e.MOAT_HEARTBEAT_MS,
     stopSandboxesOnExit: e.MOAT_STOP_SANDBOXES_ON_EXIT === 'true',
     logLevel: e.MOAT_LOG_LEVEL,
@@ -82,6 +95,23 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
 
 /** The node credential's file name in `nodeDir` (mode 0600). */
 export const CREDENTIAL_FILE = 'credential';
+
+const registryAuthSchema = z.record(z.string().min(1), z.object({ username: z.string(), password: z.string() }));
+
+/** `MOAT_REGISTRY_AUTH`: `{"registry.example.com": {"username": "…", "password": "…"}}`. */
+function parseRegistryAuth(raw: string | undefined): AgentConfig['registryAuth'] {
+  if (raw === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    // The value is secret: say what is wrong without echoing it.
+    throw new ConfigError(['MOAT_REGISTRY_AUTH: not valid JSON']);
+  }
+  const parsed = registryAuthSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(['MOAT_REGISTRY_AUTH: expected {"<registry>": {"username": "…", "password": "…"}}']);
+  return parsed.data;
+}
 
 function readTokenFile(path: string): string | undefined {
   try {

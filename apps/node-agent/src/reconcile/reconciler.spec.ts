@@ -8,6 +8,7 @@ import { Reconciler, type RuntimePort } from './reconciler';
 class FakeRuntime implements RuntimePort {
   readonly sandboxes = new Map<string, SandboxInfo>();
   readonly calls: string[] = [];
+  readonly specs: SandboxSpec[] = [];
   constructor(private readonly failIds = new Set<string>()) {}
 
   list(): SandboxInfo[] {
@@ -18,9 +19,11 @@ class FakeRuntime implements RuntimePort {
   }
   async create(spec: SandboxSpec, onUpdate?: (info: SandboxInfo) => void): Promise<SandboxInfo> {
     this.calls.push(`create ${spec.id}`);
-    const info: SandboxInfo = { id: spec.id, state: 'creating', timings: [], accel: 'tcg', transport: 'virtio-serial' };
+    this.specs.push(spec);
+    const info: SandboxInfo = { id: spec.id, state: 'creating', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: spec.rootfs ?? 'virtiofs' };
     this.sandboxes.set(spec.id, info);
     onUpdate?.(info);
+    if (spec.image) onUpdate?.({ ...info, progress: { phase: 'pull', bytesDone: 50, bytesTotal: 100 } });
     await new Promise((r) => setTimeout(r, 5));
     const done: SandboxInfo = this.failIds.has(spec.id)
       ? { ...info, state: 'failed', error: { code: 'VM_BOOT_FAILED', message: 'no kernel' } }
@@ -53,6 +56,14 @@ describe('Reconciler', () => {
     await reconciler.idle();
     expect(runtime.get(ID_A)?.state).toBe('running');
     expect(reports.map((r) => r.state)).toEqual(['creating', 'running']);
+  });
+
+  it('passes image, command and rootfs to the runtime and relays pull progress', async () => {
+    const { runtime, reports, reconciler } = setup();
+    reconciler.setDesired([{ ...want(ID_A), image: '127.0.0.1:5000/app:1', command: ['/app/run'], rootfs: '9p' }]);
+    await reconciler.idle();
+    expect(runtime.specs[0]).toMatchObject({ image: '127.0.0.1:5000/app:1', command: ['/app/run'], rootfs: '9p' });
+    expect(reports.map((r) => r.progress)).toEqual([undefined, { phase: 'pull', bytesDone: 50, bytesTotal: 100 }, undefined]);
   });
 
   it('skips a create whose sandbox stopped being desired before its turn came', async () => {

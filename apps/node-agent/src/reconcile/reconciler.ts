@@ -58,9 +58,21 @@ export class Reconciler {
     const have = this.runtime.get(id);
     if (want && !have) {
       this.log.info({ sandboxId: id }, 'creating sandbox');
+      let loggedTenth = -1;
       const info = await this.runtime.create(
-        { id, vcpus: want.vcpus, memoryMiB: want.memoryMiB, env: want.env },
-        (update) => this.report(toStatus(update)),
+        { id, vcpus: want.vcpus, memoryMiB: want.memoryMiB, env: want.env, image: want.image, command: want.command, rootfs: want.rootfs },
+        (update) => {
+          if (update.progress) {
+            // Every tenth of the way is enough for a log; the control plane gets every update.
+            const { bytesDone, bytesTotal } = update.progress;
+            const tenth = bytesTotal > 0 ? Math.floor((bytesDone / bytesTotal) * 10) : 10;
+            if (tenth > loggedTenth) {
+              loggedTenth = tenth;
+              this.log.info({ sandboxId: id, image: want.image, bytesDone, bytesTotal }, 'pulling image');
+            }
+          }
+          this.report(toStatus(update));
+        },
       );
       this.report(toStatus(info));
       this.log.info({ sandboxId: id, state: info.state, error: info.error }, 'sandbox create finished');
@@ -86,5 +98,6 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     timings: info.timings,
     ...(info.error ? { error: info.error } : {}),
     ...(info.guest ? { guest: info.guest } : {}),
+    ...(info.progress ? { progress: info.progress } : {}),
   };
 }

@@ -46,6 +46,19 @@ export const errorInfoSchema = z.object({
 });
 export type ErrorInfo = z.infer<typeof errorInfoSchema>;
 
+/** How a sandbox's container rootfs reaches its VM. */
+export const ROOTFS_KINDS = ['virtiofs', '9p', 'block'] as const;
+export const rootfsKindSchema = z.enum(ROOTFS_KINDS);
+export type RootfsKind = z.infer<typeof rootfsKindSchema>;
+
+/** Image pull progress of a sandbox that is being created. */
+export const sandboxProgressSchema = z.object({
+  phase: z.literal('pull'),
+  bytesDone: z.number().int().nonnegative(),
+  bytesTotal: z.number().int().nonnegative(),
+});
+export type SandboxProgress = z.infer<typeof sandboxProgressSchema>;
+
 // ---- agent → control plane ------------------------------------------------------------
 
 /**
@@ -88,6 +101,8 @@ export const sandboxStatusSchema = z.object({
   guest: z
     .object({ kernelRelease: z.string().max(256), agentVersion: z.string().max(64) })
     .optional(),
+  /** While an image is being pulled. */
+  progress: sandboxProgressSchema.optional(),
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
 
@@ -98,6 +113,9 @@ export const desiredSandboxSchema = z.object({
   vcpus: z.number().int().min(1).max(64),
   memoryMiB: z.number().int().min(64).max(262_144),
   image: z.string().max(1024).optional(),
+  /** Replaces the image's Entrypoint and Cmd. */
+  command: z.array(z.string().max(65_536)).min(1).max(4096).optional(),
+  rootfs: rootfsKindSchema.optional(),
   env: z.record(z.string(), z.string()),
   labels: z.record(z.string(), z.string()),
 });

@@ -1,7 +1,4 @@
-import { GUEST_SHARED_DIR } from '../sharefs/shared-fs';
-
-/** The guest path of a sandbox's container rootfs (on the shared fs). */
-export const GUEST_ROOTFS_PATH = `${GUEST_SHARED_DIR}/rootfs`;
+import { GUEST_ROOTFS_PATH } from '../sharefs/shared-fs';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -55,6 +52,10 @@ export interface ContainerSpecInput {
   hostname: string;
   env: Record<string, string>;
   command?: string[];
+  /** Default `/`. */
+  cwd?: string;
+  /** Default root. */
+  user?: { uid: number; gid: number };
 }
 
 /** `KEY=VALUE` list with PATH first so a caller's PATH overrides the default. */
@@ -71,10 +72,10 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
     root: { path: GUEST_ROOTFS_PATH, readonly: false },
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
+      user: input.user ?? { uid: 0, gid: 0 },
       args: input.command ?? IDLE_INIT,
       env: envList(input.env),
-      cwd: '/',
+      cwd: input.cwd ?? '/',
       noNewPrivileges: true,
       capabilities: {
         bounding: DEFAULT_CAPS,

@@ -2,10 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AgentApi } from '../agent/agent.client';
+import type { AgentApi, AgentExecRequest } from '../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import type { Hypervisor, VmConfig } from '../hypervisor/hypervisor';
+import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
+import type { OciSpec } from './oci-spec';
 import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
 import type { SandboxSpec } from './sandbox.types';
 import type { StartPhase } from './timings';
@@ -18,7 +20,13 @@ class FakeHost {
   readonly vms = new Set<number>();
   readonly daemons = new Set<number>();
   readonly openAgents = new Set<FakeAgent>();
+  /** Sandboxes holding a rootfs (an image lease and overlay mount, in the real thing). */
+  readonly rootfs = new Set<string>();
   readonly calls: string[] = [];
+  readonly ociSpecs: OciSpec[] = [];
+  readonly execs: AgentExecRequest[] = [];
+  /** What the fake image config makes the container run. */
+  imageProcess?: { args: string[]; env: Record<string, string>; cwd: string; user: { uid: number; gid: number } };
   failAt?: StartPhase;
   private nextPid = 1000;
 
@@ -57,9 +65,16 @@ class FakeHost {
       hypervisor,
       sharedFs: () => sharedFs,
       rootfs: {
-        prepare: (dir: string) => {
+        prepare: (req: RootfsRequest) => {
           if (this.failAt === 'rootfs') return Promise.reject(new Error('disk full'));
-          mkdirSync(dir, { recursive: true });
+          mkdirSync(req.rootfsDir, { recursive: true });
+          this.rootfs.add(req.sandboxId);
+          req.onProgress?.({ bytesDone: 0, bytesTotal: 100 });
+          req.onProgress?.({ bytesDone: 100, bytesTotal: 100 });
+          return Promise.resolve(req.image ? { process: this.imageProcess, manifestDigest: 'sha256:abc' } : {});
+        },
+        release: (sandboxId: string) => {
+          this.rootfs.delete(sandboxId);
           return Promise.resolve();
         },
       },
@@ -83,10 +98,16 @@ class FakeAgent implements AgentApi {
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
   createSandbox = () => this.step('createSandbox', 'sandbox');
   destroySandbox = () => this.step('destroySandbox');
-  createContainer = () => this.step('createContainer', 'container');
+  createContainer = (req: { ociSpecJson: string }) => {
+    this.host.ociSpecs.push(JSON.parse(req.ociSpecJson) as OciSpec);
+    return this.step('createContainer', 'container');
+  };
   startContainer = () => this.step('startContainer');
   removeContainer = () => this.step('removeContainer');
-  exec = () => Promise.resolve({ exitCode: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false });
+  exec = (req: AgentExecRequest) => {
+    this.host.execs.push(req);
+    return Promise.resolve({ exitCode: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false });
+  };
   close = () => {
     this.host.openAgents.delete(this);
   };
@@ -141,7 +162,7 @@ describe('SandboxRuntime', () => {
     expect(info.state).toBe('failed');
     expect(info.error?.message).toMatch(new RegExp(`^${phase}: `));
     expect(info.timings.at(-1)?.phase).toBe(phase);
-    expect(host.vms.size + host.daemons.size + host.openAgents.size).toBe(0);
+    expect(host.vms.size + host.daemons.size + host.openAgents.size + host.rootfs.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);
     expect(existsSync(runDir())).toBe(false);
     // A failed sandbox stays visible until deleted; delete is then a no-op.
@@ -187,6 +208,24 @@ describe('SandboxRuntime', () => {
     expect(host.vms.size + host.daemons.size + host.openAgents.size).toBe(0);
     expect(existsSync(sandboxDir()) || existsSync(runDir())).toBe(false);
     await expect(runtime.delete(ID)).resolves.toBeUndefined();
+  });
+
+  it('runs an image sandbox with the image config, the requested rootfs kind, and reports pull progress', async () => {
+    host.imageProcess = { args: ['/app/run'], env: { PATH: '/app/bin', GREETING: 'image' }, cwd: '/app', user: { uid: 1000, gid: 100 } };
+    const runtime = await open();
+    const progress: unknown[] = [];
+    const info = await runtime.create({ ...spec, image: '127.0.0.1:5000/app:1', rootfs: 'block' }, (i) => i.progress && progress.push(i.progress));
+    expect(info).toMatchObject({ state: 'running', rootfs: 'block' });
+    expect(info.progress).toBeUndefined();
+    expect(progress.at(-1)).toEqual({ phase: 'pull', bytesDone: 100, bytesTotal: 100 });
+    const { process } = host.ociSpecs[0];
+    expect(process).toMatchObject({ args: ['/app/run'], cwd: '/app', user: { uid: 1000, gid: 100 } });
+    // The sandbox's own env wins over the image's.
+    expect(process.env).toEqual(expect.arrayContaining(['PATH=/app/bin', 'GREETING=hi']));
+    await runtime.exec(ID, { command: ['pwd'] });
+    expect(host.execs[0]).toMatchObject({ cwd: '/app', env: expect.arrayContaining(['PATH=/app/bin', 'GREETING=hi']) as unknown });
+    await runtime.delete(ID);
+    expect(host.rootfs.size).toBe(0);
   });
 
   it('exec reports unknown and not-running sandboxes by code', async () => {

@@ -7,7 +7,13 @@ import { readTail, removeTree } from '../host/fs.helpers';
 import { kvmUsable, resolveAccel } from '../host/host-info';
 import { NodeProcessAdapter } from '../host/process.adapter';
 import { createHypervisor, type Accel, type Hypervisor } from '../hypervisor/hypervisor';
+import { ImageStore } from '../image/image.store';
+import { ProcessOverlayMarkers } from '../image/layer.unpacker';
+import { RegistryClient } from '../image/registry.client';
 import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
+import { OverlayMount } from '../rootfs/overlay.mount';
+import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
+import { BlockRootfs } from '../sharefs/block.share-fs';
 import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
 import { Virtio9pSharedFs } from '../sharefs/virtio-9p.share-fs';
 import { VirtioFsSharedFs } from '../sharefs/virtio-fs.share-fs';
@@ -20,7 +26,7 @@ import { timePhase, type StartPhase } from './timings';
 export interface RuntimeDeps {
   hypervisor: Hypervisor;
   sharedFs: (kind: SharedFsKind) => SharedFs;
-  rootfs: { prepare(dir: string): Promise<void> };
+  rootfs: RootfsProvider;
   connectAgent: (transport: AgentTransport) => AgentApi;
   /** How long a booting VM has to answer Health.Check; TCG boots are slow. */
   bootTimeoutMs: number;
@@ -34,14 +40,35 @@ const CONSOLE_TAIL_BYTES = 2048;
 const CONTAINER_STOP_SECONDS = 2;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
+const SHARED_FS_KINDS: readonly SharedFsKind[] = ['virtiofs', '9p', 'block'];
 
-function defaultDeps(): RuntimeDeps {
+/** Pull progress is reported at most this often (and once more when it completes). */
+const PROGRESS_INTERVAL_MS = 500;
+
+function defaultDeps(opts: RuntimeOptions): RuntimeDeps {
   const proc = new NodeProcessAdapter();
-  const rootfs = new BusyboxRootfs(proc);
+  const images = new ImageStore({
+    dataDir: opts.dataDir,
+    registry: new RegistryClient({ insecureRegistries: opts.images?.insecureRegistries, credentials: opts.images?.credentials }),
+    markers: new ProcessOverlayMarkers(proc),
+    maxCacheBytes: opts.images?.maxCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
+    log: opts.log,
+  });
+  const sharedFs = (kind: SharedFsKind): SharedFs => {
+    switch (kind) {
+      case 'virtiofs':
+        return new VirtioFsSharedFs(proc);
+      case '9p':
+        return new Virtio9pSharedFs();
+      case 'block':
+        return new BlockRootfs(proc);
+    }
+  };
   return {
     hypervisor: createHypervisor('qemu', proc),
-    sharedFs: (kind) => (kind === 'virtiofs' ? new VirtioFsSharedFs(proc) : new Virtio9pSharedFs()),
-    rootfs,
+    sharedFs,
+    rootfs: new SandboxRootfs(new BusyboxRootfs(proc), images, new OverlayMount(proc)),
     connectAgent: (transport) => new AgentClient(transport),
     bootTimeoutMs: 60_000,
     adoptTimeoutMs: 15_000,
@@ -52,6 +79,7 @@ interface Entry {
   state: SandboxState;
   phase: SandboxInfo['state'];
   error?: { code: string; message: string };
+  progress?: SandboxInfo['progress'];
   agent?: AgentApi;
   creating?: Promise<SandboxInfo>;
   deleting?: Promise<void>;
@@ -83,7 +111,7 @@ export class SandboxRuntime {
     if (opts.accel === 'kvm' && !(await kvmUsable())) {
       throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
     }
-    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(), ...deps });
+    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), { ...defaultDeps(opts), ...deps });
     await runtime.recover();
     return runtime;
   }
@@ -107,7 +135,7 @@ export class SandboxRuntime {
     const existing = this.entries.get(spec.id);
     if (existing) return existing.creating ?? this.info(existing);
 
-    const sharedFsKind = this.opts.sharedFs ?? 'virtiofs';
+    const sharedFsKind = spec.rootfs ?? this.opts.sharedFs ?? 'virtiofs';
     const entry: Entry = {
       phase: 'creating',
       onUpdate,
@@ -143,8 +171,8 @@ export class SandboxRuntime {
         containerId: id,
         execId: `exec-${randomUUID()}`,
         args: opts.command,
-        env: envList(entry.state.spec.env, opts.env ?? {}),
-        cwd: opts.cwd ?? '/',
+        env: envList(entry.state.process?.env ?? {}, entry.state.spec.env, opts.env ?? {}),
+        cwd: opts.cwd ?? entry.state.process?.cwd ?? '/',
         stdin: opts.stdin,
         timeoutMs: opts.timeoutMs,
       });
@@ -187,6 +215,8 @@ export class SandboxRuntime {
       state: entry.phase,
       timings: state.timings.map((t) => ({ ...t })),
       ...(entry.error && { error: { ...entry.error } }),
+      ...(entry.progress && { progress: { ...entry.progress } }),
+      rootfs: state.sharedFsKind,
       ...(state.guest && { guest: { ...state.guest } }),
       accel: state.accel,
       transport: state.transport,
@@ -219,12 +249,35 @@ export class SandboxRuntime {
         await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
         // Persist before acquiring anything, so a crash from here on is cleaned up by `open`.
         await save();
-        await this.deps.rootfs.prepare(paths.rootfsDir);
+        let reported = 0;
+        const prepared = await this.deps.rootfs.prepare({
+          sandboxId: id,
+          image: spec.image,
+          command: spec.command,
+          rootfsDir: paths.rootfsDir,
+          scratchDir: paths.sandboxDir,
+          onProgress: ({ bytesDone, bytesTotal }) => {
+            entry.progress = { phase: 'pull', bytesDone, bytesTotal };
+            if (bytesDone < bytesTotal && Date.now() - reported < PROGRESS_INTERVAL_MS) return;
+            reported = Date.now();
+            this.notify(entry);
+          },
+        });
+        entry.progress = undefined;
+        state.process = prepared.process;
+        if (prepared.manifestDigest) state.manifestDigest = prepared.manifestDigest;
       });
 
       current = 'sharefs';
       const shared = await phase('sharefs', async () => {
-        state.sharedFs = await sharedFs.start({ sandboxId: id, sharedDir: paths.sharedDir, runDir: paths.runDir, logDir: paths.sandboxDir });
+        state.sharedFs = await sharedFs.start({
+          sandboxId: id,
+          sharedDir: paths.sharedDir,
+          runDir: paths.runDir,
+          logDir: paths.sandboxDir,
+          rootfsDir: paths.rootfsDir,
+          diskDir: paths.sandboxDir,
+        });
         await save();
         return state.sharedFs;
       });
@@ -264,7 +317,15 @@ export class SandboxRuntime {
 
       current = 'container';
       await phase('container', async () => {
-        const ociSpec = buildContainerSpec({ sandboxId: id, hostname: hostnameOf(id), env: spec.env, command: spec.command });
+        const { process } = state;
+        const ociSpec = buildContainerSpec({
+          sandboxId: id,
+          hostname: hostnameOf(id),
+          env: { ...process?.env, ...spec.env },
+          command: process?.args ?? spec.command,
+          cwd: process?.cwd,
+          user: process?.user,
+        });
         await agent.createContainer({ containerId: id, ociSpecJson: JSON.stringify(ociSpec), storages: [] });
         state.containerCreated = true;
         await agent.startContainer(id);
@@ -296,6 +357,7 @@ export class SandboxRuntime {
     this.log('error', 'sandbox failed', { sandboxId: entry.state.spec.id, code: error.code, error: error.message });
     entry.phase = 'failed';
     entry.error = { code: error.code, message: error.message };
+    entry.progress = undefined;
     try {
       await this.release(entry);
     } catch (releaseError) {
@@ -345,7 +407,13 @@ export class SandboxRuntime {
     if (vmmPid !== undefined) await step('vmm', () => this.deps.hypervisor.stop(vmmPid, id, state.paths));
     const sharedFs = state.sharedFs;
     if (sharedFs) await step('sharefs', () => this.deps.sharedFs(sharedFs.kind).stop(sharedFs, id));
-    await step('dirs', () => this.removeDirs(state.paths));
+    // Only with the rootfs unmounted may its directory be deleted.
+    let rootfsReleased = false;
+    await step('rootfs', async () => {
+      await this.deps.rootfs.release(id, state.paths.rootfsDir);
+      rootfsReleased = true;
+    });
+    if (rootfsReleased) await step('dirs', () => this.removeDirs(state.paths));
     if (failures.length > 0) {
       throw new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `release sandbox ${id}: ${describeError(failures[0])}`, { cause: failures[0] });
     }
@@ -420,6 +488,8 @@ function validateSpec(spec: SandboxSpec): void {
   if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 64) problems.push('memoryMiB must be an integer >= 64');
   for (const key of Object.keys(spec.env)) if (!ENV_KEY.test(key)) problems.push(`env key ${JSON.stringify(key)} is not a valid name`);
   if (spec.command && spec.command.length === 0) problems.push('command must not be empty when given');
+  if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > 1024)) problems.push('image must be 1-1024 characters');
+  if (spec.rootfs !== undefined && !SHARED_FS_KINDS.includes(spec.rootfs)) problems.push(`rootfs must be one of ${SHARED_FS_KINDS.join(', ')}`);
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
   }

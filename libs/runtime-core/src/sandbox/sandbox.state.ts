@@ -37,7 +37,9 @@ export function sandboxPaths(dataDir: string, runDir: string, id: string): Sandb
 const attachmentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('9p'), hostPath: z.string(), mountTag: z.string() }),
   z.object({ kind: z.literal('virtiofs'), socketPath: z.string(), mountTag: z.string() }),
+  z.object({ kind: z.literal('block'), imagePath: z.string() }),
 ]);
+const SHARED_FS_KINDS = ['9p', 'virtiofs', 'block'] as const;
 
 export const sandboxStateSchema = z.object({
   version: z.literal(1),
@@ -47,13 +49,15 @@ export const sandboxStateSchema = z.object({
     memoryMiB: z.number().int().positive(),
     env: z.record(z.string(), z.string()),
     command: z.array(z.string()).optional(),
+    image: z.string().optional(),
+    rootfs: z.enum(SHARED_FS_KINDS).optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   accel: z.enum(['kvm', 'tcg']),
   transport: z.literal('virtio-serial'),
-  sharedFsKind: z.enum(['9p', 'virtiofs']),
+  sharedFsKind: z.enum(SHARED_FS_KINDS),
   /** Set once the shared fs is started; what `stop` needs to release it. */
-  sharedFs: z.object({ kind: z.enum(['9p', 'virtiofs']), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),
+  sharedFs: z.object({ kind: z.enum(SHARED_FS_KINDS), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),
   /** Set once the VMM is started. */
   vmmPid: z.number().int().positive().optional(),
   paths: z.object({
@@ -69,6 +73,16 @@ export const sandboxStateSchema = z.object({
   }),
   timings: z.array(z.object({ phase: z.string(), ms: z.number() })),
   guest: z.object({ kernelRelease: z.string(), agentVersion: z.string() }).optional(),
+  /** For images: what the container's init runs (from the image config); exec inherits env and cwd. */
+  process: z
+    .object({
+      args: z.array(z.string()),
+      env: z.record(z.string(), z.string()),
+      cwd: z.string(),
+      user: z.object({ uid: z.number().int(), gid: z.number().int() }),
+    })
+    .optional(),
+  manifestDigest: z.string().optional(),
   /** Progress markers so teardown only undoes what was done. */
   sandboxCreated: z.boolean(),
   containerCreated: z.boolean(),

@@ -2,6 +2,7 @@ import type { GuestImage } from '@moat/guest-image';
 import type { Accel } from '../hypervisor/hypervisor';
 import type { AgentTransportKind } from '../agent/transport/agent-transport';
 import type { SharedFsKind } from '../sharefs/shared-fs';
+import type { RegistryCredentials } from '../image/registry.client';
 
 export type { GuestImage };
 
@@ -16,9 +17,19 @@ export interface RuntimeOptions {
   guestImage: GuestImage;
   /** `auto` (default) uses KVM when the CPU has vmx/svm and /dev/kvm opens read-write, else TCG. */
   accel?: 'auto' | Accel;
-  /** Default `virtiofs`. */
+  /** How the container rootfs reaches the guest when a sandbox does not say; default `virtiofs`. */
   sharedFs?: SharedFsKind;
+  /** Image pulls: registries reached over plain HTTP, credentials, and the layer cache bound. */
+  images?: ImageOptions;
   log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface ImageOptions {
+  /** `host[:port]` of registries reached over plain HTTP (loopback registries always are). */
+  insecureRegistries?: readonly string[];
+  credentials?: (registry: string) => RegistryCredentials | undefined;
+  /** Unreferenced layers are kept up to this many bytes; default 10 GiB. */
+  maxCacheBytes?: number;
 }
 
 /** What the node agent asks for. */
@@ -28,8 +39,15 @@ export interface SandboxSpec {
   vcpus: number;
   memoryMiB: number;
   env: Record<string, string>;
-  /** The container's init process; default an idle shell that exits on SIGTERM. */
+  /**
+   * The container's init process. With an image it replaces the image's Entrypoint and Cmd;
+   * without, the default is an idle shell that exits on SIGTERM.
+   */
   command?: string[];
+  /** An OCI image reference (`registry/name:tag`); without one the container gets a busybox rootfs. */
+  image?: string;
+  /** How the rootfs reaches the guest; default the runtime's `sharedFs`. */
+  rootfs?: SharedFsKind;
 }
 
 export type SandboxPhaseState = 'creating' | 'running' | 'stopping' | 'failed';
@@ -46,6 +64,9 @@ export interface SandboxInfo {
   /** Start phases in order: rootfs, sharefs, vmm, agent, sandbox, container. */
   timings: PhaseTiming[];
   error?: { code: string; message: string };
+  /** While an image is being pulled. */
+  progress?: { phase: 'pull'; bytesDone: number; bytesTotal: number };
+  rootfs: SharedFsKind;
   guest?: { kernelRelease: string; agentVersion: string };
   accel: Accel;
   transport: AgentTransportKind;

@@ -4,13 +4,17 @@ import type { Storage } from '@moat/proto';
 export const SHARED_FS_MOUNT_TAG = 'moatfs';
 /** Where the guest agent mounts the shared directory. */
 export const GUEST_SHARED_DIR = '/run/moat/shared';
+/** The guest path of a sandbox's container rootfs (on the shared fs, or where the block rootfs is mounted). */
+export const GUEST_ROOTFS_PATH = `${GUEST_SHARED_DIR}/rootfs`;
 
-export type SharedFsKind = '9p' | 'virtiofs';
+/** How the container rootfs reaches the guest: a shared directory (virtio-fs, virtio-9p) or an ext4 disk. */
+export type SharedFsKind = '9p' | 'virtiofs' | 'block';
 
 /** What the VMM needs to attach the shared directory to the guest. */
 export type SharedFsAttachment =
   | { kind: '9p'; hostPath: string; mountTag: string }
-  | { kind: 'virtiofs'; socketPath: string; mountTag: string };
+  | { kind: 'virtiofs'; socketPath: string; mountTag: string }
+  | { kind: 'block'; imagePath: string };
 
 /** Host-side state of a started shared fs, persisted so a restarted runtime can stop it. */
 export interface SharedFsHandle {
@@ -28,14 +32,18 @@ export interface SharedFsStartRequest {
   runDir: string;
   /** A directory for daemon logs. */
   logDir: string;
+  /** The container rootfs tree (inside `sharedDir`). */
+  rootfsDir: string;
+  /** Where a disk image of the rootfs may be written. */
+  diskDir: string;
 }
 
-/** One way of sharing a host directory with the guest (Kata's `ShareFs`). */
+/** One way of giving the guest the container rootfs (Kata's `ShareFs`, plus the block rootfs). */
 export interface SharedFs {
   readonly kind: SharedFsKind;
   start(req: SharedFsStartRequest): Promise<SharedFsHandle>;
   /** Idempotent: stops the daemon if any and it is still ours. */
   stop(handle: SharedFsHandle, sandboxId: string): Promise<void>;
-  /** The storage the guest agent mounts at GUEST_SHARED_DIR. */
+  /** The storage the guest agent mounts so that the rootfs appears at GUEST_ROOTFS_PATH. */
   guestStorage(): Storage;
 }

@@ -1,45 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent.client';
 import { VirtioSerialTransport } from '../../src/agent/transport/virtio-serial.transport';
 import { NodeProcessAdapter } from '../../src/host/process.adapter';
 import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.hypervisor';
-import { SandboxRuntime, type GuestImage, type RuntimeOptions } from '../../src';
-
-const repoRoot = resolve(__dirname, '../../../..');
-const dataDirOfImages = process.env.MOAT_DATA_DIR ?? join(repoRoot, '.moat');
-const accel = (process.env.MOAT_ACCEL ?? 'auto') as RuntimeOptions['accel'];
-
-/** The image tools/guest-image built last, read the way the node agent will (current.json + manifest.json). */
-function findGuestImage(): GuestImage | undefined {
-  const imagesDir = join(dataDirOfImages, 'guest-images');
-  try {
-    const { id } = JSON.parse(readFileSync(join(imagesDir, 'current.json'), 'utf8')) as { id: string };
-    const dir = join(imagesDir, id);
-    const { kernelRelease } = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { kernelRelease: string };
-    return { id, dir, kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.img'), rootfs: join(dir, 'rootfs.ext4'), kernelRelease };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every process on the host whose argv mentions `needle` (leak check). */
-function processesMentioning(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (argv.includes(needle)) found.push(`${pid}: ${argv.replaceAll('\0', ' ').slice(0, 120)}`);
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  return found;
-}
+import { SandboxRuntime, type RuntimeOptions } from '../../src';
+import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
 
 const image = findGuestImage();
 if (!image) {

@@ -81,7 +81,7 @@ export async function buildImage(opts: BuildOptions, processes: ProcessRunner): 
       log(`kernel ${kernel.release}: ${kernel.loadOrder.length} modules in the initramfs`);
       await buildInitramfs(kernel, paths.initrd);
       log('building rootfs.ext4');
-      await buildRootfs(processes, files, join(buildDir, 'rootfs'), paths.rootfs);
+      await buildRootfs(processes, files, opts.nodeBinary, join(buildDir, 'rootfs'), paths.rootfs);
 
       const manifest: Manifest = {
         id,

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
+import { ROOTFS_KINDS, SANDBOX_STATES, type RootfsKind, type SandboxState } from '@moat/proto';
 import type { SandboxEntity } from '../sandbox.entity';
 
 class PhaseTimingDto {
@@ -16,6 +16,17 @@ class SandboxErrorDto {
 
   @ApiProperty()
   message!: string;
+}
+
+class ProgressDto {
+  @ApiProperty({ enum: ['pull'] })
+  phase!: 'pull';
+
+  @ApiProperty()
+  bytesDone!: number;
+
+  @ApiProperty()
+  bytesTotal!: number;
 }
 
 class GuestDto {
@@ -48,6 +59,15 @@ export class SandboxDto {
 
   @ApiProperty({ nullable: true, type: String })
   image!: string | null;
+
+  @ApiProperty({ nullable: true, type: [String], description: "Replaces the image's Entrypoint and Cmd" })
+  command!: string[] | null;
+
+  @ApiProperty({ nullable: true, enum: ROOTFS_KINDS, description: "null: the node's default" })
+  rootfs!: RootfsKind | null;
+
+  @ApiProperty({ required: false, type: ProgressDto, description: 'Image pull progress, while creating' })
+  progress?: ProgressDto;
 
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   env!: Record<string, string>;
@@ -82,6 +102,9 @@ export class SandboxDto {
       vcpus: sandbox.vcpus,
       memoryMiB: sandbox.memoryMiB,
       image: sandbox.image,
+      command: sandbox.command,
+      rootfs: sandbox.rootfs,
+      ...(sandbox.progress && sandbox.state === 'creating' ? { progress: sandbox.progress } : {}),
       env: sandbox.env,
       labels: sandbox.labels,
       nodeSelector: sandbox.nodeSelector,

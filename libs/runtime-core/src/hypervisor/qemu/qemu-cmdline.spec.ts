@@ -62,6 +62,18 @@ describe('buildQemuArgv', () => {
     expect(devices.filter((d) => d.startsWith('virtio-blk'))).toHaveLength(1);
   });
 
+  it('attaches a block rootfs as the second, writable virtio-blk device (the guest mounts /dev/vdb)', () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({ sharedFs: { kind: 'block', imagePath: `/var/lib/moat/sandboxes/${ID}/rootfs.ext4` } })));
+    const drives = argv.filter((_, i) => argv[i - 1] === '-drive');
+    expect(drives).toEqual([
+      '/var/lib/moat/guest-images/g1/rootfs.ext4',
+      `/var/lib/moat/sandboxes/${ID}/rootfs.ext4`,
+    ].map((path, i) => (i === 0 ? `file=${path},if=none,id=rootfs,format=raw,readonly=on` : `file=${path},if=none,id=ctr-rootfs,format=raw`)));
+    const blk = argv.filter((arg, i) => argv[i - 1] === '-device' && arg.startsWith('virtio-blk'));
+    expect(blk).toEqual(['virtio-blk-pci,drive=rootfs', 'virtio-blk-pci,drive=ctr-rootfs']);
+    expect(argv.join(' ')).not.toMatch(/virtio-9p|vhost-user-fs|memory-backend-memfd/);
+  });
+
   it('doubles commas in paths so QEMU does not read them as option separators', () => {
     const argv = buildQemuArgv(qemuMachineFor(config({ rootfsImage: '/images/a,b/rootfs.ext4' })));
     expect(argv).toContain('file=/images/a,,b/rootfs.ext4,if=none,id=rootfs,format=raw,readonly=on');

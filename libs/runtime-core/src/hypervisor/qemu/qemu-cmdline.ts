@@ -17,7 +17,8 @@ export interface QemuMachine {
   agent: { socketPath: string; portName: string };
   sharedFs:
     | { kind: '9p'; hostPath: string; mountTag: string }
-    | { kind: 'virtiofs'; socketPath: string; mountTag: string };
+    | { kind: 'virtiofs'; socketPath: string; mountTag: string }
+    | { kind: 'block'; imagePath: string };
 }
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
@@ -64,6 +65,13 @@ export function buildQemuArgv(m: QemuMachine): string[] {
       argv.push(
         '-chardev', `socket,id=vfs,path=${esc(m.sharedFs.socketPath)}`,
         '-device', `vhost-user-fs-pci,chardev=vfs,tag=${m.sharedFs.mountTag}`,
+      );
+      break;
+    case 'block':
+      // Second virtio-blk device, so the guest sees it as /dev/vdb; writable, the sandbox's own copy.
+      argv.push(
+        '-drive', `file=${esc(m.sharedFs.imagePath)},if=none,id=ctr-rootfs,format=raw`,
+        '-device', 'virtio-blk-pci,drive=ctr-rootfs',
       );
       break;
   }

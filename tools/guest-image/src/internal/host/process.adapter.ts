@@ -3,6 +3,8 @@ import { GuestImageError, GuestImageErrorCode } from '../../errors';
 
 export interface RunOptions {
   cwd?: string;
+  /** Added to the inherited environment. */
+  env?: Readonly<Record<string, string>>;
   /** Written to the child's stdin, which is closed afterwards. */
   input?: Buffer;
 }
@@ -25,7 +27,10 @@ export class SpawnProcessRunner implements ProcessRunner {
   run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const commandLine = [command, ...args].join(' ');
     return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(command, args, {
+        cwd: options.cwd,
+        env: options.env ? { ...process.env, ...options.env } : process.env,
+        stdio: ['pipe', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -2,6 +2,7 @@ import { chmod, copyFile, lstat, mkdir, readdir, symlink, writeFile } from 'node
 import { dirname, join } from 'node:path';
 import type { ProcessRunner } from '../host/process.adapter';
 import { ROOTFS_DIRS, ROOTFS_TEMPLATES } from '../templates';
+import { produceAgentCodeCache } from './code-cache';
 import { HOST_BUSYBOX, type HostFile } from './host-files';
 
 const BLOCK_SIZE = 4096;
@@ -14,10 +15,12 @@ const BLOCK_SIZE = 4096;
 export async function buildRootfs(
   processes: ProcessRunner,
   files: readonly HostFile[],
+  nodeBinary: string,
   stageDir: string,
   output: string,
 ): Promise<void> {
   await stageTree(processes, files, stageDir);
+  await produceAgentCodeCache(processes, nodeBinary, stageDir);
   const { bytes, inodes } = await measureTree(stageDir);
   // Room for the allocator to place everything before shrinking; resize2fs -M then trims it.
   const sizeKiB = Math.ceil((bytes * 1.2) / 1024) + 16 * 1024;

@@ -1,0 +1,51 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
+import { mountArgs, StorageMounter } from './storage.mounter';
+
+const blk = { driver: 'blk', source: '/dev/vdb', fstype: 'ext4', options: [], mountPoint: '/run/moat/shared/rootfs' };
+
+class RecordingHost implements HostCommands {
+  readonly runs: string[][] = [];
+  run(command: string, args: readonly string[]): Promise<CommandResult> {
+    this.runs.push([command, ...args]);
+    return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
+  }
+  spawn(): ChildProcessWithoutNullStreams {
+    throw new Error('not used');
+  }
+}
+
+describe('StorageMounter with block devices', () => {
+  let dir: string;
+  let mountPoint: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'moat-mounter-'));
+    mountPoint = join(dir, 'rootfs');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('mounts an ext4 disk by its device path', () => {
+    expect(mountArgs(blk)).toEqual(['-t', 'ext4', '/dev/vdb', '/run/moat/shared/rootfs']);
+    expect(() => mountArgs({ ...blk, source: 'vdb' })).toThrow(/device path/);
+  });
+
+  it('waits for a disk whose device node appears late, then mounts it', async () => {
+    const host = new RecordingHost();
+    let probes = 0;
+    const mounter = new StorageMounter(host, () => Promise.resolve(++probes > 3), 5_000);
+    await expect(mounter.mountAll([{ ...blk, mountPoint }])).resolves.toEqual([mountPoint]);
+    expect(probes).toBe(4);
+    expect(host.runs).toEqual([['mount', '-t', 'ext4', '/dev/vdb', mountPoint]]);
+  });
+
+  it('gives up on a disk that never appears, naming it', async () => {
+    const host = new RecordingHost();
+    const mounter = new StorageMounter(host, () => Promise.resolve(false), 200);
+    await expect(mounter.mountAll([{ ...blk, mountPoint }])).rejects.toThrow(/block device \/dev\/vdb did not appear within 200 ms/);
+    expect(host.runs).toEqual([]);
+  });
+});

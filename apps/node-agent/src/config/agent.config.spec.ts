@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadAgentConfig } from './agent.config';
+
+const base = { MOAT_DATA_DIR: '/tmp/moat-config-test', MOAT_NODE_TOKEN: 'node-token' };
+
+describe('loadAgentConfig: images', () => {
+  it('reads the insecure registries, the cache bound and the registry credentials', () => {
+    const config = loadAgentConfig({
+      ...base,
+      MOAT_INSECURE_REGISTRIES: ' registry.lan:5000, ,10.0.0.5 ',
+      MOAT_IMAGE_CACHE_MAX_BYTES: '0',
+      MOAT_REGISTRY_AUTH: '{"registry.lan:5000": {"username": "ci", "password": "s3cret"}}',
+      MOAT_SHARED_FS: 'block',
+    });
+    expect(config).toMatchObject({
+      insecureRegistries: ['registry.lan:5000', '10.0.0.5'],
+      imageCacheMaxBytes: 0,
+      registryAuth: { 'registry.lan:5000': { username: 'ci', password: 's3cret' } },
+      sharedFs: 'block',
+    });
+  });
+
+  it('defaults to no insecure registries, no credentials and a 10 GiB cache', () => {
+    expect(loadAgentConfig(base)).toMatchObject({ insecureRegistries: [], registryAuth: {}, imageCacheMaxBytes: 10 * 1024 ** 3 });
+  });
+
+  it('rejects malformed credentials without echoing the secret', () => {
+    const error = (() => {
+      try {
+        loadAgentConfig({ ...base, MOAT_REGISTRY_AUTH: '{"r": {"username": "ci", "pass": "s3cret"}}' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('MOAT_REGISTRY_AUTH');
+    expect((error as Error).message).not.toContain('s3cret');
+  });
+});

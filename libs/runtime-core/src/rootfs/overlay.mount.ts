@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+import { RuntimeError, RuntimeErrorCode } from '../errors';
+import type { ProcessAdapter } from '../host/process.adapter';
+
+/** mount(2) copies at most a page of options; beyond this, overlayfs would see a truncated lowerdir. */
+const MAX_MOUNT_OPTIONS = 4000;
+
+/** Host paths of one sandbox's overlay. */
+export interface OverlayPaths {
+  /** Where the merged tree is mounted (the container rootfs). */
+  target: string;
+  upperDir: string;
+  workDir: string;
+}
+
+/** Mounts and unmounts overlayfs with mount(8)/umount(8): read-only image layers + a writable upper. */
+export class OverlayMount {
+  constructor(private readonly proc: ProcessAdapter) {}
+
+  /** `lowerDirs` bottom layer first (the image's order); overlayfs wants the top one first. */
+  async mount(lowerDirs: readonly string[], paths: OverlayPaths): Promise<void> {
+    const options = `lowerdir=${[...lowerDirs].reverse().join(':')},upperdir=${paths.upperDir},workdir=${paths.workDir}`;
+    if (options.length > MAX_MOUNT_OPTIONS) {
+      throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `image has too many layers (${lowerDirs.length}) for one overlay mount`);
+    }
+    await this.proc.run('mount', ['-t', 'overlay', 'overlay', '-o', options, paths.target]);
+  }
+
+  /** Unmounts `target` if something is mounted there; idempotent. */
+  async unmount(target: string): Promise<void> {
+    if (await this.isMounted(target)) await this.proc.run('umount', [target]);
+  }
+
+  async isMounted(target: string): Promise<boolean> {
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+    // Field 5 is the mount point, with spaces and backslashes octal-escaped.
+    return mountinfo.split('\n').some((line) => line.split(' ')[4]?.replace(/\\040/g, ' ') === target);
+  }
+}

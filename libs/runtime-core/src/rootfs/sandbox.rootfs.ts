@@ -1,0 +1,68 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { imageProcess, type ImageProcess } from '../image/image-config';
+import type { ImageStore, PullProgress } from '../image/image.store';
+import type { BusyboxRootfs } from './busybox.rootfs';
+import type { OverlayMount } from './overlay.mount';
+
+export interface RootfsRequest {
+  sandboxId: string;
+  /** An image reference; without one the sandbox gets the default busybox rootfs. */
+  image?: string;
+  /** Replaces the image's Entrypoint and Cmd. */
+  command?: string[];
+  /** Where the container rootfs must appear. */
+  rootfsDir: string;
+  /** A per-sandbox directory for the overlay's upper and work dirs. */
+  scratchDir: string;
+  onProgress?: (progress: PullProgress) => void;
+}
+
+export interface PreparedRootfs {
+  /** For images: what the container's init runs, as the image config says. */
+  process?: ImageProcess;
+  /** For images: the resolved manifest. */
+  manifestDigest?: string;
+}
+
+/** Builds and releases a sandbox's container rootfs. */
+export interface RootfsProvider {
+  prepare(req: RootfsRequest): Promise<PreparedRootfs>;
+  /** Unmounts the rootfs and drops the sandbox's hold on image layers; idempotent. */
+  release(sandboxId: string, rootfsDir: string): Promise<void>;
+}
+
+/**
+ * The container rootfs of a sandbox: the default busybox tree, or an OCI image as an overlay of
+ * its read-only layers (shared by every sandbox on the node) under a per-sandbox upper dir.
+ */
+export class SandboxRootfs implements RootfsProvider {
+  constructor(
+    private readonly busybox: BusyboxRootfs,
+    private readonly images: ImageStore,
+    private readonly overlay: OverlayMount,
+  ) {}
+
+  async prepare(req: RootfsRequest): Promise<PreparedRootfs> {
+    if (req.image === undefined) {
+      await this.busybox.prepare(req.rootfsDir);
+      return {};
+    }
+    const image = await this.images.acquire(req.sandboxId, req.image, req.onProgress);
+    const upperDir = join(req.scratchDir, 'upper');
+    const workDir = join(req.scratchDir, 'work');
+    await Promise.all([req.rootfsDir, upperDir, workDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o755 })));
+    try {
+      await this.overlay.mount(image.layerDirs, { target: req.rootfsDir, upperDir, workDir });
+    } catch (cause) {
+      throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `mount the layers of ${image.reference}: ${describeError(cause)}`, { cause });
+    }
+    return { process: await imageProcess(image.config, req.rootfsDir, req.command), manifestDigest: image.manifestDigest };
+  }
+
+  async release(sandboxId: string, rootfsDir: string): Promise<void> {
+    await this.overlay.unmount(rootfsDir);
+    await this.images.release(sandboxId);
+  }
+}

@@ -1,0 +1,37 @@
+// Test support: the guest image tools/guest-image built, and a leak check by argv.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { GuestImage, RuntimeOptions } from '../../../src';
+
+const repoRoot = resolve(__dirname, '../../../../..');
+export const dataDirOfImages = process.env.MOAT_DATA_DIR ?? join(repoRoot, '.moat');
+export const accel = (process.env.MOAT_ACCEL ?? 'auto') as RuntimeOptions['accel'];
+
+/** The image tools/guest-image built last, read the way the node agent will (current.json + manifest.json). */
+export function findGuestImage(): GuestImage | undefined {
+  const imagesDir = join(dataDirOfImages, 'guest-images');
+  try {
+    const { id } = JSON.parse(readFileSync(join(imagesDir, 'current.json'), 'utf8')) as { id: string };
+    const dir = join(imagesDir, id);
+    const { kernelRelease } = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { kernelRelease: string };
+    return { id, dir, kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.img'), rootfs: join(dir, 'rootfs.ext4'), kernelRelease };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process on the host whose argv mentions `needle` (leak check). */
+export function processesMentioning(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (argv.includes(needle)) found.push(`${pid}: ${argv.replaceAll('\0', ' ').slice(0, 120)}`);
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return found;
+}
+

@@ -1,0 +1,49 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGuestImage, type GuestImage } from '../../src/index';
+
+const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
+const DATA_DIR = process.env.MOAT_DATA_DIR ?? join(REPO_ROOT, '.moat');
+const AGENT_BUNDLE = join(REPO_ROOT, 'apps', 'guest-agent', 'dist', 'guest-agent.js');
+const AGENT_FILES = ['start-agent.js', 'guest-agent.js', 'guest-agent.js.cache'];
+
+/** Copies /opt/moat out of the rootfs image with debugfs (no mount, no privileges). */
+function extractAgentFiles(rootfs: string, into: string): void {
+  for (const name of AGENT_FILES) {
+    const result = spawnSync('debugfs', ['-R', `dump /opt/moat/${name} ${join(into, name)}`, rootfs], { encoding: 'utf8' });
+    if (result.status !== 0 || !existsSync(join(into, name))) throw new Error(`debugfs could not dump ${name}: ${result.stderr}`);
+  }
+}
+
+describe('the guest agent code cache in the rootfs', () => {
+  let image: GuestImage;
+  let work: string;
+
+  beforeAll(async () => {
+    image = await buildGuestImage({ dataDir: DATA_DIR, agentBundle: AGENT_BUNDLE, log: () => undefined });
+    work = mkdtempSync(join(tmpdir(), 'moat-code-cache-'));
+  });
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('is accepted by the node binary the guest runs, and the agent starts from it', async () => {
+    extractAgentFiles(image.rootfs, work);
+    const socket = join(work, 'agent.sock');
+    const agent = spawn('/usr/bin/node', [join(work, 'start-agent.js')], {
+      env: { ...process.env, MOAT_AGENT_LISTEN: `unix:${socket}`, MOAT_AGENT_RUN_DIR: join(work, 'run') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    try {
+      await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain('guest agent serving');
+      expect(output).not.toContain('code cache rejected');
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  }, 60_000);
+});
