@@ -9,10 +9,12 @@ import {
   AGENTS_NAMESPACE,
   NODE_JOIN_PATH,
   nodeJoinResponseSchema,
+  type AckReply,
   type AgentToControlPlaneEvents,
   type Capacity,
   type ControlPlaneToAgentEvents,
   type DesiredSandbox,
+  type NodeHello,
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
@@ -81,9 +83,9 @@ export class SimulatedAgent {
     this.opts.capacity = capacity;
     if (!this.socket) throw new Error('not started');
     // Without a timeout a hello lost with its connection would never settle.
-    const reply = await this.socket
-      .timeout(HELLO_TIMEOUT_MS)
-      .emitWithAck('node:hello', { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated' });
+    const hello: NodeHello = { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated' };
+    // socket.io types the acknowledgement of a timed emit loosely; it is the hello reply.
+    const reply = (await this.socket.timeout(HELLO_TIMEOUT_MS).emitWithAck('node:hello', hello)) as AckReply<{ nodeId: string }>;
     if (!reply.ok) throw new Error(`hello refused: ${reply.error.message}`);
   }
 
