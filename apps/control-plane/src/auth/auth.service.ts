@@ -29,16 +29,19 @@ export class AuthService {
     if (!token.startsWith(API_KEY_PREFIX)) return undefined;
     const key = await this.apiKeys.findOneBy({ hash: hashApiKey(token), revokedAt: IsNull() });
     if (!key) return undefined;
-    this.noteUse(key);
+    await this.noteUse(key);
     return { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
   }
 
-  private noteUse(key: ApiKeyEntity): void {
+  /** Awaited, so that a listing right after a request shows the use; a failure only logs. */
+  private async noteUse(key: ApiKeyEntity): Promise<void> {
     const now = new Date();
     if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
     const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
-    this.apiKeys
-      .update({ id: key.id, lastUsedAt: Or(IsNull(), LessThan(stale)) }, { lastUsedAt: now })
-      .catch((err: unknown) => this.logger.warn({ err, keyId: key.id }, 'recording API key use failed'));
+    try {
+      await this.apiKeys.update({ id: key.id, lastUsedAt: Or(IsNull(), LessThan(stale)) }, { lastUsedAt: now });
+    } catch (err) {
+      this.logger.warn({ err, keyId: key.id }, 'recording API key use failed');
+    }
   }
 }

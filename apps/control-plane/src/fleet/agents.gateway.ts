@@ -196,7 +196,7 @@ export class AgentsGateway
           this.logger.warn({ nodeId }, `no heartbeat for ${this.silenceMs} ms: node down`);
           // The socket stays: socket.io clients do not reconnect after a server-side
           // disconnect, and the next heartbeat on it brings the node back.
-          await this.nodes.markDown(nodeId);
+          await this.nodes.markDown(nodeId, cutoff);
         }
       })
       .catch((err: unknown) => this.logger.error({ err }, 'heartbeat sweep failed'));

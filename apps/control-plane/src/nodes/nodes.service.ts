@@ -189,10 +189,16 @@ export class NodesService {
    * Marks a node down; the sandboxes it should run become `unknown`. They stay placed
    * there — never placed twice — until the node comes back and reports them, or someone
    * replaces them and deletes the old ones (the node then stops them when it returns).
+   * With `silentBefore`, only if its last heartbeat is still older than that (it may have
+   * said hello since the caller looked).
    */
-  async markDown(id: string): Promise<void> {
+  async markDown(id: string, silentBefore?: Date): Promise<void> {
     const unknown = await this.transactions.run(async (manager) => {
-      const result = await manager.update(NodeEntity, { id, state: Not('down') }, { state: 'down' });
+      const result = await manager.update(
+        NodeEntity,
+        { id, state: Not('down'), ...(silentBefore ? { lastHeartbeatAt: LessThan(silentBefore) } : {}) },
+        { state: 'down' },
+      );
       if (!result.affected) return undefined;
       const affected = await manager.find(SandboxEntity, {
         where: { nodeId: id, desiredState: 'running', state: Not(In(['failed', 'unknown'])) },
