@@ -1,40 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { buildCreateRequest, buildExecRequest, parseEnvLines } from './sandbox-form';
+import { buildCreateRequest, buildExecRequest, type NewSandboxFields } from './sandbox-form';
 
-describe('parseEnvLines', () => {
-  it('reads KEY=VALUE lines, keeping "=" in values and skipping blanks and comments', () => {
-    expect(parseEnvLines('FOO=bar\r\n\n# note\nURL=http://x/?a=b\nEMPTY=')).toEqual({
-      env: { FOO: 'bar', URL: 'http://x/?a=b', EMPTY: '' },
-      errors: [],
-    });
-  });
-
-  it('reports malformed, invalid and duplicate keys by line', () => {
-    expect(parseEnvLines('novalue\n1BAD=x\nA=1\nA=2').errors).toEqual([
-      'Environment line 1: expected KEY=VALUE',
-      'Environment line 2: "1BAD" is not a valid variable name',
-      'Environment line 4: A is set twice',
-    ]);
-  });
-});
+const blank: NewSandboxFields = { image: '', vcpus: '', memoryMiB: '', networkModel: '', rootfs: '', env: '' };
 
 describe('buildCreateRequest', () => {
   it('leaves blank fields to the server defaults', () => {
-    expect(buildCreateRequest({ vcpus: '', memoryMiB: ' ', env: '' })).toEqual({ request: {}, errors: [] });
+    expect(buildCreateRequest({ ...blank, memoryMiB: ' ' })).toEqual({ request: {}, errors: [] });
   });
 
   it('builds a full request', () => {
-    expect(buildCreateRequest({ vcpus: '2', memoryMiB: '1024', env: 'A=1' })).toEqual({
-      request: { vcpus: 2, memoryMiB: 1024, env: { A: '1' } },
+    expect(
+      buildCreateRequest({
+        image: ' docker.io/library/alpine:3 ',
+        vcpus: '2',
+        memoryMiB: '1024',
+        networkModel: 'macvtap',
+        rootfs: 'block',
+        env: 'A=1',
+      }),
+    ).toEqual({
+      request: { image: 'docker.io/library/alpine:3', vcpus: 2, memoryMiB: 1024, networkModel: 'macvtap', rootfs: 'block', env: { A: '1' } },
       errors: [],
     });
   });
 
   it('rejects values outside the control plane limits', () => {
-    expect(buildCreateRequest({ vcpus: '0', memoryMiB: '1.5', env: '' }).errors).toEqual([
+    expect(buildCreateRequest({ ...blank, vcpus: '0', memoryMiB: '1.5' }).errors).toEqual([
       'vCPUs must be a whole number from 1 to 64',
       'Memory must be a whole number from 64 to 262144',
     ]);
+  });
+
+  it('drops a network model or rootfs mode it does not know', () => {
+    expect(buildCreateRequest({ ...blank, networkModel: 'slirp', rootfs: 'nfs' }).request).toEqual({});
   });
 });
 

@@ -6,6 +6,8 @@ import type { Role } from './types';
 export interface Session {
   token: string;
   role: Role;
+  /** The tenant a tenant key belongs to. */
+  tenant?: { id: string; name: string };
 }
 
 // sessionStorage rather than localStorage: the bearer token is gone when the tab closes.
@@ -24,17 +26,21 @@ function readSession(): Session | null {
   return cachedSession;
 }
 
-function parseSession(raw: string | null): Session | null {
+/** Reads a stored session; anything malformed counts as signed out. */
+export function parseSession(raw: string | null): Session | null {
   if (!raw) return null;
   try {
     const value = JSON.parse(raw) as Partial<Session>;
-    if (typeof value.token === 'string' && (value.role === 'admin' || value.role === 'tenant')) {
-      return { token: value.token, role: value.role };
+    if (typeof value.token !== 'string' || (value.role !== 'admin' && value.role !== 'tenant')) return null;
+    const session: Session = { token: value.token, role: value.role };
+    const tenant = value.tenant;
+    if (tenant && typeof tenant.id === 'string' && typeof tenant.name === 'string') {
+      session.tenant = { id: tenant.id, name: tenant.name };
     }
+    return session;
   } catch {
-    // A corrupt entry counts as signed out.
+    return null;
   }
-  return null;
 }
 
 function notify(): void {

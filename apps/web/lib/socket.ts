@@ -1,11 +1,17 @@
 import { io, type Socket } from 'socket.io-client';
-import type { FleetNode, Sandbox } from './types';
+import type { AuditEntry, Deployment, FleetNode, Rollout, Sandbox, TemplateSummary, Tenant } from './types';
 
 /** Events the control plane pushes on the `/ui` namespace; payloads are REST representations. */
 export interface UiServerEvents {
   'sandbox:updated': (sandbox: Sandbox) => void;
   'sandbox:deleted': (ref: { id: string }) => void;
   'node:updated': (node: FleetNode) => void;
+  'tenant:updated': (tenant: Tenant) => void;
+  'deployment:updated': (deployment: Deployment) => void;
+  'deployment:deleted': (ref: { id: string }) => void;
+  'rollout:updated': (rollout: Rollout) => void;
+  'template:updated': (template: TemplateSummary) => void;
+  'audit:appended': (entry: AuditEntry) => void;
 }
 
 /** The dashboard only listens. */

@@ -1,7 +1,7 @@
 // The control plane's REST representations, as the dashboard uses them. Web never imports
 // server code (Nx boundary `scope:web`), so these mirror the API contract by hand.
 
-export type NodeState = 'ready' | 'cordoned' | 'down';
+export type NodeState = 'ready' | 'cordoned' | 'draining' | 'down';
 export type Accelerator = 'kvm' | 'tcg';
 
 export interface Resources {
@@ -13,15 +13,25 @@ export interface FleetNode {
   id: string;
   name: string;
   state: NodeState;
+  labels?: Record<string, string>;
   capacity: Resources;
   allocated: Resources;
+  sandboxCount?: number;
   accel: Accelerator;
   hypervisors: string[];
   /** ISO 8601. */
   lastHeartbeatAt: string;
+  createdAt?: string;
 }
 
-export type SandboxState = 'pending' | 'creating' | 'running' | 'stopping' | 'stopped' | 'failed';
+export const SANDBOX_STATES = ['pending', 'creating', 'running', 'stopping', 'stopped', 'failed', 'unknown'] as const;
+export type SandboxState = (typeof SANDBOX_STATES)[number];
+
+export const NODE_STATES: readonly NodeState[] = ['ready', 'cordoned', 'draining', 'down'];
+
+export type NetworkModel = 'tcfilter' | 'macvtap' | 'bridge';
+export type RootfsMode = 'virtiofs' | '9p' | 'block';
+export type Health = 'unknown' | 'healthy' | 'unhealthy';
 
 export interface PhaseTiming {
   phase: string;
@@ -31,6 +41,12 @@ export interface PhaseTiming {
 export interface ErrorInfo {
   code: string;
   message: string;
+}
+
+export interface PortMapping {
+  containerPort: number;
+  hostPort?: number;
+  protocol: 'tcp' | 'udp';
 }
 
 export interface Sandbox {
@@ -44,10 +60,6 @@ export interface Sandbox {
   image?: string | null;
   /** Replaces the image's Entrypoint and Cmd. */
   command?: string[] | null;
-  /** How the rootfs reaches the VM; null: the node's default. */
-  rootfs?: 'virtiofs' | '9p' | 'block' | null;
-  /** Image pull progress, while creating. */
-  progress?: { phase: 'pull'; bytesDone: number; bytesTotal: number };
   env: Record<string, string>;
   labels: Record<string, string>;
   createdAt: string;
@@ -55,6 +67,17 @@ export interface Sandbox {
   timings: PhaseTiming[];
   error?: ErrorInfo | null;
   guest?: { kernelRelease: string; agentVersion: string } | null;
+  networkModel?: NetworkModel | null;
+  rootfs?: RootfsMode | null;
+  ip?: string | null;
+  ports?: PortMapping[];
+  transport?: string | null;
+  deploymentId?: string | null;
+  templateId?: string | null;
+  templateVersion?: number | null;
+  health?: Health;
+  /** Image pull progress while creating. */
+  progress?: { phase: 'pull'; bytesDone: number; bytesTotal: number } | null;
 }
 
 export interface CreateSandboxRequest {
@@ -63,6 +86,17 @@ export interface CreateSandboxRequest {
   image?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
+  networkModel?: NetworkModel;
+  rootfs?: RootfsMode;
+  tenantId?: string;
+}
+
+export interface SandboxStats {
+  cpu: { usageUsec: number; userUsec: number; systemUsec: number };
+  memory: { currentBytes: number; maxBytes: number; limitBytes: number };
+  pids: { current: number; limit: number };
+  io: { readBytes: number; writeBytes: number };
+  at: string;
 }
 
 export interface ExecRequest {
@@ -76,6 +110,183 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
 }
+
+export interface Quota {
+  maxSandboxes: number;
+  maxVcpus: number;
+  maxMemoryMiB: number;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  state?: 'active' | 'suspended';
+  quota: Quota;
+  createdAt?: string;
+}
+
+export interface CreatedTenant extends Tenant {
+  apiKey: string;
+}
+
+export interface TenantUsage {
+  sandboxes: number;
+  vcpus: number;
+  memoryMiB: number;
+  quota: Quota;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string | null;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreatedApiKey {
+  id: string;
+  name: string | null;
+  prefix: string;
+  key: string;
+  createdAt: string;
+}
+
+export type Me = { kind: 'admin' } | { kind: 'tenant'; tenant: Tenant };
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { kind: 'admin' | 'tenant' | 'node'; id: string };
+  tenantId: string | null;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  result: 'success' | 'failure';
+  status: number;
+  message: string | null;
+}
+
+export interface AuditPage {
+  items: AuditEntry[];
+  nextBefore: string | null;
+}
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  targetType?: string;
+  targetId?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  before?: string;
+}
+
+export interface HealthCheck {
+  command: string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  failureThreshold?: number;
+}
+
+export interface TemplateSpec {
+  image?: string;
+  command?: string[];
+  vcpus: number;
+  memoryMiB: number;
+  env?: Record<string, string>;
+  networkModel?: NetworkModel;
+  rootfs?: RootfsMode;
+  labels?: Record<string, string>;
+  healthCheck?: HealthCheck;
+}
+
+export interface TemplateSummary {
+  id: string;
+  name: string;
+  latestVersion: number;
+  tenantId?: string;
+  createdAt?: string;
+}
+
+export interface TemplateVersion extends TemplateSpec {
+  version: number;
+  createdAt: string;
+}
+
+export interface TemplateDetail {
+  id: string;
+  name: string;
+  latestVersion: number;
+  versions: TemplateVersion[];
+}
+
+export type StrategyType = 'rolling' | 'canary' | 'blue-green' | 'immediate';
+
+export interface Strategy {
+  type: StrategyType;
+  maxUnavailable: number;
+  maxSurge: number;
+  canaryReplicas?: number;
+  autoPromote?: boolean;
+  minHealthySeconds?: number;
+  progressDeadlineSeconds?: number;
+  autoRollback: boolean;
+}
+
+export interface Deployment {
+  id: string;
+  name: string;
+  tenantId: string;
+  templateId: string;
+  templateVersion: number;
+  replicas: number | null;
+  perNode: boolean;
+  nodeSelector: Record<string, string> | null;
+  strategy: Strategy;
+  state: 'active' | 'rolling' | 'deleting';
+  counts: { desired: number; running: number; healthy: number; unhealthy: number };
+  currentRolloutId: string | null;
+  createdAt: string;
+}
+
+export interface CreateDeploymentRequest {
+  name?: string;
+  templateId: string;
+  templateVersion?: number;
+  replicas?: number;
+  perNode?: true;
+  strategy: Strategy;
+}
+
+export type RolloutState = 'progressing' | 'paused' | 'completed' | 'failed' | 'rolled-back';
+
+export interface RolloutStep {
+  index: number;
+  name: string;
+  state: 'pending' | 'running' | 'done' | 'failed';
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Rollout {
+  id: string;
+  deploymentId: string;
+  fromVersion: number;
+  toVersion: number;
+  strategy: Strategy;
+  state: RolloutState;
+  steps: RolloutStep[];
+  progress: { old: number; new: number; healthy: number; unavailable: number; desired: number };
+  reason: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'promote';
+export type NodeAction = 'cordon' | 'uncordon' | 'drain';
 
 /** Body of every API error response. */
 export interface ApiErrorBody {

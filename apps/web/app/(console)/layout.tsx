@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { ConsoleShell } from '@/components/console-shell';
+import { ConsoleShell } from '@/components/shell/console-shell';
 
 export default function ConsoleLayout({ children }: { children: ReactNode }) {
   return <ConsoleShell>{children}</ConsoleShell>;

@@ -14,6 +14,10 @@ export class ApiError extends Error {
   get unauthorized(): boolean {
     return this.status === 401;
   }
+
+  get notFound(): boolean {
+    return this.status === 404;
+  }
 }
 
 function isErrorBody(body: unknown): body is ApiErrorBody {

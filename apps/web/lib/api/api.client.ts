@@ -1,5 +1,32 @@
-import type { CreateSandboxRequest, ExecRequest, ExecResult, FleetNode, Sandbox } from '../types';
+import type {
+  ApiKey,
+  AuditPage,
+  AuditQuery,
+  CreateDeploymentRequest,
+  CreateSandboxRequest,
+  CreatedApiKey,
+  CreatedTenant,
+  Deployment,
+  ExecRequest,
+  ExecResult,
+  FleetNode,
+  Me,
+  NodeAction,
+  Quota,
+  Rollout,
+  RolloutAction,
+  Sandbox,
+  SandboxStats,
+  TemplateDetail,
+  TemplateSpec,
+  TemplateSummary,
+  TemplateVersion,
+  Tenant,
+  TenantUsage,
+} from '../types';
 import { toApiError } from './api-error';
+
+const seg = encodeURIComponent;
 
 /** Typed access to the control plane's REST API with one bearer token. */
 export class ApiClient {
@@ -8,8 +35,16 @@ export class ApiClient {
     private readonly token: string,
   ) {}
 
+  me(): Promise<Me> {
+    return this.request('GET', '/v1/me');
+  }
+
   listNodes(): Promise<FleetNode[]> {
     return this.request('GET', '/v1/nodes');
+  }
+
+  nodeAction(nodeId: string, action: NodeAction): Promise<FleetNode> {
+    return this.request('POST', `/v1/nodes/${seg(nodeId)}/${action}`);
   }
 
   listSandboxes(): Promise<Sandbox[]> {
@@ -20,13 +55,98 @@ export class ApiClient {
     return this.request('POST', '/v1/sandboxes', req);
   }
 
+  sandboxStats(sandboxId: string): Promise<SandboxStats> {
+    return this.request('GET', `/v1/sandboxes/${seg(sandboxId)}/stats`);
+  }
+
   exec(sandboxId: string, req: ExecRequest): Promise<ExecResult> {
-    return this.request('POST', `/v1/sandboxes/${encodeURIComponent(sandboxId)}/exec`, req);
+    return this.request('POST', `/v1/sandboxes/${seg(sandboxId)}/exec`, req);
   }
 
   /** Resolves once deletion is accepted (202); the sandbox disappears later, by event. */
   async deleteSandbox(sandboxId: string): Promise<void> {
-    await this.request('DELETE', `/v1/sandboxes/${encodeURIComponent(sandboxId)}`);
+    await this.request('DELETE', `/v1/sandboxes/${seg(sandboxId)}`);
+  }
+
+  listTenants(): Promise<Tenant[]> {
+    return this.request('GET', '/v1/tenants');
+  }
+
+  createTenant(req: { name: string; quota?: Quota }): Promise<CreatedTenant> {
+    return this.request('POST', '/v1/tenants', req);
+  }
+
+  tenantAction(tenantId: string, action: 'suspend' | 'resume'): Promise<Tenant> {
+    return this.request('POST', `/v1/tenants/${seg(tenantId)}/${action}`);
+  }
+
+  tenantUsage(tenantId: string): Promise<TenantUsage> {
+    return this.request('GET', `/v1/tenants/${seg(tenantId)}/usage`);
+  }
+
+  listApiKeys(tenantId: string): Promise<ApiKey[]> {
+    return this.request('GET', `/v1/tenants/${seg(tenantId)}/api-keys`);
+  }
+
+  createApiKey(tenantId: string, name?: string): Promise<CreatedApiKey> {
+    return this.request('POST', `/v1/tenants/${seg(tenantId)}/api-keys`, name ? { name } : {});
+  }
+
+  async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
+    await this.request('DELETE', `/v1/tenants/${seg(tenantId)}/api-keys/${seg(keyId)}`);
+  }
+
+  audit(query: AuditQuery): Promise<AuditPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== '') params.set(key, String(value));
+    }
+    const qs = params.toString();
+    return this.request('GET', `/v1/audit${qs ? `?${qs}` : ''}`);
+  }
+
+  listTemplates(): Promise<TemplateSummary[]> {
+    return this.request('GET', '/v1/templates');
+  }
+
+  template(templateId: string): Promise<TemplateDetail> {
+    return this.request('GET', `/v1/templates/${seg(templateId)}`);
+  }
+
+  createTemplate(name: string, spec: TemplateSpec): Promise<TemplateVersion & { id: string; name: string }> {
+    return this.request('POST', '/v1/templates', { name, ...spec });
+  }
+
+  createTemplateVersion(templateId: string, spec: TemplateSpec): Promise<TemplateVersion & { id: string }> {
+    return this.request('POST', `/v1/templates/${seg(templateId)}/versions`, spec);
+  }
+
+  listDeployments(): Promise<Deployment[]> {
+    return this.request('GET', '/v1/deployments');
+  }
+
+  createDeployment(req: CreateDeploymentRequest): Promise<Deployment> {
+    return this.request('POST', '/v1/deployments', req);
+  }
+
+  async deleteDeployment(deploymentId: string): Promise<void> {
+    await this.request('DELETE', `/v1/deployments/${seg(deploymentId)}`);
+  }
+
+  listRollouts(deploymentId: string): Promise<Rollout[]> {
+    return this.request('GET', `/v1/deployments/${seg(deploymentId)}/rollouts`);
+  }
+
+  startRollout(deploymentId: string, templateVersion: number): Promise<{ id: string }> {
+    return this.request('POST', `/v1/deployments/${seg(deploymentId)}/rollouts`, { templateVersion });
+  }
+
+  rollout(rolloutId: string): Promise<Rollout> {
+    return this.request('GET', `/v1/rollouts/${seg(rolloutId)}`);
+  }
+
+  rolloutAction(rolloutId: string, action: RolloutAction): Promise<Rollout> {
+    return this.request('POST', `/v1/rollouts/${seg(rolloutId)}/${action}`);
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

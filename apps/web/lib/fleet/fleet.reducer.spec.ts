@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { FleetNode, Sandbox } from '../types';
+import type { Deployment, FleetNode, Sandbox } from '../types';
 import { fleetReducer, initialFleetState, nodeList, sandboxList, type FleetAction, type FleetState } from './fleet.reducer';
 
 function sandbox(id: string, state: Sandbox['state'], updatedAt: string, createdAt = '2025-01-01T00:00:00.000Z'): Sandbox {
-  return {
-    id,
-    tenantId: 't1',
-    nodeId: 'n1',
-    state,
-    vcpus: 1,
-    memoryMiB: 256,
-    env: {},
-    labels: {},
-    createdAt,
-    updatedAt,
-    timings: [],
-  };
+  return { id, tenantId: 't1', nodeId: 'n1', state, vcpus: 1, memoryMiB: 256, env: {}, labels: {}, createdAt, updatedAt, timings: [] };
 }
 
 function node(id: string, name: string, state: FleetNode['state'], lastHeartbeatAt: string): FleetNode {
@@ -31,73 +19,141 @@ function node(id: string, name: string, state: FleetNode['state'], lastHeartbeat
   };
 }
 
+function deployment(id: string, running: number): Deployment {
+  return {
+    id,
+    name: id,
+    tenantId: 't1',
+    templateId: 'tpl',
+    templateVersion: 1,
+    replicas: 2,
+    perNode: false,
+    nodeSelector: null,
+    strategy: { type: 'rolling', maxUnavailable: 1, maxSurge: 1, autoRollback: true },
+    state: 'active',
+    counts: { desired: 2, running, healthy: running, unhealthy: 0 },
+    currentRolloutId: null,
+    createdAt: '2025-01-01T00:00:00Z',
+  };
+}
+
 const run = (actions: FleetAction[], from: FleetState = initialFleetState) => actions.reduce(fleetReducer, from);
+const upsertSandbox = (item: Sandbox): FleetAction => ({ type: 'upsert', collection: 'sandboxes', item });
 
 describe('fleetReducer', () => {
   it('loads a snapshot and applies later events', () => {
     const state = run([
-      { type: 'sync:started' },
-      { type: 'sync:completed', sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')], nodes: [] },
-      { type: 'sandbox:updated', sandbox: sandbox('a', 'creating', '2025-01-01T00:00:02Z') },
-      { type: 'sandbox:updated', sandbox: sandbox('a', 'running', '2025-01-01T00:00:03Z') },
+      { type: 'sync:started', collections: ['sandboxes'] },
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
+      upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:02Z')),
+      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:03Z')),
     ]);
-    expect(state.loaded).toBe(true);
-    expect(state.sandboxes.a?.state).toBe('running');
-    expect(state.pendingEvents).toBeNull();
+    expect(state.sandboxes.loaded).toBe(true);
+    expect(state.sandboxes.items.a?.state).toBe('running');
+    expect(state.sandboxes.pending).toBeNull();
   });
 
   it('replays events that raced an in-flight snapshot without going back in time', () => {
     const state = run([
-      { type: 'sync:started' },
-      { type: 'sandbox:updated', sandbox: sandbox('a', 'running', '2025-01-01T00:00:03Z') },
-      { type: 'sandbox:updated', sandbox: sandbox('b', 'pending', '2025-01-01T00:00:04Z') },
-      { type: 'sandbox:deleted', id: 'c' },
-      // The snapshot was read before all three events.
+      { type: 'sync:started', collections: ['sandboxes'] },
+      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:05Z')),
+      upsertSandbox(sandbox('b', 'creating', '2025-01-01T00:00:05Z')),
+      { type: 'remove', collection: 'sandboxes', id: 'b' },
+      // The snapshot was read before those events: it still has "a" pending and "b" present.
       {
         type: 'sync:completed',
-        sandboxes: [sandbox('a', 'creating', '2025-01-01T00:00:02Z'), sandbox('c', 'stopping', '2025-01-01T00:00:02Z')],
-        nodes: null,
+        seq: 0,
+        snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z'), sandbox('b', 'pending', '2025-01-01T00:00:01Z')] },
       },
     ]);
-    expect(Object.keys(state.sandboxes).sort()).toEqual(['a', 'b']);
-    expect(state.sandboxes.a?.state).toBe('running');
+    expect(state.sandboxes.items.a?.state).toBe('running');
+    expect(state.sandboxes.items.b).toBeUndefined();
   });
 
-  it('keeps a snapshot that is newer than a raced event', () => {
+  it('keeps every racing event until the last overlapping snapshot is in, and never shows an older snapshot', () => {
     const state = run([
-      { type: 'sync:started' },
-      { type: 'sandbox:updated', sandbox: sandbox('a', 'creating', '2025-01-01T00:00:02Z') },
-      { type: 'sync:completed', sandboxes: [sandbox('a', 'running', '2025-01-01T00:00:03Z')], nodes: null },
+      // One snapshot at start, one when the socket connects; events arrive in between.
+      { type: 'sync:started', collections: ['sandboxes'] },
+      { type: 'sync:started', collections: ['sandboxes'] },
+      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:05Z')),
+      { type: 'sync:completed', seq: 1, snapshot: { sandboxes: [sandbox('a', 'creating', '2025-01-01T00:00:03Z'), sandbox('b', 'running', '2025-01-01T00:00:04Z')] } },
+      // The first request answers last, with a list from before "b" existed.
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
     ]);
-    expect(state.sandboxes.a?.state).toBe('running');
+    expect(state.sandboxes.items.a?.state).toBe('running');
+    expect(state.sandboxes.items.b?.state).toBe('running');
+    expect(state.sandboxes.pending).toBeNull();
+    expect(state.sandboxes.syncs).toBe(0);
   });
 
-  it('drops sandboxes a resync no longer reports', () => {
-    const before = run([{ type: 'sync:completed', sandboxes: [sandbox('a', 'running', '2025-01-01T00:00:01Z')], nodes: [] }]);
-    const after = run([{ type: 'sync:started' }, { type: 'sync:completed', sandboxes: [], nodes: [] }], before);
-    expect(sandboxList(after)).toEqual([]);
-  });
-
-  it('updates nodes and ignores stale node reports', () => {
+  it('ignores an event older than what is shown', () => {
     const state = run([
-      { type: 'sync:completed', sandboxes: [], nodes: [node('n1', 'host-b', 'ready', '2025-01-01T00:00:05Z')] },
-      { type: 'node:updated', node: node('n1', 'host-b', 'down', '2025-01-01T00:00:04Z') },
-      { type: 'node:updated', node: node('n2', 'host-a', 'cordoned', '2025-01-01T00:00:06Z') },
+      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:05Z')),
+      upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:02Z')),
     ]);
-    expect(nodeList(state).map((n) => `${n.name}:${n.state}`)).toEqual(['host-a:cordoned', 'host-b:ready']);
+    expect(state.sandboxes.items.a?.state).toBe('running');
   });
 
-  it('lists sandboxes newest first', () => {
+  it('keeps one collection loading while another is already live', () => {
+    const state = run([
+      { type: 'sync:started', collections: ['sandboxes', 'deployments'] },
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [] } },
+      { type: 'sync:failed', collections: ['deployments'] },
+      { type: 'upsert', collection: 'deployments', item: deployment('d', 1) },
+    ]);
+    expect(state.sandboxes.loaded).toBe(true);
+    expect(state.deployments.loaded).toBe(false);
+    expect(state.deployments.pending).toBeNull();
+    // Events still show, so a page sees the change even when the list failed to load.
+    expect(state.deployments.items.d?.counts.running).toBe(1);
+  });
+
+  it('takes the latest deployment event as is (no timestamps to compare)', () => {
+    const state = run([
+      { type: 'upsert', collection: 'deployments', item: deployment('d', 2) },
+      { type: 'upsert', collection: 'deployments', item: deployment('d', 1) },
+    ]);
+    expect(state.deployments.items.d?.counts.running).toBe(1);
+  });
+
+  it('records each state change of a sandbox once, in order', () => {
+    const state = run([
+      { type: 'sync:started', collections: ['sandboxes'] },
+      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
+      upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:02Z')),
+      upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:03Z')),
+      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:04Z')),
+    ]);
+    expect(state.history.a).toEqual([
+      { state: 'pending', at: '2025-01-01T00:00:01Z' },
+      { state: 'creating', at: '2025-01-01T00:00:02Z' },
+      { state: 'running', at: '2025-01-01T00:00:04Z' },
+    ]);
+  });
+
+  it('lets a node be cordoned without a new heartbeat', () => {
+    const at = '2025-01-01T00:00:05Z';
+    const state = run([
+      { type: 'upsert', collection: 'nodes', item: node('n', 'host', 'ready', at) },
+      { type: 'upsert', collection: 'nodes', item: node('n', 'host', 'cordoned', at) },
+    ]);
+    expect(state.nodes.items.n?.state).toBe('cordoned');
+  });
+});
+
+describe('lists', () => {
+  it('orders sandboxes newest first and nodes by name', () => {
     const state = run([
       {
         type: 'sync:completed',
-        sandboxes: [
-          sandbox('old', 'running', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00.000Z'),
-          sandbox('new', 'pending', '2025-01-02T00:00:00Z', '2025-01-02T00:00:00.000Z'),
-        ],
-        nodes: null,
+        seq: 0,
+        snapshot: {
+          sandboxes: [sandbox('old', 'running', 'x', '2025-01-01T00:00:00Z'), sandbox('new', 'running', 'x', '2025-01-02T00:00:00Z')],
+          nodes: [node('2', 'zeta', 'ready', 'x'), node('1', 'alpha', 'ready', 'x')],
+        },
       },
     ]);
-    expect(sandboxList(state).map((s) => s.id)).toEqual(['new', 'old']);
+    expect(sandboxList(state.sandboxes.items).map((s) => s.id)).toEqual(['new', 'old']);
+    expect(nodeList(state.nodes.items).map((n) => n.name)).toEqual(['alpha', 'zeta']);
   });
 });

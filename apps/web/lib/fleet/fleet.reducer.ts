@@ -1,95 +1,184 @@
-import type { FleetNode, Sandbox } from '../types';
+import type { Deployment, FleetNode, Rollout, Sandbox, SandboxState, TemplateSummary, Tenant } from '../types';
+
+/** Everything the dashboard keeps live, by collection. */
+export interface Collections {
+  sandboxes: Sandbox;
+  nodes: FleetNode;
+  tenants: Tenant;
+  deployments: Deployment;
+  templates: TemplateSummary;
+  rollouts: Rollout;
+}
+
+export type CollectionName = keyof Collections;
+
+export interface Collection<T> {
+  items: Readonly<Record<string, T>>;
+  /** False until the first snapshot arrived. */
+  loaded: boolean;
+  /** Events received since the oldest in-flight snapshot was requested; null when none is in flight. */
+  pending: readonly FleetEvent[] | null;
+  /** Snapshots in flight: one at start, racing the socket's connection, and one per (re)connect. */
+  syncs: number;
+  /** Request order of the snapshot shown; an older one answering late is not shown over it. */
+  shown: number;
+}
+
+/** A state a sandbox was seen in, and since when. */
+export interface StateChange {
+  state: SandboxState;
+  at: string;
+}
 
 /**
- * What the dashboard knows about the fleet: a REST snapshot kept current by socket.io events.
+ * What the dashboard knows: REST snapshots kept current by socket.io events.
  *
- * The snapshot is fetched after the socket connects (and again after every reconnect), so no
+ * A snapshot is fetched after the socket connects (and again after every reconnect), so no
  * change can fall between the two. Events that arrive while a snapshot is in flight are
  * applied at once and also remembered, then replayed on top of the snapshot, because the
  * snapshot may have been read before them. Replays never move a record back in time.
  */
-export interface FleetState {
-  sandboxes: Readonly<Record<string, Sandbox>>;
-  nodes: Readonly<Record<string, FleetNode>>;
-  /** False until the first snapshot arrived. */
-  loaded: boolean;
-  /** Events received since the in-flight snapshot was requested; null when none is in flight. */
-  pendingEvents: readonly FleetEvent[] | null;
-}
+export type FleetState = { [K in CollectionName]: Collection<Collections[K]> } & {
+  /** Each sandbox's states as this page saw them change, oldest first. */
+  history: Readonly<Record<string, readonly StateChange[]>>;
+};
 
 export type FleetEvent =
-  | { type: 'sandbox:updated'; sandbox: Sandbox }
-  | { type: 'sandbox:deleted'; id: string }
-  | { type: 'node:updated'; node: FleetNode };
+  { [K in CollectionName]: { type: 'upsert'; collection: K; item: Collections[K] } }[CollectionName]
+  | { type: 'remove'; collection: CollectionName; id: string };
+
+export type Snapshot = { [K in CollectionName]?: Collections[K][] };
 
 export type FleetAction =
   | FleetEvent
-  | { type: 'sync:started' }
-  /** `nodes` is null for tenants, who may not list nodes. */
-  | { type: 'sync:completed'; sandboxes: Sandbox[]; nodes: FleetNode[] | null }
-  | { type: 'sync:failed' };
+  | { type: 'sync:started'; collections: readonly CollectionName[] }
+  /** `seq` numbers the requests in the order they were made. */
+  | { type: 'sync:completed'; snapshot: Snapshot; seq: number }
+  | { type: 'sync:failed'; collections: readonly CollectionName[] };
 
-export const initialFleetState: FleetState = { sandboxes: {}, nodes: {}, loaded: false, pendingEvents: null };
+const empty = { items: {}, loaded: false, pending: null, syncs: 0, shown: -1 };
+
+export const initialFleetState: FleetState = {
+  sandboxes: empty,
+  nodes: empty,
+  tenants: empty,
+  deployments: empty,
+  templates: empty,
+  rollouts: empty,
+  history: {},
+};
+
+export const COLLECTIONS: readonly CollectionName[] = ['sandboxes', 'nodes', 'tenants', 'deployments', 'templates', 'rollouts'];
 
 export function fleetReducer(state: FleetState, action: FleetAction): FleetState {
   switch (action.type) {
     case 'sync:started':
-      return { ...state, pendingEvents: [] };
+      return mapCollections(state, action.collections, (c) => ({ ...c, syncs: c.syncs + 1, pending: c.pending ?? [] }));
     case 'sync:failed':
-      return { ...state, pendingEvents: null };
+      return mapCollections(state, action.collections, settle);
     case 'sync:completed': {
-      const snapshot: FleetState = {
-        sandboxes: byId(action.sandboxes),
-        nodes: action.nodes ? byId(action.nodes) : {},
-        loaded: true,
-        pendingEvents: null,
-      };
-      return (state.pendingEvents ?? []).reduce(applyEvent, snapshot);
+      let next = state;
+      for (const name of COLLECTIONS) {
+        const items = action.snapshot[name];
+        if (!items) continue;
+        const { pending, shown } = next[name];
+        if (action.seq < shown) {
+          next = { ...next, [name]: settle(next[name]) };
+          continue;
+        }
+        next = {
+          ...next,
+          [name]: { ...next[name], items: byId(items as readonly { id: string }[]), loaded: true, shown: action.seq },
+        };
+        if (name === 'sandboxes' && action.snapshot.sandboxes) {
+          next = { ...next, history: seedHistory(next.history, action.snapshot.sandboxes) };
+        }
+        // Every event since the oldest snapshot in flight was requested: this one may predate them.
+        next = (pending ?? []).reduce(applyEvent, next);
+        next = { ...next, [name]: settle(next[name]) };
+      }
+      return next;
     }
-    case 'sandbox:updated':
-    case 'sandbox:deleted':
-    case 'node:updated': {
+    case 'upsert':
+    case 'remove': {
       const next = applyEvent(state, action);
-      return state.pendingEvents ? { ...next, pendingEvents: [...state.pendingEvents, action] } : next;
+      const collection = next[action.collection];
+      if (!collection.pending) return next;
+      return { ...next, [action.collection]: { ...collection, pending: [...collection.pending, action] } };
     }
+  }
+}
+
+/** One snapshot fewer in flight; the remembered events go once none is. */
+function settle<C extends Collection<unknown>>(c: C): C {
+  const syncs = Math.max(0, c.syncs - 1);
+  return { ...c, syncs, pending: syncs > 0 ? c.pending : null };
+}
+
+function mapCollections(
+  state: FleetState,
+  names: readonly CollectionName[],
+  fn: (c: Collection<unknown>) => Collection<unknown>,
+): FleetState {
+  let next = state;
+  for (const name of names) next = { ...next, [name]: fn(next[name]) };
+  return next;
+}
+
+/** The time a record was last changed, where its representation carries one. */
+function versionOf(event: Extract<FleetEvent, { type: 'upsert' }>): string | null {
+  switch (event.collection) {
+    case 'sandboxes':
+      return event.item.updatedAt;
+    case 'nodes':
+      return event.item.lastHeartbeatAt;
+    case 'tenants':
+    case 'deployments':
+    case 'templates':
+    case 'rollouts':
+      return null;
   }
 }
 
 function applyEvent(state: FleetState, event: FleetEvent): FleetState {
-  switch (event.type) {
-    case 'sandbox:updated': {
-      const current = state.sandboxes[event.sandbox.id];
-      if (current && isOlder(event.sandbox.updatedAt, current.updatedAt)) return state;
-      return { ...state, sandboxes: { ...state.sandboxes, [event.sandbox.id]: event.sandbox } };
-    }
-    case 'sandbox:deleted': {
-      if (!(event.id in state.sandboxes)) return state;
-      const { [event.id]: _deleted, ...rest } = state.sandboxes;
-      return { ...state, sandboxes: rest };
-    }
-    case 'node:updated': {
-      const current = state.nodes[event.node.id];
-      if (current && isOlder(event.node.lastHeartbeatAt, current.lastHeartbeatAt)) return state;
-      return { ...state, nodes: { ...state.nodes, [event.node.id]: event.node } };
-    }
+  const collection = state[event.collection];
+  if (event.type === 'remove') {
+    if (!(event.id in collection.items)) return state;
+    const { [event.id]: _removed, ...rest } = collection.items;
+    return { ...state, [event.collection]: { ...collection, items: rest } };
   }
+  const current = collection.items[event.item.id] as Collections[CollectionName] | undefined;
+  const version = versionOf(event);
+  if (current && version !== null) {
+    const currentVersion = versionOf({ ...event, item: current } as typeof event);
+    if (currentVersion !== null && Date.parse(version) < Date.parse(currentVersion)) return state;
+  }
+  const next = { ...state, [event.collection]: { ...collection, items: { ...collection.items, [event.item.id]: event.item } } };
+  if (event.collection === 'sandboxes') next.history = recordState(state.history, event.item);
+  return next;
 }
 
-function isOlder(candidate: string, current: string): boolean {
-  return Date.parse(candidate) < Date.parse(current);
+function recordState(history: FleetState['history'], sandbox: Sandbox): FleetState['history'] {
+  const seen = history[sandbox.id] ?? [];
+  if (seen.at(-1)?.state === sandbox.state) return history;
+  return { ...history, [sandbox.id]: [...seen, { state: sandbox.state, at: sandbox.updatedAt }] };
 }
 
-function byId<T extends { id: string }>(items: T[]): Record<string, T> {
+function seedHistory(history: FleetState['history'], sandboxes: readonly Sandbox[]): FleetState['history'] {
+  return sandboxes.reduce(recordState, history);
+}
+
+function byId<T extends { id: string }>(items: readonly T[]): Record<string, T> {
   return Object.fromEntries(items.map((item) => [item.id, item]));
 }
 
 /** Newest first, so a sandbox just created shows at the top. */
-export function sandboxList(state: FleetState): Sandbox[] {
-  return Object.values(state.sandboxes).sort(
+export function sandboxList(sandboxes: Readonly<Record<string, Sandbox>>): Sandbox[] {
+  return Object.values(sandboxes).sort(
     (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || a.id.localeCompare(b.id),
   );
 }
 
-export function nodeList(state: FleetState): FleetNode[] {
-  return Object.values(state.nodes).sort((a, b) => a.name.localeCompare(b.name));
+export function nodeList(nodes: Readonly<Record<string, FleetNode>>): FleetNode[] {
+  return Object.values(nodes).sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
-import { SandboxDetail } from '@/components/sandbox-detail';
+import { SandboxDetail } from '@/components/sandboxes/sandbox-detail';
+
 import { shortId } from '@/lib/format';
 
 interface Props {
@@ -11,7 +12,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: `Sandbox ${shortId(id)}` };
 }
 
-export default async function SandboxPage({ params }: Props) {
+export default async function Page({ params }: Props) {
   const { id } = await params;
   return <SandboxDetail id={id} />;
 }

@@ -1,16 +1,13 @@
 'use client';
 
-import { useFleet } from '@/lib/fleet/fleet.context';
-import { nodeList } from '@/lib/fleet/fleet.reducer';
+import Link from 'next/link';
 import { formatMemory } from '@/lib/format';
-import { LoadingRow } from './loading-row';
-import { RelativeTime } from './relative-time';
-import { StateBadge } from './state-badge';
-import { Usage } from './usage';
+import type { FleetNode } from '@/lib/types';
+import { RelativeTime } from '../ui/relative-time';
+import { StateBadge } from '../ui/state-badge';
+import { Usage } from '../ui/usage';
 
-export function NodesTable() {
-  const { state } = useFleet();
-  const nodes = nodeList(state);
+export function NodesTable({ nodes }: { nodes: readonly FleetNode[] }) {
   return (
     <div className="table-scroll">
       <table className="table">
@@ -20,6 +17,9 @@ export function NodesTable() {
             <th scope="col">Name</th>
             <th scope="col">State</th>
             <th scope="col" className="optional">
+              Labels
+            </th>
+            <th scope="col" className="optional">
               Accelerator
             </th>
             <th scope="col" className="optional">
@@ -27,6 +27,7 @@ export function NodesTable() {
             </th>
             <th scope="col">vCPUs used</th>
             <th scope="col">Memory used</th>
+            <th scope="col">Sandboxes</th>
             <th scope="col" className="optional">
               Last heartbeat
             </th>
@@ -34,12 +35,15 @@ export function NodesTable() {
         </thead>
         <tbody>
           {nodes.map((node) => (
-            <tr key={node.id}>
+            <tr key={node.id} data-node-id={node.id}>
               <th scope="row" className="mono">
-                {node.name}
+                <Link href={`/nodes/${node.id}`}>{node.name}</Link>
               </th>
               <td>
                 <StateBadge state={node.state} />
+              </td>
+              <td className="optional">
+                <Labels labels={node.labels} />
               </td>
               <td className="optional">{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</td>
               <td className="optional">{node.hypervisors.join(', ')}</td>
@@ -49,19 +53,28 @@ export function NodesTable() {
               <td>
                 <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
               </td>
-              <td className="optional"><RelativeTime iso={node.lastHeartbeatAt} /></td>
-            </tr>
-          ))}
-          {state.loaded && nodes.length === 0 && (
-            <tr>
-              <td colSpan={7} className="table__empty">
-                No nodes have joined yet.
+              <td>{node.sandboxCount ?? '—'}</td>
+              <td className="optional">
+                <RelativeTime iso={node.lastHeartbeatAt} />
               </td>
             </tr>
-          )}
-          {!state.loaded && <LoadingRow columns={7} />}
+          ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+export function Labels({ labels }: { labels: Record<string, string> | null | undefined }) {
+  const entries = Object.entries(labels ?? {});
+  if (entries.length === 0) return <span className="hint">none</span>;
+  return (
+    <ul className="labels">
+      {entries.map(([k, v]) => (
+        <li key={k} className="mono">
+          {k}={v}
+        </li>
+      ))}
+    </ul>
   );
 }

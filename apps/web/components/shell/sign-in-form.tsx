@@ -6,20 +6,30 @@ import { ApiClient } from '@/lib/api/api.client';
 import { ApiError, describeError } from '@/lib/api/api-error';
 import { useApiBase } from '@/lib/config/api-config.context';
 import { textField } from '@/lib/form-data';
-import { saveSession } from '@/lib/session';
+import { saveSession, type Session } from '@/lib/session';
 import { useHydrated } from '@/lib/use-hydrated';
-import type { Role } from '@/lib/types';
 
-/** Only admins may list nodes, so that call tells an operator token from a tenant key. */
-async function detectRole(api: ApiClient): Promise<Role> {
+/**
+ * `GET /v1/me` says who a token belongs to; a bad or revoked token gets 401. A control plane
+ * from before `/v1/me` answers 404: there only admins may list nodes, which tells them apart.
+ */
+async function identify(api: ApiClient, token: string): Promise<Session> {
+  try {
+    const me = await api.me();
+    return me.kind === 'admin'
+      ? { token, role: 'admin' }
+      : { token, role: 'tenant', tenant: { id: me.tenant.id, name: me.tenant.name } };
+  } catch (error) {
+    if (!(error instanceof ApiError && error.notFound)) throw error;
+  }
   try {
     await api.listNodes();
-    return 'admin';
+    return { token, role: 'admin' };
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 403)) throw error;
   }
   await api.listSandboxes();
-  return 'tenant';
+  return { token, role: 'tenant' };
 }
 
 export function SignInForm({ expired }: { expired: boolean }) {
@@ -33,8 +43,7 @@ export function SignInForm({ expired }: { expired: boolean }) {
     setBusy(true);
     setError(null);
     try {
-      const role = await detectRole(new ApiClient(apiBase(), token));
-      saveSession({ token, role });
+      saveSession(await identify(new ApiClient(apiBase(), token), token));
       router.replace('/');
     } catch (err) {
       setError(

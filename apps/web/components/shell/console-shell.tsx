@@ -5,6 +5,7 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { FleetProvider, useFleet, type LiveStatus } from '@/lib/fleet/fleet.context';
 import { clearSession, useSession } from '@/lib/session';
+import type { Role } from '@/lib/types';
 
 const LIVE_LABELS: Record<LiveStatus, string> = {
   connecting: 'Connecting…',
@@ -48,10 +49,10 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
         <Link href="/" className="topbar__brand">
           Moat
         </Link>
-        <MainNav />
+        <MainNav role={session.role} />
         <div className="topbar__end">
           <LiveIndicator />
-          <span className="topbar__role">{session.role === 'admin' ? 'Operator' : 'Tenant'}</span>
+          <span className="topbar__role">{session.role === 'admin' ? 'Operator' : `Tenant ${session.tenant?.name ?? ''}`}</span>
           <button type="button" className="button button--ghost" onClick={() => signOut()}>
             Sign out
           </button>
@@ -65,13 +66,31 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
   );
 }
 
-function MainNav() {
+const NAV: { href: string; label: string; admin?: boolean; tenant?: boolean }[] = [
+  { href: '/', label: 'Overview' },
+  { href: '/nodes', label: 'Nodes', admin: true },
+  { href: '/sandboxes', label: 'Sandboxes' },
+  { href: '/templates', label: 'Templates' },
+  { href: '/deployments', label: 'Deployments' },
+  { href: '/tenants', label: 'Tenants', admin: true },
+  { href: '/account', label: 'Account', tenant: true },
+  { href: '/audit', label: 'Audit' },
+];
+
+function isCurrent(pathname: string, href: string): boolean {
+  return href === '/' ? pathname === '/' : pathname === href || pathname.startsWith(`${href}/`);
+}
+
+function MainNav({ role }: { role: Role }) {
   const pathname = usePathname();
+  const items = NAV.filter((item) => (role === 'admin' ? !item.tenant : !item.admin));
   return (
     <nav aria-label="Main" className="topbar__nav">
-      <Link href="/" aria-current={pathname === '/' ? 'page' : undefined}>
-        Overview
-      </Link>
+      {items.map((item) => (
+        <Link key={item.href} href={item.href} aria-current={isCurrent(pathname, item.href) ? 'page' : undefined}>
+          {item.label}
+        </Link>
+      ))}
     </nav>
   );
 }

@@ -5,7 +5,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { shortId } from '@/lib/format';
-import { MEMORY_LIMITS_MIB, VCPU_LIMITS, buildCreateRequest } from '@/lib/sandbox-form';
+import { MEMORY_LIMITS_MIB, NETWORK_MODELS, ROOTFS_MODES, VCPU_LIMITS, buildCreateRequest } from '@/lib/sandbox-form';
 
 type Outcome = { kind: 'created'; id: string } | { kind: 'errors'; messages: string[] } | null;
 
@@ -18,8 +18,11 @@ export function NewSandboxForm() {
   async function create(form: HTMLFormElement) {
     const data = new FormData(form);
     const { request, errors } = buildCreateRequest({
+      image: textField(data, 'image'),
       vcpus: textField(data, 'vcpus'),
       memoryMiB: textField(data, 'memoryMiB'),
+      networkModel: textField(data, 'networkModel'),
+      rootfs: textField(data, 'rootfs'),
       env: textField(data, 'env'),
     });
     if (errors.length > 0) {
@@ -31,7 +34,7 @@ export function NewSandboxForm() {
     try {
       const sandbox = await api.createSandbox(request);
       // Show the row now; the socket events that follow move it through its states.
-      dispatch({ type: 'sandbox:updated', sandbox });
+      dispatch({ type: 'upsert', collection: 'sandboxes', item: sandbox });
       setOutcome({ kind: 'created', id: sandbox.id });
     } catch (error) {
       setOutcome({ kind: 'errors', messages: [explain(error)] });
@@ -49,6 +52,10 @@ export function NewSandboxForm() {
     <section className="card" aria-labelledby={headingId}>
       <h2 id={headingId}>New sandbox</h2>
       <form className="form" onSubmit={onSubmit} noValidate>
+        <label className="field">
+          <span>Image</span>
+          <input name="image" placeholder="default busybox" spellCheck={false} autoComplete="off" />
+        </label>
         <div className="form__row">
           <label className="field">
             <span>vCPUs</span>
@@ -67,12 +74,32 @@ export function NewSandboxForm() {
             />
           </label>
         </div>
+        <div className="form__row">
+          <label className="field">
+            <span>Network model</span>
+            <select name="networkModel" defaultValue="">
+              <option value="">default</option>
+              {NETWORK_MODELS.map((m) => (
+                <option key={m}>{m}</option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Rootfs mode</span>
+            <select name="rootfs" defaultValue="">
+              <option value="">default</option>
+              {ROOTFS_MODES.map((m) => (
+                <option key={m}>{m}</option>
+              ))}
+            </select>
+          </label>
+        </div>
         <label className="field">
           <span>Environment</span>
           <textarea name="env" rows={3} spellCheck={false} aria-describedby={`${headingId}-env-hint`} placeholder="KEY=VALUE" />
         </label>
         <p id={`${headingId}-env-hint`} className="hint">
-          One KEY=VALUE per line. Blank sizes use the control plane&apos;s defaults.
+          One KEY=VALUE per line. Blank fields use the control plane&apos;s defaults.
         </p>
         <button type="submit" className="button button--primary" disabled={busy}>
           {busy ? 'Creating…' : 'Create sandbox'}

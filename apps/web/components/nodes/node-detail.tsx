@@ -1,0 +1,119 @@
+'use client';
+
+import Link from 'next/link';
+import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
+import { sandboxList } from '@/lib/fleet/fleet.reducer';
+import { formatMemory, formatTimestamp } from '@/lib/format';
+import type { FleetNode, NodeAction } from '@/lib/types';
+import { SandboxesTable } from '../sandboxes/sandboxes-table';
+import { ConfirmButton } from '../ui/confirm-button';
+import { RelativeTime } from '../ui/relative-time';
+import { StateBadge } from '../ui/state-badge';
+import { Usage } from '../ui/usage';
+import { Labels } from './nodes-table';
+
+const ACTIONS: Record<NodeAction, { label: string; explain: string; danger: boolean }> = {
+  cordon: { label: 'Cordon', explain: 'No new sandboxes are placed on it; those running keep running.', danger: false },
+  uncordon: { label: 'Uncordon', explain: 'The scheduler may place new sandboxes on it again.', danger: false },
+  drain: {
+    label: 'Drain',
+    explain: 'It is cordoned and its sandboxes are moved away (deployment replicas are recreated elsewhere).',
+    danger: true,
+  },
+};
+
+function actionsFor(node: FleetNode): NodeAction[] {
+  switch (node.state) {
+    case 'ready':
+      return ['cordon', 'drain'];
+    case 'cordoned':
+      return ['uncordon', 'drain'];
+    case 'draining':
+      return ['uncordon'];
+    case 'down':
+      return ['cordon'];
+  }
+}
+
+export function NodeDetail({ id }: { id: string }) {
+  const { api, dispatch } = useFleet();
+  const nodes = useCollection('nodes');
+  const sandboxes = useCollection('sandboxes');
+  const node = nodes.items[id];
+  if (!node) {
+    return (
+      <>
+        <h1>Node</h1>
+        {nodes.error ? (
+          <p role="alert">{nodes.error}</p>
+        ) : (
+          <p role="status">
+            {nodes.loaded ? <>There is no node with this id. <Link href="/nodes">All nodes</Link></> : 'Loading…'}
+          </p>
+        )}
+      </>
+    );
+  }
+  const onNode = sandboxList(sandboxes.items).filter((s) => s.nodeId === node.id);
+  return (
+    <>
+      <div className="page__header">
+        <div>
+          <h1>Node {node.name}</h1>
+          <p className="hint mono">{node.id}</p>
+        </div>
+        <div className="actions">
+          {actionsFor(node).map((action) => (
+            <ConfirmButton
+              key={action}
+              label={ACTIONS[action].label}
+              title={`${ACTIONS[action].label} node ${node.name}?`}
+              confirmLabel={`${ACTIONS[action].label} node`}
+              danger={ACTIONS[action].danger}
+              onConfirm={async () => {
+                const item = await api.nodeAction(node.id, action);
+                dispatch({ type: 'upsert', collection: 'nodes', item });
+              }}
+            >
+              <p>{ACTIONS[action].explain}</p>
+            </ConfirmButton>
+          ))}
+        </div>
+      </div>
+      <div className="grid">
+        <section className="card" aria-labelledby="node-details">
+          <h2 id="node-details">Details</h2>
+          <dl className="facts">
+            <dt>State</dt>
+            <dd>
+              <StateBadge state={node.state} />
+            </dd>
+            <dt>Labels</dt>
+            <dd>
+              <Labels labels={node.labels} />
+            </dd>
+            <dt>Accelerator</dt>
+            <dd>{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</dd>
+            <dt>Hypervisors</dt>
+            <dd>{node.hypervisors.join(', ')}</dd>
+            <dt>vCPUs</dt>
+            <dd>
+              <Usage used={node.allocated.vcpus} total={node.capacity.vcpus} />
+            </dd>
+            <dt>Memory</dt>
+            <dd>
+              <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
+            </dd>
+            <dt>Last heartbeat</dt>
+            <dd title={formatTimestamp(node.lastHeartbeatAt)}>
+              <RelativeTime iso={node.lastHeartbeatAt} />
+            </dd>
+          </dl>
+        </section>
+      </div>
+      <section className="card card--flush" aria-label="Sandboxes on this node">
+        <SandboxesTable sandboxes={onNode} filters={false} />
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,165 @@
+'use client';
+
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
+import { formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
+import { ConfirmButton } from '../ui/confirm-button';
+import { RelativeTime } from '../ui/relative-time';
+import { StateBadge } from '../ui/state-badge';
+import { ExecForm } from './exec-form';
+import { SandboxStats } from './sandbox-stats';
+import { StateHistory } from './state-history';
+import { TimingsWaterfall } from './timings-waterfall';
+
+export function SandboxDetail({ id }: { id: string }) {
+  const { api, state } = useFleet();
+  const router = useRouter();
+  const sandboxes = useCollection('sandboxes');
+  useCollection('nodes');
+  const sandbox = sandboxes.items[id];
+
+  if (!sandbox) {
+    return (
+      <>
+        <h1>Sandbox {shortId(id)}</h1>
+        {sandboxes.loaded ? (
+          <p role="status">
+            There is no sandbox with id <span className="mono">{id}</span>; it may have been deleted.{' '}
+            <Link href="/sandboxes">All sandboxes</Link>
+          </p>
+        ) : (
+          <p role="status">Loading…</p>
+        )}
+      </>
+    );
+  }
+
+  const env = Object.entries(sandbox.env);
+  const pull = sandbox.state === 'creating' ? sandbox.progress : null;
+  return (
+    <>
+      <div className="page__header">
+        <div>
+          <h1>
+            Sandbox <span className="mono">{shortId(sandbox.id)}</span>
+          </h1>
+          <p className="hint mono">{sandbox.id}</p>
+        </div>
+        <ConfirmButton
+          label="Delete"
+          title={`Delete sandbox ${shortId(sandbox.id)}?`}
+          confirmLabel="Delete sandbox"
+          danger
+          onConfirm={async () => {
+            await api.deleteSandbox(sandbox.id);
+            // Deletion is asynchronous (202): the list shows it stopping, then it disappears.
+            router.push('/sandboxes');
+          }}
+        >
+          <p>Its VM is stopped and everything it used is released. This cannot be undone.</p>
+        </ConfirmButton>
+      </div>
+
+      {sandbox.error && (
+        <p className="banner banner--inline" role="alert">
+          Failed ({sandbox.error.code}): {sandbox.error.message}
+        </p>
+      )}
+      {pull && (
+        <div className="card">
+          <label className="field">
+            <span>Pulling image {sandbox.image}</span>
+            <progress value={pull.bytesDone} max={pull.bytesTotal || undefined} />
+          </label>
+          <p className="hint">
+            {formatBytes(pull.bytesDone)} of {pull.bytesTotal ? formatBytes(pull.bytesTotal) : 'unknown size'}
+          </p>
+        </div>
+      )}
+
+      <div className="grid">
+        <section className="card" aria-labelledby="details-heading">
+          <h2 id="details-heading">Details</h2>
+          <dl className="facts">
+            <dt>State</dt>
+            <dd>
+              <StateBadge state={sandbox.state} />
+              {sandbox.health && sandbox.health !== 'unknown' && <StateBadge state={sandbox.health} />}
+            </dd>
+            <dt>Node</dt>
+            <dd className="mono">
+              {sandbox.nodeId && state.nodes.items[sandbox.nodeId] ? (
+                <Link href={`/nodes/${sandbox.nodeId}`}>{nodeLabel(sandbox.nodeId, state.nodes.items)}</Link>
+              ) : (
+                nodeLabel(sandbox.nodeId, state.nodes.items)
+              )}
+            </dd>
+            <dt>vCPUs</dt>
+            <dd>{sandbox.vcpus}</dd>
+            <dt>Memory</dt>
+            <dd>{formatMemory(sandbox.memoryMiB)}</dd>
+            <dt>Image</dt>
+            <dd className="mono">{sandbox.image ?? 'default'}</dd>
+            <dt>Command</dt>
+            <dd className="mono">{sandbox.command ? sandbox.command.join(' ') : "the image's"}</dd>
+            <dt>Rootfs</dt>
+            <dd className="mono">{sandbox.rootfs ?? "node's default"}</dd>
+            {sandbox.transport && (
+              <>
+                <dt>Agent transport</dt>
+                <dd className="mono">{sandbox.transport}</dd>
+              </>
+            )}
+            {sandbox.networkModel && (
+              <>
+                <dt>Network</dt>
+                <dd className="mono">
+                  {sandbox.networkModel}
+                  {sandbox.ip ? ` · ${sandbox.ip}` : ''}
+                </dd>
+              </>
+            )}
+            {sandbox.ports && sandbox.ports.length > 0 && (
+              <>
+                <dt>Ports</dt>
+                <dd className="mono">
+                  {sandbox.ports.map((p) => `${p.hostPort ?? '?'}→${p.containerPort}/${p.protocol}`).join(', ')}
+                </dd>
+              </>
+            )}
+            {sandbox.deploymentId && (
+              <>
+                <dt>Deployment</dt>
+                <dd>
+                  <Link href={`/deployments/${sandbox.deploymentId}`}>{shortId(sandbox.deploymentId)}</Link>
+                  {sandbox.templateVersion ? ` (template v${sandbox.templateVersion})` : ''}
+                </dd>
+              </>
+            )}
+            <dt>Guest kernel</dt>
+            <dd className="mono">{sandbox.guest?.kernelRelease ?? 'not reported yet'}</dd>
+            <dt>Created</dt>
+            <dd title={formatTimestamp(sandbox.createdAt)}>
+              <RelativeTime iso={sandbox.createdAt} />
+            </dd>
+            <dt>Environment</dt>
+            <dd className="mono">
+              {env.length === 0 ? 'none' : env.map(([key, value]) => <div key={key}>{`${key}=${value}`}</div>)}
+            </dd>
+          </dl>
+        </section>
+
+        <section className="card" aria-labelledby="timings-heading">
+          <h2 id="timings-heading">Boot waterfall</h2>
+          <TimingsWaterfall timings={sandbox.timings} />
+        </section>
+        <StateHistory sandbox={sandbox} />
+        <SandboxStats sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+      </div>
+
+      {/* The interactive terminal (components/terminal, owned by the guest-agent work) mounts here. */}
+      <ExecForm sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+    </>
+  );
+}
