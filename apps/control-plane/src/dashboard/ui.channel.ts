@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { UiEvents } from '@moat/proto';
 import type { Namespace } from 'socket.io';
+import type { AuditEntryDto } from '../audit/audit-entry.dto';
 import type { NodeDto } from '../nodes/node.dto';
 import type { SandboxDto } from '../sandboxes/dto/sandbox.dto';
+import type { TenantDto } from '../tenants/dto/tenant.dto';
 
 export type UiNamespace = Namespace<Record<string, never>, UiEvents>;
 
 export const ADMIN_ROOM = 'admins';
 export const tenantRoom = (tenantId: string): string => `tenant:${tenantId}`;
 
-/** Pushes changes to dashboards: admins see everything, a tenant only its sandboxes. */
+/** Pushes changes to dashboards: admins see everything, a tenant only its own. */
 @Injectable()
 export class UiChannel {
   private namespace?: UiNamespace;
@@ -28,5 +30,14 @@ export class UiChannel {
 
   nodeUpdated(node: NodeDto): void {
     this.namespace?.to(ADMIN_ROOM).emit('node:updated', node);
+  }
+
+  tenantUpdated(tenant: TenantDto): void {
+    this.namespace?.to(ADMIN_ROOM).emit('tenant:updated', tenant);
+  }
+
+  auditAppended(entry: AuditEntryDto): void {
+    const rooms = entry.tenantId ? [ADMIN_ROOM, tenantRoom(entry.tenantId)] : [ADMIN_ROOM];
+    this.namespace?.to(rooms).emit('audit:appended', entry);
   }
 }

@@ -2,13 +2,14 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Initial1732000000000 } from './migrations/1732000000000-initial';
+import { Fleet1732000001000 } from './migrations/1732000001000-fleet';
 import { SandboxImage1732000002000 } from './migrations/1732000002000-sandbox-image';
 import { SandboxNetwork1732000003000 } from './migrations/1732000003000-sandbox-network';
 import { SandboxTransport1732000005000 } from './migrations/1732000005000-sandbox-transport';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
-const MIGRATIONS = [Initial1732000000000, SandboxImage1732000002000, SandboxNetwork1732000003000, SandboxTransport1732000005000];
+const MIGRATIONS = [Initial1732000000000, Fleet1732000001000, SandboxImage1732000002000, SandboxNetwork1732000003000, SandboxTransport1732000005000];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   const common = {
@@ -29,6 +30,7 @@ function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
         // WAL lets readers (another process inspecting the file) run beside the writer.
         prepareDatabase: (db: { pragma(sql: string): unknown }) => {
           db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = NORMAL');
         },
         ...common,
       };

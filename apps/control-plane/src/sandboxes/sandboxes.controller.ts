@@ -39,7 +39,7 @@ export class SandboxesController {
   @ApiOkResponse({ type: [SandboxDto] })
   @ApiErrorResponses(400)
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ListSandboxesQuery): Promise<SandboxDto[]> {
-    return (await this.sandboxes.list(principal, query.state)).map((sandbox) => SandboxDto.from(sandbox));
+    return (await this.sandboxes.list(principal, query)).map((sandbox) => SandboxDto.from(sandbox));
   }
 
   @Get(':id')
