@@ -25,7 +25,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useGlobalPipes(createValidationPipe());
 
   const ioAdapter = new RedisIoAdapter(app);
-  if (config.redisUrl) await ioAdapter.connect(config.redisUrl.reveal());
+  if (config.redisUrl) await ioAdapter.connect(config.redisUrl.reveal(), config.fleet.redisKeyPrefix);
   app.useWebSocketAdapter(ioAdapter);
 
   const document = SwaggerModule.createDocument(

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { AppConfig } from './config/app-config';
@@ -10,6 +11,7 @@ import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { FleetModule } from './fleet/fleet.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { SandboxesModule } from './sandboxes/sandboxes.module';
@@ -31,6 +33,8 @@ export class AppModule {
           },
         }),
         DatabaseModule,
+        MetricsModule,
+        AuditModule,
         AuthModule,
         HealthModule,
         TenantsModule,

@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
 import { FleetConnection } from './fleet/fleet.connection';
 import { SessionManager } from './sessions/session.manager';
+import { nodeToken } from './fleet/node-credential';
 import { Reconciler } from './reconcile/reconciler';
 
 const AGENT_VERSION = '0.1.0';
@@ -26,6 +27,15 @@ async function main(): Promise<void> {
   const host = await detectHost(config.accel);
   const accel = host.accel;
   log.info({ nodeId, name: config.nodeName, accel, guestImage: guestImage.id }, 'node agent starting');
+
+  const token = await nodeToken({
+    nodeDir: config.nodeDir,
+    controlPlaneUrl: config.controlPlaneUrl,
+    nodeId,
+    nodeName: config.nodeName,
+    auth: config.auth,
+    log,
+  });
 
   const runtime = await SandboxRuntime.open({
     dataDir: config.nodeDir,
@@ -49,7 +59,7 @@ async function main(): Promise<void> {
   // The reconciler reports only after the connection exists: setDesired comes from it.
   const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel);
   const fleet: FleetConnection = new FleetConnection(
-    { url: config.controlPlaneUrl, token: config.token, nodeId, heartbeatMs: config.heartbeatMs },
+    { url: config.controlPlaneUrl, token, nodeId, heartbeatMs: config.heartbeatMs },
     {
       hello: () => ({
         name: config.nodeName,

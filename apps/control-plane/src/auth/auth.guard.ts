@@ -21,10 +21,11 @@ export class AuthGuard implements CanActivate {
     const header = request.headers.authorization;
     const principal = await this.auth.resolve(parseBearer(typeof header === 'string' ? header : undefined));
     if (!principal) throw new ApiError(ErrorCode.UNAUTHENTICATED, 'a valid bearer token is required');
+    // Set before the admin check, so that the audit log names who was refused.
+    request.principal = principal;
     if (principal.kind !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
       throw new ApiError(ErrorCode.FORBIDDEN, 'this operation needs the admin token');
     }
-    request.principal = principal;
     return true;
   }
 }

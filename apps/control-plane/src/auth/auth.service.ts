@@ -1,14 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, LessThan, Or, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyEntity } from '../tenants/api-key.entity';
 import { ADMIN, Principal } from './principal';
 import { API_KEY_PREFIX, hashApiKey, tokensEqual } from './token';
 
+/** `lastUsedAt` is refreshed at most this often, so authentication is a read nearly always. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 /** Resolves bearer tokens, for HTTP requests and dashboard sockets alike. */
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
   constructor(
     private readonly config: AppConfig,
     @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
@@ -23,6 +28,20 @@ export class AuthService {
     if (this.isAdminToken(token)) return ADMIN;
     if (!token.startsWith(API_KEY_PREFIX)) return undefined;
     const key = await this.apiKeys.findOneBy({ hash: hashApiKey(token), revokedAt: IsNull() });
-    return key ? { kind: 'tenant', tenantId: key.tenantId } : undefined;
+    if (!key) return undefined;
+    await this.noteUse(key);
+    return { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
+  }
+
+  /** Awaited, so that a listing right after a request shows the use; a failure only logs. */
+  private async noteUse(key: ApiKeyEntity): Promise<void> {
+    const now = new Date();
+    if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+    const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+    try {
+      await this.apiKeys.update({ id: key.id, lastUsedAt: Or(IsNull(), LessThan(stale)) }, { lastUsedAt: now });
+    } catch (err) {
+      this.logger.warn({ err, keyId: key.id }, 'recording API key use failed');
+    }
   }
 }

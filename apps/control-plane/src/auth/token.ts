@@ -1,11 +1,21 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'moat_';
+/** Join tokens an admin hands to a new node (exchanged once for a node credential). */
+export const JOIN_TOKEN_PREFIX = 'moatj_';
 const DISPLAY_PREFIX_LENGTH = 12;
 
 /** A new tenant API key, its SHA-256 (what is stored) and its display prefix. */
 export function generateApiKey(): { key: string; hash: string; prefix: string } {
-  const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+  return generateSecret(API_KEY_PREFIX);
+}
+
+/**
+ * A new random secret with a recognisable prefix (API key, join token, node credential),
+ * its SHA-256 (what is stored) and its display prefix.
+ */
+export function generateSecret(prefix: string): { key: string; hash: string; prefix: string } {
+  const key = prefix + randomBytes(32).toString('base64url');
   return { key, hash: hashApiKey(key), prefix: key.slice(0, DISPLAY_PREFIX_LENGTH) };
 }
 

@@ -19,7 +19,7 @@ export class ErrorBodyDto {
 const DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_FAILED or MALFORMED_JSON',
   401: 'UNAUTHENTICATED: missing or unknown bearer token',
-  403: 'FORBIDDEN (needs the admin token) or QUOTA_EXCEEDED',
+  403: 'FORBIDDEN (needs the admin token), QUOTA_EXCEEDED or TENANT_SUSPENDED',
   404: 'NOT_FOUND',
   409: 'CONFLICT, SANDBOX_NOT_RUNNING or INVALID_STATE',
   413: 'PAYLOAD_TOO_LARGE: the JSON body exceeds 1 MiB',

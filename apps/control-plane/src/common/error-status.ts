@@ -10,6 +10,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 401;
     case ErrorCode.FORBIDDEN:
     case ErrorCode.QUOTA_EXCEEDED:
+    case ErrorCode.TENANT_SUSPENDED:
       return 403;
     case ErrorCode.NOT_FOUND:
       return 404;

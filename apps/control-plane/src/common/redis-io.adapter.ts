@@ -14,12 +14,12 @@ export class RedisIoAdapter extends IoAdapter {
     super(app);
   }
 
-  async connect(url: string): Promise<void> {
+  async connect(url: string, keyPrefix: string): Promise<void> {
     const pub = createClient({ url });
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
     this.redis = {
-      adapter: createAdapter(pub, sub),
+      adapter: createAdapter(pub, sub, { key: `${keyPrefix}:socket.io` }),
       close: async () => {
         await Promise.all([pub.quit(), sub.quit()]);
       },

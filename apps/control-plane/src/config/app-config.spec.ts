@@ -63,4 +63,25 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toHaveLength(5);
   });
+
+  it('reads the fleet settings, with spread placement and no overcommit by default', () => {
+    expect(loadConfig({ MOAT_DATA_DIR: dir }).fleet).toEqual({
+      schedulerStrategy: 'spread',
+      cpuOvercommit: 1,
+      memoryOvercommit: 1,
+      nodeHeartbeatTtlMs: 15_000,
+      nodeGraceMs: 15_000,
+      redisKeyPrefix: 'moat',
+    });
+    const custom = loadConfig({
+      MOAT_DATA_DIR: dir,
+      MOAT_SCHEDULER_STRATEGY: 'binpack',
+      MOAT_CPU_OVERCOMMIT: '4',
+      MOAT_MEMORY_OVERCOMMIT: '1.5',
+    }).fleet;
+    expect(custom).toMatchObject({ schedulerStrategy: 'binpack', cpuOvercommit: 4, memoryOvercommit: 1.5 });
+    expect(() =>
+      loadConfig({ MOAT_DATA_DIR: dir, MOAT_SCHEDULER_STRATEGY: 'random', MOAT_CPU_OVERCOMMIT: '0', MOAT_NODE_GRACE_MS: 'x' }),
+    ).toThrow(/MOAT_SCHEDULER_STRATEGY[\s\S]*MOAT_CPU_OVERCOMMIT[\s\S]*MOAT_NODE_GRACE_MS/);
+  });
 });

@@ -10,6 +10,23 @@ export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'postgres'; url: Secret };
 
+export const SCHEDULER_STRATEGIES = ['spread', 'binpack'] as const;
+export type SchedulerStrategy = (typeof SCHEDULER_STRATEGIES)[number];
+
+/** How the fleet is run: placement policy and node liveness. */
+export interface FleetConfig {
+  /** `spread`: the least loaded node; `binpack`: the fullest node that still fits. */
+  schedulerStrategy: SchedulerStrategy;
+  /** Capacity offered per node is its real capacity times these factors. */
+  cpuOvercommit: number;
+  memoryOvercommit: number;
+  /** A node is expected to heartbeat within this; past it plus the grace period it is down. */
+  nodeHeartbeatTtlMs: number;
+  nodeGraceMs: number;
+  /** Prefix of the socket.io Redis adapter's channels, so deployments sharing a Redis stay apart. */
+  redisKeyPrefix: string;
+}
+
 /** The control plane's configuration, read once from the environment at start. */
 export class AppConfig {
   constructor(
@@ -22,6 +39,7 @@ export class AppConfig {
     readonly database: DatabaseConfig,
     readonly logLevel: LogLevel,
     readonly redisUrl: Secret | undefined,
+    readonly fleet: FleetConfig,
     /** How often deployments and rollouts are reconciled when nothing prompts it sooner. */
     readonly reconcileIntervalMs: number = DEFAULT_RECONCILE_INTERVAL_MS,
   ) {}
@@ -79,6 +97,43 @@ function resolveAdminToken(dataDir: string): string {
   return token;
 }
 
+function parseNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  { min, max, integer }: { min: number; max: number; integer: boolean },
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    problems.push(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseFleet(env: NodeJS.ProcessEnv, problems: string[]): FleetConfig {
+  const strategy = (env.MOAT_SCHEDULER_STRATEGY || 'spread') as SchedulerStrategy;
+  if (!SCHEDULER_STRATEGIES.includes(strategy)) {
+    problems.push(`MOAT_SCHEDULER_STRATEGY must be one of ${SCHEDULER_STRATEGIES.join(', ')}, got "${strategy}"`);
+  }
+  const factor = { min: 0.1, max: 100, integer: false };
+  const ms = { min: 100, max: 3_600_000, integer: true };
+  const prefix = env.MOAT_REDIS_KEY_PREFIX || 'moat';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) {
+    problems.push('MOAT_REDIS_KEY_PREFIX must be 1-64 letters, digits, ":", "_", "." or "-"');
+  }
+  return {
+    schedulerStrategy: strategy,
+    cpuOvercommit: parseNumber(env, 'MOAT_CPU_OVERCOMMIT', 1, factor, problems),
+    memoryOvercommit: parseNumber(env, 'MOAT_MEMORY_OVERCOMMIT', 1, factor, problems),
+    nodeHeartbeatTtlMs: parseNumber(env, 'MOAT_NODE_HEARTBEAT_TTL_MS', 15_000, ms, problems),
+    nodeGraceMs: parseNumber(env, 'MOAT_NODE_GRACE_MS', 15_000, { ...ms, min: 0 }, problems),
+    redisKeyPrefix: prefix,
+  };
+}
+
 /** Reads and validates the configuration, listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
   const problems: string[] = [];
@@ -101,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
   if (databaseUrl) parseUrl('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:'], problems);
   const redisUrl = env.REDIS_URL;
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], problems);
+  const fleet = parseFleet(env, problems);
 
   const rawInterval = env.MOAT_RECONCILE_INTERVAL_MS;
   const reconcileIntervalMs = rawInterval ? Number(rawInterval) : DEFAULT_RECONCILE_INTERVAL_MS;
@@ -129,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
     database,
     logLevel,
     redisUrl ? new Secret(redisUrl) : undefined,
+    fleet,
     reconcileIntervalMs,
   );
 }

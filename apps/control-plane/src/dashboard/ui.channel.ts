@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { UiEvents } from '@moat/proto';
 import type { Namespace } from 'socket.io';
 import type { DeploymentDto } from '../deployments/dto/deployment.dto';
+import type { AuditEntryDto } from '../audit/audit-entry.dto';
 import type { NodeDto } from '../nodes/node.dto';
 import type { RolloutDto } from '../rollouts/dto/rollout.dto';
 import type { SandboxDto } from '../sandboxes/dto/sandbox.dto';
 import type { TemplateSummaryDto } from '../templates/dto/template.dto';
+import type { TenantDto } from '../tenants/dto/tenant.dto';
 
 export type UiNamespace = Namespace<Record<string, never>, UiEvents>;
 
@@ -48,5 +50,14 @@ export class UiChannel {
   templateUpdated(template: TemplateSummaryDto): void {
     const { id, name, latestVersion } = template;
     this.namespace?.to([ADMIN_ROOM, tenantRoom(template.tenantId)]).emit('template:updated', { id, name, latestVersion });
+  }
+
+  tenantUpdated(tenant: TenantDto): void {
+    this.namespace?.to(ADMIN_ROOM).emit('tenant:updated', tenant);
+  }
+
+  auditAppended(entry: AuditEntryDto): void {
+    const rooms = entry.tenantId ? [ADMIN_ROOM, tenantRoom(entry.tenantId)] : [ADMIN_ROOM];
+    this.namespace?.to(rooms).emit('audit:appended', entry);
   }
 }

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Initial1732000000000 } from './migrations/1732000000000-initial';
+import { Fleet1732000001000 } from './migrations/1732000001000-fleet';
 import { SandboxImage1732000002000 } from './migrations/1732000002000-sandbox-image';
 import { SandboxNetwork1732000003000 } from './migrations/1732000003000-sandbox-network';
 import { Deployments1732000004000 } from './migrations/1732000004000-deployments';
@@ -11,6 +12,7 @@ import { Transactions } from './transactions.service';
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
 const MIGRATIONS = [
   Initial1732000000000,
+  Fleet1732000001000,
   SandboxImage1732000002000,
   SandboxNetwork1732000003000,
   Deployments1732000004000,

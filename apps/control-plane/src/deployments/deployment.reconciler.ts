@@ -5,7 +5,6 @@ import { EntityManager, In } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
-import { forUpdate } from '../database/row-lock';
 import { Transactions } from '../database/transactions.service';
 import { NodeEntity } from '../nodes/node.entity';
 import { RolloutDto } from '../rollouts/dto/rollout.dto';
@@ -13,15 +12,16 @@ import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
 import { planRollout } from '../rollouts/rollout.planner';
 import { SandboxEntity, type SandboxHealth } from '../sandboxes/sandbox.entity';
 import { chunks, IN_LIST_CHUNK, SandboxesService } from '../sandboxes/sandboxes.service';
+import { matchesSelector } from '../scheduler/placement';
+import { SchedulerService } from '../scheduler/scheduler.service';
 import { TemplateVersionEntity } from '../templates/template.entity';
 import { resolveHealthCheck, type ResolvedHealthCheck, type TemplateSpec } from '../templates/template-spec';
 import { quotaViolation } from '../tenants/quota';
 import { TenantEntity } from '../tenants/tenant.entity';
-import { tenantUsage } from '../tenants/tenant-usage';
+import { loadUsage, NO_USAGE } from '../tenants/usage';
 import { DeploymentEntity } from './deployment.entity';
 import { DeploymentDto } from './dto/deployment.dto';
 import { HealthProber, type ProbeTarget, type ProbeVerdict } from './health.prober';
-import { labelsOf, matchesSelector } from './node-selector';
 import { planSteadyState, type Replica, type ReplicaActions } from './replica';
 import { countReplicas } from './replica-counts';
 
@@ -80,6 +80,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
   constructor(
     private readonly transactions: Transactions,
     private readonly sandboxes: SandboxesService,
+    private readonly scheduler: SchedulerService,
     private readonly prober: HealthProber,
     private readonly ui: UiChannel,
     private readonly config: AppConfig,
@@ -179,7 +180,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
         continue;
       }
       const eligible = deployment.perNode
-        ? nodes.filter((n) => n.state === 'ready' && matchesSelector(labelsOf(n), deployment.nodeSelector)).map((n) => n.id)
+        ? nodes.filter((n) => n.state === 'ready' && matchesSelector(n.labels, deployment.nodeSelector)).map((n) => n.id)
         : undefined;
       const desired = eligible ? eligible.length : deployment.replicas;
       const eligibleSet = eligible && new Set(eligible);
@@ -276,13 +277,15 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     result: PassResult,
   ): Promise<void> {
     const rows: SandboxEntity[] = [];
-    for (const [tenantId, wanted] of groupBy(creations.filter((c) => c.count > 0), (c) => c.deployment.tenantId)) {
-      const tenant = await forUpdate(
-        manager,
-        manager.createQueryBuilder(TenantEntity, 't').where('t.id = :id', { id: tenantId }),
-      ).getOne();
-      if (!tenant) continue;
-      const usage = await tenantUsage(manager, tenantId);
+    const creating = creations.filter((c) => c.count > 0);
+    // The scheduler's lock: admissions and these inserts check quotas one at a time, and the
+    // bumped epoch makes the scheduler reload its capacity index before its next batch.
+    if (creating.length > 0) await manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1');
+    for (const [tenantId, wanted] of groupBy(creating, (c) => c.deployment.tenantId)) {
+      const tenant = await manager.findOneBy(TenantEntity, { id: tenantId });
+      // A suspended tenant keeps what runs but gets nothing new.
+      if (!tenant || tenant.state === 'suspended') continue;
+      const usage = { ...((await loadUsage(manager, [tenantId])).get(tenantId) ?? NO_USAGE) };
       for (const { deployment, version, count, pinTo } of wanted) {
         const spec = specs.get(specKey(deployment.templateId, version));
         if (!spec) continue;
@@ -330,6 +333,8 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
   /** After the commit: tell nodes, place new replicas, start probes, update dashboards. */
   private async publish(result: PassResult): Promise<void> {
     result.removedUnplaced.forEach(({ id, tenantId }) => this.ui.sandboxDeleted(id, tenantId));
+    // Replicas stopped outside a scheduler batch free room and quota (creates bump its epoch).
+    if (result.removedPlaced.length > 0 || result.removedUnplaced.length > 0) await this.scheduler.invalidate();
     await this.sandboxes.nodesChanged([...result.removedPlaced.map((r) => r.nodeId), ...result.pinnedNodes]);
     await this.sandboxes.announceMany([...result.removedPlaced.map((r) => r.id), ...result.healthChanged]);
     if (result.created > 0) await this.sandboxes.placePending();
@@ -505,6 +510,10 @@ function newReplica(deployment: DeploymentEntity, version: number, spec: Templat
     transport: null,
     env: spec.env ?? {},
     labels: spec.labels ?? {},
+    nodeSelector: deployment.nodeSelector,
+    // Spread over nodes by the scheduler (pinned perNode replicas are placed already).
+    antiAffinityKey: deployment.id,
+    placedAt: nodeId ? now : null,
     timings: [],
     error: null,
     guest: null,

@@ -1,11 +1,14 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
 import { AgentChannelModule } from '../fleet/agent-channel.module';
+import { NodeLifecycleHooks } from '../nodes/node-lifecycle.hooks';
 import { NodeEntity } from '../nodes/node.entity';
+import { NodesModule } from '../nodes/nodes.module';
 import { RolloutEntity } from '../rollouts/rollout.entity';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { SandboxesModule } from '../sandboxes/sandboxes.module';
+import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TemplatesModule } from '../templates/templates.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { DeploymentEntity } from './deployment.entity';
@@ -18,6 +21,8 @@ import { HealthProber } from './health.prober';
   imports: [
     TypeOrmModule.forFeature([DeploymentEntity, RolloutEntity, SandboxEntity, NodeEntity]),
     SandboxesModule,
+    SchedulerModule,
+    NodesModule,
     TemplatesModule,
     TenantsModule,
     AgentChannelModule,
@@ -27,4 +32,21 @@ import { HealthProber } from './health.prober';
   providers: [DeploymentsService, DeploymentReconciler, HealthProber],
   exports: [DeploymentsService, DeploymentReconciler],
 })
-export class DeploymentsModule {}
+export class DeploymentsModule implements OnModuleInit {
+  constructor(
+    private readonly hooks: NodeLifecycleHooks,
+    private readonly deployments: DeploymentsService,
+  ) {}
+
+  /** Replicas on a draining or lost node are replaced elsewhere (see DeploymentsService.evacuateNode). */
+  onModuleInit(): void {
+    this.hooks.register({
+      nodeDraining: async (nodeId) => {
+        await this.deployments.evacuateNode(nodeId);
+      },
+      nodeDown: async (nodeId) => {
+        await this.deployments.evacuateNode(nodeId);
+      },
+    });
+  }
+}

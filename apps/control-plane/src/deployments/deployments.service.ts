@@ -8,15 +8,15 @@ import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
 import { NodeEntity } from '../nodes/node.entity';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
+import { matchesSelector } from '../scheduler/placement';
 import { TemplatesService } from '../templates/templates.service';
 import { quotaViolation } from '../tenants/quota';
 import { TenantsService } from '../tenants/tenants.service';
-import { tenantUsage } from '../tenants/tenant-usage';
+import { loadUsage, NO_USAGE } from '../tenants/usage';
 import { DeploymentEntity } from './deployment.entity';
 import { DeploymentReconciler } from './deployment.reconciler';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
 import { DeploymentDto } from './dto/deployment.dto';
-import { labelsOf, matchesSelector } from './node-selector';
 import { countReplicas } from './replica-counts';
 
 const DEFAULT_REPLICAS = 1;
@@ -47,7 +47,7 @@ export class DeploymentsService {
     const tenant = await this.tenants.get(template.tenantId);
     const replicas = dto.perNode ? 0 : (dto.replicas ?? DEFAULT_REPLICAS);
     // An early answer for a deployment that could never fit; the reconciler enforces it for good.
-    const problem = quotaViolation(tenant.quota, await tenantUsage(this.sandboxes.manager, tenant.id), {
+    const problem = quotaViolation(tenant.quota, (await loadUsage(this.sandboxes.manager, [tenant.id])).get(tenant.id) ?? NO_USAGE, {
       sandboxes: replicas,
       vcpus: replicas * version.spec.vcpus,
       memoryMiB: replicas * version.spec.memoryMiB,
@@ -144,7 +144,7 @@ export class DeploymentsService {
     const nodes = deployments.some((d) => d.perNode) ? await this.nodes.findBy({ state: 'ready' }) : [];
     return deployments.map((deployment) => {
       const desired = deployment.perNode
-        ? nodes.filter((n) => matchesSelector(labelsOf(n), deployment.nodeSelector)).length
+        ? nodes.filter((n) => matchesSelector(n.labels, deployment.nodeSelector)).length
         : deployment.replicas;
       return DeploymentDto.from(deployment, countReplicas(rows.filter((r) => r.deploymentId === deployment.id), desired));
     });

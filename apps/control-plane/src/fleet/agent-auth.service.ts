@@ -1,19 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { agentAuthSchema } from '@moat/proto';
 import { AuthService } from '../auth/auth.service';
+import { NodesService } from '../nodes/nodes.service';
 
 /**
- * Decides whether a socket may act as a node agent. For now every node presents the admin
- * token; per-node join tokens will replace this one class.
+ * Decides whether a socket may act as a node agent: it presents its node id and that node's
+ * credential (from `POST /v1/nodes/join`). The admin token is accepted too, so that a
+ * single-host install (`npm start`) needs no join step.
  */
 @Injectable()
 export class AgentAuthenticator {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly nodes: NodesService,
+  ) {}
 
   /** The node the handshake speaks for, or undefined if it may not connect. */
-  authenticate(handshakeAuth: unknown): { nodeId: string } | undefined {
+  async authenticate(handshakeAuth: unknown): Promise<{ nodeId: string } | undefined> {
     const parsed = agentAuthSchema.safeParse(handshakeAuth);
-    if (!parsed.success || !this.auth.isAdminToken(parsed.data.token)) return undefined;
-    return { nodeId: parsed.data.nodeId };
+    if (!parsed.success) return undefined;
+    const { token, nodeId } = parsed.data;
+    if (this.auth.isAdminToken(token) || (await this.nodes.credentialMatches(nodeId, token))) return { nodeId };
+    return undefined;
   }
 }

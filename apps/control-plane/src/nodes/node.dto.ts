@@ -21,11 +21,17 @@ export class NodeDto {
   @ApiProperty({ enum: NODE_STATES })
   state!: NodeState;
 
-  @ApiProperty({ type: CapacityDto })
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { zone: 'eu-1' } })
+  labels!: Record<string, string>;
+
+  @ApiProperty({ type: CapacityDto, description: 'Real capacity, before overcommit' })
   capacity!: CapacityDto;
 
   @ApiProperty({ type: CapacityDto, description: 'Sum over the sandboxes placed here that should run' })
   allocated!: CapacityDto;
+
+  @ApiProperty({ description: 'Sandboxes placed here that should run' })
+  sandboxCount!: number;
 
   @ApiProperty({ enum: ['kvm', 'tcg'] })
   accel!: Accelerator;
@@ -42,13 +48,15 @@ export class NodeDto {
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 
-  static from(node: NodeEntity, allocated: Capacity): NodeDto {
+  static from(node: NodeEntity, allocated: Capacity & { sandboxes: number }): NodeDto {
     return {
       id: node.id,
       name: node.name,
       state: node.state,
+      labels: node.labels,
       capacity: node.capacity,
-      allocated,
+      allocated: { vcpus: allocated.vcpus, memoryMiB: allocated.memoryMiB },
+      sandboxCount: allocated.sandboxes,
       accel: node.accel,
       hypervisors: node.hypervisors,
       agentVersion: node.agentVersion,

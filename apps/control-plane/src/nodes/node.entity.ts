@@ -1,6 +1,8 @@
 import type { Accelerator, Capacity, NodeState } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+export type Unschedulable = 'cordoned' | 'draining';
+
 @Entity('nodes')
 export class NodeEntity {
   /** Chosen by the node agent and kept across its restarts. */
@@ -10,8 +12,20 @@ export class NodeEntity {
   @Column({ type: 'varchar', length: 253 })
   name!: string;
 
+  /** `down` when silent; otherwise `unschedulable` if set, else `ready`. */
   @Column({ type: 'varchar', length: 16 })
   state!: NodeState;
+
+  /** Set by an admin: no new placements. Survives the node going down and coming back. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  unschedulable!: Unschedulable | null;
+
+  @Column('simple-json')
+  labels!: Record<string, string>;
+
+  /** SHA-256 of the node's credential; null for nodes that authenticate with the admin token. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  credentialHash!: string | null;
 
   @Column('simple-json')
   capacity!: Capacity;

@@ -1,14 +1,17 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
+import { SchedulerModule } from '../scheduler/scheduler.module';
+import { JoinTokenEntity } from './join-token.entity';
+import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeEntity } from './node.entity';
 import { NodesController } from './nodes.controller';
 import { NodesService } from './nodes.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([NodeEntity]), DashboardModule],
+  imports: [TypeOrmModule.forFeature([NodeEntity, JoinTokenEntity]), DashboardModule, SchedulerModule],
   controllers: [NodesController],
-  providers: [NodesService],
-  exports: [NodesService],
+  providers: [NodesService, NodeLifecycleHooks],
+  exports: [NodesService, NodeLifecycleHooks],
 })
 export class NodesModule {}

@@ -1,69 +1,219 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { NodeHello } from '@moat/proto';
-import { LessThan, Not, Repository } from 'typeorm';
+import { NODE_CREDENTIAL_PREFIX, type NodeHello } from '@moat/proto';
+import { randomUUID } from 'node:crypto';
+import { In, IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../auth/token';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { UiChannel } from '../dashboard/ui.channel';
+import { Transactions } from '../database/transactions.service';
+import { SandboxDto } from '../sandboxes/dto/sandbox.dto';
+import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
+import { SchedulerService } from '../scheduler/scheduler.service';
+import { CreateJoinTokenDto, JoinNodeDto, JoinTokenDto, NodeCredentialDto } from './dto/node-requests.dto';
+import { JoinTokenEntity } from './join-token.entity';
+import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
-import { NodeEntity } from './node.entity';
+import { NodeEntity, Unschedulable } from './node.entity';
 
+const DEFAULT_JOIN_TOKEN_TTL_S = 3600;
+/** Rows per `IN (…)` list, well below every database's parameter limit. */
+const IN_CHUNK = 500;
+
+/** Nodes: joining, liveness, labels and scheduling state (cordon, drain). */
 @Injectable()
 export class NodesService {
   constructor(
     @InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>,
+    @InjectRepository(JoinTokenEntity) private readonly joinTokens: Repository<JoinTokenEntity>,
+    private readonly transactions: Transactions,
     private readonly ui: UiChannel,
+    private readonly audit: AuditService,
+    private readonly hooks: NodeLifecycleHooks,
+    private readonly scheduler: SchedulerService,
   ) {}
 
   async list(): Promise<NodeDto[]> {
-    const [nodes, allocations] = await Promise.all([
-      this.nodes.find({ order: { name: 'ASC' } }),
-      loadAllocations(this.nodes.manager),
-    ]);
-    return nodes.map((node) => NodeDto.from(node, allocations.get(node.id) ?? NOTHING_ALLOCATED));
+    const nodes = await this.nodes.find({ order: { name: 'ASC' } });
+    return this.views(nodes);
   }
 
   async get(id: string): Promise<NodeDto> {
-    const node = await this.nodes.findOneBy({ id });
-    if (!node) throw new ApiError(ErrorCode.NOT_FOUND, `node ${id} not found`);
-    return this.view(node);
+    const [view] = await this.views([await this.found(id)]);
+    return view;
   }
 
-  /** Whether the node is connected (ready or cordoned: cordoned nodes still run sandboxes). */
+  /** Whether the node is connected (any state but down: cordoned and draining nodes still run sandboxes). */
   async isUp(id: string): Promise<boolean> {
     return this.nodes.existsBy({ id, state: Not('down') });
   }
 
-  /** Records a node that said hello: new or known, it is ready now (unless cordoned). */
+  // ---- joining -------------------------------------------------------------------------
+
+  /** A single-use join token; only its hash is kept. */
+  async createJoinToken(dto: CreateJoinTokenDto): Promise<JoinTokenDto> {
+    const { key, hash } = generateSecret(JOIN_TOKEN_PREFIX);
+    const now = new Date();
+    const entity = this.joinTokens.create({
+      id: randomUUID(),
+      hash,
+      labels: dto.labels ?? {},
+      expiresAt: new Date(now.getTime() + (dto.ttlSeconds ?? DEFAULT_JOIN_TOKEN_TTL_S) * 1000),
+      createdAt: now,
+      usedAt: null,
+      usedByNodeId: null,
+    });
+    await this.joinTokens.insert(entity);
+    return { id: entity.id, token: key, expiresAt: entity.expiresAt.toISOString() };
+  }
+
+  /**
+   * Exchanges a join token for the node's own credential. The token is spent in the same
+   * transaction that stores the credential's hash, so it works exactly once.
+   */
+  async join(dto: JoinNodeDto): Promise<NodeCredentialDto> {
+    const { key, hash } = generateSecret(NODE_CREDENTIAL_PREFIX);
+    const outcome = await this.transactions.run(async (manager) => {
+      const now = new Date();
+      const spent = await manager.update(
+        JoinTokenEntity,
+        { hash: hashApiKey(dto.token), usedAt: IsNull(), expiresAt: MoreThan(now) },
+        { usedAt: now, usedByNodeId: dto.nodeId },
+      );
+      if (!spent.affected) return 'invalid-token' as const;
+      const token = await manager.findOneByOrFail(JoinTokenEntity, { hash: hashApiKey(dto.token) });
+      const known = await manager.findOneBy(NodeEntity, { id: dto.nodeId });
+      if (known?.credentialHash) return 'taken' as const;
+      // The node shows up (down) until its agent connects and says hello.
+      await manager.save(
+        NodeEntity,
+        known
+          ? { ...known, credentialHash: hash, labels: { ...known.labels, ...token.labels } }
+          : manager.create(NodeEntity, {
+              id: dto.nodeId,
+              name: dto.name,
+              state: 'down',
+              unschedulable: null,
+              labels: token.labels,
+              credentialHash: hash,
+              capacity: NOTHING_ALLOCATED,
+              accel: 'tcg',
+              hypervisors: [],
+              agentVersion: '',
+              lastHeartbeatAt: now,
+              createdAt: now,
+            }),
+      );
+      return 'joined' as const;
+    });
+    // A refused join leaves the token unspent only if it was never valid: nothing to undo.
+    this.audit.record({
+      actorKind: 'node',
+      actorId: dto.nodeId,
+      tenantId: null,
+      action: 'node.join',
+      targetType: 'node',
+      targetId: dto.nodeId,
+      result: outcome === 'joined' ? 'success' : 'failure',
+      status: outcome === 'joined' ? 201 : outcome === 'taken' ? 409 : 401,
+      message: outcome === 'joined' ? null : outcome,
+    });
+    switch (outcome) {
+      case 'invalid-token':
+        throw new ApiError(ErrorCode.UNAUTHENTICATED, 'the join token is unknown, expired or already used');
+      case 'taken':
+        throw new ApiError(ErrorCode.CONFLICT, `node ${dto.nodeId} has joined already`);
+      case 'joined':
+        await this.announce(dto.nodeId);
+        return { nodeId: dto.nodeId, credential: key };
+    }
+  }
+
+  /** Whether `token` is the credential of node `nodeId`. */
+  async credentialMatches(nodeId: string, token: string): Promise<boolean> {
+    if (!token.startsWith(NODE_CREDENTIAL_PREFIX)) return false;
+    const node = await this.nodes.findOne({ select: { id: true, credentialHash: true }, where: { id: nodeId } });
+    return Boolean(node?.credentialHash && tokensEqual(hashApiKey(token), node.credentialHash));
+  }
+
+  // ---- liveness ------------------------------------------------------------------------
+
+  /** Records a node that said hello: new or known, it is up now (ready unless an admin said otherwise). */
   async register(id: string, hello: NodeHello): Promise<void> {
     const now = new Date();
     const known = await this.nodes.findOneBy({ id });
-    const node = this.nodes.create({
-      id,
-      name: hello.name,
-      state: known?.state === 'cordoned' ? 'cordoned' : 'ready',
-      capacity: hello.capacity,
-      accel: hello.accel,
-      hypervisors: hello.hypervisors,
-      agentVersion: hello.agentVersion,
-      lastHeartbeatAt: now,
-      createdAt: known?.createdAt ?? now,
-    });
-    await this.nodes.save(node);
+    await this.nodes.save(
+      this.nodes.create({
+        id,
+        name: hello.name,
+        state: known?.unschedulable ?? 'ready',
+        unschedulable: known?.unschedulable ?? null,
+        labels: known?.labels ?? {},
+        credentialHash: known?.credentialHash ?? null,
+        capacity: hello.capacity,
+        accel: hello.accel,
+        hypervisors: hello.hypervisors,
+        agentVersion: hello.agentVersion,
+        lastHeartbeatAt: now,
+        createdAt: known?.createdAt ?? now,
+      }),
+    );
+    await this.scheduler.invalidate();
     await this.announce(id);
   }
 
-  /** Notes a heartbeat; a node marked down meanwhile is ready again. Returns whether it was down. */
-  async heartbeat(id: string): Promise<boolean> {
-    await this.nodes.update({ id }, { lastHeartbeatAt: new Date() });
-    const revived = await this.nodes.update({ id, state: 'down' }, { state: 'ready' });
-    if (revived.affected) await this.announce(id);
-    return Boolean(revived.affected);
+  /**
+   * Notes heartbeats received since the last call (one write for all of them). Nodes that
+   * had been marked down are up again; their ids are returned.
+   */
+  async recordHeartbeats(ids: readonly string[]): Promise<string[]> {
+    const now = new Date();
+    const revived: string[] = [];
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const chunk = ids.slice(i, i + IN_CHUNK);
+      await this.nodes.update({ id: In(chunk) }, { lastHeartbeatAt: now });
+      const down = await this.nodes.find({ select: { id: true, unschedulable: true }, where: { id: In(chunk), state: 'down' } });
+      for (const node of down) {
+        const result = await this.nodes.update({ id: node.id, state: 'down' }, { state: node.unschedulable ?? 'ready' });
+        if (result.affected) revived.push(node.id);
+      }
+    }
+    if (revived.length > 0) await this.scheduler.invalidate();
+    await this.announceMany(revived);
+    return revived;
   }
 
-  async markDown(id: string): Promise<void> {
-    const result = await this.nodes.update({ id, state: Not('down') }, { state: 'down' });
-    if (result.affected) await this.announce(id);
+  /**
+   * Marks a node down; the sandboxes it should run become `unknown`. They stay placed
+   * there — never placed twice — until the node comes back and reports them, or someone
+   * replaces them and deletes the old ones (the node then stops them when it returns).
+   * With `silentBefore`, only if its last heartbeat is still older than that (it may have
+   * said hello since the caller looked).
+   */
+  async markDown(id: string, silentBefore?: Date): Promise<void> {
+    const unknown = await this.transactions.run(async (manager) => {
+      const result = await manager.update(
+        NodeEntity,
+        { id, state: Not('down'), ...(silentBefore ? { lastHeartbeatAt: LessThan(silentBefore) } : {}) },
+        { state: 'down' },
+      );
+      if (!result.affected) return undefined;
+      const affected = await manager.find(SandboxEntity, {
+        where: { nodeId: id, desiredState: 'running', state: Not(In(['failed', 'unknown'])) },
+      });
+      const now = new Date();
+      if (affected.length > 0) {
+        await manager.update(SandboxEntity, { id: In(affected.map((s) => s.id)) }, { state: 'unknown', updatedAt: now });
+      }
+      return affected.map((s) => ({ ...s, state: 'unknown' as const, updatedAt: now }));
+    });
+    if (!unknown) return;
+    await this.scheduler.invalidate();
+    for (const sandbox of unknown) this.ui.sandboxUpdated(SandboxDto.from(sandbox));
+    await this.announce(id);
+    this.hooks.emit('nodeDown', id);
   }
 
   /** Nodes not marked down whose last heartbeat is older than `cutoff`. */
@@ -75,24 +225,57 @@ export class NodesService {
     return nodes.map((node) => node.id);
   }
 
-  /** Pushes the node's current representation to dashboards. */
-  async announce(id: string): Promise<void> {
-    const node = await this.nodes.findOneBy({ id });
-    if (node) this.ui.nodeUpdated(await this.view(node));
+  // ---- administration ------------------------------------------------------------------
+
+  async updateLabels(id: string, labels: Record<string, string>): Promise<NodeDto> {
+    await this.found(id);
+    await this.nodes.update({ id }, { labels });
+    await this.scheduler.invalidate();
+    // Pending sandboxes may select the new labels.
+    await this.scheduler.placePending();
+    return this.announce(id);
   }
 
-  /** Pushes several nodes to dashboards, computing allocations once for all of them. */
+  /** `cordoned`/`draining`: no new placements; undefined (uncordon): schedulable again. */
+  async setUnschedulable(id: string, unschedulable: Unschedulable | null): Promise<NodeDto> {
+    const node = await this.found(id);
+    await this.nodes.update({ id }, { unschedulable });
+    // A down node stays down; the mark applies when it comes back.
+    if (node.state !== 'down') await this.nodes.update({ id, state: Not('down') }, { state: unschedulable ?? 'ready' });
+    await this.scheduler.invalidate();
+    if (unschedulable === null) await this.scheduler.placePending();
+    const view = await this.announce(id);
+    if (unschedulable === 'draining' && node.unschedulable !== 'draining') this.hooks.emit('nodeDraining', id);
+    return view;
+  }
+
+  // ---- views ---------------------------------------------------------------------------
+
+  /** Pushes the node's current representation to dashboards, and returns it. */
+  async announce(id: string): Promise<NodeDto> {
+    const [view] = await this.views([await this.found(id)]);
+    this.ui.nodeUpdated(view);
+    return view;
+  }
+
+  /** Pushes several nodes to dashboards, reading their allocations in one query. */
   async announceMany(ids: readonly string[]): Promise<void> {
-    if (ids.length === 1) return this.announce(ids[0]);
-    const wanted = new Set(ids);
-    const [nodes, allocations] = await Promise.all([this.nodes.find(), loadAllocations(this.nodes.manager)]);
-    nodes
-      .filter((node) => wanted.has(node.id))
-      .forEach((node) => this.ui.nodeUpdated(NodeDto.from(node, allocations.get(node.id) ?? NOTHING_ALLOCATED)));
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const nodes = await this.nodes.findBy({ id: In(ids.slice(i, i + IN_CHUNK)) });
+      for (const view of await this.views(nodes)) this.ui.nodeUpdated(view);
+    }
   }
 
-  private async view(node: NodeEntity): Promise<NodeDto> {
-    const allocations = await loadAllocations(this.nodes.manager, node.id);
-    return NodeDto.from(node, allocations.get(node.id) ?? NOTHING_ALLOCATED);
+  private async views(nodes: NodeEntity[]): Promise<NodeDto[]> {
+    if (nodes.length === 0) return [];
+    const ids = nodes.map((n) => n.id);
+    const allocations = await loadAllocations(this.nodes.manager, ids.length <= IN_CHUNK ? ids : undefined);
+    return nodes.map((node) => NodeDto.from(node, allocations.get(node.id) ?? { ...NOTHING_ALLOCATED, sandboxes: 0 }));
+  }
+
+  private async found(id: string): Promise<NodeEntity> {
+    const node = await this.nodes.findOneBy({ id });
+    if (!node) throw new ApiError(ErrorCode.NOT_FOUND, `node ${id} not found`);
+    return node;
   }
 }

@@ -52,6 +52,18 @@ export class SandboxEntity {
   @Column('simple-json')
   labels!: Record<string, string>;
 
+  /** Only nodes carrying all these labels may run it. */
+  @Column('simple-json')
+  nodeSelector!: Record<string, string>;
+
+  /** Sandboxes sharing this key are spread over nodes (a deployment passes its id). */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  antiAffinityKey!: string | null;
+
+  /** When the scheduler placed it (null while unplaced). */
+  @Column({ type: Date, nullable: true })
+  placedAt!: Date | null;
+
   @Column('simple-json')
   timings!: PhaseTiming[];
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { DesiredSandbox, ExecResult, SandboxState, SandboxStats, SandboxStatus } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
@@ -8,14 +8,10 @@ import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
-import { forUpdate } from '../database/row-lock';
 import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
 import { NodesService } from '../nodes/nodes.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
-import { quotaViolation } from '../tenants/quota';
-import { tenantUsage } from '../tenants/tenant-usage';
-import { TenantEntity } from '../tenants/tenant.entity';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto } from './dto/exec.dto';
@@ -29,9 +25,17 @@ const EXEC_DEFAULT_WAIT_MS = 60_000;
 /** Extra wait beyond the command's own timeout: the node may take twice its kill grace (5 s) to give up on a guest. */
 const EXEC_REPLY_MARGIN_MS = 15_000;
 
+/** Filters of the sandbox list. */
+export interface SandboxFilter {
+  state?: SandboxState;
+  nodeId?: string;
+  tenantId?: string;
+  deploymentId?: string;
+}
+
 /** Desired sandboxes: what tenants asked for, placed by the scheduler, run by node agents. */
 @Injectable()
-export class SandboxesService {
+export class SandboxesService implements OnModuleInit {
   private readonly logger = new Logger(SandboxesService.name);
   /** Emits the deployment id whenever a node reports on a sandbox a deployment manages. */
   readonly managedChanges = new Subject<string>();
@@ -46,13 +50,34 @@ export class SandboxesService {
     private readonly ui: UiChannel,
   ) {}
 
-  /** Stores a new sandbox if the tenant's quota allows it, then tries to place it. */
-  async create(principal: Principal, dto: CreateSandboxDto): Promise<SandboxEntity> {
-    const tenant = await this.tenants.forPrincipal(principal, dto.tenantId);
+  /** Tells dashboards and nodes what each scheduler commit admitted and placed. */
+  onModuleInit(): void {
+    this.scheduler.onCommit(async ({ admitted, placed }) => {
+      const announced = new Set<string>();
+      for (const sandbox of [...admitted, ...placed]) {
+        if (announced.has(sandbox.id)) continue;
+        announced.add(sandbox.id);
+        this.announce(sandbox);
+      }
+      await this.nodesChanged(placed.flatMap((s) => (s.nodeId ? [s.nodeId] : [])));
+    });
+  }
+
+  /**
+   * Stores a new sandbox if its tenant is active and its quota allows it, and places it
+   * (the scheduler admits and places in batches; see SchedulerService). Controllers that
+   * manage replicas pass `placement.antiAffinityKey` (e.g. the deployment id) to spread them.
+   */
+  async create(
+    principal: Principal,
+    dto: CreateSandboxDto,
+    placement: { antiAffinityKey?: string } = {},
+  ): Promise<SandboxEntity> {
+    const tenantId = await this.tenantIdFor(principal, dto.tenantId);
     const now = new Date();
     const sandbox = this.sandboxes.create({
       id: randomUUID(),
-      tenantId: tenant.id,
+      tenantId,
       nodeId: null,
       state: 'pending',
       desiredState: 'running',
@@ -64,6 +89,9 @@ export class SandboxesService {
       progress: null,
       env: dto.env ?? {},
       labels: dto.labels ?? {},
+      nodeSelector: dto.nodeSelector ?? {},
+      antiAffinityKey: placement.antiAffinityKey ?? null,
+      placedAt: null,
       timings: [],
       error: null,
       guest: null,
@@ -79,35 +107,30 @@ export class SandboxesService {
       createdAt: now,
       updatedAt: now,
     });
-    const violation = await this.transactions.run(async (manager) => {
-      // The row lock makes concurrent creates for this tenant on other replicas wait.
-      const locked = await forUpdate(
-        manager,
-        manager.createQueryBuilder(TenantEntity, 't').where('t.id = :id', { id: tenant.id }),
-      ).getOneOrFail();
-      const usage = await tenantUsage(manager, tenant.id);
-      const problem = quotaViolation(locked.quota, usage, {
-        sandboxes: 1,
-        vcpus: sandbox.vcpus,
-        memoryMiB: sandbox.memoryMiB,
-      });
-      // Returned, not thrown: nothing was written, and on SQLite a rollback would also
-      // undo writes that other requests made meanwhile on the shared connection.
-      if (problem) return problem;
-      await manager.insert(SandboxEntity, sandbox);
-      return undefined;
-    });
-    if (violation) throw new ApiError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${violation}`);
-    this.announce(sandbox);
-    await this.placePending();
-    return (await this.sandboxes.findOneBy({ id: sandbox.id })) ?? sandbox;
+    const admission = await this.scheduler.admit(sandbox);
+    switch (admission.kind) {
+      case 'admitted':
+        return admission.sandbox;
+      case 'quota-exceeded':
+        throw new ApiError(
+          ErrorCode.QUOTA_EXCEEDED,
+          `quota of tenant "${admission.tenantName}" exceeded: ${admission.problem}`,
+        );
+      case 'tenant-suspended':
+        throw new ApiError(ErrorCode.TENANT_SUSPENDED, `tenant "${admission.tenantName}" is suspended`);
+      case 'tenant-not-found':
+        throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${admission.tenantId} not found`);
+    }
   }
 
-  list(principal: Principal, filter: { state?: SandboxState; deploymentId?: string } = {}): Promise<SandboxEntity[]> {
+  /** Sandboxes the principal may see, filtered; `tenantId` is honoured for the admin only. */
+  list(principal: Principal, filter: SandboxFilter = {}): Promise<SandboxEntity[]> {
+    const tenantId = principal.kind === 'tenant' ? principal.tenantId : filter.tenantId;
     return this.sandboxes.find({
       where: {
-        ...(principal.kind === 'tenant' ? { tenantId: principal.tenantId } : {}),
+        ...(tenantId ? { tenantId } : {}),
         ...(filter.state ? { state: filter.state } : {}),
+        ...(filter.nodeId ? { nodeId: filter.nodeId } : {}),
         ...(filter.deploymentId ? { deploymentId: filter.deploymentId } : {}),
       },
       order: { createdAt: 'ASC' },
@@ -138,13 +161,14 @@ export class SandboxesService {
     });
     if (!found) throw this.notFound(id);
     const { sandbox, removed } = found;
+    // Its room and quota count as free from now on (both cover sandboxes meant to run).
+    await this.scheduler.invalidate();
     if (removed) {
       this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId);
       return sandbox;
     }
     this.announce(sandbox);
     if (sandbox.nodeId) await this.afterNodeChange(sandbox.nodeId);
-    // Its room counts as free from now on (allocation covers sandboxes meant to run).
     await this.placePending();
     return sandbox;
   }
@@ -178,6 +202,9 @@ export class SandboxesService {
    */
   async runningNode(principal: Principal, id: string): Promise<string> {
     const sandbox = await this.get(principal, id);
+    if (sandbox.state === 'unknown') {
+      throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
+    }
     if (sandbox.state !== 'running' || sandbox.desiredState !== 'running') {
       throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
     }
@@ -185,18 +212,6 @@ export class SandboxesService {
       throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
     }
     return sandbox.nodeId;
-  }
-
-  /** Places pending sandboxes and tells the nodes that got some. */
-  async placePending(): Promise<void> {
-    const placed = await this.scheduler.placePending();
-    placed.forEach((sandbox) => this.announce(sandbox));
-    await this.nodesChanged(placed.map((sandbox) => sandbox.nodeId).filter((id): id is string => id !== null));
-  }
-
-  /** Sends a node the full set of sandboxes it should run. */
-  async publishDesired(nodeId: string): Promise<void> {
-    await this.publishDesiredMany([nodeId]);
   }
 
   /**
@@ -218,17 +233,26 @@ export class SandboxesService {
     }
   }
 
-  private async publishDesiredMany(nodeIds: readonly string[]): Promise<void> {
+  /** Places pending sandboxes; the nodes that got some hear about it (see onModuleInit). */
+  placePending(): Promise<void> {
+    return this.scheduler.placePending();
+  }
+
+  /** Sends a node the full set of sandboxes it should run. */
+  publishDesired(nodeId: string): Promise<void> {
+    return this.publishDesiredMany([nodeId]);
+  }
+
+  /** Sends each node its full desired set, reading all of them in one query. */
+  async publishDesiredMany(nodeIds: readonly string[]): Promise<void> {
+    if (nodeIds.length === 0) return;
+    const sandboxes = await this.sandboxes.find({
+      where: { nodeId: In([...nodeIds]), desiredState: 'running', state: Not('failed') },
+      order: { createdAt: 'ASC' },
+    });
     const byNode = new Map<string, DesiredSandbox[]>(nodeIds.map((id) => [id, []]));
-    for (const chunk of chunks(nodeIds, IN_LIST_CHUNK)) {
-      const sandboxes = await this.sandboxes.find({
-        where: { nodeId: In(chunk), desiredState: 'running', state: Not('failed') },
-        order: { createdAt: 'ASC' },
-      });
-      sandboxes.forEach((sandbox) => byNode.get(sandbox.nodeId ?? '')?.push(toDesired(sandbox)));
-      await yieldToEventLoop();
-    }
-    byNode.forEach((sandboxes, nodeId) => this.agents.pushDesired(nodeId, { sandboxes }));
+    for (const sandbox of sandboxes) byNode.get(sandbox.nodeId as string)?.push(toDesired(sandbox));
+    for (const [nodeId, desired] of byNode) this.agents.pushDesired(nodeId, { sandboxes: desired });
   }
 
   /** Records what a node observed about one of its sandboxes. */
@@ -266,19 +290,24 @@ export class SandboxesService {
   }
 
   /**
-   * Treats sandboxes being deleted that the node no longer lists as gone, in case the
-   * agent lost track of one and never reports it.
+   * Treats sandboxes being deleted that their node no longer lists (in its latest
+   * heartbeat) as gone, in case the agent lost track of one and never reports it.
    */
-  async reconcile(nodeId: string, presentIds: string[]): Promise<void> {
-    const present = new Set(presentIds);
-    const deleting = await this.sandboxes.find({ where: { nodeId, desiredState: 'deleted' } });
-    const vanished = deleting.filter((sandbox) => !present.has(sandbox.id));
+  async reconcile(presentByNode: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    const nodeIds = [...presentByNode.keys()];
+    const vanished: SandboxEntity[] = [];
+    for (let i = 0; i < nodeIds.length; i += 500) {
+      const deleting = await this.sandboxes.find({
+        where: { nodeId: In(nodeIds.slice(i, i + 500)), desiredState: 'deleted' },
+      });
+      vanished.push(...deleting.filter((s) => !presentByNode.get(s.nodeId as string)?.includes(s.id)));
+    }
     if (vanished.length === 0) return;
     await this.transactions.run((manager) =>
       manager.delete(SandboxEntity, { id: In(vanished.map((s) => s.id)), desiredState: 'deleted' }),
     );
     vanished.forEach((sandbox) => this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId));
-    await this.nodes.announce(nodeId);
+    await this.nodes.announceMany([...new Set(vanished.map((s) => s.nodeId as string))]);
   }
 
   private async gone(
@@ -315,6 +344,17 @@ export class SandboxesService {
 
   private async afterNodeChange(nodeId: string): Promise<void> {
     await this.nodesChanged([nodeId]);
+  }
+
+  /** The tenant to create for; whether it exists (and is active) the scheduler checks when admitting. */
+  private async tenantIdFor(principal: Principal, tenantId: string | undefined): Promise<string> {
+    if (principal.kind === 'tenant') {
+      if (tenantId !== undefined && tenantId !== principal.tenantId) {
+        throw new ApiError(ErrorCode.FORBIDDEN, 'tenantId may only name another tenant with the admin token');
+      }
+      return principal.tenantId;
+    }
+    return tenantId ?? (await this.tenants.getDefault()).id;
   }
 
   private isVisible(principal: Principal, sandbox: SandboxEntity | null): sandbox is SandboxEntity {

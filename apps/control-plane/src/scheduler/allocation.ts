@@ -1,27 +1,64 @@
 import type { Capacity } from '@moat/proto';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
 
+/** What a node has promised, and to how many sandboxes. */
+export type Allocation = Capacity & { sandboxes: number };
+
 /**
- * What each node has promised: the sum over its sandboxes that should be running.
- * Sandboxes being deleted no longer count, so their room is offered again at once.
- * With `nodeId`, only that node's.
+ * What each node has promised: the sum over its sandboxes that should be running (whatever
+ * their observed state, `unknown` included). Sandboxes being deleted no longer count, so
+ * their room is offered again at once. Limited to `nodeIds` when given.
  */
-export async function loadAllocations(manager: EntityManager, nodeId?: string): Promise<Map<string, Capacity>> {
+export async function loadAllocations(
+  manager: EntityManager,
+  nodeIds?: readonly string[],
+): Promise<Map<string, Allocation>> {
+  if (nodeIds?.length === 0) return new Map();
   const query = manager
     .createQueryBuilder(SandboxEntity, 's')
     .select('s.nodeId', 'nodeId')
     .addSelect('SUM(s.vcpus)', 'vcpus')
     .addSelect('SUM(s.memoryMiB)', 'memoryMiB')
+    .addSelect('COUNT(*)', 'sandboxes')
     .where('s.nodeId IS NOT NULL')
     .andWhere('s.desiredState = :running', { running: 'running' });
-  // One node's sum uses the nodeId index instead of aggregating the whole fleet.
-  if (nodeId !== undefined) query.andWhere('s.nodeId = :nodeId', { nodeId });
+  if (nodeIds) query.andWhere({ nodeId: In([...nodeIds]) });
   const rows = await query
     .groupBy('s.nodeId')
-    .getRawMany<{ nodeId: string; vcpus: string | number; memoryMiB: string | number }>();
-  // PostgreSQL returns SUM over integers as a bigint string.
-  return new Map(rows.map((r) => [r.nodeId, { vcpus: Number(r.vcpus), memoryMiB: Number(r.memoryMiB) }]));
+    .getRawMany<{ nodeId: string; vcpus: string | number; memoryMiB: string | number; sandboxes: string | number }>();
+  // PostgreSQL returns SUM and COUNT as bigint strings.
+  return new Map(
+    rows.map((r) => [
+      r.nodeId,
+      { vcpus: Number(r.vcpus), memoryMiB: Number(r.memoryMiB), sandboxes: Number(r.sandboxes) },
+    ]),
+  );
+}
+
+/** How many running-or-wanted sandboxes of each key every node holds, for the given keys. */
+export async function loadKeyCounts(
+  manager: EntityManager,
+  keys: readonly string[],
+): Promise<Map<string, Map<string, number>>> {
+  const byNode = new Map<string, Map<string, number>>();
+  if (keys.length === 0) return byNode;
+  const rows = await manager
+    .createQueryBuilder(SandboxEntity, 's')
+    .select('s.nodeId', 'nodeId')
+    .addSelect('s.antiAffinityKey', 'key')
+    .addSelect('COUNT(*)', 'count')
+    .where('s.nodeId IS NOT NULL')
+    .andWhere({ desiredState: 'running', antiAffinityKey: In([...keys]) })
+    .groupBy('s.nodeId')
+    .addGroupBy('s.antiAffinityKey')
+    .getRawMany<{ nodeId: string; key: string; count: string | number }>();
+  for (const row of rows) {
+    const counts = byNode.get(row.nodeId) ?? new Map<string, number>();
+    counts.set(row.key, Number(row.count));
+    byNode.set(row.nodeId, counts);
+  }
+  return byNode;
 }
 
 export const NOTHING_ALLOCATED: Capacity = { vcpus: 0, memoryMiB: 0 };

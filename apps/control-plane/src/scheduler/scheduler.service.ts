@@ -1,88 +1,252 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
-import { yieldToEventLoop } from '../common/yield';
+import { AppConfig } from '../config/app-config';
 import { Transactions } from '../database/transactions.service';
-import { forUpdate } from '../database/row-lock';
-import { NodeEntity } from '../nodes/node.entity';
+import { MetricsService } from '../metrics/metrics.service';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
-import { loadAllocations, NOTHING_ALLOCATED } from './allocation';
-import { Candidate, chooseNode } from './placement';
+import { quotaViolation, Usage } from '../tenants/quota';
+import { TenantEntity } from '../tenants/tenant.entity';
+import { NO_USAGE } from '../tenants/usage';
+import { CapacityIndex } from './capacity-index';
+import { book, Candidate, chooseNode, PlacementPolicy } from './placement';
 
-/** Placements between chances for the event loop to serve sockets (see yieldToEventLoop). */
-const YIELD_EVERY = 200;
+/** At most this many admissions, and this many older pending sandboxes, per transaction. */
+const MAX_BATCH = 1000;
+/** Rows per multi-row INSERT (SQLite limits bound parameters per statement). */
+const INSERT_CHUNK = 200;
 
-/** Places pending sandboxes on ready nodes with room. */
-@Injectable()
-export class SchedulerService {
-  constructor(private readonly transactions: Transactions) {}
+export type Admission =
+  | { kind: 'admitted'; sandbox: SandboxEntity }
+  | { kind: 'quota-exceeded'; tenantName: string; problem: string }
+  | { kind: 'tenant-suspended'; tenantName: string }
+  | { kind: 'tenant-not-found'; tenantId: string };
 
-  /** Places what it can, oldest first; returns the sandboxes it placed. */
-  placePending(): Promise<SandboxEntity[]> {
-    return this.transactions.run((manager) => this.place(manager));
-  }
-
-  private async place(manager: EntityManager): Promise<SandboxEntity[]> {
-    const pending = await manager.find(SandboxEntity, {
-      where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
-      order: { createdAt: 'ASC' },
-    });
-    if (pending.length === 0) return [];
-
-    // Locking the ready nodes makes replicas sharing PostgreSQL place one at a time.
-    const nodes = await forUpdate(
-      manager,
-      manager.createQueryBuilder(NodeEntity, 'n').where('n.state = :ready', { ready: 'ready' }),
-    ).getMany();
-    const allocations = await loadAllocations(manager);
-    const candidates: Candidate[] = nodes.map((node) => ({
-      id: node.id,
-      capacity: node.capacity,
-      allocated: { ...(allocations.get(node.id) ?? NOTHING_ALLOCATED) },
-    }));
-
-    const peers = await loadPeers(manager, pending);
-    const placed: SandboxEntity[] = [];
-    for (const [index, sandbox] of pending.entries()) {
-      if (index > 0 && index % YIELD_EVERY === 0) await yieldToEventLoop();
-      const ofDeployment = sandbox.deploymentId ? peers.get(sandbox.deploymentId) : undefined;
-      const node = chooseNode(
-        { vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB },
-        candidates,
-        (nodeId) => ofDeployment?.get(nodeId) ?? 0,
-      );
-      if (!node) continue;
-      ofDeployment?.set(node.id, (ofDeployment.get(node.id) ?? 0) + 1);
-      node.allocated.vcpus += sandbox.vcpus;
-      node.allocated.memoryMiB += sandbox.memoryMiB;
-      sandbox.nodeId = node.id;
-      sandbox.updatedAt = new Date();
-      // Only if still unplaced: another replica may have placed it since it was read.
-      const result = await manager.update(
-        SandboxEntity,
-        { id: sandbox.id, nodeId: IsNull(), desiredState: 'running' },
-        { nodeId: node.id, updatedAt: sandbox.updatedAt },
-      );
-      if (result.affected) placed.push(sandbox);
-    }
-    return placed;
-  }
+/** What one scheduler transaction committed. */
+export interface SchedulerCommit {
+  /** New sandboxes stored (placed or still pending). */
+  admitted: SandboxEntity[];
+  /** Sandboxes that got a node: new ones and older pending ones. */
+  placed: SandboxEntity[];
 }
 
-/** Per deployment of the pending sandboxes: how many of its replicas each node runs. */
-async function loadPeers(manager: EntityManager, pending: SandboxEntity[]): Promise<Map<string, Map<string, number>>> {
-  const deploymentIds = [...new Set(pending.map((s) => s.deploymentId).filter((id): id is string => id !== null))];
-  const peers = new Map(deploymentIds.map((id) => [id, new Map<string, number>()]));
-  if (deploymentIds.length === 0) return peers;
-  const rows = await manager
-    .createQueryBuilder(SandboxEntity, 's')
-    .select('s.deploymentId', 'deploymentId')
-    .addSelect('s.nodeId', 'nodeId')
-    .addSelect('COUNT(*)', 'count')
-    .where({ deploymentId: In(deploymentIds), desiredState: 'running' })
-    .andWhere('s.nodeId IS NOT NULL')
-    .groupBy('s.deploymentId')
-    .addGroupBy('s.nodeId')
-    .getRawMany<{ deploymentId: string; nodeId: string; count: string | number }>();
-  rows.forEach((row) => peers.get(row.deploymentId)?.set(row.nodeId, Number(row.count)));
-  return peers;
+interface Waiting {
+  sandbox: SandboxEntity;
+  settle: (admission: Admission) => void;
+  fail: (err: unknown) => void;
+}
+
+/**
+ * Admits and places sandboxes in batches. Requests arriving while a batch commits wait for
+ * the next one, so under load one transaction checks many quotas and places many sandboxes,
+ * written with multi-row inserts. Capacity and usage come from an in-memory index
+ * (CapacityIndex) that is current for the database's scheduler epoch; every batch bumps the
+ * epoch inside its transaction, which serialises replicas' batches on PostgreSQL and makes a
+ * replica rebuild its index whenever anyone else changed anything. So a quota check and the
+ * insert it allows commit together, and no node is overbooked, whatever the replica count.
+ */
+@Injectable()
+export class SchedulerService {
+  private readonly logger = new Logger(SchedulerService.name);
+  private readonly policy: PlacementPolicy;
+  private waiting: Waiting[] = [];
+  private placeWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private placeRequested = false;
+  private running = false;
+  private readonly listeners: ((commit: SchedulerCommit) => Promise<void>)[] = [];
+  private readonly index = new CapacityIndex();
+
+  constructor(
+    private readonly transactions: Transactions,
+    private readonly metrics: MetricsService,
+    config: AppConfig,
+  ) {
+    this.policy = {
+      strategy: config.fleet.schedulerStrategy,
+      cpuOvercommit: config.fleet.cpuOvercommit,
+      memoryOvercommit: config.fleet.memoryOvercommit,
+    };
+  }
+
+  /**
+   * Says that nodes or capacity changed outside a scheduler batch (a node came or went, was
+   * cordoned or relabelled, a sandbox was deleted), so every replica's index is rebuilt.
+   */
+  async invalidate(): Promise<void> {
+    this.index.reset();
+    await this.transactions.run((manager) => manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1'));
+  }
+
+  /** Called after every commit (to tell nodes and dashboards), before the callers resume. */
+  onCommit(listener: (commit: SchedulerCommit) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Stores a new sandbox if its tenant is active and its quota allows it, and places it if a
+   * node has room (else it stays `pending`). `sandbox.nodeSelector` and
+   * `sandbox.antiAffinityKey` constrain the placement.
+   */
+  admit(sandbox: SandboxEntity): Promise<Admission> {
+    return new Promise((settle, fail) => {
+      this.waiting.push({ sandbox, settle, fail });
+      this.kick();
+    });
+  }
+
+  /** Places what it can of the pending sandboxes; resolves after the placing commit. */
+  placePending(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.placeWaiters.push({ resolve, reject });
+      this.placeRequested = true;
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.drain().finally(() => {
+      this.running = false;
+      if (this.waiting.length > 0 || this.placeRequested) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0 || this.placeRequested) {
+      const batch = this.waiting.splice(0, MAX_BATCH);
+      const placeWaiters = this.placeWaiters.splice(0);
+      // Older pending sandboxes are looked at again only when asked (room may have appeared):
+      // new ones in the batch do not change whether they fit.
+      const retryPending = this.placeRequested;
+      this.placeRequested = false;
+      try {
+        // Nodes come and go all the time in a large fleet; most of the time nothing waits.
+        if (batch.length === 0 && !(await this.anyPending())) {
+          placeWaiters.forEach((w) => w.resolve());
+          continue;
+        }
+        const stop = this.metrics.schedulerBatchSeconds.startTimer();
+        const { admissions, commit, morePending } = await this.transactions.run((manager) =>
+          this.runBatch(manager, batch, retryPending),
+        );
+        stop();
+        if (morePending) this.placeRequested = true;
+        this.observe(commit.placed);
+        await this.notify(commit);
+        batch.forEach((w, i) => w.settle(admissions[i]));
+        placeWaiters.forEach((w) => w.resolve());
+      } catch (err) {
+        // Its bookings never committed: the index must be rebuilt from the database.
+        this.index.reset();
+        this.logger.error({ err, admissions: batch.length }, 'scheduler batch failed');
+        batch.forEach((w) => w.fail(err));
+        placeWaiters.forEach((w) => w.reject(err));
+      }
+    }
+  }
+
+  private async runBatch(
+    manager: EntityManager,
+    batch: Waiting[],
+    retryPending: boolean,
+  ): Promise<{ admissions: Admission[]; commit: SchedulerCommit; morePending: boolean }> {
+    await this.index.acquire(manager);
+    const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
+    const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
+    const candidates = this.index.candidates();
+    const pending =
+      retryPending && candidates.length > 0
+        ? await manager.find(SandboxEntity, {
+            where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
+            order: { createdAt: 'ASC' },
+            take: MAX_BATCH,
+          })
+        : [];
+    const placed: SandboxEntity[] = [];
+    const now = new Date();
+    if (candidates.length > 0) {
+      const keys = [...new Set([...pending, ...admitted].flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
+      await this.index.ensureKeys(manager, keys);
+      // Older pending sandboxes first: they have waited longest.
+      const movedByNode = new Map<string, string[]>();
+      for (const sandbox of pending) {
+        if (!this.placeOne(sandbox, candidates, now)) continue;
+        placed.push(sandbox);
+        const nodeId = sandbox.nodeId as string;
+        movedByNode.set(nodeId, [...(movedByNode.get(nodeId) ?? []), sandbox.id]);
+      }
+      for (const [nodeId, ids] of movedByNode) {
+        await manager.update(
+          SandboxEntity,
+          { id: In(ids), nodeId: IsNull(), desiredState: 'running' },
+          { nodeId, placedAt: now, updatedAt: now },
+        );
+      }
+      for (const sandbox of admitted) if (this.placeOne(sandbox, candidates, now)) placed.push(sandbox);
+    }
+    for (let i = 0; i < admitted.length; i += INSERT_CHUNK) {
+      await manager.insert(SandboxEntity, admitted.slice(i, i + INSERT_CHUNK));
+    }
+    const morePending = pending.length === MAX_BATCH && placed.length > 0;
+    return { admissions, commit: { admitted, placed }, morePending };
+  }
+
+  private anyPending(): Promise<boolean> {
+    return this.transactions.run(async (manager) =>
+      manager.exists(SandboxEntity, { where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' } }),
+    );
+  }
+
+  private async checkQuotas(manager: EntityManager, sandboxes: SandboxEntity[]): Promise<Admission[]> {
+    if (sandboxes.length === 0) return [];
+    const tenantIds = [...new Set(sandboxes.map((s) => s.tenantId))];
+    const tenants = await manager.findBy(TenantEntity, { id: In(tenantIds) });
+    const byId = new Map(tenants.map((t) => [t.id, t]));
+    const usage = await this.index.usageOf(manager, tenantIds);
+    return sandboxes.map((sandbox): Admission => {
+      const tenant = byId.get(sandbox.tenantId);
+      if (!tenant) return { kind: 'tenant-not-found', tenantId: sandbox.tenantId };
+      if (tenant.state === 'suspended') return { kind: 'tenant-suspended', tenantName: tenant.name };
+      const used: Usage = usage.get(tenant.id) ?? { ...NO_USAGE };
+      const asked: Usage = { sandboxes: 1, vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB };
+      const problem = quotaViolation(tenant.quota, used, asked);
+      if (problem) return { kind: 'quota-exceeded', tenantName: tenant.name, problem };
+      usage.set(tenant.id, {
+        sandboxes: used.sandboxes + 1,
+        vcpus: used.vcpus + asked.vcpus,
+        memoryMiB: used.memoryMiB + asked.memoryMiB,
+      });
+      return { kind: 'admitted', sandbox };
+    });
+  }
+
+  private placeOne(sandbox: SandboxEntity, candidates: Candidate[], now: Date): boolean {
+    const node = chooseNode(sandbox, candidates, this.policy);
+    if (!node) return false;
+    book(node, sandbox);
+    sandbox.nodeId = node.id;
+    sandbox.placedAt = now;
+    sandbox.updatedAt = now;
+    return true;
+  }
+
+  private observe(placed: SandboxEntity[]): void {
+    for (const sandbox of placed) {
+      if (sandbox.placedAt) {
+        this.metrics.schedulingLatency.observe((sandbox.placedAt.getTime() - sandbox.createdAt.getTime()) / 1000);
+      }
+    }
+    this.metrics.placements.inc(placed.length);
+  }
+
+  private async notify(commit: SchedulerCommit): Promise<void> {
+    if (commit.admitted.length === 0 && commit.placed.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        await listener(commit);
+      } catch (err) {
+        this.logger.error({ err }, 'announcing scheduler results failed');
+      }
+    }
+  }
 }

@@ -13,6 +13,9 @@ export class ApiKeyEntity {
   @Column({ type: 'varchar', length: 16 })
   prefix!: string;
 
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  name!: string | null;
+
   @Column({ type: 'varchar', length: 64 })
   hash!: string;
 
@@ -21,4 +24,8 @@ export class ApiKeyEntity {
 
   @Column({ type: Date, nullable: true })
   revokedAt!: Date | null;
+
+  /** Updated at most once a minute, so authenticating stays a read. */
+  @Column({ type: Date, nullable: true })
+  lastUsedAt!: Date | null;
 }

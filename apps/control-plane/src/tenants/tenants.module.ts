@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DashboardModule } from '../dashboard/dashboard.module';
 import { ApiKeyEntity } from './api-key.entity';
+import { MeController } from './me.controller';
 import { TenantEntity } from './tenant.entity';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity])],
-  controllers: [TenantsController],
+  imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity]), DashboardModule],
+  controllers: [TenantsController, MeController],
   providers: [TenantsService],
   exports: [TenantsService],
 })

@@ -1,22 +1,29 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { generateApiKey } from '../auth/token';
 import { ErrorCode, ApiError } from '../common/api.error';
+import { UiChannel } from '../dashboard/ui.channel';
 import { isUniqueViolation } from '../database/unique-violation';
 import { Transactions } from '../database/transactions.service';
 import { ApiKeyEntity } from './api-key.entity';
 import { CreateTenantDto } from './dto/create-tenant.dto';
+import { TenantDto } from './dto/tenant.dto';
+import { UpdateTenantDto } from './dto/update-tenant.dto';
+import { UsageDto } from './dto/usage.dto';
 import { quotaWithDefaults } from './quota';
-import { DEFAULT_TENANT_NAME, TenantEntity } from './tenant.entity';
+import { DEFAULT_TENANT_NAME, TenantEntity, TenantState } from './tenant.entity';
+import { loadUsage, NO_USAGE } from './usage';
 
 @Injectable()
 export class TenantsService implements OnModuleInit {
   constructor(
     @InjectRepository(TenantEntity) private readonly tenants: Repository<TenantEntity>,
+    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
     private readonly transactions: Transactions,
+    private readonly ui: UiChannel,
   ) {}
 
   /** Makes sure the built-in `default` tenant exists (admins create sandboxes in it). */
@@ -41,19 +48,13 @@ export class TenantsService implements OnModuleInit {
           throw new ApiError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
         }
         await manager.insert(TenantEntity, tenant);
-        await manager.insert(ApiKeyEntity, {
-          id: randomUUID(),
-          tenantId: tenant.id,
-          prefix,
-          hash,
-          createdAt: new Date(),
-          revokedAt: null,
-        });
+        await manager.insert(ApiKeyEntity, this.newKey(tenant.id, prefix, hash, 'initial'));
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ApiError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
       throw err;
     }
+    this.ui.tenantUpdated(TenantDto.from(tenant));
     return { tenant, apiKey: key };
   }
 
@@ -65,6 +66,14 @@ export class TenantsService implements OnModuleInit {
     const tenant = await this.tenants.findOneBy({ id });
     if (!tenant) throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
     return tenant;
+  }
+
+  /** The tenant, if the principal may see it: the admin any, a tenant only itself (else 404). */
+  async visibleTo(principal: Principal, id: string): Promise<TenantEntity> {
+    if (principal.kind === 'tenant' && principal.tenantId !== id) {
+      throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
+    }
+    return this.get(id);
   }
 
   async getDefault(): Promise<TenantEntity> {
@@ -87,7 +96,81 @@ export class TenantsService implements OnModuleInit {
     return tenantId === undefined ? this.getDefault() : this.get(tenantId);
   }
 
-  private newTenant(name: string): TenantEntity {
-    return this.tenants.create({ id: randomUUID(), name, quota: quotaWithDefaults(), createdAt: new Date() });
+  /** Changes the quota: limits given replace the current ones. Usage above a lowered limit stays. */
+  async update(id: string, dto: UpdateTenantDto): Promise<TenantEntity> {
+    const tenant = await this.transactions.run(async (manager) => {
+      const found = await manager.findOneBy(TenantEntity, { id });
+      if (!found) return undefined;
+      if (dto.quota) found.quota = quotaWithDefaults({ ...found.quota, ...dropUndefined(dto.quota) });
+      await manager.update(TenantEntity, { id }, { quota: found.quota });
+      return found;
+    });
+    if (!tenant) throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
+    this.ui.tenantUpdated(TenantDto.from(tenant));
+    return tenant;
   }
+
+  /** Suspends or resumes a tenant; a suspended one cannot create sandboxes. */
+  async setState(id: string, state: TenantState): Promise<TenantEntity> {
+    const result = await this.tenants.update({ id }, { state });
+    if (!result.affected) throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
+    const tenant = await this.get(id);
+    this.ui.tenantUpdated(TenantDto.from(tenant));
+    return tenant;
+  }
+
+  async usage(principal: Principal, id: string): Promise<UsageDto> {
+    const tenant = await this.visibleTo(principal, id);
+    const usage = (await loadUsage(this.tenants.manager, [id])).get(id) ?? NO_USAGE;
+    return { ...usage, quota: tenant.quota };
+  }
+
+  async listKeys(principal: Principal, tenantId: string): Promise<ApiKeyEntity[]> {
+    await this.visibleTo(principal, tenantId);
+    return this.apiKeys.find({ where: { tenantId }, order: { createdAt: 'ASC' } });
+  }
+
+  async createKey(principal: Principal, tenantId: string, name?: string): Promise<{ entity: ApiKeyEntity; key: string }> {
+    await this.visibleTo(principal, tenantId);
+    const { key, hash, prefix } = generateApiKey();
+    const entity = this.newKey(tenantId, prefix, hash, name ?? null);
+    await this.apiKeys.insert(entity);
+    return { entity, key };
+  }
+
+  /** Revokes a key: from now on it is answered with 401. Revoking twice is harmless. */
+  async revokeKey(principal: Principal, tenantId: string, keyId: string): Promise<void> {
+    await this.visibleTo(principal, tenantId);
+    if (!(await this.apiKeys.existsBy({ id: keyId, tenantId }))) {
+      throw new ApiError(ErrorCode.NOT_FOUND, `API key ${keyId} not found`);
+    }
+    await this.apiKeys.update({ id: keyId, tenantId, revokedAt: IsNull() }, { revokedAt: new Date() });
+  }
+
+  private newTenant(name: string): TenantEntity {
+    return this.tenants.create({
+      id: randomUUID(),
+      name,
+      state: 'active',
+      quota: quotaWithDefaults(),
+      createdAt: new Date(),
+    });
+  }
+
+  private newKey(tenantId: string, prefix: string, hash: string, name: string | null): ApiKeyEntity {
+    return this.apiKeys.create({
+      id: randomUUID(),
+      tenantId,
+      name,
+      prefix,
+      hash,
+      createdAt: new Date(),
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+  }
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

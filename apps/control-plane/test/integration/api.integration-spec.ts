@@ -45,7 +45,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     const { id } = created.body;
 
     const one = await api().get(`/v1/tenants/${id}`).set(admin()).expect(200);
-    expect(one.body).toEqual({ id, name: 'acme', quota: created.body.quota, createdAt: created.body.createdAt });
+    expect(one.body).toEqual({ id, name: 'acme', state: 'active', quota: created.body.quota, createdAt: created.body.createdAt });
     const all = await api().get('/v1/tenants').set(admin()).expect(200);
     expect(bodyOf<{ name: string }[]>(all).map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['default', 'acme']));
     expect(JSON.stringify(all.body)).not.toContain(created.body.apiKey);

@@ -224,7 +224,9 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
       const res = await api().get(`/v1/nodes/${other.nodeId}`).set(admin()).expect(200);
       expect(res.body.state).toBe('down');
     });
-    expect(await sandboxState(second.id)).toBe('pending');
+    // Placed on the node that went away: unknown, and not placed anywhere else.
+    const stranded = bodyOf<{ state: string; nodeId: string }>(await api().get(`/v1/sandboxes/${second.id}`).set(admin()).expect(200));
+    expect(stranded).toMatchObject({ state: 'unknown', nodeId: other.nodeId });
     await api().get('/healthz').expect(200);
   });
 

@@ -157,7 +157,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     const ui: Socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: tenantKey }, forceNew: true });
     const pushed: Rollout[] = [];
     ui.on('rollout:updated', (r: Rollout) => pushed.push(r));
-    await new Promise((resolve) => ui.once('connect', resolve));
+    await new Promise((resolve) => ui.once('connect', () => resolve(undefined)));
     try {
       const rolloutId = await startRollout(deploymentId, 2);
       await eventually(async () => {

@@ -10,8 +10,12 @@ export interface AgentConfig {
   /** Where this agent keeps its own state (node id, sandboxes). */
   nodeDir: string;
   controlPlaneUrl: string;
-  /** Secret; never logged. */
-  token: string;
+  /**
+   * How the node proves who it is, in order: the credential it got when it joined (kept in
+   * `nodeDir`), a single-use join token to get one, or a fixed token (the admin token on a
+   * single-host install). Secrets; never logged.
+   */
+  auth: { joinToken?: string; token?: string };
   nodeName: string;
   accel: 'auto' | 'kvm' | 'tcg';
   sharedFs: '9p' | 'virtiofs' | 'block' | undefined;
@@ -41,6 +45,7 @@ const envSchema = z.object({
   MOAT_API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   MOAT_CONTROL_PLANE_URL: z.string().url().optional(),
   MOAT_NODE_TOKEN: z.string().min(1).optional(),
+  MOAT_JOIN_TOKEN: z.string().min(1).optional(),
   MOAT_ADMIN_TOKEN: z.string().min(1).optional(),
   MOAT_NODE_NAME: z.string().min(1).max(253).optional(),
   MOAT_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
@@ -66,8 +71,9 @@ export class ConfigError extends Error {
 }
 
 /**
- * Parses the environment. The token defaults to the control plane's admin token (from
- * `MOAT_ADMIN_TOKEN` or `$MOAT_DATA_DIR/admin-token`) so a single-host install needs no setup.
+ * Parses the environment. Without a join token, the token defaults to the control plane's
+ * admin token (from `MOAT_ADMIN_TOKEN` or `$MOAT_DATA_DIR/admin-token`) so a single-host
+ * install needs no setup. A node that joined earlier needs neither (its credential is kept).
  */
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const parsed = envSchema.safeParse(env);
@@ -77,17 +83,19 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const e = parsed.data;
   const registryAuth = parseRegistryAuth(e.MOAT_REGISTRY_AUTH);
   const dataDir = resolve(e.MOAT_DATA_DIR);
+  const nodeDir = join(dataDir, 'node');
   const token = e.MOAT_NODE_TOKEN ?? e.MOAT_ADMIN_TOKEN ?? readTokenFile(join(dataDir, 'admin-token'));
-  if (!token) {
+  const joined = readTokenFile(join(nodeDir, CREDENTIAL_FILE)) !== undefined;
+  if (!token && !e.MOAT_JOIN_TOKEN && !joined) {
     throw new ConfigError([
-      `MOAT_NODE_TOKEN: not set, and no admin token in MOAT_ADMIN_TOKEN or ${join(dataDir, 'admin-token')}`,
+      `MOAT_JOIN_TOKEN: not set, no credential in ${join(nodeDir, CREDENTIAL_FILE)}, and no MOAT_NODE_TOKEN or admin token`,
     ]);
   }
   return {
     dataDir,
-    nodeDir: join(dataDir, 'node'),
+    nodeDir,
     controlPlaneUrl: e.MOAT_CONTROL_PLANE_URL ?? `http://127.0.0.1:${e.MOAT_API_PORT}`,
-    token,
+    auth: { joinToken: e.MOAT_JOIN_TOKEN, token },
     nodeName: e.MOAT_NODE_NAME ?? hostname(),
     accel: e.MOAT_ACCEL,
     sharedFs: e.MOAT_SHARED_FS,
@@ -106,6 +114,9 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     },
   };
 }
+
+/** The node credential's file name in `nodeDir` (mode 0600). */
+export const CREDENTIAL_FILE = 'credential';
 
 const registryAuthSchema = z.record(z.string().min(1), z.object({ username: z.string(), password: z.string() }));
 

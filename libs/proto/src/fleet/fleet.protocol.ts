@@ -14,12 +14,13 @@ export const AGENTS_NAMESPACE = '/agents';
 export const UI_NAMESPACE = '/ui';
 
 /** Sandbox lifecycle states as the API reports them. */
-export const SANDBOX_STATES = ['pending', 'creating', 'running', 'stopping', 'stopped', 'failed'] as const;
+/** `unknown`: its node went silent, so nobody can tell; it stays placed there (never placed twice). */
+export const SANDBOX_STATES = ['pending', 'creating', 'running', 'stopping', 'stopped', 'failed', 'unknown'] as const;
 export const sandboxStateSchema = z.enum(SANDBOX_STATES);
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
 /** Node states as the API reports them. */
-export const NODE_STATES = ['ready', 'cordoned', 'down'] as const;
+export const NODE_STATES = ['ready', 'cordoned', 'draining', 'down'] as const;
 export const nodeStateSchema = z.enum(NODE_STATES);
 export type NodeState = z.infer<typeof nodeStateSchema>;
 
@@ -74,7 +75,10 @@ export type SandboxProgress = z.infer<typeof sandboxProgressSchema>;
 
 // ---- agent → control plane ------------------------------------------------------------
 
-/** Sent by the agent as the socket.io handshake `auth` object. */
+/**
+ * Sent by the agent as the socket.io handshake `auth` object. `token` is the node's own
+ * credential (from `POST /v1/nodes/join`), or the admin token on a single-host install.
+ */
 export const agentAuthSchema = z.object({
   token: z.string().min(1),
   /** Stable node id, kept in the agent's data dir across restarts. */
@@ -321,4 +325,6 @@ export interface UiEvents {
   'deployment:deleted': (ref: { id: string }) => void;
   'rollout:updated': (rollout: unknown) => void;
   'template:updated': (template: { id: string; name: string; latestVersion: number }) => void;
+  'tenant:updated': (tenant: unknown) => void;
+  'audit:appended': (entry: unknown) => void;
 }

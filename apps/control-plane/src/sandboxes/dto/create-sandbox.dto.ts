@@ -109,4 +109,14 @@ export class CreateSandboxDto {
   @ValidateNested({ each: true })
   @Type(() => PortRequestDto)
   ports?: PortRequestDto[];
+  @ApiProperty({
+    required: false,
+    type: Object,
+    additionalProperties: { type: 'string' },
+    example: { zone: 'eu-1' },
+    description: 'Only nodes carrying all these labels may run it',
+  })
+  @IsOptional()
+  @IsStringMap(LABEL_MAP)
+  nodeSelector?: Record<string, string>;
 }

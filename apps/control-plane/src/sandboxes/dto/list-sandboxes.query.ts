@@ -12,4 +12,13 @@ export class ListSandboxesQuery {
   @IsOptional()
   @IsUUID()
   deploymentId?: string;
+  @ApiProperty({ required: false, format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  nodeId?: string;
+
+  @ApiProperty({ required: false, format: 'uuid', description: 'Admin only; a tenant always sees its own' })
+  @IsOptional()
+  @IsUUID()
+  tenantId?: string;
 }

@@ -87,6 +87,9 @@ export class SandboxDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   labels!: Record<string, string>;
 
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  nodeSelector!: Record<string, string>;
+
   @ApiProperty({ type: [PhaseTimingDto], description: 'Start phases in the order they ran' })
   timings!: PhaseTimingDto[];
 
@@ -145,6 +148,7 @@ export class SandboxDto {
       ...(sandbox.progress && sandbox.state === 'creating' ? { progress: sandbox.progress } : {}),
       env: sandbox.env,
       labels: sandbox.labels,
+      nodeSelector: sandbox.nodeSelector,
       timings: sandbox.timings,
       ...(sandbox.error ? { error: sandbox.error } : {}),
       ...(sandbox.guest ? { guest: sandbox.guest } : {}),

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { TenantEntity } from '../tenant.entity';
+import { TENANT_STATES, type TenantEntity, type TenantState } from '../tenant.entity';
 import { QuotaDto } from './quota.dto';
 
 export class TenantDto {
@@ -9,6 +9,9 @@ export class TenantDto {
   @ApiProperty()
   name!: string;
 
+  @ApiProperty({ enum: TENANT_STATES })
+  state!: TenantState;
+
   @ApiProperty({ type: QuotaDto })
   quota!: QuotaDto;
 
@@ -16,7 +19,13 @@ export class TenantDto {
   createdAt!: string;
 
   static from(tenant: TenantEntity): TenantDto {
-    return { id: tenant.id, name: tenant.name, quota: tenant.quota, createdAt: tenant.createdAt.toISOString() };
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      state: tenant.state,
+      quota: tenant.quota,
+      createdAt: tenant.createdAt.toISOString(),
+    };
   }
 }
 

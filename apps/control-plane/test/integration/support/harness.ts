@@ -26,6 +26,8 @@ export interface TestApp {
   app: INestApplication;
   baseUrl: string;
   adminToken: string;
+  /** The configuration it was started with, for replicas sharing its data. */
+  env: Record<string, string>;
   /** Stops the application gracefully and starts it again on the same data (a new port). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -55,25 +57,28 @@ async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<vo
 
 /**
  * Starts the real application on an ephemeral port with its own data directory and database;
- * `env` adds or overrides configuration (e.g. a short reconcile interval).
+ * `env` adds or overrides configuration (e.g. short heartbeat timeouts, a short reconcile interval).
  */
 export async function startApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-cp-it-'));
   const pg = kind === 'postgres' ? await createPgDatabase() : undefined;
   const adminToken = randomBytes(24).toString('base64url');
-  const config = loadConfig({
+  const fullEnv: Record<string, string> = {
     MOAT_DATA_DIR: dataDir,
     MOAT_ADMIN_TOKEN: adminToken,
     MOAT_LOG_LEVEL: 'silent',
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...env,
-  });
+  };
+  const config = loadConfig(fullEnv);
+  const listen = (): Promise<{ app: INestApplication; baseUrl: string }> => listenOn(config);
   const testApp: TestApp = {
-    ...(await listenOn(config)),
+    ...(await listen()),
     adminToken,
+    env: fullEnv,
     restart: async () => {
       await testApp.app.close();
-      Object.assign(testApp, await listenOn(config));
+      Object.assign(testApp, await listen());
     },
     close: async () => {
       await testApp.app.close();
@@ -89,6 +94,21 @@ async function listenOn(config: ReturnType<typeof loadConfig>): Promise<{ app: I
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** Another control-plane process (in this test process) on the same database as `first`. */
+export async function startReplica(first: TestApp, env: Record<string, string> = {}): Promise<TestApp> {
+  const replicaEnv = { ...first.env, ...env };
+  const replica: TestApp = {
+    ...(await listenOn(loadConfig(replicaEnv))),
+    adminToken: first.adminToken,
+    env: replicaEnv,
+    restart: () => Promise.reject(new Error('replicas are not restarted')),
+    close: async () => {
+      await replica.app.close();
+    },
+  };
+  return replica;
 }
 
 /** Retries `check` until it stops throwing, for state that settles asynchronously. */

@@ -21,6 +21,7 @@ export class TestAgent {
   readonly execRequests: ExecRequest[] = [];
   /** How exec requests are answered; undefined leaves them unanswered (to test timeouts). */
   onExec: ((request: ExecRequest) => AckReply<ExecResult> | undefined) | undefined;
+  private heartbeatTimer?: NodeJS.Timeout;
 
   private constructor(
     readonly socket: AgentClientSocket,
@@ -72,6 +73,16 @@ export class TestAgent {
     this.socket.emit('node:heartbeat', { sandboxIds });
   }
 
+  /** Heartbeats every `ms` like a real agent, listing `sandboxIds()`; until `stopHeartbeats`. */
+  startHeartbeats(ms: number, sandboxIds: () => string[] = () => []): void {
+    this.stopHeartbeats();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(sandboxIds()), ms);
+  }
+
+  stopHeartbeats(): void {
+    clearInterval(this.heartbeatTimer);
+  }
+
   /** Waits until the latest desired set received holds sandbox ids matching `predicate`. */
   desiredWhere(predicate: (ids: string[]) => boolean, timeoutMs = 10_000): Promise<DesiredState> {
     return eventually(() => {
@@ -113,6 +124,7 @@ export class TestAgent {
   }
 
   close(): void {
+    this.stopHeartbeats();
     this.socket.close();
   }
 }

@@ -1,0 +1,60 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+
+export class CreateJoinTokenDto {
+  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' }, example: { zone: 'eu-1' } })
+  @IsOptional()
+  @IsStringMap(LABEL_MAP)
+  labels?: Record<string, string>;
+
+  @ApiProperty({ required: false, minimum: 60, maximum: 604_800, default: 3600 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(604_800)
+  ttlSeconds?: number;
+}
+
+export class JoinTokenDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ description: 'Single use; shown only here. Give it to the node agent as MOAT_JOIN_TOKEN.' })
+  token!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  expiresAt!: string;
+}
+
+export class JoinNodeDto {
+  @ApiProperty({ description: 'The join token' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  token!: string;
+
+  @ApiProperty({ format: 'uuid', description: "The node's stable id, kept in its data dir" })
+  @IsUUID()
+  nodeId!: string;
+
+  @ApiProperty({ example: 'host-17' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(253)
+  name!: string;
+}
+
+export class NodeCredentialDto {
+  @ApiProperty({ format: 'uuid' })
+  nodeId!: string;
+
+  @ApiProperty({ description: "The node's credential: shown only here, stored hashed" })
+  credential!: string;
+}
+
+export class UpdateNodeDto {
+  @ApiProperty({ type: Object, additionalProperties: { type: 'string' }, description: 'Replaces all labels' })
+  @IsStringMap(LABEL_MAP)
+  labels!: Record<string, string>;
+}

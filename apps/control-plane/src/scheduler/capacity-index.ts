@@ -1,0 +1,93 @@
+import { EntityManager } from 'typeorm';
+import type { Usage } from '../tenants/quota';
+import { loadUsage, NO_USAGE } from '../tenants/usage';
+import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
+import type { Candidate } from './placement';
+
+/** After this long the index is rebuilt anyway (heals any change that forgot to bump the epoch). */
+const MAX_AGE_MS = 5_000;
+
+interface NodeRow {
+  id: string;
+  capacity: string;
+  labels: string;
+}
+
+/**
+ * What the scheduler knows in memory: schedulable nodes with their allocations and
+ * anti-affinity counts, and tenants' usage. It is valid for one value of the database's
+ * scheduler epoch: every batch bumps the epoch (which on PostgreSQL also serialises the
+ * replicas' batches on that row) and, if anyone else moved it since this process last did —
+ * another replica placed, a node changed, a sandbox was deleted — rebuilds from the database.
+ * Between such changes a batch reads nothing but the tenants it admits for.
+ */
+export class CapacityIndex {
+  private epoch = -1;
+  private loadedAt = 0;
+  private nodes: Candidate[] = [];
+  private keysLoaded = new Set<string>();
+  private usage = new Map<string, Usage>();
+
+  /** Takes the epoch lock for this transaction and makes sure the index is current. */
+  async acquire(manager: EntityManager): Promise<void> {
+    await manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1');
+    const [row] = await manager.query<{ epoch: number | string }[]>('SELECT epoch FROM scheduler_epoch WHERE id = 1');
+    const epoch = Number(row.epoch);
+    const current = epoch === this.epoch + 1 && Date.now() - this.loadedAt < MAX_AGE_MS;
+    this.epoch = epoch;
+    if (!current) await this.rebuild(manager);
+  }
+
+  /** Forgets everything, e.g. after a failed transaction whose bookings never committed. */
+  reset(): void {
+    this.epoch = -1;
+  }
+
+  candidates(): Candidate[] {
+    return this.nodes;
+  }
+
+  /** Loads anti-affinity counts for keys not seen since the last rebuild. */
+  async ensureKeys(manager: EntityManager, keys: readonly string[]): Promise<void> {
+    const missing = keys.filter((k) => !this.keysLoaded.has(k));
+    if (missing.length === 0) return;
+    const counts = await loadKeyCounts(manager, missing);
+    for (const node of this.nodes) {
+      for (const key of missing) {
+        const count = counts.get(node.id)?.get(key);
+        if (count) node.keyCounts.set(key, count);
+      }
+    }
+    missing.forEach((k) => this.keysLoaded.add(k));
+  }
+
+  /** Usage of these tenants, loading those not seen since the last rebuild. */
+  async usageOf(manager: EntityManager, tenantIds: readonly string[]): Promise<Map<string, Usage>> {
+    const missing = tenantIds.filter((id) => !this.usage.has(id));
+    if (missing.length > 0) {
+      const loaded = await loadUsage(manager, missing);
+      for (const id of missing) this.usage.set(id, loaded.get(id) ?? { ...NO_USAGE });
+    }
+    return this.usage;
+  }
+
+  private async rebuild(manager: EntityManager): Promise<void> {
+    // Raw rows: hydrating entities for every node on every rebuild would dominate the batch.
+    const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels FROM nodes WHERE state = 'ready'`);
+    const allocations = await loadAllocations(manager);
+    this.nodes = rows.map((row) => ({
+      id: row.id,
+      capacity: JSON.parse(row.capacity) as Candidate['capacity'],
+      labels: JSON.parse(row.labels) as Candidate['labels'],
+      allocated: { ...NOTHING_ALLOCATED, ...pickCapacity(allocations.get(row.id)) },
+      keyCounts: new Map<string, number>(),
+    }));
+    this.keysLoaded = new Set();
+    this.usage = new Map();
+    this.loadedAt = Date.now();
+  }
+}
+
+function pickCapacity(allocation: { vcpus: number; memoryMiB: number } | undefined): Partial<Candidate['allocated']> {
+  return allocation ? { vcpus: allocation.vcpus, memoryMiB: allocation.memoryMiB } : {};
+}

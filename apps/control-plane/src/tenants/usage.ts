@@ -1,0 +1,23 @@
+import { EntityManager, In } from 'typeorm';
+import { SandboxEntity } from '../sandboxes/sandbox.entity';
+import type { Usage } from './quota';
+
+export const NO_USAGE: Usage = { sandboxes: 0, vcpus: 0, memoryMiB: 0 };
+
+/** What each tenant's sandboxes that are meant to exist use (being deleted ones do not count). */
+export async function loadUsage(manager: EntityManager, tenantIds: readonly string[]): Promise<Map<string, Usage>> {
+  if (tenantIds.length === 0) return new Map();
+  const rows = await manager
+    .createQueryBuilder(SandboxEntity, 's')
+    .select('s.tenantId', 'tenantId')
+    .addSelect('COUNT(*)', 'sandboxes')
+    .addSelect('COALESCE(SUM(s.vcpus), 0)', 'vcpus')
+    .addSelect('COALESCE(SUM(s.memoryMiB), 0)', 'memoryMiB')
+    .where({ tenantId: In([...tenantIds]), desiredState: 'running' })
+    .groupBy('s.tenantId')
+    .getRawMany<{ tenantId: string } & Record<keyof Usage, string | number>>();
+  // PostgreSQL returns COUNT and SUM as bigint strings.
+  return new Map(
+    rows.map((r) => [r.tenantId, { sandboxes: Number(r.sandboxes), vcpus: Number(r.vcpus), memoryMiB: Number(r.memoryMiB) }]),
+  );
+}

@@ -1,0 +1,82 @@
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN } from '../../src/auth/principal';
+import { SandboxesService } from '../../src/sandboxes/sandboxes.service';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
+import { TestAgent } from './support/test-agent';
+
+interface Sandbox {
+  id: string;
+  nodeId: string | null;
+}
+
+describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
+  let t: TestApp;
+  let tenantId: string;
+  let opened: TestAgent[] = [];
+  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
+  const api = () => request(t.baseUrl);
+
+  beforeAll(async () => {
+    if (skip) return;
+    // Bin-packing with 2x CPU overcommit (memory not overcommitted).
+    t = await startApp(kind, { MOAT_SCHEDULER_STRATEGY: 'binpack', MOAT_CPU_OVERCOMMIT: '2' });
+    const quota = { maxSandboxes: 1000, maxVcpus: 1000, maxMemoryMiB: 10_000_000 };
+    tenantId = bodyOf<{ id: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'sched', quota }).expect(201)).id;
+  });
+  afterEach(() => {
+    opened.forEach((a) => a.close());
+    opened = [];
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function agents(n: number, capacity: { vcpus: number; memoryMiB: number }): Promise<TestAgent[]> {
+    const list: TestAgent[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = await TestAgent.connect(t.baseUrl, t.adminToken);
+      opened.push(a);
+      await a.hello({ capacity });
+      list.push(a);
+    }
+    return list;
+  }
+
+  async function create(body: object): Promise<Sandbox> {
+    return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId, ...body }).expect(201));
+  }
+
+  it.skipIf(skip)('bin-packs onto the fullest node, up to the overcommitted vCPUs and the real memory', async () => {
+    const [a, b] = await agents(2, { vcpus: 2, memoryMiB: 2048 });
+    const first = await create({ vcpus: 1, memoryMiB: 256 });
+    const packed = [first, await create({ vcpus: 1, memoryMiB: 256 }), await create({ vcpus: 1, memoryMiB: 256 }), await create({ vcpus: 1, memoryMiB: 256 })];
+    // Four 1-vCPU sandboxes on a 2-vCPU node: CPU overcommitted 2x.
+    expect(new Set(packed.map((s) => s.nodeId))).toEqual(new Set([first.nodeId]));
+    const full = first.nodeId === a.nodeId ? a : b;
+    const other = full === a ? b : a;
+    expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(other.nodeId);
+    // Memory is not overcommitted: 2048 MiB is the limit.
+    expect((await create({ vcpus: 1, memoryMiB: 2048 })).nodeId).toBeNull();
+    const node = await api().get(`/v1/nodes/${full.nodeId}`).set(admin()).expect(200);
+    expect(node.body).toMatchObject({ capacity: { vcpus: 2, memoryMiB: 2048 }, allocated: { vcpus: 4, memoryMiB: 1024 }, sandboxCount: 4 });
+    for (const s of bodyOf<Sandbox[]>(await api().get('/v1/sandboxes').set(admin()).expect(200))) {
+      await api().delete(`/v1/sandboxes/${s.id}`).set(admin()).expect(202);
+    }
+  });
+
+  it.skipIf(skip)('spreads replicas sharing an anti-affinity key over nodes, even when bin-packing', async () => {
+    const nodes = await agents(3, { vcpus: 16, memoryMiB: 16384 });
+    const sandboxes = t.app.get(SandboxesService);
+    const replicas = await Promise.all(
+      Array.from({ length: 6 }, () => sandboxes.create(ADMIN, { tenantId }, { antiAffinityKey: 'deployment-a' })),
+    );
+    const perNode = new Map<string, number>();
+    for (const r of replicas) perNode.set(r.nodeId as string, (perNode.get(r.nodeId as string) ?? 0) + 1);
+    expect([...perNode.keys()].sort()).toEqual(nodes.map((n) => n.nodeId).sort());
+    expect([...perNode.values()]).toEqual([2, 2, 2]);
+    // Without a key, bin-packing puts the next ones together.
+    const loose = [await create({}), await create({})];
+    expect(loose[0].nodeId).toBe(loose[1].nodeId);
+  });
+});

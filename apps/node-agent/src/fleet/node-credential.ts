@@ -1,0 +1,56 @@
+import { NODE_JOIN_PATH, nodeJoinResponseSchema, type NodeJoinRequest } from '@moat/proto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { CREDENTIAL_FILE } from '../config/agent.config';
+
+export class NodeJoinError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NodeJoinError';
+  }
+}
+
+/**
+ * The token this node presents to the control plane. A node that joined before uses its
+ * stored credential; otherwise a join token is exchanged once for a credential, which is
+ * stored (mode 0600) before it is used, so the spent join token is never needed again.
+ */
+export async function nodeToken(opts: {
+  nodeDir: string;
+  controlPlaneUrl: string;
+  nodeId: string;
+  nodeName: string;
+  auth: { joinToken?: string; token?: string };
+  log: Logger;
+  fetchImpl?: typeof fetch;
+}): Promise<string> {
+  const file = join(opts.nodeDir, CREDENTIAL_FILE);
+  const stored = await readFile(file, 'utf8').then(
+    (text) => text.trim() || undefined,
+    () => undefined,
+  );
+  if (stored) return stored;
+  if (!opts.auth.joinToken) {
+    if (!opts.auth.token) throw new NodeJoinError('no credential, join token or node token');
+    return opts.auth.token;
+  }
+  const body: NodeJoinRequest = { token: opts.auth.joinToken, nodeId: opts.nodeId, name: opts.nodeName };
+  let response: Response;
+  try {
+    response = await (opts.fetchImpl ?? fetch)(new URL(NODE_JOIN_PATH, opts.controlPlaneUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (cause) {
+    throw new NodeJoinError(`cannot reach the control plane at ${opts.controlPlaneUrl} to join`, { cause });
+  }
+  const text = await response.text();
+  if (response.status !== 201) throw new NodeJoinError(`joining the fleet failed (${response.status}): ${text}`);
+  const parsed = nodeJoinResponseSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new NodeJoinError('the control plane answered the join with an invalid body');
+  await writeFile(file, `${parsed.data.credential}\n`, { mode: 0o600 });
+  opts.log.info({ nodeId: opts.nodeId }, 'joined the fleet; credential stored');
+  return parsed.data.credential;
+}

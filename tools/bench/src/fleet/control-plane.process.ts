@@ -1,0 +1,92 @@
+/** Runs one real control-plane process for a benchmark, on a free port and a fresh data dir. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../../..');
+
+export interface ControlPlaneProcess {
+  url: string;
+  adminToken: string;
+  pid: number;
+  /** Calls the REST API as the admin; rejects on any status other than `expect`. */
+  api<T>(method: string, path: string, body?: unknown, expect?: number): Promise<T>;
+  /** The Prometheus text of `/metrics`. */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startControlPlane(env: Record<string, string> = {}): Promise<ControlPlaneProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'moat-bench-cp-'));
+  const port = await freePort();
+  const adminToken = randomBytes(24).toString('base64url');
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'apps/control-plane/dist/main.js')], {
+    env: {
+      ...process.env,
+      MOAT_DATA_DIR: dataDir,
+      MOAT_API_PORT: String(port),
+      MOAT_API_HOST: '127.0.0.1',
+      MOAT_ADMIN_TOKEN: adminToken,
+      MOAT_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the control plane exited (${child.exitCode})`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the control plane did not start within 60 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  return {
+    url,
+    adminToken,
+    pid: child.pid as number,
+    async api<T>(method: string, path: string, body?: unknown, expect = 200): Promise<T> {
+      const res = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      if (res.status !== expect) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+    async metrics(): Promise<string> {
+      return (await fetch(`${url}/metrics`)).text();
+    },
+    async stop(): Promise<void> {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The value of one Prometheus sample line (`name{labels} value`), or undefined. */
+export function metricValue(text: string, sample: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  }
+  return undefined;
+}

@@ -1,0 +1,279 @@
+/**
+ * Fleet benchmark: one real control-plane process, N SIMULATED node agents (real socket.io
+ * connections from separate worker processes; simulated runtimes, see simulated-agent.ts).
+ *  1. agents held: every agent joins with its own single-use token and heartbeats every 5 s;
+ *     the control plane's CPU and resident memory are sampled while they are held;
+ *  2. scheduler throughput: a backlog of sandboxes created through REST while no node has
+ *     room stays pending; then every node reports room at once and the time until the whole
+ *     backlog is placed (committed to the database) gives placements per second;
+ *  3. end to end: sandboxes created through REST with many requests in flight, each answered
+ *     once its quota check and placement are committed: create → placed latency;
+ *  4. with --rollout: a deployment of --rollout-sandboxes replicas (template version 1, no
+ *     health check: healthy once running) is rolled to version 2 (rolling, maxUnavailable 10%,
+ *     maxSurge 0): the rollout's wall time and the control plane's CPU meanwhile.
+ * Usage: node tools/bench/dist/fleet/fleet.bench.js [--agents 10000] [--workers 4] [--hold 30]
+ *   [--backlog 10000] [--sandboxes 2000] [--concurrency 64] [--heartbeat-ms 5000] [--admin-token-agents]
+ *   [--database-url postgres://…] [--rollout] [--rollout-sandboxes 10000]
+ */
+import { parseArgs } from 'node:util';
+import { formatMs, percentile } from '../stats';
+import { metricValue, startControlPlane, type ControlPlaneProcess } from './control-plane.process';
+import { sampleProcess } from './process-stats';
+import { SimulatedFleet } from './simulated-fleet';
+
+const { values: args } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '10000' },
+    workers: { type: 'string', default: '4' },
+    hold: { type: 'string', default: '30' },
+    backlog: { type: 'string', default: '10000' },
+    sandboxes: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '64' },
+    'heartbeat-ms': { type: 'string', default: '5000' },
+    'admin-token-agents': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+    rollout: { type: 'boolean', default: false },
+    'rollout-sandboxes': { type: 'string', default: '10000' },
+  },
+});
+const AGENTS = Number(args.agents);
+const WORKERS = Number(args.workers);
+const HOLD_S = Number(args.hold);
+const SANDBOXES = Number(args.sandboxes);
+const CONCURRENCY = Number(args.concurrency);
+const HEARTBEAT_MS = Number(args['heartbeat-ms']);
+const BACKLOG = Number(args.backlog);
+const ROLLOUT_SANDBOXES = Number(args['rollout-sandboxes']);
+/** Each simulated node's room once the backlog phase starts. */
+const ROOMY = { vcpus: 1024, memoryMiB: 4_194_304 };
+
+const log = (msg: string): void => {
+  process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+/** Runs `task(i)` for i in [0, n) with at most `lanes` in flight. */
+async function pool(n: number, lanes: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function readyNodes(cp: ControlPlaneProcess): Promise<number> {
+  return metricValue(await cp.metrics(), 'moat_nodes{state="ready"}') ?? 0;
+}
+
+async function holdAgents(cp: ControlPlaneProcess): Promise<{ fleet: SimulatedFleet; lines: string[] }> {
+  let joinTokens: string[] | undefined;
+  if (!args['admin-token-agents']) {
+    log(`creating ${AGENTS} single-use join tokens`);
+    joinTokens = new Array<string>(AGENTS);
+    const tokens = joinTokens;
+    await pool(AGENTS, 32, async (i) => {
+      tokens[i] = (await cp.api<{ token: string }>('POST', '/v1/nodes/join-tokens', { labels: { simulated: 'true' } }, 201)).token;
+    });
+  }
+  log(`starting ${AGENTS} simulated agents in ${WORKERS} worker processes`);
+  const connectStart = performance.now();
+  const started = await SimulatedFleet.start({
+    url: cp.url,
+    agents: AGENTS,
+    workers: WORKERS,
+    // No room at first: the backlog phase makes room appear on every node at once.
+    capacity: { vcpus: 0, memoryMiB: 0 },
+    heartbeatMs: HEARTBEAT_MS,
+    joinTokens,
+    token: joinTokens ? undefined : cp.adminToken,
+  });
+  const connectMs = performance.now() - connectStart;
+  log(`${started.connected} agents joined and said hello in ${formatMs(connectMs)} (${started.failed} failed${started.lastError ? `: ${started.lastError}` : ''})`);
+  const deadline = Date.now() + 120_000;
+  while ((await readyNodes(cp)) < started.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+
+  log(`holding them for ${HOLD_S} s with heartbeats every ${HEARTBEAT_MS} ms`);
+  const before = sampleProcess(cp.pid);
+  const t0 = performance.now();
+  let peakRss = before.rssBytes;
+  while (performance.now() - t0 < HOLD_S * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    peakRss = Math.max(peakRss, sampleProcess(cp.pid).rssBytes);
+  }
+  const after = sampleProcess(cp.pid);
+  const cpu = (after.cpuSeconds - before.cpuSeconds) / ((performance.now() - t0) / 1000);
+  const held = await started.fleet.report();
+  const ready = await readyNodes(cp);
+  const down = metricValue(await cp.metrics(), 'moat_nodes{state="down"}') ?? 0;
+  return {
+    fleet: started.fleet,
+    lines: [
+      `agents joined + hello        ${started.connected} of ${AGENTS} in ${formatMs(connectMs)}`,
+      `agents held (connected)      ${held.connected}; nodes ready ${ready}, down ${down} after ${HOLD_S} s`,
+      `control plane CPU (held)     ${(cpu * 100).toFixed(1)} % of one core`,
+      `control plane RSS            ${mib(after.rssBytes)} (peak ${mib(peakRss)})`,
+    ],
+  };
+}
+
+interface Tenant {
+  id: string;
+  apiKey: string;
+}
+
+/** Creates `n` sandboxes through REST with CONCURRENCY in flight; returns latencies and how many got a node. */
+async function createSandboxes(cp: ControlPlaneProcess, tenant: Tenant, n: number): Promise<{ latencies: number[]; placed: number; wallS: number }> {
+  const headers = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' };
+  const body = JSON.stringify({ vcpus: 1, memoryMiB: 256 });
+  const latencies: number[] = [];
+  let placed = 0;
+  // Open the connections first: a burst of new connections to a busy server makes the last
+  // ones wait for seconds, which would measure connection set-up rather than the API.
+  await pool(CONCURRENCY, CONCURRENCY, async () => {
+    await (await fetch(`${cp.url}/healthz`)).text();
+  });
+  const t0 = performance.now();
+  await pool(n, CONCURRENCY, async () => {
+    const start = performance.now();
+    const res = await fetch(`${cp.url}/v1/sandboxes`, { method: 'POST', headers, body });
+    const sandbox = (await res.json()) as { nodeId?: string | null };
+    latencies.push(performance.now() - start);
+    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(sandbox)}`);
+    if (sandbox.nodeId) placed++;
+  });
+  return { latencies: latencies.sort((a, b) => a - b), placed, wallS: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Scheduler throughput: a backlog of pending sandboxes (every node reports no room), then
+ * every simulated node reports room at once; the scheduler places the backlog in batches.
+ */
+async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant): Promise<string[]> {
+  log(`creating a backlog of ${BACKLOG} sandboxes through REST while no node has room`);
+  const created = await createSandboxes(cp, tenant, BACKLOG);
+  const before = await cp.metrics();
+  log(`every node reports room: placing the backlog`);
+  const t0 = performance.now();
+  await fleet.resize(ROOMY);
+  let placedAt = t0;
+  for (;;) {
+    const placed = (metricValue(await cp.metrics(), 'moat_placements_total') ?? 0) - (metricValue(before, 'moat_placements_total') ?? 0);
+    if (placed >= BACKLOG) {
+      placedAt = performance.now();
+      break;
+    }
+    if (performance.now() - t0 > 300_000) throw new Error(`backlog not placed within 300 s (${placed} placed)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const after = await cp.metrics();
+  const delta = (sample: string): number => (metricValue(after, sample) ?? 0) - (metricValue(before, sample) ?? 0);
+  const wallS = (placedAt - t0) / 1000;
+  const busyS = delta('moat_scheduler_batch_seconds_sum');
+  const batches = delta('moat_scheduler_batch_seconds_count');
+  return [
+    `REST creates, no room        ${BACKLOG} in ${created.wallS.toFixed(1)} s = ${(BACKLOG / created.wallS).toFixed(0)} /s (p99 ${formatMs(percentile(created.latencies, 99))})`,
+    `backlog placed (to the DB)   ${BACKLOG} in ${wallS.toFixed(2)} s after room appeared = ${(BACKLOG / wallS).toFixed(0)} placements/s`,
+    `  scheduler transactions     ${batches}, busy ${busyS.toFixed(2)} s = ${(BACKLOG / Math.max(busyS, 1e-9)).toFixed(0)} placements per busy second`,
+  ];
+}
+
+/** End to end: creates through REST that are placed at once; each answers after its commit. */
+async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant): Promise<string[]> {
+  log(`creating ${SANDBOXES} sandboxes through REST, ${CONCURRENCY} in flight, each placed at once`);
+  const before = await cp.metrics();
+  const { latencies, placed, wallS } = await createSandboxes(cp, tenant, SANDBOXES);
+  const after = await cp.metrics();
+  const delta = (sample: string): number => (metricValue(after, sample) ?? 0) - (metricValue(before, sample) ?? 0);
+  // Let the simulated nodes' `running` reports land before the fleet is stopped.
+  const total = BACKLOG + placed;
+  const deadline = Date.now() + 120_000;
+  while ((await fleet.report()).sandboxes < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+  const running = metricValue(await cp.metrics(), 'moat_sandboxes{state="running"}') ?? 0;
+  return [
+    `REST create → placed         ${placed} of ${SANDBOXES} in ${wallS.toFixed(2)} s = ${(placed / wallS).toFixed(0)} placements/s`,
+    `  latency (REST)             p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}, max ${formatMs(latencies[latencies.length - 1])}`,
+    `  scheduler transactions     ${delta('moat_scheduler_batch_seconds_count')}, busy ${delta('moat_scheduler_batch_seconds_sum').toFixed(2)} s`,
+    `running, as reported by the simulated nodes: ${running} of ${total}`,
+  ];
+}
+
+/** Polls `probe` every 250 ms until it returns a value. */
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * A rolling rollout of a deployment over the simulated fleet (every node has room by now):
+ * the control plane's own overhead, since simulated sandboxes run the moment a node hears of them.
+ */
+async function rollout(cp: ControlPlaneProcess, quota: Record<string, number>): Promise<string[]> {
+  const tenant = await cp.api<Tenant>('POST', '/v1/tenants', { name: 'bench-rollout', quota }, 201);
+  const spec = { vcpus: 1, memoryMiB: 128 };
+  const template = await cp.api<{ id: string }>('POST', '/v1/templates', { name: 'bench', tenantId: tenant.id, ...spec, env: { V: '1' } }, 201);
+  await cp.api('POST', `/v1/templates/${template.id}/versions`, { ...spec, env: { V: '2' } }, 201);
+  log(`deploying ${ROLLOUT_SANDBOXES} replicas of template version 1`);
+  const t0 = performance.now();
+  const deployment = await cp.api<{ id: string }>(
+    'POST',
+    '/v1/deployments',
+    {
+      templateId: template.id,
+      templateVersion: 1,
+      replicas: ROLLOUT_SANDBOXES,
+      strategy: { type: 'rolling', maxUnavailable: '10%', maxSurge: 0, autoRollback: true },
+    },
+    201,
+  );
+  await until('the initial replicas', 600_000, async () => {
+    const d = await cp.api<{ counts: { healthy: number } }>('GET', `/v1/deployments/${deployment.id}`);
+    return d.counts.healthy === ROLLOUT_SANDBOXES ? true : undefined;
+  });
+  const deployS = (performance.now() - t0) / 1000;
+  log(`rolling out template version 2`);
+  const before = sampleProcess(cp.pid);
+  const t1 = performance.now();
+  const { id } = await cp.api<{ id: string }>('POST', `/v1/deployments/${deployment.id}/rollouts`, { templateVersion: 2 }, 201);
+  const done = await until('the rollout', 600_000, async () => {
+    const r = await cp.api<{ state: string }>('GET', `/v1/rollouts/${id}`);
+    return r.state === 'progressing' ? undefined : r;
+  });
+  const rolloutS = (performance.now() - t1) / 1000;
+  const after = sampleProcess(cp.pid);
+  if (done.state !== 'completed') process.exitCode = 1;
+  return [
+    `deployment healthy           ${ROLLOUT_SANDBOXES} replicas in ${deployS.toFixed(1)} s`,
+    `rolling rollout (10%)        ${done.state} in ${rolloutS.toFixed(1)} s (target < 60 s); CPU ${(after.cpuSeconds - before.cpuSeconds).toFixed(1)} s, RSS ${mib(after.rssBytes)}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const cp = await startControlPlane(args['database-url'] ? { DATABASE_URL: args['database-url'] } : {});
+  let fleet: SimulatedFleet | undefined;
+  try {
+    log(`control plane pid ${cp.pid} at ${cp.url} (${args['database-url'] ? 'PostgreSQL' : 'SQLite'})`);
+    const held = await holdAgents(cp);
+    fleet = held.fleet;
+    const quota = { maxSandboxes: 100_000, maxVcpus: 1_000_000, maxMemoryMiB: 1_073_741_824 };
+    const tenant = await cp.api<Tenant>('POST', '/v1/tenants', { name: 'bench', quota }, 201);
+    const backlog = await drainBacklog(cp, fleet, tenant);
+    const endToEnd = await createAndPlace(cp, fleet, tenant);
+    const rolled = args.rollout ? await rollout(cp, quota) : [];
+    const lines = [...held.lines, ...backlog, ...endToEnd, ...rolled];
+    process.stdout.write(`\nFleet benchmark (SIMULATED agents, real control plane and sockets)\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  } finally {
+    await fleet?.stop();
+    await cp.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
