@@ -47,19 +47,8 @@ export function allowConsoleErrors(page: Page, pattern: RegExp): void {
 
 export { expect };
 
-/**
- * Without /v1/me the sign-in form tells roles apart by the answers to /v1/me (404) and
- * /v1/nodes (403), and the browser logs both.
- */
-export async function expectSignInProbes(page: Page): Promise<void> {
-  if (await apiOffers('/v1/me')) return;
-  allowConsoleErrors(page, /status of 404 .*\/v1\/me\)$/);
-  allowConsoleErrors(page, /status of 403 .*\/v1\/nodes\)$/);
-}
-
 /** Signs in through the form and waits for the overview. */
 export async function signIn(page: Page, token: string): Promise<void> {
-  await expectSignInProbes(page);
   await page.goto('/signin');
   await page.getByLabel('API token', { exact: true }).fill(token);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -76,12 +65,6 @@ export function countNavigations(page: Page): () => number {
     if (frame === page.mainFrame()) navigations += 1;
   });
   return () => navigations;
-}
-
-/** Whether this control plane serves a route yet (the round's APIs land one by one). */
-export async function apiOffers(pathname: string): Promise<boolean> {
-  const { status } = await api('GET', pathname);
-  return status !== 404;
 }
 
 /** A fresh tenant and its API key. */

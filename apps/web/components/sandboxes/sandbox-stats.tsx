@@ -38,7 +38,7 @@ export function SandboxStats({ sandboxId, running }: { sandboxId: string; runnin
         timer = setTimeout(() => void sample(), SAMPLE_MS);
       } catch (err) {
         if (stopped) return;
-        // A control plane without the stats endpoint will not grow one by asking again.
+        // The sandbox is gone (or not the caller's): asking again will not bring it back.
         if (err instanceof ApiError && err.notFound) {
           setError(`Live stats are not available: ${explain(err)}`);
           return;

@@ -9,27 +9,12 @@ import { textField } from '@/lib/form-data';
 import { saveSession, type Session } from '@/lib/session';
 import { useHydrated } from '@/lib/use-hydrated';
 
-/**
- * `GET /v1/me` says who a token belongs to; a bad or revoked token gets 401. A control plane
- * from before `/v1/me` answers 404: there only admins may list nodes, which tells them apart.
- */
+/** `GET /v1/me` says who a token belongs to; a bad or revoked token gets 401. */
 async function identify(api: ApiClient, token: string): Promise<Session> {
-  try {
-    const me = await api.me();
-    return me.kind === 'admin'
-      ? { token, role: 'admin' }
-      : { token, role: 'tenant', tenant: { id: me.tenant.id, name: me.tenant.name } };
-  } catch (error) {
-    if (!(error instanceof ApiError && error.notFound)) throw error;
-  }
-  try {
-    await api.listNodes();
-    return { token, role: 'admin' };
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 403)) throw error;
-  }
-  await api.listSandboxes();
-  return { token, role: 'tenant' };
+  const me = await api.me();
+  return me.kind === 'admin'
+    ? { token, role: 'admin' }
+    : { token, role: 'tenant', tenant: { id: me.tenant.id, name: me.tenant.name } };
 }
 
 export function SignInForm({ expired }: { expired: boolean }) {

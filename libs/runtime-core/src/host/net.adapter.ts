@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import type { ProcessAdapter } from './process.adapter';
 
 /** Paths of named network namespaces, as `ip netns` creates them. */
@@ -20,6 +21,8 @@ export interface NetAdapter {
   inNetns(netns: string, command: string, args: readonly string[]): Promise<string>;
   /** Creates a character device node. */
   mknod(path: string, major: number, minor: number): Promise<void>;
+  /** Turns on IPv4 forwarding between the host's interfaces. */
+  enableIpv4Forwarding(): Promise<void>;
 }
 
 export class IprouteNetAdapter implements NetAdapter {
@@ -49,6 +52,10 @@ export class IprouteNetAdapter implements NetAdapter {
 
   async mknod(path: string, major: number, minor: number): Promise<void> {
     await this.proc.run('mknod', ['-m', '0600', path, 'c', String(major), String(minor)]);
+  }
+
+  async enableIpv4Forwarding(): Promise<void> {
+    await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n');
   }
 }
 

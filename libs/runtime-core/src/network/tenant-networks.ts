@@ -40,8 +40,11 @@ type State = z.infer<typeof stateSchema>;
  * Tenant isolation: every tenant gets its own bridge and subnet on a node, so its sandboxes
  * share an L2 segment with each other only, and one iptables chain drops anything routed from
  * one Moat bridge to another. Frames bridged within a segment are let through explicitly,
- * because with br_netfilter they traverse FORWARD too. A bridge lives while a sandbox of its
- * tenant does; the last release removes it, its leases and (with the last bridge) the chain.
+ * because with br_netfilter they traverse FORWARD too. Traffic leaving the pool for anything but
+ * a Moat bridge is masqueraded by one NAT rule, so every model reaches the outside — the `bridge`
+ * model runs no CNI `bridge` plugin and so gets no per-sandbox `ipMasq` rule. A bridge lives while
+ * a sandbox of its tenant does; the last release removes it, its leases and (with the last bridge)
+ * the chain and the NAT rule.
  */
 export class TenantNetworks {
   private queue: Promise<unknown> = Promise.resolve();
@@ -153,11 +156,30 @@ export class TenantNetworks {
     if (!rules.includes(`-A FORWARD -j ${chain}`)) {
       await this.linkStep(`hook chain ${chain}`, () => this.net.iptables(['-I', 'FORWARD', '1', '-j', chain]));
     }
+    const natRules = (await this.net.iptables(['-t', 'nat', '-S']).catch(() => '')).split('\n');
+    if (!natRules.some((rule) => rule.includes(this.masqueradeComment))) {
+      await this.linkStep('masquerade the pool', () => this.net.iptables(['-t', 'nat', '-A', 'POSTROUTING', ...this.masqueradeRule()]));
+    }
+    // The CNI bridge plugin turns forwarding on when it runs; the bridge model never runs it.
+    await this.linkStep('enable IPv4 forwarding', () => this.net.enableIpv4Forwarding());
     this.isolationReady = true;
+  }
+
+  private get masqueradeComment(): string {
+    return `${this.chain} masquerade`;
+  }
+
+  private masqueradeRule(): string[] {
+    const bridges = `${this.opts.bridgePrefix}+`;
+    return ['-s', this.opts.subnetPool, '!', '-o', bridges, '-m', 'comment', '--comment', this.masqueradeComment, '-j', 'MASQUERADE'];
   }
 
   private async removeIsolation(): Promise<void> {
     this.isolationReady = false;
+    const natRules = (await this.net.iptables(['-t', 'nat', '-S']).catch(() => '')).split('\n');
+    if (natRules.some((rule) => rule.includes(this.masqueradeComment))) {
+      await this.linkStep('stop masquerading the pool', () => this.net.iptables(['-t', 'nat', '-D', 'POSTROUTING', ...this.masqueradeRule()]));
+    }
     const chain = this.chain;
     const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
     if (rules.includes(`-A FORWARD -j ${chain}`)) await this.linkStep(`unhook ${chain}`, () => this.net.iptables(['-D', 'FORWARD', '-j', chain]));

@@ -68,6 +68,10 @@ describe('sandbox networks on real Linux', () => {
     expect(execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' })).toContain(`--dport ${sa.ports[0].hostPort}`);
     const isolation = execFileSync('iptables', ['-S', `${PREFIX.toUpperCase()}-ISOLATION`], { encoding: 'utf8' });
     expect(isolation).toContain(`-i ${PREFIX}+ -o ${PREFIX}+ -j DROP`);
+    // Every model reaches the outside: the pool is masqueraded except towards Moat bridges.
+    expect(execFileSync('iptables', ['-t', 'nat', '-S', 'POSTROUTING'], { encoding: 'utf8' })).toMatch(
+      new RegExp(`-s \\S+ ! -o ${PREFIX}\\+ .*-j MASQUERADE`),
+    );
     if (model === 'bridge') {
       expect(sa.nic).toEqual({ tap: { kind: 'ifname', ifname: bridgeTapName(a) }, mac: sa.guest?.mac });
       expect(readFileSync(`/sys/class/net/${bridgeTapName(a)}/master/uevent`, 'utf8')).toContain(`INTERFACE=${PREFIX}`);
