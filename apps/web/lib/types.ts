@@ -228,8 +228,9 @@ export type StrategyType = 'rolling' | 'canary' | 'blue-green' | 'immediate';
 
 export interface Strategy {
   type: StrategyType;
-  maxUnavailable: number;
-  maxSurge: number;
+  /** A count or a percentage of the desired replicas, e.g. `"10%"` (as the API stores it). */
+  maxUnavailable: number | string;
+  maxSurge: number | string;
   canaryReplicas?: number;
   autoPromote?: boolean;
   minHealthySeconds?: number;
