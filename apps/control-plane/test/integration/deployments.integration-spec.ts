@@ -126,6 +126,29 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
     await deleteAndWait(created.id);
   });
 
+  it.skipIf(skip)('spreads replicas over nodes, and moves them off a draining node', async () => {
+    const created = bodyOf<Deployment>(
+      await api().post('/v1/deployments').set(as(key)).send({ templateId, replicas: 2, strategy: rolling }).expect(201),
+    );
+    await countsReach(created.id, 2);
+    const placed = (await replicas(created.id)).map((s) => s.nodeId);
+    expect(new Set(placed).size).toBe(2);
+    const [drained, other] = agents;
+    await api().post(`/v1/nodes/${drained.nodeId}/drain`).set(as(t.adminToken)).expect(200);
+    try {
+      await eventually(async () => {
+        const now = await replicas(created.id);
+        expect(now.map((s) => [s.nodeId, s.state, s.health])).toEqual([
+          [other.nodeId, 'running', 'healthy'],
+          [other.nodeId, 'running', 'healthy'],
+        ]);
+      }, SETTLE_MS);
+    } finally {
+      await api().post(`/v1/nodes/${drained.nodeId}/uncordon`).set(as(t.adminToken)).expect(200);
+    }
+    await deleteAndWait(created.id);
+  });
+
   it.skipIf(skip)('refuses what cannot be: bad bodies, quota, other tenants', async () => {
     const bad = [
       { templateId, replicas: 2, perNode: true, strategy: rolling },
