@@ -1,18 +1,20 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuestImage, type GuestImage } from '../../src/index';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
 const DATA_DIR = process.env.MOAT_DATA_DIR ?? join(REPO_ROOT, '.moat');
 const AGENT_BUNDLE = join(REPO_ROOT, 'apps', 'guest-agent', 'dist', 'guest-agent.js');
-const AGENT_FILES = ['start-agent.js', 'guest-agent.js', 'guest-agent.js.cache'];
+/** What /opt/moat holds: the loader, the bundle, its code cache and node-pty's addon, which the bundle requires. */
+const AGENT_FILES = ['start-agent.js', 'guest-agent.js', 'guest-agent.js.cache', 'node_modules/@lydell/node-pty-linux-x64/pty.node'];
 
 /** Copies /opt/moat out of the rootfs image with debugfs (no mount, no privileges). */
 function extractAgentFiles(rootfs: string, into: string): void {
   for (const name of AGENT_FILES) {
+    mkdirSync(dirname(join(into, name)), { recursive: true });
     const result = spawnSync('debugfs', ['-R', `dump /opt/moat/${name} ${join(into, name)}`, rootfs], { encoding: 'utf8' });
     if (result.status !== 0 || !existsSync(join(into, name))) throw new Error(`debugfs could not dump ${name}: ${result.stderr}`);
   }
