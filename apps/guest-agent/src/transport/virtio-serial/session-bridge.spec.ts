@@ -115,6 +115,18 @@ describe('SessionBridge', () => {
     expect(connections[0].text()).toBe('first host');
   });
 
+  it('gives a host that reconnected before the disconnect was seen a fresh connection, by its HTTP/2 preface', async () => {
+    const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+    const port = new FakePort();
+    const connections = start(port);
+    port.send(`${preface}first host`);
+    await until(() => connections.length === 1);
+    port.send(`${preface}second host`);
+    await until(() => connections.length === 2 && connections[1].text() === `${preface}second host`);
+    expect(connections[0].text()).toBe(`${preface}first host`);
+    expect(connections[0].destroyed).toBe(true);
+  });
+
   it('drops what the server says after the host left instead of handing it to the next host', async () => {
     const port = new FakePort();
     const connections = start(port);

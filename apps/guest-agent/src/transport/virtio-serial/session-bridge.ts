@@ -13,13 +13,17 @@ export interface SessionBridgeOptions {
   readBufferBytes: number;
 }
 
+/** What every HTTP/2 client, so every gRPC host connection, sends first (RFC 9113, 3.4). */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
 export const DEFAULT_BRIDGE_OPTIONS: SessionBridgeOptions = { disconnectedBackoffMs: 20, readBufferBytes: 64 * 1024 };
 
 /**
  * Pumps bytes between a port (one byte stream, no connection boundaries) and connections to
  * the gRPC server. A host connection shows up only as the port's 0-byte read when it goes away,
  * so each run of data between two such reads gets its own connection, and with it a fresh
- * HTTP/2 session: a restarted host client never lands in its predecessor's session.
+ * HTTP/2 session: a restarted host client never lands in its predecessor's session. A host
+ * back before that read (its preface arrives while a session is open) gets one too.
  */
 export class SessionBridge {
   private session?: BridgeSession;
@@ -46,9 +50,13 @@ export class SessionBridge {
         await sleep(this.options.disconnectedBackoffMs);
         continue;
       }
+      const chunk = buffer.subarray(0, bytesRead);
+      // A host that reconnects quickly can be back before this loop saw its 0-byte read: its
+      // first bytes are a new HTTP/2 client preface, which must start a session of its own.
+      if (this.session && chunk.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE)) this.endSession('host reconnected');
       const session = this.session ?? (await this.openSession());
       // Copied: the read buffer is reused while the socket may still hold the chunk.
-      await session.send(Buffer.from(buffer.subarray(0, bytesRead)));
+      await session.send(Buffer.from(chunk));
     }
   }
 
