@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   // A bug that escapes a handler is logged; the agent is the sandbox's only door, so it keeps serving.
   process.on('uncaughtException', (error) => log.error('uncaught exception', { error }));
   process.on('unhandledRejection', (error) => log.error('unhandled rejection', { error }));
+  // Without its console (EPIPE), logging that failure would fail again, in a loop that eats a CPU.
+  process.stderr.on('error', () => undefined);
 
   const config = loadAgentConfig(process.env);
   const version = packageJson.version;
