@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { mounts, vmmProcesses } from '../../tools/dev/host-objects.mjs';
 
 /** The tenant-bridge prefix e2e/run.mjs gives its stack (MOAT_NET_BRIDGE_PREFIX). */
 export const E2E_BRIDGE_PREFIX = 'mte2e';
@@ -12,18 +13,8 @@ export const E2E_BRIDGE_PREFIX = 'mte2e';
 /** @param {string} dataDir @param {string[]} [sandboxIds] only these ids (default: any under dataDir) */
 export function findLeaks(dataDir, sandboxIds = []) {
   const leaks = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmdline = '';
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-    } catch {
-      continue; // exited meanwhile
-    }
-    if (!/qemu-system|virtiofsd/.test(cmdline)) continue;
-    if (cmdline.includes(dataDir) || sandboxIds.some((id) => cmdline.includes(id))) {
-      leaks.push(`process ${pid}: ${cmdline.slice(0, 200)}`);
-    }
-  }
+  const mine = (text) => text.includes(dataDir) || sandboxIds.some((id) => text.includes(id));
+  for (const process of vmmProcesses()) if (mine(process)) leaks.push(`process ${process.slice(0, 200)}`);
   const sandboxesDir = join(dataDir, 'node', 'sandboxes');
   if (existsSync(sandboxesDir)) {
     for (const id of readdirSync(sandboxesDir)) {
@@ -33,9 +24,7 @@ export function findLeaks(dataDir, sandboxIds = []) {
   for (const id of sandboxIds) {
     if (existsSync(join('/run/moat', id))) leaks.push(`run dir /run/moat/${id}`);
   }
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    if (line.includes(dataDir) || sandboxIds.some((id) => line.includes(id))) leaks.push(`mount ${line}`);
-  }
+  for (const mount of mounts()) if (mine(mount.target) || mine(mount.source)) leaks.push(`mount ${mount.target}`);
   leaks.push(...findNetworkLeaks(dataDir, sandboxIds));
   return leaks;
 }

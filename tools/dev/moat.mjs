@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureHostPackages, RUNTIME_PACKAGES, TEST_PACKAGES } from './host-packages.mjs';
+import { leftSince, snapshotHostObjects } from './host-objects.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const log = (msg) => console.log(`[moat] ${msg}`);
@@ -84,7 +85,11 @@ function test() {
   ];
   for (const [name, args] of tiers) {
     log(`test tier: ${name}`);
+    // Every tier must leave the host as it found it, also when its own checks missed something.
+    const before = snapshotHostObjects();
     sh('npx', args, { MOAT_DATA_DIR: dataDir() });
+    const left = leftSince(before);
+    if (left.length > 0) throw new Error(`test tier ${name} left host objects behind:\n  ${left.join('\n  ')}`);
   }
   log('all test tiers passed');
 }
