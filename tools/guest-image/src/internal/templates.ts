@@ -1,3 +1,5 @@
+import { basename } from 'node:path/posix';
+
 /**
  * Everything the builder writes into the guest besides host binaries. Bump BUILDER_VERSION
  * when the build steps change in a way these texts do not show (mkfs options, layout): the
@@ -34,7 +36,7 @@ export const GUEST_AGENT_LOADER_PATH = '/opt/moat/start-agent.js';
 export const GUEST_AGENT_CODE_CACHE_PATH = '/opt/moat/guest-agent.js.cache';
 
 /**
- * Under TCG, compiling the 2 MB agent bundle costs over a second of every boot. The image
+ * Under TCG, compiling the agent bundle costs a large part of every boot. The image
  * build runs this loader once with the same node binary (MOAT_CODE_CACHE_OUT set), lets the
  * agent start, and saves V8's code cache for everything it compiled; each boot then
  * deserializes instead of compiling. V8 rejects a cache made by another node build or for
@@ -46,8 +48,9 @@ const { readFileSync, writeFileSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
 
-const bundle = join(__dirname, 'guest-agent.js');
-const cacheFile = join(__dirname, 'guest-agent.js.cache');
+// Beside this loader: /opt/moat in the guest, the stage dir while the image is built.
+const bundle = join(__dirname, '${basename(GUEST_AGENT_PATH)}');
+const cacheFile = join(__dirname, '${basename(GUEST_AGENT_CODE_CACHE_PATH)}');
 const cacheOut = process.env.MOAT_CODE_CACHE_OUT;
 delete process.env.MOAT_CODE_CACHE_OUT;
 
