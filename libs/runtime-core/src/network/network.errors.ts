@@ -1,4 +1,5 @@
 import { MoatError } from '@moat/proto';
+import { describeError } from '../errors';
 
 /** Why plumbing a sandbox's network failed. */
 export enum NetworkErrorCode {
@@ -15,3 +16,12 @@ export enum NetworkErrorCode {
 
 /** An error raised by `network/` in `@moat/runtime-core`. */
 export class NetworkError extends MoatError<NetworkErrorCode> {}
+
+/** Runs one plumbing step; a failure becomes a NetworkError with `code` that says what was being done. */
+export async function withNetworkError<T>(code: NetworkErrorCode, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    throw new NetworkError(code, `${what}: ${describeError(cause)}`, { cause });
+  }
+}

@@ -2,7 +2,6 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Interface, Route } from '@moat/proto';
-import { describeError } from '../errors';
 import { pathExists } from '../host/fs.helpers';
 import { IprouteNetAdapter, NETNS_DIR, type NetAdapter } from '../host/net.adapter';
 import { NodeProcessAdapter, type ProcessAdapter } from '../host/process.adapter';
@@ -10,7 +9,7 @@ import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
 import { createNetworkModel, type PlumbContext } from './models/network-model';
-import { NetworkError, NetworkErrorCode } from './network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
 import { parseCidr, ipString, TenantNetworks } from './tenant-networks';
 
@@ -99,7 +98,7 @@ export class SandboxNetworks {
     const netns = netnsName(sandboxId);
     const netnsPath = `${NETNS_DIR}/${netns}`;
     if (model.cniMode === 'full') {
-      await step(NetworkErrorCode.NETNS_FAILED, `create netns ${netns}`, () => this.net.ip(['netns', 'add', netns]));
+      await withNetworkError(NetworkErrorCode.NETNS_FAILED, `create netns ${netns}`, () => this.net.ip(['netns', 'add', netns]));
     }
     const result = await this.cni.add(
       // ipam-only touches no netns; CNI still wants one, so it gets the host's.
@@ -127,7 +126,7 @@ export class SandboxNetworks {
     await attempt(() => this.cni.del(sandboxId));
     const netns = netnsName(sandboxId);
     if (await pathExists(`${NETNS_DIR}/${netns}`)) {
-      await attempt(() => step(NetworkErrorCode.NETNS_FAILED, `delete netns ${netns}`, async () => {
+      await attempt(() => withNetworkError(NetworkErrorCode.NETNS_FAILED, `delete netns ${netns}`, async () => {
         await this.net.ip(['netns', 'del', netns]);
       }));
     }
@@ -185,14 +184,6 @@ function guestConfig(result: CniResult, mac: string): GuestNetConfig {
   const defaultGateway = result.ips.find((ip) => ip.gateway)?.gateway ?? '';
   const routes = (result.routes ?? []).map((r) => ({ dest: r.dst, gateway: r.gw ?? defaultGateway }));
   return { mac, addresses, routes, dns: result.dns?.nameservers ?? [] };
-}
-
-async function step<T>(code: NetworkErrorCode, what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (cause) {
-    throw new NetworkError(code, `${what}: ${describeError(cause)}`, { cause });
-  }
 }
 
 /** Asks the kernel for a free port by binding port 0; portmap then publishes it. */

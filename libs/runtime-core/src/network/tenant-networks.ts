@@ -1,10 +1,9 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { describeError } from '../errors';
 import { pathExists, writeFileAtomic } from '../host/fs.helpers';
 import type { NetAdapter } from '../host/net.adapter';
-import { NetworkError, NetworkErrorCode } from './network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
 
 /** One tenant's L2 segment on this node. */
 export interface TenantNetwork {
@@ -191,12 +190,8 @@ export class TenantNetworks {
     }
   }
 
-  private async linkStep(what: string, fn: () => Promise<unknown>): Promise<void> {
-    try {
-      await fn();
-    } catch (cause) {
-      throw new NetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, `${what}: ${describeError(cause)}`, { cause });
-    }
+  private linkStep<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withNetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, what, fn);
   }
 
   private async load(): Promise<State> {

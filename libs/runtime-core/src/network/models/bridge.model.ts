@@ -1,6 +1,6 @@
 import type { NetAdapter } from '../../host/net.adapter';
+import { NetworkErrorCode, withNetworkError } from '../network.errors';
 import type { VmNic } from '../network.types';
-import { linkError } from './link-error';
 import type { NetworkModel, PlumbContext } from './network-model';
 
 /** The host tap of a sandbox: `mt` + the first 13 hex digits of its id (link names have 15 characters). */
@@ -21,7 +21,7 @@ export class BridgeModel implements NetworkModel {
 
   async plumb(ctx: PlumbContext): Promise<VmNic> {
     const tap = bridgeTapName(ctx.sandboxId);
-    await linkError(`tap ${tap} on ${ctx.bridge}`, () =>
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tap ${tap} on ${ctx.bridge}`, () =>
       this.net.ipBatch([`tuntap add dev ${tap} mode tap`, `link set dev ${tap} master ${ctx.bridge} up`]),
     );
     return { tap: { kind: 'ifname', ifname: tap }, mac: ctx.mac };

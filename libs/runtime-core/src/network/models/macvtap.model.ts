@@ -1,9 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NETNS_DIR, type NetAdapter } from '../../host/net.adapter';
-import { NetworkError, NetworkErrorCode } from '../network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
 import type { VmNic } from '../network.types';
-import { linkError } from './link-error';
 import type { NetworkModel, PlumbContext } from './network-model';
 
 export const MACVTAP_NAME = 'mvtap0';
@@ -21,13 +20,13 @@ export class MacvtapModel implements NetworkModel {
   constructor(private readonly net: NetAdapter) {}
 
   async plumb(ctx: PlumbContext): Promise<VmNic> {
-    await linkError(`macvtap in netns ${ctx.netns}`, () =>
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `macvtap in netns ${ctx.netns}`, () =>
       this.net.ipBatch(
         ['link set lo up', `link add link ${ctx.cniIfname} name ${MACVTAP_NAME} type macvtap mode passthru`, `link set dev ${MACVTAP_NAME} up`],
         ctx.netns,
       ),
     );
-    const devNumbers = await linkError(`macvtap device numbers in ${ctx.netns}`, async () => {
+    const devNumbers = await withNetworkError(NetworkErrorCode.LINK_FAILED, `macvtap device numbers in ${ctx.netns}`, async () => {
       const ifindex = (await this.net.inNetns(ctx.netns, 'cat', [`/sys/class/net/${MACVTAP_NAME}/ifindex`])).trim();
       return (await this.net.inNetns(ctx.netns, 'cat', [`/sys/class/net/${MACVTAP_NAME}/macvtap/tap${ifindex}/dev`])).trim();
     });
@@ -35,7 +34,7 @@ export class MacvtapModel implements NetworkModel {
     if (!match) throw new NetworkError(NetworkErrorCode.LINK_FAILED, `unexpected macvtap device numbers "${devNumbers}"`);
     const path = join(ctx.runDir, DEVICE_FILE);
     await rm(path, { force: true });
-    await linkError(`mknod ${path}`, () => this.net.mknod(path, Number(match[1]), Number(match[2])));
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `mknod ${path}`, () => this.net.mknod(path, Number(match[1]), Number(match[2])));
     return { netnsPath: `${NETNS_DIR}/${ctx.netns}`, tap: { kind: 'device', path }, mac: ctx.mac };
   }
 

@@ -1,7 +1,7 @@
 import { NETNS_DIR, type NetAdapter } from '../../host/net.adapter';
+import { NetworkErrorCode, withNetworkError } from '../network.errors';
 import type { VmNic } from '../network.types';
 import type { NetworkModel, PlumbContext } from './network-model';
-import { linkError } from './link-error';
 
 /** The tap QEMU opens inside the sandbox netns. */
 export const TC_TAP = 'tap0';
@@ -20,10 +20,10 @@ export class TcFilterModel implements NetworkModel {
 
   async plumb(ctx: PlumbContext): Promise<VmNic> {
     const veth = ctx.cniIfname;
-    await linkError(`tap in netns ${ctx.netns}`, () =>
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tap in netns ${ctx.netns}`, () =>
       this.net.ipBatch(['link set lo up', `tuntap add dev ${TC_TAP} mode tap`, `link set dev ${TC_TAP} up`], ctx.netns),
     );
-    await linkError(`tc redirect in netns ${ctx.netns}`, () =>
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tc redirect in netns ${ctx.netns}`, () =>
       this.net.tcBatch(
         [
           `qdisc add dev ${veth} ingress`,
