@@ -2,26 +2,10 @@ import { mkdtemp, mkdir, readdir, readFile, readlink, rm, stat, writeFile, lstat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
+import { layerTar, type LayerEntry } from '@moat/test-registry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RuntimeErrorCode } from '../errors';
 import { unpackLayer, type OverlayMarkers } from './layer.unpacker';
-
-type Entry = Partial<Header> & { name: string; body?: string };
-
-async function tarball(entries: Entry[]): Promise<Buffer> {
-  const p = pack();
-  const collected = (async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of p) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  })();
-  for (const { body, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry(header, body ?? '', (error) => (error ? reject(error) : resolve())));
-  }
-  p.finalize();
-  return collected;
-}
 
 class RecordingMarkers implements OverlayMarkers {
   whiteouts: string[] = [];
@@ -51,8 +35,8 @@ afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-async function unpack(entries: Entry[], gzip = true) {
-  const raw = await tarball(entries);
+async function unpack(entries: LayerEntry[], gzip = true) {
+  const raw = await layerTar(entries);
   const blob = join(base, 'blob');
   await writeFile(blob, gzip ? gzipSync(raw) : raw);
   return unpackLayer(blob, target, markers, { maxEntryBytes: 1024 * 1024, maxLayerBytes: 2 * 1024 * 1024, maxEntries: 100 });
@@ -105,7 +89,7 @@ describe('unpackLayer', () => {
     await expect(lstat(join(target, 'etc/.wh.passwd'))).rejects.toThrow(/ENOENT/);
   });
 
-  const hostile: [string, Entry[], RegExp][] = [
+  const hostile: [string, LayerEntry[], RegExp][] = [
     ['path traversal', [{ name: '../../escaped', body: 'pwned' }], /path traversal/],
     ['an absolute path', [{ name: `/${'x'}/escaped`, body: 'pwned' }], /absolute path/],
     [
