@@ -121,8 +121,6 @@ type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial
 
 const SIGKILL = 9;
 const MAX_SIGNAL = 64;
-/** A counter a guest could honestly report stays far below this; anything above is a lie. */
-const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 const MAX_WINDOW = 10_000;
 const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 const HEALTH_RETRY_INTERVAL_MS = 200;
@@ -466,7 +464,7 @@ export class AgentClient {
     } catch (error) {
       // A process that exits without reading all its input is normal (EPIPE for a shell pipe);
       // only a lying guest is an error here.
-      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) throw error;
+      if (isProtocolViolation(error)) throw error;
     }
   }
 
@@ -516,6 +514,11 @@ function protocolViolation(message: string): RuntimeError {
   return new RuntimeError(RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION, message);
 }
 
+/** The guest broke the protocol (lied, stalled past the grace): it cannot be trusted with another call. */
+export function isProtocolViolation(error: unknown): error is RuntimeError {
+  return error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION;
+}
+
 /** Strings from the guest end up in logs and the UI: keep them short and printable. */
 function validDetail(value: unknown, field: string, method = 'GetGuestDetails'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_DETAIL_LENGTH || !/^[\x20-\x7e]+$/.test(value)) {
@@ -535,7 +538,8 @@ function validWindow(window: WindowSize): WindowSize {
 /** Every counter present, a non-negative integer, and the groups the API reports. */
 export function validStats(reply: StatsContainerResponse): ContainerStats {
   const counter = (value: unknown, field: string): number => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_COUNTER) {
+    // A counter a guest could honestly report stays far below 2^53; anything above is a lie.
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
       throw protocolViolation(`StatsContainer returned an invalid ${field}`);
     }
     return value;

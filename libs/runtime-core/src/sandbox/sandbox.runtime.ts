@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { AgentClient, type AgentApi } from '../agent/agent.client';
+import { AgentClient, isProtocolViolation, type AgentApi } from '../agent/agent.client';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import {
   chooseAgentTransport,
@@ -23,7 +23,7 @@ import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
 import { OverlayMount } from '../rootfs/overlay.mount';
 import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
 import { BlockRootfs } from '../sharefs/block.share-fs';
-import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
+import { SHARED_FS_KINDS, type SharedFs, type SharedFsKind } from '../sharefs/shared-fs';
 import { Virtio9pSharedFs } from '../sharefs/virtio-9p.share-fs';
 import { VirtioFsSharedFs } from '../sharefs/virtio-fs.share-fs';
 import { buildContainerSpec, envList, GUEST_OVERHEAD_MIB } from './oci-spec';
@@ -54,7 +54,6 @@ const CONTAINER_STOP_SECONDS = 2;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
-const SHARED_FS_KINDS: readonly SharedFsKind[] = ['virtiofs', '9p', 'block'];
 const DEFAULT_TENANT = 'default';
 
 /** Pull progress is reported at most this often (and once more when it completes). */
@@ -195,10 +194,7 @@ export class SandboxRuntime {
         tty: opts.tty,
       });
     } catch (error) {
-      // A guest that lies to us loses its sandbox; it cannot be trusted with another call.
-      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) {
-        await this.failAndRelease(entry, error);
-      }
+      await this.failIfProtocolViolation(entry, error);
       throw error;
     }
   }
@@ -210,7 +206,7 @@ export class SandboxRuntime {
   async openSession(id: string, opts: SessionOptions): Promise<ProcessSession> {
     const { entry, agent } = this.running(id);
     return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, id, (error) => {
-      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) void this.failAndRelease(entry, error);
+      void this.failIfProtocolViolation(entry, error);
     });
   }
 
@@ -220,7 +216,7 @@ export class SandboxRuntime {
     try {
       return await agent.stats(id);
     } catch (error) {
-      if (error instanceof RuntimeError && error.code === RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION) await this.failAndRelease(entry, error);
+      await this.failIfProtocolViolation(entry, error);
       throw error;
     }
   }
@@ -230,6 +226,11 @@ export class SandboxRuntime {
     const { agent } = this.running(id);
     if (paused) await agent.pauseContainer(id);
     else await agent.resumeContainer(id);
+  }
+
+  /** A guest that lies to us loses its sandbox; it cannot be trusted with another call. */
+  private async failIfProtocolViolation(entry: Entry, error: unknown): Promise<void> {
+    if (isProtocolViolation(error)) await this.failAndRelease(entry, error);
   }
 
   private running(id: string): { entry: Entry; agent: AgentApi } {

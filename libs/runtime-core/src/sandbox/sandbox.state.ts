@@ -4,21 +4,24 @@ import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
+import { SHARED_FS_KINDS } from '../sharefs/shared-fs';
 import { NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
 
-/** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
-export interface SandboxPaths {
-  sandboxDir: string;
-  sharedDir: string;
-  rootfsDir: string;
-  consoleLog: string;
-  stateFile: string;
+const sandboxPathsSchema = z.object({
+  sandboxDir: z.string(),
+  sharedDir: z.string(),
+  rootfsDir: z.string(),
+  consoleLog: z.string(),
+  stateFile: z.string(),
   /** Holds the sockets; short because sun_path is limited to 108 bytes. */
-  runDir: string;
-  agentSocket: string;
-  qmpSocket: string;
-  pidFile: string;
-}
+  runDir: z.string(),
+  agentSocket: z.string(),
+  qmpSocket: z.string(),
+  pidFile: z.string(),
+});
+
+/** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
+export type SandboxPaths = z.infer<typeof sandboxPathsSchema>;
 
 export function sandboxPaths(dataDir: string, runDir: string, id: string): SandboxPaths {
   const sandboxDir = join(dataDir, 'sandboxes', id);
@@ -41,7 +44,6 @@ const attachmentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('virtiofs'), socketPath: z.string(), mountTag: z.string() }),
   z.object({ kind: z.literal('block'), imagePath: z.string() }),
 ]);
-const SHARED_FS_KINDS = ['9p', 'virtiofs', 'block'] as const;
 
 export const sandboxStateSchema = z.object({
   version: z.literal(1),
@@ -68,17 +70,7 @@ export const sandboxStateSchema = z.object({
   network: networkStateSchema.optional(),
   /** Set once the VMM is started. */
   vmmPid: z.number().int().positive().optional(),
-  paths: z.object({
-    sandboxDir: z.string(),
-    sharedDir: z.string(),
-    rootfsDir: z.string(),
-    consoleLog: z.string(),
-    stateFile: z.string(),
-    runDir: z.string(),
-    agentSocket: z.string(),
-    qmpSocket: z.string(),
-    pidFile: z.string(),
-  }),
+  paths: sandboxPathsSchema,
   timings: z.array(z.object({ phase: z.string(), ms: z.number() })),
   guest: z.object({ kernelRelease: z.string(), agentVersion: z.string() }).optional(),
   /** For images: what the container's init runs (from the image config); exec inherits env and cwd. */

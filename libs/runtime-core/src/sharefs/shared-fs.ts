@@ -1,4 +1,4 @@
-import type { Storage } from '@moat/proto';
+import { ROOTFS_KINDS, type RootfsKind, type Storage } from '@moat/proto';
 
 /** The mount tag both shared-fs kinds expose to the guest. */
 export const SHARED_FS_MOUNT_TAG = 'moatfs';
@@ -7,8 +7,12 @@ export const GUEST_SHARED_DIR = '/run/moat/shared';
 /** The guest path of a sandbox's container rootfs (on the shared fs, or where the block rootfs is mounted). */
 export const GUEST_ROOTFS_PATH = `${GUEST_SHARED_DIR}/rootfs`;
 
-/** How the container rootfs reaches the guest: a shared directory (virtio-fs, virtio-9p) or an ext4 disk. */
-export type SharedFsKind = '9p' | 'virtiofs' | 'block';
+/**
+ * How the container rootfs reaches the guest: a shared directory (virtio-fs, virtio-9p) or an
+ * ext4 disk. The same kinds a sandbox's `rootfs` carries over the fleet protocol.
+ */
+export const SHARED_FS_KINDS = ROOTFS_KINDS;
+export type SharedFsKind = RootfsKind;
 
 /** What the VMM needs to attach the shared directory to the guest. */
 export type SharedFsAttachment =
