@@ -23,6 +23,7 @@ import {
 } from '@moat/proto';
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
 import { errorInfo, type SessionManager } from '../sessions/session.manager';
 
 type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
@@ -72,28 +73,16 @@ export class FleetConnection {
       if (!parsed.success) return this.log.error({ issues: parsed.error.issues }, 'invalid desired state ignored');
       this.handlers.onDesired(parsed.data.sandboxes);
     });
-    this.socket.on('sandbox:exec', (payload, ack) => {
-      if (typeof ack !== 'function') return;
-      void this.relayExec(payload, ack);
-    });
-    this.socket.on('sandbox:stats', (payload, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = sandboxRefSchema.safeParse(payload);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
-      this.handlers.stats(parsed.data.sandboxId).then(
-        (result) => ack({ ok: true, result }),
-        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
-      );
-    });
-    this.socket.on('sandbox:pause', (payload, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = sandboxPauseSchema.safeParse(payload);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
-      this.handlers.setPaused(parsed.data.sandboxId, parsed.data.paused).then(
-        () => ack({ ok: true, result: null }),
-        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
-      );
-    });
+    this.socket.on('sandbox:exec', (payload, ack) => answer(ack, execRequestSchema, payload, (req) => this.handlers.exec(req)));
+    this.socket.on('sandbox:stats', (payload, ack) =>
+      answer(ack, sandboxRefSchema, payload, ({ sandboxId }) => this.handlers.stats(sandboxId)),
+    );
+    this.socket.on('sandbox:pause', (payload, ack) =>
+      answer(ack, sandboxPauseSchema, payload, async ({ sandboxId, paused }) => {
+        await this.handlers.setPaused(sandboxId, paused);
+        return null;
+      }),
+    );
     this.listenForSessions();
     this.heartbeat = setInterval(() => {
       if (this.socket.connected) this.socket.emit('node:heartbeat', { sandboxIds: this.handlers.sandboxIds() });
@@ -126,26 +115,18 @@ export class FleetConnection {
 
   private listenForSessions(): void {
     const sessions = this.handlers.sessions;
-    const invalid = (message: string) => ({ ok: false as const, error: { code: 'INVALID_REQUEST', message } });
-    this.socket.on('session:open', (payload, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = sessionOpenSchema.safeParse(payload);
-      if (!parsed.success) return ack(invalid(parsed.error.message));
-      sessions.open(parsed.data).then(
-        () => ack({ ok: true, result: null }),
-        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
-      );
-    });
-    this.socket.on('session:input', (payload, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = sessionInputSchema.safeParse(payload);
-      if (!parsed.success) return ack(invalid(parsed.error.message));
-      const { sessionId, data } = parsed.data;
-      sessions.input(sessionId, typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)).then(
-        () => ack({ ok: true, result: null }),
-        (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
-      );
-    });
+    this.socket.on('session:open', (payload, ack) =>
+      answer(ack, sessionOpenSchema, payload, async (req) => {
+        await sessions.open(req);
+        return null;
+      }),
+    );
+    this.socket.on('session:input', (payload, ack) =>
+      answer(ack, sessionInputSchema, payload, async ({ sessionId, data }) => {
+        await sessions.input(sessionId, typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data));
+        return null;
+      }),
+    );
     this.socket.on('session:eof', (payload) => {
       const parsed = sessionRefSchema.safeParse(payload);
       if (parsed.success) sessions.eof(parsed.data.sessionId);
@@ -172,18 +153,25 @@ export class FleetConnection {
       if (!reply.ok) this.log.error({ error: reply.error }, 'control plane refused hello');
     });
   }
+}
 
-  private async relayExec(payload: unknown, ack: (reply: AckReply<ExecResult>) => void): Promise<void> {
-    const parsed = execRequestSchema.safeParse(payload);
-    if (!parsed.success) {
-      return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
-    }
-    try {
-      ack({ ok: true, result: await this.handlers.exec(parsed.data) });
-    } catch (err) {
-      ack({ ok: false, error: errorInfo(err) });
-    }
-  }
+/**
+ * Answers an acknowledged request from the control plane: an invalid payload or a failure
+ * becomes an `{ ok: false }` reply. Requests sent without an acknowledgement are ignored.
+ */
+function answer<Req, Res>(
+  ack: ((reply: AckReply<Res>) => void) | undefined,
+  schema: z.ZodType<Req>,
+  payload: unknown,
+  run: (req: Req) => Promise<Res>,
+): void {
+  if (typeof ack !== 'function') return;
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
+  run(parsed.data).then(
+    (result) => ack({ ok: true, result }),
+    (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
+  );
 }
 
 /** How long a client may take to acknowledge one chunk of session output before the session is dropped. */
