@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveGuestImage } from '@moat/guest-image';
 import { SandboxRuntime, type ProcessSession } from '@moat/runtime-core';
+import { DATA_DIR_OPTION, accelOption, positiveInt } from './cli';
 import { formatMs, summarize } from './stats';
 
 const MB = 1024 * 1024;
@@ -52,14 +53,12 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '100' },
       mb: { type: 'string', default: '32' },
       accel: { type: 'string', default: 'auto' },
-      'data-dir': { type: 'string', default: process.env.MOAT_DATA_DIR ?? '.moat' },
+      'data-dir': DATA_DIR_OPTION,
     },
   });
-  const runs = Number(values.runs);
-  const bytes = Number(values.mb) * MB;
-  const accel = values.accel;
-  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(bytes) || bytes < 1) throw new Error('--runs and --mb must be positive integers');
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new Error('--accel must be auto, kvm or tcg');
+  const runs = positiveInt('runs', values.runs);
+  const bytes = positiveInt('mb', values.mb) * MB;
+  const accel = accelOption(values.accel);
   const image = await resolveGuestImage(resolve(values['data-dir']));
   const work = mkdtempSync(join(tmpdir(), 'moat-bench-exec-'));
   const runtime = await SandboxRuntime.open({

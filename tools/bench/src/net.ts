@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { resolveGuestImage } from '@moat/guest-image';
 import { NETWORK_MODELS, SandboxNetworks, SandboxRuntime, detectHost, type NetworkModelKind, type NetworkOptions, type NetworkState } from '@moat/runtime-core';
+import { DATA_DIR_OPTION, positiveInt } from './cli';
 import { formatMs, summarize } from './stats';
 
 const BENCH_TENANT = 'bench';
@@ -183,13 +184,12 @@ async function main(): Promise<void> {
       models: { type: 'string', default: NETWORK_MODELS.join(',') },
       'no-vm': { type: 'boolean', default: false },
       mib: { type: 'string', default: '64' },
-      'data-dir': { type: 'string', default: process.env.MOAT_DATA_DIR ?? '.moat' },
+      'data-dir': DATA_DIR_OPTION,
     },
   });
-  const runs = Number(values.runs);
-  const mib = Number(values.mib);
+  const runs = positiveInt('runs', values.runs);
+  const mib = positiveInt('mib', values.mib);
   const models = values.models.split(',') as NetworkModelKind[];
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   if (models.some((m) => !NETWORK_MODELS.includes(m))) throw new Error(`--models takes ${NETWORK_MODELS.join(',')}`);
   const work = mkdtempSync(join(tmpdir(), 'moat-bench-net-'));
   const options: NetworkOptions = { stateDir: join(work, 'network'), bridgePrefix: 'mtbench', subnetPool: '10.251.0.0/16' };

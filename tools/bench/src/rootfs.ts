@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { resolveGuestImage, type GuestImage } from '@moat/guest-image';
 import { SandboxRuntime, detectHost, type Accel, type SandboxInfo, type SharedFsKind } from '@moat/runtime-core';
 import { busyboxLayer, startRegistry, type LayerEntry } from '@moat/test-registry';
+import { DATA_DIR_OPTION, accelOption, positiveInt } from './cli';
 import { formatMs, summarize } from './stats';
 
 const MODES: readonly SharedFsKind[] = ['virtiofs', '9p', 'block'];
@@ -98,13 +99,11 @@ async function main(): Promise<void> {
     options: {
       runs: { type: 'string', default: '1' },
       accel: { type: 'string', default: 'auto' },
-      'data-dir': { type: 'string', default: process.env.MOAT_DATA_DIR ?? '.moat' },
+      'data-dir': DATA_DIR_OPTION,
     },
   });
-  const runs = Number(values.runs);
-  const requested = values.accel;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  if (requested !== 'auto' && requested !== 'kvm' && requested !== 'tcg') throw new Error('--accel must be auto, kvm or tcg');
+  const runs = positiveInt('runs', values.runs);
+  const requested = accelOption(values.accel);
   const guestImage = await resolveGuestImage(resolve(values['data-dir']));
   const { accel } = await detectHost(requested);
   const work = mkdtempSync(join(tmpdir(), 'moat-bench-rootfs-'));
