@@ -8,12 +8,12 @@
  * Usage: node tools/bench/dist/web.js [--loads N] [--sandboxes N]
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { io } from 'socket.io-client';
+import { freePort } from './free-port';
 import { formatMs, summarize } from './stats';
 import { changeLatencies, type PageChange, type ServerChange } from './web-latency';
 
@@ -33,17 +33,6 @@ type StartStack = (opts: { dataDir: string; apiPort: number; webPort: number; ou
 // starts the stack (tools/dev/stack.mjs, shared with `npm start` and the e2e harness).
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
 const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? res(address.port) : rej(new Error('no port'))));
-    });
-  });
-}
 
 async function rest<T>(stack: Stack, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${stack.apiUrl}${path}`, {
