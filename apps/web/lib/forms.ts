@@ -17,6 +17,11 @@ export function parseOptionalInt(
   return value;
 }
 
+/** `value` when it is one of `allowed` (a select's options), else undefined. */
+export function oneOf<T extends string>(value: string, allowed: readonly T[]): T | undefined {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
+}
+
 const QUOTA_LIMIT = { min: 0, max: 1_000_000 };
 
 /** All three quota fields or none: blank fields leave the control plane's default quota. */

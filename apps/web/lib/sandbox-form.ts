@@ -1,4 +1,4 @@
-import { parseKeyValueLines, parseOptionalInt, splitCommand } from './forms';
+import { oneOf, parseKeyValueLines, parseOptionalInt, splitCommand } from './forms';
 import type { CreateSandboxRequest, ExecRequest, NetworkModel, RootfsMode } from './types';
 
 // The control plane's limits (libs/proto desiredSandboxSchema), checked here too so a typo
@@ -16,10 +16,6 @@ export interface NewSandboxFields {
   networkModel: string;
   rootfs: string;
   env: string;
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[]): T | undefined {
-  return (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
 }
 
 /** Blank fields are left out so the control plane applies its defaults. */

@@ -1,6 +1,6 @@
-import { formatKeyValueLines, parseKeyValueLines, parseOptionalInt, splitCommand } from './forms';
+import { formatKeyValueLines, oneOf, parseKeyValueLines, parseOptionalInt, splitCommand } from './forms';
 import { MEMORY_LIMITS_MIB, NETWORK_MODELS, ROOTFS_MODES, VCPU_LIMITS } from './sandbox-form';
-import type { NetworkModel, RootfsMode, TemplateSpec } from './types';
+import type { TemplateSpec } from './types';
 
 /** One field of two template versions, side by side. */
 export interface DiffRow {
@@ -78,8 +78,10 @@ export function fieldsToSpec(fields: TemplateFields): { spec?: TemplateSpec; err
   if (fields.image.trim()) spec.image = fields.image.trim();
   const command = splitCommand(fields.command);
   if (command.length > 0) spec.command = command;
-  if ((NETWORK_MODELS as readonly string[]).includes(fields.networkModel)) spec.networkModel = fields.networkModel as NetworkModel;
-  if ((ROOTFS_MODES as readonly string[]).includes(fields.rootfs)) spec.rootfs = fields.rootfs as RootfsMode;
+  const networkModel = oneOf(fields.networkModel, NETWORK_MODELS);
+  if (networkModel) spec.networkModel = networkModel;
+  const rootfs = oneOf(fields.rootfs, ROOTFS_MODES);
+  if (rootfs) spec.rootfs = rootfs;
   if (Object.keys(env.values).length > 0) spec.env = env.values;
   const health = splitCommand(fields.healthCheck);
   if (health.length > 0) spec.healthCheck = { command: health };
