@@ -4,12 +4,14 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
+import { listByName } from '@/lib/fleet/fleet.reducer';
 import { textField } from '@/lib/form-data';
 import { parseOptionalInt } from '@/lib/forms';
 import type { StrategyType } from '@/lib/types';
 import { LoadStatus } from '../ui/load-status';
 import { StateBadge } from '../ui/state-badge';
 import { ReplicaHealth } from './replica-health';
+import { ErrorList } from '../ui/error-list';
 
 const STRATEGIES: readonly StrategyType[] = ['rolling', 'canary', 'blue-green', 'immediate'];
 
@@ -17,7 +19,7 @@ const STRATEGIES: readonly StrategyType[] = ['rolling', 'canary', 'blue-green', 
 export function DeploymentsPage({ template }: { template: string }) {
   const deployments = useCollection('deployments');
   const templates = useCollection('templates');
-  const list = Object.values(deployments.items).sort((a, b) => a.name.localeCompare(b.name));
+  const list = listByName(deployments.items);
   return (
     <>
       <h1>Deployments</h1>
@@ -74,7 +76,7 @@ function NewDeploymentForm({ preselected }: { preselected: string }) {
   const router = useRouter();
   const [errors, setErrors] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
-  const list = Object.values(templates.items).sort((a, b) => a.name.localeCompare(b.name));
+  const list = listByName(templates.items);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -170,13 +172,7 @@ function NewDeploymentForm({ preselected }: { preselected: string }) {
         <button type="submit" className="button button--primary" disabled={busy}>
           Create deployment
         </button>
-        {errors.length > 0 && (
-          <ul role="alert" className="error-list">
-            {errors.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        )}
+        <ErrorList messages={errors} />
       </form>
     </section>
   );

@@ -1,13 +1,13 @@
 'use client';
 
 import { useCollection } from '@/lib/fleet/fleet.context';
-import { nodeList } from '@/lib/fleet/fleet.reducer';
+import { listByName } from '@/lib/fleet/fleet.reducer';
 import { LoadStatus } from '../ui/load-status';
 import { NodesTable } from './nodes-table';
 
 export function NodesPage() {
   const nodes = useCollection('nodes');
-  const list = nodeList(nodes.items);
+  const list = listByName(nodes.items);
   return (
     <>
       <h1>Nodes</h1>

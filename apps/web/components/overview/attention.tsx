@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useFleet } from '@/lib/fleet/fleet.context';
-import { nodeList, sandboxList } from '@/lib/fleet/fleet.reducer';
+import { listByName, sandboxList } from '@/lib/fleet/fleet.reducer';
 import { shortId } from '@/lib/format';
 import { StateBadge } from '../ui/state-badge';
 
@@ -18,7 +18,7 @@ interface Problem {
 export function Attention() {
   const { state } = useFleet();
   const problems: Problem[] = [
-    ...nodeList(state.nodes.items)
+    ...listByName(state.nodes.items)
       .filter((n) => n.state === 'down' || n.state === 'draining')
       .map((n) => ({
         key: `node-${n.id}`,

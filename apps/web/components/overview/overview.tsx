@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
-import { nodeList, sandboxList } from '@/lib/fleet/fleet.reducer';
+import { listByName, sandboxList } from '@/lib/fleet/fleet.reducer';
 import { formatDuration, formatMemory, shortId } from '@/lib/format';
 import { countByState, creationRate, fleetCapacity, median, startLatencies } from '@/lib/overview-stats';
 import { NODE_STATES, SANDBOX_STATES } from '@/lib/types';
@@ -48,7 +48,7 @@ export function Overview() {
 
 function FleetHealth() {
   const nodes = useCollection('nodes');
-  const list = nodeList(nodes.items);
+  const list = listByName(nodes.items);
   const { capacity, allocated } = fleetCapacity(list);
   return (
     <section className="card" aria-labelledby="fleet-health">

@@ -6,6 +6,7 @@ import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { shortId } from '@/lib/format';
 import { MEMORY_LIMITS_MIB, NETWORK_MODELS, ROOTFS_MODES, VCPU_LIMITS, buildCreateRequest } from '@/lib/sandbox-form';
+import { ErrorList } from '../ui/error-list';
 
 type Outcome = { kind: 'created'; id: string } | { kind: 'errors'; messages: string[] } | null;
 
@@ -111,13 +112,7 @@ export function NewSandboxForm() {
             </p>
           )}
         </div>
-        {outcome?.kind === 'errors' && (
-          <ul role="alert" className="error-list">
-            {outcome.messages.map((message) => (
-              <li key={message}>{message}</li>
-            ))}
-          </ul>
-        )}
+        {outcome?.kind === 'errors' && <ErrorList messages={outcome.messages} />}
       </form>
     </section>
   );

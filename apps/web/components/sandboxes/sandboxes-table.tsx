@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useState } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
-import { nodeList } from '@/lib/fleet/fleet.reducer';
+import { listByName } from '@/lib/fleet/fleet.reducer';
 import { formatMemory, nodeLabel, shortId } from '@/lib/format';
 import {
   NO_FILTER,
@@ -36,7 +36,7 @@ export function SandboxesTable({ sandboxes, filters = true }: { sandboxes: reado
   });
   const name = (id: string | null) => nodeLabel(id, state.nodes.items);
   const rows = sortSandboxes(filterSandboxes(sandboxes, filter, name), sort.key, sort.direction, name);
-  const nodes = nodeList(state.nodes.items);
+  const nodes = listByName(state.nodes.items);
 
   return (
     <>

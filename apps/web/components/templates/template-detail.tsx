@@ -6,6 +6,7 @@ import { useFleet } from '@/lib/fleet/fleet.context';
 import { diffSpecs, fieldsToSpec, specToFields } from '@/lib/template-diff';
 import type { TemplateDetail as Detail, TemplateVersion } from '@/lib/types';
 import { TemplateSpecFields, readTemplateFields } from './template-spec-fields';
+import { ErrorList } from '../ui/error-list';
 
 export function TemplateDetail({ id }: { id: string }) {
   const { api, explain, state } = useFleet();
@@ -154,13 +155,7 @@ function NewVersionForm({
           Create version
         </button>
         <div aria-live="polite">{created !== null && <p className="notice">Created version v{created}.</p>}</div>
-        {errors.length > 0 && (
-          <ul role="alert" className="error-list">
-            {errors.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        )}
+        <ErrorList messages={errors} />
       </form>
     </section>
   );

@@ -4,15 +4,17 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
+import { listByName } from '@/lib/fleet/fleet.reducer';
 import { textField } from '@/lib/form-data';
 import { fieldsToSpec } from '@/lib/template-diff';
 import { LoadStatus } from '../ui/load-status';
 import { RelativeTime } from '../ui/relative-time';
 import { TemplateSpecFields, readTemplateFields } from './template-spec-fields';
+import { ErrorList } from '../ui/error-list';
 
 export function TemplatesPage() {
   const templates = useCollection('templates');
-  const list = Object.values(templates.items).sort((a, b) => a.name.localeCompare(b.name));
+  const list = listByName(templates.items);
   return (
     <>
       <h1>Templates</h1>
@@ -92,13 +94,7 @@ function NewTemplateForm() {
         <button type="submit" className="button button--primary" disabled={busy}>
           Create template
         </button>
-        {errors.length > 0 && (
-          <ul role="alert" className="error-list">
-            {errors.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        )}
+        <ErrorList messages={errors} />
       </form>
     </section>
   );

@@ -3,16 +3,18 @@
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
+import { listByName } from '@/lib/fleet/fleet.reducer';
 import { textField } from '@/lib/form-data';
 import { parseQuota } from '@/lib/forms';
 import type { CreatedTenant } from '@/lib/types';
 import { LoadStatus } from '../ui/load-status';
 import { StateBadge } from '../ui/state-badge';
 import { SecretOnce } from './secret-once';
+import { ErrorList } from '../ui/error-list';
 
 export function TenantsPage() {
   const tenants = useCollection('tenants');
-  const list = Object.values(tenants.items).sort((a, b) => a.name.localeCompare(b.name));
+  const list = listByName(tenants.items);
   return (
     <>
       <h1>Tenants</h1>
@@ -118,13 +120,7 @@ function NewTenantForm() {
           Create tenant
         </button>
         {created && <SecretOnce label={`API key of ${created.name}`} secret={created.apiKey} />}
-        {errors.length > 0 && (
-          <ul role="alert" className="error-list">
-            {errors.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        )}
+        <ErrorList messages={errors} />
       </form>
     </section>
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment, FleetNode, Sandbox } from '../types';
-import { fleetReducer, initialFleetState, nodeList, sandboxList, type FleetAction, type FleetState } from './fleet.reducer';
+import { fleetReducer, initialFleetState, listByName, sandboxList, type FleetAction, type FleetState } from './fleet.reducer';
 
 function sandbox(id: string, state: Sandbox['state'], updatedAt: string, createdAt = '2025-01-01T00:00:00.000Z'): Sandbox {
   return { id, tenantId: 't1', nodeId: 'n1', state, vcpus: 1, memoryMiB: 256, env: {}, labels: {}, createdAt, updatedAt, timings: [] };
@@ -154,6 +154,6 @@ describe('lists', () => {
       },
     ]);
     expect(sandboxList(state.sandboxes.items).map((s) => s.id)).toEqual(['new', 'old']);
-    expect(nodeList(state.nodes.items).map((n) => n.name)).toEqual(['alpha', 'zeta']);
+    expect(listByName(state.nodes.items).map((n) => n.name)).toEqual(['alpha', 'zeta']);
   });
 });

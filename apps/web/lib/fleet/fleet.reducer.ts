@@ -179,6 +179,7 @@ export function sandboxList(sandboxes: Readonly<Record<string, Sandbox>>): Sandb
   );
 }
 
-export function nodeList(nodes: Readonly<Record<string, FleetNode>>): FleetNode[] {
-  return Object.values(nodes).sort((a, b) => a.name.localeCompare(b.name));
+/** Alphabetical, for the collections people name (nodes, tenants, templates, deployments). */
+export function listByName<T extends { name: string }>(items: Readonly<Record<string, T>>): T[] {
+  return Object.values(items).sort((a, b) => a.name.localeCompare(b.name));
 }
