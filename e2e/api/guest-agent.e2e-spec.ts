@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, waitFor } from '../support/api';
+import { api } from '../support/api';
 import { AttachSession } from '../support/attach';
+import { settledSandbox } from '../support/sandboxes';
 
 interface Sandbox {
   id: string;
@@ -50,10 +51,7 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
     key = tenant.body.apiKey;
     const res = await api<Sandbox>('POST', '/v1/sandboxes', { token: key, body: { vcpus: 1, memoryMiB: 128 } });
     expect(res.status).toBe(201);
-    sandbox = await waitFor('the sandbox to start', async () => {
-      const got = await api<Sandbox>('GET', `/v1/sandboxes/${res.body.id}`, { token: key });
-      return ['running', 'failed'].includes(got.body.state) ? got.body : undefined;
-    });
+    sandbox = await settledSandbox<Sandbox>(res.body.id, key);
     expect(sandbox.error).toBeUndefined();
     expect(sandbox.state).toBe('running');
   });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { busyboxLayer, startRegistry, type LayerEntry, type TestRegistry } from '../support/registry';
+import { sandboxGone, settledSandbox } from '../support/sandboxes';
 
 interface Sandbox {
   id: string;
@@ -42,10 +43,7 @@ async function createSandbox(body: Record<string, unknown>): Promise<Sandbox> {
 }
 
 function settled(id: string): Promise<Sandbox> {
-  return waitFor(`sandbox ${id} to leave pending/creating`, async () => {
-    const got = await api<Sandbox>('GET', `/v1/sandboxes/${id}`, { token: key });
-    return ['running', 'failed'].includes(got.body.state) ? got.body : undefined;
-  });
+  return settledSandbox<Sandbox>(id, key);
 }
 
 async function exec(id: string, command: string[]): Promise<ExecResult> {
@@ -56,7 +54,7 @@ async function exec(id: string, command: string[]): Promise<ExecResult> {
 
 async function deleteAndWaitGone(id: string): Promise<void> {
   expect((await api('DELETE', `/v1/sandboxes/${id}`, { token: key })).status).toBe(202);
-  await waitFor(`sandbox ${id} to be gone`, async () => ((await api('GET', `/v1/sandboxes/${id}`, { token: key })).status === 404 ? true : undefined));
+  await sandboxGone(id, key);
 }
 
 beforeAll(async () => {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA_DIR, api, waitFor } from '../support/api';
+import { DATA_DIR, api } from '../support/api';
 import { findNetworkLeaks } from '../support/leaks.mjs';
+import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
 
 const run = promisify(execFile);
 
@@ -27,12 +28,6 @@ interface ExecResult {
 
 const MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
 const HTTP_PORT = 8080;
-
-async function newTenant(name: string): Promise<string> {
-  const res = await api<{ apiKey: string }>('POST', '/v1/tenants', { body: { name: `${name}-${Date.now()}` } });
-  expect(res.status).toBe(201);
-  return res.body.apiKey;
-}
 
 async function exec(key: string, id: string, command: string[]): Promise<ExecResult> {
   const res = await api<ExecResult>('POST', `/v1/sandboxes/${id}/exec`, { token: key, body: { command, timeoutMs: 20_000 } });
@@ -68,15 +63,11 @@ describe.each(MODELS)('sandbox networking with the %s model', (model) => {
     created.push(res.body.id);
     return res.body.id;
   };
-  const settled = (key: string, id: string) =>
-    waitFor(`sandbox ${id} to start`, async () => {
-      const got = await api<Sandbox>('GET', `/v1/sandboxes/${id}`, { token: key });
-      return ['running', 'failed'].includes(got.body.state) ? got.body : undefined;
-    }, 300_000);
+  const settled = (key: string, id: string) => settledSandbox<Sandbox>(id, key, 300_000);
 
   beforeAll(async () => {
-    keyA = await newTenant(`net-${model}-a`);
-    keyB = await newTenant(`net-${model}-b`);
+    keyA = await newTenantKey(`net-${model}-a`);
+    keyB = await newTenantKey(`net-${model}-b`);
     // One at a time: the machine is shared and TCG boots are CPU-bound.
     a1 = await settled(keyA, await create(keyA, [{ containerPort: HTTP_PORT, protocol: 'tcp' }]));
     a2 = await settled(keyA, await create(keyA));
@@ -127,7 +118,7 @@ describe.each(MODELS)('sandbox networking with the %s model', (model) => {
     expect((await exec(keyA, a2.id, ['ping', '-c', '1', '-W', '5', a1.ip ?? ''])).exitCode).toBe(0);
 
     expect((await api('DELETE', `/v1/sandboxes/${a2.id}`)).status).toBe(202);
-    await waitFor(`sandbox ${a2.id} to be gone`, async () => ((await api('GET', `/v1/sandboxes/${a2.id}`)).status === 404 ? true : undefined));
+    await sandboxGone(a2.id);
     ids = ids.filter((id) => id !== a2.id);
     const b1 = await settled(keyB, await create(keyB));
     expect(b1.state).toBe('running');
@@ -141,7 +132,7 @@ describe.each(MODELS)('sandbox networking with the %s model', (model) => {
 
   it('leaves no netns, link, lease or iptables rule behind after deletion', async () => {
     for (const id of ids) expect((await api('DELETE', `/v1/sandboxes/${id}`)).status).toBe(202);
-    for (const id of ids) await waitFor(`sandbox ${id} to be gone`, async () => ((await api('GET', `/v1/sandboxes/${id}`)).status === 404 ? true : undefined));
+    for (const id of ids) await sandboxGone(id);
     expect(findNetworkLeaks(DATA_DIR, created)).toEqual([]);
   }, 180_000);
 });

@@ -2,6 +2,7 @@ import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
+import { newTenantKey, settledSandbox } from '../support/sandboxes';
 
 interface Sandbox {
   id: string;
@@ -20,25 +21,16 @@ interface ExecResult {
 
 const created: string[] = [];
 
-async function newTenant(name: string): Promise<string> {
-  const res = await api<{ apiKey: string }>('POST', '/v1/tenants', { body: { name: `${name}-${Date.now()}` } });
-  expect(res.status).toBe(201);
-  return res.body.apiKey;
-}
-
 describe('a tenant runs a command in a real microVM sandbox', () => {
   let key: string;
   let sandbox: Sandbox;
 
   beforeAll(async () => {
-    key = await newTenant('e2e');
+    key = await newTenantKey('e2e');
     const res = await api<Sandbox>('POST', '/v1/sandboxes', { token: key, body: { vcpus: 1, memoryMiB: 256 } });
     expect(res.status).toBe(201);
     created.push(res.body.id);
-    sandbox = await waitFor('the sandbox to leave pending/creating', async () => {
-      const got = await api<Sandbox>('GET', `/v1/sandboxes/${res.body.id}`, { token: key });
-      return ['running', 'failed'].includes(got.body.state) ? got.body : undefined;
-    });
+    sandbox = await settledSandbox<Sandbox>(res.body.id, key);
   });
 
   afterAll(async () => {
@@ -72,7 +64,7 @@ describe('a tenant runs a command in a real microVM sandbox', () => {
   });
 
   it('hides the sandbox from another tenant', async () => {
-    const other = await newTenant('e2e-other');
+    const other = await newTenantKey('e2e-other');
     expect((await api('GET', `/v1/sandboxes/${sandbox.id}`, { token: other })).status).toBe(404);
     const exec = await api('POST', `/v1/sandboxes/${sandbox.id}/exec`, { token: other, body: { command: ['true'] } });
     expect(exec.status).toBe(404);
