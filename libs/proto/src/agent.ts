@@ -1,2 +1,7 @@
 /** The guest agent gRPC API, generated from `proto/agent.proto` by ts-proto. */
 export * from './generated/agent';
+
+/** The vsock port the guest agent listens on (Kata's agent uses 1024 too). */
+export const AGENT_VSOCK_PORT = 1024;
+/** The name of the virtio-serial port carrying the agent's gRPC when there is no vsock. */
+export const AGENT_PORT_NAME = 'agent.channel.0';

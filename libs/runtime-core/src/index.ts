@@ -28,7 +28,7 @@ export type { ProcessSession, SessionOptions } from './agent/process-session';
 export type { ExitInfo, OutputStream, WindowSize } from './agent/agent.client';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
-export { AGENT_PORT_NAME, QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';
+export { QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';
 /** Sandbox networking: CNI runner, network models, tenant networks. */
 export { SandboxNetworks, netnsName, macForSandbox, type NetworkOptions } from './network/sandbox-networks';
 export { NETWORK_MODELS, type NetworkModelKind, type PortMapping, type PortRequest, type NetworkState } from './network/network.types';

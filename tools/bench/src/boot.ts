@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveGuestImage, type GuestImage } from '@moat/guest-image';
+import { AGENT_PORT_NAME } from '@moat/proto';
 import {
-  AGENT_PORT_NAME,
   QEMU_BINARY,
   SandboxRuntime,
   buildQemuArgv,

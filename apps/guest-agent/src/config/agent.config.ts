@@ -1,3 +1,4 @@
+import { AGENT_PORT_NAME } from '@moat/proto';
 import { isAbsolute } from 'node:path';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 
@@ -25,7 +26,7 @@ export interface AgentConfig {
   crun: CrunConfig;
 }
 
-const DEFAULT_LISTEN = 'virtio-serial:agent.channel.0';
+const DEFAULT_LISTEN = `virtio-serial:${AGENT_PORT_NAME}`;
 const CGROUP_MANAGERS: readonly CgroupManager[] = ['cgroupfs', 'systemd', 'disabled'];
 
 /** Reads the agent's configuration once at start, listing every problem at once. */

@@ -1,11 +1,10 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
+import { AGENT_VSOCK_PORT } from '@moat/proto';
 import type { HostCommands } from '../../host/host-commands.adapter';
 import type { Logger } from '../../log/logger';
 
-/** The agent's vsock port, as in Kata. */
-export const AGENT_VSOCK_PORT = 1024;
 const RESTART_DELAY_MS = 1_000;
 
 /** socat's argv: accept vsock connections on `port` and splice each to the gRPC server's unix socket. */

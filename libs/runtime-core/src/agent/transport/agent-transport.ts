@@ -1,7 +1,8 @@
 import { ConnectionProxy } from './connection-proxy';
 import { dialHybridVsock } from './hybrid-vsock.dialer';
 import { VirtioSerialTransport } from './virtio-serial.transport';
-import { AGENT_VSOCK_PORT, dialVsock } from './vsock.dialer';
+import { AGENT_VSOCK_PORT } from '@moat/proto';
+import { dialVsock } from './vsock.dialer';
 
 export const AGENT_TRANSPORT_KINDS = ['vsock', 'hybrid-vsock', 'virtio-serial'] as const;
 export type AgentTransportKind = (typeof AGENT_TRANSPORT_KINDS)[number];

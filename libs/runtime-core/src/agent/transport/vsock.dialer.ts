@@ -4,8 +4,6 @@ import { RuntimeError, RuntimeErrorCode } from '../../errors';
 
 /** The smallest CID a guest can have (0-2 are reserved for the hypervisor, local and host). */
 export const MIN_GUEST_CID = 3;
-/** The guest agent's vsock port, as in Kata. */
-export const AGENT_VSOCK_PORT = 1024;
 
 /**
  * socat's argv for a stream to `cid:port`. Node has no AF_VSOCK sockets and the npm addons

@@ -1,4 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
+import { AGENT_PORT_NAME } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
@@ -7,8 +8,6 @@ import { buildQemuArgv, type QemuMachine } from './qemu-cmdline';
 import { QmpClient } from './qmp.client';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
-/** The virtio-serial port name the guest agent listens on. */
-export const AGENT_PORT_NAME = 'agent.channel.0';
 
 const SOCKET_WAIT_MS = 10_000;
 const QMP_TIMEOUT_MS = 3_000;
