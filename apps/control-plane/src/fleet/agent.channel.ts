@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import {
-  errorInfoSchema,
+  ackReplySchema,
   execResultSchema,
   sandboxStatsSchema,
+  type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
   type DesiredState,
@@ -31,18 +32,9 @@ export type AgentNamespace = Namespace<
 /** Every socket of a node joins its room, so replicas reach it through the adapter. */
 export const nodeRoom = (nodeId: string): string => `node:${nodeId}`;
 
-const execReplySchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: execResultSchema }),
-  z.object({ ok: z.literal(false), error: errorInfoSchema }),
-]);
-const statsReplySchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: sandboxStatsSchema }),
-  z.object({ ok: z.literal(false), error: errorInfoSchema }),
-]);
-const emptyReplySchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: z.null() }),
-  z.object({ ok: z.literal(false), error: errorInfoSchema }),
-]);
+const execReplySchema = ackReplySchema(execResultSchema);
+const statsReplySchema = ackReplySchema(sandboxStatsSchema);
+const emptyReplySchema = ackReplySchema(z.null());
 // Longer than the node's own call deadline, so its clearer error arrives first.
 const STATS_TIMEOUT_MS = 15_000;
 const SESSION_REQUEST_TIMEOUT_MS = 30_000;
@@ -113,7 +105,7 @@ export class AgentChannel {
     nodeId: string,
     what: string,
     timeoutMs: number,
-    schema: z.ZodType<{ ok: true; result: T } | { ok: false; error: { code: string; message: string } }>,
+    schema: z.ZodType<AckReply<T>>,
     send: (room: ReturnType<ReturnType<AgentNamespace['to']>['timeout']>) => Promise<unknown[]>,
   ): Promise<T> {
     if (!this.namespace) throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);

@@ -289,6 +289,14 @@ export interface AttachServerEvents {
 /** Replies to acknowledged requests carry either a result or an error. */
 export type AckReply<T> = { ok: true; result: T } | { ok: false; error: ErrorInfo };
 
+/** Validates an {@link AckReply} whose result matches `result`. */
+export function ackReplySchema<T extends z.ZodType>(result: T) {
+  return z.discriminatedUnion('ok', [
+    z.object({ ok: z.literal(true), result }),
+    z.object({ ok: z.literal(false), error: errorInfoSchema }),
+  ]);
+}
+
 /** Events the control plane emits to a node agent. */
 export interface ControlPlaneToAgentEvents {
   'sandboxes:desired': (state: DesiredState) => void;
