@@ -33,6 +33,29 @@ export class AuthService {
     return { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
   }
 
+  /**
+   * socket.io middleware for namespaces that clients join with `auth: { token }`: refuses the
+   * connection unless the token resolves, and keeps the principal in `socket.data`.
+   */
+  socketMiddleware<S extends { handshake: { auth: unknown }; data: { principal: Principal } }>(
+    what: string,
+  ): (socket: S, next: (err?: Error) => void) => void {
+    return (socket, next) => {
+      const token: unknown = (socket.handshake.auth as Record<string, unknown>).token;
+      this.resolve(typeof token === 'string' ? token : undefined).then(
+        (principal) => {
+          if (!principal) return next(new Error('unauthenticated'));
+          socket.data.principal = principal;
+          next();
+        },
+        (err: unknown) => {
+          this.logger.error({ err }, `${what} authentication failed`);
+          next(new Error('internal error'));
+        },
+      );
+    };
+  }
+
   /** Awaited, so that a listing right after a request shows the use; a failure only logs. */
   private async noteUse(key: ApiKeyEntity): Promise<void> {
     const now = new Date();

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { UI_NAMESPACE } from '@moat/proto';
 import type { Socket } from 'socket.io';
@@ -14,8 +13,6 @@ interface UiSocketData {
 /** Dashboards connect here with `auth: { token }` (admin token or tenant API key). */
 @WebSocketGateway({ namespace: UI_NAMESPACE, ...SOCKET_SERVER_OPTIONS })
 export class UiGateway implements OnGatewayInit<UiNamespace>, OnGatewayConnection<Socket> {
-  private readonly logger = new Logger(UiGateway.name);
-
   constructor(
     private readonly auth: AuthService,
     private readonly channel: UiChannel,
@@ -23,20 +20,7 @@ export class UiGateway implements OnGatewayInit<UiNamespace>, OnGatewayConnectio
 
   afterInit(namespace: UiNamespace): void {
     this.channel.attach(namespace);
-    namespace.use((socket, next) => {
-      const token: unknown = (socket.handshake.auth as Record<string, unknown>).token;
-      this.auth.resolve(typeof token === 'string' ? token : undefined).then(
-        (principal) => {
-          if (!principal) return next(new Error('unauthenticated'));
-          (socket.data as UiSocketData).principal = principal;
-          next();
-        },
-        (err: unknown) => {
-          this.logger.error({ err }, 'dashboard authentication failed');
-          next(new Error('internal error'));
-        },
-      );
-    });
+    namespace.use(this.auth.socketMiddleware('dashboard'));
   }
 
   async handleConnection(socket: Socket): Promise<void> {

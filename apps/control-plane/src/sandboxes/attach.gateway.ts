@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import {
   ATTACH_NAMESPACE,
@@ -31,8 +30,6 @@ const signalSchema = z.number().int().min(1).max(64);
  */
 @WebSocketGateway({ namespace: ATTACH_NAMESPACE, ...SOCKET_SERVER_OPTIONS })
 export class AttachGateway implements OnGatewayInit<AttachNamespace>, OnGatewayConnection<Socket>, OnGatewayDisconnect<Socket> {
-  private readonly logger = new Logger(AttachGateway.name);
-
   constructor(
     private readonly auth: AuthService,
     private readonly sandboxes: SandboxesService,
@@ -42,20 +39,7 @@ export class AttachGateway implements OnGatewayInit<AttachNamespace>, OnGatewayC
 
   afterInit(namespace: AttachNamespace): void {
     this.channel.attach(namespace);
-    namespace.use((socket, next) => {
-      const token: unknown = (socket.handshake.auth as Record<string, unknown>).token;
-      this.auth.resolve(typeof token === 'string' ? token : undefined).then(
-        (principal) => {
-          if (!principal) return next(new Error('unauthenticated'));
-          socket.data = { principal };
-          next();
-        },
-        (err: unknown) => {
-          this.logger.error({ err }, 'attach authentication failed');
-          next(new Error('internal error'));
-        },
-      );
-    });
+    namespace.use(this.auth.socketMiddleware('attach'));
   }
 
   handleConnection(client: Socket): void {
