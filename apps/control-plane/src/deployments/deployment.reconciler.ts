@@ -1,8 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import { EntityManager, In } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
@@ -10,8 +10,9 @@ import { NodeEntity } from '../nodes/node.entity';
 import { RolloutDto } from '../rollouts/dto/rollout.dto';
 import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
 import { planRollout } from '../rollouts/rollout.planner';
-import { SandboxEntity, type SandboxHealth } from '../sandboxes/sandbox.entity';
-import { chunks, IN_LIST_CHUNK, SandboxesService } from '../sandboxes/sandboxes.service';
+import { newSandbox, SandboxEntity, type SandboxHealth } from '../sandboxes/sandbox.entity';
+import { SandboxesService } from '../sandboxes/sandboxes.service';
+import { bumpSchedulerEpoch } from '../scheduler/capacity-index';
 import { matchesSelector } from '../scheduler/placement';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { TemplateVersionEntity } from '../templates/template.entity';
@@ -280,7 +281,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     const creating = creations.filter((c) => c.count > 0);
     // The scheduler's lock: admissions and these inserts check quotas one at a time, and the
     // bumped epoch makes the scheduler reload its capacity index before its next batch.
-    if (creating.length > 0) await manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1');
+    if (creating.length > 0) await bumpSchedulerEpoch(manager);
     for (const [tenantId, wanted] of groupBy(creating, (c) => c.deployment.tenantId)) {
       const tenant = await manager.findOneBy(TenantEntity, { id: tenantId });
       // A suspended tenant keeps what runs but gets nothing new.
@@ -491,40 +492,30 @@ function toReplica(row: ReplicaRow, nodes: Map<string, NodeEntity>, eligible: Se
 }
 
 function newReplica(deployment: DeploymentEntity, version: number, spec: TemplateSpec, nodeId: string | null, now: Date): SandboxEntity {
-  return {
-    id: randomUUID(),
-    tenantId: deployment.tenantId,
-    nodeId,
-    state: 'pending',
-    desiredState: 'running',
-    vcpus: spec.vcpus,
-    memoryMiB: spec.memoryMiB,
-    image: spec.image ?? null,
-    command: spec.command ?? null,
-    rootfs: spec.rootfs ?? null,
-    progress: null,
-    networkModel: spec.networkModel ?? null,
-    network: true,
-    ports: [],
-    ip: null,
-    transport: null,
-    env: spec.env ?? {},
-    labels: spec.labels ?? {},
-    nodeSelector: deployment.nodeSelector,
-    // Spread over nodes by the scheduler (pinned perNode replicas are placed already).
-    antiAffinityKey: deployment.id,
-    placedAt: nodeId ? now : null,
-    timings: [],
-    error: null,
-    guest: null,
-    deploymentId: deployment.id,
-    templateId: deployment.templateId,
-    templateVersion: version,
-    health: 'unknown',
-    healthySince: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  return newSandbox(
+    {
+      tenantId: deployment.tenantId,
+      nodeId,
+      placedAt: nodeId ? now : null,
+      vcpus: spec.vcpus,
+      memoryMiB: spec.memoryMiB,
+      image: spec.image ?? null,
+      command: spec.command ?? null,
+      rootfs: spec.rootfs ?? null,
+      env: spec.env ?? {},
+      labels: spec.labels ?? {},
+      nodeSelector: deployment.nodeSelector,
+      // Spread over nodes by the scheduler (pinned perNode replicas are placed already).
+      antiAffinityKey: deployment.id,
+      networkModel: spec.networkModel ?? null,
+      network: true,
+      ports: [],
+      deploymentId: deployment.id,
+      templateId: deployment.templateId,
+      templateVersion: version,
+    },
+    now,
+  );
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -6,6 +6,7 @@ import { In, IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../auth/token';
 import { ErrorCode, ApiError } from '../common/api.error';
+import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
 import { SandboxDto } from '../sandboxes/dto/sandbox.dto';
@@ -171,8 +172,7 @@ export class NodesService {
   async recordHeartbeats(ids: readonly string[]): Promise<string[]> {
     const now = new Date();
     const revived: string[] = [];
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const chunk = ids.slice(i, i + IN_CHUNK);
+    for (const chunk of chunks(ids, IN_CHUNK)) {
       await this.nodes.update({ id: In(chunk) }, { lastHeartbeatAt: now });
       const down = await this.nodes.find({ select: { id: true, unschedulable: true }, where: { id: In(chunk), state: 'down' } });
       for (const node of down) {
@@ -260,8 +260,8 @@ export class NodesService {
 
   /** Pushes several nodes to dashboards, reading their allocations in one query. */
   async announceMany(ids: readonly string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const nodes = await this.nodes.findBy({ id: In(ids.slice(i, i + IN_CHUNK)) });
+    for (const chunk of chunks(ids, IN_CHUNK)) {
+      const nodes = await this.nodes.findBy({ id: In(chunk) });
       for (const view of await this.views(nodes)) this.ui.nodeUpdated(view);
     }
   }

@@ -1,4 +1,5 @@
 import type { AgentTransportName, ErrorInfo, NetworkModel, PhaseTiming, PortSpec, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
+import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type DesiredSandboxState = 'running' | 'deleted';
@@ -114,4 +115,47 @@ export class SandboxEntity {
 
   @Column({ type: Date })
   updatedAt!: Date;
+}
+
+/** What a new sandbox is asked to be; the rest of its row starts as nothing observed yet. */
+export type SandboxRequest = Pick<
+  SandboxEntity,
+  | 'tenantId'
+  | 'nodeId'
+  | 'placedAt'
+  | 'vcpus'
+  | 'memoryMiB'
+  | 'image'
+  | 'command'
+  | 'rootfs'
+  | 'env'
+  | 'labels'
+  | 'nodeSelector'
+  | 'antiAffinityKey'
+  | 'networkModel'
+  | 'network'
+  | 'ports'
+  | 'deploymentId'
+  | 'templateId'
+  | 'templateVersion'
+>;
+
+/** The row of a sandbox about to be stored: pending, meant to run, with a fresh id. */
+export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
+  return {
+    id: randomUUID(),
+    state: 'pending',
+    desiredState: 'running',
+    progress: null,
+    timings: [],
+    error: null,
+    guest: null,
+    ip: null,
+    transport: null,
+    health: 'unknown',
+    healthySince: null,
+    createdAt: now,
+    updatedAt: now,
+    ...request,
+  };
 }

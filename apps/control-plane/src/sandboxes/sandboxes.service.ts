@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { DesiredSandbox, ExecResult, SandboxState, SandboxStats, SandboxStatus } from '@moat/proto';
-import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
 import { EntityManager, In, Not, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
+import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
@@ -16,7 +16,7 @@ import { TenantsService } from '../tenants/tenants.service';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto } from './dto/exec.dto';
 import { SandboxDto } from './dto/sandbox.dto';
-import { SandboxEntity } from './sandbox.entity';
+import { newSandbox, SandboxEntity } from './sandbox.entity';
 
 const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
@@ -74,39 +74,31 @@ export class SandboxesService implements OnModuleInit {
     placement: { antiAffinityKey?: string } = {},
   ): Promise<SandboxEntity> {
     const tenantId = await this.tenantIdFor(principal, dto.tenantId);
-    const now = new Date();
-    const sandbox = this.sandboxes.create({
-      id: randomUUID(),
-      tenantId,
-      nodeId: null,
-      state: 'pending',
-      desiredState: 'running',
-      vcpus: dto.vcpus ?? DEFAULT_VCPUS,
-      memoryMiB: dto.memoryMiB ?? DEFAULT_MEMORY_MIB,
-      image: dto.image ?? null,
-      command: dto.command ?? null,
-      rootfs: dto.rootfs ?? null,
-      progress: null,
-      env: dto.env ?? {},
-      labels: dto.labels ?? {},
-      nodeSelector: dto.nodeSelector ?? {},
-      antiAffinityKey: placement.antiAffinityKey ?? null,
-      placedAt: null,
-      timings: [],
-      error: null,
-      guest: null,
-      networkModel: dto.networkModel ?? null,
-      network: dto.network ?? true,
-      ports: dto.ports?.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort !== undefined && { hostPort: p.hostPort }) })) ?? [],
-      ip: null,
-      deploymentId: null,
-      templateId: null,
-      templateVersion: null,
-      health: 'unknown',
-      healthySince: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const sandbox = this.sandboxes.create(
+      newSandbox(
+        {
+          tenantId,
+          nodeId: null,
+          placedAt: null,
+          vcpus: dto.vcpus ?? DEFAULT_VCPUS,
+          memoryMiB: dto.memoryMiB ?? DEFAULT_MEMORY_MIB,
+          image: dto.image ?? null,
+          command: dto.command ?? null,
+          rootfs: dto.rootfs ?? null,
+          env: dto.env ?? {},
+          labels: dto.labels ?? {},
+          nodeSelector: dto.nodeSelector ?? {},
+          antiAffinityKey: placement.antiAffinityKey ?? null,
+          networkModel: dto.networkModel ?? null,
+          network: dto.network ?? true,
+          ports: dto.ports?.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort !== undefined && { hostPort: p.hostPort }) })) ?? [],
+          deploymentId: null,
+          templateId: null,
+          templateVersion: null,
+        },
+        new Date(),
+      ),
+    );
     const admission = await this.scheduler.admit(sandbox);
     switch (admission.kind) {
       case 'admitted':
@@ -168,7 +160,7 @@ export class SandboxesService implements OnModuleInit {
       return sandbox;
     }
     this.announce(sandbox);
-    if (sandbox.nodeId) await this.afterNodeChange(sandbox.nodeId);
+    if (sandbox.nodeId) await this.nodesChanged([sandbox.nodeId]);
     await this.placePending();
     return sandbox;
   }
@@ -294,11 +286,10 @@ export class SandboxesService implements OnModuleInit {
    * heartbeat) as gone, in case the agent lost track of one and never reports it.
    */
   async reconcile(presentByNode: ReadonlyMap<string, readonly string[]>): Promise<void> {
-    const nodeIds = [...presentByNode.keys()];
     const vanished: SandboxEntity[] = [];
-    for (let i = 0; i < nodeIds.length; i += 500) {
+    for (const nodeIds of chunks([...presentByNode.keys()], IN_LIST_CHUNK)) {
       const deleting = await this.sandboxes.find({
-        where: { nodeId: In(nodeIds.slice(i, i + 500)), desiredState: 'deleted' },
+        where: { nodeId: In(nodeIds), desiredState: 'deleted' },
       });
       vanished.push(...deleting.filter((s) => !presentByNode.get(s.nodeId as string)?.includes(s.id)));
     }
@@ -342,10 +333,6 @@ export class SandboxesService implements OnModuleInit {
     if (outcome.desiredChanged) await this.publishDesired(nodeId);
   }
 
-  private async afterNodeChange(nodeId: string): Promise<void> {
-    await this.nodesChanged([nodeId]);
-  }
-
   /** The tenant to create for; whether it exists (and is active) the scheduler checks when admitting. */
   private async tenantIdFor(principal: Principal, tenantId: string | undefined): Promise<string> {
     if (principal.kind === 'tenant') {
@@ -374,16 +361,6 @@ export class SandboxesService implements OnModuleInit {
   private announce(sandbox: SandboxEntity): void {
     this.ui.sandboxUpdated(SandboxDto.from(sandbox));
   }
-}
-
-/** Keeps `IN (…)` lists well below the bind-parameter limits of SQLite and PostgreSQL. */
-export const IN_LIST_CHUNK = 1000;
-
-/** `items` in consecutive slices of at most `size`. */
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function toDesired(sandbox: SandboxEntity): DesiredSandbox {

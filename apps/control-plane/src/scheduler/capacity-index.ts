@@ -1,3 +1,4 @@
+import type { Capacity } from '@moat/proto';
 import { EntityManager } from 'typeorm';
 import type { Usage } from '../tenants/quota';
 import { loadUsage, NO_USAGE } from '../tenants/usage';
@@ -11,6 +12,14 @@ interface NodeRow {
   id: string;
   capacity: string;
   labels: string;
+}
+
+/**
+ * Moves the scheduler epoch on, so every replica's index is rebuilt before its next batch. On
+ * PostgreSQL the row lock it takes also serialises writers of placements and quotas until commit.
+ */
+export async function bumpSchedulerEpoch(manager: EntityManager): Promise<void> {
+  await manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1');
 }
 
 /**
@@ -30,7 +39,7 @@ export class CapacityIndex {
 
   /** Takes the epoch lock for this transaction and makes sure the index is current. */
   async acquire(manager: EntityManager): Promise<void> {
-    await manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1');
+    await bumpSchedulerEpoch(manager);
     const [row] = await manager.query<{ epoch: number | string }[]>('SELECT epoch FROM scheduler_epoch WHERE id = 1');
     const epoch = Number(row.epoch);
     const current = epoch === this.epoch + 1 && Date.now() - this.loadedAt < MAX_AGE_MS;
@@ -79,7 +88,7 @@ export class CapacityIndex {
       id: row.id,
       capacity: JSON.parse(row.capacity) as Candidate['capacity'],
       labels: JSON.parse(row.labels) as Candidate['labels'],
-      allocated: { ...NOTHING_ALLOCATED, ...pickCapacity(allocations.get(row.id)) },
+      allocated: pickCapacity(allocations.get(row.id) ?? NOTHING_ALLOCATED),
       keyCounts: new Map<string, number>(),
     }));
     this.keysLoaded = new Set();
@@ -88,6 +97,7 @@ export class CapacityIndex {
   }
 }
 
-function pickCapacity(allocation: { vcpus: number; memoryMiB: number } | undefined): Partial<Candidate['allocated']> {
-  return allocation ? { vcpus: allocation.vcpus, memoryMiB: allocation.memoryMiB } : {};
+/** A copy without the sandbox count: placement books into it. */
+function pickCapacity({ vcpus, memoryMiB }: Capacity): Capacity {
+  return { vcpus, memoryMiB };
 }

@@ -7,7 +7,8 @@ import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { quotaViolation, Usage } from '../tenants/quota';
 import { TenantEntity } from '../tenants/tenant.entity';
 import { NO_USAGE } from '../tenants/usage';
-import { CapacityIndex } from './capacity-index';
+import { chunks } from '../common/chunks';
+import { bumpSchedulerEpoch, CapacityIndex } from './capacity-index';
 import { book, Candidate, chooseNode, PlacementPolicy } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
@@ -73,7 +74,7 @@ export class SchedulerService {
    */
   async invalidate(): Promise<void> {
     this.index.reset();
-    await this.transactions.run((manager) => manager.query('UPDATE scheduler_epoch SET epoch = epoch + 1 WHERE id = 1'));
+    await this.transactions.run(bumpSchedulerEpoch);
   }
 
   /** Called after every commit (to tell nodes and dashboards), before the callers resume. */
@@ -184,9 +185,7 @@ export class SchedulerService {
       }
       for (const sandbox of admitted) if (this.placeOne(sandbox, candidates, now)) placed.push(sandbox);
     }
-    for (let i = 0; i < admitted.length; i += INSERT_CHUNK) {
-      await manager.insert(SandboxEntity, admitted.slice(i, i + INSERT_CHUNK));
-    }
+    for (const chunk of chunks(admitted, INSERT_CHUNK)) await manager.insert(SandboxEntity, chunk);
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
     return { admissions, commit: { admitted, placed }, morePending };
   }
