@@ -1,11 +1,11 @@
 // Finds host objects a Moat stack left behind: VMM and virtiofsd processes, run dirs,
-// sandbox dirs and mounts, network namespaces, links, IP leases and iptables rules. Everything
+// sandbox dirs and mounts, restored VMs' RAM files, network namespaces, links, IP leases and iptables rules. Everything
 // Moat creates is named after its sandbox id or lives under its data dir, which is what makes
 // this check possible.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { mounts, vmmProcesses } from '../../tools/dev/host-objects.mjs';
+import { guestMemoryFiles, mounts, vmmProcesses } from '../../tools/dev/host-objects.mjs';
 
 /** The tenant-bridge prefix e2e/run.mjs gives its stack (MOAT_NET_BRIDGE_PREFIX). */
 export const E2E_BRIDGE_PREFIX = 'mte2e';
@@ -13,7 +13,8 @@ export const E2E_BRIDGE_PREFIX = 'mte2e';
 /** @param {string} dataDir @param {string[]} [sandboxIds] only these ids (default: any under dataDir) */
 export function findLeaks(dataDir, sandboxIds = []) {
   const leaks = [];
-  const mine = (text) => text.includes(dataDir) || sandboxIds.some((id) => text.includes(id));
+  // Given ids, only their objects: the node's own processes (a boot snapshot being saved) are not a sandbox's.
+  const mine = (text) => (sandboxIds.length === 0 ? text.includes(dataDir) : sandboxIds.some((id) => text.includes(id)));
   for (const process of vmmProcesses()) if (mine(process)) leaks.push(`process ${process.slice(0, 200)}`);
   const sandboxesDir = join(dataDir, 'node', 'sandboxes');
   if (existsSync(sandboxesDir)) {
@@ -25,6 +26,7 @@ export function findLeaks(dataDir, sandboxIds = []) {
     if (existsSync(join('/run/moat', id))) leaks.push(`run dir /run/moat/${id}`);
   }
   for (const mount of mounts()) if (mine(mount.target) || mine(mount.source)) leaks.push(`mount ${mount.target}`);
+  for (const file of guestMemoryFiles()) if (sandboxIds.some((id) => file.includes(id))) leaks.push(`guest memory ${file}`);
   leaks.push(...findNetworkLeaks(dataDir, sandboxIds));
   return leaks;
 }

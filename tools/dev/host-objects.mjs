@@ -1,5 +1,5 @@
-// The host objects a sandbox holds outside any data dir — VMM and virtiofsd processes and mounts
-// — listed so a test run can prove it left none behind (e2e/support/leaks.mjs looks for one
+// The host objects a sandbox holds outside any data dir — VMM and virtiofsd processes, mounts and
+// the RAM files of VMs restored from boot snapshots — listed so a test run can prove it left none behind (e2e/support/leaks.mjs looks for one
 // stack's objects by data dir and sandbox id; this compares the whole host before and after).
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -38,16 +38,30 @@ export function mounts() {
     });
 }
 
+/** Where the runtime keeps restored VMs' RAM (DEFAULT_MEMORY_DIR in runtime-core). */
+const GUEST_MEMORY_DIR = '/dev/shm/moat';
+
+/** RAM files of restored VMs, as paths. */
+export function guestMemoryFiles() {
+  try {
+    return readdirSync(GUEST_MEMORY_DIR).map((name) => `${GUEST_MEMORY_DIR}/${name}`);
+  } catch {
+    return [];
+  }
+}
+
 /** What a later `leftSince` compares against. */
 export function snapshotHostObjects() {
-  return { processes: new Set(vmmProcesses()), mounts: new Set(mounts().map((m) => m.target)) };
+  return { processes: new Set(vmmProcesses()), mounts: new Set(mounts().map((m) => m.target)), memory: new Set(guestMemoryFiles()) };
 }
 
 /** VMM processes and mounts that exist now and did not at the snapshot. */
 export function leftSince(snapshot) {
   const processes = vmmProcesses().filter((p) => !snapshot.processes.has(p));
   const newMounts = mounts().filter((m) => !snapshot.mounts.has(m.target) && !HOST_TOOL_MOUNTS.has(m.target));
+  const memory = guestMemoryFiles().filter((f) => !snapshot.memory.has(f));
   return [
+    ...memory.map((f) => `guest memory file ${f}`),
     ...processes.map((p) => `process ${p.slice(0, 300)}`),
     ...newMounts.map((m) => `mount ${m.target} (${m.fstype} from ${m.source})`),
   ];

@@ -1,5 +1,5 @@
 import { Server } from '@grpc/grpc-js';
-import { AgentServiceService, HealthService } from '@moat/proto';
+import { AGENT_SERVING_MESSAGE, AgentServiceService, HealthService } from '@moat/proto';
 import { uptime } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const vsock = config.listen.kind === 'virtio-serial' && (await vsockUsable()) ? new VsockListener(host, transport.serverSocket, log) : undefined;
   vsock?.start();
   // Boot-time accounting for tools/bench/boot: how long the guest took to get here, and how much of it was node.
-  log.info('guest agent serving', {
+  log.info(AGENT_SERVING_MESSAGE, {
     version,
     transport: transport.description,
     vsock: vsock !== undefined,

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     guestImage,
     accel,
     sharedFs: config.sharedFs,
+    bootSnapshots: config.bootSnapshots,
     images: {
       insecureRegistries: config.insecureRegistries,
       maxCacheBytes: config.imageCacheMaxBytes,

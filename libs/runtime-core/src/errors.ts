@@ -10,6 +10,8 @@ export enum RuntimeErrorCode {
   ROOTFS_FAILED = 'ROOTFS_FAILED',
   SHAREFS_FAILED = 'SHAREFS_FAILED',
   VMM_START_FAILED = 'VMM_START_FAILED',
+  /** A boot snapshot could not be saved or restored; the runtime boots the VM cold instead. */
+  SNAPSHOT_FAILED = 'SNAPSHOT_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',
   AGENT_UNREACHABLE = 'AGENT_UNREACHABLE',
   AGENT_CALL_FAILED = 'AGENT_CALL_FAILED',

@@ -34,7 +34,7 @@ describe('NetworkService', () => {
     }
     await writeFile(join(dir, 'route'), PROC_ROUTE);
     ip = new FakeIp();
-    service = new NetworkService(ip, { sysClassNet: join(dir, 'net'), procNetRoute: join(dir, 'route') });
+    service = new NetworkService(ip, { sysClassNet: join(dir, 'net'), procNetRoute: join(dir, 'route') }, 300);
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -49,6 +49,16 @@ describe('NetworkService', () => {
       'ip addr add 10.88.3.7/24 dev eth0',
       'ip link set dev eth0 up',
     ]);
+  });
+
+  it('waits for a NIC that is hot-plugged after the request arrives (a VM restored from a boot snapshot)', async () => {
+    const update = service.updateInterface({ device: '', name: 'eth1', hwAddr: '02:11:22:33:44:55', mtu: 0, ipAddresses: [] }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await mkdir(join(dir, 'net', 'eth1'), { recursive: true });
+    await writeFile(join(dir, 'net', 'eth1', 'address'), '02:11:22:33:44:55\n');
+    await writeFile(join(dir, 'net', 'eth1', 'mtu'), '1500\n');
+    await update;
+    expect(ip.calls).toEqual(['ip addr flush dev eth1', 'ip link set dev eth1 up']);
   });
 
   it('refuses an unknown MAC and malformed input before touching anything', async () => {

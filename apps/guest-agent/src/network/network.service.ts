@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ARPNeighbor, Interface, IPAddress, Route } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
@@ -18,6 +19,9 @@ const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const MAX_MTU = 65_535;
 const MIN_MTU = 68;
+/** A NIC hot-plugged into a VM restored from a boot snapshot appears a moment after the plug. */
+const LINK_WAIT_MS = 10_000;
+const LINK_POLL_MS = 50;
 
 /**
  * The guest's network: the host hands it the CNI result (MAC, addresses, routes, neighbours)
@@ -28,6 +32,7 @@ export class NetworkService {
   constructor(
     private readonly host: Pick<HostCommands, 'run'>,
     private readonly paths: NetworkPaths = { sysClassNet: '/sys/class/net', procNetRoute: '/proc/net/route' },
+    private readonly linkWaitMs = LINK_WAIT_MS,
   ) {}
 
   /** Finds the NIC by MAC, then sets its name, MTU, addresses (replacing any) and brings it up. */
@@ -120,10 +125,14 @@ export class NetworkService {
   }
 
   private async linkByMac(mac: string): Promise<string> {
-    for (const name of await readdir(this.paths.sysClassNet)) {
-      if ((await readSys(join(this.paths.sysClassNet, name, 'address'))) === mac) return name;
+    const deadline = Date.now() + this.linkWaitMs;
+    for (;;) {
+      for (const name of await readdir(this.paths.sysClassNet)) {
+        if ((await readSys(join(this.paths.sysClassNet, name, 'address'))) === mac) return name;
+      }
+      if (Date.now() >= deadline) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `no interface with MAC ${mac} within ${this.linkWaitMs} ms`);
+      await sleep(LINK_POLL_MS);
     }
-    throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `no interface with MAC ${mac}`);
   }
 
   private async ip(args: string[]): Promise<void> {

@@ -53,3 +53,38 @@ describe('StorageMounter with block devices', () => {
     expect(host.runs).toEqual([]);
   });
 });
+
+describe('StorageMounter with virtio-fs', () => {
+  const virtiofs = { driver: 'virtiofs', source: 'moatfs', fstype: 'virtiofs', options: [] };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'moat-mounter-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** mount fails until the device's tag exists, as before a hot-plugged virtio-fs device has probed. */
+  class LatePlugHost extends RecordingHost {
+    constructor(private failures: number) {
+      super();
+    }
+    override run(command: string, args: readonly string[]): Promise<CommandResult> {
+      this.runs.push([command, ...args]);
+      if (this.failures-- > 0) return Promise.resolve({ exitCode: 32, stdout: '', stderr: 'mount: mounting moatfs failed: No such file or directory' });
+      return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
+    }
+  }
+
+  it('retries the mount of a share whose device is plugged in after the request arrives', async () => {
+    const host = new LatePlugHost(2);
+    const mountPoint = join(dir, 'shared');
+    await expect(new StorageMounter(host, () => Promise.resolve(true), 5_000).mountAll([{ ...virtiofs, mountPoint }])).resolves.toEqual([mountPoint]);
+    expect(host.runs).toHaveLength(3);
+  });
+
+  it('reports the mount error once the device wait is over', async () => {
+    const host = new LatePlugHost(Number.POSITIVE_INFINITY);
+    await expect(new StorageMounter(host, () => Promise.resolve(true), 150).mountAll([{ ...virtiofs, mountPoint: join(dir, 'shared') }])).rejects.toThrow(
+      /No such file or directory/,
+    );
+  });
+});

@@ -7,7 +7,10 @@ import type { HostCommands } from '../host/host-commands.adapter';
 
 // QEMU's 9p default msize (8 KiB) makes every read a round trip; 512 KiB is what Kata uses in practice.
 const DEFAULT_9P_MSIZE = 512 * 1024;
-/** virtio-blk probes asynchronously and there is no udev: a disk's node may appear a little after boot. */
+/**
+ * virtio devices probe asynchronously and there is no udev: a disk's node may appear a little
+ * after boot, and a hot-plugged device (a VM restored from a boot snapshot) after the plug.
+ */
 const DEVICE_WAIT_MS = 10_000;
 const DEVICE_POLL_MS = 50;
 
@@ -65,7 +68,8 @@ export class StorageMounter {
       for (const [i, args] of argvs.entries()) {
         const mountPoint = args[args.length - 1];
         if (storages[i].driver === 'blk') await this.waitForDevice(storages[i].source);
-        await this.mountOne(mountPoint, args);
+        if (storages[i].driver === 'virtiofs') await this.mountWhenPlugged(mountPoint, args);
+        else await this.mountOne(mountPoint, args);
         mounted.push(mountPoint);
       }
     } catch (error) {
@@ -94,6 +98,22 @@ export class StorageMounter {
         throw new AgentError(AgentErrorCode.MOUNT_FAILED, `block device ${device} did not appear within ${this.deviceWaitMs} ms`);
       }
       await sleep(DEVICE_POLL_MS);
+    }
+  }
+
+  /**
+   * A virtio-fs device hot-plugged into a VM restored from a boot snapshot shows up a moment
+   * after the host plugged it, and its tag cannot be listed on this kernel: retry the mount.
+   */
+  private async mountWhenPlugged(mountPoint: string, args: string[]): Promise<void> {
+    const deadline = Date.now() + this.deviceWaitMs;
+    for (;;) {
+      try {
+        return await this.mountOne(mountPoint, args);
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+        await sleep(DEVICE_POLL_MS);
+      }
     }
   }
 

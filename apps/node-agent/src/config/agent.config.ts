@@ -19,6 +19,8 @@ export interface AgentConfig {
   nodeName: string;
   accel: 'auto' | 'kvm' | 'tcg';
   sharedFs: '9p' | 'virtiofs' | 'block' | undefined;
+  /** Restore sandbox VMs from boot snapshots instead of booting each one. */
+  bootSnapshots: boolean;
   /** Registries (`host[:port]`) pulled from over plain HTTP; loopback ones always are. */
   insecureRegistries: string[];
   /** Unreferenced image layers are kept up to this many bytes. */
@@ -50,6 +52,7 @@ const envSchema = z.object({
   MOAT_NODE_NAME: z.string().min(1).max(253).optional(),
   MOAT_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   MOAT_SHARED_FS: z.enum(['9p', 'virtiofs', 'block']).optional(),
+  MOAT_BOOT_SNAPSHOTS: z.enum(['true', 'false']).default('true'),
   MOAT_INSECURE_REGISTRIES: z.string().default(''),
   MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
   MOAT_REGISTRY_AUTH: z.string().optional(),
@@ -99,6 +102,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     nodeName: e.MOAT_NODE_NAME ?? hostname(),
     accel: e.MOAT_ACCEL,
     sharedFs: e.MOAT_SHARED_FS,
+    bootSnapshots: e.MOAT_BOOT_SNAPSHOTS === 'true',
     insecureRegistries: e.MOAT_INSECURE_REGISTRIES.split(',').map((r) => r.trim()).filter((r) => r.length > 0),
     imageCacheMaxBytes: e.MOAT_IMAGE_CACHE_MAX_BYTES,
     registryAuth,

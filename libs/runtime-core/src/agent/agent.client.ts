@@ -113,6 +113,7 @@ export type AgentApi = Pick<
   | 'updateContainer'
   | 'pauseContainer'
   | 'resumeContainer'
+  | 'setGuestDateTime'
   | 'close'
 >;
 

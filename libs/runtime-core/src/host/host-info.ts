@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, open, readFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Accel } from '../hypervisor/hypervisor';
@@ -43,6 +43,18 @@ export async function vhostVsockUsable(device = '/dev/vhost-vsock'): Promise<boo
     const handle = await open(device, constants.O_RDWR);
     await handle.close();
     return true;
+  } catch {
+    return false;
+  }
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/** True when `dir` (created if missing) is on tmpfs, where guest RAM may live without touching a disk. */
+export async function onTmpfs(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return (await statfs(dir)).type === TMPFS_MAGIC;
   } catch {
     return false;
   }

@@ -11,6 +11,14 @@ export interface VmPaths {
   agentSocket: string;
   qmpSocket: string;
   pidFile: string;
+  /** The guest's RAM as a tmpfs file, for a VM restored from a boot snapshot (removed by `stop`). */
+  guestMemory?: string;
+}
+
+/** A saved VM: its device state and its RAM (sparse). */
+export interface BootSnapshotFiles {
+  state: string;
+  memory: string;
 }
 
 /** Everything a VMM needs to boot one sandbox VM, independent of which VMM it is. */
@@ -29,6 +37,22 @@ export interface VmConfig {
   paths: VmPaths;
   /** Adds a vsock device with this guest context id (the vsock agent transport). */
   vsockGuestCid?: number;
+  /**
+   * Restore this boot snapshot instead of booting: the guest resumes where the snapshot's agent
+   * was waiting for its host, and the sandbox's share and NIC are hot-plugged (Kata's VM templating).
+   */
+  restoreFrom?: BootSnapshotFiles;
+}
+
+/**
+ * A VM that boots to a serving agent and is saved as a boot snapshot: everything of VmConfig a
+ * restored clone cannot change. A 9p share is part of it (QEMU cannot hot-plug an fsdev); its
+ * directory is an empty one here and the sandbox's own in each clone.
+ */
+export interface SnapshotVmConfig extends Pick<VmConfig, 'accel' | 'vcpus' | 'memoryMiB' | 'kernel' | 'initrd' | 'rootfsImage' | 'paths'> {
+  /** Names the VMM process, like a sandbox id does. */
+  vmId: string;
+  ninepDir?: string;
 }
 
 /** One VMM driver (Kata's `Hypervisor` trait). */
@@ -42,6 +66,11 @@ export interface Hypervisor {
   isRunning(pid: number, sandboxId: string): Promise<boolean>;
   /** Why the guest cannot make progress (VMM gone, guest panicked, emulation error), or undefined. */
   guestFailure(pid: number, sandboxId: string, paths: VmPaths): Promise<string | undefined>;
+  /**
+   * Boots `config` until its guest agent serves, then saves the VM into `files` and stops it.
+   * Aborting `signal` stops the VM at once. Leaves nothing running either way.
+   */
+  saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void>;
 }
 
 export type HypervisorKind = 'qemu';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentApi, AgentExecRequest } from '../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
-import type { Hypervisor, VmConfig } from '../hypervisor/hypervisor';
+import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
 import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
 import type { OciSpec } from './oci-spec';
@@ -30,6 +30,10 @@ class FakeHost {
   /** What the fake image config makes the container run. */
   imageProcess?: { args: string[]; env: Record<string, string>; cwd: string; user: { uid: number; gid: number } };
   failAt?: StartPhase;
+  /** A saved boot snapshot the fake store hands out; `restoreFails` makes its restore fail. */
+  snapshot?: BootSnapshotFiles;
+  restoreFails = false;
+  readonly snapshotCalls: string[] = [];
   private nextPid = 1000;
 
   deps(): Partial<RuntimeDeps> {
@@ -37,11 +41,13 @@ class FakeHost {
       kind: 'qemu',
       start: (config: VmConfig) => {
         if (this.failAt === 'vmm') return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'qemu: bad option'));
+        if (config.restoreFrom && this.restoreFails) return Promise.reject(new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, 'load of migration failed'));
         const pid = this.nextPid++;
         this.vms.add(pid);
-        this.calls.push(`vm ${config.sharedFs.kind}${config.network ? ` nic ${config.network.mac}` : ''}`);
+        this.calls.push(`vm ${config.sharedFs.kind}${config.network ? ` nic ${config.network.mac}` : ''}${config.restoreFrom ? ` from ${config.restoreFrom.state}` : ''}`);
         return Promise.resolve(pid);
       },
+      saveBootSnapshot: () => Promise.reject(new Error('saved by the real store only')),
       stop: (pid) => {
         this.vms.delete(pid);
         return Promise.resolve();
@@ -98,6 +104,23 @@ class FakeHost {
         },
         check: () => Promise.resolve(),
       },
+      snapshots: {
+        find: (shape) => {
+          this.snapshotCalls.push(`find ${shape.vcpus}x${shape.memoryMiB}`);
+          return Promise.resolve(this.snapshot);
+        },
+        request: (shape) => {
+          this.snapshotCalls.push(`request ${shape.vcpus}x${shape.memoryMiB}`);
+          return Promise.resolve();
+        },
+        discard: (files) => {
+          this.snapshotCalls.push(`discard ${files.state}`);
+          this.snapshot = undefined;
+          return Promise.resolve();
+        },
+        idle: () => Promise.resolve(),
+        close: () => Promise.resolve(),
+      },
       bootTimeoutMs: 1_000,
       adoptTimeoutMs: 1_000,
     };
@@ -143,6 +166,7 @@ class FakeAgent implements AgentApi {
   updateContainer = notUsedHere;
   pauseContainer = notUsedHere;
   resumeContainer = notUsedHere;
+  setGuestDateTime = () => this.step('setGuestDateTime');
   close = () => {
     this.host.openAgents.delete(this);
   };
@@ -234,6 +258,40 @@ describe('SandboxRuntime', () => {
     expect(reopened.get(ID)?.network?.ip).toBe('10.88.0.2');
     await reopened.delete(ID);
     expect(host.networks.size).toBe(0);
+  });
+
+  it('asks for a boot snapshot of the shape once a cold-booted sandbox runs, not when it fails', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    expect(host.snapshotCalls).toEqual(['find 1x416', 'request 1x416']);
+    host.failAt = 'container';
+    host.snapshotCalls.length = 0;
+    await runtime.create({ ...spec, id: '1b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d' });
+    expect(host.snapshotCalls).toEqual(['find 1x416']);
+  });
+
+  it('restores the VM from a saved boot snapshot and sets the restored guest clock', async () => {
+    host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
+    const runtime = await open();
+    const info = await runtime.create(spec);
+    expect(info.state).toBe('running');
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
+    expect(host.calls.slice(0, 3)).toEqual(['vm virtiofs from /snap/state', 'waitReady', 'setGuestDateTime']);
+    expect(host.snapshotCalls).toEqual(['find 1x416']);
+    expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'))).toMatchObject({ restored: true });
+  });
+
+  it('boots cold and discards a boot snapshot that does not restore', async () => {
+    host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
+    host.restoreFails = true;
+    const runtime = await open();
+    const info = await runtime.create(spec);
+    expect(info.error).toBeUndefined();
+    expect(info.state).toBe('running');
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'restore', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(host.calls).not.toContain('setGuestDateTime');
+    // Discarded, and a fresh one asked for now that the shape booted cold.
+    expect(host.snapshotCalls).toEqual(['find 1x416', 'discard /snap/state', 'request 1x416']);
   });
 
   it('is idempotent for an id it already has', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AgentClient, isProtocolViolation, type AgentApi } from '../agent/agent.client';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import {
@@ -11,9 +12,9 @@ import {
 import { guestCidFor } from '../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
 import { readTail, removeTree } from '../host/fs.helpers';
-import { kvmUsable, resolveAccel, vhostVsockUsable } from '../host/host-info';
+import { kvmUsable, onTmpfs, resolveAccel, vhostVsockUsable } from '../host/host-info';
 import { NodeProcessAdapter } from '../host/process.adapter';
-import { createHypervisor, type Accel, type Hypervisor } from '../hypervisor/hypervisor';
+import { createHypervisor, type Accel, type BootSnapshotFiles, type Hypervisor } from '../hypervisor/hypervisor';
 import { ImageStore } from '../image/image.store';
 import { ProcessOverlayMarkers } from '../image/layer.unpacker';
 import { RegistryClient } from '../image/registry.client';
@@ -23,11 +24,12 @@ import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
 import { OverlayMount } from '../rootfs/overlay.mount';
 import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
 import { BlockRootfs } from '../sharefs/block.share-fs';
-import { SHARED_FS_KINDS, type SharedFs, type SharedFsKind } from '../sharefs/shared-fs';
+import { SHARED_FS_KINDS, type SharedFs, type SharedFsHandle, type SharedFsKind } from '../sharefs/shared-fs';
+import { BootSnapshots, type VmShape } from '../snapshot/boot-snapshots';
 import { Virtio9pSharedFs } from '../sharefs/virtio-9p.share-fs';
 import { VirtioFsSharedFs } from '../sharefs/virtio-fs.share-fs';
 import { buildContainerSpec, envList, GUEST_OVERHEAD_MIB } from './oci-spec';
-import { sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
+import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
 import type { ContainerStats, ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
 import { timePhase, type StartPhase } from './timings';
 
@@ -45,6 +47,8 @@ export interface RuntimeDeps {
   adoptTimeoutMs: number;
   /** Plumbs sandbox networks; absent when the runtime has no network options. */
   network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check'>;
+  /** Boot snapshots to restore VMs from; absent when they are off or the host cannot use them. */
+  snapshots?: Pick<BootSnapshots, 'find' | 'request' | 'discard' | 'idle' | 'close'>;
 }
 
 const DEFAULT_RUN_DIR = '/run/moat';
@@ -55,6 +59,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
 const DEFAULT_TENANT = 'default';
+/** Boot snapshots kept per node (a few hundred MB of sparse RAM on disk each). */
+const MAX_BOOT_SNAPSHOTS = 4;
+const SNAPSHOT_RETRY_AFTER_MS = 10 * 60_000;
 
 /** Pull progress is reported at most this often (and once more when it completes). */
 const PROGRESS_INTERVAL_MS = 500;
@@ -107,6 +114,7 @@ export class SandboxRuntime {
   private readonly entries = new Map<string, Entry>();
   private readonly store: SandboxStateStore;
   private readonly runDir: string;
+  private readonly memoryDir: string;
   private readonly log: NonNullable<RuntimeOptions['log']>;
 
   private constructor(
@@ -116,6 +124,7 @@ export class SandboxRuntime {
   ) {
     this.store = new SandboxStateStore(opts.dataDir);
     this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
+    this.memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -126,14 +135,23 @@ export class SandboxRuntime {
     }
     const network = opts.network && SandboxNetworks.create(opts.network);
     const agentTransport = deps.agentTransport ?? chooseAgentTransport({ hypervisor: 'qemu', vhostVsock: await vhostVsockUsable() });
+    const defaults = defaultDeps(opts);
+    const hypervisor = deps.hypervisor ?? defaults.hypervisor;
+    const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, agentTransport, hypervisor));
     const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), {
-      ...defaultDeps(opts),
+      ...defaults,
       ...(network && { network }),
+      ...(snapshots && { snapshots }),
       ...deps,
       agentTransport,
     });
     await runtime.recover();
     return runtime;
+  }
+
+  /** Resolves once no boot snapshot is being saved (benchmarks and tests wait for one). */
+  snapshotsIdle(): Promise<void> {
+    return this.deps.snapshots?.idle() ?? Promise.resolve();
   }
 
   list(): SandboxInfo[] {
@@ -166,7 +184,7 @@ export class SandboxRuntime {
         accel: this.accel,
         transport: this.deps.agentTransport ?? 'virtio-serial',
         sharedFsKind,
-        paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id),
+        paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id, this.memoryDir),
         timings: [],
         sandboxCreated: false,
         containerCreated: false,
@@ -247,7 +265,7 @@ export class SandboxRuntime {
     const entry = this.entries.get(id);
     if (!entry) {
       // Nothing known, but a crash could have left dirs named by a well-formed id.
-      if (UUID.test(id)) await this.removeDirs(sandboxPaths(this.opts.dataDir, this.runDir, id));
+      if (UUID.test(id)) await this.removeDirs(sandboxPaths(this.opts.dataDir, this.runDir, id, this.memoryDir));
       return;
     }
     if (entry.creating) await entry.creating;
@@ -258,11 +276,11 @@ export class SandboxRuntime {
     this.entries.delete(id);
   }
 
-  /** Disconnects from the guest agents; the VMs keep running for the next `open`. */
-  close(): Promise<void> {
+  /** Disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
+  async close(): Promise<void> {
     for (const entry of this.entries.values()) entry.agent?.close();
     this.entries.clear();
-    return Promise.resolve();
+    await this.deps.snapshots?.close();
   }
 
   private info(entry: Entry): SandboxInfo {
@@ -353,31 +371,18 @@ export class SandboxRuntime {
       }
 
       current = 'vmm';
-      const pid = await phase('vmm', async () => {
-        const image = this.opts.guestImage;
-        const vmmPid = await this.deps.hypervisor.start({
-          sandboxId: id,
-          accel: state.accel,
-          vcpus: spec.vcpus,
-          memoryMiB: spec.memoryMiB + GUEST_OVERHEAD_MIB,
-          kernel: image.kernel,
-          initrd: image.initrd,
-          rootfsImage: image.rootfs,
-          sharedFs: shared.attachment,
-          ...(state.network?.nic && { network: state.network.nic }),
-          paths,
-          ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(id) }),
-        });
-        state.vmmPid = vmmPid;
-        await save();
-        return vmmPid;
-      });
+      const shape = this.snapshotShape(state);
+      const snapshot = shape && (await this.deps.snapshots?.find(shape));
+      let pid = snapshot && (await this.restoreVm(entry, shared, snapshot, phase));
+      pid ??= await phase('vmm', () => this.startVm(state, shared));
 
       current = 'agent';
       const agent = this.deps.connectAgent(createAgentTransport(state.transport, transportPaths(state)));
       entry.agent = agent;
       await phase('agent', async () => {
         await agent.waitReady(this.deps.bootTimeoutMs, () => this.deps.hypervisor.guestFailure(pid, id, paths));
+        // A restored guest's clock stopped when its snapshot was saved.
+        if (state.restored) await agent.setGuestDateTime();
         state.guest = await agent.guestDetails();
       });
 
@@ -410,12 +415,73 @@ export class SandboxRuntime {
       state.state = 'running';
       entry.phase = 'running';
       await save();
+      // A shape that boots fine gets a snapshot, so its next sandboxes are restored instead.
+      if (shape && !state.restored) void this.deps.snapshots?.request(shape);
       this.log('info', 'sandbox running', { sandboxId: id, timings: state.timings });
       this.notify(entry);
     } catch (error) {
       await this.failAndRelease(entry, await this.phaseError(current, entry, error));
     }
     return this.info(entry);
+  }
+
+  private async startVm(state: SandboxState, shared: SharedFsHandle, restoreFrom?: BootSnapshotFiles): Promise<number> {
+    const { spec, paths } = state;
+    const image = this.opts.guestImage;
+    const vmmPid = await this.deps.hypervisor.start({
+      sandboxId: spec.id,
+      accel: state.accel,
+      vcpus: spec.vcpus,
+      memoryMiB: guestMemoryMiB(spec),
+      kernel: image.kernel,
+      initrd: image.initrd,
+      rootfsImage: image.rootfs,
+      sharedFs: shared.attachment,
+      ...(state.network?.nic && { network: state.network.nic }),
+      paths,
+      ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(spec.id) }),
+      ...(restoreFrom && { restoreFrom }),
+    });
+    state.vmmPid = vmmPid;
+    state.restored = restoreFrom !== undefined;
+    await this.store.save(state);
+    return vmmPid;
+  }
+
+  /**
+   * Restores the VM from its boot snapshot. A snapshot that does not restore (QEMU upgraded, file
+   * damaged) is discarded and undefined returned: the caller boots cold, and a new one is saved.
+   */
+  private async restoreVm(
+    entry: Entry,
+    shared: SharedFsHandle,
+    snapshot: BootSnapshotFiles,
+    phase: <T>(name: StartPhase, fn: () => Promise<T>) => Promise<T>,
+  ): Promise<number | undefined> {
+    try {
+      return await phase('restore', () => this.startVm(entry.state, shared, snapshot));
+    } catch (error) {
+      if (!(error instanceof RuntimeError && error.code === RuntimeErrorCode.SNAPSHOT_FAILED)) throw error;
+      this.log('warn', 'restoring a boot snapshot failed; booting cold', { sandboxId: entry.state.spec.id, error: describeError(error) });
+      await this.deps.snapshots?.discard(snapshot);
+      return undefined;
+    }
+  }
+
+  /** What a boot snapshot of this sandbox's VM fixes, or undefined if its VM cannot be restored from one. */
+  private snapshotShape(state: SandboxState): VmShape | undefined {
+    // The vsock device's guest CID is part of a VM's identity; only virtio-serial clones are interchangeable.
+    if (!this.deps.snapshots || state.transport !== 'virtio-serial') return undefined;
+    const image = this.opts.guestImage;
+    return {
+      accel: state.accel,
+      vcpus: state.spec.vcpus,
+      memoryMiB: guestMemoryMiB(state.spec),
+      kernel: image.kernel,
+      initrd: image.initrd,
+      rootfsImage: image.rootfs,
+      ninep: state.sharedFsKind === '9p',
+    };
   }
 
   /** Names the failed phase and, for boot failures, adds what the guest printed. */
@@ -561,10 +627,37 @@ const PHASE_FALLBACK_CODE: Record<StartPhase, RuntimeErrorCode> = {
   sharefs: RuntimeErrorCode.SHAREFS_FAILED,
   network: RuntimeErrorCode.NETWORK_FAILED,
   vmm: RuntimeErrorCode.VMM_START_FAILED,
+  restore: RuntimeErrorCode.VMM_START_FAILED,
   agent: RuntimeErrorCode.VM_BOOT_FAILED,
   sandbox: RuntimeErrorCode.AGENT_CALL_FAILED,
   container: RuntimeErrorCode.AGENT_CALL_FAILED,
 };
+
+/** Boot snapshots, when asked for (the default) and usable on this host: guest RAM must go to tmpfs. */
+async function openBootSnapshots(opts: RuntimeOptions, transport: AgentTransportKind, hypervisor: Hypervisor): Promise<BootSnapshots | undefined> {
+  if (opts.bootSnapshots === false || transport !== 'virtio-serial') return undefined;
+  const memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
+  if (!(await onTmpfs(memoryDir))) {
+    opts.log?.('warn', 'boot snapshots are off: guest memory dir is not on tmpfs', { memoryDir });
+    return undefined;
+  }
+  const snapshots = new BootSnapshots({
+    dir: join(opts.dataDir, 'boot-snapshots'),
+    runDir: opts.runDir ?? DEFAULT_RUN_DIR,
+    memoryDir,
+    maxSnapshots: MAX_BOOT_SNAPSHOTS,
+    retryAfterMs: SNAPSHOT_RETRY_AFTER_MS,
+    hypervisor,
+    log: opts.log ?? (() => undefined),
+  });
+  await snapshots.recover();
+  return snapshots;
+}
+
+/** The VM's RAM: what the sandbox asked for plus what the guest kernel and agent need. */
+function guestMemoryMiB(spec: SandboxSpec): number {
+  return spec.memoryMiB + GUEST_OVERHEAD_MIB;
+}
 
 /** The guest's hostname: the id's first group, short enough for a shell prompt, unique enough on a host. */
 function hostnameOf(id: string): string {

@@ -18,12 +18,17 @@ const sandboxPathsSchema = z.object({
   agentSocket: z.string(),
   qmpSocket: z.string(),
   pidFile: z.string(),
+  /** On tmpfs; optional because states written before boot snapshots lack it. */
+  guestMemory: z.string().optional(),
 });
 
 /** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
 export type SandboxPaths = z.infer<typeof sandboxPathsSchema>;
 
-export function sandboxPaths(dataDir: string, runDir: string, id: string): SandboxPaths {
+/** Where restored VMs keep their RAM: it must be tmpfs, or guest memory would be written to disk. */
+export const DEFAULT_MEMORY_DIR = '/dev/shm/moat';
+
+export function sandboxPaths(dataDir: string, runDir: string, id: string, memoryDir = DEFAULT_MEMORY_DIR): SandboxPaths {
   const sandboxDir = join(dataDir, 'sandboxes', id);
   const sandboxRunDir = join(runDir, id);
   return {
@@ -36,6 +41,7 @@ export function sandboxPaths(dataDir: string, runDir: string, id: string): Sandb
     agentSocket: join(sandboxRunDir, 'agent.sock'),
     qmpSocket: join(sandboxRunDir, 'qmp.sock'),
     pidFile: join(sandboxRunDir, 'qemu.pid'),
+    guestMemory: join(memoryDir, `${id}.mem`),
   };
 }
 
@@ -70,6 +76,8 @@ export const sandboxStateSchema = z.object({
   network: networkStateSchema.optional(),
   /** Set once the VMM is started. */
   vmmPid: z.number().int().positive().optional(),
+  /** The VM was restored from a boot snapshot rather than booted. */
+  restored: z.boolean().optional(),
   paths: sandboxPathsSchema,
   timings: z.array(z.object({ phase: z.string(), ms: z.number() })),
   guest: z.object({ kernelRelease: z.string(), agentVersion: z.string() }).optional(),

@@ -23,6 +23,13 @@ export interface RuntimeOptions {
   sharedFs?: SharedFsKind;
   /** Image pulls: registries reached over plain HTTP, credentials, and the layer cache bound. */
   images?: ImageOptions;
+  /**
+   * Restore VMs from boot snapshots instead of booting them, where the transport allows it
+   * (virtio-serial) and `memoryDir` is tmpfs. Default true.
+   */
+  bootSnapshots?: boolean;
+  /** tmpfs dir holding restored VMs' RAM files; default `/dev/shm/moat`. */
+  memoryDir?: string;
   /** CNI and tenant-network settings; without them a sandbox that asks for a network fails. */
   network?: NetworkOptions;
   log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;

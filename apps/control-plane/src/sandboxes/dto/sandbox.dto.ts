@@ -4,7 +4,11 @@ import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type R
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
 
 class PhaseTimingDto {
-  @ApiProperty({ example: 'vmm-start' })
+  @ApiProperty({
+    example: 'restore',
+    description:
+      'A start phase, in order: rootfs, sharefs, network (if any), vmm (a cold boot) or restore (restored from a boot snapshot; a failed restore is followed by vmm), agent, sandbox, container',
+  })
   phase!: string;
 
   @ApiProperty({ example: 412 })

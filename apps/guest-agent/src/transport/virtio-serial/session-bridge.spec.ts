@@ -162,4 +162,39 @@ describe('SessionBridge', () => {
     port.send('b');
     await until(() => connections.length === 2 && connections[1].text() === 'b');
   });
+
+  it('survives a server connection that fails while the bridge waits for it to drain', async () => {
+    const port = new FakePort();
+    /** A server that stops reading, then breaks (EPIPE): once() on 'drain' rejects with its error. */
+    class StuckConnection extends FakeConnection {
+      constructor() {
+        super({ highWaterMark: 1 });
+      }
+      override _write(): void {
+        // Never completes: the write buffer stays full.
+      }
+    }
+    const connections: FakeConnection[] = [];
+    let stuck = true;
+    bridge = new SessionBridge(
+      port,
+      () => {
+        const connection = stuck ? new StuckConnection() : new FakeConnection();
+        stuck = false;
+        connections.push(connection);
+        return Promise.resolve(connection);
+      },
+      silent,
+      { disconnectedBackoffMs: 20, readBufferBytes: 1024 },
+    );
+    let failed: unknown;
+    void bridge.run().catch((error: unknown) => (failed = error));
+    port.send('first host');
+    await until(() => connections.length === 1);
+    connections[0].destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    port.disconnect();
+    port.send('second host');
+    await until(() => connections.length === 2 && connections[1].text() === 'second host');
+    expect(failed).toBeUndefined();
+  });
 });

@@ -127,7 +127,8 @@ class BridgeSession {
   async send(chunk: Buffer): Promise<void> {
     if (!this.open) return;
     if (!this.socket.write(chunk)) {
-      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+      // once() rejects on 'error'; a server that hung up ends this session, never the bridge.
+      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).catch(() => undefined);
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qemuMachineFor } from './qemu.hypervisor';
+import { qemuMachineFor, snapshotMachineFor } from './qemu.hypervisor';
 import { buildQemuArgv } from './qemu-cmdline';
 import type { VmConfig } from '../hypervisor';
 
@@ -20,6 +20,7 @@ function config(overrides: Partial<VmConfig>): VmConfig {
       agentSocket: `/run/moat/${ID}/agent.sock`,
       qmpSocket: `/run/moat/${ID}/qmp.sock`,
       pidFile: `/run/moat/${ID}/qemu.pid`,
+      guestMemory: `/dev/shm/moat/${ID}.mem`,
     },
     ...overrides,
   };
@@ -109,5 +110,41 @@ describe('buildQemuArgv', () => {
     expect(vsock[vsock.indexOf('vhost-vsock-pci,id=vsock0,guest-cid=4242') - 1]).toBe('-device');
     // virtio-serial stays: the guest agent answers on both, the host picks one.
     expect(vsock.join(' ')).toContain('virtserialport');
+  });
+
+  describe('boot snapshots', () => {
+    const snapshot = { state: '/var/lib/moat/boot-snapshots/k/state', memory: '/var/lib/moat/boot-snapshots/k/memory' };
+    const vfs = { kind: 'virtiofs' as const, socketPath: `/run/moat/${ID}/virtiofsd.sock`, mountTag: 'moatfs' };
+    const nic = { tap: { kind: 'ifname' as const, ifname: 'tap0' }, mac: 'a6:24:a3:2c:d6:a1' };
+    const devices = (argv: string[]) => argv.filter((_, i) => argv[i - 1] === '-device').map((d) => d.split(',')[0]);
+
+    it('matches the golden snapshot machine: RAM in a shared file, empty root ports, a VM generation id', async () => {
+      const argv = buildQemuArgv(
+        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 1, memoryMiB: 416, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', paths: config({}).paths }),
+      );
+      await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-snapshot-tcg.argv');
+    });
+
+    it('restores into the same devices the snapshot machine has, waiting paused for the state', () => {
+      const saved = buildQemuArgv(
+        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', paths: config({}).paths }),
+      );
+      const restored = buildQemuArgv(qemuMachineFor(config({ sharedFs: vfs, network: nic, restoreFrom: snapshot })));
+      // Device state only loads into an identical set of devices: the share and NIC are hot-plugged later.
+      expect(devices(restored)).toEqual(devices(saved));
+      expect(restored).toContain(`memory-backend-file,id=mem,size=512M,share=on,mem-path=/dev/shm/moat/${ID}.mem`);
+      expect(restored.join(' ')).toContain('-S -incoming defer');
+      expect(restored.join(' ')).not.toMatch(/vhost-user-fs|virtio-net|-netdev/);
+      expect(saved.join(' ')).not.toContain('-incoming');
+    });
+
+    it('keeps a 9p share in the restored machine, as in its 9p snapshot (QEMU cannot hot-plug an fsdev)', () => {
+      const saved = buildQemuArgv(
+        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', ninepDir: '/empty', paths: config({}).paths }),
+      );
+      const restored = buildQemuArgv(qemuMachineFor(config({ restoreFrom: snapshot })));
+      expect(devices(restored)).toEqual(devices(saved));
+      expect(restored).toContain(`local,id=fs0,path=/var/lib/moat/sandboxes/${ID}/shared,security_model=none`);
+    });
   });
 });

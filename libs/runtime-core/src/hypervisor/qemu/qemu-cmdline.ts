@@ -1,3 +1,4 @@
+import type { SharedFsAttachment } from '../../sharefs/shared-fs';
 import type { Accel } from '../hypervisor';
 
 /** A typed description of one QEMU microVM-style machine; `buildQemuArgv` is its only reader. */
@@ -9,21 +10,34 @@ export interface QemuMachine {
   kernel: string;
   initrd: string;
   kernelParams: readonly string[];
+  /**
+   * Guest RAM. vhost-user-fs (virtio-fs) maps it in virtiofsd, so it must be shareable: a memfd,
+   * or a file on tmpfs, which is also what a boot snapshot saves and its clones restore.
+   */
+  memory: { kind: 'anonymous' } | { kind: 'memfd' } | { kind: 'file'; path: string };
   /** Raw, read-only; must stay the first virtio-blk device because the guest mounts /dev/vda. */
   rootfsImage: string;
   consoleLog: string;
   qmpSocket: string;
   pidFile: string;
   agent: { socketPath: string; portName: string };
-  sharedFs:
-    | { kind: '9p'; hostPath: string; mountTag: string }
-    | { kind: 'virtiofs'; socketPath: string; mountTag: string }
-    | { kind: 'block'; imagePath: string };
+  /** Absent: a boot-snapshot machine, whose share (if not 9p) is hot-plugged after restore. */
+  sharedFs?: SharedFsAttachment;
   /** A virtio-net NIC backed by a tap QEMU opens by name, or by an inherited fd (a macvtap device). */
   nic?: { tap: { kind: 'ifname'; ifname: string } | { kind: 'fd'; fd: number }; mac: string };
   /** vhost-vsock (needs /dev/vhost-vsock on the host); the agent also listens on vsock port 1024. */
   vsock?: { guestCid: number };
+  /**
+   * A machine that is saved as a boot snapshot, or restored from one (see qemu.snapshot.ts):
+   * empty PCIe root ports to hot-plug the sandbox's devices into, and a VM generation id whose
+   * change on restore makes the guest kernel reseed its RNG. `incoming` waits for the saved
+   * state (`migrate-incoming`) instead of booting.
+   */
+  snapshot?: { incoming: boolean };
 }
+
+/** The root ports a boot-snapshot machine leaves empty, and what is plugged into each after restore. */
+export const HOTPLUG_PORTS = { share: 'hp-share', nic: 'hp-nic' } as const;
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
 function esc(value: string): string {
@@ -39,9 +53,11 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     '-smp', String(m.vcpus),
     '-m', `${m.memoryMiB}M`,
   ];
-  if (m.sharedFs.kind === 'virtiofs') {
-    // vhost-user-fs maps guest RAM in virtiofsd, so it must be a shareable memfd bound to a NUMA node.
+  // A shareable backend must be bound to a NUMA node to become the guest's RAM.
+  if (m.memory.kind === 'memfd') {
     argv.push('-object', `memory-backend-memfd,id=mem,size=${m.memoryMiB}M,share=on`, '-numa', 'node,memdev=mem');
+  } else if (m.memory.kind === 'file') {
+    argv.push('-object', `memory-backend-file,id=mem,size=${m.memoryMiB}M,share=on,mem-path=${esc(m.memory.path)}`, '-numa', 'node,memdev=mem');
   }
   argv.push(
     '-nodefaults', '-no-user-config', '-nographic', '-display', 'none', '-vga', 'none',
@@ -58,7 +74,7 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     '-chardev', `socket,id=agent,path=${esc(m.agent.socketPath)},server=on,wait=off`,
     '-device', `virtserialport,bus=vser0.0,chardev=agent,name=${m.agent.portName}`,
   );
-  switch (m.sharedFs.kind) {
+  switch (m.sharedFs?.kind) {
     case '9p':
       argv.push(
         '-fsdev', `local,id=fs0,path=${esc(m.sharedFs.hostPath)},security_model=none`,
@@ -78,6 +94,19 @@ export function buildQemuArgv(m: QemuMachine): string[] {
         '-device', 'virtio-blk-pci,drive=ctr-rootfs',
       );
       break;
+    case undefined:
+      // A boot-snapshot machine: the share is hot-plugged after the restore.
+      break;
+  }
+  if (m.snapshot) {
+    argv.push(
+      '-device', `pcie-root-port,id=${HOTPLUG_PORTS.share},bus=pcie.0,chassis=1`,
+      '-device', `pcie-root-port,id=${HOTPLUG_PORTS.nic},bus=pcie.0,chassis=2`,
+      // auto: a fresh GUID per process, so every restored clone reads as a new generation.
+      '-device', 'vmgenid,guid=auto',
+    );
+    // -S: a restored guest stays paused until its devices are plugged in (`cont`).
+    if (m.snapshot.incoming) argv.push('-S', '-incoming', 'defer');
   }
   if (m.nic) {
     // script=no: the network model has plumbed the tap already. vhost=off: no /dev/vhost-net

@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AGENT_SERVING_MESSAGE } from '@moat/proto';
+import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import type { ProcessAdapter } from '../../host/process.adapter';
+import type { VmConfig } from '../hypervisor';
+import { HOTPLUG_PORTS } from './qemu-cmdline';
+import type { QmpClient } from './qmp.client';
+
+/**
+ * Boot snapshots with QEMU: Kata's VM templating, done with QEMU 7.2's migration to a file.
+ *  - save: a VM of one shape boots with its RAM in a shared tmpfs file and none of a sandbox's
+ *    own devices. Once its agent serves it is paused and migrated with `x-ignore-shared`, so the
+ *    state file holds only device state; a sparse copy of the RAM file is the memory.
+ *  - restore: a sparse copy of that memory becomes the new VM's RAM file, QEMU starts paused
+ *    waiting for the state (`-S -incoming defer`), loads it, the sandbox's share and NIC are
+ *    hot-plugged into the empty root ports, and the guest continues where the snapshot stopped.
+ * vhost-user-fs cannot be migrated at all, and 9p only while unmounted, which is why the share
+ * is plugged (or, for 9p, mounted) after the restore.
+ */
+
+const IGNORE_SHARED = { capabilities: [{ capability: 'x-ignore-shared', state: true }] };
+const QMP_TIMEOUT_MS = 5_000;
+const POLL_MS = 10;
+
+/** Polls until `done` says yes, failing after `timeoutMs` or as soon as the VMM is gone. */
+async function pollUntil(what: string, timeoutMs: number, isAlive: () => Promise<boolean>, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (!(await isAlive())) throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `QEMU exited while ${what}`);
+    if (Date.now() > deadline) throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `${what} took longer than ${timeoutMs} ms`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** Waits for the guest agent's serving line on the console: the moment a snapshot is taken. */
+export async function waitForAgentServing(consoleLog: string, timeoutMs: number, isAlive: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
+  const marker = `"msg":${JSON.stringify(AGENT_SERVING_MESSAGE)}`;
+  await pollUntil('booting the snapshot VM to a serving agent', timeoutMs, isAlive, async () => {
+    signal.throwIfAborted();
+    const text = await readFile(consoleLog, 'utf8').catch(() => '');
+    return text.includes(marker);
+  });
+}
+
+/** Pauses the guest and writes its device state to `statePath`; RAM stays in the shared file. */
+export async function saveState(qmp: QmpClient, statePath: string, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', IGNORE_SHARED, QMP_TIMEOUT_MS);
+  await qmp.execute('stop', undefined, QMP_TIMEOUT_MS);
+  await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(statePath)}` }, QMP_TIMEOUT_MS);
+  await pollUntil('saving the snapshot', timeoutMs, isAlive, async () => {
+    const reply = (await qmp.execute('query-migrate', undefined, QMP_TIMEOUT_MS)) as { status?: string; 'error-desc'?: string };
+    if (reply.status === 'failed' || reply.status === 'cancelled') {
+      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `migration to ${statePath} ${reply.status}: ${reply['error-desc'] ?? 'no reason given'}`);
+    }
+    return reply.status === 'completed';
+  });
+}
+
+/** Loads the saved device state from the inherited descriptor `fd`; the guest stays paused. */
+export async function loadState(qmp: QmpClient, fd: number, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', IGNORE_SHARED, QMP_TIMEOUT_MS);
+  await qmp.execute('migrate-incoming', { uri: `fd:${fd}` }, QMP_TIMEOUT_MS);
+  // A failed load makes QEMU exit, which pollUntil notices.
+  await pollUntil('loading the snapshot', timeoutMs, isAlive, async () => (await qmp.queryStatus(QMP_TIMEOUT_MS)).status !== 'inmigrate');
+}
+
+/** Plugs the sandbox's own share (unless 9p, which is part of the snapshot) and NIC into a restored VM. */
+export async function plugSandboxDevices(qmp: QmpClient, config: VmConfig, nicFd: number): Promise<void> {
+  const share = config.sharedFs;
+  if (share.kind === 'virtiofs') {
+    await qmp.execute(
+      'chardev-add',
+      { id: 'vfs', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path: share.socketPath } }, server: false } } },
+      QMP_TIMEOUT_MS,
+    );
+    await qmp.execute('device_add', { driver: 'vhost-user-fs-pci', id: 'share', chardev: 'vfs', tag: share.mountTag, bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
+  } else if (share.kind === 'block') {
+    // The guest sees it as /dev/vdb, as on a cold boot: the guest image's disk is vda.
+    await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': 'ctr-rootfs', file: { driver: 'file', filename: share.imagePath } }, QMP_TIMEOUT_MS);
+    await qmp.execute('device_add', { driver: 'virtio-blk-pci', id: 'share', drive: 'ctr-rootfs', bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
+  }
+  const nic = config.network;
+  if (nic) {
+    const backend = nic.tap.kind === 'ifname' ? { ifname: nic.tap.ifname, script: 'no', downscript: 'no' } : { fd: String(nicFd) };
+    await qmp.execute('netdev_add', { type: 'tap', id: 'net0', vhost: false, ...backend }, QMP_TIMEOUT_MS);
+    await qmp.execute('device_add', { driver: 'virtio-net-pci', id: 'nic0', netdev: 'net0', mac: nic.mac, romfile: '', bus: HOTPLUG_PORTS.nic }, QMP_TIMEOUT_MS);
+  }
+}
+
+/** Copies a RAM file keeping its holes: only the pages the guest touched take space. */
+export async function copySparse(proc: ProcessAdapter, from: string, to: string): Promise<void> {
+  await proc.run('cp', ['--sparse=always', '--', from, to]);
+}
+
+/** For the `exec:` migration URI, which QEMU runs with /bin/sh -c. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
