@@ -32,7 +32,7 @@ class FakeHost {
   failAt?: StartPhase;
   /** A saved boot snapshot the fake store hands out; `restoreFails` makes its restore fail. */
   snapshot?: BootSnapshotFiles;
-  restoreFails = false;
+  restoreFails: false | 'load' | 'copy' = false;
   readonly snapshotCalls: string[] = [];
   private nextPid = 1000;
 
@@ -41,7 +41,10 @@ class FakeHost {
       kind: 'qemu',
       start: (config: VmConfig) => {
         if (this.failAt === 'vmm') return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'qemu: bad option'));
-        if (config.restoreFrom && this.restoreFails) return Promise.reject(new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, 'load of migration failed'));
+        if (config.restoreFrom && this.restoreFails) {
+          const context = this.restoreFails === 'copy' ? { snapshotIntact: true } : {};
+          return Promise.reject(new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, 'load of migration failed', { context }));
+        }
         const pid = this.nextPid++;
         this.vms.add(pid);
         this.calls.push(`vm ${config.sharedFs.kind}${config.network ? ` nic ${config.network.mac}` : ''}${config.restoreFrom ? ` from ${config.restoreFrom.state}` : ''}`);
@@ -283,7 +286,7 @@ describe('SandboxRuntime', () => {
 
   it('boots cold and discards a boot snapshot that does not restore', async () => {
     host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
-    host.restoreFails = true;
+    host.restoreFails = 'load';
     const runtime = await open();
     const info = await runtime.create(spec);
     expect(info.error).toBeUndefined();
@@ -292,6 +295,16 @@ describe('SandboxRuntime', () => {
     expect(host.calls).not.toContain('setGuestDateTime');
     // Discarded, and a fresh one asked for now that the shape booted cold.
     expect(host.snapshotCalls).toEqual(['find 1x416', 'discard /snap/state', 'request 1x416']);
+  });
+
+  it('boots cold but keeps a boot snapshot whose memory could not be copied (a full tmpfs)', async () => {
+    host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
+    host.restoreFails = 'copy';
+    const runtime = await open();
+    const info = await runtime.create(spec);
+    expect(info.state).toBe('running');
+    expect(host.snapshotCalls).toEqual(['find 1x416', 'request 1x416']);
+    expect(host.snapshot).toBeDefined();
   });
 
   it('is idempotent for an id it already has', async () => {

@@ -449,8 +449,9 @@ export class SandboxRuntime {
   }
 
   /**
-   * Restores the VM from its boot snapshot. A snapshot that does not restore (QEMU upgraded, file
-   * damaged) is discarded and undefined returned: the caller boots cold, and a new one is saved.
+   * Restores the VM from its boot snapshot. When that fails undefined is returned and the caller
+   * boots cold; a snapshot that does not load (QEMU upgraded, file damaged) is discarded first, so
+   * a new one is saved, while one that could not be copied (tmpfs full) is kept.
    */
   private async restoreVm(
     entry: Entry,
@@ -463,7 +464,7 @@ export class SandboxRuntime {
     } catch (error) {
       if (!(error instanceof RuntimeError && error.code === RuntimeErrorCode.SNAPSHOT_FAILED)) throw error;
       this.log('warn', 'restoring a boot snapshot failed; booting cold', { sandboxId: entry.state.spec.id, error: describeError(error) });
-      await this.deps.snapshots?.discard(snapshot);
+      if (error.context.snapshotIntact !== true) await this.deps.snapshots?.discard(snapshot);
       return undefined;
     }
   }
@@ -593,7 +594,9 @@ export class SandboxRuntime {
     const alive = state.vmmPid !== undefined && (await this.deps.hypervisor.isRunning(state.vmmPid, id));
     const vmmPid = state.vmmPid;
     if (state.state === 'running' && alive && vmmPid !== undefined) {
-      const agent = this.deps.connectAgent(createAgentTransport(state.transport, transportPaths(state)));
+      const transport = createAgentTransport(state.transport, transportPaths(state));
+      await transport.discardStaleOutput?.();
+      const agent = this.deps.connectAgent(transport);
       entry.agent = agent;
       try {
         await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, id, state.paths));

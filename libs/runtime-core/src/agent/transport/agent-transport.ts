@@ -14,6 +14,12 @@ export interface AgentTransport {
   readonly grpcTarget: string;
   /** Releases what the transport holds on the host (a proxy socket); the VM is not touched. */
   close(): void;
+  /**
+   * Before a new host connection to a guest an earlier host talked to (a re-adopted sandbox):
+   * drops what the guest still had on its way to the old connection. Only byte-stream channels
+   * without connection boundaries (virtio-serial) need it.
+   */
+  discardStaleOutput?(): Promise<void>;
 }
 
 /** Paths and addresses a transport may need. */

@@ -181,7 +181,8 @@ export class QemuHypervisor implements Hypervisor {
       await copySparse(this.proc, snapshot.memory, memory);
     } catch (cause) {
       await removeTree(memory);
-      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `copy the snapshot's memory to ${memory}`, { cause, context: { sandboxId } });
+      // Most likely a full tmpfs: the snapshot itself is fine.
+      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `copy the snapshot's memory to ${memory}`, { cause, context: { sandboxId, snapshotIntact: true } });
     }
   }
 
