@@ -262,8 +262,11 @@ async function main(): Promise<void> {
     fleet = held.fleet;
     const quota = { maxSandboxes: 100_000, maxVcpus: 1_000_000, maxMemoryMiB: 1_073_741_824 };
     const tenant = await cp.api<Tenant>('POST', '/v1/tenants', { name: 'bench', quota }, 201);
-    const backlog = await drainBacklog(cp, fleet, tenant);
-    const endToEnd = await createAndPlace(cp, fleet, tenant);
+    // A phase asked to place nothing is skipped (it would have no rate and no latencies); the
+    // nodes still get room, which the later phases need.
+    const backlog = BACKLOG > 0 ? await drainBacklog(cp, fleet, tenant) : [];
+    if (BACKLOG === 0) await fleet.resize(ROOMY);
+    const endToEnd = SANDBOXES > 0 ? await createAndPlace(cp, fleet, tenant) : [];
     const rolled = args.rollout ? await rollout(cp, quota) : [];
     const lines = [...held.lines, ...backlog, ...endToEnd, ...rolled];
     process.stdout.write(`\nFleet benchmark (SIMULATED agents, real control plane and sockets)\n${lines.map((l) => `  ${l}`).join('\n')}\n`);

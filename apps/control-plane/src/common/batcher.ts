@@ -1,0 +1,48 @@
+import { yieldToEventLoop } from './yield';
+
+interface Entry<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Hands items to `work` in batches: those added in the same turn of the event loop, or
+ * while the previous batch ran, go together (at most `maxBatch`), so a burst of thousands of
+ * small events costs a few transactions instead of one each. `add` resolves once the batch
+ * holding the item is done, and rejects with the batch's error; batches run one at a time,
+ * in arrival order.
+ */
+export class Batcher<T> {
+  private queue: Entry<T>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly work: (items: T[]) => Promise<void>,
+    private readonly maxBatch = 1000,
+  ) {}
+
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        void this.drain();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      await yieldToEventLoop();
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        await this.work(batch.map((entry) => entry.item));
+        batch.forEach((entry) => entry.resolve());
+      } catch (err) {
+        batch.forEach((entry) => entry.reject(err));
+      }
+    }
+    this.running = false;
+  }
+}
