@@ -20,16 +20,26 @@ describe('Batcher', () => {
 
   it('splits a burst larger than the batch size, keeping arrival order', async () => {
     const batches: number[][] = [];
-    const batcher = new Batcher<number>(async (items) => void batches.push(items), 2);
+    const batcher = new Batcher<number>((items) => Promise.resolve(void batches.push(items)), { maxBatch: 2 });
     await Promise.all([1, 2, 3, 4, 5].map((n) => batcher.add(n)));
     expect(batches).toEqual([[1, 2], [3, 4], [5]]);
   });
 
+  it('waits the window for more items before running a batch', async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher<number>((items) => Promise.resolve(void batches.push(items)), { windowMs: 30 });
+    const first = batcher.add(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = batcher.add(2);
+    await Promise.all([first, second]);
+    expect(batches).toEqual([[1, 2]]);
+  });
+
   it("rejects the items of a failed batch with its error, and goes on with the next", async () => {
     let calls = 0;
-    const batcher = new Batcher<string>(async () => {
+    const batcher = new Batcher<string>(() => {
       calls++;
-      if (calls === 1) throw new Error('database gone');
+      return calls === 1 ? Promise.reject(new Error('database gone')) : Promise.resolve();
     });
     const failed = [batcher.add('a'), batcher.add('b')];
     await expect(failed[0]).rejects.toThrow('database gone');

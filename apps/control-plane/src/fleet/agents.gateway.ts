@@ -27,6 +27,13 @@ import { AgentAuthenticator } from './agent-auth.service';
 import { AgentChannel, AgentNamespace, AgentSocketData, nodeRoom } from './agent.channel';
 import { AttachChannel } from './attach.channel';
 
+/**
+ * How long hellos and status reports wait for others before they are stored together: a
+ * fleet's reports trickle in (hundreds a second after a large placement), and each batch
+ * costs a transaction and a commit. Short next to anything a sandbox or a node does.
+ */
+const BATCH_WINDOW_MS = 10;
+
 /** A hello waiting to be registered with others; `accepted` acknowledges it once stored. */
 interface PendingHello {
   nodeId: string;
@@ -68,9 +75,10 @@ export class AgentsGateway
   private closing = false;
   private readonly silenceMs: number;
   private readonly flushMs: number;
-  private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch));
-  private readonly statuses = new Batcher<{ nodeId: string; status: SandboxStatus }>((batch) =>
-    this.sandboxes.applyStatuses(batch),
+  private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch), { windowMs: BATCH_WINDOW_MS });
+  private readonly statuses = new Batcher<{ nodeId: string; status: SandboxStatus }>(
+    (batch) => this.sandboxes.applyStatuses(batch),
+    { windowMs: BATCH_WINDOW_MS },
   );
 
   constructor(

@@ -10,7 +10,7 @@ import { NO_USAGE } from '../tenants/usage';
 import { chunks } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex } from './capacity-index';
-import { book, Candidate, chooseNode, PlacementPolicy } from './placement';
+import { PlacementPolicy, PlacementTable } from './placement';
 
 /** Rows per `UPDATE … CASE` statement that assigns pending sandboxes their nodes. */
 const ASSIGN_CHUNK = 300;
@@ -57,7 +57,7 @@ export class SchedulerService {
   private placeRequested = false;
   private running = false;
   private readonly listeners: ((commit: SchedulerCommit) => Promise<void>)[] = [];
-  private readonly index = new CapacityIndex();
+  private readonly index: CapacityIndex;
 
   constructor(
     private readonly transactions: Transactions,
@@ -69,6 +69,7 @@ export class SchedulerService {
       cpuOvercommit: config.fleet.cpuOvercommit,
       memoryOvercommit: config.fleet.memoryOvercommit,
     };
+    this.index = new CapacityIndex(this.policy);
   }
 
   /**
@@ -160,9 +161,9 @@ export class SchedulerService {
     await this.index.acquire(manager);
     const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
     const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
-    const candidates = this.index.candidates();
+    const table = this.index.table();
     const pending =
-      retryPending && candidates.length > 0
+      retryPending && table.size > 0
         ? await manager.find(SandboxEntity, {
             where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
             order: { createdAt: 'ASC' },
@@ -171,14 +172,14 @@ export class SchedulerService {
         : [];
     const placed: SandboxEntity[] = [];
     const now = new Date();
-    if (candidates.length > 0) {
+    if (table.size > 0) {
       const keys = [...new Set([...pending, ...admitted].flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
       await this.index.ensureKeys(manager, keys);
       // Older pending sandboxes first: they have waited longest.
-      const moved = pending.filter((sandbox) => this.placeOne(sandbox, candidates, now));
+      const moved = pending.filter((sandbox) => this.placeOne(sandbox, table, now));
       await assignNodes(manager, moved, now);
       placed.push(...moved);
-      for (const sandbox of admitted) if (this.placeOne(sandbox, candidates, now)) placed.push(sandbox);
+      for (const sandbox of admitted) if (this.placeOne(sandbox, table, now)) placed.push(sandbox);
     }
     for (const chunk of chunks(admitted, INSERT_CHUNK)) await manager.insert(SandboxEntity, chunk);
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
@@ -214,10 +215,9 @@ export class SchedulerService {
     });
   }
 
-  private placeOne(sandbox: SandboxEntity, candidates: Candidate[], now: Date): boolean {
-    const node = chooseNode(sandbox, candidates, this.policy);
+  private placeOne(sandbox: SandboxEntity, table: PlacementTable, now: Date): boolean {
+    const node = table.place(sandbox);
     if (!node) return false;
-    book(node, sandbox);
     sandbox.nodeId = node.id;
     sandbox.placedAt = now;
     sandbox.updatedAt = now;
