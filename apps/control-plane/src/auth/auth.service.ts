@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, Or, Repository } from 'typeorm';
+import { rawQuery } from '../database/raw-query';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyEntity } from '../tenants/api-key.entity';
 import { ADMIN, Principal } from './principal';
@@ -9,10 +10,14 @@ import { API_KEY_PREFIX, hashApiKey, tokensEqual } from './token';
 /** `lastUsedAt` is refreshed at most this often, so authentication is a read nearly always. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+const FIND_ACTIVE_KEY = 'SELECT "id", "tenantId" FROM "api_keys" WHERE "hash" = :hash AND "revokedAt" IS NULL';
+
 /** Resolves bearer tokens, for HTTP requests and dashboard sockets alike. */
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger(AuthService.name);
+  /** When this process last recorded each key's use (the database keeps the truth across replicas). */
+  private readonly notedAt = new Map<string, number>();
 
   constructor(
     private readonly config: AppConfig,
@@ -27,9 +32,12 @@ export class AuthService {
     if (!token) return undefined;
     if (this.isAdminToken(token)) return ADMIN;
     if (!token.startsWith(API_KEY_PREFIX)) return undefined;
-    const key = await this.apiKeys.findOneBy({ hash: hashApiKey(token), revokedAt: IsNull() });
+    // Every request asks this: a fixed statement, not a find query built each time.
+    const [key] = await rawQuery<{ id: string; tenantId: string }>(this.apiKeys.manager, FIND_ACTIVE_KEY, {
+      hash: hashApiKey(token),
+    });
     if (!key) return undefined;
-    await this.noteUse(key);
+    await this.noteUse(key.id);
     return { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
   }
 
@@ -56,15 +64,20 @@ export class AuthService {
     };
   }
 
-  /** Awaited, so that a listing right after a request shows the use; a failure only logs. */
-  private async noteUse(key: ApiKeyEntity): Promise<void> {
+  /**
+   * Awaited, so that a listing right after a request shows the use; a failure only logs. The
+   * update itself only touches a `lastUsedAt` older than the resolution (another replica may
+   * have just written it).
+   */
+  private async noteUse(keyId: string): Promise<void> {
     const now = new Date();
-    if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+    if (now.getTime() - (this.notedAt.get(keyId) ?? 0) < LAST_USED_RESOLUTION_MS) return;
     const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
     try {
-      await this.apiKeys.update({ id: key.id, lastUsedAt: Or(IsNull(), LessThan(stale)) }, { lastUsedAt: now });
+      await this.apiKeys.update({ id: keyId, lastUsedAt: Or(IsNull(), LessThan(stale)) }, { lastUsedAt: now });
+      this.notedAt.set(keyId, now.getTime());
     } catch (err) {
-      this.logger.warn({ err, keyId: key.id }, 'recording API key use failed');
+      this.logger.warn({ err, keyId }, 'recording API key use failed');
     }
   }
 }

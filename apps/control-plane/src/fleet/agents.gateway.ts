@@ -11,9 +11,12 @@ import {
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
+  type NodeHello,
+  type SandboxStatus,
 } from '@moat/proto';
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
+import { Batcher } from '../common/batcher';
 import { SerialQueue } from '../common/serial-queue';
 import { SOCKET_SERVER_OPTIONS } from '../common/socket-server.options';
 import { AppConfig } from '../config/app-config';
@@ -23,6 +26,20 @@ import { SandboxesService } from '../sandboxes/sandboxes.service';
 import { AgentAuthenticator } from './agent-auth.service';
 import { AgentChannel, AgentNamespace, AgentSocketData, nodeRoom } from './agent.channel';
 import { AttachChannel } from './attach.channel';
+
+/**
+ * How long hellos and status reports wait for others before they are stored together: a
+ * fleet's reports trickle in (hundreds a second after a large placement), and each batch
+ * costs a transaction and a commit. Short next to anything a sandbox or a node does.
+ */
+const BATCH_WINDOW_MS = 10;
+
+/** A hello waiting to be registered with others; `accepted` acknowledges it once stored. */
+interface PendingHello {
+  nodeId: string;
+  hello: NodeHello;
+  accepted: () => void;
+}
 
 type AgentSocket = Socket<
   AgentToControlPlaneEvents,
@@ -58,6 +75,11 @@ export class AgentsGateway
   private closing = false;
   private readonly silenceMs: number;
   private readonly flushMs: number;
+  private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch), { windowMs: BATCH_WINDOW_MS });
+  private readonly statuses = new Batcher<{ nodeId: string; status: SandboxStatus }>(
+    (batch) => this.sandboxes.applyStatuses(batch),
+    { windowMs: BATCH_WINDOW_MS },
+  );
 
   constructor(
     private readonly authenticator: AgentAuthenticator,
@@ -121,12 +143,14 @@ export class AgentsGateway
           reply(ack, { ok: false, error: { code: 'INVALID_PAYLOAD', message: 'node:hello payload is invalid' } });
           return;
         }
-        await this.nodes.register(nodeId, hello);
-        socket.data.registered = true;
-        reply(ack, { ok: true, result: { nodeId } });
-        // The full desired set: the node stops whatever is not in it (the fence on reconnect).
-        await this.sandboxes.publishDesired(nodeId);
-        await this.sandboxes.placePending();
+        await this.hellos.add({
+          nodeId,
+          hello,
+          accepted: () => {
+            socket.data.registered = true;
+            reply(ack, { ok: true, result: { nodeId } });
+          },
+        });
       });
     });
     socket.on('node:heartbeat', (payload) => {
@@ -138,7 +162,7 @@ export class AgentsGateway
       serially('sandbox:status', async () => {
         const status = this.parse(sandboxStatusSchema, payload, 'sandbox:status', nodeId);
         if (!status || !this.registered(socket, 'sandbox:status')) return;
-        await this.sandboxes.applyStatus(nodeId, status);
+        await this.statuses.add({ nodeId, status });
       });
     });
 
@@ -183,6 +207,15 @@ export class AgentsGateway
     } catch (err) {
       this.logger.error({ err, nodeId }, 'marking a disconnected node down failed');
     }
+  }
+
+  /** Hellos that arrived together: one registration, one read of their desired sets, one placement pass. */
+  private async registerHellos(batch: PendingHello[]): Promise<void> {
+    await this.nodes.registerMany(batch.map(({ nodeId, hello }) => ({ id: nodeId, hello })));
+    batch.forEach((pending) => pending.accepted());
+    // The full desired set: the node stops whatever is not in it (the fence on reconnect).
+    await this.sandboxes.publishDesiredMany([...new Set(batch.map((pending) => pending.nodeId))]);
+    await this.sandboxes.placePending();
   }
 
   private flushHeartbeats(): void {

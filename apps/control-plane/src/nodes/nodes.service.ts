@@ -22,6 +22,8 @@ import { NodeEntity, Unschedulable } from './node.entity';
 const DEFAULT_JOIN_TOKEN_TTL_S = 3600;
 /** Rows per `IN (…)` list, well below every database's parameter limit. */
 const IN_CHUNK = 500;
+/** Rows per multi-row upsert of nodes (12 parameters a row). */
+const UPSERT_CHUNK = 200;
 
 /** Nodes: joining, liveness, labels and scheduling state (cordon, drain). */
 @Injectable()
@@ -141,28 +143,43 @@ export class NodesService {
 
   // ---- liveness ------------------------------------------------------------------------
 
-  /** Records a node that said hello: new or known, it is up now (ready unless an admin said otherwise). */
-  async register(id: string, hello: NodeHello): Promise<void> {
-    const now = new Date();
-    const known = await this.nodes.findOneBy({ id });
-    await this.nodes.save(
-      this.nodes.create({
-        id,
-        name: hello.name,
-        state: known?.unschedulable ?? 'ready',
-        unschedulable: known?.unschedulable ?? null,
-        labels: known?.labels ?? {},
-        credentialHash: known?.credentialHash ?? null,
-        capacity: hello.capacity,
-        accel: hello.accel,
-        hypervisors: hello.hypervisors,
-        agentVersion: hello.agentVersion,
-        lastHeartbeatAt: now,
-        createdAt: known?.createdAt ?? now,
-      }),
-    );
+  /**
+   * Records nodes that said hello: new or known, they are up now (ready unless an admin said
+   * otherwise). One transaction for all of them, so a fleet reconnecting at once after a
+   * control-plane restart, or reporting new capacity together, is registered in a few
+   * statements. A node listed twice keeps its last hello.
+   */
+  async registerMany(hellos: readonly { id: string; hello: NodeHello }[]): Promise<void> {
+    const latest = [...new Map(hellos.map(({ id, hello }) => [id, hello])).entries()];
+    if (latest.length === 0) return;
+    await this.transactions.run(async (manager) => {
+      const now = new Date();
+      for (const chunk of chunks(latest, UPSERT_CHUNK)) {
+        const known = new Map(
+          (await manager.findBy(NodeEntity, { id: In(chunk.map(([id]) => id)) })).map((node) => [node.id, node]),
+        );
+        const rows = chunk.map(([id, hello]) => {
+          const node = known.get(id);
+          return manager.create(NodeEntity, {
+            id,
+            name: hello.name,
+            state: node?.unschedulable ?? 'ready',
+            unschedulable: node?.unschedulable ?? null,
+            labels: node?.labels ?? {},
+            credentialHash: node?.credentialHash ?? null,
+            capacity: hello.capacity,
+            accel: hello.accel,
+            hypervisors: hello.hypervisors,
+            agentVersion: hello.agentVersion,
+            lastHeartbeatAt: now,
+            createdAt: node?.createdAt ?? now,
+          });
+        });
+        await manager.upsert(NodeEntity, rows, ['id']);
+      }
+    });
     await this.scheduler.invalidate();
-    await this.announce(id);
+    await this.announceMany(latest.map(([id]) => id));
   }
 
   /**

@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import type { Usage } from '../tenants/quota';
 import { loadUsage, NO_USAGE } from '../tenants/usage';
 import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
-import type { Candidate } from './placement';
+import { PlacementTable, type Candidate, type PlacementPolicy } from './placement';
 
 /** After this long the index is rebuilt anyway (heals any change that forgot to bump the epoch). */
 const MAX_AGE_MS = 5_000;
@@ -34,8 +34,13 @@ export class CapacityIndex {
   private epoch = -1;
   private loadedAt = 0;
   private nodes: Candidate[] = [];
+  private placement: PlacementTable;
   private keysLoaded = new Set<string>();
   private usage = new Map<string, Usage>();
+
+  constructor(private readonly policy: PlacementPolicy) {
+    this.placement = new PlacementTable([], policy);
+  }
 
   /** Takes the epoch lock for this transaction and makes sure the index is current. */
   async acquire(manager: EntityManager): Promise<void> {
@@ -52,8 +57,9 @@ export class CapacityIndex {
     this.epoch = -1;
   }
 
-  candidates(): Candidate[] {
-    return this.nodes;
+  /** The schedulable nodes; placing through it books into the index. */
+  table(): PlacementTable {
+    return this.placement;
   }
 
   /** Loads anti-affinity counts for keys not seen since the last rebuild. */
@@ -91,6 +97,7 @@ export class CapacityIndex {
       allocated: pickCapacity(allocations.get(row.id) ?? NOTHING_ALLOCATED),
       keyCounts: new Map<string, number>(),
     }));
+    this.placement = new PlacementTable(this.nodes, this.policy);
     this.keysLoaded = new Set();
     this.usage = new Map();
     this.loadedAt = Date.now();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { book, Candidate, chooseNode, PlacementPolicy, PlacementRequest } from './placement';
+import { Candidate, PlacementPolicy, PlacementRequest, PlacementTable } from './placement';
 
 const node = (
   id: string,
@@ -23,10 +23,13 @@ const req = (vcpus: number, memoryMiB: number, extra: Partial<PlacementRequest> 
   ...extra,
 });
 
+const chooseNode = (request: PlacementRequest, nodes: Candidate[], policy: PlacementPolicy): Candidate | undefined =>
+  new PlacementTable(nodes, policy).choose(request);
+
 const spread: PlacementPolicy = { strategy: 'spread', cpuOvercommit: 1, memoryOvercommit: 1 };
 const binpack: PlacementPolicy = { ...spread, strategy: 'binpack' };
 
-describe('chooseNode', () => {
+describe('PlacementTable', () => {
   it('spread picks the least loaded node with room', () => {
     const nodes = [node('a', 8, 8192, [4, 1024]), node('b', 8, 8192, [1, 1024]), node('c', 8, 8192, [2, 6144])];
     expect(chooseNode(req(1, 256), nodes, spread)?.id).toBe('b');
@@ -64,20 +67,25 @@ describe('chooseNode', () => {
   it('spreads sandboxes sharing an anti-affinity key, even under binpack', () => {
     const nodes = [node('a', 8, 8192), node('b', 8, 8192), node('c', 8, 8192)];
     const replica = req(1, 256, { antiAffinityKey: 'deployment-1' });
-    const chosen: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const target = chooseNode(replica, nodes, binpack);
-      if (!target) throw new Error('no node');
-      book(target, replica);
-      chosen.push(target.id);
-    }
+    const table = new PlacementTable(nodes, binpack);
+    const chosen = Array.from({ length: 6 }, () => table.place(replica)?.id);
     expect(chosen).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
     // Without the key, binpack keeps filling one node.
-    const other = chooseNode(req(1, 256), nodes, binpack);
-    expect(other?.id).toBe('a');
+    expect(table.choose(req(1, 256))?.id).toBe('a');
+    // Bookings are written through to the candidates (the scheduler's index keeps them).
+    expect(nodes.map((n) => [n.allocated.vcpus, n.keyCounts.get('deployment-1')])).toEqual([[2, 2], [2, 2], [2, 2]]);
   });
 
   it('breaks ties by id so the choice is stable', () => {
     expect(chooseNode(req(1, 256), [node('b', 4, 4096), node('a', 4, 4096)], spread)?.id).toBe('a');
+    expect(chooseNode(req(1, 256), [node('c', 4, 4096), node('b', 8, 8192, [4, 4096]), node('a', 8, 8192, [4, 4096])], binpack)?.id).toBe('a');
+  });
+
+  it('spreads a run of placements over the least loaded nodes and then fills them evenly', () => {
+    const nodes = [node('c', 4, 4096), node('a', 4, 4096), node('b', 4, 4096, [1, 256])];
+    const table = new PlacementTable(nodes, spread);
+    const chosen = Array.from({ length: 12 }, () => table.place(req(1, 256))?.id);
+    // The empty a and c first (a by id), then round and round in id order; then no room is left.
+    expect(chosen).toEqual(['a', 'c', 'a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c', undefined]);
   });
 });

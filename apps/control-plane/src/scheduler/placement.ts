@@ -26,70 +26,102 @@ export interface PlacementPolicy {
   memoryOvercommit: number;
 }
 
-function offered(node: Candidate, policy: PlacementPolicy): Capacity {
-  return {
-    vcpus: Math.floor(node.capacity.vcpus * policy.cpuOvercommit),
-    memoryMiB: Math.floor(node.capacity.memoryMiB * policy.memoryOvercommit),
-  };
-}
-
-function fits(request: PlacementRequest, node: Candidate, policy: PlacementPolicy): boolean {
-  const room = offered(node, policy);
-  return (
-    room.vcpus - node.allocated.vcpus >= request.vcpus && room.memoryMiB - node.allocated.memoryMiB >= request.memoryMiB
-  );
-}
-
 /** Whether the node carries every label of the selector. */
 export function matchesSelector(labels: Record<string, string>, selector: Record<string, string>): boolean {
   for (const key in selector) if (labels[key] !== selector[key]) return false;
   return true;
 }
 
-/** How full a node is: its fuller dimension, as a fraction of the offered capacity. */
-function load(node: Candidate, policy: PlacementPolicy): number {
-  const room = offered(node, policy);
-  const ratio = (used: number, total: number): number => (total > 0 ? used / total : 1);
-  return Math.max(ratio(node.allocated.vcpus, room.vcpus), ratio(node.allocated.memoryMiB, room.memoryMiB));
+/** How full a node is in one dimension, as a fraction of what it offers. */
+function fraction(used: number, offered: number): number {
+  return offered > 0 ? used / offered : 1;
 }
+
+const byId = (a: Candidate, b: Candidate): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
- * The node for a request, among those that match its selector and have room:
- * first the fewest sandboxes with the same anti-affinity key (replicas spread even when
- * there are more of them than nodes), then by strategy — `spread` the least loaded node,
- * `binpack` the most loaded one — and ties to the lower id, to keep the choice stable.
+ * A batch's schedulable nodes, laid out for placing many sandboxes in a row. It picks, among
+ * the nodes that match a request's selector and have room (offered capacity is the real one
+ * times the overcommit factors, rounded down): first the fewest sandboxes with the same
+ * anti-affinity key (replicas spread even when there are more of them than nodes), then by
+ * strategy — `spread` the least loaded node, `binpack` the most loaded one — and ties to the
+ * lower id, to keep the choice stable.
+ *
+ * Every choice scans every node (10,000 sandboxes over 10,000 nodes is 10^8 steps), so the
+ * numbers live in typed arrays and the nodes are kept in id order, which makes the first of
+ * equally good nodes the one with the lower id. Booking writes through to the candidates.
  */
-export function chooseNode(
-  request: PlacementRequest,
-  candidates: readonly Candidate[],
-  policy: PlacementPolicy,
-): Candidate | undefined {
-  let best: Candidate | undefined;
-  let bestKeyCount = 0;
-  let bestLoad = 0;
-  const sign = policy.strategy === 'spread' ? 1 : -1;
-  for (const node of candidates) {
-    if (!matchesSelector(node.labels, request.nodeSelector) || !fits(request, node, policy)) continue;
-    const keyCount = request.antiAffinityKey ? (node.keyCounts.get(request.antiAffinityKey) ?? 0) : 0;
-    const nodeLoad = sign * load(node, policy);
-    const better =
-      !best ||
-      keyCount < bestKeyCount ||
-      (keyCount === bestKeyCount && (nodeLoad < bestLoad || (nodeLoad === bestLoad && node.id < best.id)));
-    if (better) {
-      best = node;
-      bestKeyCount = keyCount;
-      bestLoad = nodeLoad;
-    }
-  }
-  return best;
-}
+export class PlacementTable {
+  private readonly nodes: readonly Candidate[];
+  private readonly offeredVcpus: Float64Array;
+  private readonly offeredMemory: Float64Array;
+  private readonly usedVcpus: Float64Array;
+  private readonly usedMemory: Float64Array;
+  private readonly sign: number;
 
-/** Books the request on the node, so the next choice in the same batch sees it. */
-export function book(node: Candidate, request: PlacementRequest): void {
-  node.allocated.vcpus += request.vcpus;
-  node.allocated.memoryMiB += request.memoryMiB;
-  if (request.antiAffinityKey) {
-    node.keyCounts.set(request.antiAffinityKey, (node.keyCounts.get(request.antiAffinityKey) ?? 0) + 1);
+  constructor(candidates: readonly Candidate[], policy: PlacementPolicy) {
+    const sorted = candidates.every((c, i) => i === 0 || byId(candidates[i - 1], c) < 0);
+    this.nodes = sorted ? candidates : [...candidates].sort(byId);
+    const n = this.nodes.length;
+    this.offeredVcpus = new Float64Array(n);
+    this.offeredMemory = new Float64Array(n);
+    this.usedVcpus = new Float64Array(n);
+    this.usedMemory = new Float64Array(n);
+    this.nodes.forEach((node, i) => {
+      this.offeredVcpus[i] = Math.floor(node.capacity.vcpus * policy.cpuOvercommit);
+      this.offeredMemory[i] = Math.floor(node.capacity.memoryMiB * policy.memoryOvercommit);
+      this.usedVcpus[i] = node.allocated.vcpus;
+      this.usedMemory[i] = node.allocated.memoryMiB;
+    });
+    this.sign = policy.strategy === 'spread' ? 1 : -1;
+  }
+
+  get size(): number {
+    return this.nodes.length;
+  }
+
+  /** The node for the request, or undefined if none has room. */
+  choose(request: PlacementRequest): Candidate | undefined {
+    const i = this.indexFor(request);
+    return i < 0 ? undefined : this.nodes[i];
+  }
+
+  /** Chooses a node and books the request on it, so the next choice sees it. */
+  place(request: PlacementRequest): Candidate | undefined {
+    const i = this.indexFor(request);
+    if (i < 0) return undefined;
+    const node = this.nodes[i];
+    this.usedVcpus[i] += request.vcpus;
+    this.usedMemory[i] += request.memoryMiB;
+    node.allocated.vcpus += request.vcpus;
+    node.allocated.memoryMiB += request.memoryMiB;
+    const key = request.antiAffinityKey;
+    if (key) node.keyCounts.set(key, (node.keyCounts.get(key) ?? 0) + 1);
+    return node;
+  }
+
+  private indexFor(request: PlacementRequest): number {
+    const { vcpus, memoryMiB, nodeSelector, antiAffinityKey: key } = request;
+    const selective = Object.keys(nodeSelector).length > 0;
+    let best = -1;
+    let bestKeyCount = 0;
+    let bestLoad = 0;
+    for (let i = 0; i < this.nodes.length; i++) {
+      const offeredVcpus = this.offeredVcpus[i];
+      const offeredMemory = this.offeredMemory[i];
+      const usedVcpus = this.usedVcpus[i];
+      const usedMemory = this.usedMemory[i];
+      if (offeredVcpus - usedVcpus < vcpus || offeredMemory - usedMemory < memoryMiB) continue;
+      if (selective && !matchesSelector(this.nodes[i].labels, nodeSelector)) continue;
+      const keyCount = key ? (this.nodes[i].keyCounts.get(key) ?? 0) : 0;
+      const load = this.sign * Math.max(fraction(usedVcpus, offeredVcpus), fraction(usedMemory, offeredMemory));
+      // Strictly better only: of equals, the first (lower id) stays.
+      if (best < 0 || keyCount < bestKeyCount || (keyCount === bestKeyCount && load < bestLoad)) {
+        best = i;
+        bestKeyCount = keyCount;
+        bestLoad = load;
+      }
+    }
+    return best;
   }
 }

@@ -8,9 +8,12 @@ import { quotaViolation, Usage } from '../tenants/quota';
 import { TenantEntity } from '../tenants/tenant.entity';
 import { NO_USAGE } from '../tenants/usage';
 import { chunks } from '../common/chunks';
+import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex } from './capacity-index';
-import { book, Candidate, chooseNode, PlacementPolicy } from './placement';
+import { PlacementPolicy, PlacementTable } from './placement';
 
+/** Rows per `UPDATE … CASE` statement that assigns pending sandboxes their nodes. */
+const ASSIGN_CHUNK = 300;
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
 const MAX_BATCH = 1000;
 /** Rows per multi-row INSERT (SQLite limits bound parameters per statement). */
@@ -54,7 +57,7 @@ export class SchedulerService {
   private placeRequested = false;
   private running = false;
   private readonly listeners: ((commit: SchedulerCommit) => Promise<void>)[] = [];
-  private readonly index = new CapacityIndex();
+  private readonly index: CapacityIndex;
 
   constructor(
     private readonly transactions: Transactions,
@@ -66,6 +69,7 @@ export class SchedulerService {
       cpuOvercommit: config.fleet.cpuOvercommit,
       memoryOvercommit: config.fleet.memoryOvercommit,
     };
+    this.index = new CapacityIndex(this.policy);
   }
 
   /**
@@ -114,6 +118,9 @@ export class SchedulerService {
 
   private async drain(): Promise<void> {
     while (this.waiting.length > 0 || this.placeRequested) {
+      // Requests already read from their sockets (or arriving while the last batch committed)
+      // join this batch instead of each paying for a transaction of its own.
+      await yieldToEventLoop();
       const batch = this.waiting.splice(0, MAX_BATCH);
       const placeWaiters = this.placeWaiters.splice(0);
       // Older pending sandboxes are looked at again only when asked (room may have appeared):
@@ -154,9 +161,9 @@ export class SchedulerService {
     await this.index.acquire(manager);
     const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
     const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
-    const candidates = this.index.candidates();
+    const table = this.index.table();
     const pending =
-      retryPending && candidates.length > 0
+      retryPending && table.size > 0
         ? await manager.find(SandboxEntity, {
             where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
             order: { createdAt: 'ASC' },
@@ -165,25 +172,14 @@ export class SchedulerService {
         : [];
     const placed: SandboxEntity[] = [];
     const now = new Date();
-    if (candidates.length > 0) {
+    if (table.size > 0) {
       const keys = [...new Set([...pending, ...admitted].flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
       await this.index.ensureKeys(manager, keys);
       // Older pending sandboxes first: they have waited longest.
-      const movedByNode = new Map<string, string[]>();
-      for (const sandbox of pending) {
-        if (!this.placeOne(sandbox, candidates, now)) continue;
-        placed.push(sandbox);
-        const nodeId = sandbox.nodeId as string;
-        movedByNode.set(nodeId, [...(movedByNode.get(nodeId) ?? []), sandbox.id]);
-      }
-      for (const [nodeId, ids] of movedByNode) {
-        await manager.update(
-          SandboxEntity,
-          { id: In(ids), nodeId: IsNull(), desiredState: 'running' },
-          { nodeId, placedAt: now, updatedAt: now },
-        );
-      }
-      for (const sandbox of admitted) if (this.placeOne(sandbox, candidates, now)) placed.push(sandbox);
+      const moved = pending.filter((sandbox) => this.placeOne(sandbox, table, now));
+      await assignNodes(manager, moved, now);
+      placed.push(...moved);
+      for (const sandbox of admitted) if (this.placeOne(sandbox, table, now)) placed.push(sandbox);
     }
     for (const chunk of chunks(admitted, INSERT_CHUNK)) await manager.insert(SandboxEntity, chunk);
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
@@ -219,10 +215,9 @@ export class SchedulerService {
     });
   }
 
-  private placeOne(sandbox: SandboxEntity, candidates: Candidate[], now: Date): boolean {
-    const node = chooseNode(sandbox, candidates, this.policy);
+  private placeOne(sandbox: SandboxEntity, table: PlacementTable, now: Date): boolean {
+    const node = table.place(sandbox);
     if (!node) return false;
-    book(node, sandbox);
     sandbox.nodeId = node.id;
     sandbox.placedAt = now;
     sandbox.updatedAt = now;
@@ -247,5 +242,28 @@ export class SchedulerService {
         this.logger.error({ err }, 'announcing scheduler results failed');
       }
     }
+  }
+}
+
+/**
+ * Gives older pending sandboxes the nodes chosen for them, one statement per chunk (a CASE
+ * over their ids rather than one UPDATE per node: under `spread` every sandbox of a batch
+ * lands on a different node). Only rows still unplaced and wanted are touched.
+ */
+async function assignNodes(manager: EntityManager, sandboxes: readonly SandboxEntity[], now: Date): Promise<void> {
+  for (const chunk of chunks(sandboxes, ASSIGN_CHUNK)) {
+    const parameters: Record<string, string> = {};
+    const cases = chunk.map((sandbox, i) => {
+      parameters[`assignId${i}`] = sandbox.id;
+      parameters[`assignNode${i}`] = sandbox.nodeId as string;
+      return `WHEN :assignId${i} THEN :assignNode${i}`;
+    });
+    await manager
+      .createQueryBuilder()
+      .update(SandboxEntity)
+      .set({ nodeId: () => `CASE "id" ${cases.join(' ')} END`, placedAt: now, updatedAt: now })
+      .where({ id: In(chunk.map((s) => s.id)), nodeId: IsNull(), desiredState: 'running' })
+      .setParameters(parameters)
+      .execute();
   }
 }

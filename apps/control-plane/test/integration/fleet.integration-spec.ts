@@ -196,6 +196,42 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(placed.body.nodeId).toBe(roomy.nodeId);
   });
 
+  it.skipIf(skip)('registers nodes saying hello together, places a backlog over them once each, and applies burst statuses in order', async () => {
+    const backlog = await Promise.all(Array.from({ length: 6 }, () => createSandbox()));
+    expect(backlog.every((s) => s.nodeId === null)).toBe(true);
+    const nodes = await Promise.all(Array.from({ length: 3 }, () => TestAgent.connect(t.baseUrl, t.adminToken)));
+    opened.push(...nodes);
+    const replies = await Promise.all(nodes.map((n) => n.hello({ capacity: { vcpus: 4, memoryMiB: 4096 } })));
+    expect(replies).toEqual(nodes.map((n) => ({ ok: true, result: { nodeId: n.nodeId } })));
+    const ids = backlog.map((s) => s.id);
+    await eventually(() => {
+      // Each sandbox in exactly one node's latest desired set.
+      const listed = nodes.flatMap((n) => n.desired.at(-1)?.sandboxes.map((s) => s.id) ?? []);
+      expect(listed.sort()).toEqual([...ids].sort());
+      return Promise.resolve();
+    });
+    const placed = await Promise.all(ids.map(async (id) => bodyOf<{ nodeId: string }>(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200))));
+    // Spread: two on each node, and each where that node's desired set says.
+    expect(placed.map((s) => s.nodeId).sort()).toEqual(nodes.flatMap((n) => [n.nodeId, n.nodeId]).sort());
+    for (const n of nodes) {
+      const mine = n.desired.at(-1)?.sandboxes.map((s) => s.id) ?? [];
+      expect(placed.filter((s, i) => mine.includes(ids[i])).every((s) => s.nodeId === n.nodeId)).toBe(true);
+      // Reported back to back: the later report must win.
+      for (const id of mine) {
+        n.status({ id, state: 'creating', timings: [] });
+        n.status({ id, state: 'running', timings: [{ phase: 'vmm', ms: 5 }] });
+      }
+    }
+    await eventually(async () => {
+      for (const id of ids) expect(await sandboxState(id)).toBe('running');
+    });
+    const { body: sample } = await api().get(`/v1/sandboxes/${ids[0]}`).set(admin()).expect(200);
+    expect(sample.timings).toEqual([{ phase: 'vmm', ms: 5 }]);
+    const nodeViews = await Promise.all(nodes.map(async (n) => (await api().get(`/v1/nodes/${n.nodeId}`).set(admin()).expect(200)).body as { state: string; sandboxCount: number }));
+    expect(nodeViews.map((v) => [v.state, v.sandboxCount])).toEqual([['ready', 2], ['ready', 2], ['ready', 2]]);
+    for (const id of ids) await api().delete(`/v1/sandboxes/${id}`).set(admin()).expect(202);
+  });
+
   it.skipIf(skip)('spreads sandboxes, marks a lost one failed, and a node down when its agent disconnects', async () => {
     const a = await agent({ vcpus: 4, memoryMiB: 4096 });
     const b = await agent({ vcpus: 4, memoryMiB: 4096 });
