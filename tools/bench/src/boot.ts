@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -84,6 +84,13 @@ async function sandboxToExecReady(runtime: SandboxRuntime): Promise<{ ms: number
   }
 }
 
+/** The one saved snapshot's files: state size, and the RAM file's allocated bytes (it is sparse). */
+function savedSnapshotSize(dir: string): { stateBytes: number; memoryBytes: number } {
+  const saved = readdirSync(dir).filter((name) => !name.startsWith('.'));
+  if (saved.length !== 1) throw new Error(`expected one boot snapshot in ${dir}, found ${saved.length}`);
+  return { stateBytes: statSync(join(dir, saved[0], 'state')).size, memoryBytes: statSync(join(dir, saved[0], 'memory')).blocks * 512 };
+}
+
 interface PathFigures {
   samples: number[];
   phases: Map<string, number[]>;
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
     await sandboxToExecReady(restoring);
     await restoring.snapshotsIdle();
     const savedS = (performance.now() - saving) / 1000;
+    const snapshot = savedSnapshotSize(join(work, 'snapshots', 'boot-snapshots'));
     const floor: number[] = [];
     const fromSnapshot: PathFigures = { samples: [], phases: new Map() };
     const coldBoot: PathFigures = { samples: [], phases: new Map() };
@@ -140,6 +148,7 @@ async function main(): Promise<void> {
     report('sandbox create → exec-ready, from boot snapshot', fromSnapshot, f.p50);
     report('sandbox create → exec-ready, cold boot', coldBoot, f.p50);
     console.log(`first sandbox of the shape + saving its boot snapshot: ${savedS.toFixed(1)} s (once per VM shape and guest image)`);
+    console.log(`boot snapshot on disk: device state ${(snapshot.stateBytes / 1024).toFixed(0)} KiB, RAM ${(snapshot.memoryBytes / 1024 ** 2).toFixed(0)} MiB allocated (sparse)`);
   } finally {
     await Promise.all([restoring.close(), cold.close()]);
     rmSync(work, { recursive: true, force: true });

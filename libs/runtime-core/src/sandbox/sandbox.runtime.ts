@@ -471,8 +471,8 @@ export class SandboxRuntime {
 
   /** What a boot snapshot of this sandbox's VM fixes, or undefined if its VM cannot be restored from one. */
   private snapshotShape(state: SandboxState): VmShape | undefined {
-    // The vsock device's guest CID is part of a VM's identity; only virtio-serial clones are interchangeable.
-    if (!this.deps.snapshots || state.transport !== 'virtio-serial') return undefined;
+    // Only runtimes whose transport allows snapshots have a store (see openBootSnapshots).
+    if (!this.deps.snapshots) return undefined;
     const image = this.opts.guestImage;
     return {
       accel: state.accel,
@@ -638,6 +638,7 @@ const PHASE_FALLBACK_CODE: Record<StartPhase, RuntimeErrorCode> = {
 
 /** Boot snapshots, when asked for (the default) and usable on this host: guest RAM must go to tmpfs. */
 async function openBootSnapshots(opts: RuntimeOptions, transport: AgentTransportKind, hypervisor: Hypervisor): Promise<BootSnapshots | undefined> {
+  // The vsock device's guest CID is part of a VM's identity; only virtio-serial clones are interchangeable.
   if (opts.bootSnapshots === false || transport !== 'virtio-serial') return undefined;
   const memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
   if (!(await onTmpfs(memoryDir))) {
