@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { UiEvents } from '@moat/proto';
 import type { Namespace } from 'socket.io';
+import { AppConfig } from '../config/app-config';
 import type { DeploymentDto } from '../deployments/dto/deployment.dto';
 import type { AuditEntryDto } from '../audit/audit-entry.dto';
 import type { NodeDto } from '../nodes/node.dto';
@@ -18,9 +19,23 @@ export const tenantRoom = (tenantId: string): string => `tenant:${tenantId}`;
 @Injectable()
 export class UiChannel {
   private namespace?: UiNamespace;
+  /** Replicas sharing the Redis adapter: a dashboard may be connected to any of them. */
+  private readonly shared: boolean;
+
+  constructor(config: AppConfig) {
+    this.shared = config.redisUrl !== undefined;
+  }
 
   attach(namespace: UiNamespace): void {
     this.namespace = namespace;
+  }
+
+  /**
+   * Whether a change pushed now could reach a dashboard. Bulk changes (a fleet saying hello,
+   * thousands of status reports) skip rendering views when it could not.
+   */
+  get watched(): boolean {
+    return this.shared || (this.namespace?.sockets.size ?? 0) > 0;
   }
 
   sandboxUpdated(sandbox: SandboxDto): void {

@@ -24,6 +24,19 @@ export function columnValues<E extends object, K extends keyof E & string>(
 }
 
 /**
+ * An entity from a raw row holding all of its columns (e.g. `RETURNING *`), each column
+ * converted as TypeORM would when loading it (JSON parsed, dates as Date).
+ */
+export function hydrate<E extends object>(manager: EntityManager, entity: new () => E, row: Record<string, unknown>): E {
+  const target = new entity();
+  for (const column of manager.connection.getMetadata(entity).columns) {
+    const value = manager.connection.driver.prepareHydratedValue(row[column.databaseName], column) as unknown;
+    (target as Record<string, unknown>)[column.propertyName] = value;
+  }
+  return target;
+}
+
+/**
  * Runs a fixed SQL statement with named parameters (`:name`) on SQLite and PostgreSQL alike,
  * without a query builder. For hot paths (one per request): building a find query costs more
  * than running it, while a fixed statement is prepared once and then reused by the driver.

@@ -8,6 +8,7 @@ import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../a
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
+import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { SandboxDto } from '../sandboxes/dto/sandbox.dto';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
@@ -24,6 +25,27 @@ const DEFAULT_JOIN_TOKEN_TTL_S = 3600;
 const IN_CHUNK = 500;
 /** Rows per multi-row upsert of nodes (12 parameters a row). */
 const UPSERT_CHUNK = 200;
+
+/** Every column of a node row, in the order the hello upsert lists them. */
+const NODE_COLUMNS = [
+  'id',
+  'name',
+  'state',
+  'unschedulable',
+  'labels',
+  'credentialHash',
+  'capacity',
+  'accel',
+  'hypervisors',
+  'agentVersion',
+  'lastHeartbeatAt',
+  'createdAt',
+] as const;
+const UPSERT_NODES = `INSERT INTO "nodes" (${NODE_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES`;
+/** A known node keeps its labels, cordon, credential and creation time; it is up again. */
+const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'accel', 'hypervisors', 'agentVersion', 'lastHeartbeatAt']
+  .map((c) => `"${c}" = excluded."${c}"`)
+  .join(', ')}, "state" = COALESCE("nodes"."unschedulable", 'ready')`;
 
 /** Nodes: joining, liveness, labels and scheduling state (cordon, drain). */
 @Injectable()
@@ -152,34 +174,40 @@ export class NodesService {
   async registerMany(hellos: readonly { id: string; hello: NodeHello }[]): Promise<void> {
     const latest = [...new Map(hellos.map(({ id, hello }) => [id, hello])).entries()];
     if (latest.length === 0) return;
-    await this.transactions.run(async (manager) => {
+    const registered = await this.transactions.run(async (manager) => {
       const now = new Date();
+      const rows: NodeEntity[] = [];
       for (const chunk of chunks(latest, UPSERT_CHUNK)) {
-        const known = new Map(
-          (await manager.findBy(NodeEntity, { id: In(chunk.map(([id]) => id)) })).map((node) => [node.id, node]),
-        );
-        const rows = chunk.map(([id, hello]) => {
-          const node = known.get(id);
-          return manager.create(NodeEntity, {
+        // Written without reading first: what an admin set (labels, cordon) and the credential
+        // stay as stored, the rest is the hello's.
+        const parameters: Record<string, RawValue> = {};
+        const values = chunk.map(([id, hello], i) => {
+          const node = this.nodes.create({
             id,
             name: hello.name,
-            state: node?.unschedulable ?? 'ready',
-            unschedulable: node?.unschedulable ?? null,
-            labels: node?.labels ?? {},
-            credentialHash: node?.credentialHash ?? null,
+            state: 'ready',
+            unschedulable: null,
+            labels: {},
+            credentialHash: null,
             capacity: hello.capacity,
             accel: hello.accel,
             hypervisors: hello.hypervisors,
             agentVersion: hello.agentVersion,
             lastHeartbeatAt: now,
-            createdAt: node?.createdAt ?? now,
+            createdAt: now,
           });
+          for (const [column, value] of Object.entries(columnValues(manager, NodeEntity, node, NODE_COLUMNS))) {
+            parameters[`${column}${i}`] = value;
+          }
+          return `(${NODE_COLUMNS.map((column) => `:${column}${i}`).join(', ')})`;
         });
-        await manager.upsert(NodeEntity, rows, ['id']);
+        const stored = await rawQuery<Record<string, unknown>>(manager, `${UPSERT_NODES} ${values.join(', ')} ${ON_HELLO} RETURNING *`, parameters);
+        rows.push(...stored.map((row) => hydrate(manager, NodeEntity, row)));
       }
+      return rows;
     });
     await this.scheduler.invalidate();
-    await this.announceMany(latest.map(([id]) => id));
+    if (this.ui.watched) for (const view of await this.views(registered)) this.ui.nodeUpdated(view);
   }
 
   /**
@@ -277,6 +305,7 @@ export class NodesService {
 
   /** Pushes several nodes to dashboards, reading their allocations in one query. */
   async announceMany(ids: readonly string[]): Promise<void> {
+    if (!this.ui.watched) return;
     for (const chunk of chunks(ids, IN_CHUNK)) {
       const nodes = await this.nodes.findBy({ id: In(chunk) });
       for (const view of await this.views(nodes)) this.ui.nodeUpdated(view);

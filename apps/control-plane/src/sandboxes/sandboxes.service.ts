@@ -220,6 +220,7 @@ export class SandboxesService implements OnModuleInit {
 
   /** Sandbox rows as the API shows them, to announce changes made in bulk elsewhere. */
   async announceMany(ids: readonly string[]): Promise<void> {
+    if (!this.ui.watched) return;
     for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
       (await this.sandboxes.findBy({ id: In(chunk) })).forEach((sandbox) => this.announce(sandbox));
       await yieldToEventLoop();
@@ -391,7 +392,7 @@ export class SandboxesService implements OnModuleInit {
   }
 
   private announce(sandbox: SandboxEntity): void {
-    this.ui.sandboxUpdated(SandboxDto.from(sandbox));
+    if (this.ui.watched) this.ui.sandboxUpdated(SandboxDto.from(sandbox));
   }
 }
 

@@ -1,5 +1,12 @@
 import type { Capacity } from '@moat/proto';
 import type { SchedulerStrategy } from '../config/app-config';
+import { LoadHeap } from './load-heap';
+
+/**
+ * How many of the best-ranked nodes a plain request looks at in rank order before falling
+ * back to a full scan (when most nodes are too full for it, say).
+ */
+const RANKED_PROBES = 64;
 
 /** A schedulable node as the scheduler sees it during one batch. */
 export interface Candidate {
@@ -47,9 +54,11 @@ const byId = (a: Candidate, b: Candidate): number => (a.id < b.id ? -1 : a.id > 
  * strategy — `spread` the least loaded node, `binpack` the most loaded one — and ties to the
  * lower id, to keep the choice stable.
  *
- * Every choice scans every node (10,000 sandboxes over 10,000 nodes is 10^8 steps), so the
- * numbers live in typed arrays and the nodes are kept in id order, which makes the first of
- * equally good nodes the one with the lower id. Booking writes through to the candidates.
+ * A plain request (no selector, no anti-affinity key) takes the first node with room in rank
+ * order, kept in a heap: O(log n) per placement. Others scan every node (10,000 sandboxes
+ * over 10,000 nodes is 10^8 steps), so the numbers live in typed arrays. Nodes are kept in
+ * id order, which makes the first of equally good nodes the one with the lower id. Booking
+ * writes through to the candidates.
  */
 export class PlacementTable {
   private readonly nodes: readonly Candidate[];
@@ -57,23 +66,29 @@ export class PlacementTable {
   private readonly offeredMemory: Float64Array;
   private readonly usedVcpus: Float64Array;
   private readonly usedMemory: Float64Array;
+  /** Each node's rank: its load, negated under binpack (lower ranks first). */
+  private readonly rank: Float64Array;
+  private readonly ranked: LoadHeap;
   private readonly sign: number;
 
   constructor(candidates: readonly Candidate[], policy: PlacementPolicy) {
     const sorted = candidates.every((c, i) => i === 0 || byId(candidates[i - 1], c) < 0);
     this.nodes = sorted ? candidates : [...candidates].sort(byId);
     const n = this.nodes.length;
+    this.sign = policy.strategy === 'spread' ? 1 : -1;
     this.offeredVcpus = new Float64Array(n);
     this.offeredMemory = new Float64Array(n);
     this.usedVcpus = new Float64Array(n);
     this.usedMemory = new Float64Array(n);
+    this.rank = new Float64Array(n);
     this.nodes.forEach((node, i) => {
       this.offeredVcpus[i] = Math.floor(node.capacity.vcpus * policy.cpuOvercommit);
       this.offeredMemory[i] = Math.floor(node.capacity.memoryMiB * policy.memoryOvercommit);
       this.usedVcpus[i] = node.allocated.vcpus;
       this.usedMemory[i] = node.allocated.memoryMiB;
+      this.rank[i] = this.rankOf(i);
     });
-    this.sign = policy.strategy === 'spread' ? 1 : -1;
+    this.ranked = new LoadHeap(this.rank);
   }
 
   get size(): number {
@@ -95,6 +110,8 @@ export class PlacementTable {
     this.usedMemory[i] += request.memoryMiB;
     node.allocated.vcpus += request.vcpus;
     node.allocated.memoryMiB += request.memoryMiB;
+    this.rank[i] = this.rankOf(i);
+    this.ranked.update(i);
     const key = request.antiAffinityKey;
     if (key) node.keyCounts.set(key, (node.keyCounts.get(key) ?? 0) + 1);
     return node;
@@ -103,18 +120,18 @@ export class PlacementTable {
   private indexFor(request: PlacementRequest): number {
     const { vcpus, memoryMiB, nodeSelector, antiAffinityKey: key } = request;
     const selective = Object.keys(nodeSelector).length > 0;
+    if (!selective && !key) {
+      const first = this.ranked.first((i) => this.fits(i, vcpus, memoryMiB), RANKED_PROBES);
+      if (first !== undefined) return first;
+    }
     let best = -1;
     let bestKeyCount = 0;
     let bestLoad = 0;
     for (let i = 0; i < this.nodes.length; i++) {
-      const offeredVcpus = this.offeredVcpus[i];
-      const offeredMemory = this.offeredMemory[i];
-      const usedVcpus = this.usedVcpus[i];
-      const usedMemory = this.usedMemory[i];
-      if (offeredVcpus - usedVcpus < vcpus || offeredMemory - usedMemory < memoryMiB) continue;
+      if (!this.fits(i, vcpus, memoryMiB)) continue;
       if (selective && !matchesSelector(this.nodes[i].labels, nodeSelector)) continue;
       const keyCount = key ? (this.nodes[i].keyCounts.get(key) ?? 0) : 0;
-      const load = this.sign * Math.max(fraction(usedVcpus, offeredVcpus), fraction(usedMemory, offeredMemory));
+      const load = this.rank[i];
       // Strictly better only: of equals, the first (lower id) stays.
       if (best < 0 || keyCount < bestKeyCount || (keyCount === bestKeyCount && load < bestLoad)) {
         best = i;
@@ -123,5 +140,13 @@ export class PlacementTable {
       }
     }
     return best;
+  }
+
+  private fits(i: number, vcpus: number, memoryMiB: number): boolean {
+    return this.offeredVcpus[i] - this.usedVcpus[i] >= vcpus && this.offeredMemory[i] - this.usedMemory[i] >= memoryMiB;
+  }
+
+  private rankOf(i: number): number {
+    return this.sign * Math.max(fraction(this.usedVcpus[i], this.offeredVcpus[i]), fraction(this.usedMemory[i], this.offeredMemory[i]));
   }
 }

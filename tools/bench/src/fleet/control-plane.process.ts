@@ -19,11 +19,18 @@ export interface ControlPlaneProcess {
   stop(): Promise<void>;
 }
 
-export async function startControlPlane(env: Record<string, string> = {}): Promise<ControlPlaneProcess> {
+export interface ControlPlaneOptions {
+  env?: Record<string, string>;
+  /** Writes a V8 CPU profile of the control plane into this directory when it exits. */
+  cpuProfileDir?: string;
+}
+
+export async function startControlPlane({ env = {}, cpuProfileDir }: ControlPlaneOptions = {}): Promise<ControlPlaneProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'moat-bench-cp-'));
   const port = await freePort();
   const adminToken = randomBytes(24).toString('base64url');
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'apps/control-plane/dist/main.js')], {
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, join(ROOT, 'apps/control-plane/dist/main.js')], {
     env: {
       ...process.env,
       MOAT_DATA_DIR: dataDir,
