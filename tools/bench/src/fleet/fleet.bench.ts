@@ -205,11 +205,16 @@ async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, te
   const { latencies, placed, wallS } = await createSandboxes(cp, tenant, SANDBOXES);
   const after = await cp.metrics();
   const delta = (sample: string): number => (metricValue(after, sample) ?? 0) - (metricValue(before, sample) ?? 0);
-  // Let the simulated nodes' `running` reports land before the fleet is stopped.
+  // Let the simulated nodes' `running` reports land (and be stored) before the fleet is stopped.
   const total = BACKLOG + placed;
   const deadline = Date.now() + 120_000;
-  while ((await fleet.report()).sandboxes < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-  const running = metricValue(await cp.metrics(), 'moat_sandboxes{state="running"}') ?? 0;
+  let running = 0;
+  for (;;) {
+    const held = (await fleet.report()).sandboxes;
+    running = metricValue(await cp.metrics(), 'moat_sandboxes{state="running"}') ?? 0;
+    if ((held >= total && running >= total) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
   return [
     `REST create → placed         ${placed} of ${SANDBOXES} in ${wallS.toFixed(2)} s = ${(placed / wallS).toFixed(0)} placements/s`,
     `  latency (REST)             p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}, max ${formatMs(latencies[latencies.length - 1])}`,
