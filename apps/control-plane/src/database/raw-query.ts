@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { chunks } from '../common/chunks';
 
 /** A parameter as the database takes it (no numbers: TypeORM inlines those into SQLite's SQL text). */
 export type RawValue = string | Date | null;
@@ -10,7 +11,7 @@ export type RawValue = string | Date | null;
 export function columnValues<E extends object, K extends keyof E & string>(
   manager: EntityManager,
   entity: new () => E,
-  source: E,
+  source: Pick<E, K>,
   properties: readonly K[],
 ): Record<K, RawValue> {
   const metadata = manager.connection.getMetadata(entity);
@@ -45,4 +46,44 @@ export function hydrate<E extends object>(manager: EntityManager, entity: new ()
 export function rawQuery<T>(manager: EntityManager, sql: string, parameters: Record<string, RawValue>): Promise<T[]> {
   const [query, values] = manager.connection.driver.escapeQueryWithParameters(sql, parameters, {});
   return manager.query<T[]>(query, values);
+}
+
+/** A row to update: its id and its own values, by column. */
+export interface RowUpdate {
+  id: string;
+  values: Record<string, RawValue>;
+}
+
+/** Parameters per statement, well below every database's limit (SQLite repeats reused ones). */
+const MAX_PARAMETERS = 2_000;
+
+/**
+ * Updates many rows of `table` by id, one statement per chunk instead of one per row: each
+ * column of the rows' `values` gets the row's own value (a CASE over the ids; text and varchar
+ * columns only, as PostgreSQL types the CASE as text), each of `shared` one value for all.
+ * `where` (SQL) narrows which of the rows may change.
+ */
+export async function updateRowsById(
+  manager: EntityManager,
+  table: string,
+  rows: readonly RowUpdate[],
+  { shared = {}, where }: { shared?: Record<string, RawValue>; where?: string } = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0].values);
+  const rowsPerStatement = Math.max(1, Math.floor(MAX_PARAMETERS / (2 * columns.length + 1)));
+  for (const chunk of chunks(rows, rowsPerStatement)) {
+    const parameters: Record<string, RawValue> = {};
+    chunk.forEach((row, i) => {
+      parameters[`id${i}`] = row.id;
+      columns.forEach((column, c) => (parameters[`v${i}_${c}`] = row.values[column]));
+    });
+    const assignments = columns.map((column, c) => `"${column}" = CASE "id" ${chunk.map((_, i) => `WHEN :id${i} THEN :v${i}_${c}`).join(' ')} END`);
+    for (const [column, value] of Object.entries(shared)) {
+      parameters[`shared_${column}`] = value;
+      assignments.push(`"${column}" = :shared_${column}`);
+    }
+    const ids = chunk.map((_, i) => `:id${i}`).join(', ');
+    await rawQuery(manager, `UPDATE "${table}" SET ${assignments.join(', ')} WHERE "id" IN (${ids})${where ? ` AND (${where})` : ''}`, parameters);
+  }
 }

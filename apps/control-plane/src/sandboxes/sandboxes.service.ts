@@ -8,7 +8,7 @@ import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
-import { columnValues, rawQuery } from '../database/raw-query';
+import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
 import { NodesService } from '../nodes/nodes.service';
@@ -256,18 +256,32 @@ export class SandboxesService implements OnModuleInit {
       for (const ids of chunks([...new Set(reports.map((r) => r.status.id))], IN_LIST_CHUNK)) {
         for (const sandbox of await manager.findBy(SandboxEntity, { id: In(ids) })) byId.set(sandbox.id, sandbox);
       }
+      const at = new Date();
       const outcomes: StatusOutcome[] = [];
       const ignored: { nodeId: string; sandboxId: string }[] = [];
+      const changed = new Set<SandboxEntity>();
       for (const { nodeId, status } of reports) {
         const sandbox = byId.get(status.id);
         if (!sandbox || sandbox.nodeId !== nodeId) {
           ignored.push({ nodeId, sandboxId: status.id });
           continue;
         }
-        const outcome = status.state === 'gone' ? await this.gone(manager, sandbox) : await this.observed(manager, sandbox, status, status.state);
-        if (outcome.removed) byId.delete(sandbox.id);
+        const outcome = status.state === 'gone' ? await this.gone(manager, sandbox, at) : this.observed(sandbox, status, status.state, at);
+        if (outcome.removed) {
+          byId.delete(sandbox.id);
+          changed.delete(sandbox);
+        } else if (outcome.changed) {
+          changed.add(sandbox);
+        }
         outcomes.push(outcome);
       }
+      // Every row the batch changed, in a few statements (thousands of reports follow a large placement).
+      await updateRowsById(
+        manager,
+        'sandboxes',
+        [...changed].map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, STATUS_COLUMNS) })),
+        { shared: columnValues(manager, SandboxEntity, { updatedAt: at }, ['updatedAt']) },
+      );
       return { outcomes, ignored };
     });
     for (const { nodeId, sandboxId } of ignored) {
@@ -296,55 +310,40 @@ export class SandboxesService implements OnModuleInit {
     await this.nodes.announceMany([...new Set(vanished.map((s) => s.nodeId as string))]);
   }
 
-  private async observed(
-    manager: EntityManager,
-    sandbox: SandboxEntity,
-    status: SandboxStatus,
-    state: SandboxState,
-  ): Promise<StatusOutcome> {
+  /** Applies a node's report to the entity (stored with the rest of its batch). */
+  private observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxState, at: Date): StatusOutcome {
     const wasFailed = sandbox.state === 'failed';
-    const patch: Partial<SandboxEntity> = {
+    Object.assign(sandbox, {
       // While being deleted it stays `stopping` until gone, whatever else is reported.
       state: sandbox.desiredState === 'running' ? state : sandbox.state,
       progress: status.progress ?? null,
-      updatedAt: new Date(),
+      updatedAt: at,
       ...(status.timings.length > 0 && { timings: status.timings }),
       ...(status.guest && { guest: status.guest }),
       ...(status.network && { ip: status.network.ip, ports: status.network.ports }),
       ...(status.transport && { transport: status.transport }),
-    };
+    });
     if (state === 'failed') {
-      patch.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
+      sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
     } else if (state !== 'stopping' && state !== 'stopped') {
-      patch.error = null;
+      sandbox.error = null;
     }
-    await this.update(manager, sandbox, patch);
     // A failed sandbox leaves the desired set, so the node must hear about it.
-    return { sandbox, desiredChanged: !wasFailed && sandbox.state === 'failed' };
+    return { sandbox, changed: true, desiredChanged: !wasFailed && sandbox.state === 'failed' };
   }
 
-  private async gone(manager: EntityManager, sandbox: SandboxEntity): Promise<StatusOutcome> {
+  private async gone(manager: EntityManager, sandbox: SandboxEntity, at: Date): Promise<StatusOutcome> {
     if (sandbox.desiredState === 'deleted') {
       await manager.delete(SandboxEntity, { id: sandbox.id });
-      return { sandbox, desiredChanged: false, removed: true };
+      return { sandbox, changed: false, desiredChanged: false, removed: true };
     }
-    if (sandbox.state === 'failed') return { sandbox, desiredChanged: false };
-    await this.update(manager, sandbox, {
+    if (sandbox.state === 'failed') return { sandbox, changed: false, desiredChanged: false };
+    Object.assign(sandbox, {
       state: 'failed',
       error: { code: 'SANDBOX_LOST', message: 'the node no longer has this sandbox' },
-      updatedAt: new Date(),
+      updatedAt: at,
     });
-    return { sandbox, desiredChanged: true };
-  }
-
-  /**
-   * Applies a status report's changes to the entity and stores every column a report may
-   * change, with one fixed statement (prepared once, unlike an update query built per row:
-   * after a large placement thousands of reports arrive at once).
-   */
-  private async update(manager: EntityManager, sandbox: SandboxEntity, patch: Partial<SandboxEntity>): Promise<void> {
-    Object.assign(sandbox, patch);
-    await rawQuery(manager, WRITE_STATUS, { ...columnValues(manager, SandboxEntity, sandbox, STATUS_COLUMNS), id: sandbox.id });
+    return { sandbox, changed: true, desiredChanged: true };
   }
 
   /** Tells dashboards, deployments and nodes what a batch of status reports changed. */
@@ -396,13 +395,14 @@ export class SandboxesService implements OnModuleInit {
   }
 }
 
-/** The columns a status report may change. */
-const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'error', 'updatedAt'] as const;
-const WRITE_STATUS = `UPDATE "sandboxes" SET ${STATUS_COLUMNS.map((c) => `"${c}" = :${c}`).join(', ')} WHERE "id" = :id`;
+/** The columns a status report may change, besides `updatedAt`. */
+const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'error'] as const;
 
 /** What applying one status report did to its sandbox. */
 interface StatusOutcome {
   sandbox: SandboxEntity;
+  /** Its row must be written. */
+  changed: boolean;
   /** The sandbox left its node's desired set (it failed), so the node must hear about it. */
   desiredChanged: boolean;
   /** It was being deleted and is gone now: the row was removed. */

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
@@ -12,8 +13,6 @@ import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex } from './capacity-index';
 import { PlacementPolicy, PlacementTable } from './placement';
 
-/** Rows per `UPDATE … CASE` statement that assigns pending sandboxes their nodes. */
-const ASSIGN_CHUNK = 300;
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
 const MAX_BATCH = 1000;
 /** Rows per multi-row INSERT (SQLite limits bound parameters per statement). */
@@ -246,24 +245,18 @@ export class SchedulerService {
 }
 
 /**
- * Gives older pending sandboxes the nodes chosen for them, one statement per chunk (a CASE
- * over their ids rather than one UPDATE per node: under `spread` every sandbox of a batch
- * lands on a different node). Only rows still unplaced and wanted are touched.
+ * Gives older pending sandboxes the nodes chosen for them, in a few statements (under
+ * `spread` every sandbox of a batch lands on a different node, so one UPDATE per node would
+ * be one per sandbox). Only rows still unplaced and wanted are touched.
  */
 async function assignNodes(manager: EntityManager, sandboxes: readonly SandboxEntity[], now: Date): Promise<void> {
-  for (const chunk of chunks(sandboxes, ASSIGN_CHUNK)) {
-    const parameters: Record<string, string> = {};
-    const cases = chunk.map((sandbox, i) => {
-      parameters[`assignId${i}`] = sandbox.id;
-      parameters[`assignNode${i}`] = sandbox.nodeId as string;
-      return `WHEN :assignId${i} THEN :assignNode${i}`;
-    });
-    await manager
-      .createQueryBuilder()
-      .update(SandboxEntity)
-      .set({ nodeId: () => `CASE "id" ${cases.join(' ')} END`, placedAt: now, updatedAt: now })
-      .where({ id: In(chunk.map((s) => s.id)), nodeId: IsNull(), desiredState: 'running' })
-      .setParameters(parameters)
-      .execute();
-  }
+  await updateRowsById(
+    manager,
+    'sandboxes',
+    sandboxes.map((sandbox) => ({ id: sandbox.id, values: { nodeId: sandbox.nodeId } })),
+    {
+      shared: columnValues(manager, SandboxEntity, { placedAt: now, updatedAt: now }, ['placedAt', 'updatedAt']),
+      where: `"nodeId" IS NULL AND "desiredState" = 'running'`,
+    },
+  );
 }
