@@ -54,14 +54,16 @@ export interface RowUpdate {
   values: Record<string, RawValue>;
 }
 
-/** Parameters per statement, well below every database's limit (SQLite repeats reused ones). */
+/** Parameters per statement, well below every database's limit. */
 const MAX_PARAMETERS = 2_000;
 
 /**
- * Updates many rows of `table` by id, one statement per chunk instead of one per row: each
- * column of the rows' `values` gets the row's own value (a CASE over the ids; text and varchar
- * columns only, as PostgreSQL types the CASE as text), each of `shared` one value for all.
- * `where` (SQL) narrows which of the rows may change.
+ * Updates many rows of `table` by id, one statement per chunk instead of one per row: the rows
+ * and their values are a VALUES list the table is joined with (`WITH … UPDATE … FROM`, which
+ * SQLite and PostgreSQL both take), so each column of the rows' `values` gets the row's own
+ * value, and each of `shared` one value for all. The VALUES list is typed as text on
+ * PostgreSQL: per-row values must be for text or varchar columns. `where` (SQL, on the table's
+ * columns) narrows which of the rows may change.
  */
 export async function updateRowsById(
   manager: EntityManager,
@@ -71,19 +73,20 @@ export async function updateRowsById(
 ): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0].values);
-  const rowsPerStatement = Math.max(1, Math.floor(MAX_PARAMETERS / (2 * columns.length + 1)));
-  for (const chunk of chunks(rows, rowsPerStatement)) {
+  const names = ['"row_id"', ...columns.map((_, c) => `"c${c}"`)].join(', ');
+  const assignments = [
+    ...columns.map((column, c) => `"${column}" = "v"."c${c}"`),
+    ...Object.keys(shared).map((column) => `"${column}" = :shared_${column}`),
+  ].join(', ');
+  const condition = `"${table}"."id" = "v"."row_id"${where ? ` AND (${where})` : ''}`;
+  for (const chunk of chunks(rows, Math.max(1, Math.floor(MAX_PARAMETERS / (columns.length + 1))))) {
     const parameters: Record<string, RawValue> = {};
-    chunk.forEach((row, i) => {
+    for (const [column, value] of Object.entries(shared)) parameters[`shared_${column}`] = value;
+    const tuples = chunk.map((row, i) => {
       parameters[`id${i}`] = row.id;
       columns.forEach((column, c) => (parameters[`v${i}_${c}`] = row.values[column]));
+      return `(:id${i}${columns.map((_, c) => `, :v${i}_${c}`).join('')})`;
     });
-    const assignments = columns.map((column, c) => `"${column}" = CASE "id" ${chunk.map((_, i) => `WHEN :id${i} THEN :v${i}_${c}`).join(' ')} END`);
-    for (const [column, value] of Object.entries(shared)) {
-      parameters[`shared_${column}`] = value;
-      assignments.push(`"${column}" = :shared_${column}`);
-    }
-    const ids = chunk.map((_, i) => `:id${i}`).join(', ');
-    await rawQuery(manager, `UPDATE "${table}" SET ${assignments.join(', ')} WHERE "id" IN (${ids})${where ? ` AND (${where})` : ''}`, parameters);
+    await rawQuery(manager, `WITH "v"(${names}) AS (VALUES ${tuples.join(', ')}) UPDATE "${table}" SET ${assignments} FROM "v" WHERE ${condition}`, parameters);
   }
 }

@@ -204,10 +204,10 @@ export class NodesService {
         const stored = await rawQuery<Record<string, unknown>>(manager, `${UPSERT_NODES} ${values.join(', ')} ${ON_HELLO} RETURNING *`, parameters);
         rows.push(...stored.map((row) => hydrate(manager, NodeEntity, row)));
       }
-      return rows;
+      return { rows, change: await this.scheduler.prepareNodes(manager, rows) };
     });
-    await this.scheduler.invalidate();
-    if (this.ui.watched) for (const view of await this.views(registered)) this.ui.nodeUpdated(view);
+    this.scheduler.applyNodes(registered.change);
+    if (this.ui.watched) for (const view of await this.views(registered.rows)) this.ui.nodeUpdated(view);
   }
 
   /**

@@ -14,6 +14,22 @@ interface NodeRow {
   labels: string;
 }
 
+/** A node's state as stored, for `CapacityIndex.prepareNodes`. */
+export interface NodeState {
+  id: string;
+  state: string;
+  capacity: Capacity;
+  labels: Record<string, string>;
+}
+
+/** Nodes' new state, stored in a transaction that moved the epoch on; see `applyNodes`. */
+export interface NodesChange {
+  epoch: number;
+  nodes: readonly NodeState[];
+  /** A node joins the index with sandboxes on it: only a rebuild gets its counts right. */
+  rebuild: boolean;
+}
+
 /**
  * Moves the scheduler epoch on, so every replica's index is rebuilt before its next batch. On
  * PostgreSQL the row lock it takes also serialises writers of placements and quotas until commit.
@@ -34,6 +50,7 @@ export class CapacityIndex {
   private epoch = -1;
   private loadedAt = 0;
   private nodes: Candidate[] = [];
+  private byId = new Map<string, Candidate>();
   private placement: PlacementTable;
   private keysLoaded = new Set<string>();
   private usage = new Map<string, Usage>();
@@ -44,12 +61,45 @@ export class CapacityIndex {
 
   /** Takes the epoch lock for this transaction and makes sure the index is current. */
   async acquire(manager: EntityManager): Promise<void> {
-    await bumpSchedulerEpoch(manager);
-    const [row] = await manager.query<{ epoch: number | string }[]>('SELECT epoch FROM scheduler_epoch WHERE id = 1');
-    const epoch = Number(row.epoch);
+    const epoch = await bumpAndRead(manager);
     const current = epoch === this.epoch + 1 && Date.now() - this.loadedAt < MAX_AGE_MS;
     this.epoch = epoch;
     if (!current) await this.rebuild(manager);
+  }
+
+  /**
+   * Called in the transaction that stored nodes' new state (hellos): moves the epoch on, like
+   * any change to nodes, and reads what `applyNodes` needs after the commit.
+   */
+  async prepareNodes(manager: EntityManager, nodes: readonly NodeState[]): Promise<NodesChange> {
+    const epoch = await bumpAndRead(manager);
+    const joining = nodes.filter((node) => node.state === 'ready' && !this.byId.has(node.id)).map((node) => node.id);
+    const allocations = await loadAllocations(manager, joining);
+    return { epoch, nodes, rebuild: allocations.size > 0 };
+  }
+
+  /**
+   * After that transaction committed: takes the nodes' new capacity, labels and schedulability
+   * in place instead of rebuilding for the whole fleet — if this index was current just before
+   * the change. Otherwise (another change came between, or a batch rebuilt since) it does
+   * nothing: its epoch no longer matches, so the next batch rebuilds or already has.
+   */
+  applyNodes(change: NodesChange): void {
+    if (change.rebuild || this.epoch !== change.epoch - 1) return;
+    for (const node of change.nodes) {
+      const known = this.byId.get(node.id);
+      if (node.state !== 'ready') {
+        this.byId.delete(node.id);
+      } else if (known) {
+        known.capacity = node.capacity;
+        known.labels = node.labels;
+      } else {
+        this.byId.set(node.id, { id: node.id, capacity: node.capacity, labels: node.labels, allocated: { ...NOTHING_ALLOCATED }, keyCounts: new Map() });
+      }
+    }
+    this.nodes = [...this.byId.values()];
+    this.placement = new PlacementTable(this.nodes, this.policy);
+    this.epoch = change.epoch;
   }
 
   /** Forgets everything, e.g. after a failed transaction whose bookings never committed. */
@@ -97,11 +147,19 @@ export class CapacityIndex {
       allocated: pickCapacity(allocations.get(row.id) ?? NOTHING_ALLOCATED),
       keyCounts: new Map<string, number>(),
     }));
+    this.byId = new Map(this.nodes.map((node) => [node.id, node]));
     this.placement = new PlacementTable(this.nodes, this.policy);
     this.keysLoaded = new Set();
     this.usage = new Map();
     this.loadedAt = Date.now();
   }
+}
+
+/** Moves the scheduler epoch on (taking its row lock) and returns the new value. */
+async function bumpAndRead(manager: EntityManager): Promise<number> {
+  await bumpSchedulerEpoch(manager);
+  const [row] = await manager.query<{ epoch: number | string }[]>('SELECT epoch FROM scheduler_epoch WHERE id = 1');
+  return Number(row.epoch);
 }
 
 /** A copy without the sandbox count: placement books into it. */

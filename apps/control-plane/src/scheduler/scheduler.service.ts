@@ -10,7 +10,7 @@ import { TenantEntity } from '../tenants/tenant.entity';
 import { NO_USAGE } from '../tenants/usage';
 import { chunks } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
-import { bumpSchedulerEpoch, CapacityIndex } from './capacity-index';
+import { bumpSchedulerEpoch, CapacityIndex, type NodesChange, type NodeState } from './capacity-index';
 import { PlacementPolicy, PlacementTable } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
@@ -78,6 +78,19 @@ export class SchedulerService {
   async invalidate(): Promise<void> {
     this.index.reset();
     await this.transactions.run(bumpSchedulerEpoch);
+  }
+
+  /**
+   * In the transaction that stored nodes' new state (hellos): see `CapacityIndex.prepareNodes`.
+   * Pass the result to `applyNodes` once it committed.
+   */
+  prepareNodes(manager: EntityManager, nodes: readonly NodeState[]): Promise<NodesChange> {
+    return this.index.prepareNodes(manager, nodes);
+  }
+
+  /** The index takes committed node changes in place when it can (a fleet's hellos need no rebuild). */
+  applyNodes(change: NodesChange): void {
+    this.index.applyNodes(change);
   }
 
   /** Called after every commit (to tell nodes and dashboards), before the callers resume. */

@@ -26,7 +26,7 @@ describe.each(DATABASES)('updateRowsById on $label', ({ kind, skip }) => {
       const values = part.map((_, i) => `(:id${i}, 'old', 'old', ${i % 10 === 0 ? `'keep'` : `'open'`})`).join(', ');
       await rawQuery(db.manager, `INSERT INTO "probe" ("id", "a", "b", "flag") VALUES ${values}`, parameters);
     }
-    // Two columns make 400 rows a statement: 900 rows take three.
+    // Two columns make 666 rows a statement: 900 rows take two.
     await updateRowsById(
       db.manager,
       'probe',

@@ -79,4 +79,35 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     const loose = [await create({}), await create({})];
     expect(loose[0].nodeId).toBe(loose[1].nodeId);
   });
+
+  it.skipIf(skip)("takes a node's new hello in place: new capacity, its bookings kept, a cordon kept, a returning node's sandboxes counted", async () => {
+    const [a] = await agents(1, { vcpus: 2, memoryMiB: 4096 });
+    const placed = [await create({ vcpus: 1, memoryMiB: 256 }), await create({ vcpus: 1, memoryMiB: 256 })];
+    expect(placed.map((s) => s.nodeId)).toEqual([a.nodeId, a.nodeId]);
+    // Half the vCPUs: 2 offered (2x overcommit), 2 booked, so nothing more fits.
+    await a.hello({ capacity: { vcpus: 1, memoryMiB: 4096 } });
+    const waiting = await create({ vcpus: 1, memoryMiB: 256 });
+    expect(waiting.nodeId).toBeNull();
+    // More vCPUs: the pending one is placed on the hello, the next create fits at once.
+    await a.hello({ capacity: { vcpus: 3, memoryMiB: 4096 } });
+    await expect.poll(async () => bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId);
+    expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(a.nodeId);
+    // A cordoned node saying hello stays cordoned.
+    await api().post(`/v1/nodes/${a.nodeId}/cordon`).set(admin()).expect(200);
+    await a.hello({ capacity: { vcpus: 64, memoryMiB: 65536 } });
+    expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBeNull();
+    // Uncordoned, it gets the one left pending: five 1-vCPU sandboxes on it.
+    await api().post(`/v1/nodes/${a.nodeId}/uncordon`).set(admin()).expect(200);
+    // Down (a create meanwhile rebuilds the index without it and waits), then back with its five
+    // sandboxes: the index must count them (5 of 6 offered vCPUs), so only the waiting one fits.
+    a.close();
+    await expect.poll(async () => bodyOf<{ state: string }>(await api().get(`/v1/nodes/${a.nodeId}`).set(admin()).expect(200)).state).toBe('down');
+    const meanwhile = await create({ vcpus: 1, memoryMiB: 256 });
+    expect(meanwhile.nodeId).toBeNull();
+    const back = await TestAgent.connect(t.baseUrl, t.adminToken, a.nodeId);
+    opened.push(back);
+    await back.hello({ capacity: { vcpus: 3, memoryMiB: 4096 } });
+    await expect.poll(async () => bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${meanwhile.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId);
+    expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBeNull();
+  });
 });
