@@ -143,14 +143,20 @@ export class AgentsGateway
           reply(ack, { ok: false, error: { code: 'INVALID_PAYLOAD', message: 'node:hello payload is invalid' } });
           return;
         }
-        await this.hellos.add({
-          nodeId,
-          hello,
-          accepted: () => {
-            socket.data.registered = true;
-            reply(ack, { ok: true, result: { nodeId } });
-          },
-        });
+        try {
+          await this.hellos.add({
+            nodeId,
+            hello,
+            accepted: () => {
+              socket.data.registered = true;
+              reply(ack, { ok: true, result: { nodeId } });
+            },
+          });
+        } catch (err) {
+          // The agent says hello again; until then its reports are dropped.
+          reply(ack, { ok: false, error: { code: 'HELLO_FAILED', message: 'the control plane could not register this node; say hello again' } });
+          throw err;
+        }
       });
     });
     socket.on('node:heartbeat', (payload) => {

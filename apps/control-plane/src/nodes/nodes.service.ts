@@ -216,15 +216,21 @@ export class NodesService {
    */
   async recordHeartbeats(ids: readonly string[]): Promise<string[]> {
     const now = new Date();
-    const revived: string[] = [];
-    for (const chunk of chunks(ids, IN_CHUNK)) {
-      await this.nodes.update({ id: In(chunk) }, { lastHeartbeatAt: now });
-      const down = await this.nodes.find({ select: { id: true, unschedulable: true }, where: { id: In(chunk), state: 'down' } });
-      for (const node of down) {
-        const result = await this.nodes.update({ id: node.id, state: 'down' }, { state: node.unschedulable ?? 'ready' });
-        if (result.affected) revived.push(node.id);
+    // In a transaction like every other write of node rows: on PostgreSQL an UPDATE of hundreds
+    // of rows racing a hello upsert of an overlapping set, each locking in its own order, can
+    // deadlock; the transaction queue keeps them apart in this process.
+    const revived = await this.transactions.run(async (manager) => {
+      const up: string[] = [];
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
+        const down = await manager.find(NodeEntity, { select: { id: true, unschedulable: true }, where: { id: In(chunk), state: 'down' } });
+        for (const node of down) {
+          const result = await manager.update(NodeEntity, { id: node.id, state: 'down' }, { state: node.unschedulable ?? 'ready' });
+          if (result.affected) up.push(node.id);
+        }
       }
-    }
+      return up;
+    });
     if (revived.length > 0) await this.scheduler.invalidate();
     await this.announceMany(revived);
     return revived;

@@ -44,7 +44,11 @@ export interface FleetConnectionOptions {
   token: string;
   nodeId: string;
   heartbeatMs: number;
+  /** How long to wait before saying a refused hello again (default 2 s). */
+  helloRetryMs?: number;
 }
+
+const DEFAULT_HELLO_RETRY_MS = 2_000;
 
 /**
  * The agent's socket.io connection to the control plane (`/agents`, WebSocket only, so no
@@ -54,12 +58,14 @@ export interface FleetConnectionOptions {
 export class FleetConnection {
   private readonly socket: AgentSocket;
   private heartbeat?: NodeJS.Timeout;
+  private readonly helloRetryMs: number;
 
   constructor(
     opts: FleetConnectionOptions,
     private readonly handlers: FleetHandlers,
     private readonly log: Logger,
   ) {
+    this.helloRetryMs = opts.helloRetryMs ?? DEFAULT_HELLO_RETRY_MS;
     this.socket = io(new URL(AGENTS_NAMESPACE, opts.url).toString(), {
       transports: ['websocket'],
       auth: { token: opts.token, nodeId: opts.nodeId },
@@ -149,8 +155,23 @@ export class FleetConnection {
 
   private onConnect(): void {
     this.log.info('connected to control plane');
+    this.sayHello();
+  }
+
+  /**
+   * Until the control plane registered the hello it drops the node's reports, so a refused
+   * hello (e.g. its database failed) is said again while the connection lasts.
+   */
+  private sayHello(): void {
+    const connection = this.socket.id;
     this.socket.emit('node:hello', this.handlers.hello(), (reply) => {
-      if (!reply.ok) this.log.error({ error: reply.error }, 'control plane refused hello');
+      if (reply.ok) return;
+      this.log.error({ error: reply.error }, `control plane refused hello; saying it again in ${this.helloRetryMs} ms`);
+      const retry = setTimeout(() => {
+        // A new connection says hello by itself.
+        if (this.socket.connected && this.socket.id === connection) this.sayHello();
+      }, this.helloRetryMs);
+      retry.unref();
     });
   }
 }

@@ -1,0 +1,52 @@
+import { AGENTS_NAMESPACE, type AckReply, type NodeHello } from '@moat/proto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { Server } from 'socket.io';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SessionManager } from '../sessions/session.manager';
+import { FleetConnection, type FleetHandlers } from './fleet.connection';
+
+const hello: NodeHello = { name: 'n1', capacity: { vcpus: 2, memoryMiB: 2048 }, accel: 'tcg', hypervisors: ['qemu'], agentVersion: 'test' };
+
+const handlers: FleetHandlers = {
+  hello: () => hello,
+  sandboxIds: () => [],
+  onDesired: () => undefined,
+  exec: () => Promise.reject(new Error('not in this test')),
+  stats: () => Promise.reject(new Error('not in this test')),
+  setPaused: () => Promise.reject(new Error('not in this test')),
+  sessions: { closeAll: () => undefined } as unknown as SessionManager,
+};
+
+describe('FleetConnection', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+
+  it('says a refused hello again on the same connection until the control plane takes it', async () => {
+    const server = createServer();
+    const io = new Server(server);
+    cleanups.push(() => void io.close());
+    const hellos: NodeHello[] = [];
+    const taken = new Promise<void>((resolve) => {
+      io.of(AGENTS_NAMESPACE).on('connection', (socket) => {
+        socket.on('node:hello', (payload: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => {
+          hellos.push(payload);
+          if (hellos.length < 3) return ack({ ok: false, error: { code: 'HELLO_FAILED', message: 'database down' } });
+          ack({ ok: true, result: { nodeId: 'n1' } });
+          resolve();
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const connection = new FleetConnection(
+      { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000, helloRetryMs: 20 },
+      handlers,
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => connection.close());
+    await taken;
+    expect(hellos).toEqual([hello, hello, hello]);
+  });
+});
