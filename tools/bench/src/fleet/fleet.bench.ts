@@ -12,6 +12,8 @@
  *  4. with --rollout: a deployment of --rollout-sandboxes replicas (template version 1, no
  *     health check: healthy once running) is rolled to version 2 (rolling, maxUnavailable 10%,
  *     maxSurge 0): the rollout's wall time and the control plane's CPU meanwhile.
+ * Throughout, a probe asks GET /healthz every 100 ms on a new connection: how responsive the
+ * API stays while the agents join and while the backlog drains.
  * Usage: node tools/bench/dist/fleet/fleet.bench.js [--agents 10000] [--workers 4] [--hold 30]
  *   [--backlog 10000] [--sandboxes 2000] [--concurrency 64] [--heartbeat-ms 5000] [--admin-token-agents]
  *   [--database-url postgres://…] [--rollout] [--rollout-sandboxes 10000]
@@ -20,6 +22,7 @@
 import { parseArgs } from 'node:util';
 import { formatMs, percentile } from '../stats';
 import { metricValue, startControlPlane, type ControlPlaneProcess } from './control-plane.process';
+import { HealthProbe } from './health-probe';
 import { KeepAliveClient } from './keep-alive-client';
 import { sampleProcess } from './process-stats';
 import { SimulatedFleet } from './simulated-fleet';
@@ -70,7 +73,7 @@ async function readyNodes(cp: ControlPlaneProcess): Promise<number> {
   return metricValue(await cp.metrics(), 'moat_nodes{state="ready"}') ?? 0;
 }
 
-async function holdAgents(cp: ControlPlaneProcess): Promise<{ fleet: SimulatedFleet; lines: string[] }> {
+async function holdAgents(cp: ControlPlaneProcess, probe: HealthProbe): Promise<{ fleet: SimulatedFleet; lines: string[] }> {
   let joinTokens: string[] | undefined;
   if (!args['admin-token-agents']) {
     log(`creating ${AGENTS} single-use join tokens`);
@@ -114,6 +117,7 @@ async function holdAgents(cp: ControlPlaneProcess): Promise<{ fleet: SimulatedFl
     fleet: started.fleet,
     lines: [
       `agents joined + hello        ${started.connected} of ${AGENTS} in ${formatMs(connectMs)}`,
+      `  GET /healthz meanwhile     ${probe.summary(connectStart, connectStart + connectMs)}`,
       `agents held (connected)      ${held.connected}; nodes ready ${ready}, down ${down} after ${HOLD_S} s`,
       `control plane CPU (held)     ${(cpu * 100).toFixed(1)} % of one core`,
       `control plane RSS            ${mib(after.rssBytes)} (peak ${mib(peakRss)})`,
@@ -157,7 +161,7 @@ async function createSandboxes(cp: ControlPlaneProcess, tenant: Tenant, n: numbe
  * Scheduler throughput: a backlog of pending sandboxes (every node reports no room), then
  * every simulated node reports room at once; the scheduler places the backlog in batches.
  */
-async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant): Promise<string[]> {
+async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant, probe: HealthProbe): Promise<string[]> {
   log(`creating a backlog of ${BACKLOG} sandboxes through REST while no node has room`);
   const created = await createSandboxes(cp, tenant, BACKLOG);
   const before = await cp.metrics();
@@ -193,6 +197,7 @@ async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tena
   return [
     `REST creates, no room        ${BACKLOG} in ${created.wallS.toFixed(1)} s = ${(BACKLOG / created.wallS).toFixed(0)} /s (p99 ${formatMs(percentile(created.latencies, 99))})`,
     `backlog placed (to the DB)   ${BACKLOG} in ${wallS.toFixed(2)} s after room appeared = ${(BACKLOG / wallS).toFixed(0)} placements/s (committed, nodes told)`,
+    `  GET /healthz meanwhile     ${probe.summary(t0, placedAt)}`,
     `  scheduler transactions     ${batches}, busy ${busyS.toFixed(2)} s = ${(BACKLOG / Math.max(busyS, 1e-9)).toFixed(0)} placements per busy second`,
     `  all reported running       ${settledS.toFixed(2)} s after room appeared`,
   ];
@@ -284,21 +289,23 @@ async function main(): Promise<void> {
     cpuProfileDir: args['cpu-prof'],
   });
   let fleet: SimulatedFleet | undefined;
+  const probe = new HealthProbe(cp.url);
   try {
     log(`control plane pid ${cp.pid} at ${cp.url} (${args['database-url'] ? 'PostgreSQL' : 'SQLite'})`);
-    const held = await holdAgents(cp);
+    const held = await holdAgents(cp, probe);
     fleet = held.fleet;
     const quota = { maxSandboxes: 100_000, maxVcpus: 1_000_000, maxMemoryMiB: 1_073_741_824 };
     const tenant = await cp.api<Tenant>('POST', '/v1/tenants', { name: 'bench', quota }, 201);
     // A phase asked to place nothing is skipped (it would have no rate and no latencies); the
     // nodes still get room, which the later phases need.
-    const backlog = BACKLOG > 0 ? await drainBacklog(cp, fleet, tenant) : [];
+    const backlog = BACKLOG > 0 ? await drainBacklog(cp, fleet, tenant, probe) : [];
     if (BACKLOG === 0) await fleet.resize(ROOMY);
     const endToEnd = SANDBOXES > 0 ? await createAndPlace(cp, fleet, tenant) : [];
     const rolled = args.rollout ? await rollout(cp, quota) : [];
     const lines = [...held.lines, ...backlog, ...endToEnd, ...rolled];
     process.stdout.write(`\nFleet benchmark (SIMULATED agents, real control plane and sockets)\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   } finally {
+    await probe.stop();
     await fleet?.stop();
     await cp.stop();
   }

@@ -3,8 +3,8 @@ import { Agent, request } from 'node:http';
 /**
  * A pool of at most `connections` keep-alive HTTP connections, each reused request after
  * request, as an API client library would hold. (fetch's pool opens new connections under a
- * steady stream of requests, and each new connection to a busy server waits for accept: a
- * benchmark would measure that rather than the API.)
+ * steady stream of requests, and requests on them reached a busy control plane up to a second
+ * late: a benchmark would measure that rather than the API.)
  */
 export class KeepAliveClient {
   private readonly agent: Agent;
