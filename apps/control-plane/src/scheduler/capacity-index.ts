@@ -49,7 +49,6 @@ export async function bumpSchedulerEpoch(manager: EntityManager): Promise<void> 
 export class CapacityIndex {
   private epoch = -1;
   private loadedAt = 0;
-  private nodes: Candidate[] = [];
   private byId = new Map<string, Candidate>();
   private placement: PlacementTable;
   private keysLoaded = new Set<string>();
@@ -97,8 +96,7 @@ export class CapacityIndex {
         this.byId.set(node.id, { id: node.id, capacity: node.capacity, labels: node.labels, allocated: { ...NOTHING_ALLOCATED }, keyCounts: new Map() });
       }
     }
-    this.nodes = [...this.byId.values()];
-    this.placement = new PlacementTable(this.nodes, this.policy);
+    this.placement = new PlacementTable([...this.byId.values()], this.policy);
     this.epoch = change.epoch;
   }
 
@@ -117,7 +115,7 @@ export class CapacityIndex {
     const missing = keys.filter((k) => !this.keysLoaded.has(k));
     if (missing.length === 0) return;
     const counts = await loadKeyCounts(manager, missing);
-    for (const node of this.nodes) {
+    for (const node of this.byId.values()) {
       for (const key of missing) {
         const count = counts.get(node.id)?.get(key);
         if (count) node.keyCounts.set(key, count);
@@ -140,15 +138,15 @@ export class CapacityIndex {
     // Raw rows: hydrating entities for every node on every rebuild would dominate the batch.
     const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels FROM nodes WHERE state = 'ready'`);
     const allocations = await loadAllocations(manager);
-    this.nodes = rows.map((row) => ({
+    const nodes = rows.map((row) => ({
       id: row.id,
       capacity: JSON.parse(row.capacity) as Candidate['capacity'],
       labels: JSON.parse(row.labels) as Candidate['labels'],
       allocated: pickCapacity(allocations.get(row.id) ?? NOTHING_ALLOCATED),
       keyCounts: new Map<string, number>(),
     }));
-    this.byId = new Map(this.nodes.map((node) => [node.id, node]));
-    this.placement = new PlacementTable(this.nodes, this.policy);
+    this.byId = new Map(nodes.map((node) => [node.id, node]));
+    this.placement = new PlacementTable(nodes, this.policy);
     this.keysLoaded = new Set();
     this.usage = new Map();
     this.loadedAt = Date.now();

@@ -95,12 +95,6 @@ export class PlacementTable {
     return this.nodes.length;
   }
 
-  /** The node for the request, or undefined if none has room. */
-  choose(request: PlacementRequest): Candidate | undefined {
-    const i = this.indexFor(request);
-    return i < 0 ? undefined : this.nodes[i];
-  }
-
   /** Chooses a node and books the request on it, so the next choice sees it. */
   place(request: PlacementRequest): Candidate | undefined {
     const i = this.indexFor(request);

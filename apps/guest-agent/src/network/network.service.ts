@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ARPNeighbor, Interface, IPAddress, Route } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
+import { pollFor } from '../host/poll';
 
 export interface NetworkPaths {
   /** `/sys/class/net`: one directory per link, with its `address` and `mtu`. */
@@ -125,14 +125,16 @@ export class NetworkService {
   }
 
   private async linkByMac(mac: string): Promise<string> {
-    const deadline = Date.now() + this.linkWaitMs;
-    for (;;) {
-      for (const name of await readdir(this.paths.sysClassNet)) {
-        if ((await readSys(join(this.paths.sysClassNet, name, 'address'))) === mac) return name;
-      }
-      if (Date.now() >= deadline) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `no interface with MAC ${mac} within ${this.linkWaitMs} ms`);
-      await sleep(LINK_POLL_MS);
+    const name = await pollFor(() => this.findLink(mac), this.linkWaitMs, LINK_POLL_MS);
+    if (name === undefined) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `no interface with MAC ${mac} within ${this.linkWaitMs} ms`);
+    return name;
+  }
+
+  private async findLink(mac: string): Promise<string | undefined> {
+    for (const name of await readdir(this.paths.sysClassNet)) {
+      if ((await readSys(join(this.paths.sysClassNet, name, 'address'))) === mac) return name;
     }
+    return undefined;
   }
 
   private async ip(args: string[]): Promise<void> {

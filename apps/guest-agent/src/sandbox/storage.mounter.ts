@@ -1,9 +1,9 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isAbsolute, normalize } from 'node:path';
 import type { Storage } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
+import { pollFor } from '../host/poll';
 
 // QEMU's 9p default msize (8 KiB) makes every read a round trip; 512 KiB is what Kata uses in practice.
 const DEFAULT_9P_MSIZE = 512 * 1024;
@@ -92,12 +92,8 @@ export class StorageMounter {
   }
 
   private async waitForDevice(device: string): Promise<void> {
-    const deadline = Date.now() + this.deviceWaitMs;
-    while (!(await this.exists(device))) {
-      if (Date.now() >= deadline) {
-        throw new AgentError(AgentErrorCode.MOUNT_FAILED, `block device ${device} did not appear within ${this.deviceWaitMs} ms`);
-      }
-      await sleep(DEVICE_POLL_MS);
+    if (!(await pollFor(async () => (await this.exists(device)) || undefined, this.deviceWaitMs, DEVICE_POLL_MS))) {
+      throw new AgentError(AgentErrorCode.MOUNT_FAILED, `block device ${device} did not appear within ${this.deviceWaitMs} ms`);
     }
   }
 
@@ -106,15 +102,16 @@ export class StorageMounter {
    * after the host plugged it, and its tag cannot be listed on this kernel: retry the mount.
    */
   private async mountWhenPlugged(mountPoint: string, args: string[]): Promise<void> {
-    const deadline = Date.now() + this.deviceWaitMs;
-    for (;;) {
-      try {
-        return await this.mountOne(mountPoint, args);
-      } catch (error) {
-        if (Date.now() >= deadline) throw error;
-        await sleep(DEVICE_POLL_MS);
-      }
-    }
+    let failure: unknown;
+    const mount = () =>
+      this.mountOne(mountPoint, args).then(
+        () => true,
+        (error: unknown) => {
+          failure = error;
+          return undefined;
+        },
+      );
+    if (!(await pollFor(mount, this.deviceWaitMs, DEVICE_POLL_MS))) throw failure;
   }
 
   private async mountOne(mountPoint: string, args: string[]): Promise<void> {

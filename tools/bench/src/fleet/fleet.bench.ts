@@ -13,7 +13,7 @@
  *     health check: healthy once running) is rolled to version 2 (rolling, maxUnavailable 10%,
  *     maxSurge 0): the rollout's wall time and the control plane's CPU meanwhile.
  * Throughout, a probe asks GET /healthz every 100 ms on a new connection: how responsive the
- * API stays while the agents join and while the backlog drains.
+ * API stays in each phase.
  * Usage: node tools/bench/dist/fleet/fleet.bench.js [--agents 10000] [--workers 4] [--hold 30]
  *   [--backlog 10000] [--sandboxes 2000] [--concurrency 64] [--heartbeat-ms 5000] [--admin-token-agents]
  *   [--database-url postgres://…] [--rollout] [--rollout-sandboxes 10000]
@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { formatMs, percentile } from '../stats';
 import { metricValue, startControlPlane, type ControlPlaneProcess } from './control-plane.process';
 import { HealthProbe } from './health-probe';
-import { KeepAliveClient } from './keep-alive-client';
+import { JsonClient } from './json-client';
 import { sampleProcess } from './process-stats';
 import { SimulatedFleet } from './simulated-fleet';
 
@@ -134,12 +134,16 @@ interface Tenant {
  * Creates `n` sandboxes through REST over CONCURRENCY keep-alive connections, one request in
  * flight on each; returns latencies and how many got a node.
  */
-async function createSandboxes(cp: ControlPlaneProcess, tenant: Tenant, n: number): Promise<{ latencies: number[]; placed: number; wallS: number }> {
+async function createSandboxes(
+  cp: ControlPlaneProcess,
+  tenant: Tenant,
+  n: number,
+): Promise<{ latencies: number[]; placed: number; wallS: number; from: number; to: number }> {
   const headers = { authorization: `Bearer ${tenant.apiKey}` };
   const body = JSON.stringify({ vcpus: 1, memoryMiB: 256 });
   const latencies: number[] = [];
   let placed = 0;
-  const client = new KeepAliveClient(cp.url, CONCURRENCY);
+  const client = new JsonClient(cp.url, { connections: CONCURRENCY, keepAlive: true });
   try {
     // Open the connections first: the phase measures the API, not connection set-up.
     await Promise.all(Array.from({ length: CONCURRENCY }, () => client.send('GET', '/healthz')));
@@ -151,7 +155,8 @@ async function createSandboxes(cp: ControlPlaneProcess, tenant: Tenant, n: numbe
       if (status !== 201) throw new Error(`create failed: ${status} ${JSON.stringify(sandbox)}`);
       if (sandbox.nodeId) placed++;
     });
-    return { latencies: latencies.sort((a, b) => a - b), placed, wallS: (performance.now() - t0) / 1000 };
+    const to = performance.now();
+    return { latencies: latencies.sort((a, b) => a - b), placed, wallS: (to - t0) / 1000, from: t0, to };
   } finally {
     client.close();
   }
@@ -172,16 +177,8 @@ async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tena
   // Watched from the simulated nodes, not /metrics: a scrape every 100 ms would cost the
   // control plane CPU while it drains. A node hears of its sandboxes after their placement
   // commits, so this time is an upper bound of the time to the database.
-  let placedAt = t0;
-  for (;;) {
-    const held = (await fleet.report()).sandboxes - heldBefore;
-    if (held >= BACKLOG) {
-      placedAt = performance.now();
-      break;
-    }
-    if (performance.now() - t0 > 300_000) throw new Error(`backlog not placed within 300 s (${held} on their nodes)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until('the backlog on its nodes', 300_000, async () => ((await fleet.report()).sandboxes - heldBefore >= BACKLOG ? true : undefined), 50);
+  const placedAt = performance.now();
   const after = await cp.metrics();
   const delta = (sample: string): number => (metricValue(after, sample) ?? 0) - (metricValue(before, sample) ?? 0);
   const wallS = (placedAt - t0) / 1000;
@@ -196,6 +193,7 @@ async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tena
   const settledS = (performance.now() - t0) / 1000;
   return [
     `REST creates, no room        ${BACKLOG} in ${created.wallS.toFixed(1)} s = ${(BACKLOG / created.wallS).toFixed(0)} /s (p99 ${formatMs(percentile(created.latencies, 99))})`,
+    `  GET /healthz meanwhile     ${probe.summary(created.from, created.to)}`,
     `backlog placed (to the DB)   ${BACKLOG} in ${wallS.toFixed(2)} s after room appeared = ${(BACKLOG / wallS).toFixed(0)} placements/s (committed, nodes told)`,
     `  GET /healthz meanwhile     ${probe.summary(t0, placedAt)}`,
     `  scheduler transactions     ${batches}, busy ${busyS.toFixed(2)} s = ${(BACKLOG / Math.max(busyS, 1e-9)).toFixed(0)} placements per busy second`,
@@ -204,10 +202,10 @@ async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tena
 }
 
 /** End to end: creates through REST that are placed at once; each answers after its commit. */
-async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant): Promise<string[]> {
+async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant, probe: HealthProbe): Promise<string[]> {
   log(`creating ${SANDBOXES} sandboxes through REST, ${CONCURRENCY} in flight, each placed at once`);
   const before = await cp.metrics();
-  const { latencies, placed, wallS } = await createSandboxes(cp, tenant, SANDBOXES);
+  const { latencies, placed, wallS, from, to } = await createSandboxes(cp, tenant, SANDBOXES);
   const after = await cp.metrics();
   const delta = (sample: string): number => (metricValue(after, sample) ?? 0) - (metricValue(before, sample) ?? 0);
   // Let the simulated nodes' `running` reports land (and be stored) before the fleet is stopped.
@@ -223,19 +221,20 @@ async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, te
   return [
     `REST create → placed         ${placed} of ${SANDBOXES} in ${wallS.toFixed(2)} s = ${(placed / wallS).toFixed(0)} placements/s`,
     `  latency (REST)             p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}, max ${formatMs(latencies[latencies.length - 1])}`,
+    `  GET /healthz meanwhile     ${probe.summary(from, to)}`,
     `  scheduler transactions     ${delta('moat_scheduler_batch_seconds_count')}, busy ${delta('moat_scheduler_batch_seconds_sum').toFixed(2)} s`,
     `running, as reported by the simulated nodes: ${running} of ${total}`,
   ];
 }
 
-/** Polls `probe` every 250 ms until it returns a value. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Polls `probe` every `intervalMs` until it returns a value. */
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -300,7 +299,7 @@ async function main(): Promise<void> {
     // nodes still get room, which the later phases need.
     const backlog = BACKLOG > 0 ? await drainBacklog(cp, fleet, tenant, probe) : [];
     if (BACKLOG === 0) await fleet.resize(ROOMY);
-    const endToEnd = SANDBOXES > 0 ? await createAndPlace(cp, fleet, tenant) : [];
+    const endToEnd = SANDBOXES > 0 ? await createAndPlace(cp, fleet, tenant, probe) : [];
     const rolled = args.rollout ? await rollout(cp, quota) : [];
     const lines = [...held.lines, ...backlog, ...endToEnd, ...rolled];
     process.stdout.write(`\nFleet benchmark (SIMULATED agents, real control plane and sockets)\n${lines.map((l) => `  ${l}`).join('\n')}\n`);

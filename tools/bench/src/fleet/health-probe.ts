@@ -1,5 +1,5 @@
-import { get } from 'node:http';
 import { formatMs, percentile } from '../stats';
+import { JsonClient } from './json-client';
 
 /**
  * Asks the control plane `GET /healthz` every `intervalMs`, each time on a new connection (as a
@@ -8,13 +8,15 @@ import { formatMs, percentile } from '../stats';
  */
 export class HealthProbe {
   private readonly samples: { at: number; ms: number }[] = [];
+  private readonly client: JsonClient;
   private running = true;
   private readonly loop: Promise<void>;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly intervalMs = 100,
   ) {
+    this.client = new JsonClient(url, { connections: 1, keepAlive: false });
     this.loop = this.run();
   }
 
@@ -29,18 +31,16 @@ export class HealthProbe {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    this.client.close();
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       const at = performance.now();
-      const answered = await new Promise<boolean>((resolve) => {
-        const req = get(new URL('/healthz', this.url), { agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode === 200));
-        });
-        req.on('error', () => resolve(false));
-      });
+      const answered = await this.client.send('GET', '/healthz').then(
+        ({ status }) => status === 200,
+        () => false,
+      );
       if (answered) this.samples.push({ at, ms: performance.now() - at });
       await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
     }

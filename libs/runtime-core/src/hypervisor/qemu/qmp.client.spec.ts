@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RuntimeErrorCode } from '../../errors';
+import { unixSocketServers } from '../../testing/unix-socket-servers';
 import { QmpClient } from './qmp.client';
 
 type Handler = (command: { execute: string; id?: string }, socket: Socket) => void;
 
 /** Speaks just enough QMP: greeting, then one JSON object per line. */
-function fakeQmp(path: string, handler: Handler, greet = true): Promise<Server> {
+function fakeQmp(handler: Handler, greet = true): Server {
   const server = createServer((socket) => {
     if (greet) socket.write(`${JSON.stringify({ QMP: { version: {}, capabilities: [] } })}\r\n`);
     let buffer = '';
@@ -23,70 +21,61 @@ function fakeQmp(path: string, handler: Handler, greet = true): Promise<Server> 
       }
     });
   });
-  return new Promise((resolve) => server.listen(path, () => resolve(server)));
+  return server;
 }
 
 const reply = (socket: Socket, id: string | undefined, value: unknown) => socket.write(`${JSON.stringify({ return: value, id })}\r\n`);
 
 describe('QmpClient', () => {
-  let dir: string;
-  let server: Server | undefined;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'qmp-'));
-  });
-  afterEach(async () => {
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const sockets = unixSocketServers('qmp-');
 
   it('negotiates capabilities, then queries the status, ignoring interleaved events', async () => {
     const seen: string[] = [];
-    server = await fakeQmp(join(dir, 'q.sock'), (cmd, socket) => {
+    await sockets.listen('q.sock', fakeQmp((cmd, socket) => {
       seen.push(cmd.execute);
       if (cmd.execute === 'query-status') socket.write(`${JSON.stringify({ event: 'RESUME', data: {} })}\r\n`);
       reply(socket, cmd.id, cmd.execute === 'query-status' ? { status: 'running', running: true, singlestep: false } : {});
-    });
-    const qmp = await QmpClient.connect(join(dir, 'q.sock'), 1000);
+    }));
+    const qmp = await QmpClient.connect(sockets.path('q.sock'), 1000);
     await expect(qmp.queryStatus(1000)).resolves.toEqual({ status: 'running', running: true });
     expect(seen).toEqual(['qmp_capabilities', 'query-status']);
     qmp.close();
   });
 
   it('treats QEMU closing the socket on quit as success', async () => {
-    server = await fakeQmp(join(dir, 'q.sock'), (cmd, socket) => {
+    await sockets.listen('q.sock', fakeQmp((cmd, socket) => {
       if (cmd.execute === 'quit') socket.destroy();
       else reply(socket, cmd.id, {});
-    });
-    const qmp = await QmpClient.connect(join(dir, 'q.sock'), 1000);
+    }));
+    const qmp = await QmpClient.connect(sockets.path('q.sock'), 1000);
     await expect(qmp.quit(1000)).resolves.toBeUndefined();
   });
 
   it('times out when QEMU never greets', async () => {
-    server = await fakeQmp(join(dir, 'q.sock'), () => undefined, false);
-    await expect(QmpClient.connect(join(dir, 'q.sock'), 200)).rejects.toMatchObject({ code: RuntimeErrorCode.QMP_FAILED, message: expect.stringContaining('timed out') });
+    await sockets.listen('q.sock', fakeQmp(() => undefined, false));
+    await expect(QmpClient.connect(sockets.path('q.sock'), 200)).rejects.toMatchObject({ code: RuntimeErrorCode.QMP_FAILED, message: expect.stringContaining('timed out') });
   });
 
   it('times out a command that gets no reply', async () => {
-    server = await fakeQmp(join(dir, 'q.sock'), (cmd, socket) => {
+    await sockets.listen('q.sock', fakeQmp((cmd, socket) => {
       if (cmd.execute === 'qmp_capabilities') reply(socket, cmd.id, {});
-    });
-    const qmp = await QmpClient.connect(join(dir, 'q.sock'), 1000);
+    }));
+    const qmp = await QmpClient.connect(sockets.path('q.sock'), 1000);
     await expect(qmp.queryStatus(200)).rejects.toThrow(/query-status timed out/);
     qmp.close();
   });
 
   it('surfaces QMP errors with their class', async () => {
-    server = await fakeQmp(join(dir, 'q.sock'), (cmd, socket) => {
+    await sockets.listen('q.sock', fakeQmp((cmd, socket) => {
       if (cmd.execute === 'qmp_capabilities') reply(socket, cmd.id, {});
       else socket.write(`${JSON.stringify({ error: { class: 'CommandNotFound', desc: 'nope' }, id: cmd.id })}\r\n`);
-    });
-    const qmp = await QmpClient.connect(join(dir, 'q.sock'), 1000);
+    }));
+    const qmp = await QmpClient.connect(sockets.path('q.sock'), 1000);
     await expect(qmp.execute('bogus', undefined, 1000)).rejects.toThrow('QMP error CommandNotFound: nope');
     qmp.close();
   });
 
   it('fails when nothing listens', async () => {
-    await expect(QmpClient.connect(join(dir, 'missing.sock'), 500)).rejects.toMatchObject({ code: RuntimeErrorCode.QMP_FAILED });
+    await expect(QmpClient.connect(sockets.path('missing.sock'), 500)).rejects.toMatchObject({ code: RuntimeErrorCode.QMP_FAILED });
   });
 });

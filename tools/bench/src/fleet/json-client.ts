@@ -1,19 +1,20 @@
 import { Agent, request } from 'node:http';
 
 /**
- * A pool of at most `connections` keep-alive HTTP connections, each reused request after
- * request, as an API client library would hold. (fetch's pool opens new connections under a
- * steady stream of requests, and requests on them reached a busy control plane up to a second
- * late: a benchmark would measure that rather than the API.)
+ * JSON over HTTP through a pool of at most `connections` connections. Kept alive, each is
+ * reused request after request, as an API client library would hold them (fetch's pool opens
+ * new connections under a steady stream of requests, and requests on them reached a busy
+ * control plane up to a second late: a benchmark would measure that rather than the API).
+ * Not kept alive, every request has a connection of its own, as a one-off `curl` would.
  */
-export class KeepAliveClient {
+export class JsonClient {
   private readonly agent: Agent;
 
   constructor(
     private readonly baseUrl: string,
-    connections: number,
+    { connections, keepAlive }: { connections: number; keepAlive: boolean },
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+    this.agent = new Agent({ keepAlive, maxSockets: connections, maxFreeSockets: connections });
   }
 
   /** Sends `body` (JSON) if given; resolves with the status and the parsed JSON reply. */
