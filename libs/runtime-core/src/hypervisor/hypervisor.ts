@@ -1,7 +1,5 @@
-import type { ProcessAdapter } from '../host/process.adapter';
 import type { VmNic } from '../network/network.types';
 import type { SharedFsAttachment } from '../sharefs/shared-fs';
-import { QemuHypervisor } from './qemu/qemu.hypervisor';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -74,10 +72,3 @@ export interface Hypervisor {
 }
 
 export type HypervisorKind = 'qemu';
-
-export function createHypervisor(kind: HypervisorKind, proc: ProcessAdapter): Hypervisor {
-  switch (kind) {
-    case 'qemu':
-      return new QemuHypervisor(proc);
-  }
-}

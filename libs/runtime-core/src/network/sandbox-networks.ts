@@ -8,7 +8,8 @@ import { NodeProcessAdapter, type ProcessAdapter } from '../host/process.adapter
 import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
-import { createNetworkModel, type PlumbContext } from './models/network-model';
+import type { PlumbContext } from './models/network-model';
+import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
 import { parseCidr, ipString, TenantNetworks } from './tenant-networks';

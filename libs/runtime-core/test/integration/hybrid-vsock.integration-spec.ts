@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent.client';
-import { createAgentTransport } from '../../src/agent/transport/agent-transport';
+import { createAgentTransport } from '../../src/agent/transport/agent-transport.factory';
 import { dialHybridVsock } from '../../src/agent/transport/hybrid-vsock.dialer';
 import { RuntimeErrorCode } from '../../src/errors';
 

@@ -1,9 +1,5 @@
-import type { NetAdapter } from '../../host/net.adapter';
 import type { CniMode } from '../cni/cni.types';
 import type { NetworkModelKind, VmNic } from '../network.types';
-import { BridgeModel } from './bridge.model';
-import { MacvtapModel } from './macvtap.model';
-import { TcFilterModel } from './tc-filter.model';
 
 /** What a model needs to plug one sandbox's VM NIC into the network CNI prepared. */
 export interface PlumbContext {
@@ -31,15 +27,4 @@ export interface NetworkModel {
   plumb(ctx: PlumbContext): Promise<VmNic>;
   /** Removes what plumb made outside the netns (deleting the netns takes the rest); idempotent. */
   unplumb(ctx: PlumbContext): Promise<void>;
-}
-
-export function createNetworkModel(kind: NetworkModelKind, net: NetAdapter): NetworkModel {
-  switch (kind) {
-    case 'tcfilter':
-      return new TcFilterModel(net);
-    case 'macvtap':
-      return new MacvtapModel(net);
-    case 'bridge':
-      return new BridgeModel(net);
-  }
 }

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { AgentClient, type AgentApi } from '../agent/agent.client';
+import type { AgentTransport, AgentTransportKind } from '../agent/transport/agent-transport';
+import { onTmpfs } from '../host/host-info';
+import { NodeProcessAdapter } from '../host/process.adapter';
+import type { Hypervisor } from '../hypervisor/hypervisor';
+import { createHypervisor } from '../hypervisor/hypervisor.factory';
+import { ImageStore } from '../image/image.store';
+import { ProcessOverlayMarkers } from '../image/layer.unpacker';
+import { RegistryClient } from '../image/registry.client';
+import type { SandboxNetworks } from '../network/sandbox-networks';
+import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
+import { OverlayMount } from '../rootfs/overlay.mount';
+import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
+import { createSharedFs } from '../sharefs/shared-fs.factory';
+import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
+import { BootSnapshots } from '../snapshot/boot-snapshots';
+import { DEFAULT_MEMORY_DIR } from './sandbox.state';
+import type { RuntimeOptions } from './sandbox.types';
+
+/** The host pieces a runtime drives; replaced by fakes in unit tests. */
+export interface RuntimeDeps {
+  hypervisor: Hypervisor;
+  sharedFs: (kind: SharedFsKind) => SharedFs;
+  rootfs: RootfsProvider;
+  connectAgent: (transport: AgentTransport) => AgentApi;
+  /** How new sandboxes reach their agent; default: the best the host offers (`chooseAgentTransport`). */
+  agentTransport?: AgentTransportKind;
+  /** How long a booting VM has to answer Health.Check; TCG boots are slow. */
+  bootTimeoutMs: number;
+  /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
+  adoptTimeoutMs: number;
+  /** Plumbs sandbox networks; absent when the runtime has no network options. */
+  network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check'>;
+  /** Boot snapshots to restore VMs from; absent when they are off or the host cannot use them. */
+  snapshots?: Pick<BootSnapshots, 'find' | 'request' | 'discard' | 'idle' | 'close'>;
+}
+
+export const DEFAULT_RUN_DIR = '/run/moat';
+const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
+/** Boot snapshots kept per node (a few hundred MB of sparse RAM on disk each). */
+const MAX_BOOT_SNAPSHOTS = 4;
+const SNAPSHOT_RETRY_AFTER_MS = 10 * 60_000;
+
+/** The real host: QEMU, virtiofsd, the image store, the guest agent's gRPC client. */
+export function defaultDeps(opts: RuntimeOptions): RuntimeDeps {
+  const proc = new NodeProcessAdapter();
+  const images = new ImageStore({
+    dataDir: opts.dataDir,
+    registry: new RegistryClient({ insecureRegistries: opts.images?.insecureRegistries, credentials: opts.images?.credentials }),
+    markers: new ProcessOverlayMarkers(proc),
+    maxCacheBytes: opts.images?.maxCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
+    log: opts.log,
+  });
+  return {
+    hypervisor: createHypervisor('qemu', proc),
+    sharedFs: (kind) => createSharedFs(kind, proc),
+    rootfs: new SandboxRootfs(new BusyboxRootfs(proc), images, new OverlayMount(proc)),
+    connectAgent: (transport) => new AgentClient(transport),
+    bootTimeoutMs: 60_000,
+    adoptTimeoutMs: 15_000,
+  };
+}
+
+/** Boot snapshots, when asked for (the default) and usable on this host: guest RAM must go to tmpfs. */
+export async function openBootSnapshots(opts: RuntimeOptions, transport: AgentTransportKind, hypervisor: Hypervisor): Promise<BootSnapshots | undefined> {
+  // The vsock device's guest CID is part of a VM's identity; only virtio-serial clones are interchangeable.
+  if (opts.bootSnapshots === false || transport !== 'virtio-serial') return undefined;
+  const memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
+  if (!(await onTmpfs(memoryDir))) {
+    opts.log?.('warn', 'boot snapshots are off: guest memory dir is not on tmpfs', { memoryDir });
+    return undefined;
+  }
+  const snapshots = new BootSnapshots({
+    dir: join(opts.dataDir, 'boot-snapshots'),
+    runDir: opts.runDir ?? DEFAULT_RUN_DIR,
+    memoryDir,
+    maxSnapshots: MAX_BOOT_SNAPSHOTS,
+    retryAfterMs: SNAPSHOT_RETRY_AFTER_MS,
+    hypervisor,
+    log: opts.log ?? (() => undefined),
+  });
+  await snapshots.recover();
+  return snapshots;
+}

@@ -1,0 +1,36 @@
+import type { AgentApi } from '../agent/agent.client';
+import type { BootSnapshotFiles } from '../hypervisor/hypervisor';
+import type { SandboxState } from './sandbox.state';
+import type { SandboxInfo } from './sandbox.types';
+
+/** One sandbox as the runtime holds it: its persisted state and what lives only in this process. */
+export interface SandboxEntry {
+  state: SandboxState;
+  phase: SandboxInfo['state'];
+  error?: { code: string; message: string };
+  progress?: SandboxInfo['progress'];
+  /** The connection to the guest agent, while the VM runs. */
+  agent?: AgentApi;
+  /** The boot snapshot this start restores from, once the restore step found one. */
+  snapshot?: BootSnapshotFiles;
+  creating?: Promise<SandboxInfo>;
+  deleting?: Promise<void>;
+  onUpdate?: (info: SandboxInfo) => void;
+}
+
+/** The entry as the node agent reports it. */
+export function infoOf(entry: SandboxEntry): SandboxInfo {
+  const { state } = entry;
+  return {
+    id: state.spec.id,
+    state: entry.phase,
+    timings: state.timings.map((t) => ({ ...t })),
+    ...(entry.error && { error: { ...entry.error } }),
+    ...(entry.progress && { progress: { ...entry.progress } }),
+    rootfs: state.sharedFsKind,
+    ...(state.guest && { guest: { ...state.guest } }),
+    accel: state.accel,
+    transport: state.transport,
+    ...(state.network?.guest && { network: { ip: state.network.guest.addresses[0].address, ports: state.network.ports } }),
+  };
+}

@@ -1,0 +1,51 @@
+import type { AgentApi } from '../../agent/agent.client';
+import type { AgentTransport } from '../../agent/transport/agent-transport';
+import { createAgentTransport } from '../../agent/transport/agent-transport.factory';
+import { guestCidFor } from '../../agent/transport/vsock.dialer';
+import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import type { Hypervisor } from '../../hypervisor/hypervisor';
+import type { SandboxState } from '../sandbox.state';
+import type { StartStep, StepContext } from './start-step';
+
+/** Where a sandbox's transport finds its guest: the proxy socket beside QEMU's, and its vsock CID. */
+export function transportFor(state: SandboxState): AgentTransport {
+  return createAgentTransport(state.transport, {
+    agentSocket: state.paths.agentSocket,
+    proxySocket: `${state.paths.runDir}/agent-proxy.sock`,
+    guestCid: guestCidFor(state.spec.id),
+  });
+}
+
+export interface AgentStepDeps {
+  hypervisor: Pick<Hypervisor, 'guestFailure'>;
+  connectAgent: (transport: AgentTransport) => AgentApi;
+  /** How long a booting VM has to answer Health.Check; TCG boots are slow. */
+  bootTimeoutMs: number;
+}
+
+/** The connection to the guest agent, once it answers. */
+export class AgentStep implements StartStep {
+  readonly phase = 'agent' as const;
+  readonly failureCode = RuntimeErrorCode.VM_BOOT_FAILED;
+
+  constructor(private readonly deps: AgentStepDeps) {}
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const { entry } = ctx;
+    const { state } = entry;
+    const pid = state.vmmPid;
+    if (pid === undefined) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, 'no VM to connect to');
+    const agent = this.deps.connectAgent(transportFor(state));
+    entry.agent = agent;
+    await agent.waitReady(this.deps.bootTimeoutMs, () => this.deps.hypervisor.guestFailure(pid, state.spec.id, state.paths));
+    // A restored guest's clock stopped when its snapshot was saved.
+    if (state.restored) await agent.setGuestDateTime();
+    state.guest = await agent.guestDetails();
+  }
+
+  release(ctx: StepContext): Promise<void> {
+    ctx.entry.agent?.close();
+    ctx.entry.agent = undefined;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,42 @@
+import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import type { SandboxNetworks } from '../../network/sandbox-networks';
+import type { StartStep, StepContext } from './start-step';
+
+const DEFAULT_TENANT = 'default';
+
+/** The sandbox's place on its tenant network: netns, CNI ADD, the model's plumbing. */
+export class NetworkStep implements StartStep {
+  readonly phase = 'network' as const;
+  readonly failureCode = RuntimeErrorCode.NETWORK_FAILED;
+
+  /** `networks` is absent on a runtime without network options: a sandbox asking for one fails. */
+  constructor(private readonly networks: Pick<SandboxNetworks, 'attach' | 'detach'> | undefined) {}
+
+  applies(ctx: StepContext): boolean {
+    return ctx.entry.state.spec.network !== undefined;
+  }
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    const { spec } = state;
+    const networkSpec = spec.network;
+    if (!networkSpec) return;
+    state.network = await this.plumber().attach(spec.id, spec.tenantId ?? DEFAULT_TENANT, networkSpec, state.paths.runDir, (progress) => {
+      state.network = progress;
+      return ctx.save();
+    });
+  }
+
+  async release(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    const network = state.network;
+    if (!network) return;
+    await this.plumber().detach(state.spec.id, network, state.paths.runDir);
+    state.network = undefined;
+  }
+
+  private plumber(): NonNullable<NetworkStep['networks']> {
+    if (!this.networks) throw new RuntimeError(RuntimeErrorCode.NETWORK_FAILED, 'this node has no network configuration');
+    return this.networks;
+  }
+}

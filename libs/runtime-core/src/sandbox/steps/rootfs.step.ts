@@ -1,0 +1,45 @@
+import { mkdir } from 'node:fs/promises';
+import { RuntimeErrorCode } from '../../errors';
+import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
+import type { StartStep, StepContext } from './start-step';
+
+/** Pull progress is reported at most this often (and once more when it completes). */
+const PROGRESS_INTERVAL_MS = 500;
+
+/** The container rootfs: the busybox tree, or the image's layers pulled and overlaid. */
+export class RootfsStep implements StartStep {
+  readonly phase = 'rootfs' as const;
+  readonly failureCode = RuntimeErrorCode.ROOTFS_FAILED;
+
+  constructor(private readonly rootfs: RootfsProvider) {}
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const { entry } = ctx;
+    const { spec, paths } = entry.state;
+    await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
+    // Persist before acquiring anything, so a crash from here on is cleaned up by `open`.
+    await ctx.save();
+    let reported = 0;
+    const prepared = await this.rootfs.prepare({
+      sandboxId: spec.id,
+      image: spec.image,
+      command: spec.command,
+      rootfsDir: paths.rootfsDir,
+      scratchDir: paths.sandboxDir,
+      onProgress: ({ bytesDone, bytesTotal }) => {
+        entry.progress = { phase: 'pull', bytesDone, bytesTotal };
+        if (bytesDone < bytesTotal && Date.now() - reported < PROGRESS_INTERVAL_MS) return;
+        reported = Date.now();
+        ctx.notify();
+      },
+    });
+    entry.progress = undefined;
+    entry.state.process = prepared.process;
+    if (prepared.manifestDigest) entry.state.manifestDigest = prepared.manifestDigest;
+  }
+
+  async release(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    await this.rootfs.release(state.spec.id, state.paths.rootfsDir);
+  }
+}

@@ -1,0 +1,33 @@
+import { RuntimeErrorCode } from '../../errors';
+import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
+import type { StartStep, StepContext } from './start-step';
+
+/** How the rootfs reaches the guest: virtiofsd started, a 9p share named, or an ext4 disk built. */
+export class SharefsStep implements StartStep {
+  readonly phase = 'sharefs' as const;
+  readonly failureCode = RuntimeErrorCode.SHAREFS_FAILED;
+
+  constructor(private readonly sharedFs: (kind: SharedFsKind) => SharedFs) {}
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    const { paths } = state;
+    state.sharedFs = await this.sharedFs(state.sharedFsKind).start({
+      sandboxId: state.spec.id,
+      sharedDir: paths.sharedDir,
+      runDir: paths.runDir,
+      logDir: paths.sandboxDir,
+      rootfsDir: paths.rootfsDir,
+      diskDir: paths.sandboxDir,
+    });
+    await ctx.save();
+  }
+
+  async release(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    const handle = state.sharedFs;
+    if (!handle) return;
+    await this.sharedFs(handle.kind).stop(handle, state.spec.id);
+    state.sharedFs = undefined;
+  }
+}

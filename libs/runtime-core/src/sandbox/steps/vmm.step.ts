@@ -1,0 +1,115 @@
+import { guestCidFor } from '../../agent/transport/vsock.dialer';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
+import type { BootSnapshotFiles, Hypervisor } from '../../hypervisor/hypervisor';
+import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
+import { guestMemoryMiB } from '../sandbox-spec';
+import type { SandboxState } from '../sandbox.state';
+import type { GuestImage, LogLevel } from '../sandbox.types';
+import type { StartStep, StepContext } from './start-step';
+
+type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+/** What the VMM steps need from the runtime. */
+export interface VmmDeps {
+  hypervisor: Hypervisor;
+  guestImage: GuestImage;
+  /** Absent when boot snapshots are off or the transport cannot use them. */
+  snapshots?: Pick<BootSnapshots, 'find' | 'discard'>;
+  log: Log;
+}
+
+/** What a boot snapshot of this sandbox's VM fixes; its clones differ only in what is plugged in after. */
+export function vmShape(state: SandboxState, image: GuestImage): VmShape {
+  return {
+    accel: state.accel,
+    vcpus: state.spec.vcpus,
+    memoryMiB: guestMemoryMiB(state.spec),
+    kernel: image.kernel,
+    initrd: image.initrd,
+    rootfsImage: image.rootfs,
+    ninep: state.sharedFsKind === '9p',
+  };
+}
+
+async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapshotFiles): Promise<void> {
+  const { state } = ctx.entry;
+  const { spec, paths } = state;
+  const shared = state.sharedFs;
+  if (!shared) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the shared filesystem is not started');
+  const image = deps.guestImage;
+  state.vmmPid = await deps.hypervisor.start({
+    sandboxId: spec.id,
+    accel: state.accel,
+    vcpus: spec.vcpus,
+    memoryMiB: guestMemoryMiB(spec),
+    kernel: image.kernel,
+    initrd: image.initrd,
+    rootfsImage: image.rootfs,
+    sharedFs: shared.attachment,
+    ...(state.network?.nic && { network: state.network.nic }),
+    paths,
+    ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(spec.id) }),
+    ...(restoreFrom && { restoreFrom }),
+  });
+  state.restored = restoreFrom !== undefined;
+  await ctx.save();
+}
+
+/**
+ * Restores the VM from its shape's boot snapshot (Kata's VM templating). When that fails the
+ * VMM step after it boots cold: a snapshot that does not load (QEMU upgraded, file damaged) is
+ * discarded first, so a new one is saved, while one that could not be copied (tmpfs full) is kept.
+ */
+export class RestoreStep implements StartStep {
+  readonly phase = 'restore' as const;
+  readonly failureCode = RuntimeErrorCode.VMM_START_FAILED;
+
+  constructor(private readonly deps: VmmDeps) {}
+
+  async applies(ctx: StepContext): Promise<boolean> {
+    const { snapshots, guestImage } = this.deps;
+    ctx.entry.snapshot = snapshots && (await snapshots.find(vmShape(ctx.entry.state, guestImage)));
+    return ctx.entry.snapshot !== undefined;
+  }
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const snapshot = ctx.entry.snapshot;
+    if (!snapshot) return;
+    try {
+      await startVm(this.deps, ctx, snapshot);
+    } catch (error) {
+      if (!(error instanceof RuntimeError && error.code === RuntimeErrorCode.SNAPSHOT_FAILED)) throw error;
+      this.deps.log('warn', 'restoring a boot snapshot failed; booting cold', { sandboxId: ctx.entry.state.spec.id, error: describeError(error) });
+      if (error.context.snapshotIntact !== true) await this.deps.snapshots?.discard(snapshot);
+    }
+  }
+
+  /** The VMM step stops the VM, whichever step started it. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Boots the VM cold, unless the restore step already started it. */
+export class VmmStep implements StartStep {
+  readonly phase = 'vmm' as const;
+  readonly failureCode = RuntimeErrorCode.VMM_START_FAILED;
+
+  constructor(private readonly deps: VmmDeps) {}
+
+  applies(ctx: StepContext): boolean {
+    return ctx.entry.state.vmmPid === undefined;
+  }
+
+  acquire(ctx: StepContext): Promise<void> {
+    return startVm(this.deps, ctx);
+  }
+
+  async release(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    const pid = state.vmmPid;
+    if (pid === undefined) return;
+    await this.deps.hypervisor.stop(pid, state.spec.id, state.paths);
+    state.vmmPid = undefined;
+  }
+}
