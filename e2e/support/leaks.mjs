@@ -1,11 +1,12 @@
-// Finds host objects a Moat stack left behind: VMM and virtiofsd processes, run dirs,
-// sandbox dirs and mounts, restored VMs' RAM files, network namespaces, links, IP leases and iptables rules. Everything
+// Finds host objects a Moat stack left behind: VMM, jail and virtiofsd processes, run dirs,
+// sandbox dirs and mounts, restored VMs' RAM files, jail uid leases, host cgroups, network
+// namespaces, links, IP leases and iptables rules. Everything
 // Moat creates is named after its sandbox id or lives under its data dir, which is what makes
 // this check possible.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { guestMemoryFiles, mounts, vmmProcesses } from '../../tools/dev/host-objects.mjs';
+import { guestMemoryFiles, jailIdLeases, mounts, sandboxCgroups, vmmProcesses } from '../../tools/dev/host-objects.mjs';
 
 /** The tenant-bridge prefix e2e/run.mjs gives its stack (MOAT_NET_BRIDGE_PREFIX). */
 export const E2E_BRIDGE_PREFIX = 'mte2e';
@@ -27,6 +28,8 @@ export function findLeaks(dataDir, sandboxIds = []) {
   }
   for (const mount of mounts()) if (mine(mount.target) || mine(mount.source)) leaks.push(`mount ${mount.target}`);
   for (const file of guestMemoryFiles()) if (sandboxIds.some((id) => file.includes(id))) leaks.push(`guest memory ${file}`);
+  for (const lease of jailIdLeases()) if (sandboxIds.some((id) => lease.includes(id))) leaks.push(`jail uid lease ${lease}`);
+  for (const cgroup of sandboxCgroups()) if (sandboxIds.some((id) => cgroup.endsWith(id))) leaks.push(`cgroup ${cgroup}`);
   leaks.push(...findNetworkLeaks(dataDir, sandboxIds));
   return leaks;
 }

@@ -1,9 +1,15 @@
-// The host objects a sandbox holds outside any data dir — VMM and virtiofsd processes, mounts and
-// the RAM files of VMs restored from boot snapshots — listed so a test run can prove it left none behind (e2e/support/leaks.mjs looks for one
-// stack's objects by data dir and sandbox id; this compares the whole host before and after).
-import { readdirSync, readFileSync } from 'node:fs';
+// The host objects a sandbox holds outside any data dir — VMM, jail and virtiofsd processes,
+// mounts, the RAM files of VMs restored from boot snapshots, jail uid leases and host cgroups —
+// listed so a test run can prove it left none behind (e2e/support/leaks.mjs looks for one stack's
+// objects by data dir and sandbox id; this compares the whole host before and after).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const VMM_PROCESS = /qemu-system|virtiofsd/;
+const VMM_PROCESS = /qemu-system|virtiofsd|bwrap/;
+/** Host-wide jail uid leases (DEFAULT_JAIL_IDS_DIR in runtime-core), one file per leased uid. */
+const JAIL_IDS_DIR = '/run/moat/jail-ids';
+/** The cgroup every sandbox's host cgroup lives under (runtime-core's default cgroupParent). */
+const CGROUP_PARENT = 'moat';
 
 /**
  * iproute2 turns /run/netns into a shared bind mount of itself on the first `ip netns add`, so
@@ -50,17 +56,44 @@ export function guestMemoryFiles() {
   }
 }
 
-/** What a later `leftSince` compares against. */
-export function snapshotHostObjects() {
-  return { processes: new Set(vmmProcesses()), mounts: new Set(mounts().map((m) => m.target)), memory: new Set(guestMemoryFiles()) };
+/** Leased jail uids, as `uid: owner`. */
+export function jailIdLeases() {
+  if (!existsSync(JAIL_IDS_DIR)) return [];
+  return readdirSync(JAIL_IDS_DIR).map((uid) => `${uid}: ${readFileSync(join(JAIL_IDS_DIR, uid), 'utf8').trim()}`);
 }
 
-/** VMM processes and mounts that exist now and did not at the snapshot. */
+/** Sandbox host cgroups, in every cgroup hierarchy mounted (v1 controllers and v2). */
+export function sandboxCgroups() {
+  const found = [];
+  for (const m of mounts().filter((mount) => mount.fstype === 'cgroup' || mount.fstype === 'cgroup2')) {
+    const parent = join(m.target, CGROUP_PARENT);
+    if (!existsSync(parent)) continue;
+    for (const entry of readdirSync(parent, { withFileTypes: true })) if (entry.isDirectory()) found.push(join(parent, entry.name));
+  }
+  return found;
+}
+
+/** What a later `leftSince` compares against. */
+export function snapshotHostObjects() {
+  return {
+    processes: new Set(vmmProcesses()),
+    mounts: new Set(mounts().map((m) => m.target)),
+    memory: new Set(guestMemoryFiles()),
+    jailIds: new Set(jailIdLeases()),
+    cgroups: new Set(sandboxCgroups()),
+  };
+}
+
+/** VMM processes, mounts, RAM files, jail uids and cgroups that exist now and did not at the snapshot. */
 export function leftSince(snapshot) {
   const processes = vmmProcesses().filter((p) => !snapshot.processes.has(p));
   const newMounts = mounts().filter((m) => !snapshot.mounts.has(m.target) && !HOST_TOOL_MOUNTS.has(m.target));
   const memory = guestMemoryFiles().filter((f) => !snapshot.memory.has(f));
+  const jailIds = jailIdLeases().filter((l) => !snapshot.jailIds.has(l));
+  const cgroups = sandboxCgroups().filter((c) => !snapshot.cgroups.has(c));
   return [
+    ...jailIds.map((l) => `jail uid lease ${l}`),
+    ...cgroups.map((c) => `cgroup ${c}`),
     ...memory.map((f) => `guest memory file ${f}`),
     ...processes.map((p) => `process ${p.slice(0, 300)}`),
     ...newMounts.map((m) => `mount ${m.target} (${m.fstype} from ${m.source})`),

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 /** Packages every command needs (runtime, guest image builder, native npm builds). */
 export const RUNTIME_PACKAGES = [
   'qemu-system-x86', // QEMU and /usr/lib/qemu/virtiofsd
+  'bubblewrap', // the VMM jail: namespaces and a root of its own (setpriv and prlimit come with util-linux)
   'busybox-static', // guest userland and the default sandbox rootfs
   'crun', // runs containers inside the guest
   'socat', // vsock for the guest agent (guest side) and the host's vsock transport

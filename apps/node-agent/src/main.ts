@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     accel,
     sharedFs: config.sharedFs,
     bootSnapshots: config.bootSnapshots,
+    jail: config.jail,
+    jailIdRange: config.jailIdRange,
     images: {
       insecureRegistries: config.insecureRegistries,
       maxCacheBytes: config.imageCacheMaxBytes,

@@ -9,10 +9,16 @@ export enum RuntimeErrorCode {
   INVALID_SPEC = 'INVALID_SPEC',
   ROOTFS_FAILED = 'ROOTFS_FAILED',
   SHAREFS_FAILED = 'SHAREFS_FAILED',
+  /** The sandbox's jail or host cgroup could not be set up. */
+  JAIL_FAILED = 'JAIL_FAILED',
   VMM_START_FAILED = 'VMM_START_FAILED',
   /** A boot snapshot could not be saved or restored; the runtime boots the VM cold instead. */
   SNAPSHOT_FAILED = 'SNAPSHOT_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',
+  /** The VMM of a running sandbox exited. */
+  VMM_EXITED = 'VMM_EXITED',
+  /** The VMM of a running sandbox was killed by the kernel's OOM killer for outgrowing its host cgroup. */
+  VMM_OUT_OF_MEMORY = 'VMM_OUT_OF_MEMORY',
   AGENT_UNREACHABLE = 'AGENT_UNREACHABLE',
   AGENT_CALL_FAILED = 'AGENT_CALL_FAILED',
   AGENT_PROTOCOL_VIOLATION = 'AGENT_PROTOCOL_VIOLATION',

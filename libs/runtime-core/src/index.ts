@@ -14,12 +14,14 @@ export type {
   PhaseTiming,
   RuntimeOptions,
   SandboxInfo,
+  SandboxIsolationInfo,
   SandboxPhaseState,
   SandboxSpec,
 } from './sandbox/sandbox.types';
 export { detectHost, type HostInfo } from './host/host-info';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
 export type { Accel } from './hypervisor/hypervisor';
+export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-ids';
 export type { SharedFsKind } from './sharefs/shared-fs';
 export type { RegistryCredentials } from './image/registry.client';
 export { parseImageReference, type ImageReference } from './image/image-reference';
@@ -34,5 +36,5 @@ export { SandboxNetworks, netnsName, macForSandbox, type NetworkOptions } from '
 export { NETWORK_MODELS, type NetworkModelKind, type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
 export { DEFAULT_CONFLIST, loadConflist } from './network/cni/conflist';
 export type { CniConflist } from './network/cni/cni.types';
-export { bridgeTapName } from './network/models/bridge.model';
+export { sandboxTapName } from './network/models/network-model';
 export { NetworkError, NetworkErrorCode } from './network/network.errors';

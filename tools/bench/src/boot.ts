@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,14 +42,16 @@ async function bareBootToMarker(image: GuestImage, accel: Accel, dir: string): P
     kernelParams: [...guestKernelParams(id), 'moat.bench=1'],
     memory: { kind: 'anonymous' },
     rootfsImage: image.rootfs,
-    consoleLog,
     qmpSocket: join(dir, `${id}.qmp`),
-    pidFile: join(dir, `${id}.pid`),
     agent: { socketPath: join(dir, `${id}.agent`), portName: AGENT_PORT_NAME },
     sharedFs: { kind: '9p', hostPath: dir, mountTag: 'moatfs' },
+    seccomp: false,
   });
   const t0 = performance.now();
-  const qemu = spawn(QEMU_BINARY, argv, { stdio: 'ignore' });
+  // The guest's console is QEMU's stdout.
+  const consoleFd = openSync(consoleLog, 'a');
+  const qemu = spawn(QEMU_BINARY, argv, { stdio: ['ignore', consoleFd, consoleFd] });
+  closeSync(consoleFd);
   const exited = new Promise<void>((r) => qemu.once('exit', () => r()));
   try {
     for (;;) {

@@ -27,10 +27,13 @@ const BENCH_TENANT = 'bench';
 const SINK_PORT = 5201;
 
 async function plumbing(options: NetworkOptions, model: NetworkModelKind, runs: number, runDir: string): Promise<{ attach: number[]; detach: number[] }> {
-  const networks = SandboxNetworks.create(options);
+  const networks = await SandboxNetworks.create(options);
   const attachOne = async (id: string): Promise<NetworkState> => {
     mkdirSync(join(runDir, id), { recursive: true });
-    return networks.attach(id, BENCH_TENANT, { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, join(runDir, id), () => Promise.resolve());
+    const { state, nicFd } = await networks.attach(id, BENCH_TENANT, { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, join(runDir, id), () => Promise.resolve());
+    // No VMM takes the NIC here; closing the descriptor is what a VMM's exit does.
+    networks.releaseNicFd(nicFd);
+    return state;
   };
   const anchorId = randomUUID();
   const anchor = await attachOne(anchorId);

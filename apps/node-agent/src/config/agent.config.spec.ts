@@ -37,3 +37,14 @@ describe('loadAgentConfig: images', () => {
     expect((error as Error).message).not.toContain('s3cret');
   });
 });
+
+describe('loadAgentConfig: jail', () => {
+  it('jails by default, with uids from 200000-265535', () => {
+    expect(loadAgentConfig(base)).toMatchObject({ jail: true, jailIdRange: { first: 200_000, last: 265_535 } });
+  });
+
+  it('takes MOAT_JAIL=false and another uid range, and refuses a range reaching system uids', () => {
+    expect(loadAgentConfig({ ...base, MOAT_JAIL: 'false', MOAT_JAIL_ID_RANGE: '300000-300099' })).toMatchObject({ jail: false, jailIdRange: { first: 300_000, last: 300_099 } });
+    expect(() => loadAgentConfig({ ...base, MOAT_JAIL_ID_RANGE: '0-5000' })).toThrow(/MOAT_JAIL_ID_RANGE: .*not a uid range/);
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import { NETWORK_MODELS, type NetworkModel } from '@moat/proto';
+import { parseIdRange, type IdRange } from '@moat/runtime-core';
 import { z } from 'zod';
 
 /** The node agent's configuration, read once from the environment at start. */
@@ -21,6 +22,10 @@ export interface AgentConfig {
   sharedFs: '9p' | 'virtiofs' | 'block' | undefined;
   /** Restore sandbox VMs from boot snapshots instead of booting each one. */
   bootSnapshots: boolean;
+  /** Jail every VMM (false only for debugging: logged at start and shown on the node). */
+  jail: boolean;
+  /** The host uids (and gids) jailed VMMs run as. */
+  jailIdRange: IdRange;
   /** Registries (`host[:port]`) pulled from over plain HTTP; loopback ones always are. */
   insecureRegistries: string[];
   /** Unreferenced image layers are kept up to this many bytes. */
@@ -53,6 +58,18 @@ const envSchema = z.object({
   MOAT_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   MOAT_SHARED_FS: z.enum(['9p', 'virtiofs', 'block']).optional(),
   MOAT_BOOT_SNAPSHOTS: z.enum(['true', 'false']).default('true'),
+  MOAT_JAIL: z.enum(['true', 'false']).default('true'),
+  MOAT_JAIL_ID_RANGE: z
+    .string()
+    .default('200000-265535')
+    .transform((range, ctx) => {
+      try {
+        return parseIdRange(range);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   MOAT_INSECURE_REGISTRIES: z.string().default(''),
   MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
   MOAT_REGISTRY_AUTH: z.string().optional(),
@@ -103,6 +120,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     accel: e.MOAT_ACCEL,
     sharedFs: e.MOAT_SHARED_FS,
     bootSnapshots: e.MOAT_BOOT_SNAPSHOTS === 'true',
+    jail: e.MOAT_JAIL === 'true',
+    jailIdRange: e.MOAT_JAIL_ID_RANGE,
     insecureRegistries: e.MOAT_INSECURE_REGISTRIES.split(',').map((r) => r.trim()).filter((r) => r.length > 0),
     imageCacheMaxBytes: e.MOAT_IMAGE_CACHE_MAX_BYTES,
     registryAuth,

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 
 export interface RunResult {
@@ -14,6 +15,23 @@ export interface DetachedSpawnOptions {
   /** Open descriptors the child inherits as fd 3, 4, … (e.g. a macvtap device for QEMU). */
   extraFds?: readonly number[];
 }
+
+/** A detached child that talks to its parent over two pipes while it starts (see `spawnWithHandshake`). */
+export interface HandshakeChild {
+  pid: number;
+  /** What the child writes to the first pipe (its fd 3 + extraFds.length). */
+  reports: Readable;
+  /** What the child reads from the second pipe (the fd after that). */
+  release: Writable;
+  /** Closes both pipes and lets this process exit without waiting for the child. */
+  detach(): void;
+}
+
+/**
+ * Children get a minimal environment: nothing of this process's (tokens, credentials) reaches
+ * a VMM or a daemon that a guest could compromise.
+ */
+export const CHILD_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 
 export interface RunOptions {
   timeoutMs?: number;
@@ -29,6 +47,8 @@ export interface ProcessAdapter {
   run(command: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Starts a process in its own session so it outlives the node agent; returns its pid. */
   spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number>;
+  /** `spawnDetached` with two more pipes after `extraFds`, for a start handshake. */
+  spawnWithHandshake(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<HandshakeChild>;
   /** True if the pid exists and is not a zombie. */
   isAlive(pid: number): Promise<boolean>;
   /** The process's argv from /proc, or undefined if it is gone. */
@@ -78,19 +98,37 @@ export class NodeProcessAdapter implements ProcessAdapter {
     });
   }
 
-  spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number> {
-    const logFd = openSync(opts.logFile, 'a');
-    return new Promise<number>((resolve, reject) => {
-      const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd, ...(opts.extraFds ?? [])] });
-      child.once('error', (cause) =>
-        reject(new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `spawn ${command}`, { cause })),
-      );
-      child.once('spawn', () => {
-        // Unref so the node agent can exit while the VMM keeps running; libuv still reaps it
-        // if it dies while we are alive, so no zombie lingers.
+  async spawnDetached(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<number> {
+    const child = await this.start(command, args, opts, []);
+    // Unref so the node agent can exit while the child keeps running; libuv still reaps it
+    // if it dies while we are alive, so no zombie lingers.
+    child.unref();
+    return child.pid as number;
+  }
+
+  async spawnWithHandshake(command: string, args: readonly string[], opts: DetachedSpawnOptions): Promise<HandshakeChild> {
+    const child = await this.start(command, args, opts, ['pipe', 'pipe']);
+    const first = 3 + (opts.extraFds?.length ?? 0);
+    const reports = child.stdio[first] as Readable;
+    const release = child.stdio[first + 1] as Writable;
+    return {
+      pid: child.pid as number,
+      reports,
+      release,
+      detach: () => {
+        reports.destroy();
+        release.destroy();
         child.unref();
-        resolve(child.pid as number);
-      });
+      },
+    };
+  }
+
+  private start(command: string, args: readonly string[], opts: DetachedSpawnOptions, pipes: 'pipe'[]): Promise<ChildProcess> {
+    const logFd = openSync(opts.logFile, 'a');
+    return new Promise<ChildProcess>((resolve, reject) => {
+      const child = spawn(command, args, { detached: true, env: CHILD_ENV, stdio: ['ignore', logFd, logFd, ...(opts.extraFds ?? []), ...pipes] });
+      child.once('error', (cause) => reject(new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `spawn ${command}`, { cause })));
+      child.once('spawn', () => resolve(child));
     }).finally(() => closeSync(logFd));
   }
 

@@ -1,4 +1,4 @@
-import type { VmNic } from '../network/network.types';
+import type { VmIsolation } from '../jail/isolation';
 import type { SharedFsAttachment } from '../sharefs/shared-fs';
 
 export type Accel = 'kvm' | 'tcg';
@@ -6,8 +6,11 @@ export type Accel = 'kvm' | 'tcg';
 /** Host paths a VM uses; all of them are named with (or live under a dir named by) the sandbox id. */
 export interface VmPaths {
   consoleLog: string;
+  /** The VMM's sockets live here: the one directory a jailed VMM may write to. */
+  socketDir: string;
   agentSocket: string;
   qmpSocket: string;
+  /** The VMM's pid as the host sees it, written by the runtime (outside `socketDir`). */
   pidFile: string;
   /** The guest's RAM as a tmpfs file, for a VM restored from a boot snapshot (removed by `stop`). */
   guestMemory?: string;
@@ -30,8 +33,8 @@ export interface VmConfig {
   /** The guest image's root filesystem; attached as the first block device (/dev/vda). */
   rootfsImage: string;
   sharedFs: SharedFsAttachment;
-  /** The VM's one NIC, as its network model prepared it; absent: no network. */
-  network?: VmNic;
+  /** The VM's one NIC: the TAP or macvtap descriptor its network model opened, and its MAC; absent: no network. */
+  network?: { fd: number; mac: string };
   paths: VmPaths;
   /** Adds a vsock device with this guest context id (the vsock agent transport). */
   vsockGuestCid?: number;
@@ -40,6 +43,8 @@ export interface VmConfig {
    * was waiting for its host, and the sandbox's share and NIC are hot-plugged (Kata's VM templating).
    */
   restoreFrom?: BootSnapshotFiles;
+  /** The VM's jail and host cgroup; absent: neither (unit tests and tools that boot a guest directly). */
+  isolation?: VmIsolation;
 }
 
 /**
@@ -47,7 +52,7 @@ export interface VmConfig {
  * restored clone cannot change. A 9p share is part of it (QEMU cannot hot-plug an fsdev); its
  * directory is an empty one here and the sandbox's own in each clone.
  */
-export interface SnapshotVmConfig extends Pick<VmConfig, 'accel' | 'vcpus' | 'memoryMiB' | 'kernel' | 'initrd' | 'rootfsImage' | 'paths'> {
+export interface SnapshotVmConfig extends Pick<VmConfig, 'accel' | 'vcpus' | 'memoryMiB' | 'kernel' | 'initrd' | 'rootfsImage' | 'paths' | 'isolation'> {
   /** Names the VMM process, like a sandbox id does. */
   vmId: string;
   ninepDir?: string;
@@ -69,6 +74,8 @@ export interface Hypervisor {
    * Aborting `signal` stops the VM at once. Leaves nothing running either way.
    */
   saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void>;
+  /** What the VMM and its helpers take beyond the guest's RAM, in MiB: the VM's cgroup allows that much more. */
+  memoryOverheadMiB(accel: Accel): number;
 }
 
 export type HypervisorKind = 'qemu';

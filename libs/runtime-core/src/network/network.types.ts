@@ -32,15 +32,14 @@ export const guestNetConfigSchema = z.object({
 });
 export type GuestNetConfig = z.infer<typeof guestNetConfigSchema>;
 
-/** How QEMU reaches the NIC's host side: a tap it opens by name, or a macvtap char device it is handed as an fd. */
+/**
+ * The sandbox's NIC as its state file keeps it. The VMM gets the NIC itself as a descriptor the
+ * runtime holds only until the VMM has it; nothing of it needs a restart to survive.
+ */
 export const vmNicSchema = z.object({
-  /** Path of the network namespace QEMU must run in; absent: the host's. */
-  netnsPath: z.string().optional(),
-  tap: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('ifname'), ifname: z.string() }),
-    z.object({ kind: z.literal('device'), path: z.string() }),
-  ]),
   mac: z.string(),
+  /** The link through which the guest's frames enter the tenant bridge (CNI's veth, or the model's tap); absent in states older than it. */
+  bridgePort: z.string().optional(),
 });
 export type VmNic = z.infer<typeof vmNicSchema>;
 

@@ -5,10 +5,11 @@ import type { Interface, Route } from '@moat/proto';
 import { pathExists } from '../host/fs.helpers';
 import { IprouteNetAdapter, NETNS_DIR, type NetAdapter } from '../host/net.adapter';
 import { NodeProcessAdapter, type ProcessAdapter } from '../host/process.adapter';
+import { LinuxTunAdapter, type TunAdapter } from '../host/tun.adapter';
 import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
-import type { PlumbContext } from './models/network-model';
+import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
@@ -45,6 +46,13 @@ export function macForSandbox(sandboxId: string): string {
   return ['02', ...[0, 2, 4, 6, 8].map((i) => hex.slice(i, i + 2))].join(':');
 }
 
+/** A plumbed sandbox: what its state file keeps, and the NIC's descriptor for the VMM. */
+export interface NetworkAttachment {
+  state: NetworkState;
+  /** Held until the VMM has its copy, then closed (see `TunAdapter`). */
+  nicFd: number;
+}
+
 /**
  * Plumbs sandboxes into their tenant's network: tenant bridge → netns → CNI ADD → model →
  * guest config, and undoes it in reverse. Every host object is named after the sandbox id,
@@ -58,6 +66,7 @@ export class SandboxNetworks {
 
   constructor(
     private readonly net: NetAdapter,
+    private readonly tun: TunAdapter,
     proc: ProcessAdapter,
     opts: NetworkOptions,
     private readonly freePort: (protocol: 'tcp' | 'udp') => Promise<number> = pickFreePort,
@@ -76,9 +85,9 @@ export class SandboxNetworks {
     });
   }
 
-  /** With the real host tools (iproute2, iptables, the CNI plugins). */
-  static create(opts: NetworkOptions, proc: ProcessAdapter = new NodeProcessAdapter()): SandboxNetworks {
-    return new SandboxNetworks(new IprouteNetAdapter(proc), proc, opts);
+  /** With the real host tools (iproute2, iptables, the CNI plugins, /dev/net/tun). */
+  static async create(opts: NetworkOptions, proc: ProcessAdapter = new NodeProcessAdapter()): Promise<SandboxNetworks> {
+    return new SandboxNetworks(new IprouteNetAdapter(proc), await LinuxTunAdapter.load(), proc, opts);
   }
 
   /**
@@ -91,10 +100,10 @@ export class SandboxNetworks {
     spec: SandboxNetworkSpec,
     runDir: string,
     save: (state: NetworkState) => Promise<void>,
-  ): Promise<NetworkState> {
+  ): Promise<NetworkAttachment> {
     const state: NetworkState = { model: spec.model, tenantId, ports: await this.resolvePorts(spec) };
     await save(state);
-    const model = createNetworkModel(spec.model, this.net);
+    const model = createNetworkModel(spec.model, this.net, this.tun);
     const tenant = await this.tenants.acquire(tenantId, sandboxId);
     const netns = netnsName(sandboxId);
     const netnsPath = `${NETNS_DIR}/${netns}`;
@@ -109,15 +118,27 @@ export class SandboxNetworks {
       model.cniMode,
     );
     const mac = model.cniMode === 'full' ? cniMac(result, netnsPath) : macForSandbox(sandboxId);
-    state.nic = await model.plumb(this.plumbContext(sandboxId, runDir, tenant.bridge, mac));
-    state.guest = guestConfig(result, mac);
-    await save(state);
-    return state;
+    const cniHostIfname = cniHostEnd(result, tenant.bridge);
+    const plumbed: PlumbedNic = await model.plumb({ ...this.plumbContext(sandboxId, runDir, tenant.bridge, mac), ...(cniHostIfname && { cniHostIfname }) });
+    try {
+      state.nic = { mac, bridgePort: plumbed.bridgePort };
+      state.guest = guestConfig(result, mac);
+      await save(state);
+    } catch (error) {
+      this.tun.close(plumbed.fd);
+      throw error;
+    }
+    return { state, nicFd: plumbed.fd };
+  }
+
+  /** Closes the runtime's copy of a NIC descriptor once the VMM has its own. */
+  releaseNicFd(fd: number): void {
+    this.tun.close(fd);
   }
 
   /** Undoes {@link attach} from whatever state it reached; every step runs, the first failure is rethrown. */
   async detach(sandboxId: string, state: NetworkState, runDir: string): Promise<void> {
-    const model = createNetworkModel(state.model, this.net);
+    const model = createNetworkModel(state.model, this.net, this.tun);
     const failures: unknown[] = [];
     const attempt = async (fn: () => Promise<void>) => {
       await fn().catch((error: unknown) => failures.push(error));
@@ -168,6 +189,11 @@ export function guestRequests(guest: GuestNetConfig): { iface: Interface; routes
     .map((a) => ({ dest: `${ipString(parseCidr(`${a.address}/${a.prefix}`).base)}/${a.prefix}`, gateway: '', device: GUEST_IFNAME, source: a.address }));
   const routes = guest.routes.map((r) => ({ dest: r.dest === '0.0.0.0/0' ? 'default' : r.dest, gateway: r.gateway, device: GUEST_IFNAME, source: '' }));
   return { iface, routes: [...onLink, ...routes] };
+}
+
+/** The host end of the veth CNI made: the interface outside any sandbox that is not the bridge. */
+function cniHostEnd(result: CniResult, bridge: string): string | undefined {
+  return result.interfaces?.find((i) => i.sandbox === undefined && i.name !== bridge)?.name;
 }
 
 function cniMac(result: CniResult, netnsPath: string): string {

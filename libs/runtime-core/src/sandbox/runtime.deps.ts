@@ -15,6 +15,10 @@ import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
 import { createSharedFs } from '../sharefs/shared-fs.factory';
 import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
 import { BootSnapshots } from '../snapshot/boot-snapshots';
+import { detectCgroups } from '../jail/cgroups';
+import { HostIsolation } from '../jail/isolation';
+import { DEFAULT_JAIL_ID_RANGE, JailIds } from '../jail/jail-ids';
+import type { IsolationPort } from './steps/jail.step';
 import { DEFAULT_MEMORY_DIR } from './sandbox.state';
 import type { RuntimeOptions } from './sandbox.types';
 
@@ -31,9 +35,11 @@ export interface RuntimeDeps {
   /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
   adoptTimeoutMs: number;
   /** Plumbs sandbox networks; absent when the runtime has no network options. */
-  network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check'>;
+  network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check' | 'releaseNicFd'>;
   /** Boot snapshots to restore VMs from; absent when they are off or the host cannot use them. */
   snapshots?: Pick<BootSnapshots, 'find' | 'request' | 'discard' | 'idle' | 'close'>;
+  /** The VMs' jails and host cgroups. */
+  isolation: IsolationPort;
 }
 
 export const DEFAULT_RUN_DIR = '/run/moat';
@@ -42,8 +48,16 @@ const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
 const MAX_BOOT_SNAPSHOTS = 4;
 const SNAPSHOT_RETRY_AFTER_MS = 10 * 60_000;
 
+export const DEFAULT_JAIL_IDS_DIR = '/run/moat/jail-ids';
+
+/** Jails from `MOAT_JAIL_ID_RANGE`'s uids and the host's cgroups (v2, or v1 where the host has only that). */
+export async function openIsolation(opts: RuntimeOptions): Promise<HostIsolation> {
+  const ids = new JailIds(opts.jailIdsDir ?? DEFAULT_JAIL_IDS_DIR, opts.jailIdRange ?? DEFAULT_JAIL_ID_RANGE);
+  return new HostIsolation(opts.jail ?? true, ids, await detectCgroups(opts.cgroupParent ?? 'moat'));
+}
+
 /** The real host: QEMU, virtiofsd, the image store, the guest agent's gRPC client. */
-export function defaultDeps(opts: RuntimeOptions): RuntimeDeps {
+export function defaultDeps(opts: RuntimeOptions): Omit<RuntimeDeps, 'isolation'> {
   const proc = new NodeProcessAdapter();
   const images = new ImageStore({
     dataDir: opts.dataDir,
@@ -63,7 +77,12 @@ export function defaultDeps(opts: RuntimeOptions): RuntimeDeps {
 }
 
 /** Boot snapshots, when asked for (the default) and usable on this host: guest RAM must go to tmpfs. */
-export async function openBootSnapshots(opts: RuntimeOptions, transport: AgentTransportKind, hypervisor: Hypervisor): Promise<BootSnapshots | undefined> {
+export async function openBootSnapshots(
+  opts: RuntimeOptions,
+  transport: AgentTransportKind,
+  hypervisor: Hypervisor,
+  isolation: IsolationPort,
+): Promise<BootSnapshots | undefined> {
   // The vsock device's guest CID is part of a VM's identity; only virtio-serial clones are interchangeable.
   if (opts.bootSnapshots === false || transport !== 'virtio-serial') return undefined;
   const memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
@@ -78,6 +97,7 @@ export async function openBootSnapshots(opts: RuntimeOptions, transport: AgentTr
     maxSnapshots: MAX_BOOT_SNAPSHOTS,
     retryAfterMs: SNAPSHOT_RETRY_AFTER_MS,
     hypervisor,
+    isolation,
     log: opts.log ?? (() => undefined),
   });
   await snapshots.recover();

@@ -11,6 +11,8 @@ export interface SandboxEntry {
   progress?: SandboxInfo['progress'];
   /** The connection to the guest agent, while the VM runs. */
   agent?: AgentApi;
+  /** The NIC's descriptor, from the network step until the VMM has its own copy. */
+  nicFd?: number;
   /** The boot snapshot this start restores from, once the restore step found one. */
   snapshot?: BootSnapshotFiles;
   creating?: Promise<SandboxInfo>;
@@ -32,5 +34,8 @@ export function infoOf(entry: SandboxEntry): SandboxInfo {
     accel: state.accel,
     transport: state.transport,
     ...(state.network?.guest && { network: { ip: state.network.guest.addresses[0].address, ports: state.network.ports } }),
+    ...(state.isolation && {
+      isolation: { jailed: state.isolation.jailed, uid: state.isolation.uid ?? 0, seccomp: state.isolation.jailed, cgroup: state.isolation.cgroup },
+    }),
   };
 }

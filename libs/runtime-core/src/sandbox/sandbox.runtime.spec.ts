@@ -24,6 +24,12 @@ class FakeHost {
   readonly networks = new Set<string>();
   /** Sandboxes holding a rootfs (an image lease and overlay mount, in the real thing). */
   readonly rootfs = new Set<string>();
+  /** Sandboxes holding a jail uid and a host cgroup, by id. */
+  readonly jails = new Map<string, number>();
+  /** Open NIC descriptors the network handed out. */
+  readonly nicFds = new Set<number>();
+  /** What each VM was started with: its jail uid and NIC descriptor. */
+  readonly vmConfigs: VmConfig[] = [];
   readonly calls: string[] = [];
   readonly ociSpecs: OciSpec[] = [];
   readonly execs: AgentExecRequest[] = [];
@@ -47,6 +53,7 @@ class FakeHost {
         }
         const pid = this.nextPid++;
         this.vms.add(pid);
+        this.vmConfigs.push(config);
         this.calls.push(`vm ${config.sharedFs.kind}${config.network ? ` nic ${config.network.mac}` : ''}${config.restoreFrom ? ` from ${config.restoreFrom.state}` : ''}`);
         return Promise.resolve(pid);
       },
@@ -57,6 +64,24 @@ class FakeHost {
       },
       isRunning: (pid) => Promise.resolve(this.vms.has(pid)),
       guestFailure: (pid) => Promise.resolve(this.vms.has(pid) ? undefined : 'the VM exited'),
+      memoryOverheadMiB: () => 100,
+    };
+    const isolation: RuntimeDeps['isolation'] = {
+      jailed: true,
+      acquire: async (owner, _socketDir, _size, save) => {
+        if (this.failAt === 'jail') throw new Error('no uid left');
+        const state = { jailed: true, uid: 200_000 + this.jails.size, cgroup: `/moat/${owner}` };
+        this.jails.set(owner, state.uid);
+        await save(state);
+        return state;
+      },
+      release: (owner) => {
+        this.jails.delete(owner);
+        return Promise.resolve();
+      },
+      vmm: (state) => ({ jail: { uid: state.uid ?? 0, gid: state.uid ?? 0 } }),
+      enter: () => Promise.resolve(),
+      oomKills: () => Promise.resolve(0),
     };
     const sharedFs: SharedFs = {
       kind: 'virtiofs',
@@ -74,6 +99,7 @@ class FakeHost {
     };
     return {
       hypervisor,
+      isolation,
       sharedFs: () => sharedFs,
       rootfs: {
         prepare: (req: RootfsRequest) => {
@@ -97,9 +123,14 @@ class FakeHost {
           this.networks.add(id);
           if (this.failAt === 'network') throw new Error('CNI ADD bridge: no addresses left');
           const guest = { mac: '02:00:00:00:00:01', addresses: [{ address: '10.88.0.2', prefix: 24, family: '4' as const }], routes: [], dns: ['10.88.0.1'] };
-          const state = { model: net.model, tenantId, ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' as const }], nic: { tap: { kind: 'ifname' as const, ifname: 'tap0' }, mac: guest.mac }, guest };
+          const state = { model: net.model, tenantId, ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' as const }], nic: { mac: guest.mac, bridgePort: 'veth1' }, guest };
           await save(state);
-          return state;
+          const nicFd = 90 + this.nicFds.size;
+          this.nicFds.add(nicFd);
+          return { state, nicFd };
+        },
+        releaseNicFd: (fd) => {
+          this.nicFds.delete(fd);
         },
         detach: (id) => {
           this.networks.delete(id);
@@ -210,21 +241,23 @@ describe('SandboxRuntime', () => {
     const updates: string[] = [];
     const info = await runtime.create(spec, (i) => updates.push(`${i.state}:${i.timings.length}`));
     expect(info).toMatchObject({ id: ID, state: 'running', accel: 'tcg', transport: 'virtio-serial', guest: { kernelRelease: '6.1.0-guest' } });
-    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'vmm', 'agent', 'sandbox', 'container']);
-    expect(updates.at(-1)).toBe('running:6');
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(updates.at(-1)).toBe('running:7');
+    expect(info.isolation).toEqual({ jailed: true, uid: 200_000, seccomp: true, cgroup: `/moat/${ID}` });
+    expect(host.vmConfigs[0].isolation).toEqual({ jail: { uid: 200_000, gid: 200_000 } });
     expect(host.calls).toEqual(['vm virtiofs', 'waitReady', 'createSandbox', 'createContainer', 'startContainer']);
     const state = JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'));
     expect(state).toMatchObject({ state: 'running', vmmPid: [...host.vms][0], sharedFs: { daemonPid: [...host.daemons][0] } });
   });
 
-  it.each<StartPhase>(['rootfs', 'sharefs', 'vmm', 'agent', 'sandbox', 'container'])('releases everything when %s fails', async (phase) => {
+  it.each<StartPhase>(['rootfs', 'jail', 'sharefs', 'vmm', 'agent', 'sandbox', 'container'])('releases everything when %s fails', async (phase) => {
     host.failAt = phase;
     const runtime = await open();
     const info = await runtime.create(spec);
     expect(info.state).toBe('failed');
     expect(info.error?.message).toMatch(new RegExp(`^${phase}: `));
     expect(info.timings.at(-1)?.phase).toBe(phase);
-    expect(host.vms.size + host.daemons.size + host.openAgents.size + host.rootfs.size).toBe(0);
+    expect(host.vms.size + host.daemons.size + host.openAgents.size + host.rootfs.size + host.jails.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);
     expect(existsSync(runDir())).toBe(false);
     // A failed sandbox stays visible until deleted; delete is then a no-op.
@@ -240,8 +273,11 @@ describe('SandboxRuntime', () => {
     const info = await runtime.create(networked);
     expect(info.state).toBe('running');
     expect(info.network).toEqual({ ip: '10.88.0.2', ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' }] });
-    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'network', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'network', 'vmm', 'agent', 'sandbox', 'container']);
     expect(host.calls.slice(0, 5)).toEqual(['vm virtiofs nic 02:00:00:00:00:01', 'waitReady', 'updateInterface', 'updateRoutes', 'createSandbox']);
+    // The VMM got the NIC as the descriptor the network opened, which the runtime then let go of.
+    expect(host.vmConfigs[0].network).toEqual({ fd: 90, mac: '02:00:00:00:00:01' });
+    expect(host.nicFds.size).toBe(0);
     await runtime.delete(ID);
     expect(host.networks.size).toBe(0);
   });
@@ -251,7 +287,7 @@ describe('SandboxRuntime', () => {
     const runtime = await open();
     const info = await runtime.create(networked);
     expect(info.state).toBe('failed');
-    expect(host.networks.size + host.vms.size).toBe(0);
+    expect(host.networks.size + host.vms.size + host.nicFds.size).toBe(0);
   });
 
   it('releases the network of a re-adopted sandbox on delete, from its state on disk', async () => {
@@ -278,7 +314,7 @@ describe('SandboxRuntime', () => {
     const runtime = await open();
     const info = await runtime.create(spec);
     expect(info.state).toBe('running');
-    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
     expect(host.calls.slice(0, 3)).toEqual(['vm virtiofs from /snap/state', 'waitReady', 'setGuestDateTime']);
     expect(host.snapshotCalls).toEqual(['find 1x416']);
     expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'))).toMatchObject({ restored: true });
@@ -291,7 +327,7 @@ describe('SandboxRuntime', () => {
     const info = await runtime.create(spec);
     expect(info.error).toBeUndefined();
     expect(info.state).toBe('running');
-    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'restore', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'vmm', 'agent', 'sandbox', 'container']);
     expect(host.calls).not.toContain('setGuestDateTime');
     // Discarded, and a fresh one asked for now that the shape booted cold.
     expect(host.snapshotCalls).toEqual(['find 1x416', 'discard /snap/state', 'request 1x416']);
@@ -341,7 +377,7 @@ describe('SandboxRuntime', () => {
     await runtime.create(spec);
     await runtime.delete(ID);
     expect(host.calls.slice(-2)).toEqual(['removeContainer', 'destroySandbox']);
-    expect(host.vms.size + host.daemons.size + host.openAgents.size).toBe(0);
+    expect(host.vms.size + host.daemons.size + host.openAgents.size + host.jails.size).toBe(0);
     expect(existsSync(sandboxDir()) || existsSync(runDir())).toBe(false);
     await expect(runtime.delete(ID)).resolves.toBeUndefined();
   });

@@ -8,13 +8,14 @@ import { kvmUsable, resolveAccel, vhostVsockUsable } from '../host/host-info';
 import type { Accel } from '../hypervisor/hypervisor';
 import { SandboxNetworks } from '../network/sandbox-networks';
 import { envList } from './oci-spec';
-import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, type RuntimeDeps } from './runtime.deps';
+import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './sandbox-spec';
 import { infoOf, type SandboxEntry } from './sandbox.entry';
 import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
 import type { ContainerStats, ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
 import { AgentStep, transportFor } from './steps/agent.step';
 import { ContainerStep, GuestSandboxStep } from './steps/guest.steps';
+import { JailStep } from './steps/jail.step';
 import { NetworkStep } from './steps/network.step';
 import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
@@ -49,10 +50,11 @@ export class SandboxRuntime {
     this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
     this.memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
     this.log = opts.log ?? (() => undefined);
-    const vmm = { hypervisor: deps.hypervisor, guestImage: opts.guestImage, snapshots: deps.snapshots, log: this.log };
+    const vmm = { hypervisor: deps.hypervisor, isolation: deps.isolation, guestImage: opts.guestImage, snapshots: deps.snapshots, log: this.log };
     this.steps = [
       new RootfsStep(deps.rootfs),
-      new SharefsStep(deps.sharedFs),
+      new JailStep(deps.isolation, deps.hypervisor),
+      new SharefsStep(deps.sharedFs, deps.isolation),
       new NetworkStep(deps.network),
       new RestoreStep(vmm),
       new VmmStep(vmm),
@@ -67,16 +69,19 @@ export class SandboxRuntime {
     if (opts.accel === 'kvm' && !(await kvmUsable())) {
       throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
     }
-    const network = opts.network && SandboxNetworks.create(opts.network);
+    const network = opts.network && (await SandboxNetworks.create(opts.network));
     const agentTransport = deps.agentTransport ?? chooseAgentTransport({ hypervisor: 'qemu', vhostVsock: await vhostVsockUsable() });
     const defaults = defaultDeps(opts);
     const hypervisor = deps.hypervisor ?? defaults.hypervisor;
-    const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, agentTransport, hypervisor));
+    const isolation = deps.isolation ?? (await openIsolation(opts));
+    if (!isolation.jailed) opts.log?.('warn', 'VMMs run unjailed (MOAT_JAIL=false): as root, in the host namespaces, without seccomp; for debugging only');
+    const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, agentTransport, hypervisor, isolation));
     const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), {
       ...defaults,
       ...(network && { network }),
       ...(snapshots && { snapshots }),
       ...deps,
+      isolation,
       agentTransport,
     });
     await runtime.recover();
@@ -238,6 +243,7 @@ export class SandboxRuntime {
         await timePhase(state.timings, phase, fn);
         ctx.notify();
       });
+      for (const step of this.steps) step.settle?.(ctx);
       state.state = 'running';
       entry.phase = 'running';
       await ctx.save();

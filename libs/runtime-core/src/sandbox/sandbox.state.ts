@@ -1,26 +1,31 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
+import { isolationStateSchema } from '../jail/isolation';
 import { SHARED_FS_KINDS } from '../sharefs/shared-fs';
 import { NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
 
-const sandboxPathsSchema = z.object({
-  sandboxDir: z.string(),
-  sharedDir: z.string(),
-  rootfsDir: z.string(),
-  consoleLog: z.string(),
-  stateFile: z.string(),
-  /** Holds the sockets; short because sun_path is limited to 108 bytes. */
-  runDir: z.string(),
-  agentSocket: z.string(),
-  qmpSocket: z.string(),
-  pidFile: z.string(),
-  /** On tmpfs; optional because states written before boot snapshots lack it. */
-  guestMemory: z.string().optional(),
-});
+const sandboxPathsSchema = z
+  .object({
+    sandboxDir: z.string(),
+    sharedDir: z.string(),
+    rootfsDir: z.string(),
+    consoleLog: z.string(),
+    stateFile: z.string(),
+    /** The runtime's own per-sandbox dir (root only); short because sun_path is limited to 108 bytes. */
+    runDir: z.string(),
+    /** The VMM's sockets, inside `runDir`: the one dir a jailed VMM may write to. States older than jails kept them in `runDir`. */
+    socketDir: z.string().optional(),
+    agentSocket: z.string(),
+    qmpSocket: z.string(),
+    pidFile: z.string(),
+    /** On tmpfs; optional because states written before boot snapshots lack it. */
+    guestMemory: z.string().optional(),
+  })
+  .transform((paths) => ({ ...paths, socketDir: paths.socketDir ?? dirname(paths.agentSocket) }));
 
 /** Every host path of one sandbox, derived once from the runtime's dirs and the sandbox id. */
 export type SandboxPaths = z.infer<typeof sandboxPathsSchema>;
@@ -31,6 +36,7 @@ export const DEFAULT_MEMORY_DIR = '/dev/shm/moat';
 export function sandboxPaths(dataDir: string, runDir: string, id: string, memoryDir = DEFAULT_MEMORY_DIR): SandboxPaths {
   const sandboxDir = join(dataDir, 'sandboxes', id);
   const sandboxRunDir = join(runDir, id);
+  const socketDir = join(sandboxRunDir, 'vm');
   return {
     sandboxDir,
     sharedDir: join(sandboxDir, 'shared'),
@@ -38,9 +44,10 @@ export function sandboxPaths(dataDir: string, runDir: string, id: string, memory
     consoleLog: join(sandboxDir, 'console.log'),
     stateFile: join(sandboxDir, 'state.json'),
     runDir: sandboxRunDir,
-    agentSocket: join(sandboxRunDir, 'agent.sock'),
-    qmpSocket: join(sandboxRunDir, 'qmp.sock'),
-    pidFile: join(sandboxRunDir, 'qemu.pid'),
+    socketDir,
+    agentSocket: join(socketDir, 'agent.sock'),
+    qmpSocket: join(socketDir, 'qmp.sock'),
+    pidFile: join(sandboxRunDir, 'vmm.pid'),
     guestMemory: join(memoryDir, `${id}.mem`),
   };
 }
@@ -74,6 +81,8 @@ export const sandboxStateSchema = z.object({
   sharedFs: z.object({ kind: z.enum(SHARED_FS_KINDS), daemonPid: z.number().int().optional(), attachment: attachmentSchema }).optional(),
   /** Set before the network is plumbed, completed as it is; what release needs to undo it. */
   network: networkStateSchema.optional(),
+  /** The VMM's jail and host cgroup, set as they are acquired; what release needs to undo them. */
+  isolation: isolationStateSchema.optional(),
   /** Set once the VMM is started. */
   vmmPid: z.number().int().positive().optional(),
   /** The VM was restored from a boot snapshot rather than booted. */

@@ -5,6 +5,7 @@ import type { NetworkOptions } from '../network/sandbox-networks';
 import type { PortMapping, SandboxNetworkSpec } from '../network/network.types';
 import type { SharedFsKind } from '../sharefs/shared-fs';
 import type { RegistryCredentials } from '../image/registry.client';
+import type { IdRange } from '../jail/jail-ids';
 
 export type { GuestImage };
 
@@ -32,6 +33,17 @@ export interface RuntimeOptions {
   memoryDir?: string;
   /** CNI and tenant-network settings; without them a sandbox that asks for a network fails. */
   network?: NetworkOptions;
+  /**
+   * Jail every VMM (its own uid from `jailIdRange`, namespaces, root, seccomp, no capabilities).
+   * Default true; false exists for debugging only. Host cgroups apply either way.
+   */
+  jail?: boolean;
+  /** uids (and gids) jailed VMMs run as; default 200000-265535. */
+  jailIdRange?: IdRange;
+  /** Host-wide uid leases, shared by every runtime on the host; default `/run/moat/jail-ids`. */
+  jailIdsDir?: string;
+  /** Sandbox cgroups are `<cgroupParent>/<sandbox id>` in each hierarchy; default `moat`. */
+  cgroupParent?: string;
   log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -87,6 +99,20 @@ export interface SandboxInfo {
   transport: AgentTransportKind;
   /** The guest's address and the ports published for it, once plumbed. */
   network?: { ip: string; ports: PortMapping[] };
+  /** How the sandbox's VMM is fenced on the host, once its jail step ran. */
+  isolation?: SandboxIsolationInfo;
+}
+
+/** What `GET /v1/sandboxes/:id` shows of a sandbox's fences. */
+export interface SandboxIsolationInfo {
+  /** The VMM runs in its own jail (uid, namespaces, root, no capabilities). */
+  jailed: boolean;
+  /** The host uid it runs as (0 when unjailed). */
+  uid: number;
+  /** QEMU's seccomp filter is on. */
+  seccomp: boolean;
+  /** Its host cgroup, as /proc/<pid>/cgroup names it. */
+  cgroup?: string;
 }
 
 export interface ExecOptions {

@@ -32,8 +32,12 @@ export interface SharedFsStartRequest {
   sandboxId: string;
   /** The host directory shared with the guest. */
   sharedDir: string;
-  /** A directory for sockets (short path: unix socket paths are limited to 108 bytes). */
-  runDir: string;
+  /** The VMM's socket dir (short path: unix socket paths are limited to 108 bytes). */
+  socketDir: string;
+  /** The jailed VMM's uid: a socket it connects to must be its own. Absent: unjailed. */
+  vmmUid?: number;
+  /** Puts a helper daemon into the sandbox's host cgroup. */
+  enterCgroup: (pid: number) => Promise<void>;
   /** A directory for daemon logs. */
   logDir: string;
   /** The container rootfs tree (inside `sharedDir`). */

@@ -1,6 +1,7 @@
+import { chown } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from '@moat/proto';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
 import { readTail, removeTree, waitForPath } from '../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../host/process.adapter';
 import { GUEST_SHARED_DIR, SHARED_FS_MOUNT_TAG, type SharedFs, type SharedFsHandle, type SharedFsStartRequest } from './shared-fs';
@@ -22,21 +23,27 @@ export class VirtioFsSharedFs implements SharedFs {
   ) {}
 
   async start(req: SharedFsStartRequest): Promise<SharedFsHandle> {
-    const socketPath = join(req.runDir, 'virtiofsd.sock');
+    const socketPath = join(req.socketDir, 'virtiofsd.sock');
     const logFile = join(req.logDir, 'virtiofsd.log');
     // A stale socket from a crashed run would make virtiofsd refuse to bind.
     await removeTree(socketPath);
     // The socket path holds the sandbox id, so leak checks and `stop` can recognise this
     // daemon by its argv.
     const args = [`--socket-path=${socketPath}`, '-o', `source=${req.sharedDir}`, '-o', 'cache=auto', '-o', 'log_level=warn', '--rlimit-nofile=4096'];
+    // virtiofsd runs as root, since serving files of every owner takes the file-server
+    // capabilities, but keeps its own sandbox: its own mount (pivoted into the shared dir), PID
+    // and network namespaces, and its seccomp filter (both virtiofsd's defaults).
     const pid = await this.proc.spawnDetached(this.binary, args, { logFile });
     const handle: SharedFsHandle = { kind: this.kind, daemonPid: pid, attachment: { kind: 'virtiofs', socketPath, mountTag: SHARED_FS_MOUNT_TAG } };
-    const ready = await waitForPath(socketPath, SOCKET_WAIT_MS, () => this.proc.isAlive(pid));
-    if (!ready) {
+    try {
+      await req.enterCgroup(pid);
+      const ready = await waitForPath(socketPath, SOCKET_WAIT_MS, () => this.proc.isAlive(pid));
+      if (!ready) throw new Error(`virtiofsd did not create ${socketPath}: ${(await readTail(logFile, 2048)).trim()}`);
+      // virtiofsd makes its socket root's alone; the jailed VMM connects as its own uid.
+      if (req.vmmUid !== undefined) await chown(socketPath, req.vmmUid, req.vmmUid);
+    } catch (cause) {
       await this.stop(handle, req.sandboxId);
-      throw new RuntimeError(RuntimeErrorCode.SHAREFS_FAILED, `virtiofsd did not create ${socketPath}: ${(await readTail(logFile, 2048)).trim()}`, {
-        context: { sandboxId: req.sandboxId },
-      });
+      throw new RuntimeError(RuntimeErrorCode.SHAREFS_FAILED, describeError(cause), { cause, context: { sandboxId: req.sandboxId } });
     }
     return handle;
   }

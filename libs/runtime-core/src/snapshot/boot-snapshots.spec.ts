@@ -33,11 +33,29 @@ class FakeSaver {
   };
   isRunning = () => Promise.resolve(false);
   stop = () => Promise.resolve();
+  memoryOverheadMiB = () => 100;
+}
+
+/** Jails snapshot VMs on paper: which VM holds a uid right now. */
+class FakeIsolation {
+  readonly held = new Set<string>();
+  acquire = async (owner: string, _socketDir: string, _size: unknown, save: (state: { jailed: boolean; uid: number }) => Promise<void>) => {
+    const state = { jailed: true, uid: 200_001 };
+    this.held.add(owner);
+    await save(state);
+    return state;
+  };
+  release = (owner: string) => {
+    this.held.delete(owner);
+    return Promise.resolve();
+  };
+  vmm = (state: { uid?: number }) => ({ jail: { uid: state.uid ?? 0, gid: state.uid ?? 0 } });
 }
 
 describe('BootSnapshots', () => {
   let dir: string;
   let saver: FakeSaver;
+  let isolation: FakeIsolation;
   let store: BootSnapshots;
   const logs: string[] = [];
 
@@ -49,6 +67,7 @@ describe('BootSnapshots', () => {
       maxSnapshots: 2,
       retryAfterMs: 60_000,
       hypervisor: saver,
+      isolation,
       log: (_level, msg) => logs.push(msg),
       ...overrides,
     });
@@ -58,6 +77,7 @@ describe('BootSnapshots', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'boot-snapshots-'));
+    isolation = new FakeIsolation();
     saver = new FakeSaver();
     logs.length = 0;
   });
@@ -74,9 +94,12 @@ describe('BootSnapshots', () => {
     expect(saver.saved).toHaveLength(1);
     const files = await store.find(shape);
     expect(files).toEqual({ state: join(dir, 'snapshots', shapeKey(shape), 'state'), memory: join(dir, 'snapshots', shapeKey(shape), 'memory') });
-    // Nothing half-built or from the build VM is left around.
+    // Nothing half-built or from the build VM is left around, its jail included.
     expect(readdirSync(join(dir, 'snapshots'))).toEqual([shapeKey(shape)]);
     expect(readdirSync(join(dir, 'run'))).toEqual([]);
+    expect(isolation.held.size).toBe(0);
+    // The snapshot VM is jailed like a sandbox's.
+    expect(saver.saved[0].isolation).toEqual({ jail: { uid: 200_001, gid: 200_001 } });
   });
 
   it('gives each shape its own key, and boots 9p into the snapshot VM only for 9p shapes', async () => {
@@ -94,6 +117,7 @@ describe('BootSnapshots', () => {
     await open();
     await store.request(shape);
     await store.idle();
+    expect(isolation.held.size).toBe(0);
     await store.request(shape);
     await store.idle();
     expect(saver.saved).toHaveLength(1);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describeError } from '../errors';
 import { pathExists, removeTree } from '../host/fs.helpers';
 import type { BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmPaths } from '../hypervisor/hypervisor';
+import { isolationStateSchema, type HostIsolation, type IsolationState } from '../jail/isolation';
 import type { LogLevel } from '../sandbox/sandbox.types';
 
 /**
@@ -25,11 +26,15 @@ export interface BootSnapshotsOptions {
   maxSnapshots: number;
   /** After a failed save, the shape is not tried again for this long. */
   retryAfterMs: number;
-  hypervisor: Pick<Hypervisor, 'saveBootSnapshot' | 'isRunning' | 'stop'>;
+  hypervisor: Pick<Hypervisor, 'saveBootSnapshot' | 'isRunning' | 'stop' | 'memoryOverheadMiB'>;
+  /** Snapshot VMs are jailed and fenced like sandboxes. */
+  isolation: Pick<HostIsolation, 'acquire' | 'release' | 'vmm'>;
   log: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 }
 
 const MANIFEST = 'manifest.json';
+/** A build's fences, kept beside it so that a crashed build's are released too. */
+const ISOLATION = 'isolation.json';
 const BUILD_PREFIX = '.build-';
 const VM_PREFIX = 'snapshot-';
 
@@ -137,15 +142,20 @@ export class BootSnapshots {
   private async build(key: string, shape: VmShape, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const buildDir = join(this.opts.dir, `${BUILD_PREFIX}${key}`);
-    const config = this.vmConfig(key, shape, buildDir);
+    const { vmId, paths } = this.buildVm(key);
     try {
       await removeTree(buildDir);
       await mkdir(join(buildDir, 'ninep'), { recursive: true, mode: 0o700 });
       await mkdir(this.buildVm(key).runDir, { recursive: true, mode: 0o700 });
+      const size = { vcpus: shape.vcpus, memoryMiB: shape.memoryMiB, overheadMiB: this.opts.hypervisor.memoryOverheadMiB(shape.accel) };
+      const fences = await this.opts.isolation.acquire(vmId, paths.socketDir, size, (state) =>
+        writeFile(join(buildDir, ISOLATION), JSON.stringify(state), { mode: 0o600 }),
+      );
       signal.throwIfAborted();
-      await this.opts.hypervisor.saveBootSnapshot(config, snapshotFiles(buildDir), signal);
+      await this.opts.hypervisor.saveBootSnapshot({ ...this.vmConfig(key, shape, buildDir), isolation: this.opts.isolation.vmm(fences) }, snapshotFiles(buildDir), signal);
       await writeFile(join(buildDir, MANIFEST), `${JSON.stringify({ key, shape, savedAt: new Date().toISOString() }, null, 2)}\n`);
       await removeTree(join(buildDir, 'ninep'));
+      await this.releaseFences(key);
       const dir = join(this.opts.dir, key);
       await removeTree(dir);
       await rename(buildDir, dir);
@@ -186,9 +196,10 @@ export class BootSnapshots {
       runDir,
       paths: {
         consoleLog: join(this.opts.dir, `${BUILD_PREFIX}${key}`, 'console.log'),
-        agentSocket: join(runDir, 'agent.sock'),
-        qmpSocket: join(runDir, 'qmp.sock'),
-        pidFile: join(runDir, 'qemu.pid'),
+        socketDir: join(runDir, 'vm'),
+        agentSocket: join(runDir, 'vm', 'agent.sock'),
+        qmpSocket: join(runDir, 'vm', 'qmp.sock'),
+        pidFile: join(runDir, 'vmm.pid'),
         guestMemory: join(this.opts.memoryDir, `${vmId}.mem`),
       },
     };
@@ -199,7 +210,21 @@ export class BootSnapshots {
     const { vmId, runDir, paths } = this.buildVm(key);
     const pid = Number.parseInt(await readFile(paths.pidFile, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(pid) && (await this.opts.hypervisor.isRunning(pid, vmId))) await this.opts.hypervisor.stop(pid, vmId, paths);
+    await this.releaseFences(key);
     await Promise.all([removeTree(join(this.opts.dir, `${BUILD_PREFIX}${key}`)), removeTree(runDir), removeTree(paths.guestMemory)]);
+  }
+
+  /** Releases a build's jail uid and cgroup, from the record beside it. */
+  private async releaseFences(key: string): Promise<void> {
+    const file = join(this.opts.dir, `${BUILD_PREFIX}${key}`, ISOLATION);
+    let fences: IsolationState;
+    try {
+      fences = isolationStateSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    } catch {
+      return;
+    }
+    await this.opts.isolation.release(this.buildVm(key).vmId, fences);
+    await removeTree(file);
   }
 
   private async evict(): Promise<void> {

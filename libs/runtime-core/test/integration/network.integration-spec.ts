@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFLIST, NETWORK_MODELS, NetworkErrorCode, SandboxNetworks, bridgeTapName, netnsName, type NetworkOptions, type NetworkState } from '../../src';
+import { DEFAULT_CONFLIST, NETWORK_MODELS, NetworkErrorCode, SandboxNetworks, sandboxTapName, netnsName, type NetworkOptions, type NetworkState } from '../../src';
 
 // Real netns, links, CNI plugins and iptables, no VM. A prefix and pool of its own keep the
 // test off the host's networks; everything is removed in afterAll even if a test fails.
@@ -17,7 +17,7 @@ function leaks(stateDir: string, ids: string[]): string[] {
   const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
   for (const id of ids) {
     if (netns.includes(netnsName(id))) found.push(`netns ${netnsName(id)}`);
-    if (existsSync(`/sys/class/net/${bridgeTapName(id)}`)) found.push(`tap ${bridgeTapName(id)}`);
+    if (existsSync(`/sys/class/net/${sandboxTapName(id)}`)) found.push(`tap ${sandboxTapName(id)}`);
   }
   for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) found.push(`bridge ${link}`);
   const rules = execFileSync('iptables-save', { encoding: 'utf8' });
@@ -53,13 +53,17 @@ describe('sandbox networks on real Linux', () => {
   }, 60_000);
 
   it.each(NETWORK_MODELS)('%s: plumbs a VM NIC with the CNI address, isolates tenants, and releases everything', async (model) => {
-    const networks = SandboxNetworks.create(options);
+    const networks = await SandboxNetworks.create(options);
     const a = randomUUID();
     const b = randomUUID();
     ids.push(a, b);
     const save = () => Promise.resolve();
-    const sa = await networks.attach(a, 'tenant-a', { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir(a), save);
-    const sb = await networks.attach(b, 'tenant-b', { model, ports: [] }, runDir(b), save);
+    const attachedA = await networks.attach(a, 'tenant-a', { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir(a), save);
+    const attachedB = await networks.attach(b, 'tenant-b', { model, ports: [] }, runDir(b), save);
+    const [sa, sb] = [attachedA.state, attachedB.state];
+    // The VMM would hold the NIC; the test checks what the descriptor is and lets it go.
+    const fdTarget = (fd: number) => readlinkSync(`/proc/self/fd/${fd}`);
+    expect(fdTarget(attachedA.nicFd)).toBe(model === 'macvtap' ? expect.stringMatching(/macvtap|^\/dev\/tap/) : '/dev/net/tun');
 
     expect(sa.guest?.addresses[0].address).toMatch(/^10\.253\.\d+\.\d+$/);
     expect(sa.guest?.routes).toEqual([{ dest: '0.0.0.0/0', gateway: expect.stringMatching(/\.1$/) }]);
@@ -73,10 +77,11 @@ describe('sandbox networks on real Linux', () => {
       new RegExp(`-s \\S+ ! -o ${PREFIX}\\+ .*-j MASQUERADE`),
     );
     if (model === 'bridge') {
-      expect(sa.nic).toEqual({ tap: { kind: 'ifname', ifname: bridgeTapName(a) }, mac: sa.guest?.mac });
-      expect(readFileSync(`/sys/class/net/${bridgeTapName(a)}/master/uevent`, 'utf8')).toContain(`INTERFACE=${PREFIX}`);
+      expect(sa.nic).toEqual({ bridgePort: sandboxTapName(a), mac: sa.guest?.mac });
+      expect(readFileSync(`/sys/class/net/${sandboxTapName(a)}/master/uevent`, 'utf8')).toContain(`INTERFACE=${PREFIX}`);
     } else {
-      expect(sa.nic?.netnsPath).toBe(`/run/netns/${netnsName(a)}`);
+      // The sandbox's port on the tenant bridge is the host end of CNI's veth.
+      expect(readFileSync(`/sys/class/net/${sa.nic?.bridgePort}/master/uevent`, 'utf8')).toContain(`INTERFACE=${PREFIX}`);
       const links = execFileSync('ip', ['-n', netnsName(a), '-o', 'link'], { encoding: 'utf8' });
       expect(links).toContain(model === 'tcfilter' ? 'tap0' : 'mvtap0');
       expect(links).toContain(sa.guest?.mac);
@@ -85,15 +90,17 @@ describe('sandbox networks on real Linux', () => {
       }
     }
 
+    networks.releaseNicFd(attachedA.nicFd);
+    networks.releaseNicFd(attachedB.nicFd);
     // A restarted node agent has only the on-disk state: a fresh instance must release it all.
-    const restarted = SandboxNetworks.create(options);
+    const restarted = await SandboxNetworks.create(options);
     await restarted.detach(a, sa, runDir(a));
     await restarted.detach(b, sb, runDir(b));
     expect(leaks(options.stateDir, [a, b])).toEqual([]);
   });
 
   it('releases the netns, lease and bridge when a plugin fails half-way through ADD', async () => {
-    const networks = SandboxNetworks.create({
+    const networks = await SandboxNetworks.create({
       ...options,
       // portmap runs (rules in place), then the chain hits a plugin that is not installed.
       conflist: { ...DEFAULT_CONFLIST, plugins: [...DEFAULT_CONFLIST.plugins, { type: 'moat-no-such-plugin' }] },

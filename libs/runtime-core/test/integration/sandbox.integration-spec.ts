@@ -62,9 +62,10 @@ describe.skipIf(!image)('SandboxRuntime on real QEMU', () => {
     mkdirSync(sockets, { recursive: true });
     const paths = {
       consoleLog: join(sandboxDir, 'console.log'),
+      socketDir: sockets,
       agentSocket: join(sockets, 'agent.sock'),
       qmpSocket: join(sockets, 'qmp.sock'),
-      pidFile: join(sockets, 'qemu.pid'),
+      pidFile: join(sandboxDir, 'qemu.pid'),
     };
     const qemu = new QemuHypervisor(new NodeProcessAdapter());
     const pid = await qemu.start({

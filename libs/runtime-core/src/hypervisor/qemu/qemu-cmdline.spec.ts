@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { qemuMachineFor, snapshotMachineFor } from './qemu.hypervisor';
 import { buildQemuArgv } from './qemu-cmdline';
+import { jailQemu, JAIL_PATHS, NINEP_CAPABILITIES } from './qemu.jail';
 import type { VmConfig } from '../hypervisor';
 
 const ID = '3f0c8a9e-5b1d-4c2e-9f7a-1b2c3d4e5f60';
@@ -17,9 +18,10 @@ function config(overrides: Partial<VmConfig>): VmConfig {
     sharedFs: { kind: '9p', hostPath: `/var/lib/moat/sandboxes/${ID}/shared`, mountTag: 'moatfs' },
     paths: {
       consoleLog: `/var/lib/moat/sandboxes/${ID}/console.log`,
-      agentSocket: `/run/moat/${ID}/agent.sock`,
-      qmpSocket: `/run/moat/${ID}/qmp.sock`,
-      pidFile: `/run/moat/${ID}/qemu.pid`,
+      socketDir: `/run/moat/${ID}/vm`,
+      agentSocket: `/run/moat/${ID}/vm/agent.sock`,
+      qmpSocket: `/run/moat/${ID}/vm/qmp.sock`,
+      pidFile: `/run/moat/${ID}/vmm.pid`,
       guestMemory: `/dev/shm/moat/${ID}.mem`,
     },
     ...overrides,
@@ -43,7 +45,7 @@ describe('buildQemuArgv', () => {
 
   it('matches the golden virtio-fs machine under KVM', async () => {
     const argv = buildQemuArgv(
-      qemuMachineFor(config({ accel: 'kvm', sharedFs: { kind: 'virtiofs', socketPath: `/run/moat/${ID}/virtiofsd.sock`, mountTag: 'moatfs' } })),
+      qemuMachineFor(config({ accel: 'kvm', sharedFs: { kind: 'virtiofs', socketPath: `/run/moat/${ID}/vm/virtiofsd.sock`, mountTag: 'moatfs' } })),
     );
     await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-virtiofs-kvm.argv');
   });
@@ -80,15 +82,11 @@ describe('buildQemuArgv', () => {
     expect(argv).toContain('file=/images/a,,b/rootfs.ext4,if=none,id=rootfs,format=raw,readonly=on');
   });
 
-  it('matches the golden machine with a tap NIC opened by name (tcfilter, bridge)', async () => {
-    const argv = buildQemuArgv(qemuMachineFor(config({ network: { netnsPath: `/run/netns/moat-${ID}`, tap: { kind: 'ifname', ifname: 'tap0' }, mac: 'a6:24:a3:2c:d6:a1' } })));
-    await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-9p-tcg-tap.argv');
-  });
-
-  it('hands a macvtap device to QEMU as fd 3, the first descriptor after stdio', () => {
-    const argv = buildQemuArgv(qemuMachineFor(config({ network: { tap: { kind: 'device', path: '/run/moat/x/macvtap' }, mac: '16:96:9d:9f:3a:26' } })));
+  it('hands the NIC (a TAP or macvtap the node agent opened) to QEMU as fd 3, the first descriptor after stdio', async () => {
+    const argv = buildQemuArgv(qemuMachineFor(config({ network: { fd: 17, mac: '16:96:9d:9f:3a:26' } })));
     expect(argv[argv.indexOf('-netdev') + 1]).toBe('tap,id=net0,fd=3,vhost=off');
     expect(argv).toContain('virtio-net-pci,netdev=net0,mac=16:96:9d:9f:3a:26,romfile=');
+    await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-9p-tcg-nic.argv');
   });
 
   it('gives a sandbox without a network no NIC at all', () => {
@@ -114,8 +112,8 @@ describe('buildQemuArgv', () => {
 
   describe('boot snapshots', () => {
     const snapshot = { state: '/var/lib/moat/boot-snapshots/k/state', memory: '/var/lib/moat/boot-snapshots/k/memory' };
-    const vfs = { kind: 'virtiofs' as const, socketPath: `/run/moat/${ID}/virtiofsd.sock`, mountTag: 'moatfs' };
-    const nic = { tap: { kind: 'ifname' as const, ifname: 'tap0' }, mac: 'a6:24:a3:2c:d6:a1' };
+    const vfs = { kind: 'virtiofs' as const, socketPath: `/run/moat/${ID}/vm/virtiofsd.sock`, mountTag: 'moatfs' };
+    const nic = { fd: 17, mac: 'a6:24:a3:2c:d6:a1' };
     const devices = (argv: string[]) => argv.filter((_, i) => argv[i - 1] === '-device').map((d) => d.split(',')[0]);
 
     it('matches the golden snapshot machine: RAM in a shared file, empty root ports, a VM generation id', async () => {
@@ -136,6 +134,7 @@ describe('buildQemuArgv', () => {
       expect(restored.join(' ')).toContain('-S -incoming defer');
       expect(restored.join(' ')).not.toMatch(/vhost-user-fs|virtio-net|-netdev/);
       expect(saved.join(' ')).not.toContain('-incoming');
+      expect(qemuMachineFor(config({ sharedFs: vfs, network: nic, restoreFrom: snapshot })).hotplug).toEqual({ share: vfs, nic: { fd: 3, mac: nic.mac } });
     });
 
     it('keeps a 9p share in the restored machine, as in its 9p snapshot (QEMU cannot hot-plug an fsdev)', () => {
@@ -145,6 +144,58 @@ describe('buildQemuArgv', () => {
       const restored = buildQemuArgv(qemuMachineFor(config({ restoreFrom: snapshot })));
       expect(devices(restored)).toEqual(devices(saved));
       expect(restored).toContain(`local,id=fs0,path=/var/lib/moat/sandboxes/${ID}/shared,security_model=none`);
+    });
+  });
+
+  describe('in its jail', () => {
+    const jailed = (overrides: Partial<VmConfig>, devices: string[] = []) =>
+      jailQemu({ machine: qemuMachineFor(config(overrides)), socketDir: `/run/moat/${ID}/vm`, uid: 200_123, gid: 200_123, devices }, () => ({ gid: 993 }) as never);
+
+    it('matches the golden jailed virtio-fs machine: jail paths only, and QEMU’s seccomp filter', async () => {
+      const { machine, spec } = jailed({ sharedFs: { kind: 'virtiofs', socketPath: `/run/moat/${ID}/vm/virtiofsd.sock`, mountTag: 'moatfs' }, network: { fd: 9, mac: 'a6:24:a3:2c:d6:a1' } });
+      const argv = buildQemuArgv(machine);
+      await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-virtiofs-tcg-jailed.argv');
+      expect(argv.join(' ')).not.toMatch(/\/var\/lib|\/run\/moat|\/dev\/shm/);
+      expect(argv.slice(-2)).toEqual(['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny']);
+      expect(spec).toMatchObject({ uid: 200_123, gid: 200_123, groups: [], capabilities: [] });
+      expect(spec.mounts).toEqual([
+        { host: `/run/moat/${ID}/vm`, jail: JAIL_PATHS.sockets, access: 'rw' },
+        { host: '/var/lib/moat/guest-images/g1/vmlinux', jail: JAIL_PATHS.kernel, access: 'ro' },
+        { host: '/var/lib/moat/guest-images/g1/initrd.img', jail: JAIL_PATHS.initrd, access: 'ro' },
+        { host: '/var/lib/moat/guest-images/g1/rootfs.ext4', jail: JAIL_PATHS.rootfsImage, access: 'ro' },
+        { host: '/dev/null', jail: '/dev/null', access: 'dev' },
+        { host: '/dev/zero', jail: '/dev/zero', access: 'dev' },
+        { host: '/dev/urandom', jail: '/dev/urandom', access: 'dev' },
+      ]);
+    });
+
+    it('binds a restored VM’s RAM file and the block disk it hot-plugs, read-write, and nothing of the snapshot', () => {
+      const { machine, spec } = jailed({ sharedFs: { kind: 'block', imagePath: `/var/lib/moat/sandboxes/${ID}/rootfs.ext4` }, restoreFrom: { state: '/s/state', memory: '/s/memory' } });
+      expect(machine.memory).toEqual({ kind: 'file', path: JAIL_PATHS.memory });
+      expect(machine.hotplug?.share).toEqual({ kind: 'block', imagePath: JAIL_PATHS.disk });
+      expect(spec.mounts).toEqual(
+        expect.arrayContaining([
+          { host: `/dev/shm/moat/${ID}.mem`, jail: JAIL_PATHS.memory, access: 'rw' },
+          { host: `/var/lib/moat/sandboxes/${ID}/rootfs.ext4`, jail: JAIL_PATHS.disk, access: 'rw' },
+        ]),
+      );
+      expect(spec.mounts.map((m) => m.host).join(' ')).not.toContain('/s/');
+    });
+
+    it('keeps only the file-server capabilities for 9p, which QEMU serves itself', () => {
+      const { machine, spec } = jailed({});
+      expect(machine.sharedFs).toEqual({ kind: '9p', hostPath: JAIL_PATHS.share, mountTag: 'moatfs' });
+      expect(spec.capabilities).toEqual(NINEP_CAPABILITIES);
+    });
+
+    it('shows /dev/kvm and joins its group when the VM uses KVM', () => {
+      const { spec } = jailed({ accel: 'kvm' }, ['/dev/kvm']);
+      expect(spec.mounts).toContainEqual({ host: '/dev/kvm', jail: '/dev/kvm', access: 'dev' });
+      expect(spec.groups).toEqual([993]);
+    });
+
+    it('refuses a socket outside the VM’s socket dir: it would not be in the jail', () => {
+      expect(() => jailed({ sharedFs: { kind: 'virtiofs', socketPath: '/elsewhere/v.sock', mountTag: 'moatfs' } })).toThrow(/not in the VM's socket dir/);
     });
   });
 });

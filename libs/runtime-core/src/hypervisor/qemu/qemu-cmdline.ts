@@ -17,14 +17,12 @@ export interface QemuMachine {
   memory: { kind: 'anonymous' } | { kind: 'memfd' } | { kind: 'file'; path: string };
   /** Raw, read-only; must stay the first virtio-blk device because the guest mounts /dev/vda. */
   rootfsImage: string;
-  consoleLog: string;
   qmpSocket: string;
-  pidFile: string;
   agent: { socketPath: string; portName: string };
   /** Absent: a boot-snapshot machine, whose share (if not 9p) is hot-plugged after restore. */
   sharedFs?: SharedFsAttachment;
-  /** A virtio-net NIC backed by a tap QEMU opens by name, or by an inherited fd (a macvtap device). */
-  nic?: { tap: { kind: 'ifname'; ifname: string } | { kind: 'fd'; fd: number }; mac: string };
+  /** A virtio-net NIC backed by an inherited TAP or macvtap descriptor: QEMU opens no network device itself. */
+  nic?: { fd: number; mac: string };
   /** vhost-vsock (needs /dev/vhost-vsock on the host); the agent also listens on vsock port 1024. */
   vsock?: { guestCid: number };
   /**
@@ -34,7 +32,17 @@ export interface QemuMachine {
    * state (`migrate-incoming`) instead of booting.
    */
   snapshot?: { incoming: boolean };
+  /** What is hot-plugged into a restored machine's root ports over QMP (not on its command line). */
+  hotplug?: { share?: SharedFsAttachment; nic?: { fd: number; mac: string } };
+  /**
+   * QEMU's own seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no scheduler or
+   * resource changes. With `spawn=deny` a `migrate` to `exec:` kills the VMM instead of running a command.
+   */
+  seccomp: boolean;
 }
+
+/** Under TCG, the translated-code cache: bounded, because QEMU's 1 GiB default fills up over a VM's life. */
+export const TCG_TB_SIZE_MIB = 128;
 
 /** The root ports a boot-snapshot machine leaves empty, and what is plugged into each after restore. */
 export const HOTPLUG_PORTS = { share: 'hp-share', nic: 'hp-nic' } as const;
@@ -47,7 +55,8 @@ function esc(value: string): string {
 export function buildQemuArgv(m: QemuMachine): string[] {
   const argv: string[] = [
     '-name', `${esc(m.name)},debug-threads=on`,
-    '-machine', `q35,accel=${m.accel}`,
+    '-machine', 'q35',
+    '-accel', m.accel === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MIB}` : 'kvm',
     // -cpu host needs KVM; under TCG `max` enables every feature TCG can emulate.
     '-cpu', m.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(m.vcpus),
@@ -65,8 +74,9 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     '-kernel', m.kernel,
     '-initrd', m.initrd,
     '-append', m.kernelParams.join(' '),
-    // append=on: QEMU's own stderr goes to the same file, opened O_APPEND by the spawner.
-    '-chardev', `file,id=console,path=${esc(m.consoleLog)},append=on`,
+    // The console is QEMU's stdout, which the spawner opened on the console log (O_APPEND, QEMU's
+    // stderr too): QEMU needs no path to it, jailed or not. signal=off: ^C is the guest's.
+    '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
     '-drive', `file=${esc(m.rootfsImage)},if=none,id=rootfs,format=raw,readonly=on`,
     '-device', 'virtio-blk-pci,drive=rootfs',
@@ -109,12 +119,12 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     if (m.snapshot.incoming) argv.push('-S', '-incoming', 'defer');
   }
   if (m.nic) {
-    // script=no: the network model has plumbed the tap already. vhost=off: no /dev/vhost-net
-    // is assumed. romfile= skips loading the PXE option ROM a direct-kernel boot never uses.
-    const backend = m.nic.tap.kind === 'ifname' ? `ifname=${m.nic.tap.ifname},script=no,downscript=no` : `fd=${m.nic.tap.fd}`;
-    argv.push('-netdev', `tap,id=net0,${backend},vhost=off`, '-device', `virtio-net-pci,netdev=net0,mac=${m.nic.mac},romfile=`);
+    // vhost=off: no /dev/vhost-net is assumed. romfile= skips loading the PXE option ROM a
+    // direct-kernel boot never uses.
+    argv.push('-netdev', `tap,id=net0,fd=${m.nic.fd},vhost=off`, '-device', `virtio-net-pci,netdev=net0,mac=${m.nic.mac},romfile=`);
   }
   if (m.vsock) argv.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${m.vsock.guestCid}`);
-  argv.push('-qmp', `unix:${esc(m.qmpSocket)},server=on,wait=off`, '-pidfile', m.pidFile);
+  argv.push('-qmp', `unix:${esc(m.qmpSocket)},server=on,wait=off`);
+  if (m.seccomp) argv.push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
   return argv;
 }

@@ -1,18 +1,21 @@
 import { closeSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_PORT_NAME } from '@moat/proto';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
+import type { VmIsolation } from '../../jail/isolation';
+import { ProcessLauncher } from '../../jail/process-launcher';
 import { SHARED_FS_MOUNT_TAG } from '../../sharefs/shared-fs';
-import type { BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
-import { buildQemuArgv, type QemuMachine } from './qemu-cmdline';
-import { copySparse, loadState, plugSandboxDevices, saveState, waitForAgentServing } from './qemu.snapshot';
+import type { Accel, BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
+import { buildQemuArgv, TCG_TB_SIZE_MIB, type QemuMachine } from './qemu-cmdline';
+import { jailQemu, jailSocketPath } from './qemu.jail';
+import { copySparse, loadState, MigrationReceiver, plugSandboxDevices, saveState, waitForAgentServing } from './qemu.snapshot';
 import { QmpClient } from './qmp.client';
 
-export const QEMU_BINARY = 'qemu-system-x86_64';
+export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 
 const SOCKET_WAIT_MS = 10_000;
 const QMP_TIMEOUT_MS = 3_000;
@@ -25,6 +28,12 @@ const SNAPSHOT_STATE_TIMEOUT_MS = 30_000;
 const SNAPSHOT_BOOT_TIMEOUT_MS = 120_000;
 /** After the agent says it serves, let it settle into waiting for a host before pausing it. */
 const SNAPSHOT_SETTLE_MS = 500;
+/**
+ * What QEMU takes beyond the guest's RAM (its heap, device emulation, I/O threads) plus the
+ * virtiofsd that shares its cgroup; under TCG the bounded translated-code cache comes on top.
+ * Measured peaks are in the README (Containment).
+ */
+const QEMU_OVERHEAD_MIB = 160;
 
 /**
  * Kernel parameters. `quiet` matters under TCG: every byte on the emulated 16550 costs an
@@ -53,10 +62,10 @@ export function guestKernelParams(sandboxId: string): string[] {
 
 /** The first descriptor a child inherits after stdio. */
 const FIRST_INHERITED_FD = 3;
-/** The fd a macvtap device is handed to QEMU as: the first after stdio. */
+/** The fd the NIC's TAP or macvtap is handed to QEMU as: the first after stdio. */
 export const NIC_FD = FIRST_INHERITED_FD;
 
-/** What every machine of this driver has: its name, size, guest image, console and sockets. */
+/** What every machine of this driver has: its name, size, guest image and sockets. */
 function baseMachine(vmId: string, config: SnapshotVmConfig | VmConfig): Omit<QemuMachine, 'memory'> {
   return {
     name: `moat-${vmId}`,
@@ -67,13 +76,13 @@ function baseMachine(vmId: string, config: SnapshotVmConfig | VmConfig): Omit<Qe
     initrd: config.initrd,
     kernelParams: guestKernelParams(vmId),
     rootfsImage: config.rootfsImage,
-    consoleLog: config.paths.consoleLog,
     qmpSocket: config.paths.qmpSocket,
-    pidFile: config.paths.pidFile,
     agent: { socketPath: config.paths.agentSocket, portName: AGENT_PORT_NAME },
+    seccomp: false,
   };
 }
 
+/** The machine of a sandbox VM, with host paths (see `jailQemu` for the jailed view). */
 export function qemuMachineFor(config: VmConfig): QemuMachine {
   const restoring = config.restoreFrom !== undefined;
   const share = config.sharedFs;
@@ -82,13 +91,14 @@ export function qemuMachineFor(config: VmConfig): QemuMachine {
     memory: restoring ? { kind: 'file', path: guestMemoryPath(config.paths) } : share.kind === 'virtiofs' ? { kind: 'memfd' } : { kind: 'anonymous' },
     // A restored VM has 9p from its snapshot; virtio-fs, block and the NIC are hot-plugged.
     ...((!restoring || share.kind === '9p') && { sharedFs: share }),
-    ...(restoring && { snapshot: { incoming: true } }),
-    ...(!restoring && config.network && {
-      nic: {
-        tap: config.network.tap.kind === 'ifname' ? config.network.tap : { kind: 'fd', fd: NIC_FD },
-        mac: config.network.mac,
+    ...(restoring && {
+      snapshot: { incoming: true },
+      hotplug: {
+        ...(share.kind !== '9p' && { share }),
+        ...(config.network && { nic: { fd: NIC_FD, mac: config.network.mac } }),
       },
     }),
+    ...(!restoring && config.network && { nic: { fd: NIC_FD, mac: config.network.mac } }),
     ...(config.vsockGuestCid !== undefined && { vsock: { guestCid: config.vsockGuestCid } }),
   };
 }
@@ -108,35 +118,45 @@ function guestMemoryPath(paths: VmPaths): string {
   return paths.guestMemory;
 }
 
+/** The device nodes a machine opens beyond null, zero and urandom. */
+function devicesOf(machine: QemuMachine): string[] {
+  return [...(machine.accel === 'kvm' ? ['/dev/kvm'] : []), ...(machine.vsock ? ['/dev/vhost-vsock'] : [])];
+}
+
 export class QemuHypervisor implements Hypervisor {
   readonly kind = 'qemu' as const;
+  private readonly launcher: ProcessLauncher;
 
   constructor(
     private readonly proc: ProcessAdapter,
     private readonly binary = QEMU_BINARY,
-  ) {}
+  ) {
+    this.launcher = new ProcessLauncher(proc);
+  }
+
+  memoryOverheadMiB(accel: Accel): number {
+    return QEMU_OVERHEAD_MIB + (accel === 'tcg' ? TCG_TB_SIZE_MIB : 0);
+  }
 
   async start(config: VmConfig): Promise<number> {
     const { paths, sandboxId } = config;
     const snapshot = config.restoreFrom;
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket)]);
     if (snapshot) await this.copyGuestMemory(snapshot, paths, sandboxId);
-    const argv = buildQemuArgv(qemuMachineFor(config));
-    const nic = config.network;
-    // nsenter execs QEMU in the sandbox netns, so the pid and argv are QEMU's own.
-    const [command, args] = nic?.netnsPath ? ['nsenter', [`--net=${nic.netnsPath}`, '--', this.binary, ...argv]] : [this.binary, argv];
-    // Inherited as fd 3, 4, …: the macvtap device (NIC_FD) first, then the snapshot's state.
+    // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the snapshot's state.
     const fds: number[] = [];
     let pid: number;
+    let machine: QemuMachine;
     try {
-      if (nic?.tap.kind === 'device') fds.push(await openDevice(nic.tap.path));
+      if (config.network) fds.push(config.network.fd);
       if (snapshot) fds.push(openSnapshotState(snapshot.state, sandboxId));
-      pid = await this.proc.spawnDetached(command, args, { logFile: paths.consoleLog, ...(fds.length > 0 && { extraFds: fds }) });
+      ({ pid, machine } = await this.launch(qemuMachineFor(config), config, fds));
     } catch (error) {
       await removeGuestMemory(paths);
-      throw error;
+      throw error instanceof RuntimeError ? error : new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `start qemu: ${describeError(error)}`, { cause: error });
     } finally {
-      for (const fd of fds) closeSync(fd);
+      // The NIC's descriptor is the caller's; the snapshot's state is ours to close.
+      if (snapshot) closeSync(fds[fds.length - 1]);
     }
     // QEMU creates its server sockets during init, before running the guest; their existence
     // means it accepted the command line and devices, so argv errors surface here.
@@ -148,19 +168,45 @@ export class QemuHypervisor implements Hypervisor {
         context: { sandboxId },
       });
     }
-    if (snapshot) await this.resumeFromSnapshot(pid, config, fds.length - 1 + FIRST_INHERITED_FD);
+    if (snapshot) await this.resumeFromSnapshot(pid, machine, config, FIRST_INHERITED_FD + fds.length - 1);
     return pid;
   }
 
+  /**
+   * Starts QEMU for `machine` (host paths), jailed when the VM has a jail, in its cgroup, and
+   * records the pid the host sees in `paths.pidFile`. Returns the machine as QEMU sees it.
+   */
+  private async launch(machine: QemuMachine, config: { paths: VmPaths; isolation?: VmIsolation }, fds: number[]): Promise<{ pid: number; machine: QemuMachine }> {
+    const { paths, isolation } = config;
+    const jail = isolation?.jail;
+    const jailed = jail && jailQemu({ machine, socketDir: paths.socketDir, uid: jail.uid, gid: jail.gid, devices: devicesOf(machine) });
+    if (jail) {
+      // What the jailed VMM writes (its RAM file, a block disk) must be its own.
+      const disk = [machine.sharedFs, machine.hotplug?.share].find((share) => share?.kind === 'block');
+      const files = [machine.memory.kind === 'file' ? machine.memory.path : undefined, disk?.kind === 'block' ? disk.imagePath : undefined];
+      for (const file of files) if (file !== undefined) await chown(file, jail.uid, jail.gid);
+    }
+    const pid = await this.launcher.launch({
+      command: this.binary,
+      args: buildQemuArgv(jailed ? jailed.machine : machine),
+      logFile: paths.consoleLog,
+      extraFds: fds,
+      ...(jailed && { jail: jailed.spec }),
+      ...(isolation?.cgroup && { cgroup: isolation.cgroup }),
+    });
+    await writeFile(paths.pidFile, `${pid}\n`, { mode: 0o600 });
+    return { pid, machine: jailed ? jailed.machine : machine };
+  }
+
   /** Loads the state into the paused VM, plugs the sandbox's devices in and lets the guest run. */
-  private async resumeFromSnapshot(pid: number, config: VmConfig, stateFd: number): Promise<void> {
+  private async resumeFromSnapshot(pid: number, machine: QemuMachine, config: VmConfig, stateFd: number): Promise<void> {
     const { paths, sandboxId } = config;
     const isAlive = () => this.proc.isAlive(pid);
     let qmp: QmpClient | undefined;
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
       await loadState(qmp, stateFd, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
-      await plugSandboxDevices(qmp, config, NIC_FD);
+      await plugSandboxDevices(qmp, machine.hotplug ?? {});
       await qmp.execute('cont', undefined, QMP_TIMEOUT_MS);
     } catch (cause) {
       await this.stop(pid, sandboxId, paths);
@@ -189,21 +235,29 @@ export class QemuHypervisor implements Hypervisor {
   async saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void> {
     const { paths, vmId } = config;
     const memory = guestMemoryPath(paths);
+    const jail = config.isolation?.jail;
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), mkdir(dirname(memory), { recursive: true, mode: 0o700 })]);
-    const pid = await this.proc.spawnDetached(this.binary, buildQemuArgv(snapshotMachineFor(config)), { logFile: paths.consoleLog });
-    const isAlive = () => this.proc.isAlive(pid);
-    const onAbort = () => this.proc.kill(pid, 'SIGKILL');
+    // The RAM file must exist to be bound into a jail; QEMU sizes it.
+    await writeFile(memory, '', { mode: 0o600 });
+    const migrationSocket = join(paths.socketDir, 'migrate.sock');
+    const receiver = await MigrationReceiver.listen(migrationSocket, files.state, jail);
+    let pid: number | undefined;
+    const onAbort = () => pid !== undefined && this.proc.kill(pid, 'SIGKILL');
     signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
     let qmp: QmpClient | undefined;
     try {
+      ({ pid } = await this.launch(snapshotMachineFor(config), config, []));
+      const launched = pid;
+      const isAlive = () => this.proc.isAlive(launched);
+      if (signal.aborted) onAbort();
       if (!(await waitForPath(paths.qmpSocket, SOCKET_WAIT_MS, isAlive))) {
         throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `qemu did not start: ${(await readTail(paths.consoleLog, 4096)).trim() || 'no output'}`);
       }
       await waitForAgentServing(paths.consoleLog, SNAPSHOT_BOOT_TIMEOUT_MS, isAlive, signal);
       await sleep(SNAPSHOT_SETTLE_MS, undefined, { signal });
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
-      await saveState(qmp, files.state, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
+      await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
+      await receiver.received;
       await copySparse(this.proc, memory, files.memory);
     } catch (cause) {
       if (signal.aborted) throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, 'saving the boot snapshot was cancelled', { cause, context: { vmId } });
@@ -211,7 +265,8 @@ export class QemuHypervisor implements Hypervisor {
     } finally {
       signal.removeEventListener('abort', onAbort);
       qmp?.close();
-      await this.stop(pid, vmId, paths);
+      await receiver.close();
+      if (pid !== undefined) await this.stop(pid, vmId, paths);
     }
   }
 
@@ -270,13 +325,5 @@ function openSnapshotState(path: string, sandboxId: string): number {
     return openSync(path, 'r');
   } catch (cause) {
     throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `open snapshot state ${path}`, { cause, context: { sandboxId } });
-  }
-}
-
-function openDevice(path: string): Promise<number> {
-  try {
-    return Promise.resolve(openSync(path, 'r+'));
-  } catch (cause) {
-    return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `open tap device ${path}`, { cause }));
   }
 }

@@ -1,10 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chown, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors';
 import type { ProcessAdapter } from '../../host/process.adapter';
-import type { VmConfig } from '../hypervisor';
-import { HOTPLUG_PORTS } from './qemu-cmdline';
+import { HOTPLUG_PORTS, type QemuMachine } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
 
 /**
@@ -43,15 +45,56 @@ export async function waitForAgentServing(consoleLog: string, timeoutMs: number,
   });
 }
 
-/** Pauses the guest and writes its device state to `statePath`; RAM stays in the shared file. */
-export async function saveState(qmp: QmpClient, statePath: string, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
+/**
+ * Where a saving VM sends its device state: a unix socket the host listens on in the VM's socket
+ * dir, written to the state file as it arrives. QEMU 7.2 migrates out only to a named descriptor
+ * (passed over the monitor with SCM_RIGHTS), a command (which the seccomp filter forbids) or a
+ * socket; the socket needs nothing from the jail but the dir it already has.
+ */
+export class MigrationReceiver {
+  private constructor(
+    private readonly server: Server,
+    private readonly socketPath: string,
+    /** Resolves once a whole stream was written to the file. */
+    readonly received: Promise<void>,
+  ) {}
+
+  /** Listens on `socketPath` (made the VMM's own when it is jailed) for one stream into `statePath`. */
+  static async listen(socketPath: string, statePath: string, owner?: { uid: number; gid: number }): Promise<MigrationReceiver> {
+    await rm(socketPath, { force: true });
+    let settle!: { resolve: () => void; reject: (error: unknown) => void };
+    const received = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    // Handled where it is awaited; an abandoned save must not become an unhandled rejection.
+    received.catch(() => undefined);
+    const server = createServer({ allowHalfOpen: false }, (connection) => {
+      server.close();
+      pipeline(connection, createWriteStream(statePath, { mode: 0o600 })).then(settle.resolve, settle.reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, resolve);
+    });
+    if (owner) await chown(socketPath, owner.uid, owner.gid);
+    return new MigrationReceiver(server, socketPath, received);
+  }
+
+  async close(): Promise<void> {
+    this.server.close();
+    await rm(this.socketPath, { force: true });
+  }
+}
+
+/** Pauses the guest and migrates its device state to `uri` (see MigrationReceiver); RAM stays in the shared file. */
+export async function saveState(qmp: QmpClient, uri: string, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
   await qmp.execute('migrate-set-capabilities', IGNORE_SHARED, QMP_TIMEOUT_MS);
   await qmp.execute('stop', undefined, QMP_TIMEOUT_MS);
-  await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(statePath)}` }, QMP_TIMEOUT_MS);
+  await qmp.execute('migrate', { uri }, QMP_TIMEOUT_MS);
   await pollUntil('saving the snapshot', timeoutMs, isAlive, async () => {
     const reply = (await qmp.execute('query-migrate', undefined, QMP_TIMEOUT_MS)) as { status?: string; 'error-desc'?: string };
     if (reply.status === 'failed' || reply.status === 'cancelled') {
-      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `migration to ${statePath} ${reply.status}: ${reply['error-desc'] ?? 'no reason given'}`);
+      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `migration of the snapshot's state ${reply.status}: ${reply['error-desc'] ?? 'no reason given'}`);
     }
     return reply.status === 'completed';
   });
@@ -65,25 +108,24 @@ export async function loadState(qmp: QmpClient, fd: number, timeoutMs: number, i
   await pollUntil('loading the snapshot', timeoutMs, isAlive, async () => (await qmp.queryStatus(QMP_TIMEOUT_MS)).status !== 'inmigrate');
 }
 
-/** Plugs the sandbox's own share (unless 9p, which is part of the snapshot) and NIC into a restored VM. */
-export async function plugSandboxDevices(qmp: QmpClient, config: VmConfig, nicFd: number): Promise<void> {
-  const share = config.sharedFs;
-  if (share.kind === 'virtiofs') {
+/** Plugs a restored VM's own share (unless 9p, which is part of the snapshot) and NIC into its root ports. */
+export async function plugSandboxDevices(qmp: QmpClient, hotplug: NonNullable<QemuMachine['hotplug']>): Promise<void> {
+  const share = hotplug.share;
+  if (share?.kind === 'virtiofs') {
     await qmp.execute(
       'chardev-add',
       { id: 'vfs', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path: share.socketPath } }, server: false } } },
       QMP_TIMEOUT_MS,
     );
     await qmp.execute('device_add', { driver: 'vhost-user-fs-pci', id: 'share', chardev: 'vfs', tag: share.mountTag, bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
-  } else if (share.kind === 'block') {
+  } else if (share?.kind === 'block') {
     // The guest sees it as /dev/vdb, as on a cold boot: the guest image's disk is vda.
     await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': 'ctr-rootfs', file: { driver: 'file', filename: share.imagePath } }, QMP_TIMEOUT_MS);
     await qmp.execute('device_add', { driver: 'virtio-blk-pci', id: 'share', drive: 'ctr-rootfs', bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   }
-  const nic = config.network;
+  const nic = hotplug.nic;
   if (nic) {
-    const backend = nic.tap.kind === 'ifname' ? { ifname: nic.tap.ifname, script: 'no', downscript: 'no' } : { fd: String(nicFd) };
-    await qmp.execute('netdev_add', { type: 'tap', id: 'net0', vhost: false, ...backend }, QMP_TIMEOUT_MS);
+    await qmp.execute('netdev_add', { type: 'tap', id: 'net0', vhost: false, fd: String(nic.fd) }, QMP_TIMEOUT_MS);
     await qmp.execute('device_add', { driver: 'virtio-net-pci', id: 'nic0', netdev: 'net0', mac: nic.mac, romfile: '', bus: HOTPLUG_PORTS.nic }, QMP_TIMEOUT_MS);
   }
 }
@@ -91,9 +133,4 @@ export async function plugSandboxDevices(qmp: QmpClient, config: VmConfig, nicFd
 /** Copies a RAM file keeping its holes: only the pages the guest touched take space. */
 export async function copySparse(proc: ProcessAdapter, from: string, to: string): Promise<void> {
   await proc.run('cp', ['--sparse=always', '--', from, to]);
-}
-
-/** For the `exec:` migration URI, which QEMU runs with /bin/sh -c. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,17 +1,17 @@
+import { openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NETNS_DIR, type NetAdapter } from '../../host/net.adapter';
+import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
-import type { VmNic } from '../network.types';
-import type { NetworkModel, PlumbContext } from './network-model';
+import type { NetworkModel, PlumbContext, PlumbedNic } from './network-model';
 
 export const MACVTAP_NAME = 'mvtap0';
 const DEVICE_FILE = 'macvtap';
 
 /**
  * A macvtap in passthru mode on the CNI veth: the macvtap takes the veth's MAC and every frame
- * it receives. QEMU cannot open a macvtap by name, so its character device (whose numbers are
- * only visible in the netns' sysfs) is made in the sandbox's run dir and handed over as an fd.
+ * it receives. Its character device (whose numbers are only visible in the netns' sysfs) is
+ * made in the sandbox's run dir, opened for the VMM and removed again.
  */
 export class MacvtapModel implements NetworkModel {
   readonly kind = 'macvtap' as const;
@@ -19,7 +19,9 @@ export class MacvtapModel implements NetworkModel {
 
   constructor(private readonly net: NetAdapter) {}
 
-  async plumb(ctx: PlumbContext): Promise<VmNic> {
+  async plumb(ctx: PlumbContext): Promise<PlumbedNic> {
+    const bridgePort = ctx.cniHostIfname;
+    if (!bridgePort) throw new NetworkError(NetworkErrorCode.CNI_RESULT_INVALID, 'CNI result names no host end of the veth');
     await withNetworkError(NetworkErrorCode.LINK_FAILED, `macvtap in netns ${ctx.netns}`, () =>
       this.net.ipBatch(
         ['link set lo up', `link add link ${ctx.cniIfname} name ${MACVTAP_NAME} type macvtap mode passthru`, `link set dev ${MACVTAP_NAME} up`],
@@ -35,10 +37,15 @@ export class MacvtapModel implements NetworkModel {
     const path = join(ctx.runDir, DEVICE_FILE);
     await rm(path, { force: true });
     await withNetworkError(NetworkErrorCode.LINK_FAILED, `mknod ${path}`, () => this.net.mknod(path, Number(match[1]), Number(match[2])));
-    return { netnsPath: `${NETNS_DIR}/${ctx.netns}`, tap: { kind: 'device', path }, mac: ctx.mac };
+    try {
+      const fd = await withNetworkError(NetworkErrorCode.LINK_FAILED, `open ${path}`, () => Promise.resolve(openSync(path, 'r+')));
+      return { fd, bridgePort };
+    } finally {
+      await rm(path, { force: true });
+    }
   }
 
-  /** The macvtap goes with the netns; the device node with the run dir, but remove it now anyway. */
+  /** The macvtap goes with the netns. */
   async unplumb(ctx: PlumbContext): Promise<void> {
     await rm(join(ctx.runDir, DEVICE_FILE), { force: true });
   }

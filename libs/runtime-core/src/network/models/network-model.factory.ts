@@ -1,4 +1,5 @@
 import type { NetAdapter } from '../../host/net.adapter';
+import type { TunAdapter } from '../../host/tun.adapter';
 import type { NetworkModelKind } from '../network.types';
 import { BridgeModel } from './bridge.model';
 import { MacvtapModel } from './macvtap.model';
@@ -6,13 +7,13 @@ import type { NetworkModel } from './network-model';
 import { TcFilterModel } from './tc-filter.model';
 
 /** The one place that knows every network model. */
-export function createNetworkModel(kind: NetworkModelKind, net: NetAdapter): NetworkModel {
+export function createNetworkModel(kind: NetworkModelKind, net: NetAdapter, tun: TunAdapter): NetworkModel {
   switch (kind) {
     case 'tcfilter':
-      return new TcFilterModel(net);
+      return new TcFilterModel(net, tun);
     case 'macvtap':
       return new MacvtapModel(net);
     case 'bridge':
-      return new BridgeModel(net);
+      return new BridgeModel(net, tun);
   }
 }

@@ -1,43 +1,55 @@
-import { NETNS_DIR, type NetAdapter } from '../../host/net.adapter';
-import { NetworkErrorCode, withNetworkError } from '../network.errors';
-import type { VmNic } from '../network.types';
-import type { NetworkModel, PlumbContext } from './network-model';
+import type { NetAdapter } from '../../host/net.adapter';
+import type { TunAdapter } from '../../host/tun.adapter';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
+import { sandboxTapName, withTap, type NetworkModel, type PlumbContext, type PlumbedNic } from './network-model';
 
-/** The tap QEMU opens inside the sandbox netns. */
+/** The tap's name inside the sandbox netns. */
 export const TC_TAP = 'tap0';
 
 /**
  * Kata's default: a tap next to the CNI veth in the sandbox netns, with an ingress qdisc on
  * both and a match-all u32 filter redirecting every frame from one to the other. The netns'
  * own stack never sees a frame, so the guest effectively owns the veth's MAC and address.
- * Two forks in all (one `ip -batch`, one `tc -batch`).
+ * The node agent creates the tap on the host (named by the sandbox id, attached to the fd the
+ * VMM gets) and moves it into the netns: two `ip -batch` forks and one `tc -batch`.
  */
 export class TcFilterModel implements NetworkModel {
   readonly kind = 'tcfilter' as const;
   readonly cniMode = 'full' as const;
 
-  constructor(private readonly net: NetAdapter) {}
+  constructor(
+    private readonly net: NetAdapter,
+    private readonly tun: TunAdapter,
+  ) {}
 
-  async plumb(ctx: PlumbContext): Promise<VmNic> {
+  plumb(ctx: PlumbContext): Promise<PlumbedNic> {
     const veth = ctx.cniIfname;
-    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tap in netns ${ctx.netns}`, () =>
-      this.net.ipBatch(['link set lo up', `tuntap add dev ${TC_TAP} mode tap`, `link set dev ${TC_TAP} up`], ctx.netns),
-    );
-    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tc redirect in netns ${ctx.netns}`, () =>
-      this.net.tcBatch(
-        [
-          `qdisc add dev ${veth} ingress`,
-          `qdisc add dev ${TC_TAP} ingress`,
-          `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${TC_TAP}`,
-          `filter add dev ${TC_TAP} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${veth}`,
-        ],
-        ctx.netns,
-      ),
-    );
-    return { netnsPath: `${NETNS_DIR}/${ctx.netns}`, tap: { kind: 'ifname', ifname: TC_TAP }, mac: ctx.mac };
+    const bridgePort = ctx.cniHostIfname;
+    if (!bridgePort) return Promise.reject(new NetworkError(NetworkErrorCode.CNI_RESULT_INVALID, 'CNI result names no host end of the veth'));
+    const staging = sandboxTapName(ctx.sandboxId);
+    return withTap(this.tun, staging, async (fd) => {
+      await withNetworkError(NetworkErrorCode.LINK_FAILED, `move tap ${staging} into netns ${ctx.netns}`, () =>
+        this.net.ipBatch([`link set dev ${staging} netns ${ctx.netns}`]),
+      );
+      await withNetworkError(NetworkErrorCode.LINK_FAILED, `tap in netns ${ctx.netns}`, () =>
+        this.net.ipBatch(['link set lo up', `link set dev ${staging} name ${TC_TAP}`, `link set dev ${TC_TAP} up`], ctx.netns),
+      );
+      await withNetworkError(NetworkErrorCode.LINK_FAILED, `tc redirect in netns ${ctx.netns}`, () =>
+        this.net.tcBatch(
+          [
+            `qdisc add dev ${veth} ingress`,
+            `qdisc add dev ${TC_TAP} ingress`,
+            `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${TC_TAP}`,
+            `filter add dev ${TC_TAP} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${veth}`,
+          ],
+          ctx.netns,
+        ),
+      );
+      return { fd, bridgePort };
+    });
   }
 
-  /** The tap, qdiscs and filters live in the netns and go with it. */
+  /** The tap goes with its last descriptor (the VMM's); qdiscs and filters with the netns. */
   unplumb(): Promise<void> {
     return Promise.resolve();
   }

@@ -10,7 +10,7 @@ export class NetworkStep implements StartStep {
   readonly failureCode = RuntimeErrorCode.NETWORK_FAILED;
 
   /** `networks` is absent on a runtime without network options: a sandbox asking for one fails. */
-  constructor(private readonly networks: Pick<SandboxNetworks, 'attach' | 'detach'> | undefined) {}
+  constructor(private readonly networks: Pick<SandboxNetworks, 'attach' | 'detach' | 'releaseNicFd'> | undefined) {}
 
   applies(ctx: StepContext): boolean {
     return ctx.entry.state.spec.network !== undefined;
@@ -21,18 +21,32 @@ export class NetworkStep implements StartStep {
     const { spec } = state;
     const networkSpec = spec.network;
     if (!networkSpec) return;
-    state.network = await this.plumber().attach(spec.id, spec.tenantId ?? DEFAULT_TENANT, networkSpec, state.paths.runDir, (progress) => {
+    const attached = await this.plumber().attach(spec.id, spec.tenantId ?? DEFAULT_TENANT, networkSpec, state.paths.runDir, (progress) => {
       state.network = progress;
       return ctx.save();
     });
+    state.network = attached.state;
+    ctx.entry.nicFd = attached.nicFd;
+  }
+
+  /** The VMM holds the NIC now; the tap goes when the VMM does. */
+  settle(ctx: StepContext): void {
+    this.dropNicFd(ctx);
   }
 
   async release(ctx: StepContext): Promise<void> {
+    this.dropNicFd(ctx);
     const { state } = ctx.entry;
     const network = state.network;
     if (!network) return;
     await this.plumber().detach(state.spec.id, network, state.paths.runDir);
     state.network = undefined;
+  }
+
+  private dropNicFd(ctx: StepContext): void {
+    if (ctx.entry.nicFd === undefined) return;
+    this.networks?.releaseNicFd(ctx.entry.nicFd);
+    ctx.entry.nicFd = undefined;
   }
 
   private plumber(): NonNullable<NetworkStep['networks']> {

@@ -1,5 +1,6 @@
 import { RuntimeErrorCode } from '../../errors';
 import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
+import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';
 
 /** How the rootfs reaches the guest: virtiofsd started, a 9p share named, or an ext4 disk built. */
@@ -7,15 +8,21 @@ export class SharefsStep implements StartStep {
   readonly phase = 'sharefs' as const;
   readonly failureCode = RuntimeErrorCode.SHAREFS_FAILED;
 
-  constructor(private readonly sharedFs: (kind: SharedFsKind) => SharedFs) {}
+  constructor(
+    private readonly sharedFs: (kind: SharedFsKind) => SharedFs,
+    private readonly isolation: Pick<IsolationPort, 'enter'>,
+  ) {}
 
   async acquire(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     const { paths } = state;
+    const fences = state.isolation;
     state.sharedFs = await this.sharedFs(state.sharedFsKind).start({
       sandboxId: state.spec.id,
       sharedDir: paths.sharedDir,
-      runDir: paths.runDir,
+      socketDir: paths.socketDir,
+      ...(fences?.uid !== undefined && { vmmUid: fences.uid }),
+      enterCgroup: (pid) => (fences ? this.isolation.enter(fences, pid) : Promise.resolve()),
       logDir: paths.sandboxDir,
       rootfsDir: paths.rootfsDir,
       diskDir: paths.sandboxDir,

@@ -23,6 +23,8 @@ export interface StartStep {
   /** False: nothing to acquire for this sandbox (and no timing). Absent: always. */
   applies?(ctx: StepContext): boolean | Promise<boolean>;
   acquire(ctx: StepContext): Promise<void>;
+  /** Once every step is acquired: lets go of what was held only to hand to a later step. */
+  settle?(ctx: StepContext): void;
   /**
    * Undoes `acquire` from what the persisted state says was acquired, so it also works after a
    * crash, when nothing but `state.json` is left; idempotent, and a no-op when nothing was.

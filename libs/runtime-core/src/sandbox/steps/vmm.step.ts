@@ -5,6 +5,7 @@ import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../sandbox-spec';
 import type { SandboxState } from '../sandbox.state';
 import type { GuestImage, LogLevel } from '../sandbox.types';
+import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';
 
 type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -12,6 +13,7 @@ type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => v
 /** What the VMM steps need from the runtime. */
 export interface VmmDeps {
   hypervisor: Hypervisor;
+  isolation: Pick<IsolationPort, 'vmm'>;
   guestImage: GuestImage;
   /** Absent when boot snapshots are off or the transport cannot use them. */
   snapshots?: Pick<BootSnapshots, 'find' | 'discard'>;
@@ -46,8 +48,9 @@ async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapsh
     initrd: image.initrd,
     rootfsImage: image.rootfs,
     sharedFs: shared.attachment,
-    ...(state.network?.nic && { network: state.network.nic }),
+    ...(state.network?.nic && ctx.entry.nicFd !== undefined && { network: { fd: ctx.entry.nicFd, mac: state.network.nic.mac } }),
     paths,
+    ...(state.isolation && { isolation: deps.isolation.vmm(state.isolation) }),
     ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(spec.id) }),
     ...(restoreFrom && { restoreFrom }),
   });

@@ -1,0 +1,35 @@
+import { RuntimeErrorCode } from '../../errors';
+import type { Hypervisor } from '../../hypervisor/hypervisor';
+import type { HostIsolation } from '../../jail/isolation';
+import { guestMemoryMiB } from '../sandbox-spec';
+import type { StartStep, StepContext } from './start-step';
+
+/** The part of HostIsolation the runtime uses (a fake implements it in unit tests). */
+export type IsolationPort = Pick<HostIsolation, 'jailed' | 'acquire' | 'release' | 'vmm' | 'enter' | 'oomKills'>;
+
+/** The sandbox's fences on the host: its jail uid, its VMM's socket dir and its host cgroup. */
+export class JailStep implements StartStep {
+  readonly phase = 'jail' as const;
+  readonly failureCode = RuntimeErrorCode.JAIL_FAILED;
+
+  constructor(
+    private readonly isolation: IsolationPort,
+    private readonly hypervisor: Pick<Hypervisor, 'memoryOverheadMiB'>,
+  ) {}
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    const size = { vcpus: state.spec.vcpus, memoryMiB: guestMemoryMiB(state.spec), overheadMiB: this.hypervisor.memoryOverheadMiB(state.accel) };
+    state.isolation = await this.isolation.acquire(state.spec.id, state.paths.socketDir, size, (progress) => {
+      state.isolation = progress;
+      return ctx.save();
+    });
+  }
+
+  async release(ctx: StepContext): Promise<void> {
+    const { state } = ctx.entry;
+    if (!state.isolation) return;
+    await this.isolation.release(state.spec.id, state.isolation);
+    state.isolation = undefined;
+  }
+}
