@@ -8,6 +8,7 @@
  * boundary is validated with these zod schemas on receipt.
  */
 import { z } from 'zod';
+import { dnsConfigSchema, egressPolicySchema, sandboxIsolationSchema } from './sandbox-fences';
 
 /** Socket.io namespaces. */
 export const AGENTS_NAMESPACE = '/agents';
@@ -92,6 +93,8 @@ export const nodeHelloSchema = z.object({
   accel: acceleratorSchema,
   hypervisors: z.array(z.string().min(1).max(64)).max(16),
   agentVersion: z.string().max(64),
+  /** Whether the node jails its VMMs (false only under MOAT_JAIL=false, for debugging). */
+  jailed: z.boolean(),
 });
 export type NodeHello = z.infer<typeof nodeHelloSchema>;
 
@@ -124,6 +127,8 @@ export const sandboxStatusSchema = z.object({
   network: z.object({ ip: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/), ports: z.array(publishedPortSchema).max(64) }).optional(),
   /** While an image is being pulled. */
   progress: sandboxProgressSchema.optional(),
+  /** How its VMM is fenced, once its jail is set up. */
+  isolation: sandboxIsolationSchema.optional(),
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
 
@@ -145,6 +150,10 @@ export const desiredSandboxSchema = z.object({
   /** false: no NIC at all. Default true. */
   network: z.boolean().optional(),
   ports: z.array(portSpecSchema).max(64).optional(),
+  /** Where its traffic may go; absent: everywhere but the node itself, link-local and other tenants. */
+  egress: egressPolicySchema.optional(),
+  /** Its resolvers; absent: the node's. */
+  dns: dnsConfigSchema.optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 
