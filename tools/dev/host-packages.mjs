@@ -15,7 +15,8 @@ export const RUNTIME_PACKAGES = [
   'xz-utils',
   'zstd',
   'iproute2', // ip/tc in batch mode for sandbox network plumbing
-  'iptables', // tenant isolation chain; portmap's DNAT rules
+  'iptables', // the CNI plugins' rules (portmap's DNAT, the bridge plugin's masquerade)
+  'nftables', // the sandbox firewall: one table per node agent, applied atomically
   'containernetworking-plugins', // bridge, host-local, portmap, bandwidth (CNI)
   'protobuf-compiler', // protoc for the guest agent API
   'python3', // node-gyp, when a native module has no prebuilt binary
@@ -28,6 +29,7 @@ export const TEST_PACKAGES = [
   'chromium',
   'fonts-liberation',
   'docker-registry', // a real OCI registry on loopback for the image tests
+  'dnsmasq-base', // the DNS server the containment tests run in their own namespace
 ];
 
 function isInstalled(pkg) {

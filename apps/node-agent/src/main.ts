@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     bootSnapshots: config.bootSnapshots,
     jail: config.jail,
     jailIdRange: config.jailIdRange,
+    dnsServers: config.dnsServers,
     images: {
       insecureRegistries: config.insecureRegistries,
       maxCacheBytes: config.imageCacheMaxBytes,
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
         accel,
         hypervisors: host.hypervisors,
         agentVersion: AGENT_VERSION,
+        jailed: config.jail,
       }),
       sandboxIds: () => runtime.list().map((s) => s.id),
       onDesired: (sandboxes) => reconciler.setDesired(sandboxes),

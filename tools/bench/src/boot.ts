@@ -5,7 +5,9 @@
  *    makes the guest print a marker there and power off);
  *  - a Moat sandbox: create → first successful exec, with the runtime's per-phase timings, both
  *    restored from a boot snapshot (the default once the shape's snapshot is saved) and booted
- *    cold (`bootSnapshots: false`, MOAT_BOOT_SNAPSHOTS=false).
+ *    cold (`bootSnapshots: false`, MOAT_BOOT_SNAPSHOTS=false);
+ *  - the jail's cost: the same two paths with the VMM unjailed (MOAT_JAIL=false), interleaved
+ *    with the jailed runs so that both see the same machine, and the ratio of their p50s.
  * Usage: node tools/bench/dist/boot.js [--runs N] [--accel auto|kvm|tcg] [--data-dir DIR]
  */
 import { spawn } from 'node:child_process';
@@ -123,10 +125,13 @@ async function main(): Promise<void> {
   const image = await resolveGuestImage(resolve(values['data-dir']));
   const { accel } = await detectHost(requested);
   const work = mkdtempSync(join(tmpdir(), 'moat-bench-boot-'));
-  const open = (name: string, bootSnapshots: boolean) =>
-    SandboxRuntime.open({ dataDir: join(work, name), runDir: join(work, `${name}-run`), guestImage: image, accel, bootSnapshots });
-  const restoring = await open('snapshots', true);
-  const cold = await open('cold', false);
+  const open = (name: string, bootSnapshots: boolean, jail: boolean) =>
+    SandboxRuntime.open({ dataDir: join(work, name), runDir: join(work, `${name}-run`), guestImage: image, accel, bootSnapshots, jail });
+  const restoring = await open('snapshots', true, true);
+  const cold = await open('cold', false, true);
+  const restoringUnjailed = await open('snapshots-unjailed', true, false);
+  const coldUnjailed = await open('cold-unjailed', false, false);
+  const runtimes = [restoring, cold, restoringUnjailed, coldUnjailed];
   console.log(`boot benchmark: guest image ${image.id.slice(0, 12)} (kernel ${image.kernelRelease}), accel ${accel}, ${runs} runs each`);
   try {
     // The shape's first sandbox boots cold and has its boot snapshot saved in the background.
@@ -134,25 +139,44 @@ async function main(): Promise<void> {
     await sandboxToExecReady(restoring);
     await restoring.snapshotsIdle();
     const savedS = (performance.now() - saving) / 1000;
+    await sandboxToExecReady(restoringUnjailed);
+    await restoringUnjailed.snapshotsIdle();
     const snapshot = savedSnapshotSize(join(work, 'snapshots', 'boot-snapshots'));
     const floor: number[] = [];
     const fromSnapshot: PathFigures = { samples: [], phases: new Map() };
     const coldBoot: PathFigures = { samples: [], phases: new Map() };
+    const unjailed = { fromSnapshot: { samples: [], phases: new Map() } as PathFigures, coldBoot: { samples: [], phases: new Map() } as PathFigures };
+    const restoredRun = async (runtime: SandboxRuntime) => {
+      const restored = await sandboxToExecReady(runtime);
+      if (!restored.timings.some((t) => t.phase === 'restore')) throw new Error('the sandbox was not restored from its boot snapshot');
+      return restored;
+    };
     for (let i = 0; i < runs; i++) {
       floor.push(await bareBootToMarker(image, accel, work));
-      const restored = await sandboxToExecReady(restoring);
-      if (!restored.timings.some((t) => t.phase === 'restore')) throw new Error('the sandbox was not restored from its boot snapshot');
-      record(fromSnapshot, restored);
-      record(coldBoot, await sandboxToExecReady(cold));
+      // Jailed and unjailed alternate, first one then the other, so drift in the machine's load hits both alike.
+      const order = i % 2 === 0 ? [true, false] : [false, true];
+      for (const jailed of order) {
+        record(jailed ? fromSnapshot : unjailed.fromSnapshot, await restoredRun(jailed ? restoring : restoringUnjailed));
+        record(jailed ? coldBoot : unjailed.coldBoot, await sandboxToExecReady(jailed ? cold : coldUnjailed));
+      }
     }
     const f = summarize(floor);
     console.log(`${'bare QEMU boot to marker (floor)'.padEnd(52)} p50 ${formatMs(f.p50)}  min ${formatMs(f.min)}  max ${formatMs(f.max)}`);
     report('sandbox create → exec-ready, from boot snapshot', fromSnapshot, f.p50);
     report('sandbox create → exec-ready, cold boot', coldBoot, f.p50);
+    report('… from boot snapshot, unjailed (MOAT_JAIL=false)', unjailed.fromSnapshot, f.p50);
+    report('… cold boot, unjailed (MOAT_JAIL=false)', unjailed.coldBoot, f.p50);
+    for (const [path, jailed, free] of [
+      ['from boot snapshot', fromSnapshot, unjailed.fromSnapshot],
+      ['cold boot', coldBoot, unjailed.coldBoot],
+    ] as const) {
+      const ratio = summarize(jailed.samples).p50 / summarize(free.samples).p50;
+      console.log(`the jail's cost, ${path}: p50 jailed / p50 unjailed = ${ratio.toFixed(3)}  (target ≤ 1.05)`);
+    }
     console.log(`first sandbox of the shape + saving its boot snapshot: ${savedS.toFixed(1)} s (once per VM shape and guest image)`);
     console.log(`boot snapshot on disk: device state ${(snapshot.stateBytes / 1024).toFixed(0)} KiB, RAM ${(snapshot.memoryBytes / 1024 ** 2).toFixed(0)} MiB allocated (sparse)`);
   } finally {
-    await Promise.all([restoring.close(), cold.close()]);
+    await Promise.all(runtimes.map((runtime) => runtime.close()));
     rmSync(work, { recursive: true, force: true });
   }
 }

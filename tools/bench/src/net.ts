@@ -30,7 +30,8 @@ async function plumbing(options: NetworkOptions, model: NetworkModelKind, runs: 
   const networks = await SandboxNetworks.create(options);
   const attachOne = async (id: string): Promise<NetworkState> => {
     mkdirSync(join(runDir, id), { recursive: true });
-    const { state, nicFd } = await networks.attach(id, BENCH_TENANT, { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, join(runDir, id), () => Promise.resolve());
+    const request = { sandboxId: id, tenantId: BENCH_TENANT, spec: { model, ports: [{ containerPort: 80, protocol: 'tcp' as const }] }, runDir: join(runDir, id), dnsServers: [] };
+    const { state, nicFd } = await networks.attach(request, () => Promise.resolve());
     // No VMM takes the NIC here; closing the descriptor is what a VMM's exit does.
     networks.releaseNicFd(nicFd);
     return state;

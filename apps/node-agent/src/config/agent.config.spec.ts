@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadAgentConfig } from './agent.config';
+import { ConfigError, loadAgentConfig, upstreamResolvers } from './agent.config';
 
 const base = { MOAT_DATA_DIR: '/tmp/moat-config-test', MOAT_NODE_TOKEN: 'node-token' };
 
@@ -46,5 +46,17 @@ describe('loadAgentConfig: jail', () => {
   it('takes MOAT_JAIL=false and another uid range, and refuses a range reaching system uids', () => {
     expect(loadAgentConfig({ ...base, MOAT_JAIL: 'false', MOAT_JAIL_ID_RANGE: '300000-300099' })).toMatchObject({ jail: false, jailIdRange: { first: 300_000, last: 300_099 } });
     expect(() => loadAgentConfig({ ...base, MOAT_JAIL_ID_RANGE: '0-5000' })).toThrow(/MOAT_JAIL_ID_RANGE: .*not a uid range/);
+  });
+});
+
+describe('loadAgentConfig: DNS', () => {
+  it('takes MOAT_DNS_SERVERS, and refuses what is not a list of IPv4 addresses', () => {
+    expect(loadAgentConfig({ ...base, MOAT_DNS_SERVERS: '10.0.0.53, 10.0.1.53' }).dnsServers).toEqual(['10.0.0.53', '10.0.1.53']);
+    expect(() => loadAgentConfig({ ...base, MOAT_DNS_SERVERS: 'dns.example.com' })).toThrow(/MOAT_DNS_SERVERS/);
+  });
+
+  it("defaults to the node's own IPv4 resolvers without the loopback ones", () => {
+    const text = '# generated\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nnameserver fd00::53\nsearch lan\nnameserver 198.51.100.53\n';
+    expect(upstreamResolvers(text)).toEqual(['192.0.2.53', '198.51.100.53']);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
-import { NETWORK_MODELS, type NetworkModel } from '@moat/proto';
+import { isIpv4, MAX_DNS_SERVERS, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
 import { parseIdRange, type IdRange } from '@moat/runtime-core';
 import { z } from 'zod';
 
@@ -26,6 +26,8 @@ export interface AgentConfig {
   jail: boolean;
   /** The host uids (and gids) jailed VMMs run as. */
   jailIdRange: IdRange;
+  /** Resolvers for sandboxes that name none: MOAT_DNS_SERVERS, else the node's own minus loopback ones. */
+  dnsServers: string[];
   /** Registries (`host[:port]`) pulled from over plain HTTP; loopback ones always are. */
   insecureRegistries: string[];
   /** Unreferenced image layers are kept up to this many bytes. */
@@ -59,6 +61,12 @@ const envSchema = z.object({
   MOAT_SHARED_FS: z.enum(['9p', 'virtiofs', 'block']).optional(),
   MOAT_BOOT_SNAPSHOTS: z.enum(['true', 'false']).default('true'),
   MOAT_JAIL: z.enum(['true', 'false']).default('true'),
+  MOAT_DNS_SERVERS: z
+    .string()
+    .transform((list) => list.split(',').map((server) => server.trim()).filter(Boolean))
+    .refine((servers) => servers.every(isIpv4), 'a comma-separated list of IPv4 addresses')
+    .refine((servers) => servers.length <= MAX_DNS_SERVERS, `at most ${MAX_DNS_SERVERS} servers`)
+    .optional(),
   MOAT_JAIL_ID_RANGE: z
     .string()
     .default('200000-265535')
@@ -95,7 +103,7 @@ export class ConfigError extends Error {
  * admin token (from `MOAT_ADMIN_TOKEN` or `$MOAT_DATA_DIR/admin-token`) so a single-host
  * install needs no setup. A node that joined earlier needs neither (its credential is kept).
  */
-export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf = '/etc/resolv.conf'): AgentConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
@@ -122,6 +130,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     bootSnapshots: e.MOAT_BOOT_SNAPSHOTS === 'true',
     jail: e.MOAT_JAIL === 'true',
     jailIdRange: e.MOAT_JAIL_ID_RANGE,
+    dnsServers: e.MOAT_DNS_SERVERS ?? upstreamResolvers(readFileOr(resolvConf, '')),
     insecureRegistries: e.MOAT_INSECURE_REGISTRIES.split(',').map((r) => r.trim()).filter((r) => r.length > 0),
     imageCacheMaxBytes: e.MOAT_IMAGE_CACHE_MAX_BYTES,
     registryAuth,
@@ -156,6 +165,23 @@ function parseRegistryAuth(raw: string | undefined): AgentConfig['registryAuth']
   const parsed = registryAuthSchema.safeParse(json);
   if (!parsed.success) throw new ConfigError(['MOAT_REGISTRY_AUTH: expected {"<registry>": {"username": "…", "password": "…"}}']);
   return parsed.data;
+}
+
+/**
+ * The node's own IPv4 resolvers, as Docker picks them for containers: loopback ones (a local
+ * stub such as systemd-resolved's 127.0.0.53) would be the sandbox's own loopback, so they go.
+ */
+export function upstreamResolvers(resolvConfText: string): string[] {
+  const servers = [...resolvConfText.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]);
+  return servers.filter((server) => isIpv4(server) && !server.startsWith('127.')).slice(0, MAX_DNS_SERVERS);
+}
+
+function readFileOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
 }
 
 function readTokenFile(path: string): string | undefined {

@@ -70,7 +70,10 @@ export class Reconciler {
           command: want.command,
           rootfs: want.rootfs,
           ...(want.tenantId && { tenantId: want.tenantId }),
-          ...(want.network !== false && { network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [] } }),
+          ...(want.dns && { dns: want.dns }),
+          ...(want.network !== false && {
+            network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [], ...(want.egress && { egress: want.egress }) },
+          }),
         },
         (update) => {
           if (update.progress) {
@@ -112,5 +115,6 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     ...(info.guest ? { guest: info.guest } : {}),
     ...(info.network ? { network: info.network } : {}),
     ...(info.progress ? { progress: info.progress } : {}),
+    ...(info.isolation ? { isolation: info.isolation } : {}),
   };
 }

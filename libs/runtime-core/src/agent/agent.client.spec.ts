@@ -131,7 +131,7 @@ describe('AgentClient', () => {
   it('gives up on a stalled call at its deadline', async () => {
     const agent = await start(fakeAgent({ createSandbox: () => undefined }).impl, serving, { callTimeoutMs: 300 });
     const started = Date.now();
-    await expect(agent.createSandbox({ sandboxId: 's', hostname: 'h', dns: [], storages: [] })).rejects.toMatchObject({
+    await expect(agent.createSandbox({ sandboxId: 's', hostname: 'h', dns: [], dnsSearch: [], dnsOptions: [], storages: [] })).rejects.toMatchObject({
       code: RuntimeErrorCode.AGENT_CALL_FAILED,
       context: { grpcCode: status.DEADLINE_EXCEEDED },
     });

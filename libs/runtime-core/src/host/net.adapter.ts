@@ -17,6 +17,8 @@ export interface NetAdapter {
   ip(args: readonly string[], netns?: string): Promise<string>;
   /** `iptables -w …`; resolves with its stdout. */
   iptables(args: readonly string[]): Promise<string>;
+  /** `nft -f -`: the script is applied as one transaction, all of it or none. */
+  nft(script: string): Promise<void>;
   /** Runs a command with the namespace's view of the network (and of /sys). */
   inNetns(netns: string, command: string, args: readonly string[]): Promise<string>;
   /** Creates a character device node. */
@@ -44,6 +46,10 @@ export class IprouteNetAdapter implements NetAdapter {
 
   async iptables(args: readonly string[]): Promise<string> {
     return (await this.proc.run('iptables', ['-w', ...args])).stdout;
+  }
+
+  async nft(script: string): Promise<void> {
+    await this.proc.run('nft', ['-f', '-'], { input: script });
   }
 
   async inNetns(netns: string, command: string, args: readonly string[]): Promise<string> {

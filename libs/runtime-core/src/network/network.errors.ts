@@ -10,6 +10,8 @@ export enum NetworkErrorCode {
   NETNS_FAILED = 'NETNS_FAILED',
   LINK_FAILED = 'LINK_FAILED',
   TENANT_NETWORK_FAILED = 'TENANT_NETWORK_FAILED',
+  /** The node's sandbox firewall (nftables) could not be applied. */
+  FIREWALL_FAILED = 'FIREWALL_FAILED',
   SUBNET_POOL_EXHAUSTED = 'SUBNET_POOL_EXHAUSTED',
   PORT_UNAVAILABLE = 'PORT_UNAVAILABLE',
 }

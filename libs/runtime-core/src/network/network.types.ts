@@ -1,3 +1,4 @@
+import { egressPolicySchema, type EgressPolicy } from '@moat/proto';
 import { z } from 'zod';
 
 /** How a VM's NIC is joined to the CNI network (Kata's network models, plus a veth-less bridge). */
@@ -19,7 +20,11 @@ export type PortRequest = Omit<PortMapping, 'hostPort'> & { hostPort?: number };
 export interface SandboxNetworkSpec {
   model: NetworkModelKind;
   ports: PortRequest[];
+  /** Where its traffic may go beyond what is always refused; absent: everywhere else. */
+  egress?: EgressPolicy;
 }
+
+export { egressPolicySchema };
 
 const guestAddressSchema = z.object({ address: z.string(), prefix: z.number().int(), family: z.enum(['4', '6']) });
 

@@ -9,6 +9,7 @@ import { LinuxTunAdapter, type TunAdapter } from '../host/tun.adapter';
 import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
+import { HostFirewall } from './firewall/host-firewall';
 import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
@@ -27,8 +28,19 @@ export interface NetworkOptions {
   subnetPool?: string;
   /** Default 24. */
   tenantPrefixLength?: number;
-  /** CNI cache, IPAM leases and the tenant table live here. */
+  /** CNI cache, IPAM leases, the tenant table and the firewall's record live here. */
   stateDir: string;
+}
+
+/** One sandbox to plumb. */
+export interface AttachRequest {
+  sandboxId: string;
+  tenantId: string;
+  spec: SandboxNetworkSpec;
+  /** The sandbox's private run dir (device nodes go here). */
+  runDir: string;
+  /** Its resolvers: DNS to them passes its egress policy. */
+  dnsServers: string[];
 }
 
 /** The guest NIC is always eth0, whatever the model. */
@@ -61,6 +73,7 @@ export interface NetworkAttachment {
 export class SandboxNetworks {
   readonly tenants: TenantNetworks;
   readonly cni: CniRunner;
+  readonly firewall: HostFirewall;
   private readonly conflist: CniConflist;
   private readonly ipamDir: string;
 
@@ -74,10 +87,12 @@ export class SandboxNetworks {
     this.conflist = opts.conflist ?? DEFAULT_CONFLIST;
     this.ipamDir = join(opts.stateDir, 'ipam');
     const bridgePrefix = opts.bridgePrefix ?? 'moat';
+    const subnetPool = opts.subnetPool ?? '10.88.0.0/16';
     this.cni = new CniRunner(proc, { pluginDirs: opts.cniPath ?? ['/usr/lib/cni'], cacheDir: join(opts.stateDir, 'cni-cache') });
+    this.firewall = new HostFirewall(net, { bridgePrefix, subnetPool, stateFile: join(opts.stateDir, 'firewall.json') });
     this.tenants = new TenantNetworks(net, {
       bridgePrefix,
-      subnetPool: opts.subnetPool ?? '10.88.0.0/16',
+      subnetPool,
       tenantPrefixLength: opts.tenantPrefixLength ?? 24,
       stateFile: join(opts.stateDir, 'tenants.json'),
       ipamDataDir: this.ipamDir,
@@ -91,16 +106,12 @@ export class SandboxNetworks {
   }
 
   /**
-   * Plumbs one sandbox. `save` is called with the growing state before anything is acquired
-   * and after each step; on failure the caller runs {@link detach} with the last saved state.
+   * Plumbs one sandbox and fences it. `save` is called with the growing state before anything
+   * is acquired and after each step; on failure the caller runs {@link detach} with the last
+   * saved state.
    */
-  async attach(
-    sandboxId: string,
-    tenantId: string,
-    spec: SandboxNetworkSpec,
-    runDir: string,
-    save: (state: NetworkState) => Promise<void>,
-  ): Promise<NetworkAttachment> {
+  async attach(req: AttachRequest, save: (state: NetworkState) => Promise<void>): Promise<NetworkAttachment> {
+    const { sandboxId, tenantId, spec, runDir } = req;
     const state: NetworkState = { model: spec.model, tenantId, ports: await this.resolvePorts(spec) };
     await save(state);
     const model = createNetworkModel(spec.model, this.net, this.tun);
@@ -124,6 +135,14 @@ export class SandboxNetworks {
       state.nic = { mac, bridgePort: plumbed.bridgePort };
       state.guest = guestConfig(result, mac);
       await save(state);
+      await this.firewall.add(sandboxId, {
+        bridge: tenant.bridge,
+        bridgePort: plumbed.bridgePort,
+        ip: state.guest.addresses[0].address,
+        mac,
+        dns: req.dnsServers,
+        ...(spec.egress && { egress: spec.egress }),
+      });
     } catch (error) {
       this.tun.close(plumbed.fd);
       throw error;
@@ -143,6 +162,7 @@ export class SandboxNetworks {
     const attempt = async (fn: () => Promise<void>) => {
       await fn().catch((error: unknown) => failures.push(error));
     };
+    await attempt(() => this.firewall.remove(sandboxId));
     const tenant = await this.tenants.lookup(state.tenantId);
     await attempt(() => model.unplumb(this.plumbContext(sandboxId, runDir, tenant?.bridge ?? '', state.nic?.mac ?? '')));
     await attempt(() => this.cni.del(sandboxId));

@@ -36,19 +36,15 @@ const stateSchema = z.object({
 type State = z.infer<typeof stateSchema>;
 
 /**
- * Tenant isolation: every tenant gets its own bridge and subnet on a node, so its sandboxes
- * share an L2 segment with each other only, and one iptables chain drops anything routed from
- * one Moat bridge to another. Frames bridged within a segment are let through explicitly,
- * because with br_netfilter they traverse FORWARD too. Traffic leaving the pool for anything but
- * a Moat bridge is masqueraded by one NAT rule, so every model reaches the outside — the `bridge`
- * model runs no CNI `bridge` plugin and so gets no per-sandbox `ipMasq` rule. A bridge lives while
- * a sandbox of its tenant does; the last release removes it, its leases and (with the last bridge)
- * the chain and the NAT rule.
+ * Tenant segments: every tenant gets its own bridge and subnet on a node, so its sandboxes share
+ * an L2 segment with each other only; the node's firewall (HostFirewall) keeps segments apart and
+ * the node out of reach. A bridge lives while a sandbox of its tenant does; the last release
+ * removes it and its leases.
  */
 export class TenantNetworks {
   private queue: Promise<unknown> = Promise.resolve();
-  /** Set once this process has seen the isolation chain in place; saves an iptables fork per sandbox. */
-  private isolationReady = false;
+  /** Set once this process turned IPv4 forwarding on. */
+  private forwarding = false;
   private readonly pool: { base: number; prefix: number };
 
   constructor(
@@ -64,11 +60,6 @@ export class TenantNetworks {
     }
   }
 
-  /** The iptables chain holding the isolation rules. */
-  get chain(): string {
-    return `${this.opts.bridgePrefix.toUpperCase()}-ISOLATION`;
-  }
-
   /** Registers the sandbox with its tenant's network, creating bridge, subnet and rules if needed. */
   acquire(tenantId: string, sandboxId: string): Promise<TenantNetwork> {
     return this.serially(async () => {
@@ -82,7 +73,7 @@ export class TenantNetworks {
       // Recorded before the bridge exists, so a crash in between is undone by release.
       await this.save(state);
       const network = this.networkOf(entry.index);
-      await this.ensureIsolation();
+      await this.ensureForwarding();
       await this.ensureBridge(network);
       return network;
     });
@@ -107,7 +98,6 @@ export class TenantNetworks {
       await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
       delete state.tenants[tenantId];
       await this.save(state);
-      if (Object.keys(state.tenants).length === 0) await this.removeIsolation();
     });
   }
 
@@ -141,53 +131,11 @@ export class TenantNetworks {
     );
   }
 
-  private async ensureIsolation(): Promise<void> {
-    if (this.isolationReady) return;
-    const chain = this.chain;
-    const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
-    if (!rules.includes(`-N ${chain}`)) {
-      await this.linkStep(`create chain ${chain}`, async () => {
-        await this.net.iptables(['-N', chain]);
-        await this.net.iptables(['-A', chain, '-m', 'physdev', '--physdev-is-bridged', '-j', 'RETURN']);
-        await this.net.iptables(['-A', chain, '-i', `${this.opts.bridgePrefix}+`, '-o', `${this.opts.bridgePrefix}+`, '-j', 'DROP']);
-      });
-    }
-    if (!rules.includes(`-A FORWARD -j ${chain}`)) {
-      await this.linkStep(`hook chain ${chain}`, () => this.net.iptables(['-I', 'FORWARD', '1', '-j', chain]));
-    }
-    const natRules = (await this.net.iptables(['-t', 'nat', '-S']).catch(() => '')).split('\n');
-    if (!natRules.some((rule) => rule.includes(this.masqueradeComment))) {
-      await this.linkStep('masquerade the pool', () => this.net.iptables(['-t', 'nat', '-A', 'POSTROUTING', ...this.masqueradeRule()]));
-    }
-    // The CNI bridge plugin turns forwarding on when it runs; the bridge model never runs it.
+  /** The CNI bridge plugin turns forwarding on when it runs; the bridge model never runs it. */
+  private async ensureForwarding(): Promise<void> {
+    if (this.forwarding) return;
     await this.linkStep('enable IPv4 forwarding', () => this.net.enableIpv4Forwarding());
-    this.isolationReady = true;
-  }
-
-  private get masqueradeComment(): string {
-    return `${this.chain} masquerade`;
-  }
-
-  private masqueradeRule(): string[] {
-    const bridges = `${this.opts.bridgePrefix}+`;
-    return ['-s', this.opts.subnetPool, '!', '-o', bridges, '-m', 'comment', '--comment', this.masqueradeComment, '-j', 'MASQUERADE'];
-  }
-
-  private async removeIsolation(): Promise<void> {
-    this.isolationReady = false;
-    const natRules = (await this.net.iptables(['-t', 'nat', '-S']).catch(() => '')).split('\n');
-    if (natRules.some((rule) => rule.includes(this.masqueradeComment))) {
-      await this.linkStep('stop masquerading the pool', () => this.net.iptables(['-t', 'nat', '-D', 'POSTROUTING', ...this.masqueradeRule()]));
-    }
-    const chain = this.chain;
-    const rules = (await this.net.iptables(['-S']).catch(() => '')).split('\n');
-    if (rules.includes(`-A FORWARD -j ${chain}`)) await this.linkStep(`unhook ${chain}`, () => this.net.iptables(['-D', 'FORWARD', '-j', chain]));
-    if (rules.includes(`-N ${chain}`)) {
-      await this.linkStep(`remove ${chain}`, async () => {
-        await this.net.iptables(['-F', chain]);
-        await this.net.iptables(['-X', chain]);
-      });
-    }
+    this.forwarding = true;
   }
 
   private linkStep<T>(what: string, fn: () => Promise<T>): Promise<T> {

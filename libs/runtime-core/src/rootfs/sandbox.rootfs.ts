@@ -4,6 +4,7 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
 import { imageProcess, type ImageProcess } from '../image/image-config';
 import type { ImageStore, PullProgress } from '../image/image.store';
 import type { BusyboxRootfs } from './busybox.rootfs';
+import { ensureMountTargets } from './mount-targets';
 import type { OverlayMount } from './overlay.mount';
 
 export interface RootfsRequest {
@@ -47,6 +48,7 @@ export class SandboxRootfs implements RootfsProvider {
   async prepare(req: RootfsRequest): Promise<PreparedRootfs> {
     if (req.image === undefined) {
       await this.busybox.prepare(req.rootfsDir);
+      await ensureMountTargets(req.rootfsDir);
       return {};
     }
     const image = await this.images.acquire(req.sandboxId, req.image, req.onProgress);
@@ -58,6 +60,7 @@ export class SandboxRootfs implements RootfsProvider {
     } catch (cause) {
       throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `mount the layers of ${image.reference}: ${describeError(cause)}`, { cause });
     }
+    await ensureMountTargets(req.rootfsDir);
     return { process: await imageProcess(image.config, req.rootfsDir, req.command), manifestDigest: image.manifestDigest };
   }
 

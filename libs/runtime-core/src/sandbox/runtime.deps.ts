@@ -40,6 +40,8 @@ export interface RuntimeDeps {
   snapshots?: Pick<BootSnapshots, 'find' | 'request' | 'discard' | 'idle' | 'close'>;
   /** The VMs' jails and host cgroups. */
   isolation: IsolationPort;
+  /** How often running VMMs are checked for having died; default 1 s. */
+  watchdogIntervalMs?: number;
 }
 
 export const DEFAULT_RUN_DIR = '/run/moat';

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CreateSandboxRequest } from '@moat/proto';
 import type { AgentApi, AgentExecRequest } from '../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
@@ -32,6 +33,7 @@ class FakeHost {
   readonly vmConfigs: VmConfig[] = [];
   readonly calls: string[] = [];
   readonly ociSpecs: OciSpec[] = [];
+  readonly sandboxRequests: CreateSandboxRequest[] = [];
   readonly execs: AgentExecRequest[] = [];
   /** What the fake image config makes the container run. */
   imageProcess?: { args: string[]; env: Record<string, string>; cwd: string; user: { uid: number; gid: number } };
@@ -39,6 +41,8 @@ class FakeHost {
   /** A saved boot snapshot the fake store hands out; `restoreFails` makes its restore fail. */
   snapshot?: BootSnapshotFiles;
   restoreFails: false | 'load' | 'copy' = false;
+  /** What the fake cgroup's OOM counter says. */
+  oomKills = 0;
   readonly snapshotCalls: string[] = [];
   private nextPid = 1000;
 
@@ -81,7 +85,7 @@ class FakeHost {
       },
       vmm: (state) => ({ jail: { uid: state.uid ?? 0, gid: state.uid ?? 0 } }),
       enter: () => Promise.resolve(),
-      oomKills: () => Promise.resolve(0),
+      oomKills: () => Promise.resolve(this.oomKills),
     };
     const sharedFs: SharedFs = {
       kind: 'virtiofs',
@@ -117,7 +121,7 @@ class FakeHost {
       },
       connectAgent: () => new FakeAgent(this),
       network: {
-        attach: async (id, tenantId, net, _runDir, save) => {
+        attach: async ({ sandboxId: id, tenantId, spec: net }, save) => {
           // Progress is saved before anything is acquired, as the real one does.
           await save({ model: net.model, tenantId, ports: [] });
           this.networks.add(id);
@@ -157,6 +161,7 @@ class FakeHost {
       },
       bootTimeoutMs: 1_000,
       adoptTimeoutMs: 1_000,
+      watchdogIntervalMs: 20,
     };
   }
 }
@@ -174,7 +179,10 @@ class FakeAgent implements AgentApi {
   }
   waitReady = () => this.step('waitReady', 'agent');
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
-  createSandbox = () => this.step('createSandbox', 'sandbox');
+  createSandbox = (req: CreateSandboxRequest) => {
+    this.host.sandboxRequests.push(req);
+    return this.step('createSandbox', 'sandbox');
+  };
   destroySandbox = () => this.step('destroySandbox');
   createContainer = (req: { ociSpecJson: string }) => {
     this.host.ociSpecs.push(JSON.parse(req.ociSpecJson) as OciSpec);
@@ -266,6 +274,25 @@ describe('SandboxRuntime', () => {
     expect(runtime.get(ID)).toBeUndefined();
   });
 
+  it('tells the guest the node’s resolvers, or the sandbox’s own servers, search domains and options', async () => {
+    const runtime = await SandboxRuntime.open(
+      {
+        dataDir: join(dir, 'data'),
+        runDir: join(dir, 'run'),
+        accel: 'tcg',
+        guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', kernelRelease: '6.1.0-guest' },
+        dnsServers: ['192.0.2.53', '192.0.2.54'],
+      },
+      host.deps(),
+    );
+    runtimes.push(runtime);
+    await runtime.create(spec);
+    expect(host.sandboxRequests[0]).toMatchObject({ sandboxId: ID, dns: ['192.0.2.53', '192.0.2.54'], dnsSearch: [], dnsOptions: [] });
+    await runtime.delete(ID);
+    await runtime.create({ ...spec, dns: { servers: ['10.99.0.53'], search: ['example.internal'], options: ['ndots:2'] } });
+    expect(host.sandboxRequests[1]).toMatchObject({ dns: ['10.99.0.53'], dnsSearch: ['example.internal'], dnsOptions: ['ndots:2'] });
+  });
+
   const networked: SandboxSpec = { ...spec, tenantId: 't1', network: { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] } };
 
   it('plumbs the network before the VMM and configures the guest NIC before the sandbox', async () => {
@@ -341,6 +368,22 @@ describe('SandboxRuntime', () => {
     expect(info.state).toBe('running');
     expect(host.snapshotCalls).toEqual(['find 1x416', 'request 1x416']);
     expect(host.snapshot).toBeDefined();
+  });
+
+  it.each([
+    [0, RuntimeErrorCode.VMM_EXITED],
+    [1, RuntimeErrorCode.VMM_OUT_OF_MEMORY],
+  ])('notices a VMM that died under a running sandbox (OOM kills: %i) and fails it with %s, releasing everything', async (oomKills, code) => {
+    const runtime = await open();
+    const updates: string[] = [];
+    await runtime.create(networked, (info) => updates.push(info.state));
+    host.oomKills = oomKills;
+    host.vms.clear();
+    await vi.waitFor(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
+    expect(runtime.get(ID)?.error?.code).toBe(code);
+    expect(updates.at(-1)).toBe('failed');
+    expect(host.daemons.size + host.networks.size + host.jails.size + host.rootfs.size + host.openAgents.size).toBe(0);
+    expect(existsSync(sandboxDir())).toBe(false);
   });
 
   it('is idempotent for an id it already has', async () => {

@@ -26,6 +26,8 @@ import { timePhase } from './timings';
 export type { RuntimeDeps } from './runtime.deps';
 
 const CONSOLE_TAIL_BYTES = 2048;
+/** How often running sandboxes' VMMs are checked for having died (a crash, the OOM killer, a kill -9). */
+const WATCHDOG_INTERVAL_MS = 1_000;
 
 /**
  * Runs sandbox VMs on this host and keeps their state on disk, so a restarted node agent can
@@ -40,6 +42,8 @@ export class SandboxRuntime {
   private readonly memoryDir: string;
   private readonly log: NonNullable<RuntimeOptions['log']>;
   private readonly steps: readonly StartStep[];
+  private readonly watchdog: NodeJS.Timeout;
+  private sweeping = false;
 
   private constructor(
     private readonly opts: RuntimeOptions,
@@ -55,13 +59,15 @@ export class SandboxRuntime {
       new RootfsStep(deps.rootfs),
       new JailStep(deps.isolation, deps.hypervisor),
       new SharefsStep(deps.sharedFs, deps.isolation),
-      new NetworkStep(deps.network),
+      new NetworkStep(deps.network, opts.dnsServers ?? []),
       new RestoreStep(vmm),
       new VmmStep(vmm),
       new AgentStep({ hypervisor: deps.hypervisor, connectAgent: deps.connectAgent, bootTimeoutMs: deps.bootTimeoutMs }),
-      new GuestSandboxStep(deps.sharedFs, deps.hypervisor),
+      new GuestSandboxStep(deps.sharedFs, deps.hypervisor, opts.dnsServers ?? []),
       new ContainerStep(deps.hypervisor),
     ];
+    this.watchdog = setInterval(() => void this.sweepDeadVmms(), deps.watchdogIntervalMs ?? WATCHDOG_INTERVAL_MS);
+    this.watchdog.unref();
   }
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
@@ -216,6 +222,7 @@ export class SandboxRuntime {
 
   /** Disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
   async close(): Promise<void> {
+    clearInterval(this.watchdog);
     for (const entry of this.entries.values()) entry.agent?.close();
     this.entries.clear();
     await this.deps.snapshots?.close();
@@ -255,6 +262,40 @@ export class SandboxRuntime {
       await this.failAndRelease(entry, await this.startError(entry, error));
     }
     return infoOf(entry);
+  }
+
+  /**
+   * The watchdog: a running sandbox whose VMM is gone (it crashed, the guest panicked, the OOM
+   * killer took it for outgrowing its host cgroup, someone killed it) fails with the reason and
+   * releases everything it held, so its deployment replaces it and nothing is leaked.
+   */
+  private async sweepDeadVmms(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const entry of [...this.entries.values()]) {
+        const { vmmPid, spec } = entry.state;
+        if (entry.phase !== 'running' || vmmPid === undefined || (await this.deps.hypervisor.isRunning(vmmPid, spec.id))) continue;
+        // A delete may have begun while we looked: it releases the sandbox itself.
+        if (entry.phase !== 'running') continue;
+        await this.failAndRelease(entry, await this.vmmExitError(entry));
+      }
+    } catch (error) {
+      this.log('error', 'VMM watchdog sweep failed', { error: describeError(error) });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async vmmExitError(entry: SandboxEntry): Promise<RuntimeError> {
+    const { state } = entry;
+    const oomKills = state.isolation ? await this.deps.isolation.oomKills(state.isolation).catch(() => 0) : 0;
+    const tail = (await readTail(state.paths.consoleLog, CONSOLE_TAIL_BYTES)).trim();
+    const context = { sandboxId: state.spec.id };
+    if (oomKills > 0) {
+      return new RuntimeError(RuntimeErrorCode.VMM_OUT_OF_MEMORY, `the VMM outgrew its host cgroup's memory limit and the kernel's OOM killer killed it`, { context });
+    }
+    return new RuntimeError(RuntimeErrorCode.VMM_EXITED, `the VMM exited${tail ? `\n--- console (last ${CONSOLE_TAIL_BYTES} bytes) ---\n${tail}` : ''}`, { context });
   }
 
   /** Names the failed step and, for boot failures, adds what the guest printed. */

@@ -6,7 +6,8 @@ import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
 import { isolationStateSchema } from '../jail/isolation';
 import { SHARED_FS_KINDS } from '../sharefs/shared-fs';
-import { NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
+import { egressPolicySchema, NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
+import { dnsConfigSchema } from '@moat/proto';
 
 const sandboxPathsSchema = z
   .object({
@@ -69,8 +70,9 @@ export const sandboxStateSchema = z.object({
     image: z.string().optional(),
     rootfs: z.enum(SHARED_FS_KINDS).optional(),
     tenantId: z.string().optional(),
+    dns: dnsConfigSchema.optional(),
     network: z
-      .object({ model: z.enum(NETWORK_MODELS), ports: z.array(portMappingSchema.partial({ hostPort: true })) })
+      .object({ model: z.enum(NETWORK_MODELS), ports: z.array(portMappingSchema.partial({ hostPort: true })), egress: egressPolicySchema.optional() })
       .optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),

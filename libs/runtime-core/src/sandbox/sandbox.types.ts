@@ -1,4 +1,5 @@
 import type { GuestImage } from '@moat/guest-image';
+import type { DnsConfig } from '@moat/proto';
 import type { Accel } from '../hypervisor/hypervisor';
 import type { AgentTransportKind } from '../agent/transport/agent-transport';
 import type { NetworkOptions } from '../network/sandbox-networks';
@@ -33,6 +34,8 @@ export interface RuntimeOptions {
   memoryDir?: string;
   /** CNI and tenant-network settings; without them a sandbox that asks for a network fails. */
   network?: NetworkOptions;
+  /** Resolvers for sandboxes that name none (`MOAT_DNS_SERVERS`, or the node's own minus loopback ones). */
+  dnsServers?: string[];
   /**
    * Jail every VMM (its own uid from `jailIdRange`, namespaces, root, seccomp, no capabilities).
    * Default true; false exists for debugging only. Host cgroups apply either way.
@@ -75,6 +78,8 @@ export interface SandboxSpec {
   tenantId?: string;
   /** Absent: the VM gets no NIC at all. */
   network?: SandboxNetworkSpec;
+  /** The containers' resolvers; absent: the node's (`RuntimeOptions.dns`). */
+  dns?: DnsConfig;
 }
 
 export type SandboxPhaseState = 'creating' | 'running' | 'stopping' | 'failed';

@@ -71,7 +71,7 @@ describe.skipIf(!image)('boot snapshots on real QEMU', () => {
     const a = await create();
     const b = await create();
     for (const info of [a, b]) {
-      expect(phases(info)).toEqual(['rootfs', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
+      expect(phases(info)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
       expect(info.guest?.kernelRelease).toBe(guestImage.kernelRelease);
     }
     // Both guests resume from the same saved RNG state; the VM generation id change must reseed it.
@@ -94,7 +94,7 @@ describe.skipIf(!image)('boot snapshots on real QEMU', () => {
     const [key] = snapshotDirs();
     writeFileSync(join(work, 'data', 'boot-snapshots', key, 'state'), 'not a QEMU migration stream');
     const info = await create();
-    expect(phases(info)).toEqual(['rootfs', 'sharefs', 'restore', 'vmm', 'agent', 'sandbox', 'container']);
+    expect(phases(info)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'vmm', 'agent', 'sandbox', 'container']);
     await runtime.snapshotsIdle();
     expect(snapshotDirs()).toEqual([key]);
     expect(phases(await create())).toContain('restore');

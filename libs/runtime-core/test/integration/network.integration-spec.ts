@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,9 @@ function leaks(stateDir: string, ids: string[]): string[] {
   }
   for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) found.push(`bridge ${link}`);
   const rules = execFileSync('iptables-save', { encoding: 'utf8' });
-  for (const line of rules.split('\n')) if (ids.some((id) => line.includes(id)) || line.includes(PREFIX.toUpperCase())) found.push(`iptables ${line}`);
+  for (const line of rules.split('\n')) if (ids.some((id) => line.includes(id))) found.push(`iptables ${line}`);
+  const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+  for (const line of tables.split('\n')) if (line.endsWith(` ${PREFIX}`)) found.push(`nft ${line}`);
   const walk = (dir: string): string[] =>
     existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])) : [];
   for (const file of [...walk(join(stateDir, 'ipam')), ...walk(join(stateDir, 'cni-cache'))]) {
@@ -49,6 +51,8 @@ describe('sandbox networks on real Linux', () => {
     // Belt and braces: whatever a failed assertion left behind goes.
     const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
     for (const id of ids) if (netns.includes(netnsName(id))) execFileSync('ip', ['netns', 'del', netnsName(id)]);
+    for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) execFileSync('ip', ['link', 'del', link]);
+    for (const family of ['inet', 'bridge']) spawnSync('nft', ['delete', 'table', family, PREFIX]);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -58,24 +62,26 @@ describe('sandbox networks on real Linux', () => {
     const b = randomUUID();
     ids.push(a, b);
     const save = () => Promise.resolve();
-    const attachedA = await networks.attach(a, 'tenant-a', { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir(a), save);
-    const attachedB = await networks.attach(b, 'tenant-b', { model, ports: [] }, runDir(b), save);
+    const attachedA = await networks.attach({ sandboxId: a, tenantId: 'tenant-a', spec: { model, ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir: runDir(a), dnsServers: [] }, save);
+    const attachedB = await networks.attach({ sandboxId: b, tenantId: 'tenant-b', spec: { model, ports: [] }, runDir: runDir(b), dnsServers: [] }, save);
     const [sa, sb] = [attachedA.state, attachedB.state];
     // The VMM would hold the NIC; the test checks what the descriptor is and lets it go.
     const fdTarget = (fd: number) => readlinkSync(`/proc/self/fd/${fd}`);
-    expect(fdTarget(attachedA.nicFd)).toBe(model === 'macvtap' ? expect.stringMatching(/macvtap|^\/dev\/tap/) : '/dev/net/tun');
+    expect(fdTarget(attachedA.nicFd)).toEqual(model === 'macvtap' ? expect.stringMatching(/macvtap|^\/dev\/tap/) : '/dev/net/tun');
 
     expect(sa.guest?.addresses[0].address).toMatch(/^10\.253\.\d+\.\d+$/);
     expect(sa.guest?.routes).toEqual([{ dest: '0.0.0.0/0', gateway: expect.stringMatching(/\.1$/) }]);
     expect(sa.guest?.addresses[0].address.split('.')[2]).not.toBe(sb.guest?.addresses[0].address.split('.')[2]);
     expect(sa.ports).toEqual([{ containerPort: 80, hostPort: expect.any(Number), protocol: 'tcp' }]);
     expect(execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' })).toContain(`--dport ${sa.ports[0].hostPort}`);
-    const isolation = execFileSync('iptables', ['-S', `${PREFIX.toUpperCase()}-ISOLATION`], { encoding: 'utf8' });
-    expect(isolation).toContain(`-i ${PREFIX}+ -o ${PREFIX}+ -j DROP`);
-    // Every model reaches the outside: the pool is masqueraded except towards Moat bridges.
-    expect(execFileSync('iptables', ['-t', 'nat', '-S', 'POSTROUTING'], { encoding: 'utf8' })).toMatch(
-      new RegExp(`-s \\S+ ! -o ${PREFIX}\\+ .*-j MASQUERADE`),
-    );
+    // The node's firewall: tenants apart, the node out of reach, every model masqueraded out,
+    // and each sandbox's bridge port carrying its own addresses only.
+    const inet = execFileSync('nft', ['list', 'table', 'inet', PREFIX], { encoding: 'utf8' });
+    expect(inet).toContain(`iifname "${PREFIX}*" oifname "${PREFIX}*" counter packets`);
+    expect(inet).toMatch(new RegExp(`iifname "${PREFIX}\\*" counter packets \\d+ bytes \\d+ drop comment "no road from a guest to the node"`));
+    expect(inet).toContain(`ip saddr ${POOL} oifname != "${PREFIX}*" masquerade`);
+    const bridge = execFileSync('nft', ['list', 'table', 'bridge', PREFIX], { encoding: 'utf8' });
+    expect(bridge).toContain(`iifname "${sa.nic?.bridgePort}" ip saddr != ${sa.guest?.addresses[0].address} drop`);
     if (model === 'bridge') {
       expect(sa.nic).toEqual({ bridgePort: sandboxTapName(a), mac: sa.guest?.mac });
       expect(readFileSync(`/sys/class/net/${sandboxTapName(a)}/master/uevent`, 'utf8')).toContain(`INTERFACE=${PREFIX}`);
@@ -109,7 +115,7 @@ describe('sandbox networks on real Linux', () => {
     ids.push(id);
     let saved: NetworkState | undefined;
     const error = await networks
-      .attach(id, 'tenant-a', { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir(id), (state) => {
+      .attach({ sandboxId: id, tenantId: 'tenant-a', spec: { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] }, runDir: runDir(id), dnsServers: [] }, (state) => {
         saved = structuredClone(state);
         return Promise.resolve();
       })

@@ -103,7 +103,7 @@ describe.skipIf(!image)('SandboxRuntime on real QEMU', () => {
       const info = await runtime.create({ id, vcpus: 1, memoryMiB: 512, env: { GREETING: 'hello from the host' } });
       expect(info.error).toBeUndefined();
       expect(info).toMatchObject({ id, state: 'running', transport: 'virtio-serial', guest: { kernelRelease: guestImage.kernelRelease } });
-      expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'vmm', 'agent', 'sandbox', 'container']);
+      expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'vmm', 'agent', 'sandbox', 'container']);
       console.info(`create ${info.accel}: ${info.timings.map((t) => `${t.phase}=${t.ms}ms`).join(' ')}`);
     });
 

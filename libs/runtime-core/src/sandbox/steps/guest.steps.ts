@@ -36,15 +36,26 @@ export class GuestSandboxStep implements StartStep {
   constructor(
     private readonly sharedFs: (kind: SharedFsKind) => SharedFs,
     private readonly hypervisor: IsRunning,
+    /** The node's resolvers, for sandboxes that name none. */
+    private readonly defaultDns: readonly string[],
   ) {}
 
   async acquire(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
+    const { spec } = state;
     const agent = agentOf(ctx.entry);
     const guestNet = state.network?.guest;
     if (guestNet) await configureGuestNetwork(agent, guestNet);
     const storage = this.sharedFs(state.sharedFsKind).guestStorage();
-    await agent.createSandbox({ sandboxId: state.spec.id, hostname: hostnameOf(state.spec.id), dns: guestNet?.dns ?? [], storages: [storage] });
+    // The guest writes these into its containers' /etc/resolv.conf, with or without a network.
+    await agent.createSandbox({
+      sandboxId: spec.id,
+      hostname: hostnameOf(spec.id),
+      dns: [...(spec.dns?.servers ?? this.defaultDns)],
+      dnsSearch: [...(spec.dns?.search ?? [])],
+      dnsOptions: [...(spec.dns?.options ?? [])],
+      storages: [storage],
+    });
     state.sandboxCreated = true;
   }
 

@@ -10,7 +10,11 @@ export class NetworkStep implements StartStep {
   readonly failureCode = RuntimeErrorCode.NETWORK_FAILED;
 
   /** `networks` is absent on a runtime without network options: a sandbox asking for one fails. */
-  constructor(private readonly networks: Pick<SandboxNetworks, 'attach' | 'detach' | 'releaseNicFd'> | undefined) {}
+  constructor(
+    private readonly networks: Pick<SandboxNetworks, 'attach' | 'detach' | 'releaseNicFd'> | undefined,
+    /** The node's resolvers, for sandboxes that name none. */
+    private readonly defaultDns: readonly string[],
+  ) {}
 
   applies(ctx: StepContext): boolean {
     return ctx.entry.state.spec.network !== undefined;
@@ -21,7 +25,14 @@ export class NetworkStep implements StartStep {
     const { spec } = state;
     const networkSpec = spec.network;
     if (!networkSpec) return;
-    const attached = await this.plumber().attach(spec.id, spec.tenantId ?? DEFAULT_TENANT, networkSpec, state.paths.runDir, (progress) => {
+    const request = {
+      sandboxId: spec.id,
+      tenantId: spec.tenantId ?? DEFAULT_TENANT,
+      spec: networkSpec,
+      runDir: state.paths.runDir,
+      dnsServers: [...(spec.dns?.servers ?? this.defaultDns)],
+    };
+    const attached = await this.plumber().attach(request, (progress) => {
       state.network = progress;
       return ctx.save();
     });

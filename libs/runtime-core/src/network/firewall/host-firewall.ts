@@ -1,0 +1,74 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../../host/fs.helpers';
+import type { NetAdapter } from '../../host/net.adapter';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
+import { renderRuleset, sandboxFenceSchema, type SandboxFence } from './nft-ruleset';
+
+export interface HostFirewallOptions {
+  bridgePrefix: string;
+  subnetPool: string;
+  /** Records every fenced sandbox, so a restarted node agent rebuilds the same rule set. */
+  stateFile: string;
+}
+
+const stateSchema = z.object({ sandboxes: z.record(z.string(), sandboxFenceSchema) });
+type State = z.infer<typeof stateSchema>;
+
+/**
+ * The node's firewall for its sandboxes: one nftables table per address family, owned by this
+ * node agent (named by its bridge prefix), rebuilt whole on every change in one transaction (see
+ * `renderRuleset`), and removed whole with the last sandbox. Changes are serialized; the state is
+ * saved before the rules are applied, so after a crash the next change (or `reconcile`) applies
+ * what the state says.
+ */
+export class HostFirewall {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly net: Pick<NetAdapter, 'nft'>,
+    private readonly opts: HostFirewallOptions,
+  ) {}
+
+  /** Fences a sandbox (again: replaces its fence). */
+  add(sandboxId: string, fence: SandboxFence): Promise<void> {
+    return this.change((state) => {
+      state.sandboxes[sandboxId] = fence;
+    });
+  }
+
+  /** Drops a sandbox's rules; the tables go with the last one. Idempotent. */
+  remove(sandboxId: string): Promise<void> {
+    return this.change((state) => {
+      delete state.sandboxes[sandboxId];
+    });
+  }
+
+  /** Applies what the state says (after a restart). */
+  reconcile(): Promise<void> {
+    return this.change(() => undefined);
+  }
+
+  private change(edit: (state: State) => void): Promise<void> {
+    const run = this.queue.then(async () => {
+      const state = await this.load();
+      edit(state);
+      await mkdir(dirname(this.opts.stateFile), { recursive: true });
+      await writeFileAtomic(this.opts.stateFile, `${JSON.stringify(state)}\n`);
+      const script = renderRuleset({ bridgePrefix: this.opts.bridgePrefix, subnetPool: this.opts.subnetPool, sandboxes: state.sandboxes });
+      await withNetworkError(NetworkErrorCode.FIREWALL_FAILED, 'apply the sandbox firewall (nft -f)', () => this.net.nft(script));
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async load(): Promise<State> {
+    try {
+      return stateSchema.parse(JSON.parse(await readFile(this.opts.stateFile, 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sandboxes: {} };
+      throw new NetworkError(NetworkErrorCode.FIREWALL_FAILED, `read ${this.opts.stateFile}`, { cause: error });
+    }
+  }
+}
