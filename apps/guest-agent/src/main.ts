@@ -6,6 +6,7 @@ import packageJson from '../package.json';
 import { loadAgentConfig } from './config/agent.config';
 import { ContainerService } from './container/container.service';
 import { Crun } from './container/crun.adapter';
+import type { OciMount } from './container/oci-spec';
 import { ChildProcessHostCommands } from './host/host-commands.adapter';
 import { createJsonLogger } from './log/logger';
 import { NetworkService } from './network/network.service';
@@ -42,11 +43,15 @@ async function main(): Promise<void> {
   const host = new ChildProcessHostCommands();
   const mounter = new StorageMounter(host);
   const processes = new ProcessTable<ContainerProcess>();
-  const containers = new ContainerService(new Crun(config.crun, host), mounter, processes, log, {
-    containersDir: join(config.runDir, 'containers'),
-    streamLimitBytes: STREAM_LIMIT_BYTES,
-    startTimeoutMs: START_TIMEOUT_MS,
-  });
+  const containers = new ContainerService(
+    new Crun(config.crun, host),
+    mounter,
+    processes,
+    log,
+    { containersDir: join(config.runDir, 'containers'), streamLimitBytes: STREAM_LIMIT_BYTES, startTimeoutMs: START_TIMEOUT_MS },
+    // Asked on each CreateContainer, long after `sandbox` below exists.
+    (): OciMount[] => sandbox.containerMounts(),
+  );
   const sandbox = new SandboxService(
     containers,
     mounter,

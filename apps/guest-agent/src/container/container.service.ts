@@ -20,7 +20,7 @@ import { notYet } from '../process/stream-buffer';
 import type { StorageMounter } from '../sandbox/storage.mounter';
 import { CgroupReader, cgroupDirOf } from './cgroup.reader';
 import type { Crun } from './crun.adapter';
-import { execProcessSpec, parseOciSpec, validateId, type OciSpec } from './oci-spec';
+import { execProcessSpec, parseOciSpec, validateId, withMounts, type OciMount, type OciSpec } from './oci-spec';
 
 type ContainerStatus = 'created' | 'starting' | 'running' | 'paused' | 'stopped' | 'removing';
 
@@ -61,12 +61,18 @@ export class ContainerService {
     private readonly processes: ProcessTable<ContainerProcess>,
     private readonly log: Logger,
     private readonly options: ContainerServiceOptions,
+    /** Mounts every container gets from its sandbox (its hostname, hosts and resolv.conf files). */
+    private readonly sandboxMounts: () => readonly OciMount[] = () => [],
   ) {}
 
-  /** Writes the bundle and mounts the container's storages; crun runs it on StartContainer. */
+  /**
+   * Writes the bundle, with the sandbox's mounts added to the spec, and mounts the container's
+   * storages; crun runs it on StartContainer.
+   */
   async create(request: CreateContainerRequest): Promise<void> {
     const id = validateId('container', request.containerId);
-    const spec = parseOciSpec(request.ociSpecJson);
+    const requested = parseOciSpec(request.ociSpecJson);
+    const spec = withMounts(requested, this.sandboxMounts());
     if (this.containers.has(id)) throw new AgentError(AgentErrorCode.CONTAINER_EXISTS, `container ${id} already exists`);
 
     const bundleDir = join(this.options.containersDir, id);
@@ -75,7 +81,8 @@ export class ContainerService {
     this.containers.set(id, container);
     try {
       await mkdir(bundleDir, { recursive: true });
-      await writeFile(join(bundleDir, 'config.json'), request.ociSpecJson);
+      // The host's text goes to crun as it came when nothing was added.
+      await writeFile(join(bundleDir, 'config.json'), spec === requested ? request.ociSpecJson : JSON.stringify(spec));
       container.mountPoints = await this.mounter.mountAll(request.storages);
     } catch (error) {
       this.containers.delete(id);

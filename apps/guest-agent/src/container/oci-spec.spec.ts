@@ -31,6 +31,8 @@ describe('parseOciSpec', () => {
     ['empty args', JSON.stringify({ ...spec, process: { ...spec.process, args: [] } })],
     ['non-string args', JSON.stringify({ ...spec, process: { ...spec.process, args: ['sh', 1] } })],
     ['a terminal', JSON.stringify({ ...spec, process: { ...spec.process, terminal: true } })],
+    ['mounts that are not an array', JSON.stringify({ ...spec, mounts: { destination: '/etc/hosts' } })],
+    ['a mount without a destination', JSON.stringify({ ...spec, mounts: [{ type: 'bind', source: '/x' }] })],
   ])('rejects %s', (_case, json) => {
     expect(() => parseOciSpec(json)).toThrow(invalidSpec);
   });

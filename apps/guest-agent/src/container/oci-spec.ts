@@ -1,4 +1,4 @@
-import { isAbsolute } from 'node:path';
+import { isAbsolute, posix } from 'node:path';
 import type { Process } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 
@@ -6,6 +6,15 @@ import { AgentError, AgentErrorCode } from '../errors/agent.error';
 export interface OciSpec {
   root: { path: string; readonly?: boolean };
   process: OciProcess;
+  mounts?: OciMount[];
+  [field: string]: unknown;
+}
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
   [field: string]: unknown;
 }
 
@@ -56,7 +65,29 @@ export function parseOciSpec(json: string): OciSpec {
   // The init process is never attached to; terminals are for exec'd processes.
   if (process.terminal === true) throw invalid('process.terminal is only supported for exec');
 
+  const mounts = parsed.mounts;
+  if (mounts !== undefined && !(Array.isArray(mounts) && mounts.every((mount) => isObject(mount) && typeof mount.destination === 'string'))) {
+    throw invalid('mounts must be an array of objects with a destination');
+  }
+
   return parsed as OciSpec;
+}
+
+/**
+ * The spec with `extra` mounts appended (so they go over anything the spec mounts earlier),
+ * leaving out those whose destination the spec already mounts itself: CRI, for one, binds its
+ * own hostname, hosts and resolv.conf.
+ */
+export function withMounts(spec: OciSpec, extra: readonly OciMount[]): OciSpec {
+  const taken = new Set((spec.mounts ?? []).map((mount) => mountTarget(mount.destination)));
+  const added = extra.filter((mount) => !taken.has(mountTarget(mount.destination)));
+  if (added.length === 0) return spec;
+  return { ...spec, mounts: [...(spec.mounts ?? []), ...added] };
+}
+
+/** crun resolves a destination inside the rootfs: "etc/hosts", "/etc//hosts" and "/etc/hosts/" all name /etc/hosts. */
+function mountTarget(destination: string): string {
+  return posix.join('/', destination).replace(/(.)\/+$/, '$1');
 }
 
 /**

@@ -1,11 +1,13 @@
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
-import { cpus, release, totalmem, uptime } from 'node:os';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { cpus, networkInterfaces, release, totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
 import type { CreateSandboxRequest, GuestDetailsResponse } from '@moat/proto';
 import type { ContainerService } from '../container/container.service';
+import type { OciMount } from '../container/oci-spec';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
 import type { Logger } from '../log/logger';
+import { hostnameFile, hostsFile, isValidHostname, resolvConfFile, SANDBOX_FILES, type SandboxFileName } from './sandbox-files';
 import type { StorageMounter } from './storage.mounter';
 
 export interface SandboxPaths {
@@ -16,14 +18,21 @@ export interface SandboxPaths {
   resolvConf: string;
 }
 
-// RFC 1123 labels, at most HOST_NAME_MAX (64) characters in all.
-const HOSTNAME_PATTERN = /^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
-const IP_PATTERN = /^[0-9A-Fa-f.:]+$/;
+/** The guest's NIC: UpdateInterface always names it eth0. */
+const GUEST_NIC = 'eth0';
+/** A guest without a hostname of its own (the kernel's "(none)") names itself this. */
+const FALLBACK_HOSTNAME = 'localhost';
+
+/** The IPv4 addresses the guest's NIC has now (none without a network). */
+export function guestNicIpv4Addresses(): string[] {
+  return (networkInterfaces()[GUEST_NIC] ?? []).filter((info) => info.family === 'IPv4').map((info) => info.address);
+}
 
 /** The guest as a whole: hostname, DNS, sandbox storages, and the details the host asks about. */
 export class SandboxService {
   private sandboxId?: string;
   private mountPoints: string[] = [];
+  private filesWritten = false;
 
   constructor(
     private readonly containers: ContainerService,
@@ -32,26 +41,30 @@ export class SandboxService {
     private readonly paths: SandboxPaths,
     private readonly agentVersion: string,
     private readonly log: Logger,
+    private readonly ipv4Addresses: () => readonly string[] = guestNicIpv4Addresses,
   ) {}
 
   async create(request: CreateSandboxRequest): Promise<void> {
     if (this.sandboxId !== undefined) {
       throw new AgentError(AgentErrorCode.SANDBOX_EXISTS, `sandbox ${this.sandboxId} already created`);
     }
-    if (request.hostname && !HOSTNAME_PATTERN.test(request.hostname)) {
+    if (request.hostname && !isValidHostname(request.hostname)) {
       throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `invalid hostname "${request.hostname}"`);
     }
-    const badServer = request.dns.find((server) => !IP_PATTERN.test(server));
-    if (badServer !== undefined) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `invalid DNS server "${badServer}"`);
+    const resolvConf = resolvConfFile({ servers: request.dns, search: request.dnsSearch, options: request.dnsOptions });
 
     this.sandboxId = request.sandboxId || 'sandbox';
     try {
       if (request.hostname) await this.setHostname(request.hostname);
-      if (request.dns.length > 0 && (await this.writeResolvConf(request.dns))) this.mountPoints.push(this.paths.resolvConf);
+      // CreateSandbox follows UpdateInterface, so the NIC has its addresses by now.
+      const hostname = request.hostname || (await this.currentHostname());
+      await this.writeFiles({ hostname: hostnameFile(hostname), hosts: hostsFile(hostname, this.ipv4Addresses()), 'resolv.conf': resolvConf });
+      if (resolvConf !== '' && (await this.bindResolvConf())) this.mountPoints.push(this.paths.resolvConf);
       this.mountPoints.push(...(await this.mounter.mountAll(request.storages)));
     } catch (error) {
       await this.mounter.unmountAll(this.mountPoints).catch(() => undefined);
       this.mountPoints = [];
+      this.filesWritten = false;
       this.sandboxId = undefined;
       throw error;
     }
@@ -62,7 +75,23 @@ export class SandboxService {
     await this.containers.removeAll();
     await this.mounter.unmountAll(this.mountPoints);
     this.mountPoints = [];
+    this.filesWritten = false;
+    await Promise.all(SANDBOX_FILES.map(({ name }) => rm(this.fileOf(name), { force: true })));
     this.sandboxId = undefined;
+  }
+
+  /**
+   * Read-only binds of the sandbox's hostname, hosts and resolv.conf for every container, as
+   * Docker and CRI give them; none before CreateSandbox. crun creates missing targets in the rootfs.
+   */
+  containerMounts(): OciMount[] {
+    if (!this.filesWritten) return [];
+    return SANDBOX_FILES.map(({ name, destination }) => ({
+      destination,
+      type: 'bind',
+      source: this.fileOf(name),
+      options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    }));
   }
 
   details(): GuestDetailsResponse {
@@ -75,6 +104,10 @@ export class SandboxService {
     };
   }
 
+  private fileOf(name: SandboxFileName): string {
+    return join(this.paths.sandboxDir, name);
+  }
+
   private async setHostname(hostname: string): Promise<void> {
     try {
       await writeFile(this.paths.hostnameFile, hostname);
@@ -83,16 +116,29 @@ export class SandboxService {
     }
   }
 
+  private async currentHostname(): Promise<string> {
+    const current = (await readFile(this.paths.hostnameFile, 'utf8').catch(() => '')).trim();
+    return isValidHostname(current) ? current : FALLBACK_HOSTNAME;
+  }
+
+  private async writeFiles(contents: Record<SandboxFileName, string>): Promise<void> {
+    try {
+      await mkdir(this.paths.sandboxDir, { recursive: true });
+      // Rewritten in place, never renamed over: a bind mount holds the inode it was given.
+      for (const { name } of SANDBOX_FILES) await writeFile(this.fileOf(name), contents[name], { mode: 0o644 });
+    } catch (cause) {
+      throw new AgentError(AgentErrorCode.GUEST_SETUP_FAILED, `write the sandbox files in ${this.paths.sandboxDir}`, { cause });
+    }
+    this.filesWritten = true;
+  }
+
   /**
-   * The guest's root is read-only, so the file is written under the agent's tmpfs and bound
-   * over /etc/resolv.conf (a file the image ships). An image whose /etc/resolv.conf is already
-   * a symlink to our file needs no bind mount.
+   * The guest's root is read-only, so the sandbox's resolv.conf is bound over /etc/resolv.conf
+   * (a file the image ships) for the guest's own lookups. An image whose /etc/resolv.conf is
+   * already a symlink to our file needs no bind mount. True when it bind-mounted, which destroy() undoes.
    */
-  /** True when it bind-mounted, which destroy() undoes. */
-  private async writeResolvConf(servers: readonly string[]): Promise<boolean> {
-    const file = join(this.paths.sandboxDir, 'resolv.conf');
-    await mkdir(this.paths.sandboxDir, { recursive: true });
-    await writeFile(file, servers.map((server) => `nameserver ${server}\n`).join(''));
+  private async bindResolvConf(): Promise<boolean> {
+    const file = this.fileOf('resolv.conf');
     const target = await realpath(this.paths.resolvConf).catch(() => undefined);
     if (target === (await realpath(file))) return false;
     if (target === undefined) {

@@ -10,14 +10,17 @@ import {
 } from '@moat/proto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFile, mkdir, mkdtemp, readdir, readlink, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const AGENT_BUNDLE = resolve(__dirname, '../../dist/guest-agent.js');
-const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'uname', 'true', 'stty'];
+const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'uname', 'true', 'stty', 'hostname'];
+const HOSTNAME = 'itest';
+/** The address the agent's eth0 gets in its own network namespace, which /etc/hosts names. */
+const NIC_ADDRESS = '10.77.0.2';
 const CONTAINER_ID = 'itest-c1';
 const RUNNING_ID = 'itest-c2';
 
@@ -58,16 +61,29 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     // This host mounts cgroup v2 beside v1 with a controller enabled, a hybrid layout crun
     // refuses. The agent runs in a private mount namespace without the v2 mount (the host
     // keeps it) and crun is told not to manage cgroups; guests mount cgroups their own way.
+    // CreateSandbox sets the hostname, binds over /etc/resolv.conf and reads eth0's addresses
+    // as it does in a guest, so the agent has its own UTS and network namespaces too, with an
+    // eth0 that is up (a veth whose peer is up: no carrier, no address for os.networkInterfaces).
     agent = spawn(
       'unshare',
       [
         '--mount',
+        '--uts',
+        '--net',
         '--propagation',
         'private',
         '--',
         'sh',
         '-c',
-        'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi; exec "$@"',
+        [
+          'set -e',
+          'ip link add eth0 type veth peer name eth1',
+          `ip addr add ${NIC_ADDRESS}/24 dev eth0`,
+          'ip link set eth1 up',
+          'ip link set eth0 up',
+          'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi',
+          'exec "$@"',
+        ].join('\n'),
         'agent',
         process.execPath,
         AGENT_BUNDLE,
@@ -109,7 +125,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
       ociVersion: '1.0.2',
       process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['sleep', '1000000'], env: ['PATH=/bin'], cwd: '/' },
       root: { path: rootfs, readonly: false },
-      hostname: 'itest',
+      hostname: HOSTNAME,
       mounts: [
         { destination: '/proc', type: 'proc', source: 'proc' },
         { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -154,6 +170,23 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     await expect(agentApi('startContainer')({ containerId: 'nope' })).rejects.toMatchObject({ code: 5 });
   });
 
+  it('rejects a sandbox whose DNS settings could add lines to resolv.conf as INVALID_ARGUMENT', async () => {
+    const sandbox = { sandboxId: 'itest', hostname: HOSTNAME, dns: ['10.99.0.53'], dnsOptions: [], storages: [] };
+    await expect(agentApi('createSandbox')({ ...sandbox, dnsSearch: ['example.internal\nnameserver 6.6.6.6'] })).rejects.toMatchObject({ code: 3 });
+    await expect(agentApi('createSandbox')({ ...sandbox, dns: ['dns.example'], dnsSearch: [] })).rejects.toMatchObject({ code: 3 });
+  });
+
+  it('creates the sandbox with its hostname and DNS settings', async () => {
+    await agentApi('createSandbox')({
+      sandboxId: 'itest',
+      hostname: HOSTNAME,
+      dns: ['10.99.0.53'],
+      dnsSearch: ['example.internal'],
+      dnsOptions: ['ndots:2'],
+      storages: [],
+    });
+  });
+
   it('creates and starts a container', async () => {
     await agentApi<object, Empty>('createContainer')({ containerId: CONTAINER_ID, ociSpecJson: ociSpec(), storages: [] });
     expect(existsSync(join(runDir, 'containers', CONTAINER_ID, 'config.json'))).toBe(true);
@@ -184,6 +217,34 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     expect(exit).toMatchObject({ status: 3, signal: 0 });
     // Waited for and drained: the agent has forgotten it.
     await expect(agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'e1' })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it('gives the container the sandbox’s /etc/hostname, /etc/hosts and /etc/resolv.conf, read-only', async () => {
+    const script = 'cat /etc/hostname /etc/hosts /etc/resolv.conf; hostname; echo x >> /etc/hosts && echo writable';
+    await agentApi('execProcess')(execRequest('files', ['sh', '-c', script]));
+    const [stdout, stderr, exit] = await Promise.all([
+      readAll('readStdout', 'files'),
+      readAll('readStderr', 'files'),
+      agentApi<object, { status: number }>('waitProcess')({ containerId: CONTAINER_ID, execId: 'files' }),
+    ]);
+    expect(stdout).toBe(
+      [
+        HOSTNAME,
+        '127.0.0.1 localhost',
+        '::1 localhost ip6-localhost ip6-loopback',
+        `${NIC_ADDRESS} ${HOSTNAME}`,
+        'nameserver 10.99.0.53',
+        'search example.internal',
+        'options ndots:2',
+        HOSTNAME,
+        '',
+      ].join('\n'),
+    );
+    expect(stderr).toMatch(/Read-only file system/);
+    expect(exit.status).not.toBe(0);
+    // The spec the host sent had no such mounts; the agent added them to the bundle.
+    const bundle = JSON.parse(await readFile(join(runDir, 'containers', CONTAINER_ID, 'config.json'), 'utf8')) as { mounts: { destination: string }[] };
+    expect(bundle.mounts.map((mount) => mount.destination).slice(-3)).toEqual(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
   });
 
   it('runs uname -r in the container and sees the kernel it shares', async () => {
@@ -258,6 +319,15 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     expect(list.stdout.trim()).toBe('');
     expect(await readdir(join(runDir, 'containers'))).toEqual([]);
     expect(await processesUnder(tmp)).toEqual([]);
+  });
+
+  it('destroys the sandbox, after which a container gets no sandbox files', async () => {
+    await agentApi('destroySandbox')({});
+    expect(await readdir(join(runDir, 'sandbox'))).toEqual([]);
+    await agentApi('createContainer')({ containerId: RUNNING_ID, ociSpecJson: ociSpec(), storages: [] });
+    const bundle = JSON.parse(await readFile(join(runDir, 'containers', RUNNING_ID, 'config.json'), 'utf8')) as { mounts: { destination: string }[] };
+    expect(bundle.mounts.map((mount) => mount.destination)).toEqual(['/proc', '/dev', '/dev/pts']);
+    await agentApi('removeContainer')({ containerId: RUNNING_ID, timeoutSeconds: 0 });
   });
 });
 
