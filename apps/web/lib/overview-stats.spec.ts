@@ -26,6 +26,7 @@ const node = (state: FleetNode['state'], cap: number, used: number): FleetNode =
   allocated: { vcpus: used, memoryMiB: used * 1024 },
   accel: 'tcg',
   hypervisors: ['qemu'],
+  jailed: true,
   lastHeartbeatAt: '2025-01-01T00:00:00Z',
 });
 

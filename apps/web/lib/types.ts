@@ -19,6 +19,8 @@ export interface FleetNode {
   sandboxCount?: number;
   accel: Accelerator;
   hypervisors: string[];
+  /** Whether it jails its VMMs; false only on a node running with MOAT_JAIL=false. */
+  jailed: boolean;
   /** ISO 8601. */
   lastHeartbeatAt: string;
   createdAt?: string;
@@ -49,6 +51,31 @@ export interface PortMapping {
   protocol: 'tcp' | 'udp';
 }
 
+/** Where a sandbox's traffic leaving its tenant network may go; `deny` wins over `allow`. */
+export interface EgressPolicy {
+  default: 'allow' | 'deny';
+  /** IPv4 CIDRs. */
+  allow?: string[];
+  deny?: string[];
+}
+
+/** A sandbox's resolv.conf settings; what is absent is the node's. */
+export interface DnsConfig {
+  servers?: string[];
+  search?: string[];
+  options?: string[];
+}
+
+/** How a sandbox's VMM is fenced on its node, as the node reported it. */
+export interface SandboxIsolation {
+  jailed: boolean;
+  /** The host uid the VMM runs as (0 when not jailed). */
+  uid: number;
+  seccomp: boolean;
+  /** Its host cgroup. */
+  cgroup?: string;
+}
+
 export interface Sandbox {
   id: string;
   tenantId: string;
@@ -73,6 +100,12 @@ export interface Sandbox {
   ports?: PortMapping[];
   /** How the node reaches the guest agent. */
   transport?: 'vsock' | 'hybrid-vsock' | 'virtio-serial' | null;
+  /** Null: no policy beyond what the node always refuses. */
+  egress?: EgressPolicy | null;
+  /** Null: the node's resolvers. */
+  dns?: DnsConfig | null;
+  /** Null until the node reports it. */
+  isolation?: SandboxIsolation | null;
   deploymentId?: string | null;
   templateId?: string | null;
   templateVersion?: number | null;
@@ -89,6 +122,8 @@ export interface CreateSandboxRequest {
   labels?: Record<string, string>;
   networkModel?: NetworkModel;
   rootfs?: RootfsMode;
+  egress?: EgressPolicy;
+  dns?: DnsConfig;
   tenantId?: string;
 }
 
@@ -201,6 +236,8 @@ export interface TemplateSpec {
   networkModel?: NetworkModel;
   rootfs?: RootfsMode;
   labels?: Record<string, string>;
+  egress?: EgressPolicy;
+  dns?: DnsConfig;
   healthCheck?: HealthCheck;
 }
 

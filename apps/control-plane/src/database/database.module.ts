@@ -7,6 +7,7 @@ import { SandboxImage1732000002000 } from './migrations/1732000002000-sandbox-im
 import { SandboxNetwork1732000003000 } from './migrations/1732000003000-sandbox-network';
 import { Deployments1732000004000 } from './migrations/1732000004000-deployments';
 import { SandboxTransport1732000005000 } from './migrations/1732000005000-sandbox-transport';
+import { SandboxFences1732000006000 } from './migrations/1732000006000-sandbox-fences';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -17,6 +18,7 @@ const MIGRATIONS = [
   SandboxNetwork1732000003000,
   Deployments1732000004000,
   SandboxTransport1732000005000,
+  SandboxFences1732000006000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

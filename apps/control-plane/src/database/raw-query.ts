@@ -1,12 +1,16 @@
 import type { EntityManager } from 'typeorm';
 import { chunks } from '../common/chunks';
 
-/** A parameter as the database takes it (no numbers: TypeORM inlines those into SQLite's SQL text). */
-export type RawValue = string | Date | null;
+/**
+ * A parameter as the database takes it (no numbers: TypeORM inlines those into SQLite's SQL
+ * text; booleans are bound, as 1/0 on SQLite).
+ */
+export type RawValue = string | boolean | Date | null;
 
 /**
  * Properties of an entity as their columns store them (JSON columns as text, dates as the
- * driver wants them), for `rawQuery`.
+ * driver wants them), for `rawQuery`. Booleans stay booleans: SQLite's driver would make them
+ * numbers, which `rawQuery` would then inline rather than bind.
  */
 export function columnValues<E extends object, K extends keyof E & string>(
   manager: EntityManager,
@@ -19,7 +23,8 @@ export function columnValues<E extends object, K extends keyof E & string>(
   for (const property of properties) {
     const column = metadata.findColumnWithPropertyName(property);
     if (!column) throw new Error(`${entity.name} has no column ${property}`);
-    values[property] = manager.connection.driver.preparePersistentValue(source[property], column) as RawValue;
+    const value = source[property];
+    values[property] = typeof value === 'boolean' ? value : (manager.connection.driver.preparePersistentValue(value, column) as RawValue);
   }
   return values;
 }

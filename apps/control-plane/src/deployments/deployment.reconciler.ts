@@ -510,6 +510,8 @@ function newReplica(deployment: DeploymentEntity, version: number, spec: Templat
       networkModel: spec.networkModel ?? null,
       network: true,
       ports: [],
+      egress: spec.egress ?? null,
+      dns: spec.dns ?? null,
       deploymentId: deployment.id,
       templateId: deployment.templateId,
       templateVersion: version,

@@ -42,6 +42,9 @@ export class NodeDto {
   @ApiProperty()
   agentVersion!: string;
 
+  @ApiProperty({ description: 'Whether it jails its VMMs (own uid, namespaces, no capabilities, seccomp); false only on a node running with MOAT_JAIL=false, for debugging' })
+  jailed!: boolean;
+
   @ApiProperty({ format: 'date-time' })
   lastHeartbeatAt!: string;
 
@@ -60,6 +63,7 @@ export class NodeDto {
       accel: node.accel,
       hypervisors: node.hypervisors,
       agentVersion: node.agentVersion,
+      jailed: node.jailed,
       lastHeartbeatAt: node.lastHeartbeatAt.toISOString(),
       createdAt: node.createdAt.toISOString(),
     };

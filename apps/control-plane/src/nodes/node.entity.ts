@@ -39,6 +39,10 @@ export class NodeEntity {
   @Column({ type: 'varchar', length: 64 })
   agentVersion!: string;
 
+  /** Whether it jails its VMMs (false only under the agent's MOAT_JAIL=false, for debugging). */
+  @Column({ type: 'boolean', default: true })
+  jailed!: boolean;
+
   @Column({ type: Date })
   lastHeartbeatAt!: Date;
 

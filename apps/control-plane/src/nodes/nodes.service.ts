@@ -23,7 +23,7 @@ import { NodeEntity, Unschedulable } from './node.entity';
 const DEFAULT_JOIN_TOKEN_TTL_S = 3600;
 /** Rows per `IN (…)` list, well below every database's parameter limit. */
 const IN_CHUNK = 500;
-/** Rows per multi-row upsert of nodes (12 parameters a row). */
+/** Rows per multi-row upsert of nodes (13 parameters a row). */
 const UPSERT_CHUNK = 200;
 
 /** Every column of a node row, in the order the hello upsert lists them. */
@@ -38,12 +38,13 @@ const NODE_COLUMNS = [
   'accel',
   'hypervisors',
   'agentVersion',
+  'jailed',
   'lastHeartbeatAt',
   'createdAt',
 ] as const;
 const UPSERT_NODES = `INSERT INTO "nodes" (${NODE_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES`;
 /** A known node keeps its labels, cordon, credential and creation time; it is up again. */
-const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'accel', 'hypervisors', 'agentVersion', 'lastHeartbeatAt']
+const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'accel', 'hypervisors', 'agentVersion', 'jailed', 'lastHeartbeatAt']
   .map((c) => `"${c}" = excluded."${c}"`)
   .join(', ')}, "state" = COALESCE("nodes"."unschedulable", 'ready')`;
 
@@ -127,6 +128,7 @@ export class NodesService {
               accel: 'tcg',
               hypervisors: [],
               agentVersion: '',
+              jailed: true,
               lastHeartbeatAt: now,
               createdAt: now,
             }),
@@ -193,6 +195,7 @@ export class NodesService {
             accel: hello.accel,
             hypervisors: hello.hypervisors,
             agentVersion: hello.agentVersion,
+            jailed: hello.jailed,
             lastHeartbeatAt: now,
             createdAt: now,
           });

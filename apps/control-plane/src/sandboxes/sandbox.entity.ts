@@ -1,4 +1,17 @@
-import type { AgentTransportName, ErrorInfo, NetworkModel, PhaseTiming, PortSpec, RootfsKind, SandboxProgress, SandboxState, SandboxStatus } from '@moat/proto';
+import type {
+  AgentTransportName,
+  DnsConfig,
+  EgressPolicy,
+  ErrorInfo,
+  NetworkModel,
+  PhaseTiming,
+  PortSpec,
+  RootfsKind,
+  SandboxIsolation,
+  SandboxProgress,
+  SandboxState,
+  SandboxStatus,
+} from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
@@ -85,12 +98,24 @@ export class SandboxEntity {
   @Column('simple-json')
   ports!: PortSpec[];
 
+  /** Where its traffic may go; null: everywhere but what the node always refuses. */
+  @Column({ type: 'simple-json', nullable: true })
+  egress!: EgressPolicy | null;
+
+  /** Its resolvers; null: the node's. */
+  @Column({ type: 'simple-json', nullable: true })
+  dns!: DnsConfig | null;
+
   /** The guest's address, once the node reports it. */
   @Column({ type: 'varchar', length: 45, nullable: true })
   ip!: string | null;
   /** How the node reaches the guest agent; null until the node reports it. */
   @Column({ type: 'varchar', length: 16, nullable: true })
   transport!: AgentTransportName | null;
+
+  /** How its VMM is fenced on the node; null until the node reports it. */
+  @Column({ type: 'simple-json', nullable: true })
+  isolation!: SandboxIsolation | null;
 
   /** The deployment that manages it, if any. */
   @Column({ type: 'varchar', length: 36, nullable: true })
@@ -135,6 +160,8 @@ export type SandboxRequest = Pick<
   | 'networkModel'
   | 'network'
   | 'ports'
+  | 'egress'
+  | 'dns'
   | 'deploymentId'
   | 'templateId'
   | 'templateVersion'
@@ -152,6 +179,7 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
     guest: null,
     ip: null,
     transport: null,
+    isolation: null,
     health: 'unknown',
     healthySince: null,
     createdAt: now,

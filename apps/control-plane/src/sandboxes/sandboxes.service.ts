@@ -16,6 +16,7 @@ import { SchedulerService } from '../scheduler/scheduler.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto } from './dto/exec.dto';
+import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { SandboxDto } from './dto/sandbox.dto';
 import { newSandbox, SandboxEntity } from './sandbox.entity';
 
@@ -93,6 +94,8 @@ export class SandboxesService implements OnModuleInit {
           networkModel: dto.networkModel ?? null,
           network: dto.network ?? true,
           ports: dto.ports?.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, ...(p.hostPort !== undefined && { hostPort: p.hostPort }) })) ?? [],
+          egress: dto.egress ? egressPolicyOf(dto.egress) : null,
+          dns: dto.dns ? dnsConfigOf(dto.dns) : null,
           deploymentId: null,
           templateId: null,
           templateVersion: null,
@@ -322,6 +325,7 @@ export class SandboxesService implements OnModuleInit {
       ...(status.guest && { guest: status.guest }),
       ...(status.network && { ip: status.network.ip, ports: status.network.ports }),
       ...(status.transport && { transport: status.transport }),
+      ...(status.isolation && { isolation: status.isolation }),
     });
     if (state === 'failed') {
       sandbox.error = status.error ?? { code: 'SANDBOX_FAILED', message: 'the node reported the sandbox failed' };
@@ -396,7 +400,7 @@ export class SandboxesService implements OnModuleInit {
 }
 
 /** The columns a status report may change, besides `updatedAt`. */
-const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'error'] as const;
+const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error'] as const;
 
 /** What applying one status report did to its sandbox. */
 interface StatusOutcome {
@@ -424,6 +428,8 @@ const DESIRED_COLUMNS = {
   network: true,
   networkModel: true,
   ports: true,
+  egress: true,
+  dns: true,
   createdAt: true,
 } satisfies FindOptionsSelect<SandboxEntity>;
 
@@ -441,5 +447,7 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     network: sandbox.network,
     ...(sandbox.networkModel ? { networkModel: sandbox.networkModel } : {}),
     ports: sandbox.ports,
+    ...(sandbox.egress ? { egress: sandbox.egress } : {}),
+    ...(sandbox.dns ? { dns: sandbox.dns } : {}),
   };
 }

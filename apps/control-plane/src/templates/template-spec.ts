@@ -1,4 +1,4 @@
-import type { NetworkModel, RootfsKind } from '@moat/proto';
+import type { DnsConfig, EgressPolicy, NetworkModel, RootfsKind } from '@moat/proto';
 
 /** How a template's sandboxes are probed; the command runs in the sandbox through its guest agent. */
 export interface HealthCheck {
@@ -19,6 +19,10 @@ export interface TemplateSpec {
   networkModel?: NetworkModel;
   rootfs?: RootfsKind;
   labels?: Record<string, string>;
+  /** Where its sandboxes' traffic may go; absent: everywhere but what nodes always refuse. */
+  egress?: EgressPolicy;
+  /** Its sandboxes' resolvers; absent: the node's. */
+  dns?: DnsConfig;
   healthCheck?: HealthCheck;
 }
 

@@ -93,6 +93,23 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().get('/v1/sandboxes?state=sleeping').set(admin()).expect(400);
   });
 
+  it.skipIf(skip)('refuses a bad egress policy or dns setting, and egress without a network, with 400 in the common shape', async () => {
+    const cases: [object, string | RegExp][] = [
+      [{ egress: { default: 'deny', allow: ['10.0.0.0/8', '10.1.2.0/40'] } }, 'egress.allow: each value in allow must be an IPv4 CIDR such as 10.0.0.0/8 ("10.1.2.0/40" is not)'],
+      [{ egress: { default: 'sometimes' } }, /^egress\.default: default must be one of the following values: allow, deny$/],
+      [{ egress: { default: 'deny', deny: Array.from({ length: 65 }, (_, i) => `10.${i}.0.0/16`) } }, /^egress\.deny: deny must contain no more than 64 elements$/],
+      [{ dns: { servers: ['192.0.2.300'] } }, 'dns.servers: each value in servers must be an IPv4 address such as 192.0.2.53 ("192.0.2.300" is not)'],
+      [{ network: false, egress: { default: 'deny' } }, 'egress cannot be set with network: false: a sandbox without a network interface sends no traffic to fence'],
+    ];
+    for (const [body, message] of cases) {
+      const res = await api().post('/v1/sandboxes').set(admin()).send(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'VALIDATION_FAILED', message: typeof message === 'string' ? message : expect.stringMatching(message) } });
+    }
+    const all = bodyOf<{ egress: unknown }[]>(await api().get('/v1/sandboxes').set(admin()).expect(200));
+    expect(all.filter((s) => s.egress !== null)).toEqual([]);
+  });
+
   it.skipIf(skip)('answers malformed JSON with 400 and a 2 MiB body with 413', async () => {
     const bad = await api()
       .post('/v1/tenants')
@@ -193,6 +210,39 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     );
     expect(res.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(res.body.components.schemas).toHaveProperty('SandboxDto');
+
+    // The fences are described field by field, not as free-form objects.
+    const schemas = bodyOf<{ components: { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> } }>(res).components.schemas;
+    const cidrs = { type: 'array', items: { type: 'string', format: 'ipv4-cidr' }, maxItems: 64 };
+    expect(schemas.EgressPolicyDto).toMatchObject({
+      required: ['default'],
+      properties: { default: { type: 'string', enum: ['allow', 'deny'] }, allow: cidrs, deny: cidrs },
+    });
+    expect(schemas.DnsConfigDto.required).toBeUndefined();
+    expect(schemas.DnsConfigDto.properties).toMatchObject({
+      servers: { type: 'array', items: { type: 'string', format: 'ipv4' }, minItems: 1, maxItems: 3 },
+      search: { type: 'array', items: { type: 'string', format: 'hostname' }, maxItems: 6 },
+      options: { type: 'array', items: { type: 'string' }, maxItems: 8 },
+    });
+    expect(schemas.SandboxIsolationDto).toMatchObject({
+      required: ['jailed', 'uid', 'seccomp'],
+      properties: { jailed: { type: 'boolean' }, uid: { type: 'integer', minimum: 0 }, seccomp: { type: 'boolean' }, cgroup: { type: 'string' } },
+    });
+    const ref = (name: string) => ({ allOf: [{ $ref: `#/components/schemas/${name}` }] });
+    for (const request of ['CreateSandboxDto', 'CreateTemplateDto', 'TemplateSpecDto']) {
+      expect(schemas[request].properties, request).toMatchObject({ egress: ref('EgressPolicyDto'), dns: ref('DnsConfigDto') });
+    }
+    expect(schemas.SandboxDto.properties).toMatchObject({
+      egress: { nullable: true, ...ref('EgressPolicyDto') },
+      dns: { nullable: true, ...ref('DnsConfigDto') },
+      isolation: { nullable: true, ...ref('SandboxIsolationDto') },
+    });
+    expect(schemas.TemplateVersionDto.properties).toMatchObject({
+      egress: { $ref: '#/components/schemas/EgressPolicyDto' },
+      dns: { $ref: '#/components/schemas/DnsConfigDto' },
+    });
+    expect(schemas.NodeDto.properties.jailed).toMatchObject({ type: 'boolean' });
+    expect(schemas.NodeDto.required).toContain('jailed');
     await api().get('/docs').expect(200);
   });
 });

@@ -149,6 +149,30 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
     await deleteAndWait(created.id);
   });
 
+  it.skipIf(skip)('gives every replica its template\u2019s egress policy and dns settings, down to the desired set its node gets', async () => {
+    const egress = { default: 'deny', allow: ['10.30.0.0/16'], deny: ['10.30.9.0/24'] };
+    const dns = { servers: ['192.0.2.53'], search: ['svc.example.com'], options: ['ndots:1'] };
+    const fenced = bodyOf<{ id: string }>(
+      await api().post('/v1/templates').set(as(key)).send({ name: 'fenced', vcpus: 1, memoryMiB: 128, egress, dns }).expect(201),
+    );
+    const created = bodyOf<Deployment>(
+      await api().post('/v1/deployments').set(as(key)).send({ templateId: fenced.id, replicas: 2, strategy: rolling }).expect(201),
+    );
+    await countsReach(created.id, 2);
+    const sandboxes = bodyOf<(Sandbox & { egress: unknown; dns: unknown })[]>(
+      await api().get(`/v1/sandboxes?deploymentId=${created.id}`).set(as(key)).expect(200),
+    );
+    expect(sandboxes.map((s) => [s.egress, s.dns])).toEqual([
+      [egress, dns],
+      [egress, dns],
+    ]);
+    for (const sandbox of sandboxes) {
+      const node = agents.find((a) => a.nodeId === sandbox.nodeId);
+      expect(node?.desired.at(-1)?.sandboxes.find((s) => s.id === sandbox.id)).toMatchObject({ egress, dns });
+    }
+    await deleteAndWait(created.id);
+  });
+
   it.skipIf(skip)('refuses what cannot be: bad bodies, quota, other tenants', async () => {
     const bad = [
       { templateId, replicas: 2, perNode: true, strategy: rolling },

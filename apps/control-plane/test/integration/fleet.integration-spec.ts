@@ -185,6 +185,62 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(tenantUi.events.some((e) => e.event === 'node:updated')).toBe(false);
   });
 
+  it.skipIf(skip)('sends a sandbox\u2019s egress policy and dns settings to its node, and shows them with the isolation the node reports', async () => {
+    const node = await agent();
+    const egress = { default: 'deny', allow: ['10.20.0.0/16', '192.0.2.7/32'], deny: ['10.20.5.0/24'] };
+    const dns = { servers: ['192.0.2.53', '198.51.100.53'], search: ['svc.example.com'], options: ['ndots:2'] };
+    const fenced = await createSandbox({ egress, dns });
+    expect(fenced).toMatchObject({ nodeId: node.nodeId, egress, dns, isolation: null });
+    const plain = await createSandbox();
+    expect(plain).toMatchObject({ egress: null, dns: null, isolation: null });
+
+    const desired = await node.desiredWhere((ids) => ids.includes(fenced.id) && ids.includes(plain.id));
+    expect(desired.sandboxes.find((s) => s.id === fenced.id)).toMatchObject({ egress, dns });
+    const unfenced = desired.sandboxes.find((s) => s.id === plain.id);
+    expect(unfenced).not.toHaveProperty('egress');
+    expect(unfenced).not.toHaveProperty('dns');
+
+    // Isolation is null until the node reports it, then shown on GET and in the list.
+    node.status({ id: fenced.id, state: 'creating', timings: [] });
+    await eventually(async () => expect(await sandboxState(fenced.id)).toBe('creating'));
+    expect(bodyOf<{ isolation: unknown }>(await api().get(`/v1/sandboxes/${fenced.id}`).set(admin()).expect(200)).isolation).toBeNull();
+    const isolation = { jailed: true, uid: 200_017, seccomp: true, cgroup: `/moat/${fenced.id}` };
+    node.status({ id: fenced.id, state: 'running', timings: [], isolation });
+    node.status({ id: plain.id, state: 'running', timings: [], isolation: { jailed: false, uid: 0, seccomp: false } });
+    await eventually(async () => {
+      const one = bodyOf<{ state: string; isolation: unknown; egress: unknown; dns: unknown }>(await api().get(`/v1/sandboxes/${fenced.id}`).set(admin()).expect(200));
+      expect(one).toMatchObject({ state: 'running', isolation, egress, dns });
+    });
+    const listed = bodyOf<{ id: string; isolation: unknown; egress: unknown; dns: unknown }[]>(await api().get('/v1/sandboxes').set(admin()).expect(200));
+    expect(listed.find((s) => s.id === fenced.id)).toMatchObject({ isolation, egress, dns });
+    expect(listed.find((s) => s.id === plain.id)).toMatchObject({ isolation: { jailed: false, uid: 0, seccomp: false }, egress: null, dns: null });
+    // A later report without isolation keeps what was reported.
+    node.status({ id: fenced.id, state: 'running', timings: [{ phase: 'vmm', ms: 7 }] });
+    await eventually(async () => {
+      const one = bodyOf<{ timings: unknown[]; isolation: unknown }>(await api().get(`/v1/sandboxes/${fenced.id}`).set(admin()).expect(200));
+      expect(one.timings).toHaveLength(1);
+      expect(one.isolation).toEqual(isolation);
+    });
+  });
+
+  it.skipIf(skip)('shows whether each node jails its VMMs, as its latest hello says', async () => {
+    const jailed = await agent();
+    const loose = await TestAgent.connect(t.baseUrl, t.adminToken);
+    opened.push(loose);
+    expect(await loose.hello({ jailed: false })).toMatchObject({ ok: true });
+    const jailedOf = async (): Promise<Record<string, boolean>> => {
+      const nodes = bodyOf<{ id: string; jailed: boolean }[]>(await api().get('/v1/nodes').set(admin()).expect(200));
+      return Object.fromEntries(nodes.filter((n) => n.id === jailed.nodeId || n.id === loose.nodeId).map((n) => [n.id, n.jailed]));
+    };
+    expect(await jailedOf()).toEqual({ [jailed.nodeId]: true, [loose.nodeId]: false });
+    expect(bodyOf<{ jailed: boolean }>(await api().get(`/v1/nodes/${loose.nodeId}`).set(admin()).expect(200)).jailed).toBe(false);
+    expect(bodyOf<{ jailed: boolean }>(await api().get(`/v1/nodes/${jailed.nodeId}`).set(admin()).expect(200)).jailed).toBe(true);
+    // Saying hello again (an agent restarted with MOAT_JAIL changed) updates it.
+    expect(await loose.hello({ jailed: true })).toMatchObject({ ok: true });
+    expect(await jailed.hello({ jailed: false })).toMatchObject({ ok: true });
+    expect(await jailedOf()).toEqual({ [jailed.nodeId]: false, [loose.nodeId]: true });
+  });
+
   it.skipIf(skip)('keeps sandboxes pending until a node has room, then places them', async () => {
     const small = await agent({ vcpus: 2, memoryMiB: 2048 });
     const big = await createSandbox({ vcpus: 16, memoryMiB: 1024 });

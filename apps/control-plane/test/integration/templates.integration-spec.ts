@@ -38,6 +38,20 @@ describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
     await api().post('/v1/templates').set(as(keys.a)).send({ name: 'api', ...v1 }).expect(409);
   });
 
+  it.skipIf(skip)('keeps an egress policy and dns settings in a version', async () => {
+    const egress = { default: 'allow', deny: ['203.0.113.0/24'] };
+    const dns = { servers: ['192.0.2.53'] };
+    const created = bodyOf<{ id: string }>(
+      await api().post('/v1/templates').set(as(keys.a)).send({ name: 'fenced', vcpus: 1, memoryMiB: 128, egress, dns }).expect(201),
+    );
+    expect(created).toMatchObject({ version: 1, egress, dns });
+    const second = await api().post(`/v1/templates/${created.id}/versions`).set(as(keys.a)).send({ vcpus: 1, memoryMiB: 128 }).expect(201);
+    expect(second.body).not.toHaveProperty('egress');
+    expect(second.body).not.toHaveProperty('dns');
+    const one = await api().get(`/v1/templates/${created.id}/versions/1`).set(as(keys.a)).expect(200);
+    expect(one.body).toMatchObject({ egress, dns });
+  });
+
   it.skipIf(skip)('keeps templates to their tenant; the admin sees all', async () => {
     const own = bodyOf<{ id: string }>(
       await api().post('/v1/templates').set(as(keys.b)).send({ name: 'worker', vcpus: 1, memoryMiB: 128 }).expect(201),
@@ -57,6 +71,9 @@ describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
       { name: 'Bad Name', vcpus: 1, memoryMiB: 128 },
       { name: 'x', vcpus: 1, memoryMiB: 128, healthCheck: { command: [] } },
       { name: 'x', vcpus: 1, memoryMiB: 128, rootfs: 'nfs' },
+      { name: 'x', vcpus: 1, memoryMiB: 128, egress: { default: 'deny', allow: ['10.0.0/8'] } },
+      { name: 'x', vcpus: 1, memoryMiB: 128, egress: { default: 'maybe' } },
+      { name: 'x', vcpus: 1, memoryMiB: 128, dns: { servers: ['dns.example.com'] } },
     ];
     for (const body of bad) {
       const res = await api().post('/v1/templates').set(as(keys.a)).send(body).expect(400);

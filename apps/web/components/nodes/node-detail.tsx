@@ -10,7 +10,7 @@ import { ConfirmButton } from '../ui/confirm-button';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 import { Usage } from '../ui/usage';
-import { Labels } from './nodes-table';
+import { JailStatus, Labels } from './nodes-table';
 
 const ACTIONS: Record<NodeAction, { label: string; explain: string; danger: boolean }> = {
   cordon: { label: 'Cordon', explain: 'No new sandboxes are placed on it; those running keep running.', danger: false },
@@ -80,6 +80,12 @@ export function NodeDetail({ id }: { id: string }) {
           ))}
         </div>
       </div>
+      {!node.jailed && (
+        <p className="banner banner--inline" role="alert">
+          This node does not jail its VMMs (MOAT_JAIL=false): they run as root in the host namespaces, without seccomp.
+          Use it for debugging only.
+        </p>
+      )}
       <div className="grid">
         <section className="card" aria-labelledby="node-details">
           <h2 id="node-details">Details</h2>
@@ -91,6 +97,10 @@ export function NodeDetail({ id }: { id: string }) {
             <dt>Labels</dt>
             <dd>
               <Labels labels={node.labels} />
+            </dd>
+            <dt>VMM jail</dt>
+            <dd>
+              <JailStatus jailed={node.jailed} />
             </dd>
             <dt>Accelerator</dt>
             <dd>{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</dd>

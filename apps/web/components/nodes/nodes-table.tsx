@@ -16,6 +16,7 @@ export function NodesTable({ nodes }: { nodes: readonly FleetNode[] }) {
           <tr>
             <th scope="col">Name</th>
             <th scope="col">State</th>
+            <th scope="col">VMM jail</th>
             <th scope="col" className="optional">
               Labels
             </th>
@@ -42,6 +43,9 @@ export function NodesTable({ nodes }: { nodes: readonly FleetNode[] }) {
               <td>
                 <StateBadge state={node.state} />
               </td>
+              <td>
+                <JailStatus jailed={node.jailed} />
+              </td>
               <td className="optional">
                 <Labels labels={node.labels} />
               </td>
@@ -62,6 +66,17 @@ export function NodesTable({ nodes }: { nodes: readonly FleetNode[] }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Whether a node jails its VMMs; one that does not is flagged as a danger. */
+export function JailStatus({ jailed }: { jailed: boolean }) {
+  return jailed ? (
+    <span className="badge badge--jailed">jailed</span>
+  ) : (
+    <span className="badge badge--unjailed" title="MOAT_JAIL=false: its VMMs run as root in the host namespaces, without seccomp">
+      not jailed
+    </span>
   );
 }
 

@@ -9,6 +9,7 @@ import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 import { SandboxTerminal } from '../terminal/sandbox-terminal';
 import { ExecForm } from './exec-form';
+import { SandboxIsolation, SandboxNetworkSettings } from './sandbox-fences';
 import { SandboxStats } from './sandbox-stats';
 import { StateHistory } from './state-history';
 import { TimingsWaterfall } from './timings-waterfall';
@@ -155,6 +156,8 @@ export function SandboxDetail({ id }: { id: string }) {
           <h2 id="timings-heading">Boot waterfall</h2>
           <TimingsWaterfall timings={sandbox.timings} />
         </section>
+        <SandboxIsolation sandbox={sandbox} />
+        <SandboxNetworkSettings sandbox={sandbox} />
         <StateHistory sandbox={sandbox} />
         <SandboxStats sandboxId={sandbox.id} running={sandbox.state === 'running'} />
       </div>

@@ -15,6 +15,7 @@ function node(id: string, name: string, state: FleetNode['state'], lastHeartbeat
     allocated: { vcpus: 0, memoryMiB: 0 },
     accel: 'tcg',
     hypervisors: ['qemu'],
+    jailed: true,
     lastHeartbeatAt,
   };
 }

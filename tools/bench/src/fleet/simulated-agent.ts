@@ -83,7 +83,7 @@ export class SimulatedAgent {
     this.opts.capacity = capacity;
     if (!this.socket) throw new Error('not started');
     // Without a timeout a hello lost with its connection would never settle.
-    const hello: NodeHello = { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated' };
+    const hello: NodeHello = { name: this.opts.name, capacity, accel: 'kvm', hypervisors: ['simulated'], agentVersion: 'simulated', jailed: true };
     // socket.io types the acknowledgement of a timed emit loosely; it is the hello reply.
     const reply = (await this.socket.timeout(HELLO_TIMEOUT_MS).emitWithAck('node:hello', hello)) as AckReply<{ nodeId: string }>;
     if (!reply.ok) throw new Error(`hello refused: ${reply.error.message}`);

@@ -1,8 +1,36 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { DnsConfigDto, EgressPolicyDto } from './sandbox-fences.dto';
+
+/** Refuses the property on a sandbox asking for no network interface: it would fence nothing. */
+function NeedsNetwork(): PropertyDecorator {
+  return ValidateBy({
+    name: 'needsNetwork',
+    validator: {
+      validate: (_value: unknown, args) => (args?.object as Partial<CreateSandboxDto> | undefined)?.network !== false,
+      defaultMessage: () => '$property cannot be set with network: false: a sandbox without a network interface sends no traffic to fence',
+    },
+  });
+}
 
 export class PortRequestDto {
   @ApiProperty({ minimum: 1, maximum: 65535 })
@@ -109,6 +137,26 @@ export class CreateSandboxDto {
   @ValidateNested({ each: true })
   @Type(() => PortRequestDto)
   ports?: PortRequestDto[];
+
+  @ApiProperty({
+    required: false,
+    type: EgressPolicyDto,
+    description:
+      "Where the sandbox's traffic leaving its tenant network may go (`deny` wins over `allow`); the node itself, " +
+      '169.254.0.0/16 and other tenants are always refused. Absent: everywhere else. Not with `network: false`',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => EgressPolicyDto)
+  @NeedsNetwork()
+  egress?: EgressPolicyDto;
+
+  @ApiProperty({ required: false, type: DnsConfigDto, description: "Written to the containers' /etc/resolv.conf; absent: the node's resolvers" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DnsConfigDto)
+  dns?: DnsConfigDto;
+
   @ApiProperty({
     required: false,
     type: Object,

@@ -2,6 +2,7 @@ import type { AgentTransportName } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
 import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
+import { DnsConfigDto, EgressPolicyDto, SandboxIsolationDto } from './sandbox-fences.dto';
 
 class PhaseTimingDto {
   @ApiProperty({
@@ -125,6 +126,20 @@ export class SandboxDto {
 
   @ApiProperty({ type: [PortDto], description: 'Published ports; hostPort is filled in once the node published them' })
   ports!: PortDto[];
+
+  @ApiProperty({
+    type: EgressPolicyDto,
+    nullable: true,
+    description: 'Where its traffic leaving its tenant network may go; null: everywhere but the node itself, 169.254.0.0/16 and other tenants',
+  })
+  egress!: EgressPolicyDto | null;
+
+  @ApiProperty({ type: DnsConfigDto, nullable: true, description: "Its resolvers; null: the node's" })
+  dns!: DnsConfigDto | null;
+
+  @ApiProperty({ type: SandboxIsolationDto, nullable: true, description: 'How its VMM is fenced on its node; null until the node reports it' })
+  isolation!: SandboxIsolationDto | null;
+
   @ApiProperty({
     required: false,
     enum: ['vsock', 'hybrid-vsock', 'virtio-serial'],
@@ -164,6 +179,9 @@ export class SandboxDto {
       network: sandbox.network,
       ip: sandbox.ip,
       ports: sandbox.ports,
+      egress: sandbox.egress,
+      dns: sandbox.dns,
+      isolation: sandbox.isolation,
       ...(sandbox.transport ? { transport: sandbox.transport } : {}),
       createdAt: sandbox.createdAt.toISOString(),
       updatedAt: sandbox.updatedAt.toISOString(),

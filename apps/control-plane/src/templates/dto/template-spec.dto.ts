@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
 import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
+import { dnsConfigOf, DnsConfigDto, egressPolicyOf, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
 import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../template-spec';
 
 export class HealthCheckDto {
@@ -98,6 +99,24 @@ export class TemplateSpecDto implements TemplateSpec {
   @IsStringMap(LABEL_MAP)
   labels?: Record<string, string>;
 
+  @ApiProperty({
+    required: false,
+    type: EgressPolicyDto,
+    description:
+      "Where its sandboxes' traffic leaving their tenant network may go (`deny` wins over `allow`); the node itself, " +
+      '169.254.0.0/16 and other tenants are always refused. Absent: everywhere else',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => EgressPolicyDto)
+  egress?: EgressPolicyDto;
+
+  @ApiProperty({ required: false, type: DnsConfigDto, description: "Written to its sandboxes' /etc/resolv.conf; absent: the node's resolvers" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DnsConfigDto)
+  dns?: DnsConfigDto;
+
   @ApiProperty({ required: false, type: HealthCheckDto })
   @IsOptional()
   @ValidateNested()
@@ -119,8 +138,10 @@ export class CreateTemplateDto extends TemplateSpecDto {
 
 /** Only the spec fields of a validated DTO (no name, no tenantId), as stored in a version. */
 export function specOf(dto: TemplateSpecDto): TemplateSpec {
-  const { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels, healthCheck } = dto;
+  const { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels, egress, dns, healthCheck } = dto;
   const spec: TemplateSpec = { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels };
+  if (egress) spec.egress = egressPolicyOf(egress);
+  if (dns) spec.dns = dnsConfigOf(dns);
   if (healthCheck) spec.healthCheck = { ...healthCheck };
   return JSON.parse(JSON.stringify(spec)) as TemplateSpec;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { TemplateEntity, TemplateVersionEntity } from '../template.entity';
+import { DnsConfigDto, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
 import { HealthCheckDto } from './template-spec.dto';
 import { NETWORK_MODELS, ROOTFS_KINDS } from '@moat/proto';
 import type { TemplateSpec } from '../template-spec';
@@ -32,6 +33,12 @@ export class TemplateVersionDto {
 
   @ApiPropertyOptional({ type: Object, additionalProperties: { type: 'string' } })
   labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: EgressPolicyDto })
+  egress?: EgressPolicyDto;
+
+  @ApiPropertyOptional({ type: DnsConfigDto })
+  dns?: DnsConfigDto;
 
   @ApiPropertyOptional({ type: HealthCheckDto })
   healthCheck?: HealthCheckDto;

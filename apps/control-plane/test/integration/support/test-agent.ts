@@ -61,6 +61,7 @@ export class TestAgent {
       accel: 'tcg',
       hypervisors: ['qemu'],
       agentVersion: 'test',
+      jailed: true,
       ...overrides,
     });
   }
