@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startStack } from '../tools/dev/stack.mjs';
 import { E2E_BRIDGE_PREFIX, findLeaks } from './support/leaks.mjs';
+import { DNS_SERVER } from './support/outside.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const mainDataDir = resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
@@ -33,7 +34,8 @@ const stack = await startStack({
   webPort: await freePort(),
   output: 'file',
   // A bridge prefix and subnet pool of its own: e2e traffic stays off the host's real networks.
-  env: { MOAT_NET_BRIDGE_PREFIX: E2E_BRIDGE_PREFIX, MOAT_NET_SUBNET_POOL: '10.250.0.0/16' },
+  // Sandboxes resolve names through the DNS server the tests run in their own namespace, never the host's.
+  env: { MOAT_NET_BRIDGE_PREFIX: E2E_BRIDGE_PREFIX, MOAT_NET_SUBNET_POOL: '10.250.0.0/16', MOAT_DNS_SERVERS: DNS_SERVER },
   log: (m) => console.log(`[e2e] ${m}`),
 });
 const env = {

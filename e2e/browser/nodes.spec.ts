@@ -18,6 +18,9 @@ test('an operator cordons a node after confirming, and uncordons it', async ({ p
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Nodes' }).click();
   const row = page.getByRole('table', { name: 'Nodes' }).locator(`tr[data-node-id="${node.id}"]`);
   await expect(row).toContainText('ready');
+  // The test node jails its VMMs (the default), and says so.
+  await expect(row).toContainText('jailed');
+  await expect(row).not.toContainText('not jailed');
   await snap('nodes');
   await row.getByRole('link', { name: node.name }).click();
   await expect(page.getByRole('heading', { name: `Node ${node.name}`, level: 1 })).toBeVisible();

@@ -61,6 +61,11 @@ test('its page shows the boot waterfall, the state history and runs a command', 
   await expect(waterfall.getByRole('listitem').filter({ hasText: /^(vmm|restore)/ }).first()).toContainText(/\d+ ms|\d+\.\d+ s/);
   await expect(waterfall).toContainText(/Total \d/);
   await expect(page.getByRole('region', { name: 'State history' })).toContainText('running');
+  // How its VMM is fenced on the node: jailed under a uid of its own, seccomp on, its host cgroup.
+  const isolation = page.getByRole('region', { name: 'Isolation' });
+  await expect(isolation).toContainText(/Jailed\s*yes/);
+  await expect(isolation).toContainText(/Seccomp\s*on/);
+  await expect(isolation).toContainText(`/moat/${sandboxId}`);
 
   const runCommand = page.getByRole('region', { name: 'Run command' });
   await runCommand.getByLabel('Command', { exact: true }).fill('uname -r');

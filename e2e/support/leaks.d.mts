@@ -2,5 +2,5 @@
 export const E2E_BRIDGE_PREFIX: string;
 /** Host objects (processes, dirs, mounts, network objects) of a Moat stack still present; empty when clean. */
 export function findLeaks(dataDir: string, sandboxIds?: string[]): string[];
-/** Network objects only: netns, taps, tenant bridges, leases, CNI cache, iptables rules. */
+/** Network objects only: netns, taps, tenant bridges, leases, CNI cache, iptables and nftables rules. */
 export function findNetworkLeaks(dataDir: string, sandboxIds?: string[]): string[];

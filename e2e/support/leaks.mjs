@@ -35,9 +35,10 @@ export function findLeaks(dataDir, sandboxIds = []) {
 }
 
 /**
- * Network objects: netns `moat-<id>`, bridge-model taps `mt<id prefix>`, the e2e tenant
- * bridges, host-local leases (files holding the sandbox id), cached CNI results, and iptables
- * rules mentioning the sandbox id (portmap's comments) or the e2e isolation chain.
+ * Network objects: netns `moat-<id>`, taps `mt<id prefix>`, the e2e tenant bridges, host-local
+ * leases (files holding the sandbox id), cached CNI results, iptables rules mentioning the
+ * sandbox id (portmap's comments), and the sandbox's nftables rules (its egress chain, its
+ * port's anti-spoofing rules) or, for the whole stack, the e2e firewall tables.
  * @param {string} dataDir @param {string[]} sandboxIds
  */
 export function findNetworkLeaks(dataDir, sandboxIds = []) {
@@ -63,6 +64,17 @@ export function findNetworkLeaks(dataDir, sandboxIds = []) {
       }
     }
   }
+  let ruleset = '';
+  try {
+    ruleset = execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
+  } catch {
+    // No nft: nothing Moat could have added either.
+  }
+  const chains = sandboxIds.map((id) => `egress_${id.replaceAll('-', '')}`);
+  for (const line of ruleset.split('\n')) {
+    if (chains.some((chain) => line.includes(chain)) || taps.some((tap) => line.includes(`"${tap}"`))) leaks.push(`nft rule ${line.trim()}`);
+    if (sandboxIds.length === 0 && line.startsWith('table ') && line.includes(` ${E2E_BRIDGE_PREFIX} `)) leaks.push(`nft ${line.replace(' {', '')}`);
+  }
   for (const table of ['filter', 'nat']) {
     let rules = '';
     try {
@@ -71,7 +83,7 @@ export function findNetworkLeaks(dataDir, sandboxIds = []) {
       continue; // no iptables: nothing Moat could have added either
     }
     for (const rule of rules.split('\n')) {
-      if (mine(rule) || (sandboxIds.length === 0 && rule.includes(`${E2E_BRIDGE_PREFIX.toUpperCase()}-ISOLATION`))) leaks.push(`iptables ${table}: ${rule}`);
+      if (mine(rule)) leaks.push(`iptables ${table}: ${rule}`);
     }
   }
   return leaks;
