@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_URL, DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
@@ -209,16 +210,22 @@ describe('containment: a VMM out of memory', () => {
     // above what the VMM uses now, and the guest then touches 100 MiB more of its RAM.
     const cgroup = victim.isolation?.cgroup ?? '';
     expect(cgroup).toBe(`/moat/${victim.id}`);
-    lowerMemoryLimit(cgroup, 32 * 1024 * 1024);
-    await api('POST', `/v1/sandboxes/${victim.id}/exec`, { token: key, body: { command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=100'], timeoutMs: 60_000 } });
-    const failed = await waitFor('the victim to fail', async () => {
-      const got = await api<Sandbox>('GET', `/v1/sandboxes/${victim.id}`, { token: key });
-      return got.status === 200 && got.body.state === 'failed' ? got.body : undefined;
-    }, 120_000).catch(async () => {
-      // Replaced so fast that it is gone already: its deployment's audit trail would say why; fail clearly.
-      throw new Error(`sandbox ${victim.id} never reported failed: ${JSON.stringify((await api('GET', `/v1/sandboxes/${victim.id}`, { token: key })).body)}`);
+    // Its deployment replaces it within moments of its failure, so the failure is watched live, as the dashboard sees it.
+    const updates = io(`${API_URL}/ui`, { auth: { token: key }, transports: ['websocket'] });
+    const failed = new Promise<Sandbox>((resolve) => {
+      updates.on('sandbox:updated', (sandbox: Sandbox) => {
+        if (sandbox.id === victim.id && sandbox.state === 'failed') resolve(sandbox);
+      });
     });
-    expect(failed.error?.code).toBe('VMM_OUT_OF_MEMORY');
+    await new Promise<void>((resolve) => updates.once('connect', () => resolve()));
+    try {
+      lowerMemoryLimit(cgroup, 32 * 1024 * 1024);
+      await api('POST', `/v1/sandboxes/${victim.id}/exec`, { token: key, body: { command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=100'], timeoutMs: 60_000 } });
+      const failure = await Promise.race([failed, new Promise<undefined>((resolve) => setTimeout(resolve, 120_000))]);
+      expect(failure?.error?.code).toBe('VMM_OUT_OF_MEMORY');
+    } finally {
+      updates.close();
+    }
     const exec = await api<ExecResult>('POST', `/v1/sandboxes/${neighbour.id}/exec`, { token: key, body: { command: ['echo', 'still here'] } });
     expect(exec.body.stdout).toBe('still here\n');
     const replacement = await waitFor('a replacement replica', async () => {

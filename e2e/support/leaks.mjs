@@ -66,7 +66,7 @@ export function findNetworkLeaks(dataDir, sandboxIds = []) {
   }
   let ruleset = '';
   try {
-    ruleset = execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
+    ruleset = execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     // No nft: nothing Moat could have added either.
   }
