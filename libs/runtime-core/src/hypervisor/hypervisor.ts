@@ -12,6 +12,8 @@ export interface VmPaths {
   qmpSocket: string;
   /** The VMM's pid as the host sees it, written by the runtime (outside `socketDir`). */
   pidFile: string;
+  /** How the VMM ended, written by its jail's monitor (outside `socketDir`); absent in states older than it. */
+  statusFile?: string;
   /** The guest's RAM as a tmpfs file, for a VM restored from a boot snapshot (removed by `stop`). */
   guestMemory?: string;
 }
@@ -74,6 +76,8 @@ export interface Hypervisor {
    * Aborting `signal` stops the VM at once. Leaves nothing running either way.
    */
   saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void>;
+  /** How a VMM that is gone ended (`killed by signal 9 (SIGKILL)`), when known. */
+  exitReason(paths: VmPaths): Promise<string | undefined>;
   /** What the VMM and its helpers take beyond the guest's RAM, in MiB: the VM's cgroup allows that much more. */
   memoryOverheadMiB(accel: Accel): number;
 }

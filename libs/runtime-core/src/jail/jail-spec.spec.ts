@@ -13,7 +13,7 @@ const spec: JailSpec = {
   capabilities: [],
   maxOpenFiles: 4096,
 };
-const mergedUsr = { symlinks: [{ path: '/bin', target: 'usr/bin' }, { path: '/lib', target: 'usr/lib' }], binds: ['/usr'] };
+const mergedUsr = { symlinks: [{ path: '/bin', target: 'usr/bin' }, { path: '/lib', target: 'usr/lib' }], binds: ['/usr'], procEntries: ['/proc/keys', '/proc/sysrq-trigger'] };
 
 /** One tool's options per line, so a golden diff points at what changed. */
 function render([command, args]: [string, string[]]): string {
@@ -27,7 +27,7 @@ function render([command, args]: [string, string[]]): string {
 
 describe('jailArgv', () => {
   it('matches the golden jail: limits, namespaces, a root of its own, then the uid switch with no capabilities', async () => {
-    const argv = jailArgv(spec, '/usr/bin/qemu-system-x86_64', ['-name', 'moat-x'], { info: 4, release: 5 }, mergedUsr);
+    const argv = jailArgv(spec, '/usr/bin/qemu-system-x86_64', ['-name', 'moat-x'], { info: 4, release: 5, status: 3 }, mergedUsr);
     await expect(render(argv)).toMatchFileSnapshot('__golden__/jail-qemu.argv');
   });
 
@@ -36,6 +36,19 @@ describe('jailArgv', () => {
     const setpriv = args.slice(args.indexOf('/usr/bin/setpriv'));
     for (const set of ['--inh-caps', '--ambient-caps', '--bounding-set']) expect(setpriv).toContain(`${set}=-all,+chown,+dac_override`);
     expect(args.filter((a, i) => args[i - 1] === '--cap-add')).toEqual(['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE']);
+  });
+
+  it('gives a jail that asks for it a read-only /proc of its own, with the kernel entries masked', () => {
+    const [, plain] = jailArgv(spec, '/bin/true', [], { info: 3, release: 4 }, mergedUsr);
+    expect(plain).not.toContain('--proc');
+    const [, args] = jailArgv({ ...spec, proc: true }, '/bin/true', [], { info: 3, release: 4 }, mergedUsr);
+    const at = args.indexOf('--proc');
+    expect(args.slice(at, at + 9)).toEqual([
+      '--proc', '/proc',
+      '--ro-bind', '/dev/null', '/proc/keys',
+      '--ro-bind', '/dev/null', '/proc/sysrq-trigger',
+      '--remount-ro',
+    ]);
   });
 
   it('joins supplementary groups (e.g. /dev/kvm’s) instead of clearing them', () => {
@@ -61,12 +74,13 @@ describe('systemMounts', () => {
         }) as never,
         ((path: string) => links[path]) as never,
       );
-    expect(fake({ '/bin': 'usr/bin', '/lib': null, '/lib64': 'usr/lib64' })).toEqual({
+    expect(fake({ '/bin': 'usr/bin', '/lib': null, '/lib64': 'usr/lib64', '/proc/keys': null })).toEqual({
       symlinks: [
         { path: '/bin', target: 'usr/bin' },
         { path: '/lib64', target: 'usr/lib64' },
       ],
       binds: ['/usr', '/lib'],
+      procEntries: ['/proc/keys'],
     });
   });
 });

@@ -26,6 +26,12 @@ export interface JailSpec {
   capabilities: string[];
   /** RLIMIT_NOFILE, soft and hard. */
   maxOpenFiles: number;
+  /**
+   * A /proc of the jail's own PID namespace, read-only and with the kernel's sensitive entries
+   * masked, for a process that reaches its own files through /proc/self/fd (QEMU's 9p server
+   * does). Normally absent.
+   */
+  proc?: boolean;
 }
 
 /** The descriptors of the start handshake, as the jailed command's launcher sees them. */
@@ -34,6 +40,8 @@ export interface JailHandshakeFds {
   info: number;
   /** …which then waits for one byte here before it execs the command: time to move it into its cgroup. */
   release: number;
+  /** Where bubblewrap's monitor writes `{"exit-code": N}` when the command ends (128 + the signal that killed it). */
+  status?: number;
 }
 
 export const PRLIMIT = '/usr/bin/prlimit';
@@ -43,11 +51,27 @@ export const SETPRIV = '/usr/bin/setpriv';
 const SWITCH_CAPS = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP'];
 /** Top-level host dirs that hold binaries and libraries: a merged-/usr host has them as symlinks into /usr. */
 const SYSTEM_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** What a jail's /proc hides, as container runtimes mask it (the kernel's memory, keys, timers, hardware). */
+const PROC_MASKS = ['/proc/kcore', '/proc/keys', '/proc/kallsyms', '/proc/timer_list', '/proc/sched_debug', '/proc/latency_stats', '/proc/sysrq-trigger'];
 
-/** What of the host's system the jail shows read-only: `/usr`, and /bin, /lib… as symlinks or binds as the host has them. */
-export function systemMounts(lstat = lstatSync, readlink = readlinkSync): { symlinks: { path: string; target: string }[]; binds: string[] } {
+/**
+ * What of the host's system the jail shows read-only: `/usr`, and /bin, /lib… as symlinks or
+ * binds as the host has them; and which of the /proc entries a jail's /proc masks this kernel has.
+ */
+export function systemMounts(
+  lstat = lstatSync,
+  readlink = readlinkSync,
+): { symlinks: { path: string; target: string }[]; binds: string[]; procEntries: string[] } {
   const symlinks: { path: string; target: string }[] = [];
   const binds = ['/usr'];
+  const procEntries = PROC_MASKS.filter((entry) => {
+    try {
+      lstat(entry);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   for (const path of SYSTEM_LINKS) {
     try {
       if (lstat(path).isSymbolicLink()) symlinks.push({ path, target: readlink(path) });
@@ -56,7 +80,7 @@ export function systemMounts(lstat = lstatSync, readlink = readlinkSync): { syml
       // Not on this host.
     }
   }
-  return { symlinks, binds };
+  return { symlinks, binds, procEntries };
 }
 
 /**
@@ -86,12 +110,19 @@ export function jailArgv(
   for (const dir of system.binds) bwrap.push('--ro-bind', dir, dir);
   for (const link of system.symlinks) bwrap.push('--symlink', link.target, link.path);
   bwrap.push('--perms', '0755', '--tmpfs', '/dev');
+  if (spec.proc) {
+    bwrap.push('--proc', '/proc');
+    // Over entries this kernel has: bubblewrap cannot create a mount point in procfs.
+    for (const masked of system.procEntries) bwrap.push('--ro-bind', '/dev/null', masked);
+    bwrap.push('--remount-ro', '/proc');
+  }
   for (const dir of parentDirs(spec.mounts.map((m) => m.jail))) bwrap.push('--perms', '0755', '--dir', dir);
   for (const mount of spec.mounts) {
     const flag = mount.access === 'ro' ? '--ro-bind' : mount.access === 'rw' ? '--bind' : '--dev-bind';
     bwrap.push(flag, mount.host, mount.jail);
   }
   bwrap.push('--remount-ro', '/', '--chdir', '/', '--info-fd', String(fds.info), '--block-fd', String(fds.release));
+  if (fds.status !== undefined) bwrap.push('--json-status-fd', String(fds.status));
   for (const cap of [...SWITCH_CAPS, ...spec.capabilities]) bwrap.push('--cap-add', cap);
 
   const kept = spec.capabilities.map((cap) => `+${cap.replace(/^CAP_/, '').toLowerCase()}`);

@@ -1,3 +1,6 @@
+import { closeSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readTail } from '../host/fs.helpers';
 import type { ProcessAdapter } from '../host/process.adapter';
@@ -22,6 +25,8 @@ export interface LaunchRequest {
   jail?: JailSpec;
   /** The sandbox's host cgroup: a jailed process is moved in before it execs, an unjailed one right after it starts. */
   cgroup?: { cgroups: Cgroups; name: string };
+  /** A jailed process's exit status is appended here as JSON when it ends (see `exitStatus`). */
+  statusFile?: string;
 }
 
 /**
@@ -38,9 +43,21 @@ export class ProcessLauncher {
       if (req.cgroup) await req.cgroup.cgroups.enter(req.cgroup.name, pid);
       return pid;
     }
-    const first = 3 + (req.extraFds?.length ?? 0);
-    const [command, args] = jailArgv(req.jail, req.command, req.args, { info: first, release: first + 1 });
-    const child = await this.proc.spawnWithHandshake(command, args, { logFile: req.logFile, extraFds: req.extraFds });
+    // bubblewrap's monitor keeps the status file open; its sandboxed child closes it before the command runs.
+    const statusFd = req.statusFile === undefined ? undefined : openSync(req.statusFile, 'a', 0o600);
+    const extraFds = [...(req.extraFds ?? []), ...(statusFd === undefined ? [] : [statusFd])];
+    const first = 3 + extraFds.length;
+    const [command, args] = jailArgv(req.jail, req.command, req.args, {
+      info: first,
+      release: first + 1,
+      ...(statusFd !== undefined && { status: first - 1 }),
+    });
+    let child;
+    try {
+      child = await this.proc.spawnWithHandshake(command, args, { logFile: req.logFile, extraFds });
+    } finally {
+      if (statusFd !== undefined) closeSync(statusFd);
+    }
     try {
       const jailedPid = await childPid(child.reports, HANDSHAKE_TIMEOUT_MS);
       if (req.cgroup) {
@@ -59,6 +76,22 @@ export class ProcessLauncher {
       child.detach();
     }
   }
+}
+
+/**
+ * How a jailed process ended, from the status file its launch named: `exited with status N`,
+ * `was killed by signal N (NAME)`, or undefined while it runs (or when it was not jailed).
+ */
+export async function exitStatus(statusFile: string): Promise<string | undefined> {
+  const text = await readFile(statusFile, 'utf8').catch(() => '');
+  const match = /"exit-code":\s*(\d+)/.exec(text);
+  if (!match) return undefined;
+  const code = Number(match[1]);
+  // bubblewrap reports a death by signal as 128 + the signal, as a shell does.
+  if (code <= 128) return `exited with status ${code}`;
+  const signal = code - 128;
+  const name = Object.entries(constants.signals).find(([, number]) => number === signal)?.[0];
+  return `was killed by signal ${signal}${name ? ` (${name})` : ''}`;
 }
 
 /** Reads bubblewrap's `--info-fd` report (`{"child-pid": N, …}`) to its end. */

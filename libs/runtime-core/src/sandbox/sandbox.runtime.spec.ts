@@ -43,6 +43,8 @@ class FakeHost {
   restoreFails: false | 'load' | 'copy' = false;
   /** What the fake cgroup's OOM counter says. */
   oomKills = 0;
+  /** How the fake VMM ended, as its jail's monitor would say. */
+  exitReason: string | undefined = 'was killed by signal 9 (SIGKILL)';
   readonly snapshotCalls: string[] = [];
   private nextPid = 1000;
 
@@ -69,6 +71,7 @@ class FakeHost {
       isRunning: (pid) => Promise.resolve(this.vms.has(pid)),
       guestFailure: (pid) => Promise.resolve(this.vms.has(pid) ? undefined : 'the VM exited'),
       memoryOverheadMiB: () => 100,
+      exitReason: () => Promise.resolve(this.exitReason),
     };
     const isolation: RuntimeDeps['isolation'] = {
       jailed: true,
@@ -381,6 +384,8 @@ describe('SandboxRuntime', () => {
     host.vms.clear();
     await vi.waitFor(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
     expect(runtime.get(ID)?.error?.code).toBe(code);
+    // How it ended is in the message.
+    expect(runtime.get(ID)?.error?.message).toContain('was killed by signal 9 (SIGKILL)');
     expect(updates.at(-1)).toBe('failed');
     expect(host.daemons.size + host.networks.size + host.jails.size + host.rootfs.size + host.openAgents.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);

@@ -291,11 +291,13 @@ export class SandboxRuntime {
     const { state } = entry;
     const oomKills = state.isolation ? await this.deps.isolation.oomKills(state.isolation).catch(() => 0) : 0;
     const tail = (await readTail(state.paths.consoleLog, CONSOLE_TAIL_BYTES)).trim();
-    const context = { sandboxId: state.spec.id };
+    const how = await this.deps.hypervisor.exitReason(state.paths).catch(() => undefined);
+    const context = { sandboxId: state.spec.id, ...(how && { exit: how }) };
     if (oomKills > 0) {
-      return new RuntimeError(RuntimeErrorCode.VMM_OUT_OF_MEMORY, `the VMM outgrew its host cgroup's memory limit and the kernel's OOM killer killed it`, { context });
+      return new RuntimeError(RuntimeErrorCode.VMM_OUT_OF_MEMORY, `the VMM outgrew its host cgroup's memory limit and the kernel's OOM killer killed it${how ? ` (${how})` : ''}`, { context });
     }
-    return new RuntimeError(RuntimeErrorCode.VMM_EXITED, `the VMM exited${tail ? `\n--- console (last ${CONSOLE_TAIL_BYTES} bytes) ---\n${tail}` : ''}`, { context });
+    const console = tail ? `\n--- console (last ${CONSOLE_TAIL_BYTES} bytes) ---\n${tail}` : '';
+    return new RuntimeError(RuntimeErrorCode.VMM_EXITED, `the VMM ${how ?? 'exited'}${console}`, { context });
   }
 
   /** Names the failed step and, for boot failures, adds what the guest printed. */

@@ -23,6 +23,8 @@ const sandboxPathsSchema = z
     agentSocket: z.string(),
     qmpSocket: z.string(),
     pidFile: z.string(),
+    /** How the VMM ended; optional because states written before it lack it. */
+    statusFile: z.string().optional(),
     /** On tmpfs; optional because states written before boot snapshots lack it. */
     guestMemory: z.string().optional(),
   })
@@ -49,6 +51,7 @@ export function sandboxPaths(dataDir: string, runDir: string, id: string, memory
     agentSocket: join(socketDir, 'agent.sock'),
     qmpSocket: join(socketDir, 'qmp.sock'),
     pidFile: join(sandboxRunDir, 'vmm.pid'),
+    statusFile: join(sandboxRunDir, 'vmm.status'),
     guestMemory: join(memoryDir, `${id}.mem`),
   };
 }

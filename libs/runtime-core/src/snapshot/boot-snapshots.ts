@@ -200,6 +200,7 @@ export class BootSnapshots {
         agentSocket: join(runDir, 'vm', 'agent.sock'),
         qmpSocket: join(runDir, 'vm', 'qmp.sock'),
         pidFile: join(runDir, 'vmm.pid'),
+        statusFile: join(runDir, 'vmm.status'),
         guestMemory: join(this.opts.memoryDir, `${vmId}.mem`),
       },
     };

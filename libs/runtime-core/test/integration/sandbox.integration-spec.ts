@@ -152,6 +152,10 @@ describe.skipIf(!image)('SandboxRuntime on real QEMU', () => {
     expect(info.error).toBeUndefined();
     const out = await runtime.exec(id, { command: ['cat', '/etc/passwd'] });
     expect(out.stdout.toString()).toMatch(/^root:x:0:0:/);
+    // Writes, modes and owners through the jailed QEMU's 9p server (which needs /proc/self/fd).
+    const written = await runtime.exec(id, { command: ['sh', '-c', 'echo x > /new && mkdir /d && chmod 700 /d && chown 1000 /new && stat -c "%a %u %n" /d /new'] });
+    expect(written.stderr.toString()).toBe('');
+    expect(written.stdout.toString()).toBe('700 0 /d\n644 1000 /new\n');
     await runtime.delete(id);
     expect(processesMentioning(id)).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
 import type { VmIsolation } from '../../jail/isolation';
-import { ProcessLauncher } from '../../jail/process-launcher';
+import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
 import { SHARED_FS_MOUNT_TAG } from '../../sharefs/shared-fs';
 import type { Accel, BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
 import { buildQemuArgv, TCG_TB_SIZE_MIB, type QemuMachine } from './qemu-cmdline';
@@ -134,6 +134,10 @@ export class QemuHypervisor implements Hypervisor {
     this.launcher = new ProcessLauncher(proc);
   }
 
+  exitReason(paths: VmPaths): Promise<string | undefined> {
+    return paths.statusFile === undefined ? Promise.resolve(undefined) : exitStatus(paths.statusFile);
+  }
+
   memoryOverheadMiB(accel: Accel): number {
     return QEMU_OVERHEAD_MIB + (accel === 'tcg' ? TCG_TB_SIZE_MIB : 0);
   }
@@ -141,7 +145,8 @@ export class QemuHypervisor implements Hypervisor {
   async start(config: VmConfig): Promise<number> {
     const { paths, sandboxId } = config;
     const snapshot = config.restoreFrom;
-    await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket)]);
+    // A status left by a VMM that ran before (a restore that fell back to a cold boot) is not this one's.
+    await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), ...(paths.statusFile === undefined ? [] : [removeTree(paths.statusFile)])]);
     if (snapshot) await this.copyGuestMemory(snapshot, paths, sandboxId);
     // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the snapshot's state.
     const fds: number[] = [];
@@ -193,6 +198,7 @@ export class QemuHypervisor implements Hypervisor {
       extraFds: fds,
       ...(jailed && { jail: jailed.spec }),
       ...(isolation?.cgroup && { cgroup: isolation.cgroup }),
+      ...(paths.statusFile !== undefined && { statusFile: paths.statusFile }),
     });
     await writeFile(paths.pidFile, `${pid}\n`, { mode: 0o600 });
     return { pid, machine: jailed ? jailed.machine : machine };
@@ -278,7 +284,8 @@ export class QemuHypervisor implements Hypervisor {
         await waitForExit(this.proc, pid, KILL_WAIT_MS);
       }
     }
-    await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), removeTree(paths.pidFile), removeGuestMemory(paths)]);
+    const files = [paths.agentSocket, paths.qmpSocket, paths.pidFile, ...(paths.statusFile === undefined ? [] : [paths.statusFile])];
+    await Promise.all([...files.map(removeTree), removeGuestMemory(paths)]);
   }
 
   async isRunning(pid: number, sandboxId: string): Promise<boolean> {

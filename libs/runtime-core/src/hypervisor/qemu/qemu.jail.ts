@@ -16,7 +16,10 @@ export const JAIL_PATHS = {
   sockets: '/run',
 } as const;
 
-/** 9p is served by QEMU itself, from files of every owner: the file-server capabilities virtiofsd also keeps. */
+/**
+ * 9p is served by QEMU itself, from files of every owner: the file-server capabilities virtiofsd
+ * also keeps, and a read-only /proc of its own (see JailSpec.proc).
+ */
 export const NINEP_CAPABILITIES = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID'];
 /** QEMU's fds: vCPU and virtqueue eventfds, block and 9p files. Bounded, but with room for a busy 9p share. */
 const MAX_OPEN_FILES = 4096;
@@ -87,6 +90,8 @@ export function jailQemu(input: QemuJailInput, stat = statSync): { machine: Qemu
       mounts,
       capabilities: share?.kind === '9p' ? NINEP_CAPABILITIES : [],
       maxOpenFiles: MAX_OPEN_FILES,
+      // QEMU 7.2's 9p server changes modes and xattrs through /proc/self/fd/N.
+      ...(share?.kind === '9p' && { proc: true }),
     },
   };
 }
