@@ -15,6 +15,8 @@ export enum RuntimeErrorCode {
   /** A boot snapshot could not be saved or restored; the runtime boots the VM cold instead. */
   SNAPSHOT_FAILED = 'SNAPSHOT_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',
+  /** The guest agent of a running sandbox stopped answering its health checks. */
+  GUEST_UNRESPONSIVE = 'GUEST_UNRESPONSIVE',
   /** The VMM of a running sandbox exited. */
   VMM_EXITED = 'VMM_EXITED',
   /** The VMM of a running sandbox was killed by the kernel's OOM killer for outgrowing its host cgroup. */

@@ -93,6 +93,7 @@ export type OutputStream = 'stdout' | 'stderr';
 export type AgentApi = Pick<
   AgentClient,
   | 'waitReady'
+  | 'ping'
   | 'guestDetails'
   | 'createSandbox'
   | 'destroySandbox'
@@ -205,6 +206,14 @@ export class AgentClient {
     throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `the guest agent did not become ready within ${bootTimeoutMs} ms`, {
       cause: lastError,
     });
+  }
+
+  /** One Health.Check with a deadline: resolves if the agent answers SERVING in time. */
+  async ping(timeoutMs: number): Promise<void> {
+    const reply = await this.unary(this.health.check.bind(this.health), { service: '' }, 'Health.Check', { timeoutMs });
+    if (reply.status !== HealthCheckResponse_ServingStatus.SERVING) {
+      throw new RuntimeError(RuntimeErrorCode.AGENT_UNREACHABLE, `the guest agent answered health status ${reply.status}`);
+    }
   }
 
   async guestDetails(): Promise<GuestDetails> {

@@ -42,6 +42,8 @@ export interface RuntimeDeps {
   isolation: IsolationPort;
   /** How often running VMMs are checked for having died; default 1 s. */
   watchdogIntervalMs?: number;
+  /** How often running guest agents are asked whether they serve; default 5 s. */
+  guestPingIntervalMs?: number;
 }
 
 export const DEFAULT_RUN_DIR = '/run/moat';

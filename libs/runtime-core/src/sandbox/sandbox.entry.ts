@@ -13,6 +13,8 @@ export interface SandboxEntry {
   agent?: AgentApi;
   /** The NIC's descriptor, from the network step until the VMM has its own copy. */
   nicFd?: number;
+  /** Health checks in a row its running guest agent did not answer (the watchdog's count). */
+  missedPings?: number;
   /** The boot snapshot this start restores from, once the restore step found one. */
   snapshot?: BootSnapshotFiles;
   creating?: Promise<SandboxInfo>;

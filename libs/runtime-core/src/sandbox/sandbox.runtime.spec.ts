@@ -43,6 +43,8 @@ class FakeHost {
   restoreFails: false | 'load' | 'copy' = false;
   /** What the fake cgroup's OOM counter says. */
   oomKills = 0;
+  /** The fake guest agent stops answering health checks. */
+  guestHung = false;
   /** How the fake VMM ended, as its jail's monitor would say. */
   exitReason: string | undefined = 'was killed by signal 9 (SIGKILL)';
   readonly snapshotCalls: string[] = [];
@@ -165,6 +167,7 @@ class FakeHost {
       bootTimeoutMs: 1_000,
       adoptTimeoutMs: 1_000,
       watchdogIntervalMs: 20,
+      guestPingIntervalMs: 20,
     };
   }
 }
@@ -181,6 +184,7 @@ class FakeAgent implements AgentApi {
     return phase !== undefined && this.host.failAt === phase ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, `${name}: guest said no`)) : Promise.resolve();
   }
   waitReady = () => this.step('waitReady', 'agent');
+  ping = () => (this.host.guestHung ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded')) : Promise.resolve());
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
   createSandbox = (req: CreateSandboxRequest) => {
     this.host.sandboxRequests.push(req);
@@ -389,6 +393,25 @@ describe('SandboxRuntime', () => {
     expect(updates.at(-1)).toBe('failed');
     expect(host.daemons.size + host.networks.size + host.jails.size + host.rootfs.size + host.openAgents.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);
+  });
+
+  it('fails a sandbox whose guest agent stopped answering with GUEST_UNRESPONSIVE, after a few missed checks, and releases it', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    host.guestHung = true;
+    await vi.waitFor(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
+    expect(runtime.get(ID)?.error).toMatchObject({ code: RuntimeErrorCode.GUEST_UNRESPONSIVE, message: expect.stringMatching(/did not answer 3 health checks in a row/) as unknown });
+    expect(host.vms.size + host.daemons.size + host.jails.size).toBe(0);
+  });
+
+  it('lets a guest agent miss a check or two', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    host.guestHung = true;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    host.guestHung = false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(runtime.get(ID)?.state).toBe('running');
   });
 
   it('is idempotent for an id it already has', async () => {
