@@ -123,6 +123,9 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
     fleet.close();
+    // Sandboxes still starting would otherwise be finished (a boot can take a minute) only to be
+    // deleted; abandoned, each releases what it acquired so far.
+    if (config.stopSandboxesOnExit) runtime.cancelStarts();
     await reconciler.idle();
     if (config.stopSandboxesOnExit) await reconciler.deleteAll();
     await runtime.close();

@@ -15,6 +15,8 @@ export enum RuntimeErrorCode {
   /** A boot snapshot could not be saved or restored; the runtime boots the VM cold instead. */
   SNAPSHOT_FAILED = 'SNAPSHOT_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',
+  /** A start was abandoned because the node agent is stopping. */
+  START_CANCELLED = 'START_CANCELLED',
   /** The guest agent of a running sandbox stopped answering its health checks. */
   GUEST_UNRESPONSIVE = 'GUEST_UNRESPONSIVE',
   /** The VMM of a running sandbox exited. */

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 
@@ -53,6 +53,8 @@ export interface ProcessAdapter {
   isAlive(pid: number): Promise<boolean>;
   /** The process's argv from /proc, or undefined if it is gone. */
   cmdline(pid: number): Promise<string[] | undefined>;
+  /** Every live process (but this one) whose argv `matches`. */
+  find(matches: (argv: string[]) => boolean): Promise<number[]>;
   /** Sends a signal; a missing process is not an error. */
   kill(pid: number, signal: NodeJS.Signals): void;
 }
@@ -150,6 +152,17 @@ export class NodeProcessAdapter implements ProcessAdapter {
     } catch {
       return undefined;
     }
+  }
+
+  async find(matches: (argv: string[]) => boolean): Promise<number[]> {
+    const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+    const found: number[] = [];
+    for (const pid of pids) {
+      if (pid === process.pid) continue;
+      const argv = await this.cmdline(pid);
+      if (argv && matches(argv) && (await this.isAlive(pid))) found.push(pid);
+    }
+    return found;
   }
 
   kill(pid: number, signal: NodeJS.Signals): void {

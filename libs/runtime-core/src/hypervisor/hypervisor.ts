@@ -67,6 +67,13 @@ export interface Hypervisor {
   start(config: VmConfig): Promise<number>;
   /** Asks the VMM to quit, kills it if it does not; idempotent. */
   stop(pid: number, sandboxId: string, paths: VmPaths): Promise<void>;
+  /**
+   * Kills every VMM (and its jail's monitor) of the sandbox that the runtime holds no pid of,
+   * one a crash left between its launch and the record of its pid, and removes the VM's host
+   * files (its RAM file, sockets). Before a start and on release, so a sandbox never has two
+   * VMMs and a half-started one leaves nothing.
+   */
+  reap(sandboxId: string, paths: VmPaths): Promise<void>;
   /** True if `pid` is alive and is this sandbox's VMM (guards against pid reuse). */
   isRunning(pid: number, sandboxId: string): Promise<boolean>;
   /** Why the guest cannot make progress (VMM gone, guest panicked, emulation error), or undefined. */

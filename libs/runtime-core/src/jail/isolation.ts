@@ -64,6 +64,8 @@ export class HostIsolation {
   async acquire(owner: string, socketDir: string, size: VmSize, save: (state: IsolationState) => Promise<void>): Promise<IsolationState> {
     const state: IsolationState = { jailed: this.jailed };
     if (this.jailed) {
+      // Saved before the lease exists: a crash in between leaves a lease release finds by its owner.
+      await save(state);
       state.uid = await this.ids.acquire(owner);
       await save(state);
     }
@@ -79,6 +81,7 @@ export class HostIsolation {
   async release(owner: string, state: IsolationState): Promise<void> {
     if (state.cgroup !== undefined) await this.cgroups.remove(owner);
     if (state.uid !== undefined) await this.ids.release(state.uid, owner);
+    else if (state.jailed) await this.ids.releaseOwner(owner);
   }
 
   /** The fences as the VMM launcher applies them. */

@@ -40,6 +40,16 @@ describe('JailIds', () => {
     await expect(ids.acquire('b')).resolves.toBe(uid);
   });
 
+  it('finds and releases an owner’s lease it lost the uid of (a crash between lease and record)', async () => {
+    const ids = new JailIds(dir, { first: 300_000, last: 300_009 });
+    await ids.acquire('kept');
+    await ids.acquire('lost');
+    await ids.releaseOwner('lost');
+    expect(readdirSync(dir)).toHaveLength(1);
+    await expect(ids.acquire('kept')).resolves.toBeGreaterThanOrEqual(300_000);
+    expect(readdirSync(dir)).toHaveLength(1);
+  });
+
   it('parses MOAT_JAIL_ID_RANGE and refuses ranges that would reach root or system users', () => {
     expect(parseIdRange('200000-265535')).toEqual({ first: 200_000, last: 265_535 });
     for (const bad of ['0-100', '300-200', '200000', 'a-b', '5000-4999']) expect(() => parseIdRange(bad)).toThrow(/not a uid range/);

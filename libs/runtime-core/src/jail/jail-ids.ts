@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JailError, JailErrorCode } from './jail.errors';
 
@@ -59,6 +59,12 @@ export class JailIds {
   /** Gives the uid back if `owner` holds it; idempotent. */
   async release(uid: number, owner: string): Promise<void> {
     if ((await this.holder(uid)) === owner) await rm(join(this.dir, String(uid)), { force: true });
+  }
+
+  /** Gives back whatever uid `owner` holds, found by a scan of the leases (its uid is not known: a crash came between lease and record). */
+  async releaseOwner(owner: string): Promise<void> {
+    const names = await readdir(this.dir).catch(() => []);
+    for (const name of names) if ((await this.holder(Number(name))) === owner) await rm(join(this.dir, name), { force: true });
   }
 
   private async holder(uid: number): Promise<string | undefined> {

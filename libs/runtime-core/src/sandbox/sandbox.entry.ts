@@ -18,6 +18,8 @@ export interface SandboxEntry {
   /** The boot snapshot this start restores from, once the restore step found one. */
   snapshot?: BootSnapshotFiles;
   creating?: Promise<SandboxInfo>;
+  /** Its start was abandoned (see SandboxRuntime.cancelStarts). */
+  cancelled?: boolean;
   deleting?: Promise<void>;
   onUpdate?: (info: SandboxInfo) => void;
 }

@@ -32,6 +32,8 @@ class FakeHost {
   /** What each VM was started with: its jail uid and NIC descriptor. */
   readonly vmConfigs: VmConfig[] = [];
   readonly calls: string[] = [];
+  /** Sandboxes whose stray VMMs the runtime asked to be killed. */
+  readonly reaps: string[] = [];
   readonly ociSpecs: OciSpec[] = [];
   readonly sandboxRequests: CreateSandboxRequest[] = [];
   readonly execs: AgentExecRequest[] = [];
@@ -43,6 +45,8 @@ class FakeHost {
   restoreFails: false | 'load' | 'copy' = false;
   /** What the fake cgroup's OOM counter says. */
   oomKills = 0;
+  /** The fake guest agent never becomes ready (a boot that hangs). */
+  agentNeverReady = false;
   /** The fake guest agent stops answering health checks. */
   guestHung = false;
   /** How the fake VMM ended, as its jail's monitor would say. */
@@ -73,6 +77,10 @@ class FakeHost {
       isRunning: (pid) => Promise.resolve(this.vms.has(pid)),
       guestFailure: (pid) => Promise.resolve(this.vms.has(pid) ? undefined : 'the VM exited'),
       memoryOverheadMiB: () => 100,
+      reap: (id) => {
+        this.reaps.push(id);
+        return Promise.resolve();
+      },
       exitReason: () => Promise.resolve(this.exitReason),
     };
     const isolation: RuntimeDeps['isolation'] = {
@@ -183,7 +191,15 @@ class FakeAgent implements AgentApi {
     this.host.calls.push(name);
     return phase !== undefined && this.host.failAt === phase ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, `${name}: guest said no`)) : Promise.resolve();
   }
-  waitReady = () => this.step('waitReady', 'agent');
+  waitReady = async (_timeoutMs: number, vmFailure: () => Promise<string | undefined>) => {
+    // A guest that never answers: like the real client, it gives up only when the VM is reported gone.
+    while (this.host.agentNeverReady) {
+      const failure = await vmFailure();
+      if (failure) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `${failure} before its agent answered`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.step('waitReady', 'agent');
+  };
   ping = () => (this.host.guestHung ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded')) : Promise.resolve());
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
   createSandbox = (req: CreateSandboxRequest) => {
@@ -432,15 +448,35 @@ describe('SandboxRuntime', () => {
     await expect(reopened.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
   });
 
-  it('cleans up a sandbox whose VM died while the runtime was away', async () => {
+  it('fails (not forgets) a running sandbox whose VM died while the runtime was away, and releases it', async () => {
     await (await open()).create(spec);
     await runtimes[0].close();
     host.vms.clear();
 
     const reopened = await open();
-    expect(reopened.list()).toEqual([]);
-    expect(host.daemons.size).toBe(0);
+    expect(reopened.list()).toMatchObject([{ id: ID, state: 'failed', error: { code: RuntimeErrorCode.VMM_EXITED } }]);
+    expect(reopened.get(ID)?.error?.message).toMatch(/killed by signal 9 \(SIGKILL\) while the node agent was not running/);
+    expect(host.daemons.size + host.jails.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);
+  });
+
+  it('makes sure a sandbox never has two VMMs: strays are reaped before a start and on release', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    expect(host.reaps).toEqual([ID]);
+    await runtime.delete(ID);
+    expect(host.reaps).toEqual([ID, ID]);
+  });
+
+  it('abandons starts in progress when asked (a stopping node agent), releasing what they held', async () => {
+    host.agentNeverReady = true;
+    const runtime = await open();
+    const starting = runtime.create(networked);
+    await vi.waitFor(() => expect(host.vms.size).toBe(1));
+    runtime.cancelStarts();
+    const info = await starting;
+    expect(info).toMatchObject({ state: 'failed', error: { code: RuntimeErrorCode.START_CANCELLED } });
+    expect(host.vms.size + host.daemons.size + host.networks.size + host.jails.size + host.rootfs.size + host.openAgents.size).toBe(0);
   });
 
   it('delete stops the container, sandbox, VM and daemon and removes every file', async () => {

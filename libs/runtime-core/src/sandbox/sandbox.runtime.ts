@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { isProtocolViolation, type AgentApi } from '../agent/agent.client';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { chooseAgentTransport } from '../agent/transport/agent-transport';
@@ -225,6 +226,15 @@ export class SandboxRuntime {
     this.entries.delete(id);
   }
 
+  /**
+   * Abandons every start in progress: each stops at its next step (a guest it waits for counts
+   * as gone) and releases what it acquired, ending `failed` with START_CANCELLED. For a node
+   * agent that stops its sandboxes on exit, so nothing that was starting outlives it.
+   */
+  cancelStarts(): void {
+    for (const entry of this.entries.values()) if (entry.creating) entry.cancelled = true;
+  }
+
   /** Disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
   async close(): Promise<void> {
     clearInterval(this.watchdog);
@@ -242,7 +252,7 @@ export class SandboxRuntime {
   }
 
   private context(entry: SandboxEntry): StepContext {
-    return { entry, save: () => this.store.save(entry.state), notify: () => this.notify(entry) };
+    return { entry, save: () => this.store.save(entry.state), notify: () => this.notify(entry), cancelled: () => entry.cancelled === true };
   }
 
   private async start(entry: SandboxEntry): Promise<SandboxInfo> {
@@ -389,7 +399,9 @@ export class SandboxRuntime {
   }
 
   private async recover(): Promise<void> {
-    const { states, unreadable } = await this.store.loadAll();
+    const { states, empty, unreadable } = await this.store.loadAll();
+    // State is written before anything is acquired, so a dir without one holds nothing but itself.
+    for (const { id, dir } of empty) if (UUID.test(id)) await this.removeDirs({ sandboxDir: dir, runDir: join(this.runDir, id) });
     for (const { dir, error } of unreadable) {
       // Without state we cannot tell which processes are its own; an operator must look.
       this.log('error', 'sandbox dir with unreadable state left in place', { dir, error: describeError(error) });
@@ -407,7 +419,14 @@ export class SandboxRuntime {
       await this.adopt(entry, vmmPid);
       return;
     }
-    // Interrupted mid-create or mid-delete, or its VM died while we were away: release it all.
+    if (state.state === 'running') {
+      // Its VMM died while nobody watched: it fails (and its policy decides), it is not silently booted again.
+      this.entries.set(id, entry);
+      const error = await this.vmmExitError(entry);
+      await this.failAndRelease(entry, new RuntimeError(error.code, `${error.message.split('\n')[0]} while the node agent was not running`, { context: error.context }));
+      return;
+    }
+    // Interrupted mid-create or mid-delete: release it all (a create is retried if still desired).
     this.log('info', 'cleaning up sandbox that cannot be re-adopted', { sandboxId: id, state: state.state, vmAlive: alive });
     try {
       await this.release(entry);

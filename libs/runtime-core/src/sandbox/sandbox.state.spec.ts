@@ -32,7 +32,7 @@ describe('SandboxStateStore', () => {
   it('round-trips a state and leaves no temporary file', async () => {
     const store = new SandboxStateStore(dir);
     await store.save(state());
-    expect(await store.loadAll()).toEqual({ states: [state()], unreadable: [] });
+    expect(await store.loadAll()).toEqual({ states: [state()], empty: [], unreadable: [] });
     expect(readdirSync(join(dir, 'sandboxes', ID))).toEqual(['state.json']);
   });
 
@@ -43,13 +43,16 @@ describe('SandboxStateStore', () => {
     const other = state();
     mkdirSync(join(dir, 'sandboxes', 'elsewhere'), { recursive: true });
     writeFileSync(join(dir, 'sandboxes', 'elsewhere', 'state.json'), JSON.stringify(other));
+    mkdirSync(join(dir, 'sandboxes', ID), { recursive: true });
     const loaded = await store.loadAll();
     expect(loaded.states).toEqual([]);
     expect(loaded.unreadable.map((u) => u.error.code)).toEqual([RuntimeErrorCode.STATE_CORRUPT, RuntimeErrorCode.STATE_CORRUPT]);
+    // A dir with no state at all is a start that died before saving any: nothing to guess about.
+    expect(loaded.empty).toEqual([{ id: ID, dir: join(dir, 'sandboxes', ID) }]);
   });
 
   it('keeps socket paths under the 108-byte unix limit for the default run dir', () => {
     const paths = sandboxPaths('/var/lib/moat/a/very/long/data/dir/that/does/not/matter', '/run/moat', ID);
-    expect(Buffer.byteLength(join(paths.runDir, 'virtiofsd.sock'))).toBeLessThan(108);
+    expect(Buffer.byteLength(join(paths.socketDir, 'virtiofsd.sock'))).toBeLessThan(108);
   });
 });

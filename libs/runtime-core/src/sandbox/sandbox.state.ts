@@ -115,6 +115,8 @@ export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
 export interface LoadedStates {
   states: SandboxState[];
+  /** Sandbox dirs with no state file: a start that died before it saved one, so it holds nothing else. */
+  empty: { id: string; dir: string }[];
   /** Sandbox dirs whose state could not be read; the caller decides what to do with them. */
   unreadable: { dir: string; error: RuntimeError }[];
 }
@@ -134,12 +136,20 @@ export class SandboxStateStore {
 
   async loadAll(): Promise<LoadedStates> {
     await mkdir(this.sandboxesDir, { recursive: true });
-    const result: LoadedStates = { states: [], unreadable: [] };
+    const result: LoadedStates = { states: [], empty: [], unreadable: [] };
     for (const entry of await readdir(this.sandboxesDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const dir = join(this.sandboxesDir, entry.name);
       try {
-        const state = sandboxStateSchema.parse(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')));
+        const text = await readFile(join(dir, 'state.json'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        });
+        if (text === undefined) {
+          result.empty.push({ id: entry.name, dir });
+          continue;
+        }
+        const state = sandboxStateSchema.parse(JSON.parse(text));
         if (state.spec.id !== entry.name) throw new Error(`state.json names sandbox ${state.spec.id}`);
         result.states.push(state);
       } catch (cause) {

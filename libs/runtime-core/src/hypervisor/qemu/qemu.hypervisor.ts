@@ -7,6 +7,7 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
 import type { VmIsolation } from '../../jail/isolation';
+import { BWRAP } from '../../jail/jail-spec';
 import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
 import { SHARED_FS_MOUNT_TAG } from '../../sharefs/shared-fs';
 import type { Accel, BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
@@ -284,8 +285,19 @@ export class QemuHypervisor implements Hypervisor {
         await waitForExit(this.proc, pid, KILL_WAIT_MS);
       }
     }
-    const files = [paths.agentSocket, paths.qmpSocket, paths.pidFile, ...(paths.statusFile === undefined ? [] : [paths.statusFile])];
-    await Promise.all([...files.map(removeTree), removeGuestMemory(paths)]);
+    await removeVmFiles(paths);
+  }
+
+  async reap(sandboxId: string, paths: VmPaths): Promise<void> {
+    // QEMU's argv names the sandbox (-name moat-<id>), its jail's monitor binds the socket dir
+    // (virtiofsd's argv names the socket dir too, and is the shared fs's to stop).
+    const name = `moat-${sandboxId}`;
+    const pids = await this.proc.find(
+      (argv) => argv.some((arg) => arg.startsWith(name)) || (argv[0] === BWRAP && argv.includes(paths.socketDir)),
+    );
+    for (const pid of pids) this.proc.kill(pid, 'SIGKILL');
+    for (const pid of pids) await waitForExit(this.proc, pid, KILL_WAIT_MS);
+    await removeVmFiles(paths);
   }
 
   async isRunning(pid: number, sandboxId: string): Promise<boolean> {
@@ -321,6 +333,12 @@ export class QemuHypervisor implements Hypervisor {
       qmp?.close();
     }
   }
+}
+
+/** The host files of a VM that is gone: its sockets, pid and status files, and RAM file. */
+async function removeVmFiles(paths: VmPaths): Promise<void> {
+  const files = [paths.agentSocket, paths.qmpSocket, paths.pidFile, ...(paths.statusFile === undefined ? [] : [paths.statusFile])];
+  await Promise.all([...files.map(removeTree), removeGuestMemory(paths)]);
 }
 
 async function removeGuestMemory(paths: VmPaths): Promise<void> {

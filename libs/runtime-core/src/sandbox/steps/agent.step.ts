@@ -37,7 +37,9 @@ export class AgentStep implements StartStep {
     if (pid === undefined) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, 'no VM to connect to');
     const agent = this.deps.connectAgent(transportFor(state));
     entry.agent = agent;
-    await agent.waitReady(this.deps.bootTimeoutMs, () => this.deps.hypervisor.guestFailure(pid, state.spec.id, state.paths));
+    await agent.waitReady(this.deps.bootTimeoutMs, async () =>
+      ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, state.spec.id, state.paths),
+    );
     // A restored guest's clock stopped when its snapshot was saved.
     if (state.restored) await agent.setGuestDateTime();
     state.guest = await agent.guestDetails();

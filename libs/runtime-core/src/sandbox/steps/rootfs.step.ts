@@ -16,9 +16,10 @@ export class RootfsStep implements StartStep {
   async acquire(ctx: StepContext): Promise<void> {
     const { entry } = ctx;
     const { spec, paths } = entry.state;
-    await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
-    // Persist before acquiring anything, so a crash from here on is cleaned up by `open`.
+    // Persist before acquiring anything, the run dir included, so a crash from here on is
+    // cleaned up by `open`.
     await ctx.save();
+    await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
     let reported = 0;
     const prepared = await this.rootfs.prepare({
       sandboxId: spec.id,

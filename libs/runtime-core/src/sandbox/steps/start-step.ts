@@ -1,4 +1,4 @@
-import type { RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors';
 import type { SandboxEntry } from '../sandbox.entry';
 import type { StartPhase } from '../timings';
 
@@ -9,6 +9,8 @@ export interface StepContext {
   save(): Promise<void>;
   /** Tells the caller of `create` what changed (pull progress, a finished phase). */
   notify(): void;
+  /** True once the start was abandoned: it stops at the next step, and waits end early. */
+  cancelled(): boolean;
 }
 
 /**
@@ -48,12 +50,15 @@ export async function acquireSteps(
   ctx: StepContext,
   timed: (phase: StartPhase, fn: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
+  const cancelled = () => new RuntimeError(RuntimeErrorCode.START_CANCELLED, 'the start was cancelled: the node agent is stopping');
   for (const step of steps) {
     try {
+      if (ctx.cancelled()) throw cancelled();
       if (step.applies && !(await step.applies(ctx))) continue;
       await timed(step.phase, () => step.acquire(ctx));
     } catch (error) {
-      throw new StepFailure(step, error);
+      // Whatever a cancelled step ran into (a wait cut short), the reason is the cancellation.
+      throw new StepFailure(step, ctx.cancelled() ? cancelled() : error);
     }
   }
 }

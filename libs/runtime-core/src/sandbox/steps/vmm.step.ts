@@ -36,6 +36,8 @@ export function vmShape(state: SandboxState, image: GuestImage): VmShape {
 async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapshotFiles): Promise<void> {
   const { state } = ctx.entry;
   const { spec, paths } = state;
+  // One VMM per sandbox, ever: whatever an earlier start left running goes first.
+  await deps.hypervisor.reap(spec.id, paths);
   const shared = state.sharedFs;
   if (!shared) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the shared filesystem is not started');
   const image = deps.guestImage;
@@ -111,8 +113,9 @@ export class VmmStep implements StartStep {
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     const pid = state.vmmPid;
-    if (pid === undefined) return;
-    await this.deps.hypervisor.stop(pid, state.spec.id, state.paths);
+    if (pid !== undefined) await this.deps.hypervisor.stop(pid, state.spec.id, state.paths);
+    // A VMM whose pid never reached the state file (the node agent died while it started).
+    await this.deps.hypervisor.reap(state.spec.id, state.paths);
     state.vmmPid = undefined;
   }
 }
