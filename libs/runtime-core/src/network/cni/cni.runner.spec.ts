@@ -99,12 +99,17 @@ describe('CniRunner', () => {
     expect(plugins.calls.map((c) => `${c.command} ${c.plugin}`)).toEqual(['DEL bandwidth', 'DEL portmap', 'DEL bridge']);
   });
 
-  it('runs CHECK with the cached result', async () => {
+  it('runs CHECK with the cached result, skipping plugins that only serve capabilities it was not given', async () => {
     await runner().add(ATTACHMENT, CONFLIST, PORTS);
     plugins.calls = [];
     await runner().check('c1');
-    expect(plugins.calls.map((c) => c.command)).toEqual(['CHECK', 'CHECK', 'CHECK']);
+    // bandwidth got no rates, so ADD passed through it; its CHECK would panic (plugins#1221).
+    expect(plugins.calls.map((c) => `${c.command} ${c.plugin}`)).toEqual(['CHECK bridge', 'CHECK portmap']);
     expect(plugins.calls.every((c) => c.conf.prevResult !== undefined)).toBe(true);
+    await runner().add({ ...ATTACHMENT, containerId: 'c2' }, CONFLIST, { portMappings: [], bandwidth: { ingressRate: 1000, ingressBurst: 100 } });
+    plugins.calls = [];
+    await runner().check('c2');
+    expect(plugins.calls.map((c) => `${c.command} ${c.plugin}`)).toEqual(['CHECK bridge', 'CHECK bandwidth']);
   });
 
   it('in ipam-only mode runs the IPAM plugin in place of the interface plugin', async () => {

@@ -62,11 +62,20 @@ export class CniRunner {
     return prevResult;
   }
 
-  /** Asks every plugin whether the attachment is still as ADD left it; throws if not. */
+  /**
+   * Asks every plugin whether the attachment is still as ADD left it; throws if not. A plugin
+   * that exists only for capabilities this attachment was given none of (`bandwidth` without
+   * rates, `portmap` without ports) did nothing at ADD and is not asked: Debian's `bandwidth`
+   * 1.1.1 panics on such a CHECK (containernetworking/plugins#1221).
+   */
   async check(containerId: string): Promise<void> {
     const entry = await this.readCache(containerId);
     if (!entry?.result) throw new NetworkError(NetworkErrorCode.CNI_RESULT_INVALID, `no cached ADD result for ${containerId}`);
-    for (const plugin of this.chain(entry)) await this.exec('CHECK', entry, plugin, entry.result);
+    for (const plugin of this.chain(entry)) {
+      const declared = Object.keys(plugin.capabilities ?? {}).filter((key) => plugin.capabilities?.[key]);
+      if (declared.length > 0 && !declared.some((key) => isGiven(entry.runtimeConfig[key]))) continue;
+      await this.exec('CHECK', entry, plugin, entry.result);
+    }
   }
 
   /** Releases what ADD acquired (addresses, links, iptables rules); a no-op if nothing is cached. */
@@ -173,4 +182,12 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A capability argument worth passing: not absent, not an empty list or object. */
+function isGiven(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
 }
