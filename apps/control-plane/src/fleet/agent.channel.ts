@@ -119,9 +119,25 @@ export class AgentChannel {
     if (replies.length === 0) throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `node ${nodeId} is not connected`);
     const reply = schema.safeParse(replies[0]);
     if (!reply.success) throw new ApiError(ErrorCode.EXEC_FAILED, `node ${nodeId} sent an invalid ${what} reply`);
-    if (!reply.data.ok) {
-      throw new ApiError(ErrorCode.EXEC_FAILED, `${reply.data.error.code}: ${reply.data.error.message}`);
-    }
+    if (!reply.data.ok) throw nodeError(reply.data.error);
     return reply.data.result;
+  }
+}
+
+/**
+ * A node's refusal as the API reports it, keeping its meaning: what the node knows that the
+ * control plane had not heard yet (the sandbox stopped, is gone) is a conflict, a request the
+ * node finds malformed is the caller's; anything else is the node failing (502), with its code.
+ */
+export function nodeError(error: { code: string; message: string }): ApiError {
+  const message = `${error.code}: ${error.message}`;
+  switch (error.code) {
+    case 'SANDBOX_NOT_RUNNING':
+    case 'SANDBOX_NOT_FOUND':
+      return new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, message, { context: { nodeCode: error.code } });
+    case 'INVALID_SPEC':
+      return new ApiError(ErrorCode.VALIDATION_FAILED, message, { context: { nodeCode: error.code } });
+    default:
+      return new ApiError(ErrorCode.EXEC_FAILED, message, { context: { nodeCode: error.code } });
   }
 }

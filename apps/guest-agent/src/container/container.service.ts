@@ -12,7 +12,7 @@ import type {
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { Logger } from '../log/logger';
 import { ContainerProcess, type ExitClassifier } from '../process/container-process';
-import { PipeProcessHandle, type ProcessHandle } from '../process/process-handle';
+import { NotStartedProcessHandle, PipeProcessHandle, type ProcessHandle } from '../process/process-handle';
 import { INIT_EXEC_ID, type ProcessTable } from '../process/process-table';
 import { killTree } from '../process/process-tree';
 import { PtyProcessHandle } from '../process/pty-process.handle';
@@ -20,6 +20,7 @@ import { notYet } from '../process/stream-buffer';
 import type { StorageMounter } from '../sandbox/storage.mounter';
 import { CgroupReader, cgroupDirOf } from './cgroup.reader';
 import type { Crun } from './crun.adapter';
+import { execFailureExitCode } from './exec-failure';
 import { execProcessSpec, parseOciSpec, validateId, withMounts, type OciMount, type OciSpec } from './oci-spec';
 
 type ContainerStatus = 'created' | 'starting' | 'running' | 'paused' | 'stopped' | 'removing';
@@ -147,9 +148,14 @@ export class ContainerService {
     try {
       process.pid = await this.waitForPid(process, launch.pidFile, launch.logFile);
     } catch (error) {
-      // The error carries crun's reason; the host has no process to wait for.
       this.processes.remove(container.id, execId);
-      throw error;
+      // A command that cannot be run is the caller's answer, not the agent's failure: it "exits"
+      // 127 or 126 with crun's reason on stderr, as a shell would say it.
+      if (!(error instanceof AgentError) || error.code !== AgentErrorCode.CRUN_FAILED) throw error;
+      const code = execFailureExitCode(error.message);
+      if (code === undefined) throw error;
+      this.track(container, execId, new NotStartedProcessHandle(code, error.message.replace(/^crun could not start the process: /, '')));
+      return;
     }
     if (request.timeoutMs > 0) this.enforceDeadline(process, request.timeoutMs);
   }

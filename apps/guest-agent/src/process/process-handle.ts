@@ -78,3 +78,38 @@ export function endedStream(): Readable {
   stream.end();
   return stream;
 }
+
+/**
+ * A process that never ran: crun could not start it (a missing command, a missing working
+ * directory). It has already exited with `code`, and `message` is all it wrote, on stderr —
+ * the way a shell reports a command it cannot run.
+ */
+export class NotStartedProcessHandle implements ProcessHandle {
+  readonly terminal = false;
+  readonly stdout = endedStream();
+  readonly stderr: Readable;
+  readonly exited: Promise<RawExit>;
+
+  constructor(code: number, message: string) {
+    const stderr = new PassThrough();
+    stderr.end(`${message}\n`);
+    this.stderr = stderr;
+    this.exited = Promise.resolve({ code, signal: null });
+  }
+
+  write(): Promise<void> {
+    return Promise.reject(new Error('the process never started'));
+  }
+
+  endInput(): void {
+    // Nothing reads it.
+  }
+
+  resize(): void {
+    throw new Error('the process has no terminal');
+  }
+
+  kill(): void {
+    // Already gone.
+  }
+}
