@@ -31,6 +31,8 @@ export type { ExitInfo, OutputStream, WindowSize } from './agent/agent.client';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
 export { QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';
+/** A QMP client, for tools that drive a sandbox's VMM directly (the soak benchmark freezes guests). */
+export { QmpClient } from './hypervisor/qemu/qmp.client';
 /** Sandbox networking: CNI runner, network models, tenant networks. */
 export { SandboxNetworks, netnsName, macForSandbox, type NetworkOptions } from './network/sandbox-networks';
 export { NETWORK_MODELS, type NetworkModelKind, type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
