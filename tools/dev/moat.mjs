@@ -81,6 +81,8 @@ function test() {
     ['lint', ['nx', 'run-many', '-t', 'lint', '--outputStyle=stream']],
     ['unit', ['nx', 'run-many', '-t', 'test', '--outputStyle=stream']],
     ['integration', ['nx', 'run-many', '-t', 'integration', '--parallel=1', '--outputStyle=stream']],
+    // The control plane's REST API under generated hostile requests (seeded; MOAT_FUZZ_SEED replays).
+    ['fuzz', ['nx', 'run-many', '-t', 'fuzz', '--outputStyle=stream']],
     ['e2e', ['nx', 'run-many', '-t', 'e2e', '--parallel=1', '--outputStyle=stream']],
   ];
   for (const [name, args] of tiers) {

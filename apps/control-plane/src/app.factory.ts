@@ -3,7 +3,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { answerClientError } from './common/client-error.handler';
 import { RedisIoAdapter } from './common/redis-io.adapter';
+import { refuseHostileShapes } from './common/request-shape.middleware';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 
@@ -17,7 +19,10 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  app.getHttpServer().on('clientError', answerClientError);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  // Before any route, so validation never meets a body nested deep enough to overflow its stack.
+  app.use(refuseHostileShapes);
   // The dashboard calls from another origin; auth is a bearer token, never a cookie.
   // The dashboard is another origin and every call carries Authorization, so each would need a
   // preflight; browsers may cache one for up to two hours (Chromium caps at 2 h).

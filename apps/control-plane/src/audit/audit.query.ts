@@ -1,6 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsDate, IsInt, IsOptional, IsString, Max, MaxDate, MaxLength, Min, MinDate } from 'class-validator';
+import { MAX_INTEGER_COLUMN } from '../database/integer-column';
+
+/** Four-digit years: PostgreSQL's timestamps end long before JavaScript's dates do. */
+const EARLIEST = new Date('0001-01-01T00:00:00.000Z');
+const LATEST = new Date('9999-12-31T23:59:59.999Z');
 
 export class AuditQuery {
   @ApiProperty({ required: false, description: '`admin`, `tenant`, `node`, or an actor id (API key id, node id)' })
@@ -27,16 +32,20 @@ export class AuditQuery {
   @MaxLength(64)
   targetId?: string;
 
-  @ApiProperty({ required: false, format: 'date-time' })
+  @ApiProperty({ required: false, format: 'date-time', description: 'Years 1 to 9999' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @MinDate(EARLIEST)
+  @MaxDate(LATEST)
   since?: Date;
 
-  @ApiProperty({ required: false, format: 'date-time' })
+  @ApiProperty({ required: false, format: 'date-time', description: 'Years 1 to 9999' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @MinDate(EARLIEST)
+  @MaxDate(LATEST)
   until?: Date;
 
   @ApiProperty({ required: false, minimum: 1, maximum: 1000, default: 100 })
@@ -47,10 +56,16 @@ export class AuditQuery {
   @Max(1000)
   limit?: number;
 
-  @ApiProperty({ required: false, description: 'Only entries older than this id (the previous page’s `nextBefore`)' })
+  @ApiProperty({
+    required: false,
+    minimum: 1,
+    maximum: MAX_INTEGER_COLUMN,
+    description: 'Only entries older than this id (the previous page’s `nextBefore`)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(MAX_INTEGER_COLUMN)
   before?: number;
 }

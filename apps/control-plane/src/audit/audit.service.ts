@@ -16,6 +16,18 @@ const DEFAULT_PAGE = 100;
 export type NewAuditEntry = Omit<AuditEntryEntity, 'id' | 'at'> & { at?: Date };
 
 /**
+ * `entry` as its columns take it. Its texts come from requests (a path parameter, an error
+ * message quoting a body), and a value PostgreSQL refuses would fail the whole batch it is
+ * written with: a NUL becomes U+FFFD, and a tenant id longer than an id (a 36-character
+ * UUID) names no tenant.
+ */
+function storable(entry: NewAuditEntry): NewAuditEntry {
+  const text = (value: string | null): string | null => value?.replace(/\0/g, '\ufffd') ?? null;
+  const tenantId = entry.tenantId !== null && entry.tenantId.length <= 36 ? text(entry.tenantId) : null;
+  return { ...entry, tenantId, targetId: text(entry.targetId), message: text(entry.message) };
+}
+
+/**
  * The append-only audit log. Entries are buffered briefly and written in one transaction per
  * batch, so auditing costs a mutating request no round trip of its own; reads flush first,
  * so a reader always sees what was recorded before it asked.
@@ -34,7 +46,7 @@ export class AuditService implements BeforeApplicationShutdown {
   ) {}
 
   record(entry: NewAuditEntry): void {
-    this.buffer.push(this.entries.create({ ...entry, at: entry.at ?? new Date() }));
+    this.buffer.push(this.entries.create({ ...storable(entry), at: entry.at ?? new Date() }));
     if (this.buffer.length >= FLUSH_SIZE) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
   }

@@ -18,8 +18,14 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.SANDBOX_NOT_RUNNING:
     case ErrorCode.INVALID_STATE:
       return 409;
+    case ErrorCode.REQUEST_TIMEOUT:
+      return 408;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return 413;
+    case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return 415;
+    case ErrorCode.HEADERS_TOO_LARGE:
+      return 431;
     case ErrorCode.EXEC_FAILED:
       return 502;
     case ErrorCode.NODE_UNAVAILABLE:
@@ -32,7 +38,8 @@ export function httpStatusFor(code: ErrorCode): number {
 }
 
 /**
- * The code for an HTTP status raised outside our own code (Nest's router, body parser).
+ * The code for an HTTP status raised outside our own code (Nest's router, the body parser,
+ * Node's HTTP parser).
  */
 export function errorCodeForHttpStatus(status: number): ErrorCode {
   switch (status) {
@@ -45,10 +52,16 @@ export function errorCodeForHttpStatus(status: number): ErrorCode {
     case 404:
     case 405:
       return ErrorCode.NOT_FOUND;
+    case 408:
+      return ErrorCode.REQUEST_TIMEOUT;
     case 409:
       return ErrorCode.CONFLICT;
     case 413:
       return ErrorCode.PAYLOAD_TOO_LARGE;
+    case 415:
+      return ErrorCode.UNSUPPORTED_MEDIA_TYPE;
+    case 431:
+      return ErrorCode.HEADERS_TOO_LARGE;
     default:
       return ErrorCode.INTERNAL;
   }

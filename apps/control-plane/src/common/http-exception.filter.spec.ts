@@ -43,6 +43,19 @@ describe('error mapping', () => {
     });
   });
 
+  it('answers bodies in a charset or encoding the parser cannot read with UNSUPPORTED_MEDIA_TYPE, not 500', () => {
+    for (const [type, message] of [
+      ['charset.unsupported', 'unsupported charset "LATIN1"'],
+      ['encoding.unsupported', 'unsupported content encoding "compress"'],
+    ]) {
+      const cause = Object.assign(new Error(message), { type, status: 415, statusCode: 415 });
+      expect(render(new HttpException(message, 415, { cause }))).toEqual({
+        status: 415,
+        body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message } },
+      });
+    }
+  });
+
   it('answers unknown routes with NOT_FOUND', () => {
     expect(render(new NotFoundException('Cannot GET /x'))).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
   });

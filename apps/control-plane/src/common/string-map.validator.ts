@@ -31,6 +31,7 @@ export function stringMapProblem(value: unknown, rules: StringMapRules): string 
   for (const [key, item] of entries) {
     if (!rules.keyPattern.test(key)) return `key "${key.slice(0, 64)}" is invalid (${rules.keyDescription})`;
     if (typeof item !== 'string') return `value of "${key}" must be a string`;
+    if (item.includes('\0')) return `value of "${key}" must not contain NUL characters`;
     if (item.length > rules.maxValueLength) {
       return `value of "${key}" must be at most ${rules.maxValueLength} characters`;
     }

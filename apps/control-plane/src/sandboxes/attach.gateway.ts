@@ -4,6 +4,7 @@ import {
   attachStartSchema,
   windowSizeSchema,
   type AckReply,
+  type AttachStart,
   type AttachClientEvents,
   type AttachServerEvents,
   type ErrorInfo,
@@ -13,7 +14,10 @@ import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import { AuthService } from '../auth/auth.service';
 import { ApiError } from '../common/api.error';
+import { shapeProblem } from '../common/request-shape.middleware';
 import { SOCKET_SERVER_OPTIONS } from '../common/socket-server.options';
+import { ENV_MAP, stringMapProblem } from '../common/string-map.validator';
+import { argvProblem, isAbsolutePath } from '../common/text.validator';
 import { AgentChannel } from '../fleet/agent.channel';
 import { AttachChannel, sessionRoom, type AttachNamespace, type AttachSocketData } from '../fleet/attach.channel';
 import { SandboxesService } from './sandboxes.service';
@@ -75,8 +79,13 @@ export class AttachGateway implements OnGatewayInit<AttachNamespace>, OnGatewayC
 
   private async start(socket: AttachSocket, payload: unknown): Promise<AckReply<{ sessionId: string }>> {
     if (socket.data.session) return invalid('this connection already has a session');
+    // The same refusals as REST bodies: zod would drop a `__proto__` key silently.
+    const shape = shapeProblem(payload, 'attach:start payload');
+    if (shape !== undefined) return invalid(shape);
     const request = attachStartSchema.safeParse(payload);
     if (!request.success) return invalid(request.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    const refused = unrunnable(request.data);
+    if (refused !== undefined) return invalid(refused);
     try {
       const nodeId = await this.sandboxes.runningNode(socket.data.principal, request.data.sandboxId);
       const sessionId = randomUUID();
@@ -95,6 +104,16 @@ export class AttachGateway implements OnGatewayInit<AttachNamespace>, OnGatewayC
     const session = socket.data.session;
     if (session) this.agents.sessionControl(session.nodeId, event, { sessionId: session.sessionId, ...extra });
   }
+}
+
+/** What the protocol's schema lets through but the guest could never run, as REST exec refuses it. */
+function unrunnable({ command, cwd, env }: AttachStart): string | undefined {
+  const argv = command && argvProblem(command);
+  if (argv) return `command: ${argv}`;
+  const environment = env && stringMapProblem(env, ENV_MAP);
+  if (environment) return `env: ${environment}`;
+  if (cwd !== undefined && !isAbsolutePath(cwd)) return 'cwd: must be an absolute path, starting with "/" and without NUL characters';
+  return undefined;
 }
 
 function invalid(message: string): { ok: false; error: ErrorInfo } {

@@ -1,8 +1,10 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/error-body.dto';
+import { PositiveIntPipe } from '../common/positive-int.pipe';
+import { MAX_INTEGER_COLUMN } from '../database/integer-column';
 import {
   TemplateDetailDto,
   TemplateSummaryDto,
@@ -66,12 +68,13 @@ export class TemplatesController {
 
   @Get(':id/versions/:version')
   @ApiOperation({ summary: 'Get one version of a template' })
+  @ApiParam({ name: 'version', schema: { type: 'integer', minimum: 1, maximum: MAX_INTEGER_COLUMN } })
   @ApiOkResponse({ type: TemplateVersionWithTemplateDto })
   @ApiErrorResponses(400, 404)
   async getVersion(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
-    @Param('version', ParseIntPipe) version: number,
+    @Param('version', PositiveIntPipe) version: number,
   ): Promise<TemplateVersionWithTemplateDto> {
     const template = await this.templates.get(principal, id);
     return TemplateVersionWithTemplateDto.of(template, await this.templates.getVersion(principal, id, version));

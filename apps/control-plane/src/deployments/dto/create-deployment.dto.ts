@@ -17,7 +17,16 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { MAX_INTEGER_COLUMN } from '../../database/integer-column';
 import { PERCENT_PATTERN, STRATEGY_TYPES, type CountOrPercent, type RolloutStrategy, type StrategyType } from '../strategy';
+
+const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/;
+
+/** How OpenAPI describes what `IsCountOrPercent` takes. */
+const COUNT_OR_PERCENT = (example: string): object[] => [
+  { type: 'integer', minimum: 0, maximum: 100_000 },
+  { type: 'string', pattern: PERCENT_PATTERN.source, example },
+];
 
 /** A non-negative integer count, or a percentage string such as "10%". */
 function IsCountOrPercent(options?: ValidationOptions): PropertyDecorator {
@@ -40,17 +49,17 @@ export class StrategyDto implements RolloutStrategy {
   @IsIn(STRATEGY_TYPES)
   type!: StrategyType;
 
-  @ApiProperty({ required: false, oneOf: [{ type: 'integer' }, { type: 'string', example: '10%' }], default: '25%' })
+  @ApiProperty({ required: false, oneOf: COUNT_OR_PERCENT('10%'), default: '25%' })
   @IsOptional()
   @IsCountOrPercent()
   maxUnavailable?: CountOrPercent;
 
-  @ApiProperty({ required: false, oneOf: [{ type: 'integer' }, { type: 'string', example: '25%' }], default: '25%' })
+  @ApiProperty({ required: false, oneOf: COUNT_OR_PERCENT('25%'), default: '25%' })
   @IsOptional()
   @IsCountOrPercent()
   maxSurge?: CountOrPercent;
 
-  @ApiProperty({ required: false, minimum: 1, default: 1, description: 'canary: new replicas started before promotion' })
+  @ApiProperty({ required: false, minimum: 1, maximum: 100_000, default: 1, description: 'canary: new replicas started before promotion' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -65,14 +74,14 @@ export class StrategyDto implements RolloutStrategy {
   @IsBoolean()
   autoPromote?: boolean;
 
-  @ApiProperty({ required: false, minimum: 0, default: 0, description: 'How long a new replica must stay healthy to count' })
+  @ApiProperty({ required: false, minimum: 0, maximum: 86_400, default: 0, description: 'How long a new replica must stay healthy to count' })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(86_400)
   minHealthySeconds?: number;
 
-  @ApiProperty({ required: false, minimum: 1, default: 600, description: 'Fail the rollout after this long without progress' })
+  @ApiProperty({ required: false, minimum: 1, maximum: 86_400, default: 600, description: 'Fail the rollout after this long without progress' })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -86,20 +95,21 @@ export class StrategyDto implements RolloutStrategy {
 }
 
 export class CreateDeploymentDto {
-  @ApiProperty({ required: false, maxLength: 128 })
+  @ApiProperty({ required: false, maxLength: 128, pattern: NAME_PATTERN.source })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/, { message: 'name must be lowercase letters, digits and "-"' })
+  @Matches(NAME_PATTERN, { message: 'name must be lowercase letters, digits and "-"' })
   name?: string;
 
   @ApiProperty({ format: 'uuid' })
   @IsUUID()
   templateId!: string;
 
-  @ApiProperty({ required: false, minimum: 1, description: 'Default: the latest version' })
+  @ApiProperty({ required: false, minimum: 1, maximum: MAX_INTEGER_COLUMN, description: 'Default: the latest version' })
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_INTEGER_COLUMN)
   templateVersion?: number;
 
   @ApiProperty({ required: false, minimum: 0, maximum: 100_000, default: 1 })

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsText } from '../../common/text.validator';
 import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
 
 export class CreateJoinTokenDto {
@@ -30,7 +31,7 @@ export class JoinTokenDto {
 export class JoinNodeDto {
   @ApiProperty({ description: 'The join token' })
   @IsString()
-  @MinLength(1)
+  @IsText()
   @MaxLength(256)
   token!: string;
 
@@ -40,7 +41,7 @@ export class JoinNodeDto {
 
   @ApiProperty({ example: 'host-17' })
   @IsString()
-  @MinLength(1)
+  @IsText()
   @MaxLength(253)
   name!: string;
 }

@@ -1,12 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
+import { MAX_INTEGER_COLUMN } from '../../database/integer-column';
 import { StrategyDto } from '../../deployments/dto/create-deployment.dto';
 import { ROLLOUT_STATES, STEP_STATES, type RolloutEntity, type RolloutState, type StepState } from '../rollout.entity';
 
 export class CreateRolloutDto {
-  @ApiProperty({ minimum: 1 })
+  @ApiProperty({ minimum: 1, maximum: MAX_INTEGER_COLUMN })
   @IsInt()
   @Min(1)
+  @Max(MAX_INTEGER_COLUMN)
   templateVersion!: number;
 }
 

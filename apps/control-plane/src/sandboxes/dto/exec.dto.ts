@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ENV_MAP, IsStringMap } from '../../common/string-map.validator';
+import { IsAbsolutePath, IsArgv } from '../../common/text.validator';
 
 export class ExecDto {
   @ApiProperty({ type: [String], minItems: 1, example: ['uname', '-r'] })
@@ -8,6 +9,7 @@ export class ExecDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(4096)
   @IsString({ each: true })
+  @IsArgv()
   command!: string[];
 
   @ApiProperty({ required: false, description: 'Written to the process stdin, then closed' })
@@ -20,10 +22,11 @@ export class ExecDto {
   @IsStringMap(ENV_MAP)
   env?: Record<string, string>;
 
-  @ApiProperty({ required: false, maxLength: 4096 })
+  @ApiProperty({ required: false, maxLength: 4096, pattern: '^/[^\\u0000]*$', example: '/tmp', description: 'An absolute path' })
   @IsOptional()
   @IsString()
   @MaxLength(4096)
+  @IsAbsolutePath()
   cwd?: string;
 
   @ApiProperty({ required: false, minimum: 1, maximum: 3_600_000, description: 'Default: 60 s in total' })

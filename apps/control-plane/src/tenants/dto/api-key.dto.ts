@@ -1,12 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsText } from '../../common/text.validator';
 import type { ApiKeyEntity } from '../api-key.entity';
 
 export class CreateApiKeyDto {
   @ApiProperty({ required: false, maxLength: 128, example: 'ci' })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @IsText()
   @MaxLength(128)
   name?: string;
 }
