@@ -7,6 +7,8 @@ interface Sandbox {
   id: string;
   state: string;
   error?: { code: string; message: string } | null;
+  restartCount?: number;
+  events?: { at: string; state: string; reason?: { code: string; message: string } }[];
 }
 interface ExecResult {
   exitCode: number;
@@ -85,6 +87,46 @@ describe('failures: what a user sees when something breaks', () => {
       expect(res.status, path).toBe(409);
       expect(res.body.error.code).toBe('SANDBOX_NOT_RUNNING');
     }
+  });
+});
+
+/** With `restartPolicy: on-failure`, a sandbox whose VMM dies runs again, counting its restarts. */
+describe('failures: a sandbox that restarts on failure', () => {
+  let key: string;
+  let id: string;
+
+  beforeAll(async () => {
+    key = await newTenantKey('restarts');
+  });
+  afterAll(async () => {
+    if (id) await api('DELETE', `/v1/sandboxes/${id}`, { token: key });
+    if (id) await sandboxGone(id, key).catch(() => undefined);
+  }, 300_000);
+
+  it('is running again after its VMM is killed, with a restart count and the reason in its events', async () => {
+    const created = await api<Sandbox>('POST', '/v1/sandboxes', {
+      token: key,
+      body: { vcpus: 1, memoryMiB: 256, restartPolicy: { type: 'on-failure', maxRestarts: 2, backoffSeconds: 1 } },
+    });
+    expect(created.status).toBe(201);
+    id = created.body.id;
+    expect((await settledSandbox<Sandbox>(id, key, 600_000)).state).toBe('running');
+    const first = vmmPid(id);
+    process.kill(first, 'SIGKILL');
+    const restarted = await waitFor(
+      'the sandbox to run again',
+      async () => {
+        const got = await api<Sandbox>('GET', `/v1/sandboxes/${id}`, { token: key });
+        return got.body.state === 'running' && got.body.restartCount === 1 ? got.body : undefined;
+      },
+      300_000,
+    );
+    expect(vmmPid(id)).not.toBe(first);
+    const failure = restarted.events?.find((event) => event.state === 'failed');
+    expect(failure?.reason?.code).toBe('VMM_EXITED');
+    expect(restarted.events?.some((event) => event.reason?.code === 'RESTARTED')).toBe(true);
+    const exec = await api<ExecResult>('POST', `/v1/sandboxes/${id}/exec`, { token: key, body: { command: ['echo', 'back'] } });
+    expect(exec.body.stdout).toBe('back\n');
   });
 });
 

@@ -1,7 +1,8 @@
 // The control plane's REST representations, as the dashboard uses them. Web never imports
 // server code (Nx boundary `scope:web`), so these mirror the API contract by hand.
 
-export type NodeState = 'ready' | 'cordoned' | 'draining' | 'down';
+/** `unknown`: the control plane restarted and the node has not said hello since. */
+export type NodeState = 'ready' | 'cordoned' | 'draining' | 'down' | 'unknown';
 export type Accelerator = 'kvm' | 'tcg';
 
 export interface Resources {
@@ -29,7 +30,7 @@ export interface FleetNode {
 export const SANDBOX_STATES = ['pending', 'creating', 'running', 'stopping', 'stopped', 'failed', 'unknown'] as const;
 export type SandboxState = (typeof SANDBOX_STATES)[number];
 
-export const NODE_STATES: readonly NodeState[] = ['ready', 'cordoned', 'draining', 'down'];
+export const NODE_STATES: readonly NodeState[] = ['ready', 'cordoned', 'draining', 'down', 'unknown'];
 
 export type NetworkModel = 'tcfilter' | 'macvtap' | 'bridge';
 export type RootfsMode = 'virtiofs' | '9p' | 'block';
@@ -76,6 +77,22 @@ export interface SandboxIsolation {
   cgroup?: string;
 }
 
+/** What happens to a sandbox its node reports failed; the limits are there with on-failure. */
+export interface RestartPolicy {
+  type: 'never' | 'on-failure';
+  maxRestarts?: number;
+  backoffSeconds?: number;
+}
+
+/** One state change of a sandbox, as the control plane recorded it. */
+export interface SandboxEvent {
+  /** ISO 8601. */
+  at: string;
+  state: SandboxState;
+  /** For failures, restarts, deletes and nodes going away. */
+  reason?: ErrorInfo;
+}
+
 export interface Sandbox {
   id: string;
   tenantId: string;
@@ -112,6 +129,11 @@ export interface Sandbox {
   health?: Health;
   /** Image pull progress while creating. */
   progress?: { phase: 'pull'; bytesDone: number; bytesTotal: number } | null;
+  restartPolicy?: RestartPolicy;
+  /** How often its restart policy has started it again. */
+  restartCount?: number;
+  /** Its state changes, oldest first (the latest 50). */
+  events?: SandboxEvent[];
 }
 
 export interface CreateSandboxRequest {
@@ -239,6 +261,7 @@ export interface TemplateSpec {
   egress?: EgressPolicy;
   dns?: DnsConfig;
   healthCheck?: HealthCheck;
+  restartPolicy?: RestartPolicy;
 }
 
 export interface TemplateSummary {

@@ -8,6 +8,7 @@ import { SandboxNetwork1732000003000 } from './migrations/1732000003000-sandbox-
 import { Deployments1732000004000 } from './migrations/1732000004000-deployments';
 import { SandboxTransport1732000005000 } from './migrations/1732000005000-sandbox-transport';
 import { SandboxFences1732000006000 } from './migrations/1732000006000-sandbox-fences';
+import { SandboxLifecycle1732000007000 } from './migrations/1732000007000-sandbox-lifecycle';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -19,6 +20,7 @@ const MIGRATIONS = [
   Deployments1732000004000,
   SandboxTransport1732000005000,
   SandboxFences1732000006000,
+  SandboxLifecycle1732000007000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

@@ -5,11 +5,14 @@ import { AppConfig } from '../config/app-config';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
+import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
-import { NodeEntity } from '../nodes/node.entity';
+import { NodeEntity, wouldBeReady } from '../nodes/node.entity';
 import { RolloutDto } from '../rollouts/dto/rollout.dto';
 import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
 import { planRollout } from '../rollouts/rollout.planner';
+import { NEVER_RESTART } from '../sandboxes/restart-policy';
+import { EventReason, withEvent } from '../sandboxes/sandbox-events';
 import { newSandbox, SandboxEntity, type SandboxHealth } from '../sandboxes/sandbox.entity';
 import { SandboxesService } from '../sandboxes/sandboxes.service';
 import { bumpSchedulerEpoch } from '../scheduler/capacity-index';
@@ -42,7 +45,10 @@ const RECONCILER_LOCK_KEY = 0x6d6f6174;
 type ReplicaRow = Pick<
   SandboxEntity,
   'id' | 'tenantId' | 'nodeId' | 'state' | 'deploymentId' | 'templateId' | 'templateVersion' | 'health' | 'healthySince' | 'createdAt'
->;
+> & {
+  /** Failed, with a restart due: its restart policy starts it again (see SandboxesService.restartDue). */
+  restarting: boolean;
+};
 
 /** What one pass changed, for what has to happen after its transaction commits. */
 interface PassResult {
@@ -164,7 +170,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
       rollouts: [],
       deployments: [],
       deleted: [],
-      probes: probeTargets(rows, checks),
+      probes: probeTargets(rows, checks, nodes),
       again: false,
     };
     const byDeployment = groupBy(rows, (row) => row.deploymentId ?? '');
@@ -180,8 +186,10 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
         removals.push(...own);
         continue;
       }
+      // A node not reconnected since this control plane started keeps its replica (and counts),
+      // but gets no new one until it says hello.
       const eligible = deployment.perNode
-        ? nodes.filter((n) => n.state === 'ready' && matchesSelector(n.labels, deployment.nodeSelector)).map((n) => n.id)
+        ? nodes.filter((n) => wouldBeReady(n) && matchesSelector(n.labels, deployment.nodeSelector)).map((n) => n.id)
         : undefined;
       const desired = eligible ? eligible.length : deployment.replicas;
       const eligibleSet = eligible && new Set(eligible);
@@ -197,14 +205,14 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
         createBudget -= count;
         if (count < wanted) result.again = true;
         const occupied = new Set(own.filter((r) => r.templateVersion === version && !removed.has(r.id)).map((r) => r.nodeId));
-        const pinTo = eligible?.filter((nodeId) => !occupied.has(nodeId)).slice(0, count);
+        const pinTo = eligible?.filter((nodeId) => !occupied.has(nodeId) && nodeById.get(nodeId)?.state === 'ready').slice(0, count);
         creations.push({ deployment, version, count: pinTo ? pinTo.length : count, pinTo });
       }
       const remaining = own.filter((row) => !removed.has(row.id));
       result.deployments.push(DeploymentDto.from(deployment, countReplicas(remaining, desired)));
     }
 
-    await this.remove(manager, removals, now, result);
+    await this.remove(manager, removals, deployments, now, result);
     await this.create(manager, creations, specs, now, result);
     for (const deployment of changedDeployments) await manager.save(DeploymentEntity, deployment);
     for (const { rollout } of result.rollouts) await manager.save(RolloutEntity, rollout);
@@ -248,17 +256,34 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     return plan;
   }
 
-  private async remove(manager: EntityManager, removals: ReplicaRow[], now: Date, result: PassResult): Promise<void> {
+  private async remove(
+    manager: EntityManager,
+    removals: ReplicaRow[],
+    deployments: readonly DeploymentEntity[],
+    now: Date,
+    result: PassResult,
+  ): Promise<void> {
     const placed = removals.filter((r) => r.nodeId !== null);
     const unplaced = removals.filter((r) => r.nodeId === null);
+    const deleting = new Set(deployments.filter((d) => d.state === 'deleting').map((d) => d.id));
     for (const chunk of chunks(placed, IN_LIST_CHUNK)) {
-      await manager
-        .createQueryBuilder()
-        .update(SandboxEntity)
-        .set({ desiredState: 'deleted', state: 'stopping', updatedAt: now })
-        .where({ id: In(chunk.map((r) => r.id)) })
-        .updateEntity(false)
-        .execute();
+      const events = await manager.find(SandboxEntity, { select: { id: true, events: true }, where: { id: In(chunk.map((r) => r.id)) } });
+      const eventsById = new Map(events.map((row) => [row.id, row.events]));
+      await updateRowsById(
+        manager,
+        'sandboxes',
+        chunk.map((row) => {
+          const message = deleting.has(row.deploymentId ?? '')
+            ? `its deployment ${row.deploymentId} is being deleted`
+            : `stopped by its deployment ${row.deploymentId}${row.state === 'failed' ? ', which replaces it' : ''}`;
+          const stopping = withEvent(eventsById.get(row.id) ?? [], 'stopping', now, { code: EventReason.DELETED, message });
+          return {
+            id: row.id,
+            values: columnValues(manager, SandboxEntity, { desiredState: 'deleted', state: 'stopping', events: stopping }, ['desiredState', 'state', 'events']),
+          };
+        }),
+        { shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']) },
+      );
       await yieldToEventLoop();
     }
     for (const chunk of chunks(unplaced, IN_LIST_CHUNK)) {
@@ -404,15 +429,18 @@ async function loadReplicaRows(manager: EntityManager): Promise<ReplicaRow[]> {
     .addSelect('s.health', 'health')
     .addSelect('s.healthySince', 'healthySince')
     .addSelect('s.createdAt', 'createdAt')
+    .addSelect('s.restartAt', 'restartAt')
     .where('s.deploymentId IS NOT NULL')
     .andWhere('s.desiredState = :running', { running: 'running' })
-    .getRawMany<Omit<ReplicaRow, 'healthySince' | 'createdAt' | 'templateVersion'> & {
+    .getRawMany<Omit<ReplicaRow, 'healthySince' | 'createdAt' | 'templateVersion' | 'restarting'> & {
       templateVersion: number | string | null;
       healthySince: Date | string | null;
       createdAt: Date | string;
+      restartAt: Date | string | null;
     }>();
-  return raw.map((row) => ({
+  return raw.map(({ restartAt, ...row }) => ({
     ...row,
+    restarting: row.state === 'failed' && restartAt !== null,
     templateVersion: row.templateVersion === null ? null : Number(row.templateVersion),
     healthySince: row.healthySince === null ? null : toDate(row.healthySince),
     createdAt: toDate(row.createdAt),
@@ -465,19 +493,24 @@ async function applyHealth(
   return [...changed.values()].flat().map((r) => r.id);
 }
 
-function probeTargets(rows: ReplicaRow[], checks: Map<string, ResolvedHealthCheck | undefined>): ProbeTarget[] {
+function probeTargets(rows: ReplicaRow[], checks: Map<string, ResolvedHealthCheck | undefined>, nodes: readonly NodeEntity[]): ProbeTarget[] {
+  // A node that is not connected cannot relay the check: its failing would say nothing about the replica.
+  const connected = new Set(nodes.filter((n) => n.state !== 'down' && n.state !== 'unknown').map((n) => n.id));
   const targets: ProbeTarget[] = [];
   for (const row of rows) {
     const check = checkOf(row, checks);
-    if (check && row.state === 'running' && row.nodeId) targets.push({ sandboxId: row.id, nodeId: row.nodeId, check });
+    if (check && row.state === 'running' && row.nodeId && connected.has(row.nodeId)) targets.push({ sandboxId: row.id, nodeId: row.nodeId, check });
   }
   return targets;
 }
 
+
 function toReplica(row: ReplicaRow, nodes: Map<string, NodeEntity>, eligible: Set<string> | undefined): Replica {
   const node = row.nodeId ? nodes.get(row.nodeId) : undefined;
-  // Cordoned nodes keep what they run; draining, down or vanished nodes give it up.
-  const nodeKeeps = node !== undefined && (node.state === 'ready' || node.state === 'cordoned');
+  // Cordoned nodes keep what they run, and so do nodes not reconnected since this control plane
+  // started (unless they were draining); draining, down or vanished nodes give it up.
+  const nodeKeeps =
+    node !== undefined && (node.state === 'ready' || node.state === 'cordoned' || (node.state === 'unknown' && node.unschedulable !== 'draining'));
   const displaced = row.nodeId !== null && (!nodeKeeps || (eligible !== undefined && !eligible.has(row.nodeId)));
   return {
     id: row.id,
@@ -488,6 +521,7 @@ function toReplica(row: ReplicaRow, nodes: Map<string, NodeEntity>, eligible: Se
     healthySince: row.healthySince,
     createdAt: row.createdAt,
     displaced,
+    restarting: row.restarting,
   };
 }
 
@@ -515,6 +549,7 @@ function newReplica(deployment: DeploymentEntity, version: number, spec: Templat
       deploymentId: deployment.id,
       templateId: deployment.templateId,
       templateVersion: version,
+      restartPolicy: spec.restartPolicy ?? NEVER_RESTART,
     },
     now,
   );

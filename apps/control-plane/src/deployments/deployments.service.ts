@@ -6,7 +6,7 @@ import { mayAccess, type Principal } from '../auth/principal';
 import { ApiError, ErrorCode } from '../common/api.error';
 import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
-import { NodeEntity } from '../nodes/node.entity';
+import { NodeEntity, wouldBeReady } from '../nodes/node.entity';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { matchesSelector } from '../scheduler/placement';
 import { TemplatesService } from '../templates/templates.service';
@@ -141,7 +141,7 @@ export class DeploymentsService {
       select: { deploymentId: true, state: true, health: true },
       where: { deploymentId: In(deployments.map((d) => d.id)), desiredState: 'running' },
     });
-    const nodes = deployments.some((d) => d.perNode) ? await this.nodes.findBy({ state: 'ready' }) : [];
+    const nodes = deployments.some((d) => d.perNode) ? (await this.nodes.findBy({ state: In(['ready', 'unknown']) })).filter(wouldBeReady) : [];
     return deployments.map((deployment) => {
       const desired = deployment.perNode
         ? nodes.filter((n) => matchesSelector(n.labels, deployment.nodeSelector)).length

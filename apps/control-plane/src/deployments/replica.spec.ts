@@ -24,6 +24,14 @@ describe('planSteadyState', () => {
     expect(plan.create).toEqual([{ version: 1, count: 3 }]);
   });
 
+  it('leaves a failed replica its restart policy starts again to the restart, and replaces it once failed for good', () => {
+    const restarting = replica(1, { state: 'failed', health: 'unknown', healthySince: null, restarting: true });
+    const waiting = planSteadyState([replica(1), restarting], 1, 2, NOW);
+    expect(waiting).toEqual({ create: [], remove: [] });
+    const exhausted = { ...restarting, restarting: false };
+    expect(planSteadyState([replica(1), exhausted], 1, 2, NOW)).toEqual({ create: [{ version: 1, count: 1 }], remove: [exhausted.id] });
+  });
+
   it('scales down, newest first', () => {
     const old = replica(1, { createdAt: new Date('2026-01-01T00:00:00Z') });
     const young = replica(1, { createdAt: new Date('2026-01-01T00:05:00Z') });

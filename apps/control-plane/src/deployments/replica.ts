@@ -12,6 +12,8 @@ export interface Replica {
   createdAt: Date;
   /** Its node is draining, down or no longer eligible: it must move elsewhere. */
   displaced: boolean;
+  /** Failed, and its restart policy starts it again on its node: it is not replaced meanwhile. */
+  restarting?: boolean;
 }
 
 /** What a planner decided for one deployment in one pass. */
@@ -37,9 +39,17 @@ export function isAvailable(replica: Replica, now: Date, minHealthySeconds = 0):
   );
 }
 
-/** Gave up: the node reported it failed, or its health check failed past the threshold. */
+/**
+ * Failed with no restart left: its node reported it failed and its restart policy (if
+ * `on-failure`) has used up its restarts. One still to be restarted is only not serving.
+ */
+export function isFailedForGood(replica: Replica): boolean {
+  return replica.state === 'failed' && replica.restarting !== true;
+}
+
+/** Gave up: failed for good, or its health check failed past the threshold. */
 export function isBroken(replica: Replica): boolean {
-  return replica.state === 'failed' || replica.health === 'unhealthy';
+  return isFailedForGood(replica) || replica.health === 'unhealthy';
 }
 
 /** Order in which to give up replicas: broken, then not serving, then the newest. */

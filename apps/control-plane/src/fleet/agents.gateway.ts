@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Logger, OnModuleDestroy } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import {
   AGENTS_NAMESPACE,
@@ -63,6 +63,7 @@ export class AgentsGateway
     OnGatewayInit<AgentNamespace>,
     OnGatewayConnection<Socket>,
     OnGatewayDisconnect<Socket>,
+    OnModuleInit,
     BeforeApplicationShutdown,
     OnModuleDestroy
 {
@@ -75,6 +76,8 @@ export class AgentsGateway
   private closing = false;
   private readonly silenceMs: number;
   private readonly flushMs: number;
+  /** Nodes silent since before this process started get a full silence period to reconnect. */
+  private readonly startedAt = Date.now();
   private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch), { windowMs: BATCH_WINDOW_MS });
   private readonly statuses = new Batcher<{ nodeId: string; status: SandboxStatus }>(
     (batch) => this.sandboxes.applyStatuses(batch),
@@ -115,6 +118,24 @@ export class AgentsGateway
     const sweepMs = Math.min(5_000, Math.max(50, Math.floor(this.silenceMs / 4)));
     this.timers = [setInterval(() => this.sweep(), sweepMs), setInterval(() => this.flushHeartbeats(), this.flushMs)];
     this.timers.forEach((timer) => timer.unref());
+  }
+
+  /**
+   * Before any agent is accepted: nodes are `unknown` until they say hello to this control
+   * plane — it cannot tell which are still there — except those connected to another
+   * replica right now (through the Redis adapter; without one there are none).
+   */
+  async onModuleInit(): Promise<void> {
+    let connected = new Set<string>();
+    try {
+      const sockets = await this.namespaceOrFail().fetchSockets();
+      connected = new Set(sockets.filter((socket) => socket.data.registered).map((socket) => socket.data.nodeId));
+    } catch (err) {
+      // Nodes connected elsewhere come back with their next heartbeat flush.
+      this.logger.warn({ err }, 'could not ask other replicas which nodes they hold');
+    }
+    const marked = await this.nodes.markUnknownOnStart(connected);
+    if (marked.length > 0) this.logger.log({ nodes: marked.length }, 'nodes unknown until they say hello');
   }
 
   /** Nodes must not be marked down because this process is going away. */
@@ -232,7 +253,7 @@ export class AgentsGateway
     (async () => {
       const revived = await this.nodes.recordHeartbeats([...beats.keys()]);
       if (revived.length > 0) {
-        this.logger.log({ nodes: revived }, 'silent nodes heartbeat again: up');
+        this.logger.log({ nodes: revived }, 'silent or unknown nodes heartbeat: up');
         // Their agents report every sandbox again on receiving the desired set.
         await this.sandboxes.publishDesiredMany(revived);
         await this.sandboxes.placePending();
@@ -246,6 +267,8 @@ export class AgentsGateway
   }
 
   private sweep(): void {
+    // Nobody can have been silent towards this process for longer than it has run.
+    if (Date.now() - this.startedAt < this.silenceMs) return;
     const cutoff = new Date(Date.now() - this.silenceMs);
     this.nodes
       .silentSince(cutoff)

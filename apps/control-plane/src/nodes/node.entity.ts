@@ -49,3 +49,11 @@ export class NodeEntity {
   @Column({ type: Date })
   createdAt!: Date;
 }
+
+/**
+ * Ready, or not reconnected since the control plane started but ready once it says hello
+ * (no admin made it unschedulable): a perNode deployment counts it and keeps its replica.
+ */
+export function wouldBeReady(node: Pick<NodeEntity, 'state' | 'unschedulable'>): boolean {
+  return node.state === 'ready' || (node.state === 'unknown' && node.unschedulable === null);
+}

@@ -8,9 +8,10 @@ import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../a
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
-import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
+import { columnValues, hydrate, rawQuery, updateRowsById, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { SandboxDto } from '../sandboxes/dto/sandbox.dto';
+import { EventReason, withEvent } from '../sandboxes/sandbox-events';
 import { SandboxEntity } from '../sandboxes/sandbox.entity';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { SchedulerService } from '../scheduler/scheduler.service';
@@ -71,9 +72,12 @@ export class NodesService {
     return view;
   }
 
-  /** Whether the node is connected (any state but down: cordoned and draining nodes still run sandboxes). */
+  /**
+   * Whether the node is connected (cordoned and draining nodes still run sandboxes; a down
+   * node is not, and an unknown one has not said hello to this control plane yet).
+   */
   async isUp(id: string): Promise<boolean> {
-    return this.nodes.existsBy({ id, state: Not('down') });
+    return this.nodes.existsBy({ id, state: Not(In(['down', 'unknown'])) });
   }
 
   // ---- joining -------------------------------------------------------------------------
@@ -214,8 +218,46 @@ export class NodesService {
   }
 
   /**
+   * At start: every node not down is `unknown` until it says hello (see NODE_STATES), except
+   * those `connected` to another replica right now; nothing is placed on them meanwhile. Their
+   * sandboxes keep their last known state, but a placed one its node never reported on shows
+   * `unknown`, not `pending`: its VM may well run. Liveness is untouched: a node silent past the
+   * heartbeat TTL plus grace still goes down (counted from this start at the earliest).
+   */
+  async markUnknownOnStart(connected: ReadonlySet<string>): Promise<string[]> {
+    const marked = await this.transactions.run(async (manager) => {
+      const nodes = await manager.find(NodeEntity, { select: { id: true }, where: { state: Not(In(['down', 'unknown'])) } });
+      const ids = nodes.map((node) => node.id).filter((id) => !connected.has(id));
+      const now = new Date();
+      const reason = { code: EventReason.NODE_UNKNOWN, message: 'the control plane restarted and its node has not reconnected yet' };
+      for (const chunk of chunks(ids, IN_CHUNK)) {
+        await manager.update(NodeEntity, { id: In(chunk), state: Not(In(['down', 'unknown'])) }, { state: 'unknown' });
+        const waiting = await manager.find(SandboxEntity, {
+          select: { id: true, events: true },
+          where: { nodeId: In(chunk), desiredState: 'running', state: 'pending' },
+        });
+        await updateRowsById(
+          manager,
+          'sandboxes',
+          waiting.map((sandbox) => ({
+            id: sandbox.id,
+            values: columnValues(manager, SandboxEntity, { state: 'unknown', events: withEvent(sandbox.events, 'unknown', now, reason) }, ['state', 'events']),
+          })),
+          { shared: columnValues(manager, SandboxEntity, { updatedAt: now }, ['updatedAt']), where: `"state" = 'pending'` },
+        );
+      }
+      return ids;
+    });
+    if (marked.length > 0) await this.scheduler.invalidate();
+    await this.announceMany(marked);
+    return marked;
+  }
+
+  /**
    * Notes heartbeats received since the last call (one write for all of them). Nodes that
-   * had been marked down are up again; their ids are returned.
+   * had been marked down (or were unknown since a control-plane start: heartbeats come only
+   * from a connection whose hello was registered, maybe by another replica) are up again;
+   * their ids are returned.
    */
   async recordHeartbeats(ids: readonly string[]): Promise<string[]> {
     const now = new Date();
@@ -226,9 +268,12 @@ export class NodesService {
       const up: string[] = [];
       for (const chunk of chunks(ids, IN_CHUNK)) {
         await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
-        const down = await manager.find(NodeEntity, { select: { id: true, unschedulable: true }, where: { id: In(chunk), state: 'down' } });
-        for (const node of down) {
-          const result = await manager.update(NodeEntity, { id: node.id, state: 'down' }, { state: node.unschedulable ?? 'ready' });
+        const silent = await manager.find(NodeEntity, {
+          select: { id: true, state: true, unschedulable: true },
+          where: { id: In(chunk), state: In(['down', 'unknown']) },
+        });
+        for (const node of silent) {
+          const result = await manager.update(NodeEntity, { id: node.id, state: node.state }, { state: node.unschedulable ?? 'ready' });
           if (result.affected) up.push(node.id);
         }
       }
@@ -258,10 +303,15 @@ export class NodesService {
         where: { nodeId: id, desiredState: 'running', state: Not(In(['failed', 'unknown'])) },
       });
       const now = new Date();
-      if (affected.length > 0) {
-        await manager.update(SandboxEntity, { id: In(affected.map((s) => s.id)) }, { state: 'unknown', updatedAt: now });
-      }
-      return affected.map((s) => ({ ...s, state: 'unknown' as const, updatedAt: now }));
+      const reason = { code: EventReason.NODE_DOWN, message: 'its node is down: its connection closed or it stopped sending heartbeats' };
+      const unknown = affected.map((s) => ({ ...s, state: 'unknown' as const, events: withEvent(s.events, 'unknown', now, reason), updatedAt: now }));
+      await updateRowsById(
+        manager,
+        'sandboxes',
+        unknown.map((s) => ({ id: s.id, values: columnValues(manager, SandboxEntity, s, ['state', 'events']) })),
+        { shared: columnValues(manager, SandboxEntity, { updatedAt: now }, ['updatedAt']) },
+      );
+      return unknown;
     });
     if (!unknown) return;
     await this.scheduler.invalidate();
@@ -294,8 +344,10 @@ export class NodesService {
   async setUnschedulable(id: string, unschedulable: Unschedulable | null): Promise<NodeDto> {
     const node = await this.found(id);
     await this.nodes.update({ id }, { unschedulable });
-    // A down node stays down; the mark applies when it comes back.
-    if (node.state !== 'down') await this.nodes.update({ id, state: Not('down') }, { state: unschedulable ?? 'ready' });
+    // A down or unknown node stays so; the mark applies when it comes back (says hello).
+    if (node.state !== 'down' && node.state !== 'unknown') {
+      await this.nodes.update({ id, state: Not(In(['down', 'unknown'])) }, { state: unschedulable ?? 'ready' });
+    }
     await this.scheduler.invalidate();
     if (unschedulable === null) await this.scheduler.placePending();
     const view = await this.announce(id);

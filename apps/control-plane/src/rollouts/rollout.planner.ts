@@ -1,6 +1,7 @@
 import {
   isAvailable,
   isBroken,
+  isFailedForGood,
   isServing,
   removalOrder,
   type Replica,
@@ -60,10 +61,11 @@ export interface RolloutPlan extends ReplicaActions {
 export function planRollout(rollout: RolloutView, replicas: readonly Replica[], desired: number, now: Date): RolloutPlan {
   const { strategy, toVersion } = rollout;
   const minHealthySeconds = strategy.minHealthySeconds ?? 0;
-  // A new replica that failed to start is replaced like any failed one; only a failed health
-  // check fails the gate at once (repeated start failures run into the progress deadline).
-  const failedToStart = replicas.filter((r) => r.version === toVersion && r.state === 'failed');
-  const fresh = replicas.filter((r) => r.version === toVersion && !r.displaced && r.state !== 'failed');
+  // A new replica that failed to start is replaced like any failed one (once its restart policy
+  // gave up on it); only a failed health check fails the gate at once (repeated start failures
+  // run into the progress deadline).
+  const failedToStart = replicas.filter((r) => r.version === toVersion && isFailedForGood(r));
+  const fresh = replicas.filter((r) => r.version === toVersion && !r.displaced && !isFailedForGood(r));
   const stale = replicas.filter((r) => (r.version !== toVersion || r.displaced) && !failedToStart.includes(r));
   const availableNew = fresh.filter((r) => isAvailable(r, now, minHealthySeconds)).length;
   const servingOld = stale.filter((r) => isServing(r) && !r.displaced);

@@ -14,6 +14,8 @@ import type {
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { RestartPolicy } from './restart-policy';
+import type { SandboxEvent } from './sandbox-events';
 
 export type DesiredSandboxState = 'running' | 'deleted';
 export const SANDBOX_HEALTH = ['unknown', 'healthy', 'unhealthy'] as const;
@@ -131,6 +133,22 @@ export class SandboxEntity {
   @Column({ type: 'varchar', length: 16, default: 'unknown' })
   health!: SandboxHealth;
 
+  /** What happens when its node reports it failed. */
+  @Column('simple-json')
+  restartPolicy!: RestartPolicy;
+
+  /** How often its restart policy has started it again. */
+  @Column({ type: 'integer', default: 0 })
+  restartCount!: number;
+
+  /** When its restart policy starts it again: set only while it is failed and a restart is left. */
+  @Column({ type: Date, nullable: true })
+  restartAt!: Date | null;
+
+  /** Its state changes, oldest first, the latest MAX_SANDBOX_EVENTS only. */
+  @Column('simple-json')
+  events!: SandboxEvent[];
+
   /** Since when it has been healthy without interruption; gates rollouts (minHealthySeconds). */
   @Column({ type: Date, nullable: true })
   healthySince!: Date | null;
@@ -165,11 +183,15 @@ export type SandboxRequest = Pick<
   | 'deploymentId'
   | 'templateId'
   | 'templateVersion'
+  | 'restartPolicy'
 >;
 
 /** The row of a sandbox about to be stored: pending, meant to run, with a fresh id. */
 export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
   return {
+    restartCount: 0,
+    restartAt: null,
+    events: [{ at: now.toISOString(), state: 'pending' }],
     id: randomUUID(),
     state: 'pending',
     desiredState: 'running',

@@ -7,6 +7,7 @@ import { NodesModule } from '../nodes/nodes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { AttachGateway } from './attach.gateway';
+import { RestartScheduler } from './restart.scheduler';
 import { SandboxEntity } from './sandbox.entity';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
@@ -22,7 +23,7 @@ import { SandboxesService } from './sandboxes.service';
     DashboardModule,
   ],
   controllers: [SandboxesController],
-  providers: [SandboxesService, AttachGateway],
+  providers: [SandboxesService, RestartScheduler, AttachGateway],
   exports: [SandboxesService],
 })
 export class SandboxesModule {}

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { DesiredSandbox, ExecResult, SandboxState, SandboxStats, SandboxStatus } from '@moat/proto';
 import { Subject } from 'rxjs';
-import { EntityManager, FindOptionsSelect, In, Not, Repository } from 'typeorm';
+import { EntityManager, FindOptionsSelect, In, IsNull, LessThanOrEqual, Not, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
@@ -11,13 +11,17 @@ import { UiChannel } from '../dashboard/ui.channel';
 import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
+import { NodeEntity } from '../nodes/node.entity';
 import { NodesService } from '../nodes/nodes.service';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
+import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
 import { SandboxDto } from './dto/sandbox.dto';
+import { restartDueAt } from './restart-policy';
+import { EventReason, withEvent } from './sandbox-events';
 import { newSandbox, SandboxEntity } from './sandbox.entity';
 
 const DEFAULT_VCPUS = 1;
@@ -26,6 +30,10 @@ const DEFAULT_MEMORY_MIB = 256;
 const EXEC_DEFAULT_WAIT_MS = 60_000;
 /** Extra wait beyond the command's own timeout: the node may take twice its kill grace (5 s) to give up on a guest. */
 const EXEC_REPLY_MARGIN_MS = 15_000;
+/** At most this many restarts per pass of the restart loop; the rest wait for the next one. */
+const MAX_RESTARTS_PER_PASS = 500;
+/** PostgreSQL advisory lock key: one control-plane replica restarts sandboxes at a time. */
+const RESTART_LOCK_KEY = 0x6d6f6172;
 
 /** Filters of the sandbox list. */
 export interface SandboxFilter {
@@ -99,6 +107,7 @@ export class SandboxesService implements OnModuleInit {
           deploymentId: null,
           templateId: null,
           templateVersion: null,
+          restartPolicy: restartPolicyOf(dto.restartPolicy),
         },
         new Date(),
       ),
@@ -150,7 +159,15 @@ export class SandboxesService implements OnModuleInit {
         return { sandbox: { ...sandbox, state: 'stopped' as const }, removed: true };
       }
       if (sandbox.desiredState !== 'deleted') {
-        Object.assign(sandbox, { desiredState: 'deleted', state: 'stopping', updatedAt: new Date() });
+        const now = new Date();
+        const reason = { code: EventReason.DELETED, message: 'deleted through the API' };
+        Object.assign(sandbox, {
+          desiredState: 'deleted',
+          state: 'stopping',
+          restartAt: null,
+          events: withEvent(sandbox.events, 'stopping', now, reason),
+          updatedAt: now,
+        });
         await manager.save(sandbox);
       }
       return { sandbox, removed: false };
@@ -238,9 +255,15 @@ export class SandboxesService implements OnModuleInit {
   /** Sends each node its full desired set, reading all of them in one query. */
   async publishDesiredMany(nodeIds: readonly string[]): Promise<void> {
     if (nodeIds.length === 0) return;
+    const nodeId = In([...nodeIds]);
+    // A failed sandbox is no longer wanted, unless its restart policy starts it again: then its
+    // node keeps it (failed) until the restart is due and restartCount moves on.
     const sandboxes = await this.sandboxes.find({
       select: DESIRED_COLUMNS,
-      where: { nodeId: In([...nodeIds]), desiredState: 'running', state: Not('failed') },
+      where: [
+        { nodeId, desiredState: 'running', state: Not('failed') },
+        { nodeId, desiredState: 'running', state: 'failed', restartAt: Not(IsNull()) },
+      ],
       order: { createdAt: 'ASC' },
     });
     const byNode = new Map<string, DesiredSandbox[]>(nodeIds.map((id) => [id, []]));
@@ -263,18 +286,24 @@ export class SandboxesService implements OnModuleInit {
       const outcomes: StatusOutcome[] = [];
       const ignored: { nodeId: string; sandboxId: string }[] = [];
       const changed = new Set<SandboxEntity>();
+      const restartChanged = new Set<SandboxEntity>();
       for (const { nodeId, status } of reports) {
         const sandbox = byId.get(status.id);
         if (!sandbox || sandbox.nodeId !== nodeId) {
           ignored.push({ nodeId, sandboxId: status.id });
           continue;
         }
+        // About the incarnation before a restart (say, its failure, sent again while the restart
+        // was on its way): the restart the node has yet to carry out is what counts.
+        if (status.restartCount !== undefined && status.restartCount < sandbox.restartCount) continue;
         const outcome = status.state === 'gone' ? await this.gone(manager, sandbox, at) : this.observed(sandbox, status, status.state, at);
         if (outcome.removed) {
           byId.delete(sandbox.id);
           changed.delete(sandbox);
+          restartChanged.delete(sandbox);
         } else if (outcome.changed) {
           changed.add(sandbox);
+          if (outcome.restartChanged) restartChanged.add(sandbox);
         }
         outcomes.push(outcome);
       }
@@ -285,6 +314,7 @@ export class SandboxesService implements OnModuleInit {
         [...changed].map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, STATUS_COLUMNS) })),
         { shared: columnValues(manager, SandboxEntity, { updatedAt: at }, ['updatedAt']) },
       );
+      await storeRestartTimes(manager, [...restartChanged]);
       return { outcomes, ignored };
     });
     for (const { nodeId, sandboxId } of ignored) {
@@ -313,9 +343,82 @@ export class SandboxesService implements OnModuleInit {
     await this.nodes.announceMany([...new Set(vanished.map((s) => s.nodeId as string))]);
   }
 
+  /**
+   * Starts again the failed sandboxes whose restart is due (see RestartScheduler), on nodes
+   * that are connected: each gets the next `restartCount` and becomes `creating`, and its node
+   * hears the new count in its desired set — it holds the sandbox failed, and deletes and
+   * creates it again under the same id. Sandboxes on a node that is down or has not
+   * reconnected wait for it. Returns how many were restarted.
+   */
+  async restartDue(now: Date): Promise<number> {
+    // Asked every second, and nearly always nothing is due: no transaction for that.
+    if (!(await this.sandboxes.exists({ where: { restartAt: LessThanOrEqual(now), desiredState: 'running', state: 'failed' } }))) return 0;
+    const restarted = await this.transactions.run(async (manager) => {
+      if (!(await this.leadsRestarts(manager))) return [];
+      const due = await manager.find(SandboxEntity, {
+        where: { restartAt: LessThanOrEqual(now), desiredState: 'running', state: 'failed' },
+        order: { restartAt: 'ASC' },
+        take: MAX_RESTARTS_PER_PASS,
+      });
+      const nodeIds = [...new Set(due.flatMap((s) => (s.nodeId ? [s.nodeId] : [])))];
+      if (nodeIds.length === 0) return [];
+      const connected = await manager.find(NodeEntity, { select: { id: true }, where: { id: In(nodeIds), state: Not(In(['down', 'unknown'])) } });
+      const up = new Set(connected.map((node) => node.id));
+      const ready = due.filter((sandbox) => sandbox.nodeId !== null && up.has(sandbox.nodeId));
+      if (ready.length === 0) return [];
+      for (const sandbox of ready) {
+        const count = sandbox.restartCount + 1;
+        const limit = sandbox.restartPolicy.type === 'on-failure' ? ` of ${sandbox.restartPolicy.maxRestarts}` : '';
+        const after = sandbox.error ? ` after ${sandbox.error.code}: ${sandbox.error.message.split('\n')[0]}` : '';
+        const reason = { code: EventReason.RESTARTED, message: `restart ${count}${limit}${after}`.slice(0, 4096) };
+        Object.assign(sandbox, {
+          restartCount: count,
+          restartAt: null,
+          state: 'creating',
+          error: null,
+          progress: null,
+          events: withEvent(sandbox.events, 'creating', now, reason),
+          updatedAt: now,
+        });
+      }
+      const ids = ready.map((sandbox) => sandbox.id);
+      for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+        await manager
+          .createQueryBuilder()
+          .update(SandboxEntity)
+          .set({ restartCount: () => '"restartCount" + 1' })
+          .where({ id: In(chunk) })
+          .updateEntity(false)
+          .execute();
+      }
+      await updateRowsById(
+        manager,
+        'sandboxes',
+        ready.map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, RESTART_COLUMNS) })),
+        { shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']) },
+      );
+      return ready;
+    });
+    if (restarted.length === 0) return 0;
+    this.logger.log({ sandboxes: restarted.map((s) => ({ id: s.id, restartCount: s.restartCount })) }, 'restarting failed sandboxes');
+    for (const sandbox of restarted) {
+      this.announce(sandbox);
+      if (sandbox.deploymentId) this.managedChanges.next(sandbox.deploymentId);
+    }
+    await this.publishDesiredMany([...new Set(restarted.map((s) => s.nodeId as string))]);
+    return restarted.length;
+  }
+
+  /** On PostgreSQL, only the replica holding the advisory lock restarts sandboxes this round. */
+  private async leadsRestarts(manager: EntityManager): Promise<boolean> {
+    if (manager.connection.driver.options.type !== 'postgres') return true;
+    const rows = await manager.query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RESTART_LOCK_KEY]);
+    return rows[0]?.locked === true;
+  }
+
   /** Applies a node's report to the entity (stored with the rest of its batch). */
   private observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxState, at: Date): StatusOutcome {
-    const wasFailed = sandbox.state === 'failed';
+    const previous = sandbox.state;
     Object.assign(sandbox, {
       // While being deleted it stays `stopping` until gone, whatever else is reported.
       state: sandbox.desiredState === 'running' ? state : sandbox.state,
@@ -332,8 +435,15 @@ export class SandboxesService implements OnModuleInit {
     } else if (state !== 'stopping' && state !== 'stopped') {
       sandbox.error = null;
     }
-    // A failed sandbox leaves the desired set, so the node must hear about it.
-    return { sandbox, changed: true, desiredChanged: !wasFailed && sandbox.state === 'failed' };
+    if (sandbox.state === previous) return { sandbox, changed: true, desiredChanged: false };
+    const failed = sandbox.state === 'failed';
+    sandbox.events = withEvent(sandbox.events, sandbox.state, at, failed ? (sandbox.error ?? undefined) : undefined);
+    const restartAt = failed ? restartDueAt(sandbox.restartPolicy, sandbox.restartCount, at) : null;
+    const restartChanged = restartAt?.getTime() !== sandbox.restartAt?.getTime();
+    sandbox.restartAt = restartAt;
+    // A failed sandbox leaves the desired set, so the node must hear about it; one to be
+    // restarted stays in it, failed, until the restart is due.
+    return { sandbox, changed: true, desiredChanged: failed && restartAt === null, restartChanged };
   }
 
   private async gone(manager: EntityManager, sandbox: SandboxEntity, at: Date): Promise<StatusOutcome> {
@@ -342,12 +452,13 @@ export class SandboxesService implements OnModuleInit {
       return { sandbox, changed: false, desiredChanged: false, removed: true };
     }
     if (sandbox.state === 'failed') return { sandbox, changed: false, desiredChanged: false };
-    Object.assign(sandbox, {
-      state: 'failed',
-      error: { code: 'SANDBOX_LOST', message: 'the node no longer has this sandbox' },
-      updatedAt: at,
-    });
-    return { sandbox, changed: true, desiredChanged: true };
+    // Not restarted: only a sandbox its node reports failed is (a node that lost one would
+    // start it again at once, outside the restart policy's count and backoff).
+    const error = { code: 'SANDBOX_LOST', message: 'the node no longer has this sandbox' };
+    Object.assign(sandbox, { state: 'failed', error, events: withEvent(sandbox.events, 'failed', at, error), updatedAt: at });
+    const restartChanged = sandbox.restartAt !== null;
+    sandbox.restartAt = null;
+    return { sandbox, changed: true, desiredChanged: true, restartChanged };
   }
 
   /** Tells dashboards, deployments and nodes what a batch of status reports changed. */
@@ -400,7 +511,32 @@ export class SandboxesService implements OnModuleInit {
 }
 
 /** The columns a status report may change, besides `updatedAt`. */
-const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error'] as const;
+const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error', 'events'] as const;
+
+/**
+ * Stores the restart times a batch changed: grouped by value, since per-row values of a
+ * batched update are text on PostgreSQL (see updateRowsById) and these are timestamps.
+ */
+async function storeRestartTimes(manager: EntityManager, sandboxes: readonly SandboxEntity[]): Promise<void> {
+  const groups = new Map<number | null, SandboxEntity[]>();
+  for (const sandbox of sandboxes) {
+    const key = sandbox.restartAt?.getTime() ?? null;
+    const group = groups.get(key);
+    if (group) group.push(sandbox);
+    else groups.set(key, [sandbox]);
+  }
+  for (const group of groups.values()) {
+    await updateRowsById(
+      manager,
+      'sandboxes',
+      group.map((sandbox) => ({ id: sandbox.id, values: {} })),
+      { shared: columnValues(manager, SandboxEntity, { restartAt: group[0].restartAt }, ['restartAt']) },
+    );
+  }
+}
+
+/** The columns a restart changes besides `restartCount`, `restartAt` and `updatedAt`. */
+const RESTART_COLUMNS = ['state', 'error', 'progress', 'events'] as const;
 
 /** What applying one status report did to its sandbox. */
 interface StatusOutcome {
@@ -409,6 +545,8 @@ interface StatusOutcome {
   changed: boolean;
   /** The sandbox left its node's desired set (it failed), so the node must hear about it. */
   desiredChanged: boolean;
+  /** Its `restartAt` changed (stored apart from the other columns). */
+  restartChanged?: boolean;
   /** It was being deleted and is gone now: the row was removed. */
   removed?: true;
 }
@@ -430,6 +568,7 @@ const DESIRED_COLUMNS = {
   ports: true,
   egress: true,
   dns: true,
+  restartCount: true,
   createdAt: true,
 } satisfies FindOptionsSelect<SandboxEntity>;
 
@@ -449,5 +588,6 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     ports: sandbox.ports,
     ...(sandbox.egress ? { egress: sandbox.egress } : {}),
     ...(sandbox.dns ? { dns: sandbox.dns } : {}),
+    restartCount: sandbox.restartCount,
   };
 }

@@ -1,4 +1,5 @@
 import type { DnsConfig, EgressPolicy, NetworkModel, RootfsKind } from '@moat/proto';
+import type { RestartPolicy } from '../sandboxes/restart-policy';
 
 /** How a template's sandboxes are probed; the command runs in the sandbox through its guest agent. */
 export interface HealthCheck {
@@ -24,6 +25,8 @@ export interface TemplateSpec {
   /** Its sandboxes' resolvers; absent: the node's. */
   dns?: DnsConfig;
   healthCheck?: HealthCheck;
+  /** What happens to a replica its node reports failed; absent: never restarted (the deployment replaces it). */
+  restartPolicy?: RestartPolicy;
 }
 
 /** A health check with its defaults filled in. */

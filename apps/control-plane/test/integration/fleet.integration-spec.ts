@@ -112,6 +112,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
       networkModel: 'macvtap',
       network: true,
       ports: [{ containerPort: 80, protocol: 'tcp' }],
+      restartCount: 0,
     });
     const nodes = await api().get('/v1/nodes').set(admin()).expect(200);
     expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });

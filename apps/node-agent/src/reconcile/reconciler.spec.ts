@@ -9,7 +9,18 @@ class FakeRuntime implements RuntimePort {
   readonly sandboxes = new Map<string, SandboxInfo>();
   readonly calls: string[] = [];
   readonly specs: SandboxSpec[] = [];
+  /** Each sandbox's update callback, as the runtime keeps it to report a later failure. */
+  private readonly updates = new Map<string, (info: SandboxInfo) => void>();
   constructor(private readonly failIds = new Set<string>()) {}
+
+  /** What the VMM watchdog does when a running sandbox's VMM dies: it fails, and says so. */
+  vmmDied(id: string): void {
+    const info = this.sandboxes.get(id);
+    if (!info) throw new Error(`no sandbox ${id}`);
+    const failed: SandboxInfo = { ...info, state: 'failed', error: { code: 'VMM_EXITED', message: 'the VMM was killed by signal 9 (SIGKILL)' } };
+    this.sandboxes.set(id, failed);
+    this.updates.get(id)?.(failed);
+  }
 
   list(): SandboxInfo[] {
     return [...this.sandboxes.values()];
@@ -20,6 +31,7 @@ class FakeRuntime implements RuntimePort {
   async create(spec: SandboxSpec, onUpdate?: (info: SandboxInfo) => void): Promise<SandboxInfo> {
     this.calls.push(`create ${spec.id}`);
     this.specs.push(spec);
+    if (onUpdate) this.updates.set(spec.id, onUpdate);
     const info: SandboxInfo = { id: spec.id, state: 'creating', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: spec.rootfs ?? 'virtiofs' };
     this.sandboxes.set(spec.id, info);
     onUpdate?.(info);
@@ -35,6 +47,7 @@ class FakeRuntime implements RuntimePort {
     this.calls.push(`delete ${id}`);
     await new Promise((r) => setTimeout(r, 1));
     this.sandboxes.delete(id);
+    this.updates.delete(id);
   }
 }
 
@@ -127,6 +140,65 @@ describe('Reconciler', () => {
     reconciler.setDesired([]);
     await reconciler.idle();
     expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
+  });
+
+  it('restarts a failed sandbox under the same id with the same spec when the desired restartCount rises', async () => {
+    const { runtime, reports, reconciler } = setup();
+    const spec = { ...want(ID_A), image: '127.0.0.1:5000/app:1', command: ['/app/run'], ports: [{ containerPort: 80, protocol: 'tcp' as const }] };
+    reconciler.setDesired([spec]);
+    await reconciler.idle();
+    runtime.vmmDied(ID_A);
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', error: { code: 'VMM_EXITED' }, restartCount: 0 });
+
+    // Kept desired while the restart is not due yet: nothing happens but a report.
+    reconciler.setDesired([spec]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`]);
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', restartCount: 0 });
+
+    const before = reports.length;
+    reconciler.setDesired([{ ...spec, restartCount: 1 }]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`, `delete ${ID_A}`, `create ${ID_A}`]);
+    expect(runtime.specs[1]).toEqual(runtime.specs[0]);
+    expect(runtime.get(ID_A)?.state).toBe('running');
+    // The control plane hears of the new incarnation only, and never that it was gone.
+    expect(reports.slice(before).map((r) => [r.state, r.restartCount])).toEqual([
+      ['creating', 1],
+      ['creating', 1],
+      ['running', 1],
+    ]);
+
+    // The same count again does not restart it twice; its next failure is the new incarnation's.
+    reconciler.setDesired([{ ...spec, restartCount: 1 }]);
+    await reconciler.idle();
+    expect(runtime.calls).toHaveLength(3);
+    runtime.vmmDied(ID_A);
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', restartCount: 1 });
+  });
+
+  it('does not restart a failed sandbox whose restart count did not rise, and deletes it once no longer desired', async () => {
+    const { runtime, reports, reconciler } = setup(new Set([ID_A]));
+    reconciler.setDesired([{ ...want(ID_A), restartCount: 2 }]);
+    await reconciler.idle();
+    expect(reports.at(-1)).toMatchObject({ state: 'failed', error: { code: 'VM_BOOT_FAILED' }, restartCount: 2 });
+    reconciler.setDesired([{ ...want(ID_A), restartCount: 2 }]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`]);
+    reconciler.setDesired([]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`, `delete ${ID_A}`]);
+    expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
+  });
+
+  it('takes a running sandbox it did not start as the incarnation asked for, and leaves it running', async () => {
+    const { runtime, reports, reconciler } = setup();
+    // Re-adopted by the runtime after the agent restarted.
+    runtime.sandboxes.set(ID_A, { id: ID_A, state: 'running', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' });
+    reconciler.setDesired([{ ...want(ID_A), restartCount: 3 }]);
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([]);
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'running', restartCount: 3 });
   });
 
   it('deleteAll empties the host', async () => {

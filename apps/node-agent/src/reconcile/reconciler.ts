@@ -11,10 +11,19 @@ export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'dele
  * Level-triggered, like a kubelet: every desired set is complete, so a sandbox missing from
  * it is deleted, and a repeated set is harmless. Work on one sandbox is serialized (a delete
  * waits for its create), different sandboxes converge concurrently.
+ *
+ * Restarts: the control plane keeps a failed sandbox its restart policy will start again in
+ * the desired set, and raises its `restartCount` when the restart is due. A sandbox the
+ * runtime holds `failed` whose desired count is higher than the one it was started with is
+ * deleted and created again from the same spec, under the same id: a fresh VM. Every status
+ * carries the count its incarnation was started with, so a late report about the failed one
+ * cannot be taken for a failure of the next.
  */
 export class Reconciler {
   private desired = new Map<string, DesiredSandbox>();
   private readonly queues = new Map<string, Promise<void>>();
+  /** The desired restartCount each sandbox the runtime holds was started with (or found at). */
+  private readonly incarnations = new Map<string, number>();
 
   constructor(
     private readonly runtime: RuntimePort,
@@ -57,55 +66,82 @@ export class Reconciler {
   private async converge(id: string): Promise<void> {
     const want = this.desired.get(id);
     const have = this.runtime.get(id);
-    if (want && !have) {
-      this.log.info({ sandboxId: id }, 'creating sandbox');
-      let loggedTenth = -1;
-      const info = await this.runtime.create(
-        {
-          id,
-          vcpus: want.vcpus,
-          memoryMiB: want.memoryMiB,
-          env: want.env,
-          image: want.image,
-          command: want.command,
-          rootfs: want.rootfs,
-          ...(want.tenantId && { tenantId: want.tenantId }),
-          ...(want.dns && { dns: want.dns }),
-          ...(want.network !== false && {
-            network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [], ...(want.egress && { egress: want.egress }) },
-          }),
-        },
-        (update) => {
-          if (update.progress) {
-            // Every tenth of the way is enough for a log; the control plane gets every update.
-            const { bytesDone, bytesTotal } = update.progress;
-            const tenth = bytesTotal > 0 ? Math.floor((bytesDone / bytesTotal) * 10) : 10;
-            if (tenth > loggedTenth) {
-              loggedTenth = tenth;
-              this.log.info({ sandboxId: id, image: want.image, bytesDone, bytesTotal }, 'pulling image');
-            }
-          }
-          this.report(toStatus(update));
-        },
-      );
-      this.report(toStatus(info));
-      this.log.info({ sandboxId: id, state: info.state, error: info.error }, 'sandbox create finished');
+    if (want && have?.state === 'failed' && restartCountOf(want) > (this.incarnations.get(id) ?? restartCountOf(want))) {
+      this.log.info({ sandboxId: id, restartCount: restartCountOf(want), error: have.error }, 'restarting failed sandbox');
+      // It holds nothing on the host any more (a failure releases everything); this forgets it.
+      await this.runtime.delete(id);
+      await this.create(id, want);
+    } else if (want && !have) {
+      await this.create(id, want);
     } else if (!want && have) {
       this.log.info({ sandboxId: id }, 'deleting sandbox');
       if (have.state !== 'failed') this.report({ id, state: 'stopping', timings: have.timings });
       await this.runtime.delete(id);
+      this.incarnations.delete(id);
       this.report({ id, state: 'gone', timings: [] });
     } else if (!want) {
       // Nothing here and nothing wanted: say so, so the control plane can forget it.
+      this.incarnations.delete(id);
       this.report({ id, state: 'gone', timings: [] });
     } else if (have) {
-      this.report(toStatus(have));
+      // One this process did not start (re-adopted after a restart of the agent), or one that
+      // runs although a restart was asked for (it was started again meanwhile): it is the
+      // incarnation the control plane wants now.
+      const known = this.incarnations.get(id);
+      if (known === undefined || have.state !== 'failed') this.incarnations.set(id, Math.max(known ?? 0, restartCountOf(want)));
+      this.report(toStatus(have, this.incarnations.get(id)));
     }
+  }
+
+  private async create(id: string, want: DesiredSandbox): Promise<void> {
+    const incarnation = restartCountOf(want);
+    this.incarnations.set(id, incarnation);
+    this.log.info({ sandboxId: id, ...(incarnation > 0 && { restartCount: incarnation }) }, 'creating sandbox');
+    let loggedTenth = -1;
+    const info = await this.runtime.create(
+      {
+        id,
+        vcpus: want.vcpus,
+        memoryMiB: want.memoryMiB,
+        env: want.env,
+        image: want.image,
+        command: want.command,
+        rootfs: want.rootfs,
+        ...(want.tenantId && { tenantId: want.tenantId }),
+        ...(want.dns && { dns: want.dns }),
+        ...(want.network !== false && {
+          network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [], ...(want.egress && { egress: want.egress }) },
+        }),
+      },
+      // Also how a later failure (the VMM died, the guest stopped answering) is reported.
+      (update) => {
+        if (update.progress) {
+          // Every tenth of the way is enough for a log; the control plane gets every update.
+          const { bytesDone, bytesTotal } = update.progress;
+          const tenth = bytesTotal > 0 ? Math.floor((bytesDone / bytesTotal) * 10) : 10;
+          if (tenth > loggedTenth) {
+            loggedTenth = tenth;
+            this.log.info({ sandboxId: id, image: want.image, bytesDone, bytesTotal }, 'pulling image');
+          }
+        }
+        this.report(toStatus(update, incarnation));
+      },
+    );
+    this.report(toStatus(info, incarnation));
+    this.log.info({ sandboxId: id, state: info.state, error: info.error }, 'sandbox create finished');
   }
 }
 
-/** Maps the runtime's view of a sandbox to the fleet protocol's status message. */
-export function toStatus(info: SandboxInfo): SandboxStatus {
+/** The desired restartCount (absent: never restarted). */
+function restartCountOf(want: DesiredSandbox): number {
+  return want.restartCount ?? 0;
+}
+
+/**
+ * Maps the runtime's view of a sandbox to the fleet protocol's status message; `restartCount`
+ * names the incarnation it is about.
+ */
+export function toStatus(info: SandboxInfo, restartCount?: number): SandboxStatus {
   return {
     id: info.id,
     state: info.state,
@@ -116,5 +152,6 @@ export function toStatus(info: SandboxInfo): SandboxStatus {
     ...(info.network ? { network: info.network } : {}),
     ...(info.progress ? { progress: info.progress } : {}),
     ...(info.isolation ? { isolation: info.isolation } : {}),
+    ...(restartCount !== undefined ? { restartCount } : {}),
   };
 }

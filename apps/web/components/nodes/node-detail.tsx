@@ -31,6 +31,7 @@ function actionsFor(node: FleetNode): NodeAction[] {
     case 'draining':
       return ['uncordon'];
     case 'down':
+    case 'unknown':
       return ['cordon'];
   }
 }

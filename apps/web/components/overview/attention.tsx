@@ -19,13 +19,18 @@ export function Attention() {
   const { state } = useFleet();
   const problems: Problem[] = [
     ...listByName(state.nodes.items)
-      .filter((n) => n.state === 'down' || n.state === 'draining')
+      .filter((n) => n.state === 'down' || n.state === 'draining' || n.state === 'unknown')
       .map((n) => ({
         key: `node-${n.id}`,
         href: `/nodes/${n.id}`,
         what: `Node ${n.name}`,
         state: n.state,
-        why: n.state === 'down' ? 'No heartbeat; its sandboxes are unknown.' : 'Draining its sandboxes.',
+        why:
+          n.state === 'down'
+            ? 'No heartbeat; its sandboxes are unknown.'
+            : n.state === 'unknown'
+              ? 'Not reconnected since the control plane restarted; its sandboxes show their last known state.'
+              : 'Draining its sandboxes.',
       })),
     ...sandboxList(state.sandboxes.items)
       .filter((s) => s.state === 'failed' || s.state === 'unknown' || s.health === 'unhealthy')

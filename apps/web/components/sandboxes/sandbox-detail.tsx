@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
+import { restartSummary } from '@/lib/sandbox-history';
 import { ConfirmButton } from '../ui/confirm-button';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
@@ -97,6 +98,8 @@ export function SandboxDetail({ id }: { id: string }) {
                 nodeLabel(sandbox.nodeId, state.nodes.items)
               )}
             </dd>
+            <dt>Restarts</dt>
+            <dd>{restartSummary(sandbox)}</dd>
             <dt>vCPUs</dt>
             <dd>{sandbox.vcpus}</dd>
             <dt>Memory</dt>

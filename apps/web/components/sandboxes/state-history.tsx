@@ -1,26 +1,36 @@
 'use client';
 
-import { useFleet } from '@/lib/fleet/fleet.context';
 import { formatTimestamp } from '@/lib/format';
+import { stateHistory } from '@/lib/sandbox-history';
 import type { Sandbox } from '@/lib/types';
 import { StateBadge } from '../ui/state-badge';
 
-/** The states this page saw the sandbox in, oldest first, starting from its creation. */
+/** The sandbox's state changes as the control plane recorded them, oldest first, with their reasons. */
 export function StateHistory({ sandbox }: { sandbox: Sandbox }) {
-  const { state } = useFleet();
-  const seen = state.history[sandbox.id] ?? [];
-  const changes = seen[0]?.state === 'pending' ? seen : [{ state: 'pending' as const, at: sandbox.createdAt }, ...seen];
+  const history = stateHistory(sandbox);
   return (
     <section className="card" aria-labelledby="history-heading">
       <h2 id="history-heading">State history</h2>
-      <ol className="history">
-        {changes.map((change, index) => (
-          <li key={`${index}-${change.state}`}>
-            <StateBadge state={change.state} /> <time dateTime={change.at}>{formatTimestamp(change.at)}</time>
-          </li>
-        ))}
-      </ol>
-      <p className="hint">Changes are listed as this page saw them; the first is the creation time.</p>
+      {history.length === 0 ? (
+        <p className="hint">No state changes recorded for this sandbox.</p>
+      ) : (
+        <ol className="history">
+          {history.map((entry, index) => (
+            <li key={`${index}-${entry.at}-${entry.state}`}>
+              <StateBadge state={entry.state} /> <time dateTime={entry.at}>{formatTimestamp(entry.at)}</time>
+              {entry.reason && (
+                <>
+                  {' '}
+                  <span className="hint" title={entry.detail ?? undefined}>
+                    {entry.reason}
+                  </span>
+                </>
+              )}
+            </li>
+          ))}
+        </ol>
+      )}
+      <p className="hint">Recorded by the control plane, oldest first (the latest 50).</p>
     </section>
   );
 }

@@ -117,21 +117,6 @@ describe('fleetReducer', () => {
     expect(state.deployments.items.d?.counts.running).toBe(1);
   });
 
-  it('records each state change of a sandbox once, in order', () => {
-    const state = run([
-      { type: 'sync:started', collections: ['sandboxes'] },
-      { type: 'sync:completed', seq: 0, snapshot: { sandboxes: [sandbox('a', 'pending', '2025-01-01T00:00:01Z')] } },
-      upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:02Z')),
-      upsertSandbox(sandbox('a', 'creating', '2025-01-01T00:00:03Z')),
-      upsertSandbox(sandbox('a', 'running', '2025-01-01T00:00:04Z')),
-    ]);
-    expect(state.history.a).toEqual([
-      { state: 'pending', at: '2025-01-01T00:00:01Z' },
-      { state: 'creating', at: '2025-01-01T00:00:02Z' },
-      { state: 'running', at: '2025-01-01T00:00:04Z' },
-    ]);
-  });
-
   it('lets a node be cordoned without a new heartbeat', () => {
     const at = '2025-01-01T00:00:05Z';
     const state = run([

@@ -1,4 +1,4 @@
-import type { Deployment, FleetNode, Rollout, Sandbox, SandboxState, TemplateSummary, Tenant } from '../types';
+import type { Deployment, FleetNode, Rollout, Sandbox, TemplateSummary, Tenant } from '../types';
 
 /** Everything the dashboard keeps live, by collection. */
 export interface Collections {
@@ -24,12 +24,6 @@ export interface Collection<T> {
   shown: number;
 }
 
-/** A state a sandbox was seen in, and since when. */
-export interface StateChange {
-  state: SandboxState;
-  at: string;
-}
-
 /**
  * What the dashboard knows: REST snapshots kept current by socket.io events.
  *
@@ -38,10 +32,7 @@ export interface StateChange {
  * applied at once and also remembered, then replayed on top of the snapshot, because the
  * snapshot may have been read before them. Replays never move a record back in time.
  */
-export type FleetState = { [K in CollectionName]: Collection<Collections[K]> } & {
-  /** Each sandbox's states as this page saw them change, oldest first. */
-  history: Readonly<Record<string, readonly StateChange[]>>;
-};
+export type FleetState = { [K in CollectionName]: Collection<Collections[K]> };
 
 export type FleetEvent =
   { [K in CollectionName]: { type: 'upsert'; collection: K; item: Collections[K] } }[CollectionName]
@@ -65,7 +56,6 @@ export const initialFleetState: FleetState = {
   deployments: empty,
   templates: empty,
   rollouts: empty,
-  history: {},
 };
 
 export const COLLECTIONS: readonly CollectionName[] = ['sandboxes', 'nodes', 'tenants', 'deployments', 'templates', 'rollouts'];
@@ -90,9 +80,6 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
           ...next,
           [name]: { ...next[name], items: byId(items as readonly { id: string }[]), loaded: true, shown: action.seq },
         };
-        if (name === 'sandboxes' && action.snapshot.sandboxes) {
-          next = { ...next, history: seedHistory(next.history, action.snapshot.sandboxes) };
-        }
         // Every event since the oldest snapshot in flight was requested: this one may predate them.
         next = (pending ?? []).reduce(applyEvent, next);
         next = { ...next, [name]: settle(next[name]) };
@@ -153,19 +140,7 @@ function applyEvent(state: FleetState, event: FleetEvent): FleetState {
     const currentVersion = versionOf({ ...event, item: current } as typeof event);
     if (currentVersion !== null && Date.parse(version) < Date.parse(currentVersion)) return state;
   }
-  const next = { ...state, [event.collection]: { ...collection, items: { ...collection.items, [event.item.id]: event.item } } };
-  if (event.collection === 'sandboxes') next.history = recordState(state.history, event.item);
-  return next;
-}
-
-function recordState(history: FleetState['history'], sandbox: Sandbox): FleetState['history'] {
-  const seen = history[sandbox.id] ?? [];
-  if (seen.at(-1)?.state === sandbox.state) return history;
-  return { ...history, [sandbox.id]: [...seen, { state: sandbox.state, at: sandbox.updatedAt }] };
-}
-
-function seedHistory(history: FleetState['history'], sandboxes: readonly Sandbox[]): FleetState['history'] {
-  return sandboxes.reduce(recordState, history);
+  return { ...state, [event.collection]: { ...collection, items: { ...collection.items, [event.item.id]: event.item } } };
 }
 
 function byId<T extends { id: string }>(items: readonly T[]): Record<string, T> {

@@ -20,8 +20,12 @@ export const SANDBOX_STATES = ['pending', 'creating', 'running', 'stopping', 'st
 export const sandboxStateSchema = z.enum(SANDBOX_STATES);
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
-/** Node states as the API reports them. */
-export const NODE_STATES = ['ready', 'cordoned', 'draining', 'down'] as const;
+/**
+ * Node states as the API reports them. `unknown`: the control plane started and the node has
+ * not said hello since, so nobody can tell; nothing new is placed there, and its sandboxes keep
+ * their last known state (never placed twice) until it says hello or goes `down`.
+ */
+export const NODE_STATES = ['ready', 'cordoned', 'draining', 'down', 'unknown'] as const;
 export const nodeStateSchema = z.enum(NODE_STATES);
 export type NodeState = z.infer<typeof nodeStateSchema>;
 
@@ -129,6 +133,11 @@ export const sandboxStatusSchema = z.object({
   progress: sandboxProgressSchema.optional(),
   /** How its VMM is fenced, once its jail is set up. */
   isolation: sandboxIsolationSchema.optional(),
+  /**
+   * The desired `restartCount` the node started this incarnation with: the control plane
+   * ignores reports about an incarnation older than the one it asked for. Absent: current.
+   */
+  restartCount: z.number().int().nonnegative().optional(),
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
 
@@ -154,6 +163,12 @@ export const desiredSandboxSchema = z.object({
   egress: egressPolicySchema.optional(),
   /** Its resolvers; absent: the node's. */
   dns: dnsConfigSchema.optional(),
+  /**
+   * How often the control plane has had it restarted (its restart policy). A node holding it
+   * `failed` restarts it — deletes it and creates it again from this spec, under the same id —
+   * when this is higher than the count it last started it with. Absent: 0.
+   */
+  restartCount: z.number().int().nonnegative().optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 

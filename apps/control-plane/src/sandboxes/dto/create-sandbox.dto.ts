@@ -14,12 +14,13 @@ import {
   Max,
   MaxLength,
   Min,
-  MinLength,
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { IsText, IsArgv } from '../../common/text.validator';
 import { DnsConfigDto, EgressPolicyDto } from './sandbox-fences.dto';
+import { RestartPolicyRequestDto } from './sandbox-lifecycle.dto';
 
 /** Refuses the property on a sandbox asking for no network interface: it would fence nothing. */
 function NeedsNetwork(): PropertyDecorator {
@@ -83,7 +84,7 @@ export class CreateSandboxDto {
   })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @IsText()
   @MaxLength(1024)
   image?: string;
 
@@ -99,6 +100,7 @@ export class CreateSandboxDto {
   @ArrayMaxSize(4096)
   @IsString({ each: true })
   @MaxLength(65_536, { each: true })
+  @IsArgv()
   command?: string[];
 
   @ApiProperty({
@@ -167,4 +169,16 @@ export class CreateSandboxDto {
   @IsOptional()
   @IsStringMap(LABEL_MAP)
   nodeSelector?: Record<string, string>;
+
+  @ApiProperty({
+    required: false,
+    type: RestartPolicyRequestDto,
+    description:
+      'What happens when its node reports it failed (its VMM died, the OOM killer took it, its guest stopped answering, it failed to start). ' +
+      'Default `{"type":"never"}`',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RestartPolicyRequestDto)
+  restartPolicy?: RestartPolicyRequestDto;
 }

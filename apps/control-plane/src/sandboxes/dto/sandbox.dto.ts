@@ -3,6 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
 import { DnsConfigDto, EgressPolicyDto, SandboxIsolationDto } from './sandbox-fences.dto';
+import { RestartPolicyDto, SandboxEventDto } from './sandbox-lifecycle.dto';
 
 class PhaseTimingDto {
   @ApiProperty({
@@ -140,6 +141,18 @@ export class SandboxDto {
   @ApiProperty({ type: SandboxIsolationDto, nullable: true, description: 'How its VMM is fenced on its node; null until the node reports it' })
   isolation!: SandboxIsolationDto | null;
 
+  @ApiProperty({ type: RestartPolicyDto, description: 'What happens when its node reports it failed' })
+  restartPolicy!: RestartPolicyDto;
+
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'How often its restart policy has started it again' })
+  restartCount!: number;
+
+  @ApiProperty({
+    type: [SandboxEventDto],
+    description: 'Its state changes with their time and, for failures, restarts and deletes, a reason; oldest first, the latest 50',
+  })
+  events!: SandboxEventDto[];
+
   @ApiProperty({
     required: false,
     enum: ['vsock', 'hybrid-vsock', 'virtio-serial'],
@@ -182,6 +195,9 @@ export class SandboxDto {
       egress: sandbox.egress,
       dns: sandbox.dns,
       isolation: sandbox.isolation,
+      restartPolicy: sandbox.restartPolicy,
+      restartCount: sandbox.restartCount,
+      events: sandbox.events,
       ...(sandbox.transport ? { transport: sandbox.transport } : {}),
       createdAt: sandbox.createdAt.toISOString(),
       updatedAt: sandbox.updatedAt.toISOString(),

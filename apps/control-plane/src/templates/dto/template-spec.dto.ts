@@ -13,12 +13,13 @@ import {
   Max,
   MaxLength,
   Min,
-  MinLength,
   ValidateNested,
 } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { IsText, IsArgv } from '../../common/text.validator';
 import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
 import { dnsConfigOf, DnsConfigDto, egressPolicyOf, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
+import { restartPolicyOf, RestartPolicyRequestDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
 import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../template-spec';
 
 export class HealthCheckDto {
@@ -27,6 +28,7 @@ export class HealthCheckDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(256)
   @IsString({ each: true })
+  @IsArgv()
   command!: string[];
 
   @ApiProperty({ required: false, minimum: 100, maximum: 3_600_000, default: HEALTH_CHECK_DEFAULTS.intervalMs })
@@ -52,11 +54,11 @@ export class HealthCheckDto {
 }
 
 /** The body of a new template version (and, with a name, of a new template). */
-export class TemplateSpecDto implements TemplateSpec {
+export class TemplateSpecDto implements Omit<TemplateSpec, 'restartPolicy'> {
   @ApiProperty({ required: false, maxLength: 1024, example: 'docker.io/library/busybox:latest' })
   @IsOptional()
   @IsString()
-  @MinLength(1)
+  @IsText()
   @MaxLength(1024)
   image?: string;
 
@@ -65,6 +67,7 @@ export class TemplateSpecDto implements TemplateSpec {
   @IsArray()
   @ArrayMaxSize(4096)
   @IsString({ each: true })
+  @IsArgv()
   command?: string[];
 
   @ApiProperty({ minimum: 1, maximum: 32 })
@@ -122,12 +125,26 @@ export class TemplateSpecDto implements TemplateSpec {
   @ValidateNested()
   @Type(() => HealthCheckDto)
   healthCheck?: HealthCheckDto;
+
+  @ApiProperty({
+    required: false,
+    type: RestartPolicyRequestDto,
+    description:
+      'What happens to a replica its node reports failed, as on `POST /v1/sandboxes`. With `on-failure` it is restarted in place ' +
+      'while it has restarts left, and its deployment replaces it only once they are used up; default `never`: replaced at once',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RestartPolicyRequestDto)
+  restartPolicy?: RestartPolicyRequestDto;
 }
 
+const TEMPLATE_NAME = /^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/;
+
 export class CreateTemplateDto extends TemplateSpecDto {
-  @ApiProperty({ maxLength: 128, example: 'web' })
+  @ApiProperty({ maxLength: 128, pattern: TEMPLATE_NAME.source, example: 'web' })
   @IsString()
-  @Matches(/^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/, { message: 'name must be lowercase letters, digits and "-"' })
+  @Matches(TEMPLATE_NAME, { message: 'name must be lowercase letters, digits and "-"' })
   name!: string;
 
   @ApiProperty({ required: false, format: 'uuid', description: 'Admin only: the owning tenant (default: "default")' })
@@ -138,10 +155,12 @@ export class CreateTemplateDto extends TemplateSpecDto {
 
 /** Only the spec fields of a validated DTO (no name, no tenantId), as stored in a version. */
 export function specOf(dto: TemplateSpecDto): TemplateSpec {
-  const { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels, egress, dns, healthCheck } = dto;
+  const { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels, egress, dns, healthCheck, restartPolicy } = dto;
   const spec: TemplateSpec = { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels };
   if (egress) spec.egress = egressPolicyOf(egress);
   if (dns) spec.dns = dnsConfigOf(dns);
   if (healthCheck) spec.healthCheck = { ...healthCheck };
+  // Stored with its defaults: a version never changes, not even when defaults do.
+  if (restartPolicy) spec.restartPolicy = restartPolicyOf(restartPolicy);
   return JSON.parse(JSON.stringify(spec)) as TemplateSpec;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { TemplateEntity, TemplateVersionEntity } from '../template.entity';
 import { DnsConfigDto, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
+import { RestartPolicyDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
 import { HealthCheckDto } from './template-spec.dto';
 import { NETWORK_MODELS, ROOTFS_KINDS } from '@moat/proto';
 import type { TemplateSpec } from '../template-spec';
@@ -42,6 +43,9 @@ export class TemplateVersionDto {
 
   @ApiPropertyOptional({ type: HealthCheckDto })
   healthCheck?: HealthCheckDto;
+
+  @ApiPropertyOptional({ type: RestartPolicyDto, description: 'Absent: never restarted' })
+  restartPolicy?: RestartPolicyDto;
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;

@@ -1,0 +1,106 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
+import { IsIn, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
+import {
+  MAX_BACKOFF_SECONDS,
+  MAX_RESTARTS,
+  resolveRestartPolicy,
+  RESTART_DEFAULTS,
+  RESTART_POLICY_TYPES,
+  type RestartPolicy,
+  type RestartPolicyType,
+} from '../restart-policy';
+
+/** Refuses a limit on a policy that never restarts: it would limit nothing. */
+function OnFailureOnly(): PropertyDecorator {
+  return ValidateBy({
+    name: 'onFailureOnly',
+    validator: {
+      validate: (_value: unknown, args) => (args?.object as Partial<RestartPolicyRequestDto> | undefined)?.type === 'on-failure',
+      defaultMessage: () => '$property applies to type "on-failure" only',
+    },
+  });
+}
+
+/** A restart policy as `POST /v1/sandboxes` and templates take it. */
+export class RestartPolicyRequestDto {
+  @ApiProperty({
+    enum: RESTART_POLICY_TYPES,
+    description: '`never`: a failed sandbox stays failed. `on-failure`: it is started again on its node, under the same id as a fresh VM',
+  })
+  @IsIn(RESTART_POLICY_TYPES)
+  type!: RestartPolicyType;
+
+  @ApiProperty({
+    required: false,
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_RESTARTS,
+    default: RESTART_DEFAULTS.maxRestarts,
+    description: 'Restarts allowed (on-failure only); once used up the sandbox stays failed',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_RESTARTS)
+  @OnFailureOnly()
+  maxRestarts?: number;
+
+  @ApiProperty({
+    required: false,
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_BACKOFF_SECONDS,
+    default: RESTART_DEFAULTS.backoffSeconds,
+    description: `Wait before the first restart (on-failure only); doubled after each restart, at most ${MAX_BACKOFF_SECONDS} s`,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_BACKOFF_SECONDS)
+  @OnFailureOnly()
+  backoffSeconds?: number;
+}
+
+/** The policy as stored: defaults filled in, only the fields of its type. */
+export function restartPolicyOf(dto: RestartPolicyRequestDto | undefined): RestartPolicy {
+  return resolveRestartPolicy(dto && { type: dto.type, maxRestarts: dto.maxRestarts, backoffSeconds: dto.backoffSeconds });
+}
+
+/** A restart policy as the API shows it, defaults filled in. */
+export class RestartPolicyDto {
+  @ApiProperty({ enum: RESTART_POLICY_TYPES })
+  type!: RestartPolicyType;
+
+  @ApiProperty({ required: false, type: 'integer', minimum: 0, maximum: MAX_RESTARTS, description: 'With on-failure: restarts allowed' })
+  maxRestarts?: number;
+
+  @ApiProperty({
+    required: false,
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_BACKOFF_SECONDS,
+    description: 'With on-failure: seconds before the first restart, doubled after each one',
+  })
+  backoffSeconds?: number;
+}
+
+export class EventReasonDto {
+  @ApiProperty({ example: 'VMM_EXITED', description: "The node's error code for failures; RESTARTED, DELETED, NODE_DOWN or NODE_UNKNOWN for the control plane's own changes" })
+  code!: string;
+
+  @ApiProperty({ example: 'the VMM was killed by signal 9 (SIGKILL)' })
+  message!: string;
+}
+
+/** One state change of a sandbox. */
+export class SandboxEventDto {
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+
+  @ApiProperty({ enum: SANDBOX_STATES, description: 'The state it changed into' })
+  state!: SandboxState;
+
+  @ApiProperty({ required: false, type: EventReasonDto, description: 'Why, for failures, restarts, deletes and nodes going away' })
+  reason?: EventReasonDto;
+}

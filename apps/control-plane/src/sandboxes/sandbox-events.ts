@@ -1,0 +1,35 @@
+import type { ErrorInfo, SandboxState } from '@moat/proto';
+
+/** One state change of a sandbox: when, into which state, and why when there is a reason to give. */
+export interface SandboxEvent {
+  /** ISO 8601. */
+  at: string;
+  state: SandboxState;
+  /** For failures (the node's error), restarts, deletes and nodes going away. */
+  reason?: ErrorInfo;
+}
+
+/** A sandbox keeps its latest state changes only. */
+export const MAX_SANDBOX_EVENTS = 50;
+
+/** Reason codes the control plane gives for the state changes it makes itself. */
+export const EventReason = {
+  /** Its restart policy started it again; the message says which restart. */
+  RESTARTED: 'RESTARTED',
+  /** Someone asked for it to go: the API, or the deployment managing it. */
+  DELETED: 'DELETED',
+  /** Its node went silent or disconnected. */
+  NODE_DOWN: 'NODE_DOWN',
+  /** The control plane restarted and its node has not said hello since. */
+  NODE_UNKNOWN: 'NODE_UNKNOWN',
+} as const;
+
+/**
+ * `events` with a change into `state` appended (oldest first, at most {@link MAX_SANDBOX_EVENTS});
+ * unchanged when the last recorded change already is into that state.
+ */
+export function withEvent(events: readonly SandboxEvent[], state: SandboxState, at: Date, reason?: ErrorInfo): SandboxEvent[] {
+  if (events.at(-1)?.state === state) return [...events];
+  const event: SandboxEvent = { at: at.toISOString(), state, ...(reason && { reason: { code: reason.code, message: reason.message } }) };
+  return [...events, event].slice(-MAX_SANDBOX_EVENTS);
+}
