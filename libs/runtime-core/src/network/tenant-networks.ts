@@ -1,7 +1,8 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { pathExists, writeFileAtomic } from '../host/fs.helpers';
+import { pathExists } from '../host/fs.helpers';
+import { JsonState } from '../host/json-state';
 import type { NetAdapter } from '../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
 
@@ -42,7 +43,7 @@ type State = z.infer<typeof stateSchema>;
  * removes it and its leases.
  */
 export class TenantNetworks {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly state: JsonState<State>;
   /** Set once this process turned IPv4 forwarding on. */
   private forwarding = false;
   private readonly pool: { base: number; prefix: number };
@@ -58,12 +59,17 @@ export class TenantNetworks {
     if (opts.tenantPrefixLength < this.pool.prefix || opts.tenantPrefixLength > 30) {
       throw new NetworkError(NetworkErrorCode.CNI_CONFIG_INVALID, `tenant prefix /${opts.tenantPrefixLength} does not fit pool ${opts.subnetPool}`);
     }
+    this.state = new JsonState(
+      opts.stateFile,
+      stateSchema,
+      () => ({ tenants: {} }),
+      (cause) => new NetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, `read ${opts.stateFile}`, { cause }),
+    );
   }
 
   /** Registers the sandbox with its tenant's network, creating bridge, subnet and rules if needed. */
   acquire(tenantId: string, sandboxId: string): Promise<TenantNetwork> {
-    return this.serially(async () => {
-      const state = await this.load();
+    return this.state.update(async (state, save) => {
       let entry = state.tenants[tenantId];
       if (!entry) {
         entry = { index: this.freeIndex(state), sandboxes: [] };
@@ -71,7 +77,7 @@ export class TenantNetworks {
       }
       if (!entry.sandboxes.includes(sandboxId)) entry.sandboxes.push(sandboxId);
       // Recorded before the bridge exists, so a crash in between is undone by release.
-      await this.save(state);
+      await save(state);
       const network = this.networkOf(entry.index);
       await this.ensureForwarding();
       await this.ensureBridge(network);
@@ -81,23 +87,22 @@ export class TenantNetworks {
 
   /** The tenant's network if any sandbox holds it. */
   async lookup(tenantId: string): Promise<TenantNetwork | undefined> {
-    const entry = (await this.load()).tenants[tenantId];
+    const entry = (await this.state.read()).tenants[tenantId];
     return entry && this.networkOf(entry.index);
   }
 
   /** Drops the sandbox; the tenant's bridge and leases go with its last sandbox. Idempotent. */
   release(tenantId: string, sandboxId: string): Promise<void> {
-    return this.serially(async () => {
-      const state = await this.load();
+    return this.state.update(async (state, save) => {
       const entry = state.tenants[tenantId];
       if (!entry) return;
       entry.sandboxes = entry.sandboxes.filter((id) => id !== sandboxId);
-      if (entry.sandboxes.length > 0) return this.save(state);
+      if (entry.sandboxes.length > 0) return save(state);
       const network = this.networkOf(entry.index);
       if (await pathExists(`/sys/class/net/${network.bridge}`)) await this.linkStep(`delete bridge ${network.bridge}`, () => this.net.ip(['link', 'del', network.bridge]));
       await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
       delete state.tenants[tenantId];
-      await this.save(state);
+      await save(state);
     });
   }
 
@@ -140,26 +145,6 @@ export class TenantNetworks {
 
   private linkStep<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withNetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, what, fn);
-  }
-
-  private async load(): Promise<State> {
-    try {
-      return stateSchema.parse(JSON.parse(await readFile(this.opts.stateFile, 'utf8')));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { tenants: {} };
-      throw new NetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, `read ${this.opts.stateFile}`, { cause: error });
-    }
-  }
-
-  private async save(state: State): Promise<void> {
-    await mkdir(dirname(this.opts.stateFile), { recursive: true });
-    await writeFileAtomic(this.opts.stateFile, `${JSON.stringify(state)}\n`);
-  }
-
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 

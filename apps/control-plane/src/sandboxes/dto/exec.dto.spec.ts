@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../common/api.error';
-import { createValidationPipe } from '../../common/validation.pipe';
+import { refusal, validated } from '../../common/testing/validation';
 import { CreateSandboxDto } from './create-sandbox.dto';
 import { ExecDto } from './exec.dto';
-
-const pipe = createValidationPipe();
-
-function validated<T>(metatype: new () => T, body: object): Promise<T> {
-  return pipe.transform(body, { type: 'body', metatype }) as Promise<T>;
-}
-
-async function refusal<T>(metatype: new () => T, body: object): Promise<string> {
-  const error: unknown = await validated(metatype, body).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error, JSON.stringify(body)).toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
-  return (error as Error).message;
-}
 
 describe('caller mistakes a node could only fail on', () => {
   it('refuses a relative or missing-root cwd for exec, and takes an absolute one', async () => {

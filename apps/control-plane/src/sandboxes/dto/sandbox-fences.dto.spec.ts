@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../common/api.error';
-import { createValidationPipe } from '../../common/validation.pipe';
+import { refusal as refusalOf, validated as validatedAs } from '../../common/testing/validation';
 import { CreateSandboxDto } from './create-sandbox.dto';
 import { dnsConfigOf, egressPolicyOf } from './sandbox-fences.dto';
 
-const pipe = createValidationPipe();
-
-function validated(body: object): Promise<CreateSandboxDto> {
-  return pipe.transform(body, { type: 'body', metatype: CreateSandboxDto }) as Promise<CreateSandboxDto>;
-}
-
-async function refusal(body: object): Promise<string> {
-  const error: unknown = await validated(body).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error, JSON.stringify(body)).toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
-  return (error as Error).message;
-}
+const validated = (body: object) => validatedAs(CreateSandboxDto, body);
+const refusal = (body: object) => refusalOf(CreateSandboxDto, body);
 
 describe('egress and dns on a new sandbox', () => {
   it('takes well-formed settings and keeps only the fields given', async () => {

@@ -1,7 +1,5 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../host/fs.helpers';
+import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
 import { renderRuleset, sandboxFenceSchema, type SandboxFence } from './nft-ruleset';
@@ -24,12 +22,19 @@ type State = z.infer<typeof stateSchema>;
  * what the state says.
  */
 export class HostFirewall {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly state: JsonState<State>;
 
   constructor(
     private readonly net: Pick<NetAdapter, 'nft'>,
     private readonly opts: HostFirewallOptions,
-  ) {}
+  ) {
+    this.state = new JsonState(
+      opts.stateFile,
+      stateSchema,
+      () => ({ sandboxes: {} }),
+      (cause) => new NetworkError(NetworkErrorCode.FIREWALL_FAILED, `read ${opts.stateFile}`, { cause }),
+    );
+  }
 
   /** Fences a sandbox (again: replaces its fence). */
   add(sandboxId: string, fence: SandboxFence): Promise<void> {
@@ -51,24 +56,11 @@ export class HostFirewall {
   }
 
   private change(edit: (state: State) => void): Promise<void> {
-    const run = this.queue.then(async () => {
-      const state = await this.load();
+    return this.state.update(async (state, write) => {
       edit(state);
-      await mkdir(dirname(this.opts.stateFile), { recursive: true });
-      await writeFileAtomic(this.opts.stateFile, `${JSON.stringify(state)}\n`);
+      await write(state);
       const script = renderRuleset({ bridgePrefix: this.opts.bridgePrefix, subnetPool: this.opts.subnetPool, sandboxes: state.sandboxes });
       await withNetworkError(NetworkErrorCode.FIREWALL_FAILED, 'apply the sandbox firewall (nft -f)', () => this.net.nft(script));
     });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  private async load(): Promise<State> {
-    try {
-      return stateSchema.parse(JSON.parse(await readFile(this.opts.stateFile, 'utf8')));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sandboxes: {} };
-      throw new NetworkError(NetworkErrorCode.FIREWALL_FAILED, `read ${this.opts.stateFile}`, { cause: error });
-    }
   }
 }
