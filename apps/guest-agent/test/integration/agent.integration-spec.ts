@@ -257,11 +257,12 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     expect(exit.status).toBe(0);
   });
 
-  it('reports a command crun cannot run as an error with crun’s reason', async () => {
-    await expect(agentApi('execProcess')(execRequest('missing', ['no-such-binary']))).rejects.toMatchObject({
-      code: 13,
-      details: expect.stringContaining('no-such-binary'),
-    });
+  it('answers a command crun cannot run as a shell would: exit 127, crun’s reason on stderr', async () => {
+    await agentApi('execProcess')(execRequest('missing', ['no-such-binary']));
+    const exit = await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'missing' });
+    expect(exit).toMatchObject({ status: 127, signal: 0 });
+    const stderr = await agentApi<object, ReadStreamResponse>('readStderr')({ containerId: CONTAINER_ID, execId: 'missing', len: 4096 });
+    expect(Buffer.from(stderr.data).toString()).toContain('no-such-binary');
   });
 
   it('signals an exec process and reports 128 + signal', async () => {
