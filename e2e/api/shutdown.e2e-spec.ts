@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startStack } from '../../tools/dev/stack.mjs';
+import { startStack } from '../support/stack.mjs';
 import { DATA_DIR } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 

@@ -382,7 +382,7 @@ export class SandboxRuntime {
    */
   private async release(entry: SandboxEntry): Promise<void> {
     const id = entry.state.spec.id;
-    const failures = await releaseSteps(this.steps, this.context(entry));
+    const failures = await releaseSteps(this.steps, this.context(entry), (step) => this.log('debug', 'releasing', { sandboxId: id, step: step.phase }));
     for (const { step, error } of failures) {
       this.log('warn', `release step ${step.phase} failed`, { sandboxId: id, error: describeError(error) });
     }

@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { SandboxRuntime, type RuntimeOptions, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
 
@@ -14,6 +15,8 @@ const PREFIX = `mtf${process.pid % 10000}`;
 const POOL = '10.249.0.0/16';
 /** Phases of a restored, networked start, in order (a cold start has `vmm` for `restore`). */
 const PHASES = ['rootfs', 'jail', 'sharefs', 'network', 'restore', 'agent', 'sandbox', 'container'] as const;
+/** The steps a delete releases, in its order (the start's steps in reverse; `vmm` stops the VM whichever step started it). */
+const RELEASE_STEPS = ['container', 'sandbox', 'agent', 'vmm', 'restore', 'network', 'sharefs', 'jail', 'rootfs'] as const;
 
 /** What a sandbox can leave on the host, by its id: every kind of object the runtime creates. */
 function leftovers(id: string, runDir: string, dataDir: string, memoryDir: string): string[] {
@@ -56,7 +59,7 @@ describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
     network: { model: 'tcfilter', ports: [], egress: { default: 'allow', deny: ['192.0.2.0/24'] } },
   });
   /** Runs a node agent that dies as told; returns what it printed (nothing when it died as planned). */
-  const crash = (id: string, at: Record<string, number>): string => {
+  const crash = (id: string, at: Record<string, number | string>): string => {
     const child = spawnSync(process.execPath, [join(__dirname, 'support', 'crashing-node.mjs'), JSON.stringify({ options, spec: spec(id), at })], {
       encoding: 'utf8',
       timeout: 150_000,
@@ -133,10 +136,14 @@ describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
     await restartAndConverge(id);
   });
 
-  it.each([0, 50, 200, 600])('%i ms into a delete', async (deleteAfterMs) => {
+  it.each(
+    // Each delete step as it begins, and a delete killed the moment it starts, before it has
+    // saved that it is stopping.
+    [...RELEASE_STEPS.map((step) => ['as it releases its ' + step, { releasing: step }] as const), ['the moment it begins', { deleteAfterMs: 0 }] as const],
+  )('a delete killed %s', async (_when, at) => {
     const id = randomUUID();
     ids.push(id);
-    const printed = crash(id, { deleteAfterMs });
+    const printed = crash(id, at);
     // A delete may finish before the mark; then there is simply nothing to undo.
     expect(['', 'deleted']).toContain(printed);
     const runtime = await SandboxRuntime.open(options);
@@ -148,6 +155,47 @@ describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
       expect(leftovers(id, runDir, options.dataDir, memoryDir)).toEqual([]);
     } finally {
       await runtime.close();
+    }
+  });
+
+  it('fails a sandbox whose guest hangs with GUEST_UNRESPONSIVE, and releases it', async () => {
+    const runtime = await SandboxRuntime.open(options);
+    const id = randomUUID();
+    ids.push(id);
+    try {
+      expect((await runtime.create(spec(id))).state).toBe('running');
+      // The whole guest stops: its agent answers nothing any more.
+      const qmp = await QmpClient.connect(join(runDir, id, 'vm', 'qmp.sock'), 5_000);
+      await qmp.execute('stop', undefined, 5_000);
+      qmp.close();
+      await vi.waitFor(() => expect(runtime.get(id)?.state).toBe('failed'), { timeout: 60_000, interval: 500 });
+      expect(runtime.get(id)?.error?.code).toBe('GUEST_UNRESPONSIVE');
+      await runtime.delete(id);
+      expect(leftovers(id, runDir, options.dataDir, memoryDir)).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('keeps starting sandboxes cold when the disk fills up while a boot snapshot is saved, and leaves nothing of the save', async () => {
+    // A data dir on a tmpfs too small for the snapshot's RAM: the save fails writing it.
+    const small = mkdtempSync(join(tmpdir(), 'moat-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', small]);
+    const runtime = await SandboxRuntime.open({ ...options, dataDir: small, network: undefined });
+    const id = randomUUID();
+    ids.push(id);
+    try {
+      expect((await runtime.create({ ...spec(id), network: undefined, memoryMiB: 256 })).state).toBe('running');
+      await runtime.snapshotsIdle();
+      const snapshots = readdirSync(join(small, 'boot-snapshots'));
+      expect(snapshots).toEqual([]);
+      expect(processesMentioning('snapshot-')).toEqual([]);
+      await runtime.delete(id);
+      expect(leftovers(id, runDir, small, memoryDir)).toEqual([]);
+    } finally {
+      await runtime.close();
+      execFileSync('umount', [small]);
+      rmSync(small, { recursive: true, force: true });
     }
   });
 });

@@ -91,7 +91,15 @@ describe.skipIf(!existsSync(REGISTRY_BINARY))('images from a real registry, unpa
     await rootfs().prepare({ sandboxId: id, image: appRef, ...dirs });
     mounted.push(dirs.rootfsDir);
     const block = new BlockRootfs(proc);
-    const handle = await block.start({ sandboxId: id, sharedDir: dirs.scratchDir, runDir: work, logDir: dirs.scratchDir, rootfsDir: dirs.rootfsDir, diskDir: dirs.scratchDir });
+    const handle = await block.start({
+      sandboxId: id,
+      sharedDir: dirs.scratchDir,
+      socketDir: work,
+      enterCgroup: () => Promise.resolve(),
+      logDir: dirs.scratchDir,
+      rootfsDir: dirs.rootfsDir,
+      diskDir: dirs.scratchDir,
+    });
     expect(handle.attachment).toEqual({ kind: 'block', imagePath: join(dirs.scratchDir, 'rootfs.ext4') });
     // debugfs reads the image without mounting it: the image's files are there, the whited-out one is not.
     const { stdout } = await proc.run('debugfs', ['-R', 'ls -l /app', join(dirs.scratchDir, 'rootfs.ext4')]);

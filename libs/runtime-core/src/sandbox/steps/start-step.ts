@@ -67,9 +67,15 @@ export async function acquireSteps(
  * Releases every step in reverse, each even if an earlier one failed; returns what failed.
  * Steps that were never acquired release nothing.
  */
-export async function releaseSteps(steps: readonly StartStep[], ctx: StepContext): Promise<{ step: StartStep; error: unknown }[]> {
+export async function releaseSteps(
+  steps: readonly StartStep[],
+  ctx: StepContext,
+  /** Told before each step is released (a debug log line per step). */
+  releasing: (step: StartStep) => void = () => undefined,
+): Promise<{ step: StartStep; error: unknown }[]> {
   const failures: { step: StartStep; error: unknown }[] = [];
   for (const step of [...steps].reverse()) {
+    releasing(step);
     try {
       await step.release(ctx);
     } catch (error) {

@@ -1,11 +1,16 @@
 // A node agent that dies at a chosen instant: the fault-injection tests run this in a child
 // process with the built runtime (libs/runtime-core/dist) and SIGKILL it mid-start or mid-delete.
-// argv[2]: JSON { options, spec, at: { afterPhases: n, delayMs?: n } | { deleteAfterMs: n } }
+// argv[2]: JSON { options, spec, at: { afterPhases: n, delayMs?: n } | { deleteAfterMs: n } | { releasing: step } }
 import { SandboxRuntime } from '../../../dist/index.js';
 
 const { options, spec, at } = JSON.parse(process.argv[2]);
 const die = () => process.kill(process.pid, 'SIGKILL');
-const runtime = await SandboxRuntime.open(options);
+let deleting = false;
+// The runtime logs each release step as it begins: a delete dies as the named one does.
+const log = (_level, msg, fields) => {
+  if (deleting && msg === 'releasing' && fields?.step === at.releasing) die();
+};
+const runtime = await SandboxRuntime.open({ ...options, log });
 if ('afterPhases' in at) {
   // Dies `delayMs` into the start's phase number `afterPhases` (0: the first).
   let armed = false;
@@ -23,7 +28,8 @@ if ('afterPhases' in at) {
   die();
 } else {
   await runtime.create(spec);
-  setTimeout(die, at.deleteAfterMs);
+  deleting = true;
+  if ('deleteAfterMs' in at) setTimeout(die, at.deleteAfterMs);
   await runtime.delete(spec.id);
   console.log('deleted');
   die();
