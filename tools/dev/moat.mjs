@@ -78,6 +78,8 @@ async function start() {
 function test() {
   prepare({ forTests: true });
   const tiers = [
+    // No new import loop between files or folders (dependency-cruiser; tools/dev/import-cycles.mjs).
+    ['imports', ['node', 'tools/dev/import-cycles.mjs']],
     ['lint', ['nx', 'run-many', '-t', 'lint', '--outputStyle=stream']],
     ['unit', ['nx', 'run-many', '-t', 'test', '--outputStyle=stream']],
     ['integration', ['nx', 'run-many', '-t', 'integration', '--parallel=1', '--outputStyle=stream']],

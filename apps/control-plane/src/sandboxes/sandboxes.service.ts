@@ -274,7 +274,8 @@ export class SandboxesService implements OnModuleInit {
   /**
    * Records what nodes observed about their sandboxes, in the order reported, in one
    * transaction for the batch (a placement of thousands is followed by thousands of
-   * `running` reports). A report about a sandbox not placed on the reporting node is ignored.
+   * `running` reports). A report about a sandbox not placed on the reporting node is ignored
+   * with a warning; a repeated `gone` (the row is already removed) without one.
    */
   async applyStatuses(reports: readonly { nodeId: string; status: SandboxStatus }[]): Promise<void> {
     const { outcomes, ignored } = await this.transactions.run(async (manager) => {
@@ -289,6 +290,8 @@ export class SandboxesService implements OnModuleInit {
       const restartChanged = new Set<SandboxEntity>();
       for (const { nodeId, status } of reports) {
         const sandbox = byId.get(status.id);
+        // A node says `gone` again whenever it converges on an id it neither has nor is asked for.
+        if (!sandbox && status.state === 'gone') continue;
         if (!sandbox || sandbox.nodeId !== nodeId) {
           ignored.push({ nodeId, sandboxId: status.id });
           continue;
