@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import type { GuestImage } from './guest-image';
+import type { GuestImage } from './image/guest-image';
 import { buildImage, resolveCurrentImage } from './internal/builder';
 import { SpawnProcessRunner } from './internal/host/process.adapter';
 
-export { GuestImageError, GuestImageErrorCode } from './errors';
-export type { GuestImage } from './guest-image';
+export { GuestImageError, GuestImageErrorCode } from './errors/guest-image.error';
+export type { GuestImage } from './image/guest-image';
 
 /** Options for {@link buildGuestImage}. */
 export interface BuildGuestImageOptions {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GuestImageError, GuestImageErrorCode } from '../errors';
-import type { GuestImage } from '../guest-image';
+import { GuestImageError, GuestImageErrorCode } from '../errors/guest-image.error';
+import type { GuestImage } from '../image/guest-image';
 import { fileExists } from './host/files';
 import type { ProcessRunner } from './host/process.adapter';
 import { computeImageId } from './image-id';
@@ -15,19 +15,21 @@ import {
   readImage,
   writeCurrentId,
 } from './image-store';
+import { INITRAMFS_APPLETS, initScript } from './initramfs/init-script';
 import { buildInitramfs } from './initramfs/initramfs';
+import { GUEST_MODULES } from './kernel/guest-modules';
 import { prepareKernel } from './kernel/kernel';
 import { fetchKernelDeb, resolveKernelPackage } from './kernel/kernel-package';
 import { collectHostFiles } from './rootfs/host-files';
 import { buildRootfs } from './rootfs/rootfs';
-import {
-  BUILDER_VERSION,
-  GUEST_MODULES,
-  INITRAMFS_APPLETS,
-  ROOTFS_DIRS,
-  ROOTFS_TEMPLATES,
-  initScript,
-} from './templates';
+import { ROOTFS_DIRS, ROOTFS_TEMPLATES } from './rootfs/rootfs-templates';
+
+/**
+ * Bump when the build steps change in a way the guest-side texts (init scripts, config files,
+ * module list) do not show (mkfs options, layout): the image id covers both, so old images
+ * are then rebuilt.
+ */
+const BUILDER_VERSION = '1';
 
 export interface BuildOptions {
   dataDir: string;

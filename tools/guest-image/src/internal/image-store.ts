@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GuestImageError, GuestImageErrorCode } from '../errors';
-import type { GuestImage } from '../guest-image';
+import { GuestImageError, GuestImageErrorCode } from '../errors/guest-image.error';
+import type { GuestImage } from '../image/guest-image';
 import { fileExists } from './host/files';
 
 const KERNEL_FILE = 'vmlinux';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 
 export interface RunOptions {
   cwd?: string;

@@ -2,8 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { PreparedKernel } from '../kernel/kernel';
 import { HOST_BUSYBOX } from '../rootfs/host-files';
-import { INITRAMFS_APPLETS, initScript } from '../templates';
 import { type CpioEntry, writeNewcArchive } from './cpio';
+import { INITRAMFS_APPLETS, initScript } from './init-script';
 
 /**
  * Writes the initramfs: static busybox, the guest modules and /init. Only what it takes to

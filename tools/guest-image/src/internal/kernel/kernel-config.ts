@@ -1,4 +1,4 @@
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 
 /**
  * Options the boot path depends on and that no module can supply: PVH for booting the ELF

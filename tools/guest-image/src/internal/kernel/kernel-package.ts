@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 import { fileExists, sha256File } from '../host/files';
 import type { ProcessRunner } from '../host/process.adapter';
 import { kernelPackageFromDepends, parseControlStanza } from './deb-control';

@@ -1,11 +1,11 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 import type { ProcessRunner } from '../host/process.adapter';
-import { moduleLoadOrder, parseModulesBuiltin, parseModulesDep } from '../initramfs/module-closure';
-import { GUEST_MODULES } from '../templates';
+import { GUEST_MODULES } from './guest-modules';
 import { assertBootableConfig, parseKernelConfig } from './kernel-config';
 import { extractDeb } from './kernel-package';
+import { moduleLoadOrder, parseModulesBuiltin, parseModulesDep } from './module-closure';
 import { extractVmlinux } from './vmlinux';
 
 /** A kernel unpacked for building the image. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GuestImageErrorCode } from '../../errors';
+import { GuestImageErrorCode } from '../../errors/guest-image.error';
 import { locateCompressedPayload } from './vmlinux';
 
 /** A synthetic bzImage: setup header fields as the boot protocol places them, then a payload. */

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 import { isElf64 } from '../host/elf';
 import type { ProcessRunner } from '../host/process.adapter';
 

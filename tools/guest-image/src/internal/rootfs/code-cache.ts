@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProcessRunner } from '../host/process.adapter';
-import { GUEST_AGENT_CODE_CACHE_PATH, GUEST_AGENT_LOADER_PATH } from '../templates';
+import { GUEST_AGENT_CODE_CACHE_PATH, GUEST_AGENT_LOADER_PATH } from './rootfs-templates';
 
 /**
  * Starts the staged guest agent once on the host, with the node binary the guest runs,

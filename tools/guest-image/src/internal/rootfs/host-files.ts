@@ -1,12 +1,12 @@
 import { open, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 import { hasProgramInterpreter } from '../host/elf';
 import { sha256File } from '../host/files';
 import type { ProcessRunner } from '../host/process.adapter';
-import { GUEST_AGENT_PATH } from '../templates';
 import { parseLddOutput } from './ldd';
+import { GUEST_AGENT_PATH } from './rootfs-templates';
 
 /** busybox-static's binary; it must be static because the initramfs has no libraries. */
 export const HOST_BUSYBOX = '/bin/busybox';

@@ -1,9 +1,9 @@
 import { chmod, copyFile, lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ProcessRunner } from '../host/process.adapter';
-import { ROOTFS_DIRS, ROOTFS_TEMPLATES } from '../templates';
 import { produceAgentCodeCache } from './code-cache';
 import { HOST_BUSYBOX, type HostFile } from './host-files';
+import { ROOTFS_DIRS, ROOTFS_TEMPLATES } from './rootfs-templates';
 
 const BLOCK_SIZE = 4096;
 

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { GuestImageError, GuestImageErrorCode } from '../../errors';
+import { GuestImageError, GuestImageErrorCode } from '../../errors/guest-image.error';
 
 /** A module as modules.dep lists it: path relative to /lib/modules/<release>, direct+indirect deps. */
 export interface ModuleEntry {

@@ -1,33 +1,5 @@
 import { basename } from 'node:path/posix';
 
-/**
- * Everything the builder writes into the guest besides host binaries. Bump BUILDER_VERSION
- * when the build steps change in a way these texts do not show (mkfs options, layout): the
- * image id covers both, so old images are then rebuilt.
- */
-export const BUILDER_VERSION = '1';
-
-/**
- * Modules /init loads, in dependency closure. Debian's generic kernel builds every one of
- * them as a module (virtio_pci included), so without them the guest sees no disk at all.
- */
-export const GUEST_MODULES = [
-  'virtio_pci', // the transport of every device on q35
-  'virtio_blk', // the rootfs disk
-  // ext4 only soft-depends on "crypto-crc32c" (not in modules.dep) and mounting a
-  // metadata_csum filesystem fails without it; the generic one because TCG's default CPU
-  // model lacks SSE4.2, which crc32c-intel needs.
-  'crc32c_generic',
-  'ext4',
-  'virtio_console', // the agent's virtio-serial channel
-  '9pnet_virtio', // shared dir over virtio-9p
-  '9p',
-  'virtiofs', // shared dir over virtio-fs (pulls in fuse)
-  'overlay', // container rootfs layering
-  'vmw_vsock_virtio_transport', // the agent's vsock channel
-  'virtio_net',
-] as const;
-
 /** Where the guest agent bundle lives in the rootfs. */
 export const GUEST_AGENT_PATH = '/opt/moat/guest-agent.js';
 
@@ -83,57 +55,7 @@ script.runInThisContext()(agent.exports, require, agent, bundle, __dirname);
 `;
 
 /** The line /etc/init.d/rcS prints instead of starting the agent when booted with moat.bench=1. */
-export const BENCH_MARKER = 'MOAT-BENCH-MARKER';
-
-/** The busybox applets /init uses; linked in the initramfs so the script reads like sh. */
-export const INITRAMFS_APPLETS = ['sh', 'mount', 'insmod', 'sleep', 'switch_root', 'poweroff'] as const;
-
-/** The initramfs /init: load modules, mount the real root read-only, hand over to its init. */
-export function initScript(modules: readonly string[]): string {
-  return `#!/bin/sh
-export PATH=/bin
-
-fail() {
-  echo "moat-init: error: $*"
-  # Powering off instead of exiting (a kernel panic) lets the host see a VM that stopped.
-  poweroff -f
-}
-
-mount -t proc proc /proc || fail "mount /proc"
-mount -t sysfs sysfs /sys || fail "mount /sys"
-mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
-
-for module in ${modules.join(' ')}; do
-  insmod "/lib/modules/$module" || fail "insmod $module"
-done
-
-root=/dev/vda
-read -r cmdline < /proc/cmdline
-for arg in $cmdline; do
-  case "$arg" in
-    root=*) root="\${arg#root=}" ;;
-  esac
-done
-
-# virtio_blk normally adds the disk while it is being inserted; allow a late probe anyway.
-tries=0
-while [ ! -b "$root" ]; do
-  tries=$((tries + 1))
-  [ "$tries" -le 100 ] || fail "root device $root did not appear"
-  sleep 0.05
-done
-
-# Under TCG every block request is costly; node's 100 MB binary pages in far faster in big reads.
-echo 4096 > "/sys/block/\${root#/dev/}/queue/read_ahead_kb" || true
-mount -t ext4 -o ro "$root" /newroot || fail "mount $root on /newroot"
-mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run || fail "mount /run"
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || fail "mount /tmp"
-for fs in dev proc sys; do
-  mount --move "/$fs" "/newroot/$fs" || fail "move /$fs"
-done
-exec switch_root /newroot /sbin/init
-`;
-}
+const BENCH_MARKER = 'MOAT-BENCH-MARKER';
 
 /** Busybox init's sysinit script in the rootfs. */
 const RCS = `#!/bin/sh

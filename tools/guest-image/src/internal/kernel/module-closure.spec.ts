@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GuestImageErrorCode } from '../../errors';
+import { GuestImageErrorCode } from '../../errors/guest-image.error';
 import { moduleLoadOrder, moduleName, parseModulesBuiltin, parseModulesDep } from './module-closure';
 
 // Lines as depmod writes them for Debian's 6.1 kernel (trimmed).
