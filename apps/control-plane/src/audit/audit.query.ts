@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsInt, IsOptional, IsString, Max, MaxDate, MaxLength, Min, MinDate } from 'class-validator';
-import { MAX_INTEGER_COLUMN } from '../database/integer-column';
+import { MAX_INTEGER_COLUMN } from '../common/integer-column';
 
 /** Four-digit years: PostgreSQL's timestamps end long before JavaScript's dates do. */
 const EARLIEST = new Date('0001-01-01T00:00:00.000Z');

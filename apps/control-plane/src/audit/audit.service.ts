@@ -98,6 +98,10 @@ export class AuditService implements BeforeApplicationShutdown {
       this.logger.error({ err, entries: batch.length }, 'writing audit entries failed');
       return;
     }
-    for (const entry of batch) this.ui.auditAppended(AuditEntryDto.from(entry));
+    for (const entry of batch) {
+      const view = AuditEntryDto.from(entry);
+      if (view.tenantId) this.ui.toTenant(view.tenantId, 'audit:appended', view);
+      else this.ui.toAdmins('audit:appended', view);
+    }
   }
 }

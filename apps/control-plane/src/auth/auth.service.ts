@@ -1,16 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, Or, Repository } from 'typeorm';
-import { rawQuery } from '../database/raw-query';
 import { AppConfig } from '../config/app-config';
-import { ApiKeyEntity } from '../tenants/api-key.entity';
+import { ApiKeys } from './api-keys.repository';
 import { ADMIN, Principal } from './principal';
-import { API_KEY_PREFIX, hashApiKey, tokensEqual } from './token';
+import { API_KEY_PREFIX, tokensEqual } from './token';
 
 /** `lastUsedAt` is refreshed at most this often, so authentication is a read nearly always. */
 const LAST_USED_RESOLUTION_MS = 60_000;
-
-const FIND_ACTIVE_KEY = 'SELECT "id", "tenantId" FROM "api_keys" WHERE "hash" = :hash AND "revokedAt" IS NULL';
 
 /** Resolves bearer tokens, for HTTP requests and dashboard sockets alike. */
 @Injectable()
@@ -21,7 +16,7 @@ export class AuthService {
 
   constructor(
     private readonly config: AppConfig,
-    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    private readonly apiKeys: ApiKeys,
   ) {}
 
   isAdminToken(token: string): boolean {
@@ -32,10 +27,7 @@ export class AuthService {
     if (!token) return undefined;
     if (this.isAdminToken(token)) return ADMIN;
     if (!token.startsWith(API_KEY_PREFIX)) return undefined;
-    // Every request asks this: a fixed statement, not a find query built each time.
-    const [key] = await rawQuery<{ id: string; tenantId: string }>(this.apiKeys.manager, FIND_ACTIVE_KEY, {
-      hash: hashApiKey(token),
-    });
+    const key = await this.apiKeys.findActive(token);
     if (!key) return undefined;
     await this.noteUse(key.id);
     return { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
@@ -74,7 +66,7 @@ export class AuthService {
     if (now.getTime() - (this.notedAt.get(keyId) ?? 0) < LAST_USED_RESOLUTION_MS) return;
     const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
     try {
-      await this.apiKeys.update({ id: keyId, lastUsedAt: Or(IsNull(), LessThan(stale)) }, { lastUsedAt: now });
+      await this.apiKeys.noteUse(keyId, now, stale);
       this.notedAt.set(keyId, now.getTime());
     } catch (err) {
       this.logger.warn({ err, keyId }, 'recording API key use failed');

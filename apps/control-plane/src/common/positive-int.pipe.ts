@@ -1,5 +1,5 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
-import { MAX_INTEGER_COLUMN } from '../database/integer-column';
+import { MAX_INTEGER_COLUMN } from './integer-column';
 import { ApiError, ErrorCode } from './api.error';
 
 /** A path parameter naming a row by a positive `integer` column (a template version). */

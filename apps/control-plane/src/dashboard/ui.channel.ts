@@ -2,20 +2,17 @@ import { Injectable } from '@nestjs/common';
 import type { UiEvents } from '@moat/proto';
 import type { Namespace } from 'socket.io';
 import { AppConfig } from '../config/app-config';
-import type { DeploymentDto } from '../deployments/dto/deployment.dto';
-import type { AuditEntryDto } from '../audit/audit-entry.dto';
-import type { NodeDto } from '../nodes/node.dto';
-import type { RolloutDto } from '../rollouts/dto/rollout.dto';
-import type { SandboxDto } from '../sandboxes/dto/sandbox.dto';
-import type { TemplateSummaryDto } from '../templates/dto/template.dto';
-import type { TenantDto } from '../tenants/dto/tenant.dto';
 
 export type UiNamespace = Namespace<Record<string, never>, UiEvents>;
+type UiEvent = keyof UiEvents;
 
 export const ADMIN_ROOM = 'admins';
 export const tenantRoom = (tenantId: string): string => `tenant:${tenantId}`;
 
-/** Pushes changes to dashboards: admins see everything, a tenant only what it owns. */
+/**
+ * Pushes changes to dashboards: admins see everything, a tenant only what it owns. It knows the
+ * events (the shared protocol's `UiEvents`), not the domains that raise them.
+ */
 @Injectable()
 export class UiChannel {
   private namespace?: UiNamespace;
@@ -38,41 +35,13 @@ export class UiChannel {
     return this.shared || (this.namespace?.sockets.size ?? 0) > 0;
   }
 
-  sandboxUpdated(sandbox: SandboxDto): void {
-    this.namespace?.to([ADMIN_ROOM, tenantRoom(sandbox.tenantId)]).emit('sandbox:updated', sandbox);
+  /** Pushes an event to admins' dashboards only. */
+  toAdmins<E extends UiEvent>(event: E, ...payload: Parameters<UiEvents[E]>): void {
+    this.namespace?.to(ADMIN_ROOM).emit(event, ...payload);
   }
 
-  sandboxDeleted(id: string, tenantId: string): void {
-    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit('sandbox:deleted', { id });
-  }
-
-  nodeUpdated(node: NodeDto): void {
-    this.namespace?.to(ADMIN_ROOM).emit('node:updated', node);
-  }
-
-  deploymentUpdated(deployment: DeploymentDto): void {
-    this.namespace?.to([ADMIN_ROOM, tenantRoom(deployment.tenantId)]).emit('deployment:updated', deployment);
-  }
-
-  deploymentDeleted(id: string, tenantId: string): void {
-    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit('deployment:deleted', { id });
-  }
-
-  rolloutUpdated(rollout: RolloutDto, tenantId: string): void {
-    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit('rollout:updated', rollout);
-  }
-
-  templateUpdated(template: TemplateSummaryDto): void {
-    const { id, name, latestVersion } = template;
-    this.namespace?.to([ADMIN_ROOM, tenantRoom(template.tenantId)]).emit('template:updated', { id, name, latestVersion });
-  }
-
-  tenantUpdated(tenant: TenantDto): void {
-    this.namespace?.to(ADMIN_ROOM).emit('tenant:updated', tenant);
-  }
-
-  auditAppended(entry: AuditEntryDto): void {
-    const rooms = entry.tenantId ? [ADMIN_ROOM, tenantRoom(entry.tenantId)] : [ADMIN_ROOM];
-    this.namespace?.to(rooms).emit('audit:appended', entry);
+  /** Pushes an event about something a tenant owns: to that tenant's dashboards and admins'. */
+  toTenant<E extends UiEvent>(tenantId: string, event: E, ...payload: Parameters<UiEvents[E]>): void {
+    this.namespace?.to([ADMIN_ROOM, tenantRoom(tenantId)]).emit(event, ...payload);
   }
 }

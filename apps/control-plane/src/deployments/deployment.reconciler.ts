@@ -358,23 +358,23 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
 
   /** After the commit: tell nodes, place new replicas, start probes, update dashboards. */
   private async publish(result: PassResult): Promise<void> {
-    result.removedUnplaced.forEach(({ id, tenantId }) => this.ui.sandboxDeleted(id, tenantId));
+    result.removedUnplaced.forEach(({ id, tenantId }) => this.ui.toTenant(tenantId, 'sandbox:deleted', { id: id }));
     // Replicas stopped outside a scheduler batch free room and quota (creates bump its epoch).
     if (result.removedPlaced.length > 0 || result.removedUnplaced.length > 0) await this.scheduler.invalidate();
     await this.sandboxes.nodesChanged([...result.removedPlaced.map((r) => r.nodeId), ...result.pinnedNodes]);
     await this.sandboxes.announceMany([...result.removedPlaced.map((r) => r.id), ...result.healthChanged]);
     if (result.created > 0) await this.sandboxes.placePending();
     this.prober.schedule(result.probes);
-    result.rollouts.forEach(({ rollout, tenantId }) => this.ui.rolloutUpdated(RolloutDto.from(rollout), tenantId));
+    result.rollouts.forEach(({ rollout, tenantId }) => this.ui.toTenant(tenantId, 'rollout:updated', RolloutDto.from(rollout)));
     for (const dto of result.deployments) {
       const json = JSON.stringify(dto);
       if (this.shown.get(dto.id) === json) continue;
       this.shown.set(dto.id, json);
-      this.ui.deploymentUpdated(dto);
+      this.ui.toTenant(dto.tenantId, 'deployment:updated', dto);
     }
     for (const { id, tenantId } of result.deleted) {
       this.shown.delete(id);
-      this.ui.deploymentDeleted(id, tenantId);
+      this.ui.toTenant(tenantId, 'deployment:deleted', { id: id });
     }
   }
 

@@ -127,7 +127,7 @@ export class DeploymentsService {
   /** Asks the reconciler to act now and shows the change on dashboards. */
   async changed(deployment: DeploymentEntity): Promise<void> {
     this.reconciler.kick();
-    this.ui.deploymentUpdated(await this.view(deployment));
+    this.ui.toTenant(deployment.tenantId, 'deployment:updated', await this.view(deployment));
   }
 
   /** The representation with live replica counts. */

@@ -214,7 +214,7 @@ export class NodesService {
       return { rows, change: await this.scheduler.prepareNodes(manager, rows) };
     });
     this.scheduler.applyNodes(registered.change);
-    if (this.ui.watched) for (const view of await this.views(registered.rows)) this.ui.nodeUpdated(view);
+    if (this.ui.watched) for (const view of await this.views(registered.rows)) this.ui.toAdmins('node:updated', view);
   }
 
   /**
@@ -315,7 +315,7 @@ export class NodesService {
     });
     if (!unknown) return;
     await this.scheduler.invalidate();
-    for (const sandbox of unknown) this.ui.sandboxUpdated(SandboxDto.from(sandbox));
+    for (const sandbox of unknown) this.ui.toTenant(sandbox.tenantId, 'sandbox:updated', SandboxDto.from(sandbox));
     await this.announce(id);
     this.hooks.emit('nodeDown', id);
   }
@@ -360,7 +360,7 @@ export class NodesService {
   /** Pushes the node's current representation to dashboards, and returns it. */
   async announce(id: string): Promise<NodeDto> {
     const [view] = await this.views([await this.found(id)]);
-    this.ui.nodeUpdated(view);
+    this.ui.toAdmins('node:updated', view);
     return view;
   }
 
@@ -369,7 +369,7 @@ export class NodesService {
     if (!this.ui.watched) return;
     for (const chunk of chunks(ids, IN_CHUNK)) {
       const nodes = await this.nodes.findBy({ id: In(chunk) });
-      for (const view of await this.views(nodes)) this.ui.nodeUpdated(view);
+      for (const view of await this.views(nodes)) this.ui.toAdmins('node:updated', view);
     }
   }
 

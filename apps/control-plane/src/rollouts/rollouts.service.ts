@@ -60,7 +60,7 @@ export class RolloutsService {
       return undefined;
     });
     if (refusal) throw new ApiError(ErrorCode.INVALID_STATE, refusal);
-    this.ui.rolloutUpdated(RolloutDto.from(rollout), deployment.tenantId);
+    this.ui.toTenant(deployment.tenantId, 'rollout:updated', RolloutDto.from(rollout));
     await this.deployments.changed({ ...deployment, currentRolloutId: rollout.id, state: 'rolling' });
     return rollout;
   }
@@ -98,7 +98,7 @@ export class RolloutsService {
       return { rollout, deployment };
     });
     if ('problem' in outcome) throw new ApiError(ErrorCode.INVALID_STATE, outcome.problem ?? 'not possible now');
-    this.ui.rolloutUpdated(RolloutDto.from(outcome.rollout), outcome.deployment.tenantId);
+    this.ui.toTenant(outcome.deployment.tenantId, 'rollout:updated', RolloutDto.from(outcome.rollout));
     await this.deployments.changed(outcome.deployment);
     return outcome.rollout;
   }

@@ -177,7 +177,7 @@ export class SandboxesService implements OnModuleInit {
     // Its room and quota count as free from now on (both cover sandboxes meant to run).
     await this.scheduler.invalidate();
     if (removed) {
-      this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId);
+      this.ui.toTenant(sandbox.tenantId, 'sandbox:deleted', { id: sandbox.id });
       return sandbox;
     }
     this.announce(sandbox);
@@ -342,7 +342,7 @@ export class SandboxesService implements OnModuleInit {
     await this.transactions.run((manager) =>
       manager.delete(SandboxEntity, { id: In(vanished.map((s) => s.id)), desiredState: 'deleted' }),
     );
-    vanished.forEach((sandbox) => this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId));
+    vanished.forEach((sandbox) => this.ui.toTenant(sandbox.tenantId, 'sandbox:deleted', { id: sandbox.id }));
     await this.nodes.announceMany([...new Set(vanished.map((s) => s.nodeId as string))]);
   }
 
@@ -472,7 +472,7 @@ export class SandboxesService implements OnModuleInit {
       if (sandbox.deploymentId) this.managedChanges.next(sandbox.deploymentId);
       const nodeId = sandbox.nodeId as string;
       if (removed) {
-        this.ui.sandboxDeleted(sandbox.id, sandbox.tenantId);
+        this.ui.toTenant(sandbox.tenantId, 'sandbox:deleted', { id: sandbox.id });
         emptied.add(nodeId);
         continue;
       }
@@ -509,7 +509,7 @@ export class SandboxesService implements OnModuleInit {
   }
 
   private announce(sandbox: SandboxEntity): void {
-    if (this.ui.watched) this.ui.sandboxUpdated(SandboxDto.from(sandbox));
+    if (this.ui.watched) this.ui.toTenant(sandbox.tenantId, 'sandbox:updated', SandboxDto.from(sandbox));
   }
 }
 

@@ -4,7 +4,7 @@ import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/error-body.dto';
 import { PositiveIntPipe } from '../common/positive-int.pipe';
-import { MAX_INTEGER_COLUMN } from '../database/integer-column';
+import { MAX_INTEGER_COLUMN } from '../common/integer-column';
 import {
   TemplateDetailDto,
   TemplateSummaryDto,

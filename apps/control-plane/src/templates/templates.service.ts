@@ -8,7 +8,6 @@ import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
 import { isUniqueViolation } from '../database/unique-violation';
 import { TenantsService } from '../tenants/tenants.service';
-import { TemplateSummaryDto } from './dto/template.dto';
 import { TemplateEntity, TemplateVersionEntity } from './template.entity';
 import type { TemplateSpec } from './template-spec';
 
@@ -45,7 +44,7 @@ export class TemplatesService {
       }
       throw err;
     }
-    this.ui.templateUpdated(TemplateSummaryDto.from(template));
+    this.announce(template);
     return { template, version };
   }
 
@@ -69,7 +68,7 @@ export class TemplatesService {
       await manager.insert(TemplateVersionEntity, version);
       return { template, version };
     });
-    this.ui.templateUpdated(TemplateSummaryDto.from(result.template));
+    this.announce(result.template);
     return result;
   }
 
@@ -99,5 +98,10 @@ export class TemplatesService {
     const found = await this.versions.findOneBy({ templateId: id, version });
     if (!found) throw new ApiError(ErrorCode.NOT_FOUND, `template ${id} has no version ${version}`);
     return found;
+  }
+
+  /** Dashboards hear of a new template or version by name and number only. */
+  private announce({ id, tenantId, name, latestVersion }: TemplateEntity): void {
+    this.ui.toTenant(tenantId, 'template:updated', { id, name, latestVersion });
   }
 }

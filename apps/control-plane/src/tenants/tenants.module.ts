@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
-import { ApiKeyEntity } from './api-key.entity';
+import { AuthModule } from '../auth/auth.module';
 import { MeController } from './me.controller';
 import { TenantEntity } from './tenant.entity';
 import { TenantsController } from './tenants.controller';
 import { TenantsService } from './tenants.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity]), DashboardModule],
+  imports: [TypeOrmModule.forFeature([TenantEntity]), AuthModule, DashboardModule],
   controllers: [TenantsController, MeController],
   providers: [TenantsService],
   exports: [TenantsService],

@@ -1,14 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { IsNull, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
+import type { ApiKeyEntity } from '../auth/api-key.entity';
+import { ApiKeys } from '../auth/api-keys.repository';
 import type { Principal } from '../auth/principal';
-import { generateApiKey } from '../auth/token';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { UiChannel } from '../dashboard/ui.channel';
 import { isUniqueViolation } from '../database/unique-violation';
 import { Transactions } from '../database/transactions.service';
-import { ApiKeyEntity } from './api-key.entity';
 import { CreateTenantDto } from './dto/create-tenant.dto';
 import { TenantDto } from './dto/tenant.dto';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
@@ -21,7 +21,7 @@ import { loadUsage, NO_USAGE } from './usage';
 export class TenantsService implements OnModuleInit {
   constructor(
     @InjectRepository(TenantEntity) private readonly tenants: Repository<TenantEntity>,
-    @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
+    private readonly apiKeys: ApiKeys,
     private readonly transactions: Transactions,
     private readonly ui: UiChannel,
   ) {}
@@ -41,21 +41,20 @@ export class TenantsService implements OnModuleInit {
   async create(dto: CreateTenantDto): Promise<{ tenant: TenantEntity; apiKey: string }> {
     const tenant = this.newTenant(dto.name);
     tenant.quota = quotaWithDefaults(dto.quota);
-    const { key, hash, prefix } = generateApiKey();
     try {
-      await this.transactions.run(async (manager) => {
+      const { key } = await this.transactions.run(async (manager) => {
         if (await manager.existsBy(TenantEntity, { name: dto.name })) {
           throw new ApiError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
         }
         await manager.insert(TenantEntity, tenant);
-        await manager.insert(ApiKeyEntity, this.newKey(tenant.id, prefix, hash, 'initial'));
+        return this.apiKeys.issue(tenant.id, 'initial', manager);
       });
+      this.ui.toAdmins('tenant:updated', TenantDto.from(tenant));
+      return { tenant, apiKey: key };
     } catch (err) {
       if (isUniqueViolation(err)) throw new ApiError(ErrorCode.CONFLICT, `a tenant named "${dto.name}" already exists`);
       throw err;
     }
-    this.ui.tenantUpdated(TenantDto.from(tenant));
-    return { tenant, apiKey: key };
   }
 
   list(): Promise<TenantEntity[]> {
@@ -106,7 +105,7 @@ export class TenantsService implements OnModuleInit {
       return found;
     });
     if (!tenant) throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
-    this.ui.tenantUpdated(TenantDto.from(tenant));
+    this.ui.toAdmins('tenant:updated', TenantDto.from(tenant));
     return tenant;
   }
 
@@ -115,7 +114,7 @@ export class TenantsService implements OnModuleInit {
     const result = await this.tenants.update({ id }, { state });
     if (!result.affected) throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${id} not found`);
     const tenant = await this.get(id);
-    this.ui.tenantUpdated(TenantDto.from(tenant));
+    this.ui.toAdmins('tenant:updated', TenantDto.from(tenant));
     return tenant;
   }
 
@@ -127,24 +126,18 @@ export class TenantsService implements OnModuleInit {
 
   async listKeys(principal: Principal, tenantId: string): Promise<ApiKeyEntity[]> {
     await this.visibleTo(principal, tenantId);
-    return this.apiKeys.find({ where: { tenantId }, order: { createdAt: 'ASC' } });
+    return this.apiKeys.list(tenantId);
   }
 
   async createKey(principal: Principal, tenantId: string, name?: string): Promise<{ entity: ApiKeyEntity; key: string }> {
     await this.visibleTo(principal, tenantId);
-    const { key, hash, prefix } = generateApiKey();
-    const entity = this.newKey(tenantId, prefix, hash, name ?? null);
-    await this.apiKeys.insert(entity);
-    return { entity, key };
+    return this.apiKeys.issue(tenantId, name ?? null);
   }
 
   /** Revokes a key: from now on it is answered with 401. Revoking twice is harmless. */
   async revokeKey(principal: Principal, tenantId: string, keyId: string): Promise<void> {
     await this.visibleTo(principal, tenantId);
-    if (!(await this.apiKeys.existsBy({ id: keyId, tenantId }))) {
-      throw new ApiError(ErrorCode.NOT_FOUND, `API key ${keyId} not found`);
-    }
-    await this.apiKeys.update({ id: keyId, tenantId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    if (!(await this.apiKeys.revoke(tenantId, keyId))) throw new ApiError(ErrorCode.NOT_FOUND, `API key ${keyId} not found`);
   }
 
   private newTenant(name: string): TenantEntity {
@@ -154,19 +147,6 @@ export class TenantsService implements OnModuleInit {
       state: 'active',
       quota: quotaWithDefaults(),
       createdAt: new Date(),
-    });
-  }
-
-  private newKey(tenantId: string, prefix: string, hash: string, name: string | null): ApiKeyEntity {
-    return this.apiKeys.create({
-      id: randomUUID(),
-      tenantId,
-      name,
-      prefix,
-      hash,
-      createdAt: new Date(),
-      revokedAt: null,
-      lastUsedAt: null,
     });
   }
 }

@@ -17,7 +17,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
-import { MAX_INTEGER_COLUMN } from '../../database/integer-column';
+import { MAX_INTEGER_COLUMN } from '../../common/integer-column';
 import { PERCENT_PATTERN, STRATEGY_TYPES, type CountOrPercent, type RolloutStrategy, type StrategyType } from '../strategy';
 
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/;

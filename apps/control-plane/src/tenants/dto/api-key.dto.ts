@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { IsText } from '../../common/text.validator';
-import type { ApiKeyEntity } from '../api-key.entity';
+import type { ApiKeyEntity } from '../../auth/api-key.entity';
 
 export class CreateApiKeyDto {
   @ApiProperty({ required: false, maxLength: 128, example: 'ci' })
