@@ -20,7 +20,6 @@ import {
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors';
 import { sleep } from '../host/process.adapter';
-import type { ContainerStats, ExecOutput } from '../sandbox/sandbox.types';
 import type { AgentTransport } from './transport/agent-transport';
 
 /** Bounds on what the host accepts from an untrusted guest. */
@@ -88,6 +87,27 @@ export interface ExitInfo {
 }
 
 export type OutputStream = 'stdout' | 'stderr';
+
+export interface ExecOutput {
+  exitCode: number;
+  /** The signal that killed the process, 0 if it exited. */
+  signal: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+  /** The container's memory limit was hit and the kernel's OOM killer killed the process. */
+  oomKilled: boolean;
+}
+
+/** A container's resource use, from its cgroup (v2) in the guest. */
+export interface ContainerStats {
+  cpu: { usageUsec: number; userUsec: number; systemUsec: number };
+  /** `maxBytes` is the peak; `limitBytes` 0 means no limit. */
+  memory: { currentBytes: number; maxBytes: number; limitBytes: number; oomKills: number };
+  /** `limit` 0 means no limit. */
+  pids: { current: number; limit: number };
+  io: { readBytes: number; writeBytes: number };
+}
 
 /** What the sandbox lifecycle needs from a guest agent connection; lets tests substitute a fake. */
 export type AgentApi = Pick<

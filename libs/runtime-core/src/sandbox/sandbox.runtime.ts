@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { isProtocolViolation, type AgentApi } from '../agent/agent.client';
+import { isProtocolViolation, type AgentApi, type ContainerStats, type ExecOutput } from '../agent/agent.client';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { chooseAgentTransport } from '../agent/transport/agent-transport';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
@@ -13,7 +13,7 @@ import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type Ru
 import { UUID, validateSpec } from './sandbox-spec';
 import { infoOf, type SandboxEntry } from './sandbox.entry';
 import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
-import type { ContainerStats, ExecOptions, ExecOutput, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
+import type { ExecOptions, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
 import { AgentStep, transportFor } from './steps/agent.step';
 import { ContainerStep, GuestSandboxStep } from './steps/guest.steps';
 import { JailStep } from './steps/jail.step';

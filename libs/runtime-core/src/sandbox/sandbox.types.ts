@@ -130,24 +130,3 @@ export interface ExecOptions {
   /** Run on a pseudo-terminal: stdout and stderr arrive merged on stdout. */
   tty?: boolean;
 }
-
-export interface ExecOutput {
-  exitCode: number;
-  /** The signal that killed the process, 0 if it exited. */
-  signal: number;
-  stdout: Buffer;
-  stderr: Buffer;
-  timedOut: boolean;
-  /** The container's memory limit was hit and the kernel's OOM killer killed the process. */
-  oomKilled: boolean;
-}
-
-/** A container's resource use, from its cgroup (v2) in the guest. */
-export interface ContainerStats {
-  cpu: { usageUsec: number; userUsec: number; systemUsec: number };
-  /** `maxBytes` is the peak; `limitBytes` 0 means no limit. */
-  memory: { currentBytes: number; maxBytes: number; limitBytes: number; oomKills: number };
-  /** `limit` 0 means no limit. */
-  pids: { current: number; limit: number };
-  io: { readBytes: number; writeBytes: number };
-}
