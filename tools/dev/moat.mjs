@@ -39,7 +39,7 @@ function prepare({ forTests }) {
   log('building');
   sh('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=stream']);
   log('building the guest image (reused when nothing changed)');
-  sh(process.execPath, ['tools/guest-image/dist/cli.js', '--data-dir', dataDir()]);
+  sh(process.execPath, ['libs/guest-image/dist/cli.js', '--data-dir', dataDir()]);
   log(`prepared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -12,7 +12,7 @@ import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './s
 
 const image = findGuestImage();
 if (!image) {
-  console.warn(`sandbox integration tests skipped: no guest image under ${dataDirOfImages}/guest-images (build it with tools/guest-image)`);
+  console.warn(`sandbox integration tests skipped: no guest image under ${dataDirOfImages}/guest-images (build it with libs/guest-image)`);
 }
 
 describe.skipIf(!image)('SandboxRuntime on real QEMU', () => {

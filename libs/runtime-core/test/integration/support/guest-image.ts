@@ -1,4 +1,4 @@
-// Test support: the guest image tools/guest-image built, and a leak check by argv.
+// Test support: the guest image libs/guest-image built, and a leak check by argv.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GuestImage, RuntimeOptions } from '../../../src';
@@ -7,7 +7,7 @@ const repoRoot = resolve(__dirname, '../../../../..');
 export const dataDirOfImages = process.env.MOAT_DATA_DIR ?? join(repoRoot, '.moat');
 export const accel = (process.env.MOAT_ACCEL ?? 'auto') as RuntimeOptions['accel'];
 
-/** The image tools/guest-image built last, read the way the node agent will (current.json + manifest.json). */
+/** The image libs/guest-image built last, read the way the node agent will (current.json + manifest.json). */
 export function findGuestImage(): GuestImage | undefined {
   const imagesDir = join(dataDirOfImages, 'guest-images');
   try {

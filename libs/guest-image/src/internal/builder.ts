@@ -127,6 +127,6 @@ export async function resolveCurrentImage(dataDir: string): Promise<GuestImage> 
 function notBuilt(dataDir: string): never {
   throw new GuestImageError(
     GuestImageErrorCode.IMAGE_NOT_BUILT,
-    `no complete guest image in ${dataDir}; run \`node tools/guest-image/dist/cli.js --data-dir ${dataDir}\``,
+    `no complete guest image in ${dataDir}; run \`node libs/guest-image/dist/cli.js --data-dir ${dataDir}\``,
   );
 }

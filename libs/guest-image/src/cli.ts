@@ -6,7 +6,7 @@ import { buildGuestImage, GuestImageError } from './index';
 // dist/cli.js (or src/cli.ts) sits three levels below the repository root.
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 
-const USAGE = `usage: node tools/guest-image/dist/cli.js [--data-dir DIR] [--agent-bundle FILE]
+const USAGE = `usage: node libs/guest-image/dist/cli.js [--data-dir DIR] [--agent-bundle FILE]
   --data-dir      where images go (default: $MOAT_DATA_DIR, else ./.moat)
   --agent-bundle  the bundled guest agent (default: apps/guest-agent/dist/guest-agent.js)`;
 
