@@ -1,11 +1,11 @@
 import type { AgentApi } from '../../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../../errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
-import { configureGuestNetwork } from '../../network/guest-network';
 import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
 import { buildContainerSpec } from '../oci-spec';
 import { hostnameOf } from '../sandbox-spec';
 import type { SandboxEntry } from '../sandbox.entry';
+import { configureGuestNetwork } from './guest-network';
 import type { StartStep, StepContext } from './start-step';
 
 /** Seconds the container's init gets between SIGTERM and SIGKILL on delete. */
