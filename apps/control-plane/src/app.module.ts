@@ -13,7 +13,6 @@ import { FleetModule } from './fleet/fleet.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
-import { RolloutsModule } from './rollouts/rollouts.module';
 import { SandboxesModule } from './sandboxes/sandboxes.module';
 import { TemplatesModule } from './templates/templates.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -42,7 +41,6 @@ export class AppModule {
         SandboxesModule,
         TemplatesModule,
         DeploymentsModule,
-        RolloutsModule,
         DashboardModule,
         FleetModule,
       ],

@@ -26,7 +26,8 @@ import { loadUsage, NO_USAGE } from '../tenants/usage';
 import { DeploymentEntity } from './deployment.entity';
 import { DeploymentDto } from './dto/deployment.dto';
 import { HealthProber, type ProbeTarget, type ProbeVerdict } from './health.prober';
-import { planSteadyState, type Replica, type ReplicaActions } from './replica';
+import { rollBack } from '../rollouts/rollout.transitions';
+import { planSteadyState, type Replica, type ReplicaActions } from '../rollouts/replica';
 import { countReplicas } from './replica-counts';
 
 /** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
@@ -386,16 +387,6 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     ]);
     return rows[0]?.locked === true;
   }
-}
-
-/** Marks a rollout as rolled back (automatically or by `abort`), with a finished rollback step. */
-export function rollBack(rollout: RolloutEntity, reason: string, now: Date): void {
-  const at = now.toISOString();
-  rollout.steps = [
-    ...rollout.steps.map((step) => (step.state === 'running' ? { ...step, state: 'failed' as const, finishedAt: at } : step)),
-    { index: rollout.steps.length, name: `roll back to version ${rollout.fromVersion}`, state: 'done', startedAt: at, finishedAt: at },
-  ];
-  Object.assign(rollout, { state: 'rolled-back', reason, finishedAt: now });
 }
 
 export function specKey(templateId: string, version: number): string {

@@ -16,6 +16,8 @@ import { DeploymentReconciler } from './deployment.reconciler';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 import { HealthProber } from './health.prober';
+import { RolloutsController } from './rollouts.controller';
+import { RolloutsService } from './rollouts.service';
 
 @Module({
   imports: [
@@ -28,8 +30,8 @@ import { HealthProber } from './health.prober';
     AgentChannelModule,
     DashboardModule,
   ],
-  controllers: [DeploymentsController],
-  providers: [DeploymentsService, DeploymentReconciler, HealthProber],
+  controllers: [DeploymentsController, RolloutsController],
+  providers: [DeploymentsService, DeploymentReconciler, HealthProber, RolloutsService],
   exports: [DeploymentsService, DeploymentReconciler],
 })
 export class DeploymentsModule implements OnModuleInit {

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { RolloutStrategy } from '../deployments/strategy';
+import type { RolloutStrategy } from './strategy';
 
 export const ROLLOUT_STATES = ['progressing', 'paused', 'completed', 'failed', 'rolled-back'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];

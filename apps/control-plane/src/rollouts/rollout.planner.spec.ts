@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Replica } from '../deployments/replica';
-import type { RolloutStrategy } from '../deployments/strategy';
+import type { Replica } from './replica';
+import type { RolloutStrategy } from './strategy';
 import { initialSteps, planRollout, type RolloutView } from './rollout.planner';
 
 const NOW = new Date('2026-01-01T00:10:00Z');

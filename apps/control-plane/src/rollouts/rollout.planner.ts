@@ -6,8 +6,8 @@ import {
   removalOrder,
   type Replica,
   type ReplicaActions,
-} from '../deployments/replica';
-import { budgets, DEFAULT_PROGRESS_DEADLINE_SECONDS, type RolloutStrategy } from '../deployments/strategy';
+} from './replica';
+import { budgets, DEFAULT_PROGRESS_DEADLINE_SECONDS, type RolloutStrategy } from './strategy';
 import type { RolloutProgress, RolloutState, RolloutStep } from './rollout.entity';
 
 /** Rolling rollouts report at most this many batch steps, however many replicas there are. */

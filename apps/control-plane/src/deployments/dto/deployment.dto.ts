@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { DEPLOYMENT_STATES, type DeploymentEntity, type DeploymentState } from '../deployment.entity';
-import { StrategyDto } from './create-deployment.dto';
+import { StrategyDto } from '../../rollouts/dto/strategy.dto';
 
 export class DeploymentCountsDto {
   @ApiProperty({ description: 'Replicas wanted (for perNode: eligible nodes)' })

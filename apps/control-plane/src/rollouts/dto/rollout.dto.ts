@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import { MAX_INTEGER_COLUMN } from '../../common/integer-column';
-import { StrategyDto } from '../../deployments/dto/create-deployment.dto';
+import { StrategyDto } from './strategy.dto';
 import { ROLLOUT_STATES, STEP_STATES, type RolloutEntity, type RolloutState, type StepState } from '../rollout.entity';
 
 export class CreateRolloutDto {

@@ -4,8 +4,9 @@ import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/error-body.dto';
 import { ApiError, ErrorCode } from '../common/api.error';
-import { CreatedRolloutDto, CreateRolloutDto, RolloutDto } from './dto/rollout.dto';
-import { RolloutsService, type RolloutAction } from './rollouts.service';
+import { CreatedRolloutDto, CreateRolloutDto, RolloutDto } from '../rollouts/dto/rollout.dto';
+import type { RolloutAction } from '../rollouts/rollout.transitions';
+import { RolloutsService } from './rollouts.service';
 
 const ACTIONS: readonly RolloutAction[] = ['pause', 'resume', 'abort', 'promote'];
 

@@ -6,15 +6,13 @@ import type { Principal } from '../auth/principal';
 import { ApiError, ErrorCode } from '../common/api.error';
 import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
-import { DeploymentEntity } from '../deployments/deployment.entity';
-import { rollBack } from '../deployments/deployment.reconciler';
-import { DeploymentsService } from '../deployments/deployments.service';
+import { RolloutDto } from '../rollouts/dto/rollout.dto';
+import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
+import { initialSteps } from '../rollouts/rollout.planner';
+import { applyAction, type RolloutAction } from '../rollouts/rollout.transitions';
 import { TemplatesService } from '../templates/templates.service';
-import { RolloutDto } from './dto/rollout.dto';
-import { isActive, RolloutEntity } from './rollout.entity';
-import { initialSteps } from './rollout.planner';
-
-export type RolloutAction = 'pause' | 'resume' | 'abort' | 'promote';
+import { DeploymentEntity } from './deployment.entity';
+import { DeploymentsService } from './deployments.service';
 
 /** Rollouts move a deployment to another template version; the reconciler carries them out. */
 @Injectable()
@@ -87,7 +85,7 @@ export class RolloutsService {
     const now = new Date();
     const outcome = await this.transactions.run(async (manager) => {
       const rollout = await manager.findOneByOrFail(RolloutEntity, { id });
-      const problem = apply(rollout, action, now);
+      const problem = applyAction(rollout, action, now);
       if (problem) return { problem };
       await manager.save(RolloutEntity, rollout);
       const deployment = await manager.findOneByOrFail(DeploymentEntity, { id: deploymentId });
@@ -101,33 +99,5 @@ export class RolloutsService {
     this.ui.toTenant(outcome.deployment.tenantId, 'rollout:updated', RolloutDto.from(outcome.rollout));
     await this.deployments.changed(outcome.deployment);
     return outcome.rollout;
-  }
-}
-
-/** Applies an action to a rollout, or says why it is not possible in its state. */
-function apply(rollout: RolloutEntity, action: RolloutAction, now: Date): string | undefined {
-  const refuse = `cannot ${action} a rollout that is ${rollout.state}`;
-  switch (action) {
-    case 'pause':
-      if (rollout.state !== 'progressing') return refuse;
-      rollout.state = 'paused';
-      return undefined;
-    case 'resume':
-      if (rollout.state !== 'paused') return refuse;
-      // Time spent paused does not count against the progress deadline.
-      Object.assign(rollout, { state: 'progressing', lastProgressAt: now });
-      return undefined;
-    case 'abort':
-      if (!isActive(rollout.state)) return refuse;
-      rollBack(rollout, 'aborted', now);
-      return undefined;
-    case 'promote':
-      if (!isActive(rollout.state)) return refuse;
-      if (rollout.strategy.type !== 'canary' && rollout.strategy.type !== 'blue-green') {
-        return `a ${rollout.strategy.type} rollout has nothing to promote`;
-      }
-      if (rollout.promoted) return 'the rollout is already promoted';
-      rollout.promoted = true;
-      return undefined;
   }
 }
