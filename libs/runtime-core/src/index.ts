@@ -16,9 +16,8 @@ export type {
   SandboxPhaseState,
   SandboxSpec,
 } from './sandbox/sandbox.types';
-export { detectHost, type HostInfo } from './host/host-info';
+export { detectHost, type Accel, type HostInfo } from './host/host-info';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
-export type { Accel } from './hypervisor/hypervisor';
 export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-ids';
 export type { SharedFsKind } from './sharefs/shared-fs';
 export type { RegistryCredentials } from './image/registry.client';

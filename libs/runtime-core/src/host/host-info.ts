@@ -2,7 +2,9 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readFile, statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { Accel } from '../hypervisor/hypervisor';
+
+/** How the host runs guest code: KVM hardware virtualisation, or QEMU's TCG emulation. */
+export type Accel = 'kvm' | 'tcg';
 
 /** What this host can offer sandboxes. */
 export interface HostInfo {

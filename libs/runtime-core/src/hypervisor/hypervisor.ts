@@ -1,7 +1,6 @@
+import type { Accel } from '../host/host-info';
 import type { VmIsolation } from '../jail/isolation';
 import type { SharedFsAttachment } from '../sharefs/shared-fs';
-
-export type Accel = 'kvm' | 'tcg';
 
 /** Host paths a VM uses; all of them are named with (or live under a dir named by) the sandbox id. */
 export interface VmPaths {

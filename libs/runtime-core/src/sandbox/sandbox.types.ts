@@ -1,6 +1,6 @@
 import type { GuestImage } from '@moat/guest-image';
 import type { DnsConfig } from '@moat/proto';
-import type { Accel } from '../hypervisor/hypervisor';
+import type { Accel } from '../host/host-info';
 import type { AgentTransportKind } from '../agent/transport/agent-transport';
 import type { NetworkOptions } from '../network/sandbox-networks';
 import type { PortMapping, SandboxNetworkSpec } from '../network/network.types';

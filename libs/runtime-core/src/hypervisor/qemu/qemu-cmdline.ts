@@ -1,5 +1,5 @@
 import type { SharedFsAttachment } from '../../sharefs/shared-fs';
-import type { Accel } from '../hypervisor';
+import type { Accel } from '../../host/host-info';
 
 /** A typed description of one QEMU microVM-style machine; `buildQemuArgv` is its only reader. */
 export interface QemuMachine {
