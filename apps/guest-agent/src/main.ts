@@ -17,8 +17,8 @@ import { agentServiceHandlers } from './rpc/agent-service.handlers';
 import { healthHandlers } from './rpc/health.handlers';
 import { GuestService } from './sandbox/guest.service';
 import { SandboxService } from './sandbox/sandbox.service';
-import { StorageMounter } from './sandbox/storage.mounter';
-import { createTransport } from './transport/transport.factory';
+import { StorageMounter } from './storage/storage.mounter';
+import { createTransport } from './transport/factory/transport.factory';
 import { VsockListener, vsockUsable } from './transport/vsock/vsock.listener';
 
 // Enough for a child that writes in bursts, small enough for many processes in a small guest.

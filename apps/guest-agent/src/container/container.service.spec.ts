@@ -6,7 +6,7 @@ import { ChildProcessHostCommands } from '../host/host-commands.adapter';
 import { createJsonLogger } from '../log/logger';
 import type { ContainerProcess } from '../process/container-process';
 import { ProcessTable } from '../process/process-table';
-import { StorageMounter } from '../sandbox/storage.mounter';
+import { StorageMounter } from '../storage/storage.mounter';
 import { ContainerService } from './container.service';
 import type { Crun } from './crun.adapter';
 import type { OciMount } from './oci-spec';

@@ -17,7 +17,7 @@ import { INIT_EXEC_ID, type ProcessTable } from '../process/process-table';
 import { killTree } from '../process/process-tree';
 import { PtyProcessHandle } from '../process/pty-process.handle';
 import { notYet } from '../process/stream-buffer';
-import type { StorageMounter } from '../sandbox/storage.mounter';
+import type { StorageMounter } from '../storage/storage.mounter';
 import { CgroupReader, cgroupDirOf } from './cgroup.reader';
 import type { Crun } from './crun.adapter';
 import { execFailureExitCode } from './exec-failure';

@@ -9,8 +9,8 @@ import type { ContainerService } from '../container/container.service';
 import { AgentErrorCode } from '../errors/agent.error';
 import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
 import { createJsonLogger } from '../log/logger';
+import { StorageMounter } from '../storage/storage.mounter';
 import { SandboxService } from './sandbox.service';
-import { StorageMounter } from './storage.mounter';
 
 class RecordingHost implements HostCommands {
   readonly runs: string[][] = [];

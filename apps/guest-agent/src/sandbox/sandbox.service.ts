@@ -7,8 +7,8 @@ import type { OciMount } from '../container/oci-spec';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
 import type { Logger } from '../log/logger';
+import type { StorageMounter } from '../storage/storage.mounter';
 import { hostnameFile, hostsFile, isValidHostname, resolvConfFile, SANDBOX_FILES, type SandboxFileName } from './sandbox-files';
-import type { StorageMounter } from './storage.mounter';
 
 export interface SandboxPaths {
   /** Where the agent writes the sandbox's files (a tmpfs in the guest). */
