@@ -8,7 +8,6 @@ export type {
   ExecOptions,
   GuestImage,
   ImageOptions,
-  LogLevel,
   PhaseTiming,
   RuntimeOptions,
   SandboxInfo,
@@ -17,6 +16,7 @@ export type {
   SandboxSpec,
 } from './sandbox/sandbox.types';
 export { detectHost, type Accel, type HostInfo } from './host/host-info';
+export type { LogLevel } from './log/log.types';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
 export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-ids';
 export type { SharedFsKind } from './sharefs/shared-fs';

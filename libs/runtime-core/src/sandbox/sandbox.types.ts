@@ -7,10 +7,9 @@ import type { PortMapping, SandboxNetworkSpec } from '../network/network.types';
 import type { SharedFsKind } from '../sharefs/shared-fs';
 import type { RegistryCredentials } from '../image/registry.client';
 import type { IdRange } from '../jail/jail-ids';
+import type { Log } from '../log/log.types';
 
 export type { GuestImage };
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Options for {@link SandboxRuntime.open}. */
 export interface RuntimeOptions {
@@ -47,7 +46,7 @@ export interface RuntimeOptions {
   jailIdsDir?: string;
   /** Sandbox cgroups are `<cgroupParent>/<sandbox id>` in each hierarchy; default `moat`. */
   cgroupParent?: string;
-  log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export interface ImageOptions {

@@ -5,7 +5,7 @@ import { describeError } from '../errors';
 import { pathExists, removeTree } from '../host/fs.helpers';
 import type { BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmPaths } from '../hypervisor/hypervisor';
 import { isolationStateSchema, type HostIsolation, type IsolationState } from '../jail/isolation';
-import type { LogLevel } from '../sandbox/sandbox.types';
+import type { Log } from '../log/log.types';
 
 /**
  * Everything a boot snapshot fixes about a VM: its size, accel and content-addressed guest image
@@ -29,7 +29,7 @@ export interface BootSnapshotsOptions {
   hypervisor: Pick<Hypervisor, 'saveBootSnapshot' | 'isRunning' | 'stop' | 'memoryOverheadMiB'>;
   /** Snapshot VMs are jailed and fenced like sandboxes. */
   isolation: Pick<HostIsolation, 'acquire' | 'release' | 'vmm'>;
-  log: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+  log: Log;
 }
 
 const MANIFEST = 'manifest.json';

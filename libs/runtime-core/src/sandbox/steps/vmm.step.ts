@@ -1,14 +1,13 @@
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
 import type { BootSnapshotFiles, Hypervisor } from '../../hypervisor/hypervisor';
+import type { Log } from '../../log/log.types';
 import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../sandbox-spec';
 import type { SandboxState } from '../sandbox.state';
-import type { GuestImage, LogLevel } from '../sandbox.types';
+import type { GuestImage } from '../sandbox.types';
 import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';
-
-type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 /** What the VMM steps need from the runtime. */
 export interface VmmDeps {
