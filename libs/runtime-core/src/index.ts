@@ -17,7 +17,7 @@ export type {
 } from './sandbox/sandbox.types';
 export { detectHost, type Accel, type HostInfo } from './host/host-info';
 export type { LogLevel } from './log/log.types';
-export { MoatError, RuntimeError, RuntimeErrorCode } from './errors';
+export { MoatError, RuntimeError, RuntimeErrorCode } from './errors/runtime.errors';
 export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-ids';
 export type { SharedFsKind } from './sharefs/shared-fs';
 export type { RegistryCredentials } from './image/registry.client';

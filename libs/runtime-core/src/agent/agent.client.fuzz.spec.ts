@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { AgentClient, DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.client';
 import { VirtioSerialTransport } from './transport/virtio-serial.transport';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../errors';
+import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { AgentClient, DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.client';
 import { VirtioSerialTransport } from './transport/virtio-serial.transport';
 

@@ -18,7 +18,7 @@ import {
   type LinuxResources,
   type StatsContainerResponse,
 } from '@moat/proto';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { sleep } from '../host/process.adapter';
 import type { AgentTransport } from './transport/agent-transport';
 

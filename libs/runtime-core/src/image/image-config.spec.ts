@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../errors';
+import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { imageProcess } from './image-config';
 import type { ImageConfigFile } from './registry.client';
 

@@ -1,6 +1,6 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { ImageConfigFile } from './registry.client';
 
 /** What the container's init runs as, from the image config and the sandbox's overrides. */

@@ -1,4 +1,4 @@
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 
 /** A parsed `[registry/]repository[:tag][@digest]` reference. */
 export interface ImageReference {

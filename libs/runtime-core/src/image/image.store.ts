@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { writeFileAtomic } from '../host/fs.helpers';
 import { formatImageReference, parseImageReference, type ImageReference } from './image-reference';
 import { DEFAULT_UNPACK_LIMITS, unpackLayer, type OverlayMarkers, type UnpackLimits } from './layer.unpacker';

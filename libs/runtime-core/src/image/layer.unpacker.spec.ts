@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { layerTar, type LayerEntry } from '@moat/test-registry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../errors';
+import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { unpackLayer, type OverlayMarkers } from './layer.unpacker';
 
 class RecordingMarkers implements OverlayMarkers {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../errors';
+import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { parseImageReference } from './image-reference';
 import { MEDIA_TYPES, parseChallenge, RegistryClient, type RegistryClientOptions } from './registry.client';
 

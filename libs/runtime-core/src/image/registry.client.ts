@@ -5,7 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { z } from 'zod';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { manifestReference, type ImageReference, formatImageReference } from './image-reference';
 
 export const MEDIA_TYPES = {

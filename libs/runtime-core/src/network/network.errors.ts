@@ -1,5 +1,5 @@
 import { MoatError } from '@moat/proto';
-import { describeError } from '../errors';
+import { describeError } from '../errors/runtime.errors';
 
 /** Why plumbing a sandbox's network failed. */
 export enum NetworkErrorCode {

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../errors';
+import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { NodeProcessAdapter } from '../host/process.adapter';
 import { BusyboxRootfs, HIDDEN_WGET_APPLET, HOST_BUSYBOX, hideWgetApplet, wgetScript } from './busybox.rootfs';
 

@@ -1,6 +1,6 @@
 import { mkdir, readFile, symlink, writeFile, chmod } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { ProcessAdapter } from '../host/process.adapter';
 
 export const HOST_BUSYBOX = '/usr/bin/busybox';

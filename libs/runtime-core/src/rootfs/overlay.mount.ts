@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { ProcessAdapter } from '../host/process.adapter';
 
 /** mount(2) copies at most a page of options; beyond this, overlayfs would see a truncated lowerdir. */

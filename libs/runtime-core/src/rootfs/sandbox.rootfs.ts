@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { imageProcess, type ImageProcess } from '../image/image-config';
 import type { ImageStore, PullProgress } from '../image/image.store';
 import type { BusyboxRootfs } from './busybox.rootfs';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CreateSandboxRequest } from '@moat/proto';
 import type { AgentApi, AgentExecRequest } from '../agent/agent.client';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
 import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isProtocolViolation, type AgentApi, type ContainerStats, type ExecOutput } from '../agent/agent.client';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { chooseAgentTransport } from '../agent/transport/agent-transport';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { readTail, removeTree } from '../host/fs.helpers';
 import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
 import { SandboxNetworks } from '../network/sandbox-networks';

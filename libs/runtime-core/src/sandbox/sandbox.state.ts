@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { RuntimeError, RuntimeErrorCode } from '../errors';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
 import { isolationStateSchema } from '../jail/isolation';

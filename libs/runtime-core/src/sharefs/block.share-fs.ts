@@ -1,7 +1,7 @@
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from '@moat/proto';
-import { RuntimeError, RuntimeErrorCode, describeError } from '../errors';
+import { RuntimeError, RuntimeErrorCode, describeError } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
 import type { ProcessAdapter } from '../host/process.adapter';
 import { GUEST_ROOTFS_PATH, type SharedFs, type SharedFsHandle, type SharedFsStartRequest } from './shared-fs';

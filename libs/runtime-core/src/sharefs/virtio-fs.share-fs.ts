@@ -1,7 +1,7 @@
 import { chown } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from '@moat/proto';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { readTail, removeTree, waitForPath } from '../host/fs.helpers';
 import { waitForExit, type ProcessAdapter } from '../host/process.adapter';
 import { GUEST_SHARED_DIR, SHARED_FS_MOUNT_TAG, type SharedFs, type SharedFsHandle, type SharedFsStartRequest } from './shared-fs';

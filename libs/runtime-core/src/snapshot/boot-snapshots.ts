@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError } from '../errors';
+import { describeError } from '../errors/runtime.errors';
 import { pathExists, removeTree } from '../host/fs.helpers';
 import type { BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmPaths } from '../hypervisor/hypervisor';
 import { isolationStateSchema, type HostIsolation, type IsolationState } from '../jail/isolation';

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent.client';
 import { createAgentTransport } from '../../src/agent/transport/agent-transport.factory';
 import { dialHybridVsock } from '../../src/agent/transport/hybrid-vsock.dialer';
-import { RuntimeErrorCode } from '../../src/errors';
+import { RuntimeErrorCode } from '../../src/errors/runtime.errors';
 
 type Behaviour = (peer: Socket, request: string) => void;
 

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 
 /** The longest answer a VMM gives to CONNECT (`OK <32-bit port>\n`), with room to spare. */
 const MAX_HANDSHAKE_LINE = 64;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 
 /** The smallest CID a guest can have (0-2 are reserved for the hypervisor, local and host). */
 export const MIN_GUEST_CID = 3;

@@ -3,7 +3,7 @@ import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_PORT_NAME } from '@moat/proto';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import type { Accel } from '../../host/host-info';
 import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';

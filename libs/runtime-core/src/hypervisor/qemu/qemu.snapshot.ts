@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { ProcessAdapter } from '../../host/process.adapter';
 import { HOTPLUG_PORTS, type QemuMachine } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../../errors';
+import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import { unixSocketServers } from '../../testing/unix-socket-servers';
 import { QmpClient } from './qmp.client';
 

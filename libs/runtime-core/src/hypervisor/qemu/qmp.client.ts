@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 
 /** QMP replies are small; anything larger means we are not talking to QEMU. */
 const MAX_LINE_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { describeError, RuntimeError } from '../../errors';
+import { describeError, RuntimeError } from '../../errors/runtime.errors';
 import { pathExists, writeFileAtomic } from '../../host/fs.helpers';
 import type { ProcessAdapter } from '../../host/process.adapter';
 import { NetworkError, NetworkErrorCode } from '../network.errors';

@@ -2,7 +2,7 @@ import type { AgentApi } from '../../agent/agent.client';
 import type { AgentTransport } from '../../agent/transport/agent-transport';
 import { createAgentTransport } from '../../agent/transport/agent-transport.factory';
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { SandboxState } from '../sandbox.state';
 import type { StartStep, StepContext } from './start-step';

@@ -1,5 +1,5 @@
 import type { AgentApi } from '../../agent/agent.client';
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
 import { buildContainerSpec } from '../oci-spec';

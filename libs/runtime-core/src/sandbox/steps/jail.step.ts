@@ -1,4 +1,4 @@
-import { RuntimeErrorCode } from '../../errors';
+import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { HostIsolation } from '../../jail/isolation';
 import { guestMemoryMiB } from '../sandbox-spec';

@@ -1,4 +1,4 @@
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { SandboxNetworks } from '../../network/sandbox-networks';
 import type { StartStep, StepContext } from './start-step';
 

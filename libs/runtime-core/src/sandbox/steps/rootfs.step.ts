@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { RuntimeErrorCode } from '../../errors';
+import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
 import type { StartStep, StepContext } from './start-step';
 

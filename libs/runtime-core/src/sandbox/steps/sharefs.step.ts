@@ -1,4 +1,4 @@
-import { RuntimeErrorCode } from '../../errors';
+import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
 import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';

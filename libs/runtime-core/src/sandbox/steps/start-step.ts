@@ -1,4 +1,4 @@
-import { RuntimeError, RuntimeErrorCode } from '../../errors';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { SandboxEntry } from '../sandbox.entry';
 import type { StartPhase } from '../timings';
 

@@ -1,5 +1,5 @@
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
-import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { BootSnapshotFiles, Hypervisor } from '../../hypervisor/hypervisor';
 import type { Log } from '../../log/log.types';
 import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
