@@ -36,4 +36,4 @@ export { NETWORK_MODELS, type NetworkModelKind, type PortMapping, type PortReque
 export { DEFAULT_CONFLIST, loadConflist } from './network/cni/conflist';
 export type { CniConflist } from './network/cni/cni.types';
 export { sandboxTapName } from './network/models/network-model';
-export { NetworkError, NetworkErrorCode } from './network/network.errors';
+export { NetworkError, NetworkErrorCode } from './errors/network.errors';

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { NetworkError, NetworkErrorCode } from '../network/network.errors';
+import { NetworkError, NetworkErrorCode } from '../errors/network.errors';
 
 /** Opens TAP devices, so that a VMM gets its NIC as a descriptor and needs no network privilege. */
 export interface TunAdapter {

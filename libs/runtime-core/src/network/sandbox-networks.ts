@@ -12,7 +12,7 @@ import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
 import { HostFirewall } from './firewall/host-firewall';
 import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
-import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
 import { parseCidr, ipString, TenantNetworks } from './tenant-networks';
 

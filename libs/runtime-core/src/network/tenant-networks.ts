@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { pathExists } from '../host/fs.helpers';
 import { JsonState } from '../host/json-state';
 import type { NetAdapter } from '../host/net.adapter';
-import { NetworkError, NetworkErrorCode, withNetworkError } from './network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
 
 /** One tenant's L2 segment on this node. */
 export interface TenantNetwork {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { ProcessAdapter, RunOptions, RunResult } from '../../host/process.adapter';
-import { NetworkErrorCode } from '../network.errors';
+import { NetworkErrorCode } from '../../errors/network.errors';
 import { CniRunner } from './cni.runner';
 import type { CniConflist } from './cni.types';
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { describeError, RuntimeError } from '../../errors/runtime.errors';
 import { pathExists, writeFileAtomic } from '../../host/fs.helpers';
 import type { ProcessAdapter } from '../../host/process.adapter';
-import { NetworkError, NetworkErrorCode } from '../network.errors';
+import { NetworkError, NetworkErrorCode } from '../../errors/network.errors';
 import {
   cniConflistSchema,
   cniResultSchema,

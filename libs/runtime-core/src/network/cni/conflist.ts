@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { NetworkError, NetworkErrorCode } from '../network.errors';
+import { NetworkError, NetworkErrorCode } from '../../errors/network.errors';
 import type { TenantNetwork } from '../tenant-networks';
 import { cniConflistSchema, type CniConflist } from './cni.types';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
-import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
 import { renderRuleset, sandboxFenceSchema, type SandboxFence } from './nft-ruleset';
 
 export interface HostFirewallOptions {

@@ -1,6 +1,6 @@
 import type { NetAdapter } from '../../host/net.adapter';
 import type { TunAdapter } from '../../host/tun.adapter';
-import { NetworkErrorCode, withNetworkError } from '../network.errors';
+import { NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
 import { sandboxTapName, withTap, type NetworkModel, type PlumbContext, type PlumbedNic } from './network-model';
 
 /**

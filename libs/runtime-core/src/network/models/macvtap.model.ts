@@ -2,7 +2,7 @@ import { openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetAdapter } from '../../host/net.adapter';
-import { NetworkError, NetworkErrorCode, withNetworkError } from '../network.errors';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
 import type { NetworkModel, PlumbContext, PlumbedNic } from './network-model';
 
 export const MACVTAP_NAME = 'mvtap0';

@@ -1,5 +1,5 @@
 import { MoatError } from '@moat/proto';
-import { describeError } from '../errors/runtime.errors';
+import { describeError } from './runtime.errors';
 
 /** Why plumbing a sandbox's network failed. */
 export enum NetworkErrorCode {
@@ -16,7 +16,7 @@ export enum NetworkErrorCode {
   PORT_UNAVAILABLE = 'PORT_UNAVAILABLE',
 }
 
-/** An error raised by `network/` in `@moat/runtime-core`. */
+/** An error raised while plumbing a sandbox's network: by `network/`, and by `host/`'s TAP adapter. */
 export class NetworkError extends MoatError<NetworkErrorCode> {}
 
 /** Runs one plumbing step; a failure becomes a NetworkError with `code` that says what was being done. */
