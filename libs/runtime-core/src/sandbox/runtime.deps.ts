@@ -4,7 +4,7 @@ import type { AgentTransport, AgentTransportKind } from '../agent/transport/agen
 import { onTmpfs } from '../host/host-info';
 import { NodeProcessAdapter } from '../host/process.adapter';
 import type { Hypervisor } from '../hypervisor/hypervisor';
-import { createHypervisor } from '../hypervisor/hypervisor.factory';
+import { createHypervisor } from '../hypervisor/factory/hypervisor.factory';
 import { ImageStore } from '../image/image.store';
 import { ProcessOverlayMarkers } from '../image/layer.unpacker';
 import { RegistryClient } from '../image/registry.client';
