@@ -32,8 +32,8 @@ export { QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hyperviso
 export { QmpClient } from './hypervisor/qemu/qmp.client';
 /** Sandbox networking: CNI runner, network models, tenant networks. */
 export { SandboxNetworks, netnsName, macForSandbox, type NetworkOptions } from './network/sandbox-networks';
-export { NETWORK_MODELS, type NetworkModelKind, type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
+export { type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
 export { DEFAULT_CONFLIST, loadConflist } from './network/cni/conflist';
 export type { CniConflist } from './network/cni/cni.types';
-export { sandboxTapName } from './network/models/network-model';
+export { NETWORK_MODELS, sandboxTapName, type NetworkModelKind } from './network/models/network-model';
 export { NetworkError, NetworkErrorCode } from './errors/network.errors';

@@ -1,9 +1,6 @@
 import { egressPolicySchema, type EgressPolicy } from '@moat/proto';
 import { z } from 'zod';
-
-/** How a VM's NIC is joined to the CNI network (Kata's network models, plus a veth-less bridge). */
-export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
-export type NetworkModelKind = (typeof NETWORK_MODELS)[number];
+import { NETWORK_MODELS, type NetworkModelKind } from './models/network-model';
 
 export const portMappingSchema = z.object({
   containerPort: z.number().int().min(1).max(65535),

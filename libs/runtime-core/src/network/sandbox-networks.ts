@@ -14,7 +14,7 @@ import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
-import { parseCidr, ipString, TenantNetworks } from './tenant-networks';
+import { parseCidr, ipString, TenantNetworks } from './tenants/tenant-networks';
 
 /** Node-wide network settings (`MOAT_CNI_PATH`, `MOAT_CNI_CONFLIST`, …). */
 export interface NetworkOptions {

@@ -6,7 +6,8 @@ import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
 import { writeFileAtomic } from '../host/fs.helpers';
 import { isolationStateSchema } from '../jail/isolation';
 import { SHARED_FS_KINDS } from '../sharefs/shared-fs';
-import { egressPolicySchema, NETWORK_MODELS, networkStateSchema, portMappingSchema } from '../network/network.types';
+import { NETWORK_MODELS } from '../network/models/network-model';
+import { egressPolicySchema, networkStateSchema, portMappingSchema } from '../network/network.types';
 import { dnsConfigSchema } from '@moat/proto';
 
 const sandboxPathsSchema = z

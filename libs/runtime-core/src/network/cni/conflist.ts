@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { NetworkError, NetworkErrorCode } from '../../errors/network.errors';
-import type { TenantNetwork } from '../tenant-networks';
+import type { TenantNetwork } from '../tenants/tenant-networks';
 import { cniConflistSchema, type CniConflist } from './cni.types';
 
 /**

@@ -1,6 +1,6 @@
 import type { EgressPolicy } from '@moat/proto';
 import { z } from 'zod';
-import { ipString, parseCidr } from '../tenant-networks';
+import { ipString, parseCidr } from '../tenants/tenant-networks';
 
 /** One sandbox's place in the node's firewall. */
 export const sandboxFenceSchema = z.object({

@@ -1,9 +1,8 @@
 import type { NetAdapter } from '../../host/net.adapter';
 import type { TunAdapter } from '../../host/tun.adapter';
-import type { NetworkModelKind } from '../network.types';
 import { BridgeModel } from './bridge.model';
 import { MacvtapModel } from './macvtap.model';
-import type { NetworkModel } from './network-model';
+import type { NetworkModel, NetworkModelKind } from './network-model';
 import { TcFilterModel } from './tc-filter.model';
 
 /** The one place that knows every network model. */

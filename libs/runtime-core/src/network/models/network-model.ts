@@ -1,6 +1,9 @@
 import type { TunAdapter } from '../../host/tun.adapter';
 import type { CniMode } from '../cni/cni.types';
-import type { NetworkModelKind } from '../network.types';
+
+/** How a VM's NIC is joined to the CNI network (Kata's network models, plus a veth-less bridge). */
+export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
+export type NetworkModelKind = (typeof NETWORK_MODELS)[number];
 
 /** What a model needs to plug one sandbox's VM NIC into the network CNI prepared. */
 export interface PlumbContext {

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { pathExists } from '../host/fs.helpers';
-import { JsonState } from '../host/json-state';
-import type { NetAdapter } from '../host/net.adapter';
-import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
+import { pathExists } from '../../host/fs.helpers';
+import { JsonState } from '../../host/json-state';
+import type { NetAdapter } from '../../host/net.adapter';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
 
 /** One tenant's L2 segment on this node. */
 export interface TenantNetwork {
