@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { AgentGatewayModule } from './agent-gateway/agent-gateway.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -9,7 +10,6 @@ import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
-import { FleetModule } from './fleet/fleet.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
@@ -42,7 +42,7 @@ export class AppModule {
         TemplatesModule,
         DeploymentsModule,
         DashboardModule,
-        FleetModule,
+        AgentGatewayModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
     };

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
 import { AgentChannel } from '../fleet/agent.channel';
-import type { ResolvedHealthCheck } from '../templates/template-spec';
+import type { ResolvedHealthCheck } from '../templates/model/template-spec';
 
 export interface ProbeTarget {
   sandboxId: string;

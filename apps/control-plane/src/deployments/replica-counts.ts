@@ -1,4 +1,4 @@
-import type { SandboxEntity } from '../sandboxes/sandbox.entity';
+import type { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import type { DeploymentCounts } from './dto/deployment.dto';
 
 type CountedRow = Pick<SandboxEntity, 'state' | 'health'>;

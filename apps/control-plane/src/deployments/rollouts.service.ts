@@ -11,7 +11,7 @@ import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
 import { initialSteps } from '../rollouts/rollout.planner';
 import { applyAction, type RolloutAction } from '../rollouts/rollout.transitions';
 import { TemplatesService } from '../templates/templates.service';
-import { DeploymentEntity } from './deployment.entity';
+import { DeploymentEntity } from './model/deployment.entity';
 import { DeploymentsService } from './deployments.service';
 
 /** Rollouts move a deployment to another template version; the reconciler carries them out. */

@@ -1,5 +1,5 @@
 import type { SandboxState } from '@moat/proto';
-import type { SandboxHealth } from '../sandboxes/sandbox.entity';
+import type { SandboxHealth } from '../sandboxes/model/sandbox.entity';
 
 /** What the reconciler needs to know about one deployment-managed sandbox meant to run. */
 export interface Replica {

@@ -8,7 +8,7 @@ import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { AttachGateway } from './attach.gateway';
 import { RestartScheduler } from './restart.scheduler';
-import { SandboxEntity } from './sandbox.entity';
+import { SandboxEntity } from './model/sandbox.entity';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
 

@@ -20,9 +20,9 @@ import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
 import { SandboxDto } from './dto/sandbox.dto';
-import { restartDueAt } from './restart-policy';
-import { EventReason, withEvent } from './sandbox-events';
-import { newSandbox, SandboxEntity } from './sandbox.entity';
+import { restartDueAt } from './model/restart-policy';
+import { EventReason, withEvent } from './model/sandbox-events';
+import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 
 const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;

@@ -1,6 +1,6 @@
 import type { Capacity } from '@moat/proto';
 import { EntityManager, In } from 'typeorm';
-import { SandboxEntity } from '../sandboxes/sandbox.entity';
+import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 
 /** What a node has promised, and to how many sandboxes. */
 export type Allocation = Capacity & { sandboxes: number };

@@ -1,6 +1,6 @@
 import type { Capacity } from '@moat/proto';
 import { EntityManager } from 'typeorm';
-import type { Usage } from '../tenants/quota';
+import type { Usage } from '../tenants/model/quota';
 import { loadUsage, NO_USAGE } from '../tenants/usage';
 import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
 import { PlacementTable, type Candidate, type PlacementPolicy } from './placement';

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
 import { TenantsModule } from '../tenants/tenants.module';
-import { TemplateEntity, TemplateVersionEntity } from './template.entity';
+import { TemplateEntity, TemplateVersionEntity } from './model/template.entity';
 import { TemplatesController } from './templates.controller';
 import { TemplatesService } from './templates.service';
 

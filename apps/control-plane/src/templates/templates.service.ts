@@ -8,8 +8,8 @@ import { UiChannel } from '../dashboard/ui.channel';
 import { Transactions } from '../database/transactions.service';
 import { isUniqueViolation } from '../database/unique-violation';
 import { TenantsService } from '../tenants/tenants.service';
-import { TemplateEntity, TemplateVersionEntity } from './template.entity';
-import type { TemplateSpec } from './template-spec';
+import { TemplateEntity, TemplateVersionEntity } from './model/template.entity';
+import type { TemplateSpec } from './model/template-spec';
 
 /** Tenant-owned templates whose versions, once written, never change. */
 @Injectable()

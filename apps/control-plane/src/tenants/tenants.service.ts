@@ -13,8 +13,8 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { TenantDto } from './dto/tenant.dto';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
 import { UsageDto } from './dto/usage.dto';
-import { quotaWithDefaults } from './quota';
-import { DEFAULT_TENANT_NAME, TenantEntity, TenantState } from './tenant.entity';
+import { quotaWithDefaults } from './model/quota';
+import { DEFAULT_TENANT_NAME, TenantEntity, TenantState } from './model/tenant.entity';
 import { loadUsage, NO_USAGE } from './usage';
 
 @Injectable()

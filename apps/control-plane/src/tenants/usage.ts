@@ -1,6 +1,6 @@
 import { EntityManager, In } from 'typeorm';
-import { SandboxEntity } from '../sandboxes/sandbox.entity';
-import type { Usage } from './quota';
+import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
+import type { Usage } from './model/quota';
 
 export const NO_USAGE: Usage = { sandboxes: 0, vcpus: 0, memoryMiB: 0 };
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { DEPLOYMENT_STATES, type DeploymentEntity, type DeploymentState } from '../deployment.entity';
+import { DEPLOYMENT_STATES, type DeploymentEntity, type DeploymentState } from '../model/deployment.entity';
 import { StrategyDto } from '../../rollouts/dto/strategy.dto';
 
 export class DeploymentCountsDto {

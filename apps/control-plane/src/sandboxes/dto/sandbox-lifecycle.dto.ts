@@ -9,7 +9,7 @@ import {
   RESTART_POLICY_TYPES,
   type RestartPolicy,
   type RestartPolicyType,
-} from '../restart-policy';
+} from '../model/restart-policy';
 
 /** Refuses a limit on a policy that never restarts: it would limit nothing. */
 function OnFailureOnly(): PropertyDecorator {

@@ -1,7 +1,7 @@
 import type { AgentTransportName } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
 import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
-import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../sandbox.entity';
+import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../model/sandbox.entity';
 import { DnsConfigDto, EgressPolicyDto, SandboxIsolationDto } from './sandbox-fences.dto';
 import { RestartPolicyDto, SandboxEventDto } from './sandbox-lifecycle.dto';
 

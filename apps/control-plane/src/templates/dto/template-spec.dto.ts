@@ -20,7 +20,7 @@ import { IsText, IsArgv } from '../../common/text.validator';
 import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
 import { dnsConfigOf, DnsConfigDto, egressPolicyOf, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
 import { restartPolicyOf, RestartPolicyRequestDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
-import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../template-spec';
+import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../model/template-spec';
 
 export class HealthCheckDto {
   @ApiProperty({ type: [String], example: ['test', '-f', '/tmp/ready'], description: 'Exit status 0 means healthy' })

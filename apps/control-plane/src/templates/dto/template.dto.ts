@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { TemplateEntity, TemplateVersionEntity } from '../template.entity';
+import type { TemplateEntity, TemplateVersionEntity } from '../model/template.entity';
 import { DnsConfigDto, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
 import { RestartPolicyDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
 import { HealthCheckDto } from './template-spec.dto';
 import { NETWORK_MODELS, ROOTFS_KINDS } from '@moat/proto';
-import type { TemplateSpec } from '../template-spec';
+import type { TemplateSpec } from '../model/template-spec';
 
 /** One template version as the API returns it. */
 export class TemplateVersionDto {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { DEFAULT_QUOTA } from '../quota';
+import { DEFAULT_QUOTA } from '../model/quota';
 
 export class QuotaDto {
   @ApiProperty({ minimum: 0, maximum: 100_000, default: DEFAULT_QUOTA.maxSandboxes })

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TENANT_STATES, type TenantEntity, type TenantState } from '../tenant.entity';
+import { TENANT_STATES, type TenantEntity, type TenantState } from '../model/tenant.entity';
 import { QuotaDto } from './quota.dto';
 
 export class TenantDto {

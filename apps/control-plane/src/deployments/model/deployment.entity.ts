@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { RolloutStrategy } from '../rollouts/strategy';
+import type { RolloutStrategy } from '../../rollouts/strategy';
 
 export const DEPLOYMENT_STATES = ['active', 'rolling', 'deleting'] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];

@@ -1,5 +1,5 @@
 import type { DnsConfig, EgressPolicy, NetworkModel, RootfsKind } from '@moat/proto';
-import type { RestartPolicy } from '../sandboxes/restart-policy';
+import type { RestartPolicy } from '../../sandboxes/model/restart-policy';
 
 /** How a template's sandboxes are probed; the command runs in the sandbox through its guest agent. */
 export interface HealthCheck {

@@ -24,8 +24,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { NodesService } from '../nodes/nodes.service';
 import { SandboxesService } from '../sandboxes/sandboxes.service';
 import { AgentAuthenticator } from './agent-auth.service';
-import { AgentChannel, AgentNamespace, AgentSocketData, nodeRoom } from './agent.channel';
-import { AttachChannel } from './attach.channel';
+import { AgentChannel, AgentNamespace, AgentSocketData, nodeRoom } from '../fleet/agent.channel';
+import { AttachChannel } from '../fleet/attach.channel';
 
 /**
  * How long hellos and status reports wait for others before they are stored together: a
