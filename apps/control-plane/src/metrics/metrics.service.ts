@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { NODE_STATES, SANDBOX_STATES } from '@moat/proto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+
+/** This build's version, from the app's package.json (one level above both src/ and dist/). */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * The control plane's Prometheus registry. Other features add their own metrics to
@@ -14,7 +19,7 @@ export class MetricsService {
 
   /** From a sandbox's creation to its placement on a node. */
   readonly schedulingLatency = new Histogram({
-    name: 'moat_scheduling_latency_seconds',
+    name: 'moat_scheduling_duration_seconds',
     help: 'Time from a sandbox being created to its placement on a node',
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
@@ -27,7 +32,7 @@ export class MetricsService {
   });
 
   readonly schedulerBatchSeconds = new Histogram({
-    name: 'moat_scheduler_batch_seconds',
+    name: 'moat_scheduler_batch_duration_seconds',
     help: 'Duration of one scheduler transaction (admissions and placements, committed together)',
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
@@ -49,7 +54,14 @@ export class MetricsService {
   });
 
   constructor(@InjectDataSource() dataSource: DataSource) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'moat_control_plane_' });
+    // Node's process and runtime metrics under their standard names (process_*, nodejs_*).
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'moat_build_info',
+      help: 'Always 1; the labels say which build of the control plane runs',
+      labelNames: ['component', 'version', 'nodejs_version'] as const,
+      registers: [this.registry],
+    }).set({ component: 'control-plane', version: VERSION, nodejs_version: process.version }, 1);
     new Gauge({
       name: 'moat_nodes',
       help: 'Nodes by state (the whole fleet, from the database)',

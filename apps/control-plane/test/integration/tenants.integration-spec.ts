@@ -206,7 +206,8 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
     expect(res.text).toMatch(/^moat_nodes\{state="ready"\} 0$/m);
     expect(res.text).toContain('moat_agents_connected 0');
     expect(res.text).toMatch(/^moat_http_request_duration_seconds_count\{method="POST",route="\/v1\/sandboxes",status="201"\} [1-9]/m);
-    expect(res.text).toContain('moat_scheduling_latency_seconds_bucket');
-    expect(res.text).toContain('moat_control_plane_process_resident_memory_bytes');
+    expect(res.text).toContain('moat_scheduling_duration_seconds_bucket');
+    expect(res.text).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(res.text).toMatch(/^moat_build_info\{component="control-plane",version="\d+\.\d+\.\d+",nodejs_version="v\d+[^"]*"\} 1$/m);
   });
 });

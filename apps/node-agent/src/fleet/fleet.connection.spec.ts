@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionManager } from '../sessions/session.manager';
 import { FleetConnection, type FleetHandlers } from './fleet.connection';
 
-const hello: NodeHello = { name: 'n1', capacity: { vcpus: 2, memoryMiB: 2048 }, accel: 'tcg', hypervisors: ['qemu'], agentVersion: 'test' };
+const hello: NodeHello = { name: 'n1', capacity: { vcpus: 2, memoryMiB: 2048 }, accel: 'tcg', hypervisors: ['qemu'], agentVersion: 'test', jailed: true };
 
 const handlers: FleetHandlers = {
   hello: () => hello,

@@ -57,7 +57,7 @@ const hostile = (valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Reply> =>
 // Replies that parse, but may lie: more data than asked for, impossible statuses, absurd counters.
 const readReply = fc
   .oneof(bytes(0), bytes(1024), fc.uint8Array({ minLength: 1025, maxLength: 3000 }))
-  .map((data) => ReadStreamResponse.encode({ data }).finish());
+  .map((data) => ReadStreamResponse.encode({ data: Buffer.from(data) }).finish());
 const waitReply = fc
   .record({
     status: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: -5, max: 100_000 })),
@@ -106,11 +106,9 @@ const script: fc.Arbitrary<Script> = fc.record({
 
 /** The agent service with raw-bytes responses, so a reply can be anything on the wire. */
 function rawService(): ServiceDefinition {
-  const raw: ServiceDefinition = {};
-  for (const [name, method] of Object.entries(AgentServiceService)) {
-    raw[name] = { ...method, responseSerialize: (value: Uint8Array) => Buffer.from(value) };
-  }
-  return raw;
+  return Object.fromEntries(
+    Object.entries(AgentServiceService).map(([name, method]) => [name, { ...method, responseSerialize: (value: Uint8Array) => Buffer.from(value) }]),
+  );
 }
 
 describe('AgentClient against a hostile guest (fast-check)', () => {
