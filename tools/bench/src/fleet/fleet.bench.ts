@@ -182,8 +182,8 @@ async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tena
   const after = await cp.metrics();
   const delta = (sample: string): number => (metricValue(after, sample) ?? 0) - (metricValue(before, sample) ?? 0);
   const wallS = (placedAt - t0) / 1000;
-  const busyS = delta('moat_scheduler_batch_seconds_sum');
-  const batches = delta('moat_scheduler_batch_seconds_count');
+  const busyS = delta('moat_scheduler_batch_duration_seconds_sum');
+  const batches = delta('moat_scheduler_batch_duration_seconds_count');
   // The nodes' `running` reports for the backlog come after it is placed: let them land before
   // the next phase, so they are not counted against that phase's requests.
   await until('the backlog reported running', 300_000, async () => {
@@ -222,7 +222,7 @@ async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, te
     `REST create → placed         ${placed} of ${SANDBOXES} in ${wallS.toFixed(2)} s = ${(placed / wallS).toFixed(0)} placements/s`,
     `  latency (REST)             p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}, max ${formatMs(latencies[latencies.length - 1])}`,
     `  GET /healthz meanwhile     ${probe.summary(from, to)}`,
-    `  scheduler transactions     ${delta('moat_scheduler_batch_seconds_count')}, busy ${delta('moat_scheduler_batch_seconds_sum').toFixed(2)} s`,
+    `  scheduler transactions     ${delta('moat_scheduler_batch_duration_seconds_count')}, busy ${delta('moat_scheduler_batch_duration_seconds_sum').toFixed(2)} s`,
     `running, as reported by the simulated nodes: ${running} of ${total}`,
   ];
 }
