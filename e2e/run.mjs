@@ -28,6 +28,7 @@ const freePort = () =>
     });
   });
 
+const nodeMetricsPort = await freePort();
 const stack = await startStack({
   dataDir,
   apiPort: await freePort(),
@@ -35,7 +36,12 @@ const stack = await startStack({
   output: 'file',
   // A bridge prefix and subnet pool of its own: e2e traffic stays off the host's real networks.
   // Sandboxes resolve names through the DNS server the tests run in their own namespace, never the host's.
-  env: { MOAT_NET_BRIDGE_PREFIX: E2E_BRIDGE_PREFIX, MOAT_NET_SUBNET_POOL: '10.250.0.0/16', MOAT_DNS_SERVERS: DNS_SERVER },
+  env: {
+    MOAT_NET_BRIDGE_PREFIX: E2E_BRIDGE_PREFIX,
+    MOAT_NET_SUBNET_POOL: '10.250.0.0/16',
+    MOAT_DNS_SERVERS: DNS_SERVER,
+    MOAT_NODE_METRICS_ADDR: `127.0.0.1:${nodeMetricsPort}`,
+  },
   log: (m) => console.log(`[e2e] ${m}`),
 });
 const env = {
@@ -44,6 +50,7 @@ const env = {
   MOAT_E2E_WEB_URL: stack.webUrl,
   MOAT_E2E_ADMIN_TOKEN: stack.adminToken,
   MOAT_E2E_DATA_DIR: dataDir,
+  MOAT_E2E_NODE_METRICS_URL: `http://127.0.0.1:${nodeMetricsPort}/metrics`,
 };
 const run = (args) => spawnSync('npx', args, { cwd: join(ROOT, 'e2e'), stdio: 'inherit', env }).status === 0;
 

@@ -1,6 +1,6 @@
 import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA_DIR, api, waitFor } from '../support/api';
+import { DATA_DIR, NODE_METRICS_URL, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { newTenantKey, settledSandbox } from '../support/sandboxes';
 
@@ -45,6 +45,17 @@ describe('a tenant runs a command in a real microVM sandbox', () => {
     expect(phases).toEqual(expect.arrayContaining(['rootfs', 'sharefs', 'agent', 'sandbox', 'container']));
     // Booted cold, or restored from the boot snapshot an earlier sandbox of this size left.
     expect(phases.filter((phase) => phase === 'vmm' || phase === 'restore')).not.toEqual([]);
+  });
+
+  it("shows in its node agent's metrics: a start, the time of each phase, a running sandbox", async () => {
+    const res = await fetch(NODE_METRICS_URL);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    expect(value(/^moat_sandbox_starts_total\{result="running"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^moat_sandbox_start_phase_duration_seconds_count\{phase="container"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^moat_node_sandboxes\{state="running"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^moat_build_info\{component="node-agent",/m);
   });
 
   it('runs uname -r in the guest kernel, not the host one', async () => {

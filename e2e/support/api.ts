@@ -2,6 +2,8 @@
 export const API_URL = requiredEnv('MOAT_E2E_API_URL');
 export const ADMIN_TOKEN = requiredEnv('MOAT_E2E_ADMIN_TOKEN');
 export const DATA_DIR = requiredEnv('MOAT_E2E_DATA_DIR');
+/** The stack's node agent serves Prometheus metrics here. */
+export const NODE_METRICS_URL = requiredEnv('MOAT_E2E_NODE_METRICS_URL');
 
 function requiredEnv(name: string): string {
   const value = process.env[name];

@@ -1,55 +1,78 @@
-// The import-graph check `npm test` runs first: dependency-cruiser (rules in
-// .dependency-cruiser.cjs) finds every loop between files and between folders of the tree; a
-// loop not listed in tools/dev/import-cycles.known fails the run, and so does a listed loop that
-// is gone (the list only shrinks). dependency-cruiser's own baseline (`--ignore-known`) covers
-// file-level rules only, hence this wrapper for the folder-level one.
+// The import-graph check `npm test` runs first. dependency-cruiser resolves every import of the
+// tree (TypeScript's, type-only ones included; options in .dependency-cruiser.cjs) and reports
+// loops between files (its `no-file-cycle` rule). Loops between folders are found here, over the
+// folder graph it yields: a folder depends on another when one of its files imports one of the
+// other's, a subfolder being a folder of its own (so `sandboxes/dto → sandboxes` and back is a
+// loop too; dependency-cruiser's own folder rule misses such parent/child loops). Any loop fails.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const KNOWN_FILE = join(ROOT, 'tools/dev/import-cycles.known');
 const SCANNED = ['apps', 'libs', 'tools', 'e2e'];
 
-/**
- * The loops dependency-cruiser reports over the tree: for each dependency `from → to` that lies on
- * a loop, the key `rule: from → to` (stable while that edge is part of any loop) and one loop
- * through it, to show.
- */
-function currentLoops() {
+/** Strongly connected groups of more than one folder (Tarjan), each with the imports that join it. */
+export function folderLoops(modules) {
+  const edges = new Map();
+  for (const module of modules) {
+    const from = dirname(module.source);
+    for (const dep of module.dependencies) {
+      if (dep.coreModule || dep.couldNotResolve || dep.resolved.includes('node_modules/')) continue;
+      const to = dirname(dep.resolved);
+      if (to === from) continue;
+      if (!edges.has(from)) edges.set(from, new Map());
+      const via = edges.get(from).get(to) ?? [];
+      via.push(`${module.source} → ${dep.resolved}`);
+      edges.get(from).set(to, via);
+    }
+  }
+  const index = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const groups = [];
+  const visit = (folder) => {
+    index.set(folder, index.size);
+    low.set(folder, index.get(folder));
+    stack.push(folder);
+    onStack.add(folder);
+    for (const next of edges.get(folder)?.keys() ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(folder, Math.min(low.get(folder), low.get(next)));
+      } else if (onStack.has(next)) {
+        low.set(folder, Math.min(low.get(folder), index.get(next)));
+      }
+    }
+    if (low.get(folder) !== index.get(folder)) return;
+    const group = [];
+    let member;
+    do {
+      member = stack.pop();
+      onStack.delete(member);
+      group.push(member);
+    } while (member !== folder);
+    if (group.length > 1) groups.push(group.sort());
+  };
+  for (const folder of edges.keys()) if (!index.has(folder)) visit(folder);
+  return groups.map((group) => ({
+    folders: group,
+    imports: group.flatMap((from) => [...(edges.get(from) ?? [])].filter(([to]) => group.includes(to)).map(([, via]) => via[0])),
+  }));
+}
+
+if (process.argv[1] === import.meta.filename) {
   const out = execFileSync(
     join(ROOT, 'node_modules/.bin/depcruise'),
     ['--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...SCANNED],
     { cwd: ROOT, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
   );
-  const { summary } = JSON.parse(out);
-  const loops = new Map();
-  for (const violation of summary.violations) {
-    if (violation.type !== 'cycle') throw new Error(`unexpected import-graph violation: ${JSON.stringify(violation)}`);
-    const path = [violation.from, ...violation.cycle.map((step) => step.name)].join(' → ');
-    loops.set(`${violation.rule.name}: ${violation.from} → ${violation.to}`, path);
+  const { modules, summary } = JSON.parse(out);
+  const fileLoops = summary.violations.map((v) => [v.from, ...(v.cycle ?? []).map((step) => step.name)].join(' → '));
+  const loops = folderLoops(modules);
+  for (const loop of fileLoops) console.error(`files import each other: ${loop}`);
+  for (const { folders, imports } of loops) {
+    console.error(`folders import each other: ${folders.join(', ')}\n  through ${imports.join('\n  and ')}`);
   }
-  return new Map([...loops].sort(([a], [b]) => a.localeCompare(b)));
-}
-
-function knownLoops() {
-  return readFileSync(KNOWN_FILE, 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#'));
-}
-
-if (process.argv[1] === import.meta.filename) {
-  const current = currentLoops();
-  if (process.argv.includes('--list')) {
-    console.log([...current.keys()].join('\n'));
-  } else {
-    const known = new Set(knownLoops());
-    const added = [...current].filter(([key]) => !known.has(key)).map(([key, path]) => `${key}   (${path})`);
-    const gone = [...known].filter((key) => !current.has(key));
-    if (added.length > 0) console.error(`new import loops (break them; see .dependency-cruiser.cjs):\n  ${added.join('\n  ')}`);
-    if (gone.length > 0) console.error(`loops gone: remove them from tools/dev/import-cycles.known:\n  ${gone.join('\n  ')}`);
-    if (added.length > 0 || gone.length > 0) process.exit(1);
-    console.log(`import graph: no new loops (${known.size} known, listed in tools/dev/import-cycles.known)`);
-  }
+  if (fileLoops.length > 0 || loops.length > 0) process.exit(1);
+  console.log(`import graph: no loop between files or folders (${modules.length} modules)`);
 }

@@ -50,12 +50,15 @@ async function start() {
   const webPort = Number(process.env.MOAT_WEB_PORT ?? 3000);
   const stack = await startStack({ dataDir: dataDir(), apiPort, webPort, adminToken: process.env.MOAT_ADMIN_TOKEN, log });
   const host = process.env.MOAT_PUBLIC_HOST ?? 'localhost';
+  // The node agent's own metrics endpoint (its MOAT_NODE_METRICS_ADDR default), unless turned off.
+  const nodeMetrics = process.env.MOAT_NODE_METRICS_ADDR ?? '127.0.0.1:9464';
   console.log(
     [
       '',
       'Moat is running.',
       `  Web UI:      http://${host}:${webPort}`,
       `  API:         http://${host}:${apiPort}   (OpenAPI: http://${host}:${apiPort}/docs)`,
+      `  Metrics:     http://${host}:${apiPort}/metrics${nodeMetrics === 'off' ? '' : `, node agent http://${nodeMetrics}/metrics`}`,
       `  Admin token: ${stack.adminToken}`,
       `  Data dir:    ${stack.dataDir}`,
       'Press Ctrl-C to stop everything (sandbox VMs included).',

@@ -8,6 +8,8 @@ import { loadAgentConfig } from './config/agent.config';
 import { FleetConnection } from './fleet/fleet.connection';
 import { SessionManager } from './sessions/session.manager';
 import { nodeToken } from './fleet/node-credential';
+import { NodeMetrics } from './metrics/node.metrics';
+import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
 
 const AGENT_VERSION = '0.1.0';
@@ -61,7 +63,9 @@ async function main(): Promise<void> {
     log: runtimeLogger(log),
   });
   // The reconciler reports only after the connection exists: setDesired comes from it.
-  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel);
+  const metrics = new NodeMetrics(() => runtime.list());
+  const metricsServer = config.metricsAddr && (await serveMetrics(metrics.registry, config.metricsAddr, log));
+  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics);
   const fleet: FleetConnection = new FleetConnection(
     { url: config.controlPlaneUrl, token, nodeId, heartbeatMs: config.heartbeatMs },
     {
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
     fleet.close();
+    metricsServer?.close();
     // Sandboxes still starting would otherwise be finished (a boot can take a minute) only to be
     // deleted; abandoned, each releases what it acquired so far.
     if (config.stopSandboxesOnExit) runtime.cancelStarts();

@@ -14,7 +14,7 @@ export type {
   SandboxIsolationInfo,
   SandboxPhaseState,
   SandboxSpec,
-} from './sandbox/sandbox.types';
+} from './sandbox/model/sandbox.types';
 export { detectHost, type Accel, type HostInfo } from './host/host-info';
 export type { LogLevel } from './log/log.types';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors/runtime.errors';

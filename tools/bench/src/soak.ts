@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QmpClient } from '@moat/runtime-core';
 import { DATA_DIR_OPTION, positiveInt } from './cli';
-import { startControlPlane, type ControlPlaneProcess } from './fleet/control-plane.process';
+import { startControlPlane, type ControlPlaneProcess } from './control-plane.process';
 
 const ROOT = resolve(__dirname, '../../..');
 const BRIDGE_PREFIX = 'msoak';

@@ -60,3 +60,18 @@ describe('loadAgentConfig: DNS', () => {
     expect(upstreamResolvers(text)).toEqual(['192.0.2.53', '198.51.100.53']);
   });
 });
+
+describe('loadAgentConfig: metrics', () => {
+  it('serves metrics on 127.0.0.1:9464 by default, elsewhere when told, or not at all', () => {
+    expect(loadAgentConfig(base).metricsAddr).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: '0.0.0.0:9100' }).metricsAddr).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: '[::1]:9100' }).metricsAddr).toEqual({ host: '::1', port: 9100 });
+    expect(loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: 'off' }).metricsAddr).toBeUndefined();
+  });
+
+  it('refuses an address without a port or with one out of range', () => {
+    for (const bad of ['127.0.0.1', '127.0.0.1:0', 'host:70000', ':9464']) {
+      expect(() => loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: bad }), bad).toThrow(/MOAT_NODE_METRICS_ADDR: host:port/);
+    }
+  });
+});

@@ -38,6 +38,8 @@ export interface AgentConfig {
   /** Stop every sandbox on exit (development: `npm start`); otherwise VMs outlive the agent. */
   stopSandboxesOnExit: boolean;
   logLevel: string;
+  /** Where `GET /metrics` is served for Prometheus; absent: not served (`off`). */
+  metricsAddr?: { host: string; port: number };
   network: {
     /** Used when the control plane names no model for a sandbox. */
     defaultModel: NetworkModel;
@@ -84,6 +86,19 @@ const envSchema = z.object({
   MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   MOAT_STOP_SANDBOXES_ON_EXIT: z.enum(['true', 'false']).default('false'),
   MOAT_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  MOAT_NODE_METRICS_ADDR: z
+    .string()
+    .default('127.0.0.1:9464')
+    .transform((value, ctx) => {
+      if (value === 'off') return undefined;
+      const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+      const port = Number(match?.[3]);
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: 'host:port (e.g. 127.0.0.1:9464 or [::1]:9464), or off' });
+        return z.NEVER;
+      }
+      return { host: match[1] ?? match[2], port };
+    }),
   MOAT_NETWORK_MODEL: z.enum(NETWORK_MODELS).default('tcfilter'),
   MOAT_CNI_PATH: z.string().min(1).default('/usr/lib/cni'),
   MOAT_CNI_CONFLIST: z.string().min(1).optional(),
@@ -137,6 +152,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
     heartbeatMs: e.MOAT_HEARTBEAT_MS,
     stopSandboxesOnExit: e.MOAT_STOP_SANDBOXES_ON_EXIT === 'true',
     logLevel: e.MOAT_LOG_LEVEL,
+    ...(e.MOAT_NODE_METRICS_ADDR && { metricsAddr: e.MOAT_NODE_METRICS_ADDR }),
     network: {
       defaultModel: e.MOAT_NETWORK_MODEL,
       cniPath: e.MOAT_CNI_PATH.split(':').filter(Boolean),

@@ -84,6 +84,20 @@ describe('Reconciler', () => {
     expect(reports.map((r) => r.state)).toEqual(['creating', 'running']);
   });
 
+  it('tells its observer of each finished start, with the bytes pulled for it', async () => {
+    const runtime = new FakeRuntime(new Set([ID_B]));
+    const started: [string, string, number | undefined][] = [];
+    const reconciler = new Reconciler(runtime, () => undefined, pino({ level: 'silent' }), 'tcfilter', {
+      started: (info, pulledBytes) => started.push([info.id, info.state, pulledBytes]),
+    });
+    reconciler.setDesired([{ ...want(ID_A), image: '127.0.0.1:5000/app:1' }, want(ID_B)]);
+    await reconciler.idle();
+    expect(started.sort()).toEqual([
+      [ID_A, 'running', 50],
+      [ID_B, 'failed', undefined],
+    ]);
+  });
+
   it('passes image, command and rootfs to the runtime and relays pull progress', async () => {
     const { runtime, reports, reconciler } = setup();
     reconciler.setDesired([{ ...want(ID_A), image: '127.0.0.1:5000/app:1', command: ['/app/run'], rootfs: '9p' }]);

@@ -1,6 +1,7 @@
 import type { DesiredSandbox, NetworkModel, SandboxStatus } from '@moat/proto';
 import type { SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
+import type { StartObserver } from '../metrics/node.metrics';
 
 /** The part of the runtime the reconciler drives (a fake implements it in unit tests). */
 export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'delete'>;
@@ -30,6 +31,7 @@ export class Reconciler {
     private readonly report: (status: SandboxStatus) => void,
     private readonly log: Logger,
     private readonly defaultNetworkModel: NetworkModel = 'tcfilter',
+    private readonly observer?: StartObserver,
   ) {}
 
   /** Applies a complete desired set. Returns once every resulting change has been queued. */
@@ -98,6 +100,7 @@ export class Reconciler {
     this.incarnations.set(id, incarnation);
     this.log.info({ sandboxId: id, ...(incarnation > 0 && { restartCount: incarnation }) }, 'creating sandbox');
     let loggedTenth = -1;
+    let pulledBytes: number | undefined;
     const info = await this.runtime.create(
       {
         id,
@@ -118,6 +121,7 @@ export class Reconciler {
         if (update.progress) {
           // Every tenth of the way is enough for a log; the control plane gets every update.
           const { bytesDone, bytesTotal } = update.progress;
+          pulledBytes = bytesDone;
           const tenth = bytesTotal > 0 ? Math.floor((bytesDone / bytesTotal) * 10) : 10;
           if (tenth > loggedTenth) {
             loggedTenth = tenth;
@@ -128,6 +132,7 @@ export class Reconciler {
       },
     );
     this.report(toStatus(info, incarnation));
+    this.observer?.started(info, pulledBytes);
     this.log.info({ sandboxId: id, state: info.state, error: info.error }, 'sandbox create finished');
   }
 }

@@ -19,8 +19,8 @@ import { detectCgroups } from '../jail/cgroups';
 import { HostIsolation } from '../jail/isolation';
 import { DEFAULT_JAIL_ID_RANGE, JailIds } from '../jail/jail-ids';
 import type { IsolationPort } from './steps/jail.step';
-import { DEFAULT_MEMORY_DIR } from './sandbox.state';
-import type { RuntimeOptions } from './sandbox.types';
+import { DEFAULT_MEMORY_DIR } from './model/sandbox.state';
+import type { RuntimeOptions } from './model/sandbox.types';
 
 /** The host pieces a runtime drives; replaced by fakes in unit tests. */
 export interface RuntimeDeps {

@@ -8,10 +8,10 @@ import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
 import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
-import type { OciSpec } from './oci-spec';
+import type { OciSpec } from './model/oci-spec';
 import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
-import type { SandboxSpec } from './sandbox.types';
-import type { StartPhase } from './timings';
+import type { SandboxSpec } from './model/sandbox.types';
+import type { StartPhase } from './model/timings';
 
 const ID = '0b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d';
 const spec: SandboxSpec = { id: ID, vcpus: 1, memoryMiB: 256, env: { GREETING: 'hi' } };

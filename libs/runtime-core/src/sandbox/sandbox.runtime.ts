@@ -7,12 +7,12 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime
 import { readTail, removeTree } from '../host/fs.helpers';
 import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
 import { SandboxNetworks } from '../network/sandbox-networks';
-import { envList } from './oci-spec';
+import { envList } from './model/oci-spec';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
-import { UUID, validateSpec } from './sandbox-spec';
-import { infoOf, type SandboxEntry } from './sandbox.entry';
-import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
-import type { ExecOptions, RuntimeOptions, SandboxInfo, SandboxSpec } from './sandbox.types';
+import { UUID, validateSpec } from './model/sandbox-spec';
+import { infoOf, type SandboxEntry } from './model/sandbox.entry';
+import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore, type SandboxState } from './model/sandbox.state';
+import type { ExecOptions, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { AgentStep, transportFor } from './steps/agent.step';
 import { ContainerStep, GuestSandboxStep } from './steps/guest.steps';
 import { JailStep } from './steps/jail.step';
@@ -21,7 +21,7 @@ import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
 import { acquireSteps, releaseSteps, StepFailure, type StartStep, type StepContext } from './steps/start-step';
 import { RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
-import { timePhase } from './timings';
+import { timePhase } from './model/timings';
 
 export type { RuntimeDeps } from './runtime.deps';
 

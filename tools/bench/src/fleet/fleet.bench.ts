@@ -21,7 +21,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatMs, percentile } from '../stats';
-import { metricValue, startControlPlane, type ControlPlaneProcess } from './control-plane.process';
+import { metricValue, startControlPlane, type ControlPlaneProcess } from '../control-plane.process';
 import { HealthProbe } from './health-probe';
 import { JsonClient } from './json-client';
 import { sampleProcess } from './process-stats';

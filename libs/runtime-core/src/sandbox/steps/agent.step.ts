@@ -4,7 +4,7 @@ import { createAgentTransport } from '../../agent/transport/agent-transport.fact
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
-import type { SandboxState } from '../sandbox.state';
+import type { SandboxState } from '../model/sandbox.state';
 import type { StartStep, StepContext } from './start-step';
 
 /** Where a sandbox's transport finds its guest: the proxy socket beside QEMU's, and its vsock CID. */

@@ -2,9 +2,9 @@ import type { AgentApi } from '../../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
-import { buildContainerSpec } from '../oci-spec';
-import { hostnameOf } from '../sandbox-spec';
-import type { SandboxEntry } from '../sandbox.entry';
+import { buildContainerSpec } from '../model/oci-spec';
+import { hostnameOf } from '../model/sandbox-spec';
+import type { SandboxEntry } from '../model/sandbox.entry';
 import { configureGuestNetwork } from './guest-network';
 import type { StartStep, StepContext } from './start-step';
 

@@ -1,7 +1,7 @@
 import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { HostIsolation } from '../../jail/isolation';
-import { guestMemoryMiB } from '../sandbox-spec';
+import { guestMemoryMiB } from '../model/sandbox-spec';
 import type { StartStep, StepContext } from './start-step';
 
 /** The part of HostIsolation the runtime uses (a fake implements it in unit tests). */

@@ -1,6 +1,6 @@
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import type { SandboxEntry } from '../sandbox.entry';
-import type { StartPhase } from '../timings';
+import type { SandboxEntry } from '../model/sandbox.entry';
+import type { StartPhase } from '../model/timings';
 
 /** What every step of one sandbox's start and release works on. */
 export interface StepContext {

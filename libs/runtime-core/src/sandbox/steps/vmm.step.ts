@@ -3,9 +3,9 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runt
 import type { BootSnapshotFiles, Hypervisor } from '../../hypervisor/hypervisor';
 import type { Log } from '../../log/log.types';
 import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
-import { guestMemoryMiB } from '../sandbox-spec';
-import type { SandboxState } from '../sandbox.state';
-import type { GuestImage } from '../sandbox.types';
+import { guestMemoryMiB } from '../model/sandbox-spec';
+import type { SandboxState } from '../model/sandbox.state';
+import type { GuestImage } from '../model/sandbox.types';
 import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RuntimeErrorCode } from '../errors/runtime.errors';
+import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import { sandboxPaths, SandboxStateStore, type SandboxState } from './sandbox.state';
 
 const ID = '6a1f3c2e-9b8d-4e7f-a6b5-c4d3e2f1a0b9';

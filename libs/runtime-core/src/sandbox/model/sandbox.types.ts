@@ -1,13 +1,13 @@
 import type { GuestImage } from '@moat/guest-image';
 import type { DnsConfig } from '@moat/proto';
-import type { Accel } from '../host/host-info';
-import type { AgentTransportKind } from '../agent/transport/agent-transport';
-import type { NetworkOptions } from '../network/sandbox-networks';
-import type { PortMapping, SandboxNetworkSpec } from '../network/network.types';
-import type { SharedFsKind } from '../sharefs/shared-fs';
-import type { RegistryCredentials } from '../image/registry.client';
-import type { IdRange } from '../jail/jail-ids';
-import type { Log } from '../log/log.types';
+import type { Accel } from '../../host/host-info';
+import type { AgentTransportKind } from '../../agent/transport/agent-transport';
+import type { NetworkOptions } from '../../network/sandbox-networks';
+import type { PortMapping, SandboxNetworkSpec } from '../../network/network.types';
+import type { SharedFsKind } from '../../sharefs/shared-fs';
+import type { RegistryCredentials } from '../../image/registry.client';
+import type { IdRange } from '../../jail/jail-ids';
+import type { Log } from '../../log/log.types';
 
 export type { GuestImage };
 

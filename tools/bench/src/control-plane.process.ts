@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../free-port';
+import { freePort } from './free-port';
 
 const ROOT = resolve(__dirname, '../../../..');
 

@@ -1,5 +1,5 @@
-import type { AgentApi } from '../agent/agent.client';
-import type { BootSnapshotFiles } from '../hypervisor/hypervisor';
+import type { AgentApi } from '../../agent/agent.client';
+import type { BootSnapshotFiles } from '../../hypervisor/hypervisor';
 import type { SandboxState } from './sandbox.state';
 import type { SandboxInfo } from './sandbox.types';
 

@@ -1,13 +1,13 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { AGENT_TRANSPORT_KINDS } from '../agent/transport/agent-transport';
-import { writeFileAtomic } from '../host/fs.helpers';
-import { isolationStateSchema } from '../jail/isolation';
-import { SHARED_FS_KINDS } from '../sharefs/shared-fs';
-import { NETWORK_MODELS } from '../network/models/network-model';
-import { egressPolicySchema, networkStateSchema, portMappingSchema } from '../network/network.types';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import { AGENT_TRANSPORT_KINDS } from '../../agent/transport/agent-transport';
+import { writeFileAtomic } from '../../host/fs.helpers';
+import { isolationStateSchema } from '../../jail/isolation';
+import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
+import { NETWORK_MODELS } from '../../network/models/network-model';
+import { egressPolicySchema, networkStateSchema, portMappingSchema } from '../../network/network.types';
 import { dnsConfigSchema } from '@moat/proto';
 
 const sandboxPathsSchema = z

@@ -1,5 +1,5 @@
-import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { SHARED_FS_KINDS } from '../sharefs/shared-fs';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB } from './oci-spec';
 import type { SandboxSpec } from './sandbox.types';
 

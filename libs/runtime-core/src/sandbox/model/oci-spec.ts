@@ -1,4 +1,4 @@
-import { GUEST_ROOTFS_PATH } from '../sharefs/shared-fs';
+import { GUEST_ROOTFS_PATH } from '../../sharefs/shared-fs';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
