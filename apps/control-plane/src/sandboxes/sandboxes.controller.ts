@@ -97,7 +97,7 @@ export class SandboxesController {
       'For an interactive session (a shell on a TTY with resize, or a stream without size limit) use the socket.io ' +
       'namespace `/attach` instead: connect with `auth: {token}`, emit `attach:start {sandboxId, command?, tty?, window?}`, ' +
       'then `attach:input` (acknowledged), `attach:resize {rows, cols}`, `attach:eof`, `attach:signal`; the server emits ' +
-      '`attach:output {stream, data}` (acknowledge each), `attach:exit` and `attach:error`. See the README.',
+      '`attach:output {stream, data}` (acknowledge each), `attach:exit` and `attach:error`. See docs/api.md (Interactive sessions).',
   })
   @ApiOkResponse({ type: ExecResultDto })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)

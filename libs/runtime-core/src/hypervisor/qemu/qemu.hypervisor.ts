@@ -33,7 +33,7 @@ const SNAPSHOT_SETTLE_MS = 500;
 /**
  * What QEMU takes beyond the guest's RAM (its heap, device emulation, I/O threads) plus the
  * virtiofsd that shares its cgroup; under TCG the bounded translated-code cache comes on top.
- * Measured peaks are in the README (Containment).
+ * Measured peaks are in docs/containment.md.
  */
 const QEMU_OVERHEAD_MIB = 160;
 
