@@ -1,5 +1,4 @@
-/** The guest agent gRPC API, generated from `proto/agent.proto` by ts-proto. */
-export * from './generated/agent';
+/** Constants of the guest agent channel that both ends (runtime-core and the guest agent) rely on. */
 
 /** The vsock port the guest agent listens on (Kata's agent uses 1024 too). */
 export const AGENT_VSOCK_PORT = 1024;

@@ -1,0 +1,48 @@
+/** A node agent's side of joining and staying in the fleet: who it is, what it offers, that it lives. */
+import { z } from 'zod';
+
+/**
+ * Node states as the API reports them. `unknown`: the control plane started and the node has
+ * not said hello since, so nobody can tell; nothing new is placed there, and its sandboxes keep
+ * their last known state (never placed twice) until it says hello or goes `down`.
+ */
+export const NODE_STATES = ['ready', 'cordoned', 'draining', 'down', 'unknown'] as const;
+export const nodeStateSchema = z.enum(NODE_STATES);
+export type NodeState = z.infer<typeof nodeStateSchema>;
+
+export const acceleratorSchema = z.enum(['kvm', 'tcg']);
+export type Accelerator = z.infer<typeof acceleratorSchema>;
+
+export const capacitySchema = z.object({
+  vcpus: z.number().int().nonnegative(),
+  memoryMiB: z.number().int().nonnegative(),
+});
+export type Capacity = z.infer<typeof capacitySchema>;
+
+/**
+ * Sent by the agent as the socket.io handshake `auth` object. `token` is the node's own
+ * credential (from `POST /v1/nodes/join`), or the admin token on a single-host install.
+ */
+export const agentAuthSchema = z.object({
+  token: z.string().min(1),
+  /** Stable node id, kept in the agent's data dir across restarts. */
+  nodeId: z.string().uuid(),
+});
+export type AgentAuth = z.infer<typeof agentAuthSchema>;
+
+export const nodeHelloSchema = z.object({
+  name: z.string().min(1).max(253),
+  capacity: capacitySchema,
+  accel: acceleratorSchema,
+  hypervisors: z.array(z.string().min(1).max(64)).max(16),
+  agentVersion: z.string().max(64),
+  /** Whether the node jails its VMMs (false only under MOAT_JAIL=false, for debugging). */
+  jailed: z.boolean(),
+});
+export type NodeHello = z.infer<typeof nodeHelloSchema>;
+
+export const nodeHeartbeatSchema = z.object({
+  /** Ids of the sandboxes the node currently runs (any state but gone). */
+  sandboxIds: z.array(z.string()).max(100_000),
+});
+export type NodeHeartbeat = z.infer<typeof nodeHeartbeatSchema>;

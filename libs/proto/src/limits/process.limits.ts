@@ -1,0 +1,41 @@
+/**
+ * Bounds on a process run in a sandbox (exec or an interactive session), shared by the API,
+ * the fleet protocol, the host's guest agent client and the guest agent.
+ */
+
+/** Most arguments in a command (REST exec and sandbox bodies, the fleet protocol). */
+export const MAX_ARGV_ENTRIES = 4096;
+/** Longest working directory a process may ask for (REST exec, the fleet protocol). */
+export const MAX_CWD_LENGTH = 4096;
+/** Highest signal number; the fleet protocol, the attach gateway and runtime-core refuse others. */
+export const MAX_SIGNAL = 64;
+/** Exit statuses are 0–255 (128 + signal for a signalled process); runtime-core refuses others from the guest. */
+export const MAX_EXIT_STATUS = 255;
+/** Most rows, and most columns, of a terminal: the fleet protocol, runtime-core and the guest agent refuse more. */
+export const MAX_WINDOW_DIMENSION = 10_000;
+
+/**
+ * Longest timeout an exec may ask for, in milliseconds: the REST exec body (control plane) and
+ * the fleet protocol's exec request (node agent).
+ */
+export const MAX_EXEC_TIMEOUT_MS = 3_600_000;
+/**
+ * The timeout the node agent gives an exec that asks for none. Shorter than
+ * {@link EXEC_DEFAULT_REPLY_WAIT_MS}, so the process (and a guest that stalls) is given up, with
+ * the node's kill grace, while the control plane still waits for the answer.
+ */
+export const EXEC_DEFAULT_TIMEOUT_MS = 50_000;
+/** How long the control plane waits for a node's exec answer when the request set no timeout. */
+export const EXEC_DEFAULT_REPLY_WAIT_MS = 60_000;
+/**
+ * What the control plane waits beyond an exec's own timeout for the node's answer: the node
+ * may take twice its kill grace (runtime-core's `killGraceMs`, 5 s) to give up on a guest.
+ */
+export const EXEC_REPLY_MARGIN_MS = 15_000;
+
+/**
+ * Most bytes one guest agent message carries as process or file data: one ReadStdout/ReadStderr
+ * answer (the guest caps it), one WriteStdin or CopyFile request (runtime-core sends no more,
+ * the guest refuses bigger CopyFile chunks). Well under gRPC's 4 MiB default message limit.
+ */
+export const AGENT_MAX_CHUNK_BYTES = 1024 * 1024;

@@ -1,0 +1,21 @@
+/**
+ * How big a sandbox may be. The API's bounds sit inside the fleet protocol's, which sit inside
+ * what the runtime starts, so a node never refuses a sandbox the API accepted.
+ */
+
+/** Most vCPUs the API accepts for a sandbox or a template (control plane DTOs). */
+export const API_MAX_VCPUS = 32;
+/** Fewest MiB of memory the API accepts for a sandbox or a template (control plane DTOs). */
+export const API_MIN_MEMORY_MIB = 128;
+/** Most MiB of memory the API accepts for a sandbox or a template (control plane DTOs). */
+export const API_MAX_MEMORY_MIB = 65_536;
+
+/**
+ * Most vCPUs of one sandbox VM: the desired state's bound (node agents refuse more) and the
+ * largest VM runtime-core starts.
+ */
+export const MAX_VCPUS = 64;
+/** Fewest MiB of memory of one sandbox, in the desired state and in runtime-core's spec check. */
+export const MIN_MEMORY_MIB = 64;
+/** Most MiB of memory of one sandbox in the desired state (node agents refuse more). */
+export const MAX_MEMORY_MIB = 262_144;
