@@ -27,7 +27,8 @@ export type { ProcessSession, SessionOptions } from './agent/process-session';
 export type { ContainerStats, ExecOutput, ExitInfo, OutputStream, WindowSize } from './agent/agent.client';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
-export { QEMU_BINARY, guestKernelParams } from './hypervisor/qemu/qemu.hypervisor';
+export { QEMU_BINARY } from './hypervisor/qemu/qemu.hypervisor';
+export { guestKernelParams } from './hypervisor/qemu/qemu.machine';
 /** A QMP client, for tools that drive a sandbox's VMM directly (the soak benchmark freezes guests). */
 export { QmpClient } from './hypervisor/qemu/qmp.client';
 /** Sandbox networking: CNI runner, network models, tenant networks. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qemuMachineFor, snapshotMachineFor } from './qemu.hypervisor';
+import { qemuMachineFor, snapshotMachineFor } from './qemu.machine';
 import { buildQemuArgv } from './qemu-cmdline';
 import { jailQemu, JAIL_PATHS, NINEP_CAPABILITIES } from './qemu.jail';
 import type { VmConfig } from '../hypervisor';
