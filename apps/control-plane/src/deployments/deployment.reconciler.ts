@@ -2,18 +2,15 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import type { Subscription } from 'rxjs';
 import { EntityManager, In } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { chunks, IN_LIST_CHUNK } from '../common/chunks';
-import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
-import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { NodeEntity, wouldBeReady } from '../nodes/node.entity';
 import { RolloutDto } from '../rollouts/dto/rollout.dto';
 import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
 import { planRollout } from '../rollouts/rollout.planner';
 import { NEVER_RESTART } from '../sandboxes/model/restart-policy';
-import { EventReason, withEvent } from '../sandboxes/model/sandbox-events';
 import { newSandbox, SandboxEntity, type SandboxHealth } from '../sandboxes/model/sandbox.entity';
+import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { SandboxesService } from '../sandboxes/sandboxes.service';
 import { bumpSchedulerEpoch } from '../scheduler/capacity-index';
 import { matchesSelector } from '../scheduler/placement';
@@ -30,8 +27,6 @@ import { rollBack } from '../rollouts/rollout.transitions';
 import { planSteadyState, type Replica, type ReplicaActions } from '../rollouts/replica';
 import { countReplicas } from './replica-counts';
 
-/** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
-const INSERT_CHUNK = 500;
 /**
  * New replicas started per pass. A pass runs as one transaction, which on SQLite holds the
  * event loop until it commits; bounding it keeps sockets (heartbeats, pings) served while a
@@ -87,6 +82,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
 
   constructor(
     private readonly transactions: Transactions,
+    private readonly rows: SandboxesRepository,
     private readonly sandboxes: SandboxesService,
     private readonly scheduler: SchedulerService,
     private readonly prober: HealthProber,
@@ -167,7 +163,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
       removedUnplaced: [],
       pinnedNodes: [],
       created: 0,
-      healthChanged: await applyHealth(manager, rows, checks, verdicts, now),
+      healthChanged: await applyHealth(manager, this.rows, rows, checks, verdicts, now),
       rollouts: [],
       deployments: [],
       deleted: [],
@@ -267,30 +263,17 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     const placed = removals.filter((r) => r.nodeId !== null);
     const unplaced = removals.filter((r) => r.nodeId === null);
     const deleting = new Set(deployments.filter((d) => d.state === 'deleting').map((d) => d.id));
-    for (const chunk of chunks(placed, IN_LIST_CHUNK)) {
-      const events = await manager.find(SandboxEntity, { select: { id: true, events: true }, where: { id: In(chunk.map((r) => r.id)) } });
-      const eventsById = new Map(events.map((row) => [row.id, row.events]));
-      await updateRowsById(
-        manager,
-        'sandboxes',
-        chunk.map((row) => {
-          const message = deleting.has(row.deploymentId ?? '')
-            ? `its deployment ${row.deploymentId} is being deleted`
-            : `stopped by its deployment ${row.deploymentId}${row.state === 'failed' ? ', which replaces it' : ''}`;
-          const stopping = withEvent(eventsById.get(row.id) ?? [], 'stopping', now, { code: EventReason.DELETED, message });
-          return {
-            id: row.id,
-            values: columnValues(manager, SandboxEntity, { desiredState: 'deleted', state: 'stopping', events: stopping }, ['desiredState', 'state', 'events']),
-          };
-        }),
-        { shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']) },
-      );
-      await yieldToEventLoop();
-    }
-    for (const chunk of chunks(unplaced, IN_LIST_CHUNK)) {
-      await manager.delete(SandboxEntity, { id: In(chunk.map((r) => r.id)) });
-      await yieldToEventLoop();
-    }
+    await this.rows.stop(
+      manager,
+      placed.map((row) => ({
+        id: row.id,
+        message: deleting.has(row.deploymentId ?? '')
+          ? `its deployment ${row.deploymentId} is being deleted`
+          : `stopped by its deployment ${row.deploymentId}${row.state === 'failed' ? ', which replaces it' : ''}`,
+      })),
+      now,
+    );
+    await this.rows.remove(manager, unplaced.map((r) => r.id));
     result.removedPlaced = placed.map((r) => ({ id: r.id, nodeId: r.nodeId ?? '' }));
     result.removedUnplaced = unplaced.map((r) => ({ id: r.id, tenantId: r.tenantId }));
   }
@@ -330,10 +313,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
         for (let i = 0; i < fits; i += 1) rows.push(newReplica(deployment, version, spec, pinTo?.[i] ?? null, now));
       }
     }
-    for (const chunk of chunks(rows, INSERT_CHUNK)) {
-      await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
-      await yieldToEventLoop();
-    }
+    await this.rows.insert(manager, rows);
     result.created = rows.length;
     result.pinnedNodes = rows.map((r) => r.nodeId).filter((id): id is string => id !== null);
   }
@@ -450,6 +430,7 @@ function toDate(value: Date | string): Date {
  */
 async function applyHealth(
   manager: EntityManager,
+  store: SandboxesRepository,
   rows: ReplicaRow[],
   checks: Map<string, ResolvedHealthCheck | undefined>,
   verdicts: Map<string, ProbeVerdict>,
@@ -469,19 +450,9 @@ async function applyHealth(
     if (group) group.push(row);
     else changed.set(next, [row]);
   }
-  for (const [health, group] of changed) {
-    for (const chunk of chunks(group, IN_LIST_CHUNK)) {
-      await manager
-        .createQueryBuilder()
-        .update(SandboxEntity)
-        .set({ health, healthySince: health === 'healthy' ? now : null })
-        .where({ id: In(chunk.map((r) => r.id)) })
-        .updateEntity(false)
-        .execute();
-      await yieldToEventLoop();
-    }
-  }
-  return [...changed.values()].flat().map((r) => r.id);
+  const ids = new Map([...changed].map(([health, group]) => [health, group.map((r) => r.id)]));
+  await store.storeHealth(manager, ids, now);
+  return [...ids.values()].flat();
 }
 
 function probeTargets(rows: ReplicaRow[], checks: Map<string, ResolvedHealthCheck | undefined>, nodes: readonly NodeEntity[]): ProbeTarget[] {

@@ -7,6 +7,7 @@ import { NodeEntity } from '../nodes/node.entity';
 import { NodesModule } from '../nodes/nodes.module';
 import { RolloutEntity } from '../rollouts/rollout.entity';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
+import { SandboxModelModule } from '../sandboxes/model/sandbox-model.module';
 import { SandboxesModule } from '../sandboxes/sandboxes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TemplatesModule } from '../templates/templates.module';
@@ -23,6 +24,7 @@ import { RolloutsService } from './rollouts.service';
   imports: [
     TypeOrmModule.forFeature([DeploymentEntity, RolloutEntity, SandboxEntity, NodeEntity]),
     SandboxesModule,
+    SandboxModelModule,
     SchedulerModule,
     NodesModule,
     TemplatesModule,

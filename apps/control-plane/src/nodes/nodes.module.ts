@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
+import { SandboxModelModule } from '../sandboxes/model/sandbox-model.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { JoinTokenEntity } from './join-token.entity';
 import { NodeLifecycleHooks } from './node-lifecycle.hooks';
@@ -9,7 +10,7 @@ import { NodesController } from './nodes.controller';
 import { NodesService } from './nodes.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([NodeEntity, JoinTokenEntity]), DashboardModule, SchedulerModule],
+  imports: [TypeOrmModule.forFeature([NodeEntity, JoinTokenEntity]), DashboardModule, SchedulerModule, SandboxModelModule],
   controllers: [NodesController],
   providers: [NodesService, NodeLifecycleHooks],
   exports: [NodesService, NodeLifecycleHooks],

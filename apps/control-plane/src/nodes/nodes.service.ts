@@ -8,11 +8,11 @@ import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../a
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
-import { columnValues, hydrate, rawQuery, updateRowsById, type RawValue } from '../database/raw-query';
+import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { SandboxDto } from '../sandboxes/dto/sandbox.dto';
-import { EventReason, withEvent } from '../sandboxes/model/sandbox-events';
-import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
+import { EventReason } from '../sandboxes/model/sandbox-events';
+import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { CreateJoinTokenDto, JoinNodeDto, JoinTokenDto, NodeCredentialDto } from './dto/node-requests.dto';
@@ -56,6 +56,7 @@ export class NodesService {
     @InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>,
     @InjectRepository(JoinTokenEntity) private readonly joinTokens: Repository<JoinTokenEntity>,
     private readonly transactions: Transactions,
+    private readonly sandboxes: SandboxesRepository,
     private readonly ui: UiChannel,
     private readonly audit: AuditService,
     private readonly hooks: NodeLifecycleHooks,
@@ -232,20 +233,8 @@ export class NodesService {
       const reason = { code: EventReason.NODE_UNKNOWN, message: 'the control plane restarted and its node has not reconnected yet' };
       for (const chunk of chunks(ids, IN_CHUNK)) {
         await manager.update(NodeEntity, { id: In(chunk), state: Not(In(['down', 'unknown'])) }, { state: 'unknown' });
-        const waiting = await manager.find(SandboxEntity, {
-          select: { id: true, events: true },
-          where: { nodeId: In(chunk), desiredState: 'running', state: 'pending' },
-        });
-        await updateRowsById(
-          manager,
-          'sandboxes',
-          waiting.map((sandbox) => ({
-            id: sandbox.id,
-            values: columnValues(manager, SandboxEntity, { state: 'unknown', events: withEvent(sandbox.events, 'unknown', now, reason) }, ['state', 'events']),
-          })),
-          { shared: columnValues(manager, SandboxEntity, { updatedAt: now }, ['updatedAt']), where: `"state" = 'pending'` },
-        );
       }
+      await this.sandboxes.markPendingUnknown(manager, ids, reason, now);
       return ids;
     });
     if (marked.length > 0) await this.scheduler.invalidate();
@@ -299,19 +288,8 @@ export class NodesService {
         { state: 'down' },
       );
       if (!result.affected) return undefined;
-      const affected = await manager.find(SandboxEntity, {
-        where: { nodeId: id, desiredState: 'running', state: Not(In(['failed', 'unknown'])) },
-      });
-      const now = new Date();
       const reason = { code: EventReason.NODE_DOWN, message: 'its node is down: its connection closed or it stopped sending heartbeats' };
-      const unknown = affected.map((s) => ({ ...s, state: 'unknown' as const, events: withEvent(s.events, 'unknown', now, reason), updatedAt: now }));
-      await updateRowsById(
-        manager,
-        'sandboxes',
-        unknown.map((s) => ({ id: s.id, values: columnValues(manager, SandboxEntity, s, ['state', 'events']) })),
-        { shared: columnValues(manager, SandboxEntity, { updatedAt: now }, ['updatedAt']) },
-      );
-      return unknown;
+      return this.sandboxes.markNodeSandboxesUnknown(manager, id, reason, new Date());
     });
     if (!unknown) return;
     await this.scheduler.invalidate();

@@ -9,12 +9,14 @@ import { TenantsModule } from '../tenants/tenants.module';
 import { AttachGateway } from './attach.gateway';
 import { RestartScheduler } from './restart.scheduler';
 import { SandboxEntity } from './model/sandbox.entity';
+import { SandboxModelModule } from './model/sandbox-model.module';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
 
 @Module({
   imports: [
     TypeOrmModule.forFeature([SandboxEntity]),
+    SandboxModelModule,
     AuthModule,
     TenantsModule,
     NodesModule,

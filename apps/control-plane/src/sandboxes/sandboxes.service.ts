@@ -8,7 +8,6 @@ import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
-import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
 import { NodeEntity } from '../nodes/node.entity';
@@ -23,6 +22,7 @@ import { SandboxDto } from './dto/sandbox.dto';
 import { restartDueAt } from './model/restart-policy';
 import { EventReason, withEvent } from './model/sandbox-events';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
+import { SandboxesRepository } from './model/sandboxes.repository';
 
 const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
@@ -53,6 +53,7 @@ export class SandboxesService implements OnModuleInit {
   constructor(
     @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
     private readonly transactions: Transactions,
+    private readonly rows: SandboxesRepository,
     private readonly tenants: TenantsService,
     private readonly nodes: NodesService,
     private readonly scheduler: SchedulerService,
@@ -155,20 +156,13 @@ export class SandboxesService implements OnModuleInit {
       const sandbox = await manager.findOneBy(SandboxEntity, { id });
       if (!this.isVisible(principal, sandbox)) return undefined;
       if (!sandbox.nodeId) {
-        await manager.delete(SandboxEntity, { id });
+        await this.rows.remove(manager, [id]);
         return { sandbox: { ...sandbox, state: 'stopped' as const }, removed: true };
       }
       if (sandbox.desiredState !== 'deleted') {
         const now = new Date();
-        const reason = { code: EventReason.DELETED, message: 'deleted through the API' };
-        Object.assign(sandbox, {
-          desiredState: 'deleted',
-          state: 'stopping',
-          restartAt: null,
-          events: withEvent(sandbox.events, 'stopping', now, reason),
-          updatedAt: now,
-        });
-        await manager.save(sandbox);
+        const events = await this.rows.stop(manager, [{ id, message: 'deleted through the API' }], now);
+        Object.assign(sandbox, { desiredState: 'deleted', state: 'stopping', restartAt: null, events: events.get(id), updatedAt: now });
       }
       return { sandbox, removed: false };
     });
@@ -279,15 +273,13 @@ export class SandboxesService implements OnModuleInit {
    */
   async applyStatuses(reports: readonly { nodeId: string; status: SandboxStatus }[]): Promise<void> {
     const { outcomes, ignored } = await this.transactions.run(async (manager) => {
-      const byId = new Map<string, SandboxEntity>();
-      for (const ids of chunks([...new Set(reports.map((r) => r.status.id))], IN_LIST_CHUNK)) {
-        for (const sandbox of await manager.findBy(SandboxEntity, { id: In(ids) })) byId.set(sandbox.id, sandbox);
-      }
+      const byId = new Map((await this.rows.findByIds(manager, reports.map((r) => r.status.id))).map((s) => [s.id, s]));
       const at = new Date();
       const outcomes: StatusOutcome[] = [];
       const ignored: { nodeId: string; sandboxId: string }[] = [];
       const changed = new Set<SandboxEntity>();
       const restartChanged = new Set<SandboxEntity>();
+      const gone: string[] = [];
       for (const { nodeId, status } of reports) {
         const sandbox = byId.get(status.id);
         // A node says `gone` again whenever it converges on an id it neither has nor is asked for.
@@ -299,8 +291,9 @@ export class SandboxesService implements OnModuleInit {
         // About the incarnation before a restart (say, its failure, sent again while the restart
         // was on its way): the restart the node has yet to carry out is what counts.
         if (status.restartCount !== undefined && status.restartCount < sandbox.restartCount) continue;
-        const outcome = status.state === 'gone' ? await this.gone(manager, sandbox, at) : this.observed(sandbox, status, status.state, at);
+        const outcome = status.state === 'gone' ? this.gone(sandbox, at) : this.observed(sandbox, status, status.state, at);
         if (outcome.removed) {
+          gone.push(sandbox.id);
           byId.delete(sandbox.id);
           changed.delete(sandbox);
           restartChanged.delete(sandbox);
@@ -311,13 +304,8 @@ export class SandboxesService implements OnModuleInit {
         outcomes.push(outcome);
       }
       // Every row the batch changed, in a few statements (thousands of reports follow a large placement).
-      await updateRowsById(
-        manager,
-        'sandboxes',
-        [...changed].map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, STATUS_COLUMNS) })),
-        { shared: columnValues(manager, SandboxEntity, { updatedAt: at }, ['updatedAt']) },
-      );
-      await storeRestartTimes(manager, [...restartChanged]);
+      await this.rows.removeGone(manager, gone);
+      await this.rows.storeObserved(manager, [...changed], [...restartChanged], at);
       return { outcomes, ignored };
     });
     for (const { nodeId, sandboxId } of ignored) {
@@ -339,9 +327,7 @@ export class SandboxesService implements OnModuleInit {
       vanished.push(...deleting.filter((s) => !presentByNode.get(s.nodeId as string)?.includes(s.id)));
     }
     if (vanished.length === 0) return;
-    await this.transactions.run((manager) =>
-      manager.delete(SandboxEntity, { id: In(vanished.map((s) => s.id)), desiredState: 'deleted' }),
-    );
+    await this.transactions.run((manager) => this.rows.removeGone(manager, vanished.map((s) => s.id)));
     vanished.forEach((sandbox) => this.ui.toTenant(sandbox.tenantId, 'sandbox:deleted', { id: sandbox.id }));
     await this.nodes.announceMany([...new Set(vanished.map((s) => s.nodeId as string))]);
   }
@@ -384,22 +370,7 @@ export class SandboxesService implements OnModuleInit {
           updatedAt: now,
         });
       }
-      const ids = ready.map((sandbox) => sandbox.id);
-      for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
-        await manager
-          .createQueryBuilder()
-          .update(SandboxEntity)
-          .set({ restartCount: () => '"restartCount" + 1' })
-          .where({ id: In(chunk) })
-          .updateEntity(false)
-          .execute();
-      }
-      await updateRowsById(
-        manager,
-        'sandboxes',
-        ready.map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, RESTART_COLUMNS) })),
-        { shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']) },
-      );
+      await this.rows.storeRestarts(manager, ready, now);
       return ready;
     });
     if (restarted.length === 0) return 0;
@@ -449,9 +420,8 @@ export class SandboxesService implements OnModuleInit {
     return { sandbox, changed: true, desiredChanged: failed && restartAt === null, restartChanged };
   }
 
-  private async gone(manager: EntityManager, sandbox: SandboxEntity, at: Date): Promise<StatusOutcome> {
+  private gone(sandbox: SandboxEntity, at: Date): StatusOutcome {
     if (sandbox.desiredState === 'deleted') {
-      await manager.delete(SandboxEntity, { id: sandbox.id });
       return { sandbox, changed: false, desiredChanged: false, removed: true };
     }
     if (sandbox.state === 'failed') return { sandbox, changed: false, desiredChanged: false };
@@ -512,34 +482,6 @@ export class SandboxesService implements OnModuleInit {
     if (this.ui.watched) this.ui.toTenant(sandbox.tenantId, 'sandbox:updated', SandboxDto.from(sandbox));
   }
 }
-
-/** The columns a status report may change, besides `updatedAt`. */
-const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error', 'events'] as const;
-
-/**
- * Stores the restart times a batch changed: grouped by value, since per-row values of a
- * batched update are text on PostgreSQL (see updateRowsById) and these are timestamps.
- */
-async function storeRestartTimes(manager: EntityManager, sandboxes: readonly SandboxEntity[]): Promise<void> {
-  const groups = new Map<number | null, SandboxEntity[]>();
-  for (const sandbox of sandboxes) {
-    const key = sandbox.restartAt?.getTime() ?? null;
-    const group = groups.get(key);
-    if (group) group.push(sandbox);
-    else groups.set(key, [sandbox]);
-  }
-  for (const group of groups.values()) {
-    await updateRowsById(
-      manager,
-      'sandboxes',
-      group.map((sandbox) => ({ id: sandbox.id, values: {} })),
-      { shared: columnValues(manager, SandboxEntity, { restartAt: group[0].restartAt }, ['restartAt']) },
-    );
-  }
-}
-
-/** The columns a restart changes besides `restartCount`, `restartAt` and `updatedAt`. */
-const RESTART_COLUMNS = ['state', 'error', 'progress', 'events'] as const;
 
 /** What applying one status report did to its sandbox. */
 interface StatusOutcome {

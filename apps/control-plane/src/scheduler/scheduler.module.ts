@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { SandboxModelModule } from '../sandboxes/model/sandbox-model.module';
 import { SchedulerService } from './scheduler.service';
 
-@Module({ providers: [SchedulerService], exports: [SchedulerService] })
+@Module({ imports: [SandboxModelModule], providers: [SchedulerService], exports: [SchedulerService] })
 export class SchedulerModule {}

@@ -1,22 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { columnValues, updateRowsById } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
+import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { quotaViolation, Usage } from '../tenants/model/quota';
 import { TenantEntity } from '../tenants/model/tenant.entity';
 import { NO_USAGE } from '../tenants/usage';
-import { chunks } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex, type NodesChange, type NodeState } from './capacity-index';
 import { PlacementPolicy, PlacementTable } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
 const MAX_BATCH = 1000;
-/** Rows per multi-row INSERT (SQLite limits bound parameters per statement). */
-const INSERT_CHUNK = 200;
 
 export type Admission =
   | { kind: 'admitted'; sandbox: SandboxEntity }
@@ -60,6 +57,7 @@ export class SchedulerService {
 
   constructor(
     private readonly transactions: Transactions,
+    private readonly rows: SandboxesRepository,
     private readonly metrics: MetricsService,
     config: AppConfig,
   ) {
@@ -189,11 +187,11 @@ export class SchedulerService {
       await this.index.ensureKeys(manager, keys);
       // Older pending sandboxes first: they have waited longest.
       const moved = pending.filter((sandbox) => this.placeOne(sandbox, table, now));
-      await assignNodes(manager, moved, now);
+      await this.rows.assignNodes(manager, moved, now);
       placed.push(...moved);
       for (const sandbox of admitted) if (this.placeOne(sandbox, table, now)) placed.push(sandbox);
     }
-    for (const chunk of chunks(admitted, INSERT_CHUNK)) await manager.insert(SandboxEntity, chunk);
+    await this.rows.insert(manager, admitted);
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
     return { admissions, commit: { admitted, placed }, morePending };
   }
@@ -255,21 +253,4 @@ export class SchedulerService {
       }
     }
   }
-}
-
-/**
- * Gives older pending sandboxes the nodes chosen for them, in a few statements (under
- * `spread` every sandbox of a batch lands on a different node, so one UPDATE per node would
- * be one per sandbox). Only rows still unplaced and wanted are touched.
- */
-async function assignNodes(manager: EntityManager, sandboxes: readonly SandboxEntity[], now: Date): Promise<void> {
-  await updateRowsById(
-    manager,
-    'sandboxes',
-    sandboxes.map((sandbox) => ({ id: sandbox.id, values: { nodeId: sandbox.nodeId } })),
-    {
-      shared: columnValues(manager, SandboxEntity, { placedAt: now, updatedAt: now }, ['placedAt', 'updatedAt']),
-      where: `"nodeId" IS NULL AND "desiredState" = 'running'`,
-    },
-  );
 }

@@ -1,0 +1,200 @@
+import { Injectable } from '@nestjs/common';
+import type { ErrorInfo } from '@moat/proto';
+import { EntityManager, In, Not } from 'typeorm';
+import { chunks, IN_LIST_CHUNK } from '../../common/chunks';
+import { yieldToEventLoop } from '../../common/yield';
+import { columnValues, updateRowsById } from '../../database/raw-query';
+import { EventReason, withEvent, type SandboxEvent } from './sandbox-events';
+import { SandboxEntity, type SandboxHealth } from './sandbox.entity';
+
+/** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
+const INSERT_CHUNK = 500;
+/** The columns a status report may change, besides `updatedAt` and `restartAt`. */
+const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error', 'events'] as const;
+/** The columns a restart changes besides `restartCount`, `restartAt` and `updatedAt`. */
+const RESTART_COLUMNS = ['state', 'error', 'progress', 'events'] as const;
+
+/**
+ * The one writer of the `sandboxes` table: every statement that inserts, changes or removes
+ * sandbox rows is here, batched (multi-row inserts, `updateRowsById`, `IN` lists), so a fleet's
+ * worth of placements, status reports and replica changes costs a few statements per batch.
+ * Every method takes the EntityManager of the caller's transaction; the callers decide what
+ * changes, this decides how it is stored.
+ */
+@Injectable()
+export class SandboxesRepository {
+  /** Stores new sandboxes (pending or already placed). */
+  async insert(manager: EntityManager, sandboxes: readonly SandboxEntity[]): Promise<void> {
+    for (const chunk of chunks(sandboxes, INSERT_CHUNK)) {
+      await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
+      await yieldToEventLoop();
+    }
+  }
+
+  /** The rows of these sandboxes, read in `IN` lists. */
+  async findByIds(manager: EntityManager, ids: readonly string[]): Promise<SandboxEntity[]> {
+    const found: SandboxEntity[] = [];
+    for (const chunk of chunks([...new Set(ids)], IN_LIST_CHUNK)) found.push(...(await manager.findBy(SandboxEntity, { id: In(chunk) })));
+    return found;
+  }
+
+  /**
+   * Gives older pending sandboxes the nodes chosen for them, in a few statements (under
+   * `spread` every sandbox of a batch lands on a different node, so one UPDATE per node would
+   * be one per sandbox). Only rows still unplaced and wanted are touched.
+   */
+  async assignNodes(manager: EntityManager, sandboxes: readonly SandboxEntity[], now: Date): Promise<void> {
+    await updateRowsById(
+      manager,
+      'sandboxes',
+      sandboxes.map((sandbox) => ({ id: sandbox.id, values: { nodeId: sandbox.nodeId } })),
+      {
+        shared: columnValues(manager, SandboxEntity, { placedAt: now, updatedAt: now }, ['placedAt', 'updatedAt']),
+        where: `"nodeId" IS NULL AND "desiredState" = 'running'`,
+      },
+    );
+  }
+
+  /**
+   * Stores what a batch of status reports changed: every changed row's observed columns, and
+   * the restart times of those whose `restartAt` moved.
+   */
+  async storeObserved(manager: EntityManager, changed: readonly SandboxEntity[], restartChanged: readonly SandboxEntity[], at: Date): Promise<void> {
+    await updateRowsById(
+      manager,
+      'sandboxes',
+      changed.map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, STATUS_COLUMNS) })),
+      { shared: columnValues(manager, SandboxEntity, { updatedAt: at }, ['updatedAt']) },
+    );
+    // Grouped by value: per-row values of a batched update are text on PostgreSQL (see
+    // updateRowsById), and these are timestamps.
+    const groups = new Map<number | null, SandboxEntity[]>();
+    for (const sandbox of restartChanged) {
+      const key = sandbox.restartAt?.getTime() ?? null;
+      const group = groups.get(key);
+      if (group) group.push(sandbox);
+      else groups.set(key, [sandbox]);
+    }
+    for (const group of groups.values()) {
+      await updateRowsById(
+        manager,
+        'sandboxes',
+        group.map((sandbox) => ({ id: sandbox.id, values: {} })),
+        { shared: columnValues(manager, SandboxEntity, { restartAt: group[0].restartAt }, ['restartAt']) },
+      );
+    }
+  }
+
+  /**
+   * Asks placed sandboxes to go: desired `deleted`, `stopping` until their node reports them
+   * gone, no restart due; each with a `DELETED` event giving its message. Returns the events
+   * stored per id.
+   */
+  async stop(manager: EntityManager, stops: readonly { id: string; message: string }[], now: Date): Promise<Map<string, SandboxEvent[]>> {
+    const stored = new Map<string, SandboxEvent[]>();
+    for (const chunk of chunks(stops, IN_LIST_CHUNK)) {
+      const rows = await manager.find(SandboxEntity, { select: { id: true, events: true }, where: { id: In(chunk.map((s) => s.id)) } });
+      const eventsById = new Map(rows.map((row) => [row.id, row.events]));
+      const updates = chunk.map(({ id, message }) => {
+        const events = withEvent(eventsById.get(id) ?? [], 'stopping', now, { code: EventReason.DELETED, message });
+        stored.set(id, events);
+        return { id, values: columnValues(manager, SandboxEntity, { desiredState: 'deleted', state: 'stopping', events }, ['desiredState', 'state', 'events']) };
+      });
+      await updateRowsById(manager, 'sandboxes', updates, {
+        shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']),
+      });
+      await yieldToEventLoop();
+    }
+    return stored;
+  }
+
+  /** Removes the rows of these sandboxes at once (never placed, so no node has to stop them). */
+  async remove(manager: EntityManager, ids: readonly string[]): Promise<void> {
+    for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+      await manager.delete(SandboxEntity, { id: In(chunk) });
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Removes the rows of sandboxes being deleted that their node no longer has. */
+  async removeGone(manager: EntityManager, ids: readonly string[]): Promise<void> {
+    for (const chunk of chunks(ids, IN_LIST_CHUNK)) await manager.delete(SandboxEntity, { id: In(chunk), desiredState: 'deleted' });
+  }
+
+  /**
+   * Stores restarts decided by the restart loop: `restartCount` moves on by one in the
+   * database, and each sandbox's new state, error, progress and events (set on the entities).
+   */
+  async storeRestarts(manager: EntityManager, restarted: readonly SandboxEntity[], now: Date): Promise<void> {
+    for (const chunk of chunks(restarted, IN_LIST_CHUNK)) {
+      await manager
+        .createQueryBuilder()
+        .update(SandboxEntity)
+        .set({ restartCount: () => '"restartCount" + 1' })
+        .where({ id: In(chunk.map((sandbox) => sandbox.id)) })
+        .updateEntity(false)
+        .execute();
+    }
+    await updateRowsById(
+      manager,
+      'sandboxes',
+      restarted.map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, RESTART_COLUMNS) })),
+      { shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']) },
+    );
+  }
+
+  /** Stores health verdicts, one statement per verdict and chunk; `healthySince` is `now` for healthy ones. */
+  async storeHealth(manager: EntityManager, changed: ReadonlyMap<SandboxHealth, readonly string[]>, now: Date): Promise<void> {
+    for (const [health, ids] of changed) {
+      for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+        await manager
+          .createQueryBuilder()
+          .update(SandboxEntity)
+          .set({ health, healthySince: health === 'healthy' ? now : null })
+          .where({ id: In(chunk) })
+          .updateEntity(false)
+          .execute();
+        await yieldToEventLoop();
+      }
+    }
+  }
+
+  /**
+   * Marks the pending sandboxes placed on these nodes `unknown` (the control plane restarted
+   * and their nodes have not said hello since): their VMs may well run.
+   */
+  async markPendingUnknown(manager: EntityManager, nodeIds: readonly string[], reason: ErrorInfo, now: Date): Promise<void> {
+    for (const chunk of chunks(nodeIds, IN_LIST_CHUNK)) {
+      const waiting = await manager.find(SandboxEntity, {
+        select: { id: true, events: true },
+        where: { nodeId: In(chunk), desiredState: 'running', state: 'pending' },
+      });
+      await this.storeUnknown(manager, waiting, reason, now, `"state" = 'pending'`);
+    }
+  }
+
+  /** Marks the sandboxes a down node should run `unknown`; returns them as stored now. */
+  async markNodeSandboxesUnknown(manager: EntityManager, nodeId: string, reason: ErrorInfo, now: Date): Promise<SandboxEntity[]> {
+    const affected = await manager.find(SandboxEntity, {
+      where: { nodeId, desiredState: 'running', state: Not(In(['failed', 'unknown'])) },
+    });
+    return this.storeUnknown(manager, affected, reason, now);
+  }
+
+  private async storeUnknown<S extends Pick<SandboxEntity, 'id' | 'events'>>(
+    manager: EntityManager,
+    sandboxes: readonly S[],
+    reason: ErrorInfo,
+    now: Date,
+    where?: string,
+  ): Promise<(S & Pick<SandboxEntity, 'state' | 'updatedAt'>)[]> {
+    const unknown = sandboxes.map((s) => ({ ...s, state: 'unknown' as const, events: withEvent(s.events, 'unknown', now, reason), updatedAt: now }));
+    await updateRowsById(
+      manager,
+      'sandboxes',
+      unknown.map((s) => ({ id: s.id, values: columnValues(manager, SandboxEntity, s, ['state', 'events']) })),
+      { shared: columnValues(manager, SandboxEntity, { updatedAt: now }, ['updatedAt']), ...(where && { where }) },
+    );
+    return unknown;
+  }
+}
