@@ -1,0 +1,133 @@
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
+import { removeTree } from '../host/fs.helpers';
+import type { Log } from '../log/log.types';
+import { infoOf, type SandboxEntry } from './model/sandbox.entry';
+import type { SandboxStateStore } from './model/sandbox.state';
+import type { RuntimeOptions, SandboxInfo } from './model/sandbox.types';
+import { timePhase } from './model/timings';
+import type { RuntimeDeps } from './runtime.deps';
+import { startError } from './sandbox.failures';
+import { AgentStep } from './steps/agent.step';
+import { ContainerStep, GuestSandboxStep } from './steps/guest.steps';
+import { JailStep } from './steps/jail.step';
+import { NetworkStep } from './steps/network.step';
+import { RootfsStep } from './steps/rootfs.step';
+import { SharefsStep } from './steps/sharefs.step';
+import { acquireSteps, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
+import { RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
+
+/**
+ * Takes a sandbox up the list of steps in `steps` (rootfs, jail, shared fs, network, VMM, agent,
+ * guest sandbox, container) and down again: a failed start, a delete and a crash recovery all
+ * release that same list in reverse.
+ */
+export class SandboxLifecycle {
+  private readonly steps: readonly StartStep[];
+
+  constructor(
+    private readonly opts: RuntimeOptions,
+    private readonly deps: RuntimeDeps,
+    private readonly store: SandboxStateStore,
+    private readonly log: Log,
+  ) {
+    const vmm = { hypervisor: deps.hypervisor, isolation: deps.isolation, guestImage: opts.guestImage, snapshots: deps.snapshots, log: this.log };
+    this.steps = [
+      new RootfsStep(deps.rootfs),
+      new JailStep(deps.isolation, deps.hypervisor),
+      new SharefsStep(deps.sharedFs, deps.isolation),
+      new NetworkStep(deps.network, opts.dnsServers ?? []),
+      new RestoreStep(vmm),
+      new VmmStep(vmm),
+      new AgentStep({ hypervisor: deps.hypervisor, connectAgent: deps.connectAgent, bootTimeoutMs: deps.bootTimeoutMs }),
+      new GuestSandboxStep(deps.sharedFs, deps.hypervisor, opts.dnsServers ?? []),
+      new ContainerStep(deps.hypervisor),
+    ];
+  }
+
+  /** Acquires every step in order; a failure releases them all and leaves the sandbox `failed` with the reason. */
+  async start(entry: SandboxEntry): Promise<SandboxInfo> {
+    const { state } = entry;
+    const id = state.spec.id;
+    const ctx = this.context(entry);
+    this.log('info', 'creating sandbox', { sandboxId: id, accel: state.accel, sharedFs: state.sharedFsKind });
+    try {
+      await acquireSteps(this.steps, ctx, async (phase, fn) => {
+        await timePhase(state.timings, phase, fn);
+        ctx.notify();
+      });
+      for (const step of this.steps) step.settle?.(ctx);
+      state.state = 'running';
+      entry.phase = 'running';
+      await ctx.save();
+      // A shape that boots fine gets a snapshot, so its next sandboxes are restored instead.
+      if (!state.restored) void this.deps.snapshots?.request(vmShape(state, this.opts.guestImage));
+      this.log('info', 'sandbox running', { sandboxId: id, timings: state.timings });
+      ctx.notify();
+    } catch (error) {
+      await this.failAndRelease(entry, await startError(entry, error));
+    }
+    return infoOf(entry);
+  }
+
+  /** Marks the sandbox failed with `error` and releases everything it holds (logging, not throwing, what is left behind). */
+  async failAndRelease(entry: SandboxEntry, error: RuntimeError): Promise<void> {
+    this.log('error', 'sandbox failed', { sandboxId: entry.state.spec.id, code: error.code, error: error.message });
+    entry.phase = 'failed';
+    entry.error = { code: error.code, message: error.message };
+    entry.progress = undefined;
+    try {
+      await this.release(entry);
+    } catch (releaseError) {
+      this.log('error', 'releasing a failed sandbox left something behind', { sandboxId: entry.state.spec.id, error: describeError(releaseError) });
+    }
+    // A failed sandbox holds nothing on the host; only this in-memory record remains until delete.
+    entry.state.state = 'failed';
+    this.notify(entry);
+  }
+
+  /** A delete: the sandbox is `stopping` (persisted) unless it already failed, then everything is released. */
+  async stop(entry: SandboxEntry): Promise<void> {
+    if (entry.phase !== 'failed') {
+      entry.phase = 'stopping';
+      entry.state.state = 'stopping';
+      this.notify(entry);
+      await this.store.save(entry.state).catch(() => undefined);
+    }
+    await this.release(entry);
+  }
+
+  /**
+   * Releases every step in reverse. The sandbox's dirs (its state file included) go only when
+   * everything else was released, so what is left can still be found and released later.
+   */
+  async release(entry: SandboxEntry): Promise<void> {
+    const id = entry.state.spec.id;
+    const failures = await releaseSteps(this.steps, this.context(entry), (step) => this.log('debug', 'releasing', { sandboxId: id, step: step.phase }));
+    for (const { step, error } of failures) {
+      this.log('warn', `release step ${step.phase} failed`, { sandboxId: id, error: describeError(error) });
+    }
+    if (failures.length > 0) {
+      const first = failures[0].error;
+      throw new RuntimeError(RuntimeErrorCode.PROCESS_FAILED, `release sandbox ${id}: ${describeError(first)}`, { cause: first });
+    }
+    await removeSandboxDirs(entry.state.paths);
+  }
+
+  private notify(entry: SandboxEntry): void {
+    try {
+      entry.onUpdate?.(infoOf(entry));
+    } catch (error) {
+      this.log('warn', 'sandbox update callback threw', { sandboxId: entry.state.spec.id, error: describeError(error) });
+    }
+  }
+
+  private context(entry: SandboxEntry): StepContext {
+    return { entry, save: () => this.store.save(entry.state), notify: () => this.notify(entry), cancelled: () => entry.cancelled === true };
+  }
+}
+
+/** A sandbox's run and data dirs, its state file included. */
+export async function removeSandboxDirs(paths: { runDir: string; sandboxDir: string }): Promise<void> {
+  await removeTree(paths.runDir);
+  await removeTree(paths.sandboxDir);
+}
