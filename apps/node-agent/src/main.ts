@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveGuestImage } from '@moat/guest-image';
+import { EXEC_DEFAULT_TIMEOUT_MS } from '@moat/proto';
 import { SandboxRuntime, detectHost, loadConflist } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
@@ -13,12 +14,6 @@ import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
 
 const AGENT_VERSION = '0.1.0';
-
-/**
- * An exec without a timeout still ends: the control plane waits 60 s for it, so the process
- * (and a guest that stalls) is given up a little earlier and the answer still arrives.
- */
-const DEFAULT_EXEC_TIMEOUT_MS = 50_000;
 
 async function main(): Promise<void> {
   const config = loadAgentConfig();
@@ -85,7 +80,7 @@ async function main(): Promise<void> {
           stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
           env: req.env,
           cwd: req.cwd,
-          timeoutMs: req.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+          timeoutMs: req.timeoutMs ?? EXEC_DEFAULT_TIMEOUT_MS,
           tty: req.tty,
         });
         return {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  SESSION_REQUEST_TIMEOUT_MS,
   ackReplySchema,
   execResultSchema,
   sandboxStatsSchema,
@@ -37,7 +38,6 @@ const statsReplySchema = ackReplySchema(sandboxStatsSchema);
 const emptyReplySchema = ackReplySchema(z.null());
 // Longer than the node's own call deadline, so its clearer error arrives first.
 const STATS_TIMEOUT_MS = 15_000;
-const SESSION_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { AttachClientEvents, AttachServerEvents, ErrorInfo, SessionExit, SessionOutput } from '@moat/proto';
+import { SESSION_OUTPUT_ACK_TIMEOUT_MS, type AttachClientEvents, type AttachServerEvents, type ErrorInfo, type SessionExit, type SessionOutput } from '@moat/proto';
 import type { Namespace } from 'socket.io';
 import type { Principal } from '../auth/principal';
 
@@ -15,9 +15,6 @@ export type AttachNamespace = Namespace<AttachClientEvents, AttachServerEvents, 
 /** The attach client of a session joins this room, so any replica can reach it through the adapter. */
 export const sessionRoom = (sessionId: string): string => `session:${sessionId}`;
 
-/** How long an attach client may take to acknowledge one chunk of output. */
-const OUTPUT_ACK_TIMEOUT_MS = 60_000;
-
 /** Carries what node agents report about sessions to the attach clients (namespace `/attach`). */
 @Injectable()
 export class AttachChannel {
@@ -31,7 +28,7 @@ export class AttachChannel {
   async output({ sessionId, stream, data }: SessionOutput): Promise<boolean> {
     if (!this.namespace) return false;
     try {
-      const acks = await this.namespace.to(sessionRoom(sessionId)).timeout(OUTPUT_ACK_TIMEOUT_MS).emitWithAck('attach:output', { stream, data });
+      const acks = await this.namespace.to(sessionRoom(sessionId)).timeout(SESSION_OUTPUT_ACK_TIMEOUT_MS).emitWithAck('attach:output', { stream, data });
       return acks.length > 0;
     } catch {
       return false;

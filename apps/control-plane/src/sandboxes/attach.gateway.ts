@@ -1,6 +1,7 @@
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import {
   ATTACH_NAMESPACE,
+  MAX_SIGNAL,
   attachStartSchema,
   windowSizeSchema,
   type AckReply,
@@ -25,7 +26,7 @@ import { SandboxesService } from './sandboxes.service';
 type AttachSocket = Socket<AttachClientEvents, AttachServerEvents, Record<string, never>, AttachSocketData>;
 
 const inputSchema = z.union([z.custom<Uint8Array>((value) => value instanceof Uint8Array), z.string()]);
-const signalSchema = z.number().int().min(1).max(64);
+const signalSchema = z.number().int().min(1).max(MAX_SIGNAL);
 
 /**
  * Interactive sessions (`/attach`, `auth: {token}`): one process per connection, typically a

@@ -2,12 +2,13 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  CreateContainerRequest,
-  ExecProcessRequest,
-  LinuxResources,
-  SignalProcessRequest,
-  StatsContainerResponse,
+import {
+  MAX_WINDOW_DIMENSION,
+  type CreateContainerRequest,
+  type ExecProcessRequest,
+  type LinuxResources,
+  type SignalProcessRequest,
+  type StatsContainerResponse,
 } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { Logger } from '../log/logger';
@@ -50,7 +51,6 @@ const KILL_WAIT_MS = 10_000;
 const PID_POLL_MS = 10;
 const OOM_POLL_MS = 500;
 const DEFAULT_WINDOW = { rows: 24, cols: 80 };
-const MAX_WINDOW_CELLS = 10_000;
 
 /** Containers (crun bundles) and the processes running in them. */
 export class ContainerService {
@@ -369,8 +369,8 @@ const SIGKILL = 9;
 function windowOf(window: { rows: number; cols: number } | undefined): { rows: number; cols: number } {
   if (!window || (window.rows === 0 && window.cols === 0)) return DEFAULT_WINDOW;
   const { rows, cols } = window;
-  if (rows < 1 || cols < 1 || rows > MAX_WINDOW_CELLS || cols > MAX_WINDOW_CELLS) {
-    throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `window must be 1-${MAX_WINDOW_CELLS} rows and columns, got ${rows}x${cols}`);
+  if (rows < 1 || cols < 1 || rows > MAX_WINDOW_DIMENSION || cols > MAX_WINDOW_DIMENSION) {
+    throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `window must be 1-${MAX_WINDOW_DIMENSION} rows and columns, got ${rows}x${cols}`);
   }
   return { rows, cols };
 }

@@ -1,11 +1,8 @@
-import type { WaitProcessResponse } from '@moat/proto';
+import { AGENT_MAX_CHUNK_BYTES, type WaitProcessResponse } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { ContainerProcess } from './container-process';
 import type { ProcessTable } from './process-table';
 import { notYet } from './stream-buffer';
-
-// One ReadStdout answer stays well under gRPC's 4 MiB default message limit.
-export const MAX_READ_BYTES = 1024 * 1024;
 
 /** WaitProcess and the stdio RPCs: they need only the process table, not the container. */
 export class ProcessIoService {
@@ -39,7 +36,7 @@ export class ProcessIoService {
       throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `len must be a non-negative integer, got ${len}`);
     }
     const process = this.processes.get(containerId, execId);
-    const data = await process[stream].read(len === 0 ? MAX_READ_BYTES : Math.min(len, MAX_READ_BYTES), signal);
+    const data = await process[stream].read(len === 0 ? AGENT_MAX_CHUNK_BYTES : Math.min(len, AGENT_MAX_CHUNK_BYTES), signal);
     if (data.length === 0) this.processes.releaseIfSettled(containerId, execId);
     return data;
   }

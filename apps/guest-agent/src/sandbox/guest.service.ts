@@ -1,11 +1,8 @@
 import { chown, mkdir, open } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize } from 'node:path';
-import type { CopyFileRequest, SetGuestDateTimeRequest } from '@moat/proto';
+import { AGENT_MAX_CHUNK_BYTES, type CopyFileRequest, type SetGuestDateTimeRequest } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
-
-/** The largest chunk one CopyFile call may carry (the host sends files in chunks). */
-export const MAX_COPY_CHUNK_BYTES = 1024 * 1024;
 
 /** Guest-wide operations that are not about one container: the clock and files. */
 export class GuestService {
@@ -27,8 +24,8 @@ export class GuestService {
   async copyFile(request: CopyFileRequest): Promise<void> {
     const path = guestPath(request.path);
     const { offset, fileSize, data } = request;
-    if (data.length > MAX_COPY_CHUNK_BYTES) {
-      throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `a CopyFile chunk may hold at most ${MAX_COPY_CHUNK_BYTES} bytes`);
+    if (data.length > AGENT_MAX_CHUNK_BYTES) {
+      throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `a CopyFile chunk may hold at most ${AGENT_MAX_CHUNK_BYTES} bytes`);
     }
     if (offset + data.length > fileSize) {
       throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `chunk at ${offset} (+${data.length}) runs past file_size ${fileSize}`);

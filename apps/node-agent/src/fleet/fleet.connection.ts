@@ -1,5 +1,6 @@
 import {
   AGENTS_NAMESPACE,
+  SESSION_OUTPUT_ACK_TIMEOUT_MS,
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
@@ -97,7 +98,7 @@ export class FleetConnection {
 
   /** Session output, acknowledged by the client at the other end; rejects when the connection drops. */
   async sessionOutput(output: SessionOutput): Promise<void> {
-    const taken: unknown = await this.socket.timeout(SESSION_ACK_TIMEOUT_MS).emitWithAck('session:output', output);
+    const taken: unknown = await this.socket.timeout(SESSION_OUTPUT_ACK_TIMEOUT_MS).emitWithAck('session:output', output);
     if (taken !== true) throw new Error(`session ${output.sessionId}: the client is gone`);
   }
 
@@ -194,6 +195,3 @@ function answer<Req, Res>(
     (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
   );
 }
-
-/** How long a client may take to acknowledge one chunk of session output before the session is dropped. */
-const SESSION_ACK_TIMEOUT_MS = 60_000;

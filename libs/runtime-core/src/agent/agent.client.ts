@@ -8,9 +8,13 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import {
+  AGENT_MAX_CHUNK_BYTES,
   AgentServiceClient,
   HealthCheckResponse_ServingStatus,
   HealthClient,
+  MAX_EXIT_STATUS,
+  MAX_SIGNAL,
+  MAX_WINDOW_DIMENSION,
   type CreateContainerRequest,
   type CreateSandboxRequest,
   type Interface,
@@ -41,8 +45,8 @@ export interface AgentLimits {
 export const DEFAULT_AGENT_LIMITS: AgentLimits = {
   callTimeoutMs: 10_000,
   pollTimeoutMs: 30_000,
-  readChunkBytes: 1024 * 1024,
-  writeChunkBytes: 1024 * 1024,
+  readChunkBytes: AGENT_MAX_CHUNK_BYTES,
+  writeChunkBytes: AGENT_MAX_CHUNK_BYTES,
   maxOutputBytes: 16 * 1024 * 1024,
   killGraceMs: 5_000,
 };
@@ -142,13 +146,9 @@ type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;
 
 const SIGKILL = 9;
-const MAX_SIGNAL = 64;
-const MAX_WINDOW = 10_000;
 const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 const HEALTH_RETRY_INTERVAL_MS = 200;
 const VM_WATCH_INTERVAL_MS = 250;
-/** Exit statuses are 0–255 (128 + signal for a signalled process); anything else is a lie. */
-const MAX_EXIT_STATUS = 255;
 const MAX_DETAIL_LENGTH = 256;
 
 /**
@@ -559,8 +559,8 @@ function validDetail(value: unknown, field: string, method = 'GetGuestDetails'):
 
 function validWindow(window: WindowSize): WindowSize {
   const { rows, cols } = window;
-  if (![rows, cols].every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_WINDOW)) {
-    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `terminal size must be 1-${MAX_WINDOW} rows and columns, got ${rows}x${cols}`);
+  if (![rows, cols].every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_WINDOW_DIMENSION)) {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `terminal size must be 1-${MAX_WINDOW_DIMENSION} rows and columns, got ${rows}x${cols}`);
   }
   return { rows, cols };
 }

@@ -1,6 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
+import {
+  API_MAX_MEMORY_MIB,
+  API_MAX_VCPUS,
+  API_MIN_MEMORY_MIB,
+  MAX_ARGV_ENTRIES,
+  NETWORK_MODELS,
+  ROOTFS_KINDS,
+  type NetworkModel,
+  type RootfsKind,
+} from '@moat/proto';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -62,18 +71,18 @@ export class CreateSandboxDto {
   @IsUUID()
   tenantId?: string;
 
-  @ApiProperty({ required: false, minimum: 1, maximum: 32, default: 1 })
+  @ApiProperty({ required: false, minimum: 1, maximum: API_MAX_VCPUS, default: 1 })
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(32)
+  @Max(API_MAX_VCPUS)
   vcpus?: number;
 
-  @ApiProperty({ required: false, minimum: 128, maximum: 65536, default: 256 })
+  @ApiProperty({ required: false, minimum: API_MIN_MEMORY_MIB, maximum: API_MAX_MEMORY_MIB, default: 256 })
   @IsOptional()
   @IsInt()
-  @Min(128)
-  @Max(65536)
+  @Min(API_MIN_MEMORY_MIB)
+  @Max(API_MAX_MEMORY_MIB)
   memoryMiB?: number;
 
   @ApiProperty({
@@ -97,7 +106,7 @@ export class CreateSandboxDto {
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(4096)
+  @ArrayMaxSize(MAX_ARGV_ENTRIES)
   @IsString({ each: true })
   @MaxLength(65_536, { each: true })
   @IsArgv()

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { MAX_ARGV_ENTRIES, MAX_CWD_LENGTH, MAX_EXEC_TIMEOUT_MS } from '@moat/proto';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ENV_MAP, IsStringMap } from '../../common/string-map.validator';
 import { IsAbsolutePath, IsArgv } from '../../common/text.validator';
@@ -7,7 +8,7 @@ export class ExecDto {
   @ApiProperty({ type: [String], minItems: 1, example: ['uname', '-r'] })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(4096)
+  @ArrayMaxSize(MAX_ARGV_ENTRIES)
   @IsString({ each: true })
   @IsArgv()
   command!: string[];
@@ -22,18 +23,18 @@ export class ExecDto {
   @IsStringMap(ENV_MAP)
   env?: Record<string, string>;
 
-  @ApiProperty({ required: false, maxLength: 4096, pattern: '^/[^\\u0000]*$', example: '/tmp', description: 'An absolute path' })
+  @ApiProperty({ required: false, maxLength: MAX_CWD_LENGTH, pattern: '^/[^\\u0000]*$', example: '/tmp', description: 'An absolute path' })
   @IsOptional()
   @IsString()
-  @MaxLength(4096)
+  @MaxLength(MAX_CWD_LENGTH)
   @IsAbsolutePath()
   cwd?: string;
 
-  @ApiProperty({ required: false, minimum: 1, maximum: 3_600_000, description: 'Default: 60 s in total' })
+  @ApiProperty({ required: false, minimum: 1, maximum: MAX_EXEC_TIMEOUT_MS, description: 'Default: 60 s in total' })
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(3_600_000)
+  @Max(MAX_EXEC_TIMEOUT_MS)
   timeoutMs?: number;
 
   @ApiProperty({ required: false, description: 'Run on a pseudo-terminal (24x80); stderr arrives merged into stdout' })

@@ -17,7 +17,16 @@ import {
 } from 'class-validator';
 import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
 import { IsText, IsArgv } from '../../common/text.validator';
-import { NETWORK_MODELS, ROOTFS_KINDS, type NetworkModel, type RootfsKind } from '@moat/proto';
+import {
+  API_MAX_MEMORY_MIB,
+  API_MAX_VCPUS,
+  API_MIN_MEMORY_MIB,
+  MAX_ARGV_ENTRIES,
+  NETWORK_MODELS,
+  ROOTFS_KINDS,
+  type NetworkModel,
+  type RootfsKind,
+} from '@moat/proto';
 import { dnsConfigOf, DnsConfigDto, egressPolicyOf, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
 import { restartPolicyOf, RestartPolicyRequestDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
 import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../model/template-spec';
@@ -65,21 +74,21 @@ export class TemplateSpecDto implements Omit<TemplateSpec, 'restartPolicy'> {
   @ApiProperty({ required: false, type: [String] })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(4096)
+  @ArrayMaxSize(MAX_ARGV_ENTRIES)
   @IsString({ each: true })
   @IsArgv()
   command?: string[];
 
-  @ApiProperty({ minimum: 1, maximum: 32 })
+  @ApiProperty({ minimum: 1, maximum: API_MAX_VCPUS })
   @IsInt()
   @Min(1)
-  @Max(32)
+  @Max(API_MAX_VCPUS)
   vcpus!: number;
 
-  @ApiProperty({ minimum: 128, maximum: 65536 })
+  @ApiProperty({ minimum: API_MIN_MEMORY_MIB, maximum: API_MAX_MEMORY_MIB })
   @IsInt()
-  @Min(128)
-  @Max(65536)
+  @Min(API_MIN_MEMORY_MIB)
+  @Max(API_MAX_MEMORY_MIB)
   memoryMiB!: number;
 
   @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })

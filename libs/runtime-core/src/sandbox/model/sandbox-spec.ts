@@ -1,3 +1,4 @@
+import { MAX_VCPUS, MIN_MEMORY_MIB } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB } from './oci-spec';
@@ -5,8 +6,6 @@ import type { SandboxSpec } from './sandbox.types';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** The largest VM this runtime starts; the fleet protocol and the API allow no more. */
-export const MAX_VCPUS = 64;
 
 /** The VM's RAM: what the sandbox asked for plus what the guest kernel and agent need. */
 export function guestMemoryMiB(spec: Pick<SandboxSpec, 'memoryMiB'>): number {
@@ -23,7 +22,7 @@ export function validateSpec(spec: SandboxSpec): void {
   const problems: string[] = [];
   if (!UUID.test(spec.id)) problems.push('id must be a lowercase UUID');
   if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > MAX_VCPUS) problems.push(`vcpus must be an integer in 1..${MAX_VCPUS}`);
-  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 64) problems.push('memoryMiB must be an integer >= 64');
+  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < MIN_MEMORY_MIB) problems.push(`memoryMiB must be an integer >= ${MIN_MEMORY_MIB}`);
   for (const key of Object.keys(spec.env)) if (!ENV_KEY.test(key)) problems.push(`env key ${JSON.stringify(key)} is not a valid name`);
   if (spec.command && spec.command.length === 0) problems.push('command must not be empty when given');
   if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > 1024)) problems.push('image must be 1-1024 characters');
