@@ -22,10 +22,12 @@ import { SOCKET_SERVER_OPTIONS } from '../common/socket-server.options';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { NodesService } from '../nodes/nodes.service';
-import { SandboxesService } from '../sandboxes/sandboxes.service';
-import { AgentAuthenticator } from './agent-auth.service';
 import { AgentChannel, AgentNamespace, AgentSocketData, nodeRoom } from '../fleet/agent.channel';
 import { AttachChannel } from '../fleet/attach.channel';
+import { DesiredStatePublisher } from '../fleet/desired-state.publisher';
+import { SchedulerService } from '../scheduler/scheduler.service';
+import { AgentAuthenticator } from './agent-auth.service';
+import { SandboxReports } from './sandbox-reports.service';
 
 /**
  * How long hellos and status reports wait for others before they are stored together: a
@@ -80,7 +82,7 @@ export class AgentsGateway
   private readonly startedAt = Date.now();
   private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch), { windowMs: BATCH_WINDOW_MS });
   private readonly statuses = new Batcher<{ nodeId: string; status: SandboxStatus }>(
-    (batch) => this.sandboxes.applyStatuses(batch),
+    (batch) => this.reports.applyStatuses(batch),
     { windowMs: BATCH_WINDOW_MS },
   );
 
@@ -88,7 +90,9 @@ export class AgentsGateway
     private readonly authenticator: AgentAuthenticator,
     private readonly channel: AgentChannel,
     private readonly nodes: NodesService,
-    private readonly sandboxes: SandboxesService,
+    private readonly reports: SandboxReports,
+    private readonly publisher: DesiredStatePublisher,
+    private readonly scheduler: SchedulerService,
     private readonly attach: AttachChannel,
     private readonly metrics: MetricsService,
     config: AppConfig,
@@ -241,8 +245,8 @@ export class AgentsGateway
     await this.nodes.registerMany(batch.map(({ nodeId, hello }) => ({ id: nodeId, hello })));
     batch.forEach((pending) => pending.accepted());
     // The full desired set: the node stops whatever is not in it (the fence on reconnect).
-    await this.sandboxes.publishDesiredMany([...new Set(batch.map((pending) => pending.nodeId))]);
-    await this.sandboxes.placePending();
+    await this.publisher.publish([...new Set(batch.map((pending) => pending.nodeId))]);
+    await this.scheduler.placePending();
   }
 
   private flushHeartbeats(): void {
@@ -255,10 +259,10 @@ export class AgentsGateway
       if (revived.length > 0) {
         this.logger.log({ nodes: revived }, 'silent or unknown nodes heartbeat: up');
         // Their agents report every sandbox again on receiving the desired set.
-        await this.sandboxes.publishDesiredMany(revived);
-        await this.sandboxes.placePending();
+        await this.publisher.publish(revived);
+        await this.scheduler.placePending();
       }
-      await this.sandboxes.reconcile(beats);
+      await this.reports.reconcile(beats);
     })()
       .catch((err: unknown) => this.logger.error({ err }, 'recording heartbeats failed'))
       .finally(() => {

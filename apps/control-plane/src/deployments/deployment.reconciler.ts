@@ -3,15 +3,18 @@ import type { Subscription } from 'rxjs';
 import { EntityManager, In } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { UiChannel } from '../dashboard/ui.channel';
+import { holdsAdvisoryLock } from '../database/advisory-lock';
 import { Transactions } from '../database/transactions.service';
+import { DesiredStatePublisher } from '../fleet/desired-state.publisher';
 import { NodeEntity, wouldBeReady } from '../nodes/node.entity';
 import { RolloutDto } from '../rollouts/dto/rollout.dto';
 import { isActive, RolloutEntity } from '../rollouts/rollout.entity';
 import { planRollout } from '../rollouts/rollout.planner';
 import { NEVER_RESTART } from '../sandboxes/model/restart-policy';
 import { newSandbox, SandboxEntity, type SandboxHealth } from '../sandboxes/model/sandbox.entity';
+import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
+import { ManagedSandboxChanges } from '../sandboxes/model/managed-changes';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
-import { SandboxesService } from '../sandboxes/sandboxes.service';
 import { bumpSchedulerEpoch } from '../scheduler/capacity-index';
 import { matchesSelector } from '../scheduler/placement';
 import { SchedulerService } from '../scheduler/scheduler.service';
@@ -42,7 +45,7 @@ type ReplicaRow = Pick<
   SandboxEntity,
   'id' | 'tenantId' | 'nodeId' | 'state' | 'deploymentId' | 'templateId' | 'templateVersion' | 'health' | 'healthySince' | 'createdAt'
 > & {
-  /** Failed, with a restart due: its restart policy starts it again (see SandboxesService.restartDue). */
+  /** Failed, with a restart due: its restart policy starts it again (see RestartScheduler). */
   restarting: boolean;
 };
 
@@ -83,7 +86,9 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
   constructor(
     private readonly transactions: Transactions,
     private readonly rows: SandboxesRepository,
-    private readonly sandboxes: SandboxesService,
+    private readonly publisher: DesiredStatePublisher,
+    private readonly announcer: SandboxAnnouncer,
+    private readonly managed: ManagedSandboxChanges,
     private readonly scheduler: SchedulerService,
     private readonly prober: HealthProber,
     private readonly ui: UiChannel,
@@ -92,7 +97,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
 
   onApplicationBootstrap(): void {
     this.subscriptions = [
-      this.sandboxes.managedChanges.subscribe(() => this.kick()),
+      this.managed.changes.subscribe(() => this.kick()),
       this.prober.verdictArrived.subscribe(() => this.kick()),
     ];
     this.kick();
@@ -147,7 +152,7 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
   }
 
   private async plan(manager: EntityManager, verdicts: Map<string, ProbeVerdict>, now: Date): Promise<PassResult | undefined> {
-    if (!(await this.leads(manager))) return undefined;
+    if (!(await holdsAdvisoryLock(manager, RECONCILER_LOCK_KEY))) return undefined;
     const deployments = await manager.find(DeploymentEntity, { order: { createdAt: 'ASC' } });
     if (deployments.length === 0) return undefined;
     const rolloutIds = deployments.map((d) => d.currentRolloutId).filter((id): id is string => id !== null);
@@ -339,12 +344,12 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
 
   /** After the commit: tell nodes, place new replicas, start probes, update dashboards. */
   private async publish(result: PassResult): Promise<void> {
-    result.removedUnplaced.forEach(({ id, tenantId }) => this.ui.toTenant(tenantId, 'sandbox:deleted', { id: id }));
+    result.removedUnplaced.forEach((sandbox) => this.announcer.deleted(sandbox));
     // Replicas stopped outside a scheduler batch free room and quota (creates bump its epoch).
     if (result.removedPlaced.length > 0 || result.removedUnplaced.length > 0) await this.scheduler.invalidate();
-    await this.sandboxes.nodesChanged([...result.removedPlaced.map((r) => r.nodeId), ...result.pinnedNodes]);
-    await this.sandboxes.announceMany([...result.removedPlaced.map((r) => r.id), ...result.healthChanged]);
-    if (result.created > 0) await this.sandboxes.placePending();
+    await this.publisher.nodesChanged([...result.removedPlaced.map((r) => r.nodeId), ...result.pinnedNodes]);
+    await this.announcer.updatedMany([...result.removedPlaced.map((r) => r.id), ...result.healthChanged]);
+    if (result.created > 0) await this.scheduler.placePending();
     this.prober.schedule(result.probes);
     result.rollouts.forEach(({ rollout, tenantId }) => this.ui.toTenant(tenantId, 'rollout:updated', RolloutDto.from(rollout)));
     for (const dto of result.deployments) {
@@ -357,15 +362,6 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
       this.shown.delete(id);
       this.ui.toTenant(tenantId, 'deployment:deleted', { id: id });
     }
-  }
-
-  /** On PostgreSQL, only the replica holding the advisory lock reconciles this round. */
-  private async leads(manager: EntityManager): Promise<boolean> {
-    if (manager.connection.driver.options.type !== 'postgres') return true;
-    const rows = await manager.query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
-      RECONCILER_LOCK_KEY,
-    ]);
-    return rows[0]?.locked === true;
   }
 }
 

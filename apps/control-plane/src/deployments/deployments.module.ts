@@ -2,13 +2,14 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
 import { AgentChannelModule } from '../fleet/agent-channel.module';
+import { DesiredStateModule } from '../fleet/desired-state.module';
 import { NodeLifecycleHooks } from '../nodes/node-lifecycle.hooks';
 import { NodeEntity } from '../nodes/node.entity';
 import { NodesModule } from '../nodes/nodes.module';
 import { RolloutEntity } from '../rollouts/rollout.entity';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SandboxModelModule } from '../sandboxes/model/sandbox-model.module';
-import { SandboxesModule } from '../sandboxes/sandboxes.module';
+import { SandboxAnnouncerModule } from '../sandboxes/announce/sandbox-announcer.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TemplatesModule } from '../templates/templates.module';
 import { TenantsModule } from '../tenants/tenants.module';
@@ -23,8 +24,9 @@ import { RolloutsService } from './rollouts.service';
 @Module({
   imports: [
     TypeOrmModule.forFeature([DeploymentEntity, RolloutEntity, SandboxEntity, NodeEntity]),
-    SandboxesModule,
     SandboxModelModule,
+    SandboxAnnouncerModule,
+    DesiredStateModule,
     SchedulerModule,
     NodesModule,
     TemplatesModule,

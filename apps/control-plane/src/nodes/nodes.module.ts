@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
+import { SandboxAnnouncerModule } from '../sandboxes/announce/sandbox-announcer.module';
 import { SandboxModelModule } from '../sandboxes/model/sandbox-model.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { JoinTokenEntity } from './join-token.entity';
@@ -10,7 +11,7 @@ import { NodesController } from './nodes.controller';
 import { NodesService } from './nodes.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([NodeEntity, JoinTokenEntity]), DashboardModule, SchedulerModule, SandboxModelModule],
+  imports: [TypeOrmModule.forFeature([NodeEntity, JoinTokenEntity]), DashboardModule, SchedulerModule, SandboxModelModule, SandboxAnnouncerModule],
   controllers: [NodesController],
   providers: [NodesService, NodeLifecycleHooks],
   exports: [NodesService, NodeLifecycleHooks],

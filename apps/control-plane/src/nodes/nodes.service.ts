@@ -10,7 +10,7 @@ import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
 import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
-import { SandboxDto } from '../sandboxes/dto/sandbox.dto';
+import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { EventReason } from '../sandboxes/model/sandbox-events';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
@@ -57,6 +57,7 @@ export class NodesService {
     @InjectRepository(JoinTokenEntity) private readonly joinTokens: Repository<JoinTokenEntity>,
     private readonly transactions: Transactions,
     private readonly sandboxes: SandboxesRepository,
+    private readonly announcer: SandboxAnnouncer,
     private readonly ui: UiChannel,
     private readonly audit: AuditService,
     private readonly hooks: NodeLifecycleHooks,
@@ -293,7 +294,7 @@ export class NodesService {
     });
     if (!unknown) return;
     await this.scheduler.invalidate();
-    for (const sandbox of unknown) this.ui.toTenant(sandbox.tenantId, 'sandbox:updated', SandboxDto.from(sandbox));
+    for (const sandbox of unknown) this.announcer.updated(sandbox);
     await this.announce(id);
     this.hooks.emit('nodeDown', id);
   }

@@ -1,15 +1,16 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
-import { DashboardModule } from '../dashboard/dashboard.module';
 import { AgentChannelModule } from '../fleet/agent-channel.module';
+import { DesiredStateModule } from '../fleet/desired-state.module';
 import { NodesModule } from '../nodes/nodes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TenantsModule } from '../tenants/tenants.module';
+import { SandboxAnnouncerModule } from './announce/sandbox-announcer.module';
 import { AttachGateway } from './attach.gateway';
-import { RestartScheduler } from './restart.scheduler';
-import { SandboxEntity } from './model/sandbox.entity';
 import { SandboxModelModule } from './model/sandbox-model.module';
+import { SandboxEntity } from './model/sandbox.entity';
+import { RestartScheduler } from './restart.scheduler';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
 
@@ -17,12 +18,13 @@ import { SandboxesService } from './sandboxes.service';
   imports: [
     TypeOrmModule.forFeature([SandboxEntity]),
     SandboxModelModule,
+    SandboxAnnouncerModule,
     AuthModule,
     TenantsModule,
     NodesModule,
     SchedulerModule,
     AgentChannelModule,
-    DashboardModule,
+    DesiredStateModule,
   ],
   controllers: [SandboxesController],
   providers: [SandboxesService, RestartScheduler, AttachGateway],

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import { chunks, IN_LIST_CHUNK } from '../../common/chunks';
+import { yieldToEventLoop } from '../../common/yield';
+import { UiChannel } from '../../dashboard/ui.channel';
+import { SandboxDto } from '../dto/sandbox.dto';
+import { SandboxEntity } from '../model/sandbox.entity';
+
+/** Shows sandboxes' changes on dashboards, whoever made them. */
+@Injectable()
+export class SandboxAnnouncer {
+  constructor(
+    @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
+    private readonly ui: UiChannel,
+  ) {}
+
+  /** The sandbox as the API shows it. */
+  updated(sandbox: SandboxEntity): void {
+    if (this.ui.watched) this.ui.toTenant(sandbox.tenantId, 'sandbox:updated', SandboxDto.from(sandbox));
+  }
+
+  /** Sandbox rows as the API shows them, read in `IN` lists, to announce changes made in bulk. */
+  async updatedMany(ids: readonly string[]): Promise<void> {
+    if (!this.ui.watched) return;
+    for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+      (await this.sandboxes.findBy({ id: In(chunk) })).forEach((sandbox) => this.updated(sandbox));
+      await yieldToEventLoop();
+    }
+  }
+
+  deleted({ id, tenantId }: Pick<SandboxEntity, 'id' | 'tenantId'>): void {
+    this.ui.toTenant(tenantId, 'sandbox:deleted', { id });
+  }
+}
