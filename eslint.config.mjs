@@ -38,9 +38,23 @@ export default tseslint.config(
             { sourceTag: 'scope:guest', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:node', onlyDependOnLibsWithTags: ['scope:node', 'scope:shared'] },
             { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:web'] },
+            { sourceTag: 'scope:web', onlyDependOnLibsWithTags: ['scope:web', 'scope:shared'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:tool', 'type:app'] },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard never bundles server code: from the protocol library it takes values only
+    // through the browser-safe @moat/proto/attach entry, anything else as types.
+    files: ['apps/web/**/*.ts', 'apps/web/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@moat/proto', allowTypeImports: true, message: 'Use import type, or @moat/proto/attach for values: the root entry holds zod schemas and gRPC code.' }],
+          patterns: [{ group: ['@moat/proto/*', '!@moat/proto/attach'], message: 'Only @moat/proto and @moat/proto/attach are public.' }],
         },
       ],
     },

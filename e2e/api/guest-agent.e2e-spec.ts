@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { AttachStart } from '@moat/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/api';
 import { AttachSession } from '../support/attach';
@@ -40,7 +41,7 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body;
   };
-  const attach = async (request: Record<string, unknown>): Promise<AttachSession> => {
+  const attach = async (request: Omit<AttachStart, 'sandboxId'>): Promise<AttachSession> => {
     const session = await AttachSession.start(key, { sandboxId: sandbox.id, ...request });
     sessions.push(session);
     return session;

@@ -1,14 +1,19 @@
+import {
+  ATTACH_NAMESPACE,
+  ATTACH_REPLY_TIMEOUT_MS,
+  MAX_SESSION_CHUNK_BYTES,
+  type AckReply,
+  type AttachClientEvents,
+  type AttachExit,
+  type AttachServerEvents,
+  type AttachStart,
+  type OutputStream,
+} from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
 import { API_URL } from './api';
 
-export interface AttachExit {
-  exitCode: number;
-  signal: number;
-  oomKilled: boolean;
-  timedOut: boolean;
-}
-
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
+/** Node's socket.io client hands binary payloads over as Buffers. */
+type AttachSocket = Socket<AttachServerEvents<Buffer>, AttachClientEvents>;
 
 /** One interactive session on `/attach`, as an API client would drive it. */
 export class AttachSession {
@@ -17,26 +22,30 @@ export class AttachSession {
   readonly exited: Promise<AttachExit>;
   private outputWaiters: Array<() => void> = [];
 
-  private constructor(private readonly socket: Socket) {
-    socket.on('attach:output', (output: { stream: 'stdout' | 'stderr'; data: Buffer }, ack: (taken: boolean) => void) => {
+  private constructor(private readonly socket: AttachSocket) {
+    socket.on('attach:output', (output, ack) => {
       this[output.stream].push(Buffer.from(output.data));
       for (const wake of this.outputWaiters.splice(0)) wake();
       ack(true);
     });
     this.exited = new Promise((resolve, reject) => {
       socket.on('attach:exit', resolve);
-      socket.on('attach:error', (error: { code: string; message: string }) => reject(new Error(`${error.code}: ${error.message}`)));
+      socket.on('attach:error', (error) => reject(new Error(`${error.code}: ${error.message}`)));
     });
   }
 
-  static async start(token: string, request: Record<string, unknown>): Promise<AttachSession> {
-    const socket = io(new URL('/attach', API_URL).toString(), { transports: ['websocket'], auth: { token }, reconnection: false });
+  static async start(token: string, request: AttachStart): Promise<AttachSession> {
+    const socket: AttachSocket = io(new URL(ATTACH_NAMESPACE, API_URL).toString(), {
+      transports: ['websocket'],
+      auth: { token },
+      reconnection: false,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('connect_error', reject);
     });
     const session = new AttachSession(socket);
-    const reply = (await socket.timeout(60_000).emitWithAck('attach:start', request)) as Reply<{ sessionId: string }>;
+    const reply = (await socket.timeout(ATTACH_REPLY_TIMEOUT_MS).emitWithAck('attach:start', request)) as AckReply<{ sessionId: string }>;
     if (!reply.ok) {
       socket.close();
       throw new Error(`${reply.error.code}: ${reply.error.message}`);
@@ -45,10 +54,10 @@ export class AttachSession {
   }
 
   /** Writes `data` in chunks, each acknowledged once the guest process has it. */
-  async write(data: Buffer | string, chunkBytes = 1024 * 1024): Promise<void> {
+  async write(data: Buffer | string, chunkBytes = MAX_SESSION_CHUNK_BYTES): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
-      const reply = (await this.socket.timeout(60_000).emitWithAck('attach:input', bytes.subarray(offset, offset + chunkBytes))) as Reply<null>;
+      const reply = (await this.socket.timeout(ATTACH_REPLY_TIMEOUT_MS).emitWithAck('attach:input', bytes.subarray(offset, offset + chunkBytes))) as AckReply<null>;
       if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
     }
   }
@@ -65,7 +74,7 @@ export class AttachSession {
     this.socket.emit('attach:signal', signal);
   }
 
-  text(stream: 'stdout' | 'stderr' = 'stdout'): string {
+  text(stream: OutputStream = 'stdout'): string {
     return Buffer.concat(this[stream]).toString('utf8');
   }
 

@@ -1,39 +1,31 @@
+import {
+  ATTACH_NAMESPACE,
+  ATTACH_REPLY_TIMEOUT_MS,
+  type AckReply,
+  type AttachClientEvents,
+  type AttachServerEvents,
+  type WindowSize,
+} from '@moat/proto/attach';
 import { io, type Socket } from 'socket.io-client';
 
-export interface AttachExit {
-  exitCode: number;
-  signal: number;
-  oomKilled: boolean;
-  timedOut: boolean;
-}
+/**
+ * How long the terminal waits for one batch of keystrokes to be taken before telling the
+ * operator; shorter than ATTACH_REPLY_TIMEOUT_MS, since someone is watching.
+ */
+const INPUT_ACK_TIMEOUT_MS = 30_000;
 
-type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
-
-/** The control plane's `/attach` namespace, as the browser speaks it (one session per connection). */
-interface AttachServerEvents {
-  'attach:output': (output: { stream: 'stdout' | 'stderr'; data: ArrayBuffer }, ack: (taken: boolean) => void) => void;
-  'attach:exit': (exit: AttachExit) => void;
-  'attach:error': (error: { code: string; message: string }) => void;
-}
-interface AttachClientEvents {
-  'attach:start': (
-    request: { sandboxId: string; tty: boolean; window: { rows: number; cols: number } },
-    ack: (reply: Reply<{ sessionId: string }>) => void,
-  ) => void;
-  'attach:input': (data: string, ack: (reply: Reply<null>) => void) => void;
-  'attach:resize': (window: { rows: number; cols: number }) => void;
-}
-
-export type AttachSocket = Socket<AttachServerEvents, AttachClientEvents>;
+/** The control plane's `/attach` namespace, as the browser speaks it (one session per connection); binary arrives as ArrayBuffer. */
+export type AttachSocket = Socket<AttachServerEvents<ArrayBuffer>, AttachClientEvents>;
 
 /** Opens an attach connection (WebSocket only, like the dashboard's live updates). */
 export function connectAttach(apiBase: string, token: string): AttachSocket {
-  return io(`${apiBase}/attach`, { auth: { token }, transports: ['websocket'], reconnection: false });
+  return io(`${apiBase}${ATTACH_NAMESPACE}`, { auth: { token }, transports: ['websocket'], reconnection: false });
 }
 
 /** Starts a shell on a TTY in the sandbox; rejects with the server's reason. */
-export async function startShell(socket: AttachSocket, sandboxId: string, window: { rows: number; cols: number }): Promise<void> {
-  const reply = (await socket.timeout(60_000).emitWithAck('attach:start', { sandboxId, tty: true, window })) as Reply<{ sessionId: string }>;
+export async function startShell(socket: AttachSocket, sandboxId: string, window: WindowSize): Promise<void> {
+  // socket.io types a reply awaited under a timeout as any.
+  const reply = (await socket.timeout(ATTACH_REPLY_TIMEOUT_MS).emitWithAck('attach:start', { sandboxId, tty: true, window })) as AckReply<{ sessionId: string }>;
   if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
 }
 
@@ -50,9 +42,9 @@ export function inputQueue(socket: AttachSocket, onError: (message: string) => v
       const batch = pending;
       pending = '';
       const reply = (await socket
-        .timeout(30_000)
+        .timeout(INPUT_ACK_TIMEOUT_MS)
         .emitWithAck('attach:input', batch)
-        .catch(() => undefined)) as Reply<null> | undefined;
+        .catch(() => undefined)) as AckReply<null> | undefined;
       if (!reply?.ok) onError(reply ? reply.error.message : 'the sandbox did not take the input');
     }
     sending = false;

@@ -13,8 +13,9 @@ export const MAX_SESSION_CHUNK_BYTES = 1024 * 1024;
 export const SESSION_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
- * How long an attach client waits for the reply to `attach:start` or `attach:input` (web, e2e):
- * longer than {@link SESSION_REQUEST_TIMEOUT_MS}, so the control plane's own error arrives first.
+ * How long an attach client waits for the reply to `attach:start` (web, e2e) or `attach:input`
+ * (e2e; the web terminal tells its user sooner): longer than {@link SESSION_REQUEST_TIMEOUT_MS},
+ * so the control plane's own error arrives first.
  */
 export const ATTACH_REPLY_TIMEOUT_MS = 60_000;
 
