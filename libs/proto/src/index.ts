@@ -7,8 +7,16 @@
 export { MoatError } from './errors/moat.error';
 
 // ---- limits and timeouts agreed between processes ----------------------------------------
+export {
+  AGENT_CALL_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_TTL_MS,
+  MAX_NODE_NAME_LENGTH,
+  NODE_REQUEST_TIMEOUT_MS,
+} from './limits/fleet.limits';
 export { API_MAX_MEMORY_MIB, API_MAX_VCPUS, API_MIN_MEMORY_MIB, MAX_MEMORY_MIB, MAX_VCPUS, MIN_MEMORY_MIB } from './limits/sandbox.limits';
 export {
+  AGENT_KILL_GRACE_MS,
   AGENT_MAX_CHUNK_BYTES,
   EXEC_DEFAULT_REPLY_WAIT_MS,
   EXEC_DEFAULT_TIMEOUT_MS,

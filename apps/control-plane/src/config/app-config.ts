@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_HEARTBEAT_TTL_MS } from '@moat/proto';
 import { Secret } from '../common/secret';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -128,7 +129,7 @@ function parseFleet(env: NodeJS.ProcessEnv, problems: string[]): FleetConfig {
     schedulerStrategy: strategy,
     cpuOvercommit: parseNumber(env, 'MOAT_CPU_OVERCOMMIT', 1, factor, problems),
     memoryOvercommit: parseNumber(env, 'MOAT_MEMORY_OVERCOMMIT', 1, factor, problems),
-    nodeHeartbeatTtlMs: parseNumber(env, 'MOAT_NODE_HEARTBEAT_TTL_MS', 15_000, ms, problems),
+    nodeHeartbeatTtlMs: parseNumber(env, 'MOAT_NODE_HEARTBEAT_TTL_MS', DEFAULT_HEARTBEAT_TTL_MS, ms, problems),
     nodeGraceMs: parseNumber(env, 'MOAT_NODE_GRACE_MS', 15_000, { ...ms, min: 0 }, problems),
     redisKeyPrefix: prefix,
   };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  NODE_REQUEST_TIMEOUT_MS,
   SESSION_REQUEST_TIMEOUT_MS,
   ackReplySchema,
   execResultSchema,
@@ -36,8 +37,6 @@ export const nodeRoom = (nodeId: string): string => `node:${nodeId}`;
 const execReplySchema = ackReplySchema(execResultSchema);
 const statsReplySchema = ackReplySchema(sandboxStatsSchema);
 const emptyReplySchema = ackReplySchema(z.null());
-// Longer than the node's own call deadline, so its clearer error arrives first.
-const STATS_TIMEOUT_MS = 15_000;
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -59,12 +58,12 @@ export class AgentChannel {
 
   /** The sandbox's container stats, read by its node from the guest. */
   stats(nodeId: string, sandboxId: string): Promise<SandboxStats> {
-    return this.request(nodeId, 'stats', STATS_TIMEOUT_MS, statsReplySchema, (room) => room.emitWithAck('sandbox:stats', { sandboxId }));
+    return this.request(nodeId, 'stats', NODE_REQUEST_TIMEOUT_MS, statsReplySchema, (room) => room.emitWithAck('sandbox:stats', { sandboxId }));
   }
 
   /** Freezes or thaws the sandbox's container on its node. */
   async setPaused(nodeId: string, sandboxId: string, paused: boolean): Promise<void> {
-    await this.request(nodeId, 'pause', STATS_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('sandbox:pause', { sandboxId, paused }));
+    await this.request(nodeId, 'pause', NODE_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('sandbox:pause', { sandboxId, paused }));
   }
 
   /** Starts an interactive process on the node; its output comes back as `session:output` events. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { ExecResult, SandboxState, SandboxStats } from '@moat/proto';
+import { EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_REPLY_MARGIN_MS, type ExecResult, type SandboxState, type SandboxStats } from '@moat/proto';
 import { Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
@@ -20,10 +20,6 @@ import { SandboxesRepository } from './model/sandboxes.repository';
 
 const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
-/** How long to wait for an exec reply when the request sets no timeout. */
-const EXEC_DEFAULT_WAIT_MS = 60_000;
-/** Extra wait beyond the command's own timeout: the node may take twice its kill grace (5 s) to give up on a guest. */
-const EXEC_REPLY_MARGIN_MS = 15_000;
 
 /** Filters of the sandbox list. */
 export interface SandboxFilter {
@@ -157,7 +153,7 @@ export class SandboxesService {
   /** Runs a command in a running sandbox through its node's agent. */
   async exec(principal: Principal, id: string, dto: ExecDto): Promise<ExecResult> {
     const nodeId = await this.runningNode(principal, id);
-    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
+    const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_REPLY_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
     return this.agents.exec(
       nodeId,
       { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs, tty: dto.tty },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
-import { isIpv4, MAX_DNS_SERVERS, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, isIpv4, MAX_DNS_SERVERS, MAX_NODE_NAME_LENGTH, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
 import { parseIdRange, type IdRange } from '@moat/runtime-core';
 import { z } from 'zod';
 
@@ -58,7 +58,7 @@ const envSchema = z.object({
   MOAT_NODE_TOKEN: z.string().min(1).optional(),
   MOAT_JOIN_TOKEN: z.string().min(1).optional(),
   MOAT_ADMIN_TOKEN: z.string().min(1).optional(),
-  MOAT_NODE_NAME: z.string().min(1).max(253).optional(),
+  MOAT_NODE_NAME: z.string().min(1).max(MAX_NODE_NAME_LENGTH).optional(),
   MOAT_ACCEL: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   MOAT_SHARED_FS: z.enum(['9p', 'virtiofs', 'block']).optional(),
   MOAT_BOOT_SNAPSHOTS: z.enum(['true', 'false']).default('true'),
@@ -83,7 +83,7 @@ const envSchema = z.object({
   MOAT_INSECURE_REGISTRIES: z.string().default(''),
   MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
   MOAT_REGISTRY_AUTH: z.string().optional(),
-  MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
   MOAT_STOP_SANDBOXES_ON_EXIT: z.enum(['true', 'false']).default('false'),
   MOAT_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   MOAT_NODE_METRICS_ADDR: z

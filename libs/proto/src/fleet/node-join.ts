@@ -4,6 +4,7 @@
  * credential (mode 0600) and presents only that from then on.
  */
 import { z } from 'zod';
+import { MAX_NODE_NAME_LENGTH } from '../limits/fleet.limits';
 
 /** REST path of the exchange, relative to the control plane's URL. */
 export const NODE_JOIN_PATH = '/v1/nodes/join';
@@ -12,7 +13,7 @@ export const nodeJoinRequestSchema = z.object({
   token: z.string().min(1).max(256),
   /** The node's stable id, kept in its data dir. */
   nodeId: z.string().uuid(),
-  name: z.string().min(1).max(253),
+  name: z.string().min(1).max(MAX_NODE_NAME_LENGTH),
 });
 export type NodeJoinRequest = z.infer<typeof nodeJoinRequestSchema>;
 

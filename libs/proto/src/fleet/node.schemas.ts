@@ -1,5 +1,6 @@
 /** A node agent's side of joining and staying in the fleet: who it is, what it offers, that it lives. */
 import { z } from 'zod';
+import { MAX_NODE_NAME_LENGTH } from '../limits/fleet.limits';
 
 /**
  * Node states as the API reports them. `unknown`: the control plane started and the node has
@@ -31,7 +32,7 @@ export const agentAuthSchema = z.object({
 export type AgentAuth = z.infer<typeof agentAuthSchema>;
 
 export const nodeHelloSchema = z.object({
-  name: z.string().min(1).max(253),
+  name: z.string().min(1).max(MAX_NODE_NAME_LENGTH),
   capacity: capacitySchema,
   accel: acceleratorSchema,
   hypervisors: z.array(z.string().min(1).max(64)).max(16),

@@ -20,16 +20,21 @@ export const MAX_WINDOW_DIMENSION = 10_000;
  */
 export const MAX_EXEC_TIMEOUT_MS = 3_600_000;
 /**
- * The timeout the node agent gives an exec that asks for none. Shorter than
- * {@link EXEC_DEFAULT_REPLY_WAIT_MS}, so the process (and a guest that stalls) is given up, with
- * the node's kill grace, while the control plane still waits for the answer.
+ * How long runtime-core waits for a timed-out exec to end after the guest's SIGKILL (its
+ * `killGraceMs` default) before giving up on the guest; a node may take twice this to answer.
+ */
+export const AGENT_KILL_GRACE_MS = 5_000;
+/**
+ * The timeout the node agent gives an exec that asks for none. With the node's kill grace it
+ * still fits in {@link EXEC_DEFAULT_REPLY_WAIT_MS}, so the process (and a guest that stalls) is
+ * given up while the control plane still waits for the answer.
  */
 export const EXEC_DEFAULT_TIMEOUT_MS = 50_000;
-/** How long the control plane waits for a node's exec answer when the request set no timeout. */
-export const EXEC_DEFAULT_REPLY_WAIT_MS = 60_000;
+/** How long the control plane waits for a node's exec answer when the request set no timeout (60 s). */
+export const EXEC_DEFAULT_REPLY_WAIT_MS = EXEC_DEFAULT_TIMEOUT_MS + 2 * AGENT_KILL_GRACE_MS;
 /**
  * What the control plane waits beyond an exec's own timeout for the node's answer: the node
- * may take twice its kill grace (runtime-core's `killGraceMs`, 5 s) to give up on a guest.
+ * may take twice {@link AGENT_KILL_GRACE_MS} to give up on a guest, and the relay some more.
  */
 export const EXEC_REPLY_MARGIN_MS = 15_000;
 

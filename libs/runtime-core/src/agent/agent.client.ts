@@ -8,6 +8,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import {
+  AGENT_CALL_TIMEOUT_MS,
+  AGENT_KILL_GRACE_MS,
   AGENT_MAX_CHUNK_BYTES,
   AgentServiceClient,
   HealthCheckResponse_ServingStatus,
@@ -43,12 +45,12 @@ export interface AgentLimits {
 }
 
 export const DEFAULT_AGENT_LIMITS: AgentLimits = {
-  callTimeoutMs: 10_000,
+  callTimeoutMs: AGENT_CALL_TIMEOUT_MS,
   pollTimeoutMs: 30_000,
   readChunkBytes: AGENT_MAX_CHUNK_BYTES,
   writeChunkBytes: AGENT_MAX_CHUNK_BYTES,
   maxOutputBytes: 16 * 1024 * 1024,
-  killGraceMs: 5_000,
+  killGraceMs: AGENT_KILL_GRACE_MS,
 };
 
 export interface GuestDetails {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { MAX_NODE_NAME_LENGTH } from '@moat/proto';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { IsText } from '../../common/text.validator';
 import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
@@ -42,7 +43,7 @@ export class JoinNodeDto {
   @ApiProperty({ example: 'host-17' })
   @IsString()
   @IsText()
-  @MaxLength(253)
+  @MaxLength(MAX_NODE_NAME_LENGTH)
   name!: string;
 }
 

@@ -1,0 +1,23 @@
+/** Between the control plane and node agents: names, liveness and how long requests may take. */
+
+/** Longest node name (a DNS host name): the node join request, the hello, the node agent's MOAT_NODE_NAME. */
+export const MAX_NODE_NAME_LENGTH = 253;
+
+/** How often a node agent heartbeats unless MOAT_HEARTBEAT_MS says otherwise. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
+/**
+ * How long the control plane waits for a node's heartbeat unless MOAT_NODE_HEARTBEAT_TTL_MS
+ * says otherwise: three default heartbeat intervals, so one or two lost beats are no outage.
+ */
+export const DEFAULT_HEARTBEAT_TTL_MS = 3 * DEFAULT_HEARTBEAT_INTERVAL_MS;
+
+/**
+ * Deadline of a guest agent call that should complete promptly (runtime-core's `callTimeoutMs`
+ * default), such as reading a container's stats or pausing it.
+ */
+export const AGENT_CALL_TIMEOUT_MS = 10_000;
+/**
+ * How long the control plane waits for a node to answer a prompt request (`sandbox:stats`,
+ * `sandbox:pause`): longer than {@link AGENT_CALL_TIMEOUT_MS}, so the node's clearer error arrives first.
+ */
+export const NODE_REQUEST_TIMEOUT_MS = 15_000;
