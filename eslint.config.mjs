@@ -47,14 +47,14 @@ export default tseslint.config(
   },
   {
     // The dashboard never bundles server code: from the protocol library it takes values only
-    // through the browser-safe @moat/proto/attach entry, anything else as types.
+    // through the browser-safe entries @moat/proto/attach and @moat/proto/ui, anything else as types.
     files: ['apps/web/**/*.ts', 'apps/web/**/*.tsx'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: '@moat/proto', allowTypeImports: true, message: 'Use import type, or @moat/proto/attach for values: the root entry holds zod schemas and gRPC code.' }],
-          patterns: [{ group: ['@moat/proto/*', '!@moat/proto/attach'], message: 'Only @moat/proto and @moat/proto/attach are public.' }],
+          paths: [{ name: '@moat/proto', allowTypeImports: true, message: 'Use import type, or @moat/proto/attach or @moat/proto/ui for values: the root entry holds zod schemas and gRPC code.' }],
+          patterns: [{ group: ['@moat/proto/*', '!@moat/proto/attach', '!@moat/proto/ui'], message: 'Only @moat/proto, @moat/proto/attach and @moat/proto/ui are public.' }],
         },
       ],
     },

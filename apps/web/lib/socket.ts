@@ -1,18 +1,16 @@
+import { UI_NAMESPACE, type UiEvents } from '@moat/proto/ui';
 import { io, type Socket } from 'socket.io-client';
-import type { AuditEntry, Deployment, FleetNode, Rollout, Sandbox, TemplateSummary, Tenant } from './types';
+import type { AuditEntry, Deployment, FleetNode, Rollout, Sandbox, Tenant } from './types';
 
-/** Events the control plane pushes on the `/ui` namespace; payloads are REST representations. */
-export interface UiServerEvents {
-  'sandbox:updated': (sandbox: Sandbox) => void;
-  'sandbox:deleted': (ref: { id: string }) => void;
-  'node:updated': (node: FleetNode) => void;
-  'tenant:updated': (tenant: Tenant) => void;
-  'deployment:updated': (deployment: Deployment) => void;
-  'deployment:deleted': (ref: { id: string }) => void;
-  'rollout:updated': (rollout: Rollout) => void;
-  'template:updated': (template: TemplateSummary) => void;
-  'audit:appended': (entry: AuditEntry) => void;
-}
+/** Events the control plane pushes on the `/ui` namespace, with the dashboard's REST types. */
+export type UiServerEvents = UiEvents<{
+  sandbox: Sandbox;
+  node: FleetNode;
+  deployment: Deployment;
+  rollout: Rollout;
+  tenant: Tenant;
+  audit: AuditEntry;
+}>;
 
 /** The dashboard only listens. */
 export type UiSocket = Socket<UiServerEvents, Record<string, never>>;
@@ -21,5 +19,5 @@ export type UiSocket = Socket<UiServerEvents, Record<string, never>>;
 export function connectUi(apiBase: string, token: string): UiSocket {
   // WebSocket only: no long-polling fallback, so several control-plane replicas behind a
   // plain load balancer need no sticky sessions (the same choice the node agents make).
-  return io(`${apiBase}/ui`, { auth: { token }, transports: ['websocket'] });
+  return io(`${apiBase}${UI_NAMESPACE}`, { auth: { token }, transports: ['websocket'] });
 }
