@@ -18,6 +18,8 @@ import { DeploymentReconciler } from './deployment.reconciler';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 import { HealthProber } from './health.prober';
+import { PassPlanner } from './pass.planner';
+import { ReplicaRows } from './replica.rows';
 import { RolloutsController } from './rollouts.controller';
 import { RolloutsService } from './rollouts.service';
 
@@ -35,7 +37,7 @@ import { RolloutsService } from './rollouts.service';
     DashboardModule,
   ],
   controllers: [DeploymentsController, RolloutsController],
-  providers: [DeploymentsService, DeploymentReconciler, HealthProber, RolloutsService],
+  providers: [DeploymentsService, DeploymentReconciler, PassPlanner, ReplicaRows, HealthProber, RolloutsService],
   exports: [DeploymentsService, DeploymentReconciler],
 })
 export class DeploymentsModule implements OnModuleInit {

@@ -10,9 +10,9 @@ import { NodeEntity, wouldBeReady } from '../nodes/node.entity';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { matchesSelector } from '../scheduler/placement';
 import { TemplatesService } from '../templates/templates.service';
-import { quotaViolation } from '../tenants/model/quota';
+import { NO_USAGE, quotaFit } from '../tenants/model/quota';
 import { TenantsService } from '../tenants/tenants.service';
-import { loadUsage, NO_USAGE } from '../tenants/usage';
+import { loadUsage } from '../tenants/usage';
 import { DeploymentEntity } from './model/deployment.entity';
 import { DeploymentReconciler } from './deployment.reconciler';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
@@ -47,11 +47,8 @@ export class DeploymentsService {
     const tenant = await this.tenants.get(template.tenantId);
     const replicas = dto.perNode ? 0 : (dto.replicas ?? DEFAULT_REPLICAS);
     // An early answer for a deployment that could never fit; the reconciler enforces it for good.
-    const problem = quotaViolation(tenant.quota, (await loadUsage(this.sandboxes.manager, [tenant.id])).get(tenant.id) ?? NO_USAGE, {
-      sandboxes: replicas,
-      vcpus: replicas * version.spec.vcpus,
-      memoryMiB: replicas * version.spec.memoryMiB,
-    });
+    const usage = (await loadUsage(this.sandboxes.manager, [tenant.id])).get(tenant.id) ?? NO_USAGE;
+    const { problem } = quotaFit(tenant.quota, usage, version.spec, replicas);
     if (problem) throw new ApiError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${problem}`);
     const now = new Date();
     const id = randomUUID();

@@ -1,7 +1,7 @@
 import type { Capacity } from '@moat/proto';
 import { EntityManager } from 'typeorm';
-import type { Usage } from '../tenants/model/quota';
-import { loadUsage, NO_USAGE } from '../tenants/usage';
+import { NO_USAGE, type Usage } from '../tenants/model/quota';
+import { loadUsage } from '../tenants/usage';
 import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
 import { PlacementTable, type Candidate, type PlacementPolicy } from './placement';
 

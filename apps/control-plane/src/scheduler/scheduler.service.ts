@@ -5,9 +5,8 @@ import { Transactions } from '../database/transactions.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
-import { quotaViolation, Usage } from '../tenants/model/quota';
+import { NO_USAGE, quotaFit, withAdded } from '../tenants/model/quota';
 import { TenantEntity } from '../tenants/model/tenant.entity';
-import { NO_USAGE } from '../tenants/usage';
 import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex, type NodesChange, type NodeState } from './capacity-index';
 import { PlacementPolicy, PlacementTable } from './placement';
@@ -212,15 +211,10 @@ export class SchedulerService {
       const tenant = byId.get(sandbox.tenantId);
       if (!tenant) return { kind: 'tenant-not-found', tenantId: sandbox.tenantId };
       if (tenant.state === 'suspended') return { kind: 'tenant-suspended', tenantName: tenant.name };
-      const used: Usage = usage.get(tenant.id) ?? { ...NO_USAGE };
-      const asked: Usage = { sandboxes: 1, vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB };
-      const problem = quotaViolation(tenant.quota, used, asked);
+      const used = usage.get(tenant.id) ?? NO_USAGE;
+      const { problem } = quotaFit(tenant.quota, used, sandbox, 1);
       if (problem) return { kind: 'quota-exceeded', tenantName: tenant.name, problem };
-      usage.set(tenant.id, {
-        sandboxes: used.sandboxes + 1,
-        vcpus: used.vcpus + asked.vcpus,
-        memoryMiB: used.memoryMiB + asked.memoryMiB,
-      });
+      usage.set(tenant.id, withAdded(used, sandbox, 1));
       return { kind: 'admitted', sandbox };
     });
   }

@@ -13,9 +13,9 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { TenantDto } from './dto/tenant.dto';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
 import { UsageDto } from './dto/usage.dto';
-import { quotaWithDefaults } from './model/quota';
+import { NO_USAGE, quotaWithDefaults } from './model/quota';
 import { DEFAULT_TENANT_NAME, TenantEntity, TenantState } from './model/tenant.entity';
-import { loadUsage, NO_USAGE } from './usage';
+import { loadUsage } from './usage';
 
 @Injectable()
 export class TenantsService implements OnModuleInit {

@@ -2,8 +2,6 @@ import { EntityManager, In } from 'typeorm';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import type { Usage } from './model/quota';
 
-export const NO_USAGE: Usage = { sandboxes: 0, vcpus: 0, memoryMiB: 0 };
-
 /** What each tenant's sandboxes that are meant to exist use (being deleted ones do not count). */
 export async function loadUsage(manager: EntityManager, tenantIds: readonly string[]): Promise<Map<string, Usage>> {
   if (tenantIds.length === 0) return new Map();
