@@ -1,0 +1,73 @@
+import type { SandboxStatus } from '@moat/proto';
+import { describe, expect, it } from 'vitest';
+import { resolveRestartPolicy } from './restart-policy';
+import { applyStatus } from './sandbox-status';
+import { newSandbox, type SandboxEntity } from './sandbox.entity';
+
+const CREATED = new Date('2026-01-01T00:00:00Z');
+const AT = new Date('2026-01-01T00:01:00Z');
+
+function placed(overrides: Partial<SandboxEntity> = {}): SandboxEntity {
+  const sandbox = newSandbox(
+    {
+      tenantId: 't',
+      nodeId: 'n',
+      placedAt: CREATED,
+      vcpus: 1,
+      memoryMiB: 256,
+      image: 'busybox',
+      command: null,
+      rootfs: null,
+      env: {},
+      labels: {},
+      nodeSelector: {},
+      antiAffinityKey: null,
+      networkModel: null,
+      network: true,
+      ports: [],
+      egress: null,
+      dns: null,
+      deploymentId: null,
+      templateId: null,
+      templateVersion: null,
+      restartPolicy: { type: 'never' },
+    },
+    CREATED,
+  );
+  return Object.assign(sandbox, overrides);
+}
+
+const status = (state: SandboxStatus['state'], extra: Partial<SandboxStatus> = {}): SandboxStatus => ({ id: 'x', state, timings: [], ...extra });
+
+describe('applyStatus', () => {
+  it('takes the reported state with an event, and leaves the desired set alone while it runs', () => {
+    const sandbox = placed();
+    expect(applyStatus(sandbox, status('running'), AT)).toMatchObject({ changed: true, desiredChanged: false });
+    expect(sandbox.state).toBe('running');
+    expect(sandbox.events.at(-1)).toEqual({ at: AT.toISOString(), state: 'running' });
+  });
+
+  it('keeps a sandbox being deleted stopping until it is gone, then has its row removed', () => {
+    const sandbox = placed({ desiredState: 'deleted', state: 'stopping' });
+    applyStatus(sandbox, status('running'), AT);
+    expect(sandbox.state).toBe('stopping');
+    expect(applyStatus(sandbox, status('gone'), AT)).toMatchObject({ removed: true, changed: false });
+  });
+
+  it('drops a failed sandbox from the desired set, unless its restart policy starts it again', () => {
+    const never = placed();
+    expect(applyStatus(never, status('failed', { error: { code: 'BOOM', message: 'no' } }), AT)).toMatchObject({ desiredChanged: true });
+    expect(never.error).toEqual({ code: 'BOOM', message: 'no' });
+    expect(never.restartAt).toBeNull();
+
+    const restarting = placed({ restartPolicy: resolveRestartPolicy({ type: 'on-failure' }) });
+    expect(applyStatus(restarting, status('failed'), AT)).toMatchObject({ desiredChanged: false, restartChanged: true });
+    expect(restarting.restartAt).toEqual(new Date(AT.getTime() + 1000));
+  });
+
+  it('marks a running sandbox its node no longer has lost, not restarted', () => {
+    const sandbox = placed({ state: 'running', restartPolicy: resolveRestartPolicy({ type: 'on-failure' }) });
+    expect(applyStatus(sandbox, status('gone'), AT)).toMatchObject({ changed: true, desiredChanged: true });
+    expect(sandbox).toMatchObject({ state: 'failed', error: { code: 'SANDBOX_LOST' }, restartAt: null });
+  });
+});
