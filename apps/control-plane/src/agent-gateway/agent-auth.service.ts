@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { agentAuthSchema } from '@moat/proto';
 import { AuthService } from '../auth/auth.service';
-import { NodesService } from '../nodes/nodes.service';
+import { NodeJoining } from '../nodes/node-joining.service';
 
 /**
  * Decides whether a socket may act as a node agent: it presents its node id and that node's
@@ -12,7 +12,7 @@ import { NodesService } from '../nodes/nodes.service';
 export class AgentAuthenticator {
   constructor(
     private readonly auth: AuthService,
-    private readonly nodes: NodesService,
+    private readonly joining: NodeJoining,
   ) {}
 
   /** The node the handshake speaks for, or undefined if it may not connect. */
@@ -20,7 +20,7 @@ export class AgentAuthenticator {
     const parsed = agentAuthSchema.safeParse(handshakeAuth);
     if (!parsed.success) return undefined;
     const { token, nodeId } = parsed.data;
-    if (this.auth.isAdminToken(token) || (await this.nodes.credentialMatches(nodeId, token))) return { nodeId };
+    if (this.auth.isAdminToken(token) || (await this.joining.credentialMatches(nodeId, token))) return { nodeId };
     return undefined;
   }
 }

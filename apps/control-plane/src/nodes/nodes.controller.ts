@@ -10,12 +10,16 @@ import {
   UpdateNodeDto,
 } from './dto/node-requests.dto';
 import { NodeDto } from './node.dto';
+import { NodeJoining } from './node-joining.service';
 import { NodesService } from './nodes.service';
 
 @ApiTags('nodes')
 @Controller('v1/nodes')
 export class NodesController {
-  constructor(private readonly nodes: NodesService) {}
+  constructor(
+    private readonly nodes: NodesService,
+    private readonly joining: NodeJoining,
+  ) {}
 
   @Get()
   @AdminOnly()
@@ -34,7 +38,7 @@ export class NodesController {
   @ApiCreatedResponse({ type: JoinTokenDto })
   @ApiErrorResponses(400, 401, 403)
   createJoinToken(@Body() dto: CreateJoinTokenDto): Promise<JoinTokenDto> {
-    return this.nodes.createJoinToken(dto);
+    return this.joining.createJoinToken(dto);
   }
 
   @Post('join')
@@ -46,7 +50,7 @@ export class NodesController {
   @ApiCreatedResponse({ type: NodeCredentialDto })
   @ApiErrorResponses(400, 401, 409)
   join(@Body() dto: JoinNodeDto): Promise<NodeCredentialDto> {
-    return this.nodes.join(dto);
+    return this.joining.join(dto);
   }
 
   @Get(':id')

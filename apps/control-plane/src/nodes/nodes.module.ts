@@ -5,6 +5,7 @@ import { SandboxAnnouncerModule } from '../sandboxes/announce/sandbox-announcer.
 import { SandboxModelModule } from '../sandboxes/model/sandbox-model.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { JoinTokenEntity } from './join-token.entity';
+import { NodeJoining } from './node-joining.service';
 import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeEntity } from './node.entity';
 import { NodesController } from './nodes.controller';
@@ -13,7 +14,7 @@ import { NodesService } from './nodes.service';
 @Module({
   imports: [TypeOrmModule.forFeature([NodeEntity, JoinTokenEntity]), DashboardModule, SchedulerModule, SandboxModelModule, SandboxAnnouncerModule],
   controllers: [NodesController],
-  providers: [NodesService, NodeLifecycleHooks],
-  exports: [NodesService, NodeLifecycleHooks],
+  providers: [NodesService, NodeJoining, NodeLifecycleHooks],
+  exports: [NodesService, NodeJoining, NodeLifecycleHooks],
 })
 export class NodesModule {}

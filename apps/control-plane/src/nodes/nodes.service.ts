@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { NODE_CREDENTIAL_PREFIX, type NodeHello } from '@moat/proto';
-import { randomUUID } from 'node:crypto';
-import { In, IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
-import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../auth/token';
+import type { NodeHello } from '@moat/proto';
+import { In, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
@@ -15,13 +12,10 @@ import { EventReason } from '../sandboxes/model/sandbox-events';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { SchedulerService } from '../scheduler/scheduler.service';
-import { CreateJoinTokenDto, JoinNodeDto, JoinTokenDto, NodeCredentialDto } from './dto/node-requests.dto';
-import { JoinTokenEntity } from './join-token.entity';
 import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
 import { NodeEntity, Unschedulable } from './node.entity';
 
-const DEFAULT_JOIN_TOKEN_TTL_S = 3600;
 /** Rows per `IN (…)` list, well below every database's parameter limit. */
 const IN_CHUNK = 500;
 /** Rows per multi-row upsert of nodes (13 parameters a row). */
@@ -49,17 +43,15 @@ const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'accel
   .map((c) => `"${c}" = excluded."${c}"`)
   .join(', ')}, "state" = COALESCE("nodes"."unschedulable", 'ready')`;
 
-/** Nodes: joining, liveness, labels and scheduling state (cordon, drain). */
+/** Nodes: liveness, labels and scheduling state (cordon, drain); joining is NodeJoining's. */
 @Injectable()
 export class NodesService {
   constructor(
     @InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>,
-    @InjectRepository(JoinTokenEntity) private readonly joinTokens: Repository<JoinTokenEntity>,
     private readonly transactions: Transactions,
     private readonly sandboxes: SandboxesRepository,
     private readonly announcer: SandboxAnnouncer,
     private readonly ui: UiChannel,
-    private readonly audit: AuditService,
     private readonly hooks: NodeLifecycleHooks,
     private readonly scheduler: SchedulerService,
   ) {}
@@ -80,95 +72,6 @@ export class NodesService {
    */
   async isUp(id: string): Promise<boolean> {
     return this.nodes.existsBy({ id, state: Not(In(['down', 'unknown'])) });
-  }
-
-  // ---- joining -------------------------------------------------------------------------
-
-  /** A single-use join token; only its hash is kept. */
-  async createJoinToken(dto: CreateJoinTokenDto): Promise<JoinTokenDto> {
-    const { key, hash } = generateSecret(JOIN_TOKEN_PREFIX);
-    const now = new Date();
-    const entity = this.joinTokens.create({
-      id: randomUUID(),
-      hash,
-      labels: dto.labels ?? {},
-      expiresAt: new Date(now.getTime() + (dto.ttlSeconds ?? DEFAULT_JOIN_TOKEN_TTL_S) * 1000),
-      createdAt: now,
-      usedAt: null,
-      usedByNodeId: null,
-    });
-    await this.joinTokens.insert(entity);
-    return { id: entity.id, token: key, expiresAt: entity.expiresAt.toISOString() };
-  }
-
-  /**
-   * Exchanges a join token for the node's own credential. The token is spent in the same
-   * transaction that stores the credential's hash, so it works exactly once.
-   */
-  async join(dto: JoinNodeDto): Promise<NodeCredentialDto> {
-    const { key, hash } = generateSecret(NODE_CREDENTIAL_PREFIX);
-    const outcome = await this.transactions.run(async (manager) => {
-      const now = new Date();
-      const spent = await manager.update(
-        JoinTokenEntity,
-        { hash: hashApiKey(dto.token), usedAt: IsNull(), expiresAt: MoreThan(now) },
-        { usedAt: now, usedByNodeId: dto.nodeId },
-      );
-      if (!spent.affected) return 'invalid-token' as const;
-      const token = await manager.findOneByOrFail(JoinTokenEntity, { hash: hashApiKey(dto.token) });
-      const known = await manager.findOneBy(NodeEntity, { id: dto.nodeId });
-      if (known?.credentialHash) return 'taken' as const;
-      // The node shows up (down) until its agent connects and says hello.
-      await manager.save(
-        NodeEntity,
-        known
-          ? { ...known, credentialHash: hash, labels: { ...known.labels, ...token.labels } }
-          : manager.create(NodeEntity, {
-              id: dto.nodeId,
-              name: dto.name,
-              state: 'down',
-              unschedulable: null,
-              labels: token.labels,
-              credentialHash: hash,
-              capacity: NOTHING_ALLOCATED,
-              accel: 'tcg',
-              hypervisors: [],
-              agentVersion: '',
-              jailed: true,
-              lastHeartbeatAt: now,
-              createdAt: now,
-            }),
-      );
-      return 'joined' as const;
-    });
-    // A refused join leaves the token unspent only if it was never valid: nothing to undo.
-    this.audit.record({
-      actorKind: 'node',
-      actorId: dto.nodeId,
-      tenantId: null,
-      action: 'node.join',
-      targetType: 'node',
-      targetId: dto.nodeId,
-      result: outcome === 'joined' ? 'success' : 'failure',
-      status: outcome === 'joined' ? 201 : outcome === 'taken' ? 409 : 401,
-      message: outcome === 'joined' ? null : outcome,
-    });
-    switch (outcome) {
-      case 'invalid-token':
-        throw new ApiError(ErrorCode.UNAUTHENTICATED, 'the join token is unknown, expired or already used');
-      case 'taken':
-        throw new ApiError(ErrorCode.CONFLICT, `node ${dto.nodeId} has joined already`);
-      case 'joined':
-        await this.announce(dto.nodeId);
-        return { nodeId: dto.nodeId, credential: key };
-    }
-  }
-
-  /** Whether `token` is the credential of node `nodeId`. */
-  async credentialMatches(nodeId: string, token: string): Promise<boolean> {
-    if (!token.startsWith(NODE_CREDENTIAL_PREFIX)) return false;
-    const node = await this.nodes.findOne({ select: { id: true, credentialHash: true }, where: { id: nodeId } });
-    return Boolean(node?.credentialHash && tokensEqual(hashApiKey(token), node.credentialHash));
   }
 
   // ---- liveness ------------------------------------------------------------------------
