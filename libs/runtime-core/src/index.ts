@@ -24,7 +24,7 @@ export type { RegistryCredentials } from './image/registry.client';
 export { parseImageReference, type ImageReference } from './image/image-reference';
 export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
 export type { ProcessSession, SessionOptions } from './agent/process-session';
-export type { ContainerStats, ExecOutput, ExitInfo, OutputStream, WindowSize } from './agent/agent.client';
+export type { ContainerStats, ExecOutput, ExitInfo, OutputStream, WindowSize } from './agent/agent.types';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
 export { QEMU_BINARY } from './hypervisor/qemu/qemu.hypervisor';

@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { AgentClient, DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.client';
+import { AgentClient } from './agent.client';
+import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.types';
 import { VirtioSerialTransport } from './transport/virtio-serial.transport';
 
 /** What a hostile or broken guest answers to one call. */

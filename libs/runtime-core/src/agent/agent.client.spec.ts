@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RuntimeErrorCode } from '../errors/runtime.errors';
-import { AgentClient, DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.client';
+import { AgentClient } from './agent.client';
+import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.types';
 import { VirtioSerialTransport } from './transport/virtio-serial.transport';
 
 type Unary = handleUnaryCall<unknown, unknown>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentApi, ExitInfo, OutputStream, WindowSize } from './agent.client';
+import type { AgentApi } from './agent.client';
+import type { ExitInfo, OutputStream, WindowSize } from './agent.types';
 
 /** An interactive process as the caller asks for it. */
 export interface SessionOptions {

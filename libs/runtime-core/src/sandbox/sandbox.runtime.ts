@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { isProtocolViolation, type AgentApi, type ContainerStats, type ExecOutput } from '../agent/agent.client';
+import type { AgentApi } from '../agent/agent.client';
+import type { ContainerStats, ExecOutput } from '../agent/agent.types';
+import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { chooseAgentTransport } from '../agent/transport/agent-transport';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';

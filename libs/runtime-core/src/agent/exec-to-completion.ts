@@ -1,0 +1,89 @@
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
+import type { AgentExecRequest, AgentLimits, AgentProcessRequest, ExecOutput, ExitInfo, OutputStream } from './agent.types';
+import { isProtocolViolation } from './agent.validation';
+
+/** The process calls of the guest agent an exec is made of. */
+export interface ProcessCalls {
+  startProcess(req: AgentProcessRequest): Promise<void>;
+  pumpOutput(containerId: string, execId: string, stream: OutputStream, sink: (chunk: Buffer) => Promise<void> | void, signal: AbortSignal): Promise<void>;
+  writeStdin(containerId: string, execId: string, data: Buffer, signal?: AbortSignal): Promise<void>;
+  closeStdin(containerId: string, execId: string, signal?: AbortSignal): Promise<void>;
+  signalProcess(containerId: string, execId: string, signal: number): Promise<void>;
+  waitExit(containerId: string, execId: string, signal: AbortSignal): Promise<ExitInfo>;
+}
+
+const SIGKILL = 9;
+
+/**
+ * `AgentClient.exec` over the process calls: starts the process, feeds and closes its stdin,
+ * captures both streams and waits for its exit, killing it from the host too if the guest does
+ * not enforce its deadline.
+ */
+export async function execToCompletion(calls: ProcessCalls, limits: AgentLimits, req: AgentExecRequest): Promise<ExecOutput> {
+  const { containerId, execId } = req;
+  await calls.startProcess(req);
+
+  const abort = new AbortController();
+  let hostTimedOut = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  // The guest enforces the deadline; the host's own timer only covers a guest that does not.
+  const killTimer =
+    req.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          hostTimedOut = true;
+          calls.signalProcess(containerId, execId, SIGKILL).catch(() => undefined);
+          // A guest that keeps the streams open after SIGKILL gets no more of our time.
+          graceTimer = setTimeout(() => abort.abort(), limits.killGraceMs);
+        }, req.timeoutMs + limits.killGraceMs);
+
+  try {
+    const [stdout, stderr] = await Promise.all([
+      capture(calls, limits, containerId, execId, 'stdout', abort.signal),
+      capture(calls, limits, containerId, execId, 'stderr', abort.signal),
+      feedStdin(calls, containerId, execId, req.stdin ?? Buffer.alloc(0), abort.signal),
+    ]);
+    const exit = await calls.waitExit(containerId, execId, abort.signal);
+    return { ...exit, timedOut: exit.timedOut || hostTimedOut, stdout, stderr };
+  } catch (error) {
+    if (hostTimedOut && abort.signal.aborted) {
+      throw new RuntimeError(RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION, `exec ${execId} did not end within ${limits.killGraceMs} ms of SIGKILL`, {
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    abort.abort();
+    clearTimeout(killTimer);
+    clearTimeout(graceTimer);
+  }
+}
+
+/** Collects one stream, killing the process when it outgrows `maxOutputBytes`. */
+async function capture(calls: ProcessCalls, limits: AgentLimits, containerId: string, execId: string, stream: OutputStream, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  await calls.pumpOutput(containerId, execId, stream, (chunk) => {
+    total += chunk.length;
+    if (total > limits.maxOutputBytes) {
+      calls.signalProcess(containerId, execId, SIGKILL).catch(() => undefined);
+      throw new RuntimeError(
+        RuntimeErrorCode.EXEC_OUTPUT_LIMIT_EXCEEDED,
+        `exec ${execId}: ${stream} exceeded ${limits.maxOutputBytes} bytes; the process was killed`,
+      );
+    }
+    chunks.push(chunk);
+  }, signal);
+  return Buffer.concat(chunks);
+}
+
+async function feedStdin(calls: ProcessCalls, containerId: string, execId: string, stdin: Buffer, signal: AbortSignal): Promise<void> {
+  try {
+    await calls.writeStdin(containerId, execId, stdin, signal);
+    await calls.closeStdin(containerId, execId, signal);
+  } catch (error) {
+    // A process that exits without reading all its input is normal (EPIPE for a shell pipe);
+    // only a lying guest is an error here.
+    if (isProtocolViolation(error)) throw error;
+  }
+}
