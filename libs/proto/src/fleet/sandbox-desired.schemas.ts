@@ -4,8 +4,8 @@
  * sandboxes it should run; a sandbox missing from the set is to be deleted.
  */
 import { z } from 'zod';
-import { MAX_ARGV_ENTRIES } from '../limits/process.limits';
-import { MAX_MEMORY_MIB, MAX_VCPUS, MIN_MEMORY_MIB } from '../limits/sandbox.limits';
+import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH } from '../limits/process.limits';
+import { MAX_IMAGE_REFERENCE_LENGTH, MAX_MEMORY_MIB, MAX_PUBLISHED_PORTS, MAX_VCPUS, MIN_MEMORY_MIB } from '../limits/sandbox.limits';
 import { dnsConfigSchema, egressPolicySchema } from './sandbox-fences';
 
 /** How a sandbox VM's NIC joins the node's CNI network. */
@@ -32,9 +32,9 @@ export const desiredSandboxSchema = z.object({
   id: z.string().uuid(),
   vcpus: z.number().int().min(1).max(MAX_VCPUS),
   memoryMiB: z.number().int().min(MIN_MEMORY_MIB).max(MAX_MEMORY_MIB),
-  image: z.string().max(1024).optional(),
+  image: z.string().max(MAX_IMAGE_REFERENCE_LENGTH).optional(),
   /** Replaces the image's Entrypoint and Cmd. */
-  command: z.array(z.string().max(65_536)).min(1).max(MAX_ARGV_ENTRIES).optional(),
+  command: z.array(z.string().max(MAX_COMMAND_ARG_LENGTH)).min(1).max(MAX_ARGV_ENTRIES).optional(),
   rootfs: rootfsKindSchema.optional(),
   env: z.record(z.string(), z.string()),
   labels: z.record(z.string(), z.string()),
@@ -43,7 +43,7 @@ export const desiredSandboxSchema = z.object({
   networkModel: networkModelSchema.optional(),
   /** false: no NIC at all. Default true. */
   network: z.boolean().optional(),
-  ports: z.array(portSpecSchema).max(64).optional(),
+  ports: z.array(portSpecSchema).max(MAX_PUBLISHED_PORTS).optional(),
   /** Where its traffic may go; absent: everywhere but the node itself, link-local and other tenants. */
   egress: egressPolicySchema.optional(),
   /** Its resolvers; absent: the node's. */

@@ -1,5 +1,6 @@
 /** Observed state, node agent → control plane: what a node reports about each sandbox it holds. */
 import { z } from 'zod';
+import { MAX_PUBLISHED_PORTS } from '../limits/sandbox.limits';
 import { errorInfoSchema } from './ack-reply.schema';
 import { publishedPortSchema } from './sandbox-desired.schemas';
 import { sandboxIsolationSchema } from './sandbox-fences';
@@ -47,7 +48,7 @@ export const sandboxStatusSchema = z.object({
     .object({ kernelRelease: z.string().max(256), agentVersion: z.string().max(64) })
     .optional(),
   /** The guest's address on its tenant network and the ports published for it, once plumbed. */
-  network: z.object({ ip: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/), ports: z.array(publishedPortSchema).max(64) }).optional(),
+  network: z.object({ ip: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/), ports: z.array(publishedPortSchema).max(MAX_PUBLISHED_PORTS) }).optional(),
   /** While an image is being pulled. */
   progress: sandboxProgressSchema.optional(),
   /** How its VMM is fenced, once its jail is set up. */

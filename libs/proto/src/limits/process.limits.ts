@@ -5,6 +5,8 @@
 
 /** Most arguments in a command (REST exec and sandbox bodies, the fleet protocol). */
 export const MAX_ARGV_ENTRIES = 4096;
+/** Longest argument of a sandbox's command (its container's init): the sandbox body and the desired state. */
+export const MAX_COMMAND_ARG_LENGTH = 65_536;
 /** Longest working directory a process may ask for (REST exec, the fleet protocol). */
 export const MAX_CWD_LENGTH = 4096;
 /** Highest signal number; the fleet protocol, the attach gateway and runtime-core refuse others. */

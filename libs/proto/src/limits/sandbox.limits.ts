@@ -19,3 +19,11 @@ export const MAX_VCPUS = 64;
 export const MIN_MEMORY_MIB = 64;
 /** Most MiB of memory of one sandbox in the desired state (node agents refuse more). */
 export const MAX_MEMORY_MIB = 262_144;
+
+/**
+ * Longest OCI image reference: the API (sandbox and template bodies), the desired state and
+ * runtime-core (spec check, reference parser).
+ */
+export const MAX_IMAGE_REFERENCE_LENGTH = 1024;
+/** Most ports one sandbox may publish: the API, the desired state and the status a node reports. */
+export const MAX_PUBLISHED_PORTS = 64;

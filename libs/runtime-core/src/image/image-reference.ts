@@ -1,3 +1,4 @@
+import { MAX_IMAGE_REFERENCE_LENGTH } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 
 /** A parsed `[registry/]repository[:tag][@digest]` reference. */
@@ -14,12 +15,11 @@ const DOCKER_HUB = 'registry-1.docker.io';
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const MAX_REFERENCE_LENGTH = 1024;
 
 /** Parses an image reference the way `docker pull` does: no registry means Docker Hub, no tag means `latest`. */
 export function parseImageReference(raw: string): ImageReference {
   const invalid = (why: string) => new RuntimeError(RuntimeErrorCode.IMAGE_REFERENCE_INVALID, `invalid image reference ${JSON.stringify(raw)}: ${why}`);
-  if (raw.length === 0 || raw.length > MAX_REFERENCE_LENGTH) throw invalid(`must be 1-${MAX_REFERENCE_LENGTH} characters`);
+  if (raw.length === 0 || raw.length > MAX_IMAGE_REFERENCE_LENGTH) throw invalid(`must be 1-${MAX_IMAGE_REFERENCE_LENGTH} characters`);
   let rest = raw;
   let digest: string | undefined;
   const at = rest.indexOf('@');

@@ -5,6 +5,9 @@ import {
   API_MAX_VCPUS,
   API_MIN_MEMORY_MIB,
   MAX_ARGV_ENTRIES,
+  MAX_COMMAND_ARG_LENGTH,
+  MAX_IMAGE_REFERENCE_LENGTH,
+  MAX_PUBLISHED_PORTS,
   NETWORK_MODELS,
   ROOTFS_KINDS,
   type NetworkModel,
@@ -87,14 +90,14 @@ export class CreateSandboxDto {
 
   @ApiProperty({
     required: false,
-    maxLength: 1024,
+    maxLength: MAX_IMAGE_REFERENCE_LENGTH,
     example: 'docker.io/library/busybox:latest',
     description: 'An OCI image reference; without one the container gets a busybox rootfs',
   })
   @IsOptional()
   @IsString()
   @IsText()
-  @MaxLength(1024)
+  @MaxLength(MAX_IMAGE_REFERENCE_LENGTH)
   image?: string;
 
   @ApiProperty({
@@ -108,7 +111,7 @@ export class CreateSandboxDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ARGV_ENTRIES)
   @IsString({ each: true })
-  @MaxLength(65_536, { each: true })
+  @MaxLength(MAX_COMMAND_ARG_LENGTH, { each: true })
   @IsArgv()
   command?: string[];
 
@@ -144,7 +147,7 @@ export class CreateSandboxDto {
   @ApiProperty({ required: false, type: [PortRequestDto], description: 'Sandbox ports to publish on the node' })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(64)
+  @ArrayMaxSize(MAX_PUBLISHED_PORTS)
   @ValidateNested({ each: true })
   @Type(() => PortRequestDto)
   ports?: PortRequestDto[];

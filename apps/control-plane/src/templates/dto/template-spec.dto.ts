@@ -22,6 +22,7 @@ import {
   API_MAX_VCPUS,
   API_MIN_MEMORY_MIB,
   MAX_ARGV_ENTRIES,
+  MAX_IMAGE_REFERENCE_LENGTH,
   NETWORK_MODELS,
   ROOTFS_KINDS,
   type NetworkModel,
@@ -64,11 +65,11 @@ export class HealthCheckDto {
 
 /** The body of a new template version (and, with a name, of a new template). */
 export class TemplateSpecDto implements Omit<TemplateSpec, 'restartPolicy'> {
-  @ApiProperty({ required: false, maxLength: 1024, example: 'docker.io/library/busybox:latest' })
+  @ApiProperty({ required: false, maxLength: MAX_IMAGE_REFERENCE_LENGTH, example: 'docker.io/library/busybox:latest' })
   @IsOptional()
   @IsString()
   @IsText()
-  @MaxLength(1024)
+  @MaxLength(MAX_IMAGE_REFERENCE_LENGTH)
   image?: string;
 
   @ApiProperty({ required: false, type: [String] })

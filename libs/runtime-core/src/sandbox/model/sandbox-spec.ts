@@ -1,4 +1,4 @@
-import { MAX_VCPUS, MIN_MEMORY_MIB } from '@moat/proto';
+import { MAX_IMAGE_REFERENCE_LENGTH, MAX_VCPUS, MIN_MEMORY_MIB } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB } from './oci-spec';
@@ -25,7 +25,7 @@ export function validateSpec(spec: SandboxSpec): void {
   if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < MIN_MEMORY_MIB) problems.push(`memoryMiB must be an integer >= ${MIN_MEMORY_MIB}`);
   for (const key of Object.keys(spec.env)) if (!ENV_KEY.test(key)) problems.push(`env key ${JSON.stringify(key)} is not a valid name`);
   if (spec.command && spec.command.length === 0) problems.push('command must not be empty when given');
-  if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > 1024)) problems.push('image must be 1-1024 characters');
+  if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > MAX_IMAGE_REFERENCE_LENGTH)) problems.push(`image must be 1-${MAX_IMAGE_REFERENCE_LENGTH} characters`);
   if (spec.rootfs !== undefined && !SHARED_FS_KINDS.includes(spec.rootfs)) problems.push(`rootfs must be one of ${SHARED_FS_KINDS.join(', ')}`);
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
