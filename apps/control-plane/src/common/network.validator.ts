@@ -1,10 +1,7 @@
-import { dnsConfigSchema, isIpv4, isIpv4Cidr } from '@moat/proto';
+import { isDnsName, isIpv4, isIpv4Cidr, isResolverOption } from '@moat/proto';
 import { buildMessage, ValidateBy, type ValidationOptions } from 'class-validator';
 
-// The node agent checks the same values with the protocol's schemas; these take their rules
-// from there (the search-domain and resolver-option patterns are reached through the schema).
-const dnsDomain = dnsConfigSchema.shape.search.unwrap().element;
-const resolverOption = dnsConfigSchema.shape.options.unwrap().element;
+// The node agent and the guest agent check the same values with the protocol's rules.
 
 /** At most this much of a rejected value is quoted back in the message. */
 const QUOTE_MAX = 64;
@@ -46,10 +43,10 @@ export function IsIpv4Cidr(options?: ValidationOptions): PropertyDecorator {
 
 /** A DNS domain, as resolv.conf's `search` takes it. */
 export function IsDnsDomain(options?: ValidationOptions): PropertyDecorator {
-  return acceptedBy('isDnsDomain', (value) => dnsDomain.safeParse(value).success, 'a DNS domain such as svc.example.com', options);
+  return acceptedBy('isDnsDomain', isDnsName, 'a DNS domain such as svc.example.com', options);
 }
 
 /** A resolv.conf option, `name` or `name:n`. */
 export function IsResolverOption(options?: ValidationOptions): PropertyDecorator {
-  return acceptedBy('isResolverOption', (value) => resolverOption.safeParse(value).success, 'a resolver option such as ndots:2', options);
+  return acceptedBy('isResolverOption', isResolverOption, 'a resolver option such as ndots:2', options);
 }

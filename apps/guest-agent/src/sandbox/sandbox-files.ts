@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isDnsName, isResolverOption } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 
 /** The files Docker and CRI give every container, written once per sandbox and bound into each container. */
@@ -20,11 +21,6 @@ export interface DnsSettings {
 const HOSTNAME_PATTERN = /^(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 // An IP address in plain form: no IPv6 zone ("%eth0"), nothing a resolver line could carry besides.
 const IP_CHARACTERS = /^[0-9A-Fa-f.:]+$/;
-// The same grammar as the API's dnsConfigSchema (libs/proto fleet/sandbox-fences): RFC 1123 names.
-const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-// `name` or `name:n`: "ndots:2", "timeout:1", "attempts:3", "rotate", "edns0", "single-request"…
-// Resolvers ignore options they do not know, so the grammar is checked, not a list of names.
-const RESOLVER_OPTION = /^[a-z][a-z0-9-]{0,31}(:\d{1,3})?$/;
 /** Bounds what one request can make the agent write; resolvers use the first 3 servers and ignore the rest. */
 const MAX_DNS_ENTRIES = 16;
 
@@ -57,8 +53,8 @@ export function hostsFile(hostname: string, ipv4Addresses: readonly string[]): s
  */
 export function resolvConfFile(dns: DnsSettings): string {
   checkEntries('DNS server', dns.servers, (server) => isIP(server) !== 0 && IP_CHARACTERS.test(server));
-  checkEntries('DNS search domain', dns.search, (domain) => DNS_NAME.test(domain));
-  checkEntries('resolver option', dns.options, (option) => RESOLVER_OPTION.test(option));
+  checkEntries('DNS search domain', dns.search, isDnsName);
+  checkEntries('resolver option', dns.options, isResolverOption);
   const lines = dns.servers.map((server) => `nameserver ${server}`);
   if (dns.search.length > 0) lines.push(`search ${dns.search.join(' ')}`);
   if (dns.options.length > 0) lines.push(`options ${dns.options.join(' ')}`);

@@ -39,8 +39,22 @@ export type EgressPolicy = z.infer<typeof egressPolicySchema>;
 /** resolv.conf's limits: 3 name servers, 6 search domains. */
 export const MAX_DNS_SERVERS = 3;
 export const MAX_DNS_SEARCH = 6;
+/** Most resolver options one sandbox may set (the API and the desired state). */
+export const MAX_DNS_OPTIONS = 8;
 const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+// `name` or `name:n`: "ndots:2", "timeout:1", "rotate"…; resolvers ignore options they do not
+// know, so the grammar is checked, not a list of names.
 const RESOLVER_OPTION = /^[a-z][a-z0-9-]{0,31}(:\d{1,3})?$/;
+
+/** A DNS domain as RFC 1123 names it (a search domain); the API checks it and the guest agent again. */
+export function isDnsName(value: string): boolean {
+  return DNS_NAME.test(value);
+}
+
+/** A resolv.conf option (`ndots:2`, `rotate`); the API checks it and the guest agent again. */
+export function isResolverOption(value: string): boolean {
+  return RESOLVER_OPTION.test(value);
+}
 
 /**
  * A sandbox's resolver settings, written into its containers' /etc/resolv.conf: `servers`
@@ -49,7 +63,7 @@ const RESOLVER_OPTION = /^[a-z][a-z0-9-]{0,31}(:\d{1,3})?$/;
 export const dnsConfigSchema = z.object({
   servers: z.array(ipv4Schema).min(1).max(MAX_DNS_SERVERS).optional(),
   search: z.array(z.string().regex(DNS_NAME, 'a DNS domain')).max(MAX_DNS_SEARCH).optional(),
-  options: z.array(z.string().regex(RESOLVER_OPTION, 'a resolver option such as ndots:2')).max(8).optional(),
+  options: z.array(z.string().regex(RESOLVER_OPTION, 'a resolver option such as ndots:2')).max(MAX_DNS_OPTIONS).optional(),
 });
 export type DnsConfig = z.infer<typeof dnsConfigSchema>;
 

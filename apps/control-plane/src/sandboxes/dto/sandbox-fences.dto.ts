@@ -1,11 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MAX_DNS_SEARCH, MAX_DNS_SERVERS, MAX_EGRESS_CIDRS, type DnsConfig, type EgressPolicy } from '@moat/proto';
+import { MAX_DNS_OPTIONS, MAX_DNS_SEARCH, MAX_DNS_SERVERS, MAX_EGRESS_CIDRS, type DnsConfig, type EgressPolicy } from '@moat/proto';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional } from 'class-validator';
 import { IsDnsDomain, IsIpv4Address, IsIpv4Cidr, IsResolverOption } from '../../common/network.validator';
 
 const EGRESS_DEFAULTS = ['allow', 'deny'] as const;
-/** resolv.conf's `options` line: the protocol's limit. */
-const MAX_DNS_OPTIONS = 8;
 
 const CIDR_LIST = {
   type: 'array',
