@@ -28,6 +28,5 @@ import { SandboxesService } from './sandboxes.service';
   ],
   controllers: [SandboxesController],
   providers: [SandboxesService, RestartScheduler, AttachGateway],
-  exports: [SandboxesService],
 })
 export class SandboxesModule {}

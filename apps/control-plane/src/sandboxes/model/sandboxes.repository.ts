@@ -19,15 +19,16 @@ const RESTART_COLUMNS = ['state', 'error', 'progress', 'events'] as const;
  * sandbox rows is here, batched (multi-row inserts, `updateRowsById`, `IN` lists), so a fleet's
  * worth of placements, status reports and replica changes costs a few statements per batch.
  * Every method takes the EntityManager of the caller's transaction; the callers decide what
- * changes, this decides how it is stored.
+ * changes, this decides how it is stored. Long runs of chunks let the event loop in between
+ * (a transaction on SQLite holds it until it commits), a single chunk does not.
  */
 @Injectable()
 export class SandboxesRepository {
   /** Stores new sandboxes (pending or already placed). */
   async insert(manager: EntityManager, sandboxes: readonly SandboxEntity[]): Promise<void> {
-    for (const chunk of chunks(sandboxes, INSERT_CHUNK)) {
+    for (const [i, chunk] of chunks(sandboxes, INSERT_CHUNK).entries()) {
+      if (i > 0) await yieldToEventLoop();
       await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
-      await yieldToEventLoop();
     }
   }
 
@@ -92,7 +93,8 @@ export class SandboxesRepository {
    */
   async stop(manager: EntityManager, stops: readonly { id: string; message: string }[], now: Date): Promise<Map<string, SandboxEvent[]>> {
     const stored = new Map<string, SandboxEvent[]>();
-    for (const chunk of chunks(stops, IN_LIST_CHUNK)) {
+    for (const [i, chunk] of chunks(stops, IN_LIST_CHUNK).entries()) {
+      if (i > 0) await yieldToEventLoop();
       const rows = await manager.find(SandboxEntity, { select: { id: true, events: true }, where: { id: In(chunk.map((s) => s.id)) } });
       const eventsById = new Map(rows.map((row) => [row.id, row.events]));
       const updates = chunk.map(({ id, message }) => {
@@ -103,16 +105,15 @@ export class SandboxesRepository {
       await updateRowsById(manager, 'sandboxes', updates, {
         shared: columnValues(manager, SandboxEntity, { restartAt: null, updatedAt: now }, ['restartAt', 'updatedAt']),
       });
-      await yieldToEventLoop();
     }
     return stored;
   }
 
   /** Removes the rows of these sandboxes at once (never placed, so no node has to stop them). */
   async remove(manager: EntityManager, ids: readonly string[]): Promise<void> {
-    for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
+    for (const [i, chunk] of chunks(ids, IN_LIST_CHUNK).entries()) {
+      if (i > 0) await yieldToEventLoop();
       await manager.delete(SandboxEntity, { id: In(chunk) });
-      await yieldToEventLoop();
     }
   }
 
