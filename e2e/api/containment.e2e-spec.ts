@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import { io } from 'socket.io-client';
+import { UI_NAMESPACE, type UiEvents } from '@moat/proto';
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_URL, DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
@@ -211,9 +212,9 @@ describe('containment: a VMM out of memory', () => {
     const cgroup = victim.isolation?.cgroup ?? '';
     expect(cgroup).toBe(`/moat/${victim.id}`);
     // Its deployment replaces it within moments of its failure, so the failure is watched live, as the dashboard sees it.
-    const updates = io(`${API_URL}/ui`, { auth: { token: key }, transports: ['websocket'] });
+    const updates: Socket<UiEvents<{ sandbox: Sandbox }>> = io(`${API_URL}${UI_NAMESPACE}`, { auth: { token: key }, transports: ['websocket'] });
     const failed = new Promise<Sandbox>((resolve) => {
-      updates.on('sandbox:updated', (sandbox: Sandbox) => {
+      updates.on('sandbox:updated', (sandbox) => {
         if (sandbox.id === victim.id && sandbox.state === 'failed') resolve(sandbox);
       });
     });

@@ -6,7 +6,7 @@ export const UI_NAMESPACE = '/ui';
 /**
  * The REST representations the events carry. Each side names its own types for them (the
  * control plane its DTOs, the dashboard its API client's), so these contracts copy no REST
- * shapes; `unknown` where a side does not say.
+ * shapes; a payload a side does not name is `unknown`.
  */
 export interface UiPayloads {
   sandbox: unknown;
@@ -24,15 +24,21 @@ export interface UiTemplateUpdate {
   latestVersion: number;
 }
 
-/** Events pushed to dashboards; payloads are the REST representations named by `P`. */
-export interface UiEvents<P extends UiPayloads = UiPayloads> {
-  'sandbox:updated': (sandbox: P['sandbox']) => void;
+/** The type `P` names for payload `K`, else `unknown`. */
+type Payload<P, K extends keyof UiPayloads> = P extends Record<K, infer T> ? T : unknown;
+
+/**
+ * Events pushed to dashboards; payloads are the REST representations `P` names, e.g.
+ * `UiEvents<{ sandbox: Sandbox }>` for a listener that reads only sandboxes.
+ */
+export interface UiEvents<P extends Partial<UiPayloads> = UiPayloads> {
+  'sandbox:updated': (sandbox: Payload<P, 'sandbox'>) => void;
   'sandbox:deleted': (ref: { id: string }) => void;
-  'node:updated': (node: P['node']) => void;
-  'deployment:updated': (deployment: P['deployment']) => void;
+  'node:updated': (node: Payload<P, 'node'>) => void;
+  'deployment:updated': (deployment: Payload<P, 'deployment'>) => void;
   'deployment:deleted': (ref: { id: string }) => void;
-  'rollout:updated': (rollout: P['rollout']) => void;
+  'rollout:updated': (rollout: Payload<P, 'rollout'>) => void;
   'template:updated': (template: UiTemplateUpdate) => void;
-  'tenant:updated': (tenant: P['tenant']) => void;
-  'audit:appended': (entry: P['audit']) => void;
+  'tenant:updated': (tenant: Payload<P, 'tenant'>) => void;
+  'audit:appended': (entry: Payload<P, 'audit'>) => void;
 }
