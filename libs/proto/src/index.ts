@@ -20,7 +20,6 @@ export {
   API_MAX_VCPUS,
   API_MIN_MEMORY_MIB,
   MAX_IMAGE_REFERENCE_LENGTH,
-  MAX_MEMORY_MIB,
   MAX_PUBLISHED_PORTS,
   MAX_VCPUS,
   MIN_MEMORY_MIB,
@@ -43,7 +42,7 @@ export { ATTACH_REPLY_TIMEOUT_MS, MAX_SESSION_CHUNK_BYTES, SESSION_OUTPUT_ACK_TI
 
 // ---- replies to acknowledged socket.io events ---------------------------------------------
 export type { AckReply, ErrorInfo } from './common/ack-reply';
-export { ackReplySchema, errorInfoSchema } from './fleet/ack-reply.schema';
+export { ackReplySchema } from './fleet/ack-reply.schema';
 
 // ---- fleet: control plane ↔ node agents (/agents) -----------------------------------------
 export { AGENTS_NAMESPACE, type AgentToControlPlaneEvents, type ControlPlaneToAgentEvents } from './fleet/fleet.events';
@@ -116,7 +115,6 @@ export {
   type SessionExit,
   type SessionOpen,
   type SessionOutput,
-  type WindowSizeDto,
 } from './fleet/session.schemas';
 
 // ---- attach clients ↔ control plane (/attach); also `@moat/proto/attach` ------------------
