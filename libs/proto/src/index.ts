@@ -76,17 +76,11 @@ export {
   type SandboxState,
   type SandboxStatus,
 } from './fleet/sandbox-status.schemas';
+export { MAX_DNS_OPTIONS, MAX_DNS_SEARCH, MAX_DNS_SERVERS, MAX_EGRESS_CIDRS } from './limits/fences.limits';
+export { isDnsName, isIpv4, isIpv4Cidr, isResolverOption } from './common/network-grammar';
 export {
-  MAX_DNS_OPTIONS,
-  MAX_DNS_SEARCH,
-  MAX_DNS_SERVERS,
-  MAX_EGRESS_CIDRS,
   dnsConfigSchema,
   egressPolicySchema,
-  isDnsName,
-  isIpv4,
-  isIpv4Cidr,
-  isResolverOption,
   type DnsConfig,
   type EgressPolicy,
   type SandboxIsolation,

@@ -1,0 +1,32 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** Every package a module reaches through its relative imports, type-only imports excepted (they leave no code). */
+function packagesReached(entry: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
+  if (seen.has(entry)) return packages;
+  seen.add(entry);
+  const source = readFileSync(entry, 'utf8');
+  for (const [, typeOnly, specifier] of source.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+['"]([^'"]+)['"]/gms)) {
+    if (typeOnly) continue;
+    if (specifier.startsWith('.')) packagesReached(resolve(dirname(entry), `${specifier}.ts`), seen, packages);
+    else packages.add(specifier);
+  }
+  return packages;
+}
+
+describe('the modules without zod or gRPC', () => {
+  // apps/web bundles these entries: zod or the gRPC code would add hundreds of kB to the dashboard.
+  it.each(['attach.ts', 'ui.ts'])('the browser entry %s pulls in no package at run time', (entry) => {
+    expect([...packagesReached(join(__dirname, entry))]).toEqual([]);
+  });
+
+  // The guest agent's esbuild bundle drops modules it does not use (sideEffects: false), so the
+  // limits, grammar and errors it takes keep zod out of the guest only while they stay free of it.
+  const plain = ['agent.ts', ...['common', 'limits', 'attach', 'ui', 'errors'].flatMap((folder) =>
+    readdirSync(join(__dirname, folder)).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts')).map((file) => `${folder}/${file}`),
+  )];
+  it.each(plain)('%s pulls in no package at run time', (module) => {
+    expect([...packagesReached(join(__dirname, module))]).toEqual([]);
+  });
+});
