@@ -38,7 +38,6 @@ import { RolloutsService } from './rollouts.service';
   ],
   controllers: [DeploymentsController, RolloutsController],
   providers: [DeploymentsService, DeploymentReconciler, PassPlanner, ReplicaRows, HealthProber, RolloutsService],
-  exports: [DeploymentsService, DeploymentReconciler],
 })
 export class DeploymentsModule implements OnModuleInit {
   constructor(

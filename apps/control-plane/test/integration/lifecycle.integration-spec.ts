@@ -73,7 +73,8 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     const a = await TestAgent.connect(t.baseUrl, t.adminToken, nodeId);
     opened.push(a);
     expect(await a.hello()).toMatchObject({ ok: true });
-    a.startHeartbeats(500);
+    // Like a real node, it lists what it holds until it reports it gone.
+    a.startHeartbeats(500, () => [...a.held]);
     return a;
   }
 

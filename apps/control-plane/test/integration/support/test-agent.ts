@@ -21,6 +21,8 @@ export class TestAgent {
   readonly execRequests: ExecRequest[] = [];
   /** How exec requests are answered; undefined leaves them unanswered (to test timeouts). */
   onExec: ((request: ExecRequest) => AckReply<ExecResult> | undefined) | undefined;
+  /** The sandboxes this agent says it holds: reported in any state but `gone`. */
+  readonly held = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
 
   private constructor(
@@ -67,6 +69,8 @@ export class TestAgent {
   }
 
   status(status: SandboxStatus): void {
+    if (status.state === 'gone') this.held.delete(status.id);
+    else this.held.add(status.id);
     this.socket.emit('sandbox:status', status);
   }
 
