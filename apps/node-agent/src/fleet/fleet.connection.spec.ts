@@ -1,4 +1,4 @@
-import { AGENTS_NAMESPACE, type AckReply, type NodeHello } from '@moat/proto';
+import { AGENTS_NAMESPACE, MAX_FLEET_MESSAGE_BYTES, type AckReply, type ExecRequest, type ExecResult, type NodeHello } from '@moat/proto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -48,5 +48,36 @@ describe('FleetConnection', () => {
     cleanups.push(() => connection.close());
     await taken;
     expect(hellos).toEqual([hello, hello, hello]);
+  });
+
+  it('refuses to send an answer larger than the control plane takes, and keeps its connection', async () => {
+    const server = createServer();
+    // As the control plane's server: a larger message would close the node's connection.
+    const io = new Server(server, { maxHttpBufferSize: MAX_FLEET_MESSAGE_BYTES });
+    cleanups.push(() => void io.close());
+    const connected = new Promise<import('socket.io').Socket>((resolve) => {
+      io.of(AGENTS_NAMESPACE).on('connection', (socket) => {
+        socket.on('node:hello', (_payload: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => {
+          ack({ ok: true, result: { nodeId: 'n1' } });
+          resolve(socket);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const output = (bytes: number): ExecResult => ({ exitCode: 0, stdout: 'a'.repeat(bytes), stderr: '', timedOut: false, oomKilled: false });
+    const connection = new FleetConnection(
+      { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000 },
+      { ...handlers, exec: (req) => Promise.resolve(output(req.command[0] === 'big' ? MAX_FLEET_MESSAGE_BYTES : 10)) },
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => connection.close());
+    const socket = await connected;
+    const exec = (command: string): Promise<AckReply<ExecResult>> =>
+      socket.timeout(10_000).emitWithAck('sandbox:exec', { sandboxId: '00000000-0000-4000-8000-00000000000a', command: [command] } satisfies ExecRequest);
+    const big = await exec('big');
+    expect(big).toMatchObject({ ok: false, error: { code: 'REPLY_TOO_LARGE', message: expect.stringContaining('attach session') } });
+    expect(await exec('small')).toEqual({ ok: true, result: output(10) });
+    expect(socket.connected).toBe(true);
   });
 });

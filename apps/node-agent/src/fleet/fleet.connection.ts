@@ -1,5 +1,6 @@
 import {
   AGENTS_NAMESPACE,
+  MAX_FLEET_MESSAGE_BYTES,
   SESSION_OUTPUT_ACK_TIMEOUT_MS,
   type AckReply,
   type AgentToControlPlaneEvents,
@@ -191,7 +192,27 @@ function answer<Req, Res>(
   const parsed = schema.safeParse(payload);
   if (!parsed.success) return ack({ ok: false, error: { code: 'INVALID_REQUEST', message: parsed.error.message } });
   run(parsed.data).then(
-    (result) => ack({ ok: true, result }),
+    (result) => ack(fitting({ ok: true, result })),
     (err: unknown) => ack({ ok: false, error: errorInfo(err) }),
   );
+}
+
+/** Room left in a message for socket.io's own framing (event, ack id). */
+const FRAMING_BYTES = 64 * 1024;
+
+/**
+ * The reply, or a refusal when it would not fit in one message the control plane takes: sent
+ * anyway, it would close this node's connection and fail every request in flight on it.
+ */
+export function fitting<Res>(reply: AckReply<Res>): AckReply<Res> {
+  const bytes = Buffer.byteLength(JSON.stringify(reply));
+  if (bytes <= MAX_FLEET_MESSAGE_BYTES - FRAMING_BYTES) return reply;
+  const limit = MAX_FLEET_MESSAGE_BYTES - FRAMING_BYTES;
+  return {
+    ok: false,
+    error: {
+      code: 'REPLY_TOO_LARGE',
+      message: `the answer is ${bytes} bytes encoded, more than the ${limit} one answer may carry; for large output use an attach session or write it to a file`,
+    },
+  };
 }

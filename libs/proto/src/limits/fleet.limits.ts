@@ -21,3 +21,11 @@ export const AGENT_CALL_TIMEOUT_MS = 10_000;
  * `sandbox:pause`): longer than {@link AGENT_CALL_TIMEOUT_MS}, so the node's clearer error arrives first.
  */
 export const NODE_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The largest socket.io message the control plane takes (its `maxHttpBufferSize`); a larger
+ * one closes the sender's connection. A node agent refuses to send an answer that would not
+ * fit (`REPLY_TOO_LARGE`) rather than lose its connection, and every request in flight on it,
+ * over one command's output.
+ */
+export const MAX_FLEET_MESSAGE_BYTES = 8 * 1024 * 1024;
