@@ -1,5 +1,3 @@
-import type { IPty } from '@lydell/node-pty';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,24 +5,10 @@ import type { CreateSandboxRequest } from '@moat/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContainerService } from '../container/container.service';
 import { AgentErrorCode } from '../errors/agent.error';
-import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
+import { RecordingHost } from '../host/testing/recording-host';
 import { createJsonLogger } from '../log/logger';
 import { StorageMounter } from '../storage/storage.mounter';
 import { SandboxService } from './sandbox.service';
-
-class RecordingHost implements HostCommands {
-  readonly runs: string[][] = [];
-  run(command: string, args: readonly string[]): Promise<CommandResult> {
-    this.runs.push([command, ...args]);
-    return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
-  }
-  spawn(): ChildProcessWithoutNullStreams {
-    throw new Error('not used');
-  }
-  spawnTerminal(): IPty {
-    throw new Error('not used');
-  }
-}
 
 const request = (fields: Partial<CreateSandboxRequest> = {}): CreateSandboxRequest => ({
   sandboxId: 'sb-1',

@@ -1,27 +1,12 @@
-import type { IPty } from '@lydell/node-pty';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
+import type { CommandResult } from '../host/host-commands.adapter';
+import { RecordingHost } from '../host/testing/recording-host';
 import { mountArgs, StorageMounter } from './storage.mounter';
 
 const blk = { driver: 'blk', source: '/dev/vdb', fstype: 'ext4', options: [], mountPoint: '/run/moat/shared/rootfs' };
-
-class RecordingHost implements HostCommands {
-  readonly runs: string[][] = [];
-  run(command: string, args: readonly string[]): Promise<CommandResult> {
-    this.runs.push([command, ...args]);
-    return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
-  }
-  spawn(): ChildProcessWithoutNullStreams {
-    throw new Error('not used');
-  }
-  spawnTerminal(): IPty {
-    throw new Error('not used');
-  }
-}
 
 describe('StorageMounter with block devices', () => {
   let dir: string;
