@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { planSteadyState, type Replica } from './replica';
+import { planSteadyState } from './replica';
+import { NOW, replica } from './testing/replicas';
 
-const NOW = new Date('2026-01-01T00:10:00Z');
-let seq = 0;
-const replica = (version: number, overrides: Partial<Replica> = {}): Replica => ({
-  id: `r${(seq += 1)}`,
-  nodeId: 'n1',
-  version,
-  state: 'running',
-  health: 'healthy',
-  healthySince: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  displaced: false,
-  ...overrides,
-});
 
 describe('planSteadyState', () => {
   it('starts what is missing and replaces failed or unhealthy replicas', () => {

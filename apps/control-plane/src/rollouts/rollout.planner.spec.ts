@@ -2,20 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Replica } from './replica';
 import type { RolloutStrategy } from './strategy';
 import { initialSteps, planRollout, type RolloutView } from './rollout.planner';
+import { NOW, replica } from './testing/replicas';
 
-const NOW = new Date('2026-01-01T00:10:00Z');
-let seq = 0;
-const replica = (version: number, overrides: Partial<Replica> = {}): Replica => ({
-  id: `r${(seq += 1)}`,
-  nodeId: 'n1',
-  version,
-  state: 'running',
-  health: 'healthy',
-  healthySince: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  displaced: false,
-  ...overrides,
-});
 const view = (strategy: RolloutStrategy, desired: number, overrides: Partial<RolloutView> = {}): RolloutView => ({
   strategy,
   toVersion: 2,
