@@ -11,7 +11,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const SCANNED = ['apps', 'libs', 'tools', 'e2e'];
 
 /** Strongly connected groups of more than one folder (Tarjan), each with the imports that join it. */
-export function folderLoops(modules) {
+function folderLoops(modules) {
   const edges = new Map();
   for (const module of modules) {
     const from = dirname(module.source);
