@@ -79,6 +79,7 @@ async function start() {
 }
 
 function test() {
+  const t0 = Date.now();
   prepare({ forTests: true });
   const tiers = [
     // No new import loop between files or folders (dependency-cruiser; tools/dev/import-cycles.mjs).
@@ -94,11 +95,13 @@ function test() {
     log(`test tier: ${name}`);
     // Every tier must leave the host as it found it, also when its own checks missed something.
     const before = snapshotHostObjects();
+    const t0 = Date.now();
     sh('npx', args, { MOAT_DATA_DIR: dataDir() });
+    log(`test tier ${name} passed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const left = leftSince(before);
     if (left.length > 0) throw new Error(`test tier ${name} left host objects behind:\n  ${left.join('\n  ')}`);
   }
-  log('all test tiers passed');
+  log(`all test tiers passed (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
 }
 
 const command = process.argv[2];
