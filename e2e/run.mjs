@@ -12,7 +12,7 @@ import { DNS_SERVER } from './support/outside.mjs';
 const ROOT = resolve(import.meta.dirname, '..');
 const mainDataDir = resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
 if (!existsSync(join(mainDataDir, 'guest-images', 'current.json'))) {
-  throw new Error(`no guest image in ${mainDataDir}: run \`npm test\` (or node tools/dev/moat.mjs prepare)`);
+  throw new Error(`no guest image in ${mainDataDir}: run \`npm test\` (or sh tools/dev/moat.sh prepare)`);
 }
 // A fresh data dir for this run, sharing the already-built guest image.
 const dataDir = mkdtempSync(join(mainDataDir, 'e2e-'));

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// `npm start` and `npm test`: prepare a fresh Debian machine (host packages, npm
-// dependencies, build, guest image), then run Moat or every test tier. Plain Node with no
-// dependencies, because it runs before `npm ci`.
+// `npm start` and `npm test` (through tools/dev/moat.sh, which puts Node 24 first): prepare a
+// fresh Debian machine (host packages, npm dependencies, build, guest image), then run Moat or
+// every test tier. Plain Node with no dependencies, because it runs before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureHostPackages, RUNTIME_PACKAGES, TEST_PACKAGES } from './host-packages.mjs';
 import { leftSince, snapshotHostObjects } from './host-objects.mjs';
+import { runsSupportedNode } from './node-runtime.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const log = (msg) => console.log(`[moat] ${msg}`);
@@ -18,9 +19,15 @@ function sh(cmd, args, extraEnv = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.signal ?? r.status})`);
 }
 
-/** `npm ci` when node_modules is missing or was installed from another package-lock.json. */
+/**
+ * `npm ci` when node_modules is missing or was installed from another package-lock.json or for
+ * another Node ABI (native addons are built for one).
+ */
 function ensureNpmDependencies() {
-  const lockHash = createHash('sha256').update(readFileSync(join(ROOT, 'package-lock.json'))).digest('hex');
+  const lockHash = createHash('sha256')
+    .update(readFileSync(join(ROOT, 'package-lock.json')))
+    .update(`node-abi-${process.versions.modules}`)
+    .digest('hex');
   const stamp = join(ROOT, 'node_modules', '.moat-lock-hash');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === lockHash) return;
   log('installing npm dependencies (npm ci)');
@@ -95,9 +102,9 @@ function test() {
     log(`test tier: ${name}`);
     // Every tier must leave the host as it found it, also when its own checks missed something.
     const before = snapshotHostObjects();
-    const t0 = Date.now();
+    const tierStart = Date.now();
     sh('npx', args, { MOAT_DATA_DIR: dataDir() });
-    log(`test tier ${name} passed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    log(`test tier ${name} passed in ${((Date.now() - tierStart) / 1000).toFixed(0)} s`);
     const left = leftSince(before);
     if (left.length > 0) throw new Error(`test tier ${name} left host objects behind:\n  ${left.join('\n  ')}`);
   }
@@ -106,10 +113,12 @@ function test() {
 
 const command = process.argv[2];
 try {
+  if (!runsSupportedNode()) throw new Error(`Node ${process.version} is too old for Moat: run \`sh tools/dev/moat.sh ${command ?? '<command>'}\` (as npm start and npm test do), which brings Node 24`);
+  log(`running on Node ${process.version}`);
   if (command === 'start') await start();
   else if (command === 'test') test();
   else if (command === 'prepare') prepare({ forTests: process.argv.includes('--tests') });
-  else throw new Error('usage: moat.mjs start | test | prepare [--tests]');
+  else throw new Error('usage: sh tools/dev/moat.sh start | test | prepare [--tests]');
 } catch (err) {
   console.error(`[moat] ${err instanceof Error ? err.message : err}`);
   process.exit(1);

@@ -6,7 +6,7 @@
  * sandboxes converged (ended gone after their delete, whatever happened to them), the host
  * objects left behind (processes, mounts, RAM files, jail uids, cgroups, netns, links, firewall
  * rules) and the control plane's memory before and after.
- * Usage: node tools/bench/dist/soak.js [--cycles N] [--concurrency N] [--fault-rate F] [--seed S] [--data-dir DIR]
+ * Usage: tools/bench/soak [--cycles N] [--concurrency N] [--fault-rate F] [--seed S] [--data-dir DIR]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';

@@ -31,10 +31,10 @@ describe('the guest agent code cache in the rootfs', () => {
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('is accepted by the node binary the guest runs, and the agent starts from it', async () => {
+  it('is accepted by the node binary the guest runs (the one that built the image), and the agent starts from it', async () => {
     extractAgentFiles(image.rootfs, work);
     const socket = join(work, 'agent.sock');
-    const agent = spawn('/usr/bin/node', [join(work, 'start-agent.js')], {
+    const agent = spawn(process.execPath, [join(work, 'start-agent.js')], {
       env: { ...process.env, MOAT_AGENT_LISTEN: `unix:${socket}`, MOAT_AGENT_RUN_DIR: join(work, 'run') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
