@@ -1,4 +1,6 @@
-import { ValidateBy, ValidationOptions } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsOptional, ValidateBy, ValidationOptions } from 'class-validator';
 
 export interface StringMapRules {
   maxEntries: number;
@@ -50,5 +52,15 @@ export function IsStringMap(rules: StringMapRules, options?: ValidationOptions):
       },
     },
     options,
+  );
+}
+
+/** An optional `Record<string, string>` request property: validated against `rules` and documented as a string map. */
+export function OptionalStringMap(rules: StringMapRules, doc: { example?: Record<string, string>; description?: string } = {}): PropertyDecorator {
+  // Listed in the order stacked decorators apply (the bottom one first).
+  return applyDecorators(
+    IsStringMap(rules),
+    IsOptional(),
+    ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' }, ...doc }),
   );
 }

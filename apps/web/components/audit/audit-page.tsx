@@ -6,10 +6,27 @@ import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { formatTimestamp } from '@/lib/format';
 import type { AuditEntry, AuditQuery } from '@/lib/types';
+import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { LoadStatus } from '../ui/load-status';
 import { StateBadge } from '../ui/state-badge';
 
 const PAGE_SIZE = 50;
+const FILTERS: readonly { name: string; label: string; placeholder?: string; type?: 'datetime-local' }[] = [
+  { name: 'actor', label: 'Actor', placeholder: 'id or admin / tenant / node' },
+  { name: 'action', label: 'Action', placeholder: 'e.g. node.cordon' },
+  { name: 'targetType', label: 'Target type', placeholder: 'e.g. sandbox' },
+  { name: 'targetId', label: 'Target id' },
+  { name: 'since', label: 'Since', type: 'datetime-local' },
+  { name: 'until', label: 'Until', type: 'datetime-local' },
+];
+const COLUMNS: readonly DataTableColumn[] = [
+  { label: 'Time' },
+  { label: 'Actor' },
+  { label: 'Action' },
+  { label: 'Target' },
+  { label: 'Result' },
+  { label: 'Message', optional: true },
+];
 
 export function AuditPage() {
   const { api, explain, onAudit } = useFleet();
@@ -65,75 +82,40 @@ export function AuditPage() {
       <h1>Audit log</h1>
       <section className="card">
         <form className="filters" role="search" aria-label="Search the audit log" onSubmit={search}>
-          <label className="field">
-            <span>Actor</span>
-            <input name="actor" placeholder="id or admin / tenant / node" />
-          </label>
-          <label className="field">
-            <span>Action</span>
-            <input name="action" placeholder="e.g. node.cordon" />
-          </label>
-          <label className="field">
-            <span>Target type</span>
-            <input name="targetType" placeholder="e.g. sandbox" />
-          </label>
-          <label className="field">
-            <span>Target id</span>
-            <input name="targetId" />
-          </label>
-          <label className="field">
-            <span>Since</span>
-            <input name="since" type="datetime-local" />
-          </label>
-          <label className="field">
-            <span>Until</span>
-            <input name="until" type="datetime-local" />
-          </label>
+          {FILTERS.map((filter) => (
+            <label key={filter.name} className="field">
+              <span>{filter.label}</span>
+              <input name={filter.name} placeholder={filter.placeholder} type={filter.type} />
+            </label>
+          ))}
           <button type="submit" className="button button--primary">
             Search
           </button>
         </form>
       </section>
       <section className="card card--flush">
-        <div className="table-scroll">
-          <table className="table">
-            <caption>Audit entries</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Result</th>
-                <th scope="col" className="optional">
-                  Message
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {(items ?? []).map((e) => (
-                <tr key={e.id}>
-                  <td>
-                    <time dateTime={e.at}>{formatTimestamp(e.at)}</time>
-                  </td>
-                  <td className="mono">
-                    {e.actor.kind} {e.actor.id.slice(0, 8)}
-                  </td>
-                  <th scope="row" className="mono">
-                    {e.action}
-                  </th>
-                  <td className="mono">
-                    {e.targetType} {e.targetId?.slice(0, 8) ?? ''}
-                  </td>
-                  <td>
-                    <StateBadge state={e.result} /> <span className="hint">{e.status}</span>
-                  </td>
-                  <td className="optional">{e.message ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption="Audit entries" columns={COLUMNS}>
+          {(items ?? []).map((e) => (
+            <tr key={e.id}>
+              <td>
+                <time dateTime={e.at}>{formatTimestamp(e.at)}</time>
+              </td>
+              <td className="mono">
+                {e.actor.kind} {e.actor.id.slice(0, 8)}
+              </td>
+              <th scope="row" className="mono">
+                {e.action}
+              </th>
+              <td className="mono">
+                {e.targetType} {e.targetId?.slice(0, 8) ?? ''}
+              </td>
+              <td>
+                <StateBadge state={e.result} /> <span className="hint">{e.status}</span>
+              </td>
+              <td className="optional">{e.message ?? ''}</td>
+            </tr>
+          ))}
+        </DataTable>
         <LoadStatus loaded={items !== null} error={error} empty={items?.length === 0 ? 'No entries match.' : null} />
         {nextBefore && (
           <button type="button" className="button" onClick={() => void fetchPage(query, nextBefore)}>

@@ -11,9 +11,18 @@ import type { Deployment, TemplateDetail } from '@/lib/types';
 import { RolloutPanel } from '../rollouts/rollout-panel';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
 import { ConfirmButton } from '../ui/confirm-button';
+import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { LoadStatus } from '../ui/load-status';
 import { StateBadge } from '../ui/state-badge';
 import { ReplicaHealth } from './replica-health';
+
+const ROLLOUT_COLUMNS: readonly DataTableColumn[] = [
+  { label: 'Rollout' },
+  { label: 'Versions' },
+  { label: 'State' },
+  { label: 'Started', optional: true },
+  { label: 'Reason' },
+];
 
 export function DeploymentDetail({ id }: { id: string }) {
   const { api, dispatch, explain, state } = useFleet();
@@ -93,41 +102,25 @@ export function DeploymentDetail({ id }: { id: string }) {
             {historyError}
           </p>
         )}
-        <div className="table-scroll">
-          <table className="table">
-            <caption>Rollouts</caption>
-            <thead>
-              <tr>
-                <th scope="col">Rollout</th>
-                <th scope="col">Versions</th>
-                <th scope="col">State</th>
-                <th scope="col" className="optional">
-                  Started
-                </th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rollouts.map((r) => (
-                <tr key={r.id}>
-                  <th scope="row">
-                    <Link href={`/rollouts/${r.id}`} className="mono">
-                      {shortId(r.id)}
-                    </Link>
-                  </th>
-                  <td>
-                    v{r.fromVersion} → v{r.toVersion}
-                  </td>
-                  <td>
-                    <StateBadge state={r.state} />
-                  </td>
-                  <td className="optional">{formatTimestamp(r.createdAt)}</td>
-                  <td>{r.reason ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption="Rollouts" columns={ROLLOUT_COLUMNS}>
+          {rollouts.map((r) => (
+            <tr key={r.id}>
+              <th scope="row">
+                <Link href={`/rollouts/${r.id}`} className="mono">
+                  {shortId(r.id)}
+                </Link>
+              </th>
+              <td>
+                v{r.fromVersion} → v{r.toVersion}
+              </td>
+              <td>
+                <StateBadge state={r.state} />
+              </td>
+              <td className="optional">{formatTimestamp(r.createdAt)}</td>
+              <td>{r.reason ?? '—'}</td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
       <section className="card card--flush" aria-label="Replicas">
         <SandboxesTable sandboxes={replicas} filters={false} />

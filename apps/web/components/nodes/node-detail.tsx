@@ -7,6 +7,7 @@ import { formatMemory, formatTimestamp } from '@/lib/format';
 import type { FleetNode, NodeAction } from '@/lib/types';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
 import { ConfirmButton } from '../ui/confirm-button';
+import { DetailsCard } from '../ui/details-card';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 import { Usage } from '../ui/usage';
@@ -88,39 +89,36 @@ export function NodeDetail({ id }: { id: string }) {
         </p>
       )}
       <div className="grid">
-        <section className="card" aria-labelledby="node-details">
-          <h2 id="node-details">Details</h2>
-          <dl className="facts">
-            <dt>State</dt>
-            <dd>
-              <StateBadge state={node.state} />
-            </dd>
-            <dt>Labels</dt>
-            <dd>
-              <Labels labels={node.labels} />
-            </dd>
-            <dt>VMM jail</dt>
-            <dd>
-              <JailStatus jailed={node.jailed} />
-            </dd>
-            <dt>Accelerator</dt>
-            <dd>{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</dd>
-            <dt>Hypervisors</dt>
-            <dd>{node.hypervisors.join(', ')}</dd>
-            <dt>vCPUs</dt>
-            <dd>
-              <Usage used={node.allocated.vcpus} total={node.capacity.vcpus} />
-            </dd>
-            <dt>Memory</dt>
-            <dd>
-              <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
-            </dd>
-            <dt>Last heartbeat</dt>
-            <dd title={formatTimestamp(node.lastHeartbeatAt)}>
-              <RelativeTime iso={node.lastHeartbeatAt} />
-            </dd>
-          </dl>
-        </section>
+        <DetailsCard id="node-details">
+          <dt>State</dt>
+          <dd>
+            <StateBadge state={node.state} />
+          </dd>
+          <dt>Labels</dt>
+          <dd>
+            <Labels labels={node.labels} />
+          </dd>
+          <dt>VMM jail</dt>
+          <dd>
+            <JailStatus jailed={node.jailed} />
+          </dd>
+          <dt>Accelerator</dt>
+          <dd>{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</dd>
+          <dt>Hypervisors</dt>
+          <dd>{node.hypervisors.join(', ')}</dd>
+          <dt>vCPUs</dt>
+          <dd>
+            <Usage used={node.allocated.vcpus} total={node.capacity.vcpus} />
+          </dd>
+          <dt>Memory</dt>
+          <dd>
+            <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
+          </dd>
+          <dt>Last heartbeat</dt>
+          <dd title={formatTimestamp(node.lastHeartbeatAt)}>
+            <RelativeTime iso={node.lastHeartbeatAt} />
+          </dd>
+        </DetailsCard>
       </div>
       <section className="card card--flush" aria-label="Sandboxes on this node">
         <SandboxesTable sandboxes={onNode} filters={false} />

@@ -3,69 +3,56 @@
 import Link from 'next/link';
 import { formatMemory } from '@/lib/format';
 import type { FleetNode } from '@/lib/types';
+import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 import { Usage } from '../ui/usage';
 
+const COLUMNS: readonly DataTableColumn[] = [
+  { label: 'Name' },
+  { label: 'State' },
+  { label: 'VMM jail' },
+  { label: 'Labels', optional: true },
+  { label: 'Accelerator', optional: true },
+  { label: 'Hypervisors', optional: true },
+  { label: 'vCPUs used' },
+  { label: 'Memory used' },
+  { label: 'Sandboxes' },
+  { label: 'Last heartbeat', optional: true },
+];
+
 export function NodesTable({ nodes }: { nodes: readonly FleetNode[] }) {
   return (
-    <div className="table-scroll">
-      <table className="table">
-        <caption>Nodes</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">State</th>
-            <th scope="col">VMM jail</th>
-            <th scope="col" className="optional">
-              Labels
-            </th>
-            <th scope="col" className="optional">
-              Accelerator
-            </th>
-            <th scope="col" className="optional">
-              Hypervisors
-            </th>
-            <th scope="col">vCPUs used</th>
-            <th scope="col">Memory used</th>
-            <th scope="col">Sandboxes</th>
-            <th scope="col" className="optional">
-              Last heartbeat
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {nodes.map((node) => (
-            <tr key={node.id} data-node-id={node.id}>
-              <th scope="row" className="mono">
-                <Link href={`/nodes/${node.id}`}>{node.name}</Link>
-              </th>
-              <td>
-                <StateBadge state={node.state} />
-              </td>
-              <td>
-                <JailStatus jailed={node.jailed} />
-              </td>
-              <td className="optional">
-                <Labels labels={node.labels} />
-              </td>
-              <td className="optional">{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</td>
-              <td className="optional">{node.hypervisors.join(', ')}</td>
-              <td>
-                <Usage used={node.allocated.vcpus} total={node.capacity.vcpus} />
-              </td>
-              <td>
-                <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
-              </td>
-              <td>{node.sandboxCount ?? '—'}</td>
-              <td className="optional">
-                <RelativeTime iso={node.lastHeartbeatAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable caption="Nodes" columns={COLUMNS}>
+      {nodes.map((node) => (
+        <tr key={node.id} data-node-id={node.id}>
+          <th scope="row" className="mono">
+            <Link href={`/nodes/${node.id}`}>{node.name}</Link>
+          </th>
+          <td>
+            <StateBadge state={node.state} />
+          </td>
+          <td>
+            <JailStatus jailed={node.jailed} />
+          </td>
+          <td className="optional">
+            <Labels labels={node.labels} />
+          </td>
+          <td className="optional">{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</td>
+          <td className="optional">{node.hypervisors.join(', ')}</td>
+          <td>
+            <Usage used={node.allocated.vcpus} total={node.capacity.vcpus} />
+          </td>
+          <td>
+            <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
+          </td>
+          <td>{node.sandboxCount ?? '—'}</td>
+          <td className="optional">
+            <RelativeTime iso={node.lastHeartbeatAt} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

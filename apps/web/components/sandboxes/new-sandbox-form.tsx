@@ -5,8 +5,9 @@ import { useId, useState, type FormEvent } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { shortId } from '@/lib/format';
-import { MEMORY_LIMITS_MIB, NETWORK_MODELS, ROOTFS_MODES, VCPU_LIMITS, buildCreateRequest } from '@/lib/sandbox-form';
+import { MEMORY_LIMITS_MIB, VCPU_LIMITS, buildCreateRequest } from '@/lib/sandbox-form';
 import { ErrorList } from '../ui/error-list';
+import { RuntimeModeFields } from './runtime-mode-fields';
 
 type Outcome = { kind: 'created'; id: string } | { kind: 'errors'; messages: string[] } | null;
 
@@ -75,26 +76,7 @@ export function NewSandboxForm() {
             />
           </label>
         </div>
-        <div className="form__row">
-          <label className="field">
-            <span>Network model</span>
-            <select name="networkModel" defaultValue="">
-              <option value="">default</option>
-              {NETWORK_MODELS.map((m) => (
-                <option key={m}>{m}</option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Rootfs mode</span>
-            <select name="rootfs" defaultValue="">
-              <option value="">default</option>
-              {ROOTFS_MODES.map((m) => (
-                <option key={m}>{m}</option>
-              ))}
-            </select>
-          </label>
-        </div>
+        <RuntimeModeFields />
         <label className="field">
           <span>Environment</span>
           <textarea name="env" rows={3} spellCheck={false} aria-describedby={`${headingId}-env-hint`} placeholder="KEY=VALUE" />

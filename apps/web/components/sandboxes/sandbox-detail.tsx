@@ -6,6 +6,7 @@ import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
 import { restartSummary } from '@/lib/sandbox-history';
 import { ConfirmButton } from '../ui/confirm-button';
+import { DetailsCard } from '../ui/details-card';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 import { SandboxTerminal } from '../terminal/sandbox-terminal';
@@ -82,78 +83,75 @@ export function SandboxDetail({ id }: { id: string }) {
       )}
 
       <div className="grid">
-        <section className="card" aria-labelledby="details-heading">
-          <h2 id="details-heading">Details</h2>
-          <dl className="facts">
-            <dt>State</dt>
-            <dd>
-              <StateBadge state={sandbox.state} />
-              {sandbox.health && sandbox.health !== 'unknown' && <StateBadge state={sandbox.health} />}
-            </dd>
-            <dt>Node</dt>
-            <dd className="mono">
-              {sandbox.nodeId && state.nodes.items[sandbox.nodeId] ? (
-                <Link href={`/nodes/${sandbox.nodeId}`}>{nodeLabel(sandbox.nodeId, state.nodes.items)}</Link>
-              ) : (
-                nodeLabel(sandbox.nodeId, state.nodes.items)
-              )}
-            </dd>
-            <dt>Restarts</dt>
-            <dd>{restartSummary(sandbox)}</dd>
-            <dt>vCPUs</dt>
-            <dd>{sandbox.vcpus}</dd>
-            <dt>Memory</dt>
-            <dd>{formatMemory(sandbox.memoryMiB)}</dd>
-            <dt>Image</dt>
-            <dd className="mono">{sandbox.image ?? 'default'}</dd>
-            <dt>Command</dt>
-            <dd className="mono">{sandbox.command ? sandbox.command.join(' ') : "the image's"}</dd>
-            <dt>Rootfs</dt>
-            <dd className="mono">{sandbox.rootfs ?? "node's default"}</dd>
-            {sandbox.transport && (
-              <>
-                <dt>Agent transport</dt>
-                <dd className="mono">{sandbox.transport}</dd>
-              </>
+        <DetailsCard id="details-heading">
+          <dt>State</dt>
+          <dd>
+            <StateBadge state={sandbox.state} />
+            {sandbox.health && sandbox.health !== 'unknown' && <StateBadge state={sandbox.health} />}
+          </dd>
+          <dt>Node</dt>
+          <dd className="mono">
+            {sandbox.nodeId && state.nodes.items[sandbox.nodeId] ? (
+              <Link href={`/nodes/${sandbox.nodeId}`}>{nodeLabel(sandbox.nodeId, state.nodes.items)}</Link>
+            ) : (
+              nodeLabel(sandbox.nodeId, state.nodes.items)
             )}
-            {sandbox.networkModel && (
-              <>
-                <dt>Network</dt>
-                <dd className="mono">
-                  {sandbox.networkModel}
-                  {sandbox.ip ? ` · ${sandbox.ip}` : ''}
-                </dd>
-              </>
-            )}
-            {sandbox.ports && sandbox.ports.length > 0 && (
-              <>
-                <dt>Ports</dt>
-                <dd className="mono">
-                  {sandbox.ports.map((p) => `${p.hostPort ?? '?'}→${p.containerPort}/${p.protocol}`).join(', ')}
-                </dd>
-              </>
-            )}
-            {sandbox.deploymentId && (
-              <>
-                <dt>Deployment</dt>
-                <dd>
-                  <Link href={`/deployments/${sandbox.deploymentId}`}>{shortId(sandbox.deploymentId)}</Link>
-                  {sandbox.templateVersion ? ` (template v${sandbox.templateVersion})` : ''}
-                </dd>
-              </>
-            )}
-            <dt>Guest kernel</dt>
-            <dd className="mono">{sandbox.guest?.kernelRelease ?? 'not reported yet'}</dd>
-            <dt>Created</dt>
-            <dd title={formatTimestamp(sandbox.createdAt)}>
-              <RelativeTime iso={sandbox.createdAt} />
-            </dd>
-            <dt>Environment</dt>
-            <dd className="mono">
-              {env.length === 0 ? 'none' : env.map(([key, value]) => <div key={key}>{`${key}=${value}`}</div>)}
-            </dd>
-          </dl>
-        </section>
+          </dd>
+          <dt>Restarts</dt>
+          <dd>{restartSummary(sandbox)}</dd>
+          <dt>vCPUs</dt>
+          <dd>{sandbox.vcpus}</dd>
+          <dt>Memory</dt>
+          <dd>{formatMemory(sandbox.memoryMiB)}</dd>
+          <dt>Image</dt>
+          <dd className="mono">{sandbox.image ?? 'default'}</dd>
+          <dt>Command</dt>
+          <dd className="mono">{sandbox.command ? sandbox.command.join(' ') : "the image's"}</dd>
+          <dt>Rootfs</dt>
+          <dd className="mono">{sandbox.rootfs ?? "node's default"}</dd>
+          {sandbox.transport && (
+            <>
+              <dt>Agent transport</dt>
+              <dd className="mono">{sandbox.transport}</dd>
+            </>
+          )}
+          {sandbox.networkModel && (
+            <>
+              <dt>Network</dt>
+              <dd className="mono">
+                {sandbox.networkModel}
+                {sandbox.ip ? ` · ${sandbox.ip}` : ''}
+              </dd>
+            </>
+          )}
+          {sandbox.ports && sandbox.ports.length > 0 && (
+            <>
+              <dt>Ports</dt>
+              <dd className="mono">
+                {sandbox.ports.map((p) => `${p.hostPort ?? '?'}→${p.containerPort}/${p.protocol}`).join(', ')}
+              </dd>
+            </>
+          )}
+          {sandbox.deploymentId && (
+            <>
+              <dt>Deployment</dt>
+              <dd>
+                <Link href={`/deployments/${sandbox.deploymentId}`}>{shortId(sandbox.deploymentId)}</Link>
+                {sandbox.templateVersion ? ` (template v${sandbox.templateVersion})` : ''}
+              </dd>
+            </>
+          )}
+          <dt>Guest kernel</dt>
+          <dd className="mono">{sandbox.guest?.kernelRelease ?? 'not reported yet'}</dd>
+          <dt>Created</dt>
+          <dd title={formatTimestamp(sandbox.createdAt)}>
+            <RelativeTime iso={sandbox.createdAt} />
+          </dd>
+          <dt>Environment</dt>
+          <dd className="mono">
+            {env.length === 0 ? 'none' : env.map(([key, value]) => <div key={key}>{`${key}=${value}`}</div>)}
+          </dd>
+        </DetailsCard>
 
         <section className="card" aria-labelledby="timings-heading">
           <h2 id="timings-heading">Boot waterfall</h2>

@@ -14,6 +14,7 @@ import {
   type SortDirection,
 } from '@/lib/sandbox-table';
 import { SANDBOX_STATES, type Sandbox } from '@/lib/types';
+import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 
@@ -75,61 +76,51 @@ export function SandboxesTable({ sandboxes, filters = true }: { sandboxes: reado
           )}
         </div>
       )}
-      <div className="table-scroll">
-        <table className="table">
-          <caption>Sandboxes</caption>
-          <thead>
-            <tr>
-              {COLUMNS.map((col) => {
-                const active = sort.key === col.key;
-                return (
-                  <th
-                    key={col.key}
-                    scope="col"
-                    className={col.optional ? 'optional' : undefined}
-                    aria-sort={active ? sort.direction : undefined}
-                  >
-                    <button
-                      type="button"
-                      className="sort"
-                      onClick={() =>
-                        setSort({
-                          key: col.key,
-                          direction: active && sort.direction === 'ascending' ? 'descending' : 'ascending',
-                        })
-                      }
-                    >
-                      {col.label}
-                      <span aria-hidden="true">{active ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ''}</span>
-                    </button>
-                  </th>
-                );
-              })}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((sandbox) => (
-              <tr key={sandbox.id} data-sandbox-id={sandbox.id}>
-                <th scope="row">
-                  <Link href={`/sandboxes/${sandbox.id}`} className="mono" title={sandbox.id}>
-                    {shortId(sandbox.id)}
-                  </Link>
-                </th>
-                <td>
-                  <StateBadge state={sandbox.state} />
-                  {sandbox.health === 'unhealthy' && <StateBadge state="unhealthy" />}
-                </td>
-                <td className="mono optional">{name(sandbox.nodeId)}</td>
-                <td>{sandbox.vcpus}</td>
-                <td>{formatMemory(sandbox.memoryMiB)}</td>
-                <td className="optional">
-                  <RelativeTime iso={sandbox.createdAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption="Sandboxes"
+        columns={COLUMNS.map((col): DataTableColumn => {
+          const active = sort.key === col.key;
+          return {
+            optional: col.optional,
+            sort: active ? sort.direction : undefined,
+            label: (
+              <button
+                type="button"
+                className="sort"
+                onClick={() =>
+                  setSort({
+                    key: col.key,
+                    direction: active && sort.direction === 'ascending' ? 'descending' : 'ascending',
+                  })
+                }
+              >
+                {col.label}
+                <span aria-hidden="true">{active ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ''}</span>
+              </button>
+            ),
+          };
+        })}
+      >
+        {rows.map((sandbox) => (
+          <tr key={sandbox.id} data-sandbox-id={sandbox.id}>
+            <th scope="row">
+              <Link href={`/sandboxes/${sandbox.id}`} className="mono" title={sandbox.id}>
+                {shortId(sandbox.id)}
+              </Link>
+            </th>
+            <td>
+              <StateBadge state={sandbox.state} />
+              {sandbox.health === 'unhealthy' && <StateBadge state="unhealthy" />}
+            </td>
+            <td className="mono optional">{name(sandbox.nodeId)}</td>
+            <td>{sandbox.vcpus}</td>
+            <td>{formatMemory(sandbox.memoryMiB)}</td>
+            <td className="optional">
+              <RelativeTime iso={sandbox.createdAt} />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {state.sandboxes.loaded && rows.length === 0 && (
         <p className="table__empty">{sandboxes.length === 0 ? 'No sandboxes yet.' : 'No sandbox matches the filter.'}</p>
       )}

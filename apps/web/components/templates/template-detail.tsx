@@ -5,8 +5,10 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { diffSpecs, fieldsToSpec, specToFields } from '@/lib/template-diff';
 import type { TemplateDetail as Detail, TemplateVersion } from '@/lib/types';
+import { useSubmission } from '../ui/use-submission';
 import { TemplateSpecFields, readTemplateFields } from './template-spec-fields';
-import { ErrorList } from '../ui/error-list';
+import { DataTable } from '../ui/data-table';
+import { FormCard } from '../ui/form-card';
 
 export function TemplateDetail({ id }: { id: string }) {
   const { api, explain, state } = useFleet();
@@ -83,32 +85,22 @@ function VersionCompare({ versions }: { versions: TemplateVersion[] }) {
         {select(right, setRight, 'Right version')}
       </div>
       {a && b && (
-        <div className="table-scroll">
-          <table className="table diff">
-            <caption>
-              v{a.version} against v{b.version}: changed fields are marked
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Field</th>
-                <th scope="col">v{a.version}</th>
-                <th scope="col">v{b.version}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {diffSpecs(a, b).map((row) => (
-                <tr key={row.field} className={row.changed ? 'diff--changed' : undefined}>
-                  <th scope="row">
-                    {row.field}
-                    {row.changed && <span className="diff__mark"> (changed)</span>}
-                  </th>
-                  <td className="mono pre">{row.left}</td>
-                  <td className="mono pre">{row.right}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption={`v${a.version} against v${b.version}: changed fields are marked`}
+          columns={[{ label: 'Field' }, { label: `v${a.version}` }, { label: `v${b.version}` }]}
+          className="diff"
+        >
+          {diffSpecs(a, b).map((row) => (
+            <tr key={row.field} className={row.changed ? 'diff--changed' : undefined}>
+              <th scope="row">
+                {row.field}
+                {row.changed && <span className="diff__mark"> (changed)</span>}
+              </th>
+              <td className="mono pre">{row.left}</td>
+              <td className="mono pre">{row.right}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );
@@ -123,40 +115,35 @@ function NewVersionForm({
   latest: TemplateVersion | undefined;
   onCreated: (detail: Detail) => void;
 }) {
-  const { api, explain } = useFleet();
-  const [errors, setErrors] = useState<string[]>([]);
+  const { api } = useFleet();
   const [created, setCreated] = useState<number | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useSubmission();
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
+  function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const { spec, errors: problems } = fieldsToSpec(readTemplateFields(new FormData(event.currentTarget)));
     setErrors(problems);
     if (!spec) return;
-    setBusy(true);
-    try {
+    void send(async () => {
       const version = await api.createTemplateVersion(templateId, spec);
       setCreated(version.version);
       onCreated(await api.template(templateId));
-    } catch (err) {
-      setErrors([explain(err)]);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <section className="card" aria-labelledby="new-version">
-      <h2 id="new-version">New version</h2>
-      <p className="hint">Versions never change once created; this one starts from the latest.</p>
-      <form className="form" onSubmit={(e) => void submit(e)} noValidate key={latest?.version}>
-        <TemplateSpecFields initial={latest ? specToFields(latest) : undefined} />
-        <button type="submit" className="button button--primary" disabled={busy}>
-          Create version
-        </button>
-        <div aria-live="polite">{created !== null && <p className="notice">Created version v{created}.</p>}</div>
-        <ErrorList messages={errors} />
-      </form>
-    </section>
+    <FormCard
+      id="new-version"
+      title="New version"
+      intro={<p className="hint">Versions never change once created; this one starts from the latest.</p>}
+      formKey={latest?.version}
+      submitLabel="Create version"
+      busy={busy}
+      errors={errors}
+      onSubmit={submit}
+      result={<div aria-live="polite">{created !== null && <p className="notice">Created version v{created}.</p>}</div>}
+    >
+      <TemplateSpecFields initial={latest ? specToFields(latest) : undefined} />
+    </FormCard>
   );
 }

@@ -1,6 +1,6 @@
-import { NETWORK_MODELS, ROOTFS_MODES } from '@/lib/sandbox-form';
 import { textField } from '@/lib/form-data';
 import type { TemplateFields } from '@/lib/template-diff';
+import { RuntimeModeFields } from '../sandboxes/runtime-mode-fields';
 
 /** The inputs of a template version; `initial` pre-fills them (the next version starts from the latest). */
 export function TemplateSpecFields({ initial }: { initial?: TemplateFields }) {
@@ -24,26 +24,7 @@ export function TemplateSpecFields({ initial }: { initial?: TemplateFields }) {
           <input name="memoryMiB" type="number" min={64} step={64} defaultValue={initial?.memoryMiB ?? '256'} required />
         </label>
       </div>
-      <div className="form__row">
-        <label className="field">
-          <span>Network model</span>
-          <select name="networkModel" defaultValue={initial?.networkModel ?? ''}>
-            <option value="">default</option>
-            {NETWORK_MODELS.map((m) => (
-              <option key={m}>{m}</option>
-            ))}
-          </select>
-        </label>
-        <label className="field">
-          <span>Rootfs mode</span>
-          <select name="rootfs" defaultValue={initial?.rootfs ?? ''}>
-            <option value="">default</option>
-            {ROOTFS_MODES.map((m) => (
-              <option key={m}>{m}</option>
-            ))}
-          </select>
-        </label>
-      </div>
+      <RuntimeModeFields networkModel={initial?.networkModel} rootfs={initial?.rootfs} />
       <label className="field">
         <span>Environment</span>
         <textarea name="env" rows={2} defaultValue={initial?.env} placeholder="KEY=VALUE per line" spellCheck={false} />

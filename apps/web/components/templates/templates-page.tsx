@@ -2,64 +2,47 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState, type FormEvent } from 'react';
+import type { FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
-import { listByName } from '@/lib/fleet/fleet.reducer';
 import { textField } from '@/lib/form-data';
 import { fieldsToSpec } from '@/lib/template-diff';
-import { LoadStatus } from '../ui/load-status';
+import { useSubmission } from '../ui/use-submission';
+import { CollectionPage } from '../ui/collection-page';
+import type { DataTableColumn } from '../ui/data-table';
+import { FormCard } from '../ui/form-card';
 import { RelativeTime } from '../ui/relative-time';
 import { TemplateSpecFields, readTemplateFields } from './template-spec-fields';
-import { ErrorList } from '../ui/error-list';
+
+const COLUMNS: readonly DataTableColumn[] = [{ label: 'Name' }, { label: 'Latest version' }, { label: 'Created', optional: true }];
 
 export function TemplatesPage() {
   const templates = useCollection('templates');
-  const list = listByName(templates.items);
   return (
-    <>
-      <h1>Templates</h1>
-      <div className="grid grid--main-side">
-        <section className="card card--flush">
-          <div className="table-scroll">
-            <table className="table">
-              <caption>Templates</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Latest version</th>
-                  <th scope="col" className="optional">
-                    Created
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((t) => (
-                  <tr key={t.id}>
-                    <th scope="row">
-                      <Link href={`/templates/${t.id}`}>{t.name}</Link>
-                    </th>
-                    <td>v{t.latestVersion}</td>
-                    <td className="optional">{t.createdAt ? <RelativeTime iso={t.createdAt} /> : '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <LoadStatus loaded={templates.loaded} error={templates.error} empty={list.length === 0 ? 'No templates yet.' : null} />
-        </section>
-        <NewTemplateForm />
-      </div>
-    </>
+    <CollectionPage
+      title="Templates"
+      collection={templates}
+      columns={COLUMNS}
+      empty="No templates yet."
+      form={<NewTemplateForm />}
+      row={(t) => (
+        <tr key={t.id}>
+          <th scope="row">
+            <Link href={`/templates/${t.id}`}>{t.name}</Link>
+          </th>
+          <td>v{t.latestVersion}</td>
+          <td className="optional">{t.createdAt ? <RelativeTime iso={t.createdAt} /> : '—'}</td>
+        </tr>
+      )}
+    />
   );
 }
 
 function NewTemplateForm() {
-  const { api, dispatch, explain } = useFleet();
+  const { api, dispatch } = useFleet();
   const router = useRouter();
-  const [errors, setErrors] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, send } = useSubmission();
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
+  function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const data = new FormData(event.currentTarget);
     const name = textField(data, 'name').trim();
@@ -67,35 +50,27 @@ function NewTemplateForm() {
     const all = [...(name ? [] : ['Enter a name.']), ...problems];
     setErrors(all);
     if (all.length > 0 || !spec) return;
-    setBusy(true);
-    try {
-      const created = await api.createTemplate(name, spec);
-      dispatch({
-        type: 'upsert',
-        collection: 'templates',
-        item: { id: created.id, name: created.name, latestVersion: created.version, createdAt: created.createdAt },
-      });
-      router.push(`/templates/${created.id}`);
-    } catch (err) {
-      setErrors([explain(err)]);
-      setBusy(false);
-    }
+    void send(
+      async () => {
+        const created = await api.createTemplate(name, spec);
+        dispatch({
+          type: 'upsert',
+          collection: 'templates',
+          item: { id: created.id, name: created.name, latestVersion: created.version, createdAt: created.createdAt },
+        });
+        router.push(`/templates/${created.id}`);
+      },
+      { leavesPage: true },
+    );
   }
 
   return (
-    <section className="card" aria-labelledby="new-template">
-      <h2 id="new-template">New template</h2>
-      <form className="form" onSubmit={(e) => void submit(e)} noValidate>
-        <label className="field">
-          <span>Name</span>
-          <input name="name" required autoComplete="off" />
-        </label>
-        <TemplateSpecFields />
-        <button type="submit" className="button button--primary" disabled={busy}>
-          Create template
-        </button>
-        <ErrorList messages={errors} />
-      </form>
-    </section>
+    <FormCard id="new-template" title="New template" submitLabel="Create template" busy={busy} errors={errors} onSubmit={submit}>
+      <label className="field">
+        <span>Name</span>
+        <input name="name" required autoComplete="off" />
+      </label>
+      <TemplateSpecFields />
+    </FormCard>
   );
 }

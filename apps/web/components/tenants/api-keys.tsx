@@ -5,9 +5,18 @@ import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import type { ApiKey, CreatedApiKey } from '@/lib/types';
 import { ConfirmButton } from '../ui/confirm-button';
+import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { LoadStatus } from '../ui/load-status';
 import { RelativeTime } from '../ui/relative-time';
 import { SecretOnce } from './secret-once';
+
+const COLUMNS: readonly DataTableColumn[] = [
+  { label: 'Name' },
+  { label: 'Prefix' },
+  { label: 'Created', optional: true },
+  { label: 'Last used', optional: true },
+  { label: 'State' },
+];
 
 /** A tenant's API keys: create (the key is shown once), list, revoke. */
 export function ApiKeys({ tenantId }: { tenantId: string }) {
@@ -62,54 +71,36 @@ export function ApiKeys({ tenantId }: { tenantId: string }) {
       {created && <SecretOnce label={`New key ${created.name ?? created.prefix}`} secret={created.key} />}
       <LoadStatus loaded={keys !== null} error={error} empty={keys?.length === 0 ? 'No keys.' : null} />
       {keys && keys.length > 0 && (
-        <div className="table-scroll">
-          <table className="table">
-            <caption>API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col" className="optional">
-                  Created
-                </th>
-                <th scope="col" className="optional">
-                  Last used
-                </th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((key) => (
-                <tr key={key.id}>
-                  <th scope="row">{key.name ?? '—'}</th>
-                  <td className="mono">{key.prefix}…</td>
-                  <td className="optional">
-                    <RelativeTime iso={key.createdAt} />
-                  </td>
-                  <td className="optional">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : 'never'}</td>
-                  <td>
-                    {key.revokedAt ? (
-                      'revoked'
-                    ) : (
-                      <ConfirmButton
-                        label="Revoke"
-                        title={`Revoke key ${key.name ?? key.prefix}?`}
-                        confirmLabel="Revoke key"
-                        danger
-                        onConfirm={async () => {
-                          await api.revokeApiKey(tenantId, key.id);
-                          await reload();
-                        }}
-                      >
-                        <p>Requests with this key are refused from now on. This cannot be undone.</p>
-                      </ConfirmButton>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption="API keys" columns={COLUMNS}>
+          {keys.map((key) => (
+            <tr key={key.id}>
+              <th scope="row">{key.name ?? '—'}</th>
+              <td className="mono">{key.prefix}…</td>
+              <td className="optional">
+                <RelativeTime iso={key.createdAt} />
+              </td>
+              <td className="optional">{key.lastUsedAt ? <RelativeTime iso={key.lastUsedAt} /> : 'never'}</td>
+              <td>
+                {key.revokedAt ? (
+                  'revoked'
+                ) : (
+                  <ConfirmButton
+                    label="Revoke"
+                    title={`Revoke key ${key.name ?? key.prefix}?`}
+                    confirmLabel="Revoke key"
+                    danger
+                    onConfirm={async () => {
+                      await api.revokeApiKey(tenantId, key.id);
+                      await reload();
+                    }}
+                  >
+                    <p>Requests with this key are refused from now on. This cannot be undone.</p>
+                  </ConfirmButton>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

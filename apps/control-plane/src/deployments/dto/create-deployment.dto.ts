@@ -12,7 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 import { MAX_INTEGER_COLUMN } from '../../common/integer-column';
 import { StrategyDto } from '../../rollouts/dto/strategy.dto';
 
@@ -48,9 +48,7 @@ export class CreateDeploymentDto {
   @Equals(true)
   perNode?: true;
 
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsStringMap(LABEL_MAP)
+  @OptionalStringMap(LABEL_MAP)
   nodeSelector?: Record<string, string>;
 
   @ApiProperty({ type: StrategyDto })

@@ -2,12 +2,10 @@ import { ApiProperty } from '@nestjs/swagger';
 import { MAX_NODE_NAME_LENGTH } from '@moat/proto';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { IsText } from '../../common/text.validator';
-import { IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { IsStringMap, LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 
 export class CreateJoinTokenDto {
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' }, example: { zone: 'eu-1' } })
-  @IsOptional()
-  @IsStringMap(LABEL_MAP)
+  @OptionalStringMap(LABEL_MAP, { example: { zone: 'eu-1' } })
   labels?: Record<string, string>;
 
   @ApiProperty({ required: false, minimum: 60, maximum: 604_800, default: 3600 })

@@ -29,7 +29,7 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { ENV_MAP, LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 import { IsText, IsArgv } from '../../common/text.validator';
 import { DnsConfigDto, EgressPolicyDto } from './sandbox-fences.dto';
 import { RestartPolicyRequestDto } from './sandbox-lifecycle.dto';
@@ -124,14 +124,10 @@ export class CreateSandboxDto {
   @IsIn(ROOTFS_KINDS)
   rootfs?: RootfsKind;
 
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' }, example: { FOO: 'bar' } })
-  @IsOptional()
-  @IsStringMap(ENV_MAP)
+  @OptionalStringMap(ENV_MAP, { example: { FOO: 'bar' } })
   env?: Record<string, string>;
 
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' }, example: { team: 'a' } })
-  @IsOptional()
-  @IsStringMap(LABEL_MAP)
+  @OptionalStringMap(LABEL_MAP, { example: { team: 'a' } })
   labels?: Record<string, string>;
 
   @ApiProperty({ required: false, enum: NETWORK_MODELS, description: "How the VM's NIC joins the network; default the node's MOAT_NETWORK_MODEL (tcfilter)" })
@@ -171,15 +167,7 @@ export class CreateSandboxDto {
   @Type(() => DnsConfigDto)
   dns?: DnsConfigDto;
 
-  @ApiProperty({
-    required: false,
-    type: Object,
-    additionalProperties: { type: 'string' },
-    example: { zone: 'eu-1' },
-    description: 'Only nodes carrying all these labels may run it',
-  })
-  @IsOptional()
-  @IsStringMap(LABEL_MAP)
+  @OptionalStringMap(LABEL_MAP, { example: { zone: 'eu-1' }, description: 'Only nodes carrying all these labels may run it' })
   nodeSelector?: Record<string, string>;
 
   @ApiProperty({

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MAX_ARGV_ENTRIES, MAX_CWD_LENGTH, MAX_EXEC_TIMEOUT_MS } from '@moat/proto';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { ENV_MAP, IsStringMap } from '../../common/string-map.validator';
+import { ENV_MAP, OptionalStringMap } from '../../common/string-map.validator';
 import { IsAbsolutePath, IsArgv } from '../../common/text.validator';
 
 export class ExecDto {
@@ -18,9 +18,7 @@ export class ExecDto {
   @IsString()
   stdin?: string;
 
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsStringMap(ENV_MAP)
+  @OptionalStringMap(ENV_MAP)
   env?: Record<string, string>;
 
   @ApiProperty({ required: false, maxLength: MAX_CWD_LENGTH, pattern: '^/[^\\u0000]*$', example: '/tmp', description: 'An absolute path' })

@@ -15,7 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { ENV_MAP, IsStringMap, LABEL_MAP } from '../../common/string-map.validator';
+import { ENV_MAP, LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 import { IsText, IsArgv } from '../../common/text.validator';
 import {
   API_MAX_MEMORY_MIB,
@@ -92,9 +92,7 @@ export class TemplateSpecDto implements Omit<TemplateSpec, 'restartPolicy'> {
   @Max(API_MAX_MEMORY_MIB)
   memoryMiB!: number;
 
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsStringMap(ENV_MAP)
+  @OptionalStringMap(ENV_MAP)
   env?: Record<string, string>;
 
   @ApiProperty({ required: false, enum: NETWORK_MODELS })
@@ -107,9 +105,7 @@ export class TemplateSpecDto implements Omit<TemplateSpec, 'restartPolicy'> {
   @IsIn(ROOTFS_KINDS)
   rootfs?: RootfsKind;
 
-  @ApiProperty({ required: false, type: Object, additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsStringMap(LABEL_MAP)
+  @OptionalStringMap(LABEL_MAP)
   labels?: Record<string, string>;
 
   @ApiProperty({
