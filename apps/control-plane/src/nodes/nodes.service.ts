@@ -197,6 +197,8 @@ export class NodesService {
     });
     if (!unknown) return;
     await this.scheduler.invalidate();
+    // Pending sandboxes lost room they were told of: their reasons are worked out again.
+    await this.scheduler.placePending();
     for (const sandbox of unknown) this.announcer.updated(sandbox);
     await this.announce(id);
     this.hooks.emit('nodeDown', id);
@@ -231,7 +233,8 @@ export class NodesService {
       await this.nodes.update({ id, state: Not(In(['down', 'unknown'])) }, { state: unschedulable ?? 'ready' });
     }
     await this.scheduler.invalidate();
-    if (unschedulable === null) await this.scheduler.placePending();
+    // Uncordoned: room to place in; cordoned: pending sandboxes' reasons change.
+    await this.scheduler.placePending();
     const view = await this.announce(id);
     if (unschedulable === 'draining' && node.unschedulable !== 'draining') this.hooks.emit('nodeDraining', id);
     return view;

@@ -1,6 +1,8 @@
 import type { Capacity } from '@moat/proto';
 import type { SchedulerStrategy } from '../config/app-config';
+import type { PendingReason } from '../sandboxes/model/pending-reason';
 import { LoadHeap } from './load-heap';
+import { unplacedReason } from './unplaced-reason';
 
 /**
  * How many of the best-ranked nodes a plain request looks at in rank order before falling
@@ -70,6 +72,11 @@ export class PlacementTable {
   private readonly rank: Float64Array;
   private readonly ranked: LoadHeap;
   private readonly sign: number;
+  /**
+   * Reasons given since the last booking, by request shape: a backlog of sandboxes that fit
+   * nowhere costs one scan per shape, not one per sandbox.
+   */
+  private readonly reasons = new Map<string, PendingReason>();
 
   constructor(candidates: readonly Candidate[], policy: PlacementPolicy) {
     const sorted = candidates.every((c, i) => i === 0 || byId(candidates[i - 1], c) < 0);
@@ -108,7 +115,32 @@ export class PlacementTable {
     this.ranked.update(i);
     const key = request.antiAffinityKey;
     if (key) node.keyCounts.set(key, (node.keyCounts.get(key) ?? 0) + 1);
+    if (this.reasons.size > 0) this.reasons.clear();
     return node;
+  }
+
+  /**
+   * Why a request `place` just refused fits no node now: from the matching nodes' largest free
+   * vCPUs and memory (each over the nodes, not summed: a sandbox cannot span nodes).
+   */
+  explain(request: PlacementRequest): PendingReason {
+    const { vcpus, memoryMiB, nodeSelector } = request;
+    const shape = `${vcpus}/${memoryMiB}/${JSON.stringify(nodeSelector)}`;
+    const known = this.reasons.get(shape);
+    if (known) return known;
+    const selective = Object.keys(nodeSelector).length > 0;
+    let matching = 0;
+    let largestFreeVcpus = 0;
+    let largestFreeMemoryMiB = 0;
+    for (let i = 0; i < this.nodes.length; i++) {
+      if (selective && !matchesSelector(this.nodes[i].labels, nodeSelector)) continue;
+      largestFreeVcpus = Math.max(largestFreeVcpus, this.offeredVcpus[i] - this.usedVcpus[i]);
+      largestFreeMemoryMiB = Math.max(largestFreeMemoryMiB, this.offeredMemory[i] - this.usedMemory[i]);
+      matching++;
+    }
+    const reason = unplacedReason(request, { nodes: this.nodes.length, matching, largestFreeVcpus, largestFreeMemoryMiB });
+    this.reasons.set(shape, reason);
+    return reason;
   }
 
   private indexFor(request: PlacementRequest): number {
