@@ -10,6 +10,7 @@ import { NO_USAGE, quotaFit, withAdded } from '../tenants/model/quota';
 import { TenantEntity } from '../tenants/model/tenant.entity';
 import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex, type NodesChange, type NodeState } from './capacity-index';
+import type { OvercommitFallback } from './node-offer';
 import { PlacementPolicy, PlacementTable } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
@@ -69,6 +70,11 @@ export class SchedulerService {
       memoryOvercommit: config.fleet.memoryOvercommit,
     };
     this.index = new CapacityIndex(this.policy);
+  }
+
+  /** The factors for nodes that report none of their own (MOAT_CPU_OVERCOMMIT, MOAT_MEMORY_OVERCOMMIT). */
+  get overcommitFallback(): OvercommitFallback {
+    return { cpuOvercommit: this.policy.cpuOvercommit, memoryOvercommit: this.policy.memoryOvercommit };
   }
 
   /**

@@ -60,7 +60,7 @@ describe('why a sandbox is not placed', () => {
   });
 
   it('overbooked nodes (capacity lowered under their sandboxes) count as nothing free', () => {
-    expect(unplacedReason(req(1, 256), { nodes: 1, matching: 1, largestFreeVcpus: -3, largestFreeMemoryMiB: 100 })).toEqual({
+    expect(unplacedReason(req(1, 256), { nodes: 1, matching: 1, largestFreeVcpus: -3, largestFreeMemoryMiB: 100, memoryOverheadMiB: 0 })).toEqual({
       code: 'INSUFFICIENT_VCPUS',
       message: 'no ready node has 1 free vCPU; largest free: 0',
     });

@@ -8,8 +8,10 @@ export interface UnplacedFacts {
   matching: number;
   /** The most vCPUs free on one matching node. */
   largestFreeVcpus: number;
-  /** The most memory free on one matching node, MiB. */
+  /** The memory free on the matching node with the most room for a sandbox's own memory, MiB. */
   largestFreeMemoryMiB: number;
+  /** That node's memory cost per sandbox beyond its memoryMiB (its VMM), MiB. */
+  memoryOverheadMiB: number;
 }
 
 /** The request as the reason names it. */
@@ -32,18 +34,20 @@ export function unplacedReason(request: UnplacedRequest, facts: UnplacedFacts): 
   }
   const where = labels.length === 0 ? 'no ready node' : `no ready node carrying ${labels.join(', ')}`;
   const vcpusShort = facts.largestFreeVcpus < request.vcpus;
-  const memoryShort = facts.largestFreeMemoryMiB < request.memoryMiB;
+  const memoryShort = facts.largestFreeMemoryMiB < request.memoryMiB + facts.memoryOverheadMiB;
+  const overhead = facts.memoryOverheadMiB;
+  const memory = overhead > 0 ? `${request.memoryMiB + overhead} MiB free (${request.memoryMiB} MiB + ${overhead} MiB VMM overhead)` : `${request.memoryMiB} MiB free`;
   const freeVcpus = Math.max(0, facts.largestFreeVcpus);
   const freeMemory = Math.max(0, facts.largestFreeMemoryMiB);
   if (vcpusShort) {
     return { code: 'INSUFFICIENT_VCPUS', message: `${where} has ${request.vcpus} free ${vcpuWord(request.vcpus)}; largest free: ${freeVcpus}` };
   }
   if (memoryShort) {
-    return { code: 'INSUFFICIENT_MEMORY', message: `${where} has ${request.memoryMiB} MiB free; largest free: ${freeMemory} MiB` };
+    return { code: 'INSUFFICIENT_MEMORY', message: `${where} has ${memory}; largest free: ${freeMemory} MiB` };
   }
   return {
     code: 'INSUFFICIENT_RESOURCES',
-    message: `${where} has both ${request.vcpus} free ${vcpuWord(request.vcpus)} and ${request.memoryMiB} MiB free; largest free: ${freeVcpus} ${vcpuWord(freeVcpus)} on one node, ${freeMemory} MiB on one node`,
+    message: `${where} has both ${request.vcpus} free ${vcpuWord(request.vcpus)} and ${memory}; largest free: ${freeVcpus} ${vcpuWord(freeVcpus)} on one node, ${freeMemory} MiB on one node`,
   };
 }
 
