@@ -76,6 +76,13 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       await roomy.desiredWhere((ids) => ids.includes(big.id));
     });
 
+    it.skipIf(skip)('a pending sandbox deleted before it was placed answers stopped, with no reason left', async () => {
+      const waiting = await create({ vcpus: 1, memoryMiB: 256 });
+      expect(waiting.pendingReason?.code).toBe('NO_READY_NODE');
+      const deleted = bodyOf<Sandbox>(await api().delete(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(202));
+      expect(deleted).toMatchObject({ state: 'stopped', pendingReason: null });
+    });
+
     it.skipIf(skip)('names the labels no ready node carries', async () => {
       await agent({ vcpus: 8, memoryMiB: 8192 }, { tier: 'cpu' });
       const gpu = await create({ vcpus: 1, memoryMiB: 256, nodeSelector: { tier: 'gpu' } });

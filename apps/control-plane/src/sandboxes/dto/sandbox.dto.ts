@@ -189,7 +189,7 @@ export class SandboxDto {
       tenantId: sandbox.tenantId,
       nodeId: sandbox.nodeId,
       state: sandbox.state,
-      pendingReason: sandbox.nodeId ? null : (sandbox.pendingReason ?? null),
+      pendingReason: sandbox.state === 'pending' && !sandbox.nodeId ? (sandbox.pendingReason ?? null) : null,
       vcpus: sandbox.vcpus,
       memoryMiB: sandbox.memoryMiB,
       image: sandbox.image,
