@@ -1,4 +1,4 @@
-import type { FleetNode, Resources, Sandbox } from './types';
+import { allocatableOf, type FleetNode, type Resources, type Sandbox } from './types';
 
 export interface Bucket {
   /** Start of the bucket, epoch ms. */
@@ -48,12 +48,12 @@ export function countByState<S extends string>(items: readonly { state: S }[], s
   return [...counts];
 }
 
-/** Capacity and allocation over the nodes that can take work (not down). */
+/** What the nodes that can take work (not down) offer to sandboxes, and what is allocated of it. */
 export function fleetCapacity(nodes: readonly FleetNode[]): { capacity: Resources; allocated: Resources } {
   const live = nodes.filter((n) => n.state !== 'down');
   const sum = (pick: (n: FleetNode) => Resources, key: keyof Resources) => live.reduce((t, n) => t + pick(n)[key], 0);
   return {
-    capacity: { vcpus: sum((n) => n.capacity, 'vcpus'), memoryMiB: sum((n) => n.capacity, 'memoryMiB') },
+    capacity: { vcpus: sum(allocatableOf, 'vcpus'), memoryMiB: sum(allocatableOf, 'memoryMiB') },
     allocated: { vcpus: sum((n) => n.allocated, 'vcpus'), memoryMiB: sum((n) => n.allocated, 'memoryMiB') },
   };
 }

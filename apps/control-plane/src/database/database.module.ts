@@ -9,6 +9,8 @@ import { Deployments1732000004000 } from './migrations/1732000004000-deployments
 import { SandboxTransport1732000005000 } from './migrations/1732000005000-sandbox-transport';
 import { SandboxFences1732000006000 } from './migrations/1732000006000-sandbox-fences';
 import { SandboxLifecycle1732000007000 } from './migrations/1732000007000-sandbox-lifecycle';
+import { SandboxPendingReason1732000008000 } from './migrations/1732000008000-sandbox-pending-reason';
+import { NodeSizing1732000009000 } from './migrations/1732000009000-node-sizing';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -21,6 +23,8 @@ const MIGRATIONS = [
   SandboxTransport1732000005000,
   SandboxFences1732000006000,
   SandboxLifecycle1732000007000,
+  SandboxPendingReason1732000008000,
+  NodeSizing1732000009000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

@@ -114,7 +114,8 @@ export class DeploymentReconciler implements OnApplicationBootstrap, BeforeAppli
     if (result.removedPlaced.length > 0 || result.removedUnplaced.length > 0) await this.scheduler.invalidate();
     await this.publisher.nodesChanged([...result.removedPlaced.map((r) => r.nodeId), ...result.pinnedNodes]);
     await this.announcer.updatedMany([...result.removedPlaced.map((r) => r.id), ...result.healthChanged]);
-    if (result.created > 0) await this.scheduler.placePending();
+    // New replicas wait to be placed; stopped ones freed room other pending sandboxes may fit in.
+    if (result.created > 0 || result.removedPlaced.length > 0) await this.scheduler.placePending();
     this.prober.schedule(result.probes);
     result.rollouts.forEach(({ rollout, tenantId }) => this.ui.toTenant(tenantId, 'rollout:updated', RolloutDto.from(rollout)));
     for (const dto of result.deployments) {

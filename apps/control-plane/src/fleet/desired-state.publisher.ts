@@ -11,7 +11,7 @@ import { AgentChannel } from './agent.channel';
 /**
  * Sends node agents their desired sets: each node always gets the full set of sandboxes it
  * should run (level-triggered; it stops whatever is not in it), read for many nodes at once.
- * Scheduler commits are heard here: what they admitted and placed goes to dashboards, and
+ * Scheduler commits are heard here: what they admitted, placed or explained goes to dashboards, and
  * the nodes that got sandboxes get their new sets.
  */
 @Injectable()
@@ -25,9 +25,9 @@ export class DesiredStatePublisher implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.scheduler.onCommit(async ({ admitted, placed }) => {
+    this.scheduler.onCommit(async ({ admitted, placed, explained }) => {
       const announced = new Set<string>();
-      for (const sandbox of [...admitted, ...placed]) {
+      for (const sandbox of [...admitted, ...placed, ...explained]) {
         if (announced.has(sandbox.id)) continue;
         announced.add(sandbox.id);
         this.announcer.updated(sandbox);

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { NODE_STATES, type Accelerator, type Capacity, type NodeState } from '@moat/proto';
+import { allocatable, NO_SIZING, reserved, type OvercommitFallback } from '../scheduler/node-offer';
 import type { NodeEntity } from './node.entity';
 
 export class CapacityDto {
@@ -24,11 +25,30 @@ export class NodeDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { zone: 'eu-1' } })
   labels!: Record<string, string>;
 
-  @ApiProperty({ type: CapacityDto, description: 'Real capacity, before overcommit' })
+  @ApiProperty({ type: CapacityDto, description: 'Real host CPUs and memory, as the node reported them' })
   capacity!: CapacityDto;
 
-  @ApiProperty({ type: CapacityDto, description: 'Sum over the sandboxes placed here that should run' })
+  @ApiProperty({
+    type: CapacityDto,
+    description:
+      "What it offers to sandboxes: its CPUs times its cpuOvercommit, and its memory less its memoryReserveMiB, times the control plane's MOAT_MEMORY_OVERCOMMIT (rounded down)",
+  })
+  allocatable!: CapacityDto;
+
+  @ApiProperty({
+    type: CapacityDto,
+    description: 'What the sandboxes placed here that should run reserve: their vCPUs, and their memory plus sandboxOverheadMiB each',
+  })
   allocated!: CapacityDto;
+
+  @ApiProperty({ minimum: 0, description: "Memory each sandbox costs the node beyond its memoryMiB (its VMM's overhead); 0 when the agent does not say" })
+  sandboxOverheadMiB!: number;
+
+  @ApiProperty({ description: "vCPUs offered per host CPU: the node's MOAT_NODE_CPU_OVERCOMMIT, else the control plane's MOAT_CPU_OVERCOMMIT" })
+  cpuOvercommit!: number;
+
+  @ApiProperty({ minimum: 0, description: 'Memory the node keeps for its host (MOAT_NODE_MEMORY_RESERVE_MIB); 0 when the agent does not say' })
+  memoryReserveMiB!: number;
 
   @ApiProperty({ description: 'Sandboxes placed here that should run' })
   sandboxCount!: number;
@@ -51,14 +71,19 @@ export class NodeDto {
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 
-  static from(node: NodeEntity, allocated: Capacity & { sandboxes: number }): NodeDto {
+  static from(node: NodeEntity, allocated: Capacity & { sandboxes: number }, fallback: OvercommitFallback): NodeDto {
+    const sizing = node.sizing ?? NO_SIZING;
     return {
       id: node.id,
       name: node.name,
       state: node.state,
       labels: node.labels,
       capacity: node.capacity,
-      allocated: { vcpus: allocated.vcpus, memoryMiB: allocated.memoryMiB },
+      allocatable: allocatable(node.capacity, sizing, fallback),
+      allocated: reserved(allocated, allocated.sandboxes, sizing),
+      sandboxOverheadMiB: sizing.sandboxOverheadMiB,
+      cpuOvercommit: sizing.cpuOvercommit ?? fallback.cpuOvercommit,
+      memoryReserveMiB: sizing.memoryReserveMiB,
       sandboxCount: allocated.sandboxes,
       accel: node.accel,
       hypervisors: node.hypervisors,

@@ -1,5 +1,6 @@
 import type { Accelerator, Capacity, NodeState } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { NodeSizing } from '../scheduler/node-offer';
 
 export type Unschedulable = 'cordoned' | 'draining';
 
@@ -27,8 +28,13 @@ export class NodeEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   credentialHash!: string | null;
 
+  /** Real host CPUs and memory, as its hello said. */
   @Column('simple-json')
   capacity!: Capacity;
+
+  /** What its hello said it offers beyond that; null: an agent that says nothing of it. */
+  @Column({ type: 'simple-json', nullable: true })
+  sizing!: NodeSizing | null;
 
   @Column({ type: 'varchar', length: 16 })
   accel!: Accelerator;

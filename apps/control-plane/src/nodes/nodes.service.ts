@@ -11,6 +11,7 @@ import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { EventReason } from '../sandboxes/model/sandbox-events';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
+import { sizingOf } from '../scheduler/node-offer';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
@@ -18,7 +19,7 @@ import { NodeEntity, Unschedulable } from './node.entity';
 
 /** Rows per `IN (…)` list, well below every database's parameter limit. */
 const IN_CHUNK = 500;
-/** Rows per multi-row upsert of nodes (13 parameters a row). */
+/** Rows per multi-row upsert of nodes (14 parameters a row). */
 const UPSERT_CHUNK = 200;
 
 /** Every column of a node row, in the order the hello upsert lists them. */
@@ -30,6 +31,7 @@ const NODE_COLUMNS = [
   'labels',
   'credentialHash',
   'capacity',
+  'sizing',
   'accel',
   'hypervisors',
   'agentVersion',
@@ -39,7 +41,7 @@ const NODE_COLUMNS = [
 ] as const;
 const UPSERT_NODES = `INSERT INTO "nodes" (${NODE_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES`;
 /** A known node keeps its labels, cordon, credential and creation time; it is up again. */
-const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'accel', 'hypervisors', 'agentVersion', 'jailed', 'lastHeartbeatAt']
+const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'sizing', 'accel', 'hypervisors', 'agentVersion', 'jailed', 'lastHeartbeatAt']
   .map((c) => `"${c}" = excluded."${c}"`)
   .join(', ')}, "state" = COALESCE("nodes"."unschedulable", 'ready')`;
 
@@ -101,6 +103,7 @@ export class NodesService {
             labels: {},
             credentialHash: null,
             capacity: hello.capacity,
+            sizing: sizingOf(hello),
             accel: hello.accel,
             hypervisors: hello.hypervisors,
             agentVersion: hello.agentVersion,
@@ -197,6 +200,8 @@ export class NodesService {
     });
     if (!unknown) return;
     await this.scheduler.invalidate();
+    // Pending sandboxes lost room they were told of: their reasons are worked out again.
+    await this.scheduler.placePending();
     for (const sandbox of unknown) this.announcer.updated(sandbox);
     await this.announce(id);
     this.hooks.emit('nodeDown', id);
@@ -231,7 +236,8 @@ export class NodesService {
       await this.nodes.update({ id, state: Not(In(['down', 'unknown'])) }, { state: unschedulable ?? 'ready' });
     }
     await this.scheduler.invalidate();
-    if (unschedulable === null) await this.scheduler.placePending();
+    // Uncordoned: room to place in; cordoned: pending sandboxes' reasons change.
+    await this.scheduler.placePending();
     const view = await this.announce(id);
     if (unschedulable === 'draining' && node.unschedulable !== 'draining') this.hooks.emit('nodeDraining', id);
     return view;
@@ -259,7 +265,8 @@ export class NodesService {
     if (nodes.length === 0) return [];
     const ids = nodes.map((n) => n.id);
     const allocations = await loadAllocations(this.nodes.manager, ids.length <= IN_CHUNK ? ids : undefined);
-    return nodes.map((node) => NodeDto.from(node, allocations.get(node.id) ?? { ...NOTHING_ALLOCATED, sandboxes: 0 }));
+    const fallback = this.scheduler.overcommitFallback;
+    return nodes.map((node) => NodeDto.from(node, allocations.get(node.id) ?? { ...NOTHING_ALLOCATED, sandboxes: 0 }, fallback));
   }
 
   private async found(id: string): Promise<NodeEntity> {

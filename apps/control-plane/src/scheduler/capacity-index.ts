@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { NO_USAGE, type Usage } from '../tenants/model/quota';
 import { loadUsage } from '../tenants/usage';
 import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
+import { NO_SIZING, reserved, type NodeSizing } from './node-offer';
 import { PlacementTable, type Candidate, type PlacementPolicy } from './placement';
 
 /** After this long the index is rebuilt anyway (heals any change that forgot to bump the epoch). */
@@ -12,6 +13,7 @@ interface NodeRow {
   id: string;
   capacity: string;
   labels: string;
+  sizing: string | null;
 }
 
 /** A node's state as stored, for `CapacityIndex.prepareNodes`. */
@@ -20,6 +22,8 @@ export interface NodeState {
   state: string;
   capacity: Capacity;
   labels: Record<string, string>;
+  /** null: a node whose agent reports no sizing. */
+  sizing: NodeSizing | null;
 }
 
 /** Nodes' new state, stored in a transaction that moved the epoch on; see `applyNodes`. */
@@ -85,6 +89,16 @@ export class CapacityIndex {
    */
   applyNodes(change: NodesChange): void {
     if (change.rebuild || this.epoch !== change.epoch - 1) return;
+    // A known node whose overhead per sandbox changed reserves a different amount for the
+    // sandboxes it has: only a rebuild counts that.
+    const overheadChanged = change.nodes.some((node) => {
+      const known = this.byId.get(node.id);
+      return known && (known.sizing ?? NO_SIZING).sandboxOverheadMiB !== (node.sizing ?? NO_SIZING).sandboxOverheadMiB;
+    });
+    if (overheadChanged) {
+      this.reset();
+      return;
+    }
     for (const node of change.nodes) {
       const known = this.byId.get(node.id);
       if (node.state !== 'ready') {
@@ -92,8 +106,16 @@ export class CapacityIndex {
       } else if (known) {
         known.capacity = node.capacity;
         known.labels = node.labels;
+        known.sizing = node.sizing ?? NO_SIZING;
       } else {
-        this.byId.set(node.id, { id: node.id, capacity: node.capacity, labels: node.labels, allocated: { ...NOTHING_ALLOCATED }, keyCounts: new Map() });
+        this.byId.set(node.id, {
+          id: node.id,
+          capacity: node.capacity,
+          labels: node.labels,
+          sizing: node.sizing ?? NO_SIZING,
+          allocated: { ...NOTHING_ALLOCATED },
+          keyCounts: new Map(),
+        });
       }
     }
     this.placement = new PlacementTable([...this.byId.values()], this.policy);
@@ -136,15 +158,20 @@ export class CapacityIndex {
 
   private async rebuild(manager: EntityManager): Promise<void> {
     // Raw rows: hydrating entities for every node on every rebuild would dominate the batch.
-    const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels FROM nodes WHERE state = 'ready'`);
+    const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels, sizing FROM nodes WHERE state = 'ready'`);
     const allocations = await loadAllocations(manager);
-    const nodes = rows.map((row) => ({
-      id: row.id,
-      capacity: JSON.parse(row.capacity) as Candidate['capacity'],
-      labels: JSON.parse(row.labels) as Candidate['labels'],
-      allocated: pickCapacity(allocations.get(row.id) ?? NOTHING_ALLOCATED),
-      keyCounts: new Map<string, number>(),
-    }));
+    const nodes = rows.map((row): Candidate => {
+      const sizing = row.sizing ? (JSON.parse(row.sizing) as NodeSizing) : NO_SIZING;
+      const allocation = allocations.get(row.id);
+      return {
+        id: row.id,
+        capacity: JSON.parse(row.capacity) as Candidate['capacity'],
+        labels: JSON.parse(row.labels) as Candidate['labels'],
+        sizing,
+        allocated: allocation ? reserved(allocation, allocation.sandboxes, sizing) : { ...NOTHING_ALLOCATED },
+        keyCounts: new Map<string, number>(),
+      };
+    });
     this.byId = new Map(nodes.map((node) => [node.id, node]));
     this.placement = new PlacementTable(nodes, this.policy);
     this.keysLoaded = new Set();
@@ -158,9 +185,4 @@ async function bumpAndRead(manager: EntityManager): Promise<number> {
   await bumpSchedulerEpoch(manager);
   const [row] = await manager.query<{ epoch: number | string }[]>('SELECT epoch FROM scheduler_epoch WHERE id = 1');
   return Number(row.epoch);
-}
-
-/** A copy without the sandbox count: placement books into it. */
-function pickCapacity({ vcpus, memoryMiB }: Capacity): Capacity {
-  return { vcpus, memoryMiB };
 }

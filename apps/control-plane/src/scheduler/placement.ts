@@ -1,6 +1,9 @@
 import type { Capacity } from '@moat/proto';
 import type { SchedulerStrategy } from '../config/app-config';
+import type { PendingReason } from '../sandboxes/model/pending-reason';
 import { LoadHeap } from './load-heap';
+import { allocatable, NO_SIZING, type NodeSizing, type OvercommitFallback } from './node-offer';
+import { unplacedReason } from './unplaced-reason';
 
 /**
  * How many of the best-ranked nodes a plain request looks at in rank order before falling
@@ -12,7 +15,10 @@ const RANKED_PROBES = 64;
 export interface Candidate {
   id: string;
   capacity: Capacity;
+  /** What it reserves for its sandboxes: their vCPUs, and their memory plus its overhead for each. */
   allocated: Capacity;
+  /** What its hello said it offers beyond its capacity; absent: nothing (an older agent). */
+  sizing?: NodeSizing;
   labels: Record<string, string>;
   /** How many sandboxes of each anti-affinity key the node already runs. */
   keyCounts: Map<string, number>;
@@ -26,11 +32,8 @@ export interface PlacementRequest {
   antiAffinityKey: string | null;
 }
 
-export interface PlacementPolicy {
+export interface PlacementPolicy extends OvercommitFallback {
   strategy: SchedulerStrategy;
-  /** Offered capacity is the node's real capacity times these factors. */
-  cpuOvercommit: number;
-  memoryOvercommit: number;
 }
 
 /** Whether the node carries every label of the selector. */
@@ -48,11 +51,11 @@ const byId = (a: Candidate, b: Candidate): number => (a.id < b.id ? -1 : a.id > 
 
 /**
  * A batch's schedulable nodes, laid out for placing many sandboxes in a row. It picks, among
- * the nodes that match a request's selector and have room (offered capacity is the real one
- * times the overcommit factors, rounded down): first the fewest sandboxes with the same
- * anti-affinity key (replicas spread even when there are more of them than nodes), then by
- * strategy — `spread` the least loaded node, `binpack` the most loaded one — and ties to the
- * lower id, to keep the choice stable.
+ * the nodes that match a request's selector and have room (what a node offers: `allocatable`;
+ * a sandbox takes its vCPUs, and its memory plus the node's overhead per sandbox): first the
+ * fewest sandboxes with the same anti-affinity key (replicas spread even when there are more of
+ * them than nodes), then by strategy — `spread` the least loaded node, `binpack` the most loaded
+ * one — and ties to the lower id, to keep the choice stable.
  *
  * A plain request (no selector, no anti-affinity key) takes the first node with room in rank
  * order, kept in a heap: O(log n) per placement. Others scan every node (10,000 sandboxes
@@ -66,10 +69,17 @@ export class PlacementTable {
   private readonly offeredMemory: Float64Array;
   private readonly usedVcpus: Float64Array;
   private readonly usedMemory: Float64Array;
+  /** Each node's memory cost per sandbox beyond its memoryMiB. */
+  private readonly overhead: Float64Array;
   /** Each node's rank: its load, negated under binpack (lower ranks first). */
   private readonly rank: Float64Array;
   private readonly ranked: LoadHeap;
   private readonly sign: number;
+  /**
+   * Reasons given since the last booking, by request shape: a backlog of sandboxes that fit
+   * nowhere costs one scan per shape, not one per sandbox.
+   */
+  private readonly reasons = new Map<string, PendingReason>();
 
   constructor(candidates: readonly Candidate[], policy: PlacementPolicy) {
     const sorted = candidates.every((c, i) => i === 0 || byId(candidates[i - 1], c) < 0);
@@ -80,10 +90,14 @@ export class PlacementTable {
     this.offeredMemory = new Float64Array(n);
     this.usedVcpus = new Float64Array(n);
     this.usedMemory = new Float64Array(n);
+    this.overhead = new Float64Array(n);
     this.rank = new Float64Array(n);
     this.nodes.forEach((node, i) => {
-      this.offeredVcpus[i] = Math.floor(node.capacity.vcpus * policy.cpuOvercommit);
-      this.offeredMemory[i] = Math.floor(node.capacity.memoryMiB * policy.memoryOvercommit);
+      const sizing = node.sizing ?? NO_SIZING;
+      const offered = allocatable(node.capacity, sizing, policy);
+      this.offeredVcpus[i] = offered.vcpus;
+      this.offeredMemory[i] = offered.memoryMiB;
+      this.overhead[i] = sizing.sandboxOverheadMiB;
       this.usedVcpus[i] = node.allocated.vcpus;
       this.usedMemory[i] = node.allocated.memoryMiB;
       this.rank[i] = this.rankOf(i);
@@ -100,15 +114,48 @@ export class PlacementTable {
     const i = this.indexFor(request);
     if (i < 0) return undefined;
     const node = this.nodes[i];
+    const memoryMiB = request.memoryMiB + this.overhead[i];
     this.usedVcpus[i] += request.vcpus;
-    this.usedMemory[i] += request.memoryMiB;
+    this.usedMemory[i] += memoryMiB;
     node.allocated.vcpus += request.vcpus;
-    node.allocated.memoryMiB += request.memoryMiB;
+    node.allocated.memoryMiB += memoryMiB;
     this.rank[i] = this.rankOf(i);
     this.ranked.update(i);
     const key = request.antiAffinityKey;
     if (key) node.keyCounts.set(key, (node.keyCounts.get(key) ?? 0) + 1);
+    if (this.reasons.size > 0) this.reasons.clear();
     return node;
+  }
+
+  /**
+   * Why a request `place` just refused fits no node now: from the matching nodes' largest free
+   * vCPUs and memory (each over the nodes, not summed: a sandbox cannot span nodes).
+   */
+  explain(request: PlacementRequest): PendingReason {
+    const { vcpus, memoryMiB, nodeSelector } = request;
+    const shape = `${vcpus}/${memoryMiB}/${JSON.stringify(nodeSelector)}`;
+    const known = this.reasons.get(shape);
+    if (known) return known;
+    const selective = Object.keys(nodeSelector).length > 0;
+    let matching = 0;
+    let largestFreeVcpus = 0;
+    // The node closest to fitting the memory: the most free beyond its own overhead.
+    let memoryNode = -1;
+    for (let i = 0; i < this.nodes.length; i++) {
+      if (selective && !matchesSelector(this.nodes[i].labels, nodeSelector)) continue;
+      largestFreeVcpus = Math.max(largestFreeVcpus, this.offeredVcpus[i] - this.usedVcpus[i]);
+      if (memoryNode < 0 || this.memoryRoom(i) > this.memoryRoom(memoryNode)) memoryNode = i;
+      matching++;
+    }
+    const reason = unplacedReason(request, {
+      nodes: this.nodes.length,
+      matching,
+      largestFreeVcpus,
+      largestFreeMemoryMiB: memoryNode < 0 ? 0 : this.offeredMemory[memoryNode] - this.usedMemory[memoryNode],
+      memoryOverheadMiB: memoryNode < 0 ? 0 : this.overhead[memoryNode],
+    });
+    this.reasons.set(shape, reason);
+    return reason;
   }
 
   private indexFor(request: PlacementRequest): number {
@@ -137,7 +184,12 @@ export class PlacementTable {
   }
 
   private fits(i: number, vcpus: number, memoryMiB: number): boolean {
-    return this.offeredVcpus[i] - this.usedVcpus[i] >= vcpus && this.offeredMemory[i] - this.usedMemory[i] >= memoryMiB;
+    return this.offeredVcpus[i] - this.usedVcpus[i] >= vcpus && this.memoryRoom(i) >= memoryMiB;
+  }
+
+  /** Memory free on node i for a sandbox's own memoryMiB. */
+  private memoryRoom(i: number): number {
+    return this.offeredMemory[i] - this.usedMemory[i] - this.overhead[i];
   }
 
   private rankOf(i: number): number {

@@ -4,11 +4,13 @@ import { AppConfig } from '../config/app-config';
 import { Transactions } from '../database/transactions.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
+import { samePendingReason } from '../sandboxes/model/pending-reason';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { NO_USAGE, quotaFit, withAdded } from '../tenants/model/quota';
 import { TenantEntity } from '../tenants/model/tenant.entity';
 import { yieldToEventLoop } from '../common/yield';
 import { bumpSchedulerEpoch, CapacityIndex, type NodesChange, type NodeState } from './capacity-index';
+import type { OvercommitFallback } from './node-offer';
 import { PlacementPolicy, PlacementTable } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
@@ -26,6 +28,8 @@ export interface SchedulerCommit {
   admitted: SandboxEntity[];
   /** Sandboxes that got a node: new ones and older pending ones. */
   placed: SandboxEntity[];
+  /** Older pending sandboxes still unplaced whose `pendingReason` changed. */
+  explained: SandboxEntity[];
 }
 
 interface Waiting {
@@ -66,6 +70,11 @@ export class SchedulerService {
       memoryOvercommit: config.fleet.memoryOvercommit,
     };
     this.index = new CapacityIndex(this.policy);
+  }
+
+  /** The factors for nodes that report none of their own (MOAT_CPU_OVERCOMMIT, MOAT_MEMORY_OVERCOMMIT). */
+  get overcommitFallback(): OvercommitFallback {
+    return { cpuOvercommit: this.policy.cpuOvercommit, memoryOvercommit: this.policy.memoryOvercommit };
   }
 
   /**
@@ -171,28 +180,32 @@ export class SchedulerService {
     const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
     const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
     const table = this.index.table();
-    const pending =
-      retryPending && table.size > 0
-        ? await manager.find(SandboxEntity, {
-            where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
-            order: { createdAt: 'ASC' },
-            take: MAX_BATCH,
-          })
-        : [];
+    // Read even with no node ready: their reason may have become that.
+    const pending = retryPending
+      ? await manager.find(SandboxEntity, {
+          where: { nodeId: IsNull(), desiredState: 'running', state: 'pending' },
+          order: { createdAt: 'ASC' },
+          take: MAX_BATCH,
+        })
+      : [];
     const placed: SandboxEntity[] = [];
     const now = new Date();
     if (table.size > 0) {
       const keys = [...new Set([...pending, ...admitted].flatMap((s) => (s.antiAffinityKey ? [s.antiAffinityKey] : [])))];
       await this.index.ensureKeys(manager, keys);
-      // Older pending sandboxes first: they have waited longest.
-      const moved = pending.filter((sandbox) => this.placeOne(sandbox, table, now));
-      await this.rows.assignNodes(manager, moved, now);
-      placed.push(...moved);
-      for (const sandbox of admitted) if (this.placeOne(sandbox, table, now)) placed.push(sandbox);
     }
+    // Older pending sandboxes first: they have waited longest.
+    const moved = pending.filter((sandbox) => this.placeOne(sandbox, table, now));
+    await this.rows.assignNodes(manager, moved, now);
+    placed.push(...moved);
+    for (const sandbox of admitted) if (this.placeOne(sandbox, table, now)) placed.push(sandbox);
+    // A retry of up to MAX_BATCH rows rewrites only the reasons that changed.
+    const explained = pending.filter((sandbox) => !sandbox.nodeId && this.explainOne(sandbox, table, now));
+    for (const sandbox of admitted) if (!sandbox.nodeId) this.explainOne(sandbox, table, now);
+    await this.rows.storePendingReasons(manager, explained, now);
     await this.rows.insert(manager, admitted);
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
-    return { admissions, commit: { admitted, placed }, morePending };
+    return { admissions, commit: { admitted, placed, explained }, morePending };
   }
 
   private anyPending(): Promise<boolean> {
@@ -220,10 +233,23 @@ export class SchedulerService {
   }
 
   private placeOne(sandbox: SandboxEntity, table: PlacementTable, now: Date): boolean {
-    const node = table.place(sandbox);
+    const node = table.size > 0 ? table.place(sandbox) : undefined;
     if (!node) return false;
     sandbox.nodeId = node.id;
     sandbox.placedAt = now;
+    sandbox.pendingReason = null;
+    sandbox.updatedAt = now;
+    return true;
+  }
+
+  /**
+   * Sets why an unplaced sandbox waits, as the nodes look after the whole batch was placed;
+   * whether that changed its reason.
+   */
+  private explainOne(sandbox: SandboxEntity, table: PlacementTable, now: Date): boolean {
+    const reason = table.explain(sandbox);
+    if (samePendingReason(sandbox.pendingReason, reason)) return false;
+    sandbox.pendingReason = reason;
     sandbox.updatedAt = now;
     return true;
   }
@@ -238,7 +264,7 @@ export class SchedulerService {
   }
 
   private async notify(commit: SchedulerCommit): Promise<void> {
-    if (commit.admitted.length === 0 && commit.placed.length === 0) return;
+    if (commit.admitted.length === 0 && commit.placed.length === 0 && commit.explained.length === 0) return;
     for (const listener of this.listeners) {
       try {
         await listener(commit);

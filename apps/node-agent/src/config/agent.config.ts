@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, isIpv4, MAX_DNS_SERVERS, MAX_NODE_NAME_LENGTH, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, isIpv4, MAX_CPU_OVERCOMMIT, MAX_DNS_SERVERS, MAX_NODE_NAME_LENGTH, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
 import { parseIdRange, type IdRange } from '@moat/runtime-core';
 import { z } from 'zod';
 
@@ -35,6 +35,10 @@ export interface AgentConfig {
   /** Per-registry credentials; secret, never logged. */
   registryAuth: Record<string, { username: string; password: string }>;
   heartbeatMs: number;
+  /** vCPUs offered per host CPU (MOAT_NODE_CPU_OVERCOMMIT), told to the control plane in the hello. */
+  cpuOvercommit: number;
+  /** Memory kept for the host and offered to no sandbox (MOAT_NODE_MEMORY_RESERVE_MIB). */
+  memoryReserveMiB: number;
   /** Stop every sandbox on exit (development: `npm start`); otherwise VMs outlive the agent. */
   stopSandboxesOnExit: boolean;
   logLevel: string;
@@ -50,6 +54,15 @@ export interface AgentConfig {
     subnetPool: string;
   };
 }
+
+/**
+ * vCPUs offered per host CPU unless MOAT_NODE_CPU_OVERCOMMIT says otherwise: OpenStack Nova's
+ * default `cpu_allocation_ratio` for shared vCPUs. Idle microVMs use little CPU, so on ordinary
+ * hosts memory, not CPU, limits how many sandboxes a node holds.
+ */
+export const DEFAULT_NODE_CPU_OVERCOMMIT = 16;
+/** Memory kept for the host itself (kernel, node agent, host daemons) unless MOAT_NODE_MEMORY_RESERVE_MIB says otherwise. */
+export const DEFAULT_NODE_MEMORY_RESERVE_MIB = 1024;
 
 const envSchema = z.object({
   MOAT_DATA_DIR: z.string().min(1).default('./.moat'),
@@ -84,6 +97,8 @@ const envSchema = z.object({
   MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
   MOAT_REGISTRY_AUTH: z.string().optional(),
   MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+  MOAT_NODE_CPU_OVERCOMMIT: z.coerce.number().positive().max(MAX_CPU_OVERCOMMIT).default(DEFAULT_NODE_CPU_OVERCOMMIT),
+  MOAT_NODE_MEMORY_RESERVE_MIB: z.coerce.number().int().nonnegative().default(DEFAULT_NODE_MEMORY_RESERVE_MIB),
   MOAT_STOP_SANDBOXES_ON_EXIT: z.enum(['true', 'false']).default('false'),
   MOAT_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   MOAT_NODE_METRICS_ADDR: z
@@ -150,6 +165,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
     imageCacheMaxBytes: e.MOAT_IMAGE_CACHE_MAX_BYTES,
     registryAuth,
     heartbeatMs: e.MOAT_HEARTBEAT_MS,
+    cpuOvercommit: e.MOAT_NODE_CPU_OVERCOMMIT,
+    memoryReserveMiB: e.MOAT_NODE_MEMORY_RESERVE_MIB,
     stopSandboxesOnExit: e.MOAT_STOP_SANDBOXES_ON_EXIT === 'true',
     logLevel: e.MOAT_LOG_LEVEL,
     ...(e.MOAT_NODE_METRICS_ADDR && { metricsAddr: e.MOAT_NODE_METRICS_ADDR }),

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { sandboxList } from '@/lib/fleet/fleet.reducer';
 import { formatMemory, formatTimestamp } from '@/lib/format';
-import type { FleetNode, NodeAction } from '@/lib/types';
+import { allocatableOf, type FleetNode, type NodeAction } from '@/lib/types';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
 import { ConfirmButton } from '../ui/confirm-button';
 import { DetailsCard } from '../ui/details-card';
@@ -108,11 +108,18 @@ export function NodeDetail({ id }: { id: string }) {
           <dd>{node.hypervisors.join(', ')}</dd>
           <dt>vCPUs</dt>
           <dd>
-            <Usage used={node.allocated.vcpus} total={node.capacity.vcpus} />
+            <Usage used={node.allocated.vcpus} total={allocatableOf(node).vcpus} />
           </dd>
           <dt>Memory</dt>
           <dd>
-            <Usage used={node.allocated.memoryMiB} total={node.capacity.memoryMiB} format={formatMemory} />
+            <Usage used={node.allocated.memoryMiB} total={allocatableOf(node).memoryMiB} format={formatMemory} />
+          </dd>
+          <dt>Host</dt>
+          <dd>
+            {node.capacity.vcpus} CPUs, {formatMemory(node.capacity.memoryMiB)}
+            {node.cpuOvercommit !== undefined && <> · vCPUs offered ×{node.cpuOvercommit}</>}
+            {!!node.memoryReserveMiB && <> · {formatMemory(node.memoryReserveMiB)} kept for the host</>}
+            {!!node.sandboxOverheadMiB && <> · {formatMemory(node.sandboxOverheadMiB)} VMM overhead per sandbox</>}
           </dd>
           <dt>Last heartbeat</dt>
           <dd title={formatTimestamp(node.lastHeartbeatAt)}>

@@ -88,6 +88,11 @@ export function SandboxDetail({ id }: { id: string }) {
           <dd>
             <StateBadge state={sandbox.state} />
             {sandbox.health && sandbox.health !== 'unknown' && <StateBadge state={sandbox.health} />}
+            {sandbox.pendingReason && (
+              <p className="hint" data-pending-reason={sandbox.pendingReason.code}>
+                Not placed yet ({sandbox.pendingReason.code}): {sandbox.pendingReason.message}
+              </p>
+            )}
           </dd>
           <dt>Node</dt>
           <dd className="mono">

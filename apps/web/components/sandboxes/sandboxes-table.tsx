@@ -111,6 +111,11 @@ export function SandboxesTable({ sandboxes, filters = true }: { sandboxes: reado
             <td>
               <StateBadge state={sandbox.state} />
               {sandbox.health === 'unhealthy' && <StateBadge state="unhealthy" />}
+              {sandbox.pendingReason && (
+                <p className="hint" data-pending-reason={sandbox.pendingReason.code}>
+                  {sandbox.pendingReason.message}
+                </p>
+              )}
             </td>
             <td className="mono optional">{name(sandbox.nodeId)}</td>
             <td>{sandbox.vcpus}</td>

@@ -63,12 +63,22 @@ export interface SandboxEvent {
   reason?: ErrorInfo;
 }
 
+/** Why the scheduler could not place a sandbox yet (see docs/api.md). */
+export type PendingReasonCode = 'NO_READY_NODE' | 'NO_MATCHING_NODE' | 'INSUFFICIENT_VCPUS' | 'INSUFFICIENT_MEMORY' | 'INSUFFICIENT_RESOURCES';
+
+export interface PendingReason {
+  code: PendingReasonCode;
+  message: string;
+}
+
 export interface Sandbox {
   id: string;
   tenantId: string;
   /** Null while the scheduler has not placed the sandbox yet. */
   nodeId: string | null;
   state: SandboxState;
+  /** Why it is not placed yet, as of the scheduler's last try; null once placed. */
+  pendingReason?: PendingReason | null;
   vcpus: number;
   memoryMiB: number;
   image?: string | null;

@@ -1,6 +1,6 @@
 /** A node agent's side of joining and staying in the fleet: who it is, what it offers, that it lives. */
 import { z } from 'zod';
-import { MAX_NODE_NAME_LENGTH } from '../limits/fleet.limits';
+import { MAX_CPU_OVERCOMMIT, MAX_NODE_NAME_LENGTH, MAX_SANDBOX_OVERHEAD_MIB } from '../limits/fleet.limits';
 
 /**
  * Node states as the API reports them. `unknown`: the control plane started and the node has
@@ -39,6 +39,18 @@ export const nodeHelloSchema = z.object({
   agentVersion: z.string().max(64),
   /** Whether the node jails its VMMs (false only under MOAT_JAIL=false, for debugging). */
   jailed: z.boolean(),
+  /**
+   * What each sandbox costs the node beyond its memoryMiB: its VMM's own memory, which the
+   * node also puts in the VM's cgroup limit. Absent (older agents): 0.
+   */
+  sandboxOverheadMiB: z.number().int().nonnegative().max(MAX_SANDBOX_OVERHEAD_MIB).optional(),
+  /**
+   * How many vCPUs the node offers per host CPU (its MOAT_NODE_CPU_OVERCOMMIT). Absent (older
+   * agents): the control plane's MOAT_CPU_OVERCOMMIT.
+   */
+  cpuOvercommit: z.number().positive().max(MAX_CPU_OVERCOMMIT).optional(),
+  /** Memory the node keeps for its host and offers to no sandbox. Absent (older agents): 0. */
+  memoryReserveMiB: z.number().int().nonnegative().optional(),
 });
 export type NodeHello = z.infer<typeof nodeHelloSchema>;
 

@@ -3,6 +3,11 @@
 /** Longest node name (a DNS host name): the node join request, the hello, the node agent's MOAT_NODE_NAME. */
 export const MAX_NODE_NAME_LENGTH = 253;
 
+/** The largest CPU oversubscription factor a hello (or MOAT_NODE_CPU_OVERCOMMIT) may carry. */
+export const MAX_CPU_OVERCOMMIT = 1000;
+/** The largest per-sandbox overhead a hello may report, MiB. */
+export const MAX_SANDBOX_OVERHEAD_MIB = 65_536;
+
 /** How often a node agent heartbeats unless MOAT_HEARTBEAT_MS says otherwise. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;
 /**

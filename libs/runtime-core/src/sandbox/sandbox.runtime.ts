@@ -76,6 +76,14 @@ export class SandboxRuntime {
     return this.deps.snapshots?.idle() ?? Promise.resolve();
   }
 
+  /**
+   * What each sandbox costs this host beyond its memoryMiB: its VMM's own memory under this
+   * host's accelerator (also part of the VM's cgroup limit). The scheduler reserves it too.
+   */
+  sandboxOverheadMiB(): number {
+    return this.deps.hypervisor.memoryOverheadMiB(this.accel);
+  }
+
   list(): SandboxInfo[] {
     return [...this.entries.values()].map(infoOf);
   }

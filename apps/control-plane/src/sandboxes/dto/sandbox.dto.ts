@@ -1,6 +1,7 @@
 import type { AgentTransportName } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
 import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
+import { PENDING_REASON_CODES, type PendingReasonCode } from '../model/pending-reason';
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../model/sandbox.entity';
 import { DnsConfigDto, EgressPolicyDto, SandboxIsolationDto } from './sandbox-fences.dto';
 import { RestartPolicyDto, SandboxEventDto } from './sandbox-lifecycle.dto';
@@ -22,6 +23,14 @@ class SandboxErrorDto {
   code!: string;
 
   @ApiProperty()
+  message!: string;
+}
+
+class PendingReasonDto {
+  @ApiProperty({ enum: PENDING_REASON_CODES, example: 'INSUFFICIENT_VCPUS' })
+  code!: PendingReasonCode;
+
+  @ApiProperty({ example: 'no ready node has 2 free vCPUs; largest free: 1' })
   message!: string;
 }
 
@@ -68,6 +77,14 @@ export class SandboxDto {
 
   @ApiProperty({ enum: SANDBOX_STATES })
   state!: SandboxState;
+
+  @ApiProperty({
+    type: PendingReasonDto,
+    nullable: true,
+    description:
+      'Why the scheduler has not placed it yet, as of its last try (retried whenever room may have appeared: a node says hello, comes back, is uncordoned or relabelled, a sandbox is deleted); null once placed',
+  })
+  pendingReason!: PendingReasonDto | null;
 
   @ApiProperty()
   vcpus!: number;
@@ -172,6 +189,7 @@ export class SandboxDto {
       tenantId: sandbox.tenantId,
       nodeId: sandbox.nodeId,
       state: sandbox.state,
+      pendingReason: sandbox.state === 'pending' && !sandbox.nodeId ? (sandbox.pendingReason ?? null) : null,
       vcpus: sandbox.vcpus,
       memoryMiB: sandbox.memoryMiB,
       image: sandbox.image,

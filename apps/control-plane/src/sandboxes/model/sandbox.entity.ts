@@ -14,6 +14,7 @@ import type {
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { PendingReason } from './pending-reason';
 import type { RestartPolicy } from './restart-policy';
 import type { SandboxEvent } from './sandbox-events';
 
@@ -75,6 +76,10 @@ export class SandboxEntity {
   /** Sandboxes sharing this key are spread over nodes (a deployment passes its id). */
   @Column({ type: 'varchar', length: 128, nullable: true })
   antiAffinityKey!: string | null;
+
+  /** Why the scheduler could not place it yet; null once placed (and before it first tried). */
+  @Column({ type: 'simple-json', nullable: true })
+  pendingReason!: PendingReason | null;
 
   /** When the scheduler placed it (null while unplaced). */
   @Column({ type: Date, nullable: true })
@@ -191,6 +196,7 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
   return {
     restartCount: 0,
     restartAt: null,
+    pendingReason: null,
     events: [{ at: now.toISOString(), state: 'pending' }],
     id: randomUUID(),
     state: 'pending',

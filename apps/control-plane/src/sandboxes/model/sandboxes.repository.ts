@@ -42,7 +42,8 @@ export class SandboxesRepository {
   /**
    * Gives older pending sandboxes the nodes chosen for them, in a few statements (under
    * `spread` every sandbox of a batch lands on a different node, so one UPDATE per node would
-   * be one per sandbox). Only rows still unplaced and wanted are touched.
+   * be one per sandbox), and clears why they waited. Only rows still unplaced and wanted are
+   * touched.
    */
   async assignNodes(manager: EntityManager, sandboxes: readonly SandboxEntity[], now: Date): Promise<void> {
     await updateRowsById(
@@ -50,7 +51,23 @@ export class SandboxesRepository {
       'sandboxes',
       sandboxes.map((sandbox) => ({ id: sandbox.id, values: { nodeId: sandbox.nodeId } })),
       {
-        shared: columnValues(manager, SandboxEntity, { placedAt: now, updatedAt: now }, ['placedAt', 'updatedAt']),
+        shared: columnValues(manager, SandboxEntity, { placedAt: now, updatedAt: now, pendingReason: null }, ['placedAt', 'updatedAt', 'pendingReason']),
+        where: `"nodeId" IS NULL AND "desiredState" = 'running'`,
+      },
+    );
+  }
+
+  /**
+   * Stores why these unplaced sandboxes still wait (their `pendingReason`, set on the entities);
+   * the caller passes only those whose reason changed. Rows placed meanwhile are not touched.
+   */
+  async storePendingReasons(manager: EntityManager, sandboxes: readonly SandboxEntity[], now: Date): Promise<void> {
+    await updateRowsById(
+      manager,
+      'sandboxes',
+      sandboxes.map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, ['pendingReason']) })),
+      {
+        shared: columnValues(manager, SandboxEntity, { updatedAt: now }, ['updatedAt']),
         where: `"nodeId" IS NULL AND "desiredState" = 'running'`,
       },
     );

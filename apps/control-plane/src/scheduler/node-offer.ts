@@ -1,0 +1,46 @@
+import type { Capacity, NodeHello } from '@moat/proto';
+
+/** What a node said in its hello about what it offers, beyond its real capacity. */
+export interface NodeSizing {
+  /** Memory each sandbox costs the node beyond its memoryMiB (its VMM's overhead). */
+  sandboxOverheadMiB: number;
+  /** vCPUs offered per host CPU; null: the control plane's MOAT_CPU_OVERCOMMIT (older agents). */
+  cpuOvercommit: number | null;
+  /** Memory the node keeps for its host. */
+  memoryReserveMiB: number;
+}
+
+/** A node that said nothing of the above (an agent older than these fields). */
+export const NO_SIZING: NodeSizing = { sandboxOverheadMiB: 0, cpuOvercommit: null, memoryReserveMiB: 0 };
+
+/** The control plane's factors, for nodes that report none (MOAT_CPU_OVERCOMMIT, MOAT_MEMORY_OVERCOMMIT). */
+export interface OvercommitFallback {
+  cpuOvercommit: number;
+  memoryOvercommit: number;
+}
+
+/** The hello's sizing fields, with the defaults of an agent that sends none. */
+export function sizingOf(hello: Pick<NodeHello, 'sandboxOverheadMiB' | 'cpuOvercommit' | 'memoryReserveMiB'>): NodeSizing {
+  return {
+    sandboxOverheadMiB: hello.sandboxOverheadMiB ?? 0,
+    cpuOvercommit: hello.cpuOvercommit ?? null,
+    memoryReserveMiB: hello.memoryReserveMiB ?? 0,
+  };
+}
+
+/**
+ * What a node offers to sandboxes, rounded down: its host CPUs times its own factor (else the
+ * control plane's), and its memory less what it keeps for the host, times the control plane's
+ * memory factor.
+ */
+export function allocatable(capacity: Capacity, sizing: NodeSizing, fallback: OvercommitFallback): Capacity {
+  return {
+    vcpus: Math.floor(capacity.vcpus * (sizing.cpuOvercommit ?? fallback.cpuOvercommit)),
+    memoryMiB: Math.floor(Math.max(0, capacity.memoryMiB - sizing.memoryReserveMiB) * fallback.memoryOvercommit),
+  };
+}
+
+/** What `sandboxes` sandboxes of these sizes reserve on the node: their memory plus the node's overhead for each. */
+export function reserved(sum: Capacity, sandboxes: number, sizing: NodeSizing): Capacity {
+  return { vcpus: sum.vcpus, memoryMiB: sum.memoryMiB + sandboxes * sizing.sandboxOverheadMiB };
+}
