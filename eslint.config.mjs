@@ -11,6 +11,7 @@ export default tseslint.config(
       '**/generated/**',
       '**/next-env.d.ts',
       '**/*.mjs',
+      '**/*.cjs',
       '**/*.mts',
       '**/*.js',
       'e2e/test-results/**',

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { api, waitFor } from '../support/api';
 import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
 
@@ -84,7 +84,7 @@ describe('failures: what a user sees when something breaks', () => {
       ['POST', 'pause', undefined],
     ] as const) {
       const res = await api<ApiErrorBody>(method, `/v1/sandboxes/${sandbox.id}/${path}`, { token: key, ...(body && { body }) });
-      expect(res.status, path).toBe(409);
+      expect({ path, status: res.status }).toEqual({ path, status: 409 });
       expect(res.body.error.code).toBe('SANDBOX_NOT_RUNNING');
     }
   });

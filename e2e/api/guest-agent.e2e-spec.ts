@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AttachStart } from '@moat/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import { api } from '../support/api';
 import { AttachSession } from '../support/attach';
 import { settledSandbox } from '../support/sandboxes';
@@ -38,7 +39,7 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
 
   const exec = async (body: Record<string, unknown>): Promise<ExecResult> => {
     const res = await api<ExecResult>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { token: key, body });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res).toMatchObject({ status: 200 });
     return res.body;
   };
   const attach = async (request: Omit<AttachStart, 'sandboxId'>): Promise<AttachSession> => {
@@ -139,7 +140,7 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
   it('reports live stats that move when the container works', async () => {
     const read = async (): Promise<Stats> => {
       const res = await api<Stats>('GET', `/v1/sandboxes/${sandbox.id}/stats`, { token: key });
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res).toMatchObject({ status: 200 });
       return res.body;
     };
     const before = await read();
@@ -171,7 +172,7 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
     // Paused is not running: a second pause is refused by the guest.
     expect((await api('POST', `/v1/sandboxes/${sandbox.id}/pause`, { token: key })).status).toBeGreaterThanOrEqual(400);
     expect((await api('POST', `/v1/sandboxes/${sandbox.id}/resume`, { token: key })).status).toBe(204);
-    await expect.poll(() => ticker.text().length, { timeout: 60_000 }).toBeGreaterThan(frozenAt);
+    await eventually(() => expect(ticker.text().length).toBeGreaterThan(frozenAt), { timeout: 60_000 });
     ticker.signal(9);
     expect(await ticker.exited).toMatchObject({ signal: 9 });
   });

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { busyboxLayer, startRegistry, type LayerEntry, type TestRegistry } from '../support/registry';

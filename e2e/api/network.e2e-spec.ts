@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DATA_DIR, api } from '../support/api';
 import { findNetworkLeaks } from '../support/leaks.mjs';
 import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
@@ -112,7 +112,7 @@ describe.each(MODELS)('sandbox networking with the %s model', (model) => {
     expect((await res.text()).trim()).toBe(`moat-${model}`);
   });
 
-  it("lets a tenant's sandboxes reach each other, but not another tenant's", { timeout: 420_000 }, async () => {
+  it("lets a tenant's sandboxes reach each other, but not another tenant's", async () => {
     const sameTenant = await exec(keyA, a2.id, httpGet(a1.ip, 10));
     expect(sameTenant.stdout).toContain(`moat-${model}`);
     expect((await exec(keyA, a2.id, ['ping', '-c', '1', '-W', '5', a1.ip ?? ''])).exitCode).toBe(0);
@@ -128,7 +128,7 @@ describe.each(MODELS)('sandbox networking with the %s model', (model) => {
     expect(otherTenant.exitCode).not.toBe(0);
     expect(otherTenant.stdout).not.toContain(`moat-${model}`);
     expect((await exec(keyB, b1.id, ['ping', '-c', '1', '-W', '3', a1.ip ?? ''])).exitCode).not.toBe(0);
-  });
+  }, 420_000);
 
   it('leaves no netns, link, lease or iptables rule behind after deletion', async () => {
     for (const id of ids) expect((await api('DELETE', `/v1/sandboxes/${id}`)).status).toBe(202);

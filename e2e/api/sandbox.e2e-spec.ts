@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DATA_DIR, NODE_METRICS_URL, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { newTenantKey, settledSandbox } from '../support/sandboxes';

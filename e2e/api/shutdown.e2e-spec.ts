@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { startStack } from '../support/stack.mjs';
 import { DATA_DIR } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
@@ -27,7 +27,7 @@ function freePort(): Promise<number> {
  * own bridges and data dir, so that the suite's stack is not touched.
  */
 describe('shutdown during a burst', () => {
-  it('leaves no VMM, jail, cgroup, netns, link, RAM file or rule behind', { timeout: 600_000 }, async () => {
+  it('leaves no VMM, jail, cgroup, netns, link, RAM file or rule behind', async () => {
     const imagesDir = join(resolve(DATA_DIR, '..'), 'guest-images');
     const dataDir = mkdtempSync(join(resolve(DATA_DIR, '..'), 'e2e-shutdown-'));
     symlinkSync(imagesDir, join(dataDir, 'guest-images'));
@@ -68,5 +68,5 @@ describe('shutdown during a burst', () => {
     expect(findLeaks(dataDir, ids)).toEqual([]);
     expect(readdirSync('/sys/class/net').filter((link) => link.startsWith(PREFIX))).toEqual([]);
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(` ${PREFIX}`);
-  });
+  }, 600_000);
 });

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect } from '@jest/globals';
 import { api, waitFor } from './api';
 
 /** A fresh tenant's API key. */

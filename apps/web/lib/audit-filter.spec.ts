@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { matchesAudit } from './audit-filter';
 import type { AuditEntry } from './types';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, nodeLabel, shortId } from './format';
 
 describe('format', () => {

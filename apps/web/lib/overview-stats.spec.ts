@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import type { FleetNode, Sandbox } from './types';
 import { countByState, creationRate, fleetCapacity, median, startLatencies } from './overview-stats';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { buildCreateRequest, buildExecRequest, type NewSandboxFields } from './sandbox-form';
 
 const blank: NewSandboxFields = { image: '', vcpus: '', memoryMiB: '', networkModel: '', rootfs: '', env: '' };

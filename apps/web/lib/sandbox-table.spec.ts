@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { NO_FILTER, filterSandboxes, sortSandboxes } from './sandbox-table';
 import type { Sandbox } from './types';
 

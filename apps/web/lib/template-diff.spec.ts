@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { diffSpecs, fieldsToSpec, specToFields } from './template-diff';
 import type { TemplateSpec } from './types';
 

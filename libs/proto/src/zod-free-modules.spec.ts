@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 
 /** Every package a module reaches through its relative imports, type-only imports excepted (they leave no code). */
 function packagesReached(entry: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { generateApiKey, hashApiKey, parseBearer, tokensEqual } from './token';
 
 describe('API keys', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { answerClientError } from './client-error.handler';
 
 function fakeSocket(inFlight?: { headersSent: boolean }) {

@@ -1,5 +1,5 @@
 import { ArgumentsHost, HttpException, Logger, NotFoundException } from '@nestjs/common';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { httpStatusFor } from './error-status';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { ErrorCode, ApiError } from './api.error';
@@ -13,7 +13,9 @@ function render(exception: unknown): { status: number; body: unknown } {
 
 describe('error mapping', () => {
   // The filter logs unexpected errors; that output is expected here, not news.
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   it('gives every code a status of the right class', () => {
     expect(httpStatusFor(ErrorCode.QUOTA_EXCEEDED)).toBe(403);

@@ -1,5 +1,5 @@
 import { parse } from 'node:querystring';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { ApiError, ErrorCode } from './api.error';
 import { MAX_JSON_DEPTH, refuseHostileShapes, shapeProblem } from './request-shape.middleware';
 

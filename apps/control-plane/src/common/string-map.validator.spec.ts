@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { ENV_MAP, LABEL_MAP, stringMapProblem } from './string-map.validator';
 
 describe('stringMapProblem', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { AuditQuery } from '../audit/audit.query';
 import { CreateTenantDto } from '../tenants/dto/create-tenant.dto';
 import { ErrorCode } from './api.error';

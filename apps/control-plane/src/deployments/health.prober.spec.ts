@@ -1,5 +1,5 @@
 import type { ExecRequest, ExecResult } from '@moat/proto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import type { AgentChannel } from '../fleet/agent.channel';
 import { HealthProber, type ProbeTarget } from './health.prober';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { ErrorCode } from '../common/api.error';
 import { httpStatusFor } from '../common/error-status';
 import { nodeError } from './agent.channel';

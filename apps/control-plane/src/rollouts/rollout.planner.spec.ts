@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import type { Replica } from './replica';
 import type { RolloutStrategy } from './strategy';
 import { initialSteps, planRollout, type RolloutView } from './rollout.planner';

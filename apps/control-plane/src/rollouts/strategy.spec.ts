@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { budgets, resolveCount } from './strategy';
 
 describe('rollout budgets', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { allocatable, NO_SIZING, reserved, sizingOf, type NodeSizing } from './node-offer';
 import { PlacementTable, type Candidate, type PlacementPolicy, type PlacementRequest } from './placement';
 

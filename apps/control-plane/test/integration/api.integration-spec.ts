@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 
 describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
@@ -19,11 +20,11 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     return bodyOf(res);
   }
 
-  it.skipIf(skip)('serves /healthz without auth', async () => {
+  itIf(!skip)('serves /healthz without auth', async () => {
     await api().get('/healthz').expect(200, { status: 'ok' });
   });
 
-  it.skipIf(skip)('answers 401 without a valid bearer token', async () => {
+  itIf(!skip)('answers 401 without a valid bearer token', async () => {
     for (const headers of [{}, { Authorization: 'Bearer nope' }, { Authorization: `Basic ${t.adminToken}` }]) {
       const res = await api().get('/v1/sandboxes').set(headers).expect(401);
       expect(res.body).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String) } });
@@ -31,7 +32,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().get('/v1/sandboxes').set({ Authorization: 'Bearer moat_notarealkey' }).expect(401);
   });
 
-  it.skipIf(skip)('creates tenants, shows the API key only once, and refuses duplicates', async () => {
+  itIf(!skip)('creates tenants, shows the API key only once, and refuses duplicates', async () => {
     const created = await api()
       .post('/v1/tenants')
       .set(admin())
@@ -62,7 +63,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().get('/v1/nodes').set(key).expect(403);
   });
 
-  it.skipIf(skip)('rejects invalid bodies with VALIDATION_FAILED listing the problems', async () => {
+  itIf(!skip)('rejects invalid bodies with VALIDATION_FAILED listing the problems', async () => {
     const cases: [string, object][] = [
       ['/v1/tenants', { name: '' }],
       ['/v1/tenants', { name: 'ok', extra: true }],
@@ -83,7 +84,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     ];
     for (const [path, body] of cases) {
       const res = await api().post(path).set(admin()).send(body);
-      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect({ status: res.status, body }).toMatchObject({ status: 400 });
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
       expect(res.body.error.message.length).toBeGreaterThan(0);
     }
@@ -93,7 +94,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().get('/v1/sandboxes?state=sleeping').set(admin()).expect(400);
   });
 
-  it.skipIf(skip)('refuses a bad egress policy or dns setting, and egress without a network, with 400 in the common shape', async () => {
+  itIf(!skip)('refuses a bad egress policy or dns setting, and egress without a network, with 400 in the common shape', async () => {
     const cases: [object, string | RegExp][] = [
       [{ egress: { default: 'deny', allow: ['10.0.0.0/8', '10.1.2.0/40'] } }, 'egress.allow: each value in allow must be an IPv4 CIDR such as 10.0.0.0/8 ("10.1.2.0/40" is not)'],
       [{ egress: { default: 'sometimes' } }, /^egress\.default: default must be one of the following values: allow, deny$/],
@@ -103,14 +104,14 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     ];
     for (const [body, message] of cases) {
       const res = await api().post('/v1/sandboxes').set(admin()).send(body);
-      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect({ status: res.status, body }).toMatchObject({ status: 400 });
       expect(res.body).toEqual({ error: { code: 'VALIDATION_FAILED', message: typeof message === 'string' ? message : expect.stringMatching(message) } });
     }
     const all = bodyOf<{ egress: unknown }[]>(await api().get('/v1/sandboxes').set(admin()).expect(200));
     expect(all.filter((s) => s.egress !== null)).toEqual([]);
   });
 
-  it.skipIf(skip)('answers malformed JSON with 400 and a 2 MiB body with 413', async () => {
+  itIf(!skip)('answers malformed JSON with 400 and a 2 MiB body with 413', async () => {
     const bad = await api()
       .post('/v1/tenants')
       .set(admin())
@@ -127,12 +128,12 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().get('/healthz').expect(200);
   });
 
-  it.skipIf(skip)('answers unknown routes with NOT_FOUND in the common shape', async () => {
+  itIf(!skip)('answers unknown routes with NOT_FOUND in the common shape', async () => {
     const res = await api().get('/v2/nothing').set(admin()).expect(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
   });
 
-  it.skipIf(skip)('hides other tenants\u2019 sandboxes behind 404', async () => {
+  itIf(!skip)('hides other tenants\u2019 sandboxes behind 404', async () => {
     const a = await createTenant('tenant-a');
     const b = await createTenant('tenant-b');
     const asA = { Authorization: `Bearer ${a.apiKey}` };
@@ -159,7 +160,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().get(`/v1/sandboxes/${id}`).set(asA).expect(404);
   });
 
-  it.skipIf(skip)('enforces quotas with 403 QUOTA_EXCEEDED, also under concurrent requests', async () => {
+  itIf(!skip)('enforces quotas with 403 QUOTA_EXCEEDED, also under concurrent requests', async () => {
     const tenant = await createTenant('small', { maxSandboxes: 3, maxVcpus: 4, maxMemoryMiB: 4096 });
     const auth = { Authorization: `Bearer ${tenant.apiKey}` };
     const results = await Promise.all(Array.from({ length: 6 }, () => api().post('/v1/sandboxes').set(auth).send({})));
@@ -175,7 +176,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     await api().post('/v1/sandboxes').set(auth).send({ vcpus: 2 }).expect(201);
   });
 
-  it.skipIf(skip)('puts admin sandboxes without tenantId into the default tenant', async () => {
+  itIf(!skip)('puts admin sandboxes without tenantId into the default tenant', async () => {
     const tenants = await api().get('/v1/tenants').set(admin()).expect(200);
     const list = bodyOf<{ id: string; name: string }[]>(tenants);
     const defaultTenant = list.find((x) => x.name === 'default');
@@ -188,12 +189,12 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     expect(named.body.tenantId).toBe(acme?.id);
   });
 
-  it.skipIf(skip)('allows cross-origin calls', async () => {
+  itIf(!skip)('allows cross-origin calls', async () => {
     const res = await api().get('/healthz').set('Origin', 'http://localhost:3000').expect(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
   });
 
-  it.skipIf(skip)('serves the OpenAPI document with every route and the bearer scheme', async () => {
+  itIf(!skip)('serves the OpenAPI document with every route and the bearer scheme', async () => {
     const res = await api().get('/docs-json').expect(200);
     expect(res.body.openapi).toMatch(/^3\./);
     expect(Object.keys(bodyOf<{ paths: object }>(res).paths)).toEqual(
@@ -230,7 +231,7 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     });
     const ref = (name: string) => ({ allOf: [{ $ref: `#/components/schemas/${name}` }] });
     for (const request of ['CreateSandboxDto', 'CreateTemplateDto', 'TemplateSpecDto']) {
-      expect(schemas[request].properties, request).toMatchObject({ egress: ref('EgressPolicyDto'), dns: ref('DnsConfigDto') });
+      expect({ request, properties: schemas[request].properties }).toMatchObject({ properties: { egress: ref('EgressPolicyDto'), dns: ref('DnsConfigDto') } });
     }
     expect(schemas.SandboxDto.properties).toMatchObject({
       egress: { nullable: true, ...ref('EgressPolicyDto') },

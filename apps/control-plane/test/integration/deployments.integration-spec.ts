@@ -1,6 +1,7 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -67,15 +68,15 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
       const deployment = bodyOf<Deployment>(await api().get(`/v1/deployments/${deploymentId}`).set(as(key)).expect(200));
       expect(deployment.counts).toMatchObject({ running: healthy, healthy, unhealthy: 0 });
       return deployment;
-    }, SETTLE_MS);
+    }, { timeout: SETTLE_MS });
   }
 
   async function deleteAndWait(deploymentId: string): Promise<void> {
     await api().delete(`/v1/deployments/${deploymentId}`).set(as(key)).expect(202);
-    await eventually(() => api().get(`/v1/deployments/${deploymentId}`).set(as(key)).expect(404), SETTLE_MS);
+    await eventually(() => api().get(`/v1/deployments/${deploymentId}`).set(as(key)).expect(404), { timeout: SETTLE_MS });
   }
 
-  it.skipIf(skip)('keeps the replica count through scaling, and its sandboxes carry the deployment', async () => {
+  itIf(!skip)('keeps the replica count through scaling, and its sandboxes carry the deployment', async () => {
     const created = bodyOf<Deployment>(
       await api().post('/v1/deployments').set(as(key)).send({ templateId, replicas: 3, strategy: rolling }).expect(201),
     );
@@ -91,14 +92,14 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
 
     await api().patch(`/v1/deployments/${created.id}`).set(as(key)).send({ replicas: 1 }).expect(200);
     await countsReach(created.id, 1);
-    await eventually(async () => expect(await replicas(created.id)).toHaveLength(1), SETTLE_MS);
+    await eventually(async () => expect(await replicas(created.id)).toHaveLength(1), { timeout: SETTLE_MS });
     await api().patch(`/v1/deployments/${created.id}`).set(as(key)).send({ replicas: 2 }).expect(200);
     await countsReach(created.id, 2);
     await deleteAndWait(created.id);
     expect(await replicas(created.id)).toEqual([]);
   });
 
-  it.skipIf(skip)('replaces a replica whose sandbox failed', async () => {
+  itIf(!skip)('replaces a replica whose sandbox failed', async () => {
     const created = bodyOf<Deployment>(
       await api().post('/v1/deployments').set(as(key)).send({ templateId, replicas: 2, strategy: rolling }).expect(201),
     );
@@ -110,11 +111,11 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
       const now = await replicas(created.id);
       expect(now.map((s) => s.id)).not.toContain(victim.id);
       expect(now.filter((s) => s.state === 'running')).toHaveLength(2);
-    }, SETTLE_MS);
+    }, { timeout: SETTLE_MS });
     await deleteAndWait(created.id);
   });
 
-  it.skipIf(skip)('runs one replica per ready node with perNode', async () => {
+  itIf(!skip)('runs one replica per ready node with perNode', async () => {
     const created = bodyOf<Deployment>(
       await api().post('/v1/deployments').set(as(key)).send({ templateId, perNode: true, strategy: rolling }).expect(201),
     );
@@ -126,7 +127,7 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
     await deleteAndWait(created.id);
   });
 
-  it.skipIf(skip)('spreads replicas over nodes, and moves them off a draining node', async () => {
+  itIf(!skip)('spreads replicas over nodes, and moves them off a draining node', async () => {
     const created = bodyOf<Deployment>(
       await api().post('/v1/deployments').set(as(key)).send({ templateId, replicas: 2, strategy: rolling }).expect(201),
     );
@@ -142,14 +143,14 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
           [other.nodeId, 'running', 'healthy'],
           [other.nodeId, 'running', 'healthy'],
         ]);
-      }, SETTLE_MS);
+      }, { timeout: SETTLE_MS });
     } finally {
       await api().post(`/v1/nodes/${drained.nodeId}/uncordon`).set(as(t.adminToken)).expect(200);
     }
     await deleteAndWait(created.id);
   });
 
-  it.skipIf(skip)('gives every replica its template\u2019s egress policy and dns settings, down to the desired set its node gets', async () => {
+  itIf(!skip)('gives every replica its template\u2019s egress policy and dns settings, down to the desired set its node gets', async () => {
     const egress = { default: 'deny', allow: ['10.30.0.0/16'], deny: ['10.30.9.0/24'] };
     const dns = { servers: ['192.0.2.53'], search: ['svc.example.com'], options: ['ndots:1'] };
     const fenced = bodyOf<{ id: string }>(
@@ -173,7 +174,7 @@ describe.each(DATABASES)('deployments on $label', ({ kind, skip }) => {
     await deleteAndWait(created.id);
   });
 
-  it.skipIf(skip)('refuses what cannot be: bad bodies, quota, other tenants', async () => {
+  itIf(!skip)('refuses what cannot be: bad bodies, quota, other tenants', async () => {
     const bad = [
       { templateId, replicas: 2, perNode: true, strategy: rolling },
       { templateId, replicas: 2, strategy: { type: 'sideways' } },

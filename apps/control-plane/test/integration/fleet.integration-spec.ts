@@ -2,8 +2,9 @@ import { UI_NAMESPACE } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
 interface UiEvent {
@@ -65,12 +66,12 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     return bodyOf<{ state: string }>(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200)).state;
   }
 
-  it.skipIf(skip)('refuses agents without the right token or node id', async () => {
+  itIf(!skip)('refuses agents without the right token or node id', async () => {
     await expect(TestAgent.connect(t.baseUrl, 'wrong-token')).rejects.toThrow(/unauthenticated/);
     await expect(TestAgent.connect(t.baseUrl, t.adminToken, 'not-a-uuid')).rejects.toThrow(/unauthenticated/);
   });
 
-  it.skipIf(skip)('runs a sandbox through its whole life with a real socket.io agent', async () => {
+  itIf(!skip)('runs a sandbox through its whole life with a real socket.io agent', async () => {
     const tenant = bodyOf<{ apiKey: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'fleet' }).expect(201));
     const asTenant = { Authorization: `Bearer ${tenant.apiKey}` };
     const ui = await dashboard(t.adminToken);
@@ -186,7 +187,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(tenantUi.events.some((e) => e.event === 'node:updated')).toBe(false);
   });
 
-  it.skipIf(skip)('sends a sandbox\u2019s egress policy and dns settings to its node, and shows them with the isolation the node reports', async () => {
+  itIf(!skip)('sends a sandbox\u2019s egress policy and dns settings to its node, and shows them with the isolation the node reports', async () => {
     const node = await agent();
     const egress = { default: 'deny', allow: ['10.20.0.0/16', '192.0.2.7/32'], deny: ['10.20.5.0/24'] };
     const dns = { servers: ['192.0.2.53', '198.51.100.53'], search: ['svc.example.com'], options: ['ndots:2'] };
@@ -224,7 +225,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     });
   });
 
-  it.skipIf(skip)('shows whether each node jails its VMMs, as its latest hello says', async () => {
+  itIf(!skip)('shows whether each node jails its VMMs, as its latest hello says', async () => {
     const jailed = await agent();
     const loose = await TestAgent.connect(t.baseUrl, t.adminToken);
     opened.push(loose);
@@ -242,7 +243,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(await jailedOf()).toEqual({ [jailed.nodeId]: false, [loose.nodeId]: true });
   });
 
-  it.skipIf(skip)('keeps sandboxes pending until a node has room, then places them', async () => {
+  itIf(!skip)('keeps sandboxes pending until a node has room, then places them', async () => {
     const small = await agent({ vcpus: 2, memoryMiB: 2048 });
     const big = await createSandbox({ vcpus: 16, memoryMiB: 1024 });
     expect(big).toMatchObject({ state: 'pending', nodeId: null });
@@ -253,7 +254,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(placed.body.nodeId).toBe(roomy.nodeId);
   });
 
-  it.skipIf(skip)('registers nodes saying hello together, places a backlog over them once each, and applies burst statuses in order', async () => {
+  itIf(!skip)('registers nodes saying hello together, places a backlog over them once each, and applies burst statuses in order', async () => {
     const backlog = await Promise.all(Array.from({ length: 6 }, () => createSandbox()));
     expect(backlog.every((s) => s.nodeId === null)).toBe(true);
     const nodes = await Promise.all(Array.from({ length: 3 }, () => TestAgent.connect(t.baseUrl, t.adminToken)));
@@ -289,7 +290,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     for (const id of ids) await api().delete(`/v1/sandboxes/${id}`).set(admin()).expect(202);
   });
 
-  it.skipIf(skip)('spreads sandboxes, marks a lost one failed, and a node down when its agent disconnects', async () => {
+  itIf(!skip)('spreads sandboxes, marks a lost one failed, and a node down when its agent disconnects', async () => {
     const a = await agent({ vcpus: 4, memoryMiB: 4096 });
     const b = await agent({ vcpus: 4, memoryMiB: 4096 });
     const first = await createSandbox();
@@ -323,7 +324,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     await api().get('/healthz').expect(200);
   });
 
-  it.skipIf(skip)('answers exec with 503 while the node is down, and resends the desired set on reconnect', async () => {
+  itIf(!skip)('answers exec with 503 while the node is down, and resends the desired set on reconnect', async () => {
     const node = await agent();
     const created = await createSandbox();
     expect(created.nodeId).toBe(node.nodeId);
@@ -347,7 +348,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(back.body.state).toBe('ready');
   });
 
-  it.skipIf(skip)('refuses dashboards without a valid token', async () => {
+  itIf(!skip)('refuses dashboards without a valid token', async () => {
     await expect(dashboard('wrong')).rejects.toThrow(/unauthenticated/);
   });
 });

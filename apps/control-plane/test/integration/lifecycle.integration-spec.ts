@@ -1,7 +1,8 @@
 import type { DesiredSandbox, ErrorInfo } from '@moat/proto';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
 interface SandboxEvent {
@@ -56,7 +57,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     await eventually(async () => {
       const nodes = bodyOf<Node[]>(await api().get('/v1/nodes').set(admin()).expect(200));
       expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
-    }, 15_000);
+    }, { timeout: 15_000 });
     // A test that failed half-way leaves no deployment making replicas for the next one.
     for (const d of bodyOf<{ id: string; state: string }[]>(await api().get('/v1/deployments').set(admin()).expect(200))) {
       if (d.state !== 'deleting') await api().delete(`/v1/deployments/${d.id}`).set(admin()).expect(202);
@@ -104,7 +105,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     });
   }
 
-  it.skipIf(skip)('refuses a bad restartPolicy with 400 VALIDATION_FAILED, on sandboxes and templates', async () => {
+  itIf(!skip)('refuses a bad restartPolicy with 400 VALIDATION_FAILED, on sandboxes and templates', async () => {
     const bad = [
       { type: 'always' },
       { type: 'on-failure', maxRestarts: 101 },
@@ -117,7 +118,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     ];
     for (const restartPolicy of bad) {
       const res = await api().post('/v1/sandboxes').set(admin()).send({ tenantId, restartPolicy }).expect(400);
-      expect(res.body, JSON.stringify(restartPolicy)).toEqual({ error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^restartPolicy\./) } });
+      expect({ restartPolicy, body: res.body }).toEqual({ restartPolicy, body: { error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^restartPolicy\./) } } });
       await api().post('/v1/templates').set(admin()).send({ tenantId, name: 'bad', vcpus: 1, memoryMiB: 128, restartPolicy }).expect(400);
     }
     expect(bodyOf<unknown[]>(await api().get('/v1/sandboxes').set(admin()).expect(200))).toEqual([]);
@@ -150,7 +151,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     expect(docs.components.schemas.SandboxEventDto.required).toEqual(['at', 'state']);
   });
 
-  it.skipIf(skip)('restarts a failed sandbox on its node after the backoff, under the same id, until maxRestarts are used up', async () => {
+  itIf(!skip)('restarts a failed sandbox on its node after the backoff, under the same id, until maxRestarts are used up', async () => {
     const a = await agent();
     const s = await createSandbox({ restartPolicy: { type: 'on-failure', maxRestarts: 2, backoffSeconds: 1 } });
     expect(s).toMatchObject({ nodeId: a.nodeId, restartPolicy: { type: 'on-failure', maxRestarts: 2, backoffSeconds: 1 }, restartCount: 0 });
@@ -212,7 +213,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     expect(times).toEqual([...times].sort((x, y) => x - y));
   });
 
-  it.skipIf(skip)('never restarts by default: a failed sandbox leaves the desired set at once', async () => {
+  itIf(!skip)('never restarts by default: a failed sandbox leaves the desired set at once', async () => {
     const a = await agent();
     const s = await createSandbox();
     await desiredWith(a, s.id, 0);
@@ -224,7 +225,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     expect(await sandbox(s.id)).toMatchObject({ state: 'failed', restartCount: 0, restartPolicy: { type: 'never' }, error: KILLED });
   });
 
-  it.skipIf(skip)('records deletes and a node going down as events with their reasons', async () => {
+  itIf(!skip)('records deletes and a node going down as events with their reasons', async () => {
     const a = await agent();
     const gone = await createSandbox();
     const stranded = await createSandbox();
@@ -248,7 +249,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     ]);
   });
 
-  it.skipIf(skip)('restarts a deployment replica with on-failure in place, and replaces it only once its restarts are used up', async () => {
+  itIf(!skip)('restarts a deployment replica with on-failure in place, and replaces it only once its restarts are used up', async () => {
     const a = await agent();
     const template = bodyOf<{ id: string }>(
       await api()
@@ -300,7 +301,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     await eventually(() => api().get(`/v1/deployments/${deployment.id}`).set(admin()).expect(404));
   });
 
-  it.skipIf(skip)('shows nodes unknown after a control-plane restart until they say hello; their sandboxes are neither pending nor placed again', async () => {
+  itIf(!skip)('shows nodes unknown after a control-plane restart until they say hello; their sandboxes are neither pending nor placed again', async () => {
     // `waiting` is placed on the node that will not come back, `running` (spread) on the other.
     const onB = await agent();
     const waiting = await createSandbox();
@@ -340,7 +341,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     expect(desired.sandboxes.map((x) => x.id)).not.toContain(waiting.id);
     back.status({ id: running.id, state: 'running', timings: [] });
     // The other never comes back: down once silent for the TTL plus grace, its sandbox still unknown there.
-    await eventually(async () => expect((await node(onB.nodeId)).state).toBe('down'), HEARTBEAT_TTL_MS + GRACE_MS + 5_000);
+    await eventually(async () => expect((await node(onB.nodeId)).state).toBe('down'), { timeout: HEARTBEAT_TTL_MS + GRACE_MS + 5_000 });
     expect(await sandbox(waiting.id)).toMatchObject({ state: 'unknown', nodeId: onB.nodeId });
     expect((await node(onA.nodeId)).state).toBe('ready');
     expect(await sandbox(running.id)).toMatchObject({ state: 'running', nodeId: onA.nodeId });

@@ -1,8 +1,9 @@
 import request from 'supertest';
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
 import { NodeLifecycleHooks } from '../../src/nodes/node-lifecycle.hooks';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
 interface Node {
@@ -73,7 +74,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId: ops.id, ...body }).expect(201));
   }
 
-  it.skipIf(skip)('joins a node with a single-use token; the node then authenticates with its own credential only', async () => {
+  itIf(!skip)('joins a node with a single-use token; the node then authenticates with its own credential only', async () => {
     const tenant = bodyOf<{ apiKey: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'joiner' }).expect(201));
     await api().post('/v1/nodes/join-tokens').set({ Authorization: `Bearer ${tenant.apiKey}` }).send({}).expect(403);
     const issued = await api().post('/v1/nodes/join-tokens').set(admin()).send({ labels: { zone: 'a' } }).expect(201);
@@ -111,7 +112,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     );
   });
 
-  it.skipIf(skip)('marks a silent node down and its sandboxes unknown, never places them twice, and resumes it', async () => {
+  itIf(!skip)('marks a silent node down and its sandboxes unknown, never places them twice, and resumes it', async () => {
     const a = await agent();
     const s = await createSandbox();
     expect(s.nodeId).toBe(a.nodeId);
@@ -138,7 +139,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await eventually(async () => expect((await sandbox(s.id)).state).toBe('running'));
   });
 
-  it.skipIf(skip)('fences a node on reconnect: what was deleted meanwhile is not in its desired set', async () => {
+  itIf(!skip)('fences a node on reconnect: what was deleted meanwhile is not in its desired set', async () => {
     const a = await agent();
     const keep = await createSandbox();
     const replaced = await createSandbox();
@@ -157,7 +158,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await eventually(() => api().get(`/v1/sandboxes/${replaced.id}`).set(admin()).expect(404));
   });
 
-  it.skipIf(skip)('cordons, uncordons and drains: unschedulable nodes get nothing new', async () => {
+  itIf(!skip)('cordons, uncordons and drains: unschedulable nodes get nothing new', async () => {
     const draining: string[] = [];
     t.app.get(NodeLifecycleHooks).register({ nodeDraining: (id) => Promise.resolve(void draining.push(id)) });
     const a = await agent();
@@ -187,7 +188,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await api().post(`/v1/nodes/${randomUUID()}/cordon`).set(admin()).expect(404);
   });
 
-  it.skipIf(skip)('places by node selector; relabelling a node places what waited for the labels', async () => {
+  itIf(!skip)('places by node selector; relabelling a node places what waited for the labels', async () => {
     const a = await agent();
     const b = await agent();
     const labelled = await api().patch(`/v1/nodes/${b.nodeId}`).set(admin()).send({ labels: { zone: 'b' } }).expect(200);
@@ -203,7 +204,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await api().patch(`/v1/nodes/${a.nodeId}`).set(admin()).send({ labels: { '': 'x' } }).expect(400);
   });
 
-  it.skipIf(skip)('lists sandboxes by node, state and tenant', async () => {
+  itIf(!skip)('lists sandboxes by node, state and tenant', async () => {
     const a = await agent();
     const b = await agent();
     const onA = await createSandbox();
@@ -217,7 +218,7 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await api().get('/v1/sandboxes?nodeId=nope').set(admin()).expect(400);
   });
 
-  it.skipIf(skip)('resumes a node agent after a control-plane restart with nothing lost', async () => {
+  itIf(!skip)('resumes a node agent after a control-plane restart with nothing lost', async () => {
     const a = await agent();
     const s = await createSandbox();
     await a.desiredWhere((ids) => ids.includes(s.id));

@@ -1,9 +1,10 @@
 import { UI_NAMESPACE } from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
 import { SchedulerService } from '../../src/scheduler/scheduler.service';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -54,7 +55,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
   const node = async (id: string): Promise<unknown> => (await api().get(`/v1/nodes/${id}`).set(admin()).expect(200)).body;
 
   describe('why a sandbox is pending', () => {
-    it.skipIf(skip)('says no node is ready, then that none is big enough, and places it by itself once one is', async () => {
+    itIf(!skip)('says no node is ready, then that none is big enough, and places it by itself once one is', async () => {
       const big = await create({ vcpus: 4, memoryMiB: 512 });
       expect(big).toMatchObject({ state: 'pending', nodeId: null, pendingReason: { code: 'NO_READY_NODE', message: 'no node is ready' } });
 
@@ -76,14 +77,14 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       await roomy.desiredWhere((ids) => ids.includes(big.id));
     });
 
-    it.skipIf(skip)('a pending sandbox deleted before it was placed answers stopped, with no reason left', async () => {
+    itIf(!skip)('a pending sandbox deleted before it was placed answers stopped, with no reason left', async () => {
       const waiting = await create({ vcpus: 1, memoryMiB: 256 });
       expect(waiting.pendingReason?.code).toBe('NO_READY_NODE');
       const deleted = bodyOf<Sandbox>(await api().delete(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(202));
       expect(deleted).toMatchObject({ state: 'stopped', pendingReason: null });
     });
 
-    it.skipIf(skip)('names the labels no ready node carries', async () => {
+    itIf(!skip)('names the labels no ready node carries', async () => {
       await agent({ vcpus: 8, memoryMiB: 8192 }, { tier: 'cpu' });
       const gpu = await create({ vcpus: 1, memoryMiB: 256, nodeSelector: { tier: 'gpu' } });
       expect(gpu.pendingReason).toEqual({ code: 'NO_MATCHING_NODE', message: 'no ready node carries the label tier=gpu' });
@@ -91,7 +92,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       await eventually(async () => expect(await get(gpu.id)).toMatchObject({ nodeId: labelled.nodeId, pendingReason: null }));
     });
 
-    it.skipIf(skip)('a delete that frees room places the waiting sandbox and clears its reason', async () => {
+    itIf(!skip)('a delete that frees room places the waiting sandbox and clears its reason', async () => {
       const node = await agent({ vcpus: 4, memoryMiB: 1024 });
       const first = await create({ vcpus: 1, memoryMiB: 768 });
       expect(first).toMatchObject({ nodeId: node.nodeId, pendingReason: null });
@@ -102,7 +103,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       await eventually(async () => expect(await get(second.id)).toMatchObject({ nodeId: node.nodeId, pendingReason: null }));
     });
 
-    it.skipIf(skip)('is written again only when it changed', async () => {
+    itIf(!skip)('is written again only when it changed', async () => {
       await agent({ vcpus: 2, memoryMiB: 4096 });
       const waiting = await create({ vcpus: 4, memoryMiB: 256 });
       const before = await get(waiting.id);
@@ -119,7 +120,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       expect(Date.parse(after.updatedAt)).toBeGreaterThan(Date.parse(before.updatedAt));
     });
 
-    it.skipIf(skip)('dashboards see the reason change and clear as it happens', async () => {
+    itIf(!skip)('dashboards see the reason change and clear as it happens', async () => {
       const socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: t.adminToken }, forceNew: true });
       dashboards.push(socket);
       const pushed: Sandbox[] = [];
@@ -138,7 +139,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
   });
 
   describe('what nodes offer to microVMs', () => {
-    it.skipIf(skip)("a node's CPU factor lets 2 host CPUs hold more than two 1-vCPU sandboxes; memory with the VMM overhead is the limit", async () => {
+    itIf(!skip)("a node's CPU factor lets 2 host CPUs hold more than two 1-vCPU sandboxes; memory with the VMM overhead is the limit", async () => {
       const agent = await connect();
       expect(await agent.hello({ capacity: { vcpus: 2, memoryMiB: 4096 }, ...AGENT_SIZING })).toMatchObject({ ok: true });
       const sandboxes: Sandbox[] = [];
@@ -165,7 +166,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       expect(await node(agent.nodeId)).toMatchObject({ allocatable: { vcpus: 32, memoryMiB: 7168 }, allocated: { vcpus: 8, memoryMiB: 8 * 416 } });
     });
 
-    it.skipIf(skip)('a hello that raises the overhead per sandbox counts it for the sandboxes already there', async () => {
+    itIf(!skip)('a hello that raises the overhead per sandbox counts it for the sandboxes already there', async () => {
       const agent = await connect();
       await agent.hello({ capacity: { vcpus: 4, memoryMiB: 3072 }, ...AGENT_SIZING });
       for (let i = 0; i < 3; i++) expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(agent.nodeId);
@@ -177,7 +178,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       expect(refused.pendingReason?.message).toBe('no ready node has 656 MiB free (256 MiB + 400 MiB VMM overhead); largest free: 80 MiB');
     });
 
-    it.skipIf(skip)("an older agent's hello, without the new fields, is accepted and offers its real capacity times MOAT_CPU_OVERCOMMIT", async () => {
+    itIf(!skip)("an older agent's hello, without the new fields, is accepted and offers its real capacity times MOAT_CPU_OVERCOMMIT", async () => {
       const agent = await connect();
       expect(await agent.hello({ capacity: { vcpus: 2, memoryMiB: 8192 } })).toMatchObject({ ok: true });
       expect(await node(agent.nodeId)).toMatchObject({

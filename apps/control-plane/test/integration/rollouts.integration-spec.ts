@@ -1,8 +1,9 @@
 import { UI_NAMESPACE } from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -84,7 +85,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
         Array.from({ length: REPLICAS }, () => [version, 'running', 'healthy']),
       );
       return sandboxes;
-    }, SETTLE_MS);
+    }, { timeout: SETTLE_MS });
   }
 
   async function deploy(strategy: object): Promise<string> {
@@ -109,12 +110,12 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
       const rollout = bodyOf<Rollout>(await api().get(`/v1/rollouts/${id}`).set(asTenant()).expect(200));
       expect(rollout.state).toBe(state);
       return rollout;
-    }, SETTLE_MS);
+    }, { timeout: SETTLE_MS });
   }
 
   async function remove(deploymentId: string): Promise<void> {
     await api().delete(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(202);
-    await eventually(() => api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(404), SETTLE_MS);
+    await eventually(() => api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(404), { timeout: SETTLE_MS });
     expect(await sandboxesOf(deploymentId)).toEqual([]);
   }
 
@@ -126,7 +127,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
   };
 
   describe.each(Object.entries(strategies))('%s', (_name, strategy) => {
-    it.skipIf(skip)('rolls to a healthy version and completes', async () => {
+    itIf(!skip)('rolls to a healthy version and completes', async () => {
       const deploymentId = await deploy(strategy);
       const rolloutId = await startRollout(deploymentId, 2);
       const rollout = await rolloutReaches(rolloutId, 'completed');
@@ -139,7 +140,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
       await remove(deploymentId);
     });
 
-    it.skipIf(skip)('rolls back by itself when the new version fails its health check', async () => {
+    itIf(!skip)('rolls back by itself when the new version fails its health check', async () => {
       const deploymentId = await deploy(strategy);
       const rolloutId = await startRollout(deploymentId, 3);
       const rollout = await rolloutReaches(rolloutId, 'rolled-back');
@@ -152,7 +153,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     });
   });
 
-  it.skipIf(skip)('holds a canary for manual promotion, and pushes progress to dashboards', async () => {
+  itIf(!skip)('holds a canary for manual promotion, and pushes progress to dashboards', async () => {
     const deploymentId = await deploy({ type: 'canary', canaryReplicas: 1, maxSurge: 1, maxUnavailable: 0, autoRollback: true });
     const ui: Socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: tenantKey }, forceNew: true });
     const pushed: Rollout[] = [];
@@ -163,7 +164,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
       await eventually(async () => {
         const rollout = bodyOf<Rollout>(await api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
         expect(rollout.steps.map((s) => s.state)).toEqual(['done', 'running', 'pending']);
-      }, SETTLE_MS);
+      }, { timeout: SETTLE_MS });
       // Held: one canary of version 2 beside all the old replicas.
       const held = await sandboxesOf(deploymentId);
       expect(held.filter((s) => s.templateVersion === 2)).toHaveLength(1);
@@ -182,7 +183,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     await remove(deploymentId);
   });
 
-  it.skipIf(skip)('pauses, resumes and aborts; one rollout at a time', async () => {
+  itIf(!skip)('pauses, resumes and aborts; one rollout at a time', async () => {
     const deploymentId = await deploy({ type: 'rolling', maxUnavailable: 1, maxSurge: 0, minHealthySeconds: 2, autoRollback: false });
     const rolloutId = await startRollout(deploymentId, 2);
     await api().post(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).send({ templateVersion: 2 }).expect(409);
@@ -204,14 +205,14 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     await remove(deploymentId);
   });
 
-  it.skipIf(skip)('carries a rollout on after a control-plane restart', async () => {
+  itIf(!skip)('carries a rollout on after a control-plane restart', async () => {
     const deploymentId = await deploy({ type: 'rolling', maxUnavailable: 1, maxSurge: 0, minHealthySeconds: 1, autoRollback: true });
     const rolloutId = await startRollout(deploymentId, 2);
     await eventually(async () => {
       const rollout = bodyOf<Rollout>(await api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
       expect(rollout.progress.new).toBeGreaterThan(0);
       expect(rollout.progress.old).toBeGreaterThan(0);
-    }, SETTLE_MS);
+    }, { timeout: SETTLE_MS });
     const nodeIds = agents.map((a) => a.nodeId);
     agents.forEach((a) => a.close());
     await t.restart();
@@ -221,7 +222,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     await remove(deploymentId);
   });
 
-  it.skipIf(skip)('replaces the replicas of a node that went away on the other nodes', async () => {
+  itIf(!skip)('replaces the replicas of a node that went away on the other nodes', async () => {
     const deploymentId = await deploy({ type: 'rolling', autoRollback: true });
     const before = await sandboxesOf(deploymentId);
     // Anti-affinity spreads three replicas over three nodes.
@@ -231,7 +232,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     await eventually(async () => {
       const after = await settledAt(deploymentId, 1);
       expect(after.some((s) => s.nodeId === lost.nodeId)).toBe(false);
-    }, SETTLE_MS);
+    }, { timeout: SETTLE_MS });
     // Back again, the node learns the replica it held is to stop.
     const back = await TestAgent.connect(t.baseUrl, t.adminToken, lost.nodeId);
     back.simulate();

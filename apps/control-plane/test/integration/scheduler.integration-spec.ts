@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
 import { ADMIN } from '../../src/auth/principal';
 import { SandboxesService } from '../../src/sandboxes/sandboxes.service';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
@@ -47,7 +48,7 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId, ...body }).expect(201));
   }
 
-  it.skipIf(skip)('bin-packs onto the fullest node, up to the overcommitted vCPUs and the real memory', async () => {
+  itIf(!skip)('bin-packs onto the fullest node, up to the overcommitted vCPUs and the real memory', async () => {
     const [a, b] = await agents(2, { vcpus: 2, memoryMiB: 2048 });
     const first = await create({ vcpus: 1, memoryMiB: 256 });
     const packed = [first, await create({ vcpus: 1, memoryMiB: 256 }), await create({ vcpus: 1, memoryMiB: 256 }), await create({ vcpus: 1, memoryMiB: 256 })];
@@ -65,7 +66,7 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     }
   });
 
-  it.skipIf(skip)('spreads replicas sharing an anti-affinity key over nodes, even when bin-packing', async () => {
+  itIf(!skip)('spreads replicas sharing an anti-affinity key over nodes, even when bin-packing', async () => {
     const nodes = await agents(3, { vcpus: 16, memoryMiB: 16384 });
     const sandboxes = t.app.get(SandboxesService);
     const replicas = await Promise.all(
@@ -80,7 +81,7 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     expect(loose[0].nodeId).toBe(loose[1].nodeId);
   });
 
-  it.skipIf(skip)("takes a node's new hello in place: new capacity, its bookings kept, a cordon kept, a returning node's sandboxes counted", async () => {
+  itIf(!skip)("takes a node's new hello in place: new capacity, its bookings kept, a cordon kept, a returning node's sandboxes counted", async () => {
     const [a] = await agents(1, { vcpus: 2, memoryMiB: 4096 });
     const placed = [await create({ vcpus: 1, memoryMiB: 256 }), await create({ vcpus: 1, memoryMiB: 256 })];
     expect(placed.map((s) => s.nodeId)).toEqual([a.nodeId, a.nodeId]);
@@ -90,7 +91,7 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     expect(waiting.nodeId).toBeNull();
     // More vCPUs: the pending one is placed on the hello, the next create fits at once.
     await a.hello({ capacity: { vcpus: 3, memoryMiB: 4096 } });
-    await expect.poll(async () => bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId);
+    await eventually(async () => expect(bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId));
     expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(a.nodeId);
     // A cordoned node saying hello stays cordoned.
     await api().post(`/v1/nodes/${a.nodeId}/cordon`).set(admin()).expect(200);
@@ -101,13 +102,13 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     // Down (a create meanwhile rebuilds the index without it and waits), then back with its five
     // sandboxes: the index must count them (5 of 6 offered vCPUs), so only the waiting one fits.
     a.close();
-    await expect.poll(async () => bodyOf<{ state: string }>(await api().get(`/v1/nodes/${a.nodeId}`).set(admin()).expect(200)).state).toBe('down');
+    await eventually(async () => expect(bodyOf<{ state: string }>(await api().get(`/v1/nodes/${a.nodeId}`).set(admin()).expect(200)).state).toBe('down'));
     const meanwhile = await create({ vcpus: 1, memoryMiB: 256 });
     expect(meanwhile.nodeId).toBeNull();
     const back = await TestAgent.connect(t.baseUrl, t.adminToken, a.nodeId);
     opened.push(back);
     await back.hello({ capacity: { vcpus: 3, memoryMiB: 4096 } });
-    await expect.poll(async () => bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${meanwhile.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId);
+    await eventually(async () => expect(bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${meanwhile.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId));
     expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBeNull();
   });
 });

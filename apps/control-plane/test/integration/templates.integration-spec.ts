@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 
 describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
@@ -19,7 +20,7 @@ describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
     await t?.close();
   });
 
-  it.skipIf(skip)('numbers immutable versions and keeps every one readable', async () => {
+  itIf(!skip)('numbers immutable versions and keeps every one readable', async () => {
     const v1 = { vcpus: 1, memoryMiB: 256, env: { A: '1' }, healthCheck: { command: ['true'] } };
     const created = bodyOf<{ id: string; version: number }>(
       await api().post('/v1/templates').set(as(keys.a)).send({ name: 'api', ...v1 }).expect(201),
@@ -38,7 +39,7 @@ describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
     await api().post('/v1/templates').set(as(keys.a)).send({ name: 'api', ...v1 }).expect(409);
   });
 
-  it.skipIf(skip)('keeps an egress policy and dns settings in a version', async () => {
+  itIf(!skip)('keeps an egress policy and dns settings in a version', async () => {
     const egress = { default: 'allow', deny: ['203.0.113.0/24'] };
     const dns = { servers: ['192.0.2.53'] };
     const created = bodyOf<{ id: string }>(
@@ -52,7 +53,7 @@ describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
     expect(one.body).toMatchObject({ egress, dns });
   });
 
-  it.skipIf(skip)('keeps templates to their tenant; the admin sees all', async () => {
+  itIf(!skip)('keeps templates to their tenant; the admin sees all', async () => {
     const own = bodyOf<{ id: string }>(
       await api().post('/v1/templates').set(as(keys.b)).send({ name: 'worker', vcpus: 1, memoryMiB: 128 }).expect(201),
     );
@@ -64,7 +65,7 @@ describe.each(DATABASES)('templates on $label', ({ kind, skip }) => {
     expect(all.map((x) => x.id)).toContain(own.id);
   });
 
-  it.skipIf(skip)('rejects invalid specs', async () => {
+  itIf(!skip)('rejects invalid specs', async () => {
     const bad = [
       { name: 'x', vcpus: 0, memoryMiB: 128 },
       { name: 'x', vcpus: 1 },

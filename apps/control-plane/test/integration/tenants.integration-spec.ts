@@ -1,8 +1,9 @@
 import { UI_NAMESPACE } from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, DATABASES, eventually, startApp, type TestApp } from './support/harness';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { eventually, itIf } from '@moat/test-support';
+import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 
 interface Tenant {
   id: string;
@@ -37,7 +38,7 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
     return bodyOf(await api().post('/v1/tenants').set(admin()).send({ name, quota }).expect(201));
   }
 
-  it.skipIf(skip)('enforces quotas atomically under racing creates, and reports usage', async () => {
+  itIf(!skip)('enforces quotas atomically under racing creates, and reports usage', async () => {
     const racer = await tenant('racer', { maxSandboxes: 50, maxVcpus: 7, maxMemoryMiB: 100_000 });
     // 20 concurrent creates of 1 vCPU each against 7 vCPUs: exactly 7 win.
     const results = await Promise.all(
@@ -67,7 +68,7 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
     expect(adminView.body.sandboxes).toBe(8);
   });
 
-  it.skipIf(skip)('suspends a tenant: it can still read, but not create, until resumed', async () => {
+  itIf(!skip)('suspends a tenant: it can still read, but not create, until resumed', async () => {
     const sleepy = await tenant('sleepy');
     const suspended = await api().post(`/v1/tenants/${sleepy.id}/suspend`).set(admin()).expect(200);
     expect(suspended.body).toMatchObject({ id: sleepy.id, state: 'suspended' });
@@ -89,7 +90,7 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
     await api().get('/v1/me').set(bearer('moat_revoked-or-unknown')).expect(401);
   });
 
-  it.skipIf(skip)('lists, creates and revokes API keys; a revoked key gets 401', async () => {
+  itIf(!skip)('lists, creates and revokes API keys; a revoked key gets 401', async () => {
     const acme = await tenant('keys-acme');
     const stranger = await tenant('keys-stranger');
     const created = await api().post(`/v1/tenants/${acme.id}/api-keys`).set(bearer(acme.apiKey)).send({ name: 'ci' }).expect(201);
@@ -128,7 +129,7 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
     await api().delete(`/v1/tenants/${acme.id}/api-keys/00000000-0000-4000-8000-000000000000`).set(admin()).expect(404);
   });
 
-  it.skipIf(skip)('audits every mutating request: who, what, target, result; tenants see their own', async () => {
+  itIf(!skip)('audits every mutating request: who, what, target, result; tenants see their own', async () => {
     const ui: Socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: t.adminToken }, forceNew: true });
     const pushed: AuditItem[] = [];
     ui.on('audit:appended' as never, (entry: AuditItem) => {
@@ -198,7 +199,7 @@ describe.each(DATABASES)('tenants, audit and metrics on $label', ({ kind, skip }
     }
   });
 
-  it.skipIf(skip)('serves Prometheus metrics on loopback: fleet, sandboxes by state, scheduling and API latency', async () => {
+  itIf(!skip)('serves Prometheus metrics on loopback: fleet, sandboxes by state, scheduling and API latency', async () => {
     await api().post('/v1/sandboxes').set(admin()).send({}).expect(201);
     const res = await api().get('/metrics').expect(200);
     expect(res.headers['content-type']).toContain('text/plain');

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ChildProcessHostCommands } from '../host/host-commands.adapter';
 import { createJsonLogger } from '../log/logger';
 import type { ContainerProcess } from '../process/container-process';

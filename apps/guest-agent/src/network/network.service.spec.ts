@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { AgentErrorCode } from '../errors/agent.error';
 import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
 import { NetworkService } from './network.service';

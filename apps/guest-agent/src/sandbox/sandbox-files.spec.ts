@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { AgentErrorCode } from '../errors/agent.error';
 import { hostnameFile, hostsFile, resolvConfFile } from './sandbox-files';
 

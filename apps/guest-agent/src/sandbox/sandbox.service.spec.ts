@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CreateSandboxRequest } from '@moat/proto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ContainerService } from '../container/container.service';
 import { AgentErrorCode } from '../errors/agent.error';
 import { RecordingHost } from '../host/testing/recording-host';

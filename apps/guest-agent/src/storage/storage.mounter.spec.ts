@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CommandResult } from '../host/host-commands.adapter';
 import { RecordingHost } from '../host/testing/recording-host';
 import { mountArgs, StorageMounter } from './storage.mounter';

@@ -14,7 +14,8 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } fr
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 
 const AGENT_BUNDLE = resolve(__dirname, '../../dist/guest-agent.js');
 const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'uname', 'true', 'stty', 'hostname'];
@@ -47,7 +48,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
       call((client[name] as (r: Req, cb: Callback<Res>) => unknown).bind(client), request);
 
   beforeAll(async () => {
-    expect(existsSync(AGENT_BUNDLE), 'build the agent first (nx runs build before integration)').toBe(true);
+    if (!existsSync(AGENT_BUNDLE)) throw new Error(`no ${AGENT_BUNDLE}: build the agent first (nx runs build before integration)`);
     tmp = await mkdtemp('/tmp/moat-guest-agent-');
     crunRoot = join(tmp, 'crun');
     runDir = join(tmp, 'run');
@@ -293,7 +294,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
   it('kills an exec and everything it started when its timeout_ms passes', async () => {
     await agentApi('execProcess')({ ...execRequest('slow', ['sh', '-c', 'sleep 1001 & sleep 1002']), timeoutMs: 300 });
     expect(await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'slow' })).toMatchObject({ status: 137, signal: 9, timedOut: true });
-    await expect.poll(() => spawnSync('pgrep', ['-f', 'sleep 100[12]'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+    await eventually(() => expect(spawnSync('pgrep', ['-f', 'sleep 100[12]'], { encoding: 'utf8' }).stdout.trim()).toBe(''));
   });
 
   it('signals the init process through crun kill', async () => {
@@ -340,7 +341,7 @@ async function processesUnder(dir: string): Promise<number[]> {
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     const root = await readlink(`/proc/${pid}/root`).catch(() => '');
     const cmdline = spawnSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).stdout ?? '';
-    if (root.startsWith(dir) || (cmdline.includes(dir) && !cmdline.includes('vitest'))) pids.push(pid);
+    if (root.startsWith(dir) || (cmdline.includes(dir) && !cmdline.includes('jest'))) pids.push(pid);
   }
   return pids;
 }

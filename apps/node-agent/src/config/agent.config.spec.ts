@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadAgentConfig, upstreamResolvers } from './agent.config';
 
 const base = { MOAT_DATA_DIR: '/tmp/moat-config-test', MOAT_NODE_TOKEN: 'node-token' };
@@ -69,9 +69,7 @@ describe('loadAgentConfig: metrics', () => {
     expect(loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: 'off' }).metricsAddr).toBeUndefined();
   });
 
-  it('refuses an address without a port or with one out of range', () => {
-    for (const bad of ['127.0.0.1', '127.0.0.1:0', 'host:70000', ':9464']) {
-      expect(() => loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: bad }), bad).toThrow(/MOAT_NODE_METRICS_ADDR: host:port/);
-    }
+  it.each(['127.0.0.1', '127.0.0.1:0', 'host:70000', ':9464'])('refuses the address %j, without a port or with one out of range', (bad) => {
+    expect(() => loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: bad })).toThrow(/MOAT_NODE_METRICS_ADDR: host:port/);
   });
 });

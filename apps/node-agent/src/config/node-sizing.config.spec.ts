@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { loadAgentConfig } from './agent.config';
 
 const base = { MOAT_DATA_DIR: '/tmp/moat-config-test', MOAT_NODE_TOKEN: 'node-token' };

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { nodeToken } from './node-credential';
 
 const NODE_ID = '6f1d1c9e-1f7a-4d59-9d4e-2d6c1d0f6a11';
@@ -25,7 +25,7 @@ describe('nodeToken', () => {
   });
 
   it('exchanges the join token once, keeps the credential (0600) and uses only that afterwards', async () => {
-    const fetchImpl = vi.fn(() => Promise.resolve(new Response(JSON.stringify({ nodeId: NODE_ID, credential: 'moatn_abc' }), { status: 201 })));
+    const fetchImpl = jest.fn(() => Promise.resolve(new Response(JSON.stringify({ nodeId: NODE_ID, credential: 'moatn_abc' }), { status: 201 })));
     expect(await nodeToken(opts({ joinToken: 'moatj_x' }, fetchImpl as unknown as typeof fetch))).toBe('moatn_abc');
     expect(fetchImpl).toHaveBeenCalledTimes(1);
     const [url, init] = fetchImpl.mock.calls[0] as unknown as [URL, RequestInit];

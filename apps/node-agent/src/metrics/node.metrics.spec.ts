@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { SandboxInfo } from '@moat/runtime-core';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { serveMetrics } from './metrics.server';
 import { NodeMetrics } from './node.metrics';
 

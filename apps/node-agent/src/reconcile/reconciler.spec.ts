@@ -1,7 +1,7 @@
 import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
 import type { SandboxInfo, SandboxSpec } from '@moat/runtime-core';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { Reconciler, type RuntimePort } from './reconciler';
 
 /** An in-memory runtime: creates succeed unless the id is listed in `failIds`. */

@@ -1,7 +1,8 @@
 import type { SessionExit, SessionOutput } from '@moat/proto';
 import type { ProcessSession, SandboxRuntime } from '@moat/runtime-core';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import { SessionManager, type SessionSink } from './session.manager';
 
 const SESSION = '1c1f3f9e-0a47-4b57-9b8b-2c0b3a1d9e01';
@@ -74,7 +75,7 @@ describe('SessionManager', () => {
     await manager.input(SESSION, Buffer.from('ls\n'));
     manager.resize(SESSION, { rows: 10, cols: 20 });
     manager.eof(SESSION);
-    await expect.poll(() => exits).toEqual([{ sessionId: SESSION, exitCode: 0, signal: 0, oomKilled: false, timedOut: false }]);
+    await eventually(() => expect(exits).toEqual([{ sessionId: SESSION, exitCode: 0, signal: 0, oomKilled: false, timedOut: false }]), { timeout: 1_000 });
     expect(outputs.map((o) => Buffer.from(o.data).toString())).toEqual(['one', 'two']);
     expect(maxInFlight()).toBe(1);
     expect(fake.written).toEqual(['ls\n']);
@@ -85,7 +86,7 @@ describe('SessionManager', () => {
     const { fake, manager } = setup();
     await manager.open({ sessionId: SESSION, sandboxId: SANDBOX });
     manager.close(SESSION);
-    await expect.poll(() => fake.closed).toBe(true);
+    await eventually(() => expect(fake.closed).toBe(true), { timeout: 1_000 });
     await expect(manager.input(SESSION, Buffer.from('x'))).rejects.toThrow(/no session/);
   });
 });

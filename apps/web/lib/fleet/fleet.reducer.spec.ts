@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import type { Deployment, FleetNode, Sandbox } from '../types';
 import { fleetReducer, initialFleetState, listByName, sandboxList, type FleetAction, type FleetState } from './fleet.reducer';
 

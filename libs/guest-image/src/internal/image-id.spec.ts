@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { computeImageId, type ImageInputs } from './image-id';
 
 const INPUTS: ImageInputs = {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildGuestImage, type GuestImage, resolveGuestImage } from '../../src/index';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
@@ -77,7 +77,7 @@ describe('guest image', () => {
       });
     });
 
-    expect(output, output).toContain(MARKER);
+    expect(output).toContain(MARKER);
     expect(output).not.toMatch(/moat-init: error|moat-rcS:|Kernel panic/);
     expect(exit).toEqual({ code: 0, timedOut: false });
     console.log(`${ACCEL}: marker after ${markerAt! - started} ms, QEMU exited after ${Date.now() - started} ms`);

@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import { buildGuestImage, type GuestImage } from '../../src/index';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
@@ -42,7 +43,7 @@ describe('the guest agent code cache in the rootfs', () => {
     agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     try {
-      await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain('guest agent serving');
+      await eventually(() => expect(output).toContain('guest agent serving'), { timeout: 30_000, interval: 100 });
       expect(output).not.toContain('code cache rejected');
     } finally {
       agent.kill('SIGKILL');

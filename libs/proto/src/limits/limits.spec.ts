@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { desiredSandboxSchema } from '../fleet/sandbox-desired.schemas';
 import { sessionInputSchema } from '../fleet/session.schemas';
 import { AGENT_KILL_GRACE_MS, EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_DEFAULT_TIMEOUT_MS, EXEC_REPLY_MARGIN_MS } from './process.limits';

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { AgentClient } from './agent.client';
 import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.types';

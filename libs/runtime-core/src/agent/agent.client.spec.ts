@@ -3,7 +3,8 @@ import { AgentServiceService, HealthCheckResponse_ServingStatus, HealthService, 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { AgentClient } from './agent.client';
 import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.types';
@@ -116,7 +117,7 @@ describe('AgentClient', () => {
       code: RuntimeErrorCode.EXEC_OUTPUT_LIMIT_EXCEEDED,
       message: expect.stringContaining('stdout exceeded 4096 bytes'),
     });
-    await expect.poll(() => signals).toEqual([9]);
+    await eventually(() => expect(signals).toEqual([9]), { timeout: 1_000 });
   });
 
   it('rejects a read larger than asked for', async () => {

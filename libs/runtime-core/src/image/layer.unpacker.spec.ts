@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { layerTar, type LayerEntry } from '@moat/test-registry';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { unpackLayer, type OverlayMarkers } from './layer.unpacker';
 

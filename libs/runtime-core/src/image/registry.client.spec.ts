@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { parseImageReference } from './image-reference';
 import { MEDIA_TYPES, parseChallenge, RegistryClient, type RegistryClientOptions } from './registry.client';
@@ -145,6 +145,6 @@ describe('parseImageReference', () => {
   });
 
   it.each(['', 'UPPER/case', 'app:bad tag', 'app@sha256:short'])('refuses %j', (raw) => {
-    expect(() => parseImageReference(raw)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.IMAGE_REFERENCE_INVALID }) as Error);
+    expect(() => parseImageReference(raw)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.IMAGE_REFERENCE_INVALID }));
   });
 });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
+import { expectGoldenFile } from '@moat/test-support';
 import { jailArgv, systemMounts, type JailSpec } from './jail-spec';
 
 const spec: JailSpec = {
@@ -26,9 +27,9 @@ function render([command, args]: [string, string[]]): string {
 }
 
 describe('jailArgv', () => {
-  it('matches the golden jail: limits, namespaces, a root of its own, then the uid switch with no capabilities', async () => {
+  it('matches the golden jail: limits, namespaces, a root of its own, then the uid switch with no capabilities', () => {
     const argv = jailArgv(spec, '/usr/bin/qemu-system-x86_64', ['-name', 'moat-x'], { info: 4, release: 5, status: 3 }, mergedUsr);
-    await expect(render(argv)).toMatchFileSnapshot('__golden__/jail-qemu.argv');
+    expectGoldenFile(render(argv), '__golden__/jail-qemu.argv');
   });
 
   it('keeps only the asked-for capabilities, in every set, for the process after the uid switch', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { guestRequests, macForSandbox } from './sandbox-networks';
 
 describe('guest network requests', () => {

@@ -5,7 +5,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { itIf } from '@moat/test-support';
 import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { NodeProcessAdapter } from '../host/process.adapter';
 import { BusyboxRootfs, HIDDEN_WGET_APPLET, HOST_BUSYBOX, hideWgetApplet, wgetScript } from './busybox.rootfs';
@@ -147,7 +148,7 @@ describe('the rootfs wget wrapper', () => {
 
   // The rootfs's own busybox and its shell, which run a wget applet without a PATH lookup when
   // they can re-execute themselves through /proc/self/exe, as in a container.
-  it.skipIf(process.getuid?.() !== 0)('is what `sh -c wget` runs inside the rootfs, and times out as pid 1 too (chroot with /proc, as root)', async () => {
+  itIf(process.getuid?.() === 0)('is what `sh -c wget` runs inside the rootfs, and times out as pid 1 too (chroot with /proc, as root)', async () => {
     const root = join(dir, 'rootfs');
     await new BusyboxRootfs(new NodeProcessAdapter()).prepare(root);
     const inRootfs = (command: string): Promise<WgetRun> =>

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import type { CreateSandboxRequest } from '@moat/proto';
 import type { AgentApi } from '../agent/agent.client';
 import type { AgentExecRequest } from '../agent/agent.types';
@@ -403,11 +404,12 @@ describe('SandboxRuntime', () => {
     await runtime.create(networked, (info) => updates.push(info.state));
     host.oomKills = oomKills;
     host.vms.clear();
-    await vi.waitFor(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
+    // The last update comes once everything is released, after the state turned failed.
+    await eventually(() => expect(updates.at(-1)).toBe('failed'), { timeout: 2_000 });
+    expect(runtime.get(ID)?.state).toBe('failed');
     expect(runtime.get(ID)?.error?.code).toBe(code);
     // How it ended is in the message.
     expect(runtime.get(ID)?.error?.message).toContain('was killed by signal 9 (SIGKILL)');
-    expect(updates.at(-1)).toBe('failed');
     expect(host.daemons.size + host.networks.size + host.jails.size + host.rootfs.size + host.openAgents.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);
   });
@@ -416,7 +418,7 @@ describe('SandboxRuntime', () => {
     const runtime = await open();
     await runtime.create(spec);
     host.guestHung = true;
-    await vi.waitFor(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
+    await eventually(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
     expect(runtime.get(ID)?.error).toMatchObject({ code: RuntimeErrorCode.GUEST_UNRESPONSIVE, message: expect.stringMatching(/did not answer 3 health checks in a row/) as unknown });
     expect(host.vms.size + host.daemons.size + host.jails.size).toBe(0);
   });
@@ -473,7 +475,7 @@ describe('SandboxRuntime', () => {
     host.agentNeverReady = true;
     const runtime = await open();
     const starting = runtime.create(networked);
-    await vi.waitFor(() => expect(host.vms.size).toBe(1));
+    await eventually(() => expect(host.vms.size).toBe(1), { timeout: 1_000 });
     runtime.cancelStarts();
     const info = await starting;
     expect(info).toMatchObject({ state: 'failed', error: { code: RuntimeErrorCode.START_CANCELLED } });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, SnapshotVmConfig } from '../hypervisor/hypervisor';
 import { BootSnapshots, shapeKey, type BootSnapshotsOptions, type VmShape } from './boot-snapshots';

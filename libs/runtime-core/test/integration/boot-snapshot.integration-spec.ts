@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { describeIf } from '@moat/test-support';
 import { SandboxRuntime, type SandboxInfo, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
 
@@ -16,7 +17,7 @@ const phases = (info: SandboxInfo) => info.timings.map((t) => t.phase);
  * the next ones are restored from it with their own share hot-plugged, and must be as good as
  * a booted VM: their own RNG, the host's time, a writable rootfs, and nothing left on delete.
  */
-describe.skipIf(!image)('boot snapshots on real QEMU', () => {
+describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
   const guestImage = image!;
   let work: string;
   let runDir: string;

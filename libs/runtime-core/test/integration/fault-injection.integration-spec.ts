@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { describeIf, eventually } from '@moat/test-support';
 import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { SandboxRuntime, type RuntimeOptions, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
@@ -42,7 +43,7 @@ function leftovers(id: string, runDir: string, dataDir: string, memoryDir: strin
  * hold again, the sandbox can be started anew under the same id with exactly one VMM, and its
  * delete leaves nothing.
  */
-describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
+describeIf(image !== undefined)('a node agent killed mid-start or mid-delete', () => {
   const guestImage = image!;
   let work: string;
   let runDir: string;
@@ -64,7 +65,7 @@ describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
       encoding: 'utf8',
       timeout: 150_000,
     });
-    expect(child.signal, child.stderr).toBe('SIGKILL');
+    expect({ signal: child.signal, stderr: child.stderr }).toMatchObject({ signal: 'SIGKILL' });
     return child.stdout.trim();
   };
   /** The restart: a runtime on the same dirs, which must converge, then a fresh start and a clean delete. */
@@ -73,7 +74,7 @@ describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
     try {
       // Nothing interrupted is held on; a sandbox that was running when its agent died is re-adopted.
       const info = runtime.get(id);
-      if (info) expect(info.state, JSON.stringify(info.error)).toBe('running');
+      if (info) expect({ state: info.state, error: info.error }).toMatchObject({ state: 'running' });
       else expect(leftovers(id, runDir, options.dataDir, memoryDir)).toEqual([]);
       if (!info) expect((await runtime.create(spec(id))).state).toBe('running');
       const vmms = processesMentioning(`moat-${id}`).filter((p) => p.includes('qemu-system'));
@@ -168,7 +169,7 @@ describe.skipIf(!image)('a node agent killed mid-start or mid-delete', () => {
       const qmp = await QmpClient.connect(join(runDir, id, 'vm', 'qmp.sock'), 5_000);
       await qmp.execute('stop', undefined, 5_000);
       qmp.close();
-      await vi.waitFor(() => expect(runtime.get(id)?.state).toBe('failed'), { timeout: 60_000, interval: 500 });
+      await eventually(() => expect(runtime.get(id)?.state).toBe('failed'), { timeout: 60_000, interval: 500 });
       expect(runtime.get(id)?.error?.code).toBe('GUEST_UNRESPONSIVE');
       await runtime.delete(id);
       expect(leftovers(id, runDir, options.dataDir, memoryDir)).toEqual([]);

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import { AgentClient } from '../../src/agent/agent.client';
 import { createAgentTransport } from '../../src/agent/transport/agent-transport.factory';
 import { dialHybridVsock } from '../../src/agent/transport/hybrid-vsock.dialer';
@@ -60,7 +61,7 @@ describe('hybrid vsock against a real unix-socket peer', () => {
     stream.on('data', (chunk: Buffer) => received.push(chunk));
     stream.resume();
     stream.write(' and an echo');
-    await expect.poll(() => Buffer.concat(received).toString()).toBe('first bytes and an echo');
+    await eventually(() => expect(Buffer.concat(received).toString()).toBe('first bytes and an echo'));
   });
 
   it('fails clearly when the VMM refuses (closes) or answers anything but OK', async () => {

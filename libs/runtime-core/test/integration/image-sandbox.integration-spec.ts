@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { describeIf } from '@moat/test-support';
 import { SandboxRuntime } from '../../src';
 import { accel, findGuestImage, processesMentioning } from './support/guest-image';
 import { busyboxLayer, REGISTRY_BINARY, startRegistry, type TestRegistry } from './support/registry';
@@ -10,7 +11,7 @@ import { busyboxLayer, REGISTRY_BINARY, startRegistry, type TestRegistry } from 
 const image = findGuestImage();
 
 // One VM: the block rootfs is the path the shared-fs tests elsewhere do not cover (e2e runs all three kinds).
-describe.skipIf(!image || !existsSync(REGISTRY_BINARY))('a sandbox from an OCI image on a block rootfs, in a real VM', () => {
+describeIf(image !== undefined && existsSync(REGISTRY_BINARY))('a sandbox from an OCI image on a block rootfs, in a real VM', () => {
   let registry: TestRegistry;
   let work: string;
   let runDir: string;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { describeIf } from '@moat/test-support';
 import { RuntimeErrorCode } from '../../src';
 import { NodeProcessAdapter } from '../../src/host/process.adapter';
 import { ImageStore } from '../../src/image/image.store';
@@ -24,7 +25,7 @@ function duBytes(dir: string): number {
   return total;
 }
 
-describe.skipIf(!existsSync(REGISTRY_BINARY))('images from a real registry, unpacked and mounted on real Linux', () => {
+describeIf(existsSync(REGISTRY_BINARY))('images from a real registry, unpacked and mounted on real Linux', () => {
   const proc = new NodeProcessAdapter();
   const overlay = new OverlayMount(proc);
   let registry: TestRegistry;

@@ -3,7 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describeIf, eventually } from '@moat/test-support';
 import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { NETWORK_MODELS, SandboxRuntime, type NetworkModelKind, type SandboxInfo, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
@@ -47,7 +48,7 @@ function memoryLimit(cgroup: string): number {
  * set; QMP commands that would reach host files fail; a VMM that outgrows its cgroup is killed
  * alone and its sandbox fails with VMM_OUT_OF_MEMORY; nothing is left behind.
  */
-describe.skipIf(!image)('jailed VMMs on real QEMU', () => {
+describeIf(image !== undefined)('jailed VMMs on real QEMU', () => {
   const guestImage = image!;
   let work: string;
   let runDir: string;
@@ -134,7 +135,7 @@ describe.skipIf(!image)('jailed VMMs on real QEMU', () => {
       expect(procs.split('\n')).toContain(String(pid));
       // The NIC works although QEMU opened nothing: the guest pings its gateway.
       const out = await runtime.exec(info.id, { command: ['sh', '-c', 'ping -c 1 -W 5 "$(ip route | awk "/default/ {print \\$3}")"'] });
-      expect(out.exitCode, out.stdout.toString() + out.stderr.toString()).toBe(0);
+      expect({ exitCode: out.exitCode, output: out.stdout.toString() + out.stderr.toString() }).toMatchObject({ exitCode: 0 });
     });
   });
 
@@ -154,13 +155,13 @@ describe.skipIf(!image)('jailed VMMs on real QEMU', () => {
       // spawn=deny: the seccomp filter kills QEMU on the fork rather than let it run anything.
       const witness = join(tmpdir(), `moat-jail-exec-${info.id}`);
       await qmp.execute('migrate', { uri: `exec:touch ${witness}` }, 5_000).catch(() => undefined);
-      await vi.waitFor(() => expect(existsSync(`/proc/${pid}`) && !status(pid).State?.startsWith('Z')).toBe(false), { timeout: 10_000 });
+      await eventually(() => expect(existsSync(`/proc/${pid}`) && !status(pid).State?.startsWith('Z')).toBe(false), { timeout: 10_000 });
       expect(existsSync(witness)).toBe(false);
     } finally {
       qmp.close();
     }
     // The watchdog notices the dead VMM and releases the sandbox.
-    await vi.waitFor(() => expect(cold.get(info.id)?.state).toBe('failed'), { timeout: 10_000 });
+    await eventually(() => expect(cold.get(info.id)?.state).toBe('failed'), { timeout: 10_000 });
     expect(cold.get(info.id)?.error?.code).toBe('VMM_EXITED');
     expect(processesMentioning(info.id)).toEqual([]);
   });
@@ -181,7 +182,7 @@ describe.skipIf(!image)('jailed VMMs on real QEMU', () => {
       execFileSync('sh', ['-c', `echo ${lowered} > ${dir}/memory.max`]);
     }
     await cold.exec(victim.id, { command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=100'], timeoutMs: 60_000 }).catch(() => undefined);
-    await vi.waitFor(() => expect(cold.get(victim.id)?.state).toBe('failed'), { timeout: 30_000 });
+    await eventually(() => expect(cold.get(victim.id)?.state).toBe('failed'), { timeout: 30_000 });
     expect(cold.get(victim.id)?.error?.code).toBe('VMM_OUT_OF_MEMORY');
     const out = await cold.exec(neighbour.id, { command: ['echo', 'still here'] });
     expect(out.stdout.toString()).toBe('still here\n');

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync 
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_CONFLIST, NETWORK_MODELS, NetworkErrorCode, SandboxNetworks, sandboxTapName, netnsName, type NetworkOptions, type NetworkState } from '../../src';
 
 // Real netns, links, CNI plugins and iptables, no VM. A prefix and pool of its own keep the

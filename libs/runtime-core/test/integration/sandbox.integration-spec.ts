@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describeIf } from '@moat/test-support';
 import { AgentClient } from '../../src/agent/agent.client';
 import { VirtioSerialTransport } from '../../src/agent/transport/virtio-serial.transport';
 import { NodeProcessAdapter } from '../../src/host/process.adapter';
@@ -15,7 +16,7 @@ if (!image) {
   console.warn(`sandbox integration tests skipped: no guest image under ${dataDirOfImages}/guest-images (build it with libs/guest-image)`);
 }
 
-describe.skipIf(!image)('SandboxRuntime on real QEMU', () => {
+describeIf(image !== undefined)('SandboxRuntime on real QEMU', () => {
   const guestImage = image!;
   let work: string;
   let dataDir: string;

@@ -1,5 +1,5 @@
 // Test support (not built into the app): a DTO through the app's validation pipe, as a request body would go.
-import { expect } from 'vitest';
+import { expect } from '@jest/globals';
 import { ErrorCode } from '../api.error';
 import { createValidationPipe } from '../validation.pipe';
 
@@ -16,6 +16,6 @@ export async function refusal<T>(metatype: new () => T, body: object): Promise<s
     () => undefined,
     (err: unknown) => err,
   );
-  expect(error, JSON.stringify(body)).toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
+  expect({ body, error }).toMatchObject({ error: { code: ErrorCode.VALIDATION_FAILED } });
   return (error as Error).message;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { refusal, validated } from '../../common/testing/validation';
 import { CreateSandboxDto } from './create-sandbox.dto';
 import { ExecDto } from './exec.dto';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { refusal as refusalOf, validated as validatedAs } from '../../common/testing/validation';
 import { CreateSandboxDto } from './create-sandbox.dto';
 import { dnsConfigOf, egressPolicyOf } from './sandbox-fences.dto';

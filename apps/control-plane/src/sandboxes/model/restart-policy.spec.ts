@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { resolveRestartPolicy, restartDelaySeconds, restartDueAt } from './restart-policy';
 
 const FAILED_AT = new Date('2026-01-01T00:00:00Z');

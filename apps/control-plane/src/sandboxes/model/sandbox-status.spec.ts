@@ -1,5 +1,5 @@
 import type { SandboxStatus } from '@moat/proto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { resolveRestartPolicy } from './restart-policy';
 import { applyStatus } from './sandbox-status';
 import { newSandbox, type SandboxEntity } from './sandbox.entity';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_QUOTA, NO_USAGE, quotaFit, quotaViolation, quotaWithDefaults, withAdded } from './quota';
 
 describe('quotaViolation', () => {

@@ -111,19 +111,6 @@ export async function startReplica(first: TestApp, env: Record<string, string> =
   return replica;
 }
 
-/** Retries `check` until it stops throwing, for state that settles asynchronously. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /** A response body with the type the test expects (supertest types it `any`). */
 export function bodyOf<T>(res: { body: unknown }): T {
   return res.body as T;

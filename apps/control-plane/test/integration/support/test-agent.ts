@@ -11,7 +11,7 @@ import {
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import { eventually } from './harness';
+import { eventually } from '@moat/test-support';
 
 type AgentClientSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 
@@ -96,7 +96,7 @@ export class TestAgent {
         return Promise.reject(new Error(`no matching desired set; latest: ${JSON.stringify(latest)}`));
       }
       return Promise.resolve(latest);
-    }, timeoutMs);
+    }, { timeout: timeoutMs });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { kernelPackageFromDepends, parseControlStanza } from './deb-control';
 
 const SHOW = `Package: linux-image-amd64

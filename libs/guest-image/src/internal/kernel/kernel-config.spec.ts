@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { assertBootableConfig, parseKernelConfig, REQUIRED_BUILTIN_OPTIONS } from './kernel-config';
 
 describe('kernel config', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { GuestImageErrorCode } from '../../errors/guest-image.error';
 import { locateCompressedPayload } from './vmlinux';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { chooseAgentTransport } from './agent-transport';
 import { guestCidFor, MIN_GUEST_CID, vsockConnectArgv } from './vsock.dialer';
 

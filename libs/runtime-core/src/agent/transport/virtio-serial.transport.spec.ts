@@ -1,5 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { unixSocketServers } from '../../testing/unix-socket-servers';
 import { VirtioSerialTransport } from './virtio-serial.transport';
 

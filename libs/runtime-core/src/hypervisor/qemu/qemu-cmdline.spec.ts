@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
+import { expectGoldenFile } from '@moat/test-support';
 import { qemuMachineFor, snapshotMachineFor } from './qemu.machine';
 import { buildQemuArgv } from './qemu-cmdline';
 import { jailQemu, JAIL_PATHS, NINEP_CAPABILITIES } from './qemu.jail';
@@ -39,15 +40,15 @@ function render(argv: string[]): string {
 }
 
 describe('buildQemuArgv', () => {
-  it('matches the golden 9p machine under TCG', async () => {
-    await expect(render(buildQemuArgv(qemuMachineFor(config({}))))).toMatchFileSnapshot('__golden__/qemu-9p-tcg.argv');
+  it('matches the golden 9p machine under TCG', () => {
+    expectGoldenFile(render(buildQemuArgv(qemuMachineFor(config({})))), '__golden__/qemu-9p-tcg.argv');
   });
 
-  it('matches the golden virtio-fs machine under KVM', async () => {
+  it('matches the golden virtio-fs machine under KVM', () => {
     const argv = buildQemuArgv(
       qemuMachineFor(config({ accel: 'kvm', sharedFs: { kind: 'virtiofs', socketPath: `/run/moat/${ID}/vm/virtiofsd.sock`, mountTag: 'moatfs' } })),
     );
-    await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-virtiofs-kvm.argv');
+    expectGoldenFile(render(argv), '__golden__/qemu-virtiofs-kvm.argv');
   });
 
   it('backs guest memory with a shared memfd only for virtio-fs, which vhost-user needs', () => {
@@ -82,11 +83,11 @@ describe('buildQemuArgv', () => {
     expect(argv).toContain('file=/images/a,,b/rootfs.ext4,if=none,id=rootfs,format=raw,readonly=on');
   });
 
-  it('hands the NIC (a TAP or macvtap the node agent opened) to QEMU as fd 3, the first descriptor after stdio', async () => {
+  it('hands the NIC (a TAP or macvtap the node agent opened) to QEMU as fd 3, the first descriptor after stdio', () => {
     const argv = buildQemuArgv(qemuMachineFor(config({ network: { fd: 17, mac: '16:96:9d:9f:3a:26' } })));
     expect(argv[argv.indexOf('-netdev') + 1]).toBe('tap,id=net0,fd=3,vhost=off');
     expect(argv).toContain('virtio-net-pci,netdev=net0,mac=16:96:9d:9f:3a:26,romfile=');
-    await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-9p-tcg-nic.argv');
+    expectGoldenFile(render(argv), '__golden__/qemu-9p-tcg-nic.argv');
   });
 
   it('gives a sandbox without a network no NIC at all', () => {
@@ -116,11 +117,11 @@ describe('buildQemuArgv', () => {
     const nic = { fd: 17, mac: 'a6:24:a3:2c:d6:a1' };
     const devices = (argv: string[]) => argv.filter((_, i) => argv[i - 1] === '-device').map((d) => d.split(',')[0]);
 
-    it('matches the golden snapshot machine: RAM in a shared file, empty root ports, a VM generation id', async () => {
+    it('matches the golden snapshot machine: RAM in a shared file, empty root ports, a VM generation id', () => {
       const argv = buildQemuArgv(
         snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 1, memoryMiB: 416, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', paths: config({}).paths }),
       );
-      await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-snapshot-tcg.argv');
+      expectGoldenFile(render(argv), '__golden__/qemu-snapshot-tcg.argv');
     });
 
     it('restores into the same devices the snapshot machine has, waiting paused for the state', () => {
@@ -151,10 +152,10 @@ describe('buildQemuArgv', () => {
     const jailed = (overrides: Partial<VmConfig>, devices: string[] = []) =>
       jailQemu({ machine: qemuMachineFor(config(overrides)), socketDir: `/run/moat/${ID}/vm`, uid: 200_123, gid: 200_123, devices }, () => ({ gid: 993 }) as never);
 
-    it('matches the golden jailed virtio-fs machine: jail paths only, and QEMU’s seccomp filter', async () => {
+    it('matches the golden jailed virtio-fs machine: jail paths only, and QEMU’s seccomp filter', () => {
       const { machine, spec } = jailed({ sharedFs: { kind: 'virtiofs', socketPath: `/run/moat/${ID}/vm/virtiofsd.sock`, mountTag: 'moatfs' }, network: { fd: 9, mac: 'a6:24:a3:2c:d6:a1' } });
       const argv = buildQemuArgv(machine);
-      await expect(render(argv)).toMatchFileSnapshot('__golden__/qemu-virtiofs-tcg-jailed.argv');
+      expectGoldenFile(render(argv), '__golden__/qemu-virtiofs-tcg-jailed.argv');
       expect(argv.join(' ')).not.toMatch(/\/var\/lib|\/run\/moat|\/dev\/shm/);
       expect(argv.slice(-2)).toEqual(['-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny']);
       expect(spec).toMatchObject({ uid: 200_123, gid: 200_123, groups: [], capabilities: [] });

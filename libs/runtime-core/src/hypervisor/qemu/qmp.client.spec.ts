@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import { unixSocketServers } from '../../testing/unix-socket-servers';
 import { QmpClient } from './qmp.client';

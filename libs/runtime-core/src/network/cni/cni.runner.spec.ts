@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { ProcessAdapter, RunOptions, RunResult } from '../../host/process.adapter';
 import { NetworkErrorCode } from '../../errors/network.errors';

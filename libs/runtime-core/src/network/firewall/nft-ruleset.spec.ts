@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
+import { expectGoldenFile } from '@moat/test-support';
 import { renderRuleset, type SandboxFence } from './nft-ruleset';
 
 const A = '0b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d';
@@ -15,9 +16,9 @@ const fenceB: SandboxFence = {
 };
 
 describe('renderRuleset', () => {
-  it('matches the golden rule set: the node out of reach, tenants apart, egress per sandbox, no spoofing', async () => {
+  it('matches the golden rule set: the node out of reach, tenants apart, egress per sandbox, no spoofing', () => {
     const script = renderRuleset({ bridgePrefix: 'moat', subnetPool: '10.88.0.0/16', sandboxes: { [B]: fenceB, [A]: fenceA } });
-    await expect(script).toMatchFileSnapshot('__golden__/ruleset-two-tenants.nft');
+    expectGoldenFile(script, '__golden__/ruleset-two-tenants.nft');
   });
 
   it('rebuilds both tables in one script, so nft applies all of it or none', () => {

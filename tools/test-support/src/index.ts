@@ -1,0 +1,7 @@
+/**
+ * `@moat/test-support`: what every project's Jest tests share and Jest does not offer itself.
+ * Used by unit, integration, fuzz and e2e tests; never by production code.
+ */
+export { eventually, type EventuallyOptions } from './eventually';
+export { describeIf, itIf } from './conditional-tests';
+export { expectGoldenFile } from './golden-file';
