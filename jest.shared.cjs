@@ -4,7 +4,7 @@
 //
 // Most projects run as CommonJS, like their build. `esm: true` runs the tests as native ES
 // modules instead, which needs `node --experimental-vm-modules` (NODE_OPTIONS): the control
-// plane's, because NestJS 12 ships ES modules only and Jest on Node 20 cannot require() them,
+// plane's, because NestJS 12 ships ES modules only and Jest loads those only through VM modules,
 // and the e2e tests, which import the plain-Node e2e/support/*.mjs helpers. Code written for
 // CommonJS keeps its __dirname and __filename there: swc rewrites them to import.meta's.
 
