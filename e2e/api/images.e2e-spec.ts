@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
-import { busyboxLayer, startRegistry, type LayerEntry, type TestRegistry } from '../support/registry';
+import { APP_IMAGE_CONFIG, appLayer, busyboxLayer, startRegistry, type LayerEntry, type TestRegistry } from '../support/registry';
 import { sandboxGone, settledSandbox } from '../support/sandboxes';
 
 interface Sandbox {
@@ -18,14 +18,6 @@ interface ExecResult {
   stdout: string;
   stderr: string;
 }
-
-const ENTRYPOINT = [
-  '#!/bin/sh',
-  'echo "$GREETING from $(pwd) as $(id -u)" > marker',
-  'trap "exit 0" TERM',
-  'while :; do sleep 3600 & wait $!; done',
-  '',
-].join('\n');
 
 /** Names a hostile layer tries to create outside its rootfs; none may appear anywhere we look. */
 const ESCAPE_PREFIX = 'moat-e2e-escaped';
@@ -63,17 +55,8 @@ beforeAll(async () => {
   key = tenant.body.apiKey;
   appImage = await registry.push('moat/app', 'v1', {
     asIndex: true,
-    layers: [
-      busyboxLayer(),
-      [
-        { name: 'home/', type: 'directory' },
-        { name: 'home/app/', type: 'directory', uid: 1000, gid: 1000 },
-        { name: 'app/', type: 'directory' },
-        { name: 'app/data.txt', body: 'shipped in the image\n' },
-        { name: 'app/start.sh', mode: 0o755, body: ENTRYPOINT },
-      ],
-    ],
-    config: { Entrypoint: ['/app/start.sh'], Env: ['GREETING=hello', 'PATH=/bin'], WorkingDir: '/home/app', User: 'app' },
+    layers: [busyboxLayer(), appLayer()],
+    config: APP_IMAGE_CONFIG,
   });
 });
 

@@ -39,8 +39,17 @@ function dataDir() {
   return resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
 }
 
+/** npx must run this same Node, or the builds, the tiers and the stack would mix Node versions. */
+function ensureNpxRunsThisNode() {
+  const version = spawnSync('npx', ['node', '--version'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+  if (version !== process.version) {
+    throw new Error(`npx runs Node ${version || '(none)'}, not ${process.version}: run through npm start, npm test or sh tools/dev/moat.sh`);
+  }
+}
+
 function prepare({ forTests }) {
   const t0 = Date.now();
+  ensureNpxRunsThisNode();
   ensureHostPackages(forTests ? [...RUNTIME_PACKAGES, ...TEST_PACKAGES] : RUNTIME_PACKAGES, log);
   ensureNpmDependencies();
   log('building');

@@ -81,6 +81,25 @@ export function busyboxLayer(): LayerEntry[] {
   ];
 }
 
+/**
+ * An application layer to go over `busyboxLayer`, run with `APP_IMAGE_CONFIG`: its entrypoint
+ * `/app/start.sh` writes "$GREETING from $(pwd) as $(id -u)" to `./marker` and then waits for
+ * SIGTERM; `/app/data.txt` ships with the image; `/home/app` belongs to the image user (1000).
+ */
+export function appLayer(): LayerEntry[] {
+  const start = ['#!/bin/sh', 'echo "$GREETING from $(pwd) as $(id -u)" > marker', 'trap "exit 0" TERM', 'while :; do sleep 3600 & wait $!; done', ''];
+  return [
+    { name: 'home/', type: 'directory' },
+    { name: 'home/app/', type: 'directory', uid: 1000, gid: 1000 },
+    { name: 'app/', type: 'directory' },
+    { name: 'app/data.txt', body: 'shipped in the image\n' },
+    { name: 'app/start.sh', mode: 0o755, body: start.join('\n') },
+  ];
+}
+
+/** The image config `appLayer` is made for: its entrypoint, env, working dir and user. */
+export const APP_IMAGE_CONFIG = { Entrypoint: ['/app/start.sh'], Env: ['GREETING=hello', 'PATH=/bin'], WorkingDir: '/home/app', User: 'app' };
+
 /** Starts docker-registry on a free loopback port with its storage in a temp dir. */
 export async function startRegistry(): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'moat-registry-'));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf } from '@moat/test-support';
 import { SandboxRuntime } from '../../src';
 import { accel, findGuestImage, processesMentioning } from './support/guest-image';
-import { busyboxLayer, REGISTRY_BINARY, startRegistry, type TestRegistry } from './support/registry';
+import { APP_IMAGE_CONFIG, appLayer, busyboxLayer, REGISTRY_BINARY, startRegistry, type TestRegistry } from './support/registry';
 
 const image = findGuestImage();
 
@@ -36,21 +36,8 @@ describeIf(image !== undefined && existsSync(REGISTRY_BINARY))('a sandbox from a
 
   it('runs the entrypoint as the image user with its env and workdir; files are there and the rootfs is writable', async () => {
     const ref = await registry.push('moat/app', 'v1', {
-      layers: [
-        busyboxLayer(),
-        [
-          { name: 'home/', type: 'directory' },
-          { name: 'home/app/', type: 'directory', uid: 1000, gid: 1000 },
-          { name: 'app/', type: 'directory' },
-          { name: 'app/data.txt', body: 'shipped in the image\n' },
-          {
-            name: 'app/start.sh',
-            mode: 0o755,
-            body: '#!/bin/sh\necho "$GREETING from $(pwd) as $(id -u)" > marker\ntrap "exit 0" TERM\nwhile :; do sleep 3600 & wait $!; done\n',
-          },
-        ],
-      ],
-      config: { Entrypoint: ['/app/start.sh'], Env: ['GREETING=hello', 'PATH=/bin'], WorkingDir: '/home/app', User: 'app' },
+      layers: [busyboxLayer(), appLayer()],
+      config: APP_IMAGE_CONFIG,
     });
     const info = await runtime.create({ id, vcpus: 1, memoryMiB: 256, env: {}, image: ref, rootfs: 'block' });
     expect(info.error).toBeUndefined();
