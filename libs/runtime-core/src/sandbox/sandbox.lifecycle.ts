@@ -98,9 +98,18 @@ export class SandboxLifecycle {
 
   /**
    * Releases every step in reverse. The sandbox's dirs (its state file included) go only when
-   * everything else was released, so what is left can still be found and released later.
+   * everything else was released, so what is left can still be found and released later. One
+   * release at a time: a delete that arrives while a failure is being released (the sandbox
+   * already reads `failed`) waits for that release instead of running the steps a second time.
    */
-  async release(entry: SandboxEntry): Promise<void> {
+  release(entry: SandboxEntry): Promise<void> {
+    entry.releasing ??= this.releaseSteps(entry).finally(() => {
+      entry.releasing = undefined;
+    });
+    return entry.releasing;
+  }
+
+  private async releaseSteps(entry: SandboxEntry): Promise<void> {
     const id = entry.state.spec.id;
     const failures = await releaseSteps(this.steps, this.context(entry), (step) => this.log('debug', 'releasing', { sandboxId: id, step: step.phase }));
     for (const { step, error } of failures) {

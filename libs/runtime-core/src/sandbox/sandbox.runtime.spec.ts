@@ -51,6 +51,9 @@ class FakeHost {
   agentNeverReady = false;
   /** The fake guest agent stops answering health checks. */
   guestHung = false;
+  /** Rootfs releases begun, and what each waits for before it ends (a slow release). */
+  rootfsReleases = 0;
+  rootfsReleaseGate: Promise<void> = Promise.resolve();
   /** How the fake VMM ended, as its jail's monitor would say. */
   exitReason: string | undefined = 'was killed by signal 9 (SIGKILL)';
   readonly snapshotCalls: string[] = [];
@@ -129,9 +132,10 @@ class FakeHost {
           req.onProgress?.({ bytesDone: 100, bytesTotal: 100 });
           return Promise.resolve(req.image ? { process: this.imageProcess, manifestDigest: 'sha256:abc' } : {});
         },
-        release: (sandboxId: string) => {
+        release: async (sandboxId: string) => {
+          this.rootfsReleases++;
+          await this.rootfsReleaseGate;
           this.rootfs.delete(sandboxId);
-          return Promise.resolve();
         },
       },
       connectAgent: () => new FakeAgent(this),
@@ -412,6 +416,25 @@ describe('SandboxRuntime', () => {
     expect(runtime.get(ID)?.error?.message).toContain('was killed by signal 9 (SIGKILL)');
     expect(host.daemons.size + host.networks.size + host.jails.size + host.rootfs.size + host.openAgents.size).toBe(0);
     expect(existsSync(sandboxDir())).toBe(false);
+  });
+
+  it('makes a delete that arrives while a failure is being released wait for that release, not run it again', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    let openGate = (): void => undefined;
+    host.rootfsReleaseGate = new Promise((resolve) => (openGate = resolve));
+    host.vms.clear();
+    await eventually(() => expect(host.rootfsReleases).toBe(1), { timeout: 2_000 });
+    expect(runtime.get(ID)?.state).toBe('failed');
+    let deleted = false;
+    const deleting = runtime.delete(ID).then(() => (deleted = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(deleted).toBe(false);
+    openGate();
+    await deleting;
+    expect(host.rootfsReleases).toBe(1);
+    expect(host.rootfs.size + host.vms.size + host.jails.size).toBe(0);
+    expect(runtime.get(ID)).toBeUndefined();
   });
 
   it('fails a sandbox whose guest agent stopped answering with GUEST_UNRESPONSIVE, after a few missed checks, and releases it', async () => {

@@ -21,6 +21,8 @@ export interface SandboxEntry {
   /** Its start was abandoned (see SandboxRuntime.cancelStarts). */
   cancelled?: boolean;
   deleting?: Promise<void>;
+  /** The release in progress (a failure's or a delete's): whoever else needs one waits for it. */
+  releasing?: Promise<void>;
   onUpdate?: (info: SandboxInfo) => void;
 }
 
