@@ -293,6 +293,11 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     expect(old).toMatchObject({ state: 'stopping', restartCount: 1 });
     expect(old.events.at(-1)).toMatchObject({ state: 'stopping', reason: { code: 'DELETED' } });
     expect(old.events.filter((e) => e.reason?.code === 'RESTARTED')).toHaveLength(1);
+    // Its node starts the replacement and, like a real node, lists it in every heartbeat until it
+    // reports it gone (a sandbox being deleted that its node does not list is taken as gone).
+    await desiredWith(a, replacement.id, 0);
+    a.status({ id: replacement.id, state: 'running', timings: [], restartCount: 0 });
+    await reaches(replacement.id, 'running', 0);
     // Deleted with its deployment once the node reports both gone.
     await api().delete(`/v1/deployments/${deployment.id}`).set(admin()).expect(202);
     await eventually(async () => expect((await sandbox(replacement.id)).state).toBe('stopping'));
