@@ -82,39 +82,23 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const nodeView = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
     expect(nodeView.body).toMatchObject({ state: 'ready', capacity: { vcpus: 8, memoryMiB: 8192 }, accel: 'tcg' });
 
-    const created = await api()
-      .post('/v1/sandboxes')
-      .set(asTenant)
-      .send({
-        vcpus: 2,
-        memoryMiB: 512,
-        image: 'busybox',
-        command: ['/bin/sh', '-c', 'sleep 9'],
-        rootfs: 'block',
-        env: { A: '1' },
-        networkModel: 'macvtap',
-        ports: [{ containerPort: 80, protocol: 'tcp' }],
-      })
-      .expect(201);
-    const id: string = created.body.id;
-    expect(created.body).toMatchObject({ nodeId: node.nodeId, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block' });
-    expect(created.body).toMatchObject({ networkModel: 'macvtap', network: true, ip: null, ports: [{ containerPort: 80, protocol: 'tcp' }] });
-    const desired = await node.desiredWhere((ids) => ids.includes(id));
-    expect(desired.sandboxes[0]).toEqual({
-      id,
+    const requested = {
       vcpus: 2,
       memoryMiB: 512,
       image: 'busybox',
       command: ['/bin/sh', '-c', 'sleep 9'],
       rootfs: 'block',
       env: { A: '1' },
-      labels: {},
-      tenantId: created.body.tenantId,
       networkModel: 'macvtap',
-      network: true,
       ports: [{ containerPort: 80, protocol: 'tcp' }],
-      restartCount: 0,
-    });
+    };
+    const created = await api().post('/v1/sandboxes').set(asTenant).send(requested).expect(201);
+    const id: string = created.body.id;
+    expect(created.body).toMatchObject({ nodeId: node.nodeId, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block' });
+    expect(created.body).toMatchObject({ networkModel: 'macvtap', network: true, ip: null, ports: [{ containerPort: 80, protocol: 'tcp' }] });
+    const desired = await node.desiredWhere((ids) => ids.includes(id));
+    // The node gets exactly what was asked for, and what the control plane adds.
+    expect(desired.sandboxes[0]).toEqual({ ...requested, id, labels: {}, tenantId: created.body.tenantId, network: true, restartCount: 0 });
     const nodes = await api().get('/v1/nodes').set(admin()).expect(200);
     expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });
 
