@@ -12,6 +12,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
  *   web?: boolean, env?: Record<string,string>, output?: 'inherit' | 'prefix' | 'file',
  *   log?: (msg: string) => void }} StackOptions
  * @typedef {{ apiUrl: string, webUrl: string | undefined, adminToken: string, dataDir: string,
+ *   pid: (name: 'control-plane' | 'node-agent' | 'web') => number | undefined,
  *   stop: () => Promise<void>, exited: Promise<string> }} Stack
  */
 
@@ -82,7 +83,8 @@ export async function startStack(opts) {
       await waitForHttp(webUrl, 60_000, exited);
     }
     log(`stack up: API ${apiUrl}${webUrl ? `, web ${webUrl}` : ''}`);
-    return { apiUrl, webUrl, adminToken, dataDir, stop, exited };
+    const pid = (name) => children.get(name)?.pid;
+    return { apiUrl, webUrl, adminToken, dataDir, pid, stop, exited };
   } catch (err) {
     await stop();
     throw err;

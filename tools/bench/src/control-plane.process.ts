@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { apiClient } from './api.client';
 import { freePort } from './free-port';
 
-const ROOT = resolve(__dirname, '../../../..');
+const ROOT = resolve(__dirname, '../../..');
 
 export interface ControlPlaneProcess {
   url: string;
@@ -14,6 +15,8 @@ export interface ControlPlaneProcess {
   pid: number;
   /** Calls the REST API as the admin; rejects on any status other than `expect`. */
   api<T>(method: string, path: string, body?: unknown, expect?: number): Promise<T>;
+  /** GETs a resource as the admin; undefined when it is gone (404). */
+  find<T>(path: string): Promise<T | undefined>;
   /** The Prometheus text of `/metrics`. */
   metrics(): Promise<string>;
   stop(): Promise<void>;
@@ -55,17 +58,13 @@ export async function startControlPlane({ env = {}, cpuProfileDir }: ControlPlan
     if (Date.now() > deadline) throw new Error('the control plane did not start within 60 s');
     await new Promise((r) => setTimeout(r, 200));
   }
-  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const client = apiClient(url, adminToken);
   return {
     url,
     adminToken,
     pid: child.pid as number,
-    async api<T>(method: string, path: string, body?: unknown, expect = 200): Promise<T> {
-      const res = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      if (res.status !== expect) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return (text ? JSON.parse(text) : undefined) as T;
-    },
+    api: client.call,
+    find: client.find,
     async metrics(): Promise<string> {
       return (await fetch(`${url}/metrics`)).text();
     },

@@ -8,13 +8,17 @@
  * rules) and the control plane's memory before and after.
  * Usage: tools/bench/soak [--cycles N] [--concurrency N] [--fault-rate F] [--seed S] [--data-dir DIR]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QmpClient } from '@moat/runtime-core';
+import { benchDataDir } from './bench-stack';
 import { DATA_DIR_OPTION, positiveInt } from './cli';
 import { startControlPlane, type ControlPlaneProcess } from './control-plane.process';
+import { loadHostObjects, networkLeftovers } from './host-objects';
+import { hostProcesses, rssMiB } from './process-memory';
+import { until } from './wait';
 
 const ROOT = resolve(__dirname, '../../..');
 const BRIDGE_PREFIX = 'msoak';
@@ -68,43 +72,9 @@ class NodeAgent {
   }
 }
 
-function rssMiB(pid: number): number {
-  const kib = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return Math.round(kib / 1024);
-}
-
 /** The host pid of a sandbox's VMM, if it runs. */
 function vmmPid(id: string): number | undefined {
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv[0].endsWith('qemu-system-x86_64') && argv.some((arg) => arg.startsWith(`moat-${id}`))) return Number(pid);
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return undefined;
-}
-
-/** Network objects of these sandboxes still on the host: netns, taps, firewall rules. */
-function networkLeftovers(ids: readonly string[]): string[] {
-  const left: string[] = [];
-  const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
-  const links = readdirSync('/sys/class/net');
-  let ruleset = '';
-  try {
-    ruleset = execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    // No nft: no rules of ours either.
-  }
-  for (const id of ids) {
-    if (netns.includes(`moat-${id}`)) left.push(`netns moat-${id}`);
-    const tap = `mt${id.replaceAll('-', '').slice(0, 13)}`;
-    if (links.includes(tap)) left.push(`link ${tap}`);
-    if (ruleset.includes(`egress_${id.replaceAll('-', '')}`)) left.push(`nft chain of ${id}`);
-  }
-  for (const link of links) if (link.startsWith(BRIDGE_PREFIX)) left.push(`bridge ${link}`);
-  return left;
+  return hostProcesses().find(({ argv }) => argv[0].endsWith('qemu-system-x86_64') && argv.some((arg) => arg.startsWith(`moat-${id}`)))?.pid;
 }
 
 async function main(): Promise<void> {
@@ -123,17 +93,11 @@ async function main(): Promise<void> {
   if (!(faultRate >= 0 && faultRate <= 1)) throw new Error('--fault-rate must be in 0..1');
   const seed = Number(values.seed);
   const next = random(seed);
-  const imagesDir = join(resolve(values['data-dir']), 'guest-images');
-  if (!existsSync(join(imagesDir, 'current.json'))) throw new Error(`no guest image in ${imagesDir}: build it first (npm start or npm test does)`);
+  const dataDir = benchDataDir(values['data-dir'], 'soak');
 
-  const { snapshotHostObjects, leftSince } = (await import(join(ROOT, 'tools/dev/host-objects.mjs'))) as {
-    snapshotHostObjects: () => unknown;
-    leftSince: (snapshot: unknown) => string[];
-  };
+  const { snapshotHostObjects, leftSince } = await loadHostObjects();
   const before = snapshotHostObjects();
   const cp: ControlPlaneProcess = await startControlPlane();
-  const dataDir = mkdtempSync(join(resolve(values['data-dir']), 'soak-'));
-  symlinkSync(imagesDir, join(dataDir, 'guest-images'));
   const agent = new NodeAgent({
     MOAT_DATA_DIR: dataDir,
     MOAT_CONTROL_PLANE_URL: cp.url,
@@ -154,19 +118,7 @@ async function main(): Promise<void> {
   let converged = 0;
   const started = Date.now();
 
-  const until = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check().catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
-  const get = async (id: string) => {
-    const res = await fetch(`${cp.url}/v1/sandboxes/${id}`, { headers: { authorization: `Bearer ${cp.adminToken}` } });
-    return res.status === 404 ? undefined : ((await res.json()) as Sandbox);
-  };
+  const get = (id: string) => cp.find<Sandbox>(`/v1/sandboxes/${id}`);
 
   const cycle = async (n: number): Promise<void> => {
     const fault: Fault | undefined = next() < faultRate ? FAULTS[Math.floor(next() * FAULTS.length)] : undefined;
@@ -218,7 +170,7 @@ async function main(): Promise<void> {
     );
     const rssAfter = rssMiB(cp.pid);
     await agent.stop();
-    const left = [...leftSince(before), ...networkLeftovers(ids)];
+    const left = [...leftSince(before), ...networkLeftovers(ids, BRIDGE_PREFIX)];
     console.log(`soak: seed ${seed}, ${cycles} cycles, concurrency ${concurrency}, fault rate ${faultRate}`);
     console.log(`cycles done: ${done} in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
     console.log(`faults injected: ${FAULTS.map((f) => `${f} ${faults[f]}`).join(', ')}`);

@@ -7,13 +7,13 @@
  *    `updatedAt` stamp of each state against the moment the page's row shows it (one clock).
  * Usage: node tools/bench/dist/web.js [--loads N] [--sandboxes N]
  */
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { io } from 'socket.io-client';
-import { freePort } from './free-port';
+import { apiClient } from './api.client';
+import { startBenchStack, type BenchStack } from './bench-stack';
 import { formatMs, summarize } from './stats';
 import { changeLatencies, type PageChange, type ServerChange } from './web-latency';
 
@@ -21,29 +21,7 @@ const ROOT = resolve(__dirname, '../../..');
 const CHROMIUM = '/usr/bin/chromium';
 const BUDGET = { jsBytes: 300 * 1024, loadMs: 1000, changeMs: 500 };
 
-interface Stack {
-  apiUrl: string;
-  webUrl: string;
-  adminToken: string;
-  stop: () => Promise<void>;
-}
-type StartStack = (opts: { dataDir: string; apiPort: number; webPort: number; output: 'file'; log: (m: string) => void }) => Promise<Stack>;
-
-// tsc's CommonJS output turns import() into require(), which cannot load the ES module that
-// starts the stack (tools/dev/stack.mjs, shared with `npm start` and the e2e harness).
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
-
-async function rest<T>(stack: Stack, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+type Stack = BenchStack & { webUrl: string };
 
 /** Opens a page already signed in as the operator (the session lives in sessionStorage). */
 async function signedInPage(browser: Browser, stack: Stack): Promise<Page> {
@@ -91,6 +69,7 @@ async function firstLoad(browser: Browser, stack: Stack): Promise<LoadResult> {
 }
 
 async function stateChangeLatencies(browser: Browser, stack: Stack, sandboxes: number): Promise<number[]> {
+  const api = apiClient(stack.apiUrl, stack.adminToken);
   const server: ServerChange[] = [];
   const socket = io(`${stack.apiUrl}/ui`, { auth: { token: stack.adminToken }, transports: ['websocket'] });
   socket.on('sandbox:updated', (s: { id: string; state: string; updatedAt: string }) =>
@@ -116,9 +95,9 @@ async function stateChangeLatencies(browser: Browser, stack: Stack, sandboxes: n
   });
 
   for (let i = 0; i < sandboxes; i++) {
-    const { id } = await rest<{ id: string }>(stack, 'POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 256 });
+    const { id } = await api.call<{ id: string }>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 256 }, 201);
     await page.locator(`tr[data-sandbox-id="${id}"]`).getByText('running').waitFor({ timeout: 240_000 });
-    await rest(stack, 'DELETE', `/v1/sandboxes/${id}`);
+    await api.call('DELETE', `/v1/sandboxes/${id}`, undefined, 202);
     await page.locator(`tr[data-sandbox-id="${id}"]`).waitFor({ state: 'detached', timeout: 240_000 });
   }
   const pageChanges = await page.evaluate(() => (window as unknown as { __changes: PageChange[] }).__changes);
@@ -133,11 +112,7 @@ async function main(): Promise<void> {
   });
   const loads = Number(values.loads);
   const sandboxes = Number(values.sandboxes);
-  const mainDataDir = resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
-  const dataDir = mkdtempSync(join(mainDataDir, 'bench-web-'));
-  symlinkSync(join(mainDataDir, 'guest-images'), join(dataDir, 'guest-images'));
-  const { startStack } = (await importEsm(pathToFileURL(join(ROOT, 'tools/dev/stack.mjs')).href)) as { startStack: StartStack };
-  const stack = await startStack({ dataDir, apiPort: await freePort(), webPort: await freePort(), output: 'file', log: () => {} });
+  const stack = (await startBenchStack(resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat'), 'bench-web')) as Stack;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
   try {
     console.log(`web benchmark: production build, Chromium ${browser.version()}, ${loads} cold loads, ${sandboxes} sandboxes`);
@@ -165,7 +140,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(stack.dataDir, { recursive: true, force: true });
   }
 }
 
