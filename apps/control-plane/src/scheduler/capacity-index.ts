@@ -93,7 +93,7 @@ export class CapacityIndex {
     // sandboxes it has: only a rebuild counts that.
     const overheadChanged = change.nodes.some((node) => {
       const known = this.byId.get(node.id);
-      return known && (known.sizing ?? NO_SIZING).sandboxOverheadMiB !== (node.sizing ?? NO_SIZING).sandboxOverheadMiB;
+      return known && known.sizing.sandboxOverheadMiB !== (node.sizing ?? NO_SIZING).sandboxOverheadMiB;
     });
     if (overheadChanged) {
       this.reset();

@@ -11,7 +11,7 @@ const node = (id: string, vcpus: number, memoryMiB: number, sizing?: NodeSizing)
   id,
   capacity: { vcpus, memoryMiB },
   allocated: { vcpus: 0, memoryMiB: 0 },
-  ...(sizing && { sizing }),
+  sizing: sizing ?? NO_SIZING,
   labels: {},
   keyCounts: new Map(),
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { NO_SIZING } from './node-offer';
 import { Candidate, PlacementPolicy, PlacementRequest, PlacementTable } from './placement';
 
 const node = (
@@ -11,6 +12,7 @@ const node = (
   id,
   capacity: { vcpus, memoryMiB },
   allocated: { vcpus: used[0], memoryMiB: used[1] },
+  sizing: NO_SIZING,
   labels,
   keyCounts: new Map(),
 });

@@ -2,7 +2,7 @@ import type { Capacity } from '@moat/proto';
 import type { SchedulerStrategy } from '../config/app-config';
 import type { PendingReason } from '../sandboxes/model/pending-reason';
 import { LoadHeap } from './load-heap';
-import { allocatable, NO_SIZING, type NodeSizing, type OvercommitFallback } from './node-offer';
+import { allocatable, type NodeSizing, type OvercommitFallback } from './node-offer';
 import { unplacedReason } from './unplaced-reason';
 
 /**
@@ -17,8 +17,8 @@ export interface Candidate {
   capacity: Capacity;
   /** What it reserves for its sandboxes: their vCPUs, and their memory plus its overhead for each. */
   allocated: Capacity;
-  /** What its hello said it offers beyond its capacity; absent: nothing (an older agent). */
-  sizing?: NodeSizing;
+  /** What its hello said it offers beyond its capacity (NO_SIZING: an older agent). */
+  sizing: NodeSizing;
   labels: Record<string, string>;
   /** How many sandboxes of each anti-affinity key the node already runs. */
   keyCounts: Map<string, number>;
@@ -93,7 +93,7 @@ export class PlacementTable {
     this.overhead = new Float64Array(n);
     this.rank = new Float64Array(n);
     this.nodes.forEach((node, i) => {
-      const sizing = node.sizing ?? NO_SIZING;
+      const { sizing } = node;
       const offered = allocatable(node.capacity, sizing, policy);
       this.offeredVcpus[i] = offered.vcpus;
       this.offeredMemory[i] = offered.memoryMiB;

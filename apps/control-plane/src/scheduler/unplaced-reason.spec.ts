@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { NO_SIZING } from './node-offer';
 import { Candidate, PlacementPolicy, PlacementRequest, PlacementTable } from './placement';
 import { unplacedReason } from './unplaced-reason';
 
@@ -6,6 +7,7 @@ const node = (id: string, vcpus: number, memoryMiB: number, used: [number, numbe
   id,
   capacity: { vcpus, memoryMiB },
   allocated: { vcpus: used[0], memoryMiB: used[1] },
+  sizing: NO_SIZING,
   labels,
   keyCounts: new Map(),
 });
