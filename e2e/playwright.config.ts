@@ -1,7 +1,9 @@
 import { defineConfig } from '@playwright/test';
 
 // Runs against a stack someone else started (the e2e harness, or a developer): this config
-// starts nothing itself. The browser is Debian's Chromium; Playwright never downloads one.
+// starts nothing itself. The browser is Debian's Chromium; Playwright never downloads one. The
+// harness runs it in a network namespace of its own (support/browser-netns.mjs) through
+// MOAT_E2E_CHROMIUM.
 export default defineConfig({
   testDir: './browser',
   outputDir: './test-results',
@@ -20,7 +22,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     launchOptions: {
-      executablePath: '/usr/bin/chromium',
+      executablePath: process.env.MOAT_E2E_CHROMIUM ?? '/usr/bin/chromium',
       args: [
         '--no-sandbox',
         '--disable-gpu',

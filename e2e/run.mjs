@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startStack } from '../tools/dev/stack.mjs';
+import { startBrowserNetns } from './support/browser-netns.mjs';
 import { E2E_BRIDGE_PREFIX, findLeaks } from './support/leaks.mjs';
 import { DNS_SERVER } from './support/outside.mjs';
 
@@ -30,10 +31,12 @@ const freePort = () =>
   });
 
 const nodeMetricsPort = await freePort();
+const apiPort = await freePort();
+const webPort = await freePort();
 const stack = await startStack({
   dataDir,
-  apiPort: await freePort(),
-  webPort: await freePort(),
+  apiPort,
+  webPort,
   output: 'file',
   // A bridge prefix and subnet pool of its own: e2e traffic stays off the host's real networks.
   // Sandboxes resolve names through the DNS server the tests run in their own namespace, never the host's.
@@ -57,12 +60,23 @@ const run = (command, args) => spawnSync(command, args, { cwd: join(ROOT, 'e2e')
 // Jest runs the REST specs as native ES modules (see docs/testing.md): they import support/*.mjs.
 const jest = createRequire(import.meta.url).resolve('jest/bin/jest');
 
+/** The browser sees the web UI and the API on the same URLs, from a namespace of its own. */
+async function runBrowserTests() {
+  const browserNetns = await startBrowserNetns([webPort, apiPort]);
+  try {
+    env.MOAT_E2E_CHROMIUM = browserNetns.executablePath;
+    return run('npx', ['playwright', 'test', '-c', 'playwright.config.ts']);
+  } finally {
+    browserNetns.stop();
+  }
+}
+
 let ok = false;
 try {
   // `node e2e/run.mjs <filter…>` runs only the REST spec files matching the filters.
   const filters = process.argv.slice(2);
   ok = run(process.execPath, ['--experimental-vm-modules', jest, '--config', 'jest.config.cjs', '--runInBand', ...filters]);
-  if (filters.length === 0) ok = run('npx', ['playwright', 'test', '-c', 'playwright.config.ts']) && ok;
+  if (filters.length === 0) ok = (await runBrowserTests()) && ok;
 } finally {
   await stack.stop();
 }

@@ -30,6 +30,7 @@ export const TEST_PACKAGES = [
   'fonts-liberation',
   'docker-registry', // a real OCI registry on loopback for the image tests
   'dnsmasq-base', // the DNS server the containment tests run in their own namespace
+  'socat', // carries the stack's ports into the e2e browser's own network namespace
 ];
 
 function isInstalled(pkg) {
