@@ -30,6 +30,7 @@ export const TEST_PACKAGES = [
   'fonts-liberation',
   'docker-registry', // a real OCI registry on loopback for the image tests
   'dnsmasq-base', // the DNS server the containment tests run in their own namespace
+  'systemd', // systemd-analyze verify checks the units in deploy/systemd (it needs no running systemd)
 ];
 
 function isInstalled(pkg) {
