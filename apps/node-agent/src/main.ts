@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveGuestImage } from '@moat/guest-image';
 import { EXEC_DEFAULT_TIMEOUT_MS } from '@moat/proto';
-import { SandboxRuntime, detectHost, loadConflist } from '@moat/runtime-core';
+import { SandboxRuntime, detectHost, loadConflist, mkdirDurable, writeFileAtomic } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
 import { FleetConnection } from './fleet/fleet.connection';
 import { SessionManager } from './sessions/session.manager';
 import { nodeToken } from './fleet/node-credential';
+import { lockNodeDir } from './lock/node-dir.lock';
 import { NodeMetrics } from './metrics/node.metrics';
 import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
@@ -18,7 +19,9 @@ const AGENT_VERSION = '0.1.0';
 async function main(): Promise<void> {
   const config = loadAgentConfig();
   const log = pino({ name: 'node-agent', level: config.logLevel });
-  await mkdir(config.nodeDir, { recursive: true });
+  await mkdirDurable(config.nodeDir);
+  // Before the agent touches its state; held (kept referenced by `stop`) until it exits.
+  const lock = await lockNodeDir(config.nodeDir);
   const nodeId = await loadNodeId(config.nodeDir);
   const guestImage = await resolveGuestImage(config.dataDir);
   const host = await detectHost(config.accel);
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
     await reconciler.idle();
     if (config.stopSandboxesOnExit) await reconciler.deleteAll();
     await runtime.close();
+    await lock.release();
     process.exit(0);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
@@ -144,7 +148,7 @@ async function loadNodeId(nodeDir: string): Promise<string> {
     return (await readFile(file, 'utf8')).trim();
   } catch {
     const id = randomUUID();
-    await writeFile(file, `${id}\n`, { mode: 0o600 });
+    await writeFileAtomic(file, `${id}\n`);
     return id;
   }
 }

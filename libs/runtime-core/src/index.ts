@@ -16,6 +16,9 @@ export type {
   SandboxSpec,
 } from './sandbox/model/sandbox.types';
 export { detectHost, type Accel, type HostInfo } from './host/host-info';
+/** Crash-safe state files and the lock that keeps one node agent per data dir. */
+export { mkdirDurable, writeFileAtomic } from './host/fs.helpers';
+export { FileLock, FileLockError, FileLockErrorCode } from './host/file-lock';
 export type { LogLevel } from './log/log.types';
 export { MoatError, RuntimeError, RuntimeErrorCode } from './errors/runtime.errors';
 export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-ids';

@@ -1,6 +1,7 @@
 import { NODE_JOIN_PATH, nodeJoinResponseSchema, type NodeJoinRequest } from '@moat/proto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import { CREDENTIAL_FILE } from '../config/agent.config';
 
@@ -50,7 +51,8 @@ export async function nodeToken(opts: {
   if (response.status !== 201) throw new NodeJoinError(`joining the fleet failed (${response.status}): ${text}`);
   const parsed = nodeJoinResponseSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new NodeJoinError('the control plane answered the join with an invalid body');
-  await writeFile(file, `${parsed.data.credential}\n`, { mode: 0o600 });
+  // Synced before it is used: after a power cut the spent join token could not get another.
+  await writeFileAtomic(file, `${parsed.data.credential}\n`);
   opts.log.info({ nodeId: opts.nodeId }, 'joined the fleet; credential stored');
   return parsed.data.credential;
 }

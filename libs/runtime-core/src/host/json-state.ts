@@ -1,7 +1,7 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { writeFileAtomic } from './fs.helpers';
+import { mkdirDurable, writeFileAtomic } from './fs.helpers';
 
 /**
  * A small JSON record on disk whose changes are serialized: each `update` reads it, edits it
@@ -37,7 +37,7 @@ export class JsonState<T> {
   }
 
   private async write(state: T): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
+    await mkdirDurable(dirname(this.file));
     await writeFileAtomic(this.file, `${JSON.stringify(state)}\n`);
   }
 }

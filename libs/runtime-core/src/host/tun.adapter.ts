@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { NetworkError, NetworkErrorCode } from '../errors/network.errors';
+import { loadLibc, type Libc } from './libc';
 
 /** Opens TAP devices, so that a VMM gets its NIC as a descriptor and needs no network privilege. */
 export interface TunAdapter {
@@ -20,23 +21,7 @@ const IFF_VNET_HDR = 0x4000;
 const IFREQ_BYTES = 40;
 const IFNAMSIZ = 16;
 
-/** libc's `ioctl(2)`, and the errno of the last call. */
-interface Libc {
-  ioctl: (fd: number, request: number, arg: Buffer) => number;
-  errno: () => number;
-}
-
-/**
- * libc through koffi: Node has no ioctl, and TUNSETIFF is the one call a TAP needs. koffi is a
- * maintained FFI library that ships prebuilt binaries, so nothing is compiled on the node.
- */
-async function loadLibc(): Promise<Libc> {
-  const { load, errno } = await import('koffi');
-  const ioctl = load('libc.so.6').func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)') as Libc['ioctl'];
-  return { ioctl, errno: () => errno() };
-}
-
-/** The real one. */
+/** The real one: TUNSETIFF through libc's `ioctl(2)`, which Node lacks. */
 export class LinuxTunAdapter implements TunAdapter {
   private constructor(private readonly libc: Libc) {}
 

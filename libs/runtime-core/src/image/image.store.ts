@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { writeFileAtomic } from '../host/fs.helpers';
+import { mkdirDurable, syncFilesystem, writeFileAtomic } from '../host/fs.helpers';
 import { formatImageReference, parseImageReference, type ImageReference } from './image-reference';
 import { DEFAULT_UNPACK_LIMITS, unpackLayer, type OverlayMarkers, type UnpackLimits } from './layer.unpacker';
 import type { Descriptor, ImageConfigFile, RegistryClient } from './registry.client';
@@ -161,6 +161,8 @@ export class ImageStore {
       if (result.diffId !== diffId) {
         throw new RuntimeError(RuntimeErrorCode.IMAGE_DIGEST_MISMATCH, `layer ${desc.digest} unpacks to ${result.diffId}, the config says ${diffId}`);
       }
+      // Its meta file says the layer is whole, so the layer's files are on disk before it is.
+      await syncFilesystem(staging);
       await this.exclusive(async () => {
         await rm(join(this.layersDir, hex), { recursive: true, force: true });
         await rename(staging, join(this.layersDir, hex));
@@ -219,9 +221,9 @@ export class ImageStore {
   /** Creates the dirs (0700: layers may hold set-id files) and drops leftovers of an interrupted run. */
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      await mkdirDurable(this.root, 0o700);
       await rm(this.tmpDir, { recursive: true, force: true });
-      await Promise.all([this.layersDir, this.leasesDir, this.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })));
+      await Promise.all([mkdirDurable(this.layersDir, 0o700), mkdirDurable(this.leasesDir, 0o700), mkdir(this.tmpDir, { mode: 0o700 })]);
       for (const name of await readdir(this.layersDir)) {
         if (!name.endsWith('.json') && !(await this.readMeta(name))) await rm(join(this.layersDir, name), { recursive: true, force: true });
       }

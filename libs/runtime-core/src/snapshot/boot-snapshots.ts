@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../errors/runtime.errors';
-import { pathExists, removeTree } from '../host/fs.helpers';
+import { fsyncPath, mkdirDurable, pathExists, removeTree, writeFileAtomic } from '../host/fs.helpers';
 import type { BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmPaths } from '../hypervisor/hypervisor';
 import { isolationStateSchema, type HostIsolation, type IsolationState } from '../jail/isolation';
 import type { Log } from '../log/log.types';
@@ -65,7 +65,7 @@ export class BootSnapshots {
 
   /** Removes half-saved snapshots and stops snapshot VMs a crashed runtime left behind. */
   async recover(): Promise<void> {
-    await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+    await mkdirDurable(this.opts.dir, 0o700);
     for (const name of await readdir(this.opts.dir)) {
       if (name.startsWith(BUILD_PREFIX)) await this.removeBuild(name.slice(BUILD_PREFIX.length));
     }
@@ -148,17 +148,20 @@ export class BootSnapshots {
       await mkdir(join(buildDir, 'ninep'), { recursive: true, mode: 0o700 });
       await mkdir(this.buildVm(key).runDir, { recursive: true, mode: 0o700 });
       const size = { vcpus: shape.vcpus, memoryMiB: shape.memoryMiB, overheadMiB: this.opts.hypervisor.memoryOverheadMiB(shape.accel) };
-      const fences = await this.opts.isolation.acquire(vmId, paths.socketDir, size, (state) =>
-        writeFile(join(buildDir, ISOLATION), JSON.stringify(state), { mode: 0o600 }),
-      );
+      const fences = await this.opts.isolation.acquire(vmId, paths.socketDir, size, (state) => writeFileAtomic(join(buildDir, ISOLATION), JSON.stringify(state)));
       signal.throwIfAborted();
-      await this.opts.hypervisor.saveBootSnapshot({ ...this.vmConfig(key, shape, buildDir), isolation: this.opts.isolation.vmm(fences) }, snapshotFiles(buildDir), signal);
-      await writeFile(join(buildDir, MANIFEST), `${JSON.stringify({ key, shape, savedAt: new Date().toISOString() }, null, 2)}\n`);
+      const files = snapshotFiles(buildDir);
+      await this.opts.hypervisor.saveBootSnapshot({ ...this.vmConfig(key, shape, buildDir), isolation: this.opts.isolation.vmm(fences) }, files, signal);
+      // The manifest marks a snapshot as whole, so what it vouches for is on disk before it is:
+      // after a power cut a manifest beside a half-written RAM file would restore a broken guest.
+      await Promise.all([fsyncPath(files.state), fsyncPath(files.memory)]);
+      await writeFileAtomic(join(buildDir, MANIFEST), `${JSON.stringify({ key, shape, savedAt: new Date().toISOString() }, null, 2)}\n`);
       await removeTree(join(buildDir, 'ninep'));
       await this.releaseFences(key);
       const dir = join(this.opts.dir, key);
       await removeTree(dir);
       await rename(buildDir, dir);
+      await fsyncPath(this.opts.dir);
       this.opts.log('info', 'boot snapshot saved', { key, shape, ms: Math.round(performance.now() - started) });
       await this.evict();
     } catch (error) {

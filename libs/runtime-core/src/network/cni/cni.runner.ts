@@ -1,8 +1,8 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeError, RuntimeError } from '../../errors/runtime.errors';
-import { pathExists, writeFileAtomic } from '../../host/fs.helpers';
+import { mkdirDurable, pathExists, writeFileAtomic } from '../../host/fs.helpers';
 import type { ProcessAdapter } from '../../host/process.adapter';
 import { NetworkError, NetworkErrorCode } from '../../errors/network.errors';
 import {
@@ -159,7 +159,7 @@ export class CniRunner {
   }
 
   private async writeCache(entry: CacheEntry): Promise<void> {
-    await mkdir(this.opts.cacheDir, { recursive: true, mode: 0o700 });
+    await mkdirDurable(this.opts.cacheDir, 0o700);
     await writeFileAtomic(this.cacheFile(entry.attachment.containerId), `${JSON.stringify(entry)}\n`);
   }
 

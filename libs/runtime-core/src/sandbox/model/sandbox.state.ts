@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { AGENT_TRANSPORT_KINDS } from '../../agent/transport/agent-transport';
-import { writeFileAtomic } from '../../host/fs.helpers';
+import { mkdirDurable, writeFileAtomic } from '../../host/fs.helpers';
 import { isolationStateSchema } from '../../jail/isolation';
 import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
 import { NETWORK_MODELS } from '../../network/models/network-model';
@@ -131,7 +131,7 @@ export class SandboxStateStore {
   }
 
   async save(state: SandboxState): Promise<void> {
-    await mkdir(state.paths.sandboxDir, { recursive: true });
+    await mkdirDurable(state.paths.sandboxDir);
     await writeFileAtomic(state.paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
   }
 
