@@ -10,8 +10,18 @@ const INSTALL_DIR = '/opt/moat';
 const NODE = `${INSTALL_DIR}/.toolchain/node/bin/node`;
 
 const UNITS = [
-  { file: 'moat-control-plane.service', app: 'apps/control-plane', config: 'apps/control-plane/src/config/app-config.ts', env: 'control-plane.env.example' },
-  { file: 'moat-node-agent.service', app: 'apps/node-agent', config: 'apps/node-agent/src/config/agent.config.ts', env: 'node-agent.env.example' },
+  {
+    file: 'moat-control-plane.service',
+    app: 'apps/control-plane',
+    configs: ['apps/control-plane/src/config/app-config.ts', 'apps/control-plane/src/config/tls-config.ts'],
+    env: 'control-plane.env.example',
+  },
+  {
+    file: 'moat-node-agent.service',
+    app: 'apps/node-agent',
+    configs: ['apps/node-agent/src/config/agent.config.ts', 'apps/node-agent/src/config/control-plane.config.ts'],
+    env: 'node-agent.env.example',
+  },
 ];
 
 const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8');
@@ -27,12 +37,15 @@ describe('systemd units', () => {
   });
   afterAll(() => rmSync(installDir, { recursive: true, force: true }));
 
-  it('pass systemd-analyze verify without a single warning', () => {
+  it('pass systemd-analyze verify without a single warning, the TLS drop-in included', () => {
     const copies = UNITS.map(({ file }) => {
       const copy = join(installDir, file);
       writeFileSync(copy, unitText(file).replaceAll(INSTALL_DIR, installDir));
       return copy;
     });
+    // verify reads a unit's drop-ins from <unit>.d/ beside the unit file it is given.
+    mkdirSync(join(installDir, 'moat-control-plane.service.d'));
+    writeFileSync(join(installDir, 'moat-control-plane.service.d/tls.conf'), unitText('moat-control-plane.service.d/tls.conf'));
     const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...copies], { encoding: 'utf8' });
     if (result.error) throw new Error(`systemd-analyze (Debian package systemd) did not run: ${result.error.message}`);
     expect({ status: result.status, output: `${result.stdout}${result.stderr}`.trim() }).toEqual({ status: 0, output: '' });
@@ -44,8 +57,8 @@ describe('systemd units', () => {
     expect(execStart).toEqual([NODE, join(INSTALL_DIR, app, main)]);
   });
 
-  it.each(UNITS)('$env names only variables the process reads', ({ config, env }) => {
-    const known = new Set(read(config).match(/\b(?:MOAT_[A-Z0-9_]+|DATABASE_URL|REDIS_URL)\b/g));
+  it.each(UNITS)('$env names only variables the process reads', ({ configs, env }) => {
+    const known = new Set(configs.flatMap((config) => read(config).match(/\b(?:MOAT_[A-Z0-9_]+|DATABASE_URL|REDIS_URL)\b/g) ?? []));
     const named = [...unitText(env).matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((name) => !known.has(name))).toEqual([]);

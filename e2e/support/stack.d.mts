@@ -7,6 +7,10 @@ export interface StackOptions {
   web?: boolean;
   env?: Record<string, string>;
   output?: 'inherit' | 'prefix' | 'file';
+  /** The API over HTTPS/WSS only, with a CA and certificate made (or reused) in `$dataDir/tls/`. */
+  tls?: boolean;
+  /** Host names and IPs the certificate names besides localhost, 127.0.0.1 and ::1. */
+  tlsHosts?: string[];
   log?: (msg: string) => void;
 }
 /** A running local Moat. */
@@ -15,6 +19,8 @@ export interface Stack {
   webUrl: string | undefined;
   adminToken: string;
   dataDir: string;
+  /** The CA the API's certificate is checked against, when it serves TLS with a known CA. */
+  caFile: string | undefined;
   stop(): Promise<void>;
   exited: Promise<string>;
 }

@@ -59,13 +59,23 @@ function prepare({ forTests }) {
   log(`prepared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-async function start() {
+/** `npm start -- --tls`: the API over HTTPS/WSS with a CA and certificate made in $MOAT_DATA_DIR/tls. */
+async function start({ tls }) {
   prepare({ forTests: false });
   const { startStack } = await import('./stack.mjs');
   const apiPort = Number(process.env.MOAT_API_PORT ?? 8080);
   const webPort = Number(process.env.MOAT_WEB_PORT ?? 3000);
-  const stack = await startStack({ dataDir: dataDir(), apiPort, webPort, adminToken: process.env.MOAT_ADMIN_TOKEN, log });
   const host = process.env.MOAT_PUBLIC_HOST ?? 'localhost';
+  const stack = await startStack({
+    dataDir: dataDir(),
+    apiPort,
+    webPort,
+    adminToken: process.env.MOAT_ADMIN_TOKEN,
+    tls,
+    tlsHosts: [host],
+    log,
+  });
+  const api = `${new URL(stack.apiUrl).protocol}//${host}:${apiPort}`;
   // The node agent's own metrics endpoint (its MOAT_NODE_METRICS_ADDR default), unless turned off.
   const nodeMetrics = process.env.MOAT_NODE_METRICS_ADDR ?? '127.0.0.1:9464';
   console.log(
@@ -73,8 +83,9 @@ async function start() {
       '',
       'Moat is running.',
       `  Web UI:      http://${host}:${webPort}`,
-      `  API:         http://${host}:${apiPort}   (OpenAPI: http://${host}:${apiPort}/docs)`,
-      `  Metrics:     http://${host}:${apiPort}/metrics${nodeMetrics === 'off' ? '' : `, node agent http://${nodeMetrics}/metrics`}`,
+      `  API:         ${api}   (OpenAPI: ${api}/docs)`,
+      `  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agent http://${nodeMetrics}/metrics`}`,
+      ...(stack.caFile ? [`  TLS CA:      ${stack.caFile}   (curl --cacert it; trust it in the browser for the web UI)`] : []),
       `  Admin token: ${stack.adminToken}`,
       `  Data dir:    ${stack.dataDir}`,
       'Press Ctrl-C to stop everything (sandbox VMs included).',
@@ -120,14 +131,14 @@ function test() {
   log(`all test tiers passed (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
 }
 
-const command = process.argv[2];
+const [command, ...flags] = process.argv.slice(2);
 try {
   if (!runsSupportedNode()) throw new Error(`Node ${process.version} is too old for Moat: run \`sh tools/dev/moat.sh ${command ?? '<command>'}\` (as npm start and npm test do), which brings Node 24`);
   log(`running on Node ${process.version}`);
-  if (command === 'start') await start();
+  if (command === 'start' && flags.every((flag) => flag === '--tls')) await start({ tls: flags.includes('--tls') });
   else if (command === 'test') test();
   else if (command === 'prepare') prepare({ forTests: process.argv.includes('--tests') });
-  else throw new Error('usage: sh tools/dev/moat.sh start | test | prepare [--tests]');
+  else throw new Error('usage: sh tools/dev/moat.sh start [--tls] | test | prepare [--tests]');
 } catch (err) {
   console.error(`[moat] ${err instanceof Error ? err.message : err}`);
   process.exit(1);

@@ -3,15 +3,23 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
+import { ensureCertificates } from './tls-certs.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /**
+ * `tls: true` serves the API over HTTPS/WSS only, with a CA and a certificate made (or reused)
+ * in `$dataDir/tls/` for loopback and `tlsHosts`; the node agent trusts that CA alone. Without
+ * it, MOAT_TLS_CERT and MOAT_TLS_KEY in the environment (with MOAT_TLS_CA when a private CA
+ * signed them) do the same with the operator's files; neither: plain HTTP on loopback.
  * @typedef {{ dataDir: string, apiPort: number, webPort: number, adminToken?: string,
  *   web?: boolean, env?: Record<string,string>, output?: 'inherit' | 'prefix' | 'file',
- *   log?: (msg: string) => void }} StackOptions
+ *   tls?: boolean, tlsHosts?: string[], log?: (msg: string) => void }} StackOptions
  * @typedef {{ apiUrl: string, webUrl: string | undefined, adminToken: string, dataDir: string,
+ *   caFile: string | undefined,
  *   pid: (name: 'control-plane' | 'node-agent' | 'web') => number | undefined,
  *   stop: () => Promise<void>, exited: Promise<string> }} Stack
  */
@@ -30,7 +38,16 @@ export async function startStack(opts) {
     MOAT_WEB_PORT: String(opts.webPort),
     ...(opts.adminToken ? { MOAT_ADMIN_TOKEN: opts.adminToken } : {}),
   };
-  const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  const tls = opts.tls
+    ? ensureCertificates({ dir: join(dataDir, 'tls'), hosts: opts.tlsHosts, log })
+    : env.MOAT_TLS_CERT
+      ? { certFile: env.MOAT_TLS_CERT, keyFile: env.MOAT_TLS_KEY, caFile: env.MOAT_TLS_CA }
+      : undefined;
+  // The control plane serves with the certificate, the web UI sends browsers to https, the
+  // node agent and this script's own probes trust the CA (else the system store).
+  if (tls) Object.assign(env, { MOAT_TLS_CERT: tls.certFile, MOAT_TLS_KEY: tls.keyFile }, tls.caFile && { MOAT_TLS_CA: tls.caFile });
+  const apiUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${opts.apiPort}`;
+  const ca = tls?.caFile ? readFileSync(tls.caFile, 'utf8') : undefined;
   /** @type {Map<string, import('node:child_process').ChildProcess>} */
   const children = new Map();
   let stopping = false;
@@ -70,11 +87,12 @@ export async function startStack(opts) {
 
   try {
     run('control-plane', ['apps/control-plane/dist/main.js']);
-    await waitForHttp(`${apiUrl}/healthz`, 60_000, exited);
+    await waitForHttp(`${apiUrl}/healthz`, 60_000, exited, ca);
     const adminToken = opts.adminToken ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     run('node-agent', ['apps/node-agent/dist/main.js'], {
       MOAT_ADMIN_TOKEN: adminToken,
       MOAT_STOP_SANDBOXES_ON_EXIT: 'true',
+      ...(tls && { MOAT_CONTROL_PLANE_URL: apiUrl }),
     });
     let webUrl;
     if (opts.web !== false) {
@@ -84,7 +102,7 @@ export async function startStack(opts) {
     }
     log(`stack up: API ${apiUrl}${webUrl ? `, web ${webUrl}` : ''}`);
     const pid = (name) => children.get(name)?.pid;
-    return { apiUrl, webUrl, adminToken, dataDir, pid, stop, exited };
+    return { apiUrl, webUrl, adminToken, dataDir, caFile: tls?.caFile, pid, stop, exited };
   } catch (err) {
     await stop();
     throw err;
@@ -115,19 +133,35 @@ function pipeOutput(name, child, mode, dataDir) {
   }
 }
 
-async function waitForHttp(url, timeoutMs, exited) {
+/** `ca` (PEM): the authority an https URL is checked against; absent, the system store. */
+async function waitForHttp(url, timeoutMs, exited, ca) {
   const deadline = Date.now() + timeoutMs;
   let died;
   exited.then((why) => (died = why));
+  let lastError;
   while (Date.now() < deadline) {
     if (died) throw new Error(`while waiting for ${url}: ${died}`);
     try {
-      const res = await fetch(url);
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
+      if ((await statusOf(url, ca)) < 500) return;
+    } catch (err) {
+      // not listening yet, or (kept for the message) a certificate the CA does not vouch for
+      lastError = err;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  throw new Error(`${url} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError.code ?? lastError.message})` : ''}`);
+}
+
+/** The status of a GET; node:http(s) rather than fetch, which takes no CA of its own. */
+function statusOf(url, ca) {
+  return new Promise((resolve, reject) => {
+    const options = { timeout: 5_000, ...(ca && { ca }) };
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, options, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
 }

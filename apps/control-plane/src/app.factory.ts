@@ -17,6 +17,9 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,
+    // One port, TLS only: REST, /docs, /metrics and every socket.io namespace ride on this server,
+    // and a plain-HTTP client fails its handshake instead of being answered in the clear.
+    ...(config.tls && { httpsOptions: { cert: config.tls.cert, key: config.tls.key.reveal() } }),
   });
   app.useLogger(app.get(Logger));
   app.getHttpServer().on('clientError', answerClientError);

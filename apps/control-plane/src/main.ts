@@ -14,6 +14,7 @@ async function main(): Promise<void> {
       database: config.database.kind === 'sqlite' ? config.database.path : 'postgresql',
       adminToken: config.adminTokenSource === 'file' ? `${config.dataDir}/admin-token` : 'MOAT_ADMIN_TOKEN',
       redis: config.redisUrl !== undefined,
+      tls: config.tls ? { cert: config.tls.certFile, validTo: config.tls.validTo } : false,
     },
     'control plane listening',
     'Main',

@@ -6,6 +6,7 @@ import { EXEC_DEFAULT_TIMEOUT_MS } from '@moat/proto';
 import { SandboxRuntime, detectHost, loadConflist, mkdirDurable, writeFileAtomic } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
+import { controlPlanePost } from './fleet/control-plane.http';
 import { FleetConnection } from './fleet/fleet.connection';
 import { SessionManager } from './sessions/session.manager';
 import { nodeToken } from './fleet/node-credential';
@@ -27,6 +28,9 @@ async function main(): Promise<void> {
   const host = await detectHost(config.accel);
   const accel = host.accel;
   log.info({ nodeId, name: config.nodeName, accel, guestImage: guestImage.id }, 'node agent starting');
+  if (config.insecure) {
+    log.warn({ controlPlane: config.controlPlaneUrl }, "MOAT_INSECURE=true: the node's credential crosses the network in plain HTTP");
+  }
 
   const token = await nodeToken({
     nodeDir: config.nodeDir,
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
     nodeName: config.nodeName,
     auth: config.auth,
     log,
+    post: controlPlanePost(config.controlPlaneCa),
   });
 
   const runtime = await SandboxRuntime.open({
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
   const metricsServer = config.metricsAddr && (await serveMetrics(metrics.registry, config.metricsAddr, log));
   const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics);
   const fleet: FleetConnection = new FleetConnection(
-    { url: config.controlPlaneUrl, token, nodeId, heartbeatMs: config.heartbeatMs },
+    { url: config.controlPlaneUrl, ca: config.controlPlaneCa, token, nodeId, heartbeatMs: config.heartbeatMs },
     {
       hello: () => ({
         name: config.nodeName,

@@ -5,3 +5,4 @@
 export { eventually, type EventuallyOptions } from './eventually';
 export { describeIf, itIf } from './conditional-tests';
 export { expectGoldenFile } from './golden-file';
+export { testCertificates, type TestCertificates } from './tls-certificates';

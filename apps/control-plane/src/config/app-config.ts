@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_HEARTBEAT_TTL_MS } from '@moat/proto';
 import { Secret } from '../common/secret';
+import { parseTls, type TlsConfig } from './tls-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,6 +44,8 @@ export class AppConfig {
     readonly fleet: FleetConfig,
     /** How often deployments and rollouts are reconciled when nothing prompts it sooner. */
     readonly reconcileIntervalMs: number = DEFAULT_RECONCILE_INTERVAL_MS,
+    /** Present: the API port speaks only HTTPS and WSS (MOAT_TLS_CERT, MOAT_TLS_KEY). */
+    readonly tls: TlsConfig | undefined = undefined,
   ) {}
 }
 
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
   const redisUrl = env.REDIS_URL;
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], problems);
   const fleet = parseFleet(env, problems);
+  const tls = parseTls(env, problems);
 
   const rawInterval = env.MOAT_RECONCILE_INTERVAL_MS;
   const reconcileIntervalMs = rawInterval ? Number(rawInterval) : DEFAULT_RECONCILE_INTERVAL_MS;
@@ -188,5 +192,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
     redisUrl ? new Secret(redisUrl) : undefined,
     fleet,
     reconcileIntervalMs,
+    tls,
   );
 }

@@ -4,6 +4,7 @@ import { resolve, join } from 'node:path';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, isIpv4, MAX_CPU_OVERCOMMIT, MAX_DNS_SERVERS, MAX_NODE_NAME_LENGTH, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
 import { parseIdRange, type IdRange } from '@moat/runtime-core';
 import { z } from 'zod';
+import { parseControlPlane } from './control-plane.config';
 
 /** The node agent's configuration, read once from the environment at start. */
 export interface AgentConfig {
@@ -11,6 +12,10 @@ export interface AgentConfig {
   /** Where this agent keeps its own state (node id, sandboxes). */
   nodeDir: string;
   controlPlaneUrl: string;
+  /** PEM of MOAT_TLS_CA, the authority the control plane's certificate is checked against; absent: the system store. */
+  controlPlaneCa?: string;
+  /** The control plane is plain HTTP off this host (MOAT_INSECURE=true): warned about at start. */
+  insecure: boolean;
   /**
    * How the node proves who it is, in order: the credential it got when it joined (kept in
    * `nodeDir`), a single-use join token to get one, or a fixed token (the admin token on a
@@ -68,6 +73,8 @@ const envSchema = z.object({
   MOAT_DATA_DIR: z.string().min(1).default('./.moat'),
   MOAT_API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   MOAT_CONTROL_PLANE_URL: z.string().url().optional(),
+  MOAT_TLS_CA: z.string().min(1).optional(),
+  MOAT_INSECURE: z.enum(['true', 'false']).default('false'),
   MOAT_NODE_TOKEN: z.string().min(1).optional(),
   MOAT_JOIN_TOKEN: z.string().min(1).optional(),
   MOAT_ADMIN_TOKEN: z.string().min(1).optional(),
@@ -139,6 +146,12 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const controlPlane = parseControlPlane(
+    e.MOAT_CONTROL_PLANE_URL ?? `http://127.0.0.1:${e.MOAT_API_PORT}`,
+    e.MOAT_TLS_CA,
+    e.MOAT_INSECURE === 'true',
+  );
+  if (!controlPlane.target) throw new ConfigError(controlPlane.problems);
   const registryAuth = parseRegistryAuth(e.MOAT_REGISTRY_AUTH);
   const dataDir = resolve(e.MOAT_DATA_DIR);
   const nodeDir = join(dataDir, 'node');
@@ -152,7 +165,9 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
   return {
     dataDir,
     nodeDir,
-    controlPlaneUrl: e.MOAT_CONTROL_PLANE_URL ?? `http://127.0.0.1:${e.MOAT_API_PORT}`,
+    controlPlaneUrl: controlPlane.target.url,
+    ...(controlPlane.target.ca !== undefined && { controlPlaneCa: controlPlane.target.ca }),
+    insecure: controlPlane.target.insecure,
     auth: { joinToken: e.MOAT_JOIN_TOKEN, token },
     nodeName: e.MOAT_NODE_NAME ?? hostname(),
     accel: e.MOAT_ACCEL,

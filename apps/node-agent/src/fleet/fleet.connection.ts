@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
 import { errorInfo, type SessionManager } from '../sessions/session.manager';
+import { untrustedCertificate } from './tls-failure';
 
 type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 
@@ -46,6 +47,8 @@ export interface FleetConnectionOptions {
   token: string;
   nodeId: string;
   heartbeatMs: number;
+  /** PEM: the only authority an `https://` control plane's certificate is checked against; absent: the system store. */
+  ca?: string;
   /** How long to wait before saying a refused hello again (default 2 s). */
   helloRetryMs?: number;
 }
@@ -72,10 +75,11 @@ export class FleetConnection {
       transports: ['websocket'],
       auth: { token: opts.token, nodeId: opts.nodeId },
       reconnectionDelayMax: 5_000,
+      ...(opts.ca !== undefined && { ca: opts.ca }),
     });
     this.socket.on('connect', () => this.onConnect());
     this.socket.on('disconnect', (reason) => this.log.warn({ reason }, 'disconnected from control plane'));
-    this.socket.on('connect_error', (err) => this.log.warn({ err: err.message }, 'cannot reach control plane'));
+    this.socket.on('connect_error', (err) => this.onConnectError(err));
     this.socket.on('sandboxes:desired', (payload) => {
       const parsed = desiredStateSchema.safeParse(payload);
       if (!parsed.success) return this.log.error({ issues: parsed.error.issues }, 'invalid desired state ignored');
@@ -153,6 +157,18 @@ export class FleetConnection {
     });
     // Without the control plane nobody reads the output; the processes are killed.
     this.socket.on('disconnect', () => sessions.closeAll());
+  }
+
+  /**
+   * An untrusted certificate is an error the operator must fix (the credential is never sent
+   * to it; the agent keeps trying, as the certificate may yet be replaced); anything else is
+   * the control plane being away, which reconnecting handles.
+   */
+  private onConnectError(err: Error): void {
+    const untrusted = untrustedCertificate(err);
+    if (untrusted) return this.log.error(`not connecting: ${untrusted}; the node's credential was not sent`);
+    const cause = (err as { description?: { error?: Error } }).description?.error?.message;
+    this.log.warn({ err: err.message, ...(cause !== undefined && { cause }) }, 'cannot reach control plane');
   }
 
   private onConnect(): void {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import { CREDENTIAL_FILE } from '../config/agent.config';
+import type { HttpAnswer, PostJson } from './control-plane.http';
+import { untrustedCertificate } from './tls-failure';
 
 export class NodeJoinError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -24,7 +26,8 @@ export async function nodeToken(opts: {
   nodeName: string;
   auth: { joinToken?: string; token?: string };
   log: Logger;
-  fetchImpl?: typeof fetch;
+  /** How the join reaches the control plane (`controlPlanePost`, with the configured CA). */
+  post: PostJson;
 }): Promise<string> {
   const file = join(opts.nodeDir, CREDENTIAL_FILE);
   const stored = await readFile(file, 'utf8').then(
@@ -37,18 +40,20 @@ export async function nodeToken(opts: {
     return opts.auth.token;
   }
   const body: NodeJoinRequest = { token: opts.auth.joinToken, nodeId: opts.nodeId, name: opts.nodeName };
-  let response: Response;
+  let answer: HttpAnswer;
   try {
-    response = await (opts.fetchImpl ?? fetch)(new URL(NODE_JOIN_PATH, opts.controlPlaneUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    answer = await opts.post(new URL(NODE_JOIN_PATH, opts.controlPlaneUrl), JSON.stringify(body));
   } catch (cause) {
-    throw new NodeJoinError(`cannot reach the control plane at ${opts.controlPlaneUrl} to join`, { cause });
+    const untrusted = untrustedCertificate(cause);
+    throw new NodeJoinError(
+      untrusted
+        ? `refusing to join ${opts.controlPlaneUrl}: ${untrusted}; the join token was not sent`
+        : `cannot reach the control plane at ${opts.controlPlaneUrl} to join: ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  const text = await response.text();
-  if (response.status !== 201) throw new NodeJoinError(`joining the fleet failed (${response.status}): ${text}`);
+  const { status, text } = answer;
+  if (status !== 201) throw new NodeJoinError(`joining the fleet failed (${status}): ${text}`);
   const parsed = nodeJoinResponseSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new NodeJoinError('the control plane answered the join with an invalid body');
   // Synced before it is used: after a power cut the spent join token could not get another.

@@ -8,6 +8,11 @@ export interface PublicRuntimeConfig {
   apiUrl: string | null;
   /** API port (MOAT_API_PORT) on the host the page was loaded from, used when apiUrl is null. */
   apiPort: number;
+  /**
+   * The API port speaks HTTPS only (the control plane's MOAT_TLS_CERT is set), so the page
+   * calls it over https:// and wss:// even when the page itself came over plain HTTP.
+   */
+  apiTls: boolean;
 }
 
 const DEFAULT_API_PORT = 8080;
@@ -41,7 +46,7 @@ export function parsePublicRuntimeConfig(env: Record<string, string | undefined>
   }
 
   if (problems.length > 0) throw new Error(`Invalid web configuration:\n- ${problems.join('\n- ')}`);
-  return { apiUrl, apiPort };
+  return { apiUrl, apiPort, apiTls: Boolean(env.MOAT_TLS_CERT?.trim()) };
 }
 
 /** The API base URL as seen from a page loaded at `location`. */
@@ -51,5 +56,5 @@ export function resolveApiBase(
 ): string {
   if (config.apiUrl) return config.apiUrl;
   // URL.hostname keeps IPv6 literals bracketed, so it can be joined with a port as is.
-  return `${location.protocol}//${location.hostname}:${config.apiPort}`;
+  return `${config.apiTls ? 'https:' : location.protocol}//${location.hostname}:${config.apiPort}`;
 }

@@ -93,7 +93,7 @@ async function listenOn(config: ReturnType<typeof loadConfig>): Promise<{ app: I
   const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, baseUrl: `http://127.0.0.1:${port}` };
+  return { app, baseUrl: `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}` };
 }
 
 /** Another control-plane process (in this test process) on the same database as `first`. */

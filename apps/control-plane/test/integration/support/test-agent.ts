@@ -39,13 +39,17 @@ export class TestAgent {
     });
   }
 
-  /** Connects; rejects with the server's reason if the handshake is refused. */
-  static connect(baseUrl: string, token: string, nodeId: string = randomUUID()): Promise<TestAgent> {
+  /**
+   * Connects; rejects with the server's reason if the handshake is refused. `ca` (PEM) is the
+   * only authority an `https://` control plane's certificate is checked against.
+   */
+  static connect(baseUrl: string, token: string, nodeId: string = randomUUID(), ca?: string): Promise<TestAgent> {
     const socket: AgentClientSocket = io(`${baseUrl}${AGENTS_NAMESPACE}`, {
       transports: ['websocket'],
       auth: { token, nodeId },
       reconnection: false,
       forceNew: true,
+      ...(ca !== undefined && { ca }),
     });
     return new Promise((resolve, reject) => {
       socket.once('connect', () => resolve(new TestAgent(socket, nodeId)));
