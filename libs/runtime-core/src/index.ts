@@ -31,6 +31,7 @@ export type { ContainerStats, ExecOutput, ExitInfo, OutputStream, WindowSize } f
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
 export { QEMU_BINARY } from './hypervisor/qemu/qemu.hypervisor';
+export { rootfsImageOf } from './hypervisor/hypervisor';
 export { guestKernelParams } from './hypervisor/qemu/qemu.machine';
 /** A QMP client, for tools that drive a sandbox's VMM directly (the soak benchmark freezes guests). */
 export { QmpClient } from './hypervisor/qemu/qmp.client';

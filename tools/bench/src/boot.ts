@@ -24,6 +24,7 @@ import {
   buildQemuArgv,
   detectHost,
   guestKernelParams,
+  rootfsImageOf,
   type Accel,
 } from '@moat/runtime-core';
 import { DATA_DIR_OPTION, accelOption, positiveInt } from './cli';
@@ -43,7 +44,7 @@ async function bareBootToMarker(image: GuestImage, accel: Accel, dir: string): P
     initrd: image.initrd,
     kernelParams: [...guestKernelParams(id), 'moat.bench=1'],
     memory: { kind: 'anonymous' },
-    rootfsImage: image.rootfs,
+    rootfsImage: rootfsImageOf(image),
     qmpSocket: join(dir, `${id}.qmp`),
     agent: { socketPath: join(dir, `${id}.agent`), portName: AGENT_PORT_NAME },
     sharedFs: { kind: '9p', hostPath: dir, mountTag: 'moatfs' },

@@ -197,7 +197,7 @@ async function main(): Promise<void> {
         `${Number.isFinite(count) ? `count ${count}` : 'until the node is full'}, concurrency ${concurrency}`,
     );
     console.log(
-      `node reserves per sandbox: ${memoryMiB} MiB guest RAM + ${node.sandboxOverheadMiB} MiB VMM overhead = ${reserved} MiB, 1 vCPU; ` +
+      `node reserves per sandbox: ${memoryMiB} MiB + ${node.sandboxOverheadMiB} MiB overhead (guest and VMM) = ${reserved} MiB, 1 vCPU; ` +
         `allocatable ${node.allocatable.memoryMiB} MiB, ${node.allocatable.vcpus} vCPUs`,
     );
     if (foreign > 0) console.log(`note: ${foreign} QEMU/virtiofsd/bubblewrap processes were running before the benchmark (not counted)`);

@@ -53,7 +53,7 @@ describe('placing microVMs by what they reserve', () => {
     expect(fill(table, small)).toBe(17);
     expect(table.explain(small)).toEqual({
       code: 'INSUFFICIENT_MEMORY',
-      message: 'no ready node has 416 MiB free (256 MiB + 160 MiB VMM overhead); largest free: 96 MiB',
+      message: 'no ready node has 416 MiB free (256 MiB + 160 MiB overhead); largest free: 96 MiB',
     });
   });
 

@@ -36,7 +36,7 @@ export function unplacedReason(request: UnplacedRequest, facts: UnplacedFacts): 
   const vcpusShort = facts.largestFreeVcpus < request.vcpus;
   const memoryShort = facts.largestFreeMemoryMiB < request.memoryMiB + facts.memoryOverheadMiB;
   const overhead = facts.memoryOverheadMiB;
-  const memory = overhead > 0 ? `${request.memoryMiB + overhead} MiB free (${request.memoryMiB} MiB + ${overhead} MiB VMM overhead)` : `${request.memoryMiB} MiB free`;
+  const memory = overhead > 0 ? `${request.memoryMiB + overhead} MiB free (${request.memoryMiB} MiB + ${overhead} MiB overhead)` : `${request.memoryMiB} MiB free`;
   const freeVcpus = Math.max(0, facts.largestFreeVcpus);
   const freeMemory = Math.max(0, facts.largestFreeMemoryMiB);
   if (vcpusShort) {

@@ -139,7 +139,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
   });
 
   describe('what nodes offer to microVMs', () => {
-    itIf(!skip)("a node's CPU factor lets 2 host CPUs hold more than two 1-vCPU sandboxes; memory with the VMM overhead is the limit", async () => {
+    itIf(!skip)("a node's CPU factor lets 2 host CPUs hold more than two 1-vCPU sandboxes; memory with the overhead per sandbox is the limit", async () => {
       const agent = await connect();
       expect(await agent.hello({ capacity: { vcpus: 2, memoryMiB: 4096 }, ...AGENT_SIZING })).toMatchObject({ ok: true });
       const sandboxes: Sandbox[] = [];
@@ -148,7 +148,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       expect(sandboxes.slice(0, 7).every((s) => s.nodeId === agent.nodeId)).toBe(true);
       expect(sandboxes[7]).toMatchObject({
         nodeId: null,
-        pendingReason: { code: 'INSUFFICIENT_MEMORY', message: 'no ready node has 416 MiB free (256 MiB + 160 MiB VMM overhead); largest free: 160 MiB' },
+        pendingReason: { code: 'INSUFFICIENT_MEMORY', message: 'no ready node has 416 MiB free (256 MiB + 160 MiB overhead); largest free: 160 MiB' },
       });
       expect(await node(agent.nodeId)).toMatchObject({
         capacity: { vcpus: 2, memoryMiB: 4096 },
@@ -175,7 +175,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       expect(await node(agent.nodeId)).toMatchObject({ allocated: { vcpus: 3, memoryMiB: 3 * 656 }, sandboxOverheadMiB: 400 });
       const refused = await create({ vcpus: 1, memoryMiB: 256 });
       expect(refused).toMatchObject({ nodeId: null, pendingReason: { code: 'INSUFFICIENT_MEMORY' } });
-      expect(refused.pendingReason?.message).toBe('no ready node has 656 MiB free (256 MiB + 400 MiB VMM overhead); largest free: 80 MiB');
+      expect(refused.pendingReason?.message).toBe('no ready node has 656 MiB free (256 MiB + 400 MiB overhead); largest free: 80 MiB');
     });
 
     itIf(!skip)("an older agent's hello, without the new fields, is accepted and offers its real capacity times MOAT_CPU_OVERCOMMIT", async () => {

@@ -119,7 +119,7 @@ export function NodeDetail({ id }: { id: string }) {
             {node.capacity.vcpus} CPUs, {formatMemory(node.capacity.memoryMiB)}
             {node.cpuOvercommit !== undefined && <> · vCPUs offered ×{node.cpuOvercommit}</>}
             {!!node.memoryReserveMiB && <> · {formatMemory(node.memoryReserveMiB)} kept for the host</>}
-            {!!node.sandboxOverheadMiB && <> · {formatMemory(node.sandboxOverheadMiB)} VMM overhead per sandbox</>}
+            {!!node.sandboxOverheadMiB && <> · {formatMemory(node.sandboxOverheadMiB)} overhead per sandbox (guest and VMM)</>}
           </dd>
           <dt>Last heartbeat</dt>
           <dd title={formatTimestamp(node.lastHeartbeatAt)}>

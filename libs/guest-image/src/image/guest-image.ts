@@ -8,8 +8,13 @@ export interface GuestImage {
   kernel: string;
   /** Initramfs (cpio newc), for `-initrd`. */
   initrd: string;
-  /** Read-only ext4 root filesystem, for the first virtio-blk device (`root=/dev/vda`). */
+  /**
+   * Read-only ext4 root filesystem, mapped into the guest as a virtio-pmem device
+   * (`root=/dev/pmem0 rootflags=dax`); its size is a whole number of 2 MiB, as a pmem region's must be.
+   */
   rootfs: string;
+  /** The size of `rootfs` in bytes: the pmem device's. */
+  rootfsBytes: number;
   /** `uname -r` of the guest kernel, e.g. `6.1.0-56-amd64`. */
   kernelRelease: string;
 }

@@ -29,7 +29,7 @@ import { ROOTFS_DIRS, ROOTFS_TEMPLATES } from './rootfs/rootfs-templates';
  * module list) do not show (mkfs options, layout): the image id covers both, so old images
  * are then rebuilt.
  */
-const BUILDER_VERSION = '1';
+const BUILDER_VERSION = '2';
 
 export interface BuildOptions {
   dataDir: string;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuestImageError, GuestImageErrorCode } from '../errors/guest-image.error';
 import type { GuestImage } from '../image/guest-image';
@@ -49,7 +49,8 @@ export async function readImage(dataDir: string, id: string): Promise<GuestImage
   if (!isRecord(manifest) || manifest.id !== id || typeof manifest.kernelRelease !== 'string') {
     throw new GuestImageError(GuestImageErrorCode.MANIFEST_INVALID, `${paths.manifest} does not describe image ${id}`);
   }
-  return { id, dir, kernel: paths.kernel, initrd: paths.initrd, rootfs: paths.rootfs, kernelRelease: manifest.kernelRelease };
+  const rootfsBytes = (await stat(paths.rootfs)).size;
+  return { id, dir, kernel: paths.kernel, initrd: paths.initrd, rootfs: paths.rootfs, rootfsBytes, kernelRelease: manifest.kernelRelease };
 }
 
 /** The id current.json names, if there is one. */

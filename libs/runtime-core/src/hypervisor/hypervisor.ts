@@ -1,3 +1,4 @@
+import type { GuestImage } from '@moat/guest-image';
 import type { Accel } from '../host/host-info';
 import type { VmIsolation } from '../jail/isolation';
 import type { SharedFsAttachment } from '../sharefs/shared-fs';
@@ -23,6 +24,16 @@ export interface BootSnapshotFiles {
   memory: string;
 }
 
+/** A read-only filesystem image file and its size (whole 2 MiB sections), the size of the device it backs. */
+export interface RootfsImage {
+  path: string;
+  bytes: number;
+}
+
+export function rootfsImageOf(image: Pick<GuestImage, 'rootfs' | 'rootfsBytes'>): RootfsImage {
+  return { path: image.rootfs, bytes: image.rootfsBytes };
+}
+
 /** Everything a VMM needs to boot one sandbox VM, independent of which VMM it is. */
 export interface VmConfig {
   sandboxId: string;
@@ -31,8 +42,8 @@ export interface VmConfig {
   memoryMiB: number;
   kernel: string;
   initrd: string;
-  /** The guest image's root filesystem; attached as the first block device (/dev/vda). */
-  rootfsImage: string;
+  /** The guest image's root filesystem, mapped into the guest read-only as virtio-pmem (/dev/pmem0). */
+  rootfsImage: RootfsImage;
   sharedFs: SharedFsAttachment;
   /** The VM's one NIC: the TAP or macvtap descriptor its network model opened, and its MAC; absent: no network. */
   network?: { fd: number; mac: string };

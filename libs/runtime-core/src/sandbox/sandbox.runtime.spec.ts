@@ -10,7 +10,7 @@ import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
 import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
-import type { OciSpec } from './model/oci-spec';
+import { GUEST_OVERHEAD_MIB, type OciSpec } from './model/oci-spec';
 import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
 import type { SandboxSpec } from './model/sandbox.types';
 import type { StartPhase } from './model/timings';
@@ -254,7 +254,7 @@ describe('SandboxRuntime', () => {
         dataDir: join(dir, 'data'),
         runDir: join(dir, 'run'),
         accel: 'tcg',
-        guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', kernelRelease: '6.1.0-guest' },
+        guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' },
       },
       host.deps(),
     );
@@ -287,6 +287,14 @@ describe('SandboxRuntime', () => {
     expect(state).toMatchObject({ state: 'running', vmmPid: [...host.vms][0], sharedFs: { daemonPid: [...host.daemons][0] } });
   });
 
+  it('reserves beyond memoryMiB what the VM may use: the guest overhead it is given and its VMM’s', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    expect(host.vmConfigs[0].memoryMiB).toBe(spec.memoryMiB + GUEST_OVERHEAD_MIB);
+    // The fake hypervisor's own overhead is 100 MiB.
+    expect(runtime.sandboxOverheadMiB()).toBe(GUEST_OVERHEAD_MIB + 100);
+  });
+
   it.each<StartPhase>(['rootfs', 'jail', 'sharefs', 'vmm', 'agent', 'sandbox', 'container'])('releases everything when %s fails', async (phase) => {
     host.failAt = phase;
     const runtime = await open();
@@ -309,7 +317,7 @@ describe('SandboxRuntime', () => {
         dataDir: join(dir, 'data'),
         runDir: join(dir, 'run'),
         accel: 'tcg',
-        guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', kernelRelease: '6.1.0-guest' },
+        guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' },
         dnsServers: ['192.0.2.53', '192.0.2.54'],
       },
       host.deps(),

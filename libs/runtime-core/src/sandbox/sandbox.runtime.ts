@@ -7,7 +7,7 @@ import { chooseAgentTransport } from '../agent/transport/agent-transport';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
 import { SandboxNetworks } from '../network/sandbox-networks';
-import { envList } from './model/oci-spec';
+import { envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
@@ -77,11 +77,12 @@ export class SandboxRuntime {
   }
 
   /**
-   * What each sandbox costs this host beyond its memoryMiB: its VMM's own memory under this
-   * host's accelerator (also part of the VM's cgroup limit). The scheduler reserves it too.
+   * What each sandbox may cost this host beyond its memoryMiB: the guest's own overhead (the
+   * guest is given memoryMiB + GUEST_OVERHEAD_MIB) and its VMM's memory under this host's
+   * accelerator; together the VM's cgroup limit. The scheduler reserves exactly that.
    */
   sandboxOverheadMiB(): number {
-    return this.deps.hypervisor.memoryOverheadMiB(this.accel);
+    return GUEST_OVERHEAD_MIB + this.deps.hypervisor.memoryOverheadMiB(this.accel);
   }
 
   list(): SandboxInfo[] {

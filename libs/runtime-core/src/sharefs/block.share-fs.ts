@@ -6,8 +6,8 @@ import { removeTree } from '../host/fs.helpers';
 import type { ProcessAdapter } from '../host/process.adapter';
 import { GUEST_ROOTFS_PATH, type SharedFs, type SharedFsHandle, type SharedFsStartRequest } from './shared-fs';
 
-/** The guest sees the guest image's rootfs as /dev/vda and this disk, attached second, as /dev/vdb. */
-export const BLOCK_ROOTFS_GUEST_DEVICE = '/dev/vdb';
+/** The guest sees this disk, its only virtio-blk one (the guest image's rootfs is pmem), as /dev/vda. */
+export const BLOCK_ROOTFS_GUEST_DEVICE = '/dev/vda';
 const IMAGE_FILE = 'rootfs.ext4';
 /** Free space the container gets on its disk; the file is sparse, so unused space costs nothing. */
 const FREE_BYTES = 1024 ** 3;

@@ -6,7 +6,7 @@ import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, SnapshotVmConfig } from '../hypervisor/hypervisor';
 import { BootSnapshots, shapeKey, type BootSnapshotsOptions, type VmShape } from './boot-snapshots';
 
-const shape: VmShape = { accel: 'tcg', vcpus: 1, memoryMiB: 416, kernel: '/img/vmlinux', initrd: '/img/initrd.img', rootfsImage: '/img/rootfs.ext4', ninep: false };
+const shape: VmShape = { accel: 'tcg', vcpus: 1, memoryMiB: 416, kernel: '/img/vmlinux', initrd: '/img/initrd.img', rootfsImage: { path: '/img/rootfs.ext4', bytes: 2 << 20 }, ninep: false };
 
 /** Saves "snapshots" as two small files, or fails, or hangs until aborted, as told. */
 class FakeSaver {

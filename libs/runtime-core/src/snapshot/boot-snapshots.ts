@@ -40,7 +40,7 @@ const VM_PREFIX = 'snapshot-';
 
 /** Names a shape: a digest of every field, so a changed guest image or size is another snapshot. */
 export function shapeKey(shape: VmShape): string {
-  const canonical = JSON.stringify([shape.accel, shape.vcpus, shape.memoryMiB, shape.kernel, shape.initrd, shape.rootfsImage, shape.ninep]);
+  const canonical = JSON.stringify([shape.accel, shape.vcpus, shape.memoryMiB, shape.kernel, shape.initrd, shape.rootfsImage.path, shape.ninep]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 

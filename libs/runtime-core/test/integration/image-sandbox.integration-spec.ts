@@ -56,7 +56,7 @@ describeIf(image !== undefined && existsSync(REGISTRY_BINARY))('a sandbox from a
     expect(await run(['cat', '/app/data.txt'])).toMatchObject({ code: 0, out: 'shipped in the image' });
     expect(await run(['sh', '-c', 'echo written > /etc/new-file && cat /etc/new-file && grep " / " /proc/mounts'])).toMatchObject({
       code: 0,
-      out: expect.stringMatching(/^written\n\/dev\/vdb \/ ext4 rw/) as unknown,
+      out: expect.stringMatching(/^written\n\/dev\/vda \/ ext4 rw/) as unknown,
     });
     // exec inherits the image's environment and working directory.
     expect(await run(['sh', '-c', 'echo "$GREETING $(pwd)"'])).toMatchObject({ out: 'hello /home/app' });

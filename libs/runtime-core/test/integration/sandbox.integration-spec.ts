@@ -8,7 +8,7 @@ import { AgentClient } from '../../src/agent/agent.client';
 import { VirtioSerialTransport } from '../../src/agent/transport/virtio-serial.transport';
 import { NodeProcessAdapter } from '../../src/host/process.adapter';
 import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.hypervisor';
-import { SandboxRuntime, type RuntimeOptions } from '../../src';
+import { rootfsImageOf, SandboxRuntime, type RuntimeOptions } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
 
 const image = findGuestImage();
@@ -76,7 +76,7 @@ describeIf(image !== undefined)('SandboxRuntime on real QEMU', () => {
       memoryMiB: 256,
       kernel: guestImage.kernel,
       initrd: guestImage.initrd,
-      rootfsImage: guestImage.rootfs,
+      rootfsImage: rootfsImageOf(guestImage),
       sharedFs: { kind: '9p', hostPath: join(sandboxDir, 'shared'), mountTag: 'moatfs' },
       paths,
     });

@@ -10,7 +10,7 @@ export const PENDING_REASON_CODES = [
   'NO_MATCHING_NODE',
   /** No matching node has its vCPUs free. */
   'INSUFFICIENT_VCPUS',
-  /** No matching node has its memory (with the node's VMM overhead) free. */
+  /** No matching node has its memory (with the node's overhead per sandbox) free. */
   'INSUFFICIENT_MEMORY',
   /** Some matching node has the vCPUs free and some the memory, but none both. */
   'INSUFFICIENT_RESOURCES',

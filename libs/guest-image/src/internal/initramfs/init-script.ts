@@ -20,15 +20,17 @@ for module in ${modules.join(' ')}; do
   insmod "/lib/modules/$module" || fail "insmod $module"
 done
 
-root=/dev/vda
+root=/dev/pmem0
+rootflags=
 read -r cmdline < /proc/cmdline
 for arg in $cmdline; do
   case "$arg" in
     root=*) root="\${arg#root=}" ;;
+    rootflags=*) rootflags=",\${arg#rootflags=}" ;;
   esac
 done
 
-# virtio_blk normally adds the disk while it is being inserted; allow a late probe anyway.
+# A driver normally adds the disk while it is being inserted; allow a late probe anyway.
 tries=0
 while [ ! -b "$root" ]; do
   tries=$((tries + 1))
@@ -36,9 +38,7 @@ while [ ! -b "$root" ]; do
   sleep 0.05
 done
 
-# Under TCG every block request is costly; node's 100 MB binary pages in far faster in big reads.
-echo 4096 > "/sys/block/\${root#/dev/}/queue/read_ahead_kb" || true
-mount -t ext4 -o ro "$root" /newroot || fail "mount $root on /newroot"
+mount -t ext4 -o "ro$rootflags" "$root" /newroot || fail "mount $root on /newroot"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run || fail "mount /run"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp || fail "mount /tmp"
 for fs in dev proc sys; do

@@ -1,4 +1,4 @@
-import { chmod, copyFile, lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ProcessRunner } from '../host/process.adapter';
 import { produceAgentCodeCache } from './code-cache';
@@ -6,11 +6,13 @@ import { HOST_BUSYBOX, type HostFile } from './host-files';
 import { ROOTFS_DIRS, ROOTFS_TEMPLATES } from './rootfs-templates';
 
 const BLOCK_SIZE = 4096;
+/** The guest maps the image as a virtio-pmem region, whose pages are mapped in 2 MiB sections. */
+const PMEM_ALIGN_BYTES = 2 * 1024 * 1024;
 
 /**
  * Builds the read-only root filesystem image: stages the tree in `stageDir`, then lets
- * `mkfs.ext4 -d` copy it in (no loop mount, no privileges) and `resize2fs -M` shrink the
- * image to the smallest size that holds it.
+ * `mkfs.ext4 -d` copy it in (no loop mount, no privileges), `resize2fs -M` shrink the
+ * image to the smallest size that holds it, and pads the file to whole pmem sections.
  */
 export async function buildRootfs(
   processes: ProcessRunner,
@@ -39,6 +41,8 @@ export async function buildRootfs(
     `${sizeKiB}k`,
   ]);
   await processes.run('resize2fs', ['-M', output]);
+  const { size } = await stat(output);
+  await truncate(output, Math.ceil(size / PMEM_ALIGN_BYTES) * PMEM_ALIGN_BYTES);
 }
 
 async function stageTree(processes: ProcessRunner, files: readonly HostFile[], root: string): Promise<void> {

@@ -15,7 +15,7 @@ function config(overrides: Partial<VmConfig>): VmConfig {
     memoryMiB: 512,
     kernel: '/var/lib/moat/guest-images/g1/vmlinux',
     initrd: '/var/lib/moat/guest-images/g1/initrd.img',
-    rootfsImage: '/var/lib/moat/guest-images/g1/rootfs.ext4',
+    rootfsImage: { path: '/var/lib/moat/guest-images/g1/rootfs.ext4', bytes: 140 << 20 },
     sharedFs: { kind: '9p', hostPath: `/var/lib/moat/sandboxes/${ID}/shared`, mountTag: 'moatfs' },
     paths: {
       consoleLog: `/var/lib/moat/sandboxes/${ID}/console.log`,
@@ -59,28 +59,27 @@ describe('buildQemuArgv', () => {
     expect(vfs[vfs.indexOf('-numa') + 1]).toBe('node,memdev=mem');
   });
 
-  it('attaches the rootfs as the first virtio-blk device, because the guest mounts /dev/vda', () => {
+  it('maps the guest image rootfs read-only and shared as virtio-pmem, with room for it above the RAM', () => {
     const argv = buildQemuArgv(qemuMachineFor(config({})));
-    const devices = argv.filter((_, i) => argv[i - 1] === '-device');
-    expect(devices.find((d) => d.startsWith('virtio-blk'))).toBe('virtio-blk-pci,drive=rootfs');
-    expect(devices.filter((d) => d.startsWith('virtio-blk'))).toHaveLength(1);
+    expect(argv[argv.indexOf('-m') + 1]).toBe('512M,slots=1,maxmem=652M');
+    expect(argv).toContain('memory-backend-file,id=rootfs,mem-path=/var/lib/moat/guest-images/g1/rootfs.ext4,size=146800640,share=on,readonly=on');
+    expect(argv).toContain('virtio-pmem-pci,memdev=rootfs,id=rootfs-pmem');
+    expect(argv[argv.indexOf('-append') + 1]).toContain('root=/dev/pmem0 rootfstype=ext4 rootflags=dax');
+    expect(argv.join(' ')).not.toMatch(/virtio-blk|-drive/);
   });
 
-  it('attaches a block rootfs as the second, writable virtio-blk device (the guest mounts /dev/vdb)', () => {
+  it('attaches a block rootfs as the one writable virtio-blk device (the guest mounts /dev/vda)', () => {
     const argv = buildQemuArgv(qemuMachineFor(config({ sharedFs: { kind: 'block', imagePath: `/var/lib/moat/sandboxes/${ID}/rootfs.ext4` } })));
     const drives = argv.filter((_, i) => argv[i - 1] === '-drive');
-    expect(drives).toEqual([
-      '/var/lib/moat/guest-images/g1/rootfs.ext4',
-      `/var/lib/moat/sandboxes/${ID}/rootfs.ext4`,
-    ].map((path, i) => (i === 0 ? `file=${path},if=none,id=rootfs,format=raw,readonly=on` : `file=${path},if=none,id=ctr-rootfs,format=raw`)));
+    expect(drives).toEqual([`file=/var/lib/moat/sandboxes/${ID}/rootfs.ext4,if=none,id=ctr-rootfs,format=raw`]);
     const blk = argv.filter((arg, i) => argv[i - 1] === '-device' && arg.startsWith('virtio-blk'));
-    expect(blk).toEqual(['virtio-blk-pci,drive=rootfs', 'virtio-blk-pci,drive=ctr-rootfs']);
+    expect(blk).toEqual(['virtio-blk-pci,drive=ctr-rootfs']);
     expect(argv.join(' ')).not.toMatch(/virtio-9p|vhost-user-fs|memory-backend-memfd/);
   });
 
   it('doubles commas in paths so QEMU does not read them as option separators', () => {
-    const argv = buildQemuArgv(qemuMachineFor(config({ rootfsImage: '/images/a,b/rootfs.ext4' })));
-    expect(argv).toContain('file=/images/a,,b/rootfs.ext4,if=none,id=rootfs,format=raw,readonly=on');
+    const argv = buildQemuArgv(qemuMachineFor(config({ rootfsImage: { path: '/images/a,b/rootfs.ext4', bytes: 2 << 20 } })));
+    expect(argv).toContain('memory-backend-file,id=rootfs,mem-path=/images/a,,b/rootfs.ext4,size=2097152,share=on,readonly=on');
   });
 
   it('hands the NIC (a TAP or macvtap the node agent opened) to QEMU as fd 3, the first descriptor after stdio', () => {
@@ -119,14 +118,14 @@ describe('buildQemuArgv', () => {
 
     it('matches the golden snapshot machine: RAM in a shared file, empty root ports, a VM generation id', () => {
       const argv = buildQemuArgv(
-        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 1, memoryMiB: 416, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', paths: config({}).paths }),
+        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 1, memoryMiB: 416, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: { path: '/g/rootfs.ext4', bytes: 140 << 20 }, paths: config({}).paths }),
       );
       expectGoldenFile(render(argv), '__golden__/qemu-snapshot-tcg.argv');
     });
 
     it('restores into the same devices the snapshot machine has, waiting paused for the state', () => {
       const saved = buildQemuArgv(
-        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', paths: config({}).paths }),
+        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: { path: '/g/rootfs.ext4', bytes: 140 << 20 }, paths: config({}).paths }),
       );
       const restored = buildQemuArgv(qemuMachineFor(config({ sharedFs: vfs, network: nic, restoreFrom: snapshot })));
       // Device state only loads into an identical set of devices: the share and NIC are hot-plugged later.
@@ -140,7 +139,7 @@ describe('buildQemuArgv', () => {
 
     it('keeps a 9p share in the restored machine, as in its 9p snapshot (QEMU cannot hot-plug an fsdev)', () => {
       const saved = buildQemuArgv(
-        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: '/g/rootfs.ext4', ninepDir: '/empty', paths: config({}).paths }),
+        snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: { path: '/g/rootfs.ext4', bytes: 140 << 20 }, ninepDir: '/empty', paths: config({}).paths }),
       );
       const restored = buildQemuArgv(qemuMachineFor(config({ restoreFrom: snapshot })));
       expect(devices(restored)).toEqual(devices(saved));

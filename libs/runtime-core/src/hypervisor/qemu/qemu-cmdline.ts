@@ -1,4 +1,5 @@
 import type { SharedFsAttachment } from '../../sharefs/shared-fs';
+import type { RootfsImage } from '../hypervisor';
 import type { Accel } from '../../host/host-info';
 
 /** A typed description of one QEMU microVM-style machine; `buildQemuArgv` is its only reader. */
@@ -15,8 +16,11 @@ export interface QemuMachine {
    * or a file on tmpfs, which is also what a boot snapshot saves and its clones restore.
    */
   memory: { kind: 'anonymous' } | { kind: 'memfd' } | { kind: 'file'; path: string };
-  /** Raw, read-only; must stay the first virtio-blk device because the guest mounts /dev/vda. */
-  rootfsImage: string;
+  /**
+   * Raw ext4, mapped read-only and shared (a virtio-pmem device): the guest mounts it with DAX,
+   * so its pages stay in the host's page cache, one copy for every VM of the node.
+   */
+  rootfsImage: RootfsImage;
   qmpSocket: string;
   agent: { socketPath: string; portName: string };
   /** Absent: a boot-snapshot machine, whose share (if not 9p) is hot-plugged after restore. */
@@ -41,8 +45,10 @@ export interface QemuMachine {
   seccomp: boolean;
 }
 
+const MIB = 1024 * 1024;
+
 /** Under TCG, the translated-code cache: bounded, because QEMU's 1 GiB default fills up over a VM's life. */
-export const TCG_TB_SIZE_MIB = 128;
+export const TCG_TB_SIZE_MIB = 64;
 
 /** The root ports a boot-snapshot machine leaves empty, and what is plugged into each after restore. */
 export const HOTPLUG_PORTS = { share: 'hp-share', nic: 'hp-nic' } as const;
@@ -60,7 +66,8 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     // -cpu host needs KVM; under TCG `max` enables every feature TCG can emulate.
     '-cpu', m.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(m.vcpus),
-    '-m', `${m.memoryMiB}M`,
+    // One memory-device slot, and room above the RAM for the rootfs's pmem region.
+    '-m', `${m.memoryMiB}M,slots=1,maxmem=${m.memoryMiB + Math.ceil(m.rootfsImage.bytes / MIB)}M`,
   ];
   // A shareable backend must be bound to a NUMA node to become the guest's RAM.
   if (m.memory.kind === 'memfd') {
@@ -78,8 +85,11 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     // stderr too): QEMU needs no path to it, jailed or not. signal=off: ^C is the guest's.
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
-    '-drive', `file=${esc(m.rootfsImage)},if=none,id=rootfs,format=raw,readonly=on`,
-    '-device', 'virtio-blk-pci,drive=rootfs',
+    // share=on: the guest reads the host's page cache of the file; shared RAM is also what a
+    // boot snapshot leaves out (x-ignore-shared). readonly=on: QEMU opens it read-only and the
+    // guest's writes to it are dropped.
+    '-object', `memory-backend-file,id=rootfs,mem-path=${esc(m.rootfsImage.path)},size=${m.rootfsImage.bytes},share=on,readonly=on`,
+    '-device', 'virtio-pmem-pci,memdev=rootfs,id=rootfs-pmem',
     '-device', 'virtio-serial-pci,id=vser0',
     '-chardev', `socket,id=agent,path=${esc(m.agent.socketPath)},server=on,wait=off`,
     '-device', `virtserialport,bus=vser0.0,chardev=agent,name=${m.agent.portName}`,
@@ -98,7 +108,7 @@ export function buildQemuArgv(m: QemuMachine): string[] {
       );
       break;
     case 'block':
-      // Second virtio-blk device, so the guest sees it as /dev/vdb; writable, the sandbox's own copy.
+      // The guest's one virtio-blk device, so it sees it as /dev/vda; writable, the sandbox's own copy.
       argv.push(
         '-drive', `file=${esc(m.sharedFs.imagePath)},if=none,id=ctr-rootfs,format=raw`,
         '-device', 'virtio-blk-pci,drive=ctr-rootfs',

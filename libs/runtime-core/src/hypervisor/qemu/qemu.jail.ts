@@ -58,7 +58,7 @@ export function jailQemu(input: QemuJailInput, stat = statSync): { machine: Qemu
     ...m,
     kernel: bind(m.kernel, JAIL_PATHS.kernel, 'ro'),
     initrd: bind(m.initrd, JAIL_PATHS.initrd, 'ro'),
-    rootfsImage: bind(m.rootfsImage, JAIL_PATHS.rootfsImage, 'ro'),
+    rootfsImage: { ...m.rootfsImage, path: bind(m.rootfsImage.path, JAIL_PATHS.rootfsImage, 'ro') },
     qmpSocket: socket(m.qmpSocket),
     agent: { ...m.agent, socketPath: socket(m.agent.socketPath) },
     memory: m.memory.kind === 'file' ? { kind: 'file', path: bind(m.memory.path, JAIL_PATHS.memory, 'rw') } : m.memory,

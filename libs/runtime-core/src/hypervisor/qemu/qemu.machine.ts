@@ -13,8 +13,10 @@ import type { QemuMachine } from './qemu-cmdline';
 export function guestKernelParams(sandboxId: string): string[] {
   return [
     'console=ttyS0',
-    'root=/dev/vda',
+    'root=/dev/pmem0',
     'rootfstype=ext4',
+    // Read the rootfs in place from the pmem region, not through a page cache in guest RAM.
+    'rootflags=dax',
     'ro',
     'quiet',
     'panic=-1',

@@ -119,7 +119,7 @@ export async function plugSandboxDevices(qmp: QmpClient, hotplug: NonNullable<Qe
     );
     await qmp.execute('device_add', { driver: 'vhost-user-fs-pci', id: 'share', chardev: 'vfs', tag: share.mountTag, bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   } else if (share?.kind === 'block') {
-    // The guest sees it as /dev/vdb, as on a cold boot: the guest image's disk is vda.
+    // The guest sees it as /dev/vda, as on a cold boot: its only virtio-blk disk.
     await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': 'ctr-rootfs', file: { driver: 'file', filename: share.imagePath } }, QMP_TIMEOUT_MS);
     await qmp.execute('device_add', { driver: 'virtio-blk-pci', id: 'share', drive: 'ctr-rootfs', bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   }

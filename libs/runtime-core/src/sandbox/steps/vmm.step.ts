@@ -1,6 +1,6 @@
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import type { BootSnapshotFiles, Hypervisor } from '../../hypervisor/hypervisor';
+import { rootfsImageOf, type BootSnapshotFiles, type Hypervisor } from '../../hypervisor/hypervisor';
 import type { Log } from '../../log/log.types';
 import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../model/sandbox-spec';
@@ -27,7 +27,7 @@ export function vmShape(state: SandboxState, image: GuestImage): VmShape {
     memoryMiB: guestMemoryMiB(state.spec),
     kernel: image.kernel,
     initrd: image.initrd,
-    rootfsImage: image.rootfs,
+    rootfsImage: rootfsImageOf(image),
     ninep: state.sharedFsKind === '9p',
   };
 }
@@ -47,7 +47,7 @@ async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapsh
     memoryMiB: guestMemoryMiB(spec),
     kernel: image.kernel,
     initrd: image.initrd,
-    rootfsImage: image.rootfs,
+    rootfsImage: rootfsImageOf(image),
     sharedFs: shared.attachment,
     ...(state.network?.nic && ctx.entry.nicFd !== undefined && { network: { fd: ctx.entry.nicFd, mac: state.network.nic.mac } }),
     paths,

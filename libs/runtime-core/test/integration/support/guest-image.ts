@@ -1,5 +1,5 @@
 // Test support: the guest image libs/guest-image built, and a leak check by argv.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GuestImage, RuntimeOptions } from '../../../src';
 
@@ -14,7 +14,8 @@ export function findGuestImage(): GuestImage | undefined {
     const { id } = JSON.parse(readFileSync(join(imagesDir, 'current.json'), 'utf8')) as { id: string };
     const dir = join(imagesDir, id);
     const { kernelRelease } = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { kernelRelease: string };
-    return { id, dir, kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.img'), rootfs: join(dir, 'rootfs.ext4'), kernelRelease };
+    const rootfs = join(dir, 'rootfs.ext4');
+    return { id, dir, kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.img'), rootfs, rootfsBytes: statSync(rootfs).size, kernelRelease };
   } catch {
     return undefined;
   }
