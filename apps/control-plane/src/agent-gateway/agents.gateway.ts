@@ -27,7 +27,7 @@ import { AttachChannel } from '../fleet/attach.channel';
 import { DesiredStatePublisher } from '../fleet/desired-state.publisher';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { AgentAuthenticator } from './agent-auth.service';
-import { SandboxReports } from './sandbox-reports.service';
+import { SandboxReports, type NodeBeat } from './sandbox-reports.service';
 
 /**
  * How long hellos and status reports wait for others before they are stored together: a
@@ -73,7 +73,7 @@ export class AgentsGateway
   private namespace?: AgentNamespace;
   private timers: NodeJS.Timeout[] = [];
   /** Latest heartbeat per node since the last flush: the sandbox ids it listed. */
-  private beats = new Map<string, string[]>();
+  private beats = new Map<string, NodeBeat>();
   private flushing = false;
   private closing = false;
   private readonly silenceMs: number;
@@ -187,7 +187,7 @@ export class AgentsGateway
     socket.on('node:heartbeat', (payload) => {
       const heartbeat = this.parse(nodeHeartbeatSchema, payload, 'node:heartbeat', nodeId);
       if (!heartbeat || !this.registered(socket, 'node:heartbeat')) return;
-      this.beats.set(nodeId, heartbeat.sandboxIds);
+      this.beats.set(nodeId, { sandboxIds: heartbeat.sandboxIds, receivedAt: new Date() });
     });
     socket.on('sandbox:status', (payload) => {
       serially('sandbox:status', async () => {

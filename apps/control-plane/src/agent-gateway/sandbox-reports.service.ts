@@ -12,6 +12,12 @@ import { applyStatus, type StatusOutcome } from '../sandboxes/model/sandbox-stat
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 
+/** A node's latest heartbeat: the sandboxes it holds, and when the control plane heard it. */
+export interface NodeBeat {
+  sandboxIds: readonly string[];
+  receivedAt: Date;
+}
+
 /**
  * Takes in what node agents report about their sandboxes (status events, heartbeats' lists):
  * stores the observed state, then tells dashboards, deployments and the nodes whose desired
@@ -82,15 +88,22 @@ export class SandboxReports {
 
   /**
    * Treats sandboxes being deleted that their node no longer lists (in its latest
-   * heartbeat) as gone, in case the agent lost track of one and never reports it.
+   * heartbeat) as gone, in case the agent lost track of one and never reports it. Only a
+   * heartbeat received after the sandbox's last change counts: one sent before the node even
+   * reported the sandbox does not list it either.
    */
-  async reconcile(presentByNode: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  async reconcile(beatsByNode: ReadonlyMap<string, NodeBeat>): Promise<void> {
     const vanished: SandboxEntity[] = [];
-    for (const nodeIds of chunks([...presentByNode.keys()], IN_LIST_CHUNK)) {
+    for (const nodeIds of chunks([...beatsByNode.keys()], IN_LIST_CHUNK)) {
       const deleting = await this.sandboxes.find({
         where: { nodeId: In(nodeIds), desiredState: 'deleted' },
       });
-      vanished.push(...deleting.filter((s) => !presentByNode.get(s.nodeId as string)?.includes(s.id)));
+      vanished.push(
+        ...deleting.filter((s) => {
+          const beat = beatsByNode.get(s.nodeId as string);
+          return beat !== undefined && beat.receivedAt > s.updatedAt && !beat.sandboxIds.includes(s.id);
+        }),
+      );
     }
     if (vanished.length === 0) return;
     await this.transactions.run((manager) => this.rows.removeGone(manager, vanished.map((s) => s.id)));

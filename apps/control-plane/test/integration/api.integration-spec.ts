@@ -1,12 +1,9 @@
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 
 describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
   let t: TestApp;
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeAll(async () => {
     if (!skip) t = await startApp(kind);
@@ -16,26 +13,26 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
   });
 
   async function createTenant(name: string, quota?: object): Promise<{ id: string; apiKey: string }> {
-    const res = await api().post('/v1/tenants').set(admin()).send({ name, quota }).expect(201);
+    const res = await t.api().post('/v1/tenants').set(t.admin()).send({ name, quota }).expect(201);
     return bodyOf(res);
   }
 
   itIf(!skip)('serves /healthz without auth', async () => {
-    await api().get('/healthz').expect(200, { status: 'ok' });
+    await t.api().get('/healthz').expect(200, { status: 'ok' });
   });
 
   itIf(!skip)('answers 401 without a valid bearer token', async () => {
     for (const headers of [{}, { Authorization: 'Bearer nope' }, { Authorization: `Basic ${t.adminToken}` }]) {
-      const res = await api().get('/v1/sandboxes').set(headers).expect(401);
+      const res = await t.api().get('/v1/sandboxes').set(headers).expect(401);
       expect(res.body).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String) } });
     }
-    await api().get('/v1/sandboxes').set({ Authorization: 'Bearer moat_notarealkey' }).expect(401);
+    await t.api().get('/v1/sandboxes').set({ Authorization: 'Bearer moat_notarealkey' }).expect(401);
   });
 
   itIf(!skip)('creates tenants, shows the API key only once, and refuses duplicates', async () => {
-    const created = await api()
+    const created = await t.api()
       .post('/v1/tenants')
-      .set(admin())
+      .set(t.admin())
       .send({ name: 'acme', quota: { maxSandboxes: 3 } })
       .expect(201);
     expect(created.body).toMatchObject({
@@ -45,22 +42,22 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     });
     const { id } = created.body;
 
-    const one = await api().get(`/v1/tenants/${id}`).set(admin()).expect(200);
+    const one = await t.api().get(`/v1/tenants/${id}`).set(t.admin()).expect(200);
     expect(one.body).toEqual({ id, name: 'acme', state: 'active', quota: created.body.quota, createdAt: created.body.createdAt });
-    const all = await api().get('/v1/tenants').set(admin()).expect(200);
+    const all = await t.api().get('/v1/tenants').set(t.admin()).expect(200);
     expect(bodyOf<{ name: string }[]>(all).map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['default', 'acme']));
     expect(JSON.stringify(all.body)).not.toContain(created.body.apiKey);
 
-    const dup = await api().post('/v1/tenants').set(admin()).send({ name: 'acme' }).expect(409);
+    const dup = await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'acme' }).expect(409);
     expect(dup.body.error.code).toBe('CONFLICT');
-    await api().get('/v1/tenants/00000000-0000-4000-8000-000000000000').set(admin()).expect(404);
+    await t.api().get('/v1/tenants/00000000-0000-4000-8000-000000000000').set(t.admin()).expect(404);
 
     // The key works, but not for admin routes.
     const key = { Authorization: `Bearer ${created.body.apiKey}` };
-    await api().get('/v1/sandboxes').set(key).expect(200, []);
-    const forbidden = await api().get('/v1/tenants').set(key).expect(403);
+    await t.api().get('/v1/sandboxes').set(key).expect(200, []);
+    const forbidden = await t.api().get('/v1/tenants').set(key).expect(403);
     expect(forbidden.body.error.code).toBe('FORBIDDEN');
-    await api().get('/v1/nodes').set(key).expect(403);
+    await t.api().get('/v1/nodes').set(key).expect(403);
   });
 
   itIf(!skip)('rejects invalid bodies with VALIDATION_FAILED listing the problems', async () => {
@@ -83,15 +80,15 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
       ['/v1/sandboxes', { ports: { containerPort: 80 } }],
     ];
     for (const [path, body] of cases) {
-      const res = await api().post(path).set(admin()).send(body);
+      const res = await t.api().post(path).set(t.admin()).send(body);
       expect({ status: res.status, body }).toMatchObject({ status: 400 });
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
       expect(res.body.error.message.length).toBeGreaterThan(0);
     }
-    const both = await api().post('/v1/sandboxes').set(admin()).send({ vcpus: 0, memoryMiB: 1, bogus: 1 }).expect(400);
+    const both = await t.api().post('/v1/sandboxes').set(t.admin()).send({ vcpus: 0, memoryMiB: 1, bogus: 1 }).expect(400);
     expect(both.body.error.message).toMatch(/vcpus.*memoryMiB|memoryMiB.*vcpus/s);
     expect(both.body.error.message).toContain('bogus');
-    await api().get('/v1/sandboxes?state=sleeping').set(admin()).expect(400);
+    await t.api().get('/v1/sandboxes?state=sleeping').set(t.admin()).expect(400);
   });
 
   itIf(!skip)('refuses a bad egress policy or dns setting, and egress without a network, with 400 in the common shape', async () => {
@@ -103,33 +100,33 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
       [{ network: false, egress: { default: 'deny' } }, 'egress cannot be set with network: false: a sandbox without a network interface sends no traffic to fence'],
     ];
     for (const [body, message] of cases) {
-      const res = await api().post('/v1/sandboxes').set(admin()).send(body);
+      const res = await t.api().post('/v1/sandboxes').set(t.admin()).send(body);
       expect({ status: res.status, body }).toMatchObject({ status: 400 });
       expect(res.body).toEqual({ error: { code: 'VALIDATION_FAILED', message: typeof message === 'string' ? message : expect.stringMatching(message) } });
     }
-    const all = bodyOf<{ egress: unknown }[]>(await api().get('/v1/sandboxes').set(admin()).expect(200));
+    const all = bodyOf<{ egress: unknown }[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200));
     expect(all.filter((s) => s.egress !== null)).toEqual([]);
   });
 
   itIf(!skip)('answers malformed JSON with 400 and a 2 MiB body with 413', async () => {
-    const bad = await api()
+    const bad = await t.api()
       .post('/v1/tenants')
-      .set(admin())
+      .set(t.admin())
       .set('content-type', 'application/json')
       .send('{"name": "x"')
       .expect(400);
     expect(bad.body.error.code).toBe('MALFORMED_JSON');
 
     const huge = JSON.stringify({ name: 'x', padding: 'a'.repeat(2 * 1024 * 1024) });
-    const large = await api().post('/v1/sandboxes').set(admin()).set('content-type', 'application/json').send(huge);
+    const large = await t.api().post('/v1/sandboxes').set(t.admin()).set('content-type', 'application/json').send(huge);
     expect(large.status).toBe(413);
     expect(large.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     // The server is still fine afterwards.
-    await api().get('/healthz').expect(200);
+    await t.api().get('/healthz').expect(200);
   });
 
   itIf(!skip)('answers unknown routes with NOT_FOUND in the common shape', async () => {
-    const res = await api().get('/v2/nothing').set(admin()).expect(404);
+    const res = await t.api().get('/v2/nothing').set(t.admin()).expect(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
   });
 
@@ -138,64 +135,64 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     const b = await createTenant('tenant-b');
     const asA = { Authorization: `Bearer ${a.apiKey}` };
     const asB = { Authorization: `Bearer ${b.apiKey}` };
-    const created = await api().post('/v1/sandboxes').set(asA).send({ labels: { app: 'x' } }).expect(201);
+    const created = await t.api().post('/v1/sandboxes').set(asA).send({ labels: { app: 'x' } }).expect(201);
     expect(created.body).toMatchObject({ tenantId: a.id, state: 'pending', nodeId: null, vcpus: 1, memoryMiB: 256 });
     const id: string = created.body.id;
 
-    await api().get(`/v1/sandboxes/${id}`).set(asA).expect(200);
+    await t.api().get(`/v1/sandboxes/${id}`).set(asA).expect(200);
     for (const path of [`/v1/sandboxes/${id}`, '/v1/sandboxes/00000000-0000-4000-8000-000000000000', '/v1/sandboxes/junk']) {
-      const res = await api().get(path).set(asB).expect(404);
+      const res = await t.api().get(path).set(asB).expect(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
     }
-    await api().delete(`/v1/sandboxes/${id}`).set(asB).expect(404);
-    await api().post(`/v1/sandboxes/${id}/exec`).set(asB).send({ command: ['true'] }).expect(404);
-    await api().get('/v1/sandboxes').set(asB).expect(200, []);
-    const adminList = await api().get('/v1/sandboxes').set(admin()).expect(200);
+    await t.api().delete(`/v1/sandboxes/${id}`).set(asB).expect(404);
+    await t.api().post(`/v1/sandboxes/${id}/exec`).set(asB).send({ command: ['true'] }).expect(404);
+    await t.api().get('/v1/sandboxes').set(asB).expect(200, []);
+    const adminList = await t.api().get('/v1/sandboxes').set(t.admin()).expect(200);
     expect(bodyOf<{ id: string }[]>(adminList).map((s: { id: string }) => s.id)).toContain(id);
-    const tenantB = await api().post('/v1/sandboxes').set(asB).send({ tenantId: a.id }).expect(403);
+    const tenantB = await t.api().post('/v1/sandboxes').set(asB).send({ tenantId: a.id }).expect(403);
     expect(tenantB.body.error.code).toBe('FORBIDDEN');
 
     // Never placed: removed at once.
-    await api().delete(`/v1/sandboxes/${id}`).set(asA).expect(202);
-    await api().get(`/v1/sandboxes/${id}`).set(asA).expect(404);
+    await t.api().delete(`/v1/sandboxes/${id}`).set(asA).expect(202);
+    await t.api().get(`/v1/sandboxes/${id}`).set(asA).expect(404);
   });
 
   itIf(!skip)('enforces quotas with 403 QUOTA_EXCEEDED, also under concurrent requests', async () => {
     const tenant = await createTenant('small', { maxSandboxes: 3, maxVcpus: 4, maxMemoryMiB: 4096 });
     const auth = { Authorization: `Bearer ${tenant.apiKey}` };
-    const results = await Promise.all(Array.from({ length: 6 }, () => api().post('/v1/sandboxes').set(auth).send({})));
+    const results = await Promise.all(Array.from({ length: 6 }, () => t.api().post('/v1/sandboxes').set(auth).send({})));
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     const refused = results.filter((r) => r.status === 403);
     expect(refused).toHaveLength(3);
     expect(refused[0].body.error.code).toBe('QUOTA_EXCEEDED');
 
-    const list = await api().get('/v1/sandboxes').set(auth).expect(200);
-    await api().delete(`/v1/sandboxes/${list.body[0].id}`).set(auth).expect(202);
-    const big = await api().post('/v1/sandboxes').set(auth).send({ vcpus: 3 }).expect(403);
+    const list = await t.api().get('/v1/sandboxes').set(auth).expect(200);
+    await t.api().delete(`/v1/sandboxes/${list.body[0].id}`).set(auth).expect(202);
+    const big = await t.api().post('/v1/sandboxes').set(auth).send({ vcpus: 3 }).expect(403);
     expect(big.body.error.message).toContain('vcpus');
-    await api().post('/v1/sandboxes').set(auth).send({ vcpus: 2 }).expect(201);
+    await t.api().post('/v1/sandboxes').set(auth).send({ vcpus: 2 }).expect(201);
   });
 
   itIf(!skip)('puts admin sandboxes without tenantId into the default tenant', async () => {
-    const tenants = await api().get('/v1/tenants').set(admin()).expect(200);
+    const tenants = await t.api().get('/v1/tenants').set(t.admin()).expect(200);
     const list = bodyOf<{ id: string; name: string }[]>(tenants);
     const defaultTenant = list.find((x) => x.name === 'default');
-    const res = await api().post('/v1/sandboxes').set(admin()).send({ image: 'busybox' }).expect(201);
-    const badRootfs = await api().post('/v1/sandboxes').set(admin()).send({ image: 'busybox', rootfs: 'nfs', command: [] }).expect(400);
+    const res = await t.api().post('/v1/sandboxes').set(t.admin()).send({ image: 'busybox' }).expect(201);
+    const badRootfs = await t.api().post('/v1/sandboxes').set(t.admin()).send({ image: 'busybox', rootfs: 'nfs', command: [] }).expect(400);
     expect(badRootfs.body.error.message).toMatch(/rootfs.*command|command.*rootfs/s);
     expect(res.body.tenantId).toBe(defaultTenant?.id);
     const acme = list.find((x) => x.name === 'acme');
-    const named = await api().post('/v1/sandboxes').set(admin()).send({ tenantId: acme?.id }).expect(201);
+    const named = await t.api().post('/v1/sandboxes').set(t.admin()).send({ tenantId: acme?.id }).expect(201);
     expect(named.body.tenantId).toBe(acme?.id);
   });
 
   itIf(!skip)('allows cross-origin calls', async () => {
-    const res = await api().get('/healthz').set('Origin', 'http://localhost:3000').expect(200);
+    const res = await t.api().get('/healthz').set('Origin', 'http://localhost:3000').expect(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
   });
 
   itIf(!skip)('serves the OpenAPI document with every route and the bearer scheme', async () => {
-    const res = await api().get('/docs-json').expect(200);
+    const res = await t.api().get('/docs-json').expect(200);
     expect(res.body.openapi).toMatch(/^3\./);
     expect(Object.keys(bodyOf<{ paths: object }>(res).paths)).toEqual(
       expect.arrayContaining([
@@ -244,6 +241,6 @@ describe.each(DATABASES)('REST API on $label', ({ kind, skip }) => {
     });
     expect(schemas.NodeDto.properties.jailed).toMatchObject({ type: 'boolean' });
     expect(schemas.NodeDto.required).toContain('jailed');
-    await api().get('/docs').expect(200);
+    await t.api().get('/docs').expect(200);
   });
 });

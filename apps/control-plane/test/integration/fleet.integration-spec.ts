@@ -1,7 +1,6 @@
 import { UI_NAMESPACE } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
@@ -16,14 +15,12 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
   let t: TestApp;
   let ops: { id: string };
   let opened: { close(): unknown }[] = [];
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeAll(async () => {
     if (skip) return;
     t = await startApp(kind);
     const quota = { maxSandboxes: 100, maxVcpus: 1000, maxMemoryMiB: 10_000_000 };
-    ops = (await api().post('/v1/tenants').set(admin()).send({ name: 'ops', quota }).expect(201)).body;
+    ops = (await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'ops', quota }).expect(201)).body;
   });
   // Each test starts with no ready node, so placements are predictable.
   afterEach(async () => {
@@ -31,7 +28,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     opened = [];
     if (skip) return;
     await eventually(async () => {
-      const nodes = (await api().get('/v1/nodes').set(admin()).expect(200)).body as { state: string }[];
+      const nodes = (await t.api().get('/v1/nodes').set(t.admin()).expect(200)).body as { state: string }[];
       expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
     });
   });
@@ -41,7 +38,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
 
   /** Creates a sandbox as the admin, for a tenant whose quota these tests never reach. */
   async function createSandbox(body: object = {}): Promise<{ id: string; nodeId: string | null; state: string }> {
-    return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId: ops.id, ...body }).expect(201));
+    return bodyOf(await t.api().post('/v1/sandboxes').set(t.admin()).send({ tenantId: ops.id, ...body }).expect(201));
   }
 
   async function agent(capacity = { vcpus: 8, memoryMiB: 8192 }): Promise<TestAgent> {
@@ -63,7 +60,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
   }
 
   async function sandboxState(id: string): Promise<string> {
-    return bodyOf<{ state: string }>(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200)).state;
+    return bodyOf<{ state: string }>(await t.api().get(`/v1/sandboxes/${id}`).set(t.admin()).expect(200)).state;
   }
 
   itIf(!skip)('refuses agents without the right token or node id', async () => {
@@ -72,14 +69,14 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
   });
 
   itIf(!skip)('runs a sandbox through its whole life with a real socket.io agent', async () => {
-    const tenant = bodyOf<{ apiKey: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'fleet' }).expect(201));
+    const tenant = bodyOf<{ apiKey: string }>(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'fleet' }).expect(201));
     const asTenant = { Authorization: `Bearer ${tenant.apiKey}` };
     const ui = await dashboard(t.adminToken);
     const tenantUi = await dashboard(tenant.apiKey);
 
     const node = await agent();
     await node.desiredWhere((ids) => ids.length === 0);
-    const nodeView = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
+    const nodeView = await t.api().get(`/v1/nodes/${node.nodeId}`).set(t.admin()).expect(200);
     expect(nodeView.body).toMatchObject({ state: 'ready', capacity: { vcpus: 8, memoryMiB: 8192 }, accel: 'tcg' });
 
     const requested = {
@@ -92,24 +89,24 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
       networkModel: 'macvtap',
       ports: [{ containerPort: 80, protocol: 'tcp' }],
     };
-    const created = await api().post('/v1/sandboxes').set(asTenant).send(requested).expect(201);
+    const created = await t.api().post('/v1/sandboxes').set(asTenant).send(requested).expect(201);
     const id: string = created.body.id;
     expect(created.body).toMatchObject({ nodeId: node.nodeId, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block' });
     expect(created.body).toMatchObject({ networkModel: 'macvtap', network: true, ip: null, ports: [{ containerPort: 80, protocol: 'tcp' }] });
     const desired = await node.desiredWhere((ids) => ids.includes(id));
     // The node gets exactly what was asked for, and what the control plane adds.
     expect(desired.sandboxes[0]).toEqual({ ...requested, id, labels: {}, tenantId: created.body.tenantId, network: true, restartCount: 0 });
-    const nodes = await api().get('/v1/nodes').set(admin()).expect(200);
+    const nodes = await t.api().get('/v1/nodes').set(t.admin()).expect(200);
     expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });
 
     // Exec before the node reports it running is refused.
-    const early = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['true'] }).expect(409);
+    const early = await t.api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['true'] }).expect(409);
     expect(early.body.error.code).toBe('SANDBOX_NOT_RUNNING');
 
     // Pull progress shows while creating, and goes once the sandbox runs.
     node.status({ id, state: 'creating', timings: [], progress: { phase: 'pull', bytesDone: 10, bytesTotal: 40 } });
     await eventually(async () => {
-      const res = await api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
+      const res = await t.api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
       expect(res.body.progress).toEqual({ phase: 'pull', bytesDone: 10, bytesTotal: 40 });
     });
     node.status({ id, state: 'creating', timings: [{ phase: 'rootfs', ms: 12 }] });
@@ -120,19 +117,19 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const network = { ip: '10.88.0.2', ports: [{ containerPort: 80, hostPort: 40123, protocol: 'tcp' as const }] };
     node.status({ id, state: 'running', timings, guest: { kernelRelease: '6.1.0', agentVersion: '0.1.0' }, network });
     const running = await eventually(async () => {
-      const res = await api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
+      const res = await t.api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(200);
       expect(res.body.state).toBe('running');
       return bodyOf<Record<string, unknown>>(res);
     });
     expect(running).toMatchObject({ timings, guest: { kernelRelease: '6.1.0' }, nodeId: node.nodeId, ip: network.ip, ports: network.ports });
     expect(running.error).toBeUndefined();
     expect(running.progress).toBeUndefined();
-    const runningList = await api().get('/v1/sandboxes?state=running').set(asTenant).expect(200);
+    const runningList = await t.api().get('/v1/sandboxes?state=running').set(asTenant).expect(200);
     expect(bodyOf<{ id: string }[]>(runningList).map((s) => s.id)).toEqual([id]);
 
     // Exec goes through the agent.
     node.onExec = (req) => ({ ok: true, result: { exitCode: 3, stdout: req.command.join(' '), stderr: req.stdin ?? '' } });
-    const exec = await api()
+    const exec = await t.api()
       .post(`/v1/sandboxes/${id}/exec`)
       .set(asTenant)
       .send({ command: ['echo', 'hi'], stdin: 'in', cwd: '/tmp', timeoutMs: 1000 })
@@ -140,22 +137,22 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(exec.body).toEqual({ exitCode: 3, stdout: 'echo hi', stderr: 'in' });
     expect(node.execRequests.at(-1)).toEqual({ sandboxId: id, command: ['echo', 'hi'], stdin: 'in', cwd: '/tmp', timeoutMs: 1000 });
     node.onExec = () => ({ ok: false, error: { code: 'NO_SUCH_PROCESS', message: 'crun failed' } });
-    const failed = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['x'] }).expect(502);
+    const failed = await t.api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['x'] }).expect(502);
     expect(failed.body.error).toEqual({ code: 'EXEC_FAILED', message: 'NO_SUCH_PROCESS: crun failed' });
     node.onExec = () => undefined;
-    const silent = await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['sleep'], timeoutMs: 1 });
+    const silent = await t.api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['sleep'], timeoutMs: 1 });
     expect(silent.status).toBe(504);
     expect(silent.body.error.code).toBe('EXEC_TIMEOUT');
-    await api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: [] }).expect(400);
+    await t.api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: [] }).expect(400);
 
     // Delete: stopping until the agent reports it gone, then 404.
-    const deleted = await api().delete(`/v1/sandboxes/${id}`).set(asTenant).expect(202);
+    const deleted = await t.api().delete(`/v1/sandboxes/${id}`).set(asTenant).expect(202);
     expect(deleted.body.state).toBe('stopping');
-    await api().delete(`/v1/sandboxes/${id}`).set(asTenant).expect(202);
+    await t.api().delete(`/v1/sandboxes/${id}`).set(asTenant).expect(202);
     await node.desiredWhere((ids) => !ids.includes(id));
     node.status({ id, state: 'running', timings: [] });
     node.status({ id, state: 'gone', timings: [] });
-    await eventually(() => api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(404));
+    await eventually(() => t.api().get(`/v1/sandboxes/${id}`).set(asTenant).expect(404));
 
     // Dashboards saw it all live: the admin everything, the tenant its own sandbox only.
     await eventually(() => {
@@ -189,21 +186,21 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     // Isolation is null until the node reports it, then shown on GET and in the list.
     node.status({ id: fenced.id, state: 'creating', timings: [] });
     await eventually(async () => expect(await sandboxState(fenced.id)).toBe('creating'));
-    expect(bodyOf<{ isolation: unknown }>(await api().get(`/v1/sandboxes/${fenced.id}`).set(admin()).expect(200)).isolation).toBeNull();
+    expect(bodyOf<{ isolation: unknown }>(await t.api().get(`/v1/sandboxes/${fenced.id}`).set(t.admin()).expect(200)).isolation).toBeNull();
     const isolation = { jailed: true, uid: 200_017, seccomp: true, cgroup: `/moat/${fenced.id}` };
     node.status({ id: fenced.id, state: 'running', timings: [], isolation });
     node.status({ id: plain.id, state: 'running', timings: [], isolation: { jailed: false, uid: 0, seccomp: false } });
     await eventually(async () => {
-      const one = bodyOf<{ state: string; isolation: unknown; egress: unknown; dns: unknown }>(await api().get(`/v1/sandboxes/${fenced.id}`).set(admin()).expect(200));
+      const one = bodyOf<{ state: string; isolation: unknown; egress: unknown; dns: unknown }>(await t.api().get(`/v1/sandboxes/${fenced.id}`).set(t.admin()).expect(200));
       expect(one).toMatchObject({ state: 'running', isolation, egress, dns });
     });
-    const listed = bodyOf<{ id: string; isolation: unknown; egress: unknown; dns: unknown }[]>(await api().get('/v1/sandboxes').set(admin()).expect(200));
+    const listed = bodyOf<{ id: string; isolation: unknown; egress: unknown; dns: unknown }[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200));
     expect(listed.find((s) => s.id === fenced.id)).toMatchObject({ isolation, egress, dns });
     expect(listed.find((s) => s.id === plain.id)).toMatchObject({ isolation: { jailed: false, uid: 0, seccomp: false }, egress: null, dns: null });
     // A later report without isolation keeps what was reported.
     node.status({ id: fenced.id, state: 'running', timings: [{ phase: 'vmm', ms: 7 }] });
     await eventually(async () => {
-      const one = bodyOf<{ timings: unknown[]; isolation: unknown }>(await api().get(`/v1/sandboxes/${fenced.id}`).set(admin()).expect(200));
+      const one = bodyOf<{ timings: unknown[]; isolation: unknown }>(await t.api().get(`/v1/sandboxes/${fenced.id}`).set(t.admin()).expect(200));
       expect(one.timings).toHaveLength(1);
       expect(one.isolation).toEqual(isolation);
     });
@@ -215,12 +212,12 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     opened.push(loose);
     expect(await loose.hello({ jailed: false })).toMatchObject({ ok: true });
     const jailedOf = async (): Promise<Record<string, boolean>> => {
-      const nodes = bodyOf<{ id: string; jailed: boolean }[]>(await api().get('/v1/nodes').set(admin()).expect(200));
+      const nodes = bodyOf<{ id: string; jailed: boolean }[]>(await t.api().get('/v1/nodes').set(t.admin()).expect(200));
       return Object.fromEntries(nodes.filter((n) => n.id === jailed.nodeId || n.id === loose.nodeId).map((n) => [n.id, n.jailed]));
     };
     expect(await jailedOf()).toEqual({ [jailed.nodeId]: true, [loose.nodeId]: false });
-    expect(bodyOf<{ jailed: boolean }>(await api().get(`/v1/nodes/${loose.nodeId}`).set(admin()).expect(200)).jailed).toBe(false);
-    expect(bodyOf<{ jailed: boolean }>(await api().get(`/v1/nodes/${jailed.nodeId}`).set(admin()).expect(200)).jailed).toBe(true);
+    expect(bodyOf<{ jailed: boolean }>(await t.api().get(`/v1/nodes/${loose.nodeId}`).set(t.admin()).expect(200)).jailed).toBe(false);
+    expect(bodyOf<{ jailed: boolean }>(await t.api().get(`/v1/nodes/${jailed.nodeId}`).set(t.admin()).expect(200)).jailed).toBe(true);
     // Saying hello again (an agent restarted with MOAT_JAIL changed) updates it.
     expect(await loose.hello({ jailed: true })).toMatchObject({ ok: true });
     expect(await jailed.hello({ jailed: false })).toMatchObject({ ok: true });
@@ -234,7 +231,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(small.desired.at(-1)?.sandboxes).toEqual([]);
     const roomy = await agent({ vcpus: 32, memoryMiB: 65536 });
     await roomy.desiredWhere((ids) => ids.includes(big.id));
-    const placed = await api().get(`/v1/sandboxes/${big.id}`).set(admin()).expect(200);
+    const placed = await t.api().get(`/v1/sandboxes/${big.id}`).set(t.admin()).expect(200);
     expect(placed.body.nodeId).toBe(roomy.nodeId);
   });
 
@@ -252,7 +249,7 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
       expect(listed.sort()).toEqual([...ids].sort());
       return Promise.resolve();
     });
-    const placed = await Promise.all(ids.map(async (id) => bodyOf<{ nodeId: string }>(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200))));
+    const placed = await Promise.all(ids.map(async (id) => bodyOf<{ nodeId: string }>(await t.api().get(`/v1/sandboxes/${id}`).set(t.admin()).expect(200))));
     // Spread: two on each node, and each where that node's desired set says.
     expect(placed.map((s) => s.nodeId).sort()).toEqual(nodes.flatMap((n) => [n.nodeId, n.nodeId]).sort());
     for (const n of nodes) {
@@ -267,11 +264,11 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     await eventually(async () => {
       for (const id of ids) expect(await sandboxState(id)).toBe('running');
     });
-    const { body: sample } = await api().get(`/v1/sandboxes/${ids[0]}`).set(admin()).expect(200);
+    const { body: sample } = await t.api().get(`/v1/sandboxes/${ids[0]}`).set(t.admin()).expect(200);
     expect(sample.timings).toEqual([{ phase: 'vmm', ms: 5 }]);
-    const nodeViews = await Promise.all(nodes.map(async (n) => (await api().get(`/v1/nodes/${n.nodeId}`).set(admin()).expect(200)).body as { state: string; sandboxCount: number }));
+    const nodeViews = await Promise.all(nodes.map(async (n) => (await t.api().get(`/v1/nodes/${n.nodeId}`).set(t.admin()).expect(200)).body as { state: string; sandboxCount: number }));
     expect(nodeViews.map((v) => [v.state, v.sandboxCount])).toEqual([['ready', 2], ['ready', 2], ['ready', 2]]);
-    for (const id of ids) await api().delete(`/v1/sandboxes/${id}`).set(admin()).expect(202);
+    for (const id of ids) await t.api().delete(`/v1/sandboxes/${id}`).set(t.admin()).expect(202);
   });
 
   itIf(!skip)('spreads sandboxes, marks a lost one failed, and a node down when its agent disconnects', async () => {
@@ -292,20 +289,20 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     other.socket.emit('sandbox:status', { id: 'nope' } as never);
     owner.status({ id: first.id, state: 'gone', timings: [] });
     await eventually(async () => expect(await sandboxState(first.id)).toBe('failed'));
-    const lost = await api().get(`/v1/sandboxes/${first.id}`).set(admin()).expect(200);
+    const lost = await t.api().get(`/v1/sandboxes/${first.id}`).set(t.admin()).expect(200);
     expect(lost.body.error.code).toBe('SANDBOX_LOST');
     // A failed sandbox leaves its node's desired set.
     await owner.desiredWhere((ids) => !ids.includes(first.id));
 
     other.close();
     await eventually(async () => {
-      const res = await api().get(`/v1/nodes/${other.nodeId}`).set(admin()).expect(200);
+      const res = await t.api().get(`/v1/nodes/${other.nodeId}`).set(t.admin()).expect(200);
       expect(res.body.state).toBe('down');
     });
     // Placed on the node that went away: unknown, and not placed anywhere else.
-    const stranded = bodyOf<{ state: string; nodeId: string }>(await api().get(`/v1/sandboxes/${second.id}`).set(admin()).expect(200));
+    const stranded = bodyOf<{ state: string; nodeId: string }>(await t.api().get(`/v1/sandboxes/${second.id}`).set(t.admin()).expect(200));
     expect(stranded).toMatchObject({ state: 'unknown', nodeId: other.nodeId });
-    await api().get('/healthz').expect(200);
+    await t.api().get('/healthz').expect(200);
   });
 
   itIf(!skip)('answers exec with 503 while the node is down, and resends the desired set on reconnect', async () => {
@@ -318,17 +315,17 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
 
     node.close();
     await eventually(async () => {
-      const res = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
+      const res = await t.api().get(`/v1/nodes/${node.nodeId}`).set(t.admin()).expect(200);
       expect(res.body.state).toBe('down');
     });
-    const res = await api().post(`/v1/sandboxes/${created.id}/exec`).set(admin()).send({ command: ['true'] }).expect(503);
+    const res = await t.api().post(`/v1/sandboxes/${created.id}/exec`).set(t.admin()).send({ command: ['true'] }).expect(503);
     expect(res.body.error.code).toBe('NODE_UNAVAILABLE');
 
     const again = await TestAgent.connect(t.baseUrl, t.adminToken, node.nodeId);
     opened.push(again);
     await again.hello();
     await again.desiredWhere((ids) => ids.includes(created.id));
-    const back = await api().get(`/v1/nodes/${node.nodeId}`).set(admin()).expect(200);
+    const back = await t.api().get(`/v1/nodes/${node.nodeId}`).set(t.admin()).expect(200);
     expect(back.body.state).toBe('ready');
   });
 

@@ -1,6 +1,5 @@
 import { ATTACH_NAMESPACE, type AckReply } from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
@@ -13,13 +12,11 @@ const deepBody = (levels: number): string => `{"name":"deep","a":${'['.repeat(le
 describe.each(DATABASES)('hostile input on $label', ({ kind, skip }) => {
   let t: TestApp;
   let tenant: { id: string; apiKey: string };
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeAll(async () => {
     if (skip) return;
     t = await startApp(kind);
-    tenant = bodyOf(await api().post('/v1/tenants').set(admin()).send({ name: 'hostile' }).expect(201));
+    tenant = bodyOf(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'hostile' }).expect(201));
   });
   afterAll(async () => {
     await t?.close();
@@ -39,10 +36,10 @@ describe.each(DATABASES)('hostile input on $label', ({ kind, skip }) => {
       ['post', `/v1/tenants/${tenant.id}/suspend`],
     ];
     for (const [method, path] of routes) {
-      const res = await api()[method as 'post' | 'patch'](path).set(admin()).set('content-type', 'application/json').send(deepBody(1500));
+      const res = await t.api()[method as 'post' | 'patch'](path).set(t.admin()).set('content-type', 'application/json').send(deepBody(1500));
       expectRefusal(res, 400, 'VALIDATION_FAILED', 'request body nests deeper than 64 levels');
     }
-    await api().get('/healthz').expect(200);
+    await t.api().get('/healthz').expect(200);
   });
 
   itIf(!skip)('refuses __proto__, constructor and prototype keys as unknown fields, wherever they are', async () => {
@@ -52,68 +49,68 @@ describe.each(DATABASES)('hostile input on $label', ({ kind, skip }) => {
       ['/v1/sandboxes', '{"labels":{"prototype":"x"}}', 'labels.prototype: property prototype should not exist'],
     ];
     for (const [path, body, message] of cases) {
-      const res = await api().post(path).set(admin()).set('content-type', 'application/json').send(body);
+      const res = await t.api().post(path).set(t.admin()).set('content-type', 'application/json').send(body);
       expectRefusal(res, 400, 'VALIDATION_FAILED', message);
     }
-    const names = bodyOf<{ name: string }[]>(await api().get('/v1/tenants').set(admin()).expect(200)).map((x) => x.name);
+    const names = bodyOf<{ name: string }[]>(await t.api().get('/v1/tenants').set(t.admin()).expect(200)).map((x) => x.name);
     expect(names).not.toContain('proto-a');
-    const query = await api().get('/v1/sandboxes?__proto__=x').set(admin());
+    const query = await t.api().get('/v1/sandboxes?__proto__=x').set(t.admin());
     expectRefusal(query, 400, 'VALIDATION_FAILED', 'property __proto__ should not exist');
   });
 
   itIf(!skip)('refuses blank strings where a blank means nothing, naming the field', async () => {
     const key = { Authorization: `Bearer ${tenant.apiKey}` };
-    expectRefusal(await api().post('/v1/sandboxes').set(key).send({ image: ' ' }), 400, 'VALIDATION_FAILED', 'image must not be blank');
-    expectRefusal(await api().post('/v1/templates').set(key).send({ name: 'web', vcpus: 1, memoryMiB: 128, image: '\t' }), 400, 'VALIDATION_FAILED', 'image must not be blank');
-    expectRefusal(await api().post(`/v1/tenants/${tenant.id}/api-keys`).set(key).send({ name: '  ' }), 400, 'VALIDATION_FAILED', 'name must not be blank');
-    expectRefusal(await api().post('/v1/tenants').set(admin()).send({ name: ' ' }), 400, 'VALIDATION_FAILED', /^name must be/);
-    expectRefusal(await api().post('/v1/sandboxes').set(key).send({ labels: { ' ': 'x' } }), 400, 'VALIDATION_FAILED', /^labels key " " is invalid/);
+    expectRefusal(await t.api().post('/v1/sandboxes').set(key).send({ image: ' ' }), 400, 'VALIDATION_FAILED', 'image must not be blank');
+    expectRefusal(await t.api().post('/v1/templates').set(key).send({ name: 'web', vcpus: 1, memoryMiB: 128, image: '\t' }), 400, 'VALIDATION_FAILED', 'image must not be blank');
+    expectRefusal(await t.api().post(`/v1/tenants/${tenant.id}/api-keys`).set(key).send({ name: '  ' }), 400, 'VALIDATION_FAILED', 'name must not be blank');
+    expectRefusal(await t.api().post('/v1/tenants').set(t.admin()).send({ name: ' ' }), 400, 'VALIDATION_FAILED', /^name must be/);
+    expectRefusal(await t.api().post('/v1/sandboxes').set(key).send({ labels: { ' ': 'x' } }), 400, 'VALIDATION_FAILED', /^labels key " " is invalid/);
   });
 
   itIf(!skip)('refuses exec with a relative cwd or a blank program with 400 before looking for the sandbox', async () => {
-    const exec = (body: object) => api().post('/v1/sandboxes/00000000-0000-4000-8000-000000000000/exec').set(admin()).send(body);
+    const exec = (body: object) => t.api().post('/v1/sandboxes/00000000-0000-4000-8000-000000000000/exec').set(t.admin()).send(body);
     expectRefusal(await exec({ command: ['ls'], cwd: 'tmp' }), 400, 'VALIDATION_FAILED', /^cwd must be an absolute path/);
     expectRefusal(await exec({ command: [''] }), 400, 'VALIDATION_FAILED', /^command must start with the program to run/);
     expectRefusal(await exec({ command: ['ls'], cwd: '/tmp' }), 404, 'NOT_FOUND');
   });
 
   itIf(!skip)('refuses null for an optional object instead of failing on it with 500', async () => {
-    expectRefusal(await api().post('/v1/tenants').set(admin()).send({ name: 'nulled', quota: null }), 400, 'VALIDATION_FAILED', 'quota must not be null (leave it out instead)');
+    expectRefusal(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'nulled', quota: null }), 400, 'VALIDATION_FAILED', 'quota must not be null (leave it out instead)');
   });
 
   itIf(!skip)('answers a body it cannot decode, and a 20 KiB URL, in the common error shape', async () => {
-    const latin1 = await api().post('/v1/tenants').set(admin()).set('content-type', 'application/json; charset=latin1').send('{"name":"x"}');
+    const latin1 = await t.api().post('/v1/tenants').set(t.admin()).set('content-type', 'application/json; charset=latin1').send('{"name":"x"}');
     expectRefusal(latin1, 415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported charset "LATIN1"');
-    const compressed = await api().post('/v1/tenants').set(admin()).set('content-type', 'application/json').set('content-encoding', 'compress').send('{}');
+    const compressed = await t.api().post('/v1/tenants').set(t.admin()).set('content-type', 'application/json').set('content-encoding', 'compress').send('{}');
     expectRefusal(compressed, 415, 'UNSUPPORTED_MEDIA_TYPE');
-    const long = await fetch(`${t.baseUrl}/v1/sandboxes/${'x'.repeat(20_000)}`, { headers: admin() });
+    const long = await fetch(`${t.baseUrl}/v1/sandboxes/${'x'.repeat(20_000)}`, { headers: t.admin() });
     expect(long.status).toBe(431);
     expect(await long.json()).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: 'request line and headers exceed 16 KiB' } });
-    await api().get('/healthz').expect(200);
+    await t.api().get('/healthz').expect(200);
   });
 
   itIf(!skip)('refuses NUL characters and integers no column holds with 400, also on PostgreSQL', async () => {
-    expectRefusal(await api().get('/v1/sandboxes/a%00b').set(admin()), 400, 'VALIDATION_FAILED', 'id must not contain NUL characters');
-    expectRefusal(await api().get('/v1/audit?actor=a%00').set(admin()), 400, 'VALIDATION_FAILED', 'actor must not contain NUL characters');
-    expectRefusal(await api().post(`/v1/tenants/${tenant.id}/api-keys`).set(admin()).send({ name: 'a\0b' }), 400, 'VALIDATION_FAILED', 'name must not contain NUL characters');
-    expectRefusal(await api().get('/v1/audit?before=2147483648').set(admin()), 400, 'VALIDATION_FAILED', /^before must not be greater than 2147483647/);
-    expectRefusal(await api().get('/v1/audit?since=-271821-04-20T00:00:00.000Z').set(admin()), 400, 'VALIDATION_FAILED', /since/);
+    expectRefusal(await t.api().get('/v1/sandboxes/a%00b').set(t.admin()), 400, 'VALIDATION_FAILED', 'id must not contain NUL characters');
+    expectRefusal(await t.api().get('/v1/audit?actor=a%00').set(t.admin()), 400, 'VALIDATION_FAILED', 'actor must not contain NUL characters');
+    expectRefusal(await t.api().post(`/v1/tenants/${tenant.id}/api-keys`).set(t.admin()).send({ name: 'a\0b' }), 400, 'VALIDATION_FAILED', 'name must not contain NUL characters');
+    expectRefusal(await t.api().get('/v1/audit?before=2147483648').set(t.admin()), 400, 'VALIDATION_FAILED', /^before must not be greater than 2147483647/);
+    expectRefusal(await t.api().get('/v1/audit?since=-271821-04-20T00:00:00.000Z').set(t.admin()), 400, 'VALIDATION_FAILED', /since/);
     const key = { Authorization: `Bearer ${tenant.apiKey}` };
-    const template = bodyOf<{ id: string }>(await api().post('/v1/templates').set(key).send({ name: 'huge', vcpus: 1, memoryMiB: 128 }).expect(201));
+    const template = bodyOf<{ id: string }>(await t.api().post('/v1/templates').set(key).send({ name: 'huge', vcpus: 1, memoryMiB: 128 }).expect(201));
     const deployment = { templateId: template.id, templateVersion: 2 ** 53, replicas: 0, strategy: { type: 'immediate' } };
-    expectRefusal(await api().post('/v1/deployments').set(key).send(deployment), 400, 'VALIDATION_FAILED', /templateVersion must not be greater than 2147483647/);
-    expectRefusal(await api().get(`/v1/templates/${template.id}/versions/99999999999`).set(key), 400, 'VALIDATION_FAILED', 'version must be a whole number from 1 to 2147483647');
-    expectRefusal(await api().get(`/v1/templates/${template.id}/versions/0`).set(key), 400, 'VALIDATION_FAILED');
-    await api().get(`/v1/templates/${template.id}/versions/1`).set(key).expect(200);
+    expectRefusal(await t.api().post('/v1/deployments').set(key).send(deployment), 400, 'VALIDATION_FAILED', /templateVersion must not be greater than 2147483647/);
+    expectRefusal(await t.api().get(`/v1/templates/${template.id}/versions/99999999999`).set(key), 400, 'VALIDATION_FAILED', 'version must be a whole number from 1 to 2147483647');
+    expectRefusal(await t.api().get(`/v1/templates/${template.id}/versions/0`).set(key), 400, 'VALIDATION_FAILED');
+    await t.api().get(`/v1/templates/${template.id}/versions/1`).set(key).expect(200);
   });
 
   itIf(!skip)('keeps auditing when a request carried a NUL or an overlong id in its path', async () => {
     // Recorded in one batch with an ordinary action: a value PostgreSQL refuses would lose both.
-    await api().post('/v1/tenants/a%00b/suspend').set(admin()).expect(400);
-    await api().post(`/v1/tenants/${'t'.repeat(40)}/suspend`).set(admin()).expect(404);
-    await api().post('/v1/tenants').set(admin()).send({ name: 'audited' }).expect(201);
+    await t.api().post('/v1/tenants/a%00b/suspend').set(t.admin()).expect(400);
+    await t.api().post(`/v1/tenants/${'t'.repeat(40)}/suspend`).set(t.admin()).expect(404);
+    await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'audited' }).expect(201);
     const { items } = bodyOf<{ items: { action: string; targetId: string | null; tenantId: string | null; status: number }[] }>(
-      await api().get('/v1/audit?action=tenant.suspend').set(admin()).expect(200),
+      await t.api().get('/v1/audit?action=tenant.suspend').set(t.admin()).expect(200),
     );
     expect(items).toEqual(
       expect.arrayContaining([
@@ -121,7 +118,7 @@ describe.each(DATABASES)('hostile input on $label', ({ kind, skip }) => {
         expect.objectContaining({ targetId: 't'.repeat(40), tenantId: null, status: 404 }),
       ]),
     );
-    const created = bodyOf<{ items: unknown[] }>(await api().get('/v1/audit?action=tenant.create').set(admin()).expect(200));
+    const created = bodyOf<{ items: unknown[] }>(await t.api().get('/v1/audit?action=tenant.create').set(t.admin()).expect(200));
     expect(created.items.length).toBeGreaterThan(0);
   });
 

@@ -1,5 +1,5 @@
 import type { DesiredSandbox, ErrorInfo } from '@moat/proto';
-import request from 'supertest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
@@ -36,8 +36,6 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
   let t: TestApp;
   let tenantId: string;
   let opened: TestAgent[] = [];
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeAll(async () => {
     if (skip) return;
@@ -47,7 +45,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
       MOAT_RECONCILE_INTERVAL_MS: '100',
     });
     const quota = { maxSandboxes: 100, maxVcpus: 1000, maxMemoryMiB: 10_000_000 };
-    tenantId = bodyOf<{ id: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'lifecycle', quota }).expect(201)).id;
+    tenantId = bodyOf<{ id: string }>(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'lifecycle', quota }).expect(201)).id;
   });
   // Each test starts with no node up and no sandbox, so placements are predictable.
   afterEach(async () => {
@@ -55,15 +53,15 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     opened = [];
     if (skip) return;
     await eventually(async () => {
-      const nodes = bodyOf<Node[]>(await api().get('/v1/nodes').set(admin()).expect(200));
+      const nodes = bodyOf<Node[]>(await t.api().get('/v1/nodes').set(t.admin()).expect(200));
       expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
     }, { timeout: 15_000 });
     // A test that failed half-way leaves no deployment making replicas for the next one.
-    for (const d of bodyOf<{ id: string; state: string }[]>(await api().get('/v1/deployments').set(admin()).expect(200))) {
-      if (d.state !== 'deleting') await api().delete(`/v1/deployments/${d.id}`).set(admin()).expect(202);
+    for (const d of bodyOf<{ id: string; state: string }[]>(await t.api().get('/v1/deployments').set(t.admin()).expect(200))) {
+      if (d.state !== 'deleting') await t.api().delete(`/v1/deployments/${d.id}`).set(t.admin()).expect(202);
     }
-    for (const s of bodyOf<Sandbox[]>(await api().get('/v1/sandboxes').set(admin()).expect(200))) {
-      await api().delete(`/v1/sandboxes/${s.id}`).set(admin()).expect(202);
+    for (const s of bodyOf<Sandbox[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))) {
+      await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
     }
   });
   afterAll(async () => {
@@ -80,15 +78,15 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
   }
 
   async function createSandbox(body: object = {}): Promise<Sandbox> {
-    return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId, ...body }).expect(201));
+    return bodyOf(await t.api().post('/v1/sandboxes').set(t.admin()).send({ tenantId, ...body }).expect(201));
   }
 
   async function sandbox(id: string): Promise<Sandbox> {
-    return bodyOf(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200));
+    return bodyOf(await t.api().get(`/v1/sandboxes/${id}`).set(t.admin()).expect(200));
   }
 
   async function node(id: string): Promise<Node> {
-    return bodyOf(await api().get(`/v1/nodes/${id}`).set(admin()).expect(200));
+    return bodyOf(await t.api().get(`/v1/nodes/${id}`).set(t.admin()).expect(200));
   }
 
   /** The sandbox as the latest desired set lists it, once that matches. */
@@ -117,27 +115,27 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
       { type: 'on-failure', jitter: true },
     ];
     for (const restartPolicy of bad) {
-      const res = await api().post('/v1/sandboxes').set(admin()).send({ tenantId, restartPolicy }).expect(400);
+      const res = await t.api().post('/v1/sandboxes').set(t.admin()).send({ tenantId, restartPolicy }).expect(400);
       expect({ restartPolicy, body: res.body }).toEqual({ restartPolicy, body: { error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/^restartPolicy\./) } } });
-      await api().post('/v1/templates').set(admin()).send({ tenantId, name: 'bad', vcpus: 1, memoryMiB: 128, restartPolicy }).expect(400);
+      await t.api().post('/v1/templates').set(t.admin()).send({ tenantId, name: 'bad', vcpus: 1, memoryMiB: 128, restartPolicy }).expect(400);
     }
-    expect(bodyOf<unknown[]>(await api().get('/v1/sandboxes').set(admin()).expect(200))).toEqual([]);
+    expect(bodyOf<unknown[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))).toEqual([]);
 
     const plain = await createSandbox();
     expect(plain).toMatchObject({ restartPolicy: { type: 'never' }, restartCount: 0 });
     const defaults = await createSandbox({ restartPolicy: { type: 'on-failure' } });
     expect(defaults.restartPolicy).toEqual({ type: 'on-failure', maxRestarts: 3, backoffSeconds: 1 });
     const template = bodyOf<{ restartPolicy: unknown }>(
-      await api()
+      await t.api()
         .post('/v1/templates')
-        .set(admin())
+        .set(t.admin())
         .send({ tenantId, name: 'restarting', vcpus: 1, memoryMiB: 128, restartPolicy: { type: 'on-failure', maxRestarts: 5 } })
         .expect(201),
     );
     expect(template.restartPolicy).toEqual({ type: 'on-failure', maxRestarts: 5, backoffSeconds: 1 });
     // The OpenAPI document describes it exactly.
     const docs = bodyOf<{ components: { schemas: Record<string, { properties: Record<string, object>; required?: string[] }> } }>(
-      await api().get('/docs-json').expect(200),
+      await t.api().get('/docs-json').expect(200),
     );
     expect(docs.components.schemas.RestartPolicyRequestDto).toMatchObject({
       required: ['type'],
@@ -235,7 +233,7 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     await reaches(stranded.id, 'running', 0);
     await reaches(gone.id, 'running', 0);
 
-    await api().delete(`/v1/sandboxes/${gone.id}`).set(admin()).expect(202);
+    await t.api().delete(`/v1/sandboxes/${gone.id}`).set(t.admin()).expect(202);
     expect((await sandbox(gone.id)).events.at(-1)).toMatchObject({ state: 'stopping', reason: { code: 'DELETED', message: 'deleted through the API' } });
 
     a.close();
@@ -249,20 +247,40 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     ]);
   });
 
+  itIf(!skip)('takes a sandbox being deleted as gone when a heartbeat heard after the delete does not list it, not on an older one', async () => {
+    const a = await agent();
+    const s = await createSandbox();
+    await desiredWith(a, s.id, 0);
+    a.status({ id: s.id, state: 'running', timings: [] });
+    await reaches(s.id, 'running', 0);
+    // A heartbeat heard before the delete that does not list it (sent before the node took
+    // the sandbox, and delivered late) is no news about the deletion.
+    a.stopHeartbeats();
+    a.heartbeat([]);
+    await sleep(50);
+    await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
+    // Two heartbeat flushes (the TTL's quarter each) later, it is still being deleted.
+    await sleep(HEARTBEAT_TTL_MS / 2);
+    expect((await sandbox(s.id)).state).toBe('stopping');
+    // A heartbeat after the delete that does not list it: gone, as if the node had said so.
+    a.heartbeat([]);
+    await eventually(() => t.api().get(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(404));
+  });
+
   itIf(!skip)('restarts a deployment replica with on-failure in place, and replaces it only once its restarts are used up', async () => {
     const a = await agent();
     const template = bodyOf<{ id: string }>(
-      await api()
+      await t.api()
         .post('/v1/templates')
-        .set(admin())
+        .set(t.admin())
         .send({ tenantId, name: 'flaky', vcpus: 1, memoryMiB: 128, restartPolicy: { type: 'on-failure', maxRestarts: 1, backoffSeconds: 1 } })
         .expect(201),
     );
     const deployment = bodyOf<{ id: string }>(
-      await api().post('/v1/deployments').set(admin()).send({ templateId: template.id, replicas: 1, strategy: { type: 'rolling' } }).expect(201),
+      await t.api().post('/v1/deployments').set(t.admin()).send({ templateId: template.id, replicas: 1, strategy: { type: 'rolling' } }).expect(201),
     );
     const replicas = async (): Promise<Sandbox[]> =>
-      bodyOf<Sandbox[]>(await api().get(`/v1/sandboxes?deploymentId=${deployment.id}`).set(admin()).expect(200)).filter((r) => r.state !== 'stopping');
+      bodyOf<Sandbox[]>(await t.api().get(`/v1/sandboxes?deploymentId=${deployment.id}`).set(t.admin()).expect(200)).filter((r) => r.state !== 'stopping');
     const [replica] = await eventually(async () => {
       const found = await replicas();
       expect(found).toHaveLength(1);
@@ -299,11 +317,11 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     a.status({ id: replacement.id, state: 'running', timings: [], restartCount: 0 });
     await reaches(replacement.id, 'running', 0);
     // Deleted with its deployment once the node reports both gone.
-    await api().delete(`/v1/deployments/${deployment.id}`).set(admin()).expect(202);
+    await t.api().delete(`/v1/deployments/${deployment.id}`).set(t.admin()).expect(202);
     await eventually(async () => expect((await sandbox(replacement.id)).state).toBe('stopping'));
     a.status({ id: replica.id, state: 'gone', timings: [] });
     a.status({ id: replacement.id, state: 'gone', timings: [] });
-    await eventually(() => api().get(`/v1/deployments/${deployment.id}`).set(admin()).expect(404));
+    await eventually(() => t.api().get(`/v1/deployments/${deployment.id}`).set(t.admin()).expect(404));
   });
 
   itIf(!skip)('shows nodes unknown after a control-plane restart until they say hello; their sandboxes are neither pending nor placed again', async () => {
@@ -333,10 +351,10 @@ describe.each(DATABASES)('sandbox lifecycle on $label', ({ kind, skip }) => {
     // Nothing is placed on a node that has not said hello; exec cannot reach one.
     const fresh = await createSandbox();
     expect(fresh).toMatchObject({ state: 'pending', nodeId: null });
-    expect(bodyOf<{ error: ErrorInfo }>(await api().post(`/v1/sandboxes/${running.id}/exec`).set(admin()).send({ command: ['true'] }).expect(503)).error.code).toBe(
+    expect(bodyOf<{ error: ErrorInfo }>(await t.api().post(`/v1/sandboxes/${running.id}/exec`).set(t.admin()).send({ command: ['true'] }).expect(503)).error.code).toBe(
       'NODE_UNAVAILABLE',
     );
-    const metrics = await api().get('/metrics').set(admin()).expect(200);
+    const metrics = await t.api().get('/metrics').set(t.admin()).expect(200);
     expect(metrics.text).toMatch(/moat_nodes\{state="unknown"\} 2/);
 
     // The first node says hello: ready, its desired set, and the backlog is placed on it.

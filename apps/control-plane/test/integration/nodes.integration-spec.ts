@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
@@ -25,15 +24,13 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
   let t: TestApp;
   let ops: { id: string };
   let opened: { close(): unknown }[] = [];
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeAll(async () => {
     if (skip) return;
     // Short liveness timeouts, so that a silent node is noticed within a test.
     t = await startApp(kind, { MOAT_NODE_HEARTBEAT_TTL_MS: '400', MOAT_NODE_GRACE_MS: '200' });
     const quota = { maxSandboxes: 1000, maxVcpus: 1000, maxMemoryMiB: 10_000_000 };
-    ops = bodyOf(await api().post('/v1/tenants').set(admin()).send({ name: 'ops', quota }).expect(201));
+    ops = bodyOf(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'ops', quota }).expect(201));
   });
   afterEach(async () => {
     opened.forEach((o) => o.close());
@@ -41,11 +38,11 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     if (skip) return;
     // Each test starts with no node up and no sandbox, so placements are predictable.
     await eventually(async () => {
-      const nodes = bodyOf<Node[]>(await api().get('/v1/nodes').set(admin()).expect(200));
+      const nodes = bodyOf<Node[]>(await t.api().get('/v1/nodes').set(t.admin()).expect(200));
       expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
     });
-    for (const s of bodyOf<Sandbox[]>(await api().get('/v1/sandboxes').set(admin()).expect(200))) {
-      await api().delete(`/v1/sandboxes/${s.id}`).set(admin()).expect(202);
+    for (const s of bodyOf<Sandbox[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))) {
+      await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
     }
   });
   afterAll(async () => {
@@ -63,33 +60,33 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
   }
 
   async function node(id: string): Promise<Node> {
-    return bodyOf(await api().get(`/v1/nodes/${id}`).set(admin()).expect(200));
+    return bodyOf(await t.api().get(`/v1/nodes/${id}`).set(t.admin()).expect(200));
   }
 
   async function sandbox(id: string): Promise<Sandbox> {
-    return bodyOf(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200));
+    return bodyOf(await t.api().get(`/v1/sandboxes/${id}`).set(t.admin()).expect(200));
   }
 
   async function createSandbox(body: object = {}): Promise<Sandbox> {
-    return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId: ops.id, ...body }).expect(201));
+    return bodyOf(await t.api().post('/v1/sandboxes').set(t.admin()).send({ tenantId: ops.id, ...body }).expect(201));
   }
 
   itIf(!skip)('joins a node with a single-use token; the node then authenticates with its own credential only', async () => {
-    const tenant = bodyOf<{ apiKey: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'joiner' }).expect(201));
-    await api().post('/v1/nodes/join-tokens').set({ Authorization: `Bearer ${tenant.apiKey}` }).send({}).expect(403);
-    const issued = await api().post('/v1/nodes/join-tokens').set(admin()).send({ labels: { zone: 'a' } }).expect(201);
+    const tenant = bodyOf<{ apiKey: string }>(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'joiner' }).expect(201));
+    await t.api().post('/v1/nodes/join-tokens').set({ Authorization: `Bearer ${tenant.apiKey}` }).send({}).expect(403);
+    const issued = await t.api().post('/v1/nodes/join-tokens').set(t.admin()).send({ labels: { zone: 'a' } }).expect(201);
     expect(issued.body).toEqual({ id: expect.any(String), token: expect.stringMatching(/^moatj_/), expiresAt: expect.any(String) });
     const token = bodyOf<{ token: string; expiresAt: string }>(issued);
     expect(Date.parse(token.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
 
     const nodeId = randomUUID();
-    const joined = await api().post('/v1/nodes/join').send({ token: token.token, nodeId, name: 'host-a' }).expect(201);
+    const joined = await t.api().post('/v1/nodes/join').send({ token: token.token, nodeId, name: 'host-a' }).expect(201);
     expect(joined.body).toEqual({ nodeId, credential: expect.stringMatching(/^moatn_/) });
     const { credential } = bodyOf<{ credential: string }>(joined);
     // Single use, also for another node.
-    const again = await api().post('/v1/nodes/join').send({ token: token.token, nodeId: randomUUID(), name: 'x' }).expect(401);
+    const again = await t.api().post('/v1/nodes/join').send({ token: token.token, nodeId: randomUUID(), name: 'x' }).expect(401);
     expect(again.body.error.code).toBe('UNAUTHENTICATED');
-    await api().post('/v1/nodes/join').send({ token: 'moatj_forged', nodeId: randomUUID(), name: 'x' }).expect(401);
+    await t.api().post('/v1/nodes/join').send({ token: 'moatj_forged', nodeId: randomUUID(), name: 'x' }).expect(401);
 
     // The credential works for that node id only; the join token is no agent credential.
     await expect(TestAgent.connect(t.baseUrl, credential, randomUUID())).rejects.toThrow(/unauthenticated/);
@@ -98,11 +95,11 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     expect(await node(a.nodeId)).toMatchObject({ state: 'ready', labels: { zone: 'a' }, sandboxCount: 0 });
 
     // A second token cannot take over a node that has joined.
-    const other = bodyOf<{ token: string }>(await api().post('/v1/nodes/join-tokens').set(admin()).send({}).expect(201));
-    await api().post('/v1/nodes/join').send({ token: other.token, nodeId, name: 'impostor' }).expect(409);
+    const other = bodyOf<{ token: string }>(await t.api().post('/v1/nodes/join-tokens').set(t.admin()).send({}).expect(201));
+    await t.api().post('/v1/nodes/join').send({ token: other.token, nodeId, name: 'impostor' }).expect(409);
 
     const audit = bodyOf<{ items: { actor: object; action: string; result: string; targetId: string }[] }>(
-      await api().get(`/v1/audit?action=node.join&targetId=${nodeId}`).set(admin()).expect(200),
+      await t.api().get(`/v1/audit?action=node.join&targetId=${nodeId}`).set(t.admin()).expect(200),
     );
     expect(audit.items).toEqual(
       expect.arrayContaining([
@@ -148,14 +145,14 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     await eventually(async () => expect((await node(a.nodeId)).state).toBe('down'));
     expect((await sandbox(replaced.id)).state).toBe('unknown');
     // Meanwhile it is replaced elsewhere: the old one is deleted.
-    await api().delete(`/v1/sandboxes/${replaced.id}`).set(admin()).expect(202);
+    await t.api().delete(`/v1/sandboxes/${replaced.id}`).set(t.admin()).expect(202);
 
     const back = await agent({ nodeId: a.nodeId });
     const desired = await back.desiredWhere((ids) => ids.length > 0);
     expect(desired.sandboxes.map((x) => x.id)).toEqual([keep.id]);
     // The node stops it and reports it gone; then it is forgotten.
     back.status({ id: replaced.id, state: 'gone', timings: [] });
-    await eventually(() => api().get(`/v1/sandboxes/${replaced.id}`).set(admin()).expect(404));
+    await eventually(() => t.api().get(`/v1/sandboxes/${replaced.id}`).set(t.admin()).expect(404));
   });
 
   itIf(!skip)('cordons, uncordons and drains: unschedulable nodes get nothing new', async () => {
@@ -164,44 +161,44 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     const a = await agent();
     const b = await agent();
 
-    const cordoned = await api().post(`/v1/nodes/${a.nodeId}/cordon`).set(admin()).expect(200);
+    const cordoned = await t.api().post(`/v1/nodes/${a.nodeId}/cordon`).set(t.admin()).expect(200);
     expect(cordoned.body).toMatchObject({ id: a.nodeId, state: 'cordoned' });
     const placed = [await createSandbox(), await createSandbox(), await createSandbox()];
     expect(placed.map((s) => s.nodeId)).toEqual([b.nodeId, b.nodeId, b.nodeId]);
 
-    const uncordoned = await api().post(`/v1/nodes/${a.nodeId}/uncordon`).set(admin()).expect(200);
+    const uncordoned = await t.api().post(`/v1/nodes/${a.nodeId}/uncordon`).set(t.admin()).expect(200);
     expect(uncordoned.body.state).toBe('ready');
     expect((await createSandbox()).nodeId).toBe(a.nodeId);
 
-    const drained = await api().post(`/v1/nodes/${b.nodeId}/drain`).set(admin()).expect(200);
+    const drained = await t.api().post(`/v1/nodes/${b.nodeId}/drain`).set(t.admin()).expect(200);
     expect(drained.body).toMatchObject({ state: 'draining', sandboxCount: 3 });
     await eventually(() => Promise.resolve(expect(draining).toEqual([b.nodeId])));
     expect((await createSandbox()).nodeId).toBe(a.nodeId);
 
     // A cordoned node that goes away and comes back stays cordoned.
-    await api().post(`/v1/nodes/${a.nodeId}/cordon`).set(admin()).expect(200);
+    await t.api().post(`/v1/nodes/${a.nodeId}/cordon`).set(t.admin()).expect(200);
     a.close();
     await eventually(async () => expect((await node(a.nodeId)).state).toBe('down'));
     await agent({ nodeId: a.nodeId });
     expect((await node(a.nodeId)).state).toBe('cordoned');
     expect((await createSandbox()).nodeId).toBeNull();
-    await api().post(`/v1/nodes/${randomUUID()}/cordon`).set(admin()).expect(404);
+    await t.api().post(`/v1/nodes/${randomUUID()}/cordon`).set(t.admin()).expect(404);
   });
 
   itIf(!skip)('places by node selector; relabelling a node places what waited for the labels', async () => {
     const a = await agent();
     const b = await agent();
-    const labelled = await api().patch(`/v1/nodes/${b.nodeId}`).set(admin()).send({ labels: { zone: 'b' } }).expect(200);
+    const labelled = await t.api().patch(`/v1/nodes/${b.nodeId}`).set(t.admin()).send({ labels: { zone: 'b' } }).expect(200);
     expect(labelled.body.labels).toEqual({ zone: 'b' });
     expect((await createSandbox({ nodeSelector: { zone: 'b' } })).nodeId).toBe(b.nodeId);
     expect((await createSandbox({ nodeSelector: { zone: 'b' } })).nodeId).toBe(b.nodeId);
 
     const gpu = await createSandbox({ nodeSelector: { gpu: 'yes' } });
     expect(gpu).toMatchObject({ nodeId: null, state: 'pending' });
-    await api().patch(`/v1/nodes/${a.nodeId}`).set(admin()).send({ labels: { gpu: 'yes' } }).expect(200);
+    await t.api().patch(`/v1/nodes/${a.nodeId}`).set(t.admin()).send({ labels: { gpu: 'yes' } }).expect(200);
     await a.desiredWhere((ids) => ids.includes(gpu.id));
     expect((await sandbox(gpu.id)).nodeId).toBe(a.nodeId);
-    await api().patch(`/v1/nodes/${a.nodeId}`).set(admin()).send({ labels: { '': 'x' } }).expect(400);
+    await t.api().patch(`/v1/nodes/${a.nodeId}`).set(t.admin()).send({ labels: { '': 'x' } }).expect(400);
   });
 
   itIf(!skip)('lists sandboxes by node, state and tenant', async () => {
@@ -211,11 +208,11 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     const onB = await createSandbox();
     expect([onA.nodeId, onB.nodeId].sort()).toEqual([a.nodeId, b.nodeId].sort());
     const owner = onA.nodeId === a.nodeId ? a : b;
-    const byNode = bodyOf<Sandbox[]>(await api().get(`/v1/sandboxes?nodeId=${owner.nodeId}`).set(admin()).expect(200));
+    const byNode = bodyOf<Sandbox[]>(await t.api().get(`/v1/sandboxes?nodeId=${owner.nodeId}`).set(t.admin()).expect(200));
     expect(byNode.map((s) => s.id)).toEqual([onA.id]);
-    const byTenant = bodyOf<Sandbox[]>(await api().get(`/v1/sandboxes?tenantId=${ops.id}&state=pending`).set(admin()).expect(200));
+    const byTenant = bodyOf<Sandbox[]>(await t.api().get(`/v1/sandboxes?tenantId=${ops.id}&state=pending`).set(t.admin()).expect(200));
     expect(byTenant.map((s) => s.id).sort()).toEqual([onA.id, onB.id].sort());
-    await api().get('/v1/sandboxes?nodeId=nope').set(admin()).expect(400);
+    await t.api().get('/v1/sandboxes?nodeId=nope').set(t.admin()).expect(400);
   });
 
   itIf(!skip)('resumes a node agent after a control-plane restart with nothing lost', async () => {

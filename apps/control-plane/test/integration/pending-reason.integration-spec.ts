@@ -1,6 +1,5 @@
 import { UI_NAMESPACE } from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
-import request from 'supertest';
 import { afterEach, beforeEach, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { SchedulerService } from '../../src/scheduler/scheduler.service';
@@ -22,8 +21,6 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
   let t: TestApp;
   let opened: TestAgent[] = [];
   let dashboards: Socket[] = [];
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeEach(async () => {
     if (skip) return;
@@ -46,13 +43,13 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
   async function agent(capacity: { vcpus: number; memoryMiB: number }, labels?: Record<string, string>): Promise<TestAgent> {
     const a = await connect();
     await a.hello({ capacity });
-    if (labels) await api().patch(`/v1/nodes/${a.nodeId}`).set(admin()).send({ labels }).expect(200);
+    if (labels) await t.api().patch(`/v1/nodes/${a.nodeId}`).set(t.admin()).send({ labels }).expect(200);
     return a;
   }
 
-  const create = async (body: object): Promise<Sandbox> => bodyOf(await api().post('/v1/sandboxes').set(admin()).send(body).expect(201));
-  const get = async (id: string): Promise<Sandbox> => bodyOf(await api().get(`/v1/sandboxes/${id}`).set(admin()).expect(200));
-  const node = async (id: string): Promise<unknown> => (await api().get(`/v1/nodes/${id}`).set(admin()).expect(200)).body;
+  const create = async (body: object): Promise<Sandbox> => bodyOf(await t.api().post('/v1/sandboxes').set(t.admin()).send(body).expect(201));
+  const get = async (id: string): Promise<Sandbox> => bodyOf(await t.api().get(`/v1/sandboxes/${id}`).set(t.admin()).expect(200));
+  const node = async (id: string): Promise<unknown> => (await t.api().get(`/v1/nodes/${id}`).set(t.admin()).expect(200)).body;
 
   describe('why a sandbox is pending', () => {
     itIf(!skip)('says no node is ready, then that none is big enough, and places it by itself once one is', async () => {
@@ -64,7 +61,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
         expect((await get(big.id)).pendingReason).toEqual({ code: 'INSUFFICIENT_VCPUS', message: 'no ready node has 4 free vCPUs; largest free: 2' }),
       );
       // The list shows it too.
-      const listed = bodyOf<Sandbox[]>(await api().get('/v1/sandboxes?state=pending').set(admin()).expect(200));
+      const listed = bodyOf<Sandbox[]>(await t.api().get('/v1/sandboxes?state=pending').set(t.admin()).expect(200));
       expect(listed.find((s) => s.id === big.id)?.pendingReason?.code).toBe('INSUFFICIENT_VCPUS');
 
       const roomy = await agent({ vcpus: 8, memoryMiB: 8192 });
@@ -80,7 +77,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
     itIf(!skip)('a pending sandbox deleted before it was placed answers stopped, with no reason left', async () => {
       const waiting = await create({ vcpus: 1, memoryMiB: 256 });
       expect(waiting.pendingReason?.code).toBe('NO_READY_NODE');
-      const deleted = bodyOf<Sandbox>(await api().delete(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(202));
+      const deleted = bodyOf<Sandbox>(await t.api().delete(`/v1/sandboxes/${waiting.id}`).set(t.admin()).expect(202));
       expect(deleted).toMatchObject({ state: 'stopped', pendingReason: null });
     });
 
@@ -99,7 +96,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       const second = await create({ vcpus: 1, memoryMiB: 512 });
       expect(second.pendingReason).toEqual({ code: 'INSUFFICIENT_MEMORY', message: 'no ready node has 512 MiB free; largest free: 256 MiB' });
 
-      await api().delete(`/v1/sandboxes/${first.id}`).set(admin()).expect(202);
+      await t.api().delete(`/v1/sandboxes/${first.id}`).set(t.admin()).expect(202);
       await eventually(async () => expect(await get(second.id)).toMatchObject({ nodeId: node.nodeId, pendingReason: null }));
     });
 

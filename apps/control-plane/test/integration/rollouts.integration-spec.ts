@@ -1,6 +1,5 @@
 import { UI_NAMESPACE } from '@moat/proto';
 import { io, type Socket } from 'socket.io-client';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
@@ -38,7 +37,6 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
   let templateId: string;
   let agents: TestAgent[] = [];
   const asTenant = (): Record<string, string> => ({ Authorization: `Bearer ${tenantKey}` });
-  const api = () => request(t.baseUrl);
 
   async function connectAgents(nodeIds: (string | undefined)[]): Promise<void> {
     agents = [];
@@ -55,17 +53,17 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     t = await startApp(kind, { MOAT_RECONCILE_INTERVAL_MS: '100' });
     const quota = { maxSandboxes: 1000, maxVcpus: 1000, maxMemoryMiB: 1_000_000 };
     tenantKey = bodyOf<{ apiKey: string }>(
-      await api().post('/v1/tenants').set({ Authorization: `Bearer ${t.adminToken}` }).send({ name: 'web', quota }).expect(201),
+      await t.api().post('/v1/tenants').set({ Authorization: `Bearer ${t.adminToken}` }).send({ name: 'web', quota }).expect(201),
     ).apiKey;
     await connectAgents([undefined, undefined, undefined]);
     const check = (command: string[]) => ({ command, intervalMs: 100, failureThreshold: 2 });
     const v1 = { vcpus: 1, memoryMiB: 128, env: { VERSION: '1' }, healthCheck: check(['true']) };
-    templateId = bodyOf<{ id: string }>(await api().post('/v1/templates').set(asTenant()).send({ name: 'web', ...v1 }).expect(201)).id;
+    templateId = bodyOf<{ id: string }>(await t.api().post('/v1/templates').set(asTenant()).send({ name: 'web', ...v1 }).expect(201)).id;
     const v2 = { vcpus: 1, memoryMiB: 128, env: { VERSION: '2' }, healthCheck: check(['true']) };
-    await api().post(`/v1/templates/${templateId}/versions`).set(asTenant()).send(v2).expect(201);
+    await t.api().post(`/v1/templates/${templateId}/versions`).set(asTenant()).send(v2).expect(201);
     // Version 3 never passes its health check.
     const v3 = { vcpus: 1, memoryMiB: 128, env: { VERSION: '3' }, healthCheck: check(['false']) };
-    await api().post(`/v1/templates/${templateId}/versions`).set(asTenant()).send(v3).expect(201);
+    await t.api().post(`/v1/templates/${templateId}/versions`).set(asTenant()).send(v3).expect(201);
   });
   afterAll(async () => {
     agents.forEach((a) => a.close());
@@ -73,7 +71,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
   });
 
   async function sandboxesOf(deploymentId: string): Promise<Sandbox[]> {
-    const all = bodyOf<Sandbox[]>(await api().get(`/v1/sandboxes?deploymentId=${deploymentId}`).set(asTenant()).expect(200));
+    const all = bodyOf<Sandbox[]>(await t.api().get(`/v1/sandboxes?deploymentId=${deploymentId}`).set(asTenant()).expect(200));
     return all.filter((s) => s.state !== 'stopping');
   }
 
@@ -89,7 +87,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
   }
 
   async function deploy(strategy: object): Promise<string> {
-    const res = await api()
+    const res = await t.api()
       .post('/v1/deployments')
       .set(asTenant())
       .send({ templateId, templateVersion: 1, replicas: REPLICAS, strategy })
@@ -101,21 +99,21 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
   }
 
   async function startRollout(deploymentId: string, templateVersion: number): Promise<string> {
-    const res = await api().post(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).send({ templateVersion }).expect(201);
+    const res = await t.api().post(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).send({ templateVersion }).expect(201);
     return bodyOf<{ id: string }>(res).id;
   }
 
   function rolloutReaches(id: string, state: string): Promise<Rollout> {
     return eventually(async () => {
-      const rollout = bodyOf<Rollout>(await api().get(`/v1/rollouts/${id}`).set(asTenant()).expect(200));
+      const rollout = bodyOf<Rollout>(await t.api().get(`/v1/rollouts/${id}`).set(asTenant()).expect(200));
       expect(rollout.state).toBe(state);
       return rollout;
     }, { timeout: SETTLE_MS });
   }
 
   async function remove(deploymentId: string): Promise<void> {
-    await api().delete(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(202);
-    await eventually(() => api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(404), { timeout: SETTLE_MS });
+    await t.api().delete(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(202);
+    await eventually(() => t.api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(404), { timeout: SETTLE_MS });
     expect(await sandboxesOf(deploymentId)).toEqual([]);
   }
 
@@ -135,7 +133,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
       expect(rollout.progress).toMatchObject({ old: 0, new: REPLICAS, healthy: REPLICAS, desired: REPLICAS });
       const sandboxes = await settledAt(deploymentId, 2);
       expect(sandboxes.map((s) => s.env.VERSION)).toEqual(['2', '2', '2']);
-      const deployment = bodyOf<Deployment>(await api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(200));
+      const deployment = bodyOf<Deployment>(await t.api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(200));
       expect(deployment).toMatchObject({ templateVersion: 2, state: 'active', currentRolloutId: null });
       await remove(deploymentId);
     });
@@ -147,7 +145,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
       expect(rollout.reason).toMatch(/failed its health check.*rolled back to version 1/);
       expect(rollout.steps.at(-1)).toMatchObject({ name: 'roll back to version 1', state: 'done' });
       await settledAt(deploymentId, 1);
-      const deployment = bodyOf<Deployment>(await api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(200));
+      const deployment = bodyOf<Deployment>(await t.api().get(`/v1/deployments/${deploymentId}`).set(asTenant()).expect(200));
       expect(deployment).toMatchObject({ templateVersion: 1, state: 'active' });
       await remove(deploymentId);
     });
@@ -162,15 +160,15 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     try {
       const rolloutId = await startRollout(deploymentId, 2);
       await eventually(async () => {
-        const rollout = bodyOf<Rollout>(await api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
+        const rollout = bodyOf<Rollout>(await t.api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
         expect(rollout.steps.map((s) => s.state)).toEqual(['done', 'running', 'pending']);
       }, { timeout: SETTLE_MS });
       // Held: one canary of version 2 beside all the old replicas.
       const held = await sandboxesOf(deploymentId);
       expect(held.filter((s) => s.templateVersion === 2)).toHaveLength(1);
       expect(held.filter((s) => s.templateVersion === 1)).toHaveLength(REPLICAS);
-      await api().post(`/v1/rollouts/${rolloutId}/promote`).set(asTenant()).expect(200);
-      await api().post(`/v1/rollouts/${rolloutId}/promote`).set(asTenant()).expect(409);
+      await t.api().post(`/v1/rollouts/${rolloutId}/promote`).set(asTenant()).expect(200);
+      await t.api().post(`/v1/rollouts/${rolloutId}/promote`).set(asTenant()).expect(409);
       await rolloutReaches(rolloutId, 'completed');
       await settledAt(deploymentId, 2);
       await eventually(() => {
@@ -186,21 +184,21 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
   itIf(!skip)('pauses, resumes and aborts; one rollout at a time', async () => {
     const deploymentId = await deploy({ type: 'rolling', maxUnavailable: 1, maxSurge: 0, minHealthySeconds: 2, autoRollback: false });
     const rolloutId = await startRollout(deploymentId, 2);
-    await api().post(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).send({ templateVersion: 2 }).expect(409);
-    await api().post(`/v1/rollouts/${rolloutId}/pause`).set(asTenant()).expect(200);
-    await api().post(`/v1/rollouts/${rolloutId}/pause`).set(asTenant()).expect(409);
-    await api().post(`/v1/rollouts/${rolloutId}/promote`).set(asTenant()).expect(409);
-    const paused = bodyOf<Rollout>(await api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
+    await t.api().post(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).send({ templateVersion: 2 }).expect(409);
+    await t.api().post(`/v1/rollouts/${rolloutId}/pause`).set(asTenant()).expect(200);
+    await t.api().post(`/v1/rollouts/${rolloutId}/pause`).set(asTenant()).expect(409);
+    await t.api().post(`/v1/rollouts/${rolloutId}/promote`).set(asTenant()).expect(409);
+    const paused = bodyOf<Rollout>(await t.api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     // Nothing moves while paused.
-    const still = bodyOf<Rollout>(await api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
+    const still = bodyOf<Rollout>(await t.api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
     expect(still.progress.new).toBe(paused.progress.new);
     expect(still.state).toBe('paused');
-    await api().post(`/v1/rollouts/${rolloutId}/resume`).set(asTenant()).expect(200);
-    await api().post(`/v1/rollouts/${rolloutId}/abort`).set(asTenant()).expect(200);
+    await t.api().post(`/v1/rollouts/${rolloutId}/resume`).set(asTenant()).expect(200);
+    await t.api().post(`/v1/rollouts/${rolloutId}/abort`).set(asTenant()).expect(200);
     await rolloutReaches(rolloutId, 'rolled-back');
     await settledAt(deploymentId, 1);
-    const history = bodyOf<Rollout[]>(await api().get(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).expect(200));
+    const history = bodyOf<Rollout[]>(await t.api().get(`/v1/deployments/${deploymentId}/rollouts`).set(asTenant()).expect(200));
     expect(history.map((r) => [r.id, r.state, r.reason])).toEqual([[rolloutId, 'rolled-back', 'aborted']]);
     await remove(deploymentId);
   });
@@ -209,7 +207,7 @@ describe.each(DATABASES)('deployments and rollouts on $label', ({ kind, skip }) 
     const deploymentId = await deploy({ type: 'rolling', maxUnavailable: 1, maxSurge: 0, minHealthySeconds: 1, autoRollback: true });
     const rolloutId = await startRollout(deploymentId, 2);
     await eventually(async () => {
-      const rollout = bodyOf<Rollout>(await api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
+      const rollout = bodyOf<Rollout>(await t.api().get(`/v1/rollouts/${rolloutId}`).set(asTenant()).expect(200));
       expect(rollout.progress.new).toBeGreaterThan(0);
       expect(rollout.progress.old).toBeGreaterThan(0);
     }, { timeout: SETTLE_MS });

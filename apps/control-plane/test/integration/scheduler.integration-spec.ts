@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { ADMIN } from '../../src/auth/principal';
@@ -15,15 +14,13 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
   let t: TestApp;
   let tenantId: string;
   let opened: TestAgent[] = [];
-  const admin = (): Record<string, string> => ({ Authorization: `Bearer ${t.adminToken}` });
-  const api = () => request(t.baseUrl);
 
   beforeAll(async () => {
     if (skip) return;
     // Bin-packing with 2x CPU overcommit (memory not overcommitted).
     t = await startApp(kind, { MOAT_SCHEDULER_STRATEGY: 'binpack', MOAT_CPU_OVERCOMMIT: '2' });
     const quota = { maxSandboxes: 1000, maxVcpus: 1000, maxMemoryMiB: 10_000_000 };
-    tenantId = bodyOf<{ id: string }>(await api().post('/v1/tenants').set(admin()).send({ name: 'sched', quota }).expect(201)).id;
+    tenantId = bodyOf<{ id: string }>(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'sched', quota }).expect(201)).id;
   });
   afterEach(() => {
     opened.forEach((a) => a.close());
@@ -45,7 +42,7 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
   }
 
   async function create(body: object): Promise<Sandbox> {
-    return bodyOf(await api().post('/v1/sandboxes').set(admin()).send({ tenantId, ...body }).expect(201));
+    return bodyOf(await t.api().post('/v1/sandboxes').set(t.admin()).send({ tenantId, ...body }).expect(201));
   }
 
   itIf(!skip)('bin-packs onto the fullest node, up to the overcommitted vCPUs and the real memory', async () => {
@@ -59,10 +56,10 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(other.nodeId);
     // Memory is not overcommitted: 2048 MiB is the limit.
     expect((await create({ vcpus: 1, memoryMiB: 2048 })).nodeId).toBeNull();
-    const node = await api().get(`/v1/nodes/${full.nodeId}`).set(admin()).expect(200);
+    const node = await t.api().get(`/v1/nodes/${full.nodeId}`).set(t.admin()).expect(200);
     expect(node.body).toMatchObject({ capacity: { vcpus: 2, memoryMiB: 2048 }, allocated: { vcpus: 4, memoryMiB: 1024 }, sandboxCount: 4 });
-    for (const s of bodyOf<Sandbox[]>(await api().get('/v1/sandboxes').set(admin()).expect(200))) {
-      await api().delete(`/v1/sandboxes/${s.id}`).set(admin()).expect(202);
+    for (const s of bodyOf<Sandbox[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))) {
+      await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
     }
   });
 
@@ -91,24 +88,24 @@ describe.each(DATABASES)('scheduler policies on $label', ({ kind, skip }) => {
     expect(waiting.nodeId).toBeNull();
     // More vCPUs: the pending one is placed on the hello, the next create fits at once.
     await a.hello({ capacity: { vcpus: 3, memoryMiB: 4096 } });
-    await eventually(async () => expect(bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${waiting.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId));
+    await eventually(async () => expect(bodyOf<Sandbox>(await t.api().get(`/v1/sandboxes/${waiting.id}`).set(t.admin()).expect(200)).nodeId).toBe(a.nodeId));
     expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(a.nodeId);
     // A cordoned node saying hello stays cordoned.
-    await api().post(`/v1/nodes/${a.nodeId}/cordon`).set(admin()).expect(200);
+    await t.api().post(`/v1/nodes/${a.nodeId}/cordon`).set(t.admin()).expect(200);
     await a.hello({ capacity: { vcpus: 64, memoryMiB: 65536 } });
     expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBeNull();
     // Uncordoned, it gets the one left pending: five 1-vCPU sandboxes on it.
-    await api().post(`/v1/nodes/${a.nodeId}/uncordon`).set(admin()).expect(200);
+    await t.api().post(`/v1/nodes/${a.nodeId}/uncordon`).set(t.admin()).expect(200);
     // Down (a create meanwhile rebuilds the index without it and waits), then back with its five
     // sandboxes: the index must count them (5 of 6 offered vCPUs), so only the waiting one fits.
     a.close();
-    await eventually(async () => expect(bodyOf<{ state: string }>(await api().get(`/v1/nodes/${a.nodeId}`).set(admin()).expect(200)).state).toBe('down'));
+    await eventually(async () => expect(bodyOf<{ state: string }>(await t.api().get(`/v1/nodes/${a.nodeId}`).set(t.admin()).expect(200)).state).toBe('down'));
     const meanwhile = await create({ vcpus: 1, memoryMiB: 256 });
     expect(meanwhile.nodeId).toBeNull();
     const back = await TestAgent.connect(t.baseUrl, t.adminToken, a.nodeId);
     opened.push(back);
     await back.hello({ capacity: { vcpus: 3, memoryMiB: 4096 } });
-    await eventually(async () => expect(bodyOf<Sandbox>(await api().get(`/v1/sandboxes/${meanwhile.id}`).set(admin()).expect(200)).nodeId).toBe(a.nodeId));
+    await eventually(async () => expect(bodyOf<Sandbox>(await t.api().get(`/v1/sandboxes/${meanwhile.id}`).set(t.admin()).expect(200)).nodeId).toBe(a.nodeId));
     expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBeNull();
   });
 });

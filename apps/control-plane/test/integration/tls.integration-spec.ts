@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -52,11 +51,10 @@ describe('the API port with MOAT_TLS_CERT and MOAT_TLS_KEY', () => {
 
   it('serves REST, OpenAPI and metrics over HTTPS to a client trusting the CA', async () => {
     expect(t.baseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const api = () => request(t.baseUrl);
-    await api().get('/healthz').ca(ca).expect(200);
-    await api().get('/v1/nodes').ca(ca).set('Authorization', `Bearer ${t.adminToken}`).expect(200);
-    await api().get('/docs-json').ca(ca).expect(200);
-    await api().get('/metrics').ca(ca).expect(200);
+      await t.api().get('/healthz').ca(ca).expect(200);
+    await t.api().get('/v1/nodes').ca(ca).set('Authorization', `Bearer ${t.adminToken}`).expect(200);
+    await t.api().get('/docs-json').ca(ca).expect(200);
+    await t.api().get('/metrics').ca(ca).expect(200);
   });
 
   it('is not trusted by a client without the CA', async () => {

@@ -4,20 +4,8 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { SessionManager } from '../sessions/session.manager';
-import { FleetConnection, type FleetHandlers } from './fleet.connection';
-
-const hello: NodeHello = { name: 'n1', capacity: { vcpus: 2, memoryMiB: 2048 }, accel: 'tcg', hypervisors: ['qemu'], agentVersion: 'test', jailed: true };
-
-const handlers: FleetHandlers = {
-  hello: () => hello,
-  sandboxIds: () => [],
-  onDesired: () => undefined,
-  exec: () => Promise.reject(new Error('not in this test')),
-  stats: () => Promise.reject(new Error('not in this test')),
-  setPaused: () => Promise.reject(new Error('not in this test')),
-  sessions: { closeAll: () => undefined } as unknown as SessionManager,
-};
+import { FleetConnection } from './fleet.connection';
+import { idleFleetHandlers, TEST_HELLO } from './testing/idle-handlers';
 
 describe('FleetConnection', () => {
   const cleanups: (() => void)[] = [];
@@ -42,12 +30,12 @@ describe('FleetConnection', () => {
     const { port } = server.address() as AddressInfo;
     const connection = new FleetConnection(
       { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000, helloRetryMs: 20 },
-      handlers,
+      idleFleetHandlers,
       pino({ level: 'silent' }),
     );
     cleanups.push(() => connection.close());
     await taken;
-    expect(hellos).toEqual([hello, hello, hello]);
+    expect(hellos).toEqual([TEST_HELLO, TEST_HELLO, TEST_HELLO]);
   });
 
   it('refuses to send an answer larger than the control plane takes, and keeps its connection', async () => {
@@ -68,7 +56,7 @@ describe('FleetConnection', () => {
     const output = (bytes: number): ExecResult => ({ exitCode: 0, stdout: 'a'.repeat(bytes), stderr: '', timedOut: false, oomKilled: false });
     const connection = new FleetConnection(
       { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000 },
-      { ...handlers, exec: (req) => Promise.resolve(output(req.command[0] === 'big' ? MAX_FLEET_MESSAGE_BYTES : 10)) },
+      { ...idleFleetHandlers, exec: (req) => Promise.resolve(output(req.command[0] === 'big' ? MAX_FLEET_MESSAGE_BYTES : 10)) },
       pino({ level: 'silent' }),
     );
     cleanups.push(() => connection.close());

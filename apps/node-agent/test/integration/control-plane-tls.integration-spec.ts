@@ -9,22 +9,12 @@ import pino from 'pino';
 import { Server } from 'socket.io';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, testCertificates } from '@moat/test-support';
-import type { SessionManager } from '../../src/sessions/session.manager';
 import { controlPlanePost } from '../../src/fleet/control-plane.http';
-import { FleetConnection, type FleetHandlers } from '../../src/fleet/fleet.connection';
+import { FleetConnection } from '../../src/fleet/fleet.connection';
+import { idleFleetHandlers } from '../../src/fleet/testing/idle-handlers';
 import { nodeToken } from '../../src/fleet/node-credential';
 
 const NODE_ID = '6f1d1c9e-1f7a-4d59-9d4e-2d6c1d0f6a11';
-const hello: NodeHello = { name: 'n1', capacity: { vcpus: 2, memoryMiB: 2048 }, accel: 'tcg', hypervisors: ['qemu'], agentVersion: 'test', jailed: true };
-const handlers: FleetHandlers = {
-  hello: () => hello,
-  sandboxIds: () => [],
-  onDesired: () => undefined,
-  exec: () => Promise.reject(new Error('not in this test')),
-  stats: () => Promise.reject(new Error('not in this test')),
-  setPaused: () => Promise.reject(new Error('not in this test')),
-  sessions: { closeAll: () => undefined } as unknown as SessionManager,
-};
 
 /** A pino logger whose lines the test reads. */
 function capturedLog(): { log: pino.Logger; lines: string[] } {
@@ -114,7 +104,7 @@ describe('the node agent and a control plane behind TLS', () => {
 
   it('connects over WSS and says hello when it trusts the CA', async () => {
     const { log } = capturedLog();
-    const connection = new FleetConnection({ url, ca, token: 'moatn_abc', nodeId: NODE_ID, heartbeatMs: 60_000 }, handlers, log);
+    const connection = new FleetConnection({ url, ca, token: 'moatn_abc', nodeId: NODE_ID, heartbeatMs: 60_000 }, idleFleetHandlers, log);
     cleanups.push(() => connection.close());
     await eventually(() => expect(hellos).toHaveLength(1));
     expect(agentTokens).toContain('moatn_abc');
@@ -123,7 +113,7 @@ describe('the node agent and a control plane behind TLS', () => {
   it('with the wrong CA logs why it does not connect, and its credential never reaches the server', async () => {
     const before = agentTokens.length;
     const { log, lines } = capturedLog();
-    const connection = new FleetConnection({ url, ca: wrongCa, token: 'moatn_wrong', nodeId: NODE_ID, heartbeatMs: 60_000 }, handlers, log);
+    const connection = new FleetConnection({ url, ca: wrongCa, token: 'moatn_wrong', nodeId: NODE_ID, heartbeatMs: 60_000 }, idleFleetHandlers, log);
     cleanups.push(() => connection.close());
     await eventually(() => expect(lines.join('')).toContain("not connecting: the control plane's TLS certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE"));
     expect(JSON.parse(lines[0]) as { level: number }).toMatchObject({ level: 50 });

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../../src/app.factory';
 import { loadConfig } from '../../../src/config/app-config';
@@ -28,6 +29,10 @@ export interface TestApp {
   adminToken: string;
   /** The configuration it was started with, for replicas sharing its data. */
   env: Record<string, string>;
+  /** A supertest client of the running app (its current port, also after `restart`). */
+  api(): ReturnType<typeof request>;
+  /** The operator's Authorization header, for `.set(t.admin())`. */
+  admin(): Record<string, string>;
   /** Stops the application gracefully and starts it again on the same data (a new port). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -76,6 +81,8 @@ export async function startApp(kind: DatabaseKind, env: Record<string, string> =
     ...(await listen()),
     adminToken,
     env: fullEnv,
+    api: () => request(testApp.baseUrl),
+    admin: () => ({ Authorization: `Bearer ${adminToken}` }),
     restart: async () => {
       await testApp.app.close();
       Object.assign(testApp, await listen());
@@ -103,6 +110,8 @@ export async function startReplica(first: TestApp, env: Record<string, string> =
     ...(await listenOn(loadConfig(replicaEnv))),
     adminToken: first.adminToken,
     env: replicaEnv,
+    api: () => request(replica.baseUrl),
+    admin: () => first.admin(),
     restart: () => Promise.reject(new Error('replicas are not restarted')),
     close: async () => {
       await replica.app.close();
