@@ -32,6 +32,7 @@ export type { ContainerStats, ExecOutput, ExitInfo, OutputStream, WindowSize } f
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';
 export { QEMU_BINARY } from './hypervisor/qemu/qemu.hypervisor';
 export { rootfsImageOf } from './hypervisor/hypervisor';
+export { isLoopbackHost } from './host/loopback';
 export { guestKernelParams } from './hypervisor/qemu/qemu.machine';
 /** A QMP client, for tools that drive a sandbox's VMM directly (the soak benchmark freezes guests). */
 export { QmpClient } from './hypervisor/qemu/qmp.client';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isLoopbackHost } from '@moat/runtime-core';
 
 /** Where the agent connects, and what it trusts there. */
 export interface ControlPlaneTarget {
@@ -9,12 +9,6 @@ export interface ControlPlaneTarget {
   ca?: string;
   /** A plain-HTTP control plane off this host, allowed by MOAT_INSECURE=true (logged at start). */
   insecure: boolean;
-}
-
-/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the host. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 /**

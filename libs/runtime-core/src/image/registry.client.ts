@@ -7,6 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { z } from 'zod';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { manifestReference, type ImageReference, formatImageReference } from './image-reference';
+import { isLoopbackHost } from '../host/loopback';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -212,8 +213,7 @@ export class RegistryClient {
 
   private baseUrl(registry: string): string {
     const host = registry.replace(/:\d+$/, '');
-    const loopback = host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-    const insecure = loopback || (this.opts.insecureRegistries ?? []).includes(registry);
+    const insecure = isLoopbackHost(host) || (this.opts.insecureRegistries ?? []).includes(registry);
     return `${insecure ? 'http' : 'https'}://${registry}`;
   }
 }
