@@ -4,3 +4,5 @@ export const E2E_BRIDGE_PREFIX: string;
 export function findLeaks(dataDir: string, sandboxIds?: string[]): string[];
 /** Network objects only: netns, taps, tenant bridges, leases, CNI cache, iptables and nftables rules. */
 export function findNetworkLeaks(dataDir: string, sandboxIds?: string[]): string[];
+/** Running QEMU, virtiofsd and jail processes on this machine, as `pid: command line`. */
+export function vmmProcesses(): string[];

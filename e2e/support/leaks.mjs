@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { guestMemoryFiles, jailIdLeases, mounts, sandboxCgroups, vmmProcesses } from '../../tools/dev/host-objects.mjs';
 
+export { vmmProcesses };
+
 /** The tenant-bridge prefix e2e/run.mjs gives its stack (MOAT_NET_BRIDGE_PREFIX). */
 export const E2E_BRIDGE_PREFIX = 'mte2e';
 

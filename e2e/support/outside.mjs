@@ -25,12 +25,15 @@ export const OUTSIDE = {
 /** MOAT_DNS_SERVERS for the e2e stack: the outside namespace's resolver. */
 export const DNS_SERVER = OUTSIDE.server;
 
-/** Creates the namespace, its veth, addresses and routes, and starts its HTTP and DNS servers. */
+/**
+ * Creates the namespace, its veth, addresses and routes, and starts its HTTP and DNS servers.
+ * Its addresses are fixed, so first it removes what a run killed before its `stop` left behind.
+ */
 export function startOutside() {
-  const suffix = String(process.pid % 100000);
-  const ns = `moatx${suffix}`;
-  const hostLink = `mxh${suffix}`;
-  const nsLink = `mxn${suffix}`;
+  removeLeftovers();
+  const ns = `moatx${process.pid}`;
+  const hostLink = `mxh${process.pid}`;
+  const nsLink = `mxn${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'moat-outside-'));
   const children = [];
   const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -83,4 +86,20 @@ export function startOutside() {
     throw error;
   }
   return { stop };
+}
+
+/** The namespaces and host links of earlier runs whose process is gone (named by its pid). */
+function removeLeftovers() {
+  const alive = (pid) => {
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch (error) {
+      return error.code === 'EPERM';
+    }
+  };
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).matchAll(/^\d+: mxh(\d+)[@:]/gm);
+  const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).matchAll(/^moatx(\d+)\b/gm);
+  for (const [, pid] of links) if (!alive(pid)) execFileSync('ip', ['link', 'del', `mxh${pid}`], { stdio: 'ignore' });
+  for (const [, pid] of namespaces) if (!alive(pid)) execFileSync('ip', ['netns', 'del', `moatx${pid}`], { stdio: 'ignore' });
 }

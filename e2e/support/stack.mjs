@@ -1,2 +1,2 @@
 // The local stack `npm start` runs (tools/dev/stack.mjs), for tests that need one of their own.
-export { startStack } from '../../tools/dev/stack.mjs';
+export { apiRequest, startStack } from '../../tools/dev/stack.mjs';

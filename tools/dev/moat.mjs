@@ -59,8 +59,11 @@ function prepare({ forTests }) {
   log(`prepared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-/** `npm start -- --tls`: the API over HTTPS/WSS with a CA and certificate made in $MOAT_DATA_DIR/tls. */
-async function start({ tls }) {
+/**
+ * `npm start -- --tls`: the API over HTTPS/WSS with a CA and certificate made in $MOAT_DATA_DIR/tls.
+ * `npm start -- --nodes N`: N node agents, each in a network namespace of its own (TLS implied).
+ */
+async function start({ tls, nodes }) {
   prepare({ forTests: false });
   const { startStack } = await import('./stack.mjs');
   const apiPort = Number(process.env.MOAT_API_PORT ?? 8080);
@@ -73,6 +76,9 @@ async function start({ tls }) {
     adminToken: process.env.MOAT_ADMIN_TOKEN,
     tls,
     tlsHosts: [host],
+    nodes,
+    // A node agent killed in a fleet comes back a minute later, as a host's systemd would start it again.
+    nodeRestartDelayMs: NODE_RESTART_DELAY_MS,
     log,
   });
   const api = `${new URL(stack.apiUrl).protocol}//${host}:${apiPort}`;
@@ -84,7 +90,13 @@ async function start({ tls }) {
       'Moat is running.',
       `  Web UI:      http://${host}:${webPort}`,
       `  API:         ${api}   (OpenAPI: ${api}/docs)`,
-      `  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agent http://${nodeMetrics}/metrics`}`,
+      ...(nodes > 1
+        ? [
+            `  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agents http://${nodeMetrics}/metrics inside each node's namespace`}`,
+            `  Nodes:       ${stack.nodes.map((node) => `${node.name} ${node.address}`).join(', ')}`,
+            `               (network namespaces; e.g. ip netns exec ${stack.nodes[0].netns} ip addr)`,
+          ]
+        : [`  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agent http://${nodeMetrics}/metrics`}`]),
       ...(stack.caFile ? [`  TLS CA:      ${stack.caFile}   (curl --cacert it; trust it in the browser for the web UI)`] : []),
       `  Admin token: ${stack.adminToken}`,
       `  Data dir:    ${stack.dataDir}`,
@@ -131,14 +143,34 @@ function test() {
   log(`all test tiers passed (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
 }
 
+/** How long a fleet node stays lost after its agent dies under `npm start -- --nodes N`. */
+const NODE_RESTART_DELAY_MS = 60_000;
+
+const USAGE = 'usage: sh tools/dev/moat.sh start [--tls] [--nodes N] | test | prepare [--tests]';
+
+/** `--tls`, `--nodes N` or `--nodes=N` (1 to 32; default 1). */
+function startFlags(flags) {
+  const options = { tls: false, nodes: 1 };
+  for (let i = 0; i < flags.length; i++) {
+    const [flag, inline] = flags[i].split('=', 2);
+    if (flag === '--tls' && inline === undefined) options.tls = true;
+    else if (flag === '--nodes') {
+      const value = inline ?? flags[++i];
+      options.nodes = Number(value);
+      if (!/^\d+$/.test(value ?? '') || options.nodes < 1 || options.nodes > 32) throw new Error(`--nodes: a number from 1 to 32, not ${value ?? 'nothing'}`);
+    } else throw new Error(`unknown option ${flags[i]}; ${USAGE}`);
+  }
+  return options;
+}
+
 const [command, ...flags] = process.argv.slice(2);
 try {
   if (!runsSupportedNode()) throw new Error(`Node ${process.version} is too old for Moat: run \`sh tools/dev/moat.sh ${command ?? '<command>'}\` (as npm start and npm test do), which brings Node 24`);
   log(`running on Node ${process.version}`);
-  if (command === 'start' && flags.every((flag) => flag === '--tls')) await start({ tls: flags.includes('--tls') });
+  if (command === 'start') await start(startFlags(flags));
   else if (command === 'test') test();
   else if (command === 'prepare') prepare({ forTests: process.argv.includes('--tests') });
-  else throw new Error('usage: sh tools/dev/moat.sh start [--tls] | test | prepare [--tests]');
+  else throw new Error(USAGE);
 } catch (err) {
   console.error(`[moat] ${err instanceof Error ? err.message : err}`);
   process.exit(1);

@@ -1,11 +1,12 @@
-// Starts and stops a whole local Moat: control plane, node agent and web UI, as child
+// Starts and stops a whole local Moat: control plane, node agent(s) and web UI, as child
 // processes. Used by `npm start` and by the e2e tests, so both run the same thing.
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
+import { createFleetLan, inNodeNetns } from './fleet-lan.mjs';
 import { ensureCertificates } from './tls-certs.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -15,12 +16,19 @@ const ROOT = resolve(import.meta.dirname, '../..');
  * in `$dataDir/tls/` for loopback and `tlsHosts`; the node agent trusts that CA alone. Without
  * it, MOAT_TLS_CERT and MOAT_TLS_KEY in the environment (with MOAT_TLS_CA when a private CA
  * signed them) do the same with the operator's files; neither: plain HTTP on loopback.
+ *
+ * `nodes` above 1 runs a fleet on this machine: that many node agents, each in a network
+ * namespace of its own on a virtual LAN (fleet-lan.mjs), each with its own data and run dirs
+ * and its own slice of the subnet pool, joined with a join token of its own over TLS (implied).
+ * A node agent that dies is a node lost: the rest runs on, and it is started again after
+ * `nodeRestartDelayMs` (as systemd would) or when `startNode` says; `stop` stops its VMs too.
  * @typedef {{ dataDir: string, apiPort: number, webPort: number, adminToken?: string,
  *   web?: boolean, env?: Record<string,string>, output?: 'inherit' | 'prefix' | 'file',
- *   tls?: boolean, tlsHosts?: string[], log?: (msg: string) => void }} StackOptions
+ *   tls?: boolean, tlsHosts?: string[], nodes?: number, nodeRestartDelayMs?: number, log?: (msg: string) => void }} StackOptions
+ * @typedef {{ name: string, address: string | undefined, netns: string | undefined, dataDir: string }} StackNode
  * @typedef {{ apiUrl: string, webUrl: string | undefined, adminToken: string, dataDir: string,
- *   caFile: string | undefined,
- *   pid: (name: 'control-plane' | 'node-agent' | 'web') => number | undefined,
+ *   caFile: string | undefined, nodes: StackNode[],
+ *   pid: (name: string) => number | undefined,
  *   stop: () => Promise<void>, exited: Promise<string> }} Stack
  */
 
@@ -38,11 +46,20 @@ export async function startStack(opts) {
     MOAT_WEB_PORT: String(opts.webPort),
     ...(opts.adminToken ? { MOAT_ADMIN_TOKEN: opts.adminToken } : {}),
   };
-  const tls = opts.tls
-    ? ensureCertificates({ dir: join(dataDir, 'tls'), hosts: opts.tlsHosts, log })
-    : env.MOAT_TLS_CERT
-      ? { certFile: env.MOAT_TLS_CERT, keyFile: env.MOAT_TLS_KEY, caFile: env.MOAT_TLS_CA }
-      : undefined;
+  const subnetPool = env.MOAT_NET_SUBNET_POOL ?? DEFAULT_SUBNET_POOL;
+  const pools = (opts.nodes ?? 1) > 1 ? splitPool(subnetPool, opts.nodes) : [];
+  const lan = pools.length > 0 ? createFleetLan({ tag: opts.apiPort, nodes: opts.nodes, private: [subnetPool], log }) : undefined;
+  let tls;
+  try {
+    tls = opts.tls || lan
+      ? ensureCertificates({ dir: join(dataDir, 'tls'), hosts: [...(opts.tlsHosts ?? []), ...(lan ? [lan.hostAddress] : [])], log })
+      : env.MOAT_TLS_CERT
+        ? { certFile: env.MOAT_TLS_CERT, keyFile: env.MOAT_TLS_KEY, caFile: env.MOAT_TLS_CA }
+        : undefined;
+  } catch (err) {
+    lan?.remove();
+    throw err;
+  }
   // The control plane serves with the certificate, the web UI sends browsers to https, the
   // node agent and this script's own probes trust the CA (else the system store).
   if (tls) Object.assign(env, { MOAT_TLS_CERT: tls.certFile, MOAT_TLS_KEY: tls.keyFile }, tls.caFile && { MOAT_TLS_CA: tls.caFile });
@@ -54,8 +71,15 @@ export async function startStack(opts) {
   let onExit;
   const exited = new Promise((r) => (onExit = r));
 
-  const run = (name, args, extraEnv = {}) => {
-    const child = spawn(process.execPath, args, {
+  const fleetRunDir = `/run/moat/fleet-${opts.apiPort}`;
+  /** @type {StackNode[]} */
+  const nodes = lan
+    ? lan.nodes.map((node) => ({ name: node.name, address: node.address, netns: node.netns, dataDir: join(dataDir, 'nodes', node.name) }))
+    : [{ name: 'node-agent', address: undefined, netns: undefined, dataDir }];
+  let adminToken = opts.adminToken;
+
+  const run = (name, args, extraEnv = {}, command = [process.execPath]) => {
+    const child = spawn(command[0], [...command.slice(1), ...args], {
       cwd: ROOT,
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,36 +88,103 @@ export async function startStack(opts) {
     pipeOutput(name, child, opts.output ?? 'prefix', dataDir);
     child.on('exit', (code, signal) => {
       children.delete(name);
-      if (!stopping) onExit(`${name} exited (${signal ?? code})`);
+      if (stopping) return;
+      // A fleet node's agent dying is a node lost, not the end of the fleet: its VMs keep running.
+      if (lan?.nodes.some((node) => node.name === name)) nodeLost(name, signal ?? code);
+      else onExit(`${name} exited (${signal ?? code})`);
     });
     return child;
   };
 
+  const nodeLost = (name, how) => {
+    const delayMs = opts.nodeRestartDelayMs;
+    log(`${name}'s agent exited (${how}); its VMs keep running${delayMs === undefined ? '' : `; starting it again in ${delayMs / 1000} s`}`);
+    if (delayMs !== undefined) setTimeout(() => void (stopping || children.has(name) ? undefined : startNode(name).catch((err) => log(`${name}: ${err.message}`))), delayMs);
+  };
+
+  /** Starts (or, after it died, restarts) the node agent of a fleet node. */
+  const startNode = async (name) => {
+    const i = lan?.nodes.findIndex((node) => node.name === name) ?? -1;
+    if (!lan || i < 0) throw new Error(`startNode: ${name} is not a node of this fleet`);
+    const previous = children.get(name);
+    // Killed from outside, it may not have been reaped yet.
+    if (previous && !(await exitWithin(previous, 10_000))) throw new Error(`startNode: ${name}'s agent is running`);
+    const nodeDataDir = nodes[i].dataDir;
+    await mkdir(nodeDataDir, { recursive: true });
+    // Every node would build the same guest image: they share this machine's.
+    await symlink(join(dataDir, 'guest-images'), join(nodeDataDir, 'guest-images')).catch((err) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    // A node that joined before (a restart) comes back with its credential; a new one gets a join token.
+    const joined = existsSync(join(nodeDataDir, 'node', 'credential'));
+    const nodeEnv = {
+      MOAT_DATA_DIR: nodeDataDir,
+      MOAT_RUN_DIR: join(fleetRunDir, name),
+      MOAT_NODE_NAME: name,
+      MOAT_CONTROL_PLANE_URL: `https://${lan.hostAddress}:${opts.apiPort}`,
+      MOAT_JOIN_TOKEN: joined ? undefined : await joinToken(),
+      MOAT_NET_SUBNET_POOL: pools[i],
+      MOAT_STOP_SANDBOXES_ON_EXIT: 'true',
+      // A node of a fleet holds its own credential, never the operator's token (spawn leaves undefined out).
+      MOAT_ADMIN_TOKEN: undefined,
+    };
+    run(name, ['apps/node-agent/dist/main.js'], nodeEnv, inNodeNetns(lan.nodes[i], [process.execPath]));
+  };
+
+  const joinToken = async () => {
+    const res = await apiRequest(`${apiUrl}/v1/nodes/join-tokens`, { method: 'POST', token: adminToken, body: {}, ca });
+    if (res.status !== 201) throw new Error(`POST /v1/nodes/join-tokens: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.token;
+  };
+
+  /** Only a node's agent can stop its VMs: a dead one is started again, until it is back, to be stopped. */
+  const reviveForStop = async (name) => {
+    if (children.has(name) || !adminToken || !children.has('control-plane')) return;
+    await startNode(name);
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && children.has(name)) {
+      const res = await apiRequest(`${apiUrl}/v1/nodes`, { token: adminToken, ca }).catch(() => undefined);
+      if (res?.body?.some?.((node) => node.name === name && node.state === 'ready')) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
   const stop = async () => {
     stopping = true;
-    // The node agent first, with a long grace period: it stops its VMs
+    if (lan) await Promise.all(nodes.map((node) => reviveForStop(node.name)));
+    // The node agents first, with a long grace period: they stop their VMs
     // (MOAT_STOP_SANDBOXES_ON_EXIT) before exiting. The control plane keeps the sandboxes
     // desired, so the next start recreates them (level-triggered).
-    for (const name of ['node-agent', 'web', 'control-plane']) {
-      const child = children.get(name);
-      if (!child) continue;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), name === 'node-agent' ? 120_000 : 15_000);
-      await gone;
-      clearTimeout(timer);
+    await Promise.all(nodes.map((node) => terminate(node.name, 120_000)));
+    for (const name of ['web', 'control-plane']) await terminate(name, 15_000);
+    if (lan) {
+      lan.remove();
+      await rm(fleetRunDir, { recursive: true, force: true });
+    }
+  };
+  const terminate = async (name, graceMs) => {
+    const child = children.get(name);
+    if (!child) return;
+    child.kill('SIGTERM');
+    if (!(await exitWithin(child, graceMs))) {
+      child.kill('SIGKILL');
+      await exitWithin(child, graceMs);
     }
   };
 
   try {
     run('control-plane', ['apps/control-plane/dist/main.js']);
     await waitForHttp(`${apiUrl}/healthz`, 60_000, exited, ca);
-    const adminToken = opts.adminToken ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    run('node-agent', ['apps/node-agent/dist/main.js'], {
-      MOAT_ADMIN_TOKEN: adminToken,
-      MOAT_STOP_SANDBOXES_ON_EXIT: 'true',
-      ...(tls && { MOAT_CONTROL_PLANE_URL: apiUrl }),
-    });
+    adminToken ??= readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    if (lan) {
+      for (const node of lan.nodes) await startNode(node.name);
+    } else {
+      run('node-agent', ['apps/node-agent/dist/main.js'], {
+        MOAT_ADMIN_TOKEN: adminToken,
+        MOAT_STOP_SANDBOXES_ON_EXIT: 'true',
+        ...(tls && { MOAT_CONTROL_PLANE_URL: apiUrl }),
+      });
+    }
     let webUrl;
     if (opts.web !== false) {
       run('web', [join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(opts.webPort), 'apps/web']);
@@ -102,11 +193,40 @@ export async function startStack(opts) {
     }
     log(`stack up: API ${apiUrl}${webUrl ? `, web ${webUrl}` : ''}`);
     const pid = (name) => children.get(name)?.pid;
-    return { apiUrl, webUrl, adminToken, dataDir, caFile: tls?.caFile, pid, stop, exited };
+    return { apiUrl, webUrl, adminToken, dataDir, caFile: tls?.caFile, nodes, pid, startNode, stop, exited };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Resolves true once the child has exited (at once if it already has), false after `ms`. */
+function exitWithin(child, ms) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** The node agent's default MOAT_NET_SUBNET_POOL. */
+const DEFAULT_SUBNET_POOL = '10.88.0.0/16';
+
+/** `count` equal, disjoint slices of an IPv4 pool (`a.b.c.d/len`), as CIDRs. */
+export function splitPool(pool, count) {
+  const [address, length] = pool.split('/');
+  const bits = Math.ceil(Math.log2(count));
+  const sliceLength = Number(length) + bits;
+  if (sliceLength > 24) throw new Error(`MOAT_NET_SUBNET_POOL ${pool} is too small to give ${count} nodes a /24 each`);
+  const base = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const size = 2 ** (32 - sliceLength);
+  return Array.from({ length: count }, (_, i) => {
+    const n = base + i * size;
+    return `${[24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.')}/${sliceLength}`;
+  });
 }
 
 function pipeOutput(name, child, mode, dataDir) {
@@ -150,6 +270,28 @@ async function waitForHttp(url, timeoutMs, exited, ca) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms${lastError ? ` (${lastError.code ?? lastError.message})` : ''}`);
+}
+
+/**
+ * One JSON request to the API, trusting `ca` (PEM) for https, else the system store: node:http(s)
+ * for the same reason as statusOf. Resolves with the status and the parsed body (if any).
+ * @param {string} url
+ * @param {{ method?: string, token?: string, body?: unknown, ca?: string }} [opts]
+ * @returns {Promise<{ status: number, body: any }>}
+ */
+export function apiRequest(url, { method = 'GET', token, body, ca } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) };
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method, headers, timeout: 30_000, ...(ca && { ca }) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }
 
 /** The status of a GET; node:http(s) rather than fetch, which takes no CA of its own. */

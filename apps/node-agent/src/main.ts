@@ -18,6 +18,18 @@ import { Reconciler } from './reconcile/reconciler';
 const AGENT_VERSION = '0.1.0';
 
 async function main(): Promise<void> {
+  // Before the runtime holds any VM, a stop is an exit; from then on it waits until the agent has
+  // started: with MOAT_STOP_SANDBOXES_ON_EXIT, only a started agent stops the VMs it re-adopted.
+  let holdsVms = false;
+  const started: { stop?: (signal: string) => Promise<void> } = {};
+  let stopAsked: string | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (started.stop) void started.stop(signal);
+      else if (holdsVms) stopAsked ??= signal;
+      else process.exit(0);
+    });
+  }
   const config = loadAgentConfig();
   const log = pino({ name: 'node-agent', level: config.logLevel });
   await mkdirDurable(config.nodeDir);
@@ -42,8 +54,10 @@ async function main(): Promise<void> {
     post: controlPlanePost(config.controlPlaneCa),
   });
 
+  holdsVms = true;
   const runtime = await SandboxRuntime.open({
     dataDir: config.nodeDir,
+    runDir: config.runDir,
     guestImage,
     accel,
     sharedFs: config.sharedFs,
@@ -128,7 +142,7 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
+  started.stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
@@ -143,7 +157,7 @@ async function main(): Promise<void> {
     await lock.release();
     process.exit(0);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
+  if (stopAsked) void started.stop(stopAsked);
 }
 
 /** The node's identity survives restarts, so the control plane recognises it on reconnect. */

@@ -73,3 +73,11 @@ describe('loadAgentConfig: metrics', () => {
     expect(() => loadAgentConfig({ ...base, MOAT_NODE_METRICS_ADDR: bad })).toThrow(/MOAT_NODE_METRICS_ADDR: host:port/);
   });
 });
+
+describe('loadAgentConfig: run dir', () => {
+  it('keeps sockets under /run/moat unless MOAT_RUN_DIR says otherwise, and refuses a dir too long for socket paths', () => {
+    expect(loadAgentConfig(base).runDir).toBe('/run/moat');
+    expect(loadAgentConfig({ ...base, MOAT_RUN_DIR: '/run/moat/fleet-8080/node-2' }).runDir).toBe('/run/moat/fleet-8080/node-2');
+    expect(() => loadAgentConfig({ ...base, MOAT_RUN_DIR: `/run/${'x'.repeat(60)}` })).toThrow(/MOAT_RUN_DIR/);
+  });
+});

@@ -11,6 +11,8 @@ export interface AgentConfig {
   dataDir: string;
   /** Where this agent keeps its own state (node id, sandboxes). */
   nodeDir: string;
+  /** Where the VMs' sockets live, one dir per sandbox (MOAT_RUN_DIR); a tmpfs, short (unix socket paths are limited to 107 bytes). */
+  runDir: string;
   controlPlaneUrl: string;
   /** PEM of MOAT_TLS_CA, the authority the control plane's certificate is checked against; absent: the system store. */
   controlPlaneCa?: string;
@@ -69,8 +71,12 @@ export const DEFAULT_NODE_CPU_OVERCOMMIT = 16;
 /** Memory kept for the host itself (kernel, node agent, host daemons) unless MOAT_NODE_MEMORY_RESERVE_MIB says otherwise. */
 export const DEFAULT_NODE_MEMORY_RESERVE_MIB = 1024;
 
+/** Leaves room under MOAT_RUN_DIR for `/<sandbox uuid>/<socket name>` within sun_path's 107 bytes. */
+const MAX_RUN_DIR_LENGTH = 48;
+
 const envSchema = z.object({
   MOAT_DATA_DIR: z.string().min(1).default('./.moat'),
+  MOAT_RUN_DIR: z.string().min(1).max(MAX_RUN_DIR_LENGTH).default('/run/moat'),
   MOAT_API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   MOAT_CONTROL_PLANE_URL: z.string().url().optional(),
   MOAT_TLS_CA: z.string().min(1).optional(),
@@ -165,6 +171,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
   return {
     dataDir,
     nodeDir,
+    runDir: resolve(e.MOAT_RUN_DIR),
     controlPlaneUrl: controlPlane.target.url,
     ...(controlPlane.target.ca !== undefined && { controlPlaneCa: controlPlane.target.ca }),
     insecure: controlPlane.target.insecure,

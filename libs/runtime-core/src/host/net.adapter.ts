@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { ProcessAdapter } from './process.adapter';
 
 /** Paths of named network namespaces, as `ip netns` creates them. */
@@ -25,6 +25,12 @@ export interface NetAdapter {
   mknod(path: string, major: number, minor: number): Promise<void>;
   /** Turns on IPv4 forwarding between the host's interfaces. */
   enableIpv4Forwarding(): Promise<void>;
+  /**
+   * Whether a link of that name exists in this process's network namespace. Read from
+   * /proc/net/dev, which follows the reader's namespace; /sys/class/net follows the namespace
+   * sysfs was mounted in, which is not this one for an agent started with `nsenter --net`.
+   */
+  linkExists(name: string): Promise<boolean>;
 }
 
 export class IprouteNetAdapter implements NetAdapter {
@@ -63,6 +69,19 @@ export class IprouteNetAdapter implements NetAdapter {
   async enableIpv4Forwarding(): Promise<void> {
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n');
   }
+
+  async linkExists(name: string): Promise<boolean> {
+    return linkNames(await readFile('/proc/net/dev', 'utf8')).includes(name);
+  }
+}
+
+/** The interface names of a /proc/net/dev listing (two header lines, then `name: counters…`). */
+export function linkNames(procNetDev: string): string[] {
+  return procNetDev
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0].trim())
+    .filter(Boolean);
 }
 
 function nsArgs(netns: string | undefined): string[] {

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { pathExists } from '../../host/fs.helpers';
 import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
@@ -99,7 +98,7 @@ export class TenantNetworks {
       entry.sandboxes = entry.sandboxes.filter((id) => id !== sandboxId);
       if (entry.sandboxes.length > 0) return save(state);
       const network = this.networkOf(entry.index);
-      if (await pathExists(`/sys/class/net/${network.bridge}`)) await this.linkStep(`delete bridge ${network.bridge}`, () => this.net.ip(['link', 'del', network.bridge]));
+      if (await this.net.linkExists(network.bridge)) await this.linkStep(`delete bridge ${network.bridge}`, () => this.net.ip(['link', 'del', network.bridge]));
       await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
       delete state.tenants[tenantId];
       await save(state);
@@ -126,7 +125,7 @@ export class TenantNetworks {
   }
 
   private async ensureBridge(network: TenantNetwork): Promise<void> {
-    if (await pathExists(`/sys/class/net/${network.bridge}`)) return;
+    if (await this.net.linkExists(network.bridge)) return;
     await this.linkStep(`create bridge ${network.bridge}`, () =>
       this.net.ipBatch([
         `link add name ${network.bridge} type bridge`,
