@@ -25,10 +25,14 @@ describe('the OpenAPI document', () => {
     expect(vaguePlaces(doc)).toEqual([]);
   });
 
-  it('describes the answers of the sandbox routes exactly: no field more or less, no undocumented null', async () => {
+  it('describes real answers exactly: no field more or less, no undocumented null', async () => {
     const found: string[] = [];
-    const call = async <T>(method: 'get' | 'post' | 'delete', template: string, params: Record<string, string> = {}, body?: object): Promise<T> => {
-      const res = await t.api()[method](template.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? name)).set(t.admin()).send(body);
+    const call = async <T>(
+      method: 'get' | 'post' | 'delete',
+      template: string,
+      { params = {}, body, as = t.admin() }: { params?: Record<string, string>; body?: object; as?: Record<string, string> } = {},
+    ): Promise<T> => {
+      const res = await t.api()[method](template.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? name)).set(as).send(body);
       const route = `${method.toUpperCase()} ${template} ${res.status}`;
       const schema = doc.paths[template]?.[method]?.responses[String(res.status)]?.content?.['application/json']?.schema;
       if (res.status >= 300 || !schema) found.push(`${route}: not a documented success`);
@@ -36,20 +40,17 @@ describe('the OpenAPI document', () => {
       return bodyOf<T>(res);
     };
 
-    const tenant = await call<{ id: string }>('post', '/v1/tenants', {}, { name: 'drift' });
-    await call('get', '/v1/tenants/{id}', tenant);
-    await call('get', '/v1/tenants/{id}/usage', tenant);
+    const tenant = await call<{ id: string; apiKey: string }>('post', '/v1/tenants', { body: { name: 'drift' } });
+    await call('get', '/v1/tenants/{id}', { params: tenant });
+    await call('get', '/v1/tenants/{id}/usage', { params: tenant });
     await call('get', '/v1/me');
-    const sandbox = await call<{ id: string }>('post', '/v1/sandboxes', {}, {
-      tenantId: tenant.id,
-      image: 'docker.io/library/busybox:latest',
-      labels: { team: 'a' },
-      egress: { default: 'deny' },
-      dns: { servers: ['192.0.2.53'] },
+    await call('get', '/v1/me', { as: { Authorization: `Bearer ${tenant.apiKey}` } });
+    const sandbox = await call<{ id: string }>('post', '/v1/sandboxes', {
+      body: { tenantId: tenant.id, image: 'docker.io/library/busybox:latest', labels: { team: 'a' }, egress: { default: 'deny' }, dns: { servers: ['192.0.2.53'] } },
     });
     await call('get', '/v1/sandboxes');
-    await call('get', '/v1/sandboxes/{id}', sandbox);
-    await call('delete', '/v1/sandboxes/{id}', sandbox);
+    await call('get', '/v1/sandboxes/{id}', { params: sandbox });
+    await call('delete', '/v1/sandboxes/{id}', { params: sandbox });
     await call('get', '/v1/audit');
     expect(found).toEqual([]);
   });
@@ -59,5 +60,8 @@ describe('the OpenAPI document', () => {
     expect(differences(doc, schema, { code: 'NO_READY_NODE', message: 'no node', extra: 1 }, '$')).toEqual(['$.extra is not in the document']);
     expect(differences(doc, schema, { code: 'NO_READY_NODE' }, '$')).toEqual(['$.message is required but absent']);
     expect(differences(doc, schema, null, '$')).toEqual(['$ is null, which the document does not allow']);
+    const me = doc.paths['/v1/me']?.get?.responses['200']?.content?.['application/json']?.schema ?? {};
+    expect(differences(doc, me, { kind: 'admin' }, '$')).toEqual([]);
+    expect(differences(doc, me, { kind: 'tenant' }, '$')).toEqual([expect.stringMatching(/^\$ has none of its documented forms: .*\$\.tenant is required but absent/)]);
   });
 });

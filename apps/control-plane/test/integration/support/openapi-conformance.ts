@@ -27,6 +27,13 @@ export function documentedRoutes(doc: OpenApiDocument): RouteKey[] {
 
 const isDescribed = (schema: Schema): boolean => schema.properties !== undefined || schema.additionalProperties !== undefined;
 
+/** A described object, an array of them, or one of several such forms. */
+function isDescribedBody(doc: OpenApiDocument, schema: Schema): boolean {
+  const resolved = resolve(doc, schema);
+  if (resolved.oneOf) return resolved.oneOf.every((form) => isDescribedBody(doc, form));
+  return isDescribed(resolve(doc, resolved.items ?? resolved));
+}
+
 /**
  * Where the document says less than the code: a request or JSON answer that is not a described
  * object (or an array of them), a route with no success answer, an object with no properties.
@@ -46,10 +53,7 @@ export function vaguePlaces(doc: OpenApiDocument): string[] {
       ];
       return [
         ...(answers.some(([status]) => status.startsWith('2')) ? [] : [`${route} documents no success answer`]),
-        ...bodies.flatMap(([where, schema]) => {
-          const resolved = resolve(doc, schema);
-          return isDescribed(resolve(doc, resolved.items ?? resolved)) ? [] : [`${where} is not a described object`];
-        }),
+        ...bodies.flatMap(([where, schema]) => (isDescribedBody(doc, schema) ? [] : [`${where} is not a described object`])),
       ];
     }),
   );
@@ -77,6 +81,10 @@ const TYPE_CHECKS: Record<string, (value: unknown) => boolean> = {
 export function differences(doc: OpenApiDocument, schema: Schema, value: unknown, at: string): string[] {
   const resolved = resolve(doc, schema);
   if (value === null) return resolved.nullable ? [] : [`${at} is null, which the document does not allow`];
+  if (resolved.oneOf) {
+    const byForm = resolved.oneOf.map((form) => differences(doc, form, value, at));
+    return byForm.some((found) => found.length === 0) ? [] : [`${at} has none of its documented forms: ${byForm.map((found) => found.join(', ')).join(' | ')}`];
+  }
   if (resolved.enum && !resolved.enum.includes(value)) return [`${at} is ${JSON.stringify(value)}, not one of ${resolved.enum.join(', ')}`];
   const type = resolved.type ?? (resolved.items ? 'array' : isDescribed(resolved) ? 'object' : undefined);
   if (type && !TYPE_CHECKS[type]?.(value)) return [`${at} is ${JSON.stringify(value)}, not of type ${type}`];
