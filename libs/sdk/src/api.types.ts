@@ -40,7 +40,8 @@ export type CreatedTenant = Schemas['CreatedTenantDto'];
 export type TenantUsage = Schemas['UsageDto'];
 export type ApiKey = Schemas['ApiKeyDto'];
 export type CreatedApiKey = Schemas['CreatedApiKeyDto'];
-export type Me = Schemas['MeDto'];
+/** Who a token belongs to: the admin, or a tenant. */
+export type Me = operations['MeController_me']['responses'][200]['content']['application/json'];
 /** Admins see the fleet; a tenant key sees that tenant's sandboxes only. */
 export type Role = Me['kind'];
 export type AuditEntry = Schemas['AuditEntryDto'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Moat } from './moat.client';
 import { MoatApiError, MoatClientError } from './moat.error';
-import { FakeApi, sandboxOf } from './testing/fake-api';
+import { FakeApi, sandboxOf } from './testing';
 
 const API_URL = 'http://moat.test:8080/';
 const SANDBOX = sandboxOf();

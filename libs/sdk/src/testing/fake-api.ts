@@ -1,5 +1,3 @@
-import type { Sandbox } from '../api.types';
-
 /** A request the fake control plane received, its body parsed. */
 export interface SeenRequest {
   method: string;
@@ -39,42 +37,5 @@ export class FakeApi {
     if (!reply) return Response.json({ error: { code: 'NOT_FOUND', message: 'no such route in the fake' } }, { status: 404 });
     if ('text' in reply) return new Response(reply.text, { status: reply.status, headers: { 'Content-Type': 'text/html' } });
     return reply.body === undefined ? new Response(null, { status: reply.status }) : Response.json(reply.body, { status: reply.status });
-  };
-}
-
-/** A sandbox representation as the API gives it, with `overrides`. */
-export function sandboxOf(overrides: Partial<Sandbox> = {}): Sandbox {
-  return {
-    id: '7f0c1d2e-0000-4000-8000-000000000001',
-    tenantId: '7f0c1d2e-0000-4000-8000-0000000000aa',
-    nodeId: null,
-    state: 'pending',
-    pendingReason: null,
-    vcpus: 1,
-    memoryMiB: 256,
-    image: null,
-    command: null,
-    rootfs: null,
-    env: {},
-    labels: {},
-    nodeSelector: {},
-    timings: [],
-    deploymentId: null,
-    templateId: null,
-    templateVersion: null,
-    networkModel: null,
-    network: true,
-    ip: null,
-    ports: [],
-    egress: null,
-    dns: null,
-    isolation: null,
-    health: 'unknown',
-    restartPolicy: { type: 'never' },
-    restartCount: 0,
-    events: [],
-    createdAt: '2026-12-06T00:00:00.000Z',
-    updatedAt: '2026-12-06T00:00:00.000Z',
-    ...overrides,
   };
 }
