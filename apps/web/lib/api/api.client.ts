@@ -1,30 +1,32 @@
-import type {
-  ApiKey,
-  AuditPage,
-  AuditQuery,
-  CreateDeploymentRequest,
-  CreateSandboxRequest,
-  CreatedApiKey,
-  CreatedTenant,
-  Deployment,
-  ExecRequest,
-  ExecResult,
-  FleetNode,
-  Me,
-  NodeAction,
-  Quota,
-  Rollout,
-  RolloutAction,
-  Sandbox,
-  SandboxStats,
-  TemplateDetail,
-  TemplateSpec,
-  TemplateSummary,
-  TemplateVersion,
-  Tenant,
-  TenantUsage,
-} from '../types';
-import { toApiError } from './api-error';
+import {
+  MoatApiError,
+  type ApiKey,
+  type AuditPage,
+  type AuditQuery,
+  type CreateDeploymentRequest,
+  type CreateSandboxRequest,
+  type CreatedApiKey,
+  type CreatedTemplateVersion,
+  type CreatedTenant,
+  type Deployment,
+  type ExecRequest,
+  type ExecResult,
+  type FleetNode,
+  type Me,
+  type Quota,
+  type Rollout,
+  type RolloutAction,
+  type Sandbox,
+  type SandboxStats,
+  type TemplateDetail,
+  type TemplateSpec,
+  type TemplateSummary,
+  type Tenant,
+  type TenantUsage,
+} from '@moat/sdk';
+
+/** What an operator can do to a node (each its own route). */
+export type NodeAction = 'cordon' | 'uncordon' | 'drain';
 
 const seg = encodeURIComponent;
 
@@ -113,11 +115,11 @@ export class ApiClient {
     return this.request('GET', `/v1/templates/${seg(templateId)}`);
   }
 
-  createTemplate(name: string, spec: TemplateSpec): Promise<TemplateVersion & { id: string; name: string }> {
+  createTemplate(name: string, spec: TemplateSpec): Promise<CreatedTemplateVersion> {
     return this.request('POST', '/v1/templates', { name, ...spec });
   }
 
-  createTemplateVersion(templateId: string, spec: TemplateSpec): Promise<TemplateVersion & { id: string }> {
+  createTemplateVersion(templateId: string, spec: TemplateSpec): Promise<CreatedTemplateVersion> {
     return this.request('POST', `/v1/templates/${seg(templateId)}/versions`, spec);
   }
 
@@ -160,7 +162,7 @@ export class ApiClient {
     });
     const text = await res.text();
     const parsed: unknown = text ? safeJson(text) : undefined;
-    if (!res.ok) throw toApiError(res.status, res.statusText, parsed);
+    if (!res.ok) throw MoatApiError.fromResponse(res.status, res.statusText, parsed);
     return parsed as T;
   }
 }
