@@ -1,5 +1,5 @@
 import type { ExecRequest, ExecResult, MoatApi, Sandbox, SandboxState } from './api.types';
-import { bodyOf } from './internal/body-of';
+import { bodyOf } from './body-of';
 import { MoatClientError } from './moat.error';
 
 /** How `exec` runs its command: everything `POST /v1/sandboxes/{id}/exec` takes but the argv. */

@@ -1,5 +1,5 @@
 import type { CreateSandboxRequest, ListSandboxesQuery, MoatApi, Sandbox } from './api.types';
-import { bodyOf } from './internal/body-of';
+import { bodyOf } from './body-of';
 import { MoatSandbox } from './sandbox.handle';
 
 /** `moat.sandboxes`: create, list, get and delete sandboxes. */

@@ -3,7 +3,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 
 /**
  * The OpenAPI document of every REST route `app` registers: served at `/docs-json`, and written
- * to a file at build time (write-openapi.ts) for the SDK's generated types.
+ * to a file at build time (src/write-openapi.ts) for the SDK's generated types.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return SwaggerModule.createDocument(

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../app.factory';
-import { loadConfig } from '../config/app-config';
-import { buildOpenApiDocument } from './openapi.document';
+import { createApp } from './app.factory';
+import { loadConfig } from './config/app-config';
+import { buildOpenApiDocument } from './openapi/openapi.document';
 
 /**
- * `node dist/openapi/write-openapi.js <file>`: writes the control plane's OpenAPI document to
+ * `node dist/write-openapi.js <file>`: writes the control plane's OpenAPI document to
  * `<file>` (the Nx target `control-plane:openapi`, which the SDK's code generation consumes).
  * The application is created, never listening, on a throw-away SQLite data directory.
  */

@@ -1,4 +1,4 @@
-import { MoatApiError } from '../moat.error';
+import { MoatApiError } from './moat.error';
 
 /** What every call of the generated client resolves to. */
 interface Answer<T> {
