@@ -8,9 +8,8 @@ export class MoatError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message);
     this.name = new.target.name;
   }
 }
