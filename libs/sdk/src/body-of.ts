@@ -7,7 +7,10 @@ interface Answer<T> {
   response: Response;
 }
 
-/** The body of a 2xx answer to `call`; any other answer is thrown as a MoatApiError. */
+/**
+ * The body of a 2xx answer to `call`, a call of the generated client; any other answer is
+ * thrown as a MoatApiError: `const nodes = await bodyOf(moat.api.GET('/v1/nodes'))`.
+ */
 export async function bodyOf<T>(call: Promise<Answer<T>>): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok) throw MoatApiError.fromResponse(response.status, response.statusText, error);

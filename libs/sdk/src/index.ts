@@ -6,6 +6,7 @@
  * the common work: sandboxes, exec, waiting for a state, errors as exceptions.
  */
 export * from './api.types';
+export { bodyOf } from './body-of';
 export { Moat, type MoatOptions } from './moat.client';
 export type { components, operations, paths } from './generated/api';
 export { MoatApiError, MoatClientError, MoatError, type MoatClientErrorCode } from './moat.error';

@@ -26,7 +26,7 @@ export class Moat {
   /**
    * The client generated from the OpenAPI document, typed route by route, for everything the
    * helpers do not cover: `moat.api.GET('/v1/nodes')`. It resolves to `{ data, error, response }`
-   * and throws nothing on error statuses.
+   * and throws nothing on error statuses; `bodyOf(moat.api.GET('/v1/nodes'))` does.
    */
   readonly api: MoatApi;
   readonly sandboxes: SandboxesApi;
