@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { answerClientError } from './common/client-error.handler';
@@ -8,6 +8,7 @@ import { RedisIoAdapter } from './common/redis-io.adapter';
 import { refuseHostileShapes } from './common/request-shape.middleware';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
+import { buildOpenApiDocument } from './openapi/openapi.document';
 
 /** JSON bodies above this are answered with 413 before any handler runs. */
 const JSON_BODY_LIMIT = '1mb';
@@ -36,15 +37,6 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   if (config.redisUrl) await ioAdapter.connect(config.redisUrl.reveal(), config.fleet.redisKeyPrefix);
   app.useWebSocketAdapter(ioAdapter);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Moat control plane')
-      .setDescription('Tenants, nodes and microVM sandboxes. Authenticate with `Authorization: Bearer <token>`.')
-      .setVersion('0.1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin token or a tenant API key' })
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

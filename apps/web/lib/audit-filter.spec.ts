@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { matchesAudit } from './audit-filter';
-import type { AuditEntry } from './types';
+import type { AuditEntry } from '@moat/sdk';
 
 const entry: AuditEntry = {
   id: '1',

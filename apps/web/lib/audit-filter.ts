@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditQuery } from './types';
+import type { AuditEntry, AuditQuery } from '@moat/sdk';
 
 /**
  * Whether a live entry belongs in a list loaded with `query`, so entries pushed over the

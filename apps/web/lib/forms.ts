@@ -1,4 +1,4 @@
-import type { Quota } from './types';
+import type { Quota } from '@moat/sdk';
 
 /** A whole number within limits, or undefined when blank; a problem is pushed onto `errors`. */
 export function parseOptionalInt(

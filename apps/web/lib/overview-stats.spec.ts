@@ -1,34 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { FleetNode, Sandbox } from './types';
+import type { FleetNode, Sandbox } from '@moat/sdk';
+import { nodeOf, sandboxOf } from '@moat/sdk/testing';
 import { countByState, creationRate, fleetCapacity, median, startLatencies } from './overview-stats';
 
 function sandbox(id: string, createdAt: string, timings: number[] = []): Sandbox {
-  return {
-    id,
-    tenantId: 't',
-    nodeId: null,
-    state: 'running',
-    vcpus: 1,
-    memoryMiB: 256,
-    env: {},
-    labels: {},
-    createdAt,
-    updatedAt: createdAt,
-    timings: timings.map((ms, i) => ({ phase: `p${i}`, ms })),
-  };
+  return sandboxOf({ id, state: 'running', createdAt, updatedAt: createdAt, timings: timings.map((ms, i) => ({ phase: `p${i}`, ms })) });
 }
 
-const node = (state: FleetNode['state'], cap: number, used: number): FleetNode => ({
-  id: state,
-  name: state,
-  state,
-  capacity: { vcpus: cap, memoryMiB: cap * 1024 },
-  allocated: { vcpus: used, memoryMiB: used * 1024 },
-  accel: 'tcg',
-  hypervisors: ['qemu'],
-  jailed: true,
-  lastHeartbeatAt: '2025-01-01T00:00:00Z',
-});
+const node = (state: FleetNode['state'], offered: number, used: number): FleetNode =>
+  nodeOf({ id: state, name: state, state, allocatable: { vcpus: offered, memoryMiB: offered * 1024 }, allocated: { vcpus: used, memoryMiB: used * 1024 } });
 
 describe('creationRate', () => {
   it('counts sandboxes into the minute they were created, ignoring older ones', () => {

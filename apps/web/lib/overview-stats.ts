@@ -1,4 +1,4 @@
-import { allocatableOf, type FleetNode, type Resources, type Sandbox } from './types';
+import type { FleetNode, Resources, Sandbox } from '@moat/sdk';
 
 export interface Bucket {
   /** Start of the bucket, epoch ms. */
@@ -53,7 +53,7 @@ export function fleetCapacity(nodes: readonly FleetNode[]): { capacity: Resource
   const live = nodes.filter((n) => n.state !== 'down');
   const sum = (pick: (n: FleetNode) => Resources, key: keyof Resources) => live.reduce((t, n) => t + pick(n)[key], 0);
   return {
-    capacity: { vcpus: sum(allocatableOf, 'vcpus'), memoryMiB: sum(allocatableOf, 'memoryMiB') },
+    capacity: { vcpus: sum((n) => n.allocatable, 'vcpus'), memoryMiB: sum((n) => n.allocatable, 'memoryMiB') },
     allocated: { vcpus: sum((n) => n.allocated, 'vcpus'), memoryMiB: sum((n) => n.allocated, 'memoryMiB') },
   };
 }

@@ -1,4 +1,4 @@
-import type { DnsConfig, EgressPolicy, SandboxIsolation } from './types';
+import type { DnsConfig, EgressPolicy, SandboxIsolation } from '@moat/sdk';
 
 /** One term of a facts list; `warn` marks a value an operator should not overlook. */
 export interface Fact {

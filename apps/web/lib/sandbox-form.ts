@@ -1,5 +1,5 @@
 import { oneOf, parseKeyValueLines, parseOptionalInt, splitCommand } from './forms';
-import type { CreateSandboxRequest, ExecRequest, NetworkModel, RootfsMode } from './types';
+import type { CreateSandboxRequest, ExecRequest, NetworkModel, RootfsMode } from '@moat/sdk';
 
 // The control plane's limits (libs/proto desiredSandboxSchema), checked here too so a typo
 // is reported next to its field instead of as a round trip.

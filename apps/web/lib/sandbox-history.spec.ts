@@ -29,14 +29,12 @@ describe('stateHistory', () => {
   });
 
   it('is empty for a sandbox with no recorded events', () => {
-    expect(stateHistory({})).toEqual([]);
     expect(stateHistory({ events: [] })).toEqual([]);
   });
 });
 
 describe('restartSummary', () => {
   it('says never, or how many restarts are used', () => {
-    expect(restartSummary({})).toBe('never');
     expect(restartSummary({ restartPolicy: { type: 'never' }, restartCount: 0 })).toBe('never');
     expect(restartSummary({ restartPolicy: { type: 'on-failure', maxRestarts: 3, backoffSeconds: 2 }, restartCount: 1 })).toBe(
       'on failure, 1 of 3 restarts used (backoff 2 s, doubling)',

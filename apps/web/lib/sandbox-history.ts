@@ -1,4 +1,4 @@
-import type { Sandbox, SandboxState } from './types';
+import type { Sandbox, SandboxState } from '@moat/sdk';
 
 /** One line of a sandbox's state history. */
 export interface HistoryEntry {
@@ -13,10 +13,10 @@ export interface HistoryEntry {
 
 /**
  * The sandbox's state changes as the control plane recorded them, oldest first — not what
- * this page happened to see. Sandboxes older than the record have none.
+ * this page happened to see.
  */
 export function stateHistory(sandbox: Pick<Sandbox, 'events'>): HistoryEntry[] {
-  return (sandbox.events ?? []).map((event) => ({
+  return sandbox.events.map((event) => ({
     at: event.at,
     state: event.state,
     reason: event.reason ? `${event.reason.code}: ${event.reason.message.split('\n')[0]}` : null,
@@ -27,8 +27,8 @@ export function stateHistory(sandbox: Pick<Sandbox, 'events'>): HistoryEntry[] {
 /** Its restart policy in words: "never", or "on failure, 1 of 3 restarts used (backoff 1 s, doubling)". */
 export function restartSummary(sandbox: Pick<Sandbox, 'restartPolicy' | 'restartCount'>): string {
   const policy = sandbox.restartPolicy;
-  if (!policy || policy.type === 'never') return 'never';
-  const used = sandbox.restartCount ?? 0;
+  if (policy.type === 'never') return 'never';
+  const used = sandbox.restartCount;
   const max = policy.maxRestarts ?? 3;
   return `on failure, ${used} of ${max} restart${max === 1 ? '' : 's'} used (backoff ${policy.backoffSeconds ?? 1} s, doubling)`;
 }

@@ -1,22 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
 import { NO_FILTER, filterSandboxes, sortSandboxes } from './sandbox-table';
-import type { Sandbox } from './types';
+import type { Sandbox } from '@moat/sdk';
+import { sandboxOf } from '@moat/sdk/testing';
 
-function sandbox(id: string, state: Sandbox['state'], vcpus: number, nodeId: string | null, image?: string): Sandbox {
-  return {
+function sandbox(id: string, state: Sandbox['state'], vcpus: number, nodeId: string | null, image: string | null = null): Sandbox {
+  return sandboxOf({
     id,
-    tenantId: 't',
     nodeId,
     state,
     vcpus,
-    memoryMiB: 256,
     image,
-    env: {},
     labels: { app: id === 'c' ? 'web' : 'db' },
     createdAt: `2025-01-01T00:00:0${id.charCodeAt(0) - 96}Z`,
     updatedAt: 'x',
-    timings: [],
-  };
+  });
 }
 
 const list = [sandbox('a', 'running', 2, 'n1', 'alpine'), sandbox('b', 'failed', 1, 'n2'), sandbox('c', 'running', 4, null)];

@@ -1,4 +1,4 @@
-import type { Sandbox } from './types';
+import type { Sandbox } from '@moat/sdk';
 
 export type SandboxSortKey = 'id' | 'state' | 'node' | 'vcpus' | 'memoryMiB' | 'createdAt';
 export type SortDirection = 'ascending' | 'descending';

@@ -1,7 +1,7 @@
 'use client';
 
 import { useSyncExternalStore } from 'react';
-import type { Role } from './types';
+import type { Role } from '@moat/sdk';
 
 export interface Session {
   token: string;

@@ -1,6 +1,6 @@
 import { UI_NAMESPACE, type UiEvents } from '@moat/proto/ui';
 import { io, type Socket } from 'socket.io-client';
-import type { AuditEntry, Deployment, FleetNode, Rollout, Sandbox, Tenant } from './types';
+import type { AuditEntry, Deployment, FleetNode, Rollout, Sandbox, Tenant } from '@moat/sdk';
 
 /** Events the control plane pushes on the `/ui` namespace, with the dashboard's REST types. */
 export type UiServerEvents = UiEvents<{

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { diffSpecs, fieldsToSpec, specToFields } from './template-diff';
-import type { TemplateSpec } from './types';
+import type { TemplateSpec } from '@moat/sdk';
 
 const v1: TemplateSpec = { image: 'alpine:3.19', vcpus: 1, memoryMiB: 256, env: { MODE: 'a' } };
 const v2: TemplateSpec = { image: 'alpine:3.20', vcpus: 1, memoryMiB: 512, env: { MODE: 'a' }, healthCheck: { command: ['true'] } };

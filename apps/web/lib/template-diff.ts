@@ -1,6 +1,6 @@
 import { formatKeyValueLines, oneOf, parseKeyValueLines, parseOptionalInt, splitCommand } from './forms';
 import { MEMORY_LIMITS_MIB, NETWORK_MODELS, ROOTFS_MODES, VCPU_LIMITS } from './sandbox-form';
-import type { TemplateSpec } from './types';
+import type { TemplateSpec } from '@moat/sdk';
 
 /** One field of two template versions, side by side. */
 export interface DiffRow {

@@ -1,4 +1,4 @@
-import type { PhaseTiming } from './types';
+import type { PhaseTiming } from '@moat/sdk';
 
 export interface WaterfallRow extends PhaseTiming {
   /** Where the phase starts, as a percentage of the total start time. */

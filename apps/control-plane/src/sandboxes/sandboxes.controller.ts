@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -68,6 +69,7 @@ export class SandboxesController {
     summary: "Freeze the sandbox's container",
     description: 'Every process of the container stops (cgroup v2 freezer) until resumed; the VM and its agent keep running.',
   })
+  @ApiNoContentResponse({ description: 'Frozen' })
   @ApiErrorResponses(404, 409, 502, 503, 504)
   async pause(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
     await this.sandboxes.setPaused(principal, id, true);
@@ -76,6 +78,7 @@ export class SandboxesController {
   @Post(':id/resume')
   @HttpCode(204)
   @ApiOperation({ summary: "Thaw a paused sandbox's container" })
+  @ApiNoContentResponse({ description: 'Running again' })
   @ApiErrorResponses(404, 409, 502, 503, 504)
   async resume(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
     await this.sandboxes.setPaused(principal, id, false);

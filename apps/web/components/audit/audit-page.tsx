@@ -5,7 +5,7 @@ import { localInputToIso, matchesAudit } from '@/lib/audit-filter';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { formatTimestamp } from '@/lib/format';
-import type { AuditEntry, AuditQuery } from '@/lib/types';
+import type { AuditEntry, AuditQuery } from '@moat/sdk';
 import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { LoadStatus } from '../ui/load-status';
 import { StateBadge } from '../ui/state-badge';
@@ -38,7 +38,7 @@ export function AuditPage() {
   const fetchPage = useCallback(
     async (q: AuditQuery, before?: string) => {
       try {
-        const page = await api.audit({ ...q, limit: PAGE_SIZE, before });
+        const page = await api.audit({ ...q, limit: PAGE_SIZE, before: before === undefined ? undefined : Number(before) });
         setItems((previous) => (before && previous ? [...previous, ...page.items] : page.items));
         setNextBefore(page.nextBefore);
         setError(null);

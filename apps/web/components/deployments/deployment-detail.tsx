@@ -7,7 +7,7 @@ import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { sandboxList } from '@/lib/fleet/fleet.reducer';
 import { textField } from '@/lib/form-data';
 import { formatTimestamp, shortId } from '@/lib/format';
-import type { Deployment, TemplateDetail } from '@/lib/types';
+import type { Deployment, TemplateDetail } from '@moat/sdk';
 import { RolloutPanel } from '../rollouts/rollout-panel';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
 import { ConfirmButton } from '../ui/confirm-button';
@@ -69,7 +69,7 @@ export function DeploymentDetail({ id }: { id: string }) {
           <h1>Deployment {deployment.name}</h1>
           <p className="hint">
             <Link href={`/templates/${deployment.templateId}`}>Template</Link> v{deployment.templateVersion},{' '}
-            {deployment.perNode ? 'one per node' : `${deployment.replicas ?? 0} replicas`}, {deployment.strategy.type}
+            {deployment.perNode ? 'one per node' : `${deployment.replicas} replicas`}, {deployment.strategy.type}
           </p>
         </div>
         <div className="actions">

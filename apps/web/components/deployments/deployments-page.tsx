@@ -7,7 +7,7 @@ import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { listByName } from '@/lib/fleet/fleet.reducer';
 import { textField } from '@/lib/form-data';
 import { parseOptionalInt } from '@/lib/forms';
-import type { StrategyType } from '@/lib/types';
+import type { StrategyType } from '@moat/sdk';
 import { useSubmission } from '../ui/use-submission';
 import { CollectionPage } from '../ui/collection-page';
 import type { DataTableColumn } from '../ui/data-table';

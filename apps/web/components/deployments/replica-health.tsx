@@ -1,4 +1,4 @@
-import type { Deployment } from '@/lib/types';
+import type { Deployment } from '@moat/sdk';
 
 /** Healthy, unhealthy and missing replicas as one stacked bar, with the numbers in words. */
 export function ReplicaHealth({ counts }: { counts: Deployment['counts'] }) {

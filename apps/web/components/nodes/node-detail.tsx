@@ -4,7 +4,8 @@ import Link from 'next/link';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { sandboxList } from '@/lib/fleet/fleet.reducer';
 import { formatMemory, formatTimestamp } from '@/lib/format';
-import { allocatableOf, type FleetNode, type NodeAction } from '@/lib/types';
+import type { FleetNode } from '@moat/sdk';
+import type { NodeAction } from '@/lib/api/api.client';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
 import { ConfirmButton } from '../ui/confirm-button';
 import { DetailsCard } from '../ui/details-card';
@@ -108,11 +109,11 @@ export function NodeDetail({ id }: { id: string }) {
           <dd>{node.hypervisors.join(', ')}</dd>
           <dt>vCPUs</dt>
           <dd>
-            <Usage used={node.allocated.vcpus} total={allocatableOf(node).vcpus} />
+            <Usage used={node.allocated.vcpus} total={node.allocatable.vcpus} />
           </dd>
           <dt>Memory</dt>
           <dd>
-            <Usage used={node.allocated.memoryMiB} total={allocatableOf(node).memoryMiB} format={formatMemory} />
+            <Usage used={node.allocated.memoryMiB} total={node.allocatable.memoryMiB} format={formatMemory} />
           </dd>
           <dt>Host</dt>
           <dd>

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { formatMemory } from '@/lib/format';
-import { allocatableOf, type FleetNode } from '@/lib/types';
+import type { FleetNode } from '@moat/sdk';
 import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
@@ -41,12 +41,12 @@ export function NodesTable({ nodes }: { nodes: readonly FleetNode[] }) {
           <td className="optional">{node.accel === 'kvm' ? 'KVM' : 'TCG (emulated)'}</td>
           <td className="optional">{node.hypervisors.join(', ')}</td>
           <td>
-            <Usage used={node.allocated.vcpus} total={allocatableOf(node).vcpus} />
+            <Usage used={node.allocated.vcpus} total={node.allocatable.vcpus} />
           </td>
           <td>
-            <Usage used={node.allocated.memoryMiB} total={allocatableOf(node).memoryMiB} format={formatMemory} />
+            <Usage used={node.allocated.memoryMiB} total={node.allocatable.memoryMiB} format={formatMemory} />
           </td>
-          <td>{node.sandboxCount ?? '—'}</td>
+          <td>{node.sandboxCount}</td>
           <td className="optional">
             <RelativeTime iso={node.lastHeartbeatAt} />
           </td>

@@ -6,7 +6,7 @@ import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { listByName, sandboxList } from '@/lib/fleet/fleet.reducer';
 import { formatDuration, formatMemory, shortId } from '@/lib/format';
 import { countByState, creationRate, fleetCapacity, median, startLatencies } from '@/lib/overview-stats';
-import { NODE_STATES, SANDBOX_STATES } from '@/lib/types';
+import { NODE_STATES, SANDBOX_STATES } from '@moat/sdk';
 import { BarChart } from '../ui/bar-chart';
 import { LoadStatus } from '../ui/load-status';
 import { StateBadge } from '../ui/state-badge';

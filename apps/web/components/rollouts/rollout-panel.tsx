@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { formatTimestamp, shortId } from '@/lib/format';
-import type { Rollout, RolloutAction } from '@/lib/types';
+import type { Rollout, RolloutAction } from '@moat/sdk';
 import { ConfirmButton } from '../ui/confirm-button';
 import { StateBadge } from '../ui/state-badge';
 

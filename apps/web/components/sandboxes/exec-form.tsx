@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { buildExecRequest } from '@/lib/sandbox-form';
-import type { ExecResult } from '@/lib/types';
+import type { ExecResult } from '@moat/sdk';
 
 type Outcome = { kind: 'result'; result: ExecResult } | { kind: 'error'; message: string } | null;
 

@@ -1,6 +1,6 @@
 import { Fragment } from 'react';
 import { dnsFacts, egressFacts, isolationFacts, type Fact } from '@/lib/sandbox-fences';
-import type { Sandbox } from '@/lib/types';
+import type { Sandbox } from '@moat/sdk';
 
 function Facts({ facts, label }: { facts: Fact[]; label: string }) {
   return (

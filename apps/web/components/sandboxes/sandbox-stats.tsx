@@ -1,10 +1,9 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
-import { ApiError } from '@/lib/api/api-error';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { formatBytes, formatDuration } from '@/lib/format';
-import type { SandboxStats as Stats } from '@/lib/types';
+import { MoatApiError, type SandboxStats as Stats } from '@moat/sdk';
 import { Usage } from '../ui/usage';
 
 // Stats are sampled inside the guest on request and have no socket.io event, so this one
@@ -39,7 +38,7 @@ export function SandboxStats({ sandboxId, running }: { sandboxId: string; runnin
       } catch (err) {
         if (stopped) return;
         // The sandbox is gone (or not the caller's): asking again will not bring it back.
-        if (err instanceof ApiError && err.notFound) {
+        if (err instanceof MoatApiError && err.status === 404) {
           setError(`Live stats are not available: ${explain(err)}`);
           return;
         }

@@ -13,7 +13,7 @@ import {
   type SandboxSortKey,
   type SortDirection,
 } from '@/lib/sandbox-table';
-import { SANDBOX_STATES, type Sandbox } from '@/lib/types';
+import { SANDBOX_STATES, type Sandbox } from '@moat/sdk';
 import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';

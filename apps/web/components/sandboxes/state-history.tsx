@@ -2,7 +2,7 @@
 
 import { formatTimestamp } from '@/lib/format';
 import { stateHistory } from '@/lib/sandbox-history';
-import type { Sandbox } from '@/lib/types';
+import type { Sandbox } from '@moat/sdk';
 import { StateBadge } from '../ui/state-badge';
 
 /** The sandbox's state changes as the control plane recorded them, oldest first, with their reasons. */

@@ -1,6 +1,6 @@
 import { formatDuration } from '@/lib/format';
 import { waterfall } from '@/lib/timings';
-import type { PhaseTiming } from '@/lib/types';
+import type { PhaseTiming } from '@moat/sdk';
 
 /** Start phases laid end to end; the text carries every number, the bars show the shape. */
 export function TimingsWaterfall({ timings }: { timings: readonly PhaseTiming[] }) {

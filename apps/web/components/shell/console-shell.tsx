@@ -5,7 +5,7 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { FleetProvider, useFleet, type LiveStatus } from '@/lib/fleet/fleet.context';
 import { clearSession, useSession } from '@/lib/session';
-import type { Role } from '@/lib/types';
+import type { Role } from '@moat/sdk';
 
 const LIVE_LABELS: Record<LiveStatus, string> = {
   connecting: 'Connecting…',

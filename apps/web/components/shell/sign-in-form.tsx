@@ -1,9 +1,10 @@
 'use client';
 
+import { MoatApiError } from '@moat/sdk';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { ApiClient } from '@/lib/api/api.client';
-import { ApiError, describeError } from '@/lib/api/api-error';
+import { describeError } from '@/lib/api/api-error';
 import { useApiBase } from '@/lib/config/api-config.context';
 import { textField } from '@/lib/form-data';
 import { saveSession, type Session } from '@/lib/session';
@@ -32,7 +33,7 @@ export function SignInForm({ expired }: { expired: boolean }) {
       router.replace('/');
     } catch (err) {
       setError(
-        err instanceof ApiError && err.unauthorized ? 'The API did not accept this token.' : describeError(err),
+        err instanceof MoatApiError && err.status === 401 ? 'The API did not accept this token.' : describeError(err),
       );
       setBusy(false);
     }

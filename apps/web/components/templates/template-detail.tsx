@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { diffSpecs, fieldsToSpec, specToFields } from '@/lib/template-diff';
-import type { TemplateDetail as Detail, TemplateVersion } from '@/lib/types';
+import type { TemplateDetail as Detail, TemplateVersion } from '@moat/sdk';
 import { useSubmission } from '../ui/use-submission';
 import { TemplateSpecFields, readTemplateFields } from './template-spec-fields';
 import { DataTable } from '../ui/data-table';

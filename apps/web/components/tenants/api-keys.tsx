@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
-import type { ApiKey, CreatedApiKey } from '@/lib/types';
+import type { ApiKey, CreatedApiKey } from '@moat/sdk';
 import { ConfirmButton } from '../ui/confirm-button';
 import { DataTable, type DataTableColumn } from '../ui/data-table';
 import { LoadStatus } from '../ui/load-status';

@@ -34,7 +34,7 @@ export function TenantDetail({ id }: { id: string }) {
           <p className="hint mono">{tenant.id}</p>
         </div>
         <div className="actions">
-          <StateBadge state={tenant.state ?? 'active'} />
+          <StateBadge state={tenant.state} />
           <ConfirmButton
             label={suspended ? 'Resume' : 'Suspend'}
             title={suspended ? `Resume ${tenant.name}?` : `Suspend ${tenant.name}?`}

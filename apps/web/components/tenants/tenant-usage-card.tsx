@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { formatMemory } from '@/lib/format';
-import type { TenantUsage } from '@/lib/types';
+import type { TenantUsage } from '@moat/sdk';
 import { Usage } from '../ui/usage';
 
 /** A tenant's usage against its quota; fetched again whenever one of its sandboxes changes. */

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { parseQuota } from '@/lib/forms';
-import type { CreatedTenant } from '@/lib/types';
+import type { CreatedTenant } from '@moat/sdk';
 import { useSubmission } from '../ui/use-submission';
 import { CollectionPage } from '../ui/collection-page';
 import type { DataTableColumn } from '../ui/data-table';
@@ -36,7 +36,7 @@ export function TenantsPage() {
             <Link href={`/tenants/${t.id}`}>{t.name}</Link>
           </th>
           <td>
-            <StateBadge state={t.state ?? 'active'} />
+            <StateBadge state={t.state} />
           </td>
           <td>{t.quota.maxSandboxes}</td>
           <td className="optional">{t.quota.maxVcpus}</td>

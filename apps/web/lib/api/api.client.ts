@@ -1,174 +1,164 @@
-import type {
-  ApiKey,
-  AuditPage,
-  AuditQuery,
-  CreateDeploymentRequest,
-  CreateSandboxRequest,
-  CreatedApiKey,
-  CreatedTenant,
-  Deployment,
-  ExecRequest,
-  ExecResult,
-  FleetNode,
-  Me,
-  NodeAction,
-  Quota,
-  Rollout,
-  RolloutAction,
-  Sandbox,
-  SandboxStats,
-  TemplateDetail,
-  TemplateSpec,
-  TemplateSummary,
-  TemplateVersion,
-  Tenant,
-  TenantUsage,
-} from '../types';
-import { toApiError } from './api-error';
+import {
+  bodyOf,
+  Moat,
+  type ApiKey,
+  type AuditPage,
+  type AuditQuery,
+  type CreateDeploymentRequest,
+  type CreateSandboxRequest,
+  type CreatedApiKey,
+  type CreatedTemplateVersion,
+  type CreatedTenant,
+  type Deployment,
+  type ExecRequest,
+  type ExecResult,
+  type FleetNode,
+  type Me,
+  type MoatApi,
+  type MoatOptions,
+  type Quota,
+  type Rollout,
+  type RolloutAction,
+  type Sandbox,
+  type SandboxStats,
+  type TemplateDetail,
+  type TemplateSpec,
+  type TemplateSummary,
+  type Tenant,
+  type TenantUsage,
+} from '@moat/sdk';
 
-const seg = encodeURIComponent;
+/** Each operator action on a node is its own route. */
+const NODE_ACTION_PATHS = {
+  cordon: '/v1/nodes/{id}/cordon',
+  uncordon: '/v1/nodes/{id}/uncordon',
+  drain: '/v1/nodes/{id}/drain',
+} as const;
 
-/** Typed access to the control plane's REST API with one bearer token. */
+export type NodeAction = keyof typeof NODE_ACTION_PATHS;
+
+const TENANT_ACTION_PATHS = { suspend: '/v1/tenants/{id}/suspend', resume: '/v1/tenants/{id}/resume' } as const;
+
+/** What the dashboard asks of the control plane, with one bearer token, through @moat/sdk. */
 export class ApiClient {
+  private readonly api: MoatApi;
+
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
+    token: string,
+    fetchApi: MoatOptions['fetch'] = (request) => fetch(request, { cache: 'no-store' }),
+  ) {
+    this.api = new Moat({ apiUrl: baseUrl, token, fetch: fetchApi }).api;
+  }
 
   me(): Promise<Me> {
-    return this.request('GET', '/v1/me');
+    return bodyOf(this.api.GET('/v1/me'));
   }
 
   listNodes(): Promise<FleetNode[]> {
-    return this.request('GET', '/v1/nodes');
+    return bodyOf(this.api.GET('/v1/nodes'));
   }
 
   nodeAction(nodeId: string, action: NodeAction): Promise<FleetNode> {
-    return this.request('POST', `/v1/nodes/${seg(nodeId)}/${action}`);
+    return bodyOf(this.api.POST(NODE_ACTION_PATHS[action], { params: { path: { id: nodeId } } }));
   }
 
   listSandboxes(): Promise<Sandbox[]> {
-    return this.request('GET', '/v1/sandboxes');
+    return bodyOf(this.api.GET('/v1/sandboxes'));
   }
 
   createSandbox(req: CreateSandboxRequest): Promise<Sandbox> {
-    return this.request('POST', '/v1/sandboxes', req);
+    return bodyOf(this.api.POST('/v1/sandboxes', { body: req }));
   }
 
   sandboxStats(sandboxId: string): Promise<SandboxStats> {
-    return this.request('GET', `/v1/sandboxes/${seg(sandboxId)}/stats`);
+    return bodyOf(this.api.GET('/v1/sandboxes/{id}/stats', { params: { path: { id: sandboxId } } }));
   }
 
   exec(sandboxId: string, req: ExecRequest): Promise<ExecResult> {
-    return this.request('POST', `/v1/sandboxes/${seg(sandboxId)}/exec`, req);
+    return bodyOf(this.api.POST('/v1/sandboxes/{id}/exec', { params: { path: { id: sandboxId } }, body: req }));
   }
 
   /** Resolves once deletion is accepted (202); the sandbox disappears later, by event. */
   async deleteSandbox(sandboxId: string): Promise<void> {
-    await this.request('DELETE', `/v1/sandboxes/${seg(sandboxId)}`);
+    await bodyOf(this.api.DELETE('/v1/sandboxes/{id}', { params: { path: { id: sandboxId } } }));
   }
 
   listTenants(): Promise<Tenant[]> {
-    return this.request('GET', '/v1/tenants');
+    return bodyOf(this.api.GET('/v1/tenants'));
   }
 
   createTenant(req: { name: string; quota?: Quota }): Promise<CreatedTenant> {
-    return this.request('POST', '/v1/tenants', req);
+    return bodyOf(this.api.POST('/v1/tenants', { body: req }));
   }
 
-  tenantAction(tenantId: string, action: 'suspend' | 'resume'): Promise<Tenant> {
-    return this.request('POST', `/v1/tenants/${seg(tenantId)}/${action}`);
+  tenantAction(tenantId: string, action: keyof typeof TENANT_ACTION_PATHS): Promise<Tenant> {
+    return bodyOf(this.api.POST(TENANT_ACTION_PATHS[action], { params: { path: { id: tenantId } } }));
   }
 
   tenantUsage(tenantId: string): Promise<TenantUsage> {
-    return this.request('GET', `/v1/tenants/${seg(tenantId)}/usage`);
+    return bodyOf(this.api.GET('/v1/tenants/{id}/usage', { params: { path: { id: tenantId } } }));
   }
 
   listApiKeys(tenantId: string): Promise<ApiKey[]> {
-    return this.request('GET', `/v1/tenants/${seg(tenantId)}/api-keys`);
+    return bodyOf(this.api.GET('/v1/tenants/{id}/api-keys', { params: { path: { id: tenantId } } }));
   }
 
   createApiKey(tenantId: string, name?: string): Promise<CreatedApiKey> {
-    return this.request('POST', `/v1/tenants/${seg(tenantId)}/api-keys`, name ? { name } : {});
+    return bodyOf(this.api.POST('/v1/tenants/{id}/api-keys', { params: { path: { id: tenantId } }, body: name ? { name } : {} }));
   }
 
   async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
-    await this.request('DELETE', `/v1/tenants/${seg(tenantId)}/api-keys/${seg(keyId)}`);
+    await bodyOf(this.api.DELETE('/v1/tenants/{id}/api-keys/{keyId}', { params: { path: { id: tenantId, keyId } } }));
   }
 
+  /** A page of the audit log; the filter form's blank fields are left out. */
   audit(query: AuditQuery): Promise<AuditPage> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined && value !== '') params.set(key, String(value));
-    }
-    const qs = params.toString();
-    return this.request('GET', `/v1/audit${qs ? `?${qs}` : ''}`);
+    const given = Object.entries(query).filter(([, value]) => value !== undefined && value !== '');
+    return bodyOf(this.api.GET('/v1/audit', { params: { query: Object.fromEntries(given) } }));
   }
 
   listTemplates(): Promise<TemplateSummary[]> {
-    return this.request('GET', '/v1/templates');
+    return bodyOf(this.api.GET('/v1/templates'));
   }
 
   template(templateId: string): Promise<TemplateDetail> {
-    return this.request('GET', `/v1/templates/${seg(templateId)}`);
+    return bodyOf(this.api.GET('/v1/templates/{id}', { params: { path: { id: templateId } } }));
   }
 
-  createTemplate(name: string, spec: TemplateSpec): Promise<TemplateVersion & { id: string; name: string }> {
-    return this.request('POST', '/v1/templates', { name, ...spec });
+  createTemplate(name: string, spec: TemplateSpec): Promise<CreatedTemplateVersion> {
+    return bodyOf(this.api.POST('/v1/templates', { body: { name, ...spec } }));
   }
 
-  createTemplateVersion(templateId: string, spec: TemplateSpec): Promise<TemplateVersion & { id: string }> {
-    return this.request('POST', `/v1/templates/${seg(templateId)}/versions`, spec);
+  createTemplateVersion(templateId: string, spec: TemplateSpec): Promise<CreatedTemplateVersion> {
+    return bodyOf(this.api.POST('/v1/templates/{id}/versions', { params: { path: { id: templateId } }, body: spec }));
   }
 
   listDeployments(): Promise<Deployment[]> {
-    return this.request('GET', '/v1/deployments');
+    return bodyOf(this.api.GET('/v1/deployments'));
   }
 
   createDeployment(req: CreateDeploymentRequest): Promise<Deployment> {
-    return this.request('POST', '/v1/deployments', req);
+    return bodyOf(this.api.POST('/v1/deployments', { body: req }));
   }
 
   async deleteDeployment(deploymentId: string): Promise<void> {
-    await this.request('DELETE', `/v1/deployments/${seg(deploymentId)}`);
+    await bodyOf(this.api.DELETE('/v1/deployments/{id}', { params: { path: { id: deploymentId } } }));
   }
 
   listRollouts(deploymentId: string): Promise<Rollout[]> {
-    return this.request('GET', `/v1/deployments/${seg(deploymentId)}/rollouts`);
+    return bodyOf(this.api.GET('/v1/deployments/{id}/rollouts', { params: { path: { id: deploymentId } } }));
   }
 
   startRollout(deploymentId: string, templateVersion: number): Promise<{ id: string }> {
-    return this.request('POST', `/v1/deployments/${seg(deploymentId)}/rollouts`, { templateVersion });
+    return bodyOf(this.api.POST('/v1/deployments/{id}/rollouts', { params: { path: { id: deploymentId } }, body: { templateVersion } }));
   }
 
   rollout(rolloutId: string): Promise<Rollout> {
-    return this.request('GET', `/v1/rollouts/${seg(rolloutId)}`);
+    return bodyOf(this.api.GET('/v1/rollouts/{id}', { params: { path: { id: rolloutId } } }));
   }
 
   rolloutAction(rolloutId: string, action: RolloutAction): Promise<Rollout> {
-    return this.request('POST', `/v1/rollouts/${seg(rolloutId)}/${action}`);
-  }
-
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    });
-    const text = await res.text();
-    const parsed: unknown = text ? safeJson(text) : undefined;
-    if (!res.ok) throw toApiError(res.status, res.statusText, parsed);
-    return parsed as T;
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    return bodyOf(this.api.POST('/v1/rollouts/{id}/{action}', { params: { path: { id: rolloutId, action } } }));
   }
 }

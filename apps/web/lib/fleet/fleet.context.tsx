@@ -12,11 +12,11 @@ import {
   type ReactNode,
 } from 'react';
 import { ApiClient } from '../api/api.client';
-import { ApiError, describeError } from '../api/api-error';
+import { describeError } from '../api/api-error';
 import { useApiBase } from '../config/api-config.context';
 import type { Session } from '../session';
 import { connectUi, type UiSocket } from '../socket';
-import type { AuditEntry } from '../types';
+import { MoatApiError, type AuditEntry } from '@moat/sdk';
 import {
   fleetReducer,
   initialFleetState,
@@ -93,7 +93,7 @@ export function FleetProvider({
 
   const explain = useCallback(
     (error: unknown) => {
-      if (error instanceof ApiError && error.unauthorized) onUnauthorized();
+      if (error instanceof MoatApiError && error.status === 401) onUnauthorized();
       return describeError(error);
     },
     [onUnauthorized],

@@ -1,23 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Deployment, FleetNode, Sandbox } from '../types';
+import type { Deployment, FleetNode, Sandbox } from '@moat/sdk';
+import { nodeOf, sandboxOf } from '@moat/sdk/testing';
 import { fleetReducer, initialFleetState, listByName, sandboxList, type FleetAction, type FleetState } from './fleet.reducer';
 
 function sandbox(id: string, state: Sandbox['state'], updatedAt: string, createdAt = '2025-01-01T00:00:00.000Z'): Sandbox {
-  return { id, tenantId: 't1', nodeId: 'n1', state, vcpus: 1, memoryMiB: 256, env: {}, labels: {}, createdAt, updatedAt, timings: [] };
+  return sandboxOf({ id, nodeId: 'n1', state, createdAt, updatedAt });
 }
 
 function node(id: string, name: string, state: FleetNode['state'], lastHeartbeatAt: string): FleetNode {
-  return {
-    id,
-    name,
-    state,
-    capacity: { vcpus: 2, memoryMiB: 4096 },
-    allocated: { vcpus: 0, memoryMiB: 0 },
-    accel: 'tcg',
-    hypervisors: ['qemu'],
-    jailed: true,
-    lastHeartbeatAt,
-  };
+  return nodeOf({ id, name, state, lastHeartbeatAt });
 }
 
 function deployment(id: string, running: number): Deployment {
@@ -29,7 +20,7 @@ function deployment(id: string, running: number): Deployment {
     templateVersion: 1,
     replicas: 2,
     perNode: false,
-    nodeSelector: null,
+    nodeSelector: {},
     strategy: { type: 'rolling', maxUnavailable: 1, maxSurge: 1, autoRollback: true },
     state: 'active',
     counts: { desired: 2, running, healthy: running, unhealthy: 0 },

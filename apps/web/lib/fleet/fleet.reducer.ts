@@ -1,4 +1,4 @@
-import type { Deployment, FleetNode, Rollout, Sandbox, TemplateSummary, Tenant } from '../types';
+import type { Deployment, FleetNode, Rollout, Sandbox, TemplateSummary, Tenant } from '@moat/sdk';
 
 /** Everything the dashboard keeps live, by collection. */
 export interface Collections {
@@ -6,9 +6,12 @@ export interface Collections {
   nodes: FleetNode;
   tenants: Tenant;
   deployments: Deployment;
-  templates: TemplateSummary;
+  templates: FleetTemplate;
   rollouts: Rollout;
 }
+
+/** A template as the list shows it; a live update says only its name and latest version. */
+export type FleetTemplate = Pick<TemplateSummary, 'id' | 'name' | 'latestVersion'> & Partial<Pick<TemplateSummary, 'tenantId' | 'createdAt'>>;
 
 export type CollectionName = keyof Collections;
 

@@ -1,11 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { TenantDto } from './tenant.dto';
 
-/** Who the bearer token belongs to. */
-export class MeDto {
-  @ApiProperty({ enum: ['admin', 'tenant'] })
-  kind!: 'admin' | 'tenant';
-
-  @ApiProperty({ required: false, type: TenantDto })
-  tenant?: TenantDto;
+/** The admin token's owner. */
+export class AdminMeDto {
+  @ApiProperty({ enum: ['admin'] })
+  kind!: 'admin';
 }
+
+/** A tenant API key's owner, with its state and quota. */
+export class TenantMeDto {
+  @ApiProperty({ enum: ['tenant'] })
+  kind!: 'tenant';
+
+  @ApiProperty({ type: TenantDto })
+  tenant!: TenantDto;
+}
+
+/** Who the bearer token belongs to. */
+export type MeDto = AdminMeDto | TenantMeDto;

@@ -18,6 +18,7 @@ export interface Schema {
   required?: string[];
   additionalProperties?: Schema | boolean;
   example?: unknown;
+  nullable?: boolean;
 }
 
 interface Parameter {
@@ -26,10 +27,10 @@ interface Parameter {
   schema?: Schema;
 }
 
-interface Operation {
+export interface Operation {
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: Schema }> };
-  responses: Record<string, unknown>;
+  responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
 }
 
 export interface OpenApiDocument {

@@ -1,0 +1,14 @@
+/**
+ * @moat/sdk: a typed client of the Moat control plane. The types of every request and answer
+ * are generated at build time by openapi-typescript from the control plane's OpenAPI document
+ * (the Nx target `control-plane:openapi`); requests go through openapi-fetch, which checks
+ * paths, parameters and bodies against those types. `Moat` adds a small hand-written layer for
+ * the common work: sandboxes, exec, waiting for a state, errors as exceptions.
+ */
+export * from './api.types';
+export { bodyOf } from './body-of';
+export { Moat, type MoatOptions } from './moat.client';
+export type { components, operations, paths } from './generated/api';
+export { MoatApiError, MoatClientError, MoatError, type MoatClientErrorCode } from './moat.error';
+export { MoatSandbox, type ExecOptions, type WaitOptions } from './sandbox.handle';
+export { SandboxesApi } from './sandboxes.api';

@@ -1,0 +1,3 @@
+/** `@moat/sdk/testing`: for tests of code built on the SDK. */
+export { FakeApi, type SeenRequest } from './fake-api';
+export { nodeOf, sandboxOf } from './fixtures';
