@@ -43,3 +43,4 @@ export { DEFAULT_CONFLIST, loadConflist } from './network/cni/conflist';
 export type { CniConflist } from './network/cni/cni.types';
 export { NETWORK_MODELS, sandboxTapName, type NetworkModelKind } from './network/models/network-model';
 export { NetworkError, NetworkErrorCode } from './errors/network.errors';
+export { TenantOverlay, VXLAN_OVERHEAD, VXLAN_PORT, type OverlaySpec } from './network/overlay/tenant-overlay';

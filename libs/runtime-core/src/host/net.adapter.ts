@@ -15,6 +15,8 @@ export interface NetAdapter {
   tcBatch(lines: readonly string[], netns?: string): Promise<void>;
   /** One `ip` command; resolves with its stdout. */
   ip(args: readonly string[], netns?: string): Promise<string>;
+  /** One iproute2 `bridge` command (forwarding database, ports); resolves with its stdout. */
+  bridge(args: readonly string[], netns?: string): Promise<string>;
   /** `iptables -w …`; resolves with its stdout. */
   iptables(args: readonly string[]): Promise<string>;
   /** `nft -f -`: the script is applied as one transaction, all of it or none. */
@@ -48,6 +50,10 @@ export class IprouteNetAdapter implements NetAdapter {
 
   async ip(args: readonly string[], netns?: string): Promise<string> {
     return (await this.proc.run('ip', [...nsArgs(netns), ...args])).stdout;
+  }
+
+  async bridge(args: readonly string[], netns?: string): Promise<string> {
+    return (await this.proc.run('bridge', [...nsArgs(netns), ...args])).stdout;
   }
 
   async iptables(args: readonly string[]): Promise<string> {
