@@ -27,7 +27,7 @@ interface Sandbox {
   state: string;
   nodeId: string | null;
   ip: string | null;
-  health: string;
+  templateVersion: number | null;
 }
 
 function freePort(): Promise<number> {
@@ -185,63 +185,96 @@ describe('a fleet of three real nodes', () => {
     expect((await nodes()).map((n) => n.name)).not.toContain('impostor');
   }, STEP_TIMEOUT_MS);
 
-  it('replaces a killed node\'s replicas on the others, and stops the old ones when it returns: nothing runs twice', async () => {
-    const tenant = await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `fleet-${Date.now()}` });
+  /** A tenant with a template of two versions (1 and 2, told apart by GREETING). */
+  async function tenantWithTemplate(name: string): Promise<{ key: string; templateId: string }> {
+    const tenant = await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `${name}-${Date.now()}` });
     const key = tenant.body.apiKey;
-    const template = await call<{ id: string }>('POST', '/v1/templates', { name: 'fleet', vcpus: 1, memoryMiB: 128 }, key);
+    const template = await call<{ id: string }>('POST', '/v1/templates', { name, vcpus: 1, memoryMiB: 128, env: { GREETING: 'v1' } }, key);
     expect(template).toMatchObject({ status: 201 });
-    const deployment = await call<{ id: string }>(
-      'POST',
-      '/v1/deployments',
-      {
-        templateId: template.body.id,
-        templateVersion: 1,
-        replicas: NODES,
-        strategy: { type: 'rolling', maxUnavailable: 1, maxSurge: 0, progressDeadlineSeconds: 600, autoRollback: false },
-      },
-      key,
-    );
-    expect(deployment).toMatchObject({ status: 201 });
-    const replicas = async () =>
-      (await call<Sandbox[]>('GET', `/v1/sandboxes?deploymentId=${deployment.body.id}`, undefined, key)).body.filter((s) => s.state !== 'stopping');
-    const spread = await until('one running replica per node', async () => {
-      const current = await replicas();
-      const names = new Set(await Promise.all(current.map((s) => nodeName(s.nodeId))));
-      return current.length === NODES && current.every((s) => s.state === 'running') && names.size === NODES ? current : undefined;
-    });
-    created.push(...spread.map((s) => s.id));
+    expect(await call('POST', `/v1/templates/${template.body.id}/versions`, { vcpus: 1, memoryMiB: 128, env: { GREETING: 'v2' } }, key)).toMatchObject({ status: 201 });
+    return { key, templateId: template.body.id };
+  }
 
-    const lostNode = (await nodes()).find((n) => n.name === 'node-3');
-    const lost = spread.find((s) => s.nodeId === lostNode?.id);
-    expect(lost).toBeDefined();
+  /** Creates a deployment; `replicas` of them, or one per node. */
+  async function deploy(key: string, templateId: string, size: { replicas: number } | { perNode: true }) {
+    const strategy = { type: 'rolling', maxUnavailable: 1, maxSurge: 0, progressDeadlineSeconds: 600, autoRollback: false };
+    const res = await call<{ id: string }>('POST', '/v1/deployments', { templateId, templateVersion: 1, ...size, strategy }, key);
+    expect(res).toMatchObject({ status: 201 });
+    const id = res.body.id;
+    const replicas = async () => (await call<Sandbox[]>('GET', `/v1/sandboxes?deploymentId=${id}`, undefined, key)).body.filter((s) => s.state !== 'stopping');
+    /** Waits for `count` running replicas that `accept` (as a list, with their node names) approves. */
+    const settled = (what: string, count: number, accept: (list: Sandbox[], names: (string | undefined)[]) => boolean) =>
+      until(what, async () => {
+        const current = await replicas();
+        const names = await Promise.all(current.map((s) => nodeName(s.nodeId)));
+        return current.length === count && current.every((s) => s.state === 'running') && accept(current, names) ? current : undefined;
+      });
+    const remove = async () => {
+      expect((await call('DELETE', `/v1/deployments/${id}`, undefined, key)).status).toBe(202);
+      await until('the deployment to be gone', async () => ((await call('GET', `/v1/deployments/${id}`, undefined, key)).status === 404 ? true : undefined));
+    };
+    return { id, replicas, settled, remove };
+  }
+
+  it('runs a perNode deployment once on every node, and rolls it to a new version across all three', async () => {
+    const { key, templateId } = await tenantWithTemplate('fleet-per-node');
+    const deployment = await deploy(key, templateId, { perNode: true });
+    const first = await deployment.settled('one replica on each node', NODES, (_, names) => new Set(names).size === NODES);
+    created.push(...first.map((s) => s.id));
+    const started = await call<{ id: string }>('POST', `/v1/deployments/${deployment.id}/rollouts`, { templateVersion: 2 }, key);
+    expect(started).toMatchObject({ status: 201 });
+    const rollout = await until('the rollout to finish', async () => {
+      const res = await call<{ state: string }>('GET', `/v1/rollouts/${started.body.id}`, undefined, key);
+      return res.body.state === 'progressing' ? undefined : res.body;
+    });
+    expect(rollout.state).toBe('completed');
+    const rolled = await deployment.settled('version 2 on each node', NODES, (list, names) => new Set(names).size === NODES && list.every((s) => s.templateVersion === 2));
+    created.push(...rolled.map((s) => s.id));
+    for (const sandbox of rolled) {
+      const exec = await call<{ stdout: string }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { command: ['sh', '-c', 'echo $GREETING'] }, key);
+      expect(exec.body.stdout.trim()).toBe('v2');
+    }
+    await deployment.remove();
+  }, STEP_TIMEOUT_MS);
+
+  it('moves replicas off a drained node; replaces a killed node\'s, and stops the old ones when it returns: nothing runs twice', async () => {
+    const { key, templateId } = await tenantWithTemplate('fleet-loss');
+    const deployment = await deploy(key, templateId, { replicas: NODES });
+    const spread = await deployment.settled('one running replica per node', NODES, (_, names) => new Set(names).size === NODES);
+    created.push(...spread.map((s) => s.id));
+    const byName = async (name: string) => (await nodes()).find((n) => n.name === name);
+
+    // Cordon and drain node-1: its replica moves to the other two.
+    const drained = await byName('node-1');
+    expect((await call('POST', `/v1/nodes/${drained?.id}/cordon`)).status).toBe(200);
+    expect((await call('POST', `/v1/nodes/${drained?.id}/drain`)).status).toBe(200);
+    const moved = await deployment.settled('every replica off node-1', NODES, (list) => list.every((s) => s.nodeId !== drained?.id));
+    created.push(...moved.map((s) => s.id));
+    expect((await call('POST', `/v1/nodes/${drained?.id}/uncordon`)).status).toBe(200);
+
+    // kill -9 of node-3's agent: a node lost with its VMs still running.
+    const lostNode = await byName('node-3');
+    const lost = moved.filter((s) => s.nodeId === lostNode?.id).map((s) => s.id);
+    expect(lost.length).toBeGreaterThan(0);
     process.kill(stack.pid('node-3') ?? 0, 'SIGKILL');
     const killedAt = Date.now();
     let replaced: Sandbox[];
     try {
-      // Its VM outlives its agent.
-      expect(runningVms([lost?.id ?? ''])).toHaveLength(1);
-      replaced = await until('the deployment back to three running replicas without node-3', async () => {
-        const current = (await replicas()).filter((s) => s.nodeId !== lostNode?.id);
-        return current.length === NODES && current.every((s) => s.state === 'running') ? current : undefined;
-      });
+      // Its VMs outlive its agent.
+      expect(runningVms(lost)).toHaveLength(lost.length);
+      replaced = await deployment.settled('three running replicas without node-3', NODES, (list) => list.every((s) => s.nodeId !== lostNode?.id));
       created.push(...replaced.map((s) => s.id));
       console.log(`[fleet] replicas replaced ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (TTL ${TTL_MS} ms + grace ${GRACE_MS} ms)`);
-      expect((await nodes()).find((n) => n.name === 'node-3')?.state).toBe('down');
+      expect((await byName('node-3'))?.state).toBe('down');
     } finally {
       // Also when the test fails: only its agent can stop node-3's VMs.
       await stack.startNode('node-3');
     }
-    await until('node-3 back and its replaced VM stopped', async () => {
-      const back = (await nodes()).find((n) => n.name === 'node-3')?.state === 'ready';
-      return back && runningVms([lost?.id ?? '']).length === 0 ? true : undefined;
-    });
-    const final = await replicas();
+    await until('node-3 back and its replaced VMs stopped', async () => ((await byName('node-3'))?.state === 'ready' && runningVms(lost).length === 0 ? true : undefined));
+    const final = await deployment.replicas();
     expect(final.map((s) => s.id).sort()).toEqual(replaced.map((s) => s.id).sort());
-    const everyId = [...new Set([...created])];
-    // Each replica in one VM, the fenced one in none.
-    expect(runningVms(everyId).sort()).toEqual(final.map((s) => s.id).sort());
-
-    expect((await call('DELETE', `/v1/deployments/${deployment.body.id}`, undefined, key)).status).toBe(202);
-    await until('the deployment to be gone', async () => ((await call('GET', `/v1/deployments/${deployment.body.id}`, undefined, key)).status === 404 ? true : undefined));
+    // Each replica in one VM, the fenced ones in none.
+    expect(runningVms([...new Set(created)]).sort()).toEqual(final.map((s) => s.id).sort());
+    await deployment.remove();
   }, STEP_TIMEOUT_MS);
 });
