@@ -8,6 +8,8 @@ import { writeFileSync } from 'node:fs';
 
 /** LANs are /24s taken from here, the first one no route of this machine uses yet. */
 const LAN_RANGE = '10.249';
+/** Room for a VXLAN header (50 bytes) around a full 1500-byte tenant frame, as jumbo-frame LANs give. */
+const LAN_MTU = 1550;
 /** Node i (from 1) is `<lan>.<NODE_HOST_BASE + i>`; `<lan>.1` is this machine. */
 const NODE_HOST_BASE = 10;
 
@@ -49,7 +51,7 @@ export function createFleetLan({ tag, nodes, private: privateCidrs, log = () => 
     for (const node of members) {
       const hostEnd = `${bridge}n${node.index}`;
       run('ip', ['netns', 'add', node.netns]);
-      ipBatch([`link add ${hostEnd} type veth peer name eth0 netns ${node.netns}`, `link set ${hostEnd} master ${bridge} up`]);
+      ipBatch([`link add ${hostEnd} mtu ${LAN_MTU} type veth peer name eth0 mtu ${LAN_MTU} netns ${node.netns}`, `link set ${hostEnd} master ${bridge} up`]);
       ipBatch(['link set lo up', `addr add ${node.address}/24 dev eth0`, 'link set eth0 up', `route add default via ${hostAddress}`], node.netns);
     }
     // This machine routes for the nodes: to its own networks as they are, elsewhere masqueraded.
