@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       sandboxIds: () => runtime.list().map((s) => s.id),
       onDesired: (sandboxes) => reconciler.setDesired(sandboxes),
       exec: async (req) => {
+        const started = performance.now();
         const out = await runtime.exec(req.sandboxId, {
           command: req.command,
           stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
           signal: out.signal,
           timedOut: out.timedOut,
           oomKilled: out.oomKilled,
+          guestMs: performance.now() - started,
         };
       },
       stats: async (sandboxId) => {

@@ -89,11 +89,13 @@ export {
   type SandboxIsolation,
 } from './fleet/sandbox-fences';
 export {
+  execReplyResultSchema,
   execRequestSchema,
   execResultSchema,
   sandboxPauseSchema,
   sandboxRefSchema,
   sandboxStatsSchema,
+  type ExecReplyResult,
   type ExecRequest,
   type ExecResult,
   type SandboxStats,

@@ -3,14 +3,14 @@ import {
   NODE_REQUEST_TIMEOUT_MS,
   SESSION_REQUEST_TIMEOUT_MS,
   ackReplySchema,
-  execResultSchema,
+  execReplyResultSchema,
   sandboxStatsSchema,
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
   type DesiredState,
   type ExecRequest,
-  type ExecResult,
+  type ExecReplyResult,
   type SandboxStats,
   type SessionOpen,
 } from '@moat/proto';
@@ -34,7 +34,7 @@ export type AgentNamespace = Namespace<
 /** Every socket of a node joins its room, so replicas reach it through the adapter. */
 export const nodeRoom = (nodeId: string): string => `node:${nodeId}`;
 
-const execReplySchema = ackReplySchema(execResultSchema);
+const execReplySchema = ackReplySchema(execReplyResultSchema);
 const statsReplySchema = ackReplySchema(sandboxStatsSchema);
 const emptyReplySchema = ackReplySchema(z.null());
 
@@ -52,7 +52,7 @@ export class AgentChannel {
   }
 
   /** Runs a command through the node's agent and waits at most `timeoutMs` for its reply. */
-  exec(nodeId: string, request: ExecRequest, timeoutMs: number): Promise<ExecResult> {
+  exec(nodeId: string, request: ExecRequest, timeoutMs: number): Promise<ExecReplyResult> {
     return this.request(nodeId, 'exec', timeoutMs, execReplySchema, (room) => room.emitWithAck('sandbox:exec', request));
   }
 

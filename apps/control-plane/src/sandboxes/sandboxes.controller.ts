@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -11,6 +11,7 @@ import {
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/error-body.dto';
+import { serverTiming } from '../common/server-timing';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto, ExecResultDto, SandboxStatsDto } from './dto/exec.dto';
 import { ListSandboxesQuery } from './dto/list-sandboxes.query';
@@ -100,15 +101,20 @@ export class SandboxesController {
       'For an interactive session (a shell on a TTY with resize, or a stream without size limit) use the socket.io ' +
       'namespace `/attach` instead: connect with `auth: {token}`, emit `attach:start {sandboxId, command?, tty?, window?}`, ' +
       'then `attach:input` (acknowledged), `attach:resize {rows, cols}`, `attach:eof`, `attach:signal`; the server emits ' +
-      '`attach:output {stream, data}` (acknowledge each), `attach:exit` and `attach:error`. See docs/api.md (Interactive sessions).',
+      '`attach:output {stream, data}` (acknowledge each), `attach:exit` and `attach:error`. See docs/api.md (Interactive sessions). ' +
+      'The `Server-Timing` header says where the time went: `lookup` (finding the sandbox), `node` (the round trip to its node) and ' +
+      '`guest` (of that, the guest\'s part as the node measured it), in ms.',
   })
   @ApiOkResponse({ type: ExecResultDto })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
-  exec(
+  async exec(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
     @Body() dto: ExecDto,
+    @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void },
   ): Promise<ExecResultDto> {
-    return this.sandboxes.exec(principal, id, dto);
+    const { result, timings } = await this.sandboxes.exec(principal, id, dto);
+    res.setHeader('Server-Timing', serverTiming(timings));
+    return result;
   }
 }

@@ -30,6 +30,17 @@ export interface SandboxFilter {
 }
 
 /** The tenant API of sandboxes: create (through the scheduler), list, delete, and what runs in them through their node. */
+/**
+ * Where an exec's time went, in ms: finding the sandbox and its node (auth'd read), the round trip
+ * to the node (socket.io both ways, the node agent, the guest), and the guest's part of it as the
+ * node measured it (gRPC over the guest channel, the guest agent, the process).
+ */
+export interface ExecTimings {
+  lookupMs: number;
+  nodeMs: number;
+  guestMs?: number;
+}
+
 @Injectable()
 export class SandboxesService {
   constructor(
@@ -151,14 +162,18 @@ export class SandboxesService {
   }
 
   /** Runs a command in a running sandbox through its node's agent. */
-  async exec(principal: Principal, id: string, dto: ExecDto): Promise<ExecResult> {
+  /** Runs the command on the sandbox's node; says how long each leg took (for `Server-Timing`). */
+  async exec(principal: Principal, id: string, dto: ExecDto): Promise<{ result: ExecResult; timings: ExecTimings }> {
+    const started = performance.now();
     const nodeId = await this.runningNode(principal, id);
+    const found = performance.now();
     const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_REPLY_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
-    return this.agents.exec(
+    const { guestMs, ...result } = await this.agents.exec(
       nodeId,
       { sandboxId: id, command: dto.command, stdin: dto.stdin, env: dto.env, cwd: dto.cwd, timeoutMs: dto.timeoutMs, tty: dto.tty },
       wait,
     );
+    return { result, timings: { lookupMs: found - started, nodeMs: performance.now() - found, ...(guestMs !== undefined && { guestMs }) } };
   }
 
   /** The container's live resource use, read by its node from the guest. */

@@ -128,13 +128,15 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     expect(bodyOf<{ id: string }[]>(runningList).map((s) => s.id)).toEqual([id]);
 
     // Exec goes through the agent.
-    node.onExec = (req) => ({ ok: true, result: { exitCode: 3, stdout: req.command.join(' '), stderr: req.stdin ?? '' } });
+    node.onExec = (req) => ({ ok: true, result: { exitCode: 3, stdout: req.command.join(' '), stderr: req.stdin ?? '', guestMs: 12.34 } });
     const exec = await t.api()
       .post(`/v1/sandboxes/${id}/exec`)
       .set(asTenant)
       .send({ command: ['echo', 'hi'], stdin: 'in', cwd: '/tmp', timeoutMs: 1000 })
       .expect(200);
+    // The node's timing goes to Server-Timing with the control plane's own legs, not into the body.
     expect(exec.body).toEqual({ exitCode: 3, stdout: 'echo hi', stderr: 'in' });
+    expect(exec.headers['server-timing']).toMatch(/^lookup;dur=\d+\.\d, node;dur=\d+\.\d, guest;dur=12\.3$/);
     expect(node.execRequests.at(-1)).toEqual({ sandboxId: id, command: ['echo', 'hi'], stdin: 'in', cwd: '/tmp', timeoutMs: 1000 });
     node.onExec = () => ({ ok: false, error: { code: 'NO_SUCH_PROCESS', message: 'crun failed' } });
     const failed = await t.api().post(`/v1/sandboxes/${id}/exec`).set(asTenant).send({ command: ['x'] }).expect(502);

@@ -6,7 +6,7 @@ import {
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
   type ExecRequest,
-  type ExecResult,
+  type ExecReplyResult,
   type NodeHello,
   type SandboxStats,
   type SandboxStatus,
@@ -36,7 +36,7 @@ export interface FleetHandlers {
   hello(): NodeHello;
   sandboxIds(): string[];
   onDesired(sandboxes: Parameters<ControlPlaneToAgentEvents['sandboxes:desired']>[0]['sandboxes']): void;
-  exec(req: ExecRequest): Promise<ExecResult>;
+  exec(req: ExecRequest): Promise<ExecReplyResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
   setPaused(sandboxId: string, paused: boolean): Promise<void>;
   sessions: SessionManager;

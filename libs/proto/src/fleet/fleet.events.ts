@@ -6,7 +6,7 @@
 import type { AckReply } from '../common/ack-reply';
 import type { NodeHeartbeat, NodeHello } from './node.schemas';
 import type { DesiredState } from './sandbox-desired.schemas';
-import type { ExecRequest, ExecResult, SandboxPause, SandboxRef, SandboxStats } from './sandbox-ops.schemas';
+import type { ExecReplyResult, ExecRequest, SandboxPause, SandboxRef, SandboxStats } from './sandbox-ops.schemas';
 import type { SandboxStatus } from './sandbox-status.schemas';
 import type { SessionError, SessionExit, SessionInput, SessionOpen, SessionOutput, SessionRef, SessionResize, SessionSignal } from './session.schemas';
 
@@ -16,7 +16,7 @@ export const AGENTS_NAMESPACE = '/agents';
 /** Events the control plane emits to a node agent. */
 export interface ControlPlaneToAgentEvents {
   'sandboxes:desired': (state: DesiredState) => void;
-  'sandbox:exec': (req: ExecRequest, ack: (reply: AckReply<ExecResult>) => void) => void;
+  'sandbox:exec': (req: ExecRequest, ack: (reply: AckReply<ExecReplyResult>) => void) => void;
   'sandbox:stats': (req: SandboxRef, ack: (reply: AckReply<SandboxStats>) => void) => void;
   'sandbox:pause': (req: SandboxPause, ack: (reply: AckReply<null>) => void) => void;
   'session:open': (req: SessionOpen, ack: (reply: AckReply<null>) => void) => void;

@@ -26,6 +26,10 @@ export const execResultSchema = z.object({
 });
 export type ExecResult = z.infer<typeof execResultSchema>;
 
+/** A node's answer to an exec: the result, and how long the guest took (node agent → guest agent → process end), in ms. */
+export const execReplyResultSchema = execResultSchema.extend({ guestMs: z.number().nonnegative().optional() });
+export type ExecReplyResult = z.infer<typeof execReplyResultSchema>;
+
 const counter = z.number().int().nonnegative();
 
 /** A container's live resource use, as `GET /v1/sandboxes/:id/stats` returns it. */

@@ -5,7 +5,7 @@ import {
   type ControlPlaneToAgentEvents,
   type DesiredState,
   type ExecRequest,
-  type ExecResult,
+  type ExecReplyResult,
   type NodeHello,
   type SandboxStatus,
 } from '@moat/proto';
@@ -20,7 +20,7 @@ export class TestAgent {
   readonly desired: DesiredState[] = [];
   readonly execRequests: ExecRequest[] = [];
   /** How exec requests are answered; undefined leaves them unanswered (to test timeouts). */
-  onExec: ((request: ExecRequest) => AckReply<ExecResult> | undefined) | undefined;
+  onExec: ((request: ExecRequest) => AckReply<ExecReplyResult> | undefined) | undefined;
   /** The sandboxes this agent says it holds: reported in any state but `gone`. */
   readonly held = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
