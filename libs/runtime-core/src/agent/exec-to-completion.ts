@@ -38,12 +38,14 @@ export async function execToCompletion(calls: ProcessCalls, limits: AgentLimits,
         }, req.timeoutMs + limits.killGraceMs);
 
   try {
-    const [stdout, stderr] = await Promise.all([
+    // The wait goes with the reads, not after them: one round trip to the guest less per exec
+    // (the guest keeps the process until its exit was answered and both streams were drained).
+    const [stdout, stderr, , exit] = await Promise.all([
       capture(calls, limits, containerId, execId, 'stdout', abort.signal),
       capture(calls, limits, containerId, execId, 'stderr', abort.signal),
       feedStdin(calls, containerId, execId, req.stdin ?? Buffer.alloc(0), abort.signal),
+      calls.waitExit(containerId, execId, abort.signal),
     ]);
-    const exit = await calls.waitExit(containerId, execId, abort.signal);
     return { ...exit, timedOut: exit.timedOut || hostTimedOut, stdout, stderr };
   } catch (error) {
     if (hostTimedOut && abort.signal.aborted) {
