@@ -95,11 +95,14 @@ function reportError(err: unknown, io: CliIo): number {
   throw err;
 }
 
-/** fetch's failure to connect: a TypeError whose cause is the socket's or TLS's error. */
+/**
+ * fetch's failure to connect: a TypeError whose cause is the socket's or TLS's error (by name:
+ * undici's errors come from another realm than this module's Error under Jest).
+ */
 function isUnreachable(err: unknown): err is TypeError & { cause: unknown } {
-  return err instanceof TypeError && err.cause !== undefined;
+  return typeof err === 'object' && err !== null && (err as Error).name === 'TypeError' && (err as Error).cause !== undefined;
 }
 
 function describeCause(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+  return typeof cause === 'object' && cause !== null && 'message' in cause ? String(cause.message) : String(cause);
 }

@@ -5,7 +5,7 @@ export type Shell = (typeof SHELLS)[number];
 
 /** A command's path below the program (`sandbox create`) and the words that may follow it. */
 interface CompletionEntry {
-  path: string;
+  path: string[];
   words: string[];
 }
 
@@ -17,13 +17,16 @@ export function completionScript(program: Command, shell: Shell): string {
   const name = program.name();
   const fn = `_${name.replace(/\W/g, '_')}_completion`;
   // Deepest paths first: `case` takes the first pattern that matches the words typed so far.
-  const entries = entriesOf(program, []).sort((a, b) => b.path.split(' ').length - a.path.split(' ').length);
-  const cases = entries.map(({ path, words }) => `    ${path ? `"${path}"*` : '*'}) words="${words.join(' ')}" ;;`).join('\n');
+  const entries = entriesOf(program, []).sort((a, b) => b.path.length - a.path.length);
+  const cases = entries.map(({ path, words }) => `    ${path.length ? `"${path.join(' ')}"*` : '*'}) words="${words.join(' ')}" ;;`).join('\n');
+  // The words typed so far make the path, but for options and the values of those that take one.
+  const valueFlags = [...new Set(valueFlagsOf(program))].join('|');
   const bash = `# ${name} completion for ${shell}: eval "$(${name} completion ${shell})"
 ${fn}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" word words
+  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" word words skip=""
   for word in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-    case "$word" in -*) ;; *) path="\${path:+$path }$word" ;; esac
+    if [ -n "$skip" ]; then skip=""; continue; fi
+    case "$word" in ${valueFlags}) skip=1 ;; -*) ;; *) path="\${path:+$path }$word" ;; esac
   done
   case "$path" in
 ${cases}
@@ -43,5 +46,11 @@ complete -F ${fn} ${name}
 function entriesOf(command: Command, path: string[]): CompletionEntry[] {
   const flags = command.options.flatMap((option) => (option.long ? [option.long] : []));
   const words = [...command.commands.map((sub) => sub.name()), ...flags, '--help'];
-  return [{ path: path.join(' '), words }, ...command.commands.flatMap((sub) => entriesOf(sub, [...path, sub.name()]))];
+  return [{ path, words }, ...command.commands.flatMap((sub) => entriesOf(sub, [...path, sub.name()]))];
+}
+
+/** The flags, short and long, of every option that takes a value. */
+function valueFlagsOf(command: Command): string[] {
+  const own = command.options.filter((option) => option.required || option.optional).flatMap((option) => [option.short, option.long].filter((flag) => flag !== undefined));
+  return [...own, ...command.commands.flatMap(valueFlagsOf)];
 }
