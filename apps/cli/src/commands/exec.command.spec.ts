@@ -1,19 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeApi, sandboxOf } from '@moat/sdk/testing';
+import { FakeApi } from '@moat/sdk/testing';
 import { runMoat } from '../testing/run-cli';
 
 describe('moat exec', () => {
   function apiAnswering(result: object): FakeApi {
-    return new FakeApi()
-      .reply('GET /v1/sandboxes/sb-1', { status: 200, body: sandboxOf({ id: 'sb-1', state: 'running' }) })
-      .reply('POST /v1/sandboxes/sb-1/exec', { status: 200, body: result });
+    return new FakeApi().reply('POST /v1/sandboxes/sb-1/exec', { status: 200, body: result });
   }
 
   it("prints the command's stdout and stderr and exits with its exit code", async () => {
     const api = apiAnswering({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
     const run = await runMoat(['exec', 'sb-1', '--cwd', '/tmp', '--env', 'A=1', '--', 'sh', '-c', 'exit 7'], { api });
     expect(run).toEqual({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
-    expect(api.seen[1].body).toEqual({ command: ['sh', '-c', 'exit 7'], cwd: '/tmp', env: { A: '1' } });
+    expect(api.seen[0].body).toEqual({ command: ['sh', '-c', 'exit 7'], cwd: '/tmp', env: { A: '1' } });
   });
 
   it('says when the command timed out', async () => {

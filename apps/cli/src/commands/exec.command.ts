@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { bodyOf } from '@moat/sdk';
 import type { CliContext } from '../cli.context';
 import { count, keyValue } from './option-values';
 
@@ -19,14 +20,15 @@ export function execCommand(ctx: CliContext): Command {
     .option('--timeout <ms>', 'kill the command after this many milliseconds', count)
     .action(async (id: string, command: string[], options: ExecOptions) => {
       const moat = await ctx.moat();
-      const sandbox = await moat.sandboxes.get(id);
-      const result = await sandbox.exec(command, {
+      const body = {
+        command,
         ...(options.cwd && { cwd: options.cwd }),
         ...(options.env && { env: options.env }),
         ...(options.timeout !== undefined && { timeoutMs: options.timeout }),
-      });
+      };
+      const result = await bodyOf(moat.api.POST('/v1/sandboxes/{id}/exec', { params: { path: { id } }, body }));
       if (ctx.printer.format === 'json') {
-        ctx.printer.one(result, []);
+        ctx.printer.json(result);
       } else {
         ctx.io.stdout(result.stdout);
         ctx.io.stderr(result.stderr);

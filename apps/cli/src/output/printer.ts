@@ -21,6 +21,11 @@ export class Printer {
     this.write(this.format === 'json' ? json(item) : renderDetails(columns, item));
   }
 
+  /** `value` as JSON, whatever the format: for output that is no table, like exec's. */
+  json(value: unknown): void {
+    this.write(json(value));
+  }
+
   /** A line for people; nothing with `--output json`, where only the API's objects are written. */
   note(line: string): void {
     if (this.format === 'table') this.write(`${line}\n`);

@@ -21,7 +21,7 @@ export interface RunOptions {
   isTty?: boolean;
 }
 
-export const FAKE_API_URL = 'http://moat.test:8080';
+const FAKE_API_URL = 'http://moat.test:8080';
 export const FAKE_TOKEN = 'moat_test-token';
 
 /** Runs `moat <args>` in this process, on a fake API and a throw-away home, with no waiting. */
