@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -46,5 +46,14 @@ describe('moat login', () => {
     const run = await runMoat(['login', 'https://moat.example', '--token', 't', '--ca', '/nonexistent/ca.pem'], { api: new FakeApi(), env: {} });
     expect(run.exitCode).toBe(ExitCode.USAGE);
     expect(run.stderr).toContain('cannot read the CA file /nonexistent/ca.pem');
+  });
+
+  it('says to log in again when the stored file is no JSON, exit 2', async () => {
+    const homeDir = mkdtempSync(join(tmpdir(), 'moat-cli-home-'));
+    mkdirSync(join(homeDir, '.config/moat'), { recursive: true });
+    writeFileSync(join(homeDir, '.config/moat/config.json'), '{"apiUrl":');
+    const run = await runMoat(['sandbox', 'ls'], { api: new FakeApi(), env: {}, homeDir });
+    expect(run.exitCode).toBe(ExitCode.USAGE);
+    expect(run.stderr).toMatch(/config\.json is not JSON .*: run moat login again/);
   });
 });

@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CliError } from '../exit-codes';
 
 /** What `moat login` keeps: where the API is, the token, and the CA to trust, if private. */
 export interface StoredConfig {
@@ -26,7 +27,11 @@ export class ConfigStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    return JSON.parse(text) as StoredConfig;
+    try {
+      return JSON.parse(text) as StoredConfig;
+    } catch (err) {
+      throw new CliError(`${this.file} is not JSON (${(err as Error).message}): run moat login again`);
+    }
   }
 
   async write(config: StoredConfig): Promise<void> {
