@@ -2,6 +2,12 @@
 import { homedir } from 'node:os';
 import { runCli } from './cli';
 
+// `moat sandbox ls | head`: the reader went away; what is left to write has nobody to read it.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
