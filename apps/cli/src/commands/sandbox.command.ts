@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import type { CreateSandboxRequest, NetworkModel, Sandbox, SandboxState } from '@moat/sdk';
-import { SANDBOX_STATES } from '@moat/sdk';
+import { SANDBOX_STATES, type CreateSandboxRequest, type NetworkModel, type Sandbox, type SandboxState } from '@moat/sdk';
 import type { CliContext } from '../cli.context';
 import { keyValues, orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
@@ -8,7 +7,7 @@ import { count, keyValue } from './option-values';
 
 const NETWORK_MODELS: readonly NetworkModel[] = ['tcfilter', 'macvtap', 'bridge'];
 
-export const SANDBOX_COLUMNS: readonly Column<Sandbox>[] = [
+const SANDBOX_COLUMNS: readonly Column<Sandbox>[] = [
   { header: 'ID', cell: (s) => s.id },
   { header: 'STATE', cell: (s) => s.state },
   { header: 'NODE', cell: (s) => orDash(s.nodeId) },
