@@ -6,3 +6,4 @@ export { eventually, type EventuallyOptions } from './eventually';
 export { describeIf, itIf } from './conditional-tests';
 export { expectGoldenFile } from './golden-file';
 export { testCertificates, type TestCertificates } from './tls-certificates';
+export { startControlPlane, type ControlPlaneProcess } from './control-plane.process';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { repositoryRoot } from './repository-root';
 
 /** PEM files made by `tools/dev/tls-certs.mjs`: a CA, and a server certificate and key it signed. */
 export interface TestCertificates {
@@ -18,11 +18,4 @@ export function testCertificates(dir: string, hosts: string[] = []): TestCertifi
   const script = join(repositoryRoot(), 'tools/dev/tls-certs.mjs');
   const out = execFileSync(process.execPath, [script, dir, ...hosts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out) as TestCertificates;
-}
-
-function repositoryRoot(): string {
-  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-  }
-  throw new Error(`no nx.json above ${__dirname}`);
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventually } from '@moat/test-support';
+import { eventually, startControlPlane, type ControlPlaneProcess } from '@moat/test-support';
 import { Moat, MoatApiError, type CreatedTenant } from '../../src';
-import { startControlPlane, type ControlPlaneProcess } from './support/control-plane.process';
 
 // The SDK against the real control plane (its built dist/main.js on SQLite) with no node: sandboxes
 // are created, listed, read and deleted while `pending`, and every refusal arrives typed.

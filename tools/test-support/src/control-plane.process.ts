@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { repositoryRoot } from './repository-root';
 
-/** The control plane as its users run it: the built dist/main.js (Nx builds it first). */
-const MAIN = join(__dirname, '../../../../../apps/control-plane/dist/main.js');
 const START_TIMEOUT_MS = 60_000;
 
 /** A control plane running in its own process, on SQLite in a throw-away data directory. */
@@ -16,11 +15,14 @@ export interface ControlPlaneProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the control plane on a free loopback port, with no node: sandboxes stay `pending`. */
+/**
+ * Starts the control plane as its users run it, the built apps/control-plane/dist/main.js (the
+ * test's Nx target builds it first), on a free loopback port, with no node: sandboxes stay `pending`.
+ */
 export async function startControlPlane(): Promise<ControlPlaneProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'moat-sdk-it-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'moat-it-control-plane-'));
   const adminToken = randomBytes(24).toString('base64url');
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [join(repositoryRoot(), 'apps/control-plane/dist/main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       MOAT_DATA_DIR: dataDir,

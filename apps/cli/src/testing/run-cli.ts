@@ -1,0 +1,40 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FakeApi } from '@moat/sdk/testing';
+import { runCli } from '../cli';
+
+/** What a run of the CLI left: its exit code and everything it wrote. */
+export interface CliRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** The control plane behind the SDK's fetch (default: the real fetch). */
+  api?: FakeApi;
+  /** The environment (default: MOAT_API_URL and MOAT_TOKEN of a fake API). */
+  env?: NodeJS.ProcessEnv;
+  /** The home directory (default: a fresh empty one). */
+  homeDir?: string;
+  isTty?: boolean;
+}
+
+const FAKE_API_URL = 'http://moat.test:8080';
+export const FAKE_TOKEN = 'moat_test-token';
+
+/** Runs `moat <args>` in this process, on a fake API and a throw-away home, with no waiting. */
+export async function runMoat(args: string[], { api, env = { MOAT_API_URL: FAKE_API_URL, MOAT_TOKEN: FAKE_TOKEN }, homeDir, isTty = false }: RunOptions = {}): Promise<CliRun> {
+  const run = { stdout: '', stderr: '' };
+  const exitCode = await runCli(args, {
+    stdout: (text) => void (run.stdout += text),
+    stderr: (text) => void (run.stderr += text),
+    env,
+    homeDir: homeDir ?? mkdtempSync(join(tmpdir(), 'moat-cli-home-')),
+    isTty,
+    sleep: () => Promise.resolve(),
+    ...(api && { fetch: api.fetch }),
+  });
+  return { exitCode, ...run };
+}
