@@ -2,6 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { DesiredSandbox } from '@moat/proto';
 import { FindOptionsSelect, In, IsNull, Not, Repository } from 'typeorm';
+import { SerialQueue } from '../common/serial-queue';
+import { eventLoopSlice } from '../common/time-slice';
 import { NodesService } from '../nodes/nodes.service';
 import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
@@ -16,6 +18,8 @@ import { AgentChannel } from './agent.channel';
  */
 @Injectable()
 export class DesiredStatePublisher implements OnModuleInit {
+  private readonly publications = new SerialQueue();
+
   constructor(
     @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
     private readonly agents: AgentChannel,
@@ -47,9 +51,18 @@ export class DesiredStatePublisher implements OnModuleInit {
     await this.nodes.announceMany(unique);
   }
 
-  /** Sends each node its full desired set, reading all of them in one query. */
+  /**
+   * Sends each node its full desired set, reading all of them in one query. Publications run
+   * one at a time: a long one is sent in slices of the event loop, and a set read after it
+   * must not reach a node before the older one does (the node would stop what the newer set
+   * has and the older lacks).
+   */
   async publish(nodeIds: readonly string[]): Promise<void> {
     if (nodeIds.length === 0) return;
+    await this.publications.run(() => this.readAndSend(nodeIds));
+  }
+
+  private async readAndSend(nodeIds: readonly string[]): Promise<void> {
     const nodeId = In([...nodeIds]);
     // A failed sandbox is no longer wanted, unless its restart policy starts it again: then its
     // node keeps it (failed) until the restart is due and restartCount moves on.
@@ -63,7 +76,7 @@ export class DesiredStatePublisher implements OnModuleInit {
     });
     const byNode = new Map<string, DesiredSandbox[]>(nodeIds.map((id) => [id, []]));
     for (const sandbox of sandboxes) byNode.get(sandbox.nodeId as string)?.push(toDesired(sandbox));
-    for (const [id, desired] of byNode) this.agents.pushDesired(id, { sandboxes: desired });
+    await eventLoopSlice.forEach(byNode, ([id, desired]) => this.agents.pushDesired(id, { sandboxes: desired }));
   }
 }
 
