@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { FakeApi, sandboxOf } from '@moat/sdk/testing';
-import { ExitCode } from './exit-codes';
+import { ExitCode } from './errors/exit-codes';
 import { FAKE_TOKEN, runMoat } from './testing/run-cli';
 
 describe('moat: exit codes and errors', () => {

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MoatApiError, MoatClientError } from '@moat/sdk';
-import { CliContext, type CliIo, type GlobalOptions } from './cli.context';
+import { CliContext, type CliIo, type GlobalOptions } from './context/cli.context';
 import { completionCommand } from './commands/completion.command';
 import { deployCommand } from './commands/deploy.command';
 import { execCommand } from './commands/exec.command';
@@ -11,7 +11,7 @@ import { rolloutCommand } from './commands/rollout.command';
 import { sandboxCommand } from './commands/sandbox.command';
 import { templateCommand } from './commands/template.command';
 import { tenantCommand } from './commands/tenant.command';
-import { CliError, ExitCode } from './exit-codes';
+import { CliError, ExitCode } from './errors/exit-codes';
 import { OUTPUT_FORMATS } from './output/printer';
 
 const MORE_HELP = `

@@ -1,5 +1,5 @@
 import { Argument, Command } from 'commander';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 import { completionScript, SHELLS, type Shell } from '../completion/completion.script';
 
 /** `moat completion bash|zsh`: the shell completion script, to eval or save. */

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { bodyOf, type CreateDeploymentRequest, type Deployment, type StrategyType } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 import { keyValues, orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 import { count, keyValue } from './option-values';

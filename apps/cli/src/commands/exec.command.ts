@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { bodyOf } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 import { count, keyValue } from './option-values';
 
 interface ExecOptions {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { bodyOf, type ApiKey, type CreatedApiKey, type Moat } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
-import { CliError } from '../exit-codes';
+import type { CliContext } from '../context/cli.context';
+import { CliError } from '../errors/exit-codes';
 import { orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 

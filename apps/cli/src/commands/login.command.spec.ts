@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { FakeApi, sandboxOf } from '@moat/sdk/testing';
-import { ExitCode } from '../exit-codes';
+import { ExitCode } from '../errors/exit-codes';
 import { runMoat } from '../testing/run-cli';
 
 describe('moat login', () => {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { bodyOf } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 
 interface LoginOptions {
   token: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeApi, nodeOf } from '@moat/sdk/testing';
-import { ExitCode } from '../exit-codes';
+import { ExitCode } from '../errors/exit-codes';
 import { runMoat } from '../testing/run-cli';
 
 describe('moat node', () => {

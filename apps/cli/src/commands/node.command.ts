@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { bodyOf, type FleetNode } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 import { keyValues, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 

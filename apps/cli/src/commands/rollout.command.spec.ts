@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Rollout } from '@moat/sdk';
 import { FakeApi } from '@moat/sdk/testing';
-import { ExitCode } from '../exit-codes';
+import { ExitCode } from '../errors/exit-codes';
 import { runMoat } from '../testing/run-cli';
 
 function rolloutOf(overrides: Partial<Rollout>): Rollout {

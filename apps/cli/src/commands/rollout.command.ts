@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { bodyOf, type Moat, type Rollout, type RolloutAction } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
-import { ExitCode } from '../exit-codes';
+import type { CliContext } from '../context/cli.context';
+import { ExitCode } from '../errors/exit-codes';
 import { orDash, timestamp } from '../output/cells';
 import { progressLine, rolloutEnded } from '../output/rollout-progress';
 import type { Column } from '../output/table';

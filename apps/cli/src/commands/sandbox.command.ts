@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { SANDBOX_STATES, type CreateSandboxRequest, type NetworkModel, type Sandbox, type SandboxState } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 import { keyValues, orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 import { count, keyValue } from './option-values';

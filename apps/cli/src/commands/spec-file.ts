@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CliError } from '../exit-codes';
+import { CliError } from '../errors/exit-codes';
 
 /**
  * The JSON object in `file`: a body the API validates itself (its refusal names the field),

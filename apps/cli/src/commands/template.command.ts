@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { bodyOf, type components, type CreatedTemplateVersion, type TemplateDetail, type TemplateSpec, type TemplateSummary, type TemplateVersion } from '@moat/sdk';
-import type { CliContext } from '../cli.context';
+import type { CliContext } from '../context/cli.context';
 import { orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 import { count } from './option-values';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
-import { ExitCode } from '../exit-codes';
+import { ExitCode } from '../errors/exit-codes';
 import { runMoat } from '../testing/run-cli';
 
 /** What bash completes after `line` with the script `moat completion bash` printed. */

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CliError } from '../exit-codes';
+import { CliError } from '../errors/exit-codes';
 
 /** What `moat login` keeps: where the API is, the token, and the CA to trust, if private. */
 export interface StoredConfig {

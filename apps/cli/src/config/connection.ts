@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import { CliError } from '../exit-codes';
+import { CliError } from '../errors/exit-codes';
 import type { StoredConfig } from './config.store';
 
 /** Where the API is and how to talk to it: the stored login, each field overridden by the environment. */

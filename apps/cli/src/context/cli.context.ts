@@ -1,8 +1,8 @@
 import { Moat, type MoatOptions } from '@moat/sdk';
-import { ConfigStore, configDir, type StoredConfig } from './config/config.store';
-import { resolveConnection, trustCa } from './config/connection';
-import { ExitCode } from './exit-codes';
-import { Printer, type OutputFormat } from './output/printer';
+import { ConfigStore, configDir, type StoredConfig } from '../config/config.store';
+import { resolveConnection, trustCa } from '../config/connection';
+import { ExitCode } from '../errors/exit-codes';
+import { Printer, type OutputFormat } from '../output/printer';
 
 /** What the CLI takes from its process; tests give their own. */
 export interface CliIo {
