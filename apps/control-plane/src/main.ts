@@ -1,18 +1,16 @@
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
-import { listenOnSharedPort } from './common/shared-port.listener';
 import { ConfigError, loadConfig } from './config/app-config';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const app = await createApp(config);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  await app.init();
-  const port = await listenOnSharedPort(app.getHttpServer(), config.apiPort, config.apiHost);
+  await app.listen(config.apiPort, config.apiHost);
   app.get(Logger).log(
     {
-      url: `${config.tls ? 'https' : 'http'}://${config.apiHost}:${port}`,
+      url: await app.getUrl(),
       database: config.database.kind === 'sqlite' ? config.database.path : 'postgresql',
       adminToken: config.adminTokenSource === 'file' ? `${config.dataDir}/admin-token` : 'MOAT_ADMIN_TOKEN',
       redis: config.redisUrl !== undefined,

@@ -18,7 +18,6 @@ import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { Batcher } from '../common/batcher';
 import { SerialQueue } from '../common/serial-queue';
-import { eventLoopSlice } from '../common/time-slice';
 import { SOCKET_SERVER_OPTIONS } from '../common/socket-server.options';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -244,8 +243,7 @@ export class AgentsGateway
   /** Hellos that arrived together: one registration, one read of their desired sets, one placement pass. */
   private async registerHellos(batch: PendingHello[]): Promise<void> {
     await this.nodes.registerMany(batch.map(({ nodeId, hello }) => ({ id: nodeId, hello })));
-    // Each acknowledgement is a socket write: a thousand of them are sliced like any long run.
-    await eventLoopSlice.forEach(batch, (pending) => pending.accepted());
+    batch.forEach((pending) => pending.accepted());
     // The full desired set: the node stops whatever is not in it (the fence on reconnect).
     await this.publisher.publish([...new Set(batch.map((pending) => pending.nodeId))]);
     await this.scheduler.placePending();

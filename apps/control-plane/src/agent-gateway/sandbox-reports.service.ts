@@ -3,7 +3,6 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { SandboxStatus } from '@moat/proto';
 import { In, Repository } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
-import { eventLoopSlice } from '../common/time-slice';
 import { Transactions } from '../database/transactions.service';
 import { DesiredStatePublisher } from '../fleet/desired-state.publisher';
 import { NodesService } from '../nodes/nodes.service';
@@ -105,7 +104,6 @@ export class SandboxReports {
           return beat !== undefined && beat.receivedAt > s.updatedAt && !beat.sandboxIds.includes(s.id);
         }),
       );
-      await eventLoopSlice.checkpoint();
     }
     if (vanished.length === 0) return;
     await this.transactions.run((manager) => this.rows.removeGone(manager, vanished.map((s) => s.id)));

@@ -1,15 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { SerialQueue } from '../common/serial-queue';
-import { eventLoopSlice } from '../common/time-slice';
 
 /**
  * The one way to run a transaction. Transactions run one at a time in this process:
  * TypeORM's SQLite driver has a single connection, so concurrent transactions would nest
  * into each other, and quota checks and placement must not interleave anyway (they read
- * allocations, then write them). Queued transactions follow each other in one run of
- * promise callbacks (better-sqlite3 answers synchronously), so each starts at a checkpoint of
- * the event loop's time slice: a queue of hundreds lets requests in between.
+ * allocations, then write them).
  */
 @Injectable()
 export class Transactions {
@@ -18,9 +15,6 @@ export class Transactions {
   constructor(private readonly dataSource: DataSource) {}
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.queue.run(async () => {
-      await eventLoopSlice.checkpoint();
-      return this.dataSource.transaction(work);
-    });
+    return this.queue.run(() => this.dataSource.transaction(work));
   }
 }

@@ -2,7 +2,6 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { DesiredSandbox } from '@moat/proto';
 import { FindOptionsSelect, In, IsNull, Not, Repository } from 'typeorm';
-import { eventLoopSlice } from '../common/time-slice';
 import { NodesService } from '../nodes/nodes.service';
 import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
@@ -17,11 +16,6 @@ import { AgentChannel } from './agent.channel';
  */
 @Injectable()
 export class DesiredStatePublisher implements OnModuleInit {
-  /** Numbers the reads of desired sets, in the order they were asked for. */
-  private reads = 0;
-  /** Per node, the read whose set it was sent last. */
-  private readonly sentReads = new Map<string, number>();
-
   constructor(
     @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
     private readonly agents: AgentChannel,
@@ -53,15 +47,9 @@ export class DesiredStatePublisher implements OnModuleInit {
     await this.nodes.announceMany(unique);
   }
 
-  /**
-   * Sends each node its full desired set, reading all of them in one query. A large publication
-   * is sent in slices of the event loop, so a set read after it may reach a node first; the
-   * older set then is not sent at all (the node would stop what the newer set has and the
-   * older lacks).
-   */
+  /** Sends each node its full desired set, reading all of them in one query. */
   async publish(nodeIds: readonly string[]): Promise<void> {
     if (nodeIds.length === 0) return;
-    const read = ++this.reads;
     const nodeId = In([...nodeIds]);
     // A failed sandbox is no longer wanted, unless its restart policy starts it again: then its
     // node keeps it (failed) until the restart is due and restartCount moves on.
@@ -75,11 +63,7 @@ export class DesiredStatePublisher implements OnModuleInit {
     });
     const byNode = new Map<string, DesiredSandbox[]>(nodeIds.map((id) => [id, []]));
     for (const sandbox of sandboxes) byNode.get(sandbox.nodeId as string)?.push(toDesired(sandbox));
-    await eventLoopSlice.forEach(byNode, ([id, desired]) => {
-      if ((this.sentReads.get(id) ?? 0) > read) return;
-      this.sentReads.set(id, read);
-      this.agents.pushDesired(id, { sandboxes: desired });
-    });
+    for (const [id, desired] of byNode) this.agents.pushDesired(id, { sandboxes: desired });
   }
 }
 

@@ -4,7 +4,6 @@ import type { NodeHello } from '@moat/proto';
 import { In, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
-import { eventLoopSlice } from '../common/time-slice';
 import { UiChannel } from '../dashboard/ui.channel';
 import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
@@ -119,7 +118,6 @@ export class NodesService {
         });
         const stored = await rawQuery<Record<string, unknown>>(manager, `${UPSERT_NODES} ${values.join(', ')} ${ON_HELLO} RETURNING *`, parameters);
         rows.push(...stored.map((row) => hydrate(manager, NodeEntity, row)));
-        await eventLoopSlice.checkpoint();
       }
       return { rows, change: await this.scheduler.prepareNodes(manager, rows) };
     });
@@ -174,7 +172,6 @@ export class NodesService {
           const result = await manager.update(NodeEntity, { id: node.id, state: node.state }, { state: node.unschedulable ?? 'ready' });
           if (result.affected) up.push(node.id);
         }
-        await eventLoopSlice.checkpoint();
       }
       return up;
     });

@@ -1,12 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../../src/app.factory';
-import { listenOnSharedPort } from '../../../src/common/shared-port.listener';
 import { loadConfig } from '../../../src/config/app-config';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -98,9 +98,8 @@ export async function startApp(kind: DatabaseKind, env: Record<string, string> =
 
 async function listenOn(config: ReturnType<typeof loadConfig>): Promise<{ app: INestApplication; baseUrl: string }> {
   const app = await createApp(config);
-  // As main.ts listens: several sockets share the port.
-  await app.init();
-  const port = await listenOnSharedPort(app.getHttpServer(), 0, '127.0.0.1');
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, baseUrl: `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}` };
 }
 
