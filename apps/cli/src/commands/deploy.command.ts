@@ -4,6 +4,7 @@ import type { CliContext } from '../context/cli.context';
 import { keyValues, orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 import { count, keyValue } from './option-values';
+import { idSubcommand, listSubcommand } from './resource-subcommands';
 
 const STRATEGY_TYPES: readonly StrategyType[] = ['rolling', 'canary', 'blue-green', 'immediate'];
 
@@ -36,22 +37,8 @@ interface CreateOptions {
 export function deployCommand(ctx: CliContext): Command {
   const deploy = new Command('deploy').description('deployments: replicas of a template version, kept running and rolled out');
 
-  deploy
-    .command('ls')
-    .description('list deployments')
-    .action(async () => {
-      const moat = await ctx.moat();
-      ctx.printer.list(await bodyOf(moat.api.GET('/v1/deployments')), DEPLOYMENT_COLUMNS);
-    });
-
-  deploy
-    .command('get')
-    .description('show a deployment')
-    .argument('<id>', 'the deployment id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one(await bodyOf(moat.api.GET('/v1/deployments/{id}', { params: { path: { id } } })), DEPLOYMENT_COLUMNS);
-    });
+  listSubcommand(ctx, deploy, 'list deployments', (moat) => bodyOf(moat.api.GET('/v1/deployments')), DEPLOYMENT_COLUMNS);
+  idSubcommand(ctx, deploy, 'get', 'show a deployment', 'deployment', (moat, id) => bodyOf(moat.api.GET('/v1/deployments/{id}', { params: { path: { id } } })), DEPLOYMENT_COLUMNS);
 
   deploy
     .command('create')
@@ -80,14 +67,15 @@ export function deployCommand(ctx: CliContext): Command {
       ctx.printer.one(await bodyOf(moat.api.POST('/v1/deployments', { body })), DEPLOYMENT_COLUMNS);
     });
 
-  deploy
-    .command('rm')
-    .description('delete a deployment and its sandboxes')
-    .argument('<id>', 'the deployment id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one(await bodyOf(moat.api.DELETE('/v1/deployments/{id}', { params: { path: { id } } })), DEPLOYMENT_COLUMNS);
-    });
+  idSubcommand(
+    ctx,
+    deploy,
+    'rm',
+    'delete a deployment and its sandboxes',
+    'deployment',
+    (moat, id) => bodyOf(moat.api.DELETE('/v1/deployments/{id}', { params: { path: { id } } })),
+    DEPLOYMENT_COLUMNS,
+  );
 
   return deploy;
 }

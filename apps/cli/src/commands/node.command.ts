@@ -3,6 +3,7 @@ import { bodyOf, type FleetNode } from '@moat/sdk';
 import type { CliContext } from '../context/cli.context';
 import { keyValues, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
+import { idSubcommand, listSubcommand } from './resource-subcommands';
 
 const NODE_COLUMNS: readonly Column<FleetNode>[] = [
   { header: 'ID', cell: (n) => n.id },
@@ -26,32 +27,10 @@ const CHANGES = [
 export function nodeCommand(ctx: CliContext): Command {
   const node = new Command('node').description('the fleet of nodes (admin token)');
 
-  node
-    .command('ls')
-    .description('list nodes')
-    .action(async () => {
-      const moat = await ctx.moat();
-      ctx.printer.list(await bodyOf(moat.api.GET('/v1/nodes')), NODE_COLUMNS);
-    });
-
-  node
-    .command('get')
-    .description('show a node')
-    .argument('<id>', 'the node id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one(await bodyOf(moat.api.GET('/v1/nodes/{id}', { params: { path: { id } } })), NODE_COLUMNS);
-    });
-
+  listSubcommand(ctx, node, 'list nodes', (moat) => bodyOf(moat.api.GET('/v1/nodes')), NODE_COLUMNS);
+  idSubcommand(ctx, node, 'get', 'show a node', 'node', (moat, id) => bodyOf(moat.api.GET('/v1/nodes/{id}', { params: { path: { id } } })), NODE_COLUMNS);
   for (const { name, route, description } of CHANGES) {
-    node
-      .command(name)
-      .description(description)
-      .argument('<id>', 'the node id')
-      .action(async (id: string) => {
-        const moat = await ctx.moat();
-        ctx.printer.one(await bodyOf(moat.api.POST(route, { params: { path: { id } } })), NODE_COLUMNS);
-      });
+    idSubcommand(ctx, node, name, description, 'node', (moat, id) => bodyOf(moat.api.POST(route, { params: { path: { id } } })), NODE_COLUMNS);
   }
 
   return node;

@@ -4,6 +4,7 @@ import type { CliContext } from '../context/cli.context';
 import { keyValues, orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 import { count, keyValue } from './option-values';
+import { idSubcommand } from './resource-subcommands';
 
 const NETWORK_MODELS: readonly NetworkModel[] = ['tcfilter', 'macvtap', 'bridge'];
 
@@ -78,23 +79,8 @@ export function sandboxCommand(ctx: CliContext): Command {
       );
     });
 
-  sandbox
-    .command('get')
-    .description('show a sandbox')
-    .argument('<id>', 'the sandbox id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one((await moat.sandboxes.get(id)).info, SANDBOX_COLUMNS);
-    });
-
-  sandbox
-    .command('rm')
-    .description('delete a sandbox (it is stopping, then gone)')
-    .argument('<id>', 'the sandbox id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one(await moat.sandboxes.delete(id), SANDBOX_COLUMNS);
-    });
+  idSubcommand(ctx, sandbox, 'get', 'show a sandbox', 'sandbox', async (moat, id) => (await moat.sandboxes.get(id)).info, SANDBOX_COLUMNS);
+  idSubcommand(ctx, sandbox, 'rm', 'delete a sandbox (it is stopping, then gone)', 'sandbox', (moat, id) => moat.sandboxes.delete(id), SANDBOX_COLUMNS);
 
   return sandbox;
 }

@@ -3,6 +3,7 @@ import { bodyOf, type components, type CreatedTemplateVersion, type TemplateDeta
 import type { CliContext } from '../context/cli.context';
 import { orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
+import { listSubcommand } from './resource-subcommands';
 import { count } from './option-values';
 import { readJsonObject } from './spec-file';
 
@@ -40,13 +41,7 @@ const CREATED_COLUMNS: readonly Column<CreatedTemplateVersion>[] = [
 export function templateCommand(ctx: CliContext): Command {
   const template = new Command('template').description('sandbox templates: versioned specs that deployments run');
 
-  template
-    .command('ls')
-    .description('list templates')
-    .action(async () => {
-      const moat = await ctx.moat();
-      ctx.printer.list(await bodyOf(moat.api.GET('/v1/templates')), TEMPLATE_COLUMNS);
-    });
+  listSubcommand(ctx, template, 'list templates', (moat) => bodyOf(moat.api.GET('/v1/templates')), TEMPLATE_COLUMNS);
 
   template
     .command('get')

@@ -4,6 +4,7 @@ import type { CliContext } from '../context/cli.context';
 import { timestamp } from '../output/cells';
 import type { Column } from '../output/table';
 import { count } from './option-values';
+import { idSubcommand, listSubcommand } from './resource-subcommands';
 
 const TENANT_COLUMNS: readonly Column<Tenant>[] = [
   { header: 'ID', cell: (t) => t.id },
@@ -40,22 +41,8 @@ interface CreateOptions {
 export function tenantCommand(ctx: CliContext): Command {
   const tenant = new Command('tenant').description('tenants and their quotas (admin token)');
 
-  tenant
-    .command('ls')
-    .description('list tenants')
-    .action(async () => {
-      const moat = await ctx.moat();
-      ctx.printer.list(await bodyOf(moat.api.GET('/v1/tenants')), TENANT_COLUMNS);
-    });
-
-  tenant
-    .command('get')
-    .description('show a tenant')
-    .argument('<id>', 'the tenant id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one(await bodyOf(moat.api.GET('/v1/tenants/{id}', { params: { path: { id } } })), TENANT_COLUMNS);
-    });
+  listSubcommand(ctx, tenant, 'list tenants', (moat) => bodyOf(moat.api.GET('/v1/tenants')), TENANT_COLUMNS);
+  idSubcommand(ctx, tenant, 'get', 'show a tenant', 'tenant', (moat, id) => bodyOf(moat.api.GET('/v1/tenants/{id}', { params: { path: { id } } })), TENANT_COLUMNS);
 
   tenant
     .command('create')
@@ -78,24 +65,17 @@ export function tenantCommand(ctx: CliContext): Command {
     });
 
   for (const { name, route, description } of STATE_CHANGES) {
-    tenant
-      .command(name)
-      .description(description)
-      .argument('<id>', 'the tenant id')
-      .action(async (id: string) => {
-        const moat = await ctx.moat();
-        ctx.printer.one(await bodyOf(moat.api.POST(route, { params: { path: { id } } })), TENANT_COLUMNS);
-      });
+    idSubcommand(ctx, tenant, name, description, 'tenant', (moat, id) => bodyOf(moat.api.POST(route, { params: { path: { id } } })), TENANT_COLUMNS);
   }
-
-  tenant
-    .command('usage')
-    .description("a tenant's usage against its quota")
-    .argument('<id>', 'the tenant id')
-    .action(async (id: string) => {
-      const moat = await ctx.moat();
-      ctx.printer.one(await bodyOf(moat.api.GET('/v1/tenants/{id}/usage', { params: { path: { id } } })), USAGE_COLUMNS);
-    });
+  idSubcommand(
+    ctx,
+    tenant,
+    'usage',
+    "a tenant's usage against its quota",
+    'tenant',
+    (moat, id) => bodyOf(moat.api.GET('/v1/tenants/{id}/usage', { params: { path: { id } } })),
+    USAGE_COLUMNS,
+  );
 
   return tenant;
 }
