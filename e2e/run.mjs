@@ -2,14 +2,14 @@
 // VMs, web UI) in a fresh data dir, runs the REST e2e tests and the browser tests against
 // it, stops it, and fails if any host object of it is left behind.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { startStack } from '../tools/dev/stack.mjs';
 import { startBrowserNetns } from './support/browser-netns.mjs';
 import { E2E_BRIDGE_PREFIX, findLeaks } from './support/leaks.mjs';
 import { DNS_SERVER } from './support/outside.mjs';
+import { freePort, freshDataDir } from './support/own-stack.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const mainDataDir = resolve(ROOT, process.env.MOAT_DATA_DIR ?? '.moat');
@@ -17,18 +17,7 @@ if (!existsSync(join(mainDataDir, 'guest-images', 'current.json'))) {
   throw new Error(`no guest image in ${mainDataDir}: run \`npm test\` (or sh tools/dev/moat.sh prepare)`);
 }
 // A fresh data dir for this run, sharing the already-built guest image.
-const dataDir = mkdtempSync(join(mainDataDir, 'e2e-'));
-symlinkSync(join(mainDataDir, 'guest-images'), join(dataDir, 'guest-images'));
-
-const freePort = () =>
-  new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
+const dataDir = freshDataDir(mainDataDir, 'e2e-');
 
 const nodeMetricsPort = await freePort();
 const apiPort = await freePort();

@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DATA_DIR } from '../support/api';
+import { testCertificates } from '@moat/test-support';
+import { DATA_DIR, waitFor } from '../support/api';
 import { findLeaks, vmmProcesses } from '../support/leaks.mjs';
+import { freePort, freshDataDir } from '../support/own-stack.mjs';
 import { apiRequest, startStack } from '../support/stack.mjs';
 import type { Stack } from '../support/stack.mjs';
 
@@ -30,26 +31,7 @@ interface Sandbox {
   templateVersion: number | null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const until = <T,>(what: string, check: () => Promise<T | undefined>) => waitFor(what, check, STEP_TIMEOUT_MS);
 
 /** The sandbox ids a QEMU process runs for on this machine, one entry per process. */
 function runningVms(ids: string[]): string[] {
@@ -80,8 +62,7 @@ describe('a fleet of three real nodes', () => {
   const nodeName = async (nodeId: string | null) => (await nodes()).find((n) => n.id === nodeId)?.name;
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(join(resolve(DATA_DIR, '..'), 'e2e-fleet-'));
-    symlinkSync(join(resolve(DATA_DIR, '..'), 'guest-images'), join(dataDir, 'guest-images'));
+    const dataDir = freshDataDir(resolve(DATA_DIR, '..'), 'e2e-fleet-');
     stack = await startStack({
       dataDir,
       apiPort: await freePort(),
@@ -158,18 +139,17 @@ describe('a fleet of three real nodes', () => {
     const plain = stack.apiUrl.replace('https:', 'http:');
     await expect(apiRequest(`${plain}/healthz`)).rejects.toThrow();
 
-    const dir = mkdtempSync(join(stack.dataDir, 'wrong-ca-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.pem'), '-subj', '/CN=not the fleet CA', '-days', '1'], { stdio: 'ignore' });
-    mkdirSync(join(dir, 'data'));
-    symlinkSync(join(stack.dataDir, 'guest-images'), join(dir, 'data', 'guest-images'));
+    // Another CA than the fleet's, and a data dir of the impostor's own.
+    const dataDir = freshDataDir(stack.dataDir, 'wrong-ca-');
+    const wrongCa = testCertificates(join(dataDir, 'tls')).caFile;
     const token = (await call<{ token: string }>('POST', '/v1/nodes/join-tokens', {})).body.token;
     const agent = spawn(process.execPath, ['apps/node-agent/dist/main.js'], {
       cwd: resolve(__dirname, '../..'),
       env: {
         PATH: process.env.PATH,
-        MOAT_DATA_DIR: join(dir, 'data'),
+        MOAT_DATA_DIR: dataDir,
         MOAT_CONTROL_PLANE_URL: stack.apiUrl,
-        MOAT_TLS_CA: join(dir, 'ca.pem'),
+        MOAT_TLS_CA: wrongCa,
         MOAT_JOIN_TOKEN: token,
         MOAT_NODE_NAME: 'impostor',
         MOAT_NODE_METRICS_ADDR: 'off',

@@ -1,24 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { startStack } from '../support/stack.mjs';
 import { DATA_DIR } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
+import { freePort, freshDataDir } from '../support/own-stack.mjs';
 
 const PREFIX = 'mtshut';
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * Stopping Moat (what Ctrl-C of `npm start` does: SIGTERM to each process, the node agent first)
@@ -28,9 +17,7 @@ function freePort(): Promise<number> {
  */
 describe('shutdown during a burst', () => {
   it('leaves no VMM, jail, cgroup, netns, link, RAM file or rule behind', async () => {
-    const imagesDir = join(resolve(DATA_DIR, '..'), 'guest-images');
-    const dataDir = mkdtempSync(join(resolve(DATA_DIR, '..'), 'e2e-shutdown-'));
-    symlinkSync(imagesDir, join(dataDir, 'guest-images'));
+    const dataDir = freshDataDir(resolve(DATA_DIR, '..'), 'e2e-shutdown-');
     const stack = await startStack({
       dataDir,
       apiPort: await freePort(),

@@ -85,9 +85,10 @@ export function inNodeNetns(node, argv) {
 /** `10.249.<n>` for the first n whose /24 this machine has no route into. */
 function freeLanPrefix() {
   const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  const used = new Set([...routes.matchAll(/(?<![\d.])(\d+\.\d+\.\d+)\.\d+/g)].map((match) => match[1]));
   for (let n = 0; n < 256; n++) {
     const prefix = `${LAN_RANGE}.${n}`;
-    if (!routes.includes(`${prefix}.`)) return prefix;
+    if (!used.has(prefix)) return prefix;
   }
   throw new Error(`no free /24 left in ${LAN_RANGE}.0.0/16 for a fleet LAN`);
 }

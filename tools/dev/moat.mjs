@@ -90,13 +90,13 @@ async function start({ tls, nodes }) {
       'Moat is running.',
       `  Web UI:      http://${host}:${webPort}`,
       `  API:         ${api}   (OpenAPI: ${api}/docs)`,
+      `  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agent${nodes > 1 ? "s" : ''} http://${nodeMetrics}/metrics${nodes > 1 ? " inside each node's namespace" : ''}`}`,
       ...(nodes > 1
         ? [
-            `  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agents http://${nodeMetrics}/metrics inside each node's namespace`}`,
             `  Nodes:       ${stack.nodes.map((node) => `${node.name} ${node.address}`).join(', ')}`,
             `               (network namespaces; e.g. ip netns exec ${stack.nodes[0].netns} ip addr)`,
           ]
-        : [`  Metrics:     ${api}/metrics${nodeMetrics === 'off' ? '' : `, node agent http://${nodeMetrics}/metrics`}`]),
+        : []),
       ...(stack.caFile ? [`  TLS CA:      ${stack.caFile}   (curl --cacert it; trust it in the browser for the web UI)`] : []),
       `  Admin token: ${stack.adminToken}`,
       `  CLI:         node apps/cli/dist/moat.js login ${api} --token ${stack.adminToken}${stack.caFile ? ` --ca ${stack.caFile}` : ''}`,

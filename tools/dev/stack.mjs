@@ -273,37 +273,34 @@ async function waitForHttp(url, timeoutMs, exited, ca) {
 }
 
 /**
- * One JSON request to the API, trusting `ca` (PEM) for https, else the system store: node:http(s)
- * for the same reason as statusOf. Resolves with the status and the parsed body (if any).
+ * One JSON request to the API, trusting `ca` (PEM) for https, else the system store. Resolves
+ * with the status and the parsed body (if any).
  * @param {string} url
  * @param {{ method?: string, token?: string, body?: unknown, ca?: string }} [opts]
  * @returns {Promise<{ status: number, body: any }>}
  */
-export function apiRequest(url, { method = 'GET', token, body, ca } = {}) {
+export async function apiRequest(url, { method = 'GET', token, body, ca } = {}) {
+  const headers = { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) };
+  const res = await request(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), ca, timeoutMs: 30_000 });
+  return { status: res.status, body: res.text ? JSON.parse(res.text) : undefined };
+}
+
+/** The status of a GET. */
+async function statusOf(url, ca) {
+  return (await request(url, { ca, timeoutMs: 5_000 })).status;
+}
+
+/** One HTTP(S) request, with node:http(s) rather than fetch, which takes no CA of its own. */
+function request(url, { method = 'GET', headers = {}, body, ca, timeoutMs }) {
   return new Promise((resolve, reject) => {
-    const headers = { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) };
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method, headers, timeout: 30_000, ...(ca && { ca }) }, (res) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method, headers, timeout: timeoutMs, ...(ca && { ca }) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-/** The status of a GET; node:http(s) rather than fetch, which takes no CA of its own. */
-function statusOf(url, ca) {
-  return new Promise((resolve, reject) => {
-    const options = { timeout: 5_000, ...(ca && { ca }) };
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, options, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

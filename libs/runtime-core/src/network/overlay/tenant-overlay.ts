@@ -36,10 +36,12 @@ interface LinkDetails {
 
 /**
  * A tenant bridge's port onto the fleet: a VXLAN link that carries the tenant's segment to the
- * other nodes where the tenant has sandboxes, with head-end replication to each of them (one
- * flood entry per peer, no multicast underlay needed) and remote MACs learned from what arrives.
- * One VNI per tenant keeps tenants apart across nodes as separate bridges do on one. `netns`
- * names the namespace the node's links live in; absent, this process's (the node agent's).
+ * other nodes where the tenant has sandboxes, by head-end replication: one flood entry per peer,
+ * so the underlay needs no multicast. The link learns no remote MACs (`nolearning`): every frame
+ * the bridge sends it goes to every peer, and no host on the underlay can divert a tenant's frames
+ * by sending from a spoofed address. One VNI per tenant keeps tenants apart across nodes as
+ * separate bridges do on one. `netns` names the namespace the node's links live in; absent,
+ * this process's (the node agent's).
  */
 export class TenantOverlay {
   constructor(
@@ -55,8 +57,8 @@ export class TenantOverlay {
     if (!Number.isInteger(spec.vni) || spec.vni < 1 || spec.vni > MAX_VNI) throw new RangeError(`VNI ${spec.vni} is not 1 to ${MAX_VNI}`);
     await withNetworkError(NetworkErrorCode.LINK_FAILED, `overlay ${spec.link} (VNI ${spec.vni})`, async () => {
       const current = await this.details(spec.link);
-      if (current && !matches(current, spec)) await this.net.ip(['link', 'del', spec.link], this.netns);
       if (!current || !matches(current, spec)) {
+        if (current) await this.net.ip(['link', 'del', spec.link], this.netns);
         await this.net.ipBatch(
           [
             `link add ${spec.link} mtu ${spec.mtu} type vxlan id ${spec.vni} local ${spec.localAddress} dstport ${VXLAN_PORT} nolearning`,
