@@ -100,7 +100,7 @@ async function start({ tls, nodes }) {
       ...(stack.caFile ? [`  TLS CA:      ${stack.caFile}   (curl --cacert it; trust it in the browser for the web UI)`] : []),
       `  Admin token: ${stack.adminToken}`,
       `  CLI:         node apps/cli/dist/moat.js login ${api} --token ${stack.adminToken}${stack.caFile ? ` --ca ${stack.caFile}` : ''}`,
-      '               then node apps/cli/dist/moat.js --help (npx moat from the repository works too)',
+      '               then node apps/cli/dist/moat.js --help',
       `  Data dir:    ${stack.dataDir}`,
       'Press Ctrl-C to stop everything (sandbox VMs included).',
       '',
