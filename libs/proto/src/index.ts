@@ -16,6 +16,8 @@ export {
   MAX_FLEET_MESSAGE_BYTES,
   MAX_NODE_NAME_LENGTH,
   MAX_SANDBOX_OVERHEAD_MIB,
+  MAX_TENANT_PEERS,
+  MAX_VNI,
   NODE_REQUEST_TIMEOUT_MS,
 } from './limits/fleet.limits';
 export {
@@ -64,9 +66,11 @@ export {
   NETWORK_MODELS,
   ROOTFS_KINDS,
   desiredStateSchema,
+  tenantNetworkPlanSchema,
   type DesiredSandbox,
   type DesiredState,
   type NetworkModel,
+  type TenantNetworkPlan,
   type PortSpec,
   type RootfsKind,
 } from './fleet/sandbox-desired.schemas';

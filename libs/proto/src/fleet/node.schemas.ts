@@ -1,5 +1,6 @@
 /** A node agent's side of joining and staying in the fleet: who it is, what it offers, that it lives. */
 import { z } from 'zod';
+import { ipv4Schema } from './sandbox-fences';
 import { MAX_CPU_OVERCOMMIT, MAX_NODE_NAME_LENGTH, MAX_SANDBOX_OVERHEAD_MIB } from '../limits/fleet.limits';
 
 /**
@@ -51,6 +52,11 @@ export const nodeHelloSchema = z.object({
   cpuOvercommit: z.number().positive().max(MAX_CPU_OVERCOMMIT).optional(),
   /** Memory the node keeps for its host and offers to no sandbox. Absent (older agents): 0. */
   memoryReserveMiB: z.number().int().nonnegative().optional(),
+  /**
+   * The node's underlay address (its MOAT_NODE_ADDRESS): where other nodes send its tenants'
+   * overlay traffic. Absent: the address the control plane sees the connection come from.
+   */
+  address: ipv4Schema.optional(),
 });
 export type NodeHello = z.infer<typeof nodeHelloSchema>;
 

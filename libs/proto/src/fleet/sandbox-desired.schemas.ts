@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH } from '../limits/process.limits';
 import { MAX_IMAGE_REFERENCE_LENGTH, MAX_MEMORY_MIB, MAX_PUBLISHED_PORTS, MAX_VCPUS, MIN_MEMORY_MIB } from '../limits/sandbox.limits';
-import { dnsConfigSchema, egressPolicySchema } from './sandbox-fences';
+import { MAX_TENANT_PEERS, MAX_VNI } from '../limits/fleet.limits';
+import { dnsConfigSchema, egressPolicySchema, ipv4CidrSchema, ipv4Schema } from './sandbox-fences';
 
 /** How a sandbox VM's NIC joins the node's CNI network. */
 export const NETWORK_MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
@@ -54,10 +55,38 @@ export const desiredSandboxSchema = z.object({
    * when this is higher than the count it last started it with. Absent: 0.
    */
   restartCount: z.number().int().nonnegative().optional(),
+  /**
+   * Its address on its tenant's network, planned by the control plane for the whole fleet (see
+   * {@link tenantNetworkPlanSchema}). Absent (no NIC, or an older control plane): the node picks
+   * one from its own pool.
+   */
+  address: ipv4Schema.optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 
+/**
+ * A tenant's network as the control plane plans it for the whole fleet: one L2 segment spanning
+ * every node where the tenant has sandboxes (a VXLAN with this VNI joins the node's tenant
+ * bridges), one subnet, one gateway address that every node's bridge carries (an anycast
+ * gateway: routed traffic leaves through the sandbox's own node).
+ */
+export const tenantNetworkPlanSchema = z.object({
+  tenantId: z.string().uuid(),
+  /** The VXLAN network identifier, the same on every node. */
+  vni: z.number().int().min(1).max(MAX_VNI),
+  /** Every sandbox address of the tenant is in it, e.g. `10.88.3.0/24`. */
+  subnet: ipv4CidrSchema,
+  gateway: ipv4Schema,
+  /** The underlay addresses of the other nodes where the tenant has sandboxes. */
+  peers: z.array(ipv4Schema).max(MAX_TENANT_PEERS),
+});
+export type TenantNetworkPlan = z.infer<typeof tenantNetworkPlanSchema>;
+
 export const desiredStateSchema = z.object({
   sandboxes: z.array(desiredSandboxSchema),
+  /** The networks of the tenants in `sandboxes`. Absent (an older control plane): each node plans its own. */
+  networks: z.array(tenantNetworkPlanSchema).optional(),
+  /** This node's underlay address as the fleet knows it: its overlays send from it, peers send to it. */
+  underlayAddress: ipv4Schema.optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;

@@ -34,3 +34,8 @@ export const NODE_REQUEST_TIMEOUT_MS = 15_000;
  * over one command's output.
  */
 export const MAX_FLEET_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** The highest 24-bit VXLAN network identifier: a tenant network's `vni` is 1 to this. */
+export const MAX_VNI = 0xffffff;
+/** The most peer nodes one tenant network's plan may list. */
+export const MAX_TENANT_PEERS = 10_000;

@@ -1,3 +1,4 @@
+import { MAX_VNI } from '@moat/proto';
 import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
 
@@ -5,8 +6,6 @@ import { NetworkErrorCode, withNetworkError } from '../../errors/network.errors'
 export const VXLAN_PORT = 4789;
 /** What VXLAN adds to every frame over IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
-/** The highest 24-bit VXLAN network identifier. */
-export const MAX_VNI = 0xffffff;
 
 /** One tenant's segment across the fleet, as seen from this node. */
 export interface OverlaySpec {
