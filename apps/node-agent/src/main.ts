@@ -96,9 +96,10 @@ async function main(): Promise<void> {
         sandboxOverheadMiB: runtime.sandboxOverheadMiB(),
         cpuOvercommit: config.cpuOvercommit,
         memoryReserveMiB: config.memoryReserveMiB,
+        ...(config.network.nodeAddress && { address: config.network.nodeAddress }),
       }),
       sandboxIds: () => runtime.list().map((s) => s.id),
-      onDesired: (sandboxes) => reconciler.setDesired(sandboxes),
+      onDesired: (state) => reconciler.setDesired(state),
       exec: async (req) => {
         const started = performance.now();
         const out = await runtime.exec(req.sandboxId, {

@@ -38,7 +38,8 @@ export { guestKernelParams } from './hypervisor/qemu/qemu.machine';
 export { QmpClient } from './hypervisor/qemu/qmp.client';
 /** Sandbox networking: CNI runner, network models, tenant networks. */
 export { SandboxNetworks, netnsName, macForSandbox, type NetworkOptions } from './network/sandbox-networks';
-export { type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
+export { type PlannedAddress, type PortMapping, type PortRequest, type NetworkState } from './network/network.types';
+export { gatewayMac, type TenantPeers, type TenantPlan } from './network/tenants/tenant-networks';
 export { DEFAULT_CONFLIST, loadConflist } from './network/cni/conflist';
 export type { CniConflist } from './network/cni/cni.types';
 export { NETWORK_MODELS, sandboxTapName, type NetworkModelKind } from './network/models/network-model';

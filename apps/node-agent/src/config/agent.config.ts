@@ -59,6 +59,8 @@ export interface AgentConfig {
     conflistFile?: string;
     bridgePrefix: string;
     subnetPool: string;
+    /** This node's address on the network between nodes (MOAT_NODE_ADDRESS); absent: as the control plane sees it. */
+    nodeAddress?: string;
   };
 }
 
@@ -132,6 +134,7 @@ const envSchema = z.object({
   MOAT_CNI_CONFLIST: z.string().min(1).optional(),
   MOAT_NET_BRIDGE_PREFIX: z.string().regex(/^[a-z][a-z0-9-]{0,8}$/, '1-9 of [a-z0-9-], starting with a letter').default('moat'),
   MOAT_NET_SUBNET_POOL: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR').default('10.88.0.0/16'),
+  MOAT_NODE_ADDRESS: z.string().refine(isIpv4, 'an IPv4 address').optional(),
 });
 
 export class ConfigError extends Error {
@@ -198,6 +201,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
       ...(e.MOAT_CNI_CONFLIST && { conflistFile: resolve(e.MOAT_CNI_CONFLIST) }),
       bridgePrefix: e.MOAT_NET_BRIDGE_PREFIX,
       subnetPool: e.MOAT_NET_SUBNET_POOL,
+      ...(e.MOAT_NODE_ADDRESS && { nodeAddress: e.MOAT_NODE_ADDRESS }),
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
+  type DesiredState,
   type ExecRequest,
   type ExecReplyResult,
   type NodeHello,
@@ -35,7 +36,7 @@ type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 export interface FleetHandlers {
   hello(): NodeHello;
   sandboxIds(): string[];
-  onDesired(sandboxes: Parameters<ControlPlaneToAgentEvents['sandboxes:desired']>[0]['sandboxes']): void;
+  onDesired(state: DesiredState): void;
   exec(req: ExecRequest): Promise<ExecReplyResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
   setPaused(sandboxId: string, paused: boolean): Promise<void>;
@@ -83,7 +84,7 @@ export class FleetConnection {
     this.socket.on('sandboxes:desired', (payload) => {
       const parsed = desiredStateSchema.safeParse(payload);
       if (!parsed.success) return this.log.error({ issues: parsed.error.issues }, 'invalid desired state ignored');
-      this.handlers.onDesired(parsed.data.sandboxes);
+      this.handlers.onDesired(parsed.data);
     });
     this.socket.on('sandbox:exec', (payload, ack) => answer(ack, execRequestSchema, payload, (req) => this.handlers.exec(req)));
     this.socket.on('sandbox:stats', (payload, ack) =>

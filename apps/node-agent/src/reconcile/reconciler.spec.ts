@@ -1,5 +1,5 @@
 import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
-import type { SandboxInfo, SandboxSpec } from '@moat/runtime-core';
+import type { SandboxInfo, SandboxSpec, TenantPeers } from '@moat/runtime-core';
 import pino from 'pino';
 import { describe, expect, it } from '@jest/globals';
 import { Reconciler, type RuntimePort } from './reconciler';
@@ -9,6 +9,7 @@ class FakeRuntime implements RuntimePort {
   readonly sandboxes = new Map<string, SandboxInfo>();
   readonly calls: string[] = [];
   readonly specs: SandboxSpec[] = [];
+  readonly overlays: { underlayAddress?: string; tenants: TenantPeers[] }[] = [];
   /** Each sandbox's update callback, as the runtime keeps it to report a later failure. */
   private readonly updates = new Map<string, (info: SandboxInfo) => void>();
   constructor(private readonly failIds = new Set<string>()) {}
@@ -43,6 +44,10 @@ class FakeRuntime implements RuntimePort {
     this.sandboxes.set(spec.id, done);
     return done;
   }
+  setOverlayPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
+    this.overlays.push({ underlayAddress, tenants: tenants.map((t) => ({ tenantId: t.tenantId, peers: [...t.peers] })) });
+    return Promise.resolve();
+  }
   async delete(id: string): Promise<void> {
     this.calls.push(`delete ${id}`);
     await new Promise((r) => setTimeout(r, 1));
@@ -66,19 +71,37 @@ describe('Reconciler', () => {
   it("asks for the tenant's network with the node's default model, or for none when network is false", async () => {
     const { runtime, reconciler } = setup();
     const tenantId = '00000000-0000-4000-8000-0000000000ff';
-    reconciler.setDesired([
+    reconciler.setDesired({ sandboxes: [
       { ...want(ID_A), tenantId, ports: [{ containerPort: 80, protocol: 'tcp' }] },
       { ...want(ID_B), tenantId, networkModel: 'bridge', network: false },
-    ]);
+    ] });
     await reconciler.idle();
     const byId = new Map(runtime.specs.map((s) => [s.id, s]));
     expect(byId.get(ID_A)).toMatchObject({ tenantId, network: { model: 'tcfilter', ports: [{ containerPort: 80, protocol: 'tcp' }] } });
     expect(byId.get(ID_B)?.network).toBeUndefined();
   });
 
+  it("gives a sandbox its place on the control plane's plan of its tenant's network, and the overlays their peers", async () => {
+    const { runtime, reconciler } = setup();
+    const tenantId = '00000000-0000-4000-8000-0000000000ff';
+    const plan = { tenantId, vni: 7, subnet: '10.88.7.0/24', gateway: '10.88.7.1', peers: ['192.0.2.12'] };
+    reconciler.setDesired({
+      sandboxes: [{ ...want(ID_A), tenantId, address: '10.88.7.9' }, { ...want(ID_B), tenantId }],
+      networks: [plan],
+      underlayAddress: '192.0.2.11',
+    });
+    await reconciler.idle();
+    const byId = new Map(runtime.specs.map((s) => [s.id, s]));
+    expect(byId.get(ID_A)?.network?.planned).toEqual({ vni: 7, subnet: '10.88.7.0/24', gateway: '10.88.7.1', address: '10.88.7.9' });
+    // No address planned (an older control plane): the node plans it.
+    expect(byId.get(ID_B)?.network).toBeDefined();
+    expect(byId.get(ID_B)?.network?.planned).toBeUndefined();
+    expect(runtime.overlays).toEqual([{ underlayAddress: '192.0.2.11', tenants: [{ tenantId, peers: ['192.0.2.12'] }] }]);
+  });
+
   it('creates what is desired and reports its progress', async () => {
     const { runtime, reports, reconciler } = setup();
-    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
     await reconciler.idle();
     expect(runtime.get(ID_A)?.state).toBe('running');
     expect(reports.map((r) => r.state)).toEqual(['creating', 'running']);
@@ -90,7 +113,7 @@ describe('Reconciler', () => {
     const reconciler = new Reconciler(runtime, () => undefined, pino({ level: 'silent' }), 'tcfilter', {
       started: (info, pulledBytes) => started.push([info.id, info.state, pulledBytes]),
     });
-    reconciler.setDesired([{ ...want(ID_A), image: '127.0.0.1:5000/app:1' }, want(ID_B)]);
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), image: '127.0.0.1:5000/app:1' }, want(ID_B)] });
     await reconciler.idle();
     expect(started.sort()).toEqual([
       [ID_A, 'running', 50],
@@ -100,7 +123,7 @@ describe('Reconciler', () => {
 
   it('passes image, command and rootfs to the runtime and relays pull progress', async () => {
     const { runtime, reports, reconciler } = setup();
-    reconciler.setDesired([{ ...want(ID_A), image: '127.0.0.1:5000/app:1', command: ['/app/run'], rootfs: '9p' }]);
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), image: '127.0.0.1:5000/app:1', command: ['/app/run'], rootfs: '9p' }] });
     await reconciler.idle();
     expect(runtime.specs[0]).toMatchObject({ image: '127.0.0.1:5000/app:1', command: ['/app/run'], rootfs: '9p' });
     expect(reports.map((r) => r.progress)).toEqual([undefined, { phase: 'pull', bytesDone: 50, bytesTotal: 100 }, undefined]);
@@ -108,8 +131,8 @@ describe('Reconciler', () => {
 
   it('skips a create whose sandbox stopped being desired before its turn came', async () => {
     const { runtime, reports, reconciler } = setup();
-    reconciler.setDesired([want(ID_A)]);
-    reconciler.setDesired([]);
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
+    reconciler.setDesired({ sandboxes: [] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([]);
     expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
@@ -117,17 +140,17 @@ describe('Reconciler', () => {
 
   it('does not create twice when the same desired set arrives again', async () => {
     const { runtime, reconciler } = setup();
-    reconciler.setDesired([want(ID_A)]);
-    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`]);
   });
 
   it('deletes a sandbox that leaves the desired set, after its create finished, and reports it gone', async () => {
     const { runtime, reports, reconciler } = setup();
-    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
     await new Promise((r) => setTimeout(r, 1)); // A's create is now in flight
-    reconciler.setDesired([want(ID_B)]);
+    reconciler.setDesired({ sandboxes: [want(ID_B)] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`, `create ${ID_B}`, `delete ${ID_A}`]);
     expect(runtime.get(ID_A)).toBeUndefined();
@@ -136,10 +159,10 @@ describe('Reconciler', () => {
 
   it('reports a failed create with its error and deletes it quietly once no longer desired', async () => {
     const { runtime, reports, reconciler } = setup(new Set([ID_A]));
-    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
     await reconciler.idle();
     expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', error: { code: 'VM_BOOT_FAILED' } });
-    reconciler.setDesired([]);
+    reconciler.setDesired({ sandboxes: [] });
     await reconciler.idle();
     expect(runtime.sandboxes.size).toBe(0);
     expect(reports.slice(-1).map((r) => r.state)).toEqual(['gone']);
@@ -148,10 +171,10 @@ describe('Reconciler', () => {
 
   it('answers gone for a sandbox the runtime no longer has, so the control plane can forget it', async () => {
     const { runtime, reports, reconciler } = setup(new Set([ID_A]));
-    reconciler.setDesired([want(ID_A)]);
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
     await reconciler.idle();
     runtime.sandboxes.delete(ID_A); // a runtime that released the failed sandbox by itself
-    reconciler.setDesired([]);
+    reconciler.setDesired({ sandboxes: [] });
     await reconciler.idle();
     expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
   });
@@ -159,19 +182,19 @@ describe('Reconciler', () => {
   it('restarts a failed sandbox under the same id with the same spec when the desired restartCount rises', async () => {
     const { runtime, reports, reconciler } = setup();
     const spec = { ...want(ID_A), image: '127.0.0.1:5000/app:1', command: ['/app/run'], ports: [{ containerPort: 80, protocol: 'tcp' as const }] };
-    reconciler.setDesired([spec]);
+    reconciler.setDesired({ sandboxes: [spec] });
     await reconciler.idle();
     runtime.vmmDied(ID_A);
     expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', error: { code: 'VMM_EXITED' }, restartCount: 0 });
 
     // Kept desired while the restart is not due yet: nothing happens but a report.
-    reconciler.setDesired([spec]);
+    reconciler.setDesired({ sandboxes: [spec] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`]);
     expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'failed', restartCount: 0 });
 
     const before = reports.length;
-    reconciler.setDesired([{ ...spec, restartCount: 1 }]);
+    reconciler.setDesired({ sandboxes: [{ ...spec, restartCount: 1 }] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`, `delete ${ID_A}`, `create ${ID_A}`]);
     expect(runtime.specs[1]).toEqual(runtime.specs[0]);
@@ -184,7 +207,7 @@ describe('Reconciler', () => {
     ]);
 
     // The same count again does not restart it twice; its next failure is the new incarnation's.
-    reconciler.setDesired([{ ...spec, restartCount: 1 }]);
+    reconciler.setDesired({ sandboxes: [{ ...spec, restartCount: 1 }] });
     await reconciler.idle();
     expect(runtime.calls).toHaveLength(3);
     runtime.vmmDied(ID_A);
@@ -193,13 +216,13 @@ describe('Reconciler', () => {
 
   it('does not restart a failed sandbox whose restart count did not rise, and deletes it once no longer desired', async () => {
     const { runtime, reports, reconciler } = setup(new Set([ID_A]));
-    reconciler.setDesired([{ ...want(ID_A), restartCount: 2 }]);
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), restartCount: 2 }] });
     await reconciler.idle();
     expect(reports.at(-1)).toMatchObject({ state: 'failed', error: { code: 'VM_BOOT_FAILED' }, restartCount: 2 });
-    reconciler.setDesired([{ ...want(ID_A), restartCount: 2 }]);
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), restartCount: 2 }] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`]);
-    reconciler.setDesired([]);
+    reconciler.setDesired({ sandboxes: [] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([`create ${ID_A}`, `delete ${ID_A}`]);
     expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
@@ -209,7 +232,7 @@ describe('Reconciler', () => {
     const { runtime, reports, reconciler } = setup();
     // Re-adopted by the runtime after the agent restarted.
     runtime.sandboxes.set(ID_A, { id: ID_A, state: 'running', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' });
-    reconciler.setDesired([{ ...want(ID_A), restartCount: 3 }]);
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), restartCount: 3 }] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([]);
     expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'running', restartCount: 3 });
@@ -217,7 +240,7 @@ describe('Reconciler', () => {
 
   it('deleteAll empties the host', async () => {
     const { runtime, reconciler } = setup();
-    reconciler.setDesired([want(ID_A), want(ID_B)]);
+    reconciler.setDesired({ sandboxes: [want(ID_A), want(ID_B)] });
     await reconciler.deleteAll();
     expect(runtime.list()).toEqual([]);
   });

@@ -1,10 +1,10 @@
-import type { DesiredSandbox, NetworkModel, SandboxStatus } from '@moat/proto';
-import type { SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
+import type { DesiredSandbox, DesiredState, NetworkModel, SandboxStatus, TenantNetworkPlan } from '@moat/proto';
+import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import type { StartObserver } from '../metrics/node.metrics';
 
 /** The part of the runtime the reconciler drives (a fake implements it in unit tests). */
-export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'delete'>;
+export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'delete' | 'setOverlayPeers'>;
 
 /**
  * Converges the host to the desired set of sandboxes the control plane sends.
@@ -22,6 +22,8 @@ export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'dele
  */
 export class Reconciler {
   private desired = new Map<string, DesiredSandbox>();
+  /** The control plane's plan of each tenant's network, from the last desired set. */
+  private networks = new Map<string, TenantNetworkPlan>();
   private readonly queues = new Map<string, Promise<void>>();
   /** The desired restartCount each sandbox the runtime holds was started with (or found at). */
   private readonly incarnations = new Map<string, number>();
@@ -34,8 +36,15 @@ export class Reconciler {
     private readonly observer?: StartObserver,
   ) {}
 
-  /** Applies a complete desired set. Returns once every resulting change has been queued. */
-  setDesired(sandboxes: DesiredSandbox[]): void {
+  /**
+   * Applies a complete desired set: its tenant networks' peers at once (a failure is logged: the
+   * next set tries again), its sandboxes queued. Returns once every resulting change has been queued.
+   */
+  setDesired({ sandboxes, networks = [], underlayAddress }: DesiredState): void {
+    this.networks = new Map(networks.map((n) => [n.tenantId, n]));
+    this.runtime
+      .setOverlayPeers(underlayAddress, networks)
+      .catch((err: unknown) => this.log.error({ err }, 'tenant overlays not brought to the control plane\'s plan'));
     const previous = this.desired;
     this.desired = new Map(sandboxes.map((s) => [s.id, s]));
     const ids = new Set<string>([...previous.keys(), ...this.desired.keys(), ...this.runtime.list().map((s) => s.id)]);
@@ -45,6 +54,12 @@ export class Reconciler {
   /** Resolves when all queued work is done (used on shutdown and in tests). */
   async idle(): Promise<void> {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  }
+
+  /** Where the sandbox sits on its tenant's fleet-wide network, when the control plane planned it. */
+  private planned(want: DesiredSandbox): PlannedAddress | undefined {
+    const plan = want.tenantId === undefined ? undefined : this.networks.get(want.tenantId);
+    return plan && want.address ? { vni: plan.vni, subnet: plan.subnet, gateway: plan.gateway, address: want.address } : undefined;
   }
 
   /** Deletes every sandbox on this host (development shutdown). */
@@ -99,6 +114,7 @@ export class Reconciler {
     const incarnation = restartCountOf(want);
     this.incarnations.set(id, incarnation);
     this.log.info({ sandboxId: id, ...(incarnation > 0 && { restartCount: incarnation }) }, 'creating sandbox');
+    const planned = this.planned(want);
     let loggedTenth = -1;
     let pulledBytes: number | undefined;
     const info = await this.runtime.create(
@@ -113,7 +129,12 @@ export class Reconciler {
         ...(want.tenantId && { tenantId: want.tenantId }),
         ...(want.dns && { dns: want.dns }),
         ...(want.network !== false && {
-          network: { model: want.networkModel ?? this.defaultNetworkModel, ports: want.ports ?? [], ...(want.egress && { egress: want.egress }) },
+          network: {
+            model: want.networkModel ?? this.defaultNetworkModel,
+            ports: want.ports ?? [],
+            ...(want.egress && { egress: want.egress }),
+            ...(planned && { planned }),
+          },
         }),
       },
       // Also how a later failure (the VMM died, the guest stopped answering) is reported.

@@ -13,12 +13,18 @@ export type PortMapping = z.infer<typeof portMappingSchema>;
 /** A port as requested; without `hostPort` the node picks a free one. */
 export type PortRequest = Omit<PortMapping, 'hostPort'> & { hostPort?: number };
 
+/** A sandbox's place on its tenant's fleet-wide network, as the control plane planned it (`address`: its own, in `subnet`). */
+export const plannedAddressSchema = z.object({ vni: z.number().int().positive(), subnet: z.string(), gateway: z.string(), address: z.string() });
+export type PlannedAddress = z.infer<typeof plannedAddressSchema>;
+
 /** What a sandbox asks of the network; absent from the spec means no network at all. */
 export interface SandboxNetworkSpec {
   model: NetworkModelKind;
   ports: PortRequest[];
   /** Where its traffic may go beyond what is always refused; absent: everywhere else. */
   egress?: EgressPolicy;
+  /** Absent: the node plans the tenant's network and the address itself (no control plane). */
+  planned?: PlannedAddress;
 }
 
 export { egressPolicySchema };

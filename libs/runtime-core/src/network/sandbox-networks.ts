@@ -14,7 +14,7 @@ import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
-import { parseCidr, ipString, TenantNetworks } from './tenants/tenant-networks';
+import { parseCidr, ipString, TenantNetworks, type TenantPeers } from './tenants/tenant-networks';
 
 /** Node-wide network settings (`MOAT_CNI_PATH`, `MOAT_CNI_CONFLIST`, …). */
 export interface NetworkOptions {
@@ -115,7 +115,7 @@ export class SandboxNetworks {
     const state: NetworkState = { model: spec.model, tenantId, ports: await this.resolvePorts(spec) };
     await save(state);
     const model = createNetworkModel(spec.model, this.net, this.tun);
-    const tenant = await this.tenants.acquire(tenantId, sandboxId);
+    const tenant = await this.tenants.acquire(tenantId, sandboxId, spec.planned);
     const netns = netnsName(sandboxId);
     const netnsPath = `${NETNS_DIR}/${netns}`;
     if (model.cniMode === 'full') {
@@ -124,7 +124,7 @@ export class SandboxNetworks {
     const result = await this.cni.add(
       // ipam-only touches no netns; CNI still wants one, so it gets the host's.
       { containerId: sandboxId, netnsPath: model.cniMode === 'full' ? netnsPath : '/proc/self/ns/net', ifname: CNI_IFNAME },
-      conflistForTenant(this.conflist, tenant, this.ipamDir),
+      conflistForTenant(this.conflist, tenant, this.ipamDir, spec.planned?.address),
       { portMappings: state.ports },
       model.cniMode,
     );
@@ -174,6 +174,11 @@ export class SandboxNetworks {
     }
     await attempt(() => this.tenants.release(state.tenantId, sandboxId));
     if (failures.length > 0) throw failures[0];
+  }
+
+  /** The control plane's latest word on where each tenant's network reaches beyond this node: see {@link TenantNetworks.setPeers}. */
+  setOverlayPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
+    return this.tenants.setPeers(underlayAddress, tenants);
   }
 
   /** CNI CHECK: is the sandbox's attachment still as ADD left it? */

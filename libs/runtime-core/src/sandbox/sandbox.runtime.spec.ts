@@ -160,6 +160,7 @@ class FakeHost {
           return Promise.resolve();
         },
         check: () => Promise.resolve(),
+        setOverlayPeers: () => Promise.resolve(),
       },
       snapshots: {
         find: (shape) => {

@@ -7,6 +7,7 @@ import { chooseAgentTransport } from '../agent/transport/agent-transport';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
 import { SandboxNetworks } from '../network/sandbox-networks';
+import type { TenantPeers } from '../network/tenants/tenant-networks';
 import { envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './model/sandbox-spec';
@@ -204,6 +205,15 @@ export class SandboxRuntime {
     });
     await entry.deleting;
     this.entries.delete(id);
+  }
+
+  /**
+   * Where each planned tenant network reaches beyond this node (the control plane's word,
+   * sent with every desired set): see `SandboxNetworks.setOverlayPeers`. Nothing on a runtime
+   * without networks.
+   */
+  async setOverlayPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
+    await this.deps.network?.setOverlayPeers(underlayAddress, tenants);
   }
 
   /**

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DEFAULT_CONFLIST, NETWORK_MODELS, NetworkErrorCode, SandboxNetworks, sandboxTapName, netnsName, type NetworkOptions, type NetworkState } from '../../src';
+import { DEFAULT_CONFLIST, gatewayMac, NETWORK_MODELS, NetworkErrorCode, SandboxNetworks, sandboxTapName, netnsName, type NetworkOptions, type NetworkState } from '../../src';
 
 // Real netns, links, CNI plugins and iptables, no VM. A prefix and pool of its own keep the
 // test off the host's networks; everything is removed in afterAll even if a test fails.
@@ -102,6 +102,44 @@ describe('sandbox networks on real Linux', () => {
     const restarted = await SandboxNetworks.create(options);
     await restarted.detach(a, sa, runDir(a));
     await restarted.detach(b, sb, runDir(b));
+    expect(leaks(options.stateDir, [a, b])).toEqual([]);
+  });
+
+  it("takes the control plane's plan: its address and anycast gateway, an overlay port while peers exist, none after", async () => {
+    const networks = await SandboxNetworks.create(options);
+    const plan = { vni: 4242, subnet: '10.253.200.0/24', gateway: '10.253.200.1' };
+    const [a, b] = [randomUUID(), randomUUID()];
+    ids.push(a, b);
+    const save = () => Promise.resolve();
+    const attach = (id: string, address: string) =>
+      networks.attach({ sandboxId: id, tenantId: 'tenant-p', spec: { model: 'tcfilter', ports: [], planned: { ...plan, address } }, runDir: runDir(id), dnsServers: [] }, save);
+    const attachedA = await attach(a, '10.253.200.77');
+    expect(attachedA.state.guest?.addresses).toEqual([{ address: '10.253.200.77', prefix: 24, family: '4' }]);
+    expect(attachedA.state.guest?.routes).toEqual([{ dest: '0.0.0.0/0', gateway: '10.253.200.1' }]);
+    const bridgeName = readFileSync(`/sys/class/net/${attachedA.state.nic?.bridgePort}/master/uevent`, 'utf8').match(/INTERFACE=(\S+)/)?.[1] ?? '';
+    expect(readFileSync(`/sys/class/net/${bridgeName}/address`, 'utf8').trim()).toBe(gatewayMac(plan.vni));
+    // Loopback stands in for the network between nodes: whatever the link floods stays on this host.
+    await networks.setOverlayPeers('127.0.0.1', [{ tenantId: 'tenant-p', peers: ['127.0.0.2'] }]);
+    const link = `${PREFIX}v${bridgeName.slice(PREFIX.length)}`;
+    const details = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', link], { encoding: 'utf8' })) as { master: string; mtu: number; linkinfo: { info_data: { id: number } } }[];
+    expect(details[0]).toMatchObject({ master: bridgeName, mtu: 1500, linkinfo: { info_data: { id: plan.vni } } });
+    expect(execFileSync('bridge', ['fdb', 'show', 'dev', link], { encoding: 'utf8' })).toContain('00:00:00:00:00:00 dst 127.0.0.2');
+    expect(execFileSync('nft', ['list', 'table', 'bridge', PREFIX], { encoding: 'utf8' })).toContain(`oifname "${PREFIX}v*" counter packets`);
+    // A second sandbox of the tenant joins the same segment; another tenant may not take its subnet.
+    const attachedB = await attach(b, '10.253.200.78');
+    expect(attachedB.state.guest?.addresses[0].address).toBe('10.253.200.78');
+    const error = await networks
+      .attach({ sandboxId: randomUUID(), tenantId: 'tenant-q', spec: { model: 'tcfilter', ports: [], planned: { ...plan, vni: 4243, address: '10.253.200.9' } }, runDir: runDir(a), dnsServers: [] }, save)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: NetworkErrorCode.TENANT_NETWORK_FAILED, message: expect.stringContaining('held on this node by tenant tenant-p') });
+    // No peers left: no overlay port.
+    await networks.setOverlayPeers('127.0.0.1', []);
+    expect(spawnSync('ip', ['link', 'show', 'dev', link]).status).not.toBe(0);
+    await networks.setOverlayPeers('127.0.0.1', [{ tenantId: 'tenant-p', peers: ['127.0.0.2'] }]);
+    networks.releaseNicFd(attachedA.nicFd);
+    networks.releaseNicFd(attachedB.nicFd);
+    await networks.detach(a, attachedA.state, runDir(a));
+    await networks.detach(b, attachedB.state, runDir(b));
     expect(leaks(options.stateDir, [a, b])).toEqual([]);
   });
 

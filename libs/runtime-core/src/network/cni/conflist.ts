@@ -44,10 +44,12 @@ export async function loadConflist(path: string): Promise<CniConflist> {
 /**
  * The tenant's instance of a conflist: its own network name (so host-local keeps a lease
  * directory per tenant), bridge and subnet; leases live under Moat's data dir so a leak check
- * can list them.
+ * can list them. With `address` (the control plane's plan) the range is that one address, so
+ * IPAM hands out exactly it and still records the lease.
  */
-export function conflistForTenant(template: CniConflist, tenant: TenantNetwork, ipamDataDir: string): CniConflist {
+export function conflistForTenant(template: CniConflist, tenant: TenantNetwork, ipamDataDir: string, address?: string): CniConflist {
   const [first, ...rest] = template.plugins;
+  const range = { subnet: tenant.subnet, gateway: tenant.gateway, ...(address && { rangeStart: address, rangeEnd: address }) };
   return {
     ...template,
     name: tenant.networkName,
@@ -55,7 +57,7 @@ export function conflistForTenant(template: CniConflist, tenant: TenantNetwork, 
       {
         ...first,
         ...(first.type === 'bridge' && { bridge: tenant.bridge }),
-        ipam: { ...first.ipam, type: first.ipam?.type ?? 'host-local', ranges: [[{ subnet: tenant.subnet, gateway: tenant.gateway }]], dataDir: ipamDataDir },
+        ipam: { ...first.ipam, type: first.ipam?.type ?? 'host-local', ranges: [[range]], dataDir: ipamDataDir },
       },
       ...rest,
     ],

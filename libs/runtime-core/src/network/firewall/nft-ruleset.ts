@@ -1,6 +1,7 @@
 import type { EgressPolicy } from '@moat/proto';
 import { z } from 'zod';
-import { ipString, parseCidr } from '../tenants/tenant-networks';
+import { VXLAN_PORT } from '../overlay/tenant-overlay';
+import { canonicalCidr } from '../tenants/tenant-networks';
 
 /** One sandbox's place in the node's firewall. */
 export const sandboxFenceSchema = z.object({
@@ -46,11 +47,14 @@ export function firewallTables(bridgePrefix: string): { inet: string; bridge: st
  *  - input: a guest reaches no port of the node — only replies to what the node sent it, pings,
  *    and DNS to a resolver it was given;
  *  - forward: never link-local, never IPv6 (sandboxes have none), a tenant's own bridge yes,
- *    another tenant's bridge no, then each sandbox's egress policy (replies always pass);
+ *    another tenant's bridge no, no VXLAN towards other nodes (a guest would inject frames into
+ *    any tenant's overlay), then each sandbox's egress policy (replies always pass); from
+ *    outside, only published ports (DNAT) and replies reach a sandbox;
  *  - postrouting: the pool is masqueraded towards anything but a Moat bridge, so every network
  *    model reaches the outside.
  * bridge table (frames): a sandbox's port carries only its own MAC and IPv4 address, so no guest
- * borrows another's address, and with it another's egress policy.
+ * borrows another's address, and with it another's egress policy; the node sends nothing out of
+ * a tenant's overlay port (`<prefix>v<n>`, see TenantNetworks).
  */
 export function renderRuleset(input: RulesetInput): string {
   const tables = firewallTables(input.bridgePrefix);
@@ -60,6 +64,7 @@ export function renderRuleset(input: RulesetInput): string {
   if (ids.length === 0) return `${reset.join('\n')}\n`;
   const bridges = input.bridgePrefix;
   const moat = `iifname "${bridges}*"`;
+  const outside = `iifname != "${bridges}*" oifname "${bridges}*"`;
   const fences = ids.map((id) => ({ id, fence: input.sandboxes[id] }));
   const tenantBridges = [...new Set(fences.map(({ fence }) => fence.bridge))].sort();
 
@@ -76,6 +81,10 @@ export function renderRuleset(input: RulesetInput): string {
     `${moat} meta nfproto ipv6 drop`,
     ...tenantBridges.map((bridge) => `iifname "${bridge}" oifname "${bridge}" accept`),
     `${moat} oifname "${bridges}*" counter drop comment "another tenant"`,
+    `${moat} udp dport ${VXLAN_PORT} counter drop comment "no frames into the fleet's overlays"`,
+    `${outside} ct state established,related accept`,
+    `${outside} ct status dnat accept`,
+    `${outside} counter drop comment "from outside, published ports only"`,
     ...fences.filter(({ fence }) => fence.egress).map(({ id, fence }) => `iifname "${fence.bridge}" ip saddr ${fence.ip} jump ${egressChain(id)}`),
   ];
   const egressChains = fences.flatMap(({ id, fence }) => (fence.egress ? [chain(egressChain(id), egressRules(fence, fence.egress))] : []));
@@ -95,6 +104,12 @@ export function renderRuleset(input: RulesetInput): string {
       ];
     }),
   ];
+  // The node's own frames stay on its segments: it answers for the anycast gateway on every
+  // node, and its answers must not reach the others' guests through the overlay ports.
+  const overlayPorts = [
+    'type filter hook output priority filter; policy accept;',
+    `oifname "${bridges}v*" counter drop comment "the node keeps off other nodes' segments"`,
+  ];
   return [
     ...reset,
     `table ${tables.inet} {`,
@@ -105,6 +120,7 @@ export function renderRuleset(input: RulesetInput): string {
     '}',
     `table ${tables.bridge} {`,
     chain('prerouting', antiSpoof),
+    chain('output', overlayPorts),
     '}',
     '',
   ].join('\n');
@@ -136,7 +152,5 @@ function set(values: readonly string[]): string {
 
 /** nft refuses a CIDR with host bits set: `10.1.2.3/8` becomes `10.0.0.0/8`. */
 function canonical(cidr: string): string {
-  if (!cidr.includes('/')) return cidr;
-  const { base, prefix } = parseCidr(cidr);
-  return `${ipString(base)}/${prefix}`;
+  return cidr.includes('/') ? canonicalCidr(cidr) : cidr;
 }

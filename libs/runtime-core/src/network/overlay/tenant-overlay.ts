@@ -23,6 +23,9 @@ export interface OverlaySpec {
   mtu: number;
 }
 
+/** The MTU of a guest NIC: an overlay link carries frames of at most this, whatever the underlay allows. */
+const GUEST_MTU = 1500;
+
 /** The all-zeros MAC: an FDB entry for it sends broadcast, unknown unicast and multicast to a peer. */
 const FLOOD_MAC = '00:00:00:00:00:00';
 
@@ -71,6 +74,20 @@ export class TenantOverlay {
       const wanted = new Set(spec.peers.filter((peer) => peer !== spec.localAddress));
       for (const peer of wanted) if (!present.has(peer)) await this.net.bridge(['fdb', 'append', FLOOD_MAC, 'dev', spec.link, 'dst', peer], this.netns);
       for (const peer of present) if (!wanted.has(peer)) await this.net.bridge(['fdb', 'del', FLOOD_MAC, 'dev', spec.link, 'dst', peer], this.netns);
+    });
+  }
+
+  /**
+   * The MTU for links sending from `localAddress`: its interface's less VXLAN_OVERHEAD, so that
+   * no encapsulated frame is dropped, and never above a guest NIC's. Fails when no interface
+   * here has the address (a node told a wrong MOAT_NODE_ADDRESS).
+   */
+  async mtuFor(localAddress: string): Promise<number> {
+    return withNetworkError(NetworkErrorCode.LINK_FAILED, `underlay address ${localAddress}`, async () => {
+      const links = JSON.parse(await this.net.ip(['-j', '-4', 'addr', 'show'], this.netns)) as { ifname: string; mtu: number; addr_info?: { local?: string }[] }[];
+      const underlay = links.find((link) => link.addr_info?.some((addr) => addr.local === localAddress));
+      if (!underlay) throw new Error('no interface of this node has it (MOAT_NODE_ADDRESS names the node\'s address on the network between nodes)');
+      return Math.min(GUEST_MTU, underlay.mtu - VXLAN_OVERHEAD);
     });
   }
 

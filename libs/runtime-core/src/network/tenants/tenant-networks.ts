@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
+import { TenantOverlay } from '../overlay/tenant-overlay';
 
 /** One tenant's L2 segment on this node. */
 export interface TenantNetwork {
@@ -14,6 +15,22 @@ export interface TenantNetwork {
   prefixLength: number;
   /** The CNI network name; host-local keeps this tenant's leases in a directory of that name. */
   networkName: string;
+  /** The fleet-wide segment's VXLAN id, when the control plane planned the network. */
+  vni?: number;
+}
+
+/** A tenant's network as the control plane planned it for the whole fleet (the same on every node). */
+export interface TenantPlan {
+  vni: number;
+  /** CIDR, e.g. `10.88.3.0/24`. */
+  subnet: string;
+  gateway: string;
+}
+
+/** Where a tenant's segment reaches beyond this node: the other nodes holding its sandboxes. */
+export interface TenantPeers {
+  tenantId: string;
+  peers: readonly string[];
 }
 
 export interface TenantNetworksOptions {
@@ -30,8 +47,18 @@ export interface TenantNetworksOptions {
   networkNamePrefix: string;
 }
 
+const planSchema = z.object({ vni: z.number().int().positive(), subnet: z.string(), gateway: z.string() });
 const stateSchema = z.object({
-  tenants: z.record(z.string(), z.object({ index: z.number().int().nonnegative(), sandboxes: z.array(z.string()) })),
+  tenants: z.record(
+    z.string(),
+    z.object({
+      /** Names the bridge (and its overlay link) on this node. */
+      index: z.number().int().nonnegative(),
+      sandboxes: z.array(z.string()),
+      /** Absent: the node planned the network itself, from its pool by `index`. */
+      plan: planSchema.optional(),
+    }),
+  ),
 });
 type State = z.infer<typeof stateSchema>;
 
@@ -40,12 +67,22 @@ type State = z.infer<typeof stateSchema>;
  * an L2 segment with each other only; the node's firewall (HostFirewall) keeps segments apart and
  * the node out of reach. A bridge lives while a sandbox of its tenant does; the last release
  * removes it and its leases.
+ *
+ * Planned by the control plane (a {@link TenantPlan} at acquire), the segment is the tenant's
+ * across the fleet: the subnet and gateway are the plan's, the bridge carries the gateway under
+ * one MAC derived from the VNI on every node (an anycast gateway), and once {@link setPeers}
+ * names other nodes holding the tenant's sandboxes, a VXLAN port (TenantOverlay) joins them.
+ * Unplanned (no control plane: tests, benchmarks), the node carves a subnet of its own pool.
  */
 export class TenantNetworks {
   private readonly state: JsonState<State>;
   /** Set once this process turned IPv4 forwarding on. */
   private forwarding = false;
   private readonly pool: { base: number; prefix: number };
+  private readonly overlay: TenantOverlay;
+  /** The latest peers the control plane named, by tenant, and this node's underlay address. */
+  private peers = new Map<string, readonly string[]>();
+  private underlayAddress: string | undefined;
 
   constructor(
     private readonly net: NetAdapter,
@@ -58,6 +95,7 @@ export class TenantNetworks {
     if (opts.tenantPrefixLength < this.pool.prefix || opts.tenantPrefixLength > 30) {
       throw new NetworkError(NetworkErrorCode.CNI_CONFIG_INVALID, `tenant prefix /${opts.tenantPrefixLength} does not fit pool ${opts.subnetPool}`);
     }
+    this.overlay = new TenantOverlay(net);
     this.state = new JsonState(
       opts.stateFile,
       stateSchema,
@@ -66,20 +104,25 @@ export class TenantNetworks {
     );
   }
 
-  /** Registers the sandbox with its tenant's network, creating bridge, subnet and rules if needed. */
-  acquire(tenantId: string, sandboxId: string): Promise<TenantNetwork> {
+  /**
+   * Registers the sandbox with its tenant's network, creating bridge, subnet, rules and overlay
+   * if needed. `plan` is the control plane's; a tenant keeps the plan it was first acquired with.
+   */
+  acquire(tenantId: string, sandboxId: string, plan?: TenantPlan): Promise<TenantNetwork> {
     return this.state.update(async (state, save) => {
       let entry = state.tenants[tenantId];
       if (!entry) {
-        entry = { index: this.freeIndex(state), sandboxes: [] };
+        if (plan) this.checkPlan(state, tenantId, plan);
+        entry = { index: this.freeIndex(state), sandboxes: [], ...(plan && { plan: { vni: plan.vni, subnet: canonicalCidr(plan.subnet), gateway: plan.gateway } }) };
         state.tenants[tenantId] = entry;
       }
       if (!entry.sandboxes.includes(sandboxId)) entry.sandboxes.push(sandboxId);
       // Recorded before the bridge exists, so a crash in between is undone by release.
       await save(state);
-      const network = this.networkOf(entry.index);
+      const network = this.networkOf(entry);
       await this.ensureForwarding();
       await this.ensureBridge(network);
+      await this.syncOverlay(tenantId, network);
       return network;
     });
   }
@@ -87,7 +130,25 @@ export class TenantNetworks {
   /** The tenant's network if any sandbox holds it. */
   async lookup(tenantId: string): Promise<TenantNetwork | undefined> {
     const entry = (await this.state.read()).tenants[tenantId];
-    return entry && this.networkOf(entry.index);
+    return entry && this.networkOf(entry);
+  }
+
+  /**
+   * Takes the control plane's latest word on where each tenant's segment reaches (sent with
+   * every desired set) and brings the overlay of every planned tenant on this node to it: a
+   * VXLAN port while other nodes hold the tenant's sandboxes, none while only this one does.
+   * Tenants not listed have no peers. Every tenant is tried; the first failure is rethrown.
+   */
+  setPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
+    return this.state.update(async (state) => {
+      this.underlayAddress = underlayAddress;
+      this.peers = new Map(tenants.map((t) => [t.tenantId, t.peers]));
+      const failures: unknown[] = [];
+      for (const [tenantId, entry] of Object.entries(state.tenants)) {
+        await this.syncOverlay(tenantId, this.networkOf(entry)).catch((error: unknown) => failures.push(error));
+      }
+      if (failures.length > 0) throw failures[0];
+    });
   }
 
   /** Drops the sandbox; the tenant's bridge and leases go with its last sandbox. Idempotent. */
@@ -97,7 +158,8 @@ export class TenantNetworks {
       if (!entry) return;
       entry.sandboxes = entry.sandboxes.filter((id) => id !== sandboxId);
       if (entry.sandboxes.length > 0) return save(state);
-      const network = this.networkOf(entry.index);
+      const network = this.networkOf(entry);
+      await this.overlay.remove(this.overlayLink(entry.index));
       if (await this.net.linkExists(network.bridge)) await this.linkStep(`delete bridge ${network.bridge}`, () => this.net.ip(['link', 'del', network.bridge]));
       await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
       delete state.tenants[tenantId];
@@ -105,16 +167,40 @@ export class TenantNetworks {
     });
   }
 
-  private networkOf(index: number): TenantNetwork {
+  private networkOf({ index, plan }: { index: number; plan?: TenantPlan }): TenantNetwork {
+    const named = { bridge: `${this.opts.bridgePrefix}${index}`, networkName: `${this.opts.networkNamePrefix}-${index}` };
+    if (plan) return { ...named, subnet: plan.subnet, gateway: plan.gateway, prefixLength: parseCidr(plan.subnet).prefix, vni: plan.vni };
     const size = 2 ** (32 - this.opts.tenantPrefixLength);
     const base = this.pool.base + index * size;
-    return {
-      bridge: `${this.opts.bridgePrefix}${index}`,
-      subnet: `${ipString(base)}/${this.opts.tenantPrefixLength}`,
-      gateway: ipString(base + 1),
-      prefixLength: this.opts.tenantPrefixLength,
-      networkName: `${this.opts.networkNamePrefix}-${index}`,
-    };
+    return { ...named, subnet: `${ipString(base)}/${this.opts.tenantPrefixLength}`, gateway: ipString(base + 1), prefixLength: this.opts.tenantPrefixLength };
+  }
+
+  /** The tenant's VXLAN port: `<prefix>v<index>`, which the node's firewall knows by that prefix. */
+  private overlayLink(index: number): string {
+    return `${this.opts.bridgePrefix}v${index}`;
+  }
+
+  /** Two tenants on one bridge's subnet would route into each other: a plan never reuses a subnet, so this is a mixed-up node. */
+  private checkPlan(state: State, tenantId: string, plan: TenantPlan): void {
+    const subnet = canonicalCidr(plan.subnet);
+    const holder = Object.entries(state.tenants).find(([, entry]) => this.networkOf(entry).subnet === subnet);
+    if (holder) {
+      throw new NetworkError(NetworkErrorCode.TENANT_NETWORK_FAILED, `subnet ${subnet} planned for tenant ${tenantId} is held on this node by tenant ${holder[0]}`);
+    }
+  }
+
+  /** Brings a planned tenant's overlay port to the peers last named (none: no port). */
+  private async syncOverlay(tenantId: string, network: TenantNetwork): Promise<void> {
+    if (network.vni === undefined) return;
+    const index = Number(network.bridge.slice(this.opts.bridgePrefix.length));
+    const link = this.overlayLink(index);
+    const peers = this.peers.get(tenantId) ?? [];
+    if (peers.length === 0 || !this.underlayAddress) {
+      await this.overlay.remove(link);
+      return;
+    }
+    const mtu = await this.overlay.mtuFor(this.underlayAddress);
+    await this.overlay.ensure({ bridge: network.bridge, link, vni: network.vni, localAddress: this.underlayAddress, peers, mtu });
   }
 
   private freeIndex(state: State): number {
@@ -129,6 +215,8 @@ export class TenantNetworks {
     await this.linkStep(`create bridge ${network.bridge}`, () =>
       this.net.ipBatch([
         `link add name ${network.bridge} type bridge`,
+        // The same gateway MAC on every node: a guest keeps its gateway wherever it runs.
+        ...(network.vni === undefined ? [] : [`link set ${network.bridge} address ${gatewayMac(network.vni)}`]),
         `addr add ${network.gateway}/${network.prefixLength} dev ${network.bridge}`,
         `link set ${network.bridge} up`,
       ]),
@@ -158,6 +246,18 @@ export function parseCidr(cidr: string): { base: number; prefix: number } {
   const ip = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   return { base: (ip & mask) >>> 0, prefix };
+}
+
+/** `10.1.2.3/24` → `10.1.2.0/24`. */
+export function canonicalCidr(cidr: string): string {
+  const { base, prefix } = parseCidr(cidr);
+  return `${ipString(base)}/${prefix}`;
+}
+
+/** The anycast gateway's MAC of a planned tenant network: locally administered, unicast, from the VNI. */
+export function gatewayMac(vni: number): string {
+  const bytes = [0x02, 0x6d, 0x74, (vni >>> 16) & 0xff, (vni >>> 8) & 0xff, vni & 0xff];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 export function ipString(n: number): string {

@@ -7,7 +7,7 @@ import { mkdirDurable, writeFileAtomic } from '../../host/fs.helpers';
 import { isolationStateSchema } from '../../jail/isolation';
 import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
 import { NETWORK_MODELS } from '../../network/models/network-model';
-import { egressPolicySchema, networkStateSchema, portMappingSchema } from '../../network/network.types';
+import { egressPolicySchema, networkStateSchema, plannedAddressSchema, portMappingSchema } from '../../network/network.types';
 import { dnsConfigSchema } from '@moat/proto';
 
 const sandboxPathsSchema = z
@@ -76,7 +76,12 @@ export const sandboxStateSchema = z.object({
     tenantId: z.string().optional(),
     dns: dnsConfigSchema.optional(),
     network: z
-      .object({ model: z.enum(NETWORK_MODELS), ports: z.array(portMappingSchema.partial({ hostPort: true })), egress: egressPolicySchema.optional() })
+      .object({
+        model: z.enum(NETWORK_MODELS),
+        ports: z.array(portMappingSchema.partial({ hostPort: true })),
+        egress: egressPolicySchema.optional(),
+        planned: plannedAddressSchema.optional(),
+      })
       .optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
