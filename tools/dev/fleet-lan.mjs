@@ -1,6 +1,7 @@
 // A fleet on one machine (`npm start -- --nodes N`, the fleet e2e): each node agent runs in a
-// network namespace of its own, which is its "host" — its own links, tenant bridges, routes,
-// firewall and address ranges — joined to this machine by a veth on one bridge, the virtual LAN.
+// network namespace of its own, which is its "host" — its own links, tenant bridges, routes and
+// firewall — joined to this machine by a veth on one bridge, the virtual LAN, which also carries
+// the tenant overlays between them.
 // This machine holds the LAN's first address, where the control plane listens; it forwards and
 // masquerades what the nodes send elsewhere, as a site's router would. Plain Node and iproute2.
 import { execFileSync } from 'node:child_process';

@@ -47,8 +47,7 @@ export async function startStack(opts) {
     ...(opts.adminToken ? { MOAT_ADMIN_TOKEN: opts.adminToken } : {}),
   };
   const subnetPool = env.MOAT_NET_SUBNET_POOL ?? DEFAULT_SUBNET_POOL;
-  const pools = (opts.nodes ?? 1) > 1 ? splitPool(subnetPool, opts.nodes) : [];
-  const lan = pools.length > 0 ? createFleetLan({ tag: opts.apiPort, nodes: opts.nodes, private: [subnetPool], log }) : undefined;
+  const lan = (opts.nodes ?? 1) > 1 ? createFleetLan({ tag: opts.apiPort, nodes: opts.nodes, private: [subnetPool], log }) : undefined;
   let tls;
   try {
     tls = opts.tls || lan
@@ -123,7 +122,9 @@ export async function startStack(opts) {
       MOAT_NODE_NAME: name,
       MOAT_CONTROL_PLANE_URL: `https://${lan.hostAddress}:${opts.apiPort}`,
       MOAT_JOIN_TOKEN: joined ? undefined : await joinToken(),
-      MOAT_NET_SUBNET_POOL: pools[i],
+      // The control plane plans every tenant's subnet and addresses in this pool, for all nodes.
+      MOAT_NET_SUBNET_POOL: subnetPool,
+      MOAT_NODE_ADDRESS: lan.nodes[i].address,
       MOAT_STOP_SANDBOXES_ON_EXIT: 'true',
       // A node of a fleet holds its own credential, never the operator's token (spawn leaves undefined out).
       MOAT_ADMIN_TOKEN: undefined,
@@ -214,20 +215,6 @@ function exitWithin(child, ms) {
 
 /** The node agent's default MOAT_NET_SUBNET_POOL. */
 const DEFAULT_SUBNET_POOL = '10.88.0.0/16';
-
-/** `count` equal, disjoint slices of an IPv4 pool (`a.b.c.d/len`), as CIDRs. */
-export function splitPool(pool, count) {
-  const [address, length] = pool.split('/');
-  const bits = Math.ceil(Math.log2(count));
-  const sliceLength = Number(length) + bits;
-  if (sliceLength > 24) throw new Error(`MOAT_NET_SUBNET_POOL ${pool} is too small to give ${count} nodes a /24 each`);
-  const base = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  const size = 2 ** (32 - sliceLength);
-  return Array.from({ length: count }, (_, i) => {
-    const n = base + i * size;
-    return `${[24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.')}/${sliceLength}`;
-  });
-}
 
 function pipeOutput(name, child, mode, dataDir) {
   if (mode === 'inherit') {

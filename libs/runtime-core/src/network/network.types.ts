@@ -37,6 +37,8 @@ export const guestNetConfigSchema = z.object({
   addresses: z.array(guestAddressSchema),
   routes: z.array(z.object({ dest: z.string(), gateway: z.string() })),
   dns: z.array(z.string()),
+  /** Set when the segment spans nodes: what the overlay carries. Absent: the NIC's default (1500). */
+  mtu: z.number().int().positive().optional(),
 });
 export type GuestNetConfig = z.infer<typeof guestNetConfigSchema>;
 

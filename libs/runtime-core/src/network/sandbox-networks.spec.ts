@@ -16,6 +16,12 @@ describe('guest network requests', () => {
     ]);
   });
 
+  it("asks for the overlay's MTU on a fleet-wide segment, and for the NIC's own (0) otherwise", () => {
+    const guest = { mac: 'aa:bb:cc:dd:ee:ff', addresses: [{ address: '10.88.3.7', prefix: 24, family: '4' as const }], routes: [], dns: [] };
+    expect(guestRequests({ ...guest, mtu: 1450 }).iface.mtu).toBe(1450);
+    expect(guestRequests(guest).iface.mtu).toBe(0);
+  });
+
   it('derives a locally administered unicast MAC from the sandbox id', () => {
     expect(macForSandbox('3f0c8a9e-5b1d-4c2e-9f7a-1b2c3d4e5f60')).toBe('02:3f:0c:8a:9e:5b');
   });

@@ -134,6 +134,8 @@ export class SandboxNetworks {
     try {
       state.nic = { mac, bridgePort: plumbed.bridgePort };
       state.guest = guestConfig(result, mac);
+      const mtu = spec.planned && (await this.tenants.overlayMtu());
+      if (mtu) state.guest.mtu = mtu;
       await save(state);
       await this.firewall.add(sandboxId, {
         bridge: tenant.bridge,
@@ -205,7 +207,7 @@ export function guestRequests(guest: GuestNetConfig): { iface: Interface; routes
     device: '',
     name: GUEST_IFNAME,
     hwAddr: guest.mac,
-    mtu: 0,
+    mtu: guest.mtu ?? 0,
     ipAddresses: guest.addresses.map((a) => ({ family: a.family, address: a.address, mask: String(a.prefix) })),
   };
   // Replacing the device's routes flushes the connected ones too, so they are listed explicitly.

@@ -128,6 +128,8 @@ describe('sandbox networks on real Linux', () => {
     // A second sandbox of the tenant joins the same segment; another tenant may not take its subnet.
     const attachedB = await attach(b, '10.253.200.78');
     expect(attachedB.state.guest?.addresses[0].address).toBe('10.253.200.78');
+    // The node knows its underlay now: the guest keeps to what the overlay carries (loopback's is large, so the NIC's 1500).
+    expect(attachedB.state.guest?.mtu).toBe(1500);
     const error = await networks
       .attach({ sandboxId: randomUUID(), tenantId: 'tenant-q', spec: { model: 'tcfilter', ports: [], planned: { ...plan, vni: 4243, address: '10.253.200.9' } }, runDir: runDir(a), dnsServers: [] }, save)
       .catch((e: unknown) => e);

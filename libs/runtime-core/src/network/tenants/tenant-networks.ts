@@ -151,6 +151,16 @@ export class TenantNetworks {
     });
   }
 
+  /**
+   * The MTU a guest on a fleet-wide segment must keep to, so its frames fit the overlay
+   * wherever they go; undefined while the node does not know its underlay address, or has no
+   * interface with it (then its overlays fail, loudly, in setPeers).
+   */
+  async overlayMtu(): Promise<number | undefined> {
+    if (!this.underlayAddress) return undefined;
+    return this.overlay.mtuFor(this.underlayAddress).catch(() => undefined);
+  }
+
   /** Drops the sandbox; the tenant's bridge and leases go with its last sandbox. Idempotent. */
   release(tenantId: string, sandboxId: string): Promise<void> {
     return this.state.update(async (state, save) => {
