@@ -9,6 +9,8 @@ import { freePort } from './free-port';
 
 export interface BenchStack {
   apiUrl: string;
+  /** The CA of the stack's certificates, when it serves HTTPS (a fleet of several nodes does). */
+  caFile?: string;
   /** Set when the web UI runs too. */
   webUrl?: string;
   adminToken: string;
@@ -25,6 +27,7 @@ interface StackOptions {
   apiPort: number;
   webPort: number;
   web?: boolean;
+  nodes?: number;
   env?: Record<string, string>;
   output: 'file';
   log: (message: string) => void;
@@ -39,9 +42,16 @@ export function benchDataDir(mainDataDir: string, prefix: string): string {
   return dataDir;
 }
 
-/** Starts a stack on free ports in a fresh data dir; its processes log to `<dataDir>/<name>.log`. */
-export async function startBenchStack(mainDataDir: string, prefix: string, opts: { web?: boolean; env?: Record<string, string> } = {}): Promise<BenchStack> {
+/**
+ * Starts a stack on free ports in a fresh data dir; its processes log to `<dataDir>/<name>.log`.
+ * `nodes` > 1 is `npm start -- --nodes N`: node agents in namespaces of their own on a virtual LAN, over TLS.
+ */
+export async function startBenchStack(
+  mainDataDir: string,
+  prefix: string,
+  opts: { web?: boolean; nodes?: number; env?: Record<string, string> } = {},
+): Promise<BenchStack> {
   const dataDir = benchDataDir(mainDataDir, prefix);
   const { startStack } = await importDevModule<{ startStack: (opts: StackOptions) => Promise<BenchStack> }>('stack.mjs');
-  return startStack({ dataDir, apiPort: await freePort(), webPort: await freePort(), web: opts.web, env: opts.env, output: 'file', log: () => {} });
+  return startStack({ dataDir, apiPort: await freePort(), webPort: await freePort(), web: opts.web, nodes: opts.nodes, env: opts.env, output: 'file', log: () => {} });
 }

@@ -5,9 +5,11 @@
  *    anchor sandbox, so the figures are per sandbox, not per tenant;
  *  - throughput: host → guest and guest → host TCP through a real VM (busybox `nc` in the
  *    guest, a Node socket on the host).
+ *  - across nodes (net-fleet.ts): one tenant's sandboxes on one node against on two, over the
+ *    tenant's VXLAN overlay, in a fleet of two real nodes on this machine (skip: --no-fleet).
  * Traffic stays on a bench-only bridge prefix and subnet pool. It also times the tcfilter
  * plumbing batched against one fork per command.
- * Usage: node tools/bench/dist/net.js [--runs N] [--models tcfilter,macvtap,bridge] [--no-vm] [--mib N] [--data-dir DIR]
+ * Usage: node tools/bench/dist/net.js [--runs N] [--models tcfilter,macvtap,bridge] [--no-vm] [--no-fleet] [--mib N] [--pings N] [--data-dir DIR]
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { resolveGuestImage } from '@moat/guest-image';
 import { NETWORK_MODELS, SandboxNetworks, SandboxRuntime, detectHost, type NetworkModelKind, type NetworkOptions, type NetworkState } from '@moat/runtime-core';
 import { DATA_DIR_OPTION, positiveInt } from './cli';
+import { describePath, measureAcrossNodes } from './net-fleet';
 import { formatMs, summarize } from './stats';
 
 const BENCH_TENANT = 'bench';
@@ -187,12 +190,15 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '50' },
       models: { type: 'string', default: NETWORK_MODELS.join(',') },
       'no-vm': { type: 'boolean', default: false },
+      'no-fleet': { type: 'boolean', default: false },
+      pings: { type: 'string', default: '20' },
       mib: { type: 'string', default: '64' },
       'data-dir': DATA_DIR_OPTION,
     },
   });
   const runs = positiveInt('runs', values.runs);
   const mib = positiveInt('mib', values.mib);
+  const pings = positiveInt('pings', values.pings);
   const models = values.models.split(',') as NetworkModelKind[];
   if (models.some((m) => !NETWORK_MODELS.includes(m))) throw new Error(`--models takes ${NETWORK_MODELS.join(',')}`);
   const work = mkdtempSync(join(tmpdir(), 'moat-bench-net-'));
@@ -225,6 +231,14 @@ async function main(): Promise<void> {
     await runtime?.close();
     rmSync(work, { recursive: true, force: true });
   }
+  if (values['no-vm'] || values['no-fleet']) return;
+  console.log(`one tenant across a fleet of two nodes on this machine (the default model), ${pings} pings and ${mib} MiB per path:`);
+  const { sameNode, acrossNodes } = await measureAcrossNodes(resolve(values['data-dir']), mib, pings);
+  console.log(`  same node:     ${describePath(sameNode)}`);
+  console.log(`  across nodes:  ${describePath(acrossNodes)}`);
+  console.log(
+    `  across / same: ping p50 ×${(summarize(acrossNodes.rttMs).p50 / summarize(sameNode.rttMs).p50).toFixed(2)}, TCP ×${(acrossNodes.mibPerSecond / sameNode.mibPerSecond).toFixed(2)}`,
+  );
 }
 
 main().catch((err: unknown) => {
