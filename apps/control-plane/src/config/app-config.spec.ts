@@ -84,4 +84,25 @@ describe('loadConfig', () => {
       loadConfig({ MOAT_DATA_DIR: dir, MOAT_SCHEDULER_STRATEGY: 'random', MOAT_CPU_OVERCOMMIT: '0', MOAT_NODE_GRACE_MS: 'x' }),
     ).toThrow(/MOAT_SCHEDULER_STRATEGY[\s\S]*MOAT_CPU_OVERCOMMIT[\s\S]*MOAT_NODE_GRACE_MS/);
   });
+
+  it('plans tenant networks in 10.88.0.0/16, a /24 each, by default', () => {
+    expect(loadConfig({ MOAT_DATA_DIR: dir }).network).toEqual({ subnetPool: { base: 0x0a580000, prefix: 16 }, tenantPrefix: 24 });
+    expect(loadConfig({ MOAT_DATA_DIR: dir, MOAT_NET_SUBNET_POOL: '172.16.0.0/12', MOAT_NET_TENANT_PREFIX: '28' }).network).toEqual({
+      subnetPool: { base: 0xac100000, prefix: 12 },
+      tenantPrefix: 28,
+    });
+  });
+
+  it.each([
+    [{ MOAT_NET_SUBNET_POOL: '10.88.0.0' }, /MOAT_NET_SUBNET_POOL must be an IPv4 CIDR/],
+    [{ MOAT_NET_SUBNET_POOL: '10.88.1.0/16' }, /MOAT_NET_SUBNET_POOL must be an IPv4 CIDR with no host bits set/],
+    [{ MOAT_NET_SUBNET_POOL: '10.300.0.0/16' }, /MOAT_NET_SUBNET_POOL/],
+    [{ MOAT_NET_SUBNET_POOL: '10.88.0.0/33' }, /MOAT_NET_SUBNET_POOL/],
+    [{ MOAT_NET_TENANT_PREFIX: '29' }, /MOAT_NET_TENANT_PREFIX must be an integer from 1 to 28, got "29"/],
+    [{ MOAT_NET_TENANT_PREFIX: '24.5' }, /MOAT_NET_TENANT_PREFIX must be an integer/],
+    [{ MOAT_NET_SUBNET_POOL: '10.88.0.0/25' }, /MOAT_NET_TENANT_PREFIX \(24\) must be at least the prefix length of MOAT_NET_SUBNET_POOL \(10.88.0.0\/25\)/],
+    [{ MOAT_NET_TENANT_PREFIX: '12' }, /MOAT_NET_TENANT_PREFIX \(12\) must be at least/],
+  ])('refuses the network settings %p', (env, problem) => {
+    expect(() => loadConfig({ MOAT_DATA_DIR: dir, ...env })).toThrow(problem);
+  });
 });

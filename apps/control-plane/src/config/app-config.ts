@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_HEARTBEAT_TTL_MS } from '@moat/proto';
+import { parseIpv4Cidr, type Ipv4Cidr } from '../common/ipv4';
 import { Secret } from '../common/secret';
 import { parseTls, type TlsConfig } from './tls-config';
 
@@ -29,6 +30,23 @@ export interface FleetConfig {
   redisKeyPrefix: string;
 }
 
+/** How tenant networks are planned for the whole fleet (see networks/). */
+export interface NetworkConfig {
+  /** Every tenant's subnet is cut from it (MOAT_NET_SUBNET_POOL, the same on every node agent). */
+  subnetPool: Ipv4Cidr;
+  /** The prefix length of each tenant's subnet (MOAT_NET_TENANT_PREFIX). */
+  tenantPrefix: number;
+}
+
+export const DEFAULT_SUBNET_POOL = '10.88.0.0/16';
+const DEFAULT_TENANT_PREFIX = 24;
+/** A /28 leaves 13 sandbox addresses (less network, gateway and broadcast); anything smaller is of no use. */
+const MAX_TENANT_PREFIX = 28;
+const DEFAULT_NETWORK: NetworkConfig = {
+  subnetPool: parseIpv4Cidr(DEFAULT_SUBNET_POOL) as Ipv4Cidr,
+  tenantPrefix: DEFAULT_TENANT_PREFIX,
+};
+
 /** The control plane's configuration, read once from the environment at start. */
 export class AppConfig {
   constructor(
@@ -46,6 +64,7 @@ export class AppConfig {
     readonly reconcileIntervalMs: number = DEFAULT_RECONCILE_INTERVAL_MS,
     /** Present: the API port speaks only HTTPS and WSS (MOAT_TLS_CERT, MOAT_TLS_KEY). */
     readonly tls: TlsConfig | undefined = undefined,
+    readonly network: NetworkConfig = DEFAULT_NETWORK,
   ) {}
 }
 
@@ -138,6 +157,18 @@ function parseFleet(env: NodeJS.ProcessEnv, problems: string[]): FleetConfig {
   };
 }
 
+function parseNetwork(env: NodeJS.ProcessEnv, problems: string[]): NetworkConfig {
+  const rawPool = env.MOAT_NET_SUBNET_POOL || DEFAULT_SUBNET_POOL;
+  const subnetPool = parseIpv4Cidr(rawPool);
+  if (!subnetPool) problems.push(`MOAT_NET_SUBNET_POOL must be an IPv4 CIDR with no host bits set, such as ${DEFAULT_SUBNET_POOL}, got "${rawPool}"`);
+  const tenantPrefix = parseNumber(env, 'MOAT_NET_TENANT_PREFIX', DEFAULT_TENANT_PREFIX, { min: 1, max: MAX_TENANT_PREFIX, integer: true }, problems);
+  // A tenant's subnet is cut from the pool, so it cannot be larger than the pool.
+  if (subnetPool && Number.isInteger(tenantPrefix) && tenantPrefix < subnetPool.prefix) {
+    problems.push(`MOAT_NET_TENANT_PREFIX (${tenantPrefix}) must be at least the prefix length of MOAT_NET_SUBNET_POOL (${rawPool})`);
+  }
+  return { subnetPool: subnetPool ?? DEFAULT_NETWORK.subnetPool, tenantPrefix };
+}
+
 /** Reads and validates the configuration, listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
   const problems: string[] = [];
@@ -162,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
   if (redisUrl) parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:'], problems);
   const fleet = parseFleet(env, problems);
   const tls = parseTls(env, problems);
+  const network = parseNetwork(env, problems);
 
   const rawInterval = env.MOAT_RECONCILE_INTERVAL_MS;
   const reconcileIntervalMs = rawInterval ? Number(rawInterval) : DEFAULT_RECONCILE_INTERVAL_MS;
@@ -193,5 +225,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
     fleet,
     reconcileIntervalMs,
     tls,
+    network,
   );
 }
