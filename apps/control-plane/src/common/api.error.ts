@@ -11,6 +11,10 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
   TENANT_SUSPENDED = 'TENANT_SUSPENDED',
+  /** The tenant's subnet has no free address left: its own sandboxes hold them all. */
+  TENANT_NETWORK_FULL = 'TENANT_NETWORK_FULL',
+  /** MOAT_NET_SUBNET_POOL has no free subnet for a new tenant network: the operator must widen it. */
+  NETWORK_POOL_EXHAUSTED = 'NETWORK_POOL_EXHAUSTED',
   NOT_FOUND = 'NOT_FOUND',
   CONFLICT = 'CONFLICT',
   SANDBOX_NOT_RUNNING = 'SANDBOX_NOT_RUNNING',

@@ -17,6 +17,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.CONFLICT:
     case ErrorCode.SANDBOX_NOT_RUNNING:
     case ErrorCode.INVALID_STATE:
+    case ErrorCode.TENANT_NETWORK_FULL: // the tenant's own sandboxes hold every address: deleting one helps
       return 409;
     case ErrorCode.REQUEST_TIMEOUT:
       return 408;
@@ -29,6 +30,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.EXEC_FAILED:
       return 502;
     case ErrorCode.NODE_UNAVAILABLE:
+    case ErrorCode.NETWORK_POOL_EXHAUSTED: // the fleet is short of subnets: only the operator can widen the pool
       return 503;
     case ErrorCode.EXEC_TIMEOUT:
       return 504;

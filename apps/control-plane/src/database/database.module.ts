@@ -11,6 +11,7 @@ import { SandboxFences1732000006000 } from './migrations/1732000006000-sandbox-f
 import { SandboxLifecycle1732000007000 } from './migrations/1732000007000-sandbox-lifecycle';
 import { SandboxPendingReason1732000008000 } from './migrations/1732000008000-sandbox-pending-reason';
 import { NodeSizing1732000009000 } from './migrations/1732000009000-node-sizing';
+import { TenantNetworks1732000010000 } from './migrations/1732000010000-tenant-networks';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -25,6 +26,7 @@ const MIGRATIONS = [
   SandboxLifecycle1732000007000,
   SandboxPendingReason1732000008000,
   NodeSizing1732000009000,
+  TenantNetworks1732000010000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

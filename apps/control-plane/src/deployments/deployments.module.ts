@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DashboardModule } from '../dashboard/dashboard.module';
 import { AgentChannelModule } from '../fleet/agent-channel.module';
 import { DesiredStateModule } from '../fleet/desired-state.module';
+import { NetworksModule } from '../networks/networks.module';
 import { NodeLifecycleHooks } from '../nodes/node-lifecycle.hooks';
 import { NodeEntity } from '../nodes/node.entity';
 import { NodesModule } from '../nodes/nodes.module';
@@ -30,6 +31,7 @@ import { RolloutsService } from './rollouts.service';
     SandboxAnnouncerModule,
     DesiredStateModule,
     SchedulerModule,
+    NetworksModule,
     NodesModule,
     TemplatesModule,
     TenantsModule,

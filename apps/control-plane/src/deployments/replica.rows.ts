@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { groupBy } from '../common/group-by';
+import { TenantAddresses } from '../networks/tenant-addresses';
 import { NEVER_RESTART } from '../sandboxes/model/restart-policy';
 import { newSandbox, SandboxEntity, type SandboxHealth } from '../sandboxes/model/sandbox.entity';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
@@ -41,7 +42,10 @@ export interface ReplicaCreation {
 export class ReplicaRows {
   private readonly logger = new Logger(ReplicaRows.name);
 
-  constructor(private readonly sandboxes: SandboxesRepository) {}
+  constructor(
+    private readonly sandboxes: SandboxesRepository,
+    private readonly addresses: TenantAddresses,
+  ) {}
 
   /**
    * The deployment-managed sandboxes meant to run, read as raw rows: hydrating ten thousand
@@ -156,8 +160,25 @@ export class ReplicaRows {
         for (let i = 0; i < fits; i += 1) rows.push(newReplica(deployment, version, spec, pinTo?.[i] ?? null, now));
       }
     }
-    await this.sandboxes.insert(manager, rows);
-    return { created: rows.length, pinnedNodes: rows.map((r) => r.nodeId).filter((id): id is string => id !== null) };
+    const stored = await this.withAddresses(manager, rows);
+    await this.sandboxes.insert(manager, stored);
+    return { created: stored.length, pinnedNodes: stored.map((r) => r.nodeId).filter((id): id is string => id !== null) };
+  }
+
+  /**
+   * The new replicas that got an address on their tenant's network. Like a quota that is
+   * full, a full network means fewer replicas this pass (logged per deployment); later passes
+   * try again, so they come once addresses are free.
+   */
+  private async withAddresses(manager: EntityManager, rows: SandboxEntity[]): Promise<SandboxEntity[]> {
+    const refusals = await this.addresses.assign(manager, rows);
+    if (refusals.length === 0) return rows;
+    for (const [deploymentId, refused] of groupBy(refusals, ({ sandbox }) => sandbox.deploymentId ?? '')) {
+      const { code, message } = refused[0].error;
+      this.logger.warn({ deploymentId, refused: refused.length, code }, `replicas not created: ${message}`);
+    }
+    const refused = new Set(refusals.map(({ sandbox }) => sandbox));
+    return rows.filter((row) => !refused.has(row));
   }
 }
 

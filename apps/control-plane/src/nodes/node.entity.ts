@@ -49,6 +49,13 @@ export class NodeEntity {
   @Column({ type: 'boolean', default: true })
   jailed!: boolean;
 
+  /**
+   * Its IPv4 underlay address, from its last hello (or, when the hello gave none, the address
+   * its connection came from): where other nodes send its tenants' overlay traffic.
+   */
+  @Column({ type: 'varchar', length: 15, nullable: true })
+  address!: string | null;
+
   @Column({ type: Date })
   lastHeartbeatAt!: Date;
 

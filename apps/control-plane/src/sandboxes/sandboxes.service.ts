@@ -107,6 +107,8 @@ export class SandboxesService {
         throw new ApiError(ErrorCode.TENANT_SUSPENDED, `tenant "${admission.tenantName}" is suspended`);
       case 'tenant-not-found':
         throw new ApiError(ErrorCode.NOT_FOUND, `tenant ${admission.tenantId} not found`);
+      case 'network-unavailable':
+        throw admission.error;
     }
   }
 

@@ -2,7 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Transactions } from '../database/transactions.service';
+import type { ApiError } from '../common/api.error';
 import { MetricsService } from '../metrics/metrics.service';
+import { TenantAddresses } from '../networks/tenant-addresses';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { samePendingReason } from '../sandboxes/model/pending-reason';
 import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
@@ -20,7 +22,9 @@ export type Admission =
   | { kind: 'admitted'; sandbox: SandboxEntity }
   | { kind: 'quota-exceeded'; tenantName: string; problem: string }
   | { kind: 'tenant-suspended'; tenantName: string }
-  | { kind: 'tenant-not-found'; tenantId: string };
+  | { kind: 'tenant-not-found'; tenantId: string }
+  /** Its tenant's network has no address for it (TENANT_NETWORK_FULL, NETWORK_POOL_EXHAUSTED). */
+  | { kind: 'network-unavailable'; error: ApiError };
 
 /** What one scheduler transaction committed. */
 export interface SchedulerCommit {
@@ -61,6 +65,7 @@ export class SchedulerService {
   constructor(
     private readonly transactions: Transactions,
     private readonly rows: SandboxesRepository,
+    private readonly addresses: TenantAddresses,
     private readonly metrics: MetricsService,
     config: AppConfig,
   ) {
@@ -178,6 +183,7 @@ export class SchedulerService {
   ): Promise<{ admissions: Admission[]; commit: SchedulerCommit; morePending: boolean }> {
     await this.index.acquire(manager);
     const admissions = await this.checkQuotas(manager, batch.map((w) => w.sandbox));
+    await this.assignAddresses(manager, admissions);
     const admitted = admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : []));
     const table = this.index.table();
     // Read even with no node ready: their reason may have become that.
@@ -206,6 +212,20 @@ export class SchedulerService {
     await this.rows.insert(manager, admitted);
     const morePending = pending.length === MAX_BATCH && placed.length > 0;
     return { admissions, commit: { admitted, placed, explained }, morePending };
+  }
+
+  /** Gives the admitted their addresses, all in one go; those that get none are refused after all. */
+  private async assignAddresses(manager: EntityManager, admissions: Admission[]): Promise<void> {
+    const refusals = await this.addresses.assign(manager, admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : [])));
+    if (refusals.length === 0) return;
+    const refused = new Map(refusals.map(({ sandbox, error }) => [sandbox, error]));
+    admissions.forEach((admission, i) => {
+      const error = admission.kind === 'admitted' ? refused.get(admission.sandbox) : undefined;
+      if (error) admissions[i] = { kind: 'network-unavailable', error };
+    });
+    // The quota check counted them in the index's usage: rebuilding it next batch is simpler
+    // than taking them out again, and a full network is rare.
+    this.index.reset();
   }
 
   private anyPending(): Promise<boolean> {

@@ -13,7 +13,7 @@ import type {
   SandboxStatus,
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import type { PendingReason } from './pending-reason';
 import type { RestartPolicy } from './restart-policy';
 import type { SandboxEvent } from './sandbox-events';
@@ -24,6 +24,7 @@ export type SandboxHealth = (typeof SANDBOX_HEALTH)[number];
 export type GuestInfo = NonNullable<SandboxStatus['guest']>;
 
 @Entity('sandboxes')
+@Index('UQ_sandboxes_tenant_address', ['tenantId', 'address'], { unique: true })
 export class SandboxEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -112,6 +113,13 @@ export class SandboxEntity {
   /** Its resolvers; null: the node's. */
   @Column({ type: 'simple-json', nullable: true })
   dns!: DnsConfig | null;
+
+  /**
+   * Its address on its tenant's network, planned by the control plane when the row is stored
+   * (see networks/tenant-addresses.ts); null without a NIC, and for rows older than the plan.
+   */
+  @Column({ type: 'varchar', length: 15, nullable: true })
+  address!: string | null;
 
   /** The guest's address, once the node reports it. */
   @Column({ type: 'varchar', length: 45, nullable: true })
@@ -205,6 +213,7 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
     timings: [],
     error: null,
     guest: null,
+    address: null,
     ip: null,
     transport: null,
     isolation: null,

@@ -1,0 +1,45 @@
+import { MAX_VNI } from '@moat/proto';
+import { cidrSize, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../../common/ipv4';
+
+/** The lowest VNI from 1 up that no tenant holds; undefined when all 2^24 - 1 are taken. */
+export function lowestFreeVni(used: Iterable<number>): number | undefined {
+  const taken = new Set(used);
+  for (let vni = 1; vni <= MAX_VNI; vni += 1) if (!taken.has(vni)) return vni;
+  return undefined;
+}
+
+/** The lowest /`prefix` of the pool that is not in `used`; undefined when the pool is full. */
+export function lowestFreeSubnet(pool: Ipv4Cidr, prefix: number, used: Iterable<string>): Ipv4Cidr | undefined {
+  const taken = new Set<number>();
+  for (const subnet of used) {
+    const parsed = parseIpv4Cidr(subnet);
+    if (parsed) taken.add(parsed.base);
+  }
+  const step = cidrSize(prefix);
+  for (let base = pool.base; base < pool.base + cidrSize(pool.prefix); base += step) {
+    if (!taken.has(base)) return { base, prefix };
+  }
+  return undefined;
+}
+
+/**
+ * The gateway every node's tenant bridge carries: the subnet's first host (an anycast gateway,
+ * so a sandbox's routed traffic leaves through its own node).
+ */
+export function gatewayOf(subnet: Ipv4Cidr): number {
+  return subnet.base + 1;
+}
+
+/**
+ * Up to `count` addresses of the subnet that are not in `used`, lowest first: never the
+ * network address, the gateway or the broadcast address. Fewer when the subnet runs out.
+ */
+export function freeAddresses(subnet: Ipv4Cidr, used: ReadonlySet<string>, count: number): string[] {
+  const free: string[] = [];
+  const broadcast = subnet.base + cidrSize(subnet.prefix) - 1;
+  for (let host = gatewayOf(subnet) + 1; host < broadcast && free.length < count; host += 1) {
+    const address = formatIpv4(host);
+    if (!used.has(address)) free.push(address);
+  }
+  return free;
+}
