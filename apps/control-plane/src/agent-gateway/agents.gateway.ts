@@ -40,6 +40,8 @@ const BATCH_WINDOW_MS = 10;
 interface PendingHello {
   nodeId: string;
   hello: NodeHello;
+  /** Where its connection came from. */
+  remoteAddress: string | undefined;
   accepted: () => void;
 }
 
@@ -172,6 +174,7 @@ export class AgentsGateway
           await this.hellos.add({
             nodeId,
             hello,
+            remoteAddress: socket.handshake.address,
             accepted: () => {
               socket.data.registered = true;
               reply(ack, { ok: true, result: { nodeId } });
@@ -242,7 +245,7 @@ export class AgentsGateway
 
   /** Hellos that arrived together: one registration, one read of their desired sets, one placement pass. */
   private async registerHellos(batch: PendingHello[]): Promise<void> {
-    await this.nodes.registerMany(batch.map(({ nodeId, hello }) => ({ id: nodeId, hello })));
+    await this.nodes.registerMany(batch.map(({ nodeId, hello, remoteAddress }) => ({ id: nodeId, hello, remoteAddress })));
     batch.forEach((pending) => pending.accepted());
     // The full desired set: the node stops whatever is not in it (the fence on reconnect).
     await this.publisher.publish([...new Set(batch.map((pending) => pending.nodeId))]);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { NodeHello } from '@moat/proto';
-import { In, LessThan, Not, Repository } from 'typeorm';
+import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
@@ -16,10 +16,11 @@ import { SchedulerService } from '../scheduler/scheduler.service';
 import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
 import { NodeEntity, Unschedulable } from './node.entity';
+import { underlayAddressOf } from './underlay-address';
 
 /** Rows per `IN (…)` list, well below every database's parameter limit. */
 const IN_CHUNK = 500;
-/** Rows per multi-row upsert of nodes (14 parameters a row). */
+/** Rows per multi-row upsert of nodes (15 parameters a row). */
 const UPSERT_CHUNK = 200;
 
 /** Every column of a node row, in the order the hello upsert lists them. */
@@ -36,12 +37,13 @@ const NODE_COLUMNS = [
   'hypervisors',
   'agentVersion',
   'jailed',
+  'address',
   'lastHeartbeatAt',
   'createdAt',
 ] as const;
 const UPSERT_NODES = `INSERT INTO "nodes" (${NODE_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES`;
 /** A known node keeps its labels, cordon, credential and creation time; it is up again. */
-const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'sizing', 'accel', 'hypervisors', 'agentVersion', 'jailed', 'lastHeartbeatAt']
+const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'sizing', 'accel', 'hypervisors', 'agentVersion', 'jailed', 'address', 'lastHeartbeatAt']
   .map((c) => `"${c}" = excluded."${c}"`)
   .join(', ')}, "state" = COALESCE("nodes"."unschedulable", 'ready')`;
 
@@ -76,16 +78,27 @@ export class NodesService {
     return this.nodes.existsBy({ id, state: Not(In(['down', 'unknown'])) });
   }
 
+  /** The underlay addresses of these nodes that have one (see `underlayAddressOf`), read in `IN` lists. */
+  async addressesOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const addresses = new Map<string, string>();
+    for (const chunk of chunks([...new Set(ids)], IN_CHUNK)) {
+      const rows = await this.nodes.find({ select: { id: true, address: true }, where: { id: In(chunk), address: Not(IsNull()) } });
+      for (const row of rows) if (row.address) addresses.set(row.id, row.address);
+    }
+    return addresses;
+  }
+
   // ---- liveness ------------------------------------------------------------------------
 
   /**
    * Records nodes that said hello: new or known, they are up now (ready unless an admin said
    * otherwise). One transaction for all of them, so a fleet reconnecting at once after a
    * control-plane restart, or reporting new capacity together, is registered in a few
-   * statements. A node listed twice keeps its last hello.
+   * statements. A node listed twice keeps its last hello. `remoteAddress` is where its
+   * connection came from: the underlay address when the hello names none.
    */
-  async registerMany(hellos: readonly { id: string; hello: NodeHello }[]): Promise<void> {
-    const latest = [...new Map(hellos.map(({ id, hello }) => [id, hello])).entries()];
+  async registerMany(hellos: readonly { id: string; hello: NodeHello; remoteAddress: string | undefined }[]): Promise<void> {
+    const latest = [...new Map(hellos.map(({ id, hello, remoteAddress }) => [id, { ...hello, address: underlayAddressOf(hello, remoteAddress) }])).entries()];
     if (latest.length === 0) return;
     const registered = await this.transactions.run(async (manager) => {
       const now = new Date();
@@ -108,6 +121,7 @@ export class NodesService {
             hypervisors: hello.hypervisors,
             agentVersion: hello.agentVersion,
             jailed: hello.jailed,
+            address: hello.address ?? null,
             lastHeartbeatAt: now,
             createdAt: now,
           });
