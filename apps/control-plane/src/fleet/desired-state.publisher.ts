@@ -1,12 +1,15 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { DesiredSandbox } from '@moat/proto';
-import { FindOptionsSelect, In, IsNull, Not, Repository } from 'typeorm';
+import { MAX_TENANT_PEERS, type DesiredSandbox, type TenantNetworkPlan } from '@moat/proto';
+import { FindOptionsSelect, Repository } from 'typeorm';
+import { TenantNetworksRepository, type TenantNetwork } from '../networks/tenant-networks.repository';
 import { NodesService } from '../nodes/nodes.service';
 import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { AgentChannel } from './agent.channel';
+import { loadTenantMembers, PublishedMembers } from './tenant-members';
+import { onNodes, wantedSandboxes } from './wanted-sandboxes';
 
 /**
  * Sends node agents their desired sets: each node always gets the full set of sandboxes it
@@ -16,12 +19,15 @@ import { AgentChannel } from './agent.channel';
  */
 @Injectable()
 export class DesiredStatePublisher implements OnModuleInit {
+  private readonly members = new PublishedMembers();
+
   constructor(
     @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
     private readonly agents: AgentChannel,
     private readonly scheduler: SchedulerService,
     private readonly nodes: NodesService,
     private readonly announcer: SandboxAnnouncer,
+    private readonly networks: TenantNetworksRepository,
   ) {}
 
   onModuleInit(): void {
@@ -47,24 +53,60 @@ export class DesiredStatePublisher implements OnModuleInit {
     await this.nodes.announceMany(unique);
   }
 
-  /** Sends each node its full desired set, reading all of them in one query. */
+  /**
+   * Sends each node its full desired set, reading all of them in one query, with the networks
+   * of the tenants among its sandboxes; then the other nodes of any tenant whose set of nodes
+   * changed, so their peer lists follow (see PublishedMembers).
+   */
   async publish(nodeIds: readonly string[]): Promise<void> {
-    if (nodeIds.length === 0) return;
-    const nodeId = In([...nodeIds]);
-    // A failed sandbox is no longer wanted, unless its restart policy starts it again: then its
-    // node keeps it (failed) until the restart is due and restartCount moves on.
+    const published = new Set<string>();
+    let next = [...new Set(nodeIds)];
+    while (next.length > 0) {
+      next.forEach((id) => published.add(id));
+      next = (await this.publishOnce(next)).filter((id) => !published.has(id));
+    }
+  }
+
+  /** Publishes to these nodes; returns the members of tenants whose set of nodes changed. */
+  private async publishOnce(nodeIds: readonly string[]): Promise<string[]> {
     const sandboxes = await this.sandboxes.find({
       select: DESIRED_COLUMNS,
-      where: [
-        { nodeId, desiredState: 'running', state: Not('failed') },
-        { nodeId, desiredState: 'running', state: 'failed', restartAt: Not(IsNull()) },
-      ],
+      where: wantedSandboxes(onNodes(nodeIds)),
       order: { createdAt: 'ASC' },
     });
-    const byNode = new Map<string, DesiredSandbox[]>(nodeIds.map((id) => [id, []]));
-    for (const sandbox of sandboxes) byNode.get(sandbox.nodeId as string)?.push(toDesired(sandbox));
-    for (const [id, desired] of byNode) this.agents.pushDesired(id, { sandboxes: desired });
+    const planned = sandboxes.filter((sandbox) => sandbox.address !== null);
+    const tenantIds = [...new Set([...planned.map((sandbox) => sandbox.tenantId), ...this.members.tenantsOf(nodeIds)])];
+    const manager = this.sandboxes.manager;
+    const networks = await this.networks.networksOf(manager, tenantIds);
+    const members = await loadTenantMembers(manager, [...networks.keys()]);
+    const addresses = await this.nodes.addressesOf([...nodeIds, ...[...members.values()].flat()]);
+    const changed = [...members].flatMap(([tenantId, nodes]) => (this.members.update(tenantId, nodes, addresses) ? nodes : []));
+
+    const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
+    for (const sandbox of sandboxes) {
+      const desired = byNode.get(sandbox.nodeId as string);
+      desired?.sandboxes.push(toDesired(sandbox));
+      if (sandbox.address !== null) desired?.tenants.add(sandbox.tenantId);
+    }
+    for (const [id, desired] of byNode) {
+      const plans = [...desired.tenants].flatMap((tenantId) => {
+        const network = networks.get(tenantId);
+        return network ? [planFor(network, id, members.get(tenantId) ?? [], addresses)] : [];
+      });
+      const underlayAddress = addresses.get(id);
+      this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
+    }
+    return changed;
   }
+}
+
+/** A tenant's network as one of its nodes is told it: the peers are its other nodes with a known address. */
+function planFor(network: TenantNetwork, nodeId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): TenantNetworkPlan {
+  const peers = members.flatMap((member) => {
+    const address = addresses.get(member);
+    return member !== nodeId && address ? [address] : [];
+  });
+  return { ...network, peers: [...new Set(peers)].slice(0, MAX_TENANT_PEERS) };
 }
 
 /** The columns a desired set is made of (a full row carries timings, errors and more for nothing). */
@@ -85,6 +127,7 @@ const DESIRED_COLUMNS = {
   egress: true,
   dns: true,
   restartCount: true,
+  address: true,
   createdAt: true,
 } satisfies FindOptionsSelect<SandboxEntity>;
 
@@ -105,5 +148,6 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     ...(sandbox.egress ? { egress: sandbox.egress } : {}),
     ...(sandbox.dns ? { dns: sandbox.dns } : {}),
     restartCount: sandbox.restartCount,
+    ...(sandbox.address ? { address: sandbox.address } : {}),
   };
 }

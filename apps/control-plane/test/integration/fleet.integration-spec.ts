@@ -92,10 +92,17 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const created = await t.api().post('/v1/sandboxes').set(asTenant).send(requested).expect(201);
     const id: string = created.body.id;
     expect(created.body).toMatchObject({ nodeId: node.nodeId, image: 'busybox', command: ['/bin/sh', '-c', 'sleep 9'], rootfs: 'block' });
-    expect(created.body).toMatchObject({ networkModel: 'macvtap', network: true, ip: null, ports: [{ containerPort: 80, protocol: 'tcp' }] });
+    // Its address is planned at once, from the tenant's subnet of the default pool.
+    expect(created.body).toMatchObject({
+      networkModel: 'macvtap',
+      network: true,
+      ip: expect.stringMatching(/^10\.88\.\d+\.\d+$/),
+      ports: [{ containerPort: 80, protocol: 'tcp' }],
+    });
     const desired = await node.desiredWhere((ids) => ids.includes(id));
     // The node gets exactly what was asked for, and what the control plane adds.
-    expect(desired.sandboxes[0]).toEqual({ ...requested, id, labels: {}, tenantId: created.body.tenantId, network: true, restartCount: 0 });
+    const added = { labels: {}, tenantId: created.body.tenantId, network: true, restartCount: 0, address: created.body.ip };
+    expect(desired.sandboxes[0]).toEqual({ ...requested, id, ...added });
     const nodes = await t.api().get('/v1/nodes').set(t.admin()).expect(200);
     expect(bodyOf<{ id: string; allocated: object }[]>(nodes).find((n) => n.id === node.nodeId)?.allocated).toEqual({ vcpus: 2, memoryMiB: 512 });
 

@@ -139,7 +139,12 @@ export class SandboxDto {
   @ApiProperty({ description: 'false: the sandbox has no network interface' })
   network!: boolean;
 
-  @ApiProperty({ nullable: true, type: String, example: '10.88.0.5', description: "The guest's address on its tenant network, once running" })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '10.88.0.5',
+    description: "The guest's address on its tenant network: as its node reports it, else as the control plane planned it; null without a network",
+  })
   ip!: string | null;
 
   @ApiProperty({ type: [PortDto], description: 'Published ports; hostPort is filled in once the node published them' })
@@ -208,7 +213,8 @@ export class SandboxDto {
       health: sandbox.health,
       networkModel: sandbox.networkModel,
       network: sandbox.network,
-      ip: sandbox.ip,
+      // The node's report wins: a node older than the fleet-wide plan picks its own address.
+      ip: sandbox.ip ?? sandbox.address,
       ports: sandbox.ports,
       egress: sandbox.egress,
       dns: sandbox.dns,

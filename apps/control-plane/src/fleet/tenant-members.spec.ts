@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { PublishedMembers } from './tenant-members';
+
+describe('PublishedMembers', () => {
+  const addresses = new Map([
+    ['a', '192.0.2.1'],
+    ['b', '192.0.2.2'],
+  ]);
+
+  it('says a tenant changed the first time, then only when a node joins, leaves or moves', () => {
+    const members = new PublishedMembers();
+    expect(members.update('t', ['a'], addresses)).toBe(true);
+    expect(members.update('t', ['a'], addresses)).toBe(false);
+    expect(members.update('t', ['b', 'a'], addresses)).toBe(true);
+    expect(members.update('t', ['a', 'b'], addresses)).toBe(false);
+    expect(members.update('t', ['a', 'b'], new Map([...addresses, ['b', '192.0.2.9']]))).toBe(true);
+    expect(members.update('t', ['a'], addresses)).toBe(true);
+  });
+
+  it('remembers which tenants a node was published with, so leaving its last one is noticed', () => {
+    const members = new PublishedMembers();
+    members.update('t', ['a', 'b'], addresses);
+    members.update('u', ['b'], addresses);
+    expect(members.tenantsOf(['b']).sort()).toEqual(['t', 'u']);
+    members.update('u', [], addresses);
+    expect(members.tenantsOf(['b'])).toEqual(['t']);
+    expect(members.update('u', [], addresses)).toBe(false);
+  });
+});

@@ -1,0 +1,62 @@
+import { EntityManager, In, IsNull, Not } from 'typeorm';
+import { chunks, IN_LIST_CHUNK } from '../common/chunks';
+import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
+import { wantedSandboxes } from './wanted-sandboxes';
+
+/** The nodes holding each tenant's planned sandboxes (those with an address), one row per pair. */
+export async function loadTenantMembers(manager: EntityManager, tenantIds: readonly string[]): Promise<Map<string, string[]>> {
+  const members = new Map<string, string[]>(tenantIds.map((id) => [id, []]));
+  for (const chunk of chunks([...new Set(tenantIds)], IN_LIST_CHUNK)) {
+    const rows = await manager
+      .createQueryBuilder(SandboxEntity, 's')
+      .select('s.tenantId', 'tenantId')
+      .addSelect('s.nodeId', 'nodeId')
+      .distinct(true)
+      .where(wantedSandboxes({ tenantId: In(chunk), nodeId: Not(IsNull()), address: Not(IsNull()) }))
+      .getRawMany<{ tenantId: string; nodeId: string }>();
+    for (const row of rows) members.get(row.tenantId)?.push(row.nodeId);
+  }
+  return members;
+}
+
+/**
+ * Each tenant's nodes (and their addresses) as last published, in memory: a node's peer list
+ * changes only when a node joins or leaves its tenant's set (or moves), and then, and only
+ * then, the tenant's other nodes are published again. A restart forgets it all, so each
+ * tenant's nodes are published once more the first time one of them is.
+ */
+export class PublishedMembers {
+  private readonly signatures = new Map<string, string>();
+  private readonly tenantsByNode = new Map<string, Set<string>>();
+
+  /** The tenants these nodes held when last published: a node that left one is not told by its sandboxes. */
+  tenantsOf(nodeIds: readonly string[]): string[] {
+    return [...new Set(nodeIds.flatMap((id) => [...(this.tenantsByNode.get(id) ?? [])]))];
+  }
+
+  /** Remembers the tenant's members as published now; whether they differ from last time. */
+  update(tenantId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): boolean {
+    const previous = this.signatures.get(tenantId);
+    for (const nodeId of this.membersOf(previous)) {
+      const tenants = this.tenantsByNode.get(nodeId);
+      tenants?.delete(tenantId);
+      if (tenants?.size === 0) this.tenantsByNode.delete(nodeId);
+    }
+    const signature = [...members]
+      .sort()
+      .map((nodeId) => `${nodeId}=${addresses.get(nodeId) ?? ''}`)
+      .join(',');
+    if (members.length === 0) this.signatures.delete(tenantId);
+    else this.signatures.set(tenantId, signature);
+    for (const nodeId of members) {
+      const tenants = this.tenantsByNode.get(nodeId) ?? new Set<string>();
+      tenants.add(tenantId);
+      this.tenantsByNode.set(nodeId, tenants);
+    }
+    return signature !== (previous ?? '');
+  }
+
+  private membersOf(signature: string | undefined): string[] {
+    return signature ? signature.split(',').map((entry) => entry.slice(0, entry.indexOf('='))) : [];
+  }
+}
