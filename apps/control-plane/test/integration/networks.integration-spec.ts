@@ -170,6 +170,36 @@ describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ k
     expect(again.ip).toBe('10.99.0.70');
   });
 
+  itIf(!skip)('creates no replica on a full tenant network, keeps reconciling, and creates it once an address is free', async () => {
+    const { gamma, beta } = tenants;
+    const template = bodyOf<{ id: string }>(
+      await t.api().post('/v1/templates').set(as(gamma.key)).send({ name: 'svc', vcpus: 1, memoryMiB: 128 }).expect(201),
+    ).id;
+    const deployment = bodyOf<{ id: string }>(
+      await t.api().post('/v1/deployments').set(as(gamma.key)).send({ templateId: template, replicas: 1, strategy: { type: 'rolling' } }).expect(201),
+    ).id;
+    // Other deployments are still reconciled: beta's scales up meanwhile.
+    const [betaDeployment] = (await sandboxesOf('beta')).filter((s) => s.deploymentId).map((s) => s.deploymentId as string);
+    await t.api().patch(`/v1/deployments/${betaDeployment}`).set(as(beta.key)).send({ replicas: 7 }).expect(200);
+    await eventually(async () => expect((await sandboxesOf('beta')).filter((s) => s.deploymentId).length).toBe(7), { timeout: 10_000 });
+    expect((await sandboxesOf('gamma')).filter((s) => s.deploymentId === deployment)).toEqual([]);
+
+    const [victim] = (await sandboxesOf('gamma')).filter((s) => !s.deploymentId);
+    await t.api().delete(`/v1/sandboxes/${victim.id}`).set(as(gamma.key)).expect(202);
+    await eventually(async () => {
+      const replicas = (await sandboxesOf('gamma')).filter((s) => s.deploymentId === deployment);
+      expect(replicas.map((s) => s.ip)).toEqual([victim.ip]);
+    }, { timeout: 10_000 });
+  });
+
+  itIf(!skip)('takes a node’s underlay address from its connection when its hello names none', async () => {
+    const three = await TestAgent.connect(t.baseUrl, t.adminToken);
+    agents.push(three);
+    await three.hello();
+    const state = await three.desiredWhere((ids) => ids.length === 0);
+    expect(state.underlayAddress).toBe('127.0.0.1');
+  });
+
   itIf(!skip)('answers 503 NETWORK_POOL_EXHAUSTED when the pool has no subnet for another tenant', async () => {
     await t.api().post('/v1/sandboxes').set(as(tenants.delta.key)).send({}).expect(201);
     const refused = await t.api().post('/v1/sandboxes').set(as(tenants.epsilon.key)).send({}).expect(503);
