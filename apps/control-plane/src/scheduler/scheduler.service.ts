@@ -219,13 +219,16 @@ export class SchedulerService {
     const refusals = await this.addresses.assign(manager, admissions.flatMap((a) => (a.kind === 'admitted' ? [a.sandbox] : [])));
     if (refusals.length === 0) return;
     const refused = new Map(refusals.map(({ sandbox, error }) => [sandbox, error]));
+    // The quota check counted them in the index's usage: they are taken out again (rebuilding
+    // the index instead would let one tenant's full network slow every batch).
+    const usage = await this.index.usageOf(manager, []);
     admissions.forEach((admission, i) => {
       const error = admission.kind === 'admitted' ? refused.get(admission.sandbox) : undefined;
-      if (error) admissions[i] = { kind: 'network-unavailable', error };
+      if (!error || admission.kind !== 'admitted') return;
+      admissions[i] = { kind: 'network-unavailable', error };
+      const { tenantId } = admission.sandbox;
+      usage.set(tenantId, withAdded(usage.get(tenantId) ?? NO_USAGE, admission.sandbox, -1));
     });
-    // The quota check counted them in the index's usage: rebuilding it next batch is simpler
-    // than taking them out again, and a full network is rare.
-    this.index.reset();
   }
 
   private anyPending(): Promise<boolean> {
