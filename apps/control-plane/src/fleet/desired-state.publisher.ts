@@ -1,14 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MAX_TENANT_PEERS, type DesiredSandbox, type TenantNetworkPlan } from '@moat/proto';
+import type { DesiredSandbox } from '@moat/proto';
 import { FindOptionsSelect, Repository } from 'typeorm';
-import { TenantNetworksRepository, type TenantNetwork } from '../networks/tenant-networks.repository';
+import { TenantNetworksRepository } from '../networks/tenant-networks.repository';
 import { NodesService } from '../nodes/nodes.service';
 import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { AgentChannel } from './agent.channel';
-import { loadTenantMembers, PublishedMembers } from './tenant-members';
+import { loadTenantMembers, PublishedMembers, tenantPlanFor } from './tenant-members';
 import { onNodes, wantedSandboxes } from './wanted-sandboxes';
 
 /**
@@ -91,22 +91,13 @@ export class DesiredStatePublisher implements OnModuleInit {
     for (const [id, desired] of byNode) {
       const plans = [...desired.tenants].flatMap((tenantId) => {
         const network = networks.get(tenantId);
-        return network ? [planFor(network, id, members.get(tenantId) ?? [], addresses)] : [];
+        return network ? [tenantPlanFor(network, id, members.get(tenantId) ?? [], addresses)] : [];
       });
       const underlayAddress = addresses.get(id);
       this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
     }
     return changed;
   }
-}
-
-/** A tenant's network as one of its nodes is told it: the peers are its other nodes with a known address. */
-function planFor(network: TenantNetwork, nodeId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): TenantNetworkPlan {
-  const peers = members.flatMap((member) => {
-    const address = addresses.get(member);
-    return member !== nodeId && address ? [address] : [];
-  });
-  return { ...network, peers: [...new Set(peers)].slice(0, MAX_TENANT_PEERS) };
 }
 
 /** The columns a desired set is made of (a full row carries timings, errors and more for nothing). */

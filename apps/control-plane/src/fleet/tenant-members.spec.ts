@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { PublishedMembers } from './tenant-members';
+import { PublishedMembers, tenantPlanFor } from './tenant-members';
 
 describe('PublishedMembers', () => {
   const addresses = new Map([
@@ -25,5 +25,26 @@ describe('PublishedMembers', () => {
     members.update('u', [], addresses);
     expect(members.tenantsOf(['b'])).toEqual(['t']);
     expect(members.update('u', [], addresses)).toBe(false);
+  });
+});
+
+describe('tenantPlanFor', () => {
+  const network = { tenantId: 't', vni: 7, subnet: '10.88.3.0/24', gateway: '10.88.3.1' };
+
+  it('lists the other nodes’ addresses, sorted, leaving out nodes with none', () => {
+    const addresses = new Map([
+      ['a', '192.0.2.9'],
+      ['b', '192.0.2.2'],
+      ['c', '192.0.2.3'],
+    ]);
+    expect(tenantPlanFor(network, 'a', ['a', 'b', 'c', 'd'], addresses)).toEqual({ ...network, peers: ['192.0.2.2', '192.0.2.3'] });
+  });
+
+  it('never names the node’s own address, even for another node on the same host', () => {
+    const addresses = new Map([
+      ['a', '127.0.0.1'],
+      ['b', '127.0.0.1'],
+    ]);
+    expect(tenantPlanFor(network, 'a', ['a', 'b'], addresses).peers).toEqual([]);
   });
 });

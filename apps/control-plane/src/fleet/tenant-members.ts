@@ -1,5 +1,7 @@
+import { MAX_TENANT_PEERS, type TenantNetworkPlan } from '@moat/proto';
 import { EntityManager, In, IsNull, Not } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
+import type { TenantNetwork } from '../networks/tenant-networks.repository';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { wantedSandboxes } from './wanted-sandboxes';
 
@@ -59,4 +61,16 @@ export class PublishedMembers {
   private membersOf(signature: string | undefined): string[] {
     return signature ? signature.split(',').map((entry) => entry.slice(0, entry.indexOf('='))) : [];
   }
+}
+
+/**
+ * A tenant's network as one of its nodes is told it: the peers are its other nodes with a
+ * known address, sorted (a node can compare lists), never the node's own address (nodes
+ * sharing a host share its address, and a VXLAN peer of itself would only loop).
+ */
+export function tenantPlanFor(network: TenantNetwork, nodeId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): TenantNetworkPlan {
+  const own = addresses.get(nodeId);
+  const peers = new Set(members.flatMap((member) => addresses.get(member) ?? []));
+  if (own) peers.delete(own);
+  return { ...network, peers: [...peers].sort().slice(0, MAX_TENANT_PEERS) };
 }
