@@ -223,8 +223,9 @@ export class SchedulerService {
     // the index instead would let one tenant's full network slow every batch).
     const usage = await this.index.usageOf(manager, []);
     admissions.forEach((admission, i) => {
-      const error = admission.kind === 'admitted' ? refused.get(admission.sandbox) : undefined;
-      if (!error || admission.kind !== 'admitted') return;
+      if (admission.kind !== 'admitted') return;
+      const error = refused.get(admission.sandbox);
+      if (!error) return;
       admissions[i] = { kind: 'network-unavailable', error };
       const { tenantId } = admission.sandbox;
       usage.set(tenantId, withAdded(usage.get(tenantId) ?? NO_USAGE, admission.sandbox, -1));
