@@ -105,34 +105,61 @@ describe('a fleet of three real nodes', () => {
     }
   });
 
-  it('spreads sandboxes over the nodes, each addressed from its own node\'s slice of the pool, and runs commands in each', async () => {
-    // One at a time: three first boots at once (each node makes its boot snapshot) overload a 2-core machine under TCG.
-    const running: Sandbox[] = [];
-    for (let i = 0; i < NODES; i++) {
-      const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128 });
+  it("spreads a tenant's sandboxes over the nodes on one subnet: they reach each other across nodes, another tenant's reach none of them", async () => {
+    const tenantKey = async (name: string) => (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `${name}-${Date.now()}` })).body.apiKey;
+    const [keyA, keyB] = [await tenantKey('fleet-net-a'), await tenantKey('fleet-net-b')];
+    const create = async (key: string) => {
+      const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128 }, key);
       expect(res.status).toBe(201);
       created.push(res.body.id);
-      running.push(await runningSandbox(res.body.id));
-    }
-    const ids = running.map((s) => s.id);
-    const names = await Promise.all(running.map((s) => nodeName(s.nodeId)));
+      return runningSandbox(res.body.id);
+    };
+    const exec = async (key: string, sandbox: Sandbox, command: string[]) =>
+      (await call<{ exitCode: number; stdout: string }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { command, timeoutMs: 30_000 }, key)).body;
+    /** The addresses among `targets` that `from` cannot ping, in one exec. */
+    const unreachable = async (key: string, from: Sandbox, targets: Sandbox[]) => {
+      const loop = `for ip in ${targets.map((t) => t.ip).join(' ')}; do ping -c 1 -W 2 $ip >/dev/null 2>&1 || echo $ip; done`;
+      const result = await exec(key, from, ['sh', '-c', loop]);
+      expect(result.exitCode).toBe(0);
+      return result.stdout.split('\n').filter(Boolean);
+    };
+    const subnet = (sandbox: Sandbox) => sandbox.ip?.split('.').slice(0, 3).join('.');
+
+    // One at a time: three first boots at once (each node makes its boot snapshot) overload a 2-core machine under TCG.
+    const a: Sandbox[] = [];
+    for (let i = 0; i < 2 * NODES; i++) a.push(await create(keyA));
+    const names = await Promise.all(a.map((s) => nodeName(s.nodeId)));
+    // spread: two on each node.
     expect(new Set(names).size).toBe(NODES);
-    // 10.244.0.0/16 in four /18s: node-1 the first, node-2 the second, node-3 the third.
-    for (const [i, sandbox] of running.entries()) {
-      const slice = Number(names[i]?.split('-')[1]) - 1;
-      expect(Math.floor(Number(sandbox.ip?.split('.')[2]) / 64)).toBe(slice);
-      const exec = await call<{ exitCode: number; stdout: string }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { command: ['hostname'] });
-      expect(exec).toMatchObject({ status: 200, body: { exitCode: 0 } });
-      // Each node's tenant bridge lives in its namespace, none on this host.
+    for (const name of new Set(names)) expect(names.filter((n) => n === name)).toHaveLength(2);
+    // The control plane plans the tenant's addresses: one subnet of the pool across the fleet, no address twice.
+    expect(new Set(a.map((s) => s.ip)).size).toBe(a.length);
+    expect(new Set(a.map(subnet)).size).toBe(1);
+    expect(a[0].ip).toMatch(/^10\.244\.\d+\.\d+$/);
+    for (const [i, sandbox] of a.entries()) {
+      expect(await exec(keyA, sandbox, ['hostname'])).toMatchObject({ exitCode: 0 });
+      // Each node's tenant bridge and its overlay port live in the node's namespace, none on this host.
       const node = stack.nodes.find((n) => n.name === names[i]);
-      expect(execFileSync('ip', ['-n', node?.netns ?? '', '-o', 'link', 'show'], { encoding: 'utf8' })).toContain(`${PREFIX}0`);
+      const links = execFileSync('ip', ['-n', node?.netns ?? '', '-o', 'link', 'show'], { encoding: 'utf8' });
+      expect(links).toContain(`${PREFIX}0:`);
+      expect(links).toContain(`${PREFIX}v0:`);
     }
     expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${PREFIX}0`);
+    // Each pings every other, on its node and across nodes.
+    for (const from of a) expect(await unreachable(keyA, from, a.filter((s) => s !== from))).toEqual([]);
+
+    const b = await create(keyB);
+    expect(subnet(b)).not.toBe(subnet(a[0]));
+    expect((await unreachable(keyB, b, a)).sort()).toEqual(a.map((s) => s.ip).sort());
+
+    const ids = [...a, b].map((s) => s.id);
     for (const id of ids) expect((await call('DELETE', `/v1/sandboxes/${id}`)).status).toBe(202);
     await until('the sandboxes to be gone', async () => {
       const statuses = await Promise.all(ids.map(async (id) => (await call('GET', `/v1/sandboxes/${id}`)).status));
       return statuses.every((status) => status === 404) ? true : undefined;
     });
+    // The last sandbox of a tenant on a node takes the tenant's bridge and overlay port with it.
+    for (const node of stack.nodes) expect(execFileSync('ip', ['-n', node.netns ?? '', '-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${PREFIX}v`);
   }, STEP_TIMEOUT_MS);
 
   it('speaks only TLS: a plain connection gets no answer, and a node agent refuses a certificate its CA did not sign', async () => {
