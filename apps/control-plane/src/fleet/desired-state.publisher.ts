@@ -8,7 +8,7 @@ import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { AgentChannel } from './agent.channel';
-import { loadTenantMembers, PublishedMembers, tenantPlanFor } from './tenant-members';
+import { loadTenantMembers, memberAddresses, PublishedMembers, tenantPlanFor } from './tenant-members';
 import { onNodes, wantedSandboxes } from './wanted-sandboxes';
 
 /**
@@ -81,6 +81,7 @@ export class DesiredStatePublisher implements OnModuleInit {
     const members = await loadTenantMembers(manager, [...networks.keys()]);
     const addresses = await this.nodes.addressesOf([...nodeIds, ...[...members.values()].flat()]);
     const changed = [...members].flatMap(([tenantId, nodes]) => (this.members.update(tenantId, nodes, addresses) ? nodes : []));
+    const tenantAddresses = new Map([...members].map(([tenantId, nodes]) => [tenantId, memberAddresses(nodes, addresses)]));
 
     const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
     for (const sandbox of sandboxes) {
@@ -89,11 +90,11 @@ export class DesiredStatePublisher implements OnModuleInit {
       if (sandbox.address !== null) desired?.tenants.add(sandbox.tenantId);
     }
     for (const [id, desired] of byNode) {
+      const underlayAddress = addresses.get(id);
       const plans = [...desired.tenants].flatMap((tenantId) => {
         const network = networks.get(tenantId);
-        return network ? [tenantPlanFor(network, id, members.get(tenantId) ?? [], addresses)] : [];
+        return network ? [tenantPlanFor(network, underlayAddress, tenantAddresses.get(tenantId) ?? [])] : [];
       });
-      const underlayAddress = addresses.get(id);
       this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
     }
     return changed;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { PublishedMembers, tenantPlanFor } from './tenant-members';
+import { memberAddresses, PublishedMembers, tenantPlanFor } from './tenant-members';
 
 describe('PublishedMembers', () => {
   const addresses = new Map([
@@ -37,7 +37,9 @@ describe('tenantPlanFor', () => {
       ['b', '192.0.2.2'],
       ['c', '192.0.2.3'],
     ]);
-    expect(tenantPlanFor(network, 'a', ['a', 'b', 'c', 'd'], addresses)).toEqual({ ...network, peers: ['192.0.2.2', '192.0.2.3'] });
+    const tenantAddresses = memberAddresses(['a', 'b', 'c', 'd'], addresses);
+    expect(tenantAddresses).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.9']);
+    expect(tenantPlanFor(network, addresses.get('a'), tenantAddresses)).toEqual({ ...network, peers: ['192.0.2.2', '192.0.2.3'] });
   });
 
   it('never names the node’s own address, even for another node on the same host', () => {
@@ -45,6 +47,6 @@ describe('tenantPlanFor', () => {
       ['a', '127.0.0.1'],
       ['b', '127.0.0.1'],
     ]);
-    expect(tenantPlanFor(network, 'a', ['a', 'b'], addresses).peers).toEqual([]);
+    expect(tenantPlanFor(network, addresses.get('a'), memberAddresses(['a', 'b'], addresses)).peers).toEqual([]);
   });
 });

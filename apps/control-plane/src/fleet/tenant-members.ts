@@ -63,14 +63,19 @@ export class PublishedMembers {
   }
 }
 
+/** The addresses of a tenant's nodes, sorted and each once (nodes without one are left out): worked out once per tenant, then cut per node by {@link tenantPlanFor}. */
+export function memberAddresses(members: readonly string[], addresses: ReadonlyMap<string, string>): string[] {
+  return [...new Set(members.flatMap((member) => addresses.get(member) ?? []))].sort();
+}
+
 /**
  * A tenant's network as one of its nodes is told it: the peers are its other nodes with a
- * known address, sorted (a node can compare lists), never the node's own address (nodes
- * sharing a host share its address, and a VXLAN peer of itself would only loop).
+ * known address (`tenantAddresses` from {@link memberAddresses}), sorted (a node can compare
+ * lists), never the node's own address (nodes sharing a host share its address, and a VXLAN
+ * peer of itself would only loop). Linear in the tenant's nodes: a tenant on thousands of
+ * nodes is told to hundreds of them per scheduler batch.
  */
-export function tenantPlanFor(network: TenantNetwork, nodeId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): TenantNetworkPlan {
-  const own = addresses.get(nodeId);
-  const peers = new Set(members.flatMap((member) => addresses.get(member) ?? []));
-  if (own) peers.delete(own);
-  return { ...network, peers: [...peers].sort().slice(0, MAX_TENANT_PEERS) };
+export function tenantPlanFor(network: TenantNetwork, ownAddress: string | undefined, tenantAddresses: readonly string[]): TenantNetworkPlan {
+  const peers = ownAddress === undefined ? tenantAddresses : tenantAddresses.filter((address) => address !== ownAddress);
+  return { ...network, peers: peers.slice(0, MAX_TENANT_PEERS) };
 }

@@ -284,7 +284,9 @@ async function rollout(cp: ControlPlaneProcess, quota: Record<string, number>): 
 
 async function main(): Promise<void> {
   const cp = await startControlPlane({
-    env: args['database-url'] ? { DATABASE_URL: args['database-url'] } : {},
+    // One tenant holds the backlog and the sandboxes, another the rollout: a /16 each gives them
+    // room for every address (the default /24 holds 253 sandboxes of a tenant).
+    env: { MOAT_NET_SUBNET_POOL: '10.0.0.0/8', MOAT_NET_TENANT_PREFIX: '16', ...(args['database-url'] ? { DATABASE_URL: args['database-url'] } : {}) },
     cpuProfileDir: args['cpu-prof'],
   });
   let fleet: SimulatedFleet | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '../../common/ipv4';
-import { freeAddresses, gatewayOf, lowestFreeSubnet, lowestFreeVni } from './network-plan';
+import { gatewayOf, hostCount, hostWindow, lowestFreeSubnet, lowestFreeVni } from './network-plan';
 
 function cidr(text: string): Ipv4Cidr {
   const parsed = parseIpv4Cidr(text);
@@ -35,24 +35,22 @@ describe('lowestFreeSubnet', () => {
   });
 });
 
-describe('freeAddresses', () => {
+describe('hostWindow', () => {
   const subnet = cidr('10.88.3.0/24');
 
-  it('skips the network address and the gateway, which is the first host', () => {
+  it('starts after the gateway, which is the first host, and skips the network address', () => {
     expect(formatIpv4(gatewayOf(subnet))).toBe('10.88.3.1');
-    expect(freeAddresses(subnet, new Set(), 3)).toEqual(['10.88.3.2', '10.88.3.3', '10.88.3.4']);
+    expect(hostWindow(subnet, 0, 3)).toEqual(['10.88.3.2', '10.88.3.3', '10.88.3.4']);
+    expect(hostWindow(subnet, 5, 2)).toEqual(['10.88.3.7', '10.88.3.8']);
   });
 
-  it('gives the lowest addresses not in use, reusing freed ones', () => {
-    expect(freeAddresses(subnet, new Set(['10.88.3.2', '10.88.3.4']), 2)).toEqual(['10.88.3.3', '10.88.3.5']);
-  });
-
-  it('never gives the broadcast address, and fewer than asked when the subnet runs out', () => {
+  it('never gives the broadcast address, wraps around past the last host, and gives each host once', () => {
     const tiny = cidr('10.88.3.16/28');
-    const all = freeAddresses(tiny, new Set(), 100);
+    expect(hostCount(tiny)).toBe(13);
+    expect(hostWindow(tiny, 11, 4)).toEqual(['10.88.3.29', '10.88.3.30', '10.88.3.18', '10.88.3.19']);
+    const all = hostWindow(tiny, 0, 100);
     expect(all).toHaveLength(13);
-    expect(all[0]).toBe('10.88.3.18');
+    expect(new Set(all).size).toBe(13);
     expect(all.at(-1)).toBe('10.88.3.30');
-    expect(freeAddresses(tiny, new Set(all), 1)).toEqual([]);
   });
 });

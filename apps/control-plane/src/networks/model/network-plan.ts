@@ -30,16 +30,18 @@ export function gatewayOf(subnet: Ipv4Cidr): number {
   return subnet.base + 1;
 }
 
+/** How many sandbox addresses a subnet holds: all but the network address, the gateway and the broadcast. */
+export function hostCount(subnet: Ipv4Cidr): number {
+  return Math.max(0, cidrSize(subnet.prefix) - 3);
+}
+
 /**
- * Up to `count` addresses of the subnet that are not in `used`, lowest first: never the
- * network address, the gateway or the broadcast address. Fewer when the subnet runs out.
+ * `count` sandbox addresses of the subnet from the `from`th on (0 is the host after the
+ * gateway), wrapping around past the last: the window a next-fit search looks at. Never the
+ * network address, the gateway or the broadcast.
  */
-export function freeAddresses(subnet: Ipv4Cidr, used: ReadonlySet<string>, count: number): string[] {
-  const free: string[] = [];
-  const broadcast = subnet.base + cidrSize(subnet.prefix) - 1;
-  for (let host = gatewayOf(subnet) + 1; host < broadcast && free.length < count; host += 1) {
-    const address = formatIpv4(host);
-    if (!used.has(address)) free.push(address);
-  }
-  return free;
+export function hostWindow(subnet: Ipv4Cidr, from: number, count: number): string[] {
+  const hosts = hostCount(subnet);
+  const first = gatewayOf(subnet) + 1;
+  return Array.from({ length: Math.min(count, hosts) }, (_, i) => formatIpv4(first + ((from + i) % hosts)));
 }
