@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -28,6 +28,7 @@ import { formatMs, summarize } from './stats';
 
 const BENCH_TENANT = 'bench';
 const SINK_PORT = 5201;
+const SOURCE_PORT = 5203;
 
 async function plumbing(options: NetworkOptions, model: NetworkModelKind, runs: number, runDir: string): Promise<{ attach: number[]; detach: number[] }> {
   const networks = await SandboxNetworks.create(options);
@@ -115,7 +116,6 @@ async function throughput(runtime: SandboxRuntime, model: NetworkModelKind, mib:
     const info = await runtime.create({ id, vcpus: 1, memoryMiB: 256, env: {}, tenantId: BENCH_TENANT, network: { model, ports: [] } });
     if (info.state !== 'running' || !info.network) throw new Error(`sandbox ${info.state}: ${info.error?.message ?? 'no network'}`);
     const ip = info.network.ip;
-    const gateway = `${ip.split('.').slice(0, 3).join('.')}.1`;
 
     // host → guest: busybox nc hands the connection to dd, which sinks it and exits at EOF.
     // (-e keeps nc's own stdin out of the way: nc quits when its stdin ends.)
@@ -123,12 +123,11 @@ async function throughput(runtime: SandboxRuntime, model: NetworkModelKind, mib:
     if (listen.exitCode !== 0) throw new Error(`guest nc -l: ${listen.stderr.toString()}`);
     const toGuest = await sendTo(ip, SINK_PORT, mib);
 
-    // guest → host: the host counts what the guest's nc sends until it closes.
-    const received = receiveOnce(gateway);
-    const port = await received.port;
-    const send = await runtime.exec(id, { command: ['nc', gateway, String(port), '-e', 'dd', 'if=/dev/zero', 'bs=65536', `count=${mib * 16}`], timeoutMs: 600_000 });
-    if (send.exitCode !== 0) throw new Error(`guest nc send: exit ${send.exitCode}: ${send.stderr.toString()}`);
-    const { bytes, ms } = await received.done;
+    // guest → host: the host connects (a guest reaches no port of its node) and counts what the
+    // guest's nc sends until it closes.
+    const serve = await runtime.exec(id, { command: ['sh', '-c', `nc -l -p ${SOURCE_PORT} -e dd if=/dev/zero bs=65536 count=${mib * 16} >/dev/null 2>&1 </dev/null &`] });
+    if (serve.exitCode !== 0) throw new Error(`guest nc -l: ${serve.stderr.toString()}`);
+    const { bytes, ms } = await receiveFrom(ip, SOURCE_PORT);
     return { toGuest, fromGuest: bytes / (1024 * 1024) / (ms / 1000) };
   } finally {
     await runtime.delete(id);
@@ -163,25 +162,19 @@ async function connectWithRetry(host: string, port: number): Promise<Socket> {
   }
 }
 
-function receiveOnce(host: string): { port: Promise<number>; done: Promise<{ bytes: number; ms: number }> } {
-  const server = createServer();
-  const port = new Promise<number>((res) => server.listen(0, host, () => res((server.address() as { port: number }).port)));
-  const done = new Promise<{ bytes: number; ms: number }>((res, rej) => {
-    server.once('connection', (socket) => {
-      let bytes = 0;
-      let t0 = 0;
-      socket.on('data', (data: Buffer) => {
-        if (bytes === 0) t0 = performance.now();
-        bytes += data.length;
-      });
-      socket.once('close', () => {
-        server.close();
-        res({ bytes, ms: performance.now() - t0 });
-      });
-      socket.once('error', rej);
+/** Connects to the guest and counts what it sends, from the first byte until it closes. */
+async function receiveFrom(host: string, port: number): Promise<{ bytes: number; ms: number }> {
+  const socket = await connectWithRetry(host, port);
+  return new Promise((res, rej) => {
+    let bytes = 0;
+    let t0 = 0;
+    socket.on('data', (data: Buffer) => {
+      if (bytes === 0) t0 = performance.now();
+      bytes += data.length;
     });
+    socket.once('close', () => res({ bytes, ms: performance.now() - t0 }));
+    socket.once('error', rej);
   });
-  return { port, done };
 }
 
 async function main(): Promise<void> {

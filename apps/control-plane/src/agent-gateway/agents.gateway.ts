@@ -247,8 +247,9 @@ export class AgentsGateway
   private async registerHellos(batch: PendingHello[]): Promise<void> {
     await this.nodes.registerMany(batch.map(({ nodeId, hello, remoteAddress }) => ({ id: nodeId, hello, remoteAddress })));
     batch.forEach((pending) => pending.accepted());
-    // The full desired set: the node stops whatever is not in it (the fence on reconnect).
-    await this.publisher.publish([...new Set(batch.map((pending) => pending.nodeId))]);
+    // The full desired set: the node stops whatever is not in it (the fence on reconnect); and,
+    // as on every new connection, its tenants' peers.
+    await this.publisher.publish([...new Set(batch.map((pending) => pending.nodeId))], { withPeers: true });
     await this.scheduler.placePending();
   }
 

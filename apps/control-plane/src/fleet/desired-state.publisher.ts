@@ -56,19 +56,29 @@ export class DesiredStatePublisher implements OnModuleInit {
   /**
    * Sends each node its full desired set, reading all of them in one query, with the networks
    * of the tenants among its sandboxes; then the other nodes of any tenant whose set of nodes
-   * changed, so their peer lists follow (see PublishedMembers).
+   * changed, so their peer lists follow (see PublishedMembers). A tenant's peers go only with
+   * such a change, or to nodes that just said hello (`withPeers`): a node keeps the peers it
+   * was last told on its connection, and a tenant on thousands of nodes would otherwise make
+   * every desired set of each of them thousands of addresses long.
    */
-  async publish(nodeIds: readonly string[]): Promise<void> {
+  async publish(nodeIds: readonly string[], { withPeers = false }: { withPeers?: boolean } = {}): Promise<void> {
     const published = new Set<string>();
+    const peersOf = new Set<string>();
     let next = [...new Set(nodeIds)];
     while (next.length > 0) {
       next.forEach((id) => published.add(id));
-      next = (await this.publishOnce(next)).filter((id) => !published.has(id));
+      next = (await this.publishOnce(next, withPeers, peersOf)).filter((id) => !published.has(id));
+      // Republished members of a changed tenant get its peers, whatever the caller asked.
+      withPeers = false;
     }
   }
 
-  /** Publishes to these nodes; returns the members of tenants whose set of nodes changed. */
-  private async publishOnce(nodeIds: readonly string[]): Promise<string[]> {
+  /**
+   * Publishes to these nodes, with the peers of every tenant in `peersOf` (to which it adds the
+   * tenants whose set of nodes changed), or of all when `withPeers`; returns the members of
+   * the tenants whose set of nodes changed.
+   */
+  private async publishOnce(nodeIds: readonly string[], withPeers: boolean, peersOf: Set<string>): Promise<string[]> {
     const sandboxes = await this.sandboxes.find({
       select: DESIRED_COLUMNS,
       where: wantedSandboxes(onNodes(nodeIds)),
@@ -80,8 +90,14 @@ export class DesiredStatePublisher implements OnModuleInit {
     const networks = await this.networks.networksOf(manager, tenantIds);
     const members = await loadTenantMembers(manager, [...networks.keys()]);
     const addresses = await this.nodes.addressesOf([...nodeIds, ...[...members.values()].flat()]);
-    const changed = [...members].flatMap(([tenantId, nodes]) => (this.members.update(tenantId, nodes, addresses) ? nodes : []));
-    const tenantAddresses = new Map([...members].map(([tenantId, nodes]) => [tenantId, memberAddresses(nodes, addresses)]));
+    const changed = [...members].flatMap(([tenantId, nodes]) => {
+      if (!this.members.update(tenantId, nodes, addresses)) return [];
+      peersOf.add(tenantId);
+      return nodes;
+    });
+    const tenantAddresses = new Map(
+      [...members].flatMap(([tenantId, nodes]) => (withPeers || peersOf.has(tenantId) ? [[tenantId, memberAddresses(nodes, addresses)] as const] : [])),
+    );
 
     const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
     for (const sandbox of sandboxes) {
@@ -93,7 +109,7 @@ export class DesiredStatePublisher implements OnModuleInit {
       const underlayAddress = addresses.get(id);
       const plans = [...desired.tenants].flatMap((tenantId) => {
         const network = networks.get(tenantId);
-        return network ? [tenantPlanFor(network, underlayAddress, tenantAddresses.get(tenantId) ?? [])] : [];
+        return network ? [tenantPlanFor(network, underlayAddress, tenantAddresses.get(tenantId))] : [];
       });
       this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
     }

@@ -70,12 +70,14 @@ export function memberAddresses(members: readonly string[], addresses: ReadonlyM
 
 /**
  * A tenant's network as one of its nodes is told it: the peers are its other nodes with a
- * known address (`tenantAddresses` from {@link memberAddresses}), sorted (a node can compare
+ * known address (`tenantAddresses` from {@link memberAddresses}; undefined: no peers in the plan,
+ * the node keeps those it was last told), sorted (a node can compare
  * lists), never the node's own address (nodes sharing a host share its address, and a VXLAN
  * peer of itself would only loop). Linear in the tenant's nodes: a tenant on thousands of
  * nodes is told to hundreds of them per scheduler batch.
  */
-export function tenantPlanFor(network: TenantNetwork, ownAddress: string | undefined, tenantAddresses: readonly string[]): TenantNetworkPlan {
+export function tenantPlanFor(network: TenantNetwork, ownAddress: string | undefined, tenantAddresses: readonly string[] | undefined): TenantNetworkPlan {
+  if (tenantAddresses === undefined) return { ...network };
   const peers = ownAddress === undefined ? tenantAddresses : tenantAddresses.filter((address) => address !== ownAddress);
   return { ...network, peers: peers.slice(0, MAX_TENANT_PEERS) };
 }

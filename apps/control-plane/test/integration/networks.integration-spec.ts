@@ -33,6 +33,11 @@ function planOf(state: DesiredState | undefined, tenantId: string): TenantNetwor
   return state?.networks?.find((network) => network.tenantId === tenantId);
 }
 
+/** The peers a node holds for a tenant: those of the last desired set that named them (a plan without peers keeps them). */
+function peersHeld(desired: readonly DesiredState[], tenantId: string): readonly string[] | undefined {
+  return desired.findLast((state) => planOf(state, tenantId)?.peers !== undefined)?.networks?.find((n) => n.tenantId === tenantId)?.peers;
+}
+
 // A /25 pool of /27s: four tenant networks of 29 sandbox addresses each, so running out of
 // both is cheap to reach.
 describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ kind, skip }) => {
@@ -100,7 +105,7 @@ describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ k
     expect(new Set([alphaPlan.subnet, betaPlan.subnet])).toEqual(new Set(['10.99.0.0/27', '10.99.0.32/27']));
     for (const plan of plans) expect(plan?.gateway).toBe(`10.99.0.${plan?.subnet === '10.99.0.0/27' ? 1 : 33}`);
     // Only this node holds them: no peers yet; its own address is the one its hello named.
-    expect(alphaPlan.peers).toEqual([]);
+    expect(peersHeld(one.desired, alpha.id)).toEqual([]);
     expect(state.underlayAddress).toBe(NODE_ONE);
 
     for (const [tenant, plan] of [['alpha', alphaPlan], ['beta', betaPlan]] as const) {
@@ -133,13 +138,19 @@ describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ k
     expect(onTwo.underlayAddress).toBe(NODE_TWO);
     // Node one runs nothing new, but its alpha peers now name node two; beta's still none.
     await eventually(() => Promise.resolve(expect(planOf(one.desired.at(-1), alpha.id)?.peers).toEqual([NODE_TWO])));
-    expect(planOf(one.desired.at(-1), beta.id)?.peers).toEqual([]);
+    // Beta's did not change, so they are not sent again: node one keeps none.
+    expect(planOf(one.desired.at(-1), beta.id)).toBeDefined();
+    expect(planOf(one.desired.at(-1), beta.id)?.peers).toBeUndefined();
+    expect(peersHeld(one.desired, beta.id)).toEqual([]);
 
-    // A second sandbox on a node already in the set changes nobody's peers: node one hears nothing.
+    // A second sandbox on a node already in the set changes nobody's peers: node one hears
+    // nothing, and node two's new set names no peers (it keeps those it has).
     const heardByOne = one.desired.length;
     const second = bodyOf<Sandbox>(await t.api().post('/v1/sandboxes').set(as(alpha.key)).send({}).expect(201));
-    await two.desiredWhere((ids) => ids.includes(second.id));
+    const withSecond = await two.desiredWhere((ids) => ids.includes(second.id));
     expect(one.desired.length).toBe(heardByOne);
+    expect(planOf(withSecond, alpha.id)?.peers).toBeUndefined();
+    expect(peersHeld(two.desired, alpha.id)).toEqual([NODE_ONE]);
 
     // Node two leaves alpha's set: node one's peers follow.
     for (const sandbox of [first, second]) await t.api().delete(`/v1/sandboxes/${sandbox.id}`).set(as(alpha.key)).expect(202);

@@ -45,7 +45,7 @@ class FakeRuntime implements RuntimePort {
     return done;
   }
   setOverlayPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
-    this.overlays.push({ underlayAddress, tenants: tenants.map((t) => ({ tenantId: t.tenantId, peers: [...t.peers] })) });
+    this.overlays.push({ underlayAddress, tenants: tenants.map((t) => ({ tenantId: t.tenantId, ...(t.peers && { peers: [...t.peers] }) })) });
     return Promise.resolve();
   }
   async delete(id: string): Promise<void> {

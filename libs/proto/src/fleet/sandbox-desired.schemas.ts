@@ -77,8 +77,13 @@ export const tenantNetworkPlanSchema = z.object({
   /** Every sandbox address of the tenant is in it, e.g. `10.88.3.0/24`. */
   subnet: ipv4CidrSchema,
   gateway: ipv4Schema,
-  /** The underlay addresses of the other nodes where the tenant has sandboxes. */
-  peers: z.array(ipv4Schema).max(MAX_TENANT_PEERS),
+  /**
+   * The underlay addresses of the other nodes where the tenant has sandboxes. Absent: the same as
+   * the node was last told on this connection. The control plane sends them after every hello
+   * and whenever they change: a tenant on thousands of nodes would otherwise make every desired
+   * set of every one of them thousands of addresses long.
+   */
+  peers: z.array(ipv4Schema).max(MAX_TENANT_PEERS).optional(),
 });
 export type TenantNetworkPlan = z.infer<typeof tenantNetworkPlanSchema>;
 

@@ -124,6 +124,9 @@ describe('sandbox networks on real Linux', () => {
     const details = JSON.parse(execFileSync('ip', ['-d', '-j', 'link', 'show', 'dev', link], { encoding: 'utf8' })) as { master: string; mtu: number; linkinfo: { info_data: { id: number } } }[];
     expect(details[0]).toMatchObject({ master: bridgeName, mtu: 1500, linkinfo: { info_data: { id: plan.vni } } });
     expect(execFileSync('bridge', ['fdb', 'show', 'dev', link], { encoding: 'utf8' })).toContain('00:00:00:00:00:00 dst 127.0.0.2');
+    // A plan without peers (unchanged since last told) keeps them.
+    await networks.setOverlayPeers('127.0.0.1', [{ tenantId: 'tenant-p' }]);
+    expect(execFileSync('bridge', ['fdb', 'show', 'dev', link], { encoding: 'utf8' })).toContain('00:00:00:00:00:00 dst 127.0.0.2');
     expect(execFileSync('nft', ['list', 'table', 'bridge', PREFIX], { encoding: 'utf8' })).toContain(`oifname "${PREFIX}v*" counter packets`);
     // A second sandbox of the tenant joins the same segment; another tenant may not take its subnet.
     const attachedB = await attach(b, '10.253.200.78');

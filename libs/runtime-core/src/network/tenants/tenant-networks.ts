@@ -27,10 +27,10 @@ export interface TenantPlan {
   gateway: string;
 }
 
-/** Where a tenant's segment reaches beyond this node: the other nodes holding its sandboxes. */
+/** Where a tenant's segment reaches beyond this node: the other nodes holding its sandboxes (absent: as last told). */
 export interface TenantPeers {
   tenantId: string;
-  peers: readonly string[];
+  peers?: readonly string[];
 }
 
 export interface TenantNetworksOptions {
@@ -137,12 +137,13 @@ export class TenantNetworks {
    * Takes the control plane's latest word on where each tenant's segment reaches (sent with
    * every desired set) and brings the overlay of every planned tenant on this node to it: a
    * VXLAN port while other nodes hold the tenant's sandboxes, none while only this one does.
-   * Tenants not listed have no peers. Every tenant is tried; the first failure is rethrown.
+   * Tenants not listed have no peers; a tenant listed without peers keeps those it was last
+   * told. Every tenant is tried; the first failure is rethrown.
    */
   setPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
     return this.state.update(async (state) => {
       this.underlayAddress = underlayAddress;
-      this.peers = new Map(tenants.map((t) => [t.tenantId, t.peers]));
+      this.peers = new Map(tenants.map((t) => [t.tenantId, t.peers ?? this.peers.get(t.tenantId) ?? []]));
       const failures: unknown[] = [];
       for (const [tenantId, entry] of Object.entries(state.tenants)) {
         await this.syncOverlay(tenantId, this.networkOf(entry)).catch((error: unknown) => failures.push(error));
