@@ -84,11 +84,21 @@ export class DesiredStatePublisher implements OnModuleInit {
       where: wantedSandboxes(onNodes(nodeIds)),
       order: { createdAt: 'ASC' },
     });
-    const planned = sandboxes.filter((sandbox) => sandbox.address !== null);
-    const tenantIds = [...new Set([...planned.map((sandbox) => sandbox.tenantId), ...this.members.tenantsOf(nodeIds)])];
+    const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
+    for (const sandbox of sandboxes) {
+      const desired = byNode.get(sandbox.nodeId as string);
+      desired?.sandboxes.push(toDesired(sandbox));
+      if (sandbox.address !== null) desired?.tenants.add(sandbox.tenantId);
+    }
+    const held = new Map([...byNode].map(([id, desired]) => [id, desired.tenants]));
+    const tenantIds = [...new Set([...[...held.values()].flatMap((tenants) => [...tenants]), ...this.members.tenantsOf(nodeIds)])];
     const manager = this.sandboxes.manager;
     const networks = await this.networks.networksOf(manager, tenantIds);
-    const members = await loadTenantMembers(manager, [...networks.keys()]);
+    // A tenant's set of nodes is read again only when it may have changed (one of these nodes
+    // took it up or gave it up, or it is not known yet), when a node said hello (its address may
+    // be new), or when its peers go out in this publish.
+    const stale = [...networks.keys()].filter((tenantId) => withPeers || peersOf.has(tenantId) || this.members.mayHaveChanged(tenantId, held));
+    const members = await loadTenantMembers(manager, stale);
     const addresses = await this.nodes.addressesOf([...nodeIds, ...[...members.values()].flat()]);
     const changed = [...members].flatMap(([tenantId, nodes]) => {
       if (!this.members.update(tenantId, nodes, addresses)) return [];
@@ -99,12 +109,6 @@ export class DesiredStatePublisher implements OnModuleInit {
       [...members].flatMap(([tenantId, nodes]) => (withPeers || peersOf.has(tenantId) ? [[tenantId, memberAddresses(nodes, addresses)] as const] : [])),
     );
 
-    const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
-    for (const sandbox of sandboxes) {
-      const desired = byNode.get(sandbox.nodeId as string);
-      desired?.sandboxes.push(toDesired(sandbox));
-      if (sandbox.address !== null) desired?.tenants.add(sandbox.tenantId);
-    }
     for (const [id, desired] of byNode) {
       const underlayAddress = addresses.get(id);
       const plans = [...desired.tenants].flatMap((tenantId) => {

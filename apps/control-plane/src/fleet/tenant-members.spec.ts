@@ -28,6 +28,23 @@ describe('PublishedMembers', () => {
   });
 });
 
+describe('PublishedMembers.mayHaveChanged', () => {
+  const addresses = new Map([
+    ['a', '192.0.2.1'],
+    ['b', '192.0.2.2'],
+  ]);
+
+  it('says yes for a tenant never published, or when a node took it up or gave it up; no otherwise', () => {
+    const members = new PublishedMembers();
+    expect(members.mayHaveChanged('t', new Map([['a', new Set(['t'])]]))).toBe(true);
+    members.update('t', ['a'], addresses);
+    // Node a still holds it; node b never did and still does not.
+    expect(members.mayHaveChanged('t', new Map([['a', new Set(['t'])], ['b', new Set<string>()]]))).toBe(false);
+    expect(members.mayHaveChanged('t', new Map([['b', new Set(['t'])]]))).toBe(true);
+    expect(members.mayHaveChanged('t', new Map([['a', new Set<string>()]]))).toBe(true);
+  });
+});
+
 describe('tenantPlanFor', () => {
   const network = { tenantId: 't', vni: 7, subnet: '10.88.3.0/24', gateway: '10.88.3.1' };
 

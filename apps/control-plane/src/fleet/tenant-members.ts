@@ -36,6 +36,17 @@ export class PublishedMembers {
     return [...new Set(nodeIds.flatMap((id) => [...(this.tenantsByNode.get(id) ?? [])]))];
   }
 
+  /**
+   * Whether the tenant's set of nodes may differ from the one last published, given what these
+   * nodes hold now: it was never published, or one of them took it up or gave it up. Every
+   * change of a node's sandboxes is published, so no other node can have changed it here.
+   */
+  mayHaveChanged(tenantId: string, held: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+    if (!this.signatures.has(tenantId)) return true;
+    for (const [nodeId, tenants] of held) if (tenants.has(tenantId) !== (this.tenantsByNode.get(nodeId)?.has(tenantId) ?? false)) return true;
+    return false;
+  }
+
   /** Remembers the tenant's members as published now; whether they differ from last time. */
   update(tenantId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): boolean {
     const previous = this.signatures.get(tenantId);
