@@ -10,6 +10,8 @@ import { apiRequest, startStack } from '../support/stack.mjs';
 import type { Stack } from '../support/stack.mjs';
 
 const NODES = 3;
+/** A guest's web server, published on its node. */
+const HTTP_PORT = 8080;
 const PREFIX = 'mtflt';
 const POOL = '10.244.0.0/16';
 /** The control plane's TTL and grace for a silent node (small, so a lost node shows soon). */
@@ -29,6 +31,7 @@ interface Sandbox {
   nodeId: string | null;
   ip: string | null;
   templateVersion: number | null;
+  ports?: { containerPort: number; hostPort: number; protocol: string }[];
 }
 
 const until = <T,>(what: string, check: () => Promise<T | undefined>) => waitFor(what, check, STEP_TIMEOUT_MS);
@@ -105,11 +108,11 @@ describe('a fleet of three real nodes', () => {
     }
   });
 
-  it("spreads a tenant's sandboxes over the nodes on one subnet: they reach each other across nodes, another tenant's reach none of them", async () => {
+  it("spreads a tenant's sandboxes over the nodes on one subnet: they reach each other across nodes, another tenant's reach none of them, published ports answer on their node", async () => {
     const tenantKey = async (name: string) => (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `${name}-${Date.now()}` })).body.apiKey;
     const [keyA, keyB] = [await tenantKey('fleet-net-a'), await tenantKey('fleet-net-b')];
-    const create = async (key: string) => {
-      const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128 }, key);
+    const create = async (key: string, extra: object = {}) => {
+      const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128, ...extra }, key);
       expect(res.status).toBe(201);
       created.push(res.body.id);
       return runningSandbox(res.body.id);
@@ -125,9 +128,11 @@ describe('a fleet of three real nodes', () => {
     };
     const subnet = (sandbox: Sandbox) => sandbox.ip?.split('.').slice(0, 3).join('.');
 
-    // One at a time: three first boots at once (each node makes its boot snapshot) overload a 2-core machine under TCG.
-    const a: Sandbox[] = [];
-    for (let i = 0; i < 2 * NODES; i++) a.push(await create(keyA));
+    // The first on each node one at a time: three first boots at once (each node makes its boot
+    // snapshot) overload a 2-core machine under TCG; then one more on each, together.
+    const a: Sandbox[] = [await create(keyA, { ports: [{ containerPort: HTTP_PORT, protocol: 'tcp' }] })];
+    for (let i = 1; i < NODES; i++) a.push(await create(keyA));
+    a.push(...(await Promise.all(Array.from({ length: NODES }, () => create(keyA)))));
     const names = await Promise.all(a.map((s) => nodeName(s.nodeId)));
     // spread: two on each node.
     expect(new Set(names).size).toBe(NODES);
@@ -147,6 +152,15 @@ describe('a fleet of three real nodes', () => {
     expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${PREFIX}0`);
     // Each pings every other, on its node and across nodes.
     for (const from of a) expect(await unreachable(keyA, from, a.filter((s) => s !== from))).toEqual([]);
+    // A published port answers on its node's address, from the LAN.
+    expect(await exec(keyA, a[0], ['sh', '-c', `mkdir -p /tmp/www && echo fleet-port > /tmp/www/index.html && httpd -p ${HTTP_PORT} -h /tmp/www`])).toMatchObject({ exitCode: 0 });
+    const published = (await call<Sandbox>('GET', `/v1/sandboxes/${a[0].id}`, undefined, keyA)).body.ports?.[0];
+    const host = stack.nodes.find((n) => n.name === names[0])?.address;
+    const page = await until('the published port to answer', async () => {
+      const res = await fetch(`http://${host}:${published?.hostPort}/`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      return res?.ok ? res.text() : undefined;
+    });
+    expect(page).toBe('fleet-port\n');
 
     const b = await create(keyB);
     expect(subnet(b)).not.toBe(subnet(a[0]));
