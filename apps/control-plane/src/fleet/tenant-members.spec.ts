@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { memberAddresses, PublishedMembers, tenantPlanFor } from './tenant-members';
 
-describe('PublishedMembers', () => {
-  const addresses = new Map([
-    ['a', '192.0.2.1'],
-    ['b', '192.0.2.2'],
-  ]);
+/** Two nodes' underlay addresses. */
+const addresses = new Map([
+  ['a', '192.0.2.1'],
+  ['b', '192.0.2.2'],
+]);
 
+describe('PublishedMembers', () => {
   it('says a tenant changed the first time, then only when a node joins, leaves or moves', () => {
     const members = new PublishedMembers();
     expect(members.update('t', ['a'], addresses)).toBe(true);
@@ -26,15 +27,8 @@ describe('PublishedMembers', () => {
     expect(members.tenantsOf(['b'])).toEqual(['t']);
     expect(members.update('u', [], addresses)).toBe(false);
   });
-});
 
-describe('PublishedMembers.mayHaveChanged', () => {
-  const addresses = new Map([
-    ['a', '192.0.2.1'],
-    ['b', '192.0.2.2'],
-  ]);
-
-  it('says yes for a tenant never published, or when a node took it up or gave it up; no otherwise', () => {
+  it('says a tenant may have changed when never published, or when a node took it up or gave it up, and not otherwise', () => {
     const members = new PublishedMembers();
     expect(members.mayHaveChanged('t', new Map([['a', new Set(['t'])]]))).toBe(true);
     members.update('t', ['a'], addresses);
