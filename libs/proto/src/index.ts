@@ -85,6 +85,7 @@ export {
 } from './fleet/sandbox-status.schemas';
 export { MAX_DNS_OPTIONS, MAX_DNS_SEARCH, MAX_DNS_SERVERS, MAX_EGRESS_CIDRS } from './limits/fences.limits';
 export { isDnsName, isIpv4, isIpv4Cidr, isResolverOption } from './common/network-grammar';
+export { cidrSize, formatIpv4, formatIpv4Cidr, parseIpv4, parseIpv4Cidr, type Ipv4Cidr } from './common/ipv4';
 export {
   dnsConfigSchema,
   egressPolicySchema,

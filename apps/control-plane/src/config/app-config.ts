@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DEFAULT_HEARTBEAT_TTL_MS } from '@moat/proto';
-import { parseIpv4Cidr, type Ipv4Cidr } from '../common/ipv4';
+import { DEFAULT_HEARTBEAT_TTL_MS, type Ipv4Cidr, parseIpv4Cidr } from '@moat/proto';
 import { Secret } from '../common/secret';
 import { parseTls, type TlsConfig } from './tls-config';
 

@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import { ApiError, ErrorCode } from '../common/api.error';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { groupBy } from '../common/group-by';
-import { formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '../common/ipv4';
+import { formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '@moat/proto';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { hostCount, hostWindow } from './model/network-plan';
 import type { TenantNetworkEntity } from './model/tenant-network.entity';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
-import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr } from '../common/ipv4';
+import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr } from '@moat/proto';
 import { ApiError, ErrorCode } from '../common/api.error';
 import { AppConfig, type NetworkConfig } from '../config/app-config';
 import { gatewayOf, lowestFreeSubnet, lowestFreeVni } from './model/network-plan';

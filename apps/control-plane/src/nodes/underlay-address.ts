@@ -1,5 +1,5 @@
 import type { NodeHello } from '@moat/proto';
-import { parseIpv4 } from '../common/ipv4';
+import { parseIpv4 } from '@moat/proto';
 
 /** Node.js shows an IPv4 client of a dual-stack socket as an IPv4-mapped IPv6 address. */
 const IPV4_MAPPED = '::ffff:';

@@ -14,7 +14,7 @@ import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
 import type { GuestNetConfig, NetworkState, PortMapping, SandboxNetworkSpec } from './network.types';
-import { parseCidr, ipString, TenantNetworks, type TenantPeers } from './tenants/tenant-networks';
+import { canonicalCidr, TenantNetworks, type TenantPeers } from './tenants/tenant-networks';
 
 /** Node-wide network settings (`MOAT_CNI_PATH`, `MOAT_CNI_CONFLIST`, …). */
 export interface NetworkOptions {
@@ -213,7 +213,7 @@ export function guestRequests(guest: GuestNetConfig): { iface: Interface; routes
   // Replacing the device's routes flushes the connected ones too, so they are listed explicitly.
   const onLink: Route[] = guest.addresses
     .filter((a) => a.family === '4')
-    .map((a) => ({ dest: `${ipString(parseCidr(`${a.address}/${a.prefix}`).base)}/${a.prefix}`, gateway: '', device: GUEST_IFNAME, source: a.address }));
+    .map((a) => ({ dest: canonicalCidr(`${a.address}/${a.prefix}`), gateway: '', device: GUEST_IFNAME, source: a.address }));
   const routes = guest.routes.map((r) => ({ dest: r.dest === '0.0.0.0/0' ? 'default' : r.dest, gateway: r.gateway, device: GUEST_IFNAME, source: '' }));
   return { iface, routes: [...onLink, ...routes] };
 }

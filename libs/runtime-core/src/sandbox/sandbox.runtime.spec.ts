@@ -117,6 +117,7 @@ class FakeHost {
         this.daemons.delete(handle.daemonPid!);
         return Promise.resolve();
       },
+      reapStray: () => Promise.resolve(),
       guestStorage: () => ({ driver: 'virtiofs', source: 'moatfs', fstype: 'virtiofs', options: [], mountPoint: '/run/moat/shared' }),
     };
     return {

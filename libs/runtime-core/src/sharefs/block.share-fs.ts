@@ -47,6 +47,11 @@ export class BlockRootfs implements SharedFs {
     if (handle.attachment.kind === 'block') await removeTree(handle.attachment.imagePath);
   }
 
+  /** No daemon; an unrecorded disk image lies in the sandbox's dir, which goes with the sandbox. */
+  reapStray(): Promise<void> {
+    return Promise.resolve();
+  }
+
   guestStorage(): Storage {
     return { driver: 'blk', source: BLOCK_ROOTFS_GUEST_DEVICE, fstype: 'ext4', options: [], mountPoint: GUEST_ROOTFS_PATH };
   }

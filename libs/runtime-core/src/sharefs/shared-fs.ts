@@ -52,6 +52,11 @@ export interface SharedFs {
   start(req: SharedFsStartRequest): Promise<SharedFsHandle>;
   /** Idempotent: stops the daemon if any and it is still ours. */
   stop(handle: SharedFsHandle, sandboxId: string): Promise<void>;
+  /**
+   * Stops what a start left that no handle records: its starter died between starting a
+   * daemon and saving the handle. Found by what its argv names (the sandbox's socket dir).
+   */
+  reapStray(socketDir: string): Promise<void>;
   /** The storage the guest agent mounts so that the rootfs appears at GUEST_ROOTFS_PATH. */
   guestStorage(): Storage;
 }

@@ -13,6 +13,10 @@ export class Virtio9pSharedFs implements SharedFs {
     return Promise.resolve();
   }
 
+  reapStray(): Promise<void> {
+    return Promise.resolve();
+  }
+
   guestStorage(): Storage {
     return {
       driver: '9p',

@@ -23,7 +23,7 @@ export class VirtioFsSharedFs implements SharedFs {
   ) {}
 
   async start(req: SharedFsStartRequest): Promise<SharedFsHandle> {
-    const socketPath = join(req.socketDir, 'virtiofsd.sock');
+    const socketPath = socketPathIn(req.socketDir);
     const logFile = join(req.logDir, 'virtiofsd.log');
     // A stale socket from a crashed run would make virtiofsd refuse to bind.
     await removeTree(socketPath);
@@ -60,6 +60,13 @@ export class VirtioFsSharedFs implements SharedFs {
     if (handle.attachment.kind === 'virtiofs') await removeTree(handle.attachment.socketPath);
   }
 
+  async reapStray(socketDir: string): Promise<void> {
+    const socketArg = `--socket-path=${socketPathIn(socketDir)}`;
+    const pids = await this.proc.find((argv) => argv.includes(socketArg));
+    for (const pid of pids) this.proc.kill(pid, 'SIGKILL');
+    for (const pid of pids) await waitForExit(this.proc, pid, STOP_WAIT_MS);
+  }
+
   guestStorage(): Storage {
     return { driver: 'virtiofs', source: SHARED_FS_MOUNT_TAG, fstype: 'virtiofs', options: [], mountPoint: GUEST_SHARED_DIR };
   }
@@ -69,4 +76,9 @@ export class VirtioFsSharedFs implements SharedFs {
     const argv = await this.proc.cmdline(pid);
     return argv !== undefined && argv.some((arg) => arg.includes(sandboxId));
   }
+}
+
+/** virtiofsd's socket in a sandbox's socket dir: its argv names it, which is how a stray one is found. */
+function socketPathIn(socketDir: string): string {
+  return join(socketDir, 'virtiofsd.sock');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '../../common/ipv4';
+import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr, type Ipv4Cidr } from '@moat/proto';
 import { gatewayOf, hostCount, hostWindow, lowestFreeSubnet, lowestFreeVni } from './network-plan';
 
 function cidr(text: string): Ipv4Cidr {

@@ -1,5 +1,4 @@
-import { MAX_VNI } from '@moat/proto';
-import { cidrSize, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../../common/ipv4';
+import { cidrSize, formatIpv4, type Ipv4Cidr, MAX_VNI, parseIpv4Cidr } from '@moat/proto';
 
 /** The lowest VNI from 1 up that no tenant holds; undefined when all 2^24 - 1 are taken. */
 export function lowestFreeVni(used: Iterable<number>): number | undefined {

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cidrSize, formatIpv4, formatIpv4Cidr, parseIpv4, type Ipv4Cidr } from '@moat/proto';
 import { z } from 'zod';
 import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
@@ -183,7 +184,7 @@ export class TenantNetworks {
     if (plan) return { ...named, subnet: plan.subnet, gateway: plan.gateway, prefixLength: parseCidr(plan.subnet).prefix, vni: plan.vni };
     const size = 2 ** (32 - this.opts.tenantPrefixLength);
     const base = this.pool.base + index * size;
-    return { ...named, subnet: `${ipString(base)}/${this.opts.tenantPrefixLength}`, gateway: ipString(base + 1), prefixLength: this.opts.tenantPrefixLength };
+    return { ...named, subnet: `${formatIpv4(base)}/${this.opts.tenantPrefixLength}`, gateway: formatIpv4(base + 1), prefixLength: this.opts.tenantPrefixLength };
   }
 
   /** The tenant's VXLAN port: `<prefix>v<index>`, which the node's firewall knows by that prefix. */
@@ -246,23 +247,20 @@ export class TenantNetworks {
   }
 }
 
-/** Parses an IPv4 CIDR; the base is masked to the prefix. */
-export function parseCidr(cidr: string): { base: number; prefix: number } {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octets = match?.slice(1, 5).map(Number) ?? [];
-  const prefix = Number(match?.[5]);
-  if (!match || octets.some((o) => o > 255) || prefix > 32) {
+/** Parses an IPv4 CIDR; the base is masked to the prefix (host bits may be set: `10.1.2.3/8`). */
+export function parseCidr(cidr: string): Ipv4Cidr {
+  const [address, length, ...rest] = cidr.split('/');
+  const ip = parseIpv4(address);
+  const prefix = Number(length);
+  if (ip === undefined || rest.length > 0 || !/^\d{1,2}$/.test(length ?? '') || prefix > 32) {
     throw new NetworkError(NetworkErrorCode.CNI_CONFIG_INVALID, `"${cidr}" is not an IPv4 CIDR`);
   }
-  const ip = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return { base: (ip & mask) >>> 0, prefix };
+  return { base: ip - (ip % cidrSize(prefix)), prefix };
 }
 
 /** `10.1.2.3/24` → `10.1.2.0/24`. */
 export function canonicalCidr(cidr: string): string {
-  const { base, prefix } = parseCidr(cidr);
-  return `${ipString(base)}/${prefix}`;
+  return formatIpv4Cidr(parseCidr(cidr));
 }
 
 /** The anycast gateway's MAC of a planned tenant network: locally administered, unicast, from the VNI. */
@@ -271,6 +269,3 @@ export function gatewayMac(vni: number): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-export function ipString(n: number): string {
-  return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-}

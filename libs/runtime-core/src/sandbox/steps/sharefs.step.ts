@@ -33,7 +33,9 @@ export class SharefsStep implements StartStep {
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     const handle = state.sharedFs;
-    if (!handle) return;
+    // A start killed after its daemon was spawned but before the handle was saved left one no
+    // handle records.
+    if (!handle) return this.sharedFs(state.sharedFsKind).reapStray(state.paths.socketDir);
     await this.sharedFs(handle.kind).stop(handle, state.spec.id);
     state.sharedFs = undefined;
   }

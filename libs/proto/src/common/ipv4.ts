@@ -1,3 +1,4 @@
+/** IPv4 addresses and networks as numbers, for whoever plans or checks them (the control plane's tenant networks, the node's bridges). */
 /** An IPv4 network: its first address as a 32-bit unsigned number and its prefix length. */
 export interface Ipv4Cidr {
   base: number;
