@@ -97,6 +97,7 @@ export class SandboxNetworks {
       stateFile: join(opts.stateDir, 'tenants.json'),
       ipamDataDir: this.ipamDir,
       networkNamePrefix: `${this.conflist.name}-${bridgePrefix}`,
+      overlayFence: (fence) => this.firewall.setOverlay(fence),
     });
   }
 

@@ -128,6 +128,8 @@ describe('sandbox networks on real Linux', () => {
     await networks.setOverlayPeers('127.0.0.1', [{ tenantId: 'tenant-p' }]);
     expect(execFileSync('bridge', ['fdb', 'show', 'dev', link], { encoding: 'utf8' })).toContain('00:00:00:00:00:00 dst 127.0.0.2');
     expect(execFileSync('nft', ['list', 'table', 'bridge', PREFIX], { encoding: 'utf8' })).toContain(`oifname "${PREFIX}v*" counter packets`);
+    // The node takes the overlay's VXLAN (VNI 4242, which nft shows in hex) from its peers only.
+    expect(execFileSync('nft', ['list', 'table', 'inet', PREFIX], { encoding: 'utf8' })).toMatch(/udp dport 4789 @th,96,24 0x1092 ip saddr != 127\.0\.0\.2 counter packets \d+ bytes \d+ drop comment "tenant overlays only from their nodes"/);
     // A second sandbox of the tenant joins the same segment; another tenant may not take its subnet.
     const attachedB = await attach(b, '10.253.200.78');
     expect(attachedB.state.guest?.addresses[0].address).toBe('10.253.200.78');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
+import type { OverlayFence } from '../overlay/tenant-overlay';
 import { renderRuleset, sandboxFenceSchema, type SandboxFence } from './nft-ruleset';
 
 export interface HostFirewallOptions {
@@ -11,7 +12,10 @@ export interface HostFirewallOptions {
   stateFile: string;
 }
 
-const stateSchema = z.object({ sandboxes: z.record(z.string(), sandboxFenceSchema) });
+const stateSchema = z.object({
+  sandboxes: z.record(z.string(), sandboxFenceSchema),
+  overlay: z.object({ vnis: z.array(z.number().int().positive()), peers: z.array(z.string()) }).optional(),
+});
 type State = z.infer<typeof stateSchema>;
 
 /**
@@ -50,6 +54,13 @@ export class HostFirewall {
     });
   }
 
+  /** Takes the node's tenant overlays: VXLAN with their VNIs only from their peers. */
+  setOverlay(overlay: OverlayFence): Promise<void> {
+    return this.change((state) => {
+      state.overlay = overlay;
+    });
+  }
+
   /** Applies what the state says (after a restart). */
   reconcile(): Promise<void> {
     return this.change(() => undefined);
@@ -59,7 +70,7 @@ export class HostFirewall {
     return this.state.update(async (state, write) => {
       edit(state);
       await write(state);
-      const script = renderRuleset({ bridgePrefix: this.opts.bridgePrefix, subnetPool: this.opts.subnetPool, sandboxes: state.sandboxes });
+      const script = renderRuleset({ bridgePrefix: this.opts.bridgePrefix, subnetPool: this.opts.subnetPool, sandboxes: state.sandboxes, overlay: state.overlay });
       await withNetworkError(NetworkErrorCode.FIREWALL_FAILED, 'apply the sandbox firewall (nft -f)', () => this.net.nft(script));
     });
   }

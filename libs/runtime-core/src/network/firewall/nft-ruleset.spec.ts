@@ -21,6 +21,16 @@ describe('renderRuleset', () => {
     expectGoldenFile(script, '__golden__/ruleset-two-tenants.nft');
   });
 
+  it("takes a tenant overlay's VXLAN only from its peers, and leaves other VNIs alone", () => {
+    const render = (overlay: { vnis: number[]; peers: string[] }) =>
+      renderRuleset({ bridgePrefix: 'moat', subnetPool: '10.88.0.0/16', sandboxes: { [A]: fenceA }, overlay });
+    expect(render({ vnis: [7, 9], peers: ['192.0.2.2', '192.0.2.3'] })).toContain(
+      'udp dport 4789 @th,96,24 { 7, 9 } ip saddr != { 192.0.2.2, 192.0.2.3 } counter drop comment "tenant overlays only from their nodes"',
+    );
+    expect(render({ vnis: [7], peers: [] })).toContain('udp dport 4789 @th,96,24 { 7 } counter drop');
+    expect(render({ vnis: [], peers: ['192.0.2.2'] })).not.toContain('udp dport 4789 @th');
+  });
+
   it('rebuilds both tables in one script, so nft applies all of it or none', () => {
     const script = renderRuleset({ bridgePrefix: 'mte2e', subnetPool: '10.250.0.0/16', sandboxes: { [A]: fenceA } });
     expect(script.split('\n').slice(0, 4)).toEqual(['add table inet mte2e', 'delete table inet mte2e', 'add table bridge mte2e', 'delete table bridge mte2e']);

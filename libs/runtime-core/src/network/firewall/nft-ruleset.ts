@@ -1,6 +1,6 @@
 import type { EgressPolicy } from '@moat/proto';
 import { z } from 'zod';
-import { VXLAN_PORT } from '../overlay/tenant-overlay';
+import { VXLAN_PORT, type OverlayFence } from '../overlay/tenant-overlay';
 import { canonicalCidr } from '../tenants/tenant-networks';
 
 /** One sandbox's place in the node's firewall. */
@@ -27,6 +27,8 @@ export interface RulesetInput {
   subnetPool: string;
   /** Every fenced sandbox on the node, by id. */
   sandboxes: Record<string, SandboxFence>;
+  /** The node's tenant overlays: their VXLAN is taken from their peers only. */
+  overlay?: OverlayFence;
 }
 
 /** Link-local addresses: cloud metadata services and the like live there. */
@@ -44,8 +46,9 @@ export function firewallTables(bridgePrefix: string): { inet: string; bridge: st
  * either, and a crash never leaves a half-built one. With no sandbox left, the tables go.
  *
  * inet table (addresses; sees bridged frames too where br_netfilter is loaded):
- *  - input: a guest reaches no port of the node — only replies to what the node sent it, pings,
- *    and DNS to a resolver it was given;
+ *  - input: VXLAN with a tenant overlay's VNI comes only from that overlay's peers; a guest
+ *    reaches no port of the node — only replies to what the node sent it, pings, and DNS to a
+ *    resolver it was given;
  *  - forward: never link-local, never IPv6 (sandboxes have none), a tenant's own bridge yes,
  *    another tenant's bridge no, no VXLAN towards other nodes (a guest would inject frames into
  *    any tenant's overlay), then each sandbox's egress policy (replies always pass); from
@@ -68,8 +71,13 @@ export function renderRuleset(input: RulesetInput): string {
   const fences = ids.map((id) => ({ id, fence: input.sandboxes[id] }));
   const tenantBridges = [...new Set(fences.map(({ fence }) => fence.bridge))].sort();
 
+  const overlay = input.overlay && input.overlay.vnis.length > 0 ? input.overlay : undefined;
   const input_ = [
     'type filter hook input priority filter - 10; policy accept;',
+    // The VNI is the 24 bits after the UDP header (8 bytes) and VXLAN's flags (4).
+    ...(overlay
+      ? [`udp dport ${VXLAN_PORT} @th,96,24 ${set(overlay.vnis.map(String))} ${overlay.peers.length > 0 ? `ip saddr != ${set(overlay.peers)} ` : ''}counter drop comment "tenant overlays only from their nodes"`]
+      : []),
     `${moat} ct state established,related accept`,
     `${moat} icmp type echo-request limit rate 10/second accept`,
     ...fences.flatMap(({ fence }) => (fence.dns.length > 0 ? [`iifname "${fence.bridge}" ip saddr ${fence.ip} ip daddr ${set(fence.dns)} meta l4proto { tcp, udp } th dport 53 accept`] : [])),

@@ -26,6 +26,15 @@ export interface OverlaySpec {
 /** The MTU of a guest NIC: an overlay link carries frames of at most this, whatever the underlay allows. */
 const GUEST_MTU = 1500;
 
+/**
+ * What the node's firewall keeps out of its overlays: VXLAN with these tenants' VNIs is taken
+ * only from these peers (no other host on the underlay injects frames into a tenant's segment).
+ */
+export interface OverlayFence {
+  vnis: number[];
+  peers: string[];
+}
+
 /** The all-zeros MAC: an FDB entry for it sends broadcast, unknown unicast and multicast to a peer. */
 const FLOOD_MAC = '00:00:00:00:00:00';
 

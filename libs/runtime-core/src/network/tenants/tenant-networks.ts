@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { JsonState } from '../../host/json-state';
 import type { NetAdapter } from '../../host/net.adapter';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
-import { TenantOverlay } from '../overlay/tenant-overlay';
+import { TenantOverlay, type OverlayFence } from '../overlay/tenant-overlay';
 
 /** One tenant's L2 segment on this node. */
 export interface TenantNetwork {
@@ -46,6 +46,8 @@ export interface TenantNetworksOptions {
   ipamDataDir: string;
   /** Base of the CNI network names. */
   networkNamePrefix: string;
+  /** Told, after every change, which VNIs this node carries overlays for and from which peers (the node's firewall). */
+  overlayFence?: (fence: OverlayFence) => Promise<void>;
 }
 
 const planSchema = z.object({ vni: z.number().int().positive(), subnet: z.string(), gateway: z.string() });
@@ -84,6 +86,8 @@ export class TenantNetworks {
   /** The latest peers the control plane named, by tenant, and this node's underlay address. */
   private peers = new Map<string, readonly string[]>();
   private underlayAddress: string | undefined;
+  /** The fence last told (JSON), so that an unchanged one costs no firewall rebuild. */
+  private lastFence: string | undefined;
 
   constructor(
     private readonly net: NetAdapter,
@@ -124,6 +128,7 @@ export class TenantNetworks {
       await this.ensureForwarding();
       await this.ensureBridge(network);
       await this.syncOverlay(tenantId, network);
+      await this.fence(state);
       return network;
     });
   }
@@ -149,6 +154,7 @@ export class TenantNetworks {
       for (const [tenantId, entry] of Object.entries(state.tenants)) {
         await this.syncOverlay(tenantId, this.networkOf(entry)).catch((error: unknown) => failures.push(error));
       }
+      await this.fence(state).catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw failures[0];
     });
   }
@@ -176,7 +182,26 @@ export class TenantNetworks {
       await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
       delete state.tenants[tenantId];
       await save(state);
+      await this.fence(state);
     });
+  }
+
+  /** Tells the firewall the VNIs of the overlay ports this node has, and their peers. */
+  private async fence(state: State): Promise<void> {
+    if (!this.opts.overlayFence) return;
+    const vnis: number[] = [];
+    const peers = new Set<string>();
+    for (const [tenantId, entry] of Object.entries(state.tenants)) {
+      const tenantPeers = this.peers.get(tenantId) ?? [];
+      if (!entry.plan || !this.underlayAddress || tenantPeers.length === 0) continue;
+      vnis.push(entry.plan.vni);
+      tenantPeers.forEach((peer) => peers.add(peer));
+    }
+    const fence = { vnis: vnis.sort((a, b) => a - b), peers: [...peers].sort() };
+    const key = JSON.stringify(fence);
+    if (key === this.lastFence) return;
+    await this.opts.overlayFence(fence);
+    this.lastFence = key;
   }
 
   private networkOf({ index, plan }: { index: number; plan?: TenantPlan }): TenantNetwork {
