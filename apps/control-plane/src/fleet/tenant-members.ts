@@ -28,7 +28,8 @@ export async function loadTenantMembers(manager: EntityManager, tenantIds: reado
  * tenant's nodes are published once more the first time one of them is.
  */
 export class PublishedMembers {
-  private readonly signatures = new Map<string, string>();
+  /** Each tenant's nodes as last published, with the address each had then. */
+  private readonly published = new Map<string, ReadonlyMap<string, string>>();
   private readonly tenantsByNode = new Map<string, Set<string>>();
 
   /** The tenants these nodes held when last published: a node that left one is not told by its sandboxes. */
@@ -42,35 +43,30 @@ export class PublishedMembers {
    * change of a node's sandboxes is published, so no other node can have changed it here.
    */
   mayHaveChanged(tenantId: string, held: ReadonlyMap<string, ReadonlySet<string>>): boolean {
-    if (!this.signatures.has(tenantId)) return true;
-    for (const [nodeId, tenants] of held) if (tenants.has(tenantId) !== (this.tenantsByNode.get(nodeId)?.has(tenantId) ?? false)) return true;
+    const last = this.published.get(tenantId);
+    if (!last) return true;
+    for (const [nodeId, tenants] of held) if (tenants.has(tenantId) !== last.has(nodeId)) return true;
     return false;
   }
 
-  /** Remembers the tenant's members as published now; whether they differ from last time. */
+  /** Remembers the tenant's members as published now; whether they (or their addresses) differ from last time. */
   update(tenantId: string, members: readonly string[], addresses: ReadonlyMap<string, string>): boolean {
-    const previous = this.signatures.get(tenantId);
-    for (const nodeId of this.membersOf(previous)) {
+    const last = this.published.get(tenantId) ?? new Map<string, string>();
+    const now = new Map(members.map((nodeId) => [nodeId, addresses.get(nodeId) ?? '']));
+    for (const nodeId of last.keys()) {
+      if (now.has(nodeId)) continue;
       const tenants = this.tenantsByNode.get(nodeId);
       tenants?.delete(tenantId);
       if (tenants?.size === 0) this.tenantsByNode.delete(nodeId);
     }
-    const signature = [...members]
-      .sort()
-      .map((nodeId) => `${nodeId}=${addresses.get(nodeId) ?? ''}`)
-      .join(',');
-    if (members.length === 0) this.signatures.delete(tenantId);
-    else this.signatures.set(tenantId, signature);
-    for (const nodeId of members) {
+    for (const nodeId of now.keys()) {
       const tenants = this.tenantsByNode.get(nodeId) ?? new Set<string>();
       tenants.add(tenantId);
       this.tenantsByNode.set(nodeId, tenants);
     }
-    return signature !== (previous ?? '');
-  }
-
-  private membersOf(signature: string | undefined): string[] {
-    return signature ? signature.split(',').map((entry) => entry.slice(0, entry.indexOf('='))) : [];
+    if (now.size === 0) this.published.delete(tenantId);
+    else this.published.set(tenantId, now);
+    return now.size !== last.size || [...now].some(([nodeId, address]) => last.get(nodeId) !== address);
   }
 }
 

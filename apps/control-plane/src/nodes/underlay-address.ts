@@ -1,5 +1,4 @@
-import type { NodeHello } from '@moat/proto';
-import { parseIpv4 } from '@moat/proto';
+import { isIpv4, type NodeHello } from '@moat/proto';
 
 /** Node.js shows an IPv4 client of a dual-stack socket as an IPv4-mapped IPv6 address. */
 const IPV4_MAPPED = '::ffff:';
@@ -13,5 +12,5 @@ export function underlayAddressOf(hello: Pick<NodeHello, 'address'>, remoteAddre
   if (hello.address) return hello.address;
   if (!remoteAddress) return undefined;
   const address = remoteAddress.toLowerCase().startsWith(IPV4_MAPPED) ? remoteAddress.slice(IPV4_MAPPED.length) : remoteAddress;
-  return parseIpv4(address) === undefined ? undefined : address;
+  return isIpv4(address) ? address : undefined;
 }

@@ -1,19 +1,16 @@
 /** IPv4 addresses and networks as numbers, for whoever plans or checks them (the control plane's tenant networks, the node's bridges). */
+import { isIpv4 } from './network-grammar';
+
 /** An IPv4 network: its first address as a 32-bit unsigned number and its prefix length. */
 export interface Ipv4Cidr {
   base: number;
   prefix: number;
 }
 
-const OCTETS = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** A dotted quad as a 32-bit unsigned number; undefined if it is not one. */
+/** A dotted quad (the grammar of {@link isIpv4}) as a 32-bit unsigned number; undefined if it is not one. */
 export function parseIpv4(text: string): number | undefined {
-  const match = OCTETS.exec(text);
-  if (!match) return undefined;
-  const octets = match.slice(1).map(Number);
-  if (octets.some((octet) => octet > 255)) return undefined;
-  return octets.reduce((value, octet) => value * 256 + octet, 0);
+  if (!isIpv4(text)) return undefined;
+  return text.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
 }
 
 export function formatIpv4(value: number): string {

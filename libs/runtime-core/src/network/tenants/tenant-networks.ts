@@ -86,6 +86,10 @@ export class TenantNetworks {
   /** The latest peers the control plane named, by tenant, and this node's underlay address. */
   private peers = new Map<string, readonly string[]>();
   private underlayAddress: string | undefined;
+  /** The overlay MTU from the underlay address's interface, read once per address. */
+  private underlayMtu: number | undefined;
+  /** Each tenant's overlay as last brought about (underlay address and peers), so an unchanged one costs no `ip`/`bridge` call. */
+  private readonly synced = new Map<string, string>();
   /** The fence last told (JSON), so that an unchanged one costs no firewall rebuild. */
   private lastFence: string | undefined;
 
@@ -127,7 +131,7 @@ export class TenantNetworks {
       const network = this.networkOf(entry);
       await this.ensureForwarding();
       await this.ensureBridge(network);
-      await this.syncOverlay(tenantId, network);
+      await this.syncOverlay(tenantId, entry);
       await this.fence(state);
       return network;
     });
@@ -148,11 +152,12 @@ export class TenantNetworks {
    */
   setPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
     return this.state.update(async (state) => {
+      if (underlayAddress !== this.underlayAddress) this.underlayMtu = undefined;
       this.underlayAddress = underlayAddress;
       this.peers = new Map(tenants.map((t) => [t.tenantId, t.peers ?? this.peers.get(t.tenantId) ?? []]));
       const failures: unknown[] = [];
       for (const [tenantId, entry] of Object.entries(state.tenants)) {
-        await this.syncOverlay(tenantId, this.networkOf(entry)).catch((error: unknown) => failures.push(error));
+        await this.syncOverlay(tenantId, entry).catch((error: unknown) => failures.push(error));
       }
       await this.fence(state).catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw failures[0];
@@ -165,8 +170,7 @@ export class TenantNetworks {
    * interface with it (then its overlays fail, loudly, in setPeers).
    */
   async overlayMtu(): Promise<number | undefined> {
-    if (!this.underlayAddress) return undefined;
-    return this.overlay.mtuFor(this.underlayAddress).catch(() => undefined);
+    return this.mtuOfUnderlay().catch(() => undefined);
   }
 
   /** Drops the sandbox; the tenant's bridge and leases go with its last sandbox. Idempotent. */
@@ -177,7 +181,8 @@ export class TenantNetworks {
       entry.sandboxes = entry.sandboxes.filter((id) => id !== sandboxId);
       if (entry.sandboxes.length > 0) return save(state);
       const network = this.networkOf(entry);
-      await this.overlay.remove(this.overlayLink(entry.index));
+      if (entry.plan) await this.overlay.remove(this.overlayLink(entry.index));
+      this.synced.delete(tenantId);
       if (await this.net.linkExists(network.bridge)) await this.linkStep(`delete bridge ${network.bridge}`, () => this.net.ip(['link', 'del', network.bridge]));
       await rm(join(this.opts.ipamDataDir, network.networkName), { recursive: true, force: true });
       delete state.tenants[tenantId];
@@ -226,18 +231,30 @@ export class TenantNetworks {
     }
   }
 
-  /** Brings a planned tenant's overlay port to the peers last named (none: no port). */
-  private async syncOverlay(tenantId: string, network: TenantNetwork): Promise<void> {
-    if (network.vni === undefined) return;
-    const index = Number(network.bridge.slice(this.opts.bridgePrefix.length));
-    const link = this.overlayLink(index);
+  /**
+   * Brings a planned tenant's overlay port to the peers last named (none: no port); nothing when
+   * it is already there (every desired set and every sandbox start ask).
+   */
+  private async syncOverlay(tenantId: string, entry: State['tenants'][string]): Promise<void> {
+    if (!entry.plan) return;
+    const link = this.overlayLink(entry.index);
     const peers = this.peers.get(tenantId) ?? [];
+    const wanted = JSON.stringify([this.underlayAddress, peers]);
+    if (this.synced.get(tenantId) === wanted) return;
     if (peers.length === 0 || !this.underlayAddress) {
       await this.overlay.remove(link);
-      return;
+    } else {
+      const bridge = this.networkOf(entry).bridge;
+      await this.overlay.ensure({ bridge, link, vni: entry.plan.vni, localAddress: this.underlayAddress, peers, mtu: await this.mtuOfUnderlay() });
     }
-    const mtu = await this.overlay.mtuFor(this.underlayAddress);
-    await this.overlay.ensure({ bridge: network.bridge, link, vni: network.vni, localAddress: this.underlayAddress, peers, mtu });
+    this.synced.set(tenantId, wanted);
+  }
+
+  /** The overlay MTU for this node's underlay address; fails without one, or when no interface has it. */
+  private async mtuOfUnderlay(): Promise<number> {
+    if (!this.underlayAddress) throw new NetworkError(NetworkErrorCode.LINK_FAILED, 'no underlay address known yet');
+    this.underlayMtu ??= await this.overlay.mtuFor(this.underlayAddress);
+    return this.underlayMtu;
   }
 
   private freeIndex(state: State): number {
