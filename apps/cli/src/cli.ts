@@ -3,6 +3,7 @@ import { MoatApiError, MoatClientError } from '@moat/sdk';
 import { CliContext, type CliIo, type GlobalOptions } from './context/cli.context';
 import { completionCommand } from './commands/completion.command';
 import { deployCommand } from './commands/deploy.command';
+import { cpCommand } from './commands/cp.command';
 import { execCommand } from './commands/exec.command';
 import { keyCommand } from './commands/key.command';
 import { loginCommand } from './commands/login.command';
@@ -40,6 +41,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     loginCommand(ctx),
     sandboxCommand(ctx),
     execCommand(ctx),
+    cpCommand(ctx),
     templateCommand(ctx),
     deployCommand(ctx),
     rolloutCommand(ctx),

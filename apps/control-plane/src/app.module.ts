@@ -13,6 +13,7 @@ import { DeploymentsModule } from './deployments/deployments.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
+import { SandboxFilesModule } from './sandboxes/files/sandbox-files.module';
 import { SandboxesModule } from './sandboxes/sandboxes.module';
 import { TemplatesModule } from './templates/templates.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -39,6 +40,7 @@ export class AppModule {
         TenantsModule,
         NodesModule,
         SandboxesModule,
+        SandboxFilesModule,
         TemplatesModule,
         DeploymentsModule,
         DashboardModule,

@@ -1,5 +1,5 @@
 import { Server } from '@grpc/grpc-js';
-import { AGENT_SERVING_MESSAGE, AgentServiceService, HealthService } from '@moat/proto';
+import { AGENT_SERVING_MESSAGE, AgentServiceService, FILE_TRANSFER_IDLE_MS, HealthService, MAX_OPEN_FILE_TRANSFERS } from '@moat/proto';
 import { uptime } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json';
@@ -7,6 +7,8 @@ import { loadAgentConfig } from './config/agent.config';
 import { ContainerService } from './container/container.service';
 import { Crun } from './container/crun.adapter';
 import type { OciMount } from './container/oci-spec';
+import { ContainerFiles } from './files/container-files';
+import { FileHandles } from './files/file-handles';
 import { ChildProcessHostCommands } from './host/host-commands.adapter';
 import { createJsonLogger } from './log/logger';
 import { NetworkService } from './network/network.service';
@@ -63,7 +65,11 @@ async function main(): Promise<void> {
 
   const server = new Server();
   server.addService(HealthService, healthHandlers(version, log));
-  server.addService(AgentServiceService, agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), new NetworkService(host), new GuestService(host), log));
+  const files = new ContainerFiles(containers, new FileHandles({ maxOpen: MAX_OPEN_FILE_TRANSFERS, idleMs: FILE_TRANSFER_IDLE_MS }));
+  server.addService(
+    AgentServiceService,
+    agentServiceHandlers(sandbox, containers, new ProcessIoService(processes), new NetworkService(host), new GuestService(host), files, log),
+  );
 
   const transport = createTransport(config, log, (error) => {
     log.error('transport failed, exiting', { error });

@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
 import { controlPlanePost } from './fleet/control-plane.http';
 import { FleetConnection } from './fleet/fleet.connection';
+import { FileTransfers } from './files/file-transfers';
 import { SessionManager } from './sessions/session.manager';
 import { nodeToken } from './fleet/node-credential';
 import { lockNodeDir } from './lock/node-dir.lock';
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
         },
         log,
       ),
+      files: new FileTransfers(runtime),
     },
     log,
   );

@@ -43,6 +43,14 @@ export {
   MAX_SIGNAL,
   MAX_WINDOW_DIMENSION,
 } from './limits/process.limits';
+export {
+  FILE_CHUNK_BYTES,
+  FILE_TRANSFER_IDLE_MS,
+  MAX_FILE_LIST_ENTRIES,
+  MAX_FILE_NAME_LENGTH,
+  MAX_FILE_PATH_LENGTH,
+  MAX_OPEN_FILE_TRANSFERS,
+} from './limits/files.limits';
 export { ATTACH_REPLY_TIMEOUT_MS, MAX_SESSION_CHUNK_BYTES, SESSION_OUTPUT_ACK_TIMEOUT_MS, SESSION_REQUEST_TIMEOUT_MS } from './limits/session.limits';
 
 // ---- replies to acknowledged socket.io events ---------------------------------------------
@@ -106,6 +114,30 @@ export {
   type SandboxStats,
 } from './fleet/sandbox-ops.schemas';
 export {
+  FILE_TYPES,
+  MAX_FILE_OWNER_ID,
+  containerPathSchema,
+  fileChunkSchema,
+  fileCommitSchema,
+  fileInfoSchema,
+  fileListSchema,
+  filePathRefSchema,
+  fileReadOpenSchema,
+  fileTransferRefSchema,
+  fileWriteChunkSchema,
+  fileWriteOpenSchema,
+  type FileChunk,
+  type FilePathRef,
+  type FileReadOpen,
+  type FileTransferRef,
+  type FileType,
+  type FileWriteChunk,
+  type FileWriteOpen,
+  type SandboxFileCommit,
+  type SandboxFileInfo,
+  type SandboxFileList,
+} from './fleet/sandbox-files.schemas';
+export {
   attachStartSchema,
   sessionErrorSchema,
   sessionExitSchema,
@@ -146,6 +178,8 @@ export {
   CreateSandboxRequest,
   Empty,
   ExecProcessRequest,
+  FileInfo,
+  FileListResponse,
   GuestDetailsResponse,
   HealthCheckResponse,
   HealthCheckResponse_ServingStatus,
@@ -165,5 +199,9 @@ export {
   WaitProcessResponse,
   WriteStreamResponse,
   type AgentServiceServer,
+  type CommitFileResponse,
+  type FilePathRequest,
   type HealthServer,
+  type OpenReadResponse,
+  type OpenWriteRequest,
 } from './generated/agent';

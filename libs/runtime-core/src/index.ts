@@ -27,6 +27,8 @@ export type { RegistryCredentials } from './image/registry.client';
 export { parseImageReference, type ImageReference } from './image/image-reference';
 export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
 export type { ProcessSession, SessionOptions } from './agent/process-session';
+export type { FileWriteOptions } from './agent/guest-files';
+export type { ContainerFiles, FileDownload, FileUpload } from './sandbox/files/container-files';
 export type { ContainerStats, ExecOutput, ExitInfo, OutputStream, WindowSize } from './agent/agent.types';
 /** The QEMU command line builder and kernel parameters, for tools that boot the guest directly (benchmarks). */
 export { buildQemuArgv, type QemuMachine } from './hypervisor/qemu/qemu-cmdline';

@@ -29,6 +29,9 @@ export type SandboxEvent = Schemas['SandboxEventDto'];
 export type SandboxStats = Schemas['SandboxStatsDto'];
 export type ExecRequest = Schemas['ExecDto'];
 export type ExecResult = Schemas['ExecResultDto'];
+export type FileInfo = Schemas['FileInfoDto'];
+export type FileList = Schemas['FileListDto'];
+export type UploadedFile = Schemas['UploadedFileDto'];
 
 export type FleetNode = Schemas['NodeDto'];
 export type NodeState = FleetNode['state'];

@@ -10,5 +10,6 @@ export { bodyOf } from './body-of';
 export { Moat, type MoatOptions } from './moat.client';
 export type { components, operations, paths } from './generated/api';
 export { MoatApiError, MoatClientError, MoatError, type MoatClientErrorCode } from './moat.error';
+export { SandboxFiles, type FileData, type WriteFileOptions } from './sandbox-files';
 export { MoatSandbox, type ExecOptions, type WaitOptions } from './sandbox.handle';
 export { SandboxesApi } from './sandboxes.api';

@@ -1,6 +1,7 @@
 import type { ExecRequest, ExecResult, MoatApi, Sandbox, SandboxState } from './api.types';
 import { bodyOf } from './body-of';
 import { MoatClientError } from './moat.error';
+import { SandboxFiles } from './sandbox-files';
 
 /** How `exec` runs its command: everything `POST /v1/sandboxes/{id}/exec` takes but the argv. */
 export type ExecOptions = Omit<ExecRequest, 'command'>;
@@ -17,10 +18,15 @@ const DEFAULT_WAIT_INTERVAL_MS = 500;
 
 /** One sandbox: its representation as last fetched, and what can be done with it. */
 export class MoatSandbox {
+  /** Files in the sandbox's container: list, read (streamed), write. */
+  readonly files: SandboxFiles;
+
   constructor(
     private readonly api: MoatApi,
     private current: Sandbox,
-  ) {}
+  ) {
+    this.files = new SandboxFiles(api, current.id);
+  }
 
   get id(): string {
     return this.current.id;

@@ -23,6 +23,18 @@ export enum ErrorCode {
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   HEADERS_TOO_LARGE = 'HEADERS_TOO_LARGE',
   REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
+  /** A container path names nothing (`/v1/sandboxes/:id/files`). */
+  FILE_NOT_FOUND = 'FILE_NOT_FOUND',
+  /** A container path that is malformed, leads out of the container's files or names the wrong kind of file. */
+  FILE_PATH_INVALID = 'FILE_PATH_INVALID',
+  /** An upload larger than MOAT_FILES_MAX_BYTES. */
+  FILE_TOO_LARGE = 'FILE_TOO_LARGE',
+  /** The path cannot be written (a read-only filesystem). */
+  FILE_NOT_WRITABLE = 'FILE_NOT_WRITABLE',
+  /** The sandbox's filesystem is full. */
+  FILE_NO_SPACE = 'FILE_NO_SPACE',
+  /** Too many file transfers in flight into the sandbox or its node; retry later. */
+  TOO_MANY_TRANSFERS = 'TOO_MANY_TRANSFERS',
   EXEC_FAILED = 'EXEC_FAILED',
   NODE_UNAVAILABLE = 'NODE_UNAVAILABLE',
   EXEC_TIMEOUT = 'EXEC_TIMEOUT',

@@ -17,15 +17,17 @@ export class ErrorBodyDto {
 }
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'VALIDATION_FAILED or MALFORMED_JSON',
+  400: 'VALIDATION_FAILED, MALFORMED_JSON or FILE_PATH_INVALID',
   401: 'UNAUTHENTICATED: missing or unknown bearer token',
   403: 'FORBIDDEN (needs the admin token), QUOTA_EXCEEDED or TENANT_SUSPENDED',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT, SANDBOX_NOT_RUNNING or INVALID_STATE',
-  413: 'PAYLOAD_TOO_LARGE: the JSON body exceeds 1 MiB',
+  404: 'NOT_FOUND, or FILE_NOT_FOUND for a container path',
+  409: 'CONFLICT, SANDBOX_NOT_RUNNING, INVALID_STATE or FILE_NOT_WRITABLE',
+  413: 'PAYLOAD_TOO_LARGE: the JSON body exceeds 1 MiB; FILE_TOO_LARGE: an upload exceeds MOAT_FILES_MAX_BYTES',
+  429: 'TOO_MANY_TRANSFERS: too many file transfers in flight into the sandbox or its node; retry shortly',
   502: 'EXEC_FAILED: the node agent could not run the command',
   503: 'NODE_UNAVAILABLE: the sandbox node is not connected',
   504: 'EXEC_TIMEOUT: the node agent did not answer in time',
+  507: "FILE_NO_SPACE: the sandbox's filesystem is full",
 };
 
 /** Documents the error responses a route can give, all with the common error body. */

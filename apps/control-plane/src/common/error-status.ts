@@ -5,6 +5,7 @@ export function httpStatusFor(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.VALIDATION_FAILED:
     case ErrorCode.MALFORMED_JSON:
+    case ErrorCode.FILE_PATH_INVALID:
       return 400;
     case ErrorCode.UNAUTHENTICATED:
       return 401;
@@ -13,18 +14,23 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.TENANT_SUSPENDED:
       return 403;
     case ErrorCode.NOT_FOUND:
+    case ErrorCode.FILE_NOT_FOUND:
       return 404;
     case ErrorCode.CONFLICT:
     case ErrorCode.SANDBOX_NOT_RUNNING:
     case ErrorCode.INVALID_STATE:
     case ErrorCode.TENANT_NETWORK_FULL: // the tenant's own sandboxes hold every address: deleting one helps
+    case ErrorCode.FILE_NOT_WRITABLE:
       return 409;
     case ErrorCode.REQUEST_TIMEOUT:
       return 408;
     case ErrorCode.PAYLOAD_TOO_LARGE:
+    case ErrorCode.FILE_TOO_LARGE:
       return 413;
     case ErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return 415;
+    case ErrorCode.TOO_MANY_TRANSFERS:
+      return 429;
     case ErrorCode.HEADERS_TOO_LARGE:
       return 431;
     case ErrorCode.EXEC_FAILED:
@@ -34,6 +40,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 503;
     case ErrorCode.EXEC_TIMEOUT:
       return 504;
+    case ErrorCode.FILE_NO_SPACE:
+      return 507;
     case ErrorCode.INTERNAL:
       return 500;
   }

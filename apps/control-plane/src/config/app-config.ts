@@ -64,6 +64,8 @@ export class AppConfig {
     /** Present: the API port speaks only HTTPS and WSS (MOAT_TLS_CERT, MOAT_TLS_KEY). */
     readonly tls: TlsConfig | undefined = undefined,
     readonly network: NetworkConfig = DEFAULT_NETWORK,
+    /** The largest file `PUT /v1/sandboxes/:id/files` takes (MOAT_FILES_MAX_BYTES). */
+    readonly maxFileBytes: number = DEFAULT_MAX_FILE_BYTES,
   ) {}
 }
 
@@ -75,6 +77,7 @@ export class ConfigError extends Error {
 }
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
+const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
 const DEFAULT_RECONCILE_INTERVAL_MS = 1_000;
 const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
   const fleet = parseFleet(env, problems);
   const tls = parseTls(env, problems);
   const network = parseNetwork(env, problems);
+  const maxFileBytes = parseNumber(env, 'MOAT_FILES_MAX_BYTES', DEFAULT_MAX_FILE_BYTES, { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true }, problems);
 
   const rawInterval = env.MOAT_RECONCILE_INTERVAL_MS;
   const reconcileIntervalMs = rawInterval ? Number(rawInterval) : DEFAULT_RECONCILE_INTERVAL_MS;
@@ -225,5 +229,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): AppConf
     reconcileIntervalMs,
     tls,
     network,
+    maxFileBytes,
   );
 }

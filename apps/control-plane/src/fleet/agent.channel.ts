@@ -4,6 +4,17 @@ import {
   SESSION_REQUEST_TIMEOUT_MS,
   ackReplySchema,
   execReplyResultSchema,
+  fileChunkSchema,
+  fileCommitSchema,
+  fileInfoSchema,
+  fileListSchema,
+  type FileChunk,
+  type FilePathRef,
+  type FileReadOpen,
+  type FileWriteOpen,
+  type SandboxFileCommit,
+  type SandboxFileInfo,
+  type SandboxFileList,
   sandboxStatsSchema,
   type AckReply,
   type AgentToControlPlaneEvents,
@@ -37,6 +48,10 @@ export const nodeRoom = (nodeId: string): string => `node:${nodeId}`;
 const execReplySchema = ackReplySchema(execReplyResultSchema);
 const statsReplySchema = ackReplySchema(sandboxStatsSchema);
 const emptyReplySchema = ackReplySchema(z.null());
+const fileInfoReplySchema = ackReplySchema(fileInfoSchema);
+const fileListReplySchema = ackReplySchema(fileListSchema);
+const fileChunkReplySchema = ackReplySchema(fileChunkSchema);
+const fileCommitReplySchema = ackReplySchema(fileCommitSchema);
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -99,6 +114,40 @@ export class AgentChannel {
     }
   }
 
+  fileStat(nodeId: string, ref: FilePathRef): Promise<SandboxFileInfo> {
+    return this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, fileInfoReplySchema, (room) => room.emitWithAck('file:stat', ref));
+  }
+
+  fileList(nodeId: string, ref: FilePathRef): Promise<SandboxFileList> {
+    return this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, fileListReplySchema, (room) => room.emitWithAck('file:list', ref));
+  }
+
+  /** Opens a file (or a directory's tar) on the node for `fileRead`; answers what it is. */
+  fileOpenRead(nodeId: string, open: FileReadOpen): Promise<SandboxFileInfo> {
+    return this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, fileInfoReplySchema, (room) => room.emitWithAck('file:open-read', open));
+  }
+
+  fileRead(nodeId: string, transferId: string): Promise<FileChunk> {
+    return this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, fileChunkReplySchema, (room) => room.emitWithAck('file:read', { transferId }));
+  }
+
+  async fileOpenWrite(nodeId: string, open: FileWriteOpen): Promise<void> {
+    await this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('file:open-write', open));
+  }
+
+  async fileWrite(nodeId: string, transferId: string, data: Uint8Array): Promise<void> {
+    await this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('file:write', { transferId, data }));
+  }
+
+  fileCommit(nodeId: string, transferId: string): Promise<SandboxFileCommit> {
+    return this.request(nodeId, 'file', NODE_REQUEST_TIMEOUT_MS, fileCommitReplySchema, (room) => room.emitWithAck('file:commit', { transferId }));
+  }
+
+  /** Ends a read or abandons a write on the node (fire and forget: the node also closes idle ones). */
+  fileClose(nodeId: string, transferId: string): void {
+    this.namespace?.to(nodeRoom(nodeId)).emit('file:close', { transferId });
+  }
+
   /** One acknowledged request to a node, with its reply validated. */
   private async request<T>(
     nodeId: string,
@@ -136,6 +185,14 @@ export function nodeError(error: { code: string; message: string }): ApiError {
       return new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, message, { context: { nodeCode: error.code } });
     case 'INVALID_SPEC':
       return new ApiError(ErrorCode.VALIDATION_FAILED, message, { context: { nodeCode: error.code } });
+    case 'FILE_NOT_FOUND':
+    case 'FILE_PATH_INVALID':
+    case 'FILE_NO_SPACE':
+    case 'FILE_NOT_WRITABLE':
+      // The guest's own words say it best ("no such file or directory: /x").
+      return new ApiError(ErrorCode[error.code], error.message, { context: { nodeCode: error.code } });
+    case 'FILE_TRANSFERS_EXHAUSTED':
+      return new ApiError(ErrorCode.TOO_MANY_TRANSFERS, error.message, { context: { nodeCode: error.code } });
     default:
       return new ApiError(ErrorCode.EXEC_FAILED, message, { context: { nodeCode: error.code } });
   }

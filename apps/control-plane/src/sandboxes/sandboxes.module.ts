@@ -28,5 +28,6 @@ import { SandboxesService } from './sandboxes.service';
   ],
   controllers: [SandboxesController],
   providers: [SandboxesService, RestartScheduler, AttachGateway],
+  exports: [SandboxesService],
 })
 export class SandboxesModule {}

@@ -1,8 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CreateContainerRequest, ExecProcessRequest, LinuxResources, SignalProcessRequest, StatsContainerResponse } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
+import type { FileRoot, FileRoots } from '../files/container-files';
 import type { Logger } from '../log/logger';
 import type { ContainerProcess } from '../process/container-process';
 import { INIT_EXEC_ID, type ProcessTable } from '../process/process-table';
@@ -22,7 +23,7 @@ export interface ContainerServiceOptions extends ContainerProcessOptions {
 const OOM_POLL_MS = 500;
 
 /** Containers (crun bundles): their bundles, storages, state and resources; what runs in them is `ContainerProcessRunner`'s. */
-export class ContainerService {
+export class ContainerService implements FileRoots {
   private readonly containers = new Map<string, Container>();
   private readonly runner: ContainerProcessRunner;
 
@@ -135,6 +136,21 @@ export class ContainerService {
       throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} has no cgroup (it is ${container.status})`);
     }
     return container.cgroup.stats();
+  }
+
+  /**
+   * The container's files as its processes see them: through its init process's root while it
+   * runs (its own mounts included), else its root filesystem.
+   */
+  fileRoot(containerId: string): FileRoot {
+    const container = this.get(containerId);
+    const pid = this.processes.find(containerId, INIT_EXEC_ID)?.pid;
+    const running = (container.status === 'running' || container.status === 'paused') && pid !== undefined;
+    const user = container.spec.process?.user;
+    return {
+      path: running ? `/proc/${pid}/root` : resolve(container.bundleDir, container.spec.root.path),
+      owner: { uid: user?.uid ?? 0, gid: user?.gid ?? 0 },
+    };
   }
 
   /** Waits until some container's OOM killer has fired since the last report, and names it. */

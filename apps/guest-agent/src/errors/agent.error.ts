@@ -17,6 +17,17 @@ export enum AgentErrorCode {
   CONFIG_INVALID = 'CONFIG_INVALID',
   /** A long-poll answered just before the host's deadline: nothing yet, nothing consumed, ask again. */
   NOT_YET = 'NOT_YET',
+  /** A container path that names nothing. */
+  FILE_NOT_FOUND = 'FILE_NOT_FOUND',
+  /** A container path that is malformed, leads out of the container's files or names the wrong kind of file. */
+  FILE_PATH_INVALID = 'FILE_PATH_INVALID',
+  /** The container's filesystem is full. */
+  FILE_NO_SPACE = 'FILE_NO_SPACE',
+  /** The path is on a read-only filesystem or otherwise cannot be changed. */
+  FILE_NOT_WRITABLE = 'FILE_NOT_WRITABLE',
+  /** Every file handle the agent keeps is in use. */
+  FILE_HANDLES_EXHAUSTED = 'FILE_HANDLES_EXHAUSTED',
+  FILE_IO_FAILED = 'FILE_IO_FAILED',
 }
 
 /** An error raised by the guest agent. */

@@ -1,5 +1,6 @@
 import type { AgentServiceServer, Empty } from '@moat/proto';
 import type { ContainerService } from '../container/container.service';
+import type { ContainerFiles } from '../files/container-files';
 import type { Logger } from '../log/logger';
 import type { ProcessIoService } from '../process/process-io.service';
 import type { NetworkService } from '../network/network.service';
@@ -15,6 +16,7 @@ export function agentServiceHandlers(
   io: ProcessIoService,
   network: NetworkService,
   guest: GuestService,
+  files: ContainerFiles,
   log: Logger,
 ): AgentServiceServer {
   return {
@@ -36,6 +38,7 @@ export function agentServiceHandlers(
       return EMPTY;
     }),
     removeContainer: unary('RemoveContainer', log, async (request) => {
+      await files.forgetContainer(request.containerId);
       await containers.remove(request.containerId, request.timeoutSeconds);
       return EMPTY;
     }),
@@ -92,6 +95,20 @@ export function agentServiceHandlers(
     }),
     copyFile: unary('CopyFile', log, async (request) => {
       await guest.copyFile(request);
+      return EMPTY;
+    }),
+    statFile: unary('StatFile', log, (request) => files.stat(request)),
+    listFiles: unary('ListFiles', log, (request) => files.list(request)),
+    openRead: unary('OpenRead', log, (request) => files.openRead(request)),
+    readFile: longPoll('ReadFile', log, async (request, signal) => ({ data: await files.read(request.handle, request.len, signal) })),
+    openWrite: unary('OpenWrite', log, async (request) => ({ handle: await files.openWrite(request) })),
+    writeFile: unary('WriteFile', log, async (request) => {
+      await files.write(request.handle, request.data);
+      return EMPTY;
+    }),
+    commitFile: unary('CommitFile', log, (request) => files.commit(request.handle)),
+    closeFile: unary('CloseFile', log, async (request) => {
+      await files.close(request.handle);
       return EMPTY;
     }),
     getOomEvent: longPoll('GetOOMEvent', log, async (_request, signal) => ({ containerId: await containers.nextOomEvent(signal) })),

@@ -15,6 +15,11 @@ import {
   type SessionOutput,
   desiredStateSchema,
   execRequestSchema,
+  filePathRefSchema,
+  fileReadOpenSchema,
+  fileTransferRefSchema,
+  fileWriteChunkSchema,
+  fileWriteOpenSchema,
   sandboxPauseSchema,
   sandboxRefSchema,
   sessionInputSchema,
@@ -27,6 +32,7 @@ import {
 import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
+import type { FileTransfers } from '../files/file-transfers';
 import { errorInfo, type SessionManager } from '../sessions/session.manager';
 import { untrustedCertificate } from './tls-failure';
 
@@ -41,6 +47,7 @@ export interface FleetHandlers {
   stats(sandboxId: string): Promise<SandboxStats>;
   setPaused(sandboxId: string, paused: boolean): Promise<void>;
   sessions: SessionManager;
+  files: FileTransfers;
 }
 
 export interface FleetConnectionOptions {
@@ -97,6 +104,7 @@ export class FleetConnection {
       }),
     );
     this.listenForSessions();
+    this.listenForFiles();
     this.heartbeat = setInterval(() => {
       if (this.socket.connected) this.socket.emit('node:heartbeat', { sandboxIds: this.handlers.sandboxIds() });
     }, opts.heartbeatMs);
@@ -158,6 +166,33 @@ export class FleetConnection {
     });
     // Without the control plane nobody reads the output; the processes are killed.
     this.socket.on('disconnect', () => sessions.closeAll());
+  }
+
+  private listenForFiles(): void {
+    const files = this.handlers.files;
+    this.socket.on('file:stat', (payload, ack) => answer(ack, filePathRefSchema, payload, (req) => files.stat(req)));
+    this.socket.on('file:list', (payload, ack) => answer(ack, filePathRefSchema, payload, (req) => files.list(req)));
+    this.socket.on('file:open-read', (payload, ack) => answer(ack, fileReadOpenSchema, payload, (req) => files.openRead(req)));
+    this.socket.on('file:read', (payload, ack) => answer(ack, fileTransferRefSchema, payload, ({ transferId }) => files.read(transferId)));
+    this.socket.on('file:open-write', (payload, ack) =>
+      answer(ack, fileWriteOpenSchema, payload, async (req) => {
+        await files.openWrite(req);
+        return null;
+      }),
+    );
+    this.socket.on('file:write', (payload, ack) =>
+      answer(ack, fileWriteChunkSchema, payload, async (req) => {
+        await files.write(req);
+        return null;
+      }),
+    );
+    this.socket.on('file:commit', (payload, ack) => answer(ack, fileTransferRefSchema, payload, ({ transferId }) => files.commit(transferId)));
+    this.socket.on('file:close', (payload) => {
+      const parsed = fileTransferRefSchema.safeParse(payload);
+      if (parsed.success) files.close(parsed.data.transferId);
+    });
+    // Without the control plane nobody finishes them.
+    this.socket.on('disconnect', () => files.closeAll());
   }
 
   /**

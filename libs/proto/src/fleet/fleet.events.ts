@@ -7,6 +7,17 @@ import type { AckReply } from '../common/ack-reply';
 import type { NodeHeartbeat, NodeHello } from './node.schemas';
 import type { DesiredState } from './sandbox-desired.schemas';
 import type { ExecReplyResult, ExecRequest, SandboxPause, SandboxRef, SandboxStats } from './sandbox-ops.schemas';
+import type {
+  FileChunk,
+  FilePathRef,
+  FileReadOpen,
+  FileTransferRef,
+  FileWriteChunk,
+  FileWriteOpen,
+  SandboxFileCommit,
+  SandboxFileInfo,
+  SandboxFileList,
+} from './sandbox-files.schemas';
 import type { SandboxStatus } from './sandbox-status.schemas';
 import type { SessionError, SessionExit, SessionInput, SessionOpen, SessionOutput, SessionRef, SessionResize, SessionSignal } from './session.schemas';
 
@@ -25,6 +36,17 @@ export interface ControlPlaneToAgentEvents {
   'session:resize': (req: SessionResize) => void;
   'session:signal': (req: SessionSignal) => void;
   'session:close': (req: SessionRef) => void;
+  'file:stat': (req: FilePathRef, ack: (reply: AckReply<SandboxFileInfo>) => void) => void;
+  'file:list': (req: FilePathRef, ack: (reply: AckReply<SandboxFileList>) => void) => void;
+  /** Opens a file (its bytes) or a directory (a tar of its tree) for `file:read`. */
+  'file:open-read': (req: FileReadOpen, ack: (reply: AckReply<SandboxFileInfo>) => void) => void;
+  'file:read': (req: FileTransferRef, ack: (reply: AckReply<FileChunk>) => void) => void;
+  'file:open-write': (req: FileWriteOpen, ack: (reply: AckReply<null>) => void) => void;
+  'file:write': (req: FileWriteChunk, ack: (reply: AckReply<null>) => void) => void;
+  /** Puts the written file in place; until then the path is untouched. */
+  'file:commit': (req: FileTransferRef, ack: (reply: AckReply<SandboxFileCommit>) => void) => void;
+  /** Ends a read or abandons a write. */
+  'file:close': (req: FileTransferRef) => void;
 }
 
 /** Events a node agent emits to the control plane. */

@@ -67,7 +67,7 @@ export class AgentChannel {
         if (error) {
           reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, `${name}: ${error.details || error.message}`, {
             cause: error,
-            context: { grpcCode: error.code },
+            context: { grpcCode: error.code, guestCode: guestErrorCode(error) },
           }));
         } else if (response === undefined || response === null) {
           reject(protocolViolation(`${name} returned an empty reply`));
@@ -85,4 +85,10 @@ export class AgentChannel {
     this.health.close();
     this.channel.close();
   }
+}
+
+/** The guest agent's own code for a failure (its `moat-error-code` trailer), when it sent a plausible one. */
+function guestErrorCode(error: ServiceError): string | undefined {
+  const value = error.metadata?.get('moat-error-code')[0];
+  return typeof value === 'string' && /^[A-Z_]{1,64}$/.test(value) ? value : undefined;
 }

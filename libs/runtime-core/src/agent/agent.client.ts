@@ -26,6 +26,7 @@ import {
 } from './agent.types';
 import { protocolViolation, validDetail, validExit, validStats, validWindow } from './agent.validation';
 import { execToCompletion, type ProcessCalls } from './exec-to-completion';
+import { GuestFiles, type GuestFilesApi } from './guest-files';
 import type { AgentTransport } from './transport/agent-transport';
 
 /** What the sandbox lifecycle needs from a guest agent connection; lets tests substitute a fake. */
@@ -54,6 +55,7 @@ export type AgentApi = Pick<
   | 'pauseContainer'
   | 'resumeContainer'
   | 'setGuestDateTime'
+  | 'files'
   | 'close'
 >;
 
@@ -69,6 +71,8 @@ export class AgentClient implements ProcessCalls {
   private readonly grpc: AgentChannel;
   private readonly agent: AgentServiceClient;
   private readonly health: HealthClient;
+  /** The container's files (stat, list, read, write). */
+  readonly files: GuestFilesApi;
 
   constructor(
     readonly transport: AgentTransport,
@@ -77,6 +81,7 @@ export class AgentClient implements ProcessCalls {
     this.grpc = new AgentChannel(transport.grpcTarget, limits);
     this.agent = this.grpc.agent;
     this.health = this.grpc.health;
+    this.files = new GuestFiles(this.grpc);
   }
 
   /**

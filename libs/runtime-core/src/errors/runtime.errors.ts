@@ -40,6 +40,15 @@ export enum RuntimeErrorCode {
   IMAGE_DIGEST_MISMATCH = 'IMAGE_DIGEST_MISMATCH',
   /** A layer tries to write outside its directory, holds device nodes or is absurdly large. */
   IMAGE_LAYER_UNSAFE = 'IMAGE_LAYER_UNSAFE',
+  /** Files in a sandbox (the guest agent's answer about a container path). */
+  FILE_NOT_FOUND = 'FILE_NOT_FOUND',
+  FILE_PATH_INVALID = 'FILE_PATH_INVALID',
+  FILE_NO_SPACE = 'FILE_NO_SPACE',
+  FILE_NOT_WRITABLE = 'FILE_NOT_WRITABLE',
+  /** Too many transfers in flight into one sandbox, or on one node. */
+  FILE_TRANSFERS_EXHAUSTED = 'FILE_TRANSFERS_EXHAUSTED',
+  /** The transfer is unknown: finished, or closed after being idle too long. */
+  FILE_TRANSFER_GONE = 'FILE_TRANSFER_GONE',
 }
 
 /** An error raised by `@moat/runtime-core`. */

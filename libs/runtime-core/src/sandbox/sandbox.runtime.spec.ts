@@ -6,6 +6,7 @@ import { eventually } from '@moat/test-support';
 import type { CreateSandboxRequest } from '@moat/proto';
 import type { AgentApi } from '../agent/agent.client';
 import type { AgentExecRequest } from '../agent/agent.types';
+import type { GuestFilesApi } from '../agent/guest-files';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
 import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
@@ -189,6 +190,16 @@ class FakeHost {
 }
 
 const notUsedHere = (): Promise<never> => Promise.reject(new Error('not used by the lifecycle tests'));
+const unsupportedFiles: GuestFilesApi = {
+  stat: notUsedHere,
+  list: notUsedHere,
+  openRead: notUsedHere,
+  read: notUsedHere,
+  openWrite: notUsedHere,
+  write: notUsedHere,
+  commit: notUsedHere,
+  close: notUsedHere,
+};
 
 class FakeAgent implements AgentApi {
   readonly transport = { kind: 'virtio-serial' as const, grpcTarget: 'unix:///fake' };
@@ -240,6 +251,7 @@ class FakeAgent implements AgentApi {
   pauseContainer = notUsedHere;
   resumeContainer = notUsedHere;
   setGuestDateTime = () => this.step('setGuestDateTime');
+  files = unsupportedFiles;
   close = () => {
     this.host.openAgents.delete(this);
   };

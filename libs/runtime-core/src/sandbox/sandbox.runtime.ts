@@ -8,6 +8,7 @@ import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
 import { SandboxNetworks } from '../network/sandbox-networks';
 import type { TenantPeers } from '../network/tenants/tenant-networks';
+import { ContainerFiles } from './files/container-files';
 import { envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './model/sandbox-spec';
@@ -168,6 +169,12 @@ export class SandboxRuntime {
       await this.failIfProtocolViolation(entry, error);
       throw error;
     }
+  }
+
+  /** The container's files (stat, list, read, write), through its guest agent. */
+  files(id: string): ContainerFiles {
+    const { entry, agent } = this.running(id);
+    return new ContainerFiles(agent.files, id, (error) => this.failIfProtocolViolation(entry, error));
   }
 
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */

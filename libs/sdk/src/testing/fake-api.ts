@@ -1,4 +1,4 @@
-/** A request the fake control plane received, its body parsed. */
+/** A request the fake control plane received, its body parsed (JSON) or as text (anything else). */
 export interface SeenRequest {
   method: string;
   path: string;
@@ -30,7 +30,7 @@ export class FakeApi {
       path: url.pathname,
       query: url.searchParams,
       authorization: request.headers.get('Authorization'),
-      body: text ? JSON.parse(text) : undefined,
+      body: text ? (request.headers.get('Content-Type')?.includes('json') ? JSON.parse(text) : text) : undefined,
     });
     const queued = this.replies.get(`${request.method} ${url.pathname}`);
     const reply = queued && (queued.length > 1 ? queued.shift() : queued[0]);

@@ -44,7 +44,10 @@ export function vaguePlaces(doc: OpenApiDocument): string[] {
       const route = `${method.toUpperCase()} ${path}`;
       const answers = Object.entries(operation.responses);
       const bodies = [
-        ...Object.values(operation.requestBody?.content ?? {}).map(({ schema }) => [`${route} request body`, schema] as const),
+        // Other media types (a file upload's bytes) are not objects.
+        ...Object.entries(operation.requestBody?.content ?? {})
+          .filter(([type]) => type === 'application/json')
+          .map(([, { schema }]) => [`${route} request body`, schema] as const),
         ...answers.flatMap(([status, { content }]) =>
           Object.entries(content ?? {})
             .filter(([type]) => type === 'application/json')

@@ -1,6 +1,7 @@
 // Test support: what a FleetConnection needs from the rest of the node agent, for tests that
 // exercise only the connection itself (hello, join, TLS) and never run a sandbox.
 import type { NodeHello } from '@moat/proto';
+import { FileTransfers } from '../../files/file-transfers';
 import type { SessionManager } from '../../sessions/session.manager';
 import type { FleetHandlers } from '../fleet.connection';
 
@@ -17,4 +18,9 @@ export const idleFleetHandlers: FleetHandlers = {
   stats: notInThisTest,
   setPaused: notInThisTest,
   sessions: { closeAll: () => undefined } as unknown as SessionManager,
+  files: new FileTransfers({
+    files: () => {
+      throw new Error('not in this test');
+    },
+  }),
 };
