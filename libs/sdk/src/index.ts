@@ -6,10 +6,13 @@
  * the common work: sandboxes, exec, waiting for a state, errors as exceptions.
  */
 export * from './api.types';
+export type { AttachOutput } from './attach-output.queue';
+export { AttachSession, type AttachOptions } from './attach.session';
+export type { AttachExit, OutputStream, WindowSize } from '@moat/proto/attach';
 export { bodyOf } from './body-of';
 export { Moat, type MoatOptions } from './moat.client';
 export type { components, operations, paths } from './generated/api';
-export { MoatApiError, MoatClientError, MoatError, type MoatClientErrorCode } from './moat.error';
+export { MoatApiError, MoatAttachError, MoatClientError, MoatError, type AttachClientErrorCode, type MoatClientErrorCode } from './moat.error';
 export { SandboxFiles, type FileData, type WriteFileOptions } from './sandbox-files';
 export { MoatSandbox, type ExecOptions, type WaitOptions } from './sandbox.handle';
 export { SandboxesApi } from './sandboxes.api';

@@ -37,6 +37,6 @@ export class Moat {
       headers: { Authorization: `Bearer ${token}` },
       ...(fetch && { fetch }),
     });
-    this.sandboxes = new SandboxesApi(this.api);
+    this.sandboxes = new SandboxesApi(this.api, { apiUrl, token });
   }
 }

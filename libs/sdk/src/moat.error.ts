@@ -47,6 +47,26 @@ export class MoatClientError extends MoatError {
   }
 }
 
+/** Why an attach session ended without an exit status, on the client's side. */
+export type AttachClientErrorCode =
+  /** The connection to `/attach` could not be made (`UNAUTHENTICATED` when the token was refused). */
+  | 'CONNECT_FAILED'
+  /** The connection dropped during the session. */
+  | 'CONNECTION_LOST'
+  /** The control plane did not answer a request in time. */
+  | 'NO_REPLY'
+  /** The session is over: this client closed it (`close()`), or a write came after the exit. */
+  | 'CLOSED';
+
+/**
+ * An attach session failed or was refused. `code` is the server's when it said why
+ * (`attach:error`, a refused `attach:start` or `attach:input`: the API's codes, such as
+ * `SANDBOX_NOT_RUNNING`, or the node's, such as `EXEC_FAILED`), else an AttachClientErrorCode.
+ */
+export class MoatAttachError extends MoatError {
+  declare readonly code: ErrorCode | AttachClientErrorCode | (string & {});
+}
+
 function isErrorBody(body: unknown): body is { error: { code: ErrorCode; message: string } } {
   if (typeof body !== 'object' || body === null || !('error' in body)) return false;
   const { error } = body;

@@ -1,4 +1,6 @@
 import type { ExecRequest, ExecResult, MoatApi, Sandbox, SandboxState } from './api.types';
+import { AttachSession, type AttachOptions } from './attach.session';
+import type { AttachEndpoint } from './attach.socket';
 import { bodyOf } from './body-of';
 import { MoatClientError } from './moat.error';
 import { SandboxFiles } from './sandbox-files';
@@ -24,6 +26,7 @@ export class MoatSandbox {
   constructor(
     private readonly api: MoatApi,
     private current: Sandbox,
+    private readonly endpoint: AttachEndpoint,
   ) {
     this.files = new SandboxFiles(api, current.id);
   }
@@ -55,6 +58,24 @@ export class MoatSandbox {
     return bodyOf(
       this.api.POST('/v1/sandboxes/{id}/exec', { params: { path: { id: this.id } }, body: { ...options, command } }),
     );
+  }
+
+  /**
+   * Starts an interactive session (default: `/bin/sh` on a TTY) and resolves once its process
+   * runs: read its `output`, `write` to it, `resize` its TTY, await its `exit`. The process is
+   * killed when the session is closed or its connection lost. A refusal rejects with a
+   * MoatAttachError carrying the server's code, e.g. `SANDBOX_NOT_RUNNING`.
+   *
+   * ```ts
+   * const session = await sandbox.attach({ command: ['cat'], tty: false });
+   * await session.write('hello\n');
+   * await session.end();
+   * for await (const { data } of session.output) process.stdout.write(data);
+   * const { exitCode } = await session.exit;
+   * ```
+   */
+  attach(options: AttachOptions = {}): Promise<AttachSession> {
+    return AttachSession.start(this.endpoint, { ...options, sandboxId: this.id });
   }
 
   /**

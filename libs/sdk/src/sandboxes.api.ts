@@ -1,10 +1,14 @@
 import type { CreateSandboxRequest, ListSandboxesQuery, MoatApi, Sandbox } from './api.types';
+import type { AttachEndpoint } from './attach.socket';
 import { bodyOf } from './body-of';
 import { MoatSandbox } from './sandbox.handle';
 
 /** `moat.sandboxes`: create, list, get and delete sandboxes. */
 export class SandboxesApi {
-  constructor(private readonly api: MoatApi) {}
+  constructor(
+    private readonly api: MoatApi,
+    private readonly endpoint: AttachEndpoint,
+  ) {}
 
   /**
    * Creates a sandbox; it is `pending` until a node takes it (see `MoatSandbox.waitUntil`).
@@ -31,6 +35,6 @@ export class SandboxesApi {
   }
 
   private handle(sandbox: Sandbox): MoatSandbox {
-    return new MoatSandbox(this.api, sandbox);
+    return new MoatSandbox(this.api, sandbox, this.endpoint);
   }
 }
