@@ -9,7 +9,7 @@ describe('moat: exit codes and errors', () => {
     const run = await runMoat(['--help']);
     expect(run.exitCode).toBe(ExitCode.OK);
     expect(run.stdout).toContain('Exit codes:');
-    expect(run.stdout).toMatch(/attach, cp and logs/);
+    expect(run.stdout).toMatch(/Not yet available: cp and logs/);
     expect((await runMoat(['rollout', 'status', '--help'])).stdout).toContain('--watch');
   });
 

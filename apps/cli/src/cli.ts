@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { MoatApiError, MoatClientError } from '@moat/sdk';
+import { MoatApiError, MoatAttachError, MoatClientError } from '@moat/sdk';
 import { CliContext, type CliIo, type GlobalOptions } from './context/cli.context';
+import { attachCommand } from './commands/attach.command';
 import { completionCommand } from './commands/completion.command';
 import { deployCommand } from './commands/deploy.command';
 import { cpCommand } from './commands/cp.command';
@@ -26,8 +27,9 @@ Exit codes:
   ${ExitCode.USAGE}  the command line was wrong, or not logged in
   ${ExitCode.WAIT_FAILED}  what was waited for ended badly (rollout status -w: rolled back or failed; sandbox create --wait)
   moat exec exits with the remote command's exit code.
+  moat attach exits with the process's exit code (128+n when signal n killed it), 0 when detached.
 
-Not yet available: attach, cp and logs (they need API routes that are not built yet).
+Not yet available: cp and logs (they need API routes that are not built yet).
 `;
 
 /** Runs the CLI on `args` (the arguments after `moat`) and resolves with its exit code. */
@@ -41,6 +43,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     loginCommand(ctx),
     sandboxCommand(ctx),
     execCommand(ctx),
+    attachCommand(ctx),
     cpCommand(ctx),
     templateCommand(ctx),
     deployCommand(ctx),
@@ -80,6 +83,10 @@ function reportError(err: unknown, io: CliIo): number {
   }
   if (err instanceof MoatApiError) {
     io.stderr(`moat: ${err.code}: ${err.message} (HTTP ${err.status})\n`);
+    return ExitCode.API_ERROR;
+  }
+  if (err instanceof MoatAttachError) {
+    io.stderr(`moat: ${err.code}: ${err.message}\n`);
     return ExitCode.API_ERROR;
   }
   if (err instanceof MoatClientError) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { homedir } from 'node:os';
+import { processTerminal } from './attach/terminal';
 import { runCli } from './cli';
 
 // `moat sandbox ls | head`: the reader went away; what is left to write has nobody to read it.
@@ -15,6 +16,7 @@ runCli(process.argv.slice(2), {
   homeDir: homedir(),
   isTty: process.stderr.isTTY,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  terminal: processTerminal(),
 }).then(
   (code) => {
     process.exitCode = code;

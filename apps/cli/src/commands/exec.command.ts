@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { bodyOf } from '@moat/sdk';
 import type { CliContext } from '../context/cli.context';
+import { noteCutShort } from '../output/cut-short';
 import { count, keyValue } from './option-values';
 
 interface ExecOptions {
@@ -32,8 +33,7 @@ export function execCommand(ctx: CliContext): Command {
       } else {
         ctx.io.stdout(result.stdout);
         ctx.io.stderr(result.stderr);
-        if (result.timedOut) ctx.io.stderr(`moat: the command timed out\n`);
-        if (result.oomKilled) ctx.io.stderr(`moat: the command was killed: out of memory\n`);
+        noteCutShort(result, ctx.io.stderr);
       }
       ctx.exitCode = result.exitCode;
     });

@@ -18,6 +18,7 @@ describe('moat completion', () => {
     expect(bashCompletes(run.stdout, 'moat sandbox ')).toEqual(['create', 'ls', 'get', 'rm', '--help']);
     expect(bashCompletes(run.stdout, 'moat rollout status ro-1 --w')).toEqual(['--watch']);
     expect(bashCompletes(run.stdout, 'moat -o json node c')).toEqual(['cordon']);
+    expect(bashCompletes(run.stdout, 'moat attach sb-1 --d')).toEqual(['--detach-keys']);
   });
 
   it('zsh loads the same completion through bashcompinit', async () => {

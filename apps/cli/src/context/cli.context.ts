@@ -1,4 +1,5 @@
 import { Moat, type MoatOptions } from '@moat/sdk';
+import type { Terminal } from '../attach/terminal';
 import { ConfigStore, configDir, type StoredConfig } from '../config/config.store';
 import { resolveConnection, trustCa } from '../config/connection';
 import { ExitCode } from '../errors/exit-codes';
@@ -13,6 +14,8 @@ export interface CliIo {
   /** Whether stderr is a terminal: live progress rewrites its line there. */
   isTty: boolean;
   sleep: (ms: number) => Promise<void>;
+  /** The terminal and standard streams as bytes, for moat attach. */
+  terminal: Terminal;
   /** The fetch the SDK sends with (default: the global one). */
   fetch?: MoatOptions['fetch'];
 }

@@ -1,6 +1,6 @@
 /**
  * The exit codes scripts can rely on (documented in `moat --help` and README.md). `moat exec`
- * exits with the remote command's exit code instead.
+ * and `moat attach` exit with the remote command's exit code instead.
  */
 export const ExitCode = {
   OK: 0,

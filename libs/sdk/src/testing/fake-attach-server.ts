@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
@@ -26,6 +26,8 @@ export interface FakeAttachServerOptions {
   refuseInput?: ErrorInfo;
   /** A certificate and key to serve https with. */
   tls?: { cert: Buffer; key: Buffer };
+  /** What answers the requests that are not socket.io's (REST, for a client run as a process). */
+  rest?: RequestListener;
 }
 
 /**
@@ -82,7 +84,8 @@ export class FakeAttachServer {
   ) {}
 
   static async start(options: FakeAttachServerOptions): Promise<FakeAttachServer> {
-    const http = options.tls ? createHttpsServer(options.tls) : createHttpServer();
+    const rest = options.rest ?? ((_request, response) => response.writeHead(404).end());
+    const http = options.tls ? createHttpsServer(options.tls, rest) : createHttpServer(rest);
     // The control plane takes input chunks of MAX_SESSION_CHUNK_BYTES; socket.io's default limit is lower.
     const io = new Server(http, { maxHttpBufferSize: 2 * MAX_SESSION_CHUNK_BYTES });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
