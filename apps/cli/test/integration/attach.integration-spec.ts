@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn, type IPty } from '@lydell/node-pty';
@@ -16,6 +17,18 @@ interface Terminal {
   exited: Promise<number>;
 }
 
+/** The fake control plane: its REST answers the sandbox, its /attach namespace plays the process. */
+function fakeControlPlane(): Promise<FakeAttachServer> {
+  return FakeAttachServer.start({
+    token: TOKEN,
+    rest: (_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(SANDBOX)),
+  });
+}
+
+function cliEnv(server: FakeAttachServer): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', MOAT_API_URL: server.url, MOAT_TOKEN: TOKEN };
+}
+
 // The built CLI on a real pseudo-terminal (node-pty) against a fake control plane in this
 // process: its REST answers the sandbox, its /attach namespace plays the process.
 describe('moat attach on a pseudo-terminal', () => {
@@ -23,16 +36,13 @@ describe('moat attach on a pseudo-terminal', () => {
   afterEach(() => server?.stop());
 
   async function attachOnPty(): Promise<{ terminal: Terminal; session: FakeAttachSession }> {
-    server = await FakeAttachServer.start({
-      token: TOKEN,
-      rest: (_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(SANDBOX)),
-    });
+    server = await fakeControlPlane();
     const script = `"${process.execPath}" "${CLI}" attach ${SANDBOX.id}; echo "moat-exit=$?"; stty -a`;
     const pty = spawn('sh', ['-c', script], {
       name: 'xterm',
       cols: 80,
       rows: 24,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', MOAT_API_URL: server.url, MOAT_TOKEN: TOKEN },
+      env: cliEnv(server),
     });
     let screen = '';
     pty.onData((data) => (screen += data));
@@ -76,5 +86,27 @@ describe('moat attach on a pseudo-terminal', () => {
     const { terminal, session } = await attachOnPty();
     session.exit({ exitCode: 5 });
     await expectRestored(terminal, 5);
+  });
+});
+
+describe('moat attach with piped stdin', () => {
+  let server: FakeAttachServer;
+  afterEach(() => server?.stop());
+
+  it('streams stdin and its end, keeps stdout and stderr apart, and exits with the code once the process did', async () => {
+    server = await fakeControlPlane();
+    const run = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [CLI, 'attach', SANDBOX.id, '--', 'cat'], { env: cliEnv(server) }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      );
+      child.stdin?.end('piped\n');
+    });
+    const session = await server.session();
+    expect(session.request).toEqual({ sandboxId: SANDBOX.id, tty: false, command: ['cat'] });
+    await eventually(() => expect(session.events).toEqual([{ input: 'piped\n' }, { eof: true }]));
+    await session.output('stdout', 'piped\n');
+    await session.output('stderr', 'done\n');
+    session.exit({ exitCode: 3 });
+    expect(await run).toEqual({ code: 3, stdout: 'piped\n', stderr: 'done\n' });
   });
 });

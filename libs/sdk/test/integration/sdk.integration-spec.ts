@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, startControlPlane, type ControlPlaneProcess } from '@moat/test-support';
-import { Moat, MoatApiError, type CreatedTenant } from '../../src';
+import { AttachSession, Moat, MoatApiError, MoatAttachError, type CreatedTenant } from '../../src';
 
 // The SDK against the real control plane (its built dist/main.js on SQLite) with no node: sandboxes
 // are created, listed, read and deleted while `pending`, and every refusal arrives typed.
@@ -57,6 +57,16 @@ describe('@moat/sdk against a real control plane', () => {
     const sandbox = await acme.sandboxes.create();
     await expect(sandbox.exec(['true'], { cwd: '/tmp', env: { A: '1' }, timeoutMs: 1_000 })).rejects.toMatchObject({ status: 409, code: 'SANDBOX_NOT_RUNNING' });
     await expect(sandbox.waitUntil('running', { timeoutMs: 300, intervalMs: 100 })).rejects.toMatchObject({ code: 'WAIT_TIMEOUT' });
+    await sandbox.delete();
+  });
+
+  it("refuses an attach with the gateway's codes: a bad token, an invalid request, a sandbox that is not running", async () => {
+    const sandbox = await acme.sandboxes.create();
+    await expect(AttachSession.start({ apiUrl: controlPlane.apiUrl, token: 'moat_not-a-key' }, { sandboxId: sandbox.id })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(sandbox.attach({ cwd: 'relative' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('cwd') });
+    const notRunning = await sandbox.attach({ command: ['true'], tty: false }).catch((err: unknown) => err);
+    expect(notRunning).toBeInstanceOf(MoatAttachError);
+    expect(notRunning).toMatchObject({ code: 'SANDBOX_NOT_RUNNING' });
     await sandbox.delete();
   });
 });
