@@ -8,6 +8,7 @@
 export * from './api.types';
 export type { AttachOutput } from './attach-output.queue';
 export { AttachSession, type AttachOptions } from './attach.session';
+export type { AttachEndpoint } from './attach.socket';
 export type { AttachExit, OutputStream, WindowSize } from '@moat/proto/attach';
 export { bodyOf } from './body-of';
 export { Moat, type MoatOptions } from './moat.client';

@@ -1,7 +1,7 @@
 import type { OutputStream, WindowSize } from '@moat/sdk';
 
 /** The signals `moat attach` ends on, tidily, instead of dying with the terminal left raw. */
-export const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type EndingSignal = (typeof ENDING_SIGNALS)[number];
 
 /** What `moat attach` takes from the process's terminal and standard streams; tests give their own. */
