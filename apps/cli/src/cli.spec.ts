@@ -5,11 +5,10 @@ import { ExitCode } from './errors/exit-codes';
 import { FAKE_TOKEN, runMoat } from './testing/run-cli';
 
 describe('moat: exit codes and errors', () => {
-  it('prints the help with the exit codes and what is not available yet, exit 0', async () => {
+  it('prints the help with the exit codes, exit 0', async () => {
     const run = await runMoat(['--help']);
     expect(run.exitCode).toBe(ExitCode.OK);
     expect(run.stdout).toContain('Exit codes:');
-    expect(run.stdout).toMatch(/Not yet available: cp and logs/);
     expect((await runMoat(['rollout', 'status', '--help'])).stdout).toContain('--watch');
   });
 

@@ -28,8 +28,6 @@ Exit codes:
   ${ExitCode.WAIT_FAILED}  what was waited for ended badly (rollout status -w: rolled back or failed; sandbox create --wait)
   moat exec exits with the remote command's exit code.
   moat attach exits with the process's exit code (128+n when signal n killed it), 0 when detached.
-
-Not yet available: cp and logs (they need API routes that are not built yet).
 `;
 
 /** Runs the CLI on `args` (the arguments after `moat`) and resolves with its exit code. */
