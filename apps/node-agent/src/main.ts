@@ -9,6 +9,7 @@ import { loadAgentConfig } from './config/agent.config';
 import { controlPlanePost } from './fleet/control-plane.http';
 import { FleetConnection } from './fleet/fleet.connection';
 import { FileTransfers } from './files/file-transfers';
+import { readSandboxLogs } from './logs/sandbox-logs.handler';
 import { SessionManager } from './sessions/session.manager';
 import { nodeToken } from './fleet/node-credential';
 import { lockNodeDir } from './lock/node-dir.lock';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     jail: config.jail,
     jailIdRange: config.jailIdRange,
     dnsServers: config.dnsServers,
+    logBufferBytes: config.logBufferBytes,
     images: {
       insecureRegistries: config.insecureRegistries,
       maxCacheBytes: config.imageCacheMaxBytes,
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
         };
       },
       setPaused: (sandboxId, paused) => runtime.setPaused(sandboxId, paused),
+      logs: (req) => readSandboxLogs((sandboxId) => runtime.logs(sandboxId), req),
       sessions: new SessionManager(
         runtime,
         {

@@ -11,3 +11,6 @@ export const AGENT_PORT_NAME = 'agent.channel.0';
  * clone starts with the agent idle and no host session to untangle.
  */
 export const AGENT_SERVING_MESSAGE = 'guest agent serving';
+
+/** The exec id that names a container's init (main) process in process calls, as in Kata. */
+export const INIT_EXEC_ID = '';

@@ -4,6 +4,8 @@
  * with its on-disk state.
  */
 export { SandboxRuntime } from './sandbox/sandbox.runtime';
+export { DEFAULT_LOG_BUFFER_BYTES } from './sandbox/sandbox.lifecycle';
+export { LOG_ENTRY_OVERHEAD_BYTES, type LogEntry, type LogPage, type LogQuery, type LogReader } from './sandbox/logs/log-ring';
 export type {
   ExecOptions,
   GuestImage,

@@ -1,7 +1,7 @@
+import { INIT_EXEC_ID } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 
-/** The exec id of a container's init process, as in Kata. */
-export const INIT_EXEC_ID = '';
+export { INIT_EXEC_ID };
 
 export interface TrackedProcess {
   readonly containerId: string;

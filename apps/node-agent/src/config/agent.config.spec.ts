@@ -49,6 +49,16 @@ describe('loadAgentConfig: jail', () => {
   });
 });
 
+describe('loadAgentConfig: logs', () => {
+  it('keeps 1 MiB of output per sandbox unless MOAT_LOG_BUFFER_BYTES says otherwise, within 64 KiB to 64 MiB', () => {
+    expect(loadAgentConfig(base).logBufferBytes).toBe(1024 * 1024);
+    expect(loadAgentConfig({ ...base, MOAT_LOG_BUFFER_BYTES: '4194304' }).logBufferBytes).toBe(4 * 1024 * 1024);
+    for (const bad of ['1024', String(128 * 1024 * 1024), '100000.5', 'lots']) {
+      expect(() => loadAgentConfig({ ...base, MOAT_LOG_BUFFER_BYTES: bad })).toThrow(/MOAT_LOG_BUFFER_BYTES/);
+    }
+  });
+});
+
 describe('loadAgentConfig: DNS', () => {
   it('takes MOAT_DNS_SERVERS, and refuses what is not a list of IPv4 addresses', () => {
     expect(loadAgentConfig({ ...base, MOAT_DNS_SERVERS: '10.0.0.53, 10.0.1.53' }).dnsServers).toEqual(['10.0.0.53', '10.0.1.53']);

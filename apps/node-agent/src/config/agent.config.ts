@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, isIpv4, MAX_CPU_OVERCOMMIT, MAX_DNS_SERVERS, MAX_NODE_NAME_LENGTH, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
-import { parseIdRange, type IdRange } from '@moat/runtime-core';
+import { DEFAULT_LOG_BUFFER_BYTES, parseIdRange, type IdRange } from '@moat/runtime-core';
 import { z } from 'zod';
 import { parseControlPlane } from './control-plane.config';
 
@@ -39,6 +39,8 @@ export interface AgentConfig {
   insecureRegistries: string[];
   /** Unreferenced image layers are kept up to this many bytes. */
   imageCacheMaxBytes: number;
+  /** Bytes of each sandbox's main-process output kept on the node for `GET /v1/sandboxes/:id/logs` (MOAT_LOG_BUFFER_BYTES). */
+  logBufferBytes: number;
   /** Per-registry credentials; secret, never logged. */
   registryAuth: Record<string, { username: string; password: string }>;
   heartbeatMs: number;
@@ -72,6 +74,10 @@ export interface AgentConfig {
 export const DEFAULT_NODE_CPU_OVERCOMMIT = 16;
 /** Memory kept for the host itself (kernel, node agent, host daemons) unless MOAT_NODE_MEMORY_RESERVE_MIB says otherwise. */
 export const DEFAULT_NODE_MEMORY_RESERVE_MIB = 1024;
+
+/** Bounds of MOAT_LOG_BUFFER_BYTES: at least a few pages of output, at most what many sandboxes per node can afford. */
+const MIN_LOG_BUFFER_BYTES = 64 * 1024;
+const MAX_LOG_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** Leaves room under MOAT_RUN_DIR for `/<sandbox uuid>/<socket name>` within sun_path's 107 bytes. */
 const MAX_RUN_DIR_LENGTH = 48;
@@ -111,6 +117,7 @@ const envSchema = z.object({
   MOAT_INSECURE_REGISTRIES: z.string().default(''),
   MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
   MOAT_REGISTRY_AUTH: z.string().optional(),
+  MOAT_LOG_BUFFER_BYTES: z.coerce.number().int().min(MIN_LOG_BUFFER_BYTES).max(MAX_LOG_BUFFER_BYTES).default(DEFAULT_LOG_BUFFER_BYTES),
   MOAT_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
   MOAT_NODE_CPU_OVERCOMMIT: z.coerce.number().positive().max(MAX_CPU_OVERCOMMIT).default(DEFAULT_NODE_CPU_OVERCOMMIT),
   MOAT_NODE_MEMORY_RESERVE_MIB: z.coerce.number().int().nonnegative().default(DEFAULT_NODE_MEMORY_RESERVE_MIB),
@@ -188,6 +195,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
     dnsServers: e.MOAT_DNS_SERVERS ?? upstreamResolvers(readFileOr(resolvConf, '')),
     insecureRegistries: e.MOAT_INSECURE_REGISTRIES.split(',').map((r) => r.trim()).filter((r) => r.length > 0),
     imageCacheMaxBytes: e.MOAT_IMAGE_CACHE_MAX_BYTES,
+    logBufferBytes: e.MOAT_LOG_BUFFER_BYTES,
     registryAuth,
     heartbeatMs: e.MOAT_HEARTBEAT_MS,
     cpuOvercommit: e.MOAT_NODE_CPU_OVERCOMMIT,

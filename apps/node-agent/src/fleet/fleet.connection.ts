@@ -9,6 +9,8 @@ import {
   type ExecRequest,
   type ExecReplyResult,
   type NodeHello,
+  type SandboxLogsPage,
+  type SandboxLogsRequest,
   type SandboxStats,
   type SandboxStatus,
   type SessionExit,
@@ -20,6 +22,7 @@ import {
   fileTransferRefSchema,
   fileWriteChunkSchema,
   fileWriteOpenSchema,
+  sandboxLogsRequestSchema,
   sandboxPauseSchema,
   sandboxRefSchema,
   sessionInputSchema,
@@ -46,6 +49,7 @@ export interface FleetHandlers {
   exec(req: ExecRequest): Promise<ExecReplyResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
   setPaused(sandboxId: string, paused: boolean): Promise<void>;
+  logs(req: SandboxLogsRequest): Promise<SandboxLogsPage>;
   sessions: SessionManager;
   files: FileTransfers;
 }
@@ -103,6 +107,7 @@ export class FleetConnection {
         return null;
       }),
     );
+    this.socket.on('sandbox:logs', (payload, ack) => answer(ack, sandboxLogsRequestSchema, payload, (req) => this.handlers.logs(req)));
     this.listenForSessions();
     this.listenForFiles();
     this.heartbeat = setInterval(() => {

@@ -1,3 +1,4 @@
+import { isProtocolViolation } from '../agent/agent.validation';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
 import type { Log } from '../log/log.types';
@@ -6,6 +7,8 @@ import type { SandboxStateStore } from './model/sandbox.state';
 import type { RuntimeOptions, SandboxInfo } from './model/sandbox.types';
 import { timePhase } from './model/timings';
 import type { RuntimeDeps } from './runtime.deps';
+import { LogPump } from './logs/log-pump';
+import { LogRing } from './logs/log-ring';
 import { startError } from './sandbox.failures';
 import { AgentStep } from './steps/agent.step';
 import { ContainerStep, GuestSandboxStep } from './steps/guest.steps';
@@ -15,6 +18,9 @@ import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
 import { acquireSteps, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
 import { RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
+
+/** Bytes of main-process output kept per sandbox unless `RuntimeOptions.logBufferBytes` says otherwise. */
+export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
 
 /**
  * Takes a sandbox up the list of steps in `steps` (rootfs, jail, shared fs, network, VMM, agent,
@@ -59,6 +65,7 @@ export class SandboxLifecycle {
       state.state = 'running';
       entry.phase = 'running';
       await ctx.save();
+      this.startLogs(entry);
       // A shape that boots fine gets a snapshot, so its next sandboxes are restored instead.
       if (!state.restored) void this.deps.snapshots?.request(vmShape(state, this.opts.guestImage));
       this.log('info', 'sandbox running', { sandboxId: id, timings: state.timings });
@@ -67,6 +74,22 @@ export class SandboxLifecycle {
       await this.failAndRelease(entry, await startError(entry, error));
     }
     return infoOf(entry);
+  }
+
+  /**
+   * Starts reading the running container's main-process output into a new ring (a start, or a
+   * re-adoption after a node agent restart: what the previous agent held is gone with it).
+   */
+  startLogs(entry: SandboxEntry): void {
+    const { agent } = entry;
+    const id = entry.state.spec.id;
+    if (!agent) return;
+    entry.logs = new LogRing(this.opts.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
+    entry.logPump = new LogPump(agent, id, entry.logs, (error, stream) => {
+      this.log('warn', `reading the main process's ${stream} failed`, { sandboxId: id, error: describeError(error) });
+      // A guest that lies to us loses its sandbox, as it would on any other call.
+      if (isProtocolViolation(error) && entry.phase === 'running') void this.failAndRelease(entry, error);
+    });
   }
 
   /** Marks the sandbox failed with `error` and releases everything it holds (logging, not throwing, what is left behind). */
@@ -111,6 +134,9 @@ export class SandboxLifecycle {
 
   private async releaseSteps(entry: SandboxEntry): Promise<void> {
     const id = entry.state.spec.id;
+    // Before the container goes, so no read fails for its removal; the ring stays until delete.
+    await entry.logPump?.stop();
+    entry.logPump = undefined;
     const failures = await releaseSteps(this.steps, this.context(entry), (step) => this.log('debug', 'releasing', { sandboxId: id, step: step.phase }));
     for (const { step, error } of failures) {
       this.log('warn', `release step ${step.phase} failed`, { sandboxId: id, error: describeError(error) });

@@ -19,7 +19,7 @@ export class SandboxRecovery {
     private readonly store: SandboxStateStore,
     private readonly runDir: string,
     private readonly deps: RuntimeDeps,
-    private readonly lifecycle: Pick<SandboxLifecycle, 'failAndRelease' | 'release'>,
+    private readonly lifecycle: Pick<SandboxLifecycle, 'failAndRelease' | 'release' | 'startLogs'>,
     private readonly log: Log,
   ) {}
 
@@ -76,6 +76,7 @@ export class SandboxRecovery {
       return;
     }
     this.log('info', 're-adopted sandbox', { sandboxId: id, pid: vmmPid });
+    this.lifecycle.startLogs(entry);
     if (state.network) {
       await this.deps.network
         ?.check(id)

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { eventually } from '@moat/test-support';
 import type { CreateSandboxRequest } from '@moat/proto';
 import type { AgentApi } from '../agent/agent.client';
-import type { AgentExecRequest } from '../agent/agent.types';
+import type { AgentExecRequest, OutputStream } from '../agent/agent.types';
 import type { GuestFilesApi } from '../agent/guest-files';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { BootSnapshotFiles, Hypervisor, VmConfig } from '../hypervisor/hypervisor';
@@ -58,6 +58,11 @@ class FakeHost {
   /** How the fake VMM ended, as its jail's monitor would say. */
   exitReason: string | undefined = 'was killed by signal 9 (SIGKILL)';
   readonly snapshotCalls: string[] = [];
+  /** What the container's main process writes, per stream; `mainExited` ends both streams after it. */
+  readonly mainOutput: Record<OutputStream, string[]> = { stdout: [], stderr: [] };
+  mainExited = false;
+  /** Main-process output reads in progress. */
+  readonly outputReads = new Set<string>();
   private nextPid = 1000;
 
   deps(): Partial<RuntimeDeps> {
@@ -238,9 +243,24 @@ class FakeAgent implements AgentApi {
   };
   updateInterface = () => this.step('updateInterface');
   updateRoutes = () => this.step('updateRoutes');
+  /** The main process's output as `host.mainOutput` scripts it; a read waits for more until aborted or `mainExited`. */
+  pumpOutput = async (_containerId: string, execId: string, stream: OutputStream, sink: (chunk: Buffer) => Promise<void> | void, signal: AbortSignal) => {
+    const read = `${execId || 'init'} ${stream}`;
+    this.host.outputReads.add(read);
+    try {
+      for (;;) {
+        const chunk = this.host.mainOutput[stream].shift();
+        if (chunk !== undefined) await sink(Buffer.from(chunk));
+        else if (this.host.mainExited) return;
+        else if (signal.aborted) throw new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'ReadStdout aborted');
+        else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } finally {
+      this.host.outputReads.delete(read);
+    }
+  };
   // The interactive process calls are exercised against a gRPC fake in agent.client.spec.ts.
   startProcess = notUsedHere;
-  pumpOutput = notUsedHere;
   writeStdin = notUsedHere;
   closeStdin = notUsedHere;
   resizeTty = notUsedHere;
@@ -476,6 +496,65 @@ describe('SandboxRuntime', () => {
     host.guestHung = false;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(runtime.get(ID)?.state).toBe('running');
+  });
+
+  describe("the main process's logs", () => {
+    const logText = (runtime: SandboxRuntime) =>
+      runtime
+        .logs(ID)
+        .read({ maxBytes: 1 << 20 })
+        .entries.map((entry) => `${entry.stream}:${entry.data.toString()}`)
+        .join('');
+
+    it('are read from the start while the container runs, and end when the process closes its output', async () => {
+      host.mainOutput.stdout.push('hello\n');
+      const runtime = await open();
+      await runtime.create(spec);
+      await eventually(() => expect(logText(runtime)).toBe('stdout:hello\n'), { timeout: 1_000 });
+      host.mainOutput.stderr.push('warn\n');
+      await eventually(() => expect(logText(runtime)).toBe('stdout:hello\nstderr:warn\n'), { timeout: 1_000 });
+      expect(host.outputReads).toEqual(new Set(['init stdout', 'init stderr']));
+      host.mainExited = true;
+      await eventually(() => expect(runtime.logs(ID).read({ maxBytes: 1 << 20 }).ended).toBe(true), { timeout: 1_000 });
+      expect(host.outputReads.size).toBe(0);
+    });
+
+    it('stop being read on delete and are freed with the sandbox', async () => {
+      const runtime = await open();
+      await runtime.create(spec);
+      await eventually(() => expect(host.outputReads.size).toBe(2), { timeout: 1_000 });
+      await runtime.delete(ID);
+      expect(host.outputReads.size).toBe(0);
+      expect(() => runtime.logs(ID)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.SANDBOX_NOT_FOUND }));
+    });
+
+    it('of a failed sandbox stay readable, ended, until it is deleted', async () => {
+      host.mainOutput.stdout.push('last words\n');
+      const runtime = await open();
+      await runtime.create(spec);
+      await eventually(() => expect(logText(runtime)).toBe('stdout:last words\n'), { timeout: 1_000 });
+      host.vms.clear();
+      await eventually(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
+      expect(runtime.logs(ID).read({ maxBytes: 1 << 20 })).toMatchObject({ ended: true });
+      expect(logText(runtime)).toBe('stdout:last words\n');
+      expect(host.outputReads.size).toBe(0);
+    });
+
+    it('are read again for a sandbox re-adopted after a restart, and not before its process starts', async () => {
+      await (await open()).create(spec);
+      await runtimes[0].close();
+      expect(host.outputReads.size).toBe(0);
+      host.mainOutput.stdout.push('still here\n');
+      const reopened = await open();
+      await eventually(() => expect(logText(reopened)).toBe('stdout:still here\n'), { timeout: 1_000 });
+
+      host.agentNeverReady = true;
+      const other = { ...spec, id: '1c6f8b5d-2e3a-4b4c-9d0e-1f2a3b4c5d6e' };
+      void reopened.create(other);
+      await eventually(() => expect(reopened.get(other.id)?.state).toBe('creating'), { timeout: 1_000 });
+      expect(() => reopened.logs(other.id)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING }));
+      reopened.cancelStarts();
+    });
   });
 
   it('is idempotent for an id it already has', async () => {

@@ -10,6 +10,7 @@ import { SandboxNetworks } from '../network/sandbox-networks';
 import type { TenantPeers } from '../network/tenants/tenant-networks';
 import { ContainerFiles } from './files/container-files';
 import { envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
+import type { LogReader } from './logs/log-ring';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
@@ -177,6 +178,19 @@ export class SandboxRuntime {
     return new ContainerFiles(agent.files, id, (error) => this.failIfProtocolViolation(entry, error));
   }
 
+  /**
+   * The main process's output on this node, from the container's start (or the node agent's
+   * last restart) until the sandbox is deleted here, a failed sandbox's included.
+   */
+  logs(id: string): LogReader {
+    const entry = this.entries.get(id);
+    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
+    if (!entry.logs) {
+      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}; its process has not started`, { context: { sandboxId: id } });
+    }
+    return entry.logs;
+  }
+
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */
   async setPaused(id: string, paused: boolean): Promise<void> {
     const { agent } = this.running(id);
@@ -235,6 +249,7 @@ export class SandboxRuntime {
   /** Disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
   async close(): Promise<void> {
     this.watchdog.stop();
+    await Promise.all([...this.entries.values()].map((entry) => entry.logPump?.stop() ?? Promise.resolve()));
     for (const entry of this.entries.values()) entry.agent?.close();
     this.entries.clear();
     await this.deps.snapshots?.close();

@@ -17,6 +17,7 @@ export const idleFleetHandlers: FleetHandlers = {
   exec: notInThisTest,
   stats: notInThisTest,
   setPaused: notInThisTest,
+  logs: notInThisTest,
   sessions: { closeAll: () => undefined } as unknown as SessionManager,
   files: new FileTransfers({
     files: () => {

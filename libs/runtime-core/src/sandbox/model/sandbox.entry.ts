@@ -1,5 +1,7 @@
 import type { AgentApi } from '../../agent/agent.client';
 import type { BootSnapshotFiles } from '../../hypervisor/hypervisor';
+import type { LogPump } from '../logs/log-pump';
+import type { LogRing } from '../logs/log-ring';
 import type { SandboxState } from './sandbox.state';
 import type { SandboxInfo } from './sandbox.types';
 
@@ -13,6 +15,10 @@ export interface SandboxEntry {
   agent?: AgentApi;
   /** The NIC's descriptor, from the network step until the VMM has its own copy. */
   nicFd?: number;
+  /** The main process's output, from its start until the sandbox is deleted (kept when it fails). */
+  logs?: LogRing;
+  /** Reads that output into `logs` while the container runs. */
+  logPump?: LogPump;
   /** Health checks in a row its running guest agent did not answer (the watchdog's count). */
   missedPings?: number;
   /** The boot snapshot this start restores from, once the restore step found one. */

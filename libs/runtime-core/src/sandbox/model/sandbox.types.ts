@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   jailIdsDir?: string;
   /** Sandbox cgroups are `<cgroupParent>/<sandbox id>` in each hierarchy; default `moat`. */
   cgroupParent?: string;
+  /** Bytes of each sandbox's main-process output kept on the node (oldest dropped first); default 1 MiB. */
+  logBufferBytes?: number;
   log?: Log;
 }
 
