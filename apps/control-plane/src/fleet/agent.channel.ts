@@ -15,6 +15,7 @@ import {
   type SandboxFileCommit,
   type SandboxFileInfo,
   type SandboxFileList,
+  sandboxLogsPageSchema,
   sandboxStatsSchema,
   type AckReply,
   type AgentToControlPlaneEvents,
@@ -22,6 +23,8 @@ import {
   type DesiredState,
   type ExecRequest,
   type ExecReplyResult,
+  type SandboxLogsPage,
+  type SandboxLogsRequest,
   type SandboxStats,
   type SessionOpen,
 } from '@moat/proto';
@@ -52,6 +55,7 @@ const fileInfoReplySchema = ackReplySchema(fileInfoSchema);
 const fileListReplySchema = ackReplySchema(fileListSchema);
 const fileChunkReplySchema = ackReplySchema(fileChunkSchema);
 const fileCommitReplySchema = ackReplySchema(fileCommitSchema);
+const logsReplySchema = ackReplySchema(sandboxLogsPageSchema);
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -79,6 +83,11 @@ export class AgentChannel {
   /** Freezes or thaws the sandbox's container on its node. */
   async setPaused(nodeId: string, sandboxId: string, paused: boolean): Promise<void> {
     await this.request(nodeId, 'pause', NODE_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('sandbox:pause', { sandboxId, paused }));
+  }
+
+  /** A page of the sandbox's main-process output, held by its node (long-polled when `waitMs` is set). */
+  logs(nodeId: string, request: SandboxLogsRequest): Promise<SandboxLogsPage> {
+    return this.request(nodeId, 'logs', NODE_REQUEST_TIMEOUT_MS, logsReplySchema, (room) => room.emitWithAck('sandbox:logs', request));
   }
 
   /** Starts an interactive process on the node; its output comes back as `session:output` events. */

@@ -8,6 +8,8 @@ import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { SandboxAnnouncerModule } from './announce/sandbox-announcer.module';
 import { AttachGateway } from './attach.gateway';
+import { SandboxLogsController } from './logs/sandbox-logs.controller';
+import { SandboxLogsService } from './logs/sandbox-logs.service';
 import { SandboxModelModule } from './model/sandbox-model.module';
 import { SandboxEntity } from './model/sandbox.entity';
 import { RestartScheduler } from './restart.scheduler';
@@ -26,8 +28,8 @@ import { SandboxesService } from './sandboxes.service';
     AgentChannelModule,
     DesiredStateModule,
   ],
-  controllers: [SandboxesController],
-  providers: [SandboxesService, RestartScheduler, AttachGateway],
+  controllers: [SandboxesController, SandboxLogsController],
+  providers: [SandboxesService, RestartScheduler, AttachGateway, SandboxLogsService],
   exports: [SandboxesService],
 })
 export class SandboxesModule {}

@@ -7,6 +7,8 @@ import {
   type ExecRequest,
   type ExecReplyResult,
   type NodeHello,
+  type SandboxLogsPage,
+  type SandboxLogsRequest,
   type SandboxStatus,
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +23,9 @@ export class TestAgent {
   readonly execRequests: ExecRequest[] = [];
   /** How exec requests are answered; undefined leaves them unanswered (to test timeouts). */
   onExec: ((request: ExecRequest) => AckReply<ExecReplyResult> | undefined) | undefined;
+  readonly logRequests: SandboxLogsRequest[] = [];
+  /** How `sandbox:logs` is answered (it may wait, as a node does); undefined leaves it unanswered. */
+  onLogs: ((request: SandboxLogsRequest) => Promise<AckReply<SandboxLogsPage>> | undefined) | undefined;
   /** The sandboxes this agent says it holds: reported in any state but `gone`. */
   readonly held = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
@@ -36,6 +41,10 @@ export class TestAgent {
       this.execRequests.push(request);
       const reply = this.onExec?.(request);
       if (reply) ack(reply);
+    });
+    socket.on('sandbox:logs', (request, ack) => {
+      this.logRequests.push(request);
+      void this.onLogs?.(request)?.then(ack);
     });
   }
 
