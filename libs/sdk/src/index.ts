@@ -16,4 +16,6 @@ export type { components, operations, paths } from './generated/api';
 export { MoatApiError, MoatAttachError, MoatClientError, MoatError, type AttachClientErrorCode, type MoatClientErrorCode } from './moat.error';
 export { SandboxFiles, type FileData, type WriteFileOptions } from './sandbox-files';
 export { MoatSandbox, type ExecOptions, type WaitOptions } from './sandbox.handle';
+export { sandboxLogs, type LogChunk, type LogsOptions } from './sandbox-logs';
+export { parseEventStream, type ServerSentEvent } from './sse.parser';
 export { SandboxesApi } from './sandboxes.api';

@@ -1,7 +1,7 @@
 import type { ErrorCode } from './api.types';
 
 /** What the SDK itself refuses or gives up on, as opposed to an answer of the API. */
-export type MoatClientErrorCode = 'WAIT_TIMEOUT' | 'SANDBOX_FAILED';
+export type MoatClientErrorCode = 'WAIT_TIMEOUT' | 'SANDBOX_FAILED' | 'LOGS_INTERRUPTED';
 
 /** Every error the SDK throws: a stable `code` to branch on and a message for people. */
 export class MoatError extends Error {
@@ -38,7 +38,7 @@ export class MoatApiError extends MoatError {
   }
 }
 
-/** The SDK gave up on its own: a wait ran out of time, or the sandbox failed while waited for. */
+/** The SDK gave up on its own: a wait ran out of time, the sandbox failed while waited for, followed logs broke off. */
 export class MoatClientError extends MoatError {
   declare readonly code: MoatClientErrorCode;
 

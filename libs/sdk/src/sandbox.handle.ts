@@ -4,6 +4,7 @@ import type { AttachEndpoint } from './attach.socket';
 import { bodyOf } from './body-of';
 import { MoatClientError } from './moat.error';
 import { SandboxFiles } from './sandbox-files';
+import { sandboxLogs, type LogChunk, type LogsOptions } from './sandbox-logs';
 
 /** How `exec` runs its command: everything `POST /v1/sandboxes/{id}/exec` takes but the argv. */
 export type ExecOptions = Omit<ExecRequest, 'command'>;
@@ -96,6 +97,19 @@ export class MoatSandbox {
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
+  }
+
+  /**
+   * What the sandbox's main process wrote to stdout and stderr, chunk by chunk, as its node
+   * keeps it (from the container's start, oldest dropped beyond the node's bound); with
+   * `follow`, live until the process's output ends:
+   *
+   * ```ts
+   * for await (const { stream, text } of sandbox.logs({ follow: true, tail: 100 })) process[stream].write(text);
+   * ```
+   */
+  logs(options: LogsOptions = {}): AsyncIterable<LogChunk> {
+    return sandboxLogs(this.api, this.id, options);
   }
 
   /** Asks for the sandbox's deletion; resolves once it is accepted (it is gone later). */

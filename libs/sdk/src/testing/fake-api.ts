@@ -4,10 +4,11 @@ export interface SeenRequest {
   path: string;
   query: URLSearchParams;
   authorization: string | null;
+  accept: string | null;
   body: unknown;
 }
 
-type Reply = { status: number; body?: unknown } | { status: number; text: string };
+type Reply = { status: number; body?: unknown } | { status: number; text: string } | { status: number; eventStream: string };
 
 /**
  * A stand-in for the control plane behind `fetch`: answers each `METHOD /path` with the
@@ -30,11 +31,13 @@ export class FakeApi {
       path: url.pathname,
       query: url.searchParams,
       authorization: request.headers.get('Authorization'),
+      accept: request.headers.get('Accept'),
       body: text ? (request.headers.get('Content-Type')?.includes('json') ? JSON.parse(text) : text) : undefined,
     });
     const queued = this.replies.get(`${request.method} ${url.pathname}`);
     const reply = queued && (queued.length > 1 ? queued.shift() : queued[0]);
     if (!reply) return Response.json({ error: { code: 'NOT_FOUND', message: 'no such route in the fake' } }, { status: 404 });
+    if ('eventStream' in reply) return new Response(reply.eventStream, { status: reply.status, headers: { 'Content-Type': 'text/event-stream' } });
     if ('text' in reply) return new Response(reply.text, { status: reply.status, headers: { 'Content-Type': 'text/html' } });
     return reply.body === undefined ? new Response(null, { status: reply.status }) : Response.json(reply.body, { status: reply.status });
   };

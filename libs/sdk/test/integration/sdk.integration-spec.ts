@@ -57,6 +57,8 @@ describe('@moat/sdk against a real control plane', () => {
     const sandbox = await acme.sandboxes.create();
     await expect(sandbox.exec(['true'], { cwd: '/tmp', env: { A: '1' }, timeoutMs: 1_000 })).rejects.toMatchObject({ status: 409, code: 'SANDBOX_NOT_RUNNING' });
     await expect(sandbox.waitUntil('running', { timeoutMs: 300, intervalMs: 100 })).rejects.toMatchObject({ code: 'WAIT_TIMEOUT' });
+    // Never placed: no node holds its logs.
+    await expect(sandbox.logs({ follow: true })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ status: 409, code: 'SANDBOX_NOT_RUNNING' });
     await sandbox.delete();
   });
 
