@@ -8,6 +8,7 @@ import { cpCommand } from './commands/cp.command';
 import { execCommand } from './commands/exec.command';
 import { keyCommand } from './commands/key.command';
 import { loginCommand } from './commands/login.command';
+import { logsCommand } from './commands/logs.command';
 import { nodeCommand } from './commands/node.command';
 import { rolloutCommand } from './commands/rollout.command';
 import { sandboxCommand } from './commands/sandbox.command';
@@ -25,7 +26,7 @@ Exit codes:
   ${ExitCode.OK}  done
   ${ExitCode.API_ERROR}  the API refused (the message starts with its error code) or could not be reached
   ${ExitCode.USAGE}  the command line was wrong, or not logged in
-  ${ExitCode.WAIT_FAILED}  what was waited for ended badly (rollout status -w: rolled back or failed; sandbox create --wait)
+  ${ExitCode.WAIT_FAILED}  what was waited for ended badly (rollout status -w: rolled back or failed; sandbox create --wait; logs -f broke off)
   moat exec exits with the remote command's exit code.
   moat attach exits with the process's exit code (128+n when signal n killed it), 0 when detached.
 `;
@@ -43,6 +44,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     execCommand(ctx),
     attachCommand(ctx),
     cpCommand(ctx),
+    logsCommand(ctx),
     templateCommand(ctx),
     deployCommand(ctx),
     rolloutCommand(ctx),

@@ -19,6 +19,7 @@ describe('moat completion', () => {
     expect(bashCompletes(run.stdout, 'moat rollout status ro-1 --w')).toEqual(['--watch']);
     expect(bashCompletes(run.stdout, 'moat -o json node c')).toEqual(['cordon']);
     expect(bashCompletes(run.stdout, 'moat attach sb-1 --d')).toEqual(['--detach-keys']);
+    expect(bashCompletes(run.stdout, 'moat logs sb-1 --f')).toEqual(['--follow']);
   });
 
   it('zsh loads the same completion through bashcompinit', async () => {

@@ -26,6 +26,11 @@ export class Printer {
     this.write(json(value));
   }
 
+  /** `value` as one line of JSON, whatever the format: for streamed output (NDJSON), like logs'. */
+  jsonLine(value: unknown): void {
+    this.write(`${JSON.stringify(value)}\n`);
+  }
+
   /** A line for people; nothing with `--output json`, where only the API's objects are written. */
   note(line: string): void {
     if (this.format === 'table') this.write(`${line}\n`);
