@@ -12,6 +12,7 @@ import { StateBadge } from '../ui/state-badge';
 import { SandboxTerminal } from '../terminal/sandbox-terminal';
 import { ExecForm } from './exec-form';
 import { SandboxIsolation, SandboxNetworkSettings } from './sandbox-fences';
+import { SandboxLogs } from './sandbox-logs';
 import { SandboxStats } from './sandbox-stats';
 import { StateHistory } from './state-history';
 import { TimingsWaterfall } from './timings-waterfall';
@@ -168,6 +169,7 @@ export function SandboxDetail({ id }: { id: string }) {
         <SandboxStats sandboxId={sandbox.id} running={sandbox.state === 'running'} />
       </div>
 
+      <SandboxLogs sandboxId={sandbox.id} state={sandbox.state} />
       <ExecForm sandboxId={sandbox.id} running={sandbox.state === 'running'} />
       <SandboxTerminal sandboxId={sandbox.id} running={sandbox.state === 'running'} />
     </>

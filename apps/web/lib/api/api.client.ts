@@ -1,6 +1,7 @@
 import {
   bodyOf,
   Moat,
+  sandboxLogs,
   type ApiKey,
   type AuditPage,
   type AuditQuery,
@@ -13,6 +14,8 @@ import {
   type ExecRequest,
   type ExecResult,
   type FleetNode,
+  type LogChunk,
+  type LogsOptions,
   type Me,
   type MoatApi,
   type MoatOptions,
@@ -77,6 +80,11 @@ export class ApiClient {
 
   exec(sandboxId: string, req: ExecRequest): Promise<ExecResult> {
     return bodyOf(this.api.POST('/v1/sandboxes/{id}/exec', { params: { path: { id: sandboxId } }, body: req }));
+  }
+
+  /** The sandbox's main-process output, chunk by chunk; live until it ends with `follow`. */
+  logs(sandboxId: string, options: LogsOptions): AsyncIterable<LogChunk> {
+    return sandboxLogs(this.api, sandboxId, options);
   }
 
   /** Resolves once deletion is accepted (202); the sandbox disappears later, by event. */
