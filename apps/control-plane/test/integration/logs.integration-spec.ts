@@ -56,9 +56,9 @@ describe('GET /v1/sandboxes/:id/logs', () => {
     ]);
   });
 
-  it('gives server-sent events with seq ids, resumes after Last-Event-ID and ends with end once the output has', async () => {
+  it('gives server-sent events with seq ids, resumes right after Last-Event-ID (whatever tail says) and ends with end once the output has', async () => {
     node.onLogs = () => page({ entries: [entry(8, 'stderr', 'bye\n')], cursor: 8, ended: true, dropped: 3 });
-    const res = await get(`${id}/logs`, { Accept: 'text/event-stream', 'Last-Event-ID': '5' });
+    const res = await get(`${id}/logs?tail=1&since=1h`, { Accept: 'text/event-stream', 'Last-Event-ID': '5' });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     expect(await res.text()).toBe(
       ': 3 entries dropped: the node keeps only the newest\n\n' +

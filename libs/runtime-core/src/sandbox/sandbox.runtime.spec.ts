@@ -253,7 +253,16 @@ class FakeAgent implements AgentApi {
         if (chunk !== undefined) await sink(Buffer.from(chunk));
         else if (this.host.mainExited) return;
         else if (signal.aborted) throw new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'ReadStdout aborted');
-        else await new Promise((resolve) => setTimeout(resolve, 5));
+        // Like a gRPC call, cancelled at once by the abort.
+        else await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, 5);
+          signal.addEventListener('abort', done, { once: true });
+          function done(): void {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+        });
       }
     } finally {
       this.host.outputReads.delete(read);

@@ -31,7 +31,7 @@ export class SandboxLogsController {
       '`data: {"time": RFC 3339, "text": …}`, and a final `event: end` once the process\'s output has ended. ' +
       'Without `follow` the answer ends once everything held was sent.',
   })
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id (a seq of an earlier answer)' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume right after this event id (a seq of an earlier answer); `since` and `tail` are then ignored' })
   @ApiOkResponse({
     description: 'The output, streamed',
     content: {
@@ -51,17 +51,14 @@ export class SandboxLogsController {
     const nodeId = await this.sandboxLogs.nodeOf(principal, id);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const pages = this.sandboxLogs.pages(
-      nodeId,
-      id,
-      {
-        after: lastEventId !== undefined && LAST_EVENT_ID.test(lastEventId) ? Number(lastEventId) : undefined,
-        sinceMs: query.since === undefined ? undefined : parseSince(query.since, Date.now()),
-        tail: query.tail,
-        follow: query.follow ?? false,
-      },
-      gone.signal,
-    );
+    const after = lastEventId !== undefined && LAST_EVENT_ID.test(lastEventId) ? Number(lastEventId) : undefined;
+    // A reconnecting EventSource sends its first URL again, `tail` and `since` included: resuming,
+    // they would skip what came after the last event it saw.
+    const window =
+      after !== undefined
+        ? { after }
+        : { sinceMs: query.since === undefined ? undefined : parseSince(query.since, Date.now()), tail: query.tail };
+    const pages = this.sandboxLogs.pages(nodeId, id, { ...window, follow: query.follow ?? false }, gone.signal);
     // The first page is read before answering, so a refusal still gets its status and error body.
     const first = await pages.next();
     const events = accept?.includes(EVENT_STREAM) ? new LogEventStream() : undefined;

@@ -85,6 +85,14 @@ describe('LogRing', () => {
     expect(ring.read({ maxBytes: 1, after: first.cursor }).entries).toHaveLength(1);
   });
 
+  it('gives exactly the entries after any cursor', () => {
+    const { ring } = ringOf(1 << 20);
+    for (let i = 0; i < 100; i++) ring.push('stdout', Buffer.from(`${i},`));
+    for (const skip of [0, 1, 37, 98, 99, 100]) {
+      expect(text(ring.read({ ...ALL, after: FIRST_SEQ + skip - 1 }).entries)).toBe(Array.from({ length: 100 - skip }, (_, i) => `${skip + i},`).join(''));
+    }
+  });
+
   it('says ended only once the output ended and the reader has everything', () => {
     const { ring } = ringOf(4096);
     ring.push('stdout', Buffer.alloc(10));

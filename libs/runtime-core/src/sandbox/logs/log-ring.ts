@@ -138,9 +138,16 @@ export class LogRing {
     });
   }
 
+  /** The index of the first entry after `seq` (seqs increase, so a binary search: followers ask often). */
   private indexAfter(seq: number): number {
-    const index = this.entries.findIndex((entry) => entry.seq > seq);
-    return index === -1 ? this.entries.length : index;
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.entries[mid].seq > seq) high = mid;
+      else low = mid + 1;
+    }
+    return low;
   }
 
   private wake(): void {
