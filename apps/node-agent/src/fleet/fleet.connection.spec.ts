@@ -1,4 +1,14 @@
-import { AGENTS_NAMESPACE, MAX_FLEET_MESSAGE_BYTES, type AckReply, type ExecRequest, type ExecResult, type NodeHello } from '@moat/proto';
+import {
+  AGENTS_NAMESPACE,
+  MAX_FLEET_MESSAGE_BYTES,
+  sandboxLogsPageSchema,
+  type AckReply,
+  type ExecRequest,
+  type ExecResult,
+  type NodeHello,
+  type SandboxLogsPage,
+  type SandboxLogsRequest,
+} from '@moat/proto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -67,5 +77,44 @@ describe('FleetConnection', () => {
     expect(big).toMatchObject({ ok: false, error: { code: 'REPLY_TOO_LARGE', message: expect.stringContaining('attach session') } });
     expect(await exec('small')).toEqual({ ok: true, result: output(10) });
     expect(socket.connected).toBe(true);
+  });
+
+  it('answers sandbox:logs with the page, its bytes intact, and refuses a malformed request', async () => {
+    const server = createServer();
+    const io = new Server(server, { maxHttpBufferSize: MAX_FLEET_MESSAGE_BYTES });
+    cleanups.push(() => void io.close());
+    const connected = new Promise<import('socket.io').Socket>((resolve) => {
+      io.of(AGENTS_NAMESPACE).on('connection', (socket) => {
+        socket.on('node:hello', (_payload: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => {
+          ack({ ok: true, result: { nodeId: 'n1' } });
+          resolve(socket);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const asked: SandboxLogsRequest[] = [];
+    // Bytes that are no valid UTF-8: logs are carried as bytes, not text.
+    const data = Buffer.from([0xff, 0x00, 0x0a, 0xc3]);
+    const connection = new FleetConnection(
+      { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000 },
+      {
+        ...idleFleetHandlers,
+        logs: (req) => {
+          asked.push(req);
+          return Promise.resolve({ entries: [{ seq: 7, timeMs: 1, stream: 'stderr', data }], cursor: 7, ended: false });
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => connection.close());
+    const socket = await connected;
+    const request = { sandboxId: '00000000-0000-4000-8000-00000000000a', after: 6, waitMs: 1_000 };
+    const reply: AckReply<SandboxLogsPage> = await socket.timeout(10_000).emitWithAck('sandbox:logs', request);
+    expect(asked).toEqual([request]);
+    const page = sandboxLogsPageSchema.parse(reply.ok ? reply.result : undefined);
+    expect(Buffer.from(page.entries[0].data)).toEqual(data);
+    const refused: AckReply<SandboxLogsPage> = await socket.timeout(10_000).emitWithAck('sandbox:logs', { ...request, waitMs: 60_000 });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 });

@@ -186,7 +186,7 @@ export class SandboxRuntime {
     const entry = this.entries.get(id);
     if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
     if (!entry.logs) {
-      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}; its process has not started`, { context: { sandboxId: id } });
+      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}; this node holds no output of its process`, { context: { sandboxId: id } });
     }
     return entry.logs;
   }
