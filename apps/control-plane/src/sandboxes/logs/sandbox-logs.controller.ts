@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Logger, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import { CurrentPrincipal } from '../../auth/auth.decorators';
@@ -18,6 +18,8 @@ const LAST_EVENT_ID = /^\d{1,16}$/;
 @ApiErrorResponses(401)
 @Controller('v1/sandboxes')
 export class SandboxLogsController {
+  private readonly logger = new Logger(SandboxLogsController.name);
+
   constructor(private readonly sandboxLogs: SandboxLogsService) {}
 
   @Get(':id/logs')
@@ -81,9 +83,10 @@ export class SandboxLogsController {
           for (const entry of page.entries) await write(res, entry.data);
         }
       }
-    } catch {
+    } catch (error) {
       // The status is sent; all a failure (the node went, the sandbox was deleted) can do now is
-      // end the answer without the end event.
+      // end the answer without the end event, which tells the client it broke off.
+      this.logger.warn(`the logs of sandbox ${id} broke off: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       await pages.return(undefined);
       res.end();
