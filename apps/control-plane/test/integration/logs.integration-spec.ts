@@ -84,6 +84,18 @@ describe('GET /v1/sandboxes/:id/logs', () => {
     ]);
   });
 
+  it('ends a followed stream without end when the node fails it midway (the sandbox deleted meanwhile)', async () => {
+    node.onLogs = (req) =>
+      req.after === undefined
+        ? page({ entries: [entry(1, 'stdout', 'a\n')], cursor: 1, ended: false })
+        : Promise.resolve({ ok: false, error: { code: 'SANDBOX_NOT_FOUND', message: 'gone' } });
+    const res = await get(`${id}/logs?follow=true`, { Accept: 'text/event-stream' });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('event: stdout');
+    expect(text).not.toContain('event: end');
+  });
+
   it('stops asking the node as soon as the client goes', async () => {
     node.onLogs = (req) => later(30, { entries: [], cursor: req.after ?? 0, ended: false });
     const gone = new AbortController();
