@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { SandboxFilesModule } from './sandboxes/files/sandbox-files.module';
+import { SandboxLogsModule } from './sandboxes/logs/sandbox-logs.module';
 import { SandboxesModule } from './sandboxes/sandboxes.module';
 import { TemplatesModule } from './templates/templates.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -41,6 +42,7 @@ export class AppModule {
         NodesModule,
         SandboxesModule,
         SandboxFilesModule,
+        SandboxLogsModule,
         TemplatesModule,
         DeploymentsModule,
         DashboardModule,

@@ -138,6 +138,7 @@ export {
   type SandboxFileInfo,
   type SandboxFileList,
 } from './fleet/sandbox-files.schemas';
+export {
   logEntrySchema,
   sandboxLogsPageSchema,
   sandboxLogsRequestSchema,

@@ -9,11 +9,19 @@ describe('moat sandbox', () => {
   it('create sends what the flags say, and prints the new id alone with -q', async () => {
     const api = new FakeApi().reply('POST /v1/sandboxes', { status: 201, body: created });
     const run = await runMoat(
-      ['sandbox', 'create', '--vcpus', '2', '--memory', '512', '--image', 'alpine:3', '--env', 'A=1', '--env', 'B=x=y', '--label', 'team=cli', '--network-model', 'bridge', '-q'],
+      ['sandbox', 'create', '--vcpus', '2', '--memory', '512', '--image', 'alpine:3', '--env', 'A=1', '--env', 'B=x=y', '--label', 'team=cli', '--network-model', 'bridge', '-q', '--', 'sh', '-c', 'sleep 9'],
       { api },
     );
     expect(run).toEqual({ exitCode: ExitCode.OK, stdout: 'sb-1\n', stderr: '' });
-    expect(api.seen[0].body).toEqual({ vcpus: 2, memoryMiB: 512, image: 'alpine:3', env: { A: '1', B: 'x=y' }, labels: { team: 'cli' }, networkModel: 'bridge' });
+    expect(api.seen[0].body).toEqual({
+      command: ['sh', '-c', 'sleep 9'],
+      vcpus: 2,
+      memoryMiB: 512,
+      image: 'alpine:3',
+      env: { A: '1', B: 'x=y' },
+      labels: { team: 'cli' },
+      networkModel: 'bridge',
+    });
   });
 
   it('create refuses a malformed --env before asking the API', async () => {

@@ -39,6 +39,7 @@ export function sandboxCommand(ctx: CliContext): Command {
   sandbox
     .command('create')
     .description('create a sandbox; it is pending until a node starts it')
+    .argument('[command...]', "its container's command (after --), replacing the image's entrypoint and cmd")
     .option('--vcpus <n>', 'virtual CPUs', count)
     .option('--memory <MiB>', 'memory in MiB', count)
     .option('--image <ref>', 'the OCI image of its container, e.g. docker.io/library/alpine:3')
@@ -48,9 +49,10 @@ export function sandboxCommand(ctx: CliContext): Command {
     .option('--tenant <id>', 'the tenant it is for (admin token only)')
     .option('--wait', 'wait until it is running')
     .option('-q, --quiet', 'print the new id alone')
-    .action(async (options: CreateOptions) => {
+    .action(async (command: string[], options: CreateOptions) => {
       const moat = await ctx.moat();
       const request: CreateSandboxRequest = {
+        ...(command.length > 0 && { command }),
         ...(options.vcpus !== undefined && { vcpus: options.vcpus }),
         ...(options.memory !== undefined && { memoryMiB: options.memory }),
         ...(options.image && { image: options.image }),

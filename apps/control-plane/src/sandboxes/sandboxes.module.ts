@@ -8,8 +8,6 @@ import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TenantsModule } from '../tenants/tenants.module';
 import { SandboxAnnouncerModule } from './announce/sandbox-announcer.module';
 import { AttachGateway } from './attach.gateway';
-import { SandboxLogsController } from './logs/sandbox-logs.controller';
-import { SandboxLogsService } from './logs/sandbox-logs.service';
 import { SandboxModelModule } from './model/sandbox-model.module';
 import { SandboxEntity } from './model/sandbox.entity';
 import { RestartScheduler } from './restart.scheduler';
@@ -28,8 +26,8 @@ import { SandboxesService } from './sandboxes.service';
     AgentChannelModule,
     DesiredStateModule,
   ],
-  controllers: [SandboxesController, SandboxLogsController],
-  providers: [SandboxesService, RestartScheduler, AttachGateway, SandboxLogsService],
+  controllers: [SandboxesController],
+  providers: [SandboxesService, RestartScheduler, AttachGateway],
   exports: [SandboxesService],
 })
 export class SandboxesModule {}

@@ -18,6 +18,8 @@ import { FileListDto, ReadFilesQuery, UploadedFileDto, UploadFileQuery } from '.
 import { SandboxFilesService } from './sandbox-files.service';
 
 const BINARY = { type: 'string', format: 'binary' } as const;
+/** What of a refused upload's body is still worth reading to keep its connection. */
+const SMALL_REST_BYTES = 64 * 1024;
 
 @ApiTags('sandboxes')
 @ApiBearerAuth()
@@ -74,11 +76,15 @@ export class FilesController {
     @Req() req: IncomingMessage,
     @Res() res: ServerResponse,
   ): Promise<void> {
-    // An upload refused before its end is not read further: the connection closes after the answer.
-    res.setHeader('connection', 'close');
-    const { file, created } = await this.files.upload(principal, id, query, req);
-    res.removeHeader('connection');
-    sendJson(res, created ? 201 : 200, file);
+    try {
+      const { file, created } = await this.files.upload(principal, id, query, req);
+      sendJson(res, created ? 201 : 200, file);
+    } catch (error) {
+      // A large upload refused before its end is not read further: the connection closes after
+      // the answer. A small rest is read and dropped by Node, and the connection stays usable.
+      if (!req.complete && !(Number(req.headers['content-length']) <= SMALL_REST_BYTES)) res.setHeader('connection', 'close');
+      throw error;
+    }
   }
 }
 
