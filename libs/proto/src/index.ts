@@ -139,11 +139,13 @@ export {
   type SandboxFileList,
 } from './fleet/sandbox-files.schemas';
 export {
-  logEntrySchema,
-  sandboxLogsPageSchema,
+  packLogsPage,
   sandboxLogsRequestSchema,
+  sandboxLogsWireSchema,
+  unpackLogsPage,
   type LogEntryDto,
   type SandboxLogsPage,
+  type SandboxLogsWire,
   type SandboxLogsRequest,
 } from './fleet/sandbox-logs.schemas';
 export {

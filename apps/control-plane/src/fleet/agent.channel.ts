@@ -15,7 +15,8 @@ import {
   type SandboxFileCommit,
   type SandboxFileInfo,
   type SandboxFileList,
-  sandboxLogsPageSchema,
+  sandboxLogsWireSchema,
+  unpackLogsPage,
   sandboxStatsSchema,
   type AckReply,
   type AgentToControlPlaneEvents,
@@ -55,7 +56,7 @@ const fileInfoReplySchema = ackReplySchema(fileInfoSchema);
 const fileListReplySchema = ackReplySchema(fileListSchema);
 const fileChunkReplySchema = ackReplySchema(fileChunkSchema);
 const fileCommitReplySchema = ackReplySchema(fileCommitSchema);
-const logsReplySchema = ackReplySchema(sandboxLogsPageSchema);
+const logsReplySchema = ackReplySchema(sandboxLogsWireSchema);
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -86,8 +87,8 @@ export class AgentChannel {
   }
 
   /** A page of the sandbox's main-process output, held by its node (long-polled when `waitMs` is set). */
-  logs(nodeId: string, request: SandboxLogsRequest): Promise<SandboxLogsPage> {
-    return this.request(nodeId, 'logs', NODE_REQUEST_TIMEOUT_MS, logsReplySchema, (room) => room.emitWithAck('sandbox:logs', request));
+  async logs(nodeId: string, request: SandboxLogsRequest): Promise<SandboxLogsPage> {
+    return unpackLogsPage(await this.request(nodeId, 'logs', NODE_REQUEST_TIMEOUT_MS, logsReplySchema, (room) => room.emitWithAck('sandbox:logs', request)));
   }
 
   /** Starts an interactive process on the node; its output comes back as `session:output` events. */

@@ -1,12 +1,14 @@
 import {
   AGENTS_NAMESPACE,
   MAX_FLEET_MESSAGE_BYTES,
-  sandboxLogsPageSchema,
+  packLogsPage,
+  sandboxLogsWireSchema,
+  unpackLogsPage,
   type AckReply,
   type ExecRequest,
   type ExecResult,
   type NodeHello,
-  type SandboxLogsPage,
+  type SandboxLogsWire,
   type SandboxLogsRequest,
 } from '@moat/proto';
 import { createServer } from 'node:http';
@@ -102,7 +104,9 @@ describe('FleetConnection', () => {
         ...idleFleetHandlers,
         logs: (req) => {
           asked.push(req);
-          return Promise.resolve({ entries: [{ seq: 7, timeMs: 1, stream: 'stderr', data }], cursor: 7, ended: false });
+          // More entries than socket.io takes binary attachments in one packet (10): they travel as one.
+          const entries = Array.from({ length: 20 }, (_, i) => ({ seq: 7 + i, timeMs: 1, stream: 'stderr' as const, data }));
+          return Promise.resolve(packLogsPage({ entries, cursor: 26, ended: false }));
         },
       },
       pino({ level: 'silent' }),
@@ -110,11 +114,12 @@ describe('FleetConnection', () => {
     cleanups.push(() => connection.close());
     const socket = await connected;
     const request = { sandboxId: '00000000-0000-4000-8000-00000000000a', after: 6, waitMs: 1_000 };
-    const reply: AckReply<SandboxLogsPage> = await socket.timeout(10_000).emitWithAck('sandbox:logs', request);
+    const reply: AckReply<SandboxLogsWire> = await socket.timeout(10_000).emitWithAck('sandbox:logs', request);
     expect(asked).toEqual([request]);
-    const page = sandboxLogsPageSchema.parse(reply.ok ? reply.result : undefined);
-    expect(Buffer.from(page.entries[0].data)).toEqual(data);
-    const refused: AckReply<SandboxLogsPage> = await socket.timeout(10_000).emitWithAck('sandbox:logs', { ...request, waitMs: 60_000 });
+    const page = unpackLogsPage(sandboxLogsWireSchema.parse(reply.ok ? reply.result : undefined));
+    expect(page.entries).toHaveLength(20);
+    expect(page.entries.every((entry) => Buffer.from(entry.data).equals(data))).toBe(true);
+    const refused: AckReply<SandboxLogsWire> = await socket.timeout(10_000).emitWithAck('sandbox:logs', { ...request, waitMs: 60_000 });
     expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
   });
 });

@@ -9,7 +9,7 @@ import {
   type ExecRequest,
   type ExecReplyResult,
   type NodeHello,
-  type SandboxLogsPage,
+  type SandboxLogsWire,
   type SandboxLogsRequest,
   type SandboxStats,
   type SandboxStatus,
@@ -49,7 +49,7 @@ export interface FleetHandlers {
   exec(req: ExecRequest): Promise<ExecReplyResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
   setPaused(sandboxId: string, paused: boolean): Promise<void>;
-  logs(req: SandboxLogsRequest): Promise<SandboxLogsPage>;
+  logs(req: SandboxLogsRequest): Promise<SandboxLogsWire>;
   sessions: SessionManager;
   files: FileTransfers;
 }

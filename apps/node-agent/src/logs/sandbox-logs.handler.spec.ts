@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_LOGS_PAGE_BYTES, sandboxLogsPageSchema } from '@moat/proto';
+import { MAX_LOGS_PAGE_BYTES, sandboxLogsWireSchema, unpackLogsPage } from '@moat/proto';
 import type { LogEntry, LogPage, LogQuery, LogReader } from '@moat/runtime-core';
 import { readSandboxLogs } from './sandbox-logs.handler';
 
@@ -27,8 +27,12 @@ describe('readSandboxLogs', () => {
   it('answers at once with what there is, in pages of at most MAX_LOGS_PAGE_BYTES, as the fleet schema wants it', async () => {
     const logs = new ScriptedLogs([{ entries: [entry(5, 'hi\n')], cursor: 5, ended: false, dropped: 2 }]);
     const page = await readSandboxLogs(() => logs, { sandboxId: ID, after: 2, sinceMs: 10, tail: 3, waitMs: 5_000 });
-    expect(page).toEqual({ entries: [{ seq: 5, timeMs: 1_700_000_000_005, stream: 'stdout', data: Buffer.from('hi\n') }], cursor: 5, ended: false, dropped: 2 });
-    expect(sandboxLogsPageSchema.safeParse(page).success).toBe(true);
+    expect(unpackLogsPage(sandboxLogsWireSchema.parse(page))).toEqual({
+      entries: [{ seq: 5, timeMs: 1_700_000_000_005, stream: 'stdout', data: new Uint8Array(Buffer.from('hi\n')) }],
+      cursor: 5,
+      ended: false,
+      dropped: 2,
+    });
     expect(logs.queries).toEqual([{ after: 2, sinceMs: 10, tail: 3, maxBytes: MAX_LOGS_PAGE_BYTES }]);
     expect(logs.waits).toEqual([]);
   });
@@ -46,7 +50,7 @@ describe('readSandboxLogs', () => {
 
   it('does not wait when the output has ended or the request may not wait', async () => {
     const ended = new ScriptedLogs([{ entries: [], cursor: 3, ended: true }]);
-    expect(await readSandboxLogs(() => ended, { sandboxId: ID, after: 3, waitMs: 8_000 })).toEqual({ entries: [], cursor: 3, ended: true });
+    expect(await readSandboxLogs(() => ended, { sandboxId: ID, after: 3, waitMs: 8_000 })).toEqual({ entries: [], data: new Uint8Array(), cursor: 3, ended: true });
     const noWait = new ScriptedLogs([{ entries: [], cursor: 3, ended: false }]);
     await readSandboxLogs(() => noWait, { sandboxId: ID, after: 3 });
     expect([...ended.waits, ...noWait.waits]).toEqual([]);

@@ -1,4 +1,4 @@
-import { MAX_LOGS_PAGE_BYTES, type SandboxLogsPage, type SandboxLogsRequest } from '@moat/proto';
+import { MAX_LOGS_PAGE_BYTES, packLogsPage, type SandboxLogsRequest, type SandboxLogsWire } from '@moat/proto';
 import type { LogPage, LogReader } from '@moat/runtime-core';
 
 /** A sandbox's logs on this node (`SandboxRuntime.logs`): throws SANDBOX_NOT_FOUND or SANDBOX_NOT_RUNNING. */
@@ -9,7 +9,7 @@ export type LogSource = (sandboxId: string) => LogReader;
  * cursor. When there is nothing yet and the request may wait, it waits (at most `waitMs`) for
  * the first output or the end, so a follower's requests are long polls rather than a busy loop.
  */
-export async function readSandboxLogs(source: LogSource, req: SandboxLogsRequest): Promise<SandboxLogsPage> {
+export async function readSandboxLogs(source: LogSource, req: SandboxLogsRequest): Promise<SandboxLogsWire> {
   const logs = source(req.sandboxId);
   const query = { sinceMs: req.sinceMs, maxBytes: MAX_LOGS_PAGE_BYTES };
   const first = logs.read({ ...query, after: req.after, tail: req.tail });
@@ -20,11 +20,6 @@ export async function readSandboxLogs(source: LogSource, req: SandboxLogsRequest
   return toWire({ ...next, dropped: (first.dropped ?? 0) + (next.dropped ?? 0) });
 }
 
-function toWire({ entries, cursor, ended, dropped }: LogPage): SandboxLogsPage {
-  return {
-    entries: entries.map(({ seq, timeMs, stream, data }) => ({ seq, timeMs, stream, data })),
-    cursor,
-    ended,
-    ...(dropped !== undefined && dropped > 0 && { dropped }),
-  };
+function toWire({ entries, cursor, ended, dropped }: LogPage): SandboxLogsWire {
+  return packLogsPage({ entries, cursor, ended, ...(dropped !== undefined && dropped > 0 && { dropped }) });
 }

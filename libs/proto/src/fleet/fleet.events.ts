@@ -18,7 +18,7 @@ import type {
   SandboxFileInfo,
   SandboxFileList,
 } from './sandbox-files.schemas';
-import type { SandboxLogsPage, SandboxLogsRequest } from './sandbox-logs.schemas';
+import type { SandboxLogsRequest, SandboxLogsWire } from './sandbox-logs.schemas';
 import type { SandboxStatus } from './sandbox-status.schemas';
 import type { SessionError, SessionExit, SessionInput, SessionOpen, SessionOutput, SessionRef, SessionResize, SessionSignal } from './session.schemas';
 
@@ -31,7 +31,7 @@ export interface ControlPlaneToAgentEvents {
   'sandbox:exec': (req: ExecRequest, ack: (reply: AckReply<ExecReplyResult>) => void) => void;
   'sandbox:stats': (req: SandboxRef, ack: (reply: AckReply<SandboxStats>) => void) => void;
   'sandbox:pause': (req: SandboxPause, ack: (reply: AckReply<null>) => void) => void;
-  'sandbox:logs': (req: SandboxLogsRequest, ack: (reply: AckReply<SandboxLogsPage>) => void) => void;
+  'sandbox:logs': (req: SandboxLogsRequest, ack: (reply: AckReply<SandboxLogsWire>) => void) => void;
   'session:open': (req: SessionOpen, ack: (reply: AckReply<null>) => void) => void;
   'session:input': (req: SessionInput, ack: (reply: AckReply<null>) => void) => void;
   'session:eof': (req: SessionRef) => void;

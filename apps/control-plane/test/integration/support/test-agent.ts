@@ -1,5 +1,6 @@
 import {
   AGENTS_NAMESPACE,
+  packLogsPage,
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
@@ -44,7 +45,8 @@ export class TestAgent {
     });
     socket.on('sandbox:logs', (request, ack) => {
       this.logRequests.push(request);
-      void this.onLogs?.(request)?.then(ack);
+      // As a node sends them: every entry's bytes in one buffer.
+      void this.onLogs?.(request)?.then((reply) => ack(reply.ok ? { ok: true, result: packLogsPage(reply.result) } : reply));
     });
   }
 
