@@ -50,11 +50,11 @@ const run = (command, args) => spawnSync(command, args, { cwd: join(ROOT, 'e2e')
 const jest = createRequire(import.meta.url).resolve('jest/bin/jest');
 
 /** The browser sees the web UI and the API on the same URLs, from a namespace of its own. */
-async function runBrowserTests() {
+async function runBrowserTests(filters) {
   const browserNetns = await startBrowserNetns([webPort, apiPort]);
   try {
     env.MOAT_E2E_CHROMIUM = browserNetns.executablePath;
-    return run('npx', ['playwright', 'test', '-c', 'playwright.config.ts']);
+    return run('npx', ['playwright', 'test', '-c', 'playwright.config.ts', ...filters]);
   } finally {
     browserNetns.stop();
   }
@@ -62,10 +62,12 @@ async function runBrowserTests() {
 
 let ok = false;
 try {
-  // `node e2e/run.mjs <filter…>` runs only the REST spec files matching the filters.
-  const filters = process.argv.slice(2);
-  ok = run(process.execPath, ['--experimental-vm-modules', jest, '--config', 'jest.config.cjs', '--runInBand', ...filters]);
-  if (filters.length === 0) ok = (await runBrowserTests()) && ok;
+  // `node e2e/run.mjs <filter…>` runs only the REST spec files matching the filters;
+  // `node e2e/run.mjs --browser <filter…>` only the browser spec files matching them.
+  const browserOnly = process.argv[2] === '--browser';
+  const filters = process.argv.slice(browserOnly ? 3 : 2);
+  ok = browserOnly || run(process.execPath, ['--experimental-vm-modules', jest, '--config', 'jest.config.cjs', '--runInBand', ...filters]);
+  if (browserOnly || filters.length === 0) ok = (await runBrowserTests(browserOnly ? filters : [])) && ok;
 } finally {
   await stack.stop();
 }

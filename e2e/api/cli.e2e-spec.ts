@@ -1,44 +1,31 @@
-import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { API_URL, api } from '../support/api';
+import { spawn as spawnPty } from '@lydell/node-pty';
+import { Moat, MoatApiError } from '@moat/sdk';
+import { ADMIN_TOKEN, API_URL, api, waitFor } from '../support/api';
+import { CLI_PATH, MoatCli } from '../support/cli';
 import { newTenantKey, sandboxGone } from '../support/sandboxes';
 
-// e2e/run.mjs runs the specs from e2e/.
-const CLI = resolve('..', 'apps', 'cli', 'dist', 'moat.js');
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-interface CliRun {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
+/** The sandbox's main process: a numbered line a second, forever. */
+const TICKER = ['sh', '-c', 'i=0; while :; do echo "line $i"; i=$((i+1)); sleep 1; done'];
 
 // The built CLI as a user runs it, logged in as a tenant of its own, against the real stack.
 describe('the moat CLI against a real stack and a real VM', () => {
   let key: string;
   let sandboxId: string;
-  const home = mkdtempSync(join(tmpdir(), 'moat-cli-e2e-'));
-
-  const moat = (args: string[], options: { timeoutMs?: number } = {}): CliRun => {
-    const run = spawnSync(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
-      encoding: 'utf8',
-      timeout: options.timeoutMs ?? 180_000,
-    });
-    return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
-  };
+  const cli = new MoatCli();
+  const home = cli.home;
+  const moat = cli.run.bind(cli);
 
   beforeAll(async () => {
     key = await newTenantKey('cli-e2e');
-    const login = moat(['login', API_URL, '--token', key]);
-    expect(login).toMatchObject({ status: 0 });
+    expect(await cli.login(key)).toMatchObject({ status: 0 });
     expect(statSync(join(home, '.config', 'moat', 'config.json')).mode & 0o777).toBe(0o600);
-    const created = moat(['sandbox', 'create', '--vcpus', '1', '--memory', '128', '--wait', '-q']);
+    const created = await moat(['sandbox', 'create', '--vcpus', '1', '--memory', '128', '--wait', '-q', '--', ...TICKER]);
     expect(created).toMatchObject({ status: 0, stderr: '' });
     sandboxId = created.stdout.trim();
     expect(sandboxId).toMatch(/^[0-9a-f-]{36}$/);
@@ -49,26 +36,26 @@ describe('the moat CLI against a real stack and a real VM', () => {
       await api('DELETE', `/v1/sandboxes/${sandboxId}`, { token: key });
       await sandboxGone(sandboxId, key);
     }
-    rmSync(home, { recursive: true, force: true });
+    cli.dispose();
   });
 
-  it('lists the sandbox as JSON and passes the exit code of exec through', () => {
-    const listed = moat(['-o', 'json', 'sandbox', 'ls']);
+  it('lists the sandbox as JSON and passes the exit code of exec through', async () => {
+    const listed = await moat(['-o', 'json', 'sandbox', 'ls']);
     expect(listed.status).toBe(0);
     expect((JSON.parse(listed.stdout) as { id: string; state: string }[]).map(({ id, state }) => ({ id, state }))).toEqual([{ id: sandboxId, state: 'running' }]);
-    expect(moat(['exec', sandboxId, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'])).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect(await moat(['exec', sandboxId, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'])).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
   });
 
-  it('copies a 20 MB file in and back out unchanged, with its mode', () => {
+  it('copies a 20 MB file in and back out unchanged, with its mode', async () => {
     const data = randomBytes(20 * 1024 * 1024);
     const local = join(home, 'in.bin');
     writeFileSync(local, data, { mode: 0o640 });
-    const copiedIn = moat(['cp', local, `${sandboxId}:/tmp/data/in.bin`], { timeoutMs: 600_000 });
+    const copiedIn = await moat(['cp', local, `${sandboxId}:/tmp/data/in.bin`], { timeoutMs: 600_000 });
     expect(copiedIn).toMatchObject({ status: 0 });
-    const inside = moat(['exec', sandboxId, '--', 'sh', '-c', 'sha256sum /tmp/data/in.bin; stat -c %a /tmp/data/in.bin']);
+    const inside = await moat(['exec', sandboxId, '--', 'sh', '-c', 'sha256sum /tmp/data/in.bin; stat -c %a /tmp/data/in.bin']);
     expect(inside.stdout).toBe(`${sha256(data)}  /tmp/data/in.bin\n640\n`);
     const back = join(home, 'back.bin');
-    expect(moat(['cp', `${sandboxId}:/tmp/data/in.bin`, back], { timeoutMs: 600_000 })).toMatchObject({ status: 0 });
+    expect(await moat(['cp', `${sandboxId}:/tmp/data/in.bin`, back], { timeoutMs: 600_000 })).toMatchObject({ status: 0 });
     expect(sha256(readFileSync(back))).toBe(sha256(data));
   });
 
@@ -80,19 +67,84 @@ describe('the moat CLI against a real stack and a real VM', () => {
 
     expect((await get('../../etc/passwd')).status).toBe(400);
     expect((await put('/tmp/../../evil')).status).toBe(400);
-    expect(moat(['exec', sandboxId, '--', 'ln', '-s', '/proc/1/root', '/tmp/escape']).status).toBe(0);
+    expect((await moat(['exec', sandboxId, '--', 'ln', '-s', '/proc/1/root', '/tmp/escape'])).status).toBe(0);
     const through = await get('/tmp/escape/etc/passwd');
     expect(through.status).toBe(400);
     expect(((await through.json()) as { error: { code: string } }).error.code).toBe('FILE_PATH_INVALID');
     expect((await put('/tmp/escape/evil')).status).toBe(400);
     // A 2 GB upload is refused on its declared length, before any byte is read.
     expect(await declaredUpload(`${API_URL}${files}?path=/tmp/huge`, key, 2 * 1024 ** 3)).toMatchObject({ status: 413, code: 'FILE_TOO_LARGE' });
-    expect(moat(['exec', sandboxId, '--', 'sh', '-c', 'test ! -e /evil && test ! -e /tmp/huge && ls -a /tmp | grep -c moat-upload'])).toEqual({
+    expect(await moat(['exec', sandboxId, '--', 'sh', '-c', 'test ! -e /evil && test ! -e /tmp/huge && ls -a /tmp | grep -c moat-upload'])).toEqual({
       status: 1,
       stdout: '0\n',
       stderr: '',
     });
     expect((await get('/tmp/nothing-here')).status).toBe(404);
+  });
+
+  it('follows the main process\'s output with logs -f, and prints the last lines as JSON', async () => {
+    const follower = cli.start(['logs', '-f', sandboxId]);
+    let out = '';
+    follower.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      // Lines keep coming while it follows: at least three more after the first one seen.
+      const first = await waitFor('a first line', () => Promise.resolve(/line (\d+)/.exec(out)?.[1]), 60_000);
+      await waitFor('three lines more', () => Promise.resolve(out.includes(`line ${Number(first) + 3}\n`) ? true : undefined), 60_000);
+      const numbers = [...out.matchAll(/line (\d+)/g)].map((match) => Number(match[1]));
+      expect(numbers).toEqual(numbers.map((_, i) => numbers[0] + i));
+    } finally {
+      follower.kill();
+    }
+    const tail = await moat(['-o', 'json', 'logs', '--tail', '3', sandboxId]);
+    expect(tail.status).toBe(0);
+    const entries = tail.stdout.trim().split('\n').map((line) => JSON.parse(line) as { stream: string; text: string; time: string });
+    expect(entries.map(({ text }) => text).join('')).toMatch(/^(line \d+\n){3}$/);
+    expect(entries.every(({ stream, time }) => stream === 'stdout' && !Number.isNaN(Date.parse(time)))).toBe(true);
+  });
+
+  it('attaches a shell on a real terminal: keys, a resize seen by stty size, the exit code', async () => {
+    const terminal = spawnPty(process.execPath, [CLI_PATH, 'attach', sandboxId], { cols: 80, rows: 24, env: cli.env });
+    let screen = '';
+    terminal.onData((data) => (screen += data));
+    const exited = new Promise<number>((resolveExit) => terminal.onExit(({ exitCode }) => resolveExit(exitCode)));
+    const sees = (text: RegExp) => waitFor(`the terminal to show ${text}`, () => Promise.resolve(text.test(screen) ? true : undefined), 60_000);
+    terminal.write('stty size\r');
+    await sees(/24 80/);
+    terminal.resize(100, 30);
+    terminal.write('stty size\r');
+    await sees(/30 100/);
+    terminal.write('exit 3\r');
+    expect(await exited).toBe(3);
+  });
+  it('lets an operator drain the node and make it schedulable again, in JSON', async () => {
+    const admin = new MoatCli();
+    try {
+      expect((await admin.login(ADMIN_TOKEN)).status).toBe(0);
+      const nodes = JSON.parse((await admin.run(['-o', 'json', 'node', 'ls'])).stdout) as { id: string; state: string }[];
+      expect(nodes).toHaveLength(1);
+      const drained = await admin.run(['-o', 'json', 'node', 'drain', nodes[0].id]);
+      expect(drained.status).toBe(0);
+      expect(JSON.parse(drained.stdout)).toMatchObject({ id: nodes[0].id, state: 'draining' });
+      // A sandbox created directly keeps running on a draining node.
+      expect((await moat(['exec', sandboxId, '--', 'true'])).status).toBe(0);
+      expect(JSON.parse((await admin.run(['-o', 'json', 'node', 'uncordon', nodes[0].id])).stdout)).toMatchObject({ state: 'ready' });
+    } finally {
+      admin.dispose();
+    }
+  });
+  it('serves the SDK the same sandbox: files both ways, a listing, logs, exec, typed errors', async () => {
+    const sandbox = await new Moat({ apiUrl: API_URL, token: key }).sandboxes.get(sandboxId);
+    const written = await sandbox.files.write('/tmp/sdk/note.txt', 'from the SDK\n', { mode: 0o600 });
+    expect(written).toMatchObject({ path: '/tmp/sdk/note.txt', type: 'file', size: 13, mode: 0o600 });
+    expect(Buffer.from(await sandbox.files.readBytes('/tmp/sdk/note.txt')).toString()).toBe('from the SDK\n');
+    expect((await sandbox.files.list('/tmp/sdk')).entries.map(({ name, type }) => ({ name, type }))).toEqual([{ name: 'note.txt', type: 'file' }]);
+    expect(await sandbox.exec(['cat', '/tmp/sdk/note.txt'])).toMatchObject({ exitCode: 0, stdout: 'from the SDK\n' });
+    const chunks = [];
+    for await (const chunk of sandbox.logs({ tail: 2 })) chunks.push(chunk);
+    expect(chunks.map(({ text }) => text).join('')).toMatch(/^line \d+\nline \d+\n$/);
+    const missing = await sandbox.files.readBytes('/tmp/sdk/none').catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(MoatApiError);
+    expect(missing).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
   });
 });
 

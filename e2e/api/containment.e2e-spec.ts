@@ -7,20 +7,7 @@ import { API_URL, DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { OUTSIDE, startOutside } from '../support/outside.mjs';
 import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
-
-interface Sandbox {
-  id: string;
-  state: string;
-  ip: string | null;
-  error?: { code: string; message: string } | null;
-  egress?: unknown;
-  isolation?: { jailed: boolean; uid: number; seccomp: boolean; cgroup?: string } | null;
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+import type { ExecResult, Sandbox } from '@moat/sdk';
 
 const WEB_PORT = Number(new URL(process.env.MOAT_E2E_WEB_URL ?? 'http://localhost:3000').port);
 const API_PORT = Number(new URL(API_URL).port);

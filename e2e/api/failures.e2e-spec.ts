@@ -2,22 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { api, waitFor } from '../support/api';
 import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
-
-interface Sandbox {
-  id: string;
-  state: string;
-  error?: { code: string; message: string } | null;
-  restartCount?: number;
-  events?: { at: string; state: string; reason?: { code: string; message: string } }[];
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-interface ApiErrorBody {
-  error: { code: string; message: string };
-}
+import type { ApiErrorBody, ExecResult, Sandbox } from '@moat/sdk';
 
 /** The host pid of a sandbox's VMM: the QEMU process that names it. */
 function vmmPid(sandboxId: string): number {

@@ -8,6 +8,7 @@ import { findLeaks, vmmProcesses } from '../support/leaks.mjs';
 import { freePort, freshDataDir } from '../support/own-stack.mjs';
 import { apiRequest, startStack } from '../support/stack.mjs';
 import type { Stack } from '../support/stack.mjs';
+import type { FleetNode, Sandbox } from '@moat/sdk';
 
 const NODES = 3;
 /** A guest's web server, published on its node. */
@@ -19,20 +20,6 @@ const TTL_MS = 3_000;
 const GRACE_MS = 3_000;
 /** TCG VMs on a 2-core machine running three node agents: minutes, not seconds. */
 const STEP_TIMEOUT_MS = 600_000;
-
-interface Node {
-  id: string;
-  name: string;
-  state: string;
-}
-interface Sandbox {
-  id: string;
-  state: string;
-  nodeId: string | null;
-  ip: string | null;
-  templateVersion: number | null;
-  ports?: { containerPort: number; hostPort: number; protocol: string }[];
-}
 
 const until = <T,>(what: string, check: () => Promise<T | undefined>) => waitFor(what, check, STEP_TIMEOUT_MS);
 
@@ -54,7 +41,7 @@ describe('a fleet of three real nodes', () => {
 
   const call = async <T,>(method: string, path: string, body?: unknown, token?: string) =>
     apiRequest<T>(`${stack.apiUrl}${path}`, { method, body, ca, token: token ?? stack.adminToken });
-  const nodes = async () => (await call<Node[]>('GET', '/v1/nodes')).body;
+  const nodes = async () => (await call<FleetNode[]>('GET', '/v1/nodes')).body;
   /** Waits for the sandbox to run; fails at once, with its error, if it fails. */
   const runningSandbox = (id: string) =>
     until(`sandbox ${id} to run`, async () => {

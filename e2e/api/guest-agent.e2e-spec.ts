@@ -5,28 +5,7 @@ import { eventually } from '@moat/test-support';
 import { api } from '../support/api';
 import { AttachSession } from '../support/attach';
 import { settledSandbox } from '../support/sandboxes';
-
-interface Sandbox {
-  id: string;
-  state: string;
-  transport?: string;
-  error?: { code: string; message: string };
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  signal?: number;
-  timedOut?: boolean;
-  oomKilled?: boolean;
-}
-interface Stats {
-  cpu: { usageUsec: number; userUsec: number; systemUsec: number };
-  memory: { currentBytes: number; maxBytes: number; limitBytes: number };
-  pids: { current: number; limit: number };
-  io: { readBytes: number; writeBytes: number };
-  at: string;
-}
+import type { ExecResult, Sandbox, SandboxStats } from '@moat/sdk';
 
 const TEN_MB = 10 * 1024 * 1024;
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
@@ -138,8 +117,8 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
   });
 
   it('reports live stats that move when the container works', async () => {
-    const read = async (): Promise<Stats> => {
-      const res = await api<Stats>('GET', `/v1/sandboxes/${sandbox.id}/stats`, { token: key });
+    const read = async (): Promise<SandboxStats> => {
+      const res = await api<SandboxStats>('GET', `/v1/sandboxes/${sandbox.id}/stats`, { token: key });
       expect(res).toMatchObject({ status: 200 });
       return res.body;
     };
@@ -183,6 +162,6 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
     const other = await api<{ apiKey: string }>('POST', '/v1/tenants', { body: { name: `guest-e2e-other-${Date.now()}` } });
     expect((await api('GET', `/v1/sandboxes/${sandbox.id}/stats`, { token: other.body.apiKey })).status).toBe(404);
     expect((await api('POST', `/v1/sandboxes/${sandbox.id}/pause`, { token: other.body.apiKey })).status).toBe(404);
-    await expect(AttachSession.start(other.body.apiKey, { sandboxId: sandbox.id })).rejects.toThrow(/NOT_FOUND/);
+    await expect(AttachSession.start(other.body.apiKey, { sandboxId: sandbox.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -5,19 +5,7 @@ import { DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { APP_IMAGE_CONFIG, appLayer, busyboxLayer, startRegistry, type LayerEntry, type TestRegistry } from '../support/registry';
 import { sandboxGone, settledSandbox } from '../support/sandboxes';
-
-interface Sandbox {
-  id: string;
-  state: string;
-  image: string | null;
-  rootfs: string | null;
-  error?: { code: string; message: string };
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+import type { ExecResult, Sandbox } from '@moat/sdk';
 
 /** Names a hostile layer tries to create outside its rootfs; none may appear anywhere we look. */
 const ESCAPE_PREFIX = 'moat-e2e-escaped';

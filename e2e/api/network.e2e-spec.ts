@@ -4,27 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DATA_DIR, api } from '../support/api';
 import { findNetworkLeaks } from '../support/leaks.mjs';
 import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
+import type { ExecResult, Sandbox } from '@moat/sdk';
 
 const run = promisify(execFile);
-
-interface Port {
-  containerPort: number;
-  hostPort: number;
-  protocol: string;
-}
-interface Sandbox {
-  id: string;
-  state: string;
-  ip: string | null;
-  ports: Port[];
-  networkModel: string | null;
-  error?: { code: string; message: string };
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 const MODELS = ['tcfilter', 'macvtap', 'bridge'] as const;
 const HTTP_PORT = 8080;

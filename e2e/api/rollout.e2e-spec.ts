@@ -1,21 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { api, waitFor } from '../support/api';
-
-interface Sandbox {
-  id: string;
-  state: string;
-  templateVersion: number;
-  health: string;
-}
-interface Rollout {
-  state: string;
-  reason: string | null;
-  progress: { old: number; new: number; healthy: number };
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-}
+import { MoatCli } from '../support/cli';
+import type { ExecResult, Rollout, Sandbox } from '@moat/sdk';
 
 const REPLICAS = 2;
 /** VMs boot in seconds on an idle machine, several times slower on a busy one under TCG. */
@@ -82,9 +68,13 @@ describe('a deployment rolls out across real microVMs and rolls back a bad versi
     return out;
   }
 
+  // The tenant's operator drives rollouts with the CLI, as one would.
+  const cli = new MoatCli();
+
   beforeAll(async () => {
     const tenant = await api<{ apiKey: string }>('POST', '/v1/tenants', { body: { name: `rollout-${Date.now()}` } });
     key = tenant.body.apiKey;
+    expect((await cli.login(key)).status).toBe(0);
     const created = await api<{ id: string }>('POST', '/v1/templates', {
       token: key,
       body: { name: 'greeter', ...spec('hello from v1', ['true']) },
@@ -108,6 +98,7 @@ describe('a deployment rolls out across real microVMs and rolls back a bad versi
   });
 
   afterAll(async () => {
+    cli.dispose();
     if (!deploymentId) return;
     await api('DELETE', `/v1/deployments/${deploymentId}`, { token: key });
     await waitFor('the deployment to be gone', async () => {
@@ -121,13 +112,13 @@ describe('a deployment rolls out across real microVMs and rolls back a bad versi
   }, STEP_TIMEOUT_MS);
 
   it('rolls to version 2: the new environment is visible inside the sandboxes', async () => {
-    const started = await api<{ id: string }>('POST', `/v1/deployments/${deploymentId}/rollouts`, {
-      token: key,
-      body: { templateVersion: 2 },
-    });
-    expect(started.status).toBe(201);
-    const rollout = await rolloutEnds(started.body.id);
-    expect(rollout).toMatchObject({ state: 'completed', progress: { old: 0, new: REPLICAS, healthy: REPLICAS } });
+    const started = await cli.run(['-o', 'json', 'rollout', 'start', deploymentId, '--version', '2']);
+    expect(started.status).toBe(0);
+    const { id } = JSON.parse(started.stdout) as { id: string };
+    // Follows the rollout to its end; exit 0 when it completed.
+    const watched = await cli.run(['-o', 'json', 'rollout', 'status', '-w', id], { timeoutMs: 600_000 });
+    expect(watched.status).toBe(0);
+    expect(JSON.parse(watched.stdout)).toMatchObject({ id, state: 'completed', progress: { old: 0, new: REPLICAS, healthy: REPLICAS } });
     expect(await greetings(await settledAt(2))).toEqual(['hello from v2', 'hello from v2']);
   }, STEP_TIMEOUT_MS);
 
@@ -136,6 +127,8 @@ describe('a deployment rolls out across real microVMs and rolls back a bad versi
       token: key,
       body: { templateVersion: 3 },
     });
+    // A rollout that rolled back is what a script waiting on it must see: exit 3.
+    expect((await cli.run(['rollout', 'status', '-w', started.body.id], { timeoutMs: 600_000 })).status).toBe(3);
     const rollout = await rolloutEnds(started.body.id);
     expect(rollout.state).toBe('rolled-back');
     expect(rollout.reason).toMatch(/failed its health check.*rolled back to version 2/);

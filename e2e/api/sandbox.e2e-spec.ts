@@ -3,21 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DATA_DIR, NODE_METRICS_URL, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { newTenantKey, settledSandbox } from '../support/sandboxes';
-
-interface Sandbox {
-  id: string;
-  tenantId: string;
-  nodeId: string | null;
-  state: string;
-  timings: { phase: string; ms: number }[];
-  error?: { code: string; message: string };
-  guest?: { kernelRelease: string };
-}
-interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+import type { ExecResult, Sandbox } from '@moat/sdk';
 
 const created: string[] = [];
 

@@ -1,14 +1,9 @@
 import { api } from '../support/api';
 import { countNavigations, expect, signInAsAdmin, test } from './fixtures';
-
-interface Node {
-  id: string;
-  name: string;
-  state: string;
-}
+import type { FleetNode } from '@moat/sdk';
 
 test('an operator cordons a node after confirming, and uncordons it', async ({ page, snap }) => {
-  const nodes = await api<Node[]>('GET', '/v1/nodes');
+  const nodes = await api<FleetNode[]>('GET', '/v1/nodes');
   const node = nodes.body.find((n) => n.state === 'ready');
   expect(node, 'a ready node').toBeDefined();
   // Narrows the type only: the expectation above has already failed the test.
@@ -33,7 +28,7 @@ test('an operator cordons a node after confirming, and uncordons it', async ({ p
   await dialog.getByRole('button', { name: 'Cordon node' }).click();
   const details = page.getByRole('region', { name: 'Details' });
   await expect(details).toContainText('cordoned');
-  expect((await api<Node>('GET', `/v1/nodes/${node.id}`)).body.state).toBe('cordoned');
+  expect((await api<FleetNode>('GET', `/v1/nodes/${node.id}`)).body.state).toBe('cordoned');
   await snap('node-cordoned');
 
   await page.getByRole('button', { name: 'Uncordon', exact: true }).click();

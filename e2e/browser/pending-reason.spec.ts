@@ -1,16 +1,6 @@
 import { api } from '../support/api';
 import { BOOT_TIMEOUT_MS, countNavigations, createTenant, expect, signInAsAdmin, test } from './fixtures';
-
-interface Node {
-  id: string;
-  state: string;
-}
-
-interface Sandbox {
-  id: string;
-  state: string;
-  pendingReason?: { code: string; message: string } | null;
-}
+import type { FleetNode, Sandbox } from '@moat/sdk';
 
 let nodeId = '';
 let sandboxId = '';
@@ -22,14 +12,16 @@ test.afterEach(async () => {
 });
 
 test('a sandbox no node can take says why on the dashboard, and is placed by itself once a node can', async ({ page, snap }) => {
-  const nodes = await api<Node[]>('GET', '/v1/nodes');
+  const nodes = await api<FleetNode[]>('GET', '/v1/nodes');
   const ready = nodes.body.filter((n) => n.state === 'ready');
   expect(ready, 'the stack runs one ready node').toHaveLength(1);
   nodeId = ready[0]?.id ?? '';
   expect((await api('POST', `/v1/nodes/${nodeId}/cordon`)).status).toBe(200);
 
   const tenant = await createTenant('e2e-pending');
-  const created = await api<Sandbox>('POST', '/v1/sandboxes', { token: tenant.apiKey, body: { vcpus: 1, memoryMiB: 256 } });
+  // Its main process prints a numbered line a second: the page's Logs panel follows it.
+  const ticker = ['sh', '-c', 'i=0; while :; do echo "line $i"; i=$((i+1)); sleep 1; done'];
+  const created = await api<Sandbox>('POST', '/v1/sandboxes', { token: tenant.apiKey, body: { vcpus: 1, memoryMiB: 256, command: ticker } });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   sandboxId = created.body.id;
 
@@ -48,4 +40,13 @@ test('a sandbox no node can take says why on the dashboard, and is placed by its
   const placed = await api<Sandbox>('GET', `/v1/sandboxes/${sandboxId}`);
   expect(placed.body.state).toBe('running');
   expect(placed.body.pendingReason ?? null).toBeNull();
+
+  await test.step('the Logs panel shows the main process writing, live', async () => {
+    const logs = page.getByRole('region', { name: 'Logs' });
+    const output = logs.getByLabel('Standard output and error of the main process');
+    await expect(output.locator('[data-stream="stdout"]').first()).toContainText('line 0', { timeout: BOOT_TIMEOUT_MS });
+    await expect(output).toContainText('line 3');
+    await snap('sandbox-logs');
+    expect(navigations(), 'page navigations while following').toBe(0);
+  });
 });
