@@ -146,6 +146,8 @@ describe.each(DATABASES)('sandbox files on $label', ({ kind, skip }) => {
     await t.api().get(files()).set(t.admin()).expect(400);
     await t.api().put(files()).query({ path: '/x', mode: '999' }).set(t.admin()).send(Buffer.from('x')).expect(400);
     await t.api().put(files()).query({ path: '/x', uid: '5' }).set(t.admin()).send(Buffer.from('x')).expect(400);
+    const json = await t.api().put(files()).query({ path: '/x.json' }).set(t.admin()).send({ a: 1 }).expect(415);
+    expect(json.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     await t.api().get(files()).query({ path: '/srv/out.bin' }).set(otherTenant).expect(404);
     expect(node.calls.length).toBe(before);
   });

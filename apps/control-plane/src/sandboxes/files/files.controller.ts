@@ -68,7 +68,7 @@ export class FilesController {
   @ApiBody({ required: true, schema: BINARY })
   @ApiCreatedResponse({ type: UploadedFileDto, description: 'Written; there was no file at the path' })
   @ApiOkResponse({ type: UploadedFileDto, description: 'Written in place of the file that was at the path' })
-  @ApiErrorResponses(400, 404, 409, 413, 429, 502, 503, 504, 507)
+  @ApiErrorResponses(400, 404, 409, 413, 415, 429, 502, 503, 504, 507)
   async write(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,

@@ -71,6 +71,10 @@ export class SandboxFilesService {
 
   /** Writes the request body to `query.path`; `created` is false when a file was replaced. */
   async upload(principal: Principal, id: string, query: UploadFileQuery, req: IncomingMessage): Promise<{ file: UploadedFileDto; created: boolean }> {
+    // The JSON body parser has read such a body already: its bytes are gone.
+    if (/^application\/([\w.+-]+\+)?json\b/i.test(req.headers['content-type'] ?? '')) {
+      throw new ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the file's bytes as application/octet-stream (a JSON content type is parsed, not stored)");
+    }
     const limit = this.config.maxFileBytes;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
