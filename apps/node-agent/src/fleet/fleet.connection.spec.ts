@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { FleetConnection } from './fleet.connection';
+import { encodedBytes, FleetConnection } from './fleet.connection';
 import { idleFleetHandlers, TEST_HELLO } from './testing/idle-handlers';
 
 describe('FleetConnection', () => {
@@ -121,5 +121,13 @@ describe('FleetConnection', () => {
     expect(page.entries.every((entry) => Buffer.from(entry.data).equals(data))).toBe(true);
     const refused: AckReply<SandboxLogsWire> = await socket.timeout(10_000).emitWithAck('sandbox:logs', { ...request, waitMs: 60_000 });
     expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  });
+
+  it('weighs binary parts by their bytes, as socket.io sends them, not as JSON arrays', () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0xff);
+    const weight = encodedBytes({ ok: true, result: { data: chunk, eof: false } });
+    expect(weight).toBeGreaterThan(chunk.length);
+    expect(weight).toBeLessThan(chunk.length + 100);
+    expect(encodedBytes({ ok: true, result: { text: 'é' } })).toBe(Buffer.byteLength(JSON.stringify({ ok: true, result: { text: 'é' } })));
   });
 });

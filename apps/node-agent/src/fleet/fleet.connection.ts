@@ -254,6 +254,22 @@ function answer<Req, Res>(
   );
 }
 
+/**
+ * About what the reply weighs on the wire: its JSON, and the bytes of each binary part, which
+ * socket.io sends as they are (a chunk of a file is not turned into a JSON array to be measured).
+ */
+export function encodedBytes(reply: unknown): number {
+  let binary = 0;
+  const json = JSON.stringify(reply, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // `this[key]` is the value before its toJSON (a Buffer's would be an array of numbers).
+    const original = this[key];
+    if (!(original instanceof Uint8Array)) return value;
+    binary += original.byteLength;
+    return 0;
+  });
+  return Buffer.byteLength(json) + binary;
+}
+
 /** Room left in a message for socket.io's own framing (event, ack id). */
 const FRAMING_BYTES = 64 * 1024;
 
@@ -262,7 +278,7 @@ const FRAMING_BYTES = 64 * 1024;
  * anyway, it would close this node's connection and fail every request in flight on it.
  */
 export function fitting<Res>(reply: AckReply<Res>): AckReply<Res> {
-  const bytes = Buffer.byteLength(JSON.stringify(reply));
+  const bytes = encodedBytes(reply);
   if (bytes <= MAX_FLEET_MESSAGE_BYTES - FRAMING_BYTES) return reply;
   const limit = MAX_FLEET_MESSAGE_BYTES - FRAMING_BYTES;
   return {
