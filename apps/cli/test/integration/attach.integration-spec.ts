@@ -67,6 +67,10 @@ describe('moat attach on a pseudo-terminal', () => {
     const { terminal, session } = await attachOnPty();
     expect(session.request).toEqual({ sandboxId: SANDBOX.id, tty: true, window: { rows: 24, cols: 80 } });
 
+    // moat relays output once its session started and the terminal is raw: keys typed before
+    // that would still be cooked (^C a signal), so the test waits for the first output.
+    await session.output('stdout', 'ready\r\n');
+    await eventually(() => expect(terminal.screen()).toContain('ready'));
     // Raw mode: a key arrives on its own, no Enter needed, and ^C is a byte, not a signal to moat.
     terminal.pty.write('x\x03');
     await eventually(() => expect(session.input).toBe('x\x03'));
