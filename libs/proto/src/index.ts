@@ -189,6 +189,7 @@ export {
   CreateSandboxRequest,
   Empty,
   ExecProcessRequest,
+  ExecSyncResponse,
   FileInfo,
   FileListResponse,
   GuestDetailsResponse,

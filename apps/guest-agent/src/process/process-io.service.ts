@@ -1,7 +1,8 @@
-import { AGENT_MAX_CHUNK_BYTES, type WaitProcessResponse } from '@moat/proto';
+import { AGENT_MAX_CHUNK_BYTES, type ExecSyncResponse, type WaitProcessResponse } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { ContainerProcess } from './container-process';
 import type { ProcessTable } from './process-table';
+import { runToEnd } from './run-to-end';
 import { notYet } from './stream-buffer';
 
 /** WaitProcess and the stdio RPCs: they need only the process table, not the container. */
@@ -20,6 +21,13 @@ export class ProcessIoService {
     process.noteWaitAnswered();
     this.processes.releaseIfSettled(containerId, execId);
     return exit;
+  }
+
+  /** ExecSync after its start: the whole run in one answer when it fits (see {@link runToEnd}). */
+  async runToEnd(containerId: string, execId: string, stdin: Buffer, inlineBytes: number, signal: AbortSignal): Promise<ExecSyncResponse> {
+    const answer = await runToEnd(this.processes.get(containerId, execId), stdin, inlineBytes, signal);
+    if (answer.complete) this.processes.releaseIfSettled(containerId, execId);
+    return answer;
   }
 
   writeStdin(containerId: string, execId: string, data: Buffer): Promise<number> {

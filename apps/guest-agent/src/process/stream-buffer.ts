@@ -13,7 +13,7 @@ export function notYet(): AgentError {
 export class StreamBuffer {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
-  private ended = false;
+  private sourceEnded = false;
   private paused = false;
   private eofReported = false;
   private waiters: Array<() => void> = [];
@@ -32,7 +32,7 @@ export class StreamBuffer {
       this.wake();
     });
     const end = (): void => {
-      this.ended = true;
+      this.sourceEnded = true;
       this.wake();
     };
     source.once('end', end);
@@ -46,6 +46,17 @@ export class StreamBuffer {
     return this.buffered;
   }
 
+  /** True once the child closed the stream (what it wrote may still be buffered). */
+  get ended(): boolean {
+    return this.sourceEnded;
+  }
+
+  /** Resolves at the next chunk or at the end, whichever comes first. */
+  changed(): Promise<void> {
+    if (this.sourceEnded) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
   /** True once a read has returned the end of the stream to the host. */
   get eofDelivered(): boolean {
     return this.eofReported;
@@ -56,7 +67,7 @@ export class StreamBuffer {
    * When `signal` aborts first, rejects with NOT_YET and takes nothing.
    */
   async read(maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-    while (this.buffered === 0 && !this.ended) {
+    while (this.buffered === 0 && !this.sourceEnded) {
       if (signal?.aborted) throw notYet();
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);

@@ -1,5 +1,6 @@
 import type { AgentServiceServer, Empty } from '@moat/proto';
 import type { ContainerService } from '../container/container.service';
+import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { ContainerFiles } from '../files/container-files';
 import type { Logger } from '../log/logger';
 import type { ProcessIoService } from '../process/process-io.service';
@@ -45,6 +46,12 @@ export function agentServiceHandlers(
     execProcess: unary('ExecProcess', log, async (request) => {
       await containers.exec(request);
       return EMPTY;
+    }),
+    execSync: longPoll('ExecSync', log, async (request, signal) => {
+      const exec = request.exec;
+      if (!exec) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, 'ExecSync needs exec');
+      await containers.exec(exec);
+      return io.runToEnd(exec.containerId, exec.execId, Buffer.from(request.stdin), request.inlineBytes, signal);
     }),
     signalProcess: unary('SignalProcess', log, async (request) => {
       await containers.signal(request);

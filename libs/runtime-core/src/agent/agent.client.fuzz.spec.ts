@@ -2,6 +2,7 @@ import { Server, ServerCredentials, status, type ServiceDefinition, type Untyped
 import {
   AgentServiceService,
   Empty,
+  ExecSyncResponse,
   HealthCheckResponse_ServingStatus,
   HealthService,
   ReadStreamResponse,
@@ -59,14 +60,22 @@ const hostile = (valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Reply> =>
 const readReply = fc
   .oneof(bytes(0), bytes(1024), fc.uint8Array({ minLength: 1025, maxLength: 3000 }))
   .map((data) => ReadStreamResponse.encode({ data: Buffer.from(data) }).finish());
-const waitReply = fc
+const exitRecord = fc.record({
+  status: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: -5, max: 100_000 })),
+  signal: fc.integer({ min: 0, max: 200 }),
+  oomKilled: fc.boolean(),
+  timedOut: fc.boolean(),
+});
+const waitReply = exitRecord.map((reply) => WaitProcessResponse.encode(reply).finish());
+// Complete or not, with or without its exit, with output that may exceed what was allowed.
+const execSyncReply = fc
   .record({
-    status: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: -5, max: 100_000 })),
-    signal: fc.integer({ min: 0, max: 200 }),
-    oomKilled: fc.boolean(),
-    timedOut: fc.boolean(),
+    complete: fc.boolean(),
+    exit: fc.option(exitRecord, { nil: undefined }),
+    stdout: fc.oneof(bytes(0), bytes(512), fc.uint8Array({ minLength: 1025, maxLength: 3000 })),
+    stderr: bytes(512),
   })
-  .map((reply) => WaitProcessResponse.encode(reply).finish());
+  .map(({ stdout, stderr, ...reply }) => ExecSyncResponse.encode({ ...reply, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) }).finish());
 const writeReply = fc.integer({ min: 0, max: 2048 }).map((len) => WriteStreamResponse.encode({ len }).finish());
 const emptyReply = fc.constant(Empty.encode({}).finish());
 // uint64 on the wire cannot be negative; values past 2^53 arrive as garbage replies (they fail to decode).
@@ -85,6 +94,7 @@ const statsReply = fc
 /** A scripted guest: each method answers from its own queue of replies, then repeats the last. */
 interface Script {
   execProcess: Reply[];
+  execSync: Reply[];
   writeStdin: Reply[];
   closeStdin: Reply[];
   readStdout: Reply[];
@@ -96,6 +106,7 @@ interface Script {
 
 const script: fc.Arbitrary<Script> = fc.record({
   execProcess: fc.array(hostile(emptyReply), { minLength: 1, maxLength: 2 }),
+  execSync: fc.array(hostile(execSyncReply), { minLength: 1, maxLength: 2 }),
   writeStdin: fc.array(hostile(writeReply), { minLength: 1, maxLength: 4 }),
   closeStdin: fc.array(hostile(emptyReply), { minLength: 1, maxLength: 2 }),
   readStdout: fc.array(hostile(readReply), { minLength: 1, maxLength: 8 }),

@@ -32,6 +32,12 @@ function fakeAgent(overrides: Partial<Record<keyof AgentServiceServer, Unary>> =
     startContainer: ok({}),
     removeContainer: ok({}),
     execProcess: ok({}),
+    // Starts the process and says it goes on: the streaming calls below are what these tests exercise.
+    execSync: ((call: { request: { stdin: Uint8Array } }, callback: (e: null, v: unknown) => void) => {
+      stdin = Buffer.from(call.request.stdin);
+      closeStdin();
+      callback(null, { complete: false, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) });
+    }) as Unary,
     signalProcess: ((call: { request: { signal: number } }, callback: (e: null, v: unknown) => void) => {
       signals.push(call.request.signal);
       callback(null, {});
@@ -103,6 +109,37 @@ describe('AgentClient', () => {
     await agent.waitReady(5_000, () => Promise.resolve(undefined));
     const out = await agent.exec({ ...exec, stdin: Buffer.from('hello') });
     expect(out).toEqual({ exitCode: 3, signal: 0, stdout: Buffer.from('HELLO'), stderr: Buffer.from('warn\n'), timedOut: false, oomKilled: false });
+  });
+
+  it('takes a whole run from ExecSync when the guest answers it complete, in one round trip', async () => {
+    const { impl } = fakeAgent({
+      execSync: ok({ complete: true, exit: { status: 0, signal: 0, oomKilled: false, timedOut: false }, stdout: Buffer.from('out'), stderr: Buffer.alloc(0) }),
+      readStdout: () => {
+        throw new Error('no stream read after a complete ExecSync');
+      },
+    });
+    const agent = await start(impl);
+    await agent.waitReady(5_000, () => Promise.resolve(undefined));
+    expect(await agent.exec({ ...exec, stdin: Buffer.from('x') })).toEqual({ exitCode: 0, signal: 0, stdout: Buffer.from('out'), stderr: Buffer.alloc(0), timedOut: false, oomKilled: false });
+  });
+
+  it('runs the streaming way on a guest agent older than ExecSync', async () => {
+    const unimplemented: Unary = (_call, callback) => callback({ code: status.UNIMPLEMENTED, details: 'no ExecSync' }, null);
+    const agent = await start(fakeAgent({ execSync: unimplemented }).impl);
+    await agent.waitReady(5_000, () => Promise.resolve(undefined));
+    expect(await agent.exec({ ...exec, stdin: Buffer.from('old') })).toMatchObject({ exitCode: 3, stdout: Buffer.from('OLD') });
+  });
+
+  it('refuses an ExecSync answer with more output than it allowed, or a complete one without its exit', async () => {
+    for (const reply of [
+      { complete: true, exit: { status: 0, signal: 0, oomKilled: false, timedOut: false }, stdout: Buffer.alloc(2048), stderr: Buffer.alloc(0) },
+      { complete: true, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) },
+    ]) {
+      const agent = await start(fakeAgent({ execSync: ok(reply) }).impl, serving, { readChunkBytes: 1024 });
+      await expect(agent.exec(exec)).rejects.toMatchObject({ code: RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION });
+      client?.close();
+      server?.forceShutdown();
+    }
   });
 
   it('validates guest details', async () => {

@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import {
   AgentServiceClient,
   HealthCheckResponse_ServingStatus,
@@ -5,6 +6,8 @@ import {
   MAX_SIGNAL,
   type CreateContainerRequest,
   type CreateSandboxRequest,
+  type ExecProcessRequest,
+  type ExecSyncResponse,
   type Interface,
   type Route,
   type LinuxResources,
@@ -200,14 +203,22 @@ export class AgentClient implements ProcessCalls {
 
   /** Starts a process; its output is read with {@link pumpOutput} and its end with {@link waitExit}. */
   async startProcess(req: AgentProcessRequest): Promise<void> {
-    const window = req.window ? validWindow(req.window) : undefined;
-    await this.grpc.unary(this.agent.execProcess.bind(this.agent), {
-      containerId: req.containerId,
-      execId: req.execId,
-      process: { args: req.args, env: req.env, cwd: req.cwd, terminal: req.tty ?? false, uid: 0, gid: 0 },
-      window,
-      timeoutMs: req.timeoutMs ?? 0,
-    }, 'ExecProcess');
+    await this.grpc.unary(this.agent.execProcess.bind(this.agent), execProcessRequest(req), 'ExecProcess');
+  }
+
+  async runToEnd(req: AgentProcessRequest, stdin: Buffer): Promise<ExecOutput | undefined> {
+    const inlineBytes = this.limits.readChunkBytes;
+    let reply: ExecSyncResponse;
+    try {
+      reply = await this.grpc.unary(this.agent.execSync.bind(this.agent), { exec: execProcessRequest(req), stdin, inlineBytes }, 'ExecSync', {
+        timeoutMs: this.limits.pollTimeoutMs,
+      });
+    } catch (error) {
+      // The guest answers incomplete before this deadline; past it, the process may run: read on.
+      if (error instanceof RuntimeError && error.context.grpcCode === GrpcStatus.DEADLINE_EXCEEDED) return undefined;
+      throw error;
+    }
+    return wholeRun(reply, inlineBytes);
   }
 
   /**
@@ -329,4 +340,26 @@ export class AgentClient implements ProcessCalls {
     this.grpc.close();
     this.transport.close();
   }
+}
+
+function execProcessRequest(req: AgentProcessRequest): ExecProcessRequest {
+  return {
+    containerId: req.containerId,
+    execId: req.execId,
+    process: { args: req.args, env: req.env, cwd: req.cwd, terminal: req.tty ?? false, uid: 0, gid: 0 },
+    window: req.window ? validWindow(req.window) : undefined,
+    timeoutMs: req.timeoutMs ?? 0,
+  };
+}
+
+/** An ExecSync answer as an exec's output; undefined when it says the process goes on. */
+function wholeRun(reply: ExecSyncResponse, inlineBytes: number): ExecOutput | undefined {
+  if (typeof reply.complete !== 'boolean') throw protocolViolation('ExecSync returned no complete flag');
+  if (!reply.complete) return undefined;
+  if (!reply.exit) throw protocolViolation('ExecSync returned a complete run without its exit');
+  const { stdout, stderr }: { stdout: unknown; stderr: unknown } = reply;
+  if (!(stdout instanceof Uint8Array) || !(stderr instanceof Uint8Array) || stdout.length + stderr.length > inlineBytes) {
+    throw protocolViolation(`ExecSync returned more output than the ${inlineBytes} bytes it was allowed, or none`);
+  }
+  return { ...validExit(reply.exit), stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) };
 }

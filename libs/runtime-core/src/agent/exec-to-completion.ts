@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { AgentExecRequest, AgentLimits, AgentProcessRequest, ExecOutput, ExitInfo, OutputStream } from './agent.types';
 import { isProtocolViolation } from './agent.validation';
@@ -5,6 +6,11 @@ import { isProtocolViolation } from './agent.validation';
 /** The process calls of the guest agent an exec is made of. */
 export interface ProcessCalls {
   startProcess(req: AgentProcessRequest): Promise<void>;
+  /**
+   * Starts the process and, when it ends with output that fits one answer, gives its whole run;
+   * undefined when it goes on, to be read with the calls below as after `startProcess`.
+   */
+  runToEnd(req: AgentProcessRequest, stdin: Buffer): Promise<ExecOutput | undefined>;
   pumpOutput(containerId: string, execId: string, stream: OutputStream, sink: (chunk: Buffer) => Promise<void> | void, signal: AbortSignal): Promise<void>;
   writeStdin(containerId: string, execId: string, data: Buffer, signal?: AbortSignal): Promise<void>;
   closeStdin(containerId: string, execId: string, signal?: AbortSignal): Promise<void>;
@@ -20,9 +26,30 @@ const SIGKILL = 9;
  * not enforce its deadline.
  */
 export async function execToCompletion(calls: ProcessCalls, limits: AgentLimits, req: AgentExecRequest): Promise<ExecOutput> {
-  const { containerId, execId } = req;
+  const started = Date.now();
+  const stdin = req.stdin ?? Buffer.alloc(0);
+  // Input that fits one call goes with the start, and most execs are then one round trip to the
+  // guest instead of four (start, both streams to their end, the exit).
+  if (stdin.length <= limits.writeChunkBytes) {
+    try {
+      const whole = await calls.runToEnd(req, stdin);
+      return whole ?? (await collect(calls, limits, req, undefined, started));
+    } catch (error) {
+      // A guest agent older than ExecSync (its VM outlived an upgrade of the node agent).
+      if (!(error instanceof RuntimeError && error.context.grpcCode === GrpcStatus.UNIMPLEMENTED)) throw error;
+    }
+  }
   await calls.startProcess(req);
+  return collect(calls, limits, req, stdin, started);
+}
 
+/**
+ * The streaming part of an exec, once the process runs: captures both streams and waits for its
+ * exit (feeding `stdin` first unless it was handed over already), killing the process from the
+ * host too if the guest does not enforce its deadline (counted from `started`).
+ */
+async function collect(calls: ProcessCalls, limits: AgentLimits, req: AgentExecRequest, stdin: Buffer | undefined, started: number): Promise<ExecOutput> {
+  const { containerId, execId } = req;
   const abort = new AbortController();
   let hostTimedOut = false;
   let graceTimer: NodeJS.Timeout | undefined;
@@ -35,7 +62,7 @@ export async function execToCompletion(calls: ProcessCalls, limits: AgentLimits,
           calls.signalProcess(containerId, execId, SIGKILL).catch(() => undefined);
           // A guest that keeps the streams open after SIGKILL gets no more of our time.
           graceTimer = setTimeout(() => abort.abort(), limits.killGraceMs);
-        }, req.timeoutMs + limits.killGraceMs);
+        }, Math.max(0, started + req.timeoutMs + limits.killGraceMs - Date.now()));
 
   try {
     // The wait goes with the reads, not after them: one round trip to the guest less per exec
@@ -43,7 +70,7 @@ export async function execToCompletion(calls: ProcessCalls, limits: AgentLimits,
     const [stdout, stderr, , exit] = await Promise.all([
       capture(calls, limits, containerId, execId, 'stdout', abort.signal),
       capture(calls, limits, containerId, execId, 'stderr', abort.signal),
-      feedStdin(calls, containerId, execId, req.stdin ?? Buffer.alloc(0), abort.signal),
+      stdin && feedStdin(calls, containerId, execId, stdin, abort.signal),
       calls.waitExit(containerId, execId, abort.signal),
     ]);
     return { ...exit, timedOut: exit.timedOut || hostTimedOut, stdout, stderr };
