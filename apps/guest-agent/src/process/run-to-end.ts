@@ -16,9 +16,10 @@ export async function runToEnd(process: ContainerProcess, stdin: Buffer, inlineB
   if (!Number.isInteger(inlineBytes) || inlineBytes < 1 || inlineBytes > AGENT_MAX_CHUNK_BYTES) {
     throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `inline_bytes must be 1-${AGENT_MAX_CHUNK_BYTES}, got ${inlineBytes}`);
   }
-  // A process that exits without reading its input is normal (a shell pipe's EPIPE).
-  if (stdin.length > 0) await process.writeStdin(stdin).catch(() => undefined);
-  process.closeStdin();
+  // Fed while the output is watched: a process that reads its input late must not hold up the
+  // answer's deadline. One that exits without reading it is normal (a shell pipe's EPIPE).
+  const feed = stdin.length > 0 ? process.writeStdin(stdin).catch(() => 0) : Promise.resolve(0);
+  void feed.then(() => process.closeStdin());
   const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   for (;;) {
     if (process.stdout.size + process.stderr.size > inlineBytes) return INCOMPLETE;
