@@ -111,8 +111,13 @@ describe('the moat CLI against a real stack and a real VM', () => {
     terminal.write('stty size\r');
     await sees(/24 80/);
     terminal.resize(100, 30);
-    terminal.write('stty size\r');
-    await sees(/30 100/);
+    // The resize and the next keys take separate ways to the guest (a signal to moat, then its
+    // own message; a separate call on the node): ask again until the new size is in.
+    await waitFor('stty size to say 30 100', async () => {
+      terminal.write('stty size\r');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return /30 100/.test(screen) ? true : undefined;
+    }, 60_000);
     terminal.write('exit 3\r');
     expect(await exited).toBe(3);
   });

@@ -59,6 +59,12 @@ describe('the guest agent API through REST and /attach, against one real VM', ()
     expect((await exec({ command: ['tr', 'a-z', 'A-Z'], stdin: 'shout this' })).stdout).toBe('SHOUT THIS');
   });
 
+  it('returns an output larger than one answer of the guest whole (read on after the one-call exec)', async () => {
+    const out = await exec({ command: ['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" a; echo done >&2'] });
+    expect(out).toMatchObject({ exitCode: 0, stderr: 'done\n' });
+    expect(out.stdout).toBe('a'.repeat(3_000_000));
+  });
+
   it('shows the container only its own processes: not the agent, not the init of the VM', async () => {
     const ps = (await exec({ command: ['ps', '-o', 'pid,args'] })).stdout;
     expect(ps).not.toMatch(/guest-agent|node /);
