@@ -205,8 +205,8 @@ export class ContainerFiles {
   }
 
   async commit(handle: number): Promise<CommitFileResponse> {
-    this.writer(handle);
-    const writer = this.handles.take(handle) as FileWriter;
+    const writer = this.writer(handle);
+    this.handles.take(handle);
     return writer.commit();
   }
 

@@ -23,6 +23,26 @@ describe('FleetConnection', () => {
   const cleanups: (() => void)[] = [];
   afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
 
+  /**
+   * A control plane's `/agents` server that takes hellos; `connected` is the node's socket once
+   * it said hello. As the real one, a message over MAX_FLEET_MESSAGE_BYTES closes the connection.
+   */
+  async function controlPlane(): Promise<{ port: number; connected: Promise<import('socket.io').Socket> }> {
+    const server = createServer();
+    const io = new Server(server, { maxHttpBufferSize: MAX_FLEET_MESSAGE_BYTES });
+    cleanups.push(() => void io.close());
+    const connected = new Promise<import('socket.io').Socket>((resolve) => {
+      io.of(AGENTS_NAMESPACE).on('connection', (socket) => {
+        socket.on('node:hello', (_payload: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => {
+          ack({ ok: true, result: { nodeId: 'n1' } });
+          resolve(socket);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as AddressInfo).port, connected };
+  }
+
   it('says a refused hello again on the same connection until the control plane takes it', async () => {
     const server = createServer();
     const io = new Server(server);
@@ -51,20 +71,7 @@ describe('FleetConnection', () => {
   });
 
   it('refuses to send an answer larger than the control plane takes, and keeps its connection', async () => {
-    const server = createServer();
-    // As the control plane's server: a larger message would close the node's connection.
-    const io = new Server(server, { maxHttpBufferSize: MAX_FLEET_MESSAGE_BYTES });
-    cleanups.push(() => void io.close());
-    const connected = new Promise<import('socket.io').Socket>((resolve) => {
-      io.of(AGENTS_NAMESPACE).on('connection', (socket) => {
-        socket.on('node:hello', (_payload: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => {
-          ack({ ok: true, result: { nodeId: 'n1' } });
-          resolve(socket);
-        });
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const { port, connected } = await controlPlane();
     const output = (bytes: number): ExecResult => ({ exitCode: 0, stdout: 'a'.repeat(bytes), stderr: '', timedOut: false, oomKilled: false });
     const connection = new FleetConnection(
       { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000 },
@@ -82,19 +89,7 @@ describe('FleetConnection', () => {
   });
 
   it('answers sandbox:logs with the page, its bytes intact, and refuses a malformed request', async () => {
-    const server = createServer();
-    const io = new Server(server, { maxHttpBufferSize: MAX_FLEET_MESSAGE_BYTES });
-    cleanups.push(() => void io.close());
-    const connected = new Promise<import('socket.io').Socket>((resolve) => {
-      io.of(AGENTS_NAMESPACE).on('connection', (socket) => {
-        socket.on('node:hello', (_payload: NodeHello, ack: (reply: AckReply<{ nodeId: string }>) => void) => {
-          ack({ ok: true, result: { nodeId: 'n1' } });
-          resolve(socket);
-        });
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const { port, connected } = await controlPlane();
     const asked: SandboxLogsRequest[] = [];
     // Bytes that are no valid UTF-8: logs are carried as bytes, not text.
     const data = Buffer.from([0xff, 0x00, 0x0a, 0xc3]);
