@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   // Without its console (EPIPE), logging that failure would fail again, in a loop that eats a CPU.
   process.stderr.on('error', () => undefined);
 
-  const config = loadAgentConfig(process.env);
+  const config = loadAgentConfig(process.env, __dirname);
   const version = packageJson.version;
   const host = new ChildProcessHostCommands();
   const mounter = new StorageMounter(host);
@@ -50,7 +50,12 @@ async function main(): Promise<void> {
     mounter,
     processes,
     log,
-    { containersDir: join(config.runDir, 'containers'), streamLimitBytes: STREAM_LIMIT_BYTES, startTimeoutMs: START_TIMEOUT_MS },
+    {
+      containersDir: join(config.runDir, 'containers'),
+      streamLimitBytes: STREAM_LIMIT_BYTES,
+      startTimeoutMs: START_TIMEOUT_MS,
+      spawnerPath: config.spawnerPath,
+    },
     // Asked on each CreateContainer, long after `sandbox` below exists.
     (): OciMount[] => sandbox.containerMounts(),
   );

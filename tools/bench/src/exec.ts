@@ -89,7 +89,7 @@ async function throughTheApi(mainDataDir: string, runs: number): Promise<void> {
     console.log(`exec through the REST API (\`true\`, ${runs} runs): p50 ${formatMs(total.p50)}  p95 ${formatMs(total.p95)}  min ${formatMs(total.min)}  max ${formatMs(total.max)}`);
     console.log(
       `  by hop, p50 of each: HTTP + auth + validation ${p50(hops.api)} · finding the sandbox ${p50(hops.lookup)} · ` +
-        `control plane ⇄ node (socket.io, node agent) ${p50(hops.relay)} · guest (gRPC over the guest channel, guest agent, crun exec) ${p50(hops.guest)}`,
+        `control plane ⇄ node (socket.io, node agent) ${p50(hops.relay)} · guest (gRPC over the guest channel, guest agent, its spawner or crun exec) ${p50(hops.guest)}`,
     );
     await admin.call('DELETE', `/v1/sandboxes/${id}`, undefined, 202);
   } finally {

@@ -1,5 +1,5 @@
 import { AGENT_PORT_NAME } from '@moat/proto';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 
 /** Where the agent accepts host connections. */
@@ -24,18 +24,28 @@ export interface AgentConfig {
   /** The agent's own state: bundles, the internal gRPC socket, sandbox files. A tmpfs in the guest. */
   runDir: string;
   crun: CrunConfig;
+  /**
+   * moat-spawner, which starts execs inside a container without a `crun exec` each; unset
+   * (`MOAT_SPAWNER_PATH=`) sends every exec through crun.
+   */
+  spawnerPath?: string;
 }
 
 const DEFAULT_LISTEN = `virtio-serial:${AGENT_PORT_NAME}`;
 const CGROUP_MANAGERS: readonly CgroupManager[] = ['cgroupfs', 'systemd', 'disabled'];
 
-/** Reads the agent's configuration once at start, listing every problem at once. */
-export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
+/** The spawner's file name beside the agent's bundle (the guest image puts both in /opt/moat). */
+export const SPAWNER_FILE_NAME = 'moat-spawner';
+
+/** Reads the agent's configuration once at start, listing every problem at once; `agentDir` holds the agent's bundle. */
+export function loadAgentConfig(env: NodeJS.ProcessEnv, agentDir: string): AgentConfig {
   const problems: string[] = [];
 
   const listen = parseListenAddress(env.MOAT_AGENT_LISTEN ?? DEFAULT_LISTEN, problems);
   const runDir = absolutePath('MOAT_AGENT_RUN_DIR', env.MOAT_AGENT_RUN_DIR ?? '/run/moat', problems);
   const crunRoot = absolutePath('MOAT_CRUN_ROOT', env.MOAT_CRUN_ROOT ?? '/run/crun', problems);
+  const spawnerPath = env.MOAT_SPAWNER_PATH ?? join(agentDir, SPAWNER_FILE_NAME);
+  if (spawnerPath !== '') absolutePath('MOAT_SPAWNER_PATH', spawnerPath, problems);
   const noPivot = parseBoolean('MOAT_CRUN_NO_PIVOT', env.MOAT_CRUN_NO_PIVOT ?? 'true', problems);
 
   let cgroupManager: CgroupManager | undefined;
@@ -53,6 +63,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     listen,
     runDir,
     crun: { binary: env.MOAT_CRUN_PATH || 'crun', root: crunRoot, noPivot, cgroupManager },
+    ...(spawnerPath !== '' && { spawnerPath }),
   };
 }
 

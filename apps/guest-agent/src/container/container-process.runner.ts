@@ -13,12 +13,15 @@ import { PtyProcessHandle } from '../process/pty-process.handle';
 import type { Container } from './container.types';
 import type { Crun } from './crun.adapter';
 import { execFailureExitCode } from './exec-failure';
-import { execProcessSpec } from './oci-spec';
+import { execProcessSpec, type OciProcess } from './oci-spec';
+import { Spawners } from './spawner/spawners';
 
 export interface ContainerProcessOptions {
   streamLimitBytes: number;
   /** How long crun may take to report a started process before the start is abandoned. */
   startTimeoutMs: number;
+  /** moat-spawner's binary; unset: every exec goes through `crun exec`. */
+  spawnerPath?: string;
 }
 
 // After SIGKILL the kernel tears the pid namespace down; this only guards against a wedged crun.
@@ -28,17 +31,23 @@ const DEFAULT_WINDOW = { rows: 24, cols: 80 };
 const SIGTERM = 15;
 const SIGKILL = 9;
 
+
 /**
- * The processes crun runs in containers: the init process (`crun run`) and execs (`crun exec`),
+ * The processes that run in containers: the init process (`crun run`) and execs — through the
+ * container's moat-spawner when it can (no terminal, the spawner's user), else `crun exec` —
  * tracked in the process table, signalled, resized, and killed when their container goes.
  */
 export class ContainerProcessRunner {
+  private readonly spawners: Spawners;
+
   constructor(
     private readonly crun: Crun,
     private readonly processes: ProcessTable<ContainerProcess>,
     private readonly log: Logger,
     private readonly options: ContainerProcessOptions,
-  ) {}
+  ) {
+    this.spawners = new Spawners(crun, log, { binary: options.spawnerPath, startTimeoutMs: options.startTimeoutMs });
+  }
 
   /** Runs the container's init process; resolves once crun has reported its pid. */
   async runInit(container: Container): Promise<{ init: ContainerProcess; pid: number }> {
@@ -67,6 +76,13 @@ export class ContainerProcessRunner {
       throw new AgentError(AgentErrorCode.PROCESS_EXISTS, `process "${execId}" already exists in container ${container.id}`);
     }
     const spec = execProcessSpec(request.process, container.spec.process);
+    if (!request.process?.terminal) {
+      const spawned = await this.execThroughSpawner(container, execId, spec);
+      if (spawned) {
+        if (request.timeoutMs > 0) this.enforceDeadline(spawned, request.timeoutMs);
+        return;
+      }
+    }
     const processDir = join(container.bundleDir, 'exec', execId);
     const launch = {
       containerId: container.id,
@@ -94,6 +110,31 @@ export class ContainerProcessRunner {
       return;
     }
     if (request.timeoutMs > 0) this.enforceDeadline(process, request.timeoutMs);
+  }
+
+  /**
+   * Starts the exec through the container's spawner; undefined when it goes through crun
+   * instead: no spawner for this user, or the spawner could not start it (it died first, or
+   * could not fork), in which case the command did not run. A command that cannot be run
+   * "exits" 127 or 126 with the reason on stderr, as through crun.
+   */
+  private async execThroughSpawner(container: Container, execId: string, spec: OciProcess): Promise<ContainerProcess | undefined> {
+    const spawner = await this.spawners.forProcess(container, spec);
+    if (!spawner) return undefined;
+    let outcome;
+    try {
+      outcome = await spawner.spawn(spec.args, spec.env ?? [], spec.cwd ?? '/');
+    } catch (cause) {
+      if (!spawner.alive) return undefined;
+      throw new AgentError(AgentErrorCode.CRUN_FAILED, `cannot start the process: ${(cause as Error).message}`, { cause });
+    }
+    if (!outcome.started) {
+      this.log.warn('the spawner could not fork; going through crun', { containerId: container.id, errno: outcome.errno });
+      return undefined;
+    }
+    const process = this.track(container, execId, outcome.handle);
+    process.pid = outcome.pid;
+    return process;
   }
 
   resize(containerId: string, execId: string, window: { rows: number; cols: number } | undefined): void {
@@ -192,6 +233,7 @@ export class ContainerProcessRunner {
 
   /** Exec processes die with the container's pid namespace; without one they have to be killed. */
   async killExecs(containerId: string): Promise<void> {
+    this.spawners.stop(containerId);
     const running = this.processes.ofContainer(containerId).filter((process) => !process.hasExited());
     for (const process of running) {
       if (process.pid === undefined) process.abandon();

@@ -31,10 +31,11 @@ export class Crun {
     ];
   }
 
-  execArgs(launch: CrunLaunch & { processFile: string }): string[] {
+  execArgs(launch: CrunLaunch & { processFile: string }, preserveFds = 0): string[] {
     return [
       ...this.globalArgs(launch.logFile),
       'exec',
+      ...(preserveFds > 0 ? [`--preserve-fds=${preserveFds}`] : []),
       '--process',
       launch.processFile,
       '--pid-file',
@@ -51,6 +52,14 @@ export class Crun {
   /** Foreground `crun exec`: waits for the process and exits with its status. */
   spawnExec(launch: CrunLaunch & { processFile: string }): ChildProcessWithoutNullStreams {
     return this.host.spawn(this.config.binary, this.execArgs(launch));
+  }
+
+  /**
+   * Foreground `crun exec` that passes `extraFds` on as the process's fds 3, 4, … (see
+   * HostCommands.spawn); the process is the moat-spawner, whose binary is one of them.
+   */
+  spawnExecWithFds(launch: CrunLaunch & { processFile: string }, extraFds: readonly (number | 'pipe')[]): ChildProcessWithoutNullStreams {
+    return this.host.spawn(this.config.binary, this.execArgs(launch, extraFds.length), extraFds);
   }
 
   /** Foreground `crun exec` on a new pty: the process spec says `terminal: false`, so crun passes the pty on. */

@@ -12,8 +12,11 @@ export interface CommandResult {
 export interface HostCommands {
   /** Resolves with the exit status whatever it is; rejects only when the binary cannot be started. */
   run(command: string, args: readonly string[]): Promise<CommandResult>;
-  /** A long-lived child with piped stdio, owned by the caller. */
-  spawn(command: string, args: readonly string[]): ChildProcessWithoutNullStreams;
+  /**
+   * A long-lived child with piped stdio, owned by the caller. `extraFds` become the child's fds
+   * 3, 4, …: an open fd of the agent's, or 'pipe' for a new socket (`child.stdio[3 + i]`).
+   */
+  spawn(command: string, args: readonly string[], extraFds?: readonly (number | 'pipe')[]): ChildProcessWithoutNullStreams;
   /** A long-lived child whose stdio is the slave side of a new pseudo-terminal; the caller owns the master. */
   spawnTerminal(command: string, args: readonly string[], size: { rows: number; cols: number }): IPty;
 }
@@ -34,8 +37,8 @@ export class ChildProcessHostCommands implements HostCommands {
     });
   }
 
-  spawn(command: string, args: readonly string[]): ChildProcessWithoutNullStreams {
-    return spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  spawn(command: string, args: readonly string[], extraFds: readonly (number | 'pipe')[] = []): ChildProcessWithoutNullStreams {
+    return spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe', ...extraFds] }) as ChildProcessWithoutNullStreams;
   }
 
   spawnTerminal(command: string, args: readonly string[], size: { rows: number; cols: number }): IPty {

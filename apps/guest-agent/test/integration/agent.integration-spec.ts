@@ -124,7 +124,17 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
   const ociSpec = (): string =>
     JSON.stringify({
       ociVersion: '1.0.2',
-      process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['sleep', '1000000'], env: ['PATH=/bin'], cwd: '/' },
+      process: {
+        terminal: false,
+        user: { uid: 0, gid: 0 },
+        args: ['sleep', '1000000'],
+        env: ['PATH=/bin'],
+        cwd: '/',
+        // Confinement an exec must inherit whichever way it starts (crun exec or the spawner).
+        capabilities: { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL', 'CAP_CHOWN'] },
+        noNewPrivileges: true,
+        rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 512 }],
+      },
       root: { path: rootfs, readonly: false },
       hostname: HOSTNAME,
       mounts: [
@@ -137,7 +147,10 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
           options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
         },
       ],
-      linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }] },
+      linux: {
+        namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }],
+        seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mknod', 'mknodat'], action: 'SCMP_ACT_ERRNO' }] },
+      },
     });
 
   const execRequest = (execId: string, args: string[]) => ({
@@ -220,6 +233,46 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     await expect(agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'e1' })).rejects.toMatchObject({ code: 5 });
   });
 
+  it('runs execs through the container’s moat-spawner, as confined as through crun exec', async () => {
+    const script = [
+      'cat /proc/$PPID/comm',
+      'for ns in mnt pid ipc uts net cgroup; do readlink /proc/self/ns/$ns; done',
+      'cat /proc/self/cgroup',
+      'grep -E "^(Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status',
+      'grep "open files" /proc/self/limits',
+    ].join('; ');
+    await agentApi('execProcess')(execRequest('spawned', ['sh', '-c', script]));
+    const [spawned] = await Promise.all([
+      readAll('readStdout', 'spawned'),
+      agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'spawned' }),
+      readAll('readStderr', 'spawned'),
+    ]);
+    // On a terminal, an exec still goes through crun exec: the reference.
+    const request = execRequest('through-crun', ['sh', '-c', script]);
+    await agentApi('execProcess')({ ...request, process: { ...request.process, terminal: true } });
+    const [throughCrun] = await Promise.all([
+      readAll('readStdout', 'through-crun'),
+      agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'through-crun' }),
+    ]);
+    const [parent, ...confinement] = spawned.trimEnd().split('\n');
+    expect(parent).toBe('moat-spawner');
+    expect(confinement.join('\n')).toMatch(/NoNewPrivs:\s+1\nSeccomp:\s+2/);
+    expect(confinement.join('\n')).toMatch(/CapBnd:\s+0000000000000021/);
+    expect(throughCrun.replace(/\r\n/g, '\n').trimEnd().split('\n').slice(1)).toEqual(confinement);
+  });
+
+  it('starts the spawner again when something in the container kills it; what it ran is reported killed', async () => {
+    await agentApi('execProcess')(execRequest('victim', ['sh', '-c', 'kill -9 $PPID; exec sleep 1003']));
+    expect(await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'victim' })).toMatchObject({ status: 137, signal: 9 });
+    await eventually(() => expect(spawnSync('pgrep', ['-f', 'sleep 1003'], { encoding: 'utf8' }).stdout.trim()).toBe(''));
+    await agentApi('execProcess')(execRequest('after', ['sh', '-c', 'cat /proc/$PPID/comm']));
+    const [stdout, exit] = await Promise.all([
+      readAll('readStdout', 'after'),
+      agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'after' }),
+    ]);
+    expect({ stdout, exit }).toMatchObject({ stdout: 'moat-spawner\n', exit: { status: 0 } });
+  });
+
   it('gives the container the sandbox’s /etc/hostname, /etc/hosts and /etc/resolv.conf, read-only', async () => {
     const script = 'cat /etc/hostname /etc/hosts /etc/resolv.conf; hostname; echo x >> /etc/hosts && echo writable';
     await agentApi('execProcess')(execRequest('files', ['sh', '-c', script]));
@@ -282,6 +335,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     let output = '';
     const readSome = async (): Promise<void> => {
       const reply = await agentApi<object, ReadStreamResponse>('readStdout')({ containerId: CONTAINER_ID, execId: 'tty', len: 4096 });
+      if (reply.data.length === 0) throw new Error(`the terminal ended after ${JSON.stringify(output)}`);
       output += Buffer.from(reply.data).toString();
     };
     while (!output.includes('33 111')) await readSome();

@@ -14,6 +14,12 @@ export const HOST_CRUN = '/usr/bin/crun';
 /** Splices vsock connections to the agent (Node has no AF_VSOCK). */
 export const HOST_SOCAT = '/usr/bin/socat';
 
+/**
+ * moat-spawner, which apps/guest-agent's build compiles beside the agent bundle and the agent
+ * looks for beside itself. Static: it runs inside containers, which hold none of our libraries.
+ */
+const SPAWNER_FILE = 'moat-spawner';
+
 /** node-pty's native addon, which the agent bundle loads by package name (esbuild leaves it external). */
 const PTY_ADDON = '@lydell/node-pty-linux-x64/pty.node';
 
@@ -28,20 +34,23 @@ export interface HostFile {
 /**
  * The host files the guest is made of: busybox, node and crun with the shared libraries
  * and loader `ldd` finds for them (at the same paths, so the loader's default search path
- * finds them without an ld.so.cache), and the agent bundle.
+ * finds them without an ld.so.cache), and the agent bundle with its spawner.
  */
 export async function collectHostFiles(
   processes: ProcessRunner,
   nodeBinary: string,
   agentBundle: string,
 ): Promise<HostFile[]> {
-  await assertStatic(HOST_BUSYBOX);
+  await assertStatic(HOST_BUSYBOX, 'install busybox-static');
+  const spawner = join(dirname(agentBundle), SPAWNER_FILE);
+  await assertStatic(spawner, 'build the guest agent again (npx nx run guest-agent:build)');
   const placements = new Map<string, string>([
     ['/bin/busybox', HOST_BUSYBOX],
     ['/usr/bin/node', nodeBinary],
     ['/usr/bin/crun', HOST_CRUN],
     ['/usr/bin/socat', HOST_SOCAT],
     [GUEST_AGENT_PATH, agentBundle],
+    [join(dirname(GUEST_AGENT_PATH), SPAWNER_FILE), spawner],
   ]);
   const ptyAddon = resolveFrom(agentBundle, PTY_ADDON);
   placements.set(join(dirname(GUEST_AGENT_PATH), 'node_modules', PTY_ADDON), ptyAddon);
@@ -76,7 +85,7 @@ async function sharedLibraries(processes: ProcessRunner, binary: string): Promis
   return libraries;
 }
 
-async function assertStatic(binary: string): Promise<void> {
+async function assertStatic(binary: string, remedy: string): Promise<void> {
   await statOrThrow(binary);
   const file = await open(binary, 'r');
   try {
@@ -85,7 +94,7 @@ async function assertStatic(binary: string): Promise<void> {
     if (hasProgramInterpreter(head.subarray(0, bytesRead))) {
       throw new GuestImageError(
         GuestImageErrorCode.HOST_BINARY_UNUSABLE,
-        `${binary} is dynamically linked; install busybox-static`,
+        `${binary} is dynamically linked; ${remedy}`,
       );
     }
   } finally {

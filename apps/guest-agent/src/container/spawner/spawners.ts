@@ -1,0 +1,94 @@
+import { close as closeCallback, open as openCallback, constants as fsConstants } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from '../../log/logger';
+import type { Container } from '../container.types';
+import type { Crun } from '../crun.adapter';
+import type { OciProcess } from '../oci-spec';
+import { Spawner } from './spawner';
+
+const openFd = promisify(openCallback);
+const closeFd = promisify(closeCallback);
+
+export interface SpawnersOptions {
+  /** moat-spawner's binary; unset: no spawners, every exec goes through crun. */
+  binary?: string;
+  /** How long a spawner may take to say hello. */
+  startTimeoutMs: number;
+}
+
+/**
+ * One moat-spawner per container, started by `crun exec` on the container's first exec with
+ * that exec's process spec (so it holds the user and the security settings every exec of the
+ * container gets) and stopped with the container. A spawner that cannot start is not tried
+ * again for its container: its execs go through crun, as they did before spawners.
+ */
+export class Spawners {
+  private readonly byContainer = new Map<string, Promise<Spawner | undefined>>();
+
+  constructor(
+    private readonly crun: Crun,
+    private readonly log: Logger,
+    private readonly options: SpawnersOptions,
+  ) {}
+
+  /** The container's spawner for a process of `spec`, or undefined when it must go through crun. */
+  async forProcess(container: Container, spec: OciProcess): Promise<Spawner | undefined> {
+    const { binary } = this.options;
+    if (!binary || !spec.user) return undefined;
+    let entry = this.byContainer.get(container.id);
+    // A spawner that died (something in the container killed it) is started again.
+    if (entry && (await entry)?.alive === false) entry = undefined;
+    if (!entry) {
+      entry = this.start(container, spec, binary);
+      this.byContainer.set(container.id, entry);
+    }
+    const spawner = await entry;
+    const { uid, gid } = spec.user;
+    return spawner?.alive && spawner.user.uid === uid && spawner.user.gid === gid ? spawner : undefined;
+  }
+
+  /** Stops the container's spawner, which kills whatever it started. */
+  stop(containerId: string): void {
+    const entry = this.byContainer.get(containerId);
+    this.byContainer.delete(containerId);
+    void entry?.then((spawner) => spawner?.stop());
+  }
+
+  private async start(container: Container, spec: OciProcess, binary: string): Promise<Spawner | undefined> {
+    const dir = join(container.bundleDir, 'spawner');
+    const launch = {
+      containerId: container.id,
+      processFile: join(dir, 'process.json'),
+      pidFile: join(dir, 'pid'),
+      logFile: join(dir, 'crun.log'),
+    };
+    try {
+      await mkdir(dir, { recursive: true });
+      await rm(launch.pidFile, { force: true });
+      // Run as /proc/self/fd/3, the binary crun passes on: nothing is put into the container's files.
+      await writeFile(launch.processFile, JSON.stringify({ ...spec, args: ['/proc/self/fd/3'], env: [], cwd: '/' }));
+      const binaryFd = await openFd(binary, fsConstants.O_RDONLY);
+      let child;
+      try {
+        child = this.crun.spawnExecWithFds(launch, [binaryFd, 'pipe']);
+      } finally {
+        await closeFd(binaryFd);
+      }
+      child.stdout.resume();
+      child.stderr.resume();
+      child.on('error', (error) => this.log.warn('cannot run crun for the spawner', { containerId: container.id, error }));
+      const user = { uid: spec.user?.uid ?? 0, gid: spec.user?.gid ?? 0 };
+      const spawner = await Spawner.connect(child, launch.pidFile, user, this.options.startTimeoutMs, this.log);
+      if (!spawner) {
+        const reason = (await readFile(launch.logFile, 'utf8').catch(() => '')).trim();
+        this.log.warn('the spawner did not start; execs go through crun', { containerId: container.id, reason });
+      }
+      return spawner;
+    } catch (error) {
+      this.log.warn('the spawner did not start; execs go through crun', { containerId: container.id, error });
+      return undefined;
+    }
+  }
+}
