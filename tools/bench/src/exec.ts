@@ -5,7 +5,7 @@
  *  - straight through the runtime, over the agent transport it picks on this host: the same round
  *    trip (ExecProcess, stream reads to EOF, WaitProcess), and stream throughput host → guest
  *    (stdin into `cat > /dev/null`) and guest → host (`head -c` of /dev/zero to stdout), in MB/s,
- *    through an interactive session.
+ *    through an interactive session; and the floor: a guest call that starts nothing.
  * Usage: node tools/bench/dist/exec.js [--runs N] [--mb N] [--accel auto|kvm|tcg] [--data-dir DIR]
  */
 import { randomUUID } from 'node:crypto';
@@ -133,6 +133,15 @@ async function main(): Promise<void> {
     }
     const s = summarize(latencies);
     console.log(`exec straight through the runtime (\`true\`, ${runs} runs): p50 ${formatMs(s.p50)}  p95 ${formatMs(s.p95)}  min ${formatMs(s.min)}  max ${formatMs(s.max)}`);
+    // The floor under it: one guest call that starts nothing (the container's cgroup counters).
+    const floor: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await runtime.stats(id);
+      floor.push(performance.now() - t0);
+    }
+    const f = summarize(floor);
+    console.log(`one guest call that starts nothing (StatsContainer, ${runs} runs): p50 ${formatMs(f.p50)}  p95 ${formatMs(f.p95)}  min ${formatMs(f.min)}`);
     console.log(`stream host → guest (${values.mb} MB): ${(await hostToGuest(runtime, id, bytes)).toFixed(1)} MB/s`);
     console.log(`stream guest → host (${values.mb} MB): ${(await guestToHost(runtime, id, bytes)).toFixed(1)} MB/s`);
   } finally {

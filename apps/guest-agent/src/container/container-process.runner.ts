@@ -70,6 +70,15 @@ export class ContainerProcessRunner {
     return { init, pid };
   }
 
+  /**
+   * Starts the container's spawner in the background, for the user execs run as by default
+   * (root; a host asks for another only explicitly), so that the first exec finds it running.
+   */
+  prepareExecs(container: Container): void {
+    const spec = execProcessSpec({ args: ['true'], env: [], cwd: '/', terminal: false, uid: 0, gid: 0 }, container.spec.process);
+    void this.spawners.forProcess(container, spec);
+  }
+
   /** Starts an exec in a running container; a command that cannot be run "exits" 127 or 126. */
   async exec(container: Container, execId: string, request: ExecProcessRequest): Promise<void> {
     if (this.processes.find(container.id, execId)) {

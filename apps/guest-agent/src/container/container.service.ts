@@ -82,6 +82,7 @@ export class ContainerService implements FileRoots {
     const cgroupDir = await cgroupDirOf(pid);
     if (cgroupDir) container.cgroup = new CgroupReader(cgroupDir);
     container.status = 'running';
+    this.runner.prepareExecs(container);
     void init.exited.then(() => {
       if (container.status === 'running') container.status = 'stopped';
     });

@@ -31,11 +31,11 @@ export class Crun {
     ];
   }
 
-  execArgs(launch: CrunLaunch & { processFile: string }, preserveFds = 0): string[] {
+  execArgs(launch: CrunLaunch & { processFile: string }, detached?: { preserveFds: number }): string[] {
     return [
       ...this.globalArgs(launch.logFile),
       'exec',
-      ...(preserveFds > 0 ? [`--preserve-fds=${preserveFds}`] : []),
+      ...(detached ? ['--detach', `--preserve-fds=${detached.preserveFds}`] : []),
       '--process',
       launch.processFile,
       '--pid-file',
@@ -55,11 +55,12 @@ export class Crun {
   }
 
   /**
-   * Foreground `crun exec` that passes `extraFds` on as the process's fds 3, 4, … (see
-   * HostCommands.spawn); the process is the moat-spawner, whose binary is one of them.
+   * Detached `crun exec` (crun exits once the process runs) that passes `extraFds` on as the
+   * process's fds 3, 4, … (see HostCommands.spawn): how the moat-spawner starts, its binary one
+   * of them and its socket to the agent another.
    */
-  spawnExecWithFds(launch: CrunLaunch & { processFile: string }, extraFds: readonly (number | 'pipe')[]): ChildProcessWithoutNullStreams {
-    return this.host.spawn(this.config.binary, this.execArgs(launch, extraFds.length), extraFds);
+  spawnDetachedExec(launch: CrunLaunch & { processFile: string }, extraFds: readonly (number | 'pipe')[]): ChildProcessWithoutNullStreams {
+    return this.host.spawn(this.config.binary, this.execArgs(launch, { preserveFds: extraFds.length }), extraFds);
   }
 
   /** Foreground `crun exec` on a new pty: the process spec says `terminal: false`, so crun passes the pty on. */

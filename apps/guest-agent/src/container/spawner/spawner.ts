@@ -1,9 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { close as closeCallback, open as openCallback, constants as fsConstants } from 'node:fs';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { promisify } from 'node:util';
 import type { Logger } from '../../log/logger';
 import type { RawExit } from '../../process/process-handle';
 import { SpawnedProcessHandle } from '../../process/spawned-process.handle';
@@ -17,8 +16,6 @@ import {
   type SpawnerMessage,
 } from './spawner.protocol';
 
-const openFd = promisify(openCallback);
-const closeFd = promisify(closeCallback);
 
 /** A process the spawner started, or the errno of the fork that failed (nothing ran). */
 export type SpawnOutcome =
@@ -60,7 +57,6 @@ export class Spawner {
   private closed = false;
 
   private constructor(
-    private readonly child: ChildProcess,
     private readonly socket: Socket,
     /** The spawner's pid in the agent's namespace. */
     readonly pid: number,
@@ -71,31 +67,32 @@ export class Spawner {
   ) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.log.warn('spawner socket failed', { pid, error }));
+    // Its socket is how the agent knows it lives: it closes when the spawner exits.
     socket.on('close', () => this.shutDown());
-    child.once('exit', () => this.shutDown());
   }
 
   /**
-   * Waits for the spawner `child` (a `crun exec` of it) to say hello on its socket, fd 4;
-   * resolves undefined, and stops it, when it does not within `timeoutMs`.
+   * Waits for the spawner that `crun` (a detached `crun exec` of it) starts to say hello on its
+   * socket, fd 4; resolves undefined, and kills it, when it does not within `timeoutMs`.
    */
   static async connect(
-    child: ChildProcess,
+    crun: ChildProcess,
     pidFile: string,
     user: { uid: number; gid: number },
     timeoutMs: number,
     log: Logger,
   ): Promise<Spawner | undefined> {
-    const socket = child.stdio[4];
+    const socket = crun.stdio[4];
     if (!(socket instanceof Socket)) throw new Error('the spawner was started without its socket');
     const decoder = new SpawnerDecoder();
     // It says nothing else before it is asked: the hello is all there is to read here.
-    const hello = await new Promise<{ ok: boolean }>((resolve) => {
-      const finish = (ok: boolean): void => {
+    const ok = await new Promise<boolean>((resolve) => {
+      const finish = (hello: boolean): void => {
         clearTimeout(timer);
         socket.off('data', onData);
-        child.off('exit', onExit);
-        resolve({ ok });
+        socket.off('close', onFailure);
+        crun.off('exit', onExit);
+        resolve(hello);
       };
       const onData = (chunk: Buffer): void => {
         try {
@@ -105,19 +102,25 @@ export class Spawner {
           finish(false);
         }
       };
-      const onExit = (): void => finish(false);
-      const timer = setTimeout(() => finish(false), timeoutMs);
+      const onFailure = (): void => finish(false);
+      // crun exits 0 once the spawner runs; anything else means it never did.
+      const onExit = (code: number | null): void => {
+        if (code !== 0) finish(false);
+      };
+      const timer = setTimeout(onFailure, timeoutMs);
       socket.on('data', onData);
-      child.once('exit', onExit);
+      socket.once('close', onFailure);
+      crun.on('exit', onExit);
     });
-    const pid = hello.ok ? Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10) : NaN;
-    const pidNamespace = hello.ok ? await readlink(`/proc/${pid}/ns/pid`).catch(() => undefined) : undefined;
+    const pid = Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10);
+    const pidNamespace = ok ? await readlink(`/proc/${pid}/ns/pid`).catch(() => undefined) : undefined;
     if (!Number.isInteger(pid) || pid <= 0 || !pidNamespace) {
       socket.destroy();
-      child.kill('SIGKILL');
+      crun.kill('SIGKILL');
+      if (Number.isInteger(pid) && pid > 0) killQuietly(pid);
       return undefined;
     }
-    return new Spawner(child, socket, pid, pidNamespace, user, log);
+    return new Spawner(socket, pid, pidNamespace, user, log);
   }
 
   get alive(): boolean {
@@ -139,14 +142,11 @@ export class Spawner {
     if (message.type === 'failed') return { started: false, errno: message.errno };
     if (message.type !== 'started' || !tracked) throw new Error(`spawner answered a spawn with '${message.type}'`);
     try {
-      const [pid, ...ends] = await Promise.all([
-        this.agentPidOf(message.pid),
-        ...[
-          this.openEnd(message.stdinFd, fsConstants.O_WRONLY),
-          this.openEnd(message.stdoutFd, fsConstants.O_RDONLY),
-          this.openEnd(message.stderrFd, fsConstants.O_RDONLY),
-        ].map((opening) => opening.catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))),
-      ]);
+      const ends = [
+        this.openEnd(message.stdinFd, fsConstants.O_WRONLY),
+        this.openEnd(message.stdoutFd, fsConstants.O_RDONLY),
+        this.openEnd(message.stderrFd, fsConstants.O_RDONLY),
+      ];
       const [stdin, stdout, stderr] = ends.map((end) => (typeof end === 'number' ? end : undefined));
       const failure = ends.slice(1).find((end): end is Error => end instanceof Error);
       // The spawner died before its ends could be opened (something in the container killed
@@ -154,9 +154,10 @@ export class Spawner {
       // While the spawner lives, only stdin may fail to open: a process that has exited has no
       // reader left.
       if (failure && !this.closed) {
-        await Promise.all(ends.filter((end): end is number => typeof end === 'number').map((fd) => closeFd(fd)));
+        for (const fd of ends) if (typeof fd === 'number') closeSync(fd);
         throw failure;
       }
+      const pid = this.agentPidOf(message.pid);
       tracked.pid = pid;
       if (this.closed && pid !== undefined) killQuietly(pid);
       const handle = new SpawnedProcessHandle({ stdin, stdout, stderr }, tracked.exited, { signal: (signal) => this.signal(id, signal) }, (error) =>
@@ -210,7 +211,6 @@ export class Spawner {
   private shutDown(): void {
     if (this.closed) return;
     this.closed = true;
-    this.child.kill('SIGKILL');
     for (const resolve of this.starting.values()) resolve(new Error('the spawner has exited'));
     this.starting.clear();
     const orphans = [...this.running.values()];
@@ -218,38 +218,59 @@ export class Spawner {
     for (const tracked of orphans) tracked.settle({ code: null, signal: 'SIGKILL' });
     // Killed with the spawner or not (it kills them only when it sees its socket close), they
     // now belong to the container's init: find each by its pid there and kill it.
-    void Promise.all(
-      orphans.map(async ({ pid, containerPid }) => {
-        const found = pid ?? (await this.agentPidOf(containerPid));
-        if (found !== undefined) killQuietly(found);
-      }),
-    );
+    for (const { pid, containerPid } of orphans) {
+      const found = pid ?? this.agentPidOf(containerPid);
+      if (found !== undefined) killQuietly(found);
+    }
   }
 
-  /** Opens the spawner's end of a pipe as a new fd of the agent's (non-blocking: the agent's loop reads it). */
-  private openEnd(fd: number, mode: number): Promise<number> {
-    // libuv opens every fd close-on-exec, so no later child inherits it.
-    return openFd(`/proc/${this.pid}/fd/${fd}`, mode | fsConstants.O_NONBLOCK);
+  /**
+   * Opens the spawner's end of a pipe as a new fd of the agent's, non-blocking (the agent's
+   * loop reads it; opening a pipe so never waits) and close-on-exec (libuv opens every fd so).
+   * Synchronous: a /proc link opens at once, quicker than a trip through libuv's thread pool.
+   */
+  private openEnd(fd: number, mode: number): number | Error {
+    try {
+      return openSync(`/proc/${this.pid}/fd/${fd}`, mode | fsConstants.O_NONBLOCK);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /**
    * The agent's pid of the process whose innermost pid is `containerPid`: among the spawner's
-   * children while it lives, else among the processes of the spawner's pid namespace.
+   * children while it lives, else among the processes of the spawner's pid namespace. Reads
+   * only /proc, which answers at once, so synchronously.
    */
-  private async agentPidOf(containerPid: number): Promise<number | undefined> {
-    const children = await readFile(`/proc/${this.pid}/task/${this.pid}/children`, 'utf8').catch(() => '');
-    const candidates = children.trim() !== '' ? children : (await readdir('/proc')).join(' ');
-    for (const pid of candidates.split(/\s+/).filter((name) => /^\d+$/.test(name)).map(Number)) {
-      if (await this.isInContainer(pid, containerPid)) return pid;
-    }
-    return undefined;
+  private agentPidOf(containerPid: number): number | undefined {
+    const children = readProc(`/proc/${this.pid}/task/${this.pid}/children`).trim();
+    if (children !== '') return children.split(/\s+/).map(Number).find((pid) => innermostPid(pid) === containerPid);
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .find((pid) => innermostPid(pid) === containerPid && readProcLink(`/proc/${pid}/ns/pid`) === this.pidNamespace);
   }
+}
 
-  private async isInContainer(pid: number, containerPid: number): Promise<boolean> {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const nsPids = /^NSpid:\s*(.+)$/m.exec(status)?.[1]?.trim().split(/\s+/).map(Number);
-    if (nsPids?.[nsPids.length - 1] !== containerPid) return false;
-    return (await readlink(`/proc/${pid}/ns/pid`).catch(() => '')) === this.pidNamespace;
+/** The pid a process has in its own pid namespace (the last of its NSpid line). */
+function innermostPid(pid: number): number | undefined {
+  const nsPids = /^NSpid:\s*(.+)$/m.exec(readProc(`/proc/${pid}/status`))?.[1]?.trim().split(/\s+/);
+  return nsPids ? Number(nsPids[nsPids.length - 1]) : undefined;
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function readProcLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -19,9 +19,10 @@ export interface SpawnersOptions {
 }
 
 /**
- * One moat-spawner per container, started by `crun exec` on the container's first exec with
- * that exec's process spec (so it holds the user and the security settings every exec of the
- * container gets) and stopped with the container. A spawner that cannot start is not tried
+ * One moat-spawner per container, started by a detached `crun exec` (no crun stays behind)
+ * when the container starts or on its first exec, with an exec's process spec (so it holds the
+ * user and the security settings every exec of the container gets), and stopped with the
+ * container. A spawner that cannot start is not tried
  * again for its container: its execs go through crun, as they did before spawners.
  */
 export class Spawners {
@@ -72,7 +73,7 @@ export class Spawners {
       const binaryFd = await openFd(binary, fsConstants.O_RDONLY);
       let child;
       try {
-        child = this.crun.spawnExecWithFds(launch, [binaryFd, 'pipe']);
+        child = this.crun.spawnDetachedExec(launch, [binaryFd, 'pipe']);
       } finally {
         await closeFd(binaryFd);
       }
