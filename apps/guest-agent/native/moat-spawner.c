@@ -14,12 +14,13 @@
  *   agent -> spawner
  *     'S' spawn    u32 id, u32 argc, u32 envc, then NUL-terminated strings: cwd, argv, env
  *     'R' release  u32 id: the agent has opened the process's pipes; the spawner closes its ends
+ *                  and lets the process run its command
  *     'K' kill     u32 id, u32 signal
  *   spawner -> agent
  *     'H' hello    u32 protocol version
  *     'S' started  u32 id, i32 pid (in the container), i32 fds of stdin (write end), stdout
- *                  and stderr (read ends), which the agent opens through /proc/<pid>/fd; sent
- *                  before the process may run its command
+ *                  and stderr (read ends), which the agent opens through /proc/<pid>/fd; the
+ *                  process waits for the release before it runs its command
  *     'F' failed   u32 id, i32 errno: the spawner could not fork (nothing ran)
  *     'E' exited   u32 id, i32 wait status
  * A command that cannot run (no such file, no permission, no working directory) says why on
@@ -51,6 +52,8 @@ struct child {
   int exited;
   int released;
   int fds[3];
+  /* Written to once the agent has the process's pipes: the process may run its command. */
+  int go;
 };
 
 static struct child children[MAX_CHILDREN];
@@ -109,11 +112,15 @@ static struct child *find_child(uint32_t id) {
   return NULL;
 }
 
-static void close_ends(struct child *c) {
+/* The agent has opened the process's pipes: the spawner lets go of its ends and of the process. */
+static void release(struct child *c) {
   for (int i = 0; i < 3; i++) {
     if (c->fds[i] >= 0) close(c->fds[i]);
     c->fds[i] = -1;
   }
+  if (!c->exited && write(c->go, "g", 1) < 0) kill(c->pid, SIGKILL);
+  close(c->go);
+  c->released = 1;
 }
 
 static void forget_if_done(struct child *c) {
@@ -131,8 +138,9 @@ static void report(const char *what, const char *subject, int error) {
 
 /*
  * In the forked child: never returns. It waits for the spawner's go-ahead, which comes only
- * once the agent has been told the process exists, so nothing runs that the agent could not
- * account for; without it (the spawner died) it leaves without running anything.
+ * once the agent holds the process's pipes, so nothing runs that the agent could not account
+ * for or whose output it could miss; without it (the spawner died) it leaves without running
+ * anything.
  */
 static void run_child(int stdio[3], int go, const char *cwd, char **argv, char **envp) {
   sigset_t none;
@@ -213,11 +221,9 @@ static void spawn(const unsigned char *payload, uint32_t length) {
   close(out[1]);
   close(err[1]);
   close(go[0]);
-  *slot = (struct child){.used = 1, .id = id, .pid = pid, .fds = {in[1], out[0], err[0]}};
+  *slot = (struct child){.used = 1, .id = id, .pid = pid, .fds = {in[1], out[0], err[0]}, .go = go[1]};
   uint32_t fields[5] = {id, (uint32_t)pid, (uint32_t)in[1], (uint32_t)out[0], (uint32_t)err[0]};
   send_frame('S', fields, 5);
-  if (write(go[1], "g", 1) < 0) kill(pid, SIGKILL);
-  close(go[1]);
   free(strings);
 }
 
@@ -249,8 +255,7 @@ static void handle(char type, const unsigned char *payload, uint32_t length) {
   struct child *c = find_child(get_u32(payload));
   if (!c) return;
   if (type == 'R' && !c->released) {
-    close_ends(c);
-    c->released = 1;
+    release(c);
     forget_if_done(c);
   } else if (type == 'K' && length >= 8 && !c->exited) {
     kill(c->pid, (int)get_u32(payload + 4));

@@ -14,7 +14,7 @@ import type { Container } from './container.types';
 import type { Crun } from './crun.adapter';
 import { execFailureExitCode } from './exec-failure';
 import { execProcessSpec, type OciProcess } from './oci-spec';
-import { Spawners } from './spawner/spawners';
+import { Spawners } from './spawners';
 
 export interface ContainerProcessOptions {
   streamLimitBytes: number;

@@ -2,11 +2,11 @@ import { close as closeCallback, open as openCallback, constants as fsConstants 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../../log/logger';
-import type { Container } from '../container.types';
-import type { Crun } from '../crun.adapter';
-import type { OciProcess } from '../oci-spec';
-import { Spawner } from './spawner';
+import type { Logger } from '../log/logger';
+import type { Container } from './container.types';
+import type { Crun } from './crun.adapter';
+import type { OciProcess } from './oci-spec';
+import { Spawner } from '../spawner/spawner';
 
 const openFd = promisify(openCallback);
 const closeFd = promisify(closeCallback);
@@ -81,7 +81,11 @@ export class Spawners {
       child.stderr.resume();
       child.on('error', (error) => this.log.warn('cannot run crun for the spawner', { containerId: container.id, error }));
       const user = { uid: spec.user?.uid ?? 0, gid: spec.user?.gid ?? 0 };
-      const spawner = await Spawner.connect(child, launch.pidFile, user, this.options.startTimeoutMs, this.log);
+      const pidOf = async (): Promise<number | undefined> => {
+        const pid = Number.parseInt((await readFile(launch.pidFile, 'utf8').catch(() => '')).trim(), 10);
+        return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+      };
+      const spawner = await Spawner.connect(child, pidOf, user, this.options.startTimeoutMs, this.log);
       if (!spawner) {
         const reason = (await readFile(launch.logFile, 'utf8').catch(() => '')).trim();
         this.log.warn('the spawner did not start; execs go through crun', { containerId: container.id, reason });

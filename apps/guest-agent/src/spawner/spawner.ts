@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import type { Logger } from '../../log/logger';
-import type { RawExit } from '../../process/process-handle';
-import { SpawnedProcessHandle } from '../../process/spawned-process.handle';
+import type { Logger } from '../log/logger';
+import type { RawExit } from '../process/process-handle';
+import { SpawnedProcessHandle } from '../process/spawned-process.handle';
 import {
   SPAWNER_PROTOCOL_VERSION,
   SpawnerDecoder,
@@ -46,8 +46,8 @@ const signalNames = new Map<number, NodeJS.Signals>(
 
 /**
  * The agent's side of one container's moat-spawner (native/moat-spawner.c): asks it to start
- * processes, opens their pipes, and hands their ends over as process handles. When the spawner
- * goes, whatever it started is killed and reported as killed.
+ * processes, opens their pipes, and hands their ends over as process handles. When the
+ * spawner goes, whatever it started is killed and reported as killed.
  */
 export class Spawner {
   private readonly decoder = new SpawnerDecoder();
@@ -60,7 +60,7 @@ export class Spawner {
     private readonly socket: Socket,
     /** The spawner's pid in the agent's namespace. */
     readonly pid: number,
-    /** The container's pid namespace (`/proc/<pid>/ns/pid`), to find its processes once the spawner is gone. */
+    /** The spawner's pid namespace (`/proc/<pid>/ns/pid`), to find its processes once it is gone. */
     private readonly pidNamespace: string,
     readonly user: { uid: number; gid: number },
     private readonly log: Logger,
@@ -72,17 +72,19 @@ export class Spawner {
   }
 
   /**
-   * Waits for the spawner that `crun` (a detached `crun exec` of it) starts to say hello on its
-   * socket, fd 4; resolves undefined, and kills it, when it does not within `timeoutMs`.
+   * Waits for a spawner to say hello on its socket, `launcher.stdio[4]`: `launcher` is the
+   * detached `crun exec` that starts it and exits 0. `pidOf` gives the spawner's pid once it
+   * has said hello (crun's pid file). Resolves undefined, and kills it, when it does not
+   * say hello within `timeoutMs`.
    */
   static async connect(
-    crun: ChildProcess,
-    pidFile: string,
+    launcher: ChildProcess,
+    pidOf: () => Promise<number | undefined>,
     user: { uid: number; gid: number },
     timeoutMs: number,
     log: Logger,
   ): Promise<Spawner | undefined> {
-    const socket = crun.stdio[4];
+    const socket = launcher.stdio[4];
     if (!(socket instanceof Socket)) throw new Error('the spawner was started without its socket');
     const decoder = new SpawnerDecoder();
     // It says nothing else before it is asked: the hello is all there is to read here.
@@ -91,7 +93,7 @@ export class Spawner {
         clearTimeout(timer);
         socket.off('data', onData);
         socket.off('close', onFailure);
-        crun.off('exit', onExit);
+        launcher.off('exit', onExit);
         resolve(hello);
       };
       const onData = (chunk: Buffer): void => {
@@ -103,21 +105,20 @@ export class Spawner {
         }
       };
       const onFailure = (): void => finish(false);
-      // crun exits 0 once the spawner runs; anything else means it never did.
       const onExit = (code: number | null): void => {
         if (code !== 0) finish(false);
       };
       const timer = setTimeout(onFailure, timeoutMs);
       socket.on('data', onData);
       socket.once('close', onFailure);
-      crun.on('exit', onExit);
+      launcher.on('exit', onExit);
     });
-    const pid = Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10);
-    const pidNamespace = ok ? await readlink(`/proc/${pid}/ns/pid`).catch(() => undefined) : undefined;
-    if (!Number.isInteger(pid) || pid <= 0 || !pidNamespace) {
+    const pid = await pidOf();
+    const pidNamespace = ok && pid !== undefined ? await readlink(`/proc/${pid}/ns/pid`).catch(() => undefined) : undefined;
+    if (pid === undefined || !pidNamespace) {
       socket.destroy();
-      crun.kill('SIGKILL');
-      if (Number.isInteger(pid) && pid > 0) killQuietly(pid);
+      launcher.kill('SIGKILL');
+      if (pid !== undefined) killQuietly(pid);
       return undefined;
     }
     return new Spawner(socket, pid, pidNamespace, user, log);
@@ -149,11 +150,10 @@ export class Spawner {
       ];
       const [stdin, stdout, stderr] = ends.map((end) => (typeof end === 'number' ? end : undefined));
       const failure = ends.slice(1).find((end): end is Error => end instanceof Error);
-      // The spawner died before its ends could be opened (something in the container killed
-      // it): the process is killed and reported so, with whatever output could still be read.
-      // While the spawner lives, only stdin may fail to open: a process that has exited has no
-      // reader left.
-      if (failure && !this.closed) {
+      // While the spawner lives it holds the ends until the release, so an end fails to open
+      // only when it has died; then the process never runs its command, and is reported killed
+      // when the spawner's socket closes.
+      if (failure && !this.closed && isAlive(this.pid)) {
         for (const fd of ends) if (typeof fd === 'number') closeSync(fd);
         throw failure;
       }
@@ -272,6 +272,11 @@ function readProcLink(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether `pid` still exists (a zombie no longer has fd links, so it counts as gone). */
+function isAlive(pid: number): boolean {
+  return !/^State:\s+Z/m.test(readProc(`/proc/${pid}/status`) || 'State: Z');
 }
 
 function killQuietly(pid: number): void {
