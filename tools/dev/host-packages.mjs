@@ -23,6 +23,8 @@ export const RUNTIME_PACKAGES = [
   'python3', // node-gyp, when a native module has no prebuilt binary
   'make',
   'g++',
+  'gcc', // builds the guest agent's moat-spawner, a static binary (libc6-dev has the static libc)
+  'libc6-dev',
 ];
 
 /** Extra packages the test tiers need. */
