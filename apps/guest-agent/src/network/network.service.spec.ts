@@ -6,10 +6,14 @@ import { AgentErrorCode } from '../errors/agent.error';
 import type { CommandResult, HostCommands } from '../host/host-commands.adapter';
 import { NetworkService } from './network.service';
 
+/** Records the `ip` commands of the scripts the service runs, one line each, unquoted. */
 class FakeIp implements Pick<HostCommands, 'run'> {
   calls: string[] = [];
   run(command: string, args: readonly string[]): Promise<CommandResult> {
-    this.calls.push(`${command} ${args.join(' ')}`);
+    expect([command, args[0]]).toEqual(['sh', '-c']);
+    const [setE, ...lines] = (args[1] ?? '').split('\n');
+    expect(setE).toBe('set -e');
+    this.calls.push(...lines.map((line) => line.replace(/'/g, '')));
     return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
   }
 }

@@ -5,6 +5,7 @@ import type { ARPNeighbor, Interface, IPAddress, Route } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { HostCommands } from '../host/host-commands.adapter';
 import { pollFor } from '../host/poll';
+import { ipScript } from './ip-script';
 
 export interface NetworkPaths {
   /** `/sys/class/net`: one directory per link, with its `address` and `mtu`. */
@@ -45,16 +46,19 @@ export class NetworkService {
     const addresses = iface.ipAddresses.map(cidrOf);
 
     const current = await this.linkByMac(mac);
-    let name = current;
-    if (iface.name && iface.name !== current) {
-      await this.ip(['link', 'set', 'dev', current, 'down']);
-      await this.ip(['link', 'set', 'dev', current, 'name', iface.name]);
-      name = iface.name;
-    }
-    if (iface.mtu !== 0) await this.ip(['link', 'set', 'dev', name, 'mtu', String(iface.mtu)]);
-    await this.ip(['addr', 'flush', 'dev', name]);
-    for (const cidr of addresses) await this.ip(['addr', 'add', cidr, 'dev', name]);
-    await this.ip(['link', 'set', 'dev', name, 'up']);
+    const name = iface.name || current;
+    await this.ip([
+      ...(name !== current
+        ? [
+            ['link', 'set', 'dev', current, 'down'],
+            ['link', 'set', 'dev', current, 'name', name],
+          ]
+        : []),
+      ...(iface.mtu !== 0 ? [['link', 'set', 'dev', name, 'mtu', String(iface.mtu)]] : []),
+      ['addr', 'flush', 'dev', name],
+      ...addresses.map((cidr) => ['addr', 'add', cidr, 'dev', name]),
+      ['link', 'set', 'dev', name, 'up'],
+    ]);
     const updated = (await this.listInterfaces()).find((candidate) => candidate.name === name);
     if (!updated) throw new AgentError(AgentErrorCode.GUEST_SETUP_FAILED, `interface ${name} vanished after update`);
     return updated;
@@ -67,26 +71,31 @@ export class NetworkService {
   async updateRoutes(routes: readonly Route[]): Promise<Route[]> {
     for (const route of routes) validateRoute(route);
     const devices = [...new Set(routes.map((route) => route.device))];
-    for (const device of devices) await this.ip(['route', 'flush', 'dev', device]);
     const ordered = [...routes.filter((r) => !r.gateway), ...routes.filter((r) => r.gateway)];
-    for (const route of ordered) {
-      const args = ['route', 'replace', route.dest || 'default'];
-      if (route.gateway) args.push('via', route.gateway);
-      args.push('dev', route.device);
-      if (route.source) args.push('src', route.source);
-      await this.ip(args);
-    }
+    await this.ip([
+      ...devices.map((device) => ['route', 'flush', 'dev', device]),
+      ...ordered.map((route) => [
+        'route',
+        'replace',
+        route.dest || 'default',
+        ...(route.gateway ? ['via', route.gateway] : []),
+        'dev',
+        route.device,
+        ...(route.source ? ['src', route.source] : []),
+      ]),
+    ]);
     return this.listRoutes();
   }
 
   async addArpNeighbors(neighbors: readonly ARPNeighbor[]): Promise<void> {
-    for (const neighbor of neighbors) {
+    const commands = neighbors.map((neighbor) => {
       const to = neighbor.toIpAddress;
       if (!to || !isIp(to.address)) throw invalid('neighbor needs a valid to_ip_address');
       if (!MAC.test(neighbor.llAddr.toLowerCase())) throw invalid(`invalid ll_addr "${neighbor.llAddr}"`);
       if (!IFNAME.test(neighbor.device)) throw invalid(`invalid device "${neighbor.device}"`);
-      await this.ip(['neigh', 'replace', to.address, 'lladdr', neighbor.llAddr.toLowerCase(), 'dev', neighbor.device, 'nud', 'permanent']);
-    }
+      return ['neigh', 'replace', to.address, 'lladdr', neighbor.llAddr.toLowerCase(), 'dev', neighbor.device, 'nud', 'permanent'];
+    });
+    await this.ip(commands);
   }
 
   async listInterfaces(): Promise<Interface[]> {
@@ -137,10 +146,13 @@ export class NetworkService {
     return undefined;
   }
 
-  private async ip(args: string[]): Promise<void> {
-    const result = await this.host.run('ip', args);
+  /** Runs `commands` (each the words after `ip`) in order, in one shell; the first that fails fails them all. */
+  private async ip(commands: readonly (readonly string[])[]): Promise<void> {
+    if (commands.length === 0) return;
+    const result = await this.host.run('sh', ['-c', ipScript(commands)]);
     if (result.exitCode !== 0) {
-      throw new AgentError(AgentErrorCode.GUEST_SETUP_FAILED, `ip ${args.join(' ')}: exit ${result.exitCode}: ${result.stderr}`);
+      const said = commands.map((args) => `ip ${args.join(' ')}`).join('; ');
+      throw new AgentError(AgentErrorCode.GUEST_SETUP_FAILED, `${said}: exit ${result.exitCode}: ${result.stderr}`);
     }
   }
 }
