@@ -296,12 +296,8 @@ int main(void) {
     }
     if (fds[1].revents & POLLIN) reap();
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    if (filled == capacity) {
-      unsigned char *grown = realloc(buffer, capacity * 2);
-      if (!grown) kill_all_and_exit();
-      buffer = grown;
-      capacity *= 2;
-    }
+    /* Never full here: what is left after the frames below is a part of one, and the buffer
+       is grown to hold that one whole. */
     ssize_t n = read(AGENT_FD, buffer + filled, capacity - filled);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) kill_all_and_exit();

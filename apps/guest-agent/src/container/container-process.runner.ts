@@ -11,7 +11,7 @@ import { INIT_EXEC_ID, type ProcessTable } from '../process/process-table';
 import { killTree } from '../process/process-tree';
 import { PtyProcessHandle } from '../process/pty-process.handle';
 import type { Container } from './container.types';
-import type { Crun } from './crun.adapter';
+import { readPidFile, type Crun } from './crun.adapter';
 import { execFailureExitCode } from './exec-failure';
 import { execProcessSpec, type OciProcess } from './oci-spec';
 import { Spawners } from './spawners';
@@ -30,7 +30,6 @@ const PID_POLL_MS = 10;
 const DEFAULT_WINDOW = { rows: 24, cols: 80 };
 const SIGTERM = 15;
 const SIGKILL = 9;
-
 
 /**
  * The processes that run in containers: the init process (`crun run`) and execs — through the
@@ -75,6 +74,7 @@ export class ContainerProcessRunner {
    * (root; a host asks for another only explicitly), so that the first exec finds it running.
    */
   prepareExecs(container: Container): void {
+    // Only the user and the security settings count: the spawner runs its own binary.
     const spec = execProcessSpec({ args: ['true'], env: [], cwd: '/', terminal: false, uid: 0, gid: 0 }, container.spec.process);
     void this.spawners.forProcess(container, spec);
   }
@@ -172,7 +172,7 @@ export class ContainerProcessRunner {
   }
 
   private pipes(child: ChildProcessWithoutNullStreams, containerId: string, execId: string): PipeProcessHandle {
-    return new PipeProcessHandle(child, (error) => this.log.warn('stdin write failed', { containerId, execId, error }));
+    return PipeProcessHandle.ofChild(child, (error) => this.log.warn('stdin write failed', { containerId, execId, error }));
   }
 
   private track(container: Container, execId: string, handle: ProcessHandle): ContainerProcess {
@@ -211,7 +211,7 @@ export class ContainerProcessRunner {
     const deadline = Date.now() + this.options.startTimeoutMs;
     for (;;) {
       const exitedBefore = process.hasExited();
-      const pid = await readPid(pidFile);
+      const pid = await readPidFile(pidFile);
       if (pid !== undefined) return pid;
       if (exitedBefore) {
         const reason = (await readFile(logFile, 'utf8').catch(() => '')).trim();
@@ -265,12 +265,6 @@ function windowOf(window: { rows: number; cols: number } | undefined): { rows: n
     throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `window must be 1-${MAX_WINDOW_DIMENSION} rows and columns, got ${rows}x${cols}`);
   }
   return { rows, cols };
-}
-
-async function readPid(pidFile: string): Promise<number | undefined> {
-  const text = await readFile(pidFile, 'utf8').catch(() => '');
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 async function exitsWithin(process: ContainerProcess, ms: number): Promise<boolean> {

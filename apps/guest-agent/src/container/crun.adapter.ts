@@ -1,4 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { IPty } from '@lydell/node-pty';
 import type { CrunConfig } from '../config/agent.config';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
@@ -9,6 +10,13 @@ export interface CrunLaunch {
   pidFile: string;
   /** crun's own errors go here, so they do not mix with the workload's stderr. */
   logFile: string;
+}
+
+/** The pid crun wrote to a `--pid-file`; undefined while it has not (or when it is not a pid). */
+export async function readPidFile(pidFile: string): Promise<number | undefined> {
+  const text = await readFile(pidFile, 'utf8').catch(() => '');
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Builds crun command lines; the long-running `run` and `exec` are returned as children. */

@@ -1,15 +1,10 @@
-import { close as closeCallback, open as openCallback, constants as fsConstants } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from '../log/logger';
-import type { Container } from './container.types';
-import type { Crun } from './crun.adapter';
-import type { OciProcess } from './oci-spec';
 import { Spawner } from '../spawner/spawner';
-
-const openFd = promisify(openCallback);
-const closeFd = promisify(closeCallback);
+import type { Container } from './container.types';
+import { readPidFile, type Crun } from './crun.adapter';
+import type { OciProcess } from './oci-spec';
 
 export interface SpawnersOptions {
   /** moat-spawner's binary; unset: no spawners, every exec goes through crun. */
@@ -22,8 +17,8 @@ export interface SpawnersOptions {
  * One moat-spawner per container, started by a detached `crun exec` (no crun stays behind)
  * when the container starts or on its first exec, with an exec's process spec (so it holds the
  * user and the security settings every exec of the container gets), and stopped with the
- * container. A spawner that cannot start is not tried
- * again for its container: its execs go through crun, as they did before spawners.
+ * container. A spawner that cannot start is not tried again for its container: its execs go
+ * through crun, as they did before spawners.
  */
 export class Spawners {
   private readonly byContainer = new Map<string, Promise<Spawner | undefined>>();
@@ -70,22 +65,18 @@ export class Spawners {
       await rm(launch.pidFile, { force: true });
       // Run as /proc/self/fd/3, the binary crun passes on: nothing is put into the container's files.
       await writeFile(launch.processFile, JSON.stringify({ ...spec, args: ['/proc/self/fd/3'], env: [], cwd: '/' }));
-      const binaryFd = await openFd(binary, fsConstants.O_RDONLY);
+      const file = await open(binary, 'r');
       let child;
       try {
-        child = this.crun.spawnDetachedExec(launch, [binaryFd, 'pipe']);
+        child = this.crun.spawnDetachedExec(launch, [file.fd, 'pipe']);
       } finally {
-        await closeFd(binaryFd);
+        await file.close();
       }
       child.stdout.resume();
       child.stderr.resume();
       child.on('error', (error) => this.log.warn('cannot run crun for the spawner', { containerId: container.id, error }));
       const user = { uid: spec.user?.uid ?? 0, gid: spec.user?.gid ?? 0 };
-      const pidOf = async (): Promise<number | undefined> => {
-        const pid = Number.parseInt((await readFile(launch.pidFile, 'utf8').catch(() => '')).trim(), 10);
-        return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-      };
-      const spawner = await Spawner.connect(child, pidOf, user, this.options.startTimeoutMs, this.log);
+      const spawner = await Spawner.connect(child, () => readPidFile(launch.pidFile), user, this.options.startTimeoutMs, this.log);
       if (!spawner) {
         const reason = (await readFile(launch.logFile, 'utf8').catch(() => '')).trim();
         this.log.warn('the spawner did not start; execs go through crun', { containerId: container.id, reason });

@@ -1,5 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
+import { constants } from 'node:os';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 
 /** How a process ended, as its parent (crun) saw it. */
 export interface RawExit {
@@ -25,7 +26,19 @@ export interface ProcessHandle {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** A child with piped stdio (`crun run`/`crun exec` without a terminal). */
+/** A process's piped stdio, how it ends, and how to signal it. */
+export interface ProcessPipes {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  exited: Promise<RawExit>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * A process with piped stdio: a child of the agent (`crun run`/`crun exec` without a
+ * terminal, see {@link PipeProcessHandle.ofChild}) or one a container's spawner started.
+ */
 export class PipeProcessHandle implements ProcessHandle {
   readonly terminal = false;
   readonly stdout: Readable;
@@ -33,14 +46,19 @@ export class PipeProcessHandle implements ProcessHandle {
   readonly exited: Promise<RawExit>;
 
   constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly pipes: ProcessPipes,
     onStdinError: (error: Error) => void,
   ) {
-    this.stdout = child.stdout;
-    this.stderr = child.stderr;
+    this.stdout = pipes.stdout;
+    this.stderr = pipes.stderr;
+    this.exited = pipes.exited;
     // Writing to a process that has exited fails with EPIPE; WriteStdin reports it, the daemon must not die of it.
-    child.stdin.on('error', onStdinError);
-    this.exited = new Promise((resolve) => {
+    pipes.stdin.on('error', onStdinError);
+  }
+
+  /** The agent's child, whose stdio are the pipes Node gave it. */
+  static ofChild(child: ChildProcessWithoutNullStreams, onStdinError: (error: Error) => void): PipeProcessHandle {
+    const exited = new Promise<RawExit>((resolve) => {
       let settled = false;
       const settle = (exit: RawExit): void => {
         if (settled) return;
@@ -51,16 +69,18 @@ export class PipeProcessHandle implements ProcessHandle {
       // crun could not be started at all.
       child.once('error', () => settle({ code: 255, signal: null }));
     });
+    const { stdin, stdout, stderr } = child;
+    return new PipeProcessHandle({ stdin, stdout, stderr, exited, kill: (signal) => child.kill(signal) }, onStdinError);
   }
 
   write(data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.child.stdin.write(data, (error) => (error ? reject(error) : resolve()));
+      this.pipes.stdin.write(data, (error) => (error ? reject(error) : resolve()));
     });
   }
 
   endInput(): void {
-    this.child.stdin.end();
+    this.pipes.stdin.end();
   }
 
   resize(): void {
@@ -68,8 +88,14 @@ export class PipeProcessHandle implements ProcessHandle {
   }
 
   kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
+    this.pipes.kill(signal);
   }
+}
+
+/** The name of signal `number` (9: SIGKILL), null for a number that names none. */
+export function signalName(number: number): NodeJS.Signals | null {
+  const entry = Object.entries(constants.signals).find(([, value]) => value === number);
+  return entry ? (entry[0] as NodeJS.Signals) : null;
 }
 
 /** A stream that has already ended, for the stderr of a terminal process. */

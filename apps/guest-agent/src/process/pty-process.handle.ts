@@ -1,7 +1,6 @@
-import { constants } from 'node:os';
 import { Readable } from 'node:stream';
 import type { IPty } from '@lydell/node-pty';
-import { endedStream, type ProcessHandle, type RawExit } from './process-handle';
+import { endedStream, signalName, type ProcessHandle, type RawExit } from './process-handle';
 
 /** ^D: what "end of input" means on a terminal in canonical mode. */
 const END_OF_TRANSMISSION = Buffer.from([4]);
@@ -49,9 +48,4 @@ export class PtyProcessHandle implements ProcessHandle {
   kill(signal: NodeJS.Signals): void {
     this.pty.kill(signal);
   }
-}
-
-function signalName(signal: number): NodeJS.Signals | null {
-  const entry = Object.entries(constants.signals).find(([, number]) => number === signal);
-  return entry ? (entry[0] as NodeJS.Signals) : null;
 }

@@ -7,7 +7,7 @@ import { runToEnd } from './run-to-end';
 
 /** A real child standing in for `crun exec`: its pipes and exit are what the agent sees. */
 function started(script: string): ContainerProcess {
-  const handle = new PipeProcessHandle(spawn('sh', ['-c', script]), () => undefined);
+  const handle = PipeProcessHandle.ofChild(spawn('sh', ['-c', script]), () => undefined);
   return new ContainerProcess('c', 'e', handle, 1024 * 1024);
 }
 

@@ -3,11 +3,11 @@
  * their socket: u32 payload length (little endian), u8 type, payload. The C side's header
  * comment is the other half of this contract.
  */
+import { signalName, type RawExit } from '../process/process-handle';
 
 export const SPAWNER_PROTOCOL_VERSION = 1;
 /** The spawner refuses (and exits on) a larger frame. */
 export const MAX_SPAWN_FRAME_BYTES = 4 * 1024 * 1024;
-
 
 export type SpawnerMessage =
   | { type: 'hello'; version: number }
@@ -107,9 +107,9 @@ function decode(body: Buffer): SpawnerMessage {
   }
 }
 
-/** A wait(2) status as Node reports a child's end: an exit code, or the signal that killed it. */
-export function fromWaitStatus(status: number, signalName: (signal: number) => NodeJS.Signals | undefined): { code: number | null; signal: NodeJS.Signals | null } {
+/** A wait(2) status as Node reports a child's end: an exit code, or the signal that ended it. */
+export function fromWaitStatus(status: number): RawExit {
   const termination = status & 0x7f;
   if (termination === 0) return { code: (status >> 8) & 0xff, signal: null };
-  return { code: null, signal: signalName(termination) ?? null };
+  return { code: null, signal: signalName(termination) };
 }

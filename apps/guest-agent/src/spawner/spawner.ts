@@ -4,8 +4,8 @@ import { readlink } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Logger } from '../log/logger';
-import type { RawExit } from '../process/process-handle';
-import { SpawnedProcessHandle } from '../process/spawned-process.handle';
+import { Writable, type Readable } from 'node:stream';
+import { endedStream, PipeProcessHandle, type RawExit } from '../process/process-handle';
 import {
   SPAWNER_PROTOCOL_VERSION,
   SpawnerDecoder,
@@ -16,10 +16,9 @@ import {
   type SpawnerMessage,
 } from './spawner.protocol';
 
-
 /** A process the spawner started, or the errno of the fork that failed (nothing ran). */
 export type SpawnOutcome =
-  | { started: true; handle: SpawnedProcessHandle; /** In the agent's pid namespace, when still found. */ pid?: number }
+  | { started: true; handle: PipeProcessHandle; /** In the agent's pid namespace, when still found. */ pid?: number }
   | { started: false; errno: number };
 
 /** A started process until its exit is reported. */
@@ -39,10 +38,6 @@ function track(containerPid: number): Tracked {
   const exited = new Promise<RawExit>((resolve) => (settle = resolve));
   return { exited, settle, containerPid };
 }
-
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(osConstants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
-);
 
 /**
  * The agent's side of one container's moat-spawner (native/moat-spawner.c): asks it to start
@@ -160,9 +155,14 @@ export class Spawner {
       const pid = this.agentPidOf(message.pid);
       tracked.pid = pid;
       if (this.closed && pid !== undefined) killQuietly(pid);
-      const handle = new SpawnedProcessHandle({ stdin, stdout, stderr }, tracked.exited, { signal: (signal) => this.signal(id, signal) }, (error) =>
-        this.log.warn('stdin write failed', { spawnerPid: this.pid, error }),
-      );
+      const pipes = {
+        stdin: stdin === undefined ? closedInput() : new Socket({ fd: stdin, readable: false, writable: true }),
+        stdout: readEnd(stdout),
+        stderr: readEnd(stderr),
+        exited: tracked.exited,
+        kill: (signal: NodeJS.Signals) => this.signal(id, signal),
+      };
+      const handle = new PipeProcessHandle(pipes, (error) => this.log.warn('stdin write failed', { spawnerPid: this.pid, error }));
       return { started: true, handle, pid };
     } catch (error) {
       // Nobody could read it: it must not run on unseen.
@@ -195,7 +195,7 @@ export class Spawner {
     for (const message of messages) {
       if (message.type === 'hello') continue;
       if (message.type === 'exited') {
-        this.running.get(message.id)?.settle(fromWaitStatus(message.waitStatus, (n) => signalNames.get(n)));
+        this.running.get(message.id)?.settle(fromWaitStatus(message.waitStatus));
         this.running.delete(message.id);
         continue;
       }
@@ -250,6 +250,21 @@ export class Spawner {
       .map(Number)
       .find((pid) => innermostPid(pid) === containerPid && readProcLink(`/proc/${pid}/ns/pid`) === this.pidNamespace);
   }
+}
+
+/**
+ * A pipe end the agent opened, as a stream; one it could not open (the spawner died first) as
+ * an ended stream. Opened non-blocking, so the agent's loop reads it.
+ */
+function readEnd(fd: number | undefined): Readable {
+  return fd === undefined ? endedStream() : new Socket({ fd, readable: true, writable: false });
+}
+
+/** The stdin of a process that is gone: every write fails as a pipe without a reader would. */
+function closedInput(): Writable {
+  return new Writable({
+    write: (_chunk, _encoding, callback) => callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })),
+  });
 }
 
 /** The pid a process has in its own pid namespace (the last of its NSpid line). */
