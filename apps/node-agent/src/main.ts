@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     accel,
     sharedFs: config.sharedFs,
     bootSnapshots: config.bootSnapshots,
+    warmPool: config.warmPool,
     jail: config.jail,
     jailIdRange: config.jailIdRange,
     dnsServers: config.dnsServers,
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     log: runtimeLogger(log),
   });
   // The reconciler reports only after the connection exists: setDesired comes from it.
-  const metrics = new NodeMetrics(() => runtime.list());
+  const metrics = new NodeMetrics(() => runtime.list(), () => runtime.warmPool());
   const metricsServer = config.metricsAddr && (await serveMetrics(metrics.registry, config.metricsAddr, log));
   const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics);
   const fleet: FleetConnection = new FleetConnection(
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
         jailed: config.jail,
         sandboxOverheadMiB: runtime.sandboxOverheadMiB(),
         cpuOvercommit: config.cpuOvercommit,
-        memoryReserveMiB: config.memoryReserveMiB,
+        // The warm pool's VMs hold their memory whether or not a sandbox has one yet.
+        memoryReserveMiB: config.memoryReserveMiB + runtime.warmPoolReservation().memoryMiB,
         ...(config.network.nodeAddress && { address: config.network.nodeAddress }),
       }),
       sandboxIds: () => runtime.list().map((s) => s.id),

@@ -38,6 +38,20 @@ describe('loadAgentConfig: images', () => {
   });
 });
 
+describe('loadAgentConfig: warm pool', () => {
+  it('has none by default and reads MOAT_WARM_POOL shapes', () => {
+    expect(loadAgentConfig(base).warmPool).toEqual([]);
+    expect(loadAgentConfig({ ...base, MOAT_WARM_POOL: '1x256:4,2x512:1' }).warmPool).toEqual([
+      { vcpus: 1, memoryMiB: 256, count: 4 },
+      { vcpus: 2, memoryMiB: 512, count: 1 },
+    ]);
+  });
+
+  it('names a malformed entry', () => {
+    expect(() => loadAgentConfig({ ...base, MOAT_WARM_POOL: '1x256' })).toThrow(/MOAT_WARM_POOL: warm pool entry "1x256" is not/);
+  });
+});
+
 describe('loadAgentConfig: jail', () => {
   it('jails by default, with uids from 200000-265535', () => {
     expect(loadAgentConfig(base)).toMatchObject({ jail: true, jailIdRange: { first: 200_000, last: 265_535 } });

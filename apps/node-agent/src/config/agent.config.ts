@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, join } from 'node:path';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, isIpv4, MAX_CPU_OVERCOMMIT, MAX_DNS_SERVERS, MAX_NODE_NAME_LENGTH, NETWORK_MODELS, type NetworkModel } from '@moat/proto';
-import { DEFAULT_LOG_BUFFER_BYTES, parseIdRange, type IdRange } from '@moat/runtime-core';
+import { DEFAULT_LOG_BUFFER_BYTES, parseIdRange, parseWarmPool, type IdRange, type PoolSize } from '@moat/runtime-core';
 import { z } from 'zod';
 import { parseControlPlane } from './control-plane.config';
 
@@ -29,6 +29,8 @@ export interface AgentConfig {
   sharedFs: '9p' | 'virtiofs' | 'block' | undefined;
   /** Restore sandbox VMs from boot snapshots instead of booting each one. */
   bootSnapshots: boolean;
+  /** VMs per shape restored ahead of time and handed to matching creates (MOAT_WARM_POOL); empty: none. */
+  warmPool: PoolSize[];
   /** Jail every VMM (false only for debugging: logged at start and shown on the node). */
   jail: boolean;
   /** The host uids (and gids) jailed VMMs run as. */
@@ -82,6 +84,18 @@ const MAX_LOG_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Leaves room under MOAT_RUN_DIR for `/<sandbox uuid>/<socket name>` within sun_path's 107 bytes. */
 const MAX_RUN_DIR_LENGTH = 48;
 
+/** A zod transform through `parse`, whose error message becomes the variable's problem. */
+function parsedBy<T>(parse: (text: string) => T) {
+  return (text: string, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  };
+}
+
 const envSchema = z.object({
   MOAT_DATA_DIR: z.string().min(1).default('./.moat'),
   MOAT_RUN_DIR: z.string().min(1).max(MAX_RUN_DIR_LENGTH).default('/run/moat'),
@@ -97,23 +111,14 @@ const envSchema = z.object({
   MOAT_SHARED_FS: z.enum(['9p', 'virtiofs', 'block']).optional(),
   MOAT_BOOT_SNAPSHOTS: z.enum(['true', 'false']).default('true'),
   MOAT_JAIL: z.enum(['true', 'false']).default('true'),
+  MOAT_WARM_POOL: z.string().default('').transform(parsedBy(parseWarmPool)),
   MOAT_DNS_SERVERS: z
     .string()
     .transform((list) => list.split(',').map((server) => server.trim()).filter(Boolean))
     .refine((servers) => servers.every(isIpv4), 'a comma-separated list of IPv4 addresses')
     .refine((servers) => servers.length <= MAX_DNS_SERVERS, `at most ${MAX_DNS_SERVERS} servers`)
     .optional(),
-  MOAT_JAIL_ID_RANGE: z
-    .string()
-    .default('200000-265535')
-    .transform((range, ctx) => {
-      try {
-        return parseIdRange(range);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  MOAT_JAIL_ID_RANGE: z.string().default('200000-265535').transform(parsedBy(parseIdRange)),
   MOAT_INSECURE_REGISTRIES: z.string().default(''),
   MOAT_IMAGE_CACHE_MAX_BYTES: z.coerce.number().int().nonnegative().default(10 * 1024 ** 3),
   MOAT_REGISTRY_AUTH: z.string().optional(),
@@ -190,6 +195,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, resolvConf
     accel: e.MOAT_ACCEL,
     sharedFs: e.MOAT_SHARED_FS,
     bootSnapshots: e.MOAT_BOOT_SNAPSHOTS === 'true',
+    warmPool: e.MOAT_WARM_POOL,
     jail: e.MOAT_JAIL === 'true',
     jailIdRange: e.MOAT_JAIL_ID_RANGE,
     dnsServers: e.MOAT_DNS_SERVERS ?? upstreamResolvers(readFileOr(resolvConf, '')),

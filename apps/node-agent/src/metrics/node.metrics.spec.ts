@@ -11,7 +11,7 @@ const running = (timings: SandboxInfo['timings']): SandboxInfo => ({ id: 'a', st
 describe('NodeMetrics', () => {
   it('counts starts by outcome, observes each start phase and pulls, and lists sandboxes by state', async () => {
     const held: Pick<SandboxInfo, 'state'>[] = [{ state: 'running' }, { state: 'running' }, { state: 'failed' }];
-    const metrics = new NodeMetrics(() => held);
+    const metrics = new NodeMetrics(() => held, () => [{ shape: { vcpus: 1, memoryMiB: 256 }, waiting: 3, target: 4 }]);
     metrics.started(running([{ phase: 'restore', ms: 300 }, { phase: 'agent', ms: 1200 }]), undefined);
     metrics.started({ ...running([{ phase: 'rootfs', ms: 2500 }]), state: 'failed' }, 4096);
     const text = await metrics.registry.metrics();
@@ -25,6 +25,8 @@ describe('NodeMetrics', () => {
     expect(text).toMatch(/^moat_node_sandboxes\{state="failed"\} 1$/m);
     expect(text).toMatch(/^moat_build_info\{component="node-agent",version="\d+\.\d+\.\d+",nodejs_version="v[^"]+"\} 1$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^moat_warm_pool_vms\{shape="1x256",kind="waiting"\} 3$/m);
+    expect(text).toMatch(/^moat_warm_pool_vms\{shape="1x256",kind="target"\} 4$/m);
     // A state the node no longer holds disappears instead of keeping its last count.
     held.splice(2, 1);
     expect(await metrics.registry.metrics()).not.toMatch(/^moat_node_sandboxes\{state="failed"\}/m);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SandboxInfo } from '@moat/runtime-core';
+import type { PoolShape, SandboxInfo } from '@moat/runtime-core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** This build's version, from the app's package.json (one level above both src/ and dist/). */
@@ -18,7 +18,7 @@ export class NodeMetrics implements StartObserver {
 
   private readonly phases = new Histogram({
     name: 'moat_sandbox_start_phase_duration_seconds',
-    help: 'Time each start phase of a sandbox took on this node (rootfs, jail, sharefs, network, vmm or restore, agent, sandbox, container)',
+    help: 'Time each start phase of a sandbox took on this node (rootfs, jail, sharefs, network, vmm or restore, plug for a warm-pool VM, agent, sandbox, container)',
     labelNames: ['phase'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
@@ -43,7 +43,10 @@ export class NodeMetrics implements StartObserver {
     registers: [this.registry],
   });
 
-  constructor(sandboxes: () => readonly Pick<SandboxInfo, 'state'>[]) {
+  constructor(
+    sandboxes: () => readonly Pick<SandboxInfo, 'state'>[],
+    warmPool: () => readonly { shape: PoolShape; waiting: number; target: number }[] = () => [],
+  ) {
     // Node's process and runtime metrics under their standard names (process_*, nodejs_*).
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -60,6 +63,20 @@ export class NodeMetrics implements StartObserver {
       collect() {
         this.reset();
         for (const { state } of sandboxes()) this.inc({ state });
+      },
+    });
+    new Gauge({
+      name: 'moat_warm_pool_vms',
+      help: "Warm-pool VMs per shape (<vcpus>x<memoryMiB>): waiting now, and the pool's target",
+      labelNames: ['shape', 'kind'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { shape, waiting, target } of warmPool()) {
+          const label = `${shape.vcpus}x${shape.memoryMiB}`;
+          this.set({ shape: label, kind: 'waiting' }, waiting);
+          this.set({ shape: label, kind: 'target' }, target);
+        }
       },
     });
   }

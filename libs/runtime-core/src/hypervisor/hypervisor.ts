@@ -44,7 +44,11 @@ export interface VmConfig {
   initrd: string;
   /** The guest image's root filesystem, mapped into the guest read-only as virtio-pmem (/dev/pmem0). */
   rootfsImage: RootfsImage;
-  sharedFs: SharedFsAttachment;
+  /**
+   * Absent only with `restoreFrom`: the VM is restored with nothing plugged in, and `plug` gives it
+   * a sandbox's share and NIC later (a warm-pool VM).
+   */
+  sharedFs?: SharedFsAttachment;
   /** The VM's one NIC: the TAP or macvtap descriptor its network model opened, and its MAC; absent: no network. */
   network?: { fd: number; mac: string };
   paths: VmPaths;
@@ -70,11 +74,28 @@ export interface SnapshotVmConfig extends Pick<VmConfig, 'accel' | 'vcpus' | 'me
   ninepDir?: string;
 }
 
+/** A running VM: its VMM's pid, the id its VMM is named by, its paths and its jail. */
+export interface RunningVm {
+  pid: number;
+  vmId: string;
+  paths: VmPaths;
+  isolation?: VmIsolation;
+}
+
+/** What a sandbox plugs into a VM that was started without it (a warm-pool VM). */
+export interface SandboxDevices {
+  /** Only virtio-fs: the other kinds need the VMM's command line or its jail's mounts. */
+  sharedFs: SharedFsAttachment;
+  network?: { fd: number; mac: string };
+}
+
 /** One VMM driver (Kata's `Hypervisor` trait). */
 export interface Hypervisor {
   readonly kind: HypervisorKind;
   /** Starts the VMM detached from this process; resolves with its pid once it is running. */
   start(config: VmConfig): Promise<number>;
+  /** Hot-plugs a sandbox's share and NIC into a running VM that was restored without them. */
+  plug(vm: RunningVm, devices: SandboxDevices): Promise<void>;
   /** Asks the VMM to quit, kills it if it does not; idempotent. */
   stop(pid: number, sandboxId: string, paths: VmPaths): Promise<void>;
   /**

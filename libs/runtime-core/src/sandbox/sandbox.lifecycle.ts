@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
@@ -17,7 +18,7 @@ import { NetworkStep } from './steps/network.step';
 import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
 import { acquireSteps, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
-import { RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
+import { PlugStep, RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
 
 /** Bytes of main-process output kept per sandbox unless `RuntimeOptions.logBufferBytes` says otherwise. */
 export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
@@ -25,10 +26,12 @@ export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
 /**
  * Takes a sandbox up the list of steps in `steps` (rootfs, jail, shared fs, network, VMM, agent,
  * guest sandbox, container) and down again: a failed start, a delete and a crash recovery all
- * release that same list in reverse.
+ * release that same list in reverse. A warm-pool VM is taken up only its jail, restore and agent
+ * steps; the sandbox it is handed to skips those and plugs its devices in instead.
  */
 export class SandboxLifecycle {
   private readonly steps: readonly StartStep[];
+  private readonly poolSteps: readonly StartStep[];
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -37,17 +40,42 @@ export class SandboxLifecycle {
     private readonly log: Log,
   ) {
     const vmm = { hypervisor: deps.hypervisor, isolation: deps.isolation, guestImage: opts.guestImage, snapshots: deps.snapshots, log: this.log };
+    const jail = new JailStep(deps.isolation, deps.hypervisor);
+    const restore = new RestoreStep(vmm);
+    const agent = new AgentStep({ hypervisor: deps.hypervisor, connectAgent: deps.connectAgent, bootTimeoutMs: deps.bootTimeoutMs });
     this.steps = [
       new RootfsStep(deps.rootfs),
-      new JailStep(deps.isolation, deps.hypervisor),
+      jail,
       new SharefsStep(deps.sharedFs, deps.isolation),
       new NetworkStep(deps.network, opts.dnsServers ?? []),
-      new RestoreStep(vmm),
+      restore,
       new VmmStep(vmm),
-      new AgentStep({ hypervisor: deps.hypervisor, connectAgent: deps.connectAgent, bootTimeoutMs: deps.bootTimeoutMs }),
+      new PlugStep(deps.hypervisor, deps.isolation),
+      agent,
       new GuestSandboxStep(deps.sharedFs, deps.hypervisor, opts.dnsServers ?? []),
       new ContainerStep(deps.hypervisor),
     ];
+    this.poolSteps = [jail, restore, agent];
+  }
+
+  /**
+   * Starts a warm-pool VM (`state.pooled`): jailed, restored with nothing of a sandbox plugged
+   * in, its agent answering; the caller made sure its shape has a boot snapshot. A failure
+   * releases what was acquired and throws.
+   */
+  async startPooled(entry: SandboxEntry): Promise<void> {
+    const ctx = this.context(entry);
+    try {
+      await ctx.save();
+      await mkdir(entry.state.paths.runDir, { recursive: true, mode: 0o700 });
+      await acquireSteps(this.poolSteps, ctx, (phase, fn) => timePhase(entry.state.timings, phase, fn));
+    } catch (error) {
+      const failure = await startError(entry, error);
+      await this.release(entry).catch((releaseError: unknown) =>
+        this.log('error', 'releasing a failed warm-pool VM left something behind', { vmId: entry.state.spec.id, error: describeError(releaseError) }),
+      );
+      throw failure;
+    }
   }
 
   /** Acquires every step in order; a failure releases them all and leaves the sandbox `failed` with the reason. */

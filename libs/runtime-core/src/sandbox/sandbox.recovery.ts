@@ -3,7 +3,7 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime
 import type { Log } from '../log/log.types';
 import type { SandboxEntry } from './model/sandbox.entry';
 import { UUID } from './model/sandbox-spec';
-import type { SandboxState, SandboxStateStore } from './model/sandbox.state';
+import { vmIdOf, type SandboxState, type SandboxStateStore } from './model/sandbox.state';
 import type { RuntimeDeps } from './runtime.deps';
 import { vmmExitError } from './sandbox.failures';
 import { removeSandboxDirs, type SandboxLifecycle } from './sandbox.lifecycle';
@@ -38,7 +38,7 @@ export class SandboxRecovery {
     const id = state.spec.id;
     const entry: SandboxEntry = { state, phase: state.state };
     const vmmPid = state.vmmPid;
-    const alive = vmmPid !== undefined && (await this.deps.hypervisor.isRunning(vmmPid, id));
+    const alive = vmmPid !== undefined && (await this.deps.hypervisor.isRunning(vmmPid, vmIdOf(state)));
     if (state.state === 'running' && alive) {
       this.entries.set(id, entry);
       await this.adopt(entry, vmmPid);
@@ -51,7 +51,8 @@ export class SandboxRecovery {
       await this.lifecycle.failAndRelease(entry, new RuntimeError(error.code, `${error.message.split('\n')[0]} while the node agent was not running`, { context: error.context }));
       return;
     }
-    // Interrupted mid-create or mid-delete: release it all (a create is retried if still desired).
+    // Interrupted mid-create or mid-delete, or a warm-pool VM (never `running`): release it all
+    // (a create is retried if still desired, the pool refills).
     this.log('info', 'cleaning up sandbox that cannot be re-adopted', { sandboxId: id, state: state.state, vmAlive: alive });
     try {
       await this.lifecycle.release(entry);
@@ -69,7 +70,7 @@ export class SandboxRecovery {
     const agent = this.deps.connectAgent(transport);
     entry.agent = agent;
     try {
-      await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, id, state.paths));
+      await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, vmIdOf(state), state.paths));
     } catch (cause) {
       const error = new RuntimeError(RuntimeErrorCode.AGENT_UNREACHABLE, `re-adopt: ${describeError(cause)}`, { cause, context: { sandboxId: id } });
       await this.lifecycle.failAndRelease(entry, error);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -77,8 +77,13 @@ class FakeHost {
         const pid = this.nextPid++;
         this.vms.add(pid);
         this.vmConfigs.push(config);
-        this.calls.push(`vm ${config.sharedFs.kind}${config.network ? ` nic ${config.network.mac}` : ''}${config.restoreFrom ? ` from ${config.restoreFrom.state}` : ''}`);
+        this.calls.push(`vm ${config.sharedFs?.kind ?? 'bare'}${config.network ? ` nic ${config.network.mac}` : ''}${config.restoreFrom ? ` from ${config.restoreFrom.state}` : ''}`);
         return Promise.resolve(pid);
+      },
+      plug: (vm, devices) => {
+        if (!this.vms.has(vm.pid)) return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the VM exited'));
+        this.calls.push(`plug ${vm.vmId} ${devices.sharedFs.kind}${devices.network ? ` nic ${devices.network.mac}` : ''}`);
+        return Promise.resolve();
       },
       saveBootSnapshot: () => Promise.reject(new Error('saved by the real store only')),
       stop: (pid) => {
@@ -425,6 +430,91 @@ describe('SandboxRuntime', () => {
     expect(host.calls.slice(0, 3)).toEqual(['vm virtiofs from /snap/state', 'waitReady', 'setGuestDateTime']);
     expect(host.snapshotCalls).toEqual(['find 1x416']);
     expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'))).toMatchObject({ restored: true });
+  });
+
+  describe('with a warm pool', () => {
+    const POOL = [{ vcpus: 1, memoryMiB: 256, count: 1 }];
+    const openPooled = async () => {
+      host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
+      const runtime = await SandboxRuntime.open(
+        {
+          dataDir: join(dir, 'data'),
+          runDir: join(dir, 'run'),
+          accel: 'tcg',
+          guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' },
+          warmPool: POOL,
+        },
+        host.deps(),
+      );
+      runtimes.push(runtime);
+      await runtime.warmPoolFull();
+      return runtime;
+    };
+    const pooledVmIds = () => readdirSync(join(dir, 'data', 'sandboxes')).filter((name) => name !== ID);
+
+    it('restores its VMs bare, with their own id and jail, before any sandbox asks', async () => {
+      const runtime = await openPooled();
+      expect(runtime.warmPool()).toEqual([{ shape: { vcpus: 1, memoryMiB: 256 }, waiting: 1, target: 1 }]);
+      expect(host.calls).toEqual(['vm bare from /snap/state', 'waitReady', 'setGuestDateTime']);
+      const [vmId] = pooledVmIds();
+      expect(host.jails.has(vmId)).toBe(true);
+      expect(runtime.list()).toEqual([]);
+      expect(JSON.parse(readFileSync(join(dir, 'data', 'sandboxes', vmId, 'state.json'), 'utf8'))).toMatchObject({ pooled: true, spec: { id: vmId } });
+    });
+
+    it('hands a matching create its VM once, plugs the share and NIC in, and refills with a new VM', async () => {
+      const runtime = await openPooled();
+      const [vmId] = pooledVmIds();
+      host.calls.length = 0;
+      const info = await runtime.create({ ...spec, network: { model: 'tcfilter', ports: [] } });
+      expect(info.state).toBe('running');
+      expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'sharefs', 'network', 'plug', 'sandbox', 'container']);
+      // The refill restores another VM meanwhile; this one is only plugged.
+      expect(host.calls).toContain(`plug ${vmId} virtiofs nic 02:00:00:00:00:01`);
+      expect(info.isolation?.cgroup).toBe(`/moat/${vmId}`);
+      const state = JSON.parse(readFileSync(join(dir, 'data', 'sandboxes', vmId, 'state.json'), 'utf8'));
+      expect(state).toMatchObject({ spec: { id: ID }, vmId, state: 'running' });
+      expect(state.pooled).toBeUndefined();
+      await runtime.warmPoolFull();
+      const refill = pooledVmIds().filter((id) => id !== vmId);
+      expect(refill).toHaveLength(1);
+      // The next sandbox gets the new VM, never the one in use.
+      const second = await runtime.create({ ...spec, id: '1b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d' });
+      expect(second.isolation?.cgroup).toBe(`/moat/${refill[0]}`);
+    });
+
+    it('boots a create of another shape or rootfs kind as usual', async () => {
+      const runtime = await openPooled();
+      host.calls.length = 0;
+      const bigger = await runtime.create({ ...spec, memoryMiB: 512 });
+      expect(bigger.timings.map((t) => t.phase)).toContain('restore');
+      const ninep = await runtime.create({ ...spec, id: '1b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d', rootfs: '9p' });
+      expect(ninep.timings.map((t) => t.phase)).toContain('restore');
+      expect(runtime.warmPool()[0].waiting).toBe(1);
+    });
+
+    it('releases a handed-out VM with its sandbox, and drains the waiting ones on close, leaving nothing', async () => {
+      const runtime = await openPooled();
+      await runtime.create(spec);
+      await runtime.warmPoolFull();
+      await runtime.delete(ID);
+      expect(host.vms.size).toBe(1);
+      await runtime.close();
+      runtimes.splice(runtimes.indexOf(runtime), 1);
+      expect(host.vms.size + host.daemons.size + host.openAgents.size + host.jails.size).toBe(0);
+      expect(readdirSync(join(dir, 'data', 'sandboxes'))).toEqual([]);
+      expect(readdirSync(join(dir, 'run')).filter((name) => name !== 'jail-ids')).toEqual([]);
+    });
+
+    it('releases VMs a dead runtime left in the pool when the next one opens', async () => {
+      const first = await openPooled();
+      const [vmId] = pooledVmIds();
+      // A crash: the runtime forgets everything without draining.
+      runtimes.splice(runtimes.indexOf(first), 1);
+      await SandboxRuntime.open({ dataDir: join(dir, 'data'), runDir: join(dir, 'run'), accel: 'tcg', guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' } }, host.deps()).then((second) => runtimes.push(second));
+      expect(host.jails.has(vmId)).toBe(false);
+      expect(pooledVmIds()).toEqual([]);
+    });
   });
 
   it('boots cold and discards a boot snapshot that does not restore', async () => {

@@ -19,6 +19,9 @@ import type { ExecOptions, RuntimeOptions, SandboxInfo, SandboxSpec } from './mo
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxWatchdog } from './sandbox.watchdog';
+import { handOver, PooledVms } from './warm-pool/pooled-vms';
+import { WarmPool } from './warm-pool/warm-pool';
+import type { PoolShape } from './warm-pool/warm-pool.config';
 
 export type { RuntimeDeps } from './runtime.deps';
 
@@ -35,6 +38,7 @@ export class SandboxRuntime {
   private readonly lifecycle: SandboxLifecycle;
   private readonly recovery: SandboxRecovery;
   private readonly watchdog: SandboxWatchdog;
+  private pool: WarmPool<SandboxEntry> | undefined;
 
   private constructor(
     private readonly opts: RuntimeOptions,
@@ -71,7 +75,48 @@ export class SandboxRuntime {
       agentTransport,
     });
     await runtime.recovery.recover();
+    runtime.openPool();
     return runtime;
+  }
+
+  /** Starts filling the warm pool, when one is asked for and this host can restore VMs. */
+  private openPool(): void {
+    const sizes = this.opts.warmPool ?? [];
+    if (sizes.length === 0) return;
+    const { snapshots } = this.deps;
+    if (!snapshots) {
+      this.opts.log?.('warn', 'the warm pool is off: its VMs are restored from boot snapshots, which are off on this node');
+      return;
+    }
+    const settings = {
+      dataDir: this.opts.dataDir,
+      runDir: this.runDir,
+      memoryDir: this.memoryDir,
+      accel: this.accel,
+      transport: this.deps.agentTransport ?? 'virtio-serial',
+      guestImage: this.opts.guestImage,
+    };
+    this.pool = new WarmPool(sizes, new PooledVms(settings, this.lifecycle, this.deps.hypervisor, snapshots), this.opts.log ?? (() => undefined));
+    this.pool.open();
+  }
+
+  /** The warm pool's VMs waiting now per shape, against its target; empty without a pool. */
+  warmPool(): { shape: PoolShape; waiting: number; target: number }[] {
+    return this.pool?.counts() ?? [];
+  }
+
+  /** Resolves once the warm pool holds its every VM (benchmarks and tests wait for it). */
+  warmPoolFull(): Promise<void> {
+    return this.pool?.full() ?? Promise.resolve();
+  }
+
+  /** What the warm pool holds of this host when full: its VMs' vCPUs and memory, overhead included. */
+  warmPoolReservation(): { vcpus: number; memoryMiB: number } {
+    const sizes = this.pool?.sizes ?? [];
+    return {
+      vcpus: sizes.reduce((sum, size) => sum + size.count * size.vcpus, 0),
+      memoryMiB: sizes.reduce((sum, size) => sum + size.count * (size.memoryMiB + this.sandboxOverheadMiB()), 0),
+    };
   }
 
   /** Resolves once no boot snapshot is being saved (benchmarks and tests wait for one). */
@@ -107,7 +152,10 @@ export class SandboxRuntime {
     const existing = this.entries.get(spec.id);
     if (existing) return existing.creating ?? infoOf(existing);
 
-    const entry: SandboxEntry = {
+    const sharedFsKind = spec.rootfs ?? this.opts.sharedFs ?? 'virtiofs';
+    // Pool VMs take their share plugged in while they run, which only virtio-fs allows.
+    const pooled = sharedFsKind === 'virtiofs' ? this.pool?.take(spec) : undefined;
+    const entry: SandboxEntry = pooled ? { ...handOver(pooled, spec), onUpdate } : {
       phase: 'creating',
       onUpdate,
       state: {
@@ -116,7 +164,7 @@ export class SandboxRuntime {
         state: 'creating',
         accel: this.accel,
         transport: this.deps.agentTransport ?? 'virtio-serial',
-        sharedFsKind: spec.rootfs ?? this.opts.sharedFs ?? 'virtiofs',
+        sharedFsKind,
         paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id, this.memoryDir),
         timings: [],
         sandboxCreated: false,
@@ -246,8 +294,10 @@ export class SandboxRuntime {
     for (const entry of this.entries.values()) if (entry.creating) entry.cancelled = true;
   }
 
-  /** Disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
+  /** Drains the warm pool, disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
   async close(): Promise<void> {
+    // Pool VMs are never re-adopted: they go now rather than be found and released by the next runtime.
+    await this.pool?.drain();
     this.watchdog.stop();
     await Promise.all([...this.entries.values()].map((entry) => entry.logPump?.stop() ?? Promise.resolve()));
     for (const entry of this.entries.values()) entry.agent?.close();

@@ -1,6 +1,7 @@
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { Log } from '../log/log.types';
 import type { SandboxEntry } from './model/sandbox.entry';
+import { vmIdOf } from './model/sandbox.state';
 import type { RuntimeDeps } from './runtime.deps';
 import { vmmExitError } from './sandbox.failures';
 import type { SandboxLifecycle } from './sandbox.lifecycle';
@@ -44,9 +45,9 @@ export class SandboxWatchdog {
     try {
       const live: SandboxEntry[] = [];
       for (const entry of [...this.entries.values()]) {
-        const { vmmPid, spec } = entry.state;
+        const { vmmPid } = entry.state;
         if (entry.phase !== 'running' || vmmPid === undefined) continue;
-        if (await this.deps.hypervisor.isRunning(vmmPid, spec.id)) live.push(entry);
+        if (await this.deps.hypervisor.isRunning(vmmPid, vmIdOf(entry.state))) live.push(entry);
         // A delete may have begun while we looked: it releases the sandbox itself.
         else if (entry.phase === 'running') await this.lifecycle.failAndRelease(entry, await vmmExitError(entry, this.deps));
       }

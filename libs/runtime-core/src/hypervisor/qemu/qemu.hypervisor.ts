@@ -9,7 +9,7 @@ import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
 import type { VmIsolation } from '../../jail/isolation';
 import { BWRAP } from '../../jail/jail-spec';
 import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
-import type { BootSnapshotFiles, Hypervisor, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
+import type { BootSnapshotFiles, Hypervisor, RunningVm, SandboxDevices, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
 import { buildQemuArgv, TCG_TB_SIZE_MIB, type QemuMachine } from './qemu-cmdline';
 import { jailQemu, jailSocketPath } from './qemu.jail';
 import { devicesOf, FIRST_INHERITED_FD, guestMemoryPath, qemuMachineFor, snapshotMachineFor } from './qemu.machine';
@@ -22,6 +22,8 @@ const SOCKET_WAIT_MS = 10_000;
 const QMP_TIMEOUT_MS = 3_000;
 const QUIT_WAIT_MS = 5_000;
 const KILL_WAIT_MS = 3_000;
+/** The name the NIC's descriptor is given in a running QEMU (`getfd`) before it is plugged in. */
+const NIC_FD_NAME = 'nic0';
 const DEAD_GUEST_STATUSES = new Set(['internal-error', 'guest-panicked', 'shutdown', 'io-error']);
 /** Loading a snapshot's device state, or saving it: both move well under a megabyte. */
 const SNAPSHOT_STATE_TIMEOUT_MS = 30_000;
@@ -125,7 +127,8 @@ export class QemuHypervisor implements Hypervisor {
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
       await loadState(qmp, stateFd, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
-      await plugSandboxDevices(qmp, machine.hotplug ?? {});
+      const nic = machine.hotplug?.nic;
+      await plugSandboxDevices(qmp, { share: machine.hotplug?.share, ...(nic && { nic: { fd: String(nic.fd), mac: nic.mac } }) });
       await qmp.execute('cont', undefined, QMP_TIMEOUT_MS);
     } catch (cause) {
       await this.stop(pid, sandboxId, paths);
@@ -186,6 +189,28 @@ export class QemuHypervisor implements Hypervisor {
       qmp?.close();
       await receiver.close();
       if (pid !== undefined) await this.stop(pid, vmId, paths);
+    }
+  }
+
+  async plug(vm: RunningVm, devices: SandboxDevices): Promise<void> {
+    const { pid, vmId, paths } = vm;
+    const share = devices.sharedFs;
+    if (share.kind !== 'virtiofs') throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `a ${share.kind} share cannot be plugged into a running VM`);
+    if (!(await this.isRunning(pid, vmId))) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the VM exited before its devices were plugged in', { context: { vmId } });
+    let qmp: QmpClient | undefined;
+    try {
+      qmp = await QmpClient.connectPassingFds(paths.qmpSocket, QMP_TIMEOUT_MS);
+      const { network } = devices;
+      // The NIC's descriptor reaches the running QEMU over the monitor, under a name.
+      if (network) await qmp.executeWithDescriptor('getfd', { fdname: NIC_FD_NAME }, network.fd, QMP_TIMEOUT_MS);
+      await plugSandboxDevices(qmp, {
+        share: vm.isolation?.jail ? { ...share, socketPath: jailSocketPath(share.socketPath, paths.socketDir) } : share,
+        ...(network && { nic: { fd: NIC_FD_NAME, mac: network.mac } }),
+      });
+    } catch (cause) {
+      throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `plug the sandbox's devices into VM ${vmId}: ${describeError(cause)}`, { cause, context: { vmId } });
+    } finally {
+      qmp?.close();
     }
   }
 

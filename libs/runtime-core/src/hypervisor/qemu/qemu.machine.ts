@@ -57,15 +57,16 @@ function baseMachine(vmId: string, config: SnapshotVmConfig | VmConfig): Omit<Qe
 export function qemuMachineFor(config: VmConfig): QemuMachine {
   const restoring = config.restoreFrom !== undefined;
   const share = config.sharedFs;
+  if (!share && !restoring) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'a VM that boots needs its shared filesystem');
   return {
     ...baseMachine(config.sandboxId, config),
-    memory: restoring ? { kind: 'file', path: guestMemoryPath(config.paths) } : share.kind === 'virtiofs' ? { kind: 'memfd' } : { kind: 'anonymous' },
+    memory: restoring ? { kind: 'file', path: guestMemoryPath(config.paths) } : share?.kind === 'virtiofs' ? { kind: 'memfd' } : { kind: 'anonymous' },
     // A restored VM has 9p from its snapshot; virtio-fs, block and the NIC are hot-plugged.
-    ...((!restoring || share.kind === '9p') && { sharedFs: share }),
+    ...((!restoring || share?.kind === '9p') && { sharedFs: share }),
     ...(restoring && {
       snapshot: { incoming: true },
       hotplug: {
-        ...(share.kind !== '9p' && { share }),
+        ...(share && share.kind !== '9p' && { share }),
         ...(config.network && { nic: { fd: NIC_FD, mac: config.network.mac } }),
       },
     }),

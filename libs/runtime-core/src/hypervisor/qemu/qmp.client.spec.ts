@@ -42,6 +42,31 @@ describe('QmpClient', () => {
     qmp.close();
   });
 
+  it('sends a command with a descriptor attached on a connection made for it, and only there', async () => {
+    const seen: { execute: string; arguments?: unknown }[] = [];
+    await sockets.listen('q.sock', fakeQmp((cmd, socket) => {
+      seen.push(cmd);
+      reply(socket, cmd.id, {});
+    }));
+    const passing = await QmpClient.connectPassingFds(sockets.path('q.sock'), 1000);
+    // The descriptor's arrival is what QEMU checks (the warm-pool integration test's NIC); here, the command and its reply.
+    await expect(passing.executeWithDescriptor('getfd', { fdname: 'nic0' }, 0, 1000)).resolves.toEqual({});
+    await expect(passing.execute('query-status', undefined, 1000)).resolves.toEqual({});
+    expect(seen.map((cmd) => cmd.execute)).toEqual(['qmp_capabilities', 'getfd', 'query-status']);
+    expect(seen[1].arguments).toEqual({ fdname: 'nic0' });
+    passing.close();
+    const plain = await QmpClient.connect(sockets.path('q.sock'), 1000);
+    await expect(plain.executeWithDescriptor('getfd', { fdname: 'nic0' }, 0, 1000)).rejects.toMatchObject({ code: RuntimeErrorCode.QMP_FAILED });
+    plain.close();
+  });
+
+  it('names the socket a descriptor-passing connection could not reach', async () => {
+    await expect(QmpClient.connectPassingFds(sockets.path('missing.sock'), 1000)).rejects.toMatchObject({
+      code: RuntimeErrorCode.QMP_FAILED,
+      message: expect.stringContaining('missing.sock'),
+    });
+  });
+
   it('treats QEMU closing the socket on quit as success', async () => {
     await sockets.listen('q.sock', fakeQmp((cmd, socket) => {
       if (cmd.execute === 'quit') socket.destroy();

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import { FdPassingSocket } from '../../host/fd-passing';
 
 /** QMP replies are small; anything larger means we are not talking to QEMU. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -23,7 +24,11 @@ export class QmpClient {
   private closedError: Error | undefined;
   private socketClosed = false;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    /** Set on a client made by `connectPassingFds`. */
+    private readonly fdSocket?: FdPassingSocket,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
     socket.on('error', (error) => this.fail(new RuntimeError(RuntimeErrorCode.QMP_FAILED, 'QMP socket error', { cause: error })));
@@ -51,7 +56,22 @@ export class QmpClient {
         reject(new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP connect to ${socketPath}`, { cause }));
       });
     });
-    const client = new QmpClient(socket);
+    return QmpClient.negotiate(new QmpClient(socket), timeoutMs);
+  }
+
+  /** Like `connect`, on a connection that can also hand QEMU descriptors (`executeWithDescriptor`). */
+  static async connectPassingFds(socketPath: string, timeoutMs: number): Promise<QmpClient> {
+    let fdSocket: FdPassingSocket;
+    try {
+      fdSocket = await FdPassingSocket.connect(socketPath);
+    } catch (cause) {
+      throw new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP connect to ${socketPath}`, { cause });
+    }
+    return QmpClient.negotiate(new QmpClient(fdSocket.stream, fdSocket), timeoutMs);
+  }
+
+  /** Waits for the greeting and leaves capabilities-negotiation mode. */
+  private static async negotiate(client: QmpClient, timeoutMs: number): Promise<QmpClient> {
     try {
       await client.waitFor('greeting', timeoutMs);
       await client.execute('qmp_capabilities', undefined, timeoutMs);
@@ -63,11 +83,32 @@ export class QmpClient {
   }
 
   execute(command: string, args: Record<string, unknown> | undefined, timeoutMs: number): Promise<unknown> {
-    const id = String(this.nextId++);
-    const message = JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id });
+    const { id, line } = this.request(command, args);
     const reply = this.waitFor(id, timeoutMs, command);
-    this.socket.write(`${message}\n`);
+    this.socket.write(line);
     return reply;
+  }
+
+  /**
+   * Sends a command with `descriptor` attached (SCM_RIGHTS), as `getfd` and `add-fd` need.
+   * Only on a client from `connectPassingFds`, with no other command in flight.
+   */
+  async executeWithDescriptor(command: string, args: Record<string, unknown>, descriptor: number, timeoutMs: number): Promise<unknown> {
+    if (!this.fdSocket) throw new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP ${command} needs a connection that passes descriptors`);
+    if (this.pending.size > 0) throw new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP ${command} sent while another command is in flight`);
+    const { id, line } = this.request(command, args);
+    const reply = this.waitFor(id, timeoutMs, command);
+    try {
+      await this.fdSocket.sendWithDescriptor(Buffer.from(line), descriptor);
+    } catch (cause) {
+      this.fail(new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP ${command}: sending the descriptor failed`, { cause }));
+    }
+    return reply;
+  }
+
+  private request(command: string, args: Record<string, unknown> | undefined): { id: string; line: string } {
+    const id = String(this.nextId++);
+    return { id, line: `${JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id })}\n` };
   }
 
   async queryStatus(timeoutMs: number): Promise<QmpStatus> {

@@ -85,6 +85,13 @@ export const sandboxStateSchema = z.object({
       .optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
+  /**
+   * The id the VM, its jail and its dirs are named by, when it is not the sandbox's own: a VM
+   * started for the warm pool and handed to this sandbox.
+   */
+  vmId: z.string().optional(),
+  /** A warm-pool VM waiting for a sandbox: never re-adopted, released when found after a restart. */
+  pooled: z.boolean().optional(),
   accel: z.enum(['kvm', 'tcg']),
   transport: z.enum(AGENT_TRANSPORT_KINDS),
   sharedFsKind: z.enum(SHARED_FS_KINDS),
@@ -118,6 +125,11 @@ export const sandboxStateSchema = z.object({
 
 /** What `state.json` holds: enough to re-adopt the sandbox or release everything it holds. */
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
+
+/** The id the sandbox's VM, jail and dirs are named by. */
+export function vmIdOf(state: Pick<SandboxState, 'spec' | 'vmId'>): string {
+  return state.vmId ?? state.spec.id;
+}
 
 export interface LoadedStates {
   states: SandboxState[];
@@ -156,7 +168,7 @@ export class SandboxStateStore {
           continue;
         }
         const state = sandboxStateSchema.parse(JSON.parse(text));
-        if (state.spec.id !== entry.name) throw new Error(`state.json names sandbox ${state.spec.id}`);
+        if (vmIdOf(state) !== entry.name) throw new Error(`state.json names VM ${vmIdOf(state)}`);
         result.states.push(state);
       } catch (cause) {
         result.unreadable.push({ dir, error: new RuntimeError(RuntimeErrorCode.STATE_CORRUPT, `read sandbox state in ${dir}`, { cause }) });

@@ -8,6 +8,7 @@ import type { SharedFsKind } from '../../sharefs/shared-fs';
 import type { RegistryCredentials } from '../../image/registry.client';
 import type { IdRange } from '../../jail/jail-ids';
 import type { Log } from '../../log/log.types';
+import type { PoolSize } from '../warm-pool/warm-pool.config';
 
 export type { GuestImage };
 
@@ -46,6 +47,11 @@ export interface RuntimeOptions {
   jailIdsDir?: string;
   /** Sandbox cgroups are `<cgroupParent>/<sandbox id>` in each hierarchy; default `moat`. */
   cgroupParent?: string;
+  /**
+   * VMs per shape started ahead of time (`MOAT_WARM_POOL`): a create of a matching shape whose
+   * rootfs is shared by virtio-fs is handed one. Needs boot snapshots; default none.
+   */
+  warmPool?: readonly PoolSize[];
   /** Bytes of each sandbox's main-process output kept on the node (oldest dropped first); default 1 MiB. */
   logBufferBytes?: number;
   log?: Log;

@@ -4,7 +4,7 @@ import { createAgentTransport } from '../../agent/transport/agent-transport.fact
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
-import type { SandboxState } from '../model/sandbox.state';
+import { vmIdOf, type SandboxState } from '../model/sandbox.state';
 import type { StartStep, StepContext } from './start-step';
 
 /** Where a sandbox's transport finds its guest: the proxy socket beside QEMU's, and its vsock CID. */
@@ -12,7 +12,7 @@ export function transportFor(state: SandboxState): AgentTransport {
   return createAgentTransport(state.transport, {
     agentSocket: state.paths.agentSocket,
     proxySocket: `${state.paths.runDir}/agent-proxy.sock`,
-    guestCid: guestCidFor(state.spec.id),
+    guestCid: guestCidFor(vmIdOf(state)),
   });
 }
 
@@ -30,6 +30,11 @@ export class AgentStep implements StartStep {
 
   constructor(private readonly deps: AgentStepDeps) {}
 
+  /** A warm-pool VM comes with its agent connected. */
+  applies(ctx: StepContext): boolean {
+    return ctx.entry.agent === undefined;
+  }
+
   async acquire(ctx: StepContext): Promise<void> {
     const { entry } = ctx;
     const { state } = entry;
@@ -38,7 +43,7 @@ export class AgentStep implements StartStep {
     const agent = this.deps.connectAgent(transportFor(state));
     entry.agent = agent;
     await agent.waitReady(this.deps.bootTimeoutMs, async () =>
-      ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, state.spec.id, state.paths),
+      ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, vmIdOf(state), state.paths),
     );
     // A restored guest's clock stopped when its snapshot was saved.
     if (state.restored) await agent.setGuestDateTime();

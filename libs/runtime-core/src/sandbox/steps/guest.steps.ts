@@ -5,6 +5,7 @@ import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
 import { buildContainerSpec } from '../model/oci-spec';
 import { hostnameOf } from '../model/sandbox-spec';
 import type { SandboxEntry } from '../model/sandbox.entry';
+import { vmIdOf } from '../model/sandbox.state';
 import { configureGuestNetwork } from './guest-network';
 import type { StartStep, StepContext } from './start-step';
 
@@ -23,9 +24,9 @@ function agentOf(entry: SandboxEntry): AgentApi {
  * broken guest would give. Undefined when there is nobody to talk to.
  */
 async function liveAgent(entry: SandboxEntry, hypervisor: IsRunning): Promise<AgentApi | undefined> {
-  const { vmmPid, spec } = entry.state;
+  const { vmmPid } = entry.state;
   if (!entry.agent || vmmPid === undefined) return undefined;
-  return (await hypervisor.isRunning(vmmPid, spec.id)) ? entry.agent : undefined;
+  return (await hypervisor.isRunning(vmmPid, vmIdOf(entry.state))) ? entry.agent : undefined;
 }
 
 /** The guest side of the sandbox: its NIC and routes, its hostname and DNS, its rootfs mounted. */

@@ -4,7 +4,7 @@ import { rootfsImageOf, type BootSnapshotFiles, type Hypervisor } from '../../hy
 import type { Log } from '../../log/log.types';
 import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../model/sandbox-spec';
-import type { SandboxState } from '../model/sandbox.state';
+import { vmIdOf, type SandboxState } from '../model/sandbox.state';
 import type { GuestImage } from '../model/sandbox.types';
 import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';
@@ -35,24 +35,26 @@ export function vmShape(state: SandboxState, image: GuestImage): VmShape {
 async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapshotFiles): Promise<void> {
   const { state } = ctx.entry;
   const { spec, paths } = state;
+  const vmId = vmIdOf(state);
   // One VMM per sandbox, ever: whatever an earlier start left running goes first.
-  await deps.hypervisor.reap(spec.id, paths);
+  await deps.hypervisor.reap(vmId, paths);
   const shared = state.sharedFs;
-  if (!shared) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the shared filesystem is not started');
+  // Only a warm-pool VM starts without its share, restored, to have it plugged in later.
+  if (!shared && !(state.pooled && restoreFrom)) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the shared filesystem is not started');
   const image = deps.guestImage;
   state.vmmPid = await deps.hypervisor.start({
-    sandboxId: spec.id,
+    sandboxId: vmId,
     accel: state.accel,
     vcpus: spec.vcpus,
     memoryMiB: guestMemoryMiB(spec),
     kernel: image.kernel,
     initrd: image.initrd,
     rootfsImage: rootfsImageOf(image),
-    sharedFs: shared.attachment,
+    ...(shared && { sharedFs: shared.attachment }),
     ...(state.network?.nic && ctx.entry.nicFd !== undefined && { network: { fd: ctx.entry.nicFd, mac: state.network.nic.mac } }),
     paths,
     ...(state.isolation && { isolation: deps.isolation.vmm(state.isolation) }),
-    ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(spec.id) }),
+    ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(vmId) }),
     ...(restoreFrom && { restoreFrom }),
   });
   state.restored = restoreFrom !== undefined;
@@ -72,6 +74,8 @@ export class RestoreStep implements StartStep {
 
   async applies(ctx: StepContext): Promise<boolean> {
     const { snapshots, guestImage } = this.deps;
+    // A warm-pool VM runs already.
+    if (ctx.entry.state.vmmPid !== undefined) return false;
     ctx.entry.snapshot = snapshots && (await snapshots.find(vmShape(ctx.entry.state, guestImage)));
     return ctx.entry.snapshot !== undefined;
   }
@@ -112,9 +116,41 @@ export class VmmStep implements StartStep {
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     const pid = state.vmmPid;
-    if (pid !== undefined) await this.deps.hypervisor.stop(pid, state.spec.id, state.paths);
+    if (pid !== undefined) await this.deps.hypervisor.stop(pid, vmIdOf(state), state.paths);
     // A VMM whose pid never reached the state file (the node agent died while it started).
-    await this.deps.hypervisor.reap(state.spec.id, state.paths);
+    await this.deps.hypervisor.reap(vmIdOf(state), state.paths);
     state.vmmPid = undefined;
+  }
+}
+
+/**
+ * Plugs the sandbox's share and NIC into a warm-pool VM it was handed: that VM was restored with
+ * nothing of any sandbox in it. Nothing to release: the devices go with the VMM.
+ */
+export class PlugStep implements StartStep {
+  readonly phase = 'plug' as const;
+  readonly failureCode = RuntimeErrorCode.VMM_START_FAILED;
+
+  constructor(
+    private readonly hypervisor: Pick<Hypervisor, 'plug'>,
+    private readonly isolation: Pick<IsolationPort, 'vmm'>,
+  ) {}
+
+  applies(ctx: StepContext): boolean {
+    return ctx.entry.state.vmId !== undefined;
+  }
+
+  async acquire(ctx: StepContext): Promise<void> {
+    const { state, nicFd } = ctx.entry;
+    const { vmmPid, sharedFs, network } = state;
+    if (vmmPid === undefined || !sharedFs) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'no VM or no shared filesystem to plug in');
+    await this.hypervisor.plug(
+      { pid: vmmPid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
+      { sharedFs: sharedFs.attachment, ...(network?.nic && nicFd !== undefined && { network: { fd: nicFd, mac: network.nic.mac } }) },
+    );
+  }
+
+  release(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import type { Hypervisor } from '../../hypervisor/hypervisor';
+import type { Accel } from '../../host/host-info';
+import type { AgentTransportKind } from '../../agent/transport/agent-transport';
+import type { BootSnapshots } from '../../snapshot/boot-snapshots';
+import type { SandboxEntry } from '../model/sandbox.entry';
+import { sandboxPaths, vmIdOf, type SandboxState } from '../model/sandbox.state';
+import type { GuestImage, SandboxSpec } from '../model/sandbox.types';
+import type { SandboxLifecycle } from '../sandbox.lifecycle';
+import { vmShape } from '../steps/vmm.step';
+import type { PoolVms } from './warm-pool';
+import type { PoolShape } from './warm-pool.config';
+
+/** Where the runtime keeps its VMs, and what every one of them is. */
+export interface PoolVmSettings {
+  dataDir: string;
+  runDir: string;
+  memoryDir: string;
+  accel: Accel;
+  transport: AgentTransportKind;
+  guestImage: GuestImage;
+}
+
+/**
+ * The runtime's warm-pool VMs: each is restored from its shape's boot snapshot under an id of
+ * its own, jailed and with its agent connected, and persisted like a sandbox (`pooled: true`),
+ * so a node agent that dies leaves nothing the next one does not release.
+ */
+export class PooledVms implements PoolVms<SandboxEntry> {
+  constructor(
+    private readonly settings: PoolVmSettings,
+    private readonly lifecycle: Pick<SandboxLifecycle, 'startPooled' | 'release'>,
+    private readonly hypervisor: Pick<Hypervisor, 'isRunning'>,
+    private readonly snapshots: Pick<BootSnapshots, 'find' | 'request' | 'idle'>,
+  ) {}
+
+  async start(shape: PoolShape): Promise<SandboxEntry> {
+    const { dataDir, runDir, memoryDir, accel, transport } = this.settings;
+    const vmId = randomUUID();
+    const state: SandboxState = {
+      version: 1,
+      spec: { id: vmId, vcpus: shape.vcpus, memoryMiB: shape.memoryMiB, env: {} },
+      state: 'creating',
+      pooled: true,
+      accel,
+      transport,
+      sharedFsKind: 'virtiofs',
+      paths: sandboxPaths(dataDir, runDir, vmId, memoryDir),
+      timings: [],
+      sandboxCreated: false,
+      containerCreated: false,
+    };
+    // A pool VM is a restored one: its shape's snapshot is saved first (by a boot like any other).
+    const snapshotShape = vmShape(state, this.settings.guestImage);
+    if (!(await this.snapshots.find(snapshotShape))) {
+      await this.snapshots.request(snapshotShape);
+      await this.snapshots.idle();
+      if (!(await this.snapshots.find(snapshotShape))) {
+        throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `no boot snapshot of ${shape.vcpus} vCPU, ${shape.memoryMiB} MiB could be saved yet`);
+      }
+    }
+    const entry: SandboxEntry = { state, phase: 'creating' };
+    await this.lifecycle.startPooled(entry);
+    return entry;
+  }
+
+  async alive(entry: SandboxEntry): Promise<boolean> {
+    const pid = entry.state.vmmPid;
+    return pid !== undefined && (await this.hypervisor.isRunning(pid, vmIdOf(entry.state)));
+  }
+
+  release(entry: SandboxEntry): Promise<void> {
+    return this.lifecycle.release(entry);
+  }
+}
+
+/**
+ * The sandbox `spec` on a warm-pool VM: it keeps the VM's id, jail, dirs, VMM and agent, and
+ * acquires everything else (rootfs, share, network, devices plugged in, container) as usual.
+ */
+export function handOver(pooled: SandboxEntry, spec: SandboxSpec): SandboxEntry {
+  return {
+    phase: 'creating',
+    agent: pooled.agent,
+    state: { ...pooled.state, spec: structuredClone(spec), vmId: vmIdOf(pooled.state), pooled: undefined, timings: [] },
+  };
+}
