@@ -5,13 +5,15 @@
  */
 export { SandboxRuntime } from './sandbox/sandbox.runtime';
 export { DEFAULT_LOG_BUFFER_BYTES } from './sandbox/sandbox.lifecycle';
-export { parseWarmPool, type PoolShape, type PoolSize } from './sandbox/warm-pool/warm-pool.config';
+export { parseWarmPool } from './sandbox/warm-pool/warm-pool.config';
 export { LOG_ENTRY_OVERHEAD_BYTES, type LogEntry, type LogPage, type LogQuery, type LogReader } from './sandbox/logs/log-ring';
 export type {
   ExecOptions,
   GuestImage,
   ImageOptions,
   PhaseTiming,
+  PoolShape,
+  PoolSize,
   RuntimeOptions,
   SandboxInfo,
   SandboxIsolationInfo,

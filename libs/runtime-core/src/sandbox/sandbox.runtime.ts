@@ -15,13 +15,12 @@ import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type Ru
 import { UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
 import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
-import type { ExecOptions, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
+import type { ExecOptions, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxWatchdog } from './sandbox.watchdog';
 import { handOver, PooledVms } from './warm-pool/pooled-vms';
 import { WarmPool } from './warm-pool/warm-pool';
-import type { PoolShape } from './warm-pool/warm-pool.config';
 
 export type { RuntimeDeps } from './runtime.deps';
 

@@ -8,7 +8,6 @@ import type { SharedFsKind } from '../../sharefs/shared-fs';
 import type { RegistryCredentials } from '../../image/registry.client';
 import type { IdRange } from '../../jail/jail-ids';
 import type { Log } from '../../log/log.types';
-import type { PoolSize } from '../warm-pool/warm-pool.config';
 
 export type { GuestImage };
 
@@ -63,6 +62,17 @@ export interface ImageOptions {
   credentials?: (registry: string) => RegistryCredentials | undefined;
   /** Unreferenced layers are kept up to this many bytes; default 10 GiB. */
   maxCacheBytes?: number;
+}
+
+/** The size of the VMs of one warm pool: what a sandbox must ask for to be handed one. */
+export interface PoolShape {
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/** How many VMs of one shape wait ready in the warm pool. */
+export interface PoolSize extends PoolShape {
+  count: number;
 }
 
 /** What the node agent asks for. */

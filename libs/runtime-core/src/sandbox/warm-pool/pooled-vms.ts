@@ -6,11 +6,9 @@ import type { AgentTransportKind } from '../../agent/transport/agent-transport';
 import type { BootSnapshots } from '../../snapshot/boot-snapshots';
 import type { SandboxEntry } from '../model/sandbox.entry';
 import { sandboxPaths, vmIdOf, type SandboxState } from '../model/sandbox.state';
-import type { GuestImage, SandboxSpec } from '../model/sandbox.types';
-import type { SandboxLifecycle } from '../sandbox.lifecycle';
+import type { GuestImage, PoolShape, SandboxSpec } from '../model/sandbox.types';
 import { vmShape } from '../steps/vmm.step';
 import type { PoolVms } from './warm-pool';
-import type { PoolShape } from './warm-pool.config';
 
 /** Where the runtime keeps its VMs, and what every one of them is. */
 export interface PoolVmSettings {
@@ -22,6 +20,12 @@ export interface PoolVmSettings {
   guestImage: GuestImage;
 }
 
+/** What starts and releases a pool VM: the runtime's lifecycle (its jail, restore and agent steps). */
+export interface PoolVmLifecycle {
+  startPooled(entry: SandboxEntry): Promise<void>;
+  release(entry: SandboxEntry): Promise<void>;
+}
+
 /**
  * The runtime's warm-pool VMs: each is restored from its shape's boot snapshot under an id of
  * its own, jailed and with its agent connected, and persisted like a sandbox (`pooled: true`),
@@ -30,7 +34,7 @@ export interface PoolVmSettings {
 export class PooledVms implements PoolVms<SandboxEntry> {
   constructor(
     private readonly settings: PoolVmSettings,
-    private readonly lifecycle: Pick<SandboxLifecycle, 'startPooled' | 'release'>,
+    private readonly lifecycle: PoolVmLifecycle,
     private readonly hypervisor: Pick<Hypervisor, 'isRunning'>,
     private readonly snapshots: Pick<BootSnapshots, 'find' | 'request' | 'idle'>,
   ) {}

@@ -1,15 +1,5 @@
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-
-/** The size of the VMs of one pool: what a sandbox must ask for to be handed one. */
-export interface PoolShape {
-  vcpus: number;
-  memoryMiB: number;
-}
-
-/** How many VMs of one shape wait ready. */
-export interface PoolSize extends PoolShape {
-  count: number;
-}
+import type { PoolSize } from '../model/sandbox.types';
 
 const ENTRY = /^(\d+)x(\d+):(\d+)$/;
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { eventually } from '@moat/test-support';
 import { WarmPool, type PoolVms } from './warm-pool';
-import { parseWarmPool, type PoolShape } from './warm-pool.config';
+import type { PoolShape } from '../model/sandbox.types';
+import { parseWarmPool } from './warm-pool.config';
 
 /** VMs as numbers: started, dead and released ones are recorded. */
 class FakeVms implements PoolVms<number> {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../../errors/runtime.errors';
 import type { Log } from '../../log/log.types';
-import type { PoolShape, PoolSize } from './warm-pool.config';
+import type { PoolShape, PoolSize } from '../model/sandbox.types';
 
 /** How the pool starts, checks and releases its VMs (the runtime's steps; a fake in unit tests). */
 export interface PoolVms<Vm> {
