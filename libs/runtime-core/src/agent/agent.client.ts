@@ -6,7 +6,6 @@ import {
   MAX_SIGNAL,
   type CreateContainerRequest,
   type CreateSandboxRequest,
-  type ExecProcessRequest,
   type ExecSyncResponse,
   type Interface,
   type Route,
@@ -28,6 +27,7 @@ import {
   type WindowSize,
 } from './agent.types';
 import { protocolViolation, validDetail, validExit, validStats, validWindow } from './agent.validation';
+import { execProcessRequest, wholeRun } from './exec-request';
 import { execToCompletion, type ProcessCalls } from './exec-to-completion';
 import { GuestFiles, type GuestFilesApi } from './guest-files';
 import type { AgentTransport } from './transport/agent-transport';
@@ -340,26 +340,4 @@ export class AgentClient implements ProcessCalls {
     this.grpc.close();
     this.transport.close();
   }
-}
-
-function execProcessRequest(req: AgentProcessRequest): ExecProcessRequest {
-  return {
-    containerId: req.containerId,
-    execId: req.execId,
-    process: { args: req.args, env: req.env, cwd: req.cwd, terminal: req.tty ?? false, uid: 0, gid: 0 },
-    window: req.window ? validWindow(req.window) : undefined,
-    timeoutMs: req.timeoutMs ?? 0,
-  };
-}
-
-/** An ExecSync answer as an exec's output; undefined when it says the process goes on. */
-function wholeRun(reply: ExecSyncResponse, inlineBytes: number): ExecOutput | undefined {
-  if (typeof reply.complete !== 'boolean') throw protocolViolation('ExecSync returned no complete flag');
-  if (!reply.complete) return undefined;
-  if (!reply.exit) throw protocolViolation('ExecSync returned a complete run without its exit');
-  const { stdout, stderr }: { stdout: unknown; stderr: unknown } = reply;
-  if (!(stdout instanceof Uint8Array) || !(stderr instanceof Uint8Array) || stdout.length + stderr.length > inlineBytes) {
-    throw protocolViolation(`ExecSync returned more output than the ${inlineBytes} bytes it was allowed, or none`);
-  }
-  return { ...validExit(reply.exit), stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) };
 }
