@@ -48,7 +48,7 @@ export interface QemuMachine {
 const MIB = 1024 * 1024;
 
 /** Under TCG, the translated-code cache: bounded, because QEMU's 1 GiB default fills up over a VM's life. */
-export const TCG_TB_SIZE_MIB = 64;
+export const TCG_TB_SIZE_MIB = 56;
 
 /** The root ports a boot-snapshot machine leaves empty, and what is plugged into each after restore. */
 export const HOTPLUG_PORTS = { share: 'hp-share', nic: 'hp-nic' } as const;
