@@ -83,12 +83,11 @@ export function defaultDeps(opts: RuntimeOptions): Omit<RuntimeDeps, 'isolation'
 /** Boot snapshots, when asked for (the default) and usable on this host: guest RAM must go to tmpfs. */
 export async function openBootSnapshots(
   opts: RuntimeOptions,
-  transport: AgentTransportKind,
   hypervisor: Hypervisor,
   isolation: IsolationPort,
 ): Promise<BootSnapshots | undefined> {
-  // The vsock device's guest CID is part of a VM's identity; only virtio-serial clones are interchangeable.
-  if (opts.bootSnapshots === false || transport !== 'virtio-serial') return undefined;
+  // Whatever the node's transport: a clone speaks virtio-serial (see RESTORED_TRANSPORT).
+  if (opts.bootSnapshots === false) return undefined;
   const memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
   if (!(await onTmpfs(memoryDir))) {
     opts.log?.('warn', 'boot snapshots are off: guest memory dir is not on tmpfs', { memoryDir });

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { eventually } from '@moat/test-support';
 import type { CreateSandboxRequest } from '@moat/proto';
 import type { AgentApi } from '../agent/agent.client';
+import type { AgentTransport } from '../agent/transport/agent-transport';
 import type { AgentExecRequest, OutputStream } from '../agent/agent.types';
 import type { GuestFilesApi } from '../agent/guest-files';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
@@ -150,7 +151,7 @@ class FakeHost {
           this.rootfs.delete(sandboxId);
         },
       },
-      connectAgent: () => new FakeAgent(this),
+      connectAgent: (transport) => new FakeAgent(this, transport),
       network: {
         attach: async ({ sandboxId: id, tenantId, spec: net }, save) => {
           // Progress is saved before anything is acquired, as the real one does.
@@ -213,7 +214,11 @@ const unsupportedFiles: GuestFilesApi = {
 
 class FakeAgent implements AgentApi {
   readonly transport = { kind: 'virtio-serial' as const, grpcTarget: 'unix:///fake' };
-  constructor(private readonly host: FakeHost) {
+  constructor(
+    private readonly host: FakeHost,
+    /** The runtime's real transport (a vsock one listens on a proxy socket): closed with the agent, as the real client does. */
+    private readonly agentTransport: AgentTransport,
+  ) {
     host.openAgents.add(this);
   }
   private step(name: string, phase?: StartPhase): Promise<void> {
@@ -287,6 +292,7 @@ class FakeAgent implements AgentApi {
   setGuestDateTime = () => this.step('setGuestDateTime');
   files = unsupportedFiles;
   close = () => {
+    this.agentTransport.close();
     this.host.openAgents.delete(this);
   };
 }
@@ -515,6 +521,20 @@ describe('SandboxRuntime', () => {
       expect(host.jails.has(vmId)).toBe(false);
       expect(pooledVmIds()).toEqual([]);
     });
+  });
+
+  it('on a vsock node, boots cold over vsock with a CID of its own but restores over virtio-serial, with no vsock device', async () => {
+    const guestImage = { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' };
+    const runtime = await SandboxRuntime.open({ dataDir: join(dir, 'data'), runDir: join(dir, 'run'), accel: 'tcg', guestImage }, { ...host.deps(), agentTransport: 'vsock' });
+    runtimes.push(runtime);
+    const cold = await runtime.create(spec);
+    expect(cold.transport).toBe('vsock');
+    expect(host.vmConfigs[0].vsockGuestCid).toEqual(expect.any(Number));
+    host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
+    const restored = await runtime.create({ ...spec, id: '1b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d' });
+    expect(restored.timings.map((t) => t.phase)).toContain('restore');
+    expect(restored.transport).toBe('virtio-serial');
+    expect(host.vmConfigs[1].vsockGuestCid).toBeUndefined();
   });
 
   it('boots cold and discards a boot snapshot that does not restore', async () => {

@@ -64,7 +64,7 @@ export class SandboxRuntime {
     const hypervisor = deps.hypervisor ?? defaults.hypervisor;
     const isolation = deps.isolation ?? (await openIsolation(opts));
     if (!isolation.jailed) opts.log?.('warn', 'VMMs run unjailed (MOAT_JAIL=false): as root, in the host namespaces, without seccomp; for debugging only');
-    const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, agentTransport, hypervisor, isolation));
+    const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, hypervisor, isolation));
     const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), {
       ...defaults,
       ...(network && { network }),
@@ -92,7 +92,6 @@ export class SandboxRuntime {
       runDir: this.runDir,
       memoryDir: this.memoryDir,
       accel: this.accel,
-      transport: this.deps.agentTransport ?? 'virtio-serial',
       guestImage: this.opts.guestImage,
     };
     this.pool = new WarmPool(sizes, new PooledVms(settings, this.lifecycle, this.deps.hypervisor, snapshots), this.opts.log ?? (() => undefined));

@@ -8,6 +8,14 @@ import { isolationStateSchema, type HostIsolation, type IsolationState } from '.
 import type { Log } from '../log/log.types';
 
 /**
+ * How the host talks to the agent of a VM restored from a boot snapshot, on every node. The
+ * snapshot's VM has no vsock device: a guest CID would be frozen into its state and shared by
+ * every clone, and each VM needs its own. Every guest agent serves its virtio-serial port, so
+ * clones use that, and a vsock node keeps vsock for the VMs it boots cold.
+ */
+export const RESTORED_TRANSPORT = 'virtio-serial' as const;
+
+/**
  * Everything a boot snapshot fixes about a VM: its size, accel and content-addressed guest image
  * files (so their paths name their content), and whether its share is 9p (part of the saved
  * machine; virtio-fs and block shares are hot-plugged). Two sandboxes of one shape can be

@@ -2,7 +2,7 @@ import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { rootfsImageOf, type BootSnapshotFiles, type Hypervisor } from '../../hypervisor/hypervisor';
 import type { Log } from '../../log/log.types';
-import type { BootSnapshots, VmShape } from '../../snapshot/boot-snapshots';
+import { RESTORED_TRANSPORT, type BootSnapshots, type VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../model/sandbox-spec';
 import { vmIdOf, type SandboxState } from '../model/sandbox.state';
 import type { GuestImage } from '../model/sandbox.types';
@@ -54,10 +54,11 @@ async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapsh
     ...(state.network?.nic && ctx.entry.nicFd !== undefined && { network: { fd: ctx.entry.nicFd, mac: state.network.nic.mac } }),
     paths,
     ...(state.isolation && { isolation: deps.isolation.vmm(state.isolation) }),
-    ...(state.transport === 'vsock' && { vsockGuestCid: guestCidFor(vmId) }),
+    ...(state.transport === 'vsock' && !restoreFrom && { vsockGuestCid: guestCidFor(vmId) }),
     ...(restoreFrom && { restoreFrom }),
   });
   state.restored = restoreFrom !== undefined;
+  if (state.restored) state.transport = RESTORED_TRANSPORT;
   await ctx.save();
 }
 

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { Accel } from '../../host/host-info';
-import type { AgentTransportKind } from '../../agent/transport/agent-transport';
-import type { BootSnapshots } from '../../snapshot/boot-snapshots';
+import { RESTORED_TRANSPORT, type BootSnapshots } from '../../snapshot/boot-snapshots';
 import type { SandboxEntry } from '../model/sandbox.entry';
 import { sandboxPaths, vmIdOf, type SandboxState } from '../model/sandbox.state';
 import type { GuestImage, PoolShape, SandboxSpec } from '../model/sandbox.types';
@@ -16,7 +15,6 @@ export interface PoolVmSettings {
   runDir: string;
   memoryDir: string;
   accel: Accel;
-  transport: AgentTransportKind;
   guestImage: GuestImage;
 }
 
@@ -40,7 +38,7 @@ export class PooledVms implements PoolVms<SandboxEntry> {
   ) {}
 
   async start(shape: PoolShape): Promise<SandboxEntry> {
-    const { dataDir, runDir, memoryDir, accel, transport } = this.settings;
+    const { dataDir, runDir, memoryDir, accel } = this.settings;
     const vmId = randomUUID();
     const state: SandboxState = {
       version: 1,
@@ -48,7 +46,7 @@ export class PooledVms implements PoolVms<SandboxEntry> {
       state: 'creating',
       pooled: true,
       accel,
-      transport,
+      transport: RESTORED_TRANSPORT,
       sharedFsKind: 'virtiofs',
       paths: sandboxPaths(dataDir, runDir, vmId, memoryDir),
       timings: [],
