@@ -20,6 +20,12 @@ export const RUNTIME_PACKAGES = [
   'openssl', // the dev stack's TLS CA and control-plane certificate (tools/dev/tls-certs.mjs)
   'containernetworking-plugins', // bridge, host-local, portmap, bandwidth (CNI)
   'protobuf-compiler', // protoc for the guest agent API
+  // The .proto files libs/containerd-api and libs/ttrpc generate their messages from at build time
+  // (all under /usr/share/gocode/src), for the containerd shim:
+  'golang-github-containerd-containerd-dev', // containerd 1.6's shim task API, task events, event forwarding
+  'golang-github-containerd-ttrpc-dev', // ttrpc 1.1.1 ships no .proto: libs/ttrpc/proto/ttrpc.proto matches its types.go
+  'golang-github-gogo-protobuf-dev', // gogoproto/gogo.proto (containerd's files import it) and google/protobuf/*.proto
+  'golang-github-gogo-googleapis-dev', // google/rpc/status.proto, the status in every ttrpc response
   'python3', // node-gyp, when a native module has no prebuilt binary
   'make',
   'g++',
