@@ -46,10 +46,13 @@ export {
 export {
   FILE_CHUNK_BYTES,
   FILE_TRANSFER_IDLE_MS,
+  FILE_TYPES,
   MAX_FILE_LIST_ENTRIES,
+  MAX_FILE_OWNER_ID,
   MAX_FILE_NAME_LENGTH,
   MAX_FILE_PATH_LENGTH,
   MAX_OPEN_FILE_TRANSFERS,
+  type FileType,
 } from './limits/files.limits';
 export { MAX_LOGS_PAGE_BYTES, MAX_LOGS_TAIL_LINES, MAX_LOGS_WAIT_MS } from './limits/logs.limits';
 export { ATTACH_REPLY_TIMEOUT_MS, MAX_SESSION_CHUNK_BYTES, SESSION_OUTPUT_ACK_TIMEOUT_MS, SESSION_REQUEST_TIMEOUT_MS } from './limits/session.limits';
@@ -115,8 +118,6 @@ export {
   type SandboxStats,
 } from './fleet/sandbox-ops.schemas';
 export {
-  FILE_TYPES,
-  MAX_FILE_OWNER_ID,
   containerPathSchema,
   fileChunkSchema,
   fileCommitSchema,
@@ -131,7 +132,6 @@ export {
   type FilePathRef,
   type FileReadOpen,
   type FileTransferRef,
-  type FileType,
   type FileWriteChunk,
   type FileWriteOpen,
   type SandboxFileCommit,

@@ -5,13 +5,7 @@
  * The node relays to the guest agent; guest replies are validated with the same schemas.
  */
 import { z } from 'zod';
-import { FILE_CHUNK_BYTES, MAX_FILE_LIST_ENTRIES, MAX_FILE_NAME_LENGTH, MAX_FILE_PATH_LENGTH } from '../limits/files.limits';
-
-/** The largest uid/gid a file may be given (2^32 - 2; -1 means "unchanged" to chown). */
-export const MAX_FILE_OWNER_ID = 0xffff_fffe;
-
-export const FILE_TYPES = ['file', 'directory', 'symlink', 'other'] as const;
-export type FileType = (typeof FILE_TYPES)[number];
+import { FILE_CHUNK_BYTES, FILE_TYPES, MAX_FILE_LIST_ENTRIES, MAX_FILE_NAME_LENGTH, MAX_FILE_OWNER_ID, MAX_FILE_PATH_LENGTH } from '../limits/files.limits';
 
 /** An absolute container path: the guest resolves it inside the container and refuses `.`/`..`. */
 export const containerPathSchema = z

@@ -10,6 +10,12 @@ export const MAX_FILE_PATH_LENGTH = 4096;
 /** Linux's NAME_MAX (bytes; a name of multibyte characters has fewer characters). */
 export const MAX_FILE_NAME_LENGTH = 255;
 
+/** The largest uid/gid a file may be given (2^32 - 2; -1 means "unchanged" to chown). */
+export const MAX_FILE_OWNER_ID = 0xffff_fffe;
+
+export const FILE_TYPES = ['file', 'directory', 'symlink', 'other'] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+
 /** Most entries one directory listing returns; the rest is reported as truncated. */
 export const MAX_FILE_LIST_ENTRIES = 1000;
 
