@@ -99,8 +99,9 @@ async function main(): Promise<void> {
         jailed: config.jail,
         sandboxOverheadMiB: runtime.sandboxOverheadMiB(),
         cpuOvercommit: config.cpuOvercommit,
-        // The warm pool's VMs hold their memory whether or not a sandbox has one yet.
-        memoryReserveMiB: config.memoryReserveMiB + runtime.warmPoolReservation().memoryMiB,
+        memoryReserveMiB: config.memoryReserveMiB,
+        // The control plane counts what the pool's VMs hold as the node's, not as free.
+        warmPool: runtime.warmPool().map(({ shape, target }) => ({ ...shape, count: target })),
         ...(config.network.nodeAddress && { address: config.network.nodeAddress }),
       }),
       sandboxIds: () => runtime.list().map((s) => s.id),

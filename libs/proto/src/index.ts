@@ -72,6 +72,7 @@ export {
   type Capacity,
   type NodeHello,
   type NodeState,
+  type WarmPoolSize,
 } from './fleet/node.schemas';
 export { NODE_CREDENTIAL_PREFIX, NODE_JOIN_PATH, nodeJoinResponseSchema, type NodeJoinRequest } from './fleet/node-join';
 export {

@@ -3,6 +3,17 @@ import { NODE_STATES, type Accelerator, type Capacity, type NodeState } from '@m
 import { allocatable, NO_SIZING, reserved, type OvercommitFallback } from '../scheduler/node-offer';
 import type { NodeEntity } from './node.entity';
 
+export class WarmPoolSizeDto {
+  @ApiProperty({ minimum: 1 })
+  vcpus!: number;
+
+  @ApiProperty({ minimum: 1 })
+  memoryMiB!: number;
+
+  @ApiProperty({ minimum: 1, description: 'VMs of this shape kept restored and waiting' })
+  count!: number;
+}
+
 export class CapacityDto {
   @ApiProperty({ minimum: 0 })
   vcpus!: number;
@@ -31,7 +42,7 @@ export class NodeDto {
   @ApiProperty({
     type: CapacityDto,
     description:
-      "What it offers to sandboxes: its CPUs times its cpuOvercommit, and its memory less its memoryReserveMiB, times the control plane's MOAT_MEMORY_OVERCOMMIT (rounded down)",
+      "What it offers to sandboxes: its CPUs times its cpuOvercommit, and its memory less its memoryReserveMiB, times the control plane's MOAT_MEMORY_OVERCOMMIT (rounded down); less, from both, what its warmPool holds",
   })
   allocatable!: CapacityDto;
 
@@ -49,6 +60,13 @@ export class NodeDto {
 
   @ApiProperty({ minimum: 0, description: 'Memory the node keeps for its host (MOAT_NODE_MEMORY_RESERVE_MIB); 0 when the agent does not say' })
   memoryReserveMiB!: number;
+
+  @ApiProperty({
+    type: [WarmPoolSizeDto],
+    description:
+      "Its warm pool (MOAT_WARM_POOL): VMs per shape restored ahead of time and handed to creates of that shape; what they hold (vCPUs, and memory plus sandboxOverheadMiB each) is not in `allocatable`. Empty: none, or the node cannot restore VMs",
+  })
+  warmPool!: WarmPoolSizeDto[];
 
   @ApiProperty({ description: 'Sandboxes placed here that should run' })
   sandboxCount!: number;
@@ -84,6 +102,7 @@ export class NodeDto {
       sandboxOverheadMiB: sizing.sandboxOverheadMiB,
       cpuOvercommit: sizing.cpuOvercommit ?? fallback.cpuOvercommit,
       memoryReserveMiB: sizing.memoryReserveMiB,
+      warmPool: (sizing.warmPool ?? []).map((size) => ({ ...size })),
       sandboxCount: allocated.sandboxes,
       accel: node.accel,
       hypervisors: node.hypervisors,

@@ -36,9 +36,17 @@ describe("a node's offer", () => {
     expect(allocatable({ vcpus: 1, memoryMiB: 512 }, agentDefaults, fallback).memoryMiB).toBe(0);
   });
 
-  it('takes an older hello without the fields as no overhead, no reserve and no factor of its own', () => {
+  it('takes an older hello without the fields as no overhead, no reserve, no factor of its own and no warm pool', () => {
     expect(sizingOf({})).toEqual(NO_SIZING);
-    expect(sizingOf({ sandboxOverheadMiB: 160, cpuOvercommit: 16, memoryReserveMiB: 1024 })).toEqual(agentDefaults);
+    expect(sizingOf({ sandboxOverheadMiB: 160, cpuOvercommit: 16, memoryReserveMiB: 1024 })).toEqual({ ...agentDefaults, warmPool: [] });
+  });
+
+  it("gives nothing of what its warm pool holds: each pool VM's vCPUs, and its memory with the node's overhead", () => {
+    const pooled = { ...agentDefaults, warmPool: [{ vcpus: 1, memoryMiB: 256, count: 4 }, { vcpus: 2, memoryMiB: 1024, count: 1 }] };
+    // 32 vCPUs less 4 + 2; (8192 − 1024 − 4 × 416 − 1184) MiB.
+    expect(allocatable({ vcpus: 2, memoryMiB: 8192 }, pooled, fallback)).toEqual({ vcpus: 26, memoryMiB: 8192 - 1024 - 4 * 416 - 1184 });
+    // A pool larger than the node leaves nothing, never less.
+    expect(allocatable({ vcpus: 1, memoryMiB: 1024 }, { ...pooled, cpuOvercommit: 1 }, fallback)).toEqual({ vcpus: 0, memoryMiB: 0 });
   });
 
   it('counts each sandbox with the overhead of the node it is on', () => {

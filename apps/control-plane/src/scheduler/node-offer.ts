@@ -1,4 +1,4 @@
-import type { Capacity, NodeHello } from '@moat/proto';
+import type { Capacity, NodeHello, WarmPoolSize } from '@moat/proto';
 
 /** What a node said in its hello about what it offers, beyond its real capacity. */
 export interface NodeSizing {
@@ -8,10 +8,12 @@ export interface NodeSizing {
   cpuOvercommit: number | null;
   /** Memory the node keeps for its host. */
   memoryReserveMiB: number;
+  /** VMs the node keeps restored and waiting, per shape; absent in nodes stored before it. */
+  warmPool?: WarmPoolSize[];
 }
 
 /** A node that said nothing of the above (an agent older than these fields). */
-export const NO_SIZING: NodeSizing = { sandboxOverheadMiB: 0, cpuOvercommit: null, memoryReserveMiB: 0 };
+export const NO_SIZING: NodeSizing = { sandboxOverheadMiB: 0, cpuOvercommit: null, memoryReserveMiB: 0, warmPool: [] };
 
 /** The control plane's factors, for nodes that report none (MOAT_CPU_OVERCOMMIT, MOAT_MEMORY_OVERCOMMIT). */
 export interface OvercommitFallback {
@@ -20,23 +22,35 @@ export interface OvercommitFallback {
 }
 
 /** The hello's sizing fields, with the defaults of an agent that sends none. */
-export function sizingOf(hello: Pick<NodeHello, 'sandboxOverheadMiB' | 'cpuOvercommit' | 'memoryReserveMiB'>): NodeSizing {
+export function sizingOf(hello: Pick<NodeHello, 'sandboxOverheadMiB' | 'cpuOvercommit' | 'memoryReserveMiB' | 'warmPool'>): NodeSizing {
   return {
     sandboxOverheadMiB: hello.sandboxOverheadMiB ?? 0,
     cpuOvercommit: hello.cpuOvercommit ?? null,
     memoryReserveMiB: hello.memoryReserveMiB ?? 0,
+    warmPool: hello.warmPool ?? [],
+  };
+}
+
+/** What the node's warm pool holds when full: its VMs' vCPUs, and their memory plus the node's overhead for each. */
+export function warmPoolHolds(sizing: NodeSizing): Capacity {
+  const sizes = sizing.warmPool ?? [];
+  return {
+    vcpus: sizes.reduce((sum, size) => sum + size.count * size.vcpus, 0),
+    memoryMiB: sizes.reduce((sum, size) => sum + size.count * (size.memoryMiB + sizing.sandboxOverheadMiB), 0),
   };
 }
 
 /**
  * What a node offers to sandboxes, rounded down: its host CPUs times its own factor (else the
  * control plane's), and its memory less what it keeps for the host, times the control plane's
- * memory factor.
+ * memory factor; less, from both, what its warm pool holds (a pool VM is real memory and
+ * counts as vCPUs like a sandbox's).
  */
 export function allocatable(capacity: Capacity, sizing: NodeSizing, fallback: OvercommitFallback): Capacity {
+  const pool = warmPoolHolds(sizing);
   return {
-    vcpus: Math.floor(capacity.vcpus * (sizing.cpuOvercommit ?? fallback.cpuOvercommit)),
-    memoryMiB: Math.floor(Math.max(0, capacity.memoryMiB - sizing.memoryReserveMiB) * fallback.memoryOvercommit),
+    vcpus: Math.max(0, Math.floor(capacity.vcpus * (sizing.cpuOvercommit ?? fallback.cpuOvercommit)) - pool.vcpus),
+    memoryMiB: Math.floor(Math.max(0, capacity.memoryMiB - sizing.memoryReserveMiB - pool.memoryMiB) * fallback.memoryOvercommit),
   };
 }
 

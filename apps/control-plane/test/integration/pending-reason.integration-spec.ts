@@ -175,6 +175,18 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
       expect(refused.pendingReason?.message).toBe('no ready node has 656 MiB free (256 MiB + 400 MiB overhead); largest free: 80 MiB');
     });
 
+    itIf(!skip)("does not offer what the node's warm pool holds, and shows the pool", async () => {
+      const agent = await connect();
+      const warmPool = [{ vcpus: 1, memoryMiB: 256, count: 2 }];
+      expect(await agent.hello({ capacity: { vcpus: 2, memoryMiB: 4096 }, ...AGENT_SIZING, warmPool })).toMatchObject({ ok: true });
+      // (4096 − 1024 − 2 × 416) MiB and 32 − 2 vCPUs offered: 5 sandboxes of 416 MiB fit, not 7.
+      expect(await node(agent.nodeId)).toMatchObject({ allocatable: { vcpus: 30, memoryMiB: 2240 }, warmPool });
+      const sandboxes: Sandbox[] = [];
+      for (let i = 0; i < 6; i++) sandboxes.push(await create({ vcpus: 1, memoryMiB: 256 }));
+      expect(sandboxes.slice(0, 5).every((s) => s.nodeId === agent.nodeId)).toBe(true);
+      expect(sandboxes[5]).toMatchObject({ nodeId: null, pendingReason: { code: 'INSUFFICIENT_MEMORY' } });
+    });
+
     itIf(!skip)("an older agent's hello, without the new fields, is accepted and offers its real capacity times MOAT_CPU_OVERCOMMIT", async () => {
       const agent = await connect();
       expect(await agent.hello({ capacity: { vcpus: 2, memoryMiB: 8192 } })).toMatchObject({ ok: true });
@@ -184,6 +196,7 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
         sandboxOverheadMiB: 0,
         cpuOvercommit: 1,
         memoryReserveMiB: 0,
+        warmPool: [],
       });
       expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(agent.nodeId);
       expect((await create({ vcpus: 1, memoryMiB: 256 })).nodeId).toBe(agent.nodeId);

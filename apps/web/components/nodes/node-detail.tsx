@@ -122,6 +122,12 @@ export function NodeDetail({ id }: { id: string }) {
             {!!node.memoryReserveMiB && <> · {formatMemory(node.memoryReserveMiB)} kept for the host</>}
             {!!node.sandboxOverheadMiB && <> · {formatMemory(node.sandboxOverheadMiB)} overhead per sandbox (guest and VMM)</>}
           </dd>
+          {node.warmPool.length > 0 && (
+            <>
+              <dt>Warm pool</dt>
+              <dd>{node.warmPool.map((size) => `${size.count} × ${size.vcpus} vCPU, ${formatMemory(size.memoryMiB)}`).join(' · ')} restored ahead of time</dd>
+            </>
+          )}
           <dt>Last heartbeat</dt>
           <dd title={formatTimestamp(node.lastHeartbeatAt)}>
             <RelativeTime iso={node.lastHeartbeatAt} />

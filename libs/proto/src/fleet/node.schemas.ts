@@ -1,7 +1,8 @@
 /** A node agent's side of joining and staying in the fleet: who it is, what it offers, that it lives. */
 import { z } from 'zod';
 import { ipv4Schema } from './sandbox-fences';
-import { MAX_CPU_OVERCOMMIT, MAX_NODE_NAME_LENGTH, MAX_SANDBOX_OVERHEAD_MIB } from '../limits/fleet.limits';
+import { MAX_CPU_OVERCOMMIT, MAX_NODE_NAME_LENGTH, MAX_SANDBOX_OVERHEAD_MIB, MAX_WARM_POOL_SHAPES, MAX_WARM_POOL_VMS } from '../limits/fleet.limits';
+import { MAX_MEMORY_MIB, MAX_VCPUS } from '../limits/sandbox.limits';
 
 /**
  * Node states as the API reports them. `unknown`: the control plane started and the node has
@@ -32,6 +33,14 @@ export const agentAuthSchema = z.object({
 });
 export type AgentAuth = z.infer<typeof agentAuthSchema>;
 
+/** How many VMs of one shape a node keeps restored and waiting (its MOAT_WARM_POOL). */
+export const warmPoolSizeSchema = z.object({
+  vcpus: z.number().int().min(1).max(MAX_VCPUS),
+  memoryMiB: z.number().int().min(1).max(MAX_MEMORY_MIB),
+  count: z.number().int().min(1).max(MAX_WARM_POOL_VMS),
+});
+export type WarmPoolSize = z.infer<typeof warmPoolSizeSchema>;
+
 export const nodeHelloSchema = z.object({
   name: z.string().min(1).max(MAX_NODE_NAME_LENGTH),
   capacity: capacitySchema,
@@ -52,6 +61,11 @@ export const nodeHelloSchema = z.object({
   cpuOvercommit: z.number().positive().max(MAX_CPU_OVERCOMMIT).optional(),
   /** Memory the node keeps for its host and offers to no sandbox. Absent (older agents): 0. */
   memoryReserveMiB: z.number().int().nonnegative().optional(),
+  /**
+   * Its warm pool when full: VMs that hold the node's memory (each its memoryMiB plus
+   * sandboxOverheadMiB) and vCPUs before any sandbox has them. Absent (older agents): none.
+   */
+  warmPool: z.array(warmPoolSizeSchema).max(MAX_WARM_POOL_SHAPES).optional(),
   /**
    * The node's underlay address (its MOAT_NODE_ADDRESS): where other nodes send its tenants'
    * overlay traffic. Absent: the address the control plane sees the connection come from.

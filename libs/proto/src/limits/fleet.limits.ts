@@ -7,6 +7,9 @@ export const MAX_NODE_NAME_LENGTH = 253;
 export const MAX_CPU_OVERCOMMIT = 1000;
 /** The largest per-sandbox overhead a hello may report, MiB. */
 export const MAX_SANDBOX_OVERHEAD_MIB = 65_536;
+/** Most warm-pool shapes a hello may list, and most VMs of one shape. */
+export const MAX_WARM_POOL_SHAPES = 16;
+export const MAX_WARM_POOL_VMS = 1024;
 
 /** How often a node agent heartbeats unless MOAT_HEARTBEAT_MS says otherwise. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000;

@@ -98,7 +98,7 @@ export class SandboxRuntime {
     this.pool.open();
   }
 
-  /** The warm pool's VMs waiting now per shape, against its target; empty without a pool. */
+  /** The warm pool's VMs waiting now per shape, against its target; empty without a pool (none asked for, or boot snapshots off). */
   warmPool(): { shape: PoolShape; waiting: number; target: number }[] {
     return this.pool?.counts() ?? [];
   }
@@ -106,15 +106,6 @@ export class SandboxRuntime {
   /** Resolves once the warm pool holds its every VM (benchmarks and tests wait for it). */
   warmPoolFull(): Promise<void> {
     return this.pool?.full() ?? Promise.resolve();
-  }
-
-  /** What the warm pool holds of this host when full: its VMs' vCPUs and memory, overhead included. */
-  warmPoolReservation(): { vcpus: number; memoryMiB: number } {
-    const sizes = this.pool?.sizes ?? [];
-    return {
-      vcpus: sizes.reduce((sum, size) => sum + size.count * size.vcpus, 0),
-      memoryMiB: sizes.reduce((sum, size) => sum + size.count * (size.memoryMiB + this.sandboxOverheadMiB()), 0),
-    };
   }
 
   /** Resolves once no boot snapshot is being saved (benchmarks and tests wait for one). */

@@ -52,6 +52,7 @@ export function nodeOf(overrides: Partial<FleetNode> = {}): FleetNode {
     sandboxOverheadMiB: 160,
     cpuOvercommit: 1,
     memoryReserveMiB: 0,
+    warmPool: [],
     sandboxCount: 0,
     accel: 'tcg',
     hypervisors: ['qemu'],
