@@ -1,4 +1,4 @@
-import type { AgentServiceServer, Empty } from '@moat/proto';
+import type { AgentServiceServer } from '@moat/proto';
 import type { ContainerService } from '../container/container.service';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { ContainerFiles } from '../files/container-files';
@@ -7,9 +7,7 @@ import type { ProcessIoService } from '../process/process-io.service';
 import type { NetworkService } from '../network/network.service';
 import type { GuestService } from '../sandbox/guest.service';
 import type { SandboxService } from '../sandbox/sandbox.service';
-import { longPoll, unary } from './unary-handler';
-
-const EMPTY: Empty = {};
+import { longPoll, unary, unaryDone } from './unary-handler';
 
 export function agentServiceHandlers(
   sandbox: SandboxService,
@@ -21,50 +19,28 @@ export function agentServiceHandlers(
   log: Logger,
 ): AgentServiceServer {
   return {
-    createSandbox: unary('CreateSandbox', log, async (request) => {
-      await sandbox.create(request);
-      return EMPTY;
-    }),
-    destroySandbox: unary('DestroySandbox', log, async () => {
-      await sandbox.destroy();
-      return EMPTY;
-    }),
+    createSandbox: unaryDone('CreateSandbox', log, (request) => sandbox.create(request)),
+    destroySandbox: unaryDone('DestroySandbox', log, () => sandbox.destroy()),
     getGuestDetails: unary('GetGuestDetails', log, () => sandbox.details()),
-    createContainer: unary('CreateContainer', log, async (request) => {
-      await containers.create(request);
-      return EMPTY;
-    }),
-    startContainer: unary('StartContainer', log, async (request) => {
-      await containers.start(request.containerId);
-      return EMPTY;
-    }),
-    removeContainer: unary('RemoveContainer', log, async (request) => {
+    createContainer: unaryDone('CreateContainer', log, (request) => containers.create(request)),
+    startContainer: unaryDone('StartContainer', log, (request) => containers.start(request.containerId)),
+    removeContainer: unaryDone('RemoveContainer', log, async (request) => {
       await files.forgetContainer(request.containerId);
       await containers.remove(request.containerId, request.timeoutSeconds);
-      return EMPTY;
     }),
-    execProcess: unary('ExecProcess', log, async (request) => {
-      await containers.exec(request);
-      return EMPTY;
-    }),
+    execProcess: unaryDone('ExecProcess', log, (request) => containers.exec(request)),
     execSync: longPoll('ExecSync', log, async (request, signal) => {
       const exec = request.exec;
       if (!exec) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, 'ExecSync needs exec');
       await containers.exec(exec);
       return io.runToEnd(exec.containerId, exec.execId, Buffer.from(request.stdin), request.inlineBytes, signal);
     }),
-    signalProcess: unary('SignalProcess', log, async (request) => {
-      await containers.signal(request);
-      return EMPTY;
-    }),
+    signalProcess: unaryDone('SignalProcess', log, (request) => containers.signal(request)),
     waitProcess: longPoll('WaitProcess', log, (request, signal) => io.wait(request.containerId, request.execId, signal)),
     writeStdin: unary('WriteStdin', log, async (request) => ({
       len: await io.writeStdin(request.containerId, request.execId, request.data),
     })),
-    closeStdin: unary('CloseStdin', log, (request) => {
-      io.closeStdin(request.containerId, request.execId);
-      return EMPTY;
-    }),
+    closeStdin: unaryDone('CloseStdin', log, (request) => io.closeStdin(request.containerId, request.execId)),
     readStdout: longPoll('ReadStdout', log, async (request, signal) => ({
       data: await io.read(request.containerId, request.execId, 'stdout', request.len, signal),
     })),
@@ -75,49 +51,22 @@ export function agentServiceHandlers(
     updateRoutes: unary('UpdateRoutes', log, async (request) => ({ routes: await network.updateRoutes(request.routes?.routes ?? []) })),
     listInterfaces: unary('ListInterfaces', log, async () => ({ interfaces: await network.listInterfaces() })),
     listRoutes: unary('ListRoutes', log, async () => ({ routes: await network.listRoutes() })),
-    addArpNeighbors: unary('AddARPNeighbors', log, async (request) => {
-      await network.addArpNeighbors(request.neighbors);
-      return EMPTY;
-    }),
-    ttyWinResize: unary('TtyWinResize', log, (request) => {
-      containers.resize(request.containerId, request.execId, request.window);
-      return EMPTY;
-    }),
-    updateContainer: unary('UpdateContainer', log, async (request) => {
-      await containers.update(request.containerId, request.resources);
-      return EMPTY;
-    }),
+    addArpNeighbors: unaryDone('AddARPNeighbors', log, (request) => network.addArpNeighbors(request.neighbors)),
+    ttyWinResize: unaryDone('TtyWinResize', log, (request) => containers.resize(request.containerId, request.execId, request.window)),
+    updateContainer: unaryDone('UpdateContainer', log, (request) => containers.update(request.containerId, request.resources)),
     statsContainer: unary('StatsContainer', log, (request) => containers.stats(request.containerId)),
-    pauseContainer: unary('PauseContainer', log, async (request) => {
-      await containers.pause(request.containerId);
-      return EMPTY;
-    }),
-    resumeContainer: unary('ResumeContainer', log, async (request) => {
-      await containers.resume(request.containerId);
-      return EMPTY;
-    }),
-    setGuestDateTime: unary('SetGuestDateTime', log, async (request) => {
-      await guest.setDateTime(request);
-      return EMPTY;
-    }),
-    copyFile: unary('CopyFile', log, async (request) => {
-      await guest.copyFile(request);
-      return EMPTY;
-    }),
+    pauseContainer: unaryDone('PauseContainer', log, (request) => containers.pause(request.containerId)),
+    resumeContainer: unaryDone('ResumeContainer', log, (request) => containers.resume(request.containerId)),
+    setGuestDateTime: unaryDone('SetGuestDateTime', log, (request) => guest.setDateTime(request)),
+    copyFile: unaryDone('CopyFile', log, (request) => guest.copyFile(request)),
     statFile: unary('StatFile', log, (request) => files.stat(request)),
     listFiles: unary('ListFiles', log, (request) => files.list(request)),
     openRead: unary('OpenRead', log, (request) => files.openRead(request)),
     readFile: longPoll('ReadFile', log, async (request, signal) => ({ data: await files.read(request.handle, request.len, signal) })),
     openWrite: unary('OpenWrite', log, async (request) => ({ handle: await files.openWrite(request) })),
-    writeFile: unary('WriteFile', log, async (request) => {
-      await files.write(request.handle, request.data);
-      return EMPTY;
-    }),
+    writeFile: unaryDone('WriteFile', log, (request) => files.write(request.handle, request.data)),
     commitFile: unary('CommitFile', log, (request) => files.commit(request.handle)),
-    closeFile: unary('CloseFile', log, async (request) => {
-      await files.close(request.handle);
-      return EMPTY;
-    }),
+    closeFile: unaryDone('CloseFile', log, (request) => files.close(request.handle)),
     getOomEvent: longPoll('GetOOMEvent', log, async (_request, signal) => ({ containerId: await containers.nextOomEvent(signal) })),
   };
 }

@@ -1,4 +1,5 @@
 import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { Empty } from '@moat/proto';
 import type { Logger } from '../log/logger';
 import { toServiceError } from './grpc-status';
 
@@ -23,6 +24,14 @@ export function unary<Request, Response>(
         },
       );
   };
+}
+
+/** A unary call that answers nothing but that it is done (`Empty`). */
+export function unaryDone<Request>(method: string, log: Logger, handle: (request: Request) => Promise<void> | void): handleUnaryCall<Request, Empty> {
+  return unary(method, log, async (request: Request) => {
+    await handle(request);
+    return {};
+  });
 }
 
 /** How long before the host's deadline a long-poll gives up, so its answer still arrives in time. */
