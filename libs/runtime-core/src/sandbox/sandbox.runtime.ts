@@ -285,12 +285,14 @@ export class SandboxRuntime {
 
   /** Drains the warm pool, disconnects from the guest agents (the VMs keep running for the next `open`) and stops saving snapshots. */
   async close(): Promise<void> {
-    // Pool VMs are never re-adopted: they go now rather than be found and released by the next runtime.
-    await this.pool?.drain();
+    // Pool VMs are never re-adopted: they go now rather than be found and released by the next
+    // runtime. Snapshots close meanwhile, so a refill waiting for one to be saved ends at once.
+    const draining = this.pool?.drain();
+    await this.deps.snapshots?.close();
+    await draining;
     this.watchdog.stop();
     await Promise.all([...this.entries.values()].map((entry) => entry.logPump?.stop() ?? Promise.resolve()));
     for (const entry of this.entries.values()) entry.agent?.close();
     this.entries.clear();
-    await this.deps.snapshots?.close();
   }
 }
