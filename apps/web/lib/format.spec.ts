@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, nodeLabel, shortId } from './format';
+import { formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, formatWarmPool, nodeLabel, shortId } from './format';
 
 describe('format', () => {
   it('shortens a UUID to its first block', () => {
@@ -44,5 +44,10 @@ describe('format', () => {
     expect(nodeLabel('aaaa1111-0000-0000-0000-000000000000', nodes)).toBe('host-1');
     expect(nodeLabel('bbbb2222-0000-0000-0000-000000000000', nodes)).toBe('bbbb2222');
     expect(nodeLabel(null, nodes)).toBe('not scheduled');
+  });
+
+  it("says a node's warm pool per shape, and nothing without one", () => {
+    expect(formatWarmPool([{ vcpus: 1, memoryMiB: 256, count: 2 }, { vcpus: 2, memoryMiB: 1024, count: 1 }])).toBe('2 × 1 vCPU, 256 MiB · 1 × 2 vCPUs, 1 GiB');
+    expect(formatWarmPool([])).toBe('');
   });
 });

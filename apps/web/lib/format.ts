@@ -43,6 +43,11 @@ export function formatTimestamp(iso: string): string {
   return new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
+/** A node's warm pool in words (`2 × 1 vCPU, 256 MiB · 1 × 2 vCPUs, 1 GiB`); empty without one. */
+export function formatWarmPool(pool: readonly { vcpus: number; memoryMiB: number; count: number }[]): string {
+  return pool.map((size) => `${size.count} × ${size.vcpus} ${size.vcpus === 1 ? 'vCPU' : 'vCPUs'}, ${formatMemory(size.memoryMiB)}`).join(' · ');
+}
+
 /** A node's name when known; tenants cannot list nodes, so they get its short id. */
 export function nodeLabel(nodeId: string | null, nodes: Readonly<Record<string, { name: string }>>): string {
   if (!nodeId) return 'not scheduled';

@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { sandboxList } from '@/lib/fleet/fleet.reducer';
-import { formatMemory, formatTimestamp } from '@/lib/format';
+import { formatMemory, formatTimestamp, formatWarmPool } from '@/lib/format';
 import type { FleetNode } from '@moat/sdk';
 import type { NodeAction } from '@/lib/api/api.client';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
@@ -125,7 +125,7 @@ export function NodeDetail({ id }: { id: string }) {
           {node.warmPool.length > 0 && (
             <>
               <dt>Warm pool</dt>
-              <dd>{node.warmPool.map((size) => `${size.count} × ${size.vcpus} vCPU, ${formatMemory(size.memoryMiB)}`).join(' · ')} restored ahead of time</dd>
+              <dd>{formatWarmPool(node.warmPool)} restored ahead of time</dd>
             </>
           )}
           <dt>Last heartbeat</dt>

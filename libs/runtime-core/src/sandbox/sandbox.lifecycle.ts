@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
@@ -17,7 +16,7 @@ import { JailStep } from './steps/jail.step';
 import { NetworkStep } from './steps/network.step';
 import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
-import { acquireSteps, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
+import { acquireSteps, persistBeforeAcquiring, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
 import { PlugStep, RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
 
 /** Bytes of main-process output kept per sandbox unless `RuntimeOptions.logBufferBytes` says otherwise. */
@@ -66,8 +65,7 @@ export class SandboxLifecycle {
   async startPooled(entry: SandboxEntry): Promise<void> {
     const ctx = this.context(entry);
     try {
-      await ctx.save();
-      await mkdir(entry.state.paths.runDir, { recursive: true, mode: 0o700 });
+      await persistBeforeAcquiring(ctx);
       await acquireSteps(this.poolSteps, ctx, (phase, fn) => timePhase(entry.state.timings, phase, fn));
     } catch (error) {
       const failure = await startError(entry, error);

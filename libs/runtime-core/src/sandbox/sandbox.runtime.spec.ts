@@ -14,7 +14,7 @@ import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB, type OciSpec } from './model/oci-spec';
 import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
-import type { SandboxSpec } from './model/sandbox.types';
+import type { RuntimeOptions, SandboxSpec } from './model/sandbox.types';
 import type { StartPhase } from './model/timings';
 
 const ID = '0b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d';
@@ -302,15 +302,16 @@ describe('SandboxRuntime', () => {
   let host: FakeHost;
   const runtimes: SandboxRuntime[] = [];
 
-  const open = async () => {
+  const open = async (opts: Partial<RuntimeOptions> = {}, deps: Partial<RuntimeDeps> = host.deps()) => {
     const runtime = await SandboxRuntime.open(
       {
         dataDir: join(dir, 'data'),
         runDir: join(dir, 'run'),
         accel: 'tcg',
         guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' },
+        ...opts,
       },
-      host.deps(),
+      deps,
     );
     runtimes.push(runtime);
     return runtime;
@@ -442,17 +443,7 @@ describe('SandboxRuntime', () => {
     const POOL = [{ vcpus: 1, memoryMiB: 256, count: 1 }];
     const openPooled = async () => {
       host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
-      const runtime = await SandboxRuntime.open(
-        {
-          dataDir: join(dir, 'data'),
-          runDir: join(dir, 'run'),
-          accel: 'tcg',
-          guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' },
-          warmPool: POOL,
-        },
-        host.deps(),
-      );
-      runtimes.push(runtime);
+      const runtime = await open({ warmPool: POOL });
       await runtime.warmPoolFull();
       return runtime;
     };
@@ -517,16 +508,14 @@ describe('SandboxRuntime', () => {
       const [vmId] = pooledVmIds();
       // A crash: the runtime forgets everything without draining.
       runtimes.splice(runtimes.indexOf(first), 1);
-      await SandboxRuntime.open({ dataDir: join(dir, 'data'), runDir: join(dir, 'run'), accel: 'tcg', guestImage: { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' } }, host.deps()).then((second) => runtimes.push(second));
+      await open();
       expect(host.jails.has(vmId)).toBe(false);
       expect(pooledVmIds()).toEqual([]);
     });
   });
 
   it('on a vsock node, boots cold over vsock with a CID of its own but restores over virtio-serial, with no vsock device', async () => {
-    const guestImage = { id: 'g', dir, kernel: 'vmlinux', initrd: 'initrd.img', rootfs: 'rootfs.ext4', rootfsBytes: 2 << 20, kernelRelease: '6.1.0-guest' };
-    const runtime = await SandboxRuntime.open({ dataDir: join(dir, 'data'), runDir: join(dir, 'run'), accel: 'tcg', guestImage }, { ...host.deps(), agentTransport: 'vsock' });
-    runtimes.push(runtime);
+    const runtime = await open({}, { ...host.deps(), agentTransport: 'vsock' });
     const cold = await runtime.create(spec);
     expect(cold.transport).toBe('vsock');
     expect(host.vmConfigs[0].vsockGuestCid).toEqual(expect.any(Number));

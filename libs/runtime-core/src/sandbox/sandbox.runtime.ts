@@ -14,7 +14,7 @@ import type { LogReader } from './logs/log-ring';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
-import { DEFAULT_MEMORY_DIR, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
+import { DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
 import type { ExecOptions, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
@@ -147,18 +147,12 @@ export class SandboxRuntime {
     const entry: SandboxEntry = pooled ? { ...handOver(pooled, spec), onUpdate } : {
       phase: 'creating',
       onUpdate,
-      state: {
-        version: 1,
-        spec: structuredClone(spec),
-        state: 'creating',
+      state: newSandboxState(spec, {
         accel: this.accel,
         transport: this.deps.agentTransport ?? 'virtio-serial',
         sharedFsKind,
         paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id, this.memoryDir),
-        timings: [],
-        sandboxCreated: false,
-        containerCreated: false,
-      },
+      }),
     };
     this.entries.set(spec.id, entry);
     entry.creating = this.lifecycle.start(entry).finally(() => {

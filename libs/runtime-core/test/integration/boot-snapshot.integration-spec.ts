@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf } from '@moat/test-support';
 import { SandboxRuntime, type SandboxInfo, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { makeVmDirs, removeLeftovers, removeVmDirs } from './support/vm-dirs';
 
 const image = findGuestImage();
 if (!image) console.warn(`boot snapshot integration tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
@@ -41,21 +41,15 @@ describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
   const snapshotDirs = () => readdirSync(join(work, 'data', 'boot-snapshots')).filter((name) => !name.startsWith('.'));
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'moat-snap-'));
-    runDir = mkdtempSync('/tmp/ms-');
-    memoryDir = mkdtempSync('/dev/shm/moat-snap-');
+    ({ work, runDir, memoryDir } = makeVmDirs('snap'));
     runtime = await SandboxRuntime.open({ dataDir: join(work, 'data'), runDir, memoryDir, guestImage, accel });
   });
 
   afterAll(async () => {
     for (const id of ids) await runtime.delete(id).catch(() => undefined);
     await runtime.close();
-    for (const id of [...ids, 'moat-snapshot-']) {
-      for (const line of processesMentioning(id)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
-    }
-    rmSync(work, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
-    rmSync(memoryDir, { recursive: true, force: true });
+    removeLeftovers([...ids, 'moat-snapshot-']);
+    removeVmDirs({ work, runDir, memoryDir });
   });
 
   it("boots a shape's first sandbox cold and saves its snapshot in the background", async () => {

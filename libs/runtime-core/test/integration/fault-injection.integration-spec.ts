@@ -8,6 +8,7 @@ import { describeIf, eventually } from '@moat/test-support';
 import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { SandboxRuntime, type RuntimeOptions, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { makeVmDirs, removeLeftovers, removeVmDirs } from './support/vm-dirs';
 
 const image = findGuestImage();
 if (!image) console.warn(`fault-injection tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
@@ -87,9 +88,7 @@ describeIf(image !== undefined)('a node agent killed mid-start or mid-delete', (
   };
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'moat-faults-'));
-    runDir = mkdtempSync('/tmp/mf-');
-    memoryDir = mkdtempSync('/dev/shm/moat-faults-');
+    ({ work, runDir, memoryDir } = makeVmDirs('faults'));
     options = {
       dataDir: join(work, 'data'),
       runDir,
@@ -112,12 +111,8 @@ describeIf(image !== undefined)('a node agent killed mid-start or mid-delete', (
     const runtime = await SandboxRuntime.open(options).catch(() => undefined);
     for (const id of ids) await runtime?.delete(id).catch(() => undefined);
     await runtime?.close();
-    for (const id of ids) for (const line of processesMentioning(id)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
-    for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) spawnSync('ip', ['link', 'del', link]);
-    for (const family of ['inet', 'bridge']) spawnSync('nft', ['delete', 'table', family, PREFIX]);
-    rmSync(work, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
-    rmSync(memoryDir, { recursive: true, force: true });
+    removeLeftovers(ids, PREFIX);
+    removeVmDirs({ work, runDir, memoryDir });
   }, 180_000);
 
   it.each(PHASES.map((phase, i) => [phase, i] as const))('at the start of %s', async (_phase, afterPhases) => {

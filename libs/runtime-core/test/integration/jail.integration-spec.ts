@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -8,6 +8,7 @@ import { describeIf, eventually } from '@moat/test-support';
 import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { NETWORK_MODELS, SandboxRuntime, type NetworkModelKind, type SandboxInfo, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { makeVmDirs, removeLeftovers, removeVmDirs } from './support/vm-dirs';
 
 const image = findGuestImage();
 if (!image) console.warn(`jail integration tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
@@ -80,9 +81,7 @@ describeIf(image !== undefined)('jailed VMMs on real QEMU', () => {
   const vmmPid = (id: string) => Number(readFileSync(join(runDir, id, 'vmm.pid'), 'utf8'));
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'moat-jail-'));
-    runDir = mkdtempSync('/tmp/mj-');
-    memoryDir = mkdtempSync('/dev/shm/moat-jail-');
+    ({ work, runDir, memoryDir } = makeVmDirs('jail'));
     cold = await open('cold', false);
     restoring = await open('restoring', true);
     // The shape's first sandbox boots cold and gets its snapshot saved (by a jailed VM too).
@@ -95,12 +94,8 @@ describeIf(image !== undefined)('jailed VMMs on real QEMU', () => {
       for (const id of ids) await runtime?.delete(id).catch(() => undefined);
       await runtime?.close();
     }
-    for (const id of ids) for (const line of processesMentioning(id)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
-    for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) execFileSync('ip', ['link', 'del', link]);
-    for (const family of ['inet', 'bridge']) spawnSync('nft', ['delete', 'table', family, PREFIX]);
-    rmSync(work, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
-    rmSync(memoryDir, { recursive: true, force: true });
+    removeLeftovers(ids, PREFIX);
+    removeVmDirs({ work, runDir, memoryDir });
   }, 180_000);
 
   describe.each(NETWORK_MODELS)('%s', (model: NetworkModelKind) => {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf } from '@moat/test-support';
 import { SandboxRuntime, type SandboxInfo, type SandboxSpec } from '../../src';
 import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { makeVmDirs, removeLeftovers, removeVmDirs } from './support/vm-dirs';
 
 const image = findGuestImage();
 if (!image) console.warn(`warm pool integration tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
@@ -49,9 +49,7 @@ describeIf(image !== undefined)('the warm pool on real QEMU', () => {
   };
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'moat-pool-'));
-    runDir = mkdtempSync('/tmp/mw-');
-    memoryDir = mkdtempSync('/dev/shm/moat-pool-');
+    ({ work, runDir, memoryDir } = makeVmDirs('pool'));
     runtime = await SandboxRuntime.open({
       dataDir: join(work, 'data'),
       runDir,
@@ -68,12 +66,8 @@ describeIf(image !== undefined)('the warm pool on real QEMU', () => {
   afterAll(async () => {
     for (const id of ids) await runtime?.delete(id).catch(() => undefined);
     await runtime?.close();
-    for (const id of [...ids, ...vmIds, 'moat-snapshot-']) for (const line of processesMentioning(id)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
-    for (const link of readdirSync('/sys/class/net')) if (link.startsWith(PREFIX)) execFileSync('ip', ['link', 'del', link]);
-    for (const family of ['inet', 'bridge']) spawnSync('nft', ['delete', 'table', family, PREFIX]);
-    rmSync(work, { recursive: true, force: true });
-    rmSync(runDir, { recursive: true, force: true });
-    rmSync(memoryDir, { recursive: true, force: true });
+    removeLeftovers([...ids, ...vmIds, 'moat-snapshot-'], PREFIX);
+    removeVmDirs({ work, runDir, memoryDir });
   }, 180_000);
 
   it('hands each sandbox a VM of its own that waited, with its share and NIC plugged in, and refills', async () => {

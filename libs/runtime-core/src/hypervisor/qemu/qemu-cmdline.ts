@@ -2,6 +2,15 @@ import type { SharedFsAttachment } from '../../sharefs/shared-fs';
 import type { RootfsImage } from '../hypervisor';
 import type { Accel } from '../../host/host-info';
 
+/**
+ * What is plugged into a machine's empty root ports over QMP: its share (as QEMU sees its path)
+ * and its NIC, whose `fd` is a descriptor QEMU holds: a number it inherited, or a name `getfd` gave.
+ */
+export interface HotplugDevices {
+  share?: SharedFsAttachment;
+  nic?: { fd: number | string; mac: string };
+}
+
 /** A typed description of one QEMU microVM-style machine; `buildQemuArgv` is its only reader. */
 export interface QemuMachine {
   name: string;
@@ -37,7 +46,7 @@ export interface QemuMachine {
    */
   snapshot?: { incoming: boolean };
   /** What is hot-plugged into a restored machine's root ports over QMP (not on its command line). */
-  hotplug?: { share?: SharedFsAttachment; nic?: { fd: number; mac: string } };
+  hotplug?: HotplugDevices;
   /**
    * QEMU's own seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no scheduler or
    * resource changes. With `spawn=deny` a `migrate` to `exec:` kills the VMM instead of running a command.

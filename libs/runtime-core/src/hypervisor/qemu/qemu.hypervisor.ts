@@ -127,8 +127,7 @@ export class QemuHypervisor implements Hypervisor {
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
       await loadState(qmp, stateFd, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
-      const nic = machine.hotplug?.nic;
-      await plugSandboxDevices(qmp, { share: machine.hotplug?.share, ...(nic && { nic: { fd: String(nic.fd), mac: nic.mac } }) });
+      await plugSandboxDevices(qmp, machine.hotplug ?? {});
       await qmp.execute('cont', undefined, QMP_TIMEOUT_MS);
     } catch (cause) {
       await this.stop(pid, sandboxId, paths);

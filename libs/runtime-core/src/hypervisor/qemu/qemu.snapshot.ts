@@ -6,8 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { ProcessAdapter } from '../../host/process.adapter';
-import type { SharedFsAttachment } from '../../sharefs/shared-fs';
-import { HOTPLUG_PORTS } from './qemu-cmdline';
+import { HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
 
 /**
@@ -109,17 +108,8 @@ export async function loadState(qmp: QmpClient, fd: number, timeoutMs: number, i
   await pollUntil('loading the snapshot', timeoutMs, isAlive, async () => (await qmp.queryStatus(QMP_TIMEOUT_MS)).status !== 'inmigrate');
 }
 
-/**
- * What is plugged into a machine's empty root ports: its share (as QEMU sees its path) and its
- * NIC, whose `fd` is a descriptor QEMU holds: a number it inherited, or a name given by `getfd`.
- */
-export interface PluggedDevices {
-  share?: SharedFsAttachment;
-  nic?: { fd: string; mac: string };
-}
-
 /** Plugs a VM's own share (unless 9p, which is part of the snapshot) and NIC into its root ports. */
-export async function plugSandboxDevices(qmp: QmpClient, hotplug: PluggedDevices): Promise<void> {
+export async function plugSandboxDevices(qmp: QmpClient, hotplug: HotplugDevices): Promise<void> {
   const share = hotplug.share;
   if (share?.kind === 'virtiofs') {
     await qmp.execute(
@@ -135,7 +125,7 @@ export async function plugSandboxDevices(qmp: QmpClient, hotplug: PluggedDevices
   }
   const nic = hotplug.nic;
   if (nic) {
-    await qmp.execute('netdev_add', { type: 'tap', id: 'net0', vhost: false, fd: nic.fd }, QMP_TIMEOUT_MS);
+    await qmp.execute('netdev_add', { type: 'tap', id: 'net0', vhost: false, fd: String(nic.fd) }, QMP_TIMEOUT_MS);
     await qmp.execute('device_add', { driver: 'virtio-net-pci', id: 'nic0', netdev: 'net0', mac: nic.mac, romfile: '', bus: HOTPLUG_PORTS.nic }, QMP_TIMEOUT_MS);
   }
 }

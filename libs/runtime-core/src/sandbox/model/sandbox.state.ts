@@ -126,6 +126,14 @@ export const sandboxStateSchema = z.object({
 /** What `state.json` holds: enough to re-adopt the sandbox or release everything it holds. */
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
+/** A sandbox's (or a warm-pool VM's) state before anything is acquired for it. */
+export function newSandboxState(
+  spec: SandboxState['spec'],
+  vm: Pick<SandboxState, 'accel' | 'transport' | 'sharedFsKind' | 'paths' | 'pooled'>,
+): SandboxState {
+  return { version: 1, spec: structuredClone(spec), state: 'creating', ...vm, timings: [], sandboxCreated: false, containerCreated: false };
+}
+
 /** The id the sandbox's VM, jail and dirs are named by. */
 export function vmIdOf(state: Pick<SandboxState, 'spec' | 'vmId'>): string {
   return state.vmId ?? state.spec.id;

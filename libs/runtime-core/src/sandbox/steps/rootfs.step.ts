@@ -1,7 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
-import type { StartStep, StepContext } from './start-step';
+import { persistBeforeAcquiring, type StartStep, type StepContext } from './start-step';
 
 /** Pull progress is reported at most this often (and once more when it completes). */
 const PROGRESS_INTERVAL_MS = 500;
@@ -16,10 +15,7 @@ export class RootfsStep implements StartStep {
   async acquire(ctx: StepContext): Promise<void> {
     const { entry } = ctx;
     const { spec, paths } = entry.state;
-    // Persist before acquiring anything, the run dir included, so a crash from here on is
-    // cleaned up by `open`.
-    await ctx.save();
-    await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
+    await persistBeforeAcquiring(ctx);
     let reported = 0;
     const prepared = await this.rootfs.prepare({
       sandboxId: spec.id,

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { SandboxEntry } from '../model/sandbox.entry';
 import type { StartPhase } from '../model/timings';
@@ -32,6 +33,15 @@ export interface StartStep {
    * crash, when nothing but `state.json` is left; idempotent, and a no-op when nothing was.
    */
   release(ctx: StepContext): Promise<void>;
+}
+
+/**
+ * Persists the state, then makes the run dir: before anything is acquired, so a crash from here
+ * on is cleaned up by the next runtime's `open`. The first thing every start does.
+ */
+export async function persistBeforeAcquiring(ctx: StepContext): Promise<void> {
+  await ctx.save();
+  await mkdir(ctx.entry.state.paths.runDir, { recursive: true, mode: 0o700 });
 }
 
 /** A step's acquisition failed; `step` names it so the error can say which phase broke. */

@@ -4,7 +4,7 @@ import type { Hypervisor } from '../../hypervisor/hypervisor';
 import type { Accel } from '../../host/host-info';
 import { RESTORED_TRANSPORT, type BootSnapshots } from '../../snapshot/boot-snapshots';
 import type { SandboxEntry } from '../model/sandbox.entry';
-import { sandboxPaths, vmIdOf, type SandboxState } from '../model/sandbox.state';
+import { newSandboxState, sandboxPaths, vmIdOf } from '../model/sandbox.state';
 import type { GuestImage, PoolShape, SandboxSpec } from '../model/sandbox.types';
 import { vmShape } from '../steps/vmm.step';
 import type { PoolVms } from './warm-pool';
@@ -40,19 +40,10 @@ export class PooledVms implements PoolVms<SandboxEntry> {
   async start(shape: PoolShape): Promise<SandboxEntry> {
     const { dataDir, runDir, memoryDir, accel } = this.settings;
     const vmId = randomUUID();
-    const state: SandboxState = {
-      version: 1,
-      spec: { id: vmId, vcpus: shape.vcpus, memoryMiB: shape.memoryMiB, env: {} },
-      state: 'creating',
-      pooled: true,
-      accel,
-      transport: RESTORED_TRANSPORT,
-      sharedFsKind: 'virtiofs',
-      paths: sandboxPaths(dataDir, runDir, vmId, memoryDir),
-      timings: [],
-      sandboxCreated: false,
-      containerCreated: false,
-    };
+    const state = newSandboxState(
+      { id: vmId, vcpus: shape.vcpus, memoryMiB: shape.memoryMiB, env: {} },
+      { pooled: true, accel, transport: RESTORED_TRANSPORT, sharedFsKind: 'virtiofs', paths: sandboxPaths(dataDir, runDir, vmId, memoryDir) },
+    );
     // A pool VM is a restored one: its shape's snapshot is saved first (by a boot like any other).
     const snapshotShape = vmShape(state, this.settings.guestImage);
     if (!(await this.snapshots.find(snapshotShape))) {
