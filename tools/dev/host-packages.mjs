@@ -40,6 +40,7 @@ export const TEST_PACKAGES = [
   'docker-registry', // a real OCI registry on loopback for the image tests
   'dnsmasq-base', // the DNS server the containment tests run in their own namespace
   'socat', // carries the stack's ports into the e2e browser's own network namespace
+  'containerd', // Debian's containerd 1.6 (and runc) for the containerd shim's e2e; the test runs its own instance
   'systemd', // systemd-analyze verify checks the units in deploy/systemd (it needs no running systemd)
 ];
 

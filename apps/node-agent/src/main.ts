@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveGuestImage } from '@moat/guest-image';
 import { EXEC_DEFAULT_TIMEOUT_MS } from '@moat/proto';
+import { nodeTasksSocket } from '@moat/proto/node-tasks';
 import { SandboxRuntime, detectHost, loadConflist, mkdirDurable, writeFileAtomic } from '@moat/runtime-core';
 import pino, { type Logger } from 'pino';
 import { loadAgentConfig } from './config/agent.config';
@@ -16,6 +17,8 @@ import { lockNodeDir } from './lock/node-dir.lock';
 import { NodeMetrics } from './metrics/node.metrics';
 import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
+import { ContainerdTasks } from './containerd/containerd-tasks';
+import { serveNodeTasks } from './containerd/node-tasks.server';
 
 const AGENT_VERSION = '0.1.0';
 
@@ -83,6 +86,8 @@ async function main(): Promise<void> {
     },
     log: runtimeLogger(log),
   });
+  const containerdTasks = new ContainerdTasks(runtime, log);
+  const tasksServer = await serveNodeTasks(containerdTasks, nodeTasksSocket(config.runDir), log);
   // The reconciler reports only after the connection exists: setDesired comes from it.
   const metrics = new NodeMetrics(() => runtime.list(), () => runtime.warmPool());
   const metricsServer = config.metricsAddr && (await serveMetrics(metrics.registry, config.metricsAddr, log));
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
         warmPool: runtime.warmPool().map(({ shape, target }) => ({ ...shape, count: target })),
         ...(config.network.nodeAddress && { address: config.network.nodeAddress }),
       }),
-      sandboxIds: () => runtime.list().map((s) => s.id),
+      sandboxIds: () => runtime.list().filter((s) => !s.containerd).map((s) => s.id),
       onDesired: (state) => reconciler.setDesired(state),
       exec: async (req) => {
         const started = performance.now();
@@ -159,11 +164,12 @@ async function main(): Promise<void> {
     log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
     fleet.close();
     metricsServer?.close();
+    await tasksServer.close();
     // Sandboxes still starting would otherwise be finished (a boot can take a minute) only to be
     // deleted; abandoned, each releases what it acquired so far.
     if (config.stopSandboxesOnExit) runtime.cancelStarts();
     await reconciler.idle();
-    if (config.stopSandboxesOnExit) await reconciler.deleteAll();
+    if (config.stopSandboxesOnExit) await Promise.all([reconciler.deleteAll(), containerdTasks.deleteAll()]);
     await runtime.close();
     await lock.release();
     process.exit(0);

@@ -8,6 +8,7 @@ export { DEFAULT_LOG_BUFFER_BYTES } from './sandbox/sandbox.lifecycle';
 export { parseWarmPool } from './sandbox/warm-pool/warm-pool.config';
 export { LOG_ENTRY_OVERHEAD_BYTES, type LogEntry, type LogPage, type LogQuery, type LogReader } from './sandbox/logs/log-ring';
 export type {
+  ContainerdTaskRef,
   ExecOptions,
   GuestImage,
   ImageOptions,
@@ -30,6 +31,8 @@ export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-i
 export type { SharedFsKind } from './sharefs/shared-fs';
 export type { RegistryCredentials } from './image/registry.client';
 export { parseImageReference, type ImageReference } from './image/image-reference';
+/** OCI bundles (containerd's): the VM size their config.json asks for. */
+export { bundleSize, type BundleSize } from './rootfs/oci-bundle';
 export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
 export type { ProcessSession, SessionOptions } from './agent/process-session';
 export type { FileWriteOptions } from './agent/guest-files';

@@ -99,6 +99,16 @@ describe('Reconciler', () => {
     expect(runtime.overlays).toEqual([{ underlayAddress: '192.0.2.11', tenants: [{ tenantId, peers: ['192.0.2.12'] }] }]);
   });
 
+  it("leaves containerd's tasks alone: a desired set without them deletes nothing, nor does deleteAll", async () => {
+    const { runtime, reports, reconciler } = setup();
+    runtime.sandboxes.set(ID_B, { id: ID_B, state: 'running', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs', containerd: { namespace: 'default', id: 't1' } });
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
+    await reconciler.idle();
+    await reconciler.deleteAll();
+    expect(runtime.calls).toEqual([`create ${ID_A}`, `delete ${ID_A}`]);
+    expect(reports.filter((r) => r.id === ID_B)).toEqual([]);
+  });
+
   it('creates what is desired and reports its progress', async () => {
     const { runtime, reports, reconciler } = setup();
     reconciler.setDesired({ sandboxes: [want(ID_A)] });

@@ -11,7 +11,8 @@ export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'dele
  *
  * Level-triggered, like a kubelet: every desired set is complete, so a sandbox missing from
  * it is deleted, and a repeated set is harmless. Work on one sandbox is serialized (a delete
- * waits for its create), different sandboxes converge concurrently.
+ * waits for its create), different sandboxes converge concurrently. The sandboxes of
+ * containerd's tasks are left alone: containerd owns them.
  *
  * Restarts: the control plane keeps a failed sandbox its restart policy will start again in
  * the desired set, and raises its `restartCount` when the restart is due. A sandbox the
@@ -47,7 +48,7 @@ export class Reconciler {
       .catch((err: unknown) => this.log.error({ err }, 'tenant overlays not brought to the control plane\'s plan'));
     const previous = this.desired;
     this.desired = new Map(sandboxes.map((s) => [s.id, s]));
-    const ids = new Set<string>([...previous.keys(), ...this.desired.keys(), ...this.runtime.list().map((s) => s.id)]);
+    const ids = new Set<string>([...previous.keys(), ...this.desired.keys(), ...this.controlled().map((s) => s.id)]);
     for (const id of ids) this.enqueue(id);
   }
 
@@ -65,8 +66,13 @@ export class Reconciler {
   /** Deletes every sandbox on this host (development shutdown). */
   async deleteAll(): Promise<void> {
     this.desired = new Map();
-    for (const s of this.runtime.list()) this.enqueue(s.id);
+    for (const s of this.controlled()) this.enqueue(s.id);
     await this.idle();
+  }
+
+  /** The runtime's sandboxes the control plane decides on: containerd's tasks are containerd's. */
+  private controlled(): SandboxInfo[] {
+    return this.runtime.list().filter((s) => !s.containerd);
   }
 
   private enqueue(id: string): void {

@@ -6,6 +6,8 @@ export { MoatError };
 export enum RuntimeErrorCode {
   SANDBOX_NOT_FOUND = 'SANDBOX_NOT_FOUND',
   SANDBOX_NOT_RUNNING = 'SANDBOX_NOT_RUNNING',
+  /** The container's init cannot do that now: a start of a started one, a wait for one not started. */
+  CONTAINER_WRONG_STATE = 'CONTAINER_WRONG_STATE',
   INVALID_SPEC = 'INVALID_SPEC',
   ROOTFS_FAILED = 'ROOTFS_FAILED',
   SHAREFS_FAILED = 'SHAREFS_FAILED',

@@ -25,13 +25,19 @@ export async function imageProcess(config: ImageConfigFile, rootfsDir: string, c
   if (args.length === 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, 'the image has no Entrypoint or Cmd; give the sandbox a command');
   }
+  const env = envMap(c.Env ?? []);
+  const cwd = c.WorkingDir && c.WorkingDir.startsWith('/') ? c.WorkingDir : '/';
+  return { args, env, cwd, user: await resolveUser(c.User ?? '', rootfsDir) };
+}
+
+/** `KEY=value` entries (an image's Env, an OCI process's env) as a map; entries without a key are dropped. */
+export function envMap(entries: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const entry of c.Env ?? []) {
+  for (const entry of entries) {
     const eq = entry.indexOf('=');
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  const cwd = c.WorkingDir && c.WorkingDir.startsWith('/') ? c.WorkingDir : '/';
-  return { args, env, cwd, user: await resolveUser(c.User ?? '', rootfsDir) };
+  return env;
 }
 
 async function resolveUser(spec: string, rootfsDir: string): Promise<{ uid: number; gid: number }> {

@@ -5,12 +5,15 @@ import { imageProcess, type ImageProcess } from '../image/image-config';
 import type { ImageStore, PullProgress } from '../image/image.store';
 import type { BusyboxRootfs } from './busybox.rootfs';
 import { ensureMountTargets } from './mount-targets';
-import type { OverlayMount } from './overlay.mount';
+import { bundleProcess, bundleRootfs } from './oci-bundle';
+import type { RootfsMounts } from './rootfs-mounts';
 
 export interface RootfsRequest {
   sandboxId: string;
-  /** An image reference; without one the sandbox gets the default busybox rootfs. */
+  /** An image reference; without one (or a bundle) the sandbox gets the default busybox rootfs. */
   image?: string;
+  /** An OCI bundle whose mounted `rootfs/` and config.json process the sandbox takes. */
+  bundle?: string;
   /** Replaces the image's Entrypoint and Cmd. */
   command?: string[];
   /** Where the container rootfs must appear. */
@@ -35,17 +38,19 @@ export interface RootfsProvider {
 }
 
 /**
- * The container rootfs of a sandbox: the default busybox tree, or an OCI image as an overlay of
- * its read-only layers (shared by every sandbox on the node) under a per-sandbox upper dir.
+ * The container rootfs of a sandbox: the default busybox tree, an OCI image as an overlay of its
+ * read-only layers (shared by every sandbox on the node) under a per-sandbox upper dir, or the
+ * rootfs of an OCI bundle (containerd's), bound in.
  */
 export class SandboxRootfs implements RootfsProvider {
   constructor(
     private readonly busybox: BusyboxRootfs,
     private readonly images: ImageStore,
-    private readonly overlay: OverlayMount,
+    private readonly mounts: RootfsMounts,
   ) {}
 
   async prepare(req: RootfsRequest): Promise<PreparedRootfs> {
+    if (req.bundle !== undefined) return this.prepareBundle(req.bundle, req.rootfsDir);
     if (req.image === undefined) {
       await this.busybox.prepare(req.rootfsDir);
       await ensureMountTargets(req.rootfsDir);
@@ -56,7 +61,7 @@ export class SandboxRootfs implements RootfsProvider {
     const workDir = join(req.scratchDir, 'work');
     await Promise.all([req.rootfsDir, upperDir, workDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o755 })));
     try {
-      await this.overlay.mount(image.layerDirs, { target: req.rootfsDir, upperDir, workDir });
+      await this.mounts.overlay(image.layerDirs, { target: req.rootfsDir, upperDir, workDir });
     } catch (cause) {
       throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `mount the layers of ${image.reference}: ${describeError(cause)}`, { cause });
     }
@@ -64,8 +69,21 @@ export class SandboxRootfs implements RootfsProvider {
     return { process: await imageProcess(image.config, req.rootfsDir, req.command), manifestDigest: image.manifestDigest };
   }
 
+  /** The bundle's process first, so a bad config.json fails before anything is mounted. */
+  private async prepareBundle(bundle: string, rootfsDir: string): Promise<PreparedRootfs> {
+    const process = await bundleProcess(bundle);
+    await mkdir(rootfsDir, { recursive: true, mode: 0o755 });
+    try {
+      await this.mounts.bind(bundleRootfs(bundle), rootfsDir);
+    } catch (cause) {
+      throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `mount the bundle's rootfs of ${bundle}: ${describeError(cause)}`, { cause });
+    }
+    await ensureMountTargets(rootfsDir);
+    return { process };
+  }
+
   async release(sandboxId: string, rootfsDir: string): Promise<void> {
-    await this.overlay.unmount(rootfsDir);
+    await this.mounts.unmount(rootfsDir);
     await this.images.release(sandboxId);
   }
 }

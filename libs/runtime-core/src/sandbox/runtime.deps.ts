@@ -10,7 +10,7 @@ import { ProcessOverlayMarkers } from '../image/layer.unpacker';
 import { RegistryClient } from '../image/registry.client';
 import type { SandboxNetworks } from '../network/sandbox-networks';
 import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
-import { OverlayMount } from '../rootfs/overlay.mount';
+import { RootfsMounts } from '../rootfs/rootfs-mounts';
 import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
 import { createSharedFs } from '../sharefs/shared-fs.factory';
 import type { SharedFs, SharedFsKind } from '../sharefs/shared-fs';
@@ -73,7 +73,7 @@ export function defaultDeps(opts: RuntimeOptions): Omit<RuntimeDeps, 'isolation'
   return {
     hypervisor: createHypervisor('qemu', proc),
     sharedFs: (kind) => createSharedFs(kind, proc),
-    rootfs: new SandboxRootfs(new BusyboxRootfs(proc), images, new OverlayMount(proc)),
+    rootfs: new SandboxRootfs(new BusyboxRootfs(proc), images, new RootfsMounts(proc)),
     connectAgent: (transport) => new AgentClient(transport),
     bootTimeoutMs: 60_000,
     adoptTimeoutMs: 15_000,

@@ -1,3 +1,4 @@
+import type { AgentApi } from '../agent/agent.client';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
@@ -102,6 +103,18 @@ export class SandboxLifecycle {
     return infoOf(entry);
   }
 
+  /** Starts a `deferStart` sandbox's waiting init and begins reading its output. */
+  async startInit(entry: SandboxEntry, agent: AgentApi): Promise<void> {
+    const { state } = entry;
+    if (!state.initWaiting) {
+      throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `sandbox ${state.spec.id}'s container is already started`, { context: { sandboxId: state.spec.id } });
+    }
+    await agent.startContainer(state.spec.id);
+    state.initWaiting = undefined;
+    await this.store.save(state);
+    this.startLogs(entry);
+  }
+
   /**
    * Starts reading the running container's main-process output into a new ring (a start, or a
    * re-adoption after a node agent restart: what the previous agent held is gone with it).
@@ -109,7 +122,7 @@ export class SandboxLifecycle {
   startLogs(entry: SandboxEntry): void {
     const { agent } = entry;
     const id = entry.state.spec.id;
-    if (!agent) return;
+    if (!agent || entry.state.initWaiting) return;
     entry.logs = new LogRing(this.opts.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
     entry.logPump = new LogPump(agent, id, entry.logs, (error, stream) => {
       this.log('warn', `reading the main process's ${stream} failed`, { sandboxId: id, error: describeError(error) });

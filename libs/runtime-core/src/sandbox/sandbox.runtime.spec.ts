@@ -41,6 +41,9 @@ class FakeHost {
   readonly ociSpecs: OciSpec[] = [];
   readonly sandboxRequests: CreateSandboxRequest[] = [];
   readonly execs: AgentExecRequest[] = [];
+  readonly rootfsRequests: RootfsRequest[] = [];
+  /** Signals sent to the container's init. */
+  readonly initSignals: number[] = [];
   /** What the fake image config makes the container run. */
   imageProcess?: { args: string[]; env: Record<string, string>; cwd: string; user: { uid: number; gid: number } };
   failAt?: StartPhase;
@@ -143,7 +146,8 @@ class FakeHost {
           this.rootfs.add(req.sandboxId);
           req.onProgress?.({ bytesDone: 0, bytesTotal: 100 });
           req.onProgress?.({ bytesDone: 100, bytesTotal: 100 });
-          return Promise.resolve(req.image ? { process: this.imageProcess, manifestDigest: 'sha256:abc' } : {});
+          this.rootfsRequests.push(req);
+          return Promise.resolve(req.image || req.bundle ? { process: this.imageProcess, manifestDigest: 'sha256:abc' } : {});
         },
         release: async (sandboxId: string) => {
           this.rootfsReleases++;
@@ -283,8 +287,11 @@ class FakeAgent implements AgentApi {
   writeStdin = notUsedHere;
   closeStdin = notUsedHere;
   resizeTty = notUsedHere;
-  signalProcess = notUsedHere;
-  waitExit = notUsedHere;
+  signalProcess = (_containerId: string, _execId: string, signal: number) => {
+    this.host.initSignals.push(signal);
+    return Promise.resolve();
+  };
+  waitExit = () => Promise.resolve({ exitCode: 3, signal: 0, oomKilled: false, timedOut: false });
   stats = notUsedHere;
   updateContainer = notUsedHere;
   pauseContainer = notUsedHere;
@@ -340,6 +347,27 @@ describe('SandboxRuntime', () => {
     expect(host.calls).toEqual(['vm virtiofs', 'waitReady', 'createSandbox', 'createContainer', 'startContainer']);
     const state = JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'));
     expect(state).toMatchObject({ state: 'running', vmmPid: [...host.vms][0], sharedFs: { daemonPid: [...host.daemons][0] } });
+  });
+
+  it('leaves a deferStart container waiting for its start, then waits for and signals its init', async () => {
+    host.imageProcess = { args: ['uname', '-r'], env: { PATH: '/bin' }, cwd: '/work', user: { uid: 7, gid: 8 } };
+    const runtime = await open();
+    const info = await runtime.create({ ...spec, bundle: '/run/bundles/t1', containerd: { namespace: 'default', id: 't1' }, deferStart: true });
+    expect(info).toMatchObject({ state: 'running', containerd: { namespace: 'default', id: 't1' }, vmmPid: [...host.vms][0] });
+    expect(host.rootfsRequests[0]).toMatchObject({ bundle: '/run/bundles/t1', image: undefined });
+    expect(host.ociSpecs[0].process).toMatchObject({ args: ['uname', '-r'], cwd: '/work', user: { uid: 7, gid: 8 } });
+    expect(host.calls.at(-1)).toBe('createContainer');
+    expect(host.outputReads.size).toBe(0);
+    await expect(runtime.waitContainer(ID, new AbortController().signal)).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE });
+
+    await runtime.startContainer(ID);
+    expect(host.calls.at(-1)).toBe('startContainer');
+    await eventually(() => expect(host.outputReads).toEqual(new Set(['init stdout', 'init stderr'])), { timeout: 1_000 });
+    expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8')).initWaiting).toBeUndefined();
+    await expect(runtime.startContainer(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE });
+    await runtime.signalContainer(ID, 15);
+    expect(host.initSignals).toEqual([15]);
+    await expect(runtime.waitContainer(ID, new AbortController().signal)).resolves.toMatchObject({ exitCode: 3, signal: 0 });
   });
 
   it('reserves beyond memoryMiB what the VM may use: the guest overhead it is given and its VMM’s', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentApi } from '../agent/agent.client';
-import type { ContainerStats, ExecOutput } from '../agent/agent.types';
+import { INIT_EXEC_ID } from '@moat/proto';
+import type { ContainerStats, ExecOutput, ExitInfo } from '../agent/agent.types';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { chooseAgentTransport } from '../agent/transport/agent-transport';
@@ -164,8 +165,8 @@ export class SandboxRuntime {
   async exec(id: string, opts: ExecOptions): Promise<ExecOutput> {
     const { entry, agent } = this.running(id);
     if (opts.command.length === 0) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, 'exec needs a command');
-    try {
-      return await agent.exec({
+    return this.guard(entry, () =>
+      agent.exec({
         containerId: id,
         execId: `exec-${randomUUID()}`,
         args: opts.command,
@@ -174,11 +175,8 @@ export class SandboxRuntime {
         stdin: opts.stdin,
         timeoutMs: opts.timeoutMs,
         tty: opts.tty,
-      });
-    } catch (error) {
-      await this.failIfProtocolViolation(entry, error);
-      throw error;
-    }
+      }),
+    );
   }
 
   /**
@@ -195,12 +193,7 @@ export class SandboxRuntime {
   /** The container's live resource use (cgroup v2 counters in the guest). */
   async stats(id: string): Promise<ContainerStats> {
     const { entry, agent } = this.running(id);
-    try {
-      return await agent.stats(id);
-    } catch (error) {
-      await this.failIfProtocolViolation(entry, error);
-      throw error;
-    }
+    return this.guard(entry, () => agent.stats(id));
   }
 
   /** The container's files (stat, list, read, write), through its guest agent. */
@@ -220,6 +213,37 @@ export class SandboxRuntime {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}; this node holds no output of its process`, { context: { sandboxId: id } });
     }
     return entry.logs;
+  }
+
+  /** Starts the container's init of a sandbox created with `deferStart`; its output then fills {@link logs}. */
+  async startContainer(id: string): Promise<void> {
+    const { entry, agent } = this.running(id);
+    await this.guard(entry, () => this.lifecycle.startInit(entry, agent));
+  }
+
+  /** How the container's init ended, once it has; `signal` abandons the wait. */
+  async waitContainer(id: string, signal: AbortSignal): Promise<ExitInfo> {
+    const { entry, agent } = this.running(id);
+    if (entry.state.initWaiting) {
+      throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `sandbox ${id}'s container is not started`, { context: { sandboxId: id } });
+    }
+    return this.guard(entry, () => agent.waitExit(id, INIT_EXEC_ID, signal));
+  }
+
+  /** Sends `signal` (a number) to the container's init. */
+  async signalContainer(id: string, signal: number): Promise<void> {
+    const { entry, agent } = this.running(id);
+    await this.guard(entry, () => agent.signalProcess(id, INIT_EXEC_ID, signal));
+  }
+
+  /** Runs a call to the guest; one that breaks the protocol fails the sandbox before it throws. */
+  private async guard<T>(entry: SandboxEntry, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      await this.failIfProtocolViolation(entry, error);
+      throw error;
+    }
   }
 
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */

@@ -10,7 +10,7 @@ import { ImageStore } from '../../src/image/image.store';
 import { ProcessOverlayMarkers } from '../../src/image/layer.unpacker';
 import { RegistryClient } from '../../src/image/registry.client';
 import { BusyboxRootfs } from '../../src/rootfs/busybox.rootfs';
-import { OverlayMount } from '../../src/rootfs/overlay.mount';
+import { RootfsMounts } from '../../src/rootfs/rootfs-mounts';
 import { SandboxRootfs } from '../../src/rootfs/sandbox.rootfs';
 import { BlockRootfs } from '../../src/sharefs/block.share-fs';
 import { busyboxLayer, REGISTRY_BINARY, startRegistry, type TestRegistry } from './support/registry';
@@ -27,7 +27,7 @@ function duBytes(dir: string): number {
 
 describeIf(existsSync(REGISTRY_BINARY))('images from a real registry, unpacked and mounted on real Linux', () => {
   const proc = new NodeProcessAdapter();
-  const overlay = new OverlayMount(proc);
+  const overlay = new RootfsMounts(proc);
   let registry: TestRegistry;
   let work: string;
   let dataDir: string;

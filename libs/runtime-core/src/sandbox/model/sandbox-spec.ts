@@ -6,6 +6,14 @@ import type { SandboxSpec } from './sandbox.types';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** containerd's identifiers (namespaces, ids): its own grammar and bound (pkg/identifiers). */
+const CONTAINERD_IDENTIFIER = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+const MAX_CONTAINERD_IDENTIFIER = 76;
+const MAX_BUNDLE_PATH = 1024;
+
+function isContainerdIdentifier(value: string): boolean {
+  return value.length <= MAX_CONTAINERD_IDENTIFIER && CONTAINERD_IDENTIFIER.test(value);
+}
 
 /** The VM's RAM: what the sandbox asked for plus what the guest kernel and agent need. */
 export function guestMemoryMiB(spec: Pick<SandboxSpec, 'memoryMiB'>): number {
@@ -27,6 +35,13 @@ export function validateSpec(spec: SandboxSpec): void {
   if (spec.command && spec.command.length === 0) problems.push('command must not be empty when given');
   if (spec.image !== undefined && (spec.image.length === 0 || spec.image.length > MAX_IMAGE_REFERENCE_LENGTH)) problems.push(`image must be 1-${MAX_IMAGE_REFERENCE_LENGTH} characters`);
   if (spec.rootfs !== undefined && !SHARED_FS_KINDS.includes(spec.rootfs)) problems.push(`rootfs must be one of ${SHARED_FS_KINDS.join(', ')}`);
+  if (spec.bundle !== undefined) {
+    if (!spec.bundle.startsWith('/') || spec.bundle.length > MAX_BUNDLE_PATH) problems.push(`bundle must be an absolute path of at most ${MAX_BUNDLE_PATH} characters`);
+    if (spec.image !== undefined) problems.push('a sandbox takes its rootfs from an image or a bundle, not both');
+  }
+  if (spec.containerd && !(isContainerdIdentifier(spec.containerd.namespace) && isContainerdIdentifier(spec.containerd.id))) {
+    problems.push('containerd namespace and id must be containerd identifiers');
+  }
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
   }

@@ -49,5 +49,7 @@ export function infoOf(entry: SandboxEntry): SandboxInfo {
     ...(state.isolation && {
       isolation: { jailed: state.isolation.jailed, uid: state.isolation.uid ?? 0, seccomp: state.isolation.jailed, cgroup: state.isolation.cgroup },
     }),
+    ...(state.spec.containerd && { containerd: { ...state.spec.containerd } }),
+    ...(state.vmmPid !== undefined && entry.phase !== 'failed' && { vmmPid: state.vmmPid }),
   };
 }

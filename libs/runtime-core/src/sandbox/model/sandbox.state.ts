@@ -83,6 +83,9 @@ export const sandboxStateSchema = z.object({
         planned: plannedAddressSchema.optional(),
       })
       .optional(),
+    bundle: z.string().optional(),
+    containerd: z.object({ namespace: z.string(), id: z.string() }).optional(),
+    deferStart: z.boolean().optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   /**
@@ -108,7 +111,7 @@ export const sandboxStateSchema = z.object({
   paths: sandboxPathsSchema,
   timings: z.array(z.object({ phase: z.string(), ms: z.number() })),
   guest: z.object({ kernelRelease: z.string(), agentVersion: z.string() }).optional(),
-  /** For images: what the container's init runs (from the image config); exec inherits env and cwd. */
+  /** For images and bundles: what the container's init runs (image config, config.json); exec inherits env and cwd. */
   process: z
     .object({
       args: z.array(z.string()),
@@ -121,6 +124,8 @@ export const sandboxStateSchema = z.object({
   /** Progress markers so teardown only undoes what was done. */
   sandboxCreated: z.boolean(),
   containerCreated: z.boolean(),
+  /** The container is created and its init waits for `startContainer` (a `deferStart` sandbox). */
+  initWaiting: z.boolean().optional(),
 });
 
 /** What `state.json` holds: enough to re-adopt the sandbox or release everything it holds. */

@@ -97,6 +97,25 @@ export interface SandboxSpec {
   network?: SandboxNetworkSpec;
   /** The containers' resolvers; absent: the node's (`RuntimeOptions.dns`). */
   dns?: DnsConfig;
+  /**
+   * An OCI bundle dir (`config.json` and a mounted `rootfs/`, as containerd makes one), instead
+   * of an image: the container's rootfs is that tree, bind-mounted (the runtime never unmounts
+   * the bundle's own mount), and its process is config.json's (args, env, cwd, uid and gid).
+   */
+  bundle?: string;
+  /** The sandbox runs a containerd task: containerd owns it, the control plane only sees it. */
+  containerd?: ContainerdTaskRef;
+  /**
+   * Create the container but leave its init process waiting for {@link SandboxRuntime.startContainer}
+   * (containerd creates a task and starts it in two calls). Default false: it starts with the sandbox.
+   */
+  deferStart?: boolean;
+}
+
+/** How containerd names a task: its namespace and its id there. */
+export interface ContainerdTaskRef {
+  namespace: string;
+  id: string;
 }
 
 export type SandboxPhaseState = 'creating' | 'running' | 'stopping' | 'failed';
@@ -123,6 +142,10 @@ export interface SandboxInfo {
   network?: { ip: string; ports: PortMapping[] };
   /** How the sandbox's VMM is fenced on the host, once its jail step ran. */
   isolation?: SandboxIsolationInfo;
+  /** The containerd task it runs, when containerd started it. */
+  containerd?: ContainerdTaskRef;
+  /** Its VMM's host pid, while it runs. */
+  vmmPid?: number;
 }
 
 /** What `GET /v1/sandboxes/:id` shows of a sandbox's fences. */

@@ -68,7 +68,7 @@ export class GuestSandboxStep implements StartStep {
   }
 }
 
-/** The workload: the container created from its OCI spec and started. */
+/** The workload: the container created from its OCI spec and started (or left waiting for its start: `deferStart`). */
 export class ContainerStep implements StartStep {
   readonly phase = 'container' as const;
   readonly failureCode = RuntimeErrorCode.AGENT_CALL_FAILED;
@@ -91,6 +91,10 @@ export class ContainerStep implements StartStep {
     });
     await agent.createContainer({ containerId: spec.id, ociSpecJson: JSON.stringify(ociSpec), storages: [] });
     state.containerCreated = true;
+    if (spec.deferStart) {
+      state.initWaiting = true;
+      return;
+    }
     await agent.startContainer(spec.id);
   }
 
@@ -99,5 +103,6 @@ export class ContainerStep implements StartStep {
     if (!state.containerCreated) return;
     await (await liveAgent(ctx.entry, this.hypervisor))?.removeContainer(state.spec.id, CONTAINER_STOP_SECONDS).catch(() => undefined);
     state.containerCreated = false;
+    state.initWaiting = undefined;
   }
 }

@@ -5,7 +5,7 @@ import { persistBeforeAcquiring, type StartStep, type StepContext } from './star
 /** Pull progress is reported at most this often (and once more when it completes). */
 const PROGRESS_INTERVAL_MS = 500;
 
-/** The container rootfs: the busybox tree, or the image's layers pulled and overlaid. */
+/** The container rootfs: the busybox tree, the image's layers pulled and overlaid, or a bundle's rootfs. */
 export class RootfsStep implements StartStep {
   readonly phase = 'rootfs' as const;
   readonly failureCode = RuntimeErrorCode.ROOTFS_FAILED;
@@ -20,6 +20,7 @@ export class RootfsStep implements StartStep {
     const prepared = await this.rootfs.prepare({
       sandboxId: spec.id,
       image: spec.image,
+      bundle: spec.bundle,
       command: spec.command,
       rootfsDir: paths.rootfsDir,
       scratchDir: paths.sandboxDir,

@@ -13,17 +13,26 @@ export interface OverlayPaths {
   workDir: string;
 }
 
-/** Mounts and unmounts overlayfs with mount(8)/umount(8): read-only image layers + a writable upper. */
-export class OverlayMount {
+/**
+ * Mounts a container rootfs with mount(8) and unmounts it with umount(8): an overlay of read-only
+ * image layers under a writable upper dir, or a bind of a tree someone else assembled (the rootfs
+ * containerd mounted in its bundle).
+ */
+export class RootfsMounts {
   constructor(private readonly proc: ProcessAdapter) {}
 
   /** `lowerDirs` bottom layer first (the image's order); overlayfs wants the top one first. */
-  async mount(lowerDirs: readonly string[], paths: OverlayPaths): Promise<void> {
+  async overlay(lowerDirs: readonly string[], paths: OverlayPaths): Promise<void> {
     const options = `lowerdir=${[...lowerDirs].reverse().join(':')},upperdir=${paths.upperDir},workdir=${paths.workDir}`;
     if (options.length > MAX_MOUNT_OPTIONS) {
       throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `image has too many layers (${lowerDirs.length}) for one overlay mount`);
     }
     await this.proc.run('mount', ['-t', 'overlay', 'overlay', '-o', options, paths.target]);
+  }
+
+  /** Makes the tree at `source` appear at `target` too; submounts of `source` are not carried. */
+  async bind(source: string, target: string): Promise<void> {
+    await this.proc.run('mount', ['--bind', source, target]);
   }
 
   /** Unmounts `target` if something is mounted there; idempotent. */

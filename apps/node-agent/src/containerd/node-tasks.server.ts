@@ -1,0 +1,88 @@
+import { chmod, rm } from 'node:fs/promises';
+import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
+import { NodeTasksService, type NodeTasksServer, type ProcessRef } from '@moat/proto/node-tasks';
+import type { Logger } from 'pino';
+import type { ContainerdTasks } from './containerd-tasks';
+import { TaskError, taskError } from './task.errors';
+
+const EMPTY = {};
+
+/** A unary handler over an async function: its TaskError (any error, mapped) becomes the status. */
+function unary<Req, Res>(log: Logger, name: string, fn: (request: Req) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          const failure = taskError(error);
+          log.debug({ call: name, code: failure.code, error: failure.message }, 'node task call failed');
+          callback({ code: failure.grpcStatus, details: failure.message });
+        },
+      );
+  };
+}
+
+function initOnly(ref: ProcessRef, what: string): NonNullable<ProcessRef['task']> {
+  if (!ref.task) throw new TaskError('INVALID_ARGUMENT', 'the call names no task');
+  if (ref.execId !== '') throw new TaskError('UNIMPLEMENTED', `${what} of an exec'd process is not supported yet`);
+  return ref.task;
+}
+
+function notYet(what: string): () => never {
+  return () => {
+    throw new TaskError('UNIMPLEMENTED', `${what} is not supported yet`);
+  };
+}
+
+/** The `NodeTasks` handlers over containerd's tasks on this node. */
+export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTasksServer {
+  return {
+    create: unary(log, 'Create', (req) => tasks.create(req)),
+    start: unary(log, 'Start', (req: ProcessRef) => tasks.start(initOnly(req, 'a start'))),
+    exec: unary(log, 'Exec', notYet("a task's second process")),
+    wait: unary(log, 'Wait', (req: ProcessRef) => tasks.wait(initOnly(req, 'a wait'))),
+    state: unary(log, 'State', (req: ProcessRef) => tasks.state(initOnly(req, 'the state'))),
+    kill: unary(log, 'Kill', async (req) => {
+      if (!req.process) throw new TaskError('INVALID_ARGUMENT', 'the call names no process');
+      await tasks.kill(initOnly(req.process, 'a kill'), req.signal);
+      return EMPTY;
+    }),
+    delete: unary(log, 'Delete', (req: ProcessRef) => tasks.delete(initOnly(req, 'a delete'))),
+    resizePty: unary(log, 'ResizePty', notYet('a terminal')),
+    // The init's stdin is not connected, so there is nothing to close.
+    closeIo: unary(log, 'CloseIO', (req: ProcessRef) => {
+      tasks.state(initOnly(req, 'closing stdin'));
+      return EMPTY;
+    }),
+    pids: unary(log, 'Pids', notYet("listing a task's processes")),
+    pause: unary(log, 'Pause', async (req) => {
+      await tasks.setPaused(req, true);
+      return EMPTY;
+    }),
+    resume: unary(log, 'Resume', async (req) => {
+      await tasks.setPaused(req, false);
+      return EMPTY;
+    }),
+    stats: unary(log, 'Stats', (req) => tasks.stats(req)),
+  };
+}
+
+/**
+ * Serves `NodeTasks` on a unix socket only root can open: whoever can create a task there runs a
+ * VM on this node as the node agent does.
+ */
+export async function serveNodeTasks(tasks: ContainerdTasks, socketPath: string, log: Logger): Promise<{ close(): Promise<void> }> {
+  await rm(socketPath, { force: true });
+  const server = new Server();
+  server.addService(NodeTasksService, nodeTasksHandlers(tasks, log));
+  await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  await chmod(socketPath, 0o600);
+  log.info({ socket: socketPath }, 'serving containerd tasks');
+  return {
+    close: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await rm(socketPath, { force: true });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH, MAX_CWD_LENGTH } from '@moat/proto';
+import { z } from 'zod';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
+import { envMap, type ImageProcess } from '../image/image-config';
+
+/** config.json is containerd's, but it names what runs in the guest: read no more than this. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_ENV_ENTRIES = 1024;
+const MAX_ID = 0xffff_fffe;
+const MIB = 1024 * 1024;
+
+const processSchema = z.object({
+  process: z.object({
+    args: z.array(z.string().max(MAX_COMMAND_ARG_LENGTH)).min(1).max(MAX_ARGV_ENTRIES),
+    env: z.array(z.string().max(MAX_COMMAND_ARG_LENGTH)).max(MAX_ENV_ENTRIES).default([]),
+    cwd: z.string().startsWith('/').max(MAX_CWD_LENGTH),
+    user: z.object({ uid: z.number().int().min(0).max(MAX_ID), gid: z.number().int().min(0).max(MAX_ID) }).default({ uid: 0, gid: 0 }),
+  }),
+});
+
+/** The limits in an OCI runtime spec that size a sandbox's VM (what Kubernetes' requests and limits become). */
+const resourcesSchema = z.object({
+  linux: z
+    .object({
+      resources: z
+        .object({
+          memory: z.object({ limit: z.number().int().optional() }).optional(),
+          cpu: z.object({ quota: z.number().int().optional(), period: z.number().int().optional() }).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+/** A VM's size: vCPUs and memory. */
+export interface BundleSize {
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/** The rootfs of an OCI bundle (`<bundle>/rootfs`, mounted by whoever made the bundle). */
+export function bundleRootfs(bundleDir: string): string {
+  return join(bundleDir, 'rootfs');
+}
+
+/**
+ * The container's process as the bundle's config.json says: its args, environment, working dir
+ * and numeric user. Everything else in the spec (mounts, namespaces, capabilities) is the
+ * runtime's to decide, as for every sandbox.
+ */
+export async function bundleProcess(bundleDir: string): Promise<ImageProcess> {
+  const { args, env, cwd, user } = (await readBundleConfig(bundleDir, processSchema, 'no usable process')).process;
+  return { args, env: envMap(env), cwd, user };
+}
+
+/**
+ * The VM a bundle asks for: its memory limit rounded up to MiB and its CPU quota rounded up to
+ * whole vCPUs (within `bounds`), `defaults` for what it does not limit.
+ */
+export async function bundleSize(bundleDir: string, defaults: BundleSize, bounds: { minMemoryMiB: number; maxVcpus: number }): Promise<BundleSize> {
+  const resources = (await readBundleConfig(bundleDir, resourcesSchema, 'unusable resources')).linux?.resources;
+  const limit = resources?.memory?.limit;
+  const { quota, period } = resources?.cpu ?? {};
+  return {
+    memoryMiB: limit !== undefined && limit > 0 ? Math.max(bounds.minMemoryMiB, Math.ceil(limit / MIB)) : defaults.memoryMiB,
+    vcpus: quota !== undefined && quota > 0 && period !== undefined && period > 0 ? Math.min(bounds.maxVcpus, Math.ceil(quota / period)) : defaults.vcpus,
+  };
+}
+
+async function readBundleConfig<T>(bundleDir: string, schema: z.ZodType<T>, what: string): Promise<T> {
+  const path = join(bundleDir, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `read the bundle's ${path}: ${describeError(cause)}`, { cause });
+  }
+  if (text.length > MAX_CONFIG_BYTES) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `the bundle's ${path} is over ${MAX_CONFIG_BYTES} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `the bundle's ${path} is not JSON: ${describeError(cause)}`, { cause });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `the bundle's ${path} has ${what}: ${problems}`);
+  }
+  return parsed.data;
+}
