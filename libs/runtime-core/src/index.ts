@@ -31,8 +31,9 @@ export { parseIdRange, DEFAULT_JAIL_ID_RANGE, type IdRange } from './jail/jail-i
 export type { SharedFsKind } from './sharefs/shared-fs';
 export type { RegistryCredentials } from './image/registry.client';
 export { parseImageReference, type ImageReference } from './image/image-reference';
-/** OCI bundles (containerd's): the VM size their config.json asks for. */
+/** OCI bundles (containerd's): the VM size their config.json asks for; OCI `KEY=value` env lists as maps. */
 export { bundleSize, type BundleSize } from './rootfs/oci-bundle';
+export { envMap } from './image/image-config';
 export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
 export type { ProcessSession, SessionOptions } from './agent/process-session';
 export type { FileWriteOptions } from './agent/guest-files';

@@ -1,63 +1,89 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ProcessStatus } from '@moat/proto/node-tasks';
-import type { ExitInfo, LogPage, LogReader, SandboxInfo, SandboxSpec } from '@moat/runtime-core';
+import type { ExitInfo, SandboxInfo, SandboxSpec, SessionOptions } from '@moat/runtime-core';
+import { eventually } from '@moat/test-support';
 import pino from 'pino';
-import { ContainerdTasks, DEFAULT_TASK_SIZE, type TaskRuntime } from './containerd-tasks';
+import { ContainerdTasks, DEFAULT_TASK_SIZE, type TaskRuntime, type TaskSession } from './containerd-tasks';
 
-/** A main process's output as a runtime's log ring serves it: pages of entries, then the end. */
-class FakeOutput implements LogReader {
-  private readonly entries: LogPage['entries'] = [];
-  private ended = false;
+/** A process in the guest as its session shows it: output the test writes, an end it decides. */
+class FakeSession implements TaskSession {
+  readonly stdin: string[] = [];
+  readonly calls: string[] = [];
+  private readonly chunks: { stream: 'stdout' | 'stderr'; data: string }[] = [];
   private wake: () => void = () => undefined;
+  private ended = false;
+  private exit!: (exit: ExitInfo) => void;
+  private lost!: (error: Error) => void;
+  private readonly exited = new Promise<ExitInfo>((resolve, reject) => {
+    this.exit = resolve;
+    this.lost = reject;
+  });
 
-  push(stream: 'stdout' | 'stderr', text: string): void {
-    this.entries.push({ seq: this.entries.length + 1, timeMs: Date.now(), stream, data: Buffer.from(text) });
+  push(stream: 'stdout' | 'stderr', data: string): void {
+    this.chunks.push({ stream, data });
     this.wake();
   }
-  end(): void {
+  exits(exit: Partial<ExitInfo>): void {
     this.ended = true;
     this.wake();
+    this.exit({ exitCode: 0, signal: 0, oomKilled: false, timedOut: false, ...exit });
   }
-  read({ after = 0 }: { after?: number }): LogPage {
-    const entries = this.entries.filter((e) => e.seq > after);
-    return { entries, cursor: entries.at(-1)?.seq ?? after, ended: this.ended };
+  /** The VM died: every call to the guest fails. */
+  vmDies(): void {
+    this.ended = true;
+    this.wake();
+    this.lost(Object.assign(new Error('the guest agent is not connected'), { code: 'AGENT_UNREACHABLE' }));
   }
-  waitForMore(after: number, _waitMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.ended || this.entries.length > after || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
+  async output(sink: (stream: 'stdout' | 'stderr', chunk: Buffer) => Promise<void> | void): Promise<void> {
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk) await sink(chunk.stream, Buffer.from(chunk.data));
+      else if (this.ended) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+  write(data: Buffer): Promise<void> {
+    this.stdin.push(data.toString());
+    return Promise.resolve();
+  }
+  closeStdin(): Promise<void> {
+    this.calls.push('closeStdin');
+    return Promise.resolve();
+  }
+  resize(window: { rows: number; cols: number }): Promise<void> {
+    this.calls.push(`resize ${window.cols}x${window.rows}`);
+    return Promise.resolve();
+  }
+  signal(signal: number): Promise<void> {
+    this.calls.push(`signal ${signal}`);
+    return Promise.resolve();
+  }
+  wait(): Promise<ExitInfo> {
+    return this.exited;
+  }
+  close(): Promise<void> {
+    this.calls.push('close');
+    if (!this.ended) this.exits({ signal: 9 });
+    return Promise.resolve();
   }
 }
 
-/** The runtime as containerd's tasks use it: VMs in memory, an init whose exit the test decides. */
+/** The runtime as containerd's tasks use it: VMs in memory, processes the test drives. */
 class FakeRuntime implements TaskRuntime {
   readonly sandboxes = new Map<string, SandboxInfo>();
   readonly specs: SandboxSpec[] = [];
   readonly calls: string[] = [];
-  readonly output = new FakeOutput();
+  readonly init = new FakeSession();
+  readonly execs: { options: SessionOptions; session: FakeSession }[] = [];
   failCreate = false;
-  private exit!: (exit: ExitInfo) => void;
-  private vmDied!: (error: Error) => void;
-  private readonly exited = new Promise<ExitInfo>((resolve, reject) => {
-    this.exit = resolve;
-    this.vmDied = reject;
-  });
+  private started = false;
 
-  initExits(exit: Partial<ExitInfo>): void {
-    this.output.end();
-    this.exit({ exitCode: 0, signal: 0, oomKilled: false, timedOut: false, ...exit });
-  }
-  vmDies(): void {
-    this.output.end();
-    this.vmDied(Object.assign(new Error('the guest agent is not connected'), { code: 'AGENT_UNREACHABLE' }));
-  }
   create(spec: SandboxSpec): Promise<SandboxInfo> {
     this.specs.push(spec);
     const info: SandboxInfo = this.failCreate
@@ -76,17 +102,17 @@ class FakeRuntime implements TaskRuntime {
   }
   startContainer(): Promise<void> {
     this.calls.push('start');
+    this.started = true;
     return Promise.resolve();
   }
-  waitContainer(): Promise<ExitInfo> {
-    return this.exited;
+  initSession(): TaskSession {
+    if (!this.started) throw Object.assign(new Error('not started'), { code: 'CONTAINER_WRONG_STATE' });
+    return this.init;
   }
-  signalContainer(_id: string, signal: number): Promise<void> {
-    this.calls.push(`signal ${signal}`);
-    return Promise.resolve();
-  }
-  logs(): LogReader {
-    return this.output;
+  openSession(_id: string, options: SessionOptions): Promise<TaskSession> {
+    const session = new FakeSession();
+    this.execs.push({ options, session });
+    return Promise.resolve(session);
   }
   setPaused(_id: string, paused: boolean): Promise<void> {
     this.calls.push(paused ? 'pause' : 'resume');
@@ -95,6 +121,23 @@ class FakeRuntime implements TaskRuntime {
   stats(): ReturnType<TaskRuntime['stats']> {
     return Promise.resolve({ cpu: { usageUsec: 5, userUsec: 3, systemUsec: 2 }, memory: { currentBytes: 10, maxBytes: 20, limitBytes: 30, oomKills: 0 }, pids: { current: 2, limit: 0 }, io: { readBytes: 0, writeBytes: 0 } });
   }
+}
+
+/** The client's ends of the FIFOs, closed after each test. */
+const clientEnds: Socket[] = [];
+
+/** A client's read end of an output FIFO, opened as containerd's client opens it: at once, non-blocking. */
+function clientOutput(path: string): Promise<string> {
+  const socket = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+  clientEnds.push(socket);
+  return collect(socket);
+}
+
+/** A client's write end of a stdin FIFO, once the process's reader holds the other end. */
+function clientInput(path: string): Socket {
+  const socket = new Socket({ fd: openSync(path, constants.O_WRONLY | constants.O_NONBLOCK), readable: false, writable: true });
+  clientEnds.push(socket);
+  return socket;
 }
 
 function collect(stream: Readable): Promise<string> {
@@ -107,81 +150,123 @@ function collect(stream: Readable): Promise<string> {
 }
 
 const ref = { namespace: 'default', id: 't1' };
+const init = { task: ref, execId: '' };
 
 describe('ContainerdTasks', () => {
   let dir: string;
   let runtime: FakeRuntime;
   let tasks: ContainerdTasks;
-  /** The FIFOs containerd's client made, with their read ends open as its client holds them. */
+  /** FIFOs as containerd's client makes them, with its ends open: it reads the outputs and writes stdin. */
   let stdio: { stdin: string; stdout: string; stderr: string; terminal: boolean };
   let readers: { stdout: Promise<string>; stderr: Promise<string> };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'tasks-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['uname', '-r'], cwd: '/' }, linux: { resources: { memory: { limit: 512 * 1024 * 1024 } } } }));
-    stdio = { stdin: '', stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr'), terminal: false };
-    execFileSync('mkfifo', [stdio.stdout, stdio.stderr]);
-    readers = { stdout: collect(createReadStream(stdio.stdout)), stderr: collect(createReadStream(stdio.stderr)) };
+    stdio = { stdin: join(dir, 'stdin'), stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr'), terminal: false };
+    execFileSync('mkfifo', [stdio.stdin, stdio.stdout, stdio.stderr]);
+    readers = { stdout: clientOutput(stdio.stdout), stderr: clientOutput(stdio.stderr) };
     runtime = new FakeRuntime();
     tasks = new ContainerdTasks(runtime, pino({ level: 'silent' }));
   });
   afterEach(async () => {
     await tasks.deleteAll();
-    // Readers still waiting for a writer (a test that never started the task) are let go.
-    for (const fifo of [stdio.stdout, stdio.stderr]) execFileSync('sh', ['-c', `exec 3<>${fifo}`]);
+    for (const socket of clientEnds.splice(0)) socket.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("boots the task's VM from the bundle, sized as it asks, with its init held until start", async () => {
     await expect(tasks.create({ task: ref, bundle: dir, stdio })).resolves.toEqual({ pid: 4242 });
     expect(runtime.specs[0]).toMatchObject({ bundle: dir, containerd: ref, deferStart: true, memoryMiB: 512, vcpus: DEFAULT_TASK_SIZE.vcpus });
-    expect(tasks.state(ref)).toMatchObject({ pid: 4242, status: ProcessStatus.PROCESS_STATUS_CREATED });
+    expect(tasks.state(init)).toMatchObject({ pid: 4242, status: ProcessStatus.PROCESS_STATUS_CREATED });
     expect(runtime.calls).toEqual([]);
   });
 
-  it("copies the init's output to the FIFOs and answers its exit only once all of it is written", async () => {
+  it("joins the init to the FIFOs and answers its exit only once all of its output is written", async () => {
     await tasks.create({ task: ref, bundle: dir, stdio });
-    await tasks.start(ref);
-    expect(tasks.state(ref).status).toBe(ProcessStatus.PROCESS_STATUS_RUNNING);
-    runtime.output.push('stdout', '6.1.0-guest\n');
-    runtime.output.push('stderr', 'warning\n');
-    const waited = tasks.wait(ref);
-    runtime.initExits({ exitCode: 3 });
+    await tasks.start(init);
+    expect(tasks.state(init).status).toBe(ProcessStatus.PROCESS_STATUS_RUNNING);
+    clientInput(stdio.stdin).end('input\n');
+    await eventually(() => expect(runtime.init.calls).toContain('closeStdin'), { timeout: 2_000 });
+    expect(runtime.init.stdin.join('')).toBe('input\n');
+    runtime.init.push('stdout', '6.1.0-guest\n');
+    runtime.init.push('stderr', 'warning\n');
+    const waited = tasks.wait(init);
+    runtime.init.exits({ exitCode: 3 });
     await expect(waited).resolves.toMatchObject({ pid: 4242, exitStatus: 3 });
     await expect(readers.stdout).resolves.toBe('6.1.0-guest\n');
     await expect(readers.stderr).resolves.toBe('warning\n');
-    expect(tasks.state(ref)).toMatchObject({ status: ProcessStatus.PROCESS_STATUS_STOPPED, exitStatus: 3 });
-    await expect(tasks.delete(ref)).resolves.toMatchObject({ exitStatus: 3 });
+    expect(tasks.state(init)).toMatchObject({ status: ProcessStatus.PROCESS_STATUS_STOPPED, exitStatus: 3 });
+    await expect(tasks.delete(init)).resolves.toMatchObject({ exitStatus: 3 });
     expect(runtime.calls).toEqual(['start', 'delete']);
-    expect(() => tasks.state(ref)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => tasks.state(init)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
-  it('reports a signal death as 128 + the signal, and a VM that dies as a kill', async () => {
-    await tasks.create({ task: ref, bundle: dir, stdio });
-    await tasks.start(ref);
-    await tasks.kill(ref, 15);
-    runtime.initExits({ exitCode: 0, signal: 15 });
-    await expect(tasks.wait(ref)).resolves.toMatchObject({ exitStatus: 143 });
-    expect(runtime.calls).toContain('signal 15');
+  it('runs an exec in the running task on a terminal, resizes it, and forgets it on delete', async () => {
+    await tasks.create({ task: ref, bundle: dir, stdio: { ...stdio, stdin: '' } });
+    await tasks.start(init);
+    const ttyStdio = { stdin: '', stdout: join(dir, 'tty'), stderr: '', terminal: true };
+    execFileSync('mkfifo', [ttyStdio.stdout]);
+    const tty = clientOutput(ttyStdio.stdout);
+    const exec = { task: ref, execId: 'e1' };
+    const processJson = JSON.stringify({ args: ['sh'], env: ['TERM=xterm', '1BAD=x'], cwd: '/tmp', terminal: true, consoleSize: { height: 24, width: 80 }, user: { uid: 0, gid: 0 } });
+    tasks.exec({ process: exec, processJson, stdio: ttyStdio });
+    expect(() => tasks.exec({ process: exec, processJson, stdio: ttyStdio })).toThrow(expect.objectContaining({ code: 'ALREADY_EXISTS' }));
+    expect(tasks.state(exec).status).toBe(ProcessStatus.PROCESS_STATUS_CREATED);
+    await tasks.start(exec);
+    expect(runtime.execs[0].options).toEqual({ command: ['sh'], env: { TERM: 'xterm' }, cwd: '/tmp', tty: true, window: { rows: 24, cols: 80 } });
+    const session = runtime.execs[0].session;
+    await tasks.resize(exec, 120, 40);
+    expect(session.calls).toContain('resize 120x40');
+    await expect(tasks.resize(init, 120, 40)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    session.push('stderr', '$ ');
+    session.exits({ exitCode: 0 });
+    await expect(tasks.wait(exec)).resolves.toMatchObject({ exitStatus: 0 });
+    // On a terminal everything reaches stdout.
+    await expect(tty).resolves.toBe('$ ');
+    await tasks.delete(exec);
+    expect(() => tasks.state(exec)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(tasks.state(init).status).toBe(ProcessStatus.PROCESS_STATUS_RUNNING);
+  });
 
-    const other = new FakeRuntime();
-    const tasks2 = new ContainerdTasks(other, pino({ level: 'silent' }));
-    await tasks2.create({ task: { namespace: 'default', id: 't2' }, bundle: dir, stdio: { ...stdio, stdout: '', stderr: '' } });
-    await tasks2.start({ namespace: 'default', id: 't2' });
-    other.vmDies();
-    await expect(tasks2.wait({ namespace: 'default', id: 't2' })).resolves.toMatchObject({ exitStatus: 137 });
-    await tasks2.deleteAll();
+  it('signals one process or all of them, and reports a signal death as 128 + the signal', async () => {
+    await tasks.create({ task: ref, bundle: dir, stdio });
+    await tasks.start(init);
+    tasks.exec({ process: { task: ref, execId: 'e1' }, processJson: JSON.stringify({ args: ['sleep', '60'] }), stdio: { stdin: '', stdout: '', stderr: '', terminal: false } });
+    await tasks.start({ task: ref, execId: 'e1' });
+    await tasks.kill(init, 15, false);
+    expect(runtime.init.calls).toEqual(['signal 15']);
+    expect(runtime.execs[0].session.calls).toEqual([]);
+    await tasks.kill(init, 9, true);
+    expect(runtime.init.calls).toEqual(['signal 15', 'signal 9']);
+    expect(runtime.execs[0].session.calls).toEqual(['signal 9']);
+    runtime.init.exits({ signal: 9 });
+    await expect(tasks.wait(init)).resolves.toMatchObject({ exitStatus: 137 });
+    await expect(tasks.kill(init, 9, false)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('counts the processes of a VM that died as killed, so containerd still hears of their end', async () => {
+    await tasks.create({ task: ref, bundle: dir, stdio: { ...stdio, stdin: '' } });
+    await tasks.start(init);
+    runtime.init.vmDies();
+    await expect(tasks.wait(init)).resolves.toMatchObject({ exitStatus: 137 });
   });
 
   it('refuses what containerd may not do, with the status it expects', async () => {
-    await expect(tasks.start(ref)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(tasks.start(init)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(tasks.create({ task: ref, bundle: dir, stdio: { ...stdio, terminal: true } })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
     await tasks.create({ task: ref, bundle: dir, stdio });
     await expect(tasks.create({ task: ref, bundle: dir, stdio })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
-    await expect(tasks.wait(ref)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await expect(tasks.kill(ref, 9)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await tasks.start(ref);
-    await expect(tasks.start(ref)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(tasks.wait(init)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(tasks.kill(init, 9, false)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    const exec = { process: { task: ref, execId: 'e1' }, processJson: '{"args":["true"]}', stdio };
+    expect(() => tasks.exec(exec)).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION' }));
+    await tasks.start(init);
+    await expect(tasks.start(init)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    expect(() => tasks.exec({ ...exec, processJson: '{"args":[]}' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('args') }));
+    expect(() => tasks.exec({ ...exec, processJson: 'not json' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => tasks.exec({ ...exec, processJson: '{"args":["sh"],"terminal":true}' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('terminal') }));
+    expect(() => tasks.state({ task: ref, execId: 'nope' })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     await expect(tasks.create({ task: { namespace: 'default', id: 'bad' }, bundle: join(dir, 'nowhere'), stdio })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('INVALID_SPEC'),
@@ -196,12 +281,15 @@ describe('ContainerdTasks', () => {
   });
 
   it("finds the tasks a previous node agent started, from the runtime's sandboxes", async () => {
-    await tasks.create({ task: ref, bundle: dir, stdio });
+    await tasks.create({ task: ref, bundle: dir, stdio: { ...stdio, stdin: '' } });
+    await tasks.start(init);
     const restarted = new ContainerdTasks(runtime, pino({ level: 'silent' }));
-    expect(restarted.state(ref)).toMatchObject({ pid: 4242, status: ProcessStatus.PROCESS_STATUS_RUNNING });
+    expect(restarted.state(init)).toMatchObject({ pid: 4242, status: ProcessStatus.PROCESS_STATUS_RUNNING });
     await expect(restarted.create({ task: ref, bundle: dir, stdio })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(restarted.stats(ref)).resolves.toEqual({ cpuUsageNs: 5000, memoryUsageBytes: 10, memoryLimitBytes: 30, pidsCurrent: 2 });
-    await restarted.delete(ref);
+    runtime.init.exits({ exitCode: 0 });
+    await expect(restarted.wait(init)).resolves.toMatchObject({ exitStatus: 0 });
+    await restarted.delete(init);
     expect(runtime.sandboxes.size).toBe(0);
   });
 });

@@ -1,37 +1,67 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_VCPUS, MIN_MEMORY_MIB } from '@moat/proto';
-import { ProcessStatus, type CreateTaskRequest, type ProcessExit, type ProcessState, type StatsResponse, type Stdio, type TaskRef } from '@moat/proto/node-tasks';
-import { bundleSize, type BundleSize, type SandboxInfo, type SandboxRuntime } from '@moat/runtime-core';
+import {
+  ProcessStatus,
+  type CreateTaskRequest,
+  type ExecRequest,
+  type ProcessExit,
+  type ProcessRef,
+  type ProcessState,
+  type StatsResponse,
+  type Stdio,
+  type TaskRef,
+} from '@moat/proto/node-tasks';
+import { bundleSize, type BundleSize, type ProcessSession, type SandboxInfo, type SandboxRuntime, type SessionOptions } from '@moat/runtime-core';
 import type { Logger } from 'pino';
+import { execSessionOptions } from './exec-process';
+import { ProcessIo } from './process-io';
 import { TaskError, taskError } from './task.errors';
-import { TaskOutput } from './task-io';
+
+/** A process in a task's VM, as its session gives it. */
+export type TaskSession = Pick<ProcessSession, 'output' | 'write' | 'closeStdin' | 'resize' | 'signal' | 'wait' | 'close'>;
 
 /** The part of the runtime containerd's tasks use (a fake implements it in unit tests). */
-export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'startContainer' | 'waitContainer' | 'signalContainer' | 'logs' | 'setPaused' | 'stats'>;
+export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'startContainer' | 'setPaused' | 'stats'> & {
+  initSession(id: string): TaskSession;
+  openSession(id: string, opts: SessionOptions): Promise<TaskSession>;
+};
 
 /** A task whose bundle limits nothing gets the smallest useful VM. */
 export const DEFAULT_TASK_SIZE: BundleSize = { vcpus: 1, memoryMiB: 256 };
 
-/** What containerd reports for a process that was killed before it could say how it ended. */
+/** containerd's exit status of a process killed without a word of how it ended (SIGKILL). */
 const KILLED_STATUS = 128 + 9;
+
+/** The init (exec id '') or an exec'd process of a task. */
+interface TaskProcess {
+  execId: string;
+  stdio: Stdio;
+  status: ProcessStatus;
+  /** What an exec runs once started. */
+  options?: SessionOptions;
+  session?: TaskSession;
+  io?: ProcessIo;
+  exit?: ProcessExit;
+  /** Resolves once the process has exited and all its output is written. */
+  exited?: Promise<ProcessExit>;
+}
 
 interface Task {
   ref: TaskRef;
   sandboxId: string;
-  stdio: Stdio;
-  status: 'creating' | ProcessStatus;
-  /** The VMM's host pid. */
+  /** The VMM's host pid: what containerd shows for every process of the task. */
   pid: number;
-  exit?: ProcessExit;
-  /** Resolves once the init has exited and all its output is written. */
-  exited?: Promise<ProcessExit>;
-  output?: TaskOutput;
-  /** Stops waiting for the init (on delete). */
-  abort: AbortController;
+  /** False until its VM runs. */
+  ready: boolean;
+  processes: Map<string, TaskProcess>;
 }
 
 function keyOf(ref: TaskRef): string {
   return `${ref.namespace}/${ref.id}`;
+}
+
+function nameOf(ref: TaskRef, execId: string): string {
+  return execId === '' ? `task ${keyOf(ref)}` : `process ${execId} of task ${keyOf(ref)}`;
 }
 
 /** containerd's exit status: the code, or 128 + the signal that killed it. */
@@ -39,10 +69,15 @@ function exitStatus(exit: { exitCode: number; signal: number }): number {
   return exit.signal > 0 ? 128 + exit.signal : exit.exitCode;
 }
 
+function rethrow(error: unknown): never {
+  throw taskError(error);
+}
+
 /**
  * containerd's tasks on this node, each a sandbox VM of the node's runtime whose container is the
- * task's init: what the node agent does for `NodeTasks` calls from the containerd shim. The
- * sandboxes carry their containerd name, so a restarted node agent finds them again.
+ * task's init, its execs processes in that container: what the node agent does for `NodeTasks`
+ * calls from the containerd shim. The sandboxes carry their containerd name, so a restarted node
+ * agent finds them again.
  */
 export class ContainerdTasks {
   private readonly tasks = new Map<string, Task>();
@@ -55,17 +90,18 @@ export class ContainerdTasks {
   /** Boots the task's VM with the bundle's rootfs and process; the init waits for {@link start}. */
   async create({ task: ref, bundle, stdio }: CreateTaskRequest): Promise<{ pid: number }> {
     if (!ref || !stdio) throw new TaskError('INVALID_ARGUMENT', 'a create names its task and stdio');
-    if (stdio.terminal) throw new TaskError('UNIMPLEMENTED', 'a task whose init runs on a terminal is not supported yet');
+    if (stdio.terminal) throw new TaskError('UNIMPLEMENTED', 'a task whose init runs on a terminal is not supported yet (ctr task exec -t is)');
     const key = keyOf(ref);
     if (this.tasks.has(key) || this.adopted(ref)) throw new TaskError('ALREADY_EXISTS', `task ${key} already exists`);
-    const task: Task = { ref, sandboxId: randomUUID(), stdio, status: 'creating', pid: 0, abort: new AbortController() };
+    const init: TaskProcess = { execId: '', stdio, status: ProcessStatus.PROCESS_STATUS_CREATED };
+    const task: Task = { ref, sandboxId: randomUUID(), pid: 0, ready: false, processes: new Map([['', init]]) };
     this.tasks.set(key, task);
     try {
       const size = await bundleSize(bundle, DEFAULT_TASK_SIZE, { minMemoryMiB: MIN_MEMORY_MIB, maxVcpus: MAX_VCPUS });
       const info = await this.runtime.create({ id: task.sandboxId, ...size, env: {}, bundle, containerd: { ...ref }, deferStart: true });
       if (info.state !== 'running') throw new TaskError('UNAVAILABLE', `${info.error?.code ?? 'START_FAILED'}: ${info.error?.message ?? `the task's VM is ${info.state}`}`);
       task.pid = info.vmmPid ?? 0;
-      task.status = ProcessStatus.PROCESS_STATUS_CREATED;
+      task.ready = true;
       this.log.info({ task: key, sandboxId: task.sandboxId, ...size }, 'containerd task created');
       return { pid: task.pid };
     } catch (error) {
@@ -75,129 +111,181 @@ export class ContainerdTasks {
     }
   }
 
-  /** Starts the init: its output flows to the task's FIFOs from here. */
-  async start(ref: TaskRef): Promise<{ pid: number }> {
-    const task = this.get(ref);
-    if (task.status !== ProcessStatus.PROCESS_STATUS_CREATED) throw new TaskError('FAILED_PRECONDITION', `task ${keyOf(ref)} is not waiting to start`);
-    const output = await TaskOutput.open(task.stdio).catch((error: unknown) => {
-      throw new TaskError('FAILED_PRECONDITION', `open the task's output FIFOs: ${taskError(error).message}`);
+  /** Adds a process to a running task, to be started by {@link start}. */
+  exec({ process: ref, processJson, stdio }: ExecRequest): void {
+    if (!ref?.task || !stdio) throw new TaskError('INVALID_ARGUMENT', 'an exec names its process and stdio');
+    if (ref.execId === '') throw new TaskError('INVALID_ARGUMENT', 'an exec needs an exec id');
+    const task = this.task(ref.task);
+    if (task.processes.get('')?.status !== ProcessStatus.PROCESS_STATUS_RUNNING) throw new TaskError('FAILED_PRECONDITION', `task ${keyOf(ref.task)} is not running`);
+    if (task.processes.has(ref.execId)) throw new TaskError('ALREADY_EXISTS', `${nameOf(ref.task, ref.execId)} already exists`);
+    const options = execSessionOptions(processJson);
+    if (options.tty !== stdio.terminal) throw new TaskError('INVALID_ARGUMENT', 'the process spec and the stdio disagree on a terminal');
+    task.processes.set(ref.execId, { execId: ref.execId, stdio, status: ProcessStatus.PROCESS_STATUS_CREATED, options });
+  }
+
+  /** Starts the init or an exec'd process: its stdio flows through containerd's FIFOs from here. */
+  async start(ref: ProcessRef): Promise<{ pid: number }> {
+    const { task, process } = this.process(ref);
+    if (process.status !== ProcessStatus.PROCESS_STATUS_CREATED) throw new TaskError('FAILED_PRECONDITION', `${nameOf(task.ref, process.execId)} is not waiting to start`);
+    const io = await ProcessIo.open(process.stdio).catch((error: unknown) => {
+      throw new TaskError('FAILED_PRECONDITION', `open the process's FIFOs: ${taskError(error).message}`);
     });
+    let session: TaskSession;
     try {
-      await this.runtime.startContainer(task.sandboxId);
+      session = await this.startSession(task, process);
     } catch (error) {
-      output.close();
+      io.close();
       throw taskError(error);
     }
-    task.output = output;
-    task.status = ProcessStatus.PROCESS_STATUS_RUNNING;
-    this.watch(task, output.copy(this.runtime.logs(task.sandboxId)));
+    Object.assign(process, { io, session, status: ProcessStatus.PROCESS_STATUS_RUNNING });
+    this.watch(task, process, io.copy(session));
     return { pid: task.pid };
   }
 
-  /** How the init ended, once it has and its output is written. */
-  async wait(ref: TaskRef): Promise<ProcessExit> {
-    const task = this.get(ref);
-    if (task.exit) return task.exit;
-    if (!task.exited) throw new TaskError('FAILED_PRECONDITION', `task ${keyOf(ref)} is not started`);
-    return task.exited;
+  /** How the process ended, once it has and its output is written. */
+  async wait(ref: ProcessRef): Promise<ProcessExit> {
+    const { task, process } = this.process(ref);
+    if (process.exit) return process.exit;
+    if (!process.exited) throw new TaskError('FAILED_PRECONDITION', `${nameOf(task.ref, process.execId)} is not started`);
+    return process.exited;
   }
 
-  state(ref: TaskRef): ProcessState {
-    const task = this.get(ref);
-    const status = task.status === 'creating' ? ProcessStatus.PROCESS_STATUS_UNKNOWN : task.status;
-    return { pid: task.pid, status, stdio: task.stdio, exitStatus: task.exit?.exitStatus ?? 0, exitedAtMs: task.exit?.exitedAtMs ?? 0 };
+  state(ref: ProcessRef): ProcessState {
+    const { task, process } = this.process(ref);
+    return { pid: task.pid, status: process.status, stdio: process.stdio, exitStatus: process.exit?.exitStatus ?? 0, exitedAtMs: process.exit?.exitedAtMs ?? 0 };
   }
 
-  async kill(ref: TaskRef, signal: number): Promise<void> {
-    const task = this.get(ref);
-    if (task.exit) throw new TaskError('NOT_FOUND', `task ${keyOf(ref)}'s process has already exited`);
-    if (task.status !== ProcessStatus.PROCESS_STATUS_RUNNING && task.status !== ProcessStatus.PROCESS_STATUS_PAUSED) {
-      throw new TaskError('FAILED_PRECONDITION', `task ${keyOf(ref)} is not running`);
+  /** Signals the process, or with `all` every process of the task (its init's end ends them all). */
+  async kill(ref: ProcessRef, signal: number, all: boolean): Promise<void> {
+    const { task, process } = this.process(ref);
+    if (process.exit) throw new TaskError('NOT_FOUND', `${nameOf(task.ref, process.execId)} has already exited`);
+    if (!process.session) throw new TaskError('FAILED_PRECONDITION', `${nameOf(task.ref, process.execId)} is not started`);
+    const targets = all ? [...task.processes.values()].filter((p) => !p.exit) : [process];
+    const sessions = targets.flatMap((p) => (p.session ? [p.session] : []));
+    await Promise.all(sessions.map((session) => session.signal(signal))).catch(rethrow);
+  }
+
+  async resize(ref: ProcessRef, cols: number, rows: number): Promise<void> {
+    const { task, process } = this.process(ref);
+    if (!process.stdio.terminal) throw new TaskError('FAILED_PRECONDITION', `${nameOf(task.ref, process.execId)} has no terminal`);
+    if (!process.session || process.exit) return;
+    await process.session.resize({ cols, rows }).catch(rethrow);
+  }
+
+  /** containerd's client closed the process's stdin: its FIFO's end says so too, so this only checks the name. */
+  closeStdin(ref: ProcessRef): void {
+    this.process(ref);
+  }
+
+  /**
+   * An exec'd process: forgets it (killing it if it still runs). The init: stops and removes the
+   * task's VM and every host resource it held. Answers how the process ended.
+   */
+  async delete(ref: ProcessRef): Promise<ProcessExit> {
+    const { task, process } = this.process(ref);
+    if (process.execId !== '') {
+      await this.end(process);
+      task.processes.delete(process.execId);
+      return process.exit ?? { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
     }
-    await this.runtime.signalContainer(task.sandboxId, signal).catch((error: unknown) => {
-      throw taskError(error);
-    });
+    await Promise.all([...task.processes.values()].map((p) => this.end(p)));
+    await this.runtime.delete(task.sandboxId).catch(rethrow);
+    this.tasks.delete(keyOf(task.ref));
+    this.log.info({ task: keyOf(task.ref), sandboxId: task.sandboxId }, 'containerd task deleted');
+    return process.exit ?? { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
   }
 
   async setPaused(ref: TaskRef, paused: boolean): Promise<void> {
-    const task = this.get(ref);
-    await this.runtime.setPaused(task.sandboxId, paused).catch((error: unknown) => {
-      throw taskError(error);
-    });
-    task.status = paused ? ProcessStatus.PROCESS_STATUS_PAUSED : ProcessStatus.PROCESS_STATUS_RUNNING;
+    const task = this.task(ref);
+    const init = task.processes.get('');
+    const from = paused ? ProcessStatus.PROCESS_STATUS_RUNNING : ProcessStatus.PROCESS_STATUS_PAUSED;
+    if (init?.status !== from) throw new TaskError('FAILED_PRECONDITION', `task ${keyOf(ref)} is not ${paused ? 'running' : 'paused'}`);
+    await this.runtime.setPaused(task.sandboxId, paused).catch(rethrow);
+    init.status = paused ? ProcessStatus.PROCESS_STATUS_PAUSED : ProcessStatus.PROCESS_STATUS_RUNNING;
   }
 
   /** The init's container's resource use, from its cgroup in the guest. */
   async stats(ref: TaskRef): Promise<StatsResponse> {
-    const task = this.get(ref);
-    const { cpu, memory, pids } = await this.runtime.stats(task.sandboxId).catch((error: unknown) => {
-      throw taskError(error);
-    });
+    const task = this.task(ref);
+    const { cpu, memory, pids } = await this.runtime.stats(task.sandboxId).catch(rethrow);
     return { cpuUsageNs: cpu.usageUsec * 1000, memoryUsageBytes: memory.currentBytes, memoryLimitBytes: memory.limitBytes, pidsCurrent: pids.current };
-  }
-
-  /** Stops and removes the task's VM and every host resource it held; answers how the init ended. */
-  async delete(ref: TaskRef): Promise<ProcessExit> {
-    const task = this.get(ref);
-    task.abort.abort();
-    task.output?.close();
-    try {
-      await this.runtime.delete(task.sandboxId);
-    } catch (error) {
-      throw taskError(error);
-    }
-    this.tasks.delete(keyOf(ref));
-    this.log.info({ task: keyOf(ref), sandboxId: task.sandboxId }, 'containerd task deleted');
-    return task.exit ?? { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
   }
 
   /** Deletes every task (a node agent that stops its sandboxes on exit). */
   async deleteAll(): Promise<void> {
-    await Promise.all([...this.tasks.values()].map((task) => this.delete(task.ref).catch((err: unknown) => this.log.error({ err, task: keyOf(task.ref) }, 'deleting a containerd task failed'))));
+    await Promise.all(
+      [...this.tasks.values()].map((task) =>
+        this.delete({ task: task.ref, execId: '' }).catch((err: unknown) => this.log.error({ err, task: keyOf(task.ref) }, 'deleting a containerd task failed')),
+      ),
+    );
+  }
+
+  private async startSession(task: Task, process: TaskProcess): Promise<TaskSession> {
+    if (process.options) return this.runtime.openSession(task.sandboxId, process.options);
+    await this.runtime.startContainer(task.sandboxId);
+    return this.runtime.initSession(task.sandboxId);
+  }
+
+  /** Kills a process that still runs and closes its FIFOs. */
+  private async end(process: TaskProcess): Promise<void> {
+    process.io?.close();
+    if (!process.exit) await process.session?.close();
   }
 
   /**
-   * Waits for the init's end in the background. A VM that dies takes its init with it: that
-   * counts as a kill, so containerd still hears of an exit.
+   * Waits for the process's end in the background. A VM that dies takes its processes with it:
+   * that counts as a kill, so containerd still hears of an exit.
    */
-  private watch(task: Task, copied: Promise<void>): void {
+  private watch(task: Task, process: TaskProcess, copied: Promise<void>): void {
+    const name = nameOf(task.ref, process.execId);
     const exited = async (): Promise<ProcessExit> => {
       let status: number;
       try {
-        status = exitStatus(await this.runtime.waitContainer(task.sandboxId, task.abort.signal));
+        status = exitStatus(await (process.session as TaskSession).wait());
       } catch (error) {
-        if (task.abort.signal.aborted) throw taskError(error);
-        this.log.warn({ err: error, task: keyOf(task.ref) }, "the task's init could not be waited for; counting it killed");
+        this.log.warn({ err: error, process: name }, 'the process could not be waited for; counting it killed');
         status = KILLED_STATUS;
       }
-      await copied.catch((err: unknown) => this.log.warn({ err, task: keyOf(task.ref) }, "copying the task's output failed"));
-      task.exit = { pid: task.pid, exitStatus: status, exitedAtMs: Date.now() };
-      task.status = ProcessStatus.PROCESS_STATUS_STOPPED;
-      return task.exit;
+      await copied.catch((err: unknown) => this.log.warn({ err, process: name }, "copying the process's output failed"));
+      process.exit = { pid: task.pid, exitStatus: status, exitedAtMs: Date.now() };
+      process.status = ProcessStatus.PROCESS_STATUS_STOPPED;
+      return process.exit;
     };
-    task.exited = exited();
-    // A wait nobody asks for must not end as an unhandled rejection.
-    task.exited.catch(() => undefined);
+    process.exited = exited();
   }
 
-  private get(ref: TaskRef | undefined): Task {
-    if (!ref) throw new TaskError('INVALID_ARGUMENT', 'the call names no task');
+  private process(ref: ProcessRef): { task: Task; process: TaskProcess } {
+    if (!ref.task) throw new TaskError('INVALID_ARGUMENT', 'the call names no task');
+    const task = this.task(ref.task);
+    const process = task.processes.get(ref.execId);
+    if (!process) throw new TaskError('NOT_FOUND', `${nameOf(ref.task, ref.execId)} not found`);
+    return { task, process };
+  }
+
+  private task(ref: TaskRef): Task {
     const task = this.tasks.get(keyOf(ref)) ?? this.adopted(ref);
-    if (!task || task.status === 'creating') throw new TaskError('NOT_FOUND', `task ${keyOf(ref)} not found`);
+    if (!task?.ready) throw new TaskError('NOT_FOUND', `task ${keyOf(ref)} not found`);
     return task;
   }
 
   /**
    * A task the runtime holds but this process does not know: one a previous node agent started.
-   * Its output went with that agent; its exit is waited for again.
+   * Its output and its execs went with that agent; its init's end is waited for again.
    */
   private adopted(ref: TaskRef): Task | undefined {
     const info = this.runtime.list().find((s: SandboxInfo) => s.containerd?.namespace === ref.namespace && s.containerd.id === ref.id);
     if (!info) return undefined;
-    const task: Task = { ref, sandboxId: info.id, stdio: { stdin: '', stdout: '', stderr: '', terminal: false }, status: ProcessStatus.PROCESS_STATUS_RUNNING, pid: info.vmmPid ?? 0, abort: new AbortController() };
+    const init: TaskProcess = { execId: '', stdio: { stdin: '', stdout: '', stderr: '', terminal: false }, status: ProcessStatus.PROCESS_STATUS_RUNNING };
+    const task: Task = { ref, sandboxId: info.id, pid: info.vmmPid ?? 0, ready: true, processes: new Map([['', init]]) };
     this.tasks.set(keyOf(ref), task);
-    if (info.state === 'running') this.watch(task, Promise.resolve());
-    else task.exit = { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
+    try {
+      init.session = this.runtime.initSession(info.id);
+      this.watch(task, init, Promise.resolve());
+    } catch {
+      // A VM that failed meanwhile, or an init never started: either way it will not run.
+      init.exit = { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
+      init.status = ProcessStatus.PROCESS_STATUS_STOPPED;
+    }
     return task;
   }
 }

@@ -1,6 +1,6 @@
 import { chmod, rm } from 'node:fs/promises';
 import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
-import { NodeTasksService, type NodeTasksServer, type ProcessRef } from '@moat/proto/node-tasks';
+import { NodeTasksService, type NodeTasksServer } from '@moat/proto/node-tasks';
 import type { Logger } from 'pino';
 import type { ContainerdTasks } from './containerd-tasks';
 import { TaskError, taskError } from './task.errors';
@@ -23,12 +23,6 @@ function unary<Req, Res>(log: Logger, name: string, fn: (request: Req) => Promis
   };
 }
 
-function initOnly(ref: ProcessRef, what: string): NonNullable<ProcessRef['task']> {
-  if (!ref.task) throw new TaskError('INVALID_ARGUMENT', 'the call names no task');
-  if (ref.execId !== '') throw new TaskError('UNIMPLEMENTED', `${what} of an exec'd process is not supported yet`);
-  return ref.task;
-}
-
 function notYet(what: string): () => never {
   return () => {
     throw new TaskError('UNIMPLEMENTED', `${what} is not supported yet`);
@@ -39,20 +33,26 @@ function notYet(what: string): () => never {
 export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTasksServer {
   return {
     create: unary(log, 'Create', (req) => tasks.create(req)),
-    start: unary(log, 'Start', (req: ProcessRef) => tasks.start(initOnly(req, 'a start'))),
-    exec: unary(log, 'Exec', notYet("a task's second process")),
-    wait: unary(log, 'Wait', (req: ProcessRef) => tasks.wait(initOnly(req, 'a wait'))),
-    state: unary(log, 'State', (req: ProcessRef) => tasks.state(initOnly(req, 'the state'))),
-    kill: unary(log, 'Kill', async (req) => {
-      if (!req.process) throw new TaskError('INVALID_ARGUMENT', 'the call names no process');
-      await tasks.kill(initOnly(req.process, 'a kill'), req.signal);
+    start: unary(log, 'Start', (req) => tasks.start(req)),
+    exec: unary(log, 'Exec', (req) => {
+      tasks.exec(req);
       return EMPTY;
     }),
-    delete: unary(log, 'Delete', (req: ProcessRef) => tasks.delete(initOnly(req, 'a delete'))),
-    resizePty: unary(log, 'ResizePty', notYet('a terminal')),
-    // The init's stdin is not connected, so there is nothing to close.
-    closeIo: unary(log, 'CloseIO', (req: ProcessRef) => {
-      tasks.state(initOnly(req, 'closing stdin'));
+    wait: unary(log, 'Wait', (req) => tasks.wait(req)),
+    state: unary(log, 'State', (req) => tasks.state(req)),
+    kill: unary(log, 'Kill', async (req) => {
+      if (!req.process) throw new TaskError('INVALID_ARGUMENT', 'the call names no process');
+      await tasks.kill(req.process, req.signal, req.all);
+      return EMPTY;
+    }),
+    delete: unary(log, 'Delete', (req) => tasks.delete(req)),
+    resizePty: unary(log, 'ResizePty', async (req) => {
+      if (!req.process) throw new TaskError('INVALID_ARGUMENT', 'the call names no process');
+      await tasks.resize(req.process, req.width, req.height);
+      return EMPTY;
+    }),
+    closeIo: unary(log, 'CloseIO', (req) => {
+      tasks.closeStdin(req);
       return EMPTY;
     }),
     pids: unary(log, 'Pids', notYet("listing a task's processes")),

@@ -52,6 +52,14 @@ export class ProcessSession {
     return session;
   }
 
+  /**
+   * A session on a process that already runs, such as a container's init (`INIT_EXEC_ID`): its
+   * output not yet read, its input, its end.
+   */
+  static attach(agent: AgentApi, containerId: string, execId: string, onFailure: (error: unknown) => void): ProcessSession {
+    return new ProcessSession(agent, containerId, execId, onFailure);
+  }
+
   /** Pumps stdout and stderr until both end; `sink` is awaited for each chunk. */
   async output(sink: (stream: OutputStream, chunk: Buffer) => Promise<void> | void): Promise<void> {
     const pump = (stream: OutputStream) =>

@@ -103,7 +103,7 @@ export class SandboxLifecycle {
     return infoOf(entry);
   }
 
-  /** Starts a `deferStart` sandbox's waiting init and begins reading its output. */
+  /** Starts a `deferStart` sandbox's waiting init (its caller reads its output: no log ring). */
   async startInit(entry: SandboxEntry, agent: AgentApi): Promise<void> {
     const { state } = entry;
     if (!state.initWaiting) {
@@ -112,17 +112,17 @@ export class SandboxLifecycle {
     await agent.startContainer(state.spec.id);
     state.initWaiting = undefined;
     await this.store.save(state);
-    this.startLogs(entry);
   }
 
   /**
    * Starts reading the running container's main-process output into a new ring (a start, or a
-   * re-adoption after a node agent restart: what the previous agent held is gone with it).
+   * re-adoption after a node agent restart: what the previous agent held is gone with it). Not
+   * for a `deferStart` sandbox: whoever started its init reads its output.
    */
   startLogs(entry: SandboxEntry): void {
     const { agent } = entry;
     const id = entry.state.spec.id;
-    if (!agent || entry.state.initWaiting) return;
+    if (!agent || entry.state.spec.deferStart) return;
     entry.logs = new LogRing(this.opts.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
     entry.logPump = new LogPump(agent, id, entry.logs, (error, stream) => {
       this.log('warn', `reading the main process's ${stream} failed`, { sandboxId: id, error: describeError(error) });

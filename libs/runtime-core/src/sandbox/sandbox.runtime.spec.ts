@@ -349,7 +349,7 @@ describe('SandboxRuntime', () => {
     expect(state).toMatchObject({ state: 'running', vmmPid: [...host.vms][0], sharedFs: { daemonPid: [...host.daemons][0] } });
   });
 
-  it('leaves a deferStart container waiting for its start, then waits for and signals its init', async () => {
+  it("leaves a deferStart container waiting for its start, then hands its init's I/O to the caller", async () => {
     host.imageProcess = { args: ['uname', '-r'], env: { PATH: '/bin' }, cwd: '/work', user: { uid: 7, gid: 8 } };
     const runtime = await open();
     const info = await runtime.create({ ...spec, bundle: '/run/bundles/t1', containerd: { namespace: 'default', id: 't1' }, deferStart: true });
@@ -357,17 +357,19 @@ describe('SandboxRuntime', () => {
     expect(host.rootfsRequests[0]).toMatchObject({ bundle: '/run/bundles/t1', image: undefined });
     expect(host.ociSpecs[0].process).toMatchObject({ args: ['uname', '-r'], cwd: '/work', user: { uid: 7, gid: 8 } });
     expect(host.calls.at(-1)).toBe('createContainer');
-    expect(host.outputReads.size).toBe(0);
-    await expect(runtime.waitContainer(ID, new AbortController().signal)).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE });
+    expect(() => runtime.initSession(ID)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE }));
 
     await runtime.startContainer(ID);
     expect(host.calls.at(-1)).toBe('startContainer');
-    await eventually(() => expect(host.outputReads).toEqual(new Set(['init stdout', 'init stderr'])), { timeout: 1_000 });
     expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8')).initWaiting).toBeUndefined();
     await expect(runtime.startContainer(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE });
-    await runtime.signalContainer(ID, 15);
+    // Its output is the session's to read: no log ring reads it.
+    expect(host.outputReads.size).toBe(0);
+    expect(() => runtime.logs(ID)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING }));
+    const init = runtime.initSession(ID);
+    await init.signal(15);
     expect(host.initSignals).toEqual([15]);
-    await expect(runtime.waitContainer(ID, new AbortController().signal)).resolves.toMatchObject({ exitCode: 3, signal: 0 });
+    await expect(init.wait()).resolves.toMatchObject({ exitCode: 3, signal: 0 });
   });
 
   it('reserves beyond memoryMiB what the VM may use: the guest overhead it is given and its VMM’s', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentApi } from '../agent/agent.client';
 import { INIT_EXEC_ID } from '@moat/proto';
-import type { ContainerStats, ExecOutput, ExitInfo } from '../agent/agent.types';
+import type { ContainerStats, ExecOutput } from '../agent/agent.types';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { chooseAgentTransport } from '../agent/transport/agent-transport';
@@ -215,25 +215,24 @@ export class SandboxRuntime {
     return entry.logs;
   }
 
-  /** Starts the container's init of a sandbox created with `deferStart`; its output then fills {@link logs}. */
+  /** Starts the container's init of a sandbox created with `deferStart`; {@link initSession} gives its I/O. */
   async startContainer(id: string): Promise<void> {
     const { entry, agent } = this.running(id);
     await this.guard(entry, () => this.lifecycle.startInit(entry, agent));
   }
 
-  /** How the container's init ended, once it has; `signal` abandons the wait. */
-  async waitContainer(id: string, signal: AbortSignal): Promise<ExitInfo> {
+  /**
+   * The I/O, signals and end of a `deferStart` sandbox's init (whose output, unlike other
+   * sandboxes', is not kept in {@link logs}: the session's reader takes it).
+   */
+  initSession(id: string): ProcessSession {
     const { entry, agent } = this.running(id);
-    if (entry.state.initWaiting) {
-      throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `sandbox ${id}'s container is not started`, { context: { sandboxId: id } });
+    if (!entry.state.spec.deferStart || entry.state.initWaiting) {
+      throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `sandbox ${id}'s init is not a started deferStart one`, { context: { sandboxId: id } });
     }
-    return this.guard(entry, () => agent.waitExit(id, INIT_EXEC_ID, signal));
-  }
-
-  /** Sends `signal` (a number) to the container's init. */
-  async signalContainer(id: string, signal: number): Promise<void> {
-    const { entry, agent } = this.running(id);
-    await this.guard(entry, () => agent.signalProcess(id, INIT_EXEC_ID, signal));
+    return ProcessSession.attach(agent, id, INIT_EXEC_ID, (error) => {
+      void this.failIfProtocolViolation(entry, error);
+    });
   }
 
   /** Runs a call to the guest; one that breaks the protocol fails the sandbox before it throws. */

@@ -1,0 +1,44 @@
+import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH, MAX_CWD_LENGTH, MAX_WINDOW_DIMENSION } from '@moat/proto';
+import { envMap, type SessionOptions } from '@moat/runtime-core';
+import { z } from 'zod';
+import { TaskError } from './task.errors';
+
+const MAX_PROCESS_JSON_BYTES = 256 * 1024;
+const MAX_ENV_ENTRIES = 1024;
+const ENV_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** The part of an OCI runtime spec's Process (`ctr task exec`'s, CRI's ExecSync) a Moat exec runs. */
+const processSchema = z.object({
+  args: z.array(z.string().max(MAX_COMMAND_ARG_LENGTH)).min(1).max(MAX_ARGV_ENTRIES),
+  env: z.array(z.string().max(MAX_COMMAND_ARG_LENGTH)).max(MAX_ENV_ENTRIES).default([]),
+  cwd: z.string().startsWith('/').max(MAX_CWD_LENGTH).default('/'),
+  terminal: z.boolean().default(false),
+  consoleSize: z.object({ height: z.number().int().min(0).max(MAX_WINDOW_DIMENSION), width: z.number().int().min(0).max(MAX_WINDOW_DIMENSION) }).optional(),
+});
+
+/**
+ * An exec's OCI Process JSON as the session that runs it: its args, env, cwd and terminal. It
+ * runs as the container's user (the Process's `user` is not applied).
+ */
+export function execSessionOptions(processJson: string): SessionOptions {
+  if (processJson.length > MAX_PROCESS_JSON_BYTES) throw new TaskError('INVALID_ARGUMENT', `the exec's process spec is over ${MAX_PROCESS_JSON_BYTES} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(processJson);
+  } catch {
+    throw new TaskError('INVALID_ARGUMENT', "the exec's process spec is not JSON");
+  }
+  const parsed = processSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new TaskError('INVALID_ARGUMENT', `the exec's process spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const { args, env, cwd, terminal, consoleSize } = parsed.data;
+  return {
+    command: args,
+    // Names a shell could not set are dropped, as the guest would refuse them.
+    env: envMap(env.filter((entry) => ENV_ENTRY.test(entry))),
+    cwd,
+    tty: terminal,
+    ...(consoleSize && consoleSize.height > 0 && consoleSize.width > 0 && { window: { rows: consoleSize.height, cols: consoleSize.width } }),
+  };
+}
