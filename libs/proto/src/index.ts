@@ -40,6 +40,7 @@ export {
   MAX_CWD_LENGTH,
   MAX_EXEC_TIMEOUT_MS,
   MAX_EXIT_STATUS,
+  MAX_LISTED_PROCESSES,
   MAX_SIGNAL,
   MAX_WINDOW_DIMENSION,
 } from './limits/process.limits';
@@ -208,6 +209,7 @@ export {
   SetGuestDateTimeRequest,
   SignalProcessRequest,
   StatsContainerResponse,
+  ProcessList,
   Storage,
   WaitProcessResponse,
   WriteStreamResponse,

@@ -69,6 +69,15 @@ export class CgroupReader {
     };
   }
 
+  /** The pids in the cgroup (not its children's), ascending, at most `limit`. */
+  async pids(limit: number): Promise<number[]> {
+    const pids = (await this.read('cgroup.procs'))
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number);
+    return pids.sort((a, b) => a - b).slice(0, limit);
+  }
+
   async oomKills(): Promise<number> {
     return parseFlatKeyed(await this.read('memory.events')).get('oom_kill') ?? 0;
   }

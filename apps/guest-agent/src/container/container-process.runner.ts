@@ -57,7 +57,10 @@ export class ContainerProcessRunner {
       logFile: join(container.bundleDir, 'crun.log'),
     };
     await rm(launch.pidFile, { force: true });
-    const init = this.track(container, INIT_EXEC_ID, this.pipes(this.crun.spawnRun(launch), container.id, INIT_EXEC_ID));
+    const handle: ProcessHandle = container.initTerminal
+      ? new PtyProcessHandle(this.crun.spawnRunTerminal(launch, windowOf(undefined)))
+      : this.pipes(this.crun.spawnRun(launch), container.id, INIT_EXEC_ID);
+    const init = this.track(container, INIT_EXEC_ID, handle);
     let pid: number;
     try {
       pid = await this.waitForPid(init, launch.pidFile, launch.logFile);

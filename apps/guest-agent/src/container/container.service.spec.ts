@@ -54,6 +54,11 @@ describe('ContainerService.create', () => {
     expect(bundleSpec('c1').mounts).toEqual([...own, sandboxMounts[0]]);
   });
 
+  it('tells crun of no terminal for an init that wants one: the agent opens its pty', async () => {
+    await service([]).create({ containerId: 'c1', ociSpecJson: JSON.stringify({ ...spec, process: { ...spec.process, terminal: true } }), storages: [] });
+    expect(bundleSpec('c1').process).toEqual({ ...spec.process, terminal: false });
+  });
+
   it('writes the host’s spec untouched when there is nothing to add (before CreateSandbox)', async () => {
     const json = JSON.stringify(spec, null, 2);
     await service([]).create({ containerId: 'c1', ociSpecJson: json, storages: [] });

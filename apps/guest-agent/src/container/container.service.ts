@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CreateContainerRequest, ExecProcessRequest, LinuxResources, SignalProcessRequest, StatsContainerResponse } from '@moat/proto';
+import { MAX_LISTED_PROCESSES, type CreateContainerRequest, type ExecProcessRequest, type LinuxResources, type SignalProcessRequest, type StatsContainerResponse } from '@moat/proto';
 import { AgentError, AgentErrorCode } from '../errors/agent.error';
 import type { FileRoot, FileRoots } from '../files/container-files';
 import type { Logger } from '../log/logger';
@@ -13,7 +13,7 @@ import { CgroupReader, cgroupDirOf } from './cgroup.reader';
 import { ContainerProcessRunner, type ContainerProcessOptions } from './container-process.runner';
 import type { Container } from './container.types';
 import type { Crun } from './crun.adapter';
-import { parseOciSpec, validateId, withMounts, type OciMount } from './oci-spec';
+import { crunSpec, parseOciSpec, validateId, withMounts, type OciMount } from './oci-spec';
 
 export interface ContainerServiceOptions extends ContainerProcessOptions {
   /** Bundles live in `<containersDir>/<id>`. */
@@ -46,11 +46,11 @@ export class ContainerService implements FileRoots {
   async create(request: CreateContainerRequest): Promise<void> {
     const id = validateId('container', request.containerId);
     const requested = parseOciSpec(request.ociSpecJson);
-    const spec = withMounts(requested, this.sandboxMounts());
+    const spec = crunSpec(withMounts(requested, this.sandboxMounts()));
     if (this.containers.has(id)) throw new AgentError(AgentErrorCode.CONTAINER_EXISTS, `container ${id} already exists`);
 
     const bundleDir = join(this.options.containersDir, id);
-    const container: Container = { id, bundleDir, spec, mountPoints: [], status: 'created', oomKillsReported: 0 };
+    const container: Container = { id, bundleDir, spec, initTerminal: requested.process.terminal === true, mountPoints: [], status: 'created', oomKillsReported: 0 };
     // Claimed before the first await so that a concurrent create of the same id fails.
     this.containers.set(id, container);
     try {
@@ -137,6 +137,15 @@ export class ContainerService implements FileRoots {
       throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} has no cgroup (it is ${container.status})`);
     }
     return container.cgroup.stats();
+  }
+
+  /** The container's processes by guest pid (its cgroup's members). */
+  async listProcesses(containerId: string): Promise<number[]> {
+    const container = this.get(containerId);
+    if (!container.cgroup) {
+      throw new AgentError(AgentErrorCode.WRONG_STATE, `container ${containerId} has no cgroup (it is ${container.status})`);
+    }
+    return container.cgroup.pids(MAX_LISTED_PROCESSES);
   }
 
   /**

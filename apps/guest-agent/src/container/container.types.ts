@@ -8,6 +8,8 @@ export interface Container {
   id: string;
   bundleDir: string;
   spec: OciSpec;
+  /** Its init runs on a pty the agent opens (the spec asked for a terminal). */
+  initTerminal: boolean;
   mountPoints: string[];
   status: ContainerStatus;
   /** Found from the init process once it runs. */

@@ -57,6 +57,11 @@ export class Crun {
     return this.host.spawn(this.config.binary, this.runArgs(launch));
   }
 
+  /** Foreground `crun run` on a new pty: the spec says `terminal: false` (see crunSpec), so crun passes the pty on. */
+  spawnRunTerminal(launch: CrunLaunch & { bundleDir: string }, size: { rows: number; cols: number }): IPty {
+    return this.host.spawnTerminal(this.config.binary, this.runArgs(launch), size);
+  }
+
   /** Foreground `crun exec`: waits for the process and exits with its status. */
   spawnExec(launch: CrunLaunch & { processFile: string }): ChildProcessWithoutNullStreams {
     return this.host.spawn(this.config.binary, this.execArgs(launch));

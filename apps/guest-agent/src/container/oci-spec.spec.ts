@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AgentErrorCode } from '../errors/agent.error';
-import { execProcessSpec, parseOciSpec, validateId } from './oci-spec';
+import { crunSpec, execProcessSpec, parseOciSpec, validateId } from './oci-spec';
 
 const spec = {
   ociVersion: '1.0.2',
@@ -30,7 +30,7 @@ describe('parseOciSpec', () => {
     ['no process', JSON.stringify({ ...spec, process: undefined })],
     ['empty args', JSON.stringify({ ...spec, process: { ...spec.process, args: [] } })],
     ['non-string args', JSON.stringify({ ...spec, process: { ...spec.process, args: ['sh', 1] } })],
-    ['a terminal', JSON.stringify({ ...spec, process: { ...spec.process, terminal: true } })],
+    ['a terminal that is not a boolean', JSON.stringify({ ...spec, process: { ...spec.process, terminal: 'yes' } })],
     ['mounts that are not an array', JSON.stringify({ ...spec, mounts: { destination: '/etc/hosts' } })],
     ['a mount without a destination', JSON.stringify({ ...spec, mounts: [{ type: 'bind', source: '/x' }] })],
   ])('rejects %s', (_case, json) => {
@@ -61,6 +61,12 @@ describe('execProcessSpec', () => {
     expect(() => execProcessSpec(undefined, spec.process)).toThrow(invalidArgument);
     expect(() => execProcessSpec({ ...base, args: [] }, spec.process)).toThrow(invalidArgument);
     expect(() => execProcessSpec({ ...base, cwd: 'tmp' }, spec.process)).toThrow(invalidArgument);
+  });
+
+  it("asks crun for no terminal of its own when the init wants one, keeping the rest of the spec", () => {
+    const terminal = { ...spec, process: { ...spec.process, terminal: true } };
+    expect(crunSpec(terminal)).toEqual({ ...spec, process: { ...spec.process, terminal: false } });
+    expect(crunSpec(spec)).toBe(spec);
   });
 
   it('asks crun for no terminal of its own when the exec wants one: the agent supplies the pty', () => {

@@ -62,8 +62,7 @@ export function parseOciSpec(json: string): OciSpec {
     throw invalid('process.args must be a non-empty array of strings');
   }
   if (process.env !== undefined && !isStringArray(process.env)) throw invalid('process.env must be an array of strings');
-  // The init process is never attached to; terminals are for exec'd processes.
-  if (process.terminal === true) throw invalid('process.terminal is only supported for exec');
+  if (process.terminal !== undefined && typeof process.terminal !== 'boolean') throw invalid('process.terminal must be a boolean');
 
   const mounts = parsed.mounts;
   if (mounts !== undefined && !(Array.isArray(mounts) && mounts.every((mount) => isObject(mount) && typeof mount.destination === 'string'))) {
@@ -88,6 +87,14 @@ export function withMounts(spec: OciSpec, extra: readonly OciMount[]): OciSpec {
 /** crun resolves a destination inside the rootfs: "etc/hosts", "/etc//hosts" and "/etc/hosts/" all name /etc/hosts. */
 function mountTarget(destination: string): string {
   return posix.join('/', destination).replace(/(.)\/+$/, '$1');
+}
+
+/**
+ * The spec crun runs the container's init with: a terminal init (`process.terminal`) gets a pty
+ * the agent opens, so crun is told none (its own needs a console socket) and passes the pty on.
+ */
+export function crunSpec(spec: OciSpec): OciSpec {
+  return spec.process.terminal === true ? { ...spec, process: { ...spec.process, terminal: false } } : spec;
 }
 
 /**

@@ -55,6 +55,7 @@ export function agentServiceHandlers(
     ttyWinResize: unaryDone('TtyWinResize', log, (request) => containers.resize(request.containerId, request.execId, request.window)),
     updateContainer: unaryDone('UpdateContainer', log, (request) => containers.update(request.containerId, request.resources)),
     statsContainer: unary('StatsContainer', log, (request) => containers.stats(request.containerId)),
+    listProcesses: unary('ListProcesses', log, async (request) => ({ pids: await containers.listProcesses(request.containerId) })),
     pauseContainer: unaryDone('PauseContainer', log, (request) => containers.pause(request.containerId)),
     resumeContainer: unaryDone('ResumeContainer', log, (request) => containers.resume(request.containerId)),
     setGuestDateTime: unaryDone('SetGuestDateTime', log, (request) => guest.setDateTime(request)),

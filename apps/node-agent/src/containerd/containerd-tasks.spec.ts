@@ -118,6 +118,9 @@ class FakeRuntime implements TaskRuntime {
     this.calls.push(paused ? 'pause' : 'resume');
     return Promise.resolve();
   }
+  processes(): Promise<number[]> {
+    return Promise.resolve([1, 7]);
+  }
   stats(): ReturnType<TaskRuntime['stats']> {
     return Promise.resolve({ cpu: { usageUsec: 5, userUsec: 3, systemUsec: 2 }, memory: { currentBytes: 10, maxBytes: 20, limitBytes: 30, oomKills: 0 }, pids: { current: 2, limit: 0 }, io: { readBytes: 0, writeBytes: 0 } });
   }
@@ -177,7 +180,7 @@ describe('ContainerdTasks', () => {
 
   it("boots the task's VM from the bundle, sized as it asks, with its init held until start", async () => {
     await expect(tasks.create({ task: ref, bundle: dir, stdio })).resolves.toEqual({ pid: 4242 });
-    expect(runtime.specs[0]).toMatchObject({ bundle: dir, containerd: ref, deferStart: true, memoryMiB: 512, vcpus: DEFAULT_TASK_SIZE.vcpus });
+    expect(runtime.specs[0]).toMatchObject({ bundle: dir, containerd: ref, deferStart: true, tty: false, memoryMiB: 512, vcpus: DEFAULT_TASK_SIZE.vcpus });
     expect(tasks.state(init)).toMatchObject({ pid: 4242, status: ProcessStatus.PROCESS_STATUS_CREATED });
     expect(runtime.calls).toEqual([]);
   });
@@ -254,7 +257,6 @@ describe('ContainerdTasks', () => {
 
   it('refuses what containerd may not do, with the status it expects', async () => {
     await expect(tasks.start(init)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(tasks.create({ task: ref, bundle: dir, stdio: { ...stdio, terminal: true } })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
     await tasks.create({ task: ref, bundle: dir, stdio });
     await expect(tasks.create({ task: ref, bundle: dir, stdio })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(tasks.wait(init)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
@@ -287,6 +289,7 @@ describe('ContainerdTasks', () => {
     expect(restarted.state(init)).toMatchObject({ pid: 4242, status: ProcessStatus.PROCESS_STATUS_RUNNING });
     await expect(restarted.create({ task: ref, bundle: dir, stdio })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(restarted.stats(ref)).resolves.toEqual({ cpuUsageNs: 5000, memoryUsageBytes: 10, memoryLimitBytes: 30, pidsCurrent: 2 });
+    await expect(restarted.pids(ref)).resolves.toEqual([1, 7]);
     runtime.init.exits({ exitCode: 0 });
     await expect(restarted.wait(init)).resolves.toMatchObject({ exitStatus: 0 });
     await restarted.delete(init);

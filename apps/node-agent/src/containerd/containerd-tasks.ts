@@ -21,7 +21,7 @@ import { TaskError, taskError } from './task.errors';
 export type TaskSession = Pick<ProcessSession, 'output' | 'write' | 'closeStdin' | 'resize' | 'signal' | 'wait' | 'close'>;
 
 /** The part of the runtime containerd's tasks use (a fake implements it in unit tests). */
-export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'startContainer' | 'setPaused' | 'stats'> & {
+export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'startContainer' | 'setPaused' | 'stats' | 'processes'> & {
   initSession(id: string): TaskSession;
   openSession(id: string, opts: SessionOptions): Promise<TaskSession>;
 };
@@ -90,7 +90,6 @@ export class ContainerdTasks {
   /** Boots the task's VM with the bundle's rootfs and process; the init waits for {@link start}. */
   async create({ task: ref, bundle, stdio }: CreateTaskRequest): Promise<{ pid: number }> {
     if (!ref || !stdio) throw new TaskError('INVALID_ARGUMENT', 'a create names its task and stdio');
-    if (stdio.terminal) throw new TaskError('UNIMPLEMENTED', 'a task whose init runs on a terminal is not supported yet (ctr task exec -t is)');
     const key = keyOf(ref);
     if (this.tasks.has(key) || this.adopted(ref)) throw new TaskError('ALREADY_EXISTS', `task ${key} already exists`);
     const init: TaskProcess = { execId: '', stdio, status: ProcessStatus.PROCESS_STATUS_CREATED };
@@ -98,7 +97,7 @@ export class ContainerdTasks {
     this.tasks.set(key, task);
     try {
       const size = await bundleSize(bundle, DEFAULT_TASK_SIZE, { minMemoryMiB: MIN_MEMORY_MIB, maxVcpus: MAX_VCPUS });
-      const info = await this.runtime.create({ id: task.sandboxId, ...size, env: {}, bundle, containerd: { ...ref }, deferStart: true });
+      const info = await this.runtime.create({ id: task.sandboxId, ...size, env: {}, bundle, containerd: { ...ref }, deferStart: true, tty: stdio.terminal });
       if (info.state !== 'running') throw new TaskError('UNAVAILABLE', `${info.error?.code ?? 'START_FAILED'}: ${info.error?.message ?? `the task's VM is ${info.state}`}`);
       task.pid = info.vmmPid ?? 0;
       task.ready = true;
@@ -209,6 +208,12 @@ export class ContainerdTasks {
     const task = this.task(ref);
     const { cpu, memory, pids } = await this.runtime.stats(task.sandboxId).catch(rethrow);
     return { cpuUsageNs: cpu.usageUsec * 1000, memoryUsageBytes: memory.currentBytes, memoryLimitBytes: memory.limitBytes, pidsCurrent: pids.current };
+  }
+
+  /** The task's processes by their pids in the guest: its container's cgroup members. */
+  async pids(ref: TaskRef): Promise<number[]> {
+    const task = this.task(ref);
+    return this.runtime.processes(task.sandboxId).catch(rethrow);
   }
 
   /** Deletes every task (a node agent that stops its sandboxes on exit). */

@@ -23,12 +23,6 @@ function unary<Req, Res>(log: Logger, name: string, fn: (request: Req) => Promis
   };
 }
 
-function notYet(what: string): () => never {
-  return () => {
-    throw new TaskError('UNIMPLEMENTED', `${what} is not supported yet`);
-  };
-}
-
 /** The `NodeTasks` handlers over containerd's tasks on this node. */
 export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTasksServer {
   return {
@@ -55,7 +49,7 @@ export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTask
       tasks.closeStdin(req);
       return EMPTY;
     }),
-    pids: unary(log, 'Pids', notYet("listing a task's processes")),
+    pids: unary(log, 'Pids', async (req) => ({ pids: await tasks.pids(req) })),
     pause: unary(log, 'Pause', async (req) => {
       await tasks.setPaused(req, true);
       return EMPTY;

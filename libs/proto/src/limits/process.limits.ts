@@ -13,6 +13,8 @@ export const MAX_CWD_LENGTH = 4096;
 export const MAX_SIGNAL = 64;
 /** Exit statuses are 0–255 (128 + signal for a signalled process); runtime-core refuses others from the guest. */
 export const MAX_EXIT_STATUS = 255;
+/** Most processes the guest agent lists of a container (ListProcesses); runtime-core refuses more. */
+export const MAX_LISTED_PROCESSES = 4096;
 /** Most rows, and most columns, of a terminal: the fleet protocol, runtime-core and the guest agent refuse more. */
 export const MAX_WINDOW_DIMENSION = 10_000;
 

@@ -26,7 +26,7 @@ import {
   type OutputStream,
   type WindowSize,
 } from './agent.types';
-import { protocolViolation, validDetail, validExit, validStats, validWindow } from './agent.validation';
+import { protocolViolation, validDetail, validExit, validProcessList, validStats, validWindow } from './agent.validation';
 import { execProcessRequest, wholeRun } from './exec-request';
 import { execToCompletion, type ProcessCalls } from './exec-to-completion';
 import { GuestFiles, type GuestFilesApi } from './guest-files';
@@ -54,6 +54,7 @@ export type AgentApi = Pick<
   | 'signalProcess'
   | 'waitExit'
   | 'stats'
+  | 'listProcesses'
   | 'updateContainer'
   | 'pauseContainer'
   | 'resumeContainer'
@@ -282,6 +283,11 @@ export class AgentClient implements ProcessCalls {
   async stats(containerId: string): Promise<ContainerStats> {
     const reply = await this.grpc.unary(this.agent.statsContainer.bind(this.agent), { containerId }, 'StatsContainer');
     return validStats(reply);
+  }
+
+  /** The container's processes by guest pid. */
+  async listProcesses(containerId: string): Promise<number[]> {
+    return validProcessList(await this.grpc.unary(this.agent.listProcesses.bind(this.agent), { containerId }, 'ListProcesses'));
   }
 
   async updateContainer(containerId: string, resources: LinuxResources): Promise<void> {

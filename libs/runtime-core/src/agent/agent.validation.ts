@@ -1,8 +1,10 @@
-import { MAX_EXIT_STATUS, MAX_SIGNAL, MAX_WINDOW_DIMENSION, type StatsContainerResponse, type WaitProcessResponse } from '@moat/proto';
+import { MAX_EXIT_STATUS, MAX_LISTED_PROCESSES, MAX_SIGNAL, MAX_WINDOW_DIMENSION, type ProcessList, type StatsContainerResponse, type WaitProcessResponse } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { ContainerStats, ExitInfo, WindowSize } from './agent.types';
 
 const MAX_DETAIL_LENGTH = 256;
+/** Linux's pid_max ceiling (2^22). */
+const MAX_PID = 4_194_304;
 
 export function protocolViolation(message: string): RuntimeError {
   return new RuntimeError(RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION, message);
@@ -44,6 +46,14 @@ export function validExit(reply: WaitProcessResponse): ExitInfo {
 }
 
 /** Every counter present, a non-negative integer, and the groups the API reports. */
+/** A container's pids as the guest listed them: bounded, each a positive 32-bit pid. */
+export function validProcessList(reply: ProcessList): number[] {
+  const { pids } = reply;
+  if (!Array.isArray(pids) || pids.length > MAX_LISTED_PROCESSES) throw protocolViolation(`ListProcesses returned more than ${MAX_LISTED_PROCESSES} pids`);
+  if (!pids.every((pid) => Number.isInteger(pid) && pid > 0 && pid <= MAX_PID)) throw protocolViolation('ListProcesses returned an invalid pid');
+  return [...pids];
+}
+
 export function validStats(reply: StatsContainerResponse): ContainerStats {
   const counter = (value: unknown, field: string): number => {
     // A counter a guest could honestly report stays far below 2^53; anything above is a lie.

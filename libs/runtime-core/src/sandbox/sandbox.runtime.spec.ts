@@ -293,6 +293,7 @@ class FakeAgent implements AgentApi {
   };
   waitExit = () => Promise.resolve({ exitCode: 3, signal: 0, oomKilled: false, timedOut: false });
   stats = notUsedHere;
+  listProcesses = notUsedHere;
   updateContainer = notUsedHere;
   pauseContainer = notUsedHere;
   resumeContainer = notUsedHere;
@@ -352,10 +353,10 @@ describe('SandboxRuntime', () => {
   it("leaves a deferStart container waiting for its start, then hands its init's I/O to the caller", async () => {
     host.imageProcess = { args: ['uname', '-r'], env: { PATH: '/bin' }, cwd: '/work', user: { uid: 7, gid: 8 } };
     const runtime = await open();
-    const info = await runtime.create({ ...spec, bundle: '/run/bundles/t1', containerd: { namespace: 'default', id: 't1' }, deferStart: true });
+    const info = await runtime.create({ ...spec, bundle: '/run/bundles/t1', containerd: { namespace: 'default', id: 't1' }, deferStart: true, tty: true });
     expect(info).toMatchObject({ state: 'running', containerd: { namespace: 'default', id: 't1' }, vmmPid: [...host.vms][0] });
     expect(host.rootfsRequests[0]).toMatchObject({ bundle: '/run/bundles/t1', image: undefined });
-    expect(host.ociSpecs[0].process).toMatchObject({ args: ['uname', '-r'], cwd: '/work', user: { uid: 7, gid: 8 } });
+    expect(host.ociSpecs[0].process).toMatchObject({ args: ['uname', '-r'], cwd: '/work', user: { uid: 7, gid: 8 }, terminal: true });
     expect(host.calls.at(-1)).toBe('createContainer');
     expect(() => runtime.initSession(ID)).toThrow(expect.objectContaining({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE }));
 

@@ -196,6 +196,12 @@ export class SandboxRuntime {
     return this.guard(entry, () => agent.stats(id));
   }
 
+  /** The container's processes, by their pids in the guest. */
+  async processes(id: string): Promise<number[]> {
+    const { entry, agent } = this.running(id);
+    return this.guard(entry, () => agent.listProcesses(id));
+  }
+
   /** The container's files (stat, list, read, write), through its guest agent. */
   files(id: string): ContainerFiles {
     const { entry, agent } = this.running(id);

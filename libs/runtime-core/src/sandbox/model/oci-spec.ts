@@ -57,6 +57,8 @@ export interface ContainerSpecInput {
   cwd?: string;
   /** Default root. */
   user?: { uid: number; gid: number };
+  /** The init runs on a terminal (the guest agent opens its pty). Default false. */
+  terminal?: boolean;
   /** The sandbox's size: the container's CPU and memory limits. */
   vcpus?: number;
   memoryMiB?: number;
@@ -94,7 +96,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
     // Writable: the rootfs is the sandbox's own copy, and containers expect to write to it.
     root: { path: GUEST_ROOTFS_PATH, readonly: false },
     process: {
-      terminal: false,
+      terminal: input.terminal ?? false,
       user: input.user ?? { uid: 0, gid: 0 },
       args: input.command ?? IDLE_INIT,
       env: envList(input.env),

@@ -86,6 +86,7 @@ export const sandboxStateSchema = z.object({
     bundle: z.string().optional(),
     containerd: z.object({ namespace: z.string(), id: z.string() }).optional(),
     deferStart: z.boolean().optional(),
+    tty: z.boolean().optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   /**

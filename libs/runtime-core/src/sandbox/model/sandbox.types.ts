@@ -110,6 +110,8 @@ export interface SandboxSpec {
    * (containerd creates a task and starts it in two calls). Default false: it starts with the sandbox.
    */
   deferStart?: boolean;
+  /** The container's init runs on a terminal (`ctr run -t`); its session's output is the pty's. Default false. */
+  tty?: boolean;
 }
 
 /** How containerd names a task: its namespace and its id there. */

@@ -86,6 +86,7 @@ export class ContainerStep implements StartStep {
       command: process?.args ?? spec.command,
       cwd: process?.cwd,
       user: process?.user,
+      terminal: spec.tty,
       vcpus: spec.vcpus,
       memoryMiB: spec.memoryMiB,
     });
