@@ -1,4 +1,4 @@
-import { MoatError } from '@moat/proto';
+import { MoatError } from '@moat/proto/errors';
 import type { Status } from '../generated/google/rpc/status';
 
 /**
