@@ -1,0 +1,379 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProcessExit, Stdio } from '@moat/proto/node-tasks';
+import { TtrpcError, type RequestContext } from '@moat/ttrpc';
+import type { EventPublisher } from '../events/event-publisher';
+import { taskEvents } from '../events/task-events';
+import type { Logger } from '../log/logger';
+import type { Mounter } from '../mount/mounter';
+import type { CallContext, NodeTasks } from '../node-tasks/node-tasks';
+import { exitedAtOfMs, timestampOfMs } from '../time/timestamp';
+import { KILLED_EXIT_STATUS, LOST_EXIT_STATUS, type ProcessEnd } from './process-exit';
+import { TaskRecord, TaskTable, type ProcessRecord } from './task-table';
+import { taskStatusOf } from './task-status';
+import type { TaskHandlers, TaskRequest, TaskResponse } from './task.ttrpc';
+
+/** The type Stats answers with: containerd (and the CRI) decode a cgroup v1 `Metrics` from it. */
+export const METRICS_TYPE_URL = 'io.containerd.cgroups.v1.Metrics';
+/** How long the exit watch waits before asking the node agent again after a failed Wait. */
+export const WAIT_RETRY_DELAY_MS = 1_000;
+
+export interface TaskServiceDeps {
+  /** The containerd namespace the shim serves (`-namespace`). */
+  readonly namespace: string;
+  readonly nodeTasks: NodeTasks;
+  readonly events: EventPublisher;
+  readonly mounter: Mounter;
+  readonly log: Logger;
+  /** This process's pid (Connect's `shim_pid`). */
+  readonly shimPid: number;
+  /** Ends the shim: Shutdown with no task left, or its last task gone from the node agent. */
+  readonly shutdown: () => void;
+  readonly now?: () => number;
+  readonly waitRetryDelayMs?: number;
+}
+
+/**
+ * containerd's Task service (runtime/v2/task/shim.proto) for tasks that run as the node agent's
+ * VMs: each call goes to the node agent's NodeTasks, whose gRPC status containerd gets unchanged.
+ * The shim keeps only what containerd's contract needs between calls: the rootfs it mounted, the
+ * processes' stdio and pids, and each process's end. Once a process starts, the shim watches the
+ * node agent's Wait for it and publishes its TaskExit exactly once, before answering any Wait for
+ * it and before the task's TaskDelete.
+ */
+export class TaskService implements TaskHandlers {
+  private readonly tasks = new TaskTable();
+  private readonly now: () => number;
+  private readonly waitRetryDelayMs: number;
+
+  constructor(private readonly deps: TaskServiceDeps) {
+    this.now = deps.now ?? Date.now;
+    this.waitRetryDelayMs = deps.waitRetryDelayMs ?? WAIT_RETRY_DELAY_MS;
+  }
+
+  async create(request: TaskRequest<'create'>, context: RequestContext): Promise<TaskResponse<'create'>> {
+    if (request.checkpoint !== '' || request.parentCheckpoint !== '') {
+      throw new TtrpcError('UNIMPLEMENTED', 'the moat runtime cannot restore a task from a checkpoint');
+    }
+    const stdio = stdioOf(request);
+    const task = new TaskRecord(this.deps.namespace, request.id, request.bundle, stdio);
+    // Holds the id while the VM boots: a second Create of it is ALREADY_EXISTS.
+    this.tasks.add(task);
+    try {
+      if (request.rootfs.length > 0) {
+        const rootfs = join(request.bundle, 'rootfs');
+        await this.deps.mounter.mount(request.rootfs, rootfs);
+        task.mountedRootfs = rootfs;
+      }
+      const { pid } = await this.deps.nodeTasks.create({ task: task.ref, bundle: request.bundle, stdio }, callOf(context));
+      task.init.pid = pid;
+    } catch (error) {
+      this.tasks.remove(task);
+      await this.unmountRootfs(task);
+      throw error;
+    }
+    this.deps.log.info('task created', { id: task.id, pid: task.init.pid });
+    void this.deps.events.publish(
+      taskEvents.create({ containerId: task.id, bundle: task.bundle, rootfs: request.rootfs, io: stdio, checkpoint: request.checkpoint, pid: task.init.pid }),
+    );
+    return { pid: task.init.pid };
+  }
+
+  async start(request: TaskRequest<'start'>, context: RequestContext): Promise<TaskResponse<'start'>> {
+    const task = this.tasks.get(request.id);
+    const process = task.process(request.execId);
+    const { pid } = await this.deps.nodeTasks.start(process.ref, callOf(context));
+    process.pid = pid;
+    // Queued before the watch begins, so containerd sees the start before the exit.
+    void this.deps.events.publish(
+      process === task.init
+        ? taskEvents.start({ containerId: task.id, pid })
+        : taskEvents.execStarted({ containerId: task.id, execId: request.execId, pid }),
+    );
+    if (!process.started) {
+      process.started = true;
+      void this.watchExit(task, process);
+    }
+    return { pid };
+  }
+
+  async delete(request: TaskRequest<'delete'>, context: RequestContext): Promise<TaskResponse<'delete'>> {
+    const task = this.tasks.get(request.id);
+    if (request.execId !== '') {
+      const process = task.process(request.execId);
+      const end = await this.settleExit(task, process, await this.deleteAtNode(process, context));
+      task.processes.delete(request.execId);
+      return deleteResponseOf(end);
+    }
+
+    task.deleting = true;
+    let answer: ProcessExit | undefined;
+    try {
+      answer = await this.deleteAtNode(task.init, context);
+    } catch (error) {
+      task.deleting = false;
+      throw error;
+    }
+    // The VM is gone, and every exec'd process with it.
+    for (const exec of task.execs()) await this.settleExit(task, exec, undefined);
+    const end = await this.settleExit(task, task.init, answer);
+    await this.unmountRootfs(task);
+    this.tasks.remove(task);
+    this.deps.log.info('task deleted', { id: task.id, exitStatus: end.exitStatus });
+    void this.deps.events.publish(
+      taskEvents.delete({ containerId: task.id, pid: end.pid, exitStatus: end.exitStatus, exitedAt: timestampOfMs(end.exitedAtMs), id: '' }),
+    );
+    return deleteResponseOf(end);
+  }
+
+  async exec(request: TaskRequest<'exec'>, context: RequestContext): Promise<TaskResponse<'exec'>> {
+    const task = this.tasks.get(request.id);
+    if (request.execId === '') throw new TtrpcError('INVALID_ARGUMENT', 'exec id cannot be empty');
+    if (request.spec === undefined) throw new TtrpcError('INVALID_ARGUMENT', `exec ${request.execId} has no process spec`);
+    const stdio = stdioOf(request);
+    const process = task.addExec(request.execId, stdio);
+    try {
+      // containerd's typeurl packs an OCI Process, not being a protobuf message, as its JSON.
+      await this.deps.nodeTasks.exec({ process: process.ref, processJson: request.spec.value.toString('utf8'), stdio }, callOf(context));
+    } catch (error) {
+      task.processes.delete(request.execId);
+      throw error;
+    }
+    void this.deps.events.publish(taskEvents.execAdded({ containerId: task.id, execId: request.execId }));
+    return {};
+  }
+
+  async state(request: TaskRequest<'state'>, context: RequestContext): Promise<TaskResponse<'state'>> {
+    const task = this.tasks.get(request.id);
+    const process = task.process(request.execId);
+    const state = await this.deps.nodeTasks.state(process.ref, callOf(context));
+    const stdio = state.stdio ?? process.stdio;
+    return {
+      id: process.eventId,
+      bundle: task.bundle,
+      pid: state.pid,
+      status: taskStatusOf(state.status),
+      stdin: stdio.stdin,
+      stdout: stdio.stdout,
+      stderr: stdio.stderr,
+      terminal: stdio.terminal,
+      exitStatus: state.exitStatus,
+      exitedAt: exitedAtOfMs(state.exitedAtMs),
+      execId: request.execId,
+    };
+  }
+
+  async wait(request: TaskRequest<'wait'>, context: RequestContext): Promise<TaskResponse<'wait'>> {
+    const process = this.tasks.get(request.id).process(request.execId);
+    const end = await untilAborted(process.exit.ended, context.signal);
+    return { exitStatus: end.exitStatus, exitedAt: timestampOfMs(end.exitedAtMs) };
+  }
+
+  async kill(request: TaskRequest<'kill'>, context: RequestContext): Promise<TaskResponse<'kill'>> {
+    const process = this.tasks.get(request.id).process(request.execId);
+    await this.deps.nodeTasks.kill({ process: process.ref, signal: request.signal, all: request.all }, callOf(context));
+    return {};
+  }
+
+  async resizePty(request: TaskRequest<'resizePty'>, context: RequestContext): Promise<TaskResponse<'resizePty'>> {
+    const process = this.tasks.get(request.id).process(request.execId);
+    await this.deps.nodeTasks.resizePty({ process: process.ref, width: request.width, height: request.height }, callOf(context));
+    return {};
+  }
+
+  async closeIO(request: TaskRequest<'closeIO'>, context: RequestContext): Promise<TaskResponse<'closeIO'>> {
+    const process = this.tasks.get(request.id).process(request.execId);
+    // Closing stdin is the only thing CloseIO does (containerd always asks for it).
+    if (request.stdin) await this.deps.nodeTasks.closeIO(process.ref, callOf(context));
+    return {};
+  }
+
+  async pids(request: TaskRequest<'pids'>, context: RequestContext): Promise<TaskResponse<'pids'>> {
+    const task = this.tasks.get(request.id);
+    const { pids } = await this.deps.nodeTasks.pids(task.ref, callOf(context));
+    return { processes: pids.map((pid) => ({ pid, info: undefined })) };
+  }
+
+  async pause(request: TaskRequest<'pause'>, context: RequestContext): Promise<TaskResponse<'pause'>> {
+    const task = this.tasks.get(request.id);
+    await this.deps.nodeTasks.pause(task.ref, callOf(context));
+    void this.deps.events.publish(taskEvents.paused({ containerId: task.id }));
+    return {};
+  }
+
+  async resume(request: TaskRequest<'resume'>, context: RequestContext): Promise<TaskResponse<'resume'>> {
+    const task = this.tasks.get(request.id);
+    await this.deps.nodeTasks.resume(task.ref, callOf(context));
+    void this.deps.events.publish(taskEvents.resumed({ containerId: task.id }));
+    return {};
+  }
+
+  stats(request: TaskRequest<'stats'>): Promise<TaskResponse<'stats'>> {
+    return answer(() => {
+      this.tasks.get(request.id);
+      return { stats: { typeUrl: METRICS_TYPE_URL, value: Buffer.alloc(0) } };
+    });
+  }
+
+  update(request: TaskRequest<'update'>): Promise<TaskResponse<'update'>> {
+    return answer(() => {
+      this.tasks.get(request.id);
+      throw new TtrpcError('UNIMPLEMENTED', 'the moat runtime cannot change the resources of a running task');
+    });
+  }
+
+  checkpoint(request: TaskRequest<'checkpoint'>): Promise<TaskResponse<'checkpoint'>> {
+    return answer(() => {
+      this.tasks.get(request.id);
+      throw new TtrpcError('UNIMPLEMENTED', 'the moat runtime cannot checkpoint a task');
+    });
+  }
+
+  connect(request: TaskRequest<'connect'>): Promise<TaskResponse<'connect'>> {
+    return answer(() => ({ shimPid: this.deps.shimPid, taskPid: this.tasks.find(request.id)?.init.pid ?? 0, version: '' }));
+  }
+
+  shutdown(): Promise<TaskResponse<'shutdown'>> {
+    return answer(() => {
+      // containerd asks after every task delete; a shim still serving a task stays.
+      if (this.tasks.size === 0) this.deps.shutdown();
+      return {};
+    });
+  }
+
+  /** Stops watching every process (the shim is going away). */
+  close(): void {
+    for (const task of this.tasks.all()) for (const process of task.processes.values()) process.unwatch.abort();
+  }
+
+  /** The node agent's Delete of `process`; undefined when it no longer knows it (nothing left to remove). */
+  private async deleteAtNode(process: ProcessRecord, context: RequestContext): Promise<ProcessExit | undefined> {
+    try {
+      return await this.deps.nodeTasks.delete(process.ref, callOf(context));
+    } catch (error) {
+      if (error instanceof TtrpcError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Watches the node agent's Wait for a started process until it answers, asking again after
+   * failures (a restarting node agent), and settles the process's end with it.
+   */
+  private async watchExit(task: TaskRecord, process: ProcessRecord): Promise<void> {
+    const signal = process.unwatch.signal;
+    while (!signal.aborted && !process.exit.isSettled) {
+      try {
+        const exit = await this.deps.nodeTasks.wait(process.ref, { signal });
+        await this.settleExit(task, process, exit);
+        return;
+      } catch (error) {
+        if (signal.aborted || process.exit.isSettled) return;
+        if (error instanceof TtrpcError && error.code === 'NOT_FOUND') {
+          await this.processLost(task, process);
+          return;
+        }
+        this.deps.log.warn('waiting for a process on the node agent failed; asking again', { id: task.id, execId: process.ref.execId, error });
+        await sleep(this.waitRetryDelayMs, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * The node agent no longer knows a process containerd thinks is alive. An exec'd one ends as
+   * lost. The task itself: the shim forgets it, and ends when it has nothing left to serve, so
+   * that containerd sees its shim gone and runs `delete` — which asks the node agent too — and
+   * publishes the task's exit and delete itself.
+   */
+  private async processLost(task: TaskRecord, process: ProcessRecord): Promise<void> {
+    if (task.deleting) return;
+    if (process !== task.init) {
+      this.deps.log.warn('the node agent no longer knows an exec’d process', { id: task.id, execId: process.ref.execId });
+      await this.settleExit(task, process, { pid: process.pid, exitStatus: LOST_EXIT_STATUS, exitedAtMs: 0 });
+      return;
+    }
+    this.deps.log.warn('the node agent no longer knows the task: leaving its cleanup to containerd', { id: task.id });
+    for (const each of task.processes.values()) each.unwatch.abort();
+    this.tasks.remove(task);
+    if (this.tasks.size === 0) this.deps.shutdown();
+  }
+
+  /**
+   * Settles how `process` ended — the node agent's answer, or killed with its VM when there is
+   * none — unless it was settled before, publishing TaskExit for a process that had started.
+   * Resolves to the end that counts.
+   */
+  private settleExit(task: TaskRecord, process: ProcessRecord, exit: ProcessExit | undefined): Promise<ProcessEnd> {
+    process.unwatch.abort();
+    const end: ProcessEnd = {
+      pid: exit?.pid || process.pid,
+      exitStatus: exit?.exitStatus ?? KILLED_EXIT_STATUS,
+      exitedAtMs: exit?.exitedAtMs || this.now(),
+    };
+    return process.exit.settle(end, async (settled) => {
+      if (!process.started) return;
+      this.deps.log.info('process exited', { id: task.id, execId: process.ref.execId, pid: settled.pid, exitStatus: settled.exitStatus });
+      await this.deps.events.publish(
+        taskEvents.exit({
+          containerId: task.id,
+          id: process.eventId,
+          pid: settled.pid,
+          exitStatus: settled.exitStatus,
+          exitedAt: timestampOfMs(settled.exitedAtMs),
+        }),
+      );
+    });
+  }
+
+  private async unmountRootfs(task: TaskRecord): Promise<void> {
+    if (task.mountedRootfs === undefined) return;
+    try {
+      await this.deps.mounter.unmountAll(task.mountedRootfs);
+      task.mountedRootfs = undefined;
+    } catch (error) {
+      // containerd unmounts the bundle's rootfs again before it removes the bundle.
+      this.deps.log.warn('unmounting the task rootfs failed', { id: task.id, error });
+    }
+  }
+}
+
+/** What `body` returns, or its throw, as a promise (for the handlers with nothing to wait for). */
+function answer<T>(body: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(body()));
+}
+
+function stdioOf(request: { stdin: string; stdout: string; stderr: string; terminal: boolean }): Stdio {
+  return { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, terminal: request.terminal };
+}
+
+function deleteResponseOf(end: ProcessEnd): TaskResponse<'delete'> {
+  return { pid: end.pid, exitStatus: end.exitStatus, exitedAt: timestampOfMs(end.exitedAtMs) };
+}
+
+/** The node agent call's limits: containerd's deadline and cancellation. */
+function callOf(context: RequestContext): CallContext {
+  return { signal: context.signal, deadline: context.deadline };
+}
+
+/** `promise`, or the abort's reason (a ttrpc status) when `signal` aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(reasonOf(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reasonOf(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function reasonOf(signal: AbortSignal): TtrpcError {
+  return signal.reason instanceof TtrpcError ? signal.reason : new TtrpcError('CANCELLED', 'context canceled');
+}
