@@ -15,8 +15,9 @@ import type { TaskHandlers, TaskRequest, TaskResponse } from './task.ttrpc';
 
 /** The type Stats answers with: containerd (and the CRI) decode a cgroup v1 `Metrics` from it. */
 export const METRICS_TYPE_URL = 'io.containerd.cgroups.v1.Metrics';
-/** How long the exit watch waits before asking the node agent again after a failed Wait. */
+/** How long the exit watch waits before asking the node agent again after a failed Wait; doubled on each failure up to WAIT_RETRY_MAX_DELAY_MS. */
 export const WAIT_RETRY_DELAY_MS = 1_000;
+export const WAIT_RETRY_MAX_DELAY_MS = 30_000;
 
 export interface TaskServiceDeps {
   /** The containerd namespace the shim serves (`-namespace`). */
@@ -258,11 +259,11 @@ export class TaskService implements TaskHandlers {
 
   /**
    * Watches the node agent's Wait for a started process until it answers, asking again after
-   * failures (a restarting node agent), and settles the process's end with it.
+   * failures (a restarting node agent), less often each time, and settles the process's end with it.
    */
   private async watchExit(task: TaskRecord, process: ProcessRecord): Promise<void> {
     const signal = process.unwatch.signal;
-    while (!signal.aborted && !process.exit.isSettled) {
+    for (let failures = 0; !signal.aborted && !process.exit.isSettled; failures++) {
       try {
         const exit = await this.deps.nodeTasks.wait(process.ref, { signal });
         await this.settleExit(task, process, exit);
@@ -274,7 +275,8 @@ export class TaskService implements TaskHandlers {
           return;
         }
         this.deps.log.warn('waiting for a process on the node agent failed; asking again', { id: task.id, execId: process.ref.execId, error });
-        await sleep(this.waitRetryDelayMs, undefined, { signal }).catch(() => undefined);
+        const delay = Math.min(this.waitRetryDelayMs * 2 ** failures, WAIT_RETRY_MAX_DELAY_MS);
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
       }
     }
   }
