@@ -17,7 +17,7 @@ async function run(config: ShimConfig): Promise<Uint8Array | string | undefined>
       const { runStart } = await import('./start/start.command');
       const { NodeDaemonLauncher } = await import('./start/daemon.launcher');
       await discardStdin();
-      return runStart(config, { launcher: new NodeDaemonLauncher(__filename) });
+      return runStart(config, { launcher: new NodeDaemonLauncher(__filename, NAME) });
     }
     case 'delete': {
       const { deleteCommand } = await import('./delete/delete.command');

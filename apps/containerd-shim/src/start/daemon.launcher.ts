@@ -17,13 +17,20 @@ export interface DaemonLauncher {
   launch(args: readonly string[], options: { cwd: string; logFd: number }): LaunchedDaemon;
 }
 
-/** Launches `entry` (this program's main script) again, on the Node that runs this process. */
+/**
+ * Launches `entry` (this program's main script) again, on the Node that runs this process, named
+ * `name` (its argv[0], so `ps` and `pgrep -f` show the shim's name rather than node's).
+ */
 export class NodeDaemonLauncher implements DaemonLauncher {
-  constructor(private readonly entry: string) {}
+  constructor(
+    private readonly entry: string,
+    private readonly name: string,
+  ) {}
 
   launch(args: readonly string[], { cwd, logFd }: { cwd: string; logFd: number }): LaunchedDaemon {
     const child = spawn(process.execPath, [...process.execArgv, this.entry, ...args], {
       cwd,
+      argv0: this.name,
       detached: true,
       stdio: ['ignore', logFd, logFd],
     });

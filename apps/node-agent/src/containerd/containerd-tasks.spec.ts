@@ -220,7 +220,8 @@ describe('ContainerdTasks', () => {
     expect(runtime.execs[0].options).toEqual({ command: ['sh'], env: { TERM: 'xterm' }, cwd: '/tmp', tty: true, window: { rows: 24, cols: 80 } });
     const session = runtime.execs[0].session;
     await tasks.resize(exec, 120, 40);
-    expect(session.calls).toContain('resize 120x40');
+    await tasks.resize(exec, 0, 0);
+    expect(session.calls).toEqual(['resize 120x40']);
     await expect(tasks.resize(init, 120, 40)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     session.push('stderr', '$ ');
     session.exits({ exitCode: 0 });

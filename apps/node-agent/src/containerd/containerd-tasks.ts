@@ -164,10 +164,11 @@ export class ContainerdTasks {
     await Promise.all(sessions.map((session) => session.signal(signal))).catch(rethrow);
   }
 
+  /** Resizes the process's terminal; a size of 0 (a client whose own terminal has none yet) changes nothing. */
   async resize(ref: ProcessRef, cols: number, rows: number): Promise<void> {
     const { task, process } = this.process(ref);
     if (!process.stdio.terminal) throw new TaskError('FAILED_PRECONDITION', `${nameOf(task.ref, process.execId)} has no terminal`);
-    if (!process.session || process.exit) return;
+    if (!process.session || process.exit || cols === 0 || rows === 0) return;
     await process.session.resize({ cols, rows }).catch(rethrow);
   }
 
