@@ -2,7 +2,7 @@
 // io.containerd.moat.v2, CRI runtime handler `moat`), and a containerd of its own for tests and
 // benchmarks (own root, state and sockets, stopped and removed after).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,29 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export const SHIM_BIN_DIR = join(ROOT, 'apps/containerd-shim/bin');
 /** containerd's runtime type for Moat: containerd runs `containerd-shim-moat-v2`. */
 export const MOAT_RUNTIME = 'io.containerd.moat.v2';
+
+/** Where `npm start` links the shim, so a containerd started with the usual PATH finds it. */
+export const SHIM_LINK = '/usr/local/bin/containerd-shim-moat-v2';
+
+/**
+ * Links the shim into /usr/local/bin (this checkout's; a link to another checkout is replaced).
+ * Returns what it did, or why it left a file there alone.
+ */
+export function linkShim() {
+  const target = join(SHIM_BIN_DIR, 'containerd-shim-moat-v2');
+  let current;
+  try {
+    current = lstatSync(SHIM_LINK);
+  } catch {
+    current = undefined;
+  }
+  if (current && !current.isSymbolicLink()) return `left ${SHIM_LINK} alone: it is not a link`;
+  if (current && readlinkSync(SHIM_LINK) === target) return `${SHIM_LINK} -> ${target}`;
+  if (current) rmSync(SHIM_LINK);
+  mkdirSync('/usr/local/bin', { recursive: true });
+  symlinkSync(target, SHIM_LINK);
+  return `${SHIM_LINK} -> ${target}`;
+}
 
 /**
  * What a node's containerd needs to run tasks and pods in Moat VMs: `ctr run --runtime

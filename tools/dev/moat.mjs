@@ -81,6 +81,8 @@ async function start({ tls, nodes }) {
     nodeRestartDelayMs: NODE_RESTART_DELAY_MS,
     log,
   });
+  const { linkShim } = await import('../containerd/containerd.mjs');
+  const shim = linkShim();
   const api = `${new URL(stack.apiUrl).protocol}//${host}:${apiPort}`;
   // The node agent's own metrics endpoint (its MOAT_NODE_METRICS_ADDR default), unless turned off.
   const nodeMetrics = process.env.MOAT_NODE_METRICS_ADDR ?? '127.0.0.1:9464';
@@ -101,6 +103,8 @@ async function start({ tls, nodes }) {
       `  Admin token: ${stack.adminToken}`,
       `  CLI:         node apps/cli/dist/moat.js login ${api} --token ${stack.adminToken}${stack.caFile ? ` --ca ${stack.caFile}` : ''}`,
       '               then node apps/cli/dist/moat.js --help',
+      `  containerd:  runtime io.containerd.moat.v2, shim ${shim}`,
+      '               (sh tools/containerd/setup-node.sh sets up Debian\'s containerd for it; see docs/containerd.md)',
       `  Data dir:    ${stack.dataDir}`,
       'Press Ctrl-C to stop everything (sandbox VMs included).',
       '',

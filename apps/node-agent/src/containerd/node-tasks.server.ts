@@ -1,4 +1,5 @@
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
 import { NodeTasksService, type NodeTasksServer } from '@moat/proto/node-tasks';
 import type { Logger } from 'pino';
@@ -67,6 +68,7 @@ export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTask
  * VM on this node as the node agent does.
  */
 export async function serveNodeTasks(tasks: ContainerdTasks, socketPath: string, log: Logger): Promise<{ close(): Promise<void> }> {
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
   await rm(socketPath, { force: true });
   const server = new Server();
   server.addService(NodeTasksService, nodeTasksHandlers(tasks, log));
