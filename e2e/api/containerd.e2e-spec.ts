@@ -103,6 +103,11 @@ describe('containerd runs tasks in Moat VMs (io.containerd.moat.v2)', () => {
     expect(ps.status).toBe(0);
     // The init (sleep) is among the guest's pids the container's cgroup holds.
     expect(ps.stdout.split('\n').slice(1).filter((line) => /^\d+/.test(line)).length).toBeGreaterThanOrEqual(1);
+    const metrics = await ctr(['task', 'metrics', 'sleeper']);
+    expect({ status: metrics.status, stderr: metrics.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(metrics.stdout).toMatch(/memory\.usage_in_bytes\s+[1-9]/);
+    const asUser = await ctr(['task', 'exec', '--exec-id', 'as-user', '--user', '1000', 'sleeper', 'id', '-u']);
+    expect(asUser.stdout).toBe('1000\n');
     expect((await ctr(['task', 'kill', '--signal', 'SIGKILL', 'sleeper'])).status).toBe(0);
     for (let i = 0; i < 100 && !/sleeper\s+\d+\s+STOPPED/.test((await ctr(['task', 'ls'])).stdout); i++) await new Promise((r) => setTimeout(r, 200));
     expect((await ctr(['task', 'ls'])).stdout).toMatch(/sleeper\s+\d+\s+STOPPED/);

@@ -23,6 +23,7 @@ export const RUNTIME_PACKAGES = [
   // The .proto files libs/containerd-api and libs/ttrpc generate their messages from at build time
   // (all under /usr/share/gocode/src), for the containerd shim:
   'golang-github-containerd-containerd-dev', // containerd 1.6's shim task API, task events, event forwarding
+  'golang-github-containerd-cgroups-dev', // io.containerd.cgroups.v1.Metrics, what the shim's Stats answers
   'golang-github-containerd-ttrpc-dev', // ttrpc 1.1.1 ships no .proto: libs/ttrpc/proto/ttrpc.proto matches its types.go
   'golang-github-gogo-protobuf-dev', // gogoproto/gogo.proto (containerd's files import it) and google/protobuf/*.proto
   'golang-github-gogo-googleapis-dev', // google/rpc/status.proto, the status in every ttrpc response

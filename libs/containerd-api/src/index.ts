@@ -59,6 +59,9 @@ export {
 // ---- publishing events: containerd.services.events.ttrpc.v1.Events/Forward ----------------
 export { Envelope, EventsDefinition, ForwardRequest } from './generated/github.com/containerd/containerd/api/services/ttrpc/events/v1/events';
 
+// ---- what Stats answers: a cgroup v1 Metrics, as containerd and the CRI decode it ------------
+export { Metrics as CgroupMetrics } from './generated/github.com/containerd/cgroups/stats/v1/metrics';
+
 // ---- well-known types in these messages ---------------------------------------------------
 export { Any } from './generated/google/protobuf/any';
 export { Empty } from './generated/google/protobuf/empty';

@@ -58,6 +58,7 @@ export class GrpcNodeTasks implements NodeTasks {
   pids = (task: RequestOf<'pids'>, call?: CallContext) => this.unary('pids', task, call);
   pause = async (task: RequestOf<'pause'>, call?: CallContext) => void (await this.unary('pause', task, call));
   resume = async (task: RequestOf<'resume'>, call?: CallContext) => void (await this.unary('resume', task, call));
+  stats = (task: RequestOf<'stats'>, call?: CallContext) => this.unary('stats', task, call);
 
   close(): void {
     this.client.close();

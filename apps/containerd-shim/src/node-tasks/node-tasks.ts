@@ -9,6 +9,7 @@ import type {
   ProcessState,
   ResizeRequest,
   StartResponse,
+  StatsResponse,
   TaskRef,
 } from '@moat/proto/node-tasks';
 
@@ -39,5 +40,6 @@ export interface NodeTasks {
   pids(task: TaskRef, call?: CallContext): Promise<PidsResponse>;
   pause(task: TaskRef, call?: CallContext): Promise<void>;
   resume(task: TaskRef, call?: CallContext): Promise<void>;
+  stats(task: TaskRef, call?: CallContext): Promise<StatsResponse>;
   close(): void;
 }

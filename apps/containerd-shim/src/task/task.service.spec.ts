@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  CgroupMetrics,
   CreateTaskRequest,
   DeleteRequest,
   ExecProcessRequest,
@@ -231,7 +232,7 @@ describe('TaskService', () => {
     await expect(service.state({ id: 'nope', execId: '' }, context())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(service.kill({ id: 'nope', execId: '', signal: 9, all: false }, context())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(service.delete(DeleteRequest.fromPartial({ id: 'nope' }), context())).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(service.stats({ id: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(service.stats({ id: 'nope' }, context())).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('answers UNIMPLEMENTED to Checkpoint, Update and a Create from a checkpoint', async () => {
@@ -268,7 +269,13 @@ describe('TaskService', () => {
   it('answers Stats with an empty cgroup v1 Metrics', async () => {
     const { service } = setup();
     await service.create(createRequest('web'), context());
-    expect(await service.stats({ id: 'web' })).toEqual({ stats: { typeUrl: 'io.containerd.cgroups.v1.Metrics', value: Buffer.alloc(0) } });
+    const { stats } = await service.stats({ id: 'web' }, context());
+    expect(stats?.typeUrl).toBe('io.containerd.cgroups.v1.Metrics');
+    expect(CgroupMetrics.decode(stats?.value ?? Buffer.alloc(0))).toMatchObject({
+      cpu: { usage: { total: 5_000_000 } },
+      memory: { usage: { usage: 40 << 20, limit: 256 << 20 } },
+      pids: { current: 3 },
+    });
   });
 
   it('Connect answers the shim’s pid and the task’s VMM pid', async () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CgroupMetrics } from '@moat/containerd-api';
 import type { ProcessExit, Stdio } from '@moat/proto/node-tasks';
 import { TtrpcError, type RequestContext } from '@moat/ttrpc';
 import type { EventPublisher } from '../events/event-publisher';
@@ -209,11 +210,16 @@ export class TaskService implements TaskHandlers {
     return {};
   }
 
-  stats(request: TaskRequest<'stats'>): Promise<TaskResponse<'stats'>> {
-    return answer(() => {
-      this.tasks.get(request.id);
-      return { stats: { typeUrl: METRICS_TYPE_URL, value: Buffer.alloc(0) } };
+  /** The task's container's use (its cgroup in the guest) as the cgroup v1 Metrics containerd decodes. */
+  async stats(request: TaskRequest<'stats'>, context: RequestContext): Promise<TaskResponse<'stats'>> {
+    const task = this.tasks.get(request.id);
+    const use = await this.deps.nodeTasks.stats(task.ref, callOf(context));
+    const metrics = CgroupMetrics.fromPartial({
+      cpu: { usage: { total: use.cpuUsageNs } },
+      memory: { usage: { usage: use.memoryUsageBytes, limit: use.memoryLimitBytes } },
+      pids: { current: use.pidsCurrent },
     });
+    return { stats: { typeUrl: METRICS_TYPE_URL, value: Buffer.from(CgroupMetrics.encode(metrics).finish()) } };
   }
 
   update(request: TaskRequest<'update'>): Promise<TaskResponse<'update'>> {

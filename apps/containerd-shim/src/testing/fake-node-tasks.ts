@@ -122,6 +122,11 @@ export class FakeNodeTasks implements NodeTasks {
     this.process({ task, execId: '' }).status = ProcessStatus.PROCESS_STATUS_RUNNING;
   });
 
+  stats = this.method('stats', (task) => {
+    this.process({ task, execId: '' });
+    return { cpuUsageNs: 5_000_000, memoryUsageBytes: 40 << 20, memoryLimitBytes: 256 << 20, pidsCurrent: 3 };
+  });
+
   close(): void {
     // nothing to close
   }

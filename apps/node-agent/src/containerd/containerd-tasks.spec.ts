@@ -212,12 +212,12 @@ describe('ContainerdTasks', () => {
     execFileSync('mkfifo', [ttyStdio.stdout]);
     const tty = clientOutput(ttyStdio.stdout);
     const exec = { task: ref, execId: 'e1' };
-    const processJson = JSON.stringify({ args: ['sh'], env: ['TERM=xterm', '1BAD=x'], cwd: '/tmp', terminal: true, consoleSize: { height: 24, width: 80 }, user: { uid: 0, gid: 0 } });
+    const processJson = JSON.stringify({ args: ['sh'], env: ['TERM=xterm', '1BAD=x'], cwd: '/tmp', terminal: true, consoleSize: { height: 24, width: 80 }, user: { uid: 1000, gid: 100 } });
     tasks.exec({ process: exec, processJson, stdio: ttyStdio });
     expect(() => tasks.exec({ process: exec, processJson, stdio: ttyStdio })).toThrow(expect.objectContaining({ code: 'ALREADY_EXISTS' }));
     expect(tasks.state(exec).status).toBe(ProcessStatus.PROCESS_STATUS_CREATED);
     await tasks.start(exec);
-    expect(runtime.execs[0].options).toEqual({ command: ['sh'], env: { TERM: 'xterm' }, cwd: '/tmp', tty: true, window: { rows: 24, cols: 80 } });
+    expect(runtime.execs[0].options).toEqual({ command: ['sh'], env: { TERM: 'xterm' }, cwd: '/tmp', tty: true, user: { uid: 1000, gid: 100 }, window: { rows: 24, cols: 80 } });
     const session = runtime.execs[0].session;
     await tasks.resize(exec, 120, 40);
     await tasks.resize(exec, 0, 0);

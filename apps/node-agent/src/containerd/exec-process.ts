@@ -6,6 +6,7 @@ import { TaskError } from './task.errors';
 const MAX_PROCESS_JSON_BYTES = 256 * 1024;
 const MAX_ENV_ENTRIES = 1024;
 const ENV_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*=/;
+const MAX_ID = 0xffff_fffe;
 
 /** The part of an OCI runtime spec's Process (`ctr task exec`'s, CRI's ExecSync) a Moat exec runs. */
 const processSchema = z.object({
@@ -13,13 +14,11 @@ const processSchema = z.object({
   env: z.array(z.string().max(MAX_COMMAND_ARG_LENGTH)).max(MAX_ENV_ENTRIES).default([]),
   cwd: z.string().startsWith('/').max(MAX_CWD_LENGTH).default('/'),
   terminal: z.boolean().default(false),
+  user: z.object({ uid: z.number().int().min(0).max(MAX_ID), gid: z.number().int().min(0).max(MAX_ID) }).optional(),
   consoleSize: z.object({ height: z.number().int().min(0).max(MAX_WINDOW_DIMENSION), width: z.number().int().min(0).max(MAX_WINDOW_DIMENSION) }).optional(),
 });
 
-/**
- * An exec's OCI Process JSON as the session that runs it: its args, env, cwd and terminal. It
- * runs as the container's user (the Process's `user` is not applied).
- */
+/** An exec's OCI Process JSON as the session that runs it: its args, env, cwd, terminal and numeric user. */
 export function execSessionOptions(processJson: string): SessionOptions {
   if (processJson.length > MAX_PROCESS_JSON_BYTES) throw new TaskError('INVALID_ARGUMENT', `the exec's process spec is over ${MAX_PROCESS_JSON_BYTES} bytes`);
   let json: unknown;
@@ -32,13 +31,14 @@ export function execSessionOptions(processJson: string): SessionOptions {
   if (!parsed.success) {
     throw new TaskError('INVALID_ARGUMENT', `the exec's process spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  const { args, env, cwd, terminal, consoleSize } = parsed.data;
+  const { args, env, cwd, terminal, user, consoleSize } = parsed.data;
   return {
     command: args,
     // Names a shell could not set are dropped, as the guest would refuse them.
     env: envMap(env.filter((entry) => ENV_ENTRY.test(entry))),
     cwd,
     tty: terminal,
+    ...(user && { user }),
     ...(consoleSize && consoleSize.height > 0 && consoleSize.width > 0 && { window: { rows: consoleSize.height, cols: consoleSize.width } }),
   };
 }

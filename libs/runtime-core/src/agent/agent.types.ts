@@ -44,6 +44,8 @@ export interface AgentProcessRequest {
   window?: WindowSize;
   /** The guest SIGKILLs the process tree after this long; the host gives up a grace period later. */
   timeoutMs?: number;
+  /** Whom it runs as in the container; default root (0:0). */
+  user?: { uid: number; gid: number };
 }
 
 export interface AgentExecRequest extends AgentProcessRequest {

@@ -7,7 +7,7 @@ export function execProcessRequest(req: AgentProcessRequest): ExecProcessRequest
   return {
     containerId: req.containerId,
     execId: req.execId,
-    process: { args: req.args, env: req.env, cwd: req.cwd, terminal: req.tty ?? false, uid: 0, gid: 0 },
+    process: { args: req.args, env: req.env, cwd: req.cwd, terminal: req.tty ?? false, uid: req.user?.uid ?? 0, gid: req.user?.gid ?? 0 },
     window: req.window ? validWindow(req.window) : undefined,
     timeoutMs: req.timeoutMs ?? 0,
   };

@@ -10,6 +10,8 @@ export interface SessionOptions {
   tty: boolean;
   window?: WindowSize;
   timeoutMs?: number;
+  /** Whom it runs as in the container; default root. */
+  user?: { uid: number; gid: number };
 }
 
 const SIGKILL = 9;
@@ -47,6 +49,7 @@ export class ProcessSession {
         tty: opts.tty,
         window: opts.window,
         timeoutMs: opts.timeoutMs,
+        user: opts.user,
       }),
     );
     return session;
