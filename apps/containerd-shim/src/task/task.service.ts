@@ -1,24 +1,21 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CgroupMetrics } from '@moat/containerd-api';
-import type { ProcessExit, Stdio } from '@moat/proto/node-tasks';
+import type { ProcessExit } from '@moat/proto/node-tasks';
 import { TtrpcError, type RequestContext } from '@moat/ttrpc';
 import type { EventPublisher } from '../events/event-publisher';
 import { taskEvents } from '../events/task-events';
 import type { Logger } from '../log/logger';
 import type { Mounter } from '../mount/mounter';
-import type { CallContext, NodeTasks } from '../node-tasks/node-tasks';
+import type { NodeTasks } from '../node-tasks/node-tasks';
 import { exitedAtOfMs, timestampOfMs } from '../time/timestamp';
-import { KILLED_EXIT_STATUS, LOST_EXIT_STATUS, type ProcessEnd } from './process-exit';
+import { ProcessExits, WAIT_RETRY_DELAY_MS } from './process-exits';
+import { answer, callOf, deleteResponseOf, stdioOf, untilAborted } from './task-calls';
 import { TaskRecord, TaskTable, type ProcessRecord } from './task-table';
 import { taskStatusOf } from './task-status';
 import type { TaskHandlers, TaskRequest, TaskResponse } from './task.ttrpc';
 
 /** The type Stats answers with: containerd (and the CRI) decode a cgroup v1 `Metrics` from it. */
 export const METRICS_TYPE_URL = 'io.containerd.cgroups.v1.Metrics';
-/** How long the exit watch waits before asking the node agent again after a failed Wait; doubled on each failure up to WAIT_RETRY_MAX_DELAY_MS. */
-export const WAIT_RETRY_DELAY_MS = 1_000;
-export const WAIT_RETRY_MAX_DELAY_MS = 30_000;
 
 export interface TaskServiceDeps {
   /** The containerd namespace the shim serves (`-namespace`). */
@@ -45,12 +42,18 @@ export interface TaskServiceDeps {
  */
 export class TaskService implements TaskHandlers {
   private readonly tasks = new TaskTable();
-  private readonly now: () => number;
-  private readonly waitRetryDelayMs: number;
+  private readonly exits: ProcessExits;
 
   constructor(private readonly deps: TaskServiceDeps) {
-    this.now = deps.now ?? Date.now;
-    this.waitRetryDelayMs = deps.waitRetryDelayMs ?? WAIT_RETRY_DELAY_MS;
+    this.exits = new ProcessExits({
+      tasks: this.tasks,
+      nodeTasks: deps.nodeTasks,
+      events: deps.events,
+      log: deps.log,
+      shutdown: deps.shutdown,
+      now: deps.now ?? Date.now,
+      waitRetryDelayMs: deps.waitRetryDelayMs ?? WAIT_RETRY_DELAY_MS,
+    });
   }
 
   async create(request: TaskRequest<'create'>, context: RequestContext): Promise<TaskResponse<'create'>> {
@@ -94,7 +97,7 @@ export class TaskService implements TaskHandlers {
     );
     if (!process.started) {
       process.started = true;
-      void this.watchExit(task, process);
+      void this.exits.watch(task, process);
     }
     return { pid };
   }
@@ -103,7 +106,7 @@ export class TaskService implements TaskHandlers {
     const task = this.tasks.get(request.id);
     if (request.execId !== '') {
       const process = task.process(request.execId);
-      const end = await this.settleExit(task, process, await this.deleteAtNode(process, context));
+      const end = await this.exits.settle(task, process, await this.deleteAtNode(process, context));
       task.processes.delete(request.execId);
       return deleteResponseOf(end);
     }
@@ -117,8 +120,8 @@ export class TaskService implements TaskHandlers {
       throw error;
     }
     // The VM is gone, and every exec'd process with it.
-    for (const exec of task.execs()) await this.settleExit(task, exec, undefined);
-    const end = await this.settleExit(task, task.init, answer);
+    for (const exec of task.execs()) await this.exits.settle(task, exec, undefined);
+    const end = await this.exits.settle(task, task.init, answer);
     await this.unmountRootfs(task);
     this.tasks.remove(task);
     this.deps.log.info('task deleted', { id: task.id, exitStatus: end.exitStatus });
@@ -263,76 +266,6 @@ export class TaskService implements TaskHandlers {
     }
   }
 
-  /**
-   * Watches the node agent's Wait for a started process until it answers, asking again after
-   * failures (a restarting node agent), less often each time, and settles the process's end with it.
-   */
-  private async watchExit(task: TaskRecord, process: ProcessRecord): Promise<void> {
-    const signal = process.unwatch.signal;
-    for (let failures = 0; !signal.aborted && !process.exit.isSettled; failures++) {
-      try {
-        const exit = await this.deps.nodeTasks.wait(process.ref, { signal });
-        await this.settleExit(task, process, exit);
-        return;
-      } catch (error) {
-        if (signal.aborted || process.exit.isSettled) return;
-        if (error instanceof TtrpcError && error.code === 'NOT_FOUND') {
-          await this.processLost(task, process);
-          return;
-        }
-        this.deps.log.warn('waiting for a process on the node agent failed; asking again', { id: task.id, execId: process.ref.execId, error });
-        const delay = Math.min(this.waitRetryDelayMs * 2 ** failures, WAIT_RETRY_MAX_DELAY_MS);
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * The node agent no longer knows a process containerd thinks is alive. An exec'd one ends as
-   * lost. The task itself: the shim forgets it, and ends when it has nothing left to serve, so
-   * that containerd sees its shim gone and runs `delete` — which asks the node agent too — and
-   * publishes the task's exit and delete itself.
-   */
-  private async processLost(task: TaskRecord, process: ProcessRecord): Promise<void> {
-    if (task.deleting) return;
-    if (process !== task.init) {
-      this.deps.log.warn('the node agent no longer knows an exec’d process', { id: task.id, execId: process.ref.execId });
-      await this.settleExit(task, process, { pid: process.pid, exitStatus: LOST_EXIT_STATUS, exitedAtMs: 0 });
-      return;
-    }
-    this.deps.log.warn('the node agent no longer knows the task: leaving its cleanup to containerd', { id: task.id });
-    for (const each of task.processes.values()) each.unwatch.abort();
-    this.tasks.remove(task);
-    if (this.tasks.size === 0) this.deps.shutdown();
-  }
-
-  /**
-   * Settles how `process` ended — the node agent's answer, or killed with its VM when there is
-   * none — unless it was settled before, publishing TaskExit for a process that had started.
-   * Resolves to the end that counts.
-   */
-  private settleExit(task: TaskRecord, process: ProcessRecord, exit: ProcessExit | undefined): Promise<ProcessEnd> {
-    process.unwatch.abort();
-    const end: ProcessEnd = {
-      pid: exit?.pid || process.pid,
-      exitStatus: exit?.exitStatus ?? KILLED_EXIT_STATUS,
-      exitedAtMs: exit?.exitedAtMs || this.now(),
-    };
-    return process.exit.settle(end, async (settled) => {
-      if (!process.started) return;
-      this.deps.log.info('process exited', { id: task.id, execId: process.ref.execId, pid: settled.pid, exitStatus: settled.exitStatus });
-      await this.deps.events.publish(
-        taskEvents.exit({
-          containerId: task.id,
-          id: process.eventId,
-          pid: settled.pid,
-          exitStatus: settled.exitStatus,
-          exitedAt: timestampOfMs(settled.exitedAtMs),
-        }),
-      );
-    });
-  }
-
   private async unmountRootfs(task: TaskRecord): Promise<void> {
     if (task.mountedRootfs === undefined) return;
     try {
@@ -343,45 +276,4 @@ export class TaskService implements TaskHandlers {
       this.deps.log.warn('unmounting the task rootfs failed', { id: task.id, error });
     }
   }
-}
-
-/** What `body` returns, or its throw, as a promise (for the handlers with nothing to wait for). */
-function answer<T>(body: () => T): Promise<T> {
-  return new Promise((resolve) => resolve(body()));
-}
-
-function stdioOf(request: { stdin: string; stdout: string; stderr: string; terminal: boolean }): Stdio {
-  return { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, terminal: request.terminal };
-}
-
-function deleteResponseOf(end: ProcessEnd): TaskResponse<'delete'> {
-  return { pid: end.pid, exitStatus: end.exitStatus, exitedAt: timestampOfMs(end.exitedAtMs) };
-}
-
-/** The node agent call's limits: containerd's deadline and cancellation. */
-function callOf(context: RequestContext): CallContext {
-  return { signal: context.signal, deadline: context.deadline };
-}
-
-/** `promise`, or the abort's reason (a ttrpc status) when `signal` aborts first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(reasonOf(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(reasonOf(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
-function reasonOf(signal: AbortSignal): TtrpcError {
-  return signal.reason instanceof TtrpcError ? signal.reason : new TtrpcError('CANCELLED', 'context canceled');
 }
