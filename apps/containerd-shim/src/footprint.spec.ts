@@ -1,20 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { packagesReached } from '@moat/test-support';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-
-/** Every package a module reaches through its static imports; type-only and dynamic imports leave none at load. */
-function packagesReached(entry: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
-  if (seen.has(entry)) return packages;
-  seen.add(entry);
-  const source = readFileSync(entry, 'utf8');
-  for (const [, typeOnly, specifier] of source.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+['"]([^'"]+)['"]/gms)) {
-    if (typeOnly) continue;
-    if (specifier.startsWith('.')) packagesReached(resolve(dirname(entry), `${specifier}.ts`), seen, packages);
-    else packages.add(specifier);
-  }
-  return packages;
-}
+import { join } from 'node:path';
 
 describe('what the shim loads', () => {
   // containerd runs `start` on every task start and waits for it: it takes Node's own modules

@@ -1,19 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-
-/** Every package a module reaches through its relative imports, type-only imports excepted (they leave no code). */
-function packagesReached(entry: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
-  if (seen.has(entry)) return packages;
-  seen.add(entry);
-  const source = readFileSync(entry, 'utf8');
-  for (const [, typeOnly, specifier] of source.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+['"]([^'"]+)['"]/gms)) {
-    if (typeOnly) continue;
-    if (specifier.startsWith('.')) packagesReached(resolve(dirname(entry), `${specifier}.ts`), seen, packages);
-    else packages.add(specifier);
-  }
-  return packages;
-}
+import { packagesReached } from '@moat/test-support';
 
 describe('the modules without zod or gRPC', () => {
   // apps/web bundles these entries: zod or the gRPC code would add hundreds of kB to the dashboard.

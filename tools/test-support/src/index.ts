@@ -7,3 +7,4 @@ export { describeIf, itIf } from './conditional-tests';
 export { expectGoldenFile } from './golden-file';
 export { testCertificates, type TestCertificates } from './tls-certificates';
 export { startControlPlane, type ControlPlaneProcess } from './control-plane.process';
+export { packagesReached } from './packages-reached';
