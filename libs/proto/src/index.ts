@@ -12,6 +12,8 @@ export {
   AGENT_CALL_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HEARTBEAT_TTL_MS,
+  MAX_CONTAINERD_NAME_LENGTH,
+  MAX_CONTAINERD_SANDBOXES,
   MAX_CPU_OVERCOMMIT,
   MAX_FLEET_MESSAGE_BYTES,
   MAX_NODE_NAME_LENGTH,
@@ -65,12 +67,18 @@ export { ackReplySchema } from './fleet/ack-reply.schema';
 // ---- fleet: control plane ↔ node agents (/agents) -----------------------------------------
 export { AGENTS_NAMESPACE, type AgentToControlPlaneEvents, type ControlPlaneToAgentEvents } from './fleet/fleet.events';
 export {
+  CONTAINERD_SANDBOX_STATES,
   NODE_STATES,
   agentAuthSchema,
+  containerdSandboxSchema,
+  containerdTaskRefSchema,
   nodeHeartbeatSchema,
   nodeHelloSchema,
   type Accelerator,
   type Capacity,
+  type ContainerdSandbox,
+  type ContainerdTaskRef,
+  type NodeHeartbeat,
   type NodeHello,
   type NodeState,
   type WarmPoolSize,

@@ -1,7 +1,15 @@
 /** A node agent's side of joining and staying in the fleet: who it is, what it offers, that it lives. */
 import { z } from 'zod';
 import { ipv4Schema } from './sandbox-fences';
-import { MAX_CPU_OVERCOMMIT, MAX_NODE_NAME_LENGTH, MAX_SANDBOX_OVERHEAD_MIB, MAX_WARM_POOL_SHAPES, MAX_WARM_POOL_VMS } from '../limits/fleet.limits';
+import {
+  MAX_CONTAINERD_NAME_LENGTH,
+  MAX_CONTAINERD_SANDBOXES,
+  MAX_CPU_OVERCOMMIT,
+  MAX_NODE_NAME_LENGTH,
+  MAX_SANDBOX_OVERHEAD_MIB,
+  MAX_WARM_POOL_SHAPES,
+  MAX_WARM_POOL_VMS,
+} from '../limits/fleet.limits';
 import { MAX_MEMORY_MIB, MAX_VCPUS } from '../limits/sandbox.limits';
 
 /**
@@ -74,8 +82,40 @@ export const nodeHelloSchema = z.object({
 });
 export type NodeHello = z.infer<typeof nodeHelloSchema>;
 
+/** How containerd names a task: its namespace and its id there. */
+export const containerdTaskRefSchema = z.object({
+  namespace: z.string().min(1).max(MAX_CONTAINERD_NAME_LENGTH),
+  id: z.string().min(1).max(MAX_CONTAINERD_NAME_LENGTH),
+});
+export type ContainerdTaskRef = z.infer<typeof containerdTaskRefSchema>;
+
+/** The states a node's runtime knows a sandbox VM in. */
+export const CONTAINERD_SANDBOX_STATES = ['creating', 'running', 'stopping', 'failed'] as const;
+
+/**
+ * A sandbox VM containerd started on the node (`ctr run --runtime io.containerd.moat.v2`):
+ * containerd owns it, the control plane only counts and shows it. Its size is what it holds of
+ * the node (its memoryMiB plus the node's sandboxOverheadMiB, and its vCPUs).
+ */
+export const containerdSandboxSchema = z.object({
+  /** The node's sandbox id of the VM (a UUID of its own, not containerd's). */
+  id: z.string().uuid(),
+  containerd: containerdTaskRefSchema,
+  vcpus: z.number().int().min(1).max(MAX_VCPUS),
+  memoryMiB: z.number().int().min(1).max(MAX_MEMORY_MIB),
+  state: z.enum(CONTAINERD_SANDBOX_STATES),
+  /** Since when it is in that state, as the node saw it (RFC 3339). */
+  since: z.string().datetime(),
+});
+export type ContainerdSandbox = z.infer<typeof containerdSandboxSchema>;
+
 export const nodeHeartbeatSchema = z.object({
-  /** Ids of the sandboxes the node currently runs (any state but gone). */
+  /** Ids of the sandboxes the control plane placed that the node currently runs (any state but gone). */
   sandboxIds: z.array(z.string()).max(100_000),
+  /**
+   * Every sandbox containerd started on the node, as of this beat (the whole list each time:
+   * one that is gone is no longer listed). Absent (older agents): none.
+   */
+  containerd: z.array(containerdSandboxSchema).max(MAX_CONTAINERD_SANDBOXES).optional(),
 });
 export type NodeHeartbeat = z.infer<typeof nodeHeartbeatSchema>;

@@ -38,6 +38,8 @@ export function infoOf(entry: SandboxEntry): SandboxInfo {
   return {
     id: state.spec.id,
     state: entry.phase,
+    vcpus: state.spec.vcpus,
+    memoryMiB: state.spec.memoryMiB,
     timings: state.timings.map((t) => ({ ...t })),
     ...(entry.error && { error: { ...entry.error } }),
     ...(entry.progress && { progress: { ...entry.progress } }),

@@ -131,6 +131,9 @@ export interface PhaseTiming {
 export interface SandboxInfo {
   id: string;
   state: SandboxPhaseState;
+  /** Its size, as its spec asks: what it holds of the node (its VMM's overhead comes on top). */
+  vcpus: number;
+  memoryMiB: number;
   /** Start phases in order: rootfs, sharefs, vmm, agent, sandbox, container. */
   timings: PhaseTiming[];
   error?: { code: string; message: string };
