@@ -17,6 +17,7 @@ import { lockNodeDir } from './lock/node-dir.lock';
 import { NodeMetrics } from './metrics/node.metrics';
 import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
+import { HeartbeatReport } from './containerd/containerd-report';
 import { ContainerdTasks } from './containerd/containerd-tasks';
 import { serveNodeTasks } from './containerd/node-tasks.server';
 
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
     log: runtimeLogger(log),
   });
   const containerdTasks = new ContainerdTasks(runtime, log);
+  // containerd's tasks count against the node's capacity: every heartbeat lists them.
+  const heartbeatReport = new HeartbeatReport();
   const tasksServer = await serveNodeTasks(containerdTasks, nodeTasksSocket(config.runDir), log);
   // The reconciler reports only after the connection exists: setDesired comes from it.
   const metrics = new NodeMetrics(() => runtime.list(), () => runtime.warmPool());
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
         warmPool: runtime.warmPool().map(({ shape, target }) => ({ ...shape, count: target })),
         ...(config.network.nodeAddress && { address: config.network.nodeAddress }),
       }),
-      sandboxIds: () => runtime.list().filter((s) => !s.containerd).map((s) => s.id),
+      heartbeat: () => heartbeatReport.of(runtime.list()),
       onDesired: (state) => reconciler.setDesired(state),
       exec: async (req) => {
         const started = performance.now();

@@ -87,8 +87,8 @@ class FakeRuntime implements TaskRuntime {
   create(spec: SandboxSpec): Promise<SandboxInfo> {
     this.specs.push(spec);
     const info: SandboxInfo = this.failCreate
-      ? { id: spec.id, state: 'failed', error: { code: 'VM_BOOT_FAILED', message: 'no kernel' }, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' }
-      : { id: spec.id, state: 'running', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs', containerd: spec.containerd, vmmPid: 4242 };
+      ? { id: spec.id, state: 'failed', vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, error: { code: 'VM_BOOT_FAILED', message: 'no kernel' }, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' }
+      : { id: spec.id, state: 'running', vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs', containerd: spec.containerd, vmmPid: 4242 };
     this.sandboxes.set(spec.id, info);
     return Promise.resolve(info);
   }

@@ -9,6 +9,7 @@ import {
   type ExecRequest,
   type ExecReplyResult,
   type NodeHello,
+  type NodeHeartbeat,
   type SandboxLogsWire,
   type SandboxLogsRequest,
   type SandboxStats,
@@ -44,7 +45,8 @@ type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 /** What the connection needs from the rest of the agent. */
 export interface FleetHandlers {
   hello(): NodeHello;
-  sandboxIds(): string[];
+  /** What each heartbeat says: the placed sandboxes' ids and the containerd sandboxes. */
+  heartbeat(): NodeHeartbeat;
   onDesired(state: DesiredState): void;
   exec(req: ExecRequest): Promise<ExecReplyResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
@@ -111,7 +113,7 @@ export class FleetConnection {
     this.listenForSessions();
     this.listenForFiles();
     this.heartbeat = setInterval(() => {
-      if (this.socket.connected) this.socket.emit('node:heartbeat', { sandboxIds: this.handlers.sandboxIds() });
+      if (this.socket.connected) this.socket.emit('node:heartbeat', this.handlers.heartbeat());
     }, opts.heartbeatMs);
   }
 

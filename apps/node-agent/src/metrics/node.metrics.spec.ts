@@ -6,7 +6,7 @@ import { serveMetrics } from './metrics.server';
 import { NodeMetrics } from './node.metrics';
 
 const log = pino({ level: 'silent' });
-const running = (timings: SandboxInfo['timings']): SandboxInfo => ({ id: 'a', state: 'running', timings, accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' });
+const running = (timings: SandboxInfo['timings']): SandboxInfo => ({ id: 'a', state: 'running', vcpus: 1, memoryMiB: 256, timings, accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' });
 
 describe('NodeMetrics', () => {
   it('counts starts by outcome, observes each start phase and pulls, and lists sandboxes by state', async () => {

@@ -33,7 +33,7 @@ class FakeRuntime implements RuntimePort {
     this.calls.push(`create ${spec.id}`);
     this.specs.push(spec);
     if (onUpdate) this.updates.set(spec.id, onUpdate);
-    const info: SandboxInfo = { id: spec.id, state: 'creating', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: spec.rootfs ?? 'virtiofs' };
+    const info: SandboxInfo = { id: spec.id, state: 'creating', vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: spec.rootfs ?? 'virtiofs' };
     this.sandboxes.set(spec.id, info);
     onUpdate?.(info);
     if (spec.image) onUpdate?.({ ...info, progress: { phase: 'pull', bytesDone: 50, bytesTotal: 100 } });
@@ -101,7 +101,7 @@ describe('Reconciler', () => {
 
   it("leaves containerd's tasks alone: a desired set without them deletes nothing, nor does deleteAll", async () => {
     const { runtime, reports, reconciler } = setup();
-    runtime.sandboxes.set(ID_B, { id: ID_B, state: 'running', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs', containerd: { namespace: 'default', id: 't1' } });
+    runtime.sandboxes.set(ID_B, { id: ID_B, state: 'running', vcpus: 1, memoryMiB: 256, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs', containerd: { namespace: 'default', id: 't1' } });
     reconciler.setDesired({ sandboxes: [want(ID_A)] });
     await reconciler.idle();
     await reconciler.deleteAll();
@@ -241,7 +241,7 @@ describe('Reconciler', () => {
   it('takes a running sandbox it did not start as the incarnation asked for, and leaves it running', async () => {
     const { runtime, reports, reconciler } = setup();
     // Re-adopted by the runtime after the agent restarted.
-    runtime.sandboxes.set(ID_A, { id: ID_A, state: 'running', timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' });
+    runtime.sandboxes.set(ID_A, { id: ID_A, state: 'running', vcpus: 1, memoryMiB: 256, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs' });
     reconciler.setDesired({ sandboxes: [{ ...want(ID_A), restartCount: 3 }] });
     await reconciler.idle();
     expect(runtime.calls).toEqual([]);

@@ -10,7 +10,7 @@ export const MAX_SANDBOX_OVERHEAD_MIB = 65_536;
 /** Most warm-pool shapes a hello may list, and most VMs of one shape. */
 export const MAX_WARM_POOL_SHAPES = 16;
 export const MAX_WARM_POOL_VMS = 1024;
-/** Most sandboxes started through containerd a heartbeat may list (the node refuses to run more). */
+/** Most sandboxes started through containerd a heartbeat may list (a node with more lists its first this many). */
 export const MAX_CONTAINERD_SANDBOXES = 1024;
 /** Longest containerd namespace or task id (containerd's own identifier limit is 76). */
 export const MAX_CONTAINERD_NAME_LENGTH = 76;

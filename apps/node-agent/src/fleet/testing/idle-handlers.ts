@@ -12,7 +12,7 @@ const notInThisTest = () => Promise.reject(new Error('not in this test'));
 /** Handlers of a node with no sandboxes that says `TEST_HELLO`; any sandbox call fails. */
 export const idleFleetHandlers: FleetHandlers = {
   hello: () => TEST_HELLO,
-  sandboxIds: () => [],
+  heartbeat: () => ({ sandboxIds: [], containerd: [] }),
   onDesired: () => undefined,
   exec: notInThisTest,
   stats: notInThisTest,

@@ -14,6 +14,8 @@ const state = (over: Partial<SandboxState> = {}): SandboxState => ({
   vmmPid: 43,
   paths: sandboxPaths('/var/lib/moat', '/run/moat', ID),
   timings: [{ phase: 'rootfs', ms: 3 }],
+  sandboxCreated: true,
+  containerCreated: true,
   ...over,
 });
 
