@@ -190,7 +190,7 @@ export class AgentsGateway
     socket.on('node:heartbeat', (payload) => {
       const heartbeat = this.parse(nodeHeartbeatSchema, payload, 'node:heartbeat', nodeId);
       if (!heartbeat || !this.registered(socket, 'node:heartbeat')) return;
-      this.beats.set(nodeId, { sandboxIds: heartbeat.sandboxIds, receivedAt: new Date() });
+      this.beats.set(nodeId, { sandboxIds: heartbeat.sandboxIds, containerd: heartbeat.containerd, receivedAt: new Date() });
     });
     socket.on('sandbox:status', (payload) => {
       serially('sandbox:status', async () => {
@@ -259,13 +259,15 @@ export class AgentsGateway
     const beats = this.beats;
     this.beats = new Map();
     (async () => {
-      const revived = await this.nodes.recordHeartbeats([...beats.keys()]);
+      const { revived, containerdChanged } = await this.nodes.recordHeartbeats(beats);
       if (revived.length > 0) {
         this.logger.log({ nodes: revived }, 'silent or unknown nodes heartbeat: up');
         // Their agents report every sandbox again on receiving the desired set.
         await this.publisher.publish(revived);
-        await this.scheduler.placePending();
       }
+      // Room came back or went (containerd started or deleted a task): pending sandboxes are tried
+      // again, and their reasons worked out anew.
+      if (revived.length > 0 || containerdChanged.length > 0) await this.scheduler.placePending();
       await this.reports.reconcile(beats);
     })()
       .catch((err: unknown) => this.logger.error({ err }, 'recording heartbeats failed'))

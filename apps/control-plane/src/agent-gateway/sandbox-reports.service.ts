@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { SandboxStatus } from '@moat/proto';
+import type { ContainerdSandbox, SandboxStatus } from '@moat/proto';
 import { In, Repository } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { Transactions } from '../database/transactions.service';
@@ -15,6 +15,8 @@ import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 /** A node's latest heartbeat: the sandboxes it holds, and when the control plane heard it. */
 export interface NodeBeat {
   sandboxIds: readonly string[];
+  /** The sandboxes containerd started there; absent: an older agent that lists none. */
+  containerd?: readonly ContainerdSandbox[];
   receivedAt: Date;
 }
 

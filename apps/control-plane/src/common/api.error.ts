@@ -19,6 +19,8 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   SANDBOX_NOT_RUNNING = 'SANDBOX_NOT_RUNNING',
   INVALID_STATE = 'INVALID_STATE',
+  /** The sandbox was started through containerd on its node: only containerd may change or delete it. */
+  MANAGED_BY_CONTAINERD = 'MANAGED_BY_CONTAINERD',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   HEADERS_TOO_LARGE = 'HEADERS_TOO_LARGE',

@@ -20,6 +20,7 @@ describe('error mapping', () => {
   it('gives every code a status of the right class', () => {
     expect(httpStatusFor(ErrorCode.QUOTA_EXCEEDED)).toBe(403);
     expect(httpStatusFor(ErrorCode.SANDBOX_NOT_RUNNING)).toBe(409);
+    expect(httpStatusFor(ErrorCode.MANAGED_BY_CONTAINERD)).toBe(409);
     expect(httpStatusFor(ErrorCode.NODE_UNAVAILABLE)).toBe(503);
     expect(httpStatusFor(ErrorCode.EXEC_TIMEOUT)).toBe(504);
     for (const code of Object.values(ErrorCode)) expect(httpStatusFor(code)).toBeGreaterThanOrEqual(400);

@@ -12,6 +12,7 @@ import { SandboxLifecycle1732000007000 } from './migrations/1732000007000-sandbo
 import { SandboxPendingReason1732000008000 } from './migrations/1732000008000-sandbox-pending-reason';
 import { NodeSizing1732000009000 } from './migrations/1732000009000-node-sizing';
 import { TenantNetworks1732000010000 } from './migrations/1732000010000-tenant-networks';
+import { NodeContainerd1732000011000 } from './migrations/1732000011000-node-containerd';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -27,6 +28,7 @@ const MIGRATIONS = [
   SandboxPendingReason1732000008000,
   NodeSizing1732000009000,
   TenantNetworks1732000010000,
+  NodeContainerd1732000011000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

@@ -42,7 +42,7 @@ export class NodeDto {
   @ApiProperty({
     type: CapacityDto,
     description:
-      "What it offers to sandboxes: its CPUs times its cpuOvercommit, and its memory less its memoryReserveMiB, times the control plane's MOAT_MEMORY_OVERCOMMIT (rounded down); less, from both, what its warmPool holds",
+      "What it offers to sandboxes: its CPUs times its cpuOvercommit, and its memory less its memoryReserveMiB, times the control plane's MOAT_MEMORY_OVERCOMMIT (rounded down); less, from both, what its warmPool holds and what the VMs containerd started there hold (each its vCPUs, and its memory plus sandboxOverheadMiB; listed in GET /v1/sandboxes with origin \"containerd\")",
   })
   allocatable!: CapacityDto;
 
@@ -97,7 +97,7 @@ export class NodeDto {
       state: node.state,
       labels: node.labels,
       capacity: node.capacity,
-      allocatable: allocatable(node.capacity, sizing, fallback),
+      allocatable: allocatable(node.capacity, sizing, fallback, node.containerdSandboxes ?? []),
       allocated: reserved(allocated, allocated.sandboxes, sizing),
       sandboxOverheadMiB: sizing.sandboxOverheadMiB,
       cpuOvercommit: sizing.cpuOvercommit ?? fallback.cpuOvercommit,

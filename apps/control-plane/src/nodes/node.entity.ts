@@ -1,4 +1,4 @@
-import type { Accelerator, Capacity, NodeState } from '@moat/proto';
+import type { Accelerator, Capacity, ContainerdSandbox, NodeState } from '@moat/proto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { NodeSizing } from '../scheduler/node-offer';
 
@@ -58,6 +58,14 @@ export class NodeEntity {
 
   @Column({ type: Date })
   lastHeartbeatAt!: Date;
+
+  /**
+   * The sandboxes containerd started on it, as its latest heartbeat listed them: they hold its
+   * memory and vCPUs, and the admin sees them. null: none, or the node is down (they were its
+   * report). Written by NodesService alone.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  containerdSandboxes!: ContainerdSandbox[] | null;
 
   @Column({ type: Date })
   createdAt!: Date;

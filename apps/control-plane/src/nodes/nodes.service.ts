@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { NodeHello } from '@moat/proto';
+import type { ContainerdSandbox, NodeHello } from '@moat/proto';
 import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
@@ -167,17 +167,34 @@ export class NodesService {
    * Notes heartbeats received since the last call (one write for all of them). Nodes that
    * had been marked down (or were unknown since a control-plane start: heartbeats come only
    * from a connection whose hello was registered, maybe by another replica) are up again;
-   * their ids are returned.
+   * their ids are returned as `revived`. A beat that lists containerd sandboxes (older agents
+   * list none) replaces the node's stored list when it differs: those nodes are `changed`, and
+   * the scheduler counts their new lists from now on.
    */
-  async recordHeartbeats(ids: readonly string[]): Promise<string[]> {
+  async recordHeartbeats(
+    beats: ReadonlyMap<string, { containerd?: readonly ContainerdSandbox[] }>,
+  ): Promise<{ revived: string[]; containerdChanged: string[] }> {
+    const ids = [...beats.keys()];
     const now = new Date();
     // In a transaction like every other write of node rows: on PostgreSQL an UPDATE of hundreds
     // of rows racing a hello upsert of an overlapping set, each locking in its own order, can
     // deadlock; the transaction queue keeps them apart in this process.
     const revived = await this.transactions.run(async (manager) => {
       const up: string[] = [];
+      const changed: string[] = [];
       for (const chunk of chunks(ids, IN_CHUNK)) {
         await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
+        const reporting = chunk.filter((id) => beats.get(id)?.containerd !== undefined);
+        if (reporting.length > 0) {
+          const stored = await manager.find(NodeEntity, { select: { id: true, containerdSandboxes: true }, where: { id: In(reporting) } });
+          for (const node of stored) {
+            const listed = beats.get(node.id)?.containerd ?? [];
+            const next = listed.length > 0 ? listed.map((s) => ({ ...s, containerd: { ...s.containerd } })) : null;
+            if (JSON.stringify(next) === JSON.stringify(node.containerdSandboxes)) continue;
+            await manager.update(NodeEntity, { id: node.id }, { containerdSandboxes: next });
+            changed.push(node.id);
+          }
+        }
         const silent = await manager.find(NodeEntity, {
           select: { id: true, state: true, unschedulable: true },
           where: { id: In(chunk), state: In(['down', 'unknown']) },
@@ -187,11 +204,26 @@ export class NodesService {
           if (result.affected) up.push(node.id);
         }
       }
-      return up;
+      return { revived: up, containerdChanged: changed };
     });
-    if (revived.length > 0) await this.scheduler.invalidate();
-    await this.announceMany(revived);
+    if (revived.revived.length > 0 || revived.containerdChanged.length > 0) await this.scheduler.invalidate();
+    await this.announceMany([...new Set([...revived.revived, ...revived.containerdChanged])]);
     return revived;
+  }
+
+  /**
+   * The sandboxes containerd started, as their nodes last reported them (nodes that are down
+   * list none), with the node of each; `nodeId` limits it to one node, `id` to one sandbox.
+   */
+  async containerdSandboxes(filter: { nodeId?: string; id?: string } = {}): Promise<(ContainerdSandbox & { nodeId: string })[]> {
+    const nodes = await this.nodes.find({
+      select: { id: true, containerdSandboxes: true },
+      where: { containerdSandboxes: Not(IsNull()), state: Not('down'), ...(filter.nodeId ? { id: filter.nodeId } : {}) },
+      order: { name: 'ASC' },
+    });
+    return nodes.flatMap((node) =>
+      (node.containerdSandboxes ?? []).filter((s) => filter.id === undefined || s.id === filter.id).map((s) => ({ ...s, nodeId: node.id })),
+    );
   }
 
   /**
@@ -206,7 +238,8 @@ export class NodesService {
       const result = await manager.update(
         NodeEntity,
         { id, state: Not('down'), ...(silentBefore ? { lastHeartbeatAt: LessThan(silentBefore) } : {}) },
-        { state: 'down' },
+        // Its containerd sandboxes were its report: gone with it, until it reports again.
+        { state: 'down', containerdSandboxes: null },
       );
       if (!result.affected) return undefined;
       const reason = { code: EventReason.NODE_DOWN, message: 'its node is down: its connection closed or it stopped sending heartbeats' };

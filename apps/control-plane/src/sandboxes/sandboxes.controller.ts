@@ -37,29 +37,38 @@ export class SandboxesController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List sandboxes (a tenant sees its own, the admin all)' })
+  @ApiOperation({
+    summary: 'List sandboxes (a tenant sees its own, the admin all)',
+    description:
+      'The admin also sees, after Moat\'s own, the sandboxes containerd started on the nodes (`origin: "containerd"`, with their task), ' +
+      'as their nodes last reported them; none when the query names a tenant or a deployment.',
+  })
   @ApiOkResponse({ type: [SandboxDto] })
   @ApiErrorResponses(400)
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ListSandboxesQuery): Promise<SandboxDto[]> {
-    return (await this.sandboxes.list(principal, query)).map((sandbox) => SandboxDto.from(sandbox));
+    const own = (await this.sandboxes.list(principal, query)).map((sandbox) => SandboxDto.from(sandbox));
+    const containerd = (await this.sandboxes.listContainerd(principal, query)).map((sandbox) => SandboxDto.fromContainerd(sandbox));
+    return [...own, ...containerd];
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get a sandbox' })
+  @ApiOperation({ summary: 'Get a sandbox', description: 'The admin may also get a sandbox containerd started (`origin: "containerd"`).' })
   @ApiOkResponse({ type: SandboxDto })
   @ApiErrorResponses(404)
-  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
-    return SandboxDto.from(await this.sandboxes.get(principal, id));
+  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
+    return this.sandboxes.describe(principal, id);
   }
 
   @Delete(':id')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Delete a sandbox',
-    description: 'It is `stopping` until its node reports it gone; then GET answers 404. Repeating is harmless.',
+    description:
+      'It is `stopping` until its node reports it gone; then GET answers 404. Repeating is harmless. ' +
+      'A sandbox containerd started answers 409 MANAGED_BY_CONTAINERD (delete it through containerd), as does every other change of one.',
   })
   @ApiAcceptedResponse({ type: SandboxDto })
-  @ApiErrorResponses(404)
+  @ApiErrorResponses(404, 409)
   async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
     return SandboxDto.from(await this.sandboxes.delete(principal, id));
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_REPLY_MARGIN_MS, type ExecResult, type SandboxState, type SandboxStats } from '@moat/proto';
+import { EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_REPLY_MARGIN_MS, type ContainerdSandbox, type ExecResult, type SandboxState, type SandboxStats } from '@moat/proto';
 import { Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
@@ -15,6 +15,7 @@ import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
+import { SandboxDto } from './dto/sandbox.dto';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 import { SandboxesRepository } from './model/sandboxes.repository';
 
@@ -126,8 +127,33 @@ export class SandboxesService {
     });
   }
 
+  /**
+   * The sandboxes containerd started on the fleet's nodes, as they reported them: the admin's
+   * alone (a tenant sees none), and none when the filter names a tenant or a deployment.
+   */
+  async listContainerd(principal: Principal, filter: SandboxFilter = {}): Promise<(ContainerdSandbox & { nodeId: string })[]> {
+    if (principal.kind !== 'admin' || filter.tenantId || filter.deploymentId) return [];
+    const sandboxes = await this.nodes.containerdSandboxes({ nodeId: filter.nodeId });
+    return filter.state ? sandboxes.filter((s) => s.state === filter.state) : sandboxes;
+  }
+
+  /** One sandbox as `GET /v1/sandboxes/:id` shows it: Moat's own, or (for the admin) one containerd started. */
+  async describe(principal: Principal, id: string): Promise<SandboxDto> {
+    const sandbox = await this.sandboxes.findOneBy({ id });
+    if (this.isVisible(principal, sandbox)) return SandboxDto.from(sandbox);
+    const [task] = principal.kind === 'admin' ? await this.nodes.containerdSandboxes({ id }) : [];
+    if (task) return SandboxDto.fromContainerd(task);
+    throw this.notFound(id);
+  }
+
+  /**
+   * A sandbox of Moat's the principal may use. A sandbox containerd started answers (the admin)
+   * MANAGED_BY_CONTAINERD: every operation on it but reading it is containerd's.
+   */
   async get(principal: Principal, id: string): Promise<SandboxEntity> {
-    return this.visible(principal, await this.sandboxes.findOneBy({ id }), id);
+    const sandbox = await this.sandboxes.findOneBy({ id });
+    if (!this.isVisible(principal, sandbox)) throw await this.missing(principal, id);
+    return sandbox;
   }
 
   /**
@@ -149,7 +175,7 @@ export class SandboxesService {
       }
       return { sandbox, removed: false };
     });
-    if (!found) throw this.notFound(id);
+    if (!found) throw await this.missing(principal, id);
     const { sandbox, removed } = found;
     // Its room and quota count as free from now on (both cover sandboxes meant to run).
     await this.scheduler.invalidate();
@@ -224,9 +250,16 @@ export class SandboxesService {
     return sandbox !== null && (principal.kind === 'admin' || sandbox.tenantId === principal.tenantId);
   }
 
-  private visible(principal: Principal, sandbox: SandboxEntity | null, id: string): SandboxEntity {
-    if (!this.isVisible(principal, sandbox)) throw this.notFound(id);
-    return sandbox;
+  /** Why the principal cannot use this id: it names a sandbox containerd owns (the admin only), or nothing it may see. */
+  private async missing(principal: Principal, id: string): Promise<ApiError> {
+    const [task] = principal.kind === 'admin' ? await this.nodes.containerdSandboxes({ id }) : [];
+    if (!task) return this.notFound(id);
+    const { namespace, id: taskId } = task.containerd;
+    return new ApiError(
+      ErrorCode.MANAGED_BY_CONTAINERD,
+      `sandbox ${id} is containerd task ${taskId} in namespace ${namespace} on node ${task.nodeId}: containerd manages it; ` +
+        `delete it through containerd (ctr task delete / crictl)`,
+    );
   }
 
   private notFound(id: string): ApiError {

@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import { NO_USAGE, type Usage } from '../tenants/model/quota';
 import { loadUsage } from '../tenants/usage';
 import { loadAllocations, loadKeyCounts, NOTHING_ALLOCATED } from './allocation';
-import { NO_SIZING, reserved, type NodeSizing } from './node-offer';
+import { NO_SIZING, reserved, type HeldSize, type NodeSizing } from './node-offer';
 import { PlacementTable, type Candidate, type PlacementPolicy } from './placement';
 
 /** After this long the index is rebuilt anyway (heals any change that forgot to bump the epoch). */
@@ -14,6 +14,7 @@ interface NodeRow {
   capacity: string;
   labels: string;
   sizing: string | null;
+  containerdSandboxes: string | null;
 }
 
 /** A node's state as stored, for `CapacityIndex.prepareNodes`. */
@@ -24,6 +25,8 @@ export interface NodeState {
   labels: Record<string, string>;
   /** null: a node whose agent reports no sizing. */
   sizing: NodeSizing | null;
+  /** The VMs containerd started there; null: none. */
+  containerdSandboxes: readonly HeldSize[] | null;
 }
 
 /** Nodes' new state, stored in a transaction that moved the epoch on; see `applyNodes`. */
@@ -107,12 +110,14 @@ export class CapacityIndex {
         known.capacity = node.capacity;
         known.labels = node.labels;
         known.sizing = node.sizing ?? NO_SIZING;
+        known.containerd = sizesOf(node.containerdSandboxes);
       } else {
         this.byId.set(node.id, {
           id: node.id,
           capacity: node.capacity,
           labels: node.labels,
           sizing: node.sizing ?? NO_SIZING,
+          containerd: sizesOf(node.containerdSandboxes),
           allocated: { ...NOTHING_ALLOCATED },
           keyCounts: new Map(),
         });
@@ -158,7 +163,7 @@ export class CapacityIndex {
 
   private async rebuild(manager: EntityManager): Promise<void> {
     // Raw rows: hydrating entities for every node on every rebuild would dominate the batch.
-    const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels, sizing FROM nodes WHERE state = 'ready'`);
+    const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels, sizing, "containerdSandboxes" FROM nodes WHERE state = 'ready'`);
     const allocations = await loadAllocations(manager);
     const nodes = rows.map((row): Candidate => {
       const sizing = row.sizing ? (JSON.parse(row.sizing) as NodeSizing) : NO_SIZING;
@@ -168,6 +173,7 @@ export class CapacityIndex {
         capacity: JSON.parse(row.capacity) as Candidate['capacity'],
         labels: JSON.parse(row.labels) as Candidate['labels'],
         sizing,
+        containerd: sizesOf(row.containerdSandboxes ? (JSON.parse(row.containerdSandboxes) as HeldSize[]) : null),
         allocated: allocation ? reserved(allocation, allocation.sandboxes, sizing) : { ...NOTHING_ALLOCATED },
         keyCounts: new Map<string, number>(),
       };
@@ -178,6 +184,11 @@ export class CapacityIndex {
     this.usage = new Map();
     this.loadedAt = Date.now();
   }
+}
+
+/** Only the size of each VM containerd started: all the index needs of them. */
+function sizesOf(sandboxes: readonly HeldSize[] | null): HeldSize[] {
+  return (sandboxes ?? []).map(({ vcpus, memoryMiB }) => ({ vcpus, memoryMiB }));
 }
 
 /** Moves the scheduler epoch on (taking its row lock) and returns the new value. */

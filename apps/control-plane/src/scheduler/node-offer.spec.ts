@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { allocatable, NO_SIZING, reserved, sizingOf, type NodeSizing } from './node-offer';
+import { allocatable, containerdHolds, NO_SIZING, reserved, sizingOf, type NodeSizing } from './node-offer';
 import { PlacementTable, type Candidate, type PlacementPolicy, type PlacementRequest } from './placement';
 
 const fallback = { cpuOvercommit: 1, memoryOvercommit: 1 };
@@ -47,6 +47,16 @@ describe("a node's offer", () => {
     expect(allocatable({ vcpus: 2, memoryMiB: 8192 }, pooled, fallback)).toEqual({ vcpus: 26, memoryMiB: 8192 - 1024 - 4 * 416 - 1184 });
     // A pool larger than the node leaves nothing, never less.
     expect(allocatable({ vcpus: 1, memoryMiB: 1024 }, { ...pooled, cpuOvercommit: 1 }, fallback)).toEqual({ vcpus: 0, memoryMiB: 0 });
+  });
+
+  it("gives nothing of what containerd's VMs hold there, beside its warm pool: each one's vCPUs, and its memory with the node's overhead", () => {
+    const pooled = { ...agentDefaults, warmPool: [{ vcpus: 1, memoryMiB: 256, count: 1 }] };
+    const tasks = [{ vcpus: 2, memoryMiB: 1024 }, { vcpus: 1, memoryMiB: 128 }];
+    expect(containerdHolds(tasks, agentDefaults)).toEqual({ vcpus: 3, memoryMiB: 1184 + 288 });
+    expect(allocatable({ vcpus: 2, memoryMiB: 8192 }, pooled, fallback, tasks)).toEqual({ vcpus: 32 - 1 - 3, memoryMiB: 8192 - 1024 - 416 - 1184 - 288 });
+    expect(allocatable({ vcpus: 2, memoryMiB: 8192 }, pooled, fallback, [])).toEqual(allocatable({ vcpus: 2, memoryMiB: 8192 }, pooled, fallback));
+    // More than the node has leaves nothing, never less.
+    expect(allocatable({ vcpus: 1, memoryMiB: 1024 }, { ...agentDefaults, cpuOvercommit: 1 }, fallback, tasks)).toEqual({ vcpus: 0, memoryMiB: 0 });
   });
 
   it('counts each sandbox with the overhead of the node it is on', () => {

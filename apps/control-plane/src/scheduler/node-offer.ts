@@ -40,17 +40,29 @@ export function warmPoolHolds(sizing: NodeSizing): Capacity {
   };
 }
 
+/** The size of a VM on the node that the scheduler did not place (a containerd task's). */
+export type HeldSize = Capacity;
+
+/** What the VMs containerd started on the node hold: their vCPUs, and their memory plus the node's overhead for each. */
+export function containerdHolds(sandboxes: readonly HeldSize[], sizing: NodeSizing): Capacity {
+  return {
+    vcpus: sandboxes.reduce((sum, s) => sum + s.vcpus, 0),
+    memoryMiB: sandboxes.reduce((sum, s) => sum + s.memoryMiB + sizing.sandboxOverheadMiB, 0),
+  };
+}
+
 /**
  * What a node offers to sandboxes, rounded down: its host CPUs times its own factor (else the
  * control plane's), and its memory less what it keeps for the host, times the control plane's
  * memory factor; less, from both, what its warm pool holds (a pool VM is real memory and
- * counts as vCPUs like a sandbox's).
+ * counts as vCPUs like a sandbox's) and what the VMs containerd started there hold.
  */
-export function allocatable(capacity: Capacity, sizing: NodeSizing, fallback: OvercommitFallback): Capacity {
+export function allocatable(capacity: Capacity, sizing: NodeSizing, fallback: OvercommitFallback, containerd: readonly HeldSize[] = []): Capacity {
   const pool = warmPoolHolds(sizing);
+  const tasks = containerdHolds(containerd, sizing);
   return {
-    vcpus: Math.max(0, Math.floor(capacity.vcpus * (sizing.cpuOvercommit ?? fallback.cpuOvercommit)) - pool.vcpus),
-    memoryMiB: Math.floor(Math.max(0, capacity.memoryMiB - sizing.memoryReserveMiB - pool.memoryMiB) * fallback.memoryOvercommit),
+    vcpus: Math.max(0, Math.floor(capacity.vcpus * (sizing.cpuOvercommit ?? fallback.cpuOvercommit)) - pool.vcpus - tasks.vcpus),
+    memoryMiB: Math.floor(Math.max(0, capacity.memoryMiB - sizing.memoryReserveMiB - pool.memoryMiB - tasks.memoryMiB) * fallback.memoryOvercommit),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Capacity } from '@moat/proto';
 import type { SchedulerStrategy } from '../config/app-config';
 import type { PendingReason } from '../sandboxes/model/pending-reason';
 import { LoadHeap } from './load-heap';
-import { allocatable, type NodeSizing, type OvercommitFallback } from './node-offer';
+import { allocatable, type HeldSize, type NodeSizing, type OvercommitFallback } from './node-offer';
 import { unplacedReason } from './unplaced-reason';
 
 /**
@@ -19,6 +19,8 @@ export interface Candidate {
   allocated: Capacity;
   /** What its hello said it offers beyond its capacity (NO_SIZING: an older agent). */
   sizing: NodeSizing;
+  /** VMs containerd started there (their size): not offered to sandboxes. Absent: none. */
+  containerd?: readonly HeldSize[];
   labels: Record<string, string>;
   /** How many sandboxes of each anti-affinity key the node already runs. */
   keyCounts: Map<string, number>;
@@ -94,7 +96,7 @@ export class PlacementTable {
     this.rank = new Float64Array(n);
     this.nodes.forEach((node, i) => {
       const { sizing } = node;
-      const offered = allocatable(node.capacity, sizing, policy);
+      const offered = allocatable(node.capacity, sizing, policy, node.containerd);
       this.offeredVcpus[i] = offered.vcpus;
       this.offeredMemory[i] = offered.memoryMiB;
       this.overhead[i] = sizing.sandboxOverheadMiB;

@@ -1,4 +1,4 @@
-import type { AgentTransportName } from '@moat/proto';
+import type { AgentTransportName, ContainerdSandbox } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
 import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
 import { PENDING_REASON_CODES, type PendingReasonCode } from '../model/pending-reason';
@@ -64,13 +64,36 @@ export class PortDto {
   protocol!: 'tcp' | 'udp';
 }
 
+/** Who started a sandbox: Moat's API (placed by its scheduler), or containerd on its node. */
+export const SANDBOX_ORIGINS = ['moat', 'containerd'] as const;
+export type SandboxOrigin = (typeof SANDBOX_ORIGINS)[number];
+
+export class ContainerdTaskDto {
+  @ApiProperty({ example: 'default', description: 'Its containerd namespace (`ctr -n`)' })
+  namespace!: string;
+
+  @ApiProperty({ example: 'web', description: 'Its task id in that namespace' })
+  id!: string;
+}
+
 /** A sandbox as the API and the dashboard see it. */
 export class SandboxDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
-  @ApiProperty({ format: 'uuid' })
-  tenantId!: string;
+  @ApiProperty({
+    enum: SANDBOX_ORIGINS,
+    description:
+      'moat: created through this API and placed by the scheduler. containerd: a containerd task (`ctr run --runtime io.containerd.moat.v2`) its node runs as a sandbox VM; ' +
+      'only the admin sees these, they count against their node\'s capacity, and every change (delete, exec, pause, files…) answers 409 MANAGED_BY_CONTAINERD: containerd owns them',
+  })
+  origin!: SandboxOrigin;
+
+  @ApiProperty({ required: false, type: ContainerdTaskDto, description: 'With origin containerd: the task it runs' })
+  containerd?: ContainerdTaskDto;
+
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null: a sandbox containerd started (no tenant owns it)' })
+  tenantId!: string | null;
 
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null until placed' })
   nodeId!: string | null;
@@ -188,9 +211,48 @@ export class SandboxDto {
   @ApiProperty({ format: 'date-time' })
   updatedAt!: string;
 
+  /** A sandbox containerd started, as its node reported it: its task, size and state; nothing else is known of it. */
+  static fromContainerd(sandbox: ContainerdSandbox & { nodeId: string }): SandboxDto {
+    return {
+      id: sandbox.id,
+      origin: 'containerd',
+      containerd: { namespace: sandbox.containerd.namespace, id: sandbox.containerd.id },
+      tenantId: null,
+      nodeId: sandbox.nodeId,
+      state: sandbox.state,
+      pendingReason: null,
+      vcpus: sandbox.vcpus,
+      memoryMiB: sandbox.memoryMiB,
+      image: null,
+      command: null,
+      rootfs: null,
+      env: {},
+      labels: {},
+      nodeSelector: {},
+      timings: [],
+      deploymentId: null,
+      templateId: null,
+      templateVersion: null,
+      health: 'unknown',
+      networkModel: null,
+      network: false,
+      ip: null,
+      ports: [],
+      egress: null,
+      dns: null,
+      isolation: null,
+      restartPolicy: { type: 'never' },
+      restartCount: 0,
+      events: [{ at: sandbox.since, state: sandbox.state }],
+      createdAt: sandbox.since,
+      updatedAt: sandbox.since,
+    };
+  }
+
   static from(sandbox: SandboxEntity): SandboxDto {
     return {
       id: sandbox.id,
+      origin: 'moat',
       tenantId: sandbox.tenantId,
       nodeId: sandbox.nodeId,
       state: sandbox.state,

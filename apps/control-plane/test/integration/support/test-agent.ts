@@ -3,6 +3,7 @@ import {
   packLogsPage,
   type AckReply,
   type AgentToControlPlaneEvents,
+  type ContainerdSandbox,
   type ControlPlaneToAgentEvents,
   type DesiredState,
   type ExecRequest,
@@ -89,8 +90,9 @@ export class TestAgent {
     this.socket.emit('sandbox:status', status);
   }
 
-  heartbeat(sandboxIds: string[]): void {
-    this.socket.emit('node:heartbeat', { sandboxIds });
+  /** A heartbeat; `containerd` lists the sandboxes containerd started on the node (absent: as an older agent). */
+  heartbeat(sandboxIds: string[], containerd?: ContainerdSandbox[]): void {
+    this.socket.emit('node:heartbeat', { sandboxIds, ...(containerd && { containerd }) });
   }
 
   /** Heartbeats every `ms` like a real agent, listing `sandboxIds()`; until `stopHeartbeats`. */
