@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, formatWarmPool, nodeLabel, shortId } from './format';
+import { containerdLabel, formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, formatWarmPool, nodeLabel, shortId } from './format';
 
 describe('format', () => {
+  it("names a containerd sandbox's task, and nothing for Moat's own", () => {
+    expect(containerdLabel({ origin: 'containerd', containerd: { namespace: 'k8s.io', id: 'web' } })).toBe('containerd k8s.io/web');
+    expect(containerdLabel({ origin: 'containerd' })).toBe('containerd');
+    expect(containerdLabel({ origin: 'moat' })).toBeNull();
+    expect(containerdLabel({})).toBeNull();
+  });
+
   it('shortens a UUID to its first block', () => {
     expect(shortId('3f2a9c1e-1111-2222-3333-444455556666')).toBe('3f2a9c1e');
   });

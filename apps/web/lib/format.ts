@@ -53,3 +53,12 @@ export function nodeLabel(nodeId: string | null, nodes: Readonly<Record<string, 
   if (!nodeId) return 'not scheduled';
   return nodes[nodeId]?.name ?? shortId(nodeId);
 }
+
+/**
+ * Who manages a sandbox, for a badge: `containerd default/web` for one containerd started on its
+ * node (only containerd may change or delete it), null for Moat's own.
+ */
+export function containerdLabel(sandbox: { origin?: string; containerd?: { namespace: string; id: string } }): string | null {
+  if (sandbox.origin !== 'containerd') return null;
+  return sandbox.containerd ? `containerd ${sandbox.containerd.namespace}/${sandbox.containerd.id}` : 'containerd';
+}

@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
-import { formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
+import { containerdLabel, formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
 import { restartSummary } from '@/lib/sandbox-history';
 import { ConfirmButton } from '../ui/confirm-button';
 import { DetailsCard } from '../ui/details-card';
@@ -42,6 +42,8 @@ export function SandboxDetail({ id }: { id: string }) {
 
   const env = Object.entries(sandbox.env);
   const pull = sandbox.state === 'creating' ? sandbox.progress : null;
+  // containerd's: shown, but every change of it is containerd's (the API answers MANAGED_BY_CONTAINERD).
+  const managedBy = containerdLabel(sandbox);
   return (
     <>
       <div className="page__header">
@@ -51,20 +53,29 @@ export function SandboxDetail({ id }: { id: string }) {
           </h1>
           <p className="hint mono">{sandbox.id}</p>
         </div>
-        <ConfirmButton
-          label="Delete"
-          title={`Delete sandbox ${shortId(sandbox.id)}?`}
-          confirmLabel="Delete sandbox"
-          danger
-          onConfirm={async () => {
-            await api.deleteSandbox(sandbox.id);
-            // Deletion is asynchronous (202): the list shows it stopping, then it disappears.
-            router.push('/sandboxes');
-          }}
-        >
-          <p>Its VM is stopped and everything it used is released. This cannot be undone.</p>
-        </ConfirmButton>
+        {!managedBy && (
+          <ConfirmButton
+            label="Delete"
+            title={`Delete sandbox ${shortId(sandbox.id)}?`}
+            confirmLabel="Delete sandbox"
+            danger
+            onConfirm={async () => {
+              await api.deleteSandbox(sandbox.id);
+              // Deletion is asynchronous (202): the list shows it stopping, then it disappears.
+              router.push('/sandboxes');
+            }}
+          >
+            <p>Its VM is stopped and everything it used is released. This cannot be undone.</p>
+          </ConfirmButton>
+        )}
       </div>
+
+      {managedBy && (
+        <p className="hint" role="note" data-origin="containerd">
+          <span className="badge badge--containerd">{managedBy}</span> Started through containerd, which manages it: delete it
+          through containerd (<span className="mono">ctr task delete</span> / <span className="mono">crictl</span>).
+        </p>
+      )}
 
       {sandbox.error && (
         <p className="banner banner--inline" role="alert">
@@ -166,12 +177,16 @@ export function SandboxDetail({ id }: { id: string }) {
         <SandboxIsolation sandbox={sandbox} />
         <SandboxNetworkSettings sandbox={sandbox} />
         <StateHistory sandbox={sandbox} />
-        <SandboxStats sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+        {!managedBy && <SandboxStats sandboxId={sandbox.id} running={sandbox.state === 'running'} />}
       </div>
 
-      <SandboxLogs sandboxId={sandbox.id} state={sandbox.state} />
-      <ExecForm sandboxId={sandbox.id} running={sandbox.state === 'running'} />
-      <SandboxTerminal sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+      {!managedBy && (
+        <>
+          <SandboxLogs sandboxId={sandbox.id} state={sandbox.state} />
+          <ExecForm sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+          <SandboxTerminal sandboxId={sandbox.id} running={sandbox.state === 'running'} />
+        </>
+      )}
     </>
   );
 }

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { useFleet } from '@/lib/fleet/fleet.context';
 import { listByName } from '@/lib/fleet/fleet.reducer';
-import { formatMemory, nodeLabel, shortId } from '@/lib/format';
+import { containerdLabel, formatMemory, nodeLabel, shortId } from '@/lib/format';
 import {
   NO_FILTER,
   filterSandboxes,
@@ -111,6 +111,11 @@ export function SandboxesTable({ sandboxes, filters = true }: { sandboxes: reado
             <td>
               <StateBadge state={sandbox.state} />
               {sandbox.health === 'unhealthy' && <StateBadge state="unhealthy" />}
+              {containerdLabel(sandbox) && (
+                <span className="badge badge--containerd" data-origin="containerd" title="Started through containerd: containerd manages it">
+                  {containerdLabel(sandbox)}
+                </span>
+              )}
               {sandbox.pendingReason && (
                 <p className="hint" data-pending-reason={sandbox.pendingReason.code}>
                   {sandbox.pendingReason.message}

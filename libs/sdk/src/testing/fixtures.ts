@@ -6,6 +6,7 @@ import type { FleetNode, Sandbox } from '../api.types';
 export function sandboxOf(overrides: Partial<Sandbox> = {}): Sandbox {
   return {
     id: '7f0c1d2e-0000-4000-8000-000000000001',
+    origin: 'moat',
     tenantId: '7f0c1d2e-0000-4000-8000-0000000000aa',
     nodeId: null,
     state: 'pending',
