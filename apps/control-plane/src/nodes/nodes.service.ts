@@ -181,7 +181,7 @@ export class NodesService {
     // deadlock; the transaction queue keeps them apart in this process.
     const revived = await this.transactions.run(async (manager) => {
       const up: string[] = [];
-      const changed: string[] = [];
+      const changed: { nodeId: string; before: ContainerdSandbox[]; after: ContainerdSandbox[] }[] = [];
       for (const chunk of chunks(ids, IN_CHUNK)) {
         await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
         const reporting = chunk.filter((id) => beats.get(id)?.containerd !== undefined);
@@ -192,7 +192,7 @@ export class NodesService {
             const next = listed.length > 0 ? listed.map((s) => ({ ...s, containerd: { ...s.containerd } })) : null;
             if (JSON.stringify(next) === JSON.stringify(node.containerdSandboxes)) continue;
             await manager.update(NodeEntity, { id: node.id }, { containerdSandboxes: next });
-            changed.push(node.id);
+            changed.push({ nodeId: node.id, before: node.containerdSandboxes ?? [], after: next ?? [] });
           }
         }
         const silent = await manager.find(NodeEntity, {
@@ -204,11 +204,13 @@ export class NodesService {
           if (result.affected) up.push(node.id);
         }
       }
-      return { revived: up, containerdChanged: changed };
+      return { up, changed };
     });
-    if (revived.revived.length > 0 || revived.containerdChanged.length > 0) await this.scheduler.invalidate();
-    await this.announceMany([...new Set([...revived.revived, ...revived.containerdChanged])]);
-    return revived;
+    const containerdChanged = revived.changed.map((c) => c.nodeId);
+    if (revived.up.length > 0 || containerdChanged.length > 0) await this.scheduler.invalidate();
+    for (const { nodeId, before, after } of revived.changed) this.announcer.containerdChanged(nodeId, before, after);
+    await this.announceMany([...new Set([...revived.up, ...containerdChanged])]);
+    return { revived: revived.up, containerdChanged };
   }
 
   /**
@@ -234,7 +236,9 @@ export class NodesService {
    * said hello since the caller looked).
    */
   async markDown(id: string, silentBefore?: Date): Promise<void> {
+    let containerd: ContainerdSandbox[] = [];
     const unknown = await this.transactions.run(async (manager) => {
+      containerd = (await manager.findOne(NodeEntity, { select: { id: true, containerdSandboxes: true }, where: { id } }))?.containerdSandboxes ?? [];
       const result = await manager.update(
         NodeEntity,
         { id, state: Not('down'), ...(silentBefore ? { lastHeartbeatAt: LessThan(silentBefore) } : {}) },
@@ -250,6 +254,7 @@ export class NodesService {
     // Pending sandboxes lost room they were told of: their reasons are worked out again.
     await this.scheduler.placePending();
     for (const sandbox of unknown) this.announcer.updated(sandbox);
+    this.announcer.containerdChanged(id, containerd, []);
     await this.announce(id);
     this.hooks.emit('nodeDown', id);
   }

@@ -1,4 +1,5 @@
-import type { ContainerdSandbox } from '@moat/proto';
+import { UI_NAMESPACE, type ContainerdSandbox } from '@moat/proto';
+import { io, type Socket } from 'socket.io-client';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
@@ -23,6 +24,7 @@ const AGENT_SIZING = { sandboxOverheadMiB: 160, cpuOvercommit: 16, memoryReserve
 describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, skip }) => {
   let t: TestApp;
   let opened: TestAgent[] = [];
+  let dashboards: Socket[] = [];
 
   beforeEach(async () => {
     if (skip) return;
@@ -31,6 +33,8 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
   afterEach(async () => {
     opened.forEach((a) => a.close());
     opened = [];
+    dashboards.forEach((s) => s.close());
+    dashboards = [];
     await t?.close();
   });
 
@@ -138,10 +142,22 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
   });
 
   itIf(!skip)("a node that goes away takes its containerd sandboxes out of the list; an older agent's beat leaves them be", async () => {
+    const socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: t.adminToken }, forceNew: true });
+    dashboards.push(socket);
+    const pushed: Sandbox[] = [];
+    const deleted: string[] = [];
+    socket.on('sandbox:updated', (sandbox: Sandbox) => pushed.push(sandbox));
+    socket.on('sandbox:deleted', ({ id }: { id: string }) => deleted.push(id));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
     const node = await agent();
     const reported = task({ state: 'creating' });
     node.heartbeat([], [reported]);
     await eventually(async () => expect((await list(t.admin())).map((s) => s.id)).toContain(reported.id));
+    // Dashboards are told.
+    await eventually(() => expect(pushed.find((s) => s.id === reported.id)).toMatchObject({ origin: 'containerd', state: 'creating', nodeId: node.nodeId }));
     // A beat without the field (an older agent) says nothing of them.
     node.heartbeat([]);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -150,5 +166,6 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
     node.close();
     await eventually(async () => expect((await list(t.admin())).map((s) => s.id)).not.toContain(reported.id));
     await t.api().get(`/v1/sandboxes/${reported.id}`).set(t.admin()).expect(404);
+    await eventually(() => expect(deleted).toContain(reported.id));
   });
 });

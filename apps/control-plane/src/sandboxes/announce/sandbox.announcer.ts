@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { ContainerdSandbox } from '@moat/proto';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../../common/chunks';
@@ -26,6 +27,17 @@ export class SandboxAnnouncer {
     for (const chunk of chunks(ids, IN_LIST_CHUNK)) {
       (await this.sandboxes.findBy({ id: In(chunk) })).forEach((sandbox) => this.updated(sandbox));
       await yieldToEventLoop();
+    }
+  }
+
+  /** A node's containerd sandboxes as its new report lists them (admins alone see them): new or changed ones, and those it no longer lists. */
+  containerdChanged(nodeId: string, before: readonly ContainerdSandbox[], after: readonly ContainerdSandbox[]): void {
+    if (!this.ui.watched) return;
+    const listed = new Set(after.map((s) => s.id));
+    for (const gone of before) if (!listed.has(gone.id)) this.ui.toAdmins('sandbox:deleted', { id: gone.id });
+    const known = new Map(before.map((s) => [s.id, JSON.stringify(s)]));
+    for (const s of after) {
+      if (known.get(s.id) !== JSON.stringify(s)) this.ui.toAdmins('sandbox:updated', SandboxDto.fromContainerd({ ...s, nodeId }));
     }
   }
 
