@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MOAT_RUNTIME, startContainerd, type OwnContainerd } from '../support/containerd.mjs';
-import { DATA_DIR } from '../support/api';
+import { DATA_DIR, api, waitFor } from '../support/api';
 import { findLeaks } from '../support/leaks.mjs';
 import { busyboxLayer, startRegistry, type TestRegistry } from '../support/registry';
 
@@ -108,6 +108,15 @@ describe('containerd runs tasks in Moat VMs (io.containerd.moat.v2)', () => {
     expect(metrics.stdout).toMatch(/memory\.usage_in_bytes\s+[1-9]/);
     const asUser = await ctr(['task', 'exec', '--exec-id', 'as-user', '--user', '1000', 'sleeper', 'id', '-u']);
     expect(asUser.stdout).toBe('1000\n');
+
+    // One node, one truth: the admin sees the task's VM among the sandboxes, and may not delete it.
+    const listed = await waitFor('the task in GET /v1/sandboxes', async () => {
+      const res = await api<{ id: string; origin: string; containerd?: { namespace: string; id: string }; memoryMiB: number }[]>('GET', '/v1/sandboxes');
+      return res.body.find((s) => s.containerd?.namespace === NS && s.containerd.id === 'sleeper');
+    }, 30_000);
+    expect(listed).toMatchObject({ origin: 'containerd', memoryMiB: 256 });
+    const refused = await api<{ error: { code: string } }>('DELETE', `/v1/sandboxes/${listed.id}`);
+    expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 409, code: 'MANAGED_BY_CONTAINERD' });
     expect((await ctr(['task', 'kill', '--signal', 'SIGKILL', 'sleeper'])).status).toBe(0);
     for (let i = 0; i < 100 && !/sleeper\s+\d+\s+STOPPED/.test((await ctr(['task', 'ls'])).stdout); i++) await new Promise((r) => setTimeout(r, 200));
     expect((await ctr(['task', 'ls'])).stdout).toMatch(/sleeper\s+\d+\s+STOPPED/);
