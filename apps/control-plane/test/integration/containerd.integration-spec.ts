@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
-import { TestAgent } from './support/test-agent';
+import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
   id: string;
@@ -17,9 +17,6 @@ interface Sandbox {
   memoryMiB: number;
   pendingReason: { code: string; message: string } | null;
 }
-
-/** What a current node agent says of itself on a QEMU host with the default settings. */
-const AGENT_SIZING = { sandboxOverheadMiB: 160, cpuOvercommit: 16, memoryReserveMiB: 1024 };
 
 describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, skip }) => {
   let t: TestApp;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { SchedulerService } from '../../src/scheduler/scheduler.service';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
-import { TestAgent } from './support/test-agent';
+import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
   id: string;
@@ -13,9 +13,6 @@ interface Sandbox {
   pendingReason: { code: string; message: string } | null;
   updatedAt: string;
 }
-
-/** What a current node agent says of itself on a QEMU host with the default settings. */
-const AGENT_SIZING = { sandboxOverheadMiB: 160, cpuOvercommit: 16, memoryReserveMiB: 1024 };
 
 describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ kind, skip }) => {
   let t: TestApp;
