@@ -31,24 +31,25 @@ export function sizingOf(hello: Pick<NodeHello, 'sandboxOverheadMiB' | 'cpuOverc
   };
 }
 
-/** What the node's warm pool holds when full: its VMs' vCPUs, and their memory plus the node's overhead for each. */
-export function warmPoolHolds(sizing: NodeSizing): Capacity {
-  const sizes = sizing.warmPool ?? [];
+/** What VMs the scheduler did not place hold on a node: their vCPUs, and their memory plus the node's overhead for each (`count` VMs of a size, default one). */
+function held(vms: readonly (Capacity & { count?: number })[], overheadMiB: number): Capacity {
   return {
-    vcpus: sizes.reduce((sum, size) => sum + size.count * size.vcpus, 0),
-    memoryMiB: sizes.reduce((sum, size) => sum + size.count * (size.memoryMiB + sizing.sandboxOverheadMiB), 0),
+    vcpus: vms.reduce((sum, vm) => sum + (vm.count ?? 1) * vm.vcpus, 0),
+    memoryMiB: vms.reduce((sum, vm) => sum + (vm.count ?? 1) * (vm.memoryMiB + overheadMiB), 0),
   };
+}
+
+/** What the node's warm pool holds when full. */
+export function warmPoolHolds(sizing: NodeSizing): Capacity {
+  return held(sizing.warmPool ?? [], sizing.sandboxOverheadMiB);
 }
 
 /** The size of a VM on the node that the scheduler did not place (a containerd task's). */
 export type HeldSize = Capacity;
 
-/** What the VMs containerd started on the node hold: their vCPUs, and their memory plus the node's overhead for each. */
+/** What the VMs containerd started on the node hold. */
 export function containerdHolds(sandboxes: readonly HeldSize[], sizing: NodeSizing): Capacity {
-  return {
-    vcpus: sandboxes.reduce((sum, s) => sum + s.vcpus, 0),
-    memoryMiB: sandboxes.reduce((sum, s) => sum + s.memoryMiB + sizing.sandboxOverheadMiB, 0),
-  };
+  return held(sandboxes, sizing.sandboxOverheadMiB);
 }
 
 /**

@@ -164,5 +164,13 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
     await eventually(async () => expect((await list(t.admin())).map((s) => s.id)).not.toContain(reported.id));
     await t.api().get(`/v1/sandboxes/${reported.id}`).set(t.admin()).expect(404);
     await eventually(() => expect(deleted).toContain(reported.id));
+
+    // Back again with the same list, it is shown again: what the control plane remembered of the
+    // node's beats went with it.
+    const back = await TestAgent.connect(t.baseUrl, t.adminToken, node.nodeId);
+    opened.push(back);
+    expect(await back.hello({ capacity: { vcpus: 2, memoryMiB: 4096 }, ...AGENT_SIZING })).toMatchObject({ ok: true });
+    back.heartbeat([], [reported]);
+    await eventually(async () => expect((await list(t.admin())).map((s) => s.id)).toContain(reported.id));
   });
 });

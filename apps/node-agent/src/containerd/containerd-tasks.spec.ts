@@ -29,6 +29,7 @@ class FakeSession implements TaskSession {
     this.chunks.push({ stream, data });
     this.wake();
   }
+  /** Ends the process as the guest reports an end: `exitCode` is 128 + the signal for a killed one. */
   exits(exit: Partial<ExitInfo>): void {
     this.ended = true;
     this.wake();
@@ -69,7 +70,7 @@ class FakeSession implements TaskSession {
   }
   close(): Promise<void> {
     this.calls.push('close');
-    if (!this.ended) this.exits({ signal: 9 });
+    if (!this.ended) this.exits({ exitCode: 137, signal: 9 });
     return Promise.resolve();
   }
 }
@@ -233,7 +234,7 @@ describe('ContainerdTasks', () => {
     expect(tasks.state(init).status).toBe(ProcessStatus.PROCESS_STATUS_RUNNING);
   });
 
-  it('signals one process or all of them, and reports a signal death as 128 + the signal', async () => {
+  it('signals one process or all of them, and passes on a signal death’s status (128 + the signal, as the guest reports it)', async () => {
     await tasks.create({ task: ref, bundle: dir, stdio });
     await tasks.start(init);
     tasks.exec({ process: { task: ref, execId: 'e1' }, processJson: JSON.stringify({ args: ['sleep', '60'] }), stdio: { stdin: '', stdout: '', stderr: '', terminal: false } });
@@ -244,7 +245,7 @@ describe('ContainerdTasks', () => {
     await tasks.kill(init, 9, true);
     expect(runtime.init.calls).toEqual(['signal 15', 'signal 9']);
     expect(runtime.execs[0].session.calls).toEqual(['signal 9']);
-    runtime.init.exits({ signal: 9 });
+    runtime.init.exits({ exitCode: 137, signal: 9 });
     await expect(tasks.wait(init)).resolves.toMatchObject({ exitStatus: 137 });
     await expect(tasks.kill(init, 9, false)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

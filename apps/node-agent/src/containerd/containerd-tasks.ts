@@ -64,11 +64,6 @@ function nameOf(ref: TaskRef, execId: string): string {
   return execId === '' ? `task ${keyOf(ref)}` : `process ${execId} of task ${keyOf(ref)}`;
 }
 
-/** containerd's exit status: the code, or 128 + the signal that killed it. */
-function exitStatus(exit: { exitCode: number; signal: number }): number {
-  return exit.signal > 0 ? 128 + exit.signal : exit.exitCode;
-}
-
 function rethrow(error: unknown): never {
   throw taskError(error);
 }
@@ -247,7 +242,8 @@ export class ContainerdTasks {
     const exited = async (): Promise<ProcessExit> => {
       let status: number;
       try {
-        status = exitStatus(await (process.session as TaskSession).wait());
+        // The guest's status is containerd's: the code, or 128 + the signal that killed it.
+        status = (await (process.session as TaskSession).wait()).exitCode;
       } catch (error) {
         this.log.warn({ err: error, process: name }, 'the process could not be waited for; counting it killed');
         status = KILLED_STATUS;

@@ -19,10 +19,10 @@ import { eventually } from '@moat/test-support';
 
 type AgentClientSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;
 
-/** A node agent stand-in speaking the real fleet protocol over a real socket.io client. */
 /** What a current node agent says of itself on a QEMU host with the default settings. */
 export const AGENT_SIZING = { sandboxOverheadMiB: 160, cpuOvercommit: 16, memoryReserveMiB: 1024 };
 
+/** A node agent stand-in speaking the real fleet protocol over a real socket.io client. */
 export class TestAgent {
   readonly desired: DesiredState[] = [];
   readonly execRequests: ExecRequest[] = [];
