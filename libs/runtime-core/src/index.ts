@@ -13,6 +13,8 @@ export type {
   GuestImage,
   ImageOptions,
   PhaseTiming,
+  PodContainerSpec,
+  PodOptions,
   PoolShape,
   PoolSize,
   RuntimeOptions,
@@ -32,7 +34,7 @@ export type { SharedFsKind } from './sharefs/shared-fs';
 export type { RegistryCredentials } from './image/registry.client';
 export { parseImageReference, type ImageReference } from './image/image-reference';
 /** OCI bundles (containerd's): the VM size their config.json asks for; OCI `KEY=value` env lists as maps. */
-export { bundleSize, type BundleSize } from './rootfs/oci-bundle';
+export { bundlePodRole, bundleSize, type BundleSize, type PodRole } from './rootfs/oci-bundle';
 export { envMap } from './image/image-config';
 export { AGENT_TRANSPORT_KINDS, chooseAgentTransport, type AgentTransportKind } from './agent/transport/agent-transport';
 export type { ProcessSession, SessionOptions } from './agent/process-session';

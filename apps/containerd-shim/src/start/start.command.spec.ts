@@ -74,6 +74,25 @@ describe('runStart', () => {
     expect(launcher.launches).toHaveLength(1);
   });
 
+  it("answers a pod's container with its sandbox's daemon, grouped by CRI's annotation", async () => {
+    const annotate = (dirPath: string, annotations: Record<string, string>) => writeFile(join(dirPath, 'config.json'), JSON.stringify({ annotations }));
+    const podBundle = join(dir.path, 'pod-bundle');
+    await mkdir(podBundle);
+    await annotate(podBundle, { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'pod1' });
+    const sandboxConfig = loadShimConfig(ARGV.map((arg) => (arg === 'web' ? 'pod1' : arg)), { MOAT_RUN_DIR: join(dir.path, 'run') }, podBundle);
+    const podAddress = await runStart(sandboxConfig, { launcher });
+
+    const containerBundle = join(dir.path, 'web-bundle');
+    await mkdir(containerBundle);
+    await annotate(containerBundle, { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'pod1' });
+    const containerConfig = loadShimConfig(ARGV, { MOAT_RUN_DIR: join(dir.path, 'run') }, containerBundle);
+    expect(await runStart(containerConfig, { launcher })).toBe(podAddress);
+    expect(launcher.launches).toHaveLength(1);
+    expect(readFileSync(join(containerBundle, 'address'), 'utf8')).toBe(podAddress);
+    // A task without the annotation gets a shim of its own.
+    expect(await runStart(config, { launcher })).not.toBe(podAddress);
+  });
+
   it('replaces the socket a dead daemon left behind', async () => {
     const address = await runStart(config, { launcher });
     await launcher.close();

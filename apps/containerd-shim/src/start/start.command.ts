@@ -35,7 +35,7 @@ export interface StartDeps {
  */
 export async function runStart(config: ShimConfig, deps: StartDeps): Promise<string> {
   const { flags, bundle } = config;
-  const path = shimSocketPath({ socketDir: config.socketDir, containerdAddress: flags.address, namespace: flags.namespace, group: shimGroupOf(flags.id) });
+  const path = shimSocketPath({ socketDir: config.socketDir, containerdAddress: flags.address, namespace: flags.namespace, group: await shimGroupOf(flags.id, bundle) });
   const address = socketAddressOf(path);
   if (await canConnect(path)) {
     await writeAddressFile(bundle, address);

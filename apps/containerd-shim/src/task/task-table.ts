@@ -65,8 +65,8 @@ export class TaskRecord {
 }
 
 /**
- * The tasks this shim serves, by containerd's task id. One for now; pods (several containers
- * sharing a shim, grouped by the `io.kubernetes.cri.sandbox-id` annotation) would add entries.
+ * The tasks this shim serves, by containerd's task id: one, or a pod's (its sandbox and its containers,
+ * sharing a shim as `start` groups them by the `io.kubernetes.cri.sandbox-id` annotation).
  */
 export class TaskTable {
   private readonly tasks = new Map<string, TaskRecord>();

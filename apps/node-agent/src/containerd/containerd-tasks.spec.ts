@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ProcessStatus } from '@moat/proto/node-tasks';
-import type { ExitInfo, SandboxInfo, SandboxSpec, SessionOptions } from '@moat/runtime-core';
+import type { ExitInfo, PodContainerSpec, SandboxInfo, SandboxSpec, SessionOptions } from '@moat/runtime-core';
 import { eventually } from '@moat/test-support';
 import pino from 'pino';
 import { ContainerdTasks, DEFAULT_TASK_SIZE, type TaskRuntime, type TaskSession } from './containerd-tasks';
@@ -81,9 +81,11 @@ class FakeRuntime implements TaskRuntime {
   readonly specs: SandboxSpec[] = [];
   readonly calls: string[] = [];
   readonly init = new FakeSession();
-  readonly execs: { options: SessionOptions; session: FakeSession }[] = [];
+  /** The inits of containers pods added, by container id. */
+  readonly podInits = new Map<string, FakeSession>();
+  readonly execs: { options: SessionOptions; containerId: string; session: FakeSession }[] = [];
   failCreate = false;
-  private started = false;
+  private readonly started = new Set<string>();
 
   create(spec: SandboxSpec): Promise<SandboxInfo> {
     this.specs.push(spec);
@@ -101,18 +103,33 @@ class FakeRuntime implements TaskRuntime {
   list(): SandboxInfo[] {
     return [...this.sandboxes.values()];
   }
-  startContainer(): Promise<void> {
-    this.calls.push('start');
-    this.started = true;
+  addContainer(id: string, spec: PodContainerSpec): Promise<void> {
+    this.calls.push(`add ${spec.containerId}`);
+    const info = this.sandboxes.get(id);
+    if (info) info.podContainers = [...(info.podContainers ?? []), spec.containerId];
     return Promise.resolve();
   }
-  initSession(): TaskSession {
-    if (!this.started) throw Object.assign(new Error('not started'), { code: 'CONTAINER_WRONG_STATE' });
-    return this.init;
+  removeContainer(id: string, containerId: string): Promise<void> {
+    this.calls.push(`remove ${containerId}`);
+    const info = this.sandboxes.get(id);
+    if (info) info.podContainers = info.podContainers?.filter((c) => c !== containerId);
+    return Promise.resolve();
   }
-  openSession(_id: string, options: SessionOptions): Promise<TaskSession> {
+  startContainer(id: string, containerId: string): Promise<void> {
+    this.calls.push(containerId === id ? 'start' : `start ${containerId}`);
+    this.started.add(containerId);
+    return Promise.resolve();
+  }
+  initSession(id: string, containerId: string): TaskSession {
+    if (!this.started.has(containerId)) throw Object.assign(new Error('not started'), { code: 'CONTAINER_WRONG_STATE' });
+    if (containerId === id) return this.init;
+    const session = this.podInits.get(containerId) ?? new FakeSession();
+    this.podInits.set(containerId, session);
+    return session;
+  }
+  openSession(_id: string, options: SessionOptions, containerId: string): Promise<TaskSession> {
     const session = new FakeSession();
-    this.execs.push({ options, session });
+    this.execs.push({ options, containerId, session });
     return Promise.resolve(session);
   }
   setPaused(_id: string, paused: boolean): Promise<void> {
@@ -204,6 +221,52 @@ describe('ContainerdTasks', () => {
     await expect(tasks.delete(init)).resolves.toMatchObject({ exitStatus: 3 });
     expect(runtime.calls).toEqual(['start', 'delete']);
     expect(() => tasks.state(init)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  describe('pods', () => {
+    const noStdio = { stdin: '', stdout: '', stderr: '', terminal: false };
+    /** A bundle as CRI writes it for a pod's sandbox or one of its containers. */
+    const bundle = (name: string, annotations: Record<string, string>, netns?: string) => {
+      const path = join(dir, name);
+      execFileSync('mkdir', [path]);
+      const namespaces = netns ? [{ type: 'network', path: netns }] : [];
+      writeFileSync(join(path, 'config.json'), JSON.stringify({ process: { args: ['/pause'], cwd: '/' }, annotations, linux: { namespaces } }));
+      return path;
+    };
+    const pod = { namespace: 'k8s.io', id: 'p1' };
+    const web = { namespace: 'k8s.io', id: 'web' };
+
+    it("boots one VM for the pod in CRI's netns and adds its containers to it", async () => {
+      const sandboxBundle = bundle('p1', { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' }, '/var/run/netns/cni-1');
+      await tasks.create({ task: pod, bundle: sandboxBundle, stdio: noStdio });
+      expect(runtime.specs[0]).toMatchObject({ containerd: pod, pod: { netns: '/var/run/netns/cni-1' } });
+      await tasks.start({ task: pod, execId: '' });
+
+      const webBundle = bundle('web', { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'p1' });
+      await expect(tasks.create({ task: web, bundle: webBundle, stdio: noStdio })).resolves.toEqual({ pid: 4242 });
+      expect(runtime.specs).toHaveLength(1);
+      await tasks.start({ task: web, execId: '' });
+      tasks.exec({ process: { task: web, execId: 'e1' }, processJson: JSON.stringify({ args: ['wget', 'localhost'] }), stdio: noStdio });
+      await tasks.start({ task: web, execId: 'e1' });
+      expect(runtime.execs[0].containerId).toBe('web');
+      expect(runtime.calls).toEqual(['start', 'add web', 'start web']);
+
+      // A restarted node agent finds the pod's container in its VM again.
+      const restarted = new ContainerdTasks(runtime, pino({ level: 'silent' }));
+      expect(restarted.state({ task: web, execId: '' }).pid).toBe(4242);
+
+      runtime.podInits.get('web')?.exits({ exitCode: 0 });
+      await tasks.wait({ task: web, execId: '' });
+      await tasks.delete({ task: web, execId: '' });
+      await tasks.delete({ task: pod, execId: '' });
+      expect(runtime.calls.slice(3)).toEqual(['remove web', 'delete']);
+    });
+
+    it('refuses a container whose pod has no VM here', async () => {
+      const webBundle = bundle('web', { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'gone' });
+      await expect(tasks.create({ task: web, bundle: webBundle, stdio: noStdio })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      expect(runtime.calls).toEqual([]);
+    });
   });
 
   it('runs an exec in the running task on a terminal, resizes it, and forgets it on delete', async () => {

@@ -11,7 +11,7 @@ import {
   type Stdio,
   type TaskRef,
 } from '@moat/proto/node-tasks';
-import { bundleSize, type BundleSize, type ProcessSession, type SandboxInfo, type SandboxRuntime, type SessionOptions } from '@moat/runtime-core';
+import { bundlePodRole, bundleSize, type BundleSize, type PodOptions, type ProcessSession, type SandboxInfo, type SandboxRuntime, type SessionOptions } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import { execSessionOptions } from './exec-process';
 import { ProcessIo } from './process-io';
@@ -21,9 +21,9 @@ import { TaskError, taskError } from './task.errors';
 export type TaskSession = Pick<ProcessSession, 'output' | 'write' | 'closeStdin' | 'resize' | 'signal' | 'wait' | 'close'>;
 
 /** The part of the runtime containerd's tasks use (a fake implements it in unit tests). */
-export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'startContainer' | 'setPaused' | 'stats' | 'processes'> & {
-  initSession(id: string): TaskSession;
-  openSession(id: string, opts: SessionOptions): Promise<TaskSession>;
+export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'addContainer' | 'removeContainer' | 'startContainer' | 'setPaused' | 'stats' | 'processes'> & {
+  initSession(id: string, containerId: string): TaskSession;
+  openSession(id: string, opts: SessionOptions, containerId: string): Promise<TaskSession>;
 };
 
 /** A task whose bundle limits nothing gets the smallest useful VM. */
@@ -48,7 +48,10 @@ interface TaskProcess {
 
 interface Task {
   ref: TaskRef;
+  /** The VM it runs in: its own, or its pod's. */
   sandboxId: string;
+  /** Its container in the guest: the VM's own (the sandbox id), or one its pod added (the task id). */
+  containerId: string;
   /** The VMM's host pid: what containerd shows for every process of the task. */
   pid: number;
   /** False until its VM runs. */
@@ -69,10 +72,12 @@ function rethrow(error: unknown): never {
 }
 
 /**
- * containerd's tasks on this node, each a sandbox VM of the node's runtime whose container is the
- * task's init, its execs processes in that container: what the node agent does for `NodeTasks`
- * calls from the containerd shim. The sandboxes carry their containerd name, so a restarted node
- * agent finds them again.
+ * containerd's tasks on this node: what the node agent does for `NodeTasks` calls from the
+ * containerd shim. A task is a sandbox VM of the node's runtime whose container is the task's
+ * init, its execs processes in that container. A pod (CRI's annotations on the bundle) is one
+ * VM: its sandbox task boots it in the netns CRI set up, and each of its other containers is a
+ * task whose container is added to that VM. The sandboxes carry their containerd names, so a
+ * restarted node agent finds them again.
  */
 export class ContainerdTasks {
   private readonly tasks = new Map<string, Task>();
@@ -88,21 +93,42 @@ export class ContainerdTasks {
     const key = keyOf(ref);
     if (this.tasks.has(key) || this.adopted(ref)) throw new TaskError('ALREADY_EXISTS', `task ${key} already exists`);
     const init: TaskProcess = { execId: '', stdio, status: ProcessStatus.PROCESS_STATUS_CREATED };
-    const task: Task = { ref, sandboxId: randomUUID(), pid: 0, ready: false, processes: new Map([['', init]]) };
+    const sandboxId = randomUUID();
+    const task: Task = { ref, sandboxId, containerId: sandboxId, pid: 0, ready: false, processes: new Map([['', init]]) };
     this.tasks.set(key, task);
+    let booting = false;
     try {
-      const size = await bundleSize(bundle, DEFAULT_TASK_SIZE, { minMemoryMiB: MIN_MEMORY_MIB, maxVcpus: MAX_VCPUS });
-      const info = await this.runtime.create({ id: task.sandboxId, ...size, env: {}, bundle, containerd: { ...ref }, deferStart: true, tty: stdio.terminal });
-      if (info.state !== 'running') throw new TaskError('UNAVAILABLE', `${info.error?.code ?? 'START_FAILED'}: ${info.error?.message ?? `the task's VM is ${info.state}`}`);
-      task.pid = info.vmmPid ?? 0;
+      const role = await bundlePodRole(bundle);
+      booting = role.kind !== 'container';
+      if (role.kind === 'container') await this.joinPod(task, role.sandboxId, bundle, stdio.terminal);
+      else await this.boot(task, bundle, stdio.terminal, role.kind === 'sandbox' ? { ...(role.netns && { netns: role.netns }) } : undefined);
       task.ready = true;
-      this.log.info({ task: key, sandboxId: task.sandboxId, ...size }, 'containerd task created');
       return { pid: task.pid };
     } catch (error) {
       this.tasks.delete(key);
-      await this.runtime.delete(task.sandboxId).catch((err: unknown) => this.log.error({ err, sandboxId: task.sandboxId }, 'releasing a failed task left something behind'));
+      if (booting) {
+        await this.runtime.delete(task.sandboxId).catch((err: unknown) => this.log.error({ err, sandboxId: task.sandboxId }, 'releasing a failed task left something behind'));
+      }
       throw taskError(error);
     }
+  }
+
+  /** The task's own VM (a pod's, with `pod`), sized by its bundle. */
+  private async boot(task: Task, bundle: string, tty: boolean, pod: PodOptions | undefined): Promise<void> {
+    const size = await bundleSize(bundle, DEFAULT_TASK_SIZE, { minMemoryMiB: MIN_MEMORY_MIB, maxVcpus: MAX_VCPUS });
+    const info = await this.runtime.create({ id: task.sandboxId, ...size, env: {}, bundle, containerd: { ...task.ref }, deferStart: true, tty, ...(pod && { pod }) });
+    if (info.state !== 'running') throw new TaskError('UNAVAILABLE', `${info.error?.code ?? 'START_FAILED'}: ${info.error?.message ?? `the task's VM is ${info.state}`}`);
+    task.pid = info.vmmPid ?? 0;
+    this.log.info({ task: keyOf(task.ref), sandboxId: task.sandboxId, ...size, pod: pod !== undefined }, 'containerd task created');
+  }
+
+  /** A pod's container: added to the VM its sandbox task booted. */
+  private async joinPod(task: Task, podId: string, bundle: string, tty: boolean): Promise<void> {
+    const pod = this.tasks.get(keyOf({ namespace: task.ref.namespace, id: podId })) ?? this.adopted({ namespace: task.ref.namespace, id: podId });
+    if (!pod?.ready || pod.containerId !== pod.sandboxId) throw new TaskError('FAILED_PRECONDITION', `pod sandbox ${podId} has no running VM on this node`);
+    Object.assign(task, { sandboxId: pod.sandboxId, containerId: task.ref.id, pid: pod.pid });
+    await this.runtime.addContainer(pod.sandboxId, { containerId: task.ref.id, bundle, tty });
+    this.log.info({ task: keyOf(task.ref), sandboxId: task.sandboxId, pod: podId }, "containerd task added to its pod's VM");
   }
 
   /** Adds a process to a running task, to be started by {@link start}. */
@@ -184,7 +210,9 @@ export class ContainerdTasks {
       return process.exit ?? { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
     }
     await Promise.all([...task.processes.values()].map((p) => this.end(p)));
-    await this.runtime.delete(task.sandboxId).catch(rethrow);
+    if (task.containerId === task.sandboxId) await this.runtime.delete(task.sandboxId).catch(rethrow);
+    // A pod's container whose VM went first (its pod deleted) has nothing left to remove.
+    else if (this.runtime.list().some((s) => s.id === task.sandboxId)) await this.runtime.removeContainer(task.sandboxId, task.containerId).catch(rethrow);
     this.tasks.delete(keyOf(task.ref));
     this.log.info({ task: keyOf(task.ref), sandboxId: task.sandboxId }, 'containerd task deleted');
     return process.exit ?? { pid: task.pid, exitStatus: KILLED_STATUS, exitedAtMs: Date.now() };
@@ -195,21 +223,21 @@ export class ContainerdTasks {
     const init = task.processes.get('');
     const from = paused ? ProcessStatus.PROCESS_STATUS_RUNNING : ProcessStatus.PROCESS_STATUS_PAUSED;
     if (init?.status !== from) throw new TaskError('FAILED_PRECONDITION', `task ${keyOf(ref)} is not ${paused ? 'running' : 'paused'}`);
-    await this.runtime.setPaused(task.sandboxId, paused).catch(rethrow);
+    await this.runtime.setPaused(task.sandboxId, paused, task.containerId).catch(rethrow);
     init.status = paused ? ProcessStatus.PROCESS_STATUS_PAUSED : ProcessStatus.PROCESS_STATUS_RUNNING;
   }
 
   /** The init's container's resource use, from its cgroup in the guest. */
   async stats(ref: TaskRef): Promise<StatsResponse> {
     const task = this.task(ref);
-    const { cpu, memory, pids } = await this.runtime.stats(task.sandboxId).catch(rethrow);
+    const { cpu, memory, pids } = await this.runtime.stats(task.sandboxId, task.containerId).catch(rethrow);
     return { cpuUsageNs: cpu.usageUsec * 1000, memoryUsageBytes: memory.currentBytes, memoryLimitBytes: memory.limitBytes, pidsCurrent: pids.current };
   }
 
   /** The task's processes by their pids in the guest: its container's cgroup members. */
   async pids(ref: TaskRef): Promise<number[]> {
     const task = this.task(ref);
-    return this.runtime.processes(task.sandboxId).catch(rethrow);
+    return this.runtime.processes(task.sandboxId, task.containerId).catch(rethrow);
   }
 
   /** Deletes every task (a node agent that stops its sandboxes on exit). */
@@ -222,9 +250,9 @@ export class ContainerdTasks {
   }
 
   private async startSession(task: Task, process: TaskProcess): Promise<TaskSession> {
-    if (process.options) return this.runtime.openSession(task.sandboxId, process.options);
-    await this.runtime.startContainer(task.sandboxId);
-    return this.runtime.initSession(task.sandboxId);
+    if (process.options) return this.runtime.openSession(task.sandboxId, process.options, task.containerId);
+    await this.runtime.startContainer(task.sandboxId, task.containerId);
+    return this.runtime.initSession(task.sandboxId, task.containerId);
   }
 
   /** Kills a process that still runs and closes its FIFOs. */
@@ -275,13 +303,16 @@ export class ContainerdTasks {
    * Its output and its execs went with that agent; its init's end is waited for again.
    */
   private adopted(ref: TaskRef): Task | undefined {
-    const info = this.runtime.list().find((s: SandboxInfo) => s.containerd?.namespace === ref.namespace && s.containerd.id === ref.id);
+    const inNamespace = this.runtime.list().filter((s: SandboxInfo) => s.containerd?.namespace === ref.namespace);
+    const own = inNamespace.find((s) => s.containerd?.id === ref.id);
+    const pod = own ? undefined : inNamespace.find((s) => s.podContainers?.includes(ref.id));
+    const info = own ?? pod;
     if (!info) return undefined;
     const init: TaskProcess = { execId: '', stdio: { stdin: '', stdout: '', stderr: '', terminal: false }, status: ProcessStatus.PROCESS_STATUS_RUNNING };
-    const task: Task = { ref, sandboxId: info.id, pid: info.vmmPid ?? 0, ready: true, processes: new Map([['', init]]) };
+    const task: Task = { ref, sandboxId: info.id, containerId: own ? info.id : ref.id, pid: info.vmmPid ?? 0, ready: true, processes: new Map([['', init]]) };
     this.tasks.set(keyOf(ref), task);
     try {
-      init.session = this.runtime.initSession(info.id);
+      init.session = this.runtime.initSession(task.sandboxId, task.containerId);
       this.watch(task, init, Promise.resolve());
     } catch {
       // A VM that failed meanwhile, or an init never started: either way it will not run.

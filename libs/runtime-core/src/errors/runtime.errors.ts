@@ -9,6 +9,10 @@ export enum RuntimeErrorCode {
   /** The container's init cannot do that now: a start of a started one, a wait for one not started. */
   CONTAINER_WRONG_STATE = 'CONTAINER_WRONG_STATE',
   INVALID_SPEC = 'INVALID_SPEC',
+  /** A pod's VM holds no container of that id. */
+  CONTAINER_NOT_FOUND = 'CONTAINER_NOT_FOUND',
+  /** A pod's VM holds a container of that id already. */
+  CONTAINER_EXISTS = 'CONTAINER_EXISTS',
   ROOTFS_FAILED = 'ROOTFS_FAILED',
   SHAREFS_FAILED = 'SHAREFS_FAILED',
   /** The sandbox's jail or host cgroup could not be set up. */

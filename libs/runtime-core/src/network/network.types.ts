@@ -60,5 +60,7 @@ export const networkStateSchema = z.object({
   ports: z.array(portMappingSchema),
   nic: vmNicSchema.optional(),
   guest: guestNetConfigSchema.optional(),
+  /** A pod's VM in CRI's netns (no tenant network): the netns's name and the interface the VM stands in for. */
+  pod: z.object({ netns: z.string(), ifname: z.string() }).optional(),
 });
 export type NetworkState = z.infer<typeof networkStateSchema>;

@@ -10,6 +10,7 @@ import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
 import { HostFirewall } from './firewall/host-firewall';
+import { joinPodNetns, leavePodNetns } from './pod/pod-netns';
 import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
@@ -153,6 +154,11 @@ export class SandboxNetworks {
     return { state, nicFd: plumbed.fd };
   }
 
+  /** Plumbs a pod's VM into the netns CRI's CNI set up for it: see `pod/pod-netns`. */
+  joinPod(sandboxId: string, netnsPath: string, save: (state: NetworkState) => Promise<void>): Promise<NetworkAttachment> {
+    return joinPodNetns(this.net, this.tun, sandboxId, netnsPath, save);
+  }
+
   /** Closes the runtime's copy of a NIC descriptor once the VMM has its own. */
   releaseNicFd(fd: number): void {
     this.tun.close(fd);
@@ -160,6 +166,7 @@ export class SandboxNetworks {
 
   /** Undoes {@link attach} from whatever state it reached; every step runs, the first failure is rethrown. */
   async detach(sandboxId: string, state: NetworkState, runDir: string): Promise<void> {
+    if (state.pod) return leavePodNetns(this.net, state.pod);
     const model = createNetworkModel(state.model, this.net, this.tun);
     const failures: unknown[] = [];
     const attempt = async (fn: () => Promise<void>) => {

@@ -34,6 +34,34 @@ const resourcesSchema = z.object({
     .optional(),
 });
 
+/** containerd's CRI marks a pod's bundles with these annotations (Kata and runc's shim read the same). */
+export const CRI_CONTAINER_TYPE = 'io.kubernetes.cri.container-type';
+export const CRI_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
+
+const podSchema = z.object({
+  annotations: z.record(z.string(), z.string()).default({}),
+  linux: z.object({ namespaces: z.array(z.object({ type: z.string(), path: z.string().optional() })).default([]) }).default({ namespaces: [] }),
+});
+
+/**
+ * Where a bundle belongs in a pod: a pod's sandbox (its VM, in the netns CRI's CNI set up), a
+ * container of the pod `sandboxId`, or no pod at all (a plain `ctr run`: a VM of its own).
+ */
+export type PodRole = { kind: 'sandbox'; netns?: string } | { kind: 'container'; sandboxId: string } | { kind: 'none' };
+
+export async function bundlePodRole(bundleDir: string): Promise<PodRole> {
+  const { annotations, linux } = await readBundleConfig(bundleDir, podSchema, 'unusable annotations');
+  const type = annotations[CRI_CONTAINER_TYPE];
+  if (type === 'sandbox') {
+    const netns = linux.namespaces.find((ns) => ns.type === 'network')?.path;
+    return { kind: 'sandbox', ...(netns && { netns }) };
+  }
+  const sandboxId = annotations[CRI_SANDBOX_ID];
+  if (type === 'container' && sandboxId) return { kind: 'container', sandboxId };
+  if (type !== undefined) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `the bundle's ${CRI_CONTAINER_TYPE} is ${JSON.stringify(type)} without a ${CRI_SANDBOX_ID}, or unknown`);
+  return { kind: 'none' };
+}
+
 /** A VM's size: vCPUs and memory. */
 export interface BundleSize {
   vcpus: number;

@@ -35,6 +35,21 @@ export class RootfsMounts {
     await this.proc.run('mount', ['--bind', source, target]);
   }
 
+  /**
+   * Makes `dir` a mount of its own in a shared peer group, so that what is mounted under it
+   * later also appears in the mount namespaces copied from it before (virtiofsd's and a jailed
+   * VMM's, which are their slaves): how a pod's later containers reach its VM.
+   */
+  async share(dir: string): Promise<void> {
+    await this.proc.run('mount', ['--bind', dir, dir]);
+    try {
+      await this.proc.run('mount', ['--make-shared', dir]);
+    } catch (error) {
+      await this.proc.run('umount', [dir]);
+      throw error;
+    }
+  }
+
   /** Unmounts `target` if something is mounted there; idempotent. */
   async unmount(target: string): Promise<void> {
     if (await this.isMounted(target)) await this.proc.run('umount', [target]);

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { imageProcess, type ImageProcess } from '../image/image-config';
@@ -30,11 +30,19 @@ export interface PreparedRootfs {
   manifestDigest?: string;
 }
 
-/** Builds and releases a sandbox's container rootfs. */
+/** Builds and releases a sandbox's container rootfs, and those of the containers a pod adds. */
 export interface RootfsProvider {
   prepare(req: RootfsRequest): Promise<PreparedRootfs>;
   /** Unmounts the rootfs and drops the sandbox's hold on image layers; idempotent. */
   release(sandboxId: string, rootfsDir: string): Promise<void>;
+  /** A pod's shared dir becomes a shared mount: rootfses bound under it later reach the guest. */
+  sharePodDir(sharedDir: string): Promise<void>;
+  /** Undoes {@link sharePodDir}; idempotent. */
+  unsharePodDir(sharedDir: string): Promise<void>;
+  /** A pod's added container: its bundle's rootfs bound at `rootfsDir`, and its process. */
+  addBundle(bundle: string, rootfsDir: string): Promise<ImageProcess>;
+  /** Unmounts and removes an added container's rootfs dir; idempotent. */
+  removeBundle(rootfsDir: string): Promise<void>;
 }
 
 /**
@@ -50,7 +58,7 @@ export class SandboxRootfs implements RootfsProvider {
   ) {}
 
   async prepare(req: RootfsRequest): Promise<PreparedRootfs> {
-    if (req.bundle !== undefined) return this.prepareBundle(req.bundle, req.rootfsDir);
+    if (req.bundle !== undefined) return { process: await this.addBundle(req.bundle, req.rootfsDir) };
     if (req.image === undefined) {
       await this.busybox.prepare(req.rootfsDir);
       await ensureMountTargets(req.rootfsDir);
@@ -70,7 +78,7 @@ export class SandboxRootfs implements RootfsProvider {
   }
 
   /** The bundle's process first, so a bad config.json fails before anything is mounted. */
-  private async prepareBundle(bundle: string, rootfsDir: string): Promise<PreparedRootfs> {
+  async addBundle(bundle: string, rootfsDir: string): Promise<ImageProcess> {
     const process = await bundleProcess(bundle);
     await mkdir(rootfsDir, { recursive: true, mode: 0o755 });
     try {
@@ -79,7 +87,25 @@ export class SandboxRootfs implements RootfsProvider {
       throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `mount the bundle's rootfs of ${bundle}: ${describeError(cause)}`, { cause });
     }
     await ensureMountTargets(rootfsDir);
-    return { process };
+    return process;
+  }
+
+  async removeBundle(rootfsDir: string): Promise<void> {
+    await this.mounts.unmount(rootfsDir);
+    await rm(rootfsDir, { recursive: true, force: true });
+  }
+
+  async sharePodDir(sharedDir: string): Promise<void> {
+    await mkdir(sharedDir, { recursive: true, mode: 0o755 });
+    try {
+      await this.mounts.share(sharedDir);
+    } catch (cause) {
+      throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `make the pod's ${sharedDir} a shared mount: ${describeError(cause)}`, { cause });
+    }
+  }
+
+  async unsharePodDir(sharedDir: string): Promise<void> {
+    await this.mounts.unmount(sharedDir);
   }
 
   async release(sandboxId: string, rootfsDir: string): Promise<void> {

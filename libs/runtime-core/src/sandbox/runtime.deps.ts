@@ -35,7 +35,7 @@ export interface RuntimeDeps {
   /** How long a re-adopted sandbox's agent has to answer after a runtime restart. */
   adoptTimeoutMs: number;
   /** Plumbs sandbox networks; absent when the runtime has no network options. */
-  network?: Pick<SandboxNetworks, 'attach' | 'detach' | 'check' | 'releaseNicFd' | 'setOverlayPeers'>;
+  network?: Pick<SandboxNetworks, 'attach' | 'joinPod' | 'detach' | 'check' | 'releaseNicFd' | 'setOverlayPeers'>;
   /** Boot snapshots to restore VMs from; absent when they are off or the host cannot use them. */
   snapshots?: Pick<BootSnapshots, 'find' | 'request' | 'discard' | 'idle' | 'close'>;
   /** The VMs' jails and host cgroups. */

@@ -29,6 +29,10 @@ class FakeHost {
   readonly networks = new Set<string>();
   /** Sandboxes holding a rootfs (an image lease and overlay mount, in the real thing). */
   readonly rootfs = new Set<string>();
+  /** Rootfses of containers added to a pod, bound under its shared dir (host paths). */
+  readonly podRootfs = new Set<string>();
+  /** Pods' shared dirs made shared mounts. */
+  readonly podShares = new Set<string>();
   /** Sandboxes holding a jail uid and a host cgroup, by id. */
   readonly jails = new Map<string, number>();
   /** Open NIC descriptors the network handed out. */
@@ -154,6 +158,22 @@ class FakeHost {
           await this.rootfsReleaseGate;
           this.rootfs.delete(sandboxId);
         },
+        sharePodDir: (sharedDir: string) => {
+          this.podShares.add(sharedDir);
+          return Promise.resolve();
+        },
+        unsharePodDir: (sharedDir: string) => {
+          this.podShares.delete(sharedDir);
+          return Promise.resolve();
+        },
+        addBundle: (_bundle: string, rootfsDir: string) => {
+          this.podRootfs.add(rootfsDir);
+          return Promise.resolve({ args: ['nginx'], env: { PATH: '/bin' }, cwd: '/', user: { uid: 0, gid: 0 } });
+        },
+        removeBundle: (rootfsDir: string) => {
+          this.podRootfs.delete(rootfsDir);
+          return Promise.resolve();
+        },
       },
       connectAgent: (transport) => new FakeAgent(this, transport),
       network: {
@@ -164,6 +184,16 @@ class FakeHost {
           if (this.failAt === 'network') throw new Error('CNI ADD bridge: no addresses left');
           const guest = { mac: '02:00:00:00:00:01', addresses: [{ address: '10.88.0.2', prefix: 24, family: '4' as const }], routes: [], dns: ['10.88.0.1'] };
           const state = { model: net.model, tenantId, ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' as const }], nic: { mac: guest.mac, bridgePort: 'veth1' }, guest };
+          await save(state);
+          const nicFd = 90 + this.nicFds.size;
+          this.nicFds.add(nicFd);
+          return { state, nicFd };
+        },
+        joinPod: async (id, netns, save) => {
+          await save({ model: 'tcfilter', tenantId: '', ports: [] });
+          this.networks.add(id);
+          const guest = { mac: '0a:58:0a:58:00:07', addresses: [{ address: '10.22.0.7', prefix: 24, family: '4' as const }], routes: [], dns: [] };
+          const state = { model: 'tcfilter' as const, tenantId: '', ports: [], nic: { mac: guest.mac }, guest, pod: { netns: netns.split('/').at(-1) ?? '', ifname: 'eth0' } };
           await save(state);
           const nicFd = 90 + this.nicFds.size;
           this.nicFds.add(nicFd);
@@ -468,6 +498,48 @@ describe('SandboxRuntime', () => {
     expect(host.calls.slice(0, 3)).toEqual(['vm virtiofs from /snap/state', 'waitReady', 'setGuestDateTime']);
     expect(host.snapshotCalls).toEqual(['find 1x416']);
     expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'))).toMatchObject({ restored: true });
+  });
+
+  describe('pods', () => {
+    const pod: SandboxSpec = { ...spec, bundle: '/run/bundles/pause', containerd: { namespace: 'k8s.io', id: 'pod1' }, deferStart: true, pod: { netns: '/var/run/netns/cni-1' } };
+
+    it("joins the pod's netns, adds containers on rootfses under its shared share, and releases them with it", async () => {
+      const runtime = await open();
+      expect(await runtime.create(pod)).toMatchObject({ state: 'running', network: { ip: '10.22.0.7' } });
+      expect(host.calls[0]).toBe('vm virtiofs nic 0a:58:0a:58:00:07');
+      expect([...host.podShares]).toEqual([join(sandboxDir(), 'shared')]);
+
+      await runtime.addContainer(ID, { containerId: 'web', bundle: '/run/bundles/web' });
+      expect(host.ociSpecs.at(-1)).toMatchObject({ root: { path: '/run/moat/shared/containers/web' }, process: { args: ['nginx'] }, linux: { cgroupsPath: '/moat/web' } });
+      expect(runtime.get(ID)?.podContainers).toEqual(['web']);
+      expect(() => runtime.initSession(ID, 'web')).toThrow(expect.objectContaining({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE }));
+      await runtime.startContainer(ID, 'web');
+      await runtime.initSession(ID, 'web').close();
+      await expect(runtime.startContainer(ID, 'web')).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE });
+      await expect(runtime.addContainer(ID, { containerId: 'web', bundle: '/run/bundles/web' })).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_EXISTS });
+      await expect(runtime.stats(ID, 'nope')).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_NOT_FOUND });
+
+      await runtime.addContainer(ID, { containerId: 'sidecar', bundle: '/run/bundles/sidecar' });
+      await runtime.removeContainer(ID, 'web');
+      expect([...host.podRootfs]).toEqual([join(sandboxDir(), 'shared', 'containers', 'sidecar')]);
+      const state = JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8')) as { podContainers: Record<string, unknown> };
+      expect(Object.keys(state.podContainers)).toEqual(['sidecar']);
+
+      await runtime.delete(ID);
+      expect(host.podRootfs.size).toBe(0);
+      expect(host.podShares.size).toBe(0);
+      expect(host.networks.size).toBe(0);
+    });
+
+    it('takes no container into a VM that is not a pod, nor a pod on a block rootfs', async () => {
+      const runtime = await open();
+      await runtime.create(spec);
+      await expect(runtime.addContainer(ID, { containerId: 'web', bundle: '/run/bundles/web' })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
+      const other = { ...pod, id: '1b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d' };
+      await expect(runtime.create({ ...other, rootfs: 'block' })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
+      await expect(runtime.create({ ...other, pod: { netns: '/tmp/netns' } })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
+      expect(host.podRootfs.size).toBe(0);
+    });
   });
 
   describe('with a warm pool', () => {

@@ -16,10 +16,11 @@ import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type Ru
 import { UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
 import { DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
-import type { ExecOptions, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
+import type { ExecOptions, PodContainerSpec, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxWatchdog } from './sandbox.watchdog';
+import { PodContainers } from './pod/pod-containers';
 import { handOver, PooledVms } from './warm-pool/pooled-vms';
 import { WarmPool } from './warm-pool/warm-pool';
 
@@ -38,6 +39,7 @@ export class SandboxRuntime {
   private readonly lifecycle: SandboxLifecycle;
   private readonly recovery: SandboxRecovery;
   private readonly watchdog: SandboxWatchdog;
+  private readonly pods: PodContainers;
   private pool: WarmPool<SandboxEntry> | undefined;
 
   private constructor(
@@ -52,6 +54,7 @@ export class SandboxRuntime {
     this.lifecycle = new SandboxLifecycle(opts, deps, store, log);
     this.recovery = new SandboxRecovery(this.entries, store, this.runDir, deps, this.lifecycle, log);
     this.watchdog = new SandboxWatchdog(this.entries, deps, this.lifecycle, log);
+    this.pods = new PodContainers(deps.rootfs, store);
   }
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
@@ -143,8 +146,12 @@ export class SandboxRuntime {
     if (existing) return existing.creating ?? infoOf(existing);
 
     const sharedFsKind = spec.rootfs ?? this.opts.sharedFs ?? 'virtiofs';
-    // Pool VMs take their share plugged in while they run, which only virtio-fs allows.
-    const pooled = sharedFsKind === 'virtiofs' ? this.pool?.take(spec) : undefined;
+    if (spec.pod && sharedFsKind === 'block') {
+      throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, "a pod's VM needs a shared-directory rootfs (virtiofs or 9p): its containers' rootfses join it later", { context: { sandboxId: spec.id } });
+    }
+    // Pool VMs take their share plugged in while they run, which only virtio-fs allows; a pod's
+    // share must be a shared mount before its daemon starts.
+    const pooled = sharedFsKind === 'virtiofs' && !spec.pod ? this.pool?.take(spec) : undefined;
     const entry: SandboxEntry = pooled ? { ...handOver(pooled, spec), onUpdate } : {
       phase: 'creating',
       onUpdate,
@@ -183,23 +190,23 @@ export class SandboxRuntime {
    * Starts an interactive process (e.g. a shell on a TTY) whose I/O the caller streams; a guest
    * that breaks the protocol during the session fails the sandbox like a batch exec does.
    */
-  async openSession(id: string, opts: SessionOptions): Promise<ProcessSession> {
-    const { entry, agent } = this.running(id);
-    return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, id, (error) => {
+  async openSession(id: string, opts: SessionOptions, containerId = id): Promise<ProcessSession> {
+    const { entry, agent } = this.running(id, containerId);
+    return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, containerId, (error) => {
       void this.failIfProtocolViolation(entry, error);
     });
   }
 
-  /** The container's live resource use (cgroup v2 counters in the guest). */
-  async stats(id: string): Promise<ContainerStats> {
-    const { entry, agent } = this.running(id);
-    return this.guard(entry, () => agent.stats(id));
+  /** The container's live resource use (cgroup v2 counters in the guest); `containerId`: one a pod added. */
+  async stats(id: string, containerId = id): Promise<ContainerStats> {
+    const { entry, agent } = this.running(id, containerId);
+    return this.guard(entry, () => agent.stats(containerId));
   }
 
   /** The container's processes, by their pids in the guest. */
-  async processes(id: string): Promise<number[]> {
-    const { entry, agent } = this.running(id);
-    return this.guard(entry, () => agent.listProcesses(id));
+  async processes(id: string, containerId = id): Promise<number[]> {
+    const { entry, agent } = this.running(id, containerId);
+    return this.guard(entry, () => agent.listProcesses(containerId));
   }
 
   /** The container's files (stat, list, read, write), through its guest agent. */
@@ -221,24 +228,43 @@ export class SandboxRuntime {
     return entry.logs;
   }
 
-  /** Starts the container's init of a sandbox created with `deferStart`; {@link initSession} gives its I/O. */
-  async startContainer(id: string): Promise<void> {
-    const { entry, agent } = this.running(id);
-    await this.guard(entry, () => this.lifecycle.startInit(entry, agent));
+  /**
+   * Starts the container's init of a sandbox created with `deferStart`, or of a container a pod
+   * added; {@link initSession} gives its I/O.
+   */
+  async startContainer(id: string, containerId = id): Promise<void> {
+    const { entry, agent } = this.running(id, containerId);
+    await this.guard(entry, () => (containerId === id ? this.lifecycle.startInit(entry, agent) : this.pods.start(entry, agent, containerId)));
   }
 
   /**
-   * The I/O, signals and end of a `deferStart` sandbox's init (whose output, unlike other
-   * sandboxes', is not kept in {@link logs}: the session's reader takes it).
+   * The I/O, signals and end of a `deferStart` sandbox's init, or of a pod's added container's
+   * (whose output, unlike other sandboxes', is not kept in {@link logs}: the session's reader takes it).
    */
-  initSession(id: string): ProcessSession {
-    const { entry, agent } = this.running(id);
-    if (!entry.state.spec.deferStart || entry.state.initWaiting) {
-      throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `sandbox ${id}'s init is not a started deferStart one`, { context: { sandboxId: id } });
+  initSession(id: string, containerId = id): ProcessSession {
+    const { entry, agent } = this.running(id, containerId);
+    const waiting = containerId === id ? !entry.state.spec.deferStart || entry.state.initWaiting : this.pods.get(entry, containerId).initWaiting;
+    if (waiting) {
+      throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `container ${containerId}'s init is not a started deferStart one`, { context: { sandboxId: id } });
     }
-    return ProcessSession.attach(agent, id, INIT_EXEC_ID, (error) => {
+    return ProcessSession.attach(agent, containerId, INIT_EXEC_ID, (error) => {
       void this.failIfProtocolViolation(entry, error);
     });
+  }
+
+  /**
+   * Adds a container to a pod's running VM (`spec.pod`): its bundle's rootfs and process, its
+   * init waiting for {@link startContainer}; it shares the VM's kernel and network.
+   */
+  async addContainer(id: string, spec: PodContainerSpec): Promise<void> {
+    const { entry, agent } = this.running(id);
+    await this.guard(entry, () => this.pods.add(entry, agent, spec));
+  }
+
+  /** Stops and removes a container a pod added, and its rootfs; idempotent. */
+  async removeContainer(id: string, containerId: string): Promise<void> {
+    const { entry, agent } = this.running(id);
+    await this.guard(entry, () => this.pods.remove(entry, agent, containerId));
   }
 
   /** Runs a call to the guest; one that breaks the protocol fails the sandbox before it throws. */
@@ -252,10 +278,10 @@ export class SandboxRuntime {
   }
 
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */
-  async setPaused(id: string, paused: boolean): Promise<void> {
-    const { agent } = this.running(id);
-    if (paused) await agent.pauseContainer(id);
-    else await agent.resumeContainer(id);
+  async setPaused(id: string, paused: boolean, containerId = id): Promise<void> {
+    const { agent } = this.running(id, containerId);
+    if (paused) await agent.pauseContainer(containerId);
+    else await agent.resumeContainer(containerId);
   }
 
   /** A guest that lies to us loses its sandbox; it cannot be trusted with another call. */
@@ -263,12 +289,14 @@ export class SandboxRuntime {
     if (isProtocolViolation(error)) await this.lifecycle.failAndRelease(entry, error);
   }
 
-  private running(id: string): { entry: SandboxEntry; agent: AgentApi } {
+  /** The running sandbox `id`; with `containerId` other than `id`, one its pod added must exist too. */
+  private running(id: string, containerId = id): { entry: SandboxEntry; agent: AgentApi } {
     const entry = this.entries.get(id);
     if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
     if (entry.phase !== 'running' || !entry.agent) {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
     }
+    if (containerId !== id) this.pods.get(entry, containerId);
     return { entry, agent: entry.agent };
   }
 

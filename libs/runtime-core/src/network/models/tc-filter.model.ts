@@ -23,34 +23,40 @@ export class TcFilterModel implements NetworkModel {
   ) {}
 
   plumb(ctx: PlumbContext): Promise<PlumbedNic> {
-    const veth = ctx.cniIfname;
     const bridgePort = ctx.cniHostIfname;
     if (!bridgePort) return Promise.reject(new NetworkError(NetworkErrorCode.CNI_RESULT_INVALID, 'CNI result names no host end of the veth'));
-    const staging = sandboxTapName(ctx.sandboxId);
-    return withTap(this.tun, staging, async (fd) => {
-      await withNetworkError(NetworkErrorCode.LINK_FAILED, `move tap ${staging} into netns ${ctx.netns}`, () =>
-        this.net.ipBatch([`link set dev ${staging} netns ${ctx.netns}`]),
-      );
-      await withNetworkError(NetworkErrorCode.LINK_FAILED, `tap in netns ${ctx.netns}`, () =>
-        this.net.ipBatch(['link set lo up', `link set dev ${staging} name ${TC_TAP}`, `link set dev ${TC_TAP} up`], ctx.netns),
-      );
-      await withNetworkError(NetworkErrorCode.LINK_FAILED, `tc redirect in netns ${ctx.netns}`, () =>
-        this.net.tcBatch(
-          [
-            `qdisc add dev ${veth} ingress`,
-            `qdisc add dev ${TC_TAP} ingress`,
-            `filter add dev ${veth} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${TC_TAP}`,
-            `filter add dev ${TC_TAP} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${veth}`,
-          ],
-          ctx.netns,
-        ),
-      );
-      return { fd, bridgePort };
-    });
+    return redirectThroughTap(this.net, this.tun, ctx.sandboxId, ctx.netns, ctx.cniIfname).then((fd) => ({ fd, bridgePort }));
   }
 
   /** The tap goes with its last descriptor (the VMM's); qdiscs and filters with the netns. */
   unplumb(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * A tap named for the sandbox, moved into `netns` as {@link TC_TAP}, and every frame redirected
+ * between it and `iface` both ways: the VM's NIC stands in for `iface`. Answers the tap's
+ * descriptor for the VMM; the tap goes with its last descriptor.
+ */
+export function redirectThroughTap(net: NetAdapter, tun: TunAdapter, sandboxId: string, netns: string, iface: string): Promise<number> {
+  const staging = sandboxTapName(sandboxId);
+  return withTap(tun, staging, async (fd) => {
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `move tap ${staging} into netns ${netns}`, () => net.ipBatch([`link set dev ${staging} netns ${netns}`]));
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tap in netns ${netns}`, () =>
+      net.ipBatch(['link set lo up', `link set dev ${staging} name ${TC_TAP}`, `link set dev ${TC_TAP} up`], netns),
+    );
+    await withNetworkError(NetworkErrorCode.LINK_FAILED, `tc redirect in netns ${netns}`, () =>
+      net.tcBatch(
+        [
+          `qdisc add dev ${iface} ingress`,
+          `qdisc add dev ${TC_TAP} ingress`,
+          `filter add dev ${iface} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${TC_TAP}`,
+          `filter add dev ${TC_TAP} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${iface}`,
+        ],
+        netns,
+      ),
+    );
+    return fd;
+  });
 }

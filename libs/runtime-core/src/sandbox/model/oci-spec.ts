@@ -49,7 +49,10 @@ export interface OciSpec {
 }
 
 export interface ContainerSpecInput {
-  sandboxId: string;
+  /** Names its cgroup in the guest: the sandbox's id for its own container. */
+  containerId: string;
+  /** Its rootfs in the guest; default the sandbox's ({@link GUEST_ROOTFS_PATH}). */
+  rootPath?: string;
   hostname: string;
   env: Record<string, string>;
   command?: string[];
@@ -94,7 +97,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
     ociVersion: '1.0.2',
     hostname: input.hostname,
     // Writable: the rootfs is the sandbox's own copy, and containers expect to write to it.
-    root: { path: GUEST_ROOTFS_PATH, readonly: false },
+    root: { path: input.rootPath ?? GUEST_ROOTFS_PATH, readonly: false },
     process: {
       terminal: input.terminal ?? false,
       user: input.user ?? { uid: 0, gid: 0 },
@@ -121,7 +124,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
     ],
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }],
-      cgroupsPath: `/moat/${input.sandboxId}`,
+      cgroupsPath: `/moat/${input.containerId}`,
       maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/sys/firmware'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
       ...(input.vcpus !== undefined && input.memoryMiB !== undefined && { resources: containerResources(input.vcpus, input.memoryMiB) }),

@@ -11,9 +11,12 @@ const CONTAINERD_IDENTIFIER = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
 const MAX_CONTAINERD_IDENTIFIER = 76;
 const MAX_BUNDLE_PATH = 1024;
 
-function isContainerdIdentifier(value: string): boolean {
+export function isContainerdIdentifier(value: string): boolean {
   return value.length <= MAX_CONTAINERD_IDENTIFIER && CONTAINERD_IDENTIFIER.test(value);
 }
+
+/** Where CRI (and `ip netns`) pin network namespaces; `/var/run` is `/run` on every current distribution. */
+const POD_NETNS = /^\/(?:var\/)?run\/netns\/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** The VM's RAM: what the sandbox asked for plus what the guest kernel and agent need. */
 export function guestMemoryMiB(spec: Pick<SandboxSpec, 'memoryMiB'>): number {
@@ -41,6 +44,10 @@ export function validateSpec(spec: SandboxSpec): void {
   }
   if (spec.containerd && !(isContainerdIdentifier(spec.containerd.namespace) && isContainerdIdentifier(spec.containerd.id))) {
     problems.push('containerd namespace and id must be containerd identifiers');
+  }
+  if (spec.pod?.netns !== undefined) {
+    if (!POD_NETNS.test(spec.pod.netns)) problems.push('a pod\'s netns must be a namespace pinned under /run/netns');
+    if (spec.network) problems.push('a pod joins its own netns or a tenant network, not both');
   }
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });

@@ -53,5 +53,6 @@ export function infoOf(entry: SandboxEntry): SandboxInfo {
     }),
     ...(state.spec.containerd && { containerd: { ...state.spec.containerd } }),
     ...(state.vmmPid !== undefined && entry.phase !== 'failed' && { vmmPid: state.vmmPid }),
+    ...(state.podContainers && { podContainers: Object.keys(state.podContainers) }),
   };
 }

@@ -63,6 +63,19 @@ const attachmentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('block'), imagePath: z.string() }),
 ]);
 
+/** A container added to a pod's VM, as its progress stands. */
+const podContainerSchema = z.object({
+  bundle: z.string(),
+  /** Its rootfs on the host, inside the shared dir. */
+  rootfsDir: z.string(),
+  tty: z.boolean().optional(),
+  /** Set once it exists in the guest. */
+  created: z.boolean(),
+  /** Created, its init waiting for `startContainer`. */
+  initWaiting: z.boolean().optional(),
+});
+export type PodContainerState = z.infer<typeof podContainerSchema>;
+
 export const sandboxStateSchema = z.object({
   version: z.literal(1),
   spec: z.object({
@@ -87,6 +100,7 @@ export const sandboxStateSchema = z.object({
     containerd: z.object({ namespace: z.string(), id: z.string() }).optional(),
     deferStart: z.boolean().optional(),
     tty: z.boolean().optional(),
+    pod: z.object({ netns: z.string().optional() }).optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   /**
@@ -127,6 +141,10 @@ export const sandboxStateSchema = z.object({
   containerCreated: z.boolean(),
   /** The container is created and its init waits for `startContainer` (a `deferStart` sandbox). */
   initWaiting: z.boolean().optional(),
+  /** A pod's VM: its shared dir is a shared mount, so rootfses bound under it later reach the guest. */
+  podShare: z.boolean().optional(),
+  /** A pod's VM: the containers added to it, by id; recorded before their rootfs is mounted. */
+  podContainers: z.record(z.string(), podContainerSchema).optional(),
 });
 
 /** What `state.json` holds: enough to re-adopt the sandbox or release everything it holds. */

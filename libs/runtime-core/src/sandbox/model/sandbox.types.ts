@@ -112,6 +112,31 @@ export interface SandboxSpec {
   deferStart?: boolean;
   /** The container's init runs on a terminal (`ctr run -t`); its session's output is the pty's. Default false. */
   tty?: boolean;
+  /**
+   * The VM is a pod's (Kubernetes' through containerd's CRI): more containers join it later
+   * ({@link SandboxRuntime.addContainer}), each with its own bundle rootfs, all sharing the VM's
+   * kernel and network. Needs a shared-directory rootfs (virtiofs or 9p).
+   */
+  pod?: PodOptions;
+}
+
+export interface PodOptions {
+  /**
+   * The network namespace CRI's CNI set up for the pod (`/var/run/netns/<name>`): the VM's NIC
+   * joins it (a tap redirected to and from its interface, Kata's tcfilter) and the guest takes
+   * that interface's MAC, addresses and routes. Absent: the pod's VM has no NIC.
+   */
+  netns?: string;
+}
+
+/** A container added to a pod's VM: how its bundle and terminal were given. */
+export interface PodContainerSpec {
+  /** Its id in the guest and in containerd. */
+  containerId: string;
+  /** Its OCI bundle (config.json and a mounted rootfs/). */
+  bundle: string;
+  /** Its init runs on a terminal. */
+  tty?: boolean;
 }
 
 /** How containerd names a task: its namespace and its id there. */
@@ -151,6 +176,8 @@ export interface SandboxInfo {
   containerd?: ContainerdTaskRef;
   /** Its VMM's host pid, while it runs. */
   vmmPid?: number;
+  /** A pod's VM: the containers added to it (their ids), its own container aside. */
+  podContainers?: string[];
 }
 
 /** What `GET /v1/sandboxes/:id` shows of a sandbox's fences. */

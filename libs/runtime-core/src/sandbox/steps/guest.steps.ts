@@ -80,7 +80,7 @@ export class ContainerStep implements StartStep {
     const { spec, process } = state;
     const agent = agentOf(ctx.entry);
     const ociSpec = buildContainerSpec({
-      sandboxId: spec.id,
+      containerId: spec.id,
       hostname: hostnameOf(spec.id),
       env: { ...process?.env, ...spec.env },
       command: process?.args ?? spec.command,

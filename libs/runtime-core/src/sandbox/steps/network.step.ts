@@ -1,41 +1,46 @@
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import type { NetworkState } from '../../network/network.types';
 import type { SandboxNetworks } from '../../network/sandbox-networks';
 import type { StartStep, StepContext } from './start-step';
 
 const DEFAULT_TENANT = 'default';
 
-/** The sandbox's place on its tenant network: netns, CNI ADD, the model's plumbing. */
+/** The sandbox's place on its tenant network (netns, CNI ADD, the model's plumbing), or a pod's VM in its CRI netns. */
 export class NetworkStep implements StartStep {
   readonly phase = 'network' as const;
   readonly failureCode = RuntimeErrorCode.NETWORK_FAILED;
 
   /** `networks` is absent on a runtime without network options: a sandbox asking for one fails. */
   constructor(
-    private readonly networks: Pick<SandboxNetworks, 'attach' | 'detach' | 'releaseNicFd'> | undefined,
+    private readonly networks: Pick<SandboxNetworks, 'attach' | 'joinPod' | 'detach' | 'releaseNicFd'> | undefined,
     /** The node's resolvers, for sandboxes that name none. */
     private readonly defaultDns: readonly string[],
   ) {}
 
   applies(ctx: StepContext): boolean {
-    return ctx.entry.state.spec.network !== undefined;
+    const { spec } = ctx.entry.state;
+    return spec.network !== undefined || spec.pod?.netns !== undefined;
   }
 
   async acquire(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     const { spec } = state;
-    const networkSpec = spec.network;
-    if (!networkSpec) return;
-    const request = {
-      sandboxId: spec.id,
-      tenantId: spec.tenantId ?? DEFAULT_TENANT,
-      spec: networkSpec,
-      runDir: state.paths.runDir,
-      dnsServers: [...(spec.dns?.servers ?? this.defaultDns)],
-    };
-    const attached = await this.plumber().attach(request, (progress) => {
+    const save = (progress: NetworkState) => {
       state.network = progress;
       return ctx.save();
-    });
+    };
+    const attached = spec.network
+      ? await this.plumber().attach(
+          {
+            sandboxId: spec.id,
+            tenantId: spec.tenantId ?? DEFAULT_TENANT,
+            spec: spec.network,
+            runDir: state.paths.runDir,
+            dnsServers: [...(spec.dns?.servers ?? this.defaultDns)],
+          },
+          save,
+        )
+      : await this.plumber().joinPod(spec.id, spec.pod?.netns ?? '', save);
     state.network = attached.state;
     ctx.entry.nicFd = attached.nicFd;
   }

@@ -5,7 +5,11 @@ import { persistBeforeAcquiring, type StartStep, type StepContext } from './star
 /** Pull progress is reported at most this often (and once more when it completes). */
 const PROGRESS_INTERVAL_MS = 500;
 
-/** The container rootfs: the busybox tree, the image's layers pulled and overlaid, or a bundle's rootfs. */
+/**
+ * The container rootfs: the busybox tree, the image's layers pulled and overlaid, or a bundle's
+ * rootfs; for a pod's VM its shared dir first becomes a shared mount, and on release the rootfses
+ * of the containers added to the pod go too.
+ */
 export class RootfsStep implements StartStep {
   readonly phase = 'rootfs' as const;
   readonly failureCode = RuntimeErrorCode.ROOTFS_FAILED;
@@ -16,6 +20,11 @@ export class RootfsStep implements StartStep {
     const { entry } = ctx;
     const { spec, paths } = entry.state;
     await persistBeforeAcquiring(ctx);
+    if (spec.pod) {
+      entry.state.podShare = true;
+      await ctx.save();
+      await this.rootfs.sharePodDir(paths.sharedDir);
+    }
     let reported = 0;
     const prepared = await this.rootfs.prepare({
       sandboxId: spec.id,
@@ -38,6 +47,12 @@ export class RootfsStep implements StartStep {
 
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
+    for (const [id, container] of Object.entries(state.podContainers ?? {})) {
+      await this.rootfs.removeBundle(container.rootfsDir);
+      delete state.podContainers?.[id];
+    }
     await this.rootfs.release(state.spec.id, state.paths.rootfsDir);
+    if (state.podShare) await this.rootfs.unsharePodDir(state.paths.sharedDir);
+    state.podShare = undefined;
   }
 }

@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import type { AgentApi } from '../../agent/agent.client';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
+import { GUEST_SHARED_DIR } from '../../sharefs/shared-fs';
+import type { SandboxEntry } from '../model/sandbox.entry';
+import { buildContainerSpec } from '../model/oci-spec';
+import { hostnameOf, isContainerdIdentifier } from '../model/sandbox-spec';
+import type { PodContainerState, SandboxStateStore } from '../model/sandbox.state';
+import type { PodContainerSpec } from '../model/sandbox.types';
+
+/** Seconds a removed container's init gets between SIGTERM and SIGKILL. */
+const CONTAINER_STOP_SECONDS = 2;
+/** Where added containers' rootfses live, on the host inside the shared dir and in the guest under its mount. */
+const CONTAINERS_DIR = 'containers';
+
+/**
+ * The containers a pod adds to its VM after its own: each one's bundle rootfs is bound under the
+ * pod's shared dir (a shared mount, so it reaches the guest through the running virtiofsd or
+ * 9p share), then created in the guest beside the pod's own container, sharing its kernel and
+ * network. Each is recorded in the sandbox's state before its rootfs is mounted, so the rootfs
+ * step's release finds it after any crash.
+ */
+export class PodContainers {
+  constructor(
+    private readonly rootfs: Pick<RootfsProvider, 'addBundle' | 'removeBundle'>,
+    private readonly store: Pick<SandboxStateStore, 'save'>,
+  ) {}
+
+  /** Creates the container, its init waiting for {@link start}. */
+  async add(entry: SandboxEntry, agent: AgentApi, spec: PodContainerSpec): Promise<void> {
+    const { state } = entry;
+    const { containerId } = spec;
+    if (!state.spec.pod) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `sandbox ${state.spec.id} is not a pod's VM: it takes no more containers`);
+    if (!isContainerdIdentifier(containerId) || containerId === state.spec.id) {
+      throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `container id ${JSON.stringify(containerId)} must be a containerd identifier other than the sandbox's`);
+    }
+    if (state.podContainers?.[containerId]) throw new RuntimeError(RuntimeErrorCode.CONTAINER_EXISTS, `pod ${state.spec.id} already holds container ${containerId}`);
+    const container: PodContainerState = {
+      bundle: spec.bundle,
+      rootfsDir: join(state.paths.sharedDir, CONTAINERS_DIR, containerId),
+      created: false,
+      ...(spec.tty && { tty: true }),
+    };
+    state.podContainers = { ...state.podContainers, [containerId]: container };
+    await this.store.save(state);
+    try {
+      const process = await this.rootfs.addBundle(spec.bundle, container.rootfsDir);
+      const ociSpec = buildContainerSpec({
+        containerId,
+        rootPath: `${GUEST_SHARED_DIR}/${CONTAINERS_DIR}/${containerId}`,
+        hostname: hostnameOf(state.spec.id),
+        env: process.env,
+        command: process.args,
+        cwd: process.cwd,
+        user: process.user,
+        terminal: spec.tty,
+      });
+      await agent.createContainer({ containerId, ociSpecJson: JSON.stringify(ociSpec), storages: [] });
+      container.created = true;
+      container.initWaiting = true;
+      await this.store.save(state);
+    } catch (error) {
+      await this.remove(entry, agent, containerId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Starts the added container's waiting init. */
+  async start(entry: SandboxEntry, agent: AgentApi, containerId: string): Promise<void> {
+    const container = this.get(entry, containerId);
+    if (!container.initWaiting) throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `container ${containerId}'s init is not waiting to start`);
+    await agent.startContainer(containerId);
+    container.initWaiting = undefined;
+    await this.store.save(entry.state);
+  }
+
+  /** The added container, or CONTAINER_NOT_FOUND. */
+  get(entry: SandboxEntry, containerId: string): PodContainerState {
+    const container = entry.state.podContainers?.[containerId];
+    if (!container) throw new RuntimeError(RuntimeErrorCode.CONTAINER_NOT_FOUND, `sandbox ${entry.state.spec.id} holds no container ${containerId}`);
+    return container;
+  }
+
+  /** Stops and removes the added container in the guest (`agent`: while the VM runs), then its rootfs; idempotent. */
+  async remove(entry: SandboxEntry, agent: AgentApi | undefined, containerId: string): Promise<void> {
+    const { state } = entry;
+    const container = state.podContainers?.[containerId];
+    if (!container) return;
+    if (container.created && agent) await agent.removeContainer(containerId, CONTAINER_STOP_SECONDS);
+    await this.rootfs.removeBundle(container.rootfsDir);
+    delete state.podContainers?.[containerId];
+    await this.store.save(state);
+  }
+}
