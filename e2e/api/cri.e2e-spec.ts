@@ -1,0 +1,158 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startContainerd, writeCniNetwork, type CniNetwork, type OwnContainerd } from '../support/containerd.mjs';
+import { criClient, pullIntoCri, pushCriImages, waitForCri, type CriClient, type PodSandboxConfig } from '../support/cri.mjs';
+import { DATA_DIR } from '../support/api';
+import { findLeaks, vmmProcesses } from '../support/leaks.mjs';
+import { startRegistry, type TestRegistry } from '../support/registry';
+
+/** The e2e stack's node agent keeps the default run dir, where the shim finds its task socket. */
+const NODE_RUN_DIR = '/run/moat';
+const sandboxesDir = join(DATA_DIR, 'node', 'sandboxes');
+/** Not the stack's tenant bridges' prefix (mte2e) nor its subnet pool (10.250.0.0/16). */
+const BRIDGE = `mcri${randomBytes(3).toString('hex')}`;
+const SUBNET = `10.252.${randomBytes(1)[0]}.0/24`;
+
+/** The node's sandboxes (VMs) that run tasks of CRI's containerd namespace, by their state files. */
+function podVms(): string[] {
+  if (!existsSync(sandboxesDir)) return [];
+  return readdirSync(sandboxesDir).filter((id) => {
+    try {
+      const state = JSON.parse(readFileSync(join(sandboxesDir, id, 'state.json'), 'utf8')) as { spec?: { containerd?: { namespace: string } } };
+      return state.spec?.containerd?.namespace === 'k8s.io';
+    } catch {
+      return false;
+    }
+  });
+}
+
+function shimProcesses(): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', 'containerd-shim-moat-v2'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+let registry: TestRegistry;
+let network: CniNetwork;
+let containerd: OwnContainerd;
+let cri: CriClient;
+let busybox: string;
+/** Every VM a pod of this test ran in, seen while it ran (the leak check looks for each). */
+const seen = new Set<string>();
+let watcher: NodeJS.Timeout;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  const images = await pushCriImages(registry);
+  busybox = images.busybox;
+  // Short: containerd's sockets live under it.
+  const dir = mkdtempSync('/tmp/ctrd-');
+  network = writeCniNetwork({ dir: join(dir, 'cni'), bridge: BRIDGE, subnet: SUBNET });
+  containerd = await startContainerd({
+    dir,
+    env: { MOAT_RUN_DIR: NODE_RUN_DIR },
+    cri: { cniBinDir: '/usr/lib/cni', cniConfDir: network.confDir, sandboxImage: images.pause },
+  });
+  await pullIntoCri(containerd, [images.pause, images.busybox]);
+  cri = criClient(containerd.address);
+  await waitForCri(cri);
+  watcher = setInterval(() => podVms().forEach((id) => seen.add(id)), 100);
+}, 120_000);
+
+afterAll(async () => {
+  clearInterval(watcher);
+  cri?.close();
+  await containerd?.stop();
+  network?.remove();
+  await registry?.stop();
+});
+
+describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
+  const podConfig: PodSandboxConfig = {
+    metadata: { name: 'web', uid: `cri-e2e-${BRIDGE}`, namespace: 'moat-e2e', attempt: 0 },
+    hostname: 'web',
+  };
+  let podId: string;
+  let server: string;
+  let client: string;
+  const exec = async (id: string, cmd: string[]) => {
+    const result = await cri.runtime.ExecSync({ container_id: id, cmd, timeout: 60 });
+    return { exitCode: result.exit_code, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  };
+  const start = async (name: string, command: string[]) => {
+    const config = { metadata: { name }, image: { image: busybox }, command };
+    const { container_id } = await cri.runtime.CreateContainer({ pod_sandbox_id: podId, config, sandbox_config: podConfig });
+    await cri.runtime.StartContainer({ container_id });
+    return container_id;
+  };
+
+  it('runs the pod and two containers in it, all in one VM', async () => {
+    ({ pod_sandbox_id: podId } = await cri.runtime.RunPodSandbox({ config: podConfig, runtime_handler: 'moat' }));
+    server = await start('server', ['sh', '-c', 'mkdir -p /www && echo hi from server > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www']);
+    client = await start('client', ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']);
+
+    const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id: podId });
+    expect({ state: status.state, handler: status.runtime_handler }).toEqual({ state: 'SANDBOX_READY', handler: 'moat' });
+    const { containers } = await cri.runtime.ListContainers({ filter: { pod_sandbox_id: podId } });
+    expect(containers.map((c) => c.state)).toEqual(['CONTAINER_RUNNING', 'CONTAINER_RUNNING']);
+    const vms = podVms();
+    expect(vms).toHaveLength(1);
+    expect(vmmProcesses().filter((p) => /^\d+: \S*qemu-system/.test(p) && p.includes(`-name moat-${vms[0]}`))).toHaveLength(1);
+  });
+
+  it("both containers run on the guest's kernel, not the host's", async () => {
+    const [inServer, inClient] = [await exec(server, ['uname', '-r']), await exec(client, ['uname', '-r'])];
+    expect(inServer).toEqual(inClient);
+    expect(inClient.exitCode).toBe(0);
+    expect(inClient.stdout.trim()).not.toBe(release());
+  });
+
+  it("the client reaches the server on the pod's 127.0.0.1", async () => {
+    let fetched = await exec(client, ['wget', '-qO-', 'http://127.0.0.1:8080/']);
+    for (let i = 0; i < 50 && fetched.exitCode !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      fetched = await exec(client, ['wget', '-qO-', 'http://127.0.0.1:8080/']);
+    }
+    expect(fetched).toEqual({ exitCode: 0, stdout: 'hi from server\n', stderr: '' });
+  });
+
+  it("the guest has the pod's IP from CNI", async () => {
+    const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id: podId });
+    expect(status.network?.ip).toMatch(new RegExp(`^${SUBNET.replace(/0\/24$/, '').replaceAll('.', '\\.')}\\d+$`));
+    expect((await exec(client, ['ip', '-o', '-4', 'addr'])).stdout).toContain(`inet ${status.network?.ip}/24`);
+  });
+
+  it('ExecSync passes exit codes and both output streams through', async () => {
+    expect(await exec(client, ['sh', '-c', 'echo out; echo err >&2; exit 3'])).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect((await exec(server, ['false'])).exitCode).toBe(1);
+  });
+
+  it('stops and removes the pod', async () => {
+    await cri.runtime.StopPodSandbox({ pod_sandbox_id: podId });
+    expect((await cri.runtime.PodSandboxStatus({ pod_sandbox_id: podId })).status.state).toBe('SANDBOX_NOTREADY');
+    expect((await cri.runtime.ContainerStatus({ container_id: client })).status.state).toBe('CONTAINER_EXITED');
+    await cri.runtime.RemovePodSandbox({ pod_sandbox_id: podId });
+    expect((await cri.runtime.ListPodSandbox({})).items).toEqual([]);
+    expect((await cri.runtime.ListContainers({})).containers).toEqual([]);
+  });
+
+  it('leaves nothing behind: no VM, virtiofsd, shim, socket, mount, netns or cgroup of the pod', async () => {
+    expect(seen.size).toBe(1);
+    for (let i = 0; i < 50 && podVms().length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(podVms()).toEqual([]);
+    expect(findLeaks(DATA_DIR, [...seen])).toEqual([]);
+    expect(shimProcesses()).toEqual([]);
+    expect(existsSync(join(NODE_RUN_DIR, 's')) ? readdirSync(join(NODE_RUN_DIR, 's')) : []).toEqual([]);
+    // The pod's netns is a mount under containerd's state dir, like its rootfs snapshots and /dev/shm.
+    const ownDir = containerd.address.replace(/\/containerd.sock$/, '');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(ownDir))).toEqual([]);
+    // CNI DEL took the pod's veth off the bridge.
+    expect(readdirSync(`/sys/class/net/${BRIDGE}/brif`)).toEqual([]);
+  });
+});
