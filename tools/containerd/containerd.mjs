@@ -41,14 +41,37 @@ export function linkShim() {
 }
 
 /**
- * What a node's containerd needs to run tasks and pods in Moat VMs: `ctr run --runtime
- * io.containerd.moat.v2`, and the CRI runtime handler `moat` (a Kubernetes RuntimeClass with
- * `handler: moat`). TOML for containerd 1.6's config version 2.
+ * CRI's runtimes: `runc` stays the default handler (a config that names runtimes replaces 1.6's
+ * default table, which would lose it, and CRI refuses a default it cannot find) and `moat` runs
+ * pods in Moat VMs (a Kubernetes RuntimeClass with `handler: moat`).
+ * @param {{ runcRoot?: string }} [opts] runc's state dir, when not /run/containerd/runc
+ */
+function criRuntimes({ runcRoot } = {}) {
+  const runtimes = `[plugins."${CRI_PLUGIN}".containerd.runtimes`;
+  return [
+    `[plugins."${CRI_PLUGIN}".containerd]`,
+    '  default_runtime_name = "runc"',
+    `${runtimes}.runc]`,
+    '  runtime_type = "io.containerd.runc.v2"',
+    ...(runcRoot ? [`${runtimes}.runc.options]`, `  Root = "${runcRoot}"`] : []),
+    `${runtimes}.moat]`,
+    `  runtime_type = "${MOAT_RUNTIME}"`,
+  ];
+}
+
+/**
+ * What a node's containerd needs to run tasks and pods in Moat VMs, as a file it imports
+ * (`ctr run --runtime io.containerd.moat.v2` needs nothing: containerd finds the shim on its
+ * PATH). An imported file's CRI table replaces the main file's whole (containerd merges configs
+ * plugin by plugin), so this one carries all of what Debian's config.toml sets for CRI too: its
+ * CNI dirs (Debian's plugins live in /usr/lib/cni). TOML for containerd 1.6's config version 2.
  */
 export function moatRuntimeConfig() {
   return [
-    `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat]`,
-    `  runtime_type = "${MOAT_RUNTIME}"`,
+    `[plugins."${CRI_PLUGIN}".cni]`,
+    '  bin_dir = "/usr/lib/cni"',
+    '  conf_dir = "/etc/cni/net.d"',
+    ...criRuntimes(),
     '',
   ].join('\n');
 }
@@ -77,8 +100,8 @@ function ownConfig(dir, cri) {
 
 /**
  * containerd 1.6's CRI plugin for a containerd of a test's own. Its root and state are already
- * under containerd's (`<root>/io.containerd.grpc.v1.cri`, `<state>/…`). A config's `runtimes`
- * table replaces 1.6's default one, so `runc` (the handler "") is named again beside `moat`.
+ * under containerd's (`<root>/io.containerd.grpc.v1.cri`, `<state>/…`); its runtimes are a
+ * node's (`criRuntimes`).
  * - `netns_mounts_under_state_dir`: a pod's netns is a mount under its state dir, not under
  *   /run/netns, so it goes with the containerd that made it;
  * - `stream_server_port = "0"` on 127.0.0.1: two containerds never ask for the same port (the
@@ -109,14 +132,8 @@ function criConfig(dir, { cniBinDir, cniConfDir, sandboxImage }) {
     `  bin_dir = "${cniBinDir}"`,
     `  conf_dir = "${cniConfDir}"`,
     '  max_conf_num = 1',
-    `[plugins."${CRI_PLUGIN}".containerd]`,
-    '  snapshotter = "overlayfs"',
-    '  default_runtime_name = "runc"',
-    `[plugins."${CRI_PLUGIN}".containerd.runtimes.runc]`,
-    '  runtime_type = "io.containerd.runc.v2"',
-    `[plugins."${CRI_PLUGIN}".containerd.runtimes.runc.options]`,
-    `  Root = "${join(dir, 'runc')}"`,
-    moatRuntimeConfig(),
+    ...criRuntimes({ runcRoot: join(dir, 'runc') }),
+    '',
   ].join('\n');
 }
 

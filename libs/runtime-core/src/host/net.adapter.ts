@@ -1,4 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathExists } from './fs.helpers';
 import type { ProcessAdapter } from './process.adapter';
 
 /** Paths of named network namespaces, as `ip netns` creates them. */
@@ -33,6 +35,10 @@ export interface NetAdapter {
    * sysfs was mounted in, which is not this one for an agent started with `nsenter --net`.
    */
   linkExists(name: string): Promise<boolean>;
+  /** Pins the network namespace at `path` (a pinned one, or /proc/<pid>/ns/net) under NETNS_DIR as `name`, for `-n name`. */
+  pinNetns(path: string, name: string): Promise<void>;
+  /** Undoes {@link pinNetns}: the namespace lives on while anything else holds it; idempotent. */
+  unpinNetns(name: string): Promise<void>;
 }
 
 export class IprouteNetAdapter implements NetAdapter {
@@ -78,6 +84,26 @@ export class IprouteNetAdapter implements NetAdapter {
 
   async linkExists(name: string): Promise<boolean> {
     return linkNames(await readFile('/proc/net/dev', 'utf8')).includes(name);
+  }
+
+  async pinNetns(path: string, name: string): Promise<void> {
+    const pin = join(NETNS_DIR, name);
+    await mkdir(NETNS_DIR, { recursive: true, mode: 0o755 });
+    await writeFile(pin, '', { mode: 0o444 });
+    try {
+      await this.proc.run('mount', ['--bind', path, pin]);
+    } catch (error) {
+      await rm(pin, { force: true });
+      throw error;
+    }
+  }
+
+  async unpinNetns(name: string): Promise<void> {
+    const pin = join(NETNS_DIR, name);
+    if (!(await pathExists(pin))) return;
+    // A pin whose mount never happened (a crash in between) is a plain file: nothing to unmount.
+    await this.proc.run('umount', [pin]).catch(() => undefined);
+    await rm(pin, { force: true });
   }
 }
 

@@ -156,7 +156,7 @@ export class SandboxNetworks {
 
   /** Plumbs a pod's VM into the netns CRI's CNI set up for it: see `pod/pod-netns`. */
   joinPod(sandboxId: string, netnsPath: string, save: (state: NetworkState) => Promise<void>): Promise<NetworkAttachment> {
-    return joinPodNetns(this.net, this.tun, sandboxId, netnsPath, save);
+    return joinPodNetns(this.net, this.tun, { sandboxId, netnsPath, netns: netnsName(sandboxId) }, save);
   }
 
   /** Closes the runtime's copy of a NIC descriptor once the VMM has its own. */

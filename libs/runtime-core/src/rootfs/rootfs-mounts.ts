@@ -50,6 +50,14 @@ export class RootfsMounts {
     }
   }
 
+  /**
+   * Detaches `target` now if something is mounted there (`umount -l`); the mount itself goes
+   * once nothing holds it (virtiofsd keeps files of a share open until the guest forgets them).
+   */
+  async detach(target: string): Promise<void> {
+    if (await this.isMounted(target)) await this.proc.run('umount', ['-l', target]);
+  }
+
   /** Unmounts `target` if something is mounted there; idempotent. */
   async unmount(target: string): Promise<void> {
     if (await this.isMounted(target)) await this.proc.run('umount', [target]);

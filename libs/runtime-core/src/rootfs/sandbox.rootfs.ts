@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { imageProcess, type ImageProcess } from '../image/image-config';
@@ -90,9 +90,15 @@ export class SandboxRootfs implements RootfsProvider {
     return process;
   }
 
+  /**
+   * Detached rather than unmounted: the pod's virtiofsd may hold files of it until the guest lets
+   * go of them, or its VM ends. Only the empty mount point is removed, never what was mounted.
+   */
   async removeBundle(rootfsDir: string): Promise<void> {
-    await this.mounts.unmount(rootfsDir);
-    await rm(rootfsDir, { recursive: true, force: true });
+    await this.mounts.detach(rootfsDir);
+    await rmdir(rootfsDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 
   async sharePodDir(sharedDir: string): Promise<void> {

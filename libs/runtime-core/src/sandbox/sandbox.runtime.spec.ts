@@ -537,7 +537,7 @@ describe('SandboxRuntime', () => {
       await expect(runtime.addContainer(ID, { containerId: 'web', bundle: '/run/bundles/web' })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
       const other = { ...pod, id: '1b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d' };
       await expect(runtime.create({ ...other, rootfs: 'block' })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
-      await expect(runtime.create({ ...other, pod: { netns: '/tmp/netns' } })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
+      await expect(runtime.create({ ...other, pod: { netns: 'run/netns/cni-1' } })).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
       expect(host.podRootfs.size).toBe(0);
     });
   });

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { z } from 'zod';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
 import { pathExists } from '../../host/fs.helpers';
@@ -24,11 +23,6 @@ const addressesSchema = z.array(
 );
 const routesSchema = z.array(z.object({ dst: z.string(), gateway: z.string().optional(), dev: z.string().optional() }));
 
-/** The netns's name for iproute2 (`ip -n`): pinned under /run/netns (`/var/run` is `/run`). */
-export function podNetnsName(netnsPath: string): string {
-  return basename(netnsPath);
-}
-
 /** The pod's interface: the one that is not loopback and has an address. */
 export async function readPodInterface(net: NetAdapter, netns: string): Promise<{ ifname: string; guest: GuestNetConfig }> {
   const links = addressesSchema.parse(JSON.parse(await net.ip(['-j', 'address', 'show'], netns)));
@@ -43,18 +37,23 @@ export async function readPodInterface(net: NetAdapter, netns: string): Promise<
   return { ifname: link.ifname, guest: { mac: link.address.toLowerCase(), addresses, routes, dns: [] } };
 }
 
-/** Plumbs the VM's NIC into the pod's netns; the state records what {@link leavePodNetns} undoes. */
+/**
+ * Plumbs the VM's NIC into the pod's netns, pinned as `netns` for the sandbox's lifetime (CRI may
+ * drop its own pin first); the state, saved before the pin, records what {@link leavePodNetns} undoes.
+ */
 export async function joinPodNetns(
   net: NetAdapter,
   tun: TunAdapter,
-  sandboxId: string,
-  netnsPath: string,
+  req: { sandboxId: string; netnsPath: string; netns: string },
   save: (state: NetworkState) => Promise<void>,
 ): Promise<{ state: NetworkState; nicFd: number }> {
-  const netns = podNetnsName(netnsPath);
-  if (!(await pathExists(`${NETNS_DIR}/${netns}`))) throw new NetworkError(NetworkErrorCode.NETNS_FAILED, `the pod's netns ${netnsPath} does not exist`);
+  const { sandboxId, netnsPath, netns } = req;
+  if (!(await pathExists(netnsPath))) throw new NetworkError(NetworkErrorCode.NETNS_FAILED, `the pod's netns ${netnsPath} does not exist`);
+  const state: NetworkState = { model: 'tcfilter', tenantId: '', ports: [], pod: { netns, ifname: '' } };
+  await save(state);
+  await withNetworkError(NetworkErrorCode.NETNS_FAILED, `pin the pod's netns ${netnsPath}`, () => net.pinNetns(netnsPath, netns));
   const { ifname, guest } = await withNetworkError(NetworkErrorCode.NETNS_FAILED, `read the pod's interface in ${netnsPath}`, () => readPodInterface(net, netns));
-  const state: NetworkState = { model: 'tcfilter', tenantId: '', ports: [], pod: { netns, ifname } };
+  state.pod = { netns, ifname };
   await save(state);
   const nicFd = await redirectThroughTap(net, tun, sandboxId, netns, ifname);
   state.nic = { mac: guest.mac };
@@ -62,12 +61,13 @@ export async function joinPodNetns(
   return { state, nicFd };
 }
 
-/** Removes the tap and the redirect from the pod's netns, if it is still there; idempotent. */
+/** Removes the tap and the redirect from the pod's netns and unpins it; idempotent. */
 export async function leavePodNetns(net: NetAdapter, pod: { netns: string; ifname: string }): Promise<void> {
   if (!(await pathExists(`${NETNS_DIR}/${pod.netns}`))) return;
   const present = addressesSchema.parse(JSON.parse(await net.ip(['-j', 'address', 'show'], pod.netns))).map((l) => l.ifname);
   if (present.includes(TC_TAP)) await net.ip(['link', 'del', TC_TAP], pod.netns);
   // Without the tap, the interface's redirect has nowhere to go: its ingress qdisc goes too (a
   // release after a crash may find it gone already: nothing to undo then).
-  if (present.includes(pod.ifname)) await net.tcBatch([`qdisc del dev ${pod.ifname} ingress`], pod.netns).catch(() => undefined);
+  if (pod.ifname && present.includes(pod.ifname)) await net.tcBatch([`qdisc del dev ${pod.ifname} ingress`], pod.netns).catch(() => undefined);
+  await net.unpinNetns(pod.netns);
 }

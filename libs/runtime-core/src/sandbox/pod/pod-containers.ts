@@ -87,7 +87,12 @@ export class PodContainers {
     const { state } = entry;
     const container = state.podContainers?.[containerId];
     if (!container) return;
-    if (container.created && agent) await agent.removeContainer(containerId, CONTAINER_STOP_SECONDS);
+    if (container.created && agent) {
+      await agent.removeContainer(containerId, CONTAINER_STOP_SECONDS);
+      // A retry after a later step failed must not ask the guest again.
+      container.created = false;
+      await this.store.save(state);
+    }
     await this.rootfs.removeBundle(container.rootfsDir);
     delete state.podContainers?.[containerId];
     await this.store.save(state);
