@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ContainerdSandbox, NodeHello } from '@moat/proto';
-import { In, IsNull, LessThan, Not, Repository, type EntityManager } from 'typeorm';
+import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
@@ -17,21 +17,11 @@ import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
 import { NodeEntity, Unschedulable } from './node.entity';
 import { underlayAddressOf } from './underlay-address';
+import { ContainerdLists, type ContainerdBeats, type ContainerdChange } from './containerd-lists';
 
 /** Rows per `IN (…)` list, well below every database's parameter limit. */
 const IN_CHUNK = 500;
 
-/** A node's containerd list before and after a beat changed it. */
-interface ContainerdChange {
-  nodeId: string;
-  before: ContainerdSandbox[];
-  after: ContainerdSandbox[];
-}
-
-/** A containerd list as this replica remembers it: its JSON, none and empty alike. */
-function listKey(list: readonly ContainerdSandbox[]): string {
-  return JSON.stringify(list);
-}
 /** Rows per multi-row upsert of nodes (15 parameters a row). */
 const UPSERT_CHUNK = 200;
 
@@ -62,12 +52,8 @@ const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'sizin
 /** Nodes: liveness, labels and scheduling state (cordon, drain); joining is NodeJoining's. */
 @Injectable()
 export class NodesService {
-  /**
-   * Each node's containerd list as this replica last stored or found it, so that a flush of
-   * beats whose lists did not change reads and writes nothing more. Forgotten when the node says
-   * hello or goes down; a node coming back from down is stored afresh.
-   */
-  private readonly containerdLists = new Map<string, string>();
+  /** The nodes' containerd lists, as beats report them; a node coming back from down is stored afresh. */
+  private readonly containerdLists = new ContainerdLists();
 
   constructor(
     @InjectRepository(NodeEntity) private readonly nodes: Repository<NodeEntity>,
@@ -119,7 +105,7 @@ export class NodesService {
   async registerMany(hellos: readonly { id: string; hello: NodeHello; remoteAddress: string | undefined }[]): Promise<void> {
     const latest = [...new Map(hellos.map(({ id, hello, remoteAddress }) => [id, { ...hello, address: underlayAddressOf(hello, remoteAddress) }])).entries()];
     if (latest.length === 0) return;
-    for (const [id] of latest) this.containerdLists.delete(id);
+    for (const [id] of latest) this.containerdLists.forget(id);
     const registered = await this.transactions.run(async (manager) => {
       const now = new Date();
       const rows: NodeEntity[] = [];
@@ -191,9 +177,7 @@ export class NodesService {
    * list none) replaces the node's stored list when it differs: those nodes are `changed`, and
    * the scheduler counts their new lists from now on.
    */
-  async recordHeartbeats(
-    beats: ReadonlyMap<string, { containerd?: readonly ContainerdSandbox[] }>,
-  ): Promise<{ revived: string[]; containerdChanged: string[] }> {
+  async recordHeartbeats(beats: ContainerdBeats): Promise<{ revived: string[]; containerdChanged: string[] }> {
     const ids = [...beats.keys()];
     const now = new Date();
     // In a transaction like every other write of node rows: on PostgreSQL an UPDATE of hundreds
@@ -210,7 +194,7 @@ export class NodesService {
         });
         // A node coming back had its list cleared (maybe by another replica): its beat is stored again.
         const silentIds = new Set(silent.map((node) => node.id));
-        changed.push(...(await this.storeContainerdLists(manager, chunk.filter((id) => silentIds.has(id) || this.containerdListChanged(id, beats.get(id)?.containerd)), beats)));
+        changed.push(...(await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats)));
         for (const node of silent) {
           const result = await manager.update(NodeEntity, { id: node.id, state: node.state }, { state: node.unschedulable ?? 'ready' });
           if (result.affected) up.push(node.id);
@@ -218,44 +202,12 @@ export class NodesService {
       }
       return { up, changed };
     });
-    // Only once stored: a rolled-back flush leaves what this replica remembers as it was.
-    for (const { nodeId, after } of revived.changed) this.containerdLists.set(nodeId, listKey(after));
+    this.containerdLists.remember(revived.changed);
     const containerdChanged = revived.changed.map((c) => c.nodeId);
     if (revived.up.length > 0 || containerdChanged.length > 0) await this.scheduler.invalidate();
     for (const { nodeId, before, after } of revived.changed) this.announcer.containerdChanged(nodeId, before, after);
     await this.announceMany([...new Set([...revived.up, ...containerdChanged])]);
     return { revived: revived.up, containerdChanged };
-  }
-
-  /**
-   * Whether a beat's containerd list may differ from the node's stored one: it lists one (older
-   * agents list none) and this replica has not stored or found that same list before.
-   */
-  private containerdListChanged(nodeId: string, listed: readonly ContainerdSandbox[] | undefined): boolean {
-    return listed !== undefined && this.containerdLists.get(nodeId) !== listKey(listed);
-  }
-
-  /** Replaces the stored containerd list of each of `nodeIds` whose beat lists another; returns what changed. */
-  private async storeContainerdLists(
-    manager: EntityManager,
-    nodeIds: readonly string[],
-    beats: ReadonlyMap<string, { containerd?: readonly ContainerdSandbox[] }>,
-  ): Promise<ContainerdChange[]> {
-    const reporting = nodeIds.filter((id) => beats.get(id)?.containerd !== undefined);
-    if (reporting.length === 0) return [];
-    const changed: ContainerdChange[] = [];
-    const stored = await manager.find(NodeEntity, { select: { id: true, containerdSandboxes: true }, where: { id: In(reporting) } });
-    for (const node of stored) {
-      const listed = beats.get(node.id)?.containerd ?? [];
-      const next = listed.length > 0 ? listed.map((s) => ({ ...s, containerd: { ...s.containerd } })) : null;
-      if (listKey(next ?? []) === listKey(node.containerdSandboxes ?? [])) {
-        this.containerdLists.set(node.id, listKey(listed));
-        continue;
-      }
-      await manager.update(NodeEntity, { id: node.id }, { containerdSandboxes: next });
-      changed.push({ nodeId: node.id, before: node.containerdSandboxes ?? [], after: next ?? [] });
-    }
-    return changed;
   }
 
   /**
@@ -281,7 +233,7 @@ export class NodesService {
    * said hello since the caller looked).
    */
   async markDown(id: string, silentBefore?: Date): Promise<void> {
-    this.containerdLists.delete(id);
+    this.containerdLists.forget(id);
     let containerd: ContainerdSandbox[] = [];
     const unknown = await this.transactions.run(async (manager) => {
       containerd = (await manager.findOne(NodeEntity, { select: { id: true, containerdSandboxes: true }, where: { id } }))?.containerdSandboxes ?? [];

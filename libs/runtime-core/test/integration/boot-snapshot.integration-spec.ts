@@ -48,7 +48,7 @@ describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
   afterAll(async () => {
     for (const id of ids) await runtime.delete(id).catch(() => undefined);
     await runtime.close();
-    removeLeftovers([...ids, 'moat-snapshot-']);
+    removeLeftovers([...ids, join(runDir, 'snapshot-')]);
     removeVmDirs({ work, runDir, memoryDir });
   });
 
@@ -58,8 +58,8 @@ describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
     expect(phases(first)).not.toContain('restore');
     await runtime.snapshotsIdle();
     expect(snapshotDirs()).toHaveLength(1);
-    // The snapshot VM is gone once saved.
-    expect(processesMentioning('moat-snapshot-')).toEqual([]);
+    // The snapshot VM is gone once saved (its processes name their dirs under this runtime's).
+    expect(processesMentioning(join(runDir, 'snapshot-'))).toEqual([]);
   });
 
   it('restores later sandboxes of the shape, each with its own RNG, the host clock and a writable virtio-fs rootfs', async () => {

@@ -66,7 +66,7 @@ describeIf(image !== undefined)('the warm pool on real QEMU', () => {
   afterAll(async () => {
     for (const id of ids) await runtime?.delete(id).catch(() => undefined);
     await runtime?.close();
-    removeLeftovers([...ids, ...vmIds, 'moat-snapshot-'], PREFIX);
+    removeLeftovers([...ids, ...vmIds, join(runDir, 'snapshot-')], PREFIX);
     removeVmDirs({ work, runDir, memoryDir });
   }, 180_000);
 
