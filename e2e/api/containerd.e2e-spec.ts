@@ -4,14 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MOAT_RUNTIME, startContainerd, type OwnContainerd } from '../support/containerd.mjs';
 import { DATA_DIR, api, waitFor } from '../support/api';
+import { NODE_RUN_DIR, shimProcesses, vmsOfNamespace } from '../support/containerd-vms';
 import { findLeaks } from '../support/leaks.mjs';
 import { busyboxLayer, startRegistry, type TestRegistry } from '../support/registry';
 
 /** containerd's namespace for this test's images and tasks. */
 const NS = 'moat-e2e';
-/** The e2e stack's node agent keeps the default run dir, where the shim finds its task socket. */
-const NODE_RUN_DIR = '/run/moat';
-const sandboxesDir = join(DATA_DIR, 'node', 'sandboxes');
 
 /** The release of the guest kernel every Moat VM boots. */
 function guestKernelRelease(): string {
@@ -20,26 +18,6 @@ function guestKernelRelease(): string {
   return (JSON.parse(readFileSync(join(images, id, 'manifest.json'), 'utf8')) as { kernelRelease: string }).kernelRelease;
 }
 
-/** The node's sandboxes that run containerd tasks of this test's namespace, by their state files. */
-function containerdSandboxes(): string[] {
-  if (!existsSync(sandboxesDir)) return [];
-  return readdirSync(sandboxesDir).filter((id) => {
-    try {
-      const state = JSON.parse(readFileSync(join(sandboxesDir, id, 'state.json'), 'utf8')) as { spec?: { containerd?: { namespace: string } } };
-      return state.spec?.containerd?.namespace === NS;
-    } catch {
-      return false;
-    }
-  });
-}
-
-function shimProcesses(): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', 'containerd-shim-moat-v2'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 let registry: TestRegistry;
 let containerd: OwnContainerd;
@@ -59,7 +37,7 @@ beforeAll(async () => {
   containerd = await startContainerd({ dir: mkdtempSync('/tmp/ctrd-'), env: { MOAT_RUN_DIR: NODE_RUN_DIR } });
   const pulled = await ctr(['images', 'pull', '--plain-http', image]);
   expect({ status: pulled.status, stderr: pulled.stderr }).toMatchObject({ status: 0 });
-  watcher = setInterval(() => containerdSandboxes().forEach((id) => seen.add(id)), 100);
+  watcher = setInterval(() => vmsOfNamespace(NS).forEach((id) => seen.add(id)), 100);
 }, 120_000);
 
 afterAll(async () => {
@@ -138,8 +116,8 @@ describe('containerd runs tasks in Moat VMs (io.containerd.moat.v2)', () => {
   it('leaves nothing behind: no VM, shim, socket, mount, sandbox dir or cgroup of any task', async () => {
     // uname, exit3, tty, sleeper and orphan: one VM each (the exec ran in sleeper's).
     expect(seen.size).toBe(5);
-    for (let i = 0; i < 50 && containerdSandboxes().length > 0; i++) await new Promise((r) => setTimeout(r, 200));
-    expect(containerdSandboxes()).toEqual([]);
+    for (let i = 0; i < 50 && vmsOfNamespace(NS).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(vmsOfNamespace(NS)).toEqual([]);
     expect(findLeaks(DATA_DIR, [...seen])).toEqual([]);
     expect(shimProcesses()).toEqual([]);
     expect(existsSync(join(NODE_RUN_DIR, 's')) ? readdirSync(join(NODE_RUN_DIR, 's')) : []).toEqual([]);

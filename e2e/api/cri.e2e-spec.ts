@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
@@ -7,36 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startContainerd, writeCniNetwork, type CniNetwork, type OwnContainerd } from '../support/containerd.mjs';
 import { criClient, pullIntoCri, pushCriImages, waitForCri, type CriClient, type PodSandboxConfig } from '../support/cri.mjs';
 import { DATA_DIR } from '../support/api';
+import { NODE_RUN_DIR, shimProcesses, vmsOfNamespace } from '../support/containerd-vms';
 import { findLeaks, vmmProcesses } from '../support/leaks.mjs';
 import { startRegistry, type TestRegistry } from '../support/registry';
 
-/** The e2e stack's node agent keeps the default run dir, where the shim finds its task socket. */
-const NODE_RUN_DIR = '/run/moat';
-const sandboxesDir = join(DATA_DIR, 'node', 'sandboxes');
 /** Not the stack's tenant bridges' prefix (mte2e) nor its subnet pool (10.250.0.0/16). */
 const BRIDGE = `mcri${randomBytes(3).toString('hex')}`;
 const SUBNET = `10.252.${randomBytes(1)[0]}.0/24`;
 
-/** The node's sandboxes (VMs) that run tasks of CRI's containerd namespace, by their state files. */
-function podVms(): string[] {
-  if (!existsSync(sandboxesDir)) return [];
-  return readdirSync(sandboxesDir).filter((id) => {
-    try {
-      const state = JSON.parse(readFileSync(join(sandboxesDir, id, 'state.json'), 'utf8')) as { spec?: { containerd?: { namespace: string } } };
-      return state.spec?.containerd?.namespace === 'k8s.io';
-    } catch {
-      return false;
-    }
-  });
-}
-
-function shimProcesses(): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', 'containerd-shim-moat-v2'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 let registry: TestRegistry;
 let network: CniNetwork;
@@ -62,7 +39,7 @@ beforeAll(async () => {
   await pullIntoCri(containerd, [images.pause, images.busybox]);
   cri = criClient(containerd.address);
   await waitForCri(cri);
-  watcher = setInterval(() => podVms().forEach((id) => seen.add(id)), 100);
+  watcher = setInterval(() => vmsOfNamespace('k8s.io').forEach((id) => seen.add(id)), 100);
 }, 120_000);
 
 afterAll(async () => {
@@ -103,7 +80,7 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     expect({ state: status.state, handler: status.runtime_handler }).toEqual({ state: 'SANDBOX_READY', handler: 'moat' });
     const { containers } = await cri.runtime.ListContainers({ filter: { pod_sandbox_id: podId } });
     expect(containers.map((c) => c.state)).toEqual(['CONTAINER_RUNNING', 'CONTAINER_RUNNING']);
-    const vms = podVms();
+    const vms = vmsOfNamespace('k8s.io');
     expect(vms).toHaveLength(1);
     expect(vmmProcesses().filter((p) => /^\d+: \S*qemu-system/.test(p) && p.includes(`-name moat-${vms[0]}`))).toHaveLength(1);
   });
@@ -146,8 +123,8 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
 
   it('leaves nothing behind: no VM, virtiofsd, shim, socket, mount, netns or cgroup of the pod', async () => {
     expect(seen.size).toBe(1);
-    for (let i = 0; i < 50 && podVms().length > 0; i++) await new Promise((r) => setTimeout(r, 200));
-    expect(podVms()).toEqual([]);
+    for (let i = 0; i < 50 && vmsOfNamespace('k8s.io').length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(vmsOfNamespace('k8s.io')).toEqual([]);
     expect(findLeaks(DATA_DIR, [...seen])).toEqual([]);
     expect(shimProcesses()).toEqual([]);
     expect(existsSync(join(NODE_RUN_DIR, 's')) ? readdirSync(join(NODE_RUN_DIR, 's')) : []).toEqual([]);
