@@ -10,7 +10,7 @@ import { CniRunner } from './cni/cni.runner';
 import type { CniConflist, CniResult } from './cni/cni.types';
 import { conflistForTenant, DEFAULT_CONFLIST } from './cni/conflist';
 import { HostFirewall } from './firewall/host-firewall';
-import { joinPodNetns, leavePodNetns } from './pod/pod-netns';
+import { joinPodNetns, leavePodNetns } from './pod-netns';
 import type { PlumbContext, PlumbedNic } from './models/network-model';
 import { createNetworkModel } from './models/network-model.factory';
 import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';

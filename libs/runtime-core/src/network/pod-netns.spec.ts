@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { NetAdapter } from '../../host/net.adapter';
-import type { TunAdapter } from '../../host/tun.adapter';
-import type { NetworkState } from '../network.types';
+import type { NetAdapter } from '../host/net.adapter';
+import type { TunAdapter } from '../host/tun.adapter';
+import type { NetworkState } from './network.types';
 import { joinPodNetns, readPodInterface } from './pod-netns';
 
 /** What `ip -j address show` prints in a pod's netns as CRI's bridge plugin leaves it. */

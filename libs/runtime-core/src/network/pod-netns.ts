@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { NetworkError, NetworkErrorCode, withNetworkError } from '../../errors/network.errors';
-import { pathExists } from '../../host/fs.helpers';
-import { NETNS_DIR, type NetAdapter } from '../../host/net.adapter';
-import type { TunAdapter } from '../../host/tun.adapter';
-import { redirectThroughTap, TC_TAP } from '../models/tc-filter.model';
-import type { GuestNetConfig, NetworkState } from '../network.types';
+import { NetworkError, NetworkErrorCode, withNetworkError } from '../errors/network.errors';
+import { pathExists } from '../host/fs.helpers';
+import { NETNS_DIR, type NetAdapter } from '../host/net.adapter';
+import type { TunAdapter } from '../host/tun.adapter';
+import { redirectThroughTap, TC_TAP } from './models/tc-filter.model';
+import type { GuestNetConfig, NetworkState } from './network.types';
 
 /**
  * A pod's VM joins the network namespace CRI's CNI set up for the pod, as Kata does: a tap in
