@@ -112,6 +112,17 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     expect((await exec(server, ['sh', '-c', 'exit 1'])).exitCode).toBe(1);
   });
 
+  it("changes a container's limits within the pod VM's size (UpdateContainerResources), and refuses more", async () => {
+    const limit = 128 * 1024 * 1024;
+    await cri.runtime.UpdateContainerResources({ container_id: client, linux: { memory_limit_in_bytes: limit } });
+    // The guest's own cgroup says so, as the shim's Stats reads it.
+    const metrics = await containerd.ctr(['--namespace', 'k8s.io', 'task', 'metrics', client]);
+    expect(metrics.stdout).toMatch(new RegExp(`memory\\.limit_in_bytes\\s+${limit}\\b`));
+    await expect(cri.runtime.UpdateContainerResources({ container_id: client, linux: { memory_limit_in_bytes: 8 * 1024 * limit } })).rejects.toThrow(
+      /INVALID_SPEC: memory limit \d+ is more than the VM's 256 MiB/,
+    );
+  });
+
   it('stops and removes the pod', async () => {
     await cri.runtime.StopPodSandbox({ pod_sandbox_id: podId });
     expect((await cri.runtime.PodSandboxStatus({ pod_sandbox_id: podId })).status.state).toBe('SANDBOX_NOTREADY');

@@ -132,6 +132,7 @@ export interface RuntimeService {
   RemoveContainer: Call<{ container_id: string }, object>;
   ListContainers: Call<{ filter?: { id?: string; state?: { state: ContainerState }; pod_sandbox_id?: string; label_selector?: Labels } }, { containers: Container[] }>;
   ContainerStatus: Call<{ container_id: string; verbose?: boolean }, { status: ContainerStatus; info: Labels }>;
+  UpdateContainerResources: Call<{ container_id: string; linux: { memory_limit_in_bytes?: number; cpu_quota?: number; cpu_period?: number } }, object>;
   /** timeout: seconds, 0 for none. */
   ExecSync: Call<{ container_id: string; cmd: string[]; timeout?: number }, { stdout: Buffer; stderr: Buffer; exit_code: number }>;
 }

@@ -205,14 +205,18 @@ export async function startContainerd({ dir, env = {}, log = () => undefined, cr
     ctr,
     logs: () => output,
     async stop() {
-      // CRI's pods and containers a test left (runc's outlive their shim): killed and deleted.
-      if (cri && child.exitCode === null) {
-        const tasks = (await ctr(['--namespace', 'k8s.io', 'tasks', 'ls', '--quiet'], { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
-        if (tasks.length > 0) await ctr(['--namespace', 'k8s.io', 'tasks', 'delete', '--force', ...tasks], { timeoutMs: 60_000 });
+      // Tasks a failed test left, in every namespace (CRI's too; runc's outlive their shim):
+      // killed and deleted, so their VMs go with them.
+      if (child.exitCode === null) {
+        const namespaces = (await ctr(['namespaces', 'ls', '--quiet'], { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+        for (const namespace of namespaces) {
+          const tasks = (await ctr(['--namespace', namespace, 'tasks', 'ls', '--quiet'], { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+          if (tasks.length > 0) await ctr(['--namespace', namespace, 'tasks', 'delete', '--force', ...tasks], { timeoutMs: 60_000 });
+        }
       }
       await stopChild();
       // Shims it started (a test that failed before deleting its tasks) go with it.
-      spawnSync('pkill', ['-KILL', '-f', `-address ${address}`]);
+      spawnSync('pkill', ['-KILL', '-f', '--', `-address ${address}`]);
       // Its snapshots are overlay mounts under root: none may outlive it.
       spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
       await rm(dir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ export const NODE_TASKS_TIMEOUTS_MS: Readonly<Record<Method, number | undefined>
   pause: 30_000,
   resume: 30_000,
   stats: 30_000,
+  update: 30_000,
 };
 
 /** The error containerd gets for a failed call to the node agent: the same status code, the node agent's message. */
@@ -59,6 +60,7 @@ export class GrpcNodeTasks implements NodeTasks {
   pause = async (task: RequestOf<'pause'>, call?: CallContext) => void (await this.unary('pause', task, call));
   resume = async (task: RequestOf<'resume'>, call?: CallContext) => void (await this.unary('resume', task, call));
   stats = (task: RequestOf<'stats'>, call?: CallContext) => this.unary('stats', task, call);
+  update = async (request: RequestOf<'update'>, call?: CallContext) => void (await this.unary('update', request, call));
 
   close(): void {
     this.client.close();

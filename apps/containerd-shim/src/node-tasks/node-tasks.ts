@@ -11,6 +11,7 @@ import type {
   StartResponse,
   StatsResponse,
   TaskRef,
+  UpdateRequest,
 } from '@moat/proto/node-tasks';
 
 /** What the shim's caller (containerd over ttrpc) lets a forwarded call run for. */
@@ -41,5 +42,6 @@ export interface NodeTasks {
   pause(task: TaskRef, call?: CallContext): Promise<void>;
   resume(task: TaskRef, call?: CallContext): Promise<void>;
   stats(task: TaskRef, call?: CallContext): Promise<StatsResponse>;
+  update(request: UpdateRequest, call?: CallContext): Promise<void>;
   close(): void;
 }

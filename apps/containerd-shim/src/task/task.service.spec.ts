@@ -235,11 +235,19 @@ describe('TaskService', () => {
     await expect(service.stats({ id: 'nope' }, context())).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('answers UNIMPLEMENTED to Checkpoint, Update and a Create from a checkpoint', async () => {
+  it("passes Update's OCI resources on to the node agent as their JSON", async () => {
+    const { service, nodeTasks } = setup();
+    await service.create(createRequest('web'), context());
+    const resources = { typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from('{"memory":{"limit":67108864}}') };
+    await expect(service.update({ id: 'web', resources, annotations: {} }, context())).resolves.toEqual({});
+    expect(nodeTasks.calls.at(-1)).toEqual({ method: 'update', request: { task: { namespace: 'default', id: 'web' }, resourcesJson: '{"memory":{"limit":67108864}}' } });
+    await expect(service.update({ id: 'web', resources: undefined, annotations: {} }, context())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('answers UNIMPLEMENTED to Checkpoint and a Create from a checkpoint', async () => {
     const { service } = setup();
     await service.create(createRequest('web'), context());
     await expect(service.checkpoint({ id: 'web', path: '/tmp/cp', options: undefined })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
-    await expect(service.update({ id: 'web', resources: undefined, annotations: {} })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
     await expect(service.create(CreateTaskRequest.fromPartial({ id: 'restored', bundle: '/b', checkpoint: '/cp' }), context())).rejects.toMatchObject({
       code: 'UNIMPLEMENTED',
     });

@@ -225,11 +225,13 @@ export class TaskService implements TaskHandlers {
     return { stats: { typeUrl: METRICS_TYPE_URL, value: Buffer.from(CgroupMetrics.encode(metrics).finish()) } };
   }
 
-  update(request: TaskRequest<'update'>): Promise<TaskResponse<'update'>> {
-    return answer(() => {
-      this.tasks.get(request.id);
-      throw new TtrpcError('UNIMPLEMENTED', 'the moat runtime cannot change the resources of a running task');
-    });
+  /** New limits for the task's container; the VM's own size stays as its start made it. */
+  async update(request: TaskRequest<'update'>, context: RequestContext): Promise<TaskResponse<'update'>> {
+    const task = this.tasks.get(request.id);
+    if (request.resources === undefined) throw new TtrpcError('INVALID_ARGUMENT', `update of task ${request.id} names no resources`);
+    // Like an exec's Process, containerd's typeurl packs the OCI LinuxResources as its JSON.
+    await this.deps.nodeTasks.update({ task: task.ref, resourcesJson: request.resources.value.toString('utf8') }, callOf(context));
+    return {};
   }
 
   checkpoint(request: TaskRequest<'checkpoint'>): Promise<TaskResponse<'checkpoint'>> {

@@ -127,6 +127,10 @@ export class FakeNodeTasks implements NodeTasks {
     return { cpuUsageNs: 5_000_000, memoryUsageBytes: 40 << 20, memoryLimitBytes: 256 << 20, pidsCurrent: 3 };
   });
 
+  update = this.method('update', ({ task }) => {
+    this.process({ task, execId: '' });
+  });
+
   close(): void {
     // nothing to close
   }

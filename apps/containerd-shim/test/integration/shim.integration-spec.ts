@@ -66,6 +66,7 @@ async function serveNodeAgent(fake: FakeNodeTasks, socket: string): Promise<Serv
     pause: (r) => fake.pause(r),
     resume: (r) => fake.resume(r),
     stats: () => Promise.reject(new TtrpcError('UNIMPLEMENTED', 'no stats')),
+    update: (r) => fake.update(r),
   };
   const handlers: UntypedServiceImplementation = {};
   for (const [name, call] of Object.entries(calls)) {

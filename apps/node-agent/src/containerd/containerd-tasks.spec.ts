@@ -136,6 +136,10 @@ class FakeRuntime implements TaskRuntime {
     this.calls.push(paused ? 'pause' : 'resume');
     return Promise.resolve();
   }
+  updateResources(_id: string, resources: { memoryLimitBytes: number }, containerId: string): Promise<void> {
+    this.calls.push(`update ${containerId} ${resources.memoryLimitBytes}`);
+    return Promise.resolve();
+  }
   processes(): Promise<number[]> {
     return Promise.resolve([1, 7]);
   }
@@ -249,6 +253,8 @@ describe('ContainerdTasks', () => {
       tasks.exec({ process: { task: web, execId: 'e1' }, processJson: JSON.stringify({ args: ['wget', 'localhost'] }), stdio: noStdio });
       await tasks.start({ task: web, execId: 'e1' });
       expect(runtime.execs[0].containerId).toBe('web');
+      await tasks.update({ task: web, resourcesJson: JSON.stringify({ memory: { limit: 64 << 20 }, cpu: { shares: 2 } }) });
+      expect(runtime.calls.pop()).toBe(`update web ${64 << 20}`);
       expect(runtime.calls).toEqual(['start', 'add web', 'start web']);
 
       // A restarted node agent finds the pod's container in its VM again.

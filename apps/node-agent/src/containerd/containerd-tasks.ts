@@ -10,10 +10,12 @@ import {
   type StatsResponse,
   type Stdio,
   type TaskRef,
+  type UpdateRequest,
 } from '@moat/proto/node-tasks';
 import { bundlePodRole, bundleSize, type BundleSize, type PodOptions, type ProcessSession, type SandboxInfo, type SandboxRuntime, type SessionOptions } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import { execSessionOptions } from './exec-process';
+import { containerLimits } from './oci-resources';
 import { ProcessIo } from './process-io';
 import { TaskError, taskError } from './task.errors';
 
@@ -21,7 +23,10 @@ import { TaskError, taskError } from './task.errors';
 export type TaskSession = Pick<ProcessSession, 'output' | 'write' | 'closeStdin' | 'resize' | 'signal' | 'wait' | 'close'>;
 
 /** The part of the runtime containerd's tasks use (a fake implements it in unit tests). */
-export type TaskRuntime = Pick<SandboxRuntime, 'create' | 'delete' | 'list' | 'addContainer' | 'removeContainer' | 'startContainer' | 'setPaused' | 'stats' | 'processes'> & {
+export type TaskRuntime = Pick<
+  SandboxRuntime,
+  'create' | 'delete' | 'list' | 'addContainer' | 'removeContainer' | 'startContainer' | 'setPaused' | 'stats' | 'processes' | 'updateResources'
+> & {
   initSession(id: string, containerId: string): TaskSession;
   openSession(id: string, opts: SessionOptions, containerId: string): Promise<TaskSession>;
 };
@@ -232,6 +237,13 @@ export class ContainerdTasks {
     const task = this.task(ref);
     const { cpu, memory, pids } = await this.runtime.stats(task.sandboxId, task.containerId).catch(rethrow);
     return { cpuUsageNs: cpu.usageUsec * 1000, memoryUsageBytes: memory.currentBytes, memoryLimitBytes: memory.limitBytes, pidsCurrent: pids.current };
+  }
+
+  /** New limits for the task's container (containerd's Update), within its VM's size. */
+  async update({ task: ref, resourcesJson }: UpdateRequest): Promise<void> {
+    if (!ref) throw new TaskError('INVALID_ARGUMENT', 'an update names its task');
+    const task = this.task(ref);
+    await this.runtime.updateResources(task.sandboxId, containerLimits(resourcesJson), task.containerId).catch(rethrow);
   }
 
   /** The task's processes by their pids in the guest: its container's cgroup members. */

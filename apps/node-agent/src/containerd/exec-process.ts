@@ -1,7 +1,7 @@
 import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH, MAX_CWD_LENGTH, MAX_WINDOW_DIMENSION } from '@moat/proto';
 import { envMap, type SessionOptions } from '@moat/runtime-core';
 import { z } from 'zod';
-import { TaskError } from './task.errors';
+import { parseOciJson } from './oci-json';
 
 const MAX_PROCESS_JSON_BYTES = 256 * 1024;
 const MAX_ENV_ENTRIES = 1024;
@@ -20,18 +20,7 @@ const processSchema = z.object({
 
 /** An exec's OCI Process JSON as the session that runs it: its args, env, cwd, terminal and numeric user. */
 export function execSessionOptions(processJson: string): SessionOptions {
-  if (processJson.length > MAX_PROCESS_JSON_BYTES) throw new TaskError('INVALID_ARGUMENT', `the exec's process spec is over ${MAX_PROCESS_JSON_BYTES} bytes`);
-  let json: unknown;
-  try {
-    json = JSON.parse(processJson);
-  } catch {
-    throw new TaskError('INVALID_ARGUMENT', "the exec's process spec is not JSON");
-  }
-  const parsed = processSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new TaskError('INVALID_ARGUMENT', `the exec's process spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const { args, env, cwd, terminal, user, consoleSize } = parsed.data;
+  const { args, env, cwd, terminal, user, consoleSize } = parseOciJson(processJson, processSchema, "the exec's process spec", MAX_PROCESS_JSON_BYTES);
   return {
     command: args,
     // Names a shell could not set are dropped, as the guest would refuse them.

@@ -60,6 +60,10 @@ export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTask
       return EMPTY;
     }),
     stats: unary(log, 'Stats', (req) => tasks.stats(req)),
+    update: unary(log, 'Update', async (req) => {
+      await tasks.update(req);
+      return EMPTY;
+    }),
   };
 }
 

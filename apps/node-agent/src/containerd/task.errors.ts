@@ -17,6 +17,8 @@ const CODE_OF: Partial<Record<string, TaskErrorCode>> = {
   [RuntimeErrorCode.SANDBOX_NOT_RUNNING]: 'FAILED_PRECONDITION',
   [RuntimeErrorCode.CONTAINER_WRONG_STATE]: 'FAILED_PRECONDITION',
   [RuntimeErrorCode.INVALID_SPEC]: 'INVALID_ARGUMENT',
+  [RuntimeErrorCode.CONTAINER_NOT_FOUND]: 'NOT_FOUND',
+  [RuntimeErrorCode.CONTAINER_EXISTS]: 'ALREADY_EXISTS',
 };
 
 /** Any failure as a task error: a runtime error's code picks the status and leads its message. */

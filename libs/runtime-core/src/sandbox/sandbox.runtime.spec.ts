@@ -324,7 +324,7 @@ class FakeAgent implements AgentApi {
   waitExit = () => Promise.resolve({ exitCode: 3, signal: 0, oomKilled: false, timedOut: false });
   stats = notUsedHere;
   listProcesses = notUsedHere;
-  updateContainer = notUsedHere;
+  updateContainer = (containerId: string, resources: { memoryLimitBytes: number }) => this.step(`updateContainer ${containerId} ${resources.memoryLimitBytes}`);
   pauseContainer = notUsedHere;
   resumeContainer = notUsedHere;
   setGuestDateTime = () => this.step('setGuestDateTime');
@@ -529,6 +529,20 @@ describe('SandboxRuntime', () => {
       expect(host.podRootfs.size).toBe(0);
       expect(host.podShares.size).toBe(0);
       expect(host.networks.size).toBe(0);
+    });
+
+    it("changes a container's limits within its VM's size, and refuses more than the VM has", async () => {
+      const runtime = await open();
+      await runtime.create(spec);
+      await runtime.updateResources(ID, { memoryLimitBytes: 128 * 1024 * 1024, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, pidsLimit: 64 });
+      expect(host.calls.at(-1)).toBe(`updateContainer ${ID} ${128 * 1024 * 1024}`);
+      const tooMuch = [
+        { memoryLimitBytes: 512 * 1024 * 1024, cpuQuotaUs: 0, cpuPeriodUs: 0, pidsLimit: 0 },
+        { memoryLimitBytes: -1, cpuQuotaUs: 0, cpuPeriodUs: 0, pidsLimit: 0 },
+        { memoryLimitBytes: 0, cpuQuotaUs: 200_000, cpuPeriodUs: 0, pidsLimit: 0 },
+      ];
+      for (const resources of tooMuch) await expect(runtime.updateResources(ID, resources)).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
+      expect(host.calls.filter((call) => call.startsWith('updateContainer'))).toHaveLength(1);
     });
 
     it('takes no container into a VM that is not a pod, nor a pod on a block rootfs', async () => {

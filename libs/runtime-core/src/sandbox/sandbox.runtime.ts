@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentApi } from '../agent/agent.client';
-import { INIT_EXEC_ID } from '@moat/proto';
+import { INIT_EXEC_ID, type LinuxResources } from '@moat/proto';
 import type { ContainerStats, ExecOutput } from '../agent/agent.types';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
@@ -10,7 +10,7 @@ import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/h
 import { SandboxNetworks } from '../network/sandbox-networks';
 import type { TenantPeers } from '../network/tenants/tenant-networks';
 import { ContainerFiles } from './files/container-files';
-import { envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
+import { checkWithinVm, envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
 import type { LogReader } from './logs/log-ring';
 import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
 import { UUID, validateSpec } from './model/sandbox-spec';
@@ -21,8 +21,8 @@ import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxWatchdog } from './sandbox.watchdog';
 import { PodContainers } from './pod/pod-containers';
-import { handOver, PooledVms } from './warm-pool/pooled-vms';
-import { WarmPool } from './warm-pool/warm-pool';
+import { handOver, openWarmPool } from './warm-pool/pooled-vms';
+import type { WarmPool } from './warm-pool/warm-pool';
 
 export type { RuntimeDeps } from './runtime.deps';
 
@@ -78,28 +78,11 @@ export class SandboxRuntime {
       agentTransport,
     });
     await runtime.recovery.recover();
-    runtime.openPool();
+    runtime.pool = openWarmPool(
+      { ...opts, runDir: runtime.runDir, memoryDir: runtime.memoryDir, accel: runtime.accel },
+      { lifecycle: runtime.lifecycle, hypervisor: runtime.deps.hypervisor, snapshots: runtime.deps.snapshots },
+    );
     return runtime;
-  }
-
-  /** Starts filling the warm pool, when one is asked for and this host can restore VMs. */
-  private openPool(): void {
-    const sizes = this.opts.warmPool ?? [];
-    if (sizes.length === 0) return;
-    const { snapshots } = this.deps;
-    if (!snapshots) {
-      this.opts.log?.('warn', 'the warm pool is off: its VMs are restored from boot snapshots, which are off on this node');
-      return;
-    }
-    const settings = {
-      dataDir: this.opts.dataDir,
-      runDir: this.runDir,
-      memoryDir: this.memoryDir,
-      accel: this.accel,
-      guestImage: this.opts.guestImage,
-    };
-    this.pool = new WarmPool(sizes, new PooledVms(settings, this.lifecycle, this.deps.hypervisor, snapshots), this.opts.log ?? (() => undefined));
-    this.pool.open();
   }
 
   /** The warm pool's VMs waiting now per shape, against its target; empty without a pool (none asked for, or boot snapshots off). */
@@ -201,6 +184,13 @@ export class SandboxRuntime {
   async stats(id: string, containerId = id): Promise<ContainerStats> {
     const { entry, agent } = this.running(id, containerId);
     return this.guard(entry, () => agent.stats(containerId));
+  }
+
+  /** New CPU, memory and pids limits for the container, within its VM's size (fixed at its start). */
+  async updateResources(id: string, resources: LinuxResources, containerId = id): Promise<void> {
+    const { entry, agent } = this.running(id, containerId);
+    checkWithinVm(entry.state.spec, resources);
+    await this.guard(entry, () => agent.updateContainer(containerId, resources));
   }
 
   /** The container's processes, by their pids in the guest. */

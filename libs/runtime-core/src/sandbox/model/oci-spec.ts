@@ -1,3 +1,5 @@
+import type { LinuxResources } from '@moat/proto';
+import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { GUEST_ROOTFS_PATH } from '../../sharefs/shared-fs';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -84,6 +86,22 @@ export function containerResources(vcpus: number, memoryMiB: number): NonNullabl
     cpu: { quota: vcpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
     pids: { limit: 4096 },
   };
+}
+
+/**
+ * Throws INVALID_SPEC when `resources` (0: unchanged, -1: no limit) would let the container have
+ * more than its VM: memory beyond `memoryMiB`, CPU bandwidth beyond `vcpus`. The VM's own size
+ * is fixed at its start.
+ */
+export function checkWithinVm(vm: { id: string; vcpus: number; memoryMiB: number }, resources: LinuxResources): void {
+  const problems: string[] = [];
+  const { memoryLimitBytes, cpuQuotaUs, cpuPeriodUs } = resources;
+  if (memoryLimitBytes === -1 || memoryLimitBytes > vm.memoryMiB * MIB) problems.push(`memory limit ${memoryLimitBytes} is more than the VM's ${vm.memoryMiB} MiB`);
+  const period = cpuPeriodUs > 0 ? cpuPeriodUs : CPU_PERIOD_US;
+  if (cpuQuotaUs === -1 || cpuQuotaUs / period > vm.vcpus) problems.push(`CPU quota ${cpuQuotaUs} per ${period} µs is more than the VM's ${vm.vcpus} vCPUs`);
+  if (problems.length > 0) {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `${problems.join('; ')}: a VM's size is fixed at its start`, { context: { sandboxId: vm.id } });
+  }
 }
 
 /** `KEY=VALUE` list with PATH first so a caller's PATH overrides the default. */

@@ -5,9 +5,9 @@ import type { Accel } from '../../host/host-info';
 import { RESTORED_TRANSPORT, type BootSnapshots } from '../../snapshot/boot-snapshots';
 import type { SandboxEntry } from '../model/sandbox.entry';
 import { newSandboxState, sandboxPaths, vmIdOf } from '../model/sandbox.state';
-import type { GuestImage, PoolShape, SandboxSpec } from '../model/sandbox.types';
+import type { GuestImage, PoolShape, RuntimeOptions, SandboxSpec } from '../model/sandbox.types';
 import { vmShape } from '../steps/vmm.step';
-import type { PoolVms } from './warm-pool';
+import { WarmPool, type PoolVms } from './warm-pool';
 
 /** Where the runtime keeps its VMs, and what every one of them is. */
 export interface PoolVmSettings {
@@ -16,6 +16,26 @@ export interface PoolVmSettings {
   memoryDir: string;
   accel: Accel;
   guestImage: GuestImage;
+}
+
+/**
+ * The runtime's warm pool, when one is asked for (`warmPool`) and this host can restore VMs
+ * (boot snapshots on); undefined otherwise. It starts filling at once.
+ */
+export function openWarmPool(
+  opts: PoolVmSettings & Pick<RuntimeOptions, 'warmPool' | 'log'>,
+  deps: { lifecycle: PoolVmLifecycle; hypervisor: Pick<Hypervisor, 'isRunning'>; snapshots: Pick<BootSnapshots, 'find' | 'request' | 'idle'> | undefined },
+): WarmPool<SandboxEntry> | undefined {
+  const sizes = opts.warmPool ?? [];
+  if (sizes.length === 0) return undefined;
+  if (!deps.snapshots) {
+    opts.log?.('warn', 'the warm pool is off: its VMs are restored from boot snapshots, which are off on this node');
+    return undefined;
+  }
+  const { dataDir, runDir, memoryDir, accel, guestImage } = opts;
+  const pool = new WarmPool(sizes, new PooledVms({ dataDir, runDir, memoryDir, accel, guestImage }, deps.lifecycle, deps.hypervisor, deps.snapshots), opts.log ?? (() => undefined));
+  pool.open();
+  return pool;
 }
 
 /** What starts and releases a pool VM: the runtime's lifecycle (its jail, restore and agent steps). */
