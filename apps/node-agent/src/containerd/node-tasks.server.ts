@@ -1,4 +1,5 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
 import { NodeTasksService, type NodeTasksServer } from '@moat/proto/node-tasks';
@@ -73,6 +74,13 @@ export function nodeTasksHandlers(tasks: ContainerdTasks, log: Logger): NodeTask
  */
 export async function serveNodeTasks(tasks: ContainerdTasks, socketPath: string, log: Logger): Promise<{ close(): Promise<void> }> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  // Two agents with one MOAT_RUN_DIR: the first keeps the socket (taking it over would leave its
+  // shims talking to the wrong agent, and this one's exit would remove it).
+  if (await answers(socketPath)) {
+    log.warn({ socket: socketPath }, 'another node agent serves containerd tasks on this socket (they share MOAT_RUN_DIR): this one serves none');
+    return { close: () => Promise.resolve() };
+  }
+  // A socket nobody answers on is a dead agent's.
   await rm(socketPath, { force: true });
   const server = new Server();
   server.addService(NodeTasksService, nodeTasksHandlers(tasks, log));
@@ -85,4 +93,16 @@ export async function serveNodeTasks(tasks: ContainerdTasks, socketPath: string,
       await rm(socketPath, { force: true });
     },
   };
+}
+
+/** Whether something accepts connections on the unix socket `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
