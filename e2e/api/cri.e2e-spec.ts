@@ -56,6 +56,8 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
   const podConfig: PodSandboxConfig = {
     metadata: { name: 'web', uid: `cri-e2e-${BRIDGE}`, namespace: 'moat-e2e', attempt: 0 },
     hostname: 'web',
+    // A cluster's DNS, as the kubelet gives it: CRI writes the pod's resolv.conf from it.
+    dns_config: { servers: ['10.96.0.10'], searches: ['moat-e2e.svc.cluster.local'], options: ['ndots:5'] },
   };
   let podId: string;
   let server: string;
@@ -99,6 +101,16 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
       fetched = await exec(client, ['wget', '-qO-', 'http://127.0.0.1:8080/']);
     }
     expect(fetched).toEqual({ exitCode: 0, stdout: 'hi from server\n', stderr: '' });
+  });
+
+  it("the containers have the pod's hostname and the resolv.conf CRI wrote for it", async () => {
+    expect((await exec(client, ['hostname'])).stdout).toBe('web\n');
+    const resolvConf = (await exec(server, ['cat', '/etc/resolv.conf'])).stdout;
+    expect(resolvConf).toContain('nameserver 10.96.0.10');
+    expect(resolvConf).toContain('search moat-e2e.svc.cluster.local');
+    expect(resolvConf).toContain('options ndots:5');
+    // CRI's hosts file names the pod's hostname.
+    expect((await exec(client, ['cat', '/etc/hosts'])).stdout).toContain('localhost');
   });
 
   it("the guest has the pod's IP from CNI", async () => {

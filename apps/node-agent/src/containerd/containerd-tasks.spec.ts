@@ -234,7 +234,7 @@ describe('ContainerdTasks', () => {
       const path = join(dir, name);
       execFileSync('mkdir', [path]);
       const namespaces = netns ? [{ type: 'network', path: netns }] : [];
-      writeFileSync(join(path, 'config.json'), JSON.stringify({ process: { args: ['/pause'], cwd: '/' }, annotations, linux: { namespaces } }));
+      writeFileSync(join(path, 'config.json'), JSON.stringify({ process: { args: ['/pause'], cwd: '/' }, hostname: 'web-0', annotations, linux: { namespaces } }));
       return path;
     };
     const pod = { namespace: 'k8s.io', id: 'p1' };
@@ -243,7 +243,7 @@ describe('ContainerdTasks', () => {
     it("boots one VM for the pod in CRI's netns and adds its containers to it", async () => {
       const sandboxBundle = bundle('p1', { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': 'p1' }, '/var/run/netns/cni-1');
       await tasks.create({ task: pod, bundle: sandboxBundle, stdio: noStdio });
-      expect(runtime.specs[0]).toMatchObject({ containerd: pod, pod: { netns: '/var/run/netns/cni-1' } });
+      expect(runtime.specs[0]).toMatchObject({ containerd: pod, pod: { netns: '/var/run/netns/cni-1', hostname: 'web-0' } });
       await tasks.start({ task: pod, execId: '' });
 
       const webBundle = bundle('web', { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 'p1' });

@@ -40,26 +40,40 @@ export const CRI_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
 
 const podSchema = z.object({
   annotations: z.record(z.string(), z.string()).default({}),
+  hostname: z.string().optional(),
   linux: z.object({ namespaces: z.array(z.object({ type: z.string(), path: z.string().optional() })).default([]) }).default({ namespaces: [] }),
 });
+
+/** The files CRI binds into each of a pod's containers: the pod's, written on the host. */
+export const POD_FILES = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'] as const;
+const mountsSchema = z.object({ mounts: z.array(z.object({ destination: z.string(), source: z.string().optional() })).default([]) });
 
 /**
  * Where a bundle belongs in a pod: a pod's sandbox (its VM, in the netns CRI's CNI set up), a
  * container of the pod `sandboxId`, or no pod at all (a plain `ctr run`: a VM of its own).
  */
-export type PodRole = { kind: 'sandbox'; netns?: string } | { kind: 'container'; sandboxId: string } | { kind: 'none' };
+export type PodRole = { kind: 'sandbox'; netns?: string; hostname?: string } | { kind: 'container'; sandboxId: string } | { kind: 'none' };
 
 export async function bundlePodRole(bundleDir: string): Promise<PodRole> {
-  const { annotations, linux } = await readBundleConfig(bundleDir, podSchema, 'unusable annotations');
+  const { annotations, hostname, linux } = await readBundleConfig(bundleDir, podSchema, 'unusable annotations');
   const type = annotations[CRI_CONTAINER_TYPE];
   if (type === 'sandbox') {
     const netns = linux.namespaces.find((ns) => ns.type === 'network')?.path;
-    return { kind: 'sandbox', ...(netns && { netns }) };
+    return { kind: 'sandbox', ...(netns && { netns }), ...(hostname && { hostname }) };
   }
   const sandboxId = annotations[CRI_SANDBOX_ID];
   if (type === 'container' && sandboxId) return { kind: 'container', sandboxId };
   if (type !== undefined) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `the bundle's ${CRI_CONTAINER_TYPE} is ${JSON.stringify(type)} without a ${CRI_SANDBOX_ID}, or unknown`);
   return { kind: 'none' };
+}
+
+/** Which of {@link POD_FILES} the bundle binds in, and from where on the host. */
+export async function bundlePodFiles(bundleDir: string): Promise<{ destination: (typeof POD_FILES)[number]; source: string }[]> {
+  const { mounts } = await readBundleConfig(bundleDir, mountsSchema, 'unusable mounts');
+  return POD_FILES.flatMap((destination) => {
+    const source = mounts.find((m) => m.destination === destination)?.source;
+    return source?.startsWith('/') ? [{ destination, source }] : [];
+  });
 }
 
 /** A VM's size: vCPUs and memory. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -501,7 +501,15 @@ describe('SandboxRuntime', () => {
   });
 
   describe('pods', () => {
-    const pod: SandboxSpec = { ...spec, bundle: '/run/bundles/pause', containerd: { namespace: 'k8s.io', id: 'pod1' }, deferStart: true, pod: { netns: '/var/run/netns/cni-1' } };
+    const pod: SandboxSpec = { ...spec, bundle: '/run/bundles/pause', containerd: { namespace: 'k8s.io', id: 'pod1' }, deferStart: true, pod: { netns: '/var/run/netns/cni-1', hostname: 'web-0' } };
+    /** A container's bundle as CRI writes it: config.json binding the pod's resolv.conf, which CRI wrote on the host. */
+    const bundle = (name: string) => {
+      const path = join(dir, 'bundles', name);
+      mkdirSync(path, { recursive: true });
+      writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.96.0.10\n');
+      writeFileSync(join(path, 'config.json'), JSON.stringify({ mounts: [{ destination: '/etc/resolv.conf', type: 'bind', source: join(dir, 'resolv.conf') }] }));
+      return path;
+    };
 
     it("joins the pod's netns, adds containers on rootfses under its shared share, and releases them with it", async () => {
       const runtime = await open();
@@ -509,18 +517,24 @@ describe('SandboxRuntime', () => {
       expect(host.calls[0]).toBe('vm virtiofs nic 0a:58:0a:58:00:07');
       expect([...host.podShares]).toEqual([join(sandboxDir(), 'shared')]);
 
-      await runtime.addContainer(ID, { containerId: 'web', bundle: '/run/bundles/web' });
-      expect(host.ociSpecs.at(-1)).toMatchObject({ root: { path: '/run/moat/shared/containers/web' }, process: { args: ['nginx'] }, linux: { cgroupsPath: '/moat/web' } });
+      expect(host.sandboxRequests[0].hostname).toBe('web-0');
+      await runtime.addContainer(ID, { containerId: 'web', bundle: bundle('web') });
+      const webSpec = host.ociSpecs.at(-1);
+      expect(webSpec).toMatchObject({ hostname: 'web-0', root: { path: '/run/moat/shared/containers/web' }, process: { args: ['nginx'] }, linux: { cgroupsPath: '/moat/web' } });
+      // The pod's resolv.conf reaches the guest through the share, bound over the container's own.
+      expect(webSpec?.mounts).toContainEqual(expect.objectContaining({ destination: '/etc/resolv.conf', source: '/run/moat/shared/pod-files/web/resolv.conf' }));
+      expect(readFileSync(join(sandboxDir(), 'shared', 'pod-files', 'web', 'resolv.conf'), 'utf8')).toBe('nameserver 10.96.0.10\n');
       expect(runtime.get(ID)?.podContainers).toEqual(['web']);
       expect(() => runtime.initSession(ID, 'web')).toThrow(expect.objectContaining({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE }));
       await runtime.startContainer(ID, 'web');
       await runtime.initSession(ID, 'web').close();
       await expect(runtime.startContainer(ID, 'web')).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE });
-      await expect(runtime.addContainer(ID, { containerId: 'web', bundle: '/run/bundles/web' })).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_EXISTS });
+      await expect(runtime.addContainer(ID, { containerId: 'web', bundle: bundle('web') })).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_EXISTS });
       await expect(runtime.stats(ID, 'nope')).rejects.toMatchObject({ code: RuntimeErrorCode.CONTAINER_NOT_FOUND });
 
-      await runtime.addContainer(ID, { containerId: 'sidecar', bundle: '/run/bundles/sidecar' });
+      await runtime.addContainer(ID, { containerId: 'sidecar', bundle: bundle('sidecar') });
       await runtime.removeContainer(ID, 'web');
+      expect(existsSync(join(sandboxDir(), 'shared', 'pod-files', 'web'))).toBe(false);
       expect([...host.podRootfs]).toEqual([join(sandboxDir(), 'shared', 'containers', 'sidecar')]);
       const state = JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8')) as { podContainers: Record<string, unknown> };
       expect(Object.keys(state.podContainers)).toEqual(['sidecar']);

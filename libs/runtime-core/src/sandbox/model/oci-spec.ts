@@ -64,6 +64,8 @@ export interface ContainerSpecInput {
   user?: { uid: number; gid: number };
   /** The init runs on a terminal (the guest agent opens its pty). Default false. */
   terminal?: boolean;
+  /** Mounts beside the defaults (a pod's container: the pod's hosts, resolv.conf and hostname). */
+  mounts?: OciSpec['mounts'];
   /** The sandbox's size: the container's CPU and memory limits. */
   vcpus?: number;
   memoryMiB?: number;
@@ -139,6 +141,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+      ...(input.mounts ?? []),
     ],
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }],

@@ -22,10 +22,16 @@ export function guestMemoryMiB(spec: Pick<SandboxSpec, 'memoryMiB'>): number {
   return spec.memoryMiB + GUEST_OVERHEAD_MIB;
 }
 
-/** The guest's hostname: the id's first group, short enough for a shell prompt, unique enough on a host. */
-export function hostnameOf(id: string): string {
-  return id.slice(0, 8);
+/**
+ * The guest's hostname: a pod's own (CRI's), else the id's first group, short enough for a shell
+ * prompt, unique enough on a host.
+ */
+export function hostnameOf(spec: Pick<SandboxSpec, 'id' | 'pod'>): string {
+  return spec.pod?.hostname ?? spec.id.slice(0, 8);
 }
+
+/** A hostname the guest takes (RFC 1123: labels of letters, digits and inner hyphens, 253 in all). */
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Throws INVALID_SPEC listing every problem of `spec`. */
 export function validateSpec(spec: SandboxSpec): void {
@@ -49,6 +55,7 @@ export function validateSpec(spec: SandboxSpec): void {
     if (!netns.startsWith('/') || netns.split('/').includes('..') || netns.length > MAX_NETNS_PATH) problems.push(`a pod's netns must be an absolute path of at most ${MAX_NETNS_PATH} characters`);
     if (spec.network) problems.push('a pod joins its own netns or a tenant network, not both');
   }
+  if (spec.pod?.hostname !== undefined && !HOSTNAME.test(spec.pod.hostname)) problems.push("a pod's hostname must be an RFC 1123 hostname");
   if (problems.length > 0) {
     throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid sandbox spec: ${problems.join('; ')}`, { context: { sandboxId: spec.id } });
   }

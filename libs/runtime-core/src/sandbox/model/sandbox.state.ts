@@ -100,7 +100,7 @@ export const sandboxStateSchema = z.object({
     containerd: z.object({ namespace: z.string(), id: z.string() }).optional(),
     deferStart: z.boolean().optional(),
     tty: z.boolean().optional(),
-    pod: z.object({ netns: z.string().optional() }).optional(),
+    pod: z.object({ netns: z.string().optional(), hostname: z.string().optional() }).optional(),
   }),
   state: z.enum(['creating', 'running', 'stopping', 'failed']),
   /**

@@ -127,6 +127,8 @@ export interface PodOptions {
    * that interface's MAC, addresses and routes. Absent: the pod's VM has no NIC.
    */
   netns?: string;
+  /** The pod's hostname (CRI's `hostname`); absent: the sandbox id's first group, as for every sandbox. */
+  hostname?: string;
 }
 
 /** A container added to a pod's VM: how its bundle and terminal were given. */

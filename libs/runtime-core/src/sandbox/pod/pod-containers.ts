@@ -1,10 +1,12 @@
-import { join } from 'node:path';
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { AgentApi } from '../../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import { bundlePodFiles } from '../../rootfs/oci-bundle';
 import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
 import { GUEST_SHARED_DIR } from '../../sharefs/shared-fs';
 import type { SandboxEntry } from '../model/sandbox.entry';
-import { buildContainerSpec } from '../model/oci-spec';
+import { buildContainerSpec, type OciSpec } from '../model/oci-spec';
 import { hostnameOf, isContainerdIdentifier } from '../model/sandbox-spec';
 import type { PodContainerState, SandboxStateStore } from '../model/sandbox.state';
 import type { PodContainerSpec } from '../model/sandbox.types';
@@ -13,6 +15,10 @@ import type { PodContainerSpec } from '../model/sandbox.types';
 const CONTAINER_STOP_SECONDS = 2;
 /** Where added containers' rootfses live, on the host inside the shared dir and in the guest under its mount. */
 const CONTAINERS_DIR = 'containers';
+/** Where the pod's files CRI binds into a container (hosts, resolv.conf, hostname) are copied for it, likewise. */
+const POD_FILES_DIR = 'pod-files';
+/** Those files are a few lines each: a bigger one is not what CRI wrote. */
+const MAX_POD_FILE_BYTES = 64 * 1024;
 
 /**
  * The containers a pod adds to its VM after its own: each one's bundle rootfs is bound under the
@@ -49,7 +55,8 @@ export class PodContainers {
       const ociSpec = buildContainerSpec({
         containerId,
         rootPath: `${GUEST_SHARED_DIR}/${CONTAINERS_DIR}/${containerId}`,
-        hostname: hostnameOf(state.spec.id),
+        mounts: await copyPodFiles(spec.bundle, join(state.paths.sharedDir, POD_FILES_DIR, containerId), `${GUEST_SHARED_DIR}/${POD_FILES_DIR}/${containerId}`),
+        hostname: hostnameOf(state.spec),
         env: process.env,
         command: process.args,
         cwd: process.cwd,
@@ -94,7 +101,29 @@ export class PodContainers {
       await this.store.save(state);
     }
     await this.rootfs.removeBundle(container.rootfsDir);
+    await rm(join(state.paths.sharedDir, POD_FILES_DIR, containerId), { recursive: true, force: true });
     delete state.podContainers?.[containerId];
     await this.store.save(state);
   }
+}
+
+/**
+ * The pod's files the bundle binds in (CRI writes the pod's hosts, resolv.conf and hostname on
+ * the host), copied into `hostDir` inside the shared dir, and the mounts that bind them read-only
+ * over the container's own from `guestDir`: the guest agent then adds none of its own there.
+ */
+async function copyPodFiles(bundle: string, hostDir: string, guestDir: string): Promise<OciSpec['mounts']> {
+  const files = await bundlePodFiles(bundle);
+  if (files.length > 0) await mkdir(hostDir, { recursive: true, mode: 0o755 });
+  const mounts: OciSpec['mounts'] = [];
+  for (const { destination, source } of files) {
+    const stat = await lstat(source);
+    if (!stat.isFile() || stat.size > MAX_POD_FILE_BYTES) {
+      throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `the bundle binds ${source} at ${destination}: not a file of at most ${MAX_POD_FILE_BYTES} bytes`);
+    }
+    const name = basename(destination);
+    await writeFile(join(hostDir, name), await readFile(source), { mode: 0o644 });
+    mounts.push({ destination, type: 'bind', source: `${guestDir}/${name}`, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  }
+  return mounts;
 }

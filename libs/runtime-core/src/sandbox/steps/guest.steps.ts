@@ -51,7 +51,7 @@ export class GuestSandboxStep implements StartStep {
     // The guest writes these into its containers' /etc/resolv.conf, with or without a network.
     await agent.createSandbox({
       sandboxId: spec.id,
-      hostname: hostnameOf(spec.id),
+      hostname: hostnameOf(spec),
       dns: [...(spec.dns?.servers ?? this.defaultDns)],
       dnsSearch: [...(spec.dns?.search ?? [])],
       dnsOptions: [...(spec.dns?.options ?? [])],
@@ -81,7 +81,7 @@ export class ContainerStep implements StartStep {
     const agent = agentOf(ctx.entry);
     const ociSpec = buildContainerSpec({
       containerId: spec.id,
-      hostname: hostnameOf(spec.id),
+      hostname: hostnameOf(spec),
       env: { ...process?.env, ...spec.env },
       command: process?.args ?? spec.command,
       cwd: process?.cwd,
