@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startContainerd, writeCniNetwork, type CniNetwork, type OwnContainerd } from '../support/containerd.mjs';
-import { criClient, pullIntoCri, pushCriImages, waitForCri, type CriClient, type PodSandboxConfig } from '../support/cri.mjs';
+import { criClient, pullIntoCri, pushCriImages, waitForCri, type CriClient, type ContainerConfig, type PodSandboxConfig } from '../support/cri.mjs';
 import { DATA_DIR } from '../support/api';
 import { NODE_RUN_DIR, shimProcesses, vmsOfNamespace } from '../support/containerd-vms';
 import { findLeaks, vmmProcesses } from '../support/leaks.mjs';
@@ -20,6 +20,8 @@ let network: CniNetwork;
 let containerd: OwnContainerd;
 let cri: CriClient;
 let busybox: string;
+/** A hostPath volume for the pod's server container, with a file the host wrote. */
+let volume: string | undefined;
 /** Every VM a pod of this test ran in, seen while it ran (the leak check looks for each). */
 const seen = new Set<string>();
 let watcher: NodeJS.Timeout;
@@ -44,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   clearInterval(watcher);
+  if (volume) rmSync(volume, { recursive: true, force: true });
   cri?.close();
   // With the stack's logs, for a failure's post-mortem (run.mjs names the dir).
   if (containerd) writeFileSync(join(DATA_DIR, 'containerd-cri.log'), containerd.logs());
@@ -66,8 +69,8 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     const result = await cri.runtime.ExecSync({ container_id: id, cmd, timeout: 60 });
     return { exitCode: result.exit_code, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
   };
-  const start = async (name: string, command: string[]) => {
-    const config = { metadata: { name }, image: { image: busybox }, command };
+  const start = async (name: string, command: string[], mounts: ContainerConfig['mounts'] = []) => {
+    const config = { metadata: { name }, image: { image: busybox }, command, mounts };
     const { container_id } = await cri.runtime.CreateContainer({ pod_sandbox_id: podId, config, sandbox_config: podConfig });
     await cri.runtime.StartContainer({ container_id });
     return container_id;
@@ -75,8 +78,14 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
 
   it('runs the pod and two containers in it, all in one VM', async () => {
     ({ pod_sandbox_id: podId } = await cri.runtime.RunPodSandbox({ config: podConfig, runtime_handler: 'moat' }));
-    server = await start('server', ['sh', '-c', 'mkdir -p /www && echo hi from server > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www']);
-    client = await start('client', ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']);
+    volume = mkdtempSync(join(tmpdir(), 'moat-cri-volume-'));
+    writeFileSync(join(volume, 'hello'), 'from the host\n');
+    server = await start('server', ['sh', '-c', 'mkdir -p /www && echo hi from server > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www'], [
+      { container_path: '/data', host_path: volume },
+    ]);
+    client = await start('client', ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'], [
+      { container_path: '/ro', host_path: volume, readonly: true },
+    ]);
 
     const { status } = await cri.runtime.PodSandboxStatus({ pod_sandbox_id: podId });
     expect({ state: status.state, handler: status.runtime_handler }).toEqual({ state: 'SANDBOX_READY', handler: 'moat' });
@@ -111,6 +120,16 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     expect(resolvConf).toContain('options ndots:5');
     // CRI's hosts file names the pod's hostname.
     expect((await exec(client, ['cat', '/etc/hosts'])).stdout).toContain('localhost');
+  });
+
+  it('reaches a hostPath volume both ways, and a read-only one only one way', async () => {
+    expect(await exec(server, ['cat', '/data/hello'])).toEqual({ exitCode: 0, stdout: 'from the host\n', stderr: '' });
+    expect((await exec(server, ['sh', '-c', 'echo from the guest > /data/written'])).exitCode).toBe(0);
+    expect(readFileSync(join(volume ?? '', 'written'), 'utf8')).toBe('from the guest\n');
+    // Read-only where the pod says so.
+    expect((await exec(client, ['cat', '/ro/hello'])).stdout).toBe('from the host\n');
+    expect((await exec(client, ['sh', '-c', 'echo no > /ro/refused'])).exitCode).not.toBe(0);
+    expect(existsSync(join(volume ?? '', 'refused'))).toBe(false);
   });
 
   it("the guest has the pod's IP from CNI", async () => {

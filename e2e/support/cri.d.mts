@@ -50,6 +50,8 @@ export interface ContainerConfig {
   args?: string[];
   working_dir?: string;
   envs?: { key: string; value: string }[];
+  /** Volumes: a host dir or file at container_path. */
+  mounts?: { container_path: string; host_path: string; readonly?: boolean }[];
   labels?: Labels;
   annotations?: Labels;
   /** Relative to the pod's log_directory. */

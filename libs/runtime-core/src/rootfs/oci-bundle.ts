@@ -46,7 +46,13 @@ const podSchema = z.object({
 
 /** The files CRI binds into each of a pod's containers: the pod's, written on the host. */
 export const POD_FILES = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'] as const;
-const mountsSchema = z.object({ mounts: z.array(z.object({ destination: z.string(), source: z.string().optional() })).default([]) });
+const mountsSchema = z.object({
+  mounts: z
+    .array(z.object({ destination: z.string(), source: z.string().optional(), type: z.string().optional(), options: z.array(z.string()).default([]) }))
+    .default([]),
+});
+/** CRI binds the pod's shared memory there; the guest gives every container a /dev/shm of its own. */
+const POD_SHM = '/dev/shm';
 
 /**
  * Where a bundle belongs in a pod: a pod's sandbox (its VM, in the netns CRI's CNI set up), a
@@ -73,6 +79,24 @@ export async function bundlePodFiles(bundleDir: string): Promise<{ destination: 
   return POD_FILES.flatMap((destination) => {
     const source = mounts.find((m) => m.destination === destination)?.source;
     return source?.startsWith('/') ? [{ destination, source }] : [];
+  });
+}
+
+/** A pod's container's volume as the bundle binds it: a host dir or file (hostPath, emptyDir, a secret, the termination log). */
+export interface BundleVolume {
+  destination: string;
+  source: string;
+  readonly: boolean;
+}
+
+/** The bundle's bind mounts other than the pod's files and its shared memory: the container's volumes. */
+export async function bundleVolumes(bundleDir: string): Promise<BundleVolume[]> {
+  const { mounts } = await readBundleConfig(bundleDir, mountsSchema, 'unusable mounts');
+  const special = new Set<string>([...POD_FILES, POD_SHM]);
+  return mounts.flatMap((m) => {
+    const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
+    if (!bind || !m.source?.startsWith('/') || !m.destination.startsWith('/') || special.has(m.destination)) return [];
+    return [{ destination: m.destination, source: m.source, readonly: m.options.includes('ro') }];
   });
 }
 

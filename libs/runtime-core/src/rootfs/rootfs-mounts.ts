@@ -30,9 +30,16 @@ export class RootfsMounts {
     await this.proc.run('mount', ['-t', 'overlay', 'overlay', '-o', options, paths.target]);
   }
 
-  /** Makes the tree at `source` appear at `target` too; submounts of `source` are not carried. */
-  async bind(source: string, target: string): Promise<void> {
+  /** Makes the tree at `source` appear at `target` too; submounts of `source` are not carried. `readonly`: no write through `target`. */
+  async bind(source: string, target: string, opts: { readonly?: boolean } = {}): Promise<void> {
     await this.proc.run('mount', ['--bind', source, target]);
+    if (!opts.readonly) return;
+    try {
+      await this.proc.run('mount', ['-o', 'remount,bind,ro', target]);
+    } catch (error) {
+      await this.proc.run('umount', [target]);
+      throw error;
+    }
   }
 
   /**

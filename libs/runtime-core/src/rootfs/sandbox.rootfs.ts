@@ -1,5 +1,5 @@
-import { mkdir, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { imageProcess, type ImageProcess } from '../image/image-config';
 import type { ImageStore, PullProgress } from '../image/image.store';
@@ -41,8 +41,10 @@ export interface RootfsProvider {
   unsharePodDir(sharedDir: string): Promise<void>;
   /** A pod's added container: its bundle's rootfs bound at `rootfsDir`, and its process. */
   addBundle(bundle: string, rootfsDir: string): Promise<ImageProcess>;
-  /** Unmounts and removes an added container's rootfs dir; idempotent. */
-  removeBundle(rootfsDir: string): Promise<void>;
+  /** A pod's container's volume: the host's `source` (a dir or a file) bound at `target`, read-only if it is the container's. */
+  bindVolume(source: string, target: string, readonly: boolean): Promise<void>;
+  /** Detaches what an added container's rootfs or volume mounted at `target`, and removes the empty mount point; idempotent. */
+  unbind(target: string): Promise<void>;
 }
 
 /**
@@ -90,15 +92,27 @@ export class SandboxRootfs implements RootfsProvider {
     return process;
   }
 
+  async bindVolume(source: string, target: string, readonly: boolean): Promise<void> {
+    const dir = (await stat(source)).isDirectory();
+    await mkdir(dir ? target : dirname(target), { recursive: true, mode: 0o755 });
+    if (!dir) await writeFile(target, '', { flag: 'a', mode: 0o644 });
+    try {
+      // Read-only on the host too, not only in the container: guest root gets no write to it either.
+      await this.mounts.bind(source, target, { readonly });
+    } catch (cause) {
+      throw new RuntimeError(RuntimeErrorCode.ROOTFS_FAILED, `mount the volume ${source}: ${describeError(cause)}`, { cause });
+    }
+  }
+
   /**
    * Detached rather than unmounted: the pod's virtiofsd may hold files of it until the guest lets
    * go of them, or its VM ends. Only the empty mount point is removed, never what was mounted.
    */
-  async removeBundle(rootfsDir: string): Promise<void> {
-    await this.mounts.detach(rootfsDir);
-    await rmdir(rootfsDir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
+  async unbind(target: string): Promise<void> {
+    await this.mounts.detach(target);
+    const point = await lstat(target).catch(() => undefined);
+    if (point?.isDirectory()) await rmdir(target);
+    else if (point) await unlink(target);
   }
 
   async sharePodDir(sharedDir: string): Promise<void> {

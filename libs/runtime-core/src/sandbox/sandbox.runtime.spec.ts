@@ -170,8 +170,12 @@ class FakeHost {
           this.podRootfs.add(rootfsDir);
           return Promise.resolve({ args: ['nginx'], env: { PATH: '/bin' }, cwd: '/', user: { uid: 0, gid: 0 } });
         },
-        removeBundle: (rootfsDir: string) => {
-          this.podRootfs.delete(rootfsDir);
+        bindVolume: (_source: string, target: string) => {
+          this.podRootfs.add(target);
+          return Promise.resolve();
+        },
+        unbind: (target: string) => {
+          this.podRootfs.delete(target);
           return Promise.resolve();
         },
       },
@@ -507,7 +511,12 @@ describe('SandboxRuntime', () => {
       const path = join(dir, 'bundles', name);
       mkdirSync(path, { recursive: true });
       writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.96.0.10\n');
-      writeFileSync(join(path, 'config.json'), JSON.stringify({ mounts: [{ destination: '/etc/resolv.conf', type: 'bind', source: join(dir, 'resolv.conf') }] }));
+      const mounts = [
+        { destination: '/etc/resolv.conf', type: 'bind', source: join(dir, 'resolv.conf') },
+        { destination: '/dev/shm', type: 'bind', source: join(dir, 'shm') },
+        { destination: '/data', type: 'bind', source: join(dir, 'bundles'), options: ['rbind', 'rprivate', 'ro'] },
+      ];
+      writeFileSync(join(path, 'config.json'), JSON.stringify({ mounts }));
       return path;
     };
 
@@ -524,6 +533,10 @@ describe('SandboxRuntime', () => {
       // The pod's resolv.conf reaches the guest through the share, bound over the container's own.
       expect(webSpec?.mounts).toContainEqual(expect.objectContaining({ destination: '/etc/resolv.conf', source: '/run/moat/shared/pod-files/web/resolv.conf' }));
       expect(readFileSync(join(sandboxDir(), 'shared', 'pod-files', 'web', 'resolv.conf'), 'utf8')).toBe('nameserver 10.96.0.10\n');
+      // Its volume (not the pod's shared memory) is bound under the share and mounted where the bundle says.
+      expect(webSpec?.mounts).toContainEqual({ destination: '/data', type: 'bind', source: '/run/moat/shared/volumes/web/0', options: ['rbind', 'ro'] });
+      expect(webSpec?.mounts.filter((m) => m.destination === '/dev/shm' && m.type === 'bind')).toEqual([]);
+      expect(host.podRootfs).toContain(join(sandboxDir(), 'shared', 'volumes', 'web', '0'));
       expect(runtime.get(ID)?.podContainers).toEqual(['web']);
       expect(() => runtime.initSession(ID, 'web')).toThrow(expect.objectContaining({ code: RuntimeErrorCode.CONTAINER_WRONG_STATE }));
       await runtime.startContainer(ID, 'web');
@@ -535,7 +548,7 @@ describe('SandboxRuntime', () => {
       await runtime.addContainer(ID, { containerId: 'sidecar', bundle: bundle('sidecar') });
       await runtime.removeContainer(ID, 'web');
       expect(existsSync(join(sandboxDir(), 'shared', 'pod-files', 'web'))).toBe(false);
-      expect([...host.podRootfs]).toEqual([join(sandboxDir(), 'shared', 'containers', 'sidecar')]);
+      expect([...host.podRootfs].sort()).toEqual([join(sandboxDir(), 'shared', 'containers', 'sidecar'), join(sandboxDir(), 'shared', 'volumes', 'sidecar', '0')]);
       const state = JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8')) as { podContainers: Record<string, unknown> };
       expect(Object.keys(state.podContainers)).toEqual(['sidecar']);
 

@@ -68,6 +68,8 @@ const podContainerSchema = z.object({
   bundle: z.string(),
   /** Its rootfs on the host, inside the shared dir. */
   rootfsDir: z.string(),
+  /** Where its volumes are bound on the host, inside the shared dir (recorded before each is mounted). */
+  volumes: z.array(z.string()).optional(),
   tty: z.boolean().optional(),
   /** Set once it exists in the guest. */
   created: z.boolean(),

@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AgentApi } from '../../agent/agent.client';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { bundlePodFiles } from '../../rootfs/oci-bundle';
+import { bundlePodFiles, bundleVolumes } from '../../rootfs/oci-bundle';
 import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
 import { GUEST_SHARED_DIR } from '../../sharefs/shared-fs';
 import type { SandboxEntry } from '../model/sandbox.entry';
@@ -15,6 +15,8 @@ import type { PodContainerSpec } from '../model/sandbox.types';
 const CONTAINER_STOP_SECONDS = 2;
 /** Where added containers' rootfses live, on the host inside the shared dir and in the guest under its mount. */
 const CONTAINERS_DIR = 'containers';
+/** Where a container's volumes are bound for it, likewise. */
+const VOLUMES_DIR = 'volumes';
 /** Where the pod's files CRI binds into a container (hosts, resolv.conf, hostname) are copied for it, likewise. */
 const POD_FILES_DIR = 'pod-files';
 /** Those files are a few lines each: a bigger one is not what CRI wrote. */
@@ -29,7 +31,7 @@ const MAX_POD_FILE_BYTES = 64 * 1024;
  */
 export class PodContainers {
   constructor(
-    private readonly rootfs: Pick<RootfsProvider, 'addBundle' | 'removeBundle'>,
+    private readonly rootfs: Pick<RootfsProvider, 'addBundle' | 'bindVolume' | 'unbind'>,
     private readonly store: Pick<SandboxStateStore, 'save'>,
   ) {}
 
@@ -55,7 +57,10 @@ export class PodContainers {
       const ociSpec = buildContainerSpec({
         containerId,
         rootPath: `${GUEST_SHARED_DIR}/${CONTAINERS_DIR}/${containerId}`,
-        mounts: await copyPodFiles(spec.bundle, join(state.paths.sharedDir, POD_FILES_DIR, containerId), `${GUEST_SHARED_DIR}/${POD_FILES_DIR}/${containerId}`),
+        mounts: [
+          ...(await copyPodFiles(spec.bundle, join(state.paths.sharedDir, POD_FILES_DIR, containerId), `${GUEST_SHARED_DIR}/${POD_FILES_DIR}/${containerId}`)),
+          ...(await this.bindVolumes(entry, containerId, spec.bundle)),
+        ],
         hostname: hostnameOf(state.spec),
         env: process.env,
         command: process.args,
@@ -71,6 +76,24 @@ export class PodContainers {
       await this.remove(entry, agent, containerId).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * The container's volumes bound under the shared dir, each recorded before it is mounted, and
+   * the guest mounts that put them where the bundle says.
+   */
+  private async bindVolumes(entry: SandboxEntry, containerId: string, bundle: string): Promise<OciSpec['mounts']> {
+    const container = this.get(entry, containerId);
+    const mounts: OciSpec['mounts'] = [];
+    for (const [i, volume] of (await bundleVolumes(bundle)).entries()) {
+      const name = `${VOLUMES_DIR}/${containerId}/${i}`;
+      const target = join(entry.state.paths.sharedDir, name);
+      container.volumes = [...(container.volumes ?? []), target];
+      await this.store.save(entry.state);
+      await this.rootfs.bindVolume(volume.source, target, volume.readonly);
+      mounts.push({ destination: volume.destination, type: 'bind', source: `${GUEST_SHARED_DIR}/${name}`, options: ['rbind', volume.readonly ? 'ro' : 'rw'] });
+    }
+    return mounts;
   }
 
   /** Starts the added container's waiting init. */
@@ -100,7 +123,8 @@ export class PodContainers {
       container.created = false;
       await this.store.save(state);
     }
-    await this.rootfs.removeBundle(container.rootfsDir);
+    for (const volume of container.volumes ?? []) await this.rootfs.unbind(volume);
+    await this.rootfs.unbind(container.rootfsDir);
     await rm(join(state.paths.sharedDir, POD_FILES_DIR, containerId), { recursive: true, force: true });
     delete state.podContainers?.[containerId];
     await this.store.save(state);

@@ -48,7 +48,8 @@ export class RootfsStep implements StartStep {
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     for (const [id, container] of Object.entries(state.podContainers ?? {})) {
-      await this.rootfs.removeBundle(container.rootfsDir);
+      for (const volume of container.volumes ?? []) await this.rootfs.unbind(volume);
+      await this.rootfs.unbind(container.rootfsDir);
       delete state.podContainers?.[id];
     }
     await this.rootfs.release(state.spec.id, state.paths.rootfsDir);
