@@ -13,6 +13,8 @@ import { startRegistry, type TestRegistry } from '../support/registry';
 /** Not the stack's tenant bridges' prefix (mte2e) nor its subnet pool (10.250.0.0/16). */
 const BRIDGE = `mcri${randomBytes(3).toString('hex')}`;
 const SUBNET = `10.252.${randomBytes(1)[0]}.0/24`;
+/** What the pod's containers may use together: its VM's memory. */
+const POD_MEMORY_MIB = 320;
 
 
 let registry: TestRegistry;
@@ -61,6 +63,8 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     hostname: 'web',
     // A cluster's DNS, as the kubelet gives it: CRI writes the pod's resolv.conf from it.
     dns_config: { servers: ['10.96.0.10'], searches: ['moat-e2e.svc.cluster.local'], options: ['ndots:5'] },
+    // The sum of its containers' limits, as the kubelet gives it: the pod's VM is sized for it.
+    linux: { resources: { memory_limit_in_bytes: POD_MEMORY_MIB * 1024 * 1024, cpu_quota: 100_000, cpu_period: 100_000 } },
   };
   let podId: string;
   let server: string;
@@ -93,6 +97,8 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     expect(containers.map((c) => c.state)).toEqual(['CONTAINER_RUNNING', 'CONTAINER_RUNNING']);
     const vms = vmsOfNamespace('k8s.io');
     expect(vms).toHaveLength(1);
+    const state = JSON.parse(readFileSync(join(DATA_DIR, 'node', 'sandboxes', vms[0], 'state.json'), 'utf8')) as { spec: { memoryMiB: number; vcpus: number } };
+    expect(state.spec).toMatchObject({ memoryMiB: POD_MEMORY_MIB, vcpus: 1 });
     expect(vmmProcesses().filter((p) => /^\d+: \S*qemu-system/.test(p) && p.includes(`-name moat-${vms[0]}`))).toHaveLength(1);
   });
 
@@ -150,7 +156,7 @@ describe('CRI runs a pod in one Moat VM (runtime handler moat)', () => {
     const metrics = await containerd.ctr(['--namespace', 'k8s.io', 'task', 'metrics', client]);
     expect(metrics.stdout).toMatch(new RegExp(`memory\\.limit_in_bytes\\s+${limit}\\b`));
     await expect(cri.runtime.UpdateContainerResources({ container_id: client, linux: { memory_limit_in_bytes: 8 * 1024 * limit } })).rejects.toThrow(
-      /INVALID_SPEC: memory limit \d+ is more than the VM's 256 MiB/,
+      new RegExp(`INVALID_SPEC: memory limit \\d+ is more than the VM's ${POD_MEMORY_MIB} MiB`),
     );
   });
 

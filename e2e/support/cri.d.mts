@@ -35,7 +35,13 @@ export interface PodSandboxConfig {
   dns_config?: { servers?: string[]; searches?: string[]; options?: string[] };
   labels?: Labels;
   annotations?: Labels;
-  linux?: { cgroup_parent?: string; sysctls?: Labels; security_context?: Record<string, unknown> };
+  linux?: {
+    cgroup_parent?: string;
+    sysctls?: Labels;
+    security_context?: Record<string, unknown>;
+    /** The sum of the pod's containers' limits (the kubelet's, 1.23 and later). */
+    resources?: { memory_limit_in_bytes?: number; cpu_quota?: number; cpu_period?: number };
+  };
 }
 
 export interface ContainerMetadata {

@@ -40,6 +40,20 @@ describe('OCI bundles', () => {
     await expect(bundleSize(bundle, DEFAULTS, BOUNDS)).resolves.toEqual({ memoryMiB: 64, vcpus: 32 });
   });
 
+  it("sizes a pod's VM for all its containers, from the sum CRI puts on its sandbox", async () => {
+    const annotations = {
+      'io.kubernetes.cri.container-type': 'sandbox',
+      'io.kubernetes.cri.sandbox-memory': String(768 * 1024 * 1024),
+      'io.kubernetes.cri.sandbox-cpu-quota': '250000',
+      'io.kubernetes.cri.sandbox-cpu-period': '100000',
+    };
+    // The pause container's own (tiny) limits count for nothing then.
+    config({ annotations, linux: { resources: { memory: { limit: 64 * 1024 * 1024 }, cpu: { quota: 10_000, period: 100_000 } } } });
+    await expect(bundleSize(bundle, DEFAULTS, BOUNDS)).resolves.toEqual({ memoryMiB: 768, vcpus: 3 });
+    config({ annotations: { ...annotations, 'io.kubernetes.cri.sandbox-memory': '0', 'io.kubernetes.cri.sandbox-cpu-quota': 'lots' } });
+    await expect(bundleSize(bundle, DEFAULTS, BOUNDS)).resolves.toEqual(DEFAULTS);
+  });
+
   it('gives what the bundle does not limit its default', async () => {
     config({ linux: { resources: { memory: { limit: -1 }, cpu: { quota: -1, period: 100_000 } } } });
     await expect(bundleSize(bundle, DEFAULTS, BOUNDS)).resolves.toEqual(DEFAULTS);

@@ -22,6 +22,7 @@ const processSchema = z.object({
 
 /** The limits in an OCI runtime spec that size a sandbox's VM (what Kubernetes' requests and limits become). */
 const resourcesSchema = z.object({
+  annotations: z.record(z.string(), z.string()).default({}),
   linux: z
     .object({
       resources: z
@@ -36,6 +37,13 @@ const resourcesSchema = z.object({
 
 /** containerd's CRI marks a pod's bundles with these annotations (Kata and runc's shim read the same). */
 export const CRI_CONTAINER_TYPE = 'io.kubernetes.cri.container-type';
+/**
+ * On a pod's sandbox: the sum of its containers' limits, as the kubelet (1.23 and later) gives
+ * them, so that a pod's VM can be sized for all of its containers at once.
+ */
+const CRI_SANDBOX_MEMORY = 'io.kubernetes.cri.sandbox-memory';
+const CRI_SANDBOX_CPU_QUOTA = 'io.kubernetes.cri.sandbox-cpu-quota';
+const CRI_SANDBOX_CPU_PERIOD = 'io.kubernetes.cri.sandbox-cpu-period';
 export const CRI_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
 
 const podSchema = z.object({
@@ -123,12 +131,19 @@ export async function bundleProcess(bundleDir: string): Promise<ImageProcess> {
 
 /**
  * The VM a bundle asks for: its memory limit rounded up to MiB and its CPU quota rounded up to
- * whole vCPUs (within `bounds`), `defaults` for what it does not limit.
+ * whole vCPUs (within `bounds`), `defaults` for what it does not limit. A pod's sandbox asks for
+ * its containers' sum (CRI's sandbox annotations) where the kubelet gave one.
  */
 export async function bundleSize(bundleDir: string, defaults: BundleSize, bounds: { minMemoryMiB: number; maxVcpus: number }): Promise<BundleSize> {
-  const resources = (await readBundleConfig(bundleDir, resourcesSchema, 'unusable resources')).linux?.resources;
-  const limit = resources?.memory?.limit;
-  const { quota, period } = resources?.cpu ?? {};
+  const { annotations, linux } = await readBundleConfig(bundleDir, resourcesSchema, 'unusable resources');
+  const resources = linux?.resources;
+  const counted = (key: string): number | undefined => {
+    const value = Number(annotations[key]);
+    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  };
+  const limit = counted(CRI_SANDBOX_MEMORY) ?? resources?.memory?.limit;
+  const podCpu = counted(CRI_SANDBOX_CPU_QUOTA) !== undefined && counted(CRI_SANDBOX_CPU_PERIOD) !== undefined;
+  const { quota, period } = podCpu ? { quota: counted(CRI_SANDBOX_CPU_QUOTA), period: counted(CRI_SANDBOX_CPU_PERIOD) } : (resources?.cpu ?? {});
   return {
     memoryMiB: limit !== undefined && limit > 0 ? Math.max(bounds.minMemoryMiB, Math.ceil(limit / MIB)) : defaults.memoryMiB,
     vcpus: quota !== undefined && quota > 0 && period !== undefined && period > 0 ? Math.min(bounds.maxVcpus, Math.ceil(quota / period)) : defaults.vcpus,
