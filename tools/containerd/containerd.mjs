@@ -62,9 +62,9 @@ function criRuntimes({ runcRoot } = {}) {
 /**
  * What a node's containerd needs to run tasks and pods in Moat VMs, as a file it imports
  * (`ctr run --runtime io.containerd.moat.v2` needs nothing: containerd finds the shim on its
- * PATH). An imported file's CRI table replaces the main file's whole (containerd merges configs
- * plugin by plugin), so this one carries all of what Debian's config.toml sets for CRI too: its
- * CNI dirs (Debian's plugins live in /usr/lib/cni). TOML for containerd 1.6's config version 2.
+ * PATH): CRI's runtimes (`criRuntimes`), and the CNI dirs of Debian's plugins (/usr/lib/cni;
+ * containerd's own default is /opt/cni/bin), which Debian's config.toml names too but a node's
+ * own config may not. TOML for containerd 1.6's config version 2.
  */
 export function moatRuntimeConfig() {
   return [

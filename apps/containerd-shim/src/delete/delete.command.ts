@@ -10,7 +10,8 @@ import type { Mounter } from '../mount/mounter';
 import type { NodeTasks } from '../node-tasks/node-tasks';
 import { GrpcNodeTasks } from '../node-tasks/node-tasks.grpc';
 import { readAddressFile } from '../socket/address-file';
-import { canConnect, socketPathOf } from '../socket/shim-socket';
+import { canConnect } from '@moat/proto/unix-socket';
+import { socketPathOf } from '../socket/shim-socket';
 import { KILLED_EXIT_STATUS } from '../task/process-exit';
 import { timestampOfMs } from '../time/timestamp';
 

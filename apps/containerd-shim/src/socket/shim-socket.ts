@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { connect } from 'node:net';
 import { join, posix } from 'node:path';
 import { ShimError, ShimErrorCode } from '../errors/shim.error';
 
@@ -43,20 +42,4 @@ export function socketAddressOf(path: string): string {
 /** The socket path in an address containerd was given (`unix://<path>`); undefined for any other kind. */
 export function socketPathOf(address: string): string | undefined {
   return address.startsWith('unix://') ? address.slice('unix://'.length) : undefined;
-}
-
-const CONNECT_TIMEOUT_MS = 1_000;
-
-/** Whether something accepts connections on the unix socket `path`. */
-export function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (result: boolean) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

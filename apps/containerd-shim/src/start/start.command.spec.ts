@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadShimConfig, type ShimConfig } from '../config/shim.config';
 import { tempDir } from '../testing/temp-dir';
 import type { DaemonLauncher, LaunchedDaemon } from './daemon.launcher';
-import { canConnect } from '../socket/shim-socket';
+import { canConnect } from '@moat/proto/unix-socket';
 import { runStart } from './start.command';
 
 /** Stands in for the daemon: serves the `-socket` it is given in this process, or dies at once. */

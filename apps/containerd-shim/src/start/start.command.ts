@@ -6,7 +6,8 @@ import type { ShimConfig } from '../config/shim.config';
 import type { ShimFlags } from '../config/shim-flags';
 import { ShimError, ShimErrorCode } from '../errors/shim.error';
 import { writeAddressFile } from '../socket/address-file';
-import { canConnect, shimSocketPath, socketAddressOf } from '../socket/shim-socket';
+import { canConnect } from '@moat/proto/unix-socket';
+import { shimSocketPath, socketAddressOf } from '../socket/shim-socket';
 import type { DaemonLauncher, LaunchedDaemon } from './daemon.launcher';
 import { shimGroupOf } from './shim-group';
 

@@ -106,7 +106,7 @@ export class ContainerdTasks {
       const role = await bundlePodRole(bundle);
       booting = role.kind !== 'container';
       if (role.kind === 'container') await this.joinPod(task, role.sandboxId, bundle, stdio.terminal);
-      else await this.boot(task, bundle, stdio.terminal, role.kind === 'sandbox' ? { ...(role.netns && { netns: role.netns }), ...(role.hostname && { hostname: role.hostname }) } : undefined);
+      else await this.boot(task, bundle, stdio.terminal, role.kind === 'sandbox' ? role.pod : undefined);
       task.ready = true;
       return { pid: task.pid };
     } catch (error) {

@@ -1,8 +1,8 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials, type handleUnaryCall } from '@grpc/grpc-js';
 import { NodeTasksService, type NodeTasksServer } from '@moat/proto/node-tasks';
+import { canConnect } from '@moat/proto/unix-socket';
 import type { Logger } from 'pino';
 import type { ContainerdTasks } from './containerd-tasks';
 import { TaskError, taskError } from './task.errors';
@@ -76,7 +76,7 @@ export async function serveNodeTasks(tasks: ContainerdTasks, socketPath: string,
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
   // Two agents with one MOAT_RUN_DIR: the first keeps the socket (taking it over would leave its
   // shims talking to the wrong agent, and this one's exit would remove it).
-  if (await answers(socketPath)) {
+  if (await canConnect(socketPath)) {
     log.warn({ socket: socketPath }, 'another node agent serves containerd tasks on this socket (they share MOAT_RUN_DIR): this one serves none');
     return { close: () => Promise.resolve() };
   }
@@ -93,16 +93,4 @@ export async function serveNodeTasks(tasks: ContainerdTasks, socketPath: string,
       await rm(socketPath, { force: true });
     },
   };
-}
-
-/** Whether something accepts connections on the unix socket `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

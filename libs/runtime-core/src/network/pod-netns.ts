@@ -64,10 +64,14 @@ export async function joinPodNetns(
 /** Removes the tap and the redirect from the pod's netns and unpins it; idempotent. */
 export async function leavePodNetns(net: NetAdapter, pod: { netns: string; ifname: string }): Promise<void> {
   if (!(await pathExists(`${NETNS_DIR}/${pod.netns}`))) return;
-  const present = addressesSchema.parse(JSON.parse(await net.ip(['-j', 'address', 'show'], pod.netns))).map((l) => l.ifname);
-  if (present.includes(TC_TAP)) await net.ip(['link', 'del', TC_TAP], pod.netns);
-  // Without the tap, the interface's redirect has nowhere to go: its ingress qdisc goes too (a
-  // release after a crash may find it gone already: nothing to undo then).
-  if (pod.ifname && present.includes(pod.ifname)) await net.tcBatch([`qdisc del dev ${pod.ifname} ingress`], pod.netns).catch(() => undefined);
+  // Only what the join made is undone: a crash before the interface was known made no tap and no
+  // redirect (and may have left a pin that holds no netns, which `ip -n` could not enter).
+  if (pod.ifname) {
+    const present = addressesSchema.parse(JSON.parse(await net.ip(['-j', 'address', 'show'], pod.netns))).map((l) => l.ifname);
+    if (present.includes(TC_TAP)) await net.ip(['link', 'del', TC_TAP], pod.netns);
+    // Without the tap, the interface's redirect has nowhere to go: its ingress qdisc goes too (a
+    // release after a crash may find it gone already: nothing to undo then).
+    if (present.includes(pod.ifname)) await net.tcBatch([`qdisc del dev ${pod.ifname} ingress`], pod.netns).catch(() => undefined);
+  }
   await net.unpinNetns(pod.netns);
 }

@@ -154,7 +154,7 @@ export class SandboxNetworks {
     return { state, nicFd: plumbed.fd };
   }
 
-  /** Plumbs a pod's VM into the netns CRI's CNI set up for it: see `pod/pod-netns`. */
+  /** Plumbs a pod's VM into the netns CRI's CNI set up for it: see `pod-netns`. */
   joinPod(sandboxId: string, netnsPath: string, save: (state: NetworkState) => Promise<void>): Promise<NetworkAttachment> {
     return joinPodNetns(this.net, this.tun, { sandboxId, netnsPath, netns: netnsName(sandboxId) }, save);
   }

@@ -66,14 +66,14 @@ const POD_SHM = '/dev/shm';
  * Where a bundle belongs in a pod: a pod's sandbox (its VM, in the netns CRI's CNI set up), a
  * container of the pod `sandboxId`, or no pod at all (a plain `ctr run`: a VM of its own).
  */
-export type PodRole = { kind: 'sandbox'; netns?: string; hostname?: string } | { kind: 'container'; sandboxId: string } | { kind: 'none' };
+export type PodRole = { kind: 'sandbox'; pod: { netns?: string; hostname?: string } } | { kind: 'container'; sandboxId: string } | { kind: 'none' };
 
 export async function bundlePodRole(bundleDir: string): Promise<PodRole> {
   const { annotations, hostname, linux } = await readBundleConfig(bundleDir, podSchema, 'unusable annotations');
   const type = annotations[CRI_CONTAINER_TYPE];
   if (type === 'sandbox') {
     const netns = linux.namespaces.find((ns) => ns.type === 'network')?.path;
-    return { kind: 'sandbox', ...(netns && { netns }), ...(hostname && { hostname }) };
+    return { kind: 'sandbox', pod: { ...(netns && { netns }), ...(hostname && { hostname }) } };
   }
   const sandboxId = annotations[CRI_SANDBOX_ID];
   if (type === 'container' && sandboxId) return { kind: 'container', sandboxId };
@@ -81,31 +81,27 @@ export async function bundlePodRole(bundleDir: string): Promise<PodRole> {
   return { kind: 'none' };
 }
 
-/** Which of {@link POD_FILES} the bundle binds in, and from where on the host. */
-export async function bundlePodFiles(bundleDir: string): Promise<{ destination: (typeof POD_FILES)[number]; source: string }[]> {
-  const { mounts } = await readBundleConfig(bundleDir, mountsSchema, 'unusable mounts');
-  return POD_FILES.flatMap((destination) => {
-    const source = mounts.find((m) => m.destination === destination)?.source;
-    return source?.startsWith('/') ? [{ destination, source }] : [];
-  });
-}
-
-/** A pod's container's volume as the bundle binds it: a host dir or file (hostPath, emptyDir, a secret, the termination log). */
-export interface BundleVolume {
+/** A host file or dir a pod's container's bundle binds in at `destination`. */
+export interface BundleBind {
   destination: string;
   source: string;
   readonly: boolean;
 }
 
-/** The bundle's bind mounts other than the pod's files and its shared memory: the container's volumes. */
-export async function bundleVolumes(bundleDir: string): Promise<BundleVolume[]> {
+/**
+ * What a pod's container's bundle binds in from the host, in one read of its config.json: the
+ * pod's files ({@link POD_FILES}), and its volumes (every other bind: hostPath, emptyDir, a
+ * secret, the termination log; not the pod's shared memory).
+ */
+export async function bundleBinds(bundleDir: string): Promise<{ podFiles: BundleBind[]; volumes: BundleBind[] }> {
   const { mounts } = await readBundleConfig(bundleDir, mountsSchema, 'unusable mounts');
-  const special = new Set<string>([...POD_FILES, POD_SHM]);
-  return mounts.flatMap((m) => {
+  const binds = mounts.flatMap((m) => {
     const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
-    if (!bind || !m.source?.startsWith('/') || !m.destination.startsWith('/') || special.has(m.destination)) return [];
+    if (!bind || !m.source?.startsWith('/') || !m.destination.startsWith('/') || m.destination === POD_SHM) return [];
     return [{ destination: m.destination, source: m.source, readonly: m.options.includes('ro') }];
   });
+  const podFile = (b: BundleBind) => (POD_FILES as readonly string[]).includes(b.destination);
+  return { podFiles: binds.filter(podFile), volumes: binds.filter((b) => !podFile(b)) };
 }
 
 /** A VM's size: vCPUs and memory. */
@@ -142,8 +138,8 @@ export async function bundleSize(bundleDir: string, defaults: BundleSize, bounds
     return Number.isSafeInteger(value) && value > 0 ? value : undefined;
   };
   const limit = counted(CRI_SANDBOX_MEMORY) ?? resources?.memory?.limit;
-  const podCpu = counted(CRI_SANDBOX_CPU_QUOTA) !== undefined && counted(CRI_SANDBOX_CPU_PERIOD) !== undefined;
-  const { quota, period } = podCpu ? { quota: counted(CRI_SANDBOX_CPU_QUOTA), period: counted(CRI_SANDBOX_CPU_PERIOD) } : (resources?.cpu ?? {});
+  const podCpu = { quota: counted(CRI_SANDBOX_CPU_QUOTA), period: counted(CRI_SANDBOX_CPU_PERIOD) };
+  const { quota, period } = podCpu.quota && podCpu.period ? podCpu : (resources?.cpu ?? {});
   return {
     memoryMiB: limit !== undefined && limit > 0 ? Math.max(bounds.minMemoryMiB, Math.ceil(limit / MIB)) : defaults.memoryMiB,
     vcpus: quota !== undefined && quota > 0 && period !== undefined && period > 0 ? Math.min(bounds.maxVcpus, Math.ceil(quota / period)) : defaults.vcpus,

@@ -54,7 +54,7 @@ export class SandboxRuntime {
     this.lifecycle = new SandboxLifecycle(opts, deps, store, log);
     this.recovery = new SandboxRecovery(this.entries, store, this.runDir, deps, this.lifecycle, log);
     this.watchdog = new SandboxWatchdog(this.entries, deps, this.lifecycle, log);
-    this.pods = new PodContainers(deps.rootfs, store);
+    this.pods = new PodContainers(deps.rootfs, store, log);
   }
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */

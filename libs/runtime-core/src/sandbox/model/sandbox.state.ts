@@ -65,12 +65,10 @@ const attachmentSchema = z.discriminatedUnion('kind', [
 
 /** A container added to a pod's VM, as its progress stands. */
 const podContainerSchema = z.object({
-  bundle: z.string(),
   /** Its rootfs on the host, inside the shared dir. */
   rootfsDir: z.string(),
   /** Where its volumes are bound on the host, inside the shared dir (recorded before each is mounted). */
   volumes: z.array(z.string()).optional(),
-  tty: z.boolean().optional(),
   /** Set once it exists in the guest. */
   created: z.boolean(),
   /** Created, its init waiting for `startContainer`. */

@@ -1,8 +1,9 @@
 import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AgentApi } from '../../agent/agent.client';
-import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { bundlePodFiles, bundleVolumes } from '../../rootfs/oci-bundle';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
+import type { Log } from '../../log/log.types';
+import { bundleBinds, type BundleBind } from '../../rootfs/oci-bundle';
 import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
 import { GUEST_SHARED_DIR } from '../../sharefs/shared-fs';
 import type { SandboxEntry } from '../model/sandbox.entry';
@@ -33,6 +34,7 @@ export class PodContainers {
   constructor(
     private readonly rootfs: Pick<RootfsProvider, 'addBundle' | 'bindVolume' | 'unbind'>,
     private readonly store: Pick<SandboxStateStore, 'save'>,
+    private readonly log: Log,
   ) {}
 
   /** Creates the container, its init waiting for {@link start}. */
@@ -44,22 +46,18 @@ export class PodContainers {
       throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `container id ${JSON.stringify(containerId)} must be a containerd identifier other than the sandbox's`);
     }
     if (state.podContainers?.[containerId]) throw new RuntimeError(RuntimeErrorCode.CONTAINER_EXISTS, `pod ${state.spec.id} already holds container ${containerId}`);
-    const container: PodContainerState = {
-      bundle: spec.bundle,
-      rootfsDir: join(state.paths.sharedDir, CONTAINERS_DIR, containerId),
-      created: false,
-      ...(spec.tty && { tty: true }),
-    };
+    const container: PodContainerState = { rootfsDir: join(state.paths.sharedDir, CONTAINERS_DIR, containerId), created: false };
     state.podContainers = { ...state.podContainers, [containerId]: container };
     await this.store.save(state);
     try {
       const process = await this.rootfs.addBundle(spec.bundle, container.rootfsDir);
+      const { podFiles, volumes } = await bundleBinds(spec.bundle);
       const ociSpec = buildContainerSpec({
         containerId,
         rootPath: `${GUEST_SHARED_DIR}/${CONTAINERS_DIR}/${containerId}`,
         mounts: [
-          ...(await copyPodFiles(spec.bundle, join(state.paths.sharedDir, POD_FILES_DIR, containerId), `${GUEST_SHARED_DIR}/${POD_FILES_DIR}/${containerId}`)),
-          ...(await this.bindVolumes(entry, containerId, spec.bundle)),
+          ...(await copyPodFiles(podFiles, join(state.paths.sharedDir, POD_FILES_DIR, containerId), `${GUEST_SHARED_DIR}/${POD_FILES_DIR}/${containerId}`)),
+          ...(await this.bindVolumes(entry, containerId, volumes)),
         ],
         hostname: hostnameOf(state.spec),
         env: process.env,
@@ -73,7 +71,9 @@ export class PodContainers {
       container.initWaiting = true;
       await this.store.save(state);
     } catch (error) {
-      await this.remove(entry, agent, containerId).catch(() => undefined);
+      await this.remove(entry, agent, containerId).catch((releaseError: unknown) =>
+        this.log('error', "releasing a pod's failed container left something behind", { sandboxId: state.spec.id, containerId, error: describeError(releaseError) }),
+      );
       throw error;
     }
   }
@@ -82,10 +82,10 @@ export class PodContainers {
    * The container's volumes bound under the shared dir, each recorded before it is mounted, and
    * the guest mounts that put them where the bundle says.
    */
-  private async bindVolumes(entry: SandboxEntry, containerId: string, bundle: string): Promise<OciSpec['mounts']> {
+  private async bindVolumes(entry: SandboxEntry, containerId: string, volumes: readonly BundleBind[]): Promise<OciSpec['mounts']> {
     const container = this.get(entry, containerId);
     const mounts: OciSpec['mounts'] = [];
-    for (const [i, volume] of (await bundleVolumes(bundle)).entries()) {
+    for (const [i, volume] of volumes.entries()) {
       const name = `${VOLUMES_DIR}/${containerId}/${i}`;
       const target = join(entry.state.paths.sharedDir, name);
       container.volumes = [...(container.volumes ?? []), target];
@@ -123,12 +123,17 @@ export class PodContainers {
       container.created = false;
       await this.store.save(state);
     }
-    for (const volume of container.volumes ?? []) await this.rootfs.unbind(volume);
-    await this.rootfs.unbind(container.rootfsDir);
+    await unbindPodContainer(this.rootfs, container);
     await rm(join(state.paths.sharedDir, POD_FILES_DIR, containerId), { recursive: true, force: true });
     delete state.podContainers?.[containerId];
     await this.store.save(state);
   }
+}
+
+/** Detaches an added container's volumes and rootfs (its removal, or its VM's release after a crash). */
+export async function unbindPodContainer(rootfs: Pick<RootfsProvider, 'unbind'>, container: PodContainerState): Promise<void> {
+  for (const volume of container.volumes ?? []) await rootfs.unbind(volume);
+  await rootfs.unbind(container.rootfsDir);
 }
 
 /**
@@ -136,8 +141,7 @@ export class PodContainers {
  * the host), copied into `hostDir` inside the shared dir, and the mounts that bind them read-only
  * over the container's own from `guestDir`: the guest agent then adds none of its own there.
  */
-async function copyPodFiles(bundle: string, hostDir: string, guestDir: string): Promise<OciSpec['mounts']> {
-  const files = await bundlePodFiles(bundle);
+async function copyPodFiles(files: readonly BundleBind[], hostDir: string, guestDir: string): Promise<OciSpec['mounts']> {
   if (files.length > 0) await mkdir(hostDir, { recursive: true, mode: 0o755 });
   const mounts: OciSpec['mounts'] = [];
   for (const { destination, source } of files) {

@@ -1,6 +1,6 @@
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { NetworkState } from '../../network/network.types';
-import type { SandboxNetworks } from '../../network/sandbox-networks';
+import type { NetworkAttachment, SandboxNetworks } from '../../network/sandbox-networks';
 import type { StartStep, StepContext } from './start-step';
 
 const DEFAULT_TENANT = 'default';
@@ -29,18 +29,13 @@ export class NetworkStep implements StartStep {
       state.network = progress;
       return ctx.save();
     };
-    const attached = spec.network
-      ? await this.plumber().attach(
-          {
-            sandboxId: spec.id,
-            tenantId: spec.tenantId ?? DEFAULT_TENANT,
-            spec: spec.network,
-            runDir: state.paths.runDir,
-            dnsServers: [...(spec.dns?.servers ?? this.defaultDns)],
-          },
-          save,
-        )
-      : await this.plumber().joinPod(spec.id, spec.pod?.netns ?? '', save);
+    const { network, pod } = spec;
+    let attached: NetworkAttachment;
+    if (pod?.netns) attached = await this.plumber().joinPod(spec.id, pod.netns, save);
+    else if (network) {
+      const request = { sandboxId: spec.id, tenantId: spec.tenantId ?? DEFAULT_TENANT, spec: network, runDir: state.paths.runDir, dnsServers: [...(spec.dns?.servers ?? this.defaultDns)] };
+      attached = await this.plumber().attach(request, save);
+    } else return;
     state.network = attached.state;
     ctx.entry.nicFd = attached.nicFd;
   }

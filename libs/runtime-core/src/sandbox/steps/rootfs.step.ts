@@ -1,5 +1,6 @@
 import { RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { RootfsProvider } from '../../rootfs/sandbox.rootfs';
+import { unbindPodContainer } from '../pod/pod-containers';
 import { persistBeforeAcquiring, type StartStep, type StepContext } from './start-step';
 
 /** Pull progress is reported at most this often (and once more when it completes). */
@@ -48,8 +49,7 @@ export class RootfsStep implements StartStep {
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     for (const [id, container] of Object.entries(state.podContainers ?? {})) {
-      for (const volume of container.volumes ?? []) await this.rootfs.unbind(volume);
-      await this.rootfs.unbind(container.rootfsDir);
+      await unbindPodContainer(this.rootfs, container);
       delete state.podContainers?.[id];
     }
     await this.rootfs.release(state.spec.id, state.paths.rootfsDir);
