@@ -61,6 +61,14 @@ export const desiredSandboxSchema = z.object({
    * one from its own pool.
    */
   address: ipv4Schema.optional(),
+  /**
+   * true: the node saves the running VM (memory, devices, writable rootfs), releases it and keeps
+   * the saved state (`hibernated`); back to false (or absent): it restores the VM from that state
+   * (`waking` → `running`). Only a `rootfs: block` sandbox can be saved (QEMU 7.2 migrates neither
+   * vhost-user-fs nor a mounted 9p share); a node asked to save another reports `running` with
+   * the error HIBERNATE_UNSUPPORTED.
+   */
+  hibernated: z.boolean().optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 

@@ -7,9 +7,11 @@ import { sandboxIsolationSchema } from './sandbox-fences';
 
 /**
  * Sandbox lifecycle states as the API reports them. `unknown`: its node went silent, so nobody
- * can tell; it stays placed there (never placed twice).
+ * can tell; it stays placed there (never placed twice). `hibernating` → `hibernated`: its VM's
+ * memory, devices and writable rootfs are being saved on its node / are saved there, and the VM
+ * is gone; `waking`: it is being restored from that, back to `running`.
  */
-export const SANDBOX_STATES = ['pending', 'creating', 'running', 'stopping', 'stopped', 'failed', 'unknown'] as const;
+export const SANDBOX_STATES = ['pending', 'creating', 'running', 'hibernating', 'hibernated', 'waking', 'stopping', 'stopped', 'failed', 'unknown'] as const;
 export const sandboxStateSchema = z.enum(SANDBOX_STATES);
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 
@@ -29,7 +31,7 @@ export const sandboxProgressSchema = z.object({
 export type SandboxProgress = z.infer<typeof sandboxProgressSchema>;
 
 /** Observed state of one sandbox on a node. `gone` means everything it used is released. */
-export const OBSERVED_STATES = ['creating', 'running', 'stopping', 'stopped', 'failed', 'gone'] as const;
+export const OBSERVED_STATES = ['creating', 'running', 'hibernating', 'hibernated', 'waking', 'stopping', 'stopped', 'failed', 'gone'] as const;
 export const observedStateSchema = z.enum(OBSERVED_STATES);
 export type ObservedState = z.infer<typeof observedStateSchema>;
 
@@ -58,5 +60,7 @@ export const sandboxStatusSchema = z.object({
    * ignores reports about an incarnation older than the one it asked for. Absent: current.
    */
   restartCount: z.number().int().nonnegative().optional(),
+  /** While `hibernated`: the bytes its saved state takes on its node (VM state and writable rootfs). */
+  savedBytes: z.number().int().nonnegative().optional(),
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;

@@ -20,6 +20,10 @@ export enum RuntimeErrorCode {
   VMM_START_FAILED = 'VMM_START_FAILED',
   /** A boot snapshot could not be saved or restored; the runtime boots the VM cold instead. */
   SNAPSHOT_FAILED = 'SNAPSHOT_FAILED',
+  /** This sandbox's VM cannot be saved (hibernated): its rootfs kind, a pod's VM, or a vsock transport. */
+  HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
+  /** Saving or restoring a hibernated VM failed (a failed save leaves it running). */
+  HIBERNATE_FAILED = 'HIBERNATE_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',
   /** A start was abandoned because the node agent is stopping. */
   START_CANCELLED = 'START_CANCELLED',

@@ -147,7 +147,8 @@ export interface ContainerdTaskRef {
   id: string;
 }
 
-export type SandboxPhaseState = 'creating' | 'running' | 'stopping' | 'failed';
+/** `hibernating` → `hibernated`: its VM is being saved to / is saved on disk and gone; `waking`: being restored from there. */
+export type SandboxPhaseState = 'creating' | 'running' | 'hibernating' | 'hibernated' | 'waking' | 'stopping' | 'failed';
 
 export interface PhaseTiming {
   phase: string;
@@ -180,6 +181,8 @@ export interface SandboxInfo {
   vmmPid?: number;
   /** A pod's VM: the containers added to it (their ids), its own container aside. */
   podContainers?: string[];
+  /** While hibernated: the bytes its saved VM state and writable rootfs take on disk. */
+  savedBytes?: number;
 }
 
 /** What `GET /v1/sandboxes/:id` shows of a sandbox's fences. */
