@@ -68,6 +68,8 @@ export { ackReplySchema } from './fleet/ack-reply.schema';
 export { AGENTS_NAMESPACE, type AgentToControlPlaneEvents, type ControlPlaneToAgentEvents } from './fleet/fleet.events';
 export {
   CONTAINERD_SANDBOX_STATES,
+  isContainerdSandboxState,
+  type ContainerdSandboxState,
   NODE_STATES,
   agentAuthSchema,
   containerdSandboxSchema,

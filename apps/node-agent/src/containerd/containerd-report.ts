@@ -1,4 +1,4 @@
-import { MAX_CONTAINERD_SANDBOXES, type ContainerdSandbox, type NodeHeartbeat } from '@moat/proto';
+import { isContainerdSandboxState, MAX_CONTAINERD_SANDBOXES, type ContainerdSandbox, type NodeHeartbeat } from '@moat/proto';
 import type { SandboxInfo } from '@moat/runtime-core';
 
 /**
@@ -16,7 +16,7 @@ export class HeartbeatReport {
     const containerd: ContainerdSandbox[] = [];
     const seen = new Set<string>();
     for (const s of sandboxes) {
-      if (!s.containerd) continue;
+      if (!s.containerd || !isContainerdSandboxState(s.state)) continue;
       seen.add(s.id);
       let known = this.since.get(s.id);
       if (known?.state !== s.state) {

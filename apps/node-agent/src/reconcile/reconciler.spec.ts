@@ -1,5 +1,5 @@
 import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
-import type { SandboxInfo, SandboxSpec, TenantPeers } from '@moat/runtime-core';
+import { RuntimeError, RuntimeErrorCode, type PlannedAddress, type SandboxInfo, type SandboxSpec, type TenantPeers } from '@moat/runtime-core';
 import pino from 'pino';
 import { describe, expect, it } from '@jest/globals';
 import { Reconciler, type RuntimePort } from './reconciler';
@@ -43,6 +43,26 @@ class FakeRuntime implements RuntimePort {
       : { ...info, state: 'running', timings: [{ phase: 'vmm', ms: 3 }] };
     this.sandboxes.set(spec.id, done);
     return done;
+  }
+  /** Like the runtime: a virtio-fs sandbox cannot be saved and runs on; a block one is saved through `hibernating`. */
+  hibernate(id: string): Promise<SandboxInfo> {
+    this.calls.push(`hibernate ${id}`);
+    const info = this.sandboxes.get(id);
+    if (!info) return Promise.reject(new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`));
+    if (info.rootfs !== 'block') return Promise.reject(new RuntimeError(RuntimeErrorCode.HIBERNATE_UNSUPPORTED, `sandbox ${id} cannot hibernate: its rootfs is ${info.rootfs}`));
+    this.updates.get(id)?.({ ...info, state: 'hibernating' });
+    const saved: SandboxInfo = { ...info, state: 'hibernated', savedBytes: 4096 };
+    this.sandboxes.set(id, saved);
+    return Promise.resolve(saved);
+  }
+  wake(id: string, planned?: PlannedAddress): Promise<SandboxInfo> {
+    this.calls.push(`wake ${id}${planned ? ` on ${planned.address}` : ''}`);
+    const info = this.sandboxes.get(id);
+    if (!info) return Promise.reject(new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`));
+    const { savedBytes: _saved, ...rest } = info;
+    const running: SandboxInfo = { ...rest, state: 'running' };
+    this.sandboxes.set(id, running);
+    return Promise.resolve(running);
   }
   setOverlayPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
     this.overlays.push({ underlayAddress, tenants: tenants.map((t) => ({ tenantId: t.tenantId, ...(t.peers && { peers: [...t.peers] }) })) });
@@ -107,6 +127,36 @@ describe('Reconciler', () => {
     await reconciler.deleteAll();
     expect(runtime.calls).toEqual([`create ${ID_A}`, `delete ${ID_A}`]);
     expect(reports.filter((r) => r.id === ID_B)).toEqual([]);
+  });
+
+  it('hibernates a sandbox the desired set marks hibernated, and wakes it on its planned address when it no longer does', async () => {
+    const { runtime, reports, reconciler } = setup();
+    const tenantId = '00000000-0000-4000-8000-0000000000ff';
+    const plan = { tenantId, vni: 7, subnet: '10.88.7.0/24', gateway: '10.88.7.1' };
+    const block = { ...want(ID_A), rootfs: 'block' as const, tenantId, address: '10.88.7.9' };
+    reconciler.setDesired({ sandboxes: [block], networks: [plan] });
+    await reconciler.idle();
+    reconciler.setDesired({ sandboxes: [{ ...block, hibernated: true }], networks: [plan] });
+    await reconciler.idle();
+    expect(reports.map((r) => r.state)).toEqual(['creating', 'running', 'hibernating', 'hibernated']);
+    expect(reports.at(-1)?.savedBytes).toBe(4096);
+    // A repeated set changes nothing; the next one without the mark wakes it.
+    reconciler.setDesired({ sandboxes: [{ ...block, hibernated: true }], networks: [plan] });
+    await reconciler.idle();
+    reconciler.setDesired({ sandboxes: [block], networks: [plan] });
+    await reconciler.idle();
+    expect(runtime.calls).toEqual([`create ${ID_A}`, `hibernate ${ID_A}`, `wake ${ID_A} on 10.88.7.9`]);
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'running' });
+    expect(reports.at(-1)?.savedBytes).toBeUndefined();
+  });
+
+  it('reports a sandbox that cannot hibernate running, with the reason', async () => {
+    const { reports, reconciler } = setup();
+    reconciler.setDesired({ sandboxes: [want(ID_A)] });
+    await reconciler.idle();
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), hibernated: true }] });
+    await reconciler.idle();
+    expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'running', error: { code: 'HIBERNATE_UNSUPPORTED', message: expect.stringContaining('virtiofs') } });
   });
 
   it('creates what is desired and reports its progress', async () => {

@@ -2,9 +2,10 @@ import type { DesiredSandbox, DesiredState, NetworkModel, SandboxStatus, TenantN
 import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import type { StartObserver } from '../metrics/node.metrics';
+import { errorInfo } from '../sessions/session.manager';
 
 /** The part of the runtime the reconciler drives (a fake implements it in unit tests). */
-export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'delete' | 'setOverlayPeers'>;
+export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'delete' | 'hibernate' | 'wake' | 'setOverlayPeers'>;
 
 /**
  * Converges the host to the desired set of sandboxes the control plane sends.
@@ -112,8 +113,34 @@ export class Reconciler {
       // incarnation the control plane wants now.
       const known = this.incarnations.get(id);
       if (known === undefined || have.state !== 'failed') this.incarnations.set(id, Math.max(known ?? 0, restartCountOf(want)));
-      this.report(toStatus(have, this.incarnations.get(id)));
+      if (want.hibernated === true && have.state === 'running') await this.hibernate(id);
+      else if (want.hibernated !== true && have.state === 'hibernated') await this.wake(id, want);
+      else this.report(toStatus(have, this.incarnations.get(id)));
     }
+  }
+
+  /**
+   * Saves the sandbox's VM and releases it (its states on the way are reported through the
+   * create's update callback). One that cannot be saved runs on, reported `running` with the
+   * reason, so the control plane stops asking.
+   */
+  private async hibernate(id: string): Promise<void> {
+    this.log.info({ sandboxId: id }, 'hibernating sandbox');
+    try {
+      this.report(toStatus(await this.runtime.hibernate(id), this.incarnations.get(id)));
+    } catch (err) {
+      this.log.warn({ err, sandboxId: id }, 'hibernate failed; the sandbox runs on');
+      const have = this.runtime.get(id);
+      if (have) this.report({ ...toStatus(have, this.incarnations.get(id)), error: errorInfo(err) });
+    }
+  }
+
+  /** Runs a hibernated sandbox again, on the address the control plane planned for it; a failed wake reports the sandbox `failed`. */
+  private async wake(id: string, want: DesiredSandbox): Promise<void> {
+    this.log.info({ sandboxId: id }, 'waking sandbox');
+    const info = await this.runtime.wake(id, this.planned(want));
+    this.report(toStatus(info, this.incarnations.get(id)));
+    this.log.info({ sandboxId: id, state: info.state, error: info.error, timings: info.timings }, 'sandbox wake finished');
   }
 
   private async create(id: string, want: DesiredSandbox): Promise<void> {
@@ -185,5 +212,6 @@ export function toStatus(info: SandboxInfo, restartCount?: number): SandboxStatu
     ...(info.progress ? { progress: info.progress } : {}),
     ...(info.isolation ? { isolation: info.isolation } : {}),
     ...(restartCount !== undefined ? { restartCount } : {}),
+    ...(info.savedBytes !== undefined ? { savedBytes: info.savedBytes } : {}),
   };
 }

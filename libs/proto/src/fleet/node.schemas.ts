@@ -89,8 +89,13 @@ export const containerdTaskRefSchema = z.object({
 });
 export type ContainerdTaskRef = z.infer<typeof containerdTaskRefSchema>;
 
-/** The states a node's runtime knows a sandbox VM in. */
+/** The states a containerd task's sandbox VM can be in (containerd never hibernates one). */
 export const CONTAINERD_SANDBOX_STATES = ['creating', 'running', 'stopping', 'failed'] as const;
+export type ContainerdSandboxState = (typeof CONTAINERD_SANDBOX_STATES)[number];
+
+export function isContainerdSandboxState(state: string): state is ContainerdSandboxState {
+  return (CONTAINERD_SANDBOX_STATES as readonly string[]).includes(state);
+}
 
 /**
  * A sandbox VM containerd started on the node (`ctr run --runtime io.containerd.moat.v2`):

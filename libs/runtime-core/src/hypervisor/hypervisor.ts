@@ -18,6 +18,14 @@ export interface VmPaths {
   guestMemory?: string;
 }
 
+/** A hibernated VM: its saved state (devices and RAM) and the device layout it must be woken into. */
+export interface HibernatedVm {
+  /** The migration stream `hibernate` wrote. */
+  stateFile: string;
+  /** It was restored from a boot snapshot: its RAM is a shared file and its devices sit in the snapshot machine's root ports. */
+  restoredLayout: boolean;
+}
+
 /** A saved VM: its device state and its RAM (sparse). */
 export interface BootSnapshotFiles {
   state: string;
@@ -59,6 +67,8 @@ export interface VmConfig {
    * was waiting for its host, and the sandbox's share and NIC are hot-plugged (Kata's VM templating).
    */
   restoreFrom?: BootSnapshotFiles;
+  /** Wake this hibernated VM instead of booting: its whole state is loaded and it runs on where it was saved. */
+  wakeFrom?: HibernatedVm;
   /** The VM's jail and host cgroup; absent: neither (unit tests and tools that boot a guest directly). */
   isolation?: VmIsolation;
 }
@@ -114,6 +124,13 @@ export interface Hypervisor {
    * Aborting `signal` stops the VM at once. Leaves nothing running either way.
    */
   saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void>;
+  /**
+   * Saves the running VM (memory, devices) into `stateFile` and leaves it paused, for the caller
+   * to stop; a VM whose save failed runs on. The VM's share must be a block disk and its
+   * agent channel not vsock: QEMU 7.2 migrates neither vhost-user-fs, a mounted 9p share nor
+   * vhost-vsock's connections.
+   */
+  hibernate(vm: RunningVm, stateFile: string): Promise<void>;
   /** How a VMM that is gone ended (`killed by signal 9 (SIGKILL)`), when known. */
   exitReason(paths: VmPaths): Promise<string | undefined>;
   /** What the VMM and its helpers take beyond the guest's RAM, in MiB: the VM's cgroup allows that much more. */

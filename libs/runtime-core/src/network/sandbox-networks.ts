@@ -42,6 +42,11 @@ export interface AttachRequest {
   runDir: string;
   /** Its resolvers: DNS to them passes its egress policy. */
   dnsServers: string[];
+  /**
+   * The MAC and address a woken guest still has (its NIC was saved with them): the sandbox is
+   * plumbed with exactly those again. Absent: CNI's (or the plan's) choice.
+   */
+  keep?: { mac?: string; address?: string };
 }
 
 /** The guest NIC is always eth0, whatever the model. */
@@ -126,11 +131,11 @@ export class SandboxNetworks {
     const result = await this.cni.add(
       // ipam-only touches no netns; CNI still wants one, so it gets the host's.
       { containerId: sandboxId, netnsPath: model.cniMode === 'full' ? netnsPath : '/proc/self/ns/net', ifname: CNI_IFNAME },
-      conflistForTenant(this.conflist, tenant, this.ipamDir, spec.planned?.address),
+      conflistForTenant(this.conflist, tenant, this.ipamDir, spec.planned?.address ?? req.keep?.address),
       { portMappings: state.ports },
       model.cniMode,
     );
-    const mac = model.cniMode === 'full' ? cniMac(result, netnsPath) : macForSandbox(sandboxId);
+    const mac = model.cniMode === 'full' ? await this.cniInterfaceMac(result, netns, req.keep?.mac) : macForSandbox(sandboxId);
     const cniHostIfname = cniHostEnd(result, tenant.bridge);
     const plumbed: PlumbedNic = await model.plumb({ ...this.plumbContext(sandboxId, runDir, tenant.bridge, mac), ...(cniHostIfname && { cniHostIfname }) });
     try {
@@ -152,6 +157,13 @@ export class SandboxNetworks {
       throw error;
     }
     return { state, nicFd: plumbed.fd };
+  }
+
+  /** The MAC of CNI's interface in the netns, the guest's: set to `keep` first when given. */
+  private async cniInterfaceMac(result: CniResult, netns: string, keep: string | undefined): Promise<string> {
+    if (keep === undefined) return cniMac(result, `${NETNS_DIR}/${netns}`);
+    await withNetworkError(NetworkErrorCode.NETNS_FAILED, `set ${CNI_IFNAME}'s MAC in ${netns}`, () => this.net.ip(['-n', netns, 'link', 'set', 'dev', CNI_IFNAME, 'address', keep]));
+    return keep;
   }
 
   /** Plumbs a pod's VM into the netns CRI's CNI set up for it: see `pod-netns`. */

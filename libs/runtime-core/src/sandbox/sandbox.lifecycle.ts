@@ -18,7 +18,15 @@ import { NetworkStep } from './steps/network.step';
 import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
 import { acquireSteps, persistBeforeAcquiring, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
-import { PlugStep, RestoreStep, vmShape, VmmStep } from './steps/vmm.step';
+import { PlugStep, RestoreStep, vmShape, VmmStep, WakeStep } from './steps/vmm.step';
+
+/** The steps that hold a sandbox's running VM: a hibernate releases them, a wake acquires them again (see hibernation.ts). */
+export interface VmSteps {
+  /** In start order: network, VMM, agent. */
+  release: readonly StartStep[];
+  /** In start order: network, the VM woken from its state, agent. */
+  wake: readonly StartStep[];
+}
 
 /** Bytes of main-process output kept per sandbox unless `RuntimeOptions.logBufferBytes` says otherwise. */
 export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
@@ -32,6 +40,8 @@ export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
 export class SandboxLifecycle {
   private readonly steps: readonly StartStep[];
   private readonly poolSteps: readonly StartStep[];
+  /** The steps that hold the running VM, for hibernate and wake (see hibernation.ts). */
+  readonly vmSteps: VmSteps;
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -43,19 +53,22 @@ export class SandboxLifecycle {
     const jail = new JailStep(deps.isolation, deps.hypervisor);
     const restore = new RestoreStep(vmm);
     const agent = new AgentStep({ hypervisor: deps.hypervisor, connectAgent: deps.connectAgent, bootTimeoutMs: deps.bootTimeoutMs });
+    const network = new NetworkStep(deps.network, opts.dnsServers ?? []);
+    const vmmStep = new VmmStep(vmm);
     this.steps = [
       new RootfsStep(deps.rootfs),
       jail,
       new SharefsStep(deps.sharedFs, deps.isolation),
-      new NetworkStep(deps.network, opts.dnsServers ?? []),
+      network,
       restore,
-      new VmmStep(vmm),
+      vmmStep,
       new PlugStep(deps.hypervisor, deps.isolation),
       agent,
       new GuestSandboxStep(deps.sharedFs, deps.hypervisor, opts.dnsServers ?? []),
       new ContainerStep(deps.hypervisor),
     ];
     this.poolSteps = [jail, restore, agent];
+    this.vmSteps = { release: [network, vmmStep, agent], wake: [network, new WakeStep(vmm), agent] };
   }
 
   /**
@@ -115,15 +128,15 @@ export class SandboxLifecycle {
   }
 
   /**
-   * Starts reading the running container's main-process output into a new ring (a start, or a
-   * re-adoption after a node agent restart: what the previous agent held is gone with it). Not
-   * for a `deferStart` sandbox: whoever started its init reads its output.
+   * Starts reading the running container's main-process output into its ring: a new one on a
+   * start or a re-adoption after a node agent restart (what the previous agent held is gone with
+   * it), the one it had on a wake. Not for a `deferStart` sandbox: whoever started its init reads its output.
    */
   startLogs(entry: SandboxEntry): void {
     const { agent } = entry;
     const id = entry.state.spec.id;
     if (!agent || entry.state.spec.deferStart) return;
-    entry.logs = new LogRing(this.opts.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
+    entry.logs ??= new LogRing(this.opts.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
     entry.logPump = new LogPump(agent, id, entry.logs, (error, stream) => {
       this.log('warn', `reading the main process's ${stream} failed`, { sandboxId: id, error: describeError(error) });
       // A guest that lies to us loses its sandbox, as it would on any other call.
@@ -195,7 +208,8 @@ export class SandboxLifecycle {
     }
   }
 
-  private context(entry: SandboxEntry): StepContext {
+  /** What the steps of `entry` work on. */
+  context(entry: SandboxEntry): StepContext {
     return { entry, save: () => this.store.save(entry.state), notify: () => this.notify(entry), cancelled: () => entry.cancelled === true };
   }
 }

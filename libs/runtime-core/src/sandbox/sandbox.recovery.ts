@@ -8,6 +8,7 @@ import type { RuntimeDeps } from './runtime.deps';
 import { vmmExitError } from './sandbox.failures';
 import { removeSandboxDirs, type SandboxLifecycle } from './sandbox.lifecycle';
 import { transportFor } from './steps/agent.step';
+import type { SandboxHibernation } from './hibernation';
 
 /**
  * What a runtime finds on disk when it opens: sandboxes whose VMM still runs are re-adopted,
@@ -20,6 +21,7 @@ export class SandboxRecovery {
     private readonly runDir: string,
     private readonly deps: RuntimeDeps,
     private readonly lifecycle: Pick<SandboxLifecycle, 'failAndRelease' | 'release' | 'startLogs'>,
+    private readonly hibernation: Pick<SandboxHibernation, 'recover'>,
     private readonly log: Log,
   ) {}
 
@@ -39,6 +41,13 @@ export class SandboxRecovery {
     const entry: SandboxEntry = { state, phase: state.state };
     const vmmPid = state.vmmPid;
     const alive = vmmPid !== undefined && (await this.deps.hypervisor.isRunning(vmmPid, vmIdOf(state)));
+    if (await this.hibernation.recover(entry)) {
+      this.entries.set(id, entry);
+      return;
+    }
+    // A save that never finished leaves the VM running as before (paused, if the crash came
+    // mid-save: its agent then does not answer and it fails like any unresponsive guest).
+    if (state.state === 'hibernating') entry.phase = state.state = 'running';
     if (state.state === 'running' && alive) {
       this.entries.set(id, entry);
       await this.adopt(entry, vmmPid);

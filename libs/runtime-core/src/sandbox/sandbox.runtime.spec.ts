@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -66,6 +67,10 @@ class FakeHost {
   /** How the fake VMM ended, as its jail's monitor would say. */
   exitReason: string | undefined = 'was killed by signal 9 (SIGKILL)';
   readonly snapshotCalls: string[] = [];
+  /** What each network attach was asked to keep (a woken guest's MAC and address). */
+  readonly kept: unknown[] = [];
+  /** The fake VMM's save fails (the VM runs on). */
+  hibernateFails = false;
   /** What the container's main process writes, per stream; `mainExited` ends both streams after it. */
   readonly mainOutput: Record<OutputStream, string[]> = { stdout: [], stderr: [] };
   mainExited = false;
@@ -85,7 +90,8 @@ class FakeHost {
         const pid = this.nextPid++;
         this.vms.add(pid);
         this.vmConfigs.push(config);
-        this.calls.push(`vm ${config.sharedFs?.kind ?? 'bare'}${config.network ? ` nic ${config.network.mac}` : ''}${config.restoreFrom ? ` from ${config.restoreFrom.state}` : ''}`);
+        const from = config.restoreFrom?.state ?? config.wakeFrom?.stateFile;
+        this.calls.push(`vm ${config.sharedFs?.kind ?? 'bare'}${config.network ? ` nic ${config.network.mac}` : ''}${from ? ` from ${from}` : ''}`);
         return Promise.resolve(pid);
       },
       plug: (vm, devices) => {
@@ -94,6 +100,11 @@ class FakeHost {
         return Promise.resolve();
       },
       saveBootSnapshot: () => Promise.reject(new Error('saved by the real store only')),
+      hibernate: async (vm, stateFile) => {
+        if (this.hibernateFails) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'migration failed');
+        this.calls.push(`hibernate ${vm.vmId}`);
+        await writeFile(stateFile, 'saved VM');
+      },
       stop: (pid) => {
         this.vms.delete(pid);
         return Promise.resolve();
@@ -181,9 +192,10 @@ class FakeHost {
       },
       connectAgent: (transport) => new FakeAgent(this, transport),
       network: {
-        attach: async ({ sandboxId: id, tenantId, spec: net }, save) => {
+        attach: async ({ sandboxId: id, tenantId, spec: net, keep }, save) => {
           // Progress is saved before anything is acquired, as the real one does.
           await save({ model: net.model, tenantId, ports: [] });
+          this.kept.push(keep);
           this.networks.add(id);
           if (this.failAt === 'network') throw new Error('CNI ADD bridge: no addresses left');
           const guest = { mac: '02:00:00:00:00:01', addresses: [{ address: '10.88.0.2', prefix: 24, family: '4' as const }], routes: [], dns: ['10.88.0.1'] };
@@ -815,6 +827,73 @@ describe('SandboxRuntime', () => {
     expect(a.state).toBe('running');
     expect(b.state).toBe('running');
     expect(host.vms.size).toBe(1);
+  });
+
+  describe('hibernate and wake', () => {
+    const blockNetworked: SandboxSpec = { ...spec, rootfs: 'block', tenantId: 't1', network: { model: 'tcfilter', ports: [] } };
+    const stateFile = () => join(sandboxDir(), 'hibernated.state');
+
+    it("saves the VM, releases it and its network but keeps its disk and jail, and wakes it with the guest's own NIC", async () => {
+      const runtime = await open();
+      const states: string[] = [];
+      await runtime.create(blockNetworked, (i) => states.push(i.state));
+      host.calls.length = 0;
+      const hibernated = await runtime.hibernate(ID);
+      expect(hibernated).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length });
+      expect(hibernated.vmmPid).toBeUndefined();
+      expect(states.slice(-2)).toEqual(['hibernating', 'hibernated']);
+      expect(host.calls).toEqual([`hibernate ${ID}`]);
+      expect(host.vms.size + host.networks.size + host.openAgents.size).toBe(0);
+      expect(host.jails.size).toBe(1);
+      expect(readFileSync(stateFile(), 'utf8')).toBe('saved VM');
+      await expect(runtime.exec(ID, { command: ['true'] })).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING });
+
+      const woken = await runtime.wake(ID);
+      expect(woken.state).toBe('running');
+      expect(woken.timings.map((t) => t.phase)).toEqual(['network', 'wake', 'agent']);
+      // Its guest runs on: no sandbox or container is made again, only its clock is set (the
+      // fake's share is always virtio-fs-shaped, whatever the kind).
+      expect(host.calls.slice(1)).toEqual([`vm virtiofs nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady', 'setGuestDateTime']);
+      expect(host.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
+      expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ stateFile: stateFile(), restoredLayout: false });
+      expect(existsSync(stateFile())).toBe(false);
+      await expect(runtime.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+    });
+
+    it('refuses a sandbox whose VM cannot be saved, and keeps running one whose save failed', async () => {
+      const runtime = await open();
+      await runtime.create(spec);
+      await expect(runtime.hibernate(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.HIBERNATE_UNSUPPORTED });
+      await runtime.delete(ID);
+      await runtime.create(blockNetworked);
+      host.hibernateFails = true;
+      await expect(runtime.hibernate(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.HIBERNATE_FAILED });
+      expect(runtime.get(ID)?.state).toBe('running');
+      await expect(runtime.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+      await expect(runtime.wake(ID)).resolves.toMatchObject({ state: 'running' });
+    });
+
+    it('stays hibernated across a restart, and a failed wake fails the sandbox and frees everything', async () => {
+      await (await open()).create(blockNetworked);
+      await runtimes[0].hibernate(ID);
+      await runtimes[0].close();
+      const reopened = await open();
+      expect(reopened.get(ID)).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length });
+      host.failAt = 'agent';
+      const woken = await reopened.wake(ID);
+      expect(woken).toMatchObject({ state: 'failed', error: { code: RuntimeErrorCode.AGENT_CALL_FAILED } });
+      expect(host.vms.size + host.networks.size + host.jails.size).toBe(0);
+      expect(existsSync(sandboxDir())).toBe(false);
+    });
+
+    it('deletes a hibernated sandbox with its saved state', async () => {
+      const runtime = await open();
+      await runtime.create(blockNetworked);
+      await runtime.hibernate(ID);
+      await runtime.delete(ID);
+      expect(host.vms.size + host.networks.size + host.jails.size + host.daemons.size).toBe(0);
+      expect(existsSync(sandboxDir())).toBe(false);
+    });
   });
 
   it('re-adopts a running sandbox after a restart and can exec in it', async () => {

@@ -9,6 +9,7 @@ import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
 import { SandboxNetworks } from '../network/sandbox-networks';
 import type { TenantPeers } from '../network/tenants/tenant-networks';
+import type { PlannedAddress } from '../network/network.types';
 import { ContainerFiles } from './files/container-files';
 import { checkWithinVm, envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
 import type { LogReader } from './logs/log-ring';
@@ -19,6 +20,7 @@ import { DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } 
 import type { ExecOptions, PodContainerSpec, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
+import { SandboxHibernation } from './hibernation';
 import { SandboxWatchdog } from './sandbox.watchdog';
 import { PodContainers } from './pod/pod-containers';
 import { handOver, openWarmPool } from './warm-pool/pooled-vms';
@@ -38,6 +40,7 @@ export class SandboxRuntime {
   private readonly memoryDir: string;
   private readonly lifecycle: SandboxLifecycle;
   private readonly recovery: SandboxRecovery;
+  private readonly hibernation: SandboxHibernation;
   private readonly watchdog: SandboxWatchdog;
   private readonly pods: PodContainers;
   private pool: WarmPool<SandboxEntry> | undefined;
@@ -52,7 +55,8 @@ export class SandboxRuntime {
     this.memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
     const log = opts.log ?? (() => undefined);
     this.lifecycle = new SandboxLifecycle(opts, deps, store, log);
-    this.recovery = new SandboxRecovery(this.entries, store, this.runDir, deps, this.lifecycle, log);
+    this.hibernation = new SandboxHibernation(deps.hypervisor, deps.isolation, this.lifecycle, log);
+    this.recovery = new SandboxRecovery(this.entries, store, this.runDir, deps, this.lifecycle, this.hibernation, log);
     this.watchdog = new SandboxWatchdog(this.entries, deps, this.lifecycle, log);
     this.pods = new PodContainers(deps.rootfs, store, log);
   }
@@ -210,8 +214,7 @@ export class SandboxRuntime {
    * last restart) until the sandbox is deleted here, a failed sandbox's included.
    */
   logs(id: string): LogReader {
-    const entry = this.entries.get(id);
-    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
+    const entry = this.known(id);
     if (!entry.logs) {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}; this node holds no output of its process`, { context: { sandboxId: id } });
     }
@@ -257,6 +260,34 @@ export class SandboxRuntime {
     await this.guard(entry, () => this.pods.remove(entry, agent, containerId));
   }
 
+  /**
+   * Saves the running sandbox's VM (memory, devices; its disk is its writable rootfs) and
+   * releases the VM and its network plumbing (see sandbox/hibernation). Throws
+   * HIBERNATE_UNSUPPORTED for a sandbox whose VM cannot be saved, HIBERNATE_FAILED when the save
+   * fails; either way it keeps running.
+   */
+  async hibernate(id: string): Promise<SandboxInfo> {
+    const entry = this.known(id);
+    await this.hibernation.hibernate(entry);
+    return infoOf(entry);
+  }
+
+  /**
+   * Runs a hibernated sandbox again from its saved state, every process where it was; with
+   * `planned`, on that address (the control plane's plan). A failed wake fails the sandbox.
+   */
+  async wake(id: string, planned?: PlannedAddress): Promise<SandboxInfo> {
+    const entry = this.known(id);
+    await this.hibernation.wake(entry, planned);
+    return infoOf(entry);
+  }
+
+  private known(id: string): SandboxEntry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
+    return entry;
+  }
+
   /** Runs a call to the guest; one that breaks the protocol fails the sandbox before it throws. */
   private async guard<T>(entry: SandboxEntry, call: () => Promise<T>): Promise<T> {
     try {
@@ -281,8 +312,7 @@ export class SandboxRuntime {
 
   /** The running sandbox `id`; with `containerId` other than `id`, one its pod added must exist too. */
   private running(id: string, containerId = id): { entry: SandboxEntry; agent: AgentApi } {
-    const entry = this.entries.get(id);
-    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
+    const entry = this.known(id);
     if (entry.phase !== 'running' || !entry.agent) {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
     }

@@ -137,6 +137,24 @@ describe('buildQemuArgv', () => {
       expect(qemuMachineFor(config({ sharedFs: vfs, network: nic, restoreFrom: snapshot })).hotplug).toEqual({ share: vfs, nic: { fd: 3, mac: nic.mac } });
     });
 
+    it('wakes a hibernated VM into the devices it was saved with: on the root ports where a restored one had them plugged', () => {
+      const disk = { kind: 'block' as const, imagePath: `/var/lib/moat/sandboxes/${ID}/rootfs.ext4` };
+      const wakeFrom = { stateFile: `/var/lib/moat/sandboxes/${ID}/hibernated.state`, restoredLayout: true };
+      const woken = buildQemuArgv(qemuMachineFor(config({ sharedFs: disk, network: nic, wakeFrom })));
+      // A bus before what sits on it; ids and ports as plugSandboxDevices gives them.
+      expect(devices(woken)).toEqual(['virtio-pmem-pci', 'virtio-serial-pci', 'virtserialport', 'pcie-root-port', 'pcie-root-port', 'vmgenid', 'virtio-blk-pci', 'virtio-net-pci']);
+      expect(woken).toContain('virtio-blk-pci,drive=ctr-rootfs,id=share,bus=hp-share');
+      expect(woken).toContain(`virtio-net-pci,netdev=net0,mac=${nic.mac},romfile=,id=nic0,bus=hp-nic`);
+      expect(woken).toContain(`memory-backend-file,id=mem,size=512M,share=on,mem-path=/dev/shm/moat/${ID}.mem`);
+      expect(woken.join(' ')).toContain('-S -incoming defer');
+      // A cold-booted one: its devices where a boot puts them, its RAM anonymous, as it was.
+      const cold = buildQemuArgv(qemuMachineFor(config({ sharedFs: disk, network: nic, wakeFrom: { ...wakeFrom, restoredLayout: false } })));
+      expect(devices(cold)).toEqual(['virtio-pmem-pci', 'virtio-serial-pci', 'virtserialport', 'virtio-blk-pci', 'virtio-net-pci']);
+      expect(cold.join(' ')).not.toMatch(/memory-backend-(file|memfd),id=mem/);
+      expect(cold.join(' ')).toContain('-S -incoming defer');
+      expect(() => qemuMachineFor(config({ sharedFs: vfs, wakeFrom }))).toThrow(/only a block rootfs can be saved/);
+    });
+
     it('keeps a 9p share in the restored machine, as in its 9p snapshot (QEMU cannot hot-plug an fsdev)', () => {
       const saved = buildQemuArgv(
         snapshotMachineFor({ vmId: 'snapshot-0123456789abcdef', accel: 'tcg', vcpus: 2, memoryMiB: 512, kernel: '/g/vmlinux', initrd: '/g/initrd.img', rootfsImage: { path: '/g/rootfs.ext4', bytes: 140 << 20 }, ninepDir: '/empty', paths: config({}).paths }),

@@ -40,11 +40,13 @@ export interface QemuMachine {
   vsock?: { guestCid: number };
   /**
    * A machine that is saved as a boot snapshot, or restored from one (see qemu.snapshot.ts):
-   * empty PCIe root ports to hot-plug the sandbox's devices into, and a VM generation id whose
-   * change on restore makes the guest kernel reseed its RNG. `incoming` waits for the saved
-   * state (`migrate-incoming`) instead of booting.
+   * PCIe root ports for the sandbox's devices, and a VM generation id whose change on restore
+   * makes the guest kernel reseed its RNG. `devicesOnPorts`: the share and NIC on the command
+   * line go into those ports, where a restored VM had them hot-plugged (a hibernated one woken).
    */
-  snapshot?: { incoming: boolean };
+  snapshot?: { devicesOnPorts?: boolean };
+  /** Waits paused for a saved state (`migrate-incoming`) instead of booting. */
+  incoming?: boolean;
   /** What is hot-plugged into a restored machine's root ports over QMP (not on its command line). */
   hotplug?: HotplugDevices;
   /**
@@ -67,7 +69,12 @@ function esc(value: string): string {
   return value.replaceAll(',', ',,');
 }
 
+/** The ids and root ports QMP hot-plugs a restored VM's share and NIC with (see plugSandboxDevices). */
+export const HOTPLUG_IDS = { share: 'share', nic: 'nic0' } as const;
+
 export function buildQemuArgv(m: QemuMachine): string[] {
+  // Where a woken VM's devices go: the ports a restored one had them hot-plugged into.
+  const onPort = (device: keyof typeof HOTPLUG_PORTS) => (m.snapshot?.devicesOnPorts ? `,id=${HOTPLUG_IDS[device]},bus=${HOTPLUG_PORTS[device]}` : '');
   const argv: string[] = [
     '-name', `${esc(m.name)},debug-threads=on`,
     '-machine', 'q35',
@@ -103,6 +110,15 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     '-chardev', `socket,id=agent,path=${esc(m.agent.socketPath)},server=on,wait=off`,
     '-device', `virtserialport,bus=vser0.0,chardev=agent,name=${m.agent.portName}`,
   );
+  // Before the devices a woken VM has in them: QEMU needs a bus before what sits on it.
+  if (m.snapshot) {
+    argv.push(
+      '-device', `pcie-root-port,id=${HOTPLUG_PORTS.share},bus=pcie.0,chassis=1`,
+      '-device', `pcie-root-port,id=${HOTPLUG_PORTS.nic},bus=pcie.0,chassis=2`,
+      // auto: a fresh GUID per process, so every restored clone reads as a new generation.
+      '-device', 'vmgenid,guid=auto',
+    );
+  }
   switch (m.sharedFs?.kind) {
     case '9p':
       argv.push(
@@ -120,27 +136,19 @@ export function buildQemuArgv(m: QemuMachine): string[] {
       // The guest's one virtio-blk device, so it sees it as /dev/vda; writable, the sandbox's own copy.
       argv.push(
         '-drive', `file=${esc(m.sharedFs.imagePath)},if=none,id=ctr-rootfs,format=raw`,
-        '-device', 'virtio-blk-pci,drive=ctr-rootfs',
+        '-device', `virtio-blk-pci,drive=ctr-rootfs${onPort('share')}`,
       );
       break;
     case undefined:
       // A boot-snapshot machine: the share is hot-plugged after the restore.
       break;
   }
-  if (m.snapshot) {
-    argv.push(
-      '-device', `pcie-root-port,id=${HOTPLUG_PORTS.share},bus=pcie.0,chassis=1`,
-      '-device', `pcie-root-port,id=${HOTPLUG_PORTS.nic},bus=pcie.0,chassis=2`,
-      // auto: a fresh GUID per process, so every restored clone reads as a new generation.
-      '-device', 'vmgenid,guid=auto',
-    );
-    // -S: a restored guest stays paused until its devices are plugged in (`cont`).
-    if (m.snapshot.incoming) argv.push('-S', '-incoming', 'defer');
-  }
+  // -S: the guest stays paused until its state is loaded and its devices are plugged in (`cont`).
+  if (m.incoming) argv.push('-S', '-incoming', 'defer');
   if (m.nic) {
     // vhost=off: no /dev/vhost-net is assumed. romfile= skips loading the PXE option ROM a
     // direct-kernel boot never uses.
-    argv.push('-netdev', `tap,id=net0,fd=${m.nic.fd},vhost=off`, '-device', `virtio-net-pci,netdev=net0,mac=${m.nic.mac},romfile=`);
+    argv.push('-netdev', `tap,id=net0,fd=${m.nic.fd},vhost=off`, '-device', `virtio-net-pci,netdev=net0,mac=${m.nic.mac},romfile=${onPort('nic')}`);
   }
   if (m.vsock) argv.push('-device', `vhost-vsock-pci,id=vsock0,guest-cid=${m.vsock.guestCid}`);
   argv.push('-qmp', `unix:${esc(m.qmpSocket)},server=on,wait=off`);

@@ -10,10 +10,10 @@ import type { VmIsolation } from '../../jail/isolation';
 import { BWRAP } from '../../jail/jail-spec';
 import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
 import type { BootSnapshotFiles, Hypervisor, RunningVm, SandboxDevices, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
-import { buildQemuArgv, TCG_TB_SIZE_MIB, type QemuMachine } from './qemu-cmdline';
+import { buildQemuArgv, TCG_TB_SIZE_MIB, type HotplugDevices, type QemuMachine } from './qemu-cmdline';
 import { jailQemu, jailSocketPath } from './qemu.jail';
 import { devicesOf, FIRST_INHERITED_FD, guestMemoryPath, qemuMachineFor, snapshotMachineFor } from './qemu.machine';
-import { copySparse, loadState, MigrationReceiver, plugSandboxDevices, saveState, waitForAgentServing } from './qemu.snapshot';
+import { copySparse, loadState, MigrationReceiver, plugSandboxDevices, saveState, waitForAgentServing, type SavedMemory } from './qemu.snapshot';
 import { QmpClient } from './qmp.client';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
@@ -27,6 +27,8 @@ const NIC_FD_NAME = 'nic0';
 const DEAD_GUEST_STATUSES = new Set(['internal-error', 'guest-panicked', 'shutdown', 'io-error']);
 /** Loading a snapshot's device state, or saving it: both move well under a megabyte. */
 const SNAPSHOT_STATE_TIMEOUT_MS = 30_000;
+/** Saving or loading a hibernated VM's whole RAM: a few hundred MiB at disk speed, with room for a slow disk. */
+const HIBERNATE_TIMEOUT_MS = 120_000;
 /** A snapshot VM boots like any other: TCG boots are slow. */
 const SNAPSHOT_BOOT_TIMEOUT_MS = 120_000;
 /** After the agent says it serves, let it settle into waiting for a host before pausing it. */
@@ -60,23 +62,26 @@ export class QemuHypervisor implements Hypervisor {
   async start(config: VmConfig): Promise<number> {
     const { paths, sandboxId } = config;
     const snapshot = config.restoreFrom;
+    const saved = savedStateOf(config);
     // A status left by a VMM that ran before (a restore that fell back to a cold boot) is not this one's.
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), ...(paths.statusFile === undefined ? [] : [removeTree(paths.statusFile)])]);
     if (snapshot) await this.copyGuestMemory(snapshot, paths, sandboxId);
-    // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the snapshot's state.
+    // A woken VM's RAM file must exist to be bound into its jail; QEMU sizes it, the state fills it.
+    if (config.wakeFrom?.restoredLayout) await createGuestMemory(paths);
+    // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the saved state.
     const fds: number[] = [];
     let pid: number;
     let machine: QemuMachine;
     try {
       if (config.network) fds.push(config.network.fd);
-      if (snapshot) fds.push(openSnapshotState(snapshot.state, sandboxId));
+      if (saved) fds.push(openSavedState(saved.file, saved.failureCode, sandboxId));
       ({ pid, machine } = await this.launch(qemuMachineFor(config), config, fds));
     } catch (error) {
       await removeGuestMemory(paths);
       throw error instanceof RuntimeError ? error : new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `start qemu: ${describeError(error)}`, { cause: error });
     } finally {
-      // The NIC's descriptor is the caller's; the snapshot's state is ours to close.
-      if (snapshot) closeSync(fds[fds.length - 1]);
+      // The NIC's descriptor is the caller's; the saved state's is ours to close.
+      if (saved) closeSync(fds[fds.length - 1]);
     }
     // QEMU creates its server sockets during init, before running the guest; their existence
     // means it accepted the command line and devices, so argv errors surface here.
@@ -84,11 +89,11 @@ export class QemuHypervisor implements Hypervisor {
     if (!ready) {
       await this.stop(pid, sandboxId, paths);
       const tail = (await readTail(paths.consoleLog, 4096)).trim();
-      throw new RuntimeError(snapshot ? RuntimeErrorCode.SNAPSHOT_FAILED : RuntimeErrorCode.VMM_START_FAILED, `qemu did not start: ${tail || 'no output'}`, {
+      throw new RuntimeError(saved?.failureCode ?? RuntimeErrorCode.VMM_START_FAILED, `qemu did not start: ${tail || 'no output'}`, {
         context: { sandboxId },
       });
     }
-    if (snapshot) await this.resumeFromSnapshot(pid, machine, config, FIRST_INHERITED_FD + fds.length - 1);
+    if (saved) await this.resumeSaved(pid, config, FIRST_INHERITED_FD + fds.length - 1, saved, machine.hotplug ?? {});
     return pid;
   }
 
@@ -119,25 +124,47 @@ export class QemuHypervisor implements Hypervisor {
     return { pid, machine: jailed ? jailed.machine : machine };
   }
 
-  /** Loads the state into the paused VM, plugs the sandbox's devices in and lets the guest run. */
-  private async resumeFromSnapshot(pid: number, machine: QemuMachine, config: VmConfig, stateFd: number): Promise<void> {
+  /** Loads the saved state into the paused VM, plugs the sandbox's devices in (a restore) and lets the guest run. */
+  private async resumeSaved(pid: number, config: VmConfig, stateFd: number, saved: SavedState, hotplug: HotplugDevices): Promise<void> {
     const { paths, sandboxId } = config;
     const isAlive = () => this.proc.isAlive(pid);
     let qmp: QmpClient | undefined;
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
-      await loadState(qmp, stateFd, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
-      await plugSandboxDevices(qmp, machine.hotplug ?? {});
+      await loadState(qmp, stateFd, saved.memory, saved.timeoutMs, isAlive);
+      await plugSandboxDevices(qmp, hotplug);
       await qmp.execute('cont', undefined, QMP_TIMEOUT_MS);
     } catch (cause) {
       await this.stop(pid, sandboxId, paths);
       const tail = (await readTail(paths.consoleLog, 2048)).trim();
-      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `restore from boot snapshot: ${describeError(cause)}${tail ? `\n${tail}` : ''}`, {
+      throw new RuntimeError(saved.failureCode, `${saved.what}: ${describeError(cause)}${tail ? `\n${tail}` : ''}`, {
         cause,
         context: { sandboxId },
       });
     } finally {
       qmp?.close();
+    }
+  }
+
+  async hibernate(vm: RunningVm, stateFile: string): Promise<void> {
+    const { pid, vmId, paths } = vm;
+    const jail = vm.isolation?.jail;
+    const isAlive = () => this.proc.isAlive(pid);
+    const migrationSocket = join(paths.socketDir, 'migrate.sock');
+    const receiver = await MigrationReceiver.listen(migrationSocket, stateFile, jail);
+    let qmp: QmpClient | undefined;
+    try {
+      qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
+      await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'stream', HIBERNATE_TIMEOUT_MS, isAlive);
+      await receiver.received;
+    } catch (cause) {
+      // The VM runs on as it was; what was written of its state is worthless.
+      await qmp?.execute('cont', undefined, QMP_TIMEOUT_MS).catch(() => undefined);
+      await removeTree(stateFile);
+      throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vmId}: ${describeError(cause)}`, { cause, context: { vmId } });
+    } finally {
+      qmp?.close();
+      await receiver.close();
     }
   }
 
@@ -157,9 +184,7 @@ export class QemuHypervisor implements Hypervisor {
     const { paths, vmId } = config;
     const memory = guestMemoryPath(paths);
     const jail = config.isolation?.jail;
-    await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), mkdir(dirname(memory), { recursive: true, mode: 0o700 })]);
-    // The RAM file must exist to be bound into a jail; QEMU sizes it.
-    await writeFile(memory, '', { mode: 0o600 });
+    await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), createGuestMemory(paths)]);
     const migrationSocket = join(paths.socketDir, 'migrate.sock');
     const receiver = await MigrationReceiver.listen(migrationSocket, files.state, jail);
     let pid: number | undefined;
@@ -177,7 +202,7 @@ export class QemuHypervisor implements Hypervisor {
       await waitForAgentServing(paths.consoleLog, SNAPSHOT_BOOT_TIMEOUT_MS, isAlive, signal);
       await sleep(SNAPSHOT_SETTLE_MS, undefined, { signal });
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
-      await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
+      await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'shared-file', SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
       await receiver.received;
       await copySparse(this.proc, memory, files.memory);
     } catch (cause) {
@@ -281,10 +306,37 @@ async function removeGuestMemory(paths: VmPaths): Promise<void> {
   if (paths.guestMemory !== undefined) await removeTree(paths.guestMemory);
 }
 
-function openSnapshotState(path: string, sandboxId: string): number {
+/** The RAM file of a VM whose memory a saved state fills: empty (QEMU sizes it), so it can be bound into a jail. */
+async function createGuestMemory(paths: VmPaths): Promise<void> {
+  const memory = guestMemoryPath(paths);
+  await mkdir(dirname(memory), { recursive: true, mode: 0o700 });
+  await writeFile(memory, '', { mode: 0o600 });
+}
+
+/** A state a VM starts from instead of booting: a boot snapshot's, or a hibernated VM's own. */
+interface SavedState {
+  file: string;
+  memory: SavedMemory;
+  timeoutMs: number;
+  failureCode: RuntimeErrorCode;
+  /** Names the operation in an error. */
+  what: string;
+}
+
+function savedStateOf(config: VmConfig): SavedState | undefined {
+  if (config.restoreFrom) {
+    return { file: config.restoreFrom.state, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
+  }
+  if (config.wakeFrom) {
+    return { file: config.wakeFrom.stateFile, memory: 'stream', timeoutMs: HIBERNATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.HIBERNATE_FAILED, what: 'wake hibernated VM' };
+  }
+  return undefined;
+}
+
+function openSavedState(path: string, failureCode: RuntimeErrorCode, sandboxId: string): number {
   try {
     return openSync(path, 'r');
   } catch (cause) {
-    throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `open snapshot state ${path}`, { cause, context: { sandboxId } });
+    throw new RuntimeError(failureCode, `open saved VM state ${path}`, { cause, context: { sandboxId } });
   }
 }

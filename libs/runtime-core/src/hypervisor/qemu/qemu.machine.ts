@@ -55,6 +55,7 @@ function baseMachine(vmId: string, config: SnapshotVmConfig | VmConfig): Omit<Qe
 
 /** The machine of a sandbox VM, with host paths (see `jailQemu` for the jailed view). */
 export function qemuMachineFor(config: VmConfig): QemuMachine {
+  if (config.wakeFrom) return wokenMachineFor(config, config.wakeFrom.restoredLayout);
   const restoring = config.restoreFrom !== undefined;
   const share = config.sharedFs;
   if (!share && !restoring) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'a VM that boots needs its shared filesystem');
@@ -64,7 +65,8 @@ export function qemuMachineFor(config: VmConfig): QemuMachine {
     // A restored VM has 9p from its snapshot; virtio-fs, block and the NIC are hot-plugged.
     ...((!restoring || share?.kind === '9p') && { sharedFs: share }),
     ...(restoring && {
-      snapshot: { incoming: true },
+      snapshot: {},
+      incoming: true,
       hotplug: {
         ...(share && share.kind !== '9p' && { share }),
         ...(config.network && { nic: { fd: NIC_FD, mac: config.network.mac } }),
@@ -75,13 +77,30 @@ export function qemuMachineFor(config: VmConfig): QemuMachine {
   };
 }
 
+/**
+ * The machine a hibernated VM wakes into: the devices it was saved with, where it had them (a
+ * restored VM's in the snapshot machine's root ports), its RAM of the same kind, waiting for its state.
+ */
+function wokenMachineFor(config: VmConfig, restoredLayout: boolean): QemuMachine {
+  const share = config.sharedFs;
+  if (share?.kind !== 'block') throw new RuntimeError(RuntimeErrorCode.HIBERNATE_UNSUPPORTED, `a VM with a ${share?.kind ?? 'missing'} share cannot be woken: only a block rootfs can be saved`);
+  return {
+    ...baseMachine(config.sandboxId, config),
+    memory: restoredLayout ? { kind: 'file', path: guestMemoryPath(config.paths) } : { kind: 'anonymous' },
+    sharedFs: share,
+    ...(config.network && { nic: { fd: NIC_FD, mac: config.network.mac } }),
+    ...(restoredLayout && { snapshot: { devicesOnPorts: true } }),
+    incoming: true,
+  };
+}
+
 /** The machine a boot snapshot saves; restoring it (qemuMachineFor with `restoreFrom`) gives the same devices. */
 export function snapshotMachineFor(config: SnapshotVmConfig): QemuMachine {
   return {
     ...baseMachine(config.vmId, config),
     memory: { kind: 'file', path: guestMemoryPath(config.paths) },
     ...(config.ninepDir !== undefined && { sharedFs: { kind: '9p', hostPath: config.ninepDir, mountTag: SHARED_FS_MOUNT_TAG } }),
-    snapshot: { incoming: false },
+    snapshot: {},
   };
 }
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { ProcessAdapter } from '../../host/process.adapter';
-import { HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
+import { HOTPLUG_IDS, HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
 
 /**
@@ -21,7 +21,6 @@ import type { QmpClient } from './qmp.client';
  * is plugged (or, for 9p, mounted) after the restore.
  */
 
-const IGNORE_SHARED = { capabilities: [{ capability: 'x-ignore-shared', state: true }] };
 const QMP_TIMEOUT_MS = 5_000;
 const POLL_MS = 10;
 
@@ -70,7 +69,8 @@ export class MigrationReceiver {
     received.catch(() => undefined);
     const server = createServer({ allowHalfOpen: false }, (connection) => {
       server.close();
-      pipeline(connection, createWriteStream(statePath, { mode: 0o600 })).then(settle.resolve, settle.reject);
+      // flush: on disk before it is vouched for (a hibernated VM's state outlives a power cut).
+      pipeline(connection, createWriteStream(statePath, { mode: 0o600, flush: true })).then(settle.resolve, settle.reject);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -86,26 +86,35 @@ export class MigrationReceiver {
   }
 }
 
-/** Pauses the guest and migrates its device state to `uri` (see MigrationReceiver); RAM stays in the shared file. */
-export async function saveState(qmp: QmpClient, uri: string, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
-  await qmp.execute('migrate-set-capabilities', IGNORE_SHARED, QMP_TIMEOUT_MS);
+/**
+ * Where a saved VM's RAM is: `shared-file` (a boot snapshot) leaves it in its shared file and
+ * migrates only device state; `stream` (a hibernated VM) writes it into the stream too, the
+ * pages the guest never touched as zero-page markers.
+ */
+export type SavedMemory = 'shared-file' | 'stream';
+
+const capabilitiesFor = (memory: SavedMemory) => ({ capabilities: [{ capability: 'x-ignore-shared', state: memory === 'shared-file' }] });
+
+/** Pauses the guest and migrates its state to `uri` (see MigrationReceiver). */
+export async function saveState(qmp: QmpClient, uri: string, memory: SavedMemory, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', capabilitiesFor(memory), QMP_TIMEOUT_MS);
   await qmp.execute('stop', undefined, QMP_TIMEOUT_MS);
   await qmp.execute('migrate', { uri }, QMP_TIMEOUT_MS);
-  await pollUntil('saving the snapshot', timeoutMs, isAlive, async () => {
+  await pollUntil('saving the VM', timeoutMs, isAlive, async () => {
     const reply = (await qmp.execute('query-migrate', undefined, QMP_TIMEOUT_MS)) as { status?: string; 'error-desc'?: string };
     if (reply.status === 'failed' || reply.status === 'cancelled') {
-      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `migration of the snapshot's state ${reply.status}: ${reply['error-desc'] ?? 'no reason given'}`);
+      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `migration of the VM's state ${reply.status}: ${reply['error-desc'] ?? 'no reason given'}`);
     }
     return reply.status === 'completed';
   });
 }
 
-/** Loads the saved device state from the inherited descriptor `fd`; the guest stays paused. */
-export async function loadState(qmp: QmpClient, fd: number, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
-  await qmp.execute('migrate-set-capabilities', IGNORE_SHARED, QMP_TIMEOUT_MS);
+/** Loads the saved state from the inherited descriptor `fd`; the guest stays paused. */
+export async function loadState(qmp: QmpClient, fd: number, memory: SavedMemory, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
+  await qmp.execute('migrate-set-capabilities', capabilitiesFor(memory), QMP_TIMEOUT_MS);
   await qmp.execute('migrate-incoming', { uri: `fd:${fd}` }, QMP_TIMEOUT_MS);
   // A failed load makes QEMU exit, which pollUntil notices.
-  await pollUntil('loading the snapshot', timeoutMs, isAlive, async () => (await qmp.queryStatus(QMP_TIMEOUT_MS)).status !== 'inmigrate');
+  await pollUntil('loading the VM', timeoutMs, isAlive, async () => (await qmp.queryStatus(QMP_TIMEOUT_MS)).status !== 'inmigrate');
 }
 
 /** Plugs a VM's own share (unless 9p, which is part of the snapshot) and NIC into its root ports. */
@@ -117,16 +126,16 @@ export async function plugSandboxDevices(qmp: QmpClient, hotplug: HotplugDevices
       { id: 'vfs', backend: { type: 'socket', data: { addr: { type: 'unix', data: { path: share.socketPath } }, server: false } } },
       QMP_TIMEOUT_MS,
     );
-    await qmp.execute('device_add', { driver: 'vhost-user-fs-pci', id: 'share', chardev: 'vfs', tag: share.mountTag, bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
+    await qmp.execute('device_add', { driver: 'vhost-user-fs-pci', id: HOTPLUG_IDS.share, chardev: 'vfs', tag: share.mountTag, bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   } else if (share?.kind === 'block') {
     // The guest sees it as /dev/vda, as on a cold boot: its only virtio-blk disk.
     await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': 'ctr-rootfs', file: { driver: 'file', filename: share.imagePath } }, QMP_TIMEOUT_MS);
-    await qmp.execute('device_add', { driver: 'virtio-blk-pci', id: 'share', drive: 'ctr-rootfs', bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
+    await qmp.execute('device_add', { driver: 'virtio-blk-pci', id: HOTPLUG_IDS.share, drive: 'ctr-rootfs', bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   }
   const nic = hotplug.nic;
   if (nic) {
     await qmp.execute('netdev_add', { type: 'tap', id: 'net0', vhost: false, fd: String(nic.fd) }, QMP_TIMEOUT_MS);
-    await qmp.execute('device_add', { driver: 'virtio-net-pci', id: 'nic0', netdev: 'net0', mac: nic.mac, romfile: '', bus: HOTPLUG_PORTS.nic }, QMP_TIMEOUT_MS);
+    await qmp.execute('device_add', { driver: 'virtio-net-pci', id: HOTPLUG_IDS.nic, netdev: 'net0', mac: nic.mac, romfile: '', bus: HOTPLUG_PORTS.nic }, QMP_TIMEOUT_MS);
   }
 }
 

@@ -54,5 +54,6 @@ export function infoOf(entry: SandboxEntry): SandboxInfo {
     ...(state.spec.containerd && { containerd: { ...state.spec.containerd } }),
     ...(state.vmmPid !== undefined && entry.phase !== 'failed' && { vmmPid: state.vmmPid }),
     ...(state.podContainers && { podContainers: Object.keys(state.podContainers) }),
+    ...(state.hibernation && entry.phase === 'hibernated' && { savedBytes: state.hibernation.savedBytes }),
   };
 }

@@ -102,7 +102,20 @@ export const sandboxStateSchema = z.object({
     tty: z.boolean().optional(),
     pod: z.object({ netns: z.string().optional(), hostname: z.string().optional() }).optional(),
   }),
-  state: z.enum(['creating', 'running', 'stopping', 'failed']),
+  state: z.enum(['creating', 'running', 'hibernating', 'hibernated', 'waking', 'stopping', 'failed']),
+  /**
+   * Set once its VM is saved (see sandbox/hibernation): what waking it needs. Its VM, VMM and
+   * network plumbing are released; its rootfs, jail and disk are kept.
+   */
+  hibernation: z
+    .object({
+      stateFile: z.string(),
+      savedBytes: z.number().int().nonnegative(),
+      /** The guest NIC's MAC and address, which the woken guest still has: the network is plumbed with them again. */
+      mac: z.string().optional(),
+      address: z.string().optional(),
+    })
+    .optional(),
   /**
    * The id the VM, its jail and its dirs are named by, when it is not the sandbox's own: a VM
    * started for the warm pool and handed to this sandbox.

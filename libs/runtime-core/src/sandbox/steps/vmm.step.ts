@@ -1,6 +1,6 @@
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { rootfsImageOf, type BootSnapshotFiles, type Hypervisor } from '../../hypervisor/hypervisor';
+import { rootfsImageOf, type BootSnapshotFiles, type HibernatedVm, type Hypervisor } from '../../hypervisor/hypervisor';
 import type { Log } from '../../log/log.types';
 import { RESTORED_TRANSPORT, type BootSnapshots, type VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../model/sandbox-spec';
@@ -32,7 +32,11 @@ export function vmShape(state: SandboxState, image: GuestImage): VmShape {
   };
 }
 
-async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapshotFiles): Promise<void> {
+/** What a VM starts from instead of booting: its shape's boot snapshot, or its own hibernated state. */
+type StartFrom = { restoreFrom: BootSnapshotFiles } | { wakeFrom: HibernatedVm };
+
+async function startVm(deps: VmmDeps, ctx: StepContext, from?: StartFrom): Promise<void> {
+  const restoreFrom = from && 'restoreFrom' in from ? from.restoreFrom : undefined;
   const { state } = ctx.entry;
   const { spec, paths } = state;
   const vmId = vmIdOf(state);
@@ -55,8 +59,13 @@ async function startVm(deps: VmmDeps, ctx: StepContext, restoreFrom?: BootSnapsh
     paths,
     ...(state.isolation && { isolation: deps.isolation.vmm(state.isolation) }),
     ...(state.transport === 'vsock' && !restoreFrom && { vsockGuestCid: guestCidFor(vmId) }),
-    ...(restoreFrom && { restoreFrom }),
+    ...from,
   });
+  if (from && 'wakeFrom' in from) {
+    // It runs on as it was saved: restored or booted, over the transport it had.
+    await ctx.save();
+    return;
+  }
   state.restored = restoreFrom !== undefined;
   if (state.restored) state.transport = RESTORED_TRANSPORT;
   await ctx.save();
@@ -85,7 +94,7 @@ export class RestoreStep implements StartStep {
     const snapshot = ctx.entry.snapshot;
     if (!snapshot) return;
     try {
-      await startVm(this.deps, ctx, snapshot);
+      await startVm(this.deps, ctx, { restoreFrom: snapshot });
     } catch (error) {
       if (!(error instanceof RuntimeError && error.code === RuntimeErrorCode.SNAPSHOT_FAILED)) throw error;
       this.deps.log('warn', 'restoring a boot snapshot failed; booting cold', { sandboxId: ctx.entry.state.spec.id, error: describeError(error) });
@@ -94,6 +103,27 @@ export class RestoreStep implements StartStep {
   }
 
   /** The VMM step stops the VM, whichever step started it. */
+  release(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Wakes a hibernated sandbox's VM from the state it was saved in (see sandbox/hibernation): the
+ * VMM step stops it, as it stops any VM.
+ */
+export class WakeStep implements StartStep {
+  readonly phase = 'wake' as const;
+  readonly failureCode = RuntimeErrorCode.HIBERNATE_FAILED;
+
+  constructor(private readonly deps: VmmDeps) {}
+
+  acquire(ctx: StepContext): Promise<void> {
+    const { hibernation, restored } = ctx.entry.state;
+    if (!hibernation) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
+    return startVm(this.deps, ctx, { wakeFrom: { stateFile: hibernation.stateFile, restoredLayout: restored === true } });
+  }
+
   release(): Promise<void> {
     return Promise.resolve();
   }

@@ -1,0 +1,159 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
+import { removeTree } from '../host/fs.helpers';
+import type { Hypervisor } from '../hypervisor/hypervisor';
+import type { Log } from '../log/log.types';
+import type { PlannedAddress } from '../network/network.types';
+import type { SandboxEntry } from './model/sandbox.entry';
+import { vmIdOf, type SandboxState } from './model/sandbox.state';
+import { timePhase } from './model/timings';
+import type { IsolationPort } from './steps/jail.step';
+import { acquireSteps, releaseSteps, type StepContext } from './steps/start-step';
+import { startError } from './sandbox.failures';
+import type { SandboxLifecycle } from './sandbox.lifecycle';
+
+/** The saved VM, in the sandbox's data dir: it goes with the sandbox. */
+const STATE_FILE = 'hibernated.state';
+
+/** Why this sandbox's VM cannot be saved, or undefined when it can. */
+export function hibernateUnsupported(state: SandboxState): string | undefined {
+  if (state.sharedFsKind !== 'block') {
+    return `its rootfs is ${state.sharedFsKind}: QEMU 7.2 saves neither a vhost-user-fs device nor a mounted 9p share, so only a rootfs: block sandbox can hibernate`;
+  }
+  if (state.spec.pod) return "it is a CRI pod's VM";
+  if (state.transport !== 'virtio-serial') return `its agent channel is ${state.transport}, whose connections QEMU does not save`;
+  return undefined;
+}
+
+/**
+ * Hibernate and wake (E2B's pause and resume, Fly's suspend): a hibernated sandbox's VM is
+ * saved whole — RAM, devices — into a file beside its writable block rootfs, and its VMM and
+ * network plumbing are released; its rootfs, disk, jail and guest address are kept. A wake
+ * plumbs the network again with the guest's own MAC and address, starts a VMM that loads the
+ * state, and reconnects to the agent: every process runs on where it was.
+ */
+export class SandboxHibernation {
+  constructor(
+    private readonly hypervisor: Pick<Hypervisor, 'hibernate'>,
+    private readonly isolation: Pick<IsolationPort, 'vmm'>,
+    private readonly lifecycle: Pick<SandboxLifecycle, 'context' | 'startLogs' | 'failAndRelease' | 'vmSteps'>,
+    private readonly log: Log,
+  ) {}
+
+  /**
+   * Saves the running VM and releases it. A sandbox that cannot be saved, or whose save fails,
+   * keeps running (the error says why); one hibernated or hibernating already is left alone.
+   */
+  async hibernate(entry: SandboxEntry): Promise<void> {
+    const { state } = entry;
+    const id = state.spec.id;
+    if (entry.phase === 'hibernated' || entry.phase === 'hibernating') return;
+    const unsupported = hibernateUnsupported(state);
+    if (unsupported) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_UNSUPPORTED, `sandbox ${id} cannot hibernate: ${unsupported}`, { context: { sandboxId: id } });
+    const pid = state.vmmPid;
+    if (entry.phase !== 'running' || pid === undefined) {
+      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}: only a running sandbox hibernates`, { context: { sandboxId: id } });
+    }
+    const ctx = this.lifecycle.context(entry);
+    await this.enter(ctx, 'hibernating');
+    // Nobody talks to the guest while it is saved: its agent sees the host leave, and a new one come after the wake.
+    await entry.logPump?.stop();
+    entry.logPump = undefined;
+    entry.agent?.close();
+    entry.agent = undefined;
+    const stateFile = join(state.paths.sandboxDir, STATE_FILE);
+    const started = performance.now();
+    try {
+      await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, stateFile);
+    } catch (error) {
+      await this.runOn(entry, error);
+      throw error;
+    }
+    const guest = state.network?.guest;
+    state.hibernation = { stateFile, savedBytes: await savedBytes(stateFile, state), mac: state.network?.nic?.mac, address: guest?.addresses[0]?.address };
+    // From here the saved VM is what counts: a crash before the release below is finished by the next runtime.
+    state.state = 'hibernated';
+    await ctx.save();
+    const failures = await releaseSteps(this.lifecycle.vmSteps.release, ctx);
+    for (const { step, error } of failures) this.log('error', `hibernate: releasing ${step.phase} left something behind`, { sandboxId: id, error: describeError(error) });
+    this.log('info', 'sandbox hibernated', { sandboxId: id, savedBytes: state.hibernation.savedBytes, ms: Math.round(performance.now() - started) });
+    await this.enter(ctx, 'hibernated');
+  }
+
+  /**
+   * Wakes a hibernated sandbox: its VM runs again from its saved state, on `planned`'s address
+   * when the control plane gives one (the one it had). A wake that fails fails the sandbox and
+   * releases everything, its saved state included; a running or waking one is left alone.
+   */
+  async wake(entry: SandboxEntry, planned?: PlannedAddress): Promise<void> {
+    const { state } = entry;
+    const id = state.spec.id;
+    if (entry.phase === 'running' || entry.phase === 'waking') return;
+    const saved = state.hibernation;
+    if (entry.phase !== 'hibernated' || !saved) {
+      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}, not hibernated: there is nothing to wake`, { context: { sandboxId: id } });
+    }
+    if (planned && state.spec.network) state.spec.network.planned = planned;
+    const ctx = this.lifecycle.context(entry);
+    // Its timings become the wake's.
+    state.timings = [];
+    await this.enter(ctx, 'waking');
+    const steps = this.lifecycle.vmSteps.wake;
+    try {
+      await acquireSteps(steps, ctx, (phase, fn) => timePhase(state.timings, phase, fn));
+    } catch (error) {
+      await this.lifecycle.failAndRelease(entry, await startError(entry, error));
+      return;
+    }
+    for (const step of steps) step.settle?.(ctx);
+    state.hibernation = undefined;
+    await this.enter(ctx, 'running');
+    await removeTree(saved.stateFile);
+    this.lifecycle.startLogs(entry);
+    this.log('info', 'sandbox woken', { sandboxId: id, timings: state.timings });
+  }
+
+  /**
+   * A runtime opening on a sandbox that was hibernating (its save never finished: it runs, or
+   * ran, as before), hibernated (a crash may have left its VM or network unreleased) or waking
+   * (its saved state is still there): the latter two are made hibernated again, holding only
+   * what a hibernated sandbox holds. Returns false for the first, which is re-adopted as running.
+   */
+  async recover(entry: SandboxEntry): Promise<boolean> {
+    const { state } = entry;
+    if (!state.hibernation || (state.state !== 'hibernated' && state.state !== 'waking')) return false;
+    const failures = await releaseSteps(this.lifecycle.vmSteps.release, this.lifecycle.context(entry));
+    for (const { step, error } of failures) this.log('error', `recovering a hibernated sandbox: releasing ${step.phase} failed`, { sandboxId: state.spec.id, error: describeError(error) });
+    await this.enter(this.lifecycle.context(entry), 'hibernated');
+    return true;
+  }
+
+  /** A save that failed: the VM runs on, so its agent is connected again and the sandbox is running. */
+  private async runOn(entry: SandboxEntry, error: unknown): Promise<void> {
+    const ctx = this.lifecycle.context(entry);
+    this.log('warn', 'hibernate failed; the sandbox runs on', { sandboxId: entry.state.spec.id, error: describeError(error) });
+    const agentStep = this.lifecycle.vmSteps.release.find((step) => step.phase === 'agent');
+    try {
+      if (agentStep) await acquireSteps([agentStep], ctx, (_phase, fn) => fn());
+    } catch (reconnect) {
+      await this.lifecycle.failAndRelease(entry, await startError(entry, reconnect));
+      return;
+    }
+    await this.enter(ctx, 'running');
+    this.lifecycle.startLogs(entry);
+  }
+
+  private async enter(ctx: StepContext, phase: 'hibernating' | 'hibernated' | 'waking' | 'running'): Promise<void> {
+    ctx.entry.phase = phase;
+    ctx.entry.state.state = phase;
+    await ctx.save();
+    ctx.notify();
+  }
+}
+
+/** What a hibernated sandbox keeps on its node: the saved VM and the blocks its disk takes. */
+async function savedBytes(stateFile: string, state: SandboxState): Promise<number> {
+  const disk = state.sharedFs?.attachment.kind === 'block' ? await stat(state.sharedFs.attachment.imagePath).catch(() => undefined) : undefined;
+  return (await stat(stateFile)).size + (disk ? disk.blocks * 512 : 0);
+}
