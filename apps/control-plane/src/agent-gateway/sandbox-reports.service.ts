@@ -10,7 +10,8 @@ import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { ManagedSandboxChanges } from '../sandboxes/model/managed-changes';
 import { applyStatus, type StatusOutcome } from '../sandboxes/model/sandbox-status';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
-import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
+import { SandboxesRepository, type TypedStatusColumn } from '../sandboxes/model/sandboxes.repository';
+import { SchedulerService } from '../scheduler/scheduler.service';
 
 /** A node's latest heartbeat: the sandboxes it holds, and when the control plane heard it. */
 export interface NodeBeat {
@@ -37,6 +38,7 @@ export class SandboxReports {
     private readonly nodes: NodesService,
     private readonly announcer: SandboxAnnouncer,
     private readonly managed: ManagedSandboxChanges,
+    private readonly scheduler: SchedulerService,
   ) {}
 
   /**
@@ -52,7 +54,7 @@ export class SandboxReports {
       const outcomes: StatusOutcome[] = [];
       const ignored: { nodeId: string; sandboxId: string }[] = [];
       const changed = new Set<SandboxEntity>();
-      const restartChanged = new Set<SandboxEntity>();
+      const typedChanged = new Map<TypedStatusColumn, Set<SandboxEntity>>();
       const gone: string[] = [];
       for (const { nodeId, status } of reports) {
         const sandbox = byId.get(status.id);
@@ -70,16 +72,20 @@ export class SandboxReports {
           gone.push(sandbox.id);
           byId.delete(sandbox.id);
           changed.delete(sandbox);
-          restartChanged.delete(sandbox);
+          typedChanged.forEach((sandboxes) => sandboxes.delete(sandbox));
         } else if (outcome.changed) {
           changed.add(sandbox);
-          if (outcome.restartChanged) restartChanged.add(sandbox);
+          for (const column of outcome.typedChanged ?? []) {
+            const sandboxes = typedChanged.get(column);
+            if (sandboxes) sandboxes.add(sandbox);
+            else typedChanged.set(column, new Set([sandbox]));
+          }
         }
         outcomes.push(outcome);
       }
       // Every row the batch changed, in a few statements (thousands of reports follow a large placement).
       await this.rows.removeGone(manager, gone);
-      await this.rows.storeObserved(manager, [...changed], [...restartChanged], at);
+      await this.rows.storeObserved(manager, [...changed], typedChanged, at);
       return { outcomes, ignored };
     });
     for (const { nodeId, sandboxId } of ignored) {
@@ -113,22 +119,35 @@ export class SandboxReports {
     await this.nodes.announceMany([...new Set(vanished.map((s) => s.nodeId as string))]);
   }
 
-  /** Tells dashboards, deployments and nodes what a batch of status reports changed. */
+  /**
+   * Tells dashboards, deployments and nodes what a batch of status reports changed, and the
+   * scheduler when hibernated sandboxes gave up or took back their vCPUs and memory.
+   */
   private async publishOutcomes(outcomes: readonly StatusOutcome[]): Promise<void> {
-    const emptied = new Set<string>();
+    // Nodes whose sandboxes hold less or more of them than before.
+    const reallocated = new Set<string>();
     const changedDesired = new Set<string>();
-    for (const { sandbox, desiredChanged, removed } of outcomes) {
+    let released = false;
+    for (const { sandbox, desiredChanged, removed, releasedChanged } of outcomes) {
       if (sandbox.deploymentId) this.managed.changed(sandbox.deploymentId);
       const nodeId = sandbox.nodeId as string;
       if (removed) {
         this.announcer.deleted(sandbox);
-        emptied.add(nodeId);
+        reallocated.add(nodeId);
         continue;
       }
       this.announcer.updated(sandbox);
       if (desiredChanged) changedDesired.add(nodeId);
+      if (releasedChanged) {
+        released = true;
+        reallocated.add(nodeId);
+      }
     }
     await this.publisher.publish([...changedDesired]);
-    await this.nodes.announceMany([...emptied]);
+    if (released) {
+      await this.scheduler.invalidate();
+      await this.scheduler.placePending();
+    }
+    await this.nodes.announceMany([...reallocated]);
   }
 }

@@ -19,6 +19,8 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   SANDBOX_NOT_RUNNING = 'SANDBOX_NOT_RUNNING',
   INVALID_STATE = 'INVALID_STATE',
+  /** The sandbox cannot be hibernated: only one created with `rootfs: "block"` can (QEMU saves no shared filesystem). */
+  HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
   /** The sandbox was started through containerd on its node: only containerd may change or delete it. */
   MANAGED_BY_CONTAINERD = 'MANAGED_BY_CONTAINERD',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',

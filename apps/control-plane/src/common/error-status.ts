@@ -20,6 +20,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.SANDBOX_NOT_RUNNING:
     case ErrorCode.INVALID_STATE:
     case ErrorCode.MANAGED_BY_CONTAINERD:
+    case ErrorCode.HIBERNATE_UNSUPPORTED:
     case ErrorCode.TENANT_NETWORK_FULL: // the tenant's own sandboxes hold every address: deleting one helps
     case ErrorCode.FILE_NOT_WRITABLE:
       return 409;

@@ -13,6 +13,7 @@ import { SandboxPendingReason1732000008000 } from './migrations/1732000008000-sa
 import { NodeSizing1732000009000 } from './migrations/1732000009000-node-sizing';
 import { TenantNetworks1732000010000 } from './migrations/1732000010000-tenant-networks';
 import { NodeContainerd1732000011000 } from './migrations/1732000011000-node-containerd';
+import { SandboxHibernation1732000012000 } from './migrations/1732000012000-sandbox-hibernation';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -29,6 +30,7 @@ const MIGRATIONS = [
   NodeSizing1732000009000,
   TenantNetworks1732000010000,
   NodeContainerd1732000011000,
+  SandboxHibernation1732000012000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

@@ -140,6 +140,7 @@ const DESIRED_COLUMNS = {
   dns: true,
   restartCount: true,
   address: true,
+  desiredHibernated: true,
   createdAt: true,
 } satisfies FindOptionsSelect<SandboxEntity>;
 
@@ -161,5 +162,6 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     ...(sandbox.dns ? { dns: sandbox.dns } : {}),
     restartCount: sandbox.restartCount,
     ...(sandbox.address ? { address: sandbox.address } : {}),
+    ...(sandbox.desiredHibernated ? { hibernated: true } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { NODE_STATES, type Accelerator, type Capacity, type NodeState } from '@moat/proto';
+import { NODE_STATES, type Accelerator, type NodeState } from '@moat/proto';
+import type { Allocation } from '../scheduler/allocation';
 import { allocatable, NO_SIZING, reserved, type OvercommitFallback } from '../scheduler/node-offer';
 import type { NodeEntity } from './node.entity';
 
@@ -89,7 +90,7 @@ export class NodeDto {
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 
-  static from(node: NodeEntity, allocated: Capacity & { sandboxes: number }, fallback: OvercommitFallback): NodeDto {
+  static from(node: NodeEntity, allocated: Allocation, fallback: OvercommitFallback): NodeDto {
     const sizing = node.sizing ?? NO_SIZING;
     return {
       id: node.id,
@@ -98,7 +99,7 @@ export class NodeDto {
       labels: node.labels,
       capacity: node.capacity,
       allocatable: allocatable(node.capacity, sizing, fallback, node.containerdSandboxes ?? []),
-      allocated: reserved(allocated, allocated.sandboxes, sizing),
+      allocated: reserved(allocated, allocated.vms, sizing),
       sandboxOverheadMiB: sizing.sandboxOverheadMiB,
       cpuOvercommit: sizing.cpuOvercommit ?? fallback.cpuOvercommit,
       memoryReserveMiB: sizing.memoryReserveMiB,

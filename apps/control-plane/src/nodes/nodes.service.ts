@@ -316,7 +316,7 @@ export class NodesService {
     const ids = nodes.map((n) => n.id);
     const allocations = await loadAllocations(this.nodes.manager, ids.length <= IN_CHUNK ? ids : undefined);
     const fallback = this.scheduler.overcommitFallback;
-    return nodes.map((node) => NodeDto.from(node, allocations.get(node.id) ?? { ...NOTHING_ALLOCATED, sandboxes: 0 }, fallback));
+    return nodes.map((node) => NodeDto.from(node, allocations.get(node.id) ?? { ...NOTHING_ALLOCATED, sandboxes: 0, vms: 0 }, fallback));
   }
 
   private async found(id: string): Promise<NodeEntity> {

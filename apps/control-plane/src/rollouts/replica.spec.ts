@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { planSteadyState } from './replica';
+import { isServing, planSteadyState } from './replica';
 import { NOW, replica } from './testing/replicas';
 
 
@@ -18,6 +18,15 @@ describe('planSteadyState', () => {
     expect(waiting).toEqual({ create: [], remove: [] });
     const exhausted = { ...restarting, restarting: false };
     expect(planSteadyState([replica(1), exhausted], 1, 2, NOW)).toEqual({ create: [{ version: 1, count: 1 }], remove: [exhausted.id] });
+  });
+
+  it('keeps a hibernated replica: not serving, yet neither broken nor replaced; the first to go when scaling down', () => {
+    for (const state of ['hibernating', 'hibernated', 'waking'] as const) {
+      const asleep = replica(1, { state, health: 'unknown', healthySince: null });
+      expect(isServing(asleep)).toBe(false);
+      expect(planSteadyState([replica(1), asleep], 1, 2, NOW)).toEqual({ create: [], remove: [] });
+      expect(planSteadyState([asleep, replica(1)], 1, 1, NOW)).toEqual({ create: [], remove: [asleep.id] });
+    }
   });
 
   it('scales down, newest first', () => {

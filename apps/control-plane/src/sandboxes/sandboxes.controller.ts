@@ -94,6 +94,38 @@ export class SandboxesController {
     await this.sandboxes.setPaused(principal, id, false);
   }
 
+  @Post(':id/hibernate')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Hibernate a sandbox',
+    description:
+      "Its node saves the VM (memory, devices, writable rootfs) and releases it: `hibernating`, then `hibernated` with `savedBytes`. " +
+      "A hibernated sandbox holds no vCPUs or memory on its node or of its tenant's quota (it still counts as a sandbox). " +
+      'Only a sandbox created with `rootfs: "block"` can hibernate: any other answers 409 HIBERNATE_UNSUPPORTED; one that is not running 409 SANDBOX_NOT_RUNNING. ' +
+      'Asking again while it hibernates or is hibernated changes nothing. A node that cannot save it keeps it running and says why in its events ' +
+      '(HIBERNATE_UNSUPPORTED or HIBERNATE_FAILED); it is then no longer asked to hibernate.',
+  })
+  @ApiAcceptedResponse({ type: SandboxDto })
+  @ApiErrorResponses(404, 409)
+  async hibernate(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
+    return SandboxDto.from(await this.sandboxes.setHibernated(principal, id, true));
+  }
+
+  @Post(':id/wake')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Wake a hibernated sandbox',
+    description:
+      'Its node restores the VM where it was saved: `waking`, then `running`, on the same node (even if that node has filled up meanwhile). ' +
+      "Its vCPUs and memory count against its tenant's quota again at once: 403 QUOTA_EXCEEDED when they no longer fit. " +
+      'Waking a sandbox that runs, or is already waking, changes nothing; one neither running nor hibernated answers 409 SANDBOX_NOT_RUNNING.',
+  })
+  @ApiAcceptedResponse({ type: SandboxDto })
+  @ApiErrorResponses(403, 404, 409)
+  async wake(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
+    return SandboxDto.from(await this.sandboxes.setHibernated(principal, id, false));
+  }
+
   @Get(':id/stats')
   @ApiOperation({ summary: "The container's live resource use (cgroup v2 CPU, memory, pids, I/O)" })
   @ApiOkResponse({ type: SandboxStatsDto })

@@ -8,6 +8,7 @@ import { Transactions } from '../database/transactions.service';
 import { AgentChannel } from '../fleet/agent.channel';
 import { DesiredStatePublisher } from '../fleet/desired-state.publisher';
 import { NodesService } from '../nodes/nodes.service';
+import { bumpSchedulerEpoch } from '../scheduler/capacity-index';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { TenantsService } from '../tenants/tenants.service';
 import { SandboxAnnouncer } from './announce/sandbox.announcer';
@@ -16,6 +17,7 @@ import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
 import { SandboxDto } from './dto/sandbox.dto';
+import { HIBERNATION_STATES, isReleased } from './model/hibernation';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 import { SandboxesRepository } from './model/sandboxes.repository';
 
@@ -186,6 +188,49 @@ export class SandboxesService {
     this.announcer.updated(sandbox);
     if (sandbox.nodeId) await this.publisher.nodesChanged([sandbox.nodeId]);
     await this.scheduler.placePending();
+    return sandbox;
+  }
+
+  /**
+   * Asks its node to hibernate (true) or wake (false) the sandbox: its node's desired set says
+   * so, and the node reports `hibernating` → `hibernated`, or `waking` → `running`. Only a
+   * `rootfs: block` sandbox hibernates (HIBERNATE_UNSUPPORTED), and only one that runs or is on
+   * its way into or out of hibernation is asked (SANDBOX_NOT_RUNNING); asking for what is
+   * already asked changes nothing. Waking takes back the vCPUs and memory a hibernated sandbox
+   * gave up, so its tenant's quota must have room for them (QUOTA_EXCEEDED); its node takes
+   * them back whatever it holds meanwhile.
+   */
+  async setHibernated(principal: Principal, id: string, hibernated: boolean): Promise<SandboxEntity> {
+    const found = await this.transactions.run(async (manager) => {
+      const sandbox = await manager.findOneBy(SandboxEntity, { id });
+      if (!this.isVisible(principal, sandbox)) return undefined;
+      if (hibernated && sandbox.rootfs !== 'block') {
+        throw new ApiError(
+          ErrorCode.HIBERNATE_UNSUPPORTED,
+          `sandbox ${id} has rootfs ${sandbox.rootfs ?? "(the node's default)"}: only one created with rootfs "block" can hibernate`,
+        );
+      }
+      if (sandbox.desiredState !== 'running' || !HIBERNATION_STATES.includes(sandbox.state)) {
+        throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, neither running nor hibernated`);
+      }
+      if (sandbox.desiredHibernated === hibernated) return { sandbox, changed: false };
+      if (isReleased(sandbox)) {
+        // The scheduler's lock, so no admission checks the quota meanwhile; it also has every
+        // replica's capacity index rebuilt, with the vCPUs and memory taken back.
+        await bumpSchedulerEpoch(manager);
+        const refusal = await this.tenants.wakeRefusal(manager, sandbox.tenantId, sandbox);
+        if (refusal) throw refusal;
+      }
+      const now = new Date();
+      await this.rows.storeHibernation(manager, id, hibernated, now);
+      return { sandbox: Object.assign(sandbox, { desiredHibernated: hibernated, updatedAt: now }), changed: true };
+    });
+    if (!found) throw await this.missing(principal, id);
+    const { sandbox, changed } = found;
+    if (changed) {
+      this.announcer.updated(sandbox);
+      await this.publisher.nodesChanged([sandbox.nodeId as string]);
+    }
     return sandbox;
   }
 

@@ -1,14 +1,19 @@
 import type { Capacity } from '@moat/proto';
 import { EntityManager, In } from 'typeorm';
+import { heldSum, RELEASED_PARAMETERS } from '../sandboxes/model/hibernation';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 
-/** What a node has promised, and to how many sandboxes. */
-export type Allocation = Capacity & { sandboxes: number };
+/**
+ * What a node has promised, to how many sandboxes, and how many of them have a VM there (each
+ * costs the node's sandbox overhead; a hibernated one has none).
+ */
+export type Allocation = Capacity & { sandboxes: number; vms: number };
 
 /**
  * What each node has promised: the sum over its sandboxes that should be running (whatever
  * their observed state, `unknown` included). Sandboxes being deleted no longer count, so
- * their room is offered again at once. Limited to `nodeIds` when given.
+ * their room is offered again at once; hibernated ones hold no vCPUs or memory (see
+ * isReleased), but still count as its sandboxes. Limited to `nodeIds` when given.
  */
 export async function loadAllocations(
   manager: EntityManager,
@@ -18,20 +23,22 @@ export async function loadAllocations(
   const query = manager
     .createQueryBuilder(SandboxEntity, 's')
     .select('s.nodeId', 'nodeId')
-    .addSelect('SUM(s.vcpus)', 'vcpus')
-    .addSelect('SUM(s.memoryMiB)', 'memoryMiB')
+    .addSelect(heldSum('s.vcpus'), 'vcpus')
+    .addSelect(heldSum('s.memoryMiB'), 'memoryMiB')
     .addSelect('COUNT(*)', 'sandboxes')
+    .addSelect(heldSum('1'), 'vms')
+    .setParameters(RELEASED_PARAMETERS)
     .where('s.nodeId IS NOT NULL')
     .andWhere('s.desiredState = :running', { running: 'running' });
   if (nodeIds) query.andWhere({ nodeId: In([...nodeIds]) });
   const rows = await query
     .groupBy('s.nodeId')
-    .getRawMany<{ nodeId: string; vcpus: string | number; memoryMiB: string | number; sandboxes: string | number }>();
+    .getRawMany<{ nodeId: string } & Record<keyof Allocation, string | number>>();
   // PostgreSQL returns SUM and COUNT as bigint strings.
   return new Map(
     rows.map((r) => [
       r.nodeId,
-      { vcpus: Number(r.vcpus), memoryMiB: Number(r.memoryMiB), sandboxes: Number(r.sandboxes) },
+      { vcpus: Number(r.vcpus), memoryMiB: Number(r.memoryMiB), sandboxes: Number(r.sandboxes), vms: Number(r.vms) },
     ]),
   );
 }

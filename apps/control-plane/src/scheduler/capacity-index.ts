@@ -174,7 +174,7 @@ export class CapacityIndex {
         labels: JSON.parse(row.labels) as Candidate['labels'],
         sizing,
         containerd: sizesOf(row.containerdSandboxes ? (JSON.parse(row.containerdSandboxes) as HeldSize[]) : null),
-        allocated: allocation ? reserved(allocation, allocation.sandboxes, sizing) : { ...NOTHING_ALLOCATED },
+        allocated: allocation ? reserved(allocation, allocation.vms, sizing) : { ...NOTHING_ALLOCATED },
         keyCounts: new Map<string, number>(),
       };
     });

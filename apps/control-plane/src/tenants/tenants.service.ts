@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import type { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApiKeys } from '../auth/api-keys.repository';
 import type { Principal } from '../auth/principal';
@@ -13,7 +13,7 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { TenantDto } from './dto/tenant.dto';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
 import { UsageDto } from './dto/usage.dto';
-import { NO_USAGE, quotaWithDefaults } from './model/quota';
+import { NO_USAGE, quotaViolation, quotaWithDefaults, type SandboxSize } from './model/quota';
 import { DEFAULT_TENANT_NAME, TenantEntity, TenantState } from './model/tenant.entity';
 import { loadUsage } from './usage';
 
@@ -122,6 +122,20 @@ export class TenantsService implements OnModuleInit {
     const tenant = await this.visibleTo(principal, id);
     const usage = (await loadUsage(this.tenants.manager, [id])).get(id) ?? NO_USAGE;
     return { ...usage, quota: tenant.quota };
+  }
+
+  /**
+   * Why the tenant's quota cannot take back the vCPUs and memory of one of its sandboxes that
+   * hibernated (it still counts as one of its sandboxes), or undefined when it can. In the
+   * caller's transaction, which holds the scheduler's lock (bumpSchedulerEpoch), so no admission
+   * is checked meanwhile.
+   */
+  async wakeRefusal(manager: EntityManager, tenantId: string, size: SandboxSize): Promise<ApiError | undefined> {
+    const tenant = await manager.findOneBy(TenantEntity, { id: tenantId });
+    if (!tenant) return undefined;
+    const usage = (await loadUsage(manager, [tenantId])).get(tenantId) ?? NO_USAGE;
+    const problem = quotaViolation(tenant.quota, usage, { sandboxes: 0, ...size });
+    return problem ? new ApiError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${problem}`) : undefined;
   }
 
   async listKeys(principal: Principal, tenantId: string): Promise<ApiKeyEntity[]> {

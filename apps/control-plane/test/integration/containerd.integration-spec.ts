@@ -102,6 +102,8 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
       ['post', 'exec', { command: ['true'] }],
       ['post', 'pause', undefined],
       ['post', 'resume', undefined],
+      ['post', 'hibernate', undefined],
+      ['post', 'wake', undefined],
       ['get', 'stats', undefined],
       ['get', 'logs', undefined],
       ['get', 'files?path=/etc/hostname', undefined],

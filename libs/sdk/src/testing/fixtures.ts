@@ -10,6 +10,7 @@ export function sandboxOf(overrides: Partial<Sandbox> = {}): Sandbox {
     tenantId: '7f0c1d2e-0000-4000-8000-0000000000aa',
     nodeId: null,
     state: 'pending',
+    savedBytes: null,
     pendingReason: null,
     vcpus: 1,
     memoryMiB: 256,

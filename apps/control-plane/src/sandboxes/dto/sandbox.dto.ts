@@ -98,8 +98,21 @@ export class SandboxDto {
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'null until placed' })
   nodeId!: string | null;
 
-  @ApiProperty({ enum: SANDBOX_STATES })
+  @ApiProperty({
+    enum: SANDBOX_STATES,
+    description:
+      'pending → creating → running; hibernating → hibernated (its VM saved on its node and released) → waking → running; ' +
+      'stopping while being deleted; failed; unknown while its node is away',
+  })
   state!: SandboxState;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    description: 'While hibernated: the bytes its saved state (VM state and writable rootfs) takes on its node; null otherwise',
+  })
+  savedBytes!: number | null;
 
   @ApiProperty({
     type: PendingReasonDto,
@@ -194,7 +207,7 @@ export class SandboxDto {
 
   @ApiProperty({
     type: [SandboxEventDto],
-    description: 'Its state changes with their time and, for failures, restarts and deletes, a reason; oldest first, the latest 50',
+    description: 'Its state changes with their time and, for failures, restarts, deletes and refused hibernations, a reason; oldest first, the latest 50',
   })
   events!: SandboxEventDto[];
 
@@ -220,6 +233,7 @@ export class SandboxDto {
       tenantId: null,
       nodeId: sandbox.nodeId,
       state: sandbox.state,
+      savedBytes: null,
       pendingReason: null,
       vcpus: sandbox.vcpus,
       memoryMiB: sandbox.memoryMiB,
@@ -256,6 +270,7 @@ export class SandboxDto {
       tenantId: sandbox.tenantId,
       nodeId: sandbox.nodeId,
       state: sandbox.state,
+      savedBytes: sandbox.state === 'hibernated' ? sandbox.savedBytes : null,
       pendingReason: sandbox.state === 'pending' && !sandbox.nodeId ? (sandbox.pendingReason ?? null) : null,
       vcpus: sandbox.vcpus,
       memoryMiB: sandbox.memoryMiB,

@@ -5,7 +5,7 @@ export interface SandboxEvent {
   /** ISO 8601. */
   at: string;
   state: SandboxState;
-  /** For failures (the node's error), restarts, deletes and nodes going away. */
+  /** For failures (the node's error), restarts, deletes, nodes going away and refused hibernations. */
   reason?: ErrorInfo;
 }
 
@@ -30,6 +30,11 @@ export const EventReason = {
  */
 export function withEvent(events: readonly SandboxEvent[], state: SandboxState, at: Date, reason?: ErrorInfo): SandboxEvent[] {
   if (events.at(-1)?.state === state) return [...events];
+  return appendEvent(events, state, at, reason);
+}
+
+/** `events` with an event appended even when the state did not change (a reason worth telling, such as a refused hibernation). */
+export function appendEvent(events: readonly SandboxEvent[], state: SandboxState, at: Date, reason?: ErrorInfo): SandboxEvent[] {
   const event: SandboxEvent = { at: at.toISOString(), state, ...(reason && { reason: { code: reason.code, message: reason.message } }) };
   return [...events, event].slice(-MAX_SANDBOX_EVENTS);
 }

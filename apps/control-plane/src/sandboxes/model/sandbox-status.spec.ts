@@ -61,7 +61,7 @@ describe('applyStatus', () => {
     expect(never.restartAt).toBeNull();
 
     const restarting = placed({ restartPolicy: resolveRestartPolicy({ type: 'on-failure' }) });
-    expect(applyStatus(restarting, status('failed'), AT)).toMatchObject({ desiredChanged: false, restartChanged: true });
+    expect(applyStatus(restarting, status('failed'), AT)).toMatchObject({ desiredChanged: false, typedChanged: ['restartAt'] });
     expect(restarting.restartAt).toEqual(new Date(AT.getTime() + 1000));
   });
 
@@ -69,5 +69,55 @@ describe('applyStatus', () => {
     const sandbox = placed({ state: 'running', restartPolicy: resolveRestartPolicy({ type: 'on-failure' }) });
     expect(applyStatus(sandbox, status('gone'), AT)).toMatchObject({ changed: true, desiredChanged: true });
     expect(sandbox).toMatchObject({ state: 'failed', error: { code: 'SANDBOX_LOST' }, restartAt: null });
+  });
+
+  describe('hibernation', () => {
+    const UNSUPPORTED = { code: 'HIBERNATE_UNSUPPORTED', message: 'its rootfs is shared over virtio-fs' };
+
+    it('takes hibernated with its saved size; its vCPUs and memory are released only while it is asked to stay so', () => {
+      const sandbox = placed({ state: 'hibernating', desiredHibernated: true, rootfs: 'block' });
+      expect(applyStatus(sandbox, status('hibernated', { savedBytes: 300_000_000 }), AT)).toMatchObject({
+        desiredChanged: false,
+        typedChanged: ['savedBytes'],
+        releasedChanged: true,
+      });
+      expect(sandbox).toMatchObject({ state: 'hibernated', savedBytes: 300_000_000 });
+      expect(sandbox.events.at(-1)).toEqual({ at: AT.toISOString(), state: 'hibernated' });
+
+      // Asked to wake: the node's hibernated report (sent before it heard) releases nothing.
+      const waking = placed({ state: 'hibernating', desiredHibernated: false, rootfs: 'block' });
+      expect(applyStatus(waking, status('hibernated', { savedBytes: 1 }), AT)).toMatchObject({ releasedChanged: false });
+    });
+
+    it('forgets the saved size once it wakes', () => {
+      const sandbox = placed({ state: 'hibernated', savedBytes: 300_000_000, rootfs: 'block' });
+      expect(applyStatus(sandbox, status('waking'), AT)).toMatchObject({ typedChanged: ['savedBytes'], releasedChanged: false });
+      expect(sandbox).toMatchObject({ state: 'waking', savedBytes: null });
+      applyStatus(sandbox, status('running'), AT);
+      expect(sandbox.events.map((e) => e.state)).toEqual(['pending', 'waking', 'running']);
+    });
+
+    it('stops asking when the node cannot hibernate it, and says why in an event even though it still runs', () => {
+      const sandbox = placed({ state: 'running', desiredHibernated: true, events: [{ at: CREATED.toISOString(), state: 'running' }] });
+      expect(applyStatus(sandbox, status('running', { error: UNSUPPORTED }), AT)).toMatchObject({
+        desiredChanged: true,
+        typedChanged: ['desiredHibernated'],
+      });
+      expect(sandbox).toMatchObject({ state: 'running', desiredHibernated: false, error: null });
+      expect(sandbox.events.at(-1)).toEqual({ at: AT.toISOString(), state: 'running', reason: UNSUPPORTED });
+
+      // Said again before the node heard: nothing more to record.
+      expect(applyStatus(sandbox, status('running', { error: UNSUPPORTED }), AT)).toMatchObject({ desiredChanged: false, typedChanged: [] });
+      expect(sandbox.events).toHaveLength(2);
+    });
+
+    it('does not ask a failed sandbox to hibernate any more', () => {
+      const sandbox = placed({ state: 'running', desiredHibernated: true });
+      expect(applyStatus(sandbox, status('failed', { error: { code: 'VMM_EXITED', message: 'gone' } }), AT)).toMatchObject({
+        desiredChanged: true,
+        typedChanged: ['desiredHibernated'],
+      });
+      expect(sandbox.desiredHibernated).toBe(false);
+    });
   });
 });

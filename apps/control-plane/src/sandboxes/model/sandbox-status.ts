@@ -1,17 +1,21 @@
 import type { SandboxState, SandboxStatus } from '@moat/proto';
+import { isHibernateRefusal, isReleased } from './hibernation';
 import { restartDueAt } from './restart-policy';
-import { withEvent } from './sandbox-events';
+import { appendEvent, withEvent } from './sandbox-events';
 import type { SandboxEntity } from './sandbox.entity';
+import type { TypedStatusColumn } from './sandboxes.repository';
 
 /** What applying one status report did to its sandbox. */
 export interface StatusOutcome {
   sandbox: SandboxEntity;
   /** Its row must be written. */
   changed: boolean;
-  /** The sandbox left its node's desired set (it failed), so the node must hear about it. */
+  /** The sandbox left its node's desired set (it failed), or its entry there changed (no longer to hibernate), so the node must hear about it. */
   desiredChanged: boolean;
-  /** Its `restartAt` changed (stored apart from the other columns). */
-  restartChanged?: boolean;
+  /** Its columns that changed and are not text (stored apart from the others). */
+  typedChanged?: TypedStatusColumn[];
+  /** Its vCPUs and memory stopped or started counting on its node and in its tenant's quota (see isReleased). */
+  releasedChanged?: boolean;
   /** It was being deleted and is gone now: its row is to be removed. */
   removed?: true;
 }
@@ -22,11 +26,12 @@ export function applyStatus(sandbox: SandboxEntity, status: SandboxStatus, at: D
 }
 
 function observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxState, at: Date): StatusOutcome {
-  const previous = sandbox.state;
+  const previous = { state: sandbox.state, released: isReleased(sandbox), savedBytes: sandbox.savedBytes, desiredHibernated: sandbox.desiredHibernated };
   Object.assign(sandbox, {
     // While being deleted it stays `stopping` until gone, whatever else is reported.
     state: sandbox.desiredState === 'running' ? state : sandbox.state,
     progress: status.progress ?? null,
+    savedBytes: state === 'hibernated' ? (status.savedBytes ?? null) : null,
     updatedAt: at,
     ...(status.timings.length > 0 && { timings: status.timings }),
     ...(status.guest && { guest: status.guest }),
@@ -39,15 +44,30 @@ function observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxS
   } else if (state !== 'stopping' && state !== 'stopped') {
     sandbox.error = null;
   }
-  if (sandbox.state === previous) return { sandbox, changed: true, desiredChanged: false };
+  // A node that cannot hibernate it keeps it running and says why: stop asking, and tell the
+  // user (the event carries the reason even though the state may not change). A failed one
+  // starts afresh, not hibernated, if its restart policy starts it again.
+  const refusal = state === 'running' && sandbox.desiredHibernated && isHibernateRefusal(status.error) ? status.error : undefined;
+  if (refusal || state === 'failed') sandbox.desiredHibernated = false;
+  const typedChanged: TypedStatusColumn[] = [];
+  if (sandbox.savedBytes !== previous.savedBytes) typedChanged.push('savedBytes');
+  if (sandbox.desiredHibernated !== previous.desiredHibernated) typedChanged.push('desiredHibernated');
+  const outcome = { sandbox, changed: true, typedChanged, releasedChanged: isReleased(sandbox) !== previous.released };
+  // Its entry in its node's desired set changes with its hibernation.
+  const hibernationDropped = sandbox.desiredHibernated !== previous.desiredHibernated;
+
+  if (sandbox.state === previous.state) {
+    if (refusal) sandbox.events = appendEvent(sandbox.events, sandbox.state, at, refusal);
+    return { ...outcome, desiredChanged: hibernationDropped };
+  }
   const failed = sandbox.state === 'failed';
-  sandbox.events = withEvent(sandbox.events, sandbox.state, at, failed ? (sandbox.error ?? undefined) : undefined);
+  sandbox.events = withEvent(sandbox.events, sandbox.state, at, failed ? (sandbox.error ?? undefined) : refusal);
   const restartAt = failed ? restartDueAt(sandbox.restartPolicy, sandbox.restartCount, at) : null;
-  const restartChanged = restartAt?.getTime() !== sandbox.restartAt?.getTime();
+  if (restartAt?.getTime() !== sandbox.restartAt?.getTime()) typedChanged.push('restartAt');
   sandbox.restartAt = restartAt;
   // A failed sandbox leaves the desired set, so the node must hear about it; one to be
   // restarted stays in it, failed, until the restart is due.
-  return { sandbox, changed: true, desiredChanged: failed && restartAt === null, restartChanged };
+  return { ...outcome, desiredChanged: hibernationDropped || (failed && restartAt === null) };
 }
 
 function gone(sandbox: SandboxEntity, at: Date): StatusOutcome {
@@ -56,8 +76,9 @@ function gone(sandbox: SandboxEntity, at: Date): StatusOutcome {
   // Not restarted: only a sandbox its node reports failed is (a node that lost one would
   // start it again at once, outside the restart policy's count and backoff).
   const error = { code: 'SANDBOX_LOST', message: 'the node no longer has this sandbox' };
+  const released = isReleased(sandbox);
   Object.assign(sandbox, { state: 'failed', error, events: withEvent(sandbox.events, 'failed', at, error), updatedAt: at });
-  const restartChanged = sandbox.restartAt !== null;
+  const typedChanged: TypedStatusColumn[] = sandbox.restartAt !== null ? ['restartAt'] : [];
   sandbox.restartAt = null;
-  return { sandbox, changed: true, desiredChanged: true, restartChanged };
+  return { sandbox, changed: true, desiredChanged: true, typedChanged, releasedChanged: released };
 }

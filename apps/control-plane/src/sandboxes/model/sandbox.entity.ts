@@ -19,6 +19,12 @@ import type { RestartPolicy } from './restart-policy';
 import type { SandboxEvent } from './sandbox-events';
 
 export type DesiredSandboxState = 'running' | 'deleted';
+
+/** PostgreSQL hands a bigint back as a string; byte counts stay well within a double's integers. */
+const BIGINT_AS_NUMBER = {
+  to: (value: number | null): number | null => value,
+  from: (value: string | number | null): number | null => (value === null ? null : Number(value)),
+};
 export const SANDBOX_HEALTH = ['unknown', 'healthy', 'unhealthy'] as const;
 export type SandboxHealth = (typeof SANDBOX_HEALTH)[number];
 export type GuestInfo = NonNullable<SandboxStatus['guest']>;
@@ -42,6 +48,17 @@ export class SandboxEntity {
 
   @Column({ type: 'varchar', length: 16 })
   desiredState!: DesiredSandboxState;
+
+  /**
+   * Asked to hibernate: its node is to save the VM and release it (`hibernating` → `hibernated`),
+   * and to restore it once this is false again (`waking` → `running`). Only while desired running.
+   */
+  @Column({ type: 'boolean', default: false })
+  desiredHibernated!: boolean;
+
+  /** While hibernated: the bytes its saved state takes on its node, as the node reports them; null otherwise. */
+  @Column({ type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
+  savedBytes!: number | null;
 
   @Column('integer')
   vcpus!: number;
@@ -209,6 +226,8 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
     id: randomUUID(),
     state: 'pending',
     desiredState: 'running',
+    desiredHibernated: false,
+    savedBytes: null,
     progress: null,
     timings: [],
     error: null,

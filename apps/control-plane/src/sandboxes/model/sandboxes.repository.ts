@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ErrorInfo } from '@moat/proto';
 import { EntityManager, In, Not } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../../common/chunks';
+import { groupBy } from '../../common/group-by';
 import { yieldToEventLoop } from '../../common/yield';
 import { columnValues, updateRowsById } from '../../database/raw-query';
 import { EventReason, withEvent, type SandboxEvent } from './sandbox-events';
@@ -9,8 +10,14 @@ import { SandboxEntity, type SandboxHealth } from './sandbox.entity';
 
 /** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
 const INSERT_CHUNK = 500;
-/** The columns a status report may change, besides `updatedAt` and `restartAt`. */
+/** The text columns a status report may change, besides `updatedAt`. */
 const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error', 'events'] as const;
+/**
+ * The other columns a status report may change: a batched update takes per-row values as text
+ * on PostgreSQL (see updateRowsById), so these are stored grouped by value, for the rows whose
+ * value changed only.
+ */
+export type TypedStatusColumn = 'restartAt' | 'savedBytes' | 'desiredHibernated';
 /** The columns a restart changes besides `restartCount`, `restartAt` and `updatedAt`. */
 const RESTART_COLUMNS = ['state', 'error', 'progress', 'events'] as const;
 
@@ -74,33 +81,36 @@ export class SandboxesRepository {
   }
 
   /**
-   * Stores what a batch of status reports changed: every changed row's observed columns, and
-   * the restart times of those whose `restartAt` moved.
+   * Stores what a batch of status reports changed: every changed row's text columns, and the
+   * typed columns of the rows listed for each.
    */
-  async storeObserved(manager: EntityManager, changed: readonly SandboxEntity[], restartChanged: readonly SandboxEntity[], at: Date): Promise<void> {
+  async storeObserved(
+    manager: EntityManager,
+    changed: readonly SandboxEntity[],
+    typedChanged: ReadonlyMap<TypedStatusColumn, Iterable<SandboxEntity>>,
+    at: Date,
+  ): Promise<void> {
     await updateRowsById(
       manager,
       'sandboxes',
       changed.map((sandbox) => ({ id: sandbox.id, values: columnValues(manager, SandboxEntity, sandbox, STATUS_COLUMNS) })),
       { shared: columnValues(manager, SandboxEntity, { updatedAt: at }, ['updatedAt']) },
     );
-    // Grouped by value: per-row values of a batched update are text on PostgreSQL (see
-    // updateRowsById), and these are timestamps.
-    const groups = new Map<number | null, SandboxEntity[]>();
-    for (const sandbox of restartChanged) {
-      const key = sandbox.restartAt?.getTime() ?? null;
-      const group = groups.get(key);
-      if (group) group.push(sandbox);
-      else groups.set(key, [sandbox]);
+    for (const [column, sandboxes] of typedChanged) {
+      for (const group of groupBy([...sandboxes], (sandbox) => valueKey(sandbox[column])).values()) {
+        await updateRowsById(
+          manager,
+          'sandboxes',
+          group.map((sandbox) => ({ id: sandbox.id, values: {} })),
+          { shared: columnValues(manager, SandboxEntity, group[0], [column]) },
+        );
+      }
     }
-    for (const group of groups.values()) {
-      await updateRowsById(
-        manager,
-        'sandboxes',
-        group.map((sandbox) => ({ id: sandbox.id, values: {} })),
-        { shared: columnValues(manager, SandboxEntity, { restartAt: group[0].restartAt }, ['restartAt']) },
-      );
-    }
+  }
+
+  /** Stores a hibernate (true) or wake (false) request on a sandbox still meant to run; its state is the node's to report. */
+  async storeHibernation(manager: EntityManager, id: string, desiredHibernated: boolean, now: Date): Promise<void> {
+    await manager.update(SandboxEntity, { id, desiredState: 'running' }, { desiredHibernated, updatedAt: now });
   }
 
   /**
@@ -191,10 +201,14 @@ export class SandboxesRepository {
     }
   }
 
-  /** Marks the sandboxes a down node should run `unknown`; returns them as stored now. */
+  /**
+   * Marks the sandboxes a down node should run `unknown`; returns them as stored now. A
+   * hibernated one stays hibernated: it has no VM that could have changed, only its saved state
+   * on the node's disk.
+   */
   async markNodeSandboxesUnknown(manager: EntityManager, nodeId: string, reason: ErrorInfo, now: Date): Promise<SandboxEntity[]> {
     const affected = await manager.find(SandboxEntity, {
-      where: { nodeId, desiredState: 'running', state: Not(In(['failed', 'unknown'])) },
+      where: { nodeId, desiredState: 'running', state: Not(In(['failed', 'unknown', 'hibernated'])) },
     });
     return this.storeUnknown(manager, affected, reason, now);
   }
@@ -215,4 +229,9 @@ export class SandboxesRepository {
     );
     return unknown;
   }
+}
+
+/** A key grouping equal column values (dates by their time). */
+function valueKey(value: Date | number | boolean | null): string {
+  return String(value instanceof Date ? value.getTime() : value);
 }
