@@ -4,6 +4,8 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { containerdLabel, formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
+import type { SandboxAction } from '@/lib/api/api.client';
+import { hibernationActions } from '@/lib/sandbox-actions';
 import { restartSummary } from '@/lib/sandbox-history';
 import { ConfirmButton } from '../ui/confirm-button';
 import { DetailsCard } from '../ui/details-card';
@@ -17,8 +19,17 @@ import { SandboxStats } from './sandbox-stats';
 import { StateHistory } from './state-history';
 import { TimingsWaterfall } from './timings-waterfall';
 
+const HIBERNATION: Record<SandboxAction, { label: string; explain: string }> = {
+  hibernate: {
+    label: 'Hibernate',
+    explain:
+      'Its node saves the VM (memory, processes, writable rootfs) and releases it; its vCPUs and memory stop counting against the quota. Wake it to carry on where it was.',
+  },
+  wake: { label: 'Wake', explain: 'Its node restores the VM where it was saved; its vCPUs and memory count against the quota again.' },
+};
+
 export function SandboxDetail({ id }: { id: string }) {
-  const { api, state } = useFleet();
+  const { api, state, dispatch } = useFleet();
   const router = useRouter();
   const sandboxes = useCollection('sandboxes');
   useCollection('nodes');
@@ -54,19 +65,36 @@ export function SandboxDetail({ id }: { id: string }) {
           <p className="hint mono">{sandbox.id}</p>
         </div>
         {!managedBy && (
-          <ConfirmButton
-            label="Delete"
-            title={`Delete sandbox ${shortId(sandbox.id)}?`}
-            confirmLabel="Delete sandbox"
-            danger
-            onConfirm={async () => {
-              await api.deleteSandbox(sandbox.id);
-              // Deletion is asynchronous (202): the list shows it stopping, then it disappears.
-              router.push('/sandboxes');
-            }}
-          >
-            <p>Its VM is stopped and everything it used is released. This cannot be undone.</p>
-          </ConfirmButton>
+          <div className="actions">
+            {(['hibernate', 'wake'] as const).map((action) => (
+              <ConfirmButton
+                key={action}
+                label={HIBERNATION[action].label}
+                title={`${HIBERNATION[action].label} sandbox ${shortId(sandbox.id)}?`}
+                confirmLabel={`${HIBERNATION[action].label} sandbox`}
+                disabled={!hibernationActions(sandbox)[action]}
+                onConfirm={async () => {
+                  const item = await api.sandboxAction(sandbox.id, action);
+                  dispatch({ type: 'upsert', collection: 'sandboxes', item });
+                }}
+              >
+                <p>{HIBERNATION[action].explain}</p>
+              </ConfirmButton>
+            ))}
+            <ConfirmButton
+              label="Delete"
+              title={`Delete sandbox ${shortId(sandbox.id)}?`}
+              confirmLabel="Delete sandbox"
+              danger
+              onConfirm={async () => {
+                await api.deleteSandbox(sandbox.id);
+                // Deletion is asynchronous (202): the list shows it stopping, then it disappears.
+                router.push('/sandboxes');
+              }}
+            >
+              <p>Its VM is stopped and everything it used is released. This cannot be undone.</p>
+            </ConfirmButton>
+          </div>
         )}
       </div>
 
@@ -106,6 +134,12 @@ export function SandboxDetail({ id }: { id: string }) {
               </p>
             )}
           </dd>
+          {sandbox.savedBytes !== null && (
+            <>
+              <dt>Saved state</dt>
+              <dd data-saved-bytes={sandbox.savedBytes}>{formatBytes(sandbox.savedBytes)} on its node</dd>
+            </>
+          )}
           <dt>Node</dt>
           <dd className="mono">
             {sandbox.nodeId && state.nodes.items[sandbox.nodeId] ? (

@@ -40,6 +40,11 @@ const NODE_ACTION_PATHS = {
 
 export type NodeAction = keyof typeof NODE_ACTION_PATHS;
 
+/** Hibernating and waking a sandbox: 202, its node does the work and reports its states. */
+const SANDBOX_ACTION_PATHS = { hibernate: '/v1/sandboxes/{id}/hibernate', wake: '/v1/sandboxes/{id}/wake' } as const;
+
+export type SandboxAction = keyof typeof SANDBOX_ACTION_PATHS;
+
 const TENANT_ACTION_PATHS = { suspend: '/v1/tenants/{id}/suspend', resume: '/v1/tenants/{id}/resume' } as const;
 
 /** What the dashboard asks of the control plane, with one bearer token, through @moat/sdk. */
@@ -85,6 +90,11 @@ export class ApiClient {
   /** The sandbox's main-process output, chunk by chunk; live until it ends with `follow`. */
   logs(sandboxId: string, options: LogsOptions): AsyncIterable<LogChunk> {
     return sandboxLogs(this.api, sandboxId, options);
+  }
+
+  /** Resolves once the node is asked (202) with the sandbox as it is; its new states follow by event. */
+  sandboxAction(sandboxId: string, action: SandboxAction): Promise<Sandbox> {
+    return bodyOf(this.api.POST(SANDBOX_ACTION_PATHS[action], { params: { path: { id: sandboxId } } }));
   }
 
   /** Resolves once deletion is accepted (202); the sandbox disappears later, by event. */
