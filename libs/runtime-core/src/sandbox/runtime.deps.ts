@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { AgentClient, type AgentApi } from '../agent/agent.client';
-import type { AgentTransport, AgentTransportKind } from '../agent/transport/agent-transport';
-import { onTmpfs } from '../host/host-info';
+import { chooseAgentTransport, type AgentTransport, type AgentTransportKind } from '../agent/transport/agent-transport';
+import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
+import { kvmUsable, onTmpfs, vhostVsockUsable } from '../host/host-info';
 import { NodeProcessAdapter } from '../host/process.adapter';
 import type { Hypervisor } from '../hypervisor/hypervisor';
 import { createHypervisor } from '../hypervisor/factory/hypervisor.factory';
 import { ImageStore } from '../image/image.store';
 import { ProcessOverlayMarkers } from '../image/layer.unpacker';
 import { RegistryClient } from '../image/registry.client';
-import type { SandboxNetworks } from '../network/sandbox-networks';
+import { SandboxNetworks } from '../network/sandbox-networks';
 import { BusyboxRootfs } from '../rootfs/busybox.rootfs';
 import { RootfsMounts } from '../rootfs/rootfs-mounts';
 import { SandboxRootfs, type RootfsProvider } from '../rootfs/sandbox.rootfs';
@@ -78,6 +79,24 @@ export function defaultDeps(opts: RuntimeOptions): Omit<RuntimeDeps, 'isolation'
     bootTimeoutMs: 60_000,
     adoptTimeoutMs: 15_000,
   };
+}
+
+/**
+ * Everything a runtime drives on this host: `deps` as given (unit tests' fakes), the rest the
+ * real host's — its network, agent transport, jail and boot snapshots as `opts` and the host allow.
+ */
+export async function resolveDeps(opts: RuntimeOptions, deps: Partial<RuntimeDeps>): Promise<RuntimeDeps> {
+  if (opts.accel === 'kvm' && !(await kvmUsable())) {
+    throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
+  }
+  const network = opts.network && (await SandboxNetworks.create(opts.network));
+  const agentTransport = deps.agentTransport ?? chooseAgentTransport({ hypervisor: 'qemu', vhostVsock: await vhostVsockUsable() });
+  const defaults = defaultDeps(opts);
+  const hypervisor = deps.hypervisor ?? defaults.hypervisor;
+  const isolation = deps.isolation ?? (await openIsolation(opts));
+  if (!isolation.jailed) opts.log?.('warn', 'VMMs run unjailed (MOAT_JAIL=false): as root, in the host namespaces, without seccomp; for debugging only');
+  const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, hypervisor, isolation));
+  return { ...defaults, ...(network && { network }), ...(snapshots && { snapshots }), ...deps, isolation, agentTransport };
 }
 
 /** Boot snapshots, when asked for (the default) and usable on this host: guest RAM must go to tmpfs. */

@@ -4,17 +4,15 @@ import { INIT_EXEC_ID, type LinuxResources } from '@moat/proto';
 import type { ContainerStats, ExecOutput } from '../agent/agent.types';
 import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
-import { chooseAgentTransport } from '../agent/transport/agent-transport';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { kvmUsable, resolveAccel, vhostVsockUsable, type Accel } from '../host/host-info';
-import { SandboxNetworks } from '../network/sandbox-networks';
+import { resolveAccel, type Accel } from '../host/host-info';
 import type { TenantPeers } from '../network/tenants/tenant-networks';
 import type { PlannedAddress } from '../network/network.types';
 import { ContainerFiles } from './files/container-files';
 import { checkWithinVm, envList, GUEST_OVERHEAD_MIB } from './model/oci-spec';
 import type { LogReader } from './logs/log-ring';
-import { defaultDeps, DEFAULT_RUN_DIR, openBootSnapshots, openIsolation, type RuntimeDeps } from './runtime.deps';
-import { UUID, validateSpec } from './model/sandbox-spec';
+import { DEFAULT_RUN_DIR, resolveDeps, type RuntimeDeps } from './runtime.deps';
+import { rootfsKindOf, UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
 import { DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
 import type { ExecOptions, PodContainerSpec, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
@@ -63,24 +61,7 @@ export class SandboxRuntime {
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
   static async open(opts: RuntimeOptions, deps: Partial<RuntimeDeps> = {}): Promise<SandboxRuntime> {
-    if (opts.accel === 'kvm' && !(await kvmUsable())) {
-      throw new RuntimeError(RuntimeErrorCode.HOST_UNSUPPORTED, 'accel kvm requested but /dev/kvm cannot be opened read-write');
-    }
-    const network = opts.network && (await SandboxNetworks.create(opts.network));
-    const agentTransport = deps.agentTransport ?? chooseAgentTransport({ hypervisor: 'qemu', vhostVsock: await vhostVsockUsable() });
-    const defaults = defaultDeps(opts);
-    const hypervisor = deps.hypervisor ?? defaults.hypervisor;
-    const isolation = deps.isolation ?? (await openIsolation(opts));
-    if (!isolation.jailed) opts.log?.('warn', 'VMMs run unjailed (MOAT_JAIL=false): as root, in the host namespaces, without seccomp; for debugging only');
-    const snapshots = deps.snapshots ?? (await openBootSnapshots(opts, hypervisor, isolation));
-    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), {
-      ...defaults,
-      ...(network && { network }),
-      ...(snapshots && { snapshots }),
-      ...deps,
-      isolation,
-      agentTransport,
-    });
+    const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), await resolveDeps(opts, deps));
     await runtime.recovery.recover();
     runtime.pool = openWarmPool(
       { ...opts, runDir: runtime.runDir, memoryDir: runtime.memoryDir, accel: runtime.accel },
@@ -132,10 +113,7 @@ export class SandboxRuntime {
     const existing = this.entries.get(spec.id);
     if (existing) return existing.creating ?? infoOf(existing);
 
-    const sharedFsKind = spec.rootfs ?? this.opts.sharedFs ?? 'virtiofs';
-    if (spec.pod && sharedFsKind === 'block') {
-      throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, "a pod's VM needs a shared-directory rootfs (virtiofs or 9p): its containers' rootfses join it later", { context: { sandboxId: spec.id } });
-    }
+    const sharedFsKind = rootfsKindOf(spec, this.opts.sharedFs);
     // Pool VMs take their share plugged in while they run, which only virtio-fs allows; a pod's
     // share must be a shared mount before its daemon starts.
     const pooled = sharedFsKind === 'virtiofs' && !spec.pod ? this.pool?.take(spec) : undefined;
@@ -261,10 +239,8 @@ export class SandboxRuntime {
   }
 
   /**
-   * Saves the running sandbox's VM (memory, devices; its disk is its writable rootfs) and
-   * releases the VM and its network plumbing (see sandbox/hibernation). Throws
-   * HIBERNATE_UNSUPPORTED for a sandbox whose VM cannot be saved, HIBERNATE_FAILED when the save
-   * fails; either way it keeps running.
+   * Saves the running sandbox's VM and releases it and its network (see sandbox/hibernation);
+   * HIBERNATE_UNSUPPORTED or HIBERNATE_FAILED leave it running.
    */
   async hibernate(id: string): Promise<SandboxInfo> {
     const entry = this.known(id);

@@ -1,6 +1,6 @@
 import { MAX_IMAGE_REFERENCE_LENGTH, MAX_VCPUS, MIN_MEMORY_MIB } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
+import { SHARED_FS_KINDS, type SharedFsKind } from '../../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB } from './oci-spec';
 import type { SandboxSpec } from './sandbox.types';
 
@@ -32,6 +32,15 @@ export function hostnameOf(spec: Pick<SandboxSpec, 'id' | 'pod'>): string {
 
 /** A hostname the guest takes (RFC 1123: labels of letters, digits and inner hyphens, 253 in all). */
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** How the sandbox's rootfs reaches its VM: its own choice, else the node's; a pod's VM needs a shared directory. */
+export function rootfsKindOf(spec: SandboxSpec, nodeDefault: SharedFsKind = 'virtiofs'): SharedFsKind {
+  const kind = spec.rootfs ?? nodeDefault;
+  if (spec.pod && kind === 'block') {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, "a pod's VM needs a shared-directory rootfs (virtiofs or 9p): its containers' rootfses join it later", { context: { sandboxId: spec.id } });
+  }
+  return kind;
+}
 
 /** Throws INVALID_SPEC listing every problem of `spec`. */
 export function validateSpec(spec: SandboxSpec): void {
