@@ -22,6 +22,7 @@ export type {
   SandboxIsolationInfo,
   SandboxPhaseState,
   SandboxSpec,
+  ForkOf,
 } from './sandbox/model/sandbox.types';
 export { detectHost, type Accel, type HostInfo } from './host/host-info';
 /** Crash-safe state files and the lock that keeps one node agent per data dir. */

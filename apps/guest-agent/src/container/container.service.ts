@@ -148,6 +148,14 @@ export class ContainerService implements FileRoots {
     return container.cgroup.pids(MAX_LISTED_PROCESSES);
   }
 
+  /** The init processes of the containers running (or paused) now, by their guest pids. */
+  runningInitPids(): number[] {
+    return [...this.containers.values()].flatMap((container) => {
+      const pid = this.processes.find(container.id, INIT_EXEC_ID)?.pid;
+      return (container.status === 'running' || container.status === 'paused') && pid !== undefined ? [pid] : [];
+    });
+  }
+
   /**
    * The container's files as its processes see them: through its init process's root while it
    * runs (its own mounts included), else its root filesystem.

@@ -65,6 +65,27 @@ describe('NetworkService', () => {
     expect(ip.calls).toEqual(['ip addr flush dev eth1', 'ip link set dev eth1 up']);
   });
 
+  it("gives a forked VM's NIC, found by name, the clone's own MAC", async () => {
+    await service
+      .updateInterface({ device: 'enp0s3', name: 'eth0', hwAddr: '02:00:00:00:00:07', mtu: 0, ipAddresses: [{ family: '4', address: '10.88.3.8', mask: '24' }] })
+      .catch(() => undefined); // the fake changes no sysfs entry, so the read-back misses eth0
+    expect(ip.calls).toEqual([
+      'ip link set dev enp0s3 down',
+      'ip link set dev enp0s3 address 02:00:00:00:00:07',
+      'ip link set dev enp0s3 down',
+      'ip link set dev enp0s3 name eth0',
+      'ip addr flush dev eth0',
+      'ip addr add 10.88.3.8/24 dev eth0',
+      'ip link set dev eth0 up',
+    ]);
+    // No NIC has the MAC, nor the name: nothing is touched.
+    ip.calls = [];
+    await expect(service.updateInterface({ device: 'eth9', name: 'eth0', hwAddr: '02:00:00:00:00:07', mtu: 0, ipAddresses: [] })).rejects.toMatchObject({
+      code: AgentErrorCode.INVALID_ARGUMENT,
+    });
+    expect(ip.calls).toEqual([]);
+  });
+
   it('refuses an unknown MAC and malformed input before touching anything', async () => {
     const iface = { device: '', name: 'eth0', mtu: 0, ipAddresses: [] };
     await expect(service.updateInterface({ ...iface, hwAddr: '02:00:00:00:00:01' })).rejects.toMatchObject({ code: AgentErrorCode.INVALID_ARGUMENT });

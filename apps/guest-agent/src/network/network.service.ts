@@ -45,9 +45,16 @@ export class NetworkService {
     if (iface.mtu !== 0 && (iface.mtu < MIN_MTU || iface.mtu > MAX_MTU)) throw invalid(`invalid mtu ${iface.mtu}`);
     const addresses = iface.ipAddresses.map(cidrOf);
 
-    const current = await this.linkByMac(mac);
+    const { current, oldMac } = await this.linkFor(mac, iface.device);
     const name = iface.name || current;
     await this.ip([
+      // A forked VM's NIC still has its source's MAC: it takes its own.
+      ...(oldMac !== undefined
+        ? [
+            ['link', 'set', 'dev', current, 'down'],
+            ['link', 'set', 'dev', current, 'address', mac],
+          ]
+        : []),
       ...(name !== current
         ? [
             ['link', 'set', 'dev', current, 'down'],
@@ -131,6 +138,23 @@ export class NetworkService {
         source: '',
       };
     });
+  }
+
+  /**
+   * The NIC to update: the one with `mac`, else (`device` given) the one named `device`, whose
+   * MAC `oldMac` is then to be replaced; without `device`, waits for `mac` to appear (a NIC
+   * being hot-plugged).
+   */
+  private async linkFor(mac: string, device: string): Promise<{ current: string; oldMac?: string }> {
+    if (device !== '') {
+      if (!IFNAME.test(device)) throw invalid(`invalid device "${device}"`);
+      const byMac = await this.findLink(mac);
+      if (byMac !== undefined) return { current: byMac };
+      const oldMac = await readSys(join(this.paths.sysClassNet, device, 'address'));
+      if (oldMac === '') throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `no interface with MAC ${mac} and none named ${device}`);
+      return { current: device, oldMac };
+    }
+    return { current: await this.linkByMac(mac) };
   }
 
   private async linkByMac(mac: string): Promise<string> {

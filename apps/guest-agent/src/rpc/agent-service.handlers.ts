@@ -21,6 +21,7 @@ export function agentServiceHandlers(
   return {
     createSandbox: unaryDone('CreateSandbox', log, (request) => sandbox.create(request)),
     destroySandbox: unaryDone('DestroySandbox', log, () => sandbox.destroy()),
+    updateHostname: unaryDone('UpdateHostname', log, (request) => sandbox.rename(request.hostname)),
     getGuestDetails: unary('GetGuestDetails', log, () => sandbox.details()),
     createContainer: unaryDone('CreateContainer', log, (request) => containers.create(request)),
     startContainer: unaryDone('StartContainer', log, (request) => containers.start(request.containerId)),

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CreateSandboxRequest } from '@moat/proto';
@@ -38,7 +38,7 @@ describe('SandboxService', () => {
     writeFileSync(guestResolvConf, '');
     host = new RecordingHost();
     addresses = ['10.88.0.5'];
-    const containers = { removeAll: () => Promise.resolve() } as unknown as ContainerService;
+    const containers = { removeAll: () => Promise.resolve(), runningInitPids: () => [41, 42] } as unknown as ContainerService;
     sandbox = new SandboxService(
       containers,
       new StorageMounter(host),
@@ -100,6 +100,26 @@ describe('SandboxService', () => {
     expect(sandbox.containerMounts()).toEqual([]);
     // Nothing was claimed: a valid request still succeeds.
     await sandbox.create(request());
+  });
+
+  it("renames a forked guest: its hostname, every running container's, and the files its containers see, in place", async () => {
+    await expect(sandbox.rename('clone-1')).rejects.toMatchObject({ code: AgentErrorCode.WRONG_STATE });
+    await sandbox.create(request());
+    const hostsInode = statSync(join(sandboxDir, 'hosts')).ino;
+    addresses = ['10.88.0.6'];
+    host.runs.length = 0;
+    await sandbox.rename('clone-1');
+    expect(readFileSync(hostnameFile, 'utf8')).toBe('clone-1');
+    expect(file('hostname')).toBe('clone-1\n');
+    expect(file('hosts')).toContain('10.88.0.6 clone-1\n');
+    expect(file('resolv.conf')).toBe('nameserver 10.99.0.53\nsearch example.internal\noptions ndots:2\n');
+    // The containers' binds hold the inode they were given.
+    expect(statSync(join(sandboxDir, 'hosts')).ino).toBe(hostsInode);
+    expect(host.runs).toEqual([
+      ['nsenter', '-t', '41', '-u', 'hostname', 'clone-1'],
+      ['nsenter', '-t', '42', '-u', 'hostname', 'clone-1'],
+    ]);
+    await expect(sandbox.rename('bad name!')).rejects.toMatchObject({ code: AgentErrorCode.INVALID_ARGUMENT });
   });
 
   it('takes the mounts back and removes the files on destroy', async () => {

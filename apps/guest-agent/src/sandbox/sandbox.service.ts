@@ -70,6 +70,23 @@ export class SandboxService {
     }
   }
 
+  /**
+   * A forked VM's new name (after its NIC has its own addresses): the guest's hostname, every
+   * running container's (in its UTS namespace, with busybox's nsenter), and /etc/hostname and
+   * /etc/hosts, rewritten in place so the containers' binds see them.
+   */
+  async rename(hostname: string): Promise<void> {
+    if (this.sandboxId === undefined) throw new AgentError(AgentErrorCode.WRONG_STATE, 'there is no sandbox to rename: CreateSandbox comes first');
+    if (!isValidHostname(hostname)) throw new AgentError(AgentErrorCode.INVALID_ARGUMENT, `invalid hostname "${hostname}"`);
+    await this.setHostname(hostname);
+    const resolvConf = await readFile(this.fileOf('resolv.conf'), 'utf8').catch(() => '');
+    await this.writeFiles({ hostname: hostnameFile(hostname), hosts: hostsFile(hostname, this.ipv4Addresses()), 'resolv.conf': resolvConf });
+    for (const pid of this.containers.runningInitPids()) {
+      const result = await this.host.run('nsenter', ['-t', String(pid), '-u', 'hostname', hostname]);
+      if (result.exitCode !== 0) throw new AgentError(AgentErrorCode.GUEST_SETUP_FAILED, `set the hostname of the container of pid ${pid}: ${result.stderr}`);
+    }
+  }
+
   /** Removes every container, then the sandbox's storages (containers may live on them). */
   async destroy(): Promise<void> {
     await this.containers.removeAll();

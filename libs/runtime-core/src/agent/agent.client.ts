@@ -12,8 +12,8 @@ import {
   type LinuxResources,
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { sleep } from '../host/process.adapter';
 import { AgentChannel } from './agent.channel';
+import { waitForServing } from './agent-ready';
 import {
   DEFAULT_AGENT_LIMITS,
   type AgentExecRequest,
@@ -59,13 +59,10 @@ export type AgentApi = Pick<
   | 'pauseContainer'
   | 'resumeContainer'
   | 'setGuestDateTime'
+  | 'updateHostname'
   | 'files'
   | 'close'
 >;
-
-const HEALTH_CHECK_TIMEOUT_MS = 2_000;
-const HEALTH_RETRY_INTERVAL_MS = 200;
-const VM_WATCH_INTERVAL_MS = 250;
 
 /**
  * The host side of the guest agent API. Treats the guest as hostile: every call has a deadline,
@@ -89,56 +86,11 @@ export class AgentClient implements ProcessCalls {
   }
 
   /**
-   * Polls Health.Check until the agent is SERVING. `vmFailure` (why the VM cannot boot, or
-   * undefined while it can) is watched throughout, so a VM that died or hit an emulation error
-   * fails the boot at once instead of at the deadline.
+   * Polls Health.Check until the agent is SERVING, watching `vmFailure` (why the VM cannot boot,
+   * or undefined while it can) throughout: see {@link waitForServing}.
    */
-  async waitReady(bootTimeoutMs: number, vmFailure: () => Promise<string | undefined>): Promise<void> {
-    const deadline = Date.now() + bootTimeoutMs;
-    const vmGone = new AbortController();
-    let failure: string | undefined;
-    let probing: Promise<void> | undefined;
-    const probe = () =>
-      (probing ??= vmFailure()
-        .then(
-          (reason) => {
-            if (reason === undefined) return;
-            failure = reason;
-            vmGone.abort();
-          },
-          () => undefined,
-        )
-        .finally(() => {
-          probing = undefined;
-        }));
-    // A check waiting for the connection would otherwise only notice a dead VM at its own deadline.
-    const watchdog = setInterval(() => void probe(), VM_WATCH_INTERVAL_MS);
-    let lastError: unknown;
-    try {
-      while (Date.now() < deadline) {
-        await probe();
-        if (failure !== undefined) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `${failure} before its agent answered`);
-        const started = Date.now();
-        try {
-          const reply = await this.grpc.unary(this.health.check.bind(this.health), { service: '' }, 'Health.Check', {
-            timeoutMs: Math.min(HEALTH_CHECK_TIMEOUT_MS, Math.max(1, deadline - Date.now())),
-            // Queue behind the connection attempt instead of failing fast while QEMU or the guest is not up yet.
-            waitForReady: true,
-            signal: vmGone.signal,
-          });
-          if (reply.status === HealthCheckResponse_ServingStatus.SERVING) return;
-          lastError = new Error(`health status ${reply.status}`);
-        } catch (error) {
-          lastError = error;
-        }
-        await sleep(Math.max(0, HEALTH_RETRY_INTERVAL_MS - (Date.now() - started)));
-      }
-    } finally {
-      clearInterval(watchdog);
-    }
-    throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `the guest agent did not become ready within ${bootTimeoutMs} ms`, {
-      cause: lastError,
-    });
+  waitReady(bootTimeoutMs: number, vmFailure: () => Promise<string | undefined>): Promise<void> {
+    return waitForServing(this.grpc, this.health, bootTimeoutMs, vmFailure);
   }
 
   /** One Health.Check with a deadline: resolves if the agent answers SERVING in time. */
@@ -300,6 +252,11 @@ export class AgentClient implements ProcessCalls {
 
   async resumeContainer(containerId: string): Promise<void> {
     await this.grpc.unary(this.agent.resumeContainer.bind(this.agent), { containerId }, 'ResumeContainer');
+  }
+
+  /** A forked VM's new name, for the guest and its containers (after its NIC has its own addresses). */
+  async updateHostname(hostname: string): Promise<void> {
+    await this.grpc.unary(this.agent.updateHostname.bind(this.agent), { hostname }, 'UpdateHostname');
   }
 
   /** Sets the guest clock to the host's (e.g. after the VM was paused). */

@@ -24,6 +24,8 @@ export enum RuntimeErrorCode {
   HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
   /** Saving or restoring a hibernated VM failed (a failed save leaves it running). */
   HIBERNATE_FAILED = 'HIBERNATE_FAILED',
+  /** A clone could not be forked: its source is not running here, cannot be saved, or the capture failed. */
+  FORK_FAILED = 'FORK_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',
   /** A start was abandoned because the node agent is stopping. */
   START_CANCELLED = 'START_CANCELLED',

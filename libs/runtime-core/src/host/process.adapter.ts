@@ -187,3 +187,8 @@ export async function waitForExit(proc: ProcessAdapter, pid: number, timeoutMs: 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Copies a file keeping its holes (a RAM file, a sparse disk): only what was written takes space. */
+export async function copySparse(proc: Pick<ProcessAdapter, 'run'>, from: string, to: string): Promise<void> {
+  await proc.run('cp', ['--sparse=always', '--', from, to]);
+}

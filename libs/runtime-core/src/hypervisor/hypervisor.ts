@@ -131,6 +131,12 @@ export interface Hypervisor {
    * vhost-vsock's connections.
    */
   hibernate(vm: RunningVm, stateFile: string): Promise<void>;
+  /**
+   * Captures the running VM for a fork: saved into `stateFile` as `hibernate` saves it, its
+   * writable disk copied to `disk.to` while it is paused (both show the same instant), and then
+   * it runs on. A failed capture leaves it running too.
+   */
+  capture(vm: RunningVm, stateFile: string, disk: { from: string; to: string }): Promise<void>;
   /** How a VMM that is gone ended (`killed by signal 9 (SIGKILL)`), when known. */
   exitReason(paths: VmPaths): Promise<string | undefined>;
   /** What the VMM and its helpers take beyond the guest's RAM, in MiB: the VM's cgroup allows that much more. */

@@ -6,7 +6,7 @@ import type { Hypervisor } from '../hypervisor/hypervisor';
 import type { Log } from '../log/log.types';
 import type { PlannedAddress } from '../network/network.types';
 import type { SandboxEntry } from './model/sandbox.entry';
-import { vmIdOf, type SandboxState } from './model/sandbox.state';
+import { vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
 import { timePhase } from './model/timings';
 import type { IsolationPort } from './steps/jail.step';
 import { acquireSteps, releaseSteps, type StepContext } from './steps/start-step';
@@ -15,16 +15,6 @@ import type { SandboxLifecycle } from './sandbox.lifecycle';
 
 /** The saved VM, in the sandbox's data dir: it goes with the sandbox. */
 const STATE_FILE = 'hibernated.state';
-
-/** Why this sandbox's VM cannot be saved, or undefined when it can. */
-export function hibernateUnsupported(state: SandboxState): string | undefined {
-  if (state.sharedFsKind !== 'block') {
-    return `its rootfs is ${state.sharedFsKind}: QEMU 7.2 saves neither a vhost-user-fs device nor a mounted 9p share, so only a rootfs: block sandbox can hibernate`;
-  }
-  if (state.spec.pod) return "it is a CRI pod's VM";
-  if (state.transport !== 'virtio-serial') return `its agent channel is ${state.transport}, whose connections QEMU does not save`;
-  return undefined;
-}
 
 /**
  * Hibernate and wake (E2B's pause and resume, Fly's suspend): a hibernated sandbox's VM is
@@ -49,7 +39,7 @@ export class SandboxHibernation {
     const { state } = entry;
     const id = state.spec.id;
     if (entry.phase === 'hibernated' || entry.phase === 'hibernating') return;
-    const unsupported = hibernateUnsupported(state);
+    const unsupported = vmNotSavable(state);
     if (unsupported) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_UNSUPPORTED, `sandbox ${id} cannot hibernate: ${unsupported}`, { context: { sandboxId: id } });
     const pid = state.vmmPid;
     if (entry.phase !== 'running' || pid === undefined) {

@@ -3,7 +3,7 @@ import { AgentClient, type AgentApi } from '../agent/agent.client';
 import { chooseAgentTransport, type AgentTransport, type AgentTransportKind } from '../agent/transport/agent-transport';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { kvmUsable, onTmpfs, vhostVsockUsable } from '../host/host-info';
-import { NodeProcessAdapter } from '../host/process.adapter';
+import { copySparse, NodeProcessAdapter } from '../host/process.adapter';
 import type { Hypervisor } from '../hypervisor/hypervisor';
 import { createHypervisor } from '../hypervisor/factory/hypervisor.factory';
 import { ImageStore } from '../image/image.store';
@@ -29,6 +29,8 @@ export interface RuntimeDeps {
   sharedFs: (kind: SharedFsKind) => SharedFs;
   rootfs: RootfsProvider;
   connectAgent: (transport: AgentTransport) => AgentApi;
+  /** Copies a sandbox's disk for a clone (sparse). */
+  copyDisk: (from: string, to: string) => Promise<void>;
   /** How new sandboxes reach their agent; default: the best the host offers (`chooseAgentTransport`). */
   agentTransport?: AgentTransportKind;
   /** How long a booting VM has to answer Health.Check; TCG boots are slow. */
@@ -76,6 +78,7 @@ export function defaultDeps(opts: RuntimeOptions): Omit<RuntimeDeps, 'isolation'
     sharedFs: (kind) => createSharedFs(kind, proc),
     rootfs: new SandboxRootfs(new BusyboxRootfs(proc), images, new RootfsMounts(proc)),
     connectAgent: (transport) => new AgentClient(transport),
+    copyDisk: (from, to) => copySparse(proc, from, to),
     bootTimeoutMs: 60_000,
     adoptTimeoutMs: 15_000,
   };

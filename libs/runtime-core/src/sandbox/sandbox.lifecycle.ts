@@ -4,7 +4,7 @@ import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime
 import { removeTree } from '../host/fs.helpers';
 import type { Log } from '../log/log.types';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
-import type { SandboxStateStore } from './model/sandbox.state';
+import { containerIdOf, type SandboxStateStore } from './model/sandbox.state';
 import type { RuntimeOptions, SandboxInfo } from './model/sandbox.types';
 import { timePhase } from './model/timings';
 import type { RuntimeDeps } from './runtime.deps';
@@ -19,6 +19,7 @@ import { RootfsStep } from './steps/rootfs.step';
 import { SharefsStep } from './steps/sharefs.step';
 import { acquireSteps, persistBeforeAcquiring, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
 import { PlugStep, RestoreStep, vmShape, VmmStep, WakeStep } from './steps/vmm.step';
+import { CloneDiskStep, IdentityStep, type ForkCaptures } from './steps/fork.steps';
 
 /** The steps that hold a sandbox's running VM: a hibernate releases them, a wake acquires them again (see hibernation.ts). */
 export interface VmSteps {
@@ -40,6 +41,8 @@ export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
 export class SandboxLifecycle {
   private readonly steps: readonly StartStep[];
   private readonly poolSteps: readonly StartStep[];
+  /** A clone's start (see forks.ts): its source's guest runs on in a VM of its own, under a new identity. */
+  private readonly cloneSteps: readonly StartStep[];
   /** The steps that hold the running VM, for hibernate and wake (see hibernation.ts). */
   readonly vmSteps: VmSteps;
 
@@ -47,6 +50,7 @@ export class SandboxLifecycle {
     private readonly opts: RuntimeOptions,
     private readonly deps: RuntimeDeps,
     private readonly store: SandboxStateStore,
+    forks: ForkCaptures,
     private readonly log: Log,
   ) {
     const vmm = { hypervisor: deps.hypervisor, isolation: deps.isolation, guestImage: opts.guestImage, snapshots: deps.snapshots, log: this.log };
@@ -55,6 +59,7 @@ export class SandboxLifecycle {
     const agent = new AgentStep({ hypervisor: deps.hypervisor, connectAgent: deps.connectAgent, bootTimeoutMs: deps.bootTimeoutMs });
     const network = new NetworkStep(deps.network, opts.dnsServers ?? []);
     const vmmStep = new VmmStep(vmm);
+    const wake = new WakeStep(vmm);
     this.steps = [
       new RootfsStep(deps.rootfs),
       jail,
@@ -68,7 +73,8 @@ export class SandboxLifecycle {
       new ContainerStep(deps.hypervisor),
     ];
     this.poolSteps = [jail, restore, agent];
-    this.vmSteps = { release: [network, vmmStep, agent], wake: [network, new WakeStep(vmm), agent] };
+    this.vmSteps = { release: [network, vmmStep, agent], wake: [network, wake, agent] };
+    this.cloneSteps = [jail, new CloneDiskStep(forks, deps.copyDisk), network, wake, agent, new IdentityStep()];
   }
 
   /**
@@ -96,18 +102,19 @@ export class SandboxLifecycle {
     const id = state.spec.id;
     const ctx = this.context(entry);
     this.log('info', 'creating sandbox', { sandboxId: id, accel: state.accel, sharedFs: state.sharedFsKind });
+    const steps = state.spec.forkOf ? this.cloneSteps : this.steps;
     try {
-      await acquireSteps(this.steps, ctx, async (phase, fn) => {
+      await acquireSteps(steps, ctx, async (phase, fn) => {
         await timePhase(state.timings, phase, fn);
         ctx.notify();
       });
-      for (const step of this.steps) step.settle?.(ctx);
+      for (const step of steps) step.settle?.(ctx);
       state.state = 'running';
       entry.phase = 'running';
       await ctx.save();
       this.startLogs(entry);
       // A shape that boots fine gets a snapshot, so its next sandboxes are restored instead.
-      if (!state.restored) void this.deps.snapshots?.request(vmShape(state, this.opts.guestImage));
+      if (!state.restored && !state.spec.forkOf) void this.deps.snapshots?.request(vmShape(state, this.opts.guestImage));
       this.log('info', 'sandbox running', { sandboxId: id, timings: state.timings });
       ctx.notify();
     } catch (error) {
@@ -122,7 +129,7 @@ export class SandboxLifecycle {
     if (!state.initWaiting) {
       throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `sandbox ${state.spec.id}'s container is already started`, { context: { sandboxId: state.spec.id } });
     }
-    await agent.startContainer(state.spec.id);
+    await agent.startContainer(containerIdOf(state));
     state.initWaiting = undefined;
     await this.store.save(state);
   }
@@ -137,7 +144,7 @@ export class SandboxLifecycle {
     const id = entry.state.spec.id;
     if (!agent || entry.state.spec.deferStart) return;
     entry.logs ??= new LogRing(this.opts.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
-    entry.logPump = new LogPump(agent, id, entry.logs, (error, stream) => {
+    entry.logPump = new LogPump(agent, containerIdOf(entry.state), entry.logs, (error, stream) => {
       this.log('warn', `reading the main process's ${stream} failed`, { sandboxId: id, error: describeError(error) });
       // A guest that lies to us loses its sandbox, as it would on any other call.
       if (isProtocolViolation(error) && entry.phase === 'running') void this.failAndRelease(entry, error);

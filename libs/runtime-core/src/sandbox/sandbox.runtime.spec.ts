@@ -105,6 +105,11 @@ class FakeHost {
         this.calls.push(`hibernate ${vm.vmId}`);
         await writeFile(stateFile, 'saved VM');
       },
+      capture: async (vm, stateFile, disk) => {
+        this.calls.push(`capture ${vm.vmId}`);
+        await writeFile(stateFile, 'captured VM');
+        await writeFile(disk.to, 'disk');
+      },
       stop: (pid) => {
         this.vms.delete(pid);
         return Promise.resolve();
@@ -150,10 +155,17 @@ class FakeHost {
       reapStray: () => Promise.resolve(),
       guestStorage: () => ({ driver: 'virtiofs', source: 'moatfs', fstype: 'virtiofs', options: [], mountPoint: '/run/moat/shared' }),
     };
+    // A block rootfs has no daemon: a disk image in the sandbox's dir.
+    const blockShare: SharedFs = {
+      ...sharedFs,
+      kind: 'block',
+      start: (req) => Promise.resolve({ kind: 'block', attachment: { kind: 'block', imagePath: join(req.diskDir, 'rootfs.ext4') } }),
+      stop: () => Promise.resolve(),
+    };
     return {
       hypervisor,
       isolation,
-      sharedFs: () => sharedFs,
+      sharedFs: (kind) => (kind === 'block' ? blockShare : sharedFs),
       rootfs: {
         prepare: (req: RootfsRequest) => {
           if (this.failAt === 'rootfs') return Promise.reject(new Error('disk full'));
@@ -191,6 +203,9 @@ class FakeHost {
         },
       },
       connectAgent: (transport) => new FakeAgent(this, transport),
+      copyDisk: async (_from, to) => {
+        await writeFile(to, 'disk');
+      },
       network: {
         attach: async ({ sandboxId: id, tenantId, spec: net, keep }, save) => {
           // Progress is saved before anything is acquired, as the real one does.
@@ -301,7 +316,8 @@ class FakeAgent implements AgentApi {
     this.host.execs.push(req);
     return Promise.resolve({ exitCode: 0, signal: 0, stdout: Buffer.from('ok'), stderr: Buffer.alloc(0), timedOut: false, oomKilled: false });
   };
-  updateInterface = () => this.step('updateInterface');
+  updateInterface = (iface: { device: string; hwAddr: string }) => this.step(`updateInterface ${iface.device || 'by MAC'} ${iface.hwAddr}`);
+  updateHostname = (hostname: string) => this.step(`updateHostname ${hostname}`);
   updateRoutes = () => this.step('updateRoutes');
   /** The main process's output as `host.mainOutput` scripts it; a read waits for more until aborted or `mainExited`. */
   pumpOutput = async (_containerId: string, execId: string, stream: OutputStream, sink: (chunk: Buffer) => Promise<void> | void, signal: AbortSignal) => {
@@ -470,7 +486,7 @@ describe('SandboxRuntime', () => {
     expect(info.state).toBe('running');
     expect(info.network).toEqual({ ip: '10.88.0.2', ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' }] });
     expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'network', 'vmm', 'agent', 'sandbox', 'container']);
-    expect(host.calls.slice(0, 5)).toEqual(['vm virtiofs nic 02:00:00:00:00:01', 'waitReady', 'updateInterface', 'updateRoutes', 'createSandbox']);
+    expect(host.calls.slice(0, 5)).toEqual(['vm virtiofs nic 02:00:00:00:00:01', 'waitReady', 'updateInterface by MAC 02:00:00:00:00:01', 'updateRoutes', 'createSandbox']);
     // The VMM got the NIC as the descriptor the network opened, which the runtime then let go of.
     expect(host.vmConfigs[0].network).toEqual({ fd: 90, mac: '02:00:00:00:00:01' });
     expect(host.nicFds.size).toBe(0);
@@ -851,9 +867,8 @@ describe('SandboxRuntime', () => {
       const woken = await runtime.wake(ID);
       expect(woken.state).toBe('running');
       expect(woken.timings.map((t) => t.phase)).toEqual(['network', 'wake', 'agent']);
-      // Its guest runs on: no sandbox or container is made again, only its clock is set (the
-      // fake's share is always virtio-fs-shaped, whatever the kind).
-      expect(host.calls.slice(1)).toEqual([`vm virtiofs nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady', 'setGuestDateTime']);
+      // Its guest runs on: no sandbox or container is made again, only its clock is set.
+      expect(host.calls.slice(1)).toEqual([`vm block nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady', 'setGuestDateTime']);
       expect(host.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
       expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ stateFile: stateFile(), restoredLayout: false });
       expect(existsSync(stateFile())).toBe(false);
@@ -893,6 +908,46 @@ describe('SandboxRuntime', () => {
       await runtime.delete(ID);
       expect(host.vms.size + host.networks.size + host.jails.size + host.daemons.size).toBe(0);
       expect(existsSync(sandboxDir())).toBe(false);
+    });
+  });
+
+  describe('forks', () => {
+    const source: SandboxSpec = { ...spec, rootfs: 'block', tenantId: 't1', network: { model: 'tcfilter', ports: [] } };
+    const CLONES = ['1c5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d', '2c5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d'];
+    const clone = (id: string, count = CLONES.length): SandboxSpec => ({ ...source, id, forkOf: { sandboxId: ID, forkId: 'fork-1', count } });
+    const forkDir = () => join(dir, 'data', 'forks', 'fork-1');
+
+    it('captures the source once for all its clones, starts each from the capture under its own NIC and name, and drops the capture after the last', async () => {
+      const runtime = await open();
+      await runtime.create(source);
+      host.calls.length = 0;
+      const [a, b] = await Promise.all(CLONES.map((id) => runtime.create(clone(id))));
+      for (const info of [a, b]) {
+        expect(info.error).toBeUndefined();
+        expect(info).toMatchObject({ state: 'running', rootfs: 'block', network: { ip: '10.88.0.2' } });
+        expect(info.timings.map((t) => t.phase)).toEqual(['jail', 'fork', 'network', 'wake', 'agent', 'identity']);
+      }
+      expect(host.calls.filter((call) => call.startsWith('capture'))).toEqual([`capture ${ID}`]);
+      // Each clone's guest is the source's, woken from the capture, then renamed.
+      expect(host.calls).toContain(`vm block nic 02:00:00:00:00:01 from ${join(forkDir(), 'vm.state')}`);
+      expect(host.calls).toContain('updateInterface eth0 02:00:00:00:00:01');
+      expect(host.calls).toEqual(expect.arrayContaining(CLONES.map((id) => `updateHostname ${id.slice(0, 8)}`)));
+      expect(existsSync(forkDir())).toBe(false);
+      // The guest knows the clone's container by its source's id.
+      await runtime.exec(CLONES[0], { command: ['true'] });
+      expect(host.execs.at(-1)?.containerId).toBe(ID);
+      expect(readFileSync(join(dir, 'data', 'sandboxes', CLONES[0], 'rootfs.ext4'), 'utf8')).toBe('disk');
+      // The source runs on.
+      expect(runtime.get(ID)?.state).toBe('running');
+    });
+
+    it('fails a clone whose source is not running here, leaving nothing', async () => {
+      const runtime = await open();
+      const info = await runtime.create(clone(CLONES[0], 1));
+      expect(info).toMatchObject({ state: 'failed', error: { code: RuntimeErrorCode.FORK_FAILED } });
+      expect(info.error?.message).toMatch(/not on this node/);
+      expect(host.vms.size + host.networks.size + host.jails.size).toBe(0);
+      expect(existsSync(join(dir, 'data', 'forks'))).toBe(false);
     });
   });
 

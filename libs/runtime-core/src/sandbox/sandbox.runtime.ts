@@ -14,11 +14,12 @@ import type { LogReader } from './logs/log-ring';
 import { DEFAULT_RUN_DIR, resolveDeps, type RuntimeDeps } from './runtime.deps';
 import { rootfsKindOf, UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
-import { DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
+import { containerIdOf, DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
 import type { ExecOptions, PodContainerSpec, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxHibernation } from './hibernation';
+import { SandboxForks } from './forks';
 import { SandboxWatchdog } from './sandbox.watchdog';
 import { PodContainers } from './pod/pod-containers';
 import { handOver, openWarmPool } from './warm-pool/pooled-vms';
@@ -39,6 +40,7 @@ export class SandboxRuntime {
   private readonly lifecycle: SandboxLifecycle;
   private readonly recovery: SandboxRecovery;
   private readonly hibernation: SandboxHibernation;
+  private readonly forks: SandboxForks;
   private readonly watchdog: SandboxWatchdog;
   private readonly pods: PodContainers;
   private pool: WarmPool<SandboxEntry> | undefined;
@@ -52,7 +54,8 @@ export class SandboxRuntime {
     this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
     this.memoryDir = opts.memoryDir ?? DEFAULT_MEMORY_DIR;
     const log = opts.log ?? (() => undefined);
-    this.lifecycle = new SandboxLifecycle(opts, deps, store, log);
+    this.forks = new SandboxForks(this.entries, deps.hypervisor, deps.isolation, opts.dataDir, log);
+    this.lifecycle = new SandboxLifecycle(opts, deps, store, this.forks, log);
     this.hibernation = new SandboxHibernation(deps.hypervisor, deps.isolation, this.lifecycle, log);
     this.recovery = new SandboxRecovery(this.entries, store, this.runDir, deps, this.lifecycle, this.hibernation, log);
     this.watchdog = new SandboxWatchdog(this.entries, deps, this.lifecycle, log);
@@ -63,6 +66,7 @@ export class SandboxRuntime {
   static async open(opts: RuntimeOptions, deps: Partial<RuntimeDeps> = {}): Promise<SandboxRuntime> {
     const runtime = new SandboxRuntime(opts, await resolveAccel(opts.accel), await resolveDeps(opts, deps));
     await runtime.recovery.recover();
+    await runtime.forks.clear();
     runtime.pool = openWarmPool(
       { ...opts, runDir: runtime.runDir, memoryDir: runtime.memoryDir, accel: runtime.accel },
       { lifecycle: runtime.lifecycle, hypervisor: runtime.deps.hypervisor, snapshots: runtime.deps.snapshots },
@@ -116,30 +120,31 @@ export class SandboxRuntime {
     const sharedFsKind = rootfsKindOf(spec, this.opts.sharedFs);
     // Pool VMs take their share plugged in while they run, which only virtio-fs allows; a pod's
     // share must be a shared mount before its daemon starts.
-    const pooled = sharedFsKind === 'virtiofs' && !spec.pod ? this.pool?.take(spec) : undefined;
-    const entry: SandboxEntry = pooled ? { ...handOver(pooled, spec), onUpdate } : {
-      phase: 'creating',
-      onUpdate,
-      state: newSandboxState(spec, {
-        accel: this.accel,
-        transport: this.deps.agentTransport ?? 'virtio-serial',
-        sharedFsKind,
-        paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id, this.memoryDir),
-      }),
+    const pooled = sharedFsKind === 'virtiofs' && !spec.pod && !spec.forkOf ? this.pool?.take(spec) : undefined;
+    const fresh = {
+      accel: this.accel,
+      transport: this.deps.agentTransport ?? 'virtio-serial',
+      sharedFsKind,
+      paths: sandboxPaths(this.opts.dataDir, this.runDir, spec.id, this.memoryDir),
     };
+    // A clone is its source's guest, copied (see sandbox/forks).
+    const state = spec.forkOf ? this.forks.cloneState(spec, fresh) : newSandboxState(spec, fresh);
+    const entry: SandboxEntry = pooled ? { ...handOver(pooled, spec), onUpdate } : { phase: 'creating', onUpdate, state };
     this.entries.set(spec.id, entry);
-    entry.creating = this.lifecycle.start(entry).finally(() => {
+    const { forkOf } = spec;
+    entry.creating = this.lifecycle.start(entry).finally(async () => {
       entry.creating = undefined;
+      if (forkOf) await this.forks.done(forkOf);
     });
     return entry.creating;
   }
 
   async exec(id: string, opts: ExecOptions): Promise<ExecOutput> {
-    const { entry, agent } = this.running(id);
+    const { entry, agent, container } = this.running(id);
     if (opts.command.length === 0) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, 'exec needs a command');
     return this.guard(entry, () =>
       agent.exec({
-        containerId: id,
+        containerId: container,
         execId: `exec-${randomUUID()}`,
         args: opts.command,
         env: envList(entry.state.process?.env ?? {}, entry.state.spec.env, opts.env ?? {}),
@@ -156,35 +161,35 @@ export class SandboxRuntime {
    * that breaks the protocol during the session fails the sandbox like a batch exec does.
    */
   async openSession(id: string, opts: SessionOptions, containerId = id): Promise<ProcessSession> {
-    const { entry, agent } = this.running(id, containerId);
-    return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, containerId, (error) => {
+    const { entry, agent, container } = this.running(id, containerId);
+    return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, container, (error) => {
       void this.failIfProtocolViolation(entry, error);
     });
   }
 
   /** The container's live resource use (cgroup v2 counters in the guest); `containerId`: one a pod added. */
   async stats(id: string, containerId = id): Promise<ContainerStats> {
-    const { entry, agent } = this.running(id, containerId);
-    return this.guard(entry, () => agent.stats(containerId));
+    const { entry, agent, container } = this.running(id, containerId);
+    return this.guard(entry, () => agent.stats(container));
   }
 
   /** New CPU, memory and pids limits for the container, within its VM's size (fixed at its start). */
   async updateResources(id: string, resources: LinuxResources, containerId = id): Promise<void> {
-    const { entry, agent } = this.running(id, containerId);
+    const { entry, agent, container } = this.running(id, containerId);
     checkWithinVm(entry.state.spec, resources);
-    await this.guard(entry, () => agent.updateContainer(containerId, resources));
+    await this.guard(entry, () => agent.updateContainer(container, resources));
   }
 
   /** The container's processes, by their pids in the guest. */
   async processes(id: string, containerId = id): Promise<number[]> {
-    const { entry, agent } = this.running(id, containerId);
-    return this.guard(entry, () => agent.listProcesses(containerId));
+    const { entry, agent, container } = this.running(id, containerId);
+    return this.guard(entry, () => agent.listProcesses(container));
   }
 
   /** The container's files (stat, list, read, write), through its guest agent. */
   files(id: string): ContainerFiles {
-    const { entry, agent } = this.running(id);
-    return new ContainerFiles(agent.files, id, (error) => this.failIfProtocolViolation(entry, error));
+    const { entry, agent, container } = this.running(id);
+    return new ContainerFiles(agent.files, container, (error) => this.failIfProtocolViolation(entry, error));
   }
 
   /**
@@ -213,12 +218,12 @@ export class SandboxRuntime {
    * (whose output, unlike other sandboxes', is not kept in {@link logs}: the session's reader takes it).
    */
   initSession(id: string, containerId = id): ProcessSession {
-    const { entry, agent } = this.running(id, containerId);
+    const { entry, agent, container } = this.running(id, containerId);
     const waiting = containerId === id ? !entry.state.spec.deferStart || entry.state.initWaiting : this.pods.get(entry, containerId).initWaiting;
     if (waiting) {
       throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `container ${containerId}'s init is not a started deferStart one`, { context: { sandboxId: id } });
     }
-    return ProcessSession.attach(agent, containerId, INIT_EXEC_ID, (error) => {
+    return ProcessSession.attach(agent, container, INIT_EXEC_ID, (error) => {
       void this.failIfProtocolViolation(entry, error);
     });
   }
@@ -276,9 +281,9 @@ export class SandboxRuntime {
 
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */
   async setPaused(id: string, paused: boolean, containerId = id): Promise<void> {
-    const { agent } = this.running(id, containerId);
-    if (paused) await agent.pauseContainer(containerId);
-    else await agent.resumeContainer(containerId);
+    const { agent, container } = this.running(id, containerId);
+    if (paused) await agent.pauseContainer(container);
+    else await agent.resumeContainer(container);
   }
 
   /** A guest that lies to us loses its sandbox; it cannot be trusted with another call. */
@@ -286,14 +291,18 @@ export class SandboxRuntime {
     if (isProtocolViolation(error)) await this.lifecycle.failAndRelease(entry, error);
   }
 
-  /** The running sandbox `id`; with `containerId` other than `id`, one its pod added must exist too. */
-  private running(id: string, containerId = id): { entry: SandboxEntry; agent: AgentApi } {
+  /**
+   * The running sandbox `id`, and the id its guest knows the container by; with `containerId`
+   * other than `id`, one its pod added, which must exist.
+   */
+  private running(id: string, containerId = id): { entry: SandboxEntry; agent: AgentApi; container: string } {
     const entry = this.known(id);
     if (entry.phase !== 'running' || !entry.agent) {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
     }
-    if (containerId !== id) this.pods.get(entry, containerId);
-    return { entry, agent: entry.agent };
+    if (containerId === id) return { entry, agent: entry.agent, container: containerIdOf(entry.state) };
+    this.pods.get(entry, containerId);
+    return { entry, agent: entry.agent, container: containerId };
   }
 
   /** Removes the container, stops the VM and shared-fs daemon, and deletes every file; idempotent. */
@@ -312,19 +321,14 @@ export class SandboxRuntime {
     this.entries.delete(id);
   }
 
-  /**
-   * Where each planned tenant network reaches beyond this node (the control plane's word,
-   * sent with every desired set): see `SandboxNetworks.setOverlayPeers`. Nothing on a runtime
-   * without networks.
-   */
+  /** Where each planned tenant network reaches beyond this node: see `SandboxNetworks.setOverlayPeers`. */
   async setOverlayPeers(underlayAddress: string | undefined, tenants: readonly TenantPeers[]): Promise<void> {
     await this.deps.network?.setOverlayPeers(underlayAddress, tenants);
   }
 
   /**
-   * Abandons every start in progress: each stops at its next step (a guest it waits for counts
-   * as gone) and releases what it acquired, ending `failed` with START_CANCELLED. For a node
-   * agent that stops its sandboxes on exit, so nothing that was starting outlives it.
+   * Abandons every start in progress (a node agent stopping its sandboxes on exit): each stops at
+   * its next step, releases what it acquired and ends `failed` with START_CANCELLED.
    */
   cancelStarts(): void {
     for (const entry of this.entries.values()) if (entry.creating) entry.cancelled = true;

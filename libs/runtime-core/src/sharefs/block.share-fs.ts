@@ -8,7 +8,8 @@ import { GUEST_ROOTFS_PATH, type SharedFs, type SharedFsHandle, type SharedFsSta
 
 /** The guest sees this disk, its only virtio-blk one (the guest image's rootfs is pmem), as /dev/vda. */
 export const BLOCK_ROOTFS_GUEST_DEVICE = '/dev/vda';
-const IMAGE_FILE = 'rootfs.ext4';
+/** The sandbox's disk image, in its dir. */
+export const BLOCK_IMAGE_FILE = 'rootfs.ext4';
 /** Free space the container gets on its disk; the file is sparse, so unused space costs nothing. */
 const FREE_BYTES = 1024 ** 3;
 /** ext4 metadata per file (inode, directory entry, partial block) in the size estimate. */
@@ -25,7 +26,7 @@ export class BlockRootfs implements SharedFs {
   constructor(private readonly proc: ProcessAdapter) {}
 
   async start(req: SharedFsStartRequest): Promise<SharedFsHandle> {
-    const imagePath = join(req.diskDir, IMAGE_FILE);
+    const imagePath = join(req.diskDir, BLOCK_IMAGE_FILE);
     try {
       const size = Math.ceil(((await treeBytes(req.rootfsDir)) * 1.1 + FREE_BYTES) / 4096) * 4096;
       const handle = await open(imagePath, 'w', 0o600);

@@ -149,7 +149,7 @@ describe('buildQemuArgv', () => {
       expect(woken.join(' ')).toContain('-S -incoming defer');
       // A cold-booted one: its devices where a boot puts them, its RAM anonymous, as it was.
       const cold = buildQemuArgv(qemuMachineFor(config({ sharedFs: disk, network: nic, wakeFrom: { ...wakeFrom, restoredLayout: false } })));
-      expect(devices(cold)).toEqual(['virtio-pmem-pci', 'virtio-serial-pci', 'virtserialport', 'virtio-blk-pci', 'virtio-net-pci']);
+      expect(devices(cold)).toEqual(['virtio-pmem-pci', 'virtio-serial-pci', 'virtserialport', 'vmgenid', 'virtio-blk-pci', 'virtio-net-pci']);
       expect(cold.join(' ')).not.toMatch(/memory-backend-(file|memfd),id=mem/);
       expect(cold.join(' ')).toContain('-S -incoming defer');
       expect(() => qemuMachineFor(config({ sharedFs: vfs, wakeFrom }))).toThrow(/only a block rootfs can be saved/);

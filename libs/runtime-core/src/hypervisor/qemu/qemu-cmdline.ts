@@ -40,8 +40,7 @@ export interface QemuMachine {
   vsock?: { guestCid: number };
   /**
    * A machine that is saved as a boot snapshot, or restored from one (see qemu.snapshot.ts):
-   * PCIe root ports for the sandbox's devices, and a VM generation id whose change on restore
-   * makes the guest kernel reseed its RNG. `devicesOnPorts`: the share and NIC on the command
+   * PCIe root ports for the sandbox's devices. `devicesOnPorts`: the share and NIC on the command
    * line go into those ports, where a restored VM had them hot-plugged (a hibernated one woken).
    */
   snapshot?: { devicesOnPorts?: boolean };
@@ -115,10 +114,11 @@ export function buildQemuArgv(m: QemuMachine): string[] {
     argv.push(
       '-device', `pcie-root-port,id=${HOTPLUG_PORTS.share},bus=pcie.0,chassis=1`,
       '-device', `pcie-root-port,id=${HOTPLUG_PORTS.nic},bus=pcie.0,chassis=2`,
-      // auto: a fresh GUID per process, so every restored clone reads as a new generation.
-      '-device', 'vmgenid,guid=auto',
     );
   }
+  // auto: a fresh GUID per QEMU process, so a guest restored from a boot snapshot, woken or
+  // forked reads a new generation and its kernel reseeds its RNG.
+  argv.push('-device', 'vmgenid,guid=auto');
   switch (m.sharedFs?.kind) {
     case '9p':
       argv.push(

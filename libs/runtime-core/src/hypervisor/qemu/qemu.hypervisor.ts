@@ -1,11 +1,11 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import type { Accel } from '../../host/host-info';
-import { waitForExit, type ProcessAdapter } from '../../host/process.adapter';
+import { copySparse, waitForExit, type ProcessAdapter } from '../../host/process.adapter';
 import type { VmIsolation } from '../../jail/isolation';
 import { BWRAP } from '../../jail/jail-spec';
 import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
@@ -13,7 +13,19 @@ import type { BootSnapshotFiles, Hypervisor, RunningVm, SandboxDevices, Snapshot
 import { buildQemuArgv, TCG_TB_SIZE_MIB, type HotplugDevices, type QemuMachine } from './qemu-cmdline';
 import { jailQemu, jailSocketPath } from './qemu.jail';
 import { devicesOf, FIRST_INHERITED_FD, guestMemoryPath, qemuMachineFor, snapshotMachineFor } from './qemu.machine';
-import { copySparse, loadState, MigrationReceiver, plugSandboxDevices, saveState, waitForAgentServing, type SavedMemory } from './qemu.snapshot';
+import {
+  createGuestMemory,
+  HIBERNATE_TIMEOUT_MS,
+  loadState,
+  MigrationReceiver,
+  openSavedState,
+  plugSandboxDevices,
+  savedStateOf,
+  saveState,
+  SNAPSHOT_STATE_TIMEOUT_MS,
+  waitForAgentServing,
+  type SavedState,
+} from './qemu.snapshot';
 import { QmpClient } from './qmp.client';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
@@ -25,10 +37,6 @@ const KILL_WAIT_MS = 3_000;
 /** The name the NIC's descriptor is given in a running QEMU (`getfd`) before it is plugged in. */
 const NIC_FD_NAME = 'nic0';
 const DEAD_GUEST_STATUSES = new Set(['internal-error', 'guest-panicked', 'shutdown', 'io-error']);
-/** Loading a snapshot's device state, or saving it: both move well under a megabyte. */
-const SNAPSHOT_STATE_TIMEOUT_MS = 30_000;
-/** Saving or loading a hibernated VM's whole RAM: a few hundred MiB at disk speed, with room for a slow disk. */
-const HIBERNATE_TIMEOUT_MS = 120_000;
 /** A snapshot VM boots like any other: TCG boots are slow. */
 const SNAPSHOT_BOOT_TIMEOUT_MS = 120_000;
 /** After the agent says it serves, let it settle into waiting for a host before pausing it. */
@@ -146,23 +154,39 @@ export class QemuHypervisor implements Hypervisor {
     }
   }
 
-  async hibernate(vm: RunningVm, stateFile: string): Promise<void> {
+  hibernate(vm: RunningVm, stateFile: string): Promise<void> {
+    return this.saveVm(vm, stateFile);
+  }
+
+  capture(vm: RunningVm, stateFile: string, disk: { from: string; to: string }): Promise<void> {
+    return this.saveVm(vm, stateFile, { whilePaused: () => copySparse(this.proc, disk.from, disk.to), runOn: true });
+  }
+
+  /**
+   * Migrates the running VM into `stateFile`; it stays paused, for `then.whilePaused` (a copy of
+   * its disk that matches the saved memory), and runs on if `then.runOn` — and whenever the save fails.
+   */
+  private async saveVm(vm: RunningVm, stateFile: string, then: { whilePaused?: () => Promise<void>; runOn?: boolean } = {}): Promise<void> {
     const { pid, vmId, paths } = vm;
     const jail = vm.isolation?.jail;
     const isAlive = () => this.proc.isAlive(pid);
     const migrationSocket = join(paths.socketDir, 'migrate.sock');
     const receiver = await MigrationReceiver.listen(migrationSocket, stateFile, jail);
     let qmp: QmpClient | undefined;
+    let saved = false;
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
       await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'stream', HIBERNATE_TIMEOUT_MS, isAlive);
       await receiver.received;
+      await then.whilePaused?.();
+      saved = true;
     } catch (cause) {
-      // The VM runs on as it was; what was written of its state is worthless.
-      await qmp?.execute('cont', undefined, QMP_TIMEOUT_MS).catch(() => undefined);
+      // What was written of its state is worthless.
       await removeTree(stateFile);
       throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vmId}: ${describeError(cause)}`, { cause, context: { vmId } });
     } finally {
+      // `cont` after a completed migration takes the disk back from the (absent) destination.
+      if (!saved || then.runOn) await qmp?.execute('cont', undefined, QMP_TIMEOUT_MS).catch(() => undefined);
       qmp?.close();
       await receiver.close();
     }
@@ -304,39 +328,4 @@ async function removeVmFiles(paths: VmPaths): Promise<void> {
 
 async function removeGuestMemory(paths: VmPaths): Promise<void> {
   if (paths.guestMemory !== undefined) await removeTree(paths.guestMemory);
-}
-
-/** The RAM file of a VM whose memory a saved state fills: empty (QEMU sizes it), so it can be bound into a jail. */
-async function createGuestMemory(paths: VmPaths): Promise<void> {
-  const memory = guestMemoryPath(paths);
-  await mkdir(dirname(memory), { recursive: true, mode: 0o700 });
-  await writeFile(memory, '', { mode: 0o600 });
-}
-
-/** A state a VM starts from instead of booting: a boot snapshot's, or a hibernated VM's own. */
-interface SavedState {
-  file: string;
-  memory: SavedMemory;
-  timeoutMs: number;
-  failureCode: RuntimeErrorCode;
-  /** Names the operation in an error. */
-  what: string;
-}
-
-function savedStateOf(config: VmConfig): SavedState | undefined {
-  if (config.restoreFrom) {
-    return { file: config.restoreFrom.state, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
-  }
-  if (config.wakeFrom) {
-    return { file: config.wakeFrom.stateFile, memory: 'stream', timeoutMs: HIBERNATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.HIBERNATE_FAILED, what: 'wake hibernated VM' };
-  }
-  return undefined;
-}
-
-function openSavedState(path: string, failureCode: RuntimeErrorCode, sandboxId: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (cause) {
-    throw new RuntimeError(failureCode, `open saved VM state ${path}`, { cause, context: { sandboxId } });
-  }
 }

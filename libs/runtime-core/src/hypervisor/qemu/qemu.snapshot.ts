@@ -1,11 +1,13 @@
-import { createWriteStream } from 'node:fs';
-import { chown, readFile, rm } from 'node:fs/promises';
+import { createWriteStream, openSync } from 'node:fs';
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import type { ProcessAdapter } from '../../host/process.adapter';
+import type { VmConfig, VmPaths } from '../hypervisor';
+import { guestMemoryPath } from './qemu.machine';
 import { HOTPLUG_IDS, HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
 
@@ -22,6 +24,10 @@ import type { QmpClient } from './qmp.client';
  */
 
 const QMP_TIMEOUT_MS = 5_000;
+/** Loading a snapshot's device state, or saving it: both move well under a megabyte. */
+export const SNAPSHOT_STATE_TIMEOUT_MS = 30_000;
+/** Saving or loading a hibernated VM's whole RAM: a few hundred MiB at disk speed, with room for a slow disk. */
+export const HIBERNATE_TIMEOUT_MS = 120_000;
 const POLL_MS = 10;
 
 /** Polls until `done` says yes, failing after `timeoutMs` or as soon as the VMM is gone. */
@@ -139,7 +145,38 @@ export async function plugSandboxDevices(qmp: QmpClient, hotplug: HotplugDevices
   }
 }
 
-/** Copies a RAM file keeping its holes: only the pages the guest touched take space. */
-export async function copySparse(proc: ProcessAdapter, from: string, to: string): Promise<void> {
-  await proc.run('cp', ['--sparse=always', '--', from, to]);
+
+/** The RAM file of a VM whose memory a saved state fills: empty (QEMU sizes it), so it can be bound into a jail. */
+export async function createGuestMemory(paths: VmPaths): Promise<void> {
+  const memory = guestMemoryPath(paths);
+  await mkdir(dirname(memory), { recursive: true, mode: 0o700 });
+  await writeFile(memory, '', { mode: 0o600 });
+}
+
+/** A state a VM starts from instead of booting: a boot snapshot's, or a hibernated VM's own. */
+export interface SavedState {
+  file: string;
+  memory: SavedMemory;
+  timeoutMs: number;
+  failureCode: RuntimeErrorCode;
+  /** Names the operation in an error. */
+  what: string;
+}
+
+export function savedStateOf(config: VmConfig): SavedState | undefined {
+  if (config.restoreFrom) {
+    return { file: config.restoreFrom.state, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
+  }
+  if (config.wakeFrom) {
+    return { file: config.wakeFrom.stateFile, memory: 'stream', timeoutMs: HIBERNATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.HIBERNATE_FAILED, what: 'wake hibernated VM' };
+  }
+  return undefined;
+}
+
+export function openSavedState(path: string, failureCode: RuntimeErrorCode, sandboxId: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (cause) {
+    throw new RuntimeError(failureCode, `open saved VM state ${path}`, { cause, context: { sandboxId } });
+  }
 }

@@ -101,8 +101,13 @@ export const sandboxStateSchema = z.object({
     deferStart: z.boolean().optional(),
     tty: z.boolean().optional(),
     pod: z.object({ netns: z.string().optional(), hostname: z.string().optional() }).optional(),
+    forkOf: z.object({ sandboxId: z.string(), forkId: z.string(), count: z.number().int().positive() }).optional(),
   }),
   state: z.enum(['creating', 'running', 'hibernating', 'hibernated', 'waking', 'stopping', 'failed']),
+  /** A clone's container id in its guest: its source's (the guest is the source's, copied). Absent: the sandbox id. */
+  guestContainerId: z.string().optional(),
+  /** While a clone starts: the fork's captured VM state it is woken from (see sandbox/forks). */
+  fork: z.object({ stateFile: z.string() }).optional(),
   /**
    * Set once its VM is saved (see sandbox/hibernation): what waking it needs. Its VM, VMM and
    * network plumbing are released; its rootfs, jail and disk are kept.
@@ -174,6 +179,21 @@ export function newSandboxState(
 /** The id the sandbox's VM, jail and dirs are named by. */
 export function vmIdOf(state: Pick<SandboxState, 'spec' | 'vmId'>): string {
   return state.vmId ?? state.spec.id;
+}
+
+/** Why this sandbox's VM cannot be saved (hibernated, forked), or undefined when it can. */
+export function vmNotSavable(state: Pick<SandboxState, 'sharedFsKind' | 'spec' | 'transport'>): string | undefined {
+  if (state.sharedFsKind !== 'block') {
+    return `its rootfs is ${state.sharedFsKind}: QEMU 7.2 saves neither a vhost-user-fs device nor a mounted 9p share, so only a rootfs: block sandbox can hibernate`;
+  }
+  if (state.spec.pod) return "it is a CRI pod's VM";
+  if (state.transport !== 'virtio-serial') return `its agent channel is ${state.transport}, whose connections QEMU does not save`;
+  return undefined;
+}
+
+/** The id the guest knows the sandbox's container by. */
+export function containerIdOf(state: Pick<SandboxState, 'spec' | 'guestContainerId'>): string {
+  return state.guestContainerId ?? state.spec.id;
 }
 
 export interface LoadedStates {

@@ -76,6 +76,13 @@ export interface PoolSize extends PoolShape {
 }
 
 /** What the node agent asks for. */
+/** Which running sandbox a clone is forked from, and the fork (one capture) it is one of `count` clones of. */
+export interface ForkOf {
+  sandboxId: string;
+  forkId: string;
+  count: number;
+}
+
 export interface SandboxSpec {
   /** A UUID; names every host object of the sandbox. */
   id: string;
@@ -118,6 +125,12 @@ export interface SandboxSpec {
    * kernel and network. Needs a shared-directory rootfs (virtiofs or 9p).
    */
   pod?: PodOptions;
+  /**
+   * A clone of a running sandbox on this node (see sandbox/forks): it starts from that
+   * sandbox's memory, processes and files, captured once for the fork's `count` clones, with an
+   * identity of its own (id, hostname, MAC, address, RNG).
+   */
+  forkOf?: ForkOf;
 }
 
 export interface PodOptions {

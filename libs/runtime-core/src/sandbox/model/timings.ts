@@ -5,7 +5,7 @@ import type { PhaseTiming } from './sandbox.types';
  * `restore` replaces `vmm` when the VM comes from a boot snapshot; `plug` replaces `jail`,
  * `restore` and `agent` when it comes from the warm pool.
  */
-export type StartPhase = 'rootfs' | 'jail' | 'sharefs' | 'network' | 'vmm' | 'restore' | 'wake' | 'plug' | 'agent' | 'sandbox' | 'container';
+export type StartPhase = 'rootfs' | 'jail' | 'sharefs' | 'fork' | 'network' | 'vmm' | 'restore' | 'wake' | 'plug' | 'agent' | 'identity' | 'sandbox' | 'container';
 
 /** Times each start phase with a monotonic clock; a failed phase is recorded too, so slow failures show. */
 export async function timePhase<T>(timings: PhaseTiming[], phase: StartPhase, fn: () => Promise<T>): Promise<T> {

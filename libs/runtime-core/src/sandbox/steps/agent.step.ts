@@ -41,16 +41,17 @@ export class AgentStep implements StartStep {
     const pid = state.vmmPid;
     if (pid === undefined) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, 'no VM to connect to');
     const transport = transportFor(state);
-    // A guest that had a host before (a woken one, or one whose save failed) may still send
-    // what it answered that host: the new host must not take it for its own session's.
-    if (state.state !== 'creating') await transport.discardStaleOutput?.();
+    // A guest that ran before (woken, forked, or one whose save failed) may still send what it
+    // answered its previous host: the new host must not take it for its own session's.
+    const ranBefore = state.guest !== undefined;
+    if (ranBefore) await transport.discardStaleOutput?.();
     const agent = this.deps.connectAgent(transport);
     entry.agent = agent;
     await agent.waitReady(this.deps.bootTimeoutMs, async () =>
       ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, vmIdOf(state), state.paths),
     );
-    // A restored or woken guest's clock stopped when its state was saved.
-    if (state.restored || state.hibernation) await agent.setGuestDateTime();
+    // A restored, woken or forked guest's clock stopped when its state was saved.
+    if (state.restored || ranBefore) await agent.setGuestDateTime();
     state.guest = await agent.guestDetails();
   }
 

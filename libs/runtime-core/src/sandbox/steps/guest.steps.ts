@@ -5,7 +5,7 @@ import type { SharedFs, SharedFsKind } from '../../sharefs/shared-fs';
 import { buildContainerSpec } from '../model/oci-spec';
 import { hostnameOf } from '../model/sandbox-spec';
 import type { SandboxEntry } from '../model/sandbox.entry';
-import { vmIdOf } from '../model/sandbox.state';
+import { containerIdOf, vmIdOf } from '../model/sandbox.state';
 import { configureGuestNetwork } from './guest-network';
 import type { StartStep, StepContext } from './start-step';
 
@@ -102,7 +102,7 @@ export class ContainerStep implements StartStep {
   async release(ctx: StepContext): Promise<void> {
     const { state } = ctx.entry;
     if (!state.containerCreated) return;
-    await (await liveAgent(ctx.entry, this.hypervisor))?.removeContainer(state.spec.id, CONTAINER_STOP_SECONDS).catch(() => undefined);
+    await (await liveAgent(ctx.entry, this.hypervisor))?.removeContainer(containerIdOf(state), CONTAINER_STOP_SECONDS).catch(() => undefined);
     state.containerCreated = false;
     state.initWaiting = undefined;
   }

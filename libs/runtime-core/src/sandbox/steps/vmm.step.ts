@@ -109,8 +109,9 @@ export class RestoreStep implements StartStep {
 }
 
 /**
- * Wakes a hibernated sandbox's VM from the state it was saved in (see sandbox/hibernation): the
- * VMM step stops it, as it stops any VM.
+ * Wakes a hibernated sandbox's VM from the state it was saved in (see sandbox/hibernation), or
+ * starts a clone's from its fork's capture (see sandbox/forks): the VMM step stops it, as it
+ * stops any VM.
  */
 export class WakeStep implements StartStep {
   readonly phase = 'wake' as const;
@@ -119,9 +120,10 @@ export class WakeStep implements StartStep {
   constructor(private readonly deps: VmmDeps) {}
 
   acquire(ctx: StepContext): Promise<void> {
-    const { hibernation, restored } = ctx.entry.state;
-    if (!hibernation) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
-    return startVm(this.deps, ctx, { wakeFrom: { stateFile: hibernation.stateFile, restoredLayout: restored === true } });
+    const { hibernation, fork, restored } = ctx.entry.state;
+    const stateFile = hibernation?.stateFile ?? fork?.stateFile;
+    if (stateFile === undefined) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
+    return startVm(this.deps, ctx, { wakeFrom: { stateFile, restoredLayout: restored === true } });
   }
 
   release(): Promise<void> {
