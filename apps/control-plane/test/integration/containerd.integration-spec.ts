@@ -1,9 +1,9 @@
-import { UI_NAMESPACE, type ContainerdSandbox } from '@moat/proto';
-import { io, type Socket } from 'socket.io-client';
+import type { ContainerdSandbox } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect } from '@jest/globals';
+import { beforeEach, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
+import { closeAfterEachTest, connectDashboard } from './support/opened';
 import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -20,24 +20,15 @@ interface Sandbox {
 
 describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, skip }) => {
   let t: TestApp;
-  let opened: TestAgent[] = [];
-  let dashboards: Socket[] = [];
+  const closeAfterTest = closeAfterEachTest();
 
   beforeEach(async () => {
     if (skip) return;
-    t = await startApp(kind);
-  });
-  afterEach(async () => {
-    opened.forEach((a) => a.close());
-    opened = [];
-    dashboards.forEach((s) => s.close());
-    dashboards = [];
-    await t?.close();
+    t = closeAfterTest(await startApp(kind));
   });
 
   async function agent(): Promise<TestAgent> {
-    const a = await TestAgent.connect(t.baseUrl, t.adminToken);
-    opened.push(a);
+    const a = closeAfterTest(await TestAgent.connect(t.baseUrl, t.adminToken));
     // (4096 − 1024) MiB and 2 × 16 vCPUs offered.
     expect(await a.hello({ capacity: { vcpus: 2, memoryMiB: 4096 }, ...AGENT_SIZING })).toMatchObject({ ok: true });
     return a;
@@ -141,16 +132,14 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
   });
 
   itIf(!skip)("a node that goes away takes its containerd sandboxes out of the list; an older agent's beat leaves them be", async () => {
-    const socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: t.adminToken }, forceNew: true });
-    dashboards.push(socket);
     const pushed: Sandbox[] = [];
     const deleted: string[] = [];
-    socket.on('sandbox:updated', (sandbox: Sandbox) => pushed.push(sandbox));
-    socket.on('sandbox:deleted', ({ id }: { id: string }) => deleted.push(id));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
+    closeAfterTest(
+      await connectDashboard(t, (socket) => {
+        socket.on('sandbox:updated', (sandbox: Sandbox) => pushed.push(sandbox));
+        socket.on('sandbox:deleted', ({ id }: { id: string }) => deleted.push(id));
+      }),
+    );
     const node = await agent();
     const reported = task({ state: 'creating' });
     node.heartbeat([], [reported]);
@@ -169,8 +158,7 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
 
     // Back again with the same list, it is shown again: what the control plane remembered of the
     // node's beats went with it.
-    const back = await TestAgent.connect(t.baseUrl, t.adminToken, node.nodeId);
-    opened.push(back);
+    const back = closeAfterTest(await TestAgent.connect(t.baseUrl, t.adminToken, node.nodeId));
     expect(await back.hello({ capacity: { vcpus: 2, memoryMiB: 4096 }, ...AGENT_SIZING })).toMatchObject({ ok: true });
     back.heartbeat([], [reported]);
     await eventually(async () => expect((await list(t.admin())).map((s) => s.id)).toContain(reported.id));

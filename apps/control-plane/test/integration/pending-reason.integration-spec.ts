@@ -1,9 +1,8 @@
-import { UI_NAMESPACE } from '@moat/proto';
-import { io, type Socket } from 'socket.io-client';
-import { afterEach, beforeEach, describe, expect } from '@jest/globals';
+import { beforeEach, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { SchedulerService } from '../../src/scheduler/scheduler.service';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
+import { closeAfterEachTest, connectDashboard } from './support/opened';
 import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -16,25 +15,15 @@ interface Sandbox {
 
 describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ kind, skip }) => {
   let t: TestApp;
-  let opened: TestAgent[] = [];
-  let dashboards: Socket[] = [];
+  const closeAfterTest = closeAfterEachTest();
 
   beforeEach(async () => {
     if (skip) return;
-    t = await startApp(kind);
-  });
-  afterEach(async () => {
-    opened.forEach((a) => a.close());
-    opened = [];
-    dashboards.forEach((s) => s.close());
-    dashboards = [];
-    await t?.close();
+    t = closeAfterTest(await startApp(kind));
   });
 
   async function connect(): Promise<TestAgent> {
-    const a = await TestAgent.connect(t.baseUrl, t.adminToken);
-    opened.push(a);
-    return a;
+    return closeAfterTest(await TestAgent.connect(t.baseUrl, t.adminToken));
   }
 
   async function agent(capacity: { vcpus: number; memoryMiB: number }, labels?: Record<string, string>): Promise<TestAgent> {
@@ -115,14 +104,8 @@ describe.each(DATABASES)('room on nodes and pending sandboxes, on $label', ({ ki
     });
 
     itIf(!skip)('dashboards see the reason change and clear as it happens', async () => {
-      const socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: t.adminToken }, forceNew: true });
-      dashboards.push(socket);
       const pushed: Sandbox[] = [];
-      socket.on('sandbox:updated', (sandbox: Sandbox) => pushed.push(sandbox));
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
-      });
+      closeAfterTest(await connectDashboard(t, (socket) => socket.on('sandbox:updated', (sandbox: Sandbox) => pushed.push(sandbox))));
       const waiting = await create({ vcpus: 2, memoryMiB: 256 });
       await eventually(() => Promise.resolve(expect(pushed.at(-1)).toMatchObject({ id: waiting.id, pendingReason: { code: 'NO_READY_NODE' } })));
       await agent({ vcpus: 1, memoryMiB: 4096 });

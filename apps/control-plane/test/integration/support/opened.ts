@@ -1,0 +1,44 @@
+import { afterEach } from '@jest/globals';
+import { UI_NAMESPACE } from '@moat/proto';
+import { io, type Socket } from 'socket.io-client';
+import type { TestApp } from './harness';
+
+/** What a test opens and has to close again: an app, a node agent, a dashboard socket. */
+export interface Closable {
+  close(): unknown;
+}
+
+/**
+ * For a `describe` body: registers an `afterEach` that closes, newest first, everything the test
+ * passed to the returned function (so the agents and dashboards go before the app they talk to),
+ * and then forgets them. The function returns what it is given: `t = closeAfterTest(await startApp(kind))`.
+ */
+export function closeAfterEachTest(): <T extends Closable>(opened: T) => T {
+  let opened: Closable[] = [];
+  afterEach(async () => {
+    const closing = opened.reverse();
+    opened = [];
+    for (const o of closing) await o.close();
+  });
+  return (o) => {
+    opened.push(o);
+    return o;
+  };
+}
+
+/**
+ * A dashboard socket of `t`'s operator, once connected; `listen` adds its event handlers before it
+ * connects. Rejects with the handshake's error, the socket closed.
+ */
+export async function connectDashboard(t: TestApp, listen: (socket: Socket) => void): Promise<Socket> {
+  const socket = io(`${t.baseUrl}${UI_NAMESPACE}`, { transports: ['websocket'], auth: { token: t.adminToken }, forceNew: true });
+  listen(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+  return socket;
+}
