@@ -1,0 +1,76 @@
+// Test support: one real-VM runtime a suite shares, the sandboxes it made, and its cleanup.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { expect } from '@jest/globals';
+import { SandboxRuntime, type GuestImage, type RuntimeOptions, type SandboxInfo, type SandboxSpec } from '../../../src';
+import { accel } from './guest-image';
+import { makeVmDirs, removeLeftovers, removeVmDirs, type VmDirs } from './vm-dirs';
+
+/**
+ * The runtime a suite's tests share: `start` (in `beforeAll`) makes its host dirs and opens it with
+ * `guestImage`, data under `<work>/data` and the options `optionsFor` gives for those dirs;
+ * `create` and `sh` are the checked steps the tests are made of; `stop` (in `afterAll`) deletes
+ * every sandbox `create` made, closes the runtime and removes what is left on the host.
+ */
+export class SuiteRuntime {
+  /** Set by `start`. */
+  dirs!: VmDirs;
+  /** Set by `start`, replaced by `reopen`. */
+  runtime!: SandboxRuntime;
+  /** Every sandbox `create` made, for `stop` to delete (a test may take them off to delete them itself). */
+  readonly ids: string[] = [];
+
+  constructor(
+    /** Names the host dirs (see `makeVmDirs`). */
+    private readonly name: string,
+    private readonly guestImage: GuestImage,
+    /** What `create` asks for unless its overrides say otherwise. */
+    private readonly sandbox: Omit<SandboxSpec, 'id'>,
+    private readonly optionsFor: (dirs: VmDirs) => Partial<RuntimeOptions> = () => ({}),
+  ) {}
+
+  async start(): Promise<void> {
+    this.dirs = makeVmDirs(this.name);
+    this.runtime = await this.open();
+  }
+
+  /** Closes the runtime and opens a new one on the same dirs (a node agent's restart). */
+  async reopen(): Promise<void> {
+    await this.runtime.close();
+    this.runtime = await this.open();
+  }
+
+  /** Creates a sandbox under a new id and checks it is running without an error. */
+  async create(overrides: Partial<SandboxSpec> = {}): Promise<SandboxInfo> {
+    const id = randomUUID();
+    this.ids.push(id);
+    const info = await this.runtime.create({ id, ...this.sandbox, ...overrides });
+    expect(info.error).toBeUndefined();
+    expect(info.state).toBe('running');
+    return info;
+  }
+
+  /** Runs `script` with `sh -c` in sandbox `id`, checks it exits 0 with nothing on stderr, and returns its stdout trimmed. */
+  async sh(id: string, script: string): Promise<string> {
+    const out = await this.runtime.exec(id, { command: ['sh', '-c', script] });
+    expect({ exitCode: out.exitCode, stderr: out.stderr.toString() }).toEqual({ exitCode: 0, stderr: '' });
+    return out.stdout.toString().trim();
+  }
+
+  /**
+   * Deletes what `create` made, closes the runtime, then kills what is left of those sandboxes, of
+   * snapshot VMs and of `processesOf`, removes the network `networkPrefix` made, and the dirs.
+   */
+  async stop(leftovers: { networkPrefix?: string; processesOf?: Iterable<string> } = {}): Promise<void> {
+    for (const id of this.ids) await this.runtime?.delete(id).catch(() => undefined);
+    await this.runtime?.close();
+    if (this.dirs === undefined) return;
+    removeLeftovers([...this.ids, ...(leftovers.processesOf ?? []), join(this.dirs.runDir, 'snapshot-')], leftovers.networkPrefix);
+    removeVmDirs(this.dirs);
+  }
+
+  private open(): Promise<SandboxRuntime> {
+    const { work, runDir, memoryDir } = this.dirs;
+    return SandboxRuntime.open({ dataDir: join(work, 'data'), runDir, memoryDir, guestImage: this.guestImage, accel, ...this.optionsFor(this.dirs) });
+  }
+}
