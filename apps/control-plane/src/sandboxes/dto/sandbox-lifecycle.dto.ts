@@ -11,6 +11,12 @@ import {
   type RestartPolicyType,
 } from '../model/restart-policy';
 
+/** The OpenAPI schema of `maxRestarts`, the same in requests and responses. */
+const MAX_RESTARTS_SCHEMA = { required: false, type: 'integer', minimum: 0, maximum: MAX_RESTARTS } as const;
+
+/** The OpenAPI schema of `backoffSeconds`, the same in requests and responses. */
+const BACKOFF_SECONDS_SCHEMA = { required: false, type: 'integer', minimum: 1, maximum: MAX_BACKOFF_SECONDS } as const;
+
 /** Refuses a limit on a policy that never restarts: it would limit nothing. */
 function OnFailureOnly(): PropertyDecorator {
   return ValidateBy({
@@ -32,10 +38,7 @@ export class RestartPolicyRequestDto {
   type!: RestartPolicyType;
 
   @ApiProperty({
-    required: false,
-    type: 'integer',
-    minimum: 0,
-    maximum: MAX_RESTARTS,
+    ...MAX_RESTARTS_SCHEMA,
     default: RESTART_DEFAULTS.maxRestarts,
     description: 'Restarts allowed (on-failure only); once used up the sandbox stays failed',
   })
@@ -47,10 +50,7 @@ export class RestartPolicyRequestDto {
   maxRestarts?: number;
 
   @ApiProperty({
-    required: false,
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_BACKOFF_SECONDS,
+    ...BACKOFF_SECONDS_SCHEMA,
     default: RESTART_DEFAULTS.backoffSeconds,
     description: `Wait before the first restart (on-failure only); doubled after each restart, at most ${MAX_BACKOFF_SECONDS} s`,
   })
@@ -72,16 +72,10 @@ export class RestartPolicyDto {
   @ApiProperty({ enum: RESTART_POLICY_TYPES })
   type!: RestartPolicyType;
 
-  @ApiProperty({ required: false, type: 'integer', minimum: 0, maximum: MAX_RESTARTS, description: 'With on-failure: restarts allowed' })
+  @ApiProperty({ ...MAX_RESTARTS_SCHEMA, description: 'With on-failure: restarts allowed' })
   maxRestarts?: number;
 
-  @ApiProperty({
-    required: false,
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_BACKOFF_SECONDS,
-    description: 'With on-failure: seconds before the first restart, doubled after each one',
-  })
+  @ApiProperty({ ...BACKOFF_SECONDS_SCHEMA, description: 'With on-failure: seconds before the first restart, doubled after each one' })
   backoffSeconds?: number;
 }
 
