@@ -1,29 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { NO_SIZING } from './node-offer';
 import { Candidate, PlacementPolicy, PlacementRequest, PlacementTable } from './placement';
-
-const node = (
-  id: string,
-  vcpus: number,
-  memoryMiB: number,
-  used: [number, number] = [0, 0],
-  labels: Record<string, string> = {},
-): Candidate => ({
-  id,
-  capacity: { vcpus, memoryMiB },
-  allocated: { vcpus: used[0], memoryMiB: used[1] },
-  sizing: NO_SIZING,
-  labels,
-  keyCounts: new Map(),
-});
-
-const req = (vcpus: number, memoryMiB: number, extra: Partial<PlacementRequest> = {}): PlacementRequest => ({
-  vcpus,
-  memoryMiB,
-  nodeSelector: {},
-  antiAffinityKey: null,
-  ...extra,
-});
+import { node, req } from './testing/placement';
 
 const chooseNode = (request: PlacementRequest, nodes: Candidate[], policy: PlacementPolicy): Candidate | undefined =>
   new PlacementTable(nodes, policy).place(request);

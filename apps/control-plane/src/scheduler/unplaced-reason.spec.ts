@@ -1,23 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { NO_SIZING } from './node-offer';
 import { Candidate, PlacementPolicy, PlacementRequest, PlacementTable } from './placement';
+import { node, req } from './testing/placement';
 import { unplacedReason } from './unplaced-reason';
-
-const node = (id: string, vcpus: number, memoryMiB: number, used: [number, number] = [0, 0], labels: Record<string, string> = {}): Candidate => ({
-  id,
-  capacity: { vcpus, memoryMiB },
-  allocated: { vcpus: used[0], memoryMiB: used[1] },
-  sizing: NO_SIZING,
-  labels,
-  keyCounts: new Map(),
-});
-
-const req = (vcpus: number, memoryMiB: number, nodeSelector: Record<string, string> = {}): PlacementRequest => ({
-  vcpus,
-  memoryMiB,
-  nodeSelector,
-  antiAffinityKey: null,
-});
 
 const policy: PlacementPolicy = { strategy: 'spread', cpuOvercommit: 1, memoryOvercommit: 1 };
 
@@ -34,7 +18,7 @@ describe('why a sandbox is not placed', () => {
   });
 
   it('no ready node carries the selector', () => {
-    expect(refused([node('a', 8, 8192, [0, 0], { tier: 'cpu' })], req(1, 256, { tier: 'gpu' }))).toEqual({
+    expect(refused([node('a', 8, 8192, [0, 0], { tier: 'cpu' })], req(1, 256, { nodeSelector: { tier: 'gpu' } }))).toEqual({
       code: 'NO_MATCHING_NODE',
       message: 'no ready node carries the label tier=gpu',
     });
@@ -47,7 +31,7 @@ describe('why a sandbox is not placed', () => {
 
   it('memory, counting only the nodes that match the selector', () => {
     const nodes = [node('a', 8, 8192, [0, 0], { tier: 'cpu' }), node('b', 8, 1024, [0, 512], { tier: 'gpu' })];
-    expect(refused(nodes, req(1, 640, { tier: 'gpu' }))).toEqual({
+    expect(refused(nodes, req(1, 640, { nodeSelector: { tier: 'gpu' } }))).toEqual({
       code: 'INSUFFICIENT_MEMORY',
       message: 'no ready node carrying tier=gpu has 640 MiB free; largest free: 512 MiB',
     });
