@@ -150,6 +150,15 @@ describe('Reconciler', () => {
     expect(reports.at(-1)?.savedBytes).toBeUndefined();
   });
 
+  it("starts a clone from its fork's source, as the desired set names it", async () => {
+    const { runtime, reconciler } = setup();
+    const forkOf = { sandboxId: ID_A, forkId: '00000000-0000-4000-8000-0000000000f1', count: 1 };
+    reconciler.setDesired({ sandboxes: [{ ...want(ID_A), rootfs: 'block' }, { ...want(ID_B), rootfs: 'block', forkOf }] });
+    await reconciler.idle();
+    expect(runtime.specs.find((s) => s.id === ID_B)?.forkOf).toEqual(forkOf);
+    expect(runtime.specs.find((s) => s.id === ID_A)?.forkOf).toBeUndefined();
+  });
+
   it('reports a sandbox that cannot hibernate running, with the reason', async () => {
     const { reports, reconciler } = setup();
     reconciler.setDesired({ sandboxes: [want(ID_A)] });

@@ -161,6 +161,7 @@ export class Reconciler {
         rootfs: want.rootfs,
         ...(want.tenantId && { tenantId: want.tenantId }),
         ...(want.dns && { dns: want.dns }),
+        ...(want.forkOf && { forkOf: want.forkOf }),
         ...(want.network !== false && {
           network: {
             model: want.networkModel ?? this.defaultNetworkModel,

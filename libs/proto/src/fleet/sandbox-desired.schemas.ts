@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH } from '../limits/process.limits';
-import { MAX_IMAGE_REFERENCE_LENGTH, MAX_MEMORY_MIB, MAX_PUBLISHED_PORTS, MAX_VCPUS, MIN_MEMORY_MIB } from '../limits/sandbox.limits';
+import { MAX_FORK_CLONES, MAX_IMAGE_REFERENCE_LENGTH, MAX_MEMORY_MIB, MAX_PUBLISHED_PORTS, MAX_VCPUS, MIN_MEMORY_MIB } from '../limits/sandbox.limits';
 import { MAX_TENANT_PEERS, MAX_VNI } from '../limits/fleet.limits';
 import { dnsConfigSchema, egressPolicySchema, ipv4CidrSchema, ipv4Schema } from './sandbox-fences';
 
@@ -69,6 +69,13 @@ export const desiredSandboxSchema = z.object({
    * the error HIBERNATE_UNSUPPORTED.
    */
   hibernated: z.boolean().optional(),
+  /**
+   * A clone of a running `rootfs: block` sandbox on the same node (`POST /v1/sandboxes/:id/fork`):
+   * the node starts it from that sandbox's memory, processes and files, captured once for the
+   * fork's `count` clones (all of them carry the same `forkId`), under the clone's own identity.
+   * A source that is not running there fails the clone with FORK_FAILED.
+   */
+  forkOf: z.object({ sandboxId: z.string().uuid(), forkId: z.string().uuid(), count: z.number().int().min(1).max(MAX_FORK_CLONES) }).optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 

@@ -27,3 +27,5 @@ export const MAX_MEMORY_MIB = 262_144;
 export const MAX_IMAGE_REFERENCE_LENGTH = 1024;
 /** Most ports one sandbox may publish: the API, the desired state and the status a node reports. */
 export const MAX_PUBLISHED_PORTS = 64;
+/** Most clones one fork makes (`POST /v1/sandboxes/:id/fork {count}`): the API and the desired state. */
+export const MAX_FORK_CLONES = 16;

@@ -143,9 +143,11 @@ export class QemuHypervisor implements Hypervisor {
       await plugSandboxDevices(qmp, hotplug);
       await qmp.execute('cont', undefined, QMP_TIMEOUT_MS);
     } catch (cause) {
+      // How QEMU ended, if it did on its own: read before stop, which ends it either way.
+      const ended = (await isAlive()) ? undefined : await this.exitReason(paths);
       await this.stop(pid, sandboxId, paths);
       const tail = (await readTail(paths.consoleLog, 2048)).trim();
-      throw new RuntimeError(saved.failureCode, `${saved.what}: ${describeError(cause)}${tail ? `\n${tail}` : ''}`, {
+      throw new RuntimeError(saved.failureCode, `${saved.what}: ${describeError(cause)}${ended ? ` (QEMU ${ended})` : ''}${tail ? `\n${tail}` : ''}`, {
         cause,
         context: { sandboxId },
       });
