@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf, eventually } from '@moat/test-support';
 import { netnsName, RuntimeErrorCode, type SandboxInfo } from '../../src';
 import { dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
-import { SuiteRuntime } from './support/suite-runtime';
+import { COUNTER_AND_LISTENER, SuiteRuntime } from './support/suite-runtime';
 
 const image = findGuestImage();
 if (!image) console.warn(`hibernate integration tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
@@ -13,9 +13,6 @@ if (!image) console.warn(`hibernate integration tests skipped: no guest image un
 // A bridge prefix and pool of its own keep this test's networks off the host's and other tests'.
 const PREFIX = `mth${process.pid % 10000}`;
 const POOL = '10.251.0.0/16';
-
-/** The container's main process: a counter ticking every second, and a TCP listener that keeps what it is sent. */
-const WORKLOAD = ['sh', '-c', 'nc -l -p 7000 > /tmp/got & i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
 
 /**
  * Hibernate and wake on real QEMU: a block-rootfs sandbox's VM is saved whole and released (no
@@ -27,7 +24,7 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
   const vm = new SuiteRuntime(
     'hib',
     image!,
-    { vcpus: 1, memoryMiB: 128, env: {}, tenantId: 'hibernate-test', rootfs: 'block', command: WORKLOAD, network: { model: 'tcfilter', ports: [] } },
+    { vcpus: 1, memoryMiB: 128, env: {}, tenantId: 'hibernate-test', rootfs: 'block', command: COUNTER_AND_LISTENER, network: { model: 'tcfilter', ports: [] } },
     ({ work }) => ({ network: { stateDir: join(work, 'network'), bridgePrefix: PREFIX, subnetPool: POOL } }),
   );
   const count = async (id: string) => Number(await vm.sh(id, 'cat /tmp/count'));

@@ -6,6 +6,9 @@ import { SandboxRuntime, type GuestImage, type RuntimeOptions, type SandboxInfo,
 import { accel } from './guest-image';
 import { makeVmDirs, removeLeftovers, removeVmDirs, type VmDirs } from './vm-dirs';
 
+/** A container's main process with state to keep: a counter in /tmp/count ticking every second, and a TCP listener on 7000 writing what it is sent to /tmp/got. */
+export const COUNTER_AND_LISTENER = ['sh', '-c', 'nc -l -p 7000 > /tmp/got & i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
+
 /**
  * The runtime a suite's tests share: `start` (in `beforeAll`) makes its host dirs and opens it with
  * `guestImage`, data under `<work>/data` and the options `optionsFor` gives for those dirs;
