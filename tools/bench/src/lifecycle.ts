@@ -5,9 +5,11 @@
  *  - hibernate: the time to save its VM and release it, and the bytes it keeps on the node;
  *  - wake → exec-ready: from the wake until `exec true` answers;
  *  - create → exec-ready, restored from a boot snapshot and booted cold, the references the
- *    wake is compared with (target: wake ≤ 1.0 s here, and ≥ 3× faster than a cold boot).
- * Fork and live migration are not built yet: nothing is printed for them.
- * Usage: node tools/bench/dist/lifecycle.js [--runs N] [--accel auto|kvm|tcg] [--data-dir DIR]
+ *    wake is compared with (target: wake ≤ 1.0 s here, and ≥ 3× faster than a cold boot);
+ *  - fork of 1 and of `--fork` clones (default 10) → every clone exec-ready, and how long the
+ *    source was paused for its capture.
+ * Live migration is not built yet: nothing is printed for it.
+ * Usage: node tools/bench/dist/lifecycle.js [--runs N] [--fork N] [--accel auto|kvm|tcg] [--data-dir DIR]
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,8 +44,11 @@ function line(title: string, samples: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, accel: { type: 'string', default: 'auto' }, 'data-dir': DATA_DIR_OPTION } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '3' }, fork: { type: 'string', default: '10' }, accel: { type: 'string', default: 'auto' }, 'data-dir': DATA_DIR_OPTION },
+  });
   const runs = positiveInt('runs', values.runs);
+  const forkCount = positiveInt('fork', values.fork);
   const image = await resolveGuestImage(resolve(values['data-dir']));
   const { accel } = await detectHost(accelOption(values.accel));
   const work = mkdtempSync(join(tmpdir(), 'moat-bench-lifecycle-'));
@@ -86,7 +91,24 @@ async function main(): Promise<void> {
     line('create → exec-ready, restored from boot snapshot', figures.restored);
     const coldP50 = line('create → exec-ready, cold boot', figures.cold);
     console.log(`wake p50 ${formatMs(wake)}: target ≤ 1.0 s ${wake <= 1_000 ? 'met' : 'not met'}; cold boot / wake = ${(coldP50 / wake).toFixed(2)}× (target ≥ 3)`);
-    console.log('fork and live migration: not built yet');
+    const source = spec();
+    await created(restoring, source);
+    for (const count of [1, forkCount]) {
+      const forkOf = { sandboxId: source.id, forkId: randomUUID(), count };
+      const t0 = performance.now();
+      const clones = Array.from({ length: count }, () => ({ ...spec(), forkOf }));
+      await Promise.all(
+        clones.map(async (clone) => {
+          const info = await restoring.create(clone);
+          if (info.state !== 'running') throw new Error(`clone ${info.state}: ${info.error?.message ?? 'no error'}`);
+          await execReady(restoring, clone.id);
+        }),
+      );
+      console.log(`${`fork of ${count} → all exec-ready`.padEnd(48)} ${formatMs(performance.now() - t0)}`);
+      for (const clone of clones) await restoring.delete(clone.id);
+    }
+    await restoring.delete(source.id);
+    console.log('live migration: not built yet');
   } finally {
     await Promise.all([restoring.close(), cold.close()]);
     rmSync(work, { recursive: true, force: true });
