@@ -10,8 +10,11 @@ const TAIL_LINES = 1000;
 
 type Status = { kind: 'loading' } | { kind: 'live' } | { kind: 'done'; ended: boolean } | { kind: 'error'; message: string };
 
-/** Only a sandbox on a node has logs there: while it runs, and after it failed until it is deleted. */
-const HAS_LOGS: readonly SandboxState[] = ['running', 'failed', 'stopping'];
+/**
+ * Only a sandbox on a node has logs there: while it runs (and while it sleeps: its node keeps
+ * them across a hibernate), and after it failed until it is deleted.
+ */
+const HAS_LOGS: readonly SandboxState[] = ['running', 'hibernating', 'hibernated', 'waking', 'failed', 'stopping'];
 
 /**
  * The main process's stdout and stderr (stderr set apart in colour), streamed with fetch from
