@@ -5,7 +5,16 @@
  */
 import { z } from 'zod';
 import { MAX_ARGV_ENTRIES, MAX_COMMAND_ARG_LENGTH } from '../limits/process.limits';
-import { MAX_FORK_CLONES, MAX_IMAGE_REFERENCE_LENGTH, MAX_MEMORY_MIB, MAX_PUBLISHED_PORTS, MAX_VCPUS, MIN_MEMORY_MIB } from '../limits/sandbox.limits';
+import {
+  MAX_FORK_CLONES,
+  MAX_IDLE_TIMEOUT_SECONDS,
+  MAX_IMAGE_REFERENCE_LENGTH,
+  MAX_MEMORY_MIB,
+  MAX_PUBLISHED_PORTS,
+  MAX_VCPUS,
+  MIN_IDLE_TIMEOUT_SECONDS,
+  MIN_MEMORY_MIB,
+} from '../limits/sandbox.limits';
 import { MAX_TENANT_PEERS, MAX_VNI } from '../limits/fleet.limits';
 import { dnsConfigSchema, egressPolicySchema, ipv4CidrSchema, ipv4Schema } from './sandbox-fences';
 
@@ -76,6 +85,13 @@ export const desiredSandboxSchema = z.object({
    * A source that is not running there fails the clone with FORK_FAILED.
    */
   forkOf: z.object({ sandboxId: z.string().uuid(), forkId: z.string().uuid(), count: z.number().int().min(1).max(MAX_FORK_CLONES) }).optional(),
+  /**
+   * Auto-hibernate (only a `rootfs: block` sandbox has it): once the running sandbox has had no
+   * exec, attach session, file transfer or NIC traffic for this long, the node says so in its
+   * status (`idleSeconds`); it does not hibernate it by itself, the control plane decides and
+   * asks through `hibernated`. Absent: never idle.
+   */
+  idleTimeoutSeconds: z.number().int().min(MIN_IDLE_TIMEOUT_SECONDS).max(MAX_IDLE_TIMEOUT_SECONDS).optional(),
 });
 export type DesiredSandbox = z.infer<typeof desiredSandboxSchema>;
 

@@ -12,6 +12,11 @@ export const execRequestSchema = z.object({
   timeoutMs: z.number().int().positive().max(MAX_EXEC_TIMEOUT_MS).optional(),
   /** Run on a pseudo-terminal: stderr arrives merged into stdout. */
   tty: z.boolean().optional(),
+  /**
+   * A deployment's health check, the control plane's own probe: not a use of the sandbox, so it
+   * does not keep it from going idle (`idleTimeoutSeconds`).
+   */
+  probe: z.boolean().optional(),
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 

@@ -62,5 +62,13 @@ export const sandboxStatusSchema = z.object({
   restartCount: z.number().int().nonnegative().optional(),
   /** While `hibernated`: the bytes its saved state takes on its node (VM state and writable rootfs). */
   savedBytes: z.number().int().nonnegative().optional(),
+  /**
+   * While `running` and idle for at least its desired `idleTimeoutSeconds`: how long it has had
+   * no exec, attach session, file transfer or NIC traffic, in whole seconds as the node measured
+   * them (no clocks compared). Sent once when it becomes idle, and with every later report
+   * until it is used again; the control plane answers by asking for it to hibernate. Absent:
+   * in use, or no idle timeout.
+   */
+  idleSeconds: z.number().int().nonnegative().optional(),
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;

@@ -29,3 +29,11 @@ export const MAX_IMAGE_REFERENCE_LENGTH = 1024;
 export const MAX_PUBLISHED_PORTS = 64;
 /** Most clones one fork makes (`POST /v1/sandboxes/:id/fork {count}`): the API and the desired state. */
 export const MAX_FORK_CLONES = 16;
+
+/**
+ * Bounds of a sandbox's `idleTimeoutSeconds` (auto-hibernate), in the API and the desired state:
+ * at least 10 s, as a node notices idleness only every few seconds and a wake costs more than
+ * that; at most a week.
+ */
+export const MIN_IDLE_TIMEOUT_SECONDS = 10;
+export const MAX_IDLE_TIMEOUT_SECONDS = 604_800;

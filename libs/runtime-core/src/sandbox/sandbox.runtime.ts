@@ -6,6 +6,7 @@ import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { resolveAccel, type Accel } from '../host/host-info';
+import { nicTrafficBytes } from '../network/nic-traffic';
 import type { TenantPeers } from '../network/tenants/tenant-networks';
 import type { PlannedAddress } from '../network/network.types';
 import { ContainerFiles } from './files/container-files';
@@ -165,6 +166,16 @@ export class SandboxRuntime {
     return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, container, (error) => {
       void this.failIfProtocolViolation(entry, error);
     });
+  }
+
+  /**
+   * The bytes the running sandbox's NIC has moved both ways so far (read-only, no process
+   * forked; see nicTrafficBytes), or undefined when it is not running or has no NIC on a tenant
+   * bridge. The count starts again from 0 whenever its network is plumbed anew (a wake).
+   */
+  trafficBytes(id: string): Promise<number | undefined> {
+    const entry = this.entries.get(id);
+    return entry?.phase === 'running' ? nicTrafficBytes(entry.state.network) : Promise.resolve(undefined);
   }
 
   /** The container's live resource use (cgroup v2 counters in the guest); `containerId`: one a pod added. */
