@@ -10,6 +10,7 @@ import { loadAgentConfig } from './config/agent.config';
 import { controlPlanePost } from './fleet/control-plane.http';
 import { FleetConnection } from './fleet/fleet.connection';
 import { FileTransfers } from './files/file-transfers';
+import { IDLE_CHECK_INTERVAL_MS, IdleTracker } from './idle/idle-tracker';
 import { readSandboxLogs } from './logs/sandbox-logs.handler';
 import { SessionManager } from './sessions/session.manager';
 import { nodeToken } from './fleet/node-credential';
@@ -94,7 +95,12 @@ async function main(): Promise<void> {
   // The reconciler reports only after the connection exists: setDesired comes from it.
   const metrics = new NodeMetrics(() => runtime.list(), () => runtime.warmPool());
   const metricsServer = config.metricsAddr && (await serveMetrics(metrics.registry, config.metricsAddr, log));
-  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics);
+  // Auto-hibernate: what the relays below use and the NICs' counters tell which sandboxes are idle.
+  const idle = new IdleTracker((sandboxId) => runtime.trafficBytes(sandboxId));
+  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics, idle);
+  const idleChecks = setInterval(() => {
+    reconciler.checkIdle().catch((err: unknown) => log.warn({ err }, 'idle check failed'));
+  }, IDLE_CHECK_INTERVAL_MS);
   const fleet: FleetConnection = new FleetConnection(
     { url: config.controlPlaneUrl, ca: config.controlPlaneCa, token, nodeId, heartbeatMs: config.heartbeatMs },
     {
@@ -116,14 +122,18 @@ async function main(): Promise<void> {
       onDesired: (state) => reconciler.setDesired(state),
       exec: async (req) => {
         const started = performance.now();
-        const out = await runtime.exec(req.sandboxId, {
-          command: req.command,
-          stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
-          env: req.env,
-          cwd: req.cwd,
-          timeoutMs: req.timeoutMs ?? EXEC_DEFAULT_TIMEOUT_MS,
-          tty: req.tty,
-        });
+        // A deployment's health check is not a use: it would keep every probed replica awake.
+        const release = req.probe ? undefined : idle.hold(req.sandboxId);
+        const out = await runtime
+          .exec(req.sandboxId, {
+            command: req.command,
+            stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
+            env: req.env,
+            cwd: req.cwd,
+            timeoutMs: req.timeoutMs ?? EXEC_DEFAULT_TIMEOUT_MS,
+            tty: req.tty,
+          })
+          .finally(release);
         return {
           exitCode: out.exitCode,
           stdout: out.stdout.toString('utf8'),
@@ -154,8 +164,9 @@ async function main(): Promise<void> {
           error: (sessionId, error) => fleet.sessionError(sessionId, error),
         },
         log,
+        idle,
       ),
-      files: new FileTransfers(runtime),
+      files: new FileTransfers(runtime, idle),
     },
     log,
   );
@@ -165,6 +176,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal, stopSandboxes: config.stopSandboxesOnExit }, 'node agent stopping');
+    clearInterval(idleChecks);
     fleet.close();
     metricsServer?.close();
     await tasksServer.close();

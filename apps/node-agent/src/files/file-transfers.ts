@@ -10,8 +10,13 @@ import {
   type SandboxFileList,
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode, type FileDownload, type FileUpload, type SandboxRuntime } from '@moat/runtime-core';
+import type { SandboxActivity } from '../idle/idle-tracker';
 
-type Transfer = { kind: 'read'; download: FileDownload; stop: AbortController; usedAt: number } | { kind: 'write'; upload: FileUpload; usedAt: number };
+/** A transfer in flight; `release` ends its hold on its sandbox's activity. */
+type Transfer = { release: () => void; usedAt: number } & (
+  | { kind: 'read'; download: FileDownload; stop: AbortController }
+  | { kind: 'write'; upload: FileUpload }
+);
 
 export interface FileTransfersOptions {
   /** Transfers in flight on this node at once. */
@@ -27,6 +32,7 @@ const DEFAULTS: FileTransfersOptions = { maxOpen: 256, idleMs: FILE_TRANSFER_IDL
  * plane's transfer id. Each `file:read`/`file:write` moves one chunk, so a transfer goes only
  * as fast as the client at the other end; one the control plane abandoned (its client or its
  * connection went) is closed when idle, and a write closed before its commit leaves nothing.
+ * A transfer keeps its sandbox in use (never idle) while it is open; a stat or list uses it.
  */
 export class FileTransfers {
   private readonly transfers = new Map<string, Transfer>();
@@ -34,6 +40,7 @@ export class FileTransfers {
 
   constructor(
     private readonly runtime: Pick<SandboxRuntime, 'files'>,
+    private readonly activity: SandboxActivity,
     private readonly options: FileTransfersOptions = DEFAULTS,
     private readonly now: () => number = Date.now,
   ) {
@@ -42,17 +49,20 @@ export class FileTransfers {
   }
 
   stat({ sandboxId, path }: FilePathRef): Promise<SandboxFileInfo> {
+    this.activity.touch(sandboxId);
     return this.runtime.files(sandboxId).stat(path);
   }
 
   list({ sandboxId, path }: FilePathRef): Promise<SandboxFileList> {
+    this.activity.touch(sandboxId);
     return this.runtime.files(sandboxId).list(path);
   }
 
   async openRead({ sandboxId, path, transferId }: FileReadOpen): Promise<SandboxFileInfo> {
     this.claim(transferId);
-    const download = await this.runtime.files(sandboxId).openRead(path);
-    this.transfers.set(transferId, { kind: 'read', download, stop: new AbortController(), usedAt: this.now() });
+    const release = this.activity.hold(sandboxId);
+    const download = await this.runtime.files(sandboxId).openRead(path).catch(releasing(release));
+    this.transfers.set(transferId, { kind: 'read', download, stop: new AbortController(), release, usedAt: this.now() });
     return download.info;
   }
 
@@ -69,8 +79,9 @@ export class FileTransfers {
   async openWrite({ sandboxId, path, transferId, mode, uid, gid }: FileWriteOpen): Promise<void> {
     this.claim(transferId);
     const owner = uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
-    const upload = await this.runtime.files(sandboxId).openWrite(path, { mode, owner });
-    this.transfers.set(transferId, { kind: 'write', upload, usedAt: this.now() });
+    const release = this.activity.hold(sandboxId);
+    const upload = await this.runtime.files(sandboxId).openWrite(path, { mode, owner }).catch(releasing(release));
+    this.transfers.set(transferId, { kind: 'write', upload, release, usedAt: this.now() });
   }
 
   async write({ transferId, data }: FileWriteChunk): Promise<void> {
@@ -82,7 +93,11 @@ export class FileTransfers {
   async commit(transferId: string): Promise<SandboxFileCommit> {
     const transfer = this.get(transferId, 'write');
     this.transfers.delete(transferId);
-    return transfer.upload.commit();
+    try {
+      return await transfer.upload.commit();
+    } finally {
+      transfer.release();
+    }
   }
 
   /** Ends a read or abandons a write; unknown ids are ignored (it may have ended already). */
@@ -90,6 +105,7 @@ export class FileTransfers {
     const transfer = this.transfers.get(transferId);
     this.transfers.delete(transferId);
     if (!transfer) return;
+    transfer.release();
     if (transfer.kind === 'read') {
       transfer.stop.abort();
       void transfer.download.close().catch(() => undefined);
@@ -131,4 +147,12 @@ export class FileTransfers {
     }
     return transfer as Extract<Transfer, { kind: K }>;
   }
+}
+
+/** A rejection handler that ends a hold before passing the failure on. */
+function releasing(release: () => void): (error: unknown) => never {
+  return (error) => {
+    release();
+    throw error;
+  };
 }

@@ -2,6 +2,7 @@ import type { DesiredSandbox, SandboxStatus } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode, type PlannedAddress, type SandboxInfo, type SandboxSpec, type TenantPeers } from '@moat/runtime-core';
 import pino from 'pino';
 import { describe, expect, it } from '@jest/globals';
+import { IdleTracker } from '../idle/idle-tracker';
 import { Reconciler, type RuntimePort } from './reconciler';
 
 /** An in-memory runtime: creates succeed unless the id is listed in `failIds`. */
@@ -312,5 +313,89 @@ describe('Reconciler', () => {
     reconciler.setDesired({ sandboxes: [want(ID_A), want(ID_B)] });
     await reconciler.deleteAll();
     expect(runtime.list()).toEqual([]);
+  });
+
+  describe('auto-hibernate', () => {
+    /** A reconciler whose idle tracker sees no NIC traffic and runs on a clock the test moves. */
+    function withIdle() {
+      const runtime = new FakeRuntime();
+      const reports: SandboxStatus[] = [];
+      const clock = { now: 0 };
+      const tracker = new IdleTracker(() => Promise.resolve(undefined), () => clock.now);
+      const reconciler = new Reconciler(runtime, (s) => reports.push(s), pino({ level: 'silent' }), 'tcfilter', undefined, tracker);
+      /** Moves the clock on, checks, and waits for what the check queued. */
+      const checkAfter = async (seconds: number) => {
+        clock.now += seconds * 1000;
+        await reconciler.checkIdle();
+        await reconciler.idle();
+      };
+      return { runtime, reports, reconciler, tracker, checkAfter };
+    }
+
+    it('reports a running sandbox idle for its timeout once, then hibernates it only when the control plane asks', async () => {
+      const { runtime, reports, reconciler, checkAfter } = withIdle();
+      const sleepy = { ...want(ID_A), rootfs: 'block' as const, idleTimeoutSeconds: 10 };
+      reconciler.setDesired({ sandboxes: [sleepy, want(ID_B)] });
+      await reconciler.idle();
+      await checkAfter(0);
+      const before = reports.length;
+      await checkAfter(9);
+      expect(reports).toHaveLength(before);
+
+      await checkAfter(1);
+      expect(reports.slice(before)).toEqual([expect.objectContaining({ id: ID_A, state: 'running', idleSeconds: 10 })]);
+      await checkAfter(5);
+      expect(reports).toHaveLength(before + 1);
+      // The node does not hibernate it by itself; every report says it is idle.
+      expect(runtime.calls).not.toContain(`hibernate ${ID_A}`);
+      reconciler.setDesired({ sandboxes: [sleepy, want(ID_B)] });
+      await reconciler.idle();
+      expect(reports.filter((r) => r.id === ID_A).at(-1)).toMatchObject({ state: 'running', idleSeconds: 15 });
+      expect(reports.filter((r) => r.id === ID_B).every((r) => r.idleSeconds === undefined)).toBe(true);
+
+      reconciler.setDesired({ sandboxes: [{ ...sleepy, hibernated: true }, want(ID_B)] });
+      await reconciler.idle();
+      expect(runtime.calls).toContain(`hibernate ${ID_A}`);
+      expect(reports.filter((r) => r.id === ID_A).slice(-2)).toEqual([
+        expect.objectContaining({ state: 'hibernating' }),
+        expect.not.objectContaining({ idleSeconds: expect.anything() }),
+      ]);
+
+      // Woken, it is idle only after a whole timeout again.
+      reconciler.setDesired({ sandboxes: [sleepy, want(ID_B)] });
+      await reconciler.idle();
+      expect(runtime.get(ID_A)?.state).toBe('running');
+      const woken = reports.length;
+      await checkAfter(0);
+      await checkAfter(9);
+      expect(reports).toHaveLength(woken);
+      await checkAfter(1);
+      expect(reports.slice(woken)).toEqual([expect.objectContaining({ id: ID_A, state: 'running', idleSeconds: 10 })]);
+    });
+
+    it('does not ask again at once when the node cannot hibernate the sandbox: it is idle again after another timeout', async () => {
+      const { runtime, reports, reconciler, checkAfter } = withIdle();
+      const shared = { ...want(ID_A), idleTimeoutSeconds: 10 };
+      reconciler.setDesired({ sandboxes: [shared] });
+      await reconciler.idle();
+      await checkAfter(0);
+      await checkAfter(10);
+      expect(reports.at(-1)).toMatchObject({ state: 'running', idleSeconds: 10 });
+
+      reconciler.setDesired({ sandboxes: [{ ...shared, hibernated: true }] });
+      await reconciler.idle();
+      expect(runtime.calls).toContain(`hibernate ${ID_A}`);
+      const refused = reports.at(-1);
+      expect(refused).toMatchObject({ state: 'running', error: { code: 'HIBERNATE_UNSUPPORTED' } });
+      expect(refused).not.toHaveProperty('idleSeconds');
+      // The control plane stops asking; the sandbox is not idle until another 10 s pass.
+      reconciler.setDesired({ sandboxes: [shared] });
+      await reconciler.idle();
+      expect(reports.at(-1)).not.toHaveProperty('idleSeconds');
+      await checkAfter(9);
+      expect(reports.at(-1)).not.toHaveProperty('idleSeconds');
+      await checkAfter(1);
+      expect(reports.at(-1)).toMatchObject({ state: 'running', idleSeconds: 10 });
+    });
   });
 });

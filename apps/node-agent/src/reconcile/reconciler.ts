@@ -1,6 +1,7 @@
 import type { DesiredSandbox, DesiredState, NetworkModel, SandboxStatus, TenantNetworkPlan } from '@moat/proto';
 import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
+import type { IdleTracker } from '../idle/idle-tracker';
 import type { StartObserver } from '../metrics/node.metrics';
 import { errorInfo } from '../sessions/session.manager';
 
@@ -21,6 +22,10 @@ export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'dele
  * deleted and created again from the same spec, under the same id: a fresh VM. Every status
  * carries the count its incarnation was started with, so a late report about the failed one
  * cannot be taken for a failure of the next.
+ *
+ * Auto-hibernate: with an IdleTracker, every status passes through it (a running sandbox idle
+ * for its `idleTimeoutSeconds` says so with `idleSeconds`), and {@link checkIdle} reports the
+ * sandboxes that just became idle. The control plane decides and asks for the hibernation.
  */
 export class Reconciler {
   private desired = new Map<string, DesiredSandbox>();
@@ -29,14 +34,32 @@ export class Reconciler {
   private readonly queues = new Map<string, Promise<void>>();
   /** The desired restartCount each sandbox the runtime holds was started with (or found at). */
   private readonly incarnations = new Map<string, number>();
+  private readonly report: (status: SandboxStatus) => void;
 
   constructor(
     private readonly runtime: RuntimePort,
-    private readonly report: (status: SandboxStatus) => void,
+    report: (status: SandboxStatus) => void,
     private readonly log: Logger,
     private readonly defaultNetworkModel: NetworkModel = 'tcfilter',
     private readonly observer?: StartObserver,
-  ) {}
+    private readonly idleTracker?: IdleTracker,
+  ) {
+    this.report = idleTracker ? (status) => report(idleTracker.observe(status)) : report;
+  }
+
+  /**
+   * Reports, once each, the running sandboxes that have been idle for their desired
+   * `idleTimeoutSeconds` (through their queue, so the report follows any work queued on them).
+   */
+  async checkIdle(): Promise<void> {
+    if (!this.idleTracker) return;
+    const timeouts = new Map<string, number>();
+    for (const want of this.desired.values()) {
+      if (want.idleTimeoutSeconds === undefined || want.hibernated === true) continue;
+      if (this.runtime.get(want.id)?.state === 'running') timeouts.set(want.id, want.idleTimeoutSeconds);
+    }
+    for (const id of await this.idleTracker.check(timeouts)) this.enqueue(id);
+  }
 
   /**
    * Applies a complete desired set: its tenant networks' peers at once (a failure is logged: the
@@ -130,6 +153,8 @@ export class Reconciler {
       this.report(toStatus(await this.runtime.hibernate(id), this.incarnations.get(id)));
     } catch (err) {
       this.log.warn({ err, sandboxId: id }, 'hibernate failed; the sandbox runs on');
+      // Its idle time starts afresh: asked again only after another idle timeout, not at once.
+      this.idleTracker?.touch(id);
       const have = this.runtime.get(id);
       if (have) this.report({ ...toStatus(have, this.incarnations.get(id)), error: errorInfo(err) });
     }

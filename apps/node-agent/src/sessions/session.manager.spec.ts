@@ -3,6 +3,7 @@ import type { ProcessSession, SandboxRuntime } from '@moat/runtime-core';
 import pino from 'pino';
 import { describe, expect, it } from '@jest/globals';
 import { eventually } from '@moat/test-support';
+import { CountingActivity } from '../idle/testing/counting-activity';
 import { SessionManager, type SessionSink } from './session.manager';
 
 const SESSION = '1c1f3f9e-0a47-4b57-9b8b-2c0b3a1d9e01';
@@ -46,7 +47,7 @@ class FakeSession {
   }
 }
 
-function setup(ackDelayMs = 0) {
+function setup(ackDelayMs = 0, openSession?: () => Promise<ProcessSession>) {
   const fake = new FakeSession();
   const outputs: SessionOutput[] = [];
   const exits: SessionExit[] = [];
@@ -63,9 +64,10 @@ function setup(ackDelayMs = 0) {
     exit: (exit) => exits.push(exit),
     error: () => undefined,
   };
-  const runtime = { openSession: () => Promise.resolve(fake as unknown as ProcessSession) } as Pick<SandboxRuntime, 'openSession'>;
-  const manager = new SessionManager(runtime, sink, pino({ level: 'silent' }));
-  return { fake, outputs, exits, manager, maxInFlight: () => maxInFlight };
+  const runtime = { openSession: openSession ?? (() => Promise.resolve(fake as unknown as ProcessSession)) } as Pick<SandboxRuntime, 'openSession'>;
+  const activity = new CountingActivity();
+  const manager = new SessionManager(runtime, sink, pino({ level: 'silent' }), activity);
+  return { fake, outputs, exits, manager, activity, maxInFlight: () => maxInFlight };
 }
 
 describe('SessionManager', () => {
@@ -88,5 +90,18 @@ describe('SessionManager', () => {
     manager.close(SESSION);
     await eventually(() => expect(fake.closed).toBe(true), { timeout: 1_000 });
     await expect(manager.input(SESSION, Buffer.from('x'))).rejects.toThrow(/no session/);
+  });
+
+  it('keeps its sandbox in use while the session is open, and no longer once it ended or failed to open', async () => {
+    const { exits, manager, activity } = setup();
+    await manager.open({ sessionId: SESSION, sandboxId: SANDBOX });
+    expect(activity.holds.get(SANDBOX)).toBe(1);
+    manager.eof(SESSION);
+    await eventually(() => expect(exits).toHaveLength(1), { timeout: 1_000 });
+    await eventually(() => expect(activity.holds.get(SANDBOX)).toBe(0), { timeout: 1_000 });
+
+    const refused = setup(0, () => Promise.reject(new Error('sandbox is hibernated')));
+    await expect(refused.manager.open({ sessionId: SESSION, sandboxId: SANDBOX })).rejects.toThrow('hibernated');
+    expect(refused.activity.holds.get(SANDBOX)).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import type { ErrorInfo, SessionExit, SessionOpen, SessionOutput } from '@moat/proto';
 import type { ProcessSession, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
+import type { SandboxActivity } from '../idle/idle-tracker';
 
 /** Where session output and endings go (the control plane connection). */
 export interface SessionSink {
@@ -12,7 +13,10 @@ export interface SessionSink {
 
 const DEFAULT_SHELL = ['/bin/sh'];
 
-/** The interactive sessions (attach) this node relays between the control plane and guests. */
+/**
+ * The interactive sessions (attach) this node relays between the control plane and guests. An
+ * open session keeps its sandbox in use (never idle) until it ends.
+ */
 export class SessionManager {
   private readonly sessions = new Map<string, ProcessSession>();
 
@@ -20,20 +24,28 @@ export class SessionManager {
     private readonly runtime: Pick<SandboxRuntime, 'openSession'>,
     private readonly sink: SessionSink,
     private readonly log: Logger,
+    private readonly activity: SandboxActivity,
   ) {}
 
   /** Starts the process and pumps its output until it ends; resolves once it runs. */
   async open(req: SessionOpen): Promise<void> {
     if (this.sessions.has(req.sessionId)) throw new Error(`session ${req.sessionId} already exists`);
-    const session = await this.runtime.openSession(req.sandboxId, {
-      command: req.command ?? DEFAULT_SHELL,
-      tty: req.tty ?? true,
-      window: req.window,
-      env: req.env,
-      cwd: req.cwd,
-    });
+    const release = this.activity.hold(req.sandboxId);
+    let session: ProcessSession;
+    try {
+      session = await this.runtime.openSession(req.sandboxId, {
+        command: req.command ?? DEFAULT_SHELL,
+        tty: req.tty ?? true,
+        window: req.window,
+        env: req.env,
+        cwd: req.cwd,
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
     this.sessions.set(req.sessionId, session);
-    void this.pump(req.sessionId, session);
+    void this.pump(req.sessionId, session).finally(release);
   }
 
   async input(sessionId: string, data: Buffer): Promise<void> {

@@ -2,6 +2,7 @@
 // exercise only the connection itself (hello, join, TLS) and never run a sandbox.
 import type { NodeHello } from '@moat/proto';
 import { FileTransfers } from '../../files/file-transfers';
+import { CountingActivity } from '../../idle/testing/counting-activity';
 import type { SessionManager } from '../../sessions/session.manager';
 import type { FleetHandlers } from '../fleet.connection';
 
@@ -19,9 +20,12 @@ export const idleFleetHandlers: FleetHandlers = {
   setPaused: notInThisTest,
   logs: notInThisTest,
   sessions: { closeAll: () => undefined } as unknown as SessionManager,
-  files: new FileTransfers({
-    files: () => {
-      throw new Error('not in this test');
+  files: new FileTransfers(
+    {
+      files: () => {
+        throw new Error('not in this test');
+      },
     },
-  }),
+    new CountingActivity(),
+  ),
 };
