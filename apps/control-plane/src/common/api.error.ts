@@ -42,6 +42,10 @@ export enum ErrorCode {
   EXEC_FAILED = 'EXEC_FAILED',
   NODE_UNAVAILABLE = 'NODE_UNAVAILABLE',
   EXEC_TIMEOUT = 'EXEC_TIMEOUT',
+  /** An exec, attach or file request woke the hibernated sandbox, and the wake failed (the sandbox failed). */
+  WAKE_FAILED = 'WAKE_FAILED',
+  /** An exec, attach or file request woke the hibernated sandbox, and it was not running in time (WAKE_ON_USE_TIMEOUT_MS). */
+  WAKE_TIMEOUT = 'WAKE_TIMEOUT',
   INTERNAL = 'INTERNAL',
 }
 

@@ -25,9 +25,9 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'PAYLOAD_TOO_LARGE: the JSON body exceeds 1 MiB; FILE_TOO_LARGE: an upload exceeds MOAT_FILES_MAX_BYTES',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body of a media type the route does not take',
   429: 'TOO_MANY_TRANSFERS: too many file transfers in flight into the sandbox or its node; retry shortly',
-  502: 'EXEC_FAILED: the node agent could not run the command',
+  502: 'EXEC_FAILED: the node agent could not run the command; WAKE_FAILED: the hibernated sandbox the request woke failed to wake',
   503: 'NODE_UNAVAILABLE: the sandbox node is not connected',
-  504: 'EXEC_TIMEOUT: the node agent did not answer in time',
+  504: 'EXEC_TIMEOUT: the node agent did not answer in time; WAKE_TIMEOUT: the hibernated sandbox the request woke was not running in time',
   507: "FILE_NO_SPACE: the sandbox's filesystem is full",
 };
 

@@ -36,11 +36,13 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.HEADERS_TOO_LARGE:
       return 431;
     case ErrorCode.EXEC_FAILED:
+    case ErrorCode.WAKE_FAILED:
       return 502;
     case ErrorCode.NODE_UNAVAILABLE:
     case ErrorCode.NETWORK_POOL_EXHAUSTED: // the fleet is short of subnets: only the operator can widen the pool
       return 503;
     case ErrorCode.EXEC_TIMEOUT:
+    case ErrorCode.WAKE_TIMEOUT:
       return 504;
     case ErrorCode.FILE_NO_SPACE:
       return 507;

@@ -14,6 +14,7 @@ import { NodeSizing1732000009000 } from './migrations/1732000009000-node-sizing'
 import { TenantNetworks1732000010000 } from './migrations/1732000010000-tenant-networks';
 import { NodeContainerd1732000011000 } from './migrations/1732000011000-node-containerd';
 import { SandboxHibernation1732000012000 } from './migrations/1732000012000-sandbox-hibernation';
+import { SandboxIdleTimeout1732000013000 } from './migrations/1732000013000-sandbox-idle-timeout';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -31,6 +32,7 @@ const MIGRATIONS = [
   TenantNetworks1732000010000,
   NodeContainerd1732000011000,
   SandboxHibernation1732000012000,
+  SandboxIdleTimeout1732000013000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

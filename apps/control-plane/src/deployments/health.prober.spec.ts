@@ -29,7 +29,8 @@ describe('HealthProber', () => {
     const prober = new HealthProber(channel);
     prober.schedule([target(['test', '-f', '/ready'])], 10_000);
     await settle();
-    expect(requests).toEqual([{ sandboxId: 's1', command: ['test', '-f', '/ready'], timeoutMs: 500 }]);
+    // A probe: not a use that keeps the sandbox from going idle.
+    expect(requests).toEqual([{ sandboxId: 's1', command: ['test', '-f', '/ready'], timeoutMs: 500, probe: true }]);
     expect(prober.takeVerdicts()).toEqual(new Map([['s1', 'healthy']]));
     expect(prober.takeVerdicts()).toEqual(new Map());
   });

@@ -72,7 +72,7 @@ export class HealthProber {
     try {
       const result = await this.agents.exec(
         nodeId,
-        { sandboxId, command: check.command, timeoutMs: check.timeoutMs },
+        { sandboxId, command: check.command, timeoutMs: check.timeoutMs, probe: true },
         check.timeoutMs + RELAY_MARGIN_MS,
       );
       passed = result.exitCode === 0;

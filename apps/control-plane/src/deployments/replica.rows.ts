@@ -199,6 +199,7 @@ function newReplica(deployment: DeploymentEntity, version: number, spec: Templat
       image: spec.image ?? null,
       command: spec.command ?? null,
       rootfs: spec.rootfs ?? null,
+      idleTimeoutSeconds: spec.idleTimeoutSeconds ?? null,
       env: spec.env ?? {},
       labels: spec.labels ?? {},
       nodeSelector: deployment.nodeSelector,

@@ -141,6 +141,7 @@ const DESIRED_COLUMNS = {
   restartCount: true,
   address: true,
   desiredHibernated: true,
+  idleTimeoutSeconds: true,
   createdAt: true,
 } satisfies FindOptionsSelect<SandboxEntity>;
 
@@ -163,5 +164,6 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     restartCount: sandbox.restartCount,
     ...(sandbox.address ? { address: sandbox.address } : {}),
     ...(sandbox.desiredHibernated ? { hibernated: true } : {}),
+    ...(sandbox.idleTimeoutSeconds !== null ? { idleTimeoutSeconds: sandbox.idleTimeoutSeconds } : {}),
   };
 }

@@ -88,7 +88,7 @@ export class AttachGateway implements OnGatewayInit<AttachNamespace>, OnGatewayC
     const refused = unrunnable(request.data);
     if (refused !== undefined) return invalid(refused);
     try {
-      const nodeId = await this.sandboxes.runningNode(socket.data.principal, request.data.sandboxId);
+      const nodeId = await this.sandboxes.awakeNode(socket.data.principal, request.data.sandboxId);
       const sessionId = randomUUID();
       // Joined before the process starts, so not even its first output is missed.
       await socket.join(sessionRoom(sessionId));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_REPLY_MARGIN_MS, type ContainerdSandbox, type ExecResult, type SandboxState, type SandboxStats } from '@moat/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
@@ -17,12 +18,14 @@ import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
 import { SandboxDto } from './dto/sandbox.dto';
-import { HIBERNATION_STATES, isReleased } from './model/hibernation';
+import { HIBERNATION_STATES, isReleased, WAKE_ON_USE_TIMEOUT_MS, wakesOnUse } from './model/hibernation';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 import { SandboxesRepository } from './model/sandboxes.repository';
 
 const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
+/** How often a request waiting for the sandbox it woke reads its row (whichever replica its node reports to). */
+const WAKE_POLL_MS = 250;
 
 /** Filters of the sandbox list. */
 export interface SandboxFilter {
@@ -80,6 +83,7 @@ export class SandboxesService {
           image: dto.image ?? null,
           command: dto.command ?? null,
           rootfs: dto.rootfs ?? null,
+          idleTimeoutSeconds: dto.idleTimeoutSeconds ?? null,
           env: dto.env ?? {},
           labels: dto.labels ?? {},
           nodeSelector: dto.nodeSelector ?? {},
@@ -238,7 +242,7 @@ export class SandboxesService {
   /** Runs the command on the sandbox's node; says how long each leg took (for `Server-Timing`). */
   async exec(principal: Principal, id: string, dto: ExecDto): Promise<{ result: ExecResult; timings: ExecTimings }> {
     const started = performance.now();
-    const nodeId = await this.runningNode(principal, id);
+    const nodeId = await this.awakeNode(principal, id);
     const found = performance.now();
     const wait = dto.timeoutMs === undefined ? EXEC_DEFAULT_REPLY_WAIT_MS : dto.timeoutMs + EXEC_REPLY_MARGIN_MS;
     const { guestMs, ...result } = await this.agents.exec(
@@ -261,12 +265,50 @@ export class SandboxesService {
     await this.agents.setPaused(nodeId, id, paused);
   }
 
+  /** The node of a running sandbox the principal may use: NOT_FOUND, SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE otherwise. */
+  private async runningNode(principal: Principal, id: string): Promise<string> {
+    return this.nodeOfRunning(await this.get(principal, id));
+  }
+
   /**
-   * The node of a running sandbox the principal may use; the attach gateway starts sessions
-   * there. Throws NOT_FOUND, SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE like exec does.
+   * The node of a running sandbox the principal may use, for an exec, an attach session (the
+   * attach gateway starts it there) or a file request. One that is hibernated, on its way there
+   * or back, or asked to go, is woken first (wake-on-use): asked to wake as `POST /wake`
+   * does (QUOTA_EXCEEDED when its quota has no room), then awaited until its node reports it
+   * running. WAKE_FAILED when the wake fails it, WAKE_TIMEOUT when it is not running within
+   * WAKE_ON_USE_TIMEOUT_MS.
    */
-  async runningNode(principal: Principal, id: string): Promise<string> {
+  async awakeNode(principal: Principal, id: string): Promise<string> {
     const sandbox = await this.get(principal, id);
+    if (!wakesOnUse(sandbox)) return this.nodeOfRunning(sandbox);
+    await this.setHibernated(principal, id, false);
+    return this.nodeOfRunning(await this.untilAwake(id));
+  }
+
+  /**
+   * The sandbox once it no longer hibernates or wakes: running (or, if something else happened
+   * meanwhile, as it is then, for nodeOfRunning to refuse).
+   */
+  private async untilAwake(id: string): Promise<SandboxEntity> {
+    const deadline = Date.now() + WAKE_ON_USE_TIMEOUT_MS;
+    for (;;) {
+      const sandbox = await this.sandboxes.findOneBy({ id });
+      if (!sandbox) throw this.notFound(id);
+      if (sandbox.state === 'failed') {
+        const why = sandbox.error ? `: ${sandbox.error.code}: ${sandbox.error.message}` : '';
+        throw new ApiError(ErrorCode.WAKE_FAILED, `sandbox ${id} was hibernated and failed to wake${why}`);
+      }
+      if (!wakesOnUse(sandbox) || sandbox.desiredHibernated) return sandbox;
+      if (Date.now() >= deadline) {
+        throw new ApiError(ErrorCode.WAKE_TIMEOUT, `sandbox ${id} was hibernated and is still ${sandbox.state} after ${WAKE_ON_USE_TIMEOUT_MS / 1000} s`);
+      }
+      await sleep(WAKE_POLL_MS);
+    }
+  }
+
+  /** Its node, when the sandbox runs there and the node is connected: SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE otherwise. */
+  private async nodeOfRunning(sandbox: SandboxEntity): Promise<string> {
+    const id = sandbox.id;
     if (sandbox.state === 'unknown') {
       throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
     }

@@ -9,6 +9,7 @@ interface Sandbox {
   nodeId: string | null;
   state: string;
   savedBytes: number | null;
+  idleTimeoutSeconds: number | null;
   events: { at: string; state: string; reason?: ErrorInfo }[];
 }
 interface Usage {
@@ -183,5 +184,140 @@ describe.each(DATABASES)('hibernate and wake on $label', ({ kind, skip }) => {
     // It may be asked again (and is, once).
     await t.api().post(`/v1/sandboxes/${pod.id}/hibernate`).set(as(tenant)).expect(202);
     await desired(pod.id, (entry) => entry.hibernated === true);
+  });
+
+  describe('auto-hibernate', () => {
+    const NEEDS_BLOCK = 'idleTimeoutSeconds needs rootfs "block": only such a sandbox can hibernate (QEMU saves no shared filesystem)';
+
+    beforeAll(async () => {
+      if (skip) return;
+      // Room for a few sandboxes whatever the tests above left the quota at.
+      await t.api().patch(`/v1/tenants/${tenant.id}`).set(t.admin()).send({ quota: { maxSandboxes: 8, maxVcpus: 8, maxMemoryMiB: 8192 } }).expect(200);
+    });
+
+    /** What the node reports when the sandbox has been unused that long. */
+    const idleFor = (id: string, idleSeconds: number) => a.status({ id, state: 'running', timings: [], idleSeconds });
+
+    /** Has its node report it idle, and takes it through hibernating to hibernated as the node would once asked. */
+    async function hibernatedWhenIdle(id: string): Promise<Sandbox> {
+      idleFor(id, 31);
+      await desired(id, (entry) => entry.hibernated === true);
+      a.status({ id, state: 'hibernating', timings: [] });
+      a.status({ id, state: 'hibernated', timings: [], savedBytes: SAVED_BYTES });
+      return reaches(id, { state: 'hibernated' });
+    }
+
+    itIf(!skip)('takes idleTimeoutSeconds for a block-rootfs sandbox or template, shows it, and gives it to the node', async () => {
+      a = await agent();
+      const refusals: [object, string][] = [
+        [{ idleTimeoutSeconds: 30 }, NEEDS_BLOCK],
+        [{ rootfs: 'virtiofs', idleTimeoutSeconds: 30 }, NEEDS_BLOCK],
+        [{ rootfs: 'block', idleTimeoutSeconds: 9 }, 'idleTimeoutSeconds must not be less than 10'],
+        [{ rootfs: 'block', idleTimeoutSeconds: 604_801 }, 'idleTimeoutSeconds must not be greater than 604800'],
+        [{ rootfs: 'block', idleTimeoutSeconds: 30.5 }, 'idleTimeoutSeconds must be an integer number'],
+      ];
+      for (const [body, message] of refusals) {
+        const res = await t.api().post('/v1/sandboxes').set(as(tenant)).send(body);
+        expect({ status: res.status, body }).toMatchObject({ status: 400 });
+        expect(res.body).toEqual({ error: { code: 'VALIDATION_FAILED', message } });
+      }
+
+      const sleepy = await running({ rootfs: 'block', idleTimeoutSeconds: 30 });
+      expect(sleepy.idleTimeoutSeconds).toBe(30);
+      expect((await desired(sleepy.id, () => true)).idleTimeoutSeconds).toBe(30);
+      const awake = await running({ rootfs: 'block' });
+      expect(awake.idleTimeoutSeconds).toBeNull();
+      expect(await desired(awake.id, () => true)).not.toHaveProperty('idleTimeoutSeconds');
+
+      // A template's replicas inherit it.
+      const spec = { vcpus: 1, memoryMiB: 256, idleTimeoutSeconds: 600 };
+      const refused = await t.api().post('/v1/templates').set(as(tenant)).send({ name: 'idle-shared', ...spec }).expect(400);
+      expect(refused.body.error).toEqual({ code: 'VALIDATION_FAILED', message: NEEDS_BLOCK });
+      const template = bodyOf<{ id: string; idleTimeoutSeconds: number }>(
+        await t.api().post('/v1/templates').set(as(tenant)).send({ name: 'idle-block', rootfs: 'block', ...spec }).expect(201),
+      );
+      expect(template.idleTimeoutSeconds).toBe(600);
+      const deployment = bodyOf<{ id: string }>(
+        await t.api().post('/v1/deployments').set(as(tenant)).send({ templateId: template.id, replicas: 1, strategy: { type: 'rolling' } }).expect(201),
+      );
+      const replica = await eventually(async () => {
+        const [found] = bodyOf<Sandbox[]>(await t.api().get(`/v1/sandboxes?deploymentId=${deployment.id}`).set(as(tenant)).expect(200));
+        expect(found).toBeDefined();
+        return found;
+      });
+      expect(replica.idleTimeoutSeconds).toBe(600);
+      expect((await desired(replica.id, () => true)).idleTimeoutSeconds).toBe(600);
+      await t.api().delete(`/v1/deployments/${deployment.id}`).set(as(tenant)).expect(202);
+    });
+
+    itIf(!skip)('asks a sandbox its node reports idle to hibernate, once, and says so in its events (a system action: not audited)', async () => {
+      a = await agent();
+      const sleepy = await running({ rootfs: 'block', idleTimeoutSeconds: 30 });
+      const plain = await running({ rootfs: 'block' });
+      // Short of its timeout, or without one: nothing is asked.
+      idleFor(sleepy.id, 29);
+      idleFor(plain.id, 3_600);
+      idleFor(sleepy.id, 31);
+      await desired(sleepy.id, (entry) => entry.hibernated === true);
+      expect((await desired(plain.id, () => true)).hibernated).toBeUndefined();
+      const asked = await reaches(sleepy.id, { state: 'running' });
+      expect(asked.events.at(-1)).toMatchObject({ state: 'running', reason: { code: 'IDLE', message: 'idle for 31 s: hibernating' } });
+
+      // Said again before the node heard: asked once.
+      idleFor(sleepy.id, 34);
+      a.status({ id: sleepy.id, state: 'hibernating', timings: [] });
+      a.status({ id: sleepy.id, state: 'hibernated', timings: [], savedBytes: SAVED_BYTES });
+      const asleep = await reaches(sleepy.id, { state: 'hibernated', savedBytes: SAVED_BYTES });
+      expect(asleep.events.filter((e) => e.reason?.code === 'IDLE')).toHaveLength(1);
+      expect(asleep.events.map((e) => e.state).slice(-3)).toEqual(['running', 'hibernating', 'hibernated']);
+      expect(await usage()).toMatchObject({ sandboxes: 2, vcpus: 1, memoryMiB: 256 });
+      const plainNow = await reaches(plain.id, { state: 'running' });
+      expect(plainNow.events.some((e) => e.reason)).toBe(false);
+
+      const audit = bodyOf<{ items: { action: string }[] }>(await t.api().get(`/v1/audit?targetId=${sleepy.id}`).set(as(tenant)).expect(200)).items;
+      expect(audit.map((e) => e.action)).toEqual(['sandbox.create']);
+    });
+
+    itIf(!skip)('wakes a hibernated sandbox for an exec, which runs once its node reports it running', async () => {
+      a = await agent();
+      a.onExec = (request) => ({ ok: true, result: { exitCode: 0, stdout: `${request.command.join(' ')}\n`, stderr: '' } });
+      const sleepy = await running({ rootfs: 'block', idleTimeoutSeconds: 30 });
+      await hibernatedWhenIdle(sleepy.id);
+      // Stats do not wake it.
+      expect((await t.api().get(`/v1/sandboxes/${sleepy.id}/stats`).set(as(tenant)).expect(409)).body.error.code).toBe('SANDBOX_NOT_RUNNING');
+
+      const exec = t.api().post(`/v1/sandboxes/${sleepy.id}/exec`).set(as(tenant)).send({ command: ['echo', 'awake'] }).then((res) => res);
+      await desired(sleepy.id, (entry) => entry.hibernated === undefined);
+      // It waits for the sandbox; nothing reached the node's exec relay yet.
+      a.status({ id: sleepy.id, state: 'waking', timings: [] });
+      await reaches(sleepy.id, { state: 'waking' });
+      expect(a.execRequests).toEqual([]);
+      a.status({ id: sleepy.id, state: 'running', timings: [] });
+      const res = await exec;
+      expect({ status: res.status, body: res.body as unknown }).toEqual({ status: 200, body: { exitCode: 0, stdout: 'echo awake\n', stderr: '' } });
+      expect(a.execRequests.map((r) => r.sandboxId)).toEqual([sleepy.id]);
+      const woken = await reaches(sleepy.id, { state: 'running', savedBytes: null });
+      expect(woken.events.map((e) => e.state).slice(-3)).toEqual(['hibernated', 'waking', 'running']);
+      // As any wake, it takes its vCPUs and memory back.
+      expect(await usage()).toMatchObject({ sandboxes: 1, vcpus: 1, memoryMiB: 256 });
+    });
+
+    itIf(!skip)('answers an exec whose wake fails 502 WAKE_FAILED, and keeps 409 for sandboxes neither running nor hibernated', async () => {
+      a = await agent();
+      const sleepy = await running({ rootfs: 'block', idleTimeoutSeconds: 30 });
+      await hibernatedWhenIdle(sleepy.id);
+      const exec = t.api().post(`/v1/sandboxes/${sleepy.id}/exec`).set(as(tenant)).send({ command: ['true'] }).then((res) => res);
+      await desired(sleepy.id, (entry) => entry.hibernated === undefined);
+      a.status({ id: sleepy.id, state: 'failed', timings: [], error: { code: 'HIBERNATE_FAILED', message: 'the saved state is corrupt' } });
+      const res = await exec;
+      expect({ status: res.status, body: res.body as unknown }).toEqual({
+        status: 502,
+        body: { error: { code: 'WAKE_FAILED', message: `sandbox ${sleepy.id} was hibernated and failed to wake: HIBERNATE_FAILED: the saved state is corrupt` } },
+      });
+      expect(a.execRequests).toEqual([]);
+      // Failed now: no wake, the usual refusal.
+      const failed = await t.api().post(`/v1/sandboxes/${sleepy.id}/exec`).set(as(tenant)).send({ command: ['true'] }).expect(409);
+      expect(failed.body.error).toEqual({ code: 'SANDBOX_NOT_RUNNING', message: `sandbox ${sleepy.id} is failed, not running` });
+    });
   });
 });

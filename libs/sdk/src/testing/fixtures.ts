@@ -17,6 +17,7 @@ export function sandboxOf(overrides: Partial<Sandbox> = {}): Sandbox {
     image: null,
     command: null,
     rootfs: null,
+    idleTimeoutSeconds: null,
     env: {},
     labels: {},
     nodeSelector: {},

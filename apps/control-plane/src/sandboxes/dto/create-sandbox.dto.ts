@@ -32,7 +32,7 @@ import {
 import { ENV_MAP, LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 import { IsText, IsArgv } from '../../common/text.validator';
 import { DnsConfigDto, EgressPolicyDto } from './sandbox-fences.dto';
-import { RestartPolicyRequestDto } from './sandbox-lifecycle.dto';
+import { IdleTimeoutSeconds, RestartPolicyRequestDto } from './sandbox-lifecycle.dto';
 
 /** Refuses the property on a sandbox asking for no network interface: it would fence nothing. */
 function NeedsNetwork(): PropertyDecorator {
@@ -123,6 +123,9 @@ export class CreateSandboxDto {
   @IsOptional()
   @IsIn(ROOTFS_KINDS)
   rootfs?: RootfsKind;
+
+  @IdleTimeoutSeconds()
+  idleTimeoutSeconds?: number;
 
   @OptionalStringMap(ENV_MAP, { example: { FOO: 'bar' } })
   env?: Record<string, string>;

@@ -1,5 +1,6 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { SANDBOX_STATES, type SandboxState } from '@moat/proto';
+import { MAX_IDLE_TIMEOUT_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, SANDBOX_STATES, type RootfsKind, type SandboxState } from '@moat/proto';
 import { IsIn, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
 import {
   MAX_BACKOFF_SECONDS,
@@ -26,6 +27,37 @@ function OnFailureOnly(): PropertyDecorator {
       defaultMessage: () => '$property applies to type "on-failure" only',
     },
   });
+}
+
+/** Refuses an idle timeout on a sandbox that could not hibernate: only a `rootfs: "block"` one can. */
+function NeedsBlockRootfs(): PropertyDecorator {
+  return ValidateBy({
+    name: 'needsBlockRootfs',
+    validator: {
+      validate: (_value: unknown, args) => (args?.object as { rootfs?: RootfsKind } | undefined)?.rootfs === 'block',
+      defaultMessage: () => '$property needs rootfs "block": only such a sandbox can hibernate (QEMU saves no shared filesystem)',
+    },
+  });
+}
+
+/** `idleTimeoutSeconds` (auto-hibernate) as `POST /v1/sandboxes` and templates take it. */
+export function IdleTimeoutSeconds(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({
+      required: false,
+      type: 'integer',
+      minimum: MIN_IDLE_TIMEOUT_SECONDS,
+      maximum: MAX_IDLE_TIMEOUT_SECONDS,
+      description:
+        'Auto-hibernate: once it has had no exec, attach session, file transfer or network traffic for this long, it hibernates by itself, ' +
+        'and the next exec, attach or file request wakes it first. Only with `rootfs: "block"`. Absent: never',
+    }),
+    IsOptional(),
+    IsInt(),
+    Min(MIN_IDLE_TIMEOUT_SECONDS),
+    Max(MAX_IDLE_TIMEOUT_SECONDS),
+    NeedsBlockRootfs(),
+  );
 }
 
 /** A restart policy as `POST /v1/sandboxes` and templates take it. */
@@ -80,7 +112,11 @@ export class RestartPolicyDto {
 }
 
 export class EventReasonDto {
-  @ApiProperty({ example: 'VMM_EXITED', description: "The node's error code for failures; RESTARTED, DELETED, NODE_DOWN or NODE_UNKNOWN for the control plane's own changes" })
+  @ApiProperty({
+    example: 'VMM_EXITED',
+    description:
+      "The node's error code for failures and refused hibernations; RESTARTED, DELETED, NODE_DOWN, NODE_UNKNOWN or IDLE (auto-hibernate) for the control plane's own changes",
+  })
   code!: string;
 
   @ApiProperty({ example: 'the VMM was killed by signal 9 (SIGKILL)' })
@@ -95,6 +131,6 @@ export class SandboxEventDto {
   @ApiProperty({ enum: SANDBOX_STATES, description: 'The state it changed into' })
   state!: SandboxState;
 
-  @ApiProperty({ required: false, type: EventReasonDto, description: 'Why, for failures, restarts, deletes and nodes going away' })
+  @ApiProperty({ required: false, type: EventReasonDto, description: 'Why, for failures, restarts, deletes, nodes going away, refused hibernations and idle ones' })
   reason?: EventReasonDto;
 }

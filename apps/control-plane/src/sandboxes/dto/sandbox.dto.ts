@@ -1,6 +1,15 @@
 import type { AgentTransportName, ContainerdSandbox } from '@moat/proto';
 import { ApiProperty } from '@nestjs/swagger';
-import { NETWORK_MODELS, ROOTFS_KINDS, SANDBOX_STATES, type NetworkModel, type RootfsKind, type SandboxState } from '@moat/proto';
+import {
+  MAX_IDLE_TIMEOUT_SECONDS,
+  MIN_IDLE_TIMEOUT_SECONDS,
+  NETWORK_MODELS,
+  ROOTFS_KINDS,
+  SANDBOX_STATES,
+  type NetworkModel,
+  type RootfsKind,
+  type SandboxState,
+} from '@moat/proto';
 import { PENDING_REASON_CODES, type PendingReasonCode } from '../model/pending-reason';
 import { SANDBOX_HEALTH, type SandboxEntity, type SandboxHealth } from '../model/sandbox.entity';
 import { DnsConfigDto, EgressPolicyDto, SandboxIsolationDto } from './sandbox-fences.dto';
@@ -137,6 +146,15 @@ export class SandboxDto {
   @ApiProperty({ nullable: true, enum: ROOTFS_KINDS, description: "null: the node's default" })
   rootfs!: RootfsKind | null;
 
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: MIN_IDLE_TIMEOUT_SECONDS,
+    maximum: MAX_IDLE_TIMEOUT_SECONDS,
+    description: 'Auto-hibernate: it hibernates once unused this long (no exec, attach, file transfer or network traffic); null: never',
+  })
+  idleTimeoutSeconds!: number | null;
+
   @ApiProperty({ required: false, type: ProgressDto, description: 'Image pull progress, while creating' })
   progress?: ProgressDto;
 
@@ -240,6 +258,7 @@ export class SandboxDto {
       image: null,
       command: null,
       rootfs: null,
+      idleTimeoutSeconds: null,
       env: {},
       labels: {},
       nodeSelector: {},
@@ -277,6 +296,7 @@ export class SandboxDto {
       image: sandbox.image,
       command: sandbox.command,
       rootfs: sandbox.rootfs,
+      idleTimeoutSeconds: sandbox.idleTimeoutSeconds,
       ...(sandbox.progress && sandbox.state === 'creating' ? { progress: sandbox.progress } : {}),
       env: sandbox.env,
       labels: sandbox.labels,

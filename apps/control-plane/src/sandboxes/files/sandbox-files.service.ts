@@ -31,7 +31,7 @@ export class SandboxFilesService {
 
   async list(principal: Principal, id: string, path: string): Promise<FileListDto> {
     validPath(path);
-    const nodeId = await this.sandboxes.runningNode(principal, id);
+    const nodeId = await this.sandboxes.awakeNode(principal, id);
     const { entries, truncated } = await this.agents.fileList(nodeId, { sandboxId: id, path });
     return { path, entries: entries.map((entry) => FileInfoDto.from(entry)), truncated };
   }
@@ -43,7 +43,7 @@ export class SandboxFilesService {
    */
   async download(principal: Principal, id: string, path: string, res: ServerResponse): Promise<void> {
     validPath(path);
-    const nodeId = await this.sandboxes.runningNode(principal, id);
+    const nodeId = await this.sandboxes.awakeNode(principal, id);
     const transferId = randomUUID();
     const info = await this.agents.fileOpenRead(nodeId, { sandboxId: id, path, transferId });
     let finished = false;
@@ -80,7 +80,7 @@ export class SandboxFilesService {
     if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
     validPath(query.path);
     const owner = ownerOf(query);
-    const nodeId = await this.sandboxes.runningNode(principal, id);
+    const nodeId = await this.sandboxes.awakeNode(principal, id);
     const transferId = randomUUID();
     await this.agents.fileOpenWrite(nodeId, {
       sandboxId: id,

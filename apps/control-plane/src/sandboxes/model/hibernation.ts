@@ -13,6 +13,21 @@ const HIBERNATE_REFUSALS: readonly string[] = ['HIBERNATE_UNSUPPORTED', 'HIBERNA
  */
 export const HIBERNATION_STATES: readonly SandboxState[] = ['running', 'hibernating', 'hibernated', 'waking'];
 
+/**
+ * How long an exec, attach or file request waits for the hibernated sandbox it woke to run again:
+ * a wake takes a second or two under TCG here, more on a node busy waking many at once.
+ */
+export const WAKE_ON_USE_TIMEOUT_MS = 120_000;
+
+/**
+ * Hibernated, on its way there or back, or running but asked to go: an exec, attach or file
+ * request wakes it first (wake-on-use).
+ */
+export function wakesOnUse(sandbox: Pick<SandboxEntity, 'desiredState' | 'desiredHibernated' | 'state'>): boolean {
+  if (sandbox.desiredState !== 'running' || !HIBERNATION_STATES.includes(sandbox.state)) return false;
+  return sandbox.desiredHibernated || sandbox.state !== 'running';
+}
+
 export function isHibernateRefusal(error: ErrorInfo | undefined): error is ErrorInfo {
   return error !== undefined && HIBERNATE_REFUSALS.includes(error.code);
 }

@@ -5,7 +5,7 @@ export interface SandboxEvent {
   /** ISO 8601. */
   at: string;
   state: SandboxState;
-  /** For failures (the node's error), restarts, deletes, nodes going away and refused hibernations. */
+  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations and idle ones. */
   reason?: ErrorInfo;
 }
 
@@ -22,6 +22,8 @@ export const EventReason = {
   NODE_DOWN: 'NODE_DOWN',
   /** The control plane restarted and its node has not said hello since. */
   NODE_UNKNOWN: 'NODE_UNKNOWN',
+  /** Its node reported it unused for its idleTimeoutSeconds: it is asked to hibernate. */
+  IDLE: 'IDLE',
 } as const;
 
 /**

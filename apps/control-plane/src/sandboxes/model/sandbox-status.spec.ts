@@ -18,6 +18,7 @@ function placed(overrides: Partial<SandboxEntity> = {}): SandboxEntity {
       image: 'busybox',
       command: null,
       rootfs: null,
+      idleTimeoutSeconds: null,
       env: {},
       labels: {},
       nodeSelector: {},
@@ -118,6 +119,44 @@ describe('applyStatus', () => {
         typedChanged: ['desiredHibernated'],
       });
       expect(sandbox.desiredHibernated).toBe(false);
+    });
+  });
+
+  describe('auto-hibernate', () => {
+    const IDLE = { at: AT.toISOString(), state: 'running', reason: { code: 'IDLE', message: 'idle for 31 s: hibernating' } };
+
+    it('asks a sandbox its node reports idle for its timeout to hibernate, once, with an event', () => {
+      const sandbox = placed({ state: 'running', rootfs: 'block', idleTimeoutSeconds: 30, events: [{ at: CREATED.toISOString(), state: 'running' }] });
+      expect(applyStatus(sandbox, status('running', { idleSeconds: 31 }), AT)).toMatchObject({
+        desiredChanged: true,
+        typedChanged: ['desiredHibernated'],
+        releasedChanged: false,
+      });
+      expect(sandbox).toMatchObject({ state: 'running', desiredHibernated: true });
+      expect(sandbox.events.at(-1)).toEqual(IDLE);
+
+      // Said again before the node heard: asked already, nothing more to record.
+      expect(applyStatus(sandbox, status('running', { idleSeconds: 34 }), AT)).toMatchObject({ desiredChanged: false, typedChanged: [] });
+      expect(sandbox.events).toHaveLength(2);
+    });
+
+    it('takes an idle report for nothing from a sandbox without a timeout, short of it, or being deleted', () => {
+      for (const sandbox of [
+        placed({ state: 'running', rootfs: 'block' }),
+        placed({ state: 'running', rootfs: 'block', idleTimeoutSeconds: 60 }),
+        placed({ state: 'stopping', desiredState: 'deleted', rootfs: 'block', idleTimeoutSeconds: 30 }),
+      ]) {
+        const events = sandbox.events.length;
+        expect(applyStatus(sandbox, status('running', { idleSeconds: 31 }), AT)).toMatchObject({ desiredChanged: false, typedChanged: [] });
+        expect(sandbox.desiredHibernated).toBe(false);
+        expect(sandbox.events.slice(events).some((e) => e.reason)).toBe(false);
+      }
+    });
+
+    it('records the idle reason on the event of a state change reported with it', () => {
+      const sandbox = placed({ state: 'waking', rootfs: 'block', idleTimeoutSeconds: 30 });
+      expect(applyStatus(sandbox, status('running', { idleSeconds: 31 }), AT)).toMatchObject({ desiredChanged: true });
+      expect(sandbox.events.at(-1)).toEqual(IDLE);
     });
   });
 });

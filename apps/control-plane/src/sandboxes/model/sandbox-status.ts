@@ -1,7 +1,7 @@
-import type { SandboxState, SandboxStatus } from '@moat/proto';
+import type { ErrorInfo, SandboxState, SandboxStatus } from '@moat/proto';
 import { isHibernateRefusal, isReleased } from './hibernation';
 import { restartDueAt } from './restart-policy';
-import { appendEvent, withEvent } from './sandbox-events';
+import { appendEvent, EventReason, withEvent } from './sandbox-events';
 import type { SandboxEntity } from './sandbox.entity';
 import type { TypedStatusColumn } from './sandboxes.repository';
 
@@ -45,29 +45,46 @@ function observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxS
     sandbox.error = null;
   }
   // A node that cannot hibernate it keeps it running and says why: stop asking, and tell the
-  // user (the event carries the reason even though the state may not change). A failed one
+  // user. A failed one
   // starts afresh, not hibernated, if its restart policy starts it again.
   const refusal = state === 'running' && sandbox.desiredHibernated && isHibernateRefusal(status.error) ? status.error : undefined;
   if (refusal || state === 'failed') sandbox.desiredHibernated = false;
+  // Auto-hibernate: its node found it unused for its idle timeout; the node only says so, the
+  // decision is the control plane's (the desired set asks for the hibernation).
+  const idle = !refusal && state === 'running' ? idleReason(sandbox, status) : undefined;
+  if (idle) sandbox.desiredHibernated = true;
+  // Told in an event even when the state does not change.
+  const reason = refusal ?? idle;
   const typedChanged: TypedStatusColumn[] = [];
   if (sandbox.savedBytes !== previous.savedBytes) typedChanged.push('savedBytes');
   if (sandbox.desiredHibernated !== previous.desiredHibernated) typedChanged.push('desiredHibernated');
   const outcome = { sandbox, changed: true, typedChanged, releasedChanged: isReleased(sandbox) !== previous.released };
   // Its entry in its node's desired set changes with its hibernation.
-  const hibernationDropped = sandbox.desiredHibernated !== previous.desiredHibernated;
+  const hibernationChanged = sandbox.desiredHibernated !== previous.desiredHibernated;
 
   if (sandbox.state === previous.state) {
-    if (refusal) sandbox.events = appendEvent(sandbox.events, sandbox.state, at, refusal);
-    return { ...outcome, desiredChanged: hibernationDropped };
+    if (reason) sandbox.events = appendEvent(sandbox.events, sandbox.state, at, reason);
+    return { ...outcome, desiredChanged: hibernationChanged };
   }
   const failed = sandbox.state === 'failed';
-  sandbox.events = withEvent(sandbox.events, sandbox.state, at, failed ? (sandbox.error ?? undefined) : refusal);
+  sandbox.events = withEvent(sandbox.events, sandbox.state, at, failed ? (sandbox.error ?? undefined) : reason);
   const restartAt = failed ? restartDueAt(sandbox.restartPolicy, sandbox.restartCount, at) : null;
   if (restartAt?.getTime() !== sandbox.restartAt?.getTime()) typedChanged.push('restartAt');
   sandbox.restartAt = restartAt;
   // A failed sandbox leaves the desired set, so the node must hear about it; one to be
   // restarted stays in it, failed, until the restart is due.
-  return { ...outcome, desiredChanged: hibernationDropped || (failed && restartAt === null) };
+  return { ...outcome, desiredChanged: hibernationChanged || (failed && restartAt === null) };
+}
+
+/**
+ * Why to hibernate a sandbox its node reports idle for at least its idle timeout while it is
+ * meant to run awake; undefined for any other (one without a timeout, or asked to hibernate
+ * already, is not asked for it).
+ */
+function idleReason(sandbox: SandboxEntity, { idleSeconds }: SandboxStatus): ErrorInfo | undefined {
+  if (idleSeconds === undefined || sandbox.idleTimeoutSeconds === null || idleSeconds < sandbox.idleTimeoutSeconds) return undefined;
+  if (sandbox.desiredState !== 'running' || sandbox.desiredHibernated) return undefined;
+  return { code: EventReason.IDLE, message: `idle for ${idleSeconds} s: hibernating` };
 }
 
 function gone(sandbox: SandboxEntity, at: Date): StatusOutcome {

@@ -77,6 +77,13 @@ export class SandboxEntity {
   @Column({ type: 'varchar', length: 16, nullable: true })
   rootfs!: RootfsKind | null;
 
+  /**
+   * Auto-hibernate: hibernated once its node reports it unused this long (no exec, attach, file
+   * transfer or NIC traffic); only a `rootfs: block` sandbox has one. null: never.
+   */
+  @Column({ type: 'integer', nullable: true })
+  idleTimeoutSeconds!: number | null;
+
   /** Image pull progress while creating. */
   @Column({ type: 'simple-json', nullable: true })
   progress!: SandboxProgress | null;
@@ -201,6 +208,7 @@ export type SandboxRequest = Pick<
   | 'image'
   | 'command'
   | 'rootfs'
+  | 'idleTimeoutSeconds'
   | 'env'
   | 'labels'
   | 'nodeSelector'

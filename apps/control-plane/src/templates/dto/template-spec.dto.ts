@@ -29,7 +29,7 @@ import {
   type RootfsKind,
 } from '@moat/proto';
 import { dnsConfigOf, DnsConfigDto, egressPolicyOf, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
-import { restartPolicyOf, RestartPolicyRequestDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
+import { IdleTimeoutSeconds, restartPolicyOf, RestartPolicyRequestDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
 import { HEALTH_CHECK_DEFAULTS, type TemplateSpec } from '../model/template-spec';
 
 export class HealthCheckDto {
@@ -105,6 +105,9 @@ export class TemplateSpecDto implements Omit<TemplateSpec, 'restartPolicy'> {
   @IsIn(ROOTFS_KINDS)
   rootfs?: RootfsKind;
 
+  @IdleTimeoutSeconds()
+  idleTimeoutSeconds?: number;
+
   @OptionalStringMap(LABEL_MAP)
   labels?: Record<string, string>;
 
@@ -161,8 +164,8 @@ export class CreateTemplateDto extends TemplateSpecDto {
 
 /** Only the spec fields of a validated DTO (no name, no tenantId), as stored in a version. */
 export function specOf(dto: TemplateSpecDto): TemplateSpec {
-  const { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels, egress, dns, healthCheck, restartPolicy } = dto;
-  const spec: TemplateSpec = { image, command, vcpus, memoryMiB, env, networkModel, rootfs, labels };
+  const { image, command, vcpus, memoryMiB, env, networkModel, rootfs, idleTimeoutSeconds, labels, egress, dns, healthCheck, restartPolicy } = dto;
+  const spec: TemplateSpec = { image, command, vcpus, memoryMiB, env, networkModel, rootfs, idleTimeoutSeconds, labels };
   if (egress) spec.egress = egressPolicyOf(egress);
   if (dns) spec.dns = dnsConfigOf(dns);
   if (healthCheck) spec.healthCheck = { ...healthCheck };

@@ -32,6 +32,9 @@ export class TemplateVersionDto {
   @ApiPropertyOptional({ enum: ROOTFS_KINDS })
   rootfs?: TemplateSpec['rootfs'];
 
+  @ApiPropertyOptional({ type: 'integer', description: 'Its sandboxes hibernate once unused this long; absent: never' })
+  idleTimeoutSeconds?: number;
+
   @ApiPropertyOptional({ type: Object, additionalProperties: { type: 'string' } })
   labels?: Record<string, string>;
 

@@ -19,6 +19,8 @@ export interface TemplateSpec {
   env?: Record<string, string>;
   networkModel?: NetworkModel;
   rootfs?: RootfsKind;
+  /** Its sandboxes hibernate once unused this long (only with rootfs block); absent: never. */
+  idleTimeoutSeconds?: number;
   labels?: Record<string, string>;
   /** Where its sandboxes' traffic may go; absent: everywhere but what nodes always refuse. */
   egress?: EgressPolicy;
