@@ -5,6 +5,13 @@ import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes'
 
 /** The container's main process: a counter ticking every second. */
 const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
+/** A main process that sends nothing over the network. */
+const SLEEPER = ['sh', '-c', 'while true; do sleep 1; done'];
+
+interface SandboxEvent {
+  state: string;
+  reason?: { code: string; message: string };
+}
 
 // One VM hibernated and woken through the API, on the node the stack runs: booting is the expensive part under TCG.
 describe('hibernate and wake through REST, against a real VM', () => {
@@ -18,15 +25,15 @@ describe('hibernate and wake through REST, against a real VM', () => {
     created.push(res.body.id);
     return res.body;
   };
-  const sh = async (script: string): Promise<string> => {
-    const res = await api<ExecResult>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { token: key, body: { command: ['sh', '-c', script] } });
+  const sh = async (script: string, target = sandbox): Promise<string> => {
+    const res = await api<ExecResult>('POST', `/v1/sandboxes/${target.id}/exec`, { token: key, body: { command: ['sh', '-c', script] } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ exitCode: 0, stderr: '' });
     return res.body.stdout.trim();
   };
-  const inState = (state: string) =>
-    waitFor(`sandbox ${sandbox.id} to be ${state}`, async () => {
-      const got = await api<Sandbox & { savedBytes: number | null }>('GET', `/v1/sandboxes/${sandbox.id}`, { token: key });
+  const inState = (state: string, target = sandbox) =>
+    waitFor(`sandbox ${target.id} to be ${state}`, async () => {
+      const got = await api<Sandbox & { savedBytes: number | null; events: SandboxEvent[] }>('GET', `/v1/sandboxes/${target.id}`, { token: key });
       return got.body.state === state ? got.body : undefined;
     });
 
@@ -57,7 +64,8 @@ describe('hibernate and wake through REST, against a real VM', () => {
     expect((await api('POST', `/v1/sandboxes/${sandbox.id}/hibernate`, { token: key })).status).toBe(202);
     const hibernated = await inState('hibernated');
     expect(hibernated.savedBytes).toBeGreaterThan(1024 * 1024);
-    const refused = await api<{ error: { code: string } }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { token: key, body: { command: ['true'] } });
+    // Its live stats do not wake it (an exec would: see below).
+    const refused = await api<{ error: { code: string } }>('GET', `/v1/sandboxes/${sandbox.id}/stats`, { token: key });
     expect(refused.status).toBe(409);
     // Asleep for a while: the counter must not count it.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -68,5 +76,22 @@ describe('hibernate and wake through REST, against a real VM', () => {
     expect(after).toBeGreaterThanOrEqual(before);
     expect(after).toBeLessThan(before + 3);
     expect(await sh('cat /tmp/marker')).toBe('kept');
+  });
+
+  it('a sandbox with idleTimeoutSeconds: 10 hibernates by itself; an exec wakes it and runs', async () => {
+    const sleepy = await settledSandbox<Sandbox>((await create({ rootfs: 'block', idleTimeoutSeconds: 10, command: SLEEPER })).id, key);
+    expect(sleepy.error ?? null).toBeNull();
+    expect(sleepy.state).toBe('running');
+    // The exec is a use: its idle time starts when it ends.
+    await sh('echo kept > /tmp/marker', sleepy);
+    const asleep = await inState('hibernated', sleepy);
+    expect(asleep.savedBytes).toBeGreaterThan(1024 * 1024);
+    expect(asleep.events.find((e) => e.reason?.code === 'IDLE')).toMatchObject({ state: 'running', reason: { message: expect.stringMatching(/^idle for \d+ s: hibernating$/) } });
+
+    // No wake first: the exec waits while its node restores the VM, then runs in it.
+    expect(await sh('cat /tmp/marker', sleepy)).toBe('kept');
+    const woken = await api<Sandbox & { events: SandboxEvent[] }>('GET', `/v1/sandboxes/${sleepy.id}`, { token: key });
+    expect(woken.body.state).toBe('running');
+    expect(woken.body.events.map((e) => e.state).slice(-3)).toEqual(['hibernated', 'waking', 'running']);
   });
 });

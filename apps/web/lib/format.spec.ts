@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { containerdLabel, formatAge, formatBytes, formatDuration, formatMemory, formatTimestamp, formatWarmPool, nodeLabel, shortId } from './format';
+import { containerdLabel, formatAge, formatBytes, formatDuration, formatMemory, formatSeconds, formatTimestamp, formatWarmPool, nodeLabel, shortId } from './format';
 
 describe('format', () => {
   it("names a containerd sandbox's task, and nothing for Moat's own", () => {
@@ -29,6 +29,14 @@ describe('format', () => {
     expect(formatDuration(63.4)).toBe('63 ms');
     expect(formatDuration(2600)).toBe('2.60 s');
     expect(formatDuration(61_000)).toBe('61.0 s');
+  });
+
+  it('formats whole seconds in the largest unit that divides them', () => {
+    expect(formatSeconds(10)).toBe('10 s');
+    expect(formatSeconds(90)).toBe('90 s');
+    expect(formatSeconds(900)).toBe('15 min');
+    expect(formatSeconds(7_200)).toBe('2 h');
+    expect(formatSeconds(604_800)).toBe('7 d');
   });
 
   it('shows ages relative to now', () => {

@@ -26,6 +26,17 @@ export function formatDuration(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
+/** Whole seconds in the largest unit that divides them: `45 s`, `15 min`, `2 h`, `7 d` (`90 s` stays in seconds). */
+export function formatSeconds(seconds: number): string {
+  const units = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['min', 60],
+  ] as const;
+  const unit = units.find(([, size]) => seconds >= size && seconds % size === 0);
+  return unit ? `${seconds / unit[1]} ${unit[0]}` : `${seconds} s`;
+}
+
 /** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
 export function formatAge(iso: string, now: number): string {
   const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));

@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
-import { containerdLabel, formatBytes, formatMemory, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
+import { containerdLabel, formatBytes, formatMemory, formatSeconds, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
 import type { SandboxAction } from '@/lib/api/api.client';
 import { hibernationActions } from '@/lib/sandbox-actions';
 import { restartSummary } from '@/lib/sandbox-history';
@@ -160,6 +160,10 @@ export function SandboxDetail({ id }: { id: string }) {
           <dd className="mono">{sandbox.command ? sandbox.command.join(' ') : "the image's"}</dd>
           <dt>Rootfs</dt>
           <dd className="mono">{sandbox.rootfs ?? "node's default"}</dd>
+          <dt>Auto-hibernate</dt>
+          <dd data-idle-timeout={sandbox.idleTimeoutSeconds ?? 'never'}>
+            {sandbox.idleTimeoutSeconds === null ? 'never' : `after ${formatSeconds(sandbox.idleTimeoutSeconds)} unused; an exec, attach or file request wakes it`}
+          </dd>
           {sandbox.transport && (
             <>
               <dt>Agent transport</dt>
