@@ -21,6 +21,7 @@ import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxHibernation } from './hibernation';
 import { SandboxForks } from './forks';
+import { SandboxAccess } from './sandbox.access';
 import { SandboxWatchdog } from './sandbox.watchdog';
 import { PodContainers } from './pod/pod-containers';
 import { handOver, openWarmPool } from './warm-pool/pooled-vms';
@@ -44,6 +45,7 @@ export class SandboxRuntime {
   private readonly forks: SandboxForks;
   private readonly watchdog: SandboxWatchdog;
   private readonly pods: PodContainers;
+  private readonly access: SandboxAccess;
   private pool: WarmPool<SandboxEntry> | undefined;
 
   private constructor(
@@ -61,6 +63,7 @@ export class SandboxRuntime {
     this.recovery = new SandboxRecovery(this.entries, store, this.runDir, deps, this.lifecycle, this.hibernation, log);
     this.watchdog = new SandboxWatchdog(this.entries, deps, this.lifecycle, log);
     this.pods = new PodContainers(deps.rootfs, store, log);
+    this.access = new SandboxAccess(this.entries, this.pods, this.lifecycle);
   }
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
@@ -141,9 +144,9 @@ export class SandboxRuntime {
   }
 
   async exec(id: string, opts: ExecOptions): Promise<ExecOutput> {
-    const { entry, agent, container } = this.running(id);
+    const { entry, agent, container } = this.access.running(id);
     if (opts.command.length === 0) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, 'exec needs a command');
-    return this.guard(entry, () =>
+    return this.access.guard(entry, () =>
       agent.exec({
         containerId: container,
         execId: `exec-${randomUUID()}`,
@@ -162,9 +165,9 @@ export class SandboxRuntime {
    * that breaks the protocol during the session fails the sandbox like a batch exec does.
    */
   async openSession(id: string, opts: SessionOptions, containerId = id): Promise<ProcessSession> {
-    const { entry, agent, container } = this.running(id, containerId);
+    const { entry, agent, container } = this.access.running(id, containerId);
     return ProcessSession.start(agent, { ...opts, env: envList(entry.state.spec.env, opts.env ?? {}) }, container, (error) => {
-      void this.failIfProtocolViolation(entry, error);
+      void this.access.failIfProtocolViolation(entry, error);
     });
   }
 
@@ -180,27 +183,27 @@ export class SandboxRuntime {
 
   /** The container's live resource use (cgroup v2 counters in the guest); `containerId`: one a pod added. */
   async stats(id: string, containerId = id): Promise<ContainerStats> {
-    const { entry, agent, container } = this.running(id, containerId);
-    return this.guard(entry, () => agent.stats(container));
+    const { entry, agent, container } = this.access.running(id, containerId);
+    return this.access.guard(entry, () => agent.stats(container));
   }
 
   /** New CPU, memory and pids limits for the container, within its VM's size (fixed at its start). */
   async updateResources(id: string, resources: LinuxResources, containerId = id): Promise<void> {
-    const { entry, agent, container } = this.running(id, containerId);
+    const { entry, agent, container } = this.access.running(id, containerId);
     checkWithinVm(entry.state.spec, resources);
-    await this.guard(entry, () => agent.updateContainer(container, resources));
+    await this.access.guard(entry, () => agent.updateContainer(container, resources));
   }
 
   /** The container's processes, by their pids in the guest. */
   async processes(id: string, containerId = id): Promise<number[]> {
-    const { entry, agent, container } = this.running(id, containerId);
-    return this.guard(entry, () => agent.listProcesses(container));
+    const { entry, agent, container } = this.access.running(id, containerId);
+    return this.access.guard(entry, () => agent.listProcesses(container));
   }
 
   /** The container's files (stat, list, read, write), through its guest agent. */
   files(id: string): ContainerFiles {
-    const { entry, agent, container } = this.running(id);
-    return new ContainerFiles(agent.files, container, (error) => this.failIfProtocolViolation(entry, error));
+    const { entry, agent, container } = this.access.running(id);
+    return new ContainerFiles(agent.files, container, (error) => this.access.failIfProtocolViolation(entry, error));
   }
 
   /**
@@ -208,7 +211,7 @@ export class SandboxRuntime {
    * last restart) until the sandbox is deleted here, a failed sandbox's included.
    */
   logs(id: string): LogReader {
-    const entry = this.known(id);
+    const entry = this.access.known(id);
     if (!entry.logs) {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}; this node holds no output of its process`, { context: { sandboxId: id } });
     }
@@ -220,8 +223,8 @@ export class SandboxRuntime {
    * added; {@link initSession} gives its I/O.
    */
   async startContainer(id: string, containerId = id): Promise<void> {
-    const { entry, agent } = this.running(id, containerId);
-    await this.guard(entry, () => (containerId === id ? this.lifecycle.startInit(entry, agent) : this.pods.start(entry, agent, containerId)));
+    const { entry, agent } = this.access.running(id, containerId);
+    await this.access.guard(entry, () => (containerId === id ? this.lifecycle.startInit(entry, agent) : this.pods.start(entry, agent, containerId)));
   }
 
   /**
@@ -229,13 +232,13 @@ export class SandboxRuntime {
    * (whose output, unlike other sandboxes', is not kept in {@link logs}: the session's reader takes it).
    */
   initSession(id: string, containerId = id): ProcessSession {
-    const { entry, agent, container } = this.running(id, containerId);
+    const { entry, agent, container } = this.access.running(id, containerId);
     const waiting = containerId === id ? !entry.state.spec.deferStart || entry.state.initWaiting : this.pods.get(entry, containerId).initWaiting;
     if (waiting) {
       throw new RuntimeError(RuntimeErrorCode.CONTAINER_WRONG_STATE, `container ${containerId}'s init is not a started deferStart one`, { context: { sandboxId: id } });
     }
     return ProcessSession.attach(agent, container, INIT_EXEC_ID, (error) => {
-      void this.failIfProtocolViolation(entry, error);
+      void this.access.failIfProtocolViolation(entry, error);
     });
   }
 
@@ -244,14 +247,14 @@ export class SandboxRuntime {
    * init waiting for {@link startContainer}; it shares the VM's kernel and network.
    */
   async addContainer(id: string, spec: PodContainerSpec): Promise<void> {
-    const { entry, agent } = this.running(id);
-    await this.guard(entry, () => this.pods.add(entry, agent, spec));
+    const { entry, agent } = this.access.running(id);
+    await this.access.guard(entry, () => this.pods.add(entry, agent, spec));
   }
 
   /** Stops and removes a container a pod added, and its rootfs; idempotent. */
   async removeContainer(id: string, containerId: string): Promise<void> {
-    const { entry, agent } = this.running(id);
-    await this.guard(entry, () => this.pods.remove(entry, agent, containerId));
+    const { entry, agent } = this.access.running(id);
+    await this.access.guard(entry, () => this.pods.remove(entry, agent, containerId));
   }
 
   /**
@@ -259,7 +262,7 @@ export class SandboxRuntime {
    * HIBERNATE_UNSUPPORTED or HIBERNATE_FAILED leave it running.
    */
   async hibernate(id: string): Promise<SandboxInfo> {
-    const entry = this.known(id);
+    const entry = this.access.known(id);
     await this.hibernation.hibernate(entry);
     return infoOf(entry);
   }
@@ -269,51 +272,16 @@ export class SandboxRuntime {
    * `planned`, on that address (the control plane's plan). A failed wake fails the sandbox.
    */
   async wake(id: string, planned?: PlannedAddress): Promise<SandboxInfo> {
-    const entry = this.known(id);
+    const entry = this.access.known(id);
     await this.hibernation.wake(entry, planned);
     return infoOf(entry);
   }
 
-  private known(id: string): SandboxEntry {
-    const entry = this.entries.get(id);
-    if (!entry) throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_FOUND, `sandbox ${id} not found`, { context: { sandboxId: id } });
-    return entry;
-  }
-
-  /** Runs a call to the guest; one that breaks the protocol fails the sandbox before it throws. */
-  private async guard<T>(entry: SandboxEntry, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      await this.failIfProtocolViolation(entry, error);
-      throw error;
-    }
-  }
-
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */
   async setPaused(id: string, paused: boolean, containerId = id): Promise<void> {
-    const { agent, container } = this.running(id, containerId);
+    const { agent, container } = this.access.running(id, containerId);
     if (paused) await agent.pauseContainer(container);
     else await agent.resumeContainer(container);
-  }
-
-  /** A guest that lies to us loses its sandbox; it cannot be trusted with another call. */
-  private async failIfProtocolViolation(entry: SandboxEntry, error: unknown): Promise<void> {
-    if (isProtocolViolation(error)) await this.lifecycle.failAndRelease(entry, error);
-  }
-
-  /**
-   * The running sandbox `id`, and the id its guest knows the container by; with `containerId`
-   * other than `id`, one its pod added, which must exist.
-   */
-  private running(id: string, containerId = id): { entry: SandboxEntry; agent: AgentApi; container: string } {
-    const entry = this.known(id);
-    if (entry.phase !== 'running' || !entry.agent) {
-      throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${entry.phase}`, { context: { sandboxId: id } });
-    }
-    if (containerId === id) return { entry, agent: entry.agent, container: containerIdOf(entry.state) };
-    this.pods.get(entry, containerId);
-    return { entry, agent: entry.agent, container: containerId };
   }
 
   /** Removes the container, stops the VM and shared-fs daemon, and deletes every file; idempotent. */
