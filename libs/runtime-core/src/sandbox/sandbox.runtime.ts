@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentApi } from '../agent/agent.client';
 import { INIT_EXEC_ID, type LinuxResources } from '@moat/proto';
 import type { ContainerStats, ExecOutput } from '../agent/agent.types';
-import { isProtocolViolation } from '../agent/agent.validation';
 import { ProcessSession, type SessionOptions } from '../agent/process-session';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { resolveAccel, type Accel } from '../host/host-info';
@@ -15,7 +13,7 @@ import type { LogReader } from './logs/log-ring';
 import { DEFAULT_RUN_DIR, resolveDeps, type RuntimeDeps } from './runtime.deps';
 import { rootfsKindOf, UUID, validateSpec } from './model/sandbox-spec';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
-import { containerIdOf, DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
+import { DEFAULT_MEMORY_DIR, newSandboxState, sandboxPaths, SandboxStateStore } from './model/sandbox.state';
 import type { ExecOptions, PodContainerSpec, PoolShape, RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
