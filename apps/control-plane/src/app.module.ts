@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { SandboxFilesModule } from './sandboxes/files/sandbox-files.module';
+import { SandboxForkModule } from './sandboxes/fork/sandbox-fork.module';
 import { SandboxLogsModule } from './sandboxes/logs/sandbox-logs.module';
 import { SandboxesModule } from './sandboxes/sandboxes.module';
 import { TemplatesModule } from './templates/templates.module';
@@ -43,6 +44,7 @@ export class AppModule {
         SandboxesModule,
         SandboxFilesModule,
         SandboxLogsModule,
+        SandboxForkModule,
         TemplatesModule,
         DeploymentsModule,
         DashboardModule,

@@ -16,6 +16,17 @@ export const AUDIT_ACTION = 'moat:audit-action';
  */
 export const AuditAs = (action: AuditAction): MethodDecorator => SetMetadata(AUDIT_ACTION, action);
 
+export const AUDIT_DETAIL = 'moat:audit-detail';
+
+/** What a route's successful audit entry says beyond its action and target, from the handler's result. */
+export type AuditDetailOf<T> = (result: T) => string;
+
+/**
+ * Gives a route's successful audit entries a message worked out from what the handler returned,
+ * e.g. `@AuditDetail((clones: SandboxDto[]) => clones.map((c) => c.id).join(', '))`; a failure's message is its error.
+ */
+export const AuditDetail = <T>(detail: AuditDetailOf<T>): MethodDecorator => SetMetadata(AUDIT_DETAIL, detail);
+
 function singular(resource: string): string {
   if (resource.endsWith('xes')) return resource.slice(0, -2);
   return resource.endsWith('s') ? resource.slice(0, -1) : resource;

@@ -37,7 +37,11 @@ export class AuditEntryDto {
   @ApiProperty({ example: 201 })
   status!: number;
 
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "A failure's error message; on success what some actions record of their result (sandbox.fork: its clones), else null",
+  })
   message!: string | null;
 
   static from(entry: AuditEntryEntity): AuditEntryDto {

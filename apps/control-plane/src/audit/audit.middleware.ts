@@ -46,7 +46,7 @@ export class AuditMiddleware implements NestMiddleware<Request, ServerResponse> 
       targetId: targetId?.slice(0, 64) ?? null,
       result: ok ? 'success' : 'failure',
       status: response.statusCode,
-      message: ok ? null : (note?.error ?? null)?.slice(0, 1024) ?? null,
+      message: (ok ? note?.detail : note?.error)?.slice(0, 1024) ?? null,
     });
   }
 }

@@ -21,6 +21,10 @@ export enum ErrorCode {
   INVALID_STATE = 'INVALID_STATE',
   /** The sandbox cannot be hibernated: only one created with `rootfs: "block"` can (QEMU saves no shared filesystem). */
   HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
+  /** The sandbox cannot be forked: only one created with `rootfs: "block"` can (its clones start from its saved VM, as a wake does). */
+  FORK_UNSUPPORTED = 'FORK_UNSUPPORTED',
+  /** The one node that can take what is asked has not the vCPUs or memory free (a fork's clones run on their source's node). */
+  INSUFFICIENT_RESOURCES = 'INSUFFICIENT_RESOURCES',
   /** The sandbox was started through containerd on its node: only containerd may change or delete it. */
   MANAGED_BY_CONTAINERD = 'MANAGED_BY_CONTAINERD',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',

@@ -21,6 +21,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.INVALID_STATE:
     case ErrorCode.MANAGED_BY_CONTAINERD:
     case ErrorCode.HIBERNATE_UNSUPPORTED:
+    case ErrorCode.FORK_UNSUPPORTED:
+    case ErrorCode.INSUFFICIENT_RESOURCES: // its sandboxes hold the node: deleting some helps
     case ErrorCode.TENANT_NETWORK_FULL: // the tenant's own sandboxes hold every address: deleting one helps
     case ErrorCode.FILE_NOT_WRITABLE:
       return 409;

@@ -15,6 +15,7 @@ import { TenantNetworks1732000010000 } from './migrations/1732000010000-tenant-n
 import { NodeContainerd1732000011000 } from './migrations/1732000011000-node-containerd';
 import { SandboxHibernation1732000012000 } from './migrations/1732000012000-sandbox-hibernation';
 import { SandboxIdleTimeout1732000013000 } from './migrations/1732000013000-sandbox-idle-timeout';
+import { SandboxFork1732000014000 } from './migrations/1732000014000-sandbox-fork';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -33,6 +34,7 @@ const MIGRATIONS = [
   NodeContainerd1732000011000,
   SandboxHibernation1732000012000,
   SandboxIdleTimeout1732000013000,
+  SandboxFork1732000014000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

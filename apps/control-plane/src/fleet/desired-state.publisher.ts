@@ -5,6 +5,7 @@ import { FindOptionsSelect, Repository } from 'typeorm';
 import { TenantNetworksRepository } from '../networks/tenant-networks.repository';
 import { NodesService } from '../nodes/nodes.service';
 import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
+import { forkOf } from '../sandboxes/model/fork';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { AgentChannel } from './agent.channel';
@@ -142,10 +143,14 @@ const DESIRED_COLUMNS = {
   address: true,
   desiredHibernated: true,
   idleTimeoutSeconds: true,
+  forkedFrom: true,
+  forkId: true,
+  forkCount: true,
   createdAt: true,
 } satisfies FindOptionsSelect<SandboxEntity>;
 
 function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): DesiredSandbox {
+  const fork = forkOf(sandbox);
   return {
     id: sandbox.id,
     vcpus: sandbox.vcpus,
@@ -165,5 +170,6 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     ...(sandbox.address ? { address: sandbox.address } : {}),
     ...(sandbox.desiredHibernated ? { hibernated: true } : {}),
     ...(sandbox.idleTimeoutSeconds !== null ? { idleTimeoutSeconds: sandbox.idleTimeoutSeconds } : {}),
+    ...(fork ? { forkOf: fork } : {}),
   };
 }

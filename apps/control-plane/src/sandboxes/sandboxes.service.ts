@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_REPLY_MARGIN_MS, type ContainerdSandbox, type ExecResult, type SandboxState, type SandboxStats } from '@moat/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { Transactions } from '../database/transactions.service';
@@ -153,11 +153,12 @@ export class SandboxesService {
   }
 
   /**
-   * A sandbox of Moat's the principal may use. A sandbox containerd started answers (the admin)
-   * MANAGED_BY_CONTAINERD: every operation on it but reading it is containerd's.
+   * A sandbox of Moat's the principal may use (read in the caller's transaction when given). A
+   * sandbox containerd started answers (the admin) MANAGED_BY_CONTAINERD: every operation on it
+   * but reading it is containerd's.
    */
-  async get(principal: Principal, id: string): Promise<SandboxEntity> {
-    const sandbox = await this.sandboxes.findOneBy({ id });
+  async get(principal: Principal, id: string, manager: EntityManager = this.sandboxes.manager): Promise<SandboxEntity> {
+    const sandbox = await manager.findOneBy(SandboxEntity, { id });
     if (!this.isVisible(principal, sandbox)) throw await this.missing(principal, id);
     return sandbox;
   }
@@ -222,7 +223,7 @@ export class SandboxesService {
         // The scheduler's lock, so no admission checks the quota meanwhile; it also has every
         // replica's capacity index rebuilt, with the vCPUs and memory taken back.
         await bumpSchedulerEpoch(manager);
-        const refusal = await this.tenants.wakeRefusal(manager, sandbox.tenantId, sandbox);
+        const refusal = await this.tenants.admissionRefusal(manager, sandbox.tenantId, { sandboxes: 0, vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB });
         if (refusal) throw refusal;
       }
       const now = new Date();

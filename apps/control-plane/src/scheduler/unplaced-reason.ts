@@ -51,6 +51,7 @@ export function unplacedReason(request: UnplacedRequest, facts: UnplacedFacts): 
   };
 }
 
-function vcpuWord(n: number): string {
+/** `vCPU` or `vCPUs`, for `n` of them. */
+export function vcpuWord(n: number): string {
   return n === 1 ? 'vCPU' : 'vCPUs';
 }

@@ -13,7 +13,7 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { TenantDto } from './dto/tenant.dto';
 import { UpdateTenantDto } from './dto/update-tenant.dto';
 import { UsageDto } from './dto/usage.dto';
-import { NO_USAGE, quotaViolation, quotaWithDefaults, type SandboxSize } from './model/quota';
+import { NO_USAGE, quotaViolation, quotaWithDefaults, type Usage } from './model/quota';
 import { DEFAULT_TENANT_NAME, TenantEntity, TenantState } from './model/tenant.entity';
 import { loadUsage } from './usage';
 
@@ -125,16 +125,18 @@ export class TenantsService implements OnModuleInit {
   }
 
   /**
-   * Why the tenant's quota cannot take back the vCPUs and memory of one of its sandboxes that
-   * hibernated (it still counts as one of its sandboxes), or undefined when it can. In the
-   * caller's transaction, which holds the scheduler's lock (bumpSchedulerEpoch), so no admission
-   * is checked meanwhile.
+   * Why the tenant cannot take `added` beside what its sandboxes use, or undefined when it can: a
+   * suspended tenant gets no new sandboxes (TENANT_SUSPENDED), and the quota must have room
+   * (QUOTA_EXCEEDED). A wake adds a hibernated sandbox's vCPUs and memory and no sandbox; a fork
+   * adds its clones. In the caller's transaction, which holds the scheduler's lock
+   * (bumpSchedulerEpoch), so no admission is checked meanwhile.
    */
-  async wakeRefusal(manager: EntityManager, tenantId: string, size: SandboxSize): Promise<ApiError | undefined> {
+  async admissionRefusal(manager: EntityManager, tenantId: string, added: Usage): Promise<ApiError | undefined> {
     const tenant = await manager.findOneBy(TenantEntity, { id: tenantId });
     if (!tenant) return undefined;
+    if (added.sandboxes > 0 && tenant.state === 'suspended') return new ApiError(ErrorCode.TENANT_SUSPENDED, `tenant "${tenant.name}" is suspended`);
     const usage = (await loadUsage(manager, [tenantId])).get(tenantId) ?? NO_USAGE;
-    const problem = quotaViolation(tenant.quota, usage, { sandboxes: 0, ...size });
+    const problem = quotaViolation(tenant.quota, usage, added);
     return problem ? new ApiError(ErrorCode.QUOTA_EXCEEDED, `quota of tenant "${tenant.name}" exceeded: ${problem}`) : undefined;
   }
 

@@ -95,6 +95,7 @@ describe.each(DATABASES)('sandboxes containerd started, on $label', ({ kind, ski
       ['post', 'resume', undefined],
       ['post', 'hibernate', undefined],
       ['post', 'wake', undefined],
+      ['post', 'fork', { count: 1 }],
       ['get', 'stats', undefined],
       ['get', 'logs', undefined],
       ['get', 'files?path=/etc/hostname', undefined],

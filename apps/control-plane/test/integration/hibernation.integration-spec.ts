@@ -2,6 +2,7 @@ import type { DesiredSandbox, ErrorInfo } from '@moat/proto';
 import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
+import { awaitNodesDownAndDeleteSandboxes } from './support/opened';
 import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -35,15 +36,7 @@ describe.each(DATABASES)('hibernate and wake on $label', ({ kind, skip }) => {
   });
   afterEach(async () => {
     a?.close();
-    if (skip) return;
-    // The next test's sandboxes go to its own node only.
-    await eventually(async () => {
-      const nodes = bodyOf<{ state: string }[]>(await t.api().get('/v1/nodes').set(t.admin()).expect(200));
-      expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
-    }, { timeout: 15_000 });
-    for (const s of bodyOf<Sandbox[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))) {
-      await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
-    }
+    if (!skip) await awaitNodesDownAndDeleteSandboxes(t);
   });
   afterAll(async () => {
     await t?.close();

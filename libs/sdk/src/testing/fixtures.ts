@@ -22,6 +22,7 @@ export function sandboxOf(overrides: Partial<Sandbox> = {}): Sandbox {
     labels: {},
     nodeSelector: {},
     timings: [],
+    forkedFrom: null,
     deploymentId: null,
     templateId: null,
     templateVersion: null,

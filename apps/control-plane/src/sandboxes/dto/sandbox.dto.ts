@@ -176,6 +176,14 @@ export class SandboxDto {
   @ApiProperty({ required: false, type: GuestDto })
   guest?: GuestDto;
 
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'A clone (POST /v1/sandboxes/{id}/fork): the sandbox it was forked from, which may since be gone; null otherwise',
+  })
+  forkedFrom!: string | null;
+
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The deployment managing it' })
   deploymentId!: string | null;
 
@@ -263,6 +271,7 @@ export class SandboxDto {
       labels: {},
       nodeSelector: {},
       timings: [],
+      forkedFrom: null,
       deploymentId: null,
       templateId: null,
       templateVersion: null,
@@ -304,6 +313,7 @@ export class SandboxDto {
       timings: sandbox.timings,
       ...(sandbox.error ? { error: sandbox.error } : {}),
       ...(sandbox.guest ? { guest: sandbox.guest } : {}),
+      forkedFrom: sandbox.forkedFrom,
       deploymentId: sandbox.deploymentId,
       templateId: sandbox.templateId,
       templateVersion: sandbox.templateVersion,

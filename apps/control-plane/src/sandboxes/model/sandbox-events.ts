@@ -5,7 +5,7 @@ export interface SandboxEvent {
   /** ISO 8601. */
   at: string;
   state: SandboxState;
-  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations and idle ones. */
+  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations, idle ones and forks. */
   reason?: ErrorInfo;
 }
 
@@ -24,6 +24,8 @@ export const EventReason = {
   NODE_UNKNOWN: 'NODE_UNKNOWN',
   /** Its node reported it unused for its idleTimeoutSeconds: it is asked to hibernate. */
   IDLE: 'IDLE',
+  /** It was forked: a source names its clones, a clone its source. */
+  FORKED: 'FORKED',
 } as const;
 
 /**

@@ -156,6 +156,18 @@ export class SandboxEntity {
   @Column({ type: 'simple-json', nullable: true })
   isolation!: SandboxIsolation | null;
 
+  /** A clone: the sandbox it was forked from (kept after that one is deleted); null otherwise. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  forkedFrom!: string | null;
+
+  /** A clone: its fork request, shared by the clones its node starts from one capture of the source. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  forkId!: string | null;
+
+  /** A clone: how many clones its fork request made. */
+  @Column({ type: 'integer', nullable: true })
+  forkCount!: number | null;
+
   /** The deployment that manages it, if any. */
   @Column({ type: 'varchar', length: 36, nullable: true })
   deploymentId!: string | null;
@@ -236,6 +248,9 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
     desiredState: 'running',
     desiredHibernated: false,
     savedBytes: null,
+    forkedFrom: null,
+    forkId: null,
+    forkCount: null,
     progress: null,
     timings: [],
     error: null,

@@ -113,6 +113,12 @@ export class SandboxesRepository {
     await manager.update(SandboxEntity, { id, desiredState: 'running' }, { desiredHibernated, updatedAt: now });
   }
 
+  /** Stores a fork: its clones, already placed on their source's node, and the source's events telling of them. */
+  async storeFork(manager: EntityManager, source: Pick<SandboxEntity, 'id' | 'events'>, clones: readonly SandboxEntity[], now: Date): Promise<void> {
+    await this.insert(manager, clones);
+    await manager.update(SandboxEntity, { id: source.id }, { events: source.events, updatedAt: now });
+  }
+
   /**
    * Asks placed sandboxes to go: desired `deleted`, `stopping` until their node reports them
    * gone, no restart due; each with a `DELETED` event giving its message. Returns the events

@@ -1,7 +1,8 @@
-import { afterEach } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import { UI_NAMESPACE } from '@moat/proto';
+import { eventually } from '@moat/test-support';
 import { io, type Socket } from 'socket.io-client';
-import type { TestApp } from './harness';
+import { bodyOf, type TestApp } from './harness';
 
 /** What a test opens and has to close again: an app, a node agent, a dashboard socket. */
 export interface Closable {
@@ -41,4 +42,18 @@ export async function connectDashboard(t: TestApp, listen: (socket: Socket) => v
     });
   });
   return socket;
+}
+
+/**
+ * After a test whose node agents are closed: waits until the control plane has every node down,
+ * then deletes every sandbox, so the next test's sandboxes go to its own nodes only.
+ */
+export async function awaitNodesDownAndDeleteSandboxes(t: TestApp): Promise<void> {
+  await eventually(async () => {
+    const nodes = bodyOf<{ state: string }[]>(await t.api().get('/v1/nodes').set(t.admin()).expect(200));
+    expect(nodes.filter((n) => n.state !== 'down')).toEqual([]);
+  }, { timeout: 15_000 });
+  for (const s of bodyOf<{ id: string }[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))) {
+    await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
+  }
 }
