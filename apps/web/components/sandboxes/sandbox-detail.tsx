@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
+import { useState } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { containerdLabel, formatBytes, formatMemory, formatSeconds, formatTimestamp, nodeLabel, shortId } from '@/lib/format';
 import type { SandboxAction } from '@/lib/api/api.client';
@@ -13,6 +14,7 @@ import { RelativeTime } from '../ui/relative-time';
 import { StateBadge } from '../ui/state-badge';
 import { SandboxTerminal } from '../terminal/sandbox-terminal';
 import { ExecForm } from './exec-form';
+import { ForkButton, ForkedInto } from './fork-button';
 import { SandboxIsolation, SandboxNetworkSettings } from './sandbox-fences';
 import { SandboxLogs } from './sandbox-logs';
 import { SandboxStats } from './sandbox-stats';
@@ -34,6 +36,8 @@ export function SandboxDetail({ id }: { id: string }) {
   const sandboxes = useCollection('sandboxes');
   useCollection('nodes');
   const sandbox = sandboxes.items[id];
+  // The clones a fork from this page made, shown on the source's page only.
+  const [forked, setForked] = useState<{ from: string; clones: string[] } | null>(null);
 
   if (!sandbox) {
     return (
@@ -81,6 +85,7 @@ export function SandboxDetail({ id }: { id: string }) {
                 <p>{HIBERNATION[action].explain}</p>
               </ConfirmButton>
             ))}
+            <ForkButton sandbox={sandbox} onForked={(clones) => setForked({ from: sandbox.id, clones: clones.map((c) => c.id) })} />
             <ConfirmButton
               label="Delete"
               title={`Delete sandbox ${shortId(sandbox.id)}?`}
@@ -105,6 +110,7 @@ export function SandboxDetail({ id }: { id: string }) {
         </p>
       )}
 
+      {forked?.from === sandbox.id && <ForkedInto clones={forked.clones} />}
       {sandbox.error && (
         <p className="banner banner--inline" role="alert">
           Failed ({sandbox.error.code}): {sandbox.error.message}
@@ -193,6 +199,16 @@ export function SandboxDetail({ id }: { id: string }) {
               <dd>
                 <Link href={`/deployments/${sandbox.deploymentId}`}>{shortId(sandbox.deploymentId)}</Link>
                 {sandbox.templateVersion ? ` (template v${sandbox.templateVersion})` : ''}
+              </dd>
+            </>
+          )}
+          {sandbox.forkedFrom && (
+            <>
+              <dt>Forked from</dt>
+              <dd>
+                <Link href={`/sandboxes/${sandbox.forkedFrom}`} className="mono">
+                  {shortId(sandbox.forkedFrom)}
+                </Link>
               </dd>
             </>
           )}
