@@ -210,7 +210,8 @@ describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ k
     const three = await TestAgent.connect(t.baseUrl, t.adminToken);
     agents.push(three);
     await three.hello();
-    const state = await three.desiredWhere((ids) => ids.length === 0);
+    // Whatever it is given (a replica an earlier test's deployment still places may land on it).
+    const state = await three.desiredWhere(() => true);
     expect(state.underlayAddress).toBe('127.0.0.1');
   });
 

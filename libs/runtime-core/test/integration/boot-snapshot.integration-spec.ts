@@ -19,6 +19,7 @@ const phases = (info: SandboxInfo) => info.timings.map((t) => t.phase);
 describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
   const guestImage = image!;
   const vm = new SuiteRuntime('snap', guestImage, { vcpus: 1, memoryMiB: 128, env: {} });
+  const restoreFailures = () => vm.warnings.filter((line) => line.startsWith('restoring a boot snapshot failed'));
   const snapshotDirs = () => readdirSync(join(vm.dirs.work, 'data', 'boot-snapshots')).filter((name) => !name.startsWith('.'));
 
   beforeAll(() => vm.start());
@@ -38,6 +39,8 @@ describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
   it('restores later sandboxes of the shape, each with its own RNG, the host clock and a writable virtio-fs rootfs', async () => {
     const a = await vm.create();
     const b = await vm.create();
+    // A restore that fell back to a cold boot logged why.
+    expect(restoreFailures()).toEqual([]);
     for (const info of [a, b]) {
       expect(phases(info)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
       expect(info.guest?.kernelRelease).toBe(guestImage.kernelRelease);
@@ -54,6 +57,7 @@ describeIf(image !== undefined)('boot snapshots on real QEMU', () => {
 
   it('restores a block-rootfs sandbox by hot-plugging its disk', async () => {
     const info = await vm.create({ rootfs: 'block' });
+    expect(restoreFailures()).toEqual([]);
     expect(phases(info)).toContain('restore');
     expect(await vm.sh(info.id, 'grep -c " / ext4 " /proc/mounts; echo ok > /f; cat /f')).toBe('1\nok');
   });

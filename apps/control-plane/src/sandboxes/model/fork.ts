@@ -17,8 +17,8 @@ export function forkOf(sandbox: Pick<SandboxEntity, 'forkedFrom' | 'forkId' | 'f
 
 /**
  * A new clone of a running sandbox, placed on the source's node (the one place its capture can
- * be): the source's spec — size, image, command, env, rootfs, labels, node selector and network
- * settings — with its published ports asking for no fixed host port (the source holds those, so
+ * be): the source's spec — size, image, command, env, rootfs, auto-hibernate timeout, labels,
+ * node selector and network settings — with its published ports asking for no fixed host port (the source holds those, so
  * the node picks others). It belongs to no deployment or template, and is never restarted: a
  * restart would start it from a new capture of its source, not from what it was. Its address is
  * planned as any new sandbox's; its first event says where it came from.
@@ -34,6 +34,7 @@ export function newClone(source: SandboxEntity, fork: Fork, now: Date): SandboxE
       image: source.image,
       command: source.command,
       rootfs: source.rootfs,
+      idleTimeoutSeconds: source.idleTimeoutSeconds,
       env: source.env,
       labels: source.labels,
       nodeSelector: source.nodeSelector,

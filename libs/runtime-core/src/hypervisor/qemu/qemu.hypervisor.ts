@@ -32,6 +32,11 @@ export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 
 const SOCKET_WAIT_MS = 10_000;
 const QMP_TIMEOUT_MS = 3_000;
+/**
+ * For the monitor of a VM whose state is being saved or loaded: QEMU answers within
+ * milliseconds, but a host starved by many TCG guests can hold it off for seconds.
+ */
+const STATE_QMP_TIMEOUT_MS = 15_000;
 const QUIT_WAIT_MS = 5_000;
 const KILL_WAIT_MS = 3_000;
 /** The name the NIC's descriptor is given in a running QEMU (`getfd`) before it is plugged in. */
@@ -138,10 +143,10 @@ export class QemuHypervisor implements Hypervisor {
     const isAlive = () => this.proc.isAlive(pid);
     let qmp: QmpClient | undefined;
     try {
-      qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
+      qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
       await loadState(qmp, stateFd, saved.memory, saved.timeoutMs, isAlive);
       await plugSandboxDevices(qmp, hotplug);
-      await qmp.execute('cont', undefined, QMP_TIMEOUT_MS);
+      await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS);
     } catch (cause) {
       // How QEMU ended, if it did on its own: read before stop, which ends it either way.
       const ended = (await isAlive()) ? undefined : await this.exitReason(paths);
@@ -177,7 +182,7 @@ export class QemuHypervisor implements Hypervisor {
     let qmp: QmpClient | undefined;
     let saved = false;
     try {
-      qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
+      qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
       await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'stream', HIBERNATE_TIMEOUT_MS, isAlive);
       await receiver.received;
       await then.whilePaused?.();
@@ -188,7 +193,7 @@ export class QemuHypervisor implements Hypervisor {
       throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vmId}: ${describeError(cause)}`, { cause, context: { vmId } });
     } finally {
       // `cont` after a completed migration takes the disk back from the (absent) destination.
-      if (!saved || then.runOn) await qmp?.execute('cont', undefined, QMP_TIMEOUT_MS).catch(() => undefined);
+      if (!saved || then.runOn) await qmp?.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
       qmp?.close();
       await receiver.close();
     }
@@ -227,7 +232,7 @@ export class QemuHypervisor implements Hypervisor {
       }
       await waitForAgentServing(paths.consoleLog, SNAPSHOT_BOOT_TIMEOUT_MS, isAlive, signal);
       await sleep(SNAPSHOT_SETTLE_MS, undefined, { signal });
-      qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
+      qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
       await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'shared-file', SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
       await receiver.received;
       await copySparse(this.proc, memory, files.memory);

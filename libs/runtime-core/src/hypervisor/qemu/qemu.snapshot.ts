@@ -23,7 +23,8 @@ import type { QmpClient } from './qmp.client';
  * is plugged (or, for 9p, mounted) after the restore.
  */
 
-const QMP_TIMEOUT_MS = 5_000;
+/** Each monitor command of a save or load: QEMU answers within milliseconds, a starved host may hold it off for seconds. */
+const QMP_TIMEOUT_MS = 15_000;
 /** Loading a snapshot's device state, or saving it: both move well under a megabyte. */
 export const SNAPSHOT_STATE_TIMEOUT_MS = 30_000;
 /** Saving or loading a hibernated VM's whole RAM: a few hundred MiB at disk speed, with room for a slow disk. */

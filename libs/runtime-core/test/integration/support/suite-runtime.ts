@@ -22,6 +22,8 @@ export class SuiteRuntime {
   runtime!: SandboxRuntime;
   /** Every sandbox `create` made, for `stop` to delete (a test may take them off to delete them itself). */
   readonly ids: string[] = [];
+  /** What the runtime logged as a warning or an error, newest last: a test that expects none says why it failed. */
+  readonly warnings: string[] = [];
 
   constructor(
     /** Names the host dirs (see `makeVmDirs`). */
@@ -74,6 +76,16 @@ export class SuiteRuntime {
 
   private open(): Promise<SandboxRuntime> {
     const { work, runDir, memoryDir } = this.dirs;
-    return SandboxRuntime.open({ dataDir: join(work, 'data'), runDir, memoryDir, guestImage: this.guestImage, accel, ...this.optionsFor(this.dirs) });
+    return SandboxRuntime.open({
+      dataDir: join(work, 'data'),
+      runDir,
+      memoryDir,
+      guestImage: this.guestImage,
+      accel,
+      log: (level, message, context) => {
+        if (level === 'warn' || level === 'error') this.warnings.push(`${message} ${JSON.stringify(context ?? {})}`);
+      },
+      ...this.optionsFor(this.dirs),
+    });
   }
 }
