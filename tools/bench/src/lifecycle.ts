@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     await restoring.snapshotsIdle();
     await restoring.delete(first.id);
     const figures = { hibernate: [] as number[], saved: [] as number[], wake: [] as number[], restored: [] as number[], cold: [] as number[] };
+    const wakePhases = new Map<string, number[]>();
     for (let i = 0; i < runs; i++) {
       const s = spec();
       const restored = await created(restoring, s);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       const t1 = performance.now();
       const woken = await restoring.wake(s.id);
       if (woken.state !== 'running') throw new Error(`wake: ${woken.state}: ${woken.error?.message ?? 'no error'}`);
+      for (const t of woken.timings) wakePhases.set(t.phase, [...(wakePhases.get(t.phase) ?? []), t.ms]);
       await execReady(restoring, s.id);
       figures.wake.push(performance.now() - t1);
       await restoring.delete(s.id);
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     const saved = summarize(figures.saved);
     console.log(`${'saved on the node (VM state + disk blocks)'.padEnd(48)} p50 ${(saved.p50 / MIB).toFixed(1)} MiB  min ${(saved.min / MIB).toFixed(1)} MiB  max ${(saved.max / MIB).toFixed(1)} MiB`);
     const wake = line('wake → exec-ready', figures.wake);
+    console.log(`  per-phase breakdown (p50): ${[...wakePhases].map(([phase, samples]) => `${phase} ${formatMs(summarize(samples).p50)}`).join(', ')}`);
     line('create → exec-ready, restored from boot snapshot', figures.restored);
     const coldP50 = line('create → exec-ready, cold boot', figures.cold);
     console.log(`wake p50 ${formatMs(wake)}: target ≤ 1.0 s ${wake <= 1_000 ? 'met' : 'not met'}; cold boot / wake = ${(coldP50 / wake).toFixed(2)}× (target ≥ 3)`);

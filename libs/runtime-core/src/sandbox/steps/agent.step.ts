@@ -52,7 +52,8 @@ export class AgentStep implements StartStep {
     );
     // A restored, woken or forked guest's clock stopped when its state was saved.
     if (state.restored || ranBefore) await agent.setGuestDateTime();
-    state.guest = await agent.guestDetails();
+    // A guest that ran before is the one whose details are known.
+    if (!ranBefore) state.guest = await agent.guestDetails();
   }
 
   release(ctx: StepContext): Promise<void> {
