@@ -48,7 +48,7 @@ export class SandboxHibernation {
     const ctx = this.lifecycle.context(entry);
     await this.enter(ctx, 'hibernating');
     // Nobody talks to the guest while it is saved: its agent sees the host leave, and a new one come after the wake.
-    await entry.logPump?.stop();
+    await entry.logPump?.detach();
     entry.logPump = undefined;
     entry.agent?.close();
     entry.agent = undefined;

@@ -55,6 +55,15 @@ describe('LogPump', () => {
     expect(errors).toEqual([]);
   });
 
+  it('leaves the ring open when detached (a hibernate), for the next pump to add to after the wake', async () => {
+    const ring = new LogRing(4096);
+    await new LogPump(new FakeOutput({ stdout: ['before\n'], stderr: [] }, false), ID, ring, () => undefined).detach();
+    expect(ring.isEnded).toBe(false);
+    await new LogPump(new FakeOutput({ stdout: ['after\n'], stderr: [] }, true), ID, ring, () => undefined).ended();
+    expect(contents(ring)).toEqual(['stdout:before\n', 'stdout:after\n']);
+    expect(ring.isEnded).toBe(true);
+  });
+
   it('reports a read that failed by itself, and still ends once the other stream does', async () => {
     const failure = new Error('ReadStderr: guest went away');
     const agent = new FakeOutput({ stdout: ['x'], stderr: [] }, true, failure);
