@@ -295,8 +295,10 @@ export class SandboxesService {
     for (;;) {
       const sandbox = await this.sandboxes.findOneBy({ id });
       if (!sandbox) throw this.notFound(id);
-      if (sandbox.state === 'failed') {
-        const why = sandbox.error ? `: ${sandbox.error.code}: ${sandbox.error.message}` : '';
+      // Failed, or kept hibernated by a node that could not wake it (its latest event says why).
+      const error = sandbox.state === 'failed' ? sandbox.error : sandbox.state === 'hibernated' && sandbox.desiredHibernated ? sandbox.events.at(-1)?.reason : undefined;
+      if (error !== undefined) {
+        const why = error ? `: ${error.code}: ${error.message}` : '';
         throw new ApiError(ErrorCode.WAKE_FAILED, `sandbox ${id} was hibernated and failed to wake${why}`);
       }
       if (!wakesOnUse(sandbox) || sandbox.desiredHibernated) return sandbox;

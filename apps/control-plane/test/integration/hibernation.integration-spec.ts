@@ -312,5 +312,26 @@ describe.each(DATABASES)('hibernate and wake on $label', ({ kind, skip }) => {
       const failed = await t.api().post(`/v1/sandboxes/${sleepy.id}/exec`).set(as(tenant)).send({ command: ['true'] }).expect(409);
       expect(failed.body.error).toEqual({ code: 'SANDBOX_NOT_RUNNING', message: `sandbox ${sleepy.id} is failed, not running` });
     });
+
+    itIf(!skip)('answers 502 WAKE_FAILED when the node keeps the sandbox hibernated, which then stays so, not asked to wake', async () => {
+      a = await agent();
+      const sleepy = await running({ rootfs: 'block', idleTimeoutSeconds: 30 });
+      await hibernatedWhenIdle(sleepy.id);
+      const exec = t.api().post(`/v1/sandboxes/${sleepy.id}/exec`).set(as(tenant)).send({ command: ['true'] }).then((res) => res);
+      await desired(sleepy.id, (entry) => entry.hibernated === undefined);
+      a.status({ id: sleepy.id, state: 'waking', timings: [] });
+      await reaches(sleepy.id, { state: 'waking' });
+      const why = { code: 'AGENT_CALL_FAILED', message: 'agent: Health.Check: deadline exceeded' };
+      a.status({ id: sleepy.id, state: 'hibernated', timings: [], savedBytes: 4096, error: why });
+      const res = await exec;
+      expect({ status: res.status, body: res.body as unknown }).toEqual({
+        status: 502,
+        body: { error: { code: 'WAKE_FAILED', message: `sandbox ${sleepy.id} was hibernated and failed to wake: ${why.code}: ${why.message}` } },
+      });
+      // Its saved state is kept: it stays hibernated, its node no longer asked to wake it, the reason in its events.
+      await desired(sleepy.id, (entry) => entry.hibernated === true);
+      const kept = await reaches(sleepy.id, { state: 'hibernated', savedBytes: 4096 });
+      expect(kept.events.at(-1)).toMatchObject({ state: 'hibernated', reason: why });
+    });
   });
 });

@@ -73,8 +73,9 @@ export class SandboxHibernation {
 
   /**
    * Wakes a hibernated sandbox: its VM runs again from its saved state, on `planned`'s address
-   * when the control plane gives one (the one it had). A wake that fails fails the sandbox and
-   * releases everything, its saved state included; a running or waking one is left alone.
+   * when the control plane gives one (the one it had). A wake that fails releases what it
+   * acquired and leaves the sandbox hibernated, its saved state intact, with the reason as its
+   * error (nothing of it is lost; the next wake tries again); a running or waking one is left alone.
    */
   async wake(entry: SandboxEntry, planned?: PlannedAddress): Promise<void> {
     const { state } = entry;
@@ -90,10 +91,11 @@ export class SandboxHibernation {
     state.timings = [];
     await this.enter(ctx, 'waking');
     const steps = this.lifecycle.vmSteps.wake;
+    entry.error = undefined;
     try {
       await acquireSteps(steps, ctx, (phase, fn) => timePhase(state.timings, phase, fn));
     } catch (error) {
-      await this.lifecycle.failAndRelease(entry, await startError(entry, error));
+      await this.stayHibernated(entry, await startError(entry, error));
       return;
     }
     for (const step of steps) step.settle?.(ctx);
@@ -117,6 +119,17 @@ export class SandboxHibernation {
     for (const { step, error } of failures) this.log('error', `recovering a hibernated sandbox: releasing ${step.phase} failed`, { sandboxId: state.spec.id, error: describeError(error) });
     await this.enter(this.lifecycle.context(entry), 'hibernated');
     return true;
+  }
+
+  /** A wake that failed: what it acquired goes, the saved VM stays, and the sandbox is hibernated with the reason. */
+  private async stayHibernated(entry: SandboxEntry, error: RuntimeError): Promise<void> {
+    const ctx = this.lifecycle.context(entry);
+    const id = entry.state.spec.id;
+    this.log('error', 'waking a hibernated sandbox failed; it stays hibernated', { sandboxId: id, code: error.code, error: error.message });
+    const failures = await releaseSteps(this.lifecycle.vmSteps.release, ctx);
+    for (const { step, error: releaseError } of failures) this.log('error', `releasing a failed wake's ${step.phase} failed`, { sandboxId: id, error: describeError(releaseError) });
+    entry.error = { code: error.code, message: error.message };
+    await this.enter(ctx, 'hibernated');
   }
 
   /** A save that failed: the VM runs on, so its agent is connected again and the sandbox is running. */

@@ -888,17 +888,23 @@ describe('SandboxRuntime', () => {
       await expect(runtime.wake(ID)).resolves.toMatchObject({ state: 'running' });
     });
 
-    it('stays hibernated across a restart, and a failed wake fails the sandbox and frees everything', async () => {
+    it('stays hibernated across a restart, and after a failed wake, which keeps its saved VM and says why', async () => {
       await (await open()).create(blockNetworked);
       await runtimes[0].hibernate(ID);
       await runtimes[0].close();
       const reopened = await open();
       expect(reopened.get(ID)).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length });
       host.failAt = 'agent';
+      const refused = await reopened.wake(ID);
+      expect(refused).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length, error: { code: RuntimeErrorCode.AGENT_CALL_FAILED } });
+      // What the wake acquired is gone; the saved VM, its disk and jail stay.
+      expect(host.vms.size + host.networks.size).toBe(0);
+      expect(host.jails.size).toBe(1);
+      expect(readFileSync(stateFile(), 'utf8')).toBe('saved VM');
+      host.failAt = undefined;
       const woken = await reopened.wake(ID);
-      expect(woken).toMatchObject({ state: 'failed', error: { code: RuntimeErrorCode.AGENT_CALL_FAILED } });
-      expect(host.vms.size + host.networks.size + host.jails.size).toBe(0);
-      expect(existsSync(sandboxDir())).toBe(false);
+      expect(woken.state).toBe('running');
+      expect(woken.error).toBeUndefined();
     });
 
     it('deletes a hibernated sandbox with its saved state', async () => {

@@ -112,6 +112,18 @@ describe('applyStatus', () => {
       expect(sandbox.events).toHaveLength(2);
     });
 
+    it('stops asking when the node cannot wake it, which stays hibernated, and says why in an event', () => {
+      const sandbox = placed({ state: 'waking', desiredHibernated: false, rootfs: 'block' });
+      const why = { code: 'AGENT_CALL_FAILED', message: 'agent: Health.Check: deadline exceeded' };
+      expect(applyStatus(sandbox, status('hibernated', { savedBytes: 5, error: why }), AT)).toMatchObject({
+        desiredChanged: true,
+        typedChanged: ['savedBytes', 'desiredHibernated'],
+        releasedChanged: true,
+      });
+      expect(sandbox).toMatchObject({ state: 'hibernated', desiredHibernated: true, savedBytes: 5, error: null });
+      expect(sandbox.events.at(-1)).toEqual({ at: AT.toISOString(), state: 'hibernated', reason: why });
+    });
+
     it('does not ask a failed sandbox to hibernate any more', () => {
       const sandbox = placed({ state: 'running', desiredHibernated: true });
       expect(applyStatus(sandbox, status('failed', { error: { code: 'VMM_EXITED', message: 'gone' } }), AT)).toMatchObject({

@@ -49,12 +49,16 @@ function observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxS
   // starts afresh, not hibernated, if its restart policy starts it again.
   const refusal = state === 'running' && sandbox.desiredHibernated && isHibernateRefusal(status.error) ? status.error : undefined;
   if (refusal || state === 'failed') sandbox.desiredHibernated = false;
+  // A node that could not wake it keeps it hibernated, its saved state intact, and says why:
+  // stop asking (it stays asleep until woken again), and tell the user.
+  const wakeRefusal = state === 'hibernated' && !sandbox.desiredHibernated && status.error ? status.error : undefined;
+  if (wakeRefusal) sandbox.desiredHibernated = true;
   // Auto-hibernate: its node found it unused for its idle timeout; the node only says so, the
   // decision is the control plane's (the desired set asks for the hibernation).
   const idle = !refusal && state === 'running' ? idleReason(sandbox, status) : undefined;
   if (idle) sandbox.desiredHibernated = true;
   // Told in an event even when the state does not change.
-  const reason = refusal ?? idle;
+  const reason = refusal ?? wakeRefusal ?? idle;
   const typedChanged: TypedStatusColumn[] = [];
   if (sandbox.savedBytes !== previous.savedBytes) typedChanged.push('savedBytes');
   if (sandbox.desiredHibernated !== previous.desiredHibernated) typedChanged.push('desiredHibernated');
