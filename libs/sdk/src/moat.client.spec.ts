@@ -45,6 +45,21 @@ describe('moat.sandboxes', () => {
     expect((await moatOn(fake).sandboxes.delete(SANDBOX.id)).state).toBe('stopping');
   });
 
+  it('hibernates, wakes and forks by id, forks giving a handle per clone', async () => {
+    const clone = sandboxOf({ id: '7f0c1d2e-0000-4000-8000-000000000003', forkedFrom: SANDBOX.id });
+    const fake = new FakeApi()
+      .reply(`POST ${SANDBOX_PATH}/hibernate`, { status: 202, body: SANDBOX })
+      .reply(`POST ${SANDBOX_PATH}/wake`, { status: 202, body: SANDBOX })
+      .reply(`POST ${SANDBOX_PATH}/fork`, { status: 201, body: [clone] });
+    const moat = moatOn(fake);
+    expect(await moat.sandboxes.hibernate(SANDBOX.id)).toEqual(SANDBOX);
+    expect(await moat.sandboxes.wake(SANDBOX.id)).toEqual(SANDBOX);
+    const [forked] = await moat.sandboxes.fork(SANDBOX.id, 3);
+    expect(forked.info).toEqual(clone);
+    expect(fake.seen.map((request) => `${request.method} ${request.path}`)).toEqual([`POST ${SANDBOX_PATH}/hibernate`, `POST ${SANDBOX_PATH}/wake`, `POST ${SANDBOX_PATH}/fork`]);
+    expect(fake.seen[2]?.body).toEqual({ count: 3 });
+  });
+
   it("throws the API's error code and status as a MoatApiError", async () => {
     const fake = new FakeApi().reply(`GET ${SANDBOX_PATH}`, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'sandbox not found' } } });
     const err = await rejectionOf(moatOn(fake).sandboxes.get(SANDBOX.id));

@@ -3,7 +3,7 @@ import type { AttachEndpoint } from './attach.socket';
 import { bodyOf } from './body-of';
 import { MoatSandbox } from './sandbox.handle';
 
-/** `moat.sandboxes`: create, list, get and delete sandboxes. */
+/** `moat.sandboxes`: create, list, get, hibernate, wake, fork and delete sandboxes. */
 export class SandboxesApi {
   constructor(
     private readonly api: MoatApi,
@@ -32,6 +32,25 @@ export class SandboxesApi {
   /** Asks for a sandbox's deletion; resolves with it as accepted (`stopping`), gone later. */
   delete(id: string): Promise<Sandbox> {
     return bodyOf(this.api.DELETE('/v1/sandboxes/{id}', { params: { path: { id } } }));
+  }
+
+  /**
+   * Asks the sandbox's node to save its VM (memory, processes, files; a `rootfs: "block"` one
+   * only) and release it; resolves with the sandbox as accepted, `hibernated` later.
+   */
+  hibernate(id: string): Promise<Sandbox> {
+    return bodyOf(this.api.POST('/v1/sandboxes/{id}/hibernate', { params: { path: { id } } }));
+  }
+
+  /** Asks the node to run a hibernated sandbox again where it was; resolves as accepted, `running` later. */
+  wake(id: string): Promise<Sandbox> {
+    return bodyOf(this.api.POST('/v1/sandboxes/{id}/wake', { params: { path: { id } } }));
+  }
+
+  /** Forks a running `rootfs: "block"` sandbox into `count` clones (1–16) on its node, each starting with its memory, processes and files. */
+  async fork(id: string, count = 1): Promise<MoatSandbox[]> {
+    const clones = await bodyOf(this.api.POST('/v1/sandboxes/{id}/fork', { params: { path: { id } }, body: { count } }));
+    return clones.map((clone) => this.handle(clone));
   }
 
   private handle(sandbox: Sandbox): MoatSandbox {

@@ -60,4 +60,19 @@ describe('moat sandbox', () => {
     expect((await runMoat(['sandbox', 'get', 'sb-1'], { api })).stdout).toMatch(/^ID: +sb-1\nSTATE: +pending\n/);
     expect((await runMoat(['sandbox', 'rm', 'sb-1'], { api })).stdout).toMatch(/STATE: +stopping/);
   });
+
+  it('hibernate and wake ask for them and show the sandbox as accepted; fork prints its clones', async () => {
+    const running = sandboxOf({ id: 'sb-1', state: 'running', rootfs: 'block' });
+    const api = new FakeApi()
+      .reply('POST /v1/sandboxes/sb-1/hibernate', { status: 202, body: running })
+      .reply('POST /v1/sandboxes/sb-1/wake', { status: 202, body: { ...running, state: 'hibernated' } })
+      .reply('POST /v1/sandboxes/sb-1/fork', { status: 201, body: [sandboxOf({ id: 'c-1', forkedFrom: 'sb-1' }), sandboxOf({ id: 'c-2', forkedFrom: 'sb-1' })] });
+    expect((await runMoat(['sandbox', 'hibernate', 'sb-1'], { api })).stdout).toMatch(/^ID: +sb-1\nSTATE: +running\n/);
+    expect((await runMoat(['sandbox', 'wake', 'sb-1'], { api })).stdout).toMatch(/STATE: +hibernated/);
+    const fork = await runMoat(['sandbox', 'fork', 'sb-1', '--count', '2', '-o', 'json'], { api });
+    expect(fork.exitCode).toBe(ExitCode.OK);
+    expect((JSON.parse(fork.stdout) as { id: string }[]).map((clone) => clone.id)).toEqual(['c-1', 'c-2']);
+    expect(api.seen.at(-1)).toMatchObject({ method: 'POST', path: '/v1/sandboxes/sb-1/fork', body: { count: 2 } });
+    expect((await runMoat(['sandbox', 'fork', 'sb-1', '--count', 'two'], { api })).exitCode).toBe(ExitCode.USAGE);
+  });
 });

@@ -83,6 +83,22 @@ export function sandboxCommand(ctx: CliContext): Command {
 
   idSubcommand(ctx, sandbox, 'get', 'show a sandbox', 'sandbox', async (moat, id) => (await moat.sandboxes.get(id)).info, SANDBOX_COLUMNS);
   idSubcommand(ctx, sandbox, 'rm', 'delete a sandbox (it is stopping, then gone)', 'sandbox', (moat, id) => moat.sandboxes.delete(id), SANDBOX_COLUMNS);
+  idSubcommand(ctx, sandbox, 'hibernate', 'save a running rootfs-block sandbox on its node and release its VM (hibernating, then hibernated)', 'sandbox', (moat, id) => moat.sandboxes.hibernate(id), SANDBOX_COLUMNS);
+  idSubcommand(ctx, sandbox, 'wake', 'run a hibernated sandbox again where it was (waking, then running)', 'sandbox', (moat, id) => moat.sandboxes.wake(id), SANDBOX_COLUMNS);
+
+  sandbox
+    .command('fork')
+    .description('fork a running rootfs-block sandbox: clones on its node, each starting with its memory, processes and files')
+    .argument('<id>', 'the sandbox id')
+    .option('--count <n>', 'how many clones, 1 to 16 (the API refuses others)', count, 1)
+    .action(async (id: string, options: { count: number }) => {
+      const moat = await ctx.moat();
+      const clones = await moat.sandboxes.fork(id, options.count);
+      ctx.printer.list(
+        clones.map((clone) => clone.info),
+        SANDBOX_COLUMNS,
+      );
+    });
 
   return sandbox;
 }
