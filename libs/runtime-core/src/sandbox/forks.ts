@@ -19,8 +19,14 @@ import type { IsolationPort } from './steps/jail.step';
  * in `<data dir>/forks/<fork id>/` until the fork's last clone has started (or failed), and
  * none outlives a runtime: a clone that had not started by then is started again from a new one.
  */
+/**
+ * How long a fork's capture waits for clones that have not come (deleted before their node saw
+ * them): it is removed then, and a clone that comes later is started from a new one.
+ */
+export const FORK_CAPTURE_TTL_MS = 10 * 60_000;
+
 export class SandboxForks implements ForkCaptures {
-  private readonly captures = new Map<string, { capture: Promise<ForkCapture>; pending: number }>();
+  private readonly captures = new Map<string, { capture: Promise<ForkCapture>; pending: number; expiry: NodeJS.Timeout }>();
   private readonly dir: string;
 
   constructor(
@@ -29,6 +35,7 @@ export class SandboxForks implements ForkCaptures {
     private readonly isolation: Pick<IsolationPort, 'vmm'>,
     dataDir: string,
     private readonly log: Log,
+    private readonly captureTtlMs = FORK_CAPTURE_TTL_MS,
   ) {
     this.dir = join(dataDir, 'forks');
   }
@@ -63,7 +70,8 @@ export class SandboxForks implements ForkCaptures {
   capture(fork: ForkOf): Promise<ForkCapture> {
     let held = this.captures.get(fork.forkId);
     if (!held) {
-      held = { capture: this.take(fork), pending: fork.count };
+      const expiry = setTimeout(() => void this.drop(fork.forkId), this.captureTtlMs).unref();
+      held = { capture: this.take(fork), pending: fork.count, expiry };
       this.captures.set(fork.forkId, held);
     }
     return held.capture;
@@ -73,10 +81,17 @@ export class SandboxForks implements ForkCaptures {
   async done(fork: ForkOf): Promise<void> {
     const held = this.captures.get(fork.forkId);
     if (!held || --held.pending > 0) return;
-    this.captures.delete(fork.forkId);
-    await removeTree(join(this.dir, fork.forkId)).catch((error: unknown) =>
-      this.log('warn', "removing a fork's capture failed", { forkId: fork.forkId, error: describeError(error) }),
-    );
+    await this.drop(fork.forkId);
+  }
+
+  /** Removes the fork's capture; after a restart `clear` does it for all. */
+  private async drop(forkId: string): Promise<void> {
+    const held = this.captures.get(forkId);
+    if (held) clearTimeout(held.expiry);
+    this.captures.delete(forkId);
+    // A capture still being taken is removed once it is done (or failed).
+    await held?.capture.catch(() => undefined);
+    await removeTree(join(this.dir, forkId)).catch((error: unknown) => this.log('warn', "removing a fork's capture failed", { forkId, error: describeError(error) }));
   }
 
   private async take(fork: ForkOf): Promise<ForkCapture> {
