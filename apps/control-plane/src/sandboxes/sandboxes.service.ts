@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EXEC_DEFAULT_REPLY_WAIT_MS, EXEC_REPLY_MARGIN_MS, type ContainerdSandbox, type ExecResult, type SandboxState, type SandboxStats } from '@moat/proto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EntityManager, Repository } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { ErrorCode, ApiError } from '../common/api.error';
@@ -18,14 +17,13 @@ import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
 import { SandboxDto } from './dto/sandbox.dto';
-import { HIBERNATION_STATES, isReleased, WAKE_ON_USE_TIMEOUT_MS, wakesOnUse } from './model/hibernation';
+import { HIBERNATION_STATES, isReleased, wakesOnUse } from './model/hibernation';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 import { SandboxesRepository } from './model/sandboxes.repository';
+import { untilAwake } from './wake-on-use';
 
 const DEFAULT_VCPUS = 1;
 const DEFAULT_MEMORY_MIB = 256;
-/** How often a request waiting for the sandbox it woke reads its row (whichever replica its node reports to). */
-const WAKE_POLL_MS = 250;
 
 /** Filters of the sandbox list. */
 export interface SandboxFilter {
@@ -283,30 +281,13 @@ export class SandboxesService {
     const sandbox = await this.get(principal, id);
     if (!wakesOnUse(sandbox)) return this.nodeOfRunning(sandbox);
     await this.setHibernated(principal, id, false);
-    return this.nodeOfRunning(await this.untilAwake(id));
-  }
-
-  /**
-   * The sandbox once it no longer hibernates or wakes: running (or, if something else happened
-   * meanwhile, as it is then, for nodeOfRunning to refuse).
-   */
-  private async untilAwake(id: string): Promise<SandboxEntity> {
-    const deadline = Date.now() + WAKE_ON_USE_TIMEOUT_MS;
-    for (;;) {
-      const sandbox = await this.sandboxes.findOneBy({ id });
-      if (!sandbox) throw this.notFound(id);
-      // Failed, or kept hibernated by a node that could not wake it (its latest event says why).
-      const error = sandbox.state === 'failed' ? sandbox.error : sandbox.state === 'hibernated' && sandbox.desiredHibernated ? sandbox.events.at(-1)?.reason : undefined;
-      if (error !== undefined) {
-        const why = error ? `: ${error.code}: ${error.message}` : '';
-        throw new ApiError(ErrorCode.WAKE_FAILED, `sandbox ${id} was hibernated and failed to wake${why}`);
-      }
-      if (!wakesOnUse(sandbox) || sandbox.desiredHibernated) return sandbox;
-      if (Date.now() >= deadline) {
-        throw new ApiError(ErrorCode.WAKE_TIMEOUT, `sandbox ${id} was hibernated and is still ${sandbox.state} after ${WAKE_ON_USE_TIMEOUT_MS / 1000} s`);
-      }
-      await sleep(WAKE_POLL_MS);
-    }
+    return this.nodeOfRunning(
+      await untilAwake(id, async (sandboxId) => {
+        const row = await this.sandboxes.findOneBy({ id: sandboxId });
+        if (!row) throw this.notFound(sandboxId);
+        return row;
+      }),
+    );
   }
 
   /** Its node, when the sandbox runs there and the node is connected: SANDBOX_NOT_RUNNING or NODE_UNAVAILABLE otherwise. */
