@@ -1,5 +1,5 @@
 /**
- * The exit codes scripts can rely on (documented in `moat --help` and README.md). `moat exec`
+ * The exit codes scripts can rely on (documented in `moat --help` and docs/clients.md). `moat exec`
  * and `moat attach` exit with the remote command's exit code instead.
  */
 export const ExitCode = {
