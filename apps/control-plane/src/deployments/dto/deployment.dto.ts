@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { DEPLOYMENT_STATES, type DeploymentEntity, type DeploymentState } from '../model/deployment.entity';
+import { TenantOwnedDto } from '../../common/tenant-owned';
 import { StrategyDto } from '../../rollouts/dto/strategy.dto';
 
 export class DeploymentCountsDto {
@@ -18,16 +19,7 @@ export class DeploymentCountsDto {
 
 export type DeploymentCounts = DeploymentCountsDto;
 
-export class DeploymentDto {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-
-  @ApiProperty()
-  name!: string;
-
-  @ApiProperty({ format: 'uuid' })
-  tenantId!: string;
-
+export class DeploymentDto extends TenantOwnedDto {
   @ApiProperty({ format: 'uuid' })
   templateId!: string;
 

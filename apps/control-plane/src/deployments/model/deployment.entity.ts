@@ -1,20 +1,12 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+import { TenantOwnedEntity } from '../../common/tenant-owned';
 import type { RolloutStrategy } from '../../rollouts/strategy';
 
 export const DEPLOYMENT_STATES = ['active', 'rolling', 'deleting'] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
 @Entity('deployments')
-export class DeploymentEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
-  id!: string;
-
-  @Column({ type: 'varchar', length: 36 })
-  tenantId!: string;
-
-  @Column({ type: 'varchar', length: 128 })
-  name!: string;
-
+export class DeploymentEntity extends TenantOwnedEntity {
   @Column({ type: 'varchar', length: 36 })
   templateId!: string;
 

@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import type { TemplateEntity, TemplateVersionEntity } from '../model/template.entity';
+import { TenantOwnedDto } from '../../common/tenant-owned';
 import { DnsConfigDto, EgressPolicyDto } from '../../sandboxes/dto/sandbox-fences.dto';
 import { RestartPolicyDto } from '../../sandboxes/dto/sandbox-lifecycle.dto';
 import { HealthCheckDto } from './template-spec.dto';
@@ -59,34 +60,16 @@ export class TemplateVersionDto {
 }
 
 /** A template version together with its template's identity (the answer to creating one). */
-export class TemplateVersionWithTemplateDto extends TemplateVersionDto {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-
-  @ApiProperty()
-  name!: string;
-
-  @ApiProperty({ format: 'uuid' })
-  tenantId!: string;
-
+export class TemplateVersionWithTemplateDto extends IntersectionType(TemplateVersionDto, TenantOwnedDto) {
   static of(template: TemplateEntity, version: TemplateVersionEntity): TemplateVersionWithTemplateDto {
     return { id: template.id, name: template.name, tenantId: template.tenantId, ...TemplateVersionDto.from(version) };
   }
 }
 
 /** A template in lists and in `template:updated` events. */
-export class TemplateSummaryDto {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-
-  @ApiProperty()
-  name!: string;
-
+export class TemplateSummaryDto extends TenantOwnedDto {
   @ApiProperty()
   latestVersion!: number;
-
-  @ApiProperty({ format: 'uuid' })
-  tenantId!: string;
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;

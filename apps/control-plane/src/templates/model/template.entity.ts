@@ -1,17 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { TenantOwnedEntity } from '../../common/tenant-owned';
 import type { TemplateSpec } from './template-spec';
 
 @Entity('templates')
-export class TemplateEntity {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
-  id!: string;
-
-  @Column({ type: 'varchar', length: 36 })
-  tenantId!: string;
-
-  @Column({ type: 'varchar', length: 128 })
-  name!: string;
-
+export class TemplateEntity extends TenantOwnedEntity {
   @Column('integer')
   latestVersion!: number;
 
