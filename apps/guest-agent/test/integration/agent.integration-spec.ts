@@ -265,12 +265,15 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     await agentApi('execProcess')(execRequest('victim', ['sh', '-c', 'kill -9 $PPID; exec sleep 1003']));
     expect(await agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'victim' })).toMatchObject({ status: 137, signal: 9 });
     await eventually(() => expect(spawnSync('pgrep', ['-f', 'sleep 1003'], { encoding: 'utf8' }).stdout.trim()).toBe(''));
-    await agentApi('execProcess')(execRequest('after', ['sh', '-c', 'cat /proc/$PPID/comm']));
-    const [stdout, exit] = await Promise.all([
-      readAll('readStdout', 'after'),
-      agentApi('waitProcess')({ containerId: CONTAINER_ID, execId: 'after' }),
-    ]);
-    expect({ stdout, exit }).toMatchObject({ stdout: 'moat-spawner\n', exit: { status: 0 } });
+    // The agent starts it again in the background: an exec that comes first may still go
+    // through crun, whose process is gone by the time `cat` looks at it.
+    let attempt = 0;
+    await eventually(async () => {
+      const execId = `after-${attempt++}`;
+      await agentApi('execProcess')(execRequest(execId, ['sh', '-c', 'cat /proc/$PPID/comm']));
+      const [stdout, exit] = await Promise.all([readAll('readStdout', execId), agentApi('waitProcess')({ containerId: CONTAINER_ID, execId })]);
+      expect({ stdout, exit }).toMatchObject({ stdout: 'moat-spawner\n', exit: { status: 0 } });
+    }, { timeout: 10_000, interval: 200 });
   });
 
   it('gives the container the sandbox’s /etc/hostname, /etc/hosts and /etc/resolv.conf, read-only', async () => {

@@ -1,3 +1,4 @@
+import { renameSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { RuntimeErrorCode } from '../../errors/runtime.errors';
@@ -74,6 +75,22 @@ describe('QmpClient', () => {
     }));
     const qmp = await QmpClient.connect(sockets.path('q.sock'), 1000);
     await expect(qmp.quit(1000)).resolves.toBeUndefined();
+  });
+
+  it('tries a refused connection again until QEMU listens (it binds its socket a moment before)', async () => {
+    const path = sockets.path('q.sock');
+    // A socket file nobody listens on, as QEMU's is between its bind and its listen.
+    const stale = createServer();
+    await new Promise<void>((resolve) => stale.listen(`${path}.tmp`, resolve));
+    renameSync(`${path}.tmp`, path);
+    await new Promise((resolve) => stale.close(resolve));
+    await expect(QmpClient.connect(path, 100)).rejects.toMatchObject({ code: RuntimeErrorCode.QMP_FAILED });
+    setTimeout(() => {
+      rmSync(path);
+      void sockets.listen('q.sock', fakeQmp((cmd, socket) => reply(socket, cmd.id, {})));
+    }, 100);
+    const qmp = await QmpClient.connect(path, 2000);
+    qmp.close();
   });
 
   it('times out when QEMU never greets', async () => {

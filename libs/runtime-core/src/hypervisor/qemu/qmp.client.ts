@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Socket } from 'node:net';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { FdPassingSocket } from '../../host/fd-passing';
@@ -38,25 +39,26 @@ export class QmpClient {
     });
   }
 
-  /** Connects, waits for the greeting and leaves capabilities-negotiation mode. */
+  /**
+   * Connects, waits for the greeting and leaves capabilities-negotiation mode. A refused
+   * connection is tried again until `timeoutMs`: QEMU binds its socket (the path appears) a
+   * moment before it listens on it, and a starved host can stretch that moment.
+   */
   static async connect(socketPath: string, timeoutMs: number): Promise<QmpClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(socketPath);
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP connect to ${socketPath} timed out`));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-      s.once('error', (cause) => {
-        clearTimeout(timer);
-        reject(new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP connect to ${socketPath}`, { cause }));
-      });
-    });
-    return QmpClient.negotiate(new QmpClient(socket), timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    for (;;) {
+      let socket: Socket;
+      try {
+        socket = await connectOnce(socketPath, left());
+      } catch (error) {
+        const refused = error instanceof RuntimeError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
+        if (!refused || Date.now() + CONNECT_RETRY_MS >= deadline) throw error;
+        await sleep(CONNECT_RETRY_MS);
+        continue;
+      }
+      return QmpClient.negotiate(new QmpClient(socket), left());
+    }
   }
 
   /** Like `connect`, on a connection that can also hand QEMU descriptors (`executeWithDescriptor`). */
@@ -196,4 +198,27 @@ export class QmpClient {
       pending.reject(error);
     }
   }
+}
+
+/** How long a refused QMP connection waits before it is tried again. */
+const CONNECT_RETRY_MS = 20;
+
+/** One connection attempt to a QMP socket; QMP_FAILED (with the socket error as cause) or a timeout. */
+function connectOnce(socketPath: string, timeoutMs: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const s = connect(socketPath);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP connect to ${socketPath} timed out`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', (cause) => {
+      clearTimeout(timer);
+      reject(new RuntimeError(RuntimeErrorCode.QMP_FAILED, `QMP connect to ${socketPath}`, { cause }));
+    });
+  });
 }
