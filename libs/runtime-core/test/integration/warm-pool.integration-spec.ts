@@ -60,8 +60,9 @@ describeIf(image !== undefined)('the warm pool on real QEMU', () => {
     // The hot-plugged share is the container's writable rootfs, and the hot-plugged NIC works:
     // each reaches its gateway and the other sandbox of its tenant.
     expect(await vm.sh(a.id, 'echo written > /tmp/f && cat /tmp/f')).toBe('written');
-    await vm.sh(a.id, 'ping -c 1 -W 5 "$(ip route | awk "/default/ {print \\$3}")" >/dev/null');
-    await vm.sh(b.id, `ping -c 1 -W 5 ${a.network?.ip} >/dev/null`);
+    // Three tries each (busybox ping succeeds on any reply): a NIC just plugged in may lose the first.
+    await vm.sh(a.id, 'ping -c 3 -W 5 "$(ip route | awk "/default/ {print \\$3}")" >/dev/null');
+    await vm.sh(b.id, `ping -c 3 -W 5 ${a.network?.ip} >/dev/null`);
 
     // A create of another shape boots (or restores) as before and leaves the pool alone.
     const other = await vm.create({ memoryMiB: 192 });
