@@ -1,8 +1,8 @@
 import type { DesiredSandbox, ErrorInfo } from '@moat/proto';
-import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
-import { awaitNodesDownAndDeleteSandboxes } from './support/opened';
+import { bearer, cleanUpNodeTests } from './support/opened';
 import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -38,15 +38,8 @@ describe.each(DATABASES)('fork on $label', ({ kind, skip }) => {
     if (skip) return;
     t = await startApp(kind);
   });
-  afterEach(async () => {
-    a?.close();
-    if (!skip) await awaitNodesDownAndDeleteSandboxes(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  const as = (who: { apiKey: string }): Record<string, string> => ({ Authorization: `Bearer ${who.apiKey}` });
+  cleanUpNodeTests(() => t, () => a, skip);
+  const as = bearer;
 
   async function newTenant(quota?: object): Promise<Tenant> {
     tenants += 1;

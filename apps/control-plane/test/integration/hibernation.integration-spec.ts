@@ -1,8 +1,8 @@
 import type { DesiredSandbox, ErrorInfo } from '@moat/proto';
-import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { beforeAll, describe, expect } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
-import { awaitNodesDownAndDeleteSandboxes } from './support/opened';
+import { bearer, cleanUpNodeTests } from './support/opened';
 import { AGENT_SIZING, TestAgent } from './support/test-agent';
 
 interface Sandbox {
@@ -34,15 +34,8 @@ describe.each(DATABASES)('hibernate and wake on $label', ({ kind, skip }) => {
     tenant = bodyOf(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'sleepy' }).expect(201));
     other = bodyOf(await t.api().post('/v1/tenants').set(t.admin()).send({ name: 'nosy' }).expect(201));
   });
-  afterEach(async () => {
-    a?.close();
-    if (!skip) await awaitNodesDownAndDeleteSandboxes(t);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  const as = (who: { apiKey: string }): Record<string, string> => ({ Authorization: `Bearer ${who.apiKey}` });
+  cleanUpNodeTests(() => t, () => a, skip);
+  const as = bearer;
 
   async function agent(): Promise<TestAgent> {
     const connected = await TestAgent.connect(t.baseUrl, t.adminToken);

@@ -1,4 +1,4 @@
-import { afterEach, expect } from '@jest/globals';
+import { afterAll, afterEach, expect } from '@jest/globals';
 import { UI_NAMESPACE } from '@moat/proto';
 import { eventually } from '@moat/test-support';
 import { io, type Socket } from 'socket.io-client';
@@ -56,4 +56,24 @@ export async function awaitNodesDownAndDeleteSandboxes(t: TestApp): Promise<void
   for (const s of bodyOf<{ id: string }[]>(await t.api().get('/v1/sandboxes').set(t.admin()).expect(200))) {
     await t.api().delete(`/v1/sandboxes/${s.id}`).set(t.admin()).expect(202);
   }
+}
+
+/** A tenant's API key as the header the API wants. */
+export function bearer(who: { apiKey: string }): Record<string, string> {
+  return { Authorization: `Bearer ${who.apiKey}` };
+}
+
+/**
+ * For a file whose tests each connect a fake node to one app: after each test that node is
+ * closed and every sandbox deleted once it is seen down; after all, the app is closed.
+ */
+export function cleanUpNodeTests(app: () => TestApp | undefined, node: () => { close(): void } | undefined, skip: boolean): void {
+  afterEach(async () => {
+    node()?.close();
+    const t = app();
+    if (!skip && t) await awaitNodesDownAndDeleteSandboxes(t);
+  });
+  afterAll(async () => {
+    await app()?.close();
+  });
 }
