@@ -14,3 +14,29 @@ export const AGENT_SERVING_MESSAGE = 'guest agent serving';
 
 /** The exec id that names a container's init (main) process in process calls, as in Kata. */
 export const INIT_EXEC_ID = '';
+
+/**
+ * The handshake that opens every host connection on the agent's virtio-serial port, a byte
+ * stream with no connection boundaries. The host's first bytes are `MOAT-SYNC <nonce>\n`; the
+ * guest ends the session it had (stale after a wake, a fork or a node-agent restart: its
+ * answers may still be on their way), writes `MOAT-SYNCED <nonce>\n` and starts a fresh one.
+ * The host drops what it reads before that answer, so no byte of an old session reaches the
+ * new one. QEMU starts a new connection's bytes in a fresh virtqueue buffer, so the request is
+ * always at the start of one guest read.
+ */
+export const SERIAL_SYNC = {
+  request: 'MOAT-SYNC ',
+  answer: 'MOAT-SYNCED ',
+  /** Hex digits of the nonce. */
+  nonceLength: 32,
+} as const;
+
+/** The bytes a host sends to open a session with `nonce` (SERIAL_SYNC.nonceLength hex digits). */
+export function serialSyncRequest(nonce: string): string {
+  return `${SERIAL_SYNC.request}${nonce}\n`;
+}
+
+/** The bytes a guest answers a sync request with. */
+export function serialSyncAnswer(nonce: string): string {
+  return `${SERIAL_SYNC.answer}${nonce}\n`;
+}

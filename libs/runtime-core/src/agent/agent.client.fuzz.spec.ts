@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { AgentClient } from './agent.client';
 import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.types';
-import { VirtioSerialTransport } from './transport/virtio-serial.transport';
+import { unixAgentTransport } from '../testing/unix-agent-transport';
 
 /** What a hostile or broken guest answers to one call. */
 type Reply =
@@ -169,7 +169,7 @@ describe('AgentClient against a hostile guest (fast-check)', () => {
   });
 
   const withClient = async <T>(fn: (client: AgentClient) => Promise<T>): Promise<T> => {
-    const client = new AgentClient(new VirtioSerialTransport(join(dir, 'agent.sock')), LIMITS);
+    const client = new AgentClient(unixAgentTransport(join(dir, 'agent.sock')), LIMITS);
     try {
       return await fn(client);
     } finally {

@@ -8,7 +8,7 @@ import { eventually } from '@moat/test-support';
 import { RuntimeErrorCode } from '../errors/runtime.errors';
 import { AgentClient } from './agent.client';
 import { DEFAULT_AGENT_LIMITS, type AgentLimits } from './agent.types';
-import { VirtioSerialTransport } from './transport/virtio-serial.transport';
+import { unixAgentTransport } from '../testing/unix-agent-transport';
 
 type Unary = handleUnaryCall<unknown, unknown>;
 const ok = (value: unknown): Unary => (_call, callback) => callback(null, value);
@@ -98,7 +98,7 @@ describe('AgentClient', () => {
     await new Promise<void>((resolve, reject) =>
       server!.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
-    client = new AgentClient(new VirtioSerialTransport(socketPath), { ...DEFAULT_AGENT_LIMITS, ...limits });
+    client = new AgentClient(unixAgentTransport(socketPath), { ...DEFAULT_AGENT_LIMITS, ...limits });
     return client;
   }
 
@@ -231,7 +231,7 @@ describe('AgentClient', () => {
   });
 
   it('waitReady gives up at the boot deadline when nothing answers', async () => {
-    const client = new AgentClient(new VirtioSerialTransport(join(dir, 'nobody.sock')));
+    const client = new AgentClient(unixAgentTransport(join(dir, 'nobody.sock')));
     try {
       await expect(client.waitReady(600, () => Promise.resolve(undefined))).rejects.toThrow(/did not become ready within 600 ms/);
     } finally {

@@ -74,9 +74,7 @@ export class SandboxRecovery {
   private async adopt(entry: SandboxEntry, vmmPid: number): Promise<void> {
     const { state } = entry;
     const id = state.spec.id;
-    const transport = transportFor(state);
-    await transport.discardStaleOutput?.();
-    const agent = this.deps.connectAgent(transport);
+    const agent = this.deps.connectAgent(transportFor(state));
     entry.agent = agent;
     try {
       await agent.waitReady(this.deps.adoptTimeoutMs, () => this.deps.hypervisor.guestFailure(vmmPid, vmIdOf(state), state.paths));

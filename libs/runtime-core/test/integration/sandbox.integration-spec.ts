@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { describeIf } from '@moat/test-support';
 import { AgentClient } from '../../src/agent/agent.client';
-import { VirtioSerialTransport } from '../../src/agent/transport/virtio-serial.transport';
+import { createAgentTransport } from '../../src/agent/transport/agent-transport.factory';
 import { NodeProcessAdapter } from '../../src/host/process.adapter';
 import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.hypervisor';
 import { rootfsImageOf, SandboxRuntime, type RuntimeOptions } from '../../src';
@@ -80,7 +80,7 @@ describeIf(image !== undefined)('SandboxRuntime on real QEMU', () => {
       sharedFs: { kind: '9p', hostPath: join(sandboxDir, 'shared'), mountTag: 'moatfs' },
       paths,
     });
-    const agent = new AgentClient(new VirtioSerialTransport(paths.agentSocket));
+    const agent = new AgentClient(createAgentTransport('virtio-serial', { agentSocket: paths.agentSocket, proxySocket: join(sockets, 'agent-proxy.sock') }));
     try {
       await agent.waitReady(90_000, () => qemu.guestFailure(pid, id, paths));
       await expect(agent.guestDetails()).resolves.toMatchObject({ kernelRelease: guestImage.kernelRelease });

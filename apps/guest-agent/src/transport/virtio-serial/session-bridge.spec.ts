@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { serialSyncAnswer, serialSyncRequest } from '@moat/proto';
 import type { Logger } from '../../log/logger';
 import type { BytePort } from './byte-port';
 import { SessionBridge } from './session-bridge';
@@ -115,16 +116,47 @@ describe('SessionBridge', () => {
     expect(connections[0].text()).toBe('first host');
   });
 
-  it('gives a host that reconnected before the disconnect was seen a fresh connection, by its HTTP/2 preface', async () => {
-    const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+  const nonceA = 'a'.repeat(32);
+  const nonceB = 'b'.repeat(32);
+
+  it('answers a sync request and gives what follows it a connection of its own, ending the one before', async () => {
     const port = new FakePort();
     const connections = start(port);
-    port.send(`${preface}first host`);
-    await until(() => connections.length === 1);
-    port.send(`${preface}second host`);
-    await until(() => connections.length === 2 && connections[1].text() === `${preface}second host`);
-    expect(connections[0].text()).toBe(`${preface}first host`);
+    port.send(`${serialSyncRequest(nonceA)}first host`);
+    await until(() => connections.length === 1 && connections[0].text() === 'first host');
+    expect(port.text()).toBe(serialSyncAnswer(nonceA));
+    // A host back before the guest saw the first one go (a paused guest): no 0-byte read in between.
+    port.send(serialSyncRequest(nonceB));
+    port.send('second host');
+    await until(() => connections.length === 2 && connections[1].text() === 'second host');
     expect(connections[0].destroyed).toBe(true);
+    expect(port.text()).toBe(serialSyncAnswer(nonceA) + serialSyncAnswer(nonceB));
+  });
+
+  it('writes what the old session had sent before the answer and nothing it says after, so the host can drop it all', async () => {
+    const port = new FakePort();
+    const connections = start(port);
+    port.send(`${serialSyncRequest(nonceA)}long poll`);
+    await until(() => connections.length === 1);
+    connections[0].push('early answer');
+    await until(() => port.text().endsWith('early answer'));
+    port.send(`${serialSyncRequest(nonceB)}new call`);
+    await until(() => connections.length === 2);
+    connections[0].push('late answer');
+    connections[1].push('fresh answer');
+    await until(() => port.text().endsWith('fresh answer'));
+    expect(port.text()).toBe(`${serialSyncAnswer(nonceA)}early answer${serialSyncAnswer(nonceB)}fresh answer`);
+  });
+
+  it('takes a sync request only at the start of a read, as QEMU delivers a new connection, and a malformed one as data', async () => {
+    const port = new FakePort();
+    const connections = start(port);
+    port.send(`data ${serialSyncRequest(nonceA)}`);
+    await until(() => connections.length === 1 && connections[0].text() === `data ${serialSyncRequest(nonceA)}`);
+    port.send(serialSyncRequest('not hex'.padEnd(32, '!')));
+    await until(() => connections[0].text().endsWith('!!\n'));
+    expect(connections).toHaveLength(1);
+    expect(port.text()).toBe('');
   });
 
   it('drops what the server says after the host left instead of handing it to the next host', async () => {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { SERIAL_SYNC, serialSyncAnswer } from '@moat/proto';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger';
@@ -13,17 +14,27 @@ export interface SessionBridgeOptions {
   readBufferBytes: number;
 }
 
-/** What every HTTP/2 client, so every gRPC host connection, sends first (RFC 9113, 3.4). */
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const SYNC_REQUEST = Buffer.from(SERIAL_SYNC.request, 'latin1');
+const SYNC_REQUEST_LENGTH = SYNC_REQUEST.length + SERIAL_SYNC.nonceLength + 1;
+const NONCE = /^[0-9a-f]+$/;
+
+/** The nonce of the sync request a read starts with (SERIAL_SYNC), if it starts with one. */
+function syncNonceAt(chunk: Buffer): string | undefined {
+  if (chunk.length < SYNC_REQUEST_LENGTH || !chunk.subarray(0, SYNC_REQUEST.length).equals(SYNC_REQUEST)) return undefined;
+  if (chunk[SYNC_REQUEST_LENGTH - 1] !== 0x0a) return undefined;
+  const nonce = chunk.subarray(SYNC_REQUEST.length, SYNC_REQUEST_LENGTH - 1).toString('latin1');
+  return NONCE.test(nonce) ? nonce : undefined;
+}
 
 export const DEFAULT_BRIDGE_OPTIONS: SessionBridgeOptions = { disconnectedBackoffMs: 20, readBufferBytes: 64 * 1024 };
 
 /**
  * Pumps bytes between a port (one byte stream, no connection boundaries) and connections to
- * the gRPC server. A host connection shows up only as the port's 0-byte read when it goes away,
- * so each run of data between two such reads gets its own connection, and with it a fresh
- * HTTP/2 session: a restarted host client never lands in its predecessor's session. A host
- * back before that read (its preface arrives while a session is open) gets one too.
+ * the gRPC server. Every host connection opens with a sync request (SERIAL_SYNC): it ends the
+ * session before it, is answered, and what follows gets its own connection, so a fresh HTTP/2
+ * session. A host that goes away shows up as the port's 0-byte read, which ends its session
+ * too, but a guest that was paused (hibernated, forked, its host restarted) may never see that
+ * read before the next host's bytes: the sync request is what makes the boundary certain.
  */
 export class SessionBridge {
   private session?: BridgeSession;
@@ -50,10 +61,14 @@ export class SessionBridge {
         await sleep(this.options.disconnectedBackoffMs);
         continue;
       }
-      const chunk = buffer.subarray(0, bytesRead);
-      // A host that reconnects quickly can be back before this loop saw its 0-byte read: its
-      // first bytes are a new HTTP/2 client preface, which must start a session of its own.
-      if (this.session && chunk.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE)) this.endSession('host reconnected');
+      let chunk = buffer.subarray(0, bytesRead);
+      const nonce = syncNonceAt(chunk);
+      if (nonce !== undefined) {
+        this.endSession('a new host connected');
+        void this.writeAnswer(serialSyncAnswer(nonce));
+        chunk = chunk.subarray(SYNC_REQUEST_LENGTH);
+        if (chunk.length === 0) continue;
+      }
       const session = this.session ?? (await this.openSession());
       // Copied: the read buffer is reused while the socket may still hold the chunk.
       await session.send(Buffer.from(chunk));
@@ -82,6 +97,14 @@ export class SessionBridge {
     this.session = undefined;
     session.end();
     this.log.info('host session closed', { session: this.sessionsOpened, reason });
+  }
+
+  /** Queued behind the ended session's writes, which are dropped: the host reads the answer after all it must discard. */
+  private writeAnswer(answer: string): Promise<void> {
+    this.portWrites = this.portWrites.then(() =>
+      this.port.write(Buffer.from(answer, 'latin1')).catch((error: unknown) => this.log.error('port write failed', { error })),
+    );
+    return this.portWrites;
   }
 
   private writeToPort(session: BridgeSession, chunk: Buffer): Promise<void> {

@@ -2,7 +2,7 @@ import { AGENT_VSOCK_PORT } from '@moat/proto';
 import type { AgentTransport, AgentTransportKind, AgentTransportPaths } from './agent-transport';
 import { ConnectionProxy } from './connection-proxy';
 import { dialHybridVsock } from './hybrid-vsock.dialer';
-import { VirtioSerialTransport } from './virtio-serial.transport';
+import { dialVirtioSerial } from './virtio-serial.dialer';
 import { dialVsock } from './vsock.dialer';
 
 const HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -29,7 +29,7 @@ class ProxiedTransport implements AgentTransport {
 export function createAgentTransport(kind: AgentTransportKind, paths: AgentTransportPaths): AgentTransport {
   switch (kind) {
     case 'virtio-serial':
-      return new VirtioSerialTransport(paths.agentSocket);
+      return new ProxiedTransport(kind, required(paths.proxySocket, 'proxySocket'), (signal) => dialVirtioSerial(paths.agentSocket, signal));
     case 'hybrid-vsock': {
       const udsPath = required(paths.vsockUds, 'vsockUds');
       return new ProxiedTransport(kind, required(paths.proxySocket, 'proxySocket'), () =>

@@ -8,19 +8,13 @@ export interface AgentTransport {
   readonly grpcTarget: string;
   /** Releases what the transport holds on the host (a proxy socket); the VM is not touched. */
   close(): void;
-  /**
-   * Before a new host connection to a guest an earlier host talked to (a re-adopted sandbox):
-   * drops what the guest still had on its way to the old connection. Only byte-stream channels
-   * without connection boundaries (virtio-serial) need it.
-   */
-  discardStaleOutput?(): Promise<void>;
 }
 
 /** Paths and addresses a transport may need. */
 export interface AgentTransportPaths {
   /** virtio-serial: QEMU's chardev socket. */
   agentSocket: string;
-  /** vsock and hybrid vsock: the unix socket the gRPC channel connects to (a splicing proxy). */
+  /** The unix socket the gRPC channel connects to (a splicing proxy). */
   proxySocket?: string;
   /** hybrid vsock: the VMM's vsock unix socket. */
   vsockUds?: string;

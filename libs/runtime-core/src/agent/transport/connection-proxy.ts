@@ -2,13 +2,14 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 
-/** Opens one byte stream to the guest agent, handshake included. */
-export type Dialer = () => Promise<Duplex>;
+/** Opens one byte stream to the guest agent, handshake included; `signal` aborts when the client goes. */
+export type Dialer = (signal: AbortSignal) => Promise<Duplex>;
 
 /**
  * A unix socket the gRPC channel connects to; every connection is spliced to a fresh stream
- * opened by `dial` (hybrid vsock's `CONNECT` handshake, an AF_VSOCK socket). grpc-js cannot
- * dial those itself, and this keeps every transport a plain unix-socket target for it.
+ * opened by `dial` (hybrid vsock's `CONNECT` handshake, an AF_VSOCK socket, virtio-serial's
+ * sync handshake). grpc-js cannot dial those itself, and this keeps every transport a plain
+ * unix-socket target for it.
  */
 export class ConnectionProxy {
   private readonly server: Server;
@@ -36,9 +37,11 @@ export class ConnectionProxy {
 
   private async splice(client: Socket): Promise<void> {
     client.on('error', () => undefined);
+    const clientGone = new AbortController();
+    client.once('close', () => clientGone.abort());
     let guest: Duplex;
     try {
-      guest = await this.dial();
+      guest = await this.dial(clientGone.signal);
     } catch (error) {
       this.lastError = error as Error;
       client.destroy();

@@ -40,12 +40,10 @@ export class AgentStep implements StartStep {
     const { state } = entry;
     const pid = state.vmmPid;
     if (pid === undefined) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, 'no VM to connect to');
-    const transport = transportFor(state);
-    // A guest that ran before (woken, forked, or one whose save failed) may still send what it
-    // answered its previous host: the new host must not take it for its own session's.
+    // A guest that ran before was woken or forked (or its save failed); the transport's
+    // handshake keeps what it still had for its previous host out of the new session.
     const ranBefore = state.guest !== undefined;
-    if (ranBefore) await transport.discardStaleOutput?.();
-    const agent = this.deps.connectAgent(transport);
+    const agent = this.deps.connectAgent(transportFor(state));
     entry.agent = agent;
     await agent.waitReady(this.deps.bootTimeoutMs, async () =>
       ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, vmIdOf(state), state.paths),
