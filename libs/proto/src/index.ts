@@ -20,6 +20,10 @@ export {
   MAX_SANDBOX_OVERHEAD_MIB,
   MAX_TENANT_PEERS,
   MAX_VNI,
+  MOVE_ARRIVAL_GRACE_MS,
+  MOVE_CONNECT_TIMEOUT_MS,
+  MOVE_KEY_BYTES,
+  MOVE_TRANSFER_TIMEOUT_MS,
   NODE_REQUEST_TIMEOUT_MS,
 } from './limits/fleet.limits';
 export {
@@ -132,6 +136,17 @@ export {
   type ExecResult,
   type SandboxStats,
 } from './fleet/sandbox-ops.schemas';
+export {
+  moveKeySchema,
+  sandboxReceiveReplySchema,
+  sandboxReceiveSchema,
+  sandboxSendReplySchema,
+  sandboxSendSchema,
+  type SandboxReceive,
+  type SandboxReceiveReply,
+  type SandboxSend,
+  type SandboxSendReply,
+} from './fleet/sandbox-move.schemas';
 export {
   containerPathSchema,
   fileChunkSchema,

@@ -18,6 +18,7 @@ import type {
   SandboxFileInfo,
   SandboxFileList,
 } from './sandbox-files.schemas';
+import type { SandboxReceive, SandboxReceiveReply, SandboxSend, SandboxSendReply } from './sandbox-move.schemas';
 import type { SandboxLogsRequest, SandboxLogsWire } from './sandbox-logs.schemas';
 import type { SandboxStatus } from './sandbox-status.schemas';
 import type { SessionError, SessionExit, SessionInput, SessionOpen, SessionOutput, SessionRef, SessionResize, SessionSignal } from './session.schemas';
@@ -32,6 +33,10 @@ export interface ControlPlaneToAgentEvents {
   'sandbox:stats': (req: SandboxRef, ack: (reply: AckReply<SandboxStats>) => void) => void;
   'sandbox:pause': (req: SandboxPause, ack: (reply: AckReply<null>) => void) => void;
   'sandbox:logs': (req: SandboxLogsRequest, ack: (reply: AckReply<SandboxLogsWire>) => void) => void;
+  /** To a move's target: open a port for the sandbox's saved state (see sandbox-move.schemas). */
+  'sandbox:receive': (req: SandboxReceive, ack: (reply: AckReply<SandboxReceiveReply>) => void) => void;
+  /** To a move's source: send the hibernated sandbox's saved state; answered once the target took it in. */
+  'sandbox:send': (req: SandboxSend, ack: (reply: AckReply<SandboxSendReply>) => void) => void;
   'session:open': (req: SessionOpen, ack: (reply: AckReply<null>) => void) => void;
   'session:input': (req: SessionInput, ack: (reply: AckReply<null>) => void) => void;
   'session:eof': (req: SessionRef) => void;

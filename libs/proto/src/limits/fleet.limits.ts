@@ -46,3 +46,18 @@ export const MAX_FLEET_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_VNI = 0xffffff;
 /** The most peer nodes one tenant network's plan may list. */
 export const MAX_TENANT_PEERS = 10_000;
+
+/** The size of a move's one-time key (a TLS PSK), bytes. */
+export const MOVE_KEY_BYTES = 32;
+/** How long a target waits for the source to connect after `sandbox:receive` before it closes its port. */
+export const MOVE_CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * How long the control plane waits for `sandbox:send` to be answered: the whole transfer (a
+ * saved VM and a disk, hundreds of MiB to GiB, between two nodes) and the target's import.
+ */
+export const MOVE_TRANSFER_TIMEOUT_MS = 10 * 60_000;
+/**
+ * How long a node keeps a sandbox it took in (`sandbox:receive`) that the control plane has not
+ * yet placed on it; past that it is removed as an orphan (the move was abandoned).
+ */
+export const MOVE_ARRIVAL_GRACE_MS = 10 * 60_000;
