@@ -14,7 +14,7 @@ import { startError } from './sandbox.failures';
 import type { SandboxLifecycle } from './sandbox.lifecycle';
 
 /** The saved VM, in the sandbox's data dir: it goes with the sandbox. */
-const STATE_FILE = 'hibernated.state';
+export const HIBERNATED_STATE_FILE = 'hibernated.state';
 
 /**
  * Hibernate and wake (E2B's pause and resume, Fly's suspend): a hibernated sandbox's VM is
@@ -52,7 +52,7 @@ export class SandboxHibernation {
     entry.logPump = undefined;
     entry.agent?.close();
     entry.agent = undefined;
-    const stateFile = join(state.paths.sandboxDir, STATE_FILE);
+    const stateFile = join(state.paths.sandboxDir, HIBERNATED_STATE_FILE);
     const started = performance.now();
     try {
       await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, stateFile);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -905,6 +905,64 @@ describe('SandboxRuntime', () => {
       const woken = await reopened.wake(ID);
       expect(woken.state).toBe('running');
       expect(woken.error).toBeUndefined();
+    });
+
+    describe('moved to another node', () => {
+      const otherNode = () => ({ dataDir: join(dir, 'b-data'), runDir: join(dir, 'b-run') });
+      const otherSandboxDir = () => join(dir, 'b-data', 'sandboxes', ID);
+
+      /** A hibernated sandbox on this node, its files carried (as the node agents do) into `incoming` on the other node. */
+      const hibernatedAndCarried = async () => {
+        const source = await open();
+        await source.create(blockNetworked);
+        writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
+        await source.hibernate(ID);
+        const { dir: from, files } = await source.savedFiles(ID);
+        const incoming = join(dir, 'b-data', 'incoming');
+        mkdirSync(incoming, { recursive: true });
+        for (const file of files) copyFileSync(join(from, file), join(incoming, file));
+        return { source, files, incoming };
+      };
+
+      it('hands over its state, saved VM and disk; the other node takes them in with a jail of its own and wakes it there', async () => {
+        const { source, files, incoming } = await hibernatedAndCarried();
+        expect([...files].sort()).toEqual(['hibernated.state', 'rootfs.ext4', 'state.json']);
+        const otherHost = new FakeHost();
+        const target = await open(otherNode(), otherHost.deps());
+        const arrived = await target.importSaved(ID, incoming);
+        expect(arrived).toMatchObject({ id: ID, state: 'hibernated', savedBytes: source.get(ID)?.savedBytes });
+        expect(otherHost.jails.has(ID)).toBe(true);
+        expect(readdirSync(incoming)).toEqual(['state.json']);
+        expect(readFileSync(join(otherSandboxDir(), 'rootfs.ext4'), 'utf8')).toBe('disk');
+        const state = JSON.parse(readFileSync(join(otherSandboxDir(), 'state.json'), 'utf8'));
+        expect(JSON.stringify(state)).not.toContain(sandboxDir());
+
+        const woken = await target.wake(ID);
+        expect(woken.state).toBe('running');
+        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ stateFile: join(otherSandboxDir(), 'hibernated.state'), restoredLayout: false });
+        expect(otherHost.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
+        await expect(target.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+        // The source's copy goes as any hibernated sandbox does.
+        await source.delete(ID);
+        expect(host.jails.size).toBe(0);
+        expect(existsSync(sandboxDir())).toBe(false);
+      });
+
+      it('refuses what is not a hibernated sandbox of that id, or one saved under another accelerator, leaving nothing', async () => {
+        const { incoming } = await hibernatedAndCarried();
+        const otherHost = new FakeHost();
+        const target = await open(otherNode(), otherHost.deps());
+        await expect(target.importSaved('5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d', incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.STATE_CORRUPT });
+        const saved = JSON.parse(readFileSync(join(incoming, 'state.json'), 'utf8'));
+        writeFileSync(join(incoming, 'state.json'), JSON.stringify({ ...saved, accel: 'kvm' }));
+        await expect(target.importSaved(ID, incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.HIBERNATE_UNSUPPORTED, message: expect.stringContaining('saved under kvm') });
+        writeFileSync(join(incoming, 'state.json'), '{"version":1}');
+        await expect(target.importSaved(ID, incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.STATE_CORRUPT });
+        expect(target.get(ID)).toBeUndefined();
+        expect(otherHost.jails.size).toBe(0);
+        expect(existsSync(otherSandboxDir())).toBe(false);
+        await expect(target.savedFiles(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_FOUND });
+      });
     });
 
     it('deletes a hibernated sandbox with its saved state', async () => {
