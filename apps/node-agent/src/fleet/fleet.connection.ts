@@ -37,7 +37,8 @@ import type { Logger } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
 import type { FileTransfers } from '../files/file-transfers';
-import { errorInfo, type SessionManager } from '../sessions/session.manager';
+import { errorInfo } from '../errors/error-info';
+import type { SessionManager } from '../sessions/session.manager';
 import { untrustedCertificate } from './tls-failure';
 
 type AgentSocket = Socket<ControlPlaneToAgentEvents, AgentToControlPlaneEvents>;

@@ -3,7 +3,7 @@ import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-
 import type { Logger } from 'pino';
 import type { IdleTracker } from '../idle/idle-tracker';
 import type { StartObserver } from '../metrics/node.metrics';
-import { errorInfo } from '../sessions/session.manager';
+import { errorInfo } from '../errors/error-info';
 
 /** The part of the runtime the reconciler drives (a fake implements it in unit tests). */
 export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'delete' | 'hibernate' | 'wake' | 'setOverlayPeers'>;

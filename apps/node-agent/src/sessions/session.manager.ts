@@ -1,6 +1,7 @@
 import type { ErrorInfo, SessionExit, SessionOpen, SessionOutput } from '@moat/proto';
 import type { ProcessSession, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
+import { errorInfo } from '../errors/error-info';
 import type { SandboxActivity } from '../idle/idle-tracker';
 
 /** Where session output and endings go (the control plane connection). */
@@ -98,12 +99,4 @@ export class SessionManager {
   private session(sessionId: string): ProcessSession | undefined {
     return this.sessions.get(sessionId);
   }
-}
-
-export function errorInfo(err: unknown): ErrorInfo {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : 'EXEC_FAILED', message: err.message.slice(0, 4096) };
-  }
-  return { code: 'EXEC_FAILED', message: String(err).slice(0, 4096) };
 }
