@@ -194,15 +194,8 @@ export {
   type SessionOutput,
 } from './fleet/session.schemas';
 
-// ---- attach clients ↔ control plane (/attach); also `@moat/proto/attach` ------------------
-export {
-  ATTACH_NAMESPACE,
-  type AttachClientEvents,
-  type AttachExit,
-  type AttachServerEvents,
-  type AttachStart,
-  type OutputStream,
-} from './attach/attach.protocol';
+// ---- attach clients ↔ control plane (/attach): every name of `@moat/proto/attach` --------
+export * from './attach';
 
 // ---- control plane → dashboards (/ui); also `@moat/proto/ui` -------------------------------
 export { UI_NAMESPACE, type UiEvents, type UiPayloads, type UiTemplateUpdate } from './ui/ui.events';
