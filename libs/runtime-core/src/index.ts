@@ -8,6 +8,8 @@ export { DEFAULT_LOG_BUFFER_BYTES } from './sandbox/sandbox.lifecycle';
 export { parseWarmPool } from './sandbox/warm-pool/warm-pool.config';
 export { LOG_ENTRY_OVERHEAD_BYTES, type LogEntry, type LogPage, type LogQuery, type LogReader } from './sandbox/logs/log-ring';
 export type { SavedSandboxFiles } from './sandbox/moves';
+export type { LiveDeparture } from './sandbox/live-migration';
+export type { LiveMigration } from './hypervisor/hypervisor';
 export type {
   ContainerdTaskRef,
   ExecOptions,

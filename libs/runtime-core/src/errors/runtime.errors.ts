@@ -24,6 +24,8 @@ export enum RuntimeErrorCode {
   HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
   /** Saving or restoring a hibernated VM failed (a failed save leaves it running). */
   HIBERNATE_FAILED = 'HIBERNATE_FAILED',
+  /** A live migration failed: the VM runs on where it was (see Hypervisor.migrateOut). */
+  MIGRATION_FAILED = 'MIGRATION_FAILED',
   /** A clone could not be forked: its source is not running here, cannot be saved, or the capture failed. */
   FORK_FAILED = 'FORK_FAILED',
   VM_BOOT_FAILED = 'VM_BOOT_FAILED',

@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import type { GuestImage } from '@moat/guest-image';
 import type { Accel } from '../host/host-info';
 import type { VmIsolation } from '../jail/isolation';
@@ -18,12 +19,24 @@ export interface VmPaths {
   guestMemory?: string;
 }
 
-/** A hibernated VM: its saved state (devices and RAM) and the device layout it must be woken into. */
+/**
+ * A saved VM to run on: its state (devices and RAM, a live migration's disk too) and the device
+ * layout it must be woken into.
+ */
 export interface HibernatedVm {
-  /** The migration stream `hibernate` wrote. */
-  stateFile: string;
+  /** The migration stream `hibernate` wrote, or the one a live migration's source sends as it runs (`migrateOut` on its node). */
+  state: { file: string } | { live: Readable };
   /** It was restored from a boot snapshot: its RAM is a shared file and its devices sit in the snapshot machine's root ports. */
   restoredLayout: boolean;
+}
+
+/** What a live migration took. */
+export interface LiveMigration {
+  /** Bytes sent (RAM, disk, device state). */
+  bytes: number;
+  /** How long the guest was paused at the end, as QEMU measured it. */
+  downtimeMs: number;
+  totalMs: number;
 }
 
 /** A saved VM: its device state and its RAM (sparse). */
@@ -137,6 +150,13 @@ export interface Hypervisor {
    * it runs on. A failed capture leaves it running too.
    */
   capture(vm: RunningVm, stateFile: string, disk: { from: string; to: string }): Promise<void>;
+  /**
+   * Live-migrates the running VM into `sink` (pre-copy: its RAM and writable disk are sent while
+   * it runs, then it is paused for the last dirty pages and device state). Once it resolves the
+   * VM is paused for good, for the caller to stop: the target runs it. A migration that fails
+   * is cancelled and the VM runs on here.
+   */
+  migrateOut(vm: RunningVm, sink: Writable): Promise<LiveMigration>;
   /** How a VMM that is gone ended (`killed by signal 9 (SIGKILL)`), when known. */
   exitReason(paths: VmPaths): Promise<string | undefined>;
   /** What the VMM and its helpers take beyond the guest's RAM, in MiB: the VM's cgroup allows that much more. */

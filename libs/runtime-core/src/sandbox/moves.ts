@@ -1,9 +1,12 @@
 import { readFile, rename, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { Log } from '../log/log.types';
 import { BLOCK_IMAGE_FILE } from '../sharefs/block.share-fs';
-import type { SandboxEntry } from './model/sandbox.entry';
+import { infoOf, type SandboxEntry } from './model/sandbox.entry';
+import type { SandboxInfo } from './model/sandbox.types';
+import type { SandboxAccess } from './sandbox.access';
 import { newSandboxState, sandboxStateSchema, vmNotSavable, type SandboxState } from './model/sandbox.state';
 import { HIBERNATED_STATE_FILE } from './hibernation';
 import { removeSandboxDirs, type SandboxLifecycle } from './sandbox.lifecycle';
@@ -14,6 +17,13 @@ export interface SavedSandboxFiles {
   dir: string;
   files: string[];
 }
+
+/**
+ * Where a sandbox arriving from another node runs here: this node's accelerator, and a VM id of
+ * its own that names its dirs, VMM, jail and cgroup — never the source's, which may still hold
+ * them on the same host (nodes sharing one machine, as `npm start -- --nodes N` runs them).
+ */
+export type ArrivalVm = Pick<SandboxState, 'accel' | 'paths'> & { vmId: string };
 
 /** The state file's name in a moved sandbox's files (its own name on the source). */
 const STATE_JSON = 'state.json';
@@ -27,15 +37,17 @@ const STATE_JSON = 'state.json';
 export class SandboxMoves {
   constructor(
     private readonly entries: Map<string, SandboxEntry>,
+    private readonly access: Pick<SandboxAccess, 'known'>,
     private readonly lifecycle: Pick<SandboxLifecycle, 'context' | 'release'>,
     /** Acquires the sandbox's jail on this node (the lifecycle's jail step). */
     private readonly jail: StartStep,
-    private readonly fresh: (id: string) => Pick<SandboxState, 'accel' | 'paths'>,
+    private readonly fresh: () => ArrivalVm,
     private readonly log: Log,
   ) {}
 
   /** The files of a hibernated sandbox, to send; SANDBOX_NOT_RUNNING unless it is hibernated, STATE_CORRUPT if one is missing. */
-  async savedFiles(entry: SandboxEntry): Promise<SavedSandboxFiles> {
+  async savedFiles(id: string): Promise<SavedSandboxFiles> {
+    const entry = this.access.known(id);
     const { state } = entry;
     const disk = state.sharedFs?.attachment.kind === 'block' ? state.sharedFs.attachment.imagePath : undefined;
     if (entry.phase !== 'hibernated' || !state.hibernation || !disk) {
@@ -43,11 +55,7 @@ export class SandboxMoves {
     }
     const dir = state.paths.sandboxDir;
     const paths = [state.paths.stateFile, state.hibernation.stateFile, disk];
-    for (const path of paths) {
-      await stat(path).catch((error: unknown) => {
-        throw new RuntimeError(RuntimeErrorCode.STATE_CORRUPT, `sandbox ${state.spec.id}'s saved file ${path} is missing: ${describeError(error)}`, { context: { sandboxId: state.spec.id } });
-      });
-    }
+    for (const path of paths) await statOwnFile(state.spec.id, path);
     return { dir, files: paths.map((file) => relative(dir, file)) };
   }
 
@@ -57,12 +65,18 @@ export class SandboxMoves {
    * A state that is not a hibernated, movable sandbox of that id, or saved under another
    * accelerator, is refused; a failure leaves nothing of it here.
    */
-  async importSaved(sandboxId: string, dir: string): Promise<SandboxEntry> {
+  async importSaved(sandboxId: string, dir: string): Promise<SandboxInfo> {
     if (this.entries.has(sandboxId)) throw refused(sandboxId, RuntimeErrorCode.INVALID_SPEC, 'a sandbox of that id is on this node already');
-    const saved = await readSavedState(sandboxId, join(dir, STATE_JSON));
-    const fresh = this.fresh(sandboxId);
+    const saved = savedNames(sandboxId, parseMovedState(sandboxId, await readStateFile(sandboxId, join(dir, STATE_JSON)), 'hibernated'));
+    const fresh = this.fresh();
     if (saved.accel !== fresh.accel) throw refused(sandboxId, RuntimeErrorCode.HIBERNATE_UNSUPPORTED, `it was saved under ${saved.accel} and this node runs ${fresh.accel}`);
-    const state = arrivedState(saved, fresh);
+    const { paths } = fresh;
+    const state: SandboxState = {
+      ...arrivedState(saved, fresh),
+      state: 'hibernated',
+      sharedFs: { kind: 'block', attachment: { kind: 'block', imagePath: join(paths.sandboxDir, BLOCK_IMAGE_FILE) } },
+      hibernation: { ...saved.hibernation, stateFile: join(paths.sandboxDir, HIBERNATED_STATE_FILE) },
+    };
     const entry: SandboxEntry = { phase: 'hibernated', state };
     const ctx = this.lifecycle.context(entry);
     try {
@@ -80,8 +94,15 @@ export class SandboxMoves {
     }
     this.entries.set(sandboxId, entry);
     this.log('info', 'hibernated sandbox taken in from another node', { sandboxId, savedBytes: state.hibernation?.savedBytes });
-    return entry;
+    return infoOf(entry);
   }
+}
+
+/** A file a sandbox cannot do without (its disk, its saved VM): STATE_CORRUPT when it is missing. */
+export function statOwnFile(sandboxId: string, path: string): Promise<Stats> {
+  return stat(path).catch((error: unknown) => {
+    throw new RuntimeError(RuntimeErrorCode.STATE_CORRUPT, `sandbox ${sandboxId}'s file ${path} is missing: ${describeError(error)}`, { context: { sandboxId } });
+  });
 }
 
 function refused(sandboxId: string, code: RuntimeErrorCode, why: string): RuntimeError {
@@ -94,27 +115,38 @@ type SavedState = SandboxState & {
   names: { vm: string; disk: string };
 };
 
-/** The moved state file, checked: a hibernated, movable sandbox of that id with its saved VM and disk among the moved files. */
-async function readSavedState(sandboxId: string, file: string): Promise<SavedState> {
-  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+async function readStateFile(sandboxId: string, file: string): Promise<string> {
+  return readFile(file, 'utf8').catch((error: unknown) => {
     throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, `no state file: ${describeError(error)}`);
   });
+}
+
+/**
+ * A moved sandbox's state (its source's `state.json`), checked: a sandbox of that id, in
+ * `expected` state (hibernated, or running for a live migration), whose VM can be saved.
+ */
+export function parseMovedState(sandboxId: string, text: string, expected: 'hibernated' | 'running'): SandboxState {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, 'its state file is not JSON');
+    throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, 'its state is not JSON');
   }
   const parsed = sandboxStateSchema.safeParse(json);
-  if (!parsed.success) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, `its state file does not parse: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, `its state does not parse: ${parsed.error.issues[0]?.message}`);
   const state = parsed.data;
   if (state.spec.id !== sandboxId) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, `the state is sandbox ${state.spec.id}'s`);
-  const { hibernation } = state;
-  if (state.state !== 'hibernated' || !hibernation) throw refused(sandboxId, RuntimeErrorCode.SANDBOX_NOT_RUNNING, `it is ${state.state}, not hibernated`);
+  if (state.state !== expected) throw refused(sandboxId, RuntimeErrorCode.SANDBOX_NOT_RUNNING, `it is ${state.state}, not ${expected}`);
   const unsupported = vmNotSavable(state);
   if (unsupported) throw refused(sandboxId, RuntimeErrorCode.HIBERNATE_UNSUPPORTED, unsupported);
+  return state;
+}
+
+/** A hibernated state's saved VM and disk, which must be among the moved files. */
+function savedNames(sandboxId: string, state: SandboxState): SavedState {
+  const { hibernation } = state;
   const disk = state.sharedFs?.attachment.kind === 'block' ? state.sharedFs.attachment.imagePath : undefined;
-  if (disk === undefined) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, 'the state names no disk');
+  if (!hibernation || disk === undefined) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, 'the state names no saved VM or no disk');
   // Names the source wrote: they must stay among the moved files.
   const vm = movedName(state.paths.sandboxDir, hibernation.stateFile);
   const diskName = movedName(state.paths.sandboxDir, disk);
@@ -129,24 +161,21 @@ function movedName(dir: string, file: string): string | undefined {
 }
 
 /**
- * The sandbox as this node holds it: its guest as saved (container, process, NIC's MAC and
- * address), under this node's dirs, with the saved VM and disk in its own dir and nothing of
- * the source host's (jail, cgroup, VMM, network plumbing).
+ * A moved sandbox as this node holds it: its guest as its source had it (container, process,
+ * saved NIC), under this node's dirs and accelerator, with nothing of the source host's (jail,
+ * cgroup, VMM, network plumbing, disk path); the caller adds what the move brought.
  */
-function arrivedState(saved: SavedState, fresh: Pick<SandboxState, 'accel' | 'paths'>): SandboxState {
-  const { paths } = fresh;
-  const state = newSandboxState(saved.spec, { accel: fresh.accel, transport: saved.transport, sharedFsKind: saved.sharedFsKind, paths });
+export function arrivedState(moved: SandboxState, fresh: ArrivalVm): SandboxState {
+  const state = newSandboxState(moved.spec, { accel: fresh.accel, transport: moved.transport, sharedFsKind: moved.sharedFsKind, paths: fresh.paths });
   return {
     ...state,
-    state: 'hibernated',
-    ...(saved.restored && { restored: true }),
-    ...(saved.guest && { guest: saved.guest }),
-    ...(saved.process && { process: saved.process }),
-    ...(saved.manifestDigest && { manifestDigest: saved.manifestDigest }),
-    ...(saved.guestContainerId && { guestContainerId: saved.guestContainerId }),
-    sandboxCreated: saved.sandboxCreated,
-    containerCreated: saved.containerCreated,
-    sharedFs: { kind: 'block', attachment: { kind: 'block', imagePath: join(paths.sandboxDir, BLOCK_IMAGE_FILE) } },
-    hibernation: { ...saved.hibernation, stateFile: join(paths.sandboxDir, HIBERNATED_STATE_FILE) },
+    vmId: fresh.vmId,
+    ...(moved.restored && { restored: true }),
+    ...(moved.guest && { guest: moved.guest }),
+    ...(moved.process && { process: moved.process }),
+    ...(moved.manifestDigest && { manifestDigest: moved.manifestDigest }),
+    ...(moved.guestContainerId && { guestContainerId: moved.guestContainerId }),
+    sandboxCreated: moved.sandboxCreated,
+    containerCreated: moved.containerCreated,
   };
 }

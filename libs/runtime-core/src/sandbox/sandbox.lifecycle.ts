@@ -20,6 +20,7 @@ import { SharefsStep } from './steps/sharefs.step';
 import { acquireSteps, persistBeforeAcquiring, releaseSteps, type StartStep, type StepContext } from './steps/start-step';
 import { PlugStep, RestoreStep, vmShape, VmmStep, WakeStep } from './steps/vmm.step';
 import { CloneDiskStep, IdentityStep, type ForkCaptures } from './steps/fork.steps';
+import { ArrivingDiskStep } from './steps/arriving-disk.step';
 
 /** The steps that hold a sandbox's running VM: a hibernate releases them, a wake acquires them again (see hibernation.ts). */
 export interface VmSteps {
@@ -45,6 +46,8 @@ export class SandboxLifecycle {
   private readonly cloneSteps: readonly StartStep[];
   /** The steps that hold the running VM, for hibernate and wake (see hibernation.ts). */
   readonly vmSteps: VmSteps;
+  /** A sandbox arriving by live migration (see live-migration.ts): its jail, the disk the stream fills, network, the VM taken in, agent. */
+  readonly arriveSteps: readonly StartStep[];
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -75,6 +78,7 @@ export class SandboxLifecycle {
     this.poolSteps = [jail, restore, agent];
     this.vmSteps = { release: [network, vmmStep, agent], wake: [network, wake, agent] };
     this.cloneSteps = [jail, new CloneDiskStep(forks, deps.copyDisk), network, wake, agent, new IdentityStep()];
+    this.arriveSteps = [jail, new ArrivingDiskStep(), network, wake, agent];
   }
 
   /**

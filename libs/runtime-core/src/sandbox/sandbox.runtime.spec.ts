@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +16,12 @@ import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB, type OciSpec } from './model/oci-spec';
 import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
-import type { RuntimeOptions, SandboxSpec } from './model/sandbox.types';
+import type { RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
 import type { StartPhase } from './model/timings';
 
 const ID = '0b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d';
+/** The id a sandbox's VM, jail and dirs are named by: its cgroup's last part. */
+const vmIdOf = (info: SandboxInfo) => info.isolation?.cgroup?.split('/').at(-1) ?? '';
 const spec: SandboxSpec = { id: ID, vcpus: 1, memoryMiB: 256, env: { GREETING: 'hi' } };
 
 /** A host in memory: which VMs, daemons and agent connections are held right now. */
@@ -71,6 +74,9 @@ class FakeHost {
   readonly kept: unknown[] = [];
   /** The fake VMM's save fails (the VM runs on). */
   hibernateFails = false;
+  migrateFails = false;
+  /** What VMs arriving by live migration received. */
+  readonly migrated: string[] = [];
   /** What the container's main process writes, per stream; `mainExited` ends both streams after it. */
   readonly mainOutput: Record<OutputStream, string[]> = { stdout: [], stderr: [] };
   mainExited = false;
@@ -81,7 +87,10 @@ class FakeHost {
   deps(): Partial<RuntimeDeps> {
     const hypervisor: Hypervisor = {
       kind: 'qemu',
-      start: (config: VmConfig) => {
+      start: async (config: VmConfig) => {
+        const saved = config.wakeFrom?.state;
+        // A VM arriving live takes its source's whole stream before it runs.
+        if (saved && 'live' in saved) this.migrated.push(Buffer.concat(await saved.live.toArray()).toString());
         if (this.failAt === 'vmm') return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'qemu: bad option'));
         if (config.restoreFrom && this.restoreFails) {
           const context = this.restoreFails === 'copy' ? { snapshotIntact: true } : {};
@@ -90,9 +99,9 @@ class FakeHost {
         const pid = this.nextPid++;
         this.vms.add(pid);
         this.vmConfigs.push(config);
-        const from = config.restoreFrom?.state ?? config.wakeFrom?.stateFile;
+        const from = config.restoreFrom?.state ?? (saved && ('file' in saved ? saved.file : 'a live stream'));
         this.calls.push(`vm ${config.sharedFs?.kind ?? 'bare'}${config.network ? ` nic ${config.network.mac}` : ''}${from ? ` from ${from}` : ''}`);
-        return Promise.resolve(pid);
+        return pid;
       },
       plug: (vm, devices) => {
         if (!this.vms.has(vm.pid)) return Promise.reject(new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'the VM exited'));
@@ -104,6 +113,15 @@ class FakeHost {
         if (this.hibernateFails) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'migration failed');
         this.calls.push(`hibernate ${vm.vmId}`);
         await writeFile(stateFile, 'saved VM');
+      },
+      migrateOut: async (vm, sink) => {
+        if (this.migrateFails) {
+          sink.destroy();
+          throw new RuntimeError(RuntimeErrorCode.MIGRATION_FAILED, 'live migration failed: the target went away');
+        }
+        this.calls.push(`migrate ${vm.vmId}`);
+        await new Promise<void>((resolve) => sink.end('live VM', resolve));
+        return { bytes: 'live VM'.length, downtimeMs: 5, totalMs: 10 };
       },
       capture: async (vm, stateFile, disk) => {
         this.calls.push(`capture ${vm.vmId}`);
@@ -870,7 +888,7 @@ describe('SandboxRuntime', () => {
       // Its guest runs on: no sandbox or container is made again, only its clock is set.
       expect(host.calls.slice(1)).toEqual([`vm block nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady', 'setGuestDateTime']);
       expect(host.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
-      expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ stateFile: stateFile(), restoredLayout: false });
+      expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: stateFile() }, restoredLayout: false });
       expect(existsSync(stateFile())).toBe(false);
       await expect(runtime.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
     });
@@ -909,7 +927,7 @@ describe('SandboxRuntime', () => {
 
     describe('moved to another node', () => {
       const otherNode = () => ({ dataDir: join(dir, 'b-data'), runDir: join(dir, 'b-run') });
-      const otherSandboxDir = () => join(dir, 'b-data', 'sandboxes', ID);
+      const otherSandboxDir = (vmId: string) => join(dir, 'b-data', 'sandboxes', vmId);
 
       /** A hibernated sandbox on this node, its files carried (as the node agents do) into `incoming` on the other node. */
       const hibernatedAndCarried = async () => {
@@ -917,7 +935,7 @@ describe('SandboxRuntime', () => {
         await source.create(blockNetworked);
         writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
         await source.hibernate(ID);
-        const { dir: from, files } = await source.savedFiles(ID);
+        const { dir: from, files } = await source.moves.savedFiles(ID);
         const incoming = join(dir, 'b-data', 'incoming');
         mkdirSync(incoming, { recursive: true });
         for (const file of files) copyFileSync(join(from, file), join(incoming, file));
@@ -929,17 +947,20 @@ describe('SandboxRuntime', () => {
         expect([...files].sort()).toEqual(['hibernated.state', 'rootfs.ext4', 'state.json']);
         const otherHost = new FakeHost();
         const target = await open(otherNode(), otherHost.deps());
-        const arrived = await target.importSaved(ID, incoming);
+        const arrived = await target.moves.importSaved(ID, incoming);
         expect(arrived).toMatchObject({ id: ID, state: 'hibernated', savedBytes: source.get(ID)?.savedBytes });
-        expect(otherHost.jails.has(ID)).toBe(true);
+        // Its VM, dirs, jail and cgroup are named by a VM id of its own, never the source's (nodes may share a host).
+        const vmId = vmIdOf(arrived);
+        expect(vmId).not.toBe(ID);
+        expect([...otherHost.jails.keys()]).toEqual([vmId]);
         expect(readdirSync(incoming)).toEqual(['state.json']);
-        expect(readFileSync(join(otherSandboxDir(), 'rootfs.ext4'), 'utf8')).toBe('disk');
-        const state = JSON.parse(readFileSync(join(otherSandboxDir(), 'state.json'), 'utf8'));
+        expect(readFileSync(join(otherSandboxDir(vmId), 'rootfs.ext4'), 'utf8')).toBe('disk');
+        const state = JSON.parse(readFileSync(join(otherSandboxDir(vmId), 'state.json'), 'utf8'));
         expect(JSON.stringify(state)).not.toContain(sandboxDir());
 
         const woken = await target.wake(ID);
         expect(woken.state).toBe('running');
-        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ stateFile: join(otherSandboxDir(), 'hibernated.state'), restoredLayout: false });
+        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: join(otherSandboxDir(vmId), 'hibernated.state') }, restoredLayout: false });
         expect(otherHost.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
         await expect(target.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
         // The source's copy goes as any hibernated sandbox does.
@@ -952,16 +973,75 @@ describe('SandboxRuntime', () => {
         const { incoming } = await hibernatedAndCarried();
         const otherHost = new FakeHost();
         const target = await open(otherNode(), otherHost.deps());
-        await expect(target.importSaved('5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d', incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.STATE_CORRUPT });
+        await expect(target.moves.importSaved('5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d', incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.STATE_CORRUPT });
         const saved = JSON.parse(readFileSync(join(incoming, 'state.json'), 'utf8'));
         writeFileSync(join(incoming, 'state.json'), JSON.stringify({ ...saved, accel: 'kvm' }));
-        await expect(target.importSaved(ID, incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.HIBERNATE_UNSUPPORTED, message: expect.stringContaining('saved under kvm') });
+        await expect(target.moves.importSaved(ID, incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.HIBERNATE_UNSUPPORTED, message: expect.stringContaining('saved under kvm') });
         writeFileSync(join(incoming, 'state.json'), '{"version":1}');
-        await expect(target.importSaved(ID, incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.STATE_CORRUPT });
+        await expect(target.moves.importSaved(ID, incoming)).rejects.toMatchObject({ code: RuntimeErrorCode.STATE_CORRUPT });
         expect(target.get(ID)).toBeUndefined();
         expect(otherHost.jails.size).toBe(0);
-        expect(existsSync(otherSandboxDir())).toBe(false);
-        await expect(target.savedFiles(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_FOUND });
+        expect(readdirSync(join(dir, 'b-data', 'sandboxes'))).toEqual([]);
+        await expect(target.moves.savedFiles(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_FOUND });
+      });
+    });
+
+    describe('live-migrated to another node', () => {
+      const otherNode = () => ({ dataDir: join(dir, 'b-data'), runDir: join(dir, 'b-run') });
+
+      it('streams the running VM to the other node, which runs it with the guest\'s own NIC and disk size; nothing stays here', async () => {
+        const source = await open();
+        await source.create(blockNetworked);
+        writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'a disk of 21 bytes...');
+        const departure = await source.liveMigration.departure(ID);
+        expect(departure.diskBytes).toBe(21);
+        const otherHost = new FakeHost();
+        const target = await open(otherNode(), otherHost.deps());
+        const stream = new PassThrough();
+        const [migration, arrived] = await Promise.all([source.liveMigration.migrateOut(ID, stream), target.liveMigration.migrateIn(ID, departure, stream)]);
+        expect(migration).toEqual({ bytes: 7, downtimeMs: 5, totalMs: 10 });
+        expect(otherHost.migrated).toEqual(['live VM']);
+        expect(arrived).toMatchObject({ id: ID, state: 'running' });
+        expect(arrived.timings.map((t) => t.phase)).toEqual(['jail', 'sharefs', 'network', 'wake', 'agent']);
+        // Its guest runs on: its NIC keeps its MAC and address, no sandbox or container is made again.
+        expect(otherHost.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
+        expect(otherHost.calls).toEqual(['vm block nic 02:00:00:00:00:01 from a live stream', 'waitReady', 'setGuestDateTime']);
+        expect(statSync(join(dir, 'b-data', 'sandboxes', vmIdOf(arrived), 'rootfs.ext4')).size).toBe(21);
+        await expect(target.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+        // The source let go of it all, without asking its paused guest for anything.
+        expect(source.get(ID)).toBeUndefined();
+        expect(host.vms.size + host.networks.size + host.jails.size + host.openAgents.size + host.rootfs.size).toBe(0);
+        expect(host.calls.filter((call) => call === 'removeContainer' || call === 'destroySandbox')).toEqual([]);
+        expect(existsSync(sandboxDir())).toBe(false);
+      });
+
+      it('leaves a sandbox whose migration failed running where it was, and nothing on the other node', async () => {
+        const source = await open();
+        await source.create(blockNetworked);
+        writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
+        const departure = await source.liveMigration.departure(ID);
+        const otherHost = new FakeHost();
+        const target = await open(otherNode(), otherHost.deps());
+        host.migrateFails = true;
+        const stream = new PassThrough();
+        const [out, arrival] = await Promise.allSettled([source.liveMigration.migrateOut(ID, stream), target.liveMigration.migrateIn(ID, departure, stream)]);
+        expect(out).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
+        expect(arrival).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
+        expect(source.get(ID)?.state).toBe('running');
+        await expect(source.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+        expect(target.get(ID)).toBeUndefined();
+        expect(otherHost.vms.size + otherHost.networks.size + otherHost.jails.size).toBe(0);
+        expect(readdirSync(join(dir, 'b-data', 'sandboxes'))).toEqual([]);
+      });
+
+      it('refuses a sandbox that cannot migrate, or is not running', async () => {
+        const runtime = await open();
+        await runtime.create(spec);
+        await expect(runtime.liveMigration.departure(ID)).rejects.toMatchObject({ code: RuntimeErrorCode.HIBERNATE_UNSUPPORTED });
+        await runtime.delete(ID);
+        await runtime.create(blockNetworked);
+        await runtime.hibernate(ID);
+        await expect(runtime.liveMigration.migrateOut(ID, new PassThrough())).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING });
       });
     });
 

@@ -19,7 +19,8 @@ import { removeSandboxDirs, SandboxLifecycle } from './sandbox.lifecycle';
 import { SandboxRecovery } from './sandbox.recovery';
 import { SandboxHibernation } from './hibernation';
 import { SandboxForks } from './forks';
-import { SandboxMoves, type SavedSandboxFiles } from './moves';
+import { SandboxMoves } from './moves';
+import { SandboxLiveMigration } from './live-migration';
 import { JailStep } from './steps/jail.step';
 import { SandboxAccess } from './sandbox.access';
 import { SandboxWatchdog } from './sandbox.watchdog';
@@ -43,7 +44,10 @@ export class SandboxRuntime {
   private readonly recovery: SandboxRecovery;
   private readonly hibernation: SandboxHibernation;
   private readonly forks: SandboxForks;
-  private readonly moves: SandboxMoves;
+  /** Hibernated sandboxes moved between nodes: their files out, taken in on the other node (see sandbox/moves). */
+  readonly moves: SandboxMoves;
+  /** Running sandboxes live-migrated between nodes (see sandbox/live-migration). */
+  readonly liveMigration: SandboxLiveMigration;
   private readonly watchdog: SandboxWatchdog;
   private readonly pods: PodContainers;
   private readonly access: SandboxAccess;
@@ -65,8 +69,9 @@ export class SandboxRuntime {
     this.watchdog = new SandboxWatchdog(this.entries, deps, this.lifecycle, log);
     this.pods = new PodContainers(deps.rootfs, store, log);
     this.access = new SandboxAccess(this.entries, this.pods, this.lifecycle);
-    const jail = new JailStep(deps.isolation, deps.hypervisor);
-    this.moves = new SandboxMoves(this.entries, this.lifecycle, jail, (id) => ({ accel, paths: sandboxPaths(opts.dataDir, this.runDir, id, this.memoryDir) }), log);
+    const fresh = (vmId = randomUUID()) => ({ accel, vmId, paths: sandboxPaths(opts.dataDir, this.runDir, vmId, this.memoryDir) });
+    this.moves = new SandboxMoves(this.entries, this.access, this.lifecycle, new JailStep(deps.isolation, deps.hypervisor), fresh, log);
+    this.liveMigration = new SandboxLiveMigration(this.entries, this.access, deps.hypervisor, deps.isolation, this.lifecycle, this.lifecycle.arriveSteps, fresh, log);
   }
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
@@ -278,16 +283,6 @@ export class SandboxRuntime {
     const entry = this.access.known(id);
     await this.hibernation.wake(entry, planned);
     return infoOf(entry);
-  }
-
-  /** A hibernated sandbox's files (its state, saved VM and disk), for a move to another node. */
-  async savedFiles(id: string): Promise<SavedSandboxFiles> {
-    return await this.moves.savedFiles(this.access.known(id));
-  }
-
-  /** Takes in a hibernated sandbox moved from another node, whose files are in `dir` (they are moved out of it). */
-  async importSaved(id: string, dir: string): Promise<SandboxInfo> {
-    return infoOf(await this.moves.importSaved(id, dir));
   }
 
   /** Freezes (`paused: true`) or thaws every process of the sandbox's container (cgroup v2 freezer). */

@@ -1,6 +1,7 @@
 import { closeSync } from 'node:fs';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
@@ -9,7 +10,7 @@ import { copySparse, waitForExit, type ProcessAdapter } from '../../host/process
 import type { VmIsolation } from '../../jail/isolation';
 import { BWRAP } from '../../jail/jail-spec';
 import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
-import type { BootSnapshotFiles, Hypervisor, RunningVm, SandboxDevices, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
+import type { BootSnapshotFiles, Hypervisor, LiveMigration, RunningVm, SandboxDevices, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
 import { buildQemuArgv, TCG_TB_SIZE_MIB, type HotplugDevices, type QemuMachine } from './qemu-cmdline';
 import { jailQemu, jailSocketPath } from './qemu.jail';
 import { devicesOf, FIRST_INHERITED_FD, guestMemoryPath, qemuMachineFor, snapshotMachineFor } from './qemu.machine';
@@ -17,25 +18,23 @@ import {
   createGuestMemory,
   HIBERNATE_TIMEOUT_MS,
   loadState,
-  MigrationReceiver,
   openSavedState,
   plugSandboxDevices,
   savedStateOf,
   saveState,
   SNAPSHOT_STATE_TIMEOUT_MS,
+  stateFileSink,
   waitForAgentServing,
   type SavedState,
 } from './qemu.snapshot';
+import { incomingState, migrateLive, streamVmOut } from './qemu.migration';
 import { QmpClient } from './qmp.client';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 
 const SOCKET_WAIT_MS = 10_000;
 const QMP_TIMEOUT_MS = 3_000;
-/**
- * For the monitor of a VM whose state is being saved or loaded: QEMU answers within
- * milliseconds, but a host starved by many TCG guests can hold it off for seconds.
- */
+/** For the monitor of a VM whose state is saved or loaded: a host starved by many TCG guests can hold QEMU off for seconds. */
 const STATE_QMP_TIMEOUT_MS = 15_000;
 const QUIT_WAIT_MS = 5_000;
 const KILL_WAIT_MS = 3_000;
@@ -87,14 +86,14 @@ export class QemuHypervisor implements Hypervisor {
     let machine: QemuMachine;
     try {
       if (config.network) fds.push(config.network.fd);
-      if (saved) fds.push(openSavedState(saved.file, saved.failureCode, sandboxId));
+      if (saved && 'file' in saved.from) fds.push(openSavedState(saved.from.file, saved.failureCode, sandboxId));
       ({ pid, machine } = await this.launch(qemuMachineFor(config), config, fds));
     } catch (error) {
       await removeGuestMemory(paths);
       throw error instanceof RuntimeError ? error : new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `start qemu: ${describeError(error)}`, { cause: error });
     } finally {
       // The NIC's descriptor is the caller's; the saved state's is ours to close.
-      if (saved) closeSync(fds[fds.length - 1]);
+      if (saved && 'file' in saved.from) closeSync(fds[fds.length - 1]);
     }
     // QEMU creates its server sockets during init, before running the guest; their existence
     // means it accepted the command line and devices, so argv errors surface here.
@@ -137,14 +136,19 @@ export class QemuHypervisor implements Hypervisor {
     return { pid, machine: jailed ? jailed.machine : machine };
   }
 
-  /** Loads the saved state into the paused VM, plugs the sandbox's devices in (a restore) and lets the guest run. */
+  /**
+   * Loads the saved state into the paused VM — from the inherited descriptor `stateFd` of its
+   * file, or a live migration's stream through a socket QEMU listens on — plugs the sandbox's
+   * devices in (a restore) and lets the guest run.
+   */
   private async resumeSaved(pid: number, config: VmConfig, stateFd: number, saved: SavedState, hotplug: HotplugDevices): Promise<void> {
     const { paths, sandboxId } = config;
     const isAlive = () => this.proc.isAlive(pid);
+    const incoming = incomingState(saved.from, stateFd, paths, config.isolation?.jail !== undefined);
     let qmp: QmpClient | undefined;
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
-      await loadState(qmp, stateFd, saved.memory, saved.timeoutMs, isAlive);
+      await loadState(qmp, incoming.uri, saved.memory, saved.timeoutMs, isAlive, incoming.begun);
       await plugSandboxDevices(qmp, hotplug);
       await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS);
     } catch (cause) {
@@ -169,33 +173,43 @@ export class QemuHypervisor implements Hypervisor {
     return this.saveVm(vm, stateFile, { whilePaused: () => copySparse(this.proc, disk.from, disk.to), runOn: true });
   }
 
+  async migrateOut(vm: RunningVm, sink: Writable): Promise<LiveMigration> {
+    try {
+      return await streamVmOut(vm, sink, {
+        migrate: (qmp, uri) => migrateLive(qmp, uri, () => this.proc.isAlive(vm.pid)),
+        // Not migrated: the guest runs on here (`cont` takes back one paused at the end).
+        settle: async (qmp, migrated) => {
+          if (migrated) return;
+          await qmp.execute('migrate_cancel', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+        },
+      });
+    } catch (cause) {
+      throw cause instanceof RuntimeError ? cause : new RuntimeError(RuntimeErrorCode.MIGRATION_FAILED, `migrate VM ${vm.vmId}: ${describeError(cause)}`, { cause, context: { vmId: vm.vmId } });
+    }
+  }
+
   /**
    * Migrates the running VM into `stateFile`; it stays paused, for `then.whilePaused` (a copy of
    * its disk that matches the saved memory), and runs on if `then.runOn` — and whenever the save fails.
    */
   private async saveVm(vm: RunningVm, stateFile: string, then: { whilePaused?: () => Promise<void>; runOn?: boolean } = {}): Promise<void> {
-    const { pid, vmId, paths } = vm;
-    const jail = vm.isolation?.jail;
-    const isAlive = () => this.proc.isAlive(pid);
-    const migrationSocket = join(paths.socketDir, 'migrate.sock');
-    const receiver = await MigrationReceiver.listen(migrationSocket, stateFile, jail);
-    let qmp: QmpClient | undefined;
-    let saved = false;
     try {
-      qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
-      await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'stream', HIBERNATE_TIMEOUT_MS, isAlive);
-      await receiver.received;
-      await then.whilePaused?.();
-      saved = true;
+      await streamVmOut(vm, stateFileSink(stateFile), {
+        migrate: async (qmp, uri) => {
+          await saveState(qmp, uri, 'stream', HIBERNATE_TIMEOUT_MS, () => this.proc.isAlive(vm.pid));
+          return qmp;
+        },
+        // `cont` after a completed migration takes the disk back from the (absent) destination.
+        settle: async (qmp, saved) => {
+          if (saved) await then.whilePaused?.();
+          if (!saved || then.runOn) await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+        },
+      });
     } catch (cause) {
       // What was written of its state is worthless.
       await removeTree(stateFile);
-      throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vmId}: ${describeError(cause)}`, { cause, context: { vmId } });
-    } finally {
-      // `cont` after a completed migration takes the disk back from the (absent) destination.
-      if (!saved || then.runOn) await qmp?.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
-      qmp?.close();
-      await receiver.close();
+      throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vm.vmId}: ${describeError(cause)}`, { cause, context: { vmId: vm.vmId } });
     }
   }
 
@@ -214,14 +228,10 @@ export class QemuHypervisor implements Hypervisor {
   async saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void> {
     const { paths, vmId } = config;
     const memory = guestMemoryPath(paths);
-    const jail = config.isolation?.jail;
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), createGuestMemory(paths)]);
-    const migrationSocket = join(paths.socketDir, 'migrate.sock');
-    const receiver = await MigrationReceiver.listen(migrationSocket, files.state, jail);
     let pid: number | undefined;
     const onAbort = () => pid !== undefined && this.proc.kill(pid, 'SIGKILL');
     signal.addEventListener('abort', onAbort, { once: true });
-    let qmp: QmpClient | undefined;
     try {
       ({ pid } = await this.launch(snapshotMachineFor(config), config, []));
       const launched = pid;
@@ -232,17 +242,16 @@ export class QemuHypervisor implements Hypervisor {
       }
       await waitForAgentServing(paths.consoleLog, SNAPSHOT_BOOT_TIMEOUT_MS, isAlive, signal);
       await sleep(SNAPSHOT_SETTLE_MS, undefined, { signal });
-      qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
-      await saveState(qmp, `unix:${jail ? jailSocketPath(migrationSocket, paths.socketDir) : migrationSocket}`, 'shared-file', SNAPSHOT_STATE_TIMEOUT_MS, isAlive);
-      await receiver.received;
+      await streamVmOut({ pid: launched, vmId, paths, ...(config.isolation && { isolation: config.isolation }) }, stateFileSink(files.state), {
+        migrate: (qmp, uri) => saveState(qmp, uri, 'shared-file', SNAPSHOT_STATE_TIMEOUT_MS, isAlive),
+        settle: () => Promise.resolve(),
+      });
       await copySparse(this.proc, memory, files.memory);
     } catch (cause) {
       if (signal.aborted) throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, 'saving the boot snapshot was cancelled', { cause, context: { vmId } });
       throw cause instanceof RuntimeError ? cause : new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `save boot snapshot: ${describeError(cause)}`, { cause, context: { vmId } });
     } finally {
       signal.removeEventListener('abort', onAbort);
-      qmp?.close();
-      await receiver.close();
       if (pid !== undefined) await this.stop(pid, vmId, paths);
     }
   }

@@ -1,12 +1,11 @@
-import { createWriteStream, openSync } from 'node:fs';
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createServer, type Server } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import type { VmConfig, VmPaths } from '../hypervisor';
+import type { HibernatedVm, VmConfig, VmPaths } from '../hypervisor';
+import { LIVE_MIGRATION_TIMEOUT_MS } from './qemu.migration';
 import { guestMemoryPath } from './qemu.machine';
 import { HOTPLUG_IDS, HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
@@ -52,48 +51,6 @@ export async function waitForAgentServing(consoleLog: string, timeoutMs: number,
 }
 
 /**
- * Where a saving VM sends its device state: a unix socket the host listens on in the VM's socket
- * dir, written to the state file as it arrives. QEMU 7.2 migrates out only to a named descriptor
- * (passed over the monitor with SCM_RIGHTS), a command (which the seccomp filter forbids) or a
- * socket; the socket needs nothing from the jail but the dir it already has.
- */
-export class MigrationReceiver {
-  private constructor(
-    private readonly server: Server,
-    private readonly socketPath: string,
-    /** Resolves once a whole stream was written to the file. */
-    readonly received: Promise<void>,
-  ) {}
-
-  /** Listens on `socketPath` (made the VMM's own when it is jailed) for one stream into `statePath`. */
-  static async listen(socketPath: string, statePath: string, owner?: { uid: number; gid: number }): Promise<MigrationReceiver> {
-    await rm(socketPath, { force: true });
-    let settle!: { resolve: () => void; reject: (error: unknown) => void };
-    const received = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    // Handled where it is awaited; an abandoned save must not become an unhandled rejection.
-    received.catch(() => undefined);
-    const server = createServer({ allowHalfOpen: false }, (connection) => {
-      server.close();
-      // flush: on disk before it is vouched for (a hibernated VM's state outlives a power cut).
-      pipeline(connection, createWriteStream(statePath, { mode: 0o600, flush: true })).then(settle.resolve, settle.reject);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, resolve);
-    });
-    if (owner) await chown(socketPath, owner.uid, owner.gid);
-    return new MigrationReceiver(server, socketPath, received);
-  }
-
-  async close(): Promise<void> {
-    this.server.close();
-    await rm(this.socketPath, { force: true });
-  }
-}
-
-/**
  * Where a saved VM's RAM is: `shared-file` (a boot snapshot) leaves it in its shared file and
  * migrates only device state; `stream` (a hibernated VM) writes it into the stream too, the
  * pages the guest never touched as zero-page markers.
@@ -102,7 +59,12 @@ export type SavedMemory = 'shared-file' | 'stream';
 
 const capabilitiesFor = (memory: SavedMemory) => ({ capabilities: [{ capability: 'x-ignore-shared', state: memory === 'shared-file' }] });
 
-/** Pauses the guest and migrates its state to `uri` (see MigrationReceiver). */
+/** A state file being written: flushed, so on disk before it is vouched for (a hibernated VM's state outlives a power cut). */
+export function stateFileSink(path: string): WriteStream {
+  return createWriteStream(path, { mode: 0o600, flush: true });
+}
+
+/** Pauses the guest and migrates its state to `uri` (a MigrationSocket). */
 export async function saveState(qmp: QmpClient, uri: string, memory: SavedMemory, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
   await qmp.execute('migrate-set-capabilities', capabilitiesFor(memory), QMP_TIMEOUT_MS);
   await qmp.execute('stop', undefined, QMP_TIMEOUT_MS);
@@ -116,10 +78,22 @@ export async function saveState(qmp: QmpClient, uri: string, memory: SavedMemory
   });
 }
 
-/** Loads the saved state from the inherited descriptor `fd`; the guest stays paused. */
-export async function loadState(qmp: QmpClient, fd: number, memory: SavedMemory, timeoutMs: number, isAlive: () => Promise<boolean>): Promise<void> {
+/**
+ * Loads the saved state from `uri` (`fd:N`, an inherited descriptor of the state file, or
+ * `unix:path`, where QEMU listens for a live migration's stream); the guest stays paused.
+ * `begun` runs once QEMU takes the stream (a live one is connected then).
+ */
+export async function loadState(
+  qmp: QmpClient,
+  uri: string,
+  memory: SavedMemory,
+  timeoutMs: number,
+  isAlive: () => Promise<boolean>,
+  begun: () => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
   await qmp.execute('migrate-set-capabilities', capabilitiesFor(memory), QMP_TIMEOUT_MS);
-  await qmp.execute('migrate-incoming', { uri: `fd:${fd}` }, QMP_TIMEOUT_MS);
+  await qmp.execute('migrate-incoming', { uri }, QMP_TIMEOUT_MS);
+  await begun();
   // A failed load makes QEMU exit, which pollUntil notices.
   await pollUntil('loading the VM', timeoutMs, isAlive, async () => (await qmp.queryStatus(QMP_TIMEOUT_MS)).status !== 'inmigrate');
 }
@@ -154,9 +128,9 @@ export async function createGuestMemory(paths: VmPaths): Promise<void> {
   await writeFile(memory, '', { mode: 0o600 });
 }
 
-/** A state a VM starts from instead of booting: a boot snapshot's, or a hibernated VM's own. */
+/** A state a VM starts from instead of booting: a boot snapshot's, a hibernated VM's own, or a live migration's. */
 export interface SavedState {
-  file: string;
+  from: HibernatedVm['state'];
   memory: SavedMemory;
   timeoutMs: number;
   failureCode: RuntimeErrorCode;
@@ -166,10 +140,18 @@ export interface SavedState {
 
 export function savedStateOf(config: VmConfig): SavedState | undefined {
   if (config.restoreFrom) {
-    return { file: config.restoreFrom.state, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
+    return { from: { file: config.restoreFrom.state }, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
   }
   if (config.wakeFrom) {
-    return { file: config.wakeFrom.stateFile, memory: 'stream', timeoutMs: HIBERNATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.HIBERNATE_FAILED, what: 'wake hibernated VM' };
+    const { state } = config.wakeFrom;
+    const live = 'live' in state;
+    return {
+      from: state,
+      memory: 'stream',
+      timeoutMs: live ? LIVE_MIGRATION_TIMEOUT_MS : HIBERNATE_TIMEOUT_MS,
+      failureCode: live ? RuntimeErrorCode.MIGRATION_FAILED : RuntimeErrorCode.HIBERNATE_FAILED,
+      what: live ? 'receive live-migrated VM' : 'wake hibernated VM',
+    };
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { AgentApi } from '../../agent/agent.client';
 import type { BootSnapshotFiles } from '../../hypervisor/hypervisor';
 import type { LogPump } from '../logs/log-pump';
@@ -30,6 +31,8 @@ export interface SandboxEntry {
   /** The release in progress (a failure's or a delete's): whoever else needs one waits for it. */
   releasing?: Promise<void>;
   onUpdate?: (info: SandboxInfo) => void;
+  /** A live migration's stream while the sandbox arrives by it (see sandbox/moves). */
+  incoming?: Readable;
 }
 
 /** The entry as the node agent reports it. */

@@ -122,6 +122,11 @@ export const sandboxStateSchema = z.object({
     })
     .optional(),
   /**
+   * While it arrives by live migration (see sandbox/live-migration): the size of the disk the
+   * stream fills, and the guest NIC's MAC and address, which the network is plumbed with.
+   */
+  arriving: z.object({ diskBytes: z.number().int().nonnegative(), mac: z.string().optional(), address: z.string().optional() }).optional(),
+  /**
    * The id the VM, its jail and its dirs are named by, when it is not the sandbox's own: a VM
    * started for the warm pool and handed to this sandbox.
    */

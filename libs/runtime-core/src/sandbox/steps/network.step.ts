@@ -33,14 +33,14 @@ export class NetworkStep implements StartStep {
     let attached: NetworkAttachment;
     if (pod?.netns) attached = await this.plumber().joinPod(spec.id, pod.netns, save);
     else if (network) {
-      const kept = state.hibernation;
+      const kept = state.hibernation ?? state.arriving;
       const request = {
         sandboxId: spec.id,
         tenantId: spec.tenantId ?? DEFAULT_TENANT,
         spec: network,
         runDir: state.paths.runDir,
         dnsServers: [...(spec.dns?.servers ?? this.defaultDns)],
-        // A woken guest still has the NIC it was saved with.
+        // A woken or migrated guest still has the NIC it was saved with.
         ...(kept && { keep: { mac: kept.mac, address: kept.address } }),
       };
       attached = await this.plumber().attach(request, save);

@@ -109,9 +109,9 @@ export class RestoreStep implements StartStep {
 }
 
 /**
- * Wakes a hibernated sandbox's VM from the state it was saved in (see sandbox/hibernation), or
- * starts a clone's from its fork's capture (see sandbox/forks): the VMM step stops it, as it
- * stops any VM.
+ * Wakes a hibernated sandbox's VM from the state it was saved in (see sandbox/hibernation),
+ * starts a clone's from its fork's capture (see sandbox/forks), or a migrating sandbox's from
+ * the live stream its source sends (see sandbox/moves): the VMM step stops it, as it stops any VM.
  */
 export class WakeStep implements StartStep {
   readonly phase = 'wake' as const;
@@ -120,10 +120,12 @@ export class WakeStep implements StartStep {
   constructor(private readonly deps: VmmDeps) {}
 
   acquire(ctx: StepContext): Promise<void> {
-    const { hibernation, fork, restored } = ctx.entry.state;
-    const stateFile = hibernation?.stateFile ?? fork?.stateFile;
+    const { incoming, state } = ctx.entry;
+    const restoredLayout = state.restored === true;
+    if (incoming) return startVm(this.deps, ctx, { wakeFrom: { state: { live: incoming }, restoredLayout } });
+    const stateFile = state.hibernation?.stateFile ?? state.fork?.stateFile;
     if (stateFile === undefined) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
-    return startVm(this.deps, ctx, { wakeFrom: { stateFile, restoredLayout: restored === true } });
+    return startVm(this.deps, ctx, { wakeFrom: { state: { file: stateFile }, restoredLayout } });
   }
 
   release(): Promise<void> {
