@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  MOVE_TRANSFER_TIMEOUT_MS,
   NODE_REQUEST_TIMEOUT_MS,
   SESSION_REQUEST_TIMEOUT_MS,
   ackReplySchema,
@@ -18,6 +19,8 @@ import {
   sandboxLogsWireSchema,
   unpackLogsPage,
   sandboxStatsSchema,
+  sandboxReceiveReplySchema,
+  sandboxSendReplySchema,
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
@@ -26,6 +29,10 @@ import {
   type ExecReplyResult,
   type SandboxLogsPage,
   type SandboxLogsRequest,
+  type SandboxReceive,
+  type SandboxReceiveReply,
+  type SandboxSend,
+  type SandboxSendReply,
   type SandboxStats,
   type SessionOpen,
 } from '@moat/proto';
@@ -57,6 +64,8 @@ const fileListReplySchema = ackReplySchema(fileListSchema);
 const fileChunkReplySchema = ackReplySchema(fileChunkSchema);
 const fileCommitReplySchema = ackReplySchema(fileCommitSchema);
 const logsReplySchema = ackReplySchema(sandboxLogsWireSchema);
+const receiveReplySchema = ackReplySchema(sandboxReceiveReplySchema);
+const sendReplySchema = ackReplySchema(sandboxSendReplySchema);
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -84,6 +93,16 @@ export class AgentChannel {
   /** Freezes or thaws the sandbox's container on its node. */
   async setPaused(nodeId: string, sandboxId: string, paused: boolean): Promise<void> {
     await this.request(nodeId, 'pause', NODE_REQUEST_TIMEOUT_MS, emptyReplySchema, (room) => room.emitWithAck('sandbox:pause', { sandboxId, paused }));
+  }
+
+  /** To a move's target: opens a port for the hibernated sandbox's saved state; answers where the source is to connect. */
+  receive(nodeId: string, request: SandboxReceive): Promise<SandboxReceiveReply> {
+    return this.request(nodeId, 'receive', NODE_REQUEST_TIMEOUT_MS, receiveReplySchema, (room) => room.emitWithAck('sandbox:receive', request));
+  }
+
+  /** To a move's source: sends the hibernated sandbox's saved state to the target; answered once the target took it in. */
+  send(nodeId: string, request: SandboxSend): Promise<SandboxSendReply> {
+    return this.request(nodeId, 'send', MOVE_TRANSFER_TIMEOUT_MS, sendReplySchema, (room) => room.emitWithAck('sandbox:send', request));
   }
 
   /** A page of the sandbox's main-process output, held by its node (long-polled when `waitMs` is set). */
