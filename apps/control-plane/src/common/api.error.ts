@@ -23,8 +23,10 @@ export enum ErrorCode {
   HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
   /** The sandbox cannot be forked: only one created with `rootfs: "block"` can (its clones start from its saved VM, as a wake does). */
   FORK_UNSUPPORTED = 'FORK_UNSUPPORTED',
-  /** The one node that can take what is asked has not the vCPUs or memory free (a fork's clones run on their source's node). */
+  /** No node that can take what is asked has the vCPUs or memory free (a fork's clones on their source's node; a woken sandbox on its own or any other). */
   INSUFFICIENT_RESOURCES = 'INSUFFICIENT_RESOURCES',
+  /** A hibernated sandbox cannot wake: its saved state is on a node that is down (it can once that node is back). */
+  SAVED_STATE_UNREACHABLE = 'SAVED_STATE_UNREACHABLE',
   /** The sandbox was started through containerd on its node: only containerd may change or delete it. */
   MANAGED_BY_CONTAINERD = 'MANAGED_BY_CONTAINERD',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',

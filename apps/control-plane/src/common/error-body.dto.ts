@@ -21,7 +21,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'UNAUTHENTICATED: missing or unknown bearer token',
   403: 'FORBIDDEN (needs the admin token), QUOTA_EXCEEDED or TENANT_SUSPENDED',
   404: 'NOT_FOUND, or FILE_NOT_FOUND for a container path',
-  409: 'CONFLICT, SANDBOX_NOT_RUNNING, INVALID_STATE, FILE_NOT_WRITABLE, HIBERNATE_UNSUPPORTED or FORK_UNSUPPORTED (only a rootfs block sandbox hibernates or forks), INSUFFICIENT_RESOURCES (the clones of a fork do not fit on the node of their source), TENANT_NETWORK_FULL, or MANAGED_BY_CONTAINERD: the sandbox was started through containerd, which alone may change or delete it',
+  409: 'CONFLICT, SANDBOX_NOT_RUNNING, INVALID_STATE, FILE_NOT_WRITABLE, HIBERNATE_UNSUPPORTED or FORK_UNSUPPORTED (only a rootfs block sandbox hibernates or forks), INSUFFICIENT_RESOURCES (the clones of a fork do not fit on the node of their source; a woken sandbox fits neither on its node nor on another), SAVED_STATE_UNREACHABLE (the saved state of a hibernated sandbox is on a node that is down), TENANT_NETWORK_FULL, or MANAGED_BY_CONTAINERD: the sandbox was started through containerd, which alone may change or delete it',
   413: 'PAYLOAD_TOO_LARGE: the JSON body exceeds 1 MiB; FILE_TOO_LARGE: an upload exceeds MOAT_FILES_MAX_BYTES',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body of a media type the route does not take',
   429: 'TOO_MANY_TRANSFERS: too many file transfers in flight into the sandbox or its node; retry shortly',

@@ -23,6 +23,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.HIBERNATE_UNSUPPORTED:
     case ErrorCode.FORK_UNSUPPORTED:
     case ErrorCode.INSUFFICIENT_RESOURCES: // its sandboxes hold the node: deleting some helps
+    case ErrorCode.SAVED_STATE_UNREACHABLE: // its node is down: waking it once that node is back helps
     case ErrorCode.TENANT_NETWORK_FULL: // the tenant's own sandboxes hold every address: deleting one helps
     case ErrorCode.FILE_NOT_WRITABLE:
       return 409;

@@ -16,6 +16,7 @@ import { NodeContainerd1732000011000 } from './migrations/1732000011000-node-con
 import { SandboxHibernation1732000012000 } from './migrations/1732000012000-sandbox-hibernation';
 import { SandboxIdleTimeout1732000013000 } from './migrations/1732000013000-sandbox-idle-timeout';
 import { SandboxFork1732000014000 } from './migrations/1732000014000-sandbox-fork';
+import { SandboxMove1732000015000 } from './migrations/1732000015000-sandbox-move';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -35,6 +36,7 @@ const MIGRATIONS = [
   SandboxHibernation1732000012000,
   SandboxIdleTimeout1732000013000,
   SandboxFork1732000014000,
+  SandboxMove1732000015000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

@@ -142,6 +142,7 @@ const DESIRED_COLUMNS = {
   restartCount: true,
   address: true,
   desiredHibernated: true,
+  movingTo: true,
   idleTimeoutSeconds: true,
   forkedFrom: true,
   forkId: true,
@@ -168,7 +169,8 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     ...(sandbox.dns ? { dns: sandbox.dns } : {}),
     restartCount: sandbox.restartCount,
     ...(sandbox.address ? { address: sandbox.address } : {}),
-    ...(sandbox.desiredHibernated ? { hibernated: true } : {}),
+    // Its node keeps it hibernated while its saved state moves to another node.
+    ...(sandbox.desiredHibernated || sandbox.movingTo !== null ? { hibernated: true } : {}),
     ...(sandbox.idleTimeoutSeconds !== null ? { idleTimeoutSeconds: sandbox.idleTimeoutSeconds } : {}),
     ...(fork ? { forkOf: fork } : {}),
   };

@@ -116,7 +116,10 @@ export class SandboxesController {
   @ApiOperation({
     summary: 'Wake a hibernated sandbox',
     description:
-      'Its node restores the VM where it was saved: `waking`, then `running`, on the same node (even if that node has filled up meanwhile). ' +
+      'Its node restores the VM where it was saved: `waking`, then `running`, on the same node. ' +
+      'When that node is cordoned, draining or has no room for it, the scheduler picks another (as for a create) and the saved state moves there ' +
+      'from node to node before it wakes (`waking` meanwhile; a failed move leaves it `hibernated` on its node, its latest event saying MOVE_FAILED): ' +
+      '409 INSUFFICIENT_RESOURCES when no node has room (with the largest free capacity), 409 SAVED_STATE_UNREACHABLE while its node is down. ' +
       "Its vCPUs and memory count against its tenant's quota again at once: 403 QUOTA_EXCEEDED when they no longer fit. " +
       'Waking a sandbox that runs, or is already waking, changes nothing; one neither running nor hibernated answers 409 SANDBOX_NOT_RUNNING.',
   })

@@ -10,6 +10,7 @@ import { SandboxAnnouncerModule } from './announce/sandbox-announcer.module';
 import { AttachGateway } from './attach.gateway';
 import { SandboxModelModule } from './model/sandbox-model.module';
 import { SandboxEntity } from './model/sandbox.entity';
+import { SandboxMoveModule } from './move/sandbox-move.module';
 import { RestartScheduler } from './restart.scheduler';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
@@ -25,6 +26,7 @@ import { SandboxesService } from './sandboxes.service';
     SchedulerModule,
     AgentChannelModule,
     DesiredStateModule,
+    SandboxMoveModule,
   ],
   controllers: [SandboxesController],
   providers: [SandboxesService, RestartScheduler, AttachGateway],

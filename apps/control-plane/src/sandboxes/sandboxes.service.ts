@@ -20,6 +20,7 @@ import { SandboxDto } from './dto/sandbox.dto';
 import { HIBERNATION_STATES, isReleased, wakesOnUse } from './model/hibernation';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 import { SandboxesRepository } from './model/sandboxes.repository';
+import { SandboxMover } from './move/sandbox.mover';
 import { untilAwake } from './wake-on-use';
 
 const DEFAULT_VCPUS = 1;
@@ -57,6 +58,7 @@ export class SandboxesService {
     private readonly agents: AgentChannel,
     private readonly publisher: DesiredStatePublisher,
     private readonly announcer: SandboxAnnouncer,
+    private readonly mover: SandboxMover,
   ) {}
 
   /**
@@ -200,8 +202,10 @@ export class SandboxesService {
    * `rootfs: block` sandbox hibernates (HIBERNATE_UNSUPPORTED), and only one that runs or is on
    * its way into or out of hibernation is asked (SANDBOX_NOT_RUNNING); asking for what is
    * already asked changes nothing. Waking takes back the vCPUs and memory a hibernated sandbox
-   * gave up, so its tenant's quota must have room for them (QUOTA_EXCEEDED); its node takes
-   * them back whatever it holds meanwhile.
+   * gave up, so its tenant's quota must have room for them (QUOTA_EXCEEDED), and a node too: its
+   * own, or — when that one is cordoned, draining or full — another the scheduler picks, to which
+   * its saved state moves in the background (it is `waking` meanwhile; see SandboxMover).
+   * SAVED_STATE_UNREACHABLE while its own node is down, INSUFFICIENT_RESOURCES when no node fits.
    */
   async setHibernated(principal: Principal, id: string, hibernated: boolean): Promise<SandboxEntity> {
     const found = await this.transactions.run(async (manager) => {
@@ -223,6 +227,12 @@ export class SandboxesService {
         await bumpSchedulerEpoch(manager);
         const refusal = await this.tenants.admissionRefusal(manager, sandbox.tenantId, { sandboxes: 0, vcpus: sandbox.vcpus, memoryMiB: sandbox.memoryMiB });
         if (refusal) throw refusal;
+        const elsewhere = await this.mover.destination(manager, sandbox);
+        if (elsewhere) {
+          const move = await this.mover.begin(manager, sandbox, elsewhere, new Date());
+          // A concurrent wake started the move first: this one changes nothing.
+          return move ? { sandbox, changed: true, move } : { sandbox: await this.get(principal, id, manager), changed: false };
+        }
       }
       const now = new Date();
       await this.rows.storeHibernation(manager, id, hibernated, now);
@@ -230,10 +240,12 @@ export class SandboxesService {
     });
     if (!found) throw await this.missing(principal, id);
     const { sandbox, changed } = found;
+    const move = 'move' in found ? found.move : undefined;
     if (changed) {
       this.announcer.updated(sandbox);
-      await this.publisher.nodesChanged([sandbox.nodeId as string]);
+      await this.publisher.nodesChanged(move ? [move.from, move.to] : [sandbox.nodeId as string]);
     }
+    if (move) void this.mover.run(move, principal);
     return sandbox;
   }
 

@@ -3,6 +3,9 @@ import { EntityManager, In } from 'typeorm';
 import { heldSum, RELEASED_PARAMETERS } from '../sandboxes/model/hibernation';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 
+/** The node a sandbox's vCPUs and memory are booked on: where it moves to while it moves, else its own. */
+const BOOKED_NODE = 'COALESCE(s.movingTo, s.nodeId)';
+
 /**
  * What a node has promised, to how many sandboxes, and how many of them have a VM there (each
  * costs the node's sandbox overhead; a hibernated one has none).
@@ -13,7 +16,8 @@ export type Allocation = Capacity & { sandboxes: number; vms: number };
  * What each node has promised: the sum over its sandboxes that should be running (whatever
  * their observed state, `unknown` included). Sandboxes being deleted no longer count, so
  * their room is offered again at once; hibernated ones hold no vCPUs or memory (see
- * isReleased), but still count as its sandboxes. Limited to `nodeIds` when given.
+ * isReleased), but still count as its sandboxes; one moving to another node counts there (see
+ * `movingTo`). Limited to `nodeIds` when given.
  */
 export async function loadAllocations(
   manager: EntityManager,
@@ -22,7 +26,7 @@ export async function loadAllocations(
   if (nodeIds?.length === 0) return new Map();
   const query = manager
     .createQueryBuilder(SandboxEntity, 's')
-    .select('s.nodeId', 'nodeId')
+    .select(BOOKED_NODE, 'nodeId')
     .addSelect(heldSum('s.vcpus'), 'vcpus')
     .addSelect(heldSum('s.memoryMiB'), 'memoryMiB')
     .addSelect('COUNT(*)', 'sandboxes')
@@ -30,9 +34,9 @@ export async function loadAllocations(
     .setParameters(RELEASED_PARAMETERS)
     .where('s.nodeId IS NOT NULL')
     .andWhere('s.desiredState = :running', { running: 'running' });
-  if (nodeIds) query.andWhere({ nodeId: In([...nodeIds]) });
+  if (nodeIds) query.andWhere(`${BOOKED_NODE} IN (:...nodeIds)`, { nodeIds: [...nodeIds] });
   const rows = await query
-    .groupBy('s.nodeId')
+    .groupBy(BOOKED_NODE)
     .getRawMany<{ nodeId: string } & Record<keyof Allocation, string | number>>();
   // PostgreSQL returns SUM and COUNT as bigint strings.
   return new Map(

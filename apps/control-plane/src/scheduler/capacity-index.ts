@@ -162,28 +162,37 @@ export class CapacityIndex {
   }
 
   private async rebuild(manager: EntityManager): Promise<void> {
-    // Raw rows: hydrating entities for every node on every rebuild would dominate the batch.
-    const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels, sizing, "containerdSandboxes" FROM nodes WHERE state = 'ready'`);
-    const allocations = await loadAllocations(manager);
-    const nodes = rows.map((row): Candidate => {
-      const sizing = row.sizing ? (JSON.parse(row.sizing) as NodeSizing) : NO_SIZING;
-      const allocation = allocations.get(row.id);
-      return {
-        id: row.id,
-        capacity: JSON.parse(row.capacity) as Candidate['capacity'],
-        labels: JSON.parse(row.labels) as Candidate['labels'],
-        sizing,
-        containerd: sizesOf(row.containerdSandboxes ? (JSON.parse(row.containerdSandboxes) as HeldSize[]) : null),
-        allocated: allocation ? reserved(allocation, allocation.vms, sizing) : { ...NOTHING_ALLOCATED },
-        keyCounts: new Map<string, number>(),
-      };
-    });
+    const nodes = await loadCandidates(manager);
     this.byId = new Map(nodes.map((node) => [node.id, node]));
     this.placement = new PlacementTable(nodes, this.policy);
     this.keysLoaded = new Set();
     this.usage = new Map();
     this.loadedAt = Date.now();
   }
+}
+
+/**
+ * The schedulable (ready) nodes with what they have promised, read afresh; with the counts of
+ * the anti-affinity keys `keys` (others are left to `ensureKeys`).
+ */
+export async function loadCandidates(manager: EntityManager, keys: readonly string[] = []): Promise<Candidate[]> {
+  // Raw rows: hydrating entities for every node on every rebuild would dominate the batch.
+  const rows = await manager.query<NodeRow[]>(`SELECT id, capacity, labels, sizing, "containerdSandboxes" FROM nodes WHERE state = 'ready'`);
+  const allocations = await loadAllocations(manager);
+  const counts = await loadKeyCounts(manager, keys);
+  return rows.map((row): Candidate => {
+    const sizing = row.sizing ? (JSON.parse(row.sizing) as NodeSizing) : NO_SIZING;
+    const allocation = allocations.get(row.id);
+    return {
+      id: row.id,
+      capacity: JSON.parse(row.capacity) as Candidate['capacity'],
+      labels: JSON.parse(row.labels) as Candidate['labels'],
+      sizing,
+      containerd: sizesOf(row.containerdSandboxes ? (JSON.parse(row.containerdSandboxes) as HeldSize[]) : null),
+      allocated: allocation ? reserved(allocation, allocation.vms, sizing) : { ...NOTHING_ALLOCATED },
+      keyCounts: new Map(counts.get(row.id) ?? []),
+    };
+  });
 }
 
 /** Only the size of each VM containerd started: all the index needs of them. */

@@ -11,9 +11,10 @@ import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { NO_USAGE, quotaFit, withAdded } from '../tenants/model/quota';
 import { TenantEntity } from '../tenants/model/tenant.entity';
 import { yieldToEventLoop } from '../common/yield';
-import { bumpSchedulerEpoch, CapacityIndex, type NodesChange, type NodeState } from './capacity-index';
+import type { PendingReason } from '../sandboxes/model/pending-reason';
+import { bumpSchedulerEpoch, CapacityIndex, loadCandidates, type NodesChange, type NodeState } from './capacity-index';
 import type { OvercommitFallback } from './node-offer';
-import { PlacementPolicy, PlacementTable } from './placement';
+import { PlacementPolicy, PlacementTable, type PlacementRequest } from './placement';
 
 /** At most this many admissions, and this many older pending sandboxes, per transaction. */
 const MAX_BATCH = 1000;
@@ -119,6 +120,20 @@ export class SchedulerService {
       this.waiting.push({ sandbox, settle, fail });
       this.kick();
     });
+  }
+
+  /**
+   * A node other than `excluded` for a sandbox that has to leave its own (a hibernated one woken
+   * where its node takes it no more), chosen as a new sandbox's would be — ready nodes, its
+   * selector, its anti-affinity key, room, the strategy — or why none fits. Read afresh in the
+   * caller's transaction, which holds the scheduler's lock (bumpSchedulerEpoch) and books the
+   * sandbox on the node it stores; that bump has every replica's index rebuilt.
+   */
+  async placeElsewhere(manager: EntityManager, request: PlacementRequest, excluded: string): Promise<{ nodeId: string } | { reason: PendingReason }> {
+    const keys = request.antiAffinityKey ? [request.antiAffinityKey] : [];
+    const table = new PlacementTable((await loadCandidates(manager, keys)).filter((node) => node.id !== excluded), this.policy);
+    const node = table.place(request);
+    return node ? { nodeId: node.id } : { reason: table.explain(request) };
   }
 
   /** Places what it can of the pending sandboxes; resolves after the placing commit. */

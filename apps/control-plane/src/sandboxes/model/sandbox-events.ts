@@ -5,7 +5,7 @@ export interface SandboxEvent {
   /** ISO 8601. */
   at: string;
   state: SandboxState;
-  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations, idle ones and forks. */
+  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations, idle ones, forks and moves. */
   reason?: ErrorInfo;
 }
 
@@ -26,6 +26,10 @@ export const EventReason = {
   IDLE: 'IDLE',
   /** It was forked: a source names its clones, a clone its source. */
   FORKED: 'FORKED',
+  /** It wakes on another node than its own: its saved state moves there (the message names both). */
+  MOVING: 'MOVING',
+  /** Moving its saved state to another node failed (the node's error): it stays hibernated on its own. */
+  MOVE_FAILED: 'MOVE_FAILED',
 } as const;
 
 /**

@@ -56,6 +56,13 @@ export class SandboxEntity {
   @Column({ type: 'boolean', default: false })
   desiredHibernated!: boolean;
 
+  /**
+   * While woken on another node: that node, as its saved state moves there from `nodeId` (state
+   * `waking`; its vCPUs and memory are booked there). null otherwise.
+   */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  movingTo!: string | null;
+
   /** While hibernated: the bytes its saved state takes on its node, as the node reports them; null otherwise. */
   @Column({ type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
   savedBytes!: number | null;
@@ -248,6 +255,7 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
     desiredState: 'running',
     desiredHibernated: false,
     savedBytes: null,
+    movingTo: null,
     forkedFrom: null,
     forkId: null,
     forkCount: null,

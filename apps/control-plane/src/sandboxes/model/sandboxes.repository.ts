@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ErrorInfo } from '@moat/proto';
-import { EntityManager, In, Not } from 'typeorm';
+import { EntityManager, In, IsNull, Not } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../../common/chunks';
 import { groupBy } from '../../common/group-by';
 import { yieldToEventLoop } from '../../common/yield';
@@ -111,6 +111,43 @@ export class SandboxesRepository {
   /** Stores a hibernate (true) or wake (false) request on a sandbox still meant to run; its state is the node's to report. */
   async storeHibernation(manager: EntityManager, id: string, desiredHibernated: boolean, now: Date): Promise<void> {
     await manager.update(SandboxEntity, { id, desiredState: 'running' }, { desiredHibernated, updatedAt: now });
+  }
+
+  /**
+   * Starts moving a hibernated sandbox's saved state from its node to `to` (see `movingTo`): it
+   * is to wake there, and is `waking` with `events` meanwhile. Only a sandbox still released on
+   * `from` with no move under way is changed; whether it was (a concurrent wake may have won).
+   */
+  async startMove(manager: EntityManager, move: { id: string; from: string; to: string }, events: readonly SandboxEvent[], now: Date): Promise<boolean> {
+    const { affected } = await manager
+      .createQueryBuilder()
+      .update(SandboxEntity)
+      .set({ movingTo: move.to, desiredHibernated: false, state: 'waking', events: [...events], updatedAt: now })
+      .where({ id: move.id, nodeId: move.from, movingTo: IsNull(), desiredState: 'running', desiredHibernated: true, state: 'hibernated' })
+      .updateEntity(false)
+      .execute();
+    return affected === 1;
+  }
+
+  /**
+   * Ends a move from `from` to `to` as the caller decided (placed on `to`, or hibernated on
+   * `from` again: the sandbox's `nodeId`, `placedAt`, `desiredHibernated`, `state` and `events`),
+   * if it is still under way on a sandbox meant to run; whether it was.
+   */
+  async endMove(
+    manager: EntityManager,
+    move: { from: string; to: string },
+    sandbox: Pick<SandboxEntity, 'id' | 'nodeId' | 'placedAt' | 'desiredHibernated' | 'state' | 'events' | 'updatedAt'>,
+  ): Promise<boolean> {
+    const { id, nodeId, placedAt, desiredHibernated, state, events, updatedAt } = sandbox;
+    const { affected } = await manager
+      .createQueryBuilder()
+      .update(SandboxEntity)
+      .set({ nodeId, placedAt, desiredHibernated, state, events, updatedAt, movingTo: null })
+      .where({ id, nodeId: move.from, movingTo: move.to, desiredState: 'running' })
+      .updateEntity(false)
+      .execute();
+    return affected === 1;
   }
 
   /** Stores a fork: its clones, already placed on their source's node, and the source's events telling of them. */

@@ -11,6 +11,10 @@ import {
   type NodeHello,
   type SandboxLogsPage,
   type SandboxLogsRequest,
+  type SandboxReceive,
+  type SandboxReceiveReply,
+  type SandboxSend,
+  type SandboxSendReply,
   type SandboxStatus,
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +35,12 @@ export class TestAgent {
   readonly logRequests: SandboxLogsRequest[] = [];
   /** How `sandbox:logs` is answered (it may wait, as a node does); undefined leaves it unanswered. */
   onLogs: ((request: SandboxLogsRequest) => Promise<AckReply<SandboxLogsPage>> | undefined) | undefined;
+  readonly receiveRequests: SandboxReceive[] = [];
+  /** How `sandbox:receive` (a move's target) is answered; undefined leaves it unanswered. */
+  onReceive: ((request: SandboxReceive) => Promise<AckReply<SandboxReceiveReply>> | AckReply<SandboxReceiveReply> | undefined) | undefined;
+  readonly sendRequests: SandboxSend[] = [];
+  /** How `sandbox:send` (a move's source) is answered (it may wait, as a transfer does); undefined leaves it unanswered. */
+  onSend: ((request: SandboxSend) => Promise<AckReply<SandboxSendReply>> | AckReply<SandboxSendReply> | undefined) | undefined;
   /** The sandboxes this agent says it holds: reported in any state but `gone`. */
   readonly held = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
@@ -46,6 +56,14 @@ export class TestAgent {
       this.execRequests.push(request);
       const reply = this.onExec?.(request);
       if (reply) ack(reply);
+    });
+    socket.on('sandbox:receive', (request, ack) => {
+      this.receiveRequests.push(request);
+      void Promise.resolve(this.onReceive?.(request)).then((reply) => reply && ack(reply));
+    });
+    socket.on('sandbox:send', (request, ack) => {
+      this.sendRequests.push(request);
+      void Promise.resolve(this.onSend?.(request)).then((reply) => reply && ack(reply));
     });
     socket.on('sandbox:logs', (request, ack) => {
       this.logRequests.push(request);
