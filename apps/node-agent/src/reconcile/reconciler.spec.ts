@@ -3,6 +3,7 @@ import { RuntimeError, RuntimeErrorCode, type PlannedAddress, type SandboxInfo, 
 import pino from 'pino';
 import { describe, expect, it } from '@jest/globals';
 import { IdleTracker } from '../idle/idle-tracker';
+import { MoveArrivals } from '../move/move-arrivals';
 import { Reconciler, type RuntimePort } from './reconciler';
 
 /** An in-memory runtime: creates succeed unless the id is listed in `failIds`. */
@@ -396,6 +397,57 @@ describe('Reconciler', () => {
       expect(reports.at(-1)).not.toHaveProperty('idleSeconds');
       await checkAfter(1);
       expect(reports.at(-1)).toMatchObject({ state: 'running', idleSeconds: 10 });
+    });
+  });
+  describe('moves', () => {
+    const GRACE_MS = 100;
+    const hibernatedArrival = (id: string): SandboxInfo => ({ id, state: 'hibernated', vcpus: 1, memoryMiB: 256, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'block' });
+
+    function withArrivals() {
+      const runtime = new FakeRuntime();
+      const reports: SandboxStatus[] = [];
+      const arrivals = new MoveArrivals(GRACE_MS);
+      const reconciler = new Reconciler(runtime, (s) => reports.push(s), pino({ level: 'silent' }), 'tcfilter', undefined, undefined, arrivals);
+      /** What a receive does: records the arrival, then the runtime holds the sandbox. */
+      const arrive = (id: string) => {
+        arrivals.record(id);
+        runtime.sandboxes.set(id, hibernatedArrival(id));
+      };
+      return { runtime, reports, reconciler, arrivals, arrive };
+    }
+
+    it('leaves a sandbox taken in from another node alone while the control plane has yet to place it, and deletes it once its grace has passed', async () => {
+      const { runtime, reports, reconciler, arrivals, arrive } = withArrivals();
+      arrive(ID_A);
+      reconciler.setDesired({ sandboxes: [want(ID_B)] });
+      await reconciler.idle();
+      expect(runtime.get(ID_A)?.state).toBe('hibernated');
+      expect(reports.filter((r) => r.id === ID_A)).toEqual([]);
+      // No desired set needed: the end of its grace makes the reconciler look again.
+      await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 50));
+      await reconciler.idle();
+      expect(runtime.calls).toEqual([`create ${ID_B}`, `delete ${ID_A}`]);
+      expect(reports.at(-1)).toEqual({ id: ID_A, state: 'gone', timings: [] });
+      expect(arrivals.holds(ID_A)).toBe(false);
+    });
+
+    it('forgets the arrival once the sandbox is placed here: it is then deleted as usual when no longer desired', async () => {
+      const { runtime, reports, reconciler, arrivals, arrive } = withArrivals();
+      arrive(ID_A);
+      reconciler.setDesired({ sandboxes: [{ ...want(ID_A), rootfs: 'block', hibernated: true }] });
+      await reconciler.idle();
+      expect(arrivals.holds(ID_A)).toBe(false);
+      expect(reports.at(-1)).toMatchObject({ id: ID_A, state: 'hibernated' });
+      reconciler.setDesired({ sandboxes: [] });
+      await reconciler.idle();
+      expect(runtime.calls).toEqual([`delete ${ID_A}`]);
+    });
+
+    it('deleteAll deletes arrivals too', async () => {
+      const { runtime, reconciler, arrive } = withArrivals();
+      arrive(ID_A);
+      await reconciler.deleteAll();
+      expect(runtime.list()).toEqual([]);
     });
   });
 });

@@ -2,6 +2,7 @@ import type { DesiredSandbox, DesiredState, NetworkModel, SandboxStatus, TenantN
 import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import type { IdleTracker } from '../idle/idle-tracker';
+import type { MoveArrivals } from '../move/move-arrivals';
 import type { StartObserver } from '../metrics/node.metrics';
 import { errorInfo } from '../errors/error-info';
 
@@ -26,6 +27,10 @@ export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'dele
  * Auto-hibernate: with an IdleTracker, every status passes through it (a running sandbox idle
  * for its `idleTimeoutSeconds` says so with `idleSeconds`), and {@link checkIdle} reports the
  * sandboxes that just became idle. The control plane decides and asks for the hibernation.
+ *
+ * Moves: a sandbox taken in from another node is not desired here until the control plane
+ * places it. With MoveArrivals, such an arrival is left alone until it is desired or its grace
+ * has passed; then it is deleted as any sandbox nobody wants.
  */
 export class Reconciler {
   private desired = new Map<string, DesiredSandbox>();
@@ -43,8 +48,10 @@ export class Reconciler {
     private readonly defaultNetworkModel: NetworkModel = 'tcfilter',
     private readonly observer?: StartObserver,
     private readonly idleTracker?: IdleTracker,
+    private readonly arrivals?: MoveArrivals,
   ) {
     this.report = idleTracker ? (status) => report(idleTracker.observe(status)) : report;
+    arrivals?.onGraceEnd((id) => this.enqueue(id));
   }
 
   /**
@@ -90,6 +97,7 @@ export class Reconciler {
   /** Deletes every sandbox on this host (development shutdown). */
   async deleteAll(): Promise<void> {
     this.desired = new Map();
+    this.arrivals?.clear();
     for (const s of this.controlled()) this.enqueue(s.id);
     await this.idle();
   }
@@ -113,6 +121,7 @@ export class Reconciler {
   private async converge(id: string): Promise<void> {
     const want = this.desired.get(id);
     const have = this.runtime.get(id);
+    if (want) this.arrivals?.forget(id);
     if (want && have?.state === 'failed' && restartCountOf(want) > (this.incarnations.get(id) ?? restartCountOf(want))) {
       this.log.info({ sandboxId: id, restartCount: restartCountOf(want), error: have.error }, 'restarting failed sandbox');
       // It holds nothing on the host any more (a failure releases everything); this forgets it.
@@ -120,6 +129,9 @@ export class Reconciler {
       await this.create(id, want);
     } else if (want && !have) {
       await this.create(id, want);
+    } else if (!want && have && this.arrivals?.holds(id)) {
+      // Taken in from another node; the control plane has yet to place it here.
+      return;
     } else if (!want && have) {
       this.log.info({ sandboxId: id }, 'deleting sandbox');
       if (have.state !== 'failed') this.report({ id, state: 'stopping', timings: have.timings });
