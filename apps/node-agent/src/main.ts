@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveGuestImage } from '@moat/guest-image';
 import { EXEC_DEFAULT_TIMEOUT_MS } from '@moat/proto';
@@ -18,6 +18,8 @@ import { lockNodeDir } from './lock/node-dir.lock';
 import { NodeMetrics } from './metrics/node.metrics';
 import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
+import { MoveArrivals } from './move/move-arrivals';
+import { SandboxMoves } from './move/sandbox-moves';
 import { HeartbeatReport } from './containerd/containerd-report';
 import { ContainerdTasks } from './containerd/containerd-tasks';
 import { serveNodeTasks } from './containerd/node-tasks.server';
@@ -97,7 +99,16 @@ async function main(): Promise<void> {
   const metricsServer = config.metricsAddr && (await serveMetrics(metrics.registry, config.metricsAddr, log));
   // Auto-hibernate: what the relays below use and the NICs' counters tell which sandboxes are idle.
   const idle = new IdleTracker((sandboxId) => runtime.trafficBytes(sandboxId));
-  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics, idle);
+  // Sandboxes taken in from other nodes, kept until the control plane places them here.
+  const arrivals = new MoveArrivals();
+  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics, idle, arrivals);
+  // Where other nodes reach this one: MOAT_NODE_ADDRESS, else, as the hello leaves it to the control
+  // plane, the address the control plane sees this node connect from, which every desired set tells.
+  let underlayAddress = config.network.nodeAddress;
+  // No move outlives the agent: what a killed one was unpacking is left over.
+  const receiveDir = join(config.nodeDir, 'moves');
+  await rm(receiveDir, { recursive: true, force: true });
+  const moves = new SandboxMoves({ runtime, receiveDir, address: () => underlayAddress, arrivals, log });
   const idleChecks = setInterval(() => {
     reconciler.checkIdle().catch((err: unknown) => log.warn({ err }, 'idle check failed'));
   }, IDLE_CHECK_INTERVAL_MS);
@@ -119,7 +130,10 @@ async function main(): Promise<void> {
         ...(config.network.nodeAddress && { address: config.network.nodeAddress }),
       }),
       heartbeat: () => heartbeatReport.of(runtime.list()),
-      onDesired: (state) => reconciler.setDesired(state),
+      onDesired: (state) => {
+        underlayAddress = config.network.nodeAddress ?? state.underlayAddress ?? underlayAddress;
+        reconciler.setDesired(state);
+      },
       exec: async (req) => {
         const started = performance.now();
         // A deployment's health check is not a use: it would keep every probed replica awake.
@@ -167,6 +181,7 @@ async function main(): Promise<void> {
         idle,
       ),
       files: new FileTransfers(runtime, idle),
+      moves,
     },
     log,
   );
@@ -180,6 +195,7 @@ async function main(): Promise<void> {
     fleet.close();
     metricsServer?.close();
     await tasksServer.close();
+    await moves.close();
     // Sandboxes still starting would otherwise be finished (a boot can take a minute) only to be
     // deleted; abandoned, each releases what it acquired so far.
     if (config.stopSandboxesOnExit) runtime.cancelStarts();

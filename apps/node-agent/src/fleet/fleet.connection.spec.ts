@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { MoveError, MoveErrorCode } from '../move/move.errors';
 import { encodedBytes, FleetConnection } from './fleet.connection';
 import { idleFleetHandlers, TEST_HELLO } from './testing/idle-handlers';
 
@@ -116,6 +117,52 @@ describe('FleetConnection', () => {
     expect(page.entries.every((entry) => Buffer.from(entry.data).equals(data))).toBe(true);
     const refused: AckReply<SandboxLogsWire> = await socket.timeout(10_000).emitWithAck('sandbox:logs', { ...request, waitMs: 60_000 });
     expect(refused).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  });
+
+  it('answers sandbox:receive and sandbox:send through the moves, refusing malformed requests and passing on typed failures', async () => {
+    const { port, connected } = await controlPlane();
+    const asked: unknown[] = [];
+    const connection = new FleetConnection(
+      { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000 },
+      {
+        ...idleFleetHandlers,
+        moves: {
+          receive: (req) => {
+            asked.push(req);
+            return Promise.resolve({ host: '192.0.2.7', port: 40_000 });
+          },
+          send: (req) => {
+            asked.push(req);
+            return Promise.reject(new MoveError(MoveErrorCode.MOVE_KEY_REJECTED, "the other node does not hold this move's key"));
+          },
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => connection.close());
+    const socket = await connected;
+    const move = { moveId: '00000000-0000-4000-8000-0000000000e1', sandboxId: '00000000-0000-4000-8000-00000000000a', key: Buffer.alloc(32, 1).toString('base64') };
+    const emit = (event: string, payload: unknown): Promise<AckReply<unknown>> => socket.timeout(10_000).emitWithAck(event, payload);
+
+    expect(await emit('sandbox:receive', move)).toEqual({ ok: true, result: { host: '192.0.2.7', port: 40_000 } });
+    const to = { host: '192.0.2.7', port: 40_000 };
+    expect(await emit('sandbox:send', { ...move, to })).toEqual({
+      ok: false,
+      error: { code: MoveErrorCode.MOVE_KEY_REJECTED, message: "the other node does not hold this move's key" },
+    });
+    expect(asked).toEqual([move, { ...move, to }]);
+
+    const malformed: [string, unknown][] = [
+      ['sandbox:receive', { ...move, key: Buffer.alloc(16, 1).toString('base64') }],
+      ['sandbox:receive', { ...move, moveId: 'not-a-uuid' }],
+      ['sandbox:send', move],
+      ['sandbox:send', { ...move, to: { host: 'node-b.example', port: 40_000 } }],
+      ['sandbox:send', { ...move, to: { ...to, port: 0 } }],
+    ];
+    for (const [event, payload] of malformed) {
+      expect(await emit(event, payload)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    }
+    expect(asked).toHaveLength(2);
   });
 
   it('weighs binary parts by their bytes, as socket.io sends them, not as JSON arrays', () => {

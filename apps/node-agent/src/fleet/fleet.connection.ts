@@ -25,7 +25,9 @@ import {
   fileWriteOpenSchema,
   sandboxLogsRequestSchema,
   sandboxPauseSchema,
+  sandboxReceiveSchema,
   sandboxRefSchema,
+  sandboxSendSchema,
   sessionInputSchema,
   sessionOpenSchema,
   sessionRefSchema,
@@ -38,6 +40,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
 import type { FileTransfers } from '../files/file-transfers';
 import { errorInfo } from '../errors/error-info';
+import type { SandboxMoves } from '../move/sandbox-moves';
 import type { SessionManager } from '../sessions/session.manager';
 import { untrustedCertificate } from './tls-failure';
 
@@ -55,6 +58,8 @@ export interface FleetHandlers {
   logs(req: SandboxLogsRequest): Promise<SandboxLogsWire>;
   sessions: SessionManager;
   files: FileTransfers;
+  /** Moving hibernated sandboxes between nodes: this node as the target (`receive`) or the source (`send`). */
+  moves: Pick<SandboxMoves, 'receive' | 'send'>;
 }
 
 export interface FleetConnectionOptions {
@@ -111,6 +116,8 @@ export class FleetConnection {
       }),
     );
     this.socket.on('sandbox:logs', (payload, ack) => answer(ack, sandboxLogsRequestSchema, payload, (req) => this.handlers.logs(req)));
+    this.socket.on('sandbox:receive', (payload, ack) => answer(ack, sandboxReceiveSchema, payload, (req) => this.handlers.moves.receive(req)));
+    this.socket.on('sandbox:send', (payload, ack) => answer(ack, sandboxSendSchema, payload, (req) => this.handlers.moves.send(req)));
     this.listenForSessions();
     this.listenForFiles();
     this.heartbeat = setInterval(() => {

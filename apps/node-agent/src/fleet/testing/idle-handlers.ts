@@ -19,6 +19,7 @@ export const idleFleetHandlers: FleetHandlers = {
   stats: notInThisTest,
   setPaused: notInThisTest,
   logs: notInThisTest,
+  moves: { receive: notInThisTest, send: notInThisTest },
   sessions: { closeAll: () => undefined } as unknown as SessionManager,
   files: new FileTransfers(
     {
