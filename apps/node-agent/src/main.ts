@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   // No move outlives the agent: what a killed one was unpacking is left over.
   const receiveDir = join(config.nodeDir, 'moves');
   await rm(receiveDir, { recursive: true, force: true });
-  const moves = new SandboxMoves({ runtime, receiveDir, address: () => underlayAddress, arrivals, log });
+  const moves = new SandboxMoves({ runtime: runtime.moves, receiveDir, address: () => underlayAddress, arrivals, log });
   const idleChecks = setInterval(() => {
     reconciler.checkIdle().catch((err: unknown) => log.warn({ err }, 'idle check failed'));
   }, IDLE_CHECK_INTERVAL_MS);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
-import { MOVE_TRANSFER_TIMEOUT_MS, MoatError, type ErrorInfo } from '@moat/proto';
+import { MOVE_TRANSFER_TIMEOUT_MS } from '@moat/proto';
+import { errorInfo } from '../errors/error-info';
 import { z } from 'zod';
 import { MoveError, MoveErrorCode, MoveRefusedError } from './move.errors';
 import { framed, unframed } from './move-frames';
@@ -75,19 +76,13 @@ export async function receiveSaved(
     await target.takeIn(dir);
     await answer(socket, { ok: true });
   } catch (err) {
-    await answer(socket, { error: errorInfoOf(err) });
+    await answer(socket, { error: errorInfo(err, MoveErrorCode.MOVE_RECEIVE_FAILED) });
     throw err;
   } finally {
     deadline();
     socket.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** A failure as the target reports it: its Moat code, else MOVE_RECEIVE_FAILED. */
-function errorInfoOf(err: unknown): ErrorInfo {
-  const code = err instanceof MoatError ? String(err.code) : MoveErrorCode.MOVE_RECEIVE_FAILED;
-  return { code, message: (err instanceof Error ? err.message : String(err)).slice(0, 4096) };
 }
 
 /**
