@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testCertificates } from '@moat/test-support';
@@ -11,6 +11,8 @@ import type { Stack } from '../support/stack.mjs';
 import type { FleetNode, Sandbox } from '@moat/sdk';
 
 const NODES = 3;
+/** A main process counting seconds into /tmp/count. */
+const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
 /** A guest's web server, published on its node. */
 const HTTP_PORT = 8080;
 const PREFIX = 'mtflt';
@@ -161,6 +163,46 @@ describe('a fleet of three real nodes', () => {
     });
     // The last sandbox of a tenant on a node takes the tenant's bridge and overlay port with it.
     for (const node of stack.nodes) expect(execFileSync('ip', ['-n', node.netns ?? '', '-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${PREFIX}v`);
+  }, STEP_TIMEOUT_MS);
+
+  it('wakes a hibernated sandbox on another node when its own is cordoned: its counter, /tmp and address as they were, nothing of it left on the first', async () => {
+    const key = (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `fleet-wake-${Date.now()}` })).body.apiKey;
+    const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128, rootfs: 'block', command: COUNTER }, key);
+    expect(res.status).toBe(201);
+    created.push(res.body.id);
+    const sandbox = await runningSandbox(res.body.id);
+    const get = async () => (await call<Sandbox & { events?: unknown[] }>('GET', `/v1/sandboxes/${sandbox.id}`, undefined, key)).body;
+    const sh = async (script: string) => {
+      const out = (await call<{ exitCode: number; stdout: string; stderr: string }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { command: ['sh', '-c', script], timeoutMs: 30_000 }, key)).body;
+      expect(out).toMatchObject({ exitCode: 0, stderr: '' });
+      return out.stdout.trim();
+    };
+    await sh('echo kept > /tmp/marker');
+    const before = Number(await sh('cat /tmp/count'));
+    expect((await call('POST', `/v1/sandboxes/${sandbox.id}/hibernate`, undefined, key)).status).toBe(202);
+    await until('the sandbox to hibernate', async () => ((await get()).state === 'hibernated' ? true : undefined));
+    const homeName = await nodeName(sandbox.nodeId);
+    const home = stack.nodes.find((n) => n.name === homeName);
+    expect((await call('POST', `/v1/nodes/${sandbox.nodeId}/cordon`)).status).toBe(200);
+    try {
+      expect((await call('POST', `/v1/sandboxes/${sandbox.id}/wake`, undefined, key)).status).toBe(202);
+      // Waking (its saved state moving), then running elsewhere; back to hibernated means the move failed.
+      const woken = await until('the sandbox to wake on another node', async () => {
+        const current = await get();
+        if (current.state === 'hibernated' || current.state === 'failed') throw new Error(`the wake failed: ${JSON.stringify(current.events?.slice(-3))}`);
+        return current.state === 'running' ? current : undefined;
+      });
+      expect(woken.nodeId).not.toBe(sandbox.nodeId);
+      expect(woken.ip).toBe(sandbox.ip);
+      const after = Number(await sh('cat /tmp/count'));
+      expect(after).toBeGreaterThanOrEqual(before);
+      expect(after).toBeLessThan(before + 5);
+      expect(await sh('cat /tmp/marker')).toBe('kept');
+      // The first node let go of its copy: no dir of it there.
+      await until('the first node to remove its copy', () => Promise.resolve(home && !existsSync(join(home.dataDir, 'node', 'sandboxes', sandbox.id)) ? true : undefined));
+    } finally {
+      expect((await call('POST', `/v1/nodes/${sandbox.nodeId}/uncordon`)).status).toBe(200);
+    }
   }, STEP_TIMEOUT_MS);
 
   it('speaks only TLS: a plain connection gets no answer, and a node agent refuses a certificate its CA did not sign', async () => {

@@ -138,10 +138,16 @@ export {
 } from './fleet/sandbox-ops.schemas';
 export {
   moveKeySchema,
+  sandboxMigrateInSchema,
+  sandboxMigrateOutReplySchema,
+  sandboxMigrateOutSchema,
   sandboxReceiveReplySchema,
   sandboxReceiveSchema,
   sandboxSendReplySchema,
   sandboxSendSchema,
+  type SandboxMigrateIn,
+  type SandboxMigrateOut,
+  type SandboxMigrateOutReply,
   type SandboxReceive,
   type SandboxReceiveReply,
   type SandboxSend,

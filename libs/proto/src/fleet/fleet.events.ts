@@ -18,7 +18,15 @@ import type {
   SandboxFileInfo,
   SandboxFileList,
 } from './sandbox-files.schemas';
-import type { SandboxReceive, SandboxReceiveReply, SandboxSend, SandboxSendReply } from './sandbox-move.schemas';
+import type {
+  SandboxMigrateIn,
+  SandboxMigrateOut,
+  SandboxMigrateOutReply,
+  SandboxReceive,
+  SandboxReceiveReply,
+  SandboxSend,
+  SandboxSendReply,
+} from './sandbox-move.schemas';
 import type { SandboxLogsRequest, SandboxLogsWire } from './sandbox-logs.schemas';
 import type { SandboxStatus } from './sandbox-status.schemas';
 import type { SessionError, SessionExit, SessionInput, SessionOpen, SessionOutput, SessionRef, SessionResize, SessionSignal } from './session.schemas';
@@ -37,6 +45,10 @@ export interface ControlPlaneToAgentEvents {
   'sandbox:receive': (req: SandboxReceive, ack: (reply: AckReply<SandboxReceiveReply>) => void) => void;
   /** To a move's source: send the hibernated sandbox's saved state; answered once the target took it in. */
   'sandbox:send': (req: SandboxSend, ack: (reply: AckReply<SandboxSendReply>) => void) => void;
+  /** To a live migration's target: open a port for the running sandbox's VM, run it once it arrived. */
+  'sandbox:migrate-in': (req: SandboxMigrateIn, ack: (reply: AckReply<SandboxReceiveReply>) => void) => void;
+  /** To a live migration's source: send the running sandbox's VM; answered once the target runs it. */
+  'sandbox:migrate-out': (req: SandboxMigrateOut, ack: (reply: AckReply<SandboxMigrateOutReply>) => void) => void;
   'session:open': (req: SessionOpen, ack: (reply: AckReply<null>) => void) => void;
   'session:input': (req: SessionInput, ack: (reply: AckReply<null>) => void) => void;
   'session:eof': (req: SessionRef) => void;

@@ -37,3 +37,23 @@ export type SandboxSend = z.infer<typeof sandboxSendSchema>;
 /** The source's answer: how many bytes went (the saved VM and the writable disk's data). */
 export const sandboxSendReplySchema = z.object({ bytes: z.number().int().nonnegative() });
 export type SandboxSendReply = z.infer<typeof sandboxSendReplySchema>;
+
+/**
+ * Live migration (POST /v1/sandboxes/:id/migrate, drain by migration) over the same kind of
+ * channel: to the target, listen for the running sandbox's VM and run it (`address`: the
+ * control plane's plan for it, the one it has).
+ */
+export const sandboxMigrateInSchema = moveRefSchema.extend({ address: ipv4Schema.optional() });
+export type SandboxMigrateIn = z.infer<typeof sandboxMigrateInSchema>;
+
+/** To the source: send the running sandbox's VM (QEMU pre-copy) to the target; answered once the target runs it. */
+export const sandboxMigrateOutSchema = sandboxSendSchema;
+export type SandboxMigrateOut = z.infer<typeof sandboxMigrateOutSchema>;
+
+/** The source's answer: bytes sent (RAM, disk, devices), the guest's final pause and the whole migration's time, in ms. */
+export const sandboxMigrateOutReplySchema = z.object({
+  bytes: z.number().int().nonnegative(),
+  downtimeMs: z.number().nonnegative(),
+  totalMs: z.number().nonnegative(),
+});
+export type SandboxMigrateOutReply = z.infer<typeof sandboxMigrateOutReplySchema>;
