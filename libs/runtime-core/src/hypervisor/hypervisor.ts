@@ -152,11 +152,12 @@ export interface Hypervisor {
   capture(vm: RunningVm, stateFile: string, disk: { from: string; to: string }): Promise<void>;
   /**
    * Live-migrates the running VM into `sink` (pre-copy: its RAM and writable disk are sent while
-   * it runs, then it is paused for the last dirty pages and device state). Once it resolves the
-   * VM is paused for good, for the caller to stop: the target runs it. A migration that fails
-   * is cancelled and the VM runs on here.
+   * it runs, then it is paused for the last dirty pages and device state), then asks `ran`
+   * whether the target runs it. Resolves once it does: the VM is paused for good, for the caller
+   * to stop. A migration that fails is cancelled, and one the target did not run (or whose
+   * outcome is unknown) resumed: the VM runs on here either way.
    */
-  migrateOut(vm: RunningVm, sink: Writable): Promise<LiveMigration>;
+  migrateOut(vm: RunningVm, sink: Writable, ran: () => Promise<void>): Promise<LiveMigration>;
   /** How a VMM that is gone ended (`killed by signal 9 (SIGKILL)`), when known. */
   exitReason(paths: VmPaths): Promise<string | undefined>;
   /** What the VMM and its helpers take beyond the guest's RAM, in MiB: the VM's cgroup allows that much more. */

@@ -50,11 +50,13 @@ export class SandboxLiveMigration {
   }
 
   /**
-   * Sends the running VM into `sink`. Once the stream is complete the VM is paused for good and
-   * everything the sandbox held here is released: it runs on the target. A migration that
-   * fails leaves it running here, the error saying why.
+   * Sends the running VM into `sink`, then waits for `ran` (the target's word that it runs it).
+   * Once that resolves, the VM here is paused for good and everything the sandbox held here is
+   * released. A migration that fails, or whose target does not say it runs it, leaves it running
+   * here, the error saying why: a lost answer may leave it running in both places until the
+   * target drops an arrival its control plane never placed, but never in neither.
    */
-  async migrateOut(id: string, sink: Writable): Promise<LiveMigration> {
+  async migrateOut(id: string, sink: Writable, ran: () => Promise<void>): Promise<LiveMigration> {
     const entry = this.access.known(id);
     const { state } = entry;
     this.migratable(entry);
@@ -62,6 +64,7 @@ export class SandboxLiveMigration {
     const migration = await this.hypervisor.migrateOut(
       { pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
       sink,
+      ran,
     );
     this.log('info', 'sandbox migrated out', { sandboxId: id, ...migration });
     // It runs on the target now: nothing of it stays here, and its paused guest is not asked to clean up.

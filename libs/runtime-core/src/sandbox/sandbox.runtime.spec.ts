@@ -114,13 +114,16 @@ class FakeHost {
         this.calls.push(`hibernate ${vm.vmId}`);
         await writeFile(stateFile, 'saved VM');
       },
-      migrateOut: async (vm, sink) => {
+      migrateOut: async (vm, sink, ran) => {
         if (this.migrateFails) {
           sink.destroy();
           throw new RuntimeError(RuntimeErrorCode.MIGRATION_FAILED, 'live migration failed: the target went away');
         }
         this.calls.push(`migrate ${vm.vmId}`);
         await new Promise<void>((resolve) => sink.end('live VM', resolve));
+        await ran().catch(() => {
+          throw new RuntimeError(RuntimeErrorCode.MIGRATION_FAILED, 'the target did not run it');
+        });
         return { bytes: 'live VM'.length, downtimeMs: 5, totalMs: 10 };
       },
       capture: async (vm, stateFile, disk) => {
@@ -998,7 +1001,8 @@ describe('SandboxRuntime', () => {
         const otherHost = new FakeHost();
         const target = await open(otherNode(), otherHost.deps());
         const stream = new PassThrough();
-        const [migration, arrived] = await Promise.all([source.liveMigration.migrateOut(ID, stream), target.liveMigration.migrateIn(ID, departure, stream)]);
+        const arrival = target.liveMigration.migrateIn(ID, departure, stream);
+        const [migration, arrived] = await Promise.all([source.liveMigration.migrateOut(ID, stream, () => arrival.then(() => undefined)), arrival]);
         expect(migration).toEqual({ bytes: 7, downtimeMs: 5, totalMs: 10 });
         expect(otherHost.migrated).toEqual(['live VM']);
         expect(arrived).toMatchObject({ id: ID, state: 'running' });
@@ -1024,7 +1028,8 @@ describe('SandboxRuntime', () => {
         const target = await open(otherNode(), otherHost.deps());
         host.migrateFails = true;
         const stream = new PassThrough();
-        const [out, arrival] = await Promise.allSettled([source.liveMigration.migrateOut(ID, stream), target.liveMigration.migrateIn(ID, departure, stream)]);
+        const arriving = target.liveMigration.migrateIn(ID, departure, stream);
+        const [out, arrival] = await Promise.allSettled([source.liveMigration.migrateOut(ID, stream, () => arriving.then(() => undefined)), arriving]);
         expect(out).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
         expect(arrival).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
         expect(source.get(ID)?.state).toBe('running');
@@ -1041,7 +1046,7 @@ describe('SandboxRuntime', () => {
         await runtime.delete(ID);
         await runtime.create(blockNetworked);
         await runtime.hibernate(ID);
-        await expect(runtime.liveMigration.migrateOut(ID, new PassThrough())).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING });
+        await expect(runtime.liveMigration.migrateOut(ID, new PassThrough(), () => Promise.resolve())).rejects.toMatchObject({ code: RuntimeErrorCode.SANDBOX_NOT_RUNNING });
       });
     });
 

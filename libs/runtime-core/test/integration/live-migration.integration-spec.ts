@@ -41,10 +41,8 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
     const before = await count(source, info.id);
     const departure = await source.runtime.liveMigration.departure(info.id);
     const stream = new PassThrough();
-    const [migration, arrived] = await Promise.all([
-      source.runtime.liveMigration.migrateOut(info.id, stream),
-      target.runtime.liveMigration.migrateIn(info.id, departure, stream),
-    ]);
+    const arrival = target.runtime.liveMigration.migrateIn(info.id, departure, stream);
+    const [migration, arrived] = await Promise.all([source.runtime.liveMigration.migrateOut(info.id, stream, () => arrival.then(() => undefined)), arrival]);
     target.ids.push(source.ids.splice(source.ids.indexOf(info.id), 1)[0]);
     console.info(`live migration tcg: ${(migration.bytes / 2 ** 20).toFixed(1)} MiB in ${migration.totalMs} ms, downtime ${migration.downtimeMs} ms; target ${arrived.timings.map((t) => `${t.phase}=${t.ms}ms`).join(' ')}`);
     expect(arrived).toMatchObject({ id: info.id, state: 'running' });
@@ -80,10 +78,8 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
         else done(null, chunk);
       },
     });
-    const [out, arrival] = await Promise.allSettled([
-      source.runtime.liveMigration.migrateOut(info.id, cut),
-      target.runtime.liveMigration.migrateIn(info.id, departure, cut),
-    ]);
+    const arriving = target.runtime.liveMigration.migrateIn(info.id, departure, cut);
+    const [out, arrival] = await Promise.allSettled([source.runtime.liveMigration.migrateOut(info.id, cut, () => arriving.then(() => undefined)), arriving]);
     expect(out).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
     expect(arrival).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
     expect(source.runtime.get(info.id)?.state).toBe('running');

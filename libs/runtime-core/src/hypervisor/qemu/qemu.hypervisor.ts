@@ -173,15 +173,16 @@ export class QemuHypervisor implements Hypervisor {
     return this.saveVm(vm, stateFile, { whilePaused: () => copySparse(this.proc, disk.from, disk.to), runOn: true });
   }
 
-  async migrateOut(vm: RunningVm, sink: Writable): Promise<LiveMigration> {
+  async migrateOut(vm: RunningVm, sink: Writable, ran: () => Promise<void>): Promise<LiveMigration> {
     try {
       return await streamVmOut(vm, sink, {
         migrate: (qmp, uri) => migrateLive(qmp, uri, () => this.proc.isAlive(vm.pid)),
-        // Not migrated: the guest runs on here (`cont` takes back one paused at the end).
-        settle: async (qmp, migrated) => {
-          if (migrated) return;
+        // Not run by the target: the guest runs on here (`cont` takes back one paused at the end).
+        settle: async (qmp, sent) => {
+          if (sent && (await ran().then(() => true, () => false))) return;
           await qmp.execute('migrate_cancel', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
           await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          if (sent) throw new RuntimeError(RuntimeErrorCode.MIGRATION_FAILED, 'the target did not run the migrated VM (or its answer was lost); it runs on here');
         },
       });
     } catch (cause) {
