@@ -124,6 +124,12 @@ describe('applyStatus', () => {
       expect(sandbox.events.at(-1)).toEqual({ at: AT.toISOString(), state: 'hibernated', reason: why });
     });
 
+    it('keeps a sandbox whose saved state moves to another node waking while its node still reports it hibernated', () => {
+      const sandbox = placed({ state: 'waking', desiredHibernated: false, rootfs: 'block', movingTo: 'other-node' });
+      expect(applyStatus(sandbox, status('hibernated', { savedBytes: 5 }), AT)).toMatchObject({ desiredChanged: false, typedChanged: [] });
+      expect(sandbox).toMatchObject({ state: 'waking', desiredHibernated: false, savedBytes: null });
+    });
+
     it('does not ask a failed sandbox to hibernate any more', () => {
       const sandbox = placed({ state: 'running', desiredHibernated: true });
       expect(applyStatus(sandbox, status('failed', { error: { code: 'VMM_EXITED', message: 'gone' } }), AT)).toMatchObject({

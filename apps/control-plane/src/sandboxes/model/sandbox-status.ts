@@ -27,11 +27,14 @@ export function applyStatus(sandbox: SandboxEntity, status: SandboxStatus, at: D
 
 function observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxState, at: Date): StatusOutcome {
   const previous = { state: sandbox.state, released: isReleased(sandbox), savedBytes: sandbox.savedBytes, desiredHibernated: sandbox.desiredHibernated };
+  // While its saved state moves to another node (see sandboxes/move) it is `waking`, though its
+  // node still holds it hibernated and says so.
+  const moving = sandbox.movingTo !== null && state === 'hibernated';
   Object.assign(sandbox, {
     // While being deleted it stays `stopping` until gone, whatever else is reported.
-    state: sandbox.desiredState === 'running' ? state : sandbox.state,
+    state: sandbox.desiredState === 'running' && !moving ? state : sandbox.state,
     progress: status.progress ?? null,
-    savedBytes: state === 'hibernated' ? (status.savedBytes ?? null) : null,
+    savedBytes: state === 'hibernated' && !moving ? (status.savedBytes ?? null) : null,
     updatedAt: at,
     ...(status.timings.length > 0 && { timings: status.timings }),
     ...(status.guest && { guest: status.guest }),
@@ -51,7 +54,7 @@ function observed(sandbox: SandboxEntity, status: SandboxStatus, state: SandboxS
   if (refusal || state === 'failed') sandbox.desiredHibernated = false;
   // A node that could not wake it keeps it hibernated, its saved state intact, and says why:
   // stop asking (it stays asleep until woken again), and tell the user.
-  const wakeRefusal = state === 'hibernated' && !sandbox.desiredHibernated && status.error ? status.error : undefined;
+  const wakeRefusal = state === 'hibernated' && !moving && !sandbox.desiredHibernated && status.error ? status.error : undefined;
   if (wakeRefusal) sandbox.desiredHibernated = true;
   // Auto-hibernate: its node found it unused for its idle timeout; the node only says so, the
   // decision is the control plane's (the desired set asks for the hibernation).
