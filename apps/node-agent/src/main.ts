@@ -19,6 +19,7 @@ import { NodeMetrics } from './metrics/node.metrics';
 import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
 import { MoveArrivals } from './move/move-arrivals';
+import { MoveSessions } from './move/move-sessions';
 import { SandboxMoves } from './move/sandbox-moves';
 import { HeartbeatReport } from './containerd/containerd-report';
 import { ContainerdTasks } from './containerd/containerd-tasks';
@@ -108,7 +109,8 @@ async function main(): Promise<void> {
   // No move outlives the agent: what a killed one was unpacking is left over.
   const receiveDir = join(config.nodeDir, 'moves');
   await rm(receiveDir, { recursive: true, force: true });
-  const moves = new SandboxMoves({ runtime: runtime.moves, receiveDir, address: () => underlayAddress, arrivals, log });
+  const moveSessions = new MoveSessions({ address: () => underlayAddress, log });
+  const moves = new SandboxMoves({ runtime: runtime.moves, receiveDir, sessions: moveSessions, arrivals, log });
   const idleChecks = setInterval(() => {
     reconciler.checkIdle().catch((err: unknown) => log.warn({ err }, 'idle check failed'));
   }, IDLE_CHECK_INTERVAL_MS);
@@ -195,7 +197,7 @@ async function main(): Promise<void> {
     fleet.close();
     metricsServer?.close();
     await tasksServer.close();
-    await moves.close();
+    await moveSessions.close();
     // Sandboxes still starting would otherwise be finished (a boot can take a minute) only to be
     // deleted; abandoned, each releases what it acquired so far.
     if (config.stopSandboxesOnExit) runtime.cancelStarts();

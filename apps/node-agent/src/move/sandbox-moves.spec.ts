@@ -6,6 +6,7 @@ import { MoatError } from '@moat/proto';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import { MoveArrivals } from './move-arrivals';
+import { MoveSessions } from './move-sessions';
 import type { MovePort } from './move.port';
 import { MoveErrorCode } from './move.errors';
 import { SandboxMoves } from './sandbox-moves';
@@ -41,9 +42,10 @@ describe('SandboxMoves', () => {
     };
     const arrivals = new MoveArrivals(60_000);
     const receiveDir = join(root, 'moves');
-    const moves = new SandboxMoves({ runtime, receiveDir, address: () => '127.0.0.1', arrivals, log, connectTimeoutMs: 5_000 });
-    cleanups.push(() => moves.close().then(() => arrivals.clear()));
-    return { moves, sandboxes, imported, arrivals, receiveDir };
+    const sessions = new MoveSessions({ address: () => '127.0.0.1', log, connectTimeoutMs: 5_000 });
+    const moves = new SandboxMoves({ runtime, receiveDir, sessions, arrivals, log });
+    cleanups.push(() => sessions.close().then(() => arrivals.clear()));
+    return { moves, sessions, sandboxes, imported, arrivals, receiveDir };
   }
 
   async function hibernatedOn(sandboxes: string): Promise<string> {
@@ -73,7 +75,7 @@ describe('SandboxMoves', () => {
     const { source, target, sandboxId, req, to } = await moveUnderWay();
     expect(to.host).toBe('127.0.0.1');
     const { bytes } = await source.moves.send({ ...req, to });
-    await target.moves.idle();
+    await target.sessions.idle();
     expect(bytes).toBeGreaterThan(300_000);
     expect(target.imported).toEqual([sandboxId]);
     expect(target.arrivals.holds(sandboxId)).toBe(true);
@@ -89,7 +91,7 @@ describe('SandboxMoves', () => {
       code: 'HIBERNATE_FAILED',
       message: expect.stringContaining('the saved state does not load'),
     });
-    await target.moves.idle();
+    await target.sessions.idle();
     expect(target.arrivals.holds(sandboxId)).toBe(false);
     expect(await readdir(target.receiveDir)).toEqual([]);
   });
@@ -100,7 +102,7 @@ describe('SandboxMoves', () => {
     await rm(target.receiveDir, { recursive: true });
     await writeFile(target.receiveDir, 'not a dir');
     await expect(source.moves.send({ ...req, to })).rejects.toMatchObject({ code: MoveErrorCode.MOVE_RECEIVE_FAILED });
-    await target.moves.idle();
+    await target.sessions.idle();
     expect(target.imported).toEqual([]);
   });
 
@@ -109,7 +111,7 @@ describe('SandboxMoves', () => {
     await expect(source.moves.send({ ...req, key: randomBytes(32).toString('base64'), to })).rejects.toMatchObject({
       code: MoveErrorCode.MOVE_KEY_REJECTED,
     });
-    await target.moves.idle();
+    await target.sessions.idle();
     expect(target.imported).toEqual([]);
   });
 
@@ -124,7 +126,7 @@ describe('SandboxMoves', () => {
     const moves = new SandboxMoves({
       runtime: { savedFiles: () => Promise.reject(new Error('unused')), importSaved: () => Promise.reject(new Error('unused')) },
       receiveDir: await tempDir(),
-      address: () => undefined,
+      sessions: new MoveSessions({ address: () => undefined, log }),
       arrivals: new MoveArrivals(),
       log,
     });
