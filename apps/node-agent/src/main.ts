@@ -19,6 +19,7 @@ import { NodeMetrics } from './metrics/node.metrics';
 import { serveMetrics } from './metrics/metrics.server';
 import { Reconciler } from './reconcile/reconciler';
 import { MoveArrivals } from './move/move-arrivals';
+import { MoveDepartures } from './move/move-departures';
 import { MoveSessions } from './move/move-sessions';
 import { SandboxMoves } from './move/sandbox-moves';
 import { HeartbeatReport } from './containerd/containerd-report';
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
   const idle = new IdleTracker((sandboxId) => runtime.trafficBytes(sandboxId));
   // Sandboxes taken in from other nodes, kept until the control plane places them here.
   const arrivals = new MoveArrivals();
-  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics, idle, arrivals);
+  // Sandboxes migrated to other nodes, not created again until the control plane places them there.
+  const departures = new MoveDepartures();
+  const reconciler = new Reconciler(runtime, (status) => fleet.report(status), log, config.network.defaultModel, metrics, idle, arrivals, departures);
   // Where other nodes reach this one: MOAT_NODE_ADDRESS, else, as the hello leaves it to the control
   // plane, the address the control plane sees this node connect from, which every desired set tells.
   let underlayAddress = config.network.nodeAddress;

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { describe, expect, it } from '@jest/globals';
 import { IdleTracker } from '../idle/idle-tracker';
 import { MoveArrivals } from '../move/move-arrivals';
+import { MoveDepartures } from '../move/move-departures';
 import { Reconciler, type RuntimePort } from './reconciler';
 
 /** An in-memory runtime: creates succeed unless the id is listed in `failIds`. */
@@ -448,6 +449,58 @@ describe('Reconciler', () => {
       arrive(ID_A);
       await reconciler.deleteAll();
       expect(runtime.list()).toEqual([]);
+    });
+
+    function withDepartures() {
+      const runtime = new FakeRuntime();
+      const reports: SandboxStatus[] = [];
+      const departures = new MoveDepartures(GRACE_MS);
+      const reconciler = new Reconciler(runtime, (s) => reports.push(s), pino({ level: 'silent' }), 'tcfilter', undefined, undefined, new MoveArrivals(GRACE_MS), departures);
+      /** What a migrate-out does once the target runs the sandbox: records the departure, then the runtime lets go of it. */
+      const depart = (id: string) => {
+        departures.record(id);
+        runtime.sandboxes.delete(id);
+      };
+      return { runtime, reports, reconciler, departures, depart };
+    }
+
+    it('does not create again a sandbox that migrated to another node while it is still desired here, nor report it', async () => {
+      const { runtime, reports, reconciler, departures, depart } = withDepartures();
+      reconciler.setDesired({ sandboxes: [want(ID_A)] });
+      await reconciler.idle();
+      depart(ID_A);
+      reports.length = 0;
+      // The same desired set again: the control plane has yet to switch its placement.
+      reconciler.setDesired({ sandboxes: [want(ID_A)] });
+      await reconciler.idle();
+      expect(runtime.calls).toEqual([`create ${ID_A}`]);
+      expect(runtime.get(ID_A)).toBeUndefined();
+      expect(reports).toEqual([]);
+      // Placed on the target: no longer desired here, the departure is forgotten.
+      reconciler.setDesired({ sandboxes: [] });
+      await reconciler.idle();
+      expect(departures.holds(ID_A)).toBe(false);
+      expect(reports).toEqual([{ id: ID_A, state: 'gone', timings: [] }]);
+      // Desired here again later (migrated back, say): created as any other.
+      reconciler.setDesired({ sandboxes: [want(ID_A)] });
+      await reconciler.idle();
+      expect(runtime.calls).toEqual([`create ${ID_A}`, `create ${ID_A}`]);
+    });
+
+    it('creates a departed sandbox the control plane still places here once the grace has passed', async () => {
+      const { runtime, reconciler, departures, depart } = withDepartures();
+      reconciler.setDesired({ sandboxes: [want(ID_A)] });
+      await reconciler.idle();
+      depart(ID_A);
+      reconciler.setDesired({ sandboxes: [want(ID_A)] });
+      await reconciler.idle();
+      expect(runtime.calls).toEqual([`create ${ID_A}`]);
+      // No desired set needed: the end of its grace makes the reconciler look again.
+      await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 50));
+      await reconciler.idle();
+      expect(departures.holds(ID_A)).toBe(false);
+      expect(runtime.calls).toEqual([`create ${ID_A}`, `create ${ID_A}`]);
+      expect(runtime.get(ID_A)?.state).toBe('running');
     });
   });
 });

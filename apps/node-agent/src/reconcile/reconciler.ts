@@ -3,6 +3,7 @@ import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-
 import type { Logger } from 'pino';
 import type { IdleTracker } from '../idle/idle-tracker';
 import type { MoveArrivals } from '../move/move-arrivals';
+import type { MoveDepartures } from '../move/move-departures';
 import type { StartObserver } from '../metrics/node.metrics';
 import { errorInfo } from '../errors/error-info';
 
@@ -30,7 +31,9 @@ export type RuntimePort = Pick<SandboxRuntime, 'list' | 'get' | 'create' | 'dele
  *
  * Moves: a sandbox taken in from another node is not desired here until the control plane
  * places it. With MoveArrivals, such an arrival is left alone until it is desired or its grace
- * has passed; then it is deleted as any sandbox nobody wants.
+ * has passed; then it is deleted as any sandbox nobody wants. With MoveDepartures, a sandbox
+ * that migrated live to another node is not created again while the control plane still places
+ * it here, until it is no longer desired here or its grace has passed.
  */
 export class Reconciler {
   private desired = new Map<string, DesiredSandbox>();
@@ -49,9 +52,11 @@ export class Reconciler {
     private readonly observer?: StartObserver,
     private readonly idleTracker?: IdleTracker,
     private readonly arrivals?: MoveArrivals,
+    private readonly departures?: MoveDepartures,
   ) {
     this.report = idleTracker ? (status) => report(idleTracker.observe(status)) : report;
     arrivals?.onGraceEnd((id) => this.enqueue(id));
+    departures?.onGraceEnd((id) => this.enqueue(id));
   }
 
   /**
@@ -88,16 +93,25 @@ export class Reconciler {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
-  /** Where the sandbox sits on its tenant's fleet-wide network, when the control plane planned it. */
+  /**
+   * Where a sandbox of the tenant with this address sits on the tenant's fleet-wide network, when
+   * the control plane planned it (its address given and its tenant's plan in the last desired set).
+   */
+  plannedAddress(tenantId: string | undefined, address: string | undefined): PlannedAddress | undefined {
+    const plan = tenantId === undefined ? undefined : this.networks.get(tenantId);
+    return plan && address ? { vni: plan.vni, subnet: plan.subnet, gateway: plan.gateway, address } : undefined;
+  }
+
+  /** Where the desired sandbox sits on its tenant's fleet-wide network, when the control plane planned it. */
   private planned(want: DesiredSandbox): PlannedAddress | undefined {
-    const plan = want.tenantId === undefined ? undefined : this.networks.get(want.tenantId);
-    return plan && want.address ? { vni: plan.vni, subnet: plan.subnet, gateway: plan.gateway, address: want.address } : undefined;
+    return this.plannedAddress(want.tenantId, want.address);
   }
 
   /** Deletes every sandbox on this host (development shutdown). */
   async deleteAll(): Promise<void> {
     this.desired = new Map();
     this.arrivals?.clear();
+    this.departures?.clear();
     for (const s of this.controlled()) this.enqueue(s.id);
     await this.idle();
   }
@@ -122,6 +136,10 @@ export class Reconciler {
     const want = this.desired.get(id);
     const have = this.runtime.get(id);
     if (want) this.arrivals?.forget(id);
+    else this.departures?.forget(id);
+    // Migrated to another node, which runs it; the control plane has yet to place it there. What
+    // the runtime still holds of it here is on its way out: neither created again nor reported.
+    if (want && this.departures?.holds(id)) return;
     if (want && have?.state === 'failed' && restartCountOf(want) > (this.incarnations.get(id) ?? restartCountOf(want))) {
       this.log.info({ sandboxId: id, restartCount: restartCountOf(want), error: have.error }, 'restarting failed sandbox');
       // It holds nothing on the host any more (a failure releases everything); this forgets it.
