@@ -21,6 +21,7 @@ import { Reconciler } from './reconcile/reconciler';
 import { MoveArrivals } from './move/move-arrivals';
 import { MoveDepartures } from './move/move-departures';
 import { MoveSessions } from './move/move-sessions';
+import { SandboxMigrations } from './move/sandbox-migrations';
 import { SandboxMoves } from './move/sandbox-moves';
 import { HeartbeatReport } from './containerd/containerd-report';
 import { ContainerdTasks } from './containerd/containerd-tasks';
@@ -114,6 +115,19 @@ async function main(): Promise<void> {
   await rm(receiveDir, { recursive: true, force: true });
   const moveSessions = new MoveSessions({ address: () => underlayAddress, log });
   const moves = new SandboxMoves({ runtime: runtime.moves, receiveDir, sessions: moveSessions, arrivals, log });
+  const migrations = new SandboxMigrations({
+    runtime: {
+      departure: (sandboxId) => runtime.liveMigration.departure(sandboxId),
+      migrateOut: (sandboxId, sink, ran) => runtime.liveMigration.migrateOut(sandboxId, sink, ran),
+      migrateIn: (sandboxId, departure, source, planned) => runtime.liveMigration.migrateIn(sandboxId, departure, source, planned),
+      delete: (sandboxId) => runtime.delete(sandboxId),
+    },
+    sessions: moveSessions,
+    arrivals,
+    departures,
+    planned: (tenantId, address) => reconciler.plannedAddress(tenantId, address),
+    log,
+  });
   const idleChecks = setInterval(() => {
     reconciler.checkIdle().catch((err: unknown) => log.warn({ err }, 'idle check failed'));
   }, IDLE_CHECK_INTERVAL_MS);
@@ -187,6 +201,7 @@ async function main(): Promise<void> {
       ),
       files: new FileTransfers(runtime, idle),
       moves,
+      migrations,
     },
     log,
   );

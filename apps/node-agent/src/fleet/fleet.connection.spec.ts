@@ -1,5 +1,6 @@
 import {
   AGENTS_NAMESPACE,
+  MoatError,
   MAX_FLEET_MESSAGE_BYTES,
   packLogsPage,
   sandboxLogsWireSchema,
@@ -163,6 +164,52 @@ describe('FleetConnection', () => {
       expect(await emit(event, payload)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
     }
     expect(asked).toHaveLength(2);
+  });
+
+  it('answers sandbox:migrate-in and sandbox:migrate-out through the migrations, refusing malformed requests and passing on typed failures', async () => {
+    const { port, connected } = await controlPlane();
+    const asked: unknown[] = [];
+    const connection = new FleetConnection(
+      { url: `http://127.0.0.1:${port}`, token: 't', nodeId: 'n1', heartbeatMs: 60_000 },
+      {
+        ...idleFleetHandlers,
+        migrations: {
+          migrateIn: (req) => {
+            asked.push(req);
+            return Promise.resolve({ host: '192.0.2.7', port: 40_000 });
+          },
+          migrateOut: (req) => {
+            asked.push(req);
+            return req.sandboxId.endsWith('b')
+              ? Promise.reject(new MoatError('MIGRATION_FAILED', 'the target did not run the migrated VM'))
+              : Promise.resolve({ bytes: 1024, downtimeMs: 12, totalMs: 900 });
+          },
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    cleanups.push(() => connection.close());
+    const socket = await connected;
+    const move = { moveId: '00000000-0000-4000-8000-0000000000e1', sandboxId: '00000000-0000-4000-8000-00000000000a', key: Buffer.alloc(32, 1).toString('base64') };
+    const to = { host: '192.0.2.7', port: 40_000 };
+    const emit = (event: string, payload: unknown): Promise<AckReply<unknown>> => socket.timeout(10_000).emitWithAck(event, payload);
+
+    expect(await emit('sandbox:migrate-in', { ...move, address: '10.88.3.9' })).toEqual({ ok: true, result: to });
+    expect(await emit('sandbox:migrate-out', { ...move, to })).toEqual({ ok: true, result: { bytes: 1024, downtimeMs: 12, totalMs: 900 } });
+    const failing = { ...move, sandboxId: '00000000-0000-4000-8000-00000000000b', to };
+    expect(await emit('sandbox:migrate-out', failing)).toEqual({ ok: false, error: { code: 'MIGRATION_FAILED', message: 'the target did not run the migrated VM' } });
+    expect(asked).toHaveLength(3);
+
+    const malformed: [string, unknown][] = [
+      ['sandbox:migrate-in', { ...move, address: 'not-an-address' }],
+      ['sandbox:migrate-in', { ...move, key: 'short' }],
+      ['sandbox:migrate-out', move],
+      ['sandbox:migrate-out', { ...move, to: { ...to, port: 70_000 } }],
+    ];
+    for (const [event, payload] of malformed) {
+      expect(await emit(event, payload)).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+    }
+    expect(asked).toHaveLength(3);
   });
 
   it('weighs binary parts by their bytes, as socket.io sends them, not as JSON arrays', () => {

@@ -24,6 +24,8 @@ import {
   fileWriteChunkSchema,
   fileWriteOpenSchema,
   sandboxLogsRequestSchema,
+  sandboxMigrateInSchema,
+  sandboxMigrateOutSchema,
   sandboxPauseSchema,
   sandboxReceiveSchema,
   sandboxRefSchema,
@@ -40,6 +42,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
 import type { FileTransfers } from '../files/file-transfers';
 import { errorInfo } from '../errors/error-info';
+import type { SandboxMigrations } from '../move/sandbox-migrations';
 import type { SandboxMoves } from '../move/sandbox-moves';
 import type { SessionManager } from '../sessions/session.manager';
 import { untrustedCertificate } from './tls-failure';
@@ -60,6 +63,8 @@ export interface FleetHandlers {
   files: FileTransfers;
   /** Moving hibernated sandboxes between nodes: this node as the target (`receive`) or the source (`send`). */
   moves: Pick<SandboxMoves, 'receive' | 'send'>;
+  /** Live migration: this node as the target (`migrateIn`) or the source (`migrateOut`). */
+  migrations: Pick<SandboxMigrations, 'migrateIn' | 'migrateOut'>;
 }
 
 export interface FleetConnectionOptions {
@@ -118,6 +123,8 @@ export class FleetConnection {
     this.socket.on('sandbox:logs', (payload, ack) => answer(ack, sandboxLogsRequestSchema, payload, (req) => this.handlers.logs(req)));
     this.socket.on('sandbox:receive', (payload, ack) => answer(ack, sandboxReceiveSchema, payload, (req) => this.handlers.moves.receive(req)));
     this.socket.on('sandbox:send', (payload, ack) => answer(ack, sandboxSendSchema, payload, (req) => this.handlers.moves.send(req)));
+    this.socket.on('sandbox:migrate-in', (payload, ack) => answer(ack, sandboxMigrateInSchema, payload, (req) => this.handlers.migrations.migrateIn(req)));
+    this.socket.on('sandbox:migrate-out', (payload, ack) => answer(ack, sandboxMigrateOutSchema, payload, (req) => this.handlers.migrations.migrateOut(req)));
     this.listenForSessions();
     this.listenForFiles();
     this.heartbeat = setInterval(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MoveErrorCode } from './move.errors';
-import { framed, unframed } from './move-frames';
+import { firstFrame, framed, unframed } from './move-frames';
 
 async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -39,5 +39,25 @@ describe('move frames', () => {
     await expect(collect(unframed(pieces(Buffer.concat([wire, Buffer.from('more')]), 100)))).rejects.toMatchObject({
       code: MoveErrorCode.MOVE_PROTOCOL_VIOLATION,
     });
+  });
+
+  it('gives the first frame whole, then the rest up to the end frame without waiting for the source to end', async () => {
+    const head = Buffer.from('{"state":"{}","diskBytes":1}');
+    const wire = await collect(framed((async function* () { yield head; yield* pieces(Buffer.concat(data), 4096); })(), Promise.resolve()));
+    for (const size of [1, 7, wire.length]) {
+      // A source that stays open after its end frame (it waits for the answer).
+      const open = (async function* () { yield* pieces(wire, size); await new Promise(() => undefined); })();
+      const { first, rest } = await firstFrame(open, 1024);
+      expect(first.equals(head)).toBe(true);
+      expect((await collect(rest)).equals(Buffer.concat(data))).toBe(true);
+    }
+  });
+
+  it('refuses a first frame longer than allowed, and a stream cut before its end frame', async () => {
+    const wire = await collect(framed(pieces(Buffer.alloc(2048, 1), 2048), Promise.resolve()));
+    await expect(firstFrame(pieces(wire, 100), 1024)).rejects.toMatchObject({ code: MoveErrorCode.MOVE_PROTOCOL_VIOLATION });
+    const cut = await collect(framed((async function* () { yield Buffer.from('head'); yield* pieces(Buffer.alloc(10_000, 2), 10_000); })(), Promise.resolve()));
+    const { rest } = await firstFrame(pieces(cut.subarray(0, cut.length - 100), 512), 1024);
+    await expect(collect(rest)).rejects.toMatchObject({ code: MoveErrorCode.MOVE_TRANSFER_FAILED });
   });
 });

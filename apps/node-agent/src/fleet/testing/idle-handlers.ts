@@ -20,6 +20,7 @@ export const idleFleetHandlers: FleetHandlers = {
   setPaused: notInThisTest,
   logs: notInThisTest,
   moves: { receive: notInThisTest, send: notInThisTest },
+  migrations: { migrateIn: notInThisTest, migrateOut: notInThisTest },
   sessions: { closeAll: () => undefined } as unknown as SessionManager,
   files: new FileTransfers(
     {

@@ -1,0 +1,109 @@
+import type { TLSSocket } from 'node:tls';
+import type { SandboxMigrateIn, SandboxMigrateOut, SandboxMigrateOutReply, SandboxReceiveReply } from '@moat/proto';
+import type { LiveDeparture, PlannedAddress } from '@moat/runtime-core';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { MoveArrivals } from './move-arrivals';
+import type { MoveDepartures } from './move-departures';
+import type { MoveSessions } from './move-sessions';
+import type { MigrationPort } from './move.port';
+import { migrateOver, receiveMigration } from './migration-protocol';
+
+export interface SandboxMigrationsOptions {
+  runtime: MigrationPort;
+  /** The claims, ports and connections of every move on this node. */
+  sessions: MoveSessions;
+  arrivals: MoveArrivals;
+  departures: MoveDepartures;
+  /**
+   * A sandbox's place on its tenant's network as the control plane plans it, from its address
+   * (the reconciler's, from the desired set's tenant plans); undefined when this node has no plan
+   * of the tenant: the runtime keeps the one the sandbox brought.
+   */
+  planned: (tenantId: string | undefined, address: string | undefined) => PlannedAddress | undefined;
+  log: Logger;
+  /** Default: MOVE_TRANSFER_TIMEOUT_MS. */
+  transferTimeoutMs?: number;
+}
+
+/** The only part of the departure's state the node agent reads: whose network the sandbox is on. */
+const movedTenantSchema = z.object({ spec: z.object({ tenantId: z.string().optional() }) });
+
+/**
+ * This node's side of a live migration, as the control plane arranges it: `migrateIn` (the
+ * target) opens a port for the migration and runs the VM the source streams to it;
+ * `migrateOut` (the source) connects to it and streams the running VM, and lets go of the
+ * sandbox once the target says it runs it.
+ */
+export class SandboxMigrations {
+  constructor(private readonly opts: SandboxMigrationsOptions) {}
+
+  /** Opens the migration's port and answers where it is; the VM is taken in after the answer. */
+  async migrateIn(req: SandboxMigrateIn): Promise<SandboxReceiveReply> {
+    const to = await this.opts.sessions.listen(req, (accepted) => this.runHere(req, accepted));
+    this.opts.log.info({ moveId: req.moveId, sandboxId: req.sandboxId, ...to }, 'waiting for a sandbox migrating from another node');
+    return to;
+  }
+
+  /** Streams the running sandbox to the target's port; resolves with the migration's figures once the target runs it. */
+  async migrateOut(req: SandboxMigrateOut): Promise<SandboxMigrateOutReply> {
+    const { runtime, departures } = this.opts;
+    const { sandboxId } = req;
+    const log = this.opts.log.child({ moveId: req.moveId, sandboxId });
+    return this.opts.sessions.leave(req, async (dial) => {
+      const departure = await runtime.departure(sandboxId);
+      const socket = await dial();
+      log.info({ to: req.to, diskBytes: departure.diskBytes }, 'migrating sandbox to another node');
+      try {
+        const migration = await migrateOver(
+          socket,
+          departure,
+          // Recorded before the runtime lets go of it, so the reconciler never finds it desired, absent and unrecorded.
+          (sink, ran) => runtime.migrateOut(sandboxId, sink, () => ran().then(() => departures.record(sandboxId))),
+          { timeoutMs: this.opts.transferTimeoutMs },
+        );
+        log.info(migration, 'sandbox migrated; the other node runs it');
+        return migration;
+      } catch (err) {
+        log.warn({ err }, 'sandbox not migrated; it runs on here');
+        throw err;
+      }
+    });
+  }
+
+  private async runHere(req: SandboxMigrateIn, accepted: Promise<TLSSocket>): Promise<void> {
+    const { moveId, sandboxId } = req;
+    const { runtime, arrivals, log } = this.opts;
+    try {
+      const socket = await accepted;
+      await receiveMigration(
+        socket,
+        {
+          run: async (departure, stream) => {
+            const planned = this.opts.planned(tenantOf(departure), req.address);
+            await arrivals.arriving(sandboxId, () => runtime.migrateIn(sandboxId, departure, stream, planned));
+          },
+          // It must not run in two places: the source resumes it when it does not hear that it runs here.
+          undo: async (reason) => {
+            log.warn({ moveId, sandboxId, reason: reason.message }, 'the migrated sandbox runs here but its source never heard so; deleting it here');
+            await runtime.delete(sandboxId).finally(() => arrivals.forget(sandboxId));
+          },
+        },
+        { timeoutMs: this.opts.transferTimeoutMs },
+      );
+      log.info({ moveId, sandboxId }, 'sandbox migrated in from another node');
+    } catch (err) {
+      log.warn({ err, moveId, sandboxId }, 'sandbox migrating from another node not taken in');
+    }
+  }
+}
+
+/** The sandbox's tenant as its state names it (an unreadable state fails in the runtime, which says why). */
+function tenantOf(departure: LiveDeparture): string | undefined {
+  try {
+    const parsed = movedTenantSchema.safeParse(JSON.parse(departure.state));
+    return parsed.success ? parsed.data.spec.tenantId : undefined;
+  } catch {
+    return undefined;
+  }
+}
