@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { forkable, hibernationActions, parseForkCount } from './sandbox-actions';
+import { forkable, hibernationActions, migratable, parseForkCount } from './sandbox-actions';
 
 describe('hibernationActions', () => {
   it('hibernates a running sandbox with a block rootfs only', () => {
@@ -11,19 +11,23 @@ describe('hibernationActions', () => {
   it('wakes a sandbox that hibernates or is hibernated, nothing else', () => {
     expect(hibernationActions({ state: 'hibernating', rootfs: 'block' })).toEqual({ hibernate: false, wake: true });
     expect(hibernationActions({ state: 'hibernated', rootfs: 'block' })).toEqual({ hibernate: false, wake: true });
-    for (const state of ['waking', 'pending', 'failed', 'stopping'] as const) {
+    for (const state of ['waking', 'migrating', 'pending', 'failed', 'stopping'] as const) {
       expect(hibernationActions({ state, rootfs: 'block' })).toEqual({ hibernate: false, wake: false });
     }
   });
 });
 
-describe('forkable', () => {
-  it('forks a running sandbox with a block rootfs only', () => {
-    expect(forkable({ state: 'running', rootfs: 'block' })).toBe(true);
-    expect(forkable({ state: 'running', rootfs: 'virtiofs' })).toBe(false);
-    expect(forkable({ state: 'running', rootfs: null })).toBe(false);
-    for (const state of ['pending', 'creating', 'hibernating', 'hibernated', 'waking', 'failed', 'stopping', 'unknown'] as const) {
-      expect(forkable({ state, rootfs: 'block' })).toBe(false);
+// A fork captures the sandbox and a migration moves it: both need it running, with a block rootfs.
+describe.each([
+  ['forkable', forkable],
+  ['migratable', migratable],
+] as const)('%s', (_name, can) => {
+  it('takes a running sandbox with a block rootfs only, not one hibernated or already moving', () => {
+    expect(can({ state: 'running', rootfs: 'block' })).toBe(true);
+    expect(can({ state: 'running', rootfs: 'virtiofs' })).toBe(false);
+    expect(can({ state: 'running', rootfs: null })).toBe(false);
+    for (const state of ['pending', 'creating', 'hibernating', 'hibernated', 'waking', 'migrating', 'failed', 'stopping', 'unknown'] as const) {
+      expect(can({ state, rootfs: 'block' })).toBe(false);
     }
   });
 });

@@ -2,9 +2,17 @@ import type { Sandbox } from '@moat/sdk';
 import type { SandboxAction } from './api/api.client';
 import { parseOptionalInt } from './forms';
 
-/** Only a sandbox with a block rootfs can be saved (hibernate) or captured (fork): QEMU saves no shared filesystem. */
+/**
+ * Only a sandbox with a block rootfs can be saved (hibernate), captured (fork) or moved live
+ * (migrate): QEMU saves no shared filesystem.
+ */
 function savable(sandbox: Pick<Sandbox, 'rootfs'>): boolean {
   return sandbox.rootfs === 'block';
+}
+
+/** A running sandbox with a block rootfs: the one a fork or a live migration can take. */
+function runsSavable(sandbox: Pick<Sandbox, 'state' | 'rootfs'>): boolean {
+  return sandbox.state === 'running' && savable(sandbox);
 }
 
 /**
@@ -21,6 +29,7 @@ export function hibernationActions(sandbox: Pick<Sandbox, 'state' | 'rootfs'>): 
     case 'pending':
     case 'creating':
     case 'waking':
+    case 'migrating':
     case 'stopping':
     case 'stopped':
     case 'failed':
@@ -31,7 +40,12 @@ export function hibernationActions(sandbox: Pick<Sandbox, 'state' | 'rootfs'>): 
 
 /** Whether the sandbox can be forked as it is now: a running one with a block rootfs. */
 export function forkable(sandbox: Pick<Sandbox, 'state' | 'rootfs'>): boolean {
-  return sandbox.state === 'running' && savable(sandbox);
+  return runsSavable(sandbox);
+}
+
+/** Whether the sandbox can be moved live to another node as it is now: a running one with a block rootfs. */
+export function migratable(sandbox: Pick<Sandbox, 'state' | 'rootfs'>): boolean {
+  return runsSavable(sandbox);
 }
 
 // The control plane's MAX_FORK_CLONES (libs/proto), checked here too so a bad count is told in the dialog.

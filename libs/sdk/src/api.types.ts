@@ -1,5 +1,8 @@
-// The API's representations under the names its users speak of, all taken from the types
-// openapi-typescript generates from the control plane's OpenAPI document: none is written by hand.
+// The API's representations under the names its users speak of, taken from the types
+// openapi-typescript generates from the control plane's OpenAPI document. Live migration (the
+// `migrating` state, the migrate request, drain modes) is also named by hand below, so clients
+// can use it whatever document the SDK was built from: once the document has it, each of those
+// definitions means the same as the generated one.
 import type { Client } from 'openapi-fetch';
 import type { components, operations, paths } from './generated/api';
 import { nodeDtoStateValues, sandboxDtoStateValues } from './generated/api';
@@ -14,8 +17,11 @@ export type ApiErrorBody = Schemas['ErrorBodyDto'];
 export type ErrorInfo = Schemas['ErrorDetailDto'];
 export type ErrorCode = Schemas['ErrorCode'];
 
-export type Sandbox = Schemas['SandboxDto'];
-export type SandboxState = Sandbox['state'];
+type GeneratedSandbox = Schemas['SandboxDto'];
+/** A sandbox's state; `migrating` while it moves live to another node (it keeps running meanwhile). */
+export type SandboxState = GeneratedSandbox['state'] | 'migrating';
+export type SandboxEvent = Omit<Schemas['SandboxEventDto'], 'state'> & { state: SandboxState };
+export type Sandbox = Omit<GeneratedSandbox, 'state' | 'events'> & { state: SandboxState; events: SandboxEvent[] };
 export type CreateSandboxRequest = Schemas['CreateSandboxDto'];
 export type ListSandboxesQuery = NonNullable<operations['SandboxesController_list']['parameters']['query']>;
 export type NetworkModel = NonNullable<Sandbox['networkModel']>;
@@ -25,7 +31,6 @@ export type PendingReason = Schemas['PendingReasonDto'];
 export type EgressPolicy = Schemas['EgressPolicyDto'];
 export type DnsConfig = Schemas['DnsConfigDto'];
 export type SandboxIsolation = Schemas['SandboxIsolationDto'];
-export type SandboxEvent = Schemas['SandboxEventDto'];
 export type SandboxStats = Schemas['SandboxStatsDto'];
 export type ExecRequest = Schemas['ExecDto'];
 export type ExecResult = Schemas['ExecResultDto'];
@@ -36,6 +41,21 @@ export type UploadedFile = Schemas['UploadedFileDto'];
 export type FleetNode = Schemas['NodeDto'];
 export type NodeState = FleetNode['state'];
 export type Resources = Schemas['CapacityDto'];
+
+/** `POST /v1/sandboxes/{id}/migrate`: the node to move it to; without one the scheduler chooses. */
+export interface MigrateSandboxRequest {
+  nodeId?: string;
+}
+/**
+ * How a drain empties a node: `replace` (the default) recreates deployment replicas elsewhere
+ * and leaves other sandboxes running; `migrate` moves running sandboxes live to other nodes.
+ */
+export type DrainMode = 'replace' | 'migrate';
+export const DRAIN_MODES: readonly DrainMode[] = ['replace', 'migrate'];
+/** `POST /v1/nodes/{id}/drain`'s body. */
+export interface DrainNodeRequest {
+  mode?: DrainMode;
+}
 
 export type Quota = Schemas['QuotaDto'];
 export type Tenant = Schemas['TenantDto'];
@@ -63,7 +83,10 @@ export type CreateDeploymentRequest = Schemas['CreateDeploymentDto'];
 export type Rollout = Schemas['RolloutDto'];
 export type RolloutAction = operations['RolloutsController_act']['parameters']['path']['action'];
 
-/** Every sandbox state, in lifecycle order. */
-export const SANDBOX_STATES: readonly SandboxState[] = sandboxDtoStateValues;
+const GENERATED_SANDBOX_STATES: readonly SandboxState[] = sandboxDtoStateValues;
+/** Every sandbox state, in lifecycle order (`migrating` after `waking` when the document has no place for it yet). */
+export const SANDBOX_STATES: readonly SandboxState[] = GENERATED_SANDBOX_STATES.includes('migrating')
+  ? GENERATED_SANDBOX_STATES
+  : GENERATED_SANDBOX_STATES.flatMap((state) => (state === 'waking' ? [state, 'migrating' as const] : [state]));
 /** Every node state. */
 export const NODE_STATES: readonly NodeState[] = nodeDtoStateValues;

@@ -1,7 +1,7 @@
 import { MoatApiError } from './moat.error';
 
 /** What every call of the generated client resolves to. */
-interface Answer<T> {
+export interface Answer<T> {
   data?: T;
   error?: unknown;
   response: Response;

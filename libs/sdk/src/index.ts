@@ -18,4 +18,5 @@ export { SandboxFiles, type FileData, type WriteFileOptions } from './sandbox-fi
 export { MoatSandbox, type ExecOptions, type WaitOptions } from './sandbox.handle';
 export { sandboxLogs, type LogChunk, type LogsOptions } from './sandbox-logs';
 export { parseEventStream, type ServerSentEvent } from './sse.parser';
+export { NodesApi } from './nodes.api';
 export { SandboxesApi } from './sandboxes.api';

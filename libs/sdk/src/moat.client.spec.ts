@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { SANDBOX_STATES } from './api.types';
 import { Moat } from './moat.client';
 import { MoatApiError, MoatClientError } from './moat.error';
-import { FakeApi, sandboxOf } from './testing';
+import { FakeApi, nodeOf, sandboxOf } from './testing';
 
 const API_URL = 'http://moat.test:8080/';
 const SANDBOX = sandboxOf();
@@ -60,6 +61,25 @@ describe('moat.sandboxes', () => {
     expect(fake.seen[2]?.body).toEqual({ count: 3 });
   });
 
+  it('migrates by id, to the node given or where the scheduler chooses, and gives the sandbox as accepted', async () => {
+    const migrating = { ...SANDBOX, state: 'migrating' as const, nodeId: 'n-1' };
+    const fake = new FakeApi().reply(`POST ${SANDBOX_PATH}/migrate`, { status: 202, body: migrating });
+    const moat = moatOn(fake);
+    expect(await moat.sandboxes.migrate(SANDBOX.id, { nodeId: 'n-2' })).toEqual(migrating);
+    expect(await moat.sandboxes.migrate(SANDBOX.id)).toEqual(migrating);
+    expect(fake.seen.map((request) => [`${request.method} ${request.path}`, request.body])).toEqual([
+      [`POST ${SANDBOX_PATH}/migrate`, { nodeId: 'n-2' }],
+      [`POST ${SANDBOX_PATH}/migrate`, {}],
+    ]);
+  });
+
+  it("throws a refused migration's code, MIGRATION_UNSUPPORTED among them", async () => {
+    const fake = new FakeApi().reply(`POST ${SANDBOX_PATH}/migrate`, { status: 409, body: { error: { code: 'MIGRATION_UNSUPPORTED', message: 'only a rootfs block sandbox can migrate' } } });
+    const err = await rejectionOf(moatOn(fake).sandboxes.migrate(SANDBOX.id));
+    expect(err).toBeInstanceOf(MoatApiError);
+    expect(err).toMatchObject({ status: 409, code: 'MIGRATION_UNSUPPORTED' });
+  });
+
   it("throws the API's error code and status as a MoatApiError", async () => {
     const fake = new FakeApi().reply(`GET ${SANDBOX_PATH}`, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'sandbox not found' } } });
     const err = await rejectionOf(moatOn(fake).sandboxes.get(SANDBOX.id));
@@ -71,6 +91,33 @@ describe('moat.sandboxes', () => {
     const fake = new FakeApi().reply('POST /v1/sandboxes', { status: 502, text: '<html>Bad Gateway</html>' });
     const err = await rejectionOf(moatOn(fake).sandboxes.create());
     expect(err).toMatchObject({ status: 502, code: 'HTTP_ERROR', message: 'The API answered 502.' });
+  });
+});
+
+describe('moat.nodes', () => {
+  const NODE = nodeOf({ id: 'n-1' });
+
+  it('lists, gets, cordons and uncordons by id', async () => {
+    const fake = new FakeApi()
+      .reply('GET /v1/nodes', { status: 200, body: [NODE] })
+      .reply('GET /v1/nodes/n-1', { status: 200, body: NODE })
+      .reply('POST /v1/nodes/n-1/cordon', { status: 200, body: { ...NODE, state: 'cordoned' } })
+      .reply('POST /v1/nodes/n-1/uncordon', { status: 200, body: NODE });
+    const moat = moatOn(fake);
+    expect(await moat.nodes.list()).toEqual([NODE]);
+    expect(await moat.nodes.get('n-1')).toEqual(NODE);
+    expect((await moat.nodes.cordon('n-1')).state).toBe('cordoned');
+    expect((await moat.nodes.uncordon('n-1')).state).toBe('ready');
+  });
+
+  it('drains with the mode given, and without a body when none is', async () => {
+    const fake = new FakeApi().reply('POST /v1/nodes/n-1/drain', { status: 200, body: { ...NODE, state: 'draining' } });
+    const moat = moatOn(fake);
+    expect((await moat.nodes.drain('n-1', { mode: 'migrate' })).state).toBe('draining');
+    await moat.nodes.drain('n-1', { mode: 'replace' });
+    await moat.nodes.drain('n-1');
+    expect(fake.seen.map((request) => request.body)).toEqual([{ mode: 'migrate' }, { mode: 'replace' }, undefined]);
+    expect(fake.seen.every((request) => request.authorization === 'Bearer tenant-key')).toBe(true);
   });
 });
 
@@ -123,5 +170,12 @@ describe('a sandbox', () => {
     await sandbox.delete();
     expect(sandbox.state).toBe('stopping');
     await expect(sandbox.refresh()).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+  });
+});
+
+describe('SANDBOX_STATES', () => {
+  it('has migrating, once, beside the other states a sandbox moves in', () => {
+    expect(SANDBOX_STATES.filter((state) => state === 'migrating')).toHaveLength(1);
+    expect(SANDBOX_STATES).toEqual(expect.arrayContaining(['pending', 'running', 'hibernated', 'waking', 'migrating', 'failed']));
   });
 });

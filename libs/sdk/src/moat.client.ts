@@ -1,6 +1,7 @@
 import createClient from 'openapi-fetch';
 import type { MoatApi } from './api.types';
 import type { paths } from './generated/api';
+import { NodesApi } from './nodes.api';
 import { SandboxesApi } from './sandboxes.api';
 
 export interface MoatOptions {
@@ -30,6 +31,8 @@ export class Moat {
    */
   readonly api: MoatApi;
   readonly sandboxes: SandboxesApi;
+  /** The fleet's nodes (admin token). */
+  readonly nodes: NodesApi;
 
   constructor({ apiUrl, token, fetch }: MoatOptions) {
     this.api = createClient<paths>({
@@ -38,5 +41,6 @@ export class Moat {
       ...(fetch && { fetch }),
     });
     this.sandboxes = new SandboxesApi(this.api, { apiUrl, token });
+    this.nodes = new NodesApi(this.api);
   }
 }

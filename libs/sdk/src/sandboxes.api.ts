@@ -1,9 +1,10 @@
-import type { CreateSandboxRequest, ListSandboxesQuery, MoatApi, Sandbox } from './api.types';
+import type { CreateSandboxRequest, ListSandboxesQuery, MigrateSandboxRequest, MoatApi, Sandbox } from './api.types';
 import type { AttachEndpoint } from './attach.socket';
 import { bodyOf } from './body-of';
+import { liveMigrationRoutes } from './live-migration.routes';
 import { MoatSandbox } from './sandbox.handle';
 
-/** `moat.sandboxes`: create, list, get, hibernate, wake, fork and delete sandboxes. */
+/** `moat.sandboxes`: create, list, get, hibernate, wake, fork, migrate and delete sandboxes. */
 export class SandboxesApi {
   constructor(
     private readonly api: MoatApi,
@@ -51,6 +52,17 @@ export class SandboxesApi {
   async fork(id: string, count = 1): Promise<MoatSandbox[]> {
     const clones = await bodyOf(this.api.POST('/v1/sandboxes/{id}/fork', { params: { path: { id } }, body: { count } }));
     return clones.map((clone) => this.handle(clone));
+  }
+
+  /**
+   * Moves a running `rootfs: "block"` sandbox live to another node, `nodeId` or one the
+   * scheduler picks; it keeps running meanwhile. Resolves with it as accepted (`migrating`);
+   * later it is `running` on the new node, or `running` on its old one again with an event saying
+   * MIGRATION_FAILED. 409 SANDBOX_NOT_RUNNING, MIGRATION_UNSUPPORTED (not a block rootfs) or
+   * INSUFFICIENT_RESOURCES; 404 or 409 for a `nodeId` it cannot go to.
+   */
+  migrate(id: string, request: MigrateSandboxRequest = {}): Promise<Sandbox> {
+    return bodyOf(liveMigrationRoutes(this.api).POST('/v1/sandboxes/{id}/migrate', { params: { path: { id } }, body: request }));
   }
 
   private handle(sandbox: Sandbox): MoatSandbox {

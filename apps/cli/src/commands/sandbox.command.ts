@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { SANDBOX_STATES, type CreateSandboxRequest, type NetworkModel, type Sandbox, type SandboxState } from '@moat/sdk';
+import { SANDBOX_STATES, type CreateSandboxRequest, type ListSandboxesQuery, type NetworkModel, type Sandbox } from '@moat/sdk';
 import type { CliContext } from '../context/cli.context';
 import { keyValues, orDash, timestamp } from '../output/cells';
 import type { Column } from '../output/table';
@@ -72,7 +72,7 @@ export function sandboxCommand(ctx: CliContext): Command {
     .description('list the sandboxes the token may see')
     .addOption(new Option('--state <state>', 'only those in this state').choices(SANDBOX_STATES))
     .option('--deployment <id>', 'only those of this deployment')
-    .action(async (options: { state?: SandboxState; deployment?: string }) => {
+    .action(async (options: { state?: ListSandboxesQuery['state']; deployment?: string }) => {
       const moat = await ctx.moat();
       const sandboxes = await moat.sandboxes.list({ ...(options.state && { state: options.state }), ...(options.deployment && { deploymentId: options.deployment }) });
       ctx.printer.list(
