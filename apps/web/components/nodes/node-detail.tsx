@@ -1,10 +1,11 @@
 'use client';
 
 import Link from 'next/link';
+import { useId, useState } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { sandboxList } from '@/lib/fleet/fleet.reducer';
 import { formatMemory, formatTimestamp, formatWarmPool } from '@/lib/format';
-import type { FleetNode } from '@moat/sdk';
+import type { DrainMode, FleetNode } from '@moat/sdk';
 import type { NodeAction } from '@/lib/api/api.client';
 import { SandboxesTable } from '../sandboxes/sandboxes-table';
 import { ConfirmButton } from '../ui/confirm-button';
@@ -17,12 +18,41 @@ import { JailStatus, Labels } from './nodes-table';
 const ACTIONS: Record<NodeAction, { label: string; explain: string; danger: boolean }> = {
   cordon: { label: 'Cordon', explain: 'No new sandboxes are placed on it; those running keep running.', danger: false },
   uncordon: { label: 'Uncordon', explain: 'The scheduler may place new sandboxes on it again.', danger: false },
-  drain: {
-    label: 'Drain',
-    explain: 'It is cordoned and its sandboxes are moved away (deployment replicas are recreated elsewhere).',
-    danger: true,
-  },
+  drain: { label: 'Drain', explain: 'It is cordoned and its sandboxes are moved away, as the mode says.', danger: true },
 };
+
+const DRAIN_MODES: readonly { mode: DrainMode; label: string; explain: string }[] = [
+  {
+    mode: 'replace',
+    label: 'Replace (stop and start elsewhere)',
+    explain: 'Deployment replicas are recreated on other nodes before the old ones stop; sandboxes created directly keep running here until deleted.',
+  },
+  {
+    mode: 'migrate',
+    label: 'Migrate (move running sandboxes live)',
+    explain:
+      'Running sandboxes move to other nodes while they keep running (DRAIN_MIGRATED in their history); one that cannot move is handled as Replace would (DRAIN_FALLBACK).',
+  },
+];
+
+/** The drain dialog's choice of how the node is emptied. */
+function DrainModeChoice({ mode, onChange }: { mode: DrainMode; onChange: (mode: DrainMode) => void }) {
+  const id = useId();
+  return (
+    <fieldset className="choices" aria-describedby={`${id}-explain`}>
+      <legend>Mode</legend>
+      {DRAIN_MODES.map((choice) => (
+        <label key={choice.mode} className="field field--check">
+          <input type="radio" name={`${id}-mode`} value={choice.mode} checked={mode === choice.mode} onChange={() => onChange(choice.mode)} />
+          <span>{choice.label}</span>
+        </label>
+      ))}
+      <p id={`${id}-explain`} className="hint">
+        {DRAIN_MODES.find((choice) => choice.mode === mode)?.explain}
+      </p>
+    </fieldset>
+  );
+}
 
 function actionsFor(node: FleetNode): NodeAction[] {
   switch (node.state) {
@@ -40,6 +70,7 @@ function actionsFor(node: FleetNode): NodeAction[] {
 
 export function NodeDetail({ id }: { id: string }) {
   const { api, dispatch } = useFleet();
+  const [drainMode, setDrainMode] = useState<DrainMode>('replace');
   const nodes = useCollection('nodes');
   const sandboxes = useCollection('sandboxes');
   const node = nodes.items[id];
@@ -74,11 +105,12 @@ export function NodeDetail({ id }: { id: string }) {
               confirmLabel={`${ACTIONS[action].label} node`}
               danger={ACTIONS[action].danger}
               onConfirm={async () => {
-                const item = await api.nodeAction(node.id, action);
+                const item = await api.nodeAction(node.id, action, { mode: drainMode });
                 dispatch({ type: 'upsert', collection: 'nodes', item });
               }}
             >
               <p>{ACTIONS[action].explain}</p>
+              {action === 'drain' && <DrainModeChoice mode={drainMode} onChange={setDrainMode} />}
             </ConfirmButton>
           ))}
         </div>

@@ -15,6 +15,7 @@ import { StateBadge } from '../ui/state-badge';
 import { SandboxTerminal } from '../terminal/sandbox-terminal';
 import { ExecForm } from './exec-form';
 import { ForkButton, ForkedInto } from './fork-button';
+import { MigrateButton, MigrationStatus } from './migrate-button';
 import { SandboxIsolation, SandboxNetworkSettings } from './sandbox-fences';
 import { SandboxLogs } from './sandbox-logs';
 import { SandboxStats } from './sandbox-stats';
@@ -86,6 +87,7 @@ export function SandboxDetail({ id }: { id: string }) {
               </ConfirmButton>
             ))}
             <ForkButton sandbox={sandbox} onForked={(clones) => setForked({ from: sandbox.id, clones: clones.map((c) => c.id) })} />
+            <MigrateButton sandbox={sandbox} />
             <ConfirmButton
               label="Delete"
               title={`Delete sandbox ${shortId(sandbox.id)}?`}
@@ -111,6 +113,7 @@ export function SandboxDetail({ id }: { id: string }) {
       )}
 
       {forked?.from === sandbox.id && <ForkedInto clones={forked.clones} />}
+      <MigrationStatus sandbox={sandbox} />
       {sandbox.error && (
         <p className="banner banner--inline" role="alert">
           Failed ({sandbox.error.code}): {sandbox.error.message}

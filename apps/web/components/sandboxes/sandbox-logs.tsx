@@ -14,7 +14,7 @@ type Status = { kind: 'loading' } | { kind: 'live' } | { kind: 'done'; ended: bo
  * Only a sandbox on a node has logs there: while it runs (and while it sleeps: its node keeps
  * them across a hibernate), and after it failed until it is deleted.
  */
-const HAS_LOGS: readonly SandboxState[] = ['running', 'hibernating', 'hibernated', 'waking', 'failed', 'stopping'];
+const HAS_LOGS: readonly SandboxState[] = ['running', 'hibernating', 'hibernated', 'waking', 'migrating', 'failed', 'stopping'];
 
 /**
  * The main process's stdout and stderr (stderr set apart in colour), streamed with fetch from

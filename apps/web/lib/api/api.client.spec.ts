@@ -23,6 +23,24 @@ describe('ApiClient', () => {
     ]);
   });
 
+  it('drains with the mode chosen, migrates to the node chosen or where the scheduler chooses', async () => {
+    const fake = new FakeApi()
+      .reply('POST /v1/nodes/n1/drain', { status: 200, body: nodeOf({ id: 'n1', state: 'draining' }) })
+      .reply('POST /v1/nodes/n1/cordon', { status: 200, body: nodeOf({ id: 'n1', state: 'cordoned' }) })
+      .reply('POST /v1/sandboxes/s1/migrate', { status: 202, body: sandboxOf({ id: 's1', state: 'migrating' }) });
+    const api = clientOn(fake);
+    expect((await api.nodeAction('n1', 'drain', { mode: 'migrate' })).state).toBe('draining');
+    expect((await api.nodeAction('n1', 'cordon')).state).toBe('cordoned');
+    expect((await api.migrateSandbox('s1', 'n2')).state).toBe('migrating');
+    await api.migrateSandbox('s1');
+    expect(fake.seen.map(({ method, path, body }) => ({ method, path, body }))).toEqual([
+      { method: 'POST', path: '/v1/nodes/n1/drain', body: { mode: 'migrate' } },
+      { method: 'POST', path: '/v1/nodes/n1/cordon', body: undefined },
+      { method: 'POST', path: '/v1/sandboxes/s1/migrate', body: { nodeId: 'n2' } },
+      { method: 'POST', path: '/v1/sandboxes/s1/migrate', body: {} },
+    ]);
+  });
+
   it("leaves the audit filter's blank fields out of the query", async () => {
     const fake = new FakeApi().reply('GET /v1/audit', { status: 200, body: { items: [], nextBefore: null } });
     await clientOn(fake).audit({ actor: 'admin', action: '', targetType: undefined, limit: 50, before: 12 });

@@ -11,6 +11,7 @@ import {
   type CreatedTemplateVersion,
   type CreatedTenant,
   type Deployment,
+  type DrainNodeRequest,
   type ExecRequest,
   type ExecResult,
   type FleetNode,
@@ -31,14 +32,8 @@ import {
   type TenantUsage,
 } from '@moat/sdk';
 
-/** Each operator action on a node is its own route. */
-const NODE_ACTION_PATHS = {
-  cordon: '/v1/nodes/{id}/cordon',
-  uncordon: '/v1/nodes/{id}/uncordon',
-  drain: '/v1/nodes/{id}/drain',
-} as const;
-
-export type NodeAction = keyof typeof NODE_ACTION_PATHS;
+/** The operator's actions on a node, each its own route (`moat.nodes`). */
+export type NodeAction = 'cordon' | 'uncordon' | 'drain';
 
 /** Hibernating and waking a sandbox: 202, its node does the work and reports its states. */
 const SANDBOX_ACTION_PATHS = { hibernate: '/v1/sandboxes/{id}/hibernate', wake: '/v1/sandboxes/{id}/wake' } as const;
@@ -49,6 +44,7 @@ const TENANT_ACTION_PATHS = { suspend: '/v1/tenants/{id}/suspend', resume: '/v1/
 
 /** What the dashboard asks of the control plane, with one bearer token, through @moat/sdk. */
 export class ApiClient {
+  private readonly moat: Moat;
   private readonly api: MoatApi;
 
   constructor(
@@ -56,7 +52,8 @@ export class ApiClient {
     token: string,
     fetchApi: MoatOptions['fetch'] = (request) => fetch(request, { cache: 'no-store' }),
   ) {
-    this.api = new Moat({ apiUrl: baseUrl, token, fetch: fetchApi }).api;
+    this.moat = new Moat({ apiUrl: baseUrl, token, fetch: fetchApi });
+    this.api = this.moat.api;
   }
 
   me(): Promise<Me> {
@@ -67,8 +64,9 @@ export class ApiClient {
     return bodyOf(this.api.GET('/v1/nodes'));
   }
 
-  nodeAction(nodeId: string, action: NodeAction): Promise<FleetNode> {
-    return bodyOf(this.api.POST(NODE_ACTION_PATHS[action], { params: { path: { id: nodeId } } }));
+  /** `drain` says how (`mode`; without one the control plane's default, replace). */
+  nodeAction(nodeId: string, action: NodeAction, drain: DrainNodeRequest = {}): Promise<FleetNode> {
+    return action === 'drain' ? this.moat.nodes.drain(nodeId, drain) : this.moat.nodes[action](nodeId);
   }
 
   listSandboxes(): Promise<Sandbox[]> {
@@ -100,6 +98,11 @@ export class ApiClient {
   /** The clones (201), placed on the sandbox's node; their node starts them from one capture of it. */
   forkSandbox(sandboxId: string, count: number): Promise<Sandbox[]> {
     return bodyOf(this.api.POST('/v1/sandboxes/{id}/fork', { params: { path: { id: sandboxId } }, body: { count } }));
+  }
+
+  /** Resolves once the move is accepted (202, `migrating`); where it ends up follows by event. Without `nodeId` the scheduler chooses. */
+  migrateSandbox(sandboxId: string, nodeId?: string): Promise<Sandbox> {
+    return this.moat.sandboxes.migrate(sandboxId, nodeId ? { nodeId } : {});
   }
 
   /** Resolves once deletion is accepted (202); the sandbox disappears later, by event. */
