@@ -75,4 +75,23 @@ describe('moat sandbox', () => {
     expect(api.seen.at(-1)).toMatchObject({ method: 'POST', path: '/v1/sandboxes/sb-1/fork', body: { count: 2 } });
     expect((await runMoat(['sandbox', 'fork', 'sb-1', '--count', 'two'], { api })).exitCode).toBe(ExitCode.USAGE);
   });
+
+  it('migrate asks for the move, to --node or where the scheduler chooses, and shows the sandbox as accepted', async () => {
+    const api = new FakeApi().reply('POST /v1/sandboxes/sb-1/migrate', { status: 202, body: sandboxOf({ id: 'sb-1', state: 'migrating', nodeId: 'n-1' }) });
+    const run = await runMoat(['sandbox', 'migrate', 'sb-1', '--node', 'n-2'], { api });
+    expect(run.exitCode).toBe(ExitCode.OK);
+    expect(run.stdout).toMatch(/^ID: +sb-1\nSTATE: +migrating\nNODE: +n-1\n/);
+    await runMoat(['sandbox', 'migrate', 'sb-1'], { api });
+    expect(api.seen.map((r) => [r.path, r.body])).toEqual([
+      ['/v1/sandboxes/sb-1/migrate', { nodeId: 'n-2' }],
+      ['/v1/sandboxes/sb-1/migrate', {}],
+    ]);
+  });
+
+  it("migrate exits 1 with the API's refusal", async () => {
+    const api = new FakeApi().reply('POST /v1/sandboxes/sb-1/migrate', { status: 409, body: { error: { code: 'MIGRATION_UNSUPPORTED', message: 'only a rootfs block sandbox can migrate' } } });
+    const run = await runMoat(['sandbox', 'migrate', 'sb-1'], { api });
+    expect(run.exitCode).toBe(ExitCode.API_ERROR);
+    expect(run.stderr).toMatch(/^moat: MIGRATION_UNSUPPORTED: only a rootfs block sandbox can migrate/);
+  });
 });

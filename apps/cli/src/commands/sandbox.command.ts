@@ -32,7 +32,7 @@ interface CreateOptions {
   quiet?: boolean;
 }
 
-/** `moat sandbox create|ls|get|rm`. */
+/** `moat sandbox create|ls|get|rm|hibernate|wake|fork|migrate`. */
 export function sandboxCommand(ctx: CliContext): Command {
   const sandbox = new Command('sandbox').description('create, list, show and delete sandboxes');
 
@@ -98,6 +98,16 @@ export function sandboxCommand(ctx: CliContext): Command {
         clones.map((clone) => clone.info),
         SANDBOX_COLUMNS,
       );
+    });
+
+  sandbox
+    .command('migrate')
+    .description('move a running rootfs-block sandbox live to another node (migrating, then running there; or running where it was, with MIGRATION_FAILED)')
+    .argument('<id>', 'the sandbox id')
+    .option('--node <id>', 'the node to move it to (default: the scheduler chooses)')
+    .action(async (id: string, options: { node?: string }) => {
+      const moat = await ctx.moat();
+      ctx.printer.one(await moat.sandboxes.migrate(id, options.node ? { nodeId: options.node } : {}), SANDBOX_COLUMNS);
     });
 
   return sandbox;

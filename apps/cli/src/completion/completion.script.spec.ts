@@ -15,9 +15,10 @@ describe('moat completion', () => {
     const run = await runMoat(['completion', 'bash']);
     expect(run.exitCode).toBe(ExitCode.OK);
     expect(bashCompletes(run.stdout, 'moat ro')).toEqual(['rollout']);
-    expect(bashCompletes(run.stdout, 'moat sandbox ')).toEqual(['create', 'ls', 'get', 'rm', 'hibernate', 'wake', 'fork', '--help']);
+    expect(bashCompletes(run.stdout, 'moat sandbox ')).toEqual(['create', 'ls', 'get', 'rm', 'hibernate', 'wake', 'fork', 'migrate', '--help']);
     expect(bashCompletes(run.stdout, 'moat rollout status ro-1 --w')).toEqual(['--watch']);
     expect(bashCompletes(run.stdout, 'moat -o json node c')).toEqual(['cordon']);
+    expect(bashCompletes(run.stdout, 'moat node drain n-1 --m')).toEqual(['--mode']);
     expect(bashCompletes(run.stdout, 'moat attach sb-1 --d')).toEqual(['--detach-keys']);
     expect(bashCompletes(run.stdout, 'moat logs sb-1 --f')).toEqual(['--follow']);
   });
