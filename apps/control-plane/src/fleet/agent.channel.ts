@@ -21,6 +21,7 @@ import {
   sandboxStatsSchema,
   sandboxReceiveReplySchema,
   sandboxSendReplySchema,
+  sandboxMigrateOutReplySchema,
   type AckReply,
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
@@ -29,6 +30,9 @@ import {
   type ExecReplyResult,
   type SandboxLogsPage,
   type SandboxLogsRequest,
+  type SandboxMigrateIn,
+  type SandboxMigrateOut,
+  type SandboxMigrateOutReply,
   type SandboxReceive,
   type SandboxReceiveReply,
   type SandboxSend,
@@ -66,6 +70,7 @@ const fileCommitReplySchema = ackReplySchema(fileCommitSchema);
 const logsReplySchema = ackReplySchema(sandboxLogsWireSchema);
 const receiveReplySchema = ackReplySchema(sandboxReceiveReplySchema);
 const sendReplySchema = ackReplySchema(sandboxSendReplySchema);
+const migrateOutReplySchema = ackReplySchema(sandboxMigrateOutReplySchema);
 
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
@@ -103,6 +108,19 @@ export class AgentChannel {
   /** To a move's source: sends the hibernated sandbox's saved state to the target; answered once the target took it in. */
   send(nodeId: string, request: SandboxSend): Promise<SandboxSendReply> {
     return this.request(nodeId, 'send', MOVE_TRANSFER_TIMEOUT_MS, sendReplySchema, (room) => room.emitWithAck('sandbox:send', request));
+  }
+
+  /**
+   * To a live migration's target: opens a port for the running sandbox's VM (which it runs once
+   * it arrived, with `address`); answers where the source is to connect.
+   */
+  migrateIn(nodeId: string, request: SandboxMigrateIn): Promise<SandboxReceiveReply> {
+    return this.request(nodeId, 'migrate-in', NODE_REQUEST_TIMEOUT_MS, receiveReplySchema, (room) => room.emitWithAck('sandbox:migrate-in', request));
+  }
+
+  /** To a live migration's source: sends the running sandbox's VM to the target; answered once the target runs it. */
+  migrateOut(nodeId: string, request: SandboxMigrateOut): Promise<SandboxMigrateOutReply> {
+    return this.request(nodeId, 'migrate-out', MOVE_TRANSFER_TIMEOUT_MS, migrateOutReplySchema, (room) => room.emitWithAck('sandbox:migrate-out', request));
   }
 
   /** A page of the sandbox's main-process output, held by its node (long-polled when `waitMs` is set). */

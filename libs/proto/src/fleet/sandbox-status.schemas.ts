@@ -9,9 +9,11 @@ import { sandboxIsolationSchema } from './sandbox-fences';
  * Sandbox lifecycle states as the API reports them. `unknown`: its node went silent, so nobody
  * can tell; it stays placed there (never placed twice). `hibernating` → `hibernated`: its VM's
  * memory, devices and writable rootfs are being saved on its node / are saved there, and the VM
- * is gone; `waking`: it is being restored from that, back to `running`.
+ * is gone; `waking`: it is being restored from that, back to `running`. `migrating`: it runs on
+ * its node while its VM is live-migrated to another (the control plane's state: a node reports
+ * it `running`), then `running` there — or on its own node again when the migration failed.
  */
-export const SANDBOX_STATES = ['pending', 'creating', 'running', 'hibernating', 'hibernated', 'waking', 'stopping', 'stopped', 'failed', 'unknown'] as const;
+export const SANDBOX_STATES = ['pending', 'creating', 'running', 'migrating', 'hibernating', 'hibernated', 'waking', 'stopping', 'stopped', 'failed', 'unknown'] as const;
 export const sandboxStateSchema = z.enum(SANDBOX_STATES);
 export type SandboxState = z.infer<typeof sandboxStateSchema>;
 

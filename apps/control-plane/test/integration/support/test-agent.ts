@@ -11,6 +11,9 @@ import {
   type NodeHello,
   type SandboxLogsPage,
   type SandboxLogsRequest,
+  type SandboxMigrateIn,
+  type SandboxMigrateOut,
+  type SandboxMigrateOutReply,
   type SandboxReceive,
   type SandboxReceiveReply,
   type SandboxSend,
@@ -41,6 +44,12 @@ export class TestAgent {
   readonly sendRequests: SandboxSend[] = [];
   /** How `sandbox:send` (a move's source) is answered (it may wait, as a transfer does); undefined leaves it unanswered. */
   onSend: ((request: SandboxSend) => Promise<AckReply<SandboxSendReply>> | AckReply<SandboxSendReply> | undefined) | undefined;
+  readonly migrateInRequests: SandboxMigrateIn[] = [];
+  /** How `sandbox:migrate-in` (a live migration's target) is answered; undefined leaves it unanswered. */
+  onMigrateIn: ((request: SandboxMigrateIn) => Promise<AckReply<SandboxReceiveReply>> | AckReply<SandboxReceiveReply> | undefined) | undefined;
+  readonly migrateOutRequests: SandboxMigrateOut[] = [];
+  /** How `sandbox:migrate-out` (a live migration's source) is answered (it may wait, as a migration does); undefined leaves it unanswered. */
+  onMigrateOut: ((request: SandboxMigrateOut) => Promise<AckReply<SandboxMigrateOutReply>> | AckReply<SandboxMigrateOutReply> | undefined) | undefined;
   /** The sandboxes this agent says it holds: reported in any state but `gone`. */
   readonly held = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
@@ -64,6 +73,14 @@ export class TestAgent {
     socket.on('sandbox:send', (request, ack) => {
       this.sendRequests.push(request);
       void Promise.resolve(this.onSend?.(request)).then((reply) => reply && ack(reply));
+    });
+    socket.on('sandbox:migrate-in', (request, ack) => {
+      this.migrateInRequests.push(request);
+      void Promise.resolve(this.onMigrateIn?.(request)).then((reply) => reply && ack(reply));
+    });
+    socket.on('sandbox:migrate-out', (request, ack) => {
+      this.migrateOutRequests.push(request);
+      void Promise.resolve(this.onMigrateOut?.(request)).then((reply) => reply && ack(reply));
     });
     socket.on('sandbox:logs', (request, ack) => {
       this.logRequests.push(request);
