@@ -23,6 +23,10 @@ export enum ErrorCode {
   HIBERNATE_UNSUPPORTED = 'HIBERNATE_UNSUPPORTED',
   /** The sandbox cannot be forked: only one created with `rootfs: "block"` can (its clones start from its saved VM, as a wake does). */
   FORK_UNSUPPORTED = 'FORK_UNSUPPORTED',
+  /** The sandbox cannot be live-migrated: only one created with `rootfs: "block"` can (its writable disk travels in QEMU's migration stream). */
+  MIGRATION_UNSUPPORTED = 'MIGRATION_UNSUPPORTED',
+  /** A node named in the request (a migration's target) does not exist. */
+  NODE_NOT_FOUND = 'NODE_NOT_FOUND',
   /** No node that can take what is asked has the vCPUs or memory free (a fork's clones on their source's node; a woken sandbox on its own or any other). */
   INSUFFICIENT_RESOURCES = 'INSUFFICIENT_RESOURCES',
   /** A hibernated sandbox cannot wake: its saved state is on a node that is down (it can once that node is back). */

@@ -15,6 +15,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 403;
     case ErrorCode.NOT_FOUND:
     case ErrorCode.FILE_NOT_FOUND:
+    case ErrorCode.NODE_NOT_FOUND:
       return 404;
     case ErrorCode.CONFLICT:
     case ErrorCode.SANDBOX_NOT_RUNNING:
@@ -22,6 +23,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.MANAGED_BY_CONTAINERD:
     case ErrorCode.HIBERNATE_UNSUPPORTED:
     case ErrorCode.FORK_UNSUPPORTED:
+    case ErrorCode.MIGRATION_UNSUPPORTED:
     case ErrorCode.INSUFFICIENT_RESOURCES: // its sandboxes hold the node: deleting some helps
     case ErrorCode.SAVED_STATE_UNREACHABLE: // its node is down: waking it once that node is back helps
     case ErrorCode.TENANT_NETWORK_FULL: // the tenant's own sandboxes hold every address: deleting one helps

@@ -17,6 +17,7 @@ import { SandboxHibernation1732000012000 } from './migrations/1732000012000-sand
 import { SandboxIdleTimeout1732000013000 } from './migrations/1732000013000-sandbox-idle-timeout';
 import { SandboxFork1732000014000 } from './migrations/1732000014000-sandbox-fork';
 import { SandboxMove1732000015000 } from './migrations/1732000015000-sandbox-move';
+import { SandboxLiveMove1732000016000 } from './migrations/1732000016000-sandbox-live-move';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -37,6 +38,7 @@ const MIGRATIONS = [
   SandboxIdleTimeout1732000013000,
   SandboxFork1732000014000,
   SandboxMove1732000015000,
+  SandboxLiveMove1732000016000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

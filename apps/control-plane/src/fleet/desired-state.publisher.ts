@@ -143,6 +143,7 @@ const DESIRED_COLUMNS = {
   address: true,
   desiredHibernated: true,
   movingTo: true,
+  liveMove: true,
   idleTimeoutSeconds: true,
   forkedFrom: true,
   forkId: true,
@@ -169,8 +170,9 @@ function toDesired(sandbox: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>): 
     ...(sandbox.dns ? { dns: sandbox.dns } : {}),
     restartCount: sandbox.restartCount,
     ...(sandbox.address ? { address: sandbox.address } : {}),
-    // Its node keeps it hibernated while its saved state moves to another node.
-    ...(sandbox.desiredHibernated || sandbox.movingTo !== null ? { hibernated: true } : {}),
+    // Its node keeps it hibernated while its saved state moves to another node (not while its
+    // running VM is live-migrated: it runs there until the target runs it).
+    ...(sandbox.desiredHibernated || (sandbox.movingTo !== null && !sandbox.liveMove) ? { hibernated: true } : {}),
     ...(sandbox.idleTimeoutSeconds !== null ? { idleTimeoutSeconds: sandbox.idleTimeoutSeconds } : {}),
     ...(fork ? { forkOf: fork } : {}),
   };

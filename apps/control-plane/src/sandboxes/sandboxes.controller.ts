@@ -15,6 +15,7 @@ import { serverTiming } from '../common/server-timing';
 import { CreateSandboxDto } from './dto/create-sandbox.dto';
 import { ExecDto, ExecResultDto, SandboxStatsDto } from './dto/exec.dto';
 import { ListSandboxesQuery } from './dto/list-sandboxes.query';
+import { MigrateSandboxDto } from './dto/migrate-sandbox.dto';
 import { SandboxDto } from './dto/sandbox.dto';
 import { SandboxesService } from './sandboxes.service';
 
@@ -127,6 +128,25 @@ export class SandboxesController {
   @ApiErrorResponses(403, 404, 409)
   async wake(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
     return SandboxDto.from(await this.sandboxes.setHibernated(principal, id, false));
+  }
+
+  @Post(':id/migrate')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Live-migrate a running sandbox to another node',
+    description:
+      'Its VM moves to another node while it runs (QEMU pre-copy between the two node agents; its writable disk travels in the same stream): ' +
+      'to `nodeId` when given, else where the scheduler places it among the other nodes. It keeps its id, its address and its processes. ' +
+      'It is `migrating` on its node meanwhile, then `running` on the target (event MIGRATED with the bytes sent, the downtime and the total time); ' +
+      'a failed migration leaves it `running` on its node, its latest event MIGRATION_FAILED with the reason. ' +
+      'Only a sandbox created with `rootfs: "block"` can migrate (409 MIGRATION_UNSUPPORTED); one that is not running, or migrating already, answers 409 SANDBOX_NOT_RUNNING. ' +
+      'A `nodeId` that names no node answers 404 NODE_NOT_FOUND; its own node, or one not ready (cordoned, draining, down), 409 INVALID_STATE; ' +
+      'one without room for it, or no other node fitting it, 409 INSUFFICIENT_RESOURCES.',
+  })
+  @ApiAcceptedResponse({ type: SandboxDto })
+  @ApiErrorResponses(400, 404, 409)
+  async migrate(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() dto: MigrateSandboxDto): Promise<SandboxDto> {
+    return SandboxDto.from(await this.sandboxes.migrate(principal, id, dto.nodeId));
   }
 
   @Get(':id/stats')

@@ -17,9 +17,10 @@ import { ExecDto } from './dto/exec.dto';
 import { dnsConfigOf, egressPolicyOf } from './dto/sandbox-fences.dto';
 import { restartPolicyOf } from './dto/sandbox-lifecycle.dto';
 import { SandboxDto } from './dto/sandbox.dto';
-import { HIBERNATION_STATES, isReleased, wakesOnUse } from './model/hibernation';
+import { HIBERNATION_STATES, isReleased, wakesOnUse, wholeVmRefusal } from './model/hibernation';
 import { newSandbox, SandboxEntity } from './model/sandbox.entity';
 import { SandboxesRepository } from './model/sandboxes.repository';
+import { SandboxMigrator } from './move/sandbox-migrator';
 import { SandboxMover } from './move/sandbox.mover';
 import { untilAwake } from './wake-on-use';
 
@@ -59,6 +60,7 @@ export class SandboxesService {
     private readonly publisher: DesiredStatePublisher,
     private readonly announcer: SandboxAnnouncer,
     private readonly mover: SandboxMover,
+    private readonly migrator: SandboxMigrator,
   ) {}
 
   /**
@@ -211,12 +213,8 @@ export class SandboxesService {
     const found = await this.transactions.run(async (manager) => {
       const sandbox = await manager.findOneBy(SandboxEntity, { id });
       if (!this.isVisible(principal, sandbox)) return undefined;
-      if (hibernated && sandbox.rootfs !== 'block') {
-        throw new ApiError(
-          ErrorCode.HIBERNATE_UNSUPPORTED,
-          `sandbox ${id} has rootfs ${sandbox.rootfs ?? "(the node's default)"}: only one created with rootfs "block" can hibernate`,
-        );
-      }
+      const unsupported = hibernated ? wholeVmRefusal(sandbox) : undefined;
+      if (unsupported) throw new ApiError(ErrorCode.HIBERNATE_UNSUPPORTED, `${unsupported}: only one created with rootfs "block" can hibernate`);
       if (sandbox.desiredState !== 'running' || !HIBERNATION_STATES.includes(sandbox.state)) {
         throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, neither running nor hibernated`);
       }
@@ -246,6 +244,29 @@ export class SandboxesService {
       await this.publisher.nodesChanged(move ? [move.from, move.to] : [sandbox.nodeId as string]);
     }
     if (move) void this.mover.run(move, principal);
+    return sandbox;
+  }
+
+  /**
+   * Live-migrates a running sandbox to another node while it runs (see SandboxMigrator): to
+   * `nodeId` when given, else where the scheduler places it. It is `migrating` on its node until
+   * the target runs it; the migration goes on in the background. MIGRATION_UNSUPPORTED unless
+   * `rootfs: block`, SANDBOX_NOT_RUNNING unless it runs (or while it migrates already);
+   * NODE_NOT_FOUND, INVALID_STATE or INSUFFICIENT_RESOURCES for a target that cannot take it,
+   * INSUFFICIENT_RESOURCES when no other node can.
+   */
+  async migrate(principal: Principal, id: string, nodeId: string | undefined): Promise<SandboxEntity> {
+    const { sandbox, migration } = await this.transactions.run(async (manager) => {
+      const sandbox = await this.get(principal, id, manager);
+      const migration = await this.migrator.begin(manager, sandbox, nodeId);
+      // A concurrent request started a move first: this one changes nothing.
+      return migration ? { sandbox, migration } : { sandbox: await this.get(principal, id, manager), migration: undefined };
+    });
+    if (migration) {
+      this.announcer.updated(sandbox);
+      await this.publisher.nodesChanged([migration.from, migration.to]);
+      void this.migrator.run(migration, principal);
+    }
     return sandbox;
   }
 
@@ -308,7 +329,8 @@ export class SandboxesService {
     if (sandbox.state === 'unknown') {
       throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
     }
-    if (sandbox.state !== 'running' || sandbox.desiredState !== 'running') {
+    // A migrating sandbox runs on its node until the target runs it.
+    if ((sandbox.state !== 'running' && sandbox.state !== 'migrating') || sandbox.desiredState !== 'running') {
       throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state}, not running`);
     }
     if (!sandbox.nodeId || !(await this.nodes.isUp(sandbox.nodeId))) {

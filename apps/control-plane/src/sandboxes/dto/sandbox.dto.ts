@@ -111,6 +111,7 @@ export class SandboxDto {
     enum: SANDBOX_STATES,
     description:
       'pending → creating → running; hibernating → hibernated (its VM saved on its node and released) → waking → running; ' +
+      'migrating (live-migrated to another node while it runs) → running there, or on its own node again when the migration failed; ' +
       'stopping while being deleted; failed; unknown while its node is away',
   })
   state!: SandboxState;

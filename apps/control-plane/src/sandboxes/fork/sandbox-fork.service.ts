@@ -14,6 +14,7 @@ import { NO_USAGE, withAdded } from '../../tenants/model/quota';
 import { TenantsService } from '../../tenants/tenants.service';
 import { SandboxAnnouncer } from '../announce/sandbox.announcer';
 import { forkedEvents, newClone } from '../model/fork';
+import { wholeVmRefusal } from '../model/hibernation';
 import type { SandboxEntity } from '../model/sandbox.entity';
 import { SandboxesRepository } from '../model/sandboxes.repository';
 import { SandboxesService } from '../sandboxes.service';
@@ -69,12 +70,8 @@ export class SandboxForkService {
 
   /** The node of a sandbox that can be forked now; throws why it cannot. */
   private forkableOn(source: SandboxEntity): string {
-    if (source.rootfs !== 'block') {
-      throw new ApiError(
-        ErrorCode.FORK_UNSUPPORTED,
-        `sandbox ${source.id} has rootfs ${source.rootfs ?? "(the node's default)"}: only one created with rootfs "block" can be forked`,
-      );
-    }
+    const unsupported = wholeVmRefusal(source);
+    if (unsupported) throw new ApiError(ErrorCode.FORK_UNSUPPORTED, `${unsupported}: only one created with rootfs "block" can be forked`);
     if (source.state !== 'running' || source.desiredState !== 'running' || source.desiredHibernated || !source.nodeId) {
       const doing = source.desiredState === 'running' && source.desiredHibernated ? ', asked to hibernate' : '';
       throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${source.id} is ${source.state}${doing}: only a running one can be forked`);

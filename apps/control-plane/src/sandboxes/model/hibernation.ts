@@ -14,6 +14,16 @@ const HIBERNATE_REFUSALS: readonly string[] = ['HIBERNATE_UNSUPPORTED', 'HIBERNA
 export const HIBERNATION_STATES: readonly SandboxState[] = ['running', 'hibernating', 'hibernated', 'waking'];
 
 /**
+ * Whether the sandbox's whole VM can be saved or sent to another node — hibernate, fork, live
+ * migration: only one created with `rootfs: "block"` (QEMU saves or migrates no shared
+ * filesystem). Otherwise, the words saying which rootfs it has.
+ */
+export function wholeVmRefusal(sandbox: Pick<SandboxEntity, 'id' | 'rootfs'>): string | undefined {
+  if (sandbox.rootfs === 'block') return undefined;
+  return `sandbox ${sandbox.id} has rootfs ${sandbox.rootfs ?? "(the node's default)"}`;
+}
+
+/**
  * How long an exec, attach or file request waits for the hibernated sandbox it woke to run again:
  * a wake takes a second or two under TCG here, more on a node busy waking many at once.
  */

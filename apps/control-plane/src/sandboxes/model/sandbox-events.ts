@@ -5,7 +5,7 @@ export interface SandboxEvent {
   /** ISO 8601. */
   at: string;
   state: SandboxState;
-  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations, idle ones, forks and moves. */
+  /** For failures (the node's error), restarts, deletes, nodes going away, refused hibernations, idle ones, forks, moves and migrations. */
   reason?: ErrorInfo;
 }
 
@@ -30,6 +30,16 @@ export const EventReason = {
   MOVING: 'MOVING',
   /** Moving its saved state to another node failed (the node's error): it stays hibernated on its own. */
   MOVE_FAILED: 'MOVE_FAILED',
+  /** It is live-migrated to another node while it runs (the message names both). */
+  MIGRATING: 'MIGRATING',
+  /** Its live migration succeeded: it runs on the other node (the message gives the figures). */
+  MIGRATED: 'MIGRATED',
+  /** Its live migration failed (the node's error): it runs on its own node again. */
+  MIGRATION_FAILED: 'MIGRATION_FAILED',
+  /** Its node drains by migration, and it is live-migrated to another node (the message names it). */
+  DRAIN_MIGRATED: 'DRAIN_MIGRATED',
+  /** Its node drains by migration, and it cannot migrate: the message says why and what happens to it instead. */
+  DRAIN_FALLBACK: 'DRAIN_FALLBACK',
 } as const;
 
 /**

@@ -177,4 +177,28 @@ describe('applyStatus', () => {
       expect(sandbox.events.at(-1)).toEqual(IDLE);
     });
   });
+
+  describe('while its VM is live-migrated', () => {
+    const migrating = (): SandboxEntity => placed({ state: 'migrating', movingTo: 'target', liveMove: true, rootfs: 'block' });
+    const report = (state: SandboxStatus['state']): SandboxStatus => ({ id: 'x', state, timings: [] });
+
+    it('stays migrating while its node reports it running', () => {
+      const outcome = applyStatus(migrating(), report('running'), AT);
+      expect(outcome.sandbox.state).toBe('migrating');
+      expect(outcome.desiredChanged).toBe(false);
+    });
+
+    it("leaves the source's gone to the migration's answer", () => {
+      expect(applyStatus(migrating(), report('gone'), AT)).toMatchObject({ changed: false, desiredChanged: false, sandbox: { state: 'migrating' } });
+    });
+
+    it('takes a failure as any other', () => {
+      expect(applyStatus(migrating(), { ...report('failed'), error: { code: 'VMM_EXITED', message: 'qemu exited' } }, AT).sandbox.state).toBe('failed');
+    });
+
+    it('treats a wake move as before (its node keeps it hibernated, gone is a loss)', () => {
+      const waking = placed({ state: 'waking', movingTo: 'target', liveMove: false });
+      expect(applyStatus(waking, report('gone'), AT).sandbox.state).toBe('failed');
+    });
+  });
 });

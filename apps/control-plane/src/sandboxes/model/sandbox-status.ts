@@ -22,6 +22,13 @@ export interface StatusOutcome {
 
 /** Applies a node's report on one of its sandboxes to the entity; the caller stores the batch. */
 export function applyStatus(sandbox: SandboxEntity, status: SandboxStatus, at: Date): StatusOutcome {
+  if (sandbox.liveMove && sandbox.state === 'migrating') {
+    // While its VM is live-migrated, its own node runs it (`migrating` here) until it runs on the
+    // target; the migration's answer decides where it is, not its node's `gone` (the source
+    // releases it once the target runs it, which may be heard before that answer).
+    if (status.state === 'gone') return { sandbox, changed: false, desiredChanged: false };
+    if (status.state === 'running') return observed(sandbox, status, 'migrating', at);
+  }
   return status.state === 'gone' ? gone(sandbox, at) : observed(sandbox, status, status.state, at);
 }
 

@@ -58,10 +58,18 @@ export class SandboxEntity {
 
   /**
    * While woken on another node: that node, as its saved state moves there from `nodeId` (state
-   * `waking`; its vCPUs and memory are booked there). null otherwise.
+   * `waking`); while live-migrated (`liveMove`), the node its VM goes to. Its vCPUs and memory
+   * are booked there; no second move starts. null otherwise.
    */
   @Column({ type: 'varchar', length: 36, nullable: true })
   movingTo!: string | null;
+
+  /**
+   * The move under way is a live migration: the sandbox runs on `nodeId` (state `migrating`)
+   * while its VM goes to `movingTo`, where it runs once the migration succeeded.
+   */
+  @Column({ type: 'boolean', default: false })
+  liveMove!: boolean;
 
   /** While hibernated: the bytes its saved state takes on its node, as the node reports them; null otherwise. */
   @Column({ type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
@@ -256,6 +264,7 @@ export function newSandbox(request: SandboxRequest, now: Date): SandboxEntity {
     desiredHibernated: false,
     savedBytes: null,
     movingTo: null,
+    liveMove: false,
     forkedFrom: null,
     forkId: null,
     forkCount: null,

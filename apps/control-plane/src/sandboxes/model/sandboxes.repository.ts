@@ -114,24 +114,38 @@ export class SandboxesRepository {
   }
 
   /**
-   * Starts moving a hibernated sandbox's saved state from its node to `to` (see `movingTo`): it
-   * is to wake there, and is `waking` with `events` meanwhile. Only a sandbox still released on
-   * `from` with no move under way is changed; whether it was (a concurrent wake may have won).
+   * Starts a move of a sandbox from its node to `to` (see `movingTo`), booking it there: a
+   * hibernated one's saved state (`wake`: it is to wake there, `waking` meanwhile), or a running
+   * one's VM (`live`: `migrating` meanwhile, `liveMove`), with `events`. Only a sandbox still so
+   * on `from` with no move under way is changed; whether it was (a concurrent request may have
+   * started one first).
    */
-  async startMove(manager: EntityManager, move: { id: string; from: string; to: string }, events: readonly SandboxEvent[], now: Date): Promise<boolean> {
+  async startMove(
+    manager: EntityManager,
+    move: { id: string; from: string; to: string; kind: 'wake' | 'live' },
+    events: readonly SandboxEvent[],
+    now: Date,
+  ): Promise<boolean> {
+    const common = { movingTo: move.to, events: [...events], updatedAt: now };
     const { affected } = await manager
       .createQueryBuilder()
       .update(SandboxEntity)
-      .set({ movingTo: move.to, desiredHibernated: false, state: 'waking', events: [...events], updatedAt: now })
-      .where({ id: move.id, nodeId: move.from, movingTo: IsNull(), desiredState: 'running', desiredHibernated: true, state: 'hibernated' })
+      .set(move.kind === 'wake' ? { ...common, desiredHibernated: false, state: 'waking' } : { ...common, liveMove: true, state: 'migrating' })
+      .where({
+        id: move.id,
+        nodeId: move.from,
+        movingTo: IsNull(),
+        desiredState: 'running',
+        ...(move.kind === 'wake' ? { desiredHibernated: true, state: 'hibernated' } : { desiredHibernated: false, state: 'running' }),
+      })
       .updateEntity(false)
       .execute();
     return affected === 1;
   }
 
   /**
-   * Ends a move from `from` to `to` as the caller decided (placed on `to`, or hibernated on
-   * `from` again: the sandbox's `nodeId`, `placedAt`, `desiredHibernated`, `state` and `events`),
+   * Ends a move from `from` to `to` as the caller decided (placed on `to`, or hibernated or
+   * running on `from` again: the sandbox's `nodeId`, `placedAt`, `desiredHibernated`, `state` and `events`),
    * if it is still under way on a sandbox meant to run; whether it was.
    */
   async endMove(
@@ -143,11 +157,16 @@ export class SandboxesRepository {
     const { affected } = await manager
       .createQueryBuilder()
       .update(SandboxEntity)
-      .set({ nodeId, placedAt, desiredHibernated, state, events, updatedAt, movingTo: null })
+      .set({ nodeId, placedAt, desiredHibernated, state, events, updatedAt, movingTo: null, liveMove: false })
       .where({ id, nodeId: move.from, movingTo: move.to, desiredState: 'running' })
       .updateEntity(false)
       .execute();
     return affected === 1;
+  }
+
+  /** Stores events the control plane tells of on a sandbox without changing its state (a drain's plan for it). */
+  async storeEvents(manager: EntityManager, id: string, events: readonly SandboxEvent[], now: Date): Promise<void> {
+    await manager.update(SandboxEntity, { id }, { events: [...events], updatedAt: now });
   }
 
   /** Stores a fork: its clones, already placed on their source's node, and the source's events telling of them. */
