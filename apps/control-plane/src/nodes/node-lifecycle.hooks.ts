@@ -2,13 +2,18 @@ import { Injectable, Logger } from '@nestjs/common';
 
 /**
  * What other features learn about nodes. The deployments controller registers here to move
- * the sandboxes it manages: on `nodeDraining` it starts replacements on other nodes and stops
+ * the sandboxes it manages (a drain by migration leaves them to it too): on `nodeDraining` it starts replacements on other nodes and stops
  * the old ones once the replacements are healthy; on `nodeDown` it may replace the node's
  * now `unknown` sandboxes (setting the old ones' desired state to deleted fences them: the
  * node stops them when it comes back).
  */
+/** How a drain empties the node: replace deployments' replicas (and leave the rest), or live-migrate what can migrate first. */
+export const DRAIN_MODES = ['replace', 'migrate'] as const;
+export type DrainMode = (typeof DRAIN_MODES)[number];
+
 export interface NodeLifecycleListener {
-  nodeDraining?(nodeId: string): Promise<void>;
+  /** The node was asked to drain, `options.mode` saying how (see DrainByMigration for "migrate"). */
+  nodeDraining?(nodeId: string, options?: { mode: DrainMode }): Promise<void>;
   nodeDown?(nodeId: string): Promise<void>;
 }
 
@@ -23,11 +28,11 @@ export class NodeLifecycleHooks {
   }
 
   /** Tells every listener; does not wait for them (drain replacements can take minutes). */
-  emit(event: keyof NodeLifecycleListener, nodeId: string): void {
+  emit(event: keyof NodeLifecycleListener, nodeId: string, options?: { mode: DrainMode }): void {
     void (async () => {
       for (const listener of this.listeners) {
         try {
-          await listener[event]?.(nodeId);
+          await listener[event]?.(nodeId, options);
         } catch (err) {
           this.logger.error({ err, nodeId, event }, 'node lifecycle listener failed');
         }

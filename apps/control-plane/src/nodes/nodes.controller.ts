@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AUDIT_NOTE, type AuditableRequest } from '../audit/audit.interceptor';
 import { AdminOnly, Public } from '../auth/auth.decorators';
 import { ApiErrorResponses } from '../common/error-body.dto';
 import {
   CreateJoinTokenDto,
+  DrainNodeDto,
   JoinNodeDto,
   JoinTokenDto,
   NodeCredentialDto,
@@ -102,12 +104,18 @@ export class NodesController {
   @ApiOperation({
     summary: 'Drain a node (admin)',
     description:
-      'No new placements; deployment-managed sandboxes are replaced on other nodes before the old ones stop. ' +
-      'Sandboxes created directly keep running until deleted (a VM cannot move).',
+      'No new placements. With mode "replace" (the default), deployment-managed sandboxes are replaced on other nodes before the old ones stop; ' +
+      'sandboxes created directly keep running until deleted. With mode "migrate", every running sandbox that can live-migrate ' +
+      '(rootfs "block", not a deployment\'s replica) moves to where the scheduler places it while it runs, a few at a time; the others fall back to ' +
+      '"replace" handling. Each sandbox gets an event saying which (DRAIN_MIGRATED, or DRAIN_FALLBACK with the reason). The mode is audited.',
   })
   @ApiOkResponse({ type: NodeDto })
-  @ApiErrorResponses(401, 403, 404)
-  drain(@Param('id') id: string): Promise<NodeDto> {
-    return this.nodes.setUnschedulable(id, 'draining');
+  @ApiErrorResponses(400, 401, 403, 404)
+  async drain(@Param('id') id: string, @Body() dto: DrainNodeDto, @Req() request: AuditableRequest): Promise<NodeDto> {
+    const mode = dto.mode ?? 'replace';
+    const view = await this.nodes.setUnschedulable(id, 'draining', mode);
+    const note = request[AUDIT_NOTE];
+    if (note) note.detail = `mode: ${mode}`;
+    return view;
   }
 }

@@ -13,7 +13,7 @@ import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { sizingOf } from '../scheduler/node-offer';
 import { SchedulerService } from '../scheduler/scheduler.service';
-import { NodeLifecycleHooks } from './node-lifecycle.hooks';
+import { NodeLifecycleHooks, type DrainMode } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
 import { NodeEntity, Unschedulable } from './node.entity';
 import { underlayAddressOf } from './underlay-address';
@@ -277,8 +277,12 @@ export class NodesService {
     return this.announce(id);
   }
 
-  /** `cordoned`/`draining`: no new placements; undefined (uncordon): schedulable again. */
-  async setUnschedulable(id: string, unschedulable: Unschedulable | null): Promise<NodeDto> {
+  /**
+   * `cordoned`/`draining`: no new placements; undefined (uncordon): schedulable again. A drain
+   * tells the lifecycle listeners (`mode`, default "replace"); a drain by migration is told again
+   * when asked of a node already draining (what could not migrate then may now).
+   */
+  async setUnschedulable(id: string, unschedulable: Unschedulable | null, mode: DrainMode = 'replace'): Promise<NodeDto> {
     const node = await this.found(id);
     await this.nodes.update({ id }, { unschedulable });
     // A down or unknown node stays so; the mark applies when it comes back (says hello).
@@ -289,7 +293,7 @@ export class NodesService {
     // Uncordoned: room to place in; cordoned: pending sandboxes' reasons change.
     await this.scheduler.placePending();
     const view = await this.announce(id);
-    if (unschedulable === 'draining' && node.unschedulable !== 'draining') this.hooks.emit('nodeDraining', id);
+    if (unschedulable === 'draining' && (node.unschedulable !== 'draining' || mode === 'migrate')) this.hooks.emit('nodeDraining', id, { mode });
     return view;
   }
 

@@ -166,4 +166,47 @@ describe.each(DATABASES)('live migration on $label', ({ kind, skip }) => {
     await moves.reaches(block.id, { state: 'running', nodeId: a.nodeId });
     expect(small.migrateInRequests).toEqual([]);
   });
+
+  itIf(!skip)('drains a node by migration: the block sandbox migrates, the virtiofs one falls back, each told which; the mode audited', async () => {
+    const a = await moves.agent();
+    const block = await runningOn(a);
+    const shared = await runningOn(a, { rootfs: 'virtiofs' });
+    const b = await moves.agent();
+    b.onMigrateIn = () => ({ ok: true, result: TARGET });
+    a.onMigrateOut = () => ({ ok: true, result: FIGURES });
+
+    const node = bodyOf<{ state: string }>(await moves.t.api().post(`/v1/nodes/${a.nodeId}/drain`).set(moves.t.admin()).send({ mode: 'migrate' }).expect(200));
+    expect(node.state).toBe('draining');
+
+    const migrated = await moves.reaches(block.id, { state: 'running', nodeId: b.nodeId });
+    expect(migrated.events.map((e) => e.reason?.code).filter(Boolean)).toEqual(expect.arrayContaining(['DRAIN_MIGRATED', 'MIGRATED']));
+    expect(migrated.events.find((e) => e.reason?.code === 'DRAIN_MIGRATED')?.reason?.message).toBe(
+      `node ${a.nodeId} drains: migrating to node ${b.nodeId} while it runs`,
+    );
+    const fallback = await eventually(async () => {
+      const found = await moves.reaches(shared.id, { state: 'running', nodeId: a.nodeId });
+      expect(found.events.at(-1)?.reason?.code).toBe('DRAIN_FALLBACK');
+      return found;
+    });
+    expect(fallback.events.at(-1)?.reason?.message).toBe('it cannot migrate (rootfs virtiofs; only "block" can): it keeps running on its node until deleted');
+    expect(a.migrateOutRequests.map((r) => r.sandboxId)).toEqual([block.id]);
+
+    const drains = await auditOf(a.nodeId, 'node.drain');
+    expect(drains).toEqual([expect.objectContaining({ result: 'success', message: 'mode: migrate' })]);
+    const migrations = await auditOf(block.id, 'sandbox.migrate');
+    expect(migrations).toEqual([expect.objectContaining({ result: 'success', actor: { kind: 'admin', id: 'admin' } })]);
+  });
+
+  itIf(!skip)('drains by replacement by default, auditing that mode', async () => {
+    const a = await moves.agent();
+    const block = await runningOn(a);
+    await moves.agent();
+    await moves.t.api().post(`/v1/nodes/${a.nodeId}/drain`).set(moves.t.admin()).expect(200);
+    expect((await auditOf(a.nodeId, 'node.drain')).at(0)).toMatchObject({ message: 'mode: replace' });
+    const refused = await moves.t.api().post(`/v1/nodes/${a.nodeId}/drain`).set(moves.t.admin()).send({ mode: 'teleport' }).expect(400);
+    expect(refused.body.error.code).toBe('VALIDATION_FAILED');
+    const found = await moves.reaches(block.id, { state: 'running', nodeId: a.nodeId });
+    expect(found.events.map((e) => e.reason?.code)).not.toContain('DRAIN_MIGRATED');
+    expect(a.migrateOutRequests).toEqual([]);
+  });
 });

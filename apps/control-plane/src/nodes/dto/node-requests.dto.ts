@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MAX_NODE_NAME_LENGTH } from '@moat/proto';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { DRAIN_MODES, type DrainMode } from '../node-lifecycle.hooks';
 import { IsText } from '../../common/text.validator';
 import { IsStringMap, LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 
@@ -57,4 +58,19 @@ export class UpdateNodeDto {
   @ApiProperty({ type: Object, additionalProperties: { type: 'string' }, description: 'Replaces all labels' })
   @IsStringMap(LABEL_MAP)
   labels!: Record<string, string>;
+}
+
+export class DrainNodeDto {
+  @ApiProperty({
+    required: false,
+    enum: DRAIN_MODES,
+    default: 'replace',
+    description:
+      '"replace": deployment-managed sandboxes are replaced on other nodes before the old ones stop; sandboxes created directly keep running until deleted. ' +
+      '"migrate": every running sandbox that can (rootfs "block", not a deployment\'s replica) is live-migrated to where the scheduler places it, a few at a time; ' +
+      'the others are handled as by "replace". Each sandbox gets an event saying which: DRAIN_MIGRATED, or DRAIN_FALLBACK with the reason.',
+  })
+  @IsOptional()
+  @IsIn(DRAIN_MODES)
+  mode?: DrainMode;
 }
