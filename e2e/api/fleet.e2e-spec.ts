@@ -205,6 +205,47 @@ describe('a fleet of three real nodes', () => {
     }
   }, STEP_TIMEOUT_MS);
 
+  it('live-migrates a running sandbox to another node: its counter never stops, its /tmp, address and peers stay', async () => {
+    const key = (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `fleet-migrate-${Date.now()}` })).body.apiKey;
+    const create = async (body: object) => {
+      const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128, ...body }, key);
+      expect(res.status).toBe(201);
+      created.push(res.body.id);
+      return runningSandbox(res.body.id);
+    };
+    const sandbox = await create({ rootfs: 'block', command: COUNTER });
+    const peer = await create({});
+    const get = async () => (await call<Sandbox & { events?: unknown[] }>('GET', `/v1/sandboxes/${sandbox.id}`, undefined, key)).body;
+    const sh = async (target: Sandbox, script: string) => {
+      const out = (await call<{ exitCode: number; stdout: string; stderr: string }>('POST', `/v1/sandboxes/${target.id}/exec`, { command: ['sh', '-c', script], timeoutMs: 30_000 }, key)).body;
+      expect(out).toMatchObject({ exitCode: 0, stderr: '' });
+      return out.stdout.trim();
+    };
+    await sh(sandbox, 'echo kept > /tmp/marker');
+    const before = Number(await sh(sandbox, 'cat /tmp/count'));
+    const migrating = await call<Sandbox>('POST', `/v1/sandboxes/${sandbox.id}/migrate`, {}, key);
+    expect(migrating.status).toBe(202);
+    expect(migrating.body.state).toBe('migrating');
+    const moved = await until('the sandbox to run on another node', async () => {
+      const current = await get();
+      if (current.state === 'failed') throw new Error(`the migration failed: ${JSON.stringify(current.events?.slice(-3))}`);
+      if (current.state === 'running' && current.nodeId === sandbox.nodeId) throw new Error(`the migration did not happen: ${JSON.stringify(current.events?.slice(-3))}`);
+      return current.state === 'running' ? current : undefined;
+    });
+    expect(moved.nodeId).not.toBe(sandbox.nodeId);
+    expect(moved.ip).toBe(sandbox.ip);
+    // The counter went on through the move: neither restarted nor stopped for long.
+    const after = Number(await sh(moved, 'cat /tmp/count'));
+    expect(after).toBeGreaterThanOrEqual(before);
+    expect(await sh(moved, 'cat /tmp/marker')).toBe('kept');
+    // Its tenant's other sandbox still reaches it at its address, now on another node.
+    await until('the peer to reach it at its address', async () => {
+      const out = (await call<{ exitCode: number }>('POST', `/v1/sandboxes/${peer.id}/exec`, { command: ['ping', '-c', '1', '-W', '2', sandbox.ip ?? ''], timeoutMs: 30_000 }, key)).body;
+      return out.exitCode === 0 ? true : undefined;
+    });
+    for (const id of [sandbox.id, peer.id]) expect((await call('DELETE', `/v1/sandboxes/${id}`, undefined, key)).status).toBe(202);
+  }, STEP_TIMEOUT_MS);
+
   it('speaks only TLS: a plain connection gets no answer, and a node agent refuses a certificate its CA did not sign', async () => {
     const plain = stack.apiUrl.replace('https:', 'http:');
     await expect(apiRequest(`${plain}/healthz`)).rejects.toThrow();

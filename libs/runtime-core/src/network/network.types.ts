@@ -55,6 +55,12 @@ export type VmNic = z.infer<typeof vmNicSchema>;
 
 /** A sandbox's network as kept in its state file: enough to finish or undo the plumbing after a restart. */
 export const networkStateSchema = z.object({
+  /**
+   * The id its host objects (netns, CNI container, firewall rules) are named by: the sandbox's,
+   * or for a sandbox moved from another node its own VM id (the source's copy may still hold the
+   * sandbox id's on a shared host). Absent in states older than it: the sandbox id.
+   */
+  owner: z.string().optional(),
   model: z.enum(NETWORK_MODELS),
   tenantId: z.string(),
   ports: z.array(portMappingSchema),

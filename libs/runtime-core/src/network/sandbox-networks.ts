@@ -119,7 +119,7 @@ export class SandboxNetworks {
    */
   async attach(req: AttachRequest, save: (state: NetworkState) => Promise<void>): Promise<NetworkAttachment> {
     const { sandboxId, tenantId, spec, runDir } = req;
-    const state: NetworkState = { model: spec.model, tenantId, ports: await this.resolvePorts(spec) };
+    const state: NetworkState = { owner: sandboxId, model: spec.model, tenantId, ports: await this.resolvePorts(spec) };
     await save(state);
     const model = createNetworkModel(spec.model, this.net, this.tun);
     const tenant = await this.tenants.acquire(tenantId, sandboxId, spec.planned);

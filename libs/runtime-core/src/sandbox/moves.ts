@@ -170,6 +170,7 @@ export function arrivedState(moved: SandboxState, fresh: ArrivalVm): SandboxStat
   return {
     ...state,
     vmId: fresh.vmId,
+    moved: true,
     ...(moved.restored && { restored: true }),
     ...(moved.guest && { guest: moved.guest }),
     ...(moved.process && { process: moved.process }),

@@ -87,7 +87,7 @@ export class SandboxRecovery {
     this.lifecycle.startLogs(entry);
     if (state.network) {
       await this.deps.network
-        ?.check(id)
+        ?.check(state.network.owner ?? id)
         .catch((error: unknown) => this.log('warn', 'CNI CHECK of a re-adopted sandbox failed', { sandboxId: id, error: describeError(error) }));
     }
   }

@@ -230,12 +230,12 @@ class FakeHost {
       network: {
         attach: async ({ sandboxId: id, tenantId, spec: net, keep }, save) => {
           // Progress is saved before anything is acquired, as the real one does.
-          await save({ model: net.model, tenantId, ports: [] });
+          await save({ owner: id, model: net.model, tenantId, ports: [] });
           this.kept.push(keep);
           this.networks.add(id);
           if (this.failAt === 'network') throw new Error('CNI ADD bridge: no addresses left');
           const guest = { mac: '02:00:00:00:00:01', addresses: [{ address: '10.88.0.2', prefix: 24, family: '4' as const }], routes: [], dns: ['10.88.0.1'] };
-          const state = { model: net.model, tenantId, ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' as const }], nic: { mac: guest.mac, bridgePort: 'veth1' }, guest };
+          const state = { owner: id, model: net.model, tenantId, ports: [{ containerPort: 80, hostPort: 40080, protocol: 'tcp' as const }], nic: { mac: guest.mac, bridgePort: 'veth1' }, guest };
           await save(state);
           const nicFd = 90 + this.nicFds.size;
           this.nicFds.add(nicFd);
@@ -1009,6 +1009,8 @@ describe('SandboxRuntime', () => {
         expect(arrived.timings.map((t) => t.phase)).toEqual(['jail', 'sharefs', 'network', 'wake', 'agent']);
         // Its guest runs on: its NIC keeps its MAC and address, no sandbox or container is made again.
         expect(otherHost.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
+        // Its network is named by its own VM id: the source's, named by the sandbox id, may still be there on a shared host.
+        expect([...otherHost.networks]).toEqual([vmIdOf(arrived)]);
         expect(otherHost.calls).toEqual(['vm block nic 02:00:00:00:00:01 from a live stream', 'waitReady', 'setGuestDateTime']);
         expect(statSync(join(dir, 'b-data', 'sandboxes', vmIdOf(arrived), 'rootfs.ext4')).size).toBe(21);
         await expect(target.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });

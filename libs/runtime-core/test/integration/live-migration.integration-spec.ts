@@ -35,8 +35,13 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
     await target.stop();
   }, 120_000);
 
-  it('moves a running sandbox with its processes, /tmp and disk while it runs; nothing of it stays at the source', async () => {
+  it.each([
+    ['cold-booted', false],
+    ['restored from a boot snapshot (its disk hot-plugged as a named drive)', true],
+  ])('moves a running %s sandbox with its processes, /tmp and disk while it runs; nothing of it stays at the source', async (_kind, restored) => {
+    if (restored) await source.runtime.snapshotsIdle();
     const info = await source.create();
+    expect(info.timings.some((t) => t.phase === 'restore')).toBe(restored);
     await source.sh(info.id, 'echo kept > /tmp/marker');
     const before = await count(source, info.id);
     const departure = await source.runtime.liveMigration.departure(info.id);
@@ -63,7 +68,7 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
     expect(processesMentioning(`moat-${info.id}`)).toEqual([]);
     expect(processesMentioning(`moat-${vmIdOf(arrived)}`).filter((line) => line.includes('qemu-system'))).toHaveLength(1);
     expect(existsSync(join(source.dirs.runDir, info.id))).toBe(false);
-    expect(readdirSync(join(source.dirs.work, 'data', 'sandboxes'))).toEqual([]);
+    expect(readdirSync(join(source.dirs.work, 'data', 'sandboxes')).filter((dir) => dir === info.id)).toEqual([]);
   }, 600_000);
 
   it('leaves a sandbox whose stream was cut midway running at the source, and nothing at the target', async () => {
@@ -86,6 +91,6 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
     const before = await count(source, info.id);
     await eventually(async () => expect(await count(source, info.id)).toBeGreaterThan(before), { timeout: 10_000 });
     expect(target.runtime.get(info.id)).toBeUndefined();
-    expect(readdirSync(join(target.dirs.work, 'data', 'sandboxes'))).toHaveLength(1);
+    expect(readdirSync(join(target.dirs.work, 'data', 'sandboxes'))).toHaveLength(2);
   }, 600_000);
 });

@@ -64,7 +64,7 @@ export const TCG_TB_SIZE_MIB = 56;
 export const HOTPLUG_PORTS = { share: 'hp-share', nic: 'hp-nic' } as const;
 
 /** QEMU splits option values on commas; a literal comma is written twice. */
-function esc(value: string): string {
+export function esc(value: string): string {
   return value.replaceAll(',', ',,');
 }
 

@@ -7,7 +7,7 @@ import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { HibernatedVm, VmConfig, VmPaths } from '../hypervisor';
 import { LIVE_MIGRATION_TIMEOUT_MS } from './qemu.migration';
 import { guestMemoryPath } from './qemu.machine';
-import { HOTPLUG_IDS, HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
+import { esc, HOTPLUG_IDS, HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
 
 /**
@@ -109,8 +109,12 @@ export async function plugSandboxDevices(qmp: QmpClient, hotplug: HotplugDevices
     );
     await qmp.execute('device_add', { driver: 'vhost-user-fs-pci', id: HOTPLUG_IDS.share, chardev: 'vfs', tag: share.mountTag, bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   } else if (share?.kind === 'block') {
-    // The guest sees it as /dev/vda, as on a cold boot: its only virtio-blk disk.
-    await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': 'ctr-rootfs', file: { driver: 'file', filename: share.imagePath } }, QMP_TIMEOUT_MS);
+    // The guest sees it as /dev/vda, as on a cold boot: its only virtio-blk disk. A drive named
+    // as `-drive id=ctr-rootfs` names it on a command line: block migration (a live migration's
+    // disk) carries only named drives, and QMP's blockdev-add makes an anonymous one; HMP's
+    // drive_add (answered "OK" or the reason) does not.
+    const added = await qmp.execute('human-monitor-command', { 'command-line': `drive_add 0 file=${esc(share.imagePath)},if=none,id=ctr-rootfs,format=raw` }, QMP_TIMEOUT_MS);
+    if (typeof added !== 'string' || added.trim() !== 'OK') throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `drive_add of the disk: ${String(added).trim()}`);
     await qmp.execute('device_add', { driver: 'virtio-blk-pci', id: HOTPLUG_IDS.share, drive: 'ctr-rootfs', bus: HOTPLUG_PORTS.share }, QMP_TIMEOUT_MS);
   }
   const nic = hotplug.nic;

@@ -121,6 +121,8 @@ export const sandboxStateSchema = z.object({
       address: z.string().optional(),
     })
     .optional(),
+  /** It came from another node (see sandbox/moves): its VM id, not its sandbox id, names what it holds on this host, its network included. */
+  moved: z.boolean().optional(),
   /**
    * While it arrives by live migration (see sandbox/live-migration): the size of the disk the
    * stream fills, and the guest NIC's MAC and address, which the network is plumbed with.

@@ -1,6 +1,7 @@
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import type { NetworkState } from '../../network/network.types';
 import type { NetworkAttachment, SandboxNetworks } from '../../network/sandbox-networks';
+import { vmIdOf } from '../model/sandbox.state';
 import type { StartStep, StepContext } from './start-step';
 
 const DEFAULT_TENANT = 'default';
@@ -35,7 +36,8 @@ export class NetworkStep implements StartStep {
     else if (network) {
       const kept = state.hibernation ?? state.arriving;
       const request = {
-        sandboxId: spec.id,
+        // A moved sandbox's network is named by its own VM id: see NetworkState.owner.
+        sandboxId: state.moved ? vmIdOf(state) : spec.id,
         tenantId: spec.tenantId ?? DEFAULT_TENANT,
         spec: network,
         runDir: state.paths.runDir,
@@ -59,7 +61,7 @@ export class NetworkStep implements StartStep {
     const { state } = ctx.entry;
     const network = state.network;
     if (!network) return;
-    await this.plumber().detach(state.spec.id, network, state.paths.runDir);
+    await this.plumber().detach(network.owner ?? state.spec.id, network, state.paths.runDir);
     state.network = undefined;
   }
 
