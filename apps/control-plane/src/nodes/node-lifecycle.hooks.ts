@@ -1,3 +1,4 @@
+import type { DrainMode } from '@moat/proto';
 import { Injectable, Logger } from '@nestjs/common';
 
 /**
@@ -7,9 +8,6 @@ import { Injectable, Logger } from '@nestjs/common';
  * now `unknown` sandboxes (setting the old ones' desired state to deleted fences them: the
  * node stops them when it comes back).
  */
-/** How a drain empties the node: replace deployments' replicas (and leave the rest), or live-migrate what can migrate first. */
-export const DRAIN_MODES = ['replace', 'migrate'] as const;
-export type DrainMode = (typeof DRAIN_MODES)[number];
 
 export interface NodeLifecycleListener {
   /** The node was asked to drain, `options.mode` saying how (see DrainByMigration for "migrate"). */

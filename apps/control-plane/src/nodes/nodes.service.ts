@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { ContainerdSandbox, NodeHello } from '@moat/proto';
+import type { ContainerdSandbox, DrainMode, NodeHello } from '@moat/proto';
 import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
@@ -13,7 +13,7 @@ import { SandboxesRepository } from '../sandboxes/model/sandboxes.repository';
 import { loadAllocations, NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { sizingOf } from '../scheduler/node-offer';
 import { SchedulerService } from '../scheduler/scheduler.service';
-import { NodeLifecycleHooks, type DrainMode } from './node-lifecycle.hooks';
+import { NodeLifecycleHooks } from './node-lifecycle.hooks';
 import { NodeDto } from './node.dto';
 import { NodeEntity, Unschedulable } from './node.entity';
 import { underlayAddressOf } from './underlay-address';

@@ -124,3 +124,7 @@ export const nodeHeartbeatSchema = z.object({
   containerd: z.array(containerdSandboxSchema).max(MAX_CONTAINERD_SANDBOXES).optional(),
 });
 export type NodeHeartbeat = z.infer<typeof nodeHeartbeatSchema>;
+
+/** How a drain empties the node: replace deployments' replicas (and leave the rest), or live-migrate what can migrate first. */
+export const DRAIN_MODES = ['replace', 'migrate'] as const;
+export type DrainMode = (typeof DRAIN_MODES)[number];

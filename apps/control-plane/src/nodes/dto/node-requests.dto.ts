@@ -1,7 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MAX_NODE_NAME_LENGTH } from '@moat/proto';
+import { DRAIN_MODES, MAX_NODE_NAME_LENGTH, type DrainMode } from '@moat/proto';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { DRAIN_MODES, type DrainMode } from '../node-lifecycle.hooks';
 import { IsText } from '../../common/text.validator';
 import { IsStringMap, LABEL_MAP, OptionalStringMap } from '../../common/string-map.validator';
 
