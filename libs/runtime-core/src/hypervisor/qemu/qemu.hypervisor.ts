@@ -190,10 +190,7 @@ export class QemuHypervisor implements Hypervisor {
     }
   }
 
-  /**
-   * Migrates the running VM into `stateFile`; it stays paused, for `then.whilePaused` (a copy of
-   * its disk that matches the saved memory), and runs on if `then.runOn` — and whenever the save fails.
-   */
+  /** Saves the running VM into `stateFile`, paused for `then.whilePaused` (a matching disk copy); runs on if `then.runOn` or the save fails. */
   private async saveVm(vm: RunningVm, stateFile: string, then: { whilePaused?: () => Promise<void>; runOn?: boolean } = {}): Promise<void> {
     try {
       await streamVmOut(vm, stateFileSink(stateFile), {
@@ -202,9 +199,11 @@ export class QemuHypervisor implements Hypervisor {
           return qmp;
         },
         // `cont` after a completed migration takes the disk back from the (absent) destination.
-        settle: async (qmp, saved) => {
+        settle: async (qmp, sent, sinkFailure) => {
+          const saved = sent && sinkFailure === undefined;
           if (saved) await then.whilePaused?.();
           if (!saved || then.runOn) await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          if (sinkFailure !== undefined) throw sinkFailure;
         },
       });
     } catch (cause) {
@@ -245,7 +244,7 @@ export class QemuHypervisor implements Hypervisor {
       await sleep(SNAPSHOT_SETTLE_MS, undefined, { signal });
       await streamVmOut({ pid: launched, vmId, paths, ...(config.isolation && { isolation: config.isolation }) }, stateFileSink(files.state), {
         migrate: (qmp, uri) => saveState(qmp, uri, 'shared-file', SNAPSHOT_STATE_TIMEOUT_MS, isAlive),
-        settle: () => Promise.resolve(),
+        settle: (_qmp, _sent, sinkFailure) => (sinkFailure === undefined ? Promise.resolve() : Promise.reject(sinkFailure)),
       });
       await copySparse(this.proc, memory, files.memory);
     } catch (cause) {

@@ -107,13 +107,13 @@ export class MigrationSocket {
 /**
  * Sends the running VM's migration stream into `sink`: `steps.migrate` starts the migration to
  * the URI of a MigrationSocket in the VM's socket dir (the jail's view of it for a jailed VMM)
- * and waits for it; `steps.settle` runs on the monitor after, told whether the whole stream
- * reached the sink (a failure in it fails the send too), before the monitor and socket close.
+ * and waits for it; `steps.settle` runs on the monitor after, told whether QEMU sent it all and
+ * how the sink failed if it did, before the monitor and socket close.
  */
 export async function streamVmOut<T>(
   vm: RunningVm,
   sink: Writable,
-  steps: { migrate: (qmp: QmpClient, uri: string) => Promise<T>; settle: (qmp: QmpClient, sent: boolean) => Promise<void> },
+  steps: { migrate: (qmp: QmpClient, uri: string) => Promise<T>; settle: (qmp: QmpClient, sent: boolean, sinkFailure?: Error) => Promise<void> },
 ): Promise<T> {
   const { paths } = vm;
   const jail = vm.isolation?.jail;
@@ -124,9 +124,11 @@ export async function streamVmOut<T>(
   try {
     qmp = await QmpClient.connect(paths.qmpSocket, QMP_TIMEOUT_MS);
     const result = await steps.migrate(qmp, `unix:${jail ? jailSocketPath(socketPath, paths.socketDir) : socketPath}`);
-    await out.done;
+    // QEMU sent it all; whether it all arrived is for `settle` to judge: a file that failed to be
+    // written is lost, while a live migration's target says itself whether it runs the VM.
+    const sinkFailure = await out.done.then(() => undefined, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     sent = true;
-    await steps.settle(qmp, sent);
+    await steps.settle(qmp, sent, sinkFailure);
     return result;
   } catch (error) {
     if (qmp && !sent) await steps.settle(qmp, false);
@@ -155,6 +157,15 @@ async function feedIncoming(socketPath: string, source: Readable): Promise<void>
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  // The load's own polling notices a broken stream (QEMU fails the incoming migration and exits).
-  pipeline(source, socket).catch(() => socket.destroy());
+  socket.on('error', () => undefined);
+  // A stream that breaks breaks the load, which its own polling notices (QEMU fails it and exits).
+  source.once('error', () => socket.destroy());
+  source.pipe(socket);
+  // QEMU closes the socket once it has the whole state, maybe before the sender's stream has
+  // ended: the rest is read and dropped, so the sender finishes cleanly rather than see its
+  // stream cut (which would make it take the VM back while the target runs it).
+  socket.once('close', () => {
+    source.unpipe(socket);
+    source.resume();
+  });
 }
