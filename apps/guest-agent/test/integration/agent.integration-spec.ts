@@ -273,7 +273,7 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
       await agentApi('execProcess')(execRequest(execId, ['sh', '-c', 'cat /proc/$PPID/comm']));
       const [stdout, exit] = await Promise.all([readAll('readStdout', execId), agentApi('waitProcess')({ containerId: CONTAINER_ID, execId })]);
       expect({ stdout, exit }).toMatchObject({ stdout: 'moat-spawner\n', exit: { status: 0 } });
-    }, { timeout: 10_000, interval: 200 });
+    }, { timeout: 30_000, interval: 200 });
   });
 
   it('gives the container the sandbox’s /etc/hostname, /etc/hosts and /etc/resolv.conf, read-only', async () => {
