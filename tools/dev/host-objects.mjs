@@ -1,5 +1,6 @@
 // The host objects a sandbox holds outside any data dir — VMM, jail and virtiofsd processes,
-// mounts, the RAM files of VMs restored from boot snapshots, jail uid leases and host cgroups —
+// mounts, the RAM files of VMs restored from boot snapshots, jail uid leases, host cgroups,
+// network namespaces and links —
 // listed so a test run can prove it left none behind (e2e/support/leaks.mjs looks for one stack's
 // objects by data dir and sandbox id; this compares the whole host before and after).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -73,9 +74,21 @@ export function sandboxCgroups() {
   return found;
 }
 
+/** Network namespaces named under /run/netns (`ip netns add`; a sandbox's is `moat-<id>`). */
+export function networkNamespaces() {
+  return existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+}
+
+/** Network links of this host's namespace (taps, veths, bridges a sandbox's network adds). */
+export function hostLinks() {
+  return readdirSync('/sys/class/net');
+}
+
 /** What a later `leftSince` compares against. */
 export function snapshotHostObjects() {
   return {
+    netns: new Set(networkNamespaces()),
+    links: new Set(hostLinks()),
     processes: new Set(vmmProcesses()),
     mounts: new Set(mounts().map((m) => m.target)),
     memory: new Set(guestMemoryFiles()),
@@ -84,8 +97,10 @@ export function snapshotHostObjects() {
   };
 }
 
-/** VMM processes, mounts, RAM files, jail uids and cgroups that exist now and did not at the snapshot. */
+/** VMM processes, mounts, RAM files, jail uids, cgroups, network namespaces and links that exist now and did not at the snapshot. */
 export function leftSince(snapshot) {
+  const netns = networkNamespaces().filter((n) => !snapshot.netns.has(n));
+  const links = hostLinks().filter((l) => !snapshot.links.has(l));
   const processes = vmmProcesses().filter((p) => !snapshot.processes.has(p));
   const newMounts = mounts().filter((m) => !snapshot.mounts.has(m.target) && !HOST_TOOL_MOUNTS.has(m.target));
   const memory = guestMemoryFiles().filter((f) => !snapshot.memory.has(f));
@@ -97,5 +112,7 @@ export function leftSince(snapshot) {
     ...memory.map((f) => `guest memory file ${f}`),
     ...processes.map((p) => `process ${p.slice(0, 300)}`),
     ...newMounts.map((m) => `mount ${m.target} (${m.fstype} from ${m.source})`),
+    ...netns.map((n) => `network namespace ${n}`),
+    ...links.map((l) => `link ${l}`),
   ];
 }

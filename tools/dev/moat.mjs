@@ -143,10 +143,18 @@ function test() {
     // Every tier must leave the host as it found it, also when its own checks missed something.
     const before = snapshotHostObjects();
     const tierStart = Date.now();
-    sh('npx', args, { MOAT_DATA_DIR: dataDir() });
-    log(`test tier ${name} passed in ${((Date.now() - tierStart) / 1000).toFixed(0)} s`);
+    let failure;
+    try {
+      sh('npx', args, { MOAT_DATA_DIR: dataDir() });
+    } catch (error) {
+      failure = error;
+    }
+    // Checked when the tier failed too: a failing test is the likeliest to leave something.
     const left = leftSince(before);
-    if (left.length > 0) throw new Error(`test tier ${name} left host objects behind:\n  ${left.join('\n  ')}`);
+    const leak = left.length > 0 ? `test tier ${name} left host objects behind:\n  ${left.join('\n  ')}` : undefined;
+    if (failure) throw leak ? new Error(`${failure.message}\n${leak}`) : failure;
+    if (leak) throw new Error(leak);
+    log(`test tier ${name} passed in ${((Date.now() - tierStart) / 1000).toFixed(0)} s`);
   }
   log(`all test tiers passed (${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
 }

@@ -16,12 +16,11 @@ import type { RootfsRequest } from '../rootfs/sandbox.rootfs';
 import type { SharedFs, SharedFsHandle } from '../sharefs/shared-fs';
 import { GUEST_OVERHEAD_MIB, type OciSpec } from './model/oci-spec';
 import { SandboxRuntime, type RuntimeDeps } from './sandbox.runtime';
-import type { RuntimeOptions, SandboxInfo, SandboxSpec } from './model/sandbox.types';
+import type { RuntimeOptions, SandboxSpec } from './model/sandbox.types';
 import type { StartPhase } from './model/timings';
+import { vmIdOf } from '../testing/vm-id';
 
 const ID = '0b5e7a4c-1d2f-4a3b-8c9d-0e1f2a3b4c5d';
-/** The id a sandbox's VM, jail and dirs are named by: its cgroup's last part. */
-const vmIdOf = (info: SandboxInfo) => info.isolation?.cgroup?.split('/').at(-1) ?? '';
 const spec: SandboxSpec = { id: ID, vcpus: 1, memoryMiB: 256, env: { GREETING: 'hi' } };
 
 /** A host in memory: which VMs, daemons and agent connections are held right now. */

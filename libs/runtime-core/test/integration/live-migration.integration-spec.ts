@@ -3,15 +3,14 @@ import { join } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf, eventually } from '@moat/test-support';
-import { RuntimeErrorCode, type SandboxInfo } from '../../src';
+import { RuntimeErrorCode } from '../../src';
 import { dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
 import { COUNTER_AND_LISTENER, SuiteRuntime } from './support/suite-runtime';
+import { vmIdOf } from '../../src/testing/vm-id';
 
 const image = findGuestImage();
 if (!image) console.warn(`live migration integration tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
 
-/** The id a sandbox's VM, jail and dirs are named by: its cgroup's last part. */
-const vmIdOf = (info: SandboxInfo) => info.isolation?.cgroup?.split('/').at(-1) ?? '';
 
 /**
  * Live migration on real QEMU between two runtimes (two nodes' runtimes on one host): a running

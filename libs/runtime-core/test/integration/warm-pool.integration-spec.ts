@@ -3,9 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf } from '@moat/test-support';
-import type { SandboxInfo } from '../../src';
 import { dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
 import { SuiteRuntime } from './support/suite-runtime';
+import { vmIdOf } from '../../src/testing/vm-id';
 
 const image = findGuestImage();
 if (!image) console.warn(`warm pool integration tests skipped: no guest image under ${dataDirOfImages}/guest-images`);
@@ -15,8 +15,6 @@ const PREFIX = `mtw${process.pid % 10000}`;
 const SUBNETS = '10.251.0.0/16';
 const SHAPE = { vcpus: 1, memoryMiB: 128 };
 
-/** The id a sandbox's VM is named by: its cgroup's last part (its own id, or its pool VM's). */
-const vmIdOf = (info: SandboxInfo) => info.isolation?.cgroup?.split('/').at(-1) ?? '';
 
 /**
  * The warm pool on real QEMU with jails and a network: VMs restored ahead of time, each handed

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from '@jest/globals';
 import { SandboxRuntime, type GuestImage, type RuntimeOptions, type SandboxInfo, type SandboxSpec } from '../../../src';
+import { vmIdOf } from '../../../src/testing/vm-id';
 import { accel } from './guest-image';
 import { makeVmDirs, removeLeftovers, removeVmDirs, type VmDirs } from './vm-dirs';
 
@@ -63,14 +64,19 @@ export class SuiteRuntime {
   }
 
   /**
-   * Deletes what `create` made, closes the runtime, then kills what is left of those sandboxes, of
-   * snapshot VMs and of `processesOf`, removes the network `networkPrefix` made, and the dirs.
+   * Deletes every sandbox the runtime holds — what `create` made and what came to it otherwise (a
+   * sandbox moved or migrated in, under a VM id of its own) — closes the runtime, then kills what
+   * is left of those sandboxes and their VMs, of snapshot VMs and of `processesOf`, removes the
+   * network `networkPrefix` made, and the dirs.
    */
   async stop(leftovers: { networkPrefix?: string; processesOf?: Iterable<string> } = {}): Promise<void> {
-    for (const id of this.ids) await this.runtime?.delete(id).catch(() => undefined);
+    const held = this.runtime?.list() ?? [];
+    const ids = new Set([...this.ids, ...held.map((info) => info.id)]);
+    const vmIds = held.map(vmIdOf).filter(Boolean);
+    for (const id of ids) await this.runtime?.delete(id).catch(() => undefined);
     await this.runtime?.close();
     if (this.dirs === undefined) return;
-    removeLeftovers([...this.ids, ...(leftovers.processesOf ?? []), join(this.dirs.runDir, 'snapshot-')], leftovers.networkPrefix);
+    removeLeftovers([...ids, ...vmIds, ...(leftovers.processesOf ?? []), join(this.dirs.runDir, 'snapshot-')], leftovers.networkPrefix);
     removeVmDirs(this.dirs);
   }
 
