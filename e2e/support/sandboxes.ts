@@ -24,3 +24,12 @@ export function settledSandbox<T extends { state: string }>(id: string, token?: 
 export async function sandboxGone(id: string, token?: string): Promise<void> {
   await waitFor(`sandbox ${id} to be gone`, async () => ((await api('GET', `/v1/sandboxes/${id}`, { token })).status === 404 ? true : undefined));
 }
+
+/**
+ * The most a counter ticking once a second can have counted between two reads `elapsedMs`
+ * apart, leaving out `asleepMs` its sandbox was hibernated (or on its way to another node): a
+ * bound on the wall clock, however slow the host, rather than a guess at how slow it is.
+ */
+export function mostTicks(elapsedMs: number, asleepMs = 0): number {
+  return Math.ceil((elapsedMs - asleepMs) / 1000) + 1;
+}
