@@ -119,13 +119,12 @@ async function main(): Promise<void> {
     runtime: {
       departure: (sandboxId) => runtime.liveMigration.departure(sandboxId),
       migrateOut: (sandboxId, sink, ran) => runtime.liveMigration.migrateOut(sandboxId, sink, ran),
-      migrateIn: (sandboxId, departure, source, planned) => runtime.liveMigration.migrateIn(sandboxId, departure, source, planned),
+      migrateIn: (sandboxId, departure, source) => runtime.liveMigration.migrateIn(sandboxId, departure, source),
       delete: (sandboxId) => runtime.delete(sandboxId),
     },
     sessions: moveSessions,
     arrivals,
     departures,
-    planned: (tenantId, address) => reconciler.plannedAddress(tenantId, address),
     log,
   });
   const idleChecks = setInterval(() => {

@@ -58,10 +58,9 @@ describe.each(DATABASES)('live migration on $label', ({ kind, skip }) => {
     });
     const [migrateIn] = b.migrateInRequests;
     const [migrateOut] = a.migrateOutRequests;
-    expect(migrateIn).toMatchObject({ sandboxId: sandbox.id, address: planned?.address });
+    expect(migrateIn).toMatchObject({ sandboxId: sandbox.id });
     expect(Buffer.from(migrateIn.key, 'base64')).toHaveLength(32);
-    const { address: _address, ...ref } = migrateIn;
-    expect(migrateOut).toEqual({ ...ref, to: TARGET });
+    expect(migrateOut).toEqual({ ...migrateIn, to: TARGET });
 
     // While it migrates: still on its node, which keeps running it (not hibernated); booked on the target; a second request starts nothing.
     const again = await moves.t.api().post(`/v1/sandboxes/${sandbox.id}/migrate`).set(as(moves.tenant)).send({}).expect(409);

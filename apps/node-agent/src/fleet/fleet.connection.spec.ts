@@ -194,14 +194,14 @@ describe('FleetConnection', () => {
     const to = { host: '192.0.2.7', port: 40_000 };
     const emit = (event: string, payload: unknown): Promise<AckReply<unknown>> => socket.timeout(10_000).emitWithAck(event, payload);
 
-    expect(await emit('sandbox:migrate-in', { ...move, address: '10.88.3.9' })).toEqual({ ok: true, result: to });
+    expect(await emit('sandbox:migrate-in', move)).toEqual({ ok: true, result: to });
     expect(await emit('sandbox:migrate-out', { ...move, to })).toEqual({ ok: true, result: { bytes: 1024, downtimeMs: 12, totalMs: 900 } });
     const failing = { ...move, sandboxId: '00000000-0000-4000-8000-00000000000b', to };
     expect(await emit('sandbox:migrate-out', failing)).toEqual({ ok: false, error: { code: 'MIGRATION_FAILED', message: 'the target did not run the migrated VM' } });
     expect(asked).toHaveLength(3);
 
     const malformed: [string, unknown][] = [
-      ['sandbox:migrate-in', { ...move, address: 'not-an-address' }],
+      ['sandbox:migrate-in', { ...move, moveId: 'not-a-uuid' }],
       ['sandbox:migrate-in', { ...move, key: 'short' }],
       ['sandbox:migrate-out', move],
       ['sandbox:migrate-out', { ...move, to: { ...to, port: 70_000 } }],

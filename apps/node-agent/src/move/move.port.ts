@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { LiveDeparture, LiveMigration, PlannedAddress, SandboxInfo, SavedSandboxFiles } from '@moat/runtime-core';
+import type { LiveDeparture, LiveMigration, SandboxInfo, SavedSandboxFiles } from '@moat/runtime-core';
 
 /** The part of the runtime a move drives (`SandboxRuntime.moves`; a fake implements it in unit tests). */
 export interface MovePort {
@@ -16,7 +16,7 @@ export interface MigrationPort {
   /** Streams the running VM into `sink`, then awaits `ran`: resolved, it lets go of the sandbox here; rejected, the VM runs on here and it throws MIGRATION_FAILED. */
   migrateOut(sandboxId: string, sink: Writable, ran: () => Promise<void>): Promise<LiveMigration>;
   /** Runs the VM streamed from `source`; resolves once it runs here, throws MIGRATION_FAILED after releasing everything. */
-  migrateIn(sandboxId: string, departure: LiveDeparture, source: Readable, planned?: PlannedAddress): Promise<SandboxInfo>;
+  migrateIn(sandboxId: string, departure: LiveDeparture, source: Readable): Promise<SandboxInfo>;
   /** Deletes a sandbox from this node, everything it holds with it. */
   delete(sandboxId: string): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { MoatError } from '@moat/proto';
-import type { LiveDeparture, PlannedAddress, SandboxInfo } from '@moat/runtime-core';
+import type { LiveDeparture, SandboxInfo } from '@moat/runtime-core';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import { MoveArrivals } from './move-arrivals';
@@ -13,7 +13,6 @@ import { SandboxMigrations } from './sandbox-migrations';
 
 const log = pino({ level: 'silent' });
 const TENANT = '00000000-0000-4000-8000-0000000000c1';
-const PLAN = { vni: 42, subnet: '10.88.3.0/24', gateway: '10.88.3.1' };
 
 /** How a fake node's runtime behaves in a test. */
 interface Behaviour {
@@ -31,7 +30,7 @@ interface Behaviour {
  */
 function fakeRuntime(behaviour: Behaviour = {}) {
   const running = new Map<string, Buffer>();
-  const received: { sandboxId: string; departure: LiveDeparture; bytes: Buffer; planned?: PlannedAddress }[] = [];
+  const received: { sandboxId: string; departure: LiveDeparture; bytes: Buffer }[] = [];
   const ran: ('resolved' | 'rejected')[] = [];
   const runFailures: unknown[] = [];
   const deleted: string[] = [];
@@ -61,7 +60,7 @@ function fakeRuntime(behaviour: Behaviour = {}) {
       running.delete(sandboxId);
       return { bytes: vm.length, downtimeMs: 12, totalMs: Date.now() - started };
     },
-    migrateIn: async (sandboxId, departure, source: Readable, planned) => {
+    migrateIn: async (sandboxId, departure, source: Readable) => {
       const chunks: Buffer[] = [];
       try {
         for await (const chunk of source) chunks.push(chunk as Buffer);
@@ -71,7 +70,7 @@ function fakeRuntime(behaviour: Behaviour = {}) {
         runFailures.push(err);
         throw err;
       }
-      received.push({ sandboxId, departure, bytes: Buffer.concat(chunks), ...(planned && { planned }) });
+      received.push({ sandboxId, departure, bytes: Buffer.concat(chunks) });
       running.set(sandboxId, Buffer.concat(chunks));
       return { id: sandboxId, state: 'running' } as SandboxInfo;
     },
@@ -95,21 +94,16 @@ describe('SandboxMigrations', () => {
     const arrivals = new MoveArrivals(60_000);
     const departures = new MoveDepartures(60_000);
     const sessions = new MoveSessions({ address: () => '127.0.0.1', log, connectTimeoutMs: 5_000 });
-    const plannedAsked: [string | undefined, string | undefined][] = [];
     const migrations = new SandboxMigrations({
       runtime: runtime.port,
       sessions,
       arrivals,
       departures,
-      planned: (tenantId, address) => {
-        plannedAsked.push([tenantId, address]);
-        return tenantId === TENANT && address ? { ...PLAN, address } : undefined;
-      },
       log,
       ...opts,
     });
     cleanups.push(() => sessions.close().then(() => (arrivals.clear(), departures.clear())));
-    return { migrations, sessions, arrivals, departures, plannedAsked, ...runtime };
+    return { migrations, sessions, arrivals, departures, ...runtime };
   }
 
   /** A source running a sandbox (its VM `vmBytes` long), a target, and the target waiting for it (the control plane's `sandbox:migrate-in`). */
@@ -117,7 +111,7 @@ describe('SandboxMigrations', () => {
     const sandboxId = randomUUID();
     source.running.set(sandboxId, randomBytes(vmBytes));
     const req = { moveId: randomUUID(), sandboxId, key: randomBytes(32).toString('base64') };
-    const to = await target.migrations.migrateIn({ ...req, address: '10.88.3.9' });
+    const to = await target.migrations.migrateIn(req);
     return { source, target, sandboxId, req, to };
   }
 
@@ -138,8 +132,6 @@ describe('SandboxMigrations', () => {
     expect(target.received).toHaveLength(1);
     expect(target.received[0].bytes.equals(vm)).toBe(true);
     expect(target.received[0].departure).toEqual({ state: JSON.stringify({ spec: { id: sandboxId, tenantId: TENANT } }), diskBytes: 1 << 30 });
-    expect(target.plannedAsked).toEqual([[TENANT, '10.88.3.9']]);
-    expect(target.received[0].planned).toEqual({ ...PLAN, address: '10.88.3.9' });
     expect(target.arrivals.holds(sandboxId)).toBe(true);
     expect(target.deleted).toEqual([]);
   });

@@ -1,8 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { SandboxMigrateIn, SandboxMigrateOut, SandboxMigrateOutReply, SandboxReceiveReply } from '@moat/proto';
-import type { LiveDeparture, PlannedAddress } from '@moat/runtime-core';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { MoveArrivals } from './move-arrivals';
 import type { MoveDepartures } from './move-departures';
 import type { MoveSessions } from './move-sessions';
@@ -15,19 +13,10 @@ export interface SandboxMigrationsOptions {
   sessions: MoveSessions;
   arrivals: MoveArrivals;
   departures: MoveDepartures;
-  /**
-   * A sandbox's place on its tenant's network as the control plane plans it, from its address
-   * (the reconciler's, from the desired set's tenant plans); undefined when this node has no plan
-   * of the tenant: the runtime keeps the one the sandbox brought.
-   */
-  planned: (tenantId: string | undefined, address: string | undefined) => PlannedAddress | undefined;
   log: Logger;
   /** Default: MOVE_TRANSFER_TIMEOUT_MS. */
   transferTimeoutMs?: number;
 }
-
-/** The only part of the departure's state the node agent reads: whose network the sandbox is on. */
-const movedTenantSchema = z.object({ spec: z.object({ tenantId: z.string().optional() }) });
 
 /**
  * This node's side of a live migration, as the control plane arranges it: `migrateIn` (the
@@ -80,8 +69,7 @@ export class SandboxMigrations {
         socket,
         {
           run: async (departure, stream) => {
-            const planned = this.opts.planned(tenantOf(departure), req.address);
-            await arrivals.arriving(sandboxId, () => runtime.migrateIn(sandboxId, departure, stream, planned));
+            await arrivals.arriving(sandboxId, () => runtime.migrateIn(sandboxId, departure, stream));
           },
           // It must not run in two places: the source resumes it when it does not hear that it runs here.
           undo: async (reason) => {
@@ -95,15 +83,5 @@ export class SandboxMigrations {
     } catch (err) {
       log.warn({ err, moveId, sandboxId }, 'sandbox migrating from another node not taken in');
     }
-  }
-}
-
-/** The sandbox's tenant as its state names it (an unreadable state fails in the runtime, which says why). */
-function tenantOf(departure: LiveDeparture): string | undefined {
-  try {
-    const parsed = movedTenantSchema.safeParse(JSON.parse(departure.state));
-    return parsed.success ? parsed.data.spec.tenantId : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -93,18 +93,10 @@ export class Reconciler {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
-  /**
-   * Where a sandbox of the tenant with this address sits on the tenant's fleet-wide network, when
-   * the control plane planned it (its address given and its tenant's plan in the last desired set).
-   */
-  plannedAddress(tenantId: string | undefined, address: string | undefined): PlannedAddress | undefined {
-    const plan = tenantId === undefined ? undefined : this.networks.get(tenantId);
-    return plan && address ? { vni: plan.vni, subnet: plan.subnet, gateway: plan.gateway, address } : undefined;
-  }
-
-  /** Where the desired sandbox sits on its tenant's fleet-wide network, when the control plane planned it. */
+  /** Where the sandbox sits on its tenant's fleet-wide network, when the control plane planned it. */
   private planned(want: DesiredSandbox): PlannedAddress | undefined {
-    return this.plannedAddress(want.tenantId, want.address);
+    const plan = want.tenantId === undefined ? undefined : this.networks.get(want.tenantId);
+    return plan && want.address ? { vni: plan.vni, subnet: plan.subnet, gateway: plan.gateway, address: want.address } : undefined;
   }
 
   /** Deletes every sandbox on this host (development shutdown). */

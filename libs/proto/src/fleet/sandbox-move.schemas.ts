@@ -40,10 +40,10 @@ export type SandboxSendReply = z.infer<typeof sandboxSendReplySchema>;
 
 /**
  * Live migration (POST /v1/sandboxes/:id/migrate, drain by migration) over the same kind of
- * channel: to the target, listen for the running sandbox's VM and run it (`address`: the
- * control plane's plan for it, the one it has).
+ * channel: to the target, listen for the running sandbox's VM and run it (on the address and
+ * tenant network plan its state brings: the control plane plans them fleet-wide).
  */
-export const sandboxMigrateInSchema = moveRefSchema.extend({ address: ipv4Schema.optional() });
+export const sandboxMigrateInSchema = moveRefSchema;
 export type SandboxMigrateIn = z.infer<typeof sandboxMigrateInSchema>;
 
 /** To the source: send the running sandbox's VM (QEMU pre-copy) to the target; answered once the target runs it. */

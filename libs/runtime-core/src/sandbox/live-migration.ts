@@ -2,7 +2,6 @@ import type { Readable, Writable } from 'node:stream';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import type { Hypervisor, LiveMigration } from '../hypervisor/hypervisor';
 import type { Log } from '../log/log.types';
-import type { PlannedAddress } from '../network/network.types';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
 import type { SandboxInfo } from './model/sandbox.types';
 import type { SandboxAccess } from './sandbox.access';
@@ -83,10 +82,10 @@ export class SandboxLiveMigration {
 
   /**
    * Takes in a sandbox migrating from another node: `departure` first, then its VM from
-   * `source` as the source sends it; `planned` is the control plane's address for it (the one
-   * it has). A failure releases all it acquired here and throws; the source runs on.
+   * `source` as the source sends it. It keeps its address and its tenant network's plan, which
+   * its state brings. A failure releases all it acquired here and throws; the source runs on.
    */
-  async migrateIn(sandboxId: string, departure: LiveDeparture, source: Readable, planned?: PlannedAddress): Promise<SandboxInfo> {
+  async migrateIn(sandboxId: string, departure: LiveDeparture, source: Readable): Promise<SandboxInfo> {
     if (this.entries.has(sandboxId)) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `sandbox ${sandboxId} is on this node already`, { context: { sandboxId } });
     const moved = parseMovedState(sandboxId, departure.state, 'running');
     const fresh = this.fresh();
@@ -94,7 +93,6 @@ export class SandboxLiveMigration {
     const nic = moved.network?.nic?.mac;
     const address = moved.network?.guest?.addresses[0]?.address;
     const state: SandboxState = { ...arrivedState(moved, fresh), state: 'waking', arriving: { diskBytes: departure.diskBytes, mac: nic, address } };
-    if (planned && state.spec.network) state.spec.network.planned = planned;
     const entry: SandboxEntry = { phase: 'waking', state, incoming: source };
     this.entries.set(sandboxId, entry);
     const ctx = this.lifecycle.context(entry);

@@ -9,7 +9,8 @@ import { appendEvent, EventReason } from '../model/sandbox-events';
 import { SandboxEntity } from '../model/sandbox.entity';
 import { SandboxesRepository } from '../model/sandboxes.repository';
 import { drainStep } from './migration-plan';
-import { SandboxMigrator, type Migration } from './sandbox-migrator';
+import type { Move } from './move-runner';
+import { SandboxMigrator } from './sandbox-migrator';
 
 /** How many sandboxes of a draining node are live-migrated at once (each moves its RAM and disk over the underlay). */
 export const DRAIN_MIGRATIONS_AT_ONCE = 2;
@@ -60,7 +61,7 @@ export class DrainByMigration implements OnModuleInit {
 
   /** Migrates one sandbox off the draining node, or tells it why it stays (nothing fits it, or it changed meanwhile). */
   private async migrate(nodeId: string, id: string): Promise<void> {
-    let started: { migration: Migration; sandbox: SandboxEntity } | undefined;
+    let started: { migration: Move; sandbox: SandboxEntity } | undefined;
     try {
       started = await this.transactions.run(async (manager) => {
         const sandbox = await manager.findOneBy(SandboxEntity, { id, nodeId, desiredState: 'running' });

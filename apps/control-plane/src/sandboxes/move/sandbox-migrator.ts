@@ -13,11 +13,6 @@ import type { SandboxEntity } from '../model/sandbox.entity';
 import { migrationRefusal, targetRefusal } from './migration-plan';
 import { MoveRunner, type Move, type MoveKind, type MoveOutcome } from './move-runner';
 
-/** A live migration under way: the move, and the address the sandbox keeps (the control plane's plan for it). */
-export interface Migration extends Move {
-  address: string | null;
-}
-
 /**
  * Live migration of a running `rootfs: "block"` sandbox to another node (see MoveRunner): it
  * runs on its own node (`migrating`) while `sandbox:migrate-in` has the target open a port and
@@ -41,15 +36,14 @@ export class SandboxMigrator {
    * books it there, `migrating`, with `event(to)` (default: MIGRATING). Undefined when a
    * concurrent request started a move first.
    */
-  async begin(manager: EntityManager, sandbox: SandboxEntity, nodeId: string | undefined, event?: (to: string) => ErrorInfo): Promise<Migration | undefined> {
+  async begin(manager: EntityManager, sandbox: SandboxEntity, nodeId: string | undefined, event?: (to: string) => ErrorInfo): Promise<Move | undefined> {
     const refusal = migrationRefusal(sandbox);
     if (refusal) throw new ApiError(refusal.code, refusal.message);
     await bumpSchedulerEpoch(manager);
     const to = await this.target(manager, sandbox, nodeId);
     const from = sandbox.nodeId as string;
     const reason = event?.(to) ?? { code: EventReason.MIGRATING, message: `migrating to node ${to} from node ${from} while it runs` };
-    const move = await this.moves.begin(manager, sandbox, to, 'live', reason, new Date());
-    return move && { ...move, address: sandbox.address };
+    return this.moves.begin(manager, sandbox, to, 'live', reason, new Date());
   }
 
   /**
@@ -57,9 +51,8 @@ export class SandboxMigrator {
    * the target or left running on its node; audited as `sandbox.migrate` for `actor`. Resolves
    * with the outcome; never rejects.
    */
-  run(migration: Migration, actor: Principal): Promise<MoveOutcome<SandboxMigrateOutReply> | undefined> {
-    const { address, ...move } = migration;
-    return this.moves.run(move, actor, this.kind(address));
+  run(move: Move, actor: Principal): Promise<MoveOutcome<SandboxMigrateOutReply> | undefined> {
+    return this.moves.run(move, actor, this.kind());
   }
 
   private async target(manager: EntityManager, sandbox: SandboxEntity, nodeId: string | undefined): Promise<string> {
@@ -77,17 +70,18 @@ export class SandboxMigrator {
     return nodeId;
   }
 
-  private kind(address: string | null): MoveKind<SandboxMigrateOutReply> {
+  private kind(): MoveKind<SandboxMigrateOutReply> {
     return {
       what: 'migration',
       action: 'sandbox.migrate',
       failure: EventReason.MIGRATION_FAILED,
-      receive: (nodeId, ref) => this.agents.migrateIn(nodeId, { ...ref, ...(address !== null && { address }) }),
+      receive: (nodeId, ref) => this.agents.migrateIn(nodeId, ref),
       send: (nodeId, request) => this.agents.migrateOut(nodeId, request),
       settle: (sandbox, move, outcome, now) => settleMigration(sandbox, move, outcome, now),
       figures: migrationFigures,
     };
   }
+
 }
 
 /** "N bytes, downtime D ms, total T ms": what a migration's audit entry and event say of it. */
