@@ -39,8 +39,8 @@ export class SandboxMoves {
     private readonly entries: Map<string, SandboxEntry>,
     private readonly access: Pick<SandboxAccess, 'known'>,
     private readonly lifecycle: Pick<SandboxLifecycle, 'context' | 'release'>,
-    /** Acquires the sandbox's jail on this node (the lifecycle's jail step). */
-    private readonly jail: StartStep,
+    /** What a hibernated sandbox acquires as it arrives (the lifecycle's `arrival.saved`: its jail). */
+    private readonly arriveSteps: readonly StartStep[],
     private readonly fresh: () => ArrivalVm,
     private readonly log: Log,
   ) {}
@@ -81,7 +81,7 @@ export class SandboxMoves {
     const ctx = this.lifecycle.context(entry);
     try {
       await persistBeforeAcquiring(ctx);
-      await acquireSteps([this.jail], ctx, (_phase, fn) => fn());
+      await acquireSteps(this.arriveSteps, ctx, (_phase, fn) => fn());
       await rename(join(dir, saved.names.vm), join(state.paths.sandboxDir, HIBERNATED_STATE_FILE));
       await rename(join(dir, saved.names.disk), join(state.paths.sandboxDir, BLOCK_IMAGE_FILE));
       await ctx.save();

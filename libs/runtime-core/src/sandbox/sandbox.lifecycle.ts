@@ -46,8 +46,13 @@ export class SandboxLifecycle {
   private readonly cloneSteps: readonly StartStep[];
   /** The steps that hold the running VM, for hibernate and wake (see hibernation.ts). */
   readonly vmSteps: VmSteps;
-  /** A sandbox arriving by live migration (see live-migration.ts): its jail, the disk the stream fills, network, the VM taken in, agent. */
-  readonly arriveSteps: readonly StartStep[];
+  /** A sandbox arriving from another node (see moves.ts, live-migration.ts). */
+  readonly arrival: {
+    /** A hibernated one: its jail (its files are moved in, its VM woken later). */
+    saved: readonly StartStep[];
+    /** A live-migrating one: its jail, the disk the stream fills, network, the VM taken in, agent. */
+    live: readonly StartStep[];
+  };
 
   constructor(
     private readonly opts: RuntimeOptions,
@@ -78,7 +83,7 @@ export class SandboxLifecycle {
     this.poolSteps = [jail, restore, agent];
     this.vmSteps = { release: [network, vmmStep, agent], wake: [network, wake, agent] };
     this.cloneSteps = [jail, new CloneDiskStep(forks, deps.copyDisk), network, wake, agent, new IdentityStep()];
-    this.arriveSteps = [jail, new ArrivingDiskStep(), network, wake, agent];
+    this.arrival = { saved: [jail], live: [jail, new ArrivingDiskStep(), network, wake, agent] };
   }
 
   /**

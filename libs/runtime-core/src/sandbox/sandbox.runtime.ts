@@ -21,7 +21,6 @@ import { SandboxHibernation } from './hibernation';
 import { SandboxForks } from './forks';
 import { SandboxMoves } from './moves';
 import { SandboxLiveMigration } from './live-migration';
-import { JailStep } from './steps/jail.step';
 import { SandboxAccess } from './sandbox.access';
 import { SandboxWatchdog } from './sandbox.watchdog';
 import { PodContainers } from './pod/pod-containers';
@@ -70,8 +69,8 @@ export class SandboxRuntime {
     this.pods = new PodContainers(deps.rootfs, store, log);
     this.access = new SandboxAccess(this.entries, this.pods, this.lifecycle);
     const fresh = (vmId = randomUUID()) => ({ accel, vmId, paths: sandboxPaths(opts.dataDir, this.runDir, vmId, this.memoryDir) });
-    this.moves = new SandboxMoves(this.entries, this.access, this.lifecycle, new JailStep(deps.isolation, deps.hypervisor), fresh, log);
-    this.liveMigration = new SandboxLiveMigration(this.entries, this.access, deps.hypervisor, deps.isolation, this.lifecycle, this.lifecycle.arriveSteps, fresh, log);
+    this.moves = new SandboxMoves(this.entries, this.access, this.lifecycle, this.lifecycle.arrival.saved, fresh, log);
+    this.liveMigration = new SandboxLiveMigration(this.entries, this.access, deps.hypervisor, deps.isolation, this.lifecycle, this.lifecycle.arrival.live, fresh, log);
   }
 
   /** Loads on-disk state, re-adopts sandboxes whose VMM is still alive, and cleans up the rest. */
