@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testCertificates } from '@moat/test-support';
@@ -11,9 +12,25 @@ import { apiRequest, startStack } from '../support/stack.mjs';
 import type { Stack } from '../support/stack.mjs';
 import type { FleetNode, Sandbox } from '@moat/sdk';
 
+type Tenanted = { key: string };
+
 const NODES = 3;
 /** A main process counting seconds into /tmp/count. */
 const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
+/** Two echo servers (busybox nc, a `cat` per connection): one for the tenant network, one published on the node. */
+const ECHO_PORT = 9000;
+const PUBLISHED_ECHO_PORT = 9001;
+const ECHO_SERVERS = ['sh', '-c', `nc -ll -p ${ECHO_PORT} -e cat & nc -ll -p ${PUBLISHED_ECHO_PORT} -e cat & wait`];
+/**
+ * A main process that holds one TCP connection to `ip`'s echo server, sending a number a second
+ * and keeping what comes back in /tmp/echoed. It connects again only until something came back:
+ * a connection that breaks afterwards stays broken, so echoes that go on mean the same connection.
+ */
+const echoLoop = (ip: string | null | undefined) => [
+  'sh',
+  '-c',
+  `until [ -s /tmp/echoed ]; do (i=0; while true; do i=$((i+1)); echo $i; sleep 1; done) | nc ${ip ?? ''} ${ECHO_PORT} > /tmp/echoed; sleep 1; done; exec sleep 1000000`,
+];
 /** A guest's web server, published on its node. */
 const HTTP_PORT = 8080;
 const PREFIX = 'mtflt';
@@ -25,6 +42,26 @@ const GRACE_MS = 3_000;
 const STEP_TIMEOUT_MS = 600_000;
 
 const until = <T,>(what: string, check: () => Promise<T | undefined>) => waitFor(what, check, STEP_TIMEOUT_MS);
+
+/** A TCP client of an echo server from this host: a numbered line every half second, the echoed lines counted, how it ended. */
+function echoClient(host: string | undefined, port: number | undefined) {
+  const socket = connect({ host, port: port ?? 0 });
+  let echoed = '';
+  let ended: string | undefined;
+  let sent = 0;
+  socket.on('data', (chunk: Buffer) => (echoed += chunk.toString()));
+  socket.on('error', (error: NodeJS.ErrnoException) => (ended ??= error.code ?? error.message));
+  socket.on('close', () => (ended ??= 'closed'));
+  const ticker = setInterval(() => ended ?? socket.write(`${++sent}\n`), 500);
+  return {
+    lines: () => echoed.split('\n').filter(Boolean).length,
+    ended: () => ended,
+    close: () => {
+      clearInterval(ticker);
+      socket.destroy();
+    },
+  };
+}
 
 /** The sandbox ids a QEMU process runs for on this machine, one entry per process. */
 function runningVms(ids: string[]): string[] {
@@ -53,6 +90,31 @@ describe('a fleet of three real nodes', () => {
       return sandbox.state === 'running' ? sandbox : undefined;
     });
   const nodeName = async (nodeId: string | null) => (await nodes()).find((n) => n.id === nodeId)?.name;
+  const nodeNamed = async (name: string) => {
+    const node = (await nodes()).find((n) => n.name === name);
+    if (!node) throw new Error(`no node ${name}`);
+    return node;
+  };
+  const setCordoned = async (node: FleetNode, cordoned: boolean) =>
+    expect((await call('POST', `/v1/nodes/${node.id}/${cordoned ? 'cordon' : 'uncordon'}`)).status).toBe(200);
+  const newTenant = async (name: string): Promise<Tenanted> => ({ key: (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `${name}-${Date.now()}` })).body.apiKey });
+  /** Creates a 1-vCPU 128 MiB sandbox (unless `body` says otherwise) and waits for it to run. */
+  const createSandbox = async ({ key }: Tenanted, body: object) => {
+    const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128, ...body }, key);
+    expect(res.status).toBe(201);
+    created.push(res.body.id);
+    return runningSandbox(res.body.id);
+  };
+  const getSandbox = async ({ key }: Tenanted, id: string) => (await call<Sandbox>('GET', `/v1/sandboxes/${id}`, undefined, key)).body;
+  /** Runs a script in the sandbox, expects it to succeed quietly, and gives its trimmed output. */
+  const shIn = async ({ key }: Tenanted, sandbox: Sandbox, script: string) => {
+    const out = (await call<{ exitCode: number; stdout: string; stderr: string }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { command: ['sh', '-c', script], timeoutMs: 30_000 }, key)).body;
+    expect(out).toMatchObject({ exitCode: 0, stderr: '' });
+    return out.stdout.trim();
+  };
+  const deleteSandboxes = async ({ key }: Tenanted, sandboxes: Sandbox[]) => {
+    for (const sandbox of sandboxes) expect((await call('DELETE', `/v1/sandboxes/${sandbox.id}`, undefined, key)).status).toBe(202);
+  };
 
   beforeAll(async () => {
     const dataDir = freshDataDir(resolve(DATA_DIR, '..'), 'e2e-fleet-');
@@ -167,17 +229,11 @@ describe('a fleet of three real nodes', () => {
   }, STEP_TIMEOUT_MS);
 
   it('wakes a hibernated sandbox on another node when its own is cordoned: its counter, /tmp and address as they were, nothing of it left on the first', async () => {
-    const key = (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `fleet-wake-${Date.now()}` })).body.apiKey;
-    const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128, rootfs: 'block', command: COUNTER }, key);
-    expect(res.status).toBe(201);
-    created.push(res.body.id);
-    const sandbox = await runningSandbox(res.body.id);
-    const get = async () => (await call<Sandbox & { events?: unknown[] }>('GET', `/v1/sandboxes/${sandbox.id}`, undefined, key)).body;
-    const sh = async (script: string) => {
-      const out = (await call<{ exitCode: number; stdout: string; stderr: string }>('POST', `/v1/sandboxes/${sandbox.id}/exec`, { command: ['sh', '-c', script], timeoutMs: 30_000 }, key)).body;
-      expect(out).toMatchObject({ exitCode: 0, stderr: '' });
-      return out.stdout.trim();
-    };
+    const tenant = await newTenant('fleet-wake');
+    const { key } = tenant;
+    const sandbox = await createSandbox(tenant, { rootfs: 'block', command: COUNTER });
+    const get = () => getSandbox(tenant, sandbox.id);
+    const sh = (script: string) => shIn(tenant, sandbox, script);
     await sh('echo kept > /tmp/marker');
     const beforeAt = Date.now();
     const before = Number(await sh('cat /tmp/count'));
@@ -208,28 +264,16 @@ describe('a fleet of three real nodes', () => {
   }, STEP_TIMEOUT_MS);
 
   it('live-migrates a running sandbox to another node: its counter never stops, its /tmp, address and peers stay', async () => {
-    const key = (await call<{ apiKey: string }>('POST', '/v1/tenants', { name: `fleet-migrate-${Date.now()}` })).body.apiKey;
-    const create = async (body: object) => {
-      const res = await call<Sandbox>('POST', '/v1/sandboxes', { vcpus: 1, memoryMiB: 128, ...body }, key);
-      expect(res.status).toBe(201);
-      created.push(res.body.id);
-      return runningSandbox(res.body.id);
-    };
-    const sandbox = await create({ rootfs: 'block', command: COUNTER });
-    const peer = await create({});
-    const get = async () => (await call<Sandbox & { events?: unknown[] }>('GET', `/v1/sandboxes/${sandbox.id}`, undefined, key)).body;
-    const sh = async (target: Sandbox, script: string) => {
-      const out = (await call<{ exitCode: number; stdout: string; stderr: string }>('POST', `/v1/sandboxes/${target.id}/exec`, { command: ['sh', '-c', script], timeoutMs: 30_000 }, key)).body;
-      expect(out).toMatchObject({ exitCode: 0, stderr: '' });
-      return out.stdout.trim();
-    };
-    await sh(sandbox, 'echo kept > /tmp/marker');
-    const before = Number(await sh(sandbox, 'cat /tmp/count'));
-    const migrating = await call<Sandbox>('POST', `/v1/sandboxes/${sandbox.id}/migrate`, {}, key);
+    const tenant = await newTenant('fleet-migrate');
+    const sandbox = await createSandbox(tenant, { rootfs: 'block', command: COUNTER });
+    const peer = await createSandbox(tenant, {});
+    await shIn(tenant, sandbox, 'echo kept > /tmp/marker');
+    const before = Number(await shIn(tenant, sandbox, 'cat /tmp/count'));
+    const migrating = await call<Sandbox>('POST', `/v1/sandboxes/${sandbox.id}/migrate`, {}, tenant.key);
     expect(migrating.status).toBe(202);
     expect(migrating.body.state).toBe('migrating');
     const moved = await until('the sandbox to run on another node', async () => {
-      const current = await get();
+      const current = await getSandbox(tenant, sandbox.id);
       if (current.state === 'failed') throw new Error(`the migration failed: ${JSON.stringify(current.events?.slice(-3))}`);
       if (current.state === 'running' && current.nodeId === sandbox.nodeId) throw new Error(`the migration did not happen: ${JSON.stringify(current.events?.slice(-3))}`);
       return current.state === 'running' ? current : undefined;
@@ -237,15 +281,116 @@ describe('a fleet of three real nodes', () => {
     expect(moved.nodeId).not.toBe(sandbox.nodeId);
     expect(moved.ip).toBe(sandbox.ip);
     // The counter went on through the move: neither restarted nor stopped for long.
-    const after = Number(await sh(moved, 'cat /tmp/count'));
+    const after = Number(await shIn(tenant, moved, 'cat /tmp/count'));
     expect(after).toBeGreaterThanOrEqual(before);
-    expect(await sh(moved, 'cat /tmp/marker')).toBe('kept');
+    expect(await shIn(tenant, moved, 'cat /tmp/marker')).toBe('kept');
     // Its tenant's other sandbox still reaches it at its address, now on another node.
     await until('the peer to reach it at its address', async () => {
-      const out = (await call<{ exitCode: number }>('POST', `/v1/sandboxes/${peer.id}/exec`, { command: ['ping', '-c', '1', '-W', '2', sandbox.ip ?? ''], timeoutMs: 30_000 }, key)).body;
+      const out = (await call<{ exitCode: number }>('POST', `/v1/sandboxes/${peer.id}/exec`, { command: ['ping', '-c', '1', '-W', '2', sandbox.ip ?? ''], timeoutMs: 30_000 }, tenant.key)).body;
       return out.exitCode === 0 ? true : undefined;
     });
-    for (const id of [sandbox.id, peer.id]) expect((await call('DELETE', `/v1/sandboxes/${id}`, undefined, key)).status).toBe(202);
+    await deleteSandboxes(tenant, [sandbox, peer]);
+  }, STEP_TIMEOUT_MS);
+
+  it("drains a node by live migration: both its sandboxes run on elsewhere; a TCP connection over the tenant network lives through the move, one through the old node's published port is reset", async () => {
+    const tenant = await newTenant('fleet-drain');
+    const [n1, n2, n3] = await Promise.all(['node-1', 'node-2', 'node-3'].map(nodeNamed));
+    let outside: ReturnType<typeof echoClient> | undefined;
+    try {
+      // Both on node-1 (the others cordoned while they are placed), their peer on node-2.
+      await setCordoned(n2, true);
+      await setCordoned(n3, true);
+      const server = await createSandbox(tenant, { rootfs: 'block', command: ECHO_SERVERS, ports: [{ containerPort: PUBLISHED_ECHO_PORT, protocol: 'tcp' }] });
+      const other = await createSandbox(tenant, { rootfs: 'block', command: COUNTER });
+      await setCordoned(n2, false);
+      await setCordoned(n1, true);
+      const peer = await createSandbox(tenant, { command: echoLoop(server.ip) });
+      await setCordoned(n3, false);
+      expect([server.nodeId, other.nodeId, peer.nodeId]).toEqual([n1.id, n1.id, n2.id]);
+
+      // A connection over the tenant network (the peer's) and one from outside through node-1's published port.
+      const peerEchoes = async () => Number((await shIn(tenant, peer, 'cat /tmp/echoed 2>/dev/null | tail -n 1')) || 0);
+      await until("the peer's connection to echo", async () => ((await peerEchoes()) > 0 ? true : undefined));
+      const hostPort = (await getSandbox(tenant, server.id)).ports?.[0]?.hostPort;
+      const client = echoClient(stack.nodes.find((n) => n.name === n1.name)?.address, hostPort);
+      outside = client;
+      await until('the outside connection to echo', () => Promise.resolve(client.lines() > 0 ? true : undefined));
+      const countBefore = Number(await shIn(tenant, other, 'cat /tmp/count'));
+
+      expect((await call('POST', `/v1/nodes/${n1.id}/drain`, { mode: 'migrate' })).status).toBe(200);
+      const moved = await until('both sandboxes to run on other nodes', async () => {
+        const list = await Promise.all([server, other].map((s) => getSandbox(tenant, s.id)));
+        const failed = list.find((s) => s.state === 'failed');
+        if (failed) throw new Error(`sandbox ${failed.id} failed: ${JSON.stringify(failed.events.slice(-3))}`);
+        return list.every((s) => s.state === 'running' && s.nodeId !== n1.id) ? list : undefined;
+      });
+      // Migrated, not replaced: the same sandboxes at the same addresses, each told so.
+      expect(moved.map((s) => s.ip)).toEqual([server.ip, other.ip]);
+      for (const sandbox of moved) expect(sandbox.events.map((e) => e.reason?.code)).toContain('DRAIN_MIGRATED');
+      expect(Number(await shIn(tenant, moved[1], 'cat /tmp/count'))).toBeGreaterThanOrEqual(countBefore);
+      // The peer's connection lived through the move: it echoes on, and its client never connects twice.
+      const atMove = await peerEchoes();
+      await until("the peer's connection to echo on after the move", async () => ((await peerEchoes()) > atMove + 2 ? true : undefined));
+      // The outside one was to node-1's address, which the sandbox left: node-1 forgot its flow
+      // and answers what comes next with a reset, as a host that lost a server does.
+      expect(await until('the outside connection to end', () => Promise.resolve(client.ended()))).toBe('ECONNRESET');
+      // The port is published on the sandbox's new node (once that node reported where).
+      const newHome = stack.nodes.find((n) => n.name === [n2, n3].find((node) => node.id === moved[0].nodeId)?.name);
+      await until('a connection to its new node to echo', async () => {
+        const again = echoClient(newHome?.address, (await getSandbox(tenant, server.id)).ports?.[0]?.hostPort);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 2_000));
+          return again.lines() > 0 ? true : undefined;
+        } finally {
+          again.close();
+        }
+      });
+      await deleteSandboxes(tenant, [server, other, peer]);
+    } finally {
+      outside?.close();
+      for (const node of [n1, n2, n3]) await setCordoned(node, false);
+    }
+  }, STEP_TIMEOUT_MS);
+
+  it('keeps a sandbox running on its node when the migration target dies midway; the target drops its half when it returns', async () => {
+    const tenant = await newTenant('fleet-target-dies');
+    const sandbox = await createSandbox(tenant, { rootfs: 'block', memoryMiB: 256, command: COUNTER });
+    // 64 MB of noise on its disk and in its page cache: a migration long enough to be cut.
+    await shIn(tenant, sandbox, 'head -c 64000000 /dev/urandom > /tmp/noise');
+    const target = (await nodes()).find((n) => n.id !== sandbox.nodeId && n.state === 'ready');
+    const targetNode = stack.nodes.find((n) => n.name === target?.name);
+    if (!target || !targetNode) throw new Error('no other ready node');
+    // The only migration under way: the target's VMM is the one started to take a stream in.
+    const incoming = () => vmmProcesses().filter((p) => p.includes('-incoming'));
+    expect((await call('POST', `/v1/sandboxes/${sandbox.id}/migrate`, { nodeId: target.id }, tenant.key)).status).toBe(202);
+    try {
+      // The target's VMM is taking the stream in: kill -9 of its node agent.
+      await waitFor("the target's VMM to take the stream in", () => Promise.resolve(incoming().length > 0 ? true : undefined), STEP_TIMEOUT_MS);
+      process.kill(stack.pid(target.name) ?? 0, 'SIGKILL');
+      const after = await until('the sandbox to run on its own node again', async () => {
+        const current = await getSandbox(tenant, sandbox.id);
+        if (current.state === 'failed') throw new Error(`the sandbox failed: ${JSON.stringify(current.events.slice(-3))}`);
+        return current.state === 'running' ? current : undefined;
+      });
+      expect(after.nodeId).toBe(sandbox.nodeId);
+      expect(after.events.at(-1)?.reason?.code).toBe('MIGRATION_FAILED');
+      // Its processes never stopped: the counter goes on where it always ran.
+      const count = Number(await shIn(tenant, after, 'cat /tmp/count'));
+      await until('the counter to go on', async () => (Number(await shIn(tenant, after, 'cat /tmp/count')) > count ? true : undefined));
+    } finally {
+      await stack.startNode(target.name);
+    }
+    // Back, the target releases what the cut migration left there: no VMM, no sandbox dir of it.
+    const sandboxesDir = join(targetNode.dataDir, 'node', 'sandboxes');
+    const copies = () =>
+      (existsSync(sandboxesDir) ? readdirSync(sandboxesDir) : []).filter((dir) => {
+        const state = join(sandboxesDir, dir, 'state.json');
+        return existsSync(state) && readFileSync(state, 'utf8').includes(sandbox.id);
+      });
+    await until('the target to be back with nothing of the sandbox', async () =>
+      (await nodeNamed(target.name)).state === 'ready' && incoming().length === 0 && copies().length === 0 ? true : undefined,
+    );
+    await deleteSandboxes(tenant, [sandbox]);
   }, STEP_TIMEOUT_MS);
 
   it('speaks only TLS: a plain connection gets no answer, and a node agent refuses a certificate its CA did not sign', async () => {

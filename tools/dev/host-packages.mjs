@@ -17,6 +17,7 @@ export const RUNTIME_PACKAGES = [
   'iproute2', // ip/tc in batch mode for sandbox network plumbing
   'iptables', // the CNI plugins' rules (portmap's DNAT, the bridge plugin's masquerade)
   'nftables', // the sandbox firewall: one table per node agent, applied atomically
+  'conntrack', // forgets a departed sandbox's tracked flows, so their next packet is refused, not routed on
   'openssl', // the dev stack's TLS CA and control-plane certificate (tools/dev/tls-certs.mjs)
   'containernetworking-plugins', // bridge, host-local, portmap, bandwidth (CNI)
   'protobuf-compiler', // protoc for the guest agent API

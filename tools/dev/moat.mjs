@@ -4,7 +4,8 @@
 // every test tier. Plain Node with no dependencies, because it runs before `npm ci`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureHostPackages, RUNTIME_PACKAGES, TEST_PACKAGES } from './host-packages.mjs';
 import { leftSince, snapshotHostObjects } from './host-objects.mjs';
@@ -123,6 +124,16 @@ async function start({ tls, nodes }) {
   stack.exited.then((why) => stop(why));
 }
 
+/** Caches tools keep in the temp dir by default and mean to keep: Jest's transforms (jest_<uid>), Node's compiled modules. */
+const TOOL_CACHES = /^(jest_|node-compile-cache$)/;
+
+/** What tests left in a tier's temp dir, tools' own caches aside. */
+function tempFilesLeft(dir) {
+  return readdirSync(dir)
+    .filter((name) => !TOOL_CACHES.test(name))
+    .map((name) => `temp file ${join(dir, name)}`);
+}
+
 function test() {
   const t0 = Date.now();
   prepare({ forTests: true });
@@ -142,15 +153,18 @@ function test() {
     log(`test tier: ${name}`);
     // Every tier must leave the host as it found it, also when its own checks missed something.
     const before = snapshotHostObjects();
+    // And its temp dir (TMPDIR, which os.tmpdir() and mkdtemp follow) as empty as it was given.
+    const tierTmp = mkdtempSync(join(tmpdir(), `moat-tier-${name}-`));
     const tierStart = Date.now();
     let failure;
     try {
-      sh('npx', args, { MOAT_DATA_DIR: dataDir() });
+      sh('npx', args, { MOAT_DATA_DIR: dataDir(), TMPDIR: tierTmp });
     } catch (error) {
       failure = error;
     }
     // Checked when the tier failed too: a failing test is the likeliest to leave something.
-    const left = leftSince(before);
+    const left = [...leftSince(before), ...tempFilesLeft(tierTmp)];
+    rmSync(tierTmp, { recursive: true, force: true });
     const leak = left.length > 0 ? `test tier ${name} left host objects behind:\n  ${left.join('\n  ')}` : undefined;
     if (failure) throw leak ? new Error(`${failure.message}\n${leak}`) : failure;
     if (leak) throw new Error(leak);

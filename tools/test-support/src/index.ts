@@ -8,3 +8,4 @@ export { expectGoldenFile } from './golden-file';
 export { testCertificates, type TestCertificates } from './tls-certificates';
 export { startControlPlane, type ControlPlaneProcess } from './control-plane.process';
 export { packagesReached } from './packages-reached';
+export { scratchDirs, type ScratchDirs } from './scratch-dir';

@@ -1,9 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FakeApi, FakeAttachServer, sandboxOf, type FakeAttachServerOptions, type FakeAttachSession } from '@moat/sdk/testing';
-import { eventually, testCertificates } from '@moat/test-support';
+import { eventually, scratchDirs, testCertificates } from '@moat/test-support';
 import { ExitCode } from '../errors/exit-codes';
 import { FakeTerminal } from '../testing/fake-terminal';
 import { FAKE_TOKEN, runMoat } from '../testing/run-cli';
@@ -32,6 +30,7 @@ async function started(fake: FakeAttachServer, terminal: FakeTerminal): Promise<
 }
 
 describe('moat attach', () => {
+  const scratchDir = scratchDirs();
   it('without a TTY streams stdin and its end to the process, stdout and stderr apart, and exits with its code', async () => {
     const terminal = new FakeTerminal({ stdinIsTty: false });
     const { run, server } = await attach([ID, '--cwd', '/tmp', '--env', 'A=1', '--', 'sh', '-c', 'cat; exit 7'], terminal);
@@ -125,7 +124,7 @@ describe('moat attach', () => {
   });
 
   it('connects over https trusting MOAT_TLS_CA, like the REST calls', async () => {
-    const certs = testCertificates(mkdtempSync(join(tmpdir(), 'moat-cli-attach-ca-')));
+    const certs = testCertificates(scratchDir('moat-cli-attach-ca-'));
     const terminal = new FakeTerminal();
     const tls = { cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) };
     const { run, server } = await attach([ID, '--', 'true'], terminal, { tls }, { MOAT_TLS_CA: certs.caFile });

@@ -1,14 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeApi, sandboxOf } from '@moat/sdk/testing';
+import { scratchDirs } from '@moat/test-support';
 import { runMoat } from '../testing/run-cli';
 import { parseCopyEnd } from './cp.command';
 
 const uploaded = { path: '/tmp/a.txt', name: 'a.txt', type: 'file', size: 5, mode: 0o640, uid: 0, gid: 0, mtimeMs: 0 };
 
 describe('moat cp', () => {
+  const scratchDir = scratchDirs();
   it('tells sandbox paths from local ones', () => {
     expect(parseCopyEnd('sb-1:/tmp/a')).toEqual({ kind: 'sandbox', id: 'sb-1', path: '/tmp/a' });
     expect(parseCopyEnd('./sb-1:/tmp')).toEqual({ kind: 'local', path: './sb-1:/tmp' });
@@ -16,7 +17,7 @@ describe('moat cp', () => {
   });
 
   it('copies a file in with its mode, streamed as the request body', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'moat-cp-'));
+    const dir = scratchDir('moat-cp-');
     writeFileSync(join(dir, 'a.txt'), 'hello');
     chmodSync(join(dir, 'a.txt'), 0o640);
     const api = new FakeApi()
@@ -30,7 +31,7 @@ describe('moat cp', () => {
   });
 
   it('copies a file out, leaving nothing when the API refuses', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'moat-cp-'));
+    const dir = scratchDir('moat-cp-');
     const api = new FakeApi()
       .reply('GET /v1/sandboxes/sb-1', { status: 200, body: sandboxOf({ id: 'sb-1' }) })
       .reply(

@@ -1,16 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { FakeApi, sandboxOf } from '@moat/sdk/testing';
+import { scratchDirs } from '@moat/test-support';
 import { ExitCode } from '../errors/exit-codes';
 import { runMoat } from '../testing/run-cli';
 
 describe('moat login', () => {
+  const scratchDir = scratchDirs();
   const tenantMe = { kind: 'tenant', tenant: { id: 't-1', name: 'acme', state: 'active', quota: { maxSandboxes: 1, maxVcpus: 1, maxMemoryMiB: 1 }, createdAt: '' } };
 
   it('checks the token, stores it with mode 0600 in a 0700 dir, and later commands use it', async () => {
-    const homeDir = mkdtempSync(join(tmpdir(), 'moat-cli-home-'));
+    const homeDir = scratchDir('moat-cli-home-');
     const api = new FakeApi().reply('GET /v1/me', { status: 200, body: tenantMe }).reply('GET /v1/sandboxes', { status: 200, body: [sandboxOf()] });
     const login = await runMoat(['login', 'http://moat.example:8080/', '--token', 'moat_abc'], { api, env: {}, homeDir });
     expect(login.exitCode).toBe(ExitCode.OK);
@@ -26,7 +27,7 @@ describe('moat login', () => {
   });
 
   it('lets MOAT_API_URL and MOAT_TOKEN override the stored login', async () => {
-    const homeDir = mkdtempSync(join(tmpdir(), 'moat-cli-home-'));
+    const homeDir = scratchDir('moat-cli-home-');
     const api = new FakeApi().reply('GET /v1/me', { status: 200, body: { kind: 'admin' } }).reply('GET /v1/sandboxes', { status: 200, body: [] });
     await runMoat(['login', 'http://stored:1', '--token', 'stored-token'], { api, env: {}, homeDir });
     await runMoat(['sandbox', 'ls'], { api, env: { MOAT_TOKEN: 'env-token' }, homeDir });
@@ -34,7 +35,7 @@ describe('moat login', () => {
   });
 
   it('stores nothing when the API refuses the token', async () => {
-    const homeDir = mkdtempSync(join(tmpdir(), 'moat-cli-home-'));
+    const homeDir = scratchDir('moat-cli-home-');
     const api = new FakeApi().reply('GET /v1/me', { status: 401, body: { error: { code: 'UNAUTHENTICATED', message: 'unknown API key' } } });
     const run = await runMoat(['login', 'http://moat.example', '--token', 'bad'], { api, env: {}, homeDir });
     expect(run.exitCode).toBe(ExitCode.API_ERROR);
@@ -49,7 +50,7 @@ describe('moat login', () => {
   });
 
   it('says to log in again when the stored file is no JSON, exit 2', async () => {
-    const homeDir = mkdtempSync(join(tmpdir(), 'moat-cli-home-'));
+    const homeDir = scratchDir('moat-cli-home-');
     mkdirSync(join(homeDir, '.config/moat'), { recursive: true });
     writeFileSync(join(homeDir, '.config/moat/config.json'), '{"apiUrl":');
     const run = await runMoat(['sandbox', 'ls'], { api: new FakeApi(), env: {}, homeDir });

@@ -1,10 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { testCertificates } from '@moat/test-support';
+import { scratchDirs, testCertificates } from '@moat/test-support';
 import { resolveConnection, trustCa } from './connection';
 
 describe('resolveConnection', () => {
@@ -22,12 +20,13 @@ describe('resolveConnection', () => {
 });
 
 describe('trustCa', () => {
+  const scratchDir = scratchDirs();
   let server: Server;
   let url: string;
   let caFile: string;
 
   beforeAll(async () => {
-    const certs = testCertificates(mkdtempSync(join(tmpdir(), 'moat-cli-ca-')));
+    const certs = testCertificates(scratchDir('moat-cli-ca-'));
     server = createServer({ cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) }, (_req, res) => res.end('ok'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;

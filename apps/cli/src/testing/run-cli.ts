@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FakeApi } from '@moat/sdk/testing';
@@ -17,7 +17,7 @@ export interface RunOptions {
   api?: FakeApi;
   /** The environment (default: MOAT_API_URL and MOAT_TOKEN of a fake API). */
   env?: NodeJS.ProcessEnv;
-  /** The home directory (default: a fresh empty one). */
+  /** The home directory (default: a fresh empty one, removed after the run). */
   homeDir?: string;
   isTty?: boolean;
   /** The terminal moat attach works on (default: no input, not a terminal). */
@@ -34,15 +34,20 @@ export async function runMoat(
 ): Promise<CliRun> {
   const run = { stdout: '', stderr: '' };
   terminal.writeTo((stream, text) => void (run[stream] += text));
-  const exitCode = await runCli(args, {
-    stdout: (text) => void (run.stdout += text),
-    stderr: (text) => void (run.stderr += text),
-    env,
-    homeDir: homeDir ?? mkdtempSync(join(tmpdir(), 'moat-cli-home-')),
-    isTty,
-    sleep: () => Promise.resolve(),
-    terminal,
-    ...(api && { fetch: api.fetch }),
-  });
-  return { exitCode, ...run };
+  const home = homeDir ?? mkdtempSync(join(tmpdir(), 'moat-cli-home-'));
+  try {
+    const exitCode = await runCli(args, {
+      stdout: (text) => void (run.stdout += text),
+      stderr: (text) => void (run.stderr += text),
+      env,
+      homeDir: home,
+      isTty,
+      sleep: () => Promise.resolve(),
+      terminal,
+      ...(api && { fetch: api.fetch }),
+    });
+    return { exitCode, ...run };
+  } finally {
+    if (home !== homeDir) rmSync(home, { recursive: true, force: true });
+  }
 }

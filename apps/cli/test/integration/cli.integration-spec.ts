@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -37,6 +37,7 @@ describe('moat against a real control plane', () => {
   });
   afterAll(async () => {
     await controlPlane?.stop();
+    rmSync(home, { recursive: true, force: true });
   });
 
   it('logs in, keeping the token in a file only its owner can read', async () => {

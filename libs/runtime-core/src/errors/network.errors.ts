@@ -10,7 +10,7 @@ export enum NetworkErrorCode {
   NETNS_FAILED = 'NETNS_FAILED',
   LINK_FAILED = 'LINK_FAILED',
   TENANT_NETWORK_FAILED = 'TENANT_NETWORK_FAILED',
-  /** The node's sandbox firewall (nftables) could not be applied. */
+  /** The node's sandbox firewall (nftables) could not be applied, or a sandbox's tracked flows (conntrack) not be forgotten. */
   FIREWALL_FAILED = 'FIREWALL_FAILED',
   SUBNET_POOL_EXHAUSTED = 'SUBNET_POOL_EXHAUSTED',
   PORT_UNAVAILABLE = 'PORT_UNAVAILABLE',

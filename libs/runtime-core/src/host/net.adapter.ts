@@ -27,6 +27,13 @@ export interface NetAdapter {
   inNetns(netns: string, command: string, args: readonly string[]): Promise<string>;
   /** Creates a character device node. */
   mknod(path: string, major: number, minor: number): Promise<void>;
+  /**
+   * Deletes the connection-tracking entries of flows to and from `address` in this namespace
+   * (`conntrack -D`). A flow's NAT is bound in its entry, not its rules: without this, the next
+   * packet of a published port's connection to a sandbox that left would still be DNATed to its
+   * address and routed on, where now it is refused with a reset.
+   */
+  forgetFlows(address: string): Promise<void>;
   /** Turns on IPv4 forwarding between the host's interfaces. */
   enableIpv4Forwarding(): Promise<void>;
   /**
@@ -76,6 +83,15 @@ export class IprouteNetAdapter implements NetAdapter {
 
   async mknod(path: string, major: number, minor: number): Promise<void> {
     await this.proc.run('mknod', ['-m', '0600', path, 'c', String(major), String(minor)]);
+  }
+
+  async forgetFlows(address: string): Promise<void> {
+    for (const side of ['--orig-src', '--reply-src']) {
+      // conntrack exits 1 when nothing matched.
+      await this.proc.run('conntrack', ['-D', side, address]).catch((error: unknown) => {
+        if (!String(error).includes('0 flow entries have been deleted')) throw error;
+      });
+    }
   }
 
   async enableIpv4Forwarding(): Promise<void> {

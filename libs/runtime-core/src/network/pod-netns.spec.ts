@@ -54,6 +54,7 @@ function fakeNet(calls: string[]): NetAdapter {
     inNetns: none,
     mknod: none,
     enableIpv4Forwarding: none,
+    forgetFlows: none,
     linkExists: none,
   };
 }

@@ -188,6 +188,10 @@ export class SandboxNetworks {
     const tenant = await this.tenants.lookup(state.tenantId);
     await attempt(() => model.unplumb(this.plumbContext(sandboxId, runDir, tenant?.bridge ?? '', state.nic?.mac ?? '')));
     await attempt(() => this.cni.del(sandboxId));
+    // Its flows stop here too: their NAT would otherwise send what still comes after its address.
+    for (const { address } of state.guest?.addresses ?? []) {
+      await attempt(() => withNetworkError(NetworkErrorCode.FIREWALL_FAILED, `forget the tracked flows of ${address}`, () => this.net.forgetFlows(address)));
+    }
     const netns = netnsName(sandboxId);
     if (await pathExists(`${NETNS_DIR}/${netns}`)) {
       await attempt(() => withNetworkError(NetworkErrorCode.NETNS_FAILED, `delete netns ${netns}`, async () => {

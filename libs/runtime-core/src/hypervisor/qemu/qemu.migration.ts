@@ -21,8 +21,14 @@ import { QmpClient } from './qmp.client';
 export const LIVE_MIGRATION_TIMEOUT_MS = 10 * 60_000;
 /** The pause the source aims for at the end (QEMU's `downtime-limit`). */
 export const LIVE_DOWNTIME_LIMIT_MS = 300;
-/** No cap below the link: QEMU 7.2's default of 32 MiB/s would make a 1 GiB guest take half a minute. */
-const MAX_BANDWIDTH_BYTES_PER_S = 4 * 1024 ** 3;
+/**
+ * QEMU 7.2's default of 32 MiB/s would make a 1 GiB guest take half a minute, but the cap is also
+ * what bounds block migration's memory: each iteration reads ahead up to a tenth of a second of
+ * bandwidth into 1 MiB buffers in the VMM, inside its cgroup's memory limit. At 4 GiB/s that was
+ * ~410 MiB, and a slow link let it fill: the source was OOM-killed midway. At 256 MiB/s it stays
+ * under 26 MiB, well within the VMM's overhead; the final pause is not rate-limited.
+ */
+const MAX_BANDWIDTH_BYTES_PER_S = 256 * 1024 ** 2;
 const QMP_TIMEOUT_MS = 15_000;
 const POLL_MS = 20;
 
