@@ -360,8 +360,9 @@ describe('a fleet of three real nodes', () => {
     const target = (await nodes()).find((n) => n.id !== sandbox.nodeId && n.state === 'ready');
     const targetNode = stack.nodes.find((n) => n.name === target?.name);
     if (!target || !targetNode) throw new Error('no other ready node');
-    // The only migration under way: the target's VMM is the one started to take a stream in.
-    const incoming = () => vmmProcesses().filter((p) => p.includes('-incoming'));
+    // A VM that migrated in keeps `-incoming` in its command line: the new one on the target is this move's.
+    const earlier = new Set(vmmProcesses());
+    const incoming = () => vmmProcesses().filter((p) => !earlier.has(p) && p.includes('-incoming') && p.includes(`/${target.name}/`));
     expect((await call('POST', `/v1/sandboxes/${sandbox.id}/migrate`, { nodeId: target.id }, tenant.key)).status).toBe(202);
     try {
       // The target's VMM is taking the stream in: kill -9 of its node agent.

@@ -11,6 +11,7 @@ import { SchedulerModule } from '../scheduler/scheduler.module';
 import { AgentAuthenticator } from './agent-auth.service';
 import { AgentsGateway } from './agents.gateway';
 import { SandboxReports } from './sandbox-reports.service';
+import { SandboxMoveModule } from '../sandboxes/move/sandbox-move.module';
 
 /** Where node agents connect, authenticate and report; commands to them go through the fleet channel. */
 @Module({
@@ -23,6 +24,7 @@ import { SandboxReports } from './sandbox-reports.service';
     SchedulerModule,
     SandboxModelModule,
     SandboxAnnouncerModule,
+    SandboxMoveModule,
   ],
   providers: [AgentAuthenticator, AgentsGateway, SandboxReports],
 })

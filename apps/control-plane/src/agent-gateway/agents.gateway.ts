@@ -28,6 +28,7 @@ import { DesiredStatePublisher } from '../fleet/desired-state.publisher';
 import { SchedulerService } from '../scheduler/scheduler.service';
 import { AgentAuthenticator } from './agent-auth.service';
 import { SandboxReports, type NodeBeat } from './sandbox-reports.service';
+import { AbandonedMoves } from '../sandboxes/move/abandoned-moves';
 
 /**
  * How long hellos and status reports wait for others before they are stored together: a
@@ -97,6 +98,7 @@ export class AgentsGateway
     private readonly scheduler: SchedulerService,
     private readonly attach: AttachChannel,
     private readonly metrics: MetricsService,
+    private readonly abandonedMoves: AbandonedMoves,
     config: AppConfig,
   ) {
     this.silenceMs = config.fleet.nodeHeartbeatTtlMs + config.fleet.nodeGraceMs;
@@ -269,6 +271,7 @@ export class AgentsGateway
       // again, and their reasons worked out anew.
       if (revived.length > 0 || containerdChanged.length > 0) await this.scheduler.placePending();
       await this.reports.reconcile(beats);
+      this.abandonedMoves.observe(beats);
     })()
       .catch((err: unknown) => this.logger.error({ err }, 'recording heartbeats failed'))
       .finally(() => {

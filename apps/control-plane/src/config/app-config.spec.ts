@@ -71,6 +71,8 @@ describe('loadConfig', () => {
       memoryOvercommit: 1,
       nodeHeartbeatTtlMs: 15_000,
       nodeGraceMs: 15_000,
+      // Twelve minutes: past a move's ten-minute transfer timeout, below the nodes' 24-minute grace.
+      moveSettleAfterMs: 720_000,
       redisKeyPrefix: 'moat',
     });
     const custom = loadConfig({
@@ -78,11 +80,12 @@ describe('loadConfig', () => {
       MOAT_SCHEDULER_STRATEGY: 'binpack',
       MOAT_CPU_OVERCOMMIT: '4',
       MOAT_MEMORY_OVERCOMMIT: '1.5',
+      MOAT_MOVE_SETTLE_AFTER_MS: '5000',
     }).fleet;
-    expect(custom).toMatchObject({ schedulerStrategy: 'binpack', cpuOvercommit: 4, memoryOvercommit: 1.5 });
+    expect(custom).toMatchObject({ schedulerStrategy: 'binpack', cpuOvercommit: 4, memoryOvercommit: 1.5, moveSettleAfterMs: 5_000 });
     expect(() =>
-      loadConfig({ MOAT_DATA_DIR: dir, MOAT_SCHEDULER_STRATEGY: 'random', MOAT_CPU_OVERCOMMIT: '0', MOAT_NODE_GRACE_MS: 'x' }),
-    ).toThrow(/MOAT_SCHEDULER_STRATEGY[\s\S]*MOAT_CPU_OVERCOMMIT[\s\S]*MOAT_NODE_GRACE_MS/);
+      loadConfig({ MOAT_DATA_DIR: dir, MOAT_SCHEDULER_STRATEGY: 'random', MOAT_CPU_OVERCOMMIT: '0', MOAT_NODE_GRACE_MS: 'x', MOAT_MOVE_SETTLE_AFTER_MS: '1440000' }),
+    ).toThrow(/MOAT_SCHEDULER_STRATEGY[\s\S]*MOAT_CPU_OVERCOMMIT[\s\S]*MOAT_NODE_GRACE_MS[\s\S]*MOAT_MOVE_SETTLE_AFTER_MS must be an integer from 1000 to 1380000/);
   });
 
   it('plans tenant networks in 10.88.0.0/16, a /24 each, by default', () => {

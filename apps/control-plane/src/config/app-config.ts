@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DEFAULT_HEARTBEAT_TTL_MS, type Ipv4Cidr, parseIpv4Cidr } from '@moat/proto';
+import { DEFAULT_HEARTBEAT_TTL_MS, type Ipv4Cidr, MOVE_ARRIVAL_GRACE_MS, MOVE_SETTLE_AFTER_MS, parseIpv4Cidr } from '@moat/proto';
 import { Secret } from '../common/secret';
 import { parseTls, type TlsConfig } from './tls-config';
 
@@ -25,6 +25,8 @@ export interface FleetConfig {
   /** A node is expected to heartbeat within this; past it plus the grace period it is down. */
   nodeHeartbeatTtlMs: number;
   nodeGraceMs: number;
+  /** How long after a move between nodes began it is settled from the nodes' heartbeats when its runner died (see AbandonedMoves). */
+  moveSettleAfterMs: number;
   /** Prefix of the socket.io Redis adapter's channels, so deployments sharing a Redis stay apart. */
   redisKeyPrefix: string;
 }
@@ -155,6 +157,8 @@ function parseFleet(env: NodeJS.ProcessEnv, problems: string[]): FleetConfig {
     memoryOvercommit: parseNumber(env, 'MOAT_MEMORY_OVERCOMMIT', 1, factor, problems),
     nodeHeartbeatTtlMs: parseNumber(env, 'MOAT_NODE_HEARTBEAT_TTL_MS', DEFAULT_HEARTBEAT_TTL_MS, ms, problems),
     nodeGraceMs: parseNumber(env, 'MOAT_NODE_GRACE_MS', 15_000, { ...ms, min: 0 }, problems),
+    // Below the nodes' grace for what a move left them, or they would act on an abandoned move first.
+    moveSettleAfterMs: parseNumber(env, 'MOAT_MOVE_SETTLE_AFTER_MS', MOVE_SETTLE_AFTER_MS, { min: 1_000, max: MOVE_ARRIVAL_GRACE_MS - 60_000, integer: true }, problems),
     redisKeyPrefix: prefix,
   };
 }

@@ -57,7 +57,15 @@ export const MOVE_CONNECT_TIMEOUT_MS = 30_000;
  */
 export const MOVE_TRANSFER_TIMEOUT_MS = 10 * 60_000;
 /**
- * How long a node keeps a sandbox it took in (`sandbox:receive`) that the control plane has not
- * yet placed on it; past that it is removed as an orphan (the move was abandoned).
+ * How long after a move began the control plane settles it from the two nodes' heartbeats when
+ * it never heard how it ended (the process that ran it died): past the transfer's timeout, so a
+ * move whose runner is alive anywhere has ended by then.
  */
-export const MOVE_ARRIVAL_GRACE_MS = 10 * 60_000;
+export const MOVE_SETTLE_AFTER_MS = MOVE_TRANSFER_TIMEOUT_MS + 2 * 60_000;
+/**
+ * How long a node keeps a sandbox it took in that the control plane has not yet placed on it,
+ * and holds back from starting again one it sent away that is still placed on it; past that the
+ * move counts as abandoned (the arrival is removed, the departure started afresh). Twice
+ * MOVE_SETTLE_AFTER_MS: the control plane settles an abandoned move first.
+ */
+export const MOVE_ARRIVAL_GRACE_MS = 2 * MOVE_SETTLE_AFTER_MS;

@@ -143,6 +143,11 @@ export class SandboxesRepository {
     return affected === 1;
   }
 
+  /** Sandboxes meant to run with a move under way (`movingTo` set). */
+  findMoving(manager: EntityManager): Promise<SandboxEntity[]> {
+    return manager.find(SandboxEntity, { where: { movingTo: Not(IsNull()), desiredState: 'running' } });
+  }
+
   /**
    * Ends a move from `from` to `to` as the caller decided (placed on `to`, or hibernated or
    * running on `from` again: the sandbox's `nodeId`, `placedAt`, `desiredHibernated`, `state` and `events`),

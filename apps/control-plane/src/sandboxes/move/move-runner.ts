@@ -28,8 +28,15 @@ export interface MoveRef {
   key: string;
 }
 
-/** How a move ended: the source's answer, or why it failed (the failing step and the node's error). */
-export type MoveOutcome<R> = { result: R } | { error: ErrorInfo };
+/**
+ * How a move ended: the source's answer, or why it failed (the failing step and the node's
+ * error), or — a move whose runner died — the nodes' heartbeats showing the target holds it
+ * (`found`: what they showed).
+ */
+export type MoveOutcome<R> = { result: R } | { error: ErrorInfo } | { found: string };
+
+/** Who an audit entry of a move's outcome names: the caller who asked for it, or the node whose heartbeat settled it. */
+type MoveActor = Principal | { kind: 'node'; nodeId: string };
 
 /**
  * One kind of move between two nodes (a hibernated sandbox's saved state, a running one's VM):
@@ -64,6 +71,8 @@ export interface MoveKind<R> {
 @Injectable()
 export class MoveRunner {
   private readonly logger = new Logger(MoveRunner.name);
+  /** The sandboxes whose move this process runs now. */
+  private readonly running = new Set<string>();
 
   constructor(
     private readonly transactions: Transactions,
@@ -95,8 +104,32 @@ export class MoveRunner {
    * outcome (undefined when the sandbox was deleted meanwhile or storing failed); never rejects.
    */
   async run<R>(move: Move, actor: Principal, kind: MoveKind<R>): Promise<MoveOutcome<R> | undefined> {
+    this.running.add(move.sandboxId);
     try {
-      const outcome = await this.transfer(move, kind);
+      return await this.finish(move, actor, kind, await this.transfer(move, kind));
+    } finally {
+      this.running.delete(move.sandboxId);
+    }
+  }
+
+  /** Whether this process runs the sandbox's move now. */
+  runs(sandboxId: string): boolean {
+    return this.running.has(sandboxId);
+  }
+
+  /**
+   * Ends a move whose runner died (see AbandonedMoves) as the nodes' heartbeats show it ended:
+   * stored, both nodes told, announced and audited in the name of `holder`, the node whose
+   * heartbeat decided it. Never rejects.
+   */
+  async settle<R>(move: Move, holder: string, kind: MoveKind<R>, outcome: { error: ErrorInfo } | { found: string }): Promise<void> {
+    this.logger.warn({ sandboxId: move.sandboxId, from: move.from, to: move.to, outcome }, `settling an abandoned sandbox ${kind.what} from the nodes' heartbeats`);
+    await this.finish(move, { kind: 'node', nodeId: holder }, kind, outcome);
+  }
+
+  /** Stores the outcome, tells both nodes and the dashboards, audits it; the outcome, or undefined when the sandbox is gone or storing failed. */
+  private async finish<R>(move: Move, actor: MoveActor, kind: MoveKind<R>, outcome: MoveOutcome<R>): Promise<MoveOutcome<R> | undefined> {
+    try {
       const sandbox = await this.end(move, kind, outcome);
       this.record(move, actor, kind, outcome);
       if (!sandbox) {
@@ -144,18 +177,25 @@ export class MoveRunner {
     });
   }
 
-  private record<R>(move: Move, actor: Principal, kind: MoveKind<R>, outcome: MoveOutcome<R>): void {
-    const ok = 'result' in outcome;
+  private record<R>(move: Move, actor: MoveActor, kind: MoveKind<R>, outcome: MoveOutcome<R>): void {
+    const ok = !('error' in outcome);
     this.audit.record({
       actorKind: actor.kind,
-      actorId: actor.kind === 'admin' ? 'admin' : actor.keyId,
+      actorId: actor.kind === 'admin' ? 'admin' : actor.kind === 'node' ? actor.nodeId : actor.keyId,
       tenantId: move.tenantId,
       action: kind.action,
       targetType: 'sandbox',
       targetId: move.sandboxId,
       result: ok ? 'success' : 'failure',
       status: ok ? 200 : 502,
-      message: `from node ${move.from} to node ${move.to}: ${ok ? kind.figures(outcome.result) : `${outcome.error.code}: ${outcome.error.message}`}`,
+      message: `from node ${move.from} to node ${move.to}: ${outcomeText(kind, outcome)}`,
     });
   }
+}
+
+/** What an outcome's audit entry says after "from node A to node B: ". */
+function outcomeText<R>(kind: MoveKind<R>, outcome: MoveOutcome<R>): string {
+  if ('result' in outcome) return kind.figures(outcome.result);
+  if ('found' in outcome) return outcome.found;
+  return `${outcome.error.code}: ${outcome.error.message}`;
 }

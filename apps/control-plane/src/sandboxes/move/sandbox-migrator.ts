@@ -52,7 +52,7 @@ export class SandboxMigrator {
    * with the outcome; never rejects.
    */
   run(move: Move, actor: Principal): Promise<MoveOutcome<SandboxMigrateOutReply> | undefined> {
-    return this.moves.run(move, actor, this.kind());
+    return this.moves.run(move, actor, this.kind);
   }
 
   private async target(manager: EntityManager, sandbox: SandboxEntity, nodeId: string | undefined): Promise<string> {
@@ -70,18 +70,16 @@ export class SandboxMigrator {
     return nodeId;
   }
 
-  private kind(): MoveKind<SandboxMigrateOutReply> {
-    return {
-      what: 'migration',
-      action: 'sandbox.migrate',
-      failure: EventReason.MIGRATION_FAILED,
-      receive: (nodeId, ref) => this.agents.migrateIn(nodeId, ref),
-      send: (nodeId, request) => this.agents.migrateOut(nodeId, request),
-      settle: (sandbox, move, outcome, now) => settleMigration(sandbox, move, outcome, now),
-      figures: migrationFigures,
-    };
-  }
-
+  /** A live migration, as MoveRunner runs and settles it. */
+  readonly kind: MoveKind<SandboxMigrateOutReply> = {
+    what: 'migration',
+    action: 'sandbox.migrate',
+    failure: EventReason.MIGRATION_FAILED,
+    receive: (nodeId, ref) => this.agents.migrateIn(nodeId, ref),
+    send: (nodeId, request) => this.agents.migrateOut(nodeId, request),
+    settle: (sandbox, move, outcome, now) => settleMigration(sandbox, move, outcome, now),
+    figures: migrationFigures,
+  };
 }
 
 /** "N bytes, downtime D ms, total T ms": what a migration's audit entry and event say of it. */
@@ -90,7 +88,8 @@ export function migrationFigures({ bytes, downtimeMs, totalMs }: SandboxMigrateO
 }
 
 /**
- * The sandbox as a migration leaves it: running on the target (MIGRATED, with the figures), or
+ * The sandbox as a migration leaves it: running on the target (MIGRATED, with the figures or what
+ * the nodes' heartbeats showed), or
  * — it failed — running on its own node again with the failure (MIGRATION_FAILED) as its latest
  * event; a sandbox its node reported otherwise meanwhile (failed) keeps that state.
  */
@@ -100,6 +99,7 @@ export function settleMigration(sandbox: SandboxEntity, move: Move, outcome: Mov
     Object.assign(sandbox, { state, events: appendEvent(sandbox.events, state, now, outcome.error) });
     return;
   }
-  const reason = { code: EventReason.MIGRATED, message: `running on node ${move.to}, migrated from node ${move.from}: ${migrationFigures(outcome.result)}` };
+  const how = 'result' in outcome ? migrationFigures(outcome.result) : outcome.found;
+  const reason = { code: EventReason.MIGRATED, message: `running on node ${move.to}, migrated from node ${move.from}: ${how}` };
   Object.assign(sandbox, { nodeId: move.to, placedAt: now, state: 'running', events: appendEvent(sandbox.events, 'running', now, reason) });
 }

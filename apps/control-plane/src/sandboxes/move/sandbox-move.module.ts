@@ -5,6 +5,7 @@ import { NodesModule } from '../../nodes/nodes.module';
 import { SchedulerModule } from '../../scheduler/scheduler.module';
 import { SandboxAnnouncerModule } from '../announce/sandbox-announcer.module';
 import { SandboxModelModule } from '../model/sandbox-model.module';
+import { AbandonedMoves } from './abandoned-moves';
 import { DrainByMigration } from './drain-by-migration';
 import { MoveRunner } from './move-runner';
 import { SandboxMigrator } from './sandbox-migrator';
@@ -12,11 +13,12 @@ import { SandboxMover } from './sandbox.mover';
 
 /**
  * Moving sandboxes between nodes, node to node (MoveRunner): a hibernated one woken on another
- * node (its saved state moves there), a running one live-migrated, and drain by migration.
+ * node (its saved state moves there), a running one live-migrated, drain by migration, and
+ * settling moves whose runner died (AbandonedMoves).
  */
 @Module({
   imports: [SandboxModelModule, SandboxAnnouncerModule, SchedulerModule, AgentChannelModule, DesiredStateModule, NodesModule],
-  providers: [MoveRunner, SandboxMover, SandboxMigrator, DrainByMigration],
-  exports: [SandboxMover, SandboxMigrator],
+  providers: [MoveRunner, SandboxMover, SandboxMigrator, DrainByMigration, AbandonedMoves],
+  exports: [SandboxMover, SandboxMigrator, AbandonedMoves],
 })
 export class SandboxMoveModule {}

@@ -78,7 +78,8 @@ export class SandboxMover {
     await this.moves.run(move, actor, this.kind);
   }
 
-  private readonly kind: MoveKind<SandboxSendReply> = {
+  /** A hibernated sandbox's saved state going to another node, as MoveRunner runs and settles it. */
+  readonly kind: MoveKind<SandboxSendReply> = {
     what: 'move',
     action: 'sandbox.move',
     failure: EventReason.MOVE_FAILED,

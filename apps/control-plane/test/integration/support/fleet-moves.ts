@@ -26,15 +26,16 @@ export interface FleetMoves {
 
 /**
  * For a `describe` body of specs moving sandboxes between fake nodes: one app and tenant for all
- * of them; after each test its nodes are closed and, once down, every sandbox deleted.
+ * of them; after each test its nodes are closed and, once down, every sandbox deleted. `env`
+ * adds to the app's configuration.
  */
-export function fleetMoves(kind: DatabaseKind, skip: boolean, tenantName: string): FleetMoves {
+export function fleetMoves(kind: DatabaseKind, skip: boolean, tenantName: string, env: Record<string, string> = {}): FleetMoves {
   let t: TestApp | undefined;
   let tenant: { id: string; apiKey: string } | undefined;
   let agents: TestAgent[] = [];
   beforeAll(async () => {
     if (skip) return;
-    t = await startApp(kind);
+    t = await startApp(kind, env);
     tenant = bodyOf(await t.api().post('/v1/tenants').set(t.admin()).send({ name: tenantName }).expect(201));
   });
   afterEach(async () => {
