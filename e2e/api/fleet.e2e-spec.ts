@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testCertificates } from '@moat/test-support';
 import { DATA_DIR, waitFor } from '../support/api';
-import { mostTicks } from '../support/sandboxes';
+import { CONNECTS_TO_LISTENER, COUNTER, mostTicks } from '../support/sandboxes';
 import { findLeaks, vmmProcesses } from '../support/leaks.mjs';
 import { freePort, freshDataDir } from '../support/own-stack.mjs';
 import { apiRequest, startStack } from '../support/stack.mjs';
@@ -15,8 +15,6 @@ import type { FleetNode, Sandbox } from '@moat/sdk';
 type Tenanted = { key: string };
 
 const NODES = 3;
-/** A main process counting seconds into /tmp/count. */
-const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
 /** Two echo servers (busybox nc, a `cat` per connection): one for the tenant network, one published on the node. */
 const ECHO_PORT = 9000;
 const PUBLISHED_ECHO_PORT = 9001;
@@ -228,13 +226,14 @@ describe('a fleet of three real nodes', () => {
     for (const node of stack.nodes) expect(execFileSync('ip', ['-n', node.netns ?? '', '-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${PREFIX}v`);
   }, STEP_TIMEOUT_MS);
 
-  it('wakes a hibernated sandbox on another node when its own is cordoned: its counter, /tmp and address as they were, nothing of it left on the first', async () => {
+  it('wakes a hibernated sandbox on another node when its own is cordoned: its counter, listener, /tmp and address as they were, nothing of it left on the first', async () => {
     const tenant = await newTenant('fleet-wake');
     const { key } = tenant;
     const sandbox = await createSandbox(tenant, { rootfs: 'block', command: COUNTER });
     const get = () => getSandbox(tenant, sandbox.id);
     const sh = (script: string) => shIn(tenant, sandbox, script);
     await sh('echo kept > /tmp/marker');
+    await sh(CONNECTS_TO_LISTENER);
     const beforeAt = Date.now();
     const before = Number(await sh('cat /tmp/count'));
     expect((await call('POST', `/v1/sandboxes/${sandbox.id}/hibernate`, undefined, key)).status).toBe(202);
@@ -256,6 +255,7 @@ describe('a fleet of three real nodes', () => {
       expect(after).toBeGreaterThanOrEqual(before);
       expect(after - before).toBeLessThanOrEqual(mostTicks(Date.now() - beforeAt));
       expect(await sh('cat /tmp/marker')).toBe('kept');
+      await sh(CONNECTS_TO_LISTENER);
       // The first node let go of its copy: no dir of it there.
       await until('the first node to remove its copy', () => Promise.resolve(home && !existsSync(join(home.dataDir, 'node', 'sandboxes', sandbox.id)) ? true : undefined));
     } finally {
@@ -363,35 +363,39 @@ describe('a fleet of three real nodes', () => {
     // A VM that migrated in keeps `-incoming` in its command line: the new one on the target is this move's.
     const earlier = new Set(vmmProcesses());
     const incoming = () => vmmProcesses().filter((p) => !earlier.has(p) && p.includes('-incoming') && p.includes(`/${target.name}/`));
-    expect((await call('POST', `/v1/sandboxes/${sandbox.id}/migrate`, { nodeId: target.id }, tenant.key)).status).toBe(202);
     try {
-      // The target's VMM is taking the stream in: kill -9 of its node agent.
-      await waitFor("the target's VMM to take the stream in", () => Promise.resolve(incoming().length > 0 ? true : undefined), STEP_TIMEOUT_MS);
-      process.kill(stack.pid(target.name) ?? 0, 'SIGKILL');
-      const after = await until('the sandbox to run on its own node again', async () => {
-        const current = await getSandbox(tenant, sandbox.id);
-        if (current.state === 'failed') throw new Error(`the sandbox failed: ${JSON.stringify(current.events.slice(-3))}`);
-        return current.state === 'running' ? current : undefined;
+      expect((await call('POST', `/v1/sandboxes/${sandbox.id}/migrate`, { nodeId: target.id }, tenant.key)).status).toBe(202);
+      try {
+        // The target's VMM is taking the stream in: kill -9 of its node agent.
+        await waitFor("the target's VMM to take the stream in", () => Promise.resolve(incoming().length > 0 ? true : undefined), 120_000);
+        process.kill(stack.pid(target.name) ?? 0, 'SIGKILL');
+        const after = await waitFor('the sandbox to run on its own node again', async () => {
+          const current = await getSandbox(tenant, sandbox.id);
+          if (current.state === 'failed') throw new Error(`the sandbox failed: ${JSON.stringify(current.events.slice(-3))}`);
+          return current.state === 'running' ? current : undefined;
+        });
+        expect(after.nodeId).toBe(sandbox.nodeId);
+        expect(after.events.at(-1)?.reason?.code).toBe('MIGRATION_FAILED');
+        // Its processes never stopped: the counter goes on where it always ran.
+        const count = Number(await shIn(tenant, after, 'cat /tmp/count'));
+        await waitFor('the counter to go on', async () => (Number(await shIn(tenant, after, 'cat /tmp/count')) > count ? true : undefined));
+      } finally {
+        await stack.startNode(target.name);
+      }
+      // Back, the target releases what the cut migration left there: no VMM, no sandbox dir of it.
+      const sandboxesDir = join(targetNode.dataDir, 'node', 'sandboxes');
+      const copies = () =>
+        (existsSync(sandboxesDir) ? readdirSync(sandboxesDir) : []).filter((dir) => {
+          const state = join(sandboxesDir, dir, 'state.json');
+          return existsSync(state) && readFileSync(state, 'utf8').includes(sandbox.id);
+        });
+      await waitFor('the target to be back with nothing of the sandbox', async () => {
+        const back = (await nodeNamed(target.name)).state === 'ready';
+        return back && incoming().length === 0 && copies().length === 0 ? true : undefined;
       });
-      expect(after.nodeId).toBe(sandbox.nodeId);
-      expect(after.events.at(-1)?.reason?.code).toBe('MIGRATION_FAILED');
-      // Its processes never stopped: the counter goes on where it always ran.
-      const count = Number(await shIn(tenant, after, 'cat /tmp/count'));
-      await until('the counter to go on', async () => (Number(await shIn(tenant, after, 'cat /tmp/count')) > count ? true : undefined));
     } finally {
-      await stack.startNode(target.name);
+      await deleteSandboxes(tenant, [sandbox]);
     }
-    // Back, the target releases what the cut migration left there: no VMM, no sandbox dir of it.
-    const sandboxesDir = join(targetNode.dataDir, 'node', 'sandboxes');
-    const copies = () =>
-      (existsSync(sandboxesDir) ? readdirSync(sandboxesDir) : []).filter((dir) => {
-        const state = join(sandboxesDir, dir, 'state.json');
-        return existsSync(state) && readFileSync(state, 'utf8').includes(sandbox.id);
-      });
-    await until('the target to be back with nothing of the sandbox', async () =>
-      (await nodeNamed(target.name)).state === 'ready' && incoming().length === 0 && copies().length === 0 ? true : undefined,
-    );
-    await deleteSandboxes(tenant, [sandbox]);
   }, STEP_TIMEOUT_MS);
 
   it('speaks only TLS: a plain connection gets no answer, and a node agent refuses a certificate its CA did not sign', async () => {

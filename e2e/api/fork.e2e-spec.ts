@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ExecResult, Sandbox } from '@moat/sdk';
 import { api } from '../support/api';
-import { newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
-
-/** The container's main process: a counter ticking every second. */
-const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
+import { COUNTER, newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
 
 // One VM forked into three through the API, on the node the stack runs: the clones start from one capture of it.
 describe('fork through REST, against a real VM', () => {

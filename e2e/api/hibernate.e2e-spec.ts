@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ExecResult, Sandbox } from '@moat/sdk';
 import { api, waitFor } from '../support/api';
-import { mostTicks, newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
+import { CONNECTS_TO_LISTENER, COUNTER, mostTicks, newTenantKey, sandboxGone, settledSandbox } from '../support/sandboxes';
 
-/** The container's main process: a counter ticking every second. */
-const COUNTER = ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
 /** A main process that sends nothing over the network. */
 const SLEEPER = ['sh', '-c', 'while true; do sleep 1; done'];
 
@@ -58,8 +56,9 @@ describe('hibernate and wake through REST, against a real VM', () => {
     expect(res.body.error.code).toBe('HIBERNATE_UNSUPPORTED');
   });
 
-  it('hibernates the running VM and wakes it with its process and /tmp where they were', async () => {
+  it('hibernates the running VM and wakes it with its processes, their listening socket and /tmp where they were', async () => {
     await sh('echo kept > /tmp/marker');
+    await sh(CONNECTS_TO_LISTENER);
     const beforeAt = Date.now();
     const before = Number(await sh('cat /tmp/count'));
     expect((await api('POST', `/v1/sandboxes/${sandbox.id}/hibernate`, { token: key })).status).toBe(202);
@@ -80,6 +79,8 @@ describe('hibernate and wake through REST, against a real VM', () => {
     expect(after).toBeGreaterThanOrEqual(before);
     expect(after - before).toBeLessThanOrEqual(mostTicks(Date.now() - beforeAt, wakeAt - hibernatedAt));
     expect(await sh('cat /tmp/marker')).toBe('kept');
+    // The listener woke with it: it still accepts connections (the container was not started again: the counter went on).
+    await sh(CONNECTS_TO_LISTENER);
   });
 
   it('a sandbox with idleTimeoutSeconds: 10 hibernates by itself; an exec wakes it and runs', async () => {

@@ -33,3 +33,13 @@ export async function sandboxGone(id: string, token?: string): Promise<void> {
 export function mostTicks(elapsedMs: number, asleepMs = 0): number {
   return Math.ceil((elapsedMs - asleepMs) / 1000) + 1;
 }
+
+/** The port the counter's sandbox listens on. */
+export const LISTENER_PORT = 9000;
+/**
+ * A container main process that keeps state a move must carry: a TCP listener on LISTENER_PORT
+ * (busybox nc, a `cat` per connection) and a counter ticking every second into /tmp/count.
+ */
+export const COUNTER = ['sh', '-c', `nc -ll -p ${LISTENER_PORT} -e cat & i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done`];
+/** A script, run in the counter's sandbox, that succeeds when its listener accepts a connection (tried for 5 s: it starts with the sandbox). */
+export const CONNECTS_TO_LISTENER = `for i in 1 2 3 4 5; do nc -w 3 127.0.0.1 ${LISTENER_PORT} </dev/null 2>/dev/null && exit 0; sleep 1; done; exit 1`;
