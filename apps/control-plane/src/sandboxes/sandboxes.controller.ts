@@ -17,6 +17,7 @@ import { ExecDto, ExecResultDto, SandboxStatsDto } from './dto/exec.dto';
 import { ListSandboxesQuery } from './dto/list-sandboxes.query';
 import { MigrateSandboxDto } from './dto/migrate-sandbox.dto';
 import { SandboxDto } from './dto/sandbox.dto';
+import { SandboxMovesService } from './sandbox-moves.service';
 import { SandboxesService } from './sandboxes.service';
 
 @ApiTags('sandboxes')
@@ -24,7 +25,10 @@ import { SandboxesService } from './sandboxes.service';
 @ApiErrorResponses(401)
 @Controller('v1/sandboxes')
 export class SandboxesController {
-  constructor(private readonly sandboxes: SandboxesService) {}
+  constructor(
+    private readonly sandboxes: SandboxesService,
+    private readonly moves: SandboxMovesService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -109,7 +113,7 @@ export class SandboxesController {
   @ApiAcceptedResponse({ type: SandboxDto })
   @ApiErrorResponses(404, 409)
   async hibernate(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
-    return SandboxDto.from(await this.sandboxes.setHibernated(principal, id, true));
+    return SandboxDto.from(await this.moves.setHibernated(principal, id, true));
   }
 
   @Post(':id/wake')
@@ -127,7 +131,7 @@ export class SandboxesController {
   @ApiAcceptedResponse({ type: SandboxDto })
   @ApiErrorResponses(403, 404, 409)
   async wake(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<SandboxDto> {
-    return SandboxDto.from(await this.sandboxes.setHibernated(principal, id, false));
+    return SandboxDto.from(await this.moves.setHibernated(principal, id, false));
   }
 
   @Post(':id/migrate')
@@ -146,7 +150,7 @@ export class SandboxesController {
   @ApiAcceptedResponse({ type: SandboxDto })
   @ApiErrorResponses(400, 404, 409)
   async migrate(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() dto: MigrateSandboxDto): Promise<SandboxDto> {
-    return SandboxDto.from(await this.sandboxes.migrate(principal, id, dto.nodeId));
+    return SandboxDto.from(await this.moves.migrate(principal, id, dto.nodeId));
   }
 
   @Get(':id/stats')

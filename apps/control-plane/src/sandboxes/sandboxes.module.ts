@@ -12,6 +12,8 @@ import { SandboxModelModule } from './model/sandbox-model.module';
 import { SandboxEntity } from './model/sandbox.entity';
 import { SandboxMoveModule } from './move/sandbox-move.module';
 import { RestartScheduler } from './restart.scheduler';
+import { SandboxLookup } from './sandbox-lookup';
+import { SandboxMovesService } from './sandbox-moves.service';
 import { SandboxesController } from './sandboxes.controller';
 import { SandboxesService } from './sandboxes.service';
 
@@ -29,7 +31,7 @@ import { SandboxesService } from './sandboxes.service';
     SandboxMoveModule,
   ],
   controllers: [SandboxesController],
-  providers: [SandboxesService, RestartScheduler, AttachGateway],
-  exports: [SandboxesService],
+  providers: [SandboxesService, SandboxLookup, SandboxMovesService, RestartScheduler, AttachGateway],
+  exports: [SandboxesService, SandboxLookup],
 })
 export class SandboxesModule {}

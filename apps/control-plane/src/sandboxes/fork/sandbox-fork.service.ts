@@ -17,7 +17,7 @@ import { forkedEvents, newClone } from '../model/fork';
 import { wholeVmRefusal } from '../model/hibernation';
 import type { SandboxEntity } from '../model/sandbox.entity';
 import { SandboxesRepository } from '../model/sandboxes.repository';
-import { SandboxesService } from '../sandboxes.service';
+import { SandboxLookup } from '../sandbox-lookup';
 
 /**
  * Forks: clones of a running sandbox, each started by the source's node from one capture of it
@@ -27,7 +27,7 @@ import { SandboxesService } from '../sandboxes.service';
 export class SandboxForkService {
   constructor(
     private readonly transactions: Transactions,
-    private readonly sandboxes: SandboxesService,
+    private readonly lookup: SandboxLookup,
     private readonly rows: SandboxesRepository,
     private readonly tenants: TenantsService,
     private readonly scheduler: SchedulerService,
@@ -45,7 +45,7 @@ export class SandboxForkService {
    */
   async fork(principal: Principal, id: string, count: number): Promise<SandboxEntity[]> {
     const { source, nodeId, clones } = await this.transactions.run(async (manager) => {
-      const source = await this.sandboxes.get(principal, id, manager);
+      const source = await this.lookup.get(principal, id, manager);
       const nodeId = this.forkableOn(source);
       // The scheduler's lock, as for any admission: no batch books the node or checks the quota
       // meanwhile, and every replica rebuilds its capacity index with the clones in it.

@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/principal';
 import { ApiError, ErrorCode } from '../../common/api.error';
 import { AgentChannel } from '../../fleet/agent.channel';
 import { NodesService } from '../../nodes/nodes.service';
-import { SandboxesService } from '../sandboxes.service';
+import { SandboxLookup } from '../sandbox-lookup';
 
 /** Which part of the logs to give: after a cursor (`Last-Event-ID`), since a time, the last lines. */
 export interface LogWindow {
@@ -22,7 +22,7 @@ export interface LogWindow {
 @Injectable()
 export class SandboxLogsService {
   constructor(
-    private readonly sandboxes: SandboxesService,
+    private readonly lookup: SandboxLookup,
     private readonly nodes: NodesService,
     private readonly agents: AgentChannel,
   ) {}
@@ -33,7 +33,7 @@ export class SandboxLogsService {
    * it was never placed, NODE_UNAVAILABLE when its node is away.
    */
   async nodeOf(principal: Principal, id: string): Promise<string> {
-    const sandbox = await this.sandboxes.get(principal, id);
+    const sandbox = await this.lookup.get(principal, id);
     if (!sandbox.nodeId) throw new ApiError(ErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${id} is ${sandbox.state} and on no node yet: it has no logs`);
     if (sandbox.state === 'unknown' || !(await this.nodes.isUp(sandbox.nodeId))) {
       throw new ApiError(ErrorCode.NODE_UNAVAILABLE, `the node of sandbox ${id} is not connected`);
