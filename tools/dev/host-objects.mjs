@@ -1,4 +1,4 @@
-// The host objects a sandbox holds outside any data dir — VMM, jail and virtiofsd processes,
+// The host objects a sandbox holds outside any data dir — VMM, jail, virtiofsd and shim processes,
 // mounts, the RAM files of VMs restored from boot snapshots, jail uid leases, host cgroups,
 // network namespaces and links —
 // listed so a test run can prove it left none behind (e2e/support/leaks.mjs looks for one stack's
@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const VMM_PROCESS = /qemu-system|virtiofsd|bwrap/;
+/** A sandbox's processes outside the node agent: its VMM, jail and virtiofsd, and a containerd task's shim daemon. */
+const VMM_PROCESS = /qemu-system|virtiofsd|bwrap|containerd-shim-moat/;
 /** Host-wide jail uid leases (DEFAULT_JAIL_IDS_DIR in runtime-core), one file per leased uid. */
 const JAIL_IDS_DIR = '/run/moat/jail-ids';
 /** The cgroup every sandbox's host cgroup lives under (runtime-core's default cgroupParent). */
@@ -18,7 +19,7 @@ const CGROUP_PARENT = 'moat';
  */
 const HOST_TOOL_MOUNTS = new Set(['/run/netns']);
 
-/** Running QEMU and virtiofsd processes as `pid: command line`. */
+/** Running QEMU, jail, virtiofsd and shim processes as `pid: command line`. */
 export function vmmProcesses() {
   const found = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {

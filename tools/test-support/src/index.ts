@@ -9,3 +9,4 @@ export { testCertificates, type TestCertificates } from './tls-certificates';
 export { startControlPlane, type ControlPlaneProcess } from './control-plane.process';
 export { packagesReached } from './packages-reached';
 export { scratchDirs, type ScratchDirs } from './scratch-dir';
+export { processesMentioning } from './processes';

@@ -23,7 +23,7 @@ import {
 } from '@moat/containerd-api';
 import { NodeTasksService } from '@moat/proto/node-tasks';
 import { GRPC_STATUS_CODES, TtrpcClient, TtrpcError, TtrpcServer } from '@moat/ttrpc';
-import { eventually } from '@moat/test-support';
+import { eventually, processesMentioning } from '@moat/test-support';
 import { FakeNodeTasks } from '../../src/testing/fake-node-tasks';
 import { expectShimAddress } from '../../src/testing/shim-address';
 import { tempDir } from '../../src/testing/temp-dir';
@@ -110,6 +110,8 @@ describe('containerd-shim-moat-v2, run as containerd runs it', () => {
   });
 
   afterAll(async () => {
+    // A test that failed midway leaves its detached daemon running: none outlives the suite.
+    for (const line of processesMentioning(dir.path)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
     nodeAgent.forceShutdown();
     await containerd.close();
     await dir.remove();
@@ -199,3 +201,4 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+

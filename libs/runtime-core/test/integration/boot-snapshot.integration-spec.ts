@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { describeIf } from '@moat/test-support';
+import { describeIf, processesMentioning } from '@moat/test-support';
 import type { SandboxInfo } from '../../src';
-import { dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { dataDirOfImages, findGuestImage } from './support/guest-image';
 import { SuiteRuntime } from './support/suite-runtime';
 
 const image = findGuestImage();

@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { describeIf, eventually } from '@moat/test-support';
+import { describeIf, eventually, processesMentioning } from '@moat/test-support';
 import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { SandboxRuntime, type RuntimeOptions, type SandboxSpec } from '../../src';
-import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { accel, dataDirOfImages, findGuestImage } from './support/guest-image';
 import { makeVmDirs, removeLeftovers, removeVmDirs } from './support/vm-dirs';
 
 const image = findGuestImage();

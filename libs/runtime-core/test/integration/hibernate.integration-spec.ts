@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { describeIf, eventually } from '@moat/test-support';
+import { describeIf, eventually, processesMentioning } from '@moat/test-support';
 import { netnsName, RuntimeErrorCode, type SandboxInfo } from '../../src';
-import { dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { dataDirOfImages, findGuestImage } from './support/guest-image';
 import { COUNTER_AND_LISTENER, SuiteRuntime } from './support/suite-runtime';
 
 const image = findGuestImage();

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { describeIf } from '@moat/test-support';
+import { describeIf, processesMentioning } from '@moat/test-support';
 import { SandboxRuntime } from '../../src';
-import { accel, findGuestImage, processesMentioning } from './support/guest-image';
+import { accel, findGuestImage } from './support/guest-image';
 import { APP_IMAGE_CONFIG, appLayer, busyboxLayer, REGISTRY_BINARY, startRegistry, type TestRegistry } from './support/registry';
 
 const image = findGuestImage();

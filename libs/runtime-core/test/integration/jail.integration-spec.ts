@@ -4,10 +4,10 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { describeIf, eventually } from '@moat/test-support';
+import { describeIf, eventually, processesMentioning } from '@moat/test-support';
 import { QmpClient } from '../../src/hypervisor/qemu/qmp.client';
 import { NETWORK_MODELS, SandboxRuntime, type NetworkModelKind, type SandboxInfo, type SandboxSpec } from '../../src';
-import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { accel, dataDirOfImages, findGuestImage } from './support/guest-image';
 import { makeVmDirs, removeLeftovers, removeVmDirs } from './support/vm-dirs';
 
 const image = findGuestImage();

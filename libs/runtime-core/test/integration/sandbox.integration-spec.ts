@@ -3,13 +3,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { describeIf } from '@moat/test-support';
+import { describeIf, processesMentioning } from '@moat/test-support';
 import { AgentClient } from '../../src/agent/agent.client';
 import { createAgentTransport } from '../../src/agent/transport/agent-transport.factory';
 import { NodeProcessAdapter } from '../../src/host/process.adapter';
 import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.hypervisor';
 import { rootfsImageOf, SandboxRuntime, type RuntimeOptions } from '../../src';
-import { accel, dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { accel, dataDirOfImages, findGuestImage } from './support/guest-image';
 
 const image = findGuestImage();
 if (!image) {

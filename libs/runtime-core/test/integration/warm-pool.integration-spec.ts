@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { describeIf, eventually } from '@moat/test-support';
-import { dataDirOfImages, findGuestImage, processesMentioning } from './support/guest-image';
+import { describeIf, eventually, processesMentioning } from '@moat/test-support';
+import { dataDirOfImages, findGuestImage } from './support/guest-image';
 import { SuiteRuntime } from './support/suite-runtime';
 import { vmIdOf } from '../../src/testing/vm-id';
 

@@ -1,5 +1,5 @@
 // Test support: the guest image libs/guest-image built, and a leak check by argv.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GuestImage, RuntimeOptions } from '../../../src';
 
@@ -21,18 +21,4 @@ export function findGuestImage(): GuestImage | undefined {
   }
 }
 
-/** Every process on the host whose argv mentions `needle` (leak check). */
-export function processesMentioning(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (argv.includes(needle)) found.push(`${pid}: ${argv.replaceAll('\0', ' ').slice(0, 120)}`);
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  return found;
-}
 

@@ -1,9 +1,9 @@
+import { processesMentioning } from '@moat/test-support';
 // Test support: the host dirs a VM test runs in, and what a failed test may leave on the host.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processesMentioning } from './guest-image';
 
 /** A runtime's dirs: data under the temp dir, runs under /tmp (socket paths stay short), RAM files on tmpfs. */
 export interface VmDirs {
