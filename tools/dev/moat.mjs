@@ -124,8 +124,8 @@ async function start({ tls, nodes }) {
   stack.exited.then((why) => stop(why));
 }
 
-/** Caches tools keep in the temp dir by default and mean to keep: Jest's transforms (jest_<uid>), Node's compiled modules. */
-const TOOL_CACHES = /^(jest_|node-compile-cache$)/;
+/** Caches tools keep in the temp dir by default and mean to keep: Jest's and Playwright's transforms, Node's compiled modules. */
+const TOOL_CACHES = /^(jest_|playwright-transform-cache-|node-compile-cache$)/;
 
 /** What tests left in a tier's temp dir, tools' own caches aside. */
 function tempFilesLeft(dir) {
