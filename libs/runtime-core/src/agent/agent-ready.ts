@@ -1,23 +1,23 @@
-import { HealthCheckResponse_ServingStatus, type HealthClient } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { sleep } from '../host/process.adapter';
-import type { AgentChannel } from './agent.channel';
 
-const HEALTH_CHECK_TIMEOUT_MS = 2_000;
-const HEALTH_RETRY_INTERVAL_MS = 200;
+const ATTEMPT_TIMEOUT_MS = 2_000;
+const RETRY_INTERVAL_MS = 200;
 const VM_WATCH_INTERVAL_MS = 250;
 
 /**
- * Polls Health.Check until the agent is SERVING. `vmFailure` (why the VM cannot boot, or
- * undefined while it can) is watched throughout, so a VM that died or hit an emulation error
- * fails the boot at once instead of at the deadline.
+ * One call that says whether the agent is ready: it waits for the connection (grpc-js's
+ * `waitForReady`) within `timeoutMs`, gives up when `signal` aborts, and resolves true when the
+ * agent answered as a ready one does.
  */
-export async function waitForServing(
-  grpc: AgentChannel,
-  health: HealthClient,
-  bootTimeoutMs: number,
-  vmFailure: () => Promise<string | undefined>,
-): Promise<void> {
+export type ReadinessCall = (opts: { timeoutMs: number; signal: AbortSignal }) => Promise<boolean>;
+
+/**
+ * Calls `attempt` until the agent is ready, or refuses with an error of its own. `vmFailure`
+ * (why the VM cannot boot, or undefined while it can) is watched throughout, so a VM that died
+ * or hit an emulation error fails the boot at once instead of at the deadline.
+ */
+export async function waitForAgent(attempt: ReadinessCall, bootTimeoutMs: number, vmFailure: () => Promise<string | undefined>): Promise<void> {
   const deadline = Date.now() + bootTimeoutMs;
   const vmGone = new AbortController();
   let failure: string | undefined;
@@ -35,27 +35,27 @@ export async function waitForServing(
       .finally(() => {
         probing = undefined;
       }));
-  // A check waiting for the connection would otherwise only notice a dead VM at its own deadline.
+  // A call waiting for the connection would otherwise only notice a dead VM at its own deadline.
   const watchdog = setInterval(() => void probe(), VM_WATCH_INTERVAL_MS);
+  const vmFailed = () => new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `${failure} before its agent answered`);
   let lastError: unknown;
   try {
-    while (Date.now() < deadline) {
-      await probe();
-      if (failure !== undefined) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `${failure} before its agent answered`);
+    // The first call goes at once, the VM watched beside it; a retry only after the VM was looked at.
+    void probe();
+    for (let first = true; Date.now() < deadline; first = false) {
+      if (!first) await probe();
+      if (failure !== undefined) throw vmFailed();
       const started = Date.now();
       try {
-        const reply = await grpc.unary(health.check.bind(health), { service: '' }, 'Health.Check', {
-          timeoutMs: Math.min(HEALTH_CHECK_TIMEOUT_MS, Math.max(1, deadline - Date.now())),
-          // Queue behind the connection attempt instead of failing fast while QEMU or the guest is not up yet.
-          waitForReady: true,
-          signal: vmGone.signal,
-        });
-        if (reply.status === HealthCheckResponse_ServingStatus.SERVING) return;
-        lastError = new Error(`health status ${reply.status}`);
+        if (await attempt({ timeoutMs: Math.min(ATTEMPT_TIMEOUT_MS, Math.max(1, deadline - Date.now())), signal: vmGone.signal })) return;
+        lastError = new Error('the agent answered that it is not ready');
       } catch (error) {
+        if (failure !== undefined) throw vmFailed();
+        // The agent answered with a code of its own: it serves, and refuses; it would again.
+        if (error instanceof RuntimeError && error.context.guestCode !== undefined) throw error;
         lastError = error;
       }
-      await sleep(Math.max(0, HEALTH_RETRY_INTERVAL_MS - (Date.now() - started)));
+      await sleep(Math.max(0, RETRY_INTERVAL_MS - (Date.now() - started)));
     }
   } finally {
     clearInterval(watchdog);

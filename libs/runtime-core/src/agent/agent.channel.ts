@@ -15,6 +15,13 @@ import { protocolViolation } from './agent.validation';
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;
 
+/** How one unary call runs: its deadline (the channel's call timeout when absent), whether it waits for the connection, and what aborts it. */
+export interface UnaryOptions {
+  timeoutMs?: number;
+  waitForReady?: boolean;
+  signal?: AbortSignal;
+}
+
 /**
  * The gRPC connection to one guest agent: the AgentService and Health clients over one channel,
  * every call with a deadline and every reply present.
@@ -55,7 +62,7 @@ export class AgentChannel {
     method: UnaryMethod<Req, Res>,
     request: Req,
     name: string,
-    opts: { timeoutMs?: number; waitForReady?: boolean; signal?: AbortSignal } = {},
+    opts: UnaryOptions = {},
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       if (opts.signal?.aborted) return reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, `${name} aborted`));

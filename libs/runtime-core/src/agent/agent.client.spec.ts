@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, status, type handleUnaryCall } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, status, type handleUnaryCall } from '@grpc/grpc-js';
 import { AgentServiceService, HealthCheckResponse_ServingStatus, HealthService, type AgentServiceServer, type HealthServer } from '@moat/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -228,6 +228,43 @@ describe('AgentClient', () => {
     });
     await agent.waitReady(10_000, () => Promise.resolve(undefined));
     expect(checks).toBe(3);
+  });
+
+  it('waitReady with setClock is ready once the guest took the host time', async () => {
+    const times: number[] = [];
+    const before = Math.floor(Date.now() / 1000);
+    const agent = await start(
+      fakeAgent({
+        setGuestDateTime: ((call: { request: { sec: number } }, callback: (e: null, v: unknown) => void) => {
+          times.push(call.request.sec);
+          callback(null, {});
+        }) as Unary,
+      }).impl,
+      // Never answers: the clock call alone says the agent is ready.
+      { ...serving, check: () => undefined },
+    );
+    await agent.waitReady(5_000, () => Promise.resolve(undefined), { setClock: true });
+    expect(times).toHaveLength(1);
+    expect(times[0]).toBeGreaterThanOrEqual(before);
+  });
+
+  it('waitReady with setClock fails at once when the agent refuses the time', async () => {
+    const refusal = new Metadata();
+    refusal.set('moat-error-code', 'GUEST_SETUP_FAILED');
+    let calls = 0;
+    const refusing = await start(
+      fakeAgent({
+        setGuestDateTime: (_call, callback) => {
+          calls++;
+          callback({ code: status.INTERNAL, details: 'date -s: permission denied', metadata: refusal }, null);
+        },
+      }).impl,
+    );
+    await expect(refusing.waitReady(30_000, () => Promise.resolve(undefined), { setClock: true })).rejects.toMatchObject({
+      code: RuntimeErrorCode.AGENT_CALL_FAILED,
+      context: { guestCode: 'GUEST_SETUP_FAILED' },
+    });
+    expect(calls).toBe(1);
   });
 
   it('waitReady gives up at the boot deadline when nothing answers', async () => {

@@ -12,8 +12,8 @@ import {
   type LinuxResources,
 } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
-import { AgentChannel } from './agent.channel';
-import { waitForServing } from './agent-ready';
+import { AgentChannel, type UnaryOptions } from './agent.channel';
+import { waitForAgent, type ReadinessCall } from './agent-ready';
 import {
   DEFAULT_AGENT_LIMITS,
   type AgentExecRequest,
@@ -58,7 +58,6 @@ export type AgentApi = Pick<
   | 'updateContainer'
   | 'pauseContainer'
   | 'resumeContainer'
-  | 'setGuestDateTime'
   | 'updateHostname'
   | 'files'
   | 'close'
@@ -86,11 +85,22 @@ export class AgentClient implements ProcessCalls {
   }
 
   /**
-   * Polls Health.Check until the agent is SERVING, watching `vmFailure` (why the VM cannot boot,
-   * or undefined while it can) throughout: see {@link waitForServing}.
+   * Waits until the agent is ready, watching `vmFailure` (why the VM cannot boot, or undefined
+   * while it can) throughout: see {@link waitForAgent}. Ready is Health.Check answering SERVING,
+   * or with `setClock` (a guest whose clock stopped: restored, woken, forked) the guest taking
+   * the host's time, which only a serving agent does: one round trip instead of two.
    */
-  waitReady(bootTimeoutMs: number, vmFailure: () => Promise<string | undefined>): Promise<void> {
-    return waitForServing(this.grpc, this.health, bootTimeoutMs, vmFailure);
+  waitReady(bootTimeoutMs: number, vmFailure: () => Promise<string | undefined>, opts: { setClock?: boolean } = {}): Promise<void> {
+    const attempt: ReadinessCall = opts.setClock
+      ? async (call) => {
+          await this.setGuestDateTime(new Date(), { ...call, waitForReady: true });
+          return true;
+        }
+      : async (call) => {
+          const reply = await this.grpc.unary(this.health.check.bind(this.health), { service: '' }, 'Health.Check', { ...call, waitForReady: true });
+          return reply.status === HealthCheckResponse_ServingStatus.SERVING;
+        };
+    return waitForAgent(attempt, bootTimeoutMs, vmFailure);
   }
 
   /** One Health.Check with a deadline: resolves if the agent answers SERVING in time. */
@@ -260,9 +270,9 @@ export class AgentClient implements ProcessCalls {
   }
 
   /** Sets the guest clock to the host's (e.g. after the VM was paused). */
-  async setGuestDateTime(now: Date = new Date()): Promise<void> {
+  async setGuestDateTime(now: Date = new Date(), opts?: UnaryOptions): Promise<void> {
     const ms = now.getTime();
-    await this.grpc.unary(this.agent.setGuestDateTime.bind(this.agent), { sec: Math.floor(ms / 1000), usec: (ms % 1000) * 1000 }, 'SetGuestDateTime');
+    await this.grpc.unary(this.agent.setGuestDateTime.bind(this.agent), { sec: Math.floor(ms / 1000), usec: (ms % 1000) * 1000 }, 'SetGuestDateTime', opts);
   }
 
   /** Copies a file into the guest in chunks of `writeChunkBytes`. */

@@ -24,10 +24,20 @@ export interface VmPaths {
  * layout it must be woken into.
  */
 export interface HibernatedVm {
-  /** The migration stream `hibernate` wrote, or the one a live migration's source sends as it runs (`migrateOut` on its node). */
-  state: { file: string } | { live: Readable };
+  /** The files `hibernate` or `capture` wrote, or the stream a live migration's source sends as it runs (`migrateOut` on its node). */
+  state: SavedVmFiles | { live: Readable };
   /** It was restored from a boot snapshot: its RAM is a shared file and its devices sit in the snapshot machine's root ports. */
   restoredLayout: boolean;
+}
+
+/**
+ * Where a saved VM is kept: its migration stream, and its RAM beside it when the VM's RAM is a
+ * shared file (a restored VM's): then the stream holds only the device state and a wake copies
+ * the RAM back into its file, instead of loading every page, zero or not, through the stream.
+ */
+export interface SavedVmFiles {
+  file: string;
+  memory?: string;
 }
 
 /** What a live migration took. */
@@ -138,18 +148,19 @@ export interface Hypervisor {
    */
   saveBootSnapshot(config: SnapshotVmConfig, files: BootSnapshotFiles, signal: AbortSignal): Promise<void>;
   /**
-   * Saves the running VM (memory, devices) into `stateFile` and leaves it paused, for the caller
-   * to stop; a VM whose save failed runs on. The VM's share must be a block disk and its
-   * agent channel not vsock: QEMU 7.2 migrates neither vhost-user-fs, a mounted 9p share nor
-   * vhost-vsock's connections.
+   * Saves the running VM (memory, devices) into `saved` and leaves it paused, for the caller
+   * to stop; a VM whose save failed runs on, and what was written of it is removed. The VM's
+   * share must be a block disk and its agent channel not vsock: QEMU 7.2 migrates neither
+   * vhost-user-fs, a mounted 9p share nor vhost-vsock's connections. `saved.memory` only for a
+   * VM whose RAM is a file (a restored one).
    */
-  hibernate(vm: RunningVm, stateFile: string): Promise<void>;
+  hibernate(vm: RunningVm, saved: SavedVmFiles): Promise<void>;
   /**
-   * Captures the running VM for a fork: saved into `stateFile` as `hibernate` saves it, its
+   * Captures the running VM for a fork: saved into `saved` as `hibernate` saves it, its
    * writable disk copied to `disk.to` while it is paused (both show the same instant), and then
    * it runs on. A failed capture leaves it running too.
    */
-  capture(vm: RunningVm, stateFile: string, disk: { from: string; to: string }): Promise<void>;
+  capture(vm: RunningVm, saved: SavedVmFiles, disk: { from: string; to: string }): Promise<void>;
   /**
    * Live-migrates the running VM into `sink` (pre-copy: its RAM and writable disk are sent while
    * it runs, then it is paused for the last dirty pages and device state), then asks `ran`

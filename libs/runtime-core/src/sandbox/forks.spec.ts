@@ -20,9 +20,9 @@ describe('SandboxForks', () => {
     new SandboxForks(
       entries,
       {
-        capture: async (_vm, stateFile, disk) => {
+        capture: async (_vm, saved, disk) => {
           captures++;
-          await writeFile(stateFile, 'state');
+          await writeFile(saved.file, 'state');
           await writeFile(disk.to, 'disk');
         },
       },

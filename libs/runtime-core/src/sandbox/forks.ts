@@ -6,7 +6,7 @@ import type { Hypervisor } from '../hypervisor/hypervisor';
 import type { Log } from '../log/log.types';
 import { BLOCK_IMAGE_FILE } from '../sharefs/block.share-fs';
 import type { SandboxEntry } from './model/sandbox.entry';
-import { containerIdOf, newSandboxState, vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
+import { containerIdOf, newSandboxState, savedVmFilesFor, savedVmOf, vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
 import type { ForkOf, SandboxSpec } from './model/sandbox.types';
 import type { ForkCapture, ForkCaptures } from './steps/fork.steps';
 import type { IsolationPort } from './steps/jail.step';
@@ -105,11 +105,11 @@ export class SandboxForks implements ForkCaptures {
     if (source.phase !== 'running' || state.vmmPid === undefined || disk === undefined) throw fail(`it is ${source.phase}`);
     const dir = join(this.dir, fork.forkId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const capture = { stateFile: join(dir, 'vm.state'), disk: join(dir, BLOCK_IMAGE_FILE) };
+    const capture: ForkCapture = { ...savedVmFilesFor(state, dir, 'vm'), disk: join(dir, BLOCK_IMAGE_FILE) };
     const started = performance.now();
     await this.hypervisor.capture(
       { pid: state.vmmPid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
-      capture.stateFile,
+      savedVmOf(capture),
       { from: disk, to: capture.disk },
     );
     this.log('info', 'sandbox captured for a fork', { sandboxId: fork.sandboxId, forkId: fork.forkId, clones: fork.count, pausedMs: Math.round(performance.now() - started) });

@@ -1,20 +1,22 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rename, stat } from 'node:fs/promises';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
 import type { Hypervisor } from '../hypervisor/hypervisor';
 import type { Log } from '../log/log.types';
 import type { PlannedAddress } from '../network/network.types';
 import type { SandboxEntry } from './model/sandbox.entry';
-import { vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
+import { savedVmFilesFor, savedVmOf, vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
 import { timePhase } from './model/timings';
 import type { IsolationPort } from './steps/jail.step';
 import { acquireSteps, releaseSteps, type StepContext } from './steps/start-step';
 import { startError } from './sandbox.failures';
 import type { SandboxLifecycle } from './sandbox.lifecycle';
 
-/** The saved VM, in the sandbox's data dir: it goes with the sandbox. */
-export const HIBERNATED_STATE_FILE = 'hibernated.state';
+/** The saved VM's files in the sandbox's data dir (`hibernated.state`, and `hibernated.ram` for a restored VM): they go with the sandbox. */
+export const HIBERNATED_VM = 'hibernated';
+
+/** The suffix of a woken VM's saved file on its way out. */
+const DISCARDED_SUFFIX = '.discarded';
 
 /**
  * Hibernate and wake (E2B's pause and resume, Fly's suspend): a hibernated sandbox's VM is
@@ -52,16 +54,16 @@ export class SandboxHibernation {
     entry.logPump = undefined;
     entry.agent?.close();
     entry.agent = undefined;
-    const stateFile = join(state.paths.sandboxDir, HIBERNATED_STATE_FILE);
+    const saved = savedVmFilesFor(state, state.paths.sandboxDir, HIBERNATED_VM);
     const started = performance.now();
     try {
-      await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, stateFile);
+      await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, savedVmOf(saved));
     } catch (error) {
       await this.runOn(entry, error);
       throw error;
     }
     const guest = state.network?.guest;
-    state.hibernation = { stateFile, savedBytes: await savedBytes(stateFile, state), mac: state.network?.nic?.mac, address: guest?.addresses[0]?.address };
+    state.hibernation = { ...saved, savedBytes: await savedBytes(saved, state), mac: state.network?.nic?.mac, address: guest?.addresses[0]?.address };
     // From here the saved VM is what counts: a crash before the release below is finished by the next runtime.
     state.state = 'hibernated';
     await ctx.save();
@@ -101,7 +103,7 @@ export class SandboxHibernation {
     for (const step of steps) step.settle?.(ctx);
     state.hibernation = undefined;
     await this.enter(ctx, 'running');
-    await removeTree(saved.stateFile);
+    await this.discard(id, [saved.stateFile, saved.memoryFile]);
     this.lifecycle.startLogs(entry);
     this.log('info', 'sandbox woken', { sandboxId: id, timings: state.timings });
   }
@@ -147,6 +149,22 @@ export class SandboxHibernation {
     this.lifecycle.startLogs(entry);
   }
 
+  /**
+   * Removes a woken VM's saved files without waiting for the blocks to be freed (tens of ms for
+   * a saved RAM on a disk): renamed out of the way first, so a new hibernation's files are never
+   * the ones removed; what a crash leaves goes with the sandbox's dir.
+   */
+  private async discard(sandboxId: string, files: (string | undefined)[]): Promise<void> {
+    for (const file of files) {
+      if (file === undefined) continue;
+      const discarded = await rename(file, `${file}${DISCARDED_SUFFIX}`).then(
+        () => `${file}${DISCARDED_SUFFIX}`,
+        () => file,
+      );
+      void removeTree(discarded).catch((error: unknown) => this.log('warn', "removing a woken sandbox's saved VM failed", { sandboxId, file, error: describeError(error) }));
+    }
+  }
+
   private async enter(ctx: StepContext, phase: 'hibernating' | 'hibernated' | 'waking' | 'running'): Promise<void> {
     ctx.entry.phase = phase;
     ctx.entry.state.state = phase;
@@ -155,8 +173,10 @@ export class SandboxHibernation {
   }
 }
 
-/** What a hibernated sandbox keeps on its node: the saved VM and the blocks its disk takes. */
-async function savedBytes(stateFile: string, state: SandboxState): Promise<number> {
-  const disk = state.sharedFs?.attachment.kind === 'block' ? await stat(state.sharedFs.attachment.imagePath).catch(() => undefined) : undefined;
-  return (await stat(stateFile)).size + (disk ? disk.blocks * 512 : 0);
+/** What a hibernated sandbox keeps on its node: its saved state, and the blocks its saved RAM and its disk take (sparse files). */
+async function savedBytes(saved: { stateFile: string; memoryFile?: string }, state: SandboxState): Promise<number> {
+  const disk = state.sharedFs?.attachment.kind === 'block' ? state.sharedFs.attachment.imagePath : undefined;
+  const sparse = [saved.memoryFile, disk].filter((file) => file !== undefined);
+  const blocks = await Promise.all(sparse.map(async (file) => ((await stat(file).catch(() => undefined))?.blocks ?? 0) * 512));
+  return blocks.reduce((sum, bytes) => sum + bytes, (await stat(saved.stateFile)).size);
 }

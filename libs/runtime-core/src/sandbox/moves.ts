@@ -7,8 +7,8 @@ import { BLOCK_IMAGE_FILE } from '../sharefs/block.share-fs';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
 import type { SandboxInfo } from './model/sandbox.types';
 import type { SandboxAccess } from './sandbox.access';
-import { newSandboxState, sandboxStateSchema, vmNotSavable, type SandboxState } from './model/sandbox.state';
-import { HIBERNATED_STATE_FILE } from './hibernation';
+import { newSandboxState, sandboxStateSchema, savedVmFilesFor, vmNotSavable, type SandboxState } from './model/sandbox.state';
+import { HIBERNATED_VM } from './hibernation';
 import { removeSandboxDirs, type SandboxLifecycle } from './sandbox.lifecycle';
 import { acquireSteps, persistBeforeAcquiring, type StartStep } from './steps/start-step';
 
@@ -54,7 +54,8 @@ export class SandboxMoves {
       throw new RuntimeError(RuntimeErrorCode.SANDBOX_NOT_RUNNING, `sandbox ${state.spec.id} is ${entry.phase}: only a hibernated sandbox moves`, { context: { sandboxId: state.spec.id } });
     }
     const dir = state.paths.sandboxDir;
-    const paths = [state.paths.stateFile, state.hibernation.stateFile, disk];
+    const { stateFile, memoryFile } = state.hibernation;
+    const paths = [state.paths.stateFile, stateFile, ...(memoryFile === undefined ? [] : [memoryFile]), disk];
     for (const path of paths) await statOwnFile(state.spec.id, path);
     return { dir, files: paths.map((file) => relative(dir, file)) };
   }
@@ -71,18 +72,22 @@ export class SandboxMoves {
     const fresh = this.fresh();
     if (saved.accel !== fresh.accel) throw refused(sandboxId, RuntimeErrorCode.HIBERNATE_UNSUPPORTED, `it was saved under ${saved.accel} and this node runs ${fresh.accel}`);
     const { paths } = fresh;
+    const files = savedVmFilesFor(saved, paths.sandboxDir, HIBERNATED_VM);
+    // Its RAM is beside its state here if it was at its source.
+    const hibernation = { ...saved.hibernation, stateFile: files.stateFile, memoryFile: saved.names.memory === undefined ? undefined : files.memoryFile };
     const state: SandboxState = {
       ...arrivedState(saved, fresh),
       state: 'hibernated',
       sharedFs: { kind: 'block', attachment: { kind: 'block', imagePath: join(paths.sandboxDir, BLOCK_IMAGE_FILE) } },
-      hibernation: { ...saved.hibernation, stateFile: join(paths.sandboxDir, HIBERNATED_STATE_FILE) },
+      hibernation,
     };
     const entry: SandboxEntry = { phase: 'hibernated', state };
     const ctx = this.lifecycle.context(entry);
     try {
       await persistBeforeAcquiring(ctx);
       await acquireSteps(this.arriveSteps, ctx, (_phase, fn) => fn());
-      await rename(join(dir, saved.names.vm), join(state.paths.sandboxDir, HIBERNATED_STATE_FILE));
+      await rename(join(dir, saved.names.vm), hibernation.stateFile);
+      if (saved.names.memory !== undefined && hibernation.memoryFile !== undefined) await rename(join(dir, saved.names.memory), hibernation.memoryFile);
       await rename(join(dir, saved.names.disk), join(state.paths.sandboxDir, BLOCK_IMAGE_FILE));
       await ctx.save();
     } catch (error) {
@@ -111,8 +116,8 @@ function refused(sandboxId: string, code: RuntimeErrorCode, why: string): Runtim
 
 type SavedState = SandboxState & {
   hibernation: NonNullable<SandboxState['hibernation']>;
-  /** Where the saved VM and the disk are among the moved files. */
-  names: { vm: string; disk: string };
+  /** Where the saved VM (its state, and its RAM when kept beside it) and the disk are among the moved files. */
+  names: { vm: string; memory?: string; disk: string };
 };
 
 async function readStateFile(sandboxId: string, file: string): Promise<string> {
@@ -149,9 +154,12 @@ function savedNames(sandboxId: string, state: SandboxState): SavedState {
   if (!hibernation || disk === undefined) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, 'the state names no saved VM or no disk');
   // Names the source wrote: they must stay among the moved files.
   const vm = movedName(state.paths.sandboxDir, hibernation.stateFile);
+  const memory = hibernation.memoryFile === undefined ? undefined : movedName(state.paths.sandboxDir, hibernation.memoryFile);
   const diskName = movedName(state.paths.sandboxDir, disk);
-  if (!vm || !diskName) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, "the saved VM or disk lies outside the sandbox's dir");
-  return { ...state, hibernation, names: { vm, disk: diskName } };
+  if (!vm || !diskName || (hibernation.memoryFile !== undefined && !memory)) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, "the saved VM or disk lies outside the sandbox's dir");
+  // Its RAM goes back into a file: only a restored VM's RAM is one.
+  if (memory !== undefined && !state.restored) throw refused(sandboxId, RuntimeErrorCode.STATE_CORRUPT, 'the saved RAM is of a VM whose RAM is no file');
+  return { ...state, hibernation, names: { vm, ...(memory !== undefined && { memory }), disk: diskName } };
 }
 
 /** `file`'s name relative to `dir`, or undefined when it is not inside it. */

@@ -108,10 +108,11 @@ class FakeHost {
         return Promise.resolve();
       },
       saveBootSnapshot: () => Promise.reject(new Error('saved by the real store only')),
-      hibernate: async (vm, stateFile) => {
+      hibernate: async (vm, saved) => {
         if (this.hibernateFails) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'migration failed');
-        this.calls.push(`hibernate ${vm.vmId}`);
-        await writeFile(stateFile, 'saved VM');
+        this.calls.push(`hibernate ${vm.vmId}${saved.memory ? ' with its RAM beside' : ''}`);
+        await writeFile(saved.file, 'saved VM');
+        if (saved.memory) await writeFile(saved.memory, 'saved RAM');
       },
       migrateOut: async (vm, sink, ran) => {
         if (this.migrateFails) {
@@ -125,9 +126,10 @@ class FakeHost {
         });
         return { bytes: 'live VM'.length, downtimeMs: 5, totalMs: 10 };
       },
-      capture: async (vm, stateFile, disk) => {
-        this.calls.push(`capture ${vm.vmId}`);
-        await writeFile(stateFile, 'captured VM');
+      capture: async (vm, saved, disk) => {
+        this.calls.push(`capture ${vm.vmId}${saved.memory ? ' with its RAM beside' : ''}`);
+        await writeFile(saved.file, 'captured VM');
+        if (saved.memory) await writeFile(saved.memory, 'captured RAM');
         await writeFile(disk.to, 'disk');
       },
       stop: (pid) => {
@@ -310,14 +312,14 @@ class FakeAgent implements AgentApi {
     this.host.calls.push(name);
     return phase !== undefined && this.host.failAt === phase ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, `${name}: guest said no`)) : Promise.resolve();
   }
-  waitReady = async (_timeoutMs: number, vmFailure: () => Promise<string | undefined>) => {
+  waitReady = async (_timeoutMs: number, vmFailure: () => Promise<string | undefined>, opts: { setClock?: boolean } = {}) => {
     // A guest that never answers: like the real client, it gives up only when the VM is reported gone.
     while (this.host.agentNeverReady) {
       const failure = await vmFailure();
       if (failure) throw new RuntimeError(RuntimeErrorCode.VM_BOOT_FAILED, `${failure} before its agent answered`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    return this.step('waitReady', 'agent');
+    return this.step(opts.setClock ? 'waitReady setting the clock' : 'waitReady', 'agent');
   };
   ping = () => (this.host.guestHung ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded')) : Promise.resolve());
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
@@ -379,7 +381,6 @@ class FakeAgent implements AgentApi {
   updateContainer = (containerId: string, resources: { memoryLimitBytes: number }) => this.step(`updateContainer ${containerId} ${resources.memoryLimitBytes}`);
   pauseContainer = notUsedHere;
   resumeContainer = notUsedHere;
-  setGuestDateTime = () => this.step('setGuestDateTime');
   files = unsupportedFiles;
   close = () => {
     this.agentTransport.close();
@@ -547,7 +548,7 @@ describe('SandboxRuntime', () => {
     const info = await runtime.create(spec);
     expect(info.state).toBe('running');
     expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'agent', 'sandbox', 'container']);
-    expect(host.calls.slice(0, 3)).toEqual(['vm virtiofs from /snap/state', 'waitReady', 'setGuestDateTime']);
+    expect(host.calls.slice(0, 2)).toEqual(['vm virtiofs from /snap/state', 'waitReady setting the clock']);
     expect(host.snapshotCalls).toEqual(['find 1x416']);
     expect(JSON.parse(readFileSync(join(sandboxDir(), 'state.json'), 'utf8'))).toMatchObject({ restored: true });
   });
@@ -644,7 +645,7 @@ describe('SandboxRuntime', () => {
     it('restores its VMs bare, with their own id and jail, before any sandbox asks', async () => {
       const runtime = await openPooled();
       expect(runtime.warmPool()).toEqual([{ shape: { vcpus: 1, memoryMiB: 256 }, waiting: 1, target: 1 }]);
-      expect(host.calls).toEqual(['vm bare from /snap/state', 'waitReady', 'setGuestDateTime']);
+      expect(host.calls).toEqual(['vm bare from /snap/state', 'waitReady setting the clock']);
       const [vmId] = pooledVmIds();
       expect(host.jails.has(vmId)).toBe(true);
       expect(runtime.list()).toEqual([]);
@@ -729,7 +730,7 @@ describe('SandboxRuntime', () => {
     expect(info.error).toBeUndefined();
     expect(info.state).toBe('running');
     expect(info.timings.map((t) => t.phase)).toEqual(['rootfs', 'jail', 'sharefs', 'restore', 'vmm', 'agent', 'sandbox', 'container']);
-    expect(host.calls).not.toContain('setGuestDateTime');
+    expect(host.calls).not.toContain('waitReady setting the clock');
     // Discarded, and a fresh one asked for now that the shape booted cold.
     expect(host.snapshotCalls).toEqual(['find 1x416', 'discard /snap/state', 'request 1x416']);
   });
@@ -891,7 +892,7 @@ describe('SandboxRuntime', () => {
       expect(woken.state).toBe('running');
       expect(woken.timings.map((t) => t.phase)).toEqual(['network', 'wake', 'agent']);
       // Its guest runs on: no sandbox or container is made again, only its clock is set.
-      expect(host.calls.slice(1)).toEqual([`vm block nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady', 'setGuestDateTime']);
+      expect(host.calls.slice(1)).toEqual([`vm block nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady setting the clock']);
       expect(host.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
       expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: stateFile() }, restoredLayout: false });
       expect(existsSync(stateFile())).toBe(false);
@@ -935,7 +936,8 @@ describe('SandboxRuntime', () => {
       const otherSandboxDir = (vmId: string) => join(dir, 'b-data', 'sandboxes', vmId);
 
       /** A hibernated sandbox on this node, its files carried (as the node agents do) into `incoming` on the other node. */
-      const hibernatedAndCarried = async () => {
+      const hibernatedAndCarried = async (restored = false) => {
+        if (restored) host.snapshot = { state: '/snap/state', memory: '/snap/memory' };
         const source = await open();
         await source.create(blockNetworked);
         writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
@@ -972,6 +974,23 @@ describe('SandboxRuntime', () => {
         await source.delete(ID);
         expect(host.jails.size).toBe(0);
         expect(existsSync(sandboxDir())).toBe(false);
+      });
+
+      it("keeps a restored VM's RAM beside its state, carries both and wakes the VM from both into a RAM file", async () => {
+        const { source, files, incoming } = await hibernatedAndCarried(true);
+        expect(host.calls).toContain(`hibernate ${ID} with its RAM beside`);
+        expect([...files].sort()).toEqual(['hibernated.ram', 'hibernated.state', 'rootfs.ext4', 'state.json']);
+        const ramBlocks = statSync(join(sandboxDir(), 'hibernated.ram')).blocks * 512;
+        const diskBlocks = statSync(join(sandboxDir(), 'rootfs.ext4')).blocks * 512;
+        expect(source.get(ID)?.savedBytes).toBe('saved VM'.length + ramBlocks + diskBlocks);
+        const otherHost = new FakeHost();
+        const target = await open(otherNode(), otherHost.deps());
+        const vmId = vmIdOf(await target.moves.importSaved(ID, incoming));
+        const saved = (name: string) => join(otherSandboxDir(vmId), name);
+        expect(readFileSync(saved('hibernated.ram'), 'utf8')).toBe('saved RAM');
+        await expect(target.wake(ID)).resolves.toMatchObject({ state: 'running' });
+        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: saved('hibernated.state'), memory: saved('hibernated.ram') }, restoredLayout: true });
+        expect(existsSync(saved('hibernated.state')) || existsSync(saved('hibernated.ram'))).toBe(false);
       });
 
       it('refuses what is not a hibernated sandbox of that id, or one saved under another accelerator, leaving nothing', async () => {
@@ -1013,7 +1032,7 @@ describe('SandboxRuntime', () => {
         expect(otherHost.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
         // Its network is named by its own VM id: the source's, named by the sandbox id, may still be there on a shared host.
         expect([...otherHost.networks]).toEqual([vmIdOf(arrived)]);
-        expect(otherHost.calls).toEqual(['vm block nic 02:00:00:00:00:01 from a live stream', 'waitReady', 'setGuestDateTime']);
+        expect(otherHost.calls).toEqual(['vm block nic 02:00:00:00:00:01 from a live stream', 'waitReady setting the clock']);
         expect(statSync(join(dir, 'b-data', 'sandboxes', vmIdOf(arrived), 'rootfs.ext4')).size).toBe(21);
         await expect(target.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
         // The source let go of it all, without asking its paused guest for anything.

@@ -4,13 +4,13 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
+import { fsyncPath, readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import type { Accel } from '../../host/host-info';
 import { copySparse, waitForExit, type ProcessAdapter } from '../../host/process.adapter';
 import type { VmIsolation } from '../../jail/isolation';
 import { BWRAP } from '../../jail/jail-spec';
 import { exitStatus, ProcessLauncher } from '../../jail/process-launcher';
-import type { BootSnapshotFiles, Hypervisor, LiveMigration, RunningVm, SandboxDevices, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
+import type { BootSnapshotFiles, Hypervisor, LiveMigration, RunningVm, SandboxDevices, SavedVmFiles, SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
 import { buildQemuArgv, TCG_TB_SIZE_MIB, type HotplugDevices, type QemuMachine } from './qemu-cmdline';
 import { jailQemu, jailSocketPath } from './qemu.jail';
 import { devicesOf, FIRST_INHERITED_FD, guestMemoryPath, qemuMachineFor, snapshotMachineFor } from './qemu.machine';
@@ -77,9 +77,12 @@ export class QemuHypervisor implements Hypervisor {
     const saved = savedStateOf(config);
     // A status left by a VMM that ran before (a restore that fell back to a cold boot) is not this one's.
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), ...(paths.statusFile === undefined ? [] : [removeTree(paths.statusFile)])]);
-    if (snapshot) await this.copyGuestMemory(snapshot, paths, sandboxId);
+    const savedMemory = saved && 'memory' in saved.from ? saved.from.memory : undefined;
+    // A failed copy leaves what it copied from intact (most likely tmpfs is full).
+    if (snapshot) await this.copyGuestMemory(snapshot.memory, paths, RuntimeErrorCode.SNAPSHOT_FAILED, { sandboxId, snapshotIntact: true });
+    else if (saved && savedMemory !== undefined) await this.copyGuestMemory(savedMemory, paths, saved.failureCode, { sandboxId });
     // A woken VM's RAM file must exist to be bound into its jail; QEMU sizes it, the state fills it.
-    if (config.wakeFrom?.restoredLayout) await createGuestMemory(paths);
+    else if (config.wakeFrom?.restoredLayout) await createGuestMemory(paths);
     // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the saved state.
     const fds: number[] = [];
     let pid: number;
@@ -165,12 +168,12 @@ export class QemuHypervisor implements Hypervisor {
     }
   }
 
-  hibernate(vm: RunningVm, stateFile: string): Promise<void> {
-    return this.saveVm(vm, stateFile);
+  hibernate(vm: RunningVm, saved: SavedVmFiles): Promise<void> {
+    return this.saveVm(vm, saved);
   }
 
-  capture(vm: RunningVm, stateFile: string, disk: { from: string; to: string }): Promise<void> {
-    return this.saveVm(vm, stateFile, { whilePaused: () => copySparse(this.proc, disk.from, disk.to), runOn: true });
+  capture(vm: RunningVm, saved: SavedVmFiles, disk: { from: string; to: string }): Promise<void> {
+    return this.saveVm(vm, saved, { whilePaused: () => copySparse(this.proc, disk.from, disk.to), runOn: true });
   }
 
   async migrateOut(vm: RunningVm, sink: Writable, ran: () => Promise<void>): Promise<LiveMigration> {
@@ -190,38 +193,56 @@ export class QemuHypervisor implements Hypervisor {
     }
   }
 
-  /** Saves the running VM into `stateFile`, paused for `then.whilePaused` (a matching disk copy); runs on if `then.runOn` or the save fails. */
-  private async saveVm(vm: RunningVm, stateFile: string, then: { whilePaused?: () => Promise<void>; runOn?: boolean } = {}): Promise<void> {
+  /**
+   * Saves the running VM into `saved` — its RAM into `saved.memory` when given, copied from its
+   * RAM file while it is paused, else into the stream — paused for `then.whilePaused` (a
+   * matching disk copy); runs on if `then.runOn` or the save fails.
+   */
+  private async saveVm(vm: RunningVm, saved: SavedVmFiles, then: { whilePaused?: () => Promise<void>; runOn?: boolean } = {}): Promise<void> {
+    const memory = saved.memory;
     try {
-      await streamVmOut(vm, stateFileSink(stateFile), {
+      await streamVmOut(vm, stateFileSink(saved.file), {
         migrate: async (qmp, uri) => {
-          await saveState(qmp, uri, 'stream', HIBERNATE_TIMEOUT_MS, () => this.proc.isAlive(vm.pid));
+          await saveState(qmp, uri, memory === undefined ? 'stream' : 'shared-file', HIBERNATE_TIMEOUT_MS, () => this.proc.isAlive(vm.pid));
           return qmp;
         },
         // `cont` after a completed migration takes the disk back from the (absent) destination.
         settle: async (qmp, sent, sinkFailure) => {
-          const saved = sent && sinkFailure === undefined;
-          if (saved) await then.whilePaused?.();
-          if (!saved || then.runOn) await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          let saved = sent && sinkFailure === undefined;
+          try {
+            if (saved && memory !== undefined) await this.saveGuestMemory(vm.paths, memory);
+            if (saved) await then.whilePaused?.();
+          } catch (error) {
+            saved = false;
+            throw error;
+          } finally {
+            if (!saved || then.runOn) await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          }
           if (sinkFailure !== undefined) throw sinkFailure;
         },
       });
     } catch (cause) {
-      // What was written of its state is worthless.
-      await removeTree(stateFile);
+      // What was written of it is worthless.
+      await Promise.all([removeTree(saved.file), ...(memory === undefined ? [] : [removeTree(memory)])]);
       throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vm.vmId}: ${describeError(cause)}`, { cause, context: { vmId: vm.vmId } });
     }
   }
 
-  private async copyGuestMemory(snapshot: BootSnapshotFiles, paths: VmPaths, sandboxId: string): Promise<void> {
+  /** The paused VM's RAM file, copied without its zero pages to `to` and synced: the saved state is vouched for after. */
+  private async saveGuestMemory(paths: VmPaths, to: string): Promise<void> {
+    await copySparse(this.proc, guestMemoryPath(paths), to);
+    await fsyncPath(to);
+  }
+
+  /** Fills the RAM file of a VM about to start from `from` (a boot snapshot's or a saved VM's RAM); a failure is `code` with `context`. */
+  private async copyGuestMemory(from: string, paths: VmPaths, code: RuntimeErrorCode, context: Record<string, unknown>): Promise<void> {
     const memory = guestMemoryPath(paths);
     try {
       await mkdir(dirname(memory), { recursive: true, mode: 0o700 });
-      await copySparse(this.proc, snapshot.memory, memory);
+      await copySparse(this.proc, from, memory);
     } catch (cause) {
       await removeTree(memory);
-      // Most likely a full tmpfs: the snapshot itself is fine.
-      throw new RuntimeError(RuntimeErrorCode.SNAPSHOT_FAILED, `copy the snapshot's memory to ${memory}`, { cause, context: { sandboxId, snapshotIntact: true } });
+      throw new RuntimeError(code, `copy the saved memory ${from} to ${memory}`, { cause, context });
     }
   }
 

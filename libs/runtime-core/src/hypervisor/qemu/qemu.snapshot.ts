@@ -147,11 +147,13 @@ export function savedStateOf(config: VmConfig): SavedState | undefined {
     return { from: { file: config.restoreFrom.state }, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
   }
   if (config.wakeFrom) {
-    const { state } = config.wakeFrom;
+    const { state, restoredLayout } = config.wakeFrom;
     const live = 'live' in state;
+    // Its RAM goes back into a file: a VM whose RAM is anonymous has none.
+    if (!live && state.memory !== undefined && !restoredLayout) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'a saved RAM file can only wake a VM whose RAM is a file (a restored one)');
     return {
       from: state,
-      memory: 'stream',
+      memory: !live && state.memory !== undefined ? 'shared-file' : 'stream',
       timeoutMs: live ? LIVE_MIGRATION_TIMEOUT_MS : HIBERNATE_TIMEOUT_MS,
       failureCode: live ? RuntimeErrorCode.MIGRATION_FAILED : RuntimeErrorCode.HIBERNATE_FAILED,
       what: live ? 'receive live-migrated VM' : 'wake hibernated VM',

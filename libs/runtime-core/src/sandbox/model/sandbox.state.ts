@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { AGENT_TRANSPORT_KINDS } from '../../agent/transport/agent-transport';
 import { mkdirDurable, writeFileAtomic } from '../../host/fs.helpers';
+import type { SavedVmFiles } from '../../hypervisor/hypervisor';
 import { isolationStateSchema } from '../../jail/isolation';
 import { SHARED_FS_KINDS } from '../../sharefs/shared-fs';
 import { NETWORK_MODELS } from '../../network/models/network-model';
@@ -107,7 +108,7 @@ export const sandboxStateSchema = z.object({
   /** A clone's container id in its guest: its source's (the guest is the source's, copied). Absent: the sandbox id. */
   guestContainerId: z.string().optional(),
   /** While a clone starts: the fork's captured VM state it is woken from (see sandbox/forks). */
-  fork: z.object({ stateFile: z.string() }).optional(),
+  fork: z.object({ stateFile: z.string(), memoryFile: z.string().optional() }).optional(),
   /**
    * Set once its VM is saved (see sandbox/hibernation): what waking it needs. Its VM, VMM and
    * network plumbing are released; its rootfs, jail and disk are kept.
@@ -115,6 +116,8 @@ export const sandboxStateSchema = z.object({
   hibernation: z
     .object({
       stateFile: z.string(),
+      /** The guest's RAM, beside the state (a restored VM's, whose RAM is a file); absent: it is in the state. */
+      memoryFile: z.string().optional(),
       savedBytes: z.number().int().nonnegative(),
       /** The guest NIC's MAC and address, which the woken guest still has: the network is plumbed with them again. */
       mac: z.string().optional(),
@@ -196,6 +199,19 @@ export function vmNotSavable(state: Pick<SandboxState, 'sharedFsKind' | 'spec' |
   if (state.spec.pod) return "it is a CRI pod's VM";
   if (state.transport !== 'virtio-serial') return `its agent channel is ${state.transport}, whose connections QEMU does not save`;
   return undefined;
+}
+
+/**
+ * Where this sandbox's VM is saved (hibernated, or captured for a fork): its state, and its RAM
+ * beside it when its RAM is a file (a restored VM's). `dir` and `base` name the files.
+ */
+export function savedVmFilesFor(state: Pick<SandboxState, 'restored'>, dir: string, base: string): { stateFile: string; memoryFile?: string } {
+  return { stateFile: join(dir, `${base}.state`), ...(state.restored && { memoryFile: join(dir, `${base}.ram`) }) };
+}
+
+/** A saved VM's files as the hypervisor takes them. */
+export function savedVmOf(saved: { stateFile: string; memoryFile?: string }): SavedVmFiles {
+  return { file: saved.stateFile, ...(saved.memoryFile !== undefined && { memory: saved.memoryFile }) };
 }
 
 /** The id the guest knows the sandbox's container by. */

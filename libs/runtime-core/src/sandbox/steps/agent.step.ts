@@ -45,11 +45,9 @@ export class AgentStep implements StartStep {
     const ranBefore = state.guest !== undefined;
     const agent = this.deps.connectAgent(transportFor(state));
     entry.agent = agent;
-    await agent.waitReady(this.deps.bootTimeoutMs, async () =>
-      ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, vmIdOf(state), state.paths),
-    );
-    // A restored, woken or forked guest's clock stopped when its state was saved.
-    if (state.restored || ranBefore) await agent.setGuestDateTime();
+    // A restored, woken or forked guest's clock stopped when its state was saved: it is ready once it has taken the host's.
+    const failure = async () => (ctx.cancelled() ? 'the start was cancelled' : this.deps.hypervisor.guestFailure(pid, vmIdOf(state), state.paths));
+    await agent.waitReady(this.deps.bootTimeoutMs, failure, { setClock: state.restored === true || ranBefore });
     // A guest that ran before is the one whose details are known.
     if (!ranBefore) state.guest = await agent.guestDetails();
   }

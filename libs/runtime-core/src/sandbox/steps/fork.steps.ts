@@ -9,6 +9,8 @@ import type { StartStep, StepContext } from './start-step';
 /** A running sandbox captured for a fork: its VM's state and a copy of its disk from the same instant. */
 export interface ForkCapture {
   stateFile: string;
+  /** The source's RAM beside its state, when its RAM is a file (a restored VM's). */
+  memoryFile?: string;
   disk: string;
 }
 
@@ -41,7 +43,7 @@ export class CloneDiskStep implements StartStep {
     state.sharedFs = { kind: 'block', attachment: { kind: 'block', imagePath } };
     await ctx.save();
     await this.copyDisk(capture.disk, imagePath);
-    state.fork = { stateFile: capture.stateFile };
+    state.fork = { stateFile: capture.stateFile, ...(capture.memoryFile !== undefined && { memoryFile: capture.memoryFile }) };
     await ctx.save();
   }
 

@@ -4,7 +4,7 @@ import { rootfsImageOf, type BootSnapshotFiles, type HibernatedVm, type Hypervis
 import type { Log } from '../../log/log.types';
 import { RESTORED_TRANSPORT, type BootSnapshots, type VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../model/sandbox-spec';
-import { vmIdOf, type SandboxState } from '../model/sandbox.state';
+import { savedVmOf, vmIdOf, type SandboxState } from '../model/sandbox.state';
 import type { GuestImage } from '../model/sandbox.types';
 import type { IsolationPort } from './jail.step';
 import type { StartStep, StepContext } from './start-step';
@@ -123,9 +123,9 @@ export class WakeStep implements StartStep {
     const { incoming, state } = ctx.entry;
     const restoredLayout = state.restored === true;
     if (incoming) return startVm(this.deps, ctx, { wakeFrom: { state: { live: incoming }, restoredLayout } });
-    const stateFile = state.hibernation?.stateFile ?? state.fork?.stateFile;
-    if (stateFile === undefined) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
-    return startVm(this.deps, ctx, { wakeFrom: { state: { file: stateFile }, restoredLayout } });
+    const saved = state.hibernation ?? state.fork;
+    if (saved === undefined) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
+    return startVm(this.deps, ctx, { wakeFrom: { state: savedVmOf(saved), restoredLayout } });
   }
 
   release(): Promise<void> {
