@@ -5,20 +5,17 @@ export function grpcStatusOf(code: AgentErrorCode): status {
   switch (code) {
     case AgentErrorCode.INVALID_ARGUMENT:
     case AgentErrorCode.INVALID_SPEC:
+    case AgentErrorCode.FILE_PATH_INVALID:
       return status.INVALID_ARGUMENT;
     case AgentErrorCode.CONTAINER_NOT_FOUND:
     case AgentErrorCode.PROCESS_NOT_FOUND:
     case AgentErrorCode.FILE_NOT_FOUND:
       return status.NOT_FOUND;
-    case AgentErrorCode.FILE_PATH_INVALID:
-      return status.INVALID_ARGUMENT;
     case AgentErrorCode.FILE_NOT_WRITABLE:
       return status.PERMISSION_DENIED;
     case AgentErrorCode.FILE_NO_SPACE:
     case AgentErrorCode.FILE_HANDLES_EXHAUSTED:
       return status.RESOURCE_EXHAUSTED;
-    case AgentErrorCode.FILE_IO_FAILED:
-      return status.INTERNAL;
     case AgentErrorCode.CONTAINER_EXISTS:
     case AgentErrorCode.PROCESS_EXISTS:
     case AgentErrorCode.SANDBOX_EXISTS:
@@ -30,6 +27,7 @@ export function grpcStatusOf(code: AgentErrorCode): status {
     case AgentErrorCode.GUEST_SETUP_FAILED:
     case AgentErrorCode.TRANSPORT_FAILED:
     case AgentErrorCode.CONFIG_INVALID:
+    case AgentErrorCode.FILE_IO_FAILED:
       return status.INTERNAL;
     case AgentErrorCode.NOT_YET:
       return status.DEADLINE_EXCEEDED;
