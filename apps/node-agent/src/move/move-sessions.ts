@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { SandboxReceiveReply } from '@moat/proto';
 import type { Logger } from 'pino';
+import type { MoveArrivals } from './move-arrivals';
 import { dialMove, listenForMove, type MoveListener } from './move-channel';
 import { MoveError, MoveErrorCode } from './move.errors';
 
@@ -18,6 +19,16 @@ export interface MoveSessionsOptions {
   log: Logger;
   /** Default: MOVE_CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number;
+}
+
+/** What each kind of move (a hibernated move, a live migration) is given besides its runtime port. */
+export interface MoveKindOptions {
+  /** The claims, ports and connections of every move on this node. */
+  sessions: MoveSessions;
+  arrivals: MoveArrivals;
+  log: Logger;
+  /** Default: MOVE_TRANSFER_TIMEOUT_MS. */
+  transferTimeoutMs?: number;
 }
 
 /**

@@ -1,21 +1,13 @@
 import type { TLSSocket } from 'node:tls';
 import type { SandboxMigrateIn, SandboxMigrateOut, SandboxMigrateOutReply, SandboxReceiveReply } from '@moat/proto';
-import type { Logger } from 'pino';
-import type { MoveArrivals } from './move-arrivals';
 import type { MoveDepartures } from './move-departures';
-import type { MoveSessions } from './move-sessions';
+import type { MoveKindOptions } from './move-sessions';
 import type { MigrationPort } from './move.port';
 import { migrateOver, receiveMigration } from './migration-protocol';
 
-export interface SandboxMigrationsOptions {
+export interface SandboxMigrationsOptions extends MoveKindOptions {
   runtime: MigrationPort;
-  /** The claims, ports and connections of every move on this node. */
-  sessions: MoveSessions;
-  arrivals: MoveArrivals;
   departures: MoveDepartures;
-  log: Logger;
-  /** Default: MOVE_TRANSFER_TIMEOUT_MS. */
-  transferTimeoutMs?: number;
 }
 
 /**

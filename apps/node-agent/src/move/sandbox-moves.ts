@@ -1,22 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import type { TLSSocket } from 'node:tls';
 import type { SandboxReceive, SandboxReceiveReply, SandboxSend, SandboxSendReply } from '@moat/proto';
-import type { Logger } from 'pino';
-import type { MoveArrivals } from './move-arrivals';
 import { receiveSaved, sendSaved } from './move-protocol';
-import type { MoveSessions } from './move-sessions';
+import type { MoveKindOptions } from './move-sessions';
 import type { MovePort } from './move.port';
 
-export interface SandboxMovesOptions {
+export interface SandboxMovesOptions extends MoveKindOptions {
   runtime: MovePort;
   /** Where received files are unpacked, one fresh dir per move: on the node's data dir, so the runtime can move them into place. */
   receiveDir: string;
-  /** The claims, ports and connections of every move on this node. */
-  sessions: MoveSessions;
-  arrivals: MoveArrivals;
-  log: Logger;
-  /** Default: MOVE_TRANSFER_TIMEOUT_MS. */
-  transferTimeoutMs?: number;
 }
 
 /**
