@@ -27,9 +27,4 @@ export class ArrivingDiskStep implements StartStep {
       await handle.close();
     }
   }
-
-  /** Recorded as the sandbox's block rootfs, which the shared-fs step releases. */
-  release(): Promise<void> {
-    return Promise.resolve();
-  }
 }

@@ -84,8 +84,4 @@ export class IdentityStep implements StartStep {
     }
     await agent.updateHostname(hostnameOf(entry.state.spec));
   }
-
-  release(): Promise<void> {
-    return Promise.resolve();
-  }
 }

@@ -31,8 +31,9 @@ export interface StartStep {
   /**
    * Undoes `acquire` from what the persisted state says was acquired, so it also works after a
    * crash, when nothing but `state.json` is left; idempotent, and a no-op when nothing was.
+   * Absent: what it acquires goes with another step's release (the VM with the VMM step's).
    */
-  release(ctx: StepContext): Promise<void>;
+  release?(ctx: StepContext): Promise<void>;
 }
 
 /**
@@ -87,7 +88,7 @@ export async function releaseSteps(
   for (const step of [...steps].reverse()) {
     releasing(step);
     try {
-      await step.release(ctx);
+      await step.release?.(ctx);
     } catch (error) {
       failures.push({ step, error });
     }

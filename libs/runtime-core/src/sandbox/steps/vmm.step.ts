@@ -75,6 +75,7 @@ async function startVm(deps: VmmDeps, ctx: StepContext, from?: StartFrom): Promi
  * Restores the VM from its shape's boot snapshot (Kata's VM templating). When that fails the
  * VMM step after it boots cold: a snapshot that does not load (QEMU upgraded, file damaged) is
  * discarded first, so a new one is saved, while one that could not be copied (tmpfs full) is kept.
+ * The VMM step stops the VM, whichever step started it.
  */
 export class RestoreStep implements StartStep {
   readonly phase = 'restore' as const;
@@ -101,11 +102,6 @@ export class RestoreStep implements StartStep {
       if (error.context.snapshotIntact !== true) await this.deps.snapshots?.discard(snapshot);
     }
   }
-
-  /** The VMM step stops the VM, whichever step started it. */
-  release(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 /**
@@ -126,10 +122,6 @@ export class WakeStep implements StartStep {
     const saved = state.hibernation ?? state.fork;
     if (saved === undefined) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the sandbox holds no saved VM to wake');
     return startVm(this.deps, ctx, { wakeFrom: { state: savedVmOf(saved), restoredLayout } });
-  }
-
-  release(): Promise<void> {
-    return Promise.resolve();
   }
 }
 
@@ -183,9 +175,5 @@ export class PlugStep implements StartStep {
       { pid: vmmPid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
       { sharedFs: sharedFs.attachment, ...(network?.nic && nicFd !== undefined && { network: { fd: nicFd, mac: network.nic.mac } }) },
     );
-  }
-
-  release(): Promise<void> {
-    return Promise.resolve();
   }
 }
