@@ -1,6 +1,5 @@
 'use client';
 
-import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
@@ -9,7 +8,7 @@ import { textField } from '@/lib/form-data';
 import { parseOptionalInt } from '@/lib/forms';
 import type { StrategyType } from '@moat/sdk';
 import { useSubmission } from '../ui/use-submission';
-import { CollectionPage } from '../ui/collection-page';
+import { CollectionPage, NameCell } from '../ui/collection-page';
 import type { DataTableColumn } from '../ui/data-table';
 import { FormCard } from '../ui/form-card';
 import { StateBadge } from '../ui/state-badge';
@@ -36,9 +35,7 @@ export function DeploymentsPage({ template }: { template: string }) {
       form={<NewDeploymentForm preselected={template} />}
       row={(d) => (
         <tr key={d.id} data-deployment-id={d.id}>
-          <th scope="row">
-            <Link href={`/deployments/${d.id}`}>{d.name}</Link>
-          </th>
+          <NameCell href={`/deployments/${d.id}`} name={d.name} />
           <td>
             <StateBadge state={d.state} />
           </td>

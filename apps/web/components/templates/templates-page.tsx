@@ -1,13 +1,12 @@
 'use client';
 
-import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { fieldsToSpec } from '@/lib/template-diff';
 import { useSubmission } from '../ui/use-submission';
-import { CollectionPage } from '../ui/collection-page';
+import { CollectionPage, NameCell } from '../ui/collection-page';
 import type { DataTableColumn } from '../ui/data-table';
 import { FormCard } from '../ui/form-card';
 import { RelativeTime } from '../ui/relative-time';
@@ -26,9 +25,7 @@ export function TemplatesPage() {
       form={<NewTemplateForm />}
       row={(t) => (
         <tr key={t.id}>
-          <th scope="row">
-            <Link href={`/templates/${t.id}`}>{t.name}</Link>
-          </th>
+          <NameCell href={`/templates/${t.id}`} name={t.name} />
           <td>v{t.latestVersion}</td>
           <td className="optional">{t.createdAt ? <RelativeTime iso={t.createdAt} /> : '—'}</td>
         </tr>

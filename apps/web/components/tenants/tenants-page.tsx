@@ -1,13 +1,12 @@
 'use client';
 
-import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { useCollection, useFleet } from '@/lib/fleet/fleet.context';
 import { textField } from '@/lib/form-data';
 import { parseQuota } from '@/lib/forms';
 import type { CreatedTenant } from '@moat/sdk';
 import { useSubmission } from '../ui/use-submission';
-import { CollectionPage } from '../ui/collection-page';
+import { CollectionPage, NameCell } from '../ui/collection-page';
 import type { DataTableColumn } from '../ui/data-table';
 import { FormCard } from '../ui/form-card';
 import { StateBadge } from '../ui/state-badge';
@@ -32,9 +31,7 @@ export function TenantsPage() {
       form={<NewTenantForm />}
       row={(t) => (
         <tr key={t.id}>
-          <th scope="row">
-            <Link href={`/tenants/${t.id}`}>{t.name}</Link>
-          </th>
+          <NameCell href={`/tenants/${t.id}`} name={t.name} />
           <td>
             <StateBadge state={t.state} />
           </td>

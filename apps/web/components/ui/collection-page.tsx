@@ -1,3 +1,4 @@
+import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { listByName } from '@/lib/fleet/fleet.reducer';
 import { DataTable, type DataTableColumn } from './data-table';
@@ -37,5 +38,14 @@ export function CollectionPage<T extends { name: string }>({
         {form}
       </div>
     </>
+  );
+}
+
+/** A collection page row's header cell: the item's name, linking to the item's own page. */
+export function NameCell({ href, name }: { href: string; name: string }) {
+  return (
+    <th scope="row">
+      <Link href={href}>{name}</Link>
+    </th>
   );
 }
