@@ -296,15 +296,19 @@ describe('a fleet of three real nodes', () => {
     const tenant = await newTenant('fleet-drain');
     const [n1, n2, n3] = await Promise.all(['node-1', 'node-2', 'node-3'].map(nodeNamed));
     let outside: ReturnType<typeof echoClient> | undefined;
+    // Deleted however the test ends: a sandbox left running would be counted by the next test.
+    const created: Sandbox[] = [];
     try {
       // Both on node-1 (the others cordoned while they are placed), their peer on node-2.
       await setCordoned(n2, true);
       await setCordoned(n3, true);
       const server = await createSandbox(tenant, { rootfs: 'block', command: ECHO_SERVERS, ports: [{ containerPort: PUBLISHED_ECHO_PORT, protocol: 'tcp' }] });
       const other = await createSandbox(tenant, { rootfs: 'block', command: COUNTER });
+      created.push(server, other);
       await setCordoned(n2, false);
       await setCordoned(n1, true);
       const peer = await createSandbox(tenant, { command: echoLoop(server.ip) });
+      created.push(peer);
       await setCordoned(n3, false);
       expect([server.nodeId, other.nodeId, peer.nodeId]).toEqual([n1.id, n1.id, n2.id]);
 
@@ -345,10 +349,10 @@ describe('a fleet of three real nodes', () => {
           again.close();
         }
       });
-      await deleteSandboxes(tenant, [server, other, peer]);
     } finally {
       outside?.close();
       for (const node of [n1, n2, n3]) await setCordoned(node, false);
+      await deleteSandboxes(tenant, created);
     }
   }, STEP_TIMEOUT_MS);
 

@@ -1,16 +1,15 @@
 import { RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { sleep } from '../host/process.adapter';
 
-const ATTEMPT_TIMEOUT_MS = 2_000;
 const RETRY_INTERVAL_MS = 200;
 const VM_WATCH_INTERVAL_MS = 250;
 
 /**
  * One call that says whether the agent is ready: it waits for the connection (grpc-js's
- * `waitForReady`) within `timeoutMs`, gives up when `signal` aborts, and resolves true when the
- * agent answered as a ready one does.
+ * `waitForReady`) for at most `remainingMs` (the boot deadline's rest) and its own timeout,
+ * gives up when `signal` aborts, and resolves true when the agent answered as a ready one does.
  */
-export type ReadinessCall = (opts: { timeoutMs: number; signal: AbortSignal }) => Promise<boolean>;
+export type ReadinessCall = (opts: { remainingMs: number; signal: AbortSignal }) => Promise<boolean>;
 
 /**
  * Calls `attempt` until the agent is ready, or refuses with an error of its own. `vmFailure`
@@ -47,7 +46,7 @@ export async function waitForAgent(attempt: ReadinessCall, bootTimeoutMs: number
       if (failure !== undefined) throw vmFailed();
       const started = Date.now();
       try {
-        if (await attempt({ timeoutMs: Math.min(ATTEMPT_TIMEOUT_MS, Math.max(1, deadline - Date.now())), signal: vmGone.signal })) return;
+        if (await attempt({ remainingMs: Math.max(1, deadline - Date.now()), signal: vmGone.signal })) return;
         lastError = new Error('the agent answered that it is not ready');
       } catch (error) {
         if (failure !== undefined) throw vmFailed();

@@ -63,6 +63,9 @@ export type AgentApi = Pick<
   | 'close'
 >;
 
+/** How long one Health.Check of a booting guest may take before it is asked again. */
+const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
 /**
  * The host side of the guest agent API. Treats the guest as hostile: every call has a deadline,
  * every reply is validated, and output is capped.
@@ -91,13 +94,18 @@ export class AgentClient implements ProcessCalls {
    * the host's time, which only a serving agent does: one round trip instead of two.
    */
   waitReady(bootTimeoutMs: number, vmFailure: () => Promise<string | undefined>, opts: { setClock?: boolean } = {}): Promise<void> {
+    // A health check is quick to answer; setting the clock runs a process in the guest, which a loaded TCG guest is slow to do.
     const attempt: ReadinessCall = opts.setClock
-      ? async (call) => {
-          await this.setGuestDateTime(new Date(), { ...call, waitForReady: true });
+      ? async ({ remainingMs, signal }) => {
+          await this.setGuestDateTime(new Date(), { timeoutMs: Math.min(this.limits.callTimeoutMs, remainingMs), waitForReady: true, signal });
           return true;
         }
-      : async (call) => {
-          const reply = await this.grpc.unary(this.health.check.bind(this.health), { service: '' }, 'Health.Check', { ...call, waitForReady: true });
+      : async ({ remainingMs, signal }) => {
+          const reply = await this.grpc.unary(this.health.check.bind(this.health), { service: '' }, 'Health.Check', {
+            timeoutMs: Math.min(HEALTH_CHECK_TIMEOUT_MS, remainingMs),
+            waitForReady: true,
+            signal,
+          });
           return reply.status === HealthCheckResponse_ServingStatus.SERVING;
         };
     return waitForAgent(attempt, bootTimeoutMs, vmFailure);

@@ -60,11 +60,18 @@ export class SandboxLiveMigration {
     const { state } = entry;
     this.migratable(entry);
     const pid = state.vmmPid!;
-    const migration = await this.hypervisor.migrateOut(
-      { pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
-      sink,
-      ran,
-    );
+    entry.departing = true;
+    let migration: LiveMigration;
+    try {
+      migration = await this.hypervisor.migrateOut(
+        { pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
+        sink,
+        ran,
+      );
+    } finally {
+      entry.departing = undefined;
+      entry.missedPings = 0;
+    }
     this.log('info', 'sandbox migrated out', { sandboxId: id, ...migration });
     // It runs on the target now: nothing of it stays here, and its paused guest is not asked to clean up.
     await entry.logPump?.detach();

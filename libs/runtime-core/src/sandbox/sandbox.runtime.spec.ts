@@ -1013,6 +1013,26 @@ describe('SandboxRuntime', () => {
     describe('live-migrated to another node', () => {
       const otherNode = () => ({ dataDir: join(dir, 'b-data'), runDir: join(dir, 'b-run') });
 
+      it('does not count the health checks its guest misses while its VM waits for the target, paused', async () => {
+        const source = await open();
+        await source.create(blockNetworked);
+        writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
+        host.guestHung = true;
+        let answer: (ran: boolean) => void = () => undefined;
+        const target = new Promise<boolean>((resolve) => (answer = resolve));
+        const out = source.liveMigration.migrateOut(ID, new PassThrough(), async () => {
+          if (!(await target)) throw new Error('the target did not run it');
+        });
+        // Many watchdog rounds while the target makes up its mind: the sandbox is not failed for them.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(source.get(ID)?.state).toBe('running');
+        answer(false);
+        await expect(out).rejects.toMatchObject({ code: RuntimeErrorCode.MIGRATION_FAILED });
+        host.guestHung = false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(source.get(ID)).toMatchObject({ state: 'running' });
+      });
+
       it('streams the running VM to the other node, which runs it with the guest\'s own NIC and disk size; nothing stays here', async () => {
         const source = await open();
         await source.create(blockNetworked);

@@ -65,14 +65,14 @@ export class SandboxWatchdog {
 
   private async pingGuest(entry: SandboxEntry): Promise<void> {
     const agent = entry.agent;
-    if (!agent || entry.phase !== 'running') return;
+    if (!agent || entry.phase !== 'running' || entry.departing) return;
     try {
       await agent.ping(GUEST_PING.timeoutMs);
       entry.missedPings = 0;
     } catch (error) {
       entry.missedPings = (entry.missedPings ?? 0) + 1;
       this.log('warn', 'the guest agent did not answer a health check', { sandboxId: entry.state.spec.id, missed: entry.missedPings, error: describeError(error) });
-      if (entry.missedPings < GUEST_PINGS_MISSED_MAX || entry.phase !== 'running') return;
+      if (entry.missedPings < GUEST_PINGS_MISSED_MAX || entry.phase !== 'running' || entry.departing) return;
       const message = `the guest agent did not answer ${entry.missedPings} health checks in a row (every ${GUEST_PING.intervalMs / 1000} s, ${GUEST_PING.timeoutMs / 1000} s each): ${describeError(error)}`;
       await this.lifecycle.failAndRelease(entry, new RuntimeError(RuntimeErrorCode.GUEST_UNRESPONSIVE, message, { cause: error, context: { sandboxId: entry.state.spec.id } }));
     }

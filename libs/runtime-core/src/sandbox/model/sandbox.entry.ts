@@ -22,6 +22,8 @@ export interface SandboxEntry {
   logPump?: LogPump;
   /** Health checks in a row its running guest agent did not answer (the watchdog's count). */
   missedPings?: number;
+  /** Its VM is being live-migrated away: paused at the end, waiting for the target, so the watchdog does not ask its guest. */
+  departing?: boolean;
   /** The boot snapshot this start restores from, once the restore step found one. */
   snapshot?: BootSnapshotFiles;
   creating?: Promise<SandboxInfo>;
