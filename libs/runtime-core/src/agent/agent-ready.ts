@@ -41,8 +41,7 @@ export async function waitForAgent(attempt: ReadinessCall, bootTimeoutMs: number
   try {
     // The first call goes at once, the VM watched beside it; a retry only after the VM was looked at.
     void probe();
-    for (let first = true; Date.now() < deadline; first = false) {
-      if (!first) await probe();
+    while (Date.now() < deadline) {
       if (failure !== undefined) throw vmFailed();
       const started = Date.now();
       try {
@@ -55,6 +54,7 @@ export async function waitForAgent(attempt: ReadinessCall, bootTimeoutMs: number
         lastError = error;
       }
       await sleep(Math.max(0, RETRY_INTERVAL_MS - (Date.now() - started)));
+      await probe();
     }
   } finally {
     clearInterval(watchdog);

@@ -97,7 +97,7 @@ export class AgentClient implements ProcessCalls {
     // A health check is quick to answer; setting the clock runs a process in the guest, which a loaded TCG guest is slow to do.
     const attempt: ReadinessCall = opts.setClock
       ? async ({ remainingMs, signal }) => {
-          await this.setGuestDateTime(new Date(), { timeoutMs: Math.min(this.limits.callTimeoutMs, remainingMs), waitForReady: true, signal });
+          await this.setGuestDateTime({ timeoutMs: Math.min(this.limits.callTimeoutMs, remainingMs), waitForReady: true, signal });
           return true;
         }
       : async ({ remainingMs, signal }) => {
@@ -277,9 +277,9 @@ export class AgentClient implements ProcessCalls {
     await this.grpc.unary(this.agent.updateHostname.bind(this.agent), { hostname }, 'UpdateHostname');
   }
 
-  /** Sets the guest clock to the host's (e.g. after the VM was paused). */
-  async setGuestDateTime(now: Date = new Date(), opts?: UnaryOptions): Promise<void> {
-    const ms = now.getTime();
+  /** Sets the guest clock to the host's (e.g. after the VM was paused): see waitReady's `setClock`. */
+  private async setGuestDateTime(opts: UnaryOptions): Promise<void> {
+    const ms = Date.now();
     await this.grpc.unary(this.agent.setGuestDateTime.bind(this.agent), { sec: Math.floor(ms / 1000), usec: (ms % 1000) * 1000 }, 'SetGuestDateTime', opts);
   }
 

@@ -36,7 +36,7 @@ export interface HibernatedVm {
  * the RAM back into its file, instead of loading every page, zero or not, through the stream.
  */
 export interface SavedVmFiles {
-  file: string;
+  state: string;
   memory?: string;
 }
 
@@ -50,8 +50,7 @@ export interface LiveMigration {
 }
 
 /** A saved VM: its device state and its RAM (sparse). */
-export interface BootSnapshotFiles {
-  state: string;
+export interface BootSnapshotFiles extends SavedVmFiles {
   memory: string;
 }
 

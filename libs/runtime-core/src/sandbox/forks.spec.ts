@@ -22,7 +22,7 @@ describe('SandboxForks', () => {
       {
         capture: async (_vm, saved, disk) => {
           captures++;
-          await writeFile(saved.file, 'state');
+          await writeFile(saved.state, 'state');
           await writeFile(disk.to, 'disk');
         },
       },

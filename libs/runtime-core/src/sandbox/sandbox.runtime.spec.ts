@@ -98,7 +98,7 @@ class FakeHost {
         const pid = this.nextPid++;
         this.vms.add(pid);
         this.vmConfigs.push(config);
-        const from = config.restoreFrom?.state ?? (saved && ('file' in saved ? saved.file : 'a live stream'));
+        const from = config.restoreFrom?.state ?? (saved && ('state' in saved ? saved.state : 'a live stream'));
         this.calls.push(`vm ${config.sharedFs?.kind ?? 'bare'}${config.network ? ` nic ${config.network.mac}` : ''}${from ? ` from ${from}` : ''}`);
         return pid;
       },
@@ -111,7 +111,7 @@ class FakeHost {
       hibernate: async (vm, saved) => {
         if (this.hibernateFails) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'migration failed');
         this.calls.push(`hibernate ${vm.vmId}${saved.memory ? ' with its RAM beside' : ''}`);
-        await writeFile(saved.file, 'saved VM');
+        await writeFile(saved.state, 'saved VM');
         if (saved.memory) await writeFile(saved.memory, 'saved RAM');
       },
       migrateOut: async (vm, sink, ran) => {
@@ -128,7 +128,7 @@ class FakeHost {
       },
       capture: async (vm, saved, disk) => {
         this.calls.push(`capture ${vm.vmId}${saved.memory ? ' with its RAM beside' : ''}`);
-        await writeFile(saved.file, 'captured VM');
+        await writeFile(saved.state, 'captured VM');
         if (saved.memory) await writeFile(saved.memory, 'captured RAM');
         await writeFile(disk.to, 'disk');
       },
@@ -894,7 +894,7 @@ describe('SandboxRuntime', () => {
       // Its guest runs on: no sandbox or container is made again, only its clock is set.
       expect(host.calls.slice(1)).toEqual([`vm block nic 02:00:00:00:00:01 from ${stateFile()}`, 'waitReady setting the clock']);
       expect(host.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
-      expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: stateFile() }, restoredLayout: false });
+      expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { state: stateFile() }, restoredLayout: false });
       expect(existsSync(stateFile())).toBe(false);
       await expect(runtime.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
     });
@@ -967,7 +967,7 @@ describe('SandboxRuntime', () => {
 
         const woken = await target.wake(ID);
         expect(woken.state).toBe('running');
-        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: join(otherSandboxDir(vmId), 'hibernated.state') }, restoredLayout: false });
+        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { state: join(otherSandboxDir(vmId), 'hibernated.state') }, restoredLayout: false });
         expect(otherHost.kept.at(-1)).toEqual({ mac: '02:00:00:00:00:01', address: '10.88.0.2' });
         await expect(target.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
         // The source's copy goes as any hibernated sandbox does.
@@ -989,7 +989,7 @@ describe('SandboxRuntime', () => {
         const saved = (name: string) => join(otherSandboxDir(vmId), name);
         expect(readFileSync(saved('hibernated.ram'), 'utf8')).toBe('saved RAM');
         await expect(target.wake(ID)).resolves.toMatchObject({ state: 'running' });
-        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { file: saved('hibernated.state'), memory: saved('hibernated.ram') }, restoredLayout: true });
+        expect(otherHost.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { state: saved('hibernated.state'), memory: saved('hibernated.ram') }, restoredLayout: true });
         expect(existsSync(saved('hibernated.state')) || existsSync(saved('hibernated.ram'))).toBe(false);
       });
 

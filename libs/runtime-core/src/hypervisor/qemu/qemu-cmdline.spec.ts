@@ -139,7 +139,7 @@ describe('buildQemuArgv', () => {
 
     it('wakes a hibernated VM into the devices it was saved with: on the root ports where a restored one had them plugged', () => {
       const disk = { kind: 'block' as const, imagePath: `/var/lib/moat/sandboxes/${ID}/rootfs.ext4` };
-      const wakeFrom = { state: { file: `/var/lib/moat/sandboxes/${ID}/hibernated.state` }, restoredLayout: true };
+      const wakeFrom = { state: { state: `/var/lib/moat/sandboxes/${ID}/hibernated.state` }, restoredLayout: true };
       const woken = buildQemuArgv(qemuMachineFor(config({ sharedFs: disk, network: nic, wakeFrom })));
       // A bus before what sits on it; ids and ports as plugSandboxDevices gives them.
       expect(devices(woken)).toEqual(['virtio-pmem-pci', 'virtio-serial-pci', 'virtserialport', 'pcie-root-port', 'pcie-root-port', 'vmgenid', 'virtio-blk-pci', 'virtio-net-pci']);

@@ -20,6 +20,7 @@ import {
   loadState,
   openSavedState,
   plugSandboxDevices,
+  savedMemoryFile,
   savedStateOf,
   saveState,
   SNAPSHOT_STATE_TIMEOUT_MS,
@@ -77,10 +78,9 @@ export class QemuHypervisor implements Hypervisor {
     const saved = savedStateOf(config);
     // A status left by a VMM that ran before (a restore that fell back to a cold boot) is not this one's.
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), ...(paths.statusFile === undefined ? [] : [removeTree(paths.statusFile)])]);
-    const savedMemory = saved && 'memory' in saved.from ? saved.from.memory : undefined;
+    const savedMemory = saved && savedMemoryFile(saved.from);
     // A failed copy leaves what it copied from intact (most likely tmpfs is full).
-    if (snapshot) await this.copyGuestMemory(snapshot.memory, paths, RuntimeErrorCode.SNAPSHOT_FAILED, { sandboxId, snapshotIntact: true });
-    else if (saved && savedMemory !== undefined) await this.copyGuestMemory(savedMemory, paths, saved.failureCode, { sandboxId });
+    if (saved && savedMemory !== undefined) await this.copyGuestMemory(savedMemory, paths, saved.failureCode, { sandboxId, ...(snapshot && { snapshotIntact: true }) });
     // A woken VM's RAM file must exist to be bound into its jail; QEMU sizes it, the state fills it.
     else if (config.wakeFrom?.restoredLayout) await createGuestMemory(paths);
     // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the saved state.
@@ -89,14 +89,14 @@ export class QemuHypervisor implements Hypervisor {
     let machine: QemuMachine;
     try {
       if (config.network) fds.push(config.network.fd);
-      if (saved && 'file' in saved.from) fds.push(openSavedState(saved.from.file, saved.failureCode, sandboxId));
+      if (saved && 'state' in saved.from) fds.push(openSavedState(saved.from.state, saved.failureCode, sandboxId));
       ({ pid, machine } = await this.launch(qemuMachineFor(config), config, fds));
     } catch (error) {
       await removeGuestMemory(paths);
       throw error instanceof RuntimeError ? error : new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, `start qemu: ${describeError(error)}`, { cause: error });
     } finally {
       // The NIC's descriptor is the caller's; the saved state's is ours to close.
-      if (saved && 'file' in saved.from) closeSync(fds[fds.length - 1]);
+      if (saved && 'state' in saved.from) closeSync(fds[fds.length - 1]);
     }
     // QEMU creates its server sockets during init, before running the guest; their existence
     // means it accepted the command line and devices, so argv errors surface here.
@@ -151,7 +151,7 @@ export class QemuHypervisor implements Hypervisor {
     let qmp: QmpClient | undefined;
     try {
       qmp = await QmpClient.connect(paths.qmpSocket, STATE_QMP_TIMEOUT_MS);
-      await loadState(qmp, incoming.uri, saved.memory, saved.timeoutMs, isAlive, incoming.begun);
+      await loadState(qmp, incoming.uri, savedMemoryFile(saved.from) === undefined ? 'stream' : 'shared-file', saved.timeoutMs, isAlive, incoming.begun);
       await plugSandboxDevices(qmp, hotplug);
       await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS);
     } catch (cause) {
@@ -201,29 +201,31 @@ export class QemuHypervisor implements Hypervisor {
   private async saveVm(vm: RunningVm, saved: SavedVmFiles, then: { whilePaused?: () => Promise<void>; runOn?: boolean } = {}): Promise<void> {
     const memory = saved.memory;
     try {
-      await streamVmOut(vm, stateFileSink(saved.file), {
+      await streamVmOut(vm, stateFileSink(saved.state), {
         migrate: async (qmp, uri) => {
           await saveState(qmp, uri, memory === undefined ? 'stream' : 'shared-file', HIBERNATE_TIMEOUT_MS, () => this.proc.isAlive(vm.pid));
           return qmp;
         },
         // `cont` after a completed migration takes the disk back from the (absent) destination.
         settle: async (qmp, sent, sinkFailure) => {
-          let saved = sent && sinkFailure === undefined;
-          try {
-            if (saved && memory !== undefined) await this.saveGuestMemory(vm.paths, memory);
-            if (saved) await then.whilePaused?.();
-          } catch (error) {
-            saved = false;
-            throw error;
-          } finally {
-            if (!saved || then.runOn) await qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          const cont = () => qmp.execute('cont', undefined, STATE_QMP_TIMEOUT_MS).catch(() => undefined);
+          const complete = sent && sinkFailure === undefined;
+          if (complete) {
+            try {
+              if (memory !== undefined) await this.saveGuestMemory(vm.paths, memory);
+              await then.whilePaused?.();
+            } catch (error) {
+              await cont();
+              throw error;
+            }
           }
+          if (!complete || then.runOn) await cont();
           if (sinkFailure !== undefined) throw sinkFailure;
         },
       });
     } catch (cause) {
       // What was written of it is worthless.
-      await Promise.all([removeTree(saved.file), ...(memory === undefined ? [] : [removeTree(memory)])]);
+      await Promise.all([removeTree(saved.state), ...(memory === undefined ? [] : [removeTree(memory)])]);
       throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vm.vmId}: ${describeError(cause)}`, { cause, context: { vmId: vm.vmId } });
     }
   }

@@ -151,7 +151,7 @@ export async function streamVmOut<T>(
  * listens on, fed the stream once it does (`begun`).
  */
 export function incomingState(from: HibernatedVm['state'], stateFd: number, paths: VmPaths, jailed: boolean): { uri: string; begun?: () => Promise<void> } {
-  if ('file' in from) return { uri: `fd:${stateFd}` };
+  if ('state' in from) return { uri: `fd:${stateFd}` };
   const socketPath = join(paths.socketDir, 'incoming.sock');
   return { uri: `unix:${jailed ? jailSocketPath(socketPath, paths.socketDir) : socketPath}`, begun: () => feedIncoming(socketPath, from.live) };
 }

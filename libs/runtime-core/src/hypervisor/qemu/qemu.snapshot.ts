@@ -135,16 +135,20 @@ export async function createGuestMemory(paths: VmPaths): Promise<void> {
 /** A state a VM starts from instead of booting: a boot snapshot's, a hibernated VM's own, or a live migration's. */
 export interface SavedState {
   from: HibernatedVm['state'];
-  memory: SavedMemory;
   timeoutMs: number;
   failureCode: RuntimeErrorCode;
   /** Names the operation in an error. */
   what: string;
 }
 
+/** The RAM file saved beside the state, when there is one (a boot snapshot's; a restored VM's hibernation or fork capture); else the RAM is in the stream. */
+export function savedMemoryFile(from: HibernatedVm['state']): string | undefined {
+  return 'live' in from ? undefined : from.memory;
+}
+
 export function savedStateOf(config: VmConfig): SavedState | undefined {
   if (config.restoreFrom) {
-    return { from: { file: config.restoreFrom.state }, memory: 'shared-file', timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
+    return { from: config.restoreFrom, timeoutMs: SNAPSHOT_STATE_TIMEOUT_MS, failureCode: RuntimeErrorCode.SNAPSHOT_FAILED, what: 'restore from boot snapshot' };
   }
   if (config.wakeFrom) {
     const { state, restoredLayout } = config.wakeFrom;
@@ -153,7 +157,6 @@ export function savedStateOf(config: VmConfig): SavedState | undefined {
     if (!live && state.memory !== undefined && !restoredLayout) throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'a saved RAM file can only wake a VM whose RAM is a file (a restored one)');
     return {
       from: state,
-      memory: !live && state.memory !== undefined ? 'shared-file' : 'stream',
       timeoutMs: live ? LIVE_MIGRATION_TIMEOUT_MS : HIBERNATE_TIMEOUT_MS,
       failureCode: live ? RuntimeErrorCode.MIGRATION_FAILED : RuntimeErrorCode.HIBERNATE_FAILED,
       what: live ? 'receive live-migrated VM' : 'wake hibernated VM',

@@ -209,9 +209,9 @@ export function savedVmFilesFor(state: Pick<SandboxState, 'restored'>, dir: stri
   return { stateFile: join(dir, `${base}.state`), ...(state.restored && { memoryFile: join(dir, `${base}.ram`) }) };
 }
 
-/** A saved VM's files as the hypervisor takes them. */
+/** A saved VM's files as `state.json` records them (`stateFile`, `memoryFile`), as the hypervisor takes them. */
 export function savedVmOf(saved: { stateFile: string; memoryFile?: string }): SavedVmFiles {
-  return { file: saved.stateFile, ...(saved.memoryFile !== undefined && { memory: saved.memoryFile }) };
+  return { state: saved.stateFile, ...(saved.memoryFile !== undefined && { memory: saved.memoryFile }) };
 }
 
 /** The id the guest knows the sandbox's container by. */
