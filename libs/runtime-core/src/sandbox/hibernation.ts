@@ -1,4 +1,5 @@
 import { rename, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../errors/runtime.errors';
 import { removeTree } from '../host/fs.helpers';
 import type { Hypervisor } from '../hypervisor/hypervisor';
@@ -14,6 +15,8 @@ import type { SandboxLifecycle } from './sandbox.lifecycle';
 
 /** The saved VM's files in the sandbox's data dir (`hibernated.state`, and `hibernated.ram` for a restored VM): they go with the sandbox. */
 export const HIBERNATED_VM = 'hibernated';
+/** Where a VM that ran after a failed wake is saved again, beside the files it woke from (see `saveAgain`); the next re-save takes the first name back. */
+const RESAVED_VM = 'hibernated-again';
 
 /** The suffix of a woken VM's saved file on its way out. */
 const DISCARDED_SUFFIX = '.discarded';
@@ -97,7 +100,10 @@ export class SandboxHibernation {
     try {
       await acquireSteps(steps, ctx, (phase, fn) => timePhase(state.timings, phase, fn));
     } catch (error) {
-      await this.stayHibernated(entry, await startError(entry, error));
+      const failure = await startError(entry, error);
+      // The VMM step records its pid once the guest runs: from then on its disk may differ from the saved VM.
+      if (state.vmmPid !== undefined && !(await this.saveAgain(entry, failure))) return;
+      await this.stayHibernated(entry, failure);
       return;
     }
     for (const step of steps) step.settle?.(ctx);
@@ -117,9 +123,43 @@ export class SandboxHibernation {
   async recover(entry: SandboxEntry): Promise<boolean> {
     const { state } = entry;
     if (!state.hibernation || (state.state !== 'hibernated' && state.state !== 'waking')) return false;
+    // A wake cut short after its guest ran (the VMM step recorded its pid): as after a failed wake.
+    if (state.state === 'waking' && state.vmmPid !== undefined) {
+      const interrupted = new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, 'the node agent stopped while the sandbox woke');
+      if (!(await this.saveAgain(entry, interrupted))) return true;
+    }
     const failures = await releaseSteps(this.lifecycle.vmSteps.release, this.lifecycle.context(entry));
     for (const { step, error } of failures) this.log('error', `recovering a hibernated sandbox: releasing ${step.phase} failed`, { sandboxId: state.spec.id, error: describeError(error) });
     await this.enter(this.lifecycle.context(entry), 'hibernated');
+    return true;
+  }
+
+  /**
+   * A wake that failed after its guest ran: the guest may have written to its disk since it was
+   * saved, so waking the old saved VM again would run it on a disk it does not know (a corrupt
+   * filesystem). Its VM is saved again (no agent needed) beside the old one, which then goes.
+   * Returns false when it could not be (its VMM died): the sandbox has failed, with both reasons.
+   */
+  private async saveAgain(entry: SandboxEntry, failure: RuntimeError): Promise<boolean> {
+    const { state } = entry;
+    const id = state.spec.id;
+    const old = state.hibernation;
+    const pid = state.vmmPid;
+    if (!old || pid === undefined) return true;
+    entry.agent?.close();
+    entry.agent = undefined;
+    const next = savedVmFilesFor(state, state.paths.sandboxDir, basename(old.stateFile).startsWith(`${RESAVED_VM}.`) ? HIBERNATED_VM : RESAVED_VM);
+    try {
+      await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, savedVmOf(next));
+    } catch (error) {
+      const message = `${failure.message}; its VM had run, and saving it again failed (${describeError(error)}), so its saved state no longer matches its disk`;
+      await this.lifecycle.failAndRelease(entry, new RuntimeError(failure.code, message, { context: { sandboxId: id } }));
+      return false;
+    }
+    state.hibernation = { ...old, ...next, savedBytes: await savedBytes(next, state) };
+    await this.lifecycle.context(entry).save();
+    await this.discard(id, [old.stateFile, old.memoryFile]);
+    this.log('info', 'a failed wake ran its VM: saved again', { sandboxId: id, savedBytes: state.hibernation.savedBytes });
     return true;
   }
 

@@ -918,9 +918,9 @@ describe('SandboxRuntime', () => {
       await runtimes[0].close();
       const reopened = await open();
       expect(reopened.get(ID)).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length });
-      host.failAt = 'agent';
+      host.failAt = 'network';
       const refused = await reopened.wake(ID);
-      expect(refused).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length, error: { code: RuntimeErrorCode.AGENT_CALL_FAILED } });
+      expect(refused).toMatchObject({ state: 'hibernated', savedBytes: 'saved VM'.length, error: { code: RuntimeErrorCode.NETWORK_FAILED } });
       // What the wake acquired is gone; the saved VM, its disk and jail stay.
       expect(host.vms.size + host.networks.size).toBe(0);
       expect(host.jails.size).toBe(1);
@@ -929,6 +929,52 @@ describe('SandboxRuntime', () => {
       const woken = await reopened.wake(ID);
       expect(woken.state).toBe('running');
       expect(woken.error).toBeUndefined();
+    });
+
+    it('saves a VM that ran during a failed wake again, so its saved state matches its disk; fails it when that save fails', async () => {
+      const runtime = await open();
+      await runtime.create(blockNetworked);
+      await runtime.hibernate(ID);
+      host.failAt = 'agent';
+      host.calls.length = 0;
+      const refused = await runtime.wake(ID);
+      expect(refused).toMatchObject({ state: 'hibernated', error: { code: RuntimeErrorCode.AGENT_CALL_FAILED } });
+      expect(host.calls).toContain(`hibernate ${ID}`);
+      expect(host.vms.size + host.networks.size).toBe(0);
+      const again = join(sandboxDir(), 'hibernated-again.state');
+      expect(readFileSync(again, 'utf8')).toBe('saved VM');
+      expect(existsSync(stateFile())).toBe(false);
+      // The next failure saves it under the first name again; a wake then starts from what was saved last.
+      await runtime.wake(ID);
+      expect(existsSync(stateFile())).toBe(true);
+      expect(existsSync(again)).toBe(false);
+      host.failAt = undefined;
+      await expect(runtime.wake(ID)).resolves.toMatchObject({ state: 'running' });
+      expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { state: stateFile() }, restoredLayout: false });
+
+      await runtime.hibernate(ID);
+      host.failAt = 'agent';
+      host.hibernateFails = true;
+      const failed = await runtime.wake(ID);
+      expect(failed).toMatchObject({ state: 'failed', error: { code: RuntimeErrorCode.AGENT_CALL_FAILED } });
+      expect(failed.error?.message).toMatch(/saving it again failed .*no longer matches its disk/);
+      expect(host.vms.size + host.networks.size).toBe(0);
+    });
+
+    it('after a restart mid-wake, saves a VM whose guest ran again and keeps it hibernated', async () => {
+      await (await open()).create(blockNetworked);
+      await runtimes[0].hibernate(ID);
+      await runtimes[0].close();
+      // As a node agent that died while the woken guest ran, before its agent answered, leaves it.
+      const stateJson = join(sandboxDir(), 'state.json');
+      host.vms.add(4242);
+      writeFileSync(stateJson, JSON.stringify({ ...JSON.parse(readFileSync(stateJson, 'utf8')), state: 'waking', vmmPid: 4242 }));
+      host.calls.length = 0;
+      const reopened = await open();
+      expect(reopened.get(ID)).toMatchObject({ state: 'hibernated' });
+      expect(host.calls).toContain(`hibernate ${ID}`);
+      expect(readFileSync(join(sandboxDir(), 'hibernated-again.state'), 'utf8')).toBe('saved VM');
+      expect(host.vms.size).toBe(0);
     });
 
     describe('moved to another node', () => {
