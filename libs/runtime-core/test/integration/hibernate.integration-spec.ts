@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { describeIf, eventually, processesMentioning } from '@moat/test-support';
-import { netnsName, RuntimeErrorCode, type SandboxInfo } from '../../src';
+import { netnsName, RuntimeError, RuntimeErrorCode, type SandboxInfo } from '../../src';
+import { AgentClient } from '../../src/agent/agent.client';
 import { dataDirOfImages, findGuestImage } from './support/guest-image';
 import { COUNTER_AND_LISTENER, SuiteRuntime } from './support/suite-runtime';
 
@@ -85,6 +86,36 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
     });
     expect(after).toBeGreaterThanOrEqual(before);
     expect(after).toBeLessThan(before + 3);
+  });
+
+  it('saves a woken VM again when its agent is not reached, so the next wake runs on from what it was then', async () => {
+    await vm.runtime.snapshotsIdle();
+    const info = await vm.create({ network: undefined });
+    await vm.runtime.hibernate(info.id);
+    const sandboxDir = join(vm.dirs.work, 'data', 'sandboxes', info.id);
+    // The woken guest runs, but the host never reaches its agent (once): the wake fails after the guest ran.
+    let refuse = true;
+    await vm.reopen({
+      connectAgent: (transport) => {
+        const agent = new AgentClient(transport);
+        if (!refuse || !transport.grpcTarget.includes(info.id)) return agent;
+        refuse = false;
+        agent.waitReady = () => Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_UNREACHABLE, 'refused by the test'));
+        return agent;
+      },
+    });
+    const refused = await vm.runtime.wake(info.id);
+    expect(refused).toMatchObject({ state: 'hibernated', error: { code: RuntimeErrorCode.AGENT_UNREACHABLE } });
+    expect(processesMentioning(info.id)).toEqual([]);
+    // Saved again under the other name, its RAM beside it; the files it woke from are gone.
+    expect(existsSync(join(sandboxDir, 'hibernated-again.state')) && existsSync(join(sandboxDir, 'hibernated-again.ram'))).toBe(true);
+    await eventually(() => expect(readdirSync(sandboxDir).filter((file) => file.startsWith('hibernated.'))).toEqual([]));
+    const woken = await vm.runtime.wake(info.id);
+    expect(woken.error).toBeUndefined();
+    expect(woken.state).toBe('running');
+    expect(await vm.sh(info.id, 'test -f /tmp/count && echo counting')).toBe('counting');
+    const now = await count(info.id);
+    await eventually(async () => expect(await count(info.id)).toBeGreaterThan(now), { timeout: 10_000 });
   });
 
   it('refuses a sandbox whose rootfs cannot be saved, which runs on', async () => {

@@ -1,10 +1,9 @@
 import { closeSync } from 'node:fs';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chown, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { fsyncPath, readTail, removeTree, waitForPath } from '../../host/fs.helpers';
+import { readTail, removeTree, waitForPath } from '../../host/fs.helpers';
 import type { Accel } from '../../host/host-info';
 import { copySparse, waitForExit, type ProcessAdapter } from '../../host/process.adapter';
 import type { VmIsolation } from '../../jail/isolation';
@@ -15,7 +14,6 @@ import { buildQemuArgv, TCG_TB_SIZE_MIB, type HotplugDevices, type QemuMachine }
 import { jailQemu, jailSocketPath } from './qemu.jail';
 import { devicesOf, FIRST_INHERITED_FD, guestMemoryPath, qemuMachineFor, snapshotMachineFor } from './qemu.machine';
 import {
-  createGuestMemory,
   HIBERNATE_TIMEOUT_MS,
   loadState,
   openSavedState,
@@ -28,6 +26,7 @@ import {
   waitForAgentServing,
   type SavedState,
 } from './qemu.snapshot';
+import { createGuestMemory, fillGuestMemory, removeGuestMemory, saveGuestMemory } from './qemu.guest-memory';
 import { incomingState, migrateLive, streamVmOut } from './qemu.migration';
 import { QmpClient } from './qmp.client';
 
@@ -80,7 +79,7 @@ export class QemuHypervisor implements Hypervisor {
     await Promise.all([removeTree(paths.agentSocket), removeTree(paths.qmpSocket), ...(paths.statusFile === undefined ? [] : [removeTree(paths.statusFile)])]);
     const savedMemory = saved && savedMemoryFile(saved.from);
     // A failed copy leaves what it copied from intact (most likely tmpfs is full).
-    if (saved && savedMemory !== undefined) await this.copyGuestMemory(savedMemory, paths, saved.failureCode, { sandboxId, ...(snapshot && { snapshotIntact: true }) });
+    if (saved && savedMemory !== undefined) await fillGuestMemory(this.proc, savedMemory, paths, saved.failureCode, { sandboxId, ...(snapshot && { snapshotIntact: true }) });
     // A woken VM's RAM file must exist to be bound into its jail; QEMU sizes it, the state fills it.
     else if (config.wakeFrom?.restoredLayout) await createGuestMemory(paths);
     // Inherited as fd 3, 4, …: the NIC (NIC_FD) first, then the saved state.
@@ -212,7 +211,7 @@ export class QemuHypervisor implements Hypervisor {
           const complete = sent && sinkFailure === undefined;
           if (complete) {
             try {
-              if (memory !== undefined) await this.saveGuestMemory(vm.paths, memory);
+              if (memory !== undefined) await saveGuestMemory(this.proc, vm.paths, memory);
               await then.whilePaused?.();
             } catch (error) {
               await cont();
@@ -227,24 +226,6 @@ export class QemuHypervisor implements Hypervisor {
       // What was written of it is worthless.
       await Promise.all([removeTree(saved.state), ...(memory === undefined ? [] : [removeTree(memory)])]);
       throw new RuntimeError(RuntimeErrorCode.HIBERNATE_FAILED, `save VM ${vm.vmId}: ${describeError(cause)}`, { cause, context: { vmId: vm.vmId } });
-    }
-  }
-
-  /** The paused VM's RAM file, copied without its zero pages to `to` and synced: the saved state is vouched for after. */
-  private async saveGuestMemory(paths: VmPaths, to: string): Promise<void> {
-    await copySparse(this.proc, guestMemoryPath(paths), to);
-    await fsyncPath(to);
-  }
-
-  /** Fills the RAM file of a VM about to start from `from` (a boot snapshot's or a saved VM's RAM); a failure is `code` with `context`. */
-  private async copyGuestMemory(from: string, paths: VmPaths, code: RuntimeErrorCode, context: Record<string, unknown>): Promise<void> {
-    const memory = guestMemoryPath(paths);
-    try {
-      await mkdir(dirname(memory), { recursive: true, mode: 0o700 });
-      await copySparse(this.proc, from, memory);
-    } catch (cause) {
-      await removeTree(memory);
-      throw new RuntimeError(code, `copy the saved memory ${from} to ${memory}`, { cause, context });
     }
   }
 
@@ -363,8 +344,4 @@ export class QemuHypervisor implements Hypervisor {
 async function removeVmFiles(paths: VmPaths): Promise<void> {
   const files = [paths.agentSocket, paths.qmpSocket, paths.pidFile, ...(paths.statusFile === undefined ? [] : [paths.statusFile])];
   await Promise.all([...files.map(removeTree), removeGuestMemory(paths)]);
-}
-
-async function removeGuestMemory(paths: VmPaths): Promise<void> {
-  if (paths.guestMemory !== undefined) await removeTree(paths.guestMemory);
 }

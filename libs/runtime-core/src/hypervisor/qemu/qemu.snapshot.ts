@@ -1,12 +1,10 @@
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_SERVING_MESSAGE } from '@moat/proto';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import type { HibernatedVm, VmConfig, VmPaths } from '../hypervisor';
+import type { HibernatedVm, VmConfig } from '../hypervisor';
 import { LIVE_MIGRATION_TIMEOUT_MS } from './qemu.migration';
-import { guestMemoryPath } from './qemu.machine';
 import { esc, HOTPLUG_IDS, HOTPLUG_PORTS, type HotplugDevices } from './qemu-cmdline';
 import type { QmpClient } from './qmp.client';
 
@@ -124,13 +122,6 @@ export async function plugSandboxDevices(qmp: QmpClient, hotplug: HotplugDevices
   }
 }
 
-
-/** The RAM file of a VM whose memory a saved state fills: empty (QEMU sizes it), so it can be bound into a jail. */
-export async function createGuestMemory(paths: VmPaths): Promise<void> {
-  const memory = guestMemoryPath(paths);
-  await mkdir(dirname(memory), { recursive: true, mode: 0o700 });
-  await writeFile(memory, '', { mode: 0o600 });
-}
 
 /** A state a VM starts from instead of booting: a boot snapshot's, a hibernated VM's own, or a live migration's. */
 export interface SavedState {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from '@jest/globals';
 import { SandboxRuntime, type GuestImage, type RuntimeOptions, type SandboxInfo, type SandboxSpec } from '../../../src';
+import type { RuntimeDeps } from '../../../src/sandbox/runtime.deps';
 import { vmIdOf } from '../../../src/testing/vm-id';
 import { accel } from './guest-image';
 import { makeVmDirs, removeLeftovers, removeVmDirs, type VmDirs } from './vm-dirs';
@@ -40,10 +41,10 @@ export class SuiteRuntime {
     this.runtime = await this.open();
   }
 
-  /** Closes the runtime and opens a new one on the same dirs (a node agent's restart). */
-  async reopen(): Promise<void> {
+  /** Closes the runtime and opens a new one on the same dirs (a node agent's restart), with `deps` in place of its own. */
+  async reopen(deps: Partial<RuntimeDeps> = {}): Promise<void> {
     await this.runtime.close();
-    this.runtime = await this.open();
+    this.runtime = await this.open(deps);
   }
 
   /** Creates a sandbox under a new id and checks it is running without an error. */
@@ -80,7 +81,7 @@ export class SuiteRuntime {
     removeVmDirs(this.dirs);
   }
 
-  private open(): Promise<SandboxRuntime> {
+  private open(deps: Partial<RuntimeDeps> = {}): Promise<SandboxRuntime> {
     const { work, runDir, memoryDir } = this.dirs;
     return SandboxRuntime.open({
       dataDir: join(work, 'data'),
@@ -92,6 +93,6 @@ export class SuiteRuntime {
         if (level === 'warn' || level === 'error') this.warnings.push(`${message} ${JSON.stringify(context ?? {})}`);
       },
       ...this.optionsFor(this.dirs),
-    });
+    }, deps);
   }
 }
