@@ -70,7 +70,8 @@ export async function startControlPlane({ env = {}, cpuProfileDir }: ControlPlan
     },
     async stop(): Promise<void> {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      // A profile is written as it exits: give a control plane with many agents to say goodbye to the time it takes.
+      const timer = setTimeout(() => child.kill('SIGKILL'), cpuProfileDir ? 120_000 : 15_000);
       await exited;
       clearTimeout(timer);
       rmSync(dataDir, { recursive: true, force: true });

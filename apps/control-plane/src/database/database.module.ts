@@ -18,6 +18,7 @@ import { SandboxIdleTimeout1732000013000 } from './migrations/1732000013000-sand
 import { SandboxFork1732000014000 } from './migrations/1732000014000-sandbox-fork';
 import { SandboxMove1732000015000 } from './migrations/1732000015000-sandbox-move';
 import { SandboxLiveMove1732000016000 } from './migrations/1732000016000-sandbox-live-move';
+import { SandboxMovingToIndex1732000017000 } from './migrations/1732000017000-sandbox-moving-to-index';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -39,6 +40,7 @@ const MIGRATIONS = [
   SandboxFork1732000014000,
   SandboxMove1732000015000,
   SandboxLiveMove1732000016000,
+  SandboxMovingToIndex1732000017000,
 ];
 
 function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

@@ -23,28 +23,63 @@ export async function loadAllocations(
   manager: EntityManager,
   nodeIds?: readonly string[],
 ): Promise<Map<string, Allocation>> {
-  if (nodeIds?.length === 0) return new Map();
-  const query = manager
+  if (nodeIds === undefined) return allocationsBy(manager, BOOKED_NODE, 's.nodeId IS NOT NULL');
+  if (nodeIds.length === 0) return new Map();
+  // Two indexed lookups — the sandboxes on these nodes that stay there, and those moving to them —
+  // as no index serves BOOKED_NODE: filtering on it scanned every sandbox, once per node announced.
+  const ids = [...nodeIds];
+  const staying = await allocationsBy(manager, 's.nodeId', 's.nodeId IN (:...ids)', { ids }, { staying: true });
+  const arriving = await allocationsBy(manager, 's.movingTo', 's.movingTo IN (:...ids)', { ids });
+  for (const [nodeId, allocation] of arriving) {
+    const other = staying.get(nodeId);
+    staying.set(nodeId, other ? sumAllocations(other, allocation) : allocation);
+  }
+  return staying;
+}
+
+/**
+ * The allocations of the sandboxes matching `where` that should be running (and, with
+ * `staying`, are not moving away), grouped by `node`, a column or expression. Those are picked
+ * per group, not in `where`: SQLite, which keeps no statistics, would otherwise read the rows
+ * through the index on `desiredState` or `movingTo` — nearly every row — instead of the one
+ * `where` names.
+ */
+async function allocationsBy(
+  manager: EntityManager,
+  node: string,
+  where: string,
+  parameters: Record<string, unknown> = {},
+  { staying = false }: { staying?: boolean } = {},
+): Promise<Map<string, Allocation>> {
+  const moving = 'CASE WHEN s.movingTo IS NULL THEN 0 ELSE 1 END';
+  const rows = await manager
     .createQueryBuilder(SandboxEntity, 's')
-    .select(BOOKED_NODE, 'nodeId')
+    .select(node, 'nodeId')
+    .addSelect('s.desiredState', 'desiredState')
+    .addSelect(moving, 'moving')
     .addSelect(heldSum('s.vcpus'), 'vcpus')
     .addSelect(heldSum('s.memoryMiB'), 'memoryMiB')
     .addSelect('COUNT(*)', 'sandboxes')
     .addSelect(heldSum('1'), 'vms')
     .setParameters(RELEASED_PARAMETERS)
-    .where('s.nodeId IS NOT NULL')
-    .andWhere('s.desiredState = :running', { running: 'running' });
-  if (nodeIds) query.andWhere(`${BOOKED_NODE} IN (:...nodeIds)`, { nodeIds: [...nodeIds] });
-  const rows = await query
-    .groupBy(BOOKED_NODE)
-    .getRawMany<{ nodeId: string } & Record<keyof Allocation, string | number>>();
-  // PostgreSQL returns SUM and COUNT as bigint strings.
-  return new Map(
-    rows.map((r) => [
-      r.nodeId,
-      { vcpus: Number(r.vcpus), memoryMiB: Number(r.memoryMiB), sandboxes: Number(r.sandboxes), vms: Number(r.vms) },
-    ]),
-  );
+    .where(where, parameters)
+    .groupBy(node)
+    .addGroupBy('s.desiredState')
+    .addGroupBy(moving)
+    .getRawMany<{ nodeId: string; desiredState: string; moving: string | number } & Record<keyof Allocation, string | number>>();
+  const allocations = new Map<string, Allocation>();
+  for (const row of rows) {
+    if (row.desiredState !== 'running' || (staying && Number(row.moving) === 1)) continue;
+    // PostgreSQL returns SUM and COUNT as bigint strings.
+    const allocation = { vcpus: Number(row.vcpus), memoryMiB: Number(row.memoryMiB), sandboxes: Number(row.sandboxes), vms: Number(row.vms) };
+    const other = allocations.get(row.nodeId);
+    allocations.set(row.nodeId, other ? sumAllocations(other, allocation) : allocation);
+  }
+  return allocations;
+}
+
+function sumAllocations(a: Allocation, b: Allocation): Allocation {
+  return { vcpus: a.vcpus + b.vcpus, memoryMiB: a.memoryMiB + b.memoryMiB, sandboxes: a.sandboxes + b.sandboxes, vms: a.vms + b.vms };
 }
 
 /** How many running-or-wanted sandboxes of each key every node holds, for the given keys. */
