@@ -152,6 +152,7 @@ async function main(): Promise<void> {
         underlayAddress = config.network.nodeAddress ?? state.underlayAddress ?? underlayAddress;
         reconciler.setDesired(state);
       },
+      onTenantPeers: (update) => reconciler.setTenantPeers(update),
       exec: async (req) => {
         const started = performance.now();
         // A deployment's health check is not a use: it would keep every probed replica awake.

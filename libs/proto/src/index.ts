@@ -101,10 +101,12 @@ export {
   ROOTFS_KINDS,
   desiredStateSchema,
   tenantNetworkPlanSchema,
+  tenantPeersUpdateSchema,
   type DesiredSandbox,
   type DesiredState,
   type NetworkModel,
   type TenantNetworkPlan,
+  type TenantPeersUpdate,
   type PortSpec,
   type RootfsKind,
 } from './fleet/sandbox-desired.schemas';

@@ -26,6 +26,7 @@ import {
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
   type DesiredState,
+  type TenantPeersUpdate,
   type ExecRequest,
   type ExecReplyResult,
   type SandboxLogsPage,
@@ -83,6 +84,11 @@ export class AgentChannel {
 
   pushDesired(nodeId: string, state: DesiredState): void {
     this.namespace?.to(nodeRoom(nodeId)).emit('sandboxes:desired', state);
+  }
+
+  /** Tells these nodes a tenant's new peers: one message, encoded once, for all of them. */
+  pushTenantPeers(nodeIds: readonly string[], update: TenantPeersUpdate): void {
+    if (nodeIds.length > 0) this.namespace?.to(nodeIds.map(nodeRoom)).emit('tenant:peers', update);
   }
 
   /** Runs a command through the node's agent and waits at most `timeoutMs` for its reply. */

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { DesiredSandbox } from '@moat/proto';
+import { MAX_TENANT_PEERS, type DesiredSandbox } from '@moat/proto';
 import { FindOptionsSelect, Repository } from 'typeorm';
 import { TenantNetworksRepository } from '../networks/tenant-networks.repository';
 import { NodesService } from '../nodes/nodes.service';
@@ -56,30 +56,25 @@ export class DesiredStatePublisher implements OnModuleInit {
 
   /**
    * Sends each node its full desired set, reading all of them in one query, with the networks
-   * of the tenants among its sandboxes; then the other nodes of any tenant whose set of nodes
-   * changed, so their peer lists follow (see PublishedMembers). A tenant's peers go only with
-   * such a change, or to nodes that just said hello (`withPeers`): a node keeps the peers it
-   * was last told on its connection, and a tenant on thousands of nodes would otherwise make
-   * every desired set of each of them thousands of addresses long.
+   * of the tenants among its sandboxes; then tells the other nodes of any tenant whose set of
+   * nodes changed its new peers, in one message (see PublishedMembers): their own sandboxes did
+   * not change, so their sets are not read or sent again. A tenant's peers go in a desired set
+   * only to a node whose sandboxes changed it, or that just said hello (`withPeers`): a node keeps
+   * the peers it was last told on its connection, and a tenant on thousands of nodes would
+   * otherwise make every desired set of each of them thousands of addresses long.
    */
   async publish(nodeIds: readonly string[], { withPeers = false }: { withPeers?: boolean } = {}): Promise<void> {
-    const published = new Set<string>();
-    const peersOf = new Set<string>();
-    let next = [...new Set(nodeIds)];
-    while (next.length > 0) {
-      next.forEach((id) => published.add(id));
-      next = (await this.publishOnce(next, withPeers, peersOf)).filter((id) => !published.has(id));
-      // Republished members of a changed tenant get its peers, whatever the caller asked.
-      withPeers = false;
+    const published = new Set(nodeIds);
+    for (const { tenantId, nodes, peers } of await this.publishSets([...published], withPeers)) {
+      this.agents.pushTenantPeers(nodes.filter((id) => !published.has(id)), { tenantId, peers });
     }
   }
 
   /**
-   * Publishes to these nodes, with the peers of every tenant in `peersOf` (to which it adds the
-   * tenants whose set of nodes changed), or of all when `withPeers`; returns the members of
-   * the tenants whose set of nodes changed.
+   * Sends these nodes their desired sets, with the peers of every tenant whose set of nodes
+   * changed, or of all when `withPeers`; returns those tenants, their nodes and peers.
    */
-  private async publishOnce(nodeIds: readonly string[], withPeers: boolean, peersOf: Set<string>): Promise<string[]> {
+  private async publishSets(nodeIds: readonly string[], withPeers: boolean): Promise<ChangedTenant[]> {
     const sandboxes = await this.sandboxes.find({
       select: DESIRED_COLUMNS,
       where: wantedSandboxes(onNodes(nodeIds)),
@@ -96,19 +91,19 @@ export class DesiredStatePublisher implements OnModuleInit {
     const manager = this.sandboxes.manager;
     const networks = await this.networks.networksOf(manager, tenantIds);
     // A tenant's set of nodes is read again only when it may have changed (one of these nodes
-    // took it up or gave it up, or it is not known yet), when a node said hello (its address may
-    // be new), or when its peers go out in this publish.
-    const stale = [...networks.keys()].filter((tenantId) => withPeers || peersOf.has(tenantId) || this.members.mayHaveChanged(tenantId, held));
+    // took it up or gave it up, or it is not known yet), or when a node said hello (its address may be new).
+    const stale = [...networks.keys()].filter((tenantId) => withPeers || this.members.mayHaveChanged(tenantId, held));
     const members = await loadTenantMembers(manager, stale);
     const addresses = await this.nodes.addressesOf([...nodeIds, ...[...members.values()].flat()]);
-    const changed = [...members].flatMap(([tenantId, nodes]) => {
-      if (!this.members.update(tenantId, nodes, addresses)) return [];
-      peersOf.add(tenantId);
-      return nodes;
-    });
-    const tenantAddresses = new Map(
-      [...members].flatMap(([tenantId, nodes]) => (withPeers || peersOf.has(tenantId) ? [[tenantId, memberAddresses(nodes, addresses)] as const] : [])),
-    );
+    const changed: ChangedTenant[] = [];
+    const tenantAddresses = new Map<string, string[]>();
+    for (const [tenantId, nodes] of members) {
+      const isChanged = this.members.update(tenantId, nodes, addresses);
+      if (!withPeers && !isChanged) continue;
+      const all = memberAddresses(nodes, addresses);
+      tenantAddresses.set(tenantId, all);
+      if (isChanged) changed.push({ tenantId, nodes, peers: all.slice(0, MAX_TENANT_PEERS) });
+    }
 
     for (const [id, desired] of byNode) {
       const underlayAddress = addresses.get(id);
@@ -120,6 +115,13 @@ export class DesiredStatePublisher implements OnModuleInit {
     }
     return changed;
   }
+}
+
+/** A tenant whose set of nodes changed: its nodes now and their underlay addresses. */
+interface ChangedTenant {
+  tenantId: string;
+  nodes: readonly string[];
+  peers: string[];
 }
 
 /** The columns a desired set is made of (a full row carries timings, errors and more for nothing). */

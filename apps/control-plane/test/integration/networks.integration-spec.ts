@@ -33,11 +33,6 @@ function planOf(state: DesiredState | undefined, tenantId: string): TenantNetwor
   return state?.networks?.find((network) => network.tenantId === tenantId);
 }
 
-/** The peers a node holds for a tenant: those of the last desired set that named them (a plan without peers keeps them). */
-function peersHeld(desired: readonly DesiredState[], tenantId: string): readonly string[] | undefined {
-  return desired.findLast((state) => planOf(state, tenantId)?.peers !== undefined)?.networks?.find((n) => n.tenantId === tenantId)?.peers;
-}
-
 // A /25 pool of /27s: four tenant networks of 29 sandbox addresses each, so running out of
 // both is cheap to reach.
 describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ kind, skip }) => {
@@ -105,7 +100,7 @@ describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ k
     expect(new Set([alphaPlan.subnet, betaPlan.subnet])).toEqual(new Set(['10.99.0.0/27', '10.99.0.32/27']));
     for (const plan of plans) expect(plan?.gateway).toBe(`10.99.0.${plan?.subnet === '10.99.0.0/27' ? 1 : 33}`);
     // Only this node holds them: no peers yet; its own address is the one its hello named.
-    expect(peersHeld(one.desired, alpha.id)).toEqual([]);
+    expect(one.peersHeld(alpha.id)).toEqual([]);
     expect(state.underlayAddress).toBe(NODE_ONE);
 
     for (const [tenant, plan] of [['alpha', alphaPlan], ['beta', betaPlan]] as const) {
@@ -130,31 +125,34 @@ describe.each(DATABASES)('tenant networks planned for the fleet on $label', ({ k
     await two.hello({ ...BIG_NODE, address: NODE_TWO });
     await t.api().post(`/v1/nodes/${one.nodeId}/cordon`).set(t.admin()).expect(200);
     const alphaBefore = (await sandboxesOf('alpha')).length;
+    const setsOfOne = one.desired.length;
 
     const first = bodyOf<Sandbox>(await t.api().post('/v1/sandboxes').set(as(alpha.key)).send({}).expect(201));
     expect(first.nodeId).toBe(two.nodeId);
     const onTwo = await two.desiredWhere((ids) => ids.includes(first.id));
     expect(planOf(onTwo, alpha.id)?.peers).toEqual([NODE_ONE]);
     expect(onTwo.underlayAddress).toBe(NODE_TWO);
-    // Node one runs nothing new, but its alpha peers now name node two; beta's still none.
-    await eventually(() => Promise.resolve(expect(planOf(one.desired.at(-1), alpha.id)?.peers).toEqual([NODE_TWO])));
+    // Node one runs nothing new, so its desired set is not sent again; but it is told alpha's
+    // new peers (every node's address, its own left out by the node), which now name node two.
+    await eventually(() => Promise.resolve(expect(one.peersHeld(alpha.id)).toEqual([NODE_TWO])));
+    expect(one.tenantPeers.at(-1)).toEqual({ tenantId: alpha.id, peers: [NODE_ONE, NODE_TWO] });
+    expect(one.desired.length).toBe(setsOfOne);
     // Beta's did not change, so they are not sent again: node one keeps none.
-    expect(planOf(one.desired.at(-1), beta.id)).toBeDefined();
-    expect(planOf(one.desired.at(-1), beta.id)?.peers).toBeUndefined();
-    expect(peersHeld(one.desired, beta.id)).toEqual([]);
+    expect(one.tenantPeers.some((update) => update.tenantId === beta.id)).toBe(false);
+    expect(one.peersHeld(beta.id)).toEqual([]);
 
     // A second sandbox on a node already in the set changes nobody's peers: node one hears
     // nothing, and node two's new set names no peers (it keeps those it has).
-    const heardByOne = one.desired.length;
+    const heardByOne = one.desired.length + one.tenantPeers.length;
     const second = bodyOf<Sandbox>(await t.api().post('/v1/sandboxes').set(as(alpha.key)).send({}).expect(201));
     const withSecond = await two.desiredWhere((ids) => ids.includes(second.id));
-    expect(one.desired.length).toBe(heardByOne);
+    expect(one.desired.length + one.tenantPeers.length).toBe(heardByOne);
     expect(planOf(withSecond, alpha.id)?.peers).toBeUndefined();
-    expect(peersHeld(two.desired, alpha.id)).toEqual([NODE_ONE]);
+    expect(two.peersHeld(alpha.id)).toEqual([NODE_ONE]);
 
     // Node two leaves alpha's set: node one's peers follow.
     for (const sandbox of [first, second]) await t.api().delete(`/v1/sandboxes/${sandbox.id}`).set(as(alpha.key)).expect(202);
-    await eventually(() => Promise.resolve(expect(planOf(one.desired.at(-1), alpha.id)?.peers).toEqual([])));
+    await eventually(() => Promise.resolve(expect(one.peersHeld(alpha.id)).toEqual([])));
     await eventually(async () => expect((await sandboxesOf('alpha')).length).toBe(alphaBefore));
     await t.api().post(`/v1/nodes/${one.nodeId}/uncordon`).set(t.admin()).expect(200);
   });

@@ -6,6 +6,7 @@ import {
   type AgentToControlPlaneEvents,
   type ControlPlaneToAgentEvents,
   type DesiredState,
+  type TenantPeersUpdate,
   type ExecRequest,
   type ExecReplyResult,
   type NodeHello,
@@ -17,6 +18,7 @@ import {
   type SessionExit,
   type SessionOutput,
   desiredStateSchema,
+  tenantPeersUpdateSchema,
   execRequestSchema,
   filePathRefSchema,
   fileReadOpenSchema,
@@ -55,6 +57,8 @@ export interface FleetHandlers {
   /** What each heartbeat says: the placed sandboxes' ids and the containerd sandboxes. */
   heartbeat(): NodeHeartbeat;
   onDesired(state: DesiredState): void;
+  /** A tenant's overlay peers changed elsewhere (see tenantPeersUpdateSchema). */
+  onTenantPeers(update: TenantPeersUpdate): void;
   exec(req: ExecRequest): Promise<ExecReplyResult>;
   stats(sandboxId: string): Promise<SandboxStats>;
   setPaused(sandboxId: string, paused: boolean): Promise<void>;
@@ -109,6 +113,11 @@ export class FleetConnection {
       const parsed = desiredStateSchema.safeParse(payload);
       if (!parsed.success) return this.log.error({ issues: parsed.error.issues }, 'invalid desired state ignored');
       this.handlers.onDesired(parsed.data);
+    });
+    this.socket.on('tenant:peers', (payload) => {
+      const parsed = tenantPeersUpdateSchema.safeParse(payload);
+      if (!parsed.success) return this.log.error({ issues: parsed.error.issues }, 'invalid tenant peers ignored');
+      this.handlers.onTenantPeers(parsed.data);
     });
     this.socket.on('sandbox:exec', (payload, ack) => answer(ack, execRequestSchema, payload, (req) => this.handlers.exec(req)));
     this.socket.on('sandbox:stats', (payload, ack) =>

@@ -122,6 +122,21 @@ describe('Reconciler', () => {
     expect(runtime.overlays).toEqual([{ underlayAddress: '192.0.2.11', tenants: [{ tenantId, peers: ['192.0.2.12'] }] }]);
   });
 
+  it("brings one tenant's overlay to the peers it is told apart, leaving out its own address and the other tenants' peers, and ignores a tenant it does not hold", async () => {
+    const { runtime, reconciler } = setup();
+    const [alpha, beta, gamma] = ['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-0000000000c3'];
+    const planFor = (tenantId: string, vni: number) => ({ tenantId, vni, subnet: `10.88.${vni}.0/24`, gateway: `10.88.${vni}.1`, peers: ['192.0.2.12'] });
+    reconciler.setDesired({
+      sandboxes: [{ ...want(ID_A), tenantId: alpha, address: '10.88.1.9' }, { ...want(ID_B), tenantId: beta, address: '10.88.2.9' }],
+      networks: [planFor(alpha, 1), planFor(beta, 2)],
+      underlayAddress: '192.0.2.11',
+    });
+    reconciler.setTenantPeers({ tenantId: alpha, peers: ['192.0.2.11', '192.0.2.12', '192.0.2.13'] });
+    reconciler.setTenantPeers({ tenantId: gamma, peers: ['192.0.2.14'] });
+    await reconciler.idle();
+    expect(runtime.overlays.slice(1)).toEqual([{ underlayAddress: '192.0.2.11', tenants: [{ tenantId: alpha, peers: ['192.0.2.12', '192.0.2.13'] }, { tenantId: beta }] }]);
+  });
+
   it("leaves containerd's tasks alone: a desired set without them deletes nothing, nor does deleteAll", async () => {
     const { runtime, reports, reconciler } = setup();
     runtime.sandboxes.set(ID_B, { id: ID_B, state: 'running', vcpus: 1, memoryMiB: 256, timings: [], accel: 'tcg', transport: 'virtio-serial', rootfs: 'virtiofs', containerd: { namespace: 'default', id: 't1' } });

@@ -1,4 +1,4 @@
-import type { DesiredSandbox, DesiredState, NetworkModel, SandboxStatus, TenantNetworkPlan } from '@moat/proto';
+import type { DesiredSandbox, DesiredState, NetworkModel, SandboxStatus, TenantNetworkPlan, TenantPeersUpdate } from '@moat/proto';
 import type { PlannedAddress, SandboxInfo, SandboxRuntime } from '@moat/runtime-core';
 import type { Logger } from 'pino';
 import type { IdleTracker } from '../idle/idle-tracker';
@@ -39,6 +39,8 @@ export class Reconciler {
   private desired = new Map<string, DesiredSandbox>();
   /** The control plane's plan of each tenant's network, from the last desired set. */
   private networks = new Map<string, TenantNetworkPlan>();
+  /** This node's underlay address as the last desired set named it: other nodes list it among a tenant's peers. */
+  private underlayAddress: string | undefined;
   private readonly queues = new Map<string, Promise<void>>();
   /** The desired restartCount each sandbox the runtime holds was started with (or found at). */
   private readonly incarnations = new Map<string, number>();
@@ -79,13 +81,29 @@ export class Reconciler {
    */
   setDesired({ sandboxes, networks = [], underlayAddress }: DesiredState): void {
     this.networks = new Map(networks.map((n) => [n.tenantId, n]));
-    this.runtime
-      .setOverlayPeers(underlayAddress, networks)
-      .catch((err: unknown) => this.log.error({ err }, 'tenant overlays not brought to the control plane\'s plan'));
+    this.underlayAddress = underlayAddress;
+    this.applyPeers(networks);
     const previous = this.desired;
     this.desired = new Map(sandboxes.map((s) => [s.id, s]));
     const ids = new Set<string>([...previous.keys(), ...this.desired.keys(), ...this.controlled().map((s) => s.id)]);
     for (const id of ids) this.enqueue(id);
+  }
+
+  /**
+   * A tenant's new peers, sent when its set of nodes changed elsewhere: its overlay follows (every
+   * other tenant keeps the peers it has). A tenant the last desired set did not hold is left alone.
+   */
+  setTenantPeers({ tenantId, peers }: TenantPeersUpdate): void {
+    if (!this.networks.has(tenantId)) return;
+    const own = this.underlayAddress;
+    this.applyPeers([...this.networks.keys()].map((id) => (id === tenantId ? { tenantId, peers: peers.filter((address) => address !== own) } : { tenantId: id })));
+  }
+
+  /** Brings the tenant overlays to these peers (a failure is logged: the next word from the control plane tries again). */
+  private applyPeers(tenants: readonly { tenantId: string; peers?: readonly string[] }[]): void {
+    this.runtime
+      .setOverlayPeers(this.underlayAddress, tenants)
+      .catch((err: unknown) => this.log.error({ err }, 'tenant overlays not brought to the control plane\'s plan'));
   }
 
   /** Resolves when all queued work is done (used on shutdown and in tests). */

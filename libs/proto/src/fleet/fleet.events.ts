@@ -5,7 +5,7 @@
  */
 import type { AckReply } from '../common/ack-reply';
 import type { NodeHeartbeat, NodeHello } from './node.schemas';
-import type { DesiredState } from './sandbox-desired.schemas';
+import type { DesiredState, TenantPeersUpdate } from './sandbox-desired.schemas';
 import type { ExecReplyResult, ExecRequest, SandboxPause, SandboxRef, SandboxStats } from './sandbox-ops.schemas';
 import type {
   FileChunk,
@@ -37,6 +37,8 @@ export const AGENTS_NAMESPACE = '/agents';
 /** Events the control plane emits to a node agent. */
 export interface ControlPlaneToAgentEvents {
   'sandboxes:desired': (state: DesiredState) => void;
+  /** A tenant's set of nodes changed elsewhere: its overlay's new peers (see tenantPeersUpdateSchema). */
+  'tenant:peers': (update: TenantPeersUpdate) => void;
   'sandbox:exec': (req: ExecRequest, ack: (reply: AckReply<ExecReplyResult>) => void) => void;
   'sandbox:stats': (req: SandboxRef, ack: (reply: AckReply<SandboxStats>) => void) => void;
   'sandbox:pause': (req: SandboxPause, ack: (reply: AckReply<null>) => void) => void;

@@ -111,12 +111,25 @@ export const tenantNetworkPlanSchema = z.object({
   /**
    * The underlay addresses of the other nodes where the tenant has sandboxes. Absent: the same as
    * the node was last told on this connection. The control plane sends them after every hello
-   * and whenever they change: a tenant on thousands of nodes would otherwise make every desired
+   * and to a node whose own sandboxes made them change; the tenant's other nodes hear of a
+   * change by `tenantPeersUpdateSchema`: a tenant on thousands of nodes would otherwise make every desired
    * set of every one of them thousands of addresses long.
    */
   peers: z.array(ipv4Schema).max(MAX_TENANT_PEERS).optional(),
 });
 export type TenantNetworkPlan = z.infer<typeof tenantNetworkPlanSchema>;
+
+/**
+ * A tenant's new peers, sent to each of its nodes whose own sandboxes did not change when its set
+ * of nodes did (a node joined or left it elsewhere): every node's underlay address, the
+ * receiver's own among them (it leaves that out). One message for all of them; a node that no
+ * longer holds the tenant ignores it.
+ */
+export const tenantPeersUpdateSchema = z.object({
+  tenantId: z.string().uuid(),
+  peers: z.array(ipv4Schema).max(MAX_TENANT_PEERS),
+});
+export type TenantPeersUpdate = z.infer<typeof tenantPeersUpdateSchema>;
 
 export const desiredStateSchema = z.object({
   sandboxes: z.array(desiredSandboxSchema),

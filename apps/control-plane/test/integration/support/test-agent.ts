@@ -19,6 +19,7 @@ import {
   type SandboxSend,
   type SandboxSendReply,
   type SandboxStatus,
+  type TenantPeersUpdate,
 } from '@moat/proto';
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
@@ -32,6 +33,10 @@ export const AGENT_SIZING = { sandboxOverheadMiB: 160, cpuOvercommit: 16, memory
 /** A node agent stand-in speaking the real fleet protocol over a real socket.io client. */
 export class TestAgent {
   readonly desired: DesiredState[] = [];
+  /** The `tenant:peers` messages received, oldest first. */
+  readonly tenantPeers: TenantPeersUpdate[] = [];
+  /** Every word on a tenant's peers, in the order received: a desired set's plans that carry them, and `tenant:peers` (this node's own address left out, as a node agent does). */
+  private readonly peerWords: { tenantId: string; peers: readonly string[] }[] = [];
   readonly execRequests: ExecRequest[] = [];
   /** How exec requests are answered; undefined leaves them unanswered (to test timeouts). */
   onExec: ((request: ExecRequest) => AckReply<ExecReplyResult> | undefined) | undefined;
@@ -60,6 +65,12 @@ export class TestAgent {
   ) {
     socket.on('sandboxes:desired', (state) => {
       this.desired.push(state);
+      for (const plan of state.networks ?? []) if (plan.peers !== undefined) this.peerWords.push({ tenantId: plan.tenantId, peers: plan.peers });
+    });
+    socket.on('tenant:peers', (update) => {
+      this.tenantPeers.push(update);
+      const own = this.desired.at(-1)?.underlayAddress;
+      this.peerWords.push({ tenantId: update.tenantId, peers: update.peers.filter((address) => address !== own) });
     });
     socket.on('sandbox:exec', (request, ack) => {
       this.execRequests.push(request);
@@ -141,6 +152,11 @@ export class TestAgent {
 
   stopHeartbeats(): void {
     clearInterval(this.heartbeatTimer);
+  }
+
+  /** The peers this node holds for a tenant: the last word on them, from a desired set or `tenant:peers`; undefined before any. */
+  peersHeld(tenantId: string): readonly string[] | undefined {
+    return this.peerWords.findLast((word) => word.tenantId === tenantId)?.peers;
   }
 
   /** Waits until the latest desired set received holds sandbox ids matching `predicate`. */

@@ -15,6 +15,7 @@ export const idleFleetHandlers: FleetHandlers = {
   hello: () => TEST_HELLO,
   heartbeat: () => ({ sandboxIds: [], containerd: [] }),
   onDesired: () => undefined,
+  onTenantPeers: () => undefined,
   exec: notInThisTest,
   stats: notInThisTest,
   setPaused: notInThisTest,
