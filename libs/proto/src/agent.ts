@@ -12,6 +12,14 @@ export const AGENT_PORT_NAME = 'agent.channel.0';
  */
 export const AGENT_SERVING_MESSAGE = 'guest agent serving';
 
+/**
+ * The kernel parameter that has the guest run its agent under V8's interpreter alone
+ * (`--jitless`). The host sets it for a guest whose CPU QEMU emulates (TCG): there, code V8
+ * compiles and patches at run time must be translated again each time, and after a restore
+ * from a snapshot all of it once more, which costs more than interpreting saves.
+ */
+export const AGENT_JITLESS_PARAM = 'moat.jitless=1';
+
 /** The exec id that names a container's init (main) process in process calls, as in Kata. */
 export const INIT_EXEC_ID = '';
 

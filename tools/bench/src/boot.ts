@@ -44,7 +44,7 @@ async function bareBootToMarker(image: GuestImage, accel: Accel, dir: string): P
     memoryMiB: 256,
     kernel: image.kernel,
     initrd: image.initrd,
-    kernelParams: [...guestKernelParams(id), 'moat.bench=1'],
+    kernelParams: [...guestKernelParams(id, accel), 'moat.bench=1'],
     memory: { kind: 'anonymous' },
     rootfsImage: rootfsImageOf(image),
     qmpSocket: join(dir, `${id}.qmp`),

@@ -9,8 +9,8 @@ import { buildGuestImage, type GuestImage } from '../../src/index';
 const REPO_ROOT = resolve(__dirname, '..', '..', '..', '..');
 const DATA_DIR = process.env.MOAT_DATA_DIR ?? join(REPO_ROOT, '.moat');
 const AGENT_BUNDLE = join(REPO_ROOT, 'apps', 'guest-agent', 'dist', 'guest-agent.js');
-/** What /opt/moat holds: the loader, the bundle, its code cache and node-pty's addon, which the bundle requires. */
-const AGENT_FILES = ['start-agent.js', 'guest-agent.js', 'guest-agent.js.cache', 'node_modules/@lydell/node-pty-linux-x64/pty.node'];
+/** What /opt/moat holds: the loader, the bundle, its code caches (with V8's JIT and without) and node-pty's addon, which the bundle requires. */
+const AGENT_FILES = ['start-agent.js', 'guest-agent.js', 'guest-agent.js.cache', 'guest-agent.js.jitless-cache', 'node_modules/@lydell/node-pty-linux-x64/pty.node'];
 
 /** Copies /opt/moat out of the rootfs image with debugfs (no mount, no privileges). */
 function extractAgentFiles(rootfs: string, into: string): void {
@@ -28,25 +28,30 @@ describe('the guest agent code cache in the rootfs', () => {
   beforeAll(async () => {
     image = await buildGuestImage({ dataDir: DATA_DIR, agentBundle: AGENT_BUNDLE, log: () => undefined });
     work = mkdtempSync(join(tmpdir(), 'moat-code-cache-'));
+    extractAgentFiles(image.rootfs, work);
   });
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('is accepted by the node binary the guest runs (the one that built the image), and the agent starts from it', async () => {
-    extractAgentFiles(image.rootfs, work);
-    const socket = join(work, 'agent.sock');
-    const agent = spawn(process.execPath, [join(work, 'start-agent.js')], {
-      env: { ...process.env, MOAT_AGENT_LISTEN: `unix:${socket}`, MOAT_AGENT_RUN_DIR: join(work, 'run') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    try {
-      await eventually(() => expect(output).toContain('guest agent serving'), { timeout: 30_000, interval: 100 });
-      expect(output).not.toContain('code cache rejected');
-    } finally {
-      agent.kill('SIGKILL');
-    }
-  }, 60_000);
+  // As the guest runs it: with V8's JIT on KVM, `--jitless` under TCG (see AGENT_JITLESS_PARAM).
+  it.each([{ how: 'with the JIT', flags: [] }, { how: 'jitless', flags: ['--jitless'] }])(
+    'is accepted by the node binary the guest runs (the one that built the image) $how, and the agent starts from it',
+    async ({ flags }) => {
+      const socket = join(work, `agent${flags.join('')}.sock`);
+      const agent = spawn(process.execPath, [...flags, join(work, 'start-agent.js')], {
+        env: { ...process.env, MOAT_AGENT_LISTEN: `unix:${socket}`, MOAT_AGENT_RUN_DIR: join(work, `run${flags.join('')}`) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      agent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      try {
+        await eventually(() => expect(output).toContain('guest agent serving'), { timeout: 30_000, interval: 100 });
+        expect(output).not.toContain('code cache rejected');
+      } finally {
+        agent.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 });

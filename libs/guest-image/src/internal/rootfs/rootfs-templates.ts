@@ -1,11 +1,15 @@
 import { basename } from 'node:path/posix';
+import { AGENT_JITLESS_PARAM } from '@moat/proto';
 
 /** Where the guest agent bundle lives in the rootfs. */
 export const GUEST_AGENT_PATH = '/opt/moat/guest-agent.js';
 
 /** Starts the agent bundle with V8's code cache, which the image build produced (see code-cache.ts). */
 export const GUEST_AGENT_LOADER_PATH = '/opt/moat/start-agent.js';
-export const GUEST_AGENT_CODE_CACHE_PATH = '/opt/moat/guest-agent.js.cache';
+/** V8's code cache for the agent, one per way V8 runs it: it rejects a cache made with JIT under `--jitless` and the other way round. */
+export const GUEST_AGENT_CODE_CACHES = { jit: '/opt/moat/guest-agent.js.cache', jitless: '/opt/moat/guest-agent.js.jitless-cache' } as const;
+/** What busybox init runs (and runs again should it exit): node on the loader, with the flags the kernel command line asks for. */
+const GUEST_AGENT_RUN_PATH = '/opt/moat/run-agent';
 
 /**
  * Under TCG, compiling the agent bundle costs a large part of every boot. The image
@@ -22,7 +26,8 @@ const { Script } = require('node:vm');
 
 // Beside this loader: /opt/moat in the guest, the stage dir while the image is built.
 const bundle = join(__dirname, '${basename(GUEST_AGENT_PATH)}');
-const cacheFile = join(__dirname, '${basename(GUEST_AGENT_CODE_CACHE_PATH)}');
+const jitless = process.execArgv.includes('--jitless');
+const cacheFile = join(__dirname, jitless ? '${basename(GUEST_AGENT_CODE_CACHES.jitless)}' : '${basename(GUEST_AGENT_CODE_CACHES.jit)}');
 const cacheOut = process.env.MOAT_CODE_CACHE_OUT;
 delete process.env.MOAT_CODE_CACHE_OUT;
 
@@ -96,9 +101,18 @@ case " $cmdline " in
 esac
 `;
 
+/** Starts the agent, under the interpreter alone when the kernel command line says so (see AGENT_JITLESS_PARAM). */
+const RUN_AGENT = `#!/bin/sh
+read -r cmdline < /proc/cmdline
+case " $cmdline " in
+  *" ${AGENT_JITLESS_PARAM} "*) exec /usr/bin/node --jitless ${GUEST_AGENT_LOADER_PATH} ;;
+esac
+exec /usr/bin/node ${GUEST_AGENT_LOADER_PATH}
+`;
+
 /** Busybox init reaps orphans as PID 1, which crun's detached container processes rely on. */
 const INITTAB = `::sysinit:/etc/init.d/rcS
-::respawn:/usr/bin/node ${GUEST_AGENT_LOADER_PATH}
+::respawn:${GUEST_AGENT_RUN_PATH}
 `;
 
 /** A text file or symlink written into the rootfs. */
@@ -108,6 +122,7 @@ export const ROOTFS_TEMPLATES: readonly RootfsTemplate[] = [
   { path: '/etc/init.d/rcS', mode: 0o755, content: RCS },
   { path: '/etc/inittab', mode: 0o644, content: INITTAB },
   { path: GUEST_AGENT_LOADER_PATH, mode: 0o644, content: AGENT_LOADER },
+  { path: GUEST_AGENT_RUN_PATH, mode: 0o755, content: RUN_AGENT },
   { path: '/etc/passwd', mode: 0o644, content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' },
   { path: '/etc/group', mode: 0o644, content: 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' },
   { path: '/etc/hosts', mode: 0o644, content: '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' },

@@ -1,4 +1,5 @@
-import { AGENT_PORT_NAME } from '@moat/proto';
+import { AGENT_JITLESS_PARAM, AGENT_PORT_NAME } from '@moat/proto';
+import type { Accel } from '../../host/host-info';
 import { RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
 import { SHARED_FS_MOUNT_TAG } from '../../sharefs/shared-fs';
 import type { SnapshotVmConfig, VmConfig, VmPaths } from '../hypervisor';
@@ -8,9 +9,9 @@ import type { QemuMachine } from './qemu-cmdline';
  * Kernel parameters. `quiet` matters under TCG: every byte on the emulated 16550 costs an
  * exit. `panic=-1` with `-no-reboot` turns a guest panic into a QEMU exit that we notice at
  * once instead of a hung boot. The i8042/cryptomgr switches skip probing hardware a microVM
- * does not have (Kata's defaults).
+ * does not have (Kata's defaults). Under TCG the agent runs without V8's JIT (see AGENT_JITLESS_PARAM).
  */
-export function guestKernelParams(sandboxId: string): string[] {
+export function guestKernelParams(sandboxId: string, accel: Accel): string[] {
   return [
     'console=ttyS0',
     'root=/dev/pmem0',
@@ -28,6 +29,7 @@ export function guestKernelParams(sandboxId: string): string[] {
     'tsc=reliable',
     'no_timer_check',
     `moat.sandbox=${sandboxId}`,
+    ...(accel === 'tcg' ? [AGENT_JITLESS_PARAM] : []),
   ];
 }
 
@@ -45,7 +47,7 @@ function baseMachine(vmId: string, config: SnapshotVmConfig | VmConfig): Omit<Qe
     memoryMiB: config.memoryMiB,
     kernel: config.kernel,
     initrd: config.initrd,
-    kernelParams: guestKernelParams(vmId),
+    kernelParams: guestKernelParams(vmId, config.accel),
     rootfsImage: config.rootfsImage,
     qmpSocket: config.paths.qmpSocket,
     agent: { socketPath: config.paths.agentSocket, portName: AGENT_PORT_NAME },
