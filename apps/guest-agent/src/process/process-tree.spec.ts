@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
+import { eventually } from '@moat/test-support';
 import { descendantsOf, killTree, procParentTable } from './process-tree';
 
 describe('descendantsOf', () => {
@@ -27,14 +28,16 @@ describe('killTree', () => {
     await killTree(pid);
     const [, signal] = await exited;
     expect(signal).toBe('SIGKILL');
-    // The sleeps were the shell's children; none may be left, reparented or not.
-    const survivors = [...(await procParentTable()).keys()].filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\u0000300');
-      } catch {
-        return false;
-      }
-    });
-    expect(survivors).toEqual([]);
+    // The sleeps were the shell's children; none may be left, reparented or not. A SIGKILLed
+    // process dies a moment after kill() returns (on a loaded host, a visible one).
+    const survivors = async () =>
+      [...(await procParentTable()).keys()].filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\u0000300');
+        } catch {
+          return false;
+        }
+      });
+    await eventually(async () => expect(await survivors()).toEqual([]), { timeout: 5_000, interval: 50 });
   });
 });
