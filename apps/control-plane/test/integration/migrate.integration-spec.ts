@@ -71,6 +71,8 @@ describe.each(DATABASES)('live migration on $label', ({ kind, skip }) => {
     expect(during?.hibernated).toBeUndefined();
     expect(b.desired.flatMap((d) => d.sandboxes).map((s) => s.id)).not.toContain(sandbox.id);
     expect(await allocatedVcpus(b)).toBe(1);
+    // …and only there: its own node no longer counts it (nothing else runs on it).
+    expect(await allocatedVcpus(a)).toBe(0);
     expect(b.migrateInRequests).toHaveLength(1);
     // The source lets go of it once the target runs it; that is no failure.
     a.status({ id: sandbox.id, state: 'gone', timings: [] });

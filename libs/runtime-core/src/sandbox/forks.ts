@@ -6,10 +6,11 @@ import type { Hypervisor } from '../hypervisor/hypervisor';
 import type { Log } from '../log/log.types';
 import { BLOCK_IMAGE_FILE } from '../sharefs/block.share-fs';
 import type { SandboxEntry } from './model/sandbox.entry';
-import { containerIdOf, newSandboxState, savedVmFilesFor, savedVmOf, vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
+import { containerIdOf, newSandboxState, savedVmFilesFor, savedVmOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
 import type { ForkOf, SandboxSpec } from './model/sandbox.types';
 import type { ForkCapture, ForkCaptures } from './steps/fork.steps';
 import type { IsolationPort } from './steps/jail.step';
+import { runningVmOf } from './steps/vmm.step';
 
 /**
  * Forks (E2B's and Fly's most asked-for feature, done as VM templating of a live VM): a running
@@ -108,7 +109,7 @@ export class SandboxForks implements ForkCaptures {
     const capture: ForkCapture = { ...savedVmFilesFor(state, dir, 'vm'), disk: join(dir, BLOCK_IMAGE_FILE) };
     const started = performance.now();
     await this.hypervisor.capture(
-      { pid: state.vmmPid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
+      runningVmOf(state, state.vmmPid, this.isolation),
       savedVmOf(capture),
       { from: disk, to: capture.disk },
     );

@@ -6,9 +6,10 @@ import type { Hypervisor } from '../hypervisor/hypervisor';
 import type { Log } from '../log/log.types';
 import type { PlannedAddress } from '../network/network.types';
 import type { SandboxEntry } from './model/sandbox.entry';
-import { savedVmFilesFor, savedVmOf, vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
+import { savedVmFilesFor, savedVmOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
 import { timePhase } from './model/timings';
 import type { IsolationPort } from './steps/jail.step';
+import { runningVmOf } from './steps/vmm.step';
 import { acquireSteps, releaseSteps, type StepContext } from './steps/start-step';
 import { startError } from './sandbox.failures';
 import type { SandboxLifecycle } from './sandbox.lifecycle';
@@ -60,7 +61,7 @@ export class SandboxHibernation {
     const saved = savedVmFilesFor(state, state.paths.sandboxDir, HIBERNATED_VM);
     const started = performance.now();
     try {
-      await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, savedVmOf(saved));
+      await this.hypervisor.hibernate(runningVmOf(state, pid, this.isolation), savedVmOf(saved));
     } catch (error) {
       await this.runOn(entry, error);
       throw error;
@@ -150,7 +151,7 @@ export class SandboxHibernation {
     entry.agent = undefined;
     const next = savedVmFilesFor(state, state.paths.sandboxDir, basename(old.stateFile).startsWith(`${RESAVED_VM}.`) ? HIBERNATED_VM : RESAVED_VM);
     try {
-      await this.hypervisor.hibernate({ pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) }, savedVmOf(next));
+      await this.hypervisor.hibernate(runningVmOf(state, pid, this.isolation), savedVmOf(next));
     } catch (error) {
       const message = `${failure.message}; its VM had run, and saving it again failed (${describeError(error)}), so its saved state no longer matches its disk`;
       await this.lifecycle.failAndRelease(entry, new RuntimeError(failure.code, message, { context: { sandboxId: id } }));

@@ -5,11 +5,12 @@ import type { Log } from '../log/log.types';
 import { infoOf, type SandboxEntry } from './model/sandbox.entry';
 import type { SandboxInfo } from './model/sandbox.types';
 import type { SandboxAccess } from './sandbox.access';
-import { vmIdOf, vmNotSavable, type SandboxState } from './model/sandbox.state';
+import { vmNotSavable, type SandboxState } from './model/sandbox.state';
 import { timePhase } from './model/timings';
 import { arrivedState, parseMovedState, statOwnFile, type ArrivalVm } from './moves';
 import type { SandboxLifecycle } from './sandbox.lifecycle';
 import type { IsolationPort } from './steps/jail.step';
+import { runningVmOf } from './steps/vmm.step';
 import { acquireSteps, persistBeforeAcquiring, type StartStep } from './steps/start-step';
 import { startError } from './sandbox.failures';
 
@@ -64,7 +65,7 @@ export class SandboxLiveMigration {
     let migration: LiveMigration;
     try {
       migration = await this.hypervisor.migrateOut(
-        { pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
+        runningVmOf(state, pid, this.isolation),
         sink,
         ran,
       );

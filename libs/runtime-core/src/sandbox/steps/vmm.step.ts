@@ -1,6 +1,6 @@
 import { guestCidFor } from '../../agent/transport/vsock.dialer';
 import { describeError, RuntimeError, RuntimeErrorCode } from '../../errors/runtime.errors';
-import { rootfsImageOf, type BootSnapshotFiles, type HibernatedVm, type Hypervisor } from '../../hypervisor/hypervisor';
+import { rootfsImageOf, type BootSnapshotFiles, type HibernatedVm, type Hypervisor, type RunningVm } from '../../hypervisor/hypervisor';
 import type { Log } from '../../log/log.types';
 import { RESTORED_TRANSPORT, type BootSnapshots, type VmShape } from '../../snapshot/boot-snapshots';
 import { guestMemoryMiB } from '../model/sandbox-spec';
@@ -30,6 +30,11 @@ export function vmShape(state: SandboxState, image: GuestImage): VmShape {
     rootfsImage: rootfsImageOf(image),
     ninep: state.sharedFsKind === '9p',
   };
+}
+
+/** The sandbox's running VM as the hypervisor addresses it: its VMM's pid, its VM id and paths, its jail when it has one. */
+export function runningVmOf(state: SandboxState, pid: number, isolation: Pick<IsolationPort, 'vmm'>): RunningVm {
+  return { pid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: isolation.vmm(state.isolation) }) };
 }
 
 /** What a VM starts from instead of booting: its shape's boot snapshot, or its own hibernated state. */
@@ -172,7 +177,7 @@ export class PlugStep implements StartStep {
     const { vmmPid, sharedFs, network } = state;
     if (vmmPid === undefined || !sharedFs) throw new RuntimeError(RuntimeErrorCode.VMM_START_FAILED, 'no VM or no shared filesystem to plug in');
     await this.hypervisor.plug(
-      { pid: vmmPid, vmId: vmIdOf(state), paths: state.paths, ...(state.isolation && { isolation: this.isolation.vmm(state.isolation) }) },
+      runningVmOf(state, vmmPid, this.isolation),
       { sharedFs: sharedFs.attachment, ...(network?.nic && nicFd !== undefined && { network: { fd: nicFd, mac: network.nic.mac } }) },
     );
   }
