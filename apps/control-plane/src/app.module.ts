@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AgentGatewayModule } from './agent-gateway/agent-gateway.module';
+import { FleetAdmissionModule } from './common/fleet-admission';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -35,6 +36,7 @@ export class AppModule {
           },
         }),
         DatabaseModule,
+        FleetAdmissionModule,
         MetricsModule,
         AuditModule,
         AuthModule,

@@ -17,6 +17,7 @@ import {
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import { Batcher } from '../common/batcher';
+import { FleetAdmission } from '../common/fleet-admission';
 import { SerialQueue } from '../common/serial-queue';
 import { SOCKET_SERVER_OPTIONS } from '../common/socket-server.options';
 import { AppConfig } from '../config/app-config';
@@ -36,6 +37,11 @@ import { AbandonedMoves } from '../sandboxes/move/abandoned-moves';
  * costs a transaction and a commit. Short next to anything a sandbox or a node does.
  */
 const BATCH_WINDOW_MS = 10;
+/**
+ * At most this many hellos are registered together: a batch's acknowledgements, desired sets
+ * and placement pass run back to back, and a fleet reporting room at once must not hold the API.
+ */
+const HELLO_BATCH = 250;
 
 /** A hello waiting to be registered with others; `accepted` acknowledges it once stored. */
 interface PendingHello {
@@ -83,7 +89,7 @@ export class AgentsGateway
   private readonly flushMs: number;
   /** Nodes silent since before this process started get a full silence period to reconnect. */
   private readonly startedAt = Date.now();
-  private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch), { windowMs: BATCH_WINDOW_MS });
+  private readonly hellos = new Batcher<PendingHello>((batch) => this.registerHellos(batch), { windowMs: BATCH_WINDOW_MS, maxBatch: HELLO_BATCH });
   private readonly statuses = new Batcher<{ nodeId: string; status: SandboxStatus }>(
     (batch) => this.reports.applyStatuses(batch),
     { windowMs: BATCH_WINDOW_MS },
@@ -99,6 +105,7 @@ export class AgentsGateway
     private readonly attach: AttachChannel,
     private readonly metrics: MetricsService,
     private readonly abandonedMoves: AbandonedMoves,
+    private readonly admission: FleetAdmission,
     config: AppConfig,
   ) {
     this.silenceMs = config.fleet.nodeHeartbeatTtlMs + config.fleet.nodeGraceMs;
@@ -111,7 +118,7 @@ export class AgentsGateway
     namespace.use((socket, next) => {
       // Polling would need sticky sessions across replicas; agents must use WebSocket.
       if (socket.conn.transport.name !== 'websocket') return next(new Error('websocket transport required'));
-      this.authenticator.authenticate(socket.handshake.auth).then(
+      this.admission.pass().then(() => this.authenticator.authenticate(socket.handshake.auth)).then(
         (identity) => {
           if (!identity) return next(new Error('unauthenticated'));
           socket.data = { nodeId: identity.nodeId, registered: false };

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   MOVE_TRANSFER_TIMEOUT_MS,
   NODE_REQUEST_TIMEOUT_MS,
@@ -44,6 +44,8 @@ import {
 import type { Namespace } from 'socket.io';
 import { z } from 'zod';
 import { ErrorCode, ApiError } from '../common/api.error';
+import { chunks } from '../common/chunks';
+import { PacedQueue } from '../common/paced-queue';
 
 export interface AgentSocketData {
   nodeId: string;
@@ -57,6 +59,9 @@ export type AgentNamespace = Namespace<
   Record<string, never>,
   AgentSocketData
 >;
+
+/** How many nodes one broadcast of a message reaches: writing to each socket is what costs. */
+const ROOMS_PER_EMIT = 100;
 
 /** Every socket of a node joins its room, so replicas reach it through the adapter. */
 export const nodeRoom = (nodeId: string): string => `node:${nodeId}`;
@@ -76,19 +81,31 @@ const migrateOutReplySchema = ackReplySchema(sandboxMigrateOutReplySchema);
 /** Sends to node agents: desired state and exec requests. */
 @Injectable()
 export class AgentChannel {
+  private readonly logger = new Logger(AgentChannel.name);
   private namespace?: AgentNamespace;
+  /**
+   * Desired sets and peer updates, sent in order (a node must never get an older set after a
+   * newer one) and paced, since a placement pass or a tenant's peers reach thousands of nodes.
+   */
+  private readonly outbox = new PacedQueue((err) => this.logger.error({ err }, 'sending to node agents failed'));
 
   attach(namespace: AgentNamespace): void {
     this.namespace = namespace;
   }
 
-  pushDesired(nodeId: string, state: DesiredState): void {
-    this.namespace?.to(nodeRoom(nodeId)).emit('sandboxes:desired', state);
+  /** Sends a node its desired set; resolves once it went out. */
+  pushDesired(nodeId: string, state: DesiredState): Promise<void> {
+    return this.outbox.push(() => this.namespace?.to(nodeRoom(nodeId)).emit('sandboxes:desired', state));
   }
 
-  /** Tells these nodes a tenant's new peers: one message, encoded once, for all of them. */
+  /**
+   * Tells these nodes a tenant's new peers: one message, encoded once for each slice of them.
+   * Queued behind the desired sets before it; nothing waits for it to go out.
+   */
   pushTenantPeers(nodeIds: readonly string[], update: TenantPeersUpdate): void {
-    if (nodeIds.length > 0) this.namespace?.to(nodeIds.map(nodeRoom)).emit('tenant:peers', update);
+    for (const slice of chunks(nodeIds, ROOMS_PER_EMIT)) {
+      void this.outbox.push(() => this.namespace?.to(slice.map(nodeRoom)).emit('tenant:peers', update));
+    }
   }
 
   /** Runs a command through the node's agent and waits at most `timeoutMs` for its reply. */

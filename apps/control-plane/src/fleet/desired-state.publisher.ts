@@ -8,6 +8,7 @@ import { SandboxAnnouncer } from '../sandboxes/announce/sandbox.announcer';
 import { forkOf } from '../sandboxes/model/fork';
 import { SandboxEntity } from '../sandboxes/model/sandbox.entity';
 import { SchedulerService } from '../scheduler/scheduler.service';
+import { yieldToEventLoop } from '../common/yield';
 import { AgentChannel } from './agent.channel';
 import { loadTenantMembers, memberAddresses, PublishedMembers, tenantPlanFor } from './tenant-members';
 import { onNodes, wantedSandboxes } from './wanted-sandboxes';
@@ -61,7 +62,8 @@ export class DesiredStatePublisher implements OnModuleInit {
    * not change, so their sets are not read or sent again. A tenant's peers go in a desired set
    * only to a node whose sandboxes changed it, or that just said hello (`withPeers`): a node keeps
    * the peers it was last told on its connection, and a tenant on thousands of nodes would
-   * otherwise make every desired set of each of them thousands of addresses long.
+   * otherwise make every desired set of each of them thousands of addresses long. Resolves once
+   * the desired sets went out (a command sent after it finds them there); the peer updates follow.
    */
   async publish(nodeIds: readonly string[], { withPeers = false }: { withPeers?: boolean } = {}): Promise<void> {
     const published = new Set(nodeIds);
@@ -89,12 +91,17 @@ export class DesiredStatePublisher implements OnModuleInit {
     const held = new Map([...byNode].map(([id, desired]) => [id, desired.tenants]));
     const tenantIds = [...new Set([...[...held.values()].flatMap((tenants) => [...tenants]), ...this.members.tenantsOf(nodeIds)])];
     const manager = this.sandboxes.manager;
+    // Each read below can take tens of milliseconds for a fleet: the loop serves the API in between.
+    await yieldToEventLoop();
     const networks = await this.networks.networksOf(manager, tenantIds);
     // A tenant's set of nodes is read again only when it may have changed (one of these nodes
     // took it up or gave it up, or it is not known yet), or when a node said hello (its address may be new).
     const stale = [...networks.keys()].filter((tenantId) => withPeers || this.members.mayHaveChanged(tenantId, held));
+    await yieldToEventLoop();
     const members = await loadTenantMembers(manager, stale);
+    await yieldToEventLoop();
     const addresses = await this.nodes.addressesOf([...nodeIds, ...[...members.values()].flat()]);
+    await yieldToEventLoop();
     const changed: ChangedTenant[] = [];
     const tenantAddresses = new Map<string, string[]>();
     for (const [tenantId, nodes] of members) {
@@ -105,14 +112,15 @@ export class DesiredStatePublisher implements OnModuleInit {
       if (isChanged) changed.push({ tenantId, nodes, peers: all.slice(0, MAX_TENANT_PEERS) });
     }
 
-    for (const [id, desired] of byNode) {
+    const sent = [...byNode].map(([id, desired]) => {
       const underlayAddress = addresses.get(id);
       const plans = [...desired.tenants].flatMap((tenantId) => {
         const network = networks.get(tenantId);
         return network ? [tenantPlanFor(network, underlayAddress, tenantAddresses.get(tenantId))] : [];
       });
-      this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
-    }
+      return this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
+    });
+    await Promise.all(sent);
     return changed;
   }
 }

@@ -6,6 +6,7 @@ import { IsNull, MoreThan, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { generateSecret, hashApiKey, JOIN_TOKEN_PREFIX, tokensEqual } from '../auth/token';
 import { ErrorCode, ApiError } from '../common/api.error';
+import { FleetAdmission } from '../common/fleet-admission';
 import { Transactions } from '../database/transactions.service';
 import { NOTHING_ALLOCATED } from '../scheduler/allocation';
 import { CreateJoinTokenDto, JoinNodeDto, JoinTokenDto, NodeCredentialDto } from './dto/node-requests.dto';
@@ -27,6 +28,7 @@ export class NodeJoining {
     private readonly transactions: Transactions,
     private readonly audit: AuditService,
     private readonly nodes: NodesService,
+    private readonly admission: FleetAdmission,
   ) {}
 
   /** A single-use join token; only its hash is kept. */
@@ -51,6 +53,7 @@ export class NodeJoining {
    * transaction that stores the credential's hash, so it works exactly once.
    */
   async join(dto: JoinNodeDto): Promise<NodeCredentialDto> {
+    await this.admission.pass();
     const { key, hash } = generateSecret(NODE_CREDENTIAL_PREFIX);
     const outcome = await this.transactions.run(async (manager) => {
       const now = new Date();

@@ -4,6 +4,7 @@ import type { ContainerdSandbox, DrainMode, NodeHello } from '@moat/proto';
 import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
 import { chunks } from '../common/chunks';
+import { yieldToEventLoop } from '../common/yield';
 import { UiChannel } from '../dashboard/ui.channel';
 import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
@@ -183,10 +184,12 @@ export class NodesService {
     // In a transaction like every other write of node rows: on PostgreSQL an UPDATE of hundreds
     // of rows racing a hello upsert of an overlapping set, each locking in its own order, can
     // deadlock; the transaction queue keeps them apart in this process.
-    const revived = await this.transactions.run(async (manager) => {
-      const up: string[] = [];
-      const changed: ContainerdChange[] = [];
-      for (const chunk of chunks(ids, IN_CHUNK)) {
+    const revived = { up: [] as string[], changed: [] as ContainerdChange[] };
+    // One transaction per chunk, with the event loop served in between: a fleet's flush is
+    // thousands of nodes, and a transaction on SQLite holds the loop until it commits.
+    for (const [index, chunk] of chunks(ids, IN_CHUNK).entries()) {
+      if (index > 0) await yieldToEventLoop();
+      await this.transactions.run(async (manager) => {
         await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
         const silent = await manager.find(NodeEntity, {
           select: { id: true, state: true, unschedulable: true },
@@ -194,14 +197,13 @@ export class NodesService {
         });
         // A node coming back had its list cleared (maybe by another replica): its beat is stored again.
         const silentIds = new Set(silent.map((node) => node.id));
-        changed.push(...(await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats)));
+        revived.changed.push(...(await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats)));
         for (const node of silent) {
           const result = await manager.update(NodeEntity, { id: node.id, state: node.state }, { state: node.unschedulable ?? 'ready' });
-          if (result.affected) up.push(node.id);
+          if (result.affected) revived.up.push(node.id);
         }
-      }
-      return { up, changed };
-    });
+      });
+    }
     this.containerdLists.remember(revived.changed);
     const containerdChanged = revived.changed.map((c) => c.nodeId);
     if (revived.up.length > 0 || containerdChanged.length > 0) await this.scheduler.invalidate();

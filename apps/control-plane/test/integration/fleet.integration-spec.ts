@@ -45,6 +45,8 @@ describe.each(DATABASES)('fleet on $label', ({ kind, skip }) => {
     const a = await TestAgent.connect(t.baseUrl, t.adminToken);
     opened.push(a);
     expect(await a.hello({ capacity })).toEqual({ ok: true, result: { nodeId: a.nodeId } });
+    // Its desired set follows the acknowledgement, as it does for a real agent.
+    await a.desiredWhere(() => true);
     return a;
   }
 
