@@ -6,7 +6,12 @@ import { LoopGate } from './loop-gate';
  * booting at once join as fast as the event loop lets them, and the API stays answered.
  */
 @Injectable()
-export class FleetAdmission extends LoopGate {}
+export class FleetAdmission extends LoopGate {
+  /** The gate's defaults; nothing for Nest to inject. */
+  constructor() {
+    super();
+  }
+}
 
 /** Provides the one FleetAdmission of this process. */
 @Global()

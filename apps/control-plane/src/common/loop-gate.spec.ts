@@ -9,7 +9,7 @@ function hold(ms: number): void {
 
 describe('LoopGate', () => {
   it('lets a caller through at once when the gate is unused', async () => {
-    const gate = new LoopGate({ tickMs: 1_000 });
+    const gate = new LoopGate();
     let passed = false;
     void gate.pass().then(() => (passed = true));
     await Promise.resolve();
@@ -17,7 +17,7 @@ describe('LoopGate', () => {
   });
 
   it('holds callers while the loop is busy and lets all of them through once it has room', async () => {
-    const gate = new LoopGate({ tickMs: 20, maxUtilization: 0.5 });
+    const gate = new LoopGate();
     await gate.pass();
     let passed = 0;
     const all = Array.from({ length: 40 }, () => gate.pass().then(() => passed++));

@@ -25,7 +25,7 @@ export class LoopGate {
   private readonly maxUtilization: number;
   private readonly tickMs: number;
   private timer?: NodeJS.Timeout;
-  private last?: EventLoopUtilization;
+  private last: EventLoopUtilization = performance.eventLoopUtilization();
   private allowance = FIRST_ALLOWANCE;
 
   constructor({ maxUtilization = 0.75, tickMs = 20 }: LoopGateOptions = {}) {

@@ -10,8 +10,14 @@ const COMPACT_AFTER = 1024;
  * letting the event loop serve sockets and timers in between: a fan-out to thousands of
  * sockets would otherwise hold the loop, and the API, for hundreds of milliseconds.
  */
+/** A queued task and what to call once it ran. */
+interface Entry {
+  run: () => void;
+  done: () => void;
+}
+
 export class PacedQueue {
-  private tasks: (() => void)[] = [];
+  private entries: Entry[] = [];
   private head = 0;
   private running = false;
 
@@ -21,15 +27,9 @@ export class PacedQueue {
    * Queues a task; tasks start after the current turn of the event loop. Resolves once it ran
    * (a task that threw was reported to `onError`).
    */
-  push(task: () => void): Promise<void> {
-    return new Promise((resolve) => {
-      this.tasks.push(() => {
-        try {
-          task();
-        } finally {
-          resolve();
-        }
-      });
+  push(run: () => void): Promise<void> {
+    return new Promise((done) => {
+      this.entries.push({ run, done });
       if (!this.running) {
         this.running = true;
         void this.drain();
@@ -38,24 +38,26 @@ export class PacedQueue {
   }
 
   private async drain(): Promise<void> {
-    while (this.head < this.tasks.length) {
+    while (this.head < this.entries.length) {
       await yieldToEventLoop();
       const sliceEnd = performance.now() + SLICE_MS;
-      while (this.head < this.tasks.length && performance.now() < sliceEnd) {
-        const task = this.tasks[this.head++];
+      while (this.head < this.entries.length && performance.now() < sliceEnd) {
+        const { run, done } = this.entries[this.head++];
         try {
-          task();
+          run();
         } catch (err) {
           this.onError(err);
+        } finally {
+          done();
         }
       }
       // A queue that never runs dry still lets go of what it ran.
       if (this.head >= COMPACT_AFTER) {
-        this.tasks = this.tasks.slice(this.head);
+        this.entries = this.entries.slice(this.head);
         this.head = 0;
       }
     }
-    this.tasks = [];
+    this.entries = [];
     this.head = 0;
     this.running = false;
   }

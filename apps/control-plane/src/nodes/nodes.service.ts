@@ -181,12 +181,13 @@ export class NodesService {
   async recordHeartbeats(beats: ContainerdBeats): Promise<{ revived: string[]; containerdChanged: string[] }> {
     const ids = [...beats.keys()];
     const now = new Date();
-    // In a transaction like every other write of node rows: on PostgreSQL an UPDATE of hundreds
+    const up: string[] = [];
+    const changed: ContainerdChange[] = [];
+    // In transactions like every other write of node rows: on PostgreSQL an UPDATE of hundreds
     // of rows racing a hello upsert of an overlapping set, each locking in its own order, can
-    // deadlock; the transaction queue keeps them apart in this process.
-    const revived = { up: [] as string[], changed: [] as ContainerdChange[] };
-    // One transaction per chunk, with the event loop served in between: a fleet's flush is
-    // thousands of nodes, and a transaction on SQLite holds the loop until it commits.
+    // deadlock; the transaction queue keeps them apart in this process. One per chunk, with the
+    // event loop served in between: a fleet's flush is thousands of nodes, and a transaction on
+    // SQLite holds the loop until it commits.
     for (const [index, chunk] of chunks(ids, IN_CHUNK).entries()) {
       if (index > 0) await yieldToEventLoop();
       await this.transactions.run(async (manager) => {
@@ -197,19 +198,19 @@ export class NodesService {
         });
         // A node coming back had its list cleared (maybe by another replica): its beat is stored again.
         const silentIds = new Set(silent.map((node) => node.id));
-        revived.changed.push(...(await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats)));
+        changed.push(...(await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats)));
         for (const node of silent) {
           const result = await manager.update(NodeEntity, { id: node.id, state: node.state }, { state: node.unschedulable ?? 'ready' });
-          if (result.affected) revived.up.push(node.id);
+          if (result.affected) up.push(node.id);
         }
       });
     }
-    this.containerdLists.remember(revived.changed);
-    const containerdChanged = revived.changed.map((c) => c.nodeId);
-    if (revived.up.length > 0 || containerdChanged.length > 0) await this.scheduler.invalidate();
-    for (const { nodeId, before, after } of revived.changed) this.announcer.containerdChanged(nodeId, before, after);
-    await this.announceMany([...new Set([...revived.up, ...containerdChanged])]);
-    return { revived: revived.up, containerdChanged };
+    this.containerdLists.remember(changed);
+    const containerdChanged = changed.map((c) => c.nodeId);
+    if (up.length > 0 || containerdChanged.length > 0) await this.scheduler.invalidate();
+    for (const { nodeId, before, after } of changed) this.announcer.containerdChanged(nodeId, before, after);
+    await this.announceMany([...new Set([...up, ...containerdChanged])]);
+    return { revived: up, containerdChanged };
   }
 
   /**
