@@ -5,17 +5,17 @@ const SLICE_MS = 5;
 /** How many finished tasks the queue keeps before it drops them from its array. */
 const COMPACT_AFTER = 1024;
 
-/**
- * Runs small synchronous tasks in the order they were queued, a few milliseconds at a time,
- * letting the event loop serve sockets and timers in between: a fan-out to thousands of
- * sockets would otherwise hold the loop, and the API, for hundreds of milliseconds.
- */
 /** A queued task and what to call once it ran. */
 interface Entry {
   run: () => void;
   done: () => void;
 }
 
+/**
+ * Runs small synchronous tasks in the order they were queued, a few milliseconds at a time,
+ * letting the event loop serve sockets and timers in between: a fan-out to thousands of
+ * sockets would otherwise hold the loop, and the API, for hundreds of milliseconds.
+ */
 export class PacedQueue {
   private entries: Entry[] = [];
   private head = 0;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { ContainerdSandbox, DrainMode, NodeHello } from '@moat/proto';
 import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
@@ -53,6 +53,7 @@ const ON_HELLO = `ON CONFLICT ("id") DO UPDATE SET ${['name', 'capacity', 'sizin
 /** Nodes: liveness, labels and scheduling state (cordon, drain); joining is NodeJoining's. */
 @Injectable()
 export class NodesService {
+  private readonly logger = new Logger(NodesService.name);
   /** The nodes' containerd lists, as beats report them; a node coming back from down is stored afresh. */
   private readonly containerdLists = new ContainerdLists();
 
@@ -176,7 +177,9 @@ export class NodesService {
    * from a connection whose hello was registered, maybe by another replica) are up again;
    * their ids are returned as `revived`. A beat that lists containerd sandboxes (older agents
    * list none) replaces the node's stored list when it differs: those nodes are `changed`, and
-   * the scheduler counts their new lists from now on.
+   * the scheduler counts their new lists from now on. Nodes are written a chunk per transaction;
+   * a chunk that fails is logged, its nodes' beats count again with their next heartbeat, and
+   * what the other chunks committed is acted on all the same.
    */
   async recordHeartbeats(beats: ContainerdBeats): Promise<{ revived: string[]; containerdChanged: string[] }> {
     const ids = [...beats.keys()];
@@ -190,7 +193,7 @@ export class NodesService {
     // SQLite holds the loop until it commits.
     for (const [index, chunk] of chunks(ids, IN_CHUNK).entries()) {
       if (index > 0) await yieldToEventLoop();
-      await this.transactions.run(async (manager) => {
+      const committed = await this.transactions.run(async (manager) => {
         await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
         const silent = await manager.find(NodeEntity, {
           select: { id: true, state: true, unschedulable: true },
@@ -198,12 +201,20 @@ export class NodesService {
         });
         // A node coming back had its list cleared (maybe by another replica): its beat is stored again.
         const silentIds = new Set(silent.map((node) => node.id));
-        changed.push(...(await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats)));
+        const stored = await this.containerdLists.store(manager, chunk.filter((id) => silentIds.has(id) || this.containerdLists.mayDiffer(id, beats)), beats);
+        const revived: string[] = [];
         for (const node of silent) {
           const result = await manager.update(NodeEntity, { id: node.id, state: node.state }, { state: node.unschedulable ?? 'ready' });
-          if (result.affected) up.push(node.id);
+          if (result.affected) revived.push(node.id);
         }
+        return { stored, revived };
+      }).catch((err: unknown) => {
+        this.logger.error({ err, nodes: chunk.length }, 'recording a chunk of heartbeats failed');
+        return undefined;
       });
+      // Only what committed counts.
+      changed.push(...(committed?.stored ?? []));
+      up.push(...(committed?.revived ?? []));
     }
     this.containerdLists.remember(changed);
     const containerdChanged = changed.map((c) => c.nodeId);

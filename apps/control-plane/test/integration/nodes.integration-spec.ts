@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, jest } from '@jest/globals';
 import { eventually, itIf } from '@moat/test-support';
+import { Transactions } from '../../src/database/transactions.service';
 import { NodeLifecycleHooks } from '../../src/nodes/node-lifecycle.hooks';
+import { NodesService } from '../../src/nodes/nodes.service';
 import { bodyOf, DATABASES, startApp, type TestApp } from './support/harness';
 import { TestAgent } from './support/test-agent';
 
@@ -134,6 +136,23 @@ describe.each(DATABASES)('nodes on $label', ({ kind, skip }) => {
     expect(a.desired.at(-1)?.sandboxes.map((x) => x.id)).toEqual([s.id]);
     a.status({ id: s.id, state: 'running', timings: [] });
     await eventually(async () => expect((await sandbox(s.id)).state).toBe('running'));
+  });
+
+  itIf(!skip)('a heartbeat chunk whose transaction fails does not cost the nodes another chunk revived', async () => {
+    const a = await agent();
+    a.stopHeartbeats();
+    await eventually(async () => expect((await node(a.nodeId)).state).toBe('down'));
+    // A chunk of unknown ids first (its transaction fails), then the silent node in a chunk of its own.
+    const beats = new Map<string, Record<string, never>>(Array.from({ length: 500 }, () => [randomUUID(), {}]));
+    beats.set(a.nodeId, {});
+    const transactions = t.app.get(Transactions);
+    jest.spyOn(transactions, 'run').mockRejectedValueOnce(new Error('database unavailable'));
+    try {
+      expect(await t.app.get(NodesService).recordHeartbeats(beats)).toEqual({ revived: [a.nodeId], containerdChanged: [] });
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect((await node(a.nodeId)).state).toBe('ready');
   });
 
   itIf(!skip)('fences a node on reconnect: what was deleted meanwhile is not in its desired set', async () => {
