@@ -2,6 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { MAX_TENANT_PEERS, type DesiredSandbox } from '@moat/proto';
 import { FindOptionsSelect, Repository } from 'typeorm';
+import { Batcher } from '../common/batcher';
+import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { TenantNetworksRepository } from '../networks/tenant-networks.repository';
 import { NodesService } from '../nodes/nodes.service';
@@ -18,10 +20,15 @@ import { onNodes, wantedSandboxes } from './wanted-sandboxes';
  * should run (level-triggered; it stops whatever is not in it), read for many nodes at once.
  * Scheduler commits are heard here: what they admitted, placed or explained goes to dashboards, and
  * the nodes that got sandboxes get their new sets.
+ *
+ * Publishing runs in passes, one at a time, each taking every node asked for since the last
+ * began. A set read earlier is therefore never queued to a node after one read later: a node
+ * told an older set would stop (and report gone) a sandbox it had just been given.
  */
 @Injectable()
 export class DesiredStatePublisher implements OnModuleInit {
   private readonly members = new PublishedMembers();
+  private readonly passes = new Batcher<PublishRequest>((requests) => this.publishPass(requests));
 
   constructor(
     @InjectRepository(SandboxEntity) private readonly sandboxes: Repository<SandboxEntity>,
@@ -56,32 +63,40 @@ export class DesiredStatePublisher implements OnModuleInit {
   }
 
   /**
-   * Sends each node its full desired set, reading all of them in one query, with the networks
-   * of the tenants among its sandboxes; then tells the other nodes of any tenant whose set of
-   * nodes changed its new peers, in one message (see PublishedMembers): their own sandboxes did
-   * not change, so their sets are not read or sent again. A tenant's peers go in a desired set
-   * only to a node whose sandboxes changed it, or that just said hello (`withPeers`): a node keeps
-   * the peers it was last told on its connection, and a tenant on thousands of nodes would
-   * otherwise make every desired set of each of them thousands of addresses long. Resolves once
-   * the desired sets went out (a command sent after it finds them there); the peer updates follow.
+   * Sends each node its full desired set, reading all of them at once, with the networks of the
+   * tenants among its sandboxes; then tells the other nodes of any tenant whose set of nodes
+   * changed its new peers, in one message (see PublishedMembers): their own sandboxes did not
+   * change, so their sets are not read or sent again. A tenant's peers go in a desired set only
+   * to a node whose sandboxes changed it, or that just said hello (`withPeers`): a node keeps the
+   * peers it was last told on its connection, and a tenant on thousands of nodes would otherwise
+   * make every desired set of each of them thousands of addresses long. Resolves once the pass
+   * that took these nodes queued their desired sets and the peer updates, and the sets went out
+   * (a command sent after it finds them there).
    */
   async publish(nodeIds: readonly string[], { withPeers = false }: { withPeers?: boolean } = {}): Promise<void> {
-    const published = new Set(nodeIds);
-    for (const { tenantId, nodes, peers } of await this.publishSets([...published], withPeers)) {
+    if (nodeIds.length === 0) return;
+    await this.passes.add({ nodeIds, withPeers });
+  }
+
+  /** One publishing pass for every request gathered since the last one began. */
+  private async publishPass(requests: readonly PublishRequest[]): Promise<void> {
+    const published = new Set(requests.flatMap((request) => request.nodeIds));
+    const greeted = new Set(requests.flatMap((request) => (request.withPeers ? request.nodeIds : [])));
+    for (const { tenantId, nodes, peers } of await this.publishSets([...published], greeted)) {
       this.agents.pushTenantPeers(nodes.filter((id) => !published.has(id)), { tenantId, peers });
     }
   }
 
   /**
    * Sends these nodes their desired sets, with the peers of every tenant whose set of nodes
-   * changed, or of all when `withPeers`; returns those tenants, their nodes and peers.
+   * changed, and the peers of all their tenants to the nodes that said hello (`greeted`);
+   * returns the changed tenants, their nodes and peers.
    */
-  private async publishSets(nodeIds: readonly string[], withPeers: boolean): Promise<ChangedTenant[]> {
-    const sandboxes = await this.sandboxes.find({
-      select: DESIRED_COLUMNS,
-      where: wantedSandboxes(onNodes(nodeIds)),
-      order: { createdAt: 'ASC' },
-    });
+  private async publishSets(nodeIds: readonly string[], greeted: ReadonlySet<string>): Promise<ChangedTenant[]> {
+    const sandboxes: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>[] = [];
+    for (const chunk of chunks(nodeIds, IN_LIST_CHUNK)) {
+      sandboxes.push(...(await this.sandboxes.find({ select: DESIRED_COLUMNS, where: wantedSandboxes(onNodes(chunk)), order: { createdAt: 'ASC' } })));
+    }
     const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
     for (const sandbox of sandboxes) {
       const desired = byNode.get(sandbox.nodeId as string);
@@ -90,13 +105,14 @@ export class DesiredStatePublisher implements OnModuleInit {
     }
     const held = new Map([...byNode].map(([id, desired]) => [id, desired.tenants]));
     const tenantIds = [...new Set([...[...held.values()].flatMap((tenants) => [...tenants]), ...this.members.tenantsOf(nodeIds)])];
+    const greetedTenants = new Set([...greeted].flatMap((id) => [...(held.get(id) ?? [])]));
     const manager = this.sandboxes.manager;
     // Each read below can take tens of milliseconds for a fleet: the loop serves the API in between.
     await yieldToEventLoop();
     const networks = await this.networks.networksOf(manager, tenantIds);
     // A tenant's set of nodes is read again only when it may have changed (one of these nodes
-    // took it up or gave it up, or it is not known yet), or when a node said hello (its address may be new).
-    const stale = [...networks.keys()].filter((tenantId) => withPeers || this.members.mayHaveChanged(tenantId, held));
+    // took it up or gave it up, or it is not known yet), or when one of its nodes said hello (its address may be new).
+    const stale = [...networks.keys()].filter((tenantId) => greetedTenants.has(tenantId) || this.members.mayHaveChanged(tenantId, held));
     await yieldToEventLoop();
     const members = await loadTenantMembers(manager, stale);
     await yieldToEventLoop();
@@ -106,23 +122,31 @@ export class DesiredStatePublisher implements OnModuleInit {
     const tenantAddresses = new Map<string, string[]>();
     for (const [tenantId, nodes] of members) {
       const isChanged = this.members.update(tenantId, nodes, addresses);
-      if (!withPeers && !isChanged) continue;
+      if (!isChanged && !greetedTenants.has(tenantId)) continue;
       const all = memberAddresses(nodes, addresses);
       tenantAddresses.set(tenantId, all);
       if (isChanged) changed.push({ tenantId, nodes, peers: all.slice(0, MAX_TENANT_PEERS) });
     }
+    const changedIds = new Set(changed.map((tenant) => tenant.tenantId));
 
     const sent = [...byNode].map(([id, desired]) => {
       const underlayAddress = addresses.get(id);
       const plans = [...desired.tenants].flatMap((tenantId) => {
         const network = networks.get(tenantId);
-        return network ? [tenantPlanFor(network, underlayAddress, tenantAddresses.get(tenantId))] : [];
+        const peers = greeted.has(id) || changedIds.has(tenantId) ? tenantAddresses.get(tenantId) : undefined;
+        return network ? [tenantPlanFor(network, underlayAddress, peers)] : [];
       });
       return this.agents.pushDesired(id, { sandboxes: desired.sandboxes, networks: plans, ...(underlayAddress ? { underlayAddress } : {}) });
     });
     await Promise.all(sent);
     return changed;
   }
+}
+
+/** Nodes to publish, and whether they just said hello (their tenants' peers go with their sets). */
+interface PublishRequest {
+  nodeIds: readonly string[];
+  withPeers: boolean;
 }
 
 /** A tenant whose set of nodes changed: its nodes now and their underlay addresses. */
