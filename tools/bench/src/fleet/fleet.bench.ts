@@ -13,7 +13,8 @@
  *     health check: healthy once running) is rolled to version 2 (rolling, maxUnavailable 10%,
  *     maxSurge 0): the rollout's wall time and the control plane's CPU meanwhile.
  * Throughout, a probe asks GET /healthz every 100 ms on a new connection: how responsive the
- * API stays in each phase.
+ * API stays in each phase; and each phase reports the control plane's own event-loop delay (its
+ * /metrics), which the simulated agents' CPU use on the same cores does not enter.
  * Usage: node tools/bench/dist/fleet/fleet.bench.js [--agents 10000] [--workers 4] [--hold 30]
  *   [--backlog 10000] [--sandboxes 2000] [--concurrency 64] [--heartbeat-ms 5000] [--admin-token-agents]
  *   [--database-url postgres://…] [--rollout] [--rollout-sandboxes 10000]
@@ -69,6 +70,17 @@ async function pool(n: number, lanes: number, task: (i: number) => Promise<void>
   );
 }
 
+/**
+ * The control plane's own event-loop delay since the previous scrape of its /metrics (Node's
+ * monitorEventLoopDelay through prom-client, which starts it afresh at every scrape): how long its
+ * loop was held up, apart from how the probe's process, sharing the machine's cores with the
+ * simulated agents, was scheduled.
+ */
+function loopDelay(metrics: string): string {
+  const ms = (quantile: string): string => formatMs((metricValue(metrics, `nodejs_eventloop_lag_${quantile}_seconds`) ?? Number.NaN) * 1000);
+  return `p50 ${ms('p50')}, p99 ${ms('p99')}, max ${ms('max')}`;
+}
+
 async function readyNodes(cp: ControlPlaneProcess): Promise<number> {
   return metricValue(await cp.metrics(), 'moat_nodes{state="ready"}') ?? 0;
 }
@@ -84,6 +96,7 @@ async function holdAgents(cp: ControlPlaneProcess, probe: HealthProbe): Promise<
     });
   }
   log(`starting ${AGENTS} simulated agents in ${WORKERS} worker processes`);
+  await cp.metrics();
   const connectStart = performance.now();
   const started = await SimulatedFleet.start({
     url: cp.url,
@@ -96,6 +109,7 @@ async function holdAgents(cp: ControlPlaneProcess, probe: HealthProbe): Promise<
     token: joinTokens ? undefined : cp.adminToken,
   });
   const connectMs = performance.now() - connectStart;
+  const joinedMetrics = await cp.metrics();
   log(`${started.connected} agents joined and said hello in ${formatMs(connectMs)} (${started.failed} failed${started.lastError ? `: ${started.lastError}` : ''})`);
   const deadline = Date.now() + 120_000;
   while ((await readyNodes(cp)) < started.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
@@ -118,6 +132,7 @@ async function holdAgents(cp: ControlPlaneProcess, probe: HealthProbe): Promise<
     lines: [
       `agents joined + hello        ${started.connected} of ${AGENTS} in ${formatMs(connectMs)}`,
       `  GET /healthz meanwhile     ${probe.summary(connectStart, connectStart + connectMs)}`,
+      `  control plane loop delay   ${loopDelay(joinedMetrics)}`,
       `agents held (connected)      ${held.connected}; nodes ready ${ready}, down ${down} after ${HOLD_S} s`,
       `control plane CPU (held)     ${(cpu * 100).toFixed(1)} % of one core`,
       `control plane RSS            ${mib(after.rssBytes)} (peak ${mib(peakRss)})`,
@@ -168,6 +183,7 @@ async function createSandboxes(
  */
 async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant, probe: HealthProbe): Promise<string[]> {
   log(`creating a backlog of ${BACKLOG} sandboxes through REST while no node has room`);
+  await cp.metrics();
   const created = await createSandboxes(cp, tenant, BACKLOG);
   const before = await cp.metrics();
   const heldBefore = (await fleet.report()).sandboxes;
@@ -194,8 +210,10 @@ async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tena
   return [
     `REST creates, no room        ${BACKLOG} in ${created.wallS.toFixed(1)} s = ${(BACKLOG / created.wallS).toFixed(0)} /s (p99 ${formatMs(percentile(created.latencies, 99))})`,
     `  GET /healthz meanwhile     ${probe.summary(created.from, created.to)}`,
+    `  control plane loop delay   ${loopDelay(before)}`,
     `backlog placed (to the DB)   ${BACKLOG} in ${wallS.toFixed(2)} s after room appeared = ${(BACKLOG / wallS).toFixed(0)} placements/s (committed, nodes told)`,
     `  GET /healthz meanwhile     ${probe.summary(t0, placedAt)}`,
+    `  control plane loop delay   ${loopDelay(after)}`,
     `  scheduler transactions     ${batches}, busy ${busyS.toFixed(2)} s = ${(BACKLOG / Math.max(busyS, 1e-9)).toFixed(0)} placements per busy second`,
     `  all reported running       ${settledS.toFixed(2)} s after room appeared`,
   ];
@@ -222,6 +240,7 @@ async function createAndPlace(cp: ControlPlaneProcess, fleet: SimulatedFleet, te
     `REST create → placed         ${placed} of ${SANDBOXES} in ${wallS.toFixed(2)} s = ${(placed / wallS).toFixed(0)} placements/s`,
     `  latency (REST)             p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}, max ${formatMs(latencies[latencies.length - 1])}`,
     `  GET /healthz meanwhile     ${probe.summary(from, to)}`,
+    `  control plane loop delay   ${loopDelay(after)}`,
     `  scheduler transactions     ${delta('moat_scheduler_batch_duration_seconds_count')}, busy ${delta('moat_scheduler_batch_duration_seconds_sum').toFixed(2)} s`,
     `running, as reported by the simulated nodes: ${running} of ${total}`,
   ];
