@@ -54,11 +54,14 @@ function publisherOverSlowTable() {
   } as unknown as Repository<SandboxEntity>;
   const sent: DesiredState[] = [];
   const agents = {
-    pushDesired: async (_nodeId: string, state: DesiredState) => void sent.push(state),
+    pushDesired: (_nodeId: string, state: DesiredState) => {
+      sent.push(state);
+      return Promise.resolve();
+    },
     pushTenantPeers: () => undefined,
   } as unknown as AgentChannel;
-  const nodes = { addressesOf: async () => new Map(), announceMany: async () => undefined } as unknown as NodesService;
-  const networks = { networksOf: async () => new Map() } as unknown as TenantNetworksRepository;
+  const nodes = { addressesOf: () => Promise.resolve(new Map()), announceMany: () => Promise.resolve() } as unknown as NodesService;
+  const networks = { networksOf: () => Promise.resolve(new Map()) } as unknown as TenantNetworksRepository;
   const publisher = new DesiredStatePublisher(sandboxes, agents, {} as SchedulerService, nodes, {} as SandboxAnnouncer, networks);
   return { publisher, table, sent, releaseFirstRead };
 }
