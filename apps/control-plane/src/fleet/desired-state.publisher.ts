@@ -94,7 +94,9 @@ export class DesiredStatePublisher implements OnModuleInit {
    */
   private async publishSets(nodeIds: readonly string[], greeted: ReadonlySet<string>): Promise<ChangedTenant[]> {
     const sandboxes: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>[] = [];
-    for (const chunk of chunks(nodeIds, IN_LIST_CHUNK)) {
+    for (const [index, chunk] of chunks(nodeIds, IN_LIST_CHUNK).entries()) {
+      // A pass after a fleet-wide event holds thousands of nodes: the loop serves the API between their reads.
+      if (index > 0) await yieldToEventLoop();
       sandboxes.push(...(await this.sandboxes.find({ select: DESIRED_COLUMNS, where: wantedSandboxes(onNodes(chunk)), order: { createdAt: 'ASC' } })));
     }
     const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));
