@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { MAX_TENANT_PEERS, type DesiredSandbox } from '@moat/proto';
 import { FindOptionsSelect, Repository } from 'typeorm';
 import { Batcher } from '../common/batcher';
-import { chunks, IN_LIST_CHUNK } from '../common/chunks';
+import { chunksServingTheLoop, IN_LIST_CHUNK } from '../common/chunks';
 import { yieldToEventLoop } from '../common/yield';
 import { TenantNetworksRepository } from '../networks/tenant-networks.repository';
 import { NodesService } from '../nodes/nodes.service';
@@ -94,9 +94,8 @@ export class DesiredStatePublisher implements OnModuleInit {
    */
   private async publishSets(nodeIds: readonly string[], greeted: ReadonlySet<string>): Promise<ChangedTenant[]> {
     const sandboxes: Pick<SandboxEntity, keyof typeof DESIRED_COLUMNS>[] = [];
-    for (const [index, chunk] of chunks(nodeIds, IN_LIST_CHUNK).entries()) {
-      // A pass after a fleet-wide event holds thousands of nodes: the loop serves the API between their reads.
-      if (index > 0) await yieldToEventLoop();
+    // A pass after a fleet-wide event holds thousands of nodes: the loop serves the API between their reads.
+    for await (const chunk of chunksServingTheLoop(nodeIds, IN_LIST_CHUNK)) {
       sandboxes.push(...(await this.sandboxes.find({ select: DESIRED_COLUMNS, where: wantedSandboxes(onNodes(chunk)), order: { createdAt: 'ASC' } })));
     }
     const byNode = new Map<string, { sandboxes: DesiredSandbox[]; tenants: Set<string> }>(nodeIds.map((id) => [id, { sandboxes: [], tenants: new Set() }]));

@@ -3,8 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { ContainerdSandbox, DrainMode, NodeHello } from '@moat/proto';
 import { In, IsNull, LessThan, Not, Repository } from 'typeorm';
 import { ErrorCode, ApiError } from '../common/api.error';
-import { chunks } from '../common/chunks';
-import { yieldToEventLoop } from '../common/yield';
+import { chunks, chunksServingTheLoop } from '../common/chunks';
 import { UiChannel } from '../dashboard/ui.channel';
 import { columnValues, hydrate, rawQuery, type RawValue } from '../database/raw-query';
 import { Transactions } from '../database/transactions.service';
@@ -191,8 +190,7 @@ export class NodesService {
     // deadlock; the transaction queue keeps them apart in this process. One per chunk, with the
     // event loop served in between: a fleet's flush is thousands of nodes, and a transaction on
     // SQLite holds the loop until it commits.
-    for (const [index, chunk] of chunks(ids, IN_CHUNK).entries()) {
-      if (index > 0) await yieldToEventLoop();
+    for await (const chunk of chunksServingTheLoop(ids, IN_CHUNK)) {
       const committed = await this.transactions.run(async (manager) => {
         await manager.update(NodeEntity, { id: In(chunk) }, { lastHeartbeatAt: now });
         const silent = await manager.find(NodeEntity, {

@@ -96,6 +96,7 @@ async function holdAgents(cp: ControlPlaneProcess, probe: HealthProbe): Promise<
     });
   }
   log(`starting ${AGENTS} simulated agents in ${WORKERS} worker processes`);
+  // A scrape starts the control plane's loop-delay histogram afresh (see loopDelay).
   await cp.metrics();
   const connectStart = performance.now();
   const started = await SimulatedFleet.start({
@@ -183,6 +184,7 @@ async function createSandboxes(
  */
 async function drainBacklog(cp: ControlPlaneProcess, fleet: SimulatedFleet, tenant: Tenant, probe: HealthProbe): Promise<string[]> {
   log(`creating a backlog of ${BACKLOG} sandboxes through REST while no node has room`);
+  // The loop delay of the creates alone (see loopDelay); `before` reads it, `after` the backlog's.
   await cp.metrics();
   const created = await createSandboxes(cp, tenant, BACKLOG);
   const before = await cp.metrics();

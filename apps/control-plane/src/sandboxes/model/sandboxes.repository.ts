@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ErrorInfo } from '@moat/proto';
 import { EntityManager, In, IsNull, Not } from 'typeorm';
-import { chunks, IN_LIST_CHUNK } from '../../common/chunks';
+import { chunks, chunksServingTheLoop, IN_LIST_CHUNK } from '../../common/chunks';
 import { groupBy } from '../../common/group-by';
 import { yieldToEventLoop } from '../../common/yield';
 import { columnValues, updateRowsById } from '../../database/raw-query';
@@ -33,8 +33,7 @@ const RESTART_COLUMNS = ['state', 'error', 'progress', 'events'] as const;
 export class SandboxesRepository {
   /** Stores new sandboxes (pending or already placed). */
   async insert(manager: EntityManager, sandboxes: readonly SandboxEntity[]): Promise<void> {
-    for (const [i, chunk] of chunks(sandboxes, INSERT_CHUNK).entries()) {
-      if (i > 0) await yieldToEventLoop();
+    for await (const chunk of chunksServingTheLoop(sandboxes, INSERT_CHUNK)) {
       await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
     }
   }
@@ -187,8 +186,7 @@ export class SandboxesRepository {
    */
   async stop(manager: EntityManager, stops: readonly { id: string; message: string }[], now: Date): Promise<Map<string, SandboxEvent[]>> {
     const stored = new Map<string, SandboxEvent[]>();
-    for (const [i, chunk] of chunks(stops, IN_LIST_CHUNK).entries()) {
-      if (i > 0) await yieldToEventLoop();
+    for await (const chunk of chunksServingTheLoop(stops, IN_LIST_CHUNK)) {
       const rows = await manager.find(SandboxEntity, { select: { id: true, events: true }, where: { id: In(chunk.map((s) => s.id)) } });
       const eventsById = new Map(rows.map((row) => [row.id, row.events]));
       const updates = chunk.map(({ id, message }) => {
@@ -205,8 +203,7 @@ export class SandboxesRepository {
 
   /** Removes the rows of these sandboxes at once (never placed, so no node has to stop them). */
   async remove(manager: EntityManager, ids: readonly string[]): Promise<void> {
-    for (const [i, chunk] of chunks(ids, IN_LIST_CHUNK).entries()) {
-      if (i > 0) await yieldToEventLoop();
+    for await (const chunk of chunksServingTheLoop(ids, IN_LIST_CHUNK)) {
       await manager.delete(SandboxEntity, { id: In(chunk) });
     }
   }
