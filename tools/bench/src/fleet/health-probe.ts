@@ -1,23 +1,35 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { formatMs, percentile } from '../stats';
-import { JsonClient } from './json-client';
+
+/** What the probe's thread is told: where to ask, and how often. */
+export interface ProbeSettings {
+  url: string;
+  intervalMs: number;
+}
+
+/** One answer: when it was asked (wall clock, ms since the epoch) and how long it took. */
+export interface ProbeSample {
+  at: number;
+  ms: number;
+}
 
 /**
  * Asks the control plane `GET /healthz` every `intervalMs`, each time on a new connection (as a
  * one-off `curl` would), and keeps how long each answer took: how responsive the API stays
- * while the fleet keeps the control plane busy.
+ * while the fleet keeps the control plane busy. The asking runs on a thread of its own
+ * (health-probe.worker.ts), so the benchmark's own work on this thread — its REST load, the
+ * fleet's reports — never delays an answer it times.
  */
 export class HealthProbe {
   private readonly samples: { at: number; ms: number }[] = [];
-  private readonly client: JsonClient;
-  private running = true;
-  private readonly loop: Promise<void>;
+  private readonly worker: Worker;
 
-  constructor(
-    url: string,
-    private readonly intervalMs = 100,
-  ) {
-    this.client = new JsonClient(url, { connections: 1, keepAlive: false });
-    this.loop = this.run();
+  constructor(url: string, intervalMs = 100) {
+    const settings: ProbeSettings = { url, intervalMs };
+    this.worker = new Worker(join(__dirname, 'health-probe.worker.js'), { workerData: settings });
+    // Kept on this thread's clock, the one the phases' bounds are taken on.
+    this.worker.on('message', (sample: ProbeSample) => this.samples.push({ at: sample.at - performance.timeOrigin, ms: sample.ms }));
   }
 
   /** p50, p99 and max of the answers asked for in [from, to) (`performance.now()` times). */
@@ -28,21 +40,10 @@ export class HealthProbe {
     return `p50 ${formatMs(percentile(ms, 50))}, p99 ${formatMs(percentile(ms, 99))}, max ${formatMs(ms[ms.length - 1])} (${ms.length} asked)`;
   }
 
+  /** Stops asking; resolves once the thread has sent its last answer and ended. */
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    this.client.close();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      const at = performance.now();
-      const answered = await this.client.send('GET', '/healthz').then(
-        ({ status }) => status === 200,
-        () => false,
-      );
-      if (answered) this.samples.push({ at, ms: performance.now() - at });
-      await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
-    }
+    const ended = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.postMessage('stop');
+    await ended;
   }
 }
