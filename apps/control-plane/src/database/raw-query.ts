@@ -1,4 +1,6 @@
 import type { EntityManager } from 'typeorm';
+import type { Driver } from 'typeorm/driver/Driver';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { chunks } from '../common/chunks';
 
 /**
@@ -94,4 +96,41 @@ export async function updateRowsById(
     });
     await rawQuery(manager, `WITH "v"(${names}) AS (VALUES ${tuples.join(', ')}) UPDATE "${table}" SET ${assignments} FROM "v" WHERE ${condition}`, parameters);
   }
+}
+
+/**
+ * Inserts entities in multi-row statements whose values are bound as the driver's own
+ * placeholders, without a query builder: on a fleet's batches TypeORM's insert builder spent
+ * more time naming, collecting and substituting its parameters than the database took to store
+ * the rows (150 µs a sandbox row). Every column but generated ones is written; a property left
+ * undefined gets its column's default, or NULL.
+ */
+export async function insertRows<E extends object>(manager: EntityManager, entity: new () => E, rows: readonly E[]): Promise<void> {
+  if (rows.length === 0) return;
+  const { driver } = manager.connection;
+  const metadata = manager.connection.getMetadata(entity);
+  const columns = metadata.columns.filter((column) => !column.isGenerated);
+  const names = columns.map((column) => `"${column.databaseName}"`).join(', ');
+  const numbered = driver.options.type === 'postgres';
+  for (const chunk of chunks(rows, Math.max(1, Math.floor(MAX_PARAMETERS / columns.length)))) {
+    const values: unknown[] = [];
+    const tuples = chunk.map((row) => {
+      const placeholders = columns.map((column) => {
+        values.push(persistentValue(driver, column, row));
+        return numbered ? `$${values.length}` : '?';
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    await manager.query(`INSERT INTO "${metadata.tableName}" (${names}) VALUES ${tuples.join(', ')}`, values);
+  }
+}
+
+/** A property's value as its column stores it; undefined takes the column's default, else NULL. */
+function persistentValue(driver: Driver, column: ColumnMetadata, row: object): unknown {
+  let value: unknown = column.getEntityValue(row);
+  if (value === undefined) {
+    if (typeof column.default === 'function') throw new Error(`${column.entityMetadata.name}.${column.propertyName}: a default made by the database must be given a value`);
+    value = column.default ?? null;
+  }
+  return driver.preparePersistentValue(value, column);
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { chunks, IN_LIST_CHUNK } from '../common/chunks';
 import { formatIpv4, formatIpv4Cidr, parseIpv4Cidr } from '@moat/proto';
+import { insertRows } from '../database/raw-query';
 import { ApiError, ErrorCode } from '../common/api.error';
 import { AppConfig, type NetworkConfig } from '../config/app-config';
 import { gatewayOf, lowestFreeSubnet, lowestFreeVni } from './model/network-plan';
@@ -60,9 +61,7 @@ export class TenantNetworksRepository {
     }
     // Both callers hold the scheduler's epoch lock, so no one else makes networks meanwhile;
     // the unique indexes on vni and subnet are the backstop if that ever changes.
-    for (const chunk of chunks(created, IN_LIST_CHUNK)) {
-      await manager.createQueryBuilder().insert().into(TenantNetworkEntity).values(chunk).updateEntity(false).execute();
-    }
+    await insertRows(manager, TenantNetworkEntity, created);
     return found;
   }
 

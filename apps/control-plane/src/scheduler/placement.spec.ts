@@ -43,6 +43,19 @@ describe('PlacementTable', () => {
     expect(chooseNode(req(1, 256, { nodeSelector: { zone: 'x', gpu: 'yes' } }), nodes, spread)).toBeUndefined();
   });
 
+  it('refuses what is at least as large as a size that fit nowhere, for that selector only, and still places what is smaller', () => {
+    const nodes = [node('a', 4, 4096, [0, 0], { zone: 'x' }), node('b', 4, 1024, [0, 0], { zone: 'y' })];
+    const table = new PlacementTable(nodes, spread);
+    const inY = { nodeSelector: { zone: 'y' } };
+    expect(table.place(req(1, 2048, inY))).toBeUndefined();
+    expect(table.place(req(2, 4096, inY))).toBeUndefined();
+    // Another selector (here none) is not refused by what did not fit in zone y.
+    expect(table.place(req(1, 2048))?.id).toBe('a');
+    expect(table.place(req(1, 512, inY))?.id).toBe('b');
+    expect(table.place(req(1, 512, inY))?.id).toBe('b');
+    expect(table.place(req(1, 512, inY))).toBeUndefined();
+  });
+
   it('spreads sandboxes sharing an anti-affinity key, even under binpack', () => {
     const nodes = [node('a', 8, 8192), node('b', 8, 8192), node('c', 8, 8192)];
     const replica = req(1, 256, { antiAffinityKey: 'deployment-1' });

@@ -82,6 +82,12 @@ export class PlacementTable {
    * nowhere costs one scan per shape, not one per sandbox.
    */
   private readonly reasons = new Map<string, PendingReason>();
+  /**
+   * Request sizes no node had room for, by node selector. Room only shrinks in a table, so a
+   * request at least as large fits nowhere either: a backlog that fits nowhere costs one scan
+   * of the nodes per size, not one per sandbox.
+   */
+  private readonly unfit = new Map<string, { vcpus: number; memoryMiB: number }[]>();
 
   constructor(candidates: readonly Candidate[], policy: PlacementPolicy) {
     const sorted = candidates.every((c, i) => i === 0 || byId(candidates[i - 1], c) < 0);
@@ -161,6 +167,16 @@ export class PlacementTable {
   }
 
   private indexFor(request: PlacementRequest): number {
+    const { vcpus, memoryMiB, nodeSelector } = request;
+    const selector = JSON.stringify(nodeSelector);
+    const unfit = this.unfit.get(selector) ?? [];
+    if (unfit.some((size) => vcpus >= size.vcpus && memoryMiB >= size.memoryMiB)) return -1;
+    const found = this.search(request);
+    if (found < 0) this.unfit.set(selector, [...unfit, { vcpus, memoryMiB }]);
+    return found;
+  }
+
+  private search(request: PlacementRequest): number {
     const { vcpus, memoryMiB, nodeSelector, antiAffinityKey: key } = request;
     const selective = Object.keys(nodeSelector).length > 0;
     if (!selective && !key) {

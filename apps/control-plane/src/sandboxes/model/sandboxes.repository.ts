@@ -4,7 +4,7 @@ import { EntityManager, In, IsNull, Not } from 'typeorm';
 import { chunks, chunksServingTheLoop, IN_LIST_CHUNK } from '../../common/chunks';
 import { groupBy } from '../../common/group-by';
 import { yieldToEventLoop } from '../../common/yield';
-import { columnValues, updateRowsById } from '../../database/raw-query';
+import { columnValues, insertRows, updateRowsById } from '../../database/raw-query';
 import { EventReason, withEvent, type SandboxEvent } from './sandbox-events';
 import { SandboxEntity, type SandboxHealth } from './sandbox.entity';
 
@@ -34,7 +34,7 @@ export class SandboxesRepository {
   /** Stores new sandboxes (pending or already placed). */
   async insert(manager: EntityManager, sandboxes: readonly SandboxEntity[]): Promise<void> {
     for await (const chunk of chunksServingTheLoop(sandboxes, INSERT_CHUNK)) {
-      await manager.createQueryBuilder().insert().into(SandboxEntity).values(chunk).updateEntity(false).execute();
+      await insertRows(manager, SandboxEntity, chunk);
     }
   }
 
