@@ -57,13 +57,15 @@ export class CapacityIndex {
   private epoch = -1;
   private loadedAt = 0;
   private byId = new Map<string, Candidate>();
-  private placement: PlacementTable;
+  /**
+   * Built from `byId` when a batch asks for it: a fleet's hellos change nodes in many small
+   * batches, and a table of 10,000 nodes after each would cost more than the placing.
+   */
+  private placement?: PlacementTable;
   private keysLoaded = new Set<string>();
   private usage = new Map<string, Usage>();
 
-  constructor(private readonly policy: PlacementPolicy) {
-    this.placement = new PlacementTable([], policy);
-  }
+  constructor(private readonly policy: PlacementPolicy) {}
 
   /** Takes the epoch lock for this transaction and makes sure the index is current. */
   async acquire(manager: EntityManager): Promise<void> {
@@ -123,7 +125,7 @@ export class CapacityIndex {
         });
       }
     }
-    this.placement = new PlacementTable([...this.byId.values()], this.policy);
+    this.placement = undefined;
     this.epoch = change.epoch;
   }
 
@@ -134,6 +136,7 @@ export class CapacityIndex {
 
   /** The schedulable nodes; placing through it books into the index. */
   table(): PlacementTable {
+    this.placement ??= new PlacementTable([...this.byId.values()], this.policy);
     return this.placement;
   }
 
@@ -164,7 +167,7 @@ export class CapacityIndex {
   private async rebuild(manager: EntityManager): Promise<void> {
     const nodes = await loadCandidates(manager);
     this.byId = new Map(nodes.map((node) => [node.id, node]));
-    this.placement = new PlacementTable(nodes, this.policy);
+    this.placement = undefined;
     this.keysLoaded = new Set();
     this.usage = new Map();
     this.loadedAt = Date.now();

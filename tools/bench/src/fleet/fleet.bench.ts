@@ -12,12 +12,14 @@
  *  4. with --rollout: a deployment of --rollout-sandboxes replicas (template version 1, no
  *     health check: healthy once running) is rolled to version 2 (rolling, maxUnavailable 10%,
  *     maxSurge 0): the rollout's wall time and the control plane's CPU meanwhile.
- * Throughout, a probe asks GET /healthz every 100 ms on a new connection: how responsive the
- * API stays in each phase; and each phase reports the control plane's own event-loop delay (its
- * /metrics), which the simulated agents' CPU use on the same cores does not enter.
+ * Throughout, a probe asks GET /healthz every 100 ms on a new connection, from a thread of its
+ * own: how responsive the API stays in each phase; and each phase reports the control plane's
+ * own event-loop delay (its /metrics). The agents' worker processes run at nice --agents-nice
+ * (10): they stand for other hosts, which never take a core from the control plane; 0 lets
+ * them compete for the cores as equals.
  * Usage: node tools/bench/dist/fleet/fleet.bench.js [--agents 10000] [--workers 4] [--hold 30]
  *   [--backlog 10000] [--sandboxes 2000] [--concurrency 64] [--heartbeat-ms 5000] [--admin-token-agents]
- *   [--database-url postgres://…] [--rollout] [--rollout-sandboxes 10000]
+ *   [--database-url postgres://…] [--rollout] [--rollout-sandboxes 10000] [--agents-nice 10]
  *   [--cpu-prof DIR] (a V8 CPU profile of the control plane, written to DIR when it stops)
  */
 import { parseArgs } from 'node:util';
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     rollout: { type: 'boolean', default: false },
     'rollout-sandboxes': { type: 'string', default: '10000' },
     'cpu-prof': { type: 'string' },
+    'agents-nice': { type: 'string', default: '10' },
   },
 });
 const AGENTS = Number(args.agents);
@@ -51,6 +54,7 @@ const SANDBOXES = Number(args.sandboxes);
 const CONCURRENCY = Number(args.concurrency);
 const HEARTBEAT_MS = Number(args['heartbeat-ms']);
 const BACKLOG = Number(args.backlog);
+const AGENTS_NICE = Number(args['agents-nice']);
 const ROLLOUT_SANDBOXES = Number(args['rollout-sandboxes']);
 /** Each simulated node's room once the backlog phase starts. */
 const ROOMY = { vcpus: 1024, memoryMiB: 4_194_304 };
@@ -108,6 +112,7 @@ async function holdAgents(cp: ControlPlaneProcess, probe: HealthProbe): Promise<
     heartbeatMs: HEARTBEAT_MS,
     joinTokens,
     token: joinTokens ? undefined : cp.adminToken,
+    nice: AGENTS_NICE,
   });
   const connectMs = performance.now() - connectStart;
   const joinedMetrics = await cp.metrics();
@@ -325,7 +330,7 @@ async function main(): Promise<void> {
     const endToEnd = SANDBOXES > 0 ? await createAndPlace(cp, fleet, tenant, probe) : [];
     const rolled = args.rollout ? await rollout(cp, quota) : [];
     const lines = [...held.lines, ...backlog, ...endToEnd, ...rolled];
-    process.stdout.write(`\nFleet benchmark (SIMULATED agents, real control plane and sockets)\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    process.stdout.write(`\nFleet benchmark (SIMULATED agents at nice ${AGENTS_NICE}, real control plane and sockets)\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   } finally {
     await probe.stop();
     await fleet?.stop();

@@ -4,6 +4,7 @@
  */
 import type { Capacity } from '@moat/proto';
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 
 /** What one worker is told to run. */
@@ -46,6 +47,11 @@ export class SimulatedFleet {
     /** One single-use join token per agent; without them agents use `token`. */
     joinTokens?: string[];
     token?: string;
+    /**
+     * The worker processes' nice value: the agents stand for other hosts, whose work never
+     * takes a core from the control plane; above 0 they yield the machine's cores to it.
+     */
+    nice?: number;
   }): Promise<{ fleet: SimulatedFleet; connected: number; failed: number; lastError: string }> {
     const perWorker = Math.ceil(opts.agents / opts.workers);
     const children: ChildProcess[] = [];
@@ -68,6 +74,7 @@ export class SimulatedFleet {
         env: { ...process.env, MOAT_SIM_SETTINGS: JSON.stringify(settings) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
+      if (opts.nice && child.pid !== undefined) setPriority(child.pid, opts.nice);
       children.push(child);
       started.push(nextMessage(child, 'started'));
     }
