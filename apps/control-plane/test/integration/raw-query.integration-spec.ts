@@ -4,6 +4,7 @@ import { DataSource, In } from 'typeorm';
 import { chunks } from '../../src/common/chunks';
 import { insertRows, rawQuery, updateRowsById, type RawValue } from '../../src/database/raw-query';
 import { newSandbox, SandboxEntity } from '../../src/sandboxes/model/sandbox.entity';
+import { sandboxRequest } from '../../src/sandboxes/model/testing/sandbox-request';
 import { DATABASES, startApp, type TestApp } from './support/harness';
 
 describe.each(DATABASES)('updateRowsById on $label', ({ kind, skip }) => {
@@ -63,30 +64,19 @@ describe.each(DATABASES)('insertRows on $label', ({ kind, skip }) => {
   const sandboxes = (count: number, now: Date): SandboxEntity[] =>
     Array.from({ length: count }, (_, i) => {
       const sandbox = newSandbox(
-        {
+        sandboxRequest({
           tenantId,
-          nodeId: null,
           placedAt: i % 2 === 0 ? now : null,
           vcpus: 1 + (i % 4),
           memoryMiB: 256 * (1 + (i % 3)),
           image: `registry.example/app:${i}`,
           command: i % 5 === 0 ? null : ['sh', '-c', `echo "${i}" 'quoted'`],
-          rootfs: null,
           idleTimeoutSeconds: i % 2 === 0 ? 600 : null,
           env: { N: String(i), EMPTY: '' },
           labels: { app: 'probe' },
-          nodeSelector: {},
-          antiAffinityKey: null,
-          networkModel: null,
           network: i % 2 === 0,
           ports: [{ containerPort: 8080 + i, protocol: 'tcp' }],
-          egress: null,
-          dns: null,
-          deploymentId: null,
-          templateId: null,
-          templateVersion: null,
-          restartPolicy: { type: 'never' },
-        },
+        }),
         now,
       );
       // Left undefined, a column with a default takes it.

@@ -3,38 +3,13 @@ import { describe, expect, it } from '@jest/globals';
 import { resolveRestartPolicy } from './restart-policy';
 import { applyStatus } from './sandbox-status';
 import { newSandbox, type SandboxEntity } from './sandbox.entity';
+import { sandboxRequest } from './testing/sandbox-request';
 
 const CREATED = new Date('2026-01-01T00:00:00Z');
 const AT = new Date('2026-01-01T00:01:00Z');
 
 function placed(overrides: Partial<SandboxEntity> = {}): SandboxEntity {
-  const sandbox = newSandbox(
-    {
-      tenantId: 't',
-      nodeId: 'n',
-      placedAt: CREATED,
-      vcpus: 1,
-      memoryMiB: 256,
-      image: 'busybox',
-      command: null,
-      rootfs: null,
-      idleTimeoutSeconds: null,
-      env: {},
-      labels: {},
-      nodeSelector: {},
-      antiAffinityKey: null,
-      networkModel: null,
-      network: true,
-      ports: [],
-      egress: null,
-      dns: null,
-      deploymentId: null,
-      templateId: null,
-      templateVersion: null,
-      restartPolicy: { type: 'never' },
-    },
-    CREATED,
-  );
+  const sandbox = newSandbox(sandboxRequest({ tenantId: 't', nodeId: 'n', placedAt: CREATED }), CREATED);
   return Object.assign(sandbox, overrides);
 }
 
