@@ -55,7 +55,10 @@ describe.each(DATABASES)('two control-plane replicas sharing Redis on $label', (
       expect(res.body.state).toBe('running');
     });
     agent.onExec = (req) => ({ ok: true, result: { exitCode: 0, stdout: `ran ${req.command.join(' ')}`, stderr: '' } });
-    const exec = await request(one.baseUrl).post(`/v1/sandboxes/${created.id}/exec`).set(admin).send({ command: ['id'] }).expect(200);
+    // A short timeout: the Redis adapter keeps a timer for each acknowledged emit as long as the
+    // reply wait (timeoutMs + EXEC_REPLY_MARGIN_MS; 75 s by default), which holds Jest open after
+    // the tests end (16 s with this one).
+    const exec = await request(one.baseUrl).post(`/v1/sandboxes/${created.id}/exec`).set(admin).send({ command: ['id'], timeoutMs: 1_000 }).expect(200);
     expect(exec.body.stdout).toBe('ran id');
 
     // A cordon through replica one is seen by the agent's replica: nothing new goes there.
