@@ -27,22 +27,21 @@ describeIf(image !== undefined)('fork on real QEMU', () => {
     { vcpus: 1, memoryMiB: 128, env: {}, tenantId: 'fork-test', rootfs: 'block', command: COUNTER_AND_LISTENER, network: { model: 'tcfilter', ports: [] } },
     ({ work }) => ({ network: { stateDir: join(work, 'network'), bridgePrefix: PREFIX, subnetPool: POOL }}),
   );
-  const count = async (id: string) => Number(await vm.sh(id, 'cat /tmp/count'));
   const identity = (id: string) => vm.sh(id, 'echo "$(hostname) $(cat /etc/hostname) $(cat /sys/class/net/eth0/address) $(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \\n")"');
 
   /** Forks `source` into `n` clones and checks what each of them and the source hold. */
   const fork = async (source: SandboxInfo, n: number): Promise<SandboxInfo[]> => {
     await vm.sh(source.id, 'echo kept > /tmp/marker');
-    const before = await count(source.id);
+    const before = await vm.count(source.id);
     const forkOf = { sandboxId: source.id, forkId: randomUUID(), count: n };
     const clones = await Promise.all(Array.from({ length: n }, () => vm.create({ forkOf })));
     for (const clone of clones) {
       expect(clone.timings.map((t) => t.phase)).toEqual(['jail', 'fork', 'network', 'wake', 'agent', 'identity']);
       expect(await vm.sh(clone.id, 'cat /tmp/marker')).toBe('kept');
       // The source's counter runs on in the clone, from where it was.
-      const copied = await count(clone.id);
+      const copied = await vm.count(clone.id);
       expect(copied).toBeGreaterThanOrEqual(before);
-      await eventually(async () => expect(await count(clone.id)).toBeGreaterThan(copied), { timeout: 10_000 });
+      await eventually(async () => expect(await vm.count(clone.id)).toBeGreaterThan(copied), { timeout: 10_000 });
     }
     const identities = await Promise.all([source, ...clones].map((info) => identity(info.id)));
     const [sourceName, , sourceMac] = identities[0].split(' ');
@@ -64,7 +63,7 @@ describeIf(image !== undefined)('fork on real QEMU', () => {
     });
     await eventually(async () => expect(await vm.sh(source.id, 'cat /tmp/got')).toBe('hello'), { timeout: 10_000 });
     expect(vm.runtime.get(source.id)?.state).toBe('running');
-    expect(await count(source.id)).toBeGreaterThanOrEqual(before);
+    expect(await vm.count(source.id)).toBeGreaterThanOrEqual(before);
     expect(existsSync(join(vm.dirs.work, 'data', 'forks', forkOf.forkId))).toBe(false);
     return clones;
   };

@@ -28,7 +28,6 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
     { vcpus: 1, memoryMiB: 128, env: {}, tenantId: 'hibernate-test', rootfs: 'block', command: COUNTER_AND_LISTENER, network: { model: 'tcfilter', ports: [] } },
     ({ work }) => ({ network: { stateDir: join(work, 'network'), bridgePrefix: PREFIX, subnetPool: POOL } }),
   );
-  const count = async (id: string) => Number(await vm.sh(id, 'cat /tmp/count'));
 
   beforeAll(() => vm.start());
 
@@ -37,7 +36,7 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
   /** Hibernates `id` with a marker in /tmp, checks it holds no VM and no network, and wakes it. */
   const roundTrip = async (id: string, between: () => Promise<void> = () => sleep(3_000)): Promise<{ before: number; after: number; woken: SandboxInfo }> => {
     await vm.sh(id, 'echo kept > /tmp/marker');
-    const before = await count(id);
+    const before = await vm.count(id);
     const hibernated = await vm.runtime.hibernate(id);
     expect(hibernated.state).toBe('hibernated');
     expect(hibernated.savedBytes).toBeGreaterThan(1024 * 1024);
@@ -50,7 +49,7 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
     expect(woken.error).toBeUndefined();
     expect(woken.state).toBe('running');
     expect(woken.timings.map((t) => t.phase)).toEqual([...(woken.network ? ['network'] : []), 'wake', 'agent']);
-    const after = await count(id);
+    const after = await vm.count(id);
     expect(await vm.sh(id, 'cat /tmp/marker')).toBe('kept');
     return { before, after, woken };
   };
@@ -62,7 +61,7 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
     // The counter went on from where it was: it did not start again, nor count the hibernation.
     expect(after).toBeGreaterThanOrEqual(before);
     expect(after).toBeLessThan(before + 3);
-    await eventually(async () => expect(await count(info.id)).toBeGreaterThan(after), { timeout: 10_000 });
+    await eventually(async () => expect(await vm.count(info.id)).toBeGreaterThan(after), { timeout: 10_000 });
     // Its address is the one it had, and the listener it had accepts a connection over it.
     expect(woken.network?.ip).toBe(info.network?.ip);
     // The peer's first try may land before the woken guest's link has announced itself: a few tries, each a new connection.
@@ -114,8 +113,8 @@ describeIf(image !== undefined)('hibernate and wake on real QEMU', () => {
     expect(woken.error).toBeUndefined();
     expect(woken.state).toBe('running');
     expect(await vm.sh(info.id, 'test -f /tmp/count && echo counting')).toBe('counting');
-    const now = await count(info.id);
-    await eventually(async () => expect(await count(info.id)).toBeGreaterThan(now), { timeout: 10_000 });
+    const now = await vm.count(info.id);
+    await eventually(async () => expect(await vm.count(info.id)).toBeGreaterThan(now), { timeout: 10_000 });
   });
 
   it('refuses a sandbox whose rootfs cannot be saved, which runs on', async () => {

@@ -22,7 +22,6 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
   const spec = { vcpus: 1, memoryMiB: 128, env: {}, rootfs: 'block' as const, command: COUNTER_AND_LISTENER };
   const source = new SuiteRuntime('lms', image!, spec);
   const target = new SuiteRuntime('lmt', image!, spec);
-  const count = async (vm: SuiteRuntime, id: string) => Number(await vm.sh(id, 'cat /tmp/count'));
 
   beforeAll(async () => {
     await source.start();
@@ -37,7 +36,7 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
   it('moves a running sandbox with its processes, /tmp and disk while it runs; nothing of it stays at the source', async () => {
     const info = await source.create();
     await source.sh(info.id, 'echo kept > /tmp/marker');
-    const before = await count(source, info.id);
+    const before = await source.count(info.id);
     const departure = await source.runtime.liveMigration.departure(info.id);
     const stream = new PassThrough();
     const arrival = target.runtime.liveMigration.migrateIn(info.id, departure, stream);
@@ -56,9 +55,9 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
     expect(migration.bytes).toBeGreaterThan(1024 * 1024);
 
     // The counter went on from where it was, and goes on there.
-    const after = await count(target, info.id);
+    const after = await target.count(info.id);
     expect(after).toBeGreaterThanOrEqual(before);
-    await eventually(async () => expect(await count(target, info.id)).toBeGreaterThan(after), { timeout: 10_000 });
+    await eventually(async () => expect(await target.count(info.id)).toBeGreaterThan(after), { timeout: 10_000 });
     expect(await target.sh(info.id, 'cat /tmp/marker')).toBe('kept');
     // The disk came along: what the guest wrote on its rootfs before is there.
     expect(await target.sh(info.id, 'ls /bin/sh')).toBe('/bin/sh');
@@ -90,8 +89,8 @@ describeIf(image !== undefined)('live migration on real QEMU', () => {
     expect(out).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
     expect(arrival).toMatchObject({ status: 'rejected', reason: { code: RuntimeErrorCode.MIGRATION_FAILED } });
     expect(source.runtime.get(info.id)?.state).toBe('running');
-    const before = await count(source, info.id);
-    await eventually(async () => expect(await count(source, info.id)).toBeGreaterThan(before), { timeout: 10_000 });
+    const before = await source.count(info.id);
+    await eventually(async () => expect(await source.count(info.id)).toBeGreaterThan(before), { timeout: 10_000 });
     // Nothing of it at the target: its dirs are as they were before, whatever the test before left there.
     expect(target.runtime.get(info.id)).toBeUndefined();
     expect(targetDirs()).toEqual(targetDirsBefore);

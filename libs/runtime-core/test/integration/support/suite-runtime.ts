@@ -8,8 +8,13 @@ import { vmIdOf } from '../../../src/testing/vm-id';
 import { accel } from './guest-image';
 import { makeVmDirs, removeLeftovers, removeVmDirs, type VmDirs } from './vm-dirs';
 
-/** A container's main process with state to keep: a counter in /tmp/count ticking every second, and a TCP listener on 7000 writing what it is sent to /tmp/got. */
-export const COUNTER_AND_LISTENER = ['sh', '-c', 'nc -l -p 7000 > /tmp/got & i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done'];
+/**
+ * A container's main process with state to keep: a counter in /tmp/count ticking every second
+ * (read with `SuiteRuntime.count`), and a TCP listener on 7000 writing what it is sent to
+ * /tmp/got. The count is written beside and renamed into place: `echo > /tmp/count` truncates
+ * before it writes, and a read between the two (a slow guest under load) found the file empty.
+ */
+export const COUNTER_AND_LISTENER = ['sh', '-c', 'nc -l -p 7000 > /tmp/got & i=0; while true; do i=$((i+1)); echo $i > /tmp/count.next; mv /tmp/count.next /tmp/count; sleep 1; done'];
 
 /**
  * The runtime a suite's tests share: `start` (in `beforeAll`) makes its host dirs and opens it with
@@ -62,6 +67,13 @@ export class SuiteRuntime {
     const out = await this.runtime.exec(id, { command: ['sh', '-c', script] });
     expect({ exitCode: out.exitCode, stderr: out.stderr.toString() }).toEqual({ exitCode: 0, stderr: '' });
     return out.stdout.toString().trim();
+  }
+
+  /** The COUNTER_AND_LISTENER counter of a sandbox; anything but a count fails the test. */
+  async count(id: string): Promise<number> {
+    const text = await this.sh(id, 'cat /tmp/count');
+    expect(text).toMatch(/^\d+$/);
+    return Number(text);
   }
 
   /**
