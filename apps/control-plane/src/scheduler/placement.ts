@@ -141,7 +141,7 @@ export class PlacementTable {
    */
   explain(request: PlacementRequest): PendingReason {
     const { vcpus, memoryMiB, nodeSelector } = request;
-    const shape = `${vcpus}/${memoryMiB}/${JSON.stringify(nodeSelector)}`;
+    const shape = `${vcpus}/${memoryMiB}/${selectorKey(nodeSelector)}`;
     const known = this.reasons.get(shape);
     if (known) return known;
     const selective = Object.keys(nodeSelector).length > 0;
@@ -168,11 +168,11 @@ export class PlacementTable {
 
   private indexFor(request: PlacementRequest): number {
     const { vcpus, memoryMiB, nodeSelector } = request;
-    const selector = JSON.stringify(nodeSelector);
-    const unfit = this.unfit.get(selector) ?? [];
-    if (unfit.some((size) => vcpus >= size.vcpus && memoryMiB >= size.memoryMiB)) return -1;
+    // Placements that succeed, the usual case, never pay for the selector's key.
+    const unfit = this.unfit.size > 0 ? this.unfit.get(selectorKey(nodeSelector)) : undefined;
+    if (unfit?.some((size) => vcpus >= size.vcpus && memoryMiB >= size.memoryMiB)) return -1;
     const found = this.search(request);
-    if (found < 0) this.unfit.set(selector, [...unfit, { vcpus, memoryMiB }]);
+    if (found < 0) this.unfit.set(selectorKey(nodeSelector), [...(unfit ?? []), { vcpus, memoryMiB }]);
     return found;
   }
 
@@ -213,4 +213,9 @@ export class PlacementTable {
   private rankOf(i: number): number {
     return this.sign * Math.max(fraction(this.usedVcpus[i], this.offeredVcpus[i]), fraction(this.usedMemory[i], this.offeredMemory[i]));
   }
+}
+
+/** A node selector as a map key (requests made alike name their labels in the same order). */
+function selectorKey(nodeSelector: PlacementRequest['nodeSelector']): string {
+  return JSON.stringify(nodeSelector);
 }

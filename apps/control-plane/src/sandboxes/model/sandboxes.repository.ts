@@ -8,7 +8,7 @@ import { columnValues, insertRows, updateRowsById } from '../../database/raw-que
 import { EventReason, withEvent, type SandboxEvent } from './sandbox-events';
 import { SandboxEntity, type SandboxHealth } from './sandbox.entity';
 
-/** Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits. */
+/** Rows stored between two turns of the event loop (`insertRows` sizes its statements itself). */
 const INSERT_CHUNK = 500;
 /** The text columns a status report may change, besides `updatedAt`. */
 const STATUS_COLUMNS = ['state', 'progress', 'timings', 'guest', 'ip', 'ports', 'transport', 'isolation', 'error', 'events'] as const;
