@@ -1,5 +1,6 @@
 import { Server } from '@grpc/grpc-js';
 import { AGENT_SERVING_MESSAGE, AgentServiceService, FILE_TRANSFER_IDLE_MS, HealthService, MAX_OPEN_FILE_TRANSFERS } from '@moat/proto';
+import { randomUUID } from 'node:crypto';
 import { uptime } from 'node:os';
 import { join } from 'node:path';
 import packageJson from '../package.json';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   );
 
   const server = new Server();
-  server.addService(HealthService, healthHandlers(version, log));
+  server.addService(HealthService, healthHandlers({ version, instance: randomUUID() }, log));
   const files = new ContainerFiles(containers, new FileHandles({ maxOpen: MAX_OPEN_FILE_TRANSFERS, idleMs: FILE_TRANSFER_IDLE_MS }));
   server.addService(
     AgentServiceService,

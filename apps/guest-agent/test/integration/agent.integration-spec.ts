@@ -170,9 +170,11 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     }
   }
 
-  it('answers Health.Check with SERVING', async () => {
+  it('answers Health.Check with SERVING and the instance it drew when it started, the same on every check', async () => {
     const response = await call<CheckRequest, HealthCheckResponse>(health.check.bind(health), { service: '' });
     expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect(response.instance).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await call<CheckRequest, HealthCheckResponse>(health.check.bind(health), { service: '' })).instance).toBe(response.instance);
   });
 
   it('rejects a spec without process.args as INVALID_ARGUMENT and an unknown container as NOT_FOUND', async () => {

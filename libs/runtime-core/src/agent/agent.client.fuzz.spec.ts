@@ -154,7 +154,7 @@ describe('AgentClient against a hostile guest (fast-check)', () => {
     }
     server.addService(rawService(), impl);
     const health: HealthServer = {
-      check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
+      check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING, instance: 'fuzz' }),
       version: (_call, callback) => callback(null, { grpcVersion: 'x', agentVersion: 'y' }),
     };
     server.addService(HealthService, health);

@@ -69,8 +69,10 @@ function fakeAgent(overrides: Partial<Record<keyof AgentServiceServer, Unary>> =
   return { impl, signals };
 }
 
+const INSTANCE = '0b6f2c1e-7d4a-4c3b-9e8f-1a2b3c4d5e6f';
+
 const serving: HealthServer = {
-  check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
+  check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING, instance: INSTANCE }),
   version: (_call, callback) => callback(null, { grpcVersion: '1', agentVersion: '0.1.0' }),
 };
 
@@ -219,12 +221,22 @@ describe('AgentClient', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
+  it('ping answers the instance the agent drew when it started; none from an agent too old to say; an unprintable one is a protocol violation', async () => {
+    let instance = INSTANCE;
+    const agent = await start(fakeAgent().impl, { ...serving, check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING, instance }) });
+    await expect(agent.ping(5_000)).resolves.toBe(INSTANCE);
+    instance = '';
+    await expect(agent.ping(5_000)).resolves.toBeUndefined();
+    instance = 'a\u0000b';
+    await expect(agent.ping(5_000)).rejects.toMatchObject({ code: RuntimeErrorCode.AGENT_PROTOCOL_VIOLATION, message: expect.stringContaining('Health.Check returned an invalid instance') as unknown });
+  });
+
   it('waitReady keeps polling until SERVING', async () => {
     let checks = 0;
     const agent = await start(fakeAgent().impl, {
       ...serving,
       check: (_call, callback) =>
-        callback(null, { status: ++checks < 3 ? HealthCheckResponse_ServingStatus.NOT_SERVING : HealthCheckResponse_ServingStatus.SERVING }),
+        callback(null, { status: ++checks < 3 ? HealthCheckResponse_ServingStatus.NOT_SERVING : HealthCheckResponse_ServingStatus.SERVING, instance: INSTANCE }),
     });
     await agent.waitReady(10_000, () => Promise.resolve(undefined));
     expect(checks).toBe(3);

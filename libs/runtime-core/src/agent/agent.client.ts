@@ -111,12 +111,16 @@ export class AgentClient implements ProcessCalls {
     return waitForAgent(attempt, bootTimeoutMs, vmFailure);
   }
 
-  /** One Health.Check with a deadline: resolves if the agent answers SERVING in time. */
-  async ping(timeoutMs: number): Promise<void> {
+  /**
+   * One Health.Check with a deadline: resolves, if the agent answers SERVING in time, with the
+   * instance it drew when its process started (undefined from an agent too old to say).
+   */
+  async ping(timeoutMs: number): Promise<string | undefined> {
     const reply = await this.grpc.unary(this.health.check.bind(this.health), { service: '' }, 'Health.Check', { timeoutMs });
     if (reply.status !== HealthCheckResponse_ServingStatus.SERVING) {
       throw new RuntimeError(RuntimeErrorCode.AGENT_UNREACHABLE, `the guest agent answered health status ${reply.status}`);
     }
+    return reply.instance === '' ? undefined : validDetail(reply.instance, 'instance', 'Health.Check');
   }
 
   async guestDetails(): Promise<GuestDetails> {

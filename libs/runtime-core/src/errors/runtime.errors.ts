@@ -33,6 +33,8 @@ export enum RuntimeErrorCode {
   START_CANCELLED = 'START_CANCELLED',
   /** The guest agent of a running sandbox stopped answering its health checks. */
   GUEST_UNRESPONSIVE = 'GUEST_UNRESPONSIVE',
+  /** The guest agent of a running sandbox died and its VM's init started it again: what it ran (the containers) is lost. */
+  GUEST_AGENT_RESTARTED = 'GUEST_AGENT_RESTARTED',
   /** The VMM of a running sandbox exited. */
   VMM_EXITED = 'VMM_EXITED',
   /** The VMM of a running sandbox was killed by the kernel's OOM killer for outgrowing its host cgroup. */

@@ -181,6 +181,7 @@ export function arrivedState(moved: SandboxState, fresh: ArrivalVm): SandboxStat
     moved: true,
     ...(moved.restored && { restored: true }),
     ...(moved.guest && { guest: moved.guest }),
+    ...(moved.agentInstance && { agentInstance: moved.agentInstance }),
     ...(moved.process && { process: moved.process }),
     ...(moved.manifestDigest && { manifestDigest: moved.manifestDigest }),
     ...(moved.guestContainerId && { guestContainerId: moved.guestContainerId }),

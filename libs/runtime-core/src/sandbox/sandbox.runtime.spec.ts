@@ -63,6 +63,8 @@ class FakeHost {
   agentNeverReady = false;
   /** The fake guest agent stops answering health checks. */
   guestHung = false;
+  /** The instance the fake guest agent answers health checks with (another one: it was started again). */
+  agentInstance = 'instance-1';
   /** Rootfs releases begun, and what each waits for before it ends (a slow release). */
   rootfsReleases = 0;
   rootfsReleaseGate: Promise<void> = Promise.resolve();
@@ -321,7 +323,8 @@ class FakeAgent implements AgentApi {
     }
     return this.step(opts.setClock ? 'waitReady setting the clock' : 'waitReady', 'agent');
   };
-  ping = () => (this.host.guestHung ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded')) : Promise.resolve());
+  ping = () =>
+    this.host.guestHung ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded')) : Promise.resolve(this.host.agentInstance);
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
   createSandbox = (req: CreateSandboxRequest) => {
     this.host.sandboxRequests.push(req);
@@ -802,6 +805,21 @@ describe('SandboxRuntime', () => {
     expect(runtime.get(ID)?.state).toBe('running');
   });
 
+  it('fails a sandbox whose guest agent was started again in its VM with GUEST_AGENT_RESTARTED, and releases it', async () => {
+    const runtime = await open();
+    await runtime.create(spec);
+    // Checked a few times over with the instance it started with: it runs on.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(runtime.get(ID)?.state).toBe('running');
+    host.agentInstance = 'instance-2';
+    await eventually(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
+    expect(runtime.get(ID)?.error).toMatchObject({
+      code: RuntimeErrorCode.GUEST_AGENT_RESTARTED,
+      message: expect.stringMatching(/instance instance-1, now instance-2\): the sandbox's containers are lost/) as unknown,
+    });
+    expect(host.vms.size + host.daemons.size + host.jails.size).toBe(0);
+  });
+
   describe("the main process's logs", () => {
     const logText = (runtime: SandboxRuntime) =>
       runtime
@@ -1106,6 +1124,24 @@ describe('SandboxRuntime', () => {
         expect(host.vms.size + host.networks.size + host.jails.size + host.openAgents.size + host.rootfs.size).toBe(0);
         expect(host.calls.filter((call) => call === 'removeContainer' || call === 'destroySandbox')).toEqual([]);
         expect(existsSync(sandboxDir())).toBe(false);
+      });
+
+      it('carries the instance its guest agent answers with: an agent started again on the target fails the sandbox there', async () => {
+        const source = await open();
+        await source.create(blockNetworked);
+        writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
+        // Checked on the source first: the instance it started with is the sandbox's.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const departure = await source.liveMigration.departure(ID);
+        const otherHost = new FakeHost();
+        // The guest agent died on the target and its VM's init started it again.
+        otherHost.agentInstance = 'instance-2';
+        const target = await open(otherNode(), otherHost.deps());
+        const stream = new PassThrough();
+        const arrival = target.liveMigration.migrateIn(ID, departure, stream);
+        await Promise.all([source.liveMigration.migrateOut(ID, stream, () => arrival.then(() => undefined)), arrival]);
+        await eventually(() => expect(target.get(ID)?.error?.code).toBe(RuntimeErrorCode.GUEST_AGENT_RESTARTED), { timeout: 2_000 });
+        expect(otherHost.vms.size + otherHost.jails.size).toBe(0);
       });
 
       it('leaves a sandbox whose migration failed running where it was, and nothing on the other node', async () => {

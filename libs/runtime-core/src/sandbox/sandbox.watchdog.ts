@@ -66,8 +66,9 @@ export class SandboxWatchdog {
   private async pingGuest(entry: SandboxEntry): Promise<void> {
     const agent = entry.agent;
     if (!agent || entry.phase !== 'running' || entry.departing) return;
+    let instance: string | undefined;
     try {
-      await agent.ping(GUEST_PING.timeoutMs);
+      instance = await agent.ping(GUEST_PING.timeoutMs);
       entry.missedPings = 0;
     } catch (error) {
       entry.missedPings = (entry.missedPings ?? 0) + 1;
@@ -75,6 +76,26 @@ export class SandboxWatchdog {
       if (entry.missedPings < GUEST_PINGS_MISSED_MAX || entry.phase !== 'running' || entry.departing) return;
       const message = `the guest agent did not answer ${entry.missedPings} health checks in a row (every ${GUEST_PING.intervalMs / 1000} s, ${GUEST_PING.timeoutMs / 1000} s each): ${describeError(error)}`;
       await this.lifecycle.failAndRelease(entry, new RuntimeError(RuntimeErrorCode.GUEST_UNRESPONSIVE, message, { cause: error, context: { sandboxId: entry.state.spec.id } }));
+      return;
     }
+    await this.checkInstance(entry, instance);
+  }
+
+  /**
+   * A guest agent that died is started again by its VM's init, and answers as if nothing
+   * happened, but holds none of the sandbox's containers any more: its sandbox fails. The first
+   * instance seen is the one the sandbox keeps (it moves with the VM: see arrivedState).
+   */
+  private async checkInstance(entry: SandboxEntry, instance: string | undefined): Promise<void> {
+    const { state } = entry;
+    if (instance === undefined || entry.phase !== 'running' || entry.departing) return;
+    if (state.agentInstance === undefined) {
+      state.agentInstance = instance;
+      return;
+    }
+    if (instance === state.agentInstance) return;
+    const message = `the guest agent was started again in its VM (it died; instance ${state.agentInstance}, now ${instance}): the sandbox's containers are lost`;
+    this.log('warn', 'the guest agent restarted', { sandboxId: state.spec.id, was: state.agentInstance, now: instance });
+    await this.lifecycle.failAndRelease(entry, new RuntimeError(RuntimeErrorCode.GUEST_AGENT_RESTARTED, message, { context: { sandboxId: state.spec.id } }));
   }
 }

@@ -92,7 +92,7 @@ describe('hybrid vsock against a real unix-socket peer', () => {
     const agentSocket = join(dir, 'agent.sock');
     const grpc = new Server();
     const health: HealthServer = {
-      check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
+      check: (_call, callback) => callback(null, { status: HealthCheckResponse_ServingStatus.SERVING, instance: 'hybrid' }),
       version: (_call, callback) => callback(null, { grpcVersion: 'moat.agent.v1', agentVersion: '9.9.9' }),
     };
     grpc.addService(HealthService, health);

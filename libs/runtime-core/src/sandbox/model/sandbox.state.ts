@@ -154,6 +154,11 @@ export const sandboxStateSchema = z.object({
   paths: sandboxPathsSchema,
   timings: z.array(z.object({ phase: z.string(), ms: z.number() })),
   guest: z.object({ kernelRelease: z.string(), agentVersion: z.string() }).optional(),
+  /**
+   * The instance the guest agent answered its health checks with, from the first one on (see
+   * SandboxWatchdog): it moves with the VM, and another one means the agent was started again.
+   */
+  agentInstance: z.string().optional(),
   /** For images and bundles: what the container's init runs (image config, config.json); exec inherits env and cwd. */
   process: z
     .object({
