@@ -19,6 +19,7 @@ import { SandboxFork1732000014000 } from './migrations/1732000014000-sandbox-for
 import { SandboxMove1732000015000 } from './migrations/1732000015000-sandbox-move';
 import { SandboxLiveMove1732000016000 } from './migrations/1732000016000-sandbox-live-move';
 import { SandboxMovingToIndex1732000017000 } from './migrations/1732000017000-sandbox-moving-to-index';
+import { SqliteCheckpointer, WAL_BACKSTOP_PAGES } from './sqlite-checkpointer';
 import { Transactions } from './transactions.service';
 
 /** Every migration, oldest first; they run at start on SQLite and PostgreSQL alike. */
@@ -63,9 +64,11 @@ function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
         // synchronous=NORMAL is WAL's usual partner: commits survive a crash of the process
         // and skip the fsync each (which, on a busy disk, stalled status handling for seconds
         // because better-sqlite3 waits synchronously); only a power loss can drop the last ones.
+        // Checkpoints run on a thread of their own (see SqliteCheckpointer).
         prepareDatabase: (db: { pragma(sql: string): unknown }) => {
           db.pragma('journal_mode = WAL');
           db.pragma('synchronous = NORMAL');
+          db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
         },
         ...common,
       };
@@ -75,7 +78,7 @@ function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
 @Global()
 @Module({
   imports: [TypeOrmModule.forRootAsync({ inject: [AppConfig], useFactory: typeOrmOptions })],
-  providers: [Transactions],
+  providers: [Transactions, SqliteCheckpointer],
   exports: [Transactions],
 })
 export class DatabaseModule {}
