@@ -6,6 +6,9 @@ import type { Container } from './container.types';
 import { readPidFile, type Crun } from './crun.adapter';
 import type { OciProcess } from './oci-spec';
 
+/** How long a container's execs go through crun after its spawner could not start, before it is tried again. */
+export const SPAWNER_RETRY_AFTER_MS = 10_000;
+
 export interface SpawnersOptions {
   /** moat-spawner's binary; unset: no spawners, every exec goes through crun. */
   binary?: string;
@@ -17,11 +20,12 @@ export interface SpawnersOptions {
  * One moat-spawner per container, started by a detached `crun exec` (no crun stays behind)
  * when the container starts or on its first exec, with an exec's process spec (so it holds the
  * user and the security settings every exec of the container gets), and stopped with the
- * container. A spawner that cannot start is not tried again for its container: its execs go
- * through crun, as they did before spawners.
+ * container. Meanwhile a spawner that could not start leaves its container's execs to crun, as
+ * before spawners; it is tried again on an exec {@link SPAWNER_RETRY_AFTER_MS} later (a start
+ * that failed once, on a loaded guest say, does not leave the container without one for good).
  */
 export class Spawners {
-  private readonly byContainer = new Map<string, Promise<Spawner | undefined>>();
+  private readonly byContainer = new Map<string, { spawner: Promise<Spawner | undefined>; startedAt: number }>();
 
   constructor(
     private readonly crun: Crun,
@@ -34,13 +38,16 @@ export class Spawners {
     const { binary } = this.options;
     if (!binary || !spec.user) return undefined;
     let entry = this.byContainer.get(container.id);
-    // A spawner that died (something in the container killed it) is started again.
-    if (entry && (await entry)?.alive === false) entry = undefined;
+    if (entry) {
+      const known = await entry.spawner;
+      // One that died (something in the container killed it) is started again at once.
+      if (known ? !known.alive : Date.now() - entry.startedAt >= SPAWNER_RETRY_AFTER_MS) entry = undefined;
+    }
     if (!entry) {
-      entry = this.start(container, spec, binary);
+      entry = { spawner: this.start(container, spec, binary), startedAt: Date.now() };
       this.byContainer.set(container.id, entry);
     }
-    const spawner = await entry;
+    const spawner = await entry.spawner;
     const { uid, gid } = spec.user;
     return spawner?.alive && spawner.user.uid === uid && spawner.user.gid === gid ? spawner : undefined;
   }
@@ -49,7 +56,7 @@ export class Spawners {
   stop(containerId: string): void {
     const entry = this.byContainer.get(containerId);
     this.byContainer.delete(containerId);
-    void entry?.then((spawner) => spawner?.stop());
+    void entry?.spawner.then((spawner) => spawner?.stop());
   }
 
   private async start(container: Container, spec: OciProcess, binary: string): Promise<Spawner | undefined> {

@@ -270,12 +270,19 @@ describe('guest agent on the host (unix socket transport, real crun)', () => {
     // The agent starts it again in the background: an exec that comes first may still go
     // through crun, whose process is gone by the time `cat` looks at it.
     let attempt = 0;
-    await eventually(async () => {
-      const execId = `after-${attempt++}`;
-      await agentApi('execProcess')(execRequest(execId, ['sh', '-c', 'cat /proc/$PPID/comm']));
-      const [stdout, exit] = await Promise.all([readAll('readStdout', execId), agentApi('waitProcess')({ containerId: CONTAINER_ID, execId })]);
-      expect({ stdout, exit }).toMatchObject({ stdout: 'moat-spawner\n', exit: { status: 0 } });
-    }, { timeout: 30_000, interval: 200 });
+    await eventually(
+      async () => {
+        const execId = `after-${attempt++}`;
+        await agentApi('execProcess')(execRequest(execId, ['sh', '-c', 'cat /proc/$PPID/comm']));
+        const [stdout, exit] = await Promise.all([readAll('readStdout', execId), agentApi('waitProcess')({ containerId: CONTAINER_ID, execId })]);
+        expect({ stdout, exit }).toMatchObject({ stdout: 'moat-spawner\n', exit: { status: 0 } });
+      },
+      { timeout: 30_000, interval: 200 },
+    ).catch((error: unknown) => {
+      // What the agent said of its spawners says why.
+      const said = agentLog.split('\n').filter((line) => line.includes('spawner'));
+      throw new Error(`${String(error)}\nthe agent's log of its spawners:\n${said.join('\n')}`);
+    });
   });
 
   it('gives the container the sandbox’s /etc/hostname, /etc/hosts and /etc/resolv.conf, read-only', async () => {
