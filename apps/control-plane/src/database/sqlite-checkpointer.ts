@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { AppConfig } from '../config/app-config';
 
 /** How often the checkpointer copies what the WAL holds into the database file. */
 export const CHECKPOINT_INTERVAL_MS = 250;
@@ -53,7 +53,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnApplication
   /** Once the database is open (in WAL mode) and migrated: from then on its checkpoints run here. */
   onApplicationBootstrap(): void {
     const { database } = this.config;
-    if (database.kind !== 'sqlite' || database.path === ':memory:') return;
+    if (database.kind !== 'sqlite') return;
     const worker = new Worker(CHECKPOINT_THREAD, {
       eval: true,
       workerData: { path: database.path, driver: createRequire(__filename).resolve('better-sqlite3'), intervalMs: CHECKPOINT_INTERVAL_MS },

@@ -6,7 +6,7 @@ import { AppConfig } from '../../src/config/app-config';
 import { WAL_BACKSTOP_PAGES } from '../../src/database/sqlite-checkpointer';
 import { startApp, type TestApp } from './support/harness';
 
-/** 1,000 rows of 4 KiB: about 1,000 WAL pages, the most SQLite's own connection would let pile up by default. */
+/** 1,000 rows of 4 KiB: past SQLite's default of 1,000 WAL pages, far below the backstop. */
 const ROWS = 1_000;
 const ROW_BYTES = 4_096;
 

@@ -32,8 +32,8 @@ describe('Spawners', () => {
   let now: number;
   const launches: string[] = [];
   const crun = { spawnDetachedExec: (launch: { containerId: string }) => (launches.push(launch.containerId), failingLaunch()) } as unknown as Crun;
-  const process_: OciProcess = { args: ['sh'], env: [], cwd: '/', user: { uid: 0, gid: 0 } };
-  const container = (): Container => ({ id: 'c1', bundleDir: join(dir, 'c1'), spec: { ociVersion: '1.0.2', root: { path: '/' }, process: process_ }, initTerminal: false, mountPoints: [], status: 'running', oomKillsReported: 0 });
+  const execProcess: OciProcess = { args: ['sh'], env: [], cwd: '/', user: { uid: 0, gid: 0 } };
+  const container = (): Container => ({ id: 'c1', bundleDir: join(dir, 'c1'), spec: { ociVersion: '1.0.2', root: { path: '/' }, process: execProcess }, initTerminal: false, mountPoints: [], status: 'running', oomKillsReported: 0 });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'moat-spawners-'));
@@ -49,12 +49,12 @@ describe('Spawners', () => {
 
   it('leaves execs to crun while a spawner that could not start waits, and tries it again after a while', async () => {
     const spawners = new Spawners(crun, createJsonLogger(() => undefined), { binary: join(dir, 'moat-spawner'), startTimeoutMs: 5_000 });
-    await expect(spawners.forProcess(container(), process_)).resolves.toBeUndefined();
+    await expect(spawners.forProcess(container(), execProcess)).resolves.toBeUndefined();
     now += SPAWNER_RETRY_AFTER_MS - 1;
-    await expect(spawners.forProcess(container(), process_)).resolves.toBeUndefined();
+    await expect(spawners.forProcess(container(), execProcess)).resolves.toBeUndefined();
     expect(launches).toEqual(['c1']);
     now += 1;
-    await expect(spawners.forProcess(container(), process_)).resolves.toBeUndefined();
+    await expect(spawners.forProcess(container(), execProcess)).resolves.toBeUndefined();
     expect(launches).toEqual(['c1', 'c1']);
   });
 });

@@ -63,8 +63,9 @@ class FakeHost {
   agentNeverReady = false;
   /** The fake guest agent stops answering health checks. */
   guestHung = false;
-  /** The instance the fake guest agent answers health checks with (another one: it was started again). */
+  /** The instance the fake guest agent answers health checks with (another one: it was started again), and how many it answered. */
   agentInstance = 'instance-1';
+  pings = 0;
   /** Rootfs releases begun, and what each waits for before it ends (a slow release). */
   rootfsReleases = 0;
   rootfsReleaseGate: Promise<void> = Promise.resolve();
@@ -323,8 +324,11 @@ class FakeAgent implements AgentApi {
     }
     return this.step(opts.setClock ? 'waitReady setting the clock' : 'waitReady', 'agent');
   };
-  ping = () =>
-    this.host.guestHung ? Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded')) : Promise.resolve(this.host.agentInstance);
+  ping = () => {
+    if (this.host.guestHung) return Promise.reject(new RuntimeError(RuntimeErrorCode.AGENT_CALL_FAILED, 'Health.Check: deadline exceeded'));
+    this.host.pings++;
+    return Promise.resolve(this.host.agentInstance);
+  };
   guestDetails = () => Promise.resolve({ kernelRelease: '6.1.0-guest', agentVersion: '0.1.0' });
   createSandbox = (req: CreateSandboxRequest) => {
     this.host.sandboxRequests.push(req);
@@ -809,7 +813,7 @@ describe('SandboxRuntime', () => {
     const runtime = await open();
     await runtime.create(spec);
     // Checked a few times over with the instance it started with: it runs on.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => expect(host.pings).toBeGreaterThan(2));
     expect(runtime.get(ID)?.state).toBe('running');
     host.agentInstance = 'instance-2';
     await eventually(() => expect(runtime.get(ID)?.state).toBe('failed'), { timeout: 2_000 });
@@ -915,6 +919,18 @@ describe('SandboxRuntime', () => {
       expect(host.vmConfigs.at(-1)?.wakeFrom).toEqual({ state: { state: stateFile() }, restoredLayout: false });
       expect(existsSync(stateFile())).toBe(false);
       await expect(runtime.exec(ID, { command: ['true'] })).resolves.toMatchObject({ exitCode: 0 });
+    });
+
+    it('keeps the instance its guest agent answers with in its saved state: an agent started again after a wake fails it', async () => {
+      await (await open()).create(blockNetworked);
+      await eventually(() => expect(host.pings).toBeGreaterThan(0));
+      await runtimes[0].hibernate(ID);
+      // The node agent restarts meanwhile: the instance comes back from the state file.
+      await runtimes[0].close();
+      const reopened = await open();
+      host.agentInstance = 'instance-2';
+      await expect(reopened.wake(ID)).resolves.toMatchObject({ state: 'running' });
+      await eventually(() => expect(reopened.get(ID)?.error?.code).toBe(RuntimeErrorCode.GUEST_AGENT_RESTARTED), { timeout: 2_000 });
     });
 
     it('refuses a sandbox whose VM cannot be saved, and keeps running one whose save failed', async () => {
@@ -1131,7 +1147,7 @@ describe('SandboxRuntime', () => {
         await source.create(blockNetworked);
         writeFileSync(join(sandboxDir(), 'rootfs.ext4'), 'disk');
         // Checked on the source first: the instance it started with is the sandbox's.
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await eventually(() => expect(host.pings).toBeGreaterThan(0));
         const departure = await source.liveMigration.departure(ID);
         const otherHost = new FakeHost();
         // The guest agent died on the target and its VM's init started it again.
